@@ -1,0 +1,375 @@
+"""Pytrees: flattening nested containers into leaves and a hashable structure.
+
+Semantics follow JAX: tuples, lists, dicts (keys sorted), OrderedDicts and
+defaultdicts (insertion order / sorted keys), namedtuples and ``None`` (a node
+with no children) are containers; registered types are containers; anything
+else is a leaf. A ``PyTreeDef`` stores its nodes in post-order as a flat tuple
+of records, ``None`` for a leaf and ``(type, aux_data, num_children)`` for a
+node, so equality and hashing (it keys the jit cache) are plain tuple
+operations.
+"""
+
+from collections import OrderedDict, defaultdict
+import functools
+
+__all__ = [
+    "PyTreeDef",
+    "register_pytree_node",
+    "register_pytree_node_class",
+    "tree_all",
+    "tree_flatten",
+    "tree_leaves",
+    "tree_map",
+    "tree_reduce",
+    "tree_structure",
+    "tree_transpose",
+    "tree_unflatten",
+]
+
+
+class _Node:
+    __slots__ = ("flatten", "unflatten")
+
+    def __init__(self, flatten, unflatten):
+        self.flatten = flatten  # x -> (children, aux_data)
+        self.unflatten = unflatten  # (aux_data, children list) -> x
+
+
+def _dict_flatten(d):
+    keys = tuple(sorted(d))
+    return [d[k] for k in keys], keys
+
+
+def _ordered_dict_flatten(d):
+    return list(d.values()), tuple(d)
+
+
+def _defaultdict_flatten(d):
+    keys = tuple(sorted(d))
+    return [d[k] for k in keys], (d.default_factory, keys)
+
+
+# Types registered as containers (built-ins and user registrations).
+_registry = {
+    tuple: _Node(lambda t: (t, None), lambda _, ch: tuple(ch)),
+    list: _Node(lambda l: (l, None), lambda _, ch: ch),
+    dict: _Node(_dict_flatten, lambda keys, ch: dict(zip(keys, ch))),
+    type(None): _Node(lambda _: ((), None), lambda _, ch: None),
+    OrderedDict: _Node(_ordered_dict_flatten, lambda keys, ch: OrderedDict(zip(keys, ch))),
+    defaultdict: _Node(
+        _defaultdict_flatten, lambda aux, ch: defaultdict(aux[0], zip(aux[1], ch))
+    ),
+}
+
+# Memo of every type seen: its _Node, or None for a leaf type. Cleared on registration.
+_kinds = {}
+_UNSEEN = object()
+
+
+def _is_namedtuple(t):
+    return issubclass(t, tuple) and hasattr(t, "_fields")
+
+
+def _classify(t):
+    node = _registry.get(t)
+    if node is None and _is_namedtuple(t):
+        node = _Node(lambda x: (x, None), lambda _, ch: t(*ch))
+    _kinds[t] = node
+    return node
+
+
+def register_pytree_node(nodetype, flatten_func, unflatten_func):
+    """Make ``nodetype`` a container.
+
+    ``flatten_func(x) -> (children, aux_data)``; ``unflatten_func(aux_data,
+    children_tuple) -> x``. ``aux_data`` must be hashable and comparable: it is
+    part of the tree structure.
+    """
+    if nodetype in _registry:
+        raise ValueError(f"Duplicate pytree node registration for {nodetype!r}")
+
+    def flatten(x):
+        children, aux = flatten_func(x)
+        if type(children) is not list and type(children) is not tuple:
+            children = tuple(children)
+        return children, aux
+
+    _registry[nodetype] = _Node(flatten, lambda aux, ch: unflatten_func(aux, tuple(ch)))
+    _kinds.clear()
+
+
+def register_pytree_node_class(cls):
+    """Class decorator: register ``cls`` via its ``tree_flatten`` method and
+    ``tree_unflatten(aux_data, children)`` classmethod."""
+    register_pytree_node(cls, lambda x: x.tree_flatten(), cls.tree_unflatten)
+    return cls
+
+
+class PyTreeDef:
+    """Immutable, hashable description of a pytree's structure."""
+
+    __slots__ = ("_traversal", "num_leaves", "_hash")
+
+    def __init__(self, traversal, num_leaves):
+        self._traversal = traversal
+        self.num_leaves = num_leaves
+        self._hash = None
+
+    @property
+    def num_nodes(self):
+        return len(self._traversal)
+
+    def __eq__(self, other):
+        if self is other:
+            return True
+        if not isinstance(other, PyTreeDef):
+            return NotImplemented
+        return self._traversal == other._traversal
+
+    def __hash__(self):
+        h = self._hash
+        if h is None:
+            h = self._hash = hash(self._traversal)
+        return h
+
+    def __repr__(self):
+        return f"PyTreeDef({_format(self)})"
+
+    def unflatten(self, leaves):
+        """Build a pytree of this structure from ``leaves`` (any iterable)."""
+        leaves = leaves if type(leaves) is list else list(leaves)
+        if len(leaves) != self.num_leaves:
+            raise ValueError(
+                f"{self} expects {self.num_leaves} leaves, got {len(leaves)}"
+            )
+        trav = self._traversal
+        if len(trav) == len(leaves) + 1:  # a single node over leaves
+            t, aux, _ = trav[-1]
+            return (_kinds.get(t) or _classify(t)).unflatten(aux, leaves[:])
+        stack = []
+        push = stack.append
+        i = 0
+        for rec in trav:
+            if rec is None:
+                push(leaves[i])
+                i += 1
+                continue
+            t, aux, n = rec
+            if n:
+                children = stack[-n:]
+                del stack[-n:]
+            else:
+                children = []
+            node = _kinds.get(t) or _classify(t)
+            push(node.unflatten(aux, children))
+        return stack[0]
+
+    def node_data(self):
+        """``(type, aux_data)`` of the root node, or ``None`` for a leaf."""
+        rec = self._traversal[-1]
+        return None if rec is None else rec[:2]
+
+    def children(self):
+        """Structures of the root's children (empty for a leaf)."""
+        trav = self._traversal
+        starts = []  # start index of each complete subtree, in order
+        for i, rec in enumerate(trav[:-1]):
+            if rec is None:
+                starts.append(i)
+            elif rec[2]:
+                del starts[len(starts) - rec[2] + 1 :]
+            else:
+                starts.append(i)
+        ends = starts[1:] + [len(trav) - 1]
+        return [
+            PyTreeDef(trav[s:e], trav[s:e].count(None)) for s, e in zip(starts, ends)
+        ]
+
+    def compose(self, inner):
+        """The structure with ``inner`` substituted at each leaf of ``self``."""
+        traversal = []
+        for rec in self._traversal:
+            if rec is None:
+                traversal.extend(inner._traversal)
+            else:
+                traversal.append(rec)
+        return PyTreeDef(tuple(traversal), self.num_leaves * inner.num_leaves)
+
+    def flatten_up_to(self, tree):
+        """Leaves of ``tree`` at this structure's leaf positions; the subtrees
+        there may be arbitrary. Raises ValueError if ``tree`` does not match."""
+        out = []
+        _flatten_up_to(self, tree, out)
+        return out
+
+
+def _flatten_up_to(treedef, tree, out):
+    rec = treedef._traversal[-1]
+    if rec is None:
+        out.append(tree)
+        return
+    t, aux, n = rec
+    if type(tree) is not t:
+        raise ValueError(f"expected a {t.__name__} node, got {type(tree).__name__}")
+    node = _kinds.get(t) or _classify(t)
+    children, tree_aux = node.flatten(tree)
+    if len(children) != n:
+        raise ValueError(f"{t.__name__} node has {len(children)} children, expected {n}")
+    if tree_aux != aux:
+        raise ValueError(f"{t.__name__} node data {tree_aux!r} != expected {aux!r}")
+    for sub, child in zip(treedef.children(), children):
+        _flatten_up_to(sub, child, out)
+
+
+def _format(treedef):
+    rec = treedef._traversal[-1]
+    if rec is None:
+        return "*"
+    t, aux, n = rec
+    kids = [_format(c) for c in treedef.children()]
+    if t is tuple:
+        return "(" + ", ".join(kids) + ("," if n == 1 else "") + ")"
+    if t is list:
+        return "[" + ", ".join(kids) + "]"
+    if t is type(None):
+        return "None"
+    if t in (dict, OrderedDict, defaultdict):
+        keys = aux[1] if t is defaultdict else aux
+        body = "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(keys, kids)) + "}"
+        if t is dict:
+            return body
+        if t is OrderedDict:
+            return f"OrderedDict({body})"
+        return f"defaultdict({aux[0]!r}, {body})"
+    if t not in _registry and _is_namedtuple(t):
+        return f"{t.__name__}(" + ", ".join(f"{f}={v}" for f, v in zip(t._fields, kids)) + ")"
+    return f"CustomNode({t.__name__}[{aux!r}], [" + ", ".join(kids) + "])"
+
+
+_LEAF_DEF = PyTreeDef((None,), 1)
+_flat_defs = {}  # (type, length) -> treedef of a node without aux data over leaves
+
+
+def _flatten(x, leaves, traversal, is_leaf):
+    if is_leaf is not None and is_leaf(x):
+        leaves.append(x)
+        traversal.append(None)
+        return
+    t = type(x)
+    node = _kinds.get(t, _UNSEEN)
+    if node is _UNSEEN:
+        node = _classify(t)
+    if node is None:
+        leaves.append(x)
+        traversal.append(None)
+        return
+    children, aux = node.flatten(x)
+    _flatten_children(children, leaves, traversal, is_leaf)
+    traversal.append((t, aux, len(children)))
+
+
+def _flatten_children(children, leaves, traversal, is_leaf):
+    kinds = _kinds
+    for c in children:
+        # Inline the common case, a known leaf type, to save a call per leaf.
+        if is_leaf is None and kinds.get(type(c), _UNSEEN) is None:
+            leaves.append(c)
+            traversal.append(None)
+        else:
+            _flatten(c, leaves, traversal, is_leaf)
+
+
+def tree_flatten(tree, is_leaf=None):
+    """Return ``(leaves, treedef)``; ``is_leaf(x) -> True`` stops descent at x."""
+    if is_leaf is not None:
+        leaves = []
+        traversal = []
+        _flatten(tree, leaves, traversal, is_leaf)
+        if len(traversal) == 1 and traversal[0] is None:
+            return leaves, _LEAF_DEF
+        return leaves, PyTreeDef(tuple(traversal), len(leaves))
+    t = type(tree)
+    node = _kinds.get(t, _UNSEEN)
+    if node is _UNSEEN:
+        node = _classify(t)
+    if node is None:
+        return [tree], _LEAF_DEF
+    children, aux = node.flatten(tree)
+    n = len(children)
+    kinds = _kinds
+    for c in children:
+        if kinds.get(type(c), _UNSEEN) is not None:
+            break
+    else:
+        # Fast path: one node over leaves (a flat tuple, a dict of arrays...).
+        if aux is not None:
+            return list(children), PyTreeDef((None,) * n + ((t, aux, n),), n)
+        td = _flat_defs.get((t, n))
+        if td is None:
+            td = _flat_defs[t, n] = PyTreeDef((None,) * n + ((t, None, n),), n)
+        return list(children), td
+    leaves = []
+    traversal = []
+    _flatten_children(children, leaves, traversal, None)
+    traversal.append((t, aux, n))
+    return leaves, PyTreeDef(tuple(traversal), len(leaves))
+
+
+def tree_unflatten(treedef, leaves):
+    return treedef.unflatten(leaves)
+
+
+def tree_leaves(tree, is_leaf=None):
+    return tree_flatten(tree, is_leaf)[0]
+
+
+def tree_structure(tree, is_leaf=None):
+    return tree_flatten(tree, is_leaf)[1]
+
+
+def tree_map(f, tree, *rest, is_leaf=None):
+    """Apply ``f`` leafwise. Each tree in ``rest`` must have ``tree``'s
+    structure, or have it as a prefix (whole subtrees are then passed to f)."""
+    leaves, treedef = tree_flatten(tree, is_leaf)
+    if not rest:
+        return treedef.unflatten([f(x) for x in leaves])
+    all_leaves = [leaves]
+    for i, other in enumerate(rest, 1):
+        other_leaves, other_def = tree_flatten(other, is_leaf)
+        if other_def != treedef:
+            try:
+                other_leaves = treedef.flatten_up_to(other)
+            except ValueError as e:
+                raise ValueError(
+                    f"tree_map: tree {i} has structure {other_def}, which does not "
+                    f"match the structure of tree 0, {treedef}: {e}"
+                ) from None
+        all_leaves.append(other_leaves)
+    return treedef.unflatten([f(*xs) for xs in zip(*all_leaves)])
+
+
+_NO_INITIALIZER = object()
+
+
+def tree_reduce(function, tree, initializer=_NO_INITIALIZER, is_leaf=None):
+    leaves = tree_leaves(tree, is_leaf)
+    if initializer is _NO_INITIALIZER:
+        return functools.reduce(function, leaves)
+    return functools.reduce(function, leaves, initializer)
+
+
+def tree_all(tree, is_leaf=None):
+    return all(tree_leaves(tree, is_leaf))
+
+
+def tree_transpose(outer_treedef, inner_treedef, pytree_to_transpose):
+    """Turn an outer-structured tree of inner-structured trees into an
+    inner-structured tree of outer-structured trees."""
+    leaves, treedef = tree_flatten(pytree_to_transpose)
+    expected = outer_treedef.compose(inner_treedef)
+    if treedef != expected:
+        raise ValueError(f"tree_transpose: expected structure {expected}, got {treedef}")
+    n_inner = inner_treedef.num_leaves
+    rows = [leaves[i : i + n_inner] for i in range(0, len(leaves), n_inner)]
+    columns = [outer_treedef.unflatten(col) for col in zip(*rows)]
+    return inner_treedef.unflatten(columns)
