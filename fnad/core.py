@@ -1,0 +1,299 @@
+"""The core of fnad: abstract values, primitives, tracers and the trace stack.
+
+A call to a primitive (`Primitive.bind`) goes to the interpreter ("trace") of the highest-level
+tracer among its arguments, or of the innermost *dynamic* trace (`jit`/`make_jaxpr` staging),
+or, when neither exists, straight to the primitive's NumPy implementation (the eager path).
+Transforms (jvp, vmap, staging to IR) are Trace subclasses living in `fnad.transforms`.
+"""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+import numpy as np
+
+# ----------------------------------------------------------------------------------------------
+# Errors users see
+
+
+class FnadError(Exception):
+    """Base class of fnad's own errors."""
+
+
+class ConcretizationError(FnadError, TypeError):
+    """A Python control-flow decision (`if`, `while`, `bool()`, `int()`) needs a value that is
+    only known abstractly (by shape and dtype) inside `jit`, `vmap` or `make_jaxpr`."""
+
+
+class UnexpectedTracerError(FnadError):
+    """A traced value escaped the transform that created it and was used after it ended."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Abstract values
+
+_PY_SCALAR_DTYPES = {bool: np.dtype(bool), int: np.dtype(np.int64), float: np.dtype(np.float64),
+                     complex: np.dtype(np.complex128)}
+
+
+class ShapedArray:
+    """What tracing knows about an array: its shape, dtype and whether its dtype is 'weak'
+    (it came from a Python scalar and yields to the other operand's dtype, as in NEP 50)."""
+    __slots__ = ("shape", "dtype", "weak_type")
+
+    def __init__(self, shape, dtype, weak_type=False):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = weak_type
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+
+    def update(self, shape=None, dtype=None, weak_type=None):
+        return ShapedArray(self.shape if shape is None else shape,
+                           self.dtype if dtype is None else dtype,
+                           self.weak_type if weak_type is None else weak_type)
+
+    def strip_weak(self):
+        return ShapedArray(self.shape, self.dtype) if self.weak_type else self
+
+    def __eq__(self, other):
+        return (isinstance(other, ShapedArray) and self.shape == other.shape
+                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype, self.weak_type))
+
+    def str_short(self):
+        return f"{dtype_short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
+
+    def __repr__(self):
+        return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
+
+
+_SHORT_NAMES = {"float32": "f32", "float64": "f64", "float16": "f16", "int8": "i8", "int16": "i16",
+                "int32": "i32", "int64": "i64", "uint8": "u8", "uint16": "u16", "uint32": "u32",
+                "uint64": "u64", "bool": "bool", "complex64": "c64", "complex128": "c128"}
+
+
+def dtype_short_name(dtype):
+    return _SHORT_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
+
+
+def get_aval(x):
+    """The abstract value of a tracer, NumPy array/scalar or Python scalar."""
+    if isinstance(x, Tracer):
+        return x.aval
+    t = type(x)
+    if t in _PY_SCALAR_DTYPES:
+        return ShapedArray((), _PY_SCALAR_DTYPES[t], weak_type=True)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return ShapedArray(x.shape, x.dtype)
+    x = np.asarray(x)
+    if x.dtype == object:
+        raise TypeError(f"fnad cannot use a value of type {t.__name__} as an array")
+    return ShapedArray(x.shape, x.dtype)
+
+
+def is_float_dtype(dtype):
+    return np.issubdtype(dtype, np.inexact)
+
+
+# ----------------------------------------------------------------------------------------------
+# Primitives
+
+
+class Primitive:
+    """An operation of the IR. Its rules live on it as attributes, set where the primitive is defined:
+
+    impl(*arrays, **params)              the NumPy reference implementation (eager path)
+    abstract_eval(*avals, **params)      shape/dtype rule -> aval (or list of avals if multiple_results)
+    jvp(primals, tangents, **params)     -> (primal_out, tangent_out); tangents may be symbolic `Zero`s
+    transpose(ct, *args, **params)       for primitives linear in some inputs: cotangents of those inputs
+    batch(args, dims, **params)          -> (out, out_dim) for vmap
+    stage(trace, tracers, **params)      optional: how a staging trace records it (higher-order primitives)
+    """
+
+    def __init__(self, name, multiple_results=False):
+        self.name = name
+        self.multiple_results = multiple_results
+        self.impl = self.abstract_eval = self.jvp = self.transpose = self.batch = self.stage = None
+
+    def __repr__(self):
+        return self.name
+
+    def bind(self, *args, **params):
+        top = _dynamic_main
+        for a in args:
+            if isinstance(a, Tracer):
+                main = a._trace.main
+                if not main.alive:
+                    raise UnexpectedTracerError(_leak_message(a, self))
+                if top is None or main.level > top.level:
+                    top = main
+        if top is None:
+            return self.impl(*args, **params)
+        trace = top.trace
+        return trace.process_primitive(self, [trace.full_raise(a) for a in args], params)
+
+
+def _leak_message(tracer, prim):
+    return (f"A traced value ({tracer.aval.str_short()}, created by {tracer._trace.main.name}"
+            f"{tracer.source_info()}) was used by '{prim.name}' after the transform that created it "
+            "had finished. It probably leaked out of a transformed function, e.g. stored in a global "
+            "or a closure. Return it from the function instead.")
+
+
+# ----------------------------------------------------------------------------------------------
+# Traces and tracers
+
+
+class MainTrace:
+    """One active interpreter on the trace stack; tracers point at it through their Trace."""
+    __slots__ = ("level", "trace", "alive", "name", "payload")
+
+    def __init__(self, level, trace_type, name, payload):
+        self.level, self.name, self.payload, self.alive = level, name, payload, True
+        self.trace = trace_type(self)
+
+
+_trace_stack: list[MainTrace] = []
+_dynamic_main: MainTrace | None = None
+
+
+@contextmanager
+def new_main(trace_type, name, payload=None, dynamic=False):
+    """Push a new interpreter. A dynamic one also receives primitives applied to plain constants
+    (so `jit` stages `zeros(n)` instead of computing it at trace time)."""
+    global _dynamic_main
+    main = MainTrace(len(_trace_stack), trace_type, name, payload)
+    _trace_stack.append(main)
+    prev_dynamic = _dynamic_main
+    if dynamic:
+        _dynamic_main = main
+    try:
+        yield main
+    finally:
+        main.alive = False
+        _trace_stack.pop()
+        _dynamic_main = prev_dynamic
+
+
+def dynamic_level():
+    return -1 if _dynamic_main is None else _dynamic_main.level
+
+
+class Trace:
+    """Interprets primitives applied to its tracers. Subclasses define pure/lift/process_primitive."""
+    __slots__ = ("main",)
+
+    def __init__(self, main):
+        self.main = main
+
+    def full_raise(self, x):
+        if isinstance(x, Tracer):
+            xmain = x._trace.main
+            if xmain is self.main:
+                return x
+            if xmain.level > self.main.level:
+                raise UnexpectedTracerError(
+                    f"A value traced by {xmain.name} reached {self.main.name}, which is outside it: "
+                    "a tracer leaked out of a transform.")
+            return self.lift(x)
+        return self.pure(x)
+
+    def pure(self, x):
+        raise NotImplementedError
+
+    lift = pure
+
+    def process_primitive(self, prim, tracers, params):
+        raise NotImplementedError
+
+
+_FNAD_DIR = __file__.rsplit("/", 1)[0]
+_COMPILER_DIR = _FNAD_DIR.rsplit("/", 1)[0] + "/compiler"
+
+
+def user_frame():
+    """(filename, line, function) of the innermost caller outside fnad, for error messages."""
+    f = sys._getframe(1)
+    while f is not None and (f.f_code.co_filename.startswith(_FNAD_DIR)
+                             or f.f_code.co_filename.startswith(_COMPILER_DIR)):
+        f = f.f_back
+    return None if f is None else (f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
+
+
+class Tracer:
+    """A value being traced. Operators and methods mirror NumPy arrays (see fnad.numpy)."""
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+
+    @property
+    def aval(self):
+        raise NotImplementedError
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    size = property(lambda self: self.aval.size)
+
+    def __len__(self):
+        if not self.aval.shape:
+            raise TypeError("len() of unsized object (a 0-d traced array)")
+        return self.aval.shape[0]
+
+    def source_info(self):
+        return ""
+
+    # Concreteness: a trace whose values are concrete (jvp of concrete primals) overrides this.
+    def concrete_value(self):
+        return None
+
+    def _concrete(self, what, hint):
+        val = self.concrete_value()
+        if val is None:
+            raise ConcretizationError(
+                f"{what} needs a concrete value, but got an abstract traced array "
+                f"{self.aval.str_short()} (traced by {self._trace.main.name}{self.source_info()}). "
+                f"Inside jit/vmap/make_jaxpr values are known only by shape and dtype. {hint}")
+        return val
+
+    _BOOL_HINT = ("Use fnad.lax.cond/lax.switch for branches, lax.while_loop/lax.fori_loop for loops, "
+                  "fnad.numpy.where to select values, or mark the argument static with "
+                  "jit(..., static_argnums=...).")
+
+    def __bool__(self):
+        return bool(self._concrete("Python control flow (if/while/bool())", self._BOOL_HINT))
+
+    def __int__(self):
+        return int(self._concrete("int()", self._BOOL_HINT))
+
+    def __float__(self):
+        return float(self._concrete("float()", self._BOOL_HINT))
+
+    def __complex__(self):
+        return complex(self._concrete("complex()", self._BOOL_HINT))
+
+    def __index__(self):
+        return int(self._concrete("Using a traced value as a Python index (int)", self._BOOL_HINT))
+
+    def __array__(self, dtype=None, copy=None):
+        val = self._concrete("Converting to a NumPy array (np.asarray)",
+                             "Use fnad.numpy functions on traced values instead of NumPy ones.")
+        return np.asarray(val, dtype=dtype)
+
+    def __setitem__(self, idx, value):
+        raise TypeError("fnad arrays are immutable: in-place assignment x[idx] = y is not supported on a "
+                        "traced array. Use x = x.at[idx].set(y) (or .add/.mul/.min/.max) instead.")
+
+    def __hash__(self):
+        raise TypeError(f"unhashable type: traced array {self.aval.str_short()}")
+
+    def __iter__(self):
+        if not self.aval.shape:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(self.aval.shape[0]))
+
+    def __repr__(self):
+        return f"Traced<{self.aval.str_short()}>({self._trace.main.name})"

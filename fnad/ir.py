@@ -1,0 +1,280 @@
+"""fnad's IR ("jaxpr"): typed variables, literals, equations, closed sub-IRs; its printer,
+its interpreter and the passes that keep it small (dead-code and common-subexpression elimination,
+constant folding of literal-only equations).
+
+This is the contract between `fnad` (tracing and transforms) and `compiler/` (lowering).
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .core import ShapedArray, get_aval
+
+
+class Var:
+    """A typed SSA variable. Names are assigned when printing."""
+    __slots__ = ("aval", "count")
+    _counter = itertools.count()
+
+    def __init__(self, aval):
+        self.aval = aval
+        self.count = next(Var._counter)
+
+    def __repr__(self):
+        return f"Var({self.count}:{self.aval.str_short()})"
+
+
+class Literal:
+    """A scalar constant written inline in the IR."""
+    __slots__ = ("val", "aval")
+
+    def __init__(self, val, aval=None):
+        self.val = val
+        self.aval = aval if aval is not None else get_aval(val)
+
+    def __repr__(self):
+        return f"Literal({self.val})"
+
+    def text(self):
+        v = self.val
+        v = v.item() if hasattr(v, "item") else v
+        return f"{v!r}:{self.aval.str_short()}"
+
+
+class Eqn:
+    """`outvars = primitive[params](invars)`; `source` is (file, line, function) of the user code."""
+    __slots__ = ("primitive", "invars", "outvars", "params", "source")
+
+    def __init__(self, primitive, invars, outvars, params, source=None):
+        self.primitive, self.invars, self.outvars, self.params, self.source = (
+            primitive, invars, outvars, params, source)
+
+    def replace(self, **kw):
+        new = Eqn(self.primitive, self.invars, self.outvars, self.params, self.source)
+        for k, v in kw.items():
+            setattr(new, k, v)
+        return new
+
+
+class Jaxpr:
+    """A function in IR form: `{ lambda constvars ; invars . let eqns in outvars }`."""
+    __slots__ = ("constvars", "invars", "eqns", "outvars")
+
+    def __init__(self, constvars, invars, eqns, outvars):
+        self.constvars, self.invars, self.eqns, self.outvars = (
+            list(constvars), list(invars), list(eqns), list(outvars))
+
+    in_avals = property(lambda self: [v.aval for v in self.invars])
+    out_avals = property(lambda self: [v.aval for v in self.outvars])
+
+    def __str__(self):
+        return pp_jaxpr(self)
+
+    __repr__ = __str__
+
+
+class ClosedJaxpr:
+    """A Jaxpr with values for its constvars (the object `make_jaxpr` returns)."""
+    __slots__ = ("jaxpr", "consts")
+
+    def __init__(self, jaxpr, consts):
+        self.jaxpr, self.consts = jaxpr, list(consts)
+
+    in_avals = property(lambda self: self.jaxpr.in_avals)
+    out_avals = property(lambda self: self.jaxpr.out_avals)
+    eqns = property(lambda self: self.jaxpr.eqns)
+
+    def __str__(self):
+        return pp_jaxpr(self.jaxpr)
+
+    __repr__ = __str__
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+
+# ----------------------------------------------------------------------------------------------
+# Printer
+
+
+class _Namer:
+    def __init__(self):
+        self.names = {}
+
+    def __call__(self, v):
+        if isinstance(v, Literal):
+            return v.text()
+        name = self.names.get(v)
+        if name is None:
+            n, s = len(self.names), ""
+            while True:
+                s = chr(ord("a") + n % 26) + s
+                n = n // 26 - 1
+                if n < 0:
+                    break
+            name = self.names[v] = s
+        return name
+
+
+def _fmt_param(value, namer, indent):
+    if isinstance(value, ClosedJaxpr):
+        value = value.jaxpr
+    if isinstance(value, Jaxpr):
+        return "\n" + _pp(value, namer, indent + 4)
+    if isinstance(value, (tuple, list)) and value and all(isinstance(v, (Jaxpr, ClosedJaxpr)) for v in value):
+        return "(" + "".join(_fmt_param(v, namer, indent) for v in value) + ")"
+    if isinstance(value, np.dtype) or isinstance(value, type) and issubclass(value, np.generic):
+        return np.dtype(value).name
+    if callable(value):
+        return getattr(value, "__name__", type(value).__name__)
+    return repr(value)
+
+
+def _pp(jaxpr, namer, indent):
+    pad = " " * indent
+    decl = lambda vs: " ".join(f"{namer(v)}:{v.aval.str_short()}" for v in vs)
+    head = f"{pad}{{ lambda {decl(jaxpr.constvars)}; {decl(jaxpr.invars)}. let"
+    lines = [head]
+    for e in jaxpr.eqns:
+        outs = " ".join(f"{namer(v)}:{v.aval.str_short()}" for v in e.outvars)
+        params = ""
+        if e.params:
+            params = "[" + " ".join(f"{k}={_fmt_param(v, namer, indent + 4)}"
+                                    for k, v in sorted(e.params.items())) + "]"
+        args = " ".join(namer(v) for v in e.invars)
+        lines.append(f"{pad}    {outs} = {e.primitive.name}{params} {args}")
+    lines.append(f"{pad}  in ({', '.join(namer(v) for v in jaxpr.outvars)}{',' if len(jaxpr.outvars) == 1 else ''}) }}")
+    return "\n".join(lines)
+
+
+def pp_jaxpr(jaxpr):
+    return _pp(jaxpr, _Namer(), 0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Interpreter
+
+
+def eval_jaxpr(jaxpr, consts, *args):
+    """Evaluate by binding each equation's primitive: under transforms this re-traces the IR."""
+    env = {}
+    for v, x in zip(jaxpr.constvars, consts):
+        env[v] = x
+    for v, x in zip(jaxpr.invars, args):
+        env[v] = x
+    read = lambda a: a.val if type(a) is Literal else env[a]
+    for e in jaxpr.eqns:
+        out = e.primitive.bind(*map(read, e.invars), **e.params)
+        if e.primitive.multiple_results:
+            for v, x in zip(e.outvars, out):
+                env[v] = x
+        else:
+            env[e.outvars[0]] = out
+    return [read(v) for v in jaxpr.outvars]
+
+
+def eval_closed(closed, *args):
+    return eval_jaxpr(closed.jaxpr, closed.consts, *args)
+
+
+# ----------------------------------------------------------------------------------------------
+# Passes
+
+
+def _sub_jaxprs(params):
+    for v in params.values():
+        if isinstance(v, (Jaxpr, ClosedJaxpr)):
+            yield v
+        elif isinstance(v, (tuple, list)):
+            yield from (x for x in v if isinstance(x, (Jaxpr, ClosedJaxpr)))
+
+
+def has_effects(eqn):
+    return getattr(eqn.primitive, "effectful", False)
+
+
+def dce(jaxpr, used_outputs=None):
+    """Drop equations whose outputs are unused (and unused constvars). Returns a new Jaxpr."""
+    outvars = jaxpr.outvars if used_outputs is None else [v for v, u in zip(jaxpr.outvars, used_outputs) if u]
+    live = {v for v in outvars if isinstance(v, Var)}
+    kept = []
+    for e in reversed(jaxpr.eqns):
+        if has_effects(e) or any(v in live for v in e.outvars):
+            kept.append(e)
+            live.update(v for v in e.invars if isinstance(v, Var))
+    kept.reverse()
+    return Jaxpr([v for v in jaxpr.constvars if v in live], jaxpr.invars, kept, outvars)
+
+
+def _param_key(v):
+    if isinstance(v, (list, tuple)):
+        return tuple(_param_key(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((k, _param_key(x)) for k, x in v.items()))
+    if isinstance(v, np.ndarray):
+        return ("nd", v.shape, v.dtype.str, v.tobytes())
+    try:
+        hash(v)
+        return v
+    except TypeError:
+        return ("id", id(v))
+
+
+def cse(jaxpr):
+    """Merge equations computing the same primitive of the same inputs and params."""
+    rename = {}
+    seen = {}
+    eqns = []
+    sub = lambda a: rename.get(a, a) if isinstance(a, Var) else a
+    for e in jaxpr.eqns:
+        invars = [sub(a) for a in e.invars]
+        key = None
+        if not has_effects(e):
+            key = (e.primitive, tuple(("lit", a.val.item() if hasattr(a.val, "item") else a.val, a.aval)
+                                      if isinstance(a, Literal) else a for a in invars),
+                   _param_key(e.params))
+            try:
+                prev = seen.get(key)
+            except TypeError:
+                key, prev = None, None
+            if prev is not None:
+                for v, p in zip(e.outvars, prev.outvars):
+                    rename[v] = p
+                continue
+        new = e.replace(invars=invars)
+        if key is not None:
+            seen[key] = new
+        eqns.append(new)
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, [sub(v) for v in jaxpr.outvars])
+
+
+def fold_constants(jaxpr):
+    """Evaluate equations whose inputs are all scalar literals; their results become literals."""
+    rename = {}
+    eqns = []
+    sub = lambda a: rename.get(a, a) if isinstance(a, Var) else a
+    for e in jaxpr.eqns:
+        invars = [sub(a) for a in e.invars]
+        if (invars and not e.primitive.multiple_results and not has_effects(e)
+                and all(isinstance(a, Literal) for a in invars) and not any(True for _ in _sub_jaxprs(e.params))
+                and e.outvars[0].aval.shape == ()):
+            val = e.primitive.impl(*[a.val for a in invars], **e.params)
+            aval = e.outvars[0].aval
+            rename[e.outvars[0]] = Literal(np.asarray(val, aval.dtype)[()], aval)
+            continue
+        eqns.append(e.replace(invars=invars))
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, [sub(v) for v in jaxpr.outvars])
+
+
+def simplify(jaxpr):
+    """The standard clean-up run after tracing."""
+    return dce(cse(fold_constants(jaxpr)))
+
+
+__all__ = ["Var", "Literal", "Eqn", "Jaxpr", "ClosedJaxpr", "eval_jaxpr", "eval_closed", "dce", "cse",
+           "fold_constants", "simplify", "pp_jaxpr", "ShapedArray"]

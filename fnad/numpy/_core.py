@@ -1,0 +1,138 @@
+"""The NumPy-compatible layer's machinery: dtype promotion (NEP 50, Python scalars weak), NumPy
+broadcasting onto the primitives' equal-shape rule, and the eager fast path (plain NumPy when
+nothing is traced)."""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .. import core
+from ..core import Tracer, get_aval, ShapedArray
+from ..primitives import elementwise as ew
+from ..primitives.shape import broadcast_to_rank_shape
+
+_WEAK_PLACEHOLDER = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
+_PY_SCALARS = (int, float, bool, complex)
+
+
+def is_traced(args):
+    """True when the call must go through the primitives (a tracer, or a staging trace active)."""
+    if core._dynamic_main is not None:
+        return True
+    for a in args:
+        if isinstance(a, Tracer):
+            return True
+        if type(a) in (list, tuple) and is_traced(a):
+            return True
+    return False
+
+
+def aval_of(x):
+    if isinstance(x, (list, tuple)):
+        return get_aval(asarray_traced(x))
+    return get_aval(x)
+
+
+def _placeholder(aval):
+    return _WEAK_PLACEHOLDER[aval.dtype.kind] if aval.weak_type else aval.dtype
+
+
+def result_type(*args):
+    """NumPy 2 promotion of the arguments' dtypes, Python scalars (and weak values) being weak.
+    Returns (dtype, weak)."""
+    avals = [aval_of(a) for a in args]
+    dtype = np.result_type(*[_placeholder(a) for a in avals])
+    return dtype, all(a.weak_type for a in avals)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ufunc_out_dtype(np_fn, key):
+    vals = [(_WEAK_PLACEHOLDER[k] if w else np.ones((), dtype=k)) for k, w in key]
+    with np.errstate(all="ignore"):
+        return np.asarray(np_fn(*vals)).dtype
+
+
+def ufunc_out_dtype(np_fn, avals):
+    key = tuple((a.dtype.kind, True) if a.weak_type else (a.dtype, False) for a in avals)
+    return _ufunc_out_dtype(np_fn, key)
+
+
+def convert(x, dtype, weak=False):
+    if type(x) in _PY_SCALARS:
+        return np.array(x, dtype=dtype)
+    return ew.convert_element_type(x, dtype, weak)
+
+
+def broadcast_arrays(*args):
+    """Broadcast to a common shape; rank-0 operands are left for the primitives' scalar broadcast."""
+    shapes = [get_aval(a).shape for a in args]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError("shapes " + ", ".join(map(str, shapes)) + " cannot be broadcast together") from None
+    return [a if s == shape or s == () else broadcast_to_rank_shape(a, shape) for a, s in zip(args, shapes)]
+
+
+def asarray_traced(x, dtype=None):
+    """x (array-like possibly holding tracers) as a tracer or NumPy array."""
+    if isinstance(x, Tracer):
+        return x if dtype is None else convert(x, dtype)
+    if isinstance(x, (list, tuple)):
+        if any(isinstance(e, (Tracer, list, tuple)) for e in x) and _has_tracer(x):
+            from .. import numpy as fnp
+            return fnp.stack([asarray_traced(e, dtype) for e in x])
+    return np.asarray(x, dtype=dtype)
+
+
+def _has_tracer(x):
+    return any(isinstance(e, Tracer) or (isinstance(e, (list, tuple)) and _has_tracer(e)) for e in x)
+
+
+def _prepare(name, args):
+    return [asarray_traced(a) if isinstance(a, (list, tuple)) else a for a in args]
+
+
+def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
+    """A fnad.numpy function over `prim_fn`: eager -> NumPy itself; traced -> promote as NumPy would
+    (dtype from NumPy's own type resolution), broadcast, bind. kind='inexact' requires float inputs
+    for the primitive (ints are converted to the dtype NumPy would return)."""
+    def fn(*args):
+        if not is_traced(args):
+            return np_fn(*args)
+        args = _prepare(name, args)
+        avals = [get_aval(a) for a in args]
+        weak = all(a.weak_type for a in avals)
+        out_dtype = ufunc_out_dtype(np_fn, avals)
+        if out_bool or out_dtype == np.bool_ and kind != "logical":
+            in_dtype = np.result_type(*[_placeholder(a) for a in avals])
+            weak_in = weak
+        else:
+            in_dtype, weak_in = out_dtype, weak
+        args = [convert(a, in_dtype, weak_in) if get_aval(a).dtype != in_dtype or type(a) in _PY_SCALARS
+                else a for a in args]
+        return prim_fn(*broadcast_arrays(*args))
+    fn.__name__ = name
+    fn.__qualname__ = name
+    fn.__doc__ = f"fnad version of numpy.{np_fn.__name__ if hasattr(np_fn, '__name__') else name}."
+    return fn
+
+
+def normalize_axis(axis, ndim, name="axis"):
+    if not -ndim <= axis < max(ndim, 1):
+        raise ValueError(f"{name} {axis} is out of bounds for an array of dimension {ndim}")
+    return axis % ndim if ndim else 0
+
+
+def normalize_axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = tuple(sorted(normalize_axis(int(a), ndim) for a in axes))
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis}")
+    return out
+
+
+__all__ = ["is_traced", "result_type", "elementwise", "convert", "broadcast_arrays", "asarray_traced",
+           "normalize_axis", "normalize_axes", "ShapedArray"]

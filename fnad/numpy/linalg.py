@@ -1,0 +1,1 @@
+"""fnad.numpy.linalg."""

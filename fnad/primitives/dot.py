@@ -1,0 +1,106 @@
+"""dot_general: batched tensor contraction (matmul, matvec, einsum-style products).
+
+dimension_numbers = ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch)); the output's axes are
+the batch axes, then lhs's free axes, then rhs's free axes (each in operand order)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Primitive, ShapedArray, get_aval
+from ..transforms.jvp import defjvp
+from ..transforms.reverse import is_undefined
+from .shape import transpose
+
+dot_general_p = Primitive("dot_general")
+
+
+def _free(ndim, contract, batch):
+    return tuple(i for i in range(ndim) if i not in contract and i not in batch)
+
+
+def _dot_eval(x, y, dimension_numbers):
+    (lc, rc), (lb, rb) = dimension_numbers
+    if x.dtype != y.dtype:
+        raise TypeError(f"dot_general: operand dtypes must be equal, got {x.dtype.name} and {y.dtype.name}")
+    if len(lc) != len(rc) or len(lb) != len(rb):
+        raise ValueError(f"dot_general: mismatched dimension_numbers {dimension_numbers}")
+    for a, b in list(zip(lc, rc)) + list(zip(lb, rb)):
+        if not (0 <= a < x.ndim and 0 <= b < y.ndim) or x.shape[a] != y.shape[b]:
+            raise ValueError(f"dot_general: incompatible shapes {x.shape} and {y.shape} for contracting dims "
+                             f"{lc}/{rc} and batch dims {lb}/{rb} (sizes must match; for matmul, "
+                             f"x.shape[-1] must equal y.shape[-2])")
+    shape = (tuple(x.shape[i] for i in lb) + tuple(x.shape[i] for i in _free(x.ndim, lc, lb))
+             + tuple(y.shape[i] for i in _free(y.ndim, rc, rb)))
+    return ShapedArray(shape, x.dtype, x.weak_type and y.weak_type)
+
+
+def _dot_impl(x, y, dimension_numbers):
+    (lc, rc), (lb, rb) = dimension_numbers
+    x, y = np.asarray(x), np.asarray(y)
+    lf, rf = _free(x.ndim, lc, lb), _free(y.ndim, rc, rb)
+    size = lambda a, dims: int(np.prod([a.shape[i] for i in dims], dtype=np.int64))
+    nb, nk = size(x, lb), size(x, lc)
+    xm = np.transpose(x, lb + lf + lc).reshape(nb, size(x, lf), nk)
+    ym = np.transpose(y, rb + rc + rf).reshape(nb, nk, size(y, rf))
+    out = np.matmul(xm, ym)
+    return out.reshape(tuple(x.shape[i] for i in lb) + tuple(x.shape[i] for i in lf)
+                       + tuple(y.shape[i] for i in rf))
+
+
+def dot_general(x, y, dimension_numbers):
+    (lc, rc), (lb, rb) = dimension_numbers
+    dn = ((tuple(map(int, lc)), tuple(map(int, rc))), (tuple(map(int, lb)), tuple(map(int, rb))))
+    return dot_general_p.bind(x, y, dimension_numbers=dn)
+
+
+def _transpose_lhs(ct, y, x_aval, dimension_numbers):
+    (lc, rc), (lb, rb) = dimension_numbers
+    x_ndim, y_ndim = x_aval.ndim, get_aval(y).ndim
+    xf, yf = _free(x_ndim, lc, lb), _free(y_ndim, rc, rb)
+    nb = len(lb)
+    ct_yf = tuple(range(nb + len(xf), nb + len(xf) + len(yf)))
+    res = dot_general(ct, y, ((ct_yf, yf), (tuple(range(nb)), rb)))
+    order = list(lb) + list(xf) + [lc[list(rc).index(r)] for r in sorted(rc)]
+    return transpose(res, tuple(np.argsort(order).tolist()))
+
+
+def _dot_transpose(ct, x, y, dimension_numbers):
+    (lc, rc), (lb, rb) = dimension_numbers
+    if is_undefined(x):
+        return [_transpose_lhs(ct, y, x.aval, dimension_numbers), None]
+    # For y: swap roles. ct axes are [batch, x_free, y_free]; move x_free after y_free first.
+    y_aval = y.aval
+    xf, yf = _free(get_aval(x).ndim, lc, lb), _free(y_aval.ndim, rc, rb)
+    nb = len(lb)
+    perm = tuple(range(nb)) + tuple(range(nb + len(xf), nb + len(xf) + len(yf))) + tuple(range(nb, nb + len(xf)))
+    ct_swapped = transpose(ct, perm)
+    return [None, _transpose_lhs(ct_swapped, x, y_aval, ((rc, lc), (rb, lb)))]
+
+
+def _dot_batch(vals, dims, dimension_numbers):
+    (x, y), (dx, dy) = vals, dims
+    (lc, rc), (lb, rb) = dimension_numbers
+    shift = lambda ds, d: tuple(i + (d is not None and i >= d) for i in ds)
+    if dx is not None and dy is not None:
+        from ..transforms.batching import move_bdim
+        x, y = move_bdim(x, dx, 0, None), move_bdim(y, dy, 0, None)
+        dn = ((shift(lc, 0), shift(rc, 0)), ((0,) + shift(lb, 0), (0,) + shift(rb, 0)))
+        return dot_general(x, y, dn), 0
+    if dx is not None:
+        dn = ((shift(lc, dx), rc), (shift(lb, dx), rb))
+        xf = _free(get_aval(x).ndim, dn[0][0], dn[1][0])
+        return dot_general(x, y, dn), len(lb) + xf.index(dx)
+    dn = ((lc, shift(rc, dy)), (lb, shift(rb, dy)))
+    yf = _free(get_aval(y).ndim, dn[0][1], dn[1][1])
+    x_free = len(_free(get_aval(x).ndim, lc, lb))
+    return dot_general(x, y, dn), len(lb) + x_free + yf.index(dy)
+
+
+dot_general_p.impl = _dot_impl
+dot_general_p.abstract_eval = _dot_eval
+dot_general_p.transpose = _dot_transpose
+dot_general_p.batch = _dot_batch
+defjvp(dot_general_p,
+       lambda g, ans, x, y, dimension_numbers: dot_general(g, y, dimension_numbers),
+       lambda g, ans, x, y, dimension_numbers: dot_general(x, g, dimension_numbers))
+

@@ -1,0 +1,473 @@
+"""Elementwise primitives: unary math, binary arithmetic, comparisons, select and dtype conversion.
+
+Operands must have equal shapes, except that rank-0 operands broadcast (as XLA scalars do);
+operands must have equal dtypes. `fnad.numpy` does NumPy-style promotion and broadcasting on top.
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
+from ..transforms.jvp import defjvp, deflinear, Zero, tangent_aval
+from ..transforms.reverse import is_undefined
+from ..transforms.batching import move_bdim
+
+# ----------------------------------------------------------------------------------------------
+# Rules shared by the family
+
+
+def _result_shape(name, avals):
+    shape = ()
+    for a in avals:
+        if a.shape:
+            if shape and a.shape != shape:
+                raise ValueError(f"{name}: operand shapes must be equal (or rank 0), got "
+                                 + ", ".join(str(a.shape) for a in avals)
+                                 + ". Hint: broadcast explicitly (fnad.numpy broadcasts for you).")
+            shape = a.shape
+    return shape
+
+
+def _same_dtype(name, avals):
+    dtype = avals[0].dtype
+    for a in avals[1:]:
+        if a.dtype != dtype:
+            raise TypeError(f"{name}: operand dtypes must be equal, got "
+                            + ", ".join(a.dtype.name for a in avals)
+                            + ". Hint: convert with .astype() (fnad.numpy promotes for you).")
+    return dtype
+
+
+def _standard_eval(name, kinds, out_dtype=None):
+    def abstract_eval(*avals, **params):
+        shape = _result_shape(name, avals)
+        dtype = _same_dtype(name, avals)
+        if kinds is not None and not any(np.issubdtype(dtype, k) for k in kinds):
+            raise TypeError(f"{name} does not accept dtype {dtype.name}")
+        weak = all(a.weak_type for a in avals)
+        return ShapedArray(shape, dtype if out_dtype is None else out_dtype, weak and out_dtype is None)
+    return abstract_eval
+
+
+def _batch_elementwise(prim):
+    def rule(vals, dims, **params):
+        size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+        ranks = [get_aval(v).ndim - (d is not None) for v, d in zip(vals, dims)]
+        rank = builtins.max(ranks)
+        first = next(d for d in dims if d is not None)
+        if all((d == first and r == rank) or (d is None and r == 0) for d, r in zip(dims, ranks)):
+            return prim.bind(*vals, **params), first
+        new = []
+        for v, d, r in zip(vals, dims, ranks):
+            if d is None and r == 0:
+                new.append(v)
+                continue
+            v = move_bdim(v, d, 0, size)
+            if r < rank:   # a batched scalar among higher-rank operands
+                from .shape import broadcast_in_dim
+                v = broadcast_in_dim(v, (size,) + _full_shape(vals, dims), (0,))
+            new.append(v)
+        return prim.bind(*new, **params), 0
+    return rule
+
+
+def _full_shape(vals, dims):
+    for v, d in zip(vals, dims):
+        s = get_aval(v).shape
+        if d is not None:
+            s = s[:d] + s[d + 1:]
+        if s:
+            return s
+    return ()
+
+
+def unbroadcast(aval, ct):
+    """Sum a cotangent down to a rank-0 operand's shape (the implicit scalar broadcast)."""
+    if ct is None or type(ct) is Zero:
+        return None
+    if aval.shape == () and get_aval(ct).shape != ():
+        from .reductions import reduce_sum
+        ct = reduce_sum(ct, tuple(range(get_aval(ct).ndim)))
+    if get_aval(ct).dtype != aval.dtype:
+        ct = convert_element_type(ct, aval.dtype)
+    return ct
+
+
+_FLOAT = (np.inexact,)
+_NUM = (np.number,)
+_INT_BOOL = (np.integer, np.bool_)
+
+
+def unary(name, impl, kinds=_FLOAT, out_dtype=None):
+    p = Primitive(name)
+    p.impl = impl
+    p.abstract_eval = _standard_eval(name, kinds, out_dtype)
+    p.batch = lambda vals, dims, **params: (p.bind(*vals, **params), dims[0])
+    return p
+
+
+def nary(name, impl, kinds=_NUM, out_dtype=None):
+    p = Primitive(name)
+    p.impl = impl
+    p.abstract_eval = _standard_eval(name, kinds, out_dtype)
+    p.batch = _batch_elementwise(p)
+    return p
+
+
+def _scalar_like(x, value):
+    return np.array(value, dtype=get_aval(x).dtype)
+
+
+def _bind2(prim):
+    """lax-level binary function: Python scalars take the other operand's dtype."""
+    def f(x, y):
+        if type(x) in (int, float, bool):
+            x = _scalar_like(y, x)
+        elif type(y) in (int, float, bool):
+            y = _scalar_like(x, y)
+        return prim.bind(x, y)
+    f.__name__ = prim.name
+    return f
+
+
+# ----------------------------------------------------------------------------------------------
+# Arithmetic
+
+add_p = nary("add", np.add)
+add_any_p = nary("add_any", np.add)       # adds tangents/cotangents (never on user values)
+sub_p = nary("sub", np.subtract)
+mul_p = nary("mul", np.multiply)
+div_p = nary("div", lambda x, y: _div_impl(x, y))
+rem_p = nary("rem", np.fmod)
+pow_p = nary("pow", np.power, kinds=_FLOAT)
+max_p = nary("max", np.maximum, kinds=(np.number, np.bool_))
+min_p = nary("min", np.minimum, kinds=(np.number, np.bool_))
+atan2_p = nary("atan2", np.arctan2, kinds=_FLOAT)
+nextafter_p = nary("nextafter", np.nextafter, kinds=_FLOAT)
+and_p = nary("and", np.bitwise_and, kinds=_INT_BOOL)
+or_p = nary("or", np.bitwise_or, kinds=_INT_BOOL)
+xor_p = nary("xor", np.bitwise_xor, kinds=_INT_BOOL)
+shift_left_p = nary("shift_left", np.left_shift, kinds=(np.integer,))
+shift_right_logical_p = nary("shift_right_logical", lambda x, y: _shift_right_logical(x, y),
+                             kinds=(np.integer,))
+shift_right_arithmetic_p = nary("shift_right_arithmetic", np.right_shift, kinds=(np.integer,))
+
+
+def _div_impl(x, y):
+    x, y = np.asarray(x), np.asarray(y)
+    if np.issubdtype(x.dtype, np.integer):   # C-style truncating division, as lax.div
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.trunc(np.true_divide(x, y))
+        return np.where(y == 0, 0, q).astype(np.result_type(x, y))
+    return np.true_divide(x, y)
+
+
+def _shift_right_logical(x, y):
+    x = np.asarray(x)
+    u = x.view(np.dtype(f"uint{x.dtype.itemsize * 8}")) if np.issubdtype(x.dtype, np.signedinteger) else x
+    return np.right_shift(u, np.asarray(y).astype(u.dtype)).astype(x.dtype)
+
+
+add, add_any, sub, mul, div, rem, pow, max, min, atan2, nextafter = map(
+    _bind2, [add_p, add_any_p, sub_p, mul_p, div_p, rem_p, pow_p, max_p, min_p, atan2_p, nextafter_p])
+bitwise_and, bitwise_or, bitwise_xor = map(_bind2, [and_p, or_p, xor_p])
+shift_left, shift_right_logical, shift_right_arithmetic = map(
+    _bind2, [shift_left_p, shift_right_logical_p, shift_right_arithmetic_p])
+
+
+def _t_add(ct, x, y):
+    return [unbroadcast(x.aval, ct) if is_undefined(x) else None,
+            unbroadcast(y.aval, ct) if is_undefined(y) else None]
+
+
+def _t_sub(ct, x, y):
+    return [unbroadcast(x.aval, ct) if is_undefined(x) else None,
+            unbroadcast(y.aval, neg(ct)) if is_undefined(y) else None]
+
+
+def _t_mul(ct, x, y):
+    if is_undefined(x) and is_undefined(y):
+        raise ValueError("mul: transpose of a product of two linear values (the IR is not linear)")
+    if is_undefined(x):
+        return [unbroadcast(x.aval, mul(ct, y)), None]
+    return [None, unbroadcast(y.aval, mul(x, ct))]
+
+
+def _t_div(ct, x, y):
+    assert not is_undefined(y), "div is linear only in its numerator"
+    return [unbroadcast(x.aval, div(ct, y)), None]
+
+
+defjvp(add_p, lambda g, ans, x, y: _bcast_like(g, ans), lambda g, ans, x, y: _bcast_like(g, ans))
+add_p.transpose = _t_add
+defjvp(add_any_p, lambda g, ans, x, y: _bcast_like(g, ans), lambda g, ans, x, y: _bcast_like(g, ans))
+add_any_p.transpose = _t_add
+defjvp(sub_p, lambda g, ans, x, y: _bcast_like(g, ans), lambda g, ans, x, y: _bcast_like(neg(g), ans))
+sub_p.transpose = _t_sub
+defjvp(mul_p, lambda g, ans, x, y: mul(g, y), lambda g, ans, x, y: mul(x, g))
+mul_p.transpose = _t_mul
+defjvp(div_p, lambda g, ans, x, y: div(g, y), lambda g, ans, x, y: neg(mul(g, div(ans, y))))
+div_p.transpose = _t_div
+defjvp(rem_p, lambda g, ans, x, y: _bcast_like(g, ans),
+       lambda g, ans, x, y: mul(neg(g), mul(sign(div(x, y)), floor(abs(div(x, y))))))
+defjvp(pow_p,
+       lambda g, ans, x, y: mul(g, _pow_dx(x, y)),
+       lambda g, ans, x, y: mul(g, _pow_dy(ans, x)))
+defjvp(atan2_p,
+       lambda g, ans, x, y: mul(g, div(y, add(mul(x, x), mul(y, y)))),
+       lambda g, ans, x, y: mul(g, div(neg(x), add(mul(x, x), mul(y, y)))))
+for _p in (nextafter_p, and_p, or_p, xor_p, shift_left_p, shift_right_logical_p, shift_right_arithmetic_p):
+    defjvp(_p)
+
+
+def _pow_dx(x, y):
+    # y * x**(y-1), with 0 where y == 0 (so d/dx x**0 = 0 even at x = 0)
+    one = _scalar_like(y, 1)
+    return select(eq(y, _scalar_like(y, 0)), zeros_like(mul(x, y)), mul(y, pow(x, sub(y, one))))
+
+
+def _pow_dy(ans, x):
+    # x**y * log(x), defined as 0 where x == 0 (JAX's convention)
+    zero = _scalar_like(x, 0)
+    safe_x = select(eq(x, zero), ones_like(x), x)
+    return mul(ans, select(eq(x, zero), zeros_like(ans), log(safe_x)))
+
+
+def _balanced_eq(x, z, y):
+    # Derivative weight of max/min at ties: split evenly between equal operands (JAX's convention).
+    one, half = _scalar_like(x, 1), _scalar_like(x, 0.5)
+    return select(eq(x, z), select(eq(y, z), _bcast_like(half, z), _bcast_like(one, z)), zeros_like(z))
+
+
+defjvp(max_p, lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)),
+       lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x)))
+defjvp(min_p, lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)),
+       lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x)))
+
+
+def _bcast_like(g, ans):
+    """A tangent `g` of a rank-0 operand, broadcast to the result's shape."""
+    shape = get_aval(ans).shape
+    if get_aval(g).shape == shape:
+        return g
+    from .shape import broadcast_in_dim
+    return broadcast_in_dim(g, shape, ())
+
+
+# ----------------------------------------------------------------------------------------------
+# Unary
+
+
+neg_p = unary("neg", np.negative, kinds=_NUM)
+sign_p = unary("sign", np.sign, kinds=_NUM)
+floor_p = unary("floor", np.floor)
+ceil_p = unary("ceil", np.ceil)
+round_p = unary("round", np.round)      # half to even, as NumPy
+abs_p = unary("abs", np.abs, kinds=_NUM)
+exp_p = unary("exp", np.exp)
+exp2_p = unary("exp2", np.exp2)
+log_p = unary("log", np.log)
+log1p_p = unary("log1p", np.log1p)
+expm1_p = unary("expm1", np.expm1)
+sqrt_p = unary("sqrt", np.sqrt)
+rsqrt_p = unary("rsqrt", lambda x: 1 / np.sqrt(x))
+cbrt_p = unary("cbrt", np.cbrt)
+sin_p = unary("sin", np.sin)
+cos_p = unary("cos", np.cos)
+tan_p = unary("tan", np.tan)
+asin_p = unary("asin", np.arcsin)
+acos_p = unary("acos", np.arccos)
+atan_p = unary("atan", np.arctan)
+sinh_p = unary("sinh", np.sinh)
+cosh_p = unary("cosh", np.cosh)
+tanh_p = unary("tanh", np.tanh)
+asinh_p = unary("asinh", np.arcsinh)
+acosh_p = unary("acosh", np.arccosh)
+atanh_p = unary("atanh", np.arctanh)
+logistic_p = unary("logistic", lambda x: _logistic_impl(x))
+erf_p = unary("erf", lambda x: _erf_impl(x))
+erf_inv_p = unary("erf_inv", lambda x: _erf_inv_impl(x))
+not_p = unary("not", lambda x: np.logical_not(x) if np.asarray(x).dtype == bool else np.invert(x),
+              kinds=_INT_BOOL)
+is_finite_p = unary("is_finite", np.isfinite, out_dtype=np.dtype(bool))
+is_nan_p = unary("is_nan", np.isnan, out_dtype=np.dtype(bool))
+
+
+def _logistic_impl(x):
+    x = np.asarray(x)
+    with np.errstate(over="ignore"):
+        return (1 / (1 + np.exp(-x))).astype(x.dtype)
+
+
+def _erf_impl(x):
+    from math import erf
+    x = np.asarray(x)
+    return np.vectorize(erf, otypes=[x.dtype])(x) if x.size else x.copy()
+
+
+def _erf_inv_impl(x):
+    # Newton iterations on erf from a good start; accurate to float64 rounding.
+    x = np.asarray(x)
+    dt = x.dtype
+    x64 = x.astype(np.float64)
+    a = 0.147
+    ln = np.log1p(-x64 * x64)
+    t = 2 / (np.pi * a) + ln / 2
+    y = np.sign(x64) * np.sqrt(np.sqrt(t * t - ln / a) - t)
+    for _ in range(3):
+        err = _erf_impl(y) - x64
+        y = y - err / (2 / np.sqrt(np.pi) * np.exp(-y * y))
+    y = np.where(np.abs(x64) == 1, np.sign(x64) * np.inf, y)
+    return y.astype(dt)
+
+
+(neg, sign, floor, ceil, round, abs, exp, exp2, log, log1p, expm1, sqrt, rsqrt, cbrt, sin, cos, tan, asin,
+ acos, atan, sinh, cosh, tanh, asinh, acosh, atanh, logistic, erf, erf_inv, bitwise_not, is_finite, is_nan) = [
+    p.bind for p in (neg_p, sign_p, floor_p, ceil_p, round_p, abs_p, exp_p, exp2_p, log_p, log1p_p, expm1_p,
+                     sqrt_p, rsqrt_p, cbrt_p, sin_p, cos_p, tan_p, asin_p, acos_p, atan_p, sinh_p, cosh_p,
+                     tanh_p, asinh_p, acosh_p, atanh_p, logistic_p, erf_p, erf_inv_p, not_p, is_finite_p,
+                     is_nan_p)]
+
+
+def _c(x, v):
+    return _scalar_like(x, v)
+
+
+deflinear(neg_p, lambda ct, x: [neg(ct)])
+for _p in (sign_p, floor_p, ceil_p, round_p, not_p, is_finite_p, is_nan_p):
+    defjvp(_p)
+defjvp(abs_p, lambda g, ans, x: mul(g, sign(x)))       # d|x|/dx = sign(x), 0 at 0 (JAX's convention)
+defjvp(exp_p, lambda g, ans, x: mul(g, ans))
+defjvp(exp2_p, lambda g, ans, x: mul(g, mul(ans, _c(ans, np.log(2)))))
+defjvp(log_p, lambda g, ans, x: div(g, x))
+defjvp(log1p_p, lambda g, ans, x: div(g, add(x, _c(x, 1))))
+defjvp(expm1_p, lambda g, ans, x: mul(g, add(ans, _c(ans, 1))))
+defjvp(sqrt_p, lambda g, ans, x: div(g, mul(ans, _c(ans, 2))))
+defjvp(rsqrt_p, lambda g, ans, x: mul(g, mul(div(ans, x), _c(ans, -0.5))))
+defjvp(cbrt_p, lambda g, ans, x: div(g, mul(mul(ans, ans), _c(ans, 3))))
+defjvp(sin_p, lambda g, ans, x: mul(g, cos(x)))
+defjvp(cos_p, lambda g, ans, x: neg(mul(g, sin(x))))
+defjvp(tan_p, lambda g, ans, x: mul(g, add(_c(ans, 1), mul(ans, ans))))
+defjvp(asin_p, lambda g, ans, x: mul(g, rsqrt(sub(_c(x, 1), mul(x, x)))))
+defjvp(acos_p, lambda g, ans, x: neg(mul(g, rsqrt(sub(_c(x, 1), mul(x, x))))))
+defjvp(atan_p, lambda g, ans, x: div(g, add(_c(x, 1), mul(x, x))))
+defjvp(sinh_p, lambda g, ans, x: mul(g, cosh(x)))
+defjvp(cosh_p, lambda g, ans, x: mul(g, sinh(x)))
+defjvp(tanh_p, lambda g, ans, x: mul(g, sub(_c(ans, 1), mul(ans, ans))))
+defjvp(asinh_p, lambda g, ans, x: mul(g, rsqrt(add(mul(x, x), _c(x, 1)))))
+defjvp(acosh_p, lambda g, ans, x: mul(g, rsqrt(mul(sub(x, _c(x, 1)), add(x, _c(x, 1))))))
+defjvp(atanh_p, lambda g, ans, x: div(g, sub(_c(x, 1), mul(x, x))))
+defjvp(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(_c(ans, 1), ans))))
+defjvp(erf_p, lambda g, ans, x: mul(g, mul(_c(x, 2 / np.sqrt(np.pi)), exp(neg(mul(x, x))))))
+defjvp(erf_inv_p, lambda g, ans, x: mul(g, mul(_c(x, np.sqrt(np.pi) / 2), exp(mul(ans, ans)))))
+
+
+def integer_pow(x, y):
+    return integer_pow_p.bind(x, y=int(y))
+
+
+integer_pow_p = Primitive("integer_pow")
+integer_pow_p.impl = lambda x, y: _integer_pow_impl(x, y)
+integer_pow_p.abstract_eval = lambda a, y: a
+integer_pow_p.batch = lambda vals, dims, y: (integer_pow(vals[0], y), dims[0])
+
+
+def _integer_pow_impl(x, y):
+    x = np.asarray(x)
+    if y < 0 and not is_float_dtype(x.dtype):
+        raise ValueError("integer_pow: integers to negative integer powers are not allowed")
+    return np.power(x, x.dtype.type(y)) if y >= 0 else 1 / np.power(x, -y).astype(x.dtype)
+
+
+def _integer_pow_jvp(g, ans, x, y):
+    if y == 0:
+        return zeros_like(g)
+    dx = _c(x, y) if y == 1 else mul(_c(x, y), x if y == 2 else integer_pow(x, y - 1))
+    return mul(g, dx)
+
+
+defjvp(integer_pow_p, _integer_pow_jvp)
+
+# ----------------------------------------------------------------------------------------------
+# Comparisons, select, conversion
+
+eq_p = nary("eq", np.equal, kinds=None, out_dtype=np.dtype(bool))
+ne_p = nary("ne", np.not_equal, kinds=None, out_dtype=np.dtype(bool))
+lt_p = nary("lt", np.less, kinds=None, out_dtype=np.dtype(bool))
+le_p = nary("le", np.less_equal, kinds=None, out_dtype=np.dtype(bool))
+gt_p = nary("gt", np.greater, kinds=None, out_dtype=np.dtype(bool))
+ge_p = nary("ge", np.greater_equal, kinds=None, out_dtype=np.dtype(bool))
+for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p):
+    defjvp(_p)
+eq, ne, lt, le, gt, ge = map(_bind2, [eq_p, ne_p, lt_p, le_p, gt_p, ge_p])
+
+select_p = Primitive("select")   # select(pred, on_true, on_false)
+
+
+def _select_eval(pred, t, f):
+    if pred.dtype != np.bool_:
+        raise TypeError(f"select: predicate must be bool, got {pred.dtype.name}")
+    shape = _result_shape("select", [pred, t, f])
+    _same_dtype("select", [t, f])
+    return ShapedArray(shape, t.dtype, t.weak_type and f.weak_type)
+
+
+def _select_transpose(ct, pred, t, f):
+    assert not is_undefined(pred)
+    z = zeros_like(ct)
+    return [None,
+            unbroadcast(t.aval, select(pred, ct, z)) if is_undefined(t) else None,
+            unbroadcast(f.aval, select(pred, z, ct)) if is_undefined(f) else None]
+
+
+select_p.impl = lambda p, t, f: np.where(p, t, f)
+select_p.abstract_eval = _select_eval
+select_p.batch = _batch_elementwise(select_p)
+select_p.transpose = _select_transpose
+defjvp(select_p, None,
+       lambda g, ans, p, t, f: select(p, _bcast_like(g, ans), zeros_like(ans)),
+       lambda g, ans, p, t, f: select(p, zeros_like(ans), _bcast_like(g, ans)))
+
+
+def select(pred, on_true, on_false):
+    return select_p.bind(pred, on_true, on_false)
+
+
+convert_element_type_p = Primitive("convert_element_type")
+convert_element_type_p.impl = lambda x, new_dtype, weak_type=False: np.asarray(x).astype(new_dtype)
+convert_element_type_p.abstract_eval = lambda a, new_dtype, weak_type=False: ShapedArray(a.shape, new_dtype, weak_type)
+convert_element_type_p.batch = lambda vals, dims, **p: (convert_element_type_p.bind(vals[0], **p), dims[0])
+
+
+def convert_element_type(x, new_dtype, weak_type=False):
+    new_dtype = np.dtype(new_dtype)
+    aval = get_aval(x)
+    if aval.dtype == new_dtype and aval.weak_type == weak_type and type(x) not in (int, float, bool, complex):
+        return x
+    return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
+
+
+def _convert_jvp(primals, tangents, new_dtype, weak_type=False):
+    (x,), (g,) = primals, tangents
+    ans = convert_element_type(x, new_dtype, weak_type)
+    if type(g) is Zero or not is_float_dtype(new_dtype) or not is_float_dtype(get_aval(x).dtype):
+        return ans, Zero(tangent_aval(get_aval(ans)))
+    return ans, convert_element_type(g, new_dtype)
+
+
+convert_element_type_p.jvp = _convert_jvp
+convert_element_type_p.transpose = lambda ct, x, new_dtype, weak_type=False: [convert_element_type(ct, x.aval.dtype)]
+
+
+def zeros_like(x):
+    from .shape import full
+    a = get_aval(x)
+    return full(a.shape, 0, a.dtype)
+
+
+def ones_like(x):
+    from .shape import full
+    a = get_aval(x)
+    return full(a.shape, 1, a.dtype)

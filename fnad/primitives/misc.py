@@ -1,0 +1,30 @@
+"""Primitives with no numeric work: stop_gradient (identity whose derivative is zero)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Primitive, get_aval
+from ..transforms.jvp import Zero, tangent_aval
+from ..tree_util import tree_map
+
+stop_gradient_p = Primitive("stop_gradient")
+stop_gradient_p.impl = lambda x: x
+stop_gradient_p.abstract_eval = lambda a: a
+stop_gradient_p.batch = lambda vals, dims: (stop_gradient_p.bind(vals[0]), dims[0])
+
+
+def _stop_jvp(primals, tangents):
+    x = stop_gradient_p.bind(primals[0])
+    return x, Zero(tangent_aval(get_aval(x)))
+
+
+stop_gradient_p.jvp = _stop_jvp
+
+
+def stop_gradient(x):
+    """Identity on values; blocks derivatives (applies to every leaf of a pytree)."""
+    def leaf(v):
+        if not np.issubdtype(get_aval(v).dtype, np.inexact):
+            return v
+        return stop_gradient_p.bind(v)
+    return tree_map(leaf, x)

@@ -1,0 +1,165 @@
+"""Reductions over a set of axes: sum, max, min, prod, and/or, argmax/argmin."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Primitive, ShapedArray, get_aval
+from ..transforms.jvp import defjvp, deflinear
+from .elementwise import mul, div, eq, convert_element_type
+from .shape import broadcast_in_dim
+
+
+def _check_axes(name, a, axes):
+    if any(not 0 <= ax < a.ndim for ax in axes) or len(set(axes)) != len(axes):
+        raise ValueError(f"{name}: invalid axes {axes} for operand shape {a.shape}")
+
+
+def _reduce_eval(name, kinds=None):
+    def abstract_eval(a, axes):
+        _check_axes(name, a, axes)
+        if kinds is not None and not any(np.issubdtype(a.dtype, k) for k in kinds):
+            raise TypeError(f"{name} does not accept dtype {a.dtype.name}")
+        return ShapedArray(tuple(s for i, s in enumerate(a.shape) if i not in axes), a.dtype, a.weak_type)
+    return abstract_eval
+
+
+def _reduce_batch(prim):
+    def rule(vals, dims, axes):
+        (x,), (d,) = vals, dims
+        new_axes = tuple(ax + (ax >= d) for ax in axes)
+        out_d = d - sum(ax < d for ax in new_axes)
+        return prim.bind(x, axes=new_axes), out_d
+    return rule
+
+
+def _make(name, impl, kinds=None):
+    p = Primitive(name)
+    p.impl = impl
+    p.abstract_eval = _reduce_eval(name, kinds)
+    p.batch = _reduce_batch(p)
+    return p
+
+
+reduce_sum_p = _make("reduce_sum", lambda x, axes: np.sum(x, axis=axes, dtype=np.asarray(x).dtype))
+reduce_max_p = _make("reduce_max", lambda x, axes: np.max(x, axis=axes))
+reduce_min_p = _make("reduce_min", lambda x, axes: np.min(x, axis=axes))
+reduce_prod_p = _make("reduce_prod", lambda x, axes: np.prod(x, axis=axes, dtype=np.asarray(x).dtype))
+reduce_and_p = _make("reduce_and", lambda x, axes: np.all(x, axis=axes), kinds=(np.bool_,))
+reduce_or_p = _make("reduce_or", lambda x, axes: np.any(x, axis=axes), kinds=(np.bool_,))
+
+
+def _kept_dims(x_aval, axes):
+    return tuple(i for i in range(x_aval.ndim) if i not in axes)
+
+
+def _expand_back(v, x_shape, axes):
+    return broadcast_in_dim(v, x_shape, _kept_dims(get_aval(v).update(shape=x_shape), axes))
+
+
+deflinear(reduce_sum_p, lambda ct, x, axes: [_expand_back(ct, x.aval.shape, axes)])
+
+
+def _extremum_jvp(g, ans, x, axes):
+    # The tangent at the location(s) of the extremum; ties share it equally (JAX's convention).
+    shape = get_aval(x).shape
+    mask = convert_element_type(eq(x, _expand_back(ans, shape, axes)), get_aval(g).dtype)
+    return div(reduce_sum(mul(g, mask), axes), reduce_sum(mask, axes))
+
+
+defjvp(reduce_max_p, _extremum_jvp)
+defjvp(reduce_min_p, _extremum_jvp)
+defjvp(reduce_and_p)
+defjvp(reduce_or_p)
+
+
+def _prod_jvp(g, ans, x, axes):
+    # d prod = sum_i g_i * prod_{j != i} x_j, computed without dividing by x (exact at zeros).
+    from .cumulative import cumprod
+    shape = get_aval(x).shape
+    kept = _kept_dims(get_aval(x), axes)
+    perm = kept + tuple(axes)
+    from .shape import transpose, reshape
+    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    flat = lambda v: reshape(transpose(v, perm), tuple(shape[k] for k in kept) + (n,))
+    xf, gf = flat(x), flat(g)
+    ax = len(kept)
+    left = cumprod(xf, ax, exclusive=True)
+    right = cumprod(xf, ax, exclusive=True, reverse=True)
+    return reduce_sum(mul(gf, mul(left, right)), (ax,))
+
+
+defjvp(reduce_prod_p, _prod_jvp)
+
+
+def _axes(x, axes):
+    nd = get_aval(x).ndim
+    if axes is None:
+        return tuple(range(nd))
+    return tuple(sorted(int(a) % nd if nd else int(a) for a in (axes if isinstance(axes, (tuple, list)) else (axes,))))
+
+
+def reduce_sum(x, axes=None):
+    axes = _axes(x, axes)
+    return reduce_sum_p.bind(x, axes=axes) if axes else x
+
+
+def reduce_max(x, axes=None):
+    axes = _axes(x, axes)
+    return reduce_max_p.bind(x, axes=axes) if axes else x
+
+
+def reduce_min(x, axes=None):
+    axes = _axes(x, axes)
+    return reduce_min_p.bind(x, axes=axes) if axes else x
+
+
+def reduce_prod(x, axes=None):
+    axes = _axes(x, axes)
+    return reduce_prod_p.bind(x, axes=axes) if axes else x
+
+
+def reduce_and(x, axes=None):
+    axes = _axes(x, axes)
+    return reduce_and_p.bind(x, axes=axes) if axes else x
+
+
+def reduce_or(x, axes=None):
+    axes = _axes(x, axes)
+    return reduce_or_p.bind(x, axes=axes) if axes else x
+
+
+# ----------------------------------------------------------------------------------------------
+# argmax / argmin along one axis (first occurrence; NaN counts as the extremum, as NumPy)
+
+def _arg_eval(name):
+    def abstract_eval(a, axis, index_dtype):
+        _check_axes(name, a, (axis,))
+        if a.shape[axis] == 0:
+            raise ValueError(f"{name}: attempt to get {name} of an empty axis (shape {a.shape}, axis {axis})")
+        return ShapedArray(tuple(s for i, s in enumerate(a.shape) if i != axis), index_dtype)
+    return abstract_eval
+
+
+def _arg_batch(prim):
+    def rule(vals, dims, axis, index_dtype):
+        (x,), (d,) = vals, dims
+        new_axis = axis + (axis >= d)
+        return prim.bind(x, axis=new_axis, index_dtype=index_dtype), d - (new_axis < d)
+    return rule
+
+
+argmax_p = Primitive("argmax")
+argmin_p = Primitive("argmin")
+for _p, _f in ((argmax_p, np.argmax), (argmin_p, np.argmin)):
+    _p.impl = (lambda f: lambda x, axis, index_dtype: f(x, axis=axis).astype(index_dtype))(_f)
+    _p.abstract_eval = _arg_eval(_p.name)
+    _p.batch = _arg_batch(_p)
+    defjvp(_p)
+
+
+def argmax(x, axis, index_dtype=np.int64):
+    return argmax_p.bind(x, axis=int(axis), index_dtype=np.dtype(index_dtype))
+
+
+def argmin(x, axis, index_dtype=np.int64):
+    return argmin_p.bind(x, axis=int(axis), index_dtype=np.dtype(index_dtype))

@@ -1,0 +1,189 @@
+"""Shape primitives: broadcast_in_dim, reshape, transpose, iota, and the helpers built on them
+(full, squeeze, expand_dims)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Primitive, ShapedArray, get_aval
+from ..transforms.jvp import deflinear, defjvp
+from ..transforms.batching import move_bdim
+
+
+def _check_shape(name, shape):
+    if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
+        raise TypeError(f"{name}: shape must be a tuple of non-negative ints, got {shape}. Shapes must be "
+                        "concrete (static) under jit/vmap; pass sizes as static arguments.")
+    return tuple(int(d) for d in shape)
+
+
+# ----------------------------------------------------------------------------------------------
+# broadcast_in_dim: operand axis i becomes output axis broadcast_dimensions[i]
+
+broadcast_in_dim_p = Primitive("broadcast_in_dim")
+
+
+def _bid_eval(a, shape, broadcast_dimensions):
+    bd = broadcast_dimensions
+    if len(bd) != a.ndim or any(not 0 <= d < len(shape) for d in bd) or list(bd) != sorted(set(bd)):
+        raise ValueError(f"broadcast_in_dim: broadcast_dimensions {bd} invalid for operand shape {a.shape} "
+                         f"and output shape {shape}")
+    for i, d in enumerate(bd):
+        if a.shape[i] not in (1, shape[d]):
+            raise ValueError(f"broadcast_in_dim: cannot broadcast operand shape {a.shape} to {shape} "
+                             f"(operand axis {i} of size {a.shape[i]} -> output axis {d} of size {shape[d]})")
+    return ShapedArray(shape, a.dtype, a.weak_type)
+
+
+def _bid_impl(x, shape, broadcast_dimensions):
+    x = np.asarray(x)
+    expanded = [1] * len(shape)
+    for i, d in enumerate(broadcast_dimensions):
+        expanded[d] = x.shape[i]
+    return np.broadcast_to(x.reshape(expanded), shape)
+
+
+def _bid_transpose(ct, x, shape, broadcast_dimensions):
+    from .reductions import reduce_sum
+    bd = broadcast_dimensions
+    summed = tuple(d for d in range(len(shape)) if d not in bd)
+    kept = tuple(i for i, d in enumerate(bd) if x.aval.shape[i] == 1 and shape[d] != 1)
+    out = reduce_sum(ct, summed) if summed else ct
+    if kept:
+        out = reduce_sum(out, kept)
+    return [reshape(out, x.aval.shape)]
+
+
+def _bid_batch(vals, dims, shape, broadcast_dimensions):
+    (x,), (d,) = vals, dims
+    x = move_bdim(x, d, 0, None)
+    size = get_aval(x).shape[0]
+    return broadcast_in_dim(x, (size,) + tuple(shape), (0,) + tuple(b + 1 for b in broadcast_dimensions)), 0
+
+
+broadcast_in_dim_p.impl = _bid_impl
+broadcast_in_dim_p.abstract_eval = _bid_eval
+broadcast_in_dim_p.batch = _bid_batch
+deflinear(broadcast_in_dim_p, _bid_transpose)
+
+
+def broadcast_in_dim(x, shape, broadcast_dimensions):
+    shape = _check_shape("broadcast_in_dim", shape)
+    broadcast_dimensions = tuple(int(d) for d in broadcast_dimensions)
+    if get_aval(x).shape == shape and broadcast_dimensions == tuple(range(len(shape))):
+        return x
+    return broadcast_in_dim_p.bind(x, shape=shape, broadcast_dimensions=broadcast_dimensions)
+
+
+def broadcast_to_rank_shape(x, shape):
+    """NumPy-style broadcast of `x` to `shape` (trailing alignment)."""
+    a = get_aval(x)
+    shape = tuple(shape)
+    if a.shape == shape:
+        return x
+    lead = len(shape) - a.ndim
+    if lead < 0:
+        raise ValueError(f"cannot broadcast shape {a.shape} to {shape}")
+    return broadcast_in_dim(x, shape, tuple(range(lead, len(shape))))
+
+
+def full(shape, fill_value, dtype):
+    """An array of `shape` filled with a scalar (staged as a broadcast of a literal under jit)."""
+    return broadcast_in_dim(np.array(fill_value, dtype=dtype), tuple(shape), ())
+
+
+# ----------------------------------------------------------------------------------------------
+# reshape (row-major)
+
+reshape_p = Primitive("reshape")
+
+
+def _reshape_eval(a, new_sizes):
+    if int(np.prod(new_sizes, dtype=np.int64)) != a.size:
+        raise ValueError(f"reshape: cannot reshape array of shape {a.shape} (size {a.size}) into shape "
+                         f"{new_sizes}")
+    return ShapedArray(new_sizes, a.dtype, a.weak_type)
+
+
+def _reshape_batch(vals, dims, new_sizes):
+    x = move_bdim(vals[0], dims[0], 0, None)
+    return reshape(x, (get_aval(x).shape[0],) + new_sizes), 0
+
+
+reshape_p.impl = lambda x, new_sizes: np.reshape(x, new_sizes)
+reshape_p.abstract_eval = _reshape_eval
+reshape_p.batch = _reshape_batch
+deflinear(reshape_p, lambda ct, x, new_sizes: [reshape(ct, x.aval.shape)])
+
+
+def reshape(x, new_sizes):
+    new_sizes = _check_shape("reshape", new_sizes)
+    if get_aval(x).shape == new_sizes:
+        return x
+    return reshape_p.bind(x, new_sizes=new_sizes)
+
+
+def squeeze(x, dimensions):
+    shape = get_aval(x).shape
+    for d in dimensions:
+        if shape[d] != 1:
+            raise ValueError(f"squeeze: cannot squeeze axis {d} of size {shape[d]} (shape {shape})")
+    return reshape(x, tuple(s for i, s in enumerate(shape) if i not in dimensions))
+
+
+def expand_dims(x, dimensions):
+    shape = list(get_aval(x).shape)
+    for d in sorted(dimensions):
+        shape.insert(d, 1)
+    return reshape(x, tuple(shape))
+
+
+# ----------------------------------------------------------------------------------------------
+# transpose (axis permutation)
+
+transpose_p = Primitive("transpose")
+
+
+def _transpose_eval(a, permutation):
+    if sorted(permutation) != list(range(a.ndim)):
+        raise ValueError(f"transpose: permutation {permutation} is not a permutation of the axes of shape {a.shape}")
+    return ShapedArray(tuple(a.shape[p] for p in permutation), a.dtype, a.weak_type)
+
+
+def _transpose_batch(vals, dims, permutation):
+    (x,), (d,) = vals, dims
+    perm = (d,) + tuple(p + (p >= d) for p in permutation)
+    return transpose(x, perm), 0
+
+
+transpose_p.impl = lambda x, permutation: np.transpose(x, permutation)
+transpose_p.abstract_eval = _transpose_eval
+transpose_p.batch = _transpose_batch
+deflinear(transpose_p, lambda ct, x, permutation: [transpose(ct, tuple(np.argsort(permutation).tolist()))])
+
+
+def transpose(x, permutation):
+    permutation = tuple(int(p) for p in permutation)
+    if permutation == tuple(range(len(permutation))):
+        return x
+    return transpose_p.bind(x, permutation=permutation)
+
+
+# ----------------------------------------------------------------------------------------------
+# iota: 0, 1, 2, ... along one axis of a shape
+
+iota_p = Primitive("iota")
+
+
+def _iota_impl(dtype, shape, dimension):
+    r = np.arange(shape[dimension], dtype=dtype)
+    return np.broadcast_to(r.reshape([-1 if i == dimension else 1 for i in range(len(shape))]), shape)
+
+
+iota_p.impl = _iota_impl
+iota_p.abstract_eval = lambda dtype, shape, dimension: ShapedArray(shape, dtype)
+defjvp(iota_p)
+
+
+def iota(dtype, size_or_shape, dimension=0):
+    shape = (size_or_shape,) if isinstance(size_or_shape, (int, np.integer)) else tuple(size_or_shape)
+    return iota_p.bind(dtype=np.dtype(dtype), shape=_check_shape("iota", shape), dimension=int(dimension))

@@ -1,0 +1,88 @@
+"""Batching (vmap): a trace whose tracers carry a value and the axis along which it is batched."""
+from __future__ import annotations
+
+from ..core import Trace, Tracer, get_aval, new_main
+
+
+class BatchTracer(Tracer):
+    __slots__ = ("val", "bdim")
+
+    def __init__(self, trace, val, bdim):
+        self._trace, self.val, self.bdim = trace, val, bdim
+
+    @property
+    def aval(self):
+        aval = get_aval(self.val)
+        if self.bdim is None:
+            return aval
+        shape = aval.shape[:self.bdim] + aval.shape[self.bdim + 1:]
+        return aval.update(shape=shape)
+
+    def source_info(self):
+        v = self.val
+        return v.source_info() if isinstance(v, Tracer) else ""
+
+
+class BatchTrace(Trace):
+    __slots__ = ()
+
+    @property
+    def axis_size(self):
+        return self.main.payload
+
+    def pure(self, x):
+        return BatchTracer(self, x, None)
+
+    lift = pure
+
+    def process_primitive(self, prim, tracers, params):
+        vals = [t.val for t in tracers]
+        dims = [t.bdim for t in tracers]
+        if all(d is None for d in dims):
+            out = prim.bind(*vals, **params)
+            return [self.pure(o) for o in out] if prim.multiple_results else self.pure(out)
+        if prim.batch is None:
+            raise NotImplementedError(f"batching rule (vmap) for '{prim.name}' is not implemented")
+        if getattr(prim, "batch_needs_size", False):
+            params = dict(params, axis_size=self.axis_size)
+        out, out_dim = prim.batch(vals, dims, **params)
+        if prim.multiple_results:
+            return [BatchTracer(self, o, d) for o, d in zip(out, out_dim)]
+        return BatchTracer(self, out, out_dim)
+
+
+def move_bdim(x, bdim, dst, size):
+    """`x` with its batch axis at `dst` (broadcasting an unbatched value to `size` first)."""
+    from ..primitives.shape import broadcast_in_dim, transpose
+    aval = get_aval(x)
+    if bdim is None:
+        nd = aval.ndim + 1
+        dims = tuple(i for i in range(nd) if i != dst)
+        shape = aval.shape[:dst] + (size,) + aval.shape[dst:]
+        return broadcast_in_dim(x, shape, dims)
+    if bdim == dst:
+        return x
+    perm = [i for i in range(aval.ndim) if i != bdim]
+    perm.insert(dst, bdim)
+    return transpose(x, tuple(perm))
+
+
+def vmap_flat(flat_fun, args, in_dims, axis_size, out_dims_fn):
+    """Run `flat_fun` with each arg batched along its in_dim; outputs batched along the dims that
+    `out_dims_fn()` gives once the outputs exist (None: the output must not depend on the batch)."""
+    with new_main(BatchTrace, "vmap", axis_size) as main:
+        trace = main.trace
+        ins = [a if d is None else BatchTracer(trace, a, d) for a, d in zip(args, in_dims)]
+        outs = [trace.full_raise(o) for o in flat_fun(*ins)]
+        results = []
+        for o, d in zip(outs, out_dims_fn()):
+            if d is None:
+                if o.bdim is not None:
+                    raise ValueError("vmap: an output with out_axes=None depends on the mapped axis")
+                results.append(o.val)
+                continue
+            ndim = o.aval.ndim + 1
+            if not -ndim <= d < ndim:
+                raise ValueError(f"vmap: out_axes={d} is out of range for an output of rank {ndim}")
+            results.append(move_bdim(o.val, o.bdim, d % ndim, axis_size))
+        return results

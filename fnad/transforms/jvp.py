@@ -1,0 +1,131 @@
+"""Forward mode: a trace whose tracers carry (primal, tangent); tangents may be symbolic zeros."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Trace, Tracer, get_aval, is_float_dtype, new_main
+
+
+class Zero:
+    """A symbolic zero tangent: never materialised unless a rule needs an array."""
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Zero({self.aval.str_short()})"
+
+
+def tangent_aval(aval):
+    return aval.update(weak_type=False) if is_float_dtype(aval.dtype) else aval
+
+
+def zeros_like_aval(aval):
+    from ..primitives.shape import full
+    return full(aval.shape, 0, aval.dtype)
+
+
+def instantiate(t):
+    return zeros_like_aval(t.aval) if type(t) is Zero else t
+
+
+def add_tangents(a, b):
+    if type(a) is Zero:
+        return b
+    if type(b) is Zero:
+        return a
+    from ..primitives.elementwise import add_any
+    return add_any(a, b)
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace, primal, tangent):
+        self._trace, self.primal, self.tangent = trace, primal, tangent
+
+    @property
+    def aval(self):
+        return get_aval(self.primal)
+
+    def concrete_value(self):
+        p = self.primal
+        return p.concrete_value() if isinstance(p, Tracer) else p
+
+    def source_info(self):
+        p = self.primal
+        return p.source_info() if isinstance(p, Tracer) else ""
+
+
+class JVPTrace(Trace):
+    __slots__ = ()
+
+    def pure(self, x):
+        return JVPTracer(self, x, Zero(tangent_aval(get_aval(x))))
+
+    lift = pure
+
+    def process_primitive(self, prim, tracers, params):
+        primals = [t.primal for t in tracers]
+        tangents = [t.tangent for t in tracers]
+        if all(type(t) is Zero for t in tangents):
+            out = prim.bind(*primals, **params)
+            if prim.multiple_results:
+                return [self.pure(o) for o in out]
+            return self.pure(out)
+        if prim.jvp is None:
+            raise NotImplementedError(f"differentiation rule for '{prim.name}' is not implemented")
+        primal_out, tangent_out = prim.jvp(primals, tangents, **params)
+        if prim.multiple_results:
+            return [JVPTracer(self, p, t) for p, t in zip(primal_out, tangent_out)]
+        return JVPTracer(self, primal_out, tangent_out)
+
+
+def defjvp(prim, *rules):
+    """Per-argument jvp rules `rule(g, ans, *args, **params) -> tangent contribution` (None: the
+    output does not depend on that argument differentiably). Contributions are summed; zero
+    tangents are skipped without being materialised."""
+    def jvp(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        acc = None
+        for rule, t in zip(rules, tangents):
+            if rule is None or type(t) is Zero:
+                continue
+            c = rule(t, ans, *primals, **params)
+            acc = c if acc is None else add_tangents(acc, c)
+        return ans, Zero(tangent_aval(get_aval(ans))) if acc is None else acc
+    prim.jvp = jvp
+
+
+def deflinear(prim, transpose):
+    """A primitive linear in all its (array) arguments: its jvp applies it to the tangents."""
+    def jvp(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        if all(type(t) is Zero for t in tangents):
+            return ans, Zero(tangent_aval(get_aval(ans)))
+        return ans, prim.bind(*map(instantiate, tangents), **params)
+    prim.jvp = jvp
+    prim.transpose = transpose
+
+
+def jvp_flat(flat_fun, primals, tangents):
+    """Run `flat_fun` on (primal, tangent) pairs; returns (primal outputs, tangent outputs)."""
+    with new_main(JVPTrace, "jvp") as main:
+        trace = main.trace
+        ins = [JVPTracer(trace, p, t) for p, t in zip(primals, tangents)]
+        outs = [trace.full_raise(o) for o in flat_fun(*ins)]
+        return [o.primal for o in outs], [o.tangent for o in outs]
+
+
+def check_tangent(primal, tangent):
+    """The tangent a user passed for `primal`, as a Zero for non-float primals."""
+    pa = get_aval(primal)
+    if not is_float_dtype(pa.dtype):
+        return Zero(pa)
+    ta = get_aval(tangent)
+    if ta.shape != pa.shape:
+        raise ValueError(f"jvp: tangent shape {ta.shape} does not match primal shape {pa.shape}")
+    if ta.dtype != pa.dtype and not ta.weak_type:
+        raise TypeError(f"jvp: tangent dtype {ta.dtype} does not match primal dtype {pa.dtype}")
+    return tangent if ta.dtype == pa.dtype else np.asarray(tangent, pa.dtype)
