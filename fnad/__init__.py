@@ -3,6 +3,8 @@ compiler (the `compiler` package) built on llvmlite."""
 from .api import (grad, value_and_grad, jvp, vjp, linearize, vmap, jacfwd, jacrev, hessian, make_jaxpr)
 from .core import ConcretizationError, UnexpectedTracerError, ShapedArray
 from .primitives.misc import stop_gradient
+from .jit_dispatch import jit
+from .config import config
 from . import tree_util, numpy, lax
 
 __version__ = "0.1.0"

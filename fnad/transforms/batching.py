@@ -86,3 +86,17 @@ def vmap_flat(flat_fun, args, in_dims, axis_size, out_dims_fn):
                 raise ValueError(f"vmap: out_axes={d} is out of range for an output of rank {ndim}")
             results.append(move_bdim(o.val, o.bdim, d % ndim, axis_size))
         return results
+
+
+def batch_jaxpr(closed, batched, axis_size):
+    """The IR of `closed` vmapped over a leading axis of the inputs flagged in `batched`; every
+    output is batched along axis 0. Returns a ClosedJaxpr."""
+    from ..ir import eval_closed
+    from .staging import trace_to_jaxpr
+    avals = [a.update(shape=(axis_size,) + a.shape) if b else a for a, b in zip(closed.in_avals, batched)]
+    n_out = len(closed.out_avals)
+
+    def fun(*args):
+        return vmap_flat(lambda *xs: eval_closed(closed, *xs), list(args),
+                         [0 if b else None for b in batched], axis_size, lambda: [0] * n_out)
+    return trace_to_jaxpr(fun, avals, "batch_jaxpr")

@@ -1,0 +1,269 @@
+"""`jit`: stage a function to IR once per argument signature, compile it with `compiler/`, and call
+the native code. Inside other transforms a jitted function is the call primitive `jit`, whose rules
+transform its sub-IR (jvp: jvp + partial evaluation into a primal call and a linear tangent call;
+transpose; batching), so derivatives and batches of jitted code stay compiled."""
+from __future__ import annotations
+
+import functools
+import inspect
+from collections import OrderedDict
+
+import numpy as np
+
+from . import core
+from .config import config
+from .core import Primitive, Tracer, get_aval
+from .ir import Jaxpr, ClosedJaxpr, Var, eval_closed, simplify
+from .tree_util import tree_flatten, tree_unflatten
+from .transforms.jvp import Zero, jvp_jaxpr, tangent_aval, instantiate
+from .transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
+from .transforms.batching import batch_jaxpr, move_bdim
+from .transforms.staging import trace_to_jaxpr
+
+jit_p = Primitive("jit", multiple_results=True)
+jit_p.inline_param = "jaxpr"   # the compiler sees nested jits inlined (see `inline_calls`)
+
+# ----------------------------------------------------------------------------------------------
+# Compilation of a ClosedJaxpr (cached per jaxpr object)
+
+_EXECUTABLES: OrderedDict = OrderedDict()
+_EXECUTABLE_CACHE_SIZE = 512
+
+
+def inline_calls(closed):
+    """Replace equations of call-like primitives (those with `inline_param`) by their bodies."""
+    jaxpr = closed.jaxpr
+    if not any(getattr(e.primitive, "inline_param", None) for e in jaxpr.eqns):
+        return closed
+    consts = dict(zip(jaxpr.constvars, closed.consts))
+    eqns = []
+    rename = {}
+    sub = lambda a: rename.get(a, a) if type(a) is Var else a
+
+    def splice(inner, args, outvars):
+        inner = inline_calls(inner)
+        env = dict(zip(inner.jaxpr.invars, args))
+        for v, c in zip(inner.jaxpr.constvars, inner.consts):
+            nv = Var(v.aval)
+            consts[nv] = c
+            env[v] = nv
+        lookup = lambda a: env.get(a, a) if type(a) is Var else a
+        for e in inner.jaxpr.eqns:
+            new_outs = [Var(v.aval) for v in e.outvars]
+            env.update(zip(e.outvars, new_outs))
+            eqns.append(e.replace(invars=[lookup(a) for a in e.invars], outvars=new_outs))
+        for v, a in zip(outvars, inner.jaxpr.outvars):
+            rename[v] = lookup(a)
+
+    for e in jaxpr.eqns:
+        param = getattr(e.primitive, "inline_param", None)
+        if param:
+            splice(e.params[param], [sub(a) for a in e.invars], e.outvars)
+        else:
+            eqns.append(e.replace(invars=[sub(a) for a in e.invars]))
+    new = simplify(Jaxpr(list(consts), jaxpr.invars, eqns, [sub(v) for v in jaxpr.outvars]))
+    return ClosedJaxpr(new, [consts[v] for v in new.constvars])
+
+
+def executable_for(closed):
+    """Native code for `closed` (compiled once per ClosedJaxpr object; LRU-bounded)."""
+    key = id(closed)
+    hit = _EXECUTABLES.get(key)
+    if hit is not None and hit[0] is closed:
+        _EXECUTABLES.move_to_end(key)
+        return hit[1]
+    from compiler import compile_jaxpr
+    exe = compile_jaxpr(inline_calls(closed))
+    _EXECUTABLES[key] = (closed, exe)
+    if len(_EXECUTABLES) > _EXECUTABLE_CACHE_SIZE:
+        _EXECUTABLES.popitem(last=False)
+    return exe
+
+
+def _jit_impl(*args, jaxpr, name):
+    if config.disable_jit:
+        return eval_closed(jaxpr, *args)
+    return executable_for(jaxpr)(*args)
+
+
+jit_p.impl = _jit_impl
+jit_p.abstract_eval = lambda *avals, jaxpr, name: jaxpr.out_avals
+
+
+def _jit_jvp(primals, tangents, jaxpr, name):
+    nonzeros = [type(t) is not Zero for t in tangents]
+    jvp_closed, out_nz = jvp_jaxpr(jaxpr, nonzeros)
+    n_in, n_out = len(primals), len(jaxpr.out_avals)
+    known, unknown, out_unknown, n_res = partial_eval_jaxpr(jvp_closed, [False] * n_in + [True] * sum(nonzeros))
+    known_outs = iter(jit_p.bind(*primals, jaxpr=known, name=name))
+    outs = [None if u else next(known_outs) for u in out_unknown]
+    residuals = list(known_outs)
+    if any(out_unknown):
+        lin_outs = iter(jit_p.bind(*residuals, *[t for t in tangents if type(t) is not Zero],
+                                   jaxpr=unknown, name=f"jvp_{name}"))
+        outs = [next(lin_outs) if u else o for o, u in zip(outs, out_unknown)]
+    primal_out = outs[:n_out]
+    t_iter = iter(outs[n_out:])
+    tangent_out = [next(t_iter) if nz else Zero(tangent_aval(a)) for a, nz in zip(jaxpr.out_avals, out_nz)]
+    return primal_out, tangent_out
+
+
+def _jit_transpose(cts, *args, jaxpr, name):
+    linear = [is_undefined(a) for a in args]
+    cts = [instantiate(Zero(tangent_aval(a))) if c is None or type(c) is Zero else c
+           for c, a in zip(cts, jaxpr.out_avals)]
+    t_closed = transpose_jaxpr(jaxpr, linear)
+    outs = iter(jit_p.bind(*[a for a, l in zip(args, linear) if not l], *cts, jaxpr=t_closed,
+                           name=f"transpose_{name}"))
+    return [next(outs) if l else None for l in linear]
+
+
+def _jit_batch(vals, dims, jaxpr, name, axis_size):
+    vals = [v if d is None else move_bdim(v, d, 0, axis_size) for v, d in zip(vals, dims)]
+    batched = batch_jaxpr(jaxpr, [d is not None for d in dims], axis_size)
+    return jit_p.bind(*vals, jaxpr=batched, name=f"vmap_{name}"), [0] * len(jaxpr.out_avals)
+
+
+jit_p.jvp = _jit_jvp
+jit_p.transpose = _jit_transpose
+jit_p.batch = _jit_batch
+jit_p.batch_needs_size = True
+
+
+# ----------------------------------------------------------------------------------------------
+# The user-facing wrapper
+
+
+def _signature(x):
+    t = type(x)
+    if t is np.ndarray:
+        return (x.shape, x.dtype)
+    if t in (float, int, bool, complex):
+        return t
+    return get_aval(x)
+
+
+class _Entry:
+    __slots__ = ("closed", "out_tree", "in_avals", "exe")
+
+    def __init__(self, closed, out_tree, in_avals):
+        self.closed, self.out_tree, self.in_avals, self.exe = closed, out_tree, in_avals, None
+
+
+class JitFunction:
+    """The callable `jit(fun)` returns. `.lower(*args)` gives the compiled artefact for inspection."""
+
+    def __init__(self, fun, static_argnums=(), static_argnames=(), cache_size=4096):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums))
+        self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames))
+        if self.static_argnames and not self.static_argnums:
+            try:
+                params = list(inspect.signature(fun).parameters)
+                self.static_argnums = tuple(params.index(n) for n in self.static_argnames if n in params)
+            except (TypeError, ValueError):
+                pass
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_size = cache_size
+        self._name = getattr(fun, "__name__", "fun")
+
+    def _split(self, args, kwargs):
+        static = []
+        if self.static_argnums:
+            dyn = []
+            for i, a in enumerate(args):
+                (static if i in self.static_argnums or i - len(args) in self.static_argnums else dyn).append(a)
+            args = tuple(dyn)
+        if kwargs and self.static_argnames:
+            static.extend((k, kwargs[k]) for k in sorted(kwargs) if k in self.static_argnames)
+            kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        try:
+            static = tuple(static)
+            hash(static)
+        except TypeError:
+            raise TypeError(f"jit: static arguments must be hashable (they key the compilation cache), got "
+                            f"{static!r}. Pass arrays as dynamic arguments or convert lists to tuples.") from None
+        return args, kwargs, static
+
+    def _entry(self, args, kwargs):
+        dyn_args, dyn_kwargs, static = self._split(args, kwargs)
+        flat, in_tree = tree_flatten((dyn_args, dyn_kwargs))
+        key = (in_tree, static, tuple(map(_signature, flat)))
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = self._trace(args, kwargs, flat, in_tree)
+            self._cache[key] = entry
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return entry, flat
+
+    def _trace(self, args, kwargs, flat, in_tree):
+        static_pos = {i % len(args) for i in self.static_argnums if -len(args) <= i < len(args)}
+        out_store = []
+
+        def flat_fun(*xs):
+            dyn_args, dyn_kwargs = tree_unflatten(in_tree, list(xs))
+            it = iter(dyn_args)
+            full = [args[i] if i in static_pos else next(it) for i in range(len(args))]
+            kw = dict(kwargs)
+            kw.update(dyn_kwargs)
+            out_flat, out_tree = tree_flatten(self.fun(*full, **kw))
+            out_store.append(out_tree)
+            return out_flat
+        in_avals = [get_aval(x) for x in flat]
+        closed = trace_to_jaxpr(flat_fun, in_avals, f"jit({self._name})")
+        return _Entry(closed, out_store[0], in_avals)
+
+    def __call__(self, *args, **kwargs):
+        if config.disable_jit:
+            return self.fun(*args, **kwargs)
+        entry, flat = self._entry(args, kwargs)
+        if core._dynamic_main is not None or any(isinstance(x, Tracer) for x in flat):
+            outs = jit_p.bind(*flat, jaxpr=entry.closed, name=self._name)
+            return tree_unflatten(entry.out_tree, outs)
+        exe = entry.exe
+        if exe is None:
+            exe = entry.exe = executable_for(entry.closed)
+        flat = [x if type(x) is np.ndarray and x.dtype == a.dtype else np.asarray(x, a.dtype)
+                for x, a in zip(flat, entry.in_avals)]
+        return tree_unflatten(entry.out_tree, exe(*flat))
+
+    def lower(self, *args, **kwargs):
+        entry, _ = self._entry(args, kwargs)
+        return Lowered(entry.closed)
+
+    def clear_cache(self):
+        self._cache.clear()
+
+
+class Lowered:
+    """A staged computation: `.as_text()` is the LLVM IR, `.compile().as_text()` the assembly."""
+
+    def __init__(self, closed):
+        self.closed = closed
+        self.jaxpr = closed
+
+    def as_text(self):
+        return executable_for(self.closed).llvm_ir
+
+    def compile(self):
+        return Compiled(executable_for(self.closed))
+
+
+class Compiled:
+    def __init__(self, exe):
+        self.exe = exe
+
+    def as_text(self):
+        return self.exe.asm()
+
+    def __call__(self, *args):
+        return self.exe(*args)
+
+
+def jit(fun=None, *, static_argnums=(), static_argnames=()):
+    """Compile `fun` to native code (per argument shapes/dtypes/weak types and static arguments)."""
+    if fun is None:
+        return lambda f: JitFunction(f, static_argnums, static_argnames)
+    return JitFunction(fun, static_argnums, static_argnames)
