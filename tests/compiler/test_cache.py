@@ -1,0 +1,147 @@
+import ctypes
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from compiler import cache
+
+IR = "define i64 @f(i64 %a) {\n  %b = mul i64 %a, FACTOR\n  ret i64 %b\n}\n"
+
+
+def builder(factor, calls):
+    def build():
+        calls.append(factor)
+        return IR.replace("FACTOR", str(factor)), ["f"], {"factor": factor}
+    return build
+
+
+def call_f(compiled, x):
+    return compiled.library.function("f", ctypes.c_int64, ctypes.c_int64)(x)
+
+
+@pytest.fixture
+def disk(tmp_path):
+    return cache.DiskCache(tmp_path / "c")
+
+
+def test_lru_evicts_least_recently_used():
+    lru = cache.LRUCache(2)
+    lru.put(("a", 1), 1)
+    lru.put("b", 2)
+    assert lru.get(("a", 1)) == 1  # "b" is now the oldest
+    lru.put("c", 3)
+    assert "b" not in lru and lru.get("c") == 3 and len(lru) == 2 and lru.get("zz", 0) == 0
+    with pytest.raises(ValueError):
+        cache.LRUCache(0)
+
+
+def test_key_depends_on_text_and_version():
+    k = cache.cache_key(IR)
+    assert len(k) == 64 and k == cache.cache_key(IR)
+    assert k != cache.cache_key(IR + " ") and k != cache.cache_key(IR, version="other")
+    with pytest.raises(TypeError):
+        cache.cache_key(b"bytes")
+
+
+def test_disk_roundtrip_and_directory_mode(disk):
+    key = cache.cache_key("x")
+    assert disk.get(key) is None
+    disk.put(key, b"\x7fELFobj", {"a": [1, 2]})
+    assert disk.get(key) == (b"\x7fELFobj", {"a": [1, 2]})
+    assert oct(disk.directory.stat().st_mode & 0o777) == oct(0o700)
+    assert [p.name for p in disk.directory.iterdir()] == [key + ".fnad"]  # no temp files left
+    with pytest.raises(ValueError):
+        disk.get("../etc/passwd")
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "header_only"])
+def test_corrupted_entry_is_detected_deleted_and_recompiled(disk, damage):
+    c, calls = cache.Cache(disk=disk), []
+    assert call_f(c.get_or_compile("k", builder(3, calls)), 5) == 15
+    path = disk.directory / (cache.cache_key("k") + ".fnad")
+    data = bytearray(path.read_bytes())
+    if damage == "flip":
+        data[len(data) // 2] ^= 0x01
+    elif damage == "truncate":
+        data = data[:-7]
+    elif damage == "empty":
+        data = b""
+    else:
+        data = data[:40]
+    path.write_bytes(bytes(data))
+    assert disk.get(cache.cache_key("k")) is None and not path.exists()
+    fresh = cache.Cache(disk=disk)
+    assert call_f(fresh.get_or_compile("k", builder(3, calls)), 5) == 15
+    assert calls == [3, 3] and fresh.stats()["compiles"] == 1 and path.exists()
+
+
+def test_memory_and_disk_hits(disk):
+    calls = []
+    c = cache.Cache(disk=disk)
+    a = c.get_or_compile("k3", builder(3, calls))
+    assert c.get_or_compile("k3", builder(3, calls)) is a
+    assert c.stats() == {"memory_hits": 1, "disk_hits": 0, "misses": 1, "compiles": 1, "corrupt": 0}
+    c2 = cache.Cache(disk=disk)
+    b = c2.get_or_compile("k3", builder(3, calls))
+    assert b.metadata == {"factor": 3} and call_f(b, 7) == 21 and calls == [3]
+    assert c2.stats()["disk_hits"] == 1 and c2.stats()["compiles"] == 0
+    with pytest.raises(TypeError):  # metadata must be JSON
+        c.get_or_compile("k4", lambda: (IR.replace("FACTOR", "4"), ["f"], {"x": object()}))
+
+
+def test_second_process_hits_disk_cache(tmp_path):
+    script = textwrap.dedent(f"""
+        import ctypes, json
+        from compiler import cache
+        c = cache.default_cache()
+        ir = {IR!r}.replace("FACTOR", "6")
+        got = c.get_or_compile(ir, lambda: (ir, ["f"], {{"n": 1}}))
+        assert got.library.function("f", ctypes.c_int64, ctypes.c_int64)(7) == 42
+        print(json.dumps(c.stats()))
+    """)
+    env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path / "shared"))
+    runs = [json.loads(subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                                      capture_output=True, text=True).stdout) for _ in range(2)]
+    assert runs[0]["compiles"] == 1 and runs[0]["disk_hits"] == 0
+    assert runs[1]["compiles"] == 0 and runs[1]["disk_hits"] == 1 and runs[1]["misses"] == 0
+
+
+def test_eviction_keeps_total_size_bounded(tmp_path):
+    disk = cache.DiskCache(tmp_path / "c", max_bytes=3000)
+    keys = [cache.cache_key(str(i)) for i in range(6)]
+    for i, k in enumerate(keys):
+        disk.put(k, bytes(1000), {})
+        os.utime(disk.directory / (k + ".fnad"), (i, i))  # distinct ages
+    left = sorted(p.name[:-5] for p in disk.directory.iterdir())
+    assert left == sorted(keys[-2:])  # each entry is 1000 bytes + header
+
+
+def test_default_directory_respects_env(monkeypatch, tmp_path):
+    monkeypatch.delenv("FNAD_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache.default_directory() == tmp_path / "xdg" / "fnad"
+    monkeypatch.setenv("FNAD_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache.default_directory() == tmp_path / "mine"
+
+
+def test_unsafe_directories_are_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.warns(RuntimeWarning, match="world-writable"):
+        assert not cache.DiskCache(shared).enabled
+    not_dir = tmp_path / "file"
+    not_dir.write_text("")
+    with pytest.warns(RuntimeWarning, match="not a directory|cannot be created"):
+        assert not cache.DiskCache(not_dir).enabled
+    if os.geteuid() == 0:  # only root can hand a directory to another user
+        theirs = tmp_path / "theirs"
+        theirs.mkdir(mode=0o700)
+        os.chown(theirs, 12345, 12345)
+        with pytest.warns(RuntimeWarning, match="owned by uid 12345"):
+            disabled = cache.DiskCache(theirs)
+        assert not disabled.enabled and disabled.get(cache.cache_key("x")) is None
