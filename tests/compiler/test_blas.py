@@ -1,0 +1,118 @@
+import ctypes
+import functools
+
+import numpy as np
+import pytest
+from llvmlite import ir
+
+from compiler import blas, engine
+
+CTYPES = {"i": ctypes.c_int32, "c": ctypes.c_char, "p": ctypes.c_void_p}
+
+
+@functools.cache
+def native(routine, dtype):
+    """A JIT-compiled function that calls the BLAS/LAPACK routine: the path generated code takes."""
+    module = ir.Module()
+    callee = blas.declare(module, routine, dtype)
+    assert blas.declare(module, routine, dtype) is callee
+    fn = ir.Function(module, callee.function_type, "call")
+    b = ir.IRBuilder(fn.append_basic_block())
+    result = b.call(callee, fn.args)
+    b.ret_void() if isinstance(callee.return_value.type, ir.VoidType) else b.ret(result)
+    _, ret, args = blas.ROUTINES[routine]
+    types = {**CTYPES, "t": np.ctypeslib.as_ctypes_type(dtype)}
+    return engine.compile(module, ["call"]).function("call", None if ret == "v" else types[ret],
+                                                     *(types[a] for a in args))
+
+
+def ptr(a):
+    return a.ctypes.data
+
+
+def test_symbol_names_exist_in_the_library():
+    for routine in blas.ROUTINES:
+        for dtype in (np.float32, np.float64):
+            name = blas.symbol_name(routine, dtype)
+            assert name.startswith("scipy_") and hasattr(blas.library(), name)
+    assert blas.symbol_name("gemm", "float32") == "scipy_cblas_sgemm"
+    assert blas.symbol_name("syevd", np.float64) == "scipy_LAPACKE_dsyevd"
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="float32 and float64"):
+        blas.symbol_name("gemm", np.int32)
+    with pytest.raises(ValueError, match="unknown routine"):
+        blas.symbol_name("gemmm", np.float32)
+    with pytest.raises(TypeError):
+        blas.declare("not a module", "gemm", np.float32)
+    with pytest.raises(ValueError):
+        blas.openblas_set_num_threads(0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_gemm_from_native_code_matches_numpy(dtype, ta, tb):
+    rng = np.random.default_rng(0)
+    m, n, k = 37, 23, 51
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    c = np.ones((m, n), dtype)
+    native("gemm", dtype)(blas.ROW_MAJOR, blas.TRANS if ta else blas.NO_TRANS, blas.TRANS if tb else blas.NO_TRANS,
+                          m, n, k, 2.0, ptr(a), a.shape[1], ptr(b), b.shape[1], 0.5, ptr(c), n)
+    expected = 2.0 * ((a.T if ta else a) @ (b.T if tb else b)) + 0.5
+    np.testing.assert_allclose(c, expected, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-4)
+
+
+def test_gemv_from_native_code():
+    a = np.arange(12, dtype=np.float64).reshape(3, 4)
+    x = np.arange(4, dtype=np.float64)
+    y = np.zeros(3)
+    native("gemv", np.float64)(blas.ROW_MAJOR, blas.NO_TRANS, 3, 4, 1.0, ptr(a), 4, ptr(x), 1, 0.0, ptr(y), 1)
+    np.testing.assert_array_equal(y, a @ x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lapack_from_native_code_matches_numpy_linalg(dtype):
+    rng = np.random.default_rng(1)
+    n = 8
+    a = rng.standard_normal((n, n)).astype(dtype)
+    spd = (a @ a.T + n * np.eye(n)).astype(dtype)
+    rhs = rng.standard_normal((n, 3)).astype(dtype)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10)
+
+    lu, x, ipiv = a.copy(), rhs.copy(), np.zeros(n, np.int32)
+    assert native("gesv", dtype)(blas.ROW_MAJOR, n, 3, ptr(lu), n, ptr(ipiv), ptr(x), 3) == 0
+    np.testing.assert_allclose(x, np.linalg.solve(a, rhs), **tol)
+
+    lu, ipiv = a.copy(), np.zeros(n, np.int32)
+    assert native("getrf", dtype)(blas.ROW_MAJOR, n, n, ptr(lu), n, ptr(ipiv)) == 0
+    sign = (-1) ** np.count_nonzero(ipiv != np.arange(1, n + 1))
+    np.testing.assert_allclose(sign * np.prod(np.diag(lu)), np.linalg.det(a), **tol)
+    x = rhs.copy()
+    assert native("getrs", dtype)(blas.ROW_MAJOR, b"N", n, 3, ptr(lu), n, ptr(ipiv), ptr(x), 3) == 0
+    np.testing.assert_allclose(x, np.linalg.solve(a, rhs), **tol)
+    assert native("getri", dtype)(blas.ROW_MAJOR, n, ptr(lu), n, ptr(ipiv)) == 0
+    np.testing.assert_allclose(lu, np.linalg.inv(a), **{**tol, "atol": 1e-3})
+
+    chol = spd.copy()
+    assert native("potrf", dtype)(blas.ROW_MAJOR, b"L", n, ptr(chol), n) == 0
+    np.testing.assert_allclose(np.tril(chol), np.linalg.cholesky(spd), **tol)
+
+    vecs, w = spd.copy(), np.zeros(n, dtype)
+    assert native("syevd", dtype)(blas.ROW_MAJOR, b"V", b"U", n, ptr(vecs), n, ptr(w)) == 0
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(spd), **tol)
+    np.testing.assert_allclose(spd @ vecs, vecs * w, **{**tol, "atol": 1e-3})
+
+    # A singular matrix: LAPACK reports it through the return value.
+    assert native("getrf", dtype)(blas.ROW_MAJOR, 2, 2, ptr(np.zeros((2, 2), dtype)), 2, ptr(ipiv)) > 0
+
+
+def test_thread_count_roundtrip():
+    before = blas.openblas_get_num_threads()
+    try:
+        blas.openblas_set_num_threads(1)
+        assert blas.openblas_get_num_threads() == 1
+    finally:
+        blas.openblas_set_num_threads(before)
+    assert blas.openblas_corename()
