@@ -225,56 +225,63 @@ def _param_key(v):
         return ("id", id(v))
 
 
-def cse(jaxpr):
-    """Merge equations computing the same primitive of the same inputs and params."""
-    rename = {}
-    seen = {}
-    eqns = []
-    sub = lambda a: rename.get(a, a) if isinstance(a, Var) else a
+def _lit_key(a):
+    return ("lit", np.asarray(a.val).tobytes(), a.aval)
+
+
+def rewrite(jaxpr):
+    """One forward pass of local rewrites: constant folding of scalar-literal equations, each
+    primitive's algebraic `simplify` rule (x*1 -> x, neg(neg x) -> x, ...), and common-subexpression
+    elimination (operands of `commutative` primitives put in a canonical order)."""
+    rename, seen, defs, eqns = {}, {}, {}, []
+    sub = lambda a: rename.get(a, a) if type(a) is Var else a
     for e in jaxpr.eqns:
-        invars = [sub(a) for a in e.invars]
+        prim, invars, params = e.primitive, [sub(a) for a in e.invars], e.params
+        if not prim.multiple_results and not has_effects(e):
+            if (invars and all(type(a) is Literal for a in invars) and e.outvars[0].aval.shape == ()
+                    and not any(True for _ in _sub_jaxprs(params))):
+                aval = e.outvars[0].aval
+                rename[e.outvars[0]] = Literal(np.asarray(prim.impl(*[a.val for a in invars], **params),
+                                                          aval.dtype)[()], aval)
+                continue
+            rule = getattr(prim, "simplify", None)
+            if rule is not None:
+                res = rule(invars, params, e.outvars[0].aval, defs)
+                if isinstance(res, (Var, Literal)):
+                    rename[e.outvars[0]] = res
+                    continue
+                if res is not None:
+                    prim, invars, params = res
+        if getattr(prim, "commutative", False):
+            invars = sorted(invars, key=lambda a: (1, 0) if type(a) is Literal else (0, a.count))
         key = None
         if not has_effects(e):
-            key = (e.primitive, tuple(("lit", a.val.item() if hasattr(a.val, "item") else a.val, a.aval)
-                                      if isinstance(a, Literal) else a for a in invars),
-                   _param_key(e.params))
+            key = (prim, tuple(_lit_key(a) if type(a) is Literal else a for a in invars), _param_key(params))
             try:
                 prev = seen.get(key)
             except TypeError:
                 key, prev = None, None
             if prev is not None:
-                for v, p in zip(e.outvars, prev.outvars):
-                    rename[v] = p
+                rename.update(zip(e.outvars, prev.outvars))
                 continue
-        new = e.replace(invars=invars)
+        new = Eqn(prim, invars, e.outvars, params, e.source)
         if key is not None:
             seen[key] = new
+        for v in new.outvars:
+            defs[v] = new
         eqns.append(new)
     return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, [sub(v) for v in jaxpr.outvars])
 
 
-def fold_constants(jaxpr):
-    """Evaluate equations whose inputs are all scalar literals; their results become literals."""
-    rename = {}
-    eqns = []
-    sub = lambda a: rename.get(a, a) if isinstance(a, Var) else a
-    for e in jaxpr.eqns:
-        invars = [sub(a) for a in e.invars]
-        if (invars and not e.primitive.multiple_results and not has_effects(e)
-                and all(isinstance(a, Literal) for a in invars) and not any(True for _ in _sub_jaxprs(e.params))
-                and e.outvars[0].aval.shape == ()):
-            val = e.primitive.impl(*[a.val for a in invars], **e.params)
-            aval = e.outvars[0].aval
-            rename[e.outvars[0]] = Literal(np.asarray(val, aval.dtype)[()], aval)
-            continue
-        eqns.append(e.replace(invars=invars))
-    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, [sub(v) for v in jaxpr.outvars])
-
-
 def simplify(jaxpr):
-    """The standard clean-up run after tracing."""
-    return dce(cse(fold_constants(jaxpr)))
+    """The standard clean-up run after tracing: rewrites and dead-code elimination to a fixed point."""
+    for _ in range(4):
+        n = len(jaxpr.eqns)
+        jaxpr = dce(rewrite(jaxpr))
+        if len(jaxpr.eqns) == n:
+            break
+    return jaxpr
 
 
-__all__ = ["Var", "Literal", "Eqn", "Jaxpr", "ClosedJaxpr", "eval_jaxpr", "eval_closed", "dce", "cse",
-           "fold_constants", "simplify", "pp_jaxpr", "ShapedArray"]
+__all__ = ["Var", "Literal", "Eqn", "Jaxpr", "ClosedJaxpr", "eval_jaxpr", "eval_closed", "dce", "rewrite",
+           "simplify", "pp_jaxpr", "ShapedArray"]

@@ -471,3 +471,69 @@ def ones_like(x):
     from .shape import full
     a = get_aval(x)
     return full(a.shape, 1, a.dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Algebraic simplification rules used by fnad.ir.simplify (x*1 -> x, x*-1 -> -x, x+0 -> x, ...)
+
+def _literal_is(a, value):
+    from ..ir import Literal
+    return type(a) is Literal and a.aval.shape == () and bool(np.asarray(a.val) == value)
+
+
+def _fits(a, out_aval):
+    return a.aval.shape == out_aval.shape and a.aval.dtype == out_aval.dtype
+
+
+def _other(invars, value, out_aval):
+    x, y = invars
+    if _literal_is(x, value) and _fits(y, out_aval):
+        return y
+    if _literal_is(y, value) and _fits(x, out_aval):
+        return x
+    return None
+
+
+def _simplify_mul(invars, params, out_aval, defs):
+    one = _other(invars, 1, out_aval)
+    if one is not None:
+        return one
+    minus = _other(invars, -1, out_aval)
+    return None if minus is None else (neg_p, [minus], {})
+
+
+def _simplify_add(invars, params, out_aval, defs):
+    return _other(invars, 0, out_aval)
+
+
+def _simplify_sub(invars, params, out_aval, defs):
+    x, y = invars
+    if _literal_is(y, 0) and _fits(x, out_aval):
+        return x
+    if _literal_is(x, 0) and _fits(y, out_aval):
+        return (neg_p, [y], {})
+    return None
+
+
+def _simplify_div(invars, params, out_aval, defs):
+    x, y = invars
+    return x if _literal_is(y, 1) and _fits(x, out_aval) else None
+
+
+def _simplify_neg(invars, params, out_aval, defs):
+    producer = defs.get(invars[0])
+    return producer.invars[0] if producer is not None and producer.primitive is neg_p else None
+
+
+def _simplify_convert(invars, params, out_aval, defs):
+    return invars[0] if invars[0].aval == out_aval else None
+
+
+mul_p.simplify = _simplify_mul
+add_p.simplify = add_any_p.simplify = _simplify_add
+sub_p.simplify = _simplify_sub
+div_p.simplify = _simplify_div
+neg_p.simplify = _simplify_neg
+convert_element_type_p.simplify = _simplify_convert
+for _p in (add_p, add_any_p, mul_p, max_p, min_p, eq_p, ne_p, and_p, or_p, xor_p):
+    _p.commutative = True

@@ -42,7 +42,8 @@ def linearize_flat(flat_fun, primals):
             out_primals = [o.primal for o in outs]
             out_tangents = [o.tangent for o in outs]
         from .jvp import instantiate
-        linear = smain.payload.to_jaxpr(strace, [instantiate(t) for t in out_tangents])
+        # No clean-up pass: the backward pass skips equations no cotangent reaches.
+        linear = smain.payload.to_jaxpr(strace, [instantiate(t) for t in out_tangents], simplify_ir=False)
     return out_primals, linear
 
 
