@@ -1,0 +1,65 @@
+"""Timing: contenders of one workload are run interleaved (A B C A B C ...) so machine noise hits
+them alike; each sample times a block of calls long enough to dwarf the timer's resolution."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Result:
+    name: str
+    samples: list = field(default_factory=list)   # seconds per call
+
+    @property
+    def median(self):
+        return float(np.median(self.samples))
+
+    @property
+    def min(self):
+        return float(np.min(self.samples))
+
+    @property
+    def max(self):
+        return float(np.max(self.samples))
+
+
+def _block_size(fn, target=2e-3):
+    """Calls per sample so one sample takes about `target` seconds."""
+    fn()
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= target or n >= 1 << 20:
+            return n
+        n *= 2 if dt == 0 else max(2, min(100, int(target / dt)))
+
+
+def interleaved(contenders: dict, repeats=15, target=2e-3):
+    """contenders: name -> zero-argument callable (already warmed up / compiled).
+    Returns {name: Result} with per-call times."""
+    blocks = {k: _block_size(f, target) for k, f in contenders.items()}
+    results = {k: Result(k) for k in contenders}
+    for _ in range(repeats):
+        for k, f in contenders.items():
+            n = blocks[k]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            results[k].samples.append((time.perf_counter() - t0) / n)
+    return results
+
+
+def fmt_time(s):
+    if s < 1e-6:
+        return f"{s * 1e9:.0f} ns"
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} us"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.2f} s"

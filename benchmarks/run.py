@@ -1,0 +1,58 @@
+"""`python -m benchmarks [names...] [--repeats N]`: run the workloads and print a markdown table of
+medians (min-max) and ratios of fnad to each other contender."""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import traceback
+
+import numpy as np
+
+from .harness import interleaved, fmt_time
+from . import workloads
+
+CONTENDERS = ("fnad", "numpy", "jax", "torch")
+
+
+def machine_line():
+    import llvmlite.binding as llvm
+    llvm.initialize_native_target()
+    cpu = llvm.get_host_cpu_name()
+    return (f"{platform.machine()} {cpu}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, "
+            f"NumPy {np.__version__}" + (", JAX available" if workloads.HAVE_JAX else "")
+            + (", PyTorch available" if workloads.HAVE_TORCH else ""))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("names", nargs="*", help=f"workload groups (default all): {', '.join(workloads.ALL)}")
+    ap.add_argument("--repeats", type=int, default=15)
+    args = ap.parse_args(argv)
+    names = args.names or list(workloads.ALL)
+    print(f"Machine: {machine_line()}\n")
+    print("| workload | " + " | ".join(CONTENDERS) + " | fnad/numpy | fnad/jax | target |")
+    print("|---|" + "---|" * (len(CONTENDERS) + 3))
+    for name in names:
+        try:
+            group = workloads.ALL[name]()
+        except Exception as e:   # report and go on: one broken workload must not hide the rest
+            print(f"| {name} | failed: {type(e).__name__}: {str(e).splitlines()[0][:80]} |")
+            traceback.print_exc()
+            continue
+        for w in group:
+            res = interleaved(w.contenders, repeats=args.repeats)
+            cells = []
+            for c in CONTENDERS:
+                r = res.get(c)
+                cells.append("-" if r is None else f"{fmt_time(r.median)} ({fmt_time(r.min)}-{fmt_time(r.max)})")
+            ratio = lambda other: ("-" if other not in res else f"{res['fnad'].median / res[other].median:.2f}x")
+            print(f"| {w.name} | " + " | ".join(cells) + f" | {ratio('numpy')} | {ratio('jax')} | {w.target} |",
+                  flush=True)
+    counts = workloads.ir_sizes()
+    print("\nIR size of grad^n(tanh), n=1..6: fnad " + "/".join(map(str, counts))
+          + " equations (JAX jaxpr 5/15/34/75/172/417; after XLA's optimiser 8/12/20/40/81/171)")
+
+
+if __name__ == "__main__":
+    main()

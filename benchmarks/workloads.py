@@ -1,0 +1,305 @@
+"""The standard workloads. Each `setup_*` returns a Workload whose contenders are zero-argument
+callables, already compiled and warmed up: fnad always, NumPy always, JAX and PyTorch when importable."""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import fnad
+import fnad.numpy as fnp
+
+HAVE_JAX = importlib.util.find_spec("jax") is not None
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+
+
+@dataclass
+class Workload:
+    name: str
+    target: str                      # the goal, e.g. "<= 0.5x NumPy"
+    contenders: dict = field(default_factory=dict)
+    check: tuple = ()                # (fnad_result, reference_result) compared before timing
+    note: str = ""
+
+
+def _jax():
+    import jax
+    jax.config.update("jax_enable_x64", False)
+    return jax, jax.numpy
+
+
+def _check(a, b, rtol=2e-4, atol=1e-5):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def fused(n):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-3, 3, n).astype(np.float32)
+    f = lambda x: fnp.tanh(x) * fnp.exp(-x * x) + 0.5 * fnp.sin(x)
+    jf = fnad.jit(f)
+    ref = lambda: np.tanh(x) * np.exp(-x * x) + np.float32(0.5) * np.sin(x)
+    _check(jf(x), ref())
+    w = Workload(f"fused tanh*exp+sin, 1e{int(np.log10(n))} f32", "<= 0.5x NumPy" if n <= 10**6 else "<= 0.25x JAX",
+                 {"fnad": lambda: jf(x), "numpy": ref})
+    if HAVE_JAX:
+        jax, jnp = _jax()
+        jjf = jax.jit(lambda x: jnp.tanh(x) * jnp.exp(-x * x) + 0.5 * jnp.sin(x))
+        xj = jnp.asarray(x)
+        jjf(xj).block_until_ready()
+        w.contenders["jax"] = lambda: jjf(xj).block_until_ready()
+    if HAVE_TORCH:
+        import torch
+        xt = torch.from_numpy(x)
+        w.contenders["torch"] = lambda: torch.tanh(xt) * torch.exp(-xt * xt) + 0.5 * torch.sin(xt)
+    return w
+
+
+def reductions(n=10**7):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(n).astype(np.float32)
+    out = []
+    jsum = fnad.jit(lambda x: fnp.sum(x))
+    _check(jsum(x), np.sum(x, dtype=np.float64), rtol=1e-4, atol=1e-2)
+    w = Workload("sum of 1e7 f32", "<= 0.5x JAX", {"fnad": lambda: jsum(x), "numpy": lambda: np.sum(x)})
+
+    def lse(x):
+        m = fnp.max(x)
+        return m + fnp.log(fnp.sum(fnp.exp(x - m)))
+    jlse = fnad.jit(lse)
+    np_lse = lambda: (lambda m: m + np.log(np.sum(np.exp(x - m))))(np.max(x))
+    _check(jlse(x), np_lse(), rtol=1e-4)
+    w2 = Workload("logsumexp of 1e7 f32", "<= 0.5x JAX", {"fnad": lambda: jlse(x), "numpy": np_lse})
+    if HAVE_JAX:
+        jax, jnp = _jax()
+        xj = jnp.asarray(x)
+        js = jax.jit(jnp.sum)
+        jl = jax.jit(jax.nn.logsumexp)
+        js(xj).block_until_ready(), jl(xj).block_until_ready()
+        w.contenders["jax"] = lambda: js(xj).block_until_ready()
+        w2.contenders["jax"] = lambda: jl(xj).block_until_ready()
+    if HAVE_TORCH:
+        import torch
+        xt = torch.from_numpy(x)
+        w.contenders["torch"] = lambda: torch.sum(xt)
+        w2.contenders["torch"] = lambda: torch.logsumexp(xt, 0)
+    out += [w, w2]
+    return out
+
+
+def matmul(n=1024):
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((n, n)).astype(np.float32)
+    b = rng.standard_normal((n, n)).astype(np.float32)
+    jm = fnad.jit(lambda a, b: a @ b)
+    _check(jm(a, b), a @ b, rtol=1e-3, atol=1e-2)
+    w = Workload(f"matmul {n}x{n} f32", "<= 1.0x NumPy", {"fnad": lambda: jm(a, b), "numpy": lambda: a @ b})
+    if HAVE_JAX:
+        jax, jnp = _jax()
+        aj, bj = jnp.asarray(a), jnp.asarray(b)
+        jjm = jax.jit(jnp.matmul)
+        jjm(aj, bj).block_until_ready()
+        w.contenders["jax"] = lambda: jjm(aj, bj).block_until_ready()
+    if HAVE_TORCH:
+        import torch
+        at, bt = torch.from_numpy(a), torch.from_numpy(b)
+        w.contenders["torch"] = lambda: at @ bt
+    return w
+
+
+def dispatch():
+    x, y = np.float32(2.0), np.float32(3.0)
+    xa, ya = np.asarray(x), np.asarray(y)
+    jf = fnad.jit(lambda x, y: x * y + 1)
+    _check(jf(xa, ya), 7.0)
+    w = Workload("jit dispatch x*y+1, 0-d", "<= 0.25x JAX", {"fnad": lambda: jf(xa, ya),
+                                                             "numpy": lambda: xa * ya + 1})
+    if HAVE_JAX:
+        jax, jnp = _jax()
+        jjf = jax.jit(lambda x, y: x * y + 1)
+        xj, yj = jnp.asarray(xa), jnp.asarray(ya)
+        jjf(xj, yj).block_until_ready()
+        w.contenders["jax"] = lambda: jjf(xj, yj)
+    if HAVE_TORCH:
+        import torch
+        xt, yt = torch.tensor(2.0), torch.tensor(3.0)
+        w.contenders["torch"] = lambda: xt * yt + 1
+    return w
+
+
+def mlp_step(batch=128, sizes=(784, 512, 512, 10), lr=0.01):
+    rng = np.random.default_rng(3)
+    params = [(rng.standard_normal((m, n)).astype(np.float32) * np.float32(np.sqrt(2 / m)),
+               np.zeros(n, np.float32)) for m, n in zip(sizes[:-1], sizes[1:])]
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    labels = rng.integers(0, sizes[-1], batch)
+    y = np.eye(sizes[-1], dtype=np.float32)[labels]
+
+    def loss(params, x, y):
+        h = x
+        for w, b in params[:-1]:
+            h = fnp.maximum(h @ w + b, 0.0)
+        w, b = params[-1]
+        logits = h @ w + b
+        m = fnad.stop_gradient(fnp.max(logits, axis=1, keepdims=True))
+        lse = fnp.log(fnp.sum(fnp.exp(logits - m), axis=1)) + m[:, 0]
+        return fnp.mean(lse - fnp.sum(logits * y, axis=1))
+
+    @fnad.jit
+    def step(params, x, y):
+        l, g = fnad.value_and_grad(loss)(params, x, y)
+        return l, fnad.tree_util.tree_map(lambda p, g: p - lr * g, params, g)
+
+    def numpy_step(params, x, y):
+        hs, h = [x], x
+        pres = []
+        for w, b in params[:-1]:
+            pre = h @ w + b
+            pres.append(pre)
+            h = np.maximum(pre, 0)
+            hs.append(h)
+        w, b = params[-1]
+        logits = h @ w + b
+        m = logits.max(axis=1, keepdims=True)
+        e = np.exp(logits - m)
+        s = e.sum(axis=1, keepdims=True)
+        l = np.mean(np.log(s[:, 0]) + m[:, 0] - np.sum(logits * y, axis=1))
+        d = (e / s - y) / np.float32(len(x))
+        new = [None] * len(params)
+        for i in range(len(params) - 1, -1, -1):
+            w, b = params[i]
+            gw, gb = hs[i].T @ d, d.sum(0)
+            if i:
+                d = (d @ w.T) * (pres[i - 1] > 0)
+            new[i] = (w - lr * gw, b - lr * gb)
+        return l, new
+    l1, p1 = step(params, x, y)
+    l2, p2 = numpy_step(params, x, y)
+    _check(l1, l2, rtol=1e-4)
+    _check(p1[0][0], p2[0][0], rtol=1e-3, atol=1e-5)
+    w = Workload("MLP 784-512-512-10 train step, batch 128 f32", "<= 0.75x JAX",
+                 {"fnad": lambda: step(params, x, y), "numpy": lambda: numpy_step(params, x, y)})
+    if HAVE_JAX:
+        jax, jnp = _jax()
+
+        def jloss(params, x, y):
+            h = x
+            for wgt, b in params[:-1]:
+                h = jnp.maximum(h @ wgt + b, 0.0)
+            wgt, b = params[-1]
+            logits = h @ wgt + b
+            return jnp.mean(jax.nn.logsumexp(logits, axis=1) - jnp.sum(logits * y, axis=1))
+
+        @jax.jit
+        def jstep(params, x, y):
+            l, g = jax.value_and_grad(jloss)(params, x, y)
+            return l, jax.tree_util.tree_map(lambda p, g: p - lr * g, params, g)
+        jp = jax.tree_util.tree_map(jnp.asarray, params)
+        xj, yj = jnp.asarray(x), jnp.asarray(y)
+        jax.block_until_ready(jstep(jp, xj, yj))
+        w.contenders["jax"] = lambda: jax.block_until_ready(jstep(jp, xj, yj))
+    if HAVE_TORCH:
+        import torch
+        tp = [(torch.from_numpy(a.copy()).requires_grad_(), torch.from_numpy(b.copy()).requires_grad_())
+              for a, b in params]
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+        def tstep():
+            h = xt
+            for wgt, b in tp[:-1]:
+                h = torch.relu(h @ wgt + b)
+            wgt, b = tp[-1]
+            logits = h @ wgt + b
+            l = torch.mean(torch.logsumexp(logits, 1) - torch.sum(logits * yt, 1))
+            grads = torch.autograd.grad(l, [t for pair in tp for t in pair])
+            with torch.no_grad():
+                return [t - lr * g for t, g in zip([t for pair in tp for t in pair], grads)]
+        w.contenders["torch"] = tstep
+    return w
+
+
+def per_example_grads(n=1024, d=100):
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    y = (rng.random(n) > 0.5).astype(np.float32)
+    w = rng.standard_normal(d).astype(np.float32) * np.float32(0.1)
+
+    def loss(w, x, y):
+        z = fnp.dot(x, w)
+        return fnp.logaddexp(0.0, z) - y * z
+    jg = fnad.jit(fnad.vmap(fnad.grad(loss), in_axes=(None, 0, 0)))
+
+    def closed_form():
+        z = X @ w
+        return ((1 / (1 + np.exp(-z)) - y)[:, None] * X)
+    _check(jg(w, X, y), closed_form(), rtol=1e-4, atol=1e-5)
+    wl = Workload("per-example grads vmap(grad), logistic 1024x100", "<= 0.4x JAX",
+                  {"fnad": lambda: jg(w, X, y), "numpy": closed_form}, note="NumPy: closed form")
+    if HAVE_JAX:
+        jax, jnp = _jax()
+        jl = lambda w, x, y: jnp.logaddexp(0.0, x @ w) - y * (x @ w)
+        jjg = jax.jit(jax.vmap(jax.grad(jl), in_axes=(None, 0, 0)))
+        args = tuple(map(jnp.asarray, (w, X, y)))
+        jjg(*args).block_until_ready()
+        wl.contenders["jax"] = lambda: jjg(*args).block_until_ready()
+    return wl
+
+
+def hvp(n):
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, n)
+    v = rng.standard_normal(n)
+
+    def rosen(x):
+        return fnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    jh = fnad.jit(lambda x, v: fnad.jvp(fnad.grad(rosen), (x,), (v,))[1])
+
+    def closed_form():
+        # Hessian of Rosenbrock is tridiagonal: H v computed directly.
+        hv = np.zeros(n)
+        a, b = x[:-1], x[1:]
+        diag = np.zeros(n)
+        diag[:-1] += 1200 * a ** 2 - 400 * b + 2
+        diag[1:] += 200
+        off = -400 * a
+        hv += diag * v
+        hv[:-1] += off * v[1:]
+        hv[1:] += off * v[:-1]
+        return hv
+    _check(jh(x, v), closed_form(), rtol=1e-8, atol=1e-8)
+    w = Workload(f"Hessian-vector product Rosenbrock n={n}", "<= 0.5x JAX" if n <= 1000 else "<= 1.0x JAX",
+                 {"fnad": lambda: jh(x, v), "numpy": closed_form}, note="NumPy: closed form, float64")
+    if HAVE_JAX:
+        jax, jnp = _jax()
+        jax.config.update("jax_enable_x64", True)
+        jr = lambda x: jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+        jjh = jax.jit(lambda x, v: jax.jvp(jax.grad(jr), (x,), (v,))[1])
+        xj, vj = jnp.asarray(x), jnp.asarray(v)
+        jjh(xj, vj).block_until_ready()
+        w.contenders["jax"] = lambda: jjh(xj, vj).block_until_ready()
+    return w
+
+
+def ir_sizes(max_n=6):
+    counts = []
+    g = fnp.tanh
+    for _ in range(max_n):
+        g = fnad.grad(g)
+        counts.append(len(fnad.make_jaxpr(g)(0.3).eqns))
+    return counts
+
+
+ALL = {
+    "fused": lambda: [fused(10**6), fused(10**7)],
+    "reductions": reductions,
+    "matmul": lambda: [matmul()],
+    "dispatch": lambda: [dispatch()],
+    "mlp": lambda: [mlp_step()],
+    "per_example": lambda: [per_example_grads()],
+    "hvp": lambda: [hvp(1000), hvp(10**5)],
+}
