@@ -64,13 +64,15 @@ def convert(x, dtype, weak=False):
     return ew.convert_element_type(x, dtype, weak)
 
 
-def broadcast_arrays(*args):
+def broadcast_arrays(*args, op="broadcast_arrays"):
     """Broadcast to a common shape; rank-0 operands are left for the primitives' scalar broadcast."""
     shapes = [get_aval(a).shape for a in args]
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError("shapes " + ", ".join(map(str, shapes)) + " cannot be broadcast together") from None
+        raise ValueError(f"{op}: operands with shapes " + ", ".join(map(str, shapes))
+                         + " cannot be broadcast together (NumPy broadcasting aligns trailing axes; "
+                         "sizes must be equal or 1)") from None
     return [a if s == shape or s == () else broadcast_to_rank_shape(a, shape) for a, s in zip(args, shapes)]
 
 
@@ -89,7 +91,7 @@ def _has_tracer(x):
     return any(isinstance(e, Tracer) or (isinstance(e, (list, tuple)) and _has_tracer(e)) for e in x)
 
 
-def _prepare(name, args):
+def _prepare(args):
     return [asarray_traced(a) if isinstance(a, (list, tuple)) else a for a in args]
 
 
@@ -99,8 +101,11 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
     for the primitive (ints are converted to the dtype NumPy would return)."""
     def fn(*args):
         if not is_traced(args):
-            return np_fn(*args)
-        args = _prepare(name, args)
+            try:
+                return np_fn(*args)
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
+        args = _prepare(args)
         avals = [get_aval(a) for a in args]
         weak = all(a.weak_type for a in avals)
         out_dtype = ufunc_out_dtype(np_fn, avals)
@@ -111,7 +116,7 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
             in_dtype, weak_in = out_dtype, weak
         args = [convert(a, in_dtype, weak_in) if get_aval(a).dtype != in_dtype or type(a) in _PY_SCALARS
                 else a for a in args]
-        return prim_fn(*broadcast_arrays(*args))
+        return prim_fn(*broadcast_arrays(*args, op=name))
     fn.__name__ = name
     fn.__qualname__ = name
     fn.__doc__ = f"fnad version of numpy.{np_fn.__name__ if hasattr(np_fn, '__name__') else name}."
