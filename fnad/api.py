@@ -251,75 +251,64 @@ def vmap(fun, in_axes=0, out_axes=0):
 # Jacobians
 
 
-def _std_basis(flat_primals):
-    sizes = [int(np.prod(get_aval(p).shape, dtype=np.int64)) for p in flat_primals]
-    return sizes, sum(sizes)
+def _basis(aval):
+    """The standard basis of a leaf's space, stacked: shape (size,) + aval.shape."""
+    n = int(np.prod(aval.shape, dtype=np.int64))
+    return np.eye(n, dtype=aval.dtype).reshape((n,) + aval.shape)
+
+
+def _zeros(aval):
+    return np.zeros(aval.shape, aval.dtype)
 
 
 def jacfwd(fun, argnums=0, has_aux=False):
-    """Jacobian by forward mode (vmap of jvp over the input basis): shape out.shape + in.shape."""
+    """Jacobian by forward mode (vmap of jvp over each input leaf's basis): out.shape + in.shape."""
     def jac_fun(*args, **kwargs):
+        from . import numpy as fnp
         nums = _argnums_tuple(argnums, len(args), "jacfwd")
         f, dyn = _partial_args(fun, args, kwargs, nums)
         p_flat, in_tree = tree_flatten(dyn)
-        sizes, n = _std_basis(p_flat)
-        dtype = np.result_type(*[get_aval(p).dtype for p in p_flat]) if p_flat else np.float64
-        eye = np.eye(n, dtype=dtype)
-        splits = np.split(eye, np.cumsum(sizes)[:-1], axis=1)
-        basis = [s.reshape((n,) + get_aval(p).shape).astype(get_aval(p).dtype) for s, p in zip(splits, p_flat)]
-
-        def push(*tangents):
-            out = jvp(f, dyn, tree_unflatten(in_tree, list(tangents)), has_aux=has_aux)
-            return out[1:] if has_aux else out[1]
-        res = vmap(push, in_axes=0, out_axes=-1)(*basis)
-        aux = None
-        if has_aux:
-            res, aux = res
-            aux = tree_map(lambda a: a[..., 0] if hasattr(a, "ndim") and a.ndim else a, aux)
-        jac = _unravel_last(res, p_flat, in_tree, isinstance(argnums, int))
+        avals = [get_aval(p).update(weak_type=False) for p in p_flat]
+        per_input, aux = [], None
+        for i, a in enumerate(avals):
+            def push(t, i=i):
+                tangents = [t if j == i else _zeros(b) for j, b in enumerate(avals)]
+                out = jvp(f, dyn, tree_unflatten(in_tree, tangents), has_aux=has_aux)
+                return (out[1], out[2]) if has_aux else out[1]
+            res = vmap(push, out_axes=-1)(_basis(a))
+            if has_aux:
+                res, aux = res
+                aux = tree_map(lambda x: x[..., 0], aux)
+            per_input.append(tree_map(lambda o, a=a: fnp.reshape(o, get_aval(o).shape[:-1] + a.shape), res))
+        if not per_input:
+            raise ValueError("jacfwd: no inputs to differentiate with respect to")
+        out_tree = tree_structure(per_input[0])
+        leaves = [tree_leaves(t) for t in per_input]
+        jac = tree_unflatten(out_tree, [
+            (lambda t: t[0] if isinstance(argnums, int) else t)(tree_unflatten(in_tree, [l[k] for l in leaves]))
+            for k in range(out_tree.num_leaves)])
         return (jac, aux) if has_aux else jac
     return jac_fun
 
 
-def _unravel_last(res, p_flat, in_tree, single):
-    """Split the trailing flat-input axis of each output leaf into the input pytree's shapes."""
-    from . import numpy as fnp
-    sizes = [int(np.prod(get_aval(p).shape, dtype=np.int64)) for p in p_flat]
-    offsets = np.cumsum([0] + sizes)
-
-    def split_leaf(o):
-        oshape = get_aval(o).shape[:-1]
-        parts = [fnp.reshape(o[..., int(offsets[i]):int(offsets[i + 1])], oshape + get_aval(p).shape)
-                 for i, p in enumerate(p_flat)]
-        t = tree_unflatten(in_tree, parts)
-        return t[0] if single else t
-    return tree_map(split_leaf, res)
-
-
 def jacrev(fun, argnums=0, has_aux=False):
-    """Jacobian by reverse mode (vmap of vjp over the output basis): shape out.shape + in.shape."""
+    """Jacobian by reverse mode (vmap of vjp over each output leaf's basis): out.shape + in.shape."""
     def jac_fun(*args, **kwargs):
+        from . import numpy as fnp
         nums = _argnums_tuple(argnums, len(args), "jacrev")
         f, dyn = _partial_args(fun, args, kwargs, nums)
         out, vjp_fn, aux = _vjp(f, dyn, has_aux)
         o_flat, out_tree = tree_flatten(out)
-        sizes = [int(np.prod(get_aval(o).shape, dtype=np.int64)) for o in o_flat]
-        n = sum(sizes)
-        eye = np.eye(n, dtype=np.result_type(*[get_aval(o).dtype for o in o_flat]))
-        splits = np.split(eye, np.cumsum(sizes)[:-1], axis=0)
-        basis = [s.reshape((n,) + get_aval(o).shape).astype(get_aval(o).dtype) for s, o in zip(splits, o_flat)]
-        cts = vmap(lambda *c: vjp_fn(tree_unflatten(out_tree, list(c))))(*basis)
-        # cts: tuple over args of pytrees with leading axis n -> reshape to out.shape + in.shape
-        from . import numpy as fnp
-        offsets = np.cumsum([0] + sizes)
-
-        def per_output(i, o):
-            def leaf(c):
-                part = c[int(offsets[i]):int(offsets[i + 1])]
-                return fnp.reshape(part, get_aval(o).shape + get_aval(c).shape[1:])
-            t = tree_map(leaf, cts)
-            return t[0] if isinstance(argnums, int) else t
-        jac = tree_unflatten(out_tree, [per_output(i, o) for i, o in enumerate(o_flat)])
+        avals = [get_aval(o).update(weak_type=False) for o in o_flat]
+        rows = []
+        for i, a in enumerate(avals):
+            def pull(c, i=i):
+                cts = [c if j == i else _zeros(b) for j, b in enumerate(avals)]
+                return vjp_fn(tree_unflatten(out_tree, cts))
+            cts = vmap(pull)(_basis(a))
+            t = tree_map(lambda c, a=a: fnp.reshape(c, a.shape + get_aval(c).shape[1:]), cts)
+            rows.append(t[0] if isinstance(argnums, int) else t)
+        jac = tree_unflatten(out_tree, rows)
         return (jac, aux) if has_aux else jac
     return jac_fun
 

@@ -116,7 +116,8 @@ def nary(name, impl, kinds=_NUM, out_dtype=None):
     return p
 
 
-def _scalar_like(x, value):
+def scalar_like(x, value):
+    """A rank-0 NumPy constant of x's dtype (rank-0 operands broadcast in elementwise primitives)."""
     return np.array(value, dtype=get_aval(x).dtype)
 
 
@@ -124,9 +125,9 @@ def _bind2(prim):
     """lax-level binary function: Python scalars take the other operand's dtype."""
     def f(x, y):
         if type(x) in (int, float, bool):
-            x = _scalar_like(y, x)
+            x = scalar_like(y, x)
         elif type(y) in (int, float, bool):
-            y = _scalar_like(x, y)
+            y = scalar_like(x, y)
         return prim.bind(x, y)
     f.__name__ = prim.name
     return f
@@ -224,20 +225,20 @@ for _p in (nextafter_p, and_p, or_p, xor_p, shift_left_p, shift_right_logical_p,
 
 def _pow_dx(x, y):
     # y * x**(y-1), with 0 where y == 0 (so d/dx x**0 = 0 even at x = 0)
-    one = _scalar_like(y, 1)
-    return select(eq(y, _scalar_like(y, 0)), zeros_like(mul(x, y)), mul(y, pow(x, sub(y, one))))
+    one = scalar_like(y, 1)
+    return select(eq(y, scalar_like(y, 0)), zeros_like(mul(x, y)), mul(y, pow(x, sub(y, one))))
 
 
 def _pow_dy(ans, x):
     # x**y * log(x), defined as 0 where x == 0 (JAX's convention)
-    zero = _scalar_like(x, 0)
+    zero = scalar_like(x, 0)
     safe_x = select(eq(x, zero), ones_like(x), x)
     return mul(ans, select(eq(x, zero), zeros_like(ans), log(safe_x)))
 
 
 def _balanced_eq(x, z, y):
     # Derivative weight of max/min at ties: split evenly between equal operands (JAX's convention).
-    one, half = _scalar_like(x, 1), _scalar_like(x, 0.5)
+    one, half = scalar_like(x, 1), scalar_like(x, 0.5)
     return select(eq(x, z), select(eq(y, z), _bcast_like(half, z), _bcast_like(one, z)), zeros_like(z))
 
 
@@ -331,37 +332,33 @@ def _erf_inv_impl(x):
                      is_nan_p)]
 
 
-def _c(x, v):
-    return _scalar_like(x, v)
-
-
 deflinear(neg_p, lambda ct, x: [neg(ct)])
 for _p in (sign_p, floor_p, ceil_p, round_p, not_p, is_finite_p, is_nan_p):
     defjvp(_p)
 defjvp(abs_p, lambda g, ans, x: mul(g, sign(x)))       # d|x|/dx = sign(x), 0 at 0 (JAX's convention)
 defjvp(exp_p, lambda g, ans, x: mul(g, ans))
-defjvp(exp2_p, lambda g, ans, x: mul(g, mul(ans, _c(ans, np.log(2)))))
+defjvp(exp2_p, lambda g, ans, x: mul(g, mul(ans, scalar_like(ans, np.log(2)))))
 defjvp(log_p, lambda g, ans, x: div(g, x))
-defjvp(log1p_p, lambda g, ans, x: div(g, add(x, _c(x, 1))))
-defjvp(expm1_p, lambda g, ans, x: mul(g, add(ans, _c(ans, 1))))
-defjvp(sqrt_p, lambda g, ans, x: div(g, mul(ans, _c(ans, 2))))
-defjvp(rsqrt_p, lambda g, ans, x: mul(g, mul(div(ans, x), _c(ans, -0.5))))
-defjvp(cbrt_p, lambda g, ans, x: div(g, mul(mul(ans, ans), _c(ans, 3))))
+defjvp(log1p_p, lambda g, ans, x: div(g, add(x, scalar_like(x, 1))))
+defjvp(expm1_p, lambda g, ans, x: mul(g, add(ans, scalar_like(ans, 1))))
+defjvp(sqrt_p, lambda g, ans, x: div(g, mul(ans, scalar_like(ans, 2))))
+defjvp(rsqrt_p, lambda g, ans, x: mul(g, mul(div(ans, x), scalar_like(ans, -0.5))))
+defjvp(cbrt_p, lambda g, ans, x: div(g, mul(mul(ans, ans), scalar_like(ans, 3))))
 defjvp(sin_p, lambda g, ans, x: mul(g, cos(x)))
 defjvp(cos_p, lambda g, ans, x: neg(mul(g, sin(x))))
-defjvp(tan_p, lambda g, ans, x: mul(g, add(_c(ans, 1), mul(ans, ans))))
-defjvp(asin_p, lambda g, ans, x: mul(g, rsqrt(sub(_c(x, 1), mul(x, x)))))
-defjvp(acos_p, lambda g, ans, x: neg(mul(g, rsqrt(sub(_c(x, 1), mul(x, x))))))
-defjvp(atan_p, lambda g, ans, x: div(g, add(_c(x, 1), mul(x, x))))
+defjvp(tan_p, lambda g, ans, x: mul(g, add(scalar_like(ans, 1), mul(ans, ans))))
+defjvp(asin_p, lambda g, ans, x: mul(g, rsqrt(sub(scalar_like(x, 1), mul(x, x)))))
+defjvp(acos_p, lambda g, ans, x: neg(mul(g, rsqrt(sub(scalar_like(x, 1), mul(x, x))))))
+defjvp(atan_p, lambda g, ans, x: div(g, add(scalar_like(x, 1), mul(x, x))))
 defjvp(sinh_p, lambda g, ans, x: mul(g, cosh(x)))
 defjvp(cosh_p, lambda g, ans, x: mul(g, sinh(x)))
-defjvp(tanh_p, lambda g, ans, x: mul(g, sub(_c(ans, 1), mul(ans, ans))))
-defjvp(asinh_p, lambda g, ans, x: mul(g, rsqrt(add(mul(x, x), _c(x, 1)))))
-defjvp(acosh_p, lambda g, ans, x: mul(g, rsqrt(mul(sub(x, _c(x, 1)), add(x, _c(x, 1))))))
-defjvp(atanh_p, lambda g, ans, x: div(g, sub(_c(x, 1), mul(x, x))))
-defjvp(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(_c(ans, 1), ans))))
-defjvp(erf_p, lambda g, ans, x: mul(g, mul(_c(x, 2 / np.sqrt(np.pi)), exp(neg(mul(x, x))))))
-defjvp(erf_inv_p, lambda g, ans, x: mul(g, mul(_c(x, np.sqrt(np.pi) / 2), exp(mul(ans, ans)))))
+defjvp(tanh_p, lambda g, ans, x: mul(g, sub(scalar_like(ans, 1), mul(ans, ans))))
+defjvp(asinh_p, lambda g, ans, x: mul(g, rsqrt(add(mul(x, x), scalar_like(x, 1)))))
+defjvp(acosh_p, lambda g, ans, x: mul(g, rsqrt(mul(sub(x, scalar_like(x, 1)), add(x, scalar_like(x, 1))))))
+defjvp(atanh_p, lambda g, ans, x: div(g, sub(scalar_like(x, 1), mul(x, x))))
+defjvp(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(scalar_like(ans, 1), ans))))
+defjvp(erf_p, lambda g, ans, x: mul(g, mul(scalar_like(x, 2 / np.sqrt(np.pi)), exp(neg(mul(x, x))))))
+defjvp(erf_inv_p, lambda g, ans, x: mul(g, mul(scalar_like(x, np.sqrt(np.pi) / 2), exp(mul(ans, ans)))))
 
 
 def integer_pow(x, y):
@@ -384,7 +381,7 @@ def _integer_pow_impl(x, y):
 def _integer_pow_jvp(g, ans, x, y):
     if y == 0:
         return zeros_like(g)
-    dx = _c(x, y) if y == 1 else mul(_c(x, y), x if y == 2 else integer_pow(x, y - 1))
+    dx = scalar_like(x, y) if y == 1 else mul(scalar_like(x, y), x if y == 2 else integer_pow(x, y - 1))
     return mul(g, dx)
 
 
