@@ -165,6 +165,7 @@ class JitFunction:
             except (TypeError, ValueError):
                 pass
         self._cache: OrderedDict = OrderedDict()
+        self._fast: dict = {}     # (shape, dtype) per positional array -> (executable, unflatten)
         self._cache_size = cache_size
         self._name = getattr(fun, "__name__", "fun")
 
@@ -216,6 +217,18 @@ class JitFunction:
         return _Entry(closed, out_store[0], in_avals)
 
     def __call__(self, *args, **kwargs):
+        # Fast path: positional NumPy arrays only, a signature seen before.
+        if not kwargs and core._dynamic_main is None:
+            try:
+                hit = self._fast.get(tuple([(a.shape, a.dtype) for a in args]))
+            except AttributeError:
+                hit = None
+            if hit is not None and all(type(a) is np.ndarray for a in args):
+                exe, unflatten = hit
+                return unflatten(exe(*args))
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         if config.disable_jit:
             return self.fun(*args, **kwargs)
         entry, flat = self._entry(args, kwargs)
@@ -225,6 +238,13 @@ class JitFunction:
         exe = entry.exe
         if exe is None:
             exe = entry.exe = executable_for(entry.closed)
+            if (not kwargs and not self.static_argnums and len(flat) == len(args)
+                    and all(type(a) is np.ndarray and a.dtype == av.dtype for a, av in zip(args, entry.in_avals))):
+                tree = entry.out_tree
+                unflatten = (lambda outs: outs[0]) if tree.num_leaves == 1 and tree.num_nodes == 1 else tree.unflatten
+                if len(self._fast) >= self._cache_size:
+                    self._fast.clear()
+                self._fast[tuple([(a.shape, a.dtype) for a in args])] = (exe, unflatten)
         flat = [x if type(x) is np.ndarray and x.dtype == a.dtype else np.asarray(x, a.dtype)
                 for x, a in zip(flat, entry.in_avals)]
         return tree_unflatten(entry.out_tree, exe(*flat))
@@ -235,6 +255,7 @@ class JitFunction:
 
     def clear_cache(self):
         self._cache.clear()
+        self._fast.clear()
 
 
 class Lowered:
