@@ -23,6 +23,13 @@ from llvmlite import ir
 __all__ = ["emit_math", "SUPPORTED"]
 
 
+def _type_suffix(ty):
+    """LLVM's overload suffix: f32, f64, v8f32, ..."""
+    if isinstance(ty, ir.VectorType):
+        return f"v{ty.count}{ty.element.intrinsic_name}"
+    return ty.intrinsic_name
+
+
 class _Emitter:
     """Arithmetic on one float type (scalar or vector) inside the kernel being built.
 
@@ -92,7 +99,7 @@ class _Emitter:
 
     def _intr(self, name, *args):
         fnty = ir.FunctionType(self.fty, [self.fty] * len(args))
-        fn = self.b.module.declare_intrinsic(name, [self.fty], fnty)
+        fn = self.b.module.declare_intrinsic(f"{name}.{_type_suffix(self.fty)}", (), fnty)
         return self.b.call(fn, [self.c(a) for a in args])
 
     def fma(self, a, b, c):
@@ -718,7 +725,7 @@ SUPPORTED = frozenset(_KERNELS)
 
 def _kernel(module, name, fty):
     """Get or define the kernel `fnad.vm.<name>.<type>` in `module`."""
-    symbol = f"fnad.vm.{name}.{fty.intrinsic_name}"
+    symbol = f"fnad.vm.{name}.{_type_suffix(fty)}"
     if symbol in module.globals:
         return module.globals[symbol]
     nargs, body = _KERNELS[name]

@@ -1,0 +1,318 @@
+"""compiler.vecmath: each kernel, inlined into an O3-vectorised loop, against NumPy in ulp."""
+import ctypes
+import functools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+from llvmlite import binding as llvm, ir
+
+from compiler.vecmath import SUPPORTED, emit_math
+
+DTYPES = (np.float32, np.float64)
+_IR_TYPE = {np.float32: ir.FloatType(), np.float64: ir.DoubleType()}
+
+
+# --- compile-and-run harness ---------------------------------------------------------------------
+# Private minimal LLVM setup; switch to compiler.engine (target machine + pass pipeline) once it exists.
+
+@functools.lru_cache(maxsize=None)
+def _target_machine():
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    target = llvm.Target.from_default_triple()
+    return target.create_target_machine(cpu=llvm.get_host_cpu_name(),
+                                        features=llvm.get_host_cpu_features().flatten(), opt=3)
+
+
+def loop_module(name, dtype):
+    """IR for `void kernel(T *out, const T *in0[, const T *in1], i64 n)`: out[i] = name(in0[i], ...)."""
+    fty = _IR_TYPE[dtype]
+    nargs = 2 if name in ("pow", "atan2") else 1
+    module = ir.Module(name=f"vm_{name}")
+    module.triple = llvm.get_default_triple()
+    ptr, i64 = ir.PointerType(), ir.IntType(64)
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ptr] * (nargs + 1) + [i64]), "kernel")
+    for arg in fn.args[:-1]:
+        arg.add_attribute("noalias")
+    out, ins, n = fn.args[0], fn.args[1:-1], fn.args[-1]
+    entry, body, done = (fn.append_basic_block(s) for s in ("entry", "body", "done"))
+    b = ir.IRBuilder(entry)
+    b.cbranch(b.icmp_signed(">", n, i64(0)), body, done)
+    b.position_at_end(body)
+    i = b.phi(i64)
+    i.add_incoming(i64(0), entry)
+    vals = [b.load(b.gep(p, [i], source_etype=fty), typ=fty) for p in ins]
+    b.store(emit_math(b, name, *vals), b.gep(out, [i], source_etype=fty))
+    nxt = b.add(i, i64(1))
+    i.add_incoming(nxt, body)
+    b.cbranch(b.icmp_signed("<", nxt, n), body, done)
+    b.position_at_end(done)
+    b.ret_void()
+    return module
+
+
+def optimise(module):
+    """Parse, verify and run the O3 pipeline with loop and SLP vectorisation."""
+    tm = _target_machine()
+    mod = llvm.parse_assembly(str(module))
+    mod.triple, mod.data_layout = tm.triple, str(tm.target_data)
+    mod.verify()
+    pto = llvm.create_pipeline_tuning_options(speed_level=3)
+    pto.loop_vectorization = pto.slp_vectorization = True
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(mod, pb)
+    return mod
+
+
+@functools.lru_cache(maxsize=None)
+def compiled(name, dtype):
+    """A Python callable f(*inputs) -> output array running the vectorised loop (compiled once)."""
+    mod = optimise(loop_module(name, dtype))
+    engine = llvm.create_mcjit_compiler(mod, _target_machine())
+    engine.finalize_object()
+    nargs = 2 if name in ("pow", "atan2") else 1
+    cfn = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * (nargs + 1), ctypes.c_int64)(
+        engine.get_function_address("kernel"))
+
+    def run(*inputs):
+        inputs = [np.ascontiguousarray(np.broadcast_to(x, inputs[0].shape), dtype=dtype) for x in inputs]
+        out = np.empty_like(inputs[0])
+        cfn(out.ctypes.data, *[x.ctypes.data for x in inputs], out.size)
+        return out
+
+    run.engine = engine        # keep the machine code alive
+    return run
+
+
+def ulp_distance(a, b):
+    """|a - b| in units in the last place via the ordered integer representation.
+
+    NaN against NaN is 0; NaN against a number, or zeros of different sign, give inf."""
+    a, b = np.asarray(a), np.asarray(b)
+    ity = np.int32 if a.dtype == np.float32 else np.int64
+    ia, ib = a.view(ity).astype(np.int64), b.view(ity).astype(np.int64)
+    top = np.int64(np.iinfo(ity).min)
+    ia = np.where(ia < 0, top - ia, ia)     # map to a monotonic integer line (-0 -> 0 == +0)
+    ib = np.where(ib < 0, top - ib, ib)
+    d = np.abs(ia - ib).astype(np.float64)
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    d = np.where(nan_a | nan_b, np.where(nan_a & nan_b, 0.0, np.inf), d)
+    return np.where((np.signbit(a) != np.signbit(b)) & (a == 0) & (b == 0), np.inf, d)
+
+
+# --- references ----------------------------------------------------------------------------------
+
+def _logistic(x):
+    return 1 / (1 + np.exp(-x))
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+NUMPY = {
+    "exp": np.exp, "exp2": np.exp2, "expm1": np.expm1, "log": np.log, "log2": np.log2,
+    "log10": np.log10, "log1p": np.log1p, "sin": np.sin, "cos": np.cos, "tan": np.tan,
+    "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "asinh": np.arcsinh, "acosh": np.arccosh,
+    "atanh": np.arctanh, "atan": np.arctan, "asin": np.arcsin, "acos": np.arccos,
+    "atan2": np.arctan2, "pow": np.power,
+}
+# No NumPy ufunc: evaluated in higher precision (float64 for float32, long double or libm for float64).
+WIDER = {"logistic": _logistic, "erf": _erf}
+UNARY = sorted(SUPPORTED - {"pow", "atan2"})
+TOL = 4
+
+
+def reference(name, dtype, *xs):
+    with np.errstate(all="ignore"):
+        if name in NUMPY:
+            return NUMPY[name](*xs).astype(dtype)
+        wide = np.float64 if dtype == np.float32 or name == "erf" else np.longdouble
+        return WIDER[name](*[x.astype(wide) for x in xs]).astype(dtype)
+
+
+TRIG_LIMIT = 2.0 ** 50      # documented range of sin/cos/tan; NaN beyond
+
+
+def check(name, dtype, *xs, tol=TOL):
+    xs = [np.asarray(x, dtype=dtype) for x in xs]
+    got = compiled(name, dtype)(*xs)
+    want = reference(name, dtype, *xs)
+    if name in ("sin", "cos", "tan"):
+        want = np.where(np.abs(xs[0]) <= TRIG_LIMIT, want, np.nan).astype(dtype)
+    err = ulp_distance(got, want)
+    bad = np.flatnonzero(err > tol)
+    if bad.size:
+        i = bad[np.argmax(err[bad])]
+        pytest.fail(f"{name}[{np.dtype(dtype).name}] {bad.size} values beyond {tol} ulp; worst "
+                    f"{err[i]:g} ulp at x={[x.flat[i] for x in xs]!r}: got {got.flat[i]!r}, want {want.flat[i]!r}")
+    return float(err.max())
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+def _around(v, dtype, steps=8):
+    """v and its `steps` neighbours on each side in dtype."""
+    v = np.asarray(v, dtype=dtype)
+    out = [v]
+    lo = hi = v
+    for _ in range(steps):
+        lo, hi = np.nextafter(lo, dtype(-np.inf)), np.nextafter(hi, dtype(np.inf))
+        out += [lo, hi]
+    return np.array(out, dtype=dtype)
+
+
+def special_values(name, dtype):
+    fi = np.finfo(dtype)
+    tiny, huge = float(fi.smallest_subnormal), float(fi.max)
+    base = [0.0, -0.0, np.inf, -np.inf, np.nan, tiny, -tiny, fi.smallest_normal, -fi.smallest_normal,
+            huge, -huge, 0.5, -0.5, 2.0, -2.0, 3.0, 10.0, -10.0, fi.eps, -fi.eps, 1e-5, 100.0, -100.0]
+    vals = [np.array(base, dtype=dtype), _around(1.0, dtype), _around(-1.0, dtype)]
+    with np.errstate(all="ignore"):
+        ln_max, ln_tiny = np.log(np.float64(huge)), np.log(np.float64(tiny))
+        thresholds = {
+            "exp": [ln_max, ln_tiny, np.log(float(fi.smallest_normal))],
+            "expm1": [ln_max, -18.0, -40.0], "logistic": [-ln_max, ln_tiny, -ln_tiny],
+            "exp2": [np.log2(huge), np.log2(tiny), fi.minexp, fi.maxexp],
+            "sinh": [ln_max + np.log(2.0), 1.0], "cosh": [ln_max + np.log(2.0)],
+            "tanh": [0.55, 9.0, 19.0], "erf": [1.0, 4.0, 6.0, 0.5],
+            "asinh": [2.0, 2.0 ** 13, 2.0 ** 28], "acosh": [2.0, 2.0 ** 13, 2.0 ** 28],
+            "asin": [0.5], "acos": [0.5, -0.5], "atanh": [0.5], "atan": [np.tan(np.pi / 8), np.tan(3 * np.pi / 8)],
+        }.get(name, [])
+    for t in thresholds:
+        vals += [_around(t, dtype), _around(-t, dtype)]
+    if name in ("sin", "cos", "tan"):
+        k = np.arange(-2000, 2001, dtype=np.float64)
+        big = np.random.default_rng(1).integers(1, 2 ** 49, 4000).astype(np.float64)
+        vals += [(k * (np.pi / 2)).astype(dtype), (big * (np.pi / 2)).astype(dtype),
+                 np.array([2.0 ** e for e in range(-30, 60)] + [TRIG_LIMIT, 1.1 * TRIG_LIMIT], dtype=dtype)]
+    return np.concatenate(vals)
+
+
+def pair_specials(dtype):
+    fi = np.finfo(dtype)
+    v = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5, -0.5, 2.0, -2.0, 3.0, -3.0,
+                  float(fi.smallest_subnormal), -float(fi.smallest_subnormal), float(fi.max), -float(fi.max),
+                  1e10, -1e10, 2.0 ** 60 + 2.0 ** 10, 0.25, -7.0], dtype=dtype)
+    x, y = np.meshgrid(v, v)
+    return x.ravel(), y.ravel()
+
+
+SWEEP_DOMAIN = {   # |x| range of the dense log-spaced sweep (both signs)
+    "exp": (1e-30, 800), "exp2": (1e-30, 1100), "expm1": (1e-30, 800), "logistic": (1e-30, 800),
+    "sinh": (1e-30, 720), "cosh": (1e-30, 720), "tanh": (1e-30, 30), "erf": (1e-300, 7),
+    "log": (0, 1e308), "log2": (0, 1e308), "log10": (0, 1e308), "log1p": (0, 1e308),
+    "asinh": (0, 1e308), "acosh": (1, 1e308), "atanh": (0, 1), "atan": (0, 1e308),
+    "asin": (0, 1), "acos": (0, 1), "sin": (1e-30, TRIG_LIMIT), "cos": (1e-30, TRIG_LIMIT),
+    "tan": (1e-30, TRIG_LIMIT),
+}
+
+
+def sweep(name, dtype, n=500_000):
+    fi = np.finfo(dtype)
+    lo, hi = SWEEP_DOMAIN[name]
+    x = np.geomspace(max(lo, float(fi.smallest_subnormal)), min(hi, float(fi.max)), n).astype(dtype)
+    return np.concatenate([x, -x])
+
+
+def floats(dtype, typical):
+    width = np.finfo(dtype).bits
+    return st.one_of(st.floats(width=width), st.floats(-typical, typical, width=width))
+
+
+# --- tests ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", UNARY)
+def test_special_values(name, dtype):
+    check(name, dtype, special_values(name, dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", ["pow", "atan2"])
+def test_special_pairs(name, dtype):
+    check(name, dtype, *pair_specials(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", UNARY)
+def test_dense_sweep(name, dtype):
+    """The accuracy claim: 10^6 log-spaced arguments per function and precision."""
+    check(name, dtype, sweep(name, dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_pow_sweep(dtype):
+    rng = np.random.default_rng(0)
+    x, y = np.meshgrid(np.geomspace(1e-6, 1e6, 700), np.linspace(-60, 60, 700))
+    check("pow", dtype, x.ravel(), y.ravel())
+    check("pow", dtype, -rng.uniform(0.1, 10, 100_000), rng.integers(-40, 40, 100_000))     # integer powers
+    check("pow", dtype, 1 + rng.uniform(-1e-3, 1e-3, 100_000), rng.uniform(-1e5, 1e5, 100_000))  # near 1
+    check("pow", dtype, rng.uniform(0, 1e-30, 100_000), rng.uniform(0, 40, 100_000))    # underflow
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_atan2_sweep(dtype):
+    rng = np.random.default_rng(0)
+    y, x = (rng.standard_normal((2, 1_000_000)) * 10.0 ** rng.uniform(-30, 30, (2, 1_000_000)))
+    check("atan2", dtype, y, x)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", UNARY)
+def test_random(name, dtype, data):
+    x = data.draw(hnp.arrays(dtype, st.integers(1, 80), elements=floats(dtype, 30.0)))
+    check(name, dtype, x)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", ["pow", "atan2"])
+def test_random_pairs(name, dtype, data):
+    xy = data.draw(hnp.arrays(dtype, st.tuples(st.integers(1, 80), st.just(2)), elements=floats(dtype, 8.0)))
+    check(name, dtype, xy[:, 0], xy[:, 1])
+
+
+def test_trig_beyond_limit_is_nan():
+    for dtype in DTYPES:
+        x = np.array([1.5 * TRIG_LIMIT, -1e18, float(np.finfo(dtype).max)], dtype=dtype)
+        for name in ("sin", "cos", "tan"):
+            assert np.isnan(compiled(name, dtype)(x)).all()
+
+
+def test_loop_vectorises_without_libm_calls():
+    text = str(optimise(loop_module("exp", np.float32)))
+    assert "<8 x float>" in text or "<16 x float>" in text
+    assert "expf" not in text and "llvm.exp." not in text
+
+
+def test_vector_arguments():
+    """emit_math also takes vector values directly."""
+    vty = ir.VectorType(ir.DoubleType(), 4)
+    module = ir.Module(name="vm_vec")
+    module.triple = llvm.get_default_triple()
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ir.PointerType()] * 2), "kernel")
+    b = ir.IRBuilder(fn.append_basic_block())
+    x = b.load(fn.args[1], typ=vty, align=8)
+    b.store(emit_math(b, "atan2", x, x), fn.args[0], align=8)
+    b.ret_void()
+    engine = llvm.create_mcjit_compiler(optimise(module), _target_machine())
+    engine.finalize_object()
+    f = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(engine.get_function_address("kernel"))
+    x, out = np.array([1.0, -2.0, 0.0, np.inf]), np.empty(4)
+    f(out.ctypes.data, x.ctypes.data)
+    assert ulp_distance(out, np.arctan2(x, x)).max() <= 1
+
+
+def test_bad_arguments():
+    b = ir.IRBuilder(ir.Function(ir.Module(), ir.FunctionType(ir.VoidType(), []), "f").append_basic_block())
+    with pytest.raises(ValueError):
+        emit_math(b, "gamma", ir.Constant(ir.DoubleType(), 1.0))
+    with pytest.raises(TypeError):
+        emit_math(b, "exp", ir.Constant(ir.IntType(32), 1))
+    with pytest.raises(TypeError):
+        emit_math(b, "pow", ir.Constant(ir.DoubleType(), 1.0), ir.Constant(ir.FloatType(), 1.0))
