@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
-from llvmlite import binding as llvm, ir
+from llvmlite import ir
 
+from compiler import engine
 from compiler.vecmath import SUPPORTED, emit_math
 
 DTYPES = (np.float32, np.float64)
@@ -16,23 +17,12 @@ _IR_TYPE = {np.float32: ir.FloatType(), np.float64: ir.DoubleType()}
 
 
 # --- compile-and-run harness ---------------------------------------------------------------------
-# Private minimal LLVM setup; switch to compiler.engine (target machine + pass pipeline) once it exists.
-
-@functools.lru_cache(maxsize=None)
-def _target_machine():
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    target = llvm.Target.from_default_triple()
-    return target.create_target_machine(cpu=llvm.get_host_cpu_name(),
-                                        features=llvm.get_host_cpu_features().flatten(), opt=3)
-
 
 def loop_module(name, dtype):
     """IR for `void kernel(T *out, const T *in0[, const T *in1], i64 n)`: out[i] = name(in0[i], ...)."""
     fty = _IR_TYPE[dtype]
     nargs = 2 if name in ("pow", "atan2") else 1
     module = ir.Module(name=f"vm_{name}")
-    module.triple = llvm.get_default_triple()
     ptr, i64 = ir.PointerType(), ir.IntType(64)
     fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ptr] * (nargs + 1) + [i64]), "kernel")
     for arg in fn.args[:-1]:
@@ -55,35 +45,23 @@ def loop_module(name, dtype):
 
 
 def optimise(module):
-    """Parse, verify and run the O3 pipeline with loop and SLP vectorisation."""
-    tm = _target_machine()
-    mod = llvm.parse_assembly(str(module))
-    mod.triple, mod.data_layout = tm.triple, str(tm.target_data)
-    mod.verify()
-    pto = llvm.create_pipeline_tuning_options(speed_level=3)
-    pto.loop_vectorization = pto.slp_vectorization = True
-    pb = llvm.create_pass_builder(tm, pto)
-    pb.getModulePassManager().run(mod, pb)
-    return mod
+    """The optimised module (O3, loop and SLP vectorisation) as the jit would build it."""
+    return engine.optimize(engine.parse(module))
 
 
 @functools.lru_cache(maxsize=None)
 def compiled(name, dtype):
     """A Python callable f(*inputs) -> output array running the vectorised loop (compiled once)."""
-    mod = optimise(loop_module(name, dtype))
-    engine = llvm.create_mcjit_compiler(mod, _target_machine())
-    engine.finalize_object()
     nargs = 2 if name in ("pow", "atan2") else 1
-    cfn = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * (nargs + 1), ctypes.c_int64)(
-        engine.get_function_address("kernel"))
+    kernel = engine.compile(loop_module(name, dtype), "kernel").function(
+        "kernel", None, *[ctypes.c_void_p] * (nargs + 1), ctypes.c_int64)
 
     def run(*inputs):
         inputs = [np.ascontiguousarray(np.broadcast_to(x, inputs[0].shape), dtype=dtype) for x in inputs]
         out = np.empty_like(inputs[0])
-        cfn(out.ctypes.data, *[x.ctypes.data for x in inputs], out.size)
+        kernel(out.ctypes.data, *[x.ctypes.data for x in inputs], out.size)
         return out
 
-    run.engine = engine        # keep the machine code alive
     return run
 
 
@@ -294,15 +272,12 @@ def test_vector_arguments():
     """emit_math also takes vector values directly."""
     vty = ir.VectorType(ir.DoubleType(), 4)
     module = ir.Module(name="vm_vec")
-    module.triple = llvm.get_default_triple()
     fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ir.PointerType()] * 2), "kernel")
     b = ir.IRBuilder(fn.append_basic_block())
     x = b.load(fn.args[1], typ=vty, align=8)
     b.store(emit_math(b, "atan2", x, x), fn.args[0], align=8)
     b.ret_void()
-    engine = llvm.create_mcjit_compiler(optimise(module), _target_machine())
-    engine.finalize_object()
-    f = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(engine.get_function_address("kernel"))
+    f = engine.compile(module, "kernel").function("kernel", None, ctypes.c_void_p, ctypes.c_void_p)
     x, out = np.array([1.0, -2.0, 0.0, np.inf]), np.empty(4)
     f(out.ctypes.data, x.ctypes.data)
     assert ulp_distance(out, np.arctan2(x, x)).max() <= 1
