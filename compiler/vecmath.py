@@ -188,10 +188,13 @@ class _Emitter:
         """2.0**n for an integer n within the normal exponent range."""
         return self.as_flt(self.ishl(self.iadd(n, self.bias), self.mbits))
 
-    def ldexp(self, v, n):
-        """v * 2**n for integer |n| <= 2*(bias-1); two exact factors so a subnormal result rounds once."""
+    def ldexp(self, v, n, one_plus=False):
+        """v * 2**n (or (1 + v) * 2**n) for integer |n| <= 2*(bias-1); two factors so that
+        subnormal results round once."""
         n1 = self.iashr(n, 1)
-        return self.mul(self.mul(v, self.pow2(n1)), self.pow2(self.isub(n, n1)))
+        s1 = self.pow2(n1)
+        v = self.fma(v, s1, s1) if one_plus else self.mul(v, s1)
+        return self.mul(v, self.pow2(self.isub(n, n1)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,7 +333,7 @@ def _exp_scaled(e, x, shift=0, lo=None):
     """exp(x + lo) * 2**shift; overflows to inf and underflows through subnormals like the exact value."""
     lim = _EXP_CLAMP[e.bits]
     em, n = _exp_parts(e, e.clamp(x, -lim, lim), lo)
-    return e.ldexp(e.add(em, 1.0), e.iadd(n, shift) if shift else n)
+    return e.ldexp(em, e.iadd(n, shift) if shift else n, one_plus=True)
 
 
 def _exp(e, x):
@@ -347,16 +350,22 @@ def _exp2(e, x):
     r_lo = e.fma(t, ln2_lo, e.fma(t, ln2_hi, e.neg(r)))      # t*ln2 = r + r_lo
     em = _expm1_poly(e, r)
     em = e.add(em, e.fma(em, r_lo, r_lo))
-    return e.keep_nan(x, e.ldexp(e.add(em, 1.0), e.to_int(n)))
+    return e.keep_nan(x, e.ldexp(em, e.to_int(n), one_plus=True))
 
 
 _EXPM1_LO = _c(-18.5, -40.0)      # below this expm1 rounds to -1
 
 
-def _expm1_value(e, x):
-    """expm1(x) = 2^n (em + 1) - 1, evaluated as one fma while 2^n is moderate (no NaN/-0 care)."""
-    em, n = _exp_parts(e, e.clamp(x, _EXPM1_LO[e.bits], _EXP_CLAMP[e.bits]))
-    m = e.imin(n, e.p + 8)
+def _expm1_value(e, x, hi=None):
+    """expm1(x) = 2^n (em + 1) - 1, evaluated as one fma while 2^n is moderate (no NaN/-0 care).
+    x is clamped to [_EXPM1_LO, hi]; a small `hi` (tanh) skips the scaling of large results."""
+    hi = _EXP_CLAMP[e.bits] if hi is None else hi
+    em, n = _exp_parts(e, e.clamp(x, _EXPM1_LO[e.bits], hi))
+    cap = e.p + 8
+    if hi * _LOG2E[e.bits][0] < cap - 1:
+        s = e.pow2(n)
+        return e.fma(em, s, e.sub(s, 1.0))
+    m = e.imin(n, cap)
     s = e.pow2(m)
     return e.ldexp(e.fma(em, s, e.sub(s, 1.0)), e.isub(n, m))
 
@@ -379,11 +388,12 @@ def _sinh(e, x):
     return e.keep_nan(x, e.copysign(e.sel(e.lt(a, 1.0), small, large), x))
 
 
-_TANH_ONE = _c(9.5, 22.0)         # tanh rounds to 1 beyond this
+_TANH_ONE = _c(9.5, 19.5)         # tanh rounds to 1 beyond this
 
 
 def _tanh(e, x):
-    em = _expm1_value(e, e.mul(e.fmin(e.fabs(x), _TANH_ONE[e.bits]), 2.0))
+    one = _TANH_ONE[e.bits]
+    em = _expm1_value(e, e.mul(e.fabs(x), 2.0), 2 * one)
     return e.keep_nan(x, e.copysign(e.div(em, e.add(em, 2.0)), x))
 
 
