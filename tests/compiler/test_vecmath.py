@@ -96,18 +96,22 @@ NUMPY = {
     "atanh": np.arctanh, "atan": np.arctan, "asin": np.arcsin, "acos": np.arccos,
     "atan2": np.arctan2, "pow": np.power,
 }
-# No NumPy ufunc: evaluated in higher precision (float64 for float32, long double or libm for float64).
-WIDER = {"logistic": _logistic, "erf": _erf}
 UNARY = sorted(SUPPORTED - {"pow", "atan2"})
 TOL = 4
 
 
 def reference(name, dtype, *xs):
+    """NumPy's value of name(*xs) in dtype.  float32 arguments are evaluated by NumPy in float64 and
+    rounded: NumPy's own float32 kernels are up to 4 ulp off, so comparing with them would measure
+    NumPy's error as much as ours.  logistic (no ufunc; 1/(1+exp(-x)) loses subnormal results in
+    the working precision) is evaluated one precision up, erf by libm's erf via `math`."""
+    if dtype == np.float32:
+        wide = np.float64
+    else:
+        wide = np.longdouble if name == "logistic" else np.float64
+    fn = {"logistic": _logistic, "erf": _erf}.get(name) or NUMPY[name]
     with np.errstate(all="ignore"):
-        if name in NUMPY:
-            return NUMPY[name](*xs).astype(dtype)
-        wide = np.float64 if dtype == np.float32 or name == "erf" else np.longdouble
-        return WIDER[name](*[x.astype(wide) for x in xs]).astype(dtype)
+        return fn(*[np.asarray(x).astype(wide) for x in xs]).astype(dtype)
 
 
 TRIG_LIMIT = 2.0 ** 50      # documented range of sin/cos/tan; NaN beyond
