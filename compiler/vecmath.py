@@ -292,13 +292,12 @@ _NAN = float("nan")
 
 
 def _mac(e, acc, x, c):
-    """acc + x*c, skipping the work when c is 0 or 1 (acc None means 0)."""
+    """acc + x*c for a constant c; acc None means 0, and c of 0 or 1 costs no multiplication."""
     if c == 0:
         return acc
-    prod_free = x if c == 1 else None
     if acc is None:
-        return prod_free if prod_free is not None else e.mul(x, c)
-    return e.add(x, acc) if prod_free is not None else e.fma(x, c, acc)
+        return x if c == 1 else e.mul(x, c)
+    return e.add(x, acc) if c == 1 else e.fma(x, c, acc)
 
 
 def _pick(e, cond, a, b):
@@ -401,8 +400,7 @@ _TANH_ONE = _c(9.5, 19.5)         # tanh rounds to 1 beyond this
 
 
 def _tanh(e, x):
-    one = _TANH_ONE[e.bits]
-    em = _expm1_value(e, e.mul(e.fabs(x), 2.0), 2 * one)
+    em = _expm1_value(e, e.mul(e.fabs(x), 2.0), 2 * _TANH_ONE[e.bits])
     d = e.add(em, 2.0)
     if not e.is64:      # within 2 ulp as it is
         return e.keep_nan(x, e.copysign(e.div(em, d), x))
