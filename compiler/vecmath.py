@@ -8,8 +8,8 @@ loop vectoriser turns a loop over it into SIMD code.  Arguments are float/double
 vectors of them.
 
 Methods: Cody-Waite range reduction with fma, minimax polynomials (fitted for this module),
-exponent manipulation through integer bitcasts, `select` for special values.  float32 `pow`
-runs the float64 kernel; float32 sin/cos/tan reduce their argument in float64.
+exponent manipulation through integer bitcasts, `select` for special values.  float32 pow
+evaluates exp(y log x) in float64, float32 sin/cos/tan reduce their argument in float64.
 
 Accuracy, measured by tests/compiler/test_vecmath.py (dense log-spaced sweeps over each domain,
 special values, random bit patterns) against the correctly rounded value as NumPy computes it
@@ -707,17 +707,24 @@ def _log_dd(e, w):
     return hi, e.add(err, e.add(l_lo, kl_lo))
 
 
-def _pow(e, x, y):
+def _pow_core(e, ax, y):
+    """ax**y for finite positive ax as exp(y log ax): float64 carries log ax in double-double;
+    float32 needs only a float64 log and exp (|y log ax| < 104 wherever the float32 result is
+    finite and nonzero, so their error stays below 2^-44)."""
     if not e.is64:
         d = e.sibling(ir.DoubleType())
-        fn = _kernel(e.b.module, "pow", d.fty)
-        return e.b.fptrunc(e.b.call(fn, [e.b.fpext(x, d.fty), e.b.fpext(y, d.fty)]), e.fty)
-    ax, ay = e.fabs(x), e.fabs(y)
+        yd = e.b.fpext(y, d.fty)
+        return e.b.fptrunc(_exp_scaled(d, d.mul(yd, _log_core(d, e.b.fpext(ax, d.fty)))), e.fty)
     l_hi, l_lo = _log_dd(e, ax)
     p_hi = e.mul(y, l_hi)
     p_lo = e.fma(y, l_lo, e.fma(y, l_hi, e.neg(p_hi)))
     p_lo = e.sel(e.le(e.fabs(p_hi), _EXP_CLAMP[64]), p_lo, 0.0)
-    core = _exp_scaled(e, p_hi, lo=p_lo)
+    return _exp_scaled(e, p_hi, lo=p_lo)
+
+
+def _pow(e, x, y):
+    ax, ay = e.fabs(x), e.fabs(y)
+    core = _pow_core(e, ax, y)
     # |x| in {0, inf} or |y| = inf: the magnitude is 0 or inf (|x| = 1 is handled below)
     special = e.b.or_(e.b.or_(e.eq(ax, 0.0), e.eq(ax, _INF)), e.eq(ay, _INF))
     grows = e.b.icmp_unsigned("==", e.gt(ax, 1.0), e.gt(y, 0.0))
