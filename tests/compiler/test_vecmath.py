@@ -75,7 +75,9 @@ def ulp_distance(a, b):
     top = np.int64(np.iinfo(ity).min)
     ia = np.where(ia < 0, top - ia, ia)     # map to a monotonic integer line (-0 -> 0 == +0)
     ib = np.where(ib < 0, top - ib, ib)
-    d = np.abs(ia - ib).astype(np.float64)
+    with np.errstate(over="ignore"):    # opposite signs may overflow int64: use floats there
+        d = np.where((ia < 0) == (ib < 0), np.abs(ia - ib).astype(np.float64),
+                     np.abs(ia.astype(np.float64)) + np.abs(ib.astype(np.float64)))
     nan_a, nan_b = np.isnan(a), np.isnan(b)
     d = np.where(nan_a | nan_b, np.where(nan_a & nan_b, 0.0, np.inf), d)
     return np.where((np.signbit(a) != np.signbit(b)) & (a == 0) & (b == 0), np.inf, d)
@@ -204,6 +206,14 @@ def floats(dtype, typical):
 
 
 # --- tests ----------------------------------------------------------------------------------------
+
+def test_ulp_distance():
+    big = np.finfo(np.float64).max
+    assert ulp_distance(np.array([1.0, -1.0, 0.0, big]), np.array([np.nextafter(1.0, 2), -1.0, -0.0, -big])).tolist() \
+        == [1.0, 0.0, np.inf, 2.0 * big.view(np.int64)]
+    tiny = np.float32(np.finfo(np.float32).smallest_subnormal)
+    assert ulp_distance(np.array([tiny, np.nan], np.float32), np.array([-tiny, np.nan], np.float32)).tolist() == [2.0, 0.0]
+
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("name", UNARY)
