@@ -4,6 +4,7 @@ from .api import (grad, value_and_grad, jvp, vjp, linearize, vmap, jacfwd, jacre
 from .core import ConcretizationError, UnexpectedTracerError, ShapedArray
 from .primitives.misc import stop_gradient
 from .jit_dispatch import jit
+from .custom_derivatives import custom_jvp, custom_vjp
 from .config import config
 from . import tree_util, numpy, lax
 
