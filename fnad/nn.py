@@ -1,0 +1,158 @@
+"""fnad.nn: activation functions and the numerically stable softmax family (JAX's `jax.nn`).
+
+Everything is built on fnad.numpy/lax, so it runs eagerly on NumPy and under every transform.
+`relu` and `relu6` are custom_jvp functions whose derivative at the kinks is 0, as in JAX; the
+softmax family subtracts the (gradient-stopped) maximum so large logits neither overflow nor give
+NaN gradients.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import lax
+from . import numpy as fnp
+from .custom_derivatives import custom_jvp
+
+__all__ = ["relu", "relu6", "sigmoid", "softplus", "log_sigmoid", "gelu", "silu", "swish", "elu", "selu",
+           "leaky_relu", "hard_tanh", "tanh", "softmax", "log_softmax", "logsumexp", "one_hot", "standardize"]
+
+tanh = fnp.tanh
+
+
+def _to_float(x):
+    x = fnp.asarray(x)
+    return x if np.issubdtype(x.dtype, np.inexact) else x.astype(np.float64)
+
+
+@custom_jvp
+def relu(x):
+    """max(x, 0); its derivative at 0 is 0."""
+    return fnp.maximum(x, 0)
+
+
+relu.defjvps(lambda g, ans, x: fnp.where(x > 0, g, 0))
+
+
+@custom_jvp
+def relu6(x):
+    """min(max(x, 0), 6); its derivative at 0 and 6 is 0."""
+    return fnp.minimum(fnp.maximum(x, 0), 6)
+
+
+relu6.defjvps(lambda g, ans, x: fnp.where((x > 0) & (x < 6), g, 0))
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x))."""
+    return lax.logistic(_to_float(x))
+
+
+def softplus(x):
+    """log(1 + exp(x)), computed stably."""
+    return fnp.logaddexp(_to_float(x), 0)
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x)."""
+    return -softplus(-_to_float(x))
+
+
+def silu(x):
+    """x * sigmoid(x)."""
+    x = _to_float(x)
+    return x * sigmoid(x)
+
+
+swish = silu
+
+
+def gelu(x, approximate=True):
+    """Gaussian error linear unit: the tanh approximation (default, as JAX) or exactly with erf."""
+    x = _to_float(x)
+    if approximate:
+        c = np.sqrt(2 / np.pi).astype(x.dtype)
+        return 0.5 * x * (1 + fnp.tanh(c * (x + 0.044715 * x * x * x)))
+    return 0.5 * x * (1 + lax.erf(x * np.array(1 / np.sqrt(2), x.dtype)))
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise (exp evaluated only where it cannot overflow)."""
+    x = _to_float(x)
+    return fnp.where(x > 0, x, alpha * fnp.expm1(fnp.where(x > 0, 0, x)))
+
+
+def selu(x):
+    """Scaled ELU with the self-normalising constants."""
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    return scale * elu(x, alpha)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x for x >= 0, negative_slope * x otherwise."""
+    x = _to_float(x)
+    return fnp.where(x >= 0, x, negative_slope * x)
+
+
+def hard_tanh(x):
+    """x clipped to [-1, 1]."""
+    x = _to_float(x)
+    return fnp.where(x > 1, 1, fnp.where(x < -1, -1, x))
+
+
+def _shifted(x, axis):
+    """x minus its maximum along `axis` (kept dims); the maximum is a constant for differentiation
+    and is replaced by 0 where it is not finite (all -inf)."""
+    m = fnp.max(x, axis=axis, keepdims=True)
+    m = lax.stop_gradient(fnp.where(fnp.isfinite(m), m, 0))
+    return x - m, m
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along `axis`, computed with the maximum subtracted."""
+    e = fnp.exp(_shifted(_to_float(x), axis)[0])
+    return e / fnp.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along `axis`, computed with the maximum subtracted."""
+    s = _shifted(_to_float(x), axis)[0]
+    return s - fnp.log(fnp.sum(fnp.exp(s), axis=axis, keepdims=True))
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    """log(sum(b * exp(a))) along `axis`, stable for large values and exact (-inf) when every term
+    is zero. With `b` the sum may be negative: `return_sign=True` returns (log|sum|, sign);
+    otherwise a negative sum gives NaN, as in JAX."""
+    a = _to_float(a)
+    s, m = _shifted(a, axis)
+    e = fnp.exp(s)
+    if b is not None:
+        e = e * b
+    total = fnp.sum(e, axis=axis, keepdims=True)
+    sign = fnp.sign(total)
+    if return_sign:
+        total = fnp.abs(total)
+    out = fnp.log(total) + m
+    if not keepdims:
+        axes = tuple(range(fnp.ndim(a))) if axis is None else axis
+        out, sign = fnp.squeeze(out, axes), fnp.squeeze(sign, axes)
+    return (out, lax.stop_gradient(sign)) if return_sign else out
+
+
+def one_hot(x, num_classes, dtype=np.float64, axis=-1):
+    """One-hot encoding of the integers `x` along a new axis of size `num_classes`; values outside
+    [0, num_classes) encode as all zeros."""
+    x = fnp.asarray(x)
+    axis = axis % (fnp.ndim(x) + 1)
+    classes = fnp.reshape(fnp.arange(num_classes), (num_classes,) + (1,) * (fnp.ndim(x) - axis))
+    return (fnp.expand_dims(x, axis) == classes).astype(dtype)
+
+
+def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5):
+    """(x - mean) / sqrt(variance + epsilon) along `axis` (statistics computed when not given)."""
+    x = _to_float(x)
+    if mean is None:
+        mean = fnp.mean(x, axis=axis, keepdims=True)
+    if variance is None:
+        variance = fnp.mean(fnp.square(x - mean), axis=axis, keepdims=True)
+    return (x - mean) / fnp.sqrt(variance + epsilon)
