@@ -166,8 +166,8 @@ def load_object(obj, exports):
     obj = bytes(obj)
     with _LOCK:
         builder = llvm.JITLibraryBuilder().add_object_img(obj).add_current_process()
-        for name in _SYMBOLS:
-            if name.encode() in obj:  # referenced (or defined) by this object
+        for name in _SYMBOLS.keys() - set(exports):
+            if name.encode() in obj:  # referenced by this object
                 builder.import_symbol(name, _resolve(name))
         for name in exports:
             builder.export_symbol(name)

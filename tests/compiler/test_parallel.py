@@ -1,0 +1,180 @@
+import ctypes
+import functools
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from llvmlite import ir
+
+from compiler import engine, parallel
+
+# Chunk bodies as the lowering would outline them, and native launchers calling the runtime.
+IR = r"""
+declare void @fnad_parallel_for(ptr, ptr, i64, i64)
+declare i64 @pthread_self()
+
+define void @fill(ptr %args, i64 %s, i64 %e) {           ; y[i] = 0.5 * i + 1
+entry:
+  %y = load ptr, ptr %args
+  %empty = icmp sge i64 %s, %e
+  br i1 %empty, label %exit, label %loop
+loop:
+  %i = phi i64 [%s, %entry], [%i1, %loop]
+  %f = sitofp i64 %i to double
+  %h = fmul double %f, 0.5
+  %v = fadd double %h, 1.0
+  %p = getelementptr double, ptr %y, i64 %i
+  store double %v, ptr %p
+  %i1 = add i64 %i, 1
+  %c = icmp slt i64 %i1, %e
+  br i1 %c, label %loop, label %exit
+exit:
+  ret void
+}
+
+define void @sum(ptr %args, i64 %s, i64 %e) {            ; *acc += sum(x[s:e])
+entry:
+  %x = load ptr, ptr %args
+  %pacc = getelementptr ptr, ptr %args, i64 1
+  %acc = load ptr, ptr %pacc
+  %empty = icmp sge i64 %s, %e
+  br i1 %empty, label %exit, label %loop
+loop:
+  %i = phi i64 [%s, %entry], [%i1, %loop]
+  %t = phi i64 [0, %entry], [%t1, %loop]
+  %p = getelementptr i64, ptr %x, i64 %i
+  %v = load i64, ptr %p
+  %t1 = add i64 %t, %v
+  %i1 = add i64 %i, 1
+  %c = icmp slt i64 %i1, %e
+  br i1 %c, label %loop, label %done
+done:
+  atomicrmw add ptr %acc, i64 %t1 seq_cst
+  br label %exit
+exit:
+  ret void
+}
+
+define void @record(ptr %args, i64 %s, i64 %e) {         ; log (start, end, thread) of each chunk
+  %counter = load ptr, ptr %args
+  %plog = getelementptr ptr, ptr %args, i64 1
+  %log = load ptr, ptr %plog
+  %k = atomicrmw add ptr %counter, i64 1 seq_cst
+  %base = mul i64 %k, 3
+  %p0 = getelementptr i64, ptr %log, i64 %base
+  store i64 %s, ptr %p0
+  %p1 = getelementptr i64, ptr %p0, i64 1
+  store i64 %e, ptr %p1
+  %p2 = getelementptr i64, ptr %p0, i64 2
+  %tid = call i64 @pthread_self()
+  store i64 %tid, ptr %p2
+  ret void
+}
+
+define void @launch_fill(ptr %args, i64 %n, i64 %grain) {
+  call void @fnad_parallel_for(ptr @fill, ptr %args, i64 %n, i64 %grain)
+  ret void
+}
+define void @launch_sum(ptr %args, i64 %n, i64 %grain) {
+  call void @fnad_parallel_for(ptr @sum, ptr %args, i64 %n, i64 %grain)
+  ret void
+}
+define void @launch_record(ptr %args, i64 %n, i64 %grain) {
+  call void @fnad_parallel_for(ptr @record, ptr %args, i64 %n, i64 %grain)
+  ret void
+}
+"""
+NAMES = ["launch_fill", "launch_sum", "launch_record"]
+
+
+@functools.cache
+def launchers():
+    lib = engine.compile(IR, NAMES)
+    return {n[7:]: lib.function(n, None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64) for n in NAMES}
+
+
+def run(kind, arrays, n, grain=1):
+    args = (ctypes.c_void_p * len(arrays))(*(a.ctypes.data for a in arrays))
+    launchers()[kind](ctypes.addressof(args), n, grain)
+
+
+def chunks(n, grain=1):
+    counter, log = np.zeros(1, np.int64), np.full((64, 3), -1, np.int64)
+    run("record", [counter, log], n, grain)
+    return sorted(map(tuple, log[: counter[0]]))
+
+
+@pytest.fixture
+def threads():
+    before = parallel.get_num_threads()
+    yield parallel.set_num_threads
+    parallel.set_num_threads(before)
+
+
+def test_sum_and_fill_identical_for_any_thread_count(threads):
+    n = 10**7
+    x = np.random.default_rng(0).integers(-1000, 1000, n)
+    sums, fills = [], []
+    for t in (1, 2, 3):
+        threads(t)
+        acc, y = np.zeros(1, np.int64), np.zeros(n)
+        run("sum", [x, acc], n, 1024)
+        run("fill", [y], n, 1024)
+        sums.append(acc[0])
+        fills.append(y)
+    assert sums == [x.sum()] * 3
+    expected = 0.5 * np.arange(n) + 1.0
+    for y in fills:
+        np.testing.assert_array_equal(y, expected)
+
+
+def test_partition_is_contiguous_balanced_and_uses_threads(threads):
+    threads(3)
+    got = chunks(10)
+    assert [(s, e) for s, e, _ in got] == [(0, 4), (4, 7), (7, 10)]
+    assert len({tid for _, _, tid in got}) == 3  # caller plus two worker threads
+    assert [(s, e) for s, e, _ in chunks(10, grain=4)] == [(0, 4), (4, 7), (7, 10)]
+    assert [(s, e) for s, e, _ in chunks(10, grain=6)] == [(0, 5), (5, 10)]  # ceil(10/6) chunks
+    assert [(s, e) for s, e, _ in chunks(10, grain=100)] == [(0, 10)]
+    threads(1)
+    assert [(s, e) for s, e, _ in chunks(10)] == [(0, 10)]
+
+
+def test_small_and_empty_ranges(threads):
+    threads(3)
+    assert [(s, e) for s, e, _ in chunks(2)] == [(0, 1), (1, 2)]  # n < thread count
+    assert chunks(0) == [] and chunks(-5) == []
+    y = np.zeros(3)
+    run("fill", [y], 0)
+    assert not y.any()
+    assert [(s, e) for s, e, _ in chunks(5, grain=0)] == [(0, 2), (2, 4), (4, 5)]  # grain < 1 means 1
+
+
+def test_thread_count_api_and_env(threads):
+    with pytest.raises(ValueError):
+        threads(0)
+    with pytest.raises(ValueError):
+        threads(2.0)
+    threads(5)
+    assert parallel.get_num_threads() == 5
+    script = "from compiler import parallel; print(parallel.get_num_threads())"
+    env = dict(os.environ, FNAD_NUM_THREADS="3")
+    assert subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, check=True).stdout.strip() == "3"
+    env.pop("FNAD_NUM_THREADS")
+    assert subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, check=True).stdout.strip() == str(len(os.sched_getaffinity(0)))
+    bad = subprocess.run([sys.executable, "-c", script], env=dict(env, FNAD_NUM_THREADS="many"),
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "FNAD_NUM_THREADS must be a positive integer" in bad.stderr
+
+
+def test_declare_parallel_for():
+    module = ir.Module()
+    fn = parallel.declare_parallel_for(module)
+    assert parallel.declare_parallel_for(module) is fn
+    assert fn.function_type == parallel.PARALLEL_FOR_TYPE and fn.name == "fnad_parallel_for"
+    with pytest.raises(TypeError):
+        parallel.declare_parallel_for("module")
