@@ -6,6 +6,6 @@ from .primitives.misc import stop_gradient
 from .jit_dispatch import jit
 from .custom_derivatives import custom_jvp, custom_vjp
 from .config import config
-from . import tree_util, numpy, lax, nn
+from . import tree_util, numpy, lax, nn, random
 
 __version__ = "0.1.0"
