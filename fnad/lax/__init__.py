@@ -10,5 +10,10 @@ from ..primitives.reductions import (reduce_sum, reduce_max, reduce_min, reduce_
                                      argmax, argmin)
 from ..primitives.dot import dot_general
 from ..primitives.misc import stop_gradient
+from ..primitives.indexing import (slice, slice_in_dim, pad, concatenate, rev, dynamic_slice,
+                                   dynamic_update_slice, gather, scatter, scatter_add, scatter_mul, scatter_min,
+                                   scatter_max, take_along_axis)
+from ..primitives.cumulative import cumsum, cumprod, cummax, cummin
+from ..primitives.sorting import sort, argsort
 
 broadcasted_iota = iota

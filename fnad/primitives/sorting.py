@@ -1,0 +1,72 @@
+"""sort: a stable sort of several same-shaped operands along one axis, ordered by the first
+`num_keys` of them (lexicographically); NaN sorts last, as in NumPy. argsort sorts (x, iota)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Primitive, get_aval
+from ..transforms.jvp import Zero
+from ..transforms.batching import move_bdim
+from .indexing import take_along_axis
+from .shape import iota
+
+sort_p = Primitive("sort", multiple_results=True)
+
+
+def _sort_eval(*avals, dimension, num_keys):
+    if not avals:
+        raise ValueError("sort needs at least one operand")
+    shape = avals[0].shape
+    if any(a.shape != shape for a in avals):
+        raise ValueError("sort: operands must have equal shapes, got " + ", ".join(str(a.shape) for a in avals))
+    if not 0 <= dimension < len(shape):
+        raise ValueError(f"sort: dimension {dimension} is out of range for operand shape {shape}")
+    if not 1 <= num_keys <= len(avals):
+        raise ValueError(f"sort: num_keys={num_keys} must be between 1 and the number of operands ({len(avals)})")
+    return list(avals)
+
+
+def _sort_impl(*operands, dimension, num_keys):
+    operands = [np.asarray(x) for x in operands]
+    keys = operands[:num_keys]
+    if num_keys == 1:
+        order = np.argsort(keys[0], axis=dimension, kind="stable")
+    else:
+        order = np.lexsort(keys[::-1], axis=dimension)
+    return [np.take_along_axis(x, order, dimension) for x in operands]
+
+
+def _sort_jvp(primals, tangents, dimension, num_keys):
+    # Tangents follow their values: permuted by the sort's permutation.
+    shape = get_aval(primals[0]).shape
+    *outs, order = sort_p.bind(*primals, iota(np.int64, shape, dimension), dimension=dimension, num_keys=num_keys)
+    return outs, [t if type(t) is Zero else take_along_axis(t, order, dimension) for t in tangents]
+
+
+def _sort_batch(vals, dims, dimension, num_keys):
+    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    vals = [move_bdim(v, d, 0, size) for v, d in zip(vals, dims)]
+    return sort_p.bind(*vals, dimension=dimension + 1, num_keys=num_keys), [0] * len(vals)
+
+
+sort_p.impl = _sort_impl
+sort_p.abstract_eval = _sort_eval
+sort_p.jvp = _sort_jvp
+sort_p.batch = _sort_batch
+
+
+def sort(operand, dimension=-1, num_keys=1):
+    """Sort one array, or a sequence of same-shaped arrays by their first `num_keys` (stable)."""
+    single = not isinstance(operand, (tuple, list))
+    operands = [operand] if single else list(operand)
+    ndim = get_aval(operands[0]).ndim
+    out = sort_p.bind(*operands, dimension=int(dimension) % ndim if ndim else int(dimension),
+                      num_keys=int(num_keys))
+    return out[0] if single else out
+
+
+def argsort(x, dimension=-1, index_dtype=np.int64):
+    """The stable sorting permutation of x along `dimension`."""
+    ndim = get_aval(x).ndim
+    dimension = int(dimension) % ndim if ndim else int(dimension)
+    return sort_p.bind(x, iota(index_dtype, get_aval(x).shape, dimension), dimension=dimension, num_keys=1)[1]
