@@ -101,3 +101,85 @@ def test_higher_derivatives(tmp_path):
     assert len(sizes) == 6 and all(a < b for a, b in zip(sizes, sizes[1:]))
     assert all(ours < jax for ours, jax in zip(sizes, mod.JAX_JAXPR_EQNS)), sizes
     assert (tmp_path / "tanh.png").exists() == out["plotted"]
+
+
+def test_per_example_gradients():
+    out = _run("per_example_gradients")
+    w, x, y = out["w"], out["x"], out["y"]
+    expected = (1 / (1 + np.exp(-x @ w)) - y)[:, None] * x
+    np.testing.assert_allclose(out["grads"], expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(out["loop_grads"], expected[:len(out["loop_grads"])], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(out["mean_grad"], expected.mean(axis=0), rtol=1e-12, atol=1e-14)
+    assert out["path"] == ("fnad.jit(vmap(grad))" if out["jit_used"] else "eager vmap(grad)")
+
+
+def _numpy_newton_sqrt(a, tol):
+    x, n = 0.5 * (1.0 + a), 0
+    while abs(x * x - a) > tol * a and n < 100:
+        x, n = 0.5 * (x + a / x), n + 1
+    return x, n
+
+
+@needs_control_flow
+def test_newton_while_loop():
+    out = _run("newton_while_loop")
+    assert out["root"] == pytest.approx(np.sqrt(2.0), rel=1e-15)
+    assert out["grad"] == pytest.approx(1 / (2 * np.sqrt(2.0)), rel=1e-13)
+    assert out["jvp"] == pytest.approx(out["grad"], rel=1e-13)
+    lanes = out["lanes"]
+    reference = [_numpy_newton_sqrt(a, 1e-15) for a in lanes]
+    np.testing.assert_array_equal(out["lane_trips"], [n for _, n in reference])
+    assert len(set(out["lane_trips"].tolist())) >= 3          # lanes really ran different trip counts
+    np.testing.assert_allclose(out["lane_roots"], np.sqrt(lanes), rtol=1e-15)
+    np.testing.assert_allclose(out["lane_grads"], 1 / (2 * np.sqrt(lanes)), rtol=1e-12)
+
+
+def _numpy_pendulum(damping, steps, dt, theta0=2.5, g_over_l=9.81):
+    def f(theta, omega):
+        return omega, -g_over_l * np.sin(theta) - damping * omega
+    theta, omega = theta0, 0.0
+    for _ in range(steps):
+        k1 = f(theta, omega)
+        k2 = f(theta + 0.5 * dt * k1[0], omega + 0.5 * dt * k1[1])
+        k3 = f(theta + 0.5 * dt * k2[0], omega + 0.5 * dt * k2[1])
+        k4 = f(theta + dt * k3[0], omega + dt * k3[1])
+        theta += dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+        omega += dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+    return theta
+
+
+@needs_control_flow
+def test_pendulum_rk4():
+    out = _run("pendulum_rk4")
+    final = lambda c: _numpy_pendulum(c, out["steps"], out["dt"])
+    assert out["theta_T"] == pytest.approx(final(out["damping"]), rel=1e-12)
+    assert out["grad"] == pytest.approx(_central(final, out["damping"]), rel=1e-7)
+    assert out["jvp"] == pytest.approx(out["grad"], rel=1e-12)
+    fd_sweep = [_central(final, c) for c in out["dampings"]]
+    np.testing.assert_allclose(out["sweep_grads"], fd_sweep, rtol=1e-6)
+
+
+@needs_control_flow
+def test_rnn_scan():
+    out = _run("rnn_scan")
+    p, xs, targets = out["initial_params"], out["xs"], out["targets"]
+
+    def numpy_loss(params):
+        h, total = np.zeros_like(params["b"]), 0.0
+        for x_t, target_t in zip(xs, targets):
+            h = np.tanh(params["w_h"] @ h + params["w_x"] * x_t + params["b"])
+            total += (h @ params["w_out"] + params["b_out"] - target_t) ** 2
+        return total / len(xs)
+
+    assert out["loss"] == pytest.approx(numpy_loss(p), rel=1e-12)
+    assert out["loss_unrolled"] == pytest.approx(out["loss"], rel=1e-12)
+    for name in p:
+        np.testing.assert_allclose(out["grads"][name], out["grads_unrolled"][name], rtol=1e-10, atol=1e-13)
+    # A directional derivative of the NumPy loss along a random direction for every parameter.
+    rng = np.random.default_rng(1)
+    direction = {k: rng.normal(size=np.shape(v)) for k, v in p.items()}
+    shifted = lambda t: numpy_loss({k: p[k] + t * direction[k] for k in p})
+    directional = sum(np.sum(out["grads"][k] * direction[k]) for k in p)
+    assert directional == pytest.approx(_central(shifted, 0.0), rel=1e-6)
+    assert out["losses"][-1] < out["losses"][0]
+    assert out["scan_eqns"] < out["loop_eqns"]
