@@ -109,3 +109,6 @@ def openblas_corename():
     fn = library().scipy_openblas_get_corename
     fn.restype = ctypes.c_char_p
     return fn().decode()
+
+
+library()  # loaded on import: `compiler.engine` relies on it to resolve cached code

@@ -240,10 +240,10 @@ class Cache:
         else:
             self._count("misses")
             llvm_ir, exports, metadata = build()
-            json.dumps(metadata)  # fail now, not when writing, if it cannot be stored
+            # Through JSON now: fails early if it cannot be stored, and equals what a disk hit gives.
+            stored = json.loads(json.dumps({"exports": list(exports), "metadata": metadata}))
             obj = engine.compile_object(llvm_ir)
             self._count("compiles")
-            stored = {"exports": list(exports), "metadata": metadata}
             if self.disk is not None:
                 self.disk.put(key, obj, stored)
         compiled = Compiled(engine.load_object(obj, stored["exports"]), stored["metadata"])

@@ -6,12 +6,13 @@ Loaded code lives exactly as long as the `NativeLibrary` that owns it.
 
 Why LLJIT + JITLink: loading a small object takes ~0.15 ms, against ~1.4 ms for one MCJIT engine
 per object (MCJIT owns its target machine, so each needs a new one), and unloading frees the code.
-Known upstream costs (llvmlite 0.50, not fixable from Python): each `optimize` leaks ~60 KB (the
-pass builder's instrumentation callbacks are never freed) and each load ~10 KB of ORC bookkeeping
+Known upstream costs (llvmlite 0.50, not fixable from Python): each `optimize` leaks 60-80 KB (the
+pass builder's instrumentation callbacks are never freed) and each load ~9 KB of ORC bookkeeping
 (JITDylibs are never removed); RuntimeDyld, LLJIT's other linker, also leaks the code itself.
 """
 import ctypes
 import functools
+import importlib
 import itertools
 import threading
 
@@ -27,6 +28,9 @@ __all__ = ["CompileError", "NativeLibrary", "target_machine", "host_id", "parse"
 _LOCK = threading.RLock()
 _SYMBOLS = {}  # name -> address or zero-argument callable returning one (resolved on first use)
 _LIBRARY_IDS = itertools.count()
+# Importing these makes every symbol generated code may call resolvable (OpenBLAS, parallel runtime),
+# so that code from the disk cache loads even where nothing built IR.
+_RUNTIME_PROVIDERS = ("compiler.blas", "compiler.parallel")
 
 
 class CompileError(RuntimeError):
@@ -156,7 +160,7 @@ def load_object(obj, exports):
     """Link object bytes into the process; returns a `NativeLibrary` exporting the names `exports`.
 
     Undefined symbols resolve against symbols given to `register_symbol`, then the process
-    (libc, libm, libpthread and every library loaded RTLD_GLOBAL, e.g. by `compiler.blas`).
+    (libc, libm, libpthread and every library loaded RTLD_GLOBAL, e.g. OpenBLAS by `compiler.blas`).
     """
     exports = [exports] if isinstance(exports, str) else list(exports)
     if not isinstance(obj, (bytes, bytearray)) or not obj:
@@ -165,6 +169,8 @@ def load_object(obj, exports):
         raise ValueError(f"exports must be non-empty symbol names, got {exports!r}")
     obj = bytes(obj)
     with _LOCK:
+        for provider in _RUNTIME_PROVIDERS:
+            importlib.import_module(provider)
         builder = llvm.JITLibraryBuilder().add_object_img(obj).add_current_process()
         for name in _SYMBOLS.keys() - set(exports):
             if name.encode() in obj:  # referenced by this object

@@ -89,6 +89,8 @@ def test_memory_and_disk_hits(disk):
     b = c2.get_or_compile("k3", builder(3, calls))
     assert b.metadata == {"factor": 3} and call_f(b, 7) == 21 and calls == [3]
     assert c2.stats()["disk_hits"] == 1 and c2.stats()["compiles"] == 0
+    tup = c.get_or_compile("k5", lambda: (IR.replace("FACTOR", "5"), ["f"], {"shape": (2, 3)}))
+    assert tup.metadata == {"shape": [2, 3]}  # as a disk hit would return it
     with pytest.raises(TypeError):  # metadata must be JSON
         c.get_or_compile("k4", lambda: (IR.replace("FACTOR", "4"), ["f"], {"x": object()}))
 

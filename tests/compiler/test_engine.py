@@ -1,5 +1,7 @@
 import ctypes
 import gc
+import subprocess
+import sys
 import threading
 import weakref
 
@@ -95,6 +97,32 @@ define double @g(double %x) {
     assert g(0.0) == 8.0 and resolved == [1]
     engine.compile(mod, ["g"])
     assert resolved == [1]  # resolved once
+
+
+def test_fresh_process_loads_object_calling_blas_and_parallel_runtime(tmp_path):
+    # As on a disk-cache hit: nothing in the loading process declared these symbols.
+    obj = engine.compile_object(r"""
+declare void @scipy_cblas_dgemv(i32, i32, i32, i32, double, ptr, i32, ptr, i32, double, ptr, i32)
+declare void @fnad_parallel_for(ptr, ptr, i64, i64)
+define void @nop(ptr %a, i64 %s, i64 %e) {
+  ret void
+}
+define double @h() {
+  %a = alloca [4 x double]
+  store [4 x double] [double 1.0, double 2.0, double 3.0, double 4.0], ptr %a
+  %y = alloca double
+  call void @scipy_cblas_dgemv(i32 101, i32 111, i32 1, i32 4, double 1.0, ptr %a, i32 4, ptr %a, i32 1, double 0.0, ptr %y, i32 1)
+  call void @fnad_parallel_for(ptr @nop, ptr null, i64 100, i64 1)
+  %r = load double, ptr %y
+  ret double %r
+}
+""")
+    (tmp_path / "h.o").write_bytes(obj)
+    script = (f"import ctypes; from compiler import engine\n"
+              f"lib = engine.load_object(open({str(tmp_path / 'h.o')!r}, 'rb').read(), ['h'])\n"
+              f"print(lib.function('h', ctypes.c_double)())")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert float(out) == 30.0
 
 
 def test_bad_input_raises_clear_errors():
