@@ -18,7 +18,7 @@ checks forward-over-reverse against reverse-over-reverse (`grad` of <grad f, v>)
 from __future__ import annotations
 
 import argparse
-import time
+import timeit
 
 import numpy as np
 
@@ -61,12 +61,7 @@ def rosenbrock_hvp_closed_form(x, v):
 
 
 def best_time(fun, *args, repeats=3):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fun(*args)
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(timeit.repeat(lambda: fun(*args), number=1, repeat=repeats))
 
 
 def main(argv=None):
