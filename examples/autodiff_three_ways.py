@@ -133,14 +133,21 @@ def main(argv=None):
     for row in zip(grid, python_grads, by_hand, fd):
         print(f"{row[0]:6.2f} {row[1]:24.10f} {row[2]:20.10f} {row[3]:14.6f}")
 
+    try:
+        fnad.vmap(fnad.grad(python_control_flow))(np.array(grid))
+        vmap_error = None
+    except fnad.ConcretizationError as err:
+        vmap_error = str(err)
+        print(f"vmap of the Python version has no single path to follow:\n  ConcretizationError: "
+              f"{vmap_error.split('. ')[0]}.")
     result = {"x": x, "exact": exact, "fd_table": table, "ad": ad, "grid": grid,
-              "python_grads": python_grads, "lax_grads": None, "lax_vmap_grads": None}
+              "python_grads": python_grads, "python_vmap_error": vmap_error,
+              "lax_grads": None, "lax_vmap_grads": None}
     if hasattr(fnad.lax, "while_loop"):
         lax_grads = [float(fnad.grad(lax_control_flow)(x0)) for x0 in grid]
         lax_vmap = fnad.vmap(fnad.grad(lax_control_flow))(np.array(grid))
         print("with fnad.lax.cond / fnad.lax.while_loop:  grad", np.round(lax_grads, 10))
         print("                        vmap(grad) over the grid", np.round(lax_vmap, 10))
-        print("(under vmap the Python version raises ConcretizationError: there is no single path)")
         result.update(lax_grads=lax_grads, lax_vmap_grads=[float(v) for v in lax_vmap])
     else:
         print("(fnad.lax.while_loop is not available in this build: the lax.cond/while_loop part is skipped)")

@@ -73,6 +73,7 @@ def test_autodiff_three_ways():
     python_f = lambda v: (np.sin(v) if v > 0 else v ** 2) * 3.0 ** _trips(v)
     for x0, g in zip(out["grid"], out["python_grads"]):
         assert g == pytest.approx(_central(python_f, x0), rel=1e-7)
+    assert "lax.while_loop" in out["python_vmap_error"]   # the error names the structured alternative
     if out["lax_grads"] is not None:
         np.testing.assert_allclose(out["lax_grads"], out["python_grads"], rtol=1e-14)
         np.testing.assert_allclose(out["lax_vmap_grads"], out["python_grads"], rtol=1e-14)
