@@ -439,7 +439,7 @@ def _clamp_indices(idx, shape, axes):
     return min(max(idx, scalar_like(idx, 0)), _bounds(idx, shape, axes, -1))
 
 
-def _in_bounds(idx, shape, axes):
+def indices_in_bounds(idx, shape, axes):
     """Which index tuples are inside the operand (shape: the index batch shape)."""
     ok = bitwise_and(ge(idx, scalar_like(idx, 0)), lt(idx, _bounds(idx, shape, axes)))
     return reduce_and(ok, (get_aval(ok).ndim - 1,))
@@ -566,7 +566,7 @@ def _scatter_add_transpose(ct, x, idx, updates, axes):
     ct_u = None
     if is_undefined(updates):
         g = gather(ct, idx, axes)
-        ct_u = select(_over_updates(_in_bounds(idx, _aval(x).shape, axes), g), g, zeros_like(g))
+        ct_u = select(_over_updates(indices_in_bounds(idx, _aval(x).shape, axes), g), g, zeros_like(g))
     return [ct if is_undefined(x) else None, None, ct_u]
 
 
@@ -634,7 +634,7 @@ def _scatter_extremum_jvp(prim):
             return ans, Zero(tangent_aval(get_aval(ans)))
         shape, dtype = get_aval(x).shape, get_aval(x).dtype
         x_hit = eq(x, ans)
-        u_hit = bitwise_and(eq(u, gather(ans, idx, axes)), _over_updates(_in_bounds(idx, shape, axes), u))
+        u_hit = bitwise_and(eq(u, gather(ans, idx, axes)), _over_updates(indices_in_bounds(idx, shape, axes), u))
         count = add(convert_element_type(x_hit, dtype),
                     scatter_add(full(shape, 0, dtype), idx, convert_element_type(u_hit, dtype), axes))
         total = Zero(tangent_aval(get_aval(ans)))
