@@ -1,1 +1,243 @@
-"""fnad.numpy.linalg."""
+"""fnad.numpy.linalg: NumPy's linalg API over the linear-algebra primitives (fnad.primitives.linalg).
+
+Eager calls run NumPy's own functions. Traced calls are compositions of primitives, hence
+differentiable and batchable: solve/inv/det/slogdet go through LU and triangular solves, the matrix
+2-norm and nuclear norm through the eigenvalues of A^T A. cholesky and eigh symmetrise their input
+((a + a^T) / 2, as JAX does) unless `symmetrize_input=False`.
+"""
+from __future__ import annotations
+
+import builtins
+import numpy as np
+
+from ..core import get_aval
+from ..primitives import linalg as la
+from ..primitives import elementwise as ew
+from ..primitives import shape as sh
+from ._core import is_traced, asarray_traced, convert, normalize_axes
+from .. import numpy as fnp
+
+__all__ = ["norm", "solve", "inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "qr", "matrix_power",
+           "EighResult", "SlogdetResult", "QRResult"]
+
+# NumPy's own result namedtuples, so eager and traced results have the same pytree structure.
+EighResult = type(np.linalg.eigh(np.eye(1)))
+SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
+QRResult = type(np.linalg.qr(np.eye(1)))
+
+
+def _float_operands(name, *arrays):
+    """Traced operands converted to their common floating dtype (float64 for integers)."""
+    arrays = [asarray_traced(a) for a in arrays]
+    dtype = np.result_type(*[get_aval(a).dtype for a in arrays])
+    if not np.issubdtype(dtype, np.inexact):
+        dtype = np.dtype(np.float64)
+    return [convert(a, dtype) for a in arrays]
+
+
+def _square(name, a):
+    shape = get_aval(a).shape
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise ValueError(f"linalg.{name}: expected a square matrix or a stack of them (shape (..., m, m)), "
+                         f"got shape {shape}")
+    return a
+
+
+def _lu_solve(lu, perm, b):
+    """x with A x = b from A's LU factors (b of shape (..., m, k) with A's leading axes)."""
+    x = la.matmul(la.permutation_matrix(perm, get_aval(lu).dtype), b)
+    x = la.triangular_solve(lu, x, left_side=True, lower=True, unit_diagonal=True)
+    return la.triangular_solve(lu, x, left_side=True, lower=False)
+
+
+def solve(a, b):
+    """x with a @ x = b; b is a vector (1-d) or a stack of matrices (..., m, k), as in NumPy 2."""
+    if not is_traced((a, b)):
+        return np.linalg.solve(a, b)
+    a, b = _float_operands("solve", a, b)
+    m = get_aval(_square("solve", a)).shape[-1]
+    vector = get_aval(b).ndim == 1
+    if vector:
+        b = sh.reshape(b, get_aval(b).shape + (1,))
+    sb = get_aval(b).shape
+    if len(sb) < 2 or sb[-2] != m:
+        raise ValueError(f"linalg.solve: b of shape {get_aval(b).shape[:-1] if vector else sb} does not match "
+                         f"a of shape {get_aval(a).shape}: need b.shape[-2] == {m} (or a vector of length {m})")
+    batch = np.broadcast_shapes(get_aval(a).shape[:-2], sb[:-2])
+    a = sh.broadcast_to_rank_shape(a, batch + (m, m))
+    b = sh.broadcast_to_rank_shape(b, batch + sb[-2:])
+    lu, _, perm = la.lu(a)
+    x = _lu_solve(lu, perm, b)
+    return sh.reshape(x, get_aval(x).shape[:-1]) if vector else x
+
+
+def inv(a):
+    """The inverse of each square matrix of a stack."""
+    if not is_traced((a,)):
+        return np.linalg.inv(a)
+    (a,) = _float_operands("inv", a)
+    shape = get_aval(_square("inv", a)).shape
+    lu, _, perm = la.lu(a)
+    eye = ew.convert_element_type(la.eye_mask(shape), get_aval(a).dtype)
+    return _lu_solve(lu, perm, eye)
+
+
+def slogdet(a):
+    """(sign, log|det|) of each square matrix, from its LU factorisation."""
+    if not is_traced((a,)):
+        return np.linalg.slogdet(a)
+    (a,) = _float_operands("slogdet", a)
+    lu, pivots, _ = la.lu(_square("slogdet", a))
+    diag = la.diagonal(lu)
+    shape = get_aval(pivots).shape
+    swapped = ew.ne(pivots, sh.iota(np.int32, shape, len(shape) - 1))
+    odd = fnp.sum(swapped, axis=-1) % 2
+    sign = fnp.where(odd == 1, -1.0, 1.0).astype(get_aval(a).dtype) * fnp.prod(fnp.sign(diag), axis=-1)
+    return SlogdetResult(sign, fnp.sum(fnp.log(fnp.abs(diag)), axis=-1))
+
+
+def det(a):
+    """The determinant of each square matrix: sign * exp(log|det|) from slogdet (so its derivative
+    is det * trace(a^-1 da); it is not finite at singular matrices)."""
+    if not is_traced((a,)):
+        return np.linalg.det(a)
+    sign, logabsdet = slogdet(a)
+    return sign * fnp.exp(logabsdet)
+
+
+def _symmetrized(name, a, symmetrize_input):
+    if not is_traced((a,)):
+        a = np.asarray(a)
+        return (a + np.swapaxes(a, -1, -2)) / 2 if symmetrize_input else a
+    (a,) = _float_operands(name, a)
+    _square(name, a)
+    return la.symmetrize(a) if symmetrize_input else a
+
+
+def cholesky(a, upper=False, symmetrize_input=True):
+    """The Cholesky factor L (a = L L^T), or L^T with upper=True. Traced: NaN when a is not
+    positive definite (eagerly NumPy raises LinAlgError)."""
+    a = _symmetrized("cholesky", a, symmetrize_input)
+    if not is_traced((a,)):
+        return np.linalg.cholesky(a, upper=upper)
+    l = la.cholesky(a)
+    return la.swap_last(l) if upper else l
+
+
+def eigh(a, UPLO="L", symmetrize_input=True):
+    """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices."""
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    a = _symmetrized("eigh", a, symmetrize_input)
+    if not is_traced((a,)):
+        return EighResult(*np.linalg.eigh(a, UPLO))
+    v, w = la.eigh(a, lower=UPLO == "L")
+    return EighResult(w, v)
+
+
+def eigvalsh(a, UPLO="L", symmetrize_input=True):
+    """The ascending eigenvalues of symmetric matrices."""
+    return eigh(a, UPLO, symmetrize_input).eigenvalues
+
+
+def qr(a, mode="reduced"):
+    """QR factorisation; traced calls support mode 'reduced' and 'r' for matrices with m >= n."""
+    if not is_traced((a,)):
+        return np.linalg.qr(a, mode)
+    if mode not in ("reduced", "r"):
+        raise NotImplementedError(f"linalg.qr: mode {mode!r} is not supported on traced values "
+                                  "(use 'reduced' or 'r')")
+    (a,) = _float_operands("qr", a)
+    q, r = la.qr(a)
+    return r if mode == "r" else QRResult(q, r)
+
+
+def matrix_power(a, n):
+    """a raised to the integer power n (by repeated squaring; n < 0 uses the inverse)."""
+    if not is_traced((a,)):
+        return np.linalg.matrix_power(a, n)
+    if not isinstance(n, (int, np.integer)):
+        raise TypeError(f"linalg.matrix_power: the exponent must be a Python integer, got {type(n).__name__}")
+    a = _square("matrix_power", asarray_traced(a))
+    if n == 0:
+        shape = get_aval(a).shape
+        return ew.convert_element_type(la.eye_mask(shape), get_aval(a).dtype)
+    if n < 0:
+        a, n = inv(a), -n
+    result = None
+    while n:
+        if n & 1:
+            result = a if result is None else fnp.matmul(result, a)
+        n >>= 1
+        if n:
+            a = fnp.matmul(a, a)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# norm
+
+
+def _vector_norm(x, axis, ord):
+    ax = axis[0]
+    if ord is None or ord == 2:
+        return fnp.sqrt(fnp.sum(x * x, axis=ax, keepdims=True))
+    if ord == np.inf:
+        return fnp.max(fnp.abs(x), axis=ax, keepdims=True)
+    if ord == -np.inf:
+        return fnp.min(fnp.abs(x), axis=ax, keepdims=True)
+    if ord == 0:
+        return fnp.sum(x != 0, axis=ax, keepdims=True).astype(get_aval(x).dtype)
+    if ord == 1:
+        return fnp.sum(fnp.abs(x), axis=ax, keepdims=True)
+    if isinstance(ord, str):
+        raise ValueError(f"linalg.norm: invalid norm order {ord!r} for vectors")
+    return fnp.sum(fnp.abs(x) ** ord, axis=ax, keepdims=True) ** (1.0 / ord)
+
+
+def _matrix_norm(x, axis, ord):
+    row, col = axis
+    if ord is None or ord == "fro":
+        return fnp.sqrt(fnp.sum(x * x, axis=axis, keepdims=True))
+    if ord in (1, -1):
+        col_sums = fnp.sum(fnp.abs(x), axis=row, keepdims=True)
+        return (fnp.max if ord == 1 else fnp.min)(col_sums, axis=col, keepdims=True)
+    if ord in (np.inf, -np.inf):
+        row_sums = fnp.sum(fnp.abs(x), axis=col, keepdims=True)
+        return (fnp.max if ord == np.inf else fnp.min)(row_sums, axis=row, keepdims=True)
+    if ord in (2, -2, "nuc"):
+        # singular values: square roots of the eigenvalues of the smaller Gram matrix (m^T m or m m^T)
+        m = fnp.moveaxis(x, (row, col), (-2, -1))
+        mt = fnp.swapaxes(m, -1, -2)
+        gram = fnp.matmul(mt, m) if fnp.shape(m)[-2] >= fnp.shape(m)[-1] else fnp.matmul(m, mt)
+        s = fnp.sqrt(fnp.maximum(eigvalsh(gram), 0))
+        out = fnp.max(s, axis=-1) if ord == 2 else fnp.min(s, axis=-1) if ord == -2 else fnp.sum(s, axis=-1)
+        return fnp.expand_dims(out, axis)
+    raise ValueError(f"linalg.norm: invalid norm order {ord!r} for matrices")
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """Vector norms (ord None/2, 1, inf, -inf, 0, any p) and matrix norms (None/'fro', 1, -1, 2, -2,
+    inf, -inf, 'nuc'), as numpy.linalg.norm."""
+    if not is_traced((x,)):
+        return np.linalg.norm(x, ord, axis, keepdims)
+    (x,) = _float_operands("norm", x)
+    nd = get_aval(x).ndim
+    if axis is None:
+        if ord is None:
+            axes = tuple(range(nd))
+            out = fnp.sqrt(fnp.sum(x * x, axis=axes, keepdims=True))
+            return out if keepdims else fnp.reshape(out, ())
+        if nd not in (1, 2):
+            raise ValueError(f"linalg.norm: improper number of dimensions ({nd}) for ord={ord!r}; pass axis")
+        axis = tuple(range(nd))
+    axes = normalize_axes(axis, nd)
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(builtins.int(a) % nd for a in axis)    # keep the given order (row, col)
+    if len(axes) == 1:
+        out = _vector_norm(x, axes, ord)
+    elif len(axes) == 2:
+        out = _matrix_norm(x, axes, ord)
+    else:
+        raise ValueError(f"linalg.norm: axis must name 1 or 2 axes, got {axis}")
+    return out if keepdims else fnp.squeeze(out, axes)

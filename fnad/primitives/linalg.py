@@ -1,0 +1,379 @@
+"""Linear-algebra primitives on stacks of matrices (all leading axes are batch axes): cholesky,
+triangular_solve, lu, eigh and qr, with jvp rules from the standard matrix-calculus identities.
+
+Implementations are NumPy only: np.linalg where it has the factorisation (cholesky, eigh, qr) and
+short vectorised loops otherwise (triangular substitution and partially pivoted LU iterate over
+rows/columns, each step a whole-stack NumPy operation). vmap moves the batch axis to the front,
+where it joins the leading batch axes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
+from ..transforms.jvp import Zero, defjvp, tangent_aval
+from ..transforms.reverse import is_undefined
+from ..transforms.batching import move_bdim
+from . import elementwise as ew
+from . import shape as sh
+from .dot import dot_general
+from .reductions import reduce_sum
+
+# ----------------------------------------------------------------------------------------------
+# Matrix helpers on stacks (..., m, n), built from primitives
+
+
+def swap_last(x):
+    """Transpose of every matrix of the stack."""
+    nd = get_aval(x).ndim
+    return sh.transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def matmul(a, b):
+    """Stacked matrix product (equal leading axes)."""
+    nd = get_aval(a).ndim
+    batch = tuple(range(nd - 2))
+    return dot_general(a, b, (((nd - 1,), (nd - 2,)), (batch, batch)))
+
+
+def _index_grids(shape):
+    nd = len(shape)
+    return sh.iota(np.int32, shape, nd - 2), sh.iota(np.int32, shape, nd - 1)
+
+
+def tri_mask(shape, lower, k=0):
+    """Boolean mask of the lower (col <= row + k) or upper (col >= row + k) triangle."""
+    rows, cols = _index_grids(shape)
+    rows = ew.add(rows, np.int32(k))
+    return ew.le(cols, rows) if lower else ew.ge(cols, rows)
+
+
+def eye_mask(shape):
+    rows, cols = _index_grids(shape)
+    return ew.eq(rows, cols)
+
+
+def tril(x, k=0):
+    return ew.select(tri_mask(get_aval(x).shape, True, k), x, ew.scalar_like(x, 0))
+
+
+def triu(x, k=0):
+    return ew.select(tri_mask(get_aval(x).shape, False, k), x, ew.scalar_like(x, 0))
+
+
+def diagonal(x):
+    """The diagonals of a stack of square matrices: (..., m, m) -> (..., m)."""
+    return reduce_sum(ew.select(eye_mask(get_aval(x).shape), x, ew.scalar_like(x, 0)), (get_aval(x).ndim - 1,))
+
+
+def symmetrize(x):
+    return ew.mul(ew.add(x, swap_last(x)), ew.scalar_like(x, 0.5))
+
+
+def _broadcast_last(v, shape, along_rows):
+    """A stack of vectors (..., m) spread over (..., m, m): v[i] at (i, j) (along_rows) or (j, i)."""
+    nb = len(shape) - 2
+    return sh.broadcast_in_dim(v, shape, tuple(range(nb)) + ((nb,) if along_rows else (nb + 1,)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared rules
+
+
+def _check_matrix(name, a, square=True):
+    if a.ndim < 2 or (square and a.shape[-1] != a.shape[-2]):
+        raise ValueError(f"{name}: expected a {'square ' if square else ''}matrix or a stack of them "
+                         f"(shape (..., m, m)), got shape {a.shape}")
+    if not is_float_dtype(a.dtype):
+        raise TypeError(f"{name}: expected a floating-point matrix, got dtype {a.dtype.name}. "
+                        "Hint: convert with .astype(float).")
+
+
+def _checked_bind(prim, *args, **params):
+    """Bind after the shape/dtype rule, so eager calls get the same errors as traced ones."""
+    prim.abstract_eval(*[get_aval(a) for a in args], **params)
+    return prim.bind(*args, **params)
+
+
+def _define(prim, impl, abstract_eval, jvp):
+    prim.impl, prim.abstract_eval, prim.jvp = impl, abstract_eval, jvp
+    _batch_leading(prim)
+
+
+def _batch_leading(prim):
+    """vmap: the batch axis moves to the front of every operand and joins the leading batch axes."""
+    def rule(vals, dims, axis_size, **params):
+        vals = [move_bdim(v, d, 0, axis_size) for v, d in zip(vals, dims)]
+        out = prim.bind(*vals, **params)
+        return out, ([0] * len(out) if prim.multiple_results else 0)
+    prim.batch = rule
+    prim.batch_needs_size = True
+
+
+# ----------------------------------------------------------------------------------------------
+# cholesky: the lower factor L of a symmetric positive-definite A = L L^T (reads A's lower
+# triangle); NaN for matrices that are not positive definite, as in JAX.
+
+cholesky_p = Primitive("cholesky")
+
+
+def _cholesky_impl(a):
+    a = np.asarray(a)
+    try:
+        return np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        flat = a.reshape((-1,) + a.shape[-2:])
+        out = np.full_like(flat, np.nan)
+        for i, m in enumerate(flat):
+            try:
+                out[i] = np.linalg.cholesky(m)
+            except np.linalg.LinAlgError:
+                pass
+        return out.reshape(a.shape)
+
+
+def _cholesky_eval(a):
+    _check_matrix("cholesky", a)
+    return a.strip_weak()
+
+
+def _cholesky_jvp(primals, tangents):
+    # dL = L Phi(L^-1 dA L^-T), Phi: lower triangle with the diagonal halved (dA symmetrised).
+    (a,), (da,) = primals, tangents
+    l = cholesky(a)
+    if type(da) is Zero:
+        return l, Zero(tangent_aval(get_aval(l)))
+    da = symmetrize(da)
+    x = triangular_solve(l, da, left_side=False, lower=True, transpose_a=True)
+    x = triangular_solve(l, x, left_side=True, lower=True)
+    shape = get_aval(x).shape
+    half_diag = ew.select(eye_mask(shape), ew.mul(x, ew.scalar_like(x, 0.5)), ew.scalar_like(x, 0))
+    phi = ew.select(tri_mask(shape, True, -1), x, half_diag)
+    return l, matmul(l, phi)
+
+
+_define(cholesky_p, _cholesky_impl, _cholesky_eval, _cholesky_jvp)
+
+
+def cholesky(a):
+    return _checked_bind(cholesky_p, a)
+
+
+# ----------------------------------------------------------------------------------------------
+# triangular_solve: x with op(a) x = b (left_side) or x op(a) = b, op(a) = a or a^T, where only
+# the lower or upper triangle of a is read (and not its diagonal when unit_diagonal).
+
+triangular_solve_p = Primitive("triangular_solve")
+
+
+def _substitute(a, b, lower, unit_diagonal):
+    """Solve a x = b for x by forward (lower) or backward substitution, row by row."""
+    m = a.shape[-1]
+    x = np.array(b, dtype=np.result_type(a, b), copy=True)
+    for i in (range(m) if lower else range(m - 1, -1, -1)):
+        known = slice(0, i) if lower else slice(i + 1, m)
+        if known.start != known.stop:
+            x[..., i, :] -= (a[..., i:i + 1, known] @ x[..., known, :])[..., 0, :]
+        if not unit_diagonal:
+            x[..., i, :] /= a[..., i, i, None]
+    return x
+
+
+def _triangular_solve_impl(a, b, left_side, lower, transpose_a, unit_diagonal):
+    a, b = np.asarray(a), np.asarray(b)
+    if transpose_a:
+        a, lower = np.swapaxes(a, -1, -2), not lower
+    if left_side:
+        return _substitute(a, b, lower, unit_diagonal)
+    # x op(a) = b  <=>  op(a)^T x^T = b^T
+    return np.swapaxes(_substitute(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), not lower, unit_diagonal),
+                       -1, -2)
+
+
+def _triangular_solve_eval(a, b, left_side, lower, transpose_a, unit_diagonal):
+    _check_matrix("triangular_solve", a)
+    _check_matrix("triangular_solve", b, square=False)
+    m = a.shape[-1]
+    side = b.shape[-2] if left_side else b.shape[-1]
+    if a.shape[:-2] != b.shape[:-2] or side != m or a.dtype != b.dtype:
+        which = "b.shape[-2]" if left_side else "b.shape[-1]"
+        raise ValueError(f"triangular_solve: incompatible a {a.str_short()} and b {b.str_short()} "
+                         f"(left_side={left_side}): need equal leading axes, equal dtypes and {which} == "
+                         f"{m}. Hint: fnad.numpy.linalg.solve broadcasts for you.")
+    return b.strip_weak()
+
+
+def _op_triangle(x, lower, transpose_a, unit_diagonal):
+    """op(tri(x)): the part of x the solve reads, transposed if transpose_a."""
+    x = tril(x, -1 if unit_diagonal else 0) if lower else triu(x, 1 if unit_diagonal else 0)
+    return swap_last(x) if transpose_a else x
+
+
+def _triangular_solve_jvp_a(g, x, a, b, left_side, lower, transpose_a, unit_diagonal):
+    # d(op(a)) x + op(a) dx = 0  =>  dx = -op(a)^-1 op(da) x   (mirrored for the right side)
+    dop = _op_triangle(g, lower, transpose_a, unit_diagonal)
+    rhs = matmul(dop, x) if left_side else matmul(x, dop)
+    return ew.neg(triangular_solve(a, rhs, left_side, lower, transpose_a, unit_diagonal))
+
+
+def _triangular_solve_transpose(ct, a, b, left_side, lower, transpose_a, unit_diagonal):
+    if is_undefined(a):
+        raise ValueError("triangular_solve: transpose with respect to the matrix (the IR is not linear in a)")
+    return [None, triangular_solve(a, ct, left_side, lower, not transpose_a, unit_diagonal)]
+
+
+triangular_solve_p.impl = _triangular_solve_impl
+triangular_solve_p.abstract_eval = _triangular_solve_eval
+triangular_solve_p.transpose = _triangular_solve_transpose
+defjvp(triangular_solve_p, _triangular_solve_jvp_a,
+       lambda g, x, a, b, **params: triangular_solve(a, g, **params))
+_batch_leading(triangular_solve_p)
+
+
+def triangular_solve(a, b, left_side=True, lower=True, transpose_a=False, unit_diagonal=False):
+    return _checked_bind(triangular_solve_p, a, b, left_side=bool(left_side), lower=bool(lower),
+                         transpose_a=bool(transpose_a), unit_diagonal=bool(unit_diagonal))
+
+
+# ----------------------------------------------------------------------------------------------
+# lu: partially pivoted P A = L U of square matrices. Outputs (lu, pivots, permutation): L's strict
+# lower triangle (unit diagonal implied) and U packed in `lu`; pivots[i] = the row swapped with row
+# i at step i (LAPACK's convention, 0-based); A[permutation] = L U.
+
+lu_p = Primitive("lu", multiple_results=True)
+
+
+def _lu_impl(a):
+    a = np.asarray(a)
+    m = a.shape[-1]
+    lu = a.reshape((-1, m, m)).copy()
+    stacks = np.arange(lu.shape[0])
+    pivots = np.zeros((lu.shape[0], m), np.int32)
+    perm = np.tile(np.arange(m, dtype=np.int32), (lu.shape[0], 1))
+    for k in range(m):
+        p = k + np.argmax(np.abs(lu[:, k:, k]), axis=1)
+        pivots[:, k] = p
+        lu[stacks, k], lu[stacks, p] = lu[stacks, p], lu[stacks, k].copy()
+        perm[stacks, k], perm[stacks, p] = perm[stacks, p], perm[stacks, k].copy()
+        pivot = lu[:, k, k]
+        lu[:, k + 1:, k] /= np.where(pivot == 0, 1, pivot)[:, None]    # a zero pivot: column is zero
+        lu[:, k + 1:, k + 1:] -= lu[:, k + 1:, k:k + 1] * lu[:, k:k + 1, k + 1:]
+    batch = a.shape[:-2]
+    return [lu.reshape(a.shape), pivots.reshape(batch + (m,)), perm.reshape(batch + (m,))]
+
+
+def _lu_eval(a):
+    _check_matrix("lu", a)
+    idx = ShapedArray(a.shape[:-1], np.int32)
+    return [a.strip_weak(), idx, idx]
+
+
+def permutation_matrix(perm, dtype):
+    """P with P[..., i, j] = (perm[..., i] == j), so (P A)[i] = A[perm[i]]."""
+    shape = get_aval(perm).shape + get_aval(perm).shape[-1:]
+    return ew.convert_element_type(ew.eq(_broadcast_last(perm, shape, True), _index_grids(shape)[1]), dtype)
+
+
+def _lu_jvp(primals, tangents):
+    # With P A = L U:  L^-1 P dA U^-1 = L^-1 dL + dU U^-1, strictly lower + upper parts.
+    (a,), (da,) = primals, tangents
+    lu_, pivots, perm = lu_p.bind(a)
+    zeros = [Zero(tangent_aval(get_aval(pivots))), Zero(tangent_aval(get_aval(perm)))]
+    if type(da) is Zero:
+        return [lu_, pivots, perm], [Zero(tangent_aval(get_aval(lu_)))] + zeros
+    dtype = get_aval(lu_).dtype
+    shape = get_aval(lu_).shape
+    pda = matmul(permutation_matrix(perm, dtype), da)
+    x = triangular_solve(lu_, pda, left_side=True, lower=True, unit_diagonal=True)
+    x = triangular_solve(lu_, x, left_side=False, lower=False)
+    l = ew.select(tri_mask(shape, True, -1), lu_, ew.convert_element_type(eye_mask(shape), dtype))
+    dlu = ew.add(matmul(l, tril(x, -1)), matmul(triu(x), triu(lu_)))
+    return [lu_, pivots, perm], [dlu] + zeros
+
+
+_define(lu_p, _lu_impl, _lu_eval, _lu_jvp)
+
+
+def lu(a):
+    return _checked_bind(lu_p, a)
+
+
+# ----------------------------------------------------------------------------------------------
+# eigh: eigenvectors V (columns) and eigenvalues w (ascending) of symmetric matrices, reading the
+# lower (or upper) triangle. Derivatives: dw = diag(V^T dA V), dV = V (F o V^T dA V) with
+# F[i, j] = 1 / (w[j] - w[i]) off the diagonal (infinite for repeated eigenvalues, as in JAX).
+
+eigh_p = Primitive("eigh", multiple_results=True)
+
+
+def _eigh_impl(a, lower):
+    w, v = np.linalg.eigh(np.asarray(a), UPLO="L" if lower else "U")
+    return [v, w]
+
+
+def _eigh_eval(a, lower):
+    _check_matrix("eigh", a)
+    return [a.strip_weak(), ShapedArray(a.shape[:-1], a.dtype)]
+
+
+def _eigh_jvp(primals, tangents, lower):
+    (a,), (da,) = primals, tangents
+    v, w = eigh_p.bind(a, lower=lower)
+    if type(da) is Zero:
+        return [v, w], [Zero(tangent_aval(get_aval(v))), Zero(tangent_aval(get_aval(w)))]
+    vt_da_v = matmul(swap_last(v), matmul(symmetrize(da), v))
+    shape = get_aval(v).shape
+    eye = ew.convert_element_type(eye_mask(shape), get_aval(v).dtype)
+    gaps = ew.sub(_broadcast_last(w, shape, False), _broadcast_last(w, shape, True))   # w[j] - w[i]
+    f = ew.sub(ew.div(ew.scalar_like(eye, 1), ew.add(gaps, eye)), eye)
+    return [v, w], [matmul(v, ew.mul(f, vt_da_v)), diagonal(vt_da_v)]
+
+
+_define(eigh_p, _eigh_impl, _eigh_eval, _eigh_jvp)
+
+
+def eigh(a, lower=True):
+    """(V, w): eigenvectors and ascending eigenvalues of the symmetric matrices a."""
+    return _checked_bind(eigh_p, a, lower=bool(lower))
+
+
+# ----------------------------------------------------------------------------------------------
+# qr: reduced QR of (..., m, n) with m >= n: Q (..., m, n) with orthonormal columns, R (..., n, n)
+# upper triangular. jvp (Walter & Lehmann): with X = Q^T dA R^-1, dR = (X - W) R and
+# dQ = dA R^-1 - Q X + Q W, where W = tril(X, -1) - tril(X, -1)^T.
+
+qr_p = Primitive("qr", multiple_results=True)
+
+
+def _qr_eval(a):
+    _check_matrix("qr", a, square=False)
+    m, n = a.shape[-2:]
+    if m < n:
+        raise ValueError(f"qr: only matrices with at least as many rows as columns are supported, got shape "
+                         f"{a.shape}. Hint: factor the transpose.")
+    return [a.strip_weak(), ShapedArray(a.shape[:-2] + (n, n), a.dtype)]
+
+
+def _qr_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    q, r = qr_p.bind(a)
+    if type(da) is Zero:
+        return [q, r], [Zero(tangent_aval(get_aval(q))), Zero(tangent_aval(get_aval(r)))]
+    da_rinv = triangular_solve(r, da, left_side=False, lower=False)
+    x = matmul(swap_last(q), da_rinv)
+    x_low = tril(x, -1)
+    w = ew.sub(x_low, swap_last(x_low))
+    dq = ew.add(da_rinv, matmul(q, ew.sub(w, x)))
+    dr = matmul(ew.sub(x, w), r)
+    return [q, r], [dq, dr]
+
+
+_define(qr_p, lambda a: list(np.linalg.qr(np.asarray(a), mode="reduced")), _qr_eval, _qr_jvp)
+
+
+def qr(a):
+    return _checked_bind(qr_p, a)
+
+
+__all__ = ["cholesky", "triangular_solve", "lu", "eigh", "qr", "matmul", "swap_last", "tril", "triu",
+           "diagonal", "symmetrize", "permutation_matrix", "tri_mask", "eye_mask"]
