@@ -9,7 +9,13 @@ from hypothesis.extra import numpy as hnp
 
 import fnad
 import fnad.nn as nn
+from fnad.ir import eval_closed
 from fnad.test_util import check_grads
+
+
+def staged(f):
+    """f through its IR (make_jaxpr, then re-binding each equation): the traced code path."""
+    return lambda x: eval_closed(fnad.make_jaxpr(f)(x), x)[0]
 
 
 def np_sigmoid(x):
@@ -46,13 +52,21 @@ _xs = hnp.arrays(np.float64, st.integers(1, 6), elements=st.floats(-8, 8)).filte
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
-@settings(max_examples=30)
+@settings(max_examples=15)
 @given(x=_xs)
-def test_activation_values_and_derivatives(name, x, mode):
+def test_activation_values_and_derivatives(name, x):
     f, ref = ACTIVATIONS[name]
-    np.testing.assert_allclose(mode(f)(x), ref(x), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(f(x), ref(x), rtol=1e-12, atol=1e-14)
     check_grads(f, (x,), order=2)
     np.testing.assert_allclose(fnad.vmap(fnad.grad(f))(x), fnad.grad(lambda v: f(v).sum())(x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activations_jit_and_staged(name, mode):
+    f, ref = ACTIVATIONS[name]
+    x = np.linspace(-9, 9, 37)
+    np.testing.assert_allclose(mode(f)(x), ref(x), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(mode(fnad.vmap(fnad.grad(f)))(x), fnad.vmap(fnad.grad(f))(x), rtol=1e-12, atol=1e-14)
 
 
 def test_kink_conventions():
@@ -82,14 +96,24 @@ _logits = st.integers(1, 3).flatmap(lambda nd: hnp.arrays(
     np.float64, hnp.array_shapes(min_dims=nd, max_dims=nd, min_side=1, max_side=4), elements=st.floats(-20, 20)))
 
 
-@given(x=_logits, data=st.data())
-def test_softmax_family_values(x, data, mode):
-    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+def _check_softmax_family(x, axis, run):
     e = np.exp(x - x.max(axis, keepdims=True))
     ref = e / e.sum(axis, keepdims=True)
-    np.testing.assert_allclose(mode(lambda v: nn.softmax(v, axis))(x), ref, rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(mode(lambda v: nn.log_softmax(v, axis))(x), np.log(ref), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(mode(lambda v: nn.logsumexp(v, axis))(x), np_logsumexp(x, axis), rtol=1e-12)
+    np.testing.assert_allclose(run(lambda v: nn.softmax(v, axis))(x), ref, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(run(lambda v: nn.log_softmax(v, axis))(x), np.log(ref), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(run(lambda v: nn.logsumexp(v, axis))(x), np_logsumexp(x, axis), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape,axis", [((5,), 0), ((3, 4), 0), ((2, 3, 4), -1)])
+def test_softmax_family_jit(shape, axis, mode):
+    _check_softmax_family(np.random.default_rng(0).normal(0, 10, shape), axis, mode)
+
+
+@given(x=_logits, data=st.data())
+def test_softmax_family_values(x, data):
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    _check_softmax_family(x, axis, lambda f: f)
+    _check_softmax_family(x, axis, staged)
     np.testing.assert_allclose(nn.logsumexp(x, axis, keepdims=True), np.expand_dims(np_logsumexp(x, axis), axis),
                                rtol=1e-12)
     np.testing.assert_allclose(nn.logsumexp(x), np_logsumexp(x.ravel(), 0), rtol=1e-12)

@@ -96,7 +96,10 @@ def test_same_values_eagerly_staged_under_vmap_and_jit(sample, mode):
     for k, e in zip(keys, eager):
         np.testing.assert_array_equal(sample(k), e)                   # reproducible
         np.testing.assert_array_equal(staged(sample)(k), e)
-        np.testing.assert_array_equal(mode(sample)(k), e)
+        if np.issubdtype(e.dtype, np.floating):   # compiled exp/log/erf may differ from libm by ulps
+            np.testing.assert_allclose(mode(sample)(k), e, rtol=1e-13, atol=1e-15)
+        else:
+            np.testing.assert_array_equal(mode(sample)(k), e)
     np.testing.assert_array_equal(fnad.vmap(sample)(keys), np.stack(eager))
     assert not np.array_equal(eager[0], eager[1])
 
