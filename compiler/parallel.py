@@ -7,7 +7,11 @@ The lowering outlines a loop body into `void chunk(ptr args, i64 start, i64 end)
 whose sizes differ by at most one: the partition depends only on (n, grain, thread count), never
 on timing. The calling thread runs the first chunk and one new thread runs each other chunk
 (created and joined per call, so nested parallel loops cannot deadlock; if a thread cannot be
-created its chunk runs on the caller).
+created its chunk runs on the caller). That costs ~10-40 us per region with 2 threads here
+(benchmarks/engine_bench.py), so only loops of well over that much work should be parallel.
+Floating-point reductions stay reproducible for a given thread count if chunks write partial
+results that are combined in chunk order; for results independent of the thread count, reduce
+fixed-size blocks inside the chunks.
 """
 import ctypes
 import os
