@@ -14,6 +14,7 @@ Construction (fnad's own; values are not bit-identical to JAX's):
   any request of fewer than 2^32 elements.
 - floats: uniform in [0, 1) from the top 53 (float64) or 24 (float32) bits, exactly representable;
   normals by the inverse error function of a uniform in (-1, 1).
+- permutations: the stable argsort of 64-bit random bits.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from .primitives import shape as sh
 from .primitives.reductions import reduce_sum
 
 __all__ = ["PRNGKey", "split", "fold_in", "threefry_2x32", "random_bits", "uniform", "normal",
-           "truncated_normal", "bernoulli", "randint", "gumbel", "categorical", "exponential"]
+           "truncated_normal", "bernoulli", "randint", "gumbel", "categorical", "exponential", "permutation",
+           "choice"]
 
 _U32 = np.uint32
 _ROTATIONS = (13, 15, 26, 6, 17, 29, 16, 24)
@@ -232,3 +234,45 @@ def categorical(key, logits, axis=-1, shape=None):
     dtype = logits.dtype if np.dtype(logits.dtype) in _MANTISSA else np.dtype(np.float64)
     noise = gumbel(key, shape + fnp.shape(logits)[-1:], dtype)
     return fnp.argmax(noise + logits, axis=-1)
+
+
+def _random_order(key, shape, axis):
+    """A uniformly random permutation along `axis`: the stable argsort of 64-bit random keys (ties,
+    probability < n^2 / 2^65, keep index order)."""
+    return fnp.argsort(random_bits(key, 64, shape), axis=axis)
+
+
+def permutation(key, x, axis=0, independent=False):
+    """A random permutation of arange(x) (x an int), or x shuffled along `axis` (every 1-d slice
+    with its own order when `independent`)."""
+    if isinstance(x, (int, np.integer)):
+        return _random_order(key, (int(x),), 0)
+    x = fnp.asarray(x)
+    if fnp.ndim(x) == 0:
+        raise TypeError("random.permutation: x must be an int or an array with at least one axis")
+    axis = axis % fnp.ndim(x)
+    if independent:
+        return fnp.take_along_axis(x, _random_order(key, fnp.shape(x), axis), axis)
+    return fnp.take(x, _random_order(key, (fnp.shape(x)[axis],), 0), axis=axis)
+
+
+def choice(key, a, shape=(), replace=True, p=None, axis=0):
+    """Samples from arange(a) (a an int) or from a's entries along `axis`, with or without
+    replacement, uniformly or with probabilities p (Gumbel top-k without replacement)."""
+    shape = _shape(shape)
+    a_is_int = isinstance(a, (int, np.integer))
+    n = int(a) if a_is_int else fnp.shape(a)[axis]
+    k = int(np.prod(shape, dtype=np.int64))
+    if not replace and k > n:
+        raise ValueError(f"random.choice: cannot take {k} samples from {n} entries without replacement")
+    if p is None:
+        idx = randint(key, shape, 0, n) if replace else fnp.reshape(_random_order(key, (n,), 0)[:k], shape)
+    else:
+        logp = fnp.log(fnp.asarray(p, np.float64))
+        if replace:
+            idx = categorical(key, logp, shape=shape)
+        else:
+            idx = fnp.reshape(fnp.argsort(-(gumbel(key, (n,)) + logp))[:k], shape)
+    if a_is_int:
+        return idx
+    return fnp.take(fnp.asarray(a), idx, axis=axis)

@@ -186,3 +186,43 @@ def test_continuous_distributions():
     assert e.min() >= 0 and ks_statistic(e, lambda v: -np.expm1(-v)) < 1.95
     g = random.gumbel(random.PRNGKey(18), (N,))
     assert ks_statistic(g, lambda v: np.exp(-np.exp(-v))) < 1.95
+
+
+def test_permutation():
+    key = random.PRNGKey(19)
+    p = random.permutation(key, 10)
+    assert sorted(p.tolist()) == list(range(10))
+    np.testing.assert_array_equal(staged(lambda k: random.permutation(k, 10))(key), p)
+    x = np.arange(12).reshape(3, 4)
+    rows = random.permutation(key, x)
+    assert sorted(map(tuple, rows.tolist())) == sorted(map(tuple, x.tolist()))
+    cols = random.permutation(key, x, axis=1, independent=True)
+    assert all(sorted(r) == sorted(xr) for r, xr in zip(cols.tolist(), x.tolist()))
+    assert len({tuple(r - r.min()) for r in cols}) > 1       # rows shuffled independently
+    keys = random.split(key, 4000)
+    perms = fnad.vmap(lambda k: random.permutation(k, 4))(keys)
+    np.testing.assert_array_equal(perms[:3], np.stack([random.permutation(k, 4) for k in keys[:3]]))
+    # all 24 orders about equally often
+    codes = perms @ np.array([64, 16, 4, 1])
+    counts = np.unique(codes, return_counts=True)[1]
+    assert len(counts) == 24 and np.sum((counts - 4000 / 24) ** 2 / (4000 / 24)) < 49.7   # 99.9%, 23 dof
+
+
+def test_choice():
+    key = random.PRNGKey(20)
+    draws = random.choice(key, 5, (N,))
+    counts = np.bincount(draws, minlength=5)
+    assert np.sum((counts - N / 5) ** 2 / (N / 5)) < 20.0          # 99.95%, 4 dof
+    no_repeat = fnad.vmap(lambda k: random.choice(k, np.arange(10) * 10, (4,), replace=False))(
+        random.split(key, 200))
+    assert all(len(set(r)) == 4 and set(r) <= set(range(0, 100, 10)) for r in no_repeat.tolist())
+    p = np.array([0.1, 0.6, 0.3])
+    weighted = random.choice(key, 3, (N,), p=p)
+    np.testing.assert_allclose(np.bincount(weighted, minlength=3) / N, p, atol=0.01)
+    first = fnad.vmap(lambda k: random.choice(k, 3, (2,), replace=False, p=p))(random.split(key, 20000))
+    assert all(r[0] != r[1] for r in first.tolist())
+    np.testing.assert_allclose(np.bincount(first[:, 0], minlength=3) / 20000, p, atol=0.015)
+    rows = random.choice(key, np.arange(6).reshape(3, 2), (2,), axis=0)
+    assert rows.shape == (2, 2) and all(r[1] == r[0] + 1 for r in rows.tolist())
+    with pytest.raises(ValueError, match="without replacement"):
+        random.choice(key, 3, (4,), replace=False)
