@@ -289,3 +289,16 @@ def test_custom_vjp_errors():
     f.defvjp(lambda x, y: (x * y, None), lambda r, g: (np.ones(2), g))
     with pytest.raises(ValueError, match="shape"):
         fnad.grad(f)(1.0, 2.0)
+
+
+def test_custom_rules_under_jit(mode):
+    xs = np.array([1.0, 100.0, 800.0])
+    np.testing.assert_allclose(mode(lambda v: fnad.vmap(log1pexp)(v[:2]))(xs), np.log1p(np.exp(xs[:2])))
+    np.testing.assert_allclose(mode(fnad.vmap(fnad.grad(log1pexp)))(xs), _sigmoid(xs), rtol=1e-15)
+    np.testing.assert_allclose(fnad.grad(lambda v: mode(log1pexp)(v).sum())(xs), _sigmoid(xs), rtol=1e-15)
+    f = lambda x: clip_gradient(-0.5, 0.5, 3.0 * x)
+    assert mode(fnad.grad(f))(2.0) == 1.5
+    assert fnad.grad(mode(f))(2.0) == 1.5
+    np.testing.assert_allclose(fnad.vmap(mode(fnad.grad(cube)))(xs), 3 * xs ** 2)
+    first = lambda v: fnad.grad(lambda u: mode(cube)(u).sum())(v).sum()
+    np.testing.assert_allclose(fnad.grad(first)(xs), 6 * xs)
