@@ -1,8 +1,10 @@
 """Shared test set-up: the hypothesis profile and the `mode` fixture.
 
 `mode` runs a test once per execution mode: `mode(f)` is `f` itself ("eager") or `fnad.jit(f)`
-("jit"). The jit mode is skipped, with the reason shown, while the compiler cannot run code.
-Set FNAD_HYPOTHESIS_PROFILE=thorough for many more examples; CI=1 makes hypothesis derandomized.
+("jit"); `mode.settings(n)` gives hypothesis settings with n examples (fewer under jit, which compiles
+per example). The jit mode is skipped, with the reason shown, while the compiler cannot run code.
+FNAD_TEST_MODES=eager (or jit) selects modes; FNAD_HYPOTHESIS_PROFILE=thorough runs many more
+examples; CI=1 makes hypothesis derandomized.
 """
 import os
 
@@ -36,12 +38,17 @@ class Mode:
     def __call__(self, f):
         return fnad.jit(f) if self.name == "jit" else f
 
+    def settings(self, max_examples):
+        return settings(max_examples=max_examples if self.name == "eager" else max(1, max_examples // 10))
+
     def __repr__(self):
         return self.name
 
 
 _JIT_SKIP = _jit_unavailable()
-MODES = ["eager", pytest.param("jit", marks=pytest.mark.skipif(_JIT_SKIP is not None, reason=str(_JIT_SKIP)))]
+_SELECTED = os.environ.get("FNAD_TEST_MODES", "eager,jit").split(",")
+_JIT = pytest.param("jit", marks=pytest.mark.skipif(_JIT_SKIP is not None, reason=str(_JIT_SKIP)))
+MODES = [param for name, param in (("eager", "eager"), ("jit", _JIT)) if name in _SELECTED]
 
 
 @pytest.fixture(scope="session", params=MODES)

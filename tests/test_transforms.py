@@ -41,13 +41,15 @@ def tanh_derivatives(x):
     return [s, -2 * t * s, (6 * t * t - 2) * s, 8 * t * s * (2 - 3 * t * t)]
 
 
-@settings(max_examples=10)
-@given(x=st.floats(-3, 3))
-def test_grad_of_grad_of_tanh_matches_closed_forms(mode, x):
-    f = fnp.tanh
-    for k, expected in enumerate(tanh_derivatives(x), 1):
-        f = fnad.grad(mode(f))
-        np.testing.assert_allclose(mode(f)(x), expected, rtol=1e-10, atol=1e-12, err_msg=f"derivative {k}")
+def test_grad_of_grad_of_tanh_matches_closed_forms(mode):
+    @mode.settings(10)
+    @given(x=st.floats(-3, 3))
+    def run(x):
+        f = fnp.tanh
+        for k, expected in enumerate(tanh_derivatives(x), 1):
+            f = fnad.grad(mode(f))
+            np.testing.assert_allclose(mode(f)(x), expected, rtol=1e-10, atol=1e-12, err_msg=f"derivative {k}")
+    run()
 
 
 def test_tanh_closed_forms_match_finite_differences():
@@ -174,18 +176,20 @@ def _loss(w, x, y):
     return (fnp.tanh(x @ w) - y) ** 2
 
 
-@settings(max_examples=10)
-@given(data=st.data())
-def test_per_example_gradients_by_vmap_of_grad(mode, data):
-    n, d = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 3))
-    arr = lambda shape: data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-2, 2)))
-    w, xs, ys = arr(d), arr((n, d)), arr(n)
-    per_example = fnad.vmap(mode(fnad.grad(_loss)), in_axes=(None, 0, 0))(w, xs, ys)
-    expected = np.stack([fnad.grad(_loss)(w, x, y) for x, y in zip(xs, ys)])
-    np.testing.assert_allclose(per_example, expected, rtol=1e-12, atol=1e-14)
-    # and the gradient of the summed vmapped loss is the sum of the per-example gradients
-    total = fnad.grad(lambda w: fnad.vmap(_loss, in_axes=(None, 0, 0))(w, xs, ys).sum())(w)
-    np.testing.assert_allclose(total, expected.sum(0), rtol=1e-12, atol=1e-12)
+def test_per_example_gradients_by_vmap_of_grad(mode):
+    @mode.settings(10)
+    @given(data=st.data())
+    def run(data):
+        n, d = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 3))
+        arr = lambda shape: data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-2, 2)))
+        w, xs, ys = arr(d), arr((n, d)), arr(n)
+        per_example = fnad.vmap(mode(fnad.grad(_loss)), in_axes=(None, 0, 0))(w, xs, ys)
+        expected = np.stack([fnad.grad(_loss)(w, x, y) for x, y in zip(xs, ys)])
+        np.testing.assert_allclose(per_example, expected, rtol=1e-12, atol=1e-14)
+        # the gradient of the summed vmapped loss is the sum of the per-example gradients
+        total = fnad.grad(mode(lambda w: fnad.vmap(_loss, in_axes=(None, 0, 0))(w, xs, ys).sum()))(w)
+        np.testing.assert_allclose(total, expected.sum(0), rtol=1e-12, atol=1e-12)
+    run()
 
 
 def test_jacobian_of_vmapped_function_is_block_diagonal():

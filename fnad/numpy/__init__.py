@@ -646,7 +646,10 @@ def _matmul_traced(a, b):
 
 def matmul(a, b):
     if not is_traced((a, b)):
-        return np.matmul(a, b)
+        try:
+            return np.matmul(a, b)
+        except ValueError as e:
+            raise ValueError(f"matmul: shapes {np.shape(a)} and {np.shape(b)} are not aligned ({e})") from None
     return _matmul_traced(a, b)
 
 

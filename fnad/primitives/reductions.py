@@ -95,7 +95,8 @@ def _axes(x, axes):
     nd = get_aval(x).ndim
     if axes is None:
         return tuple(range(nd))
-    return tuple(sorted(int(a) % nd if nd else int(a) for a in (axes if isinstance(axes, (tuple, list)) else (axes,))))
+    # negative axes count from the end; out-of-range ones are left for the shape rule to report
+    return tuple(sorted(int(a) + nd if int(a) < 0 else int(a) for a in (axes if isinstance(axes, (tuple, list)) else (axes,))))
 
 
 def reduce_sum(x, axes=None):
