@@ -15,5 +15,6 @@ from ..primitives.indexing import (slice, slice_in_dim, pad, concatenate, rev, d
                                    scatter_max, take_along_axis)
 from ..primitives.cumulative import cumsum, cumprod, cummax, cummin
 from ..primitives.sorting import sort, argsort
+from .control_flow import cond, switch, while_loop, fori_loop, scan, map
 
 broadcasted_iota = iota

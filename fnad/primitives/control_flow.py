@@ -1,0 +1,837 @@
+"""Control flow as IR: `cond` (if/switch), `while` and `scan` are higher-order primitives whose params
+hold closed sub-IRs; values the functions close over are hoisted into explicit leading operands.
+
+Derivatives follow fnad's reverse-mode design (linearize, then transpose): each jvp rule emits the
+primal computation as an equation that reads no tangents, and the tangent computation as a separate
+equation linear in the tangents whose non-linear inputs are primal residuals.
+
+- cond: a primal cond whose branches also return their residuals (zeros in the slots of the other
+  branches), and a linear cond of the branches' tangent parts; transpose: a cond of transposed branches.
+- scan: a primal scan that also stacks per-iteration residuals (residuals that depend only on the
+  loop constants are computed once, outside), and a linear scan; transpose: a scan the other way.
+- while: a primal while that also counts its trip count N, and the linear primitive `while_lin`
+  (N steps of the body's jvp from the initial carry). Its transpose runs the backward pass with a
+  binomial checkpointing schedule (revolve) decided at run time from N: `checkpoints` slots
+  (buffers of static shape [checkpoints, *carry]) hold carries; segments between them are recomputed.
+  With c slots a loop of N <= C(c - 1 + t, t) steps needs at most t forward recomputations per step.
+
+Batching: a batched predicate turns cond into a select of all branches' outputs and makes while run
+until every lane is done, finished lanes frozen by select; scan carries the batch dimension.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..core import Primitive, ShapedArray, get_aval, is_float_dtype, new_main
+from ..ir import ClosedJaxpr, Jaxpr, Var, eval_closed, eval_jaxpr, dce
+from ..transforms.jvp import Zero, jvp_flat, tangent_aval, instantiate, zeros_like_aval, add_tangents
+from ..transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
+from ..transforms.batching import BatchTrace, BatchTracer, move_bdim
+from ..transforms.staging import trace_to_jaxpr
+from .elementwise import add, sub, mul, div, eq, lt, gt, select, bitwise_or, bitwise_and, convert_element_type
+from .shape import broadcast_in_dim, full, reshape
+from .reductions import reduce_or, reduce_max
+from .indexing import dynamic_slice, dynamic_update_slice
+
+jaxpr_cache = functools.lru_cache(maxsize=512)   # derived sub-IRs, keyed by the ClosedJaxpr objects (identity)
+_I64 = np.dtype(np.int64)
+
+
+def _i64(v):
+    return np.array(v, _I64)
+
+
+# ----------------------------------------------------------------------------------------------
+# Sub-IR helpers
+
+
+def hoist_consts(closed):
+    """`closed` as (a ClosedJaxpr without consts whose leading inputs are the old consts, their values)."""
+    j = closed.jaxpr
+    return ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), []), list(closed.consts)
+
+
+def trace_flat(flat_fun, in_avals, name):
+    """Trace `flat_fun` (list -> list) on `in_avals`: (ClosedJaxpr taking its consts first, the consts)."""
+    return hoist_consts(trace_to_jaxpr(flat_fun, list(in_avals), name))
+
+
+def _zeros(aval):
+    return full(aval.shape, 0, aval.dtype)
+
+
+def _tangent_zero(aval):
+    return Zero(tangent_aval(aval))
+
+
+@jaxpr_cache
+def out_nonzeros(closed, nonzeros):
+    """Which outputs of `closed` get non-zero tangents when the inputs flagged in `nonzeros` have them."""
+    from ..transforms.jvp import jvp_jaxpr
+    return tuple(jvp_jaxpr(closed, list(nonzeros))[1])
+
+
+@jaxpr_cache
+def jvp_jaxpr_inst(closed, nonzeros, instantiate_outs):
+    """IR of the jvp: primals, then tangents of the `nonzeros` inputs -> primal outputs, then tangents
+    of the outputs flagged in `instantiate_outs` (those must include every non-zero output tangent)."""
+    n = len(closed.in_avals)
+
+    def fun(*args):
+        it = iter(args[n:])
+        tangents = [next(it) if nz else _tangent_zero(a) for a, nz in zip(closed.in_avals, nonzeros)]
+        out_p, out_t = jvp_flat(lambda *xs: eval_closed(closed, *xs), list(args[:n]), tangents)
+        for t, keep in zip(out_t, instantiate_outs):
+            assert keep or type(t) is Zero, "jvp_jaxpr_inst: a non-zero output tangent was not requested"
+        return out_p + [instantiate(t) for t, keep in zip(out_t, instantiate_outs) if keep]
+    t_avals = [tangent_aval(a) for a, nz in zip(closed.in_avals, nonzeros) if nz]
+    return trace_to_jaxpr(fun, list(closed.in_avals) + t_avals, "jvp")
+
+
+@jaxpr_cache
+def split_linear(closed, nonzeros, instantiate_outs):
+    """Linearize `closed` as IR: (primal part: primals -> outputs, then residuals; tangent part:
+    residuals, then tangents of the `nonzeros` inputs -> tangents of the `instantiate_outs` outputs;
+    number of residuals). The tangent part is linear in its tangent inputs."""
+    n_out = len(closed.out_avals)
+    jvp_closed = jvp_jaxpr_inst(closed, nonzeros, instantiate_outs)
+    n_in, n_t = len(closed.in_avals), sum(nonzeros)
+    known, unknown, out_unknown, n_res = partial_eval_jaxpr(jvp_closed, [False] * n_in + [True] * n_t)
+    assert not any(out_unknown[:n_out])
+    t_unknown = out_unknown[n_out:]
+    if all(t_unknown):
+        return known, unknown, n_res
+    # A tangent output that reads no tangent (an instantiated zero) is computed by the primal part:
+    # it becomes one more residual, which the tangent part returns as it is.
+    k = t_unknown.count(False)
+    k_avals = [a for a, u in zip(jvp_closed.out_avals[n_out:], t_unknown) if not u]
+
+    def fun(*args):
+        known_t, lin = iter(args[:k]), iter(eval_closed(unknown, *args[k:]))
+        return [next(lin) if u else next(known_t) for u in t_unknown]
+    return known, trace_to_jaxpr(fun, k_avals + list(unknown.in_avals), "tangent"), n_res + k
+
+
+def batch_jaxpr_dims(closed, in_batched, axis_size, force_out=None):
+    """`closed` vmapped over a leading axis of the inputs flagged in `in_batched`. Returns (ClosedJaxpr,
+    out_batched): outputs batched along axis 0 where they depend on the batch or `force_out` says so."""
+    n_out = len(closed.out_avals)
+    force_out = force_out or [False] * n_out
+    out_batched = []
+
+    def fun(*args):
+        with new_main(BatchTrace, "vmap", axis_size) as main:
+            trace = main.trace
+            ins = [BatchTracer(trace, a, 0) if b else a for a, b in zip(args, in_batched)]
+            outs = [trace.full_raise(o) for o in eval_closed(closed, *ins)]
+            out_batched[:] = [o.bdim is not None or f for o, f in zip(outs, force_out)]
+            return [move_bdim(o.val, o.bdim, 0, axis_size) if b else o.val for o, b in zip(outs, out_batched)]
+    avals = [a.update(shape=(axis_size,) + a.shape) if b else a for a, b in zip(closed.in_avals, in_batched)]
+    return trace_to_jaxpr(fun, avals, "vmap"), out_batched
+
+
+@jaxpr_cache
+def batched_jaxpr(closed, in_batched, axis_size, force_out):
+    return batch_jaxpr_dims(closed, list(in_batched), axis_size, list(force_out))
+
+
+def move_to_front(vals, dims, want, axis_size):
+    """Values batched along axis 0 where `want` (broadcast if unbatched), unchanged elsewhere."""
+    return [move_bdim(v, d, 0, axis_size) if w else v for v, d, w in zip(vals, dims, want)]
+
+
+def batched_carries(body, const_b, carry_b, xs_b, n_ys, axis_size):
+    """Fixed point: a carry is batched if its initial value or the body's output for it is."""
+    carry_b = tuple(carry_b)
+    while True:
+        out_b = batched_jaxpr(body, const_b + carry_b + xs_b, axis_size, carry_b + (False,) * n_ys)[1]
+        new = tuple(a or b for a, b in zip(carry_b, out_b))
+        if new == carry_b:
+            return carry_b
+        carry_b = new
+
+
+def _masked(pred, new, old):
+    """select(pred, new, old) with a predicate of shape (batch,) against operands (batch, ...)."""
+    shape = get_aval(old).shape
+    if get_aval(pred).shape != shape:
+        pred = broadcast_in_dim(pred, shape, (0,))
+    return select(pred, new, old)
+
+
+def define_rules(prim, impl, abstract_eval, jvp, batch, transpose=None):
+    prim.impl, prim.abstract_eval, prim.jvp, prim.batch, prim.transpose = impl, abstract_eval, jvp, batch, transpose
+    prim.batch_needs_size = True
+
+
+def _same_type(a, b):
+    return a.shape == b.shape and a.dtype == b.dtype
+
+
+def _join_avals(avals_list):
+    first = avals_list[0]
+    return [a.update(weak_type=all(x[i].weak_type for x in avals_list)) for i, a in enumerate(first)]
+
+
+def _split(seq, *sizes):
+    out, i = [], 0
+    for n in sizes:
+        out.append(list(seq[i:i + n]))
+        i += n
+    out.append(list(seq[i:]))
+    return out
+
+
+def zero_cotangents(cts, avals):
+    return [instantiate(Zero(tangent_aval(a))) if c is None or type(c) is Zero else c for c, a in zip(cts, avals)]
+
+
+# ----------------------------------------------------------------------------------------------
+# cond: cond[branches](index, *operands) runs branches[index] (index int32, clamped by the API)
+
+cond_p = Primitive("cond", multiple_results=True)
+
+
+def _cond_impl(index, *ops, branches):
+    return eval_closed(branches[int(np.clip(index, 0, len(branches) - 1))], *ops)
+
+
+def _cond_abstract_eval(index, *ops, branches):
+    if index.shape != () or index.dtype != np.int32:
+        raise TypeError(f"cond: the branch index must be an int32 scalar, got {index.str_short()}")
+    for i, b in enumerate(branches):
+        if len(b.in_avals) != len(ops) or not all(map(_same_type, b.in_avals, ops)):
+            raise TypeError(f"cond: branch {i} takes {[a.str_short() for a in b.in_avals]} but the operands "
+                            f"are {[a.str_short() for a in ops]}")
+        if not all(map(_same_type, b.out_avals, branches[0].out_avals)):
+            raise TypeError(f"cond: branch {i} returns {[a.str_short() for a in b.out_avals]} but branch 0 "
+                            f"returns {[a.str_short() for a in branches[0].out_avals]}")
+    return _join_avals([b.out_avals for b in branches])
+
+
+@jaxpr_cache
+def _cond_linearized(branches, nonzeros, out_nz):
+    """Primal branches (operands -> outputs + every branch's residual slots) and tangent branches
+    (all residuals + non-zero tangents -> tangents of `out_nz` outputs)."""
+    n_out = len(branches[0].out_avals)
+    splits = [split_linear(b, nonzeros, out_nz) for b in branches]
+    res_avals = [[a.strip_weak() for a in known.out_avals[n_out:]] for known, _, _ in splits]
+    offsets = np.cumsum([0] + [len(r) for r in res_avals]).tolist()
+    all_res = [a for r in res_avals for a in r]
+    primal, tangent = [], []
+    for i, (known, unknown, n_res) in enumerate(splits):
+        def primal_fun(*ops, known=known, i=i):
+            outs = eval_closed(known, *ops)
+            res = [_zeros(a) for a in all_res]
+            res[offsets[i]:offsets[i + 1]] = outs[n_out:]
+            return outs[:n_out] + res
+
+        def tangent_fun(*args, unknown=unknown, i=i):
+            return eval_closed(unknown, *args[offsets[i]:offsets[i + 1]], *args[len(all_res):])
+        primal.append(trace_to_jaxpr(primal_fun, list(branches[0].in_avals), "cond_primal"))
+        t_in = [a for a in unknown.in_avals[len(res_avals[i]):]]
+        tangent.append(trace_to_jaxpr(tangent_fun, all_res + t_in, "cond_tangent"))
+    return tuple(primal), tuple(tangent)
+
+
+def _cond_jvp(primals, tangents, branches):
+    index, ops = primals[0], primals[1:]
+    nonzeros = tuple(type(t) is not Zero for t in tangents[1:])
+    out_avals = branches[0].out_avals
+    out_nz = tuple(any(col) for col in zip(*[out_nonzeros(b, nonzeros) for b in branches]))
+    if not any(out_nz):
+        return cond_p.bind(*primals, branches=branches), [_tangent_zero(a) for a in out_avals]
+    primal, tangent = _cond_linearized(branches, nonzeros, out_nz)
+    outs = cond_p.bind(index, *ops, branches=primal)
+    n_out = len(out_avals)
+    touts = iter(cond_p.bind(index, *outs[n_out:], *[t for t in tangents[1:] if type(t) is not Zero],
+                             branches=tangent))
+    return outs[:n_out], [next(touts) if nz else _tangent_zero(a) for a, nz in zip(out_avals, out_nz)]
+
+
+@jaxpr_cache
+def _transposed_branches(branches, linear):
+    return tuple(transpose_jaxpr(b, list(linear)) for b in branches)
+
+
+def _cond_transpose(cts, index, *ops, branches):
+    assert not is_undefined(index), "cond: the branch index cannot be linear"
+    linear = tuple(is_undefined(a) for a in ops)
+    cts = zero_cotangents(cts, branches[0].out_avals)
+    outs = iter(cond_p.bind(index, *[a for a, lin in zip(ops, linear) if not lin], *cts,
+                            branches=_transposed_branches(branches, linear)))
+    return [None] + [next(outs) if lin else None for lin in linear]
+
+
+def _cond_batch(vals, dims, branches, axis_size):
+    (index, *ops), (index_dim, *op_dims) = vals, dims
+    op_batched = tuple(d is not None for d in op_dims)
+    ops = move_to_front(ops, op_dims, op_batched, axis_size)
+    n_out = len(branches[0].out_avals)
+    if index_dim is None:
+        out_b = [any(col) for col in
+                 zip(*[batched_jaxpr(b, op_batched, axis_size, (False,) * n_out)[1] for b in branches])]
+        batched = tuple(batched_jaxpr(b, op_batched, axis_size, tuple(out_b))[0] for b in branches)
+        return cond_p.bind(index, *ops, branches=batched), [0 if b else None for b in out_b]
+    # A batched predicate: every branch runs on every lane, each lane selects its branch's outputs.
+    index = move_bdim(index, index_dim, 0, axis_size)
+    results = [eval_closed(batched_jaxpr(b, op_batched, axis_size, (True,) * n_out)[0], *ops) for b in branches]
+    outs = results[0]
+    for i, res in enumerate(results[1:], 1):
+        chosen = eq(index, np.int32(i))
+        outs = [_masked(chosen, r, o) for r, o in zip(res, outs)]
+    return outs, [0] * n_out
+
+
+define_rules(cond_p, _cond_impl, _cond_abstract_eval, _cond_jvp, _cond_batch, _cond_transpose)
+
+
+def cond_flat(index, branches, operands):
+    """Bind cond on flat operands. `branches` are (ClosedJaxpr taking its consts first, consts) pairs as
+    `trace_flat` returns; every branch receives every branch's consts (its own are used)."""
+    all_consts = [c for _, consts in branches for c in consts]
+    joined, start = [], 0
+    for closed, consts in branches:
+        j, k = closed.jaxpr, len(consts)
+        before = [Var(get_aval(c)) for c in all_consts[:start]]
+        after = [Var(get_aval(c)) for c in all_consts[start + k:]]
+        joined.append(ClosedJaxpr(Jaxpr([], before + j.invars[:k] + after + j.invars[k:], j.eqns, j.outvars), []))
+        start += k
+    return cond_p.bind(index, *all_consts, *operands, branches=tuple(joined))
+
+
+# ----------------------------------------------------------------------------------------------
+# while: while[cond_jaxpr, body_jaxpr](*cond_consts, *body_consts, *carry)
+
+while_p = Primitive("while", multiple_results=True)
+
+
+def _while_impl(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, checkpoints):
+    cconsts, bconsts, carry = _split(args, cond_nconsts, body_nconsts)
+    while eval_closed(cond_jaxpr, *cconsts, *carry)[0]:
+        carry = eval_closed(body_jaxpr, *bconsts, *carry)
+    return list(carry)
+
+
+def _while_abstract_eval(*avals, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, checkpoints):
+    carry = avals[cond_nconsts + body_nconsts:]
+    (pred,) = cond_jaxpr.out_avals
+    if pred.shape != () or pred.dtype != np.bool_:
+        raise TypeError(f"while: the loop condition must return a bool scalar, got {pred.str_short()}")
+    if not all(map(_same_type, body_jaxpr.out_avals, carry)):
+        raise TypeError(f"while: the body returns {[a.str_short() for a in body_jaxpr.out_avals]} for a carry "
+                        f"of {[a.str_short() for a in carry]}")
+    return [a.strip_weak() for a in carry]
+
+
+def carry_nonzeros(body, const_nz, carry_nz, n_carry, carry_avals, extra_nz=()):
+    """Fixed point: a float carry has a non-zero tangent if its initial value or any body output has."""
+    carry_nz = tuple(nz and is_float_dtype(a.dtype) for nz, a in zip(carry_nz, carry_avals))
+    while True:
+        out = out_nonzeros(body, tuple(const_nz) + carry_nz + tuple(extra_nz))[:n_carry]
+        new = tuple((a or b) and is_float_dtype(av.dtype) for a, b, av in zip(carry_nz, out, carry_avals))
+        if new == carry_nz:
+            return carry_nz
+        carry_nz = new
+
+
+@jaxpr_cache
+def _counted(body_jaxpr, nconsts):
+    """The body with a leading int64 counter in its carry: (consts, i, carry) -> (i + 1, body(carry))."""
+    avals = list(body_jaxpr.in_avals)
+
+    def fun(*args):
+        consts, (i, *carry) = args[:nconsts], args[nconsts:]
+        return [add(i, _i64(1))] + eval_closed(body_jaxpr, *consts, *carry)
+    return trace_to_jaxpr(fun, avals[:nconsts] + [ShapedArray((), _I64)] + avals[nconsts:], "counted_body")
+
+
+@jaxpr_cache
+def _counted_cond(cond_jaxpr, nconsts):
+    avals = list(cond_jaxpr.in_avals)
+
+    def fun(*args):
+        return eval_closed(cond_jaxpr, *args[:nconsts], *args[nconsts + 1:])
+    return trace_to_jaxpr(fun, avals[:nconsts] + [ShapedArray((), _I64)] + avals[nconsts:], "counted_cond")
+
+
+@jaxpr_cache
+def _below(carry_avals):
+    """Loop condition (limit, i, *carry) -> i < limit."""
+    return trace_to_jaxpr(lambda k, i, *carry: [lt(i, k)],
+                          [ShapedArray((), _I64)] * 2 + list(carry_avals), "below")
+
+
+def repeat_body(body_jaxpr, nconsts, consts, carry, times, checkpoints):
+    """Apply the body `times` (traced int64) times to the carry."""
+    outs = while_p.bind(times, *consts, _i64(0), *carry, cond_jaxpr=_below(tuple(body_jaxpr.out_avals)),
+                        body_jaxpr=_counted(body_jaxpr, nconsts), cond_nconsts=1, body_nconsts=nconsts,
+                        checkpoints=checkpoints)
+    return outs[1:]
+
+
+def _while_jvp(primals, tangents, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, checkpoints):
+    cconsts, bconsts, init = _split(primals, cond_nconsts, body_nconsts)
+    _, t_bconsts, t_init = _split(tangents, cond_nconsts, body_nconsts)
+    carry_avals = body_jaxpr.out_avals
+    const_nz = tuple(type(t) is not Zero for t in t_bconsts)
+    carry_nz = carry_nonzeros(body_jaxpr, const_nz, [type(t) is not Zero for t in t_init], len(init),
+                              carry_avals)
+    params = dict(cond_jaxpr=cond_jaxpr, body_jaxpr=body_jaxpr, cond_nconsts=cond_nconsts,
+                  body_nconsts=body_nconsts, checkpoints=checkpoints)
+    if not any(carry_nz):
+        return while_p.bind(*primals, **params), [_tangent_zero(a) for a in carry_avals]
+    # The primal loop also counts its iterations; the tangent is `while_lin` over that many steps.
+    n, *outs = while_p.bind(*cconsts, *bconsts, _i64(0), *init, cond_jaxpr=_counted_cond(cond_jaxpr, cond_nconsts),
+                            body_jaxpr=_counted(body_jaxpr, body_nconsts), cond_nconsts=cond_nconsts,
+                            body_nconsts=body_nconsts, checkpoints=checkpoints)
+    touts = iter(while_lin_p.bind(
+        *bconsts, *init, n, *[t for t, nz in zip(t_bconsts, const_nz) if nz],
+        *[instantiate(t) for t, nz in zip(t_init, carry_nz) if nz],
+        body_jaxpr=body_jaxpr, const_nz=const_nz, carry_nz=carry_nz, checkpoints=checkpoints))
+    return outs, [next(touts) if nz else _tangent_zero(a) for a, nz in zip(carry_avals, carry_nz)]
+
+
+def _while_batch(vals, dims, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, checkpoints, axis_size):
+    cconsts, bconsts, init = _split(vals, cond_nconsts, body_nconsts)
+    cdims, bdims, idims = _split(dims, cond_nconsts, body_nconsts)
+    cb, bb = tuple(d is not None for d in cdims), tuple(d is not None for d in bdims)
+    carry_b = batched_carries(body_jaxpr, bb, [d is not None for d in idims], (), 0, axis_size)
+    pred_batched = batched_jaxpr(cond_jaxpr, cb + carry_b, axis_size, (False,))[1][0]
+    if pred_batched:
+        carry_b = (True,) * len(init)
+    cconsts = move_to_front(cconsts, cdims, cb, axis_size)
+    bconsts = move_to_front(bconsts, bdims, bb, axis_size)
+    init = move_to_front(init, idims, carry_b, axis_size)
+    cond_b = batched_jaxpr(cond_jaxpr, cb + carry_b, axis_size, (False,))[0]
+    body_b = batched_jaxpr(body_jaxpr, bb + carry_b, axis_size, carry_b)[0]
+    if not pred_batched:
+        outs = while_p.bind(*cconsts, *bconsts, *init, cond_jaxpr=cond_b, body_jaxpr=body_b,
+                            cond_nconsts=cond_nconsts, body_nconsts=body_nconsts, checkpoints=checkpoints)
+        return outs, [0 if b else None for b in carry_b]
+    # Batched predicate: run while any lane runs; lanes whose predicate is false keep their carry.
+    any_cond, masked_body = _masked_loop(cond_b, body_b, cond_nconsts)
+    outs = while_p.bind(*cconsts, *cconsts, *bconsts, *init, cond_jaxpr=any_cond, body_jaxpr=masked_body,
+                        cond_nconsts=cond_nconsts, body_nconsts=cond_nconsts + body_nconsts,
+                        checkpoints=checkpoints)
+    return outs, [0] * len(outs)
+
+
+@jaxpr_cache
+def _masked_loop(cond_b, body_b, cond_nconsts):
+    carry_avals = list(body_b.out_avals)
+    n_body_consts = len(body_b.in_avals) - len(carry_avals)
+    c_avals = list(cond_b.in_avals[:cond_nconsts])
+
+    def any_cond(*args):
+        return [reduce_or(eval_closed(cond_b, *args)[0], (0,))]
+
+    def body(*args):
+        cconsts, bconsts, carry = _split(args, cond_nconsts, n_body_consts)
+        (running,) = eval_closed(cond_b, *cconsts, *carry)
+        new = eval_closed(body_b, *bconsts, *carry)
+        return [_masked(running, n, o) for n, o in zip(new, carry)]
+    return (trace_to_jaxpr(any_cond, list(cond_b.in_avals), "while_any"),
+            trace_to_jaxpr(body, c_avals + list(body_b.in_avals), "while_masked_body"))
+
+
+define_rules(while_p, _while_impl, _while_abstract_eval, _while_jvp, _while_batch)
+
+
+def while_flat(cond, body, init, checkpoints):
+    """Bind while on a flat carry; `cond`/`body` are (ClosedJaxpr taking its consts first, consts)."""
+    (cj, cc), (bj, bc) = cond, body
+    return while_p.bind(*cc, *bc, *init, cond_jaxpr=cj, body_jaxpr=bj, cond_nconsts=len(cc),
+                        body_nconsts=len(bc), checkpoints=checkpoints)
+
+
+# ----------------------------------------------------------------------------------------------
+# while_lin: the tangent of a while loop, linear in its tangent inputs.
+#   while_lin[body_jaxpr, const_nz, carry_nz](*consts, *init, n, *const_tangents, *init_tangents)
+# = the carry tangents after n steps of the body's jvp from (init, init_tangents).
+
+
+while_lin_p = Primitive("while_lin", multiple_results=True)
+
+
+def _lin_args(args, body_jaxpr, const_nz):
+    nb = len(const_nz)
+    nc = len(body_jaxpr.in_avals) - nb
+    consts, init, (n,), tc, tx = _split(args, nb, nc, 1, sum(const_nz))
+    return consts, init, n, tc, tx
+
+
+@jaxpr_cache
+def _jvp_step(body_jaxpr, const_nz, carry_nz):
+    """(consts, const tangents, i, carry, carry tangents) -> (i + 1, carry, carry tangents)."""
+    nb, nc = len(const_nz), len(carry_nz)
+    jvp_body = jvp_jaxpr_inst(body_jaxpr, const_nz + carry_nz, carry_nz)
+    n_tc = sum(const_nz)
+
+    def fun(*args):
+        consts, tc, (i, *rest) = _split(args, nb, n_tc)
+        carry, tx = rest[:nc], rest[nc:]
+        return [add(i, _i64(1))] + eval_closed(jvp_body, *consts, *carry, *tc, *tx)
+    avals = list(body_jaxpr.in_avals)
+    t_avals = [tangent_aval(a) for a, nz in zip(avals, const_nz + carry_nz) if nz]
+    return trace_to_jaxpr(fun, avals[:nb] + t_avals[:n_tc] + [ShapedArray((), _I64)] + avals[nb:] + t_avals[n_tc:],
+                          "while_jvp_step")
+
+
+def _while_lin_forward(*args, body_jaxpr, const_nz, carry_nz, checkpoints):
+    """The definition of while_lin as a loop over (primal, tangent) carries."""
+    consts, init, n, tc, tx = _lin_args(args, body_jaxpr, const_nz)
+    step = _jvp_step(body_jaxpr, const_nz, carry_nz)
+    outs = while_p.bind(n, *consts, *tc, _i64(0), *init, *tx, cond_jaxpr=_below(tuple(step.out_avals[1:])),
+                        body_jaxpr=step, cond_nconsts=1, body_nconsts=len(consts) + len(tc),
+                        checkpoints=checkpoints)
+    return outs[1 + len(init):]
+
+
+def _while_lin_abstract_eval(*avals, body_jaxpr, const_nz, carry_nz, checkpoints):
+    return [tangent_aval(a) for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz]
+
+
+def _while_lin_jvp(primals, tangents, **params):
+    return jvp_flat(lambda *xs: _while_lin_forward(*xs, **params), list(primals), list(tangents))
+
+
+@jaxpr_cache
+def _step_vjp(body_jaxpr, const_nz, carry_nz):
+    """One backward step: (consts, carry, carry cotangents) -> (const cotangents, carry cotangents),
+    for the flagged consts and carries."""
+    nb, nc = len(const_nz), len(carry_nz)
+    known, tangent, n_res = split_linear(body_jaxpr, const_nz + carry_nz, carry_nz)
+    n_t = sum(const_nz) + sum(carry_nz)
+    backward = transpose_jaxpr(tangent, [False] * n_res + [True] * n_t)
+
+    def fun(*args):
+        res = eval_closed(known, *args[:nb + nc])[nc:]
+        return eval_closed(backward, *res, *args[nb + nc:])
+    ct_avals = [tangent_aval(a) for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz]
+    return trace_to_jaxpr(fun, list(body_jaxpr.in_avals) + ct_avals, "while_step_vjp")
+
+
+def _binomial_advance(free, length):
+    """With `free` checkpoint slots for a segment of `length` steps, revolve's first stride:
+    beta(free, t - 1) for the least t with beta(free, t) = C(free + t, t) >= length."""
+    def cond(free, length, t, b, prev):
+        return [bitwise_and(lt(b, length), gt(free, _i64(0)))]
+
+    def body(free, length, t, b, prev):
+        t1 = add(t, _i64(1))
+        return [free, length, t1, div(mul(b, add(free, t1)), t1), b]
+    avals = [ShapedArray((), _I64)] * 5
+    out = while_flat(trace_flat(cond, avals, "beta_cond"), trace_flat(body, avals, "beta_body"),
+                     [free, length, _i64(0), _i64(1), _i64(1)], 1)
+    return out[4]
+
+
+@jaxpr_cache
+def _revolve_sweep(body_jaxpr, const_nz, carry_nz, checkpoints):
+    """The backward sweep as (cond, body) of a while loop over
+    (slots per carry leaf [c, ...], slot positions [c], top, end, carry cotangents, const cotangents).
+    Slot `top` holds the carry at step pos[top]; steps [end, N) are done. Each iteration either steps
+    back once (recomputing from the top checkpoint) or advances to revolve's next checkpoint."""
+    nb, nc, c = len(const_nz), len(carry_nz), checkpoints
+    avals = list(body_jaxpr.in_avals)
+    c_avals, x_avals = avals[:nb], avals[nb:]
+    ct_x_avals = [tangent_aval(a) for a, nz in zip(x_avals, carry_nz) if nz]
+    ct_c_avals = [tangent_aval(a) for a, nz in zip(c_avals, const_nz) if nz]
+    step_vjp = _step_vjp(body_jaxpr, const_nz, carry_nz)
+    i64 = ShapedArray((), _I64)
+
+    def read(buf, i):
+        shape = get_aval(buf).shape
+        return reshape(dynamic_slice(buf, [i] + [_i64(0)] * (len(shape) - 1), (1,) + shape[1:]), shape[1:])
+
+    def write(buf, i, x):
+        shape = get_aval(buf).shape
+        return dynamic_update_slice(buf, reshape(x, (1,) + shape[1:]), [i] + [_i64(0)] * (len(shape) - 1))
+
+    # Branch operands: consts, slots, pos, top, end, ct_x, ct_c, p (top's position), x (its carry), length, free
+    def unpack(args):
+        consts, slots, (pos, top, end), ct_x, ct_c, (p,), x, (length, free) = _split(
+            args, nb, nc, 3, len(ct_x_avals), len(ct_c_avals), 1, nc)
+        return consts, slots, pos, top, end, ct_x, ct_c, p, x, length, free
+
+    def push(*args):
+        consts, slots, pos, top, end, ct_x, ct_c, p, x, length, free = unpack(args)
+        stride = _binomial_advance(free, length)
+        x = repeat_body(body_jaxpr, nb, consts, x, stride, c)
+        top = add(top, _i64(1))
+        return [write(s, top, xi) for s, xi in zip(slots, x)] + [write(pos, top, add(p, stride)), top, end] + ct_x + ct_c
+
+    def step(*args):
+        consts, slots, pos, top, end, ct_x, ct_c, p, x, length, free = unpack(args)
+        x = repeat_body(body_jaxpr, nb, consts, x, sub(length, _i64(1)), c)
+        cts = eval_closed(step_vjp, *consts, *x, *ct_x)
+        ct_c = [add_tangents(a, b) for a, b in zip(ct_c, cts[:len(ct_c)])]
+        end = sub(end, _i64(1))
+        top = select(eq(p, end), sub(top, _i64(1)), top)
+        return slots + [pos, top, end] + cts[len(ct_c):] + ct_c
+
+    slot_avals = [a.update(shape=(c,) + a.shape) for a in x_avals]
+    branch_avals = (c_avals + slot_avals + [ShapedArray((c,), _I64), i64, i64] + ct_x_avals + ct_c_avals
+                    + [i64] + x_avals + [i64, i64])
+    branches = [trace_flat(f, branch_avals, f.__name__) for f in (push, step)]
+
+    def sweep_body(*args):
+        consts, slots, (pos, top, end), rest = _split(args, nb, nc, 3)
+        p = read(pos, top)
+        x = [read(s, top) for s in slots]
+        length, free = sub(end, p), sub(_i64(c - 1), top)
+        stepping = bitwise_or(eq(length, _i64(1)), eq(free, _i64(0)))
+        return cond_flat(convert_element_type(stepping, np.int32), branches,
+                         consts + slots + [pos, top, end] + rest + [p] + x + [length, free])
+
+    carry_avals = slot_avals + [ShapedArray((c,), _I64), i64, i64] + ct_x_avals + ct_c_avals
+    sweep_cond = trace_to_jaxpr(lambda *args: [gt(args[nc + 2], _i64(0))], carry_avals, "sweep_cond")
+    return sweep_cond, trace_to_jaxpr(sweep_body, c_avals + carry_avals, "sweep_body")
+
+
+def _while_lin_transpose(cts, *args, body_jaxpr, const_nz, carry_nz, checkpoints):
+    consts, init, n, tc, tx = _lin_args(args, body_jaxpr, const_nz)
+    assert not any(map(is_undefined, consts + init + [n])), "while_lin: primal inputs cannot be linear"
+    nc, c = len(init), checkpoints
+    cts = zero_cotangents(cts, [a for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz])
+    ct_c = [_zeros(tangent_aval(get_aval(x))) for x, nz in zip(consts, const_nz) if nz]
+    slots = [broadcast_in_dim(x, (c,) + get_aval(x).shape, tuple(range(1, get_aval(x).ndim + 1))) for x in init]
+    sweep_cond, sweep_body = _revolve_sweep(body_jaxpr, const_nz, carry_nz, checkpoints)
+    outs = while_p.bind(*consts, *slots, full((c,), 0, _I64), _i64(0), n, *cts, *ct_c, cond_jaxpr=sweep_cond,
+                        body_jaxpr=sweep_body, cond_nconsts=0, body_nconsts=len(consts), checkpoints=checkpoints)
+    ct_x, ct_c = outs[nc + 3:nc + 3 + len(cts)], outs[nc + 3 + len(cts):]
+    return ([None] * (len(consts) + nc + 1) + [c if is_undefined(t) else None for c, t in zip(ct_c, tc)]
+            + [c if is_undefined(t) else None for c, t in zip(ct_x, tx)])
+
+
+def _while_lin_batch(vals, dims, body_jaxpr, const_nz, carry_nz, checkpoints, axis_size):
+    consts, init, n, tc, tx = _lin_args(vals, body_jaxpr, const_nz)
+    cdims, idims, (ndim,), tcdims, txdims = _split(dims, len(consts), len(init), 1, len(tc))
+    tcd = iter(tcdims)
+    const_b = tuple(d is not None or (nz and next(tcd) is not None) if nz else d is not None
+                    for d, nz in zip(cdims, const_nz))
+    consts = move_to_front(consts, cdims, const_b, axis_size)
+    tc = move_to_front(tc, tcdims, [b for b, nz in zip(const_b, const_nz) if nz], axis_size)
+    init = move_to_front(init, idims, [True] * len(init), axis_size)
+    tx = move_to_front(tx, txdims, [True] * len(tx), axis_size)
+    if ndim is not None:
+        # Per-lane trip counts: run max(n) steps, each lane frozen once it has done its own n.
+        body_jaxpr = _masked_count_body(body_jaxpr, len(consts))
+        consts, init = consts + [move_bdim(n, ndim, 0, axis_size)], [full((axis_size,), 0, _I64)] + init
+        const_b, const_nz, carry_nz = const_b + (True,), const_nz + (False,), (False,) + carry_nz
+        n = reduce_max(move_bdim(n, ndim, 0, axis_size), (0,))
+    body_b = batched_jaxpr(body_jaxpr, const_b + (True,) * len(init), axis_size, (True,) * len(init))[0]
+    outs = while_lin_p.bind(*consts, *init, n, *tc, *tx, body_jaxpr=body_b, const_nz=const_nz,
+                            carry_nz=carry_nz, checkpoints=checkpoints)
+    return outs, [0] * len(outs)
+
+
+@jaxpr_cache
+def _masked_count_body(body_jaxpr, nconsts):
+    """(consts, n, i, carry) -> (i + 1, body(carry) if i < n else carry)."""
+    avals = list(body_jaxpr.in_avals)
+    i64 = ShapedArray((), _I64)
+
+    def fun(*args):
+        consts, (n, i), carry = _split(args, nconsts, 2)
+        new = eval_closed(body_jaxpr, *consts, *carry)
+        running = lt(i, n)
+        return [add(i, _i64(1))] + [select(running, a, b) for a, b in zip(new, carry)]
+    return trace_to_jaxpr(fun, avals[:nconsts] + [i64, i64] + avals[nconsts:], "masked_count_body")
+
+
+define_rules(while_lin_p, _while_lin_forward, _while_lin_abstract_eval, _while_lin_jvp, _while_lin_batch, _while_lin_transpose)
+
+
+# ----------------------------------------------------------------------------------------------
+# scan: scan[jaxpr](*consts, *init, *xs): for each i (backwards with reverse), (carry, y_i) =
+# jaxpr(consts, carry, x_i); returns (final carry, ys stacked along a new leading axis)
+
+scan_p = Primitive("scan", multiple_results=True)
+
+
+def _scan_impl(*args, jaxpr, num_consts, num_carry, length, reverse, unroll):
+    consts, carry, xs = _split(args, num_consts, num_carry)
+    ys = []
+    for i in (range(length - 1, -1, -1) if reverse else range(length)):
+        out = eval_closed(jaxpr, *consts, *carry, *[x[i] for x in xs])
+        carry = out[:num_carry]
+        ys.append(out[num_carry:])
+    if reverse:
+        ys.reverse()
+    avals = jaxpr.out_avals
+    stacked = [np.stack([np.asarray(y[j], a.dtype) for y in ys]) if ys else np.zeros((0,) + a.shape, a.dtype)
+               for j, a in enumerate(avals[num_carry:])]
+    return [np.asarray(c, a.dtype) for c, a in zip(carry, avals)] + stacked
+
+
+def _scan_abstract_eval(*avals, jaxpr, num_consts, num_carry, length, reverse, unroll):
+    consts, carry, xs = _split(avals, num_consts, num_carry)
+    for x in xs:
+        if not x.shape or x.shape[0] != length:
+            raise TypeError(f"scan: every scanned-over input needs a leading axis of length {length}, got "
+                            f"{x.str_short()}")
+    slices = [x.update(shape=x.shape[1:]) for x in xs]
+    if not all(map(_same_type, jaxpr.in_avals, consts + carry + slices)):
+        raise TypeError(f"scan: the body takes {[a.str_short() for a in jaxpr.in_avals]} but gets "
+                        f"{[a.str_short() for a in consts + carry + slices]}")
+    if not all(map(_same_type, jaxpr.out_avals[:num_carry], carry)):
+        raise TypeError(f"scan: the body returns the carry {[a.str_short() for a in jaxpr.out_avals[:num_carry]]} "
+                        f"for a carry of {[a.str_short() for a in carry]}")
+    return ([a.strip_weak() for a in carry]
+            + [ShapedArray((length,) + a.shape, a.dtype) for a in jaxpr.out_avals[num_carry:]])
+
+
+@jaxpr_cache
+def _scan_linearized(jaxpr, num_consts, num_carry, nonzeros, inst):
+    """Primal body (consts, carry, x -> carry, y, per-iteration residuals), the loop-invariant
+    residuals as a function of the consts, the tangent body in scan layout (invariant residuals,
+    const tangents; carry tangents; per-iteration residuals, x tangents) and the residual counts."""
+    n_out = len(jaxpr.out_avals)
+    known, unknown, n_res = split_linear(jaxpr, nonzeros, inst)
+    kj = known.jaxpr
+    invariant = set(kj.constvars) | set(kj.invars[:num_consts])
+    for e in kj.eqns:
+        if all(type(v) is not Var or v in invariant for v in e.invars):
+            invariant.update(e.outvars)
+    res = kj.outvars[n_out:]
+    inv_mask = [type(v) is not Var or v in invariant for v in res]
+    const_of = dict(zip(kj.constvars, known.consts))
+
+    def closed(j):
+        j = dce(j)
+        return ClosedJaxpr(j, [const_of[v] for v in j.constvars])
+    inv_fun = closed(Jaxpr(kj.constvars, kj.invars[:num_consts], [e for e in kj.eqns if e.outvars[0] in invariant],
+                           [v for v, m in zip(res, inv_mask) if m]))
+    primal = closed(Jaxpr(kj.constvars, kj.invars, kj.eqns,
+                          kj.outvars[:n_out] + [v for v, m in zip(res, inv_mask) if not m]))
+    res_avals = list(unknown.in_avals[:n_res])
+    inv_avals = [a for a, m in zip(res_avals, inv_mask) if m]
+    var_avals = [a for a, m in zip(res_avals, inv_mask) if not m]
+    t_avals = list(unknown.in_avals[n_res:])
+    n_tc, n_tcar = sum(nonzeros[:num_consts]), sum(inst[:num_carry])
+
+    def fun(*args):
+        inv, tcs, tcar, var, txs = _split(args, len(inv_avals), n_tc, n_tcar, len(var_avals))
+        inv_it, var_it = iter(inv), iter(var)
+        return eval_closed(unknown, *[next(inv_it) if m else next(var_it) for m in inv_mask], *tcs, *tcar, *txs)
+    tangent = trace_to_jaxpr(fun, inv_avals + t_avals[:n_tc + n_tcar] + var_avals + t_avals[n_tc + n_tcar:],
+                             "scan_tangent")
+    return primal, inv_fun, tangent, len(inv_avals), len(var_avals)
+
+
+def _scan_jvp(primals, tangents, jaxpr, num_consts, num_carry, length, reverse, unroll):
+    consts, init, xs = _split(primals, num_consts, num_carry)
+    tcs, tinit, txs = _split(tangents, num_consts, num_carry)
+    params = dict(length=length, reverse=reverse, unroll=unroll)
+    const_nz, xs_nz = tuple(type(t) is not Zero for t in tcs), tuple(type(t) is not Zero for t in txs)
+    carry_avals = jaxpr.out_avals[:num_carry]
+    carry_nz = carry_nonzeros(jaxpr, const_nz, [type(t) is not Zero for t in tinit], num_carry, carry_avals, xs_nz)
+    nonzeros = const_nz + carry_nz + xs_nz
+    inst = carry_nz + tuple(out_nonzeros(jaxpr, nonzeros)[num_carry:])
+    out_avals = _scan_abstract_eval(*map(get_aval, primals), jaxpr=jaxpr, num_consts=num_consts,
+                                    num_carry=num_carry, **params)
+    if not any(inst):
+        return (scan_p.bind(*primals, jaxpr=jaxpr, num_consts=num_consts, num_carry=num_carry, **params),
+                [_tangent_zero(a) for a in out_avals])
+    primal, invariant, tangent, n_inv, n_var = _scan_linearized(jaxpr, num_consts, num_carry, nonzeros, inst)
+    inv_res = eval_closed(invariant, *consts)
+    outs = scan_p.bind(*consts, *init, *xs, jaxpr=primal, num_consts=num_consts, num_carry=num_carry, **params)
+    n_out = len(out_avals)
+    t_consts = [t for t, nz in zip(tcs, const_nz) if nz]
+    touts = iter(scan_p.bind(*inv_res, *t_consts, *[instantiate(t) for t, nz in zip(tinit, carry_nz) if nz],
+                             *outs[n_out:], *[t for t, nz in zip(txs, xs_nz) if nz], jaxpr=tangent,
+                             num_consts=n_inv + len(t_consts), num_carry=sum(carry_nz), **params))
+    return outs[:n_out], [next(touts) if nz else _tangent_zero(a) for a, nz in zip(out_avals, inst)]
+
+
+@jaxpr_cache
+def _scan_transposed_body(jaxpr, num_consts, num_carry, const_lin, xs_lin):
+    """Body of the transposed scan: consts: non-linear consts; carry: (cotangents of the linear consts,
+    carry cotangents); xs: (non-linear xs, cotangents of the ys)."""
+    backward = transpose_jaxpr(jaxpr, list(const_lin) + [True] * num_carry + list(xs_lin))
+    avals = list(jaxpr.in_avals)
+    c_avals, _, x_avals = _split(avals, num_consts, num_carry)
+    res_c = [a for a, lin in zip(c_avals, const_lin) if not lin]
+    acc = [tangent_aval(a) for a, lin in zip(c_avals, const_lin) if lin]
+    res_x = [a for a, lin in zip(x_avals, xs_lin) if not lin]
+    out_avals = [a.strip_weak() for a in jaxpr.out_avals]
+
+    def fun(*args):
+        rc, ct_acc, ct_carry, rx, ct_y = _split(args, len(res_c), len(acc), num_carry, len(res_x))
+        ct_c, ct_carry_in, ct_x = _split(eval_closed(backward, *rc, *rx, *ct_carry, *ct_y), len(acc), num_carry)
+        return [add_tangents(a, b) for a, b in zip(ct_acc, ct_c)] + ct_carry_in + ct_x
+    return trace_to_jaxpr(fun, res_c + acc + out_avals[:num_carry] + res_x + out_avals[num_carry:],
+                          "scan_transpose")
+
+
+def _scan_transpose(cts, *args, jaxpr, num_consts, num_carry, length, reverse, unroll):
+    # Carries of a linear scan are linear (even an instantiated zero arriving as a value).
+    consts, init, xs = _split(args, num_consts, num_carry)
+    const_lin, xs_lin = tuple(map(is_undefined, consts)), tuple(map(is_undefined, xs))
+    out_avals = jaxpr.out_avals
+    ct_carry = zero_cotangents(cts[:num_carry], out_avals[:num_carry])
+    ct_ys = zero_cotangents(cts[num_carry:], [a.update(shape=(length,) + a.shape) for a in out_avals[num_carry:]])
+    acc = [_zeros(tangent_aval(a.aval)) for a in consts if is_undefined(a)]
+    res_c = [a for a in consts if not is_undefined(a)]
+    res_x = [a for a in xs if not is_undefined(a)]
+    outs = scan_p.bind(*res_c, *acc, *ct_carry, *res_x, *ct_ys,
+                       jaxpr=_scan_transposed_body(jaxpr, num_consts, num_carry, const_lin, xs_lin),
+                       num_consts=len(res_c), num_carry=len(acc) + num_carry, length=length,
+                       reverse=not reverse, unroll=unroll)
+    ct_consts, ct_init, ct_xs = _split(outs, len(acc), num_carry)
+    ct_consts, ct_xs = iter(ct_consts), iter(ct_xs)
+    return ([next(ct_consts) if lin else None for lin in const_lin]
+            + [c if is_undefined(a) else None for c, a in zip(ct_init, init)]
+            + [next(ct_xs) if lin else None for lin in xs_lin])
+
+
+def _scan_batch(vals, dims, jaxpr, num_consts, num_carry, length, reverse, unroll, axis_size):
+    consts, init, xs = _split(vals, num_consts, num_carry)
+    cdims, idims, xdims = _split(dims, num_consts, num_carry)
+    cb, xb = tuple(d is not None for d in cdims), tuple(d is not None for d in xdims)
+    n_ys = len(jaxpr.out_avals) - num_carry
+    carry_b = batched_carries(jaxpr, cb, [d is not None for d in idims], xb, n_ys, axis_size)
+    body, out_b = batched_jaxpr(jaxpr, cb + carry_b + xb, axis_size, carry_b + (False,) * n_ys)
+    consts = move_to_front(consts, cdims, cb, axis_size)
+    init = move_to_front(init, idims, carry_b, axis_size)
+    xs = [x if d is None else move_bdim(x, d, 1, axis_size) for x, d in zip(xs, xdims)]
+    outs = scan_p.bind(*consts, *init, *xs, jaxpr=body, num_consts=num_consts, num_carry=num_carry,
+                       length=length, reverse=reverse, unroll=unroll)
+    return outs, [0 if b else None for b in carry_b] + [1 if b else None for b in out_b[num_carry:]]
+
+
+define_rules(scan_p, _scan_impl, _scan_abstract_eval, _scan_jvp, _scan_batch, _scan_transpose)
+
+
+def scan_flat(body, init, xs, length, reverse=False, unroll=1):
+    """Bind scan on flat carries and xs; `body` is (ClosedJaxpr taking its consts first, consts)."""
+    closed, consts = body
+    return scan_p.bind(*consts, *init, *xs, jaxpr=closed, num_consts=len(consts), num_carry=len(init),
+                       length=length, reverse=reverse, unroll=unroll)
+
+
+def revolve_cost(n, checkpoints):
+    """(forward recomputation steps, peak checkpoint slots used) of the backward sweep for n steps:
+    a pure-Python mirror of the schedule above, for documentation and benchmarks."""
+    pos, end, recomputed, peak = [0], n, 0, 1
+    while end > 0:
+        p, free = pos[-1], checkpoints - len(pos)
+        length = end - p
+        if length == 1 or free == 0:
+            recomputed += length - 1
+            end -= 1
+            if p == end:
+                pos.pop()
+        else:
+            t, b, prev = 0, 1, 1
+            while b < length:
+                t, prev = t + 1, b
+                b = b * (free + t) // t
+            recomputed += prev
+            pos.append(p + prev)
+            peak = max(peak, len(pos))
+    return recomputed, peak

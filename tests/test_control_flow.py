@@ -1,0 +1,469 @@
+"""Control flow primitives (cond, switch, while_loop, fori_loop, scan, map): values against Python
+loops, derivatives against finite differences and against the unrolled Python program, vmap against
+a Python loop over the batch, checkpointed reverse mode through while loops, nesting, errors."""
+import math
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import fnad
+import fnad.numpy as fnp
+from fnad import lax
+from fnad.test_util import check_grads
+from fnad.primitives.control_flow import revolve_cost
+
+FEW = settings(max_examples=12)
+
+
+def under(mode, f):
+    """`mode(f)`, skipping the test in jit mode while the compiler cannot lower control flow."""
+    g = mode(f)
+    if mode.name != "jit":
+        return g
+
+    def call(*args, **kwargs):
+        try:
+            return g(*args, **kwargs)
+        except NotImplementedError as e:
+            if "no lowering for primitive" in str(e):
+                pytest.skip(str(e).split(" (supported")[0])
+            raise
+    return call
+
+
+def fd_grad(f, x, eps=1e-6):
+    x = np.asarray(x, float)
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = eps
+        g[i] = (f(x + e) - f(x - e)) / (2 * eps)
+    return g
+
+
+# ----------------------------------------------------------------------------------------------
+# cond / switch
+
+
+def branchy(x, y):
+    return lax.cond(x.sum() > 0, lambda a, b: (fnp.sin(a) * b, {"s": a.sum()}),
+                    lambda a, b: (fnp.cos(a) + b, {"s": (b * b).sum()}), x, y)
+
+
+def branchy_py(x, y):
+    return (np.sin(x) * y, {"s": x.sum()}) if x.sum() > 0 else (np.cos(x) + y, {"s": (y * y).sum()})
+
+
+@FEW
+@given(st.integers(0, 3), st.integers(0, 1000))
+def test_cond_values_and_derivatives(n, seed):
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=n + 1), rng.normal(size=n + 1)
+    out, ref = branchy(x, y), branchy_py(x, y)
+    np.testing.assert_allclose(out[0], ref[0])
+    np.testing.assert_allclose(out[1]["s"], ref[1]["s"])
+    check_grads(lambda a, b: branchy(a, b)[0], (x, y), order=1)
+    check_grads(lambda a, b: branchy(a, b)[1]["s"], (x, y), order=1)
+
+
+def test_cond_second_derivatives():
+    for sign in (1.0, -1.0):
+        x = sign * np.array([0.5, 1.5])
+        check_grads(lambda a, b: branchy(a, b)[0], (x, x * 0.3), order=2)
+
+
+def test_cond_under_modes(mode):
+    f = under(mode, lambda x, y: branchy(x, y)[0])
+    for x in (np.array([1.0, 2.0]), np.array([-1.0, -2.0])):
+        np.testing.assert_allclose(f(x, x + 1), branchy_py(x, x + 1)[0])
+
+
+def test_cond_vmap_batched_and_unbatched_predicate():
+    xs = np.array([[1.0, 2.0], [-3.0, 1.0], [-1.0, -1.0]])
+    ys = xs * 0.5
+    out = fnad.vmap(branchy)(xs, ys)          # batched predicate: select of both branches
+    for i in range(3):
+        ref = branchy_py(xs[i], ys[i])
+        np.testing.assert_allclose(out[0][i], ref[0])
+        np.testing.assert_allclose(out[1]["s"][i], ref[1]["s"])
+    x = np.array([1.0, -0.5])                # unbatched predicate, batched operand
+    out = fnad.vmap(branchy, (None, 0))(x, ys)
+    np.testing.assert_allclose(out[0], np.stack([branchy_py(x, y)[0] for y in ys]))
+    g = fnad.vmap(fnad.grad(lambda a, b: branchy(a, b)[0].sum()))(xs, ys)
+    np.testing.assert_allclose(g, np.stack([fd_grad(lambda a: branchy_py(a, y)[0].sum(), a)
+                                            for a, y in zip(xs, ys)]), atol=1e-7)
+
+
+def test_switch_clamps_and_differentiates():
+    branches = [lambda x: x * 2.0, lambda x: fnp.sin(x), lambda x: x ** 3]
+    for i, expected in [(-4, 2.0), (0, 2.0), (1, np.cos(0.7)), (2, 3 * 0.7 ** 2), (9, 3 * 0.7 ** 2)]:
+        np.testing.assert_allclose(fnad.grad(lambda x: lax.switch(i, branches, x))(0.7), expected)
+    idx = np.array([0, 1, 2, 5])
+    out = fnad.vmap(lambda i, x: lax.switch(i, branches, x))(idx, np.full(4, 0.7))
+    np.testing.assert_allclose(out, [1.4, np.sin(0.7), 0.343, 0.343])
+
+
+def test_cond_prints_sub_irs_and_checks_branches():
+    text = str(fnad.make_jaxpr(lambda x: lax.cond(x > 0, fnp.sin, fnp.cos, x))(1.0))
+    assert "cond[branches=(" in text and "\n        { lambda" in text and "sin" in text and "cos" in text
+    with pytest.raises(TypeError, match=r"false_fun output has f64\[\] at leaf \['b'\] but true_fun output has f32"):
+        lax.cond(True, lambda x: {"a": x, "b": x.astype(np.float32)}, lambda x: {"a": x, "b": x}, 1.0)
+    with pytest.raises(TypeError, match="structure"):
+        lax.cond(True, lambda x: (x, x), lambda x: x, 1.0)
+    with pytest.raises(TypeError, match="scalar"):
+        lax.cond(np.array([True, False]), lambda x: x, lambda x: x, 1.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# while_loop
+
+
+def counted_loop(x, a, n):
+    """n iterations of a non-linear update, with a pytree carry."""
+    def body(c):
+        return {"i": c["i"] + 1, "x": fnp.sin(c["x"]) * a + 0.5 * c["x"]}
+    return lax.while_loop(lambda c: c["i"] < n, body, {"i": 0, "x": x}, checkpoints=3)["x"]
+
+
+def counted_loop_py(x, a, n):
+    for _ in range(n):
+        x = np.sin(x) * a + 0.5 * x
+    return x
+
+
+@FEW
+@given(st.integers(0, 9), st.integers(1, 3), st.integers(0, 1000))
+def test_while_values_jvp_vjp_against_python_loop(n, size, seed):
+    rng = np.random.default_rng(seed)
+    x, a = rng.normal(size=size), rng.normal()
+    np.testing.assert_allclose(counted_loop(x, a, n), counted_loop_py(x, a, n))
+    check_grads(lambda x, a: counted_loop(x, a, n), (x, a), order=1)
+    g = fnad.grad(lambda x, a: counted_loop(x, a, n).sum(), (0, 1))(x, a)
+    np.testing.assert_allclose(g[0], fd_grad(lambda x: counted_loop_py(x, a, n).sum(), x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g[1], fd_grad(lambda a: counted_loop_py(x, a, n).sum(), a), rtol=1e-6, atol=1e-8)
+
+
+def test_while_vmap_per_lane_trip_counts():
+    xs, ns = np.array([0.3, -1.0, 2.0, 0.1]), np.array([0, 3, 7, 1])
+    out = fnad.vmap(counted_loop, (0, None, 0))(xs, 0.9, ns)
+    np.testing.assert_allclose(out, [counted_loop_py(x, 0.9, n) for x, n in zip(xs, ns)])
+    g = fnad.vmap(fnad.grad(counted_loop, (0, 1)), (0, None, 0))(xs, 0.9, ns)
+    for i, (x, n) in enumerate(zip(xs, ns)):
+        np.testing.assert_allclose(g[0][i], fd_grad(lambda x: counted_loop_py(x, 0.9, n), x), rtol=1e-6)
+        np.testing.assert_allclose(g[1][i], fd_grad(lambda a: counted_loop_py(x, a, n), 0.9), rtol=1e-6)
+    # grad of vmap: the batched loop (masked lanes) differentiated in reverse mode
+    g = fnad.grad(lambda a: fnad.vmap(counted_loop, (0, None, 0))(xs, a, ns).sum())(0.9)
+    np.testing.assert_allclose(g, fd_grad(lambda a: sum(counted_loop_py(x, a, n) for x, n in zip(xs, ns)), 0.9),
+                               rtol=1e-6)
+
+
+def newton_sqrt(a):
+    def body(c):
+        x, _ = c
+        return 0.5 * (x + a / x), x
+    return lax.while_loop(lambda c: fnp.abs(c[0] - c[1]) > 1e-13 * c[0], body, (a, 2.0 * a + 1.0))[0]
+
+
+def test_newton_sqrt_gradient_until_converged(mode):
+    f = under(mode, newton_sqrt)
+    for a in (0.01, 2.0, 1e6):
+        np.testing.assert_allclose(f(a), np.sqrt(a), rtol=1e-14)
+        np.testing.assert_allclose(fnad.grad(newton_sqrt)(a), 1 / (2 * np.sqrt(a)), rtol=1e-12)
+    a = np.array([1e-4, 0.5, 3.0, 1e8])        # different trip counts per lane
+    np.testing.assert_allclose(fnad.vmap(fnad.grad(newton_sqrt))(a), 1 / (2 * np.sqrt(a)), rtol=1e-12)
+    np.testing.assert_allclose(fnad.grad(lambda a: fnad.vmap(newton_sqrt)(a).sum())(a), 1 / (2 * np.sqrt(a)),
+                               rtol=1e-12)
+    np.testing.assert_allclose(fnad.jacfwd(newton_sqrt)(2.0), 1 / (2 * np.sqrt(2.0)), rtol=1e-12)
+    np.testing.assert_allclose(fnad.grad(fnad.grad(newton_sqrt))(2.0), -0.25 * 2.0 ** -1.5, rtol=1e-9)
+
+
+def test_while_checks_carry_and_predicate():
+    with pytest.raises(TypeError, match=r"init_val has f64\[2\] at leaf \[1\]"):
+        lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1].sum()), (0, np.ones(2)))
+    with pytest.raises(TypeError, match="boolean scalar"):
+        lax.while_loop(lambda c: c, lambda c: c + 1.0, np.ones(2))
+    with pytest.raises(ValueError, match="checkpoints"):
+        lax.while_loop(lambda c: c < 1, lambda c: c + 1, 0, checkpoints=0)
+    # a Python-scalar initial carry takes the body's dtype (weak type)
+    out = lax.while_loop(lambda c: c < 3, lambda c: c + np.float32(1), 0.0)
+    assert out.dtype == np.float32 and out == 3
+
+
+@pytest.mark.parametrize("checkpoints", [1, 2, 4, 50])
+def test_checkpointed_reverse_mode_any_slot_count(checkpoints):
+    def f(x, a):
+        return lax.while_loop(lambda c: c[0] < 13, lambda c: (c[0] + 1, fnp.sin(c[1]) * a + c[1] * 0.3),
+                              (0, x), checkpoints=checkpoints)[1].sum()
+    def unrolled(x, a):
+        for _ in range(13):
+            x = fnp.sin(x) * a + x * 0.3
+        return x.sum()
+    x, a = np.array([0.2, -0.7]), 1.1
+    g, ref = fnad.grad(f, (0, 1))(x, a), fnad.grad(unrolled, (0, 1))(x, a)
+    np.testing.assert_allclose(g[0], ref[0], rtol=1e-12)
+    np.testing.assert_allclose(g[1], ref[1], rtol=1e-12)
+    np.testing.assert_allclose(g[0], fd_grad(lambda x: f(x, a), x), rtol=1e-5)
+
+
+def test_revolve_schedule_cost():
+    # every step reversed once; recomputation bounded by t per step when n <= C(c - 1 + t, t)
+    for n, c in [(100_000, 20), (1000, 5), (1, 3), (64, 2), (13, 4)]:
+        t = next(t for t in range(n + 1) if math.comb(c - 1 + t, t) >= n)
+        recomputed, peak = revolve_cost(n, c)
+        assert peak <= c and recomputed <= t * n
+    assert revolve_cost(10, 1)[0] == 45          # one slot: quadratic recomputation from the start
+
+
+def test_while_reverse_mode_memory_is_bounded():
+    """Reverse mode through a 400-step loop over a 100,000-element carry (800 kB) with 6 checkpoints:
+    storing every carry would take 320 MB."""
+    n, size = 400, 100_000
+    x0 = np.linspace(0.0, 1.0, size)
+
+    def loss(x):
+        out = lax.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * 0.999 + 1e-4 * fnp.sin(c[1])),
+                             (0, x), checkpoints=6)[1]
+        return out.sum()
+    tracemalloc.start()
+    g = fnad.grad(loss)(x0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"peak {peak / 1e6:.1f} MB = {peak / (size * 8):.1f} carries")
+    assert peak < 25 * size * 8, f"peak {peak / 1e6:.1f} MB"
+    ref, x = np.ones(size), x0.copy()
+    for _ in range(n):           # elementwise map: the derivative is a product along the trajectory
+        ref *= 0.999 + 1e-4 * np.cos(x)
+        x = x * 0.999 + 1e-4 * np.sin(x)
+    np.testing.assert_allclose(g, ref, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------------------------
+# fori_loop
+
+
+@FEW
+@given(st.integers(-2, 8), st.integers(0, 3))
+def test_fori_static_and_traced_bounds(n, lo):
+    body = lambda i, x: x * 0.8 + fnp.sin(x * i)
+
+    def py(x):
+        for i in range(lo, lo + n):
+            x = x * 0.8 + fnp.sin(x * i)
+        return x
+    x = np.array([0.3, -0.4])
+    static = lambda x: lax.fori_loop(lo, lo + n, body, x)
+    traced = lambda x, hi: lax.fori_loop(lo, hi, body, x)
+    np.testing.assert_allclose(static(x), py(x))
+    np.testing.assert_allclose(traced(x, lo + n), py(x))
+    np.testing.assert_allclose(fnad.jacrev(static)(x), fnad.jacfwd(py)(x), atol=1e-12)
+    np.testing.assert_allclose(fnad.jacrev(traced)(x, lo + n), fnad.jacfwd(py)(x), atol=1e-12)
+    his = np.array([lo, lo + n, lo + 2])
+    out = fnad.vmap(traced, (None, 0))(x, his)
+    np.testing.assert_allclose(out, np.stack([lax.fori_loop(lo, int(h), body, x) for h in his]))
+
+
+def test_fori_uses_scan_for_static_bounds_and_while_for_traced():
+    body = lambda i, x: x + i
+    assert "scan" in str(fnad.make_jaxpr(lambda x: lax.fori_loop(0, 3, body, x))(1.0))
+    assert "while" in str(fnad.make_jaxpr(lambda x, n: lax.fori_loop(0, n, body, x))(1.0, 3))
+
+
+def pendulum(damping, steps=1000, dt=0.01):
+    def f(s):
+        theta, omega = s[0], s[1]
+        return fnp.stack([omega, -damping * omega - 9.81 * fnp.sin(theta)])
+
+    def rk4(i, s):
+        k1 = f(s)
+        k2 = f(s + 0.5 * dt * k1)
+        k3 = f(s + 0.5 * dt * k2)
+        k4 = f(s + dt * k3)
+        return s + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return lax.fori_loop(0, steps, rk4, fnp.array([1.0, 0.0]))[0]
+
+
+def test_rk4_pendulum_gradient_wrt_damping(mode):
+    g = fnad.grad(pendulum)(0.3)
+    eps = 1e-6
+    fd = (pendulum(0.3 + eps) - pendulum(0.3 - eps)) / (2 * eps)
+    np.testing.assert_allclose(g, fd, rtol=1e-6)
+    np.testing.assert_allclose(under(mode, pendulum)(0.3), pendulum(0.3), rtol=1e-12)
+    # the same through the checkpointed while loop (traced bound)
+    g_while = fnad.grad(lambda d, n: pendulum(d, n))(0.3, 1000)
+    np.testing.assert_allclose(g_while, g, rtol=1e-10)
+
+
+# ----------------------------------------------------------------------------------------------
+# scan
+
+
+def scan_fn(c0, xs, w, reverse):
+    def step(c, x):
+        h = fnp.tanh(c["h"] * w + x["u"]) + x["v"][0]
+        return {"h": h, "n": c["n"] + 1}, (h.sum(), c["h"] * 2.0)
+    return lax.scan(step, {"h": c0, "n": 0}, xs, reverse=reverse)
+
+
+def scan_py(c0, xs, w, reverse):
+    h, ys0, ys1 = c0, [], []
+    order = range(len(xs["u"]))
+    for i in (reversed(order) if reverse else order):
+        ys1.append(h * 2.0)
+        h = np.tanh(h * w + xs["u"][i]) + xs["v"][i][0]
+        ys0.append(h.sum())
+    if reverse:
+        ys0.reverse()
+        ys1.reverse()
+    return h, np.array(ys0), np.array(ys1).reshape((len(order),) + np.shape(c0))
+
+
+@FEW
+@given(st.integers(0, 5), st.integers(1, 3), st.booleans(), st.integers(0, 1000))
+def test_scan_against_python_loop(length, size, reverse, seed):
+    rng = np.random.default_rng(seed)
+    c0, w = rng.normal(size=size), rng.normal(size=size)
+    xs = {"u": rng.normal(size=(length, size)), "v": rng.normal(size=(length, 2))}
+    (c, (y0, y1)), ref = scan_fn(c0, xs, w, reverse), scan_py(c0, xs, w, reverse)
+    np.testing.assert_allclose(c["h"], ref[0])
+    assert c["n"] == length
+    np.testing.assert_allclose(y0, ref[1])
+    np.testing.assert_allclose(y1, ref[2])
+    loss = lambda c0, u, w: (lambda out: out[0]["h"].sum() + (out[1][0] ** 2).sum() + out[1][1].sum())(
+        scan_fn(c0, {"u": u, "v": xs["v"]}, w, reverse))
+    check_grads(loss, (c0, xs["u"], w), order=2)
+    batch = np.stack([c0, c0 * 2, -c0])
+    out = fnad.vmap(lambda c: scan_fn(c, xs, w, reverse))(batch)
+    np.testing.assert_allclose(out[0]["h"], np.stack([scan_py(b, xs, w, reverse)[0] for b in batch]))
+    us = np.stack([xs["u"], xs["u"] * 0.5], axis=1)        # batch along axis 1 of the scanned input
+    out = fnad.vmap(lambda u: scan_fn(c0, {"u": u, "v": xs["v"]}, w, reverse)[1][0], 1, 1)(us)
+    assert out.shape == (length, 2)
+    for j in range(2):
+        np.testing.assert_allclose(out[:, j], scan_py(c0, {"u": us[:, j], "v": xs["v"]}, w, reverse)[1])
+
+
+def test_scan_requires_consistent_lengths_and_carry():
+    with pytest.raises(ValueError, match="inconsistent lengths"):
+        lax.scan(lambda c, x: (c, x), 0.0, (np.ones(3), np.ones(4)))
+    with pytest.raises(TypeError, match=r"init has f64\[\] at leaf \(the whole value\)"):
+        lax.scan(lambda c, x: (fnp.stack([c, c]), x), 0.0, np.ones(3))
+    np.testing.assert_allclose(lax.map(lambda x: x * 2, np.arange(3.0)), [0, 2, 4])
+    assert lax.scan(lambda c, x: (c + 1, None), 0, None, length=4)[0] == 4
+
+
+def rnn_loss(params, xs):
+    W, U = params
+
+    def step(h, x):
+        h = fnp.tanh(W @ h + U @ x)
+        return h, (h ** 2).sum()
+    h, ys = lax.scan(step, fnp.zeros(W.shape[0]), xs)
+    return ys.sum() + h.sum()
+
+
+def rnn_loss_unrolled(params, xs):
+    W, U = params
+    h, total = fnp.zeros(W.shape[0]), 0.0
+    for x in xs:
+        h = fnp.tanh(W @ h + U @ x)
+        total = total + (h ** 2).sum()
+    return total + h.sum()
+
+
+def test_rnn_gradient_and_hessian_match_unrolled_loop(mode):
+    rng = np.random.default_rng(1)
+    params, xs = (rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(4, 3))), rng.normal(size=(7, 3))
+    g, g_ref = fnad.grad(rnn_loss)(params, xs), fnad.grad(rnn_loss_unrolled)(params, xs)
+    for a, b in zip(g, g_ref):
+        np.testing.assert_allclose(a, b, atol=1e-13)
+    np.testing.assert_allclose(under(mode, rnn_loss)(params, xs), rnn_loss_unrolled(params, xs), rtol=1e-13)
+    W_loss = lambda W: rnn_loss((W, params[1]), xs)
+    W_ref = lambda W: rnn_loss_unrolled((W, params[1]), xs)
+    np.testing.assert_allclose(fnad.hessian(W_loss)(params[0]), fnad.hessian(W_ref)(params[0]), atol=1e-12)
+    np.testing.assert_allclose(fnad.jacrev(fnad.grad(W_loss))(params[0]), fnad.hessian(W_ref)(params[0]),
+                               atol=1e-12)
+
+
+def test_scan_reverse_mode_stores_residuals_and_hoists_invariants():
+    W = np.eye(3) * 0.5
+    jaxpr = fnad.make_jaxpr(fnad.grad(lambda h: lax.scan(lambda h, x: (fnp.tanh(W @ h) + x, None), h,
+                                                         np.ones((6, 3)))[0].sum()))(np.ones(3))
+    scans = [e for e in jaxpr.eqns if e.primitive.name == "scan"]
+    assert len(scans) == 2 and scans[0].params["reverse"] is False and scans[1].params["reverse"] is True
+    # the backward scan reads W as a constant, not as a stacked (6, 3, 3) residual
+    assert all(v.aval.shape != (6, 3, 3) for v in scans[0].outvars)
+
+
+# ----------------------------------------------------------------------------------------------
+# Python control flow, nesting
+
+
+def test_python_control_flow_concrete_and_traced():
+    def f(x):
+        if x > 0:
+            return x * x
+        while x < -1:
+            x = x / 2
+        return fnp.sin(x)
+    assert fnad.grad(f)(3.0) == 6.0
+    np.testing.assert_allclose(fnad.grad(f)(-5.0), np.cos(-5 / 8) / 8)
+    with pytest.raises(fnad.ConcretizationError, match="lax.cond"):
+        fnad.vmap(f)(np.array([1.0, -1.0]))
+    with pytest.raises(fnad.ConcretizationError, match="while_loop"):
+        fnad.make_jaxpr(f)(1.0)
+    with pytest.raises(fnad.ConcretizationError):
+        fnad.jit(f)(1.0)
+
+
+def nested(xs, a):
+    """A scan whose body has a cond with a while loop in one branch and a fori_loop in the other."""
+    def step(c, x):
+        def halve_until_small(v):
+            return lax.while_loop(lambda v: fnp.abs(v) > a, lambda v: v * 0.5, v)
+        out = lax.cond(x > 0, lambda v: halve_until_small(v * x), lambda v: lax.fori_loop(0, 3, lambda i, w: w * fnp.cos(w), v), c)
+        return out + 0.1 * x, out
+    return lax.scan(step, 1.0, xs)
+
+
+def nested_py(xs, a):
+    c, ys = 1.0, []
+    for x in xs:
+        if x > 0:
+            v = c * x
+            while abs(v) > a:
+                v = v * 0.5
+        else:
+            v = c
+            for _ in range(3):
+                v = v * np.cos(v)
+        ys.append(v)
+        c = v + 0.1 * x
+    return c, np.array(ys)
+
+
+def test_loops_inside_cond_inside_scan():
+    xs = np.array([3.0, -1.0, 5.0, 0.7, -2.0])
+    out, ref = nested(xs, 0.8), nested_py(xs, 0.8)
+    np.testing.assert_allclose(out[0], ref[0])
+    np.testing.assert_allclose(out[1], ref[1])
+    loss = lambda xs, a: nested(xs, a)[0] + nested(xs, a)[1].sum()
+    loss_py = lambda xs: nested_py(xs, 0.8)[0] + nested_py(xs, 0.8)[1].sum()
+    np.testing.assert_allclose(fnad.grad(loss)(xs, 0.8), fd_grad(loss_py, xs), rtol=1e-6, atol=1e-9)
+    batch = np.stack([xs, -xs, xs * 0.3])
+    out = fnad.vmap(lambda xs: nested(xs, 0.8))(batch)
+    np.testing.assert_allclose(out[1], np.stack([nested_py(b, 0.8)[1] for b in batch]))
+
+
+def test_second_derivatives_through_fori_and_scan():
+    f = lambda x: lax.fori_loop(0, 5, lambda i, v: fnp.sin(v) * 1.3 + v * 0.1, x)
+
+    def f_py(x):
+        for _ in range(5):
+            x = fnp.sin(x) * 1.3 + x * 0.1
+        return x
+    np.testing.assert_allclose(fnad.grad(fnad.grad(f))(0.4), fnad.grad(fnad.grad(f_py))(0.4), rtol=1e-12)
+    traced = lambda x, n: lax.fori_loop(0, n, lambda i, v: fnp.sin(v) * 1.3 + v * 0.1, x)
+    np.testing.assert_allclose(fnad.grad(fnad.grad(traced))(0.4, 5), fnad.grad(fnad.grad(f_py))(0.4), rtol=1e-12)
+    np.testing.assert_allclose(fnad.jacfwd(fnad.grad(traced))(0.4, 5), fnad.grad(fnad.grad(f_py))(0.4),
+                               rtol=1e-12)
