@@ -99,34 +99,17 @@ def _axes(x, axes):
     return tuple(sorted(int(a) + nd if int(a) < 0 else int(a) for a in (axes if isinstance(axes, (tuple, list)) else (axes,))))
 
 
-def reduce_sum(x, axes=None):
-    axes = _axes(x, axes)
-    return reduce_sum_p.bind(x, axes=axes) if axes else x
+def _reducer(prim):
+    def reduce(x, axes=None):
+        axes = _axes(x, axes)
+        return prim.bind(x, axes=axes) if axes else x
+    reduce.__name__ = prim.name
+    reduce.__doc__ = f"lax-level {prim.name} over `axes` (default: all); no-op for an empty axes tuple."
+    return reduce
 
 
-def reduce_max(x, axes=None):
-    axes = _axes(x, axes)
-    return reduce_max_p.bind(x, axes=axes) if axes else x
-
-
-def reduce_min(x, axes=None):
-    axes = _axes(x, axes)
-    return reduce_min_p.bind(x, axes=axes) if axes else x
-
-
-def reduce_prod(x, axes=None):
-    axes = _axes(x, axes)
-    return reduce_prod_p.bind(x, axes=axes) if axes else x
-
-
-def reduce_and(x, axes=None):
-    axes = _axes(x, axes)
-    return reduce_and_p.bind(x, axes=axes) if axes else x
-
-
-def reduce_or(x, axes=None):
-    axes = _axes(x, axes)
-    return reduce_or_p.bind(x, axes=axes) if axes else x
+reduce_sum, reduce_max, reduce_min, reduce_prod, reduce_and, reduce_or = map(
+    _reducer, (reduce_sum_p, reduce_max_p, reduce_min_p, reduce_prod_p, reduce_and_p, reduce_or_p))
 
 
 # ----------------------------------------------------------------------------------------------
