@@ -5,6 +5,7 @@ from .core import ConcretizationError, UnexpectedTracerError, ShapedArray
 from .primitives.misc import stop_gradient
 from .jit_dispatch import jit
 from .custom_derivatives import custom_jvp, custom_vjp
+from .checkpoint import checkpoint, remat
 from .config import config
 from . import tree_util, numpy, lax, nn, random
 
