@@ -176,6 +176,9 @@ def test_newton_sqrt_gradient_until_converged(mode):
     np.testing.assert_allclose(fnad.grad(lambda a: fnad.vmap(newton_sqrt)(a).sum())(a), 1 / (2 * np.sqrt(a)),
                                rtol=1e-12)
     np.testing.assert_allclose(fnad.jacfwd(newton_sqrt)(2.0), 1 / (2 * np.sqrt(2.0)), rtol=1e-12)
+    # forward mode under vmap: the tangent loop (while_lin) batched with per-lane trip counts
+    tangents = fnad.vmap(lambda a: fnad.jvp(newton_sqrt, (a,), (1.0,))[1])(a)
+    np.testing.assert_allclose(tangents, 1 / (2 * np.sqrt(a)), rtol=1e-12)
     np.testing.assert_allclose(fnad.grad(fnad.grad(newton_sqrt))(2.0), -0.25 * 2.0 ** -1.5, rtol=1e-9)
 
 
