@@ -167,12 +167,12 @@ def newton_sqrt(a):
 
 
 def test_newton_sqrt_gradient_until_converged(mode):
-    f = under(mode, newton_sqrt)
+    f, df = under(mode, newton_sqrt), under(mode, fnad.grad(newton_sqrt))
     for a in (0.01, 2.0, 1e6):
         np.testing.assert_allclose(f(a), np.sqrt(a), rtol=1e-14)
-        np.testing.assert_allclose(fnad.grad(newton_sqrt)(a), 1 / (2 * np.sqrt(a)), rtol=1e-12)
+        np.testing.assert_allclose(df(a), 1 / (2 * np.sqrt(a)), rtol=1e-12)
     a = np.array([1e-4, 0.5, 3.0, 1e8])        # different trip counts per lane
-    np.testing.assert_allclose(fnad.vmap(fnad.grad(newton_sqrt))(a), 1 / (2 * np.sqrt(a)), rtol=1e-12)
+    np.testing.assert_allclose(under(mode, fnad.vmap(fnad.grad(newton_sqrt)))(a), 1 / (2 * np.sqrt(a)), rtol=1e-12)
     np.testing.assert_allclose(fnad.grad(lambda a: fnad.vmap(newton_sqrt)(a).sum())(a), 1 / (2 * np.sqrt(a)),
                                rtol=1e-12)
     np.testing.assert_allclose(fnad.jacfwd(newton_sqrt)(2.0), 1 / (2 * np.sqrt(2.0)), rtol=1e-12)
@@ -288,13 +288,13 @@ def pendulum(damping, steps=1000, dt=0.01):
 
 
 def test_rk4_pendulum_gradient_wrt_damping(mode):
-    g = fnad.grad(pendulum)(0.3)
+    g = under(mode, fnad.grad(pendulum))(0.3)
     eps = 1e-6
     fd = (pendulum(0.3 + eps) - pendulum(0.3 - eps)) / (2 * eps)
     np.testing.assert_allclose(g, fd, rtol=1e-6)
     np.testing.assert_allclose(under(mode, pendulum)(0.3), pendulum(0.3), rtol=1e-12)
     # the same through the checkpointed while loop (traced bound)
-    g_while = fnad.grad(lambda d, n: pendulum(d, n))(0.3, 1000)
+    g_while = under(mode, fnad.grad(lambda d, n: pendulum(d, n)))(0.3, 1000)
     np.testing.assert_allclose(g_while, g, rtol=1e-10)
 
 
@@ -377,7 +377,7 @@ def rnn_loss_unrolled(params, xs):
 def test_rnn_gradient_and_hessian_match_unrolled_loop(mode):
     rng = np.random.default_rng(1)
     params, xs = (rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(4, 3))), rng.normal(size=(7, 3))
-    g, g_ref = fnad.grad(rnn_loss)(params, xs), fnad.grad(rnn_loss_unrolled)(params, xs)
+    g, g_ref = under(mode, fnad.grad(rnn_loss))(params, xs), fnad.grad(rnn_loss_unrolled)(params, xs)
     for a, b in zip(g, g_ref):
         np.testing.assert_allclose(a, b, atol=1e-13)
     np.testing.assert_allclose(under(mode, rnn_loss)(params, xs), rnn_loss_unrolled(params, xs), rtol=1e-13)

@@ -25,8 +25,8 @@ import functools
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval, is_float_dtype, new_main
-from ..ir import ClosedJaxpr, Jaxpr, Var, eval_closed, eval_jaxpr, dce
-from ..transforms.jvp import Zero, jvp_flat, tangent_aval, instantiate, zeros_like_aval, add_tangents
+from ..ir import ClosedJaxpr, Jaxpr, Var, eval_closed, dce
+from ..transforms.jvp import Zero, jvp_flat, tangent_aval, instantiate, add_tangents
 from ..transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
 from ..transforms.batching import BatchTrace, BatchTracer, move_bdim
 from ..transforms.staging import trace_to_jaxpr
