@@ -775,7 +775,7 @@ def einsum(subscripts, *operands, optimize=None, dtype=None):
         o = sh.broadcast_in_dim(o, tuple(sizes[c] for c in t), tuple(range(len(t))))
         needed = out + "".join(terms[:k] + terms[k + 1:])
         summed = tuple(i for i, c in enumerate(t) if c not in needed)
-        work.append((reduce_sum(o, summed), "".join(c for c in t if c not in needed)))
+        work.append((reduce_sum(o, summed), "".join(c for c in t if c in needed)))
     while len(work) > 1:
         def result_labels(i, j):
             (_, ta), (_, tb) = work[i], work[j]
