@@ -16,7 +16,7 @@ from ..core import ConcretizationError, Tracer, get_aval
 from ..primitives import cumulative as cum, elementwise as ew, indexing as ix, shape as sh, sorting
 from ..primitives.dot import dot_general
 from ..primitives.reductions import reduce_sum
-from ._core import asarray_traced, broadcast_arrays, convert, is_traced, normalize_axis, result_type
+from ._core import _has_tracer, asarray_traced, broadcast_arrays, convert, is_traced, normalize_axis, result_type
 from . import (not_equal, less, less_equal, moveaxis, ravel, reshape, subtract, where, multiply,
                diagonal, broadcast_to, atleast_1d, atleast_2d, mod, clip)
 
@@ -246,7 +246,7 @@ class _IndexUpdateRef:
         # The flat positions the index selects (NumPy computes them when the index is static);
         # positions of out-of-bounds traced indices are -1, which the scatter drops.
         positions = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
-        if is_traced(self.idx if isinstance(self.idx, tuple) else (self.idx,)):
+        if _has_tracer(self.idx if isinstance(self.idx, tuple) else (self.idx,)):
             positions = _index(positions, self.idx, fill=-1)
         else:
             positions = positions[self.idx]
