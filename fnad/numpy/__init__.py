@@ -6,6 +6,7 @@ import builtins
 
 import numpy as np
 
+from .. import core
 from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew
 from ..primitives import reductions as red
@@ -281,6 +282,13 @@ def copysign(x, y):
 # Creation
 
 
+def _in_transform(x):
+    """Inside a transform, a created array is a value of the innermost one (so `.at[...]` and the
+    other traced-array methods work on it, as on JAX arrays); otherwise the NumPy array itself."""
+    stack = core._trace_stack
+    return stack[-1].trace.pure(x) if stack else x
+
+
 def array(object, dtype=None, copy=True, ndmin=0):
     if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and is_traced(object)):
         out = asarray_traced(object)
@@ -289,13 +297,13 @@ def array(object, dtype=None, copy=True, ndmin=0):
         while get_aval(out).ndim < ndmin:
             out = sh.expand_dims(out, (0,))
         return out
-    return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin)
+    return _in_transform(np.array(object, dtype=dtype, copy=copy, ndmin=ndmin))
 
 
 def asarray(a, dtype=None):
     if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and is_traced(a)):
         return array(a, dtype=dtype)
-    return np.asarray(a, dtype=dtype)
+    return _in_transform(np.asarray(a, dtype=dtype))
 
 
 def _full(shape, fill_value, dtype):
@@ -306,7 +314,7 @@ def _full(shape, fill_value, dtype):
     dtype = np.result_type(fill_value) if dtype is None and not isinstance(fill_value, float) else dtype
     dtype = np.dtype(np.float64 if dtype is None else dtype)
     if not is_traced(()):
-        return np.full(shape, fill_value, dtype)
+        return _in_transform(np.full(shape, fill_value, dtype))
     return sh.full(shape, fill_value, dtype)
 
 
@@ -353,7 +361,7 @@ def arange(start, stop=None, step=None, dtype=None):
             raise TypeError("arange needs concrete (static) start/stop/step: its output shape depends on "
                             "them. Under jit, mark them static with static_argnums.")
     if not is_traced(()):
-        return np.arange(start, stop, step, dtype=dtype)
+        return _in_transform(np.arange(start, stop, step, dtype=dtype))
     ref = np.arange(start, stop, step, dtype=dtype)   # computes length and dtype exactly as NumPy
     if ref.size == 0:
         return ref
@@ -364,7 +372,7 @@ def arange(start, stop=None, step=None, dtype=None):
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     if not is_traced((start, stop)):
-        return np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis)
+        return _in_transform(np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis))
     dt = np.dtype(dtype) if dtype is not None else result_type(start, stop, 1.0)[0]
     div = (num - 1) if endpoint else num
     t = sh.iota(dt, num)
@@ -378,7 +386,7 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 def eye(N, M=None, k=0, dtype=None):
     if not is_traced(()):
-        return np.eye(N, M, k, dtype=dtype or np.float64)
+        return _in_transform(np.eye(N, M, k, dtype=dtype or np.float64))
     M = N if M is None else M
     dt = np.dtype(dtype or np.float64)
     i = sh.iota(np.int64, (N, M), 0)
