@@ -285,6 +285,86 @@ def hvp(n):
     return w
 
 
+def rk4_gradient(steps=1000, dt=0.01, c=0.3):
+    """d theta(T) / d damping through `steps` RK4 steps of a damped pendulum (fori_loop)."""
+    from fnad import lax
+
+    def deriv(theta, omega, damping, mod):
+        return omega, -9.81 * mod.sin(theta) - damping * omega
+
+    def step(state, damping, mod):
+        th, om = state
+        k1 = deriv(th, om, damping, mod)
+        k2 = deriv(th + 0.5 * dt * k1[0], om + 0.5 * dt * k1[1], damping, mod)
+        k3 = deriv(th + 0.5 * dt * k2[0], om + 0.5 * dt * k2[1], damping, mod)
+        k4 = deriv(th + dt * k3[0], om + dt * k3[1], damping, mod)
+        return (th + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]),
+                om + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]))
+
+    def final_angle(damping):
+        return lax.fori_loop(0, steps, lambda i, s: step(s, damping, fnp), (2.5 + 0.0 * damping, 0.0 * damping))[0]
+    g = fnad.jit(fnad.grad(final_angle))
+    damping = np.float64(c)
+
+    def numpy_forward_sensitivity():
+        # RK4 on the state augmented with its derivative w.r.t. damping (scalar floats).
+        import math
+        def f(th, om, dth, dom):
+            return om, -9.81 * math.sin(th) - c * om, dom, -9.81 * math.cos(th) * dth - om - c * dom
+        y = (2.5, 0.0, 0.0, 0.0)
+        for _ in range(steps):
+            k1 = f(*y)
+            k2 = f(*(a + 0.5 * dt * b for a, b in zip(y, k1)))
+            k3 = f(*(a + 0.5 * dt * b for a, b in zip(y, k2)))
+            k4 = f(*(a + dt * b for a, b in zip(y, k3)))
+            y = tuple(a + dt / 6 * (p + 2 * q + 2 * r + t) for a, p, q, r, t in zip(y, k1, k2, k3, k4))
+        return y[2]
+    _check(g(damping), numpy_forward_sensitivity(), rtol=1e-8)
+    w = Workload(f"grad through {steps} RK4 steps (fori_loop)", "<= 0.5x JAX",
+                 {"fnad": lambda: g(damping), "numpy": numpy_forward_sensitivity},
+                 note="NumPy: hand-written forward sensitivity in Python floats")
+    if HAVE_JAX:
+        jax, jnp = _jax()
+        jax.config.update("jax_enable_x64", True)
+        jfa = lambda d: jax.lax.fori_loop(0, steps, lambda i, s: step(s, d, jnp), (2.5 + 0.0 * d, 0.0 * d))[0]
+        jg = jax.jit(jax.grad(jfa))
+        jg(c).block_until_ready()
+        w.contenders["jax"] = lambda: jg(c).block_until_ready()
+    return w
+
+
+def newton_while(n=10**5, tol=1e-12):
+    """grad of sum(sqrt(a)) where sqrt runs Newton's method in a while_loop until every lane converged."""
+    from fnad import lax
+    a = np.random.default_rng(6).uniform(0.5, 100.0, n)
+
+    def newton_sqrt(a):
+        def cond(x):
+            return fnp.max(fnp.abs(x * x - a) / a) > tol
+
+        def body(x):
+            return 0.5 * (x + a / x)
+        return lax.while_loop(cond, body, a)
+    g = fnad.jit(fnad.grad(lambda a: fnp.sum(newton_sqrt(a))))
+
+    def numpy_by_hand():
+        xs = [a]
+        x = a
+        while np.max(np.abs(x * x - a) / a) > tol:
+            x = 0.5 * (x + a / x)
+            xs.append(x)
+        # backward: x_{k+1} = (x_k + a/x_k)/2 ; d/dx_k = (1 - a/x_k^2)/2, d/da = 1/(2 x_k); x_0 = a
+        gx, ga = np.ones_like(a), np.zeros_like(a)
+        for xk in reversed(xs[:-1]):
+            ga += gx / (2 * xk)
+            gx = gx * 0.5 * (1 - a / (xk * xk))
+        return ga + gx
+    _check(g(a), 0.5 / np.sqrt(a), rtol=1e-9)
+    _check(numpy_by_hand(), 0.5 / np.sqrt(a), rtol=1e-9)
+    return Workload("reverse mode through converging while_loop (Newton, 1e5 lanes)", "<= 1.0x NumPy by hand",
+                    {"fnad": lambda: g(a), "numpy": numpy_by_hand}, note="JAX cannot differentiate this")
+
+
 def ir_sizes(max_n=6):
     counts = []
     g = fnp.tanh
@@ -302,4 +382,5 @@ ALL = {
     "mlp": lambda: [mlp_step()],
     "per_example": lambda: [per_example_grads()],
     "hvp": lambda: [hvp(1000), hvp(10**5)],
+    "control_flow": lambda: [rk4_gradient(), newton_while()],
 }
