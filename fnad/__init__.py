@@ -7,6 +7,6 @@ from .jit_dispatch import jit
 from .custom_derivatives import custom_jvp, custom_vjp
 from .checkpoint import checkpoint, remat
 from .config import config
-from . import tree_util, numpy, lax, nn, random
+from . import tree_util, numpy, lax, nn, random, optim
 
 __version__ = "0.1.0"
