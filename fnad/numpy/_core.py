@@ -58,8 +58,15 @@ def ufunc_out_dtype(np_fn, avals):
     return _ufunc_out_dtype(np_fn, key)
 
 
+_PY_TYPE_OF_KIND = {"b": bool, "i": int, "f": float, "c": complex}
+
+
 def convert(x, dtype, weak=False):
     if type(x) in _PY_SCALARS:
+        if weak:   # stay a Python scalar, so that the staged literal keeps its weak type
+            x = _PY_TYPE_OF_KIND[np.dtype(dtype).kind](x)
+            if get_aval(x).dtype == dtype:
+                return x
         return np.array(x, dtype=dtype)
     return ew.convert_element_type(x, dtype, weak)
 

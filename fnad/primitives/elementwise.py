@@ -122,11 +122,12 @@ def scalar_like(x, value):
 
 
 def _bind2(prim):
-    """lax-level binary function: Python scalars take the other operand's dtype."""
+    """lax-level binary function: Python scalars take the other operand's dtype (and stay Python
+    scalars, so weakly typed, when they already have it)."""
     def f(x, y):
-        if type(x) in (int, float, bool):
+        if type(x) in (int, float, bool) and get_aval(x).dtype != get_aval(y).dtype:
             x = scalar_like(y, x)
-        elif type(y) in (int, float, bool):
+        elif type(y) in (int, float, bool) and get_aval(y).dtype != get_aval(x).dtype:
             y = scalar_like(x, y)
         return prim.bind(x, y)
     f.__name__ = prim.name
