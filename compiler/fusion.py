@@ -1,0 +1,220 @@
+"""Fusion planning: which equations of a jaxpr share one loop nest, which values get a buffer, and
+where each buffer lives.
+
+Equations are *elemental* (elementwise math, select, convert, broadcast_in_dim, transpose, slice, rev, iota,
+reshapes that only add or drop size-1 axes: each output element is a function of input elements
+at affine indices), *reductions* (reduce_*, argmax/argmin), *aliases* (other reshapes: a new
+shape over the same contiguous buffer) or *opaque* (everything else, e.g. dot_general, lowered on
+its own from buffers).
+
+A `Kernel` is one loop nest: a root equation (elemental or reduction) and the elemental equations
+computed inside it. Walking the equations backwards, an elemental result joins its consumers'
+kernel when all of them are in one kernel and nothing else needs it in memory; otherwise it is
+*materialized* (gets a buffer): it is stored by the earliest of its consumers' kernels that iterates
+over its shape and runs before its other consumers (a multi-output kernel, e.g. softmax's
+exp(x - max) stored while it is summed), else it roots a kernel of its own. Materialized: the jaxpr's outputs,
+operands of opaque and alias equations, and computed arrays (size > 1) that a broadcast expands
+(computing them once beats recomputing them per output element).
+
+Buffers: inputs, consts and outputs come from the caller; intermediates get offsets in one arena
+allocated per call, reusing the space of buffers that are dead (after their last reading step).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fnad.ir import Var
+
+__all__ = ["ELEMENTAL", "REDUCTION", "ALIAS", "OPAQUE", "REDUCTIONS", "Kernel", "Step", "Plan", "plan",
+           "is_unit_reshape", "nbytes"]
+
+ELEMENTAL, REDUCTION, ALIAS, OPAQUE = "elemental", "reduction", "alias", "opaque"
+REDUCTIONS = frozenset(["reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or",
+                        "argmax", "argmin"])
+_LAYOUT = frozenset(["broadcast_in_dim", "transpose", "iota", "stop_gradient", "slice", "rev"])
+_ALIGN = 64
+
+
+def is_unit_reshape(in_shape, out_shape):
+    """A reshape that only inserts or removes size-1 axes (index maps need no division)."""
+    return [d for d in in_shape if d != 1] == [d for d in out_shape if d != 1]
+
+
+def nbytes(aval):
+    return aval.size * aval.dtype.itemsize
+
+
+def classify(eqn, scalar_ops):
+    name = eqn.primitive.name
+    if eqn.primitive.multiple_results:
+        return OPAQUE
+    if name in scalar_ops or name in _LAYOUT:
+        return ELEMENTAL
+    if name == "reshape":
+        return ELEMENTAL if is_unit_reshape(eqn.invars[0].aval.shape, eqn.outvars[0].aval.shape) else ALIAS
+    if name in REDUCTIONS:
+        return REDUCTION
+    return OPAQUE
+
+
+@dataclass
+class Kernel:
+    root: object                                  # the Eqn whose result the nest stores
+    members: list                                 # elemental Eqns computed inside, in order (root included)
+    producer: dict = field(default_factory=dict)  # Var -> member Eqn computing it inside the nest
+    stores: list = field(default_factory=list)    # member results also stored (shape = the domain)
+
+
+@dataclass
+class Step:
+    kind: str      # ELEMENTAL or REDUCTION (a Kernel), ALIAS or OPAQUE (one equation)
+    eqn: object
+    kernel: Kernel | None = None
+
+    def writes(self):
+        return list(self.eqn.outvars) + (self.kernel.stores if self.kernel else [])
+
+    def reads(self):
+        eqns = self.kernel.members if self.kernel else [self.eqn]
+        inside = self.kernel.producer if self.kernel else {}
+        return {a for e in eqns for a in e.invars if type(a) is Var and a not in inside}
+
+
+@dataclass
+class Plan:
+    steps: list
+    storage: dict        # Var -> ("input", i) | ("const", i) | ("output", i) | ("arena", offset) | ("alias", Var)
+    copies: list         # (output index, atom): outputs that are inputs, consts, aliases, literals or repeats
+    arena_size: int
+
+
+def plan(jaxpr, scalar_ops):
+    """Group the equations of `jaxpr` into steps and assign buffers (see the module docstring).
+    `scalar_ops`: names of primitives the lowering computes element by element."""
+    eqns = jaxpr.eqns
+    kinds = [classify(e, scalar_ops) for e in eqns]
+    consumers = {}
+    for i, e in enumerate(eqns):
+        for a in e.invars:
+            if type(a) is Var:
+                consumers.setdefault(a, []).append(i)
+    produced = {v for e in eqns for v in e.outvars}
+    materialize = {v for v in jaxpr.outvars if type(v) is Var}
+    for e, kind in zip(eqns, kinds):
+        if kind in (OPAQUE, ALIAS):
+            materialize.update(a for a in e.invars if type(a) is Var)
+        elif e.primitive.name == "broadcast_in_dim":
+            x = e.invars[0]
+            if type(x) is Var and x in produced and x.aval.size > 1:
+                materialize.add(x)
+
+    def domain(r):
+        e = eqns[r]
+        if kinds[r] == ELEMENTAL:
+            return e.outvars[0].aval.shape
+        return e.invars[0].aval.shape if e.primitive.name.startswith("reduce_") else None
+
+    def storing_host(v, uses):
+        """The earliest consumer kernel over v's shape that runs before v's other consumers."""
+        for r in sorted({root_of.get(j) for j in uses} - {None}):
+            if domain(r) == v.aval.shape and all(j > r for j in uses if root_of.get(j) != r):
+                return r
+        return None
+
+    root_of, members, stores = {}, {}, {}
+    for i in reversed(range(len(eqns))):
+        if kinds[i] in (OPAQUE, ALIAS):
+            continue
+        v = eqns[i].outvars[0]
+        uses = consumers.get(v, ())
+        roots = {root_of.get(j) for j in uses}
+        if kinds[i] == ELEMENTAL and v not in materialize and len(roots) == 1 and None not in roots:
+            r = roots.pop()
+        else:
+            r = storing_host(v, uses) if kinds[i] == ELEMENTAL else None
+            materialize.add(v)
+            if r is None:
+                root_of[i] = i
+                members[i] = [i]
+                continue
+            stores.setdefault(r, []).append(v)
+        root_of[i] = r
+        members[r].append(i)
+
+    steps = []
+    for i, e in enumerate(eqns):
+        if kinds[i] in (OPAQUE, ALIAS):
+            steps.append(Step(kinds[i], e))
+        elif root_of[i] == i:
+            group = [eqns[j] for j in sorted(members[i])]
+            producer = {m.outvars[0]: m for m in group if m is not e}
+            steps.append(Step(kinds[i], e, Kernel(e, group, producer, stores.get(i, []))))
+    storage, copies, arena_size = _assign_buffers(jaxpr, steps)
+    return Plan(steps, storage, copies, arena_size)
+
+
+def _assign_buffers(jaxpr, steps):
+    storage = {}
+    for i, v in enumerate(jaxpr.invars):
+        storage[v] = ("input", i)
+    for i, v in enumerate(jaxpr.constvars):
+        storage[v] = ("const", i)
+    for s in steps:
+        if s.kind == ALIAS:
+            storage[s.eqn.outvars[0]] = ("alias", s.eqn.invars[0])
+    copies = []
+    for k, v in enumerate(jaxpr.outvars):
+        if type(v) is Var and v not in storage:
+            storage[v] = ("output", k)
+        else:
+            copies.append((k, v))
+
+    def base(v):
+        while storage.get(v, ("",))[0] == "alias":
+            v = storage[v][1]
+        return v
+
+    # Lifetimes of arena buffers, in step indices (aliases extend their base's lifetime).
+    last_use = {}
+    for n, s in enumerate(steps):
+        for a in s.reads():
+            last_use[base(a)] = n
+    for _, v in copies:
+        if type(v) is Var:
+            last_use[base(v)] = len(steps)
+    free, arena_size = [], 0          # free: sorted [offset, size] holes in the arena
+    dying = {}
+    for v, n in last_use.items():
+        dying.setdefault(n, []).append(v)
+    for n, s in enumerate(steps):
+        for v in s.writes():
+            if v in storage:
+                continue
+            size = -(-max(nbytes(v.aval), 1) // _ALIGN) * _ALIGN
+            hole = next((h for h in free if h[1] >= size), None)
+            if hole is None:
+                storage[v] = ("arena", arena_size)
+                arena_size += size
+            else:
+                storage[v] = ("arena", hole[0])
+                hole[0] += size
+                hole[1] -= size
+                if not hole[1]:
+                    free.remove(hole)
+        for v in dying.get(n, []) + [v for v in s.writes() if v not in last_use]:
+            if storage.get(v, ("",))[0] == "arena":
+                _release(free, storage[v][1], -(-max(nbytes(v.aval), 1) // _ALIGN) * _ALIGN)
+    return storage, copies, arena_size
+
+
+def _release(free, offset, size):
+    """Return [offset, offset+size) to the sorted hole list, merging neighbours."""
+    free.append([offset, size])
+    free.sort()
+    merged = [free[0]]
+    for h in free[1:]:
+        if merged[-1][0] + merged[-1][1] == h[0]:
+            merged[-1][1] += h[1]
+        else:
+            merged.append(h)
+    free[:] = merged

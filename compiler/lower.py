@@ -1,0 +1,1524 @@
+"""fnad IR -> LLVM IR.
+
+`lower(closed_jaxpr)` returns an `llvmlite.ir.Module` defining
+
+    void fnad_main(ptr inputs, ptr consts, ptr outputs)     arrays of data pointers (C ABI)
+    i32  fnad_call(ptr table, ptr in_0.., ptr out_0..)       the same from PyArrayObject*s (runtime.py)
+
+`fnad_main` runs the steps of a `fusion.plan`. Each kernel is a loop nest in its own function
+`void kernel(ptr frame, i64 start, i64 end)` (frame: its buffers' pointers; [start, end) a range of
+its outermost loop), called directly or, when large, through `fnad_parallel_for`.
+
+Loop nests. A kernel iterates over a *domain* (the root's shape; for a reduction the operand's
+shape, for argmax with the reduced axis moved last). Every value is computed element by element
+("elemental" emission): an element of a value at a domain index is asked for with an integer
+matrix M (one row per axis of the value, one column per domain axis: value index = M @ domain
+index), so broadcasts, transposes and size-1 reshapes only rewrite M and every buffer read is an
+affine function of the domain index. Before emitting, adjacent domain axes are merged when every
+read and write is affine in the merged index (e.g. same-shape elementwise chains become one flat
+loop). Results are memoised per (value, M), so a value used twice at the same index is computed once.
+
+Reductions: reduced axes that are innermost accumulate in registers, the innermost one in blocks
+of `_BLOCK` elements: the block is accumulated with reassociation allowed (only that operation
+carries the `reassoc` flag, so LLVM vectorises it with a vector of partial sums), and blocks are
+combined in order. Reductions over every axis are split into fixed blocks of about `_PAR_BLOCK`
+elements whose partial results are combined in order after the (possibly parallel) loop, so the
+result depends on the shape only, never on the thread count. Reduced axes outside the innermost
+run accumulate into the output (initialised to the identity) in order.
+
+dot_general: float products of at least `_BLAS_MIN` multiply-adds call CBLAS gemm per batch
+(operands used in place when their layout is a row-major matrix or its transpose, else copied);
+smaller ones, and integer/bool ones, are reduction nests (product of the operands, summed over the
+contracting axes).
+"""
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+
+from fnad.core import ShapedArray
+from fnad.ir import ClosedJaxpr, Jaxpr, Literal, Var
+from compiler import blas, fusion, parallel
+from compiler.vecmath import emit_math
+
+__all__ = ["lower", "supported_primitives", "PYOBJECT_LAYOUT"]
+
+_I1, _I8, _I32, _I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+_PTR, _VOID = ir.PointerType(), ir.VoidType()
+_BLOCK = 4096              # elements per inner accumulation block
+_PAR_BLOCK = 1 << 16       # elements per partial result of a full reduction
+_MAX_PARTIALS = 4096
+_PAR_MIN = 1 << 17         # a kernel with fewer elements runs on one thread
+_PAR_GRAIN = 1 << 15       # elements per parallel chunk at least
+_BLAS_MIN = 1 << 15        # m*n*k from which dot_general calls BLAS
+# PyArrayObject field offsets (verified against the running NumPy by runtime.py).
+PYOBJECT_LAYOUT = {"ob_type": 8, "data": 16, "nd": 24, "dimensions": 32, "descr": 56, "flags": 64}
+_C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
+
+
+# ----------------------------------------------------------------------------------------------
+# Types and constants
+
+
+def _kind(dtype):
+    return np.dtype(dtype).kind
+
+
+def reg_type(dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return _I1
+    if dtype.kind in "iu":
+        return ir.IntType(8 * dtype.itemsize)
+    if dtype == np.float32:
+        return ir.FloatType()
+    if dtype == np.float64:
+        return ir.DoubleType()
+    raise NotImplementedError(f"compiler: dtype {dtype.name} is not supported (bool, int, uint, float32, "
+                              "float64 are)")
+
+
+def mem_type(dtype):
+    return _I8 if np.dtype(dtype).kind == "b" else reg_type(dtype)
+
+
+def const(dtype, value):
+    dtype = np.dtype(dtype)
+    value = np.asarray(value).astype(dtype).item()
+    if dtype.kind == "f":
+        return ir.Constant(reg_type(dtype), float(value))
+    value = int(value)
+    bits = 1 if dtype.kind == "b" else 8 * dtype.itemsize
+    if value >= 1 << (bits - 1) and bits > 1:
+        value -= 1 << bits
+    return ir.Constant(reg_type(dtype), value)
+
+
+def _i64(v):
+    return ir.Constant(_I64, int(v))
+
+
+def _intrinsic(b, name, ret, args):
+    """Call the LLVM intrinsic `name` (full mangled name) returning `ret`."""
+    fn = b.module.declare_intrinsic(name, (), ir.FunctionType(ret, [a.type for a in args]))
+    return b.call(fn, args)
+
+
+def _suffix(ty):
+    return ty.intrinsic_name
+
+
+def _extern(module, name, ret, args):
+    if name in module.globals:
+        return module.globals[name]
+    return ir.Function(module, ir.FunctionType(ret, args), name)
+
+
+# ----------------------------------------------------------------------------------------------
+# Scalar rules: one per elementwise primitive. rule(b, eqn, *args) -> value (register types).
+
+_SCALAR = {}
+
+
+def _rule(*names):
+    def register(fn):
+        for n in names:
+            _SCALAR[n] = fn
+        return fn
+    return register
+
+
+def _dt(e, i=0):
+    return e.invars[i].aval.dtype
+
+
+def _out_dt(e):
+    return e.outvars[0].aval.dtype
+
+
+def _zero(ty):
+    return ir.Constant(ty, 0.0 if isinstance(ty, (ir.FloatType, ir.DoubleType)) else 0)
+
+
+def _sel(b, c, x, y):
+    return b.select(c, x, y)
+
+
+@_rule("add", "add_any")
+def _add(b, e, x, y):
+    k = _kind(_dt(e))
+    return b.fadd(x, y) if k == "f" else (b.or_(x, y) if k == "b" else b.add(x, y))
+
+
+@_rule("sub")
+def _sub(b, e, x, y):
+    return b.fsub(x, y) if _kind(_dt(e)) == "f" else b.sub(x, y)
+
+
+@_rule("mul")
+def _mul(b, e, x, y):
+    k = _kind(_dt(e))
+    return b.fmul(x, y) if k == "f" else (b.and_(x, y) if k == "b" else b.mul(x, y))
+
+
+def _int_divmod(b, e, x, y, rem):
+    """C-style truncating division/remainder; 0 where y == 0 (and no overflow trap at MIN / -1)."""
+    ty = x.type
+    zero, one = ir.Constant(ty, 0), ir.Constant(ty, 1)
+    y0 = b.icmp_unsigned("==", y, zero)
+    if _kind(_dt(e)) == "u":
+        safe = _sel(b, y0, one, y)
+        r = b.urem(x, safe) if rem else b.udiv(x, safe)
+        return _sel(b, y0, zero, r)
+    minus1 = b.icmp_signed("==", y, ir.Constant(ty, -1))
+    safe = _sel(b, b.or_(y0, minus1), one, y)
+    r = b.srem(x, safe) if rem else b.sdiv(x, safe)
+    special = zero if rem else b.sub(zero, x)    # x % -1 == 0, x / -1 == -x (wrapping)
+    return _sel(b, y0, zero, _sel(b, minus1, special, r))
+
+
+@_rule("div")
+def _div(b, e, x, y):
+    return b.fdiv(x, y) if _kind(_dt(e)) == "f" else _int_divmod(b, e, x, y, rem=False)
+
+
+@_rule("rem")
+def _rem(b, e, x, y):
+    return b.frem(x, y) if _kind(_dt(e)) == "f" else _int_divmod(b, e, x, y, rem=True)
+
+
+def _extremum(b, e, x, y, is_max):
+    k = _kind(_dt(e))
+    if k == "f":
+        return _intrinsic(b, f"llvm.{'maximum' if is_max else 'minimum'}.{_suffix(x.type)}", x.type, [x, y])
+    if k == "b":
+        return b.or_(x, y) if is_max else b.and_(x, y)
+    cmp = b.icmp_signed if k == "i" else b.icmp_unsigned
+    return _sel(b, cmp(">" if is_max else "<", x, y), x, y)
+
+
+_rule("max")(lambda b, e, x, y: _extremum(b, e, x, y, True))
+_rule("min")(lambda b, e, x, y: _extremum(b, e, x, y, False))
+_rule("pow")(lambda b, e, x, y: emit_math(b, "pow", x, y))
+_rule("atan2")(lambda b, e, x, y: emit_math(b, "atan2", x, y))
+_rule("and")(lambda b, e, x, y: b.and_(x, y))
+_rule("or")(lambda b, e, x, y: b.or_(x, y))
+_rule("xor")(lambda b, e, x, y: b.xor(x, y))
+
+
+@_rule("nextafter")
+def _nextafter(b, e, x, y):
+    ity = ir.IntType(x.type.intrinsic_name == "f32" and 32 or 64)
+    bits = b.bitcast(x, ity)
+    up = b.icmp_signed("==", b.fcmp_ordered("<", x, y), b.fcmp_ordered(">", x, _zero(x.type)))
+    stepped = b.bitcast(_sel(b, up, b.add(bits, ir.Constant(ity, 1)), b.sub(bits, ir.Constant(ity, 1))), x.type)
+    tiny = _intrinsic(b, f"llvm.copysign.{_suffix(x.type)}", x.type,
+                      [b.bitcast(ir.Constant(ity, 1), x.type), y])
+    r = _sel(b, b.fcmp_ordered("==", x, _zero(x.type)), tiny, stepped)
+    r = _sel(b, b.fcmp_ordered("==", x, y), y, r)
+    return _sel(b, b.fcmp_unordered("uno", x, y), b.fadd(x, y), r)
+
+
+def _shift(b, e, x, y, how):
+    ty = x.type
+    too_far = b.icmp_unsigned(">=", y, ir.Constant(ty, ty.width))
+    if how == "left":
+        return _sel(b, too_far, ir.Constant(ty, 0), b.shl(x, _sel(b, too_far, ir.Constant(ty, 0), y)))
+    if how == "logical" or _kind(_dt(e)) == "u":
+        return _sel(b, too_far, ir.Constant(ty, 0), b.lshr(x, _sel(b, too_far, ir.Constant(ty, 0), y)))
+    return b.ashr(x, _sel(b, too_far, ir.Constant(ty, ty.width - 1), y))
+
+
+_rule("shift_left")(lambda b, e, x, y: _shift(b, e, x, y, "left"))
+_rule("shift_right_logical")(lambda b, e, x, y: _shift(b, e, x, y, "logical"))
+_rule("shift_right_arithmetic")(lambda b, e, x, y: _shift(b, e, x, y, "arithmetic"))
+
+
+@_rule("neg")
+def _neg(b, e, x):
+    return b.fneg(x) if _kind(_dt(e)) == "f" else b.sub(_zero(x.type), x)
+
+
+@_rule("sign")
+def _sign(b, e, x):
+    ty, k = x.type, _kind(_dt(e))
+    one = ir.Constant(ty, 1.0 if k == "f" else 1)
+    if k == "u":
+        return _sel(b, b.icmp_unsigned("!=", x, _zero(ty)), one, _zero(ty))
+    minus = ir.Constant(ty, -1.0 if k == "f" else -1)
+    if k == "i":
+        return _sel(b, b.icmp_signed(">", x, _zero(ty)), one, _sel(b, b.icmp_signed("<", x, _zero(ty)), minus, _zero(ty)))
+    zero_or_nan = _sel(b, b.fcmp_ordered("==", x, _zero(ty)), _zero(ty), x)
+    return _sel(b, b.fcmp_ordered(">", x, _zero(ty)), one, _sel(b, b.fcmp_ordered("<", x, _zero(ty)), minus, zero_or_nan))
+
+
+def _float_intrinsic(name):
+    return lambda b, e, x: _intrinsic(b, f"llvm.{name}.{_suffix(x.type)}", x.type, [x])
+
+
+_rule("floor")(_float_intrinsic("floor"))
+_rule("ceil")(_float_intrinsic("ceil"))
+_rule("round")(_float_intrinsic("roundeven"))
+_rule("sqrt")(_float_intrinsic("sqrt"))
+_rule("rsqrt")(lambda b, e, x: b.fdiv(ir.Constant(x.type, 1.0), _float_intrinsic("sqrt")(b, e, x)))
+
+
+@_rule("abs")
+def _abs(b, e, x):
+    k = _kind(_dt(e))
+    if k == "f":
+        return _float_intrinsic("fabs")(b, e, x)
+    return x if k == "u" else _intrinsic(b, f"llvm.abs.{_suffix(x.type)}", x.type, [x, ir.Constant(_I1, 0)])
+
+
+for _name in ("exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
+              "tanh", "asinh", "acosh", "atanh", "logistic", "erf"):
+    _rule(_name)((lambda n: lambda b, e, x: emit_math(b, n, x))(_name))
+
+
+@_rule("cbrt")
+def _cbrt(b, e, x):
+    """|x|**(1/3) in float64, one Newton step, the sign of x put back."""
+    d = ir.DoubleType()
+    a = _intrinsic(b, "llvm.fabs.f64", d, [x if x.type == d else b.fpext(x, d)])
+    y = emit_math(b, "pow", a, ir.Constant(d, 1 / 3))
+    y2 = b.fmul(y, y)
+    newton = b.fsub(y, b.fdiv(b.fsub(b.fmul(y2, y), a), b.fmul(y2, ir.Constant(d, 3.0))))
+    plain = b.or_(b.fcmp_unordered("ueq", y, ir.Constant(d, 0.0)),
+                  b.fcmp_ordered("==", y, ir.Constant(d, float("inf"))))
+    y = _sel(b, plain, y, newton)
+    y = y if x.type == d else b.fptrunc(y, x.type)
+    return _intrinsic(b, f"llvm.copysign.{_suffix(x.type)}", x.type, [y, x])
+
+
+@_rule("erf_inv")
+def _erf_inv(b, e, x):
+    """The reference algorithm (Winitzki's start, three Newton steps on erf) in float64."""
+    d = ir.DoubleType()
+    c = lambda v: ir.Constant(d, float(v))
+    x64 = x if x.type == d else b.fpext(x, d)
+    a = 0.147
+    ln = emit_math(b, "log1p", b.fneg(b.fmul(x64, x64)))
+    t = b.fadd(c(2 / (np.pi * a)), b.fmul(ln, c(0.5)))
+    inner = _intrinsic(b, "llvm.sqrt.f64", d, [b.fsub(b.fmul(t, t), b.fdiv(ln, c(a)))])
+    sign = _sign(b, e.replace(invars=[Literal(0.0)]), x64)
+    y = b.fmul(sign, _intrinsic(b, "llvm.sqrt.f64", d, [b.fsub(inner, t)]))
+    for _ in range(3):
+        err = b.fsub(emit_math(b, "erf", y), x64)
+        slope = b.fmul(c(2 / np.sqrt(np.pi)), emit_math(b, "exp", b.fneg(b.fmul(y, y))))
+        y = b.fsub(y, b.fdiv(err, slope))
+    one = b.fcmp_ordered("==", _intrinsic(b, "llvm.fabs.f64", d, [x64]), c(1.0))
+    y = _sel(b, one, b.fmul(sign, c(np.inf)), y)
+    return y if x.type == d else b.fptrunc(y, x.type)
+
+
+@_rule("not")
+def _not(b, e, x):
+    return b.xor(x, ir.Constant(x.type, -1 if x.type.width > 1 else 1))
+
+
+@_rule("is_finite")
+def _is_finite(b, e, x):
+    return b.fcmp_ordered("!=", _float_intrinsic("fabs")(b, e, x), ir.Constant(x.type, float("inf")))
+
+
+_rule("is_nan")(lambda b, e, x: b.fcmp_unordered("uno", x, x))
+
+
+@_rule("integer_pow")
+def _integer_pow(b, e, x):
+    y = e.params["y"]
+    mul = (lambda p, q: b.fmul(p, q)) if _kind(_dt(e)) == "f" else (lambda p, q: b.mul(p, q))
+    result, base, n = None, x, abs(y)
+    while n:
+        if n & 1:
+            result = base if result is None else mul(result, base)
+        n >>= 1
+        if n:
+            base = mul(base, base)
+    one = ir.Constant(x.type, 1.0 if _kind(_dt(e)) == "f" else 1)
+    result = one if result is None else result
+    return b.fdiv(one, result) if y < 0 else result
+
+
+_CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+def _compare(b, e, x, y):
+    op, k = _CMP[e.primitive.name], _kind(_dt(e))
+    if k == "f":
+        return b.fcmp_unordered(op, x, y) if op == "!=" else b.fcmp_ordered(op, x, y)
+    return (b.icmp_signed if k == "i" else b.icmp_unsigned)(op, x, y)
+
+
+_rule(*_CMP)(_compare)
+_rule("select")(lambda b, e, p, t, f: b.select(p, t, f))
+
+
+def convert(b, x, src, dst):
+    src, dst = np.dtype(src), np.dtype(dst)
+    ks, kd, ty = src.kind, dst.kind, reg_type(dst)
+    if src == dst:
+        return x
+    if kd == "b":
+        return b.fcmp_unordered("!=", x, _zero(x.type)) if ks == "f" else b.icmp_unsigned("!=", x, _zero(x.type))
+    if ks == "f" and kd == "f":
+        return b.fpext(x, ty) if dst.itemsize > src.itemsize else b.fptrunc(x, ty)
+    if ks == "f":   # as NumPy on x86: narrow and unsigned targets go through int64 and wrap
+        if kd == "u" and ty.width == 64:
+            return b.fptoui(x, ty)
+        return b.fptosi(x, ty) if kd == "i" and ty.width >= 32 else b.trunc(b.fptosi(x, _I64), ty)
+    if kd == "f":
+        return b.sitofp(x, ty) if ks == "i" else b.uitofp(x, ty)
+    if ty.width == x.type.width:
+        return x
+    if ty.width < x.type.width:
+        return b.trunc(x, ty)
+    return b.sext(x, ty) if ks == "i" else b.zext(x, ty)
+
+
+_rule("convert_element_type")(lambda b, e, x: convert(b, x, _dt(e), _out_dt(e)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Loops
+
+
+class _Loop:
+    """`with _Loop(b, start, end, step) as i:` emits a counted loop; the body is built inside."""
+
+    def __init__(self, b, start, end, step=1):
+        self.b, self.start, self.end, self.step = b, start, end, step
+
+    def __enter__(self):
+        b = self.b
+        self.pre = b.block
+        self.head = b.append_basic_block("loop")
+        self.body = b.append_basic_block("body")
+        self.exit = b.append_basic_block("done")
+        b.branch(self.head)
+        b.position_at_end(self.head)
+        self.i = b.phi(_I64)
+        self.i.add_incoming(self.start, self.pre)
+        b.cbranch(b.icmp_signed("<", self.i, self.end), self.body, self.exit)
+        b.position_at_end(self.body)
+        return self.i
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            b = self.b
+            self.i.add_incoming(b.add(self.i, _i64(self.step)), b.block)
+            b.branch(self.head)
+            b.position_at_end(self.exit)
+
+
+def _load(b, ptr, offset, dtype):
+    mt = mem_type(dtype)
+    v = b.load(b.gep(ptr, [offset], inbounds=True, source_etype=mt), typ=mt)
+    return b.icmp_unsigned("!=", v, ir.Constant(_I8, 0)) if np.dtype(dtype).kind == "b" else v
+
+
+def _store(b, value, ptr, offset, dtype):
+    mt = mem_type(dtype)
+    if np.dtype(dtype).kind == "b":
+        value = b.zext(value, _I8)
+    b.store(value, b.gep(ptr, [offset], inbounds=True, source_etype=mt))
+
+
+def _row_major(shape):
+    strides, acc = [], 1
+    for d in reversed(shape):
+        strides.append(acc)
+        acc *= d
+    return tuple(reversed(strides))
+
+
+def _identity(n):
+    """Index matrix of a value indexed by the domain itself (rows: coefficients, then a constant)."""
+    return tuple(_unit(i, n) for i in range(n))
+
+
+def _unit(i, n, scale=1, constant=0):
+    return tuple(scale if j == i else 0 for j in range(n)) + (constant,)
+
+
+def _affine_combination(rows, coefs, constant=0, ndomain=0):
+    """sum(c * row) + constant, for index rows of equal length (ndomain + 1 when there are none)."""
+    out = [0] * (len(rows[0]) if rows else ndomain + 1)
+    for c, row in zip(coefs, rows):
+        for j, r in enumerate(row):
+            out[j] += c * r
+    out[-1] += constant
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Elemental emission
+
+
+def _operand_maps(e, M, ndomain):
+    """Index matrices of `e`'s operands, given the matrix M of its output."""
+    name, zero = e.primitive.name, (0,) * (ndomain + 1)
+    if name == "broadcast_in_dim":
+        x = e.invars[0].aval
+        return [tuple(zero if x.shape[i] == 1 else M[d] for i, d in enumerate(e.params["broadcast_dimensions"]))]
+    if name == "transpose":
+        rows = [None] * len(M)
+        for j, p in enumerate(e.params["permutation"]):
+            rows[p] = M[j]
+        return [tuple(rows)]
+    if name == "slice":
+        starts, strides = e.params["start_indices"], e.params["strides"] or (1,) * len(M)
+        return [tuple(_scaled(row, st, s0) for row, st, s0 in zip(M, strides, starts))]
+    if name == "rev":
+        shape = e.invars[0].aval.shape
+        return [tuple(_scaled(row, -1, shape[d] - 1) if d in e.params["dimensions"] else row
+                      for d, row in enumerate(M))]
+    if name == "reshape":
+        kept = iter([row for row, d in zip(M, e.outvars[0].aval.shape) if d != 1])
+        return [tuple(zero if d == 1 else next(kept) for d in e.invars[0].aval.shape)]
+    return [M if type(a) is Var and a.aval.ndim or type(a) is Literal and np.ndim(a.val) else () for a in e.invars]
+
+
+def _scaled(row, scale, constant):
+    return tuple(scale * r for r in row[:-1]) + (scale * row[-1] + constant,)
+
+
+_PASS_THROUGH = frozenset(["broadcast_in_dim", "transpose", "reshape", "stop_gradient", "slice", "rev"])
+
+
+class _Elemental:
+    """Values of a kernel's expression at affine indices of its domain (see the module docstring).
+
+    Dry mode only records the affine forms of every buffer read (for merging axes); real mode
+    emits code, reading buffer `v` through the kernel's pointer `pointers[v]`."""
+
+    def __init__(self, producer, ndomain, dry):
+        self.producer, self.n, self.dry = producer, ndomain, dry
+        self.memo, self.forms, self.leaves = {}, [], []
+        self.b = self.pointers = None
+        self.loop_index = []
+
+    def value(self, atom, M):
+        if type(atom) is Literal:
+            return None if self.dry else const(atom.aval.dtype, atom.val)
+        key = (atom, M)
+        if key in self.memo:
+            return self.memo[key]
+        e = self.producer.get(atom)
+        if e is None:
+            r = self._leaf(atom, M)
+        elif e.primitive.name == "iota":
+            r = self._affine(M[e.params["dimension"]])
+            if not self.dry:
+                r = convert(self.b, r, np.int64, _out_dt(e))
+        else:
+            args = [self.value(a, m) for a, m in zip(e.invars, _operand_maps(e, M, self.n))]
+            if self.dry:
+                r = None
+            elif e.primitive.name in _PASS_THROUGH:
+                r = args[0]
+            else:
+                r = _SCALAR[e.primitive.name](self.b, e, *args)
+        self.memo[key] = r
+        return r
+
+    def _leaf(self, v, M):
+        return self.load(v, _affine_combination(M, _row_major(v.aval.shape), ndomain=self.n))
+
+    def load(self, v, form, extra=None):
+        """Element of buffer `v` at the affine `form` of the domain index (+ a runtime `extra` offset)."""
+        if self.dry:
+            if v not in self.leaves:
+                self.leaves.append(v)
+            self.forms.append(form)
+            return None
+        offset = self.offset(form)
+        return _load(self.b, self.pointers[v], offset if extra is None else self.b.add(offset, extra), v.aval.dtype)
+
+    def _affine(self, form):
+        if self.dry:
+            self.forms.append(form)
+            return None
+        return self.offset(form)
+
+    def offset(self, form):
+        """sum(form[d] * index[d]) + form[-1] in the merged loop indices (`loop_index`: [(last dim,
+        i64 value)]); `base` adds a runtime offset (dynamic slices)."""
+        acc = None if not form[-1] else _i64(form[-1])
+        for last, i in self.loop_index:
+            c = form[last]
+            if c:
+                t = i if c == 1 else self.b.mul(i, _i64(c))
+                acc = t if acc is None else self.b.add(acc, t)
+        return _i64(0) if acc is None else acc
+
+
+def _merge_axes(sizes, reduced, forms):
+    """Groups of adjacent domain axes (size-1 axes dropped) that can be one loop: every form f
+    satisfies f[d] == f[d+1] * sizes[d+1] inside a group, and reduced/kept flags agree."""
+    groups = []
+    for d, s in enumerate(sizes):
+        if s == 1:
+            continue
+        if groups:
+            p = groups[-1][-1]
+            if reduced[p] == reduced[d] and all(f[p] == f[d] * s for f in forms):
+                groups[-1].append(d)
+                continue
+        groups.append([d])
+    return groups
+
+
+# ----------------------------------------------------------------------------------------------
+# Reductions
+
+
+_REDUCE_OPS = {"reduce_sum": "sum", "reduce_prod": "prod", "reduce_max": "max", "reduce_min": "min",
+               "reduce_and": "and", "reduce_or": "or"}
+
+
+def _reduce_identity(op, dtype):
+    dtype, k = np.dtype(dtype), _kind(dtype)
+    if op in ("sum", "or") or (op == "max" and k == "b"):
+        return const(dtype, 0)
+    if op in ("prod", "and") or (op == "min" and k == "b"):
+        return const(dtype, 1)
+    if k == "f":
+        return const(dtype, -np.inf if op == "max" else np.inf)
+    info = np.iinfo(dtype)
+    return const(dtype, info.min if op == "max" else info.max)
+
+
+def _combine(b, op, dtype, acc, x, reassoc=False):
+    k = _kind(dtype)
+    if k == "b":
+        return b.or_(acc, x) if op in ("sum", "or", "max") else b.and_(acc, x)
+    if op in ("sum", "prod"):
+        if k == "f":
+            flags = ("reassoc",) if reassoc else ()
+            return b.fadd(acc, x, flags=flags) if op == "sum" else b.fmul(acc, x, flags=flags)
+        return b.add(acc, x) if op == "sum" else b.mul(acc, x)
+    if op in ("and", "or"):
+        return b.and_(acc, x) if op == "and" else b.or_(acc, x)
+    if k == "f":
+        return _intrinsic(b, f"llvm.{'maximum' if op == 'max' else 'minimum'}.{_suffix(x.type)}", x.type, [acc, x])
+    cmp = b.icmp_signed if k == "i" else b.icmp_unsigned
+    return b.select(cmp(">" if op == "max" else "<", x, acc), x, acc)
+
+
+def _arg_better(b, is_max, dtype, x, best):
+    k = _kind(dtype)
+    op = ">" if is_max else "<"
+    if k == "f":
+        nan_first = b.and_(b.fcmp_unordered("uno", x, x), b.fcmp_ordered("ord", best, best))
+        return b.or_(b.fcmp_ordered(op, x, best), nan_first)
+    return (b.icmp_signed if k == "i" else b.icmp_unsigned)(op, x, best)
+
+
+def _arg_identity(is_max, dtype):
+    k = _kind(dtype)
+    if k == "f":
+        return const(dtype, -np.inf if is_max else np.inf)
+    if k == "b":
+        return const(dtype, not is_max)
+    info = np.iinfo(dtype)
+    return const(dtype, info.min if is_max else info.max)
+
+
+# ----------------------------------------------------------------------------------------------
+# Kernels
+
+
+class _Spec:
+    """A loop nest: `domain` sizes and `reduced` flags; `element(em)` gives the value at the
+    domain index (em.value(...) with matrices over the domain); `op` None stores it to `out`,
+    else reduces with op ('sum', ..., 'argmax', 'argmin') into `out`."""
+
+    def __init__(self, domain, reduced, element, out, op, dtype, producer, cost=1, out_form=None, body=None,
+                 stores=()):
+        self.stores = list(stores)   # more results computed inside, stored at the domain index
+        self.domain, self.reduced, self.element, self.out_form = tuple(domain), tuple(reduced), element, out_form
+        self.body = body   # body(kernel): replaces the store of an op-less nest (serial; e.g. scatter)
+        self.out, self.op, self.dtype, self.producer, self.cost = out, op, np.dtype(dtype), producer, cost
+
+
+_TRANSCENDENTAL = frozenset(["exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos", "atan",
+                             "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "logistic", "erf", "pow", "atan2",
+                             "cbrt", "erf_inv", "rem"])
+
+
+def _kernel_spec(step):
+    """The loop nest of a fusion step (elemental root or reduction)."""
+    k, root = step.kernel, step.eqn
+    cost = 1 + 8 * sum(m.primitive.name in _TRANSCENDENTAL for m in k.members)
+    name, out = root.primitive.name, root.outvars[0]
+    if step.kind == fusion.ELEMENTAL:
+        producer = dict(k.producer)
+        producer[out] = root
+        n = out.aval.ndim
+        return _Spec(out.aval.shape, (False,) * n, lambda em: em.value(out, _identity(n)), out, None,
+                     out.aval.dtype, producer, cost, stores=k.stores)
+    x = root.invars[0]
+    shape = x.aval.shape
+    if name in ("argmax", "argmin"):
+        axis = root.params["axis"]
+        order = [d for d in range(len(shape)) if d != axis] + [axis]
+        M = tuple(_unit(order.index(i), len(shape)) for i in range(len(shape)))
+        return _Spec([shape[d] for d in order], [d == axis for d in order], lambda em: em.value(x, M), out,
+                     name, x.aval.dtype, k.producer, cost)
+    axes = root.params["axes"]
+    n = len(shape)
+    return _Spec(shape, [d in axes for d in range(n)], lambda em: em.value(x, _identity(n)), out,
+                 _REDUCE_OPS[name], out.aval.dtype, k.producer, cost, stores=k.stores)
+
+
+class _Kernel:
+    """Emits one `_Spec` as `void kernel(ptr frame, i64 start, i64 end)` and its launch in main."""
+
+    def __init__(self, lowering, spec):
+        self.lw, self.spec = lowering, spec
+        dry = _Elemental(spec.producer, len(spec.domain), dry=True)
+        spec.element(dry)
+        kept = [s for s, r in zip(spec.domain, spec.reduced) if not r]
+        out_strides = iter(_row_major(kept))
+        out_forms = [spec.out_form or tuple(0 if r else next(out_strides) for r in spec.reduced) + (0,)]
+        self.domain_form = _affine_combination(_identity(len(spec.domain)), _row_major(spec.domain))
+        if spec.stores:
+            out_forms.append(self.domain_form)
+        self.groups = _merge_axes(spec.domain, spec.reduced, dry.forms + out_forms)
+        self.sizes = [int(np.prod([spec.domain[d] for d in g])) for g in self.groups]
+        self.red = [spec.reduced[g[0]] for g in self.groups]
+        self.out_form = out_forms[0]
+        self.buffers = list(dry.leaves) + [spec.out] + spec.stores
+        self.size = int(np.prod(spec.domain, dtype=np.int64))
+        self.total = spec.op in _REDUCE_OPS.values() and not any(
+            not r for r in self.red)
+
+    # -- launch (in main) --------------------------------------------------------------------
+
+    def launch(self):
+        lw, spec = self.lw, self.spec
+        b = lw.b
+        if self.size == 0 and spec.op is None:
+            return
+        extra = []
+        if self.total:
+            inner = int(np.prod(self.sizes[1:])) if self.sizes else 1
+            c0 = self.sizes[0] if self.sizes else 1
+            self.b0 = max(1, _PAR_BLOCK // max(inner, 1), -(-c0 // _MAX_PARTIALS))
+            self.nblocks = max(1, -(-c0 // self.b0))
+            partials = lw.entry_alloca(mem_type(spec.dtype), self.nblocks)
+            extra = [partials]
+            n0, threaded, grain = self.nblocks, self.nblocks > 1 and self.size >= _PAR_MIN, 1
+        else:
+            n0 = self.sizes[0] if self.sizes else 1
+            rmw = spec.op is not None and any(self.red[:self._suffix_start()])
+            threaded = (not rmw and spec.body is None and n0 >= 2 and self.size * spec.cost >= _PAR_MIN and
+                        (not self.red or not self.red[0]))
+            grain = max(1, -(-n0 * _PAR_GRAIN // max(self.size, 1)))
+        fn = self._define(extra)
+        pointers = [lw.pointer(v) for v in self.buffers] + extra
+        frame = lw.entry_alloca(_PTR, len(pointers))
+        for i, p in enumerate(pointers):
+            b.store(p, b.gep(frame, [_i64(i)], source_etype=_PTR))
+        if threaded:
+            b.call(parallel.declare_parallel_for(lw.module), [fn, frame, _i64(n0), _i64(grain)])
+        else:
+            b.call(fn, [frame, _i64(0), _i64(n0)])
+        if self.total:
+            self._combine_partials(extra[0])
+
+    def _combine_partials(self, partials):
+        b, spec = self.lw.b, self.spec
+        acc = self.lw.entry_alloca(reg_type(spec.dtype), 1)
+        b.store(_reduce_identity(spec.op, spec.dtype), acc)
+        with _Loop(b, _i64(0), _i64(self.nblocks)) as i:
+            b.store(_combine(b, spec.op, spec.dtype, b.load(acc, typ=reg_type(spec.dtype)),
+                             _load(b, partials, i, spec.dtype)), acc)
+        _store(b, b.load(acc, typ=reg_type(spec.dtype)), self.lw.pointer(spec.out), _i64(0), spec.dtype)
+
+    # -- the kernel function -----------------------------------------------------------------
+
+    def _suffix_start(self):
+        r0 = len(self.red)
+        while r0 > 0 and self.red[r0 - 1]:
+            r0 -= 1
+        return r0
+
+    def _define(self, extra):
+        lw, spec = self.lw, self.spec
+        fn = ir.Function(lw.module, parallel.CHUNK_TYPE, lw.fresh("kernel"))
+        fn.linkage = "internal"
+        fn.attributes.add("nounwind")
+        frame, start, end = fn.args
+        self.alloca_builder = ir.IRBuilder(fn.append_basic_block("allocas"))
+        b = self.b = ir.IRBuilder(fn.append_basic_block("entry"))
+        slots = [b.load(b.gep(frame, [_i64(i)], source_etype=_PTR), typ=_PTR)
+                 for i in range(len(self.buffers) + len(extra))]
+        em = self.em = _Elemental(spec.producer, len(spec.domain), dry=False)
+        em.b, em.pointers = b, dict(zip(self.buffers, slots))
+        self.out_ptr = em.pointers[spec.out]
+        self.index = [None] * len(self.groups)
+        if spec.op is None:
+            self._nest(0, start, end, (lambda: spec.body(self)) if spec.body else self._store_element)
+        elif spec.op.startswith("scan"):
+            self._nest(0, start, end, self._scan_body, stop=len(self.groups) - (1 if self.red and self.red[-1] else 0))
+        elif spec.op in ("argmax", "argmin"):
+            self._nest(0, start, end, self._arg_body, stop=len(self.groups) - (1 if self.red and self.red[-1] else 0))
+        elif self.total:
+            self._total(slots[-1], start, end)
+        else:
+            r0 = self._suffix_start()
+            if any(self.red[:r0]):
+                self._fill_identity()
+                self._nest(0, _i64(0), _i64(self.sizes[0]), lambda: self._suffix(r0, rmw=True), stop=r0)
+            else:
+                self._nest(0, start, end, lambda: self._suffix(r0, rmw=False), stop=r0)
+        b.ret_void()
+        self.alloca_builder.branch(fn.basic_blocks[1])
+        return fn
+
+    def _alloca(self, ty):
+        return self.alloca_builder.alloca(ty)
+
+    def _set_index(self, level, i):
+        self.index[level] = i
+        self.em.loop_index = [(g[-1], idx) for g, idx in zip(self.groups, self.index) if idx is not None]
+        self.em.memo = {}
+
+    def _nest(self, level, start, end, body, stop=None):
+        """Loops over merged axes level..stop-1 (the first over [start, end) when level == 0), then body()."""
+        stop = len(self.groups) if stop is None else stop
+        if level == stop:
+            body()
+            return
+        lo, hi = (start, end) if level == 0 else (_i64(0), _i64(self.sizes[level]))
+        with _Loop(self.b, lo, hi) as i:
+            self._set_index(level, i)
+            self._nest(level + 1, start, end, body, stop)
+
+    def _element(self):
+        value = self.spec.element(self.em)
+        for v in self.spec.stores:
+            stored = self.em.value(v, _identity(len(self.spec.domain)))
+            _store(self.b, stored, self.em.pointers[v], self.em.offset(self.domain_form), v.aval.dtype)
+        return value
+
+    def _store_element(self):
+        _store(self.b, self._element(), self.out_ptr, self._out_offset(), self.spec.dtype)
+
+    def _out_offset(self):
+        return self.em.offset(self.out_form)
+
+    def _fill_identity(self):
+        b, spec = self.b, self.spec
+        n = spec.out.aval.size
+        with _Loop(b, _i64(0), _i64(n)) as i:
+            _store(b, _reduce_identity(spec.op, spec.dtype), self.out_ptr, i, spec.dtype)
+
+    def _suffix(self, r0, rmw, lo=None, hi=None):
+        """Accumulate the reduced merged axes r0.. into a register, then store/combine into out."""
+        b, spec = self.b, self.spec
+        ty = reg_type(spec.dtype)
+        total = self._alloca(ty)
+        b.store(_reduce_identity(spec.op, spec.dtype), total)
+        self._accumulate(r0, total, lo, hi)
+        value = b.load(total, typ=ty)
+        if rmw:
+            off = self._out_offset()
+            value = _combine(b, spec.op, spec.dtype, _load(b, self.out_ptr, off, spec.dtype), value)
+            _store(b, value, self.out_ptr, off, spec.dtype)
+            return None
+        if lo is None:
+            _store(b, value, self.out_ptr, self._out_offset(), spec.dtype)
+        return value
+
+    def _accumulate(self, level, total, lo=None, hi=None):
+        b, spec = self.b, self.spec
+        ty = reg_type(spec.dtype)
+        n = len(self.groups)
+        if level == n:
+            b.store(_combine(b, spec.op, spec.dtype, b.load(total, typ=ty), self._element()), total)
+            return
+        lo = _i64(0) if lo is None else lo
+        hi = _i64(self.sizes[level]) if hi is None else hi
+        if level < n - 1:
+            with _Loop(b, lo, hi) as i:
+                self._set_index(level, i)
+                self._accumulate(level + 1, total)
+            return
+        block = self._alloca(ty)
+        with _Loop(b, lo, hi, _BLOCK) as start:
+            stop = b.add(start, _i64(_BLOCK))
+            stop = b.select(b.icmp_signed("<", stop, hi), stop, hi)
+            b.store(_reduce_identity(spec.op, spec.dtype), block)
+            with _Loop(b, start, stop) as i:
+                self._set_index(level, i)
+                b.store(_combine(b, spec.op, spec.dtype, b.load(block, typ=ty), self._element(), reassoc=True), block)
+            b.store(_combine(b, spec.op, spec.dtype, b.load(total, typ=ty), b.load(block, typ=ty)), total)
+
+    def _total(self, partials, start, end):
+        b, spec = self.b, self.spec
+        with _Loop(b, start, end) as blk:
+            if not self.groups:
+                value = self._suffix(0, rmw=False, lo=_i64(0), hi=_i64(1))
+            else:
+                lo = b.mul(blk, _i64(self.b0))
+                hi = b.add(lo, _i64(self.b0))
+                hi = b.select(b.icmp_signed("<", hi, _i64(self.sizes[0])), hi, _i64(self.sizes[0]))
+                value = self._suffix(0, rmw=False, lo=lo, hi=hi)
+            _store(b, value, partials, blk, spec.dtype)
+
+    def _scan_body(self):
+        """Running combination along the last (scanned) axis, each prefix stored."""
+        b, spec = self.b, self.spec
+        op, ty = spec.op.split(":")[1], reg_type(spec.dtype)
+        acc = self._alloca(ty)
+        b.store(_reduce_identity(op, spec.dtype), acc)
+
+        def step():
+            value = _combine(b, op, spec.dtype, b.load(acc, typ=ty), self._element())
+            b.store(value, acc)
+            _store(b, value, self.out_ptr, self._out_offset(), spec.dtype)
+
+        if self.red and self.red[-1]:
+            with _Loop(b, _i64(0), _i64(self.sizes[-1])) as i:
+                self._set_index(len(self.groups) - 1, i)
+                step()
+        else:
+            step()
+
+    def _arg_body(self):
+        b, spec = self.b, self.spec
+        is_max = spec.op == "argmax"
+        ty = reg_type(spec.dtype)
+        best, where = self._alloca(ty), self._alloca(_I64)
+        b.store(_arg_identity(is_max, spec.dtype), best)
+        b.store(_i64(0), where)
+
+        def update(position):
+            x = self._element()
+            old = b.load(best, typ=ty)
+            better = _arg_better(b, is_max, spec.dtype, x, old)
+            b.store(b.select(better, x, old), best)
+            b.store(b.select(better, position, b.load(where, typ=_I64)), where)
+
+        if self.red and self.red[-1]:
+            with _Loop(b, _i64(0), _i64(self.sizes[-1])) as i:
+                self._set_index(len(self.groups) - 1, i)
+                update(i)
+        else:
+            update(_i64(0))
+        out_dt = spec.out.aval.dtype
+        _store(b, convert(b, b.load(where, typ=_I64), np.int64, out_dt), self.out_ptr, self._out_offset(), out_dt)
+
+# ----------------------------------------------------------------------------------------------
+# Opaque equations
+
+
+_OPAQUE = {}
+
+
+def _free_axes(ndim, contract, batch):
+    return tuple(i for i in range(ndim) if i not in contract and i not in batch)
+
+
+def _dot_general(lw, e):
+    x, y = e.invars
+    out = e.outvars[0]
+    (lc, rc), (lb, rb) = e.params["dimension_numbers"]
+    lf, rf = _free_axes(x.aval.ndim, lc, lb), _free_axes(y.aval.ndim, rc, rb)
+    size = lambda a, axes: int(np.prod([a.aval.shape[i] for i in axes], dtype=np.int64))
+    nb, m, n, k = size(x, lb), size(x, lf), size(y, rf), size(x, lc)
+    dtype = out.aval.dtype
+    if dtype in (np.float32, np.float64) and m * n * k >= _BLAS_MIN and max(m, n, k) < 2 ** 31:
+        return _dot_blas(lw, e, (nb, m, n, k), (lb, lf, lc), (rb, rc, rf))
+    # A reduction nest: domain = batch, lhs free, rhs free, contracting axes.
+    domain = ([x.aval.shape[i] for i in lb] + [x.aval.shape[i] for i in lf] + [y.aval.shape[i] for i in rf]
+              + [x.aval.shape[i] for i in lc])
+    nd = len(domain)
+    unit = lambda j: _unit(j, nd)
+    pos_x = {a: j for j, a in enumerate(list(lb) + list(lf))}
+    pos_x.update({a: nd - len(lc) + j for j, a in enumerate(lc)})
+    pos_y = {a: j for j, a in enumerate(rb)}
+    pos_y.update({a: len(lb) + len(lf) + j for j, a in enumerate(rf)})
+    pos_y.update({a: nd - len(rc) + j for j, a in enumerate(rc)})
+    mx = tuple(unit(pos_x[i]) for i in range(x.aval.ndim))
+    my = tuple(unit(pos_y[i]) for i in range(y.aval.ndim))
+    mul = _SCALAR["mul"]
+
+    def element(em):
+        return mul(em.b, e, em.value(x, mx), em.value(y, my)) if not em.dry else (em.value(x, mx), em.value(y, my))
+
+    reduced = [False] * (nd - len(lc)) + [True] * len(lc)
+    _Kernel(lw, _Spec(domain, reduced, element, out, "sum", dtype, {})).launch()
+
+
+def _dot_blas(lw, e, dims, lhs_axes, rhs_axes):
+    """Per batch: C (m x n) = A (m x k) @ B (k x n) with cblas gemm, row-major."""
+    b = lw.b
+    x, y = e.invars
+    out = e.outvars[0]
+    nb, m, n, k = dims
+    dtype = out.aval.dtype
+    lb, lf, lc = lhs_axes
+    rb, rc, rf = rhs_axes
+
+    def operand(v, batch, first, second, rows, cols):
+        """(pointer, transposed, leading dimension) of v viewed as batch x (rows x cols)."""
+        order = tuple(range(v.aval.ndim))
+        if tuple(batch) + tuple(first) + tuple(second) == order:
+            return lw.pointer(v), False, max(cols, 1)
+        if tuple(batch) + tuple(second) + tuple(first) == order:
+            return lw.pointer(v), True, max(rows, 1)
+        perm = tuple(batch) + tuple(first) + tuple(second)   # copy into that layout
+        shape = [v.aval.shape[i] for i in perm]
+        tmp = lw.malloc(int(np.prod(shape)) * dtype.itemsize)
+        M = tuple(_unit(perm.index(i), len(perm)) for i in range(len(perm)))
+        copy = Var(v.aval.update(shape=tuple(shape)))
+        lw.temporary[copy] = tmp
+        _Kernel(lw, _Spec(shape, [False] * len(shape), lambda em: em.value(v, M), copy, None, dtype, {})).launch()
+        return tmp, False, max(cols, 1)
+
+    a, ta, lda = operand(x, lb, lf, lc, m, k)
+    bb, tb, ldb = operand(y, rb, rc, rf, k, n)
+    c = lw.pointer(out)
+    gemm = blas.declare_gemm(lw.module, dtype)
+    fty = reg_type(dtype)
+    i32 = lambda v: ir.Constant(_I32, int(v))
+    item = dtype.itemsize
+    with _Loop(b, _i64(0), _i64(nb)) as i:
+        pa = b.gep(a, [b.mul(i, _i64(m * k * item))], source_etype=_I8)
+        pb = b.gep(bb, [b.mul(i, _i64(k * n * item))], source_etype=_I8)
+        pc = b.gep(c, [b.mul(i, _i64(m * n * item))], source_etype=_I8)
+        b.call(gemm, [i32(blas.ROW_MAJOR), i32(blas.TRANS if ta else blas.NO_TRANS),
+                      i32(blas.TRANS if tb else blas.NO_TRANS), i32(m), i32(n), i32(k), ir.Constant(fty, 1.0),
+                      pa, i32(lda), pb, i32(ldb), ir.Constant(fty, 0.0), pc, i32(n)])
+
+
+_OPAQUE["dot_general"] = _dot_general
+
+
+def _store_kernel(lw, domain, element, out, out_form=None, body=None):
+    _Kernel(lw, _Spec(domain, [False] * len(domain), element, out, None, out.aval.dtype, {},
+                      out_form=out_form, body=body)).launch()
+
+
+def _view(lw, v, pointer):
+    """A stand-in Var for buffer `v`'s memory seen from another base pointer."""
+    view = Var(v.aval)
+    lw.temporary[view] = pointer
+    return view
+
+
+def _element_pointer(lw, v, offset):
+    return lw.b.gep(lw.pointer(v), [offset], inbounds=True, source_etype=mem_type(v.aval.dtype))
+
+
+def _clamped_start(lw, start, limit):
+    """A start index (scalar atom) as i64 clamped to [0, limit]."""
+    b = lw.b
+    if type(start) is Literal:
+        return _i64(min(max(int(start.val), 0), limit))
+    v = convert(b, _load(b, lw.pointer(start), _i64(0), start.aval.dtype), start.aval.dtype, np.int64)
+    v = b.select(b.icmp_signed("<", v, _i64(0)), _i64(0), v)
+    return b.select(b.icmp_signed(">", v, _i64(limit)), _i64(limit), v)
+
+
+def _window_offset(lw, shape, sizes, starts):
+    b, acc = lw.b, _i64(0)
+    for st, n, m, s in zip(_row_major(shape), shape, sizes, starts):
+        acc = b.add(acc, b.mul(_clamped_start(lw, s, n - m), _i64(st)))
+    return acc
+
+
+def _identity_copy(lw, src, out):
+    n = src.aval.ndim
+    _store_kernel(lw, src.aval.shape, lambda em: em.value(src, _identity(n)), out)
+
+
+def _dynamic_slice(lw, e):
+    x, *starts = e.invars
+    out = e.outvars[0]
+    sizes = e.params["slice_sizes"]
+    view = _view(lw, x, _element_pointer(lw, x, _window_offset(lw, x.aval.shape, sizes, starts)))
+    n = len(sizes)
+    _store_kernel(lw, sizes, lambda em: em.value(view, _identity(n)), out)
+
+
+def _dynamic_update_slice(lw, e):
+    x, u, *starts = e.invars
+    out = e.outvars[0]
+    _identity_copy(lw, x, out)
+    view = _view(lw, out, _element_pointer(lw, out, _window_offset(lw, x.aval.shape, u.aval.shape, starts)))
+    n = u.aval.ndim
+    form = _affine_combination(_identity(n), _row_major(x.aval.shape))
+    _store_kernel(lw, u.aval.shape, lambda em: em.value(u, _identity(n)), view, out_form=form)
+
+
+def _concatenate(lw, e):
+    out, axis = e.outvars[0], e.params["dimension"]
+    strides, offset = _row_major(out.aval.shape), 0
+    for x in e.invars:
+        n = x.aval.ndim
+        view = _view(lw, out, _element_pointer(lw, out, _i64(offset * strides[axis])))
+        form = _affine_combination(_identity(n), strides)
+        _store_kernel(lw, x.aval.shape, (lambda x: lambda em: em.value(x, _identity(n)))(x), view, out_form=form)
+        offset += x.aval.shape[axis]
+
+
+def _pad(lw, e):
+    x, fill = e.invars
+    out = e.outvars[0]
+    _store_kernel(lw, out.aval.shape, lambda em: em.value(fill, ()), out)
+    strides = _row_major(out.aval.shape)
+    rows, counts, coefs, constant = [], [], [], 0
+    for d, (n, (lo, hi, interior)) in enumerate(zip(x.aval.shape, e.params["padding_config"])):
+        step, size = interior + 1, out.aval.shape[d]
+        first = max(0, -(lo // step) if lo < 0 else 0)
+        last = min(n - 1, (size - 1 - lo) // step) if size - 1 - lo >= 0 else -1
+        counts.append(max(0, last - first + 1))
+        rows.append(_unit(d, x.aval.ndim, 1, first))
+        coefs.append(step * strides[d])
+        constant += (lo + first * step) * strides[d]
+    form = _affine_combination(_identity(x.aval.ndim), coefs, constant)
+    _store_kernel(lw, counts, lambda em: em.value(x, tuple(rows)), out, out_form=form)
+
+
+def _gather_parts(x, idx, axes, ndomain, nbatch):
+    """Index rows of the index tuples (per indexed axis) and the affine part of x's offset."""
+    k = len(axes)
+    idx_rows = [tuple(_unit(i, ndomain) for i in range(nbatch)) + (_unit(None, ndomain, constant=j),)
+                for j in range(k)]
+    rest = [d for d in range(x.aval.ndim) if d not in axes]
+    strides = _row_major(x.aval.shape)
+    x_form = _affine_combination([_unit(nbatch + r, ndomain) for r in range(len(rest))], [strides[d] for d in rest],
+                                 ndomain=ndomain)
+    return idx_rows, x_form, strides
+
+
+def _index_value(em, idx, row, limit, clamp):
+    """One index as i64: clamped to [0, limit - 1], or (value, in-bounds flag)."""
+    b = em.b
+    v = convert(b, em.value(idx, row), idx.aval.dtype, np.int64)
+    if clamp:
+        v = b.select(b.icmp_signed("<", v, _i64(0)), _i64(0), v)
+        return b.select(b.icmp_signed(">", v, _i64(limit - 1)), _i64(limit - 1), v), None
+    return v, b.and_(b.icmp_signed(">=", v, _i64(0)), b.icmp_signed("<", v, _i64(limit)))
+
+
+def _gather(lw, e):
+    x, idx = e.invars
+    out, axes = e.outvars[0], e.params["axes"]
+    nd, nbatch = out.aval.ndim, idx.aval.ndim - 1
+    idx_rows, x_form, strides = _gather_parts(x, idx, axes, nd, nbatch)
+
+    def element(em):
+        if em.dry:
+            for row in idx_rows:
+                em.value(idx, row)
+            return em.load(x, x_form)
+        extra = _i64(0)
+        for row, d in zip(idx_rows, axes):
+            v, _ = _index_value(em, idx, row, x.aval.shape[d], clamp=True)
+            extra = em.b.add(extra, em.b.mul(v, _i64(strides[d])))
+        return em.load(x, x_form, extra)
+    _store_kernel(lw, out.aval.shape, element, out)
+
+
+_SCATTER = {"scatter": None, "scatter_add": "sum", "scatter_mul": "prod", "scatter_min": "min", "scatter_max": "max"}
+
+
+def _scatter(lw, e):
+    x, idx, u = e.invars
+    out, axes = e.outvars[0], e.params["axes"]
+    combine = _SCATTER[e.primitive.name]
+    _identity_copy(lw, x, out)
+    nd, nbatch = u.aval.ndim, idx.aval.ndim - 1
+    idx_rows, out_form, strides = _gather_parts(out, idx, axes, nd, nbatch)
+    dtype = out.aval.dtype
+
+    def element(em):
+        if em.dry:
+            for row in idx_rows:
+                em.value(idx, row)
+            em.forms.append(out_form)
+        return em.value(u, _identity(nd))
+
+    def body(kernel):
+        em, b = kernel.em, kernel.b
+        value = element(em)
+        extra, ok = _i64(0), ir.Constant(_I1, 1)
+        for row, d in zip(idx_rows, axes):
+            v, inside = _index_value(em, idx, row, out.aval.shape[d], clamp=False)
+            extra, ok = b.add(extra, b.mul(v, _i64(strides[d]))), b.and_(ok, inside)
+        with b.if_then(ok):
+            offset = b.add(em.offset(out_form), extra)
+            if combine is not None:
+                value = _combine(b, combine, dtype, _load(b, kernel.out_ptr, offset, dtype), value)
+            _store(b, value, kernel.out_ptr, offset, dtype)
+
+    _store_kernel(lw, u.aval.shape, element, out, out_form=(0,) * (nd + 1), body=body)
+
+
+def _cumulative(lw, e):
+    x, out = e.invars[0], e.outvars[0]
+    axis, reverse, shape = e.params["axis"], e.params["reverse"], x.aval.shape
+    n = len(shape)
+    order = [d for d in range(n) if d != axis] + [axis]
+    rows = [_unit(order.index(i), n) for i in range(n)]
+    if reverse:
+        rows[axis] = _unit(n - 1, n, -1, shape[axis] - 1)
+    rows = tuple(rows)
+    op = "scan:" + {"cumsum": "sum", "cumprod": "prod", "cummax": "max", "cummin": "min"}[e.primitive.name]
+    form = _affine_combination(rows, _row_major(shape))
+    _Kernel(lw, _Spec([shape[d] for d in order], [d == axis for d in order], lambda em: em.value(x, rows), out, op,
+                      out.aval.dtype, {}, out_form=form)).launch()
+
+
+def _less(b, dtype, x, y):
+    """x < y in sort order (NaN after everything, as NumPy sorts)."""
+    k = _kind(dtype)
+    if k == "f":
+        return b.or_(b.fcmp_ordered("<", x, y), b.and_(b.fcmp_ordered("ord", x, x), b.fcmp_unordered("uno", y, y)))
+    return (b.icmp_signed if k == "i" else b.icmp_unsigned)("<", x, y)
+
+
+def _sort_comparator(module, name, key_dtypes, stride):
+    """int cmp(i64* a, i64* b, ctx) for qsort_r: ctx = the key rows' pointers; compares the keys
+    at positions *a and *b (elements `stride` apart) lexicographically, then the positions (stable)."""
+    fn = ir.Function(module, ir.FunctionType(_I32, [_PTR, _PTR, _PTR]), name)
+    fn.linkage = "internal"
+    pa, pb, ctx = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    ia, ib = b.load(pa, typ=_I64), b.load(pb, typ=_I64)
+    oa, ob = b.mul(ia, _i64(stride)), b.mul(ib, _i64(stride))
+    minus, plus = ir.Constant(_I32, -1), ir.Constant(_I32, 1)
+    for k, dtype in enumerate(key_dtypes):
+        key = b.load(b.gep(ctx, [_i64(k)], source_etype=_PTR), typ=_PTR)
+        x, y = _load(b, key, oa, dtype), _load(b, key, ob, dtype)
+        for cond, result in ((_less(b, dtype, x, y), minus), (_less(b, dtype, y, x), plus)):
+            with b.if_then(cond):
+                b.ret(result)
+    b.ret(b.select(b.icmp_signed("<", ia, ib), minus, b.select(b.icmp_signed(">", ia, ib), plus,
+                                                                  ir.Constant(_I32, 0))))
+    return fn
+
+
+def _sort(lw, e):
+    """Per row along `dimension`: qsort_r of the positions 0..n-1 (keys, then position: stable),
+    then every operand gathered in that order."""
+    operands, outs = e.invars, e.outvars
+    dim, num_keys = e.params["dimension"], e.params["num_keys"]
+    shape = operands[0].aval.shape
+    n, stride = shape[dim], _row_major(shape)[dim]
+    if not outs[0].aval.size:
+        return
+    kept = [d for d in range(len(shape)) if d != dim]
+    strides = _row_major(shape)
+    row_form = _affine_combination([_unit(j, len(kept)) for j in range(len(kept))], [strides[d] for d in kept])
+    perm = Var(ShapedArray((n,), np.int64))
+    lw.temporary[perm] = lw.malloc(8 * n)
+    cmp = _sort_comparator(lw.module, lw.fresh("sort_cmp"), [v.aval.dtype for v in operands[:num_keys]], stride)
+    qsort = _extern(lw.module, "qsort_r", _VOID, [_PTR, _I64, _I64, _PTR, _PTR])
+
+    def element(em):
+        for v in list(operands) + [perm]:
+            em.load(v, row_form)
+        em.forms.append(row_form)
+
+    def body(kernel):
+        em, b = kernel.em, kernel.b
+        row = em.offset(row_form)
+        ctx = kernel.alloca_builder.alloca(_PTR, size=num_keys)
+        for k, v in enumerate(operands[:num_keys]):
+            b.store(b.gep(em.pointers[v], [row], source_etype=mem_type(v.aval.dtype)),
+                    b.gep(ctx, [_i64(k)], source_etype=_PTR))
+        order = em.pointers[perm]
+        with _Loop(b, _i64(0), _i64(n)) as i:
+            b.store(i, b.gep(order, [i], source_etype=_I64))
+        b.call(qsort, [order, _i64(n), _i64(8), cmp, ctx])
+        with _Loop(b, _i64(0), _i64(n)) as i:
+            src = b.add(row, b.mul(b.load(b.gep(order, [i], source_etype=_I64), typ=_I64), _i64(stride)))
+            dst = b.add(row, b.mul(i, _i64(stride)))
+            for v, o in zip(operands, outs):
+                _store(b, _load(b, em.pointers[v], src, v.aval.dtype), em.pointers[o], dst, o.aval.dtype)
+
+    _Kernel(lw, _Spec([shape[d] for d in kept], [False] * len(kept), element, outs[0], None, outs[0].aval.dtype, {},
+                      out_form=(0,) * (len(kept) + 1), body=body, stores=outs[1:])).launch()
+
+
+_OPAQUE["sort"] = _sort
+
+
+# ----------------------------------------------------------------------------------------------
+# Control flow: sub-jaxprs emitted in place (branches of a switch, bodies of loops)
+
+
+def _body(closed):
+    """The Jaxpr of a sub-IR param (its consts must have been hoisted into operands)."""
+    if isinstance(closed, ClosedJaxpr):
+        if closed.consts:
+            raise NotImplementedError("compiler: control-flow sub-IRs with their own constants are not supported "
+                                      "(hoist them into operands)")
+        return closed.jaxpr
+    return closed
+
+
+def _cond(scope, e):
+    index, *ops = e.invars
+    branches = [_body(br) for br in e.params["branches"]]
+    b = scope.b
+    ins = [scope.atom_pointer(a) for a in ops]
+    outs = [scope.pointer(v) for v in e.outvars]
+    if type(index) is Literal:
+        which = _i64(index.val)
+    else:
+        which = convert(b, _load(b, scope.pointer(index), _i64(0), index.aval.dtype), index.aval.dtype, np.int64)
+    which = b.select(b.icmp_signed("<", which, _i64(0)), _i64(0), which)
+    which = b.select(b.icmp_signed(">", which, _i64(len(branches) - 1)), _i64(len(branches) - 1), which)
+    blocks = [b.append_basic_block(f"branch{k}") for k in range(len(branches))]
+    done = b.append_basic_block("cond_done")
+    switch = b.switch(which, blocks[-1])
+    for k, block in enumerate(blocks[:-1]):
+        switch.add_case(_i64(k), block)
+    for block, jaxpr in zip(blocks, branches):
+        b.position_at_end(block)
+        _Scope(scope.lw, jaxpr, ins, [], outs).emit()
+        b.branch(done)
+    b.position_at_end(done)
+
+
+def _carry(scope, init, outvars):
+    """Carry buffers: the results' own (holding the initial values) and scratch for the next one."""
+    current = [scope.pointer(v) for v in outvars]
+    for a, dst, v in zip(init, current, outvars):
+        copy_atom(scope, a, dst, v.aval)
+    return current, [scope.malloc(fusion.nbytes(v.aval)) for v in outvars]
+
+
+def _advance(scope, current, following, outvars):
+    for dst, src, v in zip(current, following, outvars):
+        if v.aval.size:
+            _intrinsic(scope.b, "llvm.memcpy.p0.p0.i64", _VOID,
+                       [dst, src, _i64(fusion.nbytes(v.aval)), ir.Constant(_I1, 0)])
+
+
+def _while(scope, e):
+    nc, nb = e.params["cond_nconsts"], e.params["body_nconsts"]
+    cconsts, bconsts, init = e.invars[:nc], e.invars[nc:nc + nb], e.invars[nc + nb:]
+    cond, body = _body(e.params["cond_jaxpr"]), _body(e.params["body_jaxpr"])
+    b = scope.b
+    cc, bc = [scope.atom_pointer(a) for a in cconsts], [scope.atom_pointer(a) for a in bconsts]
+    current, following = _carry(scope, init, e.outvars)
+    flag = scope.malloc(1)
+    head, loop, done = (b.append_basic_block(n) for n in ("while_head", "while_body", "while_done"))
+    b.branch(head)
+    b.position_at_end(head)
+    _Scope(scope.lw, cond, cc + current, [], [flag]).emit()
+    b.cbranch(_load(b, flag, _i64(0), np.bool_), loop, done)
+    b.position_at_end(loop)
+    _Scope(scope.lw, body, bc + current, [], following).emit()
+    _advance(scope, current, following, e.outvars)
+    b.branch(head)
+    b.position_at_end(done)
+
+
+def _scan(scope, e):
+    p = e.params
+    n_consts, n_carry, length = p["num_consts"], p["num_carry"], p["length"]
+    consts, init, xs = e.invars[:n_consts], e.invars[n_consts:n_consts + n_carry], e.invars[n_consts + n_carry:]
+    body = _body(p["jaxpr"])
+    b = scope.b
+    cs = [scope.atom_pointer(a) for a in consts]
+    x_ptrs = [scope.pointer(x) for x in xs]
+    ys = e.outvars[n_carry:]
+    y_ptrs = [scope.pointer(y) for y in ys]
+    current, following = _carry(scope, init, e.outvars[:n_carry])
+    with _Loop(b, _i64(0), _i64(length)) as it:
+        i = b.sub(_i64(length - 1), it) if p["reverse"] else it
+        row = lambda ptr, v: b.gep(ptr, [b.mul(i, _i64(fusion.nbytes(v.aval) // max(length, 1)))], source_etype=_I8)
+        _Scope(scope.lw, body, cs + current + [row(q, x) for q, x in zip(x_ptrs, xs)], [],
+               following + [row(q, y) for q, y in zip(y_ptrs, ys)]).emit()
+        _advance(scope, current, following, e.outvars[:n_carry])
+
+
+_OPAQUE.update({"cond": _cond, "while": _while, "scan": _scan})
+_OPAQUE.update({"dynamic_slice": _dynamic_slice, "dynamic_update_slice": _dynamic_update_slice,
+                "concatenate": _concatenate, "pad": _pad, "gather": _gather, "cumsum": _cumulative,
+                "cumprod": _cumulative, "cummax": _cumulative, "cummin": _cumulative})
+_OPAQUE.update({name: _scatter for name in _SCATTER})
+
+
+def supported_primitives():
+    """Names of the primitives `lower` can compile."""
+    return frozenset(_SCALAR) | fusion.REDUCTIONS | frozenset(_OPAQUE) | frozenset(
+        ["broadcast_in_dim", "transpose", "iota", "stop_gradient", "reshape", "slice", "rev"])
+
+
+# ----------------------------------------------------------------------------------------------
+# The module
+
+
+class _Scope:
+    """One jaxpr's steps emitted at the current position of main, over given data pointers of
+    its inputs, consts and outputs (LLVM values that dominate the position). Sub-jaxprs of control
+    flow get scopes of their own, emitted inside the loops/branches that run them."""
+
+    def __init__(self, lw, jaxpr, ins, consts, outs):
+        self.lw, self.jaxpr = lw, jaxpr
+        self.plan = fusion.plan(jaxpr, _SCALAR)
+        self.given = {"input": ins, "const": consts, "output": outs}
+        self.pointers = {}
+        self.arena = lw.malloc(self.plan.arena_size) if self.plan.arena_size else None
+
+    def __getattr__(self, name):     # module, b, fresh, malloc, entry_alloca, temporary
+        return getattr(self.lw, name)
+
+    def emit(self):
+        for step in self.plan.steps:
+            if step.kind in (fusion.ELEMENTAL, fusion.REDUCTION):
+                _Kernel(self, _kernel_spec(step)).launch()
+            elif step.kind == fusion.OPAQUE:
+                _OPAQUE[step.eqn.primitive.name](self, step.eqn)
+        for k, atom in self.plan.copies:
+            copy_atom(self, atom, self.given["output"][k], self.jaxpr.outvars[k].aval)
+
+    def pointer(self, v):
+        """Data pointer of buffer `v` (computed where first needed in this scope's straight line)."""
+        if v in self.temporary:
+            return self.temporary[v]
+        if v in self.pointers:
+            return self.pointers[v]
+        kind, where = self.plan.storage[v]
+        if kind == "alias":
+            p = self.pointer(where)
+        elif kind == "arena":
+            p = self.b.gep(self.arena, [_i64(where)], source_etype=_I8)
+        else:
+            p = self.given[kind][where]
+        self.pointers[v] = p
+        return p
+
+    def atom_pointer(self, atom):
+        """Like `pointer`, for a Literal too (stored into a small buffer here)."""
+        if type(atom) is not Literal:
+            return self.pointer(atom)
+        p = self.malloc(8)
+        _store(self.b, const(atom.aval.dtype, atom.val), p, _i64(0), atom.aval.dtype)
+        return p
+
+
+def copy_atom(scope, atom, dst, aval):
+    """Copy an atom's value (buffer or literal) of `aval` into buffer `dst`."""
+    b = scope.b
+    if type(atom) is Literal:
+        with _Loop(b, _i64(0), _i64(aval.size)) as i:
+            _store(b, const(aval.dtype, atom.val), dst, i, aval.dtype)
+    elif aval.size:
+        _intrinsic(b, "llvm.memcpy.p0.p0.i64", _VOID,
+                   [dst, scope.pointer(atom), _i64(fusion.nbytes(aval)), ir.Constant(_I1, 0)])
+
+
+class _Lowering:
+    """The module: `fnad_main` runs the top-level `_Scope`; shared state (names, allocations)."""
+
+    def __init__(self, closed):
+        jaxpr = closed.jaxpr
+        self.jaxpr = jaxpr
+        _check_supported(jaxpr)
+        self.module = ir.Module(name="fnad")
+        self.names = {}
+        self.temporary = {}       # Var -> pointer of buffers made by a lowering rule
+        self.to_free = []
+        main = ir.Function(self.module, ir.FunctionType(_VOID, [_PTR, _PTR, _PTR]), "fnad_main")
+        self.entry_builder = ir.IRBuilder(main.append_basic_block("allocas"))
+        self.b = ir.IRBuilder(main.append_basic_block("entry"))
+        ins, consts, outs = main.args
+        table = lambda array, n: [self.entry_builder.load(self.entry_builder.gep(array, [_i64(i)], source_etype=_PTR),
+                                                          typ=_PTR) for i in range(n)]
+        _Scope(self, jaxpr, table(ins, len(jaxpr.invars)), table(consts, len(jaxpr.constvars)),
+               table(outs, len(jaxpr.outvars))).emit()
+        free = _extern(self.module, "free", _VOID, [_PTR])
+        for p in self.to_free:
+            self.b.call(free, [p])
+        self.b.ret_void()
+        self.entry_builder.branch(main.basic_blocks[1])
+        self._python_entry()
+
+    def fresh(self, prefix):
+        n = self.names[prefix] = self.names.get(prefix, -1) + 1
+        return f"{prefix}{n}"
+
+    def entry_alloca(self, ty, count):
+        return self.entry_builder.alloca(ty, size=count)
+
+    def malloc(self, nbytes):
+        """A 64-byte aligned buffer allocated once per call (in main's entry block), freed at exit."""
+        alloc = _extern(self.module, "aligned_alloc", _PTR, [_I64, _I64])
+        p = self.entry_builder.call(alloc, [_i64(64), _i64(-(-max(nbytes, 1) // 64) * 64)])
+        self.to_free.append(p)
+        return p
+
+    def _python_entry(self):
+        """i32 fnad_call(ptr table, ptr in.., ptr out..): table = [consts.., &PyArray_Type,
+        descr of each input..]. Returns 0 after running, or 1 + the index of the first input that
+        is not a C-contiguous aligned ndarray of the compiled shape and dtype (nothing run)."""
+        jaxpr = self.jaxpr
+        n_in, n_out, n_const = len(jaxpr.invars), len(jaxpr.outvars), len(jaxpr.constvars)
+        fn = ir.Function(self.module, ir.FunctionType(_I32, [_PTR] * (1 + n_in + n_out)), "fnad_call")
+        table, args, outs = fn.args[0], fn.args[1:1 + n_in], fn.args[1 + n_in:]
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        field = lambda obj, name, ty: b.load(b.gep(obj, [_i64(PYOBJECT_LAYOUT[name])], source_etype=_I8), typ=ty)
+        entry_of = lambda i: b.load(b.gep(table, [_i64(i)], source_etype=_PTR), typ=_PTR)
+        ins = b.alloca(_PTR, size=max(n_in, 1))
+        out_ptrs = b.alloca(_PTR, size=max(n_out, 1))
+        for i, (a, v) in enumerate(zip(args, jaxpr.invars)):
+            fail = fn.append_basic_block(f"bad{i}")
+            with b.goto_block(fail):
+                b.ret(ir.Constant(_I32, i + 1))
+            checks = [lambda: b.icmp_unsigned("==", field(a, "ob_type", _PTR), entry_of(n_const)),
+                      lambda: b.icmp_unsigned("==", field(a, "nd", _I32), ir.Constant(_I32, v.aval.ndim)),
+                      lambda: b.icmp_unsigned("==", b.and_(field(a, "flags", _I32), ir.Constant(_I32, _C_CONTIGUOUS_ALIGNED)),
+                                              ir.Constant(_I32, _C_CONTIGUOUS_ALIGNED)),
+                      lambda: b.icmp_unsigned("==", field(a, "descr", _PTR), entry_of(n_const + 1 + i))]
+            dims = lambda: field(a, "dimensions", _PTR)
+            for d, s in enumerate(v.aval.shape):
+                checks.append(lambda d=d, s=s: b.icmp_unsigned(
+                    "==", b.load(b.gep(dims(), [_i64(d)], source_etype=_I64), typ=_I64), _i64(s)))
+            for check in checks:
+                ok = fn.append_basic_block()
+                b.cbranch(check(), ok, fail)
+                b.position_at_end(ok)
+            b.store(field(a, "data", _PTR), b.gep(ins, [_i64(i)], source_etype=_PTR))
+        for i, o in enumerate(outs):
+            b.store(field(o, "data", _PTR), b.gep(out_ptrs, [_i64(i)], source_etype=_PTR))
+        b.call(self.module.globals["fnad_main"], [ins, table, out_ptrs])
+        b.ret(ir.Constant(_I32, 0))
+
+
+def _check_supported(jaxpr):
+    known = supported_primitives()
+    for e in jaxpr.eqns:
+        for sub in _sub_jaxprs(e.params):
+            _check_supported(_body(sub))
+        if e.primitive.name not in known:
+            raise NotImplementedError(f"compiler: no lowering for primitive '{e.primitive.name}' "
+                                      f"(supported: {', '.join(sorted(known))})")
+        for v in list(e.invars) + list(e.outvars):
+            reg_type(v.aval.dtype)
+    for v in list(jaxpr.invars) + list(jaxpr.constvars) + list(jaxpr.outvars):
+        reg_type(v.aval.dtype)
+
+
+def _sub_jaxprs(params):
+    for value in params.values():
+        for v in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(v, (Jaxpr, ClosedJaxpr)):
+                yield v
+
+
+def lower(closed):
+    """The LLVM module of a ClosedJaxpr (see the module docstring for its two functions)."""
+    return _Lowering(closed).module

@@ -1,0 +1,420 @@
+"""compile_jaxpr against the primitives' NumPy implementations: every lowered primitive on random
+inputs (hypothesis over shapes incl. 0-d, size 1 and size 0, and over dtypes), fusion, reductions
+over every axis combination, dot_general dimension numbers, the calling convention's checks."""
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import fnad
+from fnad import lax
+from fnad.core import Primitive, ShapedArray
+from fnad.ir import ClosedJaxpr, Eqn, Jaxpr, Var, eval_closed
+from compiler import compile_jaxpr, parallel
+
+FLOATS = [np.float32, np.float64]
+INTS = [np.int32, np.int64]
+SHAPES = [(), (1,), (0,), (7,), (3, 1, 4), (2, 0, 3), (37,)]
+
+
+def compiled(f, *args):
+    closed = fnad.make_jaxpr(f)(*args)
+    return closed, compile_jaxpr(closed)
+
+
+def check(f, *args, ulps=0, exact_ints=True):
+    """compiled f == eager (NumPy impls) on args; float results within `ulps` units in the last place."""
+    closed, exe = compiled(f, *args)
+    got, want = exe(*args), eval_closed(closed, *args)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        w = np.asarray(w)
+        assert g.shape == w.shape and g.dtype == w.dtype, (g.shape, g.dtype, w.shape, w.dtype)
+        if w.dtype.kind == "f" and ulps:
+            tol = ulps * np.spacing(np.maximum(np.abs(w), np.finfo(w.dtype).tiny).astype(w.dtype))
+            ok = (np.abs(g.astype(np.float64) - w) <= tol) | (g == w) | (np.isnan(g) & np.isnan(w))
+            assert ok.all(), (f, args, g[~ok], w[~ok])
+        else:
+            np.testing.assert_array_equal(g, w)
+    return exe
+
+
+def rand(shape, dtype, rng, lo=-3, hi=3):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return rng.random(shape) < 0.5
+    if dtype.kind in "iu":
+        return rng.integers(lo, hi + 1, shape).astype(dtype)
+    return rng.uniform(lo, hi, shape).astype(dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Elementwise
+
+UNARY_FLOAT = ["exp", "exp2", "log", "log1p", "expm1", "sqrt", "rsqrt", "cbrt", "sin", "cos", "tan", "asin", "acos",
+               "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "logistic", "erf", "erf_inv", "floor",
+               "ceil", "round", "neg", "sign", "abs"]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_unary_float(dtype):
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-4, 4, 200), rng.uniform(-1, 1, 50), [0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -2.5, np.inf,
+                        -np.inf, np.nan, 1e-30, 80.0, -80.0]]).astype(dtype)
+
+    def f(x):
+        return [getattr(lax, n)(x) for n in UNARY_FLOAT] + [lax.is_finite(x), lax.integer_pow(x, 3),
+                                                            lax.integer_pow(x, -2), lax.integer_pow(x, 0)]
+    check(f, x, ulps=8)
+
+
+@pytest.mark.parametrize("dtype", INTS + [np.uint8, np.int8])
+def test_unary_int(dtype):
+    info = np.iinfo(dtype)
+    x = np.array([0, 1, -1, 5, -7, 100, info.min, info.max], dtype=np.int64).astype(dtype)
+    check(lambda x: [lax.neg(x), lax.sign(x), lax.abs(x), lax.bitwise_not(x), lax.integer_pow(x, 2),
+                     lax.integer_pow(x, 3)], x)
+
+
+@pytest.mark.parametrize("dtype", FLOATS + INTS)
+def test_binary(dtype):
+    rng = np.random.default_rng(1)
+    x, y = rand((64,), dtype, rng, -9, 9), rand((64,), dtype, rng, -4, 4)
+    ops = [lax.add, lax.sub, lax.mul, lax.div, lax.rem, lax.max, lax.min, lax.eq, lax.ne, lax.lt, lax.le, lax.gt,
+           lax.ge]
+    if np.dtype(dtype).kind == "f":
+        ops += [lax.pow, lax.atan2, lax.nextafter]
+        x[:4] = [np.nan, 0.0, np.inf, -0.0]
+        y[4:8] = [np.nan, 0.0, -np.inf, 0.0]
+        y = np.where(np.isfinite(y) & (np.abs(y) < 1e-3), 0.5, y).astype(dtype)
+    else:
+        ops += [lax.bitwise_and, lax.bitwise_or, lax.bitwise_xor]
+        y[:3] = 0       # integer division and remainder by zero give 0
+        x[3], y[3] = np.iinfo(dtype).min, -1
+    check(lambda x, y: [op(x, y) for op in ops], x, y, ulps=4)
+    # rank-0 operands broadcast
+    check(lambda x, y: [lax.add(x, y[0]), lax.mul(x[1], y), lax.max(x[2], y[3])], x, y, ulps=4)
+
+
+@pytest.mark.parametrize("dtype", INTS + [np.uint32])
+def test_shifts(dtype):
+    bits = 8 * np.dtype(dtype).itemsize
+    x = np.array([1, -1 % (2 ** bits) if dtype == np.uint32 else -1, 12345, 7, -8 % (2 ** bits) if dtype == np.uint32
+                  else -8, 3], dtype=np.int64).astype(dtype)
+    s = np.array([0, 3, bits - 1, bits, bits + 5, 1], dtype=dtype)
+    check(lambda x, s: [lax.shift_left(x, s), lax.shift_right_logical(x, s), lax.shift_right_arithmetic(x, s)], x, s)
+
+
+def test_bool_ops():
+    rng = np.random.default_rng(2)
+    p, q = rng.random(20) < 0.5, rng.random(20) < 0.5
+    check(lambda p, q: [lax.bitwise_and(p, q), lax.bitwise_or(p, q), lax.bitwise_xor(p, q), lax.bitwise_not(p),
+                        lax.eq(p, q), lax.lt(p, q), lax.max(p, q), lax.min(p, q)], p, q)
+
+
+DTYPES = [np.bool_, np.int8, np.uint8, np.int32, np.int64, np.uint32, np.float32, np.float64]
+
+
+@pytest.mark.parametrize("src", DTYPES)
+def test_convert_element_type(src):
+    x = np.array([0, 1, 2, 3, 100, 7], dtype=src) if src != np.bool_ else np.array([True, False, True])
+    if np.dtype(src).kind == "f":
+        x = np.array([0.0, -0.0, 1.5, -2.5, 3.99, 100.25, np.nan], dtype=src)
+    targets = [d for d in DTYPES if np.dtype(src).kind != "f" or np.dtype(d).kind not in "iu"]
+    check(lambda x: [lax.convert_element_type(x, d) for d in targets], x)
+    if np.dtype(src).kind == "f":      # float -> int where the value fits
+        check(lambda x: [lax.convert_element_type(x, d) for d in DTYPES if np.dtype(d).kind in "iu"], x[:-1])
+
+
+def test_select_and_iota():
+    rng = np.random.default_rng(3)
+    p, x, y = rng.random((4, 5)) < 0.5, rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    check(lambda p, x, y: [lax.select(p, x, y), lax.select(p[0, 0], x, y),
+                           lax.iota(np.int32, (4, 5), 1) + lax.iota(np.int32, (4, 5), 0) * 10,
+                           lax.iota(np.float32, 6, 0)], p, x, y)
+
+
+@settings(max_examples=15)
+@given(st.sampled_from(SHAPES), st.sampled_from(FLOATS + INTS + [np.bool_]), st.integers(0, 2 ** 32 - 1))
+def test_elementwise_shapes(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x, y = rand(shape, dtype, rng), rand(shape, dtype, rng)
+    if np.dtype(dtype).kind == "b":
+        check(lambda x, y: [lax.bitwise_xor(x, y), lax.select(x, y, x)], x, y)
+    else:
+        check(lambda x, y: [lax.mul(lax.add(x, y), x), lax.select(lax.lt(x, y), x, y)], x, y)
+
+
+# ----------------------------------------------------------------------------------------------
+# Shapes
+
+
+def test_shape_ops():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    check(lambda x: [lax.transpose(x, (2, 0, 1)), lax.reshape(x, (6, 4)), lax.reshape(x, (2, 1, 3, 4, 1)),
+                     lax.broadcast_in_dim(x[:, 0, :1] if False else lax.reshape(x, (24,)), (3, 24), (1,)),
+                     lax.broadcast_in_dim(lax.reshape(x, (2, 12))[:, :1] if False else lax.reshape(x, (2, 3, 4)),
+                                          (5, 2, 3, 4), (1, 2, 3)),
+                     lax.squeeze(lax.reshape(x, (1, 24)), (0,)), lax.expand_dims(x, (0, 2))], x)
+    y = rng.normal(size=(3, 1)).astype(np.float64)
+    check(lambda y: [lax.broadcast_in_dim(y, (2, 3, 4), (1, 2)), lax.transpose(lax.exp(y), (1, 0)),
+                     lax.reshape(lax.transpose(lax.broadcast_in_dim(y, (3, 5), (0, 1)), (1, 0)), (15,))], y, ulps=1)
+
+
+def test_fused_expression_is_one_loop():
+    x = np.random.default_rng(5).normal(size=1000).astype(np.float32)
+    exe = check(lambda x: lax.tanh(x) * lax.exp(-x * x) + 0.5 * lax.sin(x), x, ulps=8)
+    ir_text = exe.llvm_ir
+    kernels = [line for line in ir_text.splitlines() if line.startswith('define internal void @"kernel')]
+    assert len(kernels) == 1
+    body = ir_text.split('define internal void @"kernel0"')[1].split("\n}\n")[0]
+    assert body.count("load float") == 1 and body.count("store float") == 1
+
+
+def test_fusion_with_broadcasts_and_reductions():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(6, 50)).astype(np.float64)
+    # softmax: two reductions, broadcasts of their results, no intermediate full-size arrays but the output
+    def softmax(x):
+        m = lax.reduce_max(x, (1,))
+        e = lax.exp(x - lax.broadcast_in_dim(m, x.shape, (0,)))
+        return e / lax.broadcast_in_dim(lax.reduce_sum(e, (1,)), x.shape, (0,))
+    exe = check(softmax, x, ulps=16)
+    assert exe.llvm_ir.count('define internal void @"kernel') == 3
+    check(lambda x: [lax.reduce_sum(x * x, (0,)), lax.transpose(x, (1, 0)) * 2.0, lax.reduce_max(lax.exp(x), (0, 1))],
+          x, ulps=64)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reductions
+
+
+REDUCE_SHAPES = [(), (5,), (0,), (3, 4), (3, 1, 5), (2, 0, 3), (4, 3, 2)]
+
+
+@settings(max_examples=20)
+@given(st.sampled_from(REDUCE_SHAPES), st.sampled_from(FLOATS + INTS), st.data())
+def test_reductions_every_axis_set(shape, dtype, data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
+    x = rand(shape, dtype, rng)
+    axes = data.draw(st.sampled_from([c for r in range(len(shape) + 1) for c in itertools.combinations(range(len(shape)), r)]))
+    ops = [lax.reduce_sum, lax.reduce_prod] + ([lax.reduce_max, lax.reduce_min] if 0 not in [shape[a] for a in axes]
+                                               else [])
+    check(lambda x: [op(x, axes) for op in ops], x, ulps=16)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (2, 0, 3), (7,), ()])
+def test_bool_reductions(shape):
+    p = np.random.default_rng(7).random(shape) < 0.3
+    for axes in [c for r in range(len(shape) + 1) for c in itertools.combinations(range(len(shape)), r)]:
+        check(lambda p: [lax.reduce_and(p, axes), lax.reduce_or(p, axes)], p)
+
+
+@pytest.mark.parametrize("dtype", FLOATS + INTS + [np.bool_])
+def test_argmax_argmin(dtype):
+    rng = np.random.default_rng(8)
+    x = rand((5, 6, 4), dtype, rng, -2, 2)
+    if np.dtype(dtype).kind == "f":
+        x[1, 2, 3] = x[3, 0, 1] = np.nan
+    f = lambda x: [g(x, a, idx) for a in range(3) for g in (lax.argmax, lax.argmin) for idx in (np.int32, np.int64)]
+    check(f, x)
+    check(lambda x: [lax.argmax(x, 0, np.int64), lax.argmin(x, 0, np.int64)], x[:, 0, 0])
+
+
+def test_large_reductions_deterministic_across_thread_counts():
+    x = np.random.default_rng(9).normal(size=(1 << 20) + 123).astype(np.float32)
+    closed, exe = compiled(lambda x: [lax.reduce_sum(x, (0,)), lax.reduce_max(x, (0,))], x)
+    before = parallel.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 3):
+            parallel.set_num_threads(n)
+            results.append(exe(x))
+    finally:
+        parallel.set_num_threads(before)
+    assert all(r[0].tobytes() == results[0][0].tobytes() for r in results)
+    np.testing.assert_allclose(results[0][0], x.astype(np.float64).sum(), rtol=1e-5)
+    assert results[0][1] == x.max()
+    # a large fused elementwise kernel split across threads
+    check(lambda x: lax.tanh(x) * lax.exp(-x * x) + 0.5 * lax.sin(x), x, ulps=8)
+
+
+# ----------------------------------------------------------------------------------------------
+# dot_general
+
+
+DOTS = [  # (lhs shape, rhs shape, dimension numbers)
+    ((3, 4), (4, 5), (((1,), (0,)), ((), ()))),
+    ((4, 3), (4, 5), (((0,), (0,)), ((), ()))),
+    ((3, 4), (5, 4), (((1,), (1,)), ((), ()))),
+    ((4,), (4,), (((0,), (0,)), ((), ()))),
+    ((3, 4), (4,), (((1,), (0,)), ((), ()))),
+    ((2, 3, 4), (2, 4, 5), (((2,), (1,)), ((0,), (0,)))),
+    ((3, 2, 4), (4, 5, 2), (((2,), (0,)), ((1,), (2,)))),
+    ((2, 3, 4), (3, 4, 5), (((1, 2), (0, 1)), ((), ()))),
+    ((3,), (5,), (((), ()), ((), ()))),
+    ((0, 4), (4, 5), (((1,), (0,)), ((), ()))),
+    ((3, 0), (0, 5), (((1,), (0,)), ((), ()))),
+]
+
+
+@pytest.mark.parametrize("lhs,rhs,dn", DOTS)
+@pytest.mark.parametrize("dtype", [np.float64, np.int32])
+def test_dot_general_small(lhs, rhs, dn, dtype):
+    rng = np.random.default_rng(10)
+    check(lambda x, y: lax.dot_general(x, y, dn), rand(lhs, dtype, rng), rand(rhs, dtype, rng), ulps=64)
+
+
+@pytest.mark.parametrize("lhs,rhs,dn", [
+    ((64, 48), (48, 80), (((1,), (0,)), ((), ()))),
+    ((48, 64), (80, 48), (((0,), (1,)), ((), ()))),
+    ((3, 40, 50), (3, 50, 60), (((2,), (1,)), ((0,), (0,)))),
+    ((40, 3, 50), (50, 60, 3), (((2,), (0,)), ((1,), (2,)))),
+    ((200, 300), (300,), (((1,), (0,)), ((), ()))),
+])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_dot_general_blas(lhs, rhs, dn, dtype):
+    rng = np.random.default_rng(11)
+    x, y = rand(lhs, dtype, rng), rand(rhs, dtype, rng)
+    closed, exe = compiled(lambda x, y: lax.dot_general(x, y, dn), x, y)
+    assert "cblas" in exe.llvm_ir
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(exe(x, y)[0], eval_closed(closed, x, y)[0], rtol=rtol, atol=rtol * 50)
+
+
+# ----------------------------------------------------------------------------------------------
+# Calling convention
+
+
+def test_input_checks_and_conversion():
+    x = np.arange(12.0).reshape(3, 4)
+    closed, exe = compiled(lambda x: x * 2.0, x)
+    with pytest.raises(ValueError, match=r"shape \(4, 3\).*compiled for shape \(3, 4\)"):
+        exe(x.T.copy())
+    with pytest.raises(TypeError, match="dtype float32.*compiled for float64"):
+        exe(x.astype(np.float32))
+    with pytest.raises(TypeError, match="takes 1 array"):
+        exe(x, x)
+    np.testing.assert_array_equal(exe(np.asfortranarray(x))[0], x * 2)      # made C-contiguous
+    np.testing.assert_array_equal(exe(x.tolist())[0], x * 2)                # converted
+    closed, exe = compiled(lambda s: s + 1.0, np.float64(2.0))
+    assert exe(3.0)[0] == 4.0 and exe(np.array(5.0))[0] == 6.0
+
+
+def test_outputs_are_new_arrays_consts_and_literals():
+    c = np.arange(5.0)
+    x = np.ones(5)
+    closed = fnad.make_jaxpr(lambda x: [x, x * c, x * c, c, lax.reshape(x * c, (5, 1))])(x)
+    closed = ClosedJaxpr(Jaxpr(closed.jaxpr.constvars, closed.jaxpr.invars, closed.jaxpr.eqns,
+                               closed.jaxpr.outvars + [closed.jaxpr.outvars[1]]), closed.consts)
+    exe = compile_jaxpr(closed)
+    outs = exe(x)
+    want = eval_closed(closed, x)
+    for g, w in zip(outs, want):
+        np.testing.assert_array_equal(g, w)
+    assert not np.shares_memory(outs[0], x) and not np.shares_memory(outs[1], outs[-1])
+
+
+def test_unsupported_primitive_raises():
+    weird = Primitive("my_weird_op")
+    a = Var(ShapedArray((3,), np.float32))
+    b = Var(ShapedArray((3,), np.float32))
+    closed = ClosedJaxpr(Jaxpr([], [a], [Eqn(weird, [a], [b], {})], [b]), [])
+    with pytest.raises(NotImplementedError, match="my_weird_op"):
+        compile_jaxpr(closed)
+
+
+def test_dispatch_overhead_is_small():
+    import timeit
+    x, y = np.array(2.0, np.float32), np.array(3.0, np.float32)
+    _, exe = compiled(lambda x, y: x * y + 1, x, y)
+    assert exe(x, y)[0] == 7.0
+    per_call = min(timeit.repeat(lambda: exe(x, y), number=2000, repeat=5)) / 2000
+    assert per_call < 20e-6     # generous: ~1 us measured; this only catches a slow path taken by mistake
+
+
+# ----------------------------------------------------------------------------------------------
+# Indexing, cumulative, sorting
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32, np.bool_])
+def test_slicing_padding_joining(dtype):
+    rng = np.random.default_rng(12)
+    x = rand((4, 5, 3), dtype, rng)
+    fill = np.array(1, dtype)
+    check(lambda x: [lax.slice(x, (1, 0, 1), (4, 5, 3), (2, 2, 1)), lax.rev(x, (0, 2)), x[1], x[:, 2:4],
+                     lax.pad(x, fill, ((1, 2, 1), (0, 0, 0), (-1, 1, 2))), lax.pad(x, fill, ((-2, -1, 0), (0, 1, 0),
+                                                                                             (2, 0, 3))),
+                     lax.concatenate([x, x[:1], x[2:]], 0), lax.concatenate([x, x], 2)], x)
+
+
+def test_dynamic_slices_clamp():
+    x = np.arange(60.0).reshape(4, 5, 3)
+    for s in (-3, 0, 2, 9):
+        s = np.array(s, np.int32)
+        check(lambda x, s: [lax.dynamic_slice(x, (s, 1, 0), (2, 3, 3)),
+                            lax.dynamic_update_slice(x, lax.full((2, 2, 3), 7.0, np.float64), (s, s + 1, 0))], x, s)
+
+
+@pytest.mark.parametrize("name", ["scatter", "scatter_add", "scatter_mul", "scatter_min", "scatter_max"])
+def test_gather_scatter(name):
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(4, 5, 3))
+    idx = rng.integers(-1, 6, (7, 2))     # some out of bounds: clamped by gather, dropped by scatter
+    idx[3] = idx[5]                        # a duplicate
+    scatter = getattr(lax, name)
+    check(lambda x, i: [lax.gather(x, i, (0, 1)), lax.gather(x, i[:, :1], (2,)),
+                        scatter(x, i, lax.gather(x, i, (0, 1)) * 3.0, (0, 1))], x, idx, ulps=1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_cumulative(dtype):
+    x = rand((4, 6, 3), dtype, np.random.default_rng(14))
+    check(lambda x: [lax.cumsum(x, a, r) for a in range(3) for r in (False, True)]
+          + [lax.cumprod(x, 1), lax.cummax(x, 0, True), lax.cummin(x, 2)], x, ulps=4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.bool_])
+def test_sort(dtype):
+    rng = np.random.default_rng(15)
+    x = rand((4, 9, 3), dtype, rng, 0, 3)
+    if np.dtype(dtype).kind == "f":
+        x[0, 1, 1] = x[1, 4, 0] = np.nan
+        x[2, 3, 0] = -0.0
+    y = rng.integers(0, 3, x.shape)
+    check(lambda x, y: [*lax.sort((x,), 1), *lax.sort((x,), 0), lax.argsort(x, 2), *lax.sort((y, x, y * 2), 1, 2)],
+          x, y)
+
+
+def test_multi_output_kernels():
+    rng = np.random.default_rng(16)
+    x = rng.normal(size=(5, 7))
+    # e is stored by the kernel that sums it, then read by the division
+    exe = check(lambda x: [lax.exp(x) / lax.broadcast_in_dim(lax.reduce_sum(lax.exp(x), (1,)), x.shape, (0,)),
+                           lax.exp(x[0, 0]) * 2.0, lax.exp(x[0, 0])], x, ulps=8)
+    assert exe.llvm_ir.count('define internal void @"kernel') == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# Control flow (sub-IRs emitted in place)
+
+needs_control_flow = pytest.mark.skipif(not hasattr(lax, "while_loop"), reason="fnad.lax control flow not present")
+
+
+@needs_control_flow
+def test_cond_switch_while_scan():
+    import fnad.numpy as fnp
+    x = np.linspace(-1, 1, 5)
+    check(lambda x: [lax.cond(x[0] > 0.5, lambda v: v * 2, lambda v: fnp.sin(v), x),
+                     lax.cond(x[0] < 0.5, lambda v: v * 2, lambda v: fnp.sin(v), x),
+                     *[lax.switch(i, [lambda v: v * 2, lambda v: v + 1, lambda v: -v], x) for i in (-1, 1, 5)]],
+          x, ulps=2)
+    check(lambda x: lax.while_loop(lambda c: c[0] < 10, lambda c: (c[0] + 1, c[1] * 1.5 + fnp.sum(c[1])), (0, x)),
+          x, ulps=2)
+    check(lambda x: lax.fori_loop(0, 7, lambda i, c: c + i * x, x), x, ulps=2)
+    check(lambda x: lax.scan(lambda c, xi: (c + xi, c * xi), 0.0, x), x, ulps=2)
+    check(lambda x: lax.scan(lambda c, xi: (c * 2 + xi, (c, xi + 1)), x[:2], fnp.stack([x[:2]] * 4), reverse=True),
+          x, ulps=2)
+    check(fnad.grad(lambda x: lax.scan(lambda c, xi: (fnp.sin(c * xi), c), 1.0, x)[0]), x, ulps=4)
