@@ -24,7 +24,8 @@ import fnad.primitives
 from fnad import lax
 from fnad.core import Primitive
 from fnad.ir import eval_closed
-from fnad.primitives import dot, elementwise as ew, misc, reductions as red, shape as shp
+from fnad.primitives import (cumulative as cum, dot, elementwise as ew, indexing as ix, misc, reductions as red,
+                             shape as shp, sorting)
 from fnad.test_util import check_grads
 from fnad.tree_util import tree_flatten, tree_leaves, tree_map
 
@@ -108,6 +109,77 @@ def iota_spec(draw):
     s = draw(shapes(min_dims=1))
     return (), {"dtype": draw(st.sampled_from([np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.float64)])),
                 "shape": s, "dimension": draw(st.integers(0, len(s) - 1))}
+
+
+@st.composite
+def axis_spec(draw, n_operands=1, **params):
+    """n same-shaped operands (rank >= 1) with an `axis` param, plus params drawn from strategies."""
+    s = draw(shapes(min_dims=1))
+    return (s,) * n_operands, {"axis": draw(st.integers(0, len(s) - 1)),
+                               **{k: draw(v) for k, v in params.items()}}
+
+
+@st.composite
+def sort_spec(draw):
+    s = draw(shapes(min_dims=1))
+    n = draw(st.integers(1, 2))
+    return (s,) * n, {"dimension": draw(st.integers(0, len(s) - 1)), "num_keys": draw(st.integers(1, n))}
+
+
+@st.composite
+def slice_spec(draw):
+    s = draw(shapes())
+    starts = [draw(st.integers(0, n)) for n in s]
+    limits = [draw(st.integers(a, n)) for a, n in zip(starts, s)]
+    return (s,), {"start_indices": tuple(starts), "limit_indices": tuple(limits),
+                  "strides": tuple(draw(st.integers(1, 3)) for _ in s)}
+
+
+@st.composite
+def pad_spec(draw):
+    s = draw(shapes())
+    config = []
+    for n in s:
+        interior = draw(st.integers(0, 2))
+        size = n + max(n - 1, 0) * interior
+        lo = draw(st.integers(-min(size, 2), 2))
+        config.append((lo, draw(st.integers(-min(size + lo, 2), 2)), interior))
+    return (s, ()), {"padding_config": tuple(config)}
+
+
+@st.composite
+def concatenate_spec(draw):
+    s = draw(shapes(min_dims=1))
+    d = draw(st.integers(0, len(s) - 1))
+    sizes = draw(st.lists(st.integers(0, 3), min_size=1, max_size=3))
+    return tuple(s[:d] + (n,) + s[d + 1:] for n in sizes), {"dimension": d}
+
+
+@st.composite
+def rev_spec(draw):
+    s = draw(shapes())
+    return (s,), {"dimensions": tuple(sorted(draw(st.sets(st.integers(0, len(s) - 1))))) if s else ()}
+
+
+@st.composite
+def dynamic_slice_spec(draw, update=False):
+    """Operand, (update,) then one scalar start index per axis; sizes at most the operand's."""
+    s = draw(shapes(min_dims=1))
+    sizes = tuple(draw(st.integers(0, n)) for n in s)
+    if update:
+        return (s, sizes) + ((),) * len(s), {}
+    return (s,) + ((),) * len(s), {"slice_sizes": sizes}
+
+
+@st.composite
+def gather_spec(draw, scatter=False):
+    """Operand, index tuples of shape batch + (len(axes),) (updates: batch + the other axes)."""
+    s = draw(shapes(min_dims=1, min_side=1))
+    axes = tuple(draw(st.permutations(range(len(s))))[:draw(st.integers(1, len(s)))])
+    batch = draw(shapes(max_dims=2))
+    idx = batch + (len(axes),)
+    rest = tuple(n for d, n in enumerate(s) if d not in axes)
+    return ((s, idx, batch + rest) if scatter else (s, idx)), {"axes": axes}
 
 
 def param_spec(base, **params):
@@ -232,6 +304,104 @@ def _arg_ref(np_fn):
     return lambda x, axis, index_dtype: np_fn(x, axis=axis).astype(index_dtype)
 
 
+def _cumulative_ref(ufunc):
+    def ref(x, axis, reverse):
+        flip = (lambda v: np.flip(v, axis)) if reverse else (lambda v: v)
+        return flip(ufunc.accumulate(flip(x), axis=axis, dtype=x.dtype))
+    return ref
+
+
+def _sort_ref(*operands, dimension, num_keys):
+    """Python's stable sort of each line along `dimension`, keyed by the first num_keys operands."""
+    moved = [np.moveaxis(x, dimension, -1) for x in operands]
+    outs = [np.empty_like(m) for m in moved]
+    for pos in np.ndindex(moved[0].shape[:-1]):
+        order = sorted(range(moved[0].shape[-1]), key=lambda i: tuple(m[pos][i] for m in moved[:num_keys]))
+        for o, m in zip(outs, moved):
+            o[pos] = m[pos][order]
+    return [np.moveaxis(o, -1, dimension) for o in outs]
+
+
+def _pad_ref(x, value, padding_config):
+    for d, (lo, hi, interior) in enumerate(padding_config):
+        n = x.shape[d]
+        spread = np.full(x.shape[:d] + (n + max(n - 1, 0) * interior,) + x.shape[d + 1:], value, x.dtype)
+        np.moveaxis(spread, d, 0)[::interior + 1] = np.moveaxis(x, d, 0)
+        width = [(0, 0)] * x.ndim
+        width[d] = (max(lo, 0), max(hi, 0))
+        x = np.pad(spread, width, constant_values=value)
+        x = np.moveaxis(np.moveaxis(x, d, 0)[max(-lo, 0):x.shape[d] - max(-hi, 0)], 0, d)
+    return x
+
+
+def _clamped(starts, operand_shape, sizes):
+    return tuple(int(np.clip(i, 0, n - m)) for i, n, m in zip(starts, operand_shape, sizes))
+
+
+def _dynamic_slice_ref(x, *starts, slice_sizes):
+    at = _clamped(starts, x.shape, slice_sizes)
+    return x[tuple(slice(a, a + m) for a, m in zip(at, slice_sizes))]
+
+
+def _dynamic_update_slice_ref(x, update, *starts):
+    out = x.copy()
+    at = _clamped(starts, x.shape, update.shape)
+    out[tuple(slice(a, a + m) for a, m in zip(at, update.shape))] = update
+    return out
+
+
+def _indexed_view(x, axes):
+    return np.moveaxis(x, axes, range(len(axes)))
+
+
+def _gather_ref(x, idx, axes):
+    view = _indexed_view(x, axes)
+    out = np.empty(idx.shape[:-1] + view.shape[len(axes):], x.dtype)
+    for b in np.ndindex(idx.shape[:-1]):
+        out[b] = view[tuple(int(np.clip(i, 0, x.shape[d] - 1)) for i, d in zip(idx[b], axes))]
+    return out
+
+
+def _scatter_ref(combine):
+    """Updates applied one by one in index order; out-of-bounds index tuples dropped."""
+    def ref(x, idx, updates, axes):
+        out = x.copy()
+        view = _indexed_view(out, axes)
+        for b in np.ndindex(idx.shape[:-1]):
+            point = tuple(int(i) for i in idx[b])
+            if all(0 <= i < x.shape[d] for i, d in zip(point, axes)):
+                view[point] = updates[b] if combine is None else combine(view[point], updates[b])
+        return out
+    return ref
+
+
+def starts_after(first, *others):
+    """values(): `first` per-operand generators, then int start indices (some out of range: clamped)."""
+    return lambda shapes, params: st.tuples(*[g(s) for g, s in zip(first, shapes)],
+                                            *[ints(-2, 4)(s) for s in shapes[len(first):]])
+
+
+def index_values(operand, updates=None):
+    """values(): the operand, index tuples in [-1, size] (out of range ones clamped/dropped), updates."""
+    def values(shapes, params):
+        bound = max(shapes[0])
+        gens = [operand(shapes[0]), ints(-1, bound)(shapes[1])] + ([updates(shapes[2])] if updates else [])
+        return st.tuples(*gens)
+    return values
+
+
+def in_bounds(values):
+    """Like `values`, with every index tuple inside the operand (points move only with the updates)."""
+    return lambda shapes, params: values(shapes, params).map(
+        lambda a: (a[0], np.clip(a[1], 0, np.array([a[0].shape[d] - 1 for d in params["axes"]])), *a[2:]))
+
+
+def unique_points(values):
+    """In-bounds index tuples that are all distinct (duplicates are kinks of scatter's derivative)."""
+    return lambda shapes, params: in_bounds(values)(shapes, params).filter(
+        lambda a: len({tuple(r) for r in a[1].reshape(-1, a[1].shape[-1])}) == math.prod(a[1].shape[:-1]))
+
+
 F, F2, F3 = unary_spec(), nary_spec(2), nary_spec(3)
 POS, UNIT = floats(0.1, 3.0), floats(-0.9, 0.9)
 NONZERO = floats(avoid=to_zero, margin=0.3)
@@ -339,6 +509,44 @@ TABLE = [
     Op(red.argmin_p, lax.argmin, _arg_ref(np.argmin), arg_spec(), each(ints(-2, 2)), order=0),
     # contraction
     Op(dot.dot_general_p, lax.dot_general, _dot_ref, dot_spec(), each(floats(), floats()), rtol=1e-12),
+    # cumulative
+    Op(cum.cumsum_p, cum.cumsum, _cumulative_ref(np.add), axis_spec(reverse=st.booleans()), each(floats()),
+       rtol=1e-12),
+    Op(cum.cumprod_p, cum.cumprod, _cumulative_ref(np.multiply), axis_spec(reverse=st.booleans()), each(floats()),
+       rtol=1e-12),
+    Op(cum.cummax_p, cum.cummax, _cumulative_ref(np.maximum), axis_spec(reverse=st.booleans()), each(GRID),
+       distinct),
+    Op(cum.cummin_p, cum.cummin, _cumulative_ref(np.minimum), axis_spec(reverse=st.booleans()), each(GRID),
+       distinct),
+    # sorting (ties in the eager values; distinct ones for derivatives, where ties are kinks)
+    Op(sorting.sort_p, lambda *xs, dimension, num_keys: sorting.sort(list(xs), dimension, num_keys), _sort_ref,
+       sort_spec(), each(GRID, floats()), distinct),
+    # slicing, padding, joining, dynamic windows, gather/scatter
+    Op(ix.slice_p, ix.slice, lambda x, start_indices, limit_indices, strides: x[tuple(map(slice, start_indices,
+       limit_indices, strides))], slice_spec(), each(floats())),
+    Op(ix.pad_p, ix.pad, _pad_ref, pad_spec(), each(floats(), floats())),
+    Op(ix.concatenate_p, lambda *xs, dimension: ix.concatenate(xs, dimension),
+       lambda *xs, dimension: np.concatenate(xs, dimension), concatenate_spec(), each(floats(), floats(), floats())),
+    Op(ix.rev_p, ix.rev, lambda x, dimensions: np.flip(x, dimensions), rev_spec(), each(floats())),
+    Op(ix.dynamic_slice_p, lambda x, *starts, slice_sizes: ix.dynamic_slice(x, starts, slice_sizes),
+       _dynamic_slice_ref, dynamic_slice_spec(), starts_after([floats()])),
+    Op(ix.dynamic_update_slice_p, lambda x, u, *starts: ix.dynamic_update_slice(x, u, starts),
+       _dynamic_update_slice_ref, dynamic_slice_spec(update=True), starts_after([floats(), floats()])),
+    Op(ix.gather_p, ix.gather, _gather_ref, gather_spec(), index_values(floats())),
+    Op(ix.scatter_p, ix.scatter, _scatter_ref(None), gather_spec(scatter=True), index_values(floats(), floats()),
+       unique_points(index_values(floats(), floats()))),
+    Op(ix.scatter_add_p, ix.scatter_add, _scatter_ref(np.add), gather_spec(scatter=True),
+       index_values(floats(), floats()), rtol=1e-12),
+    # Known: second derivatives are NaN for |updates| < ~1e-154 (the jvp divides a product by u, squared
+    # under differentiation), so derivative checks keep updates off zero.
+    Op(ix.scatter_mul_p, ix.scatter_mul, _scatter_ref(np.multiply), gather_spec(scatter=True),
+       index_values(floats(), floats()), index_values(floats(), NONZERO), rtol=1e-12),
+    Op(ix.scatter_min_p, ix.scatter_min, _scatter_ref(np.minimum), gather_spec(scatter=True),
+       index_values(GRID, GRID), in_bounds(lambda shapes, p: distinct(shapes[:1] + shapes[2:], p).map(
+           lambda a: (a[0], np.zeros(shapes[1], np.int64), a[1])))),
+    Op(ix.scatter_max_p, ix.scatter_max, _scatter_ref(np.maximum), gather_spec(scatter=True),
+       index_values(GRID, GRID), in_bounds(lambda shapes, p: distinct(shapes[:1] + shapes[2:], p).map(
+           lambda a: (a[0], np.zeros(shapes[1], np.int64), a[1])))),
     # stop_gradient's derivative is zero by design (not the finite-difference one): tested in test_transforms
     Op(misc.stop_gradient_p, lax.stop_gradient, lambda x: x, F, each(floats()), order=0),
 ]
@@ -403,17 +611,10 @@ def test_staged_ir_matches_eager(op, data):
     assert_same(out_tree.unflatten(outs), expected, 1e-14, f"{op.id}: staged IR vs eager\n{closed}")
 
 
-# Derivative rules that depend on unfinished work: (exception expected, reason). Non-strict xfails.
-GRAD_KNOWN_FAILURES = {
-    "reduce_prod": (ImportError, "its jvp uses cumprod from fnad.primitives.cumulative, not written yet"),
-}
-GRAD_TABLE = [pytest.param(op, id=op.id, marks=[pytest.mark.xfail(raises=GRAD_KNOWN_FAILURES[op.id][0],
-                                                                  reason=GRAD_KNOWN_FAILURES[op.id][1])]
-                           if op.id in GRAD_KNOWN_FAILURES else [])
-              for op in TABLE if op.order > 0]
+GRAD_TABLE = [op for op in TABLE if op.order > 0]
 
 
-@pytest.mark.parametrize("op", GRAD_TABLE)
+@pytest.mark.parametrize("op", GRAD_TABLE, ids=repr)
 def test_derivatives_match_finite_differences(op, mode):
     @mode.settings(8)
     @given(data=st.data())
@@ -460,7 +661,7 @@ def test_vmap_matches_loop(op, mode):
 # Every primitive has its rules and a table entry
 
 # Modules whose authors are still writing them (remove a name once TABLE covers its primitives).
-IN_PROGRESS = {"indexing", "cumulative", "sorting", "linalg", "control_flow"}
+IN_PROGRESS = {"linalg", "control_flow"}
 # Primitives with no array operands: vmap never calls their batching rule.
 NO_OPERANDS = {"iota"}
 
