@@ -96,6 +96,7 @@ define_rules(remat_lin_p, _lin_forward,
              lambda primals, tangents, **params: jvp_flat(lambda *xs: _lin_forward(*xs, **params), list(primals),
                                                           list(tangents)),
              _lin_batch, _lin_transpose)
+remat_lin_p.expand = _lin_forward     # compiled as the jvp it stands for
 
 
 def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):

@@ -30,10 +30,25 @@ _EXECUTABLES: OrderedDict = OrderedDict()
 _EXECUTABLE_CACHE_SIZE = 512
 
 
+def _expansion(e):
+    """The body to splice in for `e`, or None: the sub-IR of a call-like primitive (`inline_param`),
+    or the staged definition of a composite primitive (`expand`: a function of the inputs and
+    params written with other primitives, e.g. the tangent loop of a while loop)."""
+    param = getattr(e.primitive, "inline_param", None)
+    if param:
+        return e.params[param]
+    expand = getattr(e.primitive, "expand", None)
+    if expand is None:
+        return None
+    return trace_to_jaxpr(lambda *xs: list(expand(*xs, **e.params)), [v.aval for v in e.invars],
+                          f"expand_{e.primitive.name}")
+
+
 def inline_calls(closed):
-    """Replace equations of call-like primitives (those with `inline_param`) by their bodies."""
+    """Replace equations of call-like and composite primitives by their bodies (recursively)."""
     jaxpr = closed.jaxpr
-    if not any(getattr(e.primitive, "inline_param", None) for e in jaxpr.eqns):
+    if not any(getattr(e.primitive, "inline_param", None) or getattr(e.primitive, "expand", None)
+               for e in jaxpr.eqns):
         return closed
     consts = dict(zip(jaxpr.constvars, closed.consts))
     eqns = []
@@ -56,9 +71,9 @@ def inline_calls(closed):
             rename[v] = lookup(a)
 
     for e in jaxpr.eqns:
-        param = getattr(e.primitive, "inline_param", None)
-        if param:
-            splice(e.params[param], [sub(a) for a in e.invars], e.outvars)
+        body = _expansion(e)
+        if body is not None:
+            splice(body, [sub(a) for a in e.invars], e.outvars)
         else:
             eqns.append(e.replace(invars=[sub(a) for a in e.invars]))
     new = simplify(Jaxpr(list(consts), jaxpr.invars, eqns, [sub(v) for v in jaxpr.outvars]))

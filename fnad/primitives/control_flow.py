@@ -644,6 +644,7 @@ def _masked_count_body(body_jaxpr, nconsts):
 
 
 define_rules(while_lin_p, _while_lin_forward, _while_lin_abstract_eval, _while_lin_jvp, _while_lin_batch, _while_lin_transpose)
+while_lin_p.expand = _while_lin_forward     # compiled as the while loop that defines it
 
 
 # ----------------------------------------------------------------------------------------------
