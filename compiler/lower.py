@@ -26,6 +26,12 @@ elements whose partial results are combined in order after the (possibly paralle
 result depends on the shape only, never on the thread count. Reduced axes outside the innermost
 run accumulate into the output (initialised to the identity) in order.
 
+Other equations have rules of their own: indexing (dynamic_slice/update through pointers offset by
+the clamped starts, concatenate/pad as stores at affine output offsets, gather/scatter with loaded
+indices), cumulative scans, sort (qsort_r of positions with a stable comparator), linear algebra
+(LAPACKE / CBLAS trsm per matrix) and control flow: cond/while/scan emit their sub-jaxprs in place
+(a switch, loops whose carry lives in the results' buffers).
+
 dot_general: float products of at least `_BLAS_MIN` multiply-adds call CBLAS gemm per batch
 (operands used in place when their layout is a row-major matrix or its transpose, else copied);
 smaller ones, and integer/bool ones, are reduction nests (product of the operands, summed over the
@@ -692,8 +698,7 @@ class _Kernel:
         self.out_form = out_forms[0]
         self.buffers = list(dry.leaves) + [spec.out] + spec.stores
         self.size = int(np.prod(spec.domain, dtype=np.int64))
-        self.total = spec.op in _REDUCE_OPS.values() and not any(
-            not r for r in self.red)
+        self.total = spec.op in _REDUCE_OPS.values() and all(self.red)   # every axis reduced
 
     # -- launch (in main) --------------------------------------------------------------------
 
@@ -1284,8 +1289,12 @@ def _per_matrix(scope, avals, body):
         body(parts)
 
 
-def _copy_into(scope, src, dst):
+def _in_place(scope, src, dst):
+    """Copy src into dst, which a factorisation then overwrites; False when dst is empty."""
+    if not dst.aval.size:
+        return False
     copy_atom(scope, src, scope.pointer(dst), dst.aval)
+    return True
 
 
 def _fill_where(scope, pointer, n, dtype, predicate, value):
@@ -1300,9 +1309,8 @@ def _fill_where(scope, pointer, n, dtype, predicate, value):
 def _cholesky(scope, e):
     (a,), (out,) = e.invars, e.outvars
     n, dtype = a.aval.shape[-1], a.aval.dtype
-    if not out.aval.size:
+    if not _in_place(scope, a, out):
         return
-    _copy_into(scope, a, out)
     potrf = blas.declare(scope.module, "potrf", dtype)
     b = scope.b
     nan = const(dtype, np.nan)
@@ -1320,9 +1328,8 @@ def _triangular_solve(scope, e):
     a, rhs = e.invars
     out, p = e.outvars[0], e.params
     dtype = out.aval.dtype
-    if not out.aval.size:
+    if not _in_place(scope, rhs, out):
         return
-    _copy_into(scope, rhs, out)
     blas.library()
     fty = reg_type(dtype)
     trsm = _extern(scope.module, f"scipy_cblas_{'s' if dtype == np.float32 else 'd'}trsm", _VOID,
@@ -1340,9 +1347,8 @@ def _triangular_solve(scope, e):
 def _lu(scope, e):
     (a,), (lu, pivots, perm) = e.invars, e.outvars
     n, dtype = a.aval.shape[-1], a.aval.dtype
-    if not lu.aval.size:
+    if not _in_place(scope, a, lu):
         return
-    _copy_into(scope, a, lu)
     getrf = blas.declare(scope.module, "getrf", dtype)
     b = scope.b
 
@@ -1365,9 +1371,8 @@ def _lu(scope, e):
 def _eigh(scope, e):
     (a,), (vectors, values) = e.invars, e.outvars
     n, dtype = a.aval.shape[-1], a.aval.dtype
-    if not vectors.aval.size:
+    if not _in_place(scope, a, vectors):
         return
-    _copy_into(scope, a, vectors)
     syevd = blas.declare(scope.module, "syevd", dtype)
     uplo = _char("L" if e.params["lower"] else "U")
     _per_matrix(scope, [(scope.pointer(vectors), vectors.aval), (scope.pointer(values), values.aval)],
@@ -1379,9 +1384,8 @@ def _qr(scope, e):
     """Reduced QR: geqrf (R in the upper triangle, reflectors below), R copied out, orgqr forms Q."""
     (a,), (q, r) = e.invars, e.outvars
     (m, n), dtype = a.aval.shape[-2:], a.aval.dtype
-    if not q.aval.size:
+    if not _in_place(scope, a, q):
         return
-    _copy_into(scope, a, q)
     prefix = f"scipy_LAPACKE_{'s' if dtype == np.float32 else 'd'}"
     blas.library()
     geqrf = _extern(scope.module, prefix + "geqrf", _I32, [_I32, _I32, _I32, _PTR, _I32, _PTR])
