@@ -53,28 +53,27 @@ def dot_general(x, y, dimension_numbers):
     return dot_general_p.bind(x, y, dimension_numbers=dn)
 
 
-def _transpose_lhs(ct, y, x_aval, dimension_numbers):
+def _dot_transpose(ct, x, y, dimension_numbers):
+    """Cotangents of a bilinear dot_general, each computed by one dot_general that contracts the
+    cotangent with the other operand over the output's axes, then (if needed) a transpose into the
+    operand's layout; for matmuls that transpose is the identity (dx = ct @ y^T, dy = x^T @ ct)."""
     (lc, rc), (lb, rb) = dimension_numbers
-    x_ndim, y_ndim = x_aval.ndim, get_aval(y).ndim
+    x_ndim = (x.aval if is_undefined(x) else get_aval(x)).ndim
+    y_ndim = (y.aval if is_undefined(y) else get_aval(y)).ndim
     xf, yf = _free(x_ndim, lc, lb), _free(y_ndim, rc, rb)
     nb = len(lb)
+    ct_batch = tuple(range(nb))
+    ct_xf = tuple(range(nb, nb + len(xf)))
     ct_yf = tuple(range(nb + len(xf), nb + len(xf) + len(yf)))
-    res = dot_general(ct, y, ((ct_yf, yf), (tuple(range(nb)), rb)))
-    order = list(lb) + list(xf) + [lc[list(rc).index(r)] for r in sorted(rc)]
-    return transpose(res, tuple(np.argsort(order).tolist()))
-
-
-def _dot_transpose(ct, x, y, dimension_numbers):
-    (lc, rc), (lb, rb) = dimension_numbers
     if is_undefined(x):
-        return [_transpose_lhs(ct, y, x.aval, dimension_numbers), None]
-    # For y: swap roles. ct axes are [batch, x_free, y_free]; move x_free after y_free first.
-    y_aval = y.aval
-    xf, yf = _free(get_aval(x).ndim, lc, lb), _free(y_aval.ndim, rc, rb)
-    nb = len(lb)
-    perm = tuple(range(nb)) + tuple(range(nb + len(xf), nb + len(xf) + len(yf))) + tuple(range(nb, nb + len(xf)))
-    ct_swapped = transpose(ct, perm)
-    return [None, _transpose_lhs(ct_swapped, x, y_aval, ((rc, lc), (rb, lb)))]
+        # [batch, x_free, y's contracting axes in y order] -> x's layout
+        res = dot_general(ct, y, ((ct_yf, yf), (ct_batch, rb)))
+        order = list(lb) + list(xf) + [lc[list(rc).index(r)] for r in sorted(rc)]
+        return [transpose(res, tuple(np.argsort(order).tolist())), None]
+    # [batch, x's contracting axes in x order, y_free] -> y's layout
+    res = dot_general(x, ct, ((xf, ct_xf), (lb, ct_batch)))
+    order = list(rb) + [rc[list(lc).index(l)] for l in sorted(lc)] + list(yf)
+    return [None, transpose(res, tuple(np.argsort(order).tolist()))]
 
 
 def _dot_batch(vals, dims, dimension_numbers):
