@@ -454,3 +454,50 @@ def test_linalg():
     closed, exe = compiled(lambda x: L.qr(x), tall)
     for g, w in zip(exe(tall), eval_closed(closed, tall)):
         np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------------------------
+# Random programs: fusion (merged axes, multi-output kernels, broadcasts of reductions) vs eager
+
+
+def _random_program(draw_op, n_ops):
+    """f(x) building a DAG from x with ops chosen by `draw_op(options)`; returns three values."""
+    def f(x):
+        vals = [x]
+        for _ in range(n_ops):
+            a = vals[draw_op(len(vals))]
+            kind = draw_op(8)
+            if kind == 0:
+                b = vals[draw_op(len(vals))]
+                v = a * b if b.shape == a.shape else a * 2.0
+            elif kind == 1:
+                v = lax.tanh(a) + lax.exp(-a * a)
+            elif kind == 2 and a.ndim:
+                axes = tuple(sorted({draw_op(a.ndim) for _ in range(draw_op(a.ndim) + 1)}))
+                r = lax.reduce_sum(a, axes) if draw_op(2) else lax.reduce_max(a, axes)
+                kept = tuple(d for d in range(a.ndim) if d not in axes)
+                v = lax.broadcast_in_dim(r, a.shape, kept) - a if draw_op(3) else r
+            elif kind == 3 and a.ndim >= 2:
+                v = lax.transpose(a, tuple(reversed(range(a.ndim))))
+            elif kind == 4 and a.ndim and a.shape[0] > 1:
+                v = a[1:] * 3.0
+            elif kind == 5 and a.ndim:
+                v = lax.reshape(a, (a.size,)) + 1.0
+            elif kind == 6 and a.ndim:
+                v = lax.rev(a, (0,)) - a
+            else:
+                v = lax.expand_dims(lax.sin(a), (0,))
+            vals.append(v)
+        return vals[-3:]
+    return f
+
+
+@settings(max_examples=25)
+@given(st.data(), st.sampled_from([(3, 4, 5), (1, 6, 2), (40, 3, 7)]))
+def test_random_fused_programs(data, shape):
+    x = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1))).normal(size=shape)
+    f = _random_program(lambda n: data.draw(st.integers(0, n - 1)), data.draw(st.integers(2, 9)))
+    closed, exe = compiled(f, x)
+    for g, w in zip(exe(x), eval_closed(closed, x)):   # sums of differences cancel: absolute tolerance
+        assert g.shape == np.shape(w)
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-9 * x.size)
