@@ -69,7 +69,19 @@ def _partial_args(fun, args, kwargs, nums):
 
 
 def jvp(fun, primals, tangents, has_aux=False):
-    """Forward-mode derivative: returns (fun(*primals), J @ tangents)."""
+    """Forward mode: evaluate `fun` at `primals` and its Jacobian-vector product with `tangents`.
+
+    `primals` and `tangents` are tuples (or lists) with one entry per positional argument of `fun`,
+    of matching pytree structure and shapes. Returns `(fun(*primals), J @ tangents)`; with
+    `has_aux=True`, `fun` returns `(out, aux)` and the result is `(out, tangent_out, aux)`.
+    The cost is about one evaluation of `fun`, whatever the output size.
+
+    >>> import fnad, fnad.numpy as fnp
+    >>> fnad.jvp(fnp.sin, (0.0,), (2.0,))
+    (array(0.), array(2.))
+    >>> fnad.jvp(lambda x, y: x * y, (3.0, 4.0), (1.0, 0.0))   # d(xy)/dx at (3, 4)
+    (array(12.), array(4.))
+    """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples or lists, e.g. jvp(f, (x,), (t,))")
     p_flat, in_tree = tree_flatten(tuple(primals))
@@ -88,7 +100,15 @@ def jvp(fun, primals, tangents, has_aux=False):
 
 
 def linearize(fun, *primals):
-    """Returns (fun(*primals), jvp_fn) where jvp_fn(*tangents) evaluates the linearized function."""
+    """Evaluate `fun` at `primals` once and return `(out, jvp_fn)`, where `jvp_fn(*tangents)` applies
+    the Jacobian at `primals` to new tangents without re-running the primal computation (the
+    tangent part is staged into a linear IR when `linearize` is called).
+
+    >>> import fnad
+    >>> y, f_jvp = fnad.linearize(lambda x: x ** 2, 3.0)
+    >>> y, f_jvp(1.0), f_jvp(2.0)
+    (array(9.), array(6.), array(12.))
+    """
     p_flat, in_tree = tree_flatten(primals)
     flat_fun, store = flatten_fun(fun, in_tree)
     out_p, linear = linearize_flat(flat_fun, p_flat)
@@ -137,15 +157,34 @@ def _vjp(fun, primals, has_aux):
 
 
 def vjp(fun, *primals, has_aux=False):
-    """Reverse mode: returns (fun(*primals), vjp_fn[, aux]); vjp_fn(ct) returns a tuple of
-    cotangents, one per primal."""
+    """Reverse mode: returns `(fun(*primals), vjp_fn)` (and `aux` third with `has_aux=True`).
+
+    `vjp_fn(ct)` takes a cotangent with the structure and shapes of the output and returns a tuple
+    with one cotangent per primal, `ct @ J`. It can be called any number of times.
+
+    >>> import numpy as np, fnad
+    >>> y, f_vjp = fnad.vjp(lambda x: x * np.array([1.0, 2.0, 3.0]), np.ones(3))
+    >>> y
+    array([1., 2., 3.])
+    >>> f_vjp(np.array([1.0, 0.0, 1.0]))
+    (array([1., 0., 3.]),)
+    """
     out, vjp_fn, aux = _vjp(fun, primals, has_aux)
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
 def value_and_grad(fun, argnums=0, has_aux=False):
-    """Returns a function computing (fun(*args), gradient w.r.t. args[argnums]); with has_aux,
-    ((value, aux), gradient)."""
+    """Like `grad`, but the returned function gives `(fun(*args), gradient)` from one forward
+    and one backward pass; with `has_aux=True`, `((value, aux), gradient)`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnad.value_and_grad(lambda x: fnp.sum(x ** 2))(np.array([1.0, 2.0]))
+    (array(5.), array([2., 4.]))
+    >>> loss = lambda w: (w ** 2, {"w": w})          # has_aux: (scalar, anything)
+    >>> (value, aux), g = fnad.value_and_grad(loss, has_aux=True)(3.0)
+    >>> value, g
+    (array(9.), array(6.))
+    """
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args), "grad")
@@ -175,7 +214,24 @@ def value_and_grad(fun, argnums=0, has_aux=False):
 
 
 def grad(fun, argnums=0, has_aux=False):
-    """The gradient of a scalar-valued `fun` with respect to args[argnums] (same structure)."""
+    """The gradient of a scalar-valued `fun` with respect to positional argument(s) `argnums`.
+
+    Returns a function with `fun`'s signature. The gradient has the structure of the argument (a
+    pytree: arrays, tuples, lists, dicts); a tuple `argnums` gives a tuple of gradients. With
+    `has_aux=True`, `fun` returns `(scalar, aux)` and the result is `(gradient, aux)`.
+    The output must be a real scalar (shape ()) and the differentiated inputs floating point
+    (pass `3.0`, not `3`); otherwise a TypeError says so. Results are NumPy arrays.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnad.grad(lambda x: x ** 3)(2.0)
+    array(12.)
+    >>> fnad.grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 5.0)
+    (array(5.), array(2.))
+    >>> fnad.grad(lambda p: fnp.sum(p["w"] * p["b"]))({"w": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0])})
+    {'b': array([1., 2.]), 'w': array([3., 4.])}
+    >>> fnad.grad(fnad.grad(fnp.sin))(0.0)           # derivatives compose
+    array(-0.)
+    """
     vg = value_and_grad(fun, argnums, has_aux)
 
     @functools.wraps(fun)
@@ -207,7 +263,22 @@ def _broadcast_prefix(prefix, tree, what):
 
 
 def vmap(fun, in_axes=0, out_axes=0):
-    """Vectorise `fun` over a new leading (or `in_axes`) axis of its arguments."""
+    """Vectorise `fun` over an axis of its arguments: `vmap(f)(xs)` equals `stack([f(x) for x in xs])`,
+    computed with batched primitives instead of a Python loop.
+
+    `in_axes` is an int (the mapped axis of every argument), None (not mapped), or a tuple/pytree
+    prefix of the arguments with an int or None per entry; `out_axes` says where the mapped axis
+    goes in the outputs. All mapped axes must have the same size.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> xs = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnad.vmap(fnp.dot)(xs, np.array([[1.0, 0.0], [0.0, 1.0]]))   # row-wise dot products
+    array([1., 4.])
+    >>> fnad.vmap(lambda a, b: a * b, in_axes=(0, None))(np.array([1.0, 2.0, 3.0]), 10.0)
+    array([10., 20., 30.])
+    >>> fnad.vmap(fnp.sum, in_axes=1)(xs)            # map over columns
+    array([4., 6.])
+    """
     @functools.wraps(fun)
     def vmapped(*args, **kwargs):
         axes_spec = tuple(in_axes) if isinstance(in_axes, list) else in_axes
@@ -262,7 +333,16 @@ def _zeros(aval):
 
 
 def jacfwd(fun, argnums=0, has_aux=False):
-    """Jacobian by forward mode (vmap of jvp over each input leaf's basis): out.shape + in.shape."""
+    """The Jacobian of `fun` with respect to `argnums` by forward mode (a vmap of jvp over the input
+    basis): entry `[i..., j...]` is d out[i...] / d in[j...], shape `out.shape + in.shape`.
+    Efficient when inputs are smaller than outputs; `jacrev` computes the same matrix.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> f = lambda x: fnp.stack([x[0] * x[1], fnp.sin(x[0])])
+    >>> fnad.jacfwd(f)(np.array([0.0, 2.0]))
+    array([[2., 0.],
+           [1., 0.]])
+    """
     def jac_fun(*args, **kwargs):
         from . import numpy as fnp
         nums = _argnums_tuple(argnums, len(args), "jacfwd")
@@ -292,7 +372,15 @@ def jacfwd(fun, argnums=0, has_aux=False):
 
 
 def jacrev(fun, argnums=0, has_aux=False):
-    """Jacobian by reverse mode (vmap of vjp over each output leaf's basis): out.shape + in.shape."""
+    """The Jacobian of `fun` with respect to `argnums` by reverse mode (a vmap of vjp over the output
+    basis), shape `out.shape + in.shape`. Efficient when outputs are smaller than inputs.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> f = lambda x: fnp.stack([x[0] * x[1], fnp.sin(x[0])])
+    >>> fnad.jacrev(f)(np.array([0.0, 2.0]))
+    array([[2., 0.],
+           [1., 0.]])
+    """
     def jac_fun(*args, **kwargs):
         from . import numpy as fnp
         nums = _argnums_tuple(argnums, len(args), "jacrev")
@@ -314,7 +402,14 @@ def jacrev(fun, argnums=0, has_aux=False):
 
 
 def hessian(fun, argnums=0):
-    """Matrix of second derivatives: jacfwd(jacrev(fun))."""
+    """The matrix of second derivatives of a scalar `fun`, computed as `jacfwd(jacrev(fun))`
+    (forward over reverse); shape `in.shape + in.shape`.
+
+    >>> import numpy as np, fnad
+    >>> fnad.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 2.0]))
+    array([[4., 2.],
+           [2., 0.]])
+    """
     return jacfwd(jacrev(fun, argnums), argnums)
 
 
@@ -323,7 +418,17 @@ def hessian(fun, argnums=0):
 
 
 def make_jaxpr(fun, static_argnums=()):
-    """make_jaxpr(f)(*args) -> ClosedJaxpr: the IR of f traced on the shapes/dtypes of args."""
+    """`make_jaxpr(f)(*args)` traces `f` on the shapes and dtypes of `args` (arrays, scalars or
+    `ShapedArray`s) and returns the IR as a ClosedJaxpr; `print` it to read it. Arguments in
+    `static_argnums` are passed to `f` as Python values and do not appear in the IR.
+
+    >>> import fnad, fnad.numpy as fnp
+    >>> print(fnad.make_jaxpr(lambda x: fnp.sin(x) * 2.0)(1.0))
+    { lambda ; a:f64[]. let
+        b:f64[] = sin a
+        c:f64[] = mul b 2.0:f64[]
+      in (c,) }
+    """
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
     def make(*args, **kwargs):
