@@ -365,6 +365,30 @@ def newton_while(n=10**5, tol=1e-12):
                     {"fnad": lambda: g(a), "numpy": numpy_by_hand}, note="JAX cannot differentiate this")
 
 
+def cold_start():
+    """Fresh process to the first result of the MLP train step (benchmarks/cold_start.py): fnad with
+    an empty disk cache, fnad with a warm one, and JAX."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    def run(framework, cache_dir=None):
+        env = dict(os.environ)
+        if cache_dir is not None:
+            env["FNAD_CACHE_DIR"] = cache_dir
+        subprocess.run([sys.executable, "-m", "benchmarks.cold_start", framework], check=True, env=env,
+                       stdout=subprocess.DEVNULL, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    warm = tempfile.mkdtemp(prefix="fnad-warm-")
+    run("fnad", warm)
+    w = Workload("cold start: fresh process to first MLP train step", "<= 0.5x JAX (cold), <= 0.1x JAX (warm)",
+                 {"fnad": lambda: run("fnad", tempfile.mkdtemp(prefix="fnad-cold-")),
+                  "fnad, warm disk cache": lambda: run("fnad", warm)})
+    if HAVE_JAX:
+        w.contenders["jax"] = lambda: run("jax")
+    return w
+
+
 def ir_sizes(max_n=6):
     counts = []
     g = fnp.tanh
@@ -383,4 +407,5 @@ ALL = {
     "per_example": lambda: [per_example_grads()],
     "hvp": lambda: [hvp(1000), hvp(10**5)],
     "control_flow": lambda: [rk4_gradient(), newton_while()],
+    "cold_start": lambda: [cold_start()],
 }
