@@ -101,7 +101,15 @@ remat_lin_p.expand = _lin_forward     # compiled as the jvp it stands for
 
 def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
     """`fun` whose intermediate values are not saved for reverse mode: the backward pass recomputes
-    them from the inputs. Works on any function, including loop bodies (scan(checkpoint(f), ...))."""
+    them from the inputs (less memory, more compute). Values are unchanged. Works on any function,
+    including loop bodies (`scan(checkpoint(f), ...)`). Also available as `fnad.remat`; `policy`
+    must be None (saving policies are not supported).
+
+    >>> import fnad, fnad.numpy as fnp
+    >>> f = fnad.checkpoint(lambda x: fnp.sin(fnp.sin(x)))
+    >>> print(f(0.0), fnad.grad(f)(0.0))
+    0.0 1.0
+    """
     if policy is not None:
         raise NotImplementedError("checkpoint: saving policies are not supported; every intermediate "
                                   "is recomputed (policy=None)")

@@ -217,15 +217,28 @@ custom_jvp_call_p.batch = _custom_jvp_batch
 
 
 class custom_jvp(_CustomFunction):
-    """A function with a custom forward-mode derivative rule:
+    """A function with a custom forward-mode derivative rule (decorator; JAX semantics).
 
-        @custom_jvp
-        def f(x): ...
-        @f.defjvp
-        def f_jvp(primals, tangents): ... return primal_out, tangent_out
+    `f.defjvp(rule)` sets `rule(primals, tangents) -> (primal_out, tangent_out)`, where primals and
+    tangents are tuples with one entry per argument; `f.defjvps(*fns)` instead gives one
+    `fn(g, ans, *args)` per argument. The rule must be linear in the tangents: reverse mode
+    (grad, vjp) transposes it. With `nondiff_argnums` the rule is called as
+    `rule(*nondiff_args, primals, tangents)`. Rules run on values of the enclosing transforms, so
+    values they close over must not be traced (pass them as arguments).
 
-    The rule must be linear in the tangents (reverse mode transposes it). With `nondiff_argnums`
-    the rule is called as `rule(*nondiff_args, primals, tangents)`."""
+    >>> import fnad, fnad.numpy as fnp
+    >>> @fnad.custom_jvp
+    ... def log1pexp(x):
+    ...     return fnp.log1p(fnp.exp(x))
+    >>> @log1pexp.defjvp
+    ... def log1pexp_jvp(primals, tangents):
+    ...     (x,), (t,) = primals, tangents
+    ...     return log1pexp(x), t * (1.0 - 1.0 / (1.0 + fnp.exp(x)))   # stable sigmoid(x) * t
+    >>> fnad.grad(log1pexp)(0.0)
+    array(0.5)
+    >>> fnad.jvp(log1pexp, (2.0,), (3.0,))
+    (array(2.12692801), array(2.64239123))
+    """
 
     def __init__(self, fun, nondiff_argnums=()):
         super().__init__(fun, nondiff_argnums)
@@ -376,17 +389,26 @@ custom_vjp_lin_p.batch_needs_size = True
 
 
 class custom_vjp(_CustomFunction):
-    """A function with a custom reverse-mode derivative rule:
+    """A function with a custom reverse-mode derivative rule (decorator; JAX semantics).
 
-        @custom_vjp
-        def f(x): ...
-        def f_fwd(x): return f(x), residuals
-        def f_bwd(residuals, ct): return (ct_x,)      # one cotangent (or None) per argument
-        f.defvjp(f_fwd, f_bwd)
-
-    With `nondiff_argnums`, `fwd` receives all arguments and `bwd` is called as
+    `f.defvjp(fwd, bwd)`: `fwd(*args) -> (out, residuals)` runs on the forward pass;
+    `bwd(residuals, ct)` returns a tuple with one cotangent (or None) per argument. With
+    `nondiff_argnums`, `fwd` receives all arguments and `bwd` is called as
     `bwd(*nondiff_args, residuals, ct)`, returning cotangents for the other arguments only.
-    Forward-mode differentiation (jvp, jacfwd) of such a function raises a TypeError."""
+    Forward-mode differentiation (jvp, jacfwd) of such a function raises a TypeError, as in JAX.
+
+    >>> import fnad, fnad.numpy as fnp
+    >>> @fnad.custom_vjp
+    ... def clip_gradient(x):
+    ...     return x
+    >>> def fwd(x):
+    ...     return x, None
+    >>> def bwd(residuals, ct):
+    ...     return (fnp.clip(ct, -1.0, 1.0),)
+    >>> clip_gradient.defvjp(fwd, bwd)
+    >>> fnad.grad(lambda x: 5.0 * clip_gradient(x))(2.0)    # 5.0 clipped to 1.0
+    array(1.)
+    """
 
     def __init__(self, fun, nondiff_argnums=()):
         super().__init__(fun, nondiff_argnums)

@@ -299,7 +299,29 @@ class Compiled:
 
 
 def jit(fun=None, *, static_argnums=(), static_argnames=()):
-    """Compile `fun` to native code (per argument shapes/dtypes/weak types and static arguments)."""
+    """Compile `fun` to native code (LLVM via `compiler/`) and return a callable with its signature.
+
+    The first call with a given signature (argument pytree structure, shapes, dtypes, weak types, and
+    the values of static arguments) traces `fun` to IR and compiles it; later calls with the same
+    signature run the cached native code. Python side effects therefore run only while tracing, and
+    Python control flow on argument values raises ConcretizationError: use `lax.cond` /
+    `lax.while_loop`, or mark the argument static with `static_argnums` / `static_argnames`
+    (static values must be hashable). Usable as `@jit` or `@jit(static_argnums=...)`; composes
+    with grad, vmap and the other transforms, whose results stay compiled.
+    `.lower(*args).as_text()` shows the LLVM IR. `fnad.config.disable_jit` runs `fun` eagerly.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> @fnad.jit
+    ... def f(x, y):
+    ...     return fnp.sum(fnp.tanh(x) * y)
+    >>> f(np.zeros(3), np.ones(3))
+    array(0.)
+    >>> fnad.grad(f)(np.zeros(3), np.ones(3))
+    array([1., 1., 1.])
+    >>> power = fnad.jit(lambda x, n: x ** n, static_argnums=1)   # one compilation per n
+    >>> power(np.array([1.0, 2.0]), 3)
+    array([1., 8.])
+    """
     if fun is None:
         return lambda f: JitFunction(f, static_argnums, static_argnames)
     return JitFunction(fun, static_argnums, static_argnames)
