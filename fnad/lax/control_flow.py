@@ -83,7 +83,17 @@ def _promote_weak(init, traced_out_avals):
 
 
 def switch(index, branches, *operands):
-    """Apply `branches[index](*operands)`; index is clamped into range (JAX semantics)."""
+    """`branches[index](*operands)` as one primitive: every branch is traced (they must return the
+    same structure, shapes and dtypes) and only the selected one runs. `index` is an integer scalar,
+    clamped into range as in JAX (NumPy-style indexing would raise instead). Differentiable with
+    respect to the operands; under vmap with a batched index every branch runs and results are
+    selected per example.
+
+    >>> import fnad
+    >>> branches = [lambda x: x, lambda x: 2.0 * x, lambda x: 3.0 * x]
+    >>> print(fnad.lax.switch(1, branches, 5.0), fnad.lax.switch(7, branches, 5.0))   # 7 -> last
+    10.0 15.0
+    """
     branches = list(branches)
     if not branches or not all(callable(b) for b in branches):
         raise TypeError("switch: branches must be a non-empty sequence of callables")
@@ -96,7 +106,20 @@ def switch(index, branches, *operands):
 
 
 def cond(pred, true_fun, false_fun, *operands):
-    """`true_fun(*operands)` if pred else `false_fun(*operands)`, as one primitive (both branches traced)."""
+    """`true_fun(*operands)` if `pred` else `false_fun(*operands)`, as one primitive: both branches
+    are traced (same output structure, shapes and dtypes) and the one chosen at run time executes.
+    Use it instead of a Python `if` on a traced value under jit/vmap. `pred` is a scalar bool or
+    number (nonzero is true). Derivatives flow through the taken branch; under vmap with a batched
+    `pred` both branches run and the results are selected elementwise.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> print(fnad.lax.cond(True, lambda x: x + 1.0, lambda x: x - 1.0, 5.0))
+    6.0
+    >>> fnad.grad(lambda x: fnad.lax.cond(x > 0, fnp.sin, fnp.cos, x))(0.5)   # cos(0.5)
+    array(0.87758256)
+    >>> fnad.vmap(lambda x: fnad.lax.cond(x > 0, lambda v: v, lambda v: -v, x))(np.array([-1.0, 2.0]))
+    array([1., 2.])
+    """
     if not (callable(true_fun) and callable(false_fun)):
         raise TypeError("cond: true_fun and false_fun must be callable (signature cond(pred, true_fun, "
                         "false_fun, *operands))")
@@ -129,9 +152,23 @@ def _cond_index(index, funs, operands, what):
 def while_loop(cond_fun, body_fun, init_val, *, checkpoints=DEFAULT_CHECKPOINTS):
     """Repeat `val = body_fun(val)` while `cond_fun(val)`; returns the final val.
 
-    Reverse-mode differentiable with any trip count: the backward pass keeps at most `checkpoints`
+    `val` is any pytree; `body_fun` must return the same structure, shapes and dtypes (a weakly
+    typed Python scalar in `init_val` is promoted to what the body returns), and `cond_fun` a
+    boolean scalar. The trip count may depend on traced values.
+
+    Unlike JAX, reverse mode works with any trip count: the backward pass keeps at most `checkpoints`
     carries (binomial checkpointing) and recomputes the rest; fewer checkpoints, more recomputation
-    (see docs/control_flow.md)."""
+    (see docs/control_flow.md).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> i, v = fnad.lax.while_loop(lambda c: c[0] < 10, lambda c: (c[0] + 1, c[1] * 2.0), (0, 1.0))
+    >>> print(i, v)
+    10 1024.0
+    >>> def newton_sqrt(a):
+    ...     return fnad.lax.while_loop(lambda x: fnp.abs(x * x - a) > 1e-12, lambda x: 0.5 * (x + a / x), a)
+    >>> print(np.round(newton_sqrt(4.0), 6), np.round(fnad.grad(newton_sqrt)(4.0), 6))   # d sqrt(a) / da = 1/4
+    2.0 0.25
+    """
     if int(checkpoints) < 1:
         raise ValueError(f"while_loop: checkpoints must be at least 1, got {checkpoints}")
     init, in_tree = _flatten(init_val)
@@ -163,9 +200,18 @@ def _concrete_int(x):
 
 
 def fori_loop(lower, upper, body_fun, init_val, *, checkpoints=DEFAULT_CHECKPOINTS, unroll=1):
-    """`for i in range(lower, upper): val = body_fun(i, val)`. With concrete bounds this is a scan
-    (reverse mode stores per-step residuals, as JAX); with traced bounds a while_loop (reverse mode
-    through binomial checkpointing)."""
+    """`for i in range(lower, upper): val = body_fun(i, val)`; returns the final val.
+
+    With concrete bounds this is a scan (reverse mode stores per-step residuals, as JAX; `unroll`
+    steps per iteration); with traced bounds a while_loop (reverse mode through binomial
+    checkpointing with at most `checkpoints` saved carries).
+
+    >>> import fnad
+    >>> print(fnad.lax.fori_loop(0, 5, lambda i, s: s + i, 0))
+    10
+    >>> fnad.grad(lambda x: fnad.lax.fori_loop(0, 3, lambda i, v: v * x, 1.0))(2.0)   # d x^3 / dx
+    array(12.)
+    """
     dtype = np.result_type(*[get_aval(b).dtype for b in (lower, upper)])
     if not np.issubdtype(dtype, np.integer):
         raise TypeError(f"fori_loop: lower and upper must be integers, got {get_aval(lower).str_short()} and "
@@ -189,8 +235,21 @@ def fori_loop(lower, upper, body_fun, init_val, *, checkpoints=DEFAULT_CHECKPOIN
 
 
 def scan(f, init, xs, length=None, reverse=False, unroll=1):
-    """`carry, y = f(carry, x)` over the leading axis of xs (a pytree, or None with `length`);
-    returns (final carry, stacked ys)."""
+    """Loop `carry, y = f(carry, x)` over the leading axis of `xs`; returns `(final carry, ys)` with
+    the ys stacked along a new leading axis.
+
+    `xs` is a pytree of arrays with equal leading sizes, or None with `length=` (f then gets
+    x=None). The carry returned by `f` must keep the structure, shapes and dtypes of `init`.
+    `reverse=True` scans from the end (ys stay in input order). Differentiable in forward and
+    reverse mode (reverse stores per-step residuals), batchable and compiled as one loop under jit.
+
+    >>> import numpy as np, fnad
+    >>> xs = np.array([1.0, 2.0, 3.0])
+    >>> fnad.lax.scan(lambda c, x: (c + x, c * x), 0.0, xs)   # running sum; ys = previous sum * x
+    (array(6.), array([0., 2., 9.]))
+    >>> fnad.lax.scan(lambda c, x: (c + x, c), 0.0, xs, reverse=True)
+    (array(6.), array([5., 3., 0.]))
+    """
     xs_flat, xs_tree = _flatten(xs)
     lengths = {get_aval(x).shape[0] if get_aval(x).shape else None for x in xs_flat}
     if None in lengths:
@@ -231,5 +290,11 @@ def scan(f, init, xs, length=None, reverse=False, unroll=1):
 
 
 def map(f, xs):
-    """`stack([f(x) for x in xs])` over the leading axis of the pytree xs, as a scan."""
+    """`stack([f(x) for x in xs])` over the leading axis of the pytree xs, as a scan (one trace
+    of f, sequential execution; use vmap for a batched computation).
+
+    >>> import numpy as np, fnad
+    >>> fnad.lax.map(lambda x: x ** 2, np.array([1.0, 2.0, 3.0]))
+    array([1., 4., 9.])
+    """
     return scan(lambda _, x: (None, f(x)), None, xs)[1]
