@@ -9,17 +9,34 @@ from .tree_util import tree_map
 
 
 class Optimizer(NamedTuple):
+    """A pair of pure functions: `init(params) -> state` and
+    `update(grads, state, params=None) -> (updates, new_state)`."""
     init: Callable
     update: Callable
 
 
 def apply_updates(params, updates):
-    """params + updates, leaf by leaf."""
+    """`params + updates`, leaf by leaf (the two pytrees must have the same structure).
+
+    >>> import numpy as np
+    >>> from fnad import optim
+    >>> optim.apply_updates({"w": np.array([1.0, 2.0])}, {"w": np.array([0.5, -0.5])})
+    {'w': array([1.5, 1.5])}
+    """
     return tree_map(lambda p, u: p + u, params, updates)
 
 
 def sgd(learning_rate):
-    """Plain gradient descent: update = -learning_rate * grad."""
+    """Plain gradient descent: `update = -learning_rate * grad`; the state is empty.
+
+    >>> import numpy as np
+    >>> from fnad import optim
+    >>> params, grads = {"w": np.array([1.0, -2.0])}, {"w": np.array([0.5, 0.5])}
+    >>> opt = optim.sgd(0.1)
+    >>> updates, state = opt.update(grads, opt.init(params), params)
+    >>> optim.apply_updates(params, updates)
+    {'w': array([ 0.95, -2.05])}
+    """
     def init(params):
         return ()
 
@@ -29,7 +46,19 @@ def sgd(learning_rate):
 
 
 def momentum(learning_rate, mass=0.9, nesterov=False):
-    """Heavy-ball momentum: v = mass * v + g; update = -learning_rate * v (or the Nesterov form)."""
+    """Heavy-ball momentum: `v = mass * v + g`, `update = -learning_rate * v`; with `nesterov=True`
+    the update uses `mass * v + g` instead of `v`. The state is the velocity (zeros at init).
+
+    >>> import numpy as np
+    >>> from fnad import optim
+    >>> grads = {"w": np.array([0.5, 0.5])}
+    >>> opt = optim.momentum(0.1, mass=0.9)
+    >>> state = opt.init({"w": np.zeros(2)})
+    >>> updates, state = opt.update(grads, state)
+    >>> updates, state = opt.update(grads, state)      # v = 0.9 * 0.5 + 0.5
+    >>> updates
+    {'w': array([-0.095, -0.095])}
+    """
     def init(params):
         return tree_map(fnp.zeros_like, params)
 
@@ -47,7 +76,26 @@ class AdamState(NamedTuple):
 
 
 def adam(learning_rate, b1=0.9, b2=0.999, eps=1e-8):
-    """Adam (Kingma & Ba) with bias correction."""
+    """Adam (Kingma & Ba, 2015) with bias correction: per-leaf running means of the gradient (`b1`)
+    and of its square (`b2`); `update = -learning_rate * mhat / (sqrt(vhat) + eps)`. The state is
+    an `AdamState(count, mu, nu)`. Jit-compatible: the step count is an array.
+
+    >>> import numpy as np, fnad
+    >>> from fnad import optim
+    >>> loss = lambda p: fnad.numpy.sum((p["w"] - 3.0) ** 2)
+    >>> params = {"w": np.array([0.0, 1.0])}
+    >>> opt = optim.adam(0.1)
+    >>> state = opt.init(params)
+    >>> @fnad.jit
+    ... def step(params, state):
+    ...     updates, state = opt.update(fnad.grad(loss)(params), state, params)
+    ...     return optim.apply_updates(params, updates), state
+    >>> params, state = step(params, state)
+    >>> params                          # the first Adam step moves each entry by learning_rate
+    {'w': array([0.1, 1.1])}
+    >>> print(state.count)
+    1
+    """
     def init(params):
         zeros = tree_map(fnp.zeros_like, params)
         return AdamState(fnp.zeros((), fnp.int32), zeros, zeros)
