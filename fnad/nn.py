@@ -26,7 +26,17 @@ def _to_float(x):
 
 @custom_jvp
 def relu(x):
-    """max(x, 0); its derivative at 0 is 0."""
+    """`max(x, 0)` elementwise; its derivative at 0 is 0 (as in JAX).
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> nn.relu(x)
+    array([0., 0., 2.])
+    >>> import fnad
+    >>> fnad.grad(nn.relu)(0.0)
+    array(0.)
+    """
     return fnp.maximum(x, 0)
 
 
@@ -35,7 +45,14 @@ relu.defjvps(lambda g, ans, x: fnp.where(x > 0, g, 0))
 
 @custom_jvp
 def relu6(x):
-    """min(max(x, 0), 6); its derivative at 0 and 6 is 0."""
+    """`min(max(x, 0), 6)` elementwise; its derivative at 0 and at 6 is 0.
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> nn.relu6(np.array([-1.0, 3.0, 7.0]))
+    array([0., 3., 6.])
+    """
     return fnp.minimum(fnp.maximum(x, 0), 6)
 
 
@@ -43,22 +60,50 @@ relu6.defjvps(lambda g, ans, x: fnp.where((x > 0) & (x < 6), g, 0))
 
 
 def sigmoid(x):
-    """1 / (1 + exp(-x))."""
+    """The logistic function `1 / (1 + exp(-x))` (integers are converted to float64).
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> np.round(nn.sigmoid(x), 6)
+    array([0.268941, 0.5     , 0.880797])
+    """
     return lax.logistic(_to_float(x))
 
 
 def softplus(x):
-    """log(1 + exp(x)), computed stably."""
+    """`log(1 + exp(x))`, computed stably (no overflow for large x).
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> np.round(nn.softplus(x), 6)
+    array([0.313262, 0.693147, 2.126928])
+    """
     return fnp.logaddexp(_to_float(x), 0)
 
 
 def log_sigmoid(x):
-    """log(sigmoid(x)) = -softplus(-x)."""
+    """`log(sigmoid(x))`, computed stably as `-softplus(-x)`.
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> np.round(nn.log_sigmoid(x), 6)
+    array([-1.313262, -0.693147, -0.126928])
+    """
     return -softplus(-_to_float(x))
 
 
 def silu(x):
-    """x * sigmoid(x)."""
+    """`x * sigmoid(x)` (also called swish; `nn.swish` is the same function).
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> np.round(nn.silu(x), 6)
+    array([-0.268941,  0.      ,  1.761594])
+    """
     x = _to_float(x)
     return x * sigmoid(x)
 
@@ -67,7 +112,17 @@ swish = silu
 
 
 def gelu(x, approximate=True):
-    """Gaussian error linear unit: the tanh approximation (default, as JAX) or exactly with erf."""
+    """Gaussian error linear unit `x * Phi(x)`: the tanh approximation (default, as JAX) or, with
+    `approximate=False`, exactly with erf.
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> np.round(nn.gelu(x), 6)
+    array([-0.158808,  0.      ,  1.954598])
+    >>> np.round(nn.gelu(x, approximate=False), 6)
+    array([-0.158655,  0.      ,  1.9545  ])
+    """
     x = _to_float(x)
     if approximate:
         c = np.sqrt(2 / np.pi).astype(x.dtype)
@@ -76,25 +131,55 @@ def gelu(x, approximate=True):
 
 
 def elu(x, alpha=1.0):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise (exp evaluated only where it cannot overflow)."""
+    """`x` for x > 0, `alpha * (exp(x) - 1)` otherwise (exp evaluated only where it cannot overflow,
+    so gradients stay finite).
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> np.round(nn.elu(x), 6)
+    array([-0.632121,  0.      ,  2.      ])
+    """
     x = _to_float(x)
     return fnp.where(x > 0, x, alpha * fnp.expm1(fnp.where(x > 0, 0, x)))
 
 
 def selu(x):
-    """Scaled ELU with the self-normalising constants."""
+    """Scaled ELU, `scale * elu(x, alpha)` with the self-normalising constants (Klambauer et al.)
+    alpha = 1.6733 and scale = 1.0507.
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> np.round(nn.selu(x), 6)
+    array([-1.111331,  0.      ,  2.101402])
+    """
     alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
     return scale * elu(x, alpha)
 
 
 def leaky_relu(x, negative_slope=0.01):
-    """x for x >= 0, negative_slope * x otherwise."""
+    """`x` for x >= 0, `negative_slope * x` otherwise.
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> nn.leaky_relu(x)
+    array([-0.01,  0.  ,  2.  ])
+    """
     x = _to_float(x)
     return fnp.where(x >= 0, x, negative_slope * x)
 
 
 def hard_tanh(x):
-    """x clipped to [-1, 1]."""
+    """`x` clipped to [-1, 1].
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> nn.hard_tanh(x)
+    array([-1.,  0.,  1.])
+    """
     x = _to_float(x)
     return fnp.where(x > 1, 1, fnp.where(x < -1, -1, x))
 
@@ -108,21 +193,48 @@ def _shifted(x, axis):
 
 
 def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along `axis`, computed with the maximum subtracted."""
+    """`exp(x) / sum(exp(x))` along `axis`, computed with the maximum subtracted (stable for large
+    logits; the maximum is treated as a constant by derivatives, which does not change them).
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> np.round(nn.softmax(x), 6)
+    array([0.04201 , 0.114195, 0.843795])
+    >>> nn.softmax(np.array([1000.0, 1000.0]))        # no overflow
+    array([0.5, 0.5])
+    """
     e = fnp.exp(_shifted(_to_float(x), axis)[0])
     return e / fnp.sum(e, axis=axis, keepdims=True)
 
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along `axis`, computed with the maximum subtracted."""
+    """`x - logsumexp(x)` along `axis`, computed with the maximum subtracted.
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> np.round(nn.log_softmax(x), 6)
+    array([-3.169846, -2.169846, -0.169846])
+    """
     s = _shifted(_to_float(x), axis)[0]
     return s - fnp.log(fnp.sum(fnp.exp(s), axis=axis, keepdims=True))
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
-    """log(sum(b * exp(a))) along `axis`, stable for large values and exact (-inf) when every term
-    is zero. With `b` the sum may be negative: `return_sign=True` returns (log|sum|, sign);
-    otherwise a negative sum gives NaN, as in JAX."""
+    """`log(sum(b * exp(a)))` along `axis` (all axes by default), stable for large values and exact
+    (-inf) when every term is zero. With `b` the sum may be negative: `return_sign=True` returns
+    (log|sum|, sign); otherwise a negative sum gives NaN, as in JAX.
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> print(np.round(nn.logsumexp(np.array([-1.0, 0.0, 2.0])), 6))
+    2.169846
+    >>> print(np.round(nn.logsumexp(np.array([1000.0, 1000.0])), 6))   # 1000 + log 2, no overflow
+    1000.693147
+    >>> nn.logsumexp(np.array([0.0, 0.0]), b=np.array([1.0, -2.0]), return_sign=True)
+    (array(0.), array(-1.))
+    """
     a = _to_float(a)
     s, m = _shifted(a, axis)
     e = fnp.exp(s)
@@ -140,8 +252,16 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
 
 
 def one_hot(x, num_classes, dtype=np.float64, axis=-1):
-    """One-hot encoding of the integers `x` along a new axis of size `num_classes`; values outside
-    [0, num_classes) encode as all zeros."""
+    """One-hot encoding of the integers `x` along a new axis of size `num_classes` (at `axis`);
+    values outside [0, num_classes) encode as all zeros.
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> nn.one_hot(np.array([0, 2, 5]), 3)
+    array([[1., 0., 0.],
+           [0., 0., 1.],
+           [0., 0., 0.]])
+    """
     x = fnp.asarray(x)
     axis = axis % (fnp.ndim(x) + 1)
     classes = fnp.reshape(fnp.arange(num_classes), (num_classes,) + (1,) * (fnp.ndim(x) - axis))
@@ -149,7 +269,14 @@ def one_hot(x, num_classes, dtype=np.float64, axis=-1):
 
 
 def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5):
-    """(x - mean) / sqrt(variance + epsilon) along `axis` (statistics computed when not given)."""
+    """`(x - mean) / sqrt(variance + epsilon)` along `axis` (statistics computed when not given).
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> x = np.array([-1.0, 0.0, 2.0])
+    >>> np.round(nn.standardize(x), 6)
+    array([-1.069042, -0.26726 ,  1.336302])
+    """
     x = _to_float(x)
     if mean is None:
         mean = fnp.mean(x, axis=axis, keepdims=True)
