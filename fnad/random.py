@@ -87,13 +87,31 @@ def _stack_last(a, b):
 
 def threefry_2x32(key, x0, x1):
     """The Threefry-2x32 (20 rounds) block function: encrypt the counter words (x0, x1) (uint32
-    arrays of equal shape) under `key` (uint32[2]). Returns the two uint32 output words."""
+    arrays of equal shape) under `key` (uint32[2]). Returns the two uint32 output words.
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> random.threefry_2x32(key, np.array([0], np.uint32), np.array([1], np.uint32))
+    (array([928981903], dtype=uint32), array([3453687069], dtype=uint32))
+    """
     k0, k1 = _key_words(_check_key(key, "threefry_2x32"))
     return _threefry(k0, k1, fnp.asarray(x0, np.uint32), fnp.asarray(x1, np.uint32))
 
 
 def PRNGKey(seed):
-    """A key from an integer seed (up to 64 bits; may be a traced integer)."""
+    """A key (a uint32[2] array) from an integer seed (up to 64 bits; may be a traced integer).
+
+    Keys are plain arrays and randomness is functional: the same key always gives the same numbers,
+    eagerly and under jit/vmap. Never reuse a key for two draws that should be independent; derive
+    new keys with `split` or `fold_in`.
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> random.PRNGKey(0)
+    array([0, 0], dtype=uint32)
+    """
     seed = fnp.asarray(seed)
     if not np.issubdtype(seed.dtype, np.integer) or fnp.ndim(seed) != 0:
         raise TypeError(f"PRNGKey: the seed must be a scalar integer, got {get_aval(seed).str_short()}")
@@ -104,14 +122,29 @@ def PRNGKey(seed):
 
 
 def split(key, num=2):
-    """`num` new keys (a uint32[num, 2] array), independent of each other and of `key`'s bits."""
+    """`num` new keys (a uint32[num, 2] array), independent of each other and of `key`'s bits.
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> key, subkey = random.split(key)
+    >>> subkey
+    array([1065179034, 1741568792], dtype=uint32)
+    """
     k0, k1 = _key_words(_check_key(key, "split"))
     y0, y1 = _threefry(k0, k1, _SPLIT_DOMAIN, sh.iota(np.uint32, int(num)))
     return _stack_last(y0, y1)
 
 
 def fold_in(key, data):
-    """A new key from `key` and an integer `data` (e.g. a step number; may be traced)."""
+    """A new key from `key` and an integer `data` (e.g. a step number; may be traced).
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> random.fold_in(key, 1)
+    array([3248552896,   93766516], dtype=uint32)
+    """
     k0, k1 = _key_words(_check_key(key, "fold_in"))
     data = ew.convert_element_type(fnp.asarray(data), np.uint32)
     return _stack_last(*_threefry(k0, k1, _FOLD_DOMAIN, data))
@@ -122,7 +155,14 @@ def _shape(shape):
 
 
 def random_bits(key, bit_width, shape):
-    """Uniformly random unsigned integers of `bit_width` (32 or 64) bits."""
+    """Uniformly random unsigned integers of `bit_width` (32 or 64) bits, of the given shape.
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> random.random_bits(key, 32, (2,))
+    array([1797259609,  928981903], dtype=uint32)
+    """
     k0, k1 = _key_words(_check_key(key, "random_bits"))
     shape = _shape(shape)
     n = int(np.prod(shape, dtype=np.int64))
@@ -159,7 +199,14 @@ def _unit_uniform(key, shape, dtype):
 
 
 def uniform(key, shape=(), dtype=np.float64, minval=0.0, maxval=1.0):
-    """Uniform on [minval, maxval) (minval/maxval broadcast against `shape`)."""
+    """Floats uniform on [minval, maxval) (minval/maxval broadcast against `shape`).
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> np.round(random.uniform(key, (3,)), 6)
+    array([0.418457, 0.216295, 0.965321])
+    """
     dtype = _float_dtype(dtype, "uniform")
     minval, maxval = fnp.asarray(minval, dtype), fnp.asarray(maxval, dtype)
     u = _unit_uniform(key, _shape(shape), dtype)
@@ -167,7 +214,17 @@ def uniform(key, shape=(), dtype=np.float64, minval=0.0, maxval=1.0):
 
 
 def normal(key, shape=(), dtype=np.float64):
-    """Standard normal samples: sqrt(2) * erfinv(u) for u uniform on (-1, 1)."""
+    """Standard normal samples: sqrt(2) * erfinv(u) for u uniform on (-1, 1). Same values under jit.
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> np.round(random.normal(key, (3,)), 6)
+    array([-0.205842, -0.784766,  1.816087])
+    >>> import fnad
+    >>> np.round(fnad.jit(lambda k: random.normal(k, (3,)))(key), 6)
+    array([-0.205842, -0.784766,  1.816087])
+    """
     dtype = _float_dtype(dtype, "normal")
     lo = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype))
     u = uniform(key, shape, dtype, lo, 1.0)
@@ -175,7 +232,15 @@ def normal(key, shape=(), dtype=np.float64):
 
 
 def truncated_normal(key, lower, upper, shape=None, dtype=np.float64):
-    """Standard normal samples conditioned on lower < x < upper (bounds broadcast)."""
+    """Standard normal samples conditioned on lower < x < upper (bounds broadcast; `shape` defaults
+    to their broadcast shape).
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> np.round(random.truncated_normal(key, -1.0, 1.0, (3,)), 6)
+    array([-0.139996, -0.506315,  0.906522])
+    """
     dtype = _float_dtype(dtype, "truncated_normal")
     lower, upper = fnp.asarray(lower, dtype), fnp.asarray(upper, dtype)
     if shape is None:
@@ -188,7 +253,14 @@ def truncated_normal(key, lower, upper, shape=None, dtype=np.float64):
 
 
 def bernoulli(key, p=0.5, shape=None):
-    """Booleans that are True with probability p (shape defaults to p's shape)."""
+    """Booleans that are True with probability p (shape defaults to p's shape).
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> random.bernoulli(key, 0.5, (4,))
+    array([ True,  True, False, False])
+    """
     p = fnp.asarray(p)
     dtype = p.dtype if np.dtype(p.dtype) in _MANTISSA else np.dtype(np.float64)
     shape = fnp.shape(p) if shape is None else _shape(shape)
@@ -197,7 +269,14 @@ def bernoulli(key, p=0.5, shape=None):
 
 def randint(key, shape, minval, maxval, dtype=np.int64):
     """Integers uniform on [minval, maxval) (minval/maxval broadcast against `shape`; an empty range
-    gives minval). The modulo bias is below (maxval - minval) / 2^64."""
+    gives minval). The modulo bias is below (maxval - minval) / 2^64.
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> random.randint(key, (4,), 0, 10)
+    array([0, 7, 9, 6])
+    """
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.integer):
         raise TypeError(f"random.randint: dtype must be an integer type, got {dtype.name}")
@@ -211,13 +290,27 @@ def randint(key, shape, minval, maxval, dtype=np.int64):
 
 
 def exponential(key, shape=(), dtype=np.float64):
-    """Exponential(1) samples: -log(1 - u)."""
+    """Exponential(1) samples: -log(1 - u).
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> np.round(random.exponential(key, (3,)), 6)
+    array([0.542071, 0.243723, 3.361634])
+    """
     dtype = _float_dtype(dtype, "exponential")
     return -fnp.log1p(-uniform(key, shape, dtype))
 
 
 def gumbel(key, shape=(), dtype=np.float64):
-    """Standard Gumbel samples: -log(-log(u)) for u uniform on (0, 1)."""
+    """Standard Gumbel samples: -log(-log(u)) for u uniform on (0, 1).
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> np.round(random.gumbel(key, (3,)), 6)
+    array([ 0.137906, -0.425993,  3.344039])
+    """
     dtype = _float_dtype(dtype, "gumbel")
     u = uniform(key, shape, dtype, np.finfo(dtype).tiny, 1.0)
     return -fnp.log(-fnp.log(u))
@@ -225,7 +318,14 @@ def gumbel(key, shape=(), dtype=np.float64):
 
 def categorical(key, logits, axis=-1, shape=None):
     """Indices drawn with probabilities softmax(logits) along `axis` (Gumbel-max). `shape` defaults
-    to the batch shape of logits (its shape without `axis`) and must end with it."""
+    to the batch shape of logits (its shape without `axis`) and must end with it.
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> random.categorical(key, np.log(np.array([0.2, 0.8])), shape=(5,))
+    array([1, 0, 1, 1, 1])
+    """
     logits = fnp.moveaxis(fnp.asarray(logits), axis, -1)
     batch = fnp.shape(logits)[:-1]
     shape = batch if shape is None else _shape(shape)
@@ -244,7 +344,16 @@ def _random_order(key, shape, axis):
 
 def permutation(key, x, axis=0, independent=False):
     """A random permutation of arange(x) (x an int), or x shuffled along `axis` (every 1-d slice
-    with its own order when `independent`)."""
+    with its own order when `independent`).
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> random.permutation(key, 5)
+    array([1, 0, 4, 3, 2])
+    >>> random.permutation(key, np.array([10, 20, 30]))
+    array([20, 10, 30])
+    """
     if isinstance(x, (int, np.integer)):
         return _random_order(key, (int(x),), 0)
     x = fnp.asarray(x)
@@ -258,7 +367,16 @@ def permutation(key, x, axis=0, independent=False):
 
 def choice(key, a, shape=(), replace=True, p=None, axis=0):
     """Samples from arange(a) (a an int) or from a's entries along `axis`, with or without
-    replacement, uniformly or with probabilities p (Gumbel top-k without replacement)."""
+    replacement, uniformly or with probabilities p (Gumbel top-k without replacement).
+
+    >>> import numpy as np
+    >>> from fnad import random
+    >>> key = random.PRNGKey(0)
+    >>> random.choice(key, 5, (3,), replace=False)
+    array([1, 0, 4])
+    >>> random.choice(key, np.array([1.0, 2.0, 3.0]), (4,), p=np.array([0.25, 0.25, 0.5]))
+    array([3., 3., 1., 2.])
+    """
     shape = _shape(shape)
     a_is_int = isinstance(a, (int, np.integer))
     n = int(a) if a_is_int else fnp.shape(a)[axis]
