@@ -238,7 +238,17 @@ def clip(a, a_min=None, a_max=None):
 
 
 def where(condition, x=None, y=None):
-    """Select x where condition else y (the 3-argument form; the 1-argument form needs concrete input)."""
+    """Elementwise `x` where `condition` else `y` (broadcast together; x and y promoted as NumPy).
+    The derivative flows to the selected operand only. The one-argument form `where(condition)`
+    has a data-dependent shape, so it needs a concrete (not traced) condition.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> x = np.array([-1.0, 2.0, -3.0])
+    >>> fnp.where(x > 0, x, 0.0)
+    array([0., 2., 0.])
+    >>> fnad.grad(lambda x: fnp.sum(fnp.where(x > 0, x, 0.0)))(x)
+    array([0., 1., 0.])
+    """
     if x is None and y is None:
         if is_traced((condition,)):
             raise TypeError("where(condition) with one argument has a data-dependent output shape and "
@@ -422,7 +432,10 @@ def _reduce(np_fn, prim_fn, name, int_to=None, bool_to=None):
         out = prim_fn(convert(a, dt, aval.weak_type) if dt != aval.dtype else a, axes)
         return _keepdims(out, aval.ndim, axes) if keepdims else out
     fn.__name__ = name
-    fn.__doc__ = f"fnad version of numpy.{name}."
+    fn.__doc__ = (f"fnad version of numpy.{name}(a, axis=None, dtype=None, keepdims=False): a reduction "
+                  f"over `axis` (an int, a tuple, or None for all axes). Without traced arguments it "
+                  f"calls numpy.{name} itself; on traced values it binds fnad primitives (grad, jvp, "
+                  f"vjp, vmap, jit).")
     return fn
 
 
@@ -431,6 +444,15 @@ def _keepdims(out, ndim, axes):
 
 
 sum = _reduce(np.sum, red.reduce_sum, "sum", int_to=np.int64, bool_to=np.int64)
+sum.__doc__ += """
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.sum(a, axis=0)
+    array([4., 6.])
+    >>> fnad.vmap(fnp.sum)(a)          # one sum per row
+    array([3., 7.])
+    """
 prod = _reduce(np.prod, red.reduce_prod, "prod", int_to=np.int64, bool_to=np.int64)
 _max = _reduce(np.max, red.reduce_max, "max")
 _min = _reduce(np.min, red.reduce_min, "min")
@@ -458,6 +480,17 @@ amax, amin = max, min
 
 
 def mean(a, axis=None, dtype=None, keepdims=False):
+    """The mean over `axis` (all axes by default), as numpy.mean; integer input gives float64.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.mean(a, axis=1, keepdims=True)
+    array([[1.5],
+           [3.5]])
+    >>> fnad.grad(fnp.mean)(a)
+    array([[0.25, 0.25],
+           [0.25, 0.25]])
+    """
     if not is_traced((a,)):
         return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     a = asarray_traced(a)
@@ -525,6 +558,14 @@ def size(a, axis=None):
 
 
 def reshape(a, newshape=None, order="C", shape=None):
+    """`a` with a new shape of the same size (one entry may be -1), in C order only. Under jit the
+    new shape must be static (Python ints), not computed from traced values.
+
+    >>> import numpy as np, fnad.numpy as fnp
+    >>> fnp.reshape(np.arange(6.0), (2, -1))
+    array([[0., 1., 2.],
+           [3., 4., 5.]])
+    """
     newshape = shape if newshape is None else newshape
     if order != "C":
         raise NotImplementedError("reshape: only order='C' is supported")
@@ -653,6 +694,17 @@ def _matmul_traced(a, b):
 
 
 def matmul(a, b):
+    """Matrix product with NumPy's `@` rules: 1-d operands are vectors, leading axes broadcast as
+    batch axes. Traced calls bind one `dot_general`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.matmul(a, np.array([1.0, 1.0]))
+    array([3., 7.])
+    >>> fnad.grad(lambda a: fnp.sum(a @ a))(a)
+    array([[ 7., 11.],
+           [ 9., 13.]])
+    """
     if not is_traced((a, b)):
         try:
             return np.matmul(a, b)

@@ -126,7 +126,12 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
         return prim_fn(*broadcast_arrays(*args, op=name))
     fn.__name__ = name
     fn.__qualname__ = name
-    fn.__doc__ = f"fnad version of numpy.{np_fn.__name__ if hasattr(np_fn, '__name__') else name}."
+    np_name = np_fn.__name__ if hasattr(np_fn, '__name__') else name
+    fn.__doc__ = (f"fnad version of numpy.{np_name}: the same elementwise result, NumPy broadcasting and "
+                  f"NumPy 2 dtype promotion (Python scalars are weak), array arguments only (no out=, "
+                  f"where=, dtype=). Without traced arguments it calls numpy.{np_name} itself and returns "
+                  f"NumPy values; on traced values it binds fnad primitives, so it works under grad, jvp, "
+                  f"vjp, vmap and jit" + (" (the boolean result has a zero derivative)." if out_bool else "."))
     return fn
 
 

@@ -281,7 +281,21 @@ class _IndexUpdateRef:
 
 
 class _IndexUpdateHelper:
-    """The `.at` property of traced arrays: `x.at[idx].set(v)` is x with x[idx] replaced by v."""
+    """The `.at` property of traced arrays (JAX's functional in-place updates): `x.at[idx].set(v)`
+    is a new array equal to x with x[idx] replaced by v; also `.add`, `.multiply` (`.mul`), `.min`,
+    `.max` and `.get(mode="fill", fill_value=...)`. `idx` is any index `x[idx]` accepts, and `v`
+    broadcasts to the indexed shape. Unlike NumPy's `x[idx] += v`, repeated indices accumulate
+    (`.add`). Out-of-bounds traced indices are dropped. `.at` exists on values inside a transform
+    (jit, grad, vmap...), not on the NumPy arrays that eager calls return.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnad.jit(lambda x: x.at[1].set(10.0))(np.zeros(3))
+    array([ 0., 10.,  0.])
+    >>> fnad.jit(lambda x: x.at[np.array([0, 0, 2])].add(1.0))(np.zeros(3))   # index 0 twice
+    array([2., 0., 1.])
+    >>> fnad.grad(lambda x: fnp.sum(x.at[0].set(5.0) ** 2))(np.array([1.0, 2.0]))   # x[0] overwritten
+    array([0., 4.])
+    """
     __slots__ = ("x",)
 
     def __init__(self, x):
@@ -339,6 +353,15 @@ def _promoted(arrays, dtype=None):
 
 
 def concatenate(arrays, axis=0, dtype=None):
+    """Join arrays along an existing axis (`axis=None` flattens them first), promoting dtypes as
+    NumPy. Derivatives split back to each input.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.concatenate([np.ones(2), np.zeros(1)])
+    array([1., 1., 0.])
+    >>> fnad.grad(lambda v: fnp.sum(fnp.concatenate([v, 2.0 * v]) ** 2))(np.array([1.0, 2.0]))
+    array([10., 20.])
+    """
     if not is_traced(arrays):
         return np.concatenate(arrays, axis=axis, dtype=dtype)
     arrays = _promoted(arrays, dtype)
@@ -350,6 +373,13 @@ def concatenate(arrays, axis=0, dtype=None):
 
 
 def stack(arrays, axis=0, dtype=None):
+    """Join arrays of equal shape along a new axis.
+
+    >>> import numpy as np, fnad.numpy as fnp
+    >>> fnp.stack([np.ones(2), np.zeros(2)], axis=1)
+    array([[1., 0.],
+           [1., 0.]])
+    """
     if not is_traced(arrays):
         return np.stack(arrays, axis=axis, dtype=dtype)
     arrays = _promoted(arrays, dtype)
@@ -757,6 +787,20 @@ def _einsum_diagonal(x, labels):
 
 
 def einsum(subscripts, *operands, optimize=None, dtype=None):
+    """Einstein summation with a subscripts string (explicit `->` or implicit output, repeated
+    labels for diagonals), as numpy.einsum; traced calls become dot_general / reductions.
+    `optimize` is accepted and ignored.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.einsum("ij,j->i", a, np.array([1.0, 1.0]))
+    array([3., 7.])
+    >>> print(fnp.einsum("ii", a))      # trace
+    5.0
+    >>> fnad.grad(lambda a: fnp.einsum("ij,ij->", a, a))(a)
+    array([[2., 4.],
+           [6., 8.]])
+    """
     if not is_traced(operands):
         return np.einsum(subscripts, *operands, dtype=dtype)
     if not isinstance(subscripts, str):
