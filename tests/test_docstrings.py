@@ -1,0 +1,69 @@
+"""The docstring examples of the user-facing API run and print what they claim (doctest), and every
+public function listed here has a docstring with an example."""
+import doctest
+import functools
+import importlib
+import sys
+
+import pytest
+
+import fnad
+
+FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+
+MODULES = ["fnad.api", "fnad.jit_dispatch", "fnad.custom_derivatives", "fnad.checkpoint", "fnad.primitives.misc",
+           "fnad.lax.control_flow", "fnad.optim", "fnad.nn", "fnad.random", "fnad.tree_util", "fnad.numpy",
+           "fnad.numpy._more", "fnad.numpy.linalg"]
+
+# Objects whose doctests `testmod` does not collect (instances such as custom_jvp functions).
+EXTRA_DOCTESTS = ["nn.relu", "nn.relu6"]
+
+PUBLIC = (
+    "grad value_and_grad jvp vjp linearize vmap jacfwd jacrev hessian make_jaxpr jit custom_jvp custom_vjp "
+    "checkpoint stop_gradient "
+    "lax.cond lax.switch lax.while_loop lax.fori_loop lax.scan lax.map "
+    "optim.sgd optim.momentum optim.adam optim.apply_updates "
+    "nn.relu nn.relu6 nn.sigmoid nn.softplus nn.log_sigmoid nn.silu nn.gelu nn.elu nn.selu nn.leaky_relu "
+    "nn.hard_tanh nn.softmax nn.log_softmax nn.logsumexp nn.one_hot nn.standardize "
+    "random.PRNGKey random.split random.fold_in random.threefry_2x32 random.random_bits random.uniform "
+    "random.normal random.truncated_normal random.bernoulli random.randint random.exponential random.gumbel "
+    "random.categorical random.permutation random.choice "
+    "tree_util.tree_flatten tree_util.tree_unflatten tree_util.tree_leaves tree_util.tree_structure "
+    "tree_util.tree_map tree_util.tree_reduce tree_util.tree_all tree_util.tree_transpose "
+    "tree_util.register_pytree_node tree_util.register_pytree_node_class "
+    "numpy.where numpy.matmul numpy.sum numpy.mean numpy.reshape numpy.concatenate numpy.stack numpy.einsum "
+    "numpy._IndexUpdateHelper numpy.linalg.solve numpy.linalg.norm").split()
+
+
+def _resolve(name):
+    return functools.reduce(getattr, name.split("."), fnad)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_doctests_pass(name):
+    module = sys.modules.get(name) or importlib.import_module(name)   # fnad.checkpoint is also a function
+    result = doctest.testmod(module, optionflags=FLAGS, report=True)
+    assert result.attempted > 0, f"{name} has no doctest examples"
+    assert result.failed == 0, f"{result.failed} doctest example(s) of {name} failed (see the output above)"
+
+
+@pytest.mark.parametrize("name", EXTRA_DOCTESTS)
+def test_object_doctests_pass(name):
+    runner = doctest.DocTestRunner(optionflags=FLAGS)
+    for test in doctest.DocTestFinder().find(_resolve(name), name, globs={}):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_every_public_function_has_an_example():
+    missing = [name for name in PUBLIC if ">>>" not in (_resolve(name).__doc__ or "")]
+    assert not missing, f"public functions without a docstring example: {missing}"
+
+
+def test_generated_numpy_functions_document_numpy_semantics():
+    from fnad import numpy as fnp
+    for fn in (fnp.exp, fnp.add, fnp.less, fnp.prod):
+        assert f"numpy.{fn.__name__}" in fn.__doc__ and "vmap" in fn.__doc__, fn.__name__
+    assert "zero derivative" in fnp.less.__doc__
+    assert ">>>" in fnp.sum.__doc__
