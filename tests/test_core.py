@@ -218,3 +218,23 @@ def test_trace_stack_is_restored_after_errors():
 def test_config_rejects_unknown_options():
     with pytest.raises(AttributeError, match="unknown fnad config option"):
         fnad.config.update("no_such_option", True)
+
+
+def test_arrays_created_inside_a_transform_support_at_and_rules_may_create_arrays():
+    """fnad.numpy creation functions lift into the innermost transform (so `.at` works as in JAX),
+    and a rule that creates arrays while its own trace is active still returns plain values."""
+    import fnad.numpy as fnp
+
+    def f(x):
+        return fnp.sum(fnp.zeros(3).at[1].set(x) ** 2)
+    assert float(fnad.grad(f)(3.0)) == 6.0
+    np.testing.assert_allclose(fnad.vmap(f)(np.arange(3.0)), [0.0, 1.0, 4.0])
+
+    @fnad.custom_jvp
+    def g(x):
+        return fnp.sin(x)
+    g.defjvp(lambda p, t: (g(p[0]), t[0] * fnp.cos(fnp.asarray(p[0])) + fnp.zeros_like(t[0])))
+    assert float(fnad.grad(g)(0.5)) == pytest.approx(np.cos(0.5))
+    primal, tangent = fnad.jvp(g, (0.5,), (2.0,))
+    assert isinstance(tangent, np.ndarray) and float(tangent) == pytest.approx(2 * np.cos(0.5))
+    np.testing.assert_allclose(fnad.vmap(fnad.grad(g))(np.array([0.5, 1.0])), np.cos([0.5, 1.0]))

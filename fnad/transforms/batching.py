@@ -47,8 +47,15 @@ class BatchTrace(Trace):
             params = dict(params, axis_size=self.axis_size)
         out, out_dim = prim.batch(vals, dims, **params)
         if prim.multiple_results:
-            return [BatchTracer(self, o, d) for o, d in zip(out, out_dim)]
-        return BatchTracer(self, out, out_dim)
+            return [BatchTracer(self, self.lower(o), d) for o, d in zip(out, out_dim)]
+        return BatchTracer(self, self.lower(out), out_dim)
+
+    def lower(self, x):
+        """A rule's result as a value below this trace (see JVPTrace.lower): an unbatched value of
+        this trace created inside the rule is its plain value."""
+        if type(x) is BatchTracer and x._trace is self and x.bdim is None:
+            return x.val
+        return x
 
 
 def move_bdim(x, bdim, dst, size):

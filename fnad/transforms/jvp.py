@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Trace, Tracer, get_aval, is_float_dtype, new_main
+from ..core import Trace, Tracer, UnexpectedTracerError, get_aval, is_float_dtype, new_main
 
 
 class Zero:
@@ -78,8 +78,18 @@ class JVPTrace(Trace):
             raise NotImplementedError(f"differentiation rule for '{prim.name}' is not implemented")
         primal_out, tangent_out = prim.jvp(primals, tangents, **params)
         if prim.multiple_results:
-            return [JVPTracer(self, p, t) for p, t in zip(primal_out, tangent_out)]
-        return JVPTracer(self, primal_out, tangent_out)
+            return [JVPTracer(self, self.lower(p), self.lower(t)) for p, t in zip(primal_out, tangent_out)]
+        return JVPTracer(self, self.lower(primal_out), self.lower(tangent_out))
+
+    def lower(self, x):
+        """A rule's result as a value below this trace. A rule can create values of this very trace
+        (fnad.numpy creation functions lift into the innermost trace, for `.at`); such a value has a
+        zero tangent, so its primal is what the rule meant."""
+        if type(x) is JVPTracer and x._trace is self:
+            if type(x.tangent) is not Zero:
+                raise UnexpectedTracerError(f"a jvp rule returned a value differentiated by its own trace: {x}")
+            return x.primal
+        return x
 
 
 def defjvp(prim, *rules):
