@@ -30,7 +30,8 @@ Other equations have rules of their own: indexing (dynamic_slice/update through 
 the clamped starts, concatenate/pad as stores at affine output offsets, gather/scatter with loaded
 indices), cumulative scans, sort (qsort_r of positions with a stable comparator), linear algebra
 (LAPACKE / CBLAS trsm per matrix) and control flow: cond/while/scan emit their sub-jaxprs in place
-(a switch, loops whose carry lives in the results' buffers).
+(a switch, loops whose carry lives in the results' buffers). A primitive without a rule here may
+offer `prim.decompose(*in_avals, **params) -> ClosedJaxpr`, which is then emitted in place.
 
 dot_general: float products of at least `_BLAS_MIN` multiply-adds call CBLAS gemm per batch
 (operands used in place when their layout is a row-major matrix or its transpose, else copied);
@@ -1503,6 +1504,17 @@ def _scan(scope, e):
 
 
 _OPAQUE.update({"cond": _cond, "while": _while, "scan": _scan})
+
+
+def _decomposition(e):
+    """The sub-jaxpr a primitive without a lowering rule offers through its optional
+    `decompose(*in_avals, **params) -> ClosedJaxpr` rule (computing it from other primitives)."""
+    return _body(e.primitive.decompose(*[a.aval for a in e.invars], **e.params))
+
+
+def _decomposed(scope, e):
+    _Scope(scope.lw, _decomposition(e), [scope.atom_pointer(a) for a in e.invars], [],
+           [scope.pointer(v) for v in e.outvars]).emit()
 _OPAQUE.update({"dynamic_slice": _dynamic_slice, "dynamic_update_slice": _dynamic_update_slice,
                 "concatenate": _concatenate, "pad": _pad, "gather": _gather, "cumsum": _cumulative,
                 "cumprod": _cumulative, "cummax": _cumulative, "cummin": _cumulative})
@@ -1539,7 +1551,7 @@ class _Scope:
             if step.kind in (fusion.ELEMENTAL, fusion.REDUCTION):
                 _Kernel(self, _kernel_spec(step)).launch()
             elif step.kind == fusion.OPAQUE:
-                _OPAQUE[step.eqn.primitive.name](self, step.eqn)
+                _OPAQUE.get(step.eqn.primitive.name, _decomposed)(self, step.eqn)
         for k, atom in self.plan.copies:
             copy_atom(self, atom, self.given["output"][k], self.jaxpr.outvars[k].aval)
 
@@ -1675,7 +1687,9 @@ def _check_supported(jaxpr):
     for e in jaxpr.eqns:
         for sub in _sub_jaxprs(e.params):
             _check_supported(_body(sub))
-        if e.primitive.name not in known:
+        if e.primitive.name not in known and getattr(e.primitive, "decompose", None) is not None:
+            _check_supported(_decomposition(e))
+        elif e.primitive.name not in known:
             raise NotImplementedError(f"compiler: no lowering for primitive '{e.primitive.name}' "
                                       f"(supported: {', '.join(sorted(known))})")
         for v in list(e.invars) + list(e.outvars):
