@@ -16,7 +16,7 @@ from .ir import eval_closed
 from .tree_util import tree_flatten, tree_unflatten
 from .transforms.jvp import Zero, jvp_flat, tangent_aval
 from .transforms.reverse import is_undefined, transpose_jaxpr
-from .transforms.staging import trace_to_jaxpr
+from .transforms.staging import decomposition, trace_to_jaxpr
 from .primitives.control_flow import (trace_flat, out_nonzeros, jvp_jaxpr_inst, split_linear, batched_jaxpr,
                                       move_to_front, zero_cotangents, jaxpr_cache, define_rules)
 
@@ -96,7 +96,7 @@ define_rules(remat_lin_p, _lin_forward,
              lambda primals, tangents, **params: jvp_flat(lambda *xs: _lin_forward(*xs, **params), list(primals),
                                                           list(tangents)),
              _lin_batch, _lin_transpose)
-remat_lin_p.expand = _lin_forward     # compiled as the jvp it stands for
+remat_lin_p.decompose = decomposition(_lin_forward)   # compiled as the jvp it stands for
 
 
 def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):

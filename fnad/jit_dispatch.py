@@ -30,26 +30,10 @@ _EXECUTABLES: OrderedDict = OrderedDict()
 _EXECUTABLE_CACHE_SIZE = 512
 
 
-def _expansion(e):
-    """The body to splice in for `e`, or None: the sub-IR of a call-like primitive (`inline_param`),
-    or the staged definition of a composite primitive (`expand`: a function of the inputs and
-    params written with other primitives, e.g. the tangent loop of a while loop)."""
-    param = getattr(e.primitive, "inline_param", None)
-    if param:
-        return e.params[param]
-    expand = getattr(e.primitive, "expand", None)
-    if expand is None:
-        return None
-    return trace_to_jaxpr(lambda *xs: list(expand(*xs, **e.params)), [v.aval for v in e.invars],
-                          f"expand_{e.primitive.name}")
-
-
 def inline_calls(closed):
-    """Replace equations of call-like and composite primitives by their bodies (recursively)."""
+    """Splice the bodies of call-like primitives (those with `inline_param`: jit, custom_jvp/vjp
+    calls, checkpoint) into the IR, hoisting their constants, at every depth of sub-IRs."""
     jaxpr = closed.jaxpr
-    if not any(getattr(e.primitive, "inline_param", None) or getattr(e.primitive, "expand", None)
-               for e in jaxpr.eqns):
-        return closed
     consts = dict(zip(jaxpr.constvars, closed.consts))
     eqns = []
     rename = {}
@@ -70,14 +54,30 @@ def inline_calls(closed):
         for v, a in zip(outvars, inner.jaxpr.outvars):
             rename[v] = lookup(a)
 
+    changed = False
     for e in jaxpr.eqns:
-        body = _expansion(e)
-        if body is not None:
-            splice(body, [sub(a) for a in e.invars], e.outvars)
-        else:
-            eqns.append(e.replace(invars=[sub(a) for a in e.invars]))
+        param = getattr(e.primitive, "inline_param", None)
+        if param:
+            splice(e.params[param], [sub(a) for a in e.invars], e.outvars)
+            changed = True
+            continue
+        params = {k: _inline_param_value(v) for k, v in e.params.items()}
+        changed = changed or any(params[k] is not e.params[k] for k in params)
+        eqns.append(e.replace(invars=[sub(a) for a in e.invars], params=params))
+    if not changed:
+        return closed
     new = simplify(Jaxpr(list(consts), jaxpr.invars, eqns, [sub(v) for v in jaxpr.outvars]))
     return ClosedJaxpr(new, [consts[v] for v in new.constvars])
+
+
+def _inline_param_value(v):
+    """A param with calls inlined in its sub-IRs (control-flow branches and bodies)."""
+    if isinstance(v, ClosedJaxpr):
+        return inline_calls(v)
+    if isinstance(v, tuple) and v and all(isinstance(x, ClosedJaxpr) for x in v):
+        new = tuple(inline_calls(x) for x in v)
+        return v if all(a is b for a, b in zip(new, v)) else new
+    return v
 
 
 def executable_for(closed):

@@ -173,3 +173,17 @@ def test_repeated_calls_do_not_grow_memory():
     for _ in range(100_000):
         jg(x, x)
     assert _rss_bytes() - before < 8 * 2**20
+
+
+def test_calls_nested_in_control_flow_compile():
+    """custom_jvp functions and jitted functions inside loop bodies and branches are inlined at any
+    depth; forward-over-reverse through while_loop compiles (while_lin decomposes into a loop)."""
+    xs = np.array([1.0, -2.0, 3.0])
+    rnn = lambda xs: lax.scan(lambda c, x: (c + fnad.nn.relu(x) * c, None), 1.0, xs)[0]
+    np.testing.assert_allclose(fnad.jit(fnad.grad(rnn))(xs), fnad.grad(rnn)(xs), rtol=1e-12)
+    g = fnad.jit(lambda x: lax.cond(x > 0, lambda x: fnad.jit(fnp.sin)(x), lambda x: x, x))
+    assert float(g(1.0)) == pytest.approx(np.sin(1.0))
+
+    def newton_sqrt(a):
+        return lax.while_loop(lambda x: fnp.abs(x * x - a) > 1e-13, lambda x: 0.5 * (x + a / x), a)
+    assert float(fnad.jit(fnad.hessian(newton_sqrt))(2.0)) == pytest.approx(-0.25 * 2 ** -1.5, rel=1e-6)

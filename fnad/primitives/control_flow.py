@@ -29,7 +29,7 @@ from ..ir import ClosedJaxpr, Jaxpr, Var, eval_closed, dce
 from ..transforms.jvp import Zero, jvp_flat, tangent_aval, instantiate, add_tangents
 from ..transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
 from ..transforms.batching import BatchTrace, BatchTracer, move_bdim
-from ..transforms.staging import trace_to_jaxpr
+from ..transforms.staging import decomposition, trace_to_jaxpr
 from .elementwise import add, sub, mul, div, eq, lt, gt, select, bitwise_or, bitwise_and, convert_element_type
 from .shape import broadcast_in_dim, full, reshape
 from .reductions import reduce_or, reduce_max
@@ -644,7 +644,7 @@ def _masked_count_body(body_jaxpr, nconsts):
 
 
 define_rules(while_lin_p, _while_lin_forward, _while_lin_abstract_eval, _while_lin_jvp, _while_lin_batch, _while_lin_transpose)
-while_lin_p.expand = _while_lin_forward     # compiled as the while loop that defines it
+while_lin_p.decompose = decomposition(_while_lin_forward)   # compiled as the loop that defines it
 
 
 # ----------------------------------------------------------------------------------------------

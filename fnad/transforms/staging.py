@@ -88,3 +88,9 @@ def trace_to_jaxpr(flat_fun, in_avals, name="make_jaxpr", dynamic=True):
         args = [trace.new_arg(a) for a in in_avals]
         outs = flat_fun(*args)
         return main.payload.to_jaxpr(trace, outs)
+
+
+def decomposition(fn):
+    """A `decompose(*in_avals, **params) -> ClosedJaxpr` rule (the compiler's hook for primitives it has
+    no lowering for) from a function that computes the primitive with other primitives."""
+    return lambda *avals, **params: trace_to_jaxpr(lambda *xs: list(fn(*xs, **params)), list(avals), "decompose")
