@@ -132,28 +132,11 @@ def dispatch():
     return w
 
 
-def mlp_step(batch=128, sizes=(784, 512, 512, 10), lr=0.01):
-    rng = np.random.default_rng(3)
-    params = [(rng.standard_normal((m, n)).astype(np.float32) * np.float32(np.sqrt(2 / m)),
-               np.zeros(n, np.float32)) for m, n in zip(sizes[:-1], sizes[1:])]
-    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
-    labels = rng.integers(0, sizes[-1], batch)
-    y = np.eye(sizes[-1], dtype=np.float32)[labels]
-
-    def loss(params, x, y):
-        h = x
-        for w, b in params[:-1]:
-            h = fnp.maximum(h @ w + b, 0.0)
-        w, b = params[-1]
-        logits = h @ w + b
-        m = fnad.stop_gradient(fnp.max(logits, axis=1, keepdims=True))
-        lse = fnp.log(fnp.sum(fnp.exp(logits - m), axis=1)) + m[:, 0]
-        return fnp.mean(lse - fnp.sum(logits * y, axis=1))
-
-    @fnad.jit
-    def step(params, x, y):
-        l, g = fnad.value_and_grad(loss)(params, x, y)
-        return l, fnad.tree_util.tree_map(lambda p, g: p - lr * g, params, g)
+def mlp_step():
+    """The train step of benchmarks/cold_start.py (same model, data and loss), timed warm."""
+    from .cold_start import LR as lr, data, make_step
+    params, x, y = data()
+    step = make_step("fnad")
 
     def numpy_step(params, x, y):
         hs, h = [x], x
@@ -186,19 +169,7 @@ def mlp_step(batch=128, sizes=(784, 512, 512, 10), lr=0.01):
                  {"fnad": lambda: step(params, x, y), "numpy": lambda: numpy_step(params, x, y)})
     if HAVE_JAX:
         jax, jnp = _jax()
-
-        def jloss(params, x, y):
-            h = x
-            for wgt, b in params[:-1]:
-                h = jnp.maximum(h @ wgt + b, 0.0)
-            wgt, b = params[-1]
-            logits = h @ wgt + b
-            return jnp.mean(jax.nn.logsumexp(logits, axis=1) - jnp.sum(logits * y, axis=1))
-
-        @jax.jit
-        def jstep(params, x, y):
-            l, g = jax.value_and_grad(jloss)(params, x, y)
-            return l, jax.tree_util.tree_map(lambda p, g: p - lr * g, params, g)
+        jstep = make_step("jax")
         jp = jax.tree_util.tree_map(jnp.asarray, params)
         xj, yj = jnp.asarray(x), jnp.asarray(y)
         jax.block_until_ready(jstep(jp, xj, yj))
