@@ -179,10 +179,6 @@ def new_main(trace_type, name, payload=None, dynamic=False):
         _dynamic_main = prev_dynamic
 
 
-def dynamic_level():
-    return -1 if _dynamic_main is None else _dynamic_main.level
-
-
 class Trace:
     """Interprets primitives applied to its tracers. Subclasses define pure/lift/process_primitive."""
     __slots__ = ("main",)
