@@ -32,7 +32,16 @@ PUBLIC = (
     "tree_util.tree_map tree_util.tree_reduce tree_util.tree_all tree_util.tree_transpose "
     "tree_util.register_pytree_node tree_util.register_pytree_node_class "
     "numpy.where numpy.matmul numpy.sum numpy.mean numpy.reshape numpy.concatenate numpy.stack numpy.einsum "
-    "numpy._IndexUpdateHelper numpy.linalg.solve numpy.linalg.norm").split()
+    "numpy._IndexUpdateHelper numpy.linalg.solve numpy.linalg.norm "
+    "numpy.logical_and numpy.logical_or numpy.logical_xor numpy.logical_not numpy.abs numpy.square "
+    "numpy.reciprocal numpy.round numpy.power numpy.floor_divide numpy.mod numpy.fmod numpy.hypot "
+    "numpy.logaddexp numpy.log2 numpy.log10 numpy.deg2rad numpy.rad2deg numpy.clip numpy.nan_to_num "
+    "numpy.isinf numpy.signbit numpy.copysign numpy.array numpy.asarray numpy.zeros numpy.ones numpy.full "
+    "numpy.empty numpy.zeros_like numpy.ones_like numpy.full_like numpy.arange numpy.linspace numpy.eye "
+    "numpy.identity numpy.prod numpy.max numpy.min numpy.all numpy.any numpy.var numpy.std numpy.argmax "
+    "numpy.argmin numpy.shape numpy.ndim numpy.size numpy.ravel numpy.transpose numpy.swapaxes "
+    "numpy.moveaxis numpy.expand_dims numpy.squeeze numpy.broadcast_to numpy.atleast_1d numpy.atleast_2d "
+    "numpy.dot numpy.vdot numpy.inner numpy.outer numpy.tensordot numpy.trace numpy.diagonal").split()
 
 
 def _resolve(name):

@@ -82,22 +82,55 @@ def _as_bool(x):
 
 
 def logical_and(x, y):
+    """Elementwise truth of `x and y` (nonzero is true), as numpy.logical_and; a boolean result.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.logical_and(np.array([1.0, 0.0, 2.0]), np.array([True, True, False]))
+    array([ True, False, False])
+    """
     return _logical_and(_as_bool(x), _as_bool(y))
 
 
 def logical_or(x, y):
+    """Elementwise truth of `x or y` (nonzero is true), as numpy.logical_or.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.logical_or(np.array([1, 0, 0]), np.array([0, 0, 3]))
+    array([ True, False,  True])
+    """
     return _logical_or(_as_bool(x), _as_bool(y))
 
 
 def logical_xor(x, y):
+    """Elementwise truth of `x xor y` (nonzero is true), as numpy.logical_xor.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.logical_xor(np.array([1, 0, 1]), np.array([1, 1, 0]))
+    array([False,  True,  True])
+    """
     return _logical_xor(_as_bool(x), _as_bool(y))
 
 
 def logical_not(x):
+    """Elementwise `not x` (nonzero is true), as numpy.logical_not.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnad.vmap(fnp.logical_not)(np.array([0.0, 2.0]))
+    array([ True, False])
+    """
     return _logical_not(_as_bool(x))
 
 
 def abs(x):
+    """Elementwise absolute value (also `absolute`, `fabs`); bool and unsigned input is returned as is. The
+    derivative at 0 is taken as 1.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.abs(np.array([-2.0, 0.0, 3.0]))
+    array([2., 0., 3.])
+    >>> fnad.grad(lambda x: fnp.sum(fnp.abs(x)))(np.array([-2.0, 0.0, 3.0]))
+    array([-1.,  1.,  1.])
+    """
     if not is_traced((x,)):
         return np.abs(x)
     x = asarray_traced(x)
@@ -109,12 +142,28 @@ fabs = abs
 
 
 def square(x):
+    """Elementwise x * x (staged as integer_pow(x, 2)).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.square(np.array([1.0, -3.0]))
+    array([1., 9.])
+    >>> fnad.grad(fnp.square)(3.0)
+    array(6.)
+    """
     if not is_traced((x,)):
         return np.square(x)
     return ew.integer_pow(asarray_traced(x), 2)
 
 
 def reciprocal(x):
+    """Elementwise 1 / x, in x's dtype.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.reciprocal(np.array([2.0, 4.0]))
+    array([0.5 , 0.25])
+    >>> fnad.grad(fnp.reciprocal)(2.0)
+    array(-0.25)
+    """
     if not is_traced((x,)):
         return np.reciprocal(x)
     x = asarray_traced(x)
@@ -122,6 +171,15 @@ def reciprocal(x):
 
 
 def round(x, decimals=0):
+    """Round to `decimals` decimals, halves to even as numpy.round (also `around`); integer input is returned
+    as is. Its derivative is zero.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.round(np.array([0.5, 1.5, 2.675]), 2)
+    array([0.5 , 1.5 , 2.68])
+    >>> fnad.vmap(fnp.round)(np.array([0.5, 1.5, -2.5]))
+    array([ 0.,  2., -2.])
+    """
     if not is_traced((x,)):
         return np.round(x, decimals)
     x = asarray_traced(x)
@@ -137,6 +195,17 @@ around = round
 
 
 def power(x, y):
+    """Elementwise x ** y with NumPy promotion; an integer Python exponent is staged as integer_pow (exact,
+    defined for negative x).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.power(np.array([1.0, 2.0, 3.0]), 2)
+    array([1., 4., 9.])
+    >>> fnad.grad(lambda x: fnp.power(x, 3))(-2.0)
+    array(12.)
+    >>> fnad.grad(fnp.power, argnums=1)(2.0, 3.0)
+    array(5.54517744)
+    """
     if not is_traced((x, y)):
         return np.power(x, y)
     if type(y) is int or (isinstance(y, np.integer) and not isinstance(y, bool)):
@@ -151,6 +220,14 @@ _power = elementwise(np.power, ew.pow, "power")
 
 
 def floor_divide(x, y):
+    """Elementwise floor(x / y) (Python's `//`: rounds toward minus infinity, also for integers).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.floor_divide(np.array([7, -7]), 2)
+    array([ 3, -4])
+    >>> fnad.vmap(lambda x: fnp.floor_divide(x, 2.0))(np.array([7.0, -7.0]))
+    array([ 3., -4.])
+    """
     if not is_traced((x, y)):
         return np.floor_divide(x, y)
     dt, weak = result_type(x, y)
@@ -164,6 +241,14 @@ def floor_divide(x, y):
 
 
 def mod(x, y):
+    """Elementwise remainder with the sign of the divisor, as Python's `%` and numpy.mod (also `remainder`).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.mod(np.array([7, -7]), 3)
+    array([1, 2])
+    >>> fnad.grad(lambda x: fnp.mod(x, 3.0))(7.5)
+    array(1.)
+    """
     if not is_traced((x, y)):
         return np.mod(x, y)
     dt, weak = result_type(x, y)
@@ -178,6 +263,14 @@ remainder = mod
 
 
 def fmod(x, y):
+    """Elementwise remainder with the sign of the dividend (C fmod), as numpy.fmod.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.fmod(np.array([7, -7]), 3)
+    array([ 1, -1])
+    >>> fnad.vmap(lambda x: fnp.fmod(x, 3.0))(np.array([7.5, -7.5]))
+    array([ 1.5, -1.5])
+    """
     if not is_traced((x, y)):
         return np.fmod(x, y)
     dt, weak = result_type(x, y)
@@ -185,6 +278,14 @@ def fmod(x, y):
 
 
 def hypot(x, y):
+    """Elementwise sqrt(x**2 + y**2) without overflow for large x, y (scaled by the larger).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.hypot(np.array([3.0, 1e200]), np.array([4.0, 1e200]))
+    array([5.00000000e+000, 1.41421356e+200])
+    >>> fnad.grad(fnp.hypot)(3.0, 4.0)
+    array(0.6)
+    """
     if not is_traced((x, y)):
         return np.hypot(x, y)
     x, y = abs(x), abs(y)
@@ -195,6 +296,14 @@ def hypot(x, y):
 
 
 def logaddexp(x, y):
+    """Elementwise log(exp(x) + exp(y)) computed stably (no overflow for large inputs).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.logaddexp(np.array([0.0, 1000.0]), np.array([0.0, 1000.0]))
+    array([6.93147181e-01, 1.00069315e+03])
+    >>> fnad.grad(fnp.logaddexp)(1.0, 1.0)
+    array(0.)
+    """
     if not is_traced((x, y)):
         return np.logaddexp(x, y)
     amax = maximum(x, y)
@@ -203,6 +312,14 @@ def logaddexp(x, y):
 
 
 def log2(x):
+    """Elementwise base-2 logarithm.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.log2(np.array([1.0, 8.0]))
+    array([0., 3.])
+    >>> fnad.grad(fnp.log2)(1.0) * np.log(2)
+    np.float64(1.0)
+    """
     if not is_traced((x,)):
         return np.log2(x)
     y = log(x)
@@ -210,6 +327,12 @@ def log2(x):
 
 
 def log10(x):
+    """Elementwise base-10 logarithm.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.log10(np.array([1.0, 1000.0]))
+    array([0., 3.])
+    """
     if not is_traced((x,)):
         return np.log10(x)
     y = log(x)
@@ -217,10 +340,22 @@ def log10(x):
 
 
 def deg2rad(x):
+    """Degrees to radians (also `radians`).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.deg2rad(np.array([0.0, 180.0])) / np.pi
+    array([0., 1.])
+    """
     return multiply(x, np.pi / 180)
 
 
 def rad2deg(x):
+    """Radians to degrees (also `degrees`).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.rad2deg(np.pi / 2)
+    np.float64(90.0)
+    """
     return multiply(x, 180 / np.pi)
 
 
@@ -228,6 +363,15 @@ radians, degrees = deg2rad, rad2deg
 
 
 def clip(a, a_min=None, a_max=None):
+    """Elementwise min(max(a, a_min), a_max); either bound may be None. The derivative is 1 inside the bounds,
+    0 outside and 1/2 exactly at a bound.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.clip(np.array([-2.0, 0.5, 3.0]), 0.0, 1.0)
+    array([0. , 0.5, 1. ])
+    >>> fnad.grad(lambda x: fnp.sum(fnp.clip(x, 0.0, 1.0)))(np.array([-2.0, 0.5, 3.0]))
+    array([0., 1., 0.])
+    """
     if not is_traced((a, a_min, a_max)):
         return np.clip(a, a_min, a_max)
     if a_min is not None:
@@ -264,6 +408,12 @@ def where(condition, x=None, y=None):
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """NaN replaced by `nan`, +/-inf by `posinf`/`neginf` (by default the dtype's largest finite values).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nan_to_num(np.array([np.nan, np.inf, -np.inf, 1.0]), posinf=9.0, neginf=-9.0)
+    array([ 0.,  9., -9.,  1.])
+    """
     if not is_traced((x,)):
         return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
     info = np.finfo(get_aval(x).dtype)
@@ -273,16 +423,36 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 
 
 def isinf(x):
+    """Elementwise test for +inf or -inf (a boolean result with a zero derivative).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.isinf(np.array([1.0, np.inf, -np.inf, np.nan]))
+    array([False,  True,  True, False])
+    """
     return logical_and(logical_not(isfinite(x)), logical_not(isnan(x)))
 
 
 def signbit(x):
+    """Elementwise test for a set sign bit (true for -0.0 and negative values).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.signbit(np.array([-1.0, -0.0, 0.0, 2.0]))
+    array([ True,  True, False, False])
+    """
     if not is_traced((x,)):
         return np.signbit(x)
     return logical_or(less(x, 0), logical_and(equal(x, 0), less(reciprocal(x), 0)))
 
 
 def copysign(x, y):
+    """Elementwise |x| with the sign of y (including the sign of -0.0).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.copysign(np.array([1.0, 2.0]), np.array([-0.0, 3.0]))
+    array([-1.,  2.])
+    >>> fnad.grad(fnp.copysign)(2.0, -1.0)
+    array(-1.)
+    """
     if not is_traced((x, y)):
         return np.copysign(x, y)
     return where(signbit(y), -abs(x), abs(x))
@@ -300,6 +470,15 @@ def _in_transform(x):
 
 
 def array(object, dtype=None, copy=True, ndmin=0):
+    """An array from `object` (nested lists may hold traced values, which are stacked); NumPy's own array
+    otherwise.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.array([1, 2], dtype=np.float32)
+    array([1., 2.], dtype=float32)
+    >>> fnad.grad(lambda x: fnp.sum(fnp.array([x, 2 * x]) ** 2))(1.0)
+    array(10.)
+    """
     if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and is_traced(object)):
         out = asarray_traced(object)
         if dtype is not None:
@@ -311,6 +490,15 @@ def array(object, dtype=None, copy=True, ndmin=0):
 
 
 def asarray(a, dtype=None):
+    """`a` as an array without copying when it already is one; lists of traced values are stacked.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.asarray([[1.0, 2.0]]).shape
+    (1, 2)
+    >>> fnad.vmap(lambda x: fnp.asarray([x, -x]))(np.array([1.0, 2.0]))
+    array([[ 1., -1.],
+           [ 2., -2.]])
+    """
     if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and is_traced(a)):
         return array(a, dtype=dtype)
     return _in_transform(np.asarray(a, dtype=dtype))
@@ -329,18 +517,48 @@ def _full(shape, fill_value, dtype):
 
 
 def zeros(shape, dtype=None):
+    """An array of zeros (float64 by default).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.zeros((2, 3)).shape
+    (2, 3)
+    >>> fnp.zeros(2, dtype=np.int32)
+    array([0, 0], dtype=int32)
+    """
     return _full(shape, 0, dtype or np.float64)
 
 
 def ones(shape, dtype=None):
+    """An array of ones (float64 by default).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.ones(3)
+    array([1., 1., 1.])
+    """
     return _full(shape, 1, dtype or np.float64)
 
 
 def full(shape, fill_value, dtype=None):
+    """An array of `shape` filled with `fill_value` (which may be traced); the dtype is the value's unless
+    given.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.full((2, 2), 7)
+    array([[7, 7],
+           [7, 7]])
+    >>> fnad.grad(lambda x: fnp.sum(fnp.full(3, x)))(1.0)
+    array(3.)
+    """
     return _full(shape, fill_value, dtype)
 
 
 def empty(shape, dtype=None):
+    """Like zeros (fnad arrays are never uninitialised).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.empty(2)
+    array([0., 0.])
+    """
     return zeros(shape, dtype)
 
 
@@ -350,14 +568,34 @@ def _like(a, dtype, shape):
 
 
 def zeros_like(a, dtype=None, shape=None):
+    """Zeros with the shape and dtype of `a` (also `empty_like`); `dtype`/`shape` override them.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.zeros_like(np.array([1, 2]))
+    array([0, 0])
+    >>> fnp.zeros_like(np.array([1, 2]), dtype=np.float64, shape=(1, 2))
+    array([[0., 0.]])
+    """
     return _full(*_like(a, dtype, shape)[:1], 0, _like(a, dtype, shape)[1])
 
 
 def ones_like(a, dtype=None, shape=None):
+    """Ones with the shape and dtype of `a`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.ones_like(np.array([[1.0, 2.0]]))
+    array([[1., 1.]])
+    """
     return _full(*_like(a, dtype, shape)[:1], 1, _like(a, dtype, shape)[1])
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
+    """`fill_value` with the shape and dtype of `a`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.full_like(np.array([1.0, 2.0]), 0.5)
+    array([0.5, 0.5])
+    """
     s, d = _like(a, dtype, shape)
     return _full(s, fill_value, d)
 
@@ -366,6 +604,15 @@ empty_like = zeros_like
 
 
 def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [start, stop) as numpy.arange. start/stop/step must be concrete (its shape
+    depends on them): under jit pass them as static arguments.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.arange(4)
+    array([0, 1, 2, 3])
+    >>> fnp.arange(0.0, 1.0, 0.25)
+    array([0.  , 0.25, 0.5 , 0.75])
+    """
     for v in (start, stop, step):
         if isinstance(v, Tracer):
             raise TypeError("arange needs concrete (static) start/stop/step: its output shape depends on "
@@ -381,6 +628,15 @@ def arange(start, stop=None, step=None, dtype=None):
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """`num` evenly spaced values from start to stop (inclusive unless endpoint=False); start and stop may be
+    traced.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.linspace(0.0, 1.0, 5)
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    >>> fnad.jacfwd(lambda s: fnp.linspace(0.0, s, 3))(2.0)
+    array([0. , 0.5, 1. ])
+    """
     if not is_traced((start, stop)):
         return _in_transform(np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis))
     dt = np.dtype(dtype) if dtype is not None else result_type(start, stop, 1.0)[0]
@@ -395,6 +651,13 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 
 def eye(N, M=None, k=0, dtype=None):
+    """The N x M matrix with ones on diagonal k (float64 by default).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.eye(2, 3, k=1)
+    array([[0., 1., 0.],
+           [0., 0., 1.]])
+    """
     if not is_traced(()):
         return _in_transform(np.eye(N, M, k, dtype=dtype or np.float64))
     M = N if M is None else M
@@ -405,6 +668,13 @@ def eye(N, M=None, k=0, dtype=None):
 
 
 def identity(n, dtype=None):
+    """The n x n identity matrix.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.identity(2, dtype=np.int64)
+    array([[1, 0],
+           [0, 1]])
+    """
     return eye(n, dtype=dtype)
 
 
@@ -454,13 +724,44 @@ sum.__doc__ += """
     array([3., 7.])
     """
 prod = _reduce(np.prod, red.reduce_prod, "prod", int_to=np.int64, bool_to=np.int64)
+prod.__doc__ += """
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.prod(a, axis=1)
+    array([ 2., 12.])
+    >>> fnad.grad(fnp.prod)(np.array([2.0, 3.0, 4.0]))
+    array([12.,  8.,  6.])
+    """
 _max = _reduce(np.max, red.reduce_max, "max")
 _min = _reduce(np.min, red.reduce_min, "min")
 all = _reduce(np.all, lambda a, axes: red.reduce_and(_as_bool(a), axes), "all")
+all.__doc__ += """
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.all(np.array([[1, 0], [1, 1]]), axis=1)
+    array([False,  True])
+    """
 any = _reduce(np.any, lambda a, axes: red.reduce_or(_as_bool(a), axes), "any")
+any.__doc__ += """
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.any(np.array([[1, 0], [0, 0]]), axis=1)
+    array([ True, False])
+    """
 
 
 def max(a, axis=None, keepdims=False, initial=None, where=None):
+    """The maximum over `axis` (all axes by default), as numpy.max (also `amax`); `initial=`/`where=` work on
+    concrete arrays only. The gradient is shared equally among tied maxima.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 4.0], [3.0, 2.0]])
+    >>> fnp.max(a, axis=0)
+    array([3., 4.])
+    >>> fnad.grad(fnp.max)(np.array([1.0, 3.0, 3.0]))
+    array([0. , 0.5, 0.5])
+    """
     if initial is not None or where is not None:
         if is_traced((a,)):
             raise NotImplementedError("max(initial=, where=) is not supported on traced values")
@@ -469,6 +770,13 @@ def max(a, axis=None, keepdims=False, initial=None, where=None):
 
 
 def min(a, axis=None, keepdims=False, initial=None, where=None):
+    """The minimum over `axis` (all axes by default), as numpy.min (also `amin`).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.min(np.array([[1.0, 4.0], [3.0, 2.0]]), axis=1, keepdims=True)
+    array([[1.],
+           [2.]])
+    """
     if initial is not None or where is not None:
         if is_traced((a,)):
             raise NotImplementedError("min(initial=, where=) is not supported on traced values")
@@ -504,6 +812,16 @@ def mean(a, axis=None, dtype=None, keepdims=False):
 
 
 def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
+    """The variance over `axis` with `ddof` delta degrees of freedom, as numpy.var (integer input gives
+    float64).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> fnp.var(a), fnp.var(a, ddof=1)
+    (np.float64(1.25), np.float64(1.6666666666666667))
+    >>> fnad.grad(fnp.var)(a)
+    array([-0.75, -0.25,  0.25,  0.75])
+    """
     if not is_traced((a,)):
         return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     a = asarray_traced(a)
@@ -516,6 +834,14 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
 
 
 def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
+    """The standard deviation over `axis`, sqrt(var), as numpy.std.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.std(np.array([[1.0, 3.0], [2.0, 2.0]]), axis=1)
+    array([1., 0.])
+    >>> fnad.grad(fnp.std)(np.array([1.0, 3.0]))
+    array([-0.5,  0.5])
+    """
     if not is_traced((a,)):
         return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
@@ -533,11 +859,29 @@ def _arg(np_fn, prim_fn):
         out = prim_fn(a, ax)
         return sh.expand_dims(out, (ax,)) if keepdims else out
     fn.__name__ = np_fn.__name__
+    fn.__doc__ = (f"fnad version of numpy.{np_fn.__name__}(a, axis=None, keepdims=False): the index (int64) of "
+                  f"the first extremum along `axis` (of the flattened array when None); an integer result, "
+                  f"so its derivative is zero.")
     return fn
 
 
 argmax = _arg(np.argmax, red.argmax)
+argmax.__doc__ += """
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 5.0, 5.0], [7.0, 2.0, 3.0]])
+    >>> fnp.argmax(a, axis=1)
+    array([1, 0])
+    >>> fnad.vmap(fnp.argmax)(a)
+    array([1, 0])
+    """
 argmin = _arg(np.argmin, red.argmin)
+argmin.__doc__ += """
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.argmin(np.array([[1.0, 5.0], [7.0, 2.0]]), axis=0)
+    array([0, 1])
+    """
 
 
 # ----------------------------------------------------------------------------------------------
@@ -545,14 +889,35 @@ argmin = _arg(np.argmin, red.argmin)
 
 
 def shape(a):
+    """The shape of `a` (static: works on traced values too).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.shape([[1, 2, 3]])
+    (1, 3)
+    >>> fnad.vmap(lambda x: fnp.shape(x)[0] * x)(np.ones((2, 3)))
+    array([[3., 3., 3.],
+           [3., 3., 3.]])
+    """
     return get_aval(asarray_traced(a) if isinstance(a, (list, tuple)) else a).shape
 
 
 def ndim(a):
+    """The number of axes of `a`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.ndim(np.ones((2, 3)))
+    2
+    """
     return len(shape(a))
 
 
 def size(a, axis=None):
+    """The number of elements of `a` (along `axis` if given).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.size(np.ones((2, 3))), fnp.size(np.ones((2, 3)), 1)
+    (6, 3)
+    """
     s = shape(a)
     return int(np.prod(s, dtype=np.int64)) if axis is None else s[axis]
 
@@ -583,10 +948,27 @@ def reshape(a, newshape=None, order="C", shape=None):
 
 
 def ravel(a):
+    """`a` flattened to 1-d in C order.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.ravel(np.array([[1, 2], [3, 4]]))
+    array([1, 2, 3, 4])
+    """
     return reshape(a, (-1,))
 
 
 def transpose(a, axes=None):
+    """`a` with its axes permuted by `axes` (reversed by default), as numpy.transpose.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.transpose(np.ones((2, 3, 4)), (1, 2, 0)).shape
+    (3, 4, 2)
+    >>> fnad.vmap(fnp.transpose)(np.ones((5, 2, 3))).shape
+    (5, 3, 2)
+    >>> fnp.transpose(np.array([[1, 2], [3, 4]]))
+    array([[1, 3],
+           [2, 4]])
+    """
     if not is_traced((a,)):
         return np.transpose(a, axes)
     a = asarray_traced(a)
@@ -596,6 +978,12 @@ def transpose(a, axes=None):
 
 
 def swapaxes(a, axis1, axis2):
+    """`a` with axes `axis1` and `axis2` interchanged.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.swapaxes(np.ones((2, 3, 4)), 0, -1).shape
+    (4, 3, 2)
+    """
     if not is_traced((a,)):
         return np.swapaxes(a, axis1, axis2)
     nd = ndim(a)
@@ -606,6 +994,15 @@ def swapaxes(a, axis1, axis2):
 
 
 def moveaxis(a, source, destination):
+    """`a` with axes `source` moved to positions `destination` (ints or sequences), the other axes keeping
+    their order.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.moveaxis(np.ones((2, 3, 4)), 0, -1).shape
+    (3, 4, 2)
+    >>> fnp.moveaxis(np.ones((2, 3, 4)), (0, 1), (2, 0)).shape
+    (3, 4, 2)
+    """
     if not is_traced((a,)):
         return np.moveaxis(a, source, destination)
     nd = ndim(a)
@@ -618,6 +1015,14 @@ def moveaxis(a, source, destination):
 
 
 def expand_dims(a, axis):
+    """`a` with new size-1 axes at positions `axis` (an int or a tuple) of the result.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.expand_dims(np.array([1.0, 2.0]), 0)
+    array([[1., 2.]])
+    >>> fnp.expand_dims(np.ones(3), (0, 2)).shape
+    (1, 3, 1)
+    """
     if not is_traced((a,)):
         return np.expand_dims(a, axis)
     a = asarray_traced(a)
@@ -627,6 +1032,14 @@ def expand_dims(a, axis):
 
 
 def squeeze(a, axis=None):
+    """`a` without its size-1 axes (or only those in `axis`, which must have size 1).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.squeeze(np.ones((1, 3, 1))).shape
+    (3,)
+    >>> fnp.squeeze(np.ones((1, 3, 1)), axis=0).shape
+    (3, 1)
+    """
     if not is_traced((a,)):
         return np.squeeze(a, axis)
     a = asarray_traced(a)
@@ -636,6 +1049,16 @@ def squeeze(a, axis=None):
 
 
 def broadcast_to(a, shape):
+    """`a` broadcast to `shape` with NumPy's rules (trailing axes aligned); the gradient sums over the
+    broadcast axes.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.broadcast_to(np.array([1.0, 2.0]), (2, 2))
+    array([[1., 2.],
+           [1., 2.]])
+    >>> fnad.grad(lambda x: fnp.sum(fnp.broadcast_to(x, (3, 2))))(np.array([1.0, 2.0]))
+    array([3., 3.])
+    """
     if not is_traced((a,)):
         return np.broadcast_to(a, shape)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
@@ -647,11 +1070,26 @@ def broadcast_arrays_(*args):
 
 
 def atleast_1d(*arys):
+    """Each argument with at least one axis (scalars become shape (1,)); one argument gives one array, several
+    a list.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.atleast_1d(3.0)
+    array([3.])
+    >>> [x.shape for x in fnp.atleast_1d(1.0, np.ones((2, 2)))]
+    [(1,), (2, 2)]
+    """
     res = [a if ndim(a) >= 1 else reshape(a, (1,)) for a in arys]
     return res[0] if len(res) == 1 else res
 
 
 def atleast_2d(*arys):
+    """Each argument with at least two axes (a 1-d array becomes one row).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.atleast_2d(np.array([1.0, 2.0]))
+    array([[1., 2.]])
+    """
     res = []
     for a in arys:
         n = ndim(a)
@@ -714,6 +1152,16 @@ def matmul(a, b):
 
 
 def dot(a, b):
+    """numpy.dot: a product for scalars, the matrix product for 1-d/2-d operands, otherwise a contraction of
+    a's last axis with b's second-to-last.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.dot(a, np.array([1.0, -1.0]))
+    array([-1., -1.])
+    >>> fnad.grad(lambda v: fnp.dot(v, v))(np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
     if not is_traced((a, b)):
         return np.dot(a, b)
     if ndim(a) == 0 or ndim(b) == 0:
@@ -725,20 +1173,49 @@ def dot(a, b):
 
 
 def vdot(a, b):
+    """The dot product of the flattened operands (real arrays; no complex conjugation).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.vdot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.ones((2, 2)))
+    np.float64(10.0)
+    """
     return dot(ravel(a), ravel(b))
 
 
 def inner(a, b):
+    """Sum of products over the last axes of a and b (a product when either is a scalar).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.inner(np.array([1.0, 2.0]), np.array([[1.0, 0.0], [1.0, 1.0]]))
+    array([1., 3.])
+    """
     if ndim(a) == 0 or ndim(b) == 0:
         return multiply(a, b)
     return tensordot(a, b, axes=((ndim(a) - 1,), (ndim(b) - 1,)))
 
 
 def outer(a, b):
+    """The outer product of the flattened operands: out[i, j] = a[i] * b[j].
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.outer(np.array([1.0, 2.0]), np.array([1.0, 10.0, 100.0]))
+    array([[  1.,  10., 100.],
+           [  2.,  20., 200.]])
+    """
     return multiply(reshape(ravel(a), (-1, 1)), ravel(b))
 
 
 def tensordot(a, b, axes=2):
+    """Contract the last `axes` axes of a with the first of b (an int), or the axes listed in a pair of
+    sequences; one dot_general when traced.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a, b = np.ones((2, 3, 4)), np.ones((3, 4, 5))
+    >>> fnp.tensordot(a, b).shape
+    (2, 5)
+    >>> fnp.tensordot(a, b, axes=([1], [0])).shape
+    (2, 4, 4, 5)
+    """
     if not is_traced((a, b)):
         return np.tensordot(a, b, axes)
     dt, weak = result_type(a, b)
@@ -754,12 +1231,31 @@ def tensordot(a, b, axes=2):
 
 
 def trace(a, offset=0, axis1=0, axis2=1):
+    """The sum along diagonal `offset` of the axes `axis1`, `axis2`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.trace(a), fnp.trace(a, offset=1)
+    (np.float64(5.0), np.float64(2.0))
+    >>> fnad.grad(fnp.trace)(a)
+    array([[1., 0.],
+           [0., 1.]])
+    """
     if not is_traced((a,)):
         return np.trace(a, offset, axis1, axis2)
     return sum(diagonal(a, offset, axis1, axis2), axis=-1)
 
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
+    """Diagonal `offset` of the axes `axis1`, `axis2`, which become the last axis of the result.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.diagonal(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([1., 4.])
+    >>> fnad.vmap(fnp.diagonal)(np.arange(8.0).reshape(2, 2, 2))
+    array([[0., 3.],
+           [4., 7.]])
+    """
     if not is_traced((a,)):
         return np.diagonal(a, offset, axis1, axis2)
     a = moveaxis(asarray_traced(a), (axis1, axis2), (-2, -1))
