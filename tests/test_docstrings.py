@@ -41,7 +41,12 @@ PUBLIC = (
     "numpy.identity numpy.prod numpy.max numpy.min numpy.all numpy.any numpy.var numpy.std numpy.argmax "
     "numpy.argmin numpy.shape numpy.ndim numpy.size numpy.ravel numpy.transpose numpy.swapaxes "
     "numpy.moveaxis numpy.expand_dims numpy.squeeze numpy.broadcast_to numpy.atleast_1d numpy.atleast_2d "
-    "numpy.dot numpy.vdot numpy.inner numpy.outer numpy.tensordot numpy.trace numpy.diagonal").split()
+    "numpy.dot numpy.vdot numpy.inner numpy.outer numpy.tensordot numpy.trace numpy.diagonal "
+    "numpy.take numpy.take_along_axis numpy.atleast_3d numpy.hstack numpy.vstack numpy.dstack "
+    "numpy.column_stack numpy.split numpy.array_split numpy.tile numpy.repeat numpy.flip numpy.fliplr "
+    "numpy.flipud numpy.roll numpy.pad numpy.tril numpy.triu numpy.diag numpy.diagflat numpy.kron numpy.cross "
+    "numpy.sort numpy.argsort numpy.cumsum numpy.cumprod numpy.diff numpy.meshgrid numpy.searchsorted "
+    "numpy.nonzero numpy.argwhere numpy.flatnonzero numpy.unique numpy.select").split()
 
 
 def _resolve(name):

@@ -306,6 +306,18 @@ class _IndexUpdateHelper:
 
 
 def take(a, indices, axis=None, mode=None):
+    """Elements of `a` at `indices` along `axis` (of the flattened array when None), as numpy.take; mode
+    'wrap' or 'clip' handles out-of-range indices. The gradient scatter-adds into the taken positions.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([10.0, 20.0, 30.0])
+    >>> fnp.take(a, np.array([2, 0, 2]))
+    array([30., 10., 30.])
+    >>> fnp.take(a, np.array([3, -4]), mode='clip')
+    array([30., 10.])
+    >>> fnad.grad(lambda a: fnp.sum(fnp.take(a, np.array([2, 0, 2]))))(a)
+    array([1., 0., 2.])
+    """
     if not is_traced((a, indices)):
         return np.take(a, indices, axis=axis, mode="raise" if mode is None else mode)
     a = _traced_array(a)
@@ -321,6 +333,18 @@ def take(a, indices, axis=None, mode=None):
 
 
 def take_along_axis(arr, indices, axis):
+    """Values of `arr` at `indices` along `axis`, where indices has arr's number of axes (e.g. from argsort),
+    as numpy.take_along_axis.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
+    >>> fnp.take_along_axis(a, fnp.argsort(a, axis=1), axis=1)
+    array([[1., 2., 3.],
+           [0., 4., 5.]])
+    >>> fnp.take_along_axis(a, np.array([[0], [1]]), axis=1)
+    array([[3.],
+           [5.]])
+    """
     if not is_traced((arr, indices)):
         return np.take_along_axis(arr, indices, axis)
     arr, indices = _traced_array(arr), _traced_array(indices)
@@ -392,6 +416,12 @@ def stack(arrays, axis=0, dtype=None):
 
 
 def atleast_3d(*arys):
+    """Each argument with at least three axes (shape (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1)).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.atleast_3d(np.ones(2)).shape, fnp.atleast_3d(np.ones((2, 3))).shape
+    ((1, 2, 1), (2, 3, 1))
+    """
     res = []
     for a in arys:
         a = asarray_traced(a)
@@ -405,6 +435,14 @@ def _as_list(arrays):
 
 
 def hstack(tup, dtype=None):
+    """Join arrays along their second axis (the first for 1-d arrays).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.hstack([np.array([1.0, 2.0]), np.array([3.0])])
+    array([1., 2., 3.])
+    >>> fnp.hstack([np.ones((2, 1)), np.zeros((2, 2))]).shape
+    (2, 3)
+    """
     if not is_traced(tup):
         return np.hstack(tup, dtype=dtype)
     arrays = [atleast_1d(a) for a in _as_list(tup)]
@@ -412,18 +450,38 @@ def hstack(tup, dtype=None):
 
 
 def vstack(tup, dtype=None):
+    """Join arrays as rows (1-d arrays become rows).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.vstack([np.array([1.0, 2.0]), np.array([3.0, 4.0])])
+    array([[1., 2.],
+           [3., 4.]])
+    """
     if not is_traced(tup):
         return np.vstack(tup, dtype=dtype)
     return concatenate([atleast_2d(a) for a in _as_list(tup)], 0, dtype)
 
 
 def dstack(tup):
+    """Join arrays along their third axis (after atleast_3d).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.dstack([np.ones((2, 2)), np.zeros((2, 2))]).shape
+    (2, 2, 2)
+    """
     if not is_traced(tup):
         return np.dstack(tup)
     return concatenate([atleast_3d(a) for a in _as_list(tup)], 2)
 
 
 def column_stack(tup):
+    """Join 1-d arrays as columns (2-d arrays are joined along their second axis).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.column_stack([np.array([1.0, 2.0]), np.array([3.0, 4.0])])
+    array([[1., 3.],
+           [2., 4.]])
+    """
     if not is_traced(tup):
         return np.column_stack(tup)
     arrays = [asarray_traced(a) for a in _as_list(tup)]
@@ -451,18 +509,42 @@ def _split(ary, indices_or_sections, axis, even):
 
 
 def split(ary, indices_or_sections, axis=0):
+    """A list of sub-arrays of `ary` along `axis`: `indices_or_sections` equal sections (an int dividing the
+    size) or the split points. Static sizes: the points must be Python ints.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.split(np.arange(6.0), 3)
+    [array([0., 1.]), array([2., 3.]), array([4., 5.])]
+    >>> fnp.split(np.arange(5.0), [1, 3])
+    [array([0.]), array([1., 2.]), array([3., 4.])]
+    """
     if not is_traced((ary,)):
         return np.split(ary, indices_or_sections, axis)
     return _split(ary, indices_or_sections, axis, even=True)
 
 
 def array_split(ary, indices_or_sections, axis=0):
+    """Like split, but an int number of sections need not divide the axis (the first sections are one longer).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.array_split(np.arange(5.0), 2)
+    [array([0., 1., 2.]), array([3., 4.])]
+    """
     if not is_traced((ary,)):
         return np.array_split(ary, indices_or_sections, axis)
     return _split(ary, indices_or_sections, axis, even=False)
 
 
 def tile(A, reps):
+    """`A` repeated `reps` times along each axis, as numpy.tile.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.tile(np.array([1, 2]), 2)
+    array([1, 2, 1, 2])
+    >>> fnp.tile(np.array([1, 2]), (2, 1))
+    array([[1, 2],
+           [1, 2]])
+    """
     if not is_traced((A,)):
         return np.tile(A, reps)
     A = asarray_traced(A)
@@ -476,6 +558,17 @@ def tile(A, reps):
 
 
 def repeat(a, repeats, axis=None):
+    """Each element of `a` repeated `repeats` times (an int or one count per element) along `axis` (of the
+    flattened array when None). The counts must be concrete.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.repeat(np.array([1.0, 2.0]), 2)
+    array([1., 1., 2., 2.])
+    >>> fnp.repeat(np.array([[1, 2], [3, 4]]), [1, 2], axis=0)
+    array([[1, 2],
+           [3, 4],
+           [3, 4]])
+    """
     if not is_traced((a, repeats)):
         return np.repeat(a, repeats, axis)
     a = asarray_traced(a)
@@ -494,6 +587,16 @@ def repeat(a, repeats, axis=None):
 
 
 def flip(m, axis=None):
+    """`m` with the order of elements reversed along `axis` (all axes when None).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.flip(np.array([[1, 2], [3, 4]]))
+    array([[4, 3],
+           [2, 1]])
+    >>> fnp.flip(np.array([[1, 2], [3, 4]]), axis=1)
+    array([[2, 1],
+           [4, 3]])
+    """
     if not is_traced((m,)):
         return np.flip(m, axis)
     m = asarray_traced(m)
@@ -503,15 +606,36 @@ def flip(m, axis=None):
 
 
 def fliplr(m):
+    """`m` with its columns (axis 1) reversed.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.fliplr(np.array([[1, 2], [3, 4]]))
+    array([[2, 1],
+           [4, 3]])
+    """
     return flip(m, 1)
 
 
 def flipud(m):
+    """`m` with its rows (axis 0) reversed.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.flipud(np.array([[1, 2], [3, 4]]))
+    array([[3, 4],
+           [1, 2]])
+    """
     return flip(m, 0)
 
 
 def roll(a, shift, axis=None):
-    """np.roll; the shift may be traced (a window of the doubled array at a dynamic start)."""
+    """np.roll; the shift may be traced (a window of the doubled array at a dynamic start).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.roll(np.arange(5), 2)
+    array([3, 4, 0, 1, 2])
+    >>> fnad.jit(lambda x, s: fnp.roll(x, s))(np.arange(5.0), 1)
+    array([4., 0., 1., 2., 3.])
+    """
     if not is_traced((a, shift)):
         return np.roll(a, shift, axis)
     a = asarray_traced(a)
@@ -538,7 +662,16 @@ def roll(a, shift, axis=None):
 
 
 def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
-    """np.pad with modes constant (the value may be traced), edge, reflect, symmetric and wrap."""
+    """np.pad with modes constant (the value may be traced), edge, reflect, symmetric and wrap.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.pad(np.array([1.0, 2.0]), (1, 2))
+    array([0., 1., 2., 0., 0.])
+    >>> fnp.pad(np.array([1, 2, 3]), 2, mode='reflect')
+    array([3, 2, 1, 2, 3, 2, 1])
+    >>> fnad.grad(lambda c: fnp.sum(fnp.pad(np.ones(2), 1, constant_values=c)))(5.0)
+    array(2.)
+    """
     if not is_traced((array, constant_values)):
         return np.pad(array, pad_width, mode=mode, constant_values=constant_values, **kwargs) \
             if mode == "constant" else np.pad(array, pad_width, mode=mode, **kwargs)
@@ -591,14 +724,42 @@ def _tri(m, k, lower):
 
 
 def tril(m, k=0):
+    """`m` with the elements above diagonal `k` set to zero (the lower triangle).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.tril(np.ones((3, 3)))
+    array([[1., 0., 0.],
+           [1., 1., 0.],
+           [1., 1., 1.]])
+    >>> fnp.tril(np.ones((2, 3)), k=1)
+    array([[1., 1., 0.],
+           [1., 1., 1.]])
+    """
     return np.tril(m, k) if not is_traced((m,)) else _tri(m, k, lower=True)
 
 
 def triu(m, k=0):
+    """`m` with the elements below diagonal `k` set to zero (the upper triangle).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.triu(np.arange(1, 10).reshape(3, 3))
+    array([[1, 2, 3],
+           [0, 5, 6],
+           [0, 0, 9]])
+    """
     return np.triu(m, k) if not is_traced((m,)) else _tri(m, k, lower=False)
 
 
 def diag(v, k=0):
+    """For a 1-d `v`, the square matrix with v on diagonal `k`; for a 2-d `v`, its diagonal `k`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.diag(np.array([1.0, 2.0]))
+    array([[1., 0.],
+           [0., 2.]])
+    >>> fnp.diag(np.array([[1, 2], [3, 4]]), k=1)
+    array([2])
+    """
     if not is_traced((v,)):
         return np.diag(v, k)
     v = asarray_traced(v)
@@ -615,12 +776,27 @@ def diag(v, k=0):
 
 
 def diagflat(v, k=0):
+    """The square matrix with the flattened `v` on diagonal `k`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.diagflat(np.array([[1, 2]]), k=-1)
+    array([[0, 0, 0],
+           [1, 0, 0],
+           [0, 2, 0]])
+    """
     if not is_traced((v,)):
         return np.diagflat(v, k)
     return diag(ravel(v), k)
 
 
 def kron(a, b):
+    """The Kronecker product: blocks a[i, j] * b.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.kron(np.eye(2), np.array([[1.0, 2.0]]))
+    array([[1., 2., 0., 0.],
+           [0., 0., 1., 2.]])
+    """
     if not is_traced((a, b)):
         return np.kron(a, b)
     a, b = _promoted((a, b))
@@ -633,6 +809,18 @@ def kron(a, b):
 
 
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The cross product of 3-vectors (or 2-vectors, giving the z component) along the last axes.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+    array([0., 0., 1.])
+    >>> fnp.cross(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    array(-2.)
+    >>> fnad.jacfwd(lambda a: fnp.cross(a, np.array([0.0, 0.0, 1.0])))(np.ones(3))
+    array([[ 0.,  1.,  0.],
+           [-1.,  0.,  0.],
+           [ 0.,  0.,  0.]])
+    """
     if not is_traced((a, b)):
         return np.cross(a, b, axisa, axisb, axisc, axis)
     if axis is not None:
@@ -659,6 +847,16 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 def sort(a, axis=-1, kind=None, order=None, stable=None):
+    """`a` sorted along `axis` (the flattened array when None); NaN sorts last. The gradient flows back
+    through the permutation.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.sort(np.array([[3.0, 1.0, 2.0], [0.0, -1.0, 5.0]]))
+    array([[ 1.,  2.,  3.],
+           [-1.,  0.,  5.]])
+    >>> fnad.grad(lambda x: fnp.sort(x)[0])(np.array([3.0, 1.0, 2.0]))
+    array([0., 1., 0.])
+    """
     if not is_traced((a,)):
         return np.sort(a, axis=axis, kind=kind, order=order, stable=stable)
     a = asarray_traced(a)
@@ -668,7 +866,15 @@ def sort(a, axis=-1, kind=None, order=None, stable=None):
 
 
 def argsort(a, axis=-1, kind=None, order=None, stable=None):
-    """Stable argsort (ties keep their order, as kind='stable'); NaN sorts last."""
+    """Stable argsort (ties keep their order, as kind='stable'); NaN sorts last.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.argsort(np.array([3.0, 1.0, 2.0, 1.0]))
+    array([1, 3, 2, 0])
+    >>> fnad.vmap(fnp.argsort)(np.array([[2.0, 1.0], [0.0, 5.0]]))
+    array([[1, 0],
+           [0, 1]])
+    """
     if not is_traced((a,)):
         return np.argsort(a, axis=axis, kind="stable" if kind is None and stable is None else kind,
                           order=order, stable=stable)
@@ -697,10 +903,39 @@ def _accumulate(np_fn, lax_fn):
 
 
 cumsum = _accumulate(np.cumsum, cum.cumsum)
+cumsum.__doc__ += """
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.cumsum(np.array([[1, 2], [3, 4]]), axis=1)
+    array([[1, 3],
+           [3, 7]])
+    >>> fnad.grad(lambda x: fnp.sum(fnp.cumsum(x)))(np.ones(3))
+    array([3., 2., 1.])
+    """
 cumprod = _accumulate(np.cumprod, cum.cumprod)
+cumprod.__doc__ += """
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.cumprod(np.array([1.0, 2.0, 3.0]))
+    array([1., 2., 6.])
+    >>> fnad.jacfwd(fnp.cumprod)(np.array([1.0, 2.0, 3.0]))
+    array([[1., 0., 0.],
+           [2., 1., 0.],
+           [6., 3., 2.]])
+    """
 
 
 def diff(a, n=1, axis=-1, prepend=None, append=None):
+    """The `n`-th discrete difference a[i+1] - a[i] along `axis`, with optional values to prepend/append.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.diff(np.array([1.0, 4.0, 9.0, 16.0]))
+    array([3., 5., 7.])
+    >>> fnp.diff(np.array([1.0, 4.0, 9.0, 16.0]), n=2)
+    array([2., 2.])
+    >>> fnp.diff(np.array([1, 4]), prepend=0)
+    array([1, 3])
+    """
     if not is_traced((a, prepend, append)):
         kw = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
         return np.diff(a, n, axis, **kw)
@@ -719,6 +954,20 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
 
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Coordinate arrays from 1-d coordinate vectors ('xy' Cartesian or 'ij' matrix indexing; sparse=True
+    keeps size-1 axes).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> X, Y = fnp.meshgrid(np.array([1, 2, 3]), np.array([10, 20]))
+    >>> X
+    array([[1, 2, 3],
+           [1, 2, 3]])
+    >>> Y
+    array([[10, 10, 10],
+           [20, 20, 20]])
+    >>> [g.shape for g in fnp.meshgrid(np.ones(3), np.ones(2), indexing='ij')]
+    [(3, 2), (3, 2)]
+    """
     if not is_traced(xi):
         return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
     if indexing not in ("xy", "ij"):
@@ -732,7 +981,14 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
 
 
 def searchsorted(a, v, side="left", sorter=None):
-    """Insertion points of v in the sorted 1-d a, by counting (O(len(a) * size(v)))."""
+    """Insertion points of v in the sorted 1-d a, by counting (O(len(a) * size(v))).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.searchsorted(np.array([1.0, 2.0, 3.0]), np.array([0.5, 2.0, 9.0]))
+    array([0, 1, 3])
+    >>> fnp.searchsorted(np.array([1.0, 2.0, 3.0]), 2.0, side='right')
+    np.int64(2)
+    """
     if not is_traced((a, v, sorter)):
         return np.searchsorted(a, v, side, sorter)
     if side not in ("left", "right"):
@@ -845,20 +1101,47 @@ def einsum(subscripts, *operands, optimize=None, dtype=None):
 
 
 def nonzero(a):
+    """The indices of the nonzero elements (a tuple with one index array per axis). Its output shape depends
+    on the values, so `a` must be concrete (not traced under jit/vmap/grad).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nonzero(np.array([[0, 1], [2, 0]]))
+    (array([0, 1]), array([1, 0]))
+    """
     return np.nonzero(_concrete(a, "nonzero"))
 
 
 def argwhere(a):
+    """The indices of the nonzero elements as rows of an (n, ndim) array (concrete input only, as nonzero).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.argwhere(np.array([[0, 1], [2, 0]]))
+    array([[0, 1],
+           [1, 0]])
+    """
     return np.argwhere(_concrete(a, "argwhere"))
 
 
 def flatnonzero(a):
+    """The indices of the nonzero elements of the flattened array (concrete input only, as nonzero).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.flatnonzero(np.array([[0, 1], [2, 0]]))
+    array([1, 2])
+    """
     return np.flatnonzero(_concrete(a, "flatnonzero"))
 
 
 def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None):
     """np.unique of a concrete array; the unique values of a traced one are gathered from it (so
-    they carry derivatives)."""
+    they carry derivatives).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.unique(np.array([3, 1, 3, 2]))
+    array([1, 2, 3])
+    >>> fnp.unique(np.array([3, 1, 3]), return_counts=True)
+    (array([1, 3]), array([1, 2]))
+    """
     if not is_traced((ar,)):
         return np.unique(ar, return_index, return_inverse, return_counts, axis)
     if axis is not None:
@@ -870,6 +1153,15 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
 
 
 def select(condlist, choicelist, default=0):
+    """For each element, the value of the first choice whose condition holds, else `default`, as numpy.select.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> x = np.array([-2.0, 0.5, 3.0])
+    >>> fnp.select([x < 0, x < 1], [-x, 10 * x], default=x)
+    array([2., 5., 3.])
+    >>> fnad.grad(lambda x: fnp.sum(fnp.select([x < 0, x < 1], [-x, 10 * x], x)))(x)
+    array([-1., 10.,  1.])
+    """
     if not is_traced((condlist, choicelist, default)):
         return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
