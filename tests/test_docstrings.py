@@ -46,7 +46,9 @@ PUBLIC = (
     "numpy.column_stack numpy.split numpy.array_split numpy.tile numpy.repeat numpy.flip numpy.fliplr "
     "numpy.flipud numpy.roll numpy.pad numpy.tril numpy.triu numpy.diag numpy.diagflat numpy.kron numpy.cross "
     "numpy.sort numpy.argsort numpy.cumsum numpy.cumprod numpy.diff numpy.meshgrid numpy.searchsorted "
-    "numpy.nonzero numpy.argwhere numpy.flatnonzero numpy.unique numpy.select").split()
+    "numpy.nonzero numpy.argwhere numpy.flatnonzero numpy.unique numpy.select "
+    "numpy.linalg.inv numpy.linalg.det numpy.linalg.slogdet numpy.linalg.cholesky numpy.linalg.eigh "
+    "numpy.linalg.eigvalsh numpy.linalg.qr numpy.linalg.matrix_power").split()
 
 
 def _resolve(name):

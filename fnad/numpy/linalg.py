@@ -81,7 +81,17 @@ def solve(a, b):
 
 
 def inv(a):
-    """The inverse of each square matrix of a stack."""
+    """The inverse of each square matrix of a stack.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[2.0, 1.0], [1.0, 1.0]])
+    >>> fnp.linalg.inv(a)
+    array([[ 1., -1.],
+           [-1.,  2.]])
+    >>> fnad.grad(lambda a: fnp.trace(fnp.linalg.inv(a)))(a)
+    array([[-2.,  3.],
+           [ 3., -5.]])
+    """
     if not is_traced((a,)):
         return np.linalg.inv(a)
     (a,) = _float_operands("inv", a)
@@ -92,7 +102,16 @@ def inv(a):
 
 
 def slogdet(a):
-    """(sign, log|det|) of each square matrix, from its LU factorisation."""
+    """(sign, log|det|) of each square matrix, from its LU factorisation.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> sign, logdet = fnp.linalg.slogdet(np.array([[-2.0, 0.0], [0.0, 3.0]]))
+    >>> sign, np.round(logdet, 6)
+    (np.float64(-1.0), np.float64(1.791759))
+    >>> fnad.grad(lambda a: fnp.linalg.slogdet(a)[1])(np.array([[2.0, 0.0], [0.0, 4.0]]))
+    array([[0.5 , 0.  ],
+           [0.  , 0.25]])
+    """
     if not is_traced((a,)):
         return np.linalg.slogdet(a)
     (a,) = _float_operands("slogdet", a)
@@ -107,7 +126,16 @@ def slogdet(a):
 
 def det(a):
     """The determinant of each square matrix: sign * exp(log|det|) from slogdet (so its derivative
-    is det * trace(a^-1 da); it is not finite at singular matrices)."""
+    is det * trace(a^-1 da); it is not finite at singular matrices).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> np.round(fnp.linalg.det(a), 12)
+    np.float64(-2.0)
+    >>> np.round(fnad.grad(fnp.linalg.det)(a), 12)
+    array([[ 4., -3.],
+           [-2.,  1.]])
+    """
     if not is_traced((a,)):
         return np.linalg.det(a)
     sign, logabsdet = slogdet(a)
@@ -125,7 +153,17 @@ def _symmetrized(name, a, symmetrize_input):
 
 def cholesky(a, upper=False, symmetrize_input=True):
     """The Cholesky factor L (a = L L^T), or L^T with upper=True. Traced: NaN when a is not
-    positive definite (eagerly NumPy raises LinAlgError)."""
+    positive definite (eagerly NumPy raises LinAlgError).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[4.0, 2.0], [2.0, 2.0]])
+    >>> fnp.linalg.cholesky(a)
+    array([[2., 0.],
+           [1., 1.]])
+    >>> fnad.jit(fnp.linalg.cholesky)(a)
+    array([[2., 0.],
+           [1., 1.]])
+    """
     a = _symmetrized("cholesky", a, symmetrize_input)
     if not is_traced((a,)):
         return np.linalg.cholesky(a, upper=upper)
@@ -134,7 +172,19 @@ def cholesky(a, upper=False, symmetrize_input=True):
 
 
 def eigh(a, UPLO="L", symmetrize_input=True):
-    """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices."""
+    """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> w, v = fnp.linalg.eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    >>> w
+    array([1., 3.])
+    >>> np.round(np.abs(v), 6)
+    array([[0.707107, 0.707107],
+           [0.707107, 0.707107]])
+    >>> np.round(fnad.grad(lambda a: fnp.linalg.eigh(a)[0][1])(np.array([[2.0, 1.0], [1.0, 2.0]])), 6)
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
+    """
     if UPLO not in ("L", "U"):
         raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     a = _symmetrized("eigh", a, symmetrize_input)
@@ -145,12 +195,31 @@ def eigh(a, UPLO="L", symmetrize_input=True):
 
 
 def eigvalsh(a, UPLO="L", symmetrize_input=True):
-    """The ascending eigenvalues of symmetric matrices."""
+    """The ascending eigenvalues of symmetric matrices.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.linalg.eigvalsh(np.diag([3.0, 1.0]))
+    array([1., 3.])
+    >>> fnad.vmap(fnp.linalg.eigvalsh)(np.array([np.eye(2), 2 * np.eye(2)]))
+    array([[1., 1.],
+           [2., 2.]])
+    """
     return eigh(a, UPLO, symmetrize_input).eigenvalues
 
 
 def qr(a, mode="reduced"):
-    """QR factorisation; traced calls support mode 'reduced' and 'r' for matrices with m >= n."""
+    """QR factorisation; traced calls support mode 'reduced' and 'r' for matrices with m >= n.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[3.0, 1.0], [4.0, 2.0]])
+    >>> q, r = fnad.jit(fnp.linalg.qr)(a)
+    >>> np.round(q @ r, 12)
+    array([[3., 1.],
+           [4., 2.]])
+    >>> np.round(q.T @ q, 12)
+    array([[1., 0.],
+           [0., 1.]])
+    """
     if not is_traced((a,)):
         return np.linalg.qr(a, mode)
     if mode not in ("reduced", "r"):
@@ -162,7 +231,20 @@ def qr(a, mode="reduced"):
 
 
 def matrix_power(a, n):
-    """a raised to the integer power n (by repeated squaring; n < 0 uses the inverse)."""
+    """a raised to the integer power n (by repeated squaring; n < 0 uses the inverse).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 1.0], [0.0, 1.0]])
+    >>> fnp.linalg.matrix_power(a, 3)
+    array([[1., 3.],
+           [0., 1.]])
+    >>> fnp.linalg.matrix_power(a, -1)
+    array([[ 1., -1.],
+           [ 0.,  1.]])
+    >>> fnad.grad(lambda a: fnp.sum(fnp.linalg.matrix_power(a, 2)))(a)
+    array([[3., 2.],
+           [4., 3.]])
+    """
     if not is_traced((a,)):
         return np.linalg.matrix_power(a, n)
     if not isinstance(n, (int, np.integer)):
