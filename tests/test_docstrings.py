@@ -12,7 +12,8 @@ import fnad
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 
 MODULES = ["fnad.api", "fnad.jit_dispatch", "fnad.custom_derivatives", "fnad.checkpoint", "fnad.primitives.misc",
-           "fnad.lax.control_flow", "fnad.optim", "fnad.nn", "fnad.random", "fnad.tree_util", "fnad.numpy",
+           "fnad.lax.control_flow", "fnad.primitives.dot", "fnad.primitives.shape", "fnad.primitives.reductions",
+           "fnad.primitives.elementwise", "fnad.primitives.indexing", "fnad.optim", "fnad.nn", "fnad.random", "fnad.tree_util", "fnad.numpy",
            "fnad.numpy._more", "fnad.numpy.linalg"]
 
 # Objects whose doctests `testmod` does not collect (instances such as custom_jvp functions).
@@ -48,7 +49,10 @@ PUBLIC = (
     "numpy.sort numpy.argsort numpy.cumsum numpy.cumprod numpy.diff numpy.meshgrid numpy.searchsorted "
     "numpy.nonzero numpy.argwhere numpy.flatnonzero numpy.unique numpy.select "
     "numpy.linalg.inv numpy.linalg.det numpy.linalg.slogdet numpy.linalg.cholesky numpy.linalg.eigh "
-    "numpy.linalg.eigvalsh numpy.linalg.qr numpy.linalg.matrix_power").split()
+    "numpy.linalg.eigvalsh numpy.linalg.qr numpy.linalg.matrix_power "
+    "lax.dot_general lax.broadcast_in_dim lax.iota lax.broadcasted_iota lax.reshape lax.transpose lax.reduce_sum "
+    "lax.argmax lax.select lax.slice lax.pad lax.concatenate lax.dynamic_slice lax.dynamic_update_slice "
+    "lax.gather lax.scatter lax.scatter_add").split()
 
 
 def _resolve(name):

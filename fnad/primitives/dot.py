@@ -48,6 +48,20 @@ def _dot_impl(x, y, dimension_numbers):
 
 
 def dot_general(x, y, dimension_numbers):
+    """The general tensor contraction: dimension_numbers = ((lhs_contracting, rhs_contracting), (lhs_batch,
+    rhs_batch)), each a tuple of axes. The output axes are the batch axes, then x's free axes, then y's
+    free axes (as in JAX's lax.dot_general).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> a, b = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0], [1.0]])
+    >>> lax.dot_general(a, b, (((1,), (0,)), ((), ())))
+    array([[3.],
+           [7.]])
+    >>> lax.dot_general(np.ones((5, 2, 3)), np.ones((5, 3, 4)), (((2,), (1,)), ((0,), (0,)))).shape
+    (5, 2, 4)
+    >>> fnad.grad(lambda a: lax.dot_general(a, a, (((0,), (0,)), ((), ()))).sum())(np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
     (lc, rc), (lb, rb) = dimension_numbers
     dn = ((tuple(map(int, lc)), tuple(map(int, rc))), (tuple(map(int, lb)), tuple(map(int, rb))))
     return dot_general_p.bind(x, y, dimension_numbers=dn)

@@ -430,6 +430,16 @@ defjvp(select_p, None,
 
 
 def select(pred, on_true, on_false):
+    """Elementwise `on_true` where the boolean `pred` holds, else `on_false` (equal shapes and dtypes; rank-0
+    operands broadcast). The derivative flows into the selected branch only.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> x = np.array([-1.0, 2.0])
+    >>> lax.select(x > 0, x, np.zeros(2))
+    array([0., 2.])
+    >>> fnad.grad(lambda x: lax.select(x > 0, x * x, -x).sum())(x)
+    array([-1.,  4.])
+    """
     return select_p.bind(pred, on_true, on_false)
 
 

@@ -99,7 +99,15 @@ deflinear(slice_p, _slice_transpose)
 
 
 def slice(x, start_indices, limit_indices, strides=None):
-    """x[start:limit:stride] along every axis (static bounds, positive strides)."""
+    """x[start:limit:stride] along every axis (static bounds, positive strides).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.slice(np.arange(10), (1,), (8,), (3,))
+    array([1, 4, 7])
+    >>> lax.slice(np.arange(6).reshape(2, 3), (0, 1), (2, 3))
+    array([[1, 2],
+           [4, 5]])
+    """
     start_indices = tuple(int(i) for i in start_indices)
     limit_indices = tuple(int(i) for i in limit_indices)
     strides = (1,) * len(start_indices) if strides is None else tuple(int(i) for i in strides)
@@ -190,7 +198,14 @@ _linear_in(pad_p, (0, 1), _pad_transpose)
 
 def pad(x, padding_value, padding_config):
     """Pad x with the scalar padding_value: per axis (lo, hi, interior) elements before, after and
-    between its elements; negative lo/hi remove elements."""
+    between its elements; negative lo/hi remove elements.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.pad(np.array([1.0, 2.0, 3.0]), 0.0, [(1, 2, 1)])
+    array([0., 1., 0., 2., 0., 3., 0., 0.])
+    >>> lax.pad(np.array([1.0, 2.0, 3.0]), 0.0, [(-1, 0, 0)])
+    array([2., 3.])
+    """
     padding_config = tuple((int(lo), int(hi), int(i)) for lo, hi, i in padding_config)
     if all(c == (0, 0, 0) for c in padding_config) and len(padding_config) == get_aval(x).ndim:
         return x
@@ -246,6 +261,12 @@ deflinear(concatenate_p, _concat_transpose)
 
 
 def concatenate(operands, dimension):
+    """Join `operands` (same dtype, equal shapes except along `dimension`) along `dimension`.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.concatenate([np.ones((1, 2)), np.zeros((2, 2))], 0).shape
+    (3, 2)
+    """
     operands = list(operands)
     if len(operands) == 1:
         return operands[0]
@@ -354,7 +375,17 @@ def _as_starts(starts):
 
 def dynamic_slice(x, start_indices, slice_sizes):
     """The window of `slice_sizes` at `start_indices` (traced scalars allowed), starts clamped so the
-    window stays inside x."""
+    window stays inside x.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> x = np.arange(10.0)
+    >>> lax.dynamic_slice(x, (2,), (3,))
+    array([2., 3., 4.])
+    >>> lax.dynamic_slice(x, (8,), (3,))          # the start is clamped to 7
+    array([7., 8., 9.])
+    >>> fnad.jit(lambda x, i: lax.dynamic_slice(x, (i,), (2,)))(x, 4)
+    array([4., 5.])
+    """
     return dynamic_slice_p.bind(x, *_as_starts(start_indices), slice_sizes=tuple(int(m) for m in slice_sizes))
 
 
@@ -401,7 +432,16 @@ _linear_in(dynamic_update_slice_p, (0, 1), _dus_transpose)
 
 
 def dynamic_update_slice(x, update, start_indices):
-    """x with `update` written at `start_indices` (traced scalars allowed, clamped to keep it inside)."""
+    """x with `update` written at `start_indices` (traced scalars allowed, clamped to keep it inside).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.dynamic_update_slice(np.zeros(5), np.ones(2), (1,))
+    array([0., 1., 1., 0., 0.])
+    >>> fnad.jit(lambda x, i: lax.dynamic_update_slice(x, np.ones((1, 2)), (i, 0)))(np.zeros((3, 2)), 2)
+    array([[0., 0.],
+           [0., 0.],
+           [1., 1.]])
+    """
     return dynamic_update_slice_p.bind(x, update, *_as_starts(start_indices))
 
 
@@ -490,7 +530,18 @@ _linear_in(gather_p, (0,), _gather_transpose)
 
 
 def gather(x, indices, axes):
-    """Points of x at index tuples `indices[..., :]` along `axes` (clamped), other axes whole."""
+    """Points of x at index tuples `indices[..., :]` along `axes` (clamped), other axes whole.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> x = np.arange(12.0).reshape(3, 4)
+    >>> lax.gather(x, np.array([[2], [0]]), (0,))      # rows 2 and 0
+    array([[ 8.,  9., 10., 11.],
+           [ 0.,  1.,  2.,  3.]])
+    >>> lax.gather(x, np.array([[0, 1], [2, 3]]), (0, 1))  # points x[0, 1] and x[2, 3]
+    array([ 1., 11.])
+    >>> fnad.grad(lambda x: lax.gather(x, np.array([[1], [1]]), (0,)).sum())(np.ones(3))
+    array([0., 2., 0.])
+    """
     return gather_p.bind(x, indices, axes=tuple(int(d) for d in axes))
 
 
@@ -560,6 +611,27 @@ def _scatter_fn(prim):
 
 scatter, scatter_add, scatter_mul, scatter_min, scatter_max = map(
     _scatter_fn, [scatter_p, scatter_add_p, scatter_mul_p, scatter_min_p, scatter_max_p])
+scatter.__doc__ += """
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.scatter(np.zeros((2, 2)), np.array([[1]]), np.array([[5.0, 6.0]]), (0,))
+    array([[0., 0.],
+           [5., 6.]])
+    >>> fnad.grad(lambda u: lax.scatter(np.zeros(3), np.array([[2]]), u, (0,)).sum())(np.array([1.0]))
+    array([1.])
+    """
+scatter_add.__doc__ += """
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> idx = np.array([[0], [2], [0]])
+    >>> lax.scatter_add(np.zeros(3), idx, np.array([1.0, 2.0, 3.0]), (0,))
+    array([4., 0., 2.])
+    >>> lax.scatter(np.zeros(3), np.array([[1], [5]]), np.array([7.0, 9.0]), (0,))   # index 5 is dropped
+    array([0., 7., 0.])
+    >>> lax.scatter_max(np.zeros((2, 2)), np.array([[1]]), np.array([[-1.0, 4.0]]), (0,))
+    array([[0., 0.],
+           [0., 4.]])
+    """
 
 
 def _scatter_add_transpose(ct, x, idx, updates, axes):

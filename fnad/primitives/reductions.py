@@ -110,6 +110,18 @@ def _reducer(prim):
 
 reduce_sum, reduce_max, reduce_min, reduce_prod, reduce_and, reduce_or = map(
     _reducer, (reduce_sum_p, reduce_max_p, reduce_min_p, reduce_prod_p, reduce_and_p, reduce_or_p))
+reduce_sum.__doc__ += """
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> lax.reduce_sum(x, (0,))
+    array([4., 6.])
+    >>> lax.reduce_max(x, (0, 1))
+    np.float64(4.0)
+    >>> fnad.grad(lambda x: lax.reduce_sum(x * x, (0, 1)))(x)
+    array([[2., 4.],
+           [6., 8.]])
+    """
 
 
 # ----------------------------------------------------------------------------------------------
@@ -142,6 +154,12 @@ for _p, _f in ((argmax_p, np.argmax), (argmin_p, np.argmin)):
 
 
 def argmax(x, axis, index_dtype=np.int64):
+    """The index (of `index_dtype`) of the first maximum along `axis`; NaN counts as the maximum, as in NumPy.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.argmax(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]]), 1)
+    array([1, 0])
+    """
     return argmax_p.bind(x, axis=int(axis), index_dtype=np.dtype(index_dtype))
 
 

@@ -67,6 +67,16 @@ deflinear(broadcast_in_dim_p, _bid_transpose)
 
 
 def broadcast_in_dim(x, shape, broadcast_dimensions):
+    """x placed into a result of `shape`: operand axis i becomes result axis broadcast_dimensions[i] (its size
+    equal or 1); the other result axes are new. Its transpose sums over the broadcast axes.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.broadcast_in_dim(np.array([1.0, 2.0]), (2, 3), (0,))
+    array([[1., 1., 1.],
+           [2., 2., 2.]])
+    >>> lax.broadcast_in_dim(np.array(5.0), (2,), ())
+    array([5., 5.])
+    """
     shape = _check_shape("broadcast_in_dim", shape)
     broadcast_dimensions = tuple(int(d) for d in broadcast_dimensions)
     if get_aval(x).shape == shape and broadcast_dimensions == tuple(range(len(shape))):
@@ -116,6 +126,14 @@ deflinear(reshape_p, lambda ct, x, new_sizes: [reshape(ct, x.aval.shape)])
 
 
 def reshape(x, new_sizes):
+    """x with the new static shape `new_sizes` (same size, C order; no -1).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.reshape(np.arange(6), (3, 2))
+    array([[0, 1],
+           [2, 3],
+           [4, 5]])
+    """
     new_sizes = _check_shape("reshape", new_sizes)
     if get_aval(x).shape == new_sizes:
         return x
@@ -162,6 +180,12 @@ deflinear(transpose_p, lambda ct, x, permutation: [transpose(ct, tuple(np.argsor
 
 
 def transpose(x, permutation):
+    """x with its axes permuted: result axis i is operand axis permutation[i].
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.transpose(np.ones((2, 3, 4)), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
     permutation = tuple(int(p) for p in permutation)
     if permutation == tuple(range(len(permutation))):
         return x
@@ -185,5 +209,15 @@ defjvp(iota_p)
 
 
 def iota(dtype, size_or_shape, dimension=0):
+    """An array of `dtype` and `size_or_shape` counting 0, 1, ... along axis `dimension` (also
+    `broadcasted_iota`).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.iota(np.int64, 4)
+    array([0, 1, 2, 3])
+    >>> lax.iota(np.float64, (2, 3), 1)
+    array([[0., 1., 2.],
+           [0., 1., 2.]])
+    """
     shape = (size_or_shape,) if isinstance(size_or_shape, (int, np.integer)) else tuple(size_or_shape)
     return iota_p.bind(dtype=np.dtype(dtype), shape=_check_shape("iota", shape), dimension=int(dimension))
