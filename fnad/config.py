@@ -4,15 +4,45 @@ import os
 
 
 class _Config:
+    """fnad's global settings (`fnad.config`). `disable_jit`: `jit` calls the Python function itself
+    (handy for printing values or stepping through with a debugger).
+
+    >>> import fnad
+    >>> f = fnad.jit(lambda x: print(type(x).__name__) or x + 1.0)
+    >>> f(1.0)                      # traced once: the function sees a tracer
+    StagingTracer
+    array(2.)
+    >>> fnad.config.update("disable_jit", True)
+    >>> f(2.0)                      # run as plain Python on the value itself
+    float
+    3.0
+    >>> fnad.config.read("disable_jit")
+    True
+    >>> fnad.config.update("disable_jit", False)
+    """
+
     def __init__(self):
         self.disable_jit = os.environ.get("FNAD_DISABLE_JIT", "") not in ("", "0", "false", "False")
 
     def update(self, name, value):
+        """Set option `name` (an unknown name raises AttributeError listing the options).
+
+        >>> import fnad
+        >>> fnad.config.update("disable_jit", True); fnad.config.disable_jit
+        True
+        >>> fnad.config.update("disable_jit", False)
+        """
         if not hasattr(self, name):
             raise AttributeError(f"unknown fnad config option {name!r}; options: {sorted(vars(self))}")
         setattr(self, name, value)
 
     def read(self, name):
+        """The value of option `name`.
+
+        >>> import fnad
+        >>> fnad.config.read("disable_jit")
+        False
+        """
         return getattr(self, name)
 
 

@@ -265,6 +265,19 @@ class JitFunction:
         return tree_unflatten(entry.out_tree, exe(*flat))
 
     def lower(self, *args, **kwargs):
+        """The staged computation for these arguments (traced and cached as a call would), as a
+        `Lowered`: its `.jaxpr` is the IR, `.as_text()` the LLVM IR, `.compile()` the native code.
+
+        >>> import numpy as np, fnad, fnad.numpy as fnp
+        >>> lowered = fnad.jit(lambda x: fnp.sin(x) * 2.0).lower(np.ones(3))
+        >>> lowered.jaxpr
+        { lambda ; a:f64[3]. let
+            b:f64[3] = sin a
+            c:f64[3] = mul b 2.0:f64[]
+          in (c,) }
+        >>> lowered.compile()(np.zeros(3))           # the flat list of outputs
+        [array([0., 0., 0.])]
+        """
         entry, _ = self._entry(args, kwargs)
         return Lowered(entry.closed)
 
@@ -281,6 +294,14 @@ class Lowered:
         self.jaxpr = closed
 
     def as_text(self):
+        """The LLVM IR (text) that `compiler/` generated for this computation.
+
+        >>> import numpy as np, fnad
+        >>> text = fnad.jit(lambda x: x * 2.0).lower(np.ones(3)).as_text()
+        >>> print(text)
+        ; ModuleID = ...
+        define ...
+        """
         return executable_for(self.closed).llvm_ir
 
     def compile(self):
@@ -292,6 +313,13 @@ class Compiled:
         self.exe = exe
 
     def as_text(self):
+        """The native assembly of the compiled computation.
+
+        >>> import numpy as np, fnad
+        >>> asm = fnad.jit(lambda x: x * 2.0).lower(np.ones(3)).compile().as_text()
+        >>> isinstance(asm, str) and len(asm) > 0
+        True
+        """
         return self.exe.asm()
 
     def __call__(self, *args):

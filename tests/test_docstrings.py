@@ -12,7 +12,7 @@ import fnad
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 
 MODULES = ["fnad.api", "fnad.jit_dispatch", "fnad.custom_derivatives", "fnad.checkpoint", "fnad.primitives.misc",
-           "fnad.lax.control_flow", "fnad.primitives.dot", "fnad.primitives.shape", "fnad.primitives.reductions",
+           "fnad.config", "fnad.lax.control_flow", "fnad.primitives.dot", "fnad.primitives.shape", "fnad.primitives.reductions",
            "fnad.primitives.elementwise", "fnad.primitives.indexing", "fnad.optim", "fnad.nn", "fnad.random", "fnad.tree_util", "fnad.numpy",
            "fnad.numpy._more", "fnad.numpy.linalg"]
 
@@ -52,7 +52,9 @@ PUBLIC = (
     "numpy.linalg.eigvalsh numpy.linalg.qr numpy.linalg.matrix_power "
     "lax.dot_general lax.broadcast_in_dim lax.iota lax.broadcasted_iota lax.reshape lax.transpose lax.reduce_sum "
     "lax.argmax lax.select lax.slice lax.pad lax.concatenate lax.dynamic_slice lax.dynamic_update_slice "
-    "lax.gather lax.scatter lax.scatter_add").split()
+    "lax.gather lax.scatter lax.scatter_add "
+    "config config.update config.read jit_dispatch.JitFunction.lower jit_dispatch.Lowered.as_text "
+    "jit_dispatch.Compiled.as_text").split()
 
 
 def _resolve(name):
