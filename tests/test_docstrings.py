@@ -11,10 +11,11 @@ import fnad
 
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 
-MODULES = ["fnad.api", "fnad.jit_dispatch", "fnad.custom_derivatives", "fnad.checkpoint", "fnad.primitives.misc",
-           "fnad.config", "fnad.lax.control_flow", "fnad.primitives.dot", "fnad.primitives.shape", "fnad.primitives.reductions",
-           "fnad.primitives.elementwise", "fnad.primitives.indexing", "fnad.optim", "fnad.nn", "fnad.random", "fnad.tree_util", "fnad.numpy",
-           "fnad.numpy._more", "fnad.numpy.linalg"]
+MODULES = ["fnad.api", "fnad.jit_dispatch", "fnad.config", "fnad.custom_derivatives", "fnad.checkpoint",
+           "fnad.lax.control_flow", "fnad.primitives.misc", "fnad.primitives.dot", "fnad.primitives.shape",
+           "fnad.primitives.reductions", "fnad.primitives.elementwise", "fnad.primitives.indexing",
+           "fnad.primitives.cumulative", "fnad.primitives.sorting", "fnad.optim", "fnad.nn", "fnad.random",
+           "fnad.tree_util", "fnad.numpy", "fnad.numpy._more", "fnad.numpy.linalg"]
 
 # Objects whose doctests `testmod` does not collect (instances such as custom_jvp functions).
 EXTRA_DOCTESTS = ["nn.relu", "nn.relu6"]
@@ -52,7 +53,8 @@ PUBLIC = (
     "numpy.linalg.eigvalsh numpy.linalg.qr numpy.linalg.matrix_power "
     "lax.dot_general lax.broadcast_in_dim lax.iota lax.broadcasted_iota lax.reshape lax.transpose lax.reduce_sum "
     "lax.argmax lax.select lax.slice lax.pad lax.concatenate lax.dynamic_slice lax.dynamic_update_slice "
-    "lax.gather lax.scatter lax.scatter_add "
+    "lax.gather lax.scatter lax.scatter_add lax.cumsum lax.sort lax.argsort lax.rev lax.slice_in_dim lax.squeeze "
+    "lax.expand_dims lax.full lax.integer_pow lax.convert_element_type lax.argmin lax.take_along_axis "
     "config config.update config.read jit_dispatch.JitFunction.lower jit_dispatch.Lowered.as_text "
     "jit_dispatch.Compiled.as_text").split()
 

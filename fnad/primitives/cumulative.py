@@ -99,6 +99,14 @@ def _scan(prim, x, axis, reverse, exclusive=False, identity=None):
 
 
 def cumsum(x, axis=0, reverse=False, exclusive=False):
+    """The cumulative sum along `axis` (from the end with reverse=True; exclusive=True starts from 0).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.cumsum(np.array([1.0, 2.0, 3.0]))
+    array([1., 3., 6.])
+    >>> lax.cumsum(np.array([1.0, 2.0, 3.0]), reverse=True)
+    array([6., 5., 3.])
+    """
     return _scan(cumsum_p, x, axis, reverse, exclusive, 0)
 
 

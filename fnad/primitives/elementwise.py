@@ -363,6 +363,14 @@ defjvp(erf_inv_p, lambda g, ans, x: mul(g, mul(scalar_like(x, np.sqrt(np.pi) / 2
 
 
 def integer_pow(x, y):
+    """Elementwise x ** y for a static Python int y (exact repeated multiplication; negative y divides).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.integer_pow(np.array([2.0, -3.0]), 3)
+    array([  8., -27.])
+    >>> fnad.grad(lambda x: lax.integer_pow(x, -1))(2.0)
+    array(-0.25)
+    """
     return integer_pow_p.bind(x, y=int(y))
 
 
@@ -450,6 +458,15 @@ convert_element_type_p.batch = lambda vals, dims, **p: (convert_element_type_p.b
 
 
 def convert_element_type(x, new_dtype, weak_type=False):
+    """x converted to `new_dtype` (as NumPy's astype; float to int truncates). The derivative passes through
+    float-to-float conversions and is zero through integer ones.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.convert_element_type(np.array([1.7, -1.7]), np.int32)
+    array([ 1, -1], dtype=int32)
+    >>> fnad.grad(lambda x: lax.convert_element_type(x, np.float32).astype(np.float64) * 2)(1.0)
+    array(2.)
+    """
     new_dtype = np.dtype(new_dtype)
     aval = get_aval(x)
     if aval.dtype == new_dtype and aval.weak_type == weak_type and type(x) not in (int, float, bool, complex):

@@ -118,6 +118,13 @@ def slice(x, start_indices, limit_indices, strides=None):
 
 
 def slice_in_dim(x, start, limit, stride=1, axis=0):
+    """x[start:limit:stride] along `axis` only (static bounds).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.slice_in_dim(np.arange(6).reshape(2, 3), 1, 3, axis=1)
+    array([[1, 2],
+           [4, 5]])
+    """
     shape = get_aval(x).shape
     starts, limits, strides = [0] * len(shape), list(shape), [1] * len(shape)
     starts[axis], limits[axis], strides[axis] = start, limit, stride
@@ -293,6 +300,13 @@ deflinear(rev_p, lambda ct, x, dimensions: [rev(ct, dimensions)])
 
 
 def rev(x, dimensions):
+    """x with the order of its elements reversed along each axis in `dimensions`.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.rev(np.array([[1, 2], [3, 4]]), (1,))
+    array([[2, 1],
+           [4, 3]])
+    """
     dimensions = tuple(int(d) for d in dimensions)
     return rev_p.bind(x, dimensions=dimensions) if dimensions else x
 
@@ -723,7 +737,14 @@ _scatter_extremum_jvp(scatter_max_p)
 
 
 def take_along_axis(x, indices, axis):
-    """x[..., indices[...], ...] along `axis`: indices has x's shape except along `axis` (clamped)."""
+    """x[..., indices[...], ...] along `axis`: indices has x's shape except along `axis` (clamped).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> x = np.array([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0]])
+    >>> lax.take_along_axis(x, np.array([[2, 0], [1, 1]]), 1)
+    array([[30., 10.],
+           [50., 50.]])
+    """
     a = get_aval(indices)
     shape = a.shape + (1,)
     columns = [reshape(indices, shape) if d == axis else iota(a.dtype, shape, d) for d in range(a.ndim)]

@@ -164,4 +164,10 @@ def argmax(x, axis, index_dtype=np.int64):
 
 
 def argmin(x, axis, index_dtype=np.int64):
+    """The index (of `index_dtype`) of the first minimum along `axis`; NaN counts as the minimum, as in NumPy.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.argmin(np.array([[1.0, 0.0, 0.0], [2.0, 5.0, 1.0]]), 1)
+    array([1, 2])
+    """
     return argmin_p.bind(x, axis=int(axis), index_dtype=np.dtype(index_dtype))

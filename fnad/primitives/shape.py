@@ -97,7 +97,14 @@ def broadcast_to_rank_shape(x, shape):
 
 
 def full(shape, fill_value, dtype):
-    """An array of `shape` filled with a scalar (staged as a broadcast of a literal under jit)."""
+    """An array of `shape` filled with a scalar (staged as a broadcast of a literal under jit).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.full((2,), 3.5, np.float64)
+    array([3.5, 3.5])
+    >>> lax.full((1, 2), 1, np.int32)
+    array([[1, 1]], dtype=int32)
+    """
     return broadcast_in_dim(np.array(fill_value, dtype=dtype), tuple(shape), ())
 
 
@@ -141,6 +148,12 @@ def reshape(x, new_sizes):
 
 
 def squeeze(x, dimensions):
+    """x without the size-1 axes listed in `dimensions`.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.squeeze(np.ones((1, 2, 1)), (0, 2)).shape
+    (2,)
+    """
     shape = get_aval(x).shape
     for d in dimensions:
         if shape[d] != 1:
@@ -149,6 +162,12 @@ def squeeze(x, dimensions):
 
 
 def expand_dims(x, dimensions):
+    """x with new size-1 axes at the result positions `dimensions`.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.expand_dims(np.ones(2), (0, 2)).shape
+    (1, 2, 1)
+    """
     shape = list(get_aval(x).shape)
     for d in sorted(dimensions):
         shape.insert(d, 1)

@@ -56,7 +56,14 @@ sort_p.batch = _sort_batch
 
 
 def sort(operand, dimension=-1, num_keys=1):
-    """Sort one array, or a sequence of same-shaped arrays by their first `num_keys` (stable)."""
+    """Sort one array, or a sequence of same-shaped arrays by their first `num_keys` (stable).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.sort(np.array([[3.0, 1.0, 2.0]]))
+    array([[1., 2., 3.]])
+    >>> lax.sort((np.array([2, 1, 2]), np.array([10.0, 20.0, 30.0])), num_keys=1)
+    [array([1, 2, 2]), array([20., 10., 30.])]
+    """
     single = not isinstance(operand, (tuple, list))
     operands = [operand] if single else list(operand)
     ndim = get_aval(operands[0]).ndim
@@ -66,7 +73,12 @@ def sort(operand, dimension=-1, num_keys=1):
 
 
 def argsort(x, dimension=-1, index_dtype=np.int64):
-    """The stable sorting permutation of x along `dimension`."""
+    """The stable sorting permutation of x along `dimension`.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.argsort(np.array([3.0, 1.0, 3.0, 0.0]))
+    array([3, 1, 0, 2])
+    """
     ndim = get_aval(x).ndim
     dimension = int(dimension) % ndim if ndim else int(dimension)
     return sort_p.bind(x, iota(index_dtype, get_aval(x).shape, dimension), dimension=dimension, num_keys=1)[1]
