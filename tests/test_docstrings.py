@@ -91,3 +91,16 @@ def test_generated_numpy_functions_document_numpy_semantics():
         assert f"numpy.{fn.__name__}" in fn.__doc__ and "vmap" in fn.__doc__, fn.__name__
     assert "zero derivative" in fnp.less.__doc__
     assert ">>>" in fnp.sum.__doc__
+
+
+@pytest.mark.parametrize("name", sorted(__import__("fnad.numpy._examples", fromlist=["EXAMPLES"]).EXAMPLES))
+def test_generated_elementwise_examples_run(name):
+    """The factory-made fnad.numpy functions carry a static example; run it as a doctest."""
+    import numpy as np
+    import fnad.numpy as fnp
+    fn = getattr(fnp, name)
+    assert ">>>" in fn.__doc__
+    test = doctest.DocTestParser().get_doctest(fn.__doc__, {"np": np, "fnad": fnad, "fnp": fnp}, name, None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0

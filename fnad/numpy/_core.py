@@ -132,6 +132,9 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
                   f"where=, dtype=). Without traced arguments it calls numpy.{np_name} itself and returns "
                   f"NumPy values; on traced values it binds fnad primitives, so it works under grad, jvp, "
                   f"vjp, vmap and jit" + (" (the boolean result has a zero derivative)." if out_bool else "."))
+    from ._examples import EXAMPLES
+    if name in EXAMPLES:
+        fn.__doc__ += "\n\n" + EXAMPLES[name]
     return fn
 
 
