@@ -18,6 +18,11 @@ operands of opaque and alias equations, and computed arrays (size > 1) that a br
 
 Buffers: inputs, consts and outputs come from the caller; intermediates get offsets in one arena
 allocated per call, reusing the space of buffers that are dead (after their last reading step).
+An equation that can update an operand in place (`reusable`: dynamic_update_slice, scatter, cond
+over such branches) writes its result into that operand's buffer when the buffer is dead after it
+and may be overwritten: an intermediate, or an input the caller *donates* (a loop carry). A result
+that is the jaxpr's output k then lives in the donated input the caller paired with k (a *tie*: the
+caller skips copying it), or an intermediate operand is placed in output k's buffer.
 """
 from __future__ import annotations
 
@@ -86,11 +91,15 @@ class Plan:
     storage: dict        # Var -> ("input", i) | ("const", i) | ("output", i) | ("arena", offset) | ("alias", Var)
     copies: list         # (output index, atom): outputs that are inputs, consts, aliases, literals or repeats
     arena_size: int
+    in_place: dict       # result Var -> position of the operand whose buffer it overwrites
+    ties: dict           # output index -> index of the donated input whose buffer holds it
 
 
-def plan(jaxpr, scalar_ops):
+def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
     """Group the equations of `jaxpr` into steps and assign buffers (see the module docstring).
-    `scalar_ops`: names of primitives the lowering computes element by element."""
+    `scalar_ops`: names of primitives the lowering computes element by element. `reusable(eqn)`:
+    (operand position, result position) pairs the lowering can compute in place. `donated`: input
+    index -> the output index that may live in its buffer (the caller's old value is not needed)."""
     eqns = jaxpr.eqns
     kinds = [classify(e, scalar_ops) for e in eqns]
     consumers = {}
@@ -149,11 +158,10 @@ def plan(jaxpr, scalar_ops):
             group = [eqns[j] for j in sorted(members[i])]
             producer = {m.outvars[0]: m for m in group if m is not e}
             steps.append(Step(kinds[i], e, Kernel(e, group, producer, stores.get(i, []))))
-    storage, copies, arena_size = _assign_buffers(jaxpr, steps)
-    return Plan(steps, storage, copies, arena_size)
+    return Plan(steps, *_assign_buffers(jaxpr, steps, reusable, donated or {}))
 
 
-def _assign_buffers(jaxpr, steps):
+def _assign_buffers(jaxpr, steps, reusable, donated):
     storage = {}
     for i, v in enumerate(jaxpr.invars):
         storage[v] = ("input", i)
@@ -174,14 +182,12 @@ def _assign_buffers(jaxpr, steps):
             v = storage[v][1]
         return v
 
-    # Lifetimes of arena buffers, in step indices (aliases extend their base's lifetime).
-    last_use = {}
-    for n, s in enumerate(steps):
-        for a in s.reads():
-            last_use[base(a)] = n
-    for _, v in copies:
-        if type(v) is Var:
-            last_use[base(v)] = len(steps)
+    # Outputs that are donated inputs paired with them are already in place.
+    ties = {k: storage[v][1] for k, v in copies
+            if type(v) is Var and storage.get(v, ("",))[0] == "input" and donated.get(storage[v][1]) == k}
+    in_place = _reuse_dead_operands(jaxpr, steps, storage, _last_uses(steps, copies, base), reusable, donated, ties)
+    copies = [(k, v) for k, v in copies if k not in ties]
+    last_use = _last_uses(steps, copies, base)
     free, arena_size = [], 0          # free: sorted [offset, size] holes in the arena
     dying = {}
     for v, n in last_use.items():
@@ -204,7 +210,62 @@ def _assign_buffers(jaxpr, steps):
         for v in dying.get(n, []) + [v for v in s.writes() if v not in last_use]:
             if storage.get(v, ("",))[0] == "arena":
                 _release(free, storage[v][1], -(-max(nbytes(v.aval), 1) // _ALIGN) * _ALIGN)
-    return storage, copies, arena_size
+    return storage, copies, arena_size, in_place, ties
+
+
+def _last_uses(steps, copies, base):
+    """Buffer (base Var) -> index of the last step reading it (len(steps) for outputs copied at the end)."""
+    last_use = {}
+    for n, s in enumerate(steps):
+        for a in s.reads():
+            last_use[base(a)] = n
+    for _, v in copies:
+        if type(v) is Var:
+            last_use[base(v)] = len(steps)
+    return last_use
+
+
+def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, ties):
+    """Let results of in-place capable steps share the buffer of an operand that dies there (see the
+    module docstring); updates `storage` and `ties`, returns {result Var: operand position}."""
+    inputs = {v: i for i, v in enumerate(jaxpr.invars)}
+    pre_base = {v: w for v, (kind, w) in storage.items() if kind == "alias"}
+
+    def base(v, links):
+        while v in links:
+            v = links[v]
+        return v
+    in_place = {}
+    for n, s in enumerate(steps):
+        if s.kind != OPAQUE:
+            continue
+        e = s.eqn
+        for pos, k in reusable(e):
+            x, out = e.invars[pos], e.outvars[k]
+            if type(x) is not Var or nbytes(x.aval) != nbytes(out.aval) or last_use.get(base(x, pre_base)) != n:
+                continue
+            b = base(x, {v: w for v, (kind, w) in storage.items() if kind == "alias"})
+            if any(type(a) is Var and base(a, pre_base) == base(x, pre_base) for j, a in enumerate(e.invars) if j != pos):
+                continue
+            where = storage.get(out)
+            if b in inputs and inputs[b] in donated:
+                if where is None:
+                    storage[out] = ("alias", x)
+                elif where[0] == "output" and donated[inputs[b]] == where[1]:
+                    storage[out] = ("input", inputs[b])
+                    ties[where[1]] = inputs[b]
+                else:
+                    continue
+            elif b in storage:
+                continue
+            elif where is None:
+                storage[out] = ("alias", x)
+            elif where[0] == "output":
+                storage[b] = where
+            else:
+                continue
+            in_place[out] = pos
+    return in_place
 
 
 def _release(free, offset, size):

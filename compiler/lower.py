@@ -1062,7 +1062,8 @@ def _dynamic_slice(lw, e):
 def _dynamic_update_slice(lw, e):
     x, u, *starts = e.invars
     out = e.outvars[0]
-    _identity_copy(lw, x, out)
+    if out not in lw.plan.in_place:
+        _identity_copy(lw, x, out)
     view = _view(lw, out, _element_pointer(lw, out, _window_offset(lw, x.aval.shape, u.aval.shape, starts)))
     n = u.aval.ndim
     form = _affine_combination(_identity(n), _row_major(x.aval.shape))
@@ -1146,7 +1147,8 @@ def _scatter(lw, e):
     x, idx, u = e.invars
     out, axes = e.outvars[0], e.params["axes"]
     combine = _SCATTER[e.primitive.name]
-    _identity_copy(lw, x, out)
+    if out not in lw.plan.in_place:
+        _identity_copy(lw, x, out)
     nd, nbatch = u.aval.ndim, idx.aval.ndim - 1
     idx_rows, out_form, strides = _gather_parts(out, idx, axes, nd, nbatch)
     dtype = out.aval.dtype
@@ -1442,24 +1444,35 @@ def _cond(scope, e):
     switch = b.switch(which, blocks[-1])
     for k, block in enumerate(blocks[:-1]):
         switch.add_case(_i64(k), block)
+    donated = {scope.plan.in_place[v] - 1: k for k, v in enumerate(e.outvars) if v in scope.plan.in_place}
     for block, jaxpr in zip(blocks, branches):
         b.position_at_end(block)
-        _Scope(scope.lw, jaxpr, ins, [], outs).emit()
+        branch = _Scope(scope.lw, jaxpr, ins, [], outs, donated)
+        assert all(branch.plan.ties.get(k) == i for i, k in donated.items()), "cond: a branch refused an in-place output"
+        branch.emit()
         b.branch(done)
     b.position_at_end(done)
 
 
-def _carry(scope, init, outvars):
-    """Carry buffers: the results' own (holding the initial values) and scratch for the next one."""
+def _carry(scope, init, outvars, body, first):
+    """Carry buffers: the results' own (holding the initial values) and scratch for the next ones that
+    the body does not update in place (None for those it does: `body`'s inputs from position `first`
+    on are the carries, donated to it since their old values are dead after it)."""
     current = [scope.pointer(v) for v in outvars]
     for a, dst, v in zip(init, current, outvars):
-        copy_atom(scope, a, dst, v.aval)
-    return current, [scope.malloc(fusion.nbytes(v.aval)) for v in outvars]
+        if v not in scope.plan.in_place:
+            copy_atom(scope, a, dst, v.aval)
+    ties = fusion.plan(body, _SCALAR, _reusable, _donated(first, outvars)).ties
+    return current, [None if k in ties else scope.malloc(fusion.nbytes(v.aval)) for k, v in enumerate(outvars)]
+
+
+def _donated(first, carries):
+    return {first + k: k for k in range(len(carries))}
 
 
 def _advance(scope, current, following, outvars):
     for dst, src, v in zip(current, following, outvars):
-        if v.aval.size:
+        if v.aval.size and src is not None:
             _intrinsic(scope.b, "llvm.memcpy.p0.p0.i64", _VOID,
                        [dst, src, _i64(fusion.nbytes(v.aval)), ir.Constant(_I1, 0)])
 
@@ -1470,7 +1483,7 @@ def _while(scope, e):
     cond, body = _body(e.params["cond_jaxpr"]), _body(e.params["body_jaxpr"])
     b = scope.b
     cc, bc = [scope.atom_pointer(a) for a in cconsts], [scope.atom_pointer(a) for a in bconsts]
-    current, following = _carry(scope, init, e.outvars)
+    current, following = _carry(scope, init, e.outvars, body, nb)
     flag = scope.malloc(1)
     head, loop, done = (b.append_basic_block(n) for n in ("while_head", "while_body", "while_done"))
     b.branch(head)
@@ -1478,7 +1491,7 @@ def _while(scope, e):
     _Scope(scope.lw, cond, cc + current, [], [flag]).emit()
     b.cbranch(_load(b, flag, _i64(0), np.bool_), loop, done)
     b.position_at_end(loop)
-    _Scope(scope.lw, body, bc + current, [], following).emit()
+    _Scope(scope.lw, body, bc + current, [], following, _donated(nb, current)).emit()
     _advance(scope, current, following, e.outvars)
     b.branch(head)
     b.position_at_end(done)
@@ -1494,16 +1507,60 @@ def _scan(scope, e):
     x_ptrs = [scope.pointer(x) for x in xs]
     ys = e.outvars[n_carry:]
     y_ptrs = [scope.pointer(y) for y in ys]
-    current, following = _carry(scope, init, e.outvars[:n_carry])
+    current, following = _carry(scope, init, e.outvars[:n_carry], body, n_consts)
     with _Loop(b, _i64(0), _i64(length)) as it:
         i = b.sub(_i64(length - 1), it) if p["reverse"] else it
         row = lambda ptr, v: b.gep(ptr, [b.mul(i, _i64(fusion.nbytes(v.aval) // max(length, 1)))], source_etype=_I8)
         _Scope(scope.lw, body, cs + current + [row(q, x) for q, x in zip(x_ptrs, xs)], [],
-               following + [row(q, y) for q, y in zip(y_ptrs, ys)]).emit()
+               following + [row(q, y) for q, y in zip(y_ptrs, ys)], _donated(n_consts, current)).emit()
         _advance(scope, current, following, e.outvars[:n_carry])
 
 
 _OPAQUE.update({"cond": _cond, "while": _while, "scan": _scan})
+
+
+def _reusable(e):
+    """(operand position, result position) pairs `e`'s lowering can compute in place: the updated
+    array of dynamic_update_slice and scatter; a loop's carry in its initial value's buffer; a cond
+    output every branch updates in place from (or passes through) the same operand."""
+    name, p = e.primitive.name, e.params
+    if name == "dynamic_update_slice" or name in _SCATTER:
+        return [(0, 0)]
+    if name == "while":
+        first = p["cond_nconsts"] + p["body_nconsts"]
+        return [(first + k, k) for k in range(len(e.outvars))]
+    if name == "scan":
+        return [(p["num_consts"] + k, k) for k in range(p["num_carry"])]
+    if name != "cond":
+        return []
+    branches = [_body(br) for br in p["branches"]]
+    origins = [_update_origins(jaxpr) for jaxpr in branches]
+    donated = {}
+    for k in range(len(e.outvars)):
+        i = origins[0].get(k)
+        if i is not None and i not in donated and all(o.get(k) == i for o in origins):
+            donated[i] = k
+    for jaxpr in branches:
+        ties = fusion.plan(jaxpr, _SCALAR, _reusable, donated).ties
+        donated = {i: k for i, k in donated.items() if ties.get(k) == i}
+    return [(i + 1, k) for i, k in donated.items()]
+
+
+def _update_origins(jaxpr):
+    """Output index -> index of the input it is (or is an in-place update chain of)."""
+    producer = {v: e for e in jaxpr.eqns for v in e.outvars}
+    inputs = {v: i for i, v in enumerate(jaxpr.invars)}
+    origins = {}
+    for k, v in enumerate(jaxpr.outvars):
+        while v in producer:
+            e = producer[v]
+            operands = [e.invars[pos] for pos, r in _reusable(e) if e.outvars[r] is v]
+            if not operands:
+                break
+            v = operands[0]
+        if v in inputs:
+            origins[k] = inputs[v]
+    return origins
 
 
 def _decomposition(e):
@@ -1536,9 +1593,9 @@ class _Scope:
     its inputs, consts and outputs (LLVM values that dominate the position). Sub-jaxprs of control
     flow get scopes of their own, emitted inside the loops/branches that run them."""
 
-    def __init__(self, lw, jaxpr, ins, consts, outs):
+    def __init__(self, lw, jaxpr, ins, consts, outs, donated=None):
         self.lw, self.jaxpr = lw, jaxpr
-        self.plan = fusion.plan(jaxpr, _SCALAR)
+        self.plan = fusion.plan(jaxpr, _SCALAR, _reusable, donated)
         self.given = {"input": ins, "const": consts, "output": outs}
         self.pointers = {}
         self.arena = lw.malloc(self.plan.arena_size) if self.plan.arena_size else None

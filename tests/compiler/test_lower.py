@@ -12,7 +12,7 @@ from fnad import lax
 from fnad.core import Primitive, ShapedArray
 from fnad.ir import ClosedJaxpr, Eqn, Jaxpr, Var, eval_closed
 from fnad.primitives.elementwise import neg_p
-from compiler import compile_jaxpr, parallel
+from compiler import compile_jaxpr, fusion, lower, parallel
 
 FLOATS = [np.float32, np.float64]
 INTS = [np.int32, np.int64]
@@ -432,6 +432,70 @@ def test_cond_switch_while_scan():
     check(lambda x: lax.scan(lambda c, xi: (c * 2 + xi, (c, xi + 1)), x[:2], fnp.stack([x[:2]] * 4), reverse=True),
           x, ulps=2)
     check(fnad.grad(lambda x: lax.scan(lambda c, xi: (fnp.sin(c * xi), c), 1.0, x)[0]), x, ulps=4)
+
+
+def _in_place_results(closed):
+    """Results of the top-level jaxpr that the plan writes into their operand's buffer."""
+    return set(fusion.plan(closed.jaxpr, lower._SCALAR, lower._reusable).in_place)
+
+
+def test_in_place_updates_only_of_dead_operands():
+    rng = np.random.default_rng(17)
+    x, u = rng.normal(size=(6, 4)), rng.normal(size=(2, 4))
+    idx = np.array([[1], [4], [1]])
+    s = np.array(3, np.int32)
+
+    def f(x, u, s, idx):
+        y, z = x * 2.0, x + 1.0
+        chained = lax.dynamic_update_slice(lax.dynamic_update_slice(y, u, (s, 0)), u * 3.0, (0, 0))
+        kept = lax.dynamic_update_slice(z, u, (s - 2, 0))          # z is read again below: copied
+        added = lax.scatter_add(z * 1.5, idx, lax.concatenate([u, u[:1]], 0), (0,))
+        return [chained, kept, z * 3.0, added, lax.dynamic_update_slice(x, u, (s, 0)), x]
+    x0 = x.copy()
+    closed, _ = compiled(f, x, u, s, idx)
+    eqns = {e.primitive.name: [] for e in closed.jaxpr.eqns}
+    for e in closed.jaxpr.eqns:
+        eqns[e.primitive.name].append(e.outvars[0])
+    updates = eqns["dynamic_update_slice"]
+    assert _in_place_results(closed) == {updates[0], updates[1], eqns["scatter_add"][0]}
+    check(f, x, u, s, idx)
+    np.testing.assert_array_equal(x, x0)     # an input is never updated in place
+
+
+@needs_control_flow
+def test_in_place_updates_of_loop_carries():
+    import fnad.numpy as fnp
+    rng = np.random.default_rng(18)
+    x = rng.normal(size=(5,))
+
+    def checkpoints(x):                      # a chain of in-place updates through while, cond and scan
+        def body(c):
+            i, v, buf, counts = c
+            buf = lax.cond(i % 3 == 0, lambda b: lax.dynamic_update_slice(b, v[None] * 2.0, (i // 3, 0)),
+                           lambda b: b, buf)
+            counts = lax.scatter_add(counts, fnp.reshape(i % 4, (1, 1)), fnp.ones((1,)), (0,))
+            return i + 1, fnp.sin(v) + 1.0, lax.dynamic_update_slice(buf, v[None], (i % 4, 0)), counts
+        init = (0, x, fnp.zeros((4, 5)), fnp.zeros(4))
+        out = lax.while_loop(lambda c: c[0] < 11, body, init)
+        return list(out) + [lax.scan(lambda b, r: (lax.dynamic_update_slice(b, r[None], (1, 0)), b.sum()),
+                                     out[2], out[2] * 2.0)]
+
+    def swapped(x):                          # a carry updated from another carry's buffer is not in place
+        def body(c):
+            i, a, b = c
+            return i + 1, lax.dynamic_update_slice(b, a[:2], (i % 3,)), lax.dynamic_update_slice(a, b[1:], (1,))
+        return lax.while_loop(lambda c: c[0] < 6, body, (0, x, x[::-1] * 2.0))
+
+    def read_after(x):                       # the old carry is read after its update: not in place
+        def body(c):
+            i, a = c
+            return i + 1, lax.dynamic_update_slice(a, a[:1] + fnp.sum(a), (i % 5,)) * 0.5 + a
+        return lax.while_loop(lambda c: c[0] < 7, body, (0, x))
+    for f, updated_in_place in ((checkpoints, {2: 2, 3: 3}), (swapped, {}), (read_after, {})):
+        check(f, x, ulps=2)
+        loop = next(e for e in fnad.make_jaxpr(f)(x).jaxpr.eqns if e.primitive.name == "while")
+        donated = lower._donated(loop.params["body_nconsts"], loop.outvars)
+        assert fusion.plan(loop.params["body_jaxpr"].jaxpr, lower._SCALAR, lower._reusable, donated).ties == updated_in_place
 
 
 # ----------------------------------------------------------------------------------------------
