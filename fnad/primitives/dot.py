@@ -109,8 +109,32 @@ def _dot_batch(vals, dims, dimension_numbers):
     return dot_general(x, y, dn), len(lb) + x_free + yf.index(dy)
 
 
+def _simplify_dot(invars, params, out_aval, defs):
+    """Fold an operand's `transpose` into the dimension numbers (so `x @ w.T` reads w in place),
+    when the transposed operand's free axes keep their relative order (the output layout is unchanged)."""
+    (lc, rc), (lb, rb) = params["dimension_numbers"]
+    new, dims, changed = list(invars), [[lc, lb], [rc, rb]], False
+    for k, v in enumerate(invars):
+        producer = defs.get(v)
+        if producer is None or producer.primitive.name != "transpose":
+            continue
+        perm = producer.params["permutation"]
+        contract, batch = dims[k]
+        free = _free(len(perm), contract, batch)
+        if [perm[i] for i in free] != sorted(perm[i] for i in free):
+            continue
+        new[k] = producer.invars[0]
+        dims[k] = [tuple(perm[i] for i in contract), tuple(perm[i] for i in batch)]
+        changed = True
+    if not changed:
+        return None
+    (lc, lb), (rc, rb) = dims
+    return dot_general_p, new, {"dimension_numbers": ((lc, rc), (lb, rb))}
+
+
 dot_general_p.impl = _dot_impl
 dot_general_p.abstract_eval = _dot_eval
+dot_general_p.simplify = _simplify_dot
 dot_general_p.transpose = _dot_transpose
 dot_general_p.batch = _dot_batch
 defjvp(dot_general_p,
