@@ -219,6 +219,13 @@ def power(x, y):
 _power = elementwise(np.power, ew.pow, "power")
 
 
+def _promoted_pair(x, y):
+    """x and y converted to their NumPy result dtype and broadcast together; returns (x, y, dtype)."""
+    dt, weak = result_type(x, y)
+    x, y = broadcast_arrays(convert(x, dt, weak), convert(y, dt, weak))
+    return x, y, dt
+
+
 def floor_divide(x, y):
     """Elementwise floor(x / y) (Python's `//`: rounds toward minus infinity, also for integers).
 
@@ -230,8 +237,7 @@ def floor_divide(x, y):
     """
     if not is_traced((x, y)):
         return np.floor_divide(x, y)
-    dt, weak = result_type(x, y)
-    x, y = broadcast_arrays(convert(x, dt, weak), convert(y, dt, weak))
+    x, y, dt = _promoted_pair(x, y)
     if np.issubdtype(dt, np.integer):
         q = ew.div(x, y)
         fix = ew.bitwise_and(ew.ne(ew.rem(x, y), np.array(0, dt)),
@@ -251,8 +257,7 @@ def mod(x, y):
     """
     if not is_traced((x, y)):
         return np.mod(x, y)
-    dt, weak = result_type(x, y)
-    x, y = broadcast_arrays(convert(x, dt, weak), convert(y, dt, weak))
+    x, y, dt = _promoted_pair(x, y)
     r = ew.rem(x, y)
     zero = np.array(0, dt)
     fix = ew.bitwise_and(ew.ne(r, zero), ew.ne(ew.lt(r, zero), ew.lt(y, zero)))
@@ -273,8 +278,7 @@ def fmod(x, y):
     """
     if not is_traced((x, y)):
         return np.fmod(x, y)
-    dt, weak = result_type(x, y)
-    return ew.rem(*broadcast_arrays(convert(x, dt, weak), convert(y, dt, weak)))
+    return ew.rem(*_promoted_pair(x, y)[:2])
 
 
 def hypot(x, y):
