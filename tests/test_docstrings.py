@@ -104,3 +104,16 @@ def test_generated_elementwise_examples_run(name):
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0
+
+
+@pytest.mark.parametrize("name", sorted(__import__("fnad.lax._examples", fromlist=["EXAMPLES"]).EXAMPLES))
+def test_generated_lax_examples_run(name):
+    """The factory-made fnad.lax functions carry a static example; run it as a doctest."""
+    import numpy as np
+    from fnad import lax
+    fn = getattr(lax, name)
+    assert ">>>" in fn.__doc__
+    test = doctest.DocTestParser().get_doctest(fn.__doc__, {"np": np, "fnad": fnad, "lax": lax}, name, None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0

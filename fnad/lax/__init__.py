@@ -18,3 +18,13 @@ from ..primitives.sorting import sort, argsort
 from .control_flow import cond, switch, while_loop, fori_loop, scan, map
 
 broadcasted_iota = iota
+
+
+def _attach_examples():
+    from ._examples import EXAMPLES
+    for name, example in EXAMPLES.items():
+        fn = globals()[name]
+        fn.__doc__ = (fn.__doc__ or "") + "\n\n" + example
+
+
+_attach_examples()

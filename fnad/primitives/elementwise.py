@@ -130,7 +130,9 @@ def _bind2(prim):
         elif type(y) in (int, float, bool) and get_aval(y).dtype != get_aval(x).dtype:
             y = scalar_like(x, y)
         return prim.bind(x, y)
-    f.__name__ = prim.name
+    f.__name__ = f.__qualname__ = prim.name
+    f.__doc__ = (f"lax-level `{prim.name}` of two arrays of equal shape (or rank 0) and dtype; a Python "
+                 "scalar takes the other operand's dtype.")
     return f
 
 
@@ -325,9 +327,18 @@ def _erf_inv_impl(x):
     return y.astype(dt)
 
 
+def _bind1(prim):
+    """lax-level unary function (a plain function, so it can carry a docstring)."""
+    def f(x):
+        return prim.bind(x)
+    f.__name__ = f.__qualname__ = prim.name
+    f.__doc__ = f"lax-level `{prim.name}` elementwise on one array (no promotion or broadcasting)."
+    return f
+
+
 (neg, sign, floor, ceil, round, abs, exp, exp2, log, log1p, expm1, sqrt, rsqrt, cbrt, sin, cos, tan, asin,
  acos, atan, sinh, cosh, tanh, asinh, acosh, atanh, logistic, erf, erf_inv, bitwise_not, is_finite, is_nan) = [
-    p.bind for p in (neg_p, sign_p, floor_p, ceil_p, round_p, abs_p, exp_p, exp2_p, log_p, log1p_p, expm1_p,
+    _bind1(p) for p in (neg_p, sign_p, floor_p, ceil_p, round_p, abs_p, exp_p, exp2_p, log_p, log1p_p, expm1_p,
                      sqrt_p, rsqrt_p, cbrt_p, sin_p, cos_p, tan_p, asin_p, acos_p, atan_p, sinh_p, cosh_p,
                      tanh_p, asinh_p, acosh_p, atanh_p, logistic_p, erf_p, erf_inv_p, not_p, is_finite_p,
                      is_nan_p)]
