@@ -12,8 +12,7 @@ from ..primitives import elementwise as ew
 from ..primitives import reductions as red
 from ..primitives import shape as sh
 from ..primitives.dot import dot_general
-from ._core import (is_traced, result_type, elementwise, convert, broadcast_arrays, asarray_traced,
-                    normalize_axis, normalize_axes)
+from ._core import (is_traced as _is_traced, result_type as _result_type, convert as _convert, broadcast_arrays as _broadcast_arrays, asarray_traced as _asarray_traced, normalize_axis as _normalize_axis, normalize_axes as _normalize_axes, elementwise as _elementwise)
 
 float16, float32, float64 = np.float16, np.float32, np.float64
 int8, int16, int32, int64 = np.int8, np.int16, np.int32, np.int64
@@ -25,60 +24,60 @@ dtype, finfo, iinfo, ndarray = np.dtype, np.finfo, np.iinfo, np.ndarray
 # ----------------------------------------------------------------------------------------------
 # Elementwise
 
-negative = elementwise(np.negative, ew.neg, "negative")
-positive = elementwise(np.positive, lambda x: x, "positive")
-sign = elementwise(np.sign, ew.sign, "sign")
-floor = elementwise(np.floor, ew.floor, "floor")
-ceil = elementwise(np.ceil, ew.ceil, "ceil")
-rint = elementwise(np.rint, ew.round, "rint")
-exp = elementwise(np.exp, ew.exp, "exp")
-exp2 = elementwise(np.exp2, ew.exp2, "exp2")
-log = elementwise(np.log, ew.log, "log")
-log1p = elementwise(np.log1p, ew.log1p, "log1p")
-expm1 = elementwise(np.expm1, ew.expm1, "expm1")
-sqrt = elementwise(np.sqrt, ew.sqrt, "sqrt")
-cbrt = elementwise(np.cbrt, ew.cbrt, "cbrt")
-sin = elementwise(np.sin, ew.sin, "sin")
-cos = elementwise(np.cos, ew.cos, "cos")
-tan = elementwise(np.tan, ew.tan, "tan")
-arcsin = elementwise(np.arcsin, ew.asin, "arcsin")
-arccos = elementwise(np.arccos, ew.acos, "arccos")
-arctan = elementwise(np.arctan, ew.atan, "arctan")
-sinh = elementwise(np.sinh, ew.sinh, "sinh")
-cosh = elementwise(np.cosh, ew.cosh, "cosh")
-tanh = elementwise(np.tanh, ew.tanh, "tanh")
-arcsinh = elementwise(np.arcsinh, ew.asinh, "arcsinh")
-arccosh = elementwise(np.arccosh, ew.acosh, "arccosh")
-arctanh = elementwise(np.arctanh, ew.atanh, "arctanh")
-isfinite = elementwise(np.isfinite, ew.is_finite, "isfinite", out_bool=True)
-isnan = elementwise(np.isnan, ew.is_nan, "isnan", out_bool=True)
-add = elementwise(np.add, ew.add, "add")
-subtract = elementwise(np.subtract, ew.sub, "subtract")
-multiply = elementwise(np.multiply, ew.mul, "multiply")
-true_divide = divide = elementwise(np.true_divide, ew.div, "divide")
-arctan2 = elementwise(np.arctan2, ew.atan2, "arctan2")
-maximum = elementwise(np.maximum, ew.max, "maximum")
-minimum = elementwise(np.minimum, ew.min, "minimum")
-equal = elementwise(np.equal, ew.eq, "equal", out_bool=True)
-not_equal = elementwise(np.not_equal, ew.ne, "not_equal", out_bool=True)
-less = elementwise(np.less, ew.lt, "less", out_bool=True)
-less_equal = elementwise(np.less_equal, ew.le, "less_equal", out_bool=True)
-greater = elementwise(np.greater, ew.gt, "greater", out_bool=True)
-greater_equal = elementwise(np.greater_equal, ew.ge, "greater_equal", out_bool=True)
-bitwise_and = elementwise(np.bitwise_and, ew.bitwise_and, "bitwise_and")
-bitwise_or = elementwise(np.bitwise_or, ew.bitwise_or, "bitwise_or")
-bitwise_xor = elementwise(np.bitwise_xor, ew.bitwise_xor, "bitwise_xor")
-invert = bitwise_not = elementwise(np.invert, ew.bitwise_not, "invert")
-left_shift = elementwise(np.left_shift, ew.shift_left, "left_shift")
-right_shift = elementwise(np.right_shift, ew.shift_right_arithmetic, "right_shift")
-_logical_and = elementwise(np.logical_and, ew.bitwise_and, "logical_and", kind="logical")
-_logical_or = elementwise(np.logical_or, ew.bitwise_or, "logical_or", kind="logical")
-_logical_xor = elementwise(np.logical_xor, ew.bitwise_xor, "logical_xor", kind="logical")
-_logical_not = elementwise(np.logical_not, ew.bitwise_not, "logical_not", kind="logical")
+negative = _elementwise(np.negative, ew.neg, "negative")
+positive = _elementwise(np.positive, lambda x: x, "positive")
+sign = _elementwise(np.sign, ew.sign, "sign")
+floor = _elementwise(np.floor, ew.floor, "floor")
+ceil = _elementwise(np.ceil, ew.ceil, "ceil")
+rint = _elementwise(np.rint, ew.round, "rint")
+exp = _elementwise(np.exp, ew.exp, "exp")
+exp2 = _elementwise(np.exp2, ew.exp2, "exp2")
+log = _elementwise(np.log, ew.log, "log")
+log1p = _elementwise(np.log1p, ew.log1p, "log1p")
+expm1 = _elementwise(np.expm1, ew.expm1, "expm1")
+sqrt = _elementwise(np.sqrt, ew.sqrt, "sqrt")
+cbrt = _elementwise(np.cbrt, ew.cbrt, "cbrt")
+sin = _elementwise(np.sin, ew.sin, "sin")
+cos = _elementwise(np.cos, ew.cos, "cos")
+tan = _elementwise(np.tan, ew.tan, "tan")
+arcsin = _elementwise(np.arcsin, ew.asin, "arcsin")
+arccos = _elementwise(np.arccos, ew.acos, "arccos")
+arctan = _elementwise(np.arctan, ew.atan, "arctan")
+sinh = _elementwise(np.sinh, ew.sinh, "sinh")
+cosh = _elementwise(np.cosh, ew.cosh, "cosh")
+tanh = _elementwise(np.tanh, ew.tanh, "tanh")
+arcsinh = _elementwise(np.arcsinh, ew.asinh, "arcsinh")
+arccosh = _elementwise(np.arccosh, ew.acosh, "arccosh")
+arctanh = _elementwise(np.arctanh, ew.atanh, "arctanh")
+isfinite = _elementwise(np.isfinite, ew.is_finite, "isfinite", out_bool=True)
+isnan = _elementwise(np.isnan, ew.is_nan, "isnan", out_bool=True)
+add = _elementwise(np.add, ew.add, "add")
+subtract = _elementwise(np.subtract, ew.sub, "subtract")
+multiply = _elementwise(np.multiply, ew.mul, "multiply")
+true_divide = divide = _elementwise(np.true_divide, ew.div, "divide")
+arctan2 = _elementwise(np.arctan2, ew.atan2, "arctan2")
+maximum = _elementwise(np.maximum, ew.max, "maximum")
+minimum = _elementwise(np.minimum, ew.min, "minimum")
+equal = _elementwise(np.equal, ew.eq, "equal", out_bool=True)
+not_equal = _elementwise(np.not_equal, ew.ne, "not_equal", out_bool=True)
+less = _elementwise(np.less, ew.lt, "less", out_bool=True)
+less_equal = _elementwise(np.less_equal, ew.le, "less_equal", out_bool=True)
+greater = _elementwise(np.greater, ew.gt, "greater", out_bool=True)
+greater_equal = _elementwise(np.greater_equal, ew.ge, "greater_equal", out_bool=True)
+bitwise_and = _elementwise(np.bitwise_and, ew.bitwise_and, "bitwise_and")
+bitwise_or = _elementwise(np.bitwise_or, ew.bitwise_or, "bitwise_or")
+bitwise_xor = _elementwise(np.bitwise_xor, ew.bitwise_xor, "bitwise_xor")
+invert = bitwise_not = _elementwise(np.invert, ew.bitwise_not, "invert")
+left_shift = _elementwise(np.left_shift, ew.shift_left, "left_shift")
+right_shift = _elementwise(np.right_shift, ew.shift_right_arithmetic, "right_shift")
+_logical_and = _elementwise(np.logical_and, ew.bitwise_and, "logical_and", kind="logical")
+_logical_or = _elementwise(np.logical_or, ew.bitwise_or, "logical_or", kind="logical")
+_logical_xor = _elementwise(np.logical_xor, ew.bitwise_xor, "logical_xor", kind="logical")
+_logical_not = _elementwise(np.logical_not, ew.bitwise_not, "logical_not", kind="logical")
 
 
 def _as_bool(x):
-    return x if not is_traced((x,)) or get_aval(asarray_traced(x)).dtype == np.bool_ else not_equal(x, 0)
+    return x if not _is_traced((x,)) or get_aval(_asarray_traced(x)).dtype == np.bool_ else not_equal(x, 0)
 
 
 def logical_and(x, y):
@@ -131,9 +130,9 @@ def abs(x):
     >>> fnad.grad(lambda x: fnp.sum(fnp.abs(x)))(np.array([-2.0, 0.0, 3.0]))
     array([-1.,  1.,  1.])
     """
-    if not is_traced((x,)):
+    if not _is_traced((x,)):
         return np.abs(x)
-    x = asarray_traced(x)
+    x = _asarray_traced(x)
     return x if get_aval(x).dtype == np.bool_ or np.issubdtype(get_aval(x).dtype, np.unsignedinteger) else ew.abs(x)
 
 
@@ -150,9 +149,9 @@ def square(x):
     >>> fnad.grad(fnp.square)(3.0)
     array(6.)
     """
-    if not is_traced((x,)):
+    if not _is_traced((x,)):
         return np.square(x)
-    return ew.integer_pow(asarray_traced(x), 2)
+    return ew.integer_pow(_asarray_traced(x), 2)
 
 
 def reciprocal(x):
@@ -164,9 +163,9 @@ def reciprocal(x):
     >>> fnad.grad(fnp.reciprocal)(2.0)
     array(-0.25)
     """
-    if not is_traced((x,)):
+    if not _is_traced((x,)):
         return np.reciprocal(x)
-    x = asarray_traced(x)
+    x = _asarray_traced(x)
     return divide(np.ones((), get_aval(x).dtype), x)
 
 
@@ -180,9 +179,9 @@ def round(x, decimals=0):
     >>> fnad.vmap(fnp.round)(np.array([0.5, 1.5, -2.5]))
     array([ 0.,  2., -2.])
     """
-    if not is_traced((x,)):
+    if not _is_traced((x,)):
         return np.round(x, decimals)
-    x = asarray_traced(x)
+    x = _asarray_traced(x)
     if not np.issubdtype(get_aval(x).dtype, np.inexact):
         return x
     if decimals == 0:
@@ -206,23 +205,23 @@ def power(x, y):
     >>> fnad.grad(fnp.power, argnums=1)(2.0, 3.0)
     array(5.54517744)
     """
-    if not is_traced((x, y)):
+    if not _is_traced((x, y)):
         return np.power(x, y)
     if type(y) is int or (isinstance(y, np.integer) and not isinstance(y, bool)):
-        x = asarray_traced(x)
+        x = _asarray_traced(x)
         dt = get_aval(x).dtype
         if np.issubdtype(dt, np.inexact) or y >= 0:
             return ew.integer_pow(x, int(y))
     return _power(x, y)
 
 
-_power = elementwise(np.power, ew.pow, "power")
+_power = _elementwise(np.power, ew.pow, "power")
 
 
 def _promoted_pair(x, y):
     """x and y converted to their NumPy result dtype and broadcast together; returns (x, y, dtype)."""
-    dt, weak = result_type(x, y)
-    x, y = broadcast_arrays(convert(x, dt, weak), convert(y, dt, weak))
+    dt, weak = _result_type(x, y)
+    x, y = _broadcast_arrays(_convert(x, dt, weak), _convert(y, dt, weak))
     return x, y, dt
 
 
@@ -235,7 +234,7 @@ def floor_divide(x, y):
     >>> fnad.vmap(lambda x: fnp.floor_divide(x, 2.0))(np.array([7.0, -7.0]))
     array([ 3., -4.])
     """
-    if not is_traced((x, y)):
+    if not _is_traced((x, y)):
         return np.floor_divide(x, y)
     x, y, dt = _promoted_pair(x, y)
     if np.issubdtype(dt, np.integer):
@@ -255,7 +254,7 @@ def mod(x, y):
     >>> fnad.grad(lambda x: fnp.mod(x, 3.0))(7.5)
     array(1.)
     """
-    if not is_traced((x, y)):
+    if not _is_traced((x, y)):
         return np.mod(x, y)
     x, y, dt = _promoted_pair(x, y)
     r = ew.rem(x, y)
@@ -276,7 +275,7 @@ def fmod(x, y):
     >>> fnad.vmap(lambda x: fnp.fmod(x, 3.0))(np.array([7.5, -7.5]))
     array([ 1.5, -1.5])
     """
-    if not is_traced((x, y)):
+    if not _is_traced((x, y)):
         return np.fmod(x, y)
     return ew.rem(*_promoted_pair(x, y)[:2])
 
@@ -290,7 +289,7 @@ def hypot(x, y):
     >>> fnad.grad(fnp.hypot)(3.0, 4.0)
     array(0.6)
     """
-    if not is_traced((x, y)):
+    if not _is_traced((x, y)):
         return np.hypot(x, y)
     x, y = abs(x), abs(y)
     big, small = maximum(x, y), minimum(x, y)
@@ -308,7 +307,7 @@ def logaddexp(x, y):
     >>> fnad.grad(fnp.logaddexp)(1.0, 1.0)
     array(0.)
     """
-    if not is_traced((x, y)):
+    if not _is_traced((x, y)):
         return np.logaddexp(x, y)
     amax = maximum(x, y)
     d = subtract(x, y)
@@ -324,7 +323,7 @@ def log2(x):
     >>> fnad.grad(fnp.log2)(1.0) * np.log(2)
     np.float64(1.0)
     """
-    if not is_traced((x,)):
+    if not _is_traced((x,)):
         return np.log2(x)
     y = log(x)
     return y / np.array(np.log(2), get_aval(y).dtype)
@@ -337,7 +336,7 @@ def log10(x):
     >>> fnp.log10(np.array([1.0, 1000.0]))
     array([0., 3.])
     """
-    if not is_traced((x,)):
+    if not _is_traced((x,)):
         return np.log10(x)
     y = log(x)
     return y / np.array(np.log(10), get_aval(y).dtype)
@@ -376,7 +375,7 @@ def clip(a, a_min=None, a_max=None):
     >>> fnad.grad(lambda x: fnp.sum(fnp.clip(x, 0.0, 1.0)))(np.array([-2.0, 0.5, 3.0]))
     array([0., 1., 0.])
     """
-    if not is_traced((a, a_min, a_max)):
+    if not _is_traced((a, a_min, a_max)):
         return np.clip(a, a_min, a_max)
     if a_min is not None:
         a = maximum(a, a_min)
@@ -398,16 +397,16 @@ def where(condition, x=None, y=None):
     array([0., 1., 0.])
     """
     if x is None and y is None:
-        if is_traced((condition,)):
+        if _is_traced((condition,)):
             raise TypeError("where(condition) with one argument has a data-dependent output shape and "
                             "needs a concrete value; use the three-argument where(condition, x, y)")
         return np.where(condition)
-    if not is_traced((condition, x, y)):
+    if not _is_traced((condition, x, y)):
         return np.where(condition, x, y)
-    dt, weak = result_type(x, y)
-    c = _as_bool(asarray_traced(condition))
-    c, xx, yy = broadcast_arrays(c, convert(asarray_traced(x) if isinstance(x, (list, tuple)) else x, dt, weak),
-                                 convert(asarray_traced(y) if isinstance(y, (list, tuple)) else y, dt, weak))
+    dt, weak = _result_type(x, y)
+    c = _as_bool(_asarray_traced(condition))
+    c, xx, yy = _broadcast_arrays(c, _convert(_asarray_traced(x) if isinstance(x, (list, tuple)) else x, dt, weak),
+                                 _convert(_asarray_traced(y) if isinstance(y, (list, tuple)) else y, dt, weak))
     return ew.select(c, xx, yy)
 
 
@@ -418,7 +417,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     >>> fnp.nan_to_num(np.array([np.nan, np.inf, -np.inf, 1.0]), posinf=9.0, neginf=-9.0)
     array([ 0.,  9., -9.,  1.])
     """
-    if not is_traced((x,)):
+    if not _is_traced((x,)):
         return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
     info = np.finfo(get_aval(x).dtype)
     x = where(isnan(x), nan, x)
@@ -443,7 +442,7 @@ def signbit(x):
     >>> fnp.signbit(np.array([-1.0, -0.0, 0.0, 2.0]))
     array([ True,  True, False, False])
     """
-    if not is_traced((x,)):
+    if not _is_traced((x,)):
         return np.signbit(x)
     return logical_or(less(x, 0), logical_and(equal(x, 0), less(reciprocal(x), 0)))
 
@@ -457,7 +456,7 @@ def copysign(x, y):
     >>> fnad.grad(fnp.copysign)(2.0, -1.0)
     array(-1.)
     """
-    if not is_traced((x, y)):
+    if not _is_traced((x, y)):
         return np.copysign(x, y)
     return where(signbit(y), -abs(x), abs(x))
 
@@ -483,10 +482,10 @@ def array(object, dtype=None, copy=True, ndmin=0):
     >>> fnad.grad(lambda x: fnp.sum(fnp.array([x, 2 * x]) ** 2))(1.0)
     array(10.)
     """
-    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and is_traced(object)):
-        out = asarray_traced(object)
+    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and _is_traced(object)):
+        out = _asarray_traced(object)
         if dtype is not None:
-            out = convert(out, np.dtype(dtype))
+            out = _convert(out, np.dtype(dtype))
         while get_aval(out).ndim < ndmin:
             out = sh.expand_dims(out, (0,))
         return out
@@ -503,7 +502,7 @@ def asarray(a, dtype=None):
     array([[ 1., -1.],
            [ 2., -2.]])
     """
-    if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and is_traced(a)):
+    if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and _is_traced(a)):
         return array(a, dtype=dtype)
     return _in_transform(np.asarray(a, dtype=dtype))
 
@@ -512,10 +511,10 @@ def _full(shape, fill_value, dtype):
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if isinstance(fill_value, Tracer):
         dtype = get_aval(fill_value).dtype if dtype is None else np.dtype(dtype)
-        return sh.broadcast_in_dim(convert(fill_value, dtype), shape, ())
+        return sh.broadcast_in_dim(_convert(fill_value, dtype), shape, ())
     dtype = np.result_type(fill_value) if dtype is None and not isinstance(fill_value, float) else dtype
     dtype = np.dtype(np.float64 if dtype is None else dtype)
-    if not is_traced(()):
+    if not _is_traced(()):
         return _in_transform(np.full(shape, fill_value, dtype))
     return sh.full(shape, fill_value, dtype)
 
@@ -567,7 +566,7 @@ def empty(shape, dtype=None):
 
 
 def _like(a, dtype, shape):
-    aval = get_aval(asarray_traced(a) if isinstance(a, (list, tuple)) else a)
+    aval = get_aval(_asarray_traced(a) if isinstance(a, (list, tuple)) else a)
     return (aval.shape if shape is None else shape), (aval.dtype if dtype is None else dtype)
 
 
@@ -621,7 +620,7 @@ def arange(start, stop=None, step=None, dtype=None):
         if isinstance(v, Tracer):
             raise TypeError("arange needs concrete (static) start/stop/step: its output shape depends on "
                             "them. Under jit, mark them static with static_argnums.")
-    if not is_traced(()):
+    if not _is_traced(()):
         return _in_transform(np.arange(start, stop, step, dtype=dtype))
     ref = np.arange(start, stop, step, dtype=dtype)   # computes length and dtype exactly as NumPy
     if ref.size == 0:
@@ -641,9 +640,9 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     >>> fnad.jacfwd(lambda s: fnp.linspace(0.0, s, 3))(2.0)
     array([0. , 0.5, 1. ])
     """
-    if not is_traced((start, stop)):
+    if not _is_traced((start, stop)):
         return _in_transform(np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis))
-    dt = np.dtype(dtype) if dtype is not None else result_type(start, stop, 1.0)[0]
+    dt = np.dtype(dtype) if dtype is not None else _result_type(start, stop, 1.0)[0]
     div = (num - 1) if endpoint else num
     t = sh.iota(dt, num)
     start, stop = asarray(start, dt), asarray(stop, dt)
@@ -662,13 +661,13 @@ def eye(N, M=None, k=0, dtype=None):
     array([[0., 1., 0.],
            [0., 0., 1.]])
     """
-    if not is_traced(()):
+    if not _is_traced(()):
         return _in_transform(np.eye(N, M, k, dtype=dtype or np.float64))
     M = N if M is None else M
     dt = np.dtype(dtype or np.float64)
     i = sh.iota(np.int64, (N, M), 0)
     j = sh.iota(np.int64, (N, M), 1)
-    return convert(ew.eq(ew.add(i, np.array(k, np.int64)), j), dt)
+    return _convert(ew.eq(ew.add(i, np.array(k, np.int64)), j), dt)
 
 
 def identity(n, dtype=None):
@@ -688,12 +687,12 @@ def identity(n, dtype=None):
 
 def _reduce(np_fn, prim_fn, name, int_to=None, bool_to=None):
     def fn(a, axis=None, dtype=None, keepdims=False, **kw):
-        if not is_traced((a,)):
+        if not _is_traced((a,)):
             kwargs = dict(axis=axis, keepdims=keepdims, **kw)
             if dtype is not None:
                 kwargs["dtype"] = dtype
             return np_fn(a, **kwargs)
-        a = asarray_traced(a)
+        a = _asarray_traced(a)
         aval = get_aval(a)
         dt = aval.dtype
         if dtype is not None:
@@ -702,8 +701,8 @@ def _reduce(np_fn, prim_fn, name, int_to=None, bool_to=None):
             dt = np.dtype(bool_to)
         elif np.issubdtype(dt, np.integer) and int_to is not None and dt.itemsize < 8:
             dt = np.dtype(int_to if np.issubdtype(dt, np.signedinteger) else np.uint64)
-        axes = normalize_axes(axis, aval.ndim)
-        out = prim_fn(convert(a, dt, aval.weak_type) if dt != aval.dtype else a, axes)
+        axes = _normalize_axes(axis, aval.ndim)
+        out = prim_fn(_convert(a, dt, aval.weak_type) if dt != aval.dtype else a, axes)
         return _keepdims(out, aval.ndim, axes) if keepdims else out
     fn.__name__ = name
     fn.__doc__ = (f"fnad version of numpy.{name}(a, axis=None, dtype=None, keepdims=False): a reduction "
@@ -767,7 +766,7 @@ def max(a, axis=None, keepdims=False, initial=None, where=None):
     array([0. , 0.5, 0.5])
     """
     if initial is not None or where is not None:
-        if is_traced((a,)):
+        if _is_traced((a,)):
             raise NotImplementedError("max(initial=, where=) is not supported on traced values")
         return np.max(a, axis=axis, keepdims=keepdims, initial=initial, where=where)
     return _max(a, axis=axis, keepdims=keepdims)
@@ -782,7 +781,7 @@ def min(a, axis=None, keepdims=False, initial=None, where=None):
            [2.]])
     """
     if initial is not None or where is not None:
-        if is_traced((a,)):
+        if _is_traced((a,)):
             raise NotImplementedError("min(initial=, where=) is not supported on traced values")
         return np.min(a, axis=axis, keepdims=keepdims, initial=initial, where=where)
     return _min(a, axis=axis, keepdims=keepdims)
@@ -803,15 +802,15 @@ def mean(a, axis=None, dtype=None, keepdims=False):
     array([[0.25, 0.25],
            [0.25, 0.25]])
     """
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    a = asarray_traced(a)
+    a = _asarray_traced(a)
     aval = get_aval(a)
-    axes = normalize_axes(axis, aval.ndim)
+    axes = _normalize_axes(axis, aval.ndim)
     n = int(np.prod([aval.shape[i] for i in axes], dtype=np.int64))
     dt = np.dtype(dtype) if dtype is not None else (aval.dtype if np.issubdtype(aval.dtype, np.inexact)
                                                      else np.dtype(np.float64))
-    s = sum(convert(a, dt) if dt != aval.dtype else a, axis=axes, keepdims=keepdims)
+    s = sum(_convert(a, dt) if dt != aval.dtype else a, axis=axes, keepdims=keepdims)
     return ew.div(s, np.array(n, dt))
 
 
@@ -826,11 +825,11 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     >>> fnad.grad(fnp.var)(a)
     array([-0.75, -0.25,  0.25,  0.75])
     """
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
-    a = asarray_traced(a)
+    a = _asarray_traced(a)
     aval = get_aval(a)
-    axes = normalize_axes(axis, aval.ndim)
+    axes = _normalize_axes(axis, aval.ndim)
     n = int(np.prod([aval.shape[i] for i in axes], dtype=np.int64))
     centered = a - mean(a, axis=axes, dtype=dtype, keepdims=True)
     ss = sum(centered * centered, axis=axes, keepdims=keepdims)
@@ -846,20 +845,20 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
     >>> fnad.grad(fnp.std)(np.array([1.0, 3.0]))
     array([-0.5,  0.5])
     """
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
 
 def _arg(np_fn, prim_fn):
     def fn(a, axis=None, keepdims=False):
-        if not is_traced((a,)):
+        if not _is_traced((a,)):
             return np_fn(a, axis=axis, keepdims=keepdims)
-        a = asarray_traced(a)
+        a = _asarray_traced(a)
         if axis is None:
             out = prim_fn(ravel(a), 0)
             return reshape(out, (1,) * get_aval(a).ndim) if keepdims else out
-        ax = normalize_axis(axis, get_aval(a).ndim)
+        ax = _normalize_axis(axis, get_aval(a).ndim)
         out = prim_fn(a, ax)
         return sh.expand_dims(out, (ax,)) if keepdims else out
     fn.__name__ = np_fn.__name__
@@ -902,7 +901,7 @@ def shape(a):
     array([[3., 3., 3.],
            [3., 3., 3.]])
     """
-    return get_aval(asarray_traced(a) if isinstance(a, (list, tuple)) else a).shape
+    return get_aval(_asarray_traced(a) if isinstance(a, (list, tuple)) else a).shape
 
 
 def ndim(a):
@@ -938,9 +937,9 @@ def reshape(a, newshape=None, order="C", shape=None):
     newshape = shape if newshape is None else newshape
     if order != "C":
         raise NotImplementedError("reshape: only order='C' is supported")
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.reshape(a, newshape)
-    a = asarray_traced(a)
+    a = _asarray_traced(a)
     newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
     size_ = get_aval(a).size
     if -1 in newshape:
@@ -973,11 +972,11 @@ def transpose(a, axes=None):
     array([[1, 3],
            [2, 4]])
     """
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.transpose(a, axes)
-    a = asarray_traced(a)
+    a = _asarray_traced(a)
     nd = get_aval(a).ndim
-    perm = tuple(reversed(range(nd))) if axes is None else tuple(normalize_axis(int(x), nd) for x in axes)
+    perm = tuple(reversed(range(nd))) if axes is None else tuple(_normalize_axis(int(x), nd) for x in axes)
     return sh.transpose(a, perm)
 
 
@@ -988,13 +987,13 @@ def swapaxes(a, axis1, axis2):
     >>> fnp.swapaxes(np.ones((2, 3, 4)), 0, -1).shape
     (4, 3, 2)
     """
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.swapaxes(a, axis1, axis2)
     nd = ndim(a)
     perm = list(range(nd))
-    i, j = normalize_axis(axis1, nd), normalize_axis(axis2, nd)
+    i, j = _normalize_axis(axis1, nd), _normalize_axis(axis2, nd)
     perm[i], perm[j] = perm[j], perm[i]
-    return sh.transpose(asarray_traced(a), tuple(perm))
+    return sh.transpose(_asarray_traced(a), tuple(perm))
 
 
 def moveaxis(a, source, destination):
@@ -1007,15 +1006,15 @@ def moveaxis(a, source, destination):
     >>> fnp.moveaxis(np.ones((2, 3, 4)), (0, 1), (2, 0)).shape
     (3, 4, 2)
     """
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.moveaxis(a, source, destination)
     nd = ndim(a)
-    src = [normalize_axis(s, nd) for s in (source if isinstance(source, (tuple, list)) else (source,))]
-    dst = [normalize_axis(d, nd) for d in (destination if isinstance(destination, (tuple, list)) else (destination,))]
+    src = [_normalize_axis(s, nd) for s in (source if isinstance(source, (tuple, list)) else (source,))]
+    dst = [_normalize_axis(d, nd) for d in (destination if isinstance(destination, (tuple, list)) else (destination,))]
     order = [i for i in range(nd) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return sh.transpose(asarray_traced(a), tuple(order))
+    return sh.transpose(_asarray_traced(a), tuple(order))
 
 
 def expand_dims(a, axis):
@@ -1027,12 +1026,12 @@ def expand_dims(a, axis):
     >>> fnp.expand_dims(np.ones(3), (0, 2)).shape
     (1, 3, 1)
     """
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.expand_dims(a, axis)
-    a = asarray_traced(a)
+    a = _asarray_traced(a)
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     out_nd = get_aval(a).ndim + len(axes)
-    return sh.expand_dims(a, tuple(sorted(normalize_axis(x, out_nd) for x in axes)))
+    return sh.expand_dims(a, tuple(sorted(_normalize_axis(x, out_nd) for x in axes)))
 
 
 def squeeze(a, axis=None):
@@ -1044,11 +1043,11 @@ def squeeze(a, axis=None):
     >>> fnp.squeeze(np.ones((1, 3, 1)), axis=0).shape
     (3, 1)
     """
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.squeeze(a, axis)
-    a = asarray_traced(a)
+    a = _asarray_traced(a)
     s = get_aval(a).shape
-    axes = tuple(i for i, d in enumerate(s) if d == 1) if axis is None else normalize_axes(axis, len(s))
+    axes = tuple(i for i, d in enumerate(s) if d == 1) if axis is None else _normalize_axes(axis, len(s))
     return sh.squeeze(a, axes)
 
 
@@ -1063,14 +1062,33 @@ def broadcast_to(a, shape):
     >>> fnad.grad(lambda x: fnp.sum(fnp.broadcast_to(x, (3, 2))))(np.array([1.0, 2.0]))
     array([3., 3.])
     """
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.broadcast_to(a, shape)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return sh.broadcast_to_rank_shape(asarray_traced(a), shape)
+    return sh.broadcast_to_rank_shape(_asarray_traced(a), shape)
 
 
-def broadcast_arrays_(*args):
-    return broadcast_arrays(*[asarray_traced(a) for a in args])
+def broadcast_arrays(*args):
+    """Arrays broadcast against each other to one shape, as numpy.broadcast_arrays.
+
+    >>> import numpy as np, fnad.numpy as fnp
+    >>> [a.shape for a in fnp.broadcast_arrays(np.ones((2, 1)), np.ones(3))]
+    [(2, 3), (2, 3)]
+    """
+    if not _is_traced(args):
+        return np.broadcast_arrays(*args)
+    target = np.broadcast_shapes(*[shape(a) for a in args])
+    return [broadcast_to(a, target) for a in args]
+
+
+def result_type(*args):
+    """The dtype NumPy 2 promotion gives these arguments (Python scalars weak), as numpy.result_type.
+
+    >>> import numpy as np, fnad.numpy as fnp
+    >>> fnp.result_type(np.float32(1), 2.0), fnp.result_type(np.int32(1), 2.5)
+    (dtype('float32'), dtype('float64'))
+    """
+    return _result_type(*args)[0]
 
 
 def atleast_1d(*arys):
@@ -1106,8 +1124,8 @@ def atleast_2d(*arys):
 
 
 def _matmul_traced(a, b):
-    dt, weak = result_type(a, b)
-    a, b = convert(asarray_traced(a), dt, weak), convert(asarray_traced(b), dt, weak)
+    dt, weak = _result_type(a, b)
+    a, b = _convert(_asarray_traced(a), dt, weak), _convert(_asarray_traced(b), dt, weak)
     sa, sb = get_aval(a).shape, get_aval(b).shape
     if not sa or not sb:
         raise ValueError("matmul: input operand does not have enough dimensions (0-d arrays are not allowed; "
@@ -1147,7 +1165,7 @@ def matmul(a, b):
     array([[ 7., 11.],
            [ 9., 13.]])
     """
-    if not is_traced((a, b)):
+    if not _is_traced((a, b)):
         try:
             return np.matmul(a, b)
         except ValueError as e:
@@ -1166,7 +1184,7 @@ def dot(a, b):
     >>> fnad.grad(lambda v: fnp.dot(v, v))(np.array([1.0, 2.0]))
     array([2., 4.])
     """
-    if not is_traced((a, b)):
+    if not _is_traced((a, b)):
         return np.dot(a, b)
     if ndim(a) == 0 or ndim(b) == 0:
         return multiply(a, b)
@@ -1220,17 +1238,17 @@ def tensordot(a, b, axes=2):
     >>> fnp.tensordot(a, b, axes=([1], [0])).shape
     (2, 4, 4, 5)
     """
-    if not is_traced((a, b)):
+    if not _is_traced((a, b)):
         return np.tensordot(a, b, axes)
-    dt, weak = result_type(a, b)
-    a, b = convert(asarray_traced(a), dt, weak), convert(asarray_traced(b), dt, weak)
+    dt, weak = _result_type(a, b)
+    a, b = _convert(_asarray_traced(a), dt, weak), _convert(_asarray_traced(b), dt, weak)
     na, nb = ndim(a), ndim(b)
     if isinstance(axes, (int, np.integer)):
         ca, cb = tuple(range(na - axes, na)), tuple(range(axes))
     else:
         ca, cb = axes
-        ca = tuple(normalize_axis(x, na) for x in (ca if isinstance(ca, (list, tuple)) else (ca,)))
-        cb = tuple(normalize_axis(x, nb) for x in (cb if isinstance(cb, (list, tuple)) else (cb,)))
+        ca = tuple(_normalize_axis(x, na) for x in (ca if isinstance(ca, (list, tuple)) else (ca,)))
+        cb = tuple(_normalize_axis(x, nb) for x in (cb if isinstance(cb, (list, tuple)) else (cb,)))
     return dot_general(a, b, ((ca, cb), ((), ())))
 
 
@@ -1245,7 +1263,7 @@ def trace(a, offset=0, axis1=0, axis2=1):
     array([[1., 0.],
            [0., 1.]])
     """
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.trace(a, offset, axis1, axis2)
     return sum(diagonal(a, offset, axis1, axis2), axis=-1)
 
@@ -1260,13 +1278,13 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     array([[0., 3.],
            [4., 7.]])
     """
-    if not is_traced((a,)):
+    if not _is_traced((a,)):
         return np.diagonal(a, offset, axis1, axis2)
-    a = moveaxis(asarray_traced(a), (axis1, axis2), (-2, -1))
+    a = moveaxis(_asarray_traced(a), (axis1, axis2), (-2, -1))
     n, m = shape(a)[-2:]
     i = sh.iota(np.int64, (n, m), 0)
     j = sh.iota(np.int64, (n, m), 1)
-    mask = convert(ew.eq(ew.add(i, np.array(offset, np.int64)), j), get_aval(a).dtype)
+    mask = _convert(ew.eq(ew.add(i, np.array(offset, np.int64)), j), get_aval(a).dtype)
     masked = multiply(a, mask)
     # Sum the masked matrix along the axis that leaves one entry per diagonal position.
     if offset >= 0:
