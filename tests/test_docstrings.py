@@ -93,27 +93,21 @@ def test_generated_numpy_functions_document_numpy_semantics():
     assert ">>>" in fnp.sum.__doc__
 
 
-@pytest.mark.parametrize("name", sorted(__import__("fnad.numpy._examples", fromlist=["EXAMPLES"]).EXAMPLES))
-def test_generated_elementwise_examples_run(name):
-    """The factory-made fnad.numpy functions carry a static example; run it as a doctest."""
-    import numpy as np
+def _generated_examples():
     import fnad.numpy as fnp
-    fn = getattr(fnp, name)
-    assert ">>>" in fn.__doc__
-    test = doctest.DocTestParser().get_doctest(fn.__doc__, {"np": np, "fnad": fnad, "fnp": fnp}, name, None, 0)
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    runner.run(test)
-    assert runner.failures == 0
-
-
-@pytest.mark.parametrize("name", sorted(__import__("fnad.lax._examples", fromlist=["EXAMPLES"]).EXAMPLES))
-def test_generated_lax_examples_run(name):
-    """The factory-made fnad.lax functions carry a static example; run it as a doctest."""
-    import numpy as np
     from fnad import lax
-    fn = getattr(lax, name)
+    from fnad.lax._examples import EXAMPLES as LAX
+    from fnad.numpy._examples import EXAMPLES as NUMPY
+    return [("fnp", fnp, n) for n in sorted(NUMPY)] + [("lax", lax, n) for n in sorted(LAX)]
+
+
+@pytest.mark.parametrize("alias,module,name", _generated_examples(), ids=lambda v: v if isinstance(v, str) else "")
+def test_generated_examples_run(alias, module, name):
+    """The factory-made fnad.numpy and fnad.lax functions carry a static example; run it as a doctest."""
+    import numpy as np
+    fn = getattr(module, name)
     assert ">>>" in fn.__doc__
-    test = doctest.DocTestParser().get_doctest(fn.__doc__, {"np": np, "fnad": fnad, "lax": lax}, name, None, 0)
+    test = doctest.DocTestParser().get_doctest(fn.__doc__, {"np": np, "fnad": fnad, alias: module}, name, None, 0)
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0
