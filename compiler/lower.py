@@ -40,12 +40,14 @@ contracting axes).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from llvmlite import ir
 
 from fnad.core import ShapedArray
 from fnad.ir import ClosedJaxpr, Jaxpr, Literal, Var
-from compiler import blas, fusion, parallel
+from compiler import blas, engine, fusion, parallel
 from compiler.vecmath import emit_math
 
 __all__ = ["lower", "supported_primitives", "PYOBJECT_LAYOUT"]
@@ -59,6 +61,8 @@ _PAR_MIN = 1 << 17         # a kernel with fewer elements runs on one thread
 _PAR_GRAIN = 1 << 15       # elements per parallel chunk at least
 _BLAS_MIN = 1 << 15        # m*n*k from which dot_general calls BLAS
 _PREFAULT_MIN = 1 << 20    # bytes of a new buffer from which its pages are faulted in up front
+_STREAM_MIN = 1 << 23      # bytes of an elementwise result from which it is written with streaming stores
+_STREAM_BLOCK = 256        # elements per streamed block (a multiple of every vector width x unroll)
 _MADV_POPULATE_WRITE, _PAGE = 23, 4096
 # PyArrayObject field offsets (verified against the running NumPy by runtime.py).
 PYOBJECT_LAYOUT = {"ob_type": 8, "data": 16, "nd": 24, "dimensions": 32, "descr": 56, "flags": 64}
@@ -434,6 +438,12 @@ def _store(b, value, ptr, offset, dtype):
     b.store(value, b.gep(ptr, [offset], inbounds=True, source_etype=mt))
 
 
+@functools.cache
+def _x86_64():
+    """Whether the host is x86-64 (whose vectorised non-temporal stores `_Kernel._streamed` uses)."""
+    return engine.target_machine().triple.startswith("x86_64")
+
+
 def _row_major(shape):
     strides, acc = [], 1
     for d in reversed(shape):
@@ -772,7 +782,9 @@ class _Kernel:
         em.b, em.pointers = b, dict(zip(self.buffers, slots))
         self.out_ptr = em.pointers[spec.out]
         self.index = [None] * len(self.groups)
-        if spec.op is None:
+        if spec.op is None and self._streams():
+            self._streamed(start, end)
+        elif spec.op is None:
             self._nest(0, start, end, (lambda: spec.body(self)) if spec.body else self._store_element)
         elif spec.op.startswith("scan"):
             self._nest(0, start, end, self._scan_body, stop=len(self.groups) - (1 if self.red and self.red[-1] else 0))
@@ -822,6 +834,45 @@ class _Kernel:
 
     def _out_offset(self):
         return self.em.offset(self.out_form)
+
+    def _streams(self):
+        """Whether the result is written with non-temporal stores: a flat elementwise result larger
+        than the caches, whose cache lines would otherwise be read before being overwritten (4- and
+        8-byte elements: LLVM vectorises those to streaming stores on x86-64)."""
+        spec = self.spec
+        return (spec.body is None and spec.dtype.itemsize >= 4 and not spec.stores and len(self.groups) == 1 and not self.red[0]
+                and self.out_form == self.domain_form and self.size * spec.dtype.itemsize >= _STREAM_MIN
+                and _x86_64())
+
+    def _streamed(self, start, end):
+        """[start, end) of a flat elementwise result in three loops: plain stores up to the first
+        64-byte boundary of the output; then whole blocks of `_STREAM_BLOCK` elements with
+        non-temporal stores through a pointer LLVM knows is 64-byte aligned; then the rest with plain
+        stores, and a full fence (x86's streaming stores are weakly ordered) so the streamed results
+        are visible to the thread that joins this chunk.
+        The streamed stores claim 64-byte alignment, which LLVM requires to vectorise them: true of
+        every vector store, and the scalar remainder LLVM keeps for that loop never runs, since the
+        trip count is a multiple of any vector width times unroll it picks."""
+        b, spec = self.b, self.spec
+        size, mt = spec.dtype.itemsize, mem_type(spec.dtype)
+        first = b.ptrtoint(b.gep(self.out_ptr, [start], inbounds=True, source_etype=mt), _I64)
+        lead = b.udiv(b.and_(b.sub(_i64(0), first), _i64(63)), _i64(size))
+        aligned = b.icmp_unsigned("==", b.and_(first, _i64(size - 1)), _i64(0))
+        lo = b.add(start, b.select(aligned, lead, b.sub(end, start)))
+        lo = b.select(b.icmp_signed("<", lo, end), lo, end)
+        hi = b.add(lo, b.and_(b.sub(end, lo), _i64(-_STREAM_BLOCK)))
+        self._nest(0, start, lo, self._store_element)
+        base = _intrinsic(b, "llvm.ptrmask.p0.i64", _PTR, [b.gep(self.out_ptr, [lo], inbounds=True, source_etype=mt),
+                                                           _i64(-64)])
+        streaming = self.lw.module.add_metadata([ir.Constant(_I32, 1)])
+        with _Loop(b, lo, hi) as i:
+            self._set_index(0, i)
+            value = self._element()
+            value = b.zext(value, _I8) if spec.dtype.kind == "b" else value
+            store = b.store(value, b.gep(base, [b.sub(i, lo)], inbounds=True, source_etype=mt), align=64)
+            store.set_metadata("nontemporal", streaming)
+        self._nest(0, hi, end, self._store_element)
+        b.fence("seq_cst")
 
     def _fill_identity(self):
         b, spec = self.b, self.spec

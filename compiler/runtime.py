@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler import cache, engine, lower as lowering
+from compiler import buffers, cache, engine, lower as lowering
 from fnad.ir import pp_jaxpr
 
 __all__ = ["compile_jaxpr", "Executable"]
@@ -83,6 +83,9 @@ class Executable:
         self.out_avals = [v.aval for v in jaxpr.outvars]
         self._n_in = len(self.in_avals)
         self._out_specs = [(a.shape, a.dtype) for a in self.out_avals]
+        # large results come from reused blocks (see compiler.buffers), the rest from np.empty
+        self._allocators = [buffers.empty if a.size * a.dtype.itemsize >= buffers.MIN_BYTES else np.empty
+                            for a in self.out_avals]
         self._consts = [np.ascontiguousarray(c, dtype=v.aval.dtype).reshape(v.aval.shape)
                         for c, v in zip(closed.consts, jaxpr.constvars)]
         pointers = ([c.ctypes.data for c in self._consts] + [id(np.ndarray)]
@@ -94,7 +97,7 @@ class Executable:
             self.__class__ = type("Executable", (Executable,), {"__call__": staticmethod(self._fast_call())})
 
     def __call__(self, *args):
-        return self._checked_call(args, [np.empty(s, d) for s, d in self._out_specs])
+        return self._checked_call(args, [empty(s, d) for empty, (s, d) in zip(self._allocators, self._out_specs)])
 
     def _fast_call(self):
         """exe(*arrays): fnad_call checks the inputs natively; a refusal takes `_checked_call`.
@@ -103,9 +106,10 @@ class Executable:
         proto = ctypes.PYFUNCTYPE if small else ctypes.CFUNCTYPE
         entry = proto(ctypes.c_int32, ctypes.c_void_p, *[ctypes.py_object] * (self._n_in + len(self._out_specs)))(
             self.library.address("fnad_call"))
-        table, checked, empty = self._table_address, self._checked_call, np.empty
+        table, checked = self._table_address, self._checked_call
         if len(self._out_specs) == 1:
             (shape, dtype), = self._out_specs
+            empty, = self._allocators
 
             def call(*args):
                 out = empty(shape, dtype)
@@ -116,10 +120,10 @@ class Executable:
                     pass
                 return checked(args, [out])
             return call
-        specs = self._out_specs
+        specs = list(zip(self._allocators, self._out_specs))
 
         def call(*args):
-            outs = [empty(s, d) for s, d in specs]
+            outs = [empty(s, d) for empty, (s, d) in specs]
             try:
                 if not entry(table, *args, *outs):
                     return outs
