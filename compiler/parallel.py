@@ -19,7 +19,7 @@ import threading
 
 from llvmlite import ir
 
-from compiler import engine
+from compiler import cache, engine
 
 __all__ = ["CHUNK_TYPE", "PARALLEL_FOR_TYPE", "declare_parallel_for", "set_num_threads",
            "get_num_threads", "runtime_address"]
@@ -149,7 +149,8 @@ def _default_threads():
 def _runtime():
     with _LOCK:  # exactly one runtime: generated code holds its address
         if not _RUNTIME:
-            library = engine.compile(_RUNTIME_IR, ["fnad_parallel_for", "fnad_num_threads"])
+            exports = ["fnad_parallel_for", "fnad_num_threads"]
+            library = cache.default_cache().get_or_compile(_RUNTIME_IR, lambda: (_RUNTIME_IR, exports, {})).library
             threads = ctypes.c_int32.from_address(library.address("fnad_num_threads"))
             threads.value = _default_threads()
             _RUNTIME.extend([library, threads])

@@ -112,6 +112,23 @@ def test_second_process_hits_disk_cache(tmp_path):
     assert runs[1]["compiles"] == 0 and runs[1]["disk_hits"] == 1 and runs[1]["misses"] == 0
 
 
+def test_second_process_compiles_nothing_for_a_parallel_program(tmp_path):
+    """The jitted program and the parallel runtime it calls both come from the disk cache."""
+    script = textwrap.dedent("""
+        import json, numpy as np, fnad
+        from compiler import cache, parallel
+        x = np.arange(1 << 18, dtype=np.float64)
+        assert np.array_equal(fnad.jit(lambda x: x * 2.0 + 1.0)(x), x * 2.0 + 1.0)
+        assert parallel.get_num_threads() >= 1
+        print(json.dumps(cache.default_cache().stats()))
+    """)
+    env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path / "shared"))
+    runs = [json.loads(subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                                      capture_output=True, text=True).stdout) for _ in range(2)]
+    assert runs[0]["compiles"] == 2 and runs[0]["disk_hits"] == 0
+    assert runs[1]["compiles"] == 0 and runs[1]["disk_hits"] == 2
+
+
 def test_eviction_keeps_total_size_bounded(tmp_path):
     disk = cache.DiskCache(tmp_path / "c", max_bytes=3000)
     keys = [cache.cache_key(str(i)) for i in range(6)]
