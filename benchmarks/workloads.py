@@ -349,7 +349,14 @@ def cold_start():
         if cache_dir is not None:
             env["FNAD_CACHE_DIR"] = cache_dir
         subprocess.run([sys.executable, "-m", "benchmarks.cold_start", framework], check=True, env=env,
-                       stdout=subprocess.DEVNULL, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                       stdout=subprocess.DEVNULL, cwd=root)
+    # Byte-compile fnad as `pip install` does for an installed package (JAX, NumPy and llvmlite came
+    # with their .pyc files; an editable install under PYTHONDONTWRITEBYTECODE=1 would recompile
+    # fnad's sources in every fresh process).
+    import compileall
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for package in ("fnad", "compiler"):
+        compileall.compile_dir(os.path.join(root, package), quiet=1)
     warm = tempfile.mkdtemp(prefix="fnad-warm-")
     run("fnad", warm)
     w = Workload("cold start: fresh process to first MLP train step", "<= 0.5x JAX (cold), <= 0.1x JAX (warm)",
