@@ -5,16 +5,20 @@ The lowering outlines a loop body into `void chunk(ptr args, i64 start, i64 end)
 `call void @fnad_parallel_for(ptr @chunk, ptr %args, i64 %n, i64 %grain)` (see
 `declare_parallel_for`). [0, n) is split into k = min(threads, ceil(n / grain)) contiguous chunks
 whose sizes differ by at most one: the partition depends only on (n, grain, thread count), never
-on timing. The calling thread runs the first chunk and one new thread runs each other chunk
-(created and joined per call, so nested parallel loops cannot deadlock; if a thread cannot be
-created its chunk runs on the caller). That costs ~10-40 us per region with 2 threads here
-(benchmarks/engine_bench.py), so only loops of well over that much work should be parallel.
+on timing. The calling thread runs the first chunk; the others run on a pool of worker threads
+started on first use and kept (worker i runs chunk i). Waiting on either side spins for a few
+microseconds, then sleeps on a futex, so a loaded machine is not burdened with busy-waiting
+threads. A loop started while the pool is in use (a parallel loop nested in a chunk, or loops of
+several Python threads at once) creates and joins threads of its own instead, so nesting cannot
+deadlock; where a thread cannot be created its chunk runs on the caller. In a child process made
+by os.fork the pool is forgotten (the child has no copies of the workers) and started afresh.
 Floating-point reductions stay reproducible for a given thread count if chunks write partial
 results that are combined in chunk order; for results independent of the thread count, reduce
 fixed-size blocks inside the chunks.
 """
 import ctypes
 import os
+import platform
 import threading
 
 from llvmlite import ir
@@ -28,13 +32,33 @@ _PTR, _I64 = ir.PointerType(), ir.IntType(64)
 CHUNK_TYPE = ir.FunctionType(ir.VoidType(), [_PTR, _I64, _I64])
 PARALLEL_FOR_TYPE = ir.FunctionType(ir.VoidType(), [_PTR, _PTR, _I64, _I64])
 
+# The pool (x86-64 and AArch64 Linux, where the futex system call number is known): worker i runs
+# chunk i of each job. A job is published by bumping `generation` (a futex word) after storing its
+# fields; every started worker acknowledges every job by decrementing `pending` (another futex word)
+# whether or not it had a chunk, so no worker can lag behind into the next job. Waiting spins
+# briefly, then sleeps in the kernel (never busy-waits for long on a loaded machine).
+_FUTEX_SYSCALL = {"x86_64": 202, "aarch64": 98}.get(platform.machine())
+_SPIN_HINT = {"x86_64": ("llvm.x86.sse2.pause", ""), "aarch64": ("llvm.aarch64.hint", "i32 1")}.get(
+    platform.machine(), ("llvm.donothing", ""))
+
 _RUNTIME_IR = r"""
 %task = type { ptr, ptr, i64, i64 }   ; chunk function, its args, start, end
 
 @fnad_num_threads = global i32 1
+@pool.busy = internal global i32 0          ; 1 while one parallel loop owns the pool
+@pool.workers = internal global i64 0       ; started workers, ids 1..workers
+@pool.generation = internal global i32 0    ; bumped once per job
+@pool.pending = internal global i32 0       ; workers yet to acknowledge the current job
+@pool.fn = internal global ptr null
+@pool.args = internal global ptr null
+@pool.n = internal global i64 0
+@pool.k = internal global i64 0
 
 declare i32 @pthread_create(ptr, ptr, ptr, ptr)
 declare i32 @pthread_join(i64, ptr)
+declare i32 @pthread_detach(i64)
+declare i64 @syscall(i64, ...)
+declare void @HINT(HINT_TYPES)
 
 define internal ptr @run_task(ptr %task) {
   %fn = load ptr, ptr %task
@@ -46,6 +70,149 @@ define internal ptr @run_task(ptr %task) {
   %end = load i64, ptr %pend
   call void %fn(ptr %args, i64 %start, i64 %end)
   ret ptr null
+}
+
+define internal void @run_chunk(ptr %fn, ptr %args, i64 %n, i64 %k, i64 %i) {   ; chunk i of k
+  %base = udiv i64 %n, %k
+  %rem = urem i64 %n, %k
+  %lt = icmp ult i64 %i, %rem
+  %mn = select i1 %lt, i64 %i, i64 %rem
+  %ib = mul i64 %i, %base
+  %start = add i64 %ib, %mn
+  %extra = zext i1 %lt to i64
+  %len = add i64 %base, %extra
+  %end = add i64 %start, %len
+  call void %fn(ptr %args, i64 %start, i64 %end)
+  ret void
+}
+
+define internal void @futex_wait(ptr %word, i32 %value) {
+  %r = call i64 (i64, ...) @syscall(i64 FUTEX, ptr %word, i32 128, i32 %value, ptr null)
+  ret void
+}
+
+define internal void @futex_wake(ptr %word, i32 %count) {
+  %r = call i64 (i64, ...) @syscall(i64 FUTEX, ptr %word, i32 129, i32 %count)
+  ret void
+}
+
+define internal i1 @spin_until_changed(ptr %word, i32 %value) {   ; true if *word != value within the spin
+entry:
+  br label %loop
+loop:
+  %i = phi i32 [0, %entry], [%i1, %again]
+  %v = load atomic i32, ptr %word acquire, align 4
+  %changed = icmp ne i32 %v, %value
+  br i1 %changed, label %yes, label %again
+again:
+  call void @HINT(HINT_ARGS)
+  %i1 = add i32 %i, 1
+  %more = icmp ult i32 %i1, 100                    ; a few microseconds
+  br i1 %more, label %loop, label %no
+yes:
+  ret i1 true
+no:
+  ret i1 false
+}
+
+define internal ptr @worker(ptr %arg) {   ; arg = id << 32 | the generation before its first job
+entry:
+  %packed = ptrtoint ptr %arg to i64
+  %id = lshr i64 %packed, 32
+  %g0 = trunc i64 %packed to i32
+  br label %wait
+wait:
+  %seen = phi i32 [%g0, %entry], [%seen, %sleep], [%g, %acked]
+  %spun = call i1 @spin_until_changed(ptr @pool.generation, i32 %seen)
+  br i1 %spun, label %work, label %sleep
+sleep:
+  call void @futex_wait(ptr @pool.generation, i32 %seen)
+  br label %wait
+work:
+  %g = load atomic i32, ptr @pool.generation acquire, align 4
+  %k = load i64, ptr @pool.k
+  %mine = icmp ult i64 %id, %k
+  br i1 %mine, label %run, label %ack
+run:
+  %fn = load ptr, ptr @pool.fn
+  %args = load ptr, ptr @pool.args
+  %n = load i64, ptr @pool.n
+  call void @run_chunk(ptr %fn, ptr %args, i64 %n, i64 %k, i64 %id)
+  br label %ack
+ack:
+  %before = atomicrmw sub ptr @pool.pending, i32 1 acq_rel
+  %last = icmp eq i32 %before, 1
+  br i1 %last, label %wake, label %acked
+wake:
+  call void @futex_wake(ptr @pool.pending, i32 1)
+  br label %acked
+acked:
+  br label %wait
+}
+
+define void @fnad_pool_forget() {   ; in a forked child, which has no copies of the workers
+  store i64 0, ptr @pool.workers
+  store i32 0, ptr @pool.busy
+  ret void
+}
+
+define internal void @pooled(ptr %fn, ptr %args, i64 %n, i64 %k) {   ; the caller owns pool.busy
+entry:
+  %w0 = load i64, ptr @pool.workers
+  %gen = load i32, ptr @pool.generation
+  %want = sub i64 %k, 1
+  br label %start.check
+start.check:
+  %w = phi i64 [%w0, %entry], [%w.next, %started]
+  %enough = icmp uge i64 %w, %want
+  br i1 %enough, label %publish, label %start
+start:
+  %tid = alloca i64
+  %w.next = add i64 %w, 1
+  %id.hi = shl i64 %w.next, 32
+  %gen64 = zext i32 %gen to i64
+  %packed = or i64 %id.hi, %gen64
+  %arg = inttoptr i64 %packed to ptr
+  %rc = call i32 @pthread_create(ptr %tid, ptr null, ptr @worker, ptr %arg)
+  %failed = icmp ne i32 %rc, 0
+  br i1 %failed, label %publish, label %started
+started:
+  %tidv = load i64, ptr %tid
+  call i32 @pthread_detach(i64 %tidv)
+  store i64 %w.next, ptr @pool.workers
+  br label %start.check
+publish:
+  %workers = load i64, ptr @pool.workers
+  store ptr %fn, ptr @pool.fn
+  store ptr %args, ptr @pool.args
+  store i64 %n, ptr @pool.n
+  store i64 %k, ptr @pool.k
+  %workers32 = trunc i64 %workers to i32
+  store atomic i32 %workers32, ptr @pool.pending release, align 4
+  atomicrmw add ptr @pool.generation, i32 1 release
+  call void @futex_wake(ptr @pool.generation, i32 2147483647)
+  call void @run_chunk(ptr %fn, ptr %args, i64 %n, i64 %k, i64 0)
+  br label %leftover
+leftover:                                   ; chunks of workers that could not be started
+  %i = phi i64 [%workers, %publish], [%i.next, %left.run]
+  %i.next = add i64 %i, 1
+  %left = icmp ult i64 %i.next, %k
+  br i1 %left, label %left.run, label %join
+left.run:
+  call void @run_chunk(ptr %fn, ptr %args, i64 %n, i64 %k, i64 %i.next)
+  br label %leftover
+join:
+  %p = load atomic i32, ptr @pool.pending acquire, align 4
+  %all = icmp eq i32 %p, 0
+  br i1 %all, label %done, label %join.spin
+join.spin:
+  %spun = call i1 @spin_until_changed(ptr @pool.pending, i32 %p)
+  br i1 %spun, label %join, label %join.sleep
+join.sleep:
+  call void @futex_wait(ptr @pool.pending, i32 %p)
+  br label %join
+done:
+  ret void
 }
 
 define void @fnad_parallel_for(ptr %fn, ptr %args, i64 %n, i64 %grain) {
@@ -65,10 +232,24 @@ split:
   %fewer = icmp ult i64 %by.grain, %t1
   %k = select i1 %fewer, i64 %by.grain, i64 %t1
   %serial = icmp eq i64 %k, 1
-  br i1 %serial, label %inline, label %parallel
+  br i1 %serial, label %inline, label %try.pool
 inline:
   call void %fn(ptr %args, i64 0, i64 %n)
   br label %done
+try.pool:
+  %claim = cmpxchg ptr @pool.busy, i32 0, i32 1 acquire monotonic
+  %owned = extractvalue { i32, i1 } %claim, 1
+  %pool.ok = and i1 %owned, HAVE_POOL
+  br i1 %pool.ok, label %pool, label %no.pool
+pool:
+  call void @pooled(ptr %fn, ptr %args, i64 %n, i64 %k)
+  store atomic i32 0, ptr @pool.busy release, align 4
+  br label %done
+no.pool:                                             ; nested or concurrent loop: threads of its own
+  br i1 %owned, label %release, label %parallel
+release:
+  store atomic i32 0, ptr @pool.busy release, align 4
+  br label %parallel
 parallel:
   %tasks = alloca %task, i64 %k
   %tids = alloca i64, i64 %k
@@ -98,8 +279,8 @@ fill:                                                ; chunk i = [i*base + min(i
 spawn:
   %j = phi i64 [1, %fill], [%j.next, %spawned]
   %tj = getelementptr %task, ptr %tasks, i64 %j
-  %tid = getelementptr i64, ptr %tids, i64 %j
-  %rc = call i32 @pthread_create(ptr %tid, ptr null, ptr @run_task, ptr %tj)
+  %tidj = getelementptr i64, ptr %tids, i64 %j
+  %rc = call i32 @pthread_create(ptr %tidj, ptr null, ptr @run_task, ptr %tj)
   %failed = icmp ne i32 %rc, 0
   br i1 %failed, label %run.here, label %spawned
 run.here:                                            ; no thread: run it now, mark it not to join
@@ -131,7 +312,9 @@ joined:
 done:
   ret void
 }
-"""
+""".replace("FUTEX", str(_FUTEX_SYSCALL or 0)).replace("HINT_ARGS", _SPIN_HINT[1]) \
+   .replace("HINT_TYPES", _SPIN_HINT[1].split(" ")[0]).replace("HINT", _SPIN_HINT[0]) \
+   .replace("HAVE_POOL", "true" if _FUTEX_SYSCALL else "false")
 
 _LOCK = threading.Lock()
 _RUNTIME = []  # [library, thread-count cell] once compiled; never released
@@ -149,8 +332,9 @@ def _default_threads():
 def _runtime():
     with _LOCK:  # exactly one runtime: generated code holds its address
         if not _RUNTIME:
-            exports = ["fnad_parallel_for", "fnad_num_threads"]
+            exports = ["fnad_parallel_for", "fnad_num_threads", "fnad_pool_forget"]
             library = cache.default_cache().get_or_compile(_RUNTIME_IR, lambda: (_RUNTIME_IR, exports, {})).library
+            os.register_at_fork(after_in_child=library.function("fnad_pool_forget", None))
             threads = ctypes.c_int32.from_address(library.address("fnad_num_threads"))
             threads.value = _default_threads()
             _RUNTIME.extend([library, threads])

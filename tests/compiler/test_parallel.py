@@ -3,6 +3,8 @@ import functools
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -73,6 +75,31 @@ define void @record(ptr %args, i64 %s, i64 %e) {         ; log (start, end, thre
   ret void
 }
 
+define void @fill_rows(ptr %args, i64 %s, i64 %e) {     ; rows s..e of y[rows, m]: a parallel fill each
+entry:
+  %y = load ptr, ptr %args
+  %pm = getelementptr ptr, ptr %args, i64 1
+  %m = load i64, ptr %pm
+  %row.args = alloca ptr
+  %empty = icmp sge i64 %s, %e
+  br i1 %empty, label %exit, label %loop
+loop:
+  %r = phi i64 [%s, %entry], [%r1, %loop]
+  %off = mul i64 %r, %m
+  %row = getelementptr double, ptr %y, i64 %off
+  store ptr %row, ptr %row.args
+  call void @fnad_parallel_for(ptr @fill, ptr %row.args, i64 %m, i64 1)
+  %r1 = add i64 %r, 1
+  %c = icmp slt i64 %r1, %e
+  br i1 %c, label %loop, label %exit
+exit:
+  ret void
+}
+
+define void @launch_fill_rows(ptr %args, i64 %n, i64 %grain) {
+  call void @fnad_parallel_for(ptr @fill_rows, ptr %args, i64 %n, i64 %grain)
+  ret void
+}
 define void @launch_fill(ptr %args, i64 %n, i64 %grain) {
   call void @fnad_parallel_for(ptr @fill, ptr %args, i64 %n, i64 %grain)
   ret void
@@ -86,7 +113,7 @@ define void @launch_record(ptr %args, i64 %n, i64 %grain) {
   ret void
 }
 """
-NAMES = ["launch_fill", "launch_sum", "launch_record"]
+NAMES = ["launch_fill", "launch_sum", "launch_record", "launch_fill_rows"]
 
 
 @functools.cache
@@ -169,6 +196,51 @@ def test_thread_count_api_and_env(threads):
     bad = subprocess.run([sys.executable, "-c", script], env=dict(env, FNAD_NUM_THREADS="many"),
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "FNAD_NUM_THREADS must be a positive integer" in bad.stderr
+
+
+def test_nested_and_concurrent_loops(threads):
+    """Loops inside chunks and loops of several Python threads at once (ctypes releases the GIL)
+    cannot all use the pool: they must still give every element exactly once."""
+    threads(2)
+    rows, m = 7, 5000
+    expected_row = 0.5 * np.arange(m) + 1.0
+    errors = []
+
+    def fill_rows_checked():
+        for _ in range(20):
+            out = np.zeros((rows, m))
+            args = (ctypes.c_void_p * 2)(out.ctypes.data, m)
+            launchers()["fill_rows"](ctypes.addressof(args), rows, 1)
+            if not (out == expected_row).all():
+                errors.append(out)
+    workers = [threading.Thread(target=fill_rows_checked) for _ in range(4)]
+    for t in workers:
+        t.start()
+    fill_rows_checked()
+    for t in workers:
+        t.join()
+    assert not errors
+
+
+def test_pool_works_in_a_forked_child(threads):
+    threads(2)
+    n = 1 << 16
+    y = np.zeros(n)
+    run("fill", [y], n)   # the parent's pool is running
+    pid = os.fork()
+    if pid == 0:          # the child has no workers: the pool must start afresh, not hang
+        z = np.zeros(n)
+        run("fill", [z], n)
+        os._exit(0 if (z == 0.5 * np.arange(n) + 1.0).all() else 1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.01)
+    os.kill(pid, 9)
+    pytest.fail("parallel loop in a forked child hung")
 
 
 def test_declare_parallel_for():
