@@ -72,7 +72,7 @@ define internal ptr @run_task(ptr %task) {
   ret ptr null
 }
 
-define internal void @run_chunk(ptr %fn, ptr %args, i64 %n, i64 %k, i64 %i) {   ; chunk i of k
+define internal { i64, i64 } @chunk_bounds(i64 %n, i64 %k, i64 %i) {   ; [i*base + min(i, rem), +base + (i < rem))
   %base = udiv i64 %n, %k
   %rem = urem i64 %n, %k
   %lt = icmp ult i64 %i, %rem
@@ -82,6 +82,15 @@ define internal void @run_chunk(ptr %fn, ptr %args, i64 %n, i64 %k, i64 %i) {   
   %extra = zext i1 %lt to i64
   %len = add i64 %base, %extra
   %end = add i64 %start, %len
+  %r0 = insertvalue { i64, i64 } undef, i64 %start, 0
+  %r1 = insertvalue { i64, i64 } %r0, i64 %end, 1
+  ret { i64, i64 } %r1
+}
+
+define internal void @run_chunk(ptr %fn, ptr %args, i64 %n, i64 %k, i64 %i) {   ; chunk i of k
+  %bounds = call { i64, i64 } @chunk_bounds(i64 %n, i64 %k, i64 %i)
+  %start = extractvalue { i64, i64 } %bounds, 0
+  %end = extractvalue { i64, i64 } %bounds, 1
   call void %fn(ptr %args, i64 %start, i64 %end)
   ret void
 }
@@ -253,18 +262,12 @@ release:
 parallel:
   %tasks = alloca %task, i64 %k
   %tids = alloca i64, i64 %k
-  %base = udiv i64 %n, %k
-  %rem = urem i64 %n, %k
   br label %fill
-fill:                                                ; chunk i = [i*base + min(i, rem), +base + (i < rem))
+fill:
   %i = phi i64 [0, %parallel], [%i.next, %fill]
-  %lt = icmp ult i64 %i, %rem
-  %mn = select i1 %lt, i64 %i, i64 %rem
-  %ib = mul i64 %i, %base
-  %start = add i64 %ib, %mn
-  %extra = zext i1 %lt to i64
-  %len = add i64 %base, %extra
-  %end = add i64 %start, %len
+  %bounds = call { i64, i64 } @chunk_bounds(i64 %n, i64 %k, i64 %i)
+  %start = extractvalue { i64, i64 } %bounds, 0
+  %end = extractvalue { i64, i64 } %bounds, 1
   %ti = getelementptr %task, ptr %tasks, i64 %i
   store ptr %fn, ptr %ti
   %ta = getelementptr %task, ptr %ti, i32 0, i32 1
