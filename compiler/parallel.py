@@ -5,10 +5,11 @@ The lowering outlines a loop body into `void chunk(ptr args, i64 start, i64 end)
 `call void @fnad_parallel_for(ptr @chunk, ptr %args, i64 %n, i64 %grain)` (see
 `declare_parallel_for`). [0, n) is split into k = min(threads, ceil(n / grain)) contiguous chunks
 whose sizes differ by at most one: the partition depends only on (n, grain, thread count), never
-on timing. The calling thread runs the first chunk; the others run on a pool of worker threads
-started on first use and kept (worker i runs chunk i). Waiting on either side spins for a few
-microseconds, then sleeps on a futex, so a loaded machine is not burdened with busy-waiting
-threads. A loop started while the pool is in use (a parallel loop nested in a chunk, or loops of
+on timing (which thread runs a chunk does not matter). The chunks are claimed one at a time by the
+calling thread and a pool of worker threads started on first use and kept; the caller claims
+chunks too, so on a loaded machine where no worker gets a core it simply runs them all itself
+(never slower than serial by more than the hand-off). Waiting spins for a few microseconds, then
+sleeps on a futex, so a loaded machine is not burdened with busy-waiting threads. A loop started while the pool is in use (a parallel loop nested in a chunk, or loops of
 several Python threads at once) creates and joins threads of its own instead, so nesting cannot
 deadlock; where a thread cannot be created its chunk runs on the caller. In a child process made
 by os.fork the pool is forgotten (the child has no copies of the workers) and started afresh.
@@ -32,11 +33,12 @@ _PTR, _I64 = ir.PointerType(), ir.IntType(64)
 CHUNK_TYPE = ir.FunctionType(ir.VoidType(), [_PTR, _I64, _I64])
 PARALLEL_FOR_TYPE = ir.FunctionType(ir.VoidType(), [_PTR, _PTR, _I64, _I64])
 
-# The pool (x86-64 and AArch64 Linux, where the futex system call number is known): worker i runs
-# chunk i of each job. A job is published by bumping `generation` (a futex word) after storing its
-# fields; every started worker acknowledges every job by decrementing `pending` (another futex word)
-# whether or not it had a chunk, so no worker can lag behind into the next job. Waiting spins
-# briefly, then sleeps in the kernel (never busy-waits for long on a loaded machine).
+# The pool (x86-64 and AArch64 Linux, where the futex system call number is known): a job is
+# published by storing its fields, then `ticket` = generation << 32 (chunk 0 next), then bumping
+# `generation` (a futex word the workers sleep on). Chunks are claimed by compare-and-swap on the
+# ticket, which fails for a worker that read an older generation, so a late worker can never run
+# a chunk of the next job with the previous job's fields. `done` (a futex word the caller sleeps
+# on) counts finished chunks.
 _FUTEX_SYSCALL = {"x86_64": 202, "aarch64": 98}.get(platform.machine())
 _SPIN_HINT = {"x86_64": ("llvm.x86.sse2.pause", ""), "aarch64": ("llvm.aarch64.hint", "i32 1")}.get(
     platform.machine(), ("llvm.donothing", ""))
@@ -46,9 +48,10 @@ _RUNTIME_IR = r"""
 
 @fnad_num_threads = global i32 1
 @pool.busy = internal global i32 0          ; 1 while one parallel loop owns the pool
-@pool.workers = internal global i64 0       ; started workers, ids 1..workers
-@pool.generation = internal global i32 0    ; bumped once per job
-@pool.pending = internal global i32 0       ; workers yet to acknowledge the current job
+@pool.workers = internal global i64 0       ; started worker threads
+@pool.generation = internal global i32 0    ; bumped once per job (workers sleep on it)
+@pool.ticket = internal global i64 0        ; generation << 32 | next unclaimed chunk of the job
+@pool.done = internal global i32 0          ; chunks of the current job finished (the caller sleeps on it)
 @pool.fn = internal global ptr null
 @pool.args = internal global ptr null
 @pool.n = internal global i64 0
@@ -124,38 +127,56 @@ no:
   ret i1 false
 }
 
-define internal ptr @worker(ptr %arg) {   ; arg = id << 32 | the generation before its first job
+define internal void @claim_chunks(i32 %gen) {   ; run unclaimed chunks of job `gen` until none is left
 entry:
-  %packed = ptrtoint ptr %arg to i64
-  %id = lshr i64 %packed, 32
-  %g0 = trunc i64 %packed to i32
+  %fn = load ptr, ptr @pool.fn
+  %args = load ptr, ptr @pool.args
+  %n = load i64, ptr @pool.n
+  %k = load i64, ptr @pool.k
+  %gen64 = zext i32 %gen to i64
+  br label %claim
+claim:
+  %t = load atomic i64, ptr @pool.ticket acquire, align 8
+  %t.gen = lshr i64 %t, 32
+  %same = icmp eq i64 %t.gen, %gen64
+  %c = and i64 %t, 4294967295
+  %left = icmp ult i64 %c, %k
+  %open = and i1 %same, %left
+  br i1 %open, label %try, label %out
+try:
+  %t1 = add i64 %t, 1
+  %cas = cmpxchg ptr @pool.ticket, i64 %t, i64 %t1 acq_rel acquire
+  %won = extractvalue { i64, i1 } %cas, 1
+  br i1 %won, label %run, label %claim
+run:
+  call void @run_chunk(ptr %fn, ptr %args, i64 %n, i64 %k, i64 %c)
+  %k32 = trunc i64 %k to i32
+  %before = atomicrmw add ptr @pool.done, i32 1 acq_rel
+  %after = add i32 %before, 1
+  %last = icmp eq i32 %after, %k32
+  br i1 %last, label %wake, label %claim
+wake:
+  call void @futex_wake(ptr @pool.done, i32 1)
+  br label %claim
+out:
+  ret void
+}
+
+define internal ptr @worker(ptr %arg) {   ; arg: the generation before the worker's first job
+entry:
+  %g0.64 = ptrtoint ptr %arg to i64
+  %g0 = trunc i64 %g0.64 to i32
   br label %wait
 wait:
-  %seen = phi i32 [%g0, %entry], [%seen, %sleep], [%g, %acked]
+  %seen = phi i32 [%g0, %entry], [%seen, %sleep], [%g, %work]
   %spun = call i1 @spin_until_changed(ptr @pool.generation, i32 %seen)
   br i1 %spun, label %work, label %sleep
 sleep:
   call void @futex_wait(ptr @pool.generation, i32 %seen)
   br label %wait
-work:
+work:                                       ; job fields are read after the generation (acquire)
   %g = load atomic i32, ptr @pool.generation acquire, align 4
-  %k = load i64, ptr @pool.k
-  %mine = icmp ult i64 %id, %k
-  br i1 %mine, label %run, label %ack
-run:
-  %fn = load ptr, ptr @pool.fn
-  %args = load ptr, ptr @pool.args
-  %n = load i64, ptr @pool.n
-  call void @run_chunk(ptr %fn, ptr %args, i64 %n, i64 %k, i64 %id)
-  br label %ack
-ack:
-  %before = atomicrmw sub ptr @pool.pending, i32 1 acq_rel
-  %last = icmp eq i32 %before, 1
-  br i1 %last, label %wake, label %acked
-wake:
-  call void @futex_wake(ptr @pool.pending, i32 1)
-  br label %acked
-acked:
+  call void @claim_chunks(i32 %g)
   br label %wait
 }
 
@@ -178,10 +199,8 @@ start.check:
 start:
   %tid = alloca i64
   %w.next = add i64 %w, 1
-  %id.hi = shl i64 %w.next, 32
   %gen64 = zext i32 %gen to i64
-  %packed = or i64 %id.hi, %gen64
-  %arg = inttoptr i64 %packed to ptr
+  %arg = inttoptr i64 %gen64 to ptr
   %rc = call i32 @pthread_create(ptr %tid, ptr null, ptr @worker, ptr %arg)
   %failed = icmp ne i32 %rc, 0
   br i1 %failed, label %publish, label %started
@@ -190,35 +209,30 @@ started:
   call i32 @pthread_detach(i64 %tidv)
   store i64 %w.next, ptr @pool.workers
   br label %start.check
-publish:
-  %workers = load i64, ptr @pool.workers
+publish:                                    ; fields, then the ticket, then the generation (release)
   store ptr %fn, ptr @pool.fn
   store ptr %args, ptr @pool.args
   store i64 %n, ptr @pool.n
   store i64 %k, ptr @pool.k
-  %workers32 = trunc i64 %workers to i32
-  store atomic i32 %workers32, ptr @pool.pending release, align 4
-  atomicrmw add ptr @pool.generation, i32 1 release
+  store i32 0, ptr @pool.done
+  %next = add i32 %gen, 1
+  %next64 = zext i32 %next to i64
+  %ticket = shl i64 %next64, 32
+  store atomic i64 %ticket, ptr @pool.ticket release, align 8
+  store atomic i32 %next, ptr @pool.generation release, align 4
   call void @futex_wake(ptr @pool.generation, i32 2147483647)
-  call void @run_chunk(ptr %fn, ptr %args, i64 %n, i64 %k, i64 0)
-  br label %leftover
-leftover:                                   ; chunks of workers that could not be started
-  %i = phi i64 [%workers, %publish], [%i.next, %left.run]
-  %i.next = add i64 %i, 1
-  %left = icmp ult i64 %i.next, %k
-  br i1 %left, label %left.run, label %join
-left.run:
-  call void @run_chunk(ptr %fn, ptr %args, i64 %n, i64 %k, i64 %i.next)
-  br label %leftover
+  call void @claim_chunks(i32 %next)        ; the caller works too: alone if no worker gets a core
+  %k32 = trunc i64 %k to i32
+  br label %join
 join:
-  %p = load atomic i32, ptr @pool.pending acquire, align 4
-  %all = icmp eq i32 %p, 0
+  %d = load atomic i32, ptr @pool.done acquire, align 4
+  %all = icmp eq i32 %d, %k32
   br i1 %all, label %done, label %join.spin
 join.spin:
-  %spun = call i1 @spin_until_changed(ptr @pool.pending, i32 %p)
+  %spun = call i1 @spin_until_changed(ptr @pool.done, i32 %d)
   br i1 %spun, label %join, label %join.sleep
 join.sleep:
-  call void @futex_wait(ptr @pool.pending, i32 %p)
+  call void @futex_wait(ptr @pool.done, i32 %d)
   br label %join
 done:
   ret void
