@@ -75,34 +75,24 @@ define void @record(ptr %args, i64 %s, i64 %e) {         ; log (start, end, thre
   ret void
 }
 
-define void @rendezvous(ptr %args, i64 %s, i64 %e) {     ; record, after waiting (bounded) for all chunks to start
-entry:
-  %counter = load ptr, ptr %args
-  %pwant = getelementptr ptr, ptr %args, i64 2
+define void @rendezvous(ptr %args, i64 %s, i64 %e) {     ; @record, after waiting (bounded) for all chunks to start
+entry:                                                   ; args: record's two, then started counter, chunk count
+  %pstarted = getelementptr ptr, ptr %args, i64 2
+  %started = load ptr, ptr %pstarted
+  %pwant = getelementptr ptr, ptr %args, i64 3
   %want = load i64, ptr %pwant
-  atomicrmw add ptr %counter, i64 1 seq_cst
+  atomicrmw add ptr %started, i64 1 seq_cst
   br label %spin
 spin:
   %i = phi i64 [0, %entry], [%i1, %spin]
-  %c = load atomic i64, ptr %counter seq_cst, align 8
+  %c = load atomic i64, ptr %started seq_cst, align 8
   %i1 = add i64 %i, 1
   %waiting = icmp slt i64 %c, %want
   %patient = icmp slt i64 %i1, 2000000000
   %go = and i1 %waiting, %patient
   br i1 %go, label %spin, label %record
 record:
-  %plog = getelementptr ptr, ptr %args, i64 1
-  %log = load ptr, ptr %plog
-  %k = atomicrmw add ptr %log, i64 1 seq_cst          ; log[0]: entries so far
-  %base = mul i64 %k, 3
-  %p0 = getelementptr i64, ptr %log, i64 %base
-  %p0b = getelementptr i64, ptr %p0, i64 1
-  store i64 %s, ptr %p0b
-  %p1 = getelementptr i64, ptr %p0b, i64 1
-  store i64 %e, ptr %p1
-  %p2 = getelementptr i64, ptr %p1, i64 1
-  %tid = call i64 @pthread_self()
-  store i64 %tid, ptr %p2
+  call void @record(ptr %args, i64 %s, i64 %e)
   ret void
 }
 
@@ -196,12 +186,11 @@ def test_partition_is_contiguous_balanced_and_uses_threads(threads):
     threads(3)
     assert [(s, e) for s, e, _ in chunks(10)] == [(0, 4), (4, 7), (7, 10)]
     # chunks that wait for each other to start can only finish on three threads: caller + 2 workers
-    counter, log = np.zeros(1, np.int64), np.zeros(1 + 3 * 3, np.int64)
-    args = (ctypes.c_void_p * 3)(counter.ctypes.data, log.ctypes.data, 3)
+    counter, log, started = np.zeros(1, np.int64), np.zeros((3, 3), np.int64), np.zeros(1, np.int64)
+    args = (ctypes.c_void_p * 4)(counter.ctypes.data, log.ctypes.data, started.ctypes.data, 3)
     launchers()["rendezvous"](ctypes.addressof(args), 10, 1)
-    entries = log[1:].reshape(3, 3)
-    assert log[0] == 3 and sorted(map(tuple, entries[:, :2])) == [(0, 4), (4, 7), (7, 10)]
-    assert len(set(entries[:, 2])) == 3
+    assert counter[0] == 3 and sorted(map(tuple, log[:, :2])) == [(0, 4), (4, 7), (7, 10)]
+    assert len(set(log[:, 2])) == 3
     assert [(s, e) for s, e, _ in chunks(10, grain=4)] == [(0, 4), (4, 7), (7, 10)]
     assert [(s, e) for s, e, _ in chunks(10, grain=6)] == [(0, 5), (5, 10)]  # ceil(10/6) chunks
     assert [(s, e) for s, e, _ in chunks(10, grain=100)] == [(0, 10)]
