@@ -4,6 +4,13 @@ symbol names, and sets its thread count from Python.
 
 Calls follow the C interfaces: CBLAS enums and LAPACKE `matrix_layout` are i32 (`ROW_MAJOR`, ...),
 dimensions and pivots are i32 (`lapack_int`), LAPACKE `char` options (b'N', b'U', ...) are i8.
+
+Threads: OpenBLAS runs single-threaded here, and generated code calls gemm through `fnad_sgemm` /
+`fnad_dgemm` (same C signature as cblas_?gemm; `declare_gemm`), which splits a large product into
+row or column blocks run by `compiler.parallel`'s pool: OpenBLAS's own threads wait for each other
+by spinning and yielding, and on a loaded machine a 128x512x512 sgemm took 33 ms with 2 of them
+against 0.6 ms with one, while the pool's caller runs every block itself when no worker gets a core.
+Blocks split the dimension whose other operand is smaller (each block packs all of that operand).
 """
 import ctypes
 import functools
@@ -13,6 +20,8 @@ import llvmlite.binding as llvm
 import numpy as np
 import scipy_openblas32
 from llvmlite import ir
+
+from compiler import cache, engine, parallel
 
 __all__ = ["ROW_MAJOR", "COL_MAJOR", "NO_TRANS", "TRANS", "ROUTINES", "library", "symbol_name",
            "declare", "declare_gemm", "openblas_set_num_threads", "openblas_get_num_threads",
@@ -53,6 +62,7 @@ def library():
     path = os.path.join(scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True))
     lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
     llvm.load_library_permanently(path)
+    lib.scipy_openblas_set_num_threads(ctypes.c_int(1))   # parallel gemm goes through fnad_?gemm
     return lib
 
 
@@ -89,8 +99,154 @@ def declare(module, routine, dtype):
 
 
 def declare_gemm(module, dtype):
-    """`declare(module, 'gemm', dtype)`: cblas_sgemm or cblas_dgemm."""
-    return declare(module, "gemm", dtype)
+    """Declare (once) `fnad_sgemm` / `fnad_dgemm`: cblas_?gemm's signature and result, run in
+    blocks on the thread pool when large (see the module docstring)."""
+    name = _PARALLEL_GEMM + _float(dtype)[0] + "gemm"
+    if not isinstance(module, ir.Module):
+        raise TypeError(f"expected an llvmlite.ir.Module, got {type(module).__name__}")
+    if name in module.globals:
+        return module.globals[name]
+    cblas = declare(module, "gemm", dtype)
+    return ir.Function(module, cblas.function_type, name)
+
+
+_PARALLEL_GEMM = "fnad_"
+_SPLIT_MIN = 1 << 18       # multiply-adds from which a gemm is split into blocks
+_BLOCK_MIN = 32            # rows or columns per block at least
+
+_GEMM_IR = r"""
+%args = type { i32, i32, i32, i32, i32, FLOAT, ptr, i32, ptr, i32, FLOAT, ptr, i32, i1 }
+declare void @CBLAS(i32, i32, i32, i32, i32, i32, FLOAT, ptr, i32, ptr, i32, FLOAT, ptr, i32)
+declare void @fnad_parallel_for(ptr, ptr, i64, i64)
+
+define internal void @block(ptr %args, i64 %start, i64 %end) {   ; rows or columns [start, end) of C
+entry:
+  %p.ta = getelementptr %args, ptr %args, i32 0, i32 0
+  %ta = load i32, ptr %p.ta
+  %p.tb = getelementptr %args, ptr %args, i32 0, i32 1
+  %tb = load i32, ptr %p.tb
+  %p.m = getelementptr %args, ptr %args, i32 0, i32 2
+  %m = load i32, ptr %p.m
+  %p.n = getelementptr %args, ptr %args, i32 0, i32 3
+  %n = load i32, ptr %p.n
+  %p.k = getelementptr %args, ptr %args, i32 0, i32 4
+  %k = load i32, ptr %p.k
+  %palpha = getelementptr %args, ptr %args, i32 0, i32 5
+  %alpha = load FLOAT, ptr %palpha
+  %pa = getelementptr %args, ptr %args, i32 0, i32 6
+  %a = load ptr, ptr %pa
+  %p.lda = getelementptr %args, ptr %args, i32 0, i32 7
+  %lda = load i32, ptr %p.lda
+  %pb = getelementptr %args, ptr %args, i32 0, i32 8
+  %b = load ptr, ptr %pb
+  %p.ldb = getelementptr %args, ptr %args, i32 0, i32 9
+  %ldb = load i32, ptr %p.ldb
+  %pbeta = getelementptr %args, ptr %args, i32 0, i32 10
+  %beta = load FLOAT, ptr %pbeta
+  %pc = getelementptr %args, ptr %args, i32 0, i32 11
+  %c = load ptr, ptr %pc
+  %p.ldc = getelementptr %args, ptr %args, i32 0, i32 12
+  %ldc = load i32, ptr %p.ldc
+  %prows = getelementptr %args, ptr %args, i32 0, i32 13
+  %rows = load i1, ptr %prows
+  %len64 = sub i64 %end, %start
+  %len = trunc i64 %len64 to i32
+  %lda64 = sext i32 %lda to i64
+  %ldb64 = sext i32 %ldb to i64
+  %ldc64 = sext i32 %ldc to i64
+  br i1 %rows, label %by.rows, label %by.columns
+by.rows:                       ; A's rows start at start*lda (A as stored) or its columns at start (A^FLOAT)
+  %a.trans = icmp eq i32 %ta, 112
+  %a.row = mul i64 %start, %lda64
+  %a.off = select i1 %a.trans, i64 %start, i64 %a.row
+  %a.blk = getelementptr FLOAT, ptr %a, i64 %a.off
+  %c.row = mul i64 %start, %ldc64
+  %c.blk.r = getelementptr FLOAT, ptr %c, i64 %c.row
+  call void @CBLAS(i32 101, i32 %ta, i32 %tb, i32 %len, i32 %n, i32 %k, FLOAT %alpha, ptr %a.blk, i32 %lda,
+                   ptr %b, i32 %ldb, FLOAT %beta, ptr %c.blk.r, i32 %ldc)
+  ret void
+by.columns:                    ; B's columns start at start (B as stored) or its rows at start*ldb (B^FLOAT)
+  %b.trans = icmp eq i32 %tb, 112
+  %b.row = mul i64 %start, %ldb64
+  %b.off = select i1 %b.trans, i64 %b.row, i64 %start
+  %b.blk = getelementptr FLOAT, ptr %b, i64 %b.off
+  %c.blk.c = getelementptr FLOAT, ptr %c, i64 %start
+  call void @CBLAS(i32 101, i32 %ta, i32 %tb, i32 %m, i32 %len, i32 %k, FLOAT %alpha, ptr %a, i32 %lda,
+                   ptr %b.blk, i32 %ldb, FLOAT %beta, ptr %c.blk.c, i32 %ldc)
+  ret void
+}
+
+define void @NAME(i32 %order, i32 %ta, i32 %tb, i32 %m, i32 %n, i32 %k, FLOAT %alpha, ptr %a, i32 %lda,
+                  ptr %b, i32 %ldb, FLOAT %beta, ptr %c, i32 %ldc) {
+entry:
+  %m64 = sext i32 %m to i64
+  %n64 = sext i32 %n to i64
+  %k64 = sext i32 %k to i64
+  %mn = mul i64 %m64, %n64
+  %work = mul i64 %mn, %k64
+  %large = icmp sge i64 %work, SPLIT_MIN
+  %row.major = icmp eq i32 %order, 101
+  %split = and i1 %large, %row.major
+  br i1 %split, label %blocks, label %whole
+whole:
+  call void @CBLAS(i32 %order, i32 %ta, i32 %tb, i32 %m, i32 %n, i32 %k, FLOAT %alpha, ptr %a, i32 %lda,
+                   ptr %b, i32 %ldb, FLOAT %beta, ptr %c, i32 %ldc)
+  ret void
+blocks:
+  %args = alloca %args
+  %rows = icmp sge i32 %m, %n                 ; split M: each block packs all of B (K x N <= M x K)
+  %len = select i1 %rows, i64 %m64, i64 %n64
+  store %args { i32 0, i32 0, i32 0, i32 0, i32 0, FLOAT ZERO, ptr null, i32 0, ptr null, i32 0, FLOAT ZERO, ptr null, i32 0, i1 0 }, ptr %args
+  %f0 = getelementptr %args, ptr %args, i32 0, i32 0
+  store i32 %ta, ptr %f0
+  %f1 = getelementptr %args, ptr %args, i32 0, i32 1
+  store i32 %tb, ptr %f1
+  %f2 = getelementptr %args, ptr %args, i32 0, i32 2
+  store i32 %m, ptr %f2
+  %f3 = getelementptr %args, ptr %args, i32 0, i32 3
+  store i32 %n, ptr %f3
+  %f4 = getelementptr %args, ptr %args, i32 0, i32 4
+  store i32 %k, ptr %f4
+  %f5 = getelementptr %args, ptr %args, i32 0, i32 5
+  store FLOAT %alpha, ptr %f5
+  %f6 = getelementptr %args, ptr %args, i32 0, i32 6
+  store ptr %a, ptr %f6
+  %f7 = getelementptr %args, ptr %args, i32 0, i32 7
+  store i32 %lda, ptr %f7
+  %f8 = getelementptr %args, ptr %args, i32 0, i32 8
+  store ptr %b, ptr %f8
+  %f9 = getelementptr %args, ptr %args, i32 0, i32 9
+  store i32 %ldb, ptr %f9
+  %f10 = getelementptr %args, ptr %args, i32 0, i32 10
+  store FLOAT %beta, ptr %f10
+  %f11 = getelementptr %args, ptr %args, i32 0, i32 11
+  store ptr %c, ptr %f11
+  %f12 = getelementptr %args, ptr %args, i32 0, i32 12
+  store i32 %ldc, ptr %f12
+  %f13 = getelementptr %args, ptr %args, i32 0, i32 13
+  store i1 %rows, ptr %f13
+  call void @fnad_parallel_for(ptr @block, ptr %args, i64 %len, i64 BLOCK_MIN)
+  ret void
+}
+"""
+
+
+def _gemm_runtime(letter):
+    """Address of fnad_sgemm / fnad_dgemm (compiled once, through the disk cache)."""
+    ty = {"s": "float", "d": "double"}[letter]
+    name = f"{_PARALLEL_GEMM}{letter}gemm"
+    text = (_GEMM_IR.replace("CBLAS", f"{_PREFIX}cblas_{letter}gemm").replace("NAME", name)
+            .replace("SPLIT_MIN", str(_SPLIT_MIN)).replace("BLOCK_MIN", str(_BLOCK_MIN))
+            .replace("ZERO", "0.0").replace("FLOAT", ty))
+    library()
+    compiled = cache.default_cache().get_or_compile(text, lambda: (text, [name], {}))
+    _GEMM_LIBRARIES.append(compiled)   # generated code keeps calling it: never released
+    return compiled.library.address(name)
+
+
+_GEMM_LIBRARIES = []
+for _letter in "sd":
+    engine.register_symbol(f"{_PARALLEL_GEMM}{_letter}gemm", functools.partial(_gemm_runtime, _letter))
 
 
 def openblas_set_num_threads(n):

@@ -11,11 +11,11 @@ CTYPES = {"i": ctypes.c_int32, "c": ctypes.c_char, "p": ctypes.c_void_p}
 
 
 @functools.cache
-def native(routine, dtype):
+def native(routine, dtype, declare=blas.declare):
     """A JIT-compiled function that calls the BLAS/LAPACK routine: the path generated code takes."""
     module = ir.Module()
-    callee = blas.declare(module, routine, dtype)
-    assert blas.declare(module, routine, dtype) is callee
+    callee = declare(module, routine, dtype)
+    assert declare(module, routine, dtype) is callee
     fn = ir.Function(module, callee.function_type, "call")
     b = ir.IRBuilder(fn.append_basic_block())
     result = b.call(callee, fn.args)
@@ -62,6 +62,35 @@ def test_gemm_from_native_code_matches_numpy(dtype, ta, tb):
                           m, n, k, 2.0, ptr(a), a.shape[1], ptr(b), b.shape[1], 0.5, ptr(c), n)
     expected = 2.0 * ((a.T if ta else a) @ (b.T if tb else b)) + 0.5
     np.testing.assert_allclose(c, expected, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("m,n,k", [(300, 70, 40), (40, 300, 70), (3, 5, 7)])   # rows, columns, whole
+def test_parallel_gemm_matches_numpy(dtype, ta, tb, m, n, k):
+    """fnad_?gemm (what generated code calls) splits large products into row or column blocks on
+    the thread pool: same result as NumPy for every transpose, leading dimensions larger than the
+    matrices, any thread count."""
+    from compiler import parallel
+    gemm = native("gemm", dtype, declare=lambda module, routine, dtype: blas.declare_gemm(module, dtype))
+    rng = np.random.default_rng(1)
+    pad = 3   # leading dimensions exceed the row lengths
+    a_full = rng.standard_normal(((k, m) if ta else (m, k))[:1] + (((k, m) if ta else (m, k))[1] + pad,)).astype(dtype)
+    b_full = rng.standard_normal(((n, k) if tb else (k, n))[:1] + (((n, k) if tb else (k, n))[1] + pad,)).astype(dtype)
+    a, b = a_full[:, :-pad], b_full[:, :-pad]
+    expected = 2.0 * ((a.T if ta else a) @ (b.T if tb else b)) + 0.5
+    before = parallel.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            parallel.set_num_threads(threads)
+            c_full = np.ones((m, n + pad), dtype)
+            gemm(blas.ROW_MAJOR, blas.TRANS if ta else blas.NO_TRANS, blas.TRANS if tb else blas.NO_TRANS,
+                 m, n, k, 2.0, ptr(a_full), a_full.shape[1], ptr(b_full), b_full.shape[1], 0.5, ptr(c_full), n + pad)
+            np.testing.assert_allclose(c_full[:, :n], expected, rtol=1e-4 if dtype == np.float32 else 1e-12,
+                                       atol=1e-3 if dtype == np.float32 else 1e-10)
+            assert (c_full[:, n:] == 1).all()   # nothing written past the rows
+    finally:
+        parallel.set_num_threads(before)
 
 
 def test_gemv_from_native_code():
