@@ -40,14 +40,17 @@ def _block_size(fn, target=2e-3):
         n *= 2 if dt == 0 else max(2, min(100, int(target / dt)))
 
 
-def interleaved(contenders: dict, repeats=15, target=2e-3):
+def interleaved(contenders: dict, repeats=15, target=2e-3, settle=5e-3):
     """contenders: name -> zero-argument callable (already warmed up / compiled).
-    Returns {name: Result} with per-call times."""
+    Returns {name: Result} with per-call times. Before each block the process sleeps `settle`
+    seconds, so that threads a contender left spinning (OpenMP, OpenBLAS, XLA pools) go idle
+    instead of competing with the next contender for the cores."""
     blocks = {k: _block_size(f, target) for k, f in contenders.items()}
     results = {k: Result(k) for k in contenders}
     for _ in range(repeats):
         for k, f in contenders.items():
             n = blocks[k]
+            time.sleep(settle)
             t0 = time.perf_counter()
             for _ in range(n):
                 f()
