@@ -115,40 +115,13 @@ _SPLIT_MIN = 1 << 18       # multiply-adds from which a gemm is split into block
 _BLOCK_MIN = 32            # rows or columns per block at least
 
 _GEMM_IR = r"""
-%args = type { i32, i32, i32, i32, i32, FLOAT, ptr, i32, ptr, i32, FLOAT, ptr, i32, i1 }
+%args = type { FIELD_TYPES }
 declare void @CBLAS(i32, i32, i32, i32, i32, i32, FLOAT, ptr, i32, ptr, i32, FLOAT, ptr, i32)
 declare void @fnad_parallel_for(ptr, ptr, i64, i64)
 
 define internal void @block(ptr %args, i64 %start, i64 %end) {   ; rows or columns [start, end) of C
 entry:
-  %p.ta = getelementptr %args, ptr %args, i32 0, i32 0
-  %ta = load i32, ptr %p.ta
-  %p.tb = getelementptr %args, ptr %args, i32 0, i32 1
-  %tb = load i32, ptr %p.tb
-  %p.m = getelementptr %args, ptr %args, i32 0, i32 2
-  %m = load i32, ptr %p.m
-  %p.n = getelementptr %args, ptr %args, i32 0, i32 3
-  %n = load i32, ptr %p.n
-  %p.k = getelementptr %args, ptr %args, i32 0, i32 4
-  %k = load i32, ptr %p.k
-  %palpha = getelementptr %args, ptr %args, i32 0, i32 5
-  %alpha = load FLOAT, ptr %palpha
-  %pa = getelementptr %args, ptr %args, i32 0, i32 6
-  %a = load ptr, ptr %pa
-  %p.lda = getelementptr %args, ptr %args, i32 0, i32 7
-  %lda = load i32, ptr %p.lda
-  %pb = getelementptr %args, ptr %args, i32 0, i32 8
-  %b = load ptr, ptr %pb
-  %p.ldb = getelementptr %args, ptr %args, i32 0, i32 9
-  %ldb = load i32, ptr %p.ldb
-  %pbeta = getelementptr %args, ptr %args, i32 0, i32 10
-  %beta = load FLOAT, ptr %pbeta
-  %pc = getelementptr %args, ptr %args, i32 0, i32 11
-  %c = load ptr, ptr %pc
-  %p.ldc = getelementptr %args, ptr %args, i32 0, i32 12
-  %ldc = load i32, ptr %p.ldc
-  %prows = getelementptr %args, ptr %args, i32 0, i32 13
-  %rows = load i1, ptr %prows
+UNPACK
   %len64 = sub i64 %end, %start
   %len = trunc i64 %len64 to i32
   %lda64 = sext i32 %lda to i64
@@ -196,48 +169,32 @@ blocks:
   %args = alloca %args
   %rows = icmp sge i32 %m, %n                 ; split M: each block packs all of B (K x N <= M x K)
   %len = select i1 %rows, i64 %m64, i64 %n64
-  store %args { i32 0, i32 0, i32 0, i32 0, i32 0, FLOAT ZERO, ptr null, i32 0, ptr null, i32 0, FLOAT ZERO, ptr null, i32 0, i1 0 }, ptr %args
-  %f0 = getelementptr %args, ptr %args, i32 0, i32 0
-  store i32 %ta, ptr %f0
-  %f1 = getelementptr %args, ptr %args, i32 0, i32 1
-  store i32 %tb, ptr %f1
-  %f2 = getelementptr %args, ptr %args, i32 0, i32 2
-  store i32 %m, ptr %f2
-  %f3 = getelementptr %args, ptr %args, i32 0, i32 3
-  store i32 %n, ptr %f3
-  %f4 = getelementptr %args, ptr %args, i32 0, i32 4
-  store i32 %k, ptr %f4
-  %f5 = getelementptr %args, ptr %args, i32 0, i32 5
-  store FLOAT %alpha, ptr %f5
-  %f6 = getelementptr %args, ptr %args, i32 0, i32 6
-  store ptr %a, ptr %f6
-  %f7 = getelementptr %args, ptr %args, i32 0, i32 7
-  store i32 %lda, ptr %f7
-  %f8 = getelementptr %args, ptr %args, i32 0, i32 8
-  store ptr %b, ptr %f8
-  %f9 = getelementptr %args, ptr %args, i32 0, i32 9
-  store i32 %ldb, ptr %f9
-  %f10 = getelementptr %args, ptr %args, i32 0, i32 10
-  store FLOAT %beta, ptr %f10
-  %f11 = getelementptr %args, ptr %args, i32 0, i32 11
-  store ptr %c, ptr %f11
-  %f12 = getelementptr %args, ptr %args, i32 0, i32 12
-  store i32 %ldc, ptr %f12
-  %f13 = getelementptr %args, ptr %args, i32 0, i32 13
-  store i1 %rows, ptr %f13
+PACK
   call void @fnad_parallel_for(ptr @block, ptr %args, i64 %len, i64 BLOCK_MIN)
   ret void
 }
 """
 
 
+# The gemm arguments a block needs, as (name, type) of the %args struct.
+_GEMM_FIELDS = [("ta", "i32"), ("tb", "i32"), ("m", "i32"), ("n", "i32"), ("k", "i32"), ("alpha", "FLOAT"),
+                ("a", "ptr"), ("lda", "i32"), ("b", "ptr"), ("ldb", "i32"), ("beta", "FLOAT"), ("c", "ptr"),
+                ("ldc", "i32"), ("rows", "i1")]
+
+
 def _gemm_runtime(letter):
     """Address of fnad_sgemm / fnad_dgemm (compiled once, through the disk cache)."""
     ty = {"s": "float", "d": "double"}[letter]
     name = f"{_PARALLEL_GEMM}{letter}gemm"
-    text = (_GEMM_IR.replace("CBLAS", f"{_PREFIX}cblas_{letter}gemm").replace("NAME", name)
+    unpack = "  %v = load %args, ptr %args\n" + "".join(
+        f"  %{f} = extractvalue %args %v, {i}\n" for i, (f, _) in enumerate(_GEMM_FIELDS))
+    pack = "".join(f"  %s{i} = insertvalue %args {'undef' if i == 0 else f'%s{i - 1}'}, {t} %{f}, {i}\n"
+                   for i, (f, t) in enumerate(_GEMM_FIELDS)) + f"  store %args %s{len(_GEMM_FIELDS) - 1}, ptr %args"
+    text = (_GEMM_IR.replace("UNPACK", unpack).replace("PACK", pack)
+            .replace("FIELD_TYPES", ", ".join(t for _, t in _GEMM_FIELDS))
+            .replace("CBLAS", f"{_PREFIX}cblas_{letter}gemm").replace("NAME", name)
             .replace("SPLIT_MIN", str(_SPLIT_MIN)).replace("BLOCK_MIN", str(_BLOCK_MIN))
-            .replace("ZERO", "0.0").replace("FLOAT", ty))
+            .replace("FLOAT", ty))
     library()
     compiled = cache.default_cache().get_or_compile(text, lambda: (text, [name], {}))
     _GEMM_LIBRARIES.append(compiled)   # generated code keeps calling it: never released
