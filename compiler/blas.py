@@ -196,7 +196,7 @@ def _gemm_runtime(letter):
             .replace("SPLIT_MIN", str(_SPLIT_MIN)).replace("BLOCK_MIN", str(_BLOCK_MIN))
             .replace("FLOAT", ty))
     library()
-    compiled = cache.default_cache().get_or_compile(text, lambda: (text, [name], {}))
+    compiled = cache.default_cache().get_or_compile(text, lambda: (text, [name], {}), speed_level=0)
     _GEMM_LIBRARIES.append(compiled)   # generated code keeps calling it: never released
     return compiled.library.address(name)
 

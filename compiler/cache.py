@@ -223,12 +223,12 @@ class Cache:
         with self._lock:
             self._counts[what] += 1
 
-    def get_or_compile(self, key_text, build, version=COMPILER_VERSION):
+    def get_or_compile(self, key_text, build, version=COMPILER_VERSION, speed_level=3):
         """The `Compiled` code for `key_text`, the text identifying it (LLVM IR, or the caller's IR
         so that a hit skips generating LLVM IR). On a miss `build()` is called and must return
         `(llvm_ir, exports, metadata)`: IR text or llvmlite module, exported symbol names and a
-        JSON-serialisable dict."""
-        key = cache_key(key_text, version)
+        JSON-serialisable dict; it is compiled at optimisation level `speed_level`."""
+        key = cache_key(key_text, version if speed_level == 3 else f"{version} O{speed_level}")
         compiled = self.memory.get(key)
         if compiled is not None:
             self._count("memory_hits")
@@ -242,7 +242,7 @@ class Cache:
             llvm_ir, exports, metadata = build()
             # Through JSON now: fails early if it cannot be stored, and equals what a disk hit gives.
             stored = json.loads(json.dumps({"exports": list(exports), "metadata": metadata}))
-            obj = engine.compile_object(llvm_ir)
+            obj = engine.compile_object(llvm_ir, speed_level)
             self._count("compiles")
             if self.disk is not None:
                 self.disk.put(key, obj, stored)

@@ -84,11 +84,12 @@ def parse(module):
         return ref
 
 
-def optimize(module_ref):
-    """Run the O3 pipeline (loop and SLP vectorisation on) over `module_ref` in place; returns it."""
+def optimize(module_ref, speed_level=3):
+    """Run the O`speed_level` pipeline (loop and SLP vectorisation on) over `module_ref` in place;
+    returns it. Level 0 skips optimisation (for small runtime code that is compiled once)."""
     tm = target_machine()
     with _LOCK:
-        pto = llvm.create_pipeline_tuning_options(speed_level=3)
+        pto = llvm.create_pipeline_tuning_options(speed_level=speed_level)
         pto.loop_vectorization = pto.slp_vectorization = True
         pb = llvm.create_pass_builder(tm, pto)
         pb.getModulePassManager().run(module_ref, pb)
@@ -107,10 +108,11 @@ def emit_assembly(module_ref):
         return target_machine().emit_assembly(module_ref)
 
 
-def compile_object(module):
-    """Parse, verify, optimise and emit LLVM IR (text or `llvmlite.ir.Module`) to object bytes."""
+def compile_object(module, speed_level=3):
+    """Parse, verify, optimise (see `optimize`) and emit LLVM IR (text or `llvmlite.ir.Module`) to
+    object bytes."""
     with _LOCK:
-        return emit_object(optimize(parse(module)))
+        return emit_object(optimize(parse(module), speed_level))
 
 
 def register_symbol(name, address):

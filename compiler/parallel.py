@@ -350,7 +350,8 @@ def _runtime():
     with _LOCK:  # exactly one runtime: generated code holds its address
         if not _RUNTIME:
             exports = ["fnad_parallel_for", "fnad_num_threads", "fnad_pool_forget"]
-            library = cache.default_cache().get_or_compile(_RUNTIME_IR, lambda: (_RUNTIME_IR, exports, {})).library
+            library = cache.default_cache().get_or_compile(_RUNTIME_IR, lambda: (_RUNTIME_IR, exports, {}),
+                                                           speed_level=0).library   # small, compiled once
             os.register_at_fork(after_in_child=library.function("fnad_pool_forget", None))
             threads = ctypes.c_int32.from_address(library.address("fnad_num_threads"))
             threads.value = _default_threads()

@@ -95,6 +95,16 @@ def test_memory_and_disk_hits(disk):
         c.get_or_compile("k4", lambda: (IR.replace("FACTOR", "4"), ["f"], {"x": object()}))
 
 
+def test_optimisation_level_is_part_of_the_key(disk):
+    calls = []
+    c = cache.Cache(disk=disk)
+    unoptimised = c.get_or_compile("k7", builder(7, calls), speed_level=0)
+    optimised = c.get_or_compile("k7", builder(7, calls))
+    assert unoptimised is not optimised and calls == [7, 7] and c.stats()["compiles"] == 2
+    assert call_f(unoptimised, 3) == call_f(optimised, 3) == 21
+    assert c.get_or_compile("k7", builder(7, calls), speed_level=0) is unoptimised
+
+
 def test_second_process_hits_disk_cache(tmp_path):
     script = textwrap.dedent(f"""
         import ctypes, json
