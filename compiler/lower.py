@@ -47,7 +47,7 @@ from llvmlite import ir
 
 from fnad.core import ShapedArray
 from fnad.ir import ClosedJaxpr, Jaxpr, Literal, Var
-from compiler import blas, engine, fusion, parallel
+from compiler import blas, engine, fusion, online, parallel
 from compiler.vecmath import emit_math
 
 __all__ = ["lower", "supported_primitives", "PYOBJECT_LAYOUT"]
@@ -1629,6 +1629,7 @@ _OPAQUE.update({"dynamic_slice": _dynamic_slice, "dynamic_update_slice": _dynami
                 "concatenate": _concatenate, "pad": _pad, "gather": _gather, "cumsum": _cumulative,
                 "cumprod": _cumulative, "cummax": _cumulative, "cummin": _cumulative})
 _OPAQUE.update({name: _scatter for name in _SCATTER})
+_OPAQUE[online.online_max_sumexp_p.name] = online.emit
 
 
 def supported_primitives():
@@ -1647,6 +1648,7 @@ class _Scope:
     flow get scopes of their own, emitted inside the loops/branches that run them."""
 
     def __init__(self, lw, jaxpr, ins, consts, outs, donated=None):
+        jaxpr = online.rewrite(jaxpr)   # max / sum-of-exp pairs in one pass (compiler.online)
         self.lw, self.jaxpr = lw, jaxpr
         self.plan = fusion.plan(jaxpr, _SCALAR, _reusable, donated)
         self.given = {"input": ins, "const": consts, "output": outs}

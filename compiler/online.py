@@ -1,0 +1,227 @@
+"""One pass over memory for the max and the sum of exponentials of logsumexp and softmax.
+
+`m = reduce_max(x, A); s = reduce_sum(exp(x - m broadcast over A), A)` reads `x` twice, since `m` is
+needed before the first exponential. `rewrite(jaxpr)` replaces such a pair (A the trailing axes, the
+difference, the exponentials and the broadcast used nowhere else) by one `online_max_sumexp`
+equation, which `emit` lowers as one pass: per block of `_BLOCK` elements (which stays in L1), the
+block's max, then the sum of exp(x - block max); blocks combine by rescaling, S' = S exp(M - M') +
+s exp(m - M'). Large full reductions split into fixed blocks of `_PAR_BLOCK` elements run in
+parallel and combined in order (results do not depend on the thread count); reductions over rows
+run rows in parallel. Results equal the two reductions' up to rounding, NaN and infinities
+included: a block whose max is -inf adds nothing, and an all -inf row (non-empty) sums to NaN, as
+exp(-inf - -inf) makes the two-pass sum.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from fnad.core import Primitive, ShapedArray
+from fnad.ir import Eqn, Jaxpr, Var
+
+__all__ = ["online_max_sumexp_p", "rewrite", "emit"]
+
+_BLOCK = 4096              # elements whose max is found before their exponentials are summed
+_PAR_BLOCK = 1 << 16       # elements per partial result of a large full reduction
+_PAR_MIN = 1 << 17         # elements from which the pass runs on several threads
+
+online_max_sumexp_p = Primitive("online_max_sumexp", multiple_results=True)
+
+
+def _impl(x, *, axes):
+    m = np.max(x, axis=axes)
+    return [m, np.sum(np.exp(x - np.expand_dims(m, axes)), axis=axes)]
+
+
+def _abstract_eval(x, *, axes):
+    kept = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    return [ShapedArray(kept, x.dtype), ShapedArray(kept, x.dtype)]
+
+
+online_max_sumexp_p.impl = _impl
+online_max_sumexp_p.abstract_eval = _abstract_eval
+
+
+# ----------------------------------------------------------------------------------------------
+# The rewrite
+
+
+def rewrite(jaxpr):
+    """`jaxpr` with each max / sum-of-exp pair in one `online_max_sumexp` equation (the same
+    Jaxpr object if there is none)."""
+    eqns = jaxpr.eqns
+    producer = {v: e for e in eqns for v in e.outvars}
+    uses = {}
+    for e in eqns:
+        for a in e.invars:
+            if type(a) is Var:
+                uses[a] = uses.get(a, 0) + 1
+    for v in jaxpr.outvars:
+        if type(v) is Var:
+            uses[v] = uses.get(v, 0) + 2          # an output is used outside: never absorbed
+    replaced, dropped = {}, set()
+    for total in eqns:
+        pair = _match(total, producer, uses)
+        if pair is None or pair[0] in replaced or dropped & set(pair[1]):
+            continue
+        top, absorbed = pair
+        x = top.invars[0]
+        replaced[top] = Eqn(online_max_sumexp_p, [x], [top.outvars[0], total.outvars[0]],
+                            {"axes": top.params["axes"]})
+        dropped.update(absorbed)
+        dropped.add(total)
+    if not replaced:
+        return jaxpr
+    new = [replaced.get(e, e) for e in eqns if e not in dropped]
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, new, jaxpr.outvars)
+
+
+def _match(total, producer, uses):
+    """(the reduce_max eqn, the eqns absorbed) if `total` sums exp(x - max(x)) as described."""
+    if total.primitive.name != "reduce_sum":
+        return None
+    axes = tuple(sorted(total.params["axes"]))
+    single = lambda v: type(v) is Var and uses.get(v) == 1 and v in producer
+    d = total.invars[0]
+    if not single(d) or producer[d].primitive.name != "exp":
+        return None
+    exp_eqn = producer[d]
+    c = exp_eqn.invars[0]
+    if not single(c) or producer[c].primitive.name != "sub":
+        return None
+    sub_eqn = producer[c]
+    x, mb = sub_eqn.invars
+    if (type(x) is not Var or np.dtype(x.aval.dtype).kind != "f" or x.aval.shape != c.aval.shape
+            or x.aval.size == 0):
+        return None
+    n = x.aval.ndim
+    if axes != tuple(range(n - len(axes), n)) or not axes:
+        return None
+    chain, absorbed = [], [exp_eqn, sub_eqn]   # layout ops from m to the subtrahend, last first
+    private = True                              # so far each value is used only by the next op
+    while type(mb) is Var and mb in producer and producer[mb].primitive.name in ("broadcast_in_dim", "reshape",
+                                                                                  "stop_gradient"):
+        private = private and uses.get(mb) == 1
+        if private:                             # e.g. not m reshaped for keepdims and also returned
+            absorbed.append(producer[mb])
+        chain.append(producer[mb])
+        mb = producer[mb].invars[0]
+    top = producer.get(mb) if type(mb) is Var else None
+    if (top is None or top.primitive.name != "reduce_max" or top.invars[0] is not x
+            or tuple(sorted(top.params["axes"])) != axes or not _broadcasts_over(chain, mb.aval.shape, axes, x.aval.shape)):
+        return None
+    return top, absorbed
+
+
+def _broadcasts_over(chain, kept_shape, axes, x_shape):
+    """Whether the layout ops `chain` (last applied first) take m (of `kept_shape`) to a value whose
+    element at each index of x is m at that index without `axes`. Tracks, for every axis of the
+    value, the axis of x it follows (None: the value is constant along it)."""
+    shape, dims = tuple(kept_shape), [d for d in range(len(x_shape)) if d not in axes]
+    for e in reversed(chain):
+        out = tuple(e.outvars[0].aval.shape)
+        if e.primitive.name == "reshape":          # only inserting or removing size-1 axes
+            if [s for s in shape if s != 1] != [s for s in out if s != 1]:
+                return False
+            it = iter([d for d, s in zip(dims, shape) if s != 1])
+            dims = [next(it) if s != 1 else None for s in out]
+        elif e.primitive.name == "broadcast_in_dim":
+            new = [None] * len(out)
+            for src, dst in enumerate(e.params["broadcast_dimensions"]):
+                new[dst] = dims[src] if shape[src] == out[dst] else None
+            dims = new
+        shape = out
+    if shape == ():
+        return len(axes) == len(x_shape)
+    return shape == tuple(x_shape) and all(
+        (dims[i] is None) if i in axes else (dims[i] == i or x_shape[i] == 1) for i in range(len(x_shape)))
+
+
+# ----------------------------------------------------------------------------------------------
+# The lowering
+
+
+def emit(scope, e):
+    """Lower one `online_max_sumexp` equation at `scope` (a `compiler.lower` scope)."""
+    from compiler import lower as L, parallel
+    from llvmlite import ir
+
+    x, (m_out, s_out) = e.invars[0], e.outvars
+    dtype = np.dtype(x.aval.dtype)
+    rows = int(np.prod(m_out.aval.shape, dtype=np.int64))
+    length = int(np.prod([x.aval.shape[a] for a in e.params["axes"]], dtype=np.int64))
+    split = rows == 1 and length > _PAR_BLOCK          # one row: fixed blocks as work items
+    items = -(-length // _PAR_BLOCK) if split else rows
+    stride = _PAR_BLOCK if split else length
+    ty, mt = L.reg_type(dtype), L.mem_type(dtype)
+    b = scope.b
+    if split:
+        m_dst, s_dst = scope.entry_alloca(mt, items), scope.entry_alloca(mt, items)
+    else:
+        m_dst, s_dst = scope.pointer(m_out), scope.pointer(s_out)
+
+    fn = ir.Function(scope.module, parallel.CHUNK_TYPE, scope.fresh("online"))
+    fn.linkage = "internal"
+    set.add(fn.attributes, '"prefer-vector-width"="512"')
+    frame, start, end = fn.args
+    kb = ir.IRBuilder(fn.append_basic_block("entry"))
+    xp, mp, sp = [kb.load(kb.gep(frame, [L._i64(i)], source_etype=L._PTR), typ=L._PTR) for i in range(3)]
+    acc_m, acc_s, blk_m, blk_s = [kb.alloca(ty) for _ in range(4)]
+    with L._Loop(kb, start, end) as item:
+        lo = kb.mul(item, L._i64(stride))
+        hi = kb.add(lo, L._i64(stride))
+        hi = kb.select(kb.icmp_signed("<", hi, L._i64(length * rows)), hi, L._i64(length * rows))
+        kb.store(L._reduce_identity("max", dtype), acc_m)
+        kb.store(L.const(dtype, 0), acc_s)
+        with L._Loop(kb, lo, hi, _BLOCK) as b0:
+            b1 = kb.add(b0, L._i64(_BLOCK))
+            b1 = kb.select(kb.icmp_signed("<", b1, hi), b1, hi)
+            kb.store(L._reduce_identity("max", dtype), blk_m)
+            with L._Loop(kb, b0, b1) as i:
+                kb.store(L._combine(kb, "max", dtype, kb.load(blk_m, typ=ty), L._load(kb, xp, i, dtype)), blk_m)
+            bm = kb.load(blk_m, typ=ty)
+            kb.store(L.const(dtype, 0), blk_s)
+            with L._Loop(kb, b0, b1) as i:
+                term = L.emit_math(kb, "exp", kb.fsub(L._load(kb, xp, i, dtype), bm))
+                kb.store(kb.fadd(kb.load(blk_s, typ=ty), term, flags=("reassoc",)), blk_s)
+            _merge(kb, L, dtype, acc_m, acc_s, bm, kb.load(blk_s, typ=ty))
+        m_final = kb.load(acc_m, typ=ty)
+        s_final = kb.load(acc_s, typ=ty)
+        if not split:   # a whole non-empty row of -inf sums to NaN, as in the two-pass form
+            all_neg_inf = kb.fcmp_ordered("==", m_final, L.const(dtype, -np.inf))
+            s_final = kb.select(all_neg_inf, L.const(dtype, np.nan), s_final)
+        L._store(kb, m_final, mp, item, dtype)
+        L._store(kb, s_final, sp, item, dtype)
+    kb.ret_void()
+
+    args = scope.entry_alloca(L._PTR, 3)
+    for i, p in enumerate([scope.pointer(x), m_dst, s_dst]):
+        b.store(p, b.gep(args, [L._i64(i)], source_etype=L._PTR))
+    if rows * length >= _PAR_MIN and items > 1:
+        grain = max(1, -(-items * L._PAR_GRAIN // max(rows * length, 1)))
+        b.call(parallel.declare_parallel_for(scope.module), [fn, args, L._i64(items), L._i64(grain)])
+    else:
+        b.call(fn, [args, L._i64(0), L._i64(items)])
+    if split:           # combine the blocks' partial results in order
+        acc_m, acc_s = scope.entry_alloca(ty, 1), scope.entry_alloca(ty, 1)
+        b.store(L._reduce_identity("max", dtype), acc_m)
+        b.store(L.const(dtype, 0), acc_s)
+        with L._Loop(b, L._i64(0), L._i64(items)) as i:
+            _merge(b, L, dtype, acc_m, acc_s, L._load(b, m_dst, i, dtype), L._load(b, s_dst, i, dtype))
+        m_final = b.load(acc_m, typ=ty)
+        all_neg_inf = b.fcmp_ordered("==", m_final, L.const(dtype, -np.inf))
+        s_final = b.select(all_neg_inf, L.const(dtype, np.nan), b.load(acc_s, typ=ty))
+        L._store(b, m_final, scope.pointer(m_out), L._i64(0), dtype)
+        L._store(b, s_final, scope.pointer(s_out), L._i64(0), dtype)
+
+
+def _merge(b, L, dtype, acc_m, acc_s, m, s):
+    """(M, S) <- (max(M, m), S exp(M - M') + s exp(m - M')); a part whose max is -inf adds nothing
+    (its sum is NaN or 0 relative to its own max, but 0 relative to any finite one)."""
+    ty = L.reg_type(dtype)
+    old_m, old_s = b.load(acc_m, typ=ty), b.load(acc_s, typ=ty)
+    new_m = L._combine(b, "max", dtype, old_m, m)
+    neg_inf = L.const(dtype, -np.inf)
+    scale = lambda part_m, part_s: b.select(b.fcmp_ordered("==", part_m, neg_inf), L.const(dtype, 0),
+                                            b.fmul(part_s, L.emit_math(b, "exp", b.fsub(part_m, new_m))))
+    b.store(new_m, acc_m)
+    b.store(b.fadd(scale(old_m, old_s), scale(m, s)), acc_s)
