@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fnad
-from compiler import compile_jaxpr, pyentry
+from compiler import Executable, compile_jaxpr, pyentry
 
 
 def executable(f, *args):
@@ -116,3 +116,20 @@ def test_ir_has_no_addresses():
     ir_text = executable(lambda x, y: x * y + 1.0, np.ones(3), np.ones(3)).llvm_ir
     assert re.search(r"define ptr @\"?fnad_entry\"?\(ptr", ir_text)
     assert "inttoptr" not in ir_text and not re.search(r"i64 \d{9,}", ir_text)
+
+
+def test_without_native_entries_calls_go_through_ctypes(monkeypatch):
+    """Where `supported()` is false (another NumPy/CPython layout), executables and jitted
+    functions still run, through fnad_main called with ctypes."""
+    monkeypatch.setattr(pyentry, "supported", lambda: False)
+    exe = executable(lambda x: x * 2.0 + 1.0, np.ones(3))
+    assert not exe.has_entry and type(exe) is Executable
+    x = np.arange(3.0)
+    np.testing.assert_array_equal(exe(x)[0], 2 * x + 1)
+    jf = fnad.jit(lambda x, y: (x * y, x - y))
+    for _ in range(2):
+        got = jf(x, x + 1)
+        assert type(got) is tuple
+        np.testing.assert_array_equal(got[0], x * (x + 1))
+        np.testing.assert_array_equal(got[1], -np.ones(3))
+    assert type(jf) is fnad.jit_dispatch.JitFunction
