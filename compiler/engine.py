@@ -28,9 +28,9 @@ __all__ = ["CompileError", "NativeLibrary", "target_machine", "host_id", "parse"
 _LOCK = threading.RLock()
 _SYMBOLS = {}  # name -> address or zero-argument callable returning one (resolved on first use)
 _LIBRARY_IDS = itertools.count()
-# Importing these makes every symbol generated code may call resolvable (OpenBLAS, parallel runtime),
-# so that code from the disk cache loads even where nothing built IR.
-_RUNTIME_PROVIDERS = ("compiler.blas", "compiler.parallel")
+# Importing these makes every symbol generated code may call resolvable (OpenBLAS, parallel runtime,
+# Python and NumPy C API), so that code from the disk cache loads even where nothing built IR.
+_RUNTIME_PROVIDERS = ("compiler.blas", "compiler.parallel", "compiler.pyentry")
 
 
 class CompileError(RuntimeError):

@@ -3,11 +3,11 @@
 `lower(closed_jaxpr)` returns an `llvmlite.ir.Module` defining
 
     void fnad_main(ptr inputs, ptr consts, ptr outputs)     arrays of data pointers (C ABI)
-    i32  fnad_call(ptr table, ptr in_0.., ptr out_0..)       the same from PyArrayObject*s (runtime.py)
 
-`fnad_main` runs the steps of a `fusion.plan`. Each kernel is a loop nest in its own function
-`void kernel(ptr frame, i64 start, i64 end)` (frame: its buffers' pointers; [start, end) a range of
-its outermost loop), called directly or, when large, through `fnad_parallel_for`.
+(`compiler.pyentry` adds its Python entry point). It runs the steps of a `fusion.plan`. Each kernel
+is a loop nest in its own function `void kernel(ptr frame, i64 start, i64 end)` (frame: its
+buffers' pointers; [start, end) a range of its outermost loop), called directly or, when large,
+through `fnad_parallel_for`.
 
 Loop nests. A kernel iterates over a *domain* (the root's shape; for a reduction the operand's
 shape, for argmax with the reduced axis moved last). Every value is computed element by element
@@ -50,7 +50,7 @@ from fnad.ir import ClosedJaxpr, Jaxpr, Literal, Var
 from compiler import blas, engine, fusion, online, parallel
 from compiler.vecmath import emit_math
 
-__all__ = ["lower", "supported_primitives", "PYOBJECT_LAYOUT"]
+__all__ = ["lower", "supported_primitives", "prefault"]
 
 _I1, _I8, _I32, _I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 _PTR, _VOID = ir.PointerType(), ir.VoidType()
@@ -64,9 +64,6 @@ _PREFAULT_MIN = 1 << 20    # bytes of a new buffer from which its pages are faul
 _STREAM_MIN = 1 << 23      # bytes of an elementwise result from which it is written with streaming stores
 _STREAM_BLOCK = 256        # elements per streamed block (a multiple of every vector width x unroll)
 _MADV_POPULATE_WRITE, _PAGE = 23, 4096
-# PyArrayObject field offsets (verified against the running NumPy by runtime.py).
-PYOBJECT_LAYOUT = {"ob_type": 8, "data": 16, "nd": 24, "dimensions": 32, "descr": 56, "flags": 64}
-_C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1708,7 +1705,6 @@ class _Lowering:
 
     def __init__(self, closed):
         jaxpr = closed.jaxpr
-        self.jaxpr = jaxpr
         _check_supported(jaxpr)
         self.module = ir.Module(name="fnad")
         self.names = {}
@@ -1727,7 +1723,6 @@ class _Lowering:
             self.b.call(free, [p])
         self.b.ret_void()
         self.entry_builder.branch(main.basic_blocks[1])
-        self._python_entry()
 
     def fresh(self, prefix):
         n = self.names[prefix] = self.names.get(prefix, -1) + 1
@@ -1740,50 +1735,12 @@ class _Lowering:
         """A 64-byte aligned buffer allocated once per call (in main's entry block), freed at exit."""
         alloc = _extern(self.module, "aligned_alloc", _PTR, [_I64, _I64])
         p = self.entry_builder.call(alloc, [_i64(64), _i64(-(-max(nbytes, 1) // 64) * 64)])
-        _prefault(self.entry_builder, p, nbytes)
+        prefault(self.entry_builder, p, nbytes)
         self.to_free.append(p)
         return p
 
-    def _python_entry(self):
-        """i32 fnad_call(ptr table, ptr in.., ptr out..): table = [consts.., &PyArray_Type,
-        descr of each input..]. Returns 0 after running, or 1 + the index of the first input that
-        is not a C-contiguous aligned ndarray of the compiled shape and dtype (nothing run)."""
-        jaxpr = self.jaxpr
-        n_in, n_out, n_const = len(jaxpr.invars), len(jaxpr.outvars), len(jaxpr.constvars)
-        fn = ir.Function(self.module, ir.FunctionType(_I32, [_PTR] * (1 + n_in + n_out)), "fnad_call")
-        table, args, outs = fn.args[0], fn.args[1:1 + n_in], fn.args[1 + n_in:]
-        b = ir.IRBuilder(fn.append_basic_block("entry"))
-        field = lambda obj, name, ty: b.load(b.gep(obj, [_i64(PYOBJECT_LAYOUT[name])], source_etype=_I8), typ=ty)
-        entry_of = lambda i: b.load(b.gep(table, [_i64(i)], source_etype=_PTR), typ=_PTR)
-        ins = b.alloca(_PTR, size=max(n_in, 1))
-        out_ptrs = b.alloca(_PTR, size=max(n_out, 1))
-        for i, (a, v) in enumerate(zip(args, jaxpr.invars)):
-            fail = fn.append_basic_block(f"bad{i}")
-            with b.goto_block(fail):
-                b.ret(ir.Constant(_I32, i + 1))
-            checks = [lambda: b.icmp_unsigned("==", field(a, "ob_type", _PTR), entry_of(n_const)),
-                      lambda: b.icmp_unsigned("==", field(a, "nd", _I32), ir.Constant(_I32, v.aval.ndim)),
-                      lambda: b.icmp_unsigned("==", b.and_(field(a, "flags", _I32), ir.Constant(_I32, _C_CONTIGUOUS_ALIGNED)),
-                                              ir.Constant(_I32, _C_CONTIGUOUS_ALIGNED)),
-                      lambda: b.icmp_unsigned("==", field(a, "descr", _PTR), entry_of(n_const + 1 + i))]
-            dims = lambda: field(a, "dimensions", _PTR)
-            for d, s in enumerate(v.aval.shape):
-                checks.append(lambda d=d, s=s: b.icmp_unsigned(
-                    "==", b.load(b.gep(dims(), [_i64(d)], source_etype=_I64), typ=_I64), _i64(s)))
-            for check in checks:
-                ok = fn.append_basic_block()
-                b.cbranch(check(), ok, fail)
-                b.position_at_end(ok)
-            b.store(field(a, "data", _PTR), b.gep(ins, [_i64(i)], source_etype=_PTR))
-        for i, o in enumerate(outs):
-            data = field(o, "data", _PTR)
-            _prefault(b, data, fusion.nbytes(jaxpr.outvars[i].aval))
-            b.store(data, b.gep(out_ptrs, [_i64(i)], source_etype=_PTR))
-        b.call(self.module.globals["fnad_main"], [ins, table, out_ptrs])
-        b.ret(ir.Constant(_I32, 0))
 
-
-def _prefault(b, pointer, nbytes):
+def prefault(b, pointer, nbytes):
     """Fault in a large new buffer's pages with one madvise(MADV_POPULATE_WRITE) (Linux >= 5.14;
     errors are ignored): a page fault per 4 KiB inside a vectorised loop costs more (a 40 MB
     output: 29 -> 21 ms for a 10^7-element fused kernel)."""
@@ -1818,5 +1775,5 @@ def _sub_jaxprs(params):
 
 
 def lower(closed):
-    """The LLVM module of a ClosedJaxpr (see the module docstring for its two functions)."""
+    """The LLVM module of a ClosedJaxpr, defining `fnad_main` (see the module docstring)."""
     return _Lowering(closed).module

@@ -1,13 +1,12 @@
 """Compiled jaxprs as Python callables: `compile_jaxpr(closed_jaxpr) -> Executable`.
 
 Calling convention (see `compiler.lower`): `void fnad_main(void** inputs, void** consts, void** outputs)`
-over C-contiguous buffers of the compiled shapes and dtypes. Python calls go through
-`int fnad_call(void** table, PyObject* in.., PyObject* out..)`, which reads the data pointers of
-the NumPy arrays itself and checks type, shape, dtype, contiguity and alignment of every input
-(returning which input failed, before running anything); an argument it refuses takes the slow
-path here, which converts what can be converted and raises a clear error otherwise. Outputs are
-new arrays allocated per call. Compiled code is cached (memory + disk, `compiler.cache`) by the
-jaxpr's text and abstract values.
+over C-contiguous buffers of the compiled shapes and dtypes. An executable is called through its
+native entry (`compiler.pyentry`): a builtin function that checks the NumPy arrays it is given
+and allocates the outputs itself; an argument it refuses takes the slow path here, which converts
+what can be converted and raises a clear error otherwise. Outputs are new arrays allocated per
+call (large ones from reused blocks, `compiler.buffers`, on the slow path). Compiled code is cached (memory + disk, `compiler.cache`) by the jaxpr's text and abstract
+values.
 """
 from __future__ import annotations
 
@@ -18,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler import buffers, cache, engine, lower as lowering
+from compiler import buffers, cache, engine, lower as lowering, pyentry
 from fnad.ir import pp_jaxpr
 
 __all__ = ["compile_jaxpr", "Executable"]
 
-_EXPORTS = ["fnad_main", "fnad_call"]
-_GIL_RELEASE_ELEMENTS = 1 << 16   # programs touching more elements release the GIL while they run
+_EXPORTS = ["fnad_main", pyentry.ENTRY]
 
 
 @functools.cache
@@ -36,22 +34,10 @@ def _version():
     return f"{cache.COMPILER_VERSION}-{digest.hexdigest()[:16]}"
 
 
-@functools.cache
-def _layout_ok():
-    """Whether PyArrayObject has the field offsets the generated `fnad_call` reads (checked on
-    live arrays, so a NumPy or CPython with another layout just uses the slower ctypes path)."""
-    lay = lowering.PYOBJECT_LAYOUT
-    for a in (np.zeros((3, 5), np.float32), np.zeros((), bool), np.zeros((2, 3), np.int64)[:, ::2]):
-        base = id(a)
-        read = lambda name, ty: ty.from_address(base + lay[name]).value
-        if (read("ob_type", ctypes.c_void_p) != id(np.ndarray) or read("data", ctypes.c_void_p) != a.ctypes.data
-                or read("nd", ctypes.c_int32) != a.ndim or read("descr", ctypes.c_void_p) != id(a.dtype)
-                or bool(read("flags", ctypes.c_int32) & 1) != a.flags.c_contiguous):
-            return False
-        dims = read("dimensions", ctypes.c_void_p)
-        if a.ndim and tuple((ctypes.c_int64 * a.ndim).from_address(dims)) != a.shape:
-            return False
-    return True
+def _module(closed):
+    module = lowering.lower(closed)
+    pyentry.add_entry(module, closed.jaxpr)
+    return module
 
 
 def _key_text(jaxpr):
@@ -66,14 +52,15 @@ def compile_jaxpr(closed, code_cache=None):
     jaxpr = closed.jaxpr
 
     def build():
-        return str(lowering.lower(closed)), _EXPORTS, {}
+        return _module(closed), _EXPORTS, {}
 
     compiled = code_cache.get_or_compile(_key_text(jaxpr), build, version=_version())
     return Executable(closed, compiled.library)
 
 
 class Executable:
-    """`exe(*arrays) -> list of new arrays` for the jaxpr's inputs/outputs."""
+    """`exe(*arrays) -> list of new arrays` for the jaxpr's inputs/outputs; `exe.entry(...)` makes
+    more builtins running the same code (other result forms, fallbacks, guards)."""
 
     def __init__(self, closed, library):
         jaxpr = closed.jaxpr
@@ -81,70 +68,42 @@ class Executable:
         self.library = library
         self.in_avals = [v.aval for v in jaxpr.invars]
         self.out_avals = [v.aval for v in jaxpr.outvars]
-        self._n_in = len(self.in_avals)
-        self._out_specs = [(a.shape, a.dtype) for a in self.out_avals]
-        # large results come from reused blocks (see compiler.buffers), the rest from np.empty
-        self._allocators = [buffers.empty if a.size * a.dtype.itemsize >= buffers.MIN_BYTES else np.empty
-                            for a in self.out_avals]
         self._consts = [np.ascontiguousarray(c, dtype=v.aval.dtype).reshape(v.aval.shape)
                         for c, v in zip(closed.consts, jaxpr.constvars)]
-        pointers = ([c.ctypes.data for c in self._consts] + [id(np.ndarray)]
-                    + [id(a.dtype) for a in self.in_avals])
-        self._table = (ctypes.c_void_p * max(len(pointers), 1))(*pointers)
-        self._table_address = ctypes.addressof(self._table)
+        self._const_table = (ctypes.c_void_p * max(len(self._consts), 1))(*[c.ctypes.data for c in self._consts])
         self._main = library.function("fnad_main", None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-        if _layout_ok():   # this instance's own subclass gets a __call__ specialised to it
-            self.__class__ = type("Executable", (Executable,), {"__call__": staticmethod(self._fast_call())})
+        # Results of 4 MB and more come from compiler.buffers through the Python call (a microsecond,
+        # next to the time it takes to fill them); the native entry allocates smaller ones itself.
+        self._allocators = [buffers.empty if a.size * a.dtype.itemsize >= buffers.MIN_BYTES else np.empty
+                            for a in self.out_avals]
+        self.has_entry = pyentry.supported() and all(alloc is np.empty for alloc in self._allocators)
+        if self.has_entry:   # this instance's own subclass calls the native entry directly
+            self.__class__ = type("Executable", (Executable,), {"__call__": self.entry(self._checked_call)})
 
     def __call__(self, *args):
-        return self._checked_call(args, [empty(s, d) for empty, (s, d) in zip(self._allocators, self._out_specs)])
+        return self._checked_call(*args)
 
-    def _fast_call(self):
-        """exe(*arrays): fnad_call checks the inputs natively; a refusal takes `_checked_call`.
-        Small programs keep the GIL (cheaper call); large ones release it while they run."""
-        small = sum(a.size for a in self.in_avals + self.out_avals) < _GIL_RELEASE_ELEMENTS
-        proto = ctypes.PYFUNCTYPE if small else ctypes.CFUNCTYPE
-        entry = proto(ctypes.c_int32, ctypes.c_void_p, *[ctypes.py_object] * (self._n_in + len(self._out_specs)))(
-            self.library.address("fnad_call"))
-        table, checked = self._table_address, self._checked_call
-        if len(self._out_specs) == 1:
-            (shape, dtype), = self._out_specs
-            empty, = self._allocators
+    def entry(self, fallback, form="list", guard=None, name=pyentry.ENTRY):
+        """A builtin `f(*arrays)` running this code on arrays it accepts, returning the outputs as a
+        "list", a "tuple" or ("single") the only output; every other call (and all while the
+        8-byte ctypes `guard` is nonzero) returns `fallback(*args, **kwargs)`. Needs `has_entry`."""
+        return pyentry.make_entry(self.library, self._consts, [a.dtype for a in self.in_avals],
+                                  len(self.out_avals), fallback, form, guard, name)
 
-            def call(*args):
-                out = empty(shape, dtype)
-                try:
-                    if not entry(table, *args, out):
-                        return [out]
-                except (TypeError, ctypes.ArgumentError):
-                    pass
-                return checked(args, [out])
-            return call
-        specs = list(zip(self._allocators, self._out_specs))
-
-        def call(*args):
-            outs = [empty(s, d) for empty, (s, d) in specs]
-            try:
-                if not entry(table, *args, *outs):
-                    return outs
-            except (TypeError, ctypes.ArgumentError):
-                pass
-            return checked(args, outs)
-        return call
-
-    def _checked_call(self, args, outs):
-        if len(args) != self._n_in:
-            raise TypeError(f"compiled function takes {self._n_in} array(s), got {len(args)}")
+    def _checked_call(self, *args):
+        if len(args) != len(self.in_avals):
+            raise TypeError(f"compiled function takes {len(self.in_avals)} array(s), got {len(args)}")
         arrays = [_prepare(i, x, a) for i, (x, a) in enumerate(zip(args, self.in_avals))]
+        outs = [alloc(a.shape, a.dtype) for alloc, a in zip(self._allocators, self.out_avals)]
         ins = (ctypes.c_void_p * max(len(arrays), 1))(*[a.ctypes.data for a in arrays])
         out_ptrs = (ctypes.c_void_p * max(len(outs), 1))(*[o.ctypes.data for o in outs])
-        self._main(ctypes.addressof(ins), self._table_address, ctypes.addressof(out_ptrs))
+        self._main(ctypes.addressof(ins), ctypes.addressof(self._const_table), ctypes.addressof(out_ptrs))
         return outs
 
     @property
     def llvm_ir(self):
         """The LLVM IR (text) this executable was compiled from."""
-        return str(lowering.lower(self.closed))
+        return str(_module(self.closed))
 
     def asm(self):
         """Assembly of the optimised module."""

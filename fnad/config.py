@@ -2,6 +2,8 @@
 (FNAD_DISABLE_JIT=1)."""
 import os
 
+from . import core
+
 
 class _Config:
     """fnad's global settings (`fnad.config`). `disable_jit`: `jit` calls the Python function itself
@@ -23,6 +25,11 @@ class _Config:
 
     def __init__(self):
         self.disable_jit = os.environ.get("FNAD_DISABLE_JIT", "") not in ("", "0", "false", "False")
+
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        if name == "disable_jit":    # mirrored for the native entries of jitted functions
+            core.jit_blocked[1] = bool(value)
 
     def update(self, name, value):
         """Set option `name` (an unknown name raises AttributeError listing the options).

@@ -7,6 +7,7 @@ Transforms (jvp, vmap, staging to IR) are Trace subclasses living in `fnad.trans
 """
 from __future__ import annotations
 
+import ctypes
 import sys
 from contextlib import contextmanager
 
@@ -159,6 +160,9 @@ class MainTrace:
 
 _trace_stack: list[MainTrace] = []
 _dynamic_main: MainTrace | None = None
+# Read by the native entries of jitted functions, which run compiled code only while both words are 0:
+# [a dynamic trace is active (kept by `new_main`), fnad.config.disable_jit (kept by fnad.config)].
+jit_blocked = (ctypes.c_int32 * 2)()
 
 
 @contextmanager
@@ -171,12 +175,14 @@ def new_main(trace_type, name, payload=None, dynamic=False):
     prev_dynamic = _dynamic_main
     if dynamic:
         _dynamic_main = main
+        jit_blocked[0] = 1
     try:
         yield main
     finally:
         main.alive = False
         _trace_stack.pop()
         _dynamic_main = prev_dynamic
+        jit_blocked[0] = prev_dynamic is not None
 
 
 class Trace:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 from collections import OrderedDict
 
 import numpy as np
@@ -14,7 +15,7 @@ from . import core
 from .config import config
 from .core import Primitive, Tracer, get_aval
 from .ir import Jaxpr, ClosedJaxpr, Var, eval_closed, simplify
-from .tree_util import tree_flatten, tree_unflatten
+from .tree_util import tree_flatten, tree_structure, tree_unflatten
 from .transforms.jvp import Zero, jvp_jaxpr, tangent_aval, instantiate
 from .transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
 from .transforms.batching import batch_jaxpr, move_bdim
@@ -26,8 +27,8 @@ jit_p.inline_param = "jaxpr"   # the compiler sees nested jits inlined (see `inl
 # ----------------------------------------------------------------------------------------------
 # Compilation of a ClosedJaxpr (cached per jaxpr object)
 
-_EXECUTABLES: OrderedDict = OrderedDict()
-_EXECUTABLE_CACHE_SIZE = 512
+_PER_JAXPR: OrderedDict = OrderedDict()    # (what, id(jaxpr), *args) -> (jaxpr, result)
+_PER_JAXPR_CACHE_SIZE = 512
 
 
 def inline_calls(closed):
@@ -80,19 +81,29 @@ def _inline_param_value(v):
     return v
 
 
+def _per_jaxpr(make, closed, *args):
+    """`make(closed, *args)`, computed once per ClosedJaxpr object and hashable `args` (LRU-bounded).
+    Derived IR stays the same object, so its compiled code is found again too."""
+    key = (make, id(closed), *args)
+    hit = _PER_JAXPR.get(key)
+    if hit is not None and hit[0] is closed:
+        _PER_JAXPR.move_to_end(key)
+        return hit[1]
+    result = make(closed, *args)
+    _PER_JAXPR[key] = (closed, result)
+    while len(_PER_JAXPR) > _PER_JAXPR_CACHE_SIZE:
+        _PER_JAXPR.popitem(last=False)
+    return result
+
+
+def _compile(closed):
+    from compiler import compile_jaxpr
+    return compile_jaxpr(inline_calls(closed))
+
+
 def executable_for(closed):
     """Native code for `closed` (compiled once per ClosedJaxpr object; LRU-bounded)."""
-    key = id(closed)
-    hit = _EXECUTABLES.get(key)
-    if hit is not None and hit[0] is closed:
-        _EXECUTABLES.move_to_end(key)
-        return hit[1]
-    from compiler import compile_jaxpr
-    exe = compile_jaxpr(inline_calls(closed))
-    _EXECUTABLES[key] = (closed, exe)
-    if len(_EXECUTABLES) > _EXECUTABLE_CACHE_SIZE:
-        _EXECUTABLES.popitem(last=False)
-    return exe
+    return _per_jaxpr(_compile, closed)
 
 
 def _jit_impl(*args, jaxpr, name):
@@ -105,11 +116,17 @@ jit_p.impl = _jit_impl
 jit_p.abstract_eval = lambda *avals, jaxpr, name: jaxpr.out_avals
 
 
+def _jvp_parts(closed, nonzeros):
+    """The jvp of `closed` split into a primal call (known) and a linear tangent call (unknown)."""
+    jvp_closed, out_nz = jvp_jaxpr(closed, list(nonzeros))
+    known, unknown, out_unknown, _ = partial_eval_jaxpr(
+        jvp_closed, [False] * len(closed.in_avals) + [True] * sum(nonzeros))
+    return known, unknown, out_unknown, out_nz
+
+
 def _jit_jvp(primals, tangents, jaxpr, name):
-    nonzeros = [type(t) is not Zero for t in tangents]
-    jvp_closed, out_nz = jvp_jaxpr(jaxpr, nonzeros)
-    n_in, n_out = len(primals), len(jaxpr.out_avals)
-    known, unknown, out_unknown, n_res = partial_eval_jaxpr(jvp_closed, [False] * n_in + [True] * sum(nonzeros))
+    known, unknown, out_unknown, out_nz = _per_jaxpr(_jvp_parts, jaxpr, tuple(type(t) is not Zero for t in tangents))
+    n_out = len(jaxpr.out_avals)
     known_outs = iter(jit_p.bind(*primals, jaxpr=known, name=name))
     outs = [None if u else next(known_outs) for u in out_unknown]
     residuals = list(known_outs)
@@ -127,7 +144,7 @@ def _jit_transpose(cts, *args, jaxpr, name):
     linear = [is_undefined(a) for a in args]
     cts = [instantiate(Zero(tangent_aval(a))) if c is None or type(c) is Zero else c
            for c, a in zip(cts, jaxpr.out_avals)]
-    t_closed = transpose_jaxpr(jaxpr, linear)
+    t_closed = _per_jaxpr(transpose_jaxpr, jaxpr, tuple(linear))
     outs = iter(jit_p.bind(*[a for a, l in zip(args, linear) if not l], *cts, jaxpr=t_closed,
                            name=f"transpose_{name}"))
     return [next(outs) if l else None for l in linear]
@@ -135,7 +152,7 @@ def _jit_transpose(cts, *args, jaxpr, name):
 
 def _jit_batch(vals, dims, jaxpr, name, axis_size):
     vals = [v if d is None else move_bdim(v, d, 0, axis_size) for v, d in zip(vals, dims)]
-    batched = batch_jaxpr(jaxpr, [d is not None for d in dims], axis_size)
+    batched = _per_jaxpr(batch_jaxpr, jaxpr, tuple(d is not None for d in dims), axis_size)
     return jit_p.bind(*vals, jaxpr=batched, name=f"vmap_{name}"), [0] * len(jaxpr.out_avals)
 
 
@@ -149,24 +166,55 @@ jit_p.batch_needs_size = True
 # The user-facing wrapper
 
 
+_CHAINED_SIGNATURES = 8      # signatures a jitted function's __call__ runs natively before Python dispatch
+_SCALAR_TYPES = (float, int, bool, complex)
+_LEAF_TYPES = frozenset([np.ndarray, *_SCALAR_TYPES])
+
+
+@functools.cache
+def _positional_tree(n):
+    """The pytree of (args, kwargs) for n positional leaves and no kwargs."""
+    return tree_flatten((tuple(range(n)), {}))[1]
+
+
 def _signature(x):
     t = type(x)
     if t is np.ndarray:
         return (x.shape, x.dtype)
-    if t in (float, int, bool, complex):
+    if t in _SCALAR_TYPES:
         return t
     return get_aval(x)
 
 
+def _result_form(tree):
+    """How a native entry returns outputs of pytree `tree` (None: it cannot)."""
+    n = tree.num_leaves
+    if n == 1 and tree.num_nodes == 1:
+        return "single"
+    for container in (tuple, list):
+        if tree == tree_structure(container(range(n))):
+            return container.__name__
+    return None
+
+
 class _Entry:
-    __slots__ = ("closed", "out_tree", "in_avals", "exe")
+    __slots__ = ("closed", "in_avals", "exe", "form", "unflatten")
 
     def __init__(self, closed, out_tree, in_avals):
-        self.closed, self.out_tree, self.in_avals, self.exe = closed, out_tree, in_avals, None
+        self.closed, self.in_avals, self.exe = closed, in_avals, None
+        self.form = _result_form(out_tree)
+        self.unflatten = operator.itemgetter(0) if self.form == "single" else out_tree.unflatten
 
 
 class JitFunction:
-    """The callable `jit(fun)` returns. `.lower(*args)` gives the compiled artefact for inspection."""
+    """The callable `jit(fun)` returns. `.lower(*args)` gives the compiled artefact for inspection.
+
+    Calls with positional NumPy arrays of a signature seen before run through the native entry of
+    that signature's executable (`compiler.pyentry`), which checks the arrays and returns the
+    result itself. The instance's own subclass has a chain of such entries (the last signatures
+    compiled) as its `__call__`, so those calls reach native code without a Python frame. Entries
+    refuse calls (to the Python dispatch, `JitFunction.__call__`) while `core.jit_blocked` says a
+    staging trace is active or jit is disabled."""
 
     def __init__(self, fun, static_argnums=(), static_argnames=(), cache_size=4096):
         functools.update_wrapper(self, fun)
@@ -180,7 +228,7 @@ class JitFunction:
             except (TypeError, ValueError):
                 pass
         self._cache: OrderedDict = OrderedDict()
-        self._fast: dict = {}     # (shape, dtype) per positional array -> (executable, unflatten)
+        self._fast: dict = {}     # (shape, dtype) per positional array -> callable giving the result
         self._cache_size = cache_size
         self._name = getattr(fun, "__name__", "fun")
 
@@ -203,8 +251,11 @@ class JitFunction:
         return args, kwargs, static
 
     def _entry(self, args, kwargs):
-        dyn_args, dyn_kwargs, static = self._split(args, kwargs)
-        flat, in_tree = tree_flatten((dyn_args, dyn_kwargs))
+        if not kwargs and not self.static_argnums and all(type(a) in _LEAF_TYPES for a in args):
+            flat, in_tree, static = list(args), _positional_tree(len(args)), ()
+        else:
+            dyn_args, dyn_kwargs, static = self._split(args, kwargs)
+            flat, in_tree = tree_flatten((dyn_args, dyn_kwargs))
         key = (in_tree, static, tuple(map(_signature, flat)))
         entry = self._cache.get(key)
         if entry is None:
@@ -231,38 +282,63 @@ class JitFunction:
         closed = trace_to_jaxpr(flat_fun, in_avals, f"jit({self._name})")
         return _Entry(closed, out_store[0], in_avals)
 
-    def __call__(self, *args, **kwargs):
-        # Fast path: positional NumPy arrays only, a signature seen before.
-        if not kwargs and core._dynamic_main is None:
+    def __call__(self, /, *args, **kwargs):
+        """The Python dispatch: a signature of positional arrays seen before goes to its fast
+        callable (which itself refuses what it cannot run), everything else to `_call`."""
+        if not kwargs:
             try:
                 hit = self._fast.get(tuple([(a.shape, a.dtype) for a in args]))
             except AttributeError:
                 hit = None
-            if hit is not None and all(type(a) is np.ndarray for a in args):
-                exe, unflatten = hit
-                return unflatten(exe(*args))
-        return self._call(args, kwargs)
+            if hit is not None:
+                return hit(*args)
+        return self._call(*args, **kwargs)
 
-    def _call(self, args, kwargs):
+    def _call(self, /, *args, **kwargs):
         if config.disable_jit:
             return self.fun(*args, **kwargs)
         entry, flat = self._entry(args, kwargs)
         if core._dynamic_main is not None or any(isinstance(x, Tracer) for x in flat):
-            outs = jit_p.bind(*flat, jaxpr=entry.closed, name=self._name)
-            return tree_unflatten(entry.out_tree, outs)
+            return entry.unflatten(jit_p.bind(*flat, jaxpr=entry.closed, name=self._name))
         exe = entry.exe
         if exe is None:
             exe = entry.exe = executable_for(entry.closed)
             if (not kwargs and not self.static_argnums and len(flat) == len(args)
                     and all(type(a) is np.ndarray and a.dtype == av.dtype for a, av in zip(args, entry.in_avals))):
-                tree = entry.out_tree
-                unflatten = (lambda outs: outs[0]) if tree.num_leaves == 1 and tree.num_nodes == 1 else tree.unflatten
-                if len(self._fast) >= self._cache_size:
-                    self._fast.clear()
-                self._fast[tuple([(a.shape, a.dtype) for a in args])] = (exe, unflatten)
+                self._add_fast(tuple([(a.shape, a.dtype) for a in args]), exe, entry)
         flat = [x if type(x) is np.ndarray and x.dtype == a.dtype else np.asarray(x, a.dtype)
                 for x, a in zip(flat, entry.in_avals)]
-        return tree_unflatten(entry.out_tree, exe(*flat))
+        return entry.unflatten(exe(*flat))
+
+    def _add_fast(self, signature, exe, entry):
+        """Calls of `signature` (positional arrays) skip `_call` from now on: through native entries
+        of `exe` when the result is one array or a flat tuple/list of them, else a closure. The
+        native entry also heads the chain that is this instance's `__call__`: each entry of it
+        passes a call it refuses to the next, the last to the Python dispatch."""
+        if len(self._fast) >= self._cache_size:
+            self._fast.clear()
+        form = entry.form if exe.has_entry else None
+        if form is None:
+            unflatten, call = entry.unflatten, self._call
+
+            def run(*args):
+                if core._dynamic_main is None and not config.disable_jit and all(type(a) is np.ndarray for a in args):
+                    return unflatten(exe(*args))
+                return call(*args)
+            self._fast[signature] = run
+            return
+        self._fast[signature] = exe.entry(self._call, form, core.jit_blocked, self._name)
+        cls = type(self)
+        if cls.__dict__.get("_direct_for") is not self:    # this instance's own subclass
+            base = cls.__base__ if "_direct_for" in cls.__dict__ else cls    # (not a copy's)
+            cls = type(base.__name__, (base,), {"__module__": base.__module__, "__qualname__": base.__qualname__,
+                                                "_direct_for": self})
+            self.__class__ = cls
+        chain = cls.__dict__.get("__call__")
+        if chain is None or cls._chain_length >= _CHAINED_SIGNATURES:
+            chain, cls._chain_length = super(cls, self).__call__, 0
+        cls.__call__ = exe.entry(chain, form, core.jit_blocked, self._name)
+        cls._chain_length += 1
 
     def lower(self, *args, **kwargs):
         """The staged computation for these arguments (traced and cached as a call would), as a
@@ -284,6 +360,9 @@ class JitFunction:
     def clear_cache(self):
         self._cache.clear()
         self._fast.clear()
+        cls = type(self)
+        if cls.__dict__.get("_direct_for") is self and "__call__" in cls.__dict__:
+            del cls.__call__
 
 
 class Lowered:

@@ -142,21 +142,22 @@ def test_unsupported_primitive_is_named():
         fnad.jit(lambda x: p.bind(x) + 1)(np.ones(2))
 
 
-def test_concurrent_calls_from_threads():
-    jg = fnad.jit(lambda x: fnp.sum(fnp.exp(-x * x) * fnp.sin(x)))
-    xs = [np.random.default_rng(i).standard_normal(300_000) for i in range(4)]
-    want = [float(jg(x)) for x in xs]
+@pytest.mark.parametrize("n", [7, 300_000])   # small programs keep the GIL, large ones release it
+def test_concurrent_calls_from_threads(n):
+    jg = fnad.jit(lambda x: (fnp.exp(-x * x) * x, fnp.sum(fnp.exp(-x * x) * fnp.sin(x))))
+    xs = [np.random.default_rng(i).standard_normal(n) for i in range(4)]
+    want = [jg(x) for x in xs]
     results = [None] * 4
 
     def work(i):
-        results[i] = [float(jg(xs[i])) for _ in range(20)]
+        results[i] = [jg(xs[i]) for _ in range(200 if n < 1000 else 20)]
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     for i in range(4):
-        assert results[i] == [want[i]] * 20
+        assert all(np.array_equal(a, want[i][0]) and s == want[i][1] for a, s in results[i])
 
 
 def _rss_bytes():
@@ -166,12 +167,15 @@ def _rss_bytes():
 
 def test_repeated_calls_do_not_grow_memory():
     jg = fnad.jit(lambda x, y: x * y + 1)
+    jt = fnad.jit(lambda x, y: (x * y + 1, x - y))
     x = np.ones(64)
     for _ in range(2000):
-        jg(x, x)
+        jg(x, x), jt(x, x), jg(x, 1.0)
     before = _rss_bytes()
     for _ in range(100_000):
         jg(x, x)
+    for _ in range(20_000):
+        jt(x, x), jg(x, 1.0)
     assert _rss_bytes() - before < 8 * 2**20
 
 

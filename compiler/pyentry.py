@@ -1,0 +1,249 @@
+"""Python's calling convention for compiled code: each executable is a real builtin function.
+
+`add_entry(module, jaxpr)` adds, next to `fnad_main` (see `compiler.lower`),
+
+    PyObject* fnad_entry(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames)
+
+with CPython's METH_FASTCALL | METH_KEYWORDS signature, and `make_entry` wraps it as a builtin
+(`PyCFunction_NewEx`; its module slot holds what the table points at) whose `self` is a PyCapsule
+of a table of its own (pointer-sized slots):
+
+    [consts..]               data pointers of the constants (fnad_main's `consts` is the table)
+    array type               &PyArray_Type
+    guard                    address of an int64: the entry runs only while it is 0
+    fallback                 the Python callable that handles every call the entry refuses
+    form                     the result: a list / tuple of the outputs, or the single output itself
+    [descr of each input..]
+
+The entry checks that there are no keywords, the guard is 0 and every input is an ndarray
+(exactly) of the compiled ndim, shape and dtype (descr identity), C-contiguous and aligned,
+reading the PyArrayObject fields at `_PYOBJECT_LAYOUT` (checked on live arrays by `supported`);
+otherwise it returns `fallback(*args, **kwargs)`. Then it allocates the outputs with NumPy's
+`PyArray_New` (from its `_ARRAY_API` table), runs fnad_main (without the GIL when the program
+touches at least `_GIL_RELEASE_ELEMENTS` elements) and returns them in their form. Generated code is
+cached on disk, so the IR holds nothing specific to a process: per-process addresses come from
+the table or are resolved when the code is loaded (`engine.register_symbol`).
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+
+import numpy as np
+from llvmlite import ir
+
+from compiler import engine, fusion
+from compiler.lower import prefault
+
+__all__ = ["ENTRY", "FORMS", "add_entry", "make_entry", "supported"]
+
+ENTRY = "fnad_entry"
+FORMS = {"list": 0, "tuple": 1, "single": 2}   # the result forms and their codes in the table
+_GIL_RELEASE_ELEMENTS = 1 << 16
+_PYOBJECT_LAYOUT = {"ob_type": 8, "data": 16, "nd": 24, "dimensions": 32, "descr": 56, "flags": 64}
+_C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
+_ARRAY_TYPE, _GUARD, _FALLBACK, _FORM, _DESCRS = range(5)   # table slots after the consts
+_METH_FASTCALL_KEYWORDS = 0x80 | 0x02
+_ARRAY_API_NEW = 93            # PyArray_New's slot in NumPy's _ARRAY_API (numpy/__multiarray_api.h)
+_ARRAY_API_TYPE = 2            # &PyArray_Type's slot
+
+_I8, _I32, _I64, _PTR, _VOID = ir.IntType(8), ir.IntType(32), ir.IntType(64), ir.PointerType(), ir.VoidType()
+_NULL = ir.Constant(_PTR, None)
+# The C-API functions generated code calls: name -> (return type, argument types).
+_C_API = {
+    "PyCapsule_GetPointer": (_PTR, [_PTR, _PTR]),
+    "PyObject_Vectorcall": (_PTR, [_PTR, _PTR, _I64, _PTR]),
+    "PyTuple_New": (_PTR, [_I64]),
+    "PyTuple_SetItem": (_I32, [_PTR, _I64, _PTR]),
+    "PyList_New": (_PTR, [_I64]),
+    "PyList_SetItem": (_I32, [_PTR, _I64, _PTR]),
+    "Py_DecRef": (_VOID, [_PTR]),
+    "PyEval_SaveThread": (_PTR, []),
+    "PyEval_RestoreThread": (_VOID, [_PTR]),
+    # PyArray_New(subtype, nd, dims, type_num, strides, data, itemsize, flags, obj)
+    "fnad_PyArray_New": (_PTR, [_PTR, _I32, _PTR, _I32, _PTR, _PTR, _I32, _I32, _PTR]),
+}
+
+
+def _i64(v):
+    return ir.Constant(_I64, int(v))
+
+
+def _i32(v):
+    return ir.Constant(_I32, int(v))
+
+
+# ----------------------------------------------------------------------------------------------
+# The generated entry
+
+
+def add_entry(module, jaxpr):
+    """Define `fnad_entry` for `jaxpr` in `module`, which already defines its `fnad_main`."""
+    n_in, n_out, n_const = len(jaxpr.invars), len(jaxpr.outvars), len(jaxpr.constvars)
+    api = {name: module.globals.get(name) or ir.Function(module, ir.FunctionType(ret, args), name)
+           for name, (ret, args) in _C_API.items()}
+    fn = ir.Function(module, ir.FunctionType(_PTR, [_PTR, _PTR, _I64, _PTR]), ENTRY)
+    capsule, args, nargs, kwnames = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    table = b.call(api["PyCapsule_GetPointer"], [capsule, _NULL])
+    ins, out_data = b.alloca(_PTR, size=max(n_in, 1)), b.alloca(_PTR, size=max(n_out, 1))
+    slot = lambda i: b.load(b.gep(table, [_i64(n_const + i)], source_etype=_PTR), typ=_PTR)
+    field = lambda obj, name, ty: b.load(b.gep(obj, [_i64(_PYOBJECT_LAYOUT[name])], source_etype=_I8), typ=ty)
+    refuse = fn.append_basic_block("refuse")
+    with b.goto_block(refuse):
+        b.ret(b.call(api["PyObject_Vectorcall"], [slot(_FALLBACK), args, nargs, kwnames]))
+
+    def require(condition):
+        ok = fn.append_basic_block()
+        b.cbranch(condition, ok, refuse)
+        b.position_at_end(ok)
+
+    require(b.and_(b.icmp_signed("==", nargs, _i64(n_in)), b.icmp_unsigned("==", kwnames, _NULL)))
+    require(b.icmp_signed("==", b.load(slot(_GUARD), typ=_I64), _i64(0)))
+    array_type = slot(_ARRAY_TYPE)
+    for i, v in enumerate(jaxpr.invars):
+        a = b.load(b.gep(args, [_i64(i)], source_etype=_PTR), typ=_PTR)
+        require(b.icmp_unsigned("==", field(a, "ob_type", _PTR), array_type))
+        require(b.icmp_unsigned("==", field(a, "nd", _I32), _i32(v.aval.ndim)))
+        flags = b.and_(field(a, "flags", _I32), _i32(_C_CONTIGUOUS_ALIGNED))
+        require(b.icmp_unsigned("==", flags, _i32(_C_CONTIGUOUS_ALIGNED)))
+        require(b.icmp_unsigned("==", field(a, "descr", _PTR), slot(_DESCRS + i)))
+        for d, size in enumerate(v.aval.shape):
+            dim = b.load(b.gep(field(a, "dimensions", _PTR), [_i64(d)], source_etype=_I64), typ=_I64)
+            require(b.icmp_signed("==", dim, _i64(size)))
+        b.store(field(a, "data", _PTR), b.gep(ins, [_i64(i)], source_etype=_PTR))
+
+    outs = []
+
+    def fail():
+        """Release the outputs allocated so far; NULL tells Python the exception is set."""
+        for o in outs:
+            b.call(api["Py_DecRef"], [o])
+        b.ret(_NULL)
+
+    for j, v in enumerate(jaxpr.outvars):
+        aval = v.aval
+        dims = _NULL
+        if aval.ndim:
+            dims = ir.GlobalVariable(module, ir.ArrayType(_I64, aval.ndim), f"{ENTRY}_dims{j}")
+            dims.initializer = ir.Constant(dims.value_type, [_i64(s) for s in aval.shape])
+            dims.global_constant, dims.linkage = True, "private"
+        o = b.call(api["fnad_PyArray_New"], [array_type, _i32(aval.ndim), dims, _i32(np.dtype(aval.dtype).num),
+                                             _NULL, _NULL, _i32(0), _i32(0), _NULL])
+        allocated = fn.append_basic_block()
+        failed = fn.append_basic_block()
+        b.cbranch(b.icmp_unsigned("==", o, _NULL), failed, allocated)
+        with b.goto_block(failed):
+            fail()
+        b.position_at_end(allocated)
+        outs.append(o)
+        data = field(o, "data", _PTR)
+        prefault(b, data, fusion.nbytes(aval))
+        b.store(data, b.gep(out_data, [_i64(j)], source_etype=_PTR))
+
+    release = sum(v.aval.size for v in jaxpr.invars + jaxpr.outvars) >= _GIL_RELEASE_ELEMENTS
+    thread_state = b.call(api["PyEval_SaveThread"], []) if release else None
+    b.call(module.globals["fnad_main"], [ins, table, out_data])
+    if release:
+        b.call(api["PyEval_RestoreThread"], [thread_state])
+
+    form = b.ptrtoint(slot(_FORM), _I64)
+    if n_out == 1:
+        single, several = fn.append_basic_block("single"), fn.append_basic_block()
+        b.cbranch(b.icmp_signed("==", form, _i64(FORMS["single"])), single, several)
+        with b.goto_block(single):
+            b.ret(outs[0])
+        b.position_at_end(several)
+    as_tuple, as_list = fn.append_basic_block("tuple"), fn.append_basic_block("list")
+    b.cbranch(b.icmp_signed("==", form, _i64(FORMS["tuple"])), as_tuple, as_list)
+    for block, kind in ((as_tuple, "Tuple"), (as_list, "List")):
+        b.position_at_end(block)
+        container = b.call(api[f"Py{kind}_New"], [_i64(n_out)])
+        filled, failed = fn.append_basic_block(), fn.append_basic_block()
+        b.cbranch(b.icmp_unsigned("==", container, _NULL), failed, filled)
+        with b.goto_block(failed):
+            fail()
+        b.position_at_end(filled)
+        for j, o in enumerate(outs):     # SetItem steals the reference and cannot fail here
+            b.call(api[f"Py{kind}_SetItem"], [container, _i64(j), o])
+        b.ret(container)
+
+
+# ----------------------------------------------------------------------------------------------
+# Linking: C-API addresses for generated code, and the builtin around a loaded entry
+
+
+_capsule_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
+    ("PyCapsule_GetPointer", ctypes.pythonapi))
+_new_capsule = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)(
+    ("PyCapsule_New", ctypes.pythonapi))
+_new_builtin = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.py_object, ctypes.py_object)(
+    ("PyCFunction_NewEx", ctypes.pythonapi))
+_UNGUARDED = ctypes.c_int64(0)
+
+
+def _pythonapi_address(name):
+    return ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value
+
+
+@functools.cache
+def _array_api():
+    """NumPy's C-API table (the `_ARRAY_API` capsule of its multiarray module)."""
+    from numpy._core import _multiarray_umath
+    pointer = _capsule_pointer(_multiarray_umath._ARRAY_API, None)
+    return (ctypes.c_void_p * (_ARRAY_API_NEW + 1)).from_address(pointer)
+
+
+for _name in _C_API:
+    engine.register_symbol(_name, (lambda: _array_api()[_ARRAY_API_NEW]) if _name == "fnad_PyArray_New"
+                           else functools.partial(_pythonapi_address, _name))
+
+
+class _MethodDef(ctypes.Structure):
+    _fields_ = [("ml_name", ctypes.c_char_p), ("ml_meth", ctypes.c_void_p), ("ml_flags", ctypes.c_int),
+                ("ml_doc", ctypes.c_char_p)]
+
+
+@functools.cache
+def supported():
+    """Whether native entries can run here: the PyArrayObject fields are where the generated code
+    reads them and NumPy's `PyArray_New` and `&PyArray_Type` are at the expected slots of its
+    C-API table (checked on live arrays; where not, executables use the slower ctypes path)."""
+    lay = _PYOBJECT_LAYOUT
+    for a in (np.zeros((3, 5), np.float32), np.zeros((), bool), np.zeros((2, 3), np.int64)[:, ::2]):
+        base = id(a)
+        read = lambda name, ty: ty.from_address(base + lay[name]).value
+        if (read("ob_type", ctypes.c_void_p) != id(np.ndarray) or read("data", ctypes.c_void_p) != a.ctypes.data
+                or read("nd", ctypes.c_int32) != a.ndim or read("descr", ctypes.c_void_p) != id(a.dtype)
+                or bool(read("flags", ctypes.c_int32) & 1) != a.flags.c_contiguous):
+            return False
+        dims = read("dimensions", ctypes.c_void_p)
+        if a.ndim and tuple((ctypes.c_int64 * a.ndim).from_address(dims)) != a.shape:
+            return False
+    api = _array_api()
+    if api[_ARRAY_API_TYPE] != id(np.ndarray):
+        return False
+    new = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p)(
+        api[_ARRAY_API_NEW])
+    dims = (ctypes.c_int64 * 2)(2, 3)
+    made = new(id(np.ndarray), 2, ctypes.addressof(dims), np.dtype(np.int32).num, None, None, 0, 0, None)
+    return type(made) is np.ndarray and made.shape == (2, 3) and made.dtype == np.int32 and made.flags.c_contiguous
+
+
+def make_entry(library, consts, in_dtypes, n_out, fallback, form="list", guard=None, name=ENTRY):
+    """A builtin function running `library`'s `fnad_entry` over the C-contiguous arrays `consts`:
+    `f(*arrays)` returns the outputs in `form` (a key of FORMS), or `fallback(*args, **kwargs)` for
+    any call it refuses (see the module docstring). `guard`: an 8-byte ctypes object; while it is
+    nonzero every call goes to `fallback`. The builtin keeps everything it points at alive."""
+    if form not in FORMS or (form == "single" and n_out != 1):
+        raise ValueError(f"result form {form!r} is not 'list', 'tuple' or (for one output) 'single'")
+    guard = _UNGUARDED if guard is None else guard
+    if ctypes.sizeof(guard) != 8:
+        raise TypeError(f"the guard must be an 8-byte ctypes object, got {guard!r}")
+    slots = ([c.ctypes.data for c in consts] + [id(np.ndarray), ctypes.addressof(guard), id(fallback), FORMS[form]]
+             + [id(np.dtype(d)) for d in in_dtypes])
+    table = (ctypes.c_void_p * len(slots))(*slots)
+    method = _MethodDef(name.encode(), library.address(ENTRY), _METH_FASTCALL_KEYWORDS, None)
+    keep = (table, method, library, tuple(consts), fallback, guard)
+    return _new_builtin(ctypes.addressof(method), _new_capsule(ctypes.addressof(table), None, None), keep)
