@@ -9,7 +9,9 @@ s exp(m - M'). Large full reductions split into fixed blocks of `_PAR_BLOCK` ele
 parallel and combined in order (results do not depend on the thread count); reductions over rows
 run rows in parallel. Results equal the two reductions' up to rounding, NaN and infinities
 included: a block whose max is -inf adds nothing, and an all -inf row (non-empty) sums to NaN, as
-exp(-inf - -inf) makes the two-pass sum.
+exp(-inf - -inf) makes the two-pass sum. The max may also reach the subtraction as
+select(is_finite(m), m, 0), as in fnad.nn.logsumexp and JAX's, which only changes rows whose max
+is not finite (see `_finish`).
 """
 from __future__ import annotations
 
@@ -27,12 +29,13 @@ _PAR_MIN = 1 << 17         # elements from which the pass runs on several thread
 online_max_sumexp_p = Primitive("online_max_sumexp", multiple_results=True)
 
 
-def _impl(x, *, axes):
+def _impl(x, *, axes, finite_guard):
     m = np.max(x, axis=axes)
-    return [m, np.sum(np.exp(x - np.expand_dims(m, axes)), axis=axes)]
+    shift = np.where(np.isfinite(m), m, 0) if finite_guard else m
+    return [m, np.sum(np.exp(x - np.expand_dims(shift, axes)), axis=axes)]
 
 
-def _abstract_eval(x, *, axes):
+def _abstract_eval(x, *, axes, finite_guard):
     kept = tuple(d for i, d in enumerate(x.shape) if i not in axes)
     return [ShapedArray(kept, x.dtype), ShapedArray(kept, x.dtype)]
 
@@ -63,10 +66,10 @@ def rewrite(jaxpr):
         pair = _match(total, producer, uses)
         if pair is None or pair[0] in replaced or dropped & set(pair[1]):
             continue
-        top, absorbed = pair
+        top, absorbed, guarded = pair
         x = top.invars[0]
         replaced[top] = Eqn(online_max_sumexp_p, [x], [top.outvars[0], total.outvars[0]],
-                            {"axes": top.params["axes"]})
+                            {"axes": top.params["axes"], "finite_guard": guarded})
         dropped.update(absorbed)
         dropped.add(total)
     if not replaced:
@@ -97,19 +100,31 @@ def _match(total, producer, uses):
     if axes != tuple(range(n - len(axes), n)) or not axes:
         return None
     chain, absorbed = [], [exp_eqn, sub_eqn]   # layout ops from m to the subtrahend, last first
-    private = True                              # so far each value is used only by the next op
-    while type(mb) is Var and mb in producer and producer[mb].primitive.name in ("broadcast_in_dim", "reshape",
-                                                                                  "stop_gradient"):
+    private, guarded = True, False              # so far each value is used only by the next op
+    while type(mb) is Var and mb in producer and (producer[mb].primitive.name in ("broadcast_in_dim", "reshape",
+                                                                                   "stop_gradient")
+                                                  or _finite_guard(producer[mb], producer)):
+        guarded = guarded or producer[mb].primitive.name == "select"
         private = private and uses.get(mb) == 1
         if private:                             # e.g. not m reshaped for keepdims and also returned
             absorbed.append(producer[mb])
         chain.append(producer[mb])
-        mb = producer[mb].invars[0]
+        mb = producer[mb].invars[1 if producer[mb].primitive.name == "select" else 0]
     top = producer.get(mb) if type(mb) is Var else None
     if (top is None or top.primitive.name != "reduce_max" or top.invars[0] is not x
             or tuple(sorted(top.params["axes"])) != axes or not _broadcasts_over(chain, mb.aval.shape, axes, x.aval.shape)):
         return None
-    return top, absorbed
+    return top, absorbed, guarded
+
+
+def _finite_guard(e, producer):
+    """Whether `e` is select(is_finite(v), v, 0): the max replaced by 0 where it is not finite (as
+    fnad.nn.logsumexp and JAX's do)."""
+    if e.primitive.name != "select" or len(e.invars) != 3:
+        return False
+    pred, v, zero = e.invars
+    return (type(pred) is Var and pred in producer and producer[pred].primitive.name == "is_finite"
+            and producer[pred].invars[0] is v and type(zero) is not Var and np.all(zero.val == 0))
 
 
 def _broadcasts_over(chain, kept_shape, axes, x_shape):
@@ -186,9 +201,8 @@ def emit(scope, e):
             _merge(kb, L, dtype, acc_m, acc_s, bm, kb.load(blk_s, typ=ty))
         m_final = kb.load(acc_m, typ=ty)
         s_final = kb.load(acc_s, typ=ty)
-        if not split:   # a whole non-empty row of -inf sums to NaN, as in the two-pass form
-            all_neg_inf = kb.fcmp_ordered("==", m_final, L.const(dtype, -np.inf))
-            s_final = kb.select(all_neg_inf, L.const(dtype, np.nan), s_final)
+        if not split:
+            s_final = _finish(kb, L, dtype, m_final, s_final, e.params["finite_guard"])
         L._store(kb, m_final, mp, item, dtype)
         L._store(kb, s_final, sp, item, dtype)
     kb.ret_void()
@@ -208,10 +222,20 @@ def emit(scope, e):
         with L._Loop(b, L._i64(0), L._i64(items)) as i:
             _merge(b, L, dtype, acc_m, acc_s, L._load(b, m_dst, i, dtype), L._load(b, s_dst, i, dtype))
         m_final = b.load(acc_m, typ=ty)
-        all_neg_inf = b.fcmp_ordered("==", m_final, L.const(dtype, -np.inf))
-        s_final = b.select(all_neg_inf, L.const(dtype, np.nan), b.load(acc_s, typ=ty))
+        s_final = _finish(b, L, dtype, m_final, b.load(acc_s, typ=ty), e.params["finite_guard"])
         L._store(b, m_final, scope.pointer(m_out), L._i64(0), dtype)
         L._store(b, s_final, scope.pointer(s_out), L._i64(0), dtype)
+
+
+def _finish(b, L, dtype, m, s, finite_guard):
+    """The sum for a final max m, as the two-pass form computes it where m is not finite: with
+    the max itself subtracted, an all -inf (non-empty) row sums to NaN (exp(-inf - -inf)); with the
+    max replaced by 0 there, it sums to 0, and a row with +inf to +inf (NaN stays NaN)."""
+    const = lambda v: L.const(dtype, v)
+    if not finite_guard:
+        return b.select(b.fcmp_ordered("==", m, const(-np.inf)), const(np.nan), s)
+    s = b.select(b.fcmp_ordered("==", m, const(np.inf)), const(np.inf), s)
+    return b.select(b.fcmp_ordered("==", m, const(-np.inf)), const(0), s)
 
 
 def _merge(b, L, dtype, acc_m, acc_s, m, s):

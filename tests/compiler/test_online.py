@@ -101,3 +101,19 @@ def test_not_rewritten_when_the_exponentials_are_used_elsewhere():
     g = fnad.jit(lambda x: fnp.sum(fnp.exp(x - fnp.max(x, axis=0)), axis=1))
     assert "online" not in g.lower(x).as_text()
     np.testing.assert_allclose(g(x), np.sum(np.exp(x - x.max(0)), 1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("axis", [1, None])
+def test_nn_logsumexp_with_its_finite_guard(axis):
+    """fnad.nn.logsumexp subtracts where(isfinite(max), max, 0): rows of -inf give -inf, a row
+    with +inf gives +inf, NaN stays NaN, as eagerly."""
+    x = np.random.default_rng(8).normal(scale=5, size=(5, online._PAR_BLOCK + 9))
+    x[1] = -np.inf
+    x[2, 5] = np.inf
+    x[3, 7] = np.nan
+    rows = [x] if axis == 1 else [x[i].copy() for i in range(5)]
+    for z in rows:
+        jf = fnad.jit(lambda z: fnad.nn.logsumexp(z, axis=axis))
+        assert "online" in jf.lower(z).as_text()
+        with np.errstate(invalid="ignore", over="ignore"):
+            np.testing.assert_allclose(jf(z), fnad.nn.logsumexp(z, axis=axis), rtol=1e-12, equal_nan=True)
