@@ -14,7 +14,10 @@ shape, for argmax with the reduced axis moved last). Every value is computed ele
 ("elemental" emission): an element of a value at a domain index is asked for with an integer
 matrix M (one row per axis of the value, one column per domain axis: value index = M @ domain
 index), so broadcasts, transposes and size-1 reshapes only rewrite M and every buffer read is an
-affine function of the domain index. Before emitting, adjacent domain axes are merged when every
+affine function of the domain index. A pad's element is its operand's or its fill depending on
+the index: the loop over each domain axis a pad depends on is split into segments at the indices
+where some pad switches, and each segment is emitted with the choice made. Before emitting, adjacent
+domain axes (not split ones) are merged when every
 read and write is affine in the merged index (e.g. same-shape elementwise chains become one flat
 loop). Results are memoised per (value, M), so a value used twice at the same index is computed once.
 
@@ -486,6 +489,8 @@ def _operand_maps(e, M, ndomain):
     if name == "reshape":
         kept = iter([row for row, d in zip(M, e.outvars[0].aval.shape) if d != 1])
         return [tuple(zero if d == 1 else next(kept) for d in e.invars[0].aval.shape)]
+    if name == "pad":
+        return [tuple(_scaled(row, 1, -lo) for row, (lo, _, _) in zip(M, e.params["padding_config"])), ()]
     return [M if type(a) is Var and a.aval.ndim or type(a) is Literal and np.ndim(a.val) else () for a in e.invars]
 
 
@@ -499,12 +504,14 @@ _PASS_THROUGH = frozenset(["broadcast_in_dim", "transpose", "reshape", "stop_gra
 class _Elemental:
     """Values of a kernel's expression at affine indices of its domain (see the module docstring).
 
-    Dry mode only records the affine forms of every buffer read (for merging axes); real mode
-    emits code, reading buffer `v` through the kernel's pointer `pointers[v]`."""
+    Dry mode only records the affine forms of every buffer read (for merging axes) and, per domain
+    axis, where a pad switches between its operand and its fill (`cuts`); real mode emits code,
+    reading buffer `v` through the kernel's pointer `pointers[v]`, for the piece of each cut axis
+    given by `segment` (axis -> [first, stop) index range, within which every pad is one or the other)."""
 
-    def __init__(self, producer, ndomain, dry):
-        self.producer, self.n, self.dry = producer, ndomain, dry
-        self.memo, self.forms, self.leaves = {}, [], []
+    def __init__(self, producer, domain, dry):
+        self.producer, self.domain, self.n, self.dry = producer, tuple(domain), len(domain), dry
+        self.memo, self.forms, self.leaves, self.cuts, self.segment = {}, [], [], {}, {}
         self.b = self.pointers = None
         self.loop_index = []
 
@@ -521,6 +528,8 @@ class _Elemental:
             r = self._affine(M[e.params["dimension"]])
             if not self.dry:
                 r = convert(self.b, r, np.int64, _out_dt(e))
+        elif e.primitive.name == "pad":
+            r = self._pad(e, M)
         else:
             args = [self.value(a, m) for a, m in zip(e.invars, _operand_maps(e, M, self.n))]
             if self.dry:
@@ -531,6 +540,29 @@ class _Elemental:
                 r = _SCALAR[e.primitive.name](self.b, e, *args)
         self.memo[key] = r
         return r
+
+    def _pad(self, e, M):
+        """Pad `e`'s element at M: its operand's where the current segment lies inside the operand,
+        else its fill. Dry mode visits both and records, per domain axis, the indices where the
+        operand's range starts and stops (`cuts`)."""
+        x, fill = e.invars
+        x_map = _operand_maps(e, M, self.n)[0]
+        inside = True
+        for row, size in zip(x_map, x.aval.shape):
+            axis = next((k for k, c in enumerate(row[:-1]) if c), None)
+            if axis is None:
+                inside = inside and 0 <= row[-1] < size
+                continue
+            first, stop = _solve_range(row[axis], row[-1], size)
+            if self.dry:
+                self.cuts.setdefault(axis, set()).update(c for c in (first, stop) if 0 < c < self.domain[axis])
+            else:
+                s0, s1 = self.segment.get(axis, (0, self.domain[axis]))
+                inside = inside and first <= s0 and s1 <= stop
+        if self.dry:
+            self.value(x, x_map)
+            return self.value(fill, ())
+        return self.value(x, x_map) if inside else self.value(fill, ())
 
     def _leaf(self, v, M):
         return self.load(v, _affine_combination(M, _row_major(v.aval.shape), ndomain=self.n))
@@ -563,16 +595,25 @@ class _Elemental:
         return _i64(0) if acc is None else acc
 
 
-def _merge_axes(sizes, reduced, forms):
+def _solve_range(c, k, size):
+    """[first, stop): the integers i with 0 <= c*i + k < size (c != 0)."""
+    if c > 0:
+        return -(k // c), -((k - size) // c)
+    return (k - size) // -c + 1, k // -c + 1
+
+
+def _merge_axes(sizes, reduced, forms, cut=()):
     """Groups of adjacent domain axes (size-1 axes dropped) that can be one loop: every form f
-    satisfies f[d] == f[d+1] * sizes[d+1] inside a group, and reduced/kept flags agree."""
+    satisfies f[d] == f[d+1] * sizes[d+1] inside a group, and reduced/kept flags agree; `cut`
+    axes (split into segments) stay alone."""
     groups = []
     for d, s in enumerate(sizes):
         if s == 1:
             continue
         if groups:
             p = groups[-1][-1]
-            if reduced[p] == reduced[d] and all(f[p] == f[d] * s for f in forms):
+            if (reduced[p] == reduced[d] and p not in cut and d not in cut
+                    and all(f[p] == f[d] * s for f in forms)):
                 groups[-1].append(d)
                 continue
         groups.append([d])
@@ -687,15 +728,16 @@ class _Kernel:
 
     def __init__(self, lowering, spec):
         self.lw, self.spec = lowering, spec
-        dry = _Elemental(spec.producer, len(spec.domain), dry=True)
+        dry = _Elemental(spec.producer, spec.domain, dry=True)
         spec.element(dry)
+        self.cuts = {axis: sorted(c) for axis, c in dry.cuts.items() if c}
         kept = [s for s, r in zip(spec.domain, spec.reduced) if not r]
         out_strides = iter(_row_major(kept))
         out_forms = [spec.out_form or tuple(0 if r else next(out_strides) for r in spec.reduced) + (0,)]
         self.domain_form = _affine_combination(_identity(len(spec.domain)), _row_major(spec.domain))
         if spec.stores:
             out_forms.append(self.domain_form)
-        self.groups = _merge_axes(spec.domain, spec.reduced, dry.forms + out_forms)
+        self.groups = _merge_axes(spec.domain, spec.reduced, dry.forms + out_forms, self.cuts)
         self.sizes = [int(np.prod([spec.domain[d] for d in g])) for g in self.groups]
         self.red = [spec.reduced[g[0]] for g in self.groups]
         self.out_form = out_forms[0]
@@ -768,7 +810,7 @@ class _Kernel:
         b = self.b = ir.IRBuilder(fn.append_basic_block("entry"))
         slots = [b.load(b.gep(frame, [_i64(i)], source_etype=_PTR), typ=_PTR)
                  for i in range(len(self.buffers) + len(extra))]
-        em = self.em = _Elemental(spec.producer, len(spec.domain), dry=False)
+        em = self.em = _Elemental(spec.producer, spec.domain, dry=False)
         em.b, em.pointers = b, dict(zip(self.buffers, slots))
         self.out_ptr = em.pointers[spec.out]
         self.index = [None] * len(self.groups)
@@ -800,15 +842,26 @@ class _Kernel:
         self.em.memo = {}
 
     def _nest(self, level, start, end, body, stop=None):
-        """Loops over merged axes level..stop-1 (the first over [start, end) when level == 0), then body()."""
+        """Loops over merged axes level..stop-1 (the first over [start, end) when level == 0), then body().
+        A cut axis gets one loop per segment between its cuts (pads inside are then operand or fill)."""
         stop = len(self.groups) if stop is None else stop
         if level == stop:
             body()
             return
-        lo, hi = (start, end) if level == 0 else (_i64(0), _i64(self.sizes[level]))
-        with _Loop(self.b, lo, hi) as i:
-            self._set_index(level, i)
-            self._nest(level + 1, start, end, body, stop)
+        axis, b = self.groups[level][0], self.b
+        bounds = [0] + self.cuts.get(axis, []) + [self.sizes[level]]
+        for s0, s1 in zip(bounds, bounds[1:]):
+            if axis in self.cuts:
+                self.em.segment[axis] = (s0, s1)
+            lo, hi = _i64(s0), _i64(s1)
+            if level == 0 and len(bounds) > 2:
+                lo = b.select(b.icmp_signed(">", start, lo), start, lo)
+                hi = b.select(b.icmp_signed("<", end, hi), end, hi)
+            elif level == 0:
+                lo, hi = start, end
+            with _Loop(b, lo, hi) as i:
+                self._set_index(level, i)
+                self._nest(level + 1, start, end, body, stop)
 
     def _element(self):
         value = self.spec.element(self.em)

@@ -364,6 +364,60 @@ def test_slicing_padding_joining(dtype):
                      lax.concatenate([x, x[:1], x[2:]], 0), lax.concatenate([x, x], 2)], x)
 
 
+def _kernel_count(exe):
+    return exe.llvm_ir.count('define internal void @"kernel')
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32])
+def test_pads_fused_as_pieces(dtype):
+    rng = np.random.default_rng(21)
+    x = rand((4, 5, 3), dtype, rng)
+    fill = np.array(2, dtype)
+    pads = [((1, 2, 0), (0, 0, 0), (-1, 1, 0)), ((-2, -1, 0), (0, 1, 0), (2, 0, 0)), ((0, 0, 0), (3, -4, 0), (0, 0, 0)),
+            ((-4, 1, 0), (0, 0, 0), (0, 0, 0)), ((5, -9, 0), (0, 0, 0), (0, 0, 0))]
+
+    def f(x, fill):
+        outs = [lax.pad(x * 2, fill, cfg) for cfg in pads]                   # pads rooting their kernel
+        p = lax.pad(x, fill + 1, ((1, 1, 0), (0, 0, 0), (0, 0, 0)))
+        outs.append(lax.transpose(p, (2, 0, 1)) + 1)                          # read through a transpose
+        outs.append(lax.rev(p, (0,))[::2] - lax.pad(x[1:], fill, ((2, 1, 0), (0, 0, 0), (0, 0, 0)))[1::2])
+        outs.append(lax.broadcast_in_dim(lax.pad(x[0, 0], fill, ((2, 1, 0),)), (2, 6, 4), (1,)))
+        outs.append(lax.pad(lax.pad(x, fill, ((1, 0, 0), (0, 0, 0), (0, 0, 0))), fill * 3, ((0, 1, 0), (1, 0, 0),
+                                                                                              (0, 0, 0))))
+        outs.append(lax.pad(x[:0], fill, ((1, 2, 0), (0, 0, 0), (0, 0, 0))))  # all fill
+        return outs
+    check(f, x, fill)
+    # the gradient of a stencil: both slices' transposes (pads) and the sum are one loop
+    g = fnad.grad(lambda x: lax.reduce_sum(lax.sin(x[1:] - x[:-1] ** 2), (0,)))
+    v = np.linspace(-1, 1, 50)
+    exe = check(g, v, ulps=4)
+    assert _kernel_count(exe) == 1
+    big = np.random.default_rng(3).normal(size=(700, 400))      # threads split the pieces' loops
+    exe = check(lambda x: lax.exp(lax.pad(x, 3.0, ((2, -1, 0), (-3, 4, 0)))) + 1, big, ulps=2)
+    assert "fnad_parallel_for" in exe.llvm_ir
+
+
+def test_pads_stay_out_of_reductions_and_within_budget():
+    x = np.random.default_rng(22).normal(size=(6, 7))
+    many = lambda x: sum(lax.pad(x[k:], 0.0, ((0, k, 0), (0, 0, 0))) for k in range(1, 6))
+    exe = check(lambda x: [lax.reduce_sum(lax.pad(x, 1.5, ((1, 2, 0), (0, 0, 0))), (0,)), many(x)], x, ulps=4)
+    plan = fusion.plan(fnad.make_jaxpr(many)(x).jaxpr, lower._SCALAR, lower._reusable)
+    kernels = [s.kernel for s in plan.steps if s.kernel]
+    assert sorted(sum(m.primitive.name == "pad" for m in k.members) for k in kernels) == [1, 1, 3]
+
+
+def test_layout_reads_of_buffers_are_not_copied():
+    """A slice of an input read by two kernels is read in place by each, not stored."""
+    x = np.random.default_rng(23).normal(size=(9, 4))
+
+    def f(x):
+        s = x[1:, ::2]
+        return [lax.reduce_sum(s * s, (1,)), lax.exp(s) + lax.transpose(x, (1, 0))[::2, 1:].T]
+    exe = check(f, x, ulps=4)
+    assert _kernel_count(exe) == 2
+    assert fusion.plan(fnad.make_jaxpr(f)(x).jaxpr, lower._SCALAR, lower._reusable).arena_size == 0
+
+
 def test_dynamic_slices_clamp():
     x = np.arange(60.0).reshape(4, 5, 3)
     for s in (-3, 0, 2, 9):
@@ -544,7 +598,7 @@ def _random_program(draw_op, n_ops):
         vals = [x]
         for _ in range(n_ops):
             a = vals[draw_op(len(vals))]
-            kind = draw_op(8)
+            kind = draw_op(9)
             if kind == 0:
                 b = vals[draw_op(len(vals))]
                 v = a * b if b.shape == a.shape else a * 2.0
@@ -563,6 +617,12 @@ def _random_program(draw_op, n_ops):
                 v = lax.reshape(a, (a.size,)) + 1.0
             elif kind == 6 and a.ndim:
                 v = lax.rev(a, (0,)) - a
+            elif kind == 7 and a.ndim:
+                cfg = [(draw_op(5) - 2, draw_op(5) - 2, 0) if draw_op(2) else (0, 0, 0) for _ in range(a.ndim)]
+                if all(n + lo + hi >= 0 for n, (lo, hi, _) in zip(a.shape, cfg)):
+                    v = lax.pad(a, -1.5, cfg) * 2.0
+                else:
+                    v = a + 1.0
             else:
                 v = lax.expand_dims(lax.sin(a), (0,))
             vals.append(v)
