@@ -168,6 +168,9 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
         elif (kinds[i] == ELEMENTAL and v not in materialize and len(roots) == 1 and None not in roots
               and admits(next(iter(roots)), i)):
             join(i, roots.pop())
+        elif eqns[i].primitive.name == "reshape" and type(eqns[i].invars[0]) is Var:
+            kinds[i] = ALIAS               # stored anyway: a view of its operand's buffer, not a copy
+            materialize.update([v, eqns[i].invars[0]])
         else:
             r = storing_host(i, v, uses) if kinds[i] == ELEMENTAL else None
             materialize.add(v)
@@ -188,7 +191,7 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
             group = [eqns[j] for j in sorted(members[i])]
             producer = {m.outvars[0]: m for m in group if m is not e}
             steps.append(Step(kinds[i], e, Kernel(e, group, producer, stores.get(i, []))))
-    return Plan(steps, *_assign_buffers(jaxpr, steps, reusable, donated or {}))
+    return Plan(steps, *_assign_buffers(jaxpr, steps, reusable, donated or {}, scalar_ops))
 
 
 def _free_layouts(eqns, kinds):
@@ -204,7 +207,7 @@ def _free_layouts(eqns, kinds):
     return free
 
 
-def _assign_buffers(jaxpr, steps, reusable, donated):
+def _assign_buffers(jaxpr, steps, reusable, donated, scalar_ops):
     storage = {}
     for i, v in enumerate(jaxpr.invars):
         storage[v] = ("input", i)
@@ -228,7 +231,8 @@ def _assign_buffers(jaxpr, steps, reusable, donated):
     # Outputs that are donated inputs paired with them are already in place.
     ties = {k: storage[v][1] for k, v in copies
             if type(v) is Var and storage.get(v, ("",))[0] == "input" and donated.get(storage[v][1]) == k}
-    in_place = _reuse_dead_operands(jaxpr, steps, storage, _last_uses(steps, copies, base), reusable, donated, ties)
+    in_place = _reuse_dead_operands(jaxpr, steps, storage, _last_uses(steps, copies, base), reusable, donated, ties,
+                                    scalar_ops)
     copies = [(k, v) for k, v in copies if k not in ties]
     last_use = _last_uses(steps, copies, base)
     free, arena_size = [], 0          # free: sorted [offset, size] holes in the arena
@@ -268,7 +272,7 @@ def _last_uses(steps, copies, base):
     return last_use
 
 
-def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, ties):
+def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, ties, scalar_ops):
     """Let results of in-place capable steps share the buffer of an operand that dies there (see the
     module docstring); updates `storage` and `ties`, returns {result Var: operand position}."""
     inputs = {v: i for i, v in enumerate(jaxpr.invars)}
@@ -280,15 +284,11 @@ def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, tie
         return v
     in_place = {}
     for n, s in enumerate(steps):
-        if s.kind != OPAQUE:
-            continue
-        e = s.eqn
-        for pos, k in reusable(e):
-            x, out = e.invars[pos], e.outvars[k]
+        for x, out, others, pos in _update_candidates(s, reusable, scalar_ops):
             if type(x) is not Var or nbytes(x.aval) != nbytes(out.aval) or last_use.get(base(x, pre_base)) != n:
                 continue
             b = base(x, {v: w for v, (kind, w) in storage.items() if kind == "alias"})
-            if any(type(a) is Var and base(a, pre_base) == base(x, pre_base) for j, a in enumerate(e.invars) if j != pos):
+            if any(type(a) is Var and base(a, pre_base) == base(x, pre_base) for a in others):
                 continue
             where = storage.get(out)
             if b in inputs and inputs[b] in donated:
@@ -307,8 +307,33 @@ def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, tie
                 storage[b] = where
             else:
                 continue
-            in_place[out] = pos
+            if pos is not None:
+                in_place[out] = pos
+            if s.kind == ELEMENTAL:
+                break
     return in_place
+
+
+def _update_candidates(step, reusable, scalar_ops):
+    """(operand, result, the step's other operands, operand position or None) for each result the
+    step can write over an operand's buffer: `reusable` pairs of an opaque equation; the result of an
+    elemental kernel over a buffer it reads only at the element it writes (elementwise paths)."""
+    e = step.eqn
+    if step.kind == OPAQUE:
+        return [(e.invars[pos], e.outvars[k], [a for j, a in enumerate(e.invars) if j != pos], pos)
+                for pos, k in reusable(e)]
+    if step.kind != ELEMENTAL:
+        return []
+    k = step.kernel
+    exact = {v: True for v in [e.outvars[0], *k.stores]}   # read only at the domain index
+    for m in reversed(k.members):
+        o = m.outvars[0]
+        same = m.primitive.name in scalar_ops and exact.get(o, False)
+        for a in m.invars:
+            if type(a) is Var:
+                exact[a] = exact.get(a, True) and same and a.aval.shape == o.aval.shape
+    reads = step.reads()
+    return [(x, e.outvars[0], reads - {x}, None) for x in sorted(reads, key=lambda v: v.count) if exact.get(x)]
 
 
 def _release(free, offset, size):

@@ -767,8 +767,15 @@ class _Kernel:
             threaded = (not rmw and spec.body is None and n0 >= 2 and self.size * spec.cost >= _PAR_MIN and
                         (not self.red or not self.red[0]))
             grain = max(1, -(-n0 * _PAR_GRAIN // max(self.size, 1)))
-        fn = self._define(extra)
-        pointers = [lw.pointer(v) for v in self.buffers] + extra
+        # One frame slot per distinct pointer: a result written over an operand it reads at the same
+        # element is then one pointer inside the kernel too, which LLVM vectorises without a
+        # runtime overlap check (that would fail and take the scalar loop).
+        pointers, slot_of = [], []
+        for p in [lw.pointer(v) for v in self.buffers] + extra:
+            if not any(p is q for q in pointers):
+                pointers.append(p)
+            slot_of.append(next(i for i, q in enumerate(pointers) if p is q))
+        fn = self._define(extra, slot_of)
         frame = lw.entry_alloca(_PTR, len(pointers))
         for i, p in enumerate(pointers):
             b.store(p, b.gep(frame, [_i64(i)], source_etype=_PTR))
@@ -796,7 +803,7 @@ class _Kernel:
             r0 -= 1
         return r0
 
-    def _define(self, extra):
+    def _define(self, extra, slot_of):
         lw, spec = self.lw, self.spec
         fn = ir.Function(lw.module, parallel.CHUNK_TYPE, lw.fresh("kernel"))
         fn.linkage = "internal"
@@ -808,8 +815,8 @@ class _Kernel:
         frame, start, end = fn.args
         self.alloca_builder = ir.IRBuilder(fn.append_basic_block("allocas"))
         b = self.b = ir.IRBuilder(fn.append_basic_block("entry"))
-        slots = [b.load(b.gep(frame, [_i64(i)], source_etype=_PTR), typ=_PTR)
-                 for i in range(len(self.buffers) + len(extra))]
+        loaded = [b.load(b.gep(frame, [_i64(i)], source_etype=_PTR), typ=_PTR) for i in range(max(slot_of) + 1)]
+        slots = [loaded[i] for i in slot_of]
         em = self.em = _Elemental(spec.producer, spec.domain, dry=False)
         em.b, em.pointers = b, dict(zip(self.buffers, slots))
         self.out_ptr = em.pointers[spec.out]

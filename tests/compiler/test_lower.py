@@ -540,16 +540,45 @@ def test_in_place_updates_of_loop_carries():
             return i + 1, lax.dynamic_update_slice(b, a[:2], (i % 3,)), lax.dynamic_update_slice(a, b[1:], (1,))
         return lax.while_loop(lambda c: c[0] < 6, body, (0, x, x[::-1] * 2.0))
 
-    def read_after(x):                       # the old carry is read after its update: not in place
+    def read_after(x):                       # the old carry is read after its update: the update copies it
+                                             # (the final elementwise kernel then overwrites it)
         def body(c):
             i, a = c
             return i + 1, lax.dynamic_update_slice(a, a[:1] + fnp.sum(a), (i % 5,)) * 0.5 + a
         return lax.while_loop(lambda c: c[0] < 7, body, (0, x))
-    for f, updated_in_place in ((checkpoints, {2: 2, 3: 3}), (swapped, {}), (read_after, {})):
+    # (the counter i + 1, where it is i's last reader, is an elementwise update in place too)
+    for f, updated_in_place in ((checkpoints, {0: 0, 2: 2, 3: 3}), (swapped, {}), (read_after, {1: 1})):
         check(f, x, ulps=2)
         loop = next(e for e in fnad.make_jaxpr(f)(x).jaxpr.eqns if e.primitive.name == "while")
         donated = lower._donated(loop.params["body_nconsts"], loop.outvars)
         assert fusion.plan(loop.params["body_jaxpr"].jaxpr, lower._SCALAR, lower._reusable, donated).ties == updated_in_place
+
+
+def test_elementwise_kernels_overwrite_dead_operands():
+    """An elemental kernel writes its result over a dead operand it reads only at the element it
+    writes: a loop carry updated elementwise needs no scratch buffer and no copy per iteration."""
+    rng = np.random.default_rng(19)
+    x, a = rng.uniform(1, 2, 1000), rng.uniform(1, 2, 1000)
+
+    def newton(x, a):
+        return lax.while_loop(lambda c: c[0] < 6, lambda c: (c[0] + 1, 0.5 * (c[1] + a / c[1]), c[2] * a),
+                              (0, x, x * 2.0))
+
+    def shifted(x, a):                       # the carry is also read one element over: not in place
+        return lax.while_loop(lambda c: c[0] < 6, lambda c: (c[0] + 1, c[1] + lax.rev(c[1], (0,)) * 0.1), (0, x))
+
+    def kept(x, a):                          # the old carry is read after the update: not in place
+        return lax.while_loop(lambda c: c[0] < 6, lambda c: (c[0] + 1, c[1] * 0.5, c[1] + c[2]), (0, x, a))
+    for f, tied in ((newton, {0: 1, 1: 2, 2: 3}), (shifted, {0: 0}), (kept, {0: 0, 2: 2})):   # output: input
+        check(f, x, a, ulps=4)
+        loop = next(e for e in fnad.make_jaxpr(f)(x, a).jaxpr.eqns if e.primitive.name == "while")
+        donated = lower._donated(loop.params["body_nconsts"], loop.outvars)
+        assert fusion.plan(loop.params["body_jaxpr"].jaxpr, lower._SCALAR, lower._reusable, donated).ties == tied
+    f = lambda x: lax.exp(x * 3.0) + lax.reduce_sum(x * 3.0, (0,))
+    plan = fusion.plan(fnad.make_jaxpr(f)(x).jaxpr, lower._SCALAR, lower._reusable)
+    y = plan.steps[0].eqn.outvars[0]         # x * 3.0 is computed into the output, which overwrites it
+    assert plan.storage[y] == ("output", 0) and plan.arena_size == 64
+    check(f, x, ulps=4)
 
 
 # ----------------------------------------------------------------------------------------------
