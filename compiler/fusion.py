@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from fnad.ir import Var
 
 __all__ = ["ELEMENTAL", "REDUCTION", "ALIAS", "OPAQUE", "REDUCTIONS", "Kernel", "Step", "Plan", "plan",
-           "is_unit_reshape", "nbytes"]
+           "scratch_operands", "is_unit_reshape", "nbytes"]
 
 ELEMENTAL, REDUCTION, ALIAS, OPAQUE = "elemental", "reduction", "alias", "opaque"
 REDUCTIONS = frozenset(["reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or",
@@ -110,7 +110,8 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
     """Group the equations of `jaxpr` into steps and assign buffers (see the module docstring).
     `scalar_ops`: names of primitives the lowering computes element by element. `reusable(eqn)`:
     (operand position, result position) pairs the lowering can compute in place. `donated`: input
-    index -> the output index that may live in its buffer (the caller's old value is not needed)."""
+    index -> the output index that may live in its buffer, or None (the caller's old value is not
+    needed either way)."""
     eqns = jaxpr.eqns
     kinds = [classify(e, scalar_ops) for e in eqns]
     consumers = {}
@@ -334,6 +335,22 @@ def _update_candidates(step, reusable, scalar_ops):
                 exact[a] = exact.get(a, True) and same and a.aval.shape == o.aval.shape
     reads = step.reads()
     return [(x, e.outvars[0], reads - {x}, None) for x in sorted(reads, key=lambda v: v.count) if exact.get(x)]
+
+
+def scratch_operands(plan, n):
+    """Operands of step n that the step may overwrite: intermediates (arena buffers) that no later
+    step reads and no output copies, each the only operand on its buffer (e.g. a cond donates them
+    to its branches, whose loops then start in place)."""
+    def base(v):
+        while plan.storage.get(v, ("",))[0] == "alias":
+            v = plan.storage[v][1]
+        return v
+    later = {base(a) for s in plan.steps[n + 1:] for a in s.reads()}
+    later.update(base(v) for _, v in plan.copies if type(v) is Var)
+    operands = [a for a in plan.steps[n].eqn.invars if type(a) is Var]
+    bases = [base(a) for a in operands]
+    return [a for a, b in zip(operands, bases)
+            if plan.storage.get(b, ("",))[0] == "arena" and b not in later and bases.count(b) == 1]
 
 
 def _release(free, offset, size):

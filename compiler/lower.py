@@ -1505,10 +1505,16 @@ def _cond(scope, e):
     for k, block in enumerate(blocks[:-1]):
         switch.add_case(_i64(k), block)
     donated = {scope.plan.in_place[v] - 1: k for k, v in enumerate(e.outvars) if v in scope.plan.in_place}
+    n = next(n for n, s in enumerate(scope.plan.steps) if s.eqn is e)
+    scratch = fusion.scratch_operands(scope.plan, n)
+    for i, a in enumerate(ops):
+        if i not in donated and any(a is v for v in scratch):
+            donated[i] = None     # dead after the cond: a branch may overwrite it (not an output)
     for block, jaxpr in zip(blocks, branches):
         b.position_at_end(block)
         branch = _Scope(scope.lw, jaxpr, ins, [], outs, donated)
-        assert all(branch.plan.ties.get(k) == i for i, k in donated.items()), "cond: a branch refused an in-place output"
+        assert all(branch.plan.ties.get(k) == i for i, k in donated.items() if k is not None), \
+            "cond: a branch refused an in-place output"
         branch.emit()
         b.branch(done)
     b.position_at_end(done)
@@ -1582,7 +1588,8 @@ _OPAQUE.update({"cond": _cond, "while": _while, "scan": _scan})
 def _reusable(e):
     """(operand position, result position) pairs `e`'s lowering can compute in place: the updated
     array of dynamic_update_slice and scatter; a loop's carry in its initial value's buffer; a cond
-    output every branch updates in place from (or passes through) the same operand."""
+    output that every branch either updates in place from (or passes through) the same operand or
+    computes afresh into that operand's buffer."""
     name, p = e.primitive.name, e.params
     if name == "dynamic_update_slice" or name in _SCATTER:
         return [(0, 0)]
@@ -1597,13 +1604,18 @@ def _reusable(e):
     origins = [_update_origins(jaxpr) for jaxpr in branches]
     donated = {}
     for k in range(len(e.outvars)):
-        i = origins[0].get(k)
-        if i is not None and i not in donated and all(o.get(k) == i for o in origins):
+        candidates = {o.get(k) for o in origins} - {None}   # branches without one compute it afresh
+        i = candidates.pop() if len(candidates) == 1 else None
+        if i is not None and i not in donated and not candidates:
             donated[i] = k
-    for jaxpr in branches:
-        ties = fusion.plan(jaxpr, _SCALAR, _reusable, donated).ties
-        donated = {i: k for i, k in donated.items() if ties.get(k) == i}
-    return [(i + 1, k) for i, k in donated.items()]
+    while True:
+        kept = donated
+        for jaxpr in branches:
+            ties = fusion.plan(jaxpr, _SCALAR, _reusable, kept).ties
+            kept = {i: k for i, k in kept.items() if ties.get(k) == i}
+        if kept == donated:
+            return [(i + 1, k) for i, k in donated.items()]
+        donated = kept
 
 
 def _update_origins(jaxpr):

@@ -581,6 +581,32 @@ def test_elementwise_kernels_overwrite_dead_operands():
     check(f, x, ulps=4)
 
 
+@needs_control_flow
+def test_cond_results_and_dead_operands_in_place(monkeypatch):
+    """A cond result that one branch passes through and another computes afresh lives in that
+    operand's buffer (a loop carry: no copy per iteration); an intermediate dead after the cond is
+    the branches' to overwrite (the loop inside a branch starts from it in place, not from a copy)."""
+    import fnad.numpy as fnp
+    x = np.random.default_rng(20).uniform(1, 2, 1000)
+
+    def f(x):
+        def body(c):
+            i, v = c
+            t = fnp.exp(v) * 0.5
+            w = lax.cond(i % 3 == 0, lambda v, t: v,
+                         lambda v, t: lax.while_loop(lambda d: d[0] < i % 4, lambda d: (d[0] + 1, d[1] * 0.5),
+                                                     (0, t))[1] * 0.1 + v, v, t)
+            return i + 1, w
+        return lax.while_loop(lambda c: c[0] < 7, body, (0, x))
+    loop = next(e for e in fnad.make_jaxpr(f)(x).jaxpr.eqns if e.primitive.name == "while")
+    donated = lower._donated(loop.params["body_nconsts"], loop.outvars)
+    assert fusion.plan(loop.params["body_jaxpr"].jaxpr, lower._SCALAR, lower._reusable, donated).ties == {0: 0, 1: 1}
+    copies = lambda exe: exe.llvm_ir.count(f"i64 {x.nbytes}, i1 0)")     # memcpys of a whole carry
+    assert copies(check(f, x, ulps=4)) == 1                                # x into the loop's carry, once
+    monkeypatch.setattr(fusion, "scratch_operands", lambda plan, n: [])
+    assert copies(check(f, x, ulps=4)) == 2                                # + t into the inner loop's
+
+
 # ----------------------------------------------------------------------------------------------
 # Linear algebra (LAPACKE / CBLAS per matrix)
 
