@@ -1,20 +1,23 @@
 """Fusion planning: which equations of a jaxpr share one loop nest, which values get a buffer, and
 where each buffer lives.
 
-Equations are *elemental* (elementwise math, select, convert, broadcast_in_dim, transpose, slice, rev, iota,
-reshapes that only add or drop size-1 axes: each output element is a function of input elements
-at affine indices), *reductions* (reduce_*, argmax/argmin), *aliases* (other reshapes: a new
-shape over the same contiguous buffer) or *opaque* (everything else, e.g. dot_general, lowered on
-its own from buffers).
+Equations are *elemental* (elementwise math, select, convert, broadcast_in_dim, transpose, slice, rev,
+iota, reshapes that only add or drop size-1 axes, pads without interior padding: each output element
+is a function of input elements at affine indices, or a pad's fill), *reductions* (reduce_*,
+argmax/argmin), *aliases* (other reshapes: a new shape over the same contiguous buffer) or *opaque*
+(everything else, e.g. dot_general, lowered on its own from buffers).
 
 A `Kernel` is one loop nest: a root equation (elemental or reduction) and the elemental equations
 computed inside it. Walking the equations backwards, an elemental result joins its consumers'
 kernel when all of them are in one kernel and nothing else needs it in memory; otherwise it is
 *materialized* (gets a buffer): it is stored by the earliest of its consumers' kernels that iterates
 over its shape and runs before its other consumers (a multi-output kernel, e.g. softmax's
-exp(x - max) stored while it is summed), else it roots a kernel of its own. Materialized: the jaxpr's outputs,
-operands of opaque and alias equations, and computed arrays (size > 1) that a broadcast expands
-(computing them once beats recomputing them per output element).
+exp(x - max) stored while it is summed), else it roots a kernel of its own. Materialized: the jaxpr's
+outputs, operands of opaque and alias equations, and computed arrays (size > 1) that a broadcast
+expands (computing them once beats recomputing them per output element). Layout equations of
+buffers (e.g. x[1:] of an input) are not stored for several kernels: each consumer kernel computes
+its own copy (an affine read). Pads join only elemental kernels, at most `_MAX_PADDED` padded axes
+per kernel (the lowering splits a loop where a pad switches between operand and fill).
 
 Buffers: inputs, consts and outputs come from the caller; intermediates get offsets in one arena
 allocated per call, reusing the space of buffers that are dead (after their last reading step).
@@ -31,13 +34,14 @@ from dataclasses import dataclass, field
 from fnad.ir import Var
 
 __all__ = ["ELEMENTAL", "REDUCTION", "ALIAS", "OPAQUE", "REDUCTIONS", "Kernel", "Step", "Plan", "plan",
-           "is_unit_reshape", "nbytes"]
+           "scratch_operands", "is_unit_reshape", "nbytes"]
 
 ELEMENTAL, REDUCTION, ALIAS, OPAQUE = "elemental", "reduction", "alias", "opaque"
 REDUCTIONS = frozenset(["reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or",
                         "argmax", "argmin"])
 _LAYOUT = frozenset(["broadcast_in_dim", "transpose", "iota", "stop_gradient", "slice", "rev"])
 _ALIGN = 64
+_MAX_PADDED = 3    # padded axes of the pads fused into one kernel (each splits its loop into pieces)
 
 
 def is_unit_reshape(in_shape, out_shape):
@@ -49,12 +53,19 @@ def nbytes(aval):
     return aval.size * aval.dtype.itemsize
 
 
+def padded_axes(eqn):
+    """Axes a pad extends or crops (its elements are the operand's or the fill, by index range)."""
+    return sum(1 for lo, hi, _ in eqn.params["padding_config"] if lo or hi)
+
+
 def classify(eqn, scalar_ops):
     name = eqn.primitive.name
     if eqn.primitive.multiple_results:
         return OPAQUE
     if name in scalar_ops or name in _LAYOUT:
         return ELEMENTAL
+    if name == "pad":
+        return ELEMENTAL if all(interior == 0 for _, _, interior in eqn.params["padding_config"]) else OPAQUE
     if name == "reshape":
         return ELEMENTAL if is_unit_reshape(eqn.invars[0].aval.shape, eqn.outvars[0].aval.shape) else ALIAS
     if name in REDUCTIONS:
@@ -99,7 +110,8 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
     """Group the equations of `jaxpr` into steps and assign buffers (see the module docstring).
     `scalar_ops`: names of primitives the lowering computes element by element. `reusable(eqn)`:
     (operand position, result position) pairs the lowering can compute in place. `donated`: input
-    index -> the output index that may live in its buffer (the caller's old value is not needed)."""
+    index -> the output index that may live in its buffer, or None (the caller's old value is not
+    needed either way)."""
     eqns = jaxpr.eqns
     kinds = [classify(e, scalar_ops) for e in eqns]
     consumers = {}
@@ -123,45 +135,80 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
             return e.outvars[0].aval.shape
         return e.invars[0].aval.shape if e.primitive.name.startswith("reduce_") else None
 
-    def storing_host(v, uses):
+    def admits(r, i):
+        """Kernel r can compute equation i: pads only in elemental kernels, within `_MAX_PADDED`."""
+        return eqns[i].primitive.name != "pad" or (
+            kinds[r] == ELEMENTAL and padded[r] + padded_axes(eqns[i]) <= _MAX_PADDED)
+
+    def storing_host(i, v, uses):
         """The earliest consumer kernel over v's shape that runs before v's other consumers."""
         for r in sorted({root_of.get(j) for j in uses} - {None}):
-            if domain(r) == v.aval.shape and all(j > r for j in uses if root_of.get(j) != r):
+            if (domain(r) == v.aval.shape and all(j > r for j in uses if root_of.get(j) != r)
+                    and admits(r, i)):
                 return r
         return None
 
-    root_of, members, stores = {}, {}, {}
+    def join(i, r):
+        root_of[i] = r
+        members[r].append(i)
+        if eqns[i].primitive.name == "pad":
+            padded[r] += padded_axes(eqns[i])
+
+    free = _free_layouts(eqns, kinds)
+    root_of, members, stores, padded, copied = {}, {}, {}, {}, {}
     for i in reversed(range(len(eqns))):
         if kinds[i] in (OPAQUE, ALIAS):
             continue
         v = eqns[i].outvars[0]
         uses = consumers.get(v, ())
-        roots = {root_of.get(j) for j in uses}
-        if kinds[i] == ELEMENTAL and v not in materialize and len(roots) == 1 and None not in roots:
-            r = roots.pop()
+        roots = set().union(*(copied.get(j, {root_of.get(j)}) for j in uses))
+        if i in free and v not in materialize and None not in roots and len(roots) > 1:
+            copied[i] = roots              # recomputed in every consumer kernel: only reads move
+            for r in roots:
+                members[r].append(i)
+        elif (kinds[i] == ELEMENTAL and v not in materialize and len(roots) == 1 and None not in roots
+              and admits(next(iter(roots)), i)):
+            join(i, roots.pop())
+        elif eqns[i].primitive.name == "reshape" and type(eqns[i].invars[0]) is Var:
+            kinds[i] = ALIAS               # stored anyway: a view of its operand's buffer, not a copy
+            materialize.update([v, eqns[i].invars[0]])
         else:
-            r = storing_host(v, uses) if kinds[i] == ELEMENTAL else None
+            r = storing_host(i, v, uses) if kinds[i] == ELEMENTAL else None
             materialize.add(v)
             if r is None:
                 root_of[i] = i
-                members[i] = [i]
+                members[i] = []
+                padded[i] = 0
+                join(i, i)
                 continue
             stores.setdefault(r, []).append(v)
-        root_of[i] = r
-        members[r].append(i)
+            join(i, r)
 
     steps = []
     for i, e in enumerate(eqns):
         if kinds[i] in (OPAQUE, ALIAS):
             steps.append(Step(kinds[i], e))
-        elif root_of[i] == i:
+        elif root_of.get(i) == i:
             group = [eqns[j] for j in sorted(members[i])]
             producer = {m.outvars[0]: m for m in group if m is not e}
             steps.append(Step(kinds[i], e, Kernel(e, group, producer, stores.get(i, []))))
-    return Plan(steps, *_assign_buffers(jaxpr, steps, reusable, donated or {}))
+    return Plan(steps, *_assign_buffers(jaxpr, steps, reusable, donated or {}, scalar_ops))
 
 
-def _assign_buffers(jaxpr, steps, reusable, donated):
+def _free_layouts(eqns, kinds):
+    """Indices of elemental layout equations (no arithmetic) of buffers or of other such equations:
+    a kernel reading one computes it as an affine read, so each consumer kernel may take a copy."""
+    made_by = {v: i for i, e in enumerate(eqns) for v in e.outvars}
+    free = set()
+    for i, e in enumerate(eqns):
+        if kinds[i] == ELEMENTAL and e.primitive.name in _LAYOUT | {"reshape"} and all(
+                type(a) is not Var or a not in made_by or made_by[a] in free or kinds[made_by[a]] in (OPAQUE, ALIAS)
+                for a in e.invars):
+            free.add(i)
+    return free
+
+
+def _assign_buffers(jaxpr, steps, reusable, donated, scalar_ops):
     storage = {}
     for i, v in enumerate(jaxpr.invars):
         storage[v] = ("input", i)
@@ -185,7 +232,8 @@ def _assign_buffers(jaxpr, steps, reusable, donated):
     # Outputs that are donated inputs paired with them are already in place.
     ties = {k: storage[v][1] for k, v in copies
             if type(v) is Var and storage.get(v, ("",))[0] == "input" and donated.get(storage[v][1]) == k}
-    in_place = _reuse_dead_operands(jaxpr, steps, storage, _last_uses(steps, copies, base), reusable, donated, ties)
+    in_place = _reuse_dead_operands(jaxpr, steps, storage, _last_uses(steps, copies, base), reusable, donated, ties,
+                                    scalar_ops)
     copies = [(k, v) for k, v in copies if k not in ties]
     last_use = _last_uses(steps, copies, base)
     free, arena_size = [], 0          # free: sorted [offset, size] holes in the arena
@@ -225,7 +273,7 @@ def _last_uses(steps, copies, base):
     return last_use
 
 
-def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, ties):
+def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, ties, scalar_ops):
     """Let results of in-place capable steps share the buffer of an operand that dies there (see the
     module docstring); updates `storage` and `ties`, returns {result Var: operand position}."""
     inputs = {v: i for i, v in enumerate(jaxpr.invars)}
@@ -237,15 +285,11 @@ def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, tie
         return v
     in_place = {}
     for n, s in enumerate(steps):
-        if s.kind != OPAQUE:
-            continue
-        e = s.eqn
-        for pos, k in reusable(e):
-            x, out = e.invars[pos], e.outvars[k]
+        for x, out, others, pos in _update_candidates(s, reusable, scalar_ops):
             if type(x) is not Var or nbytes(x.aval) != nbytes(out.aval) or last_use.get(base(x, pre_base)) != n:
                 continue
             b = base(x, {v: w for v, (kind, w) in storage.items() if kind == "alias"})
-            if any(type(a) is Var and base(a, pre_base) == base(x, pre_base) for j, a in enumerate(e.invars) if j != pos):
+            if any(type(a) is Var and base(a, pre_base) == base(x, pre_base) for a in others):
                 continue
             where = storage.get(out)
             if b in inputs and inputs[b] in donated:
@@ -264,8 +308,49 @@ def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, tie
                 storage[b] = where
             else:
                 continue
-            in_place[out] = pos
+            if pos is not None:
+                in_place[out] = pos
+            if s.kind == ELEMENTAL:
+                break
     return in_place
+
+
+def _update_candidates(step, reusable, scalar_ops):
+    """(operand, result, the step's other operands, operand position or None) for each result the
+    step can write over an operand's buffer: `reusable` pairs of an opaque equation; the result of an
+    elemental kernel over a buffer it reads only at the element it writes (elementwise paths)."""
+    e = step.eqn
+    if step.kind == OPAQUE:
+        return [(e.invars[pos], e.outvars[k], [a for j, a in enumerate(e.invars) if j != pos], pos)
+                for pos, k in reusable(e)]
+    if step.kind != ELEMENTAL:
+        return []
+    k = step.kernel
+    exact = {v: True for v in [e.outvars[0], *k.stores]}   # read only at the domain index
+    for m in reversed(k.members):
+        o = m.outvars[0]
+        same = m.primitive.name in scalar_ops and exact.get(o, False)
+        for a in m.invars:
+            if type(a) is Var:
+                exact[a] = exact.get(a, True) and same and a.aval.shape == o.aval.shape
+    reads = step.reads()
+    return [(x, e.outvars[0], reads - {x}, None) for x in sorted(reads, key=lambda v: v.count) if exact.get(x)]
+
+
+def scratch_operands(plan, n):
+    """Operands of step n that the step may overwrite: intermediates (arena buffers) that no later
+    step reads and no output copies, each the only operand on its buffer (e.g. a cond donates them
+    to its branches, whose loops then start in place)."""
+    def base(v):
+        while plan.storage.get(v, ("",))[0] == "alias":
+            v = plan.storage[v][1]
+        return v
+    later = {base(a) for s in plan.steps[n + 1:] for a in s.reads()}
+    later.update(base(v) for _, v in plan.copies if type(v) is Var)
+    operands = [a for a in plan.steps[n].eqn.invars if type(a) is Var]
+    bases = [base(a) for a in operands]
+    return [a for a, b in zip(operands, bases)
+            if plan.storage.get(b, ("",))[0] == "arena" and b not in later and bases.count(b) == 1]
 
 
 def _release(free, offset, size):

@@ -14,7 +14,10 @@ shape, for argmax with the reduced axis moved last). Every value is computed ele
 ("elemental" emission): an element of a value at a domain index is asked for with an integer
 matrix M (one row per axis of the value, one column per domain axis: value index = M @ domain
 index), so broadcasts, transposes and size-1 reshapes only rewrite M and every buffer read is an
-affine function of the domain index. Before emitting, adjacent domain axes are merged when every
+affine function of the domain index. A pad's element is its operand's or its fill depending on
+the index: the loop over each domain axis a pad depends on is split into segments at the indices
+where some pad switches, and each segment is emitted with the choice made. Before emitting, adjacent
+domain axes (not split ones) are merged when every
 read and write is affine in the merged index (e.g. same-shape elementwise chains become one flat
 loop). Results are memoised per (value, M), so a value used twice at the same index is computed once.
 
@@ -493,6 +496,8 @@ def _operand_maps(e, M, ndomain):
     if name == "reshape":
         kept = iter([row for row, d in zip(M, e.outvars[0].aval.shape) if d != 1])
         return [tuple(zero if d == 1 else next(kept) for d in e.invars[0].aval.shape)]
+    if name == "pad":
+        return [tuple(_scaled(row, 1, -lo) for row, (lo, _, _) in zip(M, e.params["padding_config"])), ()]
     return [M if type(a) is Var and a.aval.ndim or type(a) is Literal and np.ndim(a.val) else () for a in e.invars]
 
 
@@ -506,12 +511,14 @@ _PASS_THROUGH = frozenset(["broadcast_in_dim", "transpose", "reshape", "stop_gra
 class _Elemental:
     """Values of a kernel's expression at affine indices of its domain (see the module docstring).
 
-    Dry mode only records the affine forms of every buffer read (for merging axes); real mode
-    emits code, reading buffer `v` through the kernel's pointer `pointers[v]`."""
+    Dry mode only records the affine forms of every buffer read (for merging axes) and, per domain
+    axis, where a pad switches between its operand and its fill (`cuts`); real mode emits code,
+    reading buffer `v` through the kernel's pointer `pointers[v]`, for the piece of each cut axis
+    given by `segment` (axis -> [first, stop) index range, within which every pad is one or the other)."""
 
-    def __init__(self, producer, ndomain, dry):
-        self.producer, self.n, self.dry = producer, ndomain, dry
-        self.memo, self.forms, self.leaves = {}, [], []
+    def __init__(self, producer, domain, dry):
+        self.producer, self.domain, self.n, self.dry = producer, tuple(domain), len(domain), dry
+        self.memo, self.forms, self.leaves, self.cuts, self.segment = {}, [], [], {}, {}
         self.b = self.pointers = None
         self.loop_index = []
 
@@ -528,6 +535,8 @@ class _Elemental:
             r = self._affine(M[e.params["dimension"]])
             if not self.dry:
                 r = convert(self.b, r, np.int64, _out_dt(e))
+        elif e.primitive.name == "pad":
+            r = self._pad(e, M)
         else:
             args = [self.value(a, m) for a, m in zip(e.invars, _operand_maps(e, M, self.n))]
             if self.dry:
@@ -538,6 +547,29 @@ class _Elemental:
                 r = _SCALAR[e.primitive.name](self.b, e, *args)
         self.memo[key] = r
         return r
+
+    def _pad(self, e, M):
+        """Pad `e`'s element at M: its operand's where the current segment lies inside the operand,
+        else its fill. Dry mode visits both and records, per domain axis, the indices where the
+        operand's range starts and stops (`cuts`)."""
+        x, fill = e.invars
+        x_map = _operand_maps(e, M, self.n)[0]
+        inside = True
+        for row, size in zip(x_map, x.aval.shape):
+            axis = next((k for k, c in enumerate(row[:-1]) if c), None)
+            if axis is None:
+                inside = inside and 0 <= row[-1] < size
+                continue
+            first, stop = _solve_range(row[axis], row[-1], size)
+            if self.dry:
+                self.cuts.setdefault(axis, set()).update(c for c in (first, stop) if 0 < c < self.domain[axis])
+            else:
+                s0, s1 = self.segment.get(axis, (0, self.domain[axis]))
+                inside = inside and first <= s0 and s1 <= stop
+        if self.dry:
+            self.value(x, x_map)
+            return self.value(fill, ())
+        return self.value(x, x_map) if inside else self.value(fill, ())
 
     def _leaf(self, v, M):
         return self.load(v, _affine_combination(M, _row_major(v.aval.shape), ndomain=self.n))
@@ -570,16 +602,25 @@ class _Elemental:
         return _i64(0) if acc is None else acc
 
 
-def _merge_axes(sizes, reduced, forms):
+def _solve_range(c, k, size):
+    """[first, stop): the integers i with 0 <= c*i + k < size (c != 0)."""
+    if c > 0:
+        return -(k // c), -((k - size) // c)
+    return (k - size) // -c + 1, k // -c + 1
+
+
+def _merge_axes(sizes, reduced, forms, cut=()):
     """Groups of adjacent domain axes (size-1 axes dropped) that can be one loop: every form f
-    satisfies f[d] == f[d+1] * sizes[d+1] inside a group, and reduced/kept flags agree."""
+    satisfies f[d] == f[d+1] * sizes[d+1] inside a group, and reduced/kept flags agree; `cut`
+    axes (split into segments) stay alone."""
     groups = []
     for d, s in enumerate(sizes):
         if s == 1:
             continue
         if groups:
             p = groups[-1][-1]
-            if reduced[p] == reduced[d] and all(f[p] == f[d] * s for f in forms):
+            if (reduced[p] == reduced[d] and p not in cut and d not in cut
+                    and all(f[p] == f[d] * s for f in forms)):
                 groups[-1].append(d)
                 continue
         groups.append([d])
@@ -694,15 +735,16 @@ class _Kernel:
 
     def __init__(self, lowering, spec):
         self.lw, self.spec = lowering, spec
-        dry = _Elemental(spec.producer, len(spec.domain), dry=True)
+        dry = _Elemental(spec.producer, spec.domain, dry=True)
         spec.element(dry)
+        self.cuts = {axis: sorted(c) for axis, c in dry.cuts.items() if c}
         kept = [s for s, r in zip(spec.domain, spec.reduced) if not r]
         out_strides = iter(_row_major(kept))
         out_forms = [spec.out_form or tuple(0 if r else next(out_strides) for r in spec.reduced) + (0,)]
         self.domain_form = _affine_combination(_identity(len(spec.domain)), _row_major(spec.domain))
         if spec.stores:
             out_forms.append(self.domain_form)
-        self.groups = _merge_axes(spec.domain, spec.reduced, dry.forms + out_forms)
+        self.groups = _merge_axes(spec.domain, spec.reduced, dry.forms + out_forms, self.cuts)
         self.sizes = [int(np.prod([spec.domain[d] for d in g])) for g in self.groups]
         self.red = [spec.reduced[g[0]] for g in self.groups]
         self.out_form = out_forms[0]
@@ -732,8 +774,15 @@ class _Kernel:
             threaded = (not rmw and spec.body is None and n0 >= 2 and self.size * spec.cost >= _PAR_MIN and
                         (not self.red or not self.red[0]))
             grain = max(1, -(-n0 * _PAR_GRAIN // max(self.size, 1)))
-        fn = self._define(extra)
-        pointers = [lw.pointer(v) for v in self.buffers] + extra
+        # One frame slot per distinct pointer: a result written over an operand it reads at the same
+        # element is then one pointer inside the kernel too, which LLVM vectorises without a
+        # runtime overlap check (that would fail and take the scalar loop).
+        pointers, slot_of = [], []
+        for p in [lw.pointer(v) for v in self.buffers] + extra:
+            if not any(p is q for q in pointers):
+                pointers.append(p)
+            slot_of.append(next(i for i, q in enumerate(pointers) if p is q))
+        fn = self._define(extra, slot_of)
         frame = lw.entry_alloca(_PTR, len(pointers))
         for i, p in enumerate(pointers):
             b.store(p, b.gep(frame, [_i64(i)], source_etype=_PTR))
@@ -761,7 +810,7 @@ class _Kernel:
             r0 -= 1
         return r0
 
-    def _define(self, extra):
+    def _define(self, extra, slot_of):
         lw, spec = self.lw, self.spec
         fn = ir.Function(lw.module, parallel.CHUNK_TYPE, lw.fresh("kernel"))
         fn.linkage = "internal"
@@ -773,9 +822,9 @@ class _Kernel:
         frame, start, end = fn.args
         self.alloca_builder = ir.IRBuilder(fn.append_basic_block("allocas"))
         b = self.b = ir.IRBuilder(fn.append_basic_block("entry"))
-        slots = [b.load(b.gep(frame, [_i64(i)], source_etype=_PTR), typ=_PTR)
-                 for i in range(len(self.buffers) + len(extra))]
-        em = self.em = _Elemental(spec.producer, len(spec.domain), dry=False)
+        loaded = [b.load(b.gep(frame, [_i64(i)], source_etype=_PTR), typ=_PTR) for i in range(max(slot_of) + 1)]
+        slots = [loaded[i] for i in slot_of]
+        em = self.em = _Elemental(spec.producer, spec.domain, dry=False)
         em.b, em.pointers = b, dict(zip(self.buffers, slots))
         self.out_ptr = em.pointers[spec.out]
         self.index = [None] * len(self.groups)
@@ -809,15 +858,26 @@ class _Kernel:
         self.em.memo = {}
 
     def _nest(self, level, start, end, body, stop=None):
-        """Loops over merged axes level..stop-1 (the first over [start, end) when level == 0), then body()."""
+        """Loops over merged axes level..stop-1 (the first over [start, end) when level == 0), then body().
+        A cut axis gets one loop per segment between its cuts (pads inside are then operand or fill)."""
         stop = len(self.groups) if stop is None else stop
         if level == stop:
             body()
             return
-        lo, hi = (start, end) if level == 0 else (_i64(0), _i64(self.sizes[level]))
-        with _Loop(self.b, lo, hi) as i:
-            self._set_index(level, i)
-            self._nest(level + 1, start, end, body, stop)
+        axis, b = self.groups[level][0], self.b
+        bounds = [0] + self.cuts.get(axis, []) + [self.sizes[level]]
+        for s0, s1 in zip(bounds, bounds[1:]):
+            if axis in self.cuts:
+                self.em.segment[axis] = (s0, s1)
+            lo, hi = _i64(s0), _i64(s1)
+            if level == 0 and len(bounds) > 2:
+                lo = b.select(b.icmp_signed(">", start, lo), start, lo)
+                hi = b.select(b.icmp_signed("<", end, hi), end, hi)
+            elif level == 0:
+                lo, hi = start, end
+            with _Loop(b, lo, hi) as i:
+                self._set_index(level, i)
+                self._nest(level + 1, start, end, body, stop)
 
     def _element(self):
         value = self.spec.element(self.em)
@@ -1495,10 +1555,16 @@ def _cond(scope, e):
     for k, block in enumerate(blocks[:-1]):
         switch.add_case(_i64(k), block)
     donated = {scope.plan.in_place[v] - 1: k for k, v in enumerate(e.outvars) if v in scope.plan.in_place}
+    n = next(n for n, s in enumerate(scope.plan.steps) if s.eqn is e)
+    scratch = fusion.scratch_operands(scope.plan, n)
+    for i, a in enumerate(ops):
+        if i not in donated and any(a is v for v in scratch):
+            donated[i] = None     # dead after the cond: a branch may overwrite it (not an output)
     for block, jaxpr in zip(blocks, branches):
         b.position_at_end(block)
         branch = _Scope(scope.lw, jaxpr, ins, [], outs, donated)
-        assert all(branch.plan.ties.get(k) == i for i, k in donated.items()), "cond: a branch refused an in-place output"
+        assert all(branch.plan.ties.get(k) == i for i, k in donated.items() if k is not None), \
+            "cond: a branch refused an in-place output"
         branch.emit()
         b.branch(done)
     b.position_at_end(done)
@@ -1572,7 +1638,8 @@ _OPAQUE.update({"cond": _cond, "while": _while, "scan": _scan})
 def _reusable(e):
     """(operand position, result position) pairs `e`'s lowering can compute in place: the updated
     array of dynamic_update_slice and scatter; a loop's carry in its initial value's buffer; a cond
-    output every branch updates in place from (or passes through) the same operand."""
+    output that every branch either updates in place from (or passes through) the same operand or
+    computes afresh into that operand's buffer."""
     name, p = e.primitive.name, e.params
     if name == "dynamic_update_slice" or name in _SCATTER:
         return [(0, 0)]
@@ -1587,13 +1654,18 @@ def _reusable(e):
     origins = [_update_origins(jaxpr) for jaxpr in branches]
     donated = {}
     for k in range(len(e.outvars)):
-        i = origins[0].get(k)
-        if i is not None and i not in donated and all(o.get(k) == i for o in origins):
+        candidates = {o.get(k) for o in origins} - {None}   # branches without one compute it afresh
+        i = candidates.pop() if len(candidates) == 1 else None
+        if i is not None and i not in donated and not candidates:
             donated[i] = k
-    for jaxpr in branches:
-        ties = fusion.plan(jaxpr, _SCALAR, _reusable, donated).ties
-        donated = {i: k for i, k in donated.items() if ties.get(k) == i}
-    return [(i + 1, k) for i, k in donated.items()]
+    while True:
+        kept = donated
+        for jaxpr in branches:
+            ties = fusion.plan(jaxpr, _SCALAR, _reusable, kept).ties
+            kept = {i: k for i, k in kept.items() if ties.get(k) == i}
+        if kept == donated:
+            return [(i + 1, k) for i, k in donated.items()]
+        donated = kept
 
 
 def _update_origins(jaxpr):

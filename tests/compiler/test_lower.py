@@ -399,6 +399,60 @@ def test_slicing_padding_joining(dtype):
                      lax.concatenate([x, x[:1], x[2:]], 0), lax.concatenate([x, x], 2)], x)
 
 
+def _kernel_count(exe):
+    return exe.llvm_ir.count('define internal void @"kernel')
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32])
+def test_pads_fused_as_pieces(dtype):
+    rng = np.random.default_rng(21)
+    x = rand((4, 5, 3), dtype, rng)
+    fill = np.array(2, dtype)
+    pads = [((1, 2, 0), (0, 0, 0), (-1, 1, 0)), ((-2, -1, 0), (0, 1, 0), (2, 0, 0)), ((0, 0, 0), (3, -4, 0), (0, 0, 0)),
+            ((-4, 1, 0), (0, 0, 0), (0, 0, 0)), ((5, -9, 0), (0, 0, 0), (0, 0, 0))]
+
+    def f(x, fill):
+        outs = [lax.pad(x * 2, fill, cfg) for cfg in pads]                   # pads rooting their kernel
+        p = lax.pad(x, fill + 1, ((1, 1, 0), (0, 0, 0), (0, 0, 0)))
+        outs.append(lax.transpose(p, (2, 0, 1)) + 1)                          # read through a transpose
+        outs.append(lax.rev(p, (0,))[::2] - lax.pad(x[1:], fill, ((2, 1, 0), (0, 0, 0), (0, 0, 0)))[1::2])
+        outs.append(lax.broadcast_in_dim(lax.pad(x[0, 0], fill, ((2, 1, 0),)), (2, 6, 4), (1,)))
+        outs.append(lax.pad(lax.pad(x, fill, ((1, 0, 0), (0, 0, 0), (0, 0, 0))), fill * 3, ((0, 1, 0), (1, 0, 0),
+                                                                                              (0, 0, 0))))
+        outs.append(lax.pad(x[:0], fill, ((1, 2, 0), (0, 0, 0), (0, 0, 0))))  # all fill
+        return outs
+    check(f, x, fill)
+    # the gradient of a stencil: both slices' transposes (pads) and the sum are one loop
+    g = fnad.grad(lambda x: lax.reduce_sum(lax.sin(x[1:] - x[:-1] ** 2), (0,)))
+    v = np.linspace(-1, 1, 50)
+    exe = check(g, v, ulps=4)
+    assert _kernel_count(exe) == 1
+    big = np.random.default_rng(3).normal(size=(700, 400))      # threads split the pieces' loops
+    exe = check(lambda x: lax.exp(lax.pad(x, 3.0, ((2, -1, 0), (-3, 4, 0)))) + 1, big, ulps=2)
+    assert "fnad_parallel_for" in exe.llvm_ir
+
+
+def test_pads_stay_out_of_reductions_and_within_budget():
+    x = np.random.default_rng(22).normal(size=(6, 7))
+    many = lambda x: sum(lax.pad(x[k:], 0.0, ((0, k, 0), (0, 0, 0))) for k in range(1, 6))
+    exe = check(lambda x: [lax.reduce_sum(lax.pad(x, 1.5, ((1, 2, 0), (0, 0, 0))), (0,)), many(x)], x, ulps=4)
+    plan = fusion.plan(fnad.make_jaxpr(many)(x).jaxpr, lower._SCALAR, lower._reusable)
+    kernels = [s.kernel for s in plan.steps if s.kernel]
+    assert sorted(sum(m.primitive.name == "pad" for m in k.members) for k in kernels) == [1, 1, 3]
+
+
+def test_layout_reads_of_buffers_are_not_copied():
+    """A slice of an input read by two kernels is read in place by each, not stored."""
+    x = np.random.default_rng(23).normal(size=(9, 4))
+
+    def f(x):
+        s = x[1:, ::2]
+        return [lax.reduce_sum(s * s, (1,)), lax.exp(s) + lax.transpose(x, (1, 0))[::2, 1:].T]
+    exe = check(f, x, ulps=4)
+    assert _kernel_count(exe) == 2
+    assert fusion.plan(fnad.make_jaxpr(f)(x).jaxpr, lower._SCALAR, lower._reusable).arena_size == 0
+
+
 def test_dynamic_slices_clamp():
     x = np.arange(60.0).reshape(4, 5, 3)
     for s in (-3, 0, 2, 9):
@@ -521,16 +575,71 @@ def test_in_place_updates_of_loop_carries():
             return i + 1, lax.dynamic_update_slice(b, a[:2], (i % 3,)), lax.dynamic_update_slice(a, b[1:], (1,))
         return lax.while_loop(lambda c: c[0] < 6, body, (0, x, x[::-1] * 2.0))
 
-    def read_after(x):                       # the old carry is read after its update: not in place
+    def read_after(x):                       # the old carry is read after its update: the update copies it
+                                             # (the final elementwise kernel then overwrites it)
         def body(c):
             i, a = c
             return i + 1, lax.dynamic_update_slice(a, a[:1] + fnp.sum(a), (i % 5,)) * 0.5 + a
         return lax.while_loop(lambda c: c[0] < 7, body, (0, x))
-    for f, updated_in_place in ((checkpoints, {2: 2, 3: 3}), (swapped, {}), (read_after, {})):
+    # (the counter i + 1, where it is i's last reader, is an elementwise update in place too)
+    for f, updated_in_place in ((checkpoints, {0: 0, 2: 2, 3: 3}), (swapped, {}), (read_after, {1: 1})):
         check(f, x, ulps=2)
         loop = next(e for e in fnad.make_jaxpr(f)(x).jaxpr.eqns if e.primitive.name == "while")
         donated = lower._donated(loop.params["body_nconsts"], loop.outvars)
         assert fusion.plan(loop.params["body_jaxpr"].jaxpr, lower._SCALAR, lower._reusable, donated).ties == updated_in_place
+
+
+def test_elementwise_kernels_overwrite_dead_operands():
+    """An elemental kernel writes its result over a dead operand it reads only at the element it
+    writes: a loop carry updated elementwise needs no scratch buffer and no copy per iteration."""
+    rng = np.random.default_rng(19)
+    x, a = rng.uniform(1, 2, 1000), rng.uniform(1, 2, 1000)
+
+    def newton(x, a):
+        return lax.while_loop(lambda c: c[0] < 6, lambda c: (c[0] + 1, 0.5 * (c[1] + a / c[1]), c[2] * a),
+                              (0, x, x * 2.0))
+
+    def shifted(x, a):                       # the carry is also read one element over: not in place
+        return lax.while_loop(lambda c: c[0] < 6, lambda c: (c[0] + 1, c[1] + lax.rev(c[1], (0,)) * 0.1), (0, x))
+
+    def kept(x, a):                          # the old carry is read after the update: not in place
+        return lax.while_loop(lambda c: c[0] < 6, lambda c: (c[0] + 1, c[1] * 0.5, c[1] + c[2]), (0, x, a))
+    for f, tied in ((newton, {0: 1, 1: 2, 2: 3}), (shifted, {0: 0}), (kept, {0: 0, 2: 2})):   # output: input
+        check(f, x, a, ulps=4)
+        loop = next(e for e in fnad.make_jaxpr(f)(x, a).jaxpr.eqns if e.primitive.name == "while")
+        donated = lower._donated(loop.params["body_nconsts"], loop.outvars)
+        assert fusion.plan(loop.params["body_jaxpr"].jaxpr, lower._SCALAR, lower._reusable, donated).ties == tied
+    f = lambda x: lax.exp(x * 3.0) + lax.reduce_sum(x * 3.0, (0,))
+    plan = fusion.plan(fnad.make_jaxpr(f)(x).jaxpr, lower._SCALAR, lower._reusable)
+    y = plan.steps[0].eqn.outvars[0]         # x * 3.0 is computed into the output, which overwrites it
+    assert plan.storage[y] == ("output", 0) and plan.arena_size == 64
+    check(f, x, ulps=4)
+
+
+@needs_control_flow
+def test_cond_results_and_dead_operands_in_place(monkeypatch):
+    """A cond result that one branch passes through and another computes afresh lives in that
+    operand's buffer (a loop carry: no copy per iteration); an intermediate dead after the cond is
+    the branches' to overwrite (the loop inside a branch starts from it in place, not from a copy)."""
+    import fnad.numpy as fnp
+    x = np.random.default_rng(20).uniform(1, 2, 1000)
+
+    def f(x):
+        def body(c):
+            i, v = c
+            t = fnp.exp(v) * 0.5
+            w = lax.cond(i % 3 == 0, lambda v, t: v,
+                         lambda v, t: lax.while_loop(lambda d: d[0] < i % 4, lambda d: (d[0] + 1, d[1] * 0.5),
+                                                     (0, t))[1] * 0.1 + v, v, t)
+            return i + 1, w
+        return lax.while_loop(lambda c: c[0] < 7, body, (0, x))
+    loop = next(e for e in fnad.make_jaxpr(f)(x).jaxpr.eqns if e.primitive.name == "while")
+    donated = lower._donated(loop.params["body_nconsts"], loop.outvars)
+    assert fusion.plan(loop.params["body_jaxpr"].jaxpr, lower._SCALAR, lower._reusable, donated).ties == {0: 0, 1: 1}
+    copies = lambda exe: exe.llvm_ir.count(f"i64 {x.nbytes}, i1 0)")     # memcpys of a whole carry
+    assert copies(check(f, x, ulps=4)) == 1                                # x into the loop's carry, once
+    monkeypatch.setattr(fusion, "scratch_operands", lambda plan, n: [])
+    assert copies(check(f, x, ulps=4)) == 2                                # + t into the inner loop's
 
 
 # ----------------------------------------------------------------------------------------------
@@ -579,7 +688,7 @@ def _random_program(draw_op, n_ops):
         vals = [x]
         for _ in range(n_ops):
             a = vals[draw_op(len(vals))]
-            kind = draw_op(8)
+            kind = draw_op(9)
             if kind == 0:
                 b = vals[draw_op(len(vals))]
                 v = a * b if b.shape == a.shape else a * 2.0
@@ -598,6 +707,12 @@ def _random_program(draw_op, n_ops):
                 v = lax.reshape(a, (a.size,)) + 1.0
             elif kind == 6 and a.ndim:
                 v = lax.rev(a, (0,)) - a
+            elif kind == 7 and a.ndim:
+                cfg = [(draw_op(5) - 2, draw_op(5) - 2, 0) if draw_op(2) else (0, 0, 0) for _ in range(a.ndim)]
+                if all(n + lo + hi >= 0 for n, (lo, hi, _) in zip(a.shape, cfg)):
+                    v = lax.pad(a, -1.5, cfg) * 2.0
+                else:
+                    v = a + 1.0
             else:
                 v = lax.expand_dims(lax.sin(a), (0,))
             vals.append(v)
