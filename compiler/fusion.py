@@ -2,22 +2,26 @@
 where each buffer lives.
 
 Equations are *elemental* (elementwise math, select, convert, broadcast_in_dim, transpose, slice, rev,
-iota, reshapes that only add or drop size-1 axes, pads without interior padding: each output element
-is a function of input elements at affine indices, or a pad's fill), *reductions* (reduce_*,
-argmax/argmin), *aliases* (other reshapes: a new shape over the same contiguous buffer) or *opaque*
-(everything else, e.g. dot_general, lowered on its own from buffers).
+iota, reshapes that only add or drop size-1 axes, pads without interior padding, dot_generals that
+contract nothing but size-1 axes (outer products): each output element is a function of input
+elements at affine indices, or a pad's fill), *reductions* (reduce_*, argmax/argmin), *aliases*
+(other reshapes, and any reshape of a value already in memory: a new shape over the same contiguous
+buffer) or *opaque* (everything else, e.g. dot_general, lowered on its own from buffers).
 
 A `Kernel` is one loop nest: a root equation (elemental or reduction) and the elemental equations
 computed inside it. Walking the equations backwards, an elemental result joins its consumers'
-kernel when all of them are in one kernel and nothing else needs it in memory; otherwise it is
+kernel when all of them are in one kernel and nothing else needs it in memory; a *constant* (an
+elemental result computed from literals only, e.g. a broadcast scalar or an iota) joins every kernel
+that consumes it instead. Otherwise it is
 *materialized* (gets a buffer): it is stored by the earliest of its consumers' kernels that iterates
 over its shape and runs before its other consumers (a multi-output kernel, e.g. softmax's
 exp(x - max) stored while it is summed), else it roots a kernel of its own. Materialized: the jaxpr's
-outputs, operands of opaque and alias equations, and computed arrays (size > 1) that a broadcast
-expands (computing them once beats recomputing them per output element). Layout equations of
-buffers (e.g. x[1:] of an input) are not stored for several kernels: each consumer kernel computes
-its own copy (an affine read). Pads join only elemental kernels, at most `_MAX_PADDED` padded axes
-per kernel (the lowering splits a loop where a pad switches between operand and fill).
+outputs, operands of opaque and alias equations, and computed non-constant arrays (size > 1) that a
+broadcast or an outer product expands (computing them once beats recomputing them per output
+element). Layout equations of buffers (e.g. x[1:] of an input) and constants are not stored for
+several kernels: each consumer kernel computes its own copy (an affine read, or the constant).
+Pads join only elemental kernels, at most `_MAX_PADDED` padded axes per kernel (the lowering
+splits a loop where a pad switches between operand and fill).
 
 Buffers: inputs, consts and outputs come from the caller; intermediates get offsets in one arena
 allocated per call, reusing the space of buffers that are dead (after their last reading step).
@@ -25,7 +29,8 @@ An equation that can update an operand in place (`reusable`: dynamic_update_slic
 over such branches) writes its result into that operand's buffer when the buffer is dead after it
 and may be overwritten: an intermediate, or an input the caller *donates* (a loop carry). A result
 that is the jaxpr's output k then lives in the donated input the caller paired with k (a *tie*: the
-caller skips copying it), or an intermediate operand is placed in output k's buffer.
+caller skips copying it), or an intermediate operand is placed in output k's buffer. Likewise an
+intermediate whose alias is output k lives in output k's buffer.
 """
 from __future__ import annotations
 
@@ -58,11 +63,20 @@ def padded_axes(eqn):
     return sum(1 for lo, hi, _ in eqn.params["padding_config"] if lo or hi)
 
 
+def is_outer_product(eqn):
+    """A dot_general whose contracting axes have one element in all: each output element is one
+    product of operand elements (e.g. a batched outer product), so it fuses like elementwise math."""
+    if eqn.primitive.name != "dot_general":
+        return False
+    x = eqn.invars[0].aval
+    return all(x.shape[i] == 1 for i in eqn.params["dimension_numbers"][0][0])
+
+
 def classify(eqn, scalar_ops):
     name = eqn.primitive.name
     if eqn.primitive.multiple_results:
         return OPAQUE
-    if name in scalar_ops or name in _LAYOUT:
+    if name in scalar_ops or name in _LAYOUT or is_outer_product(eqn):
         return ELEMENTAL
     if name == "pad":
         return ELEMENTAL if all(interior == 0 for _, _, interior in eqn.params["padding_config"]) else OPAQUE
@@ -113,21 +127,27 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
     index -> the output index that may live in its buffer, or None (the caller's old value is not
     needed either way)."""
     eqns = jaxpr.eqns
-    kinds = [classify(e, scalar_ops) for e in eqns]
+    kinds, computed, constant = [], set(), set()
+    for i, e in enumerate(eqns):
+        kind = classify(e, scalar_ops)
+        if e.primitive.name == "reshape" and type(e.invars[0]) is Var and e.invars[0] not in computed:
+            kind = ALIAS   # its operand is in memory already: a view beats a copy
+        if kind == ELEMENTAL and all(type(a) is not Var or a in constant for a in e.invars):
+            constant.add(e.outvars[0])
+        if kind in (ELEMENTAL, REDUCTION):
+            computed.update(e.outvars)
+        kinds.append(kind)
     consumers = {}
     for i, e in enumerate(eqns):
         for a in e.invars:
             if type(a) is Var:
                 consumers.setdefault(a, []).append(i)
-    produced = {v for e in eqns for v in e.outvars}
     materialize = {v for v in jaxpr.outvars if type(v) is Var}
     for e, kind in zip(eqns, kinds):
         if kind in (OPAQUE, ALIAS):
             materialize.update(a for a in e.invars if type(a) is Var)
-        elif e.primitive.name == "broadcast_in_dim":
-            x = e.invars[0]
-            if type(x) is Var and x in produced and x.aval.size > 1:
-                materialize.add(x)
+        elif e.primitive.name in ("broadcast_in_dim", "dot_general"):
+            materialize.update(x for x in e.invars if x in computed and x not in constant and x.aval.size > 1)
 
     def domain(r):
         e = eqns[r]
@@ -162,7 +182,8 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
         v = eqns[i].outvars[0]
         uses = consumers.get(v, ())
         roots = set().union(*(copied.get(j, {root_of.get(j)}) for j in uses))
-        if i in free and v not in materialize and None not in roots and len(roots) > 1:
+        if ((i in free or v in constant) and v not in materialize and uses and None not in roots
+                and len(roots) > 1):
             copied[i] = roots              # recomputed in every consumer kernel: only reads move
             for r in roots:
                 members[r].append(i)
@@ -228,6 +249,11 @@ def _assign_buffers(jaxpr, steps, reusable, donated, scalar_ops):
         while storage.get(v, ("",))[0] == "alias":
             v = storage[v][1]
         return v
+
+    for k, v in list(copies):   # an output viewing an intermediate: the intermediate lives in the output
+        if type(v) is Var and storage.get(v, ("",))[0] == "alias" and base(v) not in storage:
+            storage[base(v)] = ("output", k)
+            copies.remove((k, v))
 
     # Outputs that are donated inputs paired with them are already in place.
     ties = {k: storage[v][1] for k, v in copies

@@ -39,7 +39,8 @@ offer `prim.decompose(*in_avals, **params) -> ClosedJaxpr`, which is then emitte
 dot_general: float products of at least `_BLAS_MIN` multiply-adds call CBLAS gemm per batch
 (operands used in place when their layout is a row-major matrix or its transpose, else copied);
 smaller ones, and integer/bool ones, are reduction nests (product of the operands, summed over the
-contracting axes).
+contracting axes); outer products (only size-1 contracting axes) are elemental and fuse with their
+neighbours.
 """
 from __future__ import annotations
 
@@ -498,6 +499,14 @@ def _operand_maps(e, M, ndomain):
         return [tuple(zero if d == 1 else next(kept) for d in e.invars[0].aval.shape)]
     if name == "pad":
         return [tuple(_scaled(row, 1, -lo) for row, (lo, _, _) in zip(M, e.params["padding_config"])), ()]
+    if name == "dot_general":   # an outer product (fusion.is_outer_product): output = batch, lhs free, rhs free
+        x, y = e.invars
+        (lc, rc), (lb, rb) = e.params["dimension_numbers"]
+        lf, rf = _free_axes(x.aval.ndim, lc, lb), _free_axes(y.aval.ndim, rc, rb)
+        rows_x = {**{a: M[j] for j, a in enumerate(lb)}, **{a: M[len(lb) + j] for j, a in enumerate(lf)}}
+        rows_y = {**{a: M[j] for j, a in enumerate(rb)}, **{a: M[len(lb) + len(lf) + j] for j, a in enumerate(rf)}}
+        return [tuple(rows_x.get(a, zero) for a in range(x.aval.ndim)),
+                tuple(rows_y.get(a, zero) for a in range(y.aval.ndim))]
     return [M if type(a) is Var and a.aval.ndim or type(a) is Literal and np.ndim(a.val) else () for a in e.invars]
 
 
@@ -544,7 +553,7 @@ class _Elemental:
             elif e.primitive.name in _PASS_THROUGH:
                 r = args[0]
             else:
-                r = _SCALAR[e.primitive.name](self.b, e, *args)
+                r = _SCALAR["mul" if e.primitive.name == "dot_general" else e.primitive.name](self.b, e, *args)
         self.memo[key] = r
         return r
 

@@ -189,6 +189,68 @@ def test_fusion_with_broadcasts_and_reductions():
           x, ulps=64)
 
 
+def _plan(closed):
+    return fusion.plan(closed.jaxpr, lower._SCALAR, lower._reusable)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.bool_])
+def test_outer_product_dots_fuse(dtype):
+    rng = np.random.default_rng(20)
+    x, y, z = rand((4, 1, 3), dtype, rng), rand((4, 5, 1), dtype, rng), rand((3,), dtype, rng)
+
+    def f(x, y, z):
+        return [lax.dot_general(x, y, (((1,), (2,)), ((0,), (0,)))),       # batched outer product
+                lax.dot_general(y, x, (((2,), (1,)), ((0,), (0,)))),
+                lax.dot_general(x, y, (((1,), (2,)), ((), ()))),
+                lax.dot_general(z, z, (((), ()), ((), ()))),
+                lax.dot_general(lax.neg(x) if dtype != np.bool_ else x, z, (((), ()), ((2,), (0,))))]
+    closed, _ = compiled(f, x, y, z)
+    assert all(s.kind != fusion.OPAQUE for s in _plan(closed).steps)
+    check(f, x, y, z)
+
+
+def test_outer_product_reads_computed_operands_once():
+    """vmap(grad) of a linear model: per-row scalars times rows, one pass writing the output."""
+    rng = np.random.default_rng(21)
+    x, w = rng.normal(size=(64, 1, 30)).astype(np.float32), rng.normal(size=(30, 1)).astype(np.float32)
+
+    def f(x, w):
+        s = lax.tanh(lax.dot_general(x, w, (((2,), (0,)), ((), ()))))       # (64, 1, 1)
+        return lax.reshape(lax.dot_general(x, s, (((1,), (1,)), ((0,), (0,)))), (64, 30))
+    closed, exe = compiled(f, x, w)
+    plan = _plan(closed)
+    kinds = [s.kind for s in plan.steps]   # the final reshape fused, or a view the product writes through
+    assert kinds[-1] == fusion.ALIAS and plan.copies == [] or kinds[-1] == fusion.ELEMENTAL
+    assert kinds.count(fusion.ELEMENTAL) == 2 and fusion.REDUCTION not in kinds
+    np.testing.assert_allclose(exe(x, w)[0], eval_closed(closed, x, w)[0], rtol=1e-6, atol=1e-6)
+
+
+def test_reshapes_of_buffers_are_views():
+    rng = np.random.default_rng(22)
+    x, w = rng.normal(size=(40, 60)), rng.normal(size=(60, 50))
+    f = lambda x, w: lax.reshape(lax.dot_general(lax.reshape(x, (40, 1, 60)), w, (((2,), (0,)), ((), ()))), (40, 50))
+    closed, exe = compiled(f, x, w)
+    plan = _plan(closed)
+    assert [s.kind for s in plan.steps] == [fusion.ALIAS, fusion.OPAQUE, fusion.ALIAS] and plan.arena_size == 0
+    np.testing.assert_allclose(exe(x, w)[0], x @ w, rtol=1e-12)
+
+
+def test_broadcast_constants_are_recomputed_not_stored():
+    rng = np.random.default_rng(23)
+    x, y = rng.normal(size=(8, 16)), rng.normal(size=(8, 16))
+
+    def f(x, y):
+        half, one, zero = (lax.broadcast_in_dim(np.float64(c), x.shape, ()) for c in (0.5, 1.0, 0.0))
+        ramp = lax.convert_element_type(lax.iota(np.int32, 16, 0), np.float64) * 2.0
+        mask = lax.select(x > 0.0, lax.select(x > 1.0, half, one), zero)
+        return [mask * y, lax.reduce_sum(lax.select(y > 0.0, one, half) * x, (0,)),
+                lax.broadcast_in_dim(ramp, x.shape, (1,)) * x, lax.reduce_sum(ramp, (0,))]
+    closed, _ = compiled(f, x, y)
+    plan = _plan(closed)
+    assert len(plan.steps) == 4 and plan.arena_size == 0
+    check(f, x, y, ulps=2)
+
+
 # ----------------------------------------------------------------------------------------------
 # Reductions
 
