@@ -44,13 +44,16 @@ def interleaved(contenders: dict, repeats=15, target=2e-3, settle=5e-3):
     """contenders: name -> zero-argument callable (already warmed up / compiled).
     Returns {name: Result} with per-call times. Before each block the process sleeps `settle`
     seconds, so that threads a contender left spinning (OpenMP, OpenBLAS, XLA pools) go idle
-    instead of competing with the next contender for the cores."""
+    instead of competing with the next contender for the cores; then one untimed call brings the
+    contender's own threads back, so a sample is the steady state of calls in a loop (a training
+    loop does not sleep between steps)."""
     blocks = {k: _block_size(f, target) for k, f in contenders.items()}
     results = {k: Result(k) for k in contenders}
     for _ in range(repeats):
         for k, f in contenders.items():
             n = blocks[k]
             time.sleep(settle)
+            f()   # untimed: wakes the contender's threads, as in a loop of calls
             t0 = time.perf_counter()
             for _ in range(n):
                 f()

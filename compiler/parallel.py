@@ -8,11 +8,14 @@ whose sizes differ by at most one: the partition depends only on (n, grain, thre
 on timing (which thread runs a chunk does not matter). The chunks are claimed one at a time by the
 calling thread and a pool of worker threads started on first use and kept; the caller claims
 chunks too, so on a loaded machine where no worker gets a core it simply runs them all itself
-(never slower than serial by more than the hand-off). Waiting spins for a few microseconds, then
-sleeps on a futex, so a loaded machine is not burdened with busy-waiting threads. A loop started while the pool is in use (a parallel loop nested in a chunk, or loops of
-several Python threads at once) creates and joins threads of its own instead, so nesting cannot
-deadlock; where a thread cannot be created its chunk runs on the caller. In a child process made
-by os.fork the pool is forgotten (the child has no copies of the workers) and started afresh.
+(never slower than serial by more than the hand-off). Waiting spins for about 0.1 ms, then sleeps on
+a futex: a training step's matrix products come a few microseconds apart, and a worker that
+slept between them costs a wake-up each (about 25% of a small MLP step), while a loaded machine is
+burdened with at most 0.1 ms of busy-waiting per loop. A loop started while the pool is in use (a
+parallel loop nested in a chunk, or loops of several Python threads at once) creates and joins
+threads of its own instead, so nesting cannot deadlock; where a thread cannot be created its chunk
+runs on the caller. In a child process made by os.fork the pool is forgotten (the child has no
+copies of the workers) and started afresh.
 Floating-point reductions stay reproducible for a given thread count if chunks write partial
 results that are combined in chunk order; for results independent of the thread count, reduce
 fixed-size blocks inside the chunks.
@@ -119,7 +122,7 @@ loop:
 again:
   call void @HINT(HINT_ARGS)
   %i1 = add i32 %i, 1
-  %more = icmp ult i32 %i1, 100                    ; a few microseconds
+  %more = icmp ult i32 %i1, 10000                  ; ~0.1 ms (a pause is ~10 ns on AVX-512 parts)
   br i1 %more, label %loop, label %no
 yes:
   ret i1 true
