@@ -14,11 +14,11 @@ Blocks split the dimension whose other operand is smaller (each block packs all 
 """
 import ctypes
 import functools
+import importlib.util
 import os
 
 import llvmlite.binding as llvm
 import numpy as np
-import scipy_openblas32
 from llvmlite import ir
 
 from compiler import cache, engine, parallel
@@ -56,10 +56,24 @@ _IR_TYPES = {"v": ir.VoidType(), "i": ir.IntType(32), "c": ir.IntType(8), "p": i
 _FLOATS = {"float32": ("s", ir.FloatType()), "float64": ("d", ir.DoubleType())}
 
 
+def _library_path():
+    """The scipy_openblas32 wheel's shared library, found without importing the package (its
+    `__init__` reads its version through importlib.metadata: 20 ms of every process start)."""
+    spec = importlib.util.find_spec("scipy_openblas32")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("fnad's compiler needs the scipy-openblas32 package (pip install scipy-openblas32)")
+    lib_dir = os.path.join(spec.submodule_search_locations[0], "lib")
+    names = sorted(f for f in os.listdir(lib_dir)
+                   if f.startswith("libscipy_openblas") and (".so" in f or f.endswith((".dylib", ".dll"))))
+    if not names:
+        raise ImportError(f"no OpenBLAS shared library in {lib_dir}")
+    return os.path.join(lib_dir, names[0])
+
+
 @functools.cache
 def library():
     """The loaded OpenBLAS (a ctypes CDLL), global so that generated code resolves its symbols."""
-    path = os.path.join(scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True))
+    path = _library_path()
     lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
     llvm.load_library_permanently(path)
     lib.scipy_openblas_set_num_threads(ctypes.c_int(1))   # parallel gemm goes through fnad_?gemm
