@@ -288,6 +288,9 @@ def _abs(b, e, x):
 for _name in ("exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
               "tanh", "asinh", "acosh", "atanh", "logistic", "erf"):
     _rule(_name)((lambda n: lambda b, e, x: emit_math(b, n, x))(_name))
+# Rules for a kernel that computes one element (e.g. a scalar step of a sequential loop): no loop
+# to vectorise, so the math may branch to a shorter path for common arguments (lower latency).
+_ONCE = {n: (lambda n: lambda b, e, x: emit_math(b, n, x, once=True))(n) for n in ("sin", "cos", "tan")}
 
 
 @_rule("cbrt")
@@ -527,6 +530,7 @@ class _Elemental:
 
     def __init__(self, producer, domain, dry):
         self.producer, self.domain, self.n, self.dry = producer, tuple(domain), len(domain), dry
+        self.once = int(np.prod(self.domain, dtype=np.int64)) == 1
         self.memo, self.forms, self.leaves, self.cuts, self.segment = {}, [], [], {}, {}
         self.b = self.pointers = None
         self.loop_index = []
@@ -553,7 +557,8 @@ class _Elemental:
             elif e.primitive.name in _PASS_THROUGH:
                 r = args[0]
             else:
-                r = _SCALAR["mul" if e.primitive.name == "dot_general" else e.primitive.name](self.b, e, *args)
+                name = "mul" if e.primitive.name == "dot_general" else e.primitive.name
+                r = (self.once and _ONCE.get(name) or _SCALAR[name])(self.b, e, *args)
         self.memo[key] = r
         return r
 

@@ -71,6 +71,19 @@ def test_unary_float(dtype):
     check(f, x, ulps=8)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_scalar_trig_in_sequential_loop(dtype):
+    """Scalar sin/cos/tan (one-element kernels, which use vecmath's branching `once` kernels) inside
+    a fori_loop body, on both of their paths and the special values, against eager evaluation."""
+    xs = [0.0, -0.0, 0.3, -2.5, 1e-30, 700.1, 2.0 ** 10, 3e5, -1e15, np.inf, -np.inf, np.nan]
+
+    def f(x):
+        return lax.fori_loop(0, 3, lambda i, c: (c[0], c[1] + lax.sin(c[0]), c[2] + lax.cos(c[0]),
+                                                 c[3] + lax.tan(c[0])), (x, 0.0 * x, 0.0 * x, 0.0 * x))[1:]
+    for x in xs:
+        check(f, dtype(x), ulps=8)
+
+
 @pytest.mark.parametrize("dtype", INTS + [np.uint8, np.int8])
 def test_unary_int(dtype):
     info = np.iinfo(dtype)

@@ -18,8 +18,9 @@ _IR_TYPE = {np.float32: ir.FloatType(), np.float64: ir.DoubleType()}
 
 # --- compile-and-run harness ---------------------------------------------------------------------
 
-def loop_module(name, dtype):
-    """IR for `void kernel(T *out, const T *in0[, const T *in1], i64 n)`: out[i] = name(in0[i], ...)."""
+def loop_module(name, dtype, once=False):
+    """IR for `void kernel(T *out, const T *in0[, const T *in1], i64 n)`: out[i] = name(in0[i], ...)
+    (with emit_math's `once` kernels, which may branch, if `once`)."""
     fty = _IR_TYPE[dtype]
     nargs = 2 if name in ("pow", "atan2") else 1
     module = ir.Module(name=f"vm_{name}")
@@ -35,7 +36,7 @@ def loop_module(name, dtype):
     i = b.phi(i64)
     i.add_incoming(i64(0), entry)
     vals = [b.load(b.gep(p, [i], source_etype=fty), typ=fty) for p in ins]
-    b.store(emit_math(b, name, *vals), b.gep(out, [i], source_etype=fty))
+    b.store(emit_math(b, name, *vals, once=once), b.gep(out, [i], source_etype=fty))
     nxt = b.add(i, i64(1))
     i.add_incoming(nxt, body)
     b.cbranch(b.icmp_signed("<", nxt, n), body, done)
@@ -50,10 +51,10 @@ def optimise(module):
 
 
 @functools.lru_cache(maxsize=None)
-def compiled(name, dtype):
+def compiled(name, dtype, once=False):
     """A Python callable f(*inputs) -> output array running the vectorised loop (compiled once)."""
     nargs = 2 if name in ("pow", "atan2") else 1
-    kernel = engine.compile(loop_module(name, dtype), "kernel").function(
+    kernel = engine.compile(loop_module(name, dtype, once), "kernel").function(
         "kernel", None, *[ctypes.c_void_p] * (nargs + 1), ctypes.c_int64)
 
     def run(*inputs):
@@ -119,9 +120,9 @@ def reference(name, dtype, *xs):
 TRIG_LIMIT = 2.0 ** 50      # documented range of sin/cos/tan; NaN beyond
 
 
-def check(name, dtype, *xs, tol=TOL):
+def check(name, dtype, *xs, tol=TOL, once=False):
     xs = [np.asarray(x, dtype=dtype) for x in xs]
-    got = compiled(name, dtype)(*xs)
+    got = compiled(name, dtype, once)(*xs)
     want = reference(name, dtype, *xs)
     if name in ("sin", "cos", "tan"):
         want = np.where(np.abs(xs[0]) <= TRIG_LIMIT, want, np.nan).astype(dtype)
@@ -267,6 +268,21 @@ def test_random(name, dtype, data):
 def test_random_pairs(name, dtype, data):
     xy = data.draw(hnp.arrays(dtype, st.tuples(st.integers(1, 80), st.just(2)), elements=floats(dtype, 8.0)))
     check(name, dtype, xy[:, 0], xy[:, 1])
+
+
+@pytest.mark.parametrize("name", ["sin", "cos", "tan"])
+def test_once_trig_kernels(name):
+    """The branching float64 kernels of `once` (short reduction below 2^10) keep the accuracy and
+    special values of the loop kernels: both paths, their boundary, arguments next to multiples
+    of pi/2 (where the remainder cancels) and the general sweep."""
+    k = np.arange(-700, 701) * (np.pi / 2)
+    edge = _around(2.0 ** 10, np.float64)
+    xs = [special_values(name, np.float64), sweep(name, np.float64, 200_000), np.linspace(-1100, 1100, 400_001),
+          k, np.nextafter(k, np.inf), np.nextafter(k, -np.inf), edge, -edge]
+    for x in xs:
+        check(name, np.float64, x, once=True)
+        assert np.array_equal(np.signbit(compiled(name, np.float64, True)(x)),
+                              np.signbit(compiled(name, np.float64)(x)))
 
 
 def test_trig_beyond_limit_is_nan():
