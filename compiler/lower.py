@@ -673,6 +673,47 @@ def _combine(b, op, dtype, acc, x, reassoc=False):
     return b.select(cmp(">" if op == "max" else "<", x, acc), x, acc)
 
 
+class _KeyExtremes:
+    """The float max or min of many elements as two integer reductions, which LLVM vectorises to
+    one integer max and one min per vector (`llvm.maximum` becomes a blend, a max, a NaN test and a
+    select per vector, chained through the accumulator). Each element's bits become a signed integer
+    key ordered as the floats are (-0.0 below +0.0), NaNs outside the infinities: positive ones
+    above the key of +inf, negative ones below that of -inf. The largest and smallest key then give
+    the max, the min, and whether a NaN was seen, as `_combine` (NaN-propagating) would.
+    `hi`, `lo` are the accumulators (allocas): `reset` them, `add` elements, `value` the result."""
+
+    def __init__(self, alloca, op, dtype):
+        self.op, self.dtype = op, np.dtype(dtype)
+        self.width = 8 * self.dtype.itemsize
+        self.ty = ir.IntType(self.width)
+        self.hi, self.lo = alloca(self.ty), alloca(self.ty)
+
+    def _key_of(self, value):
+        bits = int(np.array(value, self.dtype).view(f"i{self.dtype.itemsize}"))
+        return ir.Constant(self.ty, bits ^ ((bits >> (self.width - 1)) & ((1 << (self.width - 1)) - 1)))
+
+    def key(self, b, x):
+        """x's key (the map is its own inverse, on integers bitcast back)."""
+        bits = b.bitcast(x, self.ty) if x.type != self.ty else x
+        return b.xor(bits, b.lshr(b.ashr(bits, ir.Constant(self.ty, self.width - 1)), ir.Constant(self.ty, 1)))
+
+    def reset(self, b):
+        b.store(self._key_of(-np.inf), self.hi)
+        b.store(self._key_of(np.inf), self.lo)
+
+    def add(self, b, x):
+        k = self.key(b, x)
+        suffix = _suffix(self.ty)
+        b.store(_intrinsic(b, f"llvm.smax.{suffix}", self.ty, [b.load(self.hi, typ=self.ty), k]), self.hi)
+        b.store(_intrinsic(b, f"llvm.smin.{suffix}", self.ty, [b.load(self.lo, typ=self.ty), k]), self.lo)
+
+    def value(self, b):
+        hi, lo = b.load(self.hi, typ=self.ty), b.load(self.lo, typ=self.ty)
+        nan = b.or_(b.icmp_signed(">", hi, self._key_of(np.inf)), b.icmp_signed("<", lo, self._key_of(-np.inf)))
+        found = b.bitcast(self.key(b, hi if self.op == "max" else lo), reg_type(self.dtype))
+        return b.select(nan, const(self.dtype, np.nan), found)
+
+
 def _arg_better(b, is_max, dtype, x, best):
     k = _kind(dtype)
     op = ">" if is_max else "<"
