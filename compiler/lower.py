@@ -1020,15 +1020,22 @@ class _Kernel:
                 self._set_index(level, i)
                 self._accumulate(level + 1, total)
             return
-        block = self._alloca(ty)
+        if spec.op in ("max", "min") and _kind(spec.dtype) == "f":
+            block = _KeyExtremes(self._alloca, spec.op, spec.dtype)
+            reset, add, value = block.reset, block.add, block.value
+        else:
+            block = self._alloca(ty)
+            reset = lambda b: b.store(_reduce_identity(spec.op, spec.dtype), block)
+            add = lambda b, x: b.store(_combine(b, spec.op, spec.dtype, b.load(block, typ=ty), x, reassoc=True), block)
+            value = lambda b: b.load(block, typ=ty)
         with _Loop(b, lo, hi, _BLOCK) as start:
             stop = b.add(start, _i64(_BLOCK))
             stop = b.select(b.icmp_signed("<", stop, hi), stop, hi)
-            b.store(_reduce_identity(spec.op, spec.dtype), block)
+            reset(b)
             with _Loop(b, start, stop) as i:
                 self._set_index(level, i)
-                b.store(_combine(b, spec.op, spec.dtype, b.load(block, typ=ty), self._element(), reassoc=True), block)
-            b.store(_combine(b, spec.op, spec.dtype, b.load(total, typ=ty), b.load(block, typ=ty)), total)
+                add(b, self._element())
+            b.store(_combine(b, spec.op, spec.dtype, b.load(total, typ=ty), value(b)), total)
 
     def _total(self, partials, start, end):
         b, spec = self.b, self.spec

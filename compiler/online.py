@@ -3,9 +3,12 @@
 `m = reduce_max(x, A); s = reduce_sum(exp(x - m broadcast over A), A)` reads `x` twice, since `m` is
 needed before the first exponential. `rewrite(jaxpr)` replaces such a pair (A the trailing axes, the
 difference, the exponentials and the broadcast used nowhere else) by one `online_max_sumexp`
-equation, which `emit` lowers as one pass: per block of `_BLOCK` elements (which stays in L1), the
-block's max, then the sum of exp(x - block max); blocks combine by rescaling, S' = S exp(M - M') +
-s exp(m - M'). Large full reductions split into fixed blocks of `_PAR_BLOCK` elements run in
+equation, which `emit` lowers as one pass: per block of `_BLOCK` elements (which stays in L1), one
+loop finds the block's max m and sums s = exp(x - M), M the max of the blocks before, and (M, S)
+<- (max(M, m), (S + s) exp(M - max(M, m))); the memory reads overlap the exponentials. The first
+block, one after a non-finite M, and one whose m is NaN, +inf or so far above M that a term may
+have overflowed are summed again relative to m, combining as S' = S exp(M - M') + s exp(m - M')
+(see `_fold_block`). Large full reductions split into fixed blocks of `_PAR_BLOCK` elements run in
 parallel and combined in order (results do not depend on the thread count); reductions over rows
 run rows in parallel. Results equal the two reductions' up to rounding, NaN and infinities
 included: a block whose max is -inf adds nothing, and an all -inf row (non-empty) sums to NaN, as
@@ -22,7 +25,7 @@ from fnad.ir import Eqn, Jaxpr, Var
 
 __all__ = ["online_max_sumexp_p", "rewrite", "emit"]
 
-_BLOCK = 4096              # elements whose max is found before their exponentials are summed
+_BLOCK = 4096              # elements whose max is found with their exponentials summed
 _PAR_BLOCK = 1 << 16       # elements per partial result of a large full reduction
 _PAR_MIN = 1 << 17         # elements from which the pass runs on several threads
 # How far a block's max may exceed the running max it is summed against: 4096 exp(_HEADROOM) stays
@@ -249,7 +252,7 @@ def _fold_block(b, L, dtype, xp, b0, b1, acc, block):
             fits = b.fcmp_ordered("<=", b.fsub(bm, shift), const(_HEADROOM[dtype.itemsize]))
             b.store(b.not_(fits), redo)
             with b.if_then(fits):
-                new_m = b.select(b.fcmp_ordered(">", bm, shift), bm, shift)
+                new_m = L._combine(b, "max", dtype, shift, bm)          # +0.0 above -0.0
                 total = b.fadd(b.load(acc_s, typ=ty), b.load(blk_s, typ=ty))
                 b.store(b.fmul(total, L.emit_math(b, "exp", b.fsub(shift, new_m))), acc_s)
                 b.store(new_m, acc_m)
