@@ -678,6 +678,47 @@ def _combine(b, op, dtype, acc, x, reassoc=False):
     return b.select(cmp(">" if op == "max" else "<", x, acc), x, acc)
 
 
+class _KeyExtremes:
+    """The float max or min of many elements as two integer reductions, which LLVM vectorises to
+    one integer max and one min per vector (`llvm.maximum` becomes a blend, a max, a NaN test and a
+    select per vector, chained through the accumulator). Each element's bits become a signed integer
+    key ordered as the floats are (-0.0 below +0.0), NaNs outside the infinities: positive ones
+    above the key of +inf, negative ones below that of -inf. The largest and smallest key then give
+    the max, the min, and whether a NaN was seen, as `_combine` (NaN-propagating) would.
+    `hi`, `lo` are the accumulators (allocas): `reset` them, `add` elements, `value` the result."""
+
+    def __init__(self, alloca, op, dtype):
+        self.op, self.dtype = op, np.dtype(dtype)
+        self.width = 8 * self.dtype.itemsize
+        self.ty = ir.IntType(self.width)
+        self.hi, self.lo = alloca(self.ty), alloca(self.ty)
+
+    def _key_of(self, value):
+        bits = int(np.array(value, self.dtype).view(f"i{self.dtype.itemsize}"))
+        return ir.Constant(self.ty, bits ^ ((bits >> (self.width - 1)) & ((1 << (self.width - 1)) - 1)))
+
+    def key(self, b, x):
+        """x's key (the map is its own inverse, on integers bitcast back)."""
+        bits = b.bitcast(x, self.ty) if x.type != self.ty else x
+        return b.xor(bits, b.lshr(b.ashr(bits, ir.Constant(self.ty, self.width - 1)), ir.Constant(self.ty, 1)))
+
+    def reset(self, b):
+        b.store(self._key_of(-np.inf), self.hi)
+        b.store(self._key_of(np.inf), self.lo)
+
+    def add(self, b, x):
+        k = self.key(b, x)
+        suffix = _suffix(self.ty)
+        b.store(_intrinsic(b, f"llvm.smax.{suffix}", self.ty, [b.load(self.hi, typ=self.ty), k]), self.hi)
+        b.store(_intrinsic(b, f"llvm.smin.{suffix}", self.ty, [b.load(self.lo, typ=self.ty), k]), self.lo)
+
+    def value(self, b):
+        hi, lo = b.load(self.hi, typ=self.ty), b.load(self.lo, typ=self.ty)
+        nan = b.or_(b.icmp_signed(">", hi, self._key_of(np.inf)), b.icmp_signed("<", lo, self._key_of(-np.inf)))
+        found = b.bitcast(self.key(b, hi if self.op == "max" else lo), reg_type(self.dtype))
+        return b.select(nan, const(self.dtype, np.nan), found)
+
+
 def _arg_better(b, is_max, dtype, x, best):
     k = _kind(dtype)
     op = ">" if is_max else "<"
@@ -984,15 +1025,22 @@ class _Kernel:
                 self._set_index(level, i)
                 self._accumulate(level + 1, total)
             return
-        block = self._alloca(ty)
+        if spec.op in ("max", "min") and _kind(spec.dtype) == "f":
+            block = _KeyExtremes(self._alloca, spec.op, spec.dtype)
+            reset, add, value = block.reset, block.add, block.value
+        else:
+            block = self._alloca(ty)
+            reset = lambda b: b.store(_reduce_identity(spec.op, spec.dtype), block)
+            add = lambda b, x: b.store(_combine(b, spec.op, spec.dtype, b.load(block, typ=ty), x, reassoc=True), block)
+            value = lambda b: b.load(block, typ=ty)
         with _Loop(b, lo, hi, _BLOCK) as start:
             stop = b.add(start, _i64(_BLOCK))
             stop = b.select(b.icmp_signed("<", stop, hi), stop, hi)
-            b.store(_reduce_identity(spec.op, spec.dtype), block)
+            reset(b)
             with _Loop(b, start, stop) as i:
                 self._set_index(level, i)
-                b.store(_combine(b, spec.op, spec.dtype, b.load(block, typ=ty), self._element(), reassoc=True), block)
-            b.store(_combine(b, spec.op, spec.dtype, b.load(total, typ=ty), b.load(block, typ=ty)), total)
+                add(b, self._element())
+            b.store(_combine(b, spec.op, spec.dtype, b.load(total, typ=ty), value(b)), total)
 
     def _total(self, partials, start, end):
         b, spec = self.b, self.spec

@@ -3,9 +3,12 @@
 `m = reduce_max(x, A); s = reduce_sum(exp(x - m broadcast over A), A)` reads `x` twice, since `m` is
 needed before the first exponential. `rewrite(jaxpr)` replaces such a pair (A the trailing axes, the
 difference, the exponentials and the broadcast used nowhere else) by one `online_max_sumexp`
-equation, which `emit` lowers as one pass: per block of `_BLOCK` elements (which stays in L1), the
-block's max, then the sum of exp(x - block max); blocks combine by rescaling, S' = S exp(M - M') +
-s exp(m - M'). Large full reductions split into fixed blocks of `_PAR_BLOCK` elements run in
+equation, which `emit` lowers as one pass: per block of `_BLOCK` elements (which stays in L1), one
+loop finds the block's max m and sums s = exp(x - M), M the max of the blocks before, and (M, S)
+<- (max(M, m), (S + s) exp(M - max(M, m))); the memory reads overlap the exponentials. The first
+block, one after a non-finite M, and one whose m is NaN, +inf or so far above M that a term may
+have overflowed are summed again relative to m, combining as S' = S exp(M - M') + s exp(m - M')
+(see `_fold_block`). Large full reductions split into fixed blocks of `_PAR_BLOCK` elements run in
 parallel and combined in order (results do not depend on the thread count); reductions over rows
 run rows in parallel. Results equal the two reductions' up to rounding, NaN and infinities
 included: a block whose max is -inf adds nothing, and an all -inf row (non-empty) sums to NaN, as
@@ -22,9 +25,12 @@ from fnad.ir import Eqn, Jaxpr, Var
 
 __all__ = ["online_max_sumexp_p", "rewrite", "emit"]
 
-_BLOCK = 4096              # elements whose max is found before their exponentials are summed
+_BLOCK = 4096              # elements whose max is found with their exponentials summed
 _PAR_BLOCK = 1 << 16       # elements per partial result of a large full reduction
 _PAR_MIN = 1 << 17         # elements from which the pass runs on several threads
+# How far a block's max may exceed the running max it is summed against: 4096 exp(_HEADROOM) stays
+# finite (by itemsize)
+_HEADROOM = {4: 64.0, 8: 512.0}
 
 online_max_sumexp_p = Primitive("online_max_sumexp", multiple_results=True)
 
@@ -180,25 +186,18 @@ def emit(scope, e):
     frame, start, end = fn.args
     kb = ir.IRBuilder(fn.append_basic_block("entry"))
     xp, mp, sp = [kb.load(kb.gep(frame, [L._i64(i)], source_etype=L._PTR), typ=L._PTR) for i in range(3)]
-    acc_m, acc_s, blk_m, blk_s = [kb.alloca(ty) for _ in range(4)]
+    acc = [kb.alloca(ty) for _ in range(2)]
+    block = (L._KeyExtremes(kb.alloca, "max", dtype), kb.alloca(ty), kb.alloca(L._I1))
     with L._Loop(kb, start, end) as item:
         lo = kb.mul(item, L._i64(stride))
         hi = kb.add(lo, L._i64(stride))
         hi = kb.select(kb.icmp_signed("<", hi, L._i64(length * rows)), hi, L._i64(length * rows))
-        kb.store(L._reduce_identity("max", dtype), acc_m)
-        kb.store(L.const(dtype, 0), acc_s)
+        kb.store(L._reduce_identity("max", dtype), acc[0])
+        kb.store(L.const(dtype, 0), acc[1])
         with L._Loop(kb, lo, hi, _BLOCK) as b0:
             b1 = kb.add(b0, L._i64(_BLOCK))
-            b1 = kb.select(kb.icmp_signed("<", b1, hi), b1, hi)
-            kb.store(L._reduce_identity("max", dtype), blk_m)
-            with L._Loop(kb, b0, b1) as i:
-                kb.store(L._combine(kb, "max", dtype, kb.load(blk_m, typ=ty), L._load(kb, xp, i, dtype)), blk_m)
-            bm = kb.load(blk_m, typ=ty)
-            kb.store(L.const(dtype, 0), blk_s)
-            with L._Loop(kb, b0, b1) as i:
-                term = L.emit_math(kb, "exp", kb.fsub(L._load(kb, xp, i, dtype), bm))
-                kb.store(kb.fadd(kb.load(blk_s, typ=ty), term, flags=("reassoc",)), blk_s)
-            _merge(kb, L, dtype, acc_m, acc_s, bm, kb.load(blk_s, typ=ty))
+            _fold_block(kb, L, dtype, xp, b0, kb.select(kb.icmp_signed("<", b1, hi), b1, hi), acc, block)
+        acc_m, acc_s = acc
         m_final = kb.load(acc_m, typ=ty)
         s_final = kb.load(acc_s, typ=ty)
         if not split:
@@ -225,6 +224,49 @@ def emit(scope, e):
         s_final = _finish(b, L, dtype, m_final, b.load(acc_s, typ=ty), e.params["finite_guard"])
         L._store(b, m_final, scope.pointer(m_out), L._i64(0), dtype)
         L._store(b, s_final, scope.pointer(s_out), L._i64(0), dtype)
+
+
+def _fold_block(b, L, dtype, xp, b0, b1, acc, block):
+    """Fold elements [b0, b1) of xp into the running (max M, sum S) in allocas `acc`. Where M is
+    finite, one loop sums s = sum exp(x - M) while finding the block's max m (as `_KeyExtremes`:
+    exactly, NaN included); if m - M <= `_HEADROOM` (no term overflowed), (M, S) <- (M', (S + s)
+    exp(M - M')), M' = max(M, m), and the block is read once. Otherwise (the first block, M not
+    finite, m NaN or +inf or too far above M) the block is summed again relative to m and merged by
+    `_merge`. `block` holds scratch allocas: the block's extremes, its sum, a flag."""
+    ty = L.reg_type(dtype)
+    acc_m, acc_s = acc
+    blk_m, blk_s, redo = block
+    const = lambda v: L.const(dtype, v)
+    shift = b.load(acc_m, typ=ty)
+    blk_m.reset(b)
+    b.store(const(0), blk_s)
+    finite = b.fcmp_ordered("<", L._intrinsic(b, f"llvm.fabs.{L._suffix(ty)}", ty, [shift]), const(np.inf))
+    with b.if_else(finite) as (fused, separate):
+        with fused:
+            with L._Loop(b, b0, b1) as i:
+                x = L._load(b, xp, i, dtype)
+                blk_m.add(b, x)
+                term = L.emit_math(b, "exp", b.fsub(x, shift))
+                b.store(b.fadd(b.load(blk_s, typ=ty), term, flags=("reassoc",)), blk_s)
+            bm = blk_m.value(b)
+            fits = b.fcmp_ordered("<=", b.fsub(bm, shift), const(_HEADROOM[dtype.itemsize]))
+            b.store(b.not_(fits), redo)
+            with b.if_then(fits):
+                new_m = L._combine(b, "max", dtype, shift, bm)          # +0.0 above -0.0
+                total = b.fadd(b.load(acc_s, typ=ty), b.load(blk_s, typ=ty))
+                b.store(b.fmul(total, L.emit_math(b, "exp", b.fsub(shift, new_m))), acc_s)
+                b.store(new_m, acc_m)
+        with separate:
+            with L._Loop(b, b0, b1) as i:
+                blk_m.add(b, L._load(b, xp, i, dtype))
+            b.store(L.ir.Constant(L._I1, 1), redo)
+    with b.if_then(b.load(redo, typ=L._I1)):
+        bm = blk_m.value(b)
+        b.store(const(0), blk_s)
+        with L._Loop(b, b0, b1) as i:
+            term = L.emit_math(b, "exp", b.fsub(L._load(b, xp, i, dtype), bm))
+            b.store(b.fadd(b.load(blk_s, typ=ty), term, flags=("reassoc",)), blk_s)
+        _merge(b, L, dtype, acc_m, acc_s, bm, b.load(blk_s, typ=ty))
 
 
 def _finish(b, L, dtype, m, s, finite_guard):

@@ -282,6 +282,34 @@ def test_reductions_every_axis_set(shape, dtype, data):
     check(lambda x: [op(x, axes) for op in ops], x, ulps=16)
 
 
+SPECIALS = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -5e-324, 3e38, -3e38]
+
+
+@settings(max_examples=30)
+@given(st.sampled_from(FLOATS), st.integers(3, 3 * lower._BLOCK), st.data())
+def test_float_max_min_with_special_values(dtype, n, data):
+    """max / min (computed from integer keys of the bits) as NumPy's: NaN of either sign propagates,
+    infinities, denormals and the largest values order as floats, over whole and partial blocks."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
+    x = rand((n,), dtype, rng)
+    for _ in range(data.draw(st.integers(0, 4))):
+        x[data.draw(st.integers(0, n - 1))] = data.draw(st.sampled_from(SPECIALS))
+    rows = x[: n - n % 3].reshape(3, -1)
+    with np.errstate(over="ignore"):
+        check(lambda x, rows: [lax.reduce_max(x, (0,)), lax.reduce_min(x, (0,)), lax.reduce_max(rows, (1,)),
+                               lax.reduce_min(rows, (1,))], x, rows)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_max_min_order_signed_zeros(dtype):
+    """+0.0 above -0.0 whatever their order (NumPy's own answer depends on the order)."""
+    for x in ([-0.0, 0.0, -1.0], [0.0, -0.0, -1.0], [-1.0] * 100 + [0.0] + [-0.0] * 100):
+        x = np.array(x, dtype)
+        closed, exe = compiled(lambda x: [lax.reduce_max(x, (0,)), lax.reduce_min(-x, (0,))], x)
+        top, bottom = exe(x)
+        assert top == 0 and not np.signbit(top) and bottom == 0 and np.signbit(bottom)
+
+
 @pytest.mark.parametrize("shape", [(3, 4, 5), (2, 0, 3), (7,), ()])
 def test_bool_reductions(shape):
     p = np.random.default_rng(7).random(shape) < 0.3

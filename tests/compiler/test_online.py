@@ -74,6 +74,32 @@ def test_special_values_as_two_passes(special):
         check(lambda x: lse_parts(x, None), x[2].copy(), 1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("special", [np.nan, -np.nan, np.inf, -np.inf, "jump", "-inf block", "zero max"])
+@pytest.mark.parametrize("where", [5, online._BLOCK + 5, 3 * online._BLOCK - 1, online._PAR_BLOCK + 2 * online._BLOCK])
+def test_special_values_in_later_blocks(dtype, special, where):
+    """Blocks after the first are summed against the running max while their own max is found:
+    a NaN, an infinity, a max far above the running one ("jump": the block's terms would overflow)
+    or a block of -inf there must give the two-pass results."""
+    n = online._PAR_BLOCK + 4 * online._BLOCK + 3
+    x = np.random.default_rng(10).normal(size=n).astype(dtype)
+    if special == "jump":
+        x[where] = 100.0 if dtype == np.float32 else 800.0
+    elif special == "-inf block":
+        block = where - where % online._BLOCK
+        x[block:block + online._BLOCK] = -np.inf
+    elif special == "zero max":      # the max is +0.0, the block holding it also has -0.0
+        x = -np.abs(x)
+        x[where], x[where + 1] = -0.0, 0.0
+    else:
+        x[where] = special
+    with np.errstate(invalid="ignore", over="ignore"):
+        jf = check(lambda x: lse_parts(x, None), x, 1e-5 if dtype == np.float32 else 1e-12)
+        check(lambda x: lse_parts(x, 1), x[:online._PAR_BLOCK].reshape(4, -1), 1e-5 if dtype == np.float32 else 1e-12)
+    if special == "zero max":
+        assert not np.signbit(jf(x)[0])
+
+
 def test_result_independent_of_thread_count():
     x = np.random.default_rng(5).normal(size=5 * online._PAR_BLOCK + 11).astype(np.float32)
     jf = fnad.jit(lambda x: lse_parts(x, None))
