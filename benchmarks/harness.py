@@ -40,25 +40,35 @@ def _block_size(fn, target=2e-3):
         n *= 2 if dt == 0 else max(2, min(100, int(target / dt)))
 
 
-def interleaved(contenders: dict, repeats=15, target=2e-3, settle=5e-3):
+def interleaved(contenders: dict, repeats=15, target=2e-3, settle=5e-3, warm=2e-3):
     """contenders: name -> zero-argument callable (already warmed up / compiled).
     Returns {name: Result} with per-call times. Before each block the process sleeps `settle`
     seconds, so that threads a contender left spinning (OpenMP, OpenBLAS, XLA pools) go idle
-    instead of competing with the next contender for the cores; then one untimed call brings the
-    contender's own threads back, so a sample is the steady state of calls in a loop (a training
-    loop does not sleep between steps)."""
+    instead of competing with the next contender for the cores; then untimed calls for at least
+    `warm` seconds (one call at minimum) bring the contender's own threads back and onto their
+    cores, so a sample is the steady state of calls in a loop (a training loop does not sleep
+    between steps). One untimed call was not enough for two-thread reductions of ~1 ms: the
+    first few calls after the idle still ran at about half speed."""
     blocks = {k: _block_size(f, target) for k, f in contenders.items()}
     results = {k: Result(k) for k in contenders}
     for _ in range(repeats):
         for k, f in contenders.items():
             n = blocks[k]
             time.sleep(settle)
-            f()   # untimed: wakes the contender's threads, as in a loop of calls
+            _warm_up(f, warm)
             t0 = time.perf_counter()
             for _ in range(n):
                 f()
             results[k].samples.append((time.perf_counter() - t0) / n)
     return results
+
+
+def _warm_up(fn, seconds):
+    """Untimed calls of `fn` for at least `seconds` (one call at minimum)."""
+    end = time.perf_counter() + seconds
+    fn()
+    while time.perf_counter() < end:
+        fn()
 
 
 def fmt_time(s):
