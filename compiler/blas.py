@@ -74,7 +74,19 @@ def _library_path():
 def library():
     """The loaded OpenBLAS (a ctypes CDLL), global so that generated code resolves its symbols."""
     path = _library_path()
-    lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    # Loaded single-threaded: OpenBLAS otherwise starts its workers at load, and they spin for
+    # ~2^28 cycles (~0.1 s) before sleeping, taking a core from fnad's pool (a 2-thread sum of
+    # 10^7 floats ran at half speed for its first ~50 calls). openblas_set_num_threads(n) still
+    # starts workers on demand. NumPy (imported before) has read the variable already.
+    saved = os.environ.get("OPENBLAS_NUM_THREADS")
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    finally:
+        if saved is None:
+            del os.environ["OPENBLAS_NUM_THREADS"]
+        else:
+            os.environ["OPENBLAS_NUM_THREADS"] = saved
     llvm.load_library_permanently(path)
     lib.scipy_openblas_set_num_threads(ctypes.c_int(1))   # parallel gemm goes through fnad_?gemm
     return lib

@@ -1,5 +1,8 @@
 import ctypes
 import functools
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -145,3 +148,22 @@ def test_thread_count_roundtrip():
     finally:
         blas.openblas_set_num_threads(before)
     assert blas.openblas_corename()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through Linux's /proc")
+@pytest.mark.parametrize("user_setting", [None, "3"])
+def test_loading_starts_no_openblas_threads(user_setting):
+    # OpenBLAS loaded with its default thread count starts workers that spin ~0.1 s, taking a core
+    # from fnad's pool; the library is loaded single-threaded, and the user's variable is restored.
+    script = (
+        "import os, numpy\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        "from compiler import blas\n"
+        "blas.library()\n"
+        "print(len(os.listdir('/proc/self/task')) - before, os.environ.get('OPENBLAS_NUM_THREADS'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if user_setting is not None:
+        env["OPENBLAS_NUM_THREADS"] = user_setting
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert out.stdout.split() == ["0", str(user_setting)]
