@@ -40,16 +40,18 @@ def _block_size(fn, target=2e-3):
         n *= 2 if dt == 0 else max(2, min(100, int(target / dt)))
 
 
-def interleaved(contenders: dict, repeats=15, target=2e-3, settle=5e-3, warm=20e-3):
+def interleaved(contenders: dict, repeats=15, target=2e-3, settle=5e-3, warm=50e-3):
     """contenders: name -> zero-argument callable (already warmed up / compiled).
     Returns {name: Result} with per-call times. Before each block the process sleeps `settle`
     seconds, so that threads a contender left spinning (OpenMP, OpenBLAS, XLA pools) go idle
     instead of competing with the next contender for the cores; then untimed calls for at least
     `warm` seconds (one call at minimum) bring the contender's own threads back and onto their
     cores, so a sample is the steady state of calls in a loop (a training loop does not sleep
-    between steps). The cores take ~10 ms of work to come back to full speed after the idle:
-    fnad's logsumexp of 10^7 floats, timed after 0 / 2 / 5 / 10 / 20 / 50 ms of untimed calls,
-    took 2.86 / 2.68 / 2.01 / 1.76 / 1.66 / 1.67 ms, so the default warm-up is 20 ms."""
+    between steps). On the 2-vCPU machine of the README, the second core takes 10-30 ms of work
+    to come back to full speed after any pause (idle, or one core busy): fnad's two-thread
+    logsumexp of 10^7 floats, timed after 0 / 2 / 5 / 10 / 20 / 50 ms of untimed calls, took
+    2.86 / 2.68 / 2.01 / 1.76 / 1.66 / 1.67 ms in one measurement, and after 30 ms of one-core
+    work it needed ~10 calls to recover in another, so the default warm-up is 50 ms."""
     blocks = {k: _block_size(f, target) for k, f in contenders.items()}
     results = {k: Result(k) for k in contenders}
     for _ in range(repeats):
