@@ -26,7 +26,9 @@ of `_BLOCK` elements: the block is accumulated with reassociation allowed (only 
 carries the `reassoc` flag, so LLVM vectorises it with a vector of partial sums), and blocks are
 combined in order. Reductions over every axis are split into fixed blocks of about `_PAR_BLOCK`
 elements whose partial results are combined in order after the (possibly parallel) loop, so the
-result depends on the shape only, never on the thread count. Reduced axes outside the innermost
+result depends on the shape only, never on the thread count. In kernels with transcendental math
+that read more than the caches hold, innermost loops (elementwise or reducing) run in strips of
+`_STRIP` elements that prefetch their operands (see `_strip_loop`). Reduced axes outside the innermost
 run accumulate into the output (initialised to the identity) in order.
 
 Other equations have rules of their own: indexing (dynamic_slice/update through pointers offset by
@@ -68,6 +70,9 @@ _PREFAULT_MIN = 1 << 20    # bytes of a new buffer from which its pages are faul
 _STREAM_MIN = 1 << 23      # bytes of an elementwise result from which it is written with streaming stores
 _STREAM_BLOCK = 256        # elements per streamed block (a multiple of every vector width x unroll)
 _MADV_POPULATE_WRITE, _PAGE = 23, 4096
+_STRIP = 256               # elements per strip of a prefetching loop
+_PREFETCH_AHEAD = 2048     # bytes ahead of a strip that its software prefetches fetch
+_PREFETCH_MIN = 1 << 20    # bytes a kernel reads from which its compute-heavy loops prefetch
 
 
 # ----------------------------------------------------------------------------------------------
@@ -429,6 +434,35 @@ class _Loop:
             b.position_at_end(self.exit)
 
 
+def _strip_loop(b, lo, hi, body, prefetch):
+    """`for i in [lo, hi): body(i)` as strips of `_STRIP` elements, each strip first issuing
+    `prefetch(b, start)` (emitted once `body` has been, so it may prefetch what the body loads).
+
+    Why: this machine's hardware prefetchers do not run far enough ahead of a compute-heavy loop
+    streaming from DRAM, so its reads and its arithmetic do not overlap: sum(exp(x)) over 10^7
+    float32 took the DRAM streaming time plus the compute time (8.3 ms on one thread, against
+    ~2.7 ms from cache); prefetching 2 KB ahead brought it to 4.0-4.7 ms. A prefetch inside the
+    vectorised loop's body would stop LLVM from vectorising it, hence the strips."""
+    with _Loop(b, lo, hi, _STRIP) as start:
+        head = b.block
+        stop = b.add(start, _i64(_STRIP))
+        with _Loop(b, start, b.select(b.icmp_signed("<", stop, hi), stop, hi)) as i:
+            body(i)
+        with b.goto_block(head):
+            prefetch(b, start)
+
+
+def prefetch_lines(b, pointer, index, itemsize, count):
+    """Software prefetches (for reading, into all cache levels) of the cache lines holding elements
+    [index, index + count) of `itemsize` bytes at `pointer`, `_PREFETCH_AHEAD` bytes further on.
+    Addresses past the buffer are harmless (a prefetch never faults; the GEP is not inbounds)."""
+    fn = _extern(b.module, "llvm.prefetch.p0", _VOID, [_PTR, _I32, _I32, _I32])
+    base = b.gep(pointer, [b.mul(index, _i64(itemsize))], source_etype=_I8)
+    for offset in range(_PREFETCH_AHEAD, _PREFETCH_AHEAD + max(count * itemsize, 64), 64):
+        b.call(fn, [b.gep(base, [_i64(offset)], source_etype=_I8), ir.Constant(_I32, 0), ir.Constant(_I32, 3),
+                    ir.Constant(_I32, 1)])
+
+
 def _load(b, ptr, offset, dtype):
     mt = mem_type(dtype)
     v = b.load(b.gep(ptr, [offset], inbounds=True, source_etype=mt), typ=mt)
@@ -534,6 +568,7 @@ class _Elemental:
         self.memo, self.forms, self.leaves, self.cuts, self.segment = {}, [], [], {}, {}
         self.b = self.pointers = None
         self.loop_index = []
+        self.recorded = None   # a list: real mode appends (buffer, form) of each plain load to it
 
     def value(self, atom, M):
         if type(atom) is Literal:
@@ -595,6 +630,8 @@ class _Elemental:
                 self.leaves.append(v)
             self.forms.append(form)
             return None
+        if extra is None and self.recorded is not None and (v, form) not in self.recorded:
+            self.recorded.append((v, form))
         offset = self.offset(form)
         return _load(self.b, self.pointers[v], offset if extra is None else self.b.add(offset, extra), v.aval.dtype)
 
@@ -806,6 +843,8 @@ class _Kernel:
         self.buffers = list(dry.leaves) + [spec.out] + spec.stores
         self.size = int(np.prod(spec.domain, dtype=np.int64))
         self.total = spec.op in _REDUCE_OPS.values() and all(self.red)   # every axis reduced
+        # Compute-heavy kernels reading more than the caches hold prefetch (see `_strip_loop`).
+        self.prefetches = spec.cost > 1 and sum(v.aval.size * v.aval.dtype.itemsize for v in dry.leaves) >= _PREFETCH_MIN
 
     # -- launch (in main) --------------------------------------------------------------------
 
@@ -930,9 +969,37 @@ class _Kernel:
                 hi = b.select(b.icmp_signed("<", end, hi), end, hi)
             elif level == 0:
                 lo, hi = start, end
+            if level == len(self.groups) - 1 and len(bounds) == 2:
+                self._loop(level, lo, hi, lambda: self._nest(level + 1, start, end, body, stop))
+                continue
             with _Loop(b, lo, hi) as i:
                 self._set_index(level, i)
                 self._nest(level + 1, start, end, body, stop)
+
+    def _loop(self, level, lo, hi, body):
+        """The innermost loop, over merged axis `level` in [lo, hi): strips with software prefetches of
+        its unit-stride loads where the kernel prefetches and the axis is long (see `_strip_loop`)."""
+        if not (self.prefetches and self.sizes[level] >= 2 * _STRIP):
+            with _Loop(self.b, lo, hi) as i:
+                self._set_index(level, i)
+                body()
+            return
+        em, last = self.em, self.groups[level][-1]
+        loads = []
+
+        def strip_body(i):
+            self._set_index(level, i)
+            em.recorded = loads
+            body()
+            em.recorded = None
+
+        def prefetch(b, start):
+            self._set_index(level, start)
+            for v, form in loads:
+                if form[last] == 1:
+                    prefetch_lines(b, em.pointers[v], em.offset(form), v.aval.dtype.itemsize, _STRIP)
+
+        _strip_loop(self.b, lo, hi, strip_body, prefetch)
 
     def _element(self):
         value = self.spec.element(self.em)
@@ -1037,9 +1104,7 @@ class _Kernel:
             stop = b.add(start, _i64(_BLOCK))
             stop = b.select(b.icmp_signed("<", stop, hi), stop, hi)
             reset(b)
-            with _Loop(b, start, stop) as i:
-                self._set_index(level, i)
-                add(b, self._element())
+            self._loop(level, start, stop, lambda: add(b, self._element()))
             b.store(_combine(b, spec.op, spec.dtype, b.load(total, typ=ty), value(b)), total)
 
     def _total(self, partials, start, end):

@@ -196,7 +196,8 @@ def emit(scope, e):
         kb.store(L.const(dtype, 0), acc[1])
         with L._Loop(kb, lo, hi, _BLOCK) as b0:
             b1 = kb.add(b0, L._i64(_BLOCK))
-            _fold_block(kb, L, dtype, xp, b0, kb.select(kb.icmp_signed("<", b1, hi), b1, hi), acc, block)
+            _fold_block(kb, L, dtype, xp, b0, kb.select(kb.icmp_signed("<", b1, hi), b1, hi), acc, block,
+                        prefetch=rows * length * dtype.itemsize >= L._PREFETCH_MIN)
         acc_m, acc_s = acc
         m_final = kb.load(acc_m, typ=ty)
         s_final = kb.load(acc_s, typ=ty)
@@ -226,13 +227,14 @@ def emit(scope, e):
         L._store(b, s_final, scope.pointer(s_out), L._i64(0), dtype)
 
 
-def _fold_block(b, L, dtype, xp, b0, b1, acc, block):
+def _fold_block(b, L, dtype, xp, b0, b1, acc, block, prefetch):
     """Fold elements [b0, b1) of xp into the running (max M, sum S) in allocas `acc`. Where M is
     finite, one loop sums s = sum exp(x - M) while finding the block's max m (as `_KeyExtremes`:
     exactly, NaN included); if m - M <= `_HEADROOM` (no term overflowed), (M, S) <- (M', (S + s)
     exp(M - M')), M' = max(M, m), and the block is read once. Otherwise (the first block, M not
     finite, m NaN or +inf or too far above M) the block is summed again relative to m and merged by
-    `_merge`. `block` holds scratch allocas: the block's extremes, its sum, a flag."""
+    `_merge`. `block` holds scratch allocas: the block's extremes, its sum, a flag. With `prefetch`
+    the fused loop runs in strips with software prefetches (see `compiler.lower._strip_loop`)."""
     ty = L.reg_type(dtype)
     acc_m, acc_s = acc
     blk_m, blk_s, redo = block
@@ -243,11 +245,17 @@ def _fold_block(b, L, dtype, xp, b0, b1, acc, block):
     finite = b.fcmp_ordered("<", L._intrinsic(b, f"llvm.fabs.{L._suffix(ty)}", ty, [shift]), const(np.inf))
     with b.if_else(finite) as (fused, separate):
         with fused:
-            with L._Loop(b, b0, b1) as i:
+            def fused_body(i):
                 x = L._load(b, xp, i, dtype)
                 blk_m.add(b, x)
                 term = L.emit_math(b, "exp", b.fsub(x, shift))
                 b.store(b.fadd(b.load(blk_s, typ=ty), term, flags=("reassoc",)), blk_s)
+            if prefetch:
+                L._strip_loop(b, b0, b1, fused_body,
+                              lambda pb, start: L.prefetch_lines(pb, xp, start, dtype.itemsize, L._STRIP))
+            else:
+                with L._Loop(b, b0, b1) as i:
+                    fused_body(i)
             bm = blk_m.value(b)
             fits = b.fcmp_ordered("<=", b.fsub(bm, shift), const(_HEADROOM[dtype.itemsize]))
             b.store(b.not_(fits), redo)

@@ -380,6 +380,50 @@ def test_large_results_streamed(dtype, monkeypatch):
         parallel.set_num_threads(before)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_prefetching_loops(dtype, monkeypatch):
+    """Compute-heavy kernels reading more than `_PREFETCH_MIN` bytes run their innermost loop in
+    strips that prefetch the unit-stride loads: results are those of the plain loops whatever the
+    strip remainder, the nest (flat, broadcast operands, rows or columns reduced, every axis
+    reduced, logsumexp's one pass) and the thread count; cheap or small kernels do not prefetch."""
+    monkeypatch.setattr(lower, "_PREFETCH_MIN", 1 << 10)
+    rng = np.random.default_rng(11)
+    n, rows, cols = 3 * lower._STRIP + 37, 5, 2 * lower._STRIP + 19
+    x, m, row, col = rand(n, dtype, rng), rand((rows, cols), dtype, rng), rand(cols, dtype, rng), rand((rows, 1), dtype, rng)
+
+    def lse(z, axes):
+        top = lax.reduce_max(z, axes)
+        keep = tuple(d for d in range(z.ndim) if d not in axes)
+        return lax.log(lax.reduce_sum(lax.exp(z - lax.broadcast_in_dim(top, z.shape, keep)), axes)) + top
+
+    programs = [
+        lambda x, m, row, col: [lax.tanh(x) * lax.exp(-x * x) + 0.5 * lax.sin(x)],
+        lambda x, m, row, col: [lax.exp(m + lax.broadcast_in_dim(row, m.shape, (1,))) * (m * col)],
+        lambda x, m, row, col: [lax.reduce_sum(lax.exp(x), (0,)), lax.reduce_sum(lax.sin(m), (1,)),
+                                lax.reduce_sum(lax.cos(m), (0,)), lax.reduce_sum(lax.exp(m), (0, 1))],
+        lambda x, m, row, col: [lse(x, (0,)), lse(m, (1,))],
+    ]
+    before = parallel.get_num_threads()
+    try:
+        for f in programs:
+            closed, exe = compiled(f, x, m, row, col)
+            assert "llvm.prefetch" in exe.llvm_ir
+            want = [np.asarray(w) for w in eval_closed(closed, x, m, row, col)]
+            results = []
+            for threads in (1, 2, 3):
+                parallel.set_num_threads(threads)
+                got = exe(x, m, row, col)
+                for g, w in zip(got, want):
+                    np.testing.assert_allclose(g, w, rtol=1e-5 if dtype == np.float32 else 1e-12)
+                results.append(b"".join(g.tobytes() for g in got))
+            assert len(set(results)) == 1
+    finally:
+        parallel.set_num_threads(before)
+    assert "llvm.prefetch" not in compiled(lambda x: [lax.reduce_sum(x * 2 + 1, (0,)), x * 3], x)[1].llvm_ir
+    monkeypatch.setattr(lower, "_PREFETCH_MIN", 1 << 30)
+    assert "llvm.prefetch" not in compiled(lambda x: [lse(x, (0,)), lax.exp(x)], x)[1].llvm_ir
+
+
 # ----------------------------------------------------------------------------------------------
 # dot_general
 
