@@ -368,6 +368,18 @@ def _exp(e, x):
     return e.keep_nan(x, _exp_scaled(e, x))
 
 
+_EXP_SUMMAND_RANGE = _c((-87.0, 88.0), (-708.0, 709.0))   # 2^n stays a normal number
+
+
+def _exp_summand(e, x):
+    """exp(x) as `_exp` computes it (the same bits) for results in the normal range, without the
+    work that only subnormal, overflowing or NaN results need: x is clamped to
+    `_EXP_SUMMAND_RANGE` and the result is (1 + em) 2^n in one fma."""
+    em, n = _exp_parts(e, e.clamp(x, *_EXP_SUMMAND_RANGE[e.bits]))
+    s = e.pow2(n)
+    return e.fma(em, s, s)
+
+
 def _exp2(e, x):
     lim = 1.1 * _EXP_CLAMP[e.bits] / _LN2[e.bits][0]
     xc = e.clamp(x, -lim, lim)
@@ -815,12 +827,22 @@ SUPPORTED = frozenset(_KERNELS)
 # Variants for values computed once (not in a vectorisable loop), where a predictable branch to a
 # shorter path for common arguments lowers the latency of loop-carried chains.
 _SCALAR_KERNELS = {name: (1, _scalar_trig_kernel(name)) for name in ("sin", "cos", "tan")}
+# Variants for terms of a sum known to stay >= 1 whose NaN and overflow the caller detects otherwise
+# (logsumexp's one pass): results below the normal range come out as about the smallest normal
+# number (4096 such terms add < 1e-34), and those above it or of NaN arguments are meaningless.
+_SUMMAND_KERNELS = {"exp": (1, _exp_summand)}
 
 
-def _kernel(module, name, fty, once):
-    """Get or define the kernel `fnad.vm.<name>.<type>[.once]` in `module`."""
-    kernels = _SCALAR_KERNELS if once and name in _SCALAR_KERNELS and not isinstance(fty, ir.VectorType) else None
-    symbol = f"fnad.vm.{name}.{_type_suffix(fty)}" + (".once" if kernels else "")
+def _kernel(module, name, fty, once, summand):
+    """Get or define the kernel `fnad.vm.<name>.<type>[.once|.summand]` in `module`."""
+    kernels, variant = None, ""
+    if once and name in _SCALAR_KERNELS and not isinstance(fty, ir.VectorType):
+        kernels, variant = _SCALAR_KERNELS, ".once"
+    elif summand:
+        if name not in _SUMMAND_KERNELS:
+            raise ValueError(f"no summand variant of {name!r}; there is one of {sorted(_SUMMAND_KERNELS)}")
+        kernels, variant = _SUMMAND_KERNELS, ".summand"
+    symbol = f"fnad.vm.{name}.{_type_suffix(fty)}{variant}"
     if symbol in module.globals:
         return module.globals[symbol]
     nargs, body = (kernels or _KERNELS)[name]
@@ -833,11 +855,13 @@ def _kernel(module, name, fty, once):
     return fn
 
 
-def emit_math(builder, name, *args, once=False):
+def emit_math(builder, name, *args, once=False, summand=False):
     """Emit `name(*args)` at `builder`; args are float or double scalars (or vectors) of one type.
 
     `once`: the value is computed once where it stands, not per element of a loop that LLVM should
-    vectorise (e.g. a scalar inside a sequential loop body); the kernel may then branch."""
+    vectorise (e.g. a scalar inside a sequential loop body); the kernel may then branch.
+    `summand` (exp only): a term of a sum that stays >= 1, whose NaN and overflow the caller
+    detects another way (see `_SUMMAND_KERNELS`); same bits as exp for normal results, cheaper."""
     if name not in _KERNELS:
         raise ValueError(f"unsupported math function {name!r}; supported: {sorted(SUPPORTED)}")
     nargs = _KERNELS[name][0]
@@ -847,4 +871,4 @@ def emit_math(builder, name, *args, once=False):
     scalar = fty.element if isinstance(fty, ir.VectorType) else fty
     if not isinstance(scalar, (ir.FloatType, ir.DoubleType)) or any(a.type != fty for a in args):
         raise TypeError(f"{name} needs float or double arguments of one type, got {[str(a.type) for a in args]}")
-    return builder.call(_kernel(builder.module, name, fty, once), args)
+    return builder.call(_kernel(builder.module, name, fty, once, summand), args)

@@ -18,9 +18,9 @@ _IR_TYPE = {np.float32: ir.FloatType(), np.float64: ir.DoubleType()}
 
 # --- compile-and-run harness ---------------------------------------------------------------------
 
-def loop_module(name, dtype, once=False):
+def loop_module(name, dtype, once=False, summand=False):
     """IR for `void kernel(T *out, const T *in0[, const T *in1], i64 n)`: out[i] = name(in0[i], ...)
-    (with emit_math's `once` kernels, which may branch, if `once`)."""
+    (with emit_math's `once` kernels, which may branch, if `once`; its `summand` ones if `summand`)."""
     fty = _IR_TYPE[dtype]
     nargs = 2 if name in ("pow", "atan2") else 1
     module = ir.Module(name=f"vm_{name}")
@@ -36,7 +36,7 @@ def loop_module(name, dtype, once=False):
     i = b.phi(i64)
     i.add_incoming(i64(0), entry)
     vals = [b.load(b.gep(p, [i], source_etype=fty), typ=fty) for p in ins]
-    b.store(emit_math(b, name, *vals, once=once), b.gep(out, [i], source_etype=fty))
+    b.store(emit_math(b, name, *vals, once=once, summand=summand), b.gep(out, [i], source_etype=fty))
     nxt = b.add(i, i64(1))
     i.add_incoming(nxt, body)
     b.cbranch(b.icmp_signed("<", nxt, n), body, done)
@@ -51,10 +51,10 @@ def optimise(module):
 
 
 @functools.lru_cache(maxsize=None)
-def compiled(name, dtype, once=False):
+def compiled(name, dtype, once=False, summand=False):
     """A Python callable f(*inputs) -> output array running the vectorised loop (compiled once)."""
     nargs = 2 if name in ("pow", "atan2") else 1
-    kernel = engine.compile(loop_module(name, dtype, once), "kernel").function(
+    kernel = engine.compile(loop_module(name, dtype, once, summand), "kernel").function(
         "kernel", None, *[ctypes.c_void_p] * (nargs + 1), ctypes.c_int64)
 
     def run(*inputs):
@@ -283,6 +283,25 @@ def test_once_trig_kernels(name):
         check(name, np.float64, x, once=True)
         assert np.array_equal(np.signbit(compiled(name, np.float64, True)(x)),
                               np.signbit(compiled(name, np.float64)(x)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_exp_summand_kernel(dtype):
+    """exp's `summand` variant (logsumexp's terms) gives exp's bits wherever exp's result is a
+    normal number, and a finite value in [0, max] for every argument: below that range about
+    the smallest normal number, above it a large finite value, for NaN one of the two."""
+    lo, hi = {np.float32: (-87.0, 88.0), np.float64: (-708.0, 709.0)}[dtype]
+    exp, summand = compiled("exp", dtype), compiled("exp", dtype, summand=True)
+    inside = np.concatenate([np.linspace(lo, hi, 400_001, dtype=dtype), sweep("exp", dtype, 100_000),
+                             _around(lo, dtype), _around(hi, dtype)])
+    inside = inside[(inside >= lo) & (inside <= hi)]
+    np.testing.assert_array_equal(summand(inside), exp(inside))
+    specials = np.array([-np.inf, np.inf, np.nan, -1e30, 1e30, lo - 1, hi + 1, np.finfo(dtype).min], dtype=dtype)
+    got = summand(specials)
+    assert np.isfinite(got).all() and (got >= 0).all(), got
+    assert (got[[0, 3, 5, 7]] <= 2 * np.finfo(dtype).tiny).all()
+    with pytest.raises(ValueError, match="no summand variant"):
+        loop_module("sin", dtype, summand=True)
 
 
 def test_trig_beyond_limit_is_nan():
