@@ -61,6 +61,7 @@ __all__ = ["lower", "supported_primitives", "prefault"]
 _I1, _I8, _I32, _I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 _PTR, _VOID = ir.PointerType(), ir.VoidType()
 _BLOCK = 4096              # elements per inner accumulation block
+_ARG_BLOCKS_MIN = 64       # reduced length from which argmax/argmin run as vectorisable block passes
 _PAR_BLOCK = 1 << 16       # elements per partial result of a full reduction
 _MAX_PARTIALS = 4096
 _PAR_MIN = 1 << 17         # a kernel with fewer elements runs on one thread
@@ -837,6 +838,7 @@ class _Kernel:
         if spec.stores:
             out_forms.append(self.domain_form)
         self.groups = _merge_axes(spec.domain, spec.reduced, dry.forms + out_forms, self.cuts)
+        self.read_forms = dry.forms
         self.sizes = [int(np.prod([spec.domain[d] for d in g])) for g in self.groups]
         self.red = [spec.reduced[g[0]] for g in self.groups]
         self.out_form = out_forms[0]
@@ -1153,7 +1155,11 @@ class _Kernel:
             b.store(b.select(better, x, old), best)
             b.store(b.select(better, position, b.load(where, typ=_I64)), where)
 
-        if self.red and self.red[-1]:
+        contiguous = self.groups and all(f[self.groups[-1][-1]] in (0, 1) for f in self.read_forms)
+        if (self.red and self.red[-1] and contiguous and _kind(spec.dtype) in "fiu"
+                and self.sizes[-1] >= _ARG_BLOCKS_MIN):
+            self._arg_blocks(is_max, best, where)
+        elif self.red and self.red[-1]:
             with _Loop(b, _i64(0), _i64(self.sizes[-1])) as i:
                 self._set_index(len(self.groups) - 1, i)
                 update(i)
@@ -1161,6 +1167,58 @@ class _Kernel:
             update(_i64(0))
         out_dt = spec.out.aval.dtype
         _store(b, convert(b, b.load(where, typ=_I64), np.int64, out_dt), self.out_ptr, self._out_offset(), out_dt)
+
+    def _arg_blocks(self, is_max, best, where):
+        """argmax/argmin along the innermost reduced axis in blocks of `_BLOCK` elements, each in two
+        loops LLVM vectorises (the scalar loop's compare-and-select chain does not): the block's
+        extreme as integer reductions (floats through `_KeyExtremes`' keys, which also tell whether
+        a NaN was seen), then the smallest position holding it (or the first NaN) as an integer min.
+        The block's candidate then merges into (best, where) as one element would, so earlier
+        blocks win ties and the first NaN wins, as in NumPy."""
+        b, spec = self.b, self.spec
+        dtype, level, n = spec.dtype, len(self.groups) - 1, self.sizes[-1]
+        ty, is_float = reg_type(dtype), _kind(dtype) == "f"
+        if is_float:
+            keys = _KeyExtremes(self._alloca, "max", dtype)
+        else:
+            extreme = self._alloca(ty)
+            name = ("llvm.smax" if is_max else "llvm.smin") if _kind(dtype) == "i" else ("llvm.umax" if is_max else "llvm.umin")
+        first = self._alloca(_I64)
+        with _Loop(b, _i64(0), _i64(n), _BLOCK) as start:
+            stop = b.add(start, _i64(_BLOCK))
+            stop = b.select(b.icmp_signed("<", stop, _i64(n)), stop, _i64(n))
+            if is_float:
+                keys.reset(b)
+            else:
+                b.store(_arg_identity(is_max, dtype), extreme)
+            with _Loop(b, start, stop) as i:
+                self._set_index(level, i)
+                x = self._element()
+                if is_float:
+                    keys.add(b, x)
+                else:
+                    b.store(_intrinsic(b, f"{name}.{_suffix(ty)}", ty, [b.load(extreme, typ=ty), x]), extreme)
+            if is_float:
+                hi, lo = b.load(keys.hi, typ=keys.ty), b.load(keys.lo, typ=keys.ty)
+                has_nan = b.or_(b.icmp_signed(">", hi, keys._key_of(np.inf)), b.icmp_signed("<", lo, keys._key_of(-np.inf)))
+                target = b.bitcast(keys.key(b, hi if is_max else lo), ty)
+            else:
+                target = b.load(extreme, typ=ty)
+            b.store(_i64(n), first)
+            with _Loop(b, start, stop) as i:
+                self._set_index(level, i)
+                x = self._element()
+                if is_float:
+                    match = b.select(has_nan, b.fcmp_unordered("uno", x, x), b.fcmp_ordered("==", x, target))
+                else:
+                    match = b.icmp_signed("==", x, target)
+                b.store(_intrinsic(b, "llvm.smin.i64", _I64, [b.load(first, typ=_I64), b.select(match, i, _i64(n))]),
+                        first)
+            candidate = b.select(has_nan, const(dtype, np.nan), target) if is_float else target
+            old = b.load(best, typ=ty)
+            better = _arg_better(b, is_max, dtype, candidate, old)
+            b.store(b.select(better, candidate, old), best)
+            b.store(b.select(better, b.load(first, typ=_I64), b.load(where, typ=_I64)), where)
 
 # ----------------------------------------------------------------------------------------------
 # Opaque equations

@@ -328,6 +328,33 @@ def test_argmax_argmin(dtype):
     check(lambda x: [lax.argmax(x, 0, np.int64), lax.argmin(x, 0, np.int64)], x[:, 0, 0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8, np.uint8, np.int32, np.int64, np.uint32])
+@settings(max_examples=12, deadline=None)
+@given(data=st.data())
+def test_argmax_argmin_in_blocks(dtype, data):
+    """Rows of `_ARG_BLOCKS_MIN` elements and more run as two vectorised passes per block: the
+    first position of the extreme, ties across and within blocks, the first NaN wherever it is
+    (also alone in a late block), -0.0 against +0.0, infinities and integer extremes, on
+    buffers and on fused values; against NumPy's argmax/argmin."""
+    n = data.draw(st.sampled_from([lower._ARG_BLOCKS_MIN, 65, 4095, 4096, 4097, 2 * 4096 + 77]), label="n")
+    rows = data.draw(st.integers(1, 3), label="rows")
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        pool = data.draw(st.lists(st.sampled_from([-0.0, 0.0, 1.5, -2.0, np.inf, -np.inf, np.nan]), min_size=1,
+                                  max_size=4, unique_by=lambda v: repr(v)), label="pool")
+    else:
+        info = np.iinfo(dt)
+        pool = data.draw(st.lists(st.sampled_from([int(info.min), int(info.max), 0, 1, 7]), min_size=1, max_size=3,
+                                  unique=True), label="pool")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16), label="seed"))
+    x = np.array(pool, dtype=dt)[rng.integers(0, len(pool), (rows, n))]
+    if dt.kind == "f" and data.draw(st.booleans(), label="late nan"):
+        x[-1, -1] = np.nan
+    f = lambda x: [lax.argmax(x, 1, np.int64), lax.argmin(x, 1, np.int32), lax.argmax(x[0], 0, np.int64),
+                   lax.argmin(x[-1], 0, np.int64), lax.argmax(x + x, 1, np.int64)]
+    check(f, x)
+
+
 def test_large_reductions_deterministic_across_thread_counts():
     x = np.random.default_rng(9).normal(size=(1 << 20) + 123).astype(np.float32)
     closed, exe = compiled(lambda x: [lax.reduce_sum(x, (0,)), lax.reduce_max(x, (0,))], x)
