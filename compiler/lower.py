@@ -33,7 +33,7 @@ run accumulate into the output (initialised to the identity) in order.
 
 Other equations have rules of their own: indexing (dynamic_slice/update through pointers offset by
 the clamped starts, concatenate/pad as stores at affine output offsets, gather/scatter with loaded
-indices), cumulative scans, sort (qsort_r of positions with a stable comparator), linear algebra
+indices), cumulative scans, sort (stable: radix sort of one numeric key, else qsort_r of positions), linear algebra
 (LAPACKE / CBLAS trsm per matrix) and control flow: cond/while/scan emit their sub-jaxprs in place
 (a switch, loops whose carry lives in the results' buffers). A primitive without a rule here may
 offer `prim.decompose(*in_avals, **params) -> ClosedJaxpr`, which is then emitted in place.
@@ -1515,9 +1515,80 @@ def _sort_comparator(module, name, key_dtypes, stride):
     return fn
 
 
+_RADIX_MIN = 256   # row length from which one numeric key is sorted by radix instead of qsort_r
+
+
+def _radix_key(b, dtype, x):
+    """An unsigned integer of x's width ordered as `_less` orders x, ties included: NaNs (all
+    equal) above everything, -0.0 equal to +0.0."""
+    width = 8 * np.dtype(dtype).itemsize
+    ity = ir.IntType(width)
+    sign = ir.Constant(ity, 1 << (width - 1))
+    if _kind(dtype) == "i":
+        return b.xor(x, sign)
+    if _kind(dtype) != "f":
+        return x
+    x = b.select(b.fcmp_ordered("==", x, const(dtype, 0)), const(dtype, 0), x)
+    bits = b.bitcast(x, ity)
+    key = b.select(b.icmp_signed("<", bits, ir.Constant(ity, 0)), b.not_(bits), b.or_(bits, sign))
+    return b.select(b.fcmp_unordered("uno", x, x), ir.Constant(ity, -1), key)
+
+
+def _radix_order(kernel, key, row, stride, n, buffers):
+    """Positions 0..n-1 of the row of `key` at `row` (elements `stride` apart) in stable sort order,
+    by least-significant-digit radix sort of `_radix_key`s, a byte per pass: one read counts every
+    byte's histogram, then each pass whose byte is not the same for all keys scatters (key,
+    position) pairs in order. `buffers`: pointers to two key arrays and two position arrays (i64)
+    of n. Returns the pointer to the array of positions."""
+    b, dtype = kernel.b, key.aval.dtype
+    passes = np.dtype(dtype).itemsize
+    ity = ir.IntType(8 * passes)
+    keys_a, keys_b, pos_a, pos_b = buffers
+    hist = kernel.alloca_builder.alloca(_I64, size=256 * passes)
+    with _Loop(b, _i64(0), _i64(256 * passes)) as j:
+        b.store(_i64(0), b.gep(hist, [j], source_etype=_I64))
+
+    def slot(k, p):
+        digit = b.zext(b.trunc(b.lshr(k, ir.Constant(ity, 8 * p)), _I8), _I64) if passes > 1 else b.zext(k, _I64)
+        return b.gep(hist, [b.add(digit, _i64(256 * p))], source_etype=_I64)
+
+    with _Loop(b, _i64(0), _i64(n)) as i:
+        k = _radix_key(b, dtype, _load(b, kernel.em.pointers[key], b.add(row, b.mul(i, _i64(stride))), dtype))
+        b.store(k, b.gep(keys_a, [i], source_etype=ity))
+        b.store(i, b.gep(pos_a, [i], source_etype=_I64))
+        for p in range(passes):
+            h = slot(k, p)
+            b.store(b.add(b.load(h, typ=_I64), _i64(1)), h)
+    some_key = b.load(keys_a, typ=ity)
+    cur = [kernel.alloca_builder.alloca(_PTR) for _ in range(4)]   # source keys, positions; destinations
+    for c, v in zip(cur, (keys_a, pos_a, keys_b, pos_b)):
+        b.store(v, c)
+    total = kernel.alloca_builder.alloca(_I64)
+    for p in range(passes):
+        with b.if_then(b.icmp_signed("!=", b.load(slot(some_key, p), typ=_I64), _i64(n))):
+            b.store(_i64(0), total)
+            with _Loop(b, _i64(0), _i64(256)) as j:          # counts -> first position of each digit
+                h = b.gep(hist, [b.add(j, _i64(256 * p))], source_etype=_I64)
+                count = b.load(h, typ=_I64)
+                b.store(b.load(total, typ=_I64), h)
+                b.store(b.add(b.load(total, typ=_I64), count), total)
+            src_k, src_p, dst_k, dst_p = [b.load(c, typ=_PTR) for c in cur]
+            with _Loop(b, _i64(0), _i64(n)) as i:
+                k = b.load(b.gep(src_k, [i], source_etype=ity), typ=ity)
+                h = slot(k, p)
+                at = b.load(h, typ=_I64)
+                b.store(b.add(at, _i64(1)), h)
+                b.store(k, b.gep(dst_k, [at], source_etype=ity))
+                b.store(b.load(b.gep(src_p, [i], source_etype=_I64), typ=_I64), b.gep(dst_p, [at], source_etype=_I64))
+            for c, v in zip(cur, (dst_k, dst_p, src_k, src_p)):
+                b.store(v, c)
+    return b.load(cur[1], typ=_PTR)
+
+
 def _sort(lw, e):
-    """Per row along `dimension`: qsort_r of the positions 0..n-1 (keys, then position: stable),
-    then every operand gathered in that order."""
+    """Per row along `dimension`: the positions 0..n-1 in stable order of the keys (radix sort of
+    one numeric key of `_RADIX_MIN` elements or more, else qsort_r comparing the keys, then the
+    positions), then every operand gathered in that order."""
     operands, outs = e.invars, e.outvars
     dim, num_keys = e.params["dimension"], e.params["num_keys"]
     shape = operands[0].aval.shape
@@ -1529,17 +1600,28 @@ def _sort(lw, e):
     row_form = _affine_combination([_unit(j, len(kept)) for j in range(len(kept))], [strides[d] for d in kept])
     perm = Var(ShapedArray((n,), np.int64))
     lw.temporary[perm] = lw.malloc(8 * n)
+    radix = num_keys == 1 and _kind(operands[0].aval.dtype) in "fiu" and n >= _RADIX_MIN
+    scratch = []
+    if radix:
+        key_dtype = operands[0].aval.dtype
+        scratch = [Var(ShapedArray((n,), key_dtype)), Var(ShapedArray((n,), key_dtype)), Var(ShapedArray((n,), np.int64))]
+        for v in scratch:
+            lw.temporary[v] = lw.malloc(v.aval.dtype.itemsize * n)
     cmp = _sort_comparator(lw.module, lw.fresh("sort_cmp"), [v.aval.dtype for v in operands[:num_keys]], stride)
     qsort = _extern(lw.module, "qsort_r", _VOID, [_PTR, _I64, _I64, _PTR, _PTR])
 
     def element(em):
-        for v in list(operands) + [perm]:
+        for v in list(operands) + [perm] + scratch:
             em.load(v, row_form)
         em.forms.append(row_form)
 
     def body(kernel):
         em, b = kernel.em, kernel.b
         row = em.offset(row_form)
+        if radix:
+            buffers = [em.pointers[scratch[0]], em.pointers[scratch[1]], em.pointers[perm], em.pointers[scratch[2]]]
+            gather(kernel, row, _radix_order(kernel, operands[0], row, stride, n, buffers))
+            return
         ctx = kernel.alloca_builder.alloca(_PTR, size=num_keys)
         for k, v in enumerate(operands[:num_keys]):
             b.store(b.gep(em.pointers[v], [row], source_etype=mem_type(v.aval.dtype)),
@@ -1548,6 +1630,10 @@ def _sort(lw, e):
         with _Loop(b, _i64(0), _i64(n)) as i:
             b.store(i, b.gep(order, [i], source_etype=_I64))
         b.call(qsort, [order, _i64(n), _i64(8), cmp, ctx])
+        gather(kernel, row, order)
+
+    def gather(kernel, row, order):
+        em, b = kernel.em, kernel.b
         with _Loop(b, _i64(0), _i64(n)) as i:
             src = b.add(row, b.mul(b.load(b.gep(order, [i], source_etype=_I64), typ=_I64), _i64(stride)))
             dst = b.add(row, b.mul(i, _i64(stride)))

@@ -665,6 +665,35 @@ def test_sort(dtype):
           x, y)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8, np.uint8, np.int16, np.int32, np.uint32, np.int64])
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_radix_sort_rows(dtype, data):
+    """Rows of `_RADIX_MIN` elements and more with one numeric key are radix sorted: the same bits
+    as NumPy's stable sort (NaN last, -0.0 and +0.0 kept in input order, infinities, integer
+    extremes), positions of argsort, other operands carried along, along either axis."""
+    n = data.draw(st.sampled_from([lower._RADIX_MIN, 257, 1000, 4099]), label="n")
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16), label="seed"))
+    if dt.kind == "f":
+        specials = np.array([np.nan, -0.0, 0.0, np.inf, -np.inf, 1.0, -1.0], dt)
+        x = np.where(rng.random((2, n)) < 0.3, specials[rng.integers(0, 7, (2, n))],
+                     (rng.standard_normal((2, n)) * 10 ** data.draw(st.integers(-3, 30))).astype(dt))
+    else:
+        info = np.iinfo(dt)
+        pool = np.array([info.min, info.max, 0, 1, info.max // 3], dt)
+        x = np.where(rng.random((2, n)) < 0.2, pool[rng.integers(0, 5, (2, n))],
+                     rng.integers(info.min, info.max, (2, n), dtype=dt, endpoint=True))
+    x = x.astype(dt)
+    y = rng.integers(0, 100, x.shape)
+    f = lambda x, y: [*lax.sort((x,), 1), lax.argsort(x, 1), *lax.sort((x, y), 1, 1), *lax.sort((x.T,), 0)]
+    got = compiled(f, x, y)[1](x, y)
+    want = [np.sort(x, 1, kind="stable"), np.argsort(x, 1, kind="stable"), np.sort(x, 1, kind="stable"),
+            np.take_along_axis(y, np.argsort(x, 1, kind="stable"), 1), np.sort(x.T, 0, kind="stable")]
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.tobytes() == w.tobytes()
+
+
 def test_multi_output_kernels():
     rng = np.random.default_rng(16)
     x = rng.normal(size=(5, 7))
