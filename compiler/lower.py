@@ -33,8 +33,8 @@ run accumulate into the output (initialised to the identity) in order.
 
 Other equations have rules of their own: indexing (dynamic_slice/update through pointers offset by
 the clamped starts, concatenate/pad as stores at affine output offsets, gather/scatter with loaded
-indices), cumulative scans, sort (stable: radix sort of one numeric key, else qsort_r of positions), linear algebra
-(LAPACKE / CBLAS trsm per matrix) and control flow: cond/while/scan emit their sub-jaxprs in place
+indices), cumulative scans, sort (stable: radix sort of one numeric key, else qsort_r of
+positions), linear algebra (LAPACKE / CBLAS trsm per matrix) and control flow: cond/while/scan emit their sub-jaxprs in place
 (a switch, loops whose carry lives in the results' buffers). A primitive without a rule here may
 offer `prim.decompose(*in_avals, **params) -> ClosedJaxpr`, which is then emitted in place.
 
