@@ -26,10 +26,11 @@ of `_BLOCK` elements: the block is accumulated with reassociation allowed (only 
 carries the `reassoc` flag, so LLVM vectorises it with a vector of partial sums), and blocks are
 combined in order. Reductions over every axis are split into fixed blocks of about `_PAR_BLOCK`
 elements whose partial results are combined in order after the (possibly parallel) loop, so the
-result depends on the shape only, never on the thread count. In kernels with transcendental math
-that read more than the caches hold, innermost loops (elementwise or reducing) run in strips of
-`_STRIP` elements that prefetch their operands (see `_strip_loop`). Reduced axes outside the innermost
-run accumulate into the output (initialised to the identity) in order.
+result depends on the shape only, never on the thread count; a large reduction of rows into one
+contiguous kept axis likewise runs fixed blocks of rows into partial rows (`_row_blocks`). In
+kernels with transcendental math that read more than the caches hold, innermost loops
+(elementwise or reducing) run in strips of `_STRIP` elements that prefetch their operands (see
+`_strip_loop`). Reduced axes outside the innermost run accumulate into the output (initialised to the identity) in order.
 
 Other equations have rules of their own: indexing (dynamic_slice/update through pointers offset by
 the clamped starts, concatenate/pad as stores at affine output offsets, gather/scatter with loaded
@@ -845,6 +846,13 @@ class _Kernel:
         self.buffers = list(dry.leaves) + [spec.out] + spec.stores
         self.size = int(np.prod(spec.domain, dtype=np.int64))
         self.total = spec.op in _REDUCE_OPS.values() and all(self.red)   # every axis reduced
+        # A reduction of rows into one contiguous kept axis runs as fixed blocks of rows, each into a
+        # partial row of its own, combined in order (see `_row_blocks`).
+        last = self.groups[-1][-1] if self.groups else None
+        self.row_blocks = (spec.op in _REDUCE_OPS.values() and not self.total and len(self.groups) == 2
+                           and self.red[0] and not self.red[1] and spec.body is None and not spec.stores
+                           and not self.cuts and self.out_form[last] == 1 and not self.out_form[-1]
+                           and self.size >= _PAR_MIN and self.sizes[0] > max(1, _PAR_BLOCK // self.sizes[1]))
         # Compute-heavy kernels reading more than the caches hold prefetch (see `_strip_loop`).
         self.prefetches = spec.cost > 1 and sum(v.aval.size * v.aval.dtype.itemsize for v in dry.leaves) >= _PREFETCH_MIN
 
@@ -864,6 +872,11 @@ class _Kernel:
             partials = lw.entry_alloca(mem_type(spec.dtype), self.nblocks)
             extra = [partials]
             n0, threaded, grain = self.nblocks, self.nblocks > 1 and self.size >= _PAR_MIN, 1
+        elif self.row_blocks:
+            self.b0 = max(1, _PAR_BLOCK // self.sizes[1])
+            self.nblocks = -(-self.sizes[0] // self.b0)
+            extra = [lw.malloc(self.nblocks * self.sizes[1] * spec.dtype.itemsize)]
+            n0, threaded, grain = self.nblocks, True, 1
         else:
             n0 = self.sizes[0] if self.sizes else 1
             rmw = spec.op is not None and any(self.red[:self._suffix_start()])
@@ -888,6 +901,19 @@ class _Kernel:
             b.call(fn, [frame, _i64(0), _i64(n0)])
         if self.total:
             self._combine_partials(extra[0])
+        elif self.row_blocks:
+            self._combine_partial_rows(extra[0])
+
+    def _combine_partial_rows(self, partials):
+        b, spec = self.lw.b, self.spec
+        cols, out = self.sizes[1], self.lw.pointer(spec.out)
+        with _Loop(b, _i64(0), _i64(cols)) as j:
+            _store(b, _reduce_identity(spec.op, spec.dtype), out, j, spec.dtype)
+        with _Loop(b, _i64(0), _i64(self.nblocks)) as blk:
+            base = b.mul(blk, _i64(cols))
+            with _Loop(b, _i64(0), _i64(cols)) as j:
+                part = _load(b, partials, b.add(base, j), spec.dtype)
+                _store(b, _combine(b, spec.op, spec.dtype, _load(b, out, j, spec.dtype), part), out, j, spec.dtype)
 
     def _combine_partials(self, partials):
         b, spec = self.lw.b, self.spec
@@ -934,6 +960,8 @@ class _Kernel:
             self._nest(0, start, end, self._arg_body, stop=len(self.groups) - (1 if self.red and self.red[-1] else 0))
         elif self.total:
             self._total(slots[-1], start, end)
+        elif self.row_blocks:
+            self._row_blocks(slots[-1], start, end)
         else:
             r0 = self._suffix_start()
             if any(self.red[:r0]):
@@ -1108,6 +1136,26 @@ class _Kernel:
             reset(b)
             self._loop(level, start, stop, lambda: add(b, self._element()))
             b.store(_combine(b, spec.op, spec.dtype, b.load(total, typ=ty), value(b)), total)
+
+    def _row_blocks(self, partials, start, end):
+        """Row blocks [start, end) of a reduction over rows: block k reduces its `b0` rows, in order,
+        into partial row k (the partial rows are combined in order after the loop, so results
+        depend on the shape only, never on the thread count)."""
+        b, spec = self.b, self.spec
+        rows, cols = self.sizes
+        with _Loop(b, start, end) as blk:
+            self.out_ptr = b.gep(partials, [b.mul(blk, _i64(cols))], source_etype=mem_type(spec.dtype))
+            self._fill_identity_row(cols)
+            lo = b.mul(blk, _i64(self.b0))
+            hi = b.add(lo, _i64(self.b0))
+            hi = b.select(b.icmp_signed("<", hi, _i64(rows)), hi, _i64(rows))
+            with _Loop(b, lo, hi) as i:
+                self._set_index(0, i)
+                self._nest(1, start, end, lambda: self._suffix(2, rmw=True), stop=2)
+
+    def _fill_identity_row(self, cols):
+        with _Loop(self.b, _i64(0), _i64(cols)) as j:
+            _store(self.b, _reduce_identity(self.spec.op, self.spec.dtype), self.out_ptr, j, self.spec.dtype)
 
     def _total(self, partials, start, end):
         b, spec = self.b, self.spec

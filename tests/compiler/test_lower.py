@@ -373,6 +373,32 @@ def test_large_reductions_deterministic_across_thread_counts():
     check(lambda x: lax.tanh(x) * lax.exp(-x * x) + 0.5 * lax.sin(x), x, ulps=8)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_reductions_over_rows_in_row_blocks(dtype):
+    """Reductions of many rows into the last (kept) axis run as fixed row blocks in parallel, each
+    into its own partial row, combined in order: results equal the eager ones and are bit-identical
+    for 1, 2 and 3 threads, with fused producers, several ops and leading axes merged into rows."""
+    rng = np.random.default_rng(12)
+    m, c = rand((2000, 301), dtype, rng), rand((40, 50, 129), dtype, rng)
+    f = lambda m, c: [lax.reduce_sum(m * m, (0,)), lax.reduce_max(m, (0,)), lax.reduce_min(m - 1, (0,)),
+                      lax.reduce_sum(c, (0, 1)), lax.reduce_max(c * 2, (0, 1)), lax.reduce_sum(m[:100], (0,))]
+    closed, exe = compiled(f, m, c)
+    want = [np.asarray(w) for w in eval_closed(closed, m, c)]
+    before = parallel.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 2, 3):
+            parallel.set_num_threads(threads)
+            got = exe(m, c)
+            for g, w in zip(got, want):   # float sums of 2000 terms of |x| <= 9: order-dependent rounding
+                np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6 * 2000 * 9)
+            results.append(b"".join(g.tobytes() for g in got))
+    finally:
+        parallel.set_num_threads(before)
+    assert len(set(results)) == 1
+    assert "fnad_parallel_for" in exe.llvm_ir
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64])
 def test_large_results_streamed(dtype, monkeypatch):
     """Results above `_STREAM_MIN` bytes of kernels without transcendental functions are written
