@@ -965,7 +965,7 @@ class _Kernel:
         else:
             r0 = self._suffix_start()
             if any(self.red[:r0]):
-                self._fill_identity()
+                self._fill_identity(spec.out.aval.size)
                 self._nest(0, _i64(0), _i64(self.sizes[0]), lambda: self._suffix(r0, rmw=True), stop=r0)
             else:
                 self._nest(0, start, end, lambda: self._suffix(r0, rmw=False), stop=r0)
@@ -1085,9 +1085,9 @@ class _Kernel:
         self._nest(0, hi, end, self._store_element)
         b.fence("seq_cst")
 
-    def _fill_identity(self):
+    def _fill_identity(self, n):
+        """The first n elements at `out_ptr` set to the reduction's identity."""
         b, spec = self.b, self.spec
-        n = spec.out.aval.size
         with _Loop(b, _i64(0), _i64(n)) as i:
             _store(b, _reduce_identity(spec.op, spec.dtype), self.out_ptr, i, spec.dtype)
 
@@ -1145,17 +1145,13 @@ class _Kernel:
         rows, cols = self.sizes
         with _Loop(b, start, end) as blk:
             self.out_ptr = b.gep(partials, [b.mul(blk, _i64(cols))], source_etype=mem_type(spec.dtype))
-            self._fill_identity_row(cols)
+            self._fill_identity(cols)
             lo = b.mul(blk, _i64(self.b0))
             hi = b.add(lo, _i64(self.b0))
             hi = b.select(b.icmp_signed("<", hi, _i64(rows)), hi, _i64(rows))
             with _Loop(b, lo, hi) as i:
                 self._set_index(0, i)
                 self._nest(1, start, end, lambda: self._suffix(2, rmw=True), stop=2)
-
-    def _fill_identity_row(self, cols):
-        with _Loop(self.b, _i64(0), _i64(cols)) as j:
-            _store(self.b, _reduce_identity(self.spec.op, self.spec.dtype), self.out_ptr, j, self.spec.dtype)
 
     def _total(self, partials, start, end):
         b, spec = self.b, self.spec
