@@ -16,10 +16,14 @@ matrix M (one row per axis of the value, one column per domain axis: value index
 index), so broadcasts, transposes and size-1 reshapes only rewrite M and every buffer read is an
 affine function of the domain index. A pad's element is its operand's or its fill depending on
 the index: the loop over each domain axis a pad depends on is split into segments at the indices
-where some pad switches, and each segment is emitted with the choice made. Before emitting, adjacent
-domain axes (not split ones) are merged when every
-read and write is affine in the merged index (e.g. same-shape elementwise chains become one flat
-loop). Results are memoised per (value, M), so a value used twice at the same index is computed once.
+where some pad switches, and each segment is emitted with the choice made; loops that are not split
+(reduced axes) choose per element, reading the operand only where it exists. Before emitting,
+adjacent domain axes (not split ones) are merged when every read and write is affine in the merged
+index (e.g. same-shape elementwise chains become one flat loop). Both decisions come from a dry pass
+over everything the kernel computes (its root and every member it also stores), which records the
+index forms and pad boundaries the emitted loops will use. Results are memoised per (value, M), so
+a value used twice at the same index is computed once; evaluation uses an explicit work stack, so
+fused chains of any length compile.
 
 Reductions: reduced axes that are innermost accumulate in registers, the innermost one in blocks
 of `_BLOCK` elements: the block is accumulated with reassociation allowed (only that operation
@@ -569,43 +573,80 @@ class _Elemental:
         self.once = int(np.prod(self.domain, dtype=np.int64)) == 1
         self.memo, self.forms, self.leaves, self.cuts, self.segment = {}, [], [], {}, {}
         self.b = self.pointers = None
-        self.loop_index = []
+        self.loop_index = []    # [(last axis of a merged loop, its index value)]
+        self.group_index = []   # [(merged loop's domain axes, its index value)]
         self.recorded = None   # a list: real mode appends (buffer, form) of each plain load to it
+        self.branches = []     # open runtime pad branches: (block before, merge block, memo before)
 
     def value(self, atom, M):
-        if type(atom) is Literal:
-            return None if self.dry else const(atom.aval.dtype, atom.val)
-        key = (atom, M)
-        if key in self.memo:
-            return self.memo[key]
-        e = self.producer.get(atom)
-        if e is None:
-            r = self._leaf(atom, M)
-        elif e.primitive.name == "iota":
-            r = self._affine(M[e.params["dimension"]])
-            if not self.dry:
-                r = convert(self.b, r, np.int64, _out_dt(e))
-        elif e.primitive.name == "pad":
-            r = self._pad(e, M)
-        else:
-            args = [self.value(a, m) for a, m in zip(e.invars, _operand_maps(e, M, self.n))]
-            if self.dry:
-                r = None
-            elif e.primitive.name in _PASS_THROUGH:
-                r = args[0]
-            else:
-                name = "mul" if e.primitive.name == "dot_general" else e.primitive.name
-                r = (self.once and _ONCE.get(name) or _SCALAR[name])(self.b, e, *args)
+        """The value of `atom` at index matrix M. Evaluated with an explicit work stack, not
+        recursion, so that a chain of any length (thousands of fused ops) fits in Python's limits."""
+        tasks, results = [("eval", atom, M)], []
+        while tasks:
+            task = tasks.pop()
+            if task[0] == "eval":
+                self._visit(task[1], task[2], tasks, results)
+            elif task[0] == "apply":
+                _, e, key, n = task
+                args = results[len(results) - n:]
+                del results[len(results) - n:]
+                results.append(self._remember(key, self._apply(e, args)))
+            elif task[0] == "pick":          # a pad decided for the whole segment: keep one result
+                _, key, n, keep = task
+                args = results[len(results) - n:]
+                del results[len(results) - n:]
+                results.append(self._remember(key, args[keep]))
+            elif task[0] == "branch":
+                self._branch(task[1])
+            else:                            # "merge": the end of a branch opened by "branch"
+                operand = results.pop()
+                results.append(self._remember(task[1], self._merge(operand, results.pop())))
+        return results[-1]
+
+    def _remember(self, key, r):
         self.memo[key] = r
         return r
 
-    def _pad(self, e, M):
-        """Pad `e`'s element at M: its operand's where the current segment lies inside the operand,
-        else its fill. Dry mode visits both and records, per domain axis, the indices where the
-        operand's range starts and stops (`cuts`)."""
+    def _visit(self, atom, M, tasks, results):
+        """Push `atom`'s value at M onto `results` if it needs no operands, else push the tasks
+        that compute it (operands first, in order, then the step that combines them)."""
+        if type(atom) is Literal:
+            results.append(None if self.dry else const(atom.aval.dtype, atom.val))
+            return
+        key = (atom, M)
+        if key in self.memo:
+            results.append(self.memo[key])
+            return
+        e = self.producer.get(atom)
+        if e is None:
+            results.append(self._remember(key, self._leaf(atom, M)))
+        elif e.primitive.name == "iota":
+            r = self._affine(M[e.params["dimension"]])
+            results.append(self._remember(key, None if self.dry else convert(self.b, r, np.int64, _out_dt(e))))
+        elif e.primitive.name == "pad":
+            tasks.extend(reversed(self._pad_tasks(e, M, key)))
+        else:
+            tasks.append(("apply", e, key, len(e.invars)))
+            tasks.extend(("eval", a, m) for a, m in reversed(list(zip(e.invars, _operand_maps(e, M, self.n)))))
+
+    def _apply(self, e, args):
+        if self.dry:
+            return None
+        if e.primitive.name in _PASS_THROUGH:
+            return args[0]
+        name = "mul" if e.primitive.name == "dot_general" else e.primitive.name
+        return (self.once and _ONCE.get(name) or _SCALAR[name])(self.b, e, *args)
+
+    def _pad_tasks(self, e, M, key):
+        """Tasks computing pad `e`'s element at M: its operand's where the current segment lies
+        inside the operand, its fill where it lies outside. Dry mode visits both and records, per
+        domain axis, the indices where the operand's range starts and stops (`cuts`). Where the
+        segment is not known to lie on one side (loops that do not split at cuts, e.g. reduced
+        axes), the choice is made per element at run time, computing the operand in a branch taken
+        only where it exists (elsewhere its reads would be out of bounds)."""
         x, fill = e.invars
         x_map = _operand_maps(e, M, self.n)[0]
-        inside = True
+        inside, checks = True, []
         for row, size in zip(x_map, x.aval.shape):
             axis = next((k for k, c in enumerate(row[:-1]) if c), None)
             if axis is None:
@@ -614,13 +655,55 @@ class _Elemental:
             first, stop = _solve_range(row[axis], row[-1], size)
             if self.dry:
                 self.cuts.setdefault(axis, set()).update(c for c in (first, stop) if 0 < c < self.domain[axis])
-            else:
-                s0, s1 = self.segment.get(axis, (0, self.domain[axis]))
-                inside = inside and first <= s0 and s1 <= stop
-        if self.dry:
-            self.value(x, x_map)
-            return self.value(fill, ())
-        return self.value(x, x_map) if inside else self.value(fill, ())
+                continue
+            s0, s1 = self.segment.get(axis, (0, self.domain[axis]))
+            if s1 <= first or stop <= s0 or stop <= first:
+                inside = False
+            elif not (first <= s0 and s1 <= stop):
+                checks.append((axis, first, stop))
+        if self.dry or (inside and not checks):
+            return [("eval", x, x_map), ("eval", fill, ()), ("pick", key, 2, 1 if self.dry else 0)]
+        if not inside:
+            return [("eval", fill, ()), ("pick", key, 1, 0)]
+        return [("eval", fill, ()), ("branch", checks), ("eval", x, x_map), ("merge", key)]
+
+    def _branch(self, checks):
+        """Open a branch taken where every (axis, first, stop) check holds for the domain index.
+        Values computed inside are memoised only until the matching `_merge`."""
+        b = self.b
+        ok = None
+        for axis, first, stop in checks:
+            i = self.axis_index(axis)
+            within = b.and_(b.icmp_signed(">=", i, _i64(first)), b.icmp_signed("<", i, _i64(stop)))
+            ok = within if ok is None else b.and_(ok, within)
+        taken, after = b.append_basic_block("pad_inside"), b.append_basic_block("pad_merge")
+        self.branches.append((b.block, after, self.memo))
+        b.cbranch(ok, taken, after)
+        b.position_at_end(taken)
+        self.memo = dict(self.memo)
+
+    def _merge(self, operand, fill):
+        """Close the innermost branch: its operand value where taken, else `fill`."""
+        b = self.b
+        before, after, self.memo = self.branches.pop()
+        computed_in = b.block
+        b.branch(after)
+        b.position_at_end(after)
+        merged = b.phi(operand.type)
+        merged.add_incoming(operand, computed_in)
+        merged.add_incoming(fill, before)
+        return merged
+
+    def axis_index(self, axis):
+        """The domain index along `axis` (one axis of a merged loop: a quotient and remainder of
+        the merged index when it shares the loop with others)."""
+        for group, i in self.group_index:
+            if axis in group:
+                inner = int(np.prod([self.domain[d] for d in group[group.index(axis) + 1:]], dtype=np.int64))
+                if inner > 1:
+                    i = self.b.sdiv(i, _i64(inner))
+                return self.b.srem(i, _i64(self.domain[axis])) if axis != group[0] else i
+        raise AssertionError(f"domain axis {axis} has no loop index")
 
     def _leaf(self, v, M):
         return self.load(v, _affine_combination(M, _row_major(v.aval.shape), ndomain=self.n))
@@ -830,7 +913,7 @@ class _Kernel:
     def __init__(self, lowering, spec):
         self.lw, self.spec = lowering, spec
         dry = _Elemental(spec.producer, spec.domain, dry=True)
-        spec.element(dry)
+        self._computed(dry)
         self.cuts = {axis: sorted(c) for axis, c in dry.cuts.items() if c}
         kept = [s for s, r in zip(spec.domain, spec.reduced) if not r]
         out_strides = iter(_row_major(kept))
@@ -978,7 +1061,8 @@ class _Kernel:
 
     def _set_index(self, level, i):
         self.index[level] = i
-        self.em.loop_index = [(g[-1], idx) for g, idx in zip(self.groups, self.index) if idx is not None]
+        self.em.group_index = [(g, idx) for g, idx in zip(self.groups, self.index) if idx is not None]
+        self.em.loop_index = [(g[-1], idx) for g, idx in self.em.group_index]
         self.em.memo = {}
 
     def _nest(self, level, start, end, body, stop=None):
@@ -1005,6 +1089,7 @@ class _Kernel:
             with _Loop(b, lo, hi) as i:
                 self._set_index(level, i)
                 self._nest(level + 1, start, end, body, stop)
+        self.em.segment.pop(axis, None)   # code emitted after these loops is in no segment
 
     def _loop(self, level, lo, hi, body):
         """The innermost loop, over merged axis `level` in [lo, hi): strips with software prefetches of
@@ -1031,11 +1116,17 @@ class _Kernel:
 
         _strip_loop(self.b, lo, hi, strip_body, prefetch)
 
+    def _computed(self, em):
+        """Every value the kernel computes at the domain index: the root's element, and each
+        member it also stores. The dry pass and the emitted loops both evaluate exactly this, so the
+        loop axes are merged and split at pad boundaries by the forms the loops really read."""
+        n = len(self.spec.domain)
+        return self.spec.element(em), [em.value(v, _identity(n)) for v in self.spec.stores]
+
     def _element(self):
-        value = self.spec.element(self.em)
-        for v in self.spec.stores:
-            stored = self.em.value(v, _identity(len(self.spec.domain)))
-            _store(self.b, stored, self.em.pointers[v], self.em.offset(self.domain_form), v.aval.dtype)
+        value, stored = self._computed(self.em)
+        for v, x in zip(self.spec.stores, stored):
+            _store(self.b, x, self.em.pointers[v], self.em.offset(self.domain_form), v.aval.dtype)
         return value
 
     def _store_element(self):
@@ -1051,7 +1142,8 @@ class _Kernel:
         without transcendental functions: measured on a 10^7-float32 result, streaming made
         `x * k` 1.3x faster but `exp(x) * k` 1.5x slower."""
         spec = self.spec
-        return (spec.body is None and spec.cost == 1 and spec.dtype.itemsize >= 4 and not spec.stores and len(self.groups) == 1 and not self.red[0]
+        return (spec.body is None and spec.cost == 1 and spec.dtype.itemsize >= 4 and not spec.stores
+                and len(self.groups) == 1 and not self.red[0] and not self.cuts
                 and self.out_form == self.domain_form and self.size * spec.dtype.itemsize >= _STREAM_MIN
                 and _x86_64())
 
