@@ -4,11 +4,14 @@ A call to a primitive (`Primitive.bind`) goes to the interpreter ("trace") of th
 tracer among its arguments, or of the innermost *dynamic* trace (`jit`/`make_jaxpr` staging),
 or, when neither exists, straight to the primitive's NumPy implementation (the eager path).
 Transforms (jvp, vmap, staging to IR) are Trace subclasses living in `fnad.transforms`.
+The trace stack and the innermost dynamic trace belong to the thread that pushed them (`trace_state`),
+as in JAX: a thread tracing a function never captures another thread's primitives.
 """
 from __future__ import annotations
 
 import ctypes
 import sys
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -124,7 +127,7 @@ class Primitive:
         return self.name
 
     def bind(self, *args, **params):
-        top = _dynamic_main
+        top = trace_state.dynamic_main
         for a in args:
             if isinstance(a, Tracer):
                 main = a._trace.main
@@ -158,31 +161,49 @@ class MainTrace:
         self.trace = trace_type(self)
 
 
-_trace_stack: list[MainTrace] = []
-_dynamic_main: MainTrace | None = None
+class _TraceState(threading.local):
+    """This thread's interpreters: `stack` (innermost last) and `dynamic_main`, the innermost
+    dynamic one (or None)."""
+
+    def __init__(self):
+        self.stack: list[MainTrace] = []
+        self.dynamic_main: MainTrace | None = None
+
+
+trace_state = _TraceState()
 # Read by the native entries of jitted functions, which run compiled code only while both words are 0:
-# [a dynamic trace is active (kept by `new_main`), fnad.config.disable_jit (kept by fnad.config)].
+# [the number of threads with a dynamic trace active (kept by `new_main`), fnad.config.disable_jit
+# (kept by fnad.config)]. The entries cannot tell threads apart, so while any thread stages, calls
+# in the others take the Python dispatch, which reads this thread's `trace_state`.
 jit_blocked = (ctypes.c_int32 * 2)()
+_staging_threads_lock = threading.Lock()
+
+
+def _count_staging_thread(delta):
+    with _staging_threads_lock:     # a read-modify-write of the shared word
+        jit_blocked[0] += delta
 
 
 @contextmanager
 def new_main(trace_type, name, payload=None, dynamic=False):
-    """Push a new interpreter. A dynamic one also receives primitives applied to plain constants
-    (so `jit` stages `zeros(n)` instead of computing it at trace time)."""
-    global _dynamic_main
-    main = MainTrace(len(_trace_stack), trace_type, name, payload)
-    _trace_stack.append(main)
-    prev_dynamic = _dynamic_main
+    """Push a new interpreter on this thread's stack. A dynamic one also receives primitives applied
+    to plain constants (so `jit` stages `zeros(n)` instead of computing it at trace time)."""
+    state = trace_state
+    main = MainTrace(len(state.stack), trace_type, name, payload)
+    state.stack.append(main)
+    prev_dynamic = state.dynamic_main
     if dynamic:
-        _dynamic_main = main
-        jit_blocked[0] = 1
+        state.dynamic_main = main
+        if prev_dynamic is None:
+            _count_staging_thread(1)
     try:
         yield main
     finally:
         main.alive = False
-        _trace_stack.pop()
-        _dynamic_main = prev_dynamic
-        jit_blocked[0] = prev_dynamic is not None
+        state.stack.pop()
+        state.dynamic_main = prev_dynamic
+        if dynamic and prev_dynamic is None:
+            _count_staging_thread(-1)
 
 
 class Trace:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -29,6 +30,9 @@ jit_p.inline_param = "jaxpr"   # the compiler sees nested jits inlined (see `inl
 
 _PER_JAXPR: OrderedDict = OrderedDict()    # (what, id(jaxpr), *args) -> (jaxpr, result)
 _PER_JAXPR_CACHE_SIZE = 512
+# Guards the bookkeeping of the caches here (never held while tracing or compiling, which may
+# call other jitted functions): threads may look up, insert and evict at the same time.
+_CACHE_LOCK = threading.Lock()
 
 
 def inline_calls(closed):
@@ -85,14 +89,16 @@ def _per_jaxpr(make, closed, *args):
     """`make(closed, *args)`, computed once per ClosedJaxpr object and hashable `args` (LRU-bounded).
     Derived IR stays the same object, so its compiled code is found again too."""
     key = (make, id(closed), *args)
-    hit = _PER_JAXPR.get(key)
-    if hit is not None and hit[0] is closed:
-        _PER_JAXPR.move_to_end(key)
-        return hit[1]
-    result = make(closed, *args)
-    _PER_JAXPR[key] = (closed, result)
-    while len(_PER_JAXPR) > _PER_JAXPR_CACHE_SIZE:
-        _PER_JAXPR.popitem(last=False)
+    with _CACHE_LOCK:
+        hit = _PER_JAXPR.get(key)
+        if hit is not None and hit[0] is closed:
+            _PER_JAXPR.move_to_end(key)
+            return hit[1]
+    result = make(closed, *args)     # threads making the same result at once each make it: equal
+    with _CACHE_LOCK:
+        _PER_JAXPR[key] = (closed, result)
+        while len(_PER_JAXPR) > _PER_JAXPR_CACHE_SIZE:
+            _PER_JAXPR.popitem(last=False)
     return result
 
 
@@ -214,7 +220,9 @@ class JitFunction:
     result itself. The instance's own subclass has a chain of such entries (the last signatures
     compiled) as its `__call__`, so those calls reach native code without a Python frame. Entries
     refuse calls (to the Python dispatch, `JitFunction.__call__`) while `core.jit_blocked` says a
-    staging trace is active or jit is disabled."""
+    staging trace is active in some thread or jit is disabled; the calling thread's own trace state
+    then decides (a thread that is not staging still runs the native code). Jitted functions may be
+    called, and compiled, from several threads at once."""
 
     def __init__(self, fun, static_argnums=(), static_argnames=(), cache_size=4096):
         functools.update_wrapper(self, fun)
@@ -260,9 +268,10 @@ class JitFunction:
         entry = self._cache.get(key)
         if entry is None:
             entry = self._trace(args, kwargs, flat, in_tree)
-            self._cache[key] = entry
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            with _CACHE_LOCK:     # a thread that traced the same signature meanwhile wins: one entry
+                entry = self._cache.setdefault(key, entry)
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
         return entry, flat
 
     def _trace(self, args, kwargs, flat, in_tree):
@@ -298,7 +307,7 @@ class JitFunction:
         if config.disable_jit:
             return self.fun(*args, **kwargs)
         entry, flat = self._entry(args, kwargs)
-        if core._dynamic_main is not None or any(isinstance(x, Tracer) for x in flat):
+        if core.trace_state.dynamic_main is not None or any(isinstance(x, Tracer) for x in flat):
             return entry.unflatten(jit_p.bind(*flat, jaxpr=entry.closed, name=self._name))
         exe = entry.exe
         if exe is None:
@@ -314,31 +323,44 @@ class JitFunction:
         """Calls of `signature` (positional arrays) skip `_call` from now on: through native entries
         of `exe` when the result is one array or a flat tuple/list of them, else a closure. The
         native entry also heads the chain that is this instance's `__call__`: each entry of it
-        passes a call it refuses to the next, the last to the Python dispatch."""
-        if len(self._fast) >= self._cache_size:
-            self._fast.clear()
-        form = entry.form if exe.has_entry else None
-        if form is None:
-            unflatten, call = entry.unflatten, self._call
+        passes a call it refuses to the next, the last to the Python dispatch. Threads that compiled
+        the same signature at once add it once (and only one at a time rebuilds the chain)."""
+        with _CACHE_LOCK:
+            if signature in self._fast:
+                return
+            if len(self._fast) >= self._cache_size:
+                self._fast.clear()
+            form = entry.form if exe.has_entry else None
+            if form is None:
+                unflatten, call = entry.unflatten, self._call
 
-            def run(*args):
-                if core._dynamic_main is None and not config.disable_jit and all(type(a) is np.ndarray for a in args):
-                    return unflatten(exe(*args))
-                return call(*args)
-            self._fast[signature] = run
-            return
-        self._fast[signature] = exe.entry(self._call, form, core.jit_blocked, self._name)
-        cls = type(self)
-        if cls.__dict__.get("_direct_for") is not self:    # this instance's own subclass
-            base = cls.__base__ if "_direct_for" in cls.__dict__ else cls    # (not a copy's)
-            cls = type(base.__name__, (base,), {"__module__": base.__module__, "__qualname__": base.__qualname__,
-                                                "_direct_for": self})
-            self.__class__ = cls
-        chain = cls.__dict__.get("__call__")
-        if chain is None or cls._chain_length >= _CHAINED_SIGNATURES:
-            chain, cls._chain_length = super(cls, self).__call__, 0
-        cls.__call__ = exe.entry(chain, form, core.jit_blocked, self._name)
-        cls._chain_length += 1
+                def run(*args):
+                    if (core.trace_state.dynamic_main is None and not config.disable_jit
+                            and all(type(a) is np.ndarray for a in args)):
+                        return unflatten(exe(*args))
+                    return call(*args)
+                self._fast[signature] = run
+                return
+            # While another thread stages, every guarded entry refuses; `unblocked` then still
+            # runs native code (an unguarded entry) in the threads that are not staging.
+            unguarded, call = exe.entry(self._call, form, None, self._name), self._call
+
+            def unblocked(*args, **kwargs):
+                if core.trace_state.dynamic_main is None and not config.disable_jit:
+                    return unguarded(*args, **kwargs)
+                return call(*args, **kwargs)
+            self._fast[signature] = exe.entry(unblocked, form, core.jit_blocked, self._name)
+            cls = type(self)
+            if cls.__dict__.get("_direct_for") is not self:    # this instance's own subclass
+                base = cls.__base__ if "_direct_for" in cls.__dict__ else cls    # (not a copy's)
+                cls = type(base.__name__, (base,), {"__module__": base.__module__, "__qualname__": base.__qualname__,
+                                                    "_direct_for": self})
+                self.__class__ = cls
+            chain = cls.__dict__.get("__call__")
+            if chain is None or cls._chain_length >= _CHAINED_SIGNATURES:
+                chain, cls._chain_length = super(cls, self).__call__, 0
+            cls.__call__ = exe.entry(chain, form, core.jit_blocked, self._name)
+            cls._chain_length += 1
 
     def lower(self, *args, **kwargs):
         """The staged computation for these arguments (traced and cached as a call would), as a
@@ -358,11 +380,12 @@ class JitFunction:
         return Lowered(entry.closed)
 
     def clear_cache(self):
-        self._cache.clear()
-        self._fast.clear()
-        cls = type(self)
-        if cls.__dict__.get("_direct_for") is self and "__call__" in cls.__dict__:
-            del cls.__call__
+        with _CACHE_LOCK:
+            self._cache.clear()
+            self._fast.clear()
+            cls = type(self)
+            if cls.__dict__.get("_direct_for") is self and "__call__" in cls.__dict__:
+                del cls.__call__
 
 
 class Lowered:

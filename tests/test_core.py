@@ -73,7 +73,7 @@ def _counting_primitive():
 def test_eager_bind_calls_impl_directly():
     p, calls = _counting_primitive()
     assert p.bind(np.array(1.0)) == 2.0 and calls == [1]
-    assert not core._trace_stack and core._dynamic_main is None
+    assert not core.trace_state.stack and core.trace_state.dynamic_main is None
 
 
 def test_eager_numpy_layer_returns_numpy_values():
@@ -211,7 +211,8 @@ def test_trace_stack_is_restored_after_errors():
         fnad.vmap(lambda x: 1 / 0)(np.ones(2))
     with pytest.raises(fnad.ConcretizationError):
         fnad.make_jaxpr(lambda x: bool(x))(1.0)
-    assert not core._trace_stack and core._dynamic_main is None
+    assert not core.trace_state.stack and core.trace_state.dynamic_main is None
+    assert core.jit_blocked[0] == 0       # no thread counted as staging any more
     assert fnad.grad(fnp.sin)(0.0) == 1.0
 
 

@@ -468,7 +468,7 @@ def copysign(x, y):
 def _in_transform(x):
     """Inside a transform, a created array is a value of the innermost one (so `.at[...]` and the
     other traced-array methods work on it, as on JAX arrays); otherwise the NumPy array itself."""
-    stack = core._trace_stack
+    stack = core.trace_state.stack
     return stack[-1].trace.pure(x) if stack else x
 
 

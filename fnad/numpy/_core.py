@@ -18,7 +18,7 @@ _PY_SCALARS = (int, float, bool, complex)
 
 def is_traced(args):
     """True when the call must go through the primitives (a tracer, or a staging trace active)."""
-    if core._dynamic_main is not None:
+    if core.trace_state.dynamic_main is not None:
         return True
     for a in args:
         if isinstance(a, Tracer):

@@ -69,11 +69,12 @@ def test_gemm_from_native_code_matches_numpy(dtype, ta, tb):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
-@pytest.mark.parametrize("m,n,k", [(300, 70, 40), (40, 300, 70), (3, 5, 7)])   # rows, columns, whole
+@pytest.mark.parametrize("m,n,k", [(300, 70, 40), (40, 300, 70), (3, 5, 7),   # rows, columns, whole
+                                   (257, 513, 129), (513, 257, 129), (100, 100, 100)])
 def test_parallel_gemm_matches_numpy(dtype, ta, tb, m, n, k):
     """fnad_?gemm (what generated code calls) splits large products into row or column blocks on
     the thread pool: same result as NumPy for every transpose, leading dimensions larger than the
-    matrices, any thread count."""
+    matrices, and the same bits for any thread count."""
     from compiler import parallel
     gemm = native("gemm", dtype, declare=lambda module, routine, dtype: blas.declare_gemm(module, dtype))
     rng = np.random.default_rng(1)
@@ -83,8 +84,9 @@ def test_parallel_gemm_matches_numpy(dtype, ta, tb, m, n, k):
     a, b = a_full[:, :-pad], b_full[:, :-pad]
     expected = 2.0 * ((a.T if ta else a) @ (b.T if tb else b)) + 0.5
     before = parallel.get_num_threads()
+    results = []
     try:
-        for threads in (1, 2, 3):
+        for threads in (1, 2, 3, 4, 8):
             parallel.set_num_threads(threads)
             c_full = np.ones((m, n + pad), dtype)
             gemm(blas.ROW_MAJOR, blas.TRANS if ta else blas.NO_TRANS, blas.TRANS if tb else blas.NO_TRANS,
@@ -92,8 +94,11 @@ def test_parallel_gemm_matches_numpy(dtype, ta, tb, m, n, k):
             np.testing.assert_allclose(c_full[:, :n], expected, rtol=1e-4 if dtype == np.float32 else 1e-12,
                                        atol=1e-3 if dtype == np.float32 else 1e-10)
             assert (c_full[:, n:] == 1).all()   # nothing written past the rows
+            results.append(c_full)
     finally:
         parallel.set_num_threads(before)
+    for threads, c_full in zip((2, 3, 4, 8), results[1:]):   # the blocks depend on the shape only
+        assert c_full.tobytes() == results[0].tobytes(), f"{threads} threads changed the bits"
 
 
 def test_gemv_from_native_code():
@@ -167,3 +172,45 @@ def test_loading_starts_no_openblas_threads(user_setting):
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                          check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert out.stdout.split() == ["0", str(user_setting)]
+
+
+_BITS_SCRIPT = r"""
+import hashlib, sys
+import numpy as np
+import fnad, fnad.numpy as fnp
+from compiler import parallel
+assert parallel.get_num_threads() == int(sys.argv[1])
+for dtype in (np.float32, np.float64):
+    for sa, sb, transpose in [((257, 129), (129, 513), False), ((129, 257), (513, 257), True),
+                              ((513, 129), (129, 257), False), ((1000, 64), (64, 300), False),
+                              ((64, 300), (300, 1000), False), ((100, 100), (100, 100), False),
+                              ((3, 65, 129), (3, 129, 257), False), ((2, 257, 129), (2, 513, 129), True),
+                              ((2048, 128), (128, 130), False)]:
+        rng = np.random.default_rng(sum(sa) + sum(sb))
+        a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
+        f = (lambda a, b: fnp.matmul(a, fnp.swapaxes(b, -1, -2))) if transpose else fnp.matmul
+        got = fnad.jit(f)(a, b)
+        want = np.matmul(a, np.swapaxes(b, -1, -2)) if transpose else a @ b
+        np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == np.float32 else 1e-10,
+                                   atol=1e-3 if dtype == np.float32 else 1e-10)
+        print(dtype.__name__, sa, sb, transpose, hashlib.sha256(got.tobytes()).hexdigest())
+"""
+
+
+def test_jit_matmul_bits_do_not_depend_on_fnad_num_threads():
+    """README: results do not depend on the thread count. Each count runs in a fresh process (as a
+    user sets FNAD_NUM_THREADS); products above the split size, by rows and by columns, transposed
+    and batched, float32 and float64, must give the same bits. (257x129 @ 129x513 float64 gave
+    different bits for 1, 2, 3 threads when the blocks were one per thread.)"""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    outputs = {}
+    for threads in (1, 2, 3, 4, 8):
+        env = {**os.environ, "FNAD_NUM_THREADS": str(threads)}
+        run = subprocess.run([sys.executable, "-c", _BITS_SCRIPT, str(threads)], env=env, cwd=root,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        outputs[threads] = run.stdout.splitlines()
+        assert len(outputs[threads]) == 18
+    for threads in (2, 3, 4, 8):
+        changed = [a.rsplit(" ", 1)[0] for a, b in zip(outputs[1], outputs[threads]) if a != b]
+        assert not changed, f"FNAD_NUM_THREADS={threads} changed the bits of {changed}"
