@@ -1372,7 +1372,15 @@ def _clamped_start(lw, start, limit):
     b = lw.b
     if type(start) is Literal:
         return _i64(min(max(int(start.val), 0), limit))
-    v = convert(b, _load(b, lw.pointer(start), _i64(0), start.aval.dtype), start.aval.dtype, np.int64)
+    return _clamp_index(b, _load(b, lw.pointer(start), _i64(0), start.aval.dtype), start.aval.dtype, limit)
+
+
+def _clamp_index(b, v, dtype, limit):
+    """Index `v` of `dtype` as i64 clamped to [0, limit]. Unsigned indices compare unsigned: a
+    uint64 of 2**63 or more is past the end (as NumPy's clip sees it), not negative."""
+    v = convert(b, v, dtype, np.int64)
+    if _kind(dtype) == "u":
+        return b.select(b.icmp_unsigned(">", v, _i64(limit)), _i64(limit), v)
     v = b.select(b.icmp_signed("<", v, _i64(0)), _i64(0), v)
     return b.select(b.icmp_signed(">", v, _i64(limit)), _i64(limit), v)
 
@@ -1453,11 +1461,10 @@ def _gather_parts(x, idx, axes, ndomain, nbatch):
 def _index_value(em, idx, row, limit, clamp):
     """One index as i64: clamped to [0, limit - 1], or (value, in-bounds flag)."""
     b = em.b
-    v = convert(b, em.value(idx, row), idx.aval.dtype, np.int64)
     if clamp:
-        v = b.select(b.icmp_signed("<", v, _i64(0)), _i64(0), v)
-        return b.select(b.icmp_signed(">", v, _i64(limit - 1)), _i64(limit - 1), v), None
-    return v, b.and_(b.icmp_signed(">=", v, _i64(0)), b.icmp_signed("<", v, _i64(limit)))
+        return _clamp_index(b, em.value(idx, row), idx.aval.dtype, limit - 1), None
+    v = convert(b, em.value(idx, row), idx.aval.dtype, np.int64)
+    return v, b.icmp_unsigned("<", v, _i64(limit))     # negative (or >= 2**63 unsigned) is outside too
 
 
 def _gather(lw, e):
