@@ -81,6 +81,19 @@ def dtype_short_name(dtype):
     return _SHORT_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
 
 
+def is_masked_array(x):
+    """Whether x is a NumPy masked array (only code that made one has imported numpy.ma)."""
+    ma = sys.modules.get("numpy.ma")
+    return ma is not None and isinstance(x, ma.MaskedArray)
+
+
+def masked_array_error(x, what="a value given to fnad"):
+    """The error for a masked array given to fnad, which would silently drop its mask (as JAX, refuse it)."""
+    return TypeError(f"{what} is a NumPy masked array ({dtype_short_name(x.dtype)}[{','.join(map(str, x.shape))}]); "
+                     "fnad does not support masks and would silently ignore this one. Pass x.filled(value) "
+                     "(masked entries replaced by value) or np.asarray(x) (mask dropped) instead.")
+
+
 def get_aval(x):
     """The abstract value of a tracer, NumPy array/scalar or Python scalar."""
     if isinstance(x, Tracer):
@@ -88,6 +101,8 @@ def get_aval(x):
     t = type(x)
     if t in _PY_SCALAR_DTYPES:
         return ShapedArray((), _PY_SCALAR_DTYPES[t], weak_type=True)
+    if t is not np.ndarray and is_masked_array(x):
+        raise masked_array_error(x)
     if isinstance(x, (np.ndarray, np.generic)):
         return ShapedArray(x.shape, x.dtype)
     x = np.asarray(x)

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import core
 from .config import config
-from .core import Primitive, Tracer, get_aval
+from .core import Primitive, Tracer, get_aval, is_masked_array, masked_array_error
 from .ir import Jaxpr, ClosedJaxpr, Var, eval_closed, simplify
 from .tree_util import tree_flatten, tree_structure, tree_unflatten
 from .transforms.jvp import Zero, jvp_jaxpr, tangent_aval, instantiate
@@ -256,7 +256,11 @@ class JitFunction:
         else:
             dyn_args, dyn_kwargs, static = self._split(args, kwargs)
             flat, in_tree = tree_flatten((dyn_args, dyn_kwargs))
-        key = (in_tree, static, tuple(map(_signature, flat)))
+        try:
+            key = (in_tree, static, tuple(map(_signature, flat)))
+        except TypeError:
+            self._check_leaves(flat, len(flat) == len(args) and not kwargs)
+            raise
         entry = self._cache.get(key)
         if entry is None:
             entry = self._trace(args, kwargs, flat, in_tree)
@@ -264,6 +268,12 @@ class JitFunction:
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return entry, flat
+
+    def _check_leaves(self, flat, positional):
+        """Name the argument (its position, or its leaf's among all) of an input jit refuses."""
+        for i, x in enumerate(flat):
+            if is_masked_array(x):
+                raise masked_array_error(x, f"jit({self._name}): {'argument' if positional else 'input leaf'} {i}")
 
     def _trace(self, args, kwargs, flat, in_tree):
         static_pos = {i % len(args) for i in self.static_argnums if -len(args) <= i < len(args)}

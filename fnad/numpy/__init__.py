@@ -482,7 +482,8 @@ def array(object, dtype=None, copy=True, ndmin=0):
     >>> fnad.grad(lambda x: fnp.sum(fnp.array([x, 2 * x]) ** 2))(1.0)
     array(10.)
     """
-    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and _is_traced(object)):
+    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and _is_traced(object)) \
+            or _is_traced((object,), "array"):
         out = _asarray_traced(object)
         if dtype is not None:
             out = _convert(out, np.dtype(dtype))
@@ -502,7 +503,7 @@ def asarray(a, dtype=None):
     array([[ 1., -1.],
            [ 2., -2.]])
     """
-    if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and _is_traced(a)):
+    if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and _is_traced(a)) or _is_traced((a,), "asarray"):
         return array(a, dtype=dtype)
     return _in_transform(np.asarray(a, dtype=dtype))
 
@@ -687,7 +688,7 @@ def identity(n, dtype=None):
 
 def _reduce(np_fn, prim_fn, name, int_to=None, bool_to=None):
     def fn(a, axis=None, dtype=None, keepdims=False, **kw):
-        if not _is_traced((a,)):
+        if not _is_traced((a,), name):
             kwargs = dict(axis=axis, keepdims=keepdims, **kw)
             if dtype is not None:
                 kwargs["dtype"] = dtype
@@ -852,7 +853,7 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
 
 def _arg(np_fn, prim_fn):
     def fn(a, axis=None, keepdims=False):
-        if not _is_traced((a,)):
+        if not _is_traced((a,), np_fn.__name__):
             return np_fn(a, axis=axis, keepdims=keepdims)
         a = _asarray_traced(a)
         if axis is None:

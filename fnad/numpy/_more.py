@@ -884,7 +884,7 @@ def argsort(a, axis=-1, kind=None, order=None, stable=None):
 
 def _accumulate(np_fn, lax_fn):
     def fn(a, axis=None, dtype=None):
-        if not is_traced((a,)):
+        if not is_traced((a,), np_fn.__name__):
             return np_fn(a, axis=axis, dtype=dtype)
         a = asarray_traced(a)
         if axis is None:
