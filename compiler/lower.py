@@ -220,11 +220,31 @@ def _extremum(b, e, x, y, is_max):
 
 _rule("max")(lambda b, e, x, y: _extremum(b, e, x, y, True))
 _rule("min")(lambda b, e, x, y: _extremum(b, e, x, y, False))
-_rule("pow")(lambda b, e, x, y: emit_math(b, "pow", x, y))
+_rule("pow")(lambda b, e, x, y: emit_math(b, "pow", x, y) if _kind(_dt(e)) == "f" else _int_pow(b, e, x, y))
 _rule("atan2")(lambda b, e, x, y: emit_math(b, "atan2", x, y))
 _rule("and")(lambda b, e, x, y: b.and_(x, y))
 _rule("or")(lambda b, e, x, y: b.or_(x, y))
 _rule("xor")(lambda b, e, x, y: b.xor(x, y))
+
+
+def _int_pow(b, e, x, y):
+    """Integer x ** y by square-and-multiply over every bit of y: straight-line code, so it
+    vectorises; wraps as NumPy. A negative y (NumPy raises) gives the truncated 1 / x**|y|."""
+    ty = x.type
+    one = ir.Constant(ty, 1)
+    acc, base = one, x
+    for bit in range(ty.width):
+        if bit:
+            base = b.mul(base, base)
+        acc = b.select(b.trunc(b.lshr(y, ir.Constant(ty, bit)), _I1), b.mul(acc, base), acc)
+    if _kind(_dt(e)) == "u":
+        return acc
+    minus_one = ir.Constant(ty, -1)
+    odd = b.trunc(y, _I1)
+    at_minus_one = b.select(odd, minus_one, one)
+    inverse = b.select(b.icmp_signed("==", x, one), one,
+                       b.select(b.icmp_signed("==", x, minus_one), at_minus_one, _zero(ty)))
+    return b.select(b.icmp_signed("<", y, _zero(ty)), inverse, acc)
 
 
 @_rule("nextafter")

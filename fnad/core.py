@@ -44,7 +44,10 @@ class ShapedArray:
 
     def __init__(self, shape, dtype, weak_type=False):
         self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        dtype = np.dtype(dtype)
+        # Values are known in native byte order: NumPy computes on a big-endian array as on its native
+        # copy, and compiled code only reads native data (jit converts such arguments on its slow path).
+        self.dtype = dtype if dtype.isnative else dtype.newbyteorder("=")
         self.weak_type = weak_type
 
     ndim = property(lambda self: len(self.shape))

@@ -85,3 +85,76 @@ def test_masked_array_is_refused_by_jit_naming_the_argument():
 def test_masked_array_is_refused_by_transforms(transform):
     with pytest.raises(TypeError, match=_MASKED):
         transform(_masked())
+
+
+# ----------------------------------------------------------------------------------------------
+# Item 14: what eager computes, jit computes
+
+
+def _agree(f, *args, expected):
+    """f eagerly, f under jit and NumPy's `expected` agree (values and dtype)."""
+    eager, compiled = f(*args), fnad.jit(f)(*args)
+    for got in (eager, compiled):
+        assert np.asarray(got).dtype == np.asarray(expected).dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_bool_add_and_mul_are_or_and_under_jit():
+    a, b = np.array([True, True, False, False]), np.array([True, False, True, False])
+    _agree(lambda a, b: a + b, a, b, expected=a + b)
+    _agree(lambda a, b: a * b, a, b, expected=a * b)
+    _agree(lambda a: fnp.sum(a * a + a), a, expected=np.sum(a * a + a))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                                   np.uint64])
+def test_integer_power_of_integer_arrays_wraps_as_numpy_under_jit(dtype):
+    rng = np.random.default_rng(0)
+    info = np.iinfo(dtype)
+    x = rng.integers(max(info.min, -7), min(info.max, 7), 64, endpoint=True).astype(dtype)
+    y = rng.integers(0, 70, 64).astype(dtype)                 # large exponents wrap around
+    x[:3], y[:3] = [0, 1, 3], [0, 0, 1]
+    _agree(lambda x, y: x ** y, x, y, expected=np.power(x, y))
+
+
+def test_integer_power_negative_exponent_raises_eagerly_and_truncates_under_jit():
+    x, y = np.array([1, -1, -1, 2, 0, 5]), np.array([-3, -3, -2, -1, -1, 2])
+    with pytest.raises(ValueError, match="negative integer powers"):
+        fnp.power(x, y)
+    np.testing.assert_array_equal(fnad.jit(lambda x, y: x ** y)(x, y), [1, -1, 1, 0, 0, 25])
+
+
+@pytest.mark.parametrize("lo, hi", [(-1, 2), (-1, 300), (3, 2), (-(2**70), 2**70)])
+def test_clip_with_python_int_bounds_outside_the_dtype_under_jit(lo, hi):
+    x = np.array([0, 1, 5, 200, 255], np.uint8)
+    _agree(lambda x: fnp.clip(x, lo, hi), x, expected=np.clip(x, lo, hi))
+
+
+def test_clip_with_a_traced_python_int_bound_outside_the_dtype():
+    x = np.array([0, 1, 5, 200], np.uint8)
+    np.testing.assert_array_equal(fnad.jit(lambda x, lo, hi: fnp.clip(x, lo, hi))(x, -1, 300), np.clip(x, -1, 300))
+
+
+@pytest.mark.parametrize("spec, shapes", [("ij,jk->ik", [(2, 0), (0, 3)]), ("ij,jk->ik", [(0, 4), (4, 3)]),
+                                          ("i,i->", [(0,), (0,)]), ("ij->", [(3, 0)]), ("ij,j->i", [(2, 0), (1,)])])
+def test_einsum_over_a_zero_length_axis_under_jit(spec, shapes):
+    ops = [np.ones(s) for s in shapes]
+    _agree(lambda *ops: fnp.einsum(spec, *ops), *ops, expected=np.einsum(spec, *ops))
+
+
+@pytest.mark.parametrize("shape, n, axis", [((0,), 1, -1), ((0, 3), 1, 0), ((2,), 3, -1), ((1, 4), 2, 0)])
+def test_diff_of_an_axis_shorter_than_n_under_jit(shape, n, axis):
+    x = np.ones(shape)
+    _agree(lambda x: fnp.diff(x, n, axis), x, expected=np.diff(x, n, axis))
+
+
+@pytest.mark.parametrize("dtype", [">f8", ">f4", ">i4", "<f8"])
+def test_non_native_byte_order_and_strided_arguments_are_converted_by_jit(dtype):
+    x = np.arange(6.).astype(dtype)
+    native = x.astype(np.dtype(dtype).newbyteorder("="))
+    f = lambda x: x * 2 + 1
+    _agree(f, x, expected=f(native))
+    _agree(f, x[::2], expected=f(native[::2]))
+    np.testing.assert_array_equal(fnad.jit(f).lower(native).compile()(x)[0], f(native))
+    if x.dtype.kind == "f":
+        np.testing.assert_array_equal(fnad.jit(fnad.grad(lambda x: fnp.sum(x * x)))(x), 2 * native)

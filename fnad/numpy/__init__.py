@@ -377,11 +377,26 @@ def clip(a, a_min=None, a_max=None):
     """
     if not _is_traced((a, a_min, a_max)):
         return np.clip(a, a_min, a_max)
+    dt = get_aval(_asarray_traced(a)).dtype
+    if dt.kind in "iu":    # as NumPy: Python-int bounds outside an integer dtype's range are clipped to it
+        a_min, a_max = _int_bound(a_min, dt), _int_bound(a_max, dt)
     if a_min is not None:
         a = maximum(a, a_min)
     if a_max is not None:
         a = minimum(a, a_max)
     return a
+
+
+def _int_bound(bound, dtype):
+    """A Python-int (or weakly typed traced int) clip bound brought inside `dtype`'s range (as far
+    as int64 reaches), so that it converts to `dtype` without overflow; other bounds as they are."""
+    if bound is None or not (type(bound) is int or isinstance(bound, Tracer) and get_aval(bound).weak_type
+                             and get_aval(bound).dtype.kind == "i"):
+        return bound
+    info, i64 = np.iinfo(dtype), np.iinfo(np.int64)
+    if type(bound) is int:
+        return builtins.min(builtins.max(bound, int(info.min)), int(info.max))
+    return minimum(maximum(bound, int(info.min)), builtins.min(int(info.max), int(i64.max)))
 
 
 def where(condition, x=None, y=None):
