@@ -158,3 +158,57 @@ def test_non_native_byte_order_and_strided_arguments_are_converted_by_jit(dtype)
     np.testing.assert_array_equal(fnad.jit(f).lower(native).compile()(x)[0], f(native))
     if x.dtype.kind == "f":
         np.testing.assert_array_equal(fnad.jit(fnad.grad(lambda x: fnp.sum(x * x)))(x), 2 * native)
+
+
+# ----------------------------------------------------------------------------------------------
+# Item 13: a Python int that does not fit the dtype it is combined with raises OverflowError
+
+
+@pytest.mark.parametrize("dtype, value", [(np.int32, 2**40), (np.uint8, 300), (np.uint8, -1), (np.int8, -129),
+                                          (np.uint64, -1), (np.uint32, 2**32)])
+def test_python_int_argument_outside_the_array_dtype_raises_overflow_under_jit(dtype, value):
+    x = np.ones(3, dtype)
+    with pytest.raises(OverflowError, match=f"{value}.*{np.dtype(dtype).name}"):
+        x * value                                                   # NumPy
+    for f in (lambda x, s: x * s, lambda x, s: s + x, lambda x, s: fnp.maximum(x, s)):
+        with pytest.raises(OverflowError, match=f"{value}.*{np.dtype(dtype).name}"):
+            f(x, value)                                             # eager fnad
+        with pytest.raises(OverflowError, match=rf"Python integer {value} \(argument 1\).*{np.dtype(dtype).name}"):
+            fnad.jit(f)(x, value)
+
+
+def test_python_int_argument_inside_the_dtype_still_runs_after_an_overflow():
+    f = fnad.jit(lambda x, s: x * s)
+    x = np.ones(3, np.int32)
+    np.testing.assert_array_equal(f(x, 2**30), x * 2**30)
+    with pytest.raises(OverflowError):
+        f(x, 2**31)
+    np.testing.assert_array_equal(f(x, -2**31), x * -2**31)
+    np.testing.assert_array_equal(f(np.ones(3, np.int64), 2**40), np.full(3, 2**40))   # int64 holds it
+    np.testing.assert_array_equal(f(np.ones(3, np.float32), 2**40), np.float32(2**40) * np.ones(3, np.float32))
+
+
+def test_value_computed_from_python_int_arguments_is_range_checked_under_jit():
+    f = lambda x, s, t: x + (s + t)
+    x = np.ones(3, np.uint8)
+    np.testing.assert_array_equal(fnad.jit(f)(x, 200, 54), f(x, 200, 54))
+    with pytest.raises(OverflowError, match="256"):
+        f(x, 200, 56)
+    with pytest.raises(OverflowError, match=r"integer 256, computed from Python integer arguments.*uint8"):
+        fnad.jit(f)(x, 200, 56)
+
+
+def test_python_int_argument_of_an_inner_jit_is_range_checked():
+    inner = fnad.jit(lambda a, b: a * b)
+    outer = fnad.jit(lambda x, s: inner(x, s) + 1)
+    with pytest.raises(OverflowError, match=r"1099511627776 \(argument 1\).*int32"):
+        outer(np.ones(3, np.int32), 2**40)
+    with pytest.raises(OverflowError, match=r"1099511627776 \(argument 1\).*int32"):
+        inner(np.ones(3, np.int32), 2**40)
+
+
+def test_python_int_literal_outside_the_dtype_raises_overflow_while_tracing():
+    with pytest.raises(OverflowError, match="300.*uint8"):
+        fnad.jit(lambda x: x + 300)(np.ones(3, np.uint8))
+    with pytest.raises(OverflowError, match="1099511627776.*int32"):
+        fnad.jit(lambda x: x * 2**40)(np.ones(3, np.int32))
