@@ -2167,6 +2167,9 @@ def prefault(b, pointer, nbytes):
 
 def _check_supported(jaxpr):
     known = supported_primitives()
+    for kind, vs in (("input", jaxpr.invars), ("constant", jaxpr.constvars)):
+        for i, v in enumerate(vs):
+            _check_dtype(v.aval, f"{kind} {i}", "pass it as float32 (x.astype(np.float32))")
     for e in jaxpr.eqns:
         for sub in _sub_jaxprs(e.params):
             _check_supported(_body(sub))
@@ -2176,9 +2179,20 @@ def _check_supported(jaxpr):
             raise NotImplementedError(f"compiler: no lowering for primitive '{e.primitive.name}' "
                                       f"(supported: {', '.join(sorted(known))})")
         for v in list(e.invars) + list(e.outvars):
-            reg_type(v.aval.dtype)
-    for v in list(jaxpr.invars) + list(jaxpr.constvars) + list(jaxpr.outvars):
-        reg_type(v.aval.dtype)
+            _check_dtype(v.aval, f"'{e.primitive.name}'" + (" at {}:{}".format(*e.source[:2]) if e.source else ""),
+                         "compute in float32 there (e.g. fnp.sin(x.astype(np.float32)))")
+    for i, v in enumerate(jaxpr.outvars):
+        _check_dtype(v.aval, f"output {i}", "return it as float32")
+
+
+def _check_dtype(aval, where, hint):
+    """NotImplementedError naming `where` (an input, or an op and its source line) when compiled
+    code cannot hold `aval`'s dtype (float16, complex)."""
+    try:
+        reg_type(aval.dtype)
+    except NotImplementedError as e:
+        raise NotImplementedError(f"{e}; found at {where} ({aval.str_short()}): {hint}, or call the function "
+                                  "without jit") from None
 
 
 def _sub_jaxprs(params):

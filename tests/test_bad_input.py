@@ -212,3 +212,14 @@ def test_python_int_literal_outside_the_dtype_raises_overflow_while_tracing():
         fnad.jit(lambda x: x + 300)(np.ones(3, np.uint8))
     with pytest.raises(OverflowError, match="1099511627776.*int32"):
         fnad.jit(lambda x: x * 2**40)(np.ones(3, np.int32))
+
+
+def test_float16_under_jit_raises_naming_the_op_and_its_line_or_the_input():
+    x = np.arange(0, 256, 7, dtype=np.uint8)
+    assert fnp.sin(x).dtype == np.float16                          # eager: NumPy's float16 result
+    with pytest.raises(NotImplementedError, match=r"float16.*found at 'convert_element_type' at .*test_bad_input"
+                                                  r"\.py:\d+ \(f16\[37\]\): compute in float32"):
+        fnad.jit(lambda x: fnp.sin(x))(x)
+    with pytest.raises(NotImplementedError, match=r"float16.*found at input 1 \(f16\[3\]\): pass it as float32"):
+        fnad.jit(lambda a, b: a * b)(np.ones(3, np.float32), np.ones(3, np.float16))
+    np.testing.assert_allclose(fnad.jit(lambda x: fnp.sin(x.astype(np.float32)))(x), np.sin(x), rtol=1e-3)
