@@ -224,11 +224,31 @@ def _extremum(b, e, x, y, is_max):
 
 _rule("max")(lambda b, e, x, y: _extremum(b, e, x, y, True))
 _rule("min")(lambda b, e, x, y: _extremum(b, e, x, y, False))
-_rule("pow")(lambda b, e, x, y: emit_math(b, "pow", x, y))
+_rule("pow")(lambda b, e, x, y: emit_math(b, "pow", x, y) if _kind(_dt(e)) == "f" else _int_pow(b, e, x, y))
 _rule("atan2")(lambda b, e, x, y: emit_math(b, "atan2", x, y))
 _rule("and")(lambda b, e, x, y: b.and_(x, y))
 _rule("or")(lambda b, e, x, y: b.or_(x, y))
 _rule("xor")(lambda b, e, x, y: b.xor(x, y))
+
+
+def _int_pow(b, e, x, y):
+    """Integer x ** y by square-and-multiply over every bit of y: straight-line code, so it
+    vectorises; wraps as NumPy. A negative y (NumPy raises) gives the truncated 1 / x**|y|."""
+    ty = x.type
+    one = ir.Constant(ty, 1)
+    acc, base = one, x
+    for bit in range(ty.width):
+        if bit:
+            base = b.mul(base, base)
+        acc = b.select(b.trunc(b.lshr(y, ir.Constant(ty, bit)), _I1), b.mul(acc, base), acc)
+    if _kind(_dt(e)) == "u":
+        return acc
+    minus_one = ir.Constant(ty, -1)
+    odd = b.trunc(y, _I1)
+    at_minus_one = b.select(odd, minus_one, one)
+    inverse = b.select(b.icmp_signed("==", x, one), one,
+                       b.select(b.icmp_signed("==", x, minus_one), at_minus_one, _zero(ty)))
+    return b.select(b.icmp_signed("<", y, _zero(ty)), inverse, acc)
 
 
 @_rule("nextafter")
@@ -1464,7 +1484,15 @@ def _clamped_start(lw, start, limit):
     b = lw.b
     if type(start) is Literal:
         return _i64(min(max(int(start.val), 0), limit))
-    v = convert(b, _load(b, lw.pointer(start), _i64(0), start.aval.dtype), start.aval.dtype, np.int64)
+    return _clamp_index(b, _load(b, lw.pointer(start), _i64(0), start.aval.dtype), start.aval.dtype, limit)
+
+
+def _clamp_index(b, v, dtype, limit):
+    """Index `v` of `dtype` as i64 clamped to [0, limit]. Unsigned indices compare unsigned: a
+    uint64 of 2**63 or more is past the end (as NumPy's clip sees it), not negative."""
+    v = convert(b, v, dtype, np.int64)
+    if _kind(dtype) == "u":
+        return b.select(b.icmp_unsigned(">", v, _i64(limit)), _i64(limit), v)
     v = b.select(b.icmp_signed("<", v, _i64(0)), _i64(0), v)
     return b.select(b.icmp_signed(">", v, _i64(limit)), _i64(limit), v)
 
@@ -1545,11 +1573,10 @@ def _gather_parts(x, idx, axes, ndomain, nbatch):
 def _index_value(em, idx, row, limit, clamp):
     """One index as i64: clamped to [0, limit - 1], or (value, in-bounds flag)."""
     b = em.b
-    v = convert(b, em.value(idx, row), idx.aval.dtype, np.int64)
     if clamp:
-        v = b.select(b.icmp_signed("<", v, _i64(0)), _i64(0), v)
-        return b.select(b.icmp_signed(">", v, _i64(limit - 1)), _i64(limit - 1), v), None
-    return v, b.and_(b.icmp_signed(">=", v, _i64(0)), b.icmp_signed("<", v, _i64(limit)))
+        return _clamp_index(b, em.value(idx, row), idx.aval.dtype, limit - 1), None
+    v = convert(b, em.value(idx, row), idx.aval.dtype, np.int64)
+    return v, b.icmp_unsigned("<", v, _i64(limit))     # negative (or >= 2**63 unsigned) is outside too
 
 
 def _gather(lw, e):
@@ -2232,6 +2259,9 @@ def prefault(b, pointer, nbytes):
 
 def _check_supported(jaxpr):
     known = supported_primitives()
+    for kind, vs in (("input", jaxpr.invars), ("constant", jaxpr.constvars)):
+        for i, v in enumerate(vs):
+            _check_dtype(v.aval, f"{kind} {i}", "pass it as float32 (x.astype(np.float32))")
     for e in jaxpr.eqns:
         for sub in _sub_jaxprs(e.params):
             _check_supported(_body(sub))
@@ -2241,9 +2271,20 @@ def _check_supported(jaxpr):
             raise NotImplementedError(f"compiler: no lowering for primitive '{e.primitive.name}' "
                                       f"(supported: {', '.join(sorted(known))})")
         for v in list(e.invars) + list(e.outvars):
-            reg_type(v.aval.dtype)
-    for v in list(jaxpr.invars) + list(jaxpr.constvars) + list(jaxpr.outvars):
-        reg_type(v.aval.dtype)
+            _check_dtype(v.aval, f"'{e.primitive.name}'" + (" at {}:{}".format(*e.source[:2]) if e.source else ""),
+                         "compute in float32 there (e.g. fnp.sin(x.astype(np.float32)))")
+    for i, v in enumerate(jaxpr.outvars):
+        _check_dtype(v.aval, f"output {i}", "return it as float32")
+
+
+def _check_dtype(aval, where, hint):
+    """NotImplementedError naming `where` (an input, or an op and its source line) when compiled
+    code cannot hold `aval`'s dtype (float16, complex)."""
+    try:
+        reg_type(aval.dtype)
+    except NotImplementedError as e:
+        raise NotImplementedError(f"{e}; found at {where} ({aval.str_short()}): {hint}, or call the function "
+                                  "without jit") from None
 
 
 def _sub_jaxprs(params):

@@ -113,7 +113,7 @@ class Executable:
 def _prepare(i, x, aval):
     """Input `i` as a C-contiguous array of `aval`'s dtype; a clear error if it cannot be one."""
     if isinstance(x, np.ndarray):
-        if x.dtype != aval.dtype:
+        if x.dtype != aval.dtype and x.dtype.newbyteorder("=") != aval.dtype:   # byte order is converted below
             raise TypeError(f"compiled function: input {i} has dtype {x.dtype.name}, but the function was compiled "
                             f"for {aval.dtype.name} (shape {aval.shape}); convert it with .astype() or recompile")
     else:

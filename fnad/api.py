@@ -6,7 +6,7 @@ import functools
 
 import numpy as np
 
-from .core import Tracer, get_aval, is_float_dtype, ShapedArray
+from .core import Tracer, get_aval, is_float_dtype, is_masked_array, masked_array_error, ShapedArray
 from .tree_util import tree_flatten, tree_unflatten, tree_structure, tree_leaves, tree_map
 from .transforms.jvp import jvp_flat, check_tangent, instantiate, Zero
 from .transforms.reverse import linearize_flat, backward_pass, eval_linear
@@ -191,6 +191,8 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         f, dyn = _partial_args(fun, args, kwargs, nums)
         for i, a in zip(nums, dyn):
             for leaf in tree_leaves(a):
+                if is_masked_array(leaf):
+                    raise masked_array_error(leaf, f"grad: argument {i}")
                 if not is_float_dtype(get_aval(leaf).dtype):
                     raise TypeError(
                         f"grad requires real-valued (floating-point) inputs, but argument {i} has dtype "

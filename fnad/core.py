@@ -47,7 +47,10 @@ class ShapedArray:
 
     def __init__(self, shape, dtype, weak_type=False):
         self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        dtype = np.dtype(dtype)
+        # Values are known in native byte order: NumPy computes on a big-endian array as on its native
+        # copy, and compiled code only reads native data (jit converts such arguments on its slow path).
+        self.dtype = dtype if dtype.isnative else dtype.newbyteorder("=")
         self.weak_type = weak_type
 
     ndim = property(lambda self: len(self.shape))
@@ -84,6 +87,19 @@ def dtype_short_name(dtype):
     return _SHORT_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
 
 
+def is_masked_array(x):
+    """Whether x is a NumPy masked array (only code that made one has imported numpy.ma)."""
+    ma = sys.modules.get("numpy.ma")
+    return ma is not None and isinstance(x, ma.MaskedArray)
+
+
+def masked_array_error(x, what="a value given to fnad"):
+    """The error for a masked array given to fnad, which would silently drop its mask (as JAX, refuse it)."""
+    return TypeError(f"{what} is a NumPy masked array ({dtype_short_name(x.dtype)}[{','.join(map(str, x.shape))}]); "
+                     "fnad does not support masks and would silently ignore this one. Pass x.filled(value) "
+                     "(masked entries replaced by value) or np.asarray(x) (mask dropped) instead.")
+
+
 def get_aval(x):
     """The abstract value of a tracer, NumPy array/scalar or Python scalar."""
     if isinstance(x, Tracer):
@@ -91,6 +107,8 @@ def get_aval(x):
     t = type(x)
     if t in _PY_SCALAR_DTYPES:
         return ShapedArray((), _PY_SCALAR_DTYPES[t], weak_type=True)
+    if t is not np.ndarray and is_masked_array(x):
+        raise masked_array_error(x)
     if isinstance(x, (np.ndarray, np.generic)):
         return ShapedArray(x.shape, x.dtype)
     x = np.asarray(x)

@@ -14,8 +14,9 @@ import numpy as np
 
 from . import core
 from .config import config
-from .core import Primitive, Tracer, get_aval
-from .ir import Jaxpr, ClosedJaxpr, Var, eval_closed, simplify
+from .core import Primitive, Tracer, get_aval, is_masked_array, masked_array_error
+from .ir import Jaxpr, ClosedJaxpr, Var, dce, eval_closed, eval_jaxpr, simplify
+from .primitives.elementwise import convert_element_type_p
 from .tree_util import tree_flatten, tree_structure, tree_unflatten
 from .transforms.jvp import Zero, jvp_jaxpr, tangent_aval, instantiate
 from .transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
@@ -203,11 +204,71 @@ def _result_form(tree):
     return None
 
 
-class _Entry:
-    __slots__ = ("closed", "in_avals", "exe", "form", "unflatten")
+_I64 = np.iinfo(np.int64)
 
-    def __init__(self, closed, out_tree, in_avals):
-        self.closed, self.in_avals, self.exe = closed, in_avals, None
+
+class _IntRangeCheck:
+    """Python int arguments are staged as weakly typed int64 scalars, which the program converts to
+    the dtype of the array they are combined with (NEP 50). Where that dtype cannot hold every int64
+    (int8 ... int32, unsigned), NumPy raises OverflowError for a value outside it, but the compiled
+    conversion would wrap silently. So before each call the values narrowed are checked here: the
+    Python ints themselves, or what the program computes from them alone (evaluated eagerly).
+    Conversions inside control-flow bodies are not seen (a known gap)."""
+    __slots__ = ("name", "positions", "jaxpr", "dtypes", "direct")
+
+    def __init__(self, name, positions, jaxpr, dtypes):
+        self.name, self.positions, self.jaxpr, self.dtypes = name, positions, jaxpr, dtypes
+        self.direct = all(v in jaxpr.invars for v in jaxpr.outvars)    # the Python ints themselves
+
+    @staticmethod
+    def build(name, closed, flat):
+        """The check for an entry traced with `flat` arguments, or None when nothing is narrowed."""
+        positions = [i for i, x in enumerate(flat) if type(x) is int]
+        if not positions:
+            return None
+        jaxpr = inline_calls(closed).jaxpr
+        known = {jaxpr.invars[i] for i in positions}    # values computed from the Python ints alone
+        eqns, checked, dtypes = [], [], []
+        for e in jaxpr.eqns:
+            if e.primitive is convert_element_type_p and e.invars[0] in known:
+                a, dtype = e.invars[0].aval, np.dtype(e.params["new_dtype"])
+                if a.weak_type and a.dtype.kind == "i" and dtype.kind in "iu" and dtype != np.int64:
+                    checked.append(e.invars[0])
+                    dtypes.append(dtype)
+            if (e.invars and not any(isinstance(v, (Jaxpr, ClosedJaxpr)) for v in _flat_params(e.params))
+                    and all(type(v) is not Var or v in known for v in e.invars)):
+                eqns.append(e)
+                known.update(e.outvars)
+        if not checked:
+            return None
+        program = dce(Jaxpr([], [jaxpr.invars[i] for i in positions], eqns, checked))
+        return _IntRangeCheck(name, positions, program, dtypes)
+
+    def __call__(self, flat):
+        ints = [flat[i] for i in self.positions]
+        values = ([ints[self.jaxpr.invars.index(v)] for v in self.jaxpr.outvars] if self.direct
+                  else eval_jaxpr(self.jaxpr, [], *[np.int64(x) for x in ints]))
+        for value, var, dtype in zip(values, self.jaxpr.outvars, self.dtypes):
+            info = np.iinfo(dtype)
+            if not info.min <= int(value) <= info.max:
+                what = (f"Python integer {int(value)} (argument {self.positions[self.jaxpr.invars.index(var)]})"
+                        if var in self.jaxpr.invars else
+                        f"The integer {int(value)}, computed from Python integer arguments,")
+                raise OverflowError(f"jit({self.name}): {what} is out of bounds for {dtype.name}, the dtype of "
+                                    "the array it is combined with (NumPy raises here too; compiled code would "
+                                    f"wrap it). Pass an array of a wider dtype, or convert explicitly.")
+
+
+def _flat_params(params):
+    for v in params.values():
+        yield from v if isinstance(v, (tuple, list)) else (v,)
+
+
+class _Entry:
+    __slots__ = ("closed", "in_avals", "exe", "form", "unflatten", "int_check")
+
+    def __init__(self, closed, out_tree, in_avals, int_check=None):
+        self.closed, self.in_avals, self.exe, self.int_check = closed, in_avals, None, int_check
         self.form = _result_form(out_tree)
         self.unflatten = operator.itemgetter(0) if self.form == "single" else out_tree.unflatten
 
@@ -264,7 +325,11 @@ class JitFunction:
         else:
             dyn_args, dyn_kwargs, static = self._split(args, kwargs)
             flat, in_tree = tree_flatten((dyn_args, dyn_kwargs))
-        key = (in_tree, static, tuple(map(_signature, flat)))
+        try:
+            key = (in_tree, static, tuple(map(_signature, flat)))
+        except TypeError:
+            self._check_leaves(flat, len(flat) == len(args) and not kwargs)
+            raise
         entry = self._cache.get(key)
         if entry is None:
             entry = self._trace(args, kwargs, flat, in_tree)
@@ -273,6 +338,12 @@ class JitFunction:
                 if len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         return entry, flat
+
+    def _check_leaves(self, flat, positional):
+        """Name the argument (its position, or its leaf's among all) of an input jit refuses."""
+        for i, x in enumerate(flat):
+            if is_masked_array(x):
+                raise masked_array_error(x, f"jit({self._name}): {'argument' if positional else 'input leaf'} {i}")
 
     def _trace(self, args, kwargs, flat, in_tree):
         static_pos = {i % len(args) for i in self.static_argnums if -len(args) <= i < len(args)}
@@ -289,7 +360,7 @@ class JitFunction:
             return out_flat
         in_avals = [get_aval(x) for x in flat]
         closed = trace_to_jaxpr(flat_fun, in_avals, f"jit({self._name})")
-        return _Entry(closed, out_store[0], in_avals)
+        return _Entry(closed, out_store[0], in_avals, _IntRangeCheck.build(self._name, closed, flat))
 
     def __call__(self, /, *args, **kwargs):
         """The Python dispatch: a signature of positional arrays seen before goes to its fast
@@ -307,6 +378,8 @@ class JitFunction:
         if config.disable_jit:
             return self.fun(*args, **kwargs)
         entry, flat = self._entry(args, kwargs)
+        if entry.int_check is not None:
+            entry.int_check(flat)
         if core.trace_state.dynamic_main is not None or any(isinstance(x, Tracer) for x in flat):
             return entry.unflatten(jit_p.bind(*flat, jaxpr=entry.closed, name=self._name))
         exe = entry.exe

@@ -95,7 +95,10 @@ def test_refused_arguments_are_converted_or_the_usual_errors():
     np.testing.assert_array_equal(jf(x.astype(np.float32), x), want)                             # other dtype: retraced
     np.testing.assert_array_equal(jf(2.0, x), 2 * x + 1)                                         # Python scalar
     np.testing.assert_array_equal(jf(np.float64(2.0), x), 2 * x + 1)                            # NumPy scalar
-    np.testing.assert_array_equal(jf(x.view(np.ma.MaskedArray), x), want)                       # a subclass
+    np.testing.assert_array_equal(jf(x.view(type("Sub", (np.ndarray,), {})), x), want)           # a subclass
+    np.testing.assert_array_equal(jf(x.astype(">f8"), x), want)                                  # big-endian
+    with pytest.raises(TypeError, match="argument 0 is a NumPy masked array"):                   # its mask: refused
+        jf(x.view(np.ma.MaskedArray), x)
     f2 = np.asfortranarray(np.arange(6.0).reshape(2, 3))
     np.testing.assert_array_equal(jf(f2, f2), f2 * f2 + 1)
     with pytest.raises(TypeError, match="missing 1 required positional argument"):

@@ -377,11 +377,26 @@ def clip(a, a_min=None, a_max=None):
     """
     if not _is_traced((a, a_min, a_max)):
         return np.clip(a, a_min, a_max)
+    dt = get_aval(_asarray_traced(a)).dtype
+    if dt.kind in "iu":    # as NumPy: Python-int bounds outside an integer dtype's range are clipped to it
+        a_min, a_max = _int_bound(a_min, dt), _int_bound(a_max, dt)
     if a_min is not None:
         a = maximum(a, a_min)
     if a_max is not None:
         a = minimum(a, a_max)
     return a
+
+
+def _int_bound(bound, dtype):
+    """A Python-int (or weakly typed traced int) clip bound brought inside `dtype`'s range (as far
+    as int64 reaches), so that it converts to `dtype` without overflow; other bounds as they are."""
+    if bound is None or not (type(bound) is int or isinstance(bound, Tracer) and get_aval(bound).weak_type
+                             and get_aval(bound).dtype.kind == "i"):
+        return bound
+    info, i64 = np.iinfo(dtype), np.iinfo(np.int64)
+    if type(bound) is int:
+        return builtins.min(builtins.max(bound, int(info.min)), int(info.max))
+    return minimum(maximum(bound, int(info.min)), builtins.min(int(info.max), int(i64.max)))
 
 
 def where(condition, x=None, y=None):
@@ -482,7 +497,8 @@ def array(object, dtype=None, copy=True, ndmin=0):
     >>> fnad.grad(lambda x: fnp.sum(fnp.array([x, 2 * x]) ** 2))(1.0)
     array(10.)
     """
-    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and _is_traced(object)):
+    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and _is_traced(object)) \
+            or _is_traced((object,), "array"):
         out = _asarray_traced(object)
         if dtype is not None:
             out = _convert(out, np.dtype(dtype))
@@ -502,7 +518,7 @@ def asarray(a, dtype=None):
     array([[ 1., -1.],
            [ 2., -2.]])
     """
-    if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and _is_traced(a)):
+    if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and _is_traced(a)) or _is_traced((a,), "asarray"):
         return array(a, dtype=dtype)
     return _in_transform(np.asarray(a, dtype=dtype))
 
@@ -687,7 +703,7 @@ def identity(n, dtype=None):
 
 def _reduce(np_fn, prim_fn, name, int_to=None, bool_to=None):
     def fn(a, axis=None, dtype=None, keepdims=False, **kw):
-        if not _is_traced((a,)):
+        if not _is_traced((a,), name):
             kwargs = dict(axis=axis, keepdims=keepdims, **kw)
             if dtype is not None:
                 kwargs["dtype"] = dtype
@@ -852,7 +868,7 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
 
 def _arg(np_fn, prim_fn):
     def fn(a, axis=None, keepdims=False):
-        if not _is_traced((a,)):
+        if not _is_traced((a,), np_fn.__name__):
             return np_fn(a, axis=axis, keepdims=keepdims)
         a = _asarray_traced(a)
         if axis is None:

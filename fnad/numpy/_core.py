@@ -4,6 +4,7 @@ nothing is traced)."""
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 
@@ -16,15 +17,22 @@ _WEAK_PLACEHOLDER = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
 _PY_SCALARS = (int, float, bool, complex)
 
 
-def is_traced(args):
-    """True when the call must go through the primitives (a tracer, or a staging trace active)."""
+def is_traced(args, name=None):
+    """True when the call must go through the primitives (a tracer, or a staging trace active).
+    Refuses NumPy masked arrays (TypeError naming the function `name` and the argument): the NumPy
+    call of the eager path would keep the mask, but no traced path could."""
     if core.trace_state.dynamic_main is not None:
         return True
-    for a in args:
+    for i, a in enumerate(args):
         if isinstance(a, Tracer):
             return True
-        if type(a) in (list, tuple) and is_traced(a):
-            return True
+        t = type(a)
+        if t in (list, tuple):
+            if is_traced(a, name):
+                return True
+        elif t is not np.ndarray and core.is_masked_array(a):
+            name = name or sys._getframe(1).f_code.co_name
+            raise core.masked_array_error(a, f"fnad.numpy.{name}: argument {i}")
     return False
 
 
@@ -91,6 +99,8 @@ def asarray_traced(x, dtype=None):
         if any(isinstance(e, (Tracer, list, tuple)) for e in x) and _has_tracer(x):
             from .. import numpy as fnp
             return fnp.stack([asarray_traced(e, dtype) for e in x])
+    if type(x) is not np.ndarray and core.is_masked_array(x):
+        raise core.masked_array_error(x, "fnad.numpy: an argument")
     return np.asarray(x, dtype=dtype)
 
 
@@ -107,7 +117,7 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
     (dtype from NumPy's own type resolution), broadcast, bind. kind='inexact' requires float inputs
     for the primitive (ints are converted to the dtype NumPy would return)."""
     def fn(*args):
-        if not is_traced(args):
+        if not is_traced(args, name):
             try:
                 return np_fn(*args)
             except ValueError as e:

@@ -884,7 +884,7 @@ def argsort(a, axis=-1, kind=None, order=None, stable=None):
 
 def _accumulate(np_fn, lax_fn):
     def fn(a, axis=None, dtype=None):
-        if not is_traced((a,)):
+        if not is_traced((a,), np_fn.__name__):
             return np_fn(a, axis=axis, dtype=dtype)
         a = asarray_traced(a)
         if axis is None:
@@ -946,7 +946,8 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
         a = concatenate(parts, axis)
     for _ in range(n):
         m = _shape(a)[axis]
-        hi, lo = ix.slice_in_dim(a, 1, m, axis=axis), ix.slice_in_dim(a, 0, builtins.max(m - 1, 0), axis=axis)
+        hi = ix.slice_in_dim(a, builtins.min(1, m), m, axis=axis)     # empty when m == 0, as NumPy
+        lo = ix.slice_in_dim(a, 0, builtins.max(m - 1, 0), axis=axis)
         a = not_equal(hi, lo) if get_aval(a).dtype == np.bool_ else subtract(hi, lo)
     return a
 
@@ -1063,10 +1064,11 @@ def einsum(subscripts, *operands, optimize=None, dtype=None):
     terms, out = _einsum_spec(subscripts, [get_aval(o).ndim for o in ops])
     sizes = {}
     for o, t in zip(ops, terms):
-        for c, n in zip(t, _shape(o)):
-            if sizes.get(c, 1) not in (1, n) and n != 1:
+        for c, n in zip(t, _shape(o)):     # size 1 broadcasts; 0 is a size like any other
+            if sizes.get(c, 1) == 1:
+                sizes[c] = n
+            elif n not in (1, sizes[c]):
                 raise ValueError(f"einsum: label '{c}' has sizes {sizes[c]} and {n} in different operands")
-            sizes[c] = builtins.max(sizes.get(c, 1), n)
     work = []
     for k, (o, t) in enumerate(zip(ops, terms)):
         o, t = _einsum_diagonal(o, t)

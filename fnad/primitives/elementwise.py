@@ -139,13 +139,16 @@ def _bind2(prim):
 # ----------------------------------------------------------------------------------------------
 # Arithmetic
 
-add_p = nary("add", np.add)
+# On bool, add is logical or and mul logical and (as NumPy's add and multiply).
+add_p = nary("add", np.add, kinds=(np.number, np.bool_))
 add_any_p = nary("add_any", np.add)       # adds tangents/cotangents (never on user values)
 sub_p = nary("sub", np.subtract)
-mul_p = nary("mul", np.multiply)
+mul_p = nary("mul", np.multiply, kinds=(np.number, np.bool_))
 div_p = nary("div", lambda x, y: _div_impl(x, y))
 rem_p = nary("rem", np.fmod)
-pow_p = nary("pow", np.power, kinds=_FLOAT)
+# On integers pow wraps as NumPy's; a negative exponent raises eagerly (NumPy) and gives the
+# truncated 1 / x**|y| in compiled code, which cannot raise (1 for x == 1, +-1 for x == -1, else 0).
+pow_p = nary("pow", np.power, kinds=_NUM)
 max_p = nary("max", np.maximum, kinds=(np.number, np.bool_))
 min_p = nary("min", np.minimum, kinds=(np.number, np.bool_))
 atan2_p = nary("atan2", np.arctan2, kinds=_FLOAT)

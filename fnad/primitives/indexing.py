@@ -337,7 +337,10 @@ def _window_indices(starts, dims, operand_shape, sizes, size):
     out_shape = (size,) + tuple(sizes) + (1,)
     columns = []
     for j, (s, d) in enumerate(zip(starts, dims)):
-        s = convert_element_type(move_bdim(s, d, 0, size), np.int64)
+        s = move_bdim(s, d, 0, size)
+        if get_aval(s).dtype == np.uint64:   # clamped as unsigned: 2**63 and more is past the end
+            s = min(s, np.array(_I64_MAX, np.uint64))
+        s = convert_element_type(s, np.int64)
         s = min(max(s, np.array(0, np.int64)), np.array(operand_shape[j] - sizes[j], np.int64))
         columns.append(add(broadcast_in_dim(s, out_shape, (0,)), iota(np.int64, out_shape, j + 1)))
     return concatenate(columns, len(sizes) + 1)
@@ -383,8 +386,14 @@ dynamic_slice_p.batch = _ds_batch
 _linear_in(dynamic_slice_p, (0,), _ds_transpose)
 
 
+_I64_MIN, _I64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+
+
 def _as_starts(starts):
-    return [np.array(s, np.int64) if type(s) is int or isinstance(s, np.integer) else s for s in starts]
+    """Concrete starts as int64 (saturating: they are clamped into the operand anyway, and a uint64
+    of 2**63 or more is past the end, not negative); traced ones as they are."""
+    return [np.array(builtins.min(builtins.max(int(s), _I64_MIN), _I64_MAX), np.int64)
+            if type(s) is int or isinstance(s, np.integer) else s for s in starts]
 
 
 def dynamic_slice(x, start_indices, slice_sizes):
