@@ -37,7 +37,7 @@ cannot be trusted and they return NaN rather than a silently wrong value.
 import numpy as np
 from llvmlite import ir
 
-__all__ = ["emit_math", "SUPPORTED"]
+__all__ = ["emit_math", "emit_powi", "SUPPORTED"]
 
 
 def _type_suffix(ty):
@@ -811,6 +811,89 @@ def _pow(e, x, y):
     return e.sel(one, 1.0, r)
 
 
+# --- cbrt ---------------------------------------------------------------------------------------
+
+_CBRT_SCALE = 162           # subnormal float64 arguments are scaled by 2^162 (a cube) first
+
+
+def _cbrt(e, x):
+    """|x|^(1/3) by pow in float64 and one Newton step whose residual y^3 - |x| is computed nearly
+    exactly (fma), the sign of x put back.  float64 subnormals are scaled up by a cube first:
+    their cube roots are normal, but y^3 would not be, and the Newton step would lose its bits."""
+    d = e if e.is64 else e.sibling(ir.DoubleType())
+    a = d.fabs(x if e.is64 else e.b.fpext(x, d.fty))
+    tiny = d.lt(a, 2.0 ** (1 - d.bias))
+    a = d.sel(tiny, d.mul(a, 2.0 ** _CBRT_SCALE), a)
+    y = _pow(d, a, d.c(1 / 3))
+    y2 = d.mul(y, y)
+    resid = d.fma(d.fma(y, y, d.neg(y2)), y, d.fma(y2, y, d.neg(a)))     # y^3 - a
+    newton = d.sub(y, d.div(resid, d.mul(y2, 3.0)))
+    y = d.sel(d.b.or_(d.eq(y, 0.0), d.eq(y, _INF)), y, d.keep_nan(y, newton))
+    y = d.sel(tiny, d.mul(y, 2.0 ** -(_CBRT_SCALE // 3)), y)
+    return e.copysign(y if e.is64 else e.b.fptrunc(y, e.fty), x)
+
+
+# --- integer powers ------------------------------------------------------------------------------
+
+def _dd_mul(e, a, b):
+    """(a_hi + a_lo)(b_hi + b_lo) as hi + lo (a lo of None is zero); lo is None if not `e.is64`:
+    float32 powers are formed in plain float64, whose error stays far below float32's ulp."""
+    hi = e.mul(a[0], b[0])
+    if not e.is64:
+        return hi, None
+    lo = e.fma(a[0], b[0], e.neg(hi))
+    if a[1] is not None:
+        lo = e.fma(a[1], b[0], lo)
+    if b[1] is not None:
+        lo = e.fma(a[0], b[1], lo)
+    if a[1] is not None and b[1] is not None:
+        # lo is not renormalised (so that hi stays the plain product, inf and 0 included), so
+        # lo/hi doubles with each squaring: x**n carries lo/hi ~ n 2^-53, and a_lo b_lo matters
+        lo = e.fma(a[1], b[1], lo)
+    return hi, lo
+
+
+def _powi(e, x, n):
+    """x**n for a Python int n, by repeated squaring in double-double (float64) or float64
+    (float32), so that the result is rounded once: plain repeated squaring in the working
+    precision loses about log2(n) bits (x**100: up to 61 ulp).  Negative n raise the double-
+    double reciprocal of x to -n, so that results in the subnormal range come out right (x**-n
+    as 1/x**n is 0 once x**n overflows, e.g. 10.0**-320).  0, inf and NaN powers take the plain
+    product of the high parts, which the double-double tail (NaN there) must not touch."""
+    if n in (0, 1, 2, -1):          # exact or rounded once as they stand; NaN**0 == 1 as in C99
+        return {0: lambda: e.c(1.0), 1: lambda: x, 2: lambda: e.mul(x, x), -1: lambda: e.div(1.0, x)}[n]()
+    d = e if e.is64 else e.sibling(ir.DoubleType())
+    xd = x if e.is64 else e.b.fpext(x, d.fty)
+    if n < 0:
+        q = d.div(1.0, xd)
+        base = (q, d.mul(d.fma(d.neg(xd), q, 1.0), q) if e.is64 else None)
+    else:
+        base = (xd, None)
+    acc, k = None, abs(n)
+    while k:
+        if k & 1:
+            acc = base if acc is None else _dd_mul(d, acc, base)
+        k >>= 1
+        if k:
+            base = _dd_mul(d, base, base)
+    hi, lo = acc
+    if lo is not None:
+        regular = d.b.and_(d.lt(d.fabs(hi), _INF), d.ne(hi, 0.0))
+        hi = d.sel(regular, d.add(hi, lo), hi)
+    return hi if e.is64 else e.b.fptrunc(hi, e.fty)
+
+
+def emit_powi(builder, x, n):
+    """Emit x**n for a float or double scalar (or vector) x and a Python int n, inline."""
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"integer power: the exponent must be a Python int, got {n!r}")
+    fty = x.type
+    scalar = fty.element if isinstance(fty, ir.VectorType) else fty
+    if not isinstance(scalar, (ir.FloatType, ir.DoubleType)):
+        raise TypeError(f"integer power needs a float or double argument, got {fty}")
+    return _powi(_Emitter(builder, fty), x, int(n))
+
+
 # --- registry and public entry point -----------------------------------------------------------
 
 _KERNELS = {
@@ -821,7 +904,7 @@ _KERNELS = {
     "sinh": (1, _sinh), "cosh": (1, _cosh), "tanh": (1, _tanh), "logistic": (1, _logistic),
     "asinh": (1, _asinh), "acosh": (1, _acosh), "atanh": (1, _atanh),
     "atan": (1, _atan), "atan2": (2, _atan2), "asin": (1, _asin), "acos": (1, _acos),
-    "erf": (1, _erf), "pow": (2, _pow),
+    "erf": (1, _erf), "pow": (2, _pow), "cbrt": (1, _cbrt),
 }
 SUPPORTED = frozenset(_KERNELS)
 # Variants for values computed once (not in a vectorisable loop), where a predictable branch to a

@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 from llvmlite import ir
 
 from compiler import engine
-from compiler.vecmath import SUPPORTED, emit_math
+from compiler.vecmath import SUPPORTED, emit_math, emit_powi
 
 DTYPES = (np.float32, np.float64)
 _IR_TYPE = {np.float32: ir.FloatType(), np.float64: ir.DoubleType()}
@@ -21,8 +21,13 @@ _IR_TYPE = {np.float32: ir.FloatType(), np.float64: ir.DoubleType()}
 def loop_module(name, dtype, once=False, summand=False):
     """IR for `void kernel(T *out, const T *in0[, const T *in1], i64 n)`: out[i] = name(in0[i], ...)
     (with emit_math's `once` kernels, which may branch, if `once`; its `summand` ones if `summand`)."""
-    fty = _IR_TYPE[dtype]
     nargs = 2 if name in ("pow", "atan2") else 1
+    return map_module(name, dtype, nargs, lambda b, *vals: emit_math(b, name, *vals, once=once, summand=summand))
+
+
+def map_module(name, dtype, nargs, element):
+    """The loop `out[i] = element(builder, in0[i], ...)` as a module named vm_<name>."""
+    fty = _IR_TYPE[dtype]
     module = ir.Module(name=f"vm_{name}")
     ptr, i64 = ir.PointerType(), ir.IntType(64)
     fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ptr] * (nargs + 1) + [i64]), "kernel")
@@ -36,7 +41,7 @@ def loop_module(name, dtype, once=False, summand=False):
     i = b.phi(i64)
     i.add_incoming(i64(0), entry)
     vals = [b.load(b.gep(p, [i], source_etype=fty), typ=fty) for p in ins]
-    b.store(emit_math(b, name, *vals, once=once, summand=summand), b.gep(out, [i], source_etype=fty))
+    b.store(element(b, *vals), b.gep(out, [i], source_etype=fty))
     nxt = b.add(i, i64(1))
     i.add_incoming(nxt, body)
     b.cbranch(b.icmp_signed("<", nxt, n), body, done)
@@ -54,7 +59,17 @@ def optimise(module):
 def compiled(name, dtype, once=False, summand=False):
     """A Python callable f(*inputs) -> output array running the vectorised loop (compiled once)."""
     nargs = 2 if name in ("pow", "atan2") else 1
-    kernel = engine.compile(loop_module(name, dtype, once, summand), "kernel").function(
+    return _runner(loop_module(name, dtype, once, summand), dtype, nargs)
+
+
+@functools.lru_cache(maxsize=None)
+def compiled_powi(n, dtype):
+    """f(x) -> x**n through emit_powi in a vectorised loop."""
+    return _runner(map_module(f"powi{n}", dtype, 1, lambda b, x: emit_powi(b, x, n)), dtype, 1)
+
+
+def _runner(module, dtype, nargs):
+    kernel = engine.compile(module, "kernel").function(
         "kernel", None, *[ctypes.c_void_p] * (nargs + 1), ctypes.c_int64)
 
     def run(*inputs):
@@ -97,7 +112,7 @@ NUMPY = {
     "log10": np.log10, "log1p": np.log1p, "sin": np.sin, "cos": np.cos, "tan": np.tan,
     "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "asinh": np.arcsinh, "acosh": np.arccosh,
     "atanh": np.arctanh, "atan": np.arctan, "asin": np.arcsin, "acos": np.arccos,
-    "atan2": np.arctan2, "pow": np.power,
+    "atan2": np.arctan2, "pow": np.power, "cbrt": np.cbrt,
 }
 UNARY = sorted(SUPPORTED - {"pow", "atan2"})
 TOL = 4
@@ -110,8 +125,8 @@ def reference(name, dtype, *xs):
     the working precision) is evaluated one precision up, erf by libm's erf via `math`."""
     if dtype == np.float32:
         wide = np.float64
-    else:
-        wide = np.longdouble if name == "logistic" else np.float64
+    else:   # glibc's double cbrt is up to 3 ulp off; cbrtl is good to far below a double's ulp
+        wide = np.longdouble if name in ("logistic", "cbrt") else np.float64
     fn = {"logistic": _logistic, "erf": _erf}.get(name) or NUMPY[name]
     with np.errstate(all="ignore"):
         return fn(*[np.asarray(x).astype(wide) for x in xs]).astype(dtype)
@@ -189,7 +204,7 @@ SWEEP_DOMAIN = {   # |x| range of the dense log-spaced sweep (both signs)
     "sinh": (1e-30, 720), "cosh": (1e-30, 720), "tanh": (1e-30, 30), "erf": (1e-300, 7),
     "log": (0, 1e308), "log2": (0, 1e308), "log10": (0, 1e308), "log1p": (0, 1e308),
     "asinh": (0, 1e308), "acosh": (1, 1e308), "atanh": (0, 1), "atan": (0, 1e308),
-    "asin": (0, 1), "acos": (0, 1), "sin": (1e-30, TRIG_LIMIT), "cos": (1e-30, TRIG_LIMIT),
+    "asin": (0, 1), "acos": (0, 1), "cbrt": (0, 1e308), "sin": (1e-30, TRIG_LIMIT), "cos": (1e-30, TRIG_LIMIT),
     "tan": (1e-30, TRIG_LIMIT),
 }
 
@@ -340,3 +355,107 @@ def test_bad_arguments():
         emit_math(b, "exp", ir.Constant(ir.IntType(32), 1))
     with pytest.raises(TypeError):
         emit_math(b, "pow", ir.Constant(ir.DoubleType(), 1.0), ir.Constant(ir.FloatType(), 1.0))
+
+
+# --- integer powers, cbrt and floor division (issue 11 item 17) -------------------------------------
+
+POWI_EXPONENTS = (3, 4, 5, 7, 10, 17, 100, 1000, 12345, 2 ** 31 + 1, -2, -3, -7, -100, -320, -1074, -12345)
+
+
+def powi_reference(x, n, dtype):
+    """x**n correctly rounded to dtype, up to rare double roundings: long double powl (64-bit
+    mantissa) for float64, float64 pow for float32."""
+    wide = np.longdouble if dtype == np.float64 else np.float64
+    with np.errstate(all="ignore"):
+        return np.power(np.asarray(x, dtype=wide), wide(n)).astype(dtype)
+
+
+def powi_arguments(dtype):
+    rng = np.random.default_rng(7)
+    fi = np.finfo(dtype)
+    return np.concatenate([rng.uniform(0.1, 10, 100_000), -rng.uniform(0.1, 10, 20_000),
+                           1 + rng.uniform(-1e-3, 1e-3, 50_000), 1 + rng.uniform(-1e-9, 1e-9, 20_000),
+                           np.geomspace(float(fi.smallest_subnormal), float(fi.max) / 2, 50_000),
+                           [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 10.0, 2.0, 0.5, -2.0]]).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("n", POWI_EXPONENTS)
+def test_integer_power_rounds_once(n, dtype):
+    """emit_powi: within 1 ulp of the correctly rounded x**n for exponents up to 2^31, subnormal and
+    overflowing results and the special values included.  Repeated squaring in the working
+    precision was 61 ulp off at n = 100 and gave 0 for 10.0**-320 (1/10**320 = 1/inf)."""
+    x = powi_arguments(dtype)
+    err = ulp_distance(compiled_powi(n, dtype)(x), powi_reference(x, n, dtype))
+    assert err.max() <= 1, (n, x[np.argmax(err)], err.max())
+
+
+def test_integer_power_of_ten_into_the_subnormal_range():
+    with np.errstate(over="ignore"):
+        x = np.array([10.0, 2.0, -2.0, 0.5, 3.0])
+        for n in (-320, -1074, -1075, -1073, 1074, -323):
+            assert_same_bits(compiled_powi(n, np.float64)(x), np.power(x, float(n)))
+
+
+def assert_same_bits(got, want):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True) \
+        and np.array_equal(np.signbit(got), np.signbit(want)), (got, want)
+
+
+def test_jit_integer_pow_is_rounded_once_and_reaches_subnormals():
+    """`x ** 100` and `x ** -320` under jit, and eagerly (lax.integer_pow, whose NumPy rule was 1/x**320)."""
+    import fnad
+    from fnad import lax
+    x = powi_arguments(np.float64)
+    for n in (100, -320, 7):
+        want = powi_reference(x, n, np.float64)
+        assert ulp_distance(fnad.jit(lambda v: v ** n)(x), want).max() <= 1
+        with np.errstate(all="ignore"):
+            assert ulp_distance(lax.integer_pow(x, n), want).max() <= 1
+    assert fnad.jit(lambda v: v ** -320)(np.array([10.0]))[0] == 1e-320
+    assert lax.integer_pow(np.array([10.0]), -320)[0] == 1e-320
+    assert lax.integer_pow(np.array([10.0], np.float32), -40)[0] == np.float32(1e-40)
+
+
+def test_integer_pow_of_integers_to_negative_powers_raises():
+    import fnad
+    from fnad import lax
+    for call in (lambda x: lax.integer_pow(x, -2), fnad.jit(lambda x: lax.integer_pow(x, -2))):
+        with pytest.raises(ValueError, match="int32 to the negative power -2"):
+            call(np.array([2, 3], np.int32))
+
+
+def test_jit_cbrt_of_float64_subnormals_within_one_ulp():
+    """cbrt of subnormals was up to 119 ulp off (its Newton step cubed y into the subnormal range)."""
+    import fnad
+    import fnad.numpy as fnp
+    tiny = np.finfo(np.float64).smallest_normal
+    rng = np.random.default_rng(5)
+    x = np.concatenate([np.geomspace(5e-324, tiny, 20_000), rng.integers(1, 2 ** 52, 20_000).view(np.float64)])
+    x = np.concatenate([x, -x])
+    want = reference("cbrt", np.float64, x)
+    assert ulp_distance(fnad.jit(fnp.cbrt)(x), want).max() <= 1
+    assert ulp_distance(compiled("cbrt", np.float64)(x), want).max() <= 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_floor_divide_and_mod_follow_numpy_on_special_values(dtype):
+    """fnp.floor_divide and fnp.mod, traced (jit and vmap) against NumPy bit for bit: inf // y and
+    x // 0 (NaN or +-inf), -1 // inf == -1, signed zeros, and 1 // 0.1 == 9 (floor(1 / 0.1) is 10)."""
+    import fnad
+    import fnad.numpy as fnp
+    fi = np.finfo(dtype)
+    v = np.array([0.0, -0.0, 1.0, -1.0, 0.1, -0.1, 0.5, 2.0, -7.5, 3.0, fi.max, -fi.tiny, fi.smallest_subnormal,
+                  np.inf, -np.inf, np.nan], dtype=dtype)
+    x, y = (a.ravel() for a in np.meshgrid(v, v))
+    rng = np.random.default_rng(2)
+    x = np.concatenate([x, rng.standard_normal(5000).astype(dtype) * 100])
+    y = np.concatenate([y, rng.standard_normal(5000).astype(dtype)])
+    for op in (np.floor_divide, np.mod):
+        with np.errstate(all="ignore"):
+            want = op(x, y)
+        f = getattr(fnp, op.__name__ if op is np.floor_divide else "mod")
+        assert_same_bits(fnad.jit(f)(x, y), want)
+        with np.errstate(all="ignore"):
+            assert_same_bits(fnad.vmap(f)(x, y), want)
