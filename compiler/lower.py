@@ -59,7 +59,7 @@ from llvmlite import ir
 from fnad.core import ShapedArray
 from fnad.ir import ClosedJaxpr, Jaxpr, Literal, Var
 from compiler import blas, engine, fusion, online, parallel
-from compiler.vecmath import emit_math
+from compiler.vecmath import emit_math, emit_powi
 
 __all__ = ["lower", "supported_primitives", "prefault"]
 
@@ -317,26 +317,11 @@ def _abs(b, e, x):
 
 
 for _name in ("exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-              "tanh", "asinh", "acosh", "atanh", "logistic", "erf"):
+              "tanh", "asinh", "acosh", "atanh", "logistic", "erf", "cbrt"):
     _rule(_name)((lambda n: lambda b, e, x: emit_math(b, n, x))(_name))
 # Rules for a kernel that computes one element (e.g. a scalar step of a sequential loop): no loop
 # to vectorise, so the math may branch to a shorter path for common arguments (lower latency).
 _ONCE = {n: (lambda n: lambda b, e, x: emit_math(b, n, x, once=True))(n) for n in ("sin", "cos", "tan")}
-
-
-@_rule("cbrt")
-def _cbrt(b, e, x):
-    """|x|**(1/3) in float64, one Newton step, the sign of x put back."""
-    d = ir.DoubleType()
-    a = _intrinsic(b, "llvm.fabs.f64", d, [x if x.type == d else b.fpext(x, d)])
-    y = emit_math(b, "pow", a, ir.Constant(d, 1 / 3))
-    y2 = b.fmul(y, y)
-    newton = b.fsub(y, b.fdiv(b.fsub(b.fmul(y2, y), a), b.fmul(y2, ir.Constant(d, 3.0))))
-    plain = b.or_(b.fcmp_unordered("ueq", y, ir.Constant(d, 0.0)),
-                  b.fcmp_ordered("==", y, ir.Constant(d, float("inf"))))
-    y = _sel(b, plain, y, newton)
-    y = y if x.type == d else b.fptrunc(y, x.type)
-    return _intrinsic(b, f"llvm.copysign.{_suffix(x.type)}", x.type, [y, x])
 
 
 @_rule("erf_inv")
@@ -376,17 +361,16 @@ _rule("is_nan")(lambda b, e, x: b.fcmp_unordered("uno", x, x))
 @_rule("integer_pow")
 def _integer_pow(b, e, x):
     y = e.params["y"]
-    mul = (lambda p, q: b.fmul(p, q)) if _kind(_dt(e)) == "f" else (lambda p, q: b.mul(p, q))
-    result, base, n = None, x, abs(y)
+    if _kind(_dt(e)) == "f":
+        return emit_powi(b, x, y)
+    result, base, n = None, x, y     # integers: wrapping products (negative y is rejected upstream)
     while n:
         if n & 1:
-            result = base if result is None else mul(result, base)
+            result = base if result is None else b.mul(result, base)
         n >>= 1
         if n:
-            base = mul(base, base)
-    one = ir.Constant(x.type, 1.0 if _kind(_dt(e)) == "f" else 1)
-    result = one if result is None else result
-    return b.fdiv(one, result) if y < 0 else result
+            base = b.mul(base, base)
+    return ir.Constant(x.type, 1) if result is None else result
 
 
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}

@@ -242,7 +242,17 @@ def floor_divide(x, y):
         fix = ew.bitwise_and(ew.ne(ew.rem(x, y), np.array(0, dt)),
                              ew.ne(ew.lt(x, np.array(0, dt)), ew.lt(y, np.array(0, dt))))
         return ew.select(fix, ew.sub(q, np.array(1, dt)), q)
-    return ew.floor(ew.div(x, y))
+    # NumPy's float floor division (npy_divmod): (x - fmod(x, y)) / y, one less where the remainder
+    # and y differ in sign, snapped to the nearest integer.  floor(x / y) differs: 1 // 0.1 is 9, not
+    # 10 (x / y rounds up); -inf // 0.5 and inf // 2 are NaN (fmod is NaN), not +-inf; -1 // inf is -1.
+    c = lambda v: np.array(v, dt)
+    r = ew.rem(x, y)
+    q = ew.div(ew.sub(x, r), y)
+    q = ew.select(ew.bitwise_and(ew.ne(r, c(0)), ew.ne(ew.lt(r, c(0)), ew.lt(y, c(0)))), ew.sub(q, c(1)), q)
+    f = ew.floor(q)
+    f = ew.select(ew.gt(ew.sub(q, f), c(0.5)), ew.add(f, c(1)), f)
+    f = ew.select(ew.eq(q, c(0)), ew.mul(ew.div(x, y), c(0)), f)        # 0 with the sign of x / y
+    return ew.select(ew.eq(y, c(0)), ew.div(x, y), f)                    # x / 0: +-inf or NaN
 
 
 def mod(x, y):
@@ -260,7 +270,10 @@ def mod(x, y):
     r = ew.rem(x, y)
     zero = np.array(0, dt)
     fix = ew.bitwise_and(ew.ne(r, zero), ew.ne(ew.lt(r, zero), ew.lt(y, zero)))
-    return ew.select(fix, ew.add(r, y), r)
+    r = ew.select(fix, ew.add(r, y), r)
+    if np.issubdtype(dt, np.inexact):   # a zero remainder takes the sign of y, as in NumPy
+        r = ew.select(ew.eq(r, zero), ew.select(ew.lt(y, zero), np.array(-0.0, dt), zero), r)
+    return r
 
 
 remainder = mod

@@ -390,15 +390,24 @@ def integer_pow(x, y):
 
 integer_pow_p = Primitive("integer_pow")
 integer_pow_p.impl = lambda x, y: _integer_pow_impl(x, y)
-integer_pow_p.abstract_eval = lambda a, y: a
+integer_pow_p.abstract_eval = lambda a, y: _check_integer_pow(a.dtype, y) or a
 integer_pow_p.batch = lambda vals, dims, y: (integer_pow(vals[0], y), dims[0])
+
+
+def _check_integer_pow(dtype, y):
+    if y < 0 and not is_float_dtype(dtype):
+        raise ValueError(f"integer_pow: {np.dtype(dtype).name} to the negative power {y} is not allowed "
+                         "(integers to negative integer powers); convert to a float dtype first")
 
 
 def _integer_pow_impl(x, y):
     x = np.asarray(x)
-    if y < 0 and not is_float_dtype(x.dtype):
-        raise ValueError("integer_pow: integers to negative integer powers are not allowed")
-    return np.power(x, x.dtype.type(y)) if y >= 0 else 1 / np.power(x, -y).astype(x.dtype)
+    _check_integer_pow(x.dtype, y)
+    if not is_float_dtype(x.dtype):
+        return np.power(x, x.dtype.type(y))
+    # one correctly rounded pow (1/x**-y would be 0 once x**-y overflows, e.g. 10.0**-320); the
+    # exponent as float64 so that float32 keeps odd exponents beyond 2**24 odd
+    return np.power(x, np.float64(y)).astype(x.dtype)
 
 
 def _integer_pow_jvp(g, ans, x, y):
