@@ -12,7 +12,11 @@ import fnad
 import fnad.numpy as fnp
 from fnad import lax
 from fnad.test_util import check_grads
-from fnad.primitives.control_flow import revolve_cost
+from fnad.core import get_aval
+from fnad.ir import eval_closed
+from fnad.primitives.control_flow import (revolve_cost, revolve_schedule, revolve_stride, revolve_p,
+                                          _binomial_advance)
+from fnad.primitives.elementwise import sin_p
 
 FEW = settings(max_examples=12)
 
@@ -194,29 +198,114 @@ def test_while_checks_carry_and_predicate():
     assert out.dtype == np.float32 and out == 3
 
 
-@pytest.mark.parametrize("checkpoints", [1, 2, 4, 50])
-def test_checkpointed_reverse_mode_any_slot_count(checkpoints):
+def sin_loop(n, checkpoints, on_trace=lambda: None):
+    """n steps of x = sin(x) * a + x through while_loop, summed; `on_trace()` runs when the body is
+    traced."""
     def f(x, a):
-        return lax.while_loop(lambda c: c[0] < 13, lambda c: (c[0] + 1, fnp.sin(c[1]) * a + c[1] * 0.3),
-                              (0, x), checkpoints=checkpoints)[1].sum()
-    def unrolled(x, a):
-        for _ in range(13):
-            x = fnp.sin(x) * a + x * 0.3
+        def body(c):
+            on_trace()
+            return c[0] + 1, fnp.sin(c[1]) * a + c[1]
+        return lax.while_loop(lambda c: c[0] < n, body, (0, x), checkpoints=checkpoints)[1].sum()
+    return f
+
+
+def sin_loop_py(x, a, n):
+    for _ in range(n):
+        x = np.sin(x) * a + x
+    return x.sum()
+
+
+def unrolled_sin_loop(n):
+    """`sin_loop` as a Python loop of fnad operations (reverse mode stores every step)."""
+    def f(x, a):
+        for _ in range(n):
+            x = fnp.sin(x) * a + x
         return x.sum()
-    x, a = np.array([0.2, -0.7]), 1.1
-    g, ref = fnad.grad(f, (0, 1))(x, a), fnad.grad(unrolled, (0, 1))(x, a)
+    return f
+
+
+@pytest.mark.parametrize("checkpoints", [1, 2, 4, 50])
+def test_checkpointed_reverse_mode_any_slot_count(checkpoints, mode):
+    f = sin_loop(13, checkpoints)
+    x, a = np.array([0.2, -0.7]), 0.5
+    g, ref = under(mode, fnad.grad(f, (0, 1)))(x, a), fnad.grad(unrolled_sin_loop(13), (0, 1))(x, a)
     np.testing.assert_allclose(g[0], ref[0], rtol=1e-12)
     np.testing.assert_allclose(g[1], ref[1], rtol=1e-12)
     np.testing.assert_allclose(g[0], fd_grad(lambda x: f(x, a), x), rtol=1e-5)
 
 
-def test_revolve_schedule_cost():
-    # every step reversed once; recomputation bounded by t per step when n <= C(c - 1 + t, t)
-    for n, c in [(100_000, 20), (1000, 5), (1, 3), (64, 2), (13, 4)]:
-        t = next(t for t in range(n + 1) if math.comb(c - 1 + t, t) >= n)
-        recomputed, peak = revolve_cost(n, c)
-        assert peak <= c and recomputed <= t * n
-    assert revolve_cost(10, 1)[0] == 45          # one slot: quadratic recomputation from the start
+def fewest_recomputations(n, c):
+    """Griewank's minimum number of recomputed steps to reverse n steps keeping c carries (one of them
+    the initial one): t n - C(c + t, t - 1) for the least t with C(c + t, t) >= n."""
+    t = next(t for t in range(n + 1) if math.comb(c + t, t) >= n)
+    return t * n - math.comb(c + t, t - 1) if t else 0
+
+
+def test_revolve_schedule_reverses_every_step_with_the_fewest_recomputations():
+    """The schedule (issue 11 item 19: it counted one slot too few, so 2 slots recomputed as much as 1)
+    against a brute-force optimum: cost[c][l] = min over the first stride m of m + cost[c - 1][l - m] +
+    cost[c][m]. Every step is reversed once, last first, from the right carry."""
+    top_n, top_c = 60, 5
+    cost = [None, [l * (l - 1) // 2 for l in range(top_n + 1)]]     # one slot: every step from the start
+    for c in range(2, top_c + 1):
+        row = [0, 0]
+        for l in range(2, top_n + 1):
+            row.append(min(m + cost[c - 1][l - m] + row[m] for m in range(1, l)))
+        cost.append(row)
+    for c in range(1, top_c + 1):
+        for n in range(top_n + 1):
+            runs, reversed_steps = np.zeros(n, int), []
+
+            def advance(x, k):          # the carry is the step number
+                runs[x:x + k] += 1
+                return x + k
+            peak = revolve_schedule(n, c, 0, advance, reversed_steps.append)
+            assert reversed_steps == list(range(n - 1, -1, -1))
+            assert runs.sum() == cost[c][n] == fewest_recomputations(n, c) == revolve_cost(n, c)[0], (n, c)
+            t = next(t for t in range(n + 1) if math.comb(c + t, t) >= n)
+            assert runs.max(initial=0) <= t and peak <= c
+    for n in (1000, 100_000):        # more slots never cost more recomputation
+        costs = [revolve_cost(n, c)[0] for c in (1, 2, 3, 5, 10, 20, 50)]
+        assert costs == [fewest_recomputations(n, c) for c in (1, 2, 3, 5, 10, 20, 50)]
+        assert costs == sorted(costs, reverse=True) and costs[1] < costs[0] // 10
+    # the compiled sweep's stride (a while loop in IR, here run eagerly) is the Python one
+    for snaps in range(2, 6):
+        for length in range(2, 40, 3):
+            assert int(_binomial_advance(np.int64(snaps), np.int64(length))) == revolve_stride(snaps, length)
+
+
+def _revolve_as_compiled(*args, **params):
+    """revolve evaluated through the while loop `jit` compiles it to (its decomposition)."""
+    return eval_closed(revolve_p.decompose(*map(get_aval, args), **params), *args)
+
+
+@pytest.mark.parametrize("sweep", ["python", "while_loop"])
+@pytest.mark.parametrize("checkpoints", [1, 2, 3, 7, 100])
+def test_while_grad_runs_the_body_as_often_as_the_binomial_schedule(checkpoints, sweep, monkeypatch):
+    """Issue 11 item 19: eagerly, checkpoints=2 took 3x the time of checkpoints=1 (it recomputed 780
+    steps of 40, as many as checkpoints=1; the schedule allows 200). Counts evaluations of the body's sin
+    (the primal pass, the sweep's recomputation, and one per backward step for the cotangent of `a`,
+    ct * sin(x)), eager (the schedule run in Python) and through the while loop that jit compiles, and
+    traces of the body."""
+    n, x, a = 40, np.array([0.2, -0.7]), 0.1
+    if sweep == "while_loop":
+        monkeypatch.setattr(revolve_p, "impl", _revolve_as_compiled)
+    sins, traces, real_sin = [0], [], sin_p.impl
+
+    def counting_sin(*args, **params):
+        sins[0] += 1
+        return real_sin(*args, **params)
+    monkeypatch.setattr(sin_p, "impl", counting_sin)
+    f = sin_loop(n, checkpoints, lambda: traces.append(1))
+    g = fnad.grad(f, (0, 1))(x, a)
+    monkeypatch.setattr(sin_p, "impl", real_sin)
+    assert len(traces) == 1
+    assert sins[0] == n + fewest_recomputations(n, checkpoints) + n
+    ref = fnad.grad(unrolled_sin_loop(n), (0, 1))(x, a)
+    np.testing.assert_allclose(g[0], ref[0], rtol=1e-12)
+    np.testing.assert_allclose(g[1], ref[1], rtol=1e-12)
+    np.testing.assert_allclose(g[0], fd_grad(lambda x: sin_loop_py(x, a, n), x), rtol=1e-6)
+    np.testing.assert_allclose(g[1], fd_grad(lambda a: sin_loop_py(x, a, n), a), rtol=1e-6)
 
 
 def test_while_reverse_mode_memory_is_bounded():

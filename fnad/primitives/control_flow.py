@@ -10,10 +10,13 @@ equation linear in the tangents whose non-linear inputs are primal residuals.
 - scan: a primal scan that also stacks per-iteration residuals (residuals that depend only on the
   loop constants are computed once, outside), and a linear scan; transpose: a scan the other way.
 - while: a primal while that also counts its trip count N, and the linear primitive `while_lin`
-  (N steps of the body's jvp from the initial carry). Its transpose runs the backward pass with a
-  binomial checkpointing schedule (revolve) decided at run time from N: `checkpoints` slots
-  (buffers of static shape [checkpoints, *carry]) hold carries; segments between them are recomputed.
-  With c slots a loop of N <= C(c - 1 + t, t) steps needs at most t forward recomputations per step.
+  (N steps of the body's jvp from the initial carry). Its transpose is the primitive `revolve`: the
+  backward pass with Griewank's binomial checkpointing schedule, decided at run time from N. At most
+  `checkpoints` = c carries are kept (slot 0 the initial one); segments between them are recomputed.
+  A loop of N <= C(c + t, t) steps is reversed with at most t recomputations of each step and
+  t N - C(c + t, t - 1) in all, the fewest possible with c slots. Eagerly the schedule runs in Python
+  over a list of carries; compiled, batched or differentiated it is a while loop over buffers of
+  static shape [c, *carry].
 
 Batching: a batched predicate turns cond into a select of all branches' outputs and makes while run
 until every lane is done, finished lanes frozen by select; scan carries the batch dimension.
@@ -30,7 +33,8 @@ from ..transforms.jvp import Zero, jvp_flat, tangent_aval, instantiate, add_tang
 from ..transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
 from ..transforms.batching import BatchTrace, BatchTracer, move_bdim
 from ..transforms.staging import decomposition, trace_to_jaxpr
-from .elementwise import add, sub, mul, div, eq, lt, gt, select, bitwise_or, bitwise_and, convert_element_type
+from .elementwise import (add, sub, mul, div, eq, lt, gt, select, bitwise_or, convert_element_type,
+                          min as minimum, max as maximum)
 from .shape import broadcast_in_dim, full, reshape
 from .reductions import reduce_or, reduce_max
 from .indexing import dynamic_slice, dynamic_update_slice
@@ -498,112 +502,14 @@ def _while_lin_jvp(primals, tangents, **params):
     return jvp_flat(lambda *xs: _while_lin_forward(*xs, **params), list(primals), list(tangents))
 
 
-@jaxpr_cache
-def _step_vjp(body_jaxpr, const_nz, carry_nz):
-    """One backward step: (consts, carry, carry cotangents) -> (const cotangents, carry cotangents),
-    for the flagged consts and carries."""
-    nb, nc = len(const_nz), len(carry_nz)
-    known, tangent, n_res = split_linear(body_jaxpr, const_nz + carry_nz, carry_nz)
-    n_t = sum(const_nz) + sum(carry_nz)
-    backward = transpose_jaxpr(tangent, [False] * n_res + [True] * n_t)
-
-    def fun(*args):
-        res = eval_closed(known, *args[:nb + nc])[nc:]
-        return eval_closed(backward, *res, *args[nb + nc:])
-    ct_avals = [tangent_aval(a) for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz]
-    return trace_to_jaxpr(fun, list(body_jaxpr.in_avals) + ct_avals, "while_step_vjp")
-
-
-def _binomial_advance(free, length):
-    """With `free` checkpoint slots for a segment of `length` steps, revolve's first stride:
-    beta(free, t - 1) for the least t with beta(free, t) = C(free + t, t) >= length."""
-    def cond(free, length, t, b, prev):
-        return [bitwise_and(lt(b, length), gt(free, _i64(0)))]
-
-    def body(free, length, t, b, prev):
-        t1 = add(t, _i64(1))
-        return [free, length, t1, div(mul(b, add(free, t1)), t1), b]
-    avals = [ShapedArray((), _I64)] * 5
-    out = while_flat(trace_flat(cond, avals, "beta_cond"), trace_flat(body, avals, "beta_body"),
-                     [free, length, _i64(0), _i64(1), _i64(1)], 1)
-    return out[4]
-
-
-@jaxpr_cache
-def _revolve_sweep(body_jaxpr, const_nz, carry_nz, checkpoints):
-    """The backward sweep as (cond, body) of a while loop over
-    (slots per carry leaf [c, ...], slot positions [c], top, end, carry cotangents, const cotangents).
-    Slot `top` holds the carry at step pos[top]; steps [end, N) are done. Each iteration either steps
-    back once (recomputing from the top checkpoint) or advances to revolve's next checkpoint."""
-    nb, nc, c = len(const_nz), len(carry_nz), checkpoints
-    avals = list(body_jaxpr.in_avals)
-    c_avals, x_avals = avals[:nb], avals[nb:]
-    ct_x_avals = [tangent_aval(a) for a, nz in zip(x_avals, carry_nz) if nz]
-    ct_c_avals = [tangent_aval(a) for a, nz in zip(c_avals, const_nz) if nz]
-    step_vjp = _step_vjp(body_jaxpr, const_nz, carry_nz)
-    i64 = ShapedArray((), _I64)
-
-    def read(buf, i):
-        shape = get_aval(buf).shape
-        return reshape(dynamic_slice(buf, [i] + [_i64(0)] * (len(shape) - 1), (1,) + shape[1:]), shape[1:])
-
-    def write(buf, i, x):
-        shape = get_aval(buf).shape
-        return dynamic_update_slice(buf, reshape(x, (1,) + shape[1:]), [i] + [_i64(0)] * (len(shape) - 1))
-
-    # Branch operands: consts, slots, pos, top, end, ct_x, ct_c, p (top's position), x (its carry), length, free
-    def unpack(args):
-        consts, slots, (pos, top, end), ct_x, ct_c, (p,), x, (length, free) = _split(
-            args, nb, nc, 3, len(ct_x_avals), len(ct_c_avals), 1, nc)
-        return consts, slots, pos, top, end, ct_x, ct_c, p, x, length, free
-
-    def push(*args):
-        consts, slots, pos, top, end, ct_x, ct_c, p, x, length, free = unpack(args)
-        stride = _binomial_advance(free, length)
-        x = repeat_body(body_jaxpr, nb, consts, x, stride, c)
-        top = add(top, _i64(1))
-        return [write(s, top, xi) for s, xi in zip(slots, x)] + [write(pos, top, add(p, stride)), top, end] + ct_x + ct_c
-
-    def step(*args):
-        consts, slots, pos, top, end, ct_x, ct_c, p, x, length, free = unpack(args)
-        x = repeat_body(body_jaxpr, nb, consts, x, sub(length, _i64(1)), c)
-        cts = eval_closed(step_vjp, *consts, *x, *ct_x)
-        ct_c = [add_tangents(a, b) for a, b in zip(ct_c, cts[:len(ct_c)])]
-        end = sub(end, _i64(1))
-        top = select(eq(p, end), sub(top, _i64(1)), top)
-        return slots + [pos, top, end] + cts[len(ct_c):] + ct_c
-
-    slot_avals = [a.update(shape=(c,) + a.shape) for a in x_avals]
-    branch_avals = (c_avals + slot_avals + [ShapedArray((c,), _I64), i64, i64] + ct_x_avals + ct_c_avals
-                    + [i64] + x_avals + [i64, i64])
-    branches = [trace_flat(f, branch_avals, f.__name__) for f in (push, step)]
-
-    def sweep_body(*args):
-        consts, slots, (pos, top, end), rest = _split(args, nb, nc, 3)
-        p = read(pos, top)
-        x = [read(s, top) for s in slots]
-        length, free = sub(end, p), sub(_i64(c - 1), top)
-        stepping = bitwise_or(eq(length, _i64(1)), eq(free, _i64(0)))
-        return cond_flat(convert_element_type(stepping, np.int32), branches,
-                         consts + slots + [pos, top, end] + rest + [p] + x + [length, free])
-
-    carry_avals = slot_avals + [ShapedArray((c,), _I64), i64, i64] + ct_x_avals + ct_c_avals
-    sweep_cond = trace_to_jaxpr(lambda *args: [gt(args[nc + 2], _i64(0))], carry_avals, "sweep_cond")
-    return sweep_cond, trace_to_jaxpr(sweep_body, c_avals + carry_avals, "sweep_body")
-
-
 def _while_lin_transpose(cts, *args, body_jaxpr, const_nz, carry_nz, checkpoints):
     consts, init, n, tc, tx = _lin_args(args, body_jaxpr, const_nz)
     assert not any(map(is_undefined, consts + init + [n])), "while_lin: primal inputs cannot be linear"
-    nc, c = len(init), checkpoints
     cts = zero_cotangents(cts, [a for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz])
-    ct_c = [_zeros(tangent_aval(get_aval(x))) for x, nz in zip(consts, const_nz) if nz]
-    slots = [broadcast_in_dim(x, (c,) + get_aval(x).shape, tuple(range(1, get_aval(x).ndim + 1))) for x in init]
-    sweep_cond, sweep_body = _revolve_sweep(body_jaxpr, const_nz, carry_nz, checkpoints)
-    outs = while_p.bind(*consts, *slots, full((c,), 0, _I64), _i64(0), n, *cts, *ct_c, cond_jaxpr=sweep_cond,
-                        body_jaxpr=sweep_body, cond_nconsts=0, body_nconsts=len(consts), checkpoints=checkpoints)
-    ct_x, ct_c = outs[nc + 3:nc + 3 + len(cts)], outs[nc + 3 + len(cts):]
-    return ([None] * (len(consts) + nc + 1) + [c if is_undefined(t) else None for c, t in zip(ct_c, tc)]
+    outs = revolve_p.bind(*consts, *init, n, *cts, body_jaxpr=body_jaxpr, const_nz=const_nz, carry_nz=carry_nz,
+                          checkpoints=checkpoints)
+    ct_x, ct_c = outs[:len(cts)], outs[len(cts):]
+    return ([None] * (len(consts) + len(init) + 1) + [c if is_undefined(t) else None for c, t in zip(ct_c, tc)]
             + [c if is_undefined(t) else None for c, t in zip(ct_x, tx)])
 
 
@@ -645,6 +551,212 @@ def _masked_count_body(body_jaxpr, nconsts):
 
 define_rules(while_lin_p, _while_lin_forward, _while_lin_abstract_eval, _while_lin_jvp, _while_lin_batch, _while_lin_transpose)
 while_lin_p.decompose = decomposition(_while_lin_forward)   # compiled as the loop that defines it
+
+
+# ----------------------------------------------------------------------------------------------
+# revolve: the backward sweep of while_lin (its transpose).
+#   revolve[body_jaxpr, const_nz, carry_nz, checkpoints](*consts, *init, n, *carry_cotangents)
+# = (cotangents of the flagged carries, of the flagged consts) at the loop's start.
+# A primitive of its own so that eager evaluation runs the schedule in Python over a list of carries
+# (each recomputed step one evaluation of the body); everywhere else (jit, vmap, jvp) it is the
+# while loop `_revolve_loop`, whose schedule is decided in IR at run time.
+
+revolve_p = Primitive("revolve", multiple_results=True)
+
+
+@jaxpr_cache
+def _step_vjp(body_jaxpr, const_nz, carry_nz):
+    """One backward step: (consts, carry, carry cotangents) -> (const cotangents, carry cotangents),
+    for the flagged consts and carries."""
+    nb, nc = len(const_nz), len(carry_nz)
+    known, tangent, n_res = split_linear(body_jaxpr, const_nz + carry_nz, carry_nz)
+    n_t = sum(const_nz) + sum(carry_nz)
+    backward = transpose_jaxpr(tangent, [False] * n_res + [True] * n_t)
+
+    def fun(*args):
+        res = eval_closed(known, *args[:nb + nc])[nc:]
+        return eval_closed(backward, *res, *args[nb + nc:])
+    ct_avals = [tangent_aval(a) for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz]
+    return trace_to_jaxpr(fun, list(body_jaxpr.in_avals) + ct_avals, "while_step_vjp")
+
+
+def _binomial_advance(snaps, length):
+    """Revolve's stride for a segment of l = `length` >= 2 steps whose first carry is checkpointed, with
+    s = `snaps` >= 2 slots for it (that one and the free ones). With t the least count such that
+    beta(s, t) = C(s + t, t) >= l, the stride is min(beta(s, t - 1), l - beta(s - 1, t - 1)): the largest
+    of those for which reversing the l - stride steps after it with s - 1 slots, then the stride with s,
+    takes the fewest recomputed steps, t * l - beta(s + 1, t - 1) (Griewank). `revolve_stride` mirrors it."""
+    def cond(snaps, length, t, b, prev):
+        return [lt(b, length)]
+
+    def body(snaps, length, t, b, prev):
+        t1 = add(t, _i64(1))
+        return [snaps, length, t1, div(mul(b, add(snaps, t1)), t1), b]
+    avals = [ShapedArray((), _I64)] * 5
+    _, _, t, _, prev = while_flat(trace_flat(cond, avals, "beta_cond"), trace_flat(body, avals, "beta_body"),
+                                  [snaps, length, _i64(0), _i64(1), _i64(1)], 1)
+    # beta(s - 1, t - 1) = beta(s, t - 1) * s / (s + t - 1), exactly. The divisor is 0 only for
+    # length <= 1 with one slot, which this branch never sees; lanes of a batched sweep that run it
+    # without taking it may, hence the max.
+    return minimum(prev, sub(length, div(mul(prev, snaps), maximum(sub(add(snaps, t), _i64(1)), _i64(1)))))
+
+
+@jaxpr_cache
+def _revolve_sweep(body_jaxpr, const_nz, carry_nz, checkpoints):
+    """The backward sweep as (cond, body) of a while loop over
+    (slots per carry leaf [c, ...], slot positions [c], top, end, carry cotangents, const cotangents).
+    Slot `top` holds the carry at step pos[top]; steps [end, N) are done. Each iteration either steps
+    back once (recomputing from the top checkpoint) or advances to revolve's next checkpoint."""
+    nb, nc, c = len(const_nz), len(carry_nz), checkpoints
+    avals = list(body_jaxpr.in_avals)
+    c_avals, x_avals = avals[:nb], avals[nb:]
+    ct_x_avals = [tangent_aval(a) for a, nz in zip(x_avals, carry_nz) if nz]
+    ct_c_avals = [tangent_aval(a) for a, nz in zip(c_avals, const_nz) if nz]
+    step_vjp = _step_vjp(body_jaxpr, const_nz, carry_nz)
+    i64 = ShapedArray((), _I64)
+
+    def read(buf, i):
+        shape = get_aval(buf).shape
+        return reshape(dynamic_slice(buf, [i] + [_i64(0)] * (len(shape) - 1), (1,) + shape[1:]), shape[1:])
+
+    def write(buf, i, x):
+        shape = get_aval(buf).shape
+        return dynamic_update_slice(buf, reshape(x, (1,) + shape[1:]), [i] + [_i64(0)] * (len(shape) - 1))
+
+    # Branch operands: consts, slots, pos, top, end, ct_x, ct_c, p (top's position), x (its carry), length,
+    # snaps (the slots for the segment [p, end): top's and the free ones)
+    def unpack(args):
+        consts, slots, (pos, top, end), ct_x, ct_c, (p,), x, (length, snaps) = _split(
+            args, nb, nc, 3, len(ct_x_avals), len(ct_c_avals), 1, nc)
+        return consts, slots, pos, top, end, ct_x, ct_c, p, x, length, snaps
+
+    def push(*args):
+        consts, slots, pos, top, end, ct_x, ct_c, p, x, length, snaps = unpack(args)
+        stride = _binomial_advance(snaps, length)
+        x = repeat_body(body_jaxpr, nb, consts, x, stride, c)
+        top = add(top, _i64(1))
+        return [write(s, top, xi) for s, xi in zip(slots, x)] + [write(pos, top, add(p, stride)), top, end] + ct_x + ct_c
+
+    def step(*args):
+        consts, slots, pos, top, end, ct_x, ct_c, p, x, length, snaps = unpack(args)
+        x = repeat_body(body_jaxpr, nb, consts, x, sub(length, _i64(1)), c)
+        cts = eval_closed(step_vjp, *consts, *x, *ct_x)
+        ct_c = [add_tangents(a, b) for a, b in zip(ct_c, cts[:len(ct_c)])]
+        end = sub(end, _i64(1))
+        top = select(eq(p, end), sub(top, _i64(1)), top)
+        return slots + [pos, top, end] + cts[len(ct_c):] + ct_c
+
+    slot_avals = [a.update(shape=(c,) + a.shape) for a in x_avals]
+    branch_avals = (c_avals + slot_avals + [ShapedArray((c,), _I64), i64, i64] + ct_x_avals + ct_c_avals
+                    + [i64] + x_avals + [i64, i64])
+    branches = [trace_flat(f, branch_avals, f.__name__) for f in (push, step)]
+
+    def sweep_body(*args):
+        consts, slots, (pos, top, end), rest = _split(args, nb, nc, 3)
+        p = read(pos, top)
+        x = [read(s, top) for s in slots]
+        length, snaps = sub(end, p), sub(_i64(c), top)
+        stepping = bitwise_or(eq(length, _i64(1)), eq(snaps, _i64(1)))
+        return cond_flat(convert_element_type(stepping, np.int32), branches,
+                         consts + slots + [pos, top, end] + rest + [p] + x + [length, snaps])
+
+    carry_avals = slot_avals + [ShapedArray((c,), _I64), i64, i64] + ct_x_avals + ct_c_avals
+    sweep_cond = trace_to_jaxpr(lambda *args: [gt(args[nc + 2], _i64(0))], carry_avals, "sweep_cond")
+    return sweep_cond, trace_to_jaxpr(sweep_body, c_avals + carry_avals, "sweep_body")
+
+
+def revolve_stride(snaps, length):
+    """`_binomial_advance` in Python."""
+    t, b, prev = 0, 1, 1
+    while b < length:
+        t, prev = t + 1, b
+        b = b * (snaps + t) // t
+    return min(prev, length - prev * snaps // (snaps + t - 1))
+
+
+def revolve_schedule(n, checkpoints, start, advance, step_back):
+    """Run the schedule of `_revolve_sweep` in Python for n steps from the carry `start`, keeping at
+    most `checkpoints` carries: `advance(x, k)` returns the carry k steps after x; `step_back(x)` is
+    called with the carry before each step, last step first. Returns the peak number of slots used."""
+    stack, end, peak = [(0, start)], n, 1
+    while end > 0:
+        p, x = stack[-1]
+        length, snaps = end - p, checkpoints - len(stack) + 1
+        if length == 1 or snaps == 1:
+            step_back(advance(x, length - 1))
+            end -= 1
+            if p == end:
+                stack.pop()
+        else:
+            stride = revolve_stride(snaps, length)
+            stack.append((p + stride, advance(x, stride)))
+            peak = max(peak, len(stack))
+    return peak
+
+
+def revolve_cost(n, checkpoints):
+    """(forward recomputation steps, peak checkpoint slots used) of the backward sweep for n steps."""
+    recomputed = 0
+
+    def advance(x, k):
+        nonlocal recomputed
+        recomputed += k
+    peak = revolve_schedule(n, checkpoints, None, advance, lambda x: None)
+    return recomputed, peak
+
+
+def _revolve_impl(*args, body_jaxpr, const_nz, carry_nz, checkpoints):
+    nb, nc = len(const_nz), len(carry_nz)
+    consts, init, (n,), ct_x = _split(args, nb, nc, 1)
+    step_vjp = _step_vjp(body_jaxpr, const_nz, carry_nz)
+    ct_c = [np.zeros(np.shape(x), tangent_aval(get_aval(x)).dtype) for x, nz in zip(consts, const_nz) if nz]
+
+    def advance(x, k):
+        for _ in range(k):
+            x = eval_closed(body_jaxpr, *consts, *x)
+        return x
+
+    def step_back(x):
+        nonlocal ct_x, ct_c
+        cts = eval_closed(step_vjp, *consts, *x, *ct_x)
+        ct_c, ct_x = [add(a, b) for a, b in zip(ct_c, cts)], cts[len(ct_c):]
+    revolve_schedule(int(n), checkpoints, init, advance, step_back)
+    return list(ct_x) + ct_c
+
+
+def _revolve_loop(*args, body_jaxpr, const_nz, carry_nz, checkpoints):
+    """The sweep as one while loop over slot buffers (see `_revolve_sweep`)."""
+    nb, nc, c = len(const_nz), len(carry_nz), checkpoints
+    consts, init, (n,), ct_x = _split(args, nb, nc, 1)
+    ct_c = [_zeros(tangent_aval(get_aval(x))) for x, nz in zip(consts, const_nz) if nz]
+    slots = [broadcast_in_dim(x, (c,) + get_aval(x).shape, tuple(range(1, get_aval(x).ndim + 1))) for x in init]
+    sweep_cond, sweep_body = _revolve_sweep(body_jaxpr, const_nz, carry_nz, checkpoints)
+    outs = while_p.bind(*consts, *slots, full((c,), 0, _I64), _i64(0), n, *ct_x, *ct_c, cond_jaxpr=sweep_cond,
+                        body_jaxpr=sweep_body, cond_nconsts=0, body_nconsts=nb, checkpoints=checkpoints)
+    return outs[nc + 3:]
+
+
+def _revolve_abstract_eval(*avals, body_jaxpr, const_nz, carry_nz, checkpoints):
+    nb = len(const_nz)
+    return ([tangent_aval(a) for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz]
+            + [tangent_aval(a) for a, nz in zip(avals[:nb], const_nz) if nz])
+
+
+def _revolve_jvp(primals, tangents, **params):
+    return jvp_flat(lambda *xs: _revolve_loop(*xs, **params), list(primals), list(tangents))
+
+
+def _revolve_batch(vals, dims, axis_size, **params):
+    batched = tuple(d is not None for d in dims)
+    vals = move_to_front(vals, dims, batched, axis_size)
+    avals = [get_aval(v).update(shape=get_aval(v).shape[1:]) if b else get_aval(v) for v, b in zip(vals, batched)]
+    loop = trace_to_jaxpr(lambda *xs: _revolve_loop(*xs, **params), avals, "revolve")
+    loop_b, out_b = batch_jaxpr_dims(loop, batched, axis_size)
+    return eval_closed(loop_b, *vals), [0 if b else None for b in out_b]
+
+
+define_rules(revolve_p, _revolve_impl, _revolve_abstract_eval, _revolve_jvp, _revolve_batch)
+revolve_p.decompose = decomposition(_revolve_loop)   # compiled as the loop that defines it
 
 
 # ----------------------------------------------------------------------------------------------
@@ -814,25 +926,3 @@ def scan_flat(body, init, xs, length, reverse=False, unroll=1):
     return scan_p.bind(*consts, *init, *xs, jaxpr=closed, num_consts=len(consts), num_carry=len(init),
                        length=length, reverse=reverse, unroll=unroll)
 
-
-def revolve_cost(n, checkpoints):
-    """(forward recomputation steps, peak checkpoint slots used) of the backward sweep for n steps:
-    a pure-Python mirror of the schedule above, for documentation and benchmarks."""
-    pos, end, recomputed, peak = [0], n, 0, 1
-    while end > 0:
-        p, free = pos[-1], checkpoints - len(pos)
-        length = end - p
-        if length == 1 or free == 0:
-            recomputed += length - 1
-            end -= 1
-            if p == end:
-                pos.pop()
-        else:
-            t, b, prev = 0, 1, 1
-            while b < length:
-                t, prev = t + 1, b
-                b = b * (free + t) // t
-            recomputed += prev
-            pos.append(p + prev)
-            peak = max(peak, len(pos))
-    return recomputed, peak
