@@ -9,9 +9,9 @@ whose values overflow. Checks (`check`): `jit(f)` against eager `f` and against 
 float64 programs, `jit(grad(loss))` against `grad(loss)` and central finite differences of the
 twin; in some draws `vmap(f)` and `jit(vmap(f))` against a loop of the twin.
 
-Choices come from a `Chooser`: hypothesis's `data` in the suite (tests/test_fuzz.py), a NumPy
-generator in the long profile, `python -m tests.fuzz --minutes 60 [--seed N]`, which keeps going
-after a failure, shrinks each failing program (`shrink`) and prints it.
+Choices come from a `Chooser` over a seeded NumPy generator: hypothesis draws the seeds in the
+suite (tests/test_fuzz.py); the long profile, `python -m tests.fuzz --minutes 60 [--seed N]`,
+keeps going after a failure. Either shrinks a failing program (`shrink`) and prints it.
 """
 from __future__ import annotations
 
@@ -172,7 +172,8 @@ NUMPY_NS = {"np": np, "ref": ref}
 # ---------------------------------------------------------------------------------------------
 
 class Chooser:
-    """Draws from a NumPy generator; `HypothesisChooser` draws the same choices from hypothesis."""
+    """The random choices of a program, from a NumPy generator (hypothesis draws its seed in the
+    suite). Programs are shrunk by `shrink`, which knows their structure."""
 
     def __init__(self, rng):
         self.rng = rng
@@ -188,15 +189,6 @@ class Chooser:
 
     def subset(self, seq):
         return tuple(a for a in seq if self.chance(0.5))
-
-
-class HypothesisChooser(Chooser):
-    def __init__(self, data):
-        from hypothesis import strategies as st
-        self.data, self.st = data, st
-
-    def int(self, lo, hi):
-        return self.data.draw(self.st.integers(lo, hi))
 
 
 class Reject(Exception):
@@ -537,7 +529,7 @@ OP_BY_NAME = {op.name: op for op in OPS}
 WEIGHTED_OPS = [op for op in OPS for _ in range(op.weight)]
 BODY_OPS = [OP_BY_NAME[n] for n in ("sin", "cos", "tanh", "square", "neg", "affine", "rev0", "cumsum",
                                     "log_softmax", "relu")]
-CHAIN_OPS = [OP_BY_NAME[n] for n in ("sin", "affine", "tanh", "mul", "rev0", "add")]
+CHAIN_OPS = [OP_BY_NAME[n] for n in ("sin", "affine", "tanh", "cos", "neg")]   # single-use chains
 
 
 # ---------------------------------------------------------------------------------------------
@@ -671,9 +663,9 @@ def draw_node(ch, values, names, ops, chain=False):
     raise Reject
 
 
-def draw_program(ch, n_nodes=None):
-    """A random program of n_nodes nodes (1-8 when None; long ones use only cheap ops)."""
-    dtype = ch.choice(["float64", "float64", "float32", "int32", "bool"])
+def draw_program(ch, n_nodes=None, dtype=None):
+    """A random program of n_nodes nodes (1-8 when None; long ones are chains of cheap ops)."""
+    dtype = dtype or ch.choice(["float64", "float64", "float32", "int32", "bool"])
     inputs = draw_inputs(ch, dtype)
     values = [eval(s, {"np": np}) for s in inputs]
     names = [f"x{i}" for i in range(len(inputs))]
@@ -693,7 +685,9 @@ def draw_program(ch, n_nodes=None):
     n = len(values)
     used = {a for node in nodes for a in node.args}
     # Return the last value, and often values that other nodes also read (the pattern of issue 11).
-    outputs = [n - 1] + [j for j in range(len(inputs), n - 1) if ch.chance(0.6 if j in used else 0.2)]
+    # (A long chain returns only its end, so that the compiler sees one deep expression.)
+    outputs = [n - 1] + [j for j in range(len(inputs), n - 1)
+                         if len(nodes) < 100 and ch.chance(0.6 if j in used else 0.2)]
     prog = Program(inputs, nodes, outputs)
     if ch.chance(0.7):
         prog.grad_weights = ch.int(1, 999)
@@ -936,6 +930,8 @@ def candidates(prog):
 
 def shrink(prog, failure, budget_s=120):
     """A smaller program that fails the same check (greedy: fewer outputs, nodes, plain inputs)."""
+    if len(prog.nodes) > 50:        # a long chain: each try would compile it again; shown whole
+        return prog, failure
     deadline = time.time() + budget_s
     progress = True
     while progress and time.time() < deadline:
@@ -968,7 +964,7 @@ def main(argv=None):
     while time.time() < end and len(failures) < a.max_failures:
         ch = Chooser(rng)
         try:
-            prog = draw_program(ch, ch.int(250, 320) if ch.chance(0.01) else None)
+            prog = draw_program(ch, ch.int(300, 700) if ch.chance(0.01) else None)
         except Reject:
             continue
         tried += 1
