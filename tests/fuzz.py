@@ -220,8 +220,7 @@ def draw_axes(ch, x):
         return None
     if ch.chance(0.5):
         return draw_axis(ch, x)
-    axes = tuple(a - x.ndim if ch.chance(0.3) else a for a in ch.subset(range(x.ndim)))
-    return axes
+    return tuple(a - x.ndim if ch.chance(0.3) else a for a in ch.subset(range(x.ndim)))
 
 
 def draw_const(ch, x, small=False):
@@ -239,10 +238,9 @@ def draw_index_array(ch, n, unique=False):
         return "np.zeros(0, int)"
     if unique:
         picks = [i for i in range(n) if ch.chance(0.6)] or [0]
-        order = sorted(picks, key=lambda i: ch.int(0, 9))
-        return r(np.array([i - n if ch.chance(0.3) else i for i in order]).tolist()).join(["np.array(", ")"])
-    k = ch.int(1, 5)
-    idx = [ch.int(-n, n - 1) for _ in range(k)]
+        idx = [i - n if ch.chance(0.3) else i for i in sorted(picks, key=lambda i: ch.int(0, 9))]
+        return f"np.array({idx!r})"
+    idx = [ch.int(-n, n - 1) for _ in range(ch.int(1, 5))]
     if ch.chance(0.2):
         idx = np.array(idx + [0] * (-len(idx) % 2)).reshape(2, -1).tolist()
     return f"np.array({idx!r})"
@@ -331,7 +329,7 @@ def _slice(ch, x):
     need(x.ndim >= 1)
     parts = []
     for d in x.shape[:ch.int(1, x.ndim)]:
-        parts.append(str(ch.int(-d, d - 1)) if d and ch.chance(0.2) else draw_slice(ch, d))
+        parts.append(str(ch.int(-d, d - 1)) if d and ch.chance(0.35) else draw_slice(ch, d))
     if ch.chance(0.2):
         parts = ["..."] + parts[len(parts) - 1:]
     return dict(idx=", ".join(parts))
@@ -613,7 +611,7 @@ def draw_inputs(ch, dtype):
     if ch.chance(0.04):                                   # above the threading threshold
         base = ch.choice([(LARGE,), (LARGE // 128 + 1, 128), (3, LARGE // 3 + 1)])
     else:
-        base = tuple(ch.choice([1, 2, 3, 4, 5, 3, 2, 0, 7]) for _ in range(ch.choice([0, 1, 1, 2, 2, 2, 3, 4])))
+        base = tuple(ch.choice([1, 2, 3, 4, 5, 6, 3, 2, 0, 7, 8]) for _ in range(ch.choice([0, 1, 1, 2, 2, 2, 3, 4])))
     srcs = []
     for i in range(ch.int(1, 3)):
         shape = list(base[ch.int(0, len(base)):] if i else base)

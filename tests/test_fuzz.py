@@ -12,7 +12,7 @@ from hypothesis import Phase, given, reject, settings, strategies as st
 
 from tests import fuzz
 
-EXAMPLES = int(os.environ.get("FNAD_FUZZ_EXAMPLES", "120"))
+EXAMPLES = int(os.environ.get("FNAD_FUZZ_EXAMPLES", "100"))
 
 
 def check_shrunk(prog, what=("jit", "grad", "vmap")):
