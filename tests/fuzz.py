@@ -453,7 +453,7 @@ def _fori(ch, x):
 
 
 def _scan(ch, x):
-    need(x.ndim >= 1)
+    need(1 <= x.ndim and len(x) <= 64)      # eager scans and the twin loop in Python
     return dict(body=_body(ch, x[0] if len(x) else x.reshape(x.shape[1:]), "x"), k=ch.int(0, 1),
                 rev=r(ch.chance(0.3)))
 
