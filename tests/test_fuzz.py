@@ -1,0 +1,42 @@
+"""The fast profile of the random-program tests (tests/fuzz.py; issue 11): random programs over
+fnad's public API, `jit` checked against eager and NumPy, `jit(grad)` against `grad` and finite
+differences, `vmap` against a loop. Hypothesis draws each program's seed, derandomized, so CI runs
+the same programs every time; a failing program is shrunk by fuzz.shrink (which knows the program
+structure, unlike hypothesis) and shown as paste-able source. FNAD_FUZZ_EXAMPLES=n runs n programs;
+the long profile is `python -m tests.fuzz --minutes 60`."""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import Phase, given, reject, settings, strategies as st
+
+from tests import fuzz
+
+EXAMPLES = int(os.environ.get("FNAD_FUZZ_EXAMPLES", "100"))
+
+
+def check_shrunk(prog, what=("jit", "grad", "vmap")):
+    try:
+        fuzz.check(prog, what)
+        return
+    except fuzz.Failure as e:
+        failure = e
+    small, failure = fuzz.shrink(prog, failure, budget_s=30)
+    pytest.fail("a random program fails; shrunk repro:\n\n" + fuzz.repro(small, failure), pytrace=False)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, phases=[Phase.generate])
+@given(st.integers(0, 2 ** 32 - 1))
+def test_random_programs_agree_under_jit_grad_and_vmap(seed):
+    try:
+        prog = fuzz.draw_program(fuzz.Chooser(np.random.default_rng(seed)))
+    except fuzz.Reject:
+        reject()
+    check_shrunk(prog)
+
+
+def test_a_500_op_random_chain_compiles_and_agrees():
+    # Passes over the IR must not recurse once per equation (issue 11 item 6).
+    prog = fuzz.draw_program(fuzz.Chooser(np.random.default_rng(0)), n_nodes=500, dtype="float64")
+    assert len(prog.nodes) == 500
+    check_shrunk(prog, what=("jit",))
