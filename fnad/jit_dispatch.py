@@ -212,8 +212,8 @@ class _IntRangeCheck:
     the dtype of the array they are combined with (NEP 50). Where that dtype cannot hold every int64
     (int8 ... int32, unsigned), NumPy raises OverflowError for a value outside it, but the compiled
     conversion would wrap silently. So before each call the values narrowed are checked here: the
-    Python ints themselves, or what the program computes from them alone (evaluated eagerly).
-    Conversions inside control-flow bodies are not seen (a known gap)."""
+    Python ints themselves, or what the program computes from them alone (evaluated eagerly),
+    also where a control-flow body narrows them (through its loop-invariant operands)."""
     __slots__ = ("name", "positions", "jaxpr", "dtypes", "direct")
 
     def __init__(self, name, positions, jaxpr, dtypes):
@@ -227,21 +227,34 @@ class _IntRangeCheck:
         if not positions:
             return None
         jaxpr = inline_calls(closed).jaxpr
-        known = {jaxpr.invars[i] for i in positions}    # values computed from the Python ints alone
         eqns, checked, dtypes = [], [], []
-        for e in jaxpr.eqns:
-            if e.primitive is convert_element_type_p and e.invars[0] in known:
-                a, dtype = e.invars[0].aval, np.dtype(e.params["new_dtype"])
-                if a.weak_type and a.dtype.kind == "i" and dtype.kind in "iu" and dtype != np.int64:
-                    checked.append(e.invars[0])
-                    dtypes.append(dtype)
-            if (e.invars and not any(isinstance(v, (Jaxpr, ClosedJaxpr)) for v in _flat_params(e.params))
-                    and all(type(v) is not Var or v in known for v in e.invars)):
-                eqns.append(e)
-                known.update(e.outvars)
+
+        def collect(jaxpr, known, nested=False):
+            """Copy into `eqns` what `jaxpr` computes from the Python ints alone; `known` maps its
+            Vars so computed to the check program's. Sub-IRs are visited through the operands
+            they see unchanged on every run (nesting depth, not program length, bounds this);
+            their invars do not keep the weak type their operands had, hence `nested`."""
+            for e in jaxpr.eqns:
+                if e.primitive is convert_element_type_p and e.invars[0] in known:
+                    a, dtype = e.invars[0].aval, np.dtype(e.params["new_dtype"])
+                    if ((a.weak_type or nested) and a.dtype.kind == "i" and dtype.kind in "iu"
+                            and dtype != np.int64):
+                        checked.append(known[e.invars[0]])
+                        dtypes.append(dtype)
+                if any(isinstance(v, (Jaxpr, ClosedJaxpr)) for v in _flat_params(e.params)):
+                    for sub, pairs in _invariant_operands(e):
+                        collect(sub, {inner: known[outer] for outer, inner in pairs
+                                      if type(outer) is Var and outer in known}, nested=True)
+                elif e.invars and all(type(v) is not Var or v in known for v in e.invars):
+                    outs = [Var(v.aval) for v in e.outvars]
+                    eqns.append(e.replace(invars=[known[v] if type(v) is Var else v for v in e.invars], outvars=outs))
+                    known.update(zip(e.outvars, outs))
+
+        ints = [jaxpr.invars[i] for i in positions]
+        collect(jaxpr, {v: v for v in ints})
         if not checked:
             return None
-        program = dce(Jaxpr([], [jaxpr.invars[i] for i in positions], eqns, checked))
+        program = dce(Jaxpr([], ints, eqns, checked))
         return _IntRangeCheck(name, positions, program, dtypes)
 
     def __call__(self, flat):
@@ -262,6 +275,22 @@ class _IntRangeCheck:
 def _flat_params(params):
     for v in params.values():
         yield from v if isinstance(v, (tuple, list)) else (v,)
+
+def _invariant_operands(e):
+    """(sub-jaxpr, [(operand, its invar)]) for the operands a control-flow equation passes to a
+    body unchanged on every run: a cond's operands, a while's and a scan's consts."""
+    p, name = e.params, e.primitive.name
+    if name == "cond":
+        return [(b.jaxpr, list(zip(e.invars[1:], b.jaxpr.invars))) for b in p["branches"]]
+    if name == "while":
+        nc, nb = p["cond_nconsts"], p["body_nconsts"]
+        return [(p["cond_jaxpr"].jaxpr, list(zip(e.invars[:nc], p["cond_jaxpr"].jaxpr.invars))),
+                (p["body_jaxpr"].jaxpr, list(zip(e.invars[nc:nc + nb], p["body_jaxpr"].jaxpr.invars)))]
+    if name == "scan":
+        body = p["jaxpr"].jaxpr
+        return [(body, list(zip(e.invars[:p["num_consts"]], body.invars)))]
+    return []
+
 
 
 class _Entry:
