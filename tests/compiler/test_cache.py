@@ -1,6 +1,7 @@
 import ctypes
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -84,7 +85,8 @@ def test_memory_and_disk_hits(disk):
     c = cache.Cache(disk=disk)
     a = c.get_or_compile("k3", builder(3, calls))
     assert c.get_or_compile("k3", builder(3, calls)) is a
-    assert c.stats() == {"memory_hits": 1, "disk_hits": 0, "misses": 1, "compiles": 1, "corrupt": 0}
+    assert c.stats() == {"memory_hits": 1, "disk_hits": 0, "misses": 1, "compiles": 1, "corrupt": 0,
+                         "refused": 0}
     c2 = cache.Cache(disk=disk)
     b = c2.get_or_compile("k3", builder(3, calls))
     assert b.metadata == {"factor": 3} and call_f(b, 7) == 21 and calls == [3]
@@ -174,3 +176,24 @@ def test_unsafe_directories_are_refused(tmp_path):
         with pytest.warns(RuntimeWarning, match="owned by uid 12345"):
             disabled = cache.DiskCache(theirs)
         assert not disabled.enabled and disabled.get(cache.cache_key("x")) is None
+
+
+def test_key_covers_every_source_file_of_fnad_and_compiler(tmp_path):
+    """Stale code must not be served after a rule in fnad/ (or any compiler file) changes."""
+    root = os.path.dirname(os.path.dirname(cache.__file__))
+    for package in ("compiler", "fnad"):
+        shutil.copytree(os.path.join(root, package), tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    script = "from compiler import cache; print(cache.code_version(), cache.cache_key('ir'))"
+
+    def version():
+        return subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, capture_output=True,
+                              text=True, env=dict(os.environ, PYTHONPATH=str(tmp_path))).stdout.split()
+    before = version()
+    assert before == version()
+    nested = sorted((tmp_path / "fnad").glob("*/*.py"))[0]  # a rule file below the package root
+    nested.write_text(nested.read_text() + "\n# changed\n")
+    after_fnad = version()
+    assert after_fnad[0] != before[0] and after_fnad[1] != before[1]
+    (tmp_path / "compiler" / "engine.py").write_text((tmp_path / "compiler" / "engine.py").read_text() + "\n")
+    assert version()[0] not in (before[0], after_fnad[0])
