@@ -7,6 +7,9 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
+import os
+import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -25,10 +28,57 @@ jit_p = Primitive("jit", multiple_results=True)
 jit_p.inline_param = "jaxpr"   # the compiler sees nested jits inlined (see `inline_calls`)
 
 # ----------------------------------------------------------------------------------------------
-# Compilation of a ClosedJaxpr (cached per jaxpr object)
+# In-process caches: one LRU across all jitted functions
+#
+# Every traced signature of every jitted function (its IR, executable and native entries) and every
+# IR or executable derived from a ClosedJaxpr (`_per_jaxpr`) is one entry of `_IN_MEMORY`; past
+# `_CACHE_ENTRIES` of them the least recently used are dropped, which frees their compiled code
+# (code lives as long as its `engine.NativeLibrary`). "Used" means compiled, or called through the
+# Python dispatch: calls that a native entry runs by itself cannot record their use.
 
-_PER_JAXPR: OrderedDict = OrderedDict()    # (what, id(jaxpr), *args) -> (jaxpr, result)
-_PER_JAXPR_CACHE_SIZE = 512
+
+def _entries_from_env():
+    text = os.environ.get("FNAD_JIT_CACHE_ENTRIES", "").strip()
+    if not text:
+        return 2048
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"FNAD_JIT_CACHE_ENTRIES must be a positive integer (entries kept in memory "
+                         f"across all jitted functions), got {text!r}")
+    return int(text)
+
+
+_CACHE_ENTRIES = _entries_from_env()
+_IN_MEMORY: OrderedDict = OrderedDict()  # (make, id(jaxpr), *args) -> (jaxpr, result);
+_IN_MEMORY_LOCK = threading.Lock()       # (_SIGNATURE, id(entry)) -> (weakref to JitFunction, its key)
+_SIGNATURE = "signature"
+
+
+def _remember(key, value):
+    """Add `key` to `_IN_MEMORY` as the most recently used entry, dropping the least recently used."""
+    with _IN_MEMORY_LOCK:
+        _IN_MEMORY[key] = value
+        _IN_MEMORY.move_to_end(key)
+        evicted = [_IN_MEMORY.popitem(last=False) for _ in range(len(_IN_MEMORY) - _CACHE_ENTRIES)]
+    for key, value in evicted:   # outside the lock: this runs JitFunction code
+        if key[0] == _SIGNATURE:
+            fun = value[0]()
+            if fun is not None:
+                fun._forget(value[1])
+
+
+def _touch(key):
+    with _IN_MEMORY_LOCK:
+        if key in _IN_MEMORY:
+            _IN_MEMORY.move_to_end(key)
+
+
+def _forget_entry(entry):
+    with _IN_MEMORY_LOCK:
+        _IN_MEMORY.pop((_SIGNATURE, id(entry)), None)
+
+
+# ----------------------------------------------------------------------------------------------
+# Compilation of a ClosedJaxpr (cached per jaxpr object)
 
 
 def inline_calls(closed):
@@ -82,17 +132,16 @@ def _inline_param_value(v):
 
 
 def _per_jaxpr(make, closed, *args):
-    """`make(closed, *args)`, computed once per ClosedJaxpr object and hashable `args` (LRU-bounded).
-    Derived IR stays the same object, so its compiled code is found again too."""
+    """`make(closed, *args)`, computed once per ClosedJaxpr object and hashable `args` (an entry of
+    the global LRU, `_IN_MEMORY`). Derived IR stays the same object, so its compiled code is found
+    again too."""
     key = (make, id(closed), *args)
-    hit = _PER_JAXPR.get(key)
+    hit = _IN_MEMORY.get(key)
     if hit is not None and hit[0] is closed:
-        _PER_JAXPR.move_to_end(key)
+        _touch(key)
         return hit[1]
     result = make(closed, *args)
-    _PER_JAXPR[key] = (closed, result)
-    while len(_PER_JAXPR) > _PER_JAXPR_CACHE_SIZE:
-        _PER_JAXPR.popitem(last=False)
+    _remember(key, (closed, result))
     return result
 
 
@@ -102,7 +151,7 @@ def _compile(closed):
 
 
 def executable_for(closed):
-    """Native code for `closed` (compiled once per ClosedJaxpr object; LRU-bounded)."""
+    """Native code for `closed` (compiled once per ClosedJaxpr object; in the global LRU)."""
     return _per_jaxpr(_compile, closed)
 
 
@@ -198,10 +247,10 @@ def _result_form(tree):
 
 
 class _Entry:
-    __slots__ = ("closed", "in_avals", "exe", "form", "unflatten")
+    __slots__ = ("closed", "in_avals", "exe", "form", "unflatten", "fast")
 
     def __init__(self, closed, out_tree, in_avals):
-        self.closed, self.in_avals, self.exe = closed, in_avals, None
+        self.closed, self.in_avals, self.exe, self.fast = closed, in_avals, None, None
         self.form = _result_form(out_tree)
         self.unflatten = operator.itemgetter(0) if self.form == "single" else out_tree.unflatten
 
@@ -262,8 +311,24 @@ class JitFunction:
             entry = self._trace(args, kwargs, flat, in_tree)
             self._cache[key] = entry
             if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+                self._forget(next(iter(self._cache)))
+            _remember((_SIGNATURE, id(entry)), (weakref.ref(self), key))
+        else:
+            _touch((_SIGNATURE, id(entry)))
         return entry, flat
+
+    def _forget(self, key):
+        """Drop traced signature `key` (evicted from an LRU) with everything that runs its code:
+        its fast path and this instance's native chain, which later compiles start again."""
+        entry = self._cache.pop(key, None)
+        if entry is None:
+            return
+        _forget_entry(entry)
+        if entry.fast is not None:
+            self._fast.pop(entry.fast, None)
+            cls = type(self)
+            if cls.__dict__.get("_direct_for") is self and "__call__" in cls.__dict__:
+                del cls.__call__
 
     def _trace(self, args, kwargs, flat, in_tree):
         static_pos = {i % len(args) for i in self.static_argnums if -len(args) <= i < len(args)}
@@ -315,8 +380,11 @@ class JitFunction:
         of `exe` when the result is one array or a flat tuple/list of them, else a closure. The
         native entry also heads the chain that is this instance's `__call__`: each entry of it
         passes a call it refuses to the next, the last to the Python dispatch."""
+        if (_SIGNATURE, id(entry)) not in _IN_MEMORY:
+            return   # evicted while it compiled: a fast path would keep its code alive, uncounted
         if len(self._fast) >= self._cache_size:
             self._fast.clear()
+        entry.fast = signature
         form = entry.form if exe.has_entry else None
         if form is None:
             unflatten, call = entry.unflatten, self._call
@@ -358,6 +426,8 @@ class JitFunction:
         return Lowered(entry.closed)
 
     def clear_cache(self):
+        for entry in self._cache.values():
+            _forget_entry(entry)
         self._cache.clear()
         self._fast.clear()
         cls = type(self)
