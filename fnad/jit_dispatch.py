@@ -7,7 +7,9 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
+import os
 import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -27,13 +29,61 @@ jit_p = Primitive("jit", multiple_results=True)
 jit_p.inline_param = "jaxpr"   # the compiler sees nested jits inlined (see `inline_calls`)
 
 # ----------------------------------------------------------------------------------------------
-# Compilation of a ClosedJaxpr (cached per jaxpr object)
+# In-process caches: one LRU across all jitted functions
+#
+# Every traced signature of every jitted function (its IR, executable and native entries) and every
+# IR or executable derived from a ClosedJaxpr (`_per_jaxpr`) is one entry of `_IN_MEMORY`; past
+# `_CACHE_ENTRIES` of them the least recently used are dropped, which frees their compiled code
+# (code lives as long as its `engine.NativeLibrary`). "Used" means compiled, or called through the
+# Python dispatch: calls that a native entry runs by itself cannot record their use.
 
-_PER_JAXPR: OrderedDict = OrderedDict()    # (what, id(jaxpr), *args) -> (jaxpr, result)
-_PER_JAXPR_CACHE_SIZE = 512
+
+def _entries_from_env():
+    text = os.environ.get("FNAD_JIT_CACHE_ENTRIES", "").strip()
+    if not text:
+        return 2048
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"FNAD_JIT_CACHE_ENTRIES must be a positive integer (entries kept in memory "
+                         f"across all jitted functions), got {text!r}")
+    return int(text)
+
+
+_CACHE_ENTRIES = _entries_from_env()
+_IN_MEMORY: OrderedDict = OrderedDict()  # (make, id(jaxpr), *args) -> (jaxpr, result);
+                                         # (_SIGNATURE, id(entry)) -> (weakref to JitFunction, its key)
 # Guards the bookkeeping of the caches here (never held while tracing or compiling, which may
 # call other jitted functions): threads may look up, insert and evict at the same time.
-_CACHE_LOCK = threading.Lock()
+# Reentrant: dropping an evicted signature takes it again.
+_CACHE_LOCK = threading.RLock()
+_SIGNATURE = "signature"
+
+
+def _remember(key, value):
+    """Add `key` to `_IN_MEMORY` as the most recently used entry, dropping the least recently used."""
+    with _CACHE_LOCK:
+        _IN_MEMORY[key] = value
+        _IN_MEMORY.move_to_end(key)
+        evicted = [_IN_MEMORY.popitem(last=False) for _ in range(len(_IN_MEMORY) - _CACHE_ENTRIES)]
+    for key, value in evicted:   # outside the lock: this runs JitFunction code
+        if key[0] == _SIGNATURE:
+            fun = value[0]()
+            if fun is not None:
+                fun._forget(value[1])
+
+
+def _touch(key):
+    with _CACHE_LOCK:
+        if key in _IN_MEMORY:
+            _IN_MEMORY.move_to_end(key)
+
+
+def _forget_entry(entry):
+    with _CACHE_LOCK:
+        _IN_MEMORY.pop((_SIGNATURE, id(entry)), None)
+
+
+# ----------------------------------------------------------------------------------------------
+# Compilation of a ClosedJaxpr (cached per jaxpr object)
 
 
 def inline_calls(closed):
@@ -87,19 +137,17 @@ def _inline_param_value(v):
 
 
 def _per_jaxpr(make, closed, *args):
-    """`make(closed, *args)`, computed once per ClosedJaxpr object and hashable `args` (LRU-bounded).
-    Derived IR stays the same object, so its compiled code is found again too."""
+    """`make(closed, *args)`, computed once per ClosedJaxpr object and hashable `args` (an entry of
+    the global LRU, `_IN_MEMORY`). Derived IR stays the same object, so its compiled code is found
+    again too."""
     key = (make, id(closed), *args)
     with _CACHE_LOCK:
-        hit = _PER_JAXPR.get(key)
+        hit = _IN_MEMORY.get(key)
         if hit is not None and hit[0] is closed:
-            _PER_JAXPR.move_to_end(key)
+            _IN_MEMORY.move_to_end(key)
             return hit[1]
     result = make(closed, *args)     # threads making the same result at once each make it: equal
-    with _CACHE_LOCK:
-        _PER_JAXPR[key] = (closed, result)
-        while len(_PER_JAXPR) > _PER_JAXPR_CACHE_SIZE:
-            _PER_JAXPR.popitem(last=False)
+    _remember(key, (closed, result))
     return result
 
 
@@ -109,7 +157,7 @@ def _compile(closed):
 
 
 def executable_for(closed):
-    """Native code for `closed` (compiled once per ClosedJaxpr object; LRU-bounded)."""
+    """Native code for `closed` (compiled once per ClosedJaxpr object; in the global LRU)."""
     return _per_jaxpr(_compile, closed)
 
 
@@ -276,6 +324,7 @@ def _flat_params(params):
     for v in params.values():
         yield from v if isinstance(v, (tuple, list)) else (v,)
 
+
 def _invariant_operands(e):
     """(sub-jaxpr, [(operand, its invar)]) for the operands a control-flow equation passes to a
     body unchanged on every run: a cond's operands, a while's and a scan's consts."""
@@ -292,12 +341,11 @@ def _invariant_operands(e):
     return []
 
 
-
 class _Entry:
-    __slots__ = ("closed", "in_avals", "exe", "form", "unflatten", "int_check")
+    __slots__ = ("closed", "in_avals", "exe", "form", "unflatten", "int_check", "fast")
 
     def __init__(self, closed, out_tree, in_avals, int_check=None):
-        self.closed, self.in_avals, self.exe, self.int_check = closed, in_avals, None, int_check
+        self.closed, self.in_avals, self.exe, self.int_check, self.fast = closed, in_avals, None, int_check, None
         self.form = _result_form(out_tree)
         self.unflatten = operator.itemgetter(0) if self.form == "single" else out_tree.unflatten
 
@@ -363,9 +411,15 @@ class JitFunction:
         if entry is None:
             entry = self._trace(args, kwargs, flat, in_tree)
             with _CACHE_LOCK:     # a thread that traced the same signature meanwhile wins: one entry
-                entry = self._cache.setdefault(key, entry)
-                if len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+                winner = self._cache.setdefault(key, entry)
+                oldest = next(iter(self._cache)) if len(self._cache) > self._cache_size else None
+            if winner is entry:
+                if oldest is not None:
+                    self._forget(oldest)
+                _remember((_SIGNATURE, id(entry)), (weakref.ref(self), key))
+            entry = winner
+        else:
+            _touch((_SIGNATURE, id(entry)))
         return entry, flat
 
     def _check_leaves(self, flat, positional):
@@ -373,6 +427,20 @@ class JitFunction:
         for i, x in enumerate(flat):
             if is_masked_array(x):
                 raise masked_array_error(x, f"jit({self._name}): {'argument' if positional else 'input leaf'} {i}")
+
+    def _forget(self, key):
+        """Drop traced signature `key` (evicted from an LRU) with everything that runs its code:
+        its fast path and this instance's native chain, which later compiles start again."""
+        with _CACHE_LOCK:
+            entry = self._cache.pop(key, None)
+            if entry is None:
+                return
+            _forget_entry(entry)
+            if entry.fast is not None:
+                self._fast.pop(entry.fast, None)
+                cls = type(self)
+                if cls.__dict__.get("_direct_for") is self and "__call__" in cls.__dict__:
+                    del cls.__call__
 
     def _trace(self, args, kwargs, flat, in_tree):
         static_pos = {i % len(args) for i in self.static_argnums if -len(args) <= i < len(args)}
@@ -430,6 +498,9 @@ class JitFunction:
         with _CACHE_LOCK:
             if signature in self._fast:
                 return
+            if (_SIGNATURE, id(entry)) not in _IN_MEMORY:
+                return   # evicted while it compiled: a fast path would keep its code alive, uncounted
+            entry.fast = signature
             if len(self._fast) >= self._cache_size:
                 self._fast.clear()
             form = entry.form if exe.has_entry else None
@@ -483,6 +554,8 @@ class JitFunction:
 
     def clear_cache(self):
         with _CACHE_LOCK:
+            for entry in self._cache.values():
+                _forget_entry(entry)
             self._cache.clear()
             self._fast.clear()
             cls = type(self)
