@@ -734,6 +734,18 @@ def compare_outputs(what, got, want, exact_dtype=True, floor=0.0):
                                 f"  expected {np.array2string(w, threshold=40)}")
 
 
+def refused_eagerly(f, args, error):
+    """Reject the program when eager fnad raises what jit raised: fnad refuses it in every mode,
+    where the NumPy twin that validated it was more lenient (e.g. a fori_loop of no steps never
+    runs, so never checks, a body that fnad traces, as JAX does)."""
+    try:
+        f(*args)
+    except type(error):
+        raise Reject from error
+    except Exception:
+        pass
+
+
 def call(what, f, *args):
     try:
         return f(*args)
@@ -786,7 +798,11 @@ def _check(prog, what):
     floor = TOL["float32"] if "float32" in prog.input_source() + prog.function_source() else 0.0
     compare = functools.partial(compare_outputs, floor=floor)
     if "jit" in what:
-        got = call("jit raised", fnad.jit(f), *args)
+        try:
+            got = fnad.jit(f)(*args)
+        except Exception as e:
+            refused_eagerly(f, args, e)
+            raise Failure("jit raised", f"{type(e).__name__}: {e}") from e
         compare("jit vs numpy", got, want)
         if not prog.uses_at():       # `.at` exists on traced values only, so not eagerly
             eager = call("eager raised", f, *args)
@@ -971,14 +987,19 @@ def main(argv=None):
             prog = draw_program(ch, ch.int(300, 700) if ch.chance(0.01) else None)
         except Reject:
             continue
-        tried += 1
         try:
             check(prog)
+            tried += 1
+            if tried % 500 == 0:
+                print(f"... {tried} programs", flush=True)
+            continue
+        except Reject:
             continue
         except Failure as e:
             failure = e
         except Exception as e:                     # a bug of the checker itself
             failure = Failure("checker error", traceback.format_exc())
+        tried += 1
         small, small_failure = shrink(prog, failure)
         key = (small_failure.kind, tuple(sorted({n.op for n in small.nodes})))
         failures.append((small, small_failure))
@@ -986,8 +1007,6 @@ def main(argv=None):
         print(repro(small, small_failure), flush=True)
         classes.setdefault(key, 0)
         classes[key] += 1
-        if tried % 50 == 0:
-            print(f"... {tried} programs", flush=True)
     print(f"\nseed {seed}: tried {tried} programs in {a.minutes} min; {len(failures)} failed")
     for key, n in sorted(classes.items(), key=lambda kv: -kv[1]):
         print(f"  {n:4d}  {key[0]}  ops {', '.join(key[1])}")

@@ -19,6 +19,8 @@ def check_shrunk(prog, what=("jit", "grad", "vmap")):
     try:
         fuzz.check(prog, what)
         return
+    except fuzz.Reject:
+        reject()
     except fuzz.Failure as e:
         failure = e
     small, failure = fuzz.shrink(prog, failure, budget_s=30)
