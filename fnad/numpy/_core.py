@@ -9,9 +9,10 @@ import sys
 import numpy as np
 
 from .. import core
-from ..core import Tracer, get_aval, ShapedArray
-from ..primitives import elementwise as ew
+from ..core import ConcretizationError, Tracer, get_aval, ShapedArray
+from ..primitives import elementwise as ew, indexing as ix, shape as sh
 from ..primitives.shape import broadcast_to_rank_shape
+from ._examples import EXAMPLES
 
 _WEAK_PLACEHOLDER = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
 _PY_SCALARS = (int, float, bool, complex)
@@ -97,8 +98,7 @@ def asarray_traced(x, dtype=None):
         return x if dtype is None else convert(x, dtype)
     if isinstance(x, (list, tuple)):
         if any(isinstance(e, (Tracer, list, tuple)) for e in x) and _has_tracer(x):
-            from .. import numpy as fnp
-            return fnp.stack([asarray_traced(e, dtype) for e in x])
+            return stack_traced([asarray_traced(e, dtype) for e in x])
     if type(x) is not np.ndarray and core.is_masked_array(x):
         raise core.masked_array_error(x, "fnad.numpy: an argument")
     return np.asarray(x, dtype=dtype)
@@ -142,7 +142,6 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
                   f"where=, dtype=). Without traced arguments it calls numpy.{np_name} itself and returns "
                   f"NumPy values; on traced values it binds fnad primitives, so it works under grad, jvp, "
                   f"vjp, vmap and jit" + (" (the boolean result has a zero derivative)." if out_bool else "."))
-    from ._examples import EXAMPLES
     if name in EXAMPLES:
         fn.__doc__ += "\n\n" + EXAMPLES[name]
     return fn
@@ -164,5 +163,50 @@ def normalize_axes(axis, ndim):
     return out
 
 
+def promoted(arrays, dtype=None):
+    """The arrays converted to `dtype`, or to their NumPy result dtype (Python scalars weak)."""
+    arrays = [asarray_traced(a) for a in arrays]
+    if dtype is not None:
+        dt, weak = np.dtype(dtype), False
+    else:
+        dt, weak = result_type(*arrays)
+    return [a if get_aval(a).dtype == dt else convert(a, dt, weak) for a in arrays]
+
+
+def stack_traced(arrays, axis=0, dtype=None):
+    """numpy.stack on traced values (here rather than with `stack`, because asarray_traced stacks
+    nested lists of tracers with it)."""
+    arrays = promoted(arrays, dtype)
+    shapes = {shape_of(a) for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all input arrays must have the same shape, got {sorted(shapes)}")
+    nd = get_aval(arrays[0]).ndim + 1
+    axis = normalize_axis(axis, nd)
+    return ix.concatenate([sh.expand_dims(a, (axis,)) for a in arrays], axis)
+
+
+def shape_of(x):
+    return get_aval(x).shape
+
+
+def traced_array(a, dtype=None):
+    a = asarray_traced(a)
+    return a if dtype is None or get_aval(a).dtype == dtype else convert(a, np.dtype(dtype))
+
+
+def concrete(x, what):
+    """The concrete value of x, or a clear error for outputs whose shape depends on values."""
+    if not isinstance(x, Tracer):
+        return np.asarray(x)
+    value = x.concrete_value()
+    if value is None:
+        raise ConcretizationError(
+            f"{what} has a data-dependent output shape, so it needs a concrete value, but got an abstract "
+            f"traced array {x.aval.str_short()} (traced by {x._trace.main.name}{x.source_info()}). Use "
+            "fnad.numpy.where(condition, x, y) to select values with a fixed shape instead.")
+    return np.asarray(value)
+
+
 __all__ = ["is_traced", "result_type", "elementwise", "convert", "broadcast_arrays", "asarray_traced",
-           "normalize_axis", "normalize_axes", "ShapedArray"]
+           "normalize_axis", "normalize_axes", "ShapedArray", "promoted", "stack_traced", "shape_of", "traced_array",
+           "concrete"]

@@ -15,7 +15,10 @@ from ..primitives import linalg as la
 from ..primitives import elementwise as ew
 from ..primitives import shape as sh
 from ._core import is_traced, asarray_traced, convert, normalize_axes
-from .. import numpy as fnp
+from ._elementwise import abs, exp, log, maximum, sign as _sign, sqrt, where
+from ._reductions import max, min, prod, sum
+from ._shapes import expand_dims, moveaxis, reshape, shape, squeeze, swapaxes
+from ._products import matmul
 
 __all__ = ["norm", "solve", "inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "qr", "matrix_power",
            "EighResult", "SlogdetResult", "QRResult"]
@@ -119,9 +122,9 @@ def slogdet(a):
     diag = la.diagonal(lu)
     shape = get_aval(pivots).shape
     swapped = ew.ne(pivots, sh.iota(np.int32, shape, len(shape) - 1))
-    odd = fnp.sum(swapped, axis=-1) % 2
-    sign = fnp.where(odd == 1, -1.0, 1.0).astype(get_aval(a).dtype) * fnp.prod(fnp.sign(diag), axis=-1)
-    return SlogdetResult(sign, fnp.sum(fnp.log(fnp.abs(diag)), axis=-1))
+    odd = sum(swapped, axis=-1) % 2
+    sign = where(odd == 1, -1.0, 1.0).astype(get_aval(a).dtype) * prod(_sign(diag), axis=-1)
+    return SlogdetResult(sign, sum(log(abs(diag)), axis=-1))
 
 
 def det(a):
@@ -139,7 +142,7 @@ def det(a):
     if not is_traced((a,)):
         return np.linalg.det(a)
     sign, logabsdet = slogdet(a)
-    return sign * fnp.exp(logabsdet)
+    return sign * exp(logabsdet)
 
 
 def _symmetrized(name, a, symmetrize_input):
@@ -258,10 +261,10 @@ def matrix_power(a, n):
     result = None
     while n:
         if n & 1:
-            result = a if result is None else fnp.matmul(result, a)
+            result = a if result is None else matmul(result, a)
         n >>= 1
         if n:
-            a = fnp.matmul(a, a)
+            a = matmul(a, a)
     return result
 
 
@@ -272,38 +275,38 @@ def matrix_power(a, n):
 def _vector_norm(x, axis, ord):
     ax = axis[0]
     if ord is None or ord == 2:
-        return fnp.sqrt(fnp.sum(x * x, axis=ax, keepdims=True))
+        return sqrt(sum(x * x, axis=ax, keepdims=True))
     if ord == np.inf:
-        return fnp.max(fnp.abs(x), axis=ax, keepdims=True)
+        return max(abs(x), axis=ax, keepdims=True)
     if ord == -np.inf:
-        return fnp.min(fnp.abs(x), axis=ax, keepdims=True)
+        return min(abs(x), axis=ax, keepdims=True)
     if ord == 0:
-        return fnp.sum(x != 0, axis=ax, keepdims=True).astype(get_aval(x).dtype)
+        return sum(x != 0, axis=ax, keepdims=True).astype(get_aval(x).dtype)
     if ord == 1:
-        return fnp.sum(fnp.abs(x), axis=ax, keepdims=True)
+        return sum(abs(x), axis=ax, keepdims=True)
     if isinstance(ord, str):
         raise ValueError(f"linalg.norm: invalid norm order {ord!r} for vectors")
-    return fnp.sum(fnp.abs(x) ** ord, axis=ax, keepdims=True) ** (1.0 / ord)
+    return sum(abs(x) ** ord, axis=ax, keepdims=True) ** (1.0 / ord)
 
 
 def _matrix_norm(x, axis, ord):
     row, col = axis
     if ord is None or ord == "fro":
-        return fnp.sqrt(fnp.sum(x * x, axis=axis, keepdims=True))
+        return sqrt(sum(x * x, axis=axis, keepdims=True))
     if ord in (1, -1):
-        col_sums = fnp.sum(fnp.abs(x), axis=row, keepdims=True)
-        return (fnp.max if ord == 1 else fnp.min)(col_sums, axis=col, keepdims=True)
+        col_sums = sum(abs(x), axis=row, keepdims=True)
+        return (max if ord == 1 else min)(col_sums, axis=col, keepdims=True)
     if ord in (np.inf, -np.inf):
-        row_sums = fnp.sum(fnp.abs(x), axis=col, keepdims=True)
-        return (fnp.max if ord == np.inf else fnp.min)(row_sums, axis=row, keepdims=True)
+        row_sums = sum(abs(x), axis=col, keepdims=True)
+        return (max if ord == np.inf else min)(row_sums, axis=row, keepdims=True)
     if ord in (2, -2, "nuc"):
         # singular values: square roots of the eigenvalues of the smaller Gram matrix (m^T m or m m^T)
-        m = fnp.moveaxis(x, (row, col), (-2, -1))
-        mt = fnp.swapaxes(m, -1, -2)
-        gram = fnp.matmul(mt, m) if fnp.shape(m)[-2] >= fnp.shape(m)[-1] else fnp.matmul(m, mt)
-        s = fnp.sqrt(fnp.maximum(eigvalsh(gram), 0))
-        out = fnp.max(s, axis=-1) if ord == 2 else fnp.min(s, axis=-1) if ord == -2 else fnp.sum(s, axis=-1)
-        return fnp.expand_dims(out, axis)
+        m = moveaxis(x, (row, col), (-2, -1))
+        mt = swapaxes(m, -1, -2)
+        gram = matmul(mt, m) if shape(m)[-2] >= shape(m)[-1] else matmul(m, mt)
+        s = sqrt(maximum(eigvalsh(gram), 0))
+        out = max(s, axis=-1) if ord == 2 else min(s, axis=-1) if ord == -2 else sum(s, axis=-1)
+        return expand_dims(out, axis)
     raise ValueError(f"linalg.norm: invalid norm order {ord!r} for matrices")
 
 
@@ -324,8 +327,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
     if axis is None:
         if ord is None:
             axes = tuple(range(nd))
-            out = fnp.sqrt(fnp.sum(x * x, axis=axes, keepdims=True))
-            return out if keepdims else fnp.reshape(out, ())
+            out = sqrt(sum(x * x, axis=axes, keepdims=True))
+            return out if keepdims else reshape(out, ())
         if nd not in (1, 2):
             raise ValueError(f"linalg.norm: improper number of dimensions ({nd}) for ord={ord!r}; pass axis")
         axis = tuple(range(nd))
@@ -338,4 +341,4 @@ def norm(x, ord=None, axis=None, keepdims=False):
         out = _matrix_norm(x, axes, ord)
     else:
         raise ValueError(f"linalg.norm: axis must name 1 or 2 axes, got {axis}")
-    return out if keepdims else fnp.squeeze(out, axes)
+    return out if keepdims else squeeze(out, axes)
