@@ -11,14 +11,23 @@ from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew
 from ._core import (is_traced as _is_traced, result_type as _result_type, convert as _convert,
                     broadcast_arrays as _broadcast_arrays, asarray_traced as _asarray_traced)
-from ._core import elementwise as _elementwise
+from ._core import elementwise as _elementwise, ufunc_out_dtype
 
 
 negative = _elementwise(np.negative, ew.neg, "negative")
 positive = _elementwise(np.positive, lambda x: x, "positive")
 sign = _elementwise(np.sign, ew.sign, "sign")
-floor = _elementwise(np.floor, ew.floor, "floor")
-ceil = _elementwise(np.ceil, ew.ceil, "ceil")
+
+
+def _on_ints(prim_fn, int_fn):
+    """`prim_fn` for float operands, `int_fn` for integer and bool ones, which the rounding and
+    float-class primitives refuse but NumPy 2 accepts (floor/ceil keep them as they are; isnan is
+    false and isfinite true)."""
+    return lambda x: int_fn(x) if get_aval(x).dtype.kind in "biu" else prim_fn(x)
+
+
+floor = _elementwise(np.floor, _on_ints(ew.floor, lambda x: x), "floor")
+ceil = _elementwise(np.ceil, _on_ints(ew.ceil, lambda x: x), "ceil")
 rint = _elementwise(np.rint, ew.round, "rint")
 exp = _elementwise(np.exp, ew.exp, "exp")
 exp2 = _elementwise(np.exp2, ew.exp2, "exp2")
@@ -39,8 +48,8 @@ tanh = _elementwise(np.tanh, ew.tanh, "tanh")
 arcsinh = _elementwise(np.arcsinh, ew.asinh, "arcsinh")
 arccosh = _elementwise(np.arccosh, ew.acosh, "arccosh")
 arctanh = _elementwise(np.arctanh, ew.atanh, "arctanh")
-isfinite = _elementwise(np.isfinite, ew.is_finite, "isfinite", out_bool=True)
-isnan = _elementwise(np.isnan, ew.is_nan, "isnan", out_bool=True)
+isfinite = _elementwise(np.isfinite, _on_ints(ew.is_finite, lambda x: ew.eq(x, x)), "isfinite", out_bool=True)
+isnan = _elementwise(np.isnan, _on_ints(ew.is_nan, lambda x: ew.ne(x, x)), "isnan", out_bool=True)
 add = _elementwise(np.add, ew.add, "add")
 subtract = _elementwise(np.subtract, ew.sub, "subtract")
 multiply = _elementwise(np.multiply, ew.mul, "multiply")
@@ -156,6 +165,8 @@ def reciprocal(x):
     if not _is_traced((x,)):
         return np.reciprocal(x)
     x = _asarray_traced(x)
+    if get_aval(x).dtype.kind in "iu":   # NumPy keeps integers: 1 / x truncated toward zero
+        return ew.div(np.ones((), get_aval(x).dtype), x)
     return divide(np.ones((), get_aval(x).dtype), x)
 
 
@@ -185,7 +196,9 @@ around = round
 
 def power(x, y):
     """Elementwise x ** y with NumPy promotion; an integer Python exponent is staged as integer_pow (exact,
-    defined for negative x).
+    defined for negative x). Integer arrays to negative integer powers: NumPy raises ValueError, but
+    on traced values the exponent is data, so the traced result is the truncated 1 / x**|y| (0 for
+    |x| > 1), as in JAX.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.power(np.array([1.0, 2.0, 3.0]), 2)
@@ -208,9 +221,13 @@ def power(x, y):
 _power = _elementwise(np.power, ew.pow, "power")
 
 
-def _promoted_pair(x, y):
-    """x and y converted to their NumPy result dtype and broadcast together; returns (x, y, dtype)."""
-    dt, weak = _result_type(x, y)
+def _promoted_pair(np_fn, x, y):
+    """x and y converted to the dtype numpy `np_fn` returns for them and broadcast together; returns
+    (x, y, dtype). That dtype is the promoted one, except where NumPy's ufunc has no loop for it:
+    a float for integer input of hypot, logaddexp and copysign, int8 for bools in floor_divide."""
+    x, y = (_asarray_traced(v) if isinstance(v, (list, tuple)) else v for v in (x, y))
+    avals = [get_aval(x), get_aval(y)]
+    dt, weak = ufunc_out_dtype(np_fn, avals), all(a.weak_type for a in avals)
     x, y = _broadcast_arrays(_convert(x, dt, weak), _convert(y, dt, weak))
     return x, y, dt
 
@@ -226,7 +243,7 @@ def floor_divide(x, y):
     """
     if not _is_traced((x, y)):
         return np.floor_divide(x, y)
-    x, y, dt = _promoted_pair(x, y)
+    x, y, dt = _promoted_pair(np.floor_divide, x, y)
     if np.issubdtype(dt, np.integer):
         q = ew.div(x, y)
         fix = ew.bitwise_and(ew.ne(ew.rem(x, y), np.array(0, dt)),
@@ -256,7 +273,7 @@ def mod(x, y):
     """
     if not _is_traced((x, y)):
         return np.mod(x, y)
-    x, y, dt = _promoted_pair(x, y)
+    x, y, dt = _promoted_pair(np.mod, x, y)
     r = ew.rem(x, y)
     zero = np.array(0, dt)
     fix = ew.bitwise_and(ew.ne(r, zero), ew.ne(ew.lt(r, zero), ew.lt(y, zero)))
@@ -280,7 +297,7 @@ def fmod(x, y):
     """
     if not _is_traced((x, y)):
         return np.fmod(x, y)
-    return ew.rem(*_promoted_pair(x, y)[:2])
+    return ew.rem(*_promoted_pair(np.fmod, x, y)[:2])
 
 
 def hypot(x, y):
@@ -294,11 +311,13 @@ def hypot(x, y):
     """
     if not _is_traced((x, y)):
         return np.hypot(x, y)
+    x, y, _ = _promoted_pair(np.hypot, x, y)
     x, y = abs(x), abs(y)
     big, small = maximum(x, y), minimum(x, y)
     safe = where(big == 0, 1, big)
     r = small / safe
-    return where(big == 0, 0, big * sqrt(1 + r * r))
+    # an infinite side wins over NaN, as in C99 hypot
+    return where(logical_or(isinf(x), isinf(y)), np.inf, where(big == 0, 0, big * sqrt(1 + r * r)))
 
 
 def logaddexp(x, y):
@@ -312,6 +331,7 @@ def logaddexp(x, y):
     """
     if not _is_traced((x, y)):
         return np.logaddexp(x, y)
+    x, y, _ = _promoted_pair(np.logaddexp, x, y)
     amax = maximum(x, y)
     d = subtract(x, y)
     return where(isnan(d), add(x, y), amax + log1p(exp(-abs(d))))
@@ -437,6 +457,8 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """
     if not _is_traced((x,)):
         return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+    if get_aval(x).dtype.kind in "biu":   # nothing to replace
+        return _asarray_traced(x)
     info = np.finfo(get_aval(x).dtype)
     x = where(isnan(x), nan, x)
     x = where(x == np.inf, info.max if posinf is None else posinf, x)
@@ -476,4 +498,5 @@ def copysign(x, y):
     """
     if not _is_traced((x, y)):
         return np.copysign(x, y)
+    x, y, _ = _promoted_pair(np.copysign, x, y)
     return where(signbit(y), -abs(x), abs(x))
