@@ -314,6 +314,17 @@ def test_data_dependent_shapes_refuse_jit_clearly(name):
         _run_jit(fn, args, kwargs)
 
 
+def test_reduction_where_and_initial_refuse_traced_values_instead_of_being_ignored():
+    """NumPy's sum(where=)/max(initial=) work eagerly; the traced path used to drop them silently,
+    so jit summed the unmasked array."""
+    x = np.array([1.0, 5.0, 3.0])
+    assert fnp.sum(x, where=x > 2) == 8.0 and fnp.max(x, initial=10.0) == 10.0
+    with pytest.raises(NotImplementedError, match=r"sum\(where=\) is not supported on traced values"):
+        fnad.jit(lambda x: fnp.sum(x, where=x > 2))(x)
+    with pytest.raises(NotImplementedError, match=r"max\(initial=\) is not supported on traced values"):
+        fnad.jit(lambda x: fnp.max(x, initial=10.0))(x)
+
+
 # ---------------------------------------------------------------------------------------------
 # The face and the modules behind it
 

@@ -37,6 +37,22 @@ def is_traced(args, name=None):
     return False
 
 
+def numpy_when_eager(numpy_call):
+    """Decorator: the one place where a fnad.numpy function chooses its path. When no argument is
+    traced and no staging trace is active (an eager call) it returns `numpy_call(*args, **kwargs)`,
+    NumPy's own result (NumPy's function itself, or an adapter with the decorated signature); otherwise
+    it runs the decorated body, which binds primitives (jit runs that path). tests/test_numpy_parity.py
+    checks that the two agree for every public function."""
+    def decorate(traced):
+        @functools.wraps(traced)
+        def fn(*args, **kwargs):
+            if is_traced(args, fn.__name__) or (kwargs and is_traced(tuple(kwargs.values()), fn.__name__)):
+                return traced(*args, **kwargs)
+            return numpy_call(*args, **kwargs)
+        return fn
+    return decorate
+
+
 def aval_of(x):
     if isinstance(x, (list, tuple)):
         return get_aval(asarray_traced(x))
@@ -116,12 +132,13 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
     """A fnad.numpy function over `prim_fn`: eager -> NumPy itself; traced -> promote as NumPy would
     (dtype from NumPy's own type resolution), broadcast, bind. kind='inexact' requires float inputs
     for the primitive (ints are converted to the dtype NumPy would return)."""
+    def eager(*args):
+        try:
+            return np_fn(*args)
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+
     def fn(*args):
-        if not is_traced(args, name):
-            try:
-                return np_fn(*args)
-            except ValueError as e:
-                raise ValueError(f"{name}: {e}") from None
         args = _prepare(args)
         avals = [get_aval(a) for a in args]
         weak = all(a.weak_type for a in avals)
@@ -135,6 +152,7 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
                 else a for a in args]
         return prim_fn(*broadcast_arrays(*args, op=name))
     fn.__name__ = name
+    fn = numpy_when_eager(eager)(fn)
     fn.__qualname__ = name
     np_name = np_fn.__name__ if hasattr(np_fn, '__name__') else name
     fn.__doc__ = (f"fnad version of numpy.{np_name}: the same elementwise result, NumPy broadcasting and "

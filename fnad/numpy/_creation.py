@@ -8,8 +8,8 @@ import numpy as np
 from .. import core
 from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew, shape as sh
-from ._core import (is_traced as _is_traced, result_type as _result_type, convert as _convert,
-                    asarray_traced as _asarray_traced)
+from ._core import result_type as _result_type, convert as _convert, asarray_traced as _asarray_traced
+from ._core import numpy_when_eager
 from ._shapes import expand_dims, moveaxis, reshape
 from ._joining import concatenate
 
@@ -21,6 +21,8 @@ def _in_transform(x):
     return stack[-1].trace.pure(x) if stack else x
 
 
+@numpy_when_eager(lambda object, dtype=None, copy=True, ndmin=0:
+                  _in_transform(np.array(object, dtype=dtype, copy=copy, ndmin=ndmin)))
 def array(object, dtype=None, copy=True, ndmin=0):
     """An array from `object` (nested lists may hold traced values, which are stacked); NumPy's own array
     otherwise.
@@ -31,17 +33,15 @@ def array(object, dtype=None, copy=True, ndmin=0):
     >>> fnad.grad(lambda x: fnp.sum(fnp.array([x, 2 * x]) ** 2))(1.0)
     array(10.)
     """
-    if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and _is_traced(object)) \
-            or _is_traced((object,), "array"):
-        out = _asarray_traced(object)
-        if dtype is not None:
-            out = _convert(out, np.dtype(dtype))
-        while get_aval(out).ndim < ndmin:
-            out = sh.expand_dims(out, (0,))
-        return out
-    return _in_transform(np.array(object, dtype=dtype, copy=copy, ndmin=ndmin))
+    out = _asarray_traced(object)
+    if dtype is not None:
+        out = _convert(out, np.dtype(dtype))
+    while get_aval(out).ndim < ndmin:
+        out = sh.expand_dims(out, (0,))
+    return out
 
 
+@numpy_when_eager(lambda a, dtype=None: _in_transform(np.asarray(a, dtype=dtype)))
 def asarray(a, dtype=None):
     """`a` as an array without copying when it already is one; lists of traced values are stacked.
 
@@ -52,21 +52,28 @@ def asarray(a, dtype=None):
     array([[ 1., -1.],
            [ 2., -2.]])
     """
-    if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and _is_traced(a)) or _is_traced((a,), "asarray"):
-        return array(a, dtype=dtype)
-    return _in_transform(np.asarray(a, dtype=dtype))
+    return array(a, dtype=dtype)
 
 
+def _shape_tuple(shape):
+    return (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+
+
+def _fill_dtype(fill_value, dtype):
+    """The dtype of full(shape, fill_value, dtype) for a concrete fill value: NumPy's for the value,
+    float64 for Python floats."""
+    dtype = np.result_type(fill_value) if dtype is None and not isinstance(fill_value, float) else dtype
+    return np.dtype(np.float64 if dtype is None else dtype)
+
+
+@numpy_when_eager(lambda shape, fill_value, dtype:
+                  _in_transform(np.full(_shape_tuple(shape), fill_value, _fill_dtype(fill_value, dtype))))
 def _full(shape, fill_value, dtype):
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shape = _shape_tuple(shape)
     if isinstance(fill_value, Tracer):
         dtype = get_aval(fill_value).dtype if dtype is None else np.dtype(dtype)
         return sh.broadcast_in_dim(_convert(fill_value, dtype), shape, ())
-    dtype = np.result_type(fill_value) if dtype is None and not isinstance(fill_value, float) else dtype
-    dtype = np.dtype(np.float64 if dtype is None else dtype)
-    if not _is_traced(()):
-        return _in_transform(np.full(shape, fill_value, dtype))
-    return sh.full(shape, fill_value, dtype)
+    return sh.full(shape, fill_value, _fill_dtype(fill_value, dtype))
 
 
 def zeros(shape, dtype=None):
@@ -156,6 +163,8 @@ def full_like(a, fill_value, dtype=None, shape=None):
 empty_like = zeros_like
 
 
+@numpy_when_eager(lambda start, stop=None, step=None, dtype=None:
+                  _in_transform(np.arange(start, stop, step, dtype=dtype)))
 def arange(start, stop=None, step=None, dtype=None):
     """Evenly spaced values in [start, stop) as numpy.arange. start/stop/step must be concrete (its shape
     depends on them): under jit pass them as static arguments.
@@ -170,8 +179,6 @@ def arange(start, stop=None, step=None, dtype=None):
         if isinstance(v, Tracer):
             raise TypeError("arange needs concrete (static) start/stop/step: its output shape depends on "
                             "them. Under jit, mark them static with static_argnums.")
-    if not _is_traced(()):
-        return _in_transform(np.arange(start, stop, step, dtype=dtype))
     ref = np.arange(start, stop, step, dtype=dtype)   # computes length and dtype exactly as NumPy
     if ref.size == 0:
         return ref
@@ -180,6 +187,8 @@ def arange(start, stop=None, step=None, dtype=None):
     return ew.add(ew.mul(sh.iota(ref.dtype, ref.size), np.array(st, ref.dtype)), np.array(first, ref.dtype))
 
 
+@numpy_when_eager(lambda start, stop, num=50, endpoint=True, dtype=None, axis=0:
+                  _in_transform(np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis)))
 def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """`num` evenly spaced values from start to stop (inclusive unless endpoint=False); start and stop may be
     traced.
@@ -190,8 +199,6 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     >>> fnad.jacfwd(lambda s: fnp.linspace(0.0, s, 3))(2.0)
     array([0. , 0.5, 1. ])
     """
-    if not _is_traced((start, stop)):
-        return _in_transform(np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis))
     dt = np.dtype(dtype) if dtype is not None else _result_type(start, stop, 1.0)[0]
     div = (num - 1) if endpoint else num
     t = sh.iota(dt, num)
@@ -203,6 +210,7 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     return moveaxis(out, -1, axis) if get_aval(out).ndim > 1 else out
 
 
+@numpy_when_eager(lambda N, M=None, k=0, dtype=None: _in_transform(np.eye(N, M, k, dtype=dtype or np.float64)))
 def eye(N, M=None, k=0, dtype=None):
     """The N x M matrix with ones on diagonal k (float64 by default).
 
@@ -211,8 +219,6 @@ def eye(N, M=None, k=0, dtype=None):
     array([[0., 1., 0.],
            [0., 0., 1.]])
     """
-    if not _is_traced(()):
-        return _in_transform(np.eye(N, M, k, dtype=dtype or np.float64))
     M = N if M is None else M
     dt = np.dtype(dtype or np.float64)
     i = sh.iota(np.int64, (N, M), 0)

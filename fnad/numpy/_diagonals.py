@@ -7,12 +7,14 @@ import numpy as np
 
 from ..core import get_aval
 from ..primitives import elementwise as ew, shape as sh, indexing as ix
-from ._core import asarray_traced, convert, is_traced, shape_of as _shape
+from ._core import asarray_traced, convert, shape_of as _shape
+from ._core import numpy_when_eager
 from ._elementwise import multiply
 from ._reductions import sum
 from ._shapes import broadcast_to, moveaxis, ravel, shape
 
 
+@numpy_when_eager(np.trace)
 def trace(a, offset=0, axis1=0, axis2=1):
     """The sum along diagonal `offset` of the axes `axis1`, `axis2`.
 
@@ -24,11 +26,10 @@ def trace(a, offset=0, axis1=0, axis2=1):
     array([[1., 0.],
            [0., 1.]])
     """
-    if not is_traced((a,)):
-        return np.trace(a, offset, axis1, axis2)
     return sum(diagonal(a, offset, axis1, axis2), axis=-1)
 
 
+@numpy_when_eager(np.diagonal)
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """Diagonal `offset` of the axes `axis1`, `axis2`, which become the last axis of the result.
 
@@ -39,8 +40,6 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     array([[0., 3.],
            [4., 7.]])
     """
-    if not is_traced((a,)):
-        return np.diagonal(a, offset, axis1, axis2)
     a = moveaxis(asarray_traced(a), (axis1, axis2), (-2, -1))
     n, m = shape(a)[-2:]
     i = sh.iota(np.int64, (n, m), 0)
@@ -71,6 +70,7 @@ def _tri(m, k, lower):
     return ew.select(mask, m, ew.zeros_like(m))
 
 
+@numpy_when_eager(np.tril)
 def tril(m, k=0):
     """`m` with the elements above diagonal `k` set to zero (the lower triangle).
 
@@ -83,9 +83,10 @@ def tril(m, k=0):
     array([[1., 1., 0.],
            [1., 1., 1.]])
     """
-    return np.tril(m, k) if not is_traced((m,)) else _tri(m, k, lower=True)
+    return _tri(m, k, lower=True)
 
 
+@numpy_when_eager(np.triu)
 def triu(m, k=0):
     """`m` with the elements below diagonal `k` set to zero (the upper triangle).
 
@@ -95,9 +96,10 @@ def triu(m, k=0):
            [0, 5, 6],
            [0, 0, 9]])
     """
-    return np.triu(m, k) if not is_traced((m,)) else _tri(m, k, lower=False)
+    return _tri(m, k, lower=False)
 
 
+@numpy_when_eager(np.diag)
 def diag(v, k=0):
     """For a 1-d `v`, the square matrix with v on diagonal `k`; for a 2-d `v`, its diagonal `k`.
 
@@ -108,8 +110,6 @@ def diag(v, k=0):
     >>> fnp.diag(np.array([[1, 2], [3, 4]]), k=1)
     array([2])
     """
-    if not is_traced((v,)):
-        return np.diag(v, k)
     v = asarray_traced(v)
     if get_aval(v).ndim == 2:
         return diagonal(v, k)
@@ -123,6 +123,7 @@ def diag(v, k=0):
     return ew.select(on, values, ew.zeros_like(values))
 
 
+@numpy_when_eager(np.diagflat)
 def diagflat(v, k=0):
     """The square matrix with the flattened `v` on diagonal `k`.
 
@@ -132,6 +133,4 @@ def diagflat(v, k=0):
            [1, 0, 0],
            [0, 2, 0]])
     """
-    if not is_traced((v,)):
-        return np.diagflat(v, k)
     return diag(ravel(v), k)

@@ -11,6 +11,7 @@ from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew
 from ._core import (is_traced as _is_traced, result_type as _result_type, convert as _convert,
                     broadcast_arrays as _broadcast_arrays, asarray_traced as _asarray_traced)
+from ._core import numpy_when_eager
 from ._core import elementwise as _elementwise, ufunc_out_dtype
 
 
@@ -119,6 +120,7 @@ def logical_not(x):
     return _logical_not(_as_bool(x))
 
 
+@numpy_when_eager(np.abs)
 def abs(x):
     """Elementwise absolute value (also `absolute`, `fabs`); bool and unsigned input is returned as is. The
     derivative at 0 is taken as 1.
@@ -129,8 +131,6 @@ def abs(x):
     >>> fnad.grad(lambda x: fnp.sum(fnp.abs(x)))(np.array([-2.0, 0.0, 3.0]))
     array([-1.,  1.,  1.])
     """
-    if not _is_traced((x,)):
-        return np.abs(x)
     x = _asarray_traced(x)
     return x if get_aval(x).dtype == np.bool_ or np.issubdtype(get_aval(x).dtype, np.unsignedinteger) else ew.abs(x)
 
@@ -139,6 +139,7 @@ absolute = abs
 fabs = abs
 
 
+@numpy_when_eager(np.square)
 def square(x):
     """Elementwise x * x (staged as integer_pow(x, 2)).
 
@@ -148,11 +149,10 @@ def square(x):
     >>> fnad.grad(fnp.square)(3.0)
     array(6.)
     """
-    if not _is_traced((x,)):
-        return np.square(x)
     return ew.integer_pow(_asarray_traced(x), 2)
 
 
+@numpy_when_eager(np.reciprocal)
 def reciprocal(x):
     """Elementwise 1 / x, in x's dtype.
 
@@ -162,14 +162,13 @@ def reciprocal(x):
     >>> fnad.grad(fnp.reciprocal)(2.0)
     array(-0.25)
     """
-    if not _is_traced((x,)):
-        return np.reciprocal(x)
     x = _asarray_traced(x)
     if get_aval(x).dtype.kind in "iu":   # NumPy keeps integers: 1 / x truncated toward zero
         return ew.div(np.ones((), get_aval(x).dtype), x)
     return divide(np.ones((), get_aval(x).dtype), x)
 
 
+@numpy_when_eager(lambda x, decimals=0: np.round(x, decimals))
 def round(x, decimals=0):
     """Round to `decimals` decimals, halves to even as numpy.round (also `around`); integer input is returned
     as is. Its derivative is zero.
@@ -180,8 +179,6 @@ def round(x, decimals=0):
     >>> fnad.vmap(fnp.round)(np.array([0.5, 1.5, -2.5]))
     array([ 0.,  2., -2.])
     """
-    if not _is_traced((x,)):
-        return np.round(x, decimals)
     x = _asarray_traced(x)
     if not np.issubdtype(get_aval(x).dtype, np.inexact):
         return x
@@ -194,6 +191,7 @@ def round(x, decimals=0):
 around = round
 
 
+@numpy_when_eager(lambda x, y: np.power(x, y))
 def power(x, y):
     """Elementwise x ** y with NumPy promotion; an integer Python exponent is staged as integer_pow (exact,
     defined for negative x). Integer arrays to negative integer powers: NumPy raises ValueError, but
@@ -208,8 +206,6 @@ def power(x, y):
     >>> fnad.grad(fnp.power, argnums=1)(2.0, 3.0)
     array(5.54517744)
     """
-    if not _is_traced((x, y)):
-        return np.power(x, y)
     if type(y) is int or (isinstance(y, np.integer) and not isinstance(y, bool)):
         x = _asarray_traced(x)
         dt = get_aval(x).dtype
@@ -232,6 +228,7 @@ def _promoted_pair(np_fn, x, y):
     return x, y, dt
 
 
+@numpy_when_eager(lambda x, y: np.floor_divide(x, y))
 def floor_divide(x, y):
     """Elementwise floor(x / y) (Python's `//`: rounds toward minus infinity, also for integers).
 
@@ -241,8 +238,6 @@ def floor_divide(x, y):
     >>> fnad.vmap(lambda x: fnp.floor_divide(x, 2.0))(np.array([7.0, -7.0]))
     array([ 3., -4.])
     """
-    if not _is_traced((x, y)):
-        return np.floor_divide(x, y)
     x, y, dt = _promoted_pair(np.floor_divide, x, y)
     if np.issubdtype(dt, np.integer):
         q = ew.div(x, y)
@@ -262,6 +257,7 @@ def floor_divide(x, y):
     return ew.select(ew.eq(y, c(0)), ew.div(x, y), f)                    # x / 0: +-inf or NaN
 
 
+@numpy_when_eager(lambda x, y: np.mod(x, y))
 def mod(x, y):
     """Elementwise remainder with the sign of the divisor, as Python's `%` and numpy.mod (also `remainder`).
 
@@ -271,8 +267,6 @@ def mod(x, y):
     >>> fnad.grad(lambda x: fnp.mod(x, 3.0))(7.5)
     array(1.)
     """
-    if not _is_traced((x, y)):
-        return np.mod(x, y)
     x, y, dt = _promoted_pair(np.mod, x, y)
     r = ew.rem(x, y)
     zero = np.array(0, dt)
@@ -286,6 +280,7 @@ def mod(x, y):
 remainder = mod
 
 
+@numpy_when_eager(lambda x, y: np.fmod(x, y))
 def fmod(x, y):
     """Elementwise remainder with the sign of the dividend (C fmod), as numpy.fmod.
 
@@ -295,11 +290,10 @@ def fmod(x, y):
     >>> fnad.vmap(lambda x: fnp.fmod(x, 3.0))(np.array([7.5, -7.5]))
     array([ 1.5, -1.5])
     """
-    if not _is_traced((x, y)):
-        return np.fmod(x, y)
     return ew.rem(*_promoted_pair(np.fmod, x, y)[:2])
 
 
+@numpy_when_eager(lambda x, y: np.hypot(x, y))
 def hypot(x, y):
     """Elementwise sqrt(x**2 + y**2) without overflow for large x, y (scaled by the larger).
 
@@ -309,8 +303,6 @@ def hypot(x, y):
     >>> fnad.grad(fnp.hypot)(3.0, 4.0)
     array(0.6)
     """
-    if not _is_traced((x, y)):
-        return np.hypot(x, y)
     x, y, _ = _promoted_pair(np.hypot, x, y)
     x, y = abs(x), abs(y)
     big, small = maximum(x, y), minimum(x, y)
@@ -320,6 +312,7 @@ def hypot(x, y):
     return where(logical_or(isinf(x), isinf(y)), np.inf, where(big == 0, 0, big * sqrt(1 + r * r)))
 
 
+@numpy_when_eager(lambda x, y: np.logaddexp(x, y))
 def logaddexp(x, y):
     """Elementwise log(exp(x) + exp(y)) computed stably (no overflow for large inputs).
 
@@ -329,14 +322,13 @@ def logaddexp(x, y):
     >>> fnad.grad(fnp.logaddexp)(1.0, 1.0)
     array(0.)
     """
-    if not _is_traced((x, y)):
-        return np.logaddexp(x, y)
     x, y, _ = _promoted_pair(np.logaddexp, x, y)
     amax = maximum(x, y)
     d = subtract(x, y)
     return where(isnan(d), add(x, y), amax + log1p(exp(-abs(d))))
 
 
+@numpy_when_eager(np.log2)
 def log2(x):
     """Elementwise base-2 logarithm.
 
@@ -346,12 +338,11 @@ def log2(x):
     >>> fnad.grad(fnp.log2)(1.0) * np.log(2)
     np.float64(1.0)
     """
-    if not _is_traced((x,)):
-        return np.log2(x)
     y = log(x)
     return y / np.array(np.log(2), get_aval(y).dtype)
 
 
+@numpy_when_eager(np.log10)
 def log10(x):
     """Elementwise base-10 logarithm.
 
@@ -359,8 +350,6 @@ def log10(x):
     >>> fnp.log10(np.array([1.0, 1000.0]))
     array([0., 3.])
     """
-    if not _is_traced((x,)):
-        return np.log10(x)
     y = log(x)
     return y / np.array(np.log(10), get_aval(y).dtype)
 
@@ -388,6 +377,7 @@ def rad2deg(x):
 radians, degrees = deg2rad, rad2deg
 
 
+@numpy_when_eager(lambda a, a_min=None, a_max=None: np.clip(a, a_min, a_max))
 def clip(a, a_min=None, a_max=None):
     """Elementwise min(max(a, a_min), a_max); either bound may be None. The derivative is 1 inside the bounds,
     0 outside and 1/2 exactly at a bound.
@@ -398,8 +388,6 @@ def clip(a, a_min=None, a_max=None):
     >>> fnad.grad(lambda x: fnp.sum(fnp.clip(x, 0.0, 1.0)))(np.array([-2.0, 0.5, 3.0]))
     array([0., 1., 0.])
     """
-    if not _is_traced((a, a_min, a_max)):
-        return np.clip(a, a_min, a_max)
     dt = get_aval(_asarray_traced(a)).dtype
     if dt.kind in "iu":    # as NumPy: Python-int bounds outside an integer dtype's range are clipped to it
         a_min, a_max = _int_bound(a_min, dt), _int_bound(a_max, dt)
@@ -422,6 +410,8 @@ def _int_bound(bound, dtype):
     return minimum(maximum(bound, int(info.min)), builtins.min(int(info.max), int(i64.max)))
 
 
+@numpy_when_eager(lambda condition, x=None, y=None:
+                  np.where(condition) if x is None and y is None else np.where(condition, x, y))
 def where(condition, x=None, y=None):
     """Elementwise `x` where `condition` else `y` (broadcast together; x and y promoted as NumPy).
     The derivative flows to the selected operand only. The one-argument form `where(condition)`
@@ -435,12 +425,8 @@ def where(condition, x=None, y=None):
     array([0., 1., 0.])
     """
     if x is None and y is None:
-        if _is_traced((condition,)):
-            raise TypeError("where(condition) with one argument has a data-dependent output shape and "
-                            "needs a concrete value; use the three-argument where(condition, x, y)")
-        return np.where(condition)
-    if not _is_traced((condition, x, y)):
-        return np.where(condition, x, y)
+        raise TypeError("where(condition) with one argument has a data-dependent output shape and "
+                        "needs a concrete value; use the three-argument where(condition, x, y)")
     dt, weak = _result_type(x, y)
     c = _as_bool(_asarray_traced(condition))
     c, xx, yy = _broadcast_arrays(c, _convert(_asarray_traced(x) if isinstance(x, (list, tuple)) else x, dt, weak),
@@ -448,6 +434,8 @@ def where(condition, x=None, y=None):
     return ew.select(c, xx, yy)
 
 
+@numpy_when_eager(
+    lambda x, nan=0.0, posinf=None, neginf=None: np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf))
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """NaN replaced by `nan`, +/-inf by `posinf`/`neginf` (by default the dtype's largest finite values).
 
@@ -455,8 +443,6 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     >>> fnp.nan_to_num(np.array([np.nan, np.inf, -np.inf, 1.0]), posinf=9.0, neginf=-9.0)
     array([ 0.,  9., -9.,  1.])
     """
-    if not _is_traced((x,)):
-        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
     if get_aval(x).dtype.kind in "biu":   # nothing to replace
         return _asarray_traced(x)
     info = np.finfo(get_aval(x).dtype)
@@ -475,6 +461,7 @@ def isinf(x):
     return logical_and(logical_not(isfinite(x)), logical_not(isnan(x)))
 
 
+@numpy_when_eager(np.signbit)
 def signbit(x):
     """Elementwise test for a set sign bit (true for -0.0 and negative values).
 
@@ -482,11 +469,10 @@ def signbit(x):
     >>> fnp.signbit(np.array([-1.0, -0.0, 0.0, 2.0]))
     array([ True,  True, False, False])
     """
-    if not _is_traced((x,)):
-        return np.signbit(x)
     return logical_or(less(x, 0), logical_and(equal(x, 0), less(reciprocal(x), 0)))
 
 
+@numpy_when_eager(lambda x, y: np.copysign(x, y))
 def copysign(x, y):
     """Elementwise |x| with the sign of y (including the sign of -0.0).
 
@@ -496,7 +482,5 @@ def copysign(x, y):
     >>> fnad.grad(fnp.copysign)(2.0, -1.0)
     array(-1.)
     """
-    if not _is_traced((x, y)):
-        return np.copysign(x, y)
     x, y, _ = _promoted_pair(np.copysign, x, y)
     return where(signbit(y), -abs(x), abs(x))

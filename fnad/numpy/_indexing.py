@@ -11,8 +11,9 @@ import numpy as np
 
 from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew, shape as sh, indexing as ix
-from ._core import (_has_tracer, asarray_traced, convert, is_traced, normalize_axis, shape_of as _shape,
+from ._core import (_has_tracer, asarray_traced, convert, normalize_axis, shape_of as _shape,
                     traced_array as _traced_array, concrete as _concrete)
+from ._core import numpy_when_eager
 from ._elementwise import clip, mod
 from ._shapes import broadcast_to, ravel
 
@@ -269,6 +270,8 @@ class _IndexUpdateHelper:
         return _IndexUpdateRef(self.x, idx)
 
 
+@numpy_when_eager(
+    lambda a, indices, axis=None, mode=None: np.take(a, indices, axis=axis, mode="raise" if mode is None else mode))
 def take(a, indices, axis=None, mode=None):
     """Elements of `a` at `indices` along `axis` (of the flattened array when None), as numpy.take; mode
     'wrap' or 'clip' handles out-of-range indices. The gradient scatter-adds into the taken positions.
@@ -282,8 +285,6 @@ def take(a, indices, axis=None, mode=None):
     >>> fnad.grad(lambda a: fnp.sum(fnp.take(a, np.array([2, 0, 2]))))(a)
     array([1., 0., 2.])
     """
-    if not is_traced((a, indices)):
-        return np.take(a, indices, axis=axis, mode="raise" if mode is None else mode)
     a = _traced_array(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -296,6 +297,7 @@ def take(a, indices, axis=None, mode=None):
     return _index(a, (builtins.slice(None),) * axis + (_traced_array(indices),))
 
 
+@numpy_when_eager(np.take_along_axis)
 def take_along_axis(arr, indices, axis):
     """Values of `arr` at `indices` along `axis`, where indices has arr's number of axes (e.g. from argsort),
     as numpy.take_along_axis.
@@ -309,8 +311,6 @@ def take_along_axis(arr, indices, axis):
     array([[3.],
            [5.]])
     """
-    if not is_traced((arr, indices)):
-        return np.take_along_axis(arr, indices, axis)
     arr, indices = _traced_array(arr), _traced_array(indices)
     if axis is None:
         arr, axis = ravel(arr), 0

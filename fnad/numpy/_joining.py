@@ -8,13 +8,15 @@ import numpy as np
 
 from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew, shape as sh, indexing as ix
-from ._core import (asarray_traced, convert, is_traced, normalize_axis, promoted, stack_traced, shape_of as _shape,
+from ._core import (asarray_traced, convert, normalize_axis, promoted, stack_traced, shape_of as _shape,
                     traced_array as _traced_array, concrete as _concrete)
+from ._core import numpy_when_eager
 from ._elementwise import mod
 from ._shapes import atleast_1d, atleast_2d, ravel, reshape
 from ._indexing import take
 
 
+@numpy_when_eager(lambda arrays, axis=0, dtype=None: np.concatenate(arrays, axis=axis, dtype=dtype))
 def concatenate(arrays, axis=0, dtype=None):
     """Join arrays along an existing axis (`axis=None` flattens them first), promoting dtypes as
     NumPy. Derivatives split back to each input.
@@ -25,8 +27,6 @@ def concatenate(arrays, axis=0, dtype=None):
     >>> fnad.grad(lambda v: fnp.sum(fnp.concatenate([v, 2.0 * v]) ** 2))(np.array([1.0, 2.0]))
     array([10., 20.])
     """
-    if not is_traced(arrays):
-        return np.concatenate(arrays, axis=axis, dtype=dtype)
     arrays = promoted(arrays, dtype)
     if axis is None:
         arrays, axis = [ravel(a) for a in arrays], 0
@@ -35,6 +35,7 @@ def concatenate(arrays, axis=0, dtype=None):
     return ix.concatenate(arrays, normalize_axis(axis, get_aval(arrays[0]).ndim))
 
 
+@numpy_when_eager(lambda arrays, axis=0, dtype=None: np.stack(arrays, axis=axis, dtype=dtype))
 def stack(arrays, axis=0, dtype=None):
     """Join arrays of equal shape along a new axis.
 
@@ -43,8 +44,6 @@ def stack(arrays, axis=0, dtype=None):
     array([[1., 0.],
            [1., 0.]])
     """
-    if not is_traced(arrays):
-        return np.stack(arrays, axis=axis, dtype=dtype)
     return stack_traced(arrays, axis, dtype)
 
 
@@ -67,6 +66,7 @@ def _as_list(arrays):
     return [arrays] if isinstance(arrays, Tracer) else list(arrays)
 
 
+@numpy_when_eager(np.hstack)
 def hstack(tup, dtype=None):
     """Join arrays along their second axis (the first for 1-d arrays).
 
@@ -76,12 +76,11 @@ def hstack(tup, dtype=None):
     >>> fnp.hstack([np.ones((2, 1)), np.zeros((2, 2))]).shape
     (2, 3)
     """
-    if not is_traced(tup):
-        return np.hstack(tup, dtype=dtype)
     arrays = [atleast_1d(a) for a in _as_list(tup)]
     return concatenate(arrays, 0 if get_aval(asarray_traced(arrays[0])).ndim == 1 else 1, dtype)
 
 
+@numpy_when_eager(np.vstack)
 def vstack(tup, dtype=None):
     """Join arrays as rows (1-d arrays become rows).
 
@@ -90,11 +89,10 @@ def vstack(tup, dtype=None):
     array([[1., 2.],
            [3., 4.]])
     """
-    if not is_traced(tup):
-        return np.vstack(tup, dtype=dtype)
     return concatenate([atleast_2d(a) for a in _as_list(tup)], 0, dtype)
 
 
+@numpy_when_eager(np.dstack)
 def dstack(tup):
     """Join arrays along their third axis (after atleast_3d).
 
@@ -102,11 +100,10 @@ def dstack(tup):
     >>> fnp.dstack([np.ones((2, 2)), np.zeros((2, 2))]).shape
     (2, 2, 2)
     """
-    if not is_traced(tup):
-        return np.dstack(tup)
     return concatenate([atleast_3d(a) for a in _as_list(tup)], 2)
 
 
+@numpy_when_eager(np.column_stack)
 def column_stack(tup):
     """Join 1-d arrays as columns (2-d arrays are joined along their second axis).
 
@@ -115,8 +112,6 @@ def column_stack(tup):
     array([[1., 3.],
            [2., 4.]])
     """
-    if not is_traced(tup):
-        return np.column_stack(tup)
     arrays = [asarray_traced(a) for a in _as_list(tup)]
     return concatenate([reshape(a, (-1, 1)) if get_aval(a).ndim < 2 else a for a in arrays], 1)
 
@@ -141,6 +136,7 @@ def _split(ary, indices_or_sections, axis, even):
             for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
+@numpy_when_eager(np.split)
 def split(ary, indices_or_sections, axis=0):
     """A list of sub-arrays of `ary` along `axis`: `indices_or_sections` equal sections (an int dividing the
     size) or the split points. Static sizes: the points must be Python ints.
@@ -151,11 +147,10 @@ def split(ary, indices_or_sections, axis=0):
     >>> fnp.split(np.arange(5.0), [1, 3])
     [array([0.]), array([1., 2.]), array([3., 4.])]
     """
-    if not is_traced((ary,)):
-        return np.split(ary, indices_or_sections, axis)
     return _split(ary, indices_or_sections, axis, even=True)
 
 
+@numpy_when_eager(np.array_split)
 def array_split(ary, indices_or_sections, axis=0):
     """Like split, but an int number of sections need not divide the axis (the first sections are one longer).
 
@@ -163,11 +158,10 @@ def array_split(ary, indices_or_sections, axis=0):
     >>> fnp.array_split(np.arange(5.0), 2)
     [array([0., 1., 2.]), array([3., 4.])]
     """
-    if not is_traced((ary,)):
-        return np.array_split(ary, indices_or_sections, axis)
     return _split(ary, indices_or_sections, axis, even=False)
 
 
+@numpy_when_eager(np.tile)
 def tile(A, reps):
     """`A` repeated `reps` times along each axis, as numpy.tile.
 
@@ -178,8 +172,6 @@ def tile(A, reps):
     array([[1, 2],
            [1, 2]])
     """
-    if not is_traced((A,)):
-        return np.tile(A, reps)
     A = asarray_traced(A)
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
     nd = builtins.max(get_aval(A).ndim, len(reps))
@@ -190,6 +182,7 @@ def tile(A, reps):
     return sh.reshape(out, tuple(r * s for r, s in zip(reps, shape)))
 
 
+@numpy_when_eager(np.repeat)
 def repeat(a, repeats, axis=None):
     """Each element of `a` repeated `repeats` times (an int or one count per element) along `axis` (of the
     flattened array when None). The counts must be concrete.
@@ -202,8 +195,6 @@ def repeat(a, repeats, axis=None):
            [3, 4],
            [3, 4]])
     """
-    if not is_traced((a, repeats)):
-        return np.repeat(a, repeats, axis)
     a = asarray_traced(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -219,6 +210,7 @@ def repeat(a, repeats, axis=None):
     return take(a, np.repeat(np.arange(n), counts), axis=axis)
 
 
+@numpy_when_eager(np.flip)
 def flip(m, axis=None):
     """`m` with the order of elements reversed along `axis` (all axes when None).
 
@@ -230,8 +222,6 @@ def flip(m, axis=None):
     array([[2, 1],
            [4, 3]])
     """
-    if not is_traced((m,)):
-        return np.flip(m, axis)
     m = asarray_traced(m)
     nd = get_aval(m).ndim
     axes = range(nd) if axis is None else (axis if isinstance(axis, (tuple, list)) else (axis,))
@@ -260,6 +250,7 @@ def flipud(m):
     return flip(m, 0)
 
 
+@numpy_when_eager(np.roll)
 def roll(a, shift, axis=None):
     """np.roll; the shift may be traced (a window of the doubled array at a dynamic start).
 
@@ -269,8 +260,6 @@ def roll(a, shift, axis=None):
     >>> fnad.jit(lambda x, s: fnp.roll(x, s))(np.arange(5.0), 1)
     array([4., 0., 1., 2., 3.])
     """
-    if not is_traced((a, shift)):
-        return np.roll(a, shift, axis)
     a = asarray_traced(a)
     if axis is None:
         return reshape(roll(ravel(a), shift, 0), _shape(a))
@@ -294,6 +283,13 @@ def roll(a, shift, axis=None):
     return a
 
 
+def _pad_eager(array, pad_width, mode="constant", constant_values=0, **kwargs):
+    if mode == "constant":      # numpy.pad refuses constant_values with the other modes
+        kwargs["constant_values"] = constant_values
+    return np.pad(array, pad_width, mode=mode, **kwargs)
+
+
+@numpy_when_eager(_pad_eager)
 def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
     """np.pad with modes constant (the value may be traced), edge, reflect, symmetric and wrap.
 
@@ -305,9 +301,6 @@ def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
     >>> fnad.grad(lambda c: fnp.sum(fnp.pad(np.ones(2), 1, constant_values=c)))(5.0)
     array(2.)
     """
-    if not is_traced((array, constant_values)):
-        return np.pad(array, pad_width, mode=mode, constant_values=constant_values, **kwargs) \
-            if mode == "constant" else np.pad(array, pad_width, mode=mode, **kwargs)
     array = asarray_traced(array)
     nd = get_aval(array).ndim
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (nd, 2))

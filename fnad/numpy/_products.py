@@ -11,8 +11,9 @@ from ..core import get_aval
 from ..primitives import elementwise as ew, shape as sh
 from ..primitives.dot import dot_general
 from ..primitives.reductions import reduce_sum
-from ._core import (asarray_traced, broadcast_arrays, convert, is_traced, normalize_axis, promoted, result_type,
+from ._core import (asarray_traced, broadcast_arrays, convert, normalize_axis, promoted, result_type,
                     shape_of as _shape)
+from ._core import numpy_when_eager
 from ._elementwise import multiply, subtract
 from ._shapes import moveaxis, ndim, ravel, reshape
 from ._joining import stack
@@ -48,6 +49,14 @@ def _matmul_traced(a, b):
     return out
 
 
+def _matmul_eager(a, b):
+    try:
+        return np.matmul(a, b)
+    except ValueError as e:
+        raise ValueError(f"matmul: shapes {np.shape(a)} and {np.shape(b)} are not aligned ({e})") from None
+
+
+@numpy_when_eager(_matmul_eager)
 def matmul(a, b):
     """Matrix product with NumPy's `@` rules: 1-d operands are vectors, leading axes broadcast as
     batch axes. Traced calls bind one `dot_general`.
@@ -60,14 +69,10 @@ def matmul(a, b):
     array([[ 7., 11.],
            [ 9., 13.]])
     """
-    if not is_traced((a, b)):
-        try:
-            return np.matmul(a, b)
-        except ValueError as e:
-            raise ValueError(f"matmul: shapes {np.shape(a)} and {np.shape(b)} are not aligned ({e})") from None
     return _matmul_traced(a, b)
 
 
+@numpy_when_eager(np.dot)
 def dot(a, b):
     """numpy.dot: a product for scalars, the matrix product for 1-d/2-d operands, otherwise a contraction of
     a's last axis with b's second-to-last.
@@ -79,8 +84,6 @@ def dot(a, b):
     >>> fnad.grad(lambda v: fnp.dot(v, v))(np.array([1.0, 2.0]))
     array([2., 4.])
     """
-    if not is_traced((a, b)):
-        return np.dot(a, b)
     if ndim(a) == 0 or ndim(b) == 0:
         return multiply(a, b)
     if ndim(b) <= 2:
@@ -122,6 +125,7 @@ def outer(a, b):
     return multiply(reshape(ravel(a), (-1, 1)), ravel(b))
 
 
+@numpy_when_eager(np.tensordot)
 def tensordot(a, b, axes=2):
     """Contract the last `axes` axes of a with the first of b (an int), or the axes listed in a pair of
     sequences; one dot_general when traced.
@@ -133,8 +137,6 @@ def tensordot(a, b, axes=2):
     >>> fnp.tensordot(a, b, axes=([1], [0])).shape
     (2, 4, 4, 5)
     """
-    if not is_traced((a, b)):
-        return np.tensordot(a, b, axes)
     dt, weak = result_type(a, b)
     a, b = convert(asarray_traced(a), dt, weak), convert(asarray_traced(b), dt, weak)
     na, nb = ndim(a), ndim(b)
@@ -147,6 +149,7 @@ def tensordot(a, b, axes=2):
     return dot_general(a, b, ((ca, cb), ((), ())))
 
 
+@numpy_when_eager(np.kron)
 def kron(a, b):
     """The Kronecker product: blocks a[i, j] * b.
 
@@ -155,8 +158,6 @@ def kron(a, b):
     array([[1., 2., 0., 0.],
            [0., 0., 1., 2.]])
     """
-    if not is_traced((a, b)):
-        return np.kron(a, b)
     a, b = promoted((a, b))
     nd = builtins.max(get_aval(a).ndim, get_aval(b).ndim)
     sa = (1,) * (nd - get_aval(a).ndim) + _shape(a)
@@ -166,6 +167,7 @@ def kron(a, b):
     return sh.reshape(out, tuple(x * y for x, y in zip(sa, sb)))
 
 
+@numpy_when_eager(np.cross)
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """The cross product of 3-vectors along the last axes (2-vectors give the z component).
 
@@ -177,8 +179,6 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
            [-1.,  0.,  0.],
            [ 0.,  0.,  0.]])
     """
-    if not is_traced((a, b)):
-        return np.cross(a, b, axisa, axisb, axisc, axis)
     if axis is not None:
         axisa = axisb = axisc = axis
     a, b = promoted((a, b))
@@ -238,6 +238,8 @@ def _einsum_diagonal(x, labels):
     return x, labels
 
 
+@numpy_when_eager(
+    lambda subscripts, *operands, optimize=None, dtype=None: np.einsum(subscripts, *operands, dtype=dtype))
 def einsum(subscripts, *operands, optimize=None, dtype=None):
     """Einstein summation with a subscripts string (explicit `->` or implicit output, repeated
     labels for diagonals), as numpy.einsum; traced calls become dot_general / reductions.
@@ -253,8 +255,6 @@ def einsum(subscripts, *operands, optimize=None, dtype=None):
     array([[2., 4.],
            [6., 8.]])
     """
-    if not is_traced(operands):
-        return np.einsum(subscripts, *operands, dtype=dtype)
     if not isinstance(subscripts, str):
         raise NotImplementedError("einsum: only the subscripts-string form is supported on traced values")
     ops = promoted(operands, dtype)

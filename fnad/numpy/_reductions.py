@@ -7,19 +7,23 @@ import numpy as np
 
 from ..core import get_aval
 from ..primitives import elementwise as ew, reductions as red, shape as sh
-from ._core import (is_traced as _is_traced, convert as _convert, asarray_traced as _asarray_traced,
+from ._core import (convert as _convert, asarray_traced as _asarray_traced,
                     normalize_axis as _normalize_axis, normalize_axes as _normalize_axes)
+from ._core import numpy_when_eager
 from ._elementwise import _as_bool, sqrt
 from ._shapes import ravel, reshape
 
 
 def _reduce(np_fn, prim_fn, name, int_to=None, bool_to=None):
+    def eager(a, axis=None, dtype=None, keepdims=False, **kw):
+        kwargs = dict(axis=axis, keepdims=keepdims, **kw)
+        if dtype is not None:      # numpy.max/min/all/any take no dtype
+            kwargs["dtype"] = dtype
+        return np_fn(a, **kwargs)
+
     def fn(a, axis=None, dtype=None, keepdims=False, **kw):
-        if not _is_traced((a,), name):
-            kwargs = dict(axis=axis, keepdims=keepdims, **kw)
-            if dtype is not None:
-                kwargs["dtype"] = dtype
-            return np_fn(a, **kwargs)
+        if kw:     # NumPy's initial=/where=: the traced path would silently ignore them
+            raise NotImplementedError(f"{name}({', '.join(f'{k}=' for k in kw)}) is not supported on traced values")
         a = _asarray_traced(a)
         aval = get_aval(a)
         dt = aval.dtype
@@ -33,6 +37,7 @@ def _reduce(np_fn, prim_fn, name, int_to=None, bool_to=None):
         out = prim_fn(_convert(a, dt, aval.weak_type) if dt != aval.dtype else a, axes)
         return _keepdims(out, aval.ndim, axes) if keepdims else out
     fn.__name__ = name
+    fn = numpy_when_eager(eager)(fn)
     fn.__doc__ = (f"fnad version of numpy.{name}(a, axis=None, dtype=None, keepdims=False): a reduction "
                   f"over `axis` (an int, a tuple, or None for all axes). Without traced arguments it "
                   f"calls numpy.{name} itself; on traced values it binds fnad primitives (grad, jvp, "
@@ -82,6 +87,11 @@ any.__doc__ += """
     """
 
 
+def _given(**kw):
+    """The keyword arguments that are not None (NumPy's initial=/where= have no None default)."""
+    return {k: v for k, v in kw.items() if v is not None}
+
+
 def max(a, axis=None, keepdims=False, initial=None, where=None):
     """The maximum over `axis` (all axes by default), as numpy.max (also `amax`); `initial=`/`where=` work on
     concrete arrays only. The gradient is shared equally among tied maxima.
@@ -93,11 +103,7 @@ def max(a, axis=None, keepdims=False, initial=None, where=None):
     >>> fnad.grad(fnp.max)(np.array([1.0, 3.0, 3.0]))
     array([0. , 0.5, 0.5])
     """
-    if initial is not None or where is not None:
-        if _is_traced((a,)):
-            raise NotImplementedError("max(initial=, where=) is not supported on traced values")
-        return np.max(a, axis=axis, keepdims=keepdims, initial=initial, where=where)
-    return _max(a, axis=axis, keepdims=keepdims)
+    return _max(a, axis=axis, keepdims=keepdims, **_given(initial=initial, where=where))
 
 
 def min(a, axis=None, keepdims=False, initial=None, where=None):
@@ -108,16 +114,14 @@ def min(a, axis=None, keepdims=False, initial=None, where=None):
     array([[1.],
            [2.]])
     """
-    if initial is not None or where is not None:
-        if _is_traced((a,)):
-            raise NotImplementedError("min(initial=, where=) is not supported on traced values")
-        return np.min(a, axis=axis, keepdims=keepdims, initial=initial, where=where)
-    return _min(a, axis=axis, keepdims=keepdims)
+    return _min(a, axis=axis, keepdims=keepdims, **_given(initial=initial, where=where))
 
 
 amax, amin = max, min
 
 
+@numpy_when_eager(
+    lambda a, axis=None, dtype=None, keepdims=False: np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims))
 def mean(a, axis=None, dtype=None, keepdims=False):
     """The mean over `axis` (all axes by default), as numpy.mean; integer input gives float64.
 
@@ -130,8 +134,6 @@ def mean(a, axis=None, dtype=None, keepdims=False):
     array([[0.25, 0.25],
            [0.25, 0.25]])
     """
-    if not _is_traced((a,)):
-        return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     a = _asarray_traced(a)
     aval = get_aval(a)
     axes = _normalize_axes(axis, aval.ndim)
@@ -142,6 +144,8 @@ def mean(a, axis=None, dtype=None, keepdims=False):
     return ew.div(s, np.array(n, dt))
 
 
+@numpy_when_eager(
+    lambda a, axis=None, dtype=None, ddof=0, keepdims=False: np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     """The variance over `axis` with `ddof` delta degrees of freedom, as numpy.var (integer input gives
     float64).
@@ -153,8 +157,6 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     >>> fnad.grad(fnp.var)(a)
     array([-0.75, -0.25,  0.25,  0.75])
     """
-    if not _is_traced((a,)):
-        return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     a = _asarray_traced(a)
     aval = get_aval(a)
     axes = _normalize_axes(axis, aval.ndim)
@@ -164,6 +166,8 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     return ss / np.array(builtins.max(n - ddof, 0), get_aval(ss).dtype)
 
 
+@numpy_when_eager(
+    lambda a, axis=None, dtype=None, ddof=0, keepdims=False: np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
     """The standard deviation over `axis`, sqrt(var), as numpy.std.
 
@@ -173,15 +177,12 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
     >>> fnad.grad(fnp.std)(np.array([1.0, 3.0]))
     array([-0.5,  0.5])
     """
-    if not _is_traced((a,)):
-        return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
 
 def _arg(np_fn, prim_fn):
+    @numpy_when_eager(lambda a, axis=None, keepdims=False: np_fn(a, axis=axis, keepdims=keepdims))
     def fn(a, axis=None, keepdims=False):
-        if not _is_traced((a,), np_fn.__name__):
-            return np_fn(a, axis=axis, keepdims=keepdims)
         a = _asarray_traced(a)
         if axis is None:
             out = prim_fn(ravel(a), 0)
@@ -189,7 +190,7 @@ def _arg(np_fn, prim_fn):
         ax = _normalize_axis(axis, get_aval(a).ndim)
         out = prim_fn(a, ax)
         return sh.expand_dims(out, (ax,)) if keepdims else out
-    fn.__name__ = np_fn.__name__
+    fn.__name__ = fn.__qualname__ = np_fn.__name__
     fn.__doc__ = (f"fnad version of numpy.{np_fn.__name__}(a, axis=None, keepdims=False): the index (int64) of "
                   f"the first extremum along `axis` (of the flattened array when None); an integer result, "
                   f"so its derivative is zero.")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._core import is_traced, concrete as _concrete
+from ._core import concrete as _concrete
+from ._core import numpy_when_eager
 from ._elementwise import where
 from ._shapes import ravel
 from ._indexing import take
@@ -42,6 +43,7 @@ def flatnonzero(a):
     return np.flatnonzero(_concrete(a, "flatnonzero"))
 
 
+@numpy_when_eager(np.unique)
 def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None):
     """np.unique of a concrete array; the unique values of a traced one are gathered from it (so
     they carry derivatives).
@@ -52,8 +54,6 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     >>> fnp.unique(np.array([3, 1, 3]), return_counts=True)
     (array([1, 3]), array([1, 2]))
     """
-    if not is_traced((ar,)):
-        return np.unique(ar, return_index, return_inverse, return_counts, axis)
     if axis is not None:
         raise NotImplementedError("unique(axis=...) is not supported on traced values")
     res = np.unique(_concrete(ar, "unique"), True, return_inverse, return_counts)
@@ -62,6 +62,7 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     return (values,) + extra if extra else values
 
 
+@numpy_when_eager(np.select)
 def select(condlist, choicelist, default=0):
     """For each element, the value of the first choice whose condition holds, else `default`, as numpy.select.
 
@@ -72,8 +73,6 @@ def select(condlist, choicelist, default=0):
     >>> fnad.grad(lambda x: fnp.sum(fnp.select([x < 0, x < 1], [-x, 10 * x], x)))(x)
     array([-1., 10.,  1.])
     """
-    if not is_traced((condlist, choicelist, default)):
-        return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
         raise ValueError("select: list of cases must be same length as list of conditions")
     out = default

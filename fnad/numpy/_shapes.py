@@ -6,8 +6,9 @@ import numpy as np
 
 from ..core import get_aval
 from ..primitives import shape as sh
-from ._core import (is_traced as _is_traced, result_type as _result_type, asarray_traced as _asarray_traced,
+from ._core import (result_type as _result_type, asarray_traced as _asarray_traced,
                     normalize_axis as _normalize_axis, normalize_axes as _normalize_axes)
+from ._core import numpy_when_eager
 
 
 def shape(a):
@@ -44,6 +45,14 @@ def size(a, axis=None):
     return int(np.prod(s, dtype=np.int64)) if axis is None else s[axis]
 
 
+def _reshape_target(newshape, order, shape):
+    if order != "C":
+        raise NotImplementedError("reshape: only order='C' is supported")
+    return shape if newshape is None else newshape
+
+
+@numpy_when_eager(lambda a, newshape=None, order="C", shape=None:
+                  np.reshape(a, _reshape_target(newshape, order, shape)))
 def reshape(a, newshape=None, order="C", shape=None):
     """`a` with a new shape of the same size (one entry may be -1), in C order only. Under jit the
     new shape must be static (Python ints), not computed from traced values.
@@ -53,11 +62,7 @@ def reshape(a, newshape=None, order="C", shape=None):
     array([[0., 1., 2.],
            [3., 4., 5.]])
     """
-    newshape = shape if newshape is None else newshape
-    if order != "C":
-        raise NotImplementedError("reshape: only order='C' is supported")
-    if not _is_traced((a,)):
-        return np.reshape(a, newshape)
+    newshape = _reshape_target(newshape, order, shape)
     a = _asarray_traced(a)
     newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
     size_ = get_aval(a).size
@@ -79,6 +84,7 @@ def ravel(a):
     return reshape(a, (-1,))
 
 
+@numpy_when_eager(np.transpose)
 def transpose(a, axes=None):
     """`a` with its axes permuted by `axes` (reversed by default), as numpy.transpose.
 
@@ -91,14 +97,13 @@ def transpose(a, axes=None):
     array([[1, 3],
            [2, 4]])
     """
-    if not _is_traced((a,)):
-        return np.transpose(a, axes)
     a = _asarray_traced(a)
     nd = get_aval(a).ndim
     perm = tuple(reversed(range(nd))) if axes is None else tuple(_normalize_axis(int(x), nd) for x in axes)
     return sh.transpose(a, perm)
 
 
+@numpy_when_eager(np.swapaxes)
 def swapaxes(a, axis1, axis2):
     """`a` with axes `axis1` and `axis2` interchanged.
 
@@ -106,8 +111,6 @@ def swapaxes(a, axis1, axis2):
     >>> fnp.swapaxes(np.ones((2, 3, 4)), 0, -1).shape
     (4, 3, 2)
     """
-    if not _is_traced((a,)):
-        return np.swapaxes(a, axis1, axis2)
     nd = ndim(a)
     perm = list(range(nd))
     i, j = _normalize_axis(axis1, nd), _normalize_axis(axis2, nd)
@@ -115,6 +118,7 @@ def swapaxes(a, axis1, axis2):
     return sh.transpose(_asarray_traced(a), tuple(perm))
 
 
+@numpy_when_eager(np.moveaxis)
 def moveaxis(a, source, destination):
     """`a` with axes `source` moved to positions `destination` (ints or sequences), the other axes keeping
     their order.
@@ -125,8 +129,6 @@ def moveaxis(a, source, destination):
     >>> fnp.moveaxis(np.ones((2, 3, 4)), (0, 1), (2, 0)).shape
     (3, 4, 2)
     """
-    if not _is_traced((a,)):
-        return np.moveaxis(a, source, destination)
     nd = ndim(a)
     src = [_normalize_axis(s, nd) for s in (source if isinstance(source, (tuple, list)) else (source,))]
     dst = [_normalize_axis(d, nd) for d in (destination if isinstance(destination, (tuple, list)) else (destination,))]
@@ -136,6 +138,7 @@ def moveaxis(a, source, destination):
     return sh.transpose(_asarray_traced(a), tuple(order))
 
 
+@numpy_when_eager(np.expand_dims)
 def expand_dims(a, axis):
     """`a` with new size-1 axes at positions `axis` (an int or a tuple) of the result.
 
@@ -145,14 +148,13 @@ def expand_dims(a, axis):
     >>> fnp.expand_dims(np.ones(3), (0, 2)).shape
     (1, 3, 1)
     """
-    if not _is_traced((a,)):
-        return np.expand_dims(a, axis)
     a = _asarray_traced(a)
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     out_nd = get_aval(a).ndim + len(axes)
     return sh.expand_dims(a, tuple(sorted(_normalize_axis(x, out_nd) for x in axes)))
 
 
+@numpy_when_eager(np.squeeze)
 def squeeze(a, axis=None):
     """`a` without its size-1 axes (or only those in `axis`, which must have size 1).
 
@@ -162,14 +164,13 @@ def squeeze(a, axis=None):
     >>> fnp.squeeze(np.ones((1, 3, 1)), axis=0).shape
     (3, 1)
     """
-    if not _is_traced((a,)):
-        return np.squeeze(a, axis)
     a = _asarray_traced(a)
     s = get_aval(a).shape
     axes = tuple(i for i, d in enumerate(s) if d == 1) if axis is None else _normalize_axes(axis, len(s))
     return sh.squeeze(a, axes)
 
 
+@numpy_when_eager(lambda a, shape: np.broadcast_to(a, shape))
 def broadcast_to(a, shape):
     """`a` broadcast to `shape` with NumPy's rules (trailing axes aligned); the gradient sums over the
     broadcast axes.
@@ -181,12 +182,11 @@ def broadcast_to(a, shape):
     >>> fnad.grad(lambda x: fnp.sum(fnp.broadcast_to(x, (3, 2))))(np.array([1.0, 2.0]))
     array([3., 3.])
     """
-    if not _is_traced((a,)):
-        return np.broadcast_to(a, shape)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     return sh.broadcast_to_rank_shape(_asarray_traced(a), shape)
 
 
+@numpy_when_eager(lambda *args: np.broadcast_arrays(*args))
 def broadcast_arrays(*args):
     """Arrays broadcast against each other to one shape, as numpy.broadcast_arrays.
 
@@ -194,8 +194,6 @@ def broadcast_arrays(*args):
     >>> [a.shape for a in fnp.broadcast_arrays(np.ones((2, 1)), np.ones(3))]
     [(2, 3), (2, 3)]
     """
-    if not _is_traced(args):
-        return np.broadcast_arrays(*args)
     target = np.broadcast_shapes(*[shape(a) for a in args])
     return [broadcast_to(a, target) for a in args]
 

@@ -9,14 +9,16 @@ import numpy as np
 from ..core import get_aval
 from ..primitives import shape as sh, indexing as ix, cumulative as cum, sorting
 from ..primitives.reductions import reduce_sum
-from ._core import (asarray_traced, broadcast_arrays, convert, is_traced, normalize_axis, shape_of as _shape,
+from ._core import (asarray_traced, broadcast_arrays, convert, normalize_axis, shape_of as _shape,
                     traced_array as _traced_array)
+from ._core import numpy_when_eager
 from ._elementwise import less, less_equal, not_equal, subtract
 from ._shapes import broadcast_to, ravel, reshape
 from ._indexing import take
 from ._joining import concatenate
 
 
+@numpy_when_eager(np.sort)
 def sort(a, axis=-1, kind=None, order=None, stable=None):
     """`a` sorted along `axis` (the flattened array when None); NaN sorts last. The gradient flows back
     through the permutation.
@@ -28,14 +30,15 @@ def sort(a, axis=-1, kind=None, order=None, stable=None):
     >>> fnad.grad(lambda x: fnp.sort(x)[0])(np.array([3.0, 1.0, 2.0]))
     array([0., 1., 0.])
     """
-    if not is_traced((a,)):
-        return np.sort(a, axis=axis, kind=kind, order=order, stable=stable)
     a = asarray_traced(a)
     if axis is None:
         a, axis = ravel(a), 0
     return sorting.sort(a, normalize_axis(axis, get_aval(a).ndim))
 
 
+@numpy_when_eager(
+    lambda a, axis=-1, kind=None, order=None, stable=None: np.argsort(a, axis=axis, kind="stable" if kind is None and stable is None else kind,
+                          order=order, stable=stable))
 def argsort(a, axis=-1, kind=None, order=None, stable=None):
     """Stable argsort (ties keep their order, as kind='stable'); NaN sorts last.
 
@@ -46,9 +49,6 @@ def argsort(a, axis=-1, kind=None, order=None, stable=None):
     array([[1, 0],
            [0, 1]])
     """
-    if not is_traced((a,)):
-        return np.argsort(a, axis=axis, kind="stable" if kind is None and stable is None else kind,
-                          order=order, stable=stable)
     a = asarray_traced(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -56,9 +56,8 @@ def argsort(a, axis=-1, kind=None, order=None, stable=None):
 
 
 def _accumulate(np_fn, lax_fn):
+    @numpy_when_eager(np_fn)
     def fn(a, axis=None, dtype=None):
-        if not is_traced((a,), np_fn.__name__):
-            return np_fn(a, axis=axis, dtype=dtype)
         a = asarray_traced(a)
         if axis is None:
             a, axis = ravel(a), 0
@@ -68,7 +67,7 @@ def _accumulate(np_fn, lax_fn):
         elif dt == np.bool_ or (np.issubdtype(dt, np.integer) and dt.itemsize < 8):
             dt = np.dtype(np.uint64 if np.issubdtype(dt, np.unsignedinteger) else np.int64)
         return lax_fn(convert(a, dt) if dt != get_aval(a).dtype else a, normalize_axis(axis, get_aval(a).ndim))
-    fn.__name__ = np_fn.__name__
+    fn.__name__ = fn.__qualname__ = np_fn.__name__
     fn.__doc__ = f"fnad version of numpy.{np_fn.__name__}."
     return fn
 
@@ -96,6 +95,12 @@ cumprod.__doc__ += """
     """
 
 
+def _diff_eager(a, n=1, axis=-1, prepend=None, append=None):
+    kw = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
+    return np.diff(a, n, axis, **kw)
+
+
+@numpy_when_eager(_diff_eager)
 def diff(a, n=1, axis=-1, prepend=None, append=None):
     """The `n`-th discrete difference a[i+1] - a[i] along `axis`, with optional values to prepend/append.
 
@@ -107,9 +112,6 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     >>> fnp.diff(np.array([1, 4]), prepend=0)
     array([1, 3])
     """
-    if not is_traced((a, prepend, append)):
-        kw = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
-        return np.diff(a, n, axis, **kw)
     a = asarray_traced(a)
     axis = normalize_axis(axis, get_aval(a).ndim)
     if prepend is not None or append is not None:
@@ -125,6 +127,8 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     return a
 
 
+@numpy_when_eager(
+    lambda *xi, copy=True, sparse=False, indexing="xy": np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing))
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     """Coordinate arrays from 1-d coordinate vectors ('xy' Cartesian or 'ij' matrix indexing; sparse=True
     keeps size-1 axes).
@@ -140,8 +144,6 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     >>> [g.shape for g in fnp.meshgrid(np.ones(3), np.ones(2), indexing='ij')]
     [(3, 2), (3, 2)]
     """
-    if not is_traced(xi):
-        return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
     if indexing not in ("xy", "ij"):
         raise ValueError("meshgrid: valid values for `indexing` are 'xy' and 'ij'")
     nd = len(xi)
@@ -152,6 +154,7 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     return tuple(out) if sparse else tuple(broadcast_arrays(*out))
 
 
+@numpy_when_eager(np.searchsorted)
 def searchsorted(a, v, side="left", sorter=None):
     """Insertion points of v in the sorted 1-d a, by counting (O(len(a) * size(v))).
 
@@ -161,8 +164,6 @@ def searchsorted(a, v, side="left", sorter=None):
     >>> fnp.searchsorted(np.array([1.0, 2.0, 3.0]), 2.0, side='right')
     np.int64(2)
     """
-    if not is_traced((a, v, sorter)):
-        return np.searchsorted(a, v, side, sorter)
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     a = asarray_traced(a)

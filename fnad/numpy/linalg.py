@@ -14,7 +14,8 @@ from ..core import get_aval
 from ..primitives import linalg as la
 from ..primitives import elementwise as ew
 from ..primitives import shape as sh
-from ._core import is_traced, asarray_traced, convert, normalize_axes
+from ._core import asarray_traced, convert, normalize_axes
+from ._core import numpy_when_eager
 from ._elementwise import abs, exp, log, maximum, sign as _sign, sqrt, where
 from ._reductions import max, min, prod, sum
 from ._shapes import expand_dims, moveaxis, reshape, shape, squeeze, swapaxes
@@ -53,6 +54,7 @@ def _lu_solve(lu, perm, b):
     return la.triangular_solve(lu, x, left_side=True, lower=False)
 
 
+@numpy_when_eager(np.linalg.solve)
 def solve(a, b):
     """x with a @ x = b (LU with partial pivoting); b is a vector (1-d) or a stack of matrices
     (..., m, k), as in NumPy 2. Differentiable in a and b, batchable, and compiled by jit.
@@ -64,8 +66,6 @@ def solve(a, b):
     >>> fnad.grad(lambda b: fnp.sum(fnp.linalg.solve(a, b)))(np.array([5.0, 11.0]))
     array([-0.5,  0.5])
     """
-    if not is_traced((a, b)):
-        return np.linalg.solve(a, b)
     a, b = _float_operands("solve", a, b)
     m = get_aval(_square("solve", a)).shape[-1]
     vector = get_aval(b).ndim == 1
@@ -83,6 +83,7 @@ def solve(a, b):
     return sh.reshape(x, get_aval(x).shape[:-1]) if vector else x
 
 
+@numpy_when_eager(np.linalg.inv)
 def inv(a):
     """The inverse of each square matrix of a stack.
 
@@ -95,8 +96,6 @@ def inv(a):
     array([[-2.,  3.],
            [ 3., -5.]])
     """
-    if not is_traced((a,)):
-        return np.linalg.inv(a)
     (a,) = _float_operands("inv", a)
     shape = get_aval(_square("inv", a)).shape
     lu, _, perm = la.lu(a)
@@ -104,6 +103,7 @@ def inv(a):
     return _lu_solve(lu, perm, eye)
 
 
+@numpy_when_eager(np.linalg.slogdet)
 def slogdet(a):
     """(sign, log|det|) of each square matrix, from its LU factorisation.
 
@@ -115,8 +115,6 @@ def slogdet(a):
     array([[0.5 , 0.  ],
            [0.  , 0.25]])
     """
-    if not is_traced((a,)):
-        return np.linalg.slogdet(a)
     (a,) = _float_operands("slogdet", a)
     lu, pivots, _ = la.lu(_square("slogdet", a))
     diag = la.diagonal(lu)
@@ -127,6 +125,7 @@ def slogdet(a):
     return SlogdetResult(sign, sum(log(abs(diag)), axis=-1))
 
 
+@numpy_when_eager(np.linalg.det)
 def det(a):
     """The determinant of each square matrix: sign * exp(log|det|) from slogdet (so its derivative
     is det * trace(a^-1 da); it is not finite at singular matrices).
@@ -139,21 +138,23 @@ def det(a):
     array([[ 4., -3.],
            [-2.,  1.]])
     """
-    if not is_traced((a,)):
-        return np.linalg.det(a)
     sign, logabsdet = slogdet(a)
     return sign * exp(logabsdet)
 
 
+def _symmetrized_eager(a, symmetrize_input):
+    a = np.asarray(a)
+    return (a + np.swapaxes(a, -1, -2)) / 2 if symmetrize_input else a
+
+
 def _symmetrized(name, a, symmetrize_input):
-    if not is_traced((a,)):
-        a = np.asarray(a)
-        return (a + np.swapaxes(a, -1, -2)) / 2 if symmetrize_input else a
     (a,) = _float_operands(name, a)
     _square(name, a)
     return la.symmetrize(a) if symmetrize_input else a
 
 
+@numpy_when_eager(lambda a, upper=False, symmetrize_input=True:
+                  np.linalg.cholesky(_symmetrized_eager(a, symmetrize_input), upper=upper))
 def cholesky(a, upper=False, symmetrize_input=True):
     """The Cholesky factor L (a = L L^T), or L^T with upper=True. Traced: NaN when a is not
     positive definite (eagerly NumPy raises LinAlgError).
@@ -168,12 +169,12 @@ def cholesky(a, upper=False, symmetrize_input=True):
            [1., 1.]])
     """
     a = _symmetrized("cholesky", a, symmetrize_input)
-    if not is_traced((a,)):
-        return np.linalg.cholesky(a, upper=upper)
     l = la.cholesky(a)
     return la.swap_last(l) if upper else l
 
 
+@numpy_when_eager(lambda a, UPLO="L", symmetrize_input=True:
+                  EighResult(*np.linalg.eigh(_symmetrized_eager(a, symmetrize_input), UPLO)))
 def eigh(a, UPLO="L", symmetrize_input=True):
     """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices.
 
@@ -191,8 +192,6 @@ def eigh(a, UPLO="L", symmetrize_input=True):
     if UPLO not in ("L", "U"):
         raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     a = _symmetrized("eigh", a, symmetrize_input)
-    if not is_traced((a,)):
-        return EighResult(*np.linalg.eigh(a, UPLO))
     v, w = la.eigh(a, lower=UPLO == "L")
     return EighResult(w, v)
 
@@ -210,6 +209,7 @@ def eigvalsh(a, UPLO="L", symmetrize_input=True):
     return eigh(a, UPLO, symmetrize_input).eigenvalues
 
 
+@numpy_when_eager(np.linalg.qr)
 def qr(a, mode="reduced"):
     """QR factorisation; traced calls support mode 'reduced' and 'r' for matrices with m >= n.
 
@@ -223,8 +223,6 @@ def qr(a, mode="reduced"):
     array([[1., 0.],
            [0., 1.]])
     """
-    if not is_traced((a,)):
-        return np.linalg.qr(a, mode)
     if mode not in ("reduced", "r"):
         raise NotImplementedError(f"linalg.qr: mode {mode!r} is not supported on traced values "
                                   "(use 'reduced' or 'r')")
@@ -233,6 +231,7 @@ def qr(a, mode="reduced"):
     return r if mode == "r" else QRResult(q, r)
 
 
+@numpy_when_eager(np.linalg.matrix_power)
 def matrix_power(a, n):
     """a raised to the integer power n (by repeated squaring; n < 0 uses the inverse).
 
@@ -248,8 +247,6 @@ def matrix_power(a, n):
     array([[3., 2.],
            [4., 3.]])
     """
-    if not is_traced((a,)):
-        return np.linalg.matrix_power(a, n)
     if not isinstance(n, (int, np.integer)):
         raise TypeError(f"linalg.matrix_power: the exponent must be a Python integer, got {type(n).__name__}")
     a = _square("matrix_power", asarray_traced(a))
@@ -310,6 +307,7 @@ def _matrix_norm(x, axis, ord):
     raise ValueError(f"linalg.norm: invalid norm order {ord!r} for matrices")
 
 
+@numpy_when_eager(np.linalg.norm)
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector norms (ord None/2, 1, inf, -inf, 0, any p) and matrix norms (None/'fro', 1, -1, 2, -2,
     inf, -inf, 'nuc'), as numpy.linalg.norm.
@@ -320,8 +318,6 @@ def norm(x, ord=None, axis=None, keepdims=False):
     >>> fnad.grad(fnp.linalg.norm)(np.array([3.0, 4.0]))
     array([0.6, 0.8])
     """
-    if not is_traced((x,)):
-        return np.linalg.norm(x, ord, axis, keepdims)
     (x,) = _float_operands("norm", x)
     nd = get_aval(x).ndim
     if axis is None:
