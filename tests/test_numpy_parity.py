@@ -79,7 +79,8 @@ CASES.update({
     "empty_like": [case(X)],
     "full_like": [case(X, 0.5), case(I, 7)],
     "arange": [case(4), case(0.0, 1.0, 0.25), case(1, 10, 3, dtype=np.float32)],
-    "linspace": [case(0.0, 1.0, 5), case(-1.0, 2.0, 4, endpoint=False)],
+    "linspace": [case(0.0, 1.0, 5), case(-1.0, 2.0, 4, endpoint=False), case(-5, 10, 7, dtype=np.int64),
+                 case(0.0, 1.0, 7, dtype=np.float32)],
     "eye": [case(2, 3, k=1), case(3, dtype=np.int32)],
     "identity": [case(3)],
     # reductions
@@ -152,7 +153,9 @@ CASES.update({
     "cumprod": [case(X, axis=0), case(B)],
     "diff": [case(X), case(V, 2), case(B)],
     "meshgrid": [case(V, W[:2]), case(V, W, indexing="ij")],
-    "searchsorted": [case(SORTED, np.array([0.0, 3.0, -5.0])), case(SORTED, 0.0, side="right")],
+    "searchsorted": [case(SORTED, np.array([0.0, 3.0, -5.0])), case(SORTED, 0.0, side="right"),
+                     case(np.array([1.0, 2.0, np.nan]), np.array([np.nan, 1.5, 2.0])),
+                     case(np.array([1.0, np.nan, np.nan]), np.array([np.nan, 1.5]), side="right")],
     "select": [case([X > 1, X < 0], [X, Y], -1.0)],
     # linalg
     "linalg.norm": [case(X), case(V, 1), case(X, "nuc"), case(X, axis=1)],

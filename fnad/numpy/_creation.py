@@ -10,6 +10,7 @@ from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew, shape as sh
 from ._core import result_type as _result_type, convert as _convert, asarray_traced as _asarray_traced
 from ._core import numpy_when_eager
+from ._elementwise import floor
 from ._shapes import expand_dims, moveaxis, reshape
 from ._joining import concatenate
 
@@ -199,7 +200,9 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     >>> fnad.jacfwd(lambda s: fnp.linspace(0.0, s, 3))(2.0)
     array([0. , 0.5, 1. ])
     """
-    dt = np.dtype(dtype) if dtype is not None else _result_type(start, stop, 1.0)[0]
+    # As NumPy: computed in the inexact dtype of start and stop, then floored for an integer `dtype`
+    # and converted to it.
+    dt = _result_type(start, stop, 1.0)[0]
     div = (num - 1) if endpoint else num
     t = sh.iota(dt, num)
     start, stop = asarray(start, dt), asarray(stop, dt)
@@ -207,6 +210,8 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     out = expand_dims(start, -1) + expand_dims(step, -1) * t if get_aval(start).ndim else start + step * t
     if endpoint and num > 1:
         out = concatenate([out[..., :-1], expand_dims(stop, -1) if get_aval(stop).ndim else reshape(stop, (1,))], -1)
+    if dtype is not None and np.dtype(dtype) != dt:
+        out = _convert(floor(out) if np.dtype(dtype).kind in "iu" else out, np.dtype(dtype))
     return moveaxis(out, -1, axis) if get_aval(out).ndim > 1 else out
 
 

@@ -12,7 +12,7 @@ from ..primitives.reductions import reduce_sum
 from ._core import (asarray_traced, broadcast_arrays, convert, normalize_axis, shape_of as _shape,
                     traced_array as _traced_array)
 from ._core import numpy_when_eager
-from ._elementwise import less, less_equal, not_equal, subtract
+from ._elementwise import isnan, less, less_equal, logical_and, logical_not, logical_or, not_equal, subtract
 from ._shapes import broadcast_to, ravel, reshape
 from ._indexing import take
 from ._joining import concatenate
@@ -170,5 +170,9 @@ def searchsorted(a, v, side="left", sorter=None):
     if sorter is not None:
         a = take(a, sorter)
     v = asarray_traced(v)
-    before = (less if side == "left" else less_equal)(a, sh.expand_dims(v, (get_aval(v).ndim,)))
+    column = sh.expand_dims(v, (get_aval(v).ndim,))
+    before = (less if side == "left" else less_equal)(a, column)
+    if get_aval(a).dtype.kind == "f" or get_aval(v).dtype.kind == "f":   # NaN sorts last, as in np.sort
+        nan_v = isnan(column)
+        before = logical_or(before, logical_and(nan_v, logical_not(isnan(a))) if side == "left" else nan_v)
     return reduce_sum(convert(before, np.int64), (get_aval(v).ndim,))
