@@ -8,8 +8,8 @@ import numpy as np
 from .. import core
 from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew, shape as sh
-from ._core import result_type as _result_type, convert as _convert, asarray_traced as _asarray_traced
-from ._core import numpy_when_eager
+from ._core import (result_type as _result_type, convert as _convert, asarray_traced as _asarray_traced,
+                    numpy_when_eager)
 from ._elementwise import floor
 from ._shapes import expand_dims, moveaxis, reshape
 from ._joining import concatenate

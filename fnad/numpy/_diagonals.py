@@ -7,8 +7,7 @@ import numpy as np
 
 from ..core import get_aval
 from ..primitives import elementwise as ew, shape as sh, indexing as ix
-from ._core import asarray_traced, convert, shape_of as _shape
-from ._core import numpy_when_eager
+from ._core import asarray_traced, convert, shape_of as _shape, numpy_when_eager
 from ._elementwise import multiply
 from ._reductions import sum
 from ._shapes import broadcast_to, moveaxis, ravel, shape

@@ -10,9 +10,8 @@ import numpy as np
 from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew
 from ._core import (is_traced as _is_traced, result_type as _result_type, convert as _convert,
-                    broadcast_arrays as _broadcast_arrays, asarray_traced as _asarray_traced)
-from ._core import numpy_when_eager
-from ._core import elementwise as _elementwise, ufunc_out_dtype
+                    broadcast_arrays as _broadcast_arrays, asarray_traced as _asarray_traced,
+                    numpy_when_eager, elementwise as _elementwise, ufunc_out_dtype)
 
 
 negative = _elementwise(np.negative, ew.neg, "negative")

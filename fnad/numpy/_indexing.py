@@ -12,8 +12,7 @@ import numpy as np
 from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew, shape as sh, indexing as ix
 from ._core import (_has_tracer, asarray_traced, convert, normalize_axis, shape_of as _shape,
-                    traced_array as _traced_array, concrete as _concrete)
-from ._core import numpy_when_eager
+                    traced_array as _traced_array, concrete as _concrete, numpy_when_eager)
 from ._elementwise import clip, mod
 from ._shapes import broadcast_to, ravel
 

@@ -9,8 +9,7 @@ import numpy as np
 from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew, shape as sh, indexing as ix
 from ._core import (asarray_traced, convert, normalize_axis, promoted, stack_traced, shape_of as _shape,
-                    traced_array as _traced_array, concrete as _concrete)
-from ._core import numpy_when_eager
+                    traced_array as _traced_array, concrete as _concrete, numpy_when_eager)
 from ._elementwise import mod
 from ._shapes import atleast_1d, atleast_2d, ravel, reshape
 from ._indexing import take

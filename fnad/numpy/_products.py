@@ -12,8 +12,7 @@ from ..primitives import elementwise as ew, shape as sh
 from ..primitives.dot import dot_general
 from ..primitives.reductions import reduce_sum
 from ._core import (asarray_traced, broadcast_arrays, convert, normalize_axis, promoted, result_type,
-                    shape_of as _shape)
-from ._core import numpy_when_eager
+                    shape_of as _shape, numpy_when_eager)
 from ._elementwise import multiply, subtract
 from ._shapes import moveaxis, ndim, ravel, reshape
 from ._joining import stack

@@ -8,8 +8,7 @@ import numpy as np
 from ..core import get_aval
 from ..primitives import elementwise as ew, reductions as red, shape as sh
 from ._core import (convert as _convert, asarray_traced as _asarray_traced,
-                    normalize_axis as _normalize_axis, normalize_axes as _normalize_axes)
-from ._core import numpy_when_eager
+                    normalize_axis as _normalize_axis, normalize_axes as _normalize_axes, numpy_when_eager)
 from ._elementwise import _as_bool, sqrt
 from ._shapes import ravel, reshape
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._core import concrete as _concrete
-from ._core import numpy_when_eager
+from ._core import concrete as _concrete, numpy_when_eager
 from ._elementwise import where
 from ._shapes import ravel
 from ._indexing import take

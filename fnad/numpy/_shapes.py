@@ -7,8 +7,7 @@ import numpy as np
 from ..core import get_aval
 from ..primitives import shape as sh
 from ._core import (result_type as _result_type, asarray_traced as _asarray_traced,
-                    normalize_axis as _normalize_axis, normalize_axes as _normalize_axes)
-from ._core import numpy_when_eager
+                    normalize_axis as _normalize_axis, normalize_axes as _normalize_axes, numpy_when_eager)
 
 
 def shape(a):

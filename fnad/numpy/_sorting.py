@@ -10,8 +10,7 @@ from ..core import get_aval
 from ..primitives import shape as sh, indexing as ix, cumulative as cum, sorting
 from ..primitives.reductions import reduce_sum
 from ._core import (asarray_traced, broadcast_arrays, convert, normalize_axis, shape_of as _shape,
-                    traced_array as _traced_array)
-from ._core import numpy_when_eager
+                    traced_array as _traced_array, numpy_when_eager)
 from ._elementwise import isnan, less, less_equal, logical_and, logical_not, logical_or, not_equal, subtract
 from ._shapes import broadcast_to, ravel, reshape
 from ._indexing import take

@@ -14,8 +14,7 @@ from ..core import get_aval
 from ..primitives import linalg as la
 from ..primitives import elementwise as ew
 from ..primitives import shape as sh
-from ._core import asarray_traced, convert, normalize_axes
-from ._core import numpy_when_eager
+from ._core import asarray_traced, convert, normalize_axes, numpy_when_eager
 from ._elementwise import abs, exp, log, maximum, sign as _sign, sqrt, where
 from ._reductions import max, min, prod, sum
 from ._shapes import expand_dims, moveaxis, reshape, shape, squeeze, swapaxes
