@@ -15,7 +15,9 @@ MODULES = ["fnad.api", "fnad.jit_dispatch", "fnad.config", "fnad.custom_derivati
            "fnad.lax.control_flow", "fnad.primitives.misc", "fnad.primitives.dot", "fnad.primitives.shape",
            "fnad.primitives.reductions", "fnad.primitives.elementwise", "fnad.primitives.indexing",
            "fnad.primitives.cumulative", "fnad.primitives.sorting", "fnad.optim", "fnad.nn", "fnad.random",
-           "fnad.tree_util", "fnad.numpy", "fnad.numpy._more", "fnad.numpy.linalg"]
+           "fnad.tree_util", "fnad.numpy.linalg"] + [
+               f"fnad.numpy._{m}" for m in ("elementwise", "creation", "reductions", "shapes", "products", "diagonals",
+                                            "indexing", "joining", "sorting", "selection")]
 
 # Objects whose doctests `testmod` does not collect (instances such as custom_jvp functions).
 EXTRA_DOCTESTS = ["nn.relu", "nn.relu6"]

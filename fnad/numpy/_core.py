@@ -9,9 +9,10 @@ import sys
 import numpy as np
 
 from .. import core
-from ..core import Tracer, get_aval, ShapedArray
-from ..primitives import elementwise as ew
+from ..core import ConcretizationError, Tracer, get_aval, ShapedArray
+from ..primitives import elementwise as ew, indexing as ix, shape as sh
 from ..primitives.shape import broadcast_to_rank_shape
+from ._examples import EXAMPLES
 
 _WEAK_PLACEHOLDER = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
 _PY_SCALARS = (int, float, bool, complex)
@@ -34,6 +35,22 @@ def is_traced(args, name=None):
             name = name or sys._getframe(1).f_code.co_name
             raise core.masked_array_error(a, f"fnad.numpy.{name}: argument {i}")
     return False
+
+
+def numpy_when_eager(numpy_call):
+    """Decorator: the one place where a fnad.numpy function chooses its path. When no argument is
+    traced and no staging trace is active (an eager call) it returns `numpy_call(*args, **kwargs)`,
+    NumPy's own result (NumPy's function itself, or an adapter with the decorated signature); otherwise
+    it runs the decorated body, which binds primitives (jit runs that path). tests/test_numpy_parity.py
+    checks that the two agree for every public function."""
+    def decorate(traced):
+        @functools.wraps(traced)
+        def fn(*args, **kwargs):
+            if is_traced(args, fn.__name__) or (kwargs and is_traced(tuple(kwargs.values()), fn.__name__)):
+                return traced(*args, **kwargs)
+            return numpy_call(*args, **kwargs)
+        return fn
+    return decorate
 
 
 def aval_of(x):
@@ -97,8 +114,7 @@ def asarray_traced(x, dtype=None):
         return x if dtype is None else convert(x, dtype)
     if isinstance(x, (list, tuple)):
         if any(isinstance(e, (Tracer, list, tuple)) for e in x) and _has_tracer(x):
-            from .. import numpy as fnp
-            return fnp.stack([asarray_traced(e, dtype) for e in x])
+            return stack_traced([asarray_traced(e, dtype) for e in x])
     if type(x) is not np.ndarray and core.is_masked_array(x):
         raise core.masked_array_error(x, "fnad.numpy: an argument")
     return np.asarray(x, dtype=dtype)
@@ -116,12 +132,13 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
     """A fnad.numpy function over `prim_fn`: eager -> NumPy itself; traced -> promote as NumPy would
     (dtype from NumPy's own type resolution), broadcast, bind. kind='inexact' requires float inputs
     for the primitive (ints are converted to the dtype NumPy would return)."""
+    def eager(*args):
+        try:
+            return np_fn(*args)
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+
     def fn(*args):
-        if not is_traced(args, name):
-            try:
-                return np_fn(*args)
-            except ValueError as e:
-                raise ValueError(f"{name}: {e}") from None
         args = _prepare(args)
         avals = [get_aval(a) for a in args]
         weak = all(a.weak_type for a in avals)
@@ -135,6 +152,7 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
                 else a for a in args]
         return prim_fn(*broadcast_arrays(*args, op=name))
     fn.__name__ = name
+    fn = numpy_when_eager(eager)(fn)
     fn.__qualname__ = name
     np_name = np_fn.__name__ if hasattr(np_fn, '__name__') else name
     fn.__doc__ = (f"fnad version of numpy.{np_name}: the same elementwise result, NumPy broadcasting and "
@@ -142,7 +160,6 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
                   f"where=, dtype=). Without traced arguments it calls numpy.{np_name} itself and returns "
                   f"NumPy values; on traced values it binds fnad primitives, so it works under grad, jvp, "
                   f"vjp, vmap and jit" + (" (the boolean result has a zero derivative)." if out_bool else "."))
-    from ._examples import EXAMPLES
     if name in EXAMPLES:
         fn.__doc__ += "\n\n" + EXAMPLES[name]
     return fn
@@ -164,5 +181,50 @@ def normalize_axes(axis, ndim):
     return out
 
 
+def promoted(arrays, dtype=None):
+    """The arrays converted to `dtype`, or to their NumPy result dtype (Python scalars weak)."""
+    arrays = [asarray_traced(a) for a in arrays]
+    if dtype is not None:
+        dt, weak = np.dtype(dtype), False
+    else:
+        dt, weak = result_type(*arrays)
+    return [a if get_aval(a).dtype == dt else convert(a, dt, weak) for a in arrays]
+
+
+def stack_traced(arrays, axis=0, dtype=None):
+    """numpy.stack on traced values (here rather than with `stack`, because asarray_traced stacks
+    nested lists of tracers with it)."""
+    arrays = promoted(arrays, dtype)
+    shapes = {shape_of(a) for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all input arrays must have the same shape, got {sorted(shapes)}")
+    nd = get_aval(arrays[0]).ndim + 1
+    axis = normalize_axis(axis, nd)
+    return ix.concatenate([sh.expand_dims(a, (axis,)) for a in arrays], axis)
+
+
+def shape_of(x):
+    return get_aval(x).shape
+
+
+def traced_array(a, dtype=None):
+    a = asarray_traced(a)
+    return a if dtype is None or get_aval(a).dtype == dtype else convert(a, np.dtype(dtype))
+
+
+def concrete(x, what):
+    """The concrete value of x, or a clear error for outputs whose shape depends on values."""
+    if not isinstance(x, Tracer):
+        return np.asarray(x)
+    value = x.concrete_value()
+    if value is None:
+        raise ConcretizationError(
+            f"{what} has a data-dependent output shape, so it needs a concrete value, but got an abstract "
+            f"traced array {x.aval.str_short()} (traced by {x._trace.main.name}{x.source_info()}). Use "
+            "fnad.numpy.where(condition, x, y) to select values with a fixed shape instead.")
+    return np.asarray(value)
+
+
 __all__ = ["is_traced", "result_type", "elementwise", "convert", "broadcast_arrays", "asarray_traced",
-           "normalize_axis", "normalize_axes", "ShapedArray"]
+           "normalize_axis", "normalize_axes", "ShapedArray", "promoted", "stack_traced", "shape_of", "traced_array",
+           "concrete"]

@@ -1,56 +1,70 @@
 """Operators and array methods of traced values (`x + y`, `x @ w`, `x.sum()`, `x.T`, `x[i]`, `x.at[i]`),
-defined once on `fnad.core.Tracer` in terms of fnad.numpy."""
+defined once on `fnad.core.Tracer` in terms of fnad.numpy. Importing this module installs them
+(fnad.numpy's face does)."""
 from __future__ import annotations
+
+import numpy as np
+
+from ..core import Tracer
+from ._core import convert
+from ._elementwise import (add, subtract, multiply, divide, floor_divide, mod, power, less, less_equal, greater,
+                           greater_equal, equal, not_equal, bitwise_and, bitwise_or, bitwise_xor, left_shift,
+                           right_shift, negative, positive, abs, invert, clip, round)
+from ._reductions import sum, mean, max, min, prod, var, std, argmax, argmin, all, any
+from ._shapes import ravel, reshape, squeeze, swapaxes, transpose
+from ._products import dot, matmul
+from ._diagonals import trace, diagonal
+from ._indexing import _getitem, _IndexUpdateHelper, take
+from ._joining import repeat
+from ._sorting import cumsum, cumprod, sort, argsort
+from ._selection import nonzero
 
 
 def install_tracer_methods():
-    from .. import numpy as fnp
-    from ..core import Tracer
 
     def swap(f):
         return lambda self, other: f(other, self)
 
     ops = {
-        "__add__": fnp.add, "__radd__": swap(fnp.add), "__sub__": fnp.subtract, "__rsub__": swap(fnp.subtract),
-        "__mul__": fnp.multiply, "__rmul__": swap(fnp.multiply), "__truediv__": fnp.divide,
-        "__rtruediv__": swap(fnp.divide), "__floordiv__": fnp.floor_divide, "__rfloordiv__": swap(fnp.floor_divide),
-        "__mod__": fnp.mod, "__rmod__": swap(fnp.mod), "__pow__": fnp.power, "__rpow__": swap(fnp.power),
-        "__matmul__": fnp.matmul, "__rmatmul__": swap(fnp.matmul),
-        "__lt__": fnp.less, "__le__": fnp.less_equal, "__gt__": fnp.greater, "__ge__": fnp.greater_equal,
-        "__eq__": fnp.equal, "__ne__": fnp.not_equal,
-        "__and__": fnp.bitwise_and, "__rand__": swap(fnp.bitwise_and), "__or__": fnp.bitwise_or,
-        "__ror__": swap(fnp.bitwise_or), "__xor__": fnp.bitwise_xor, "__rxor__": swap(fnp.bitwise_xor),
-        "__lshift__": fnp.left_shift, "__rshift__": fnp.right_shift,
-        "__neg__": fnp.negative, "__pos__": fnp.positive, "__abs__": fnp.abs, "__invert__": fnp.invert,
-        "sum": fnp.sum, "mean": fnp.mean, "max": fnp.max, "min": fnp.min, "prod": fnp.prod,
-        "var": fnp.var, "std": fnp.std, "argmax": fnp.argmax, "argmin": fnp.argmin,
-        "all": fnp.all, "any": fnp.any, "ravel": fnp.ravel, "flatten": fnp.ravel,
-        "squeeze": fnp.squeeze, "swapaxes": fnp.swapaxes, "dot": fnp.dot, "clip": fnp.clip,
-        "round": fnp.round, "trace": fnp.trace, "diagonal": fnp.diagonal,
+        "__add__": add, "__radd__": swap(add), "__sub__": subtract, "__rsub__": swap(subtract),
+        "__mul__": multiply, "__rmul__": swap(multiply), "__truediv__": divide,
+        "__rtruediv__": swap(divide), "__floordiv__": floor_divide, "__rfloordiv__": swap(floor_divide),
+        "__mod__": mod, "__rmod__": swap(mod), "__pow__": power, "__rpow__": swap(power),
+        "__matmul__": matmul, "__rmatmul__": swap(matmul),
+        "__lt__": less, "__le__": less_equal, "__gt__": greater, "__ge__": greater_equal,
+        "__eq__": equal, "__ne__": not_equal,
+        "__and__": bitwise_and, "__rand__": swap(bitwise_and), "__or__": bitwise_or,
+        "__ror__": swap(bitwise_or), "__xor__": bitwise_xor, "__rxor__": swap(bitwise_xor),
+        "__lshift__": left_shift, "__rshift__": right_shift,
+        "__neg__": negative, "__pos__": positive, "__abs__": abs, "__invert__": invert,
+        "sum": sum, "mean": mean, "max": max, "min": min, "prod": prod,
+        "var": var, "std": std, "argmax": argmax, "argmin": argmin,
+        "all": all, "any": any, "ravel": ravel, "flatten": ravel,
+        "squeeze": squeeze, "swapaxes": swapaxes, "dot": dot, "clip": clip,
+        "round": round, "trace": trace, "diagonal": diagonal,
+        "cumsum": cumsum, "cumprod": cumprod, "sort": sort, "argsort": argsort, "take": take, "repeat": repeat,
+        "nonzero": nonzero,
     }
-    for name in ("cumsum", "cumprod", "sort", "argsort", "take", "repeat", "nonzero"):
-        if hasattr(fnp, name):
-            ops[name] = getattr(fnp, name)
     for name, f in ops.items():
         setattr(Tracer, name, f)
 
-    def reshape(self, *shape, order="C"):
-        return fnp.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape, order)
+    def reshape_method(self, *shape, order="C"):
+        return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape, order)
 
-    def transpose(self, *axes):
-        return fnp.transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
+    def transpose_method(self, *axes):
+        return transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
 
     def astype(self, dtype):
-        from ._core import convert
-        import numpy as np
         return convert(self, np.dtype(dtype))
 
-    Tracer.reshape = reshape
-    Tracer.transpose = transpose
+    Tracer.reshape = reshape_method
+    Tracer.transpose = transpose_method
     Tracer.astype = astype
-    Tracer.T = property(lambda self: fnp.transpose(self))
-    Tracer.mT = property(lambda self: fnp.swapaxes(self, -1, -2))
+    Tracer.T = property(lambda self: transpose(self))
+    Tracer.mT = property(lambda self: swapaxes(self, -1, -2))
     Tracer.real = property(lambda self: self)
-    if hasattr(fnp, "_getitem"):
-        Tracer.__getitem__ = fnp._getitem
-        Tracer.at = property(lambda self: fnp._IndexUpdateHelper(self))
+    Tracer.__getitem__ = _getitem
+    Tracer.at = property(lambda self: _IndexUpdateHelper(self))
+
+
+install_tracer_methods()

@@ -14,8 +14,11 @@ from ..core import get_aval
 from ..primitives import linalg as la
 from ..primitives import elementwise as ew
 from ..primitives import shape as sh
-from ._core import is_traced, asarray_traced, convert, normalize_axes
-from .. import numpy as fnp
+from ._core import asarray_traced, convert, normalize_axes, numpy_when_eager
+from ._elementwise import abs, exp, log, maximum, sign as _sign, sqrt, where
+from ._reductions import max, min, prod, sum
+from ._shapes import expand_dims, moveaxis, reshape, shape, squeeze, swapaxes
+from ._products import matmul
 
 __all__ = ["norm", "solve", "inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "qr", "matrix_power",
            "EighResult", "SlogdetResult", "QRResult"]
@@ -50,6 +53,7 @@ def _lu_solve(lu, perm, b):
     return la.triangular_solve(lu, x, left_side=True, lower=False)
 
 
+@numpy_when_eager(np.linalg.solve)
 def solve(a, b):
     """x with a @ x = b (LU with partial pivoting); b is a vector (1-d) or a stack of matrices
     (..., m, k), as in NumPy 2. Differentiable in a and b, batchable, and compiled by jit.
@@ -61,8 +65,6 @@ def solve(a, b):
     >>> fnad.grad(lambda b: fnp.sum(fnp.linalg.solve(a, b)))(np.array([5.0, 11.0]))
     array([-0.5,  0.5])
     """
-    if not is_traced((a, b)):
-        return np.linalg.solve(a, b)
     a, b = _float_operands("solve", a, b)
     m = get_aval(_square("solve", a)).shape[-1]
     vector = get_aval(b).ndim == 1
@@ -80,6 +82,7 @@ def solve(a, b):
     return sh.reshape(x, get_aval(x).shape[:-1]) if vector else x
 
 
+@numpy_when_eager(np.linalg.inv)
 def inv(a):
     """The inverse of each square matrix of a stack.
 
@@ -92,8 +95,6 @@ def inv(a):
     array([[-2.,  3.],
            [ 3., -5.]])
     """
-    if not is_traced((a,)):
-        return np.linalg.inv(a)
     (a,) = _float_operands("inv", a)
     shape = get_aval(_square("inv", a)).shape
     lu, _, perm = la.lu(a)
@@ -101,6 +102,7 @@ def inv(a):
     return _lu_solve(lu, perm, eye)
 
 
+@numpy_when_eager(np.linalg.slogdet)
 def slogdet(a):
     """(sign, log|det|) of each square matrix, from its LU factorisation.
 
@@ -112,18 +114,17 @@ def slogdet(a):
     array([[0.5 , 0.  ],
            [0.  , 0.25]])
     """
-    if not is_traced((a,)):
-        return np.linalg.slogdet(a)
     (a,) = _float_operands("slogdet", a)
     lu, pivots, _ = la.lu(_square("slogdet", a))
     diag = la.diagonal(lu)
     shape = get_aval(pivots).shape
     swapped = ew.ne(pivots, sh.iota(np.int32, shape, len(shape) - 1))
-    odd = fnp.sum(swapped, axis=-1) % 2
-    sign = fnp.where(odd == 1, -1.0, 1.0).astype(get_aval(a).dtype) * fnp.prod(fnp.sign(diag), axis=-1)
-    return SlogdetResult(sign, fnp.sum(fnp.log(fnp.abs(diag)), axis=-1))
+    odd = sum(swapped, axis=-1) % 2
+    sign = where(odd == 1, -1.0, 1.0).astype(get_aval(a).dtype) * prod(_sign(diag), axis=-1)
+    return SlogdetResult(sign, sum(log(abs(diag)), axis=-1))
 
 
+@numpy_when_eager(np.linalg.det)
 def det(a):
     """The determinant of each square matrix: sign * exp(log|det|) from slogdet (so its derivative
     is det * trace(a^-1 da); it is not finite at singular matrices).
@@ -136,21 +137,23 @@ def det(a):
     array([[ 4., -3.],
            [-2.,  1.]])
     """
-    if not is_traced((a,)):
-        return np.linalg.det(a)
     sign, logabsdet = slogdet(a)
-    return sign * fnp.exp(logabsdet)
+    return sign * exp(logabsdet)
+
+
+def _symmetrized_eager(a, symmetrize_input):
+    a = np.asarray(a)
+    return (a + np.swapaxes(a, -1, -2)) / 2 if symmetrize_input else a
 
 
 def _symmetrized(name, a, symmetrize_input):
-    if not is_traced((a,)):
-        a = np.asarray(a)
-        return (a + np.swapaxes(a, -1, -2)) / 2 if symmetrize_input else a
     (a,) = _float_operands(name, a)
     _square(name, a)
     return la.symmetrize(a) if symmetrize_input else a
 
 
+@numpy_when_eager(lambda a, upper=False, symmetrize_input=True:
+                  np.linalg.cholesky(_symmetrized_eager(a, symmetrize_input), upper=upper))
 def cholesky(a, upper=False, symmetrize_input=True):
     """The Cholesky factor L (a = L L^T), or L^T with upper=True. Traced: NaN when a is not
     positive definite (eagerly NumPy raises LinAlgError).
@@ -165,12 +168,12 @@ def cholesky(a, upper=False, symmetrize_input=True):
            [1., 1.]])
     """
     a = _symmetrized("cholesky", a, symmetrize_input)
-    if not is_traced((a,)):
-        return np.linalg.cholesky(a, upper=upper)
     l = la.cholesky(a)
     return la.swap_last(l) if upper else l
 
 
+@numpy_when_eager(lambda a, UPLO="L", symmetrize_input=True:
+                  EighResult(*np.linalg.eigh(_symmetrized_eager(a, symmetrize_input), UPLO)))
 def eigh(a, UPLO="L", symmetrize_input=True):
     """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices.
 
@@ -188,8 +191,6 @@ def eigh(a, UPLO="L", symmetrize_input=True):
     if UPLO not in ("L", "U"):
         raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     a = _symmetrized("eigh", a, symmetrize_input)
-    if not is_traced((a,)):
-        return EighResult(*np.linalg.eigh(a, UPLO))
     v, w = la.eigh(a, lower=UPLO == "L")
     return EighResult(w, v)
 
@@ -207,6 +208,7 @@ def eigvalsh(a, UPLO="L", symmetrize_input=True):
     return eigh(a, UPLO, symmetrize_input).eigenvalues
 
 
+@numpy_when_eager(np.linalg.qr)
 def qr(a, mode="reduced"):
     """QR factorisation; traced calls support mode 'reduced' and 'r' for matrices with m >= n.
 
@@ -220,8 +222,6 @@ def qr(a, mode="reduced"):
     array([[1., 0.],
            [0., 1.]])
     """
-    if not is_traced((a,)):
-        return np.linalg.qr(a, mode)
     if mode not in ("reduced", "r"):
         raise NotImplementedError(f"linalg.qr: mode {mode!r} is not supported on traced values "
                                   "(use 'reduced' or 'r')")
@@ -230,6 +230,7 @@ def qr(a, mode="reduced"):
     return r if mode == "r" else QRResult(q, r)
 
 
+@numpy_when_eager(np.linalg.matrix_power)
 def matrix_power(a, n):
     """a raised to the integer power n (by repeated squaring; n < 0 uses the inverse).
 
@@ -245,8 +246,6 @@ def matrix_power(a, n):
     array([[3., 2.],
            [4., 3.]])
     """
-    if not is_traced((a,)):
-        return np.linalg.matrix_power(a, n)
     if not isinstance(n, (int, np.integer)):
         raise TypeError(f"linalg.matrix_power: the exponent must be a Python integer, got {type(n).__name__}")
     a = _square("matrix_power", asarray_traced(a))
@@ -258,10 +257,10 @@ def matrix_power(a, n):
     result = None
     while n:
         if n & 1:
-            result = a if result is None else fnp.matmul(result, a)
+            result = a if result is None else matmul(result, a)
         n >>= 1
         if n:
-            a = fnp.matmul(a, a)
+            a = matmul(a, a)
     return result
 
 
@@ -272,41 +271,42 @@ def matrix_power(a, n):
 def _vector_norm(x, axis, ord):
     ax = axis[0]
     if ord is None or ord == 2:
-        return fnp.sqrt(fnp.sum(x * x, axis=ax, keepdims=True))
+        return sqrt(sum(x * x, axis=ax, keepdims=True))
     if ord == np.inf:
-        return fnp.max(fnp.abs(x), axis=ax, keepdims=True)
+        return max(abs(x), axis=ax, keepdims=True)
     if ord == -np.inf:
-        return fnp.min(fnp.abs(x), axis=ax, keepdims=True)
+        return min(abs(x), axis=ax, keepdims=True)
     if ord == 0:
-        return fnp.sum(x != 0, axis=ax, keepdims=True).astype(get_aval(x).dtype)
+        return sum(x != 0, axis=ax, keepdims=True).astype(get_aval(x).dtype)
     if ord == 1:
-        return fnp.sum(fnp.abs(x), axis=ax, keepdims=True)
+        return sum(abs(x), axis=ax, keepdims=True)
     if isinstance(ord, str):
         raise ValueError(f"linalg.norm: invalid norm order {ord!r} for vectors")
-    return fnp.sum(fnp.abs(x) ** ord, axis=ax, keepdims=True) ** (1.0 / ord)
+    return sum(abs(x) ** ord, axis=ax, keepdims=True) ** (1.0 / ord)
 
 
 def _matrix_norm(x, axis, ord):
     row, col = axis
     if ord is None or ord == "fro":
-        return fnp.sqrt(fnp.sum(x * x, axis=axis, keepdims=True))
+        return sqrt(sum(x * x, axis=axis, keepdims=True))
     if ord in (1, -1):
-        col_sums = fnp.sum(fnp.abs(x), axis=row, keepdims=True)
-        return (fnp.max if ord == 1 else fnp.min)(col_sums, axis=col, keepdims=True)
+        col_sums = sum(abs(x), axis=row, keepdims=True)
+        return (max if ord == 1 else min)(col_sums, axis=col, keepdims=True)
     if ord in (np.inf, -np.inf):
-        row_sums = fnp.sum(fnp.abs(x), axis=col, keepdims=True)
-        return (fnp.max if ord == np.inf else fnp.min)(row_sums, axis=row, keepdims=True)
+        row_sums = sum(abs(x), axis=col, keepdims=True)
+        return (max if ord == np.inf else min)(row_sums, axis=row, keepdims=True)
     if ord in (2, -2, "nuc"):
         # singular values: square roots of the eigenvalues of the smaller Gram matrix (m^T m or m m^T)
-        m = fnp.moveaxis(x, (row, col), (-2, -1))
-        mt = fnp.swapaxes(m, -1, -2)
-        gram = fnp.matmul(mt, m) if fnp.shape(m)[-2] >= fnp.shape(m)[-1] else fnp.matmul(m, mt)
-        s = fnp.sqrt(fnp.maximum(eigvalsh(gram), 0))
-        out = fnp.max(s, axis=-1) if ord == 2 else fnp.min(s, axis=-1) if ord == -2 else fnp.sum(s, axis=-1)
-        return fnp.expand_dims(out, axis)
+        m = moveaxis(x, (row, col), (-2, -1))
+        mt = swapaxes(m, -1, -2)
+        gram = matmul(mt, m) if shape(m)[-2] >= shape(m)[-1] else matmul(m, mt)
+        s = sqrt(maximum(eigvalsh(gram), 0))
+        out = max(s, axis=-1) if ord == 2 else min(s, axis=-1) if ord == -2 else sum(s, axis=-1)
+        return expand_dims(out, axis)
     raise ValueError(f"linalg.norm: invalid norm order {ord!r} for matrices")
 
 
+@numpy_when_eager(np.linalg.norm)
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector norms (ord None/2, 1, inf, -inf, 0, any p) and matrix norms (None/'fro', 1, -1, 2, -2,
     inf, -inf, 'nuc'), as numpy.linalg.norm.
@@ -317,15 +317,13 @@ def norm(x, ord=None, axis=None, keepdims=False):
     >>> fnad.grad(fnp.linalg.norm)(np.array([3.0, 4.0]))
     array([0.6, 0.8])
     """
-    if not is_traced((x,)):
-        return np.linalg.norm(x, ord, axis, keepdims)
     (x,) = _float_operands("norm", x)
     nd = get_aval(x).ndim
     if axis is None:
         if ord is None:
             axes = tuple(range(nd))
-            out = fnp.sqrt(fnp.sum(x * x, axis=axes, keepdims=True))
-            return out if keepdims else fnp.reshape(out, ())
+            out = sqrt(sum(x * x, axis=axes, keepdims=True))
+            return out if keepdims else reshape(out, ())
         if nd not in (1, 2):
             raise ValueError(f"linalg.norm: improper number of dimensions ({nd}) for ord={ord!r}; pass axis")
         axis = tuple(range(nd))
@@ -338,4 +336,4 @@ def norm(x, ord=None, axis=None, keepdims=False):
         out = _matrix_norm(x, axes, ord)
     else:
         raise ValueError(f"linalg.norm: axis must name 1 or 2 axes, got {axis}")
-    return out if keepdims else fnp.squeeze(out, axes)
+    return out if keepdims else squeeze(out, axes)

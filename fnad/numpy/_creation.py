@@ -1,0 +1,242 @@
+"""fnad.numpy's array creation: array/asarray, zeros/ones/full(_like), arange, linspace, eye."""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .. import core
+from ..core import Tracer, get_aval
+from ..primitives import elementwise as ew, shape as sh
+from ._core import (result_type as _result_type, convert as _convert, asarray_traced as _asarray_traced,
+                    numpy_when_eager)
+from ._elementwise import floor
+from ._shapes import expand_dims, moveaxis, reshape
+from ._joining import concatenate
+
+
+def _in_transform(x):
+    """Inside a transform, a created array is a value of the innermost one (so `.at[...]` and the
+    other traced-array methods work on it, as on JAX arrays); otherwise the NumPy array itself."""
+    stack = core.trace_state.stack
+    return stack[-1].trace.pure(x) if stack else x
+
+
+@numpy_when_eager(lambda object, dtype=None, copy=True, ndmin=0:
+                  _in_transform(np.array(object, dtype=dtype, copy=copy, ndmin=ndmin)))
+def array(object, dtype=None, copy=True, ndmin=0):
+    """An array from `object` (nested lists may hold traced values, which are stacked); NumPy's own array
+    otherwise.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.array([1, 2], dtype=np.float32)
+    array([1., 2.], dtype=float32)
+    >>> fnad.grad(lambda x: fnp.sum(fnp.array([x, 2 * x]) ** 2))(1.0)
+    array(10.)
+    """
+    out = _asarray_traced(object)
+    if dtype is not None:
+        out = _convert(out, np.dtype(dtype))
+    while get_aval(out).ndim < ndmin:
+        out = sh.expand_dims(out, (0,))
+    return out
+
+
+@numpy_when_eager(lambda a, dtype=None: _in_transform(np.asarray(a, dtype=dtype)))
+def asarray(a, dtype=None):
+    """`a` as an array without copying when it already is one; lists of traced values are stacked.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.asarray([[1.0, 2.0]]).shape
+    (1, 2)
+    >>> fnad.vmap(lambda x: fnp.asarray([x, -x]))(np.array([1.0, 2.0]))
+    array([[ 1., -1.],
+           [ 2., -2.]])
+    """
+    return array(a, dtype=dtype)
+
+
+def _shape_tuple(shape):
+    return (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+
+
+def _fill_dtype(fill_value, dtype):
+    """The dtype of full(shape, fill_value, dtype) for a concrete fill value: NumPy's for the value,
+    float64 for Python floats."""
+    dtype = np.result_type(fill_value) if dtype is None and not isinstance(fill_value, float) else dtype
+    return np.dtype(np.float64 if dtype is None else dtype)
+
+
+@numpy_when_eager(lambda shape, fill_value, dtype:
+                  _in_transform(np.full(_shape_tuple(shape), fill_value, _fill_dtype(fill_value, dtype))))
+def _full(shape, fill_value, dtype):
+    shape = _shape_tuple(shape)
+    if isinstance(fill_value, Tracer):
+        dtype = get_aval(fill_value).dtype if dtype is None else np.dtype(dtype)
+        return sh.broadcast_in_dim(_convert(fill_value, dtype), shape, ())
+    return sh.full(shape, fill_value, _fill_dtype(fill_value, dtype))
+
+
+def zeros(shape, dtype=None):
+    """An array of zeros (float64 by default).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.zeros((2, 3)).shape
+    (2, 3)
+    >>> fnp.zeros(2, dtype=np.int32)
+    array([0, 0], dtype=int32)
+    """
+    return _full(shape, 0, dtype or np.float64)
+
+
+def ones(shape, dtype=None):
+    """An array of ones (float64 by default).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.ones(3)
+    array([1., 1., 1.])
+    """
+    return _full(shape, 1, dtype or np.float64)
+
+
+def full(shape, fill_value, dtype=None):
+    """An array of `shape` filled with `fill_value` (which may be traced); the dtype is the value's unless
+    given.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.full((2, 2), 7)
+    array([[7, 7],
+           [7, 7]])
+    >>> fnad.grad(lambda x: fnp.sum(fnp.full(3, x)))(1.0)
+    array(3.)
+    """
+    return _full(shape, fill_value, dtype)
+
+
+def empty(shape, dtype=None):
+    """Like zeros (fnad arrays are never uninitialised).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.empty(2)
+    array([0., 0.])
+    """
+    return zeros(shape, dtype)
+
+
+def _like(a, dtype, shape):
+    aval = get_aval(_asarray_traced(a) if isinstance(a, (list, tuple)) else a)
+    return (aval.shape if shape is None else shape), (aval.dtype if dtype is None else dtype)
+
+
+def zeros_like(a, dtype=None, shape=None):
+    """Zeros with the shape and dtype of `a` (also `empty_like`); `dtype`/`shape` override them.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.zeros_like(np.array([1, 2]))
+    array([0, 0])
+    >>> fnp.zeros_like(np.array([1, 2]), dtype=np.float64, shape=(1, 2))
+    array([[0., 0.]])
+    """
+    return _full(*_like(a, dtype, shape)[:1], 0, _like(a, dtype, shape)[1])
+
+
+def ones_like(a, dtype=None, shape=None):
+    """Ones with the shape and dtype of `a`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.ones_like(np.array([[1.0, 2.0]]))
+    array([[1., 1.]])
+    """
+    return _full(*_like(a, dtype, shape)[:1], 1, _like(a, dtype, shape)[1])
+
+
+def full_like(a, fill_value, dtype=None, shape=None):
+    """`fill_value` with the shape and dtype of `a`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.full_like(np.array([1.0, 2.0]), 0.5)
+    array([0.5, 0.5])
+    """
+    s, d = _like(a, dtype, shape)
+    return _full(s, fill_value, d)
+
+
+empty_like = zeros_like
+
+
+@numpy_when_eager(lambda start, stop=None, step=None, dtype=None:
+                  _in_transform(np.arange(start, stop, step, dtype=dtype)))
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [start, stop) as numpy.arange. start/stop/step must be concrete (its shape
+    depends on them): under jit pass them as static arguments.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.arange(4)
+    array([0, 1, 2, 3])
+    >>> fnp.arange(0.0, 1.0, 0.25)
+    array([0.  , 0.25, 0.5 , 0.75])
+    """
+    for v in (start, stop, step):
+        if isinstance(v, Tracer):
+            raise TypeError("arange needs concrete (static) start/stop/step: its output shape depends on "
+                            "them. Under jit, mark them static with static_argnums.")
+    ref = np.arange(start, stop, step, dtype=dtype)   # computes length and dtype exactly as NumPy
+    if ref.size == 0:
+        return ref
+    first = ref[0]
+    st = (ref[1] - ref[0]) if ref.size > 1 else 1
+    return ew.add(ew.mul(sh.iota(ref.dtype, ref.size), np.array(st, ref.dtype)), np.array(first, ref.dtype))
+
+
+@numpy_when_eager(lambda start, stop, num=50, endpoint=True, dtype=None, axis=0:
+                  _in_transform(np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis)))
+def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """`num` evenly spaced values from start to stop (inclusive unless endpoint=False); start and stop may be
+    traced.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.linspace(0.0, 1.0, 5)
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    >>> fnad.jacfwd(lambda s: fnp.linspace(0.0, s, 3))(2.0)
+    array([0. , 0.5, 1. ])
+    """
+    # As NumPy: computed in the inexact dtype of start and stop, then floored for an integer `dtype`
+    # and converted to it.
+    dt = _result_type(start, stop, 1.0)[0]
+    div = (num - 1) if endpoint else num
+    t = sh.iota(dt, num)
+    start, stop = asarray(start, dt), asarray(stop, dt)
+    step = (stop - start) / builtins.max(div, 1)
+    out = expand_dims(start, -1) + expand_dims(step, -1) * t if get_aval(start).ndim else start + step * t
+    if endpoint and num > 1:
+        out = concatenate([out[..., :-1], expand_dims(stop, -1) if get_aval(stop).ndim else reshape(stop, (1,))], -1)
+    if dtype is not None and np.dtype(dtype) != dt:
+        out = _convert(floor(out) if np.dtype(dtype).kind in "iu" else out, np.dtype(dtype))
+    return moveaxis(out, -1, axis) if get_aval(out).ndim > 1 else out
+
+
+@numpy_when_eager(lambda N, M=None, k=0, dtype=None: _in_transform(np.eye(N, M, k, dtype=dtype or np.float64)))
+def eye(N, M=None, k=0, dtype=None):
+    """The N x M matrix with ones on diagonal k (float64 by default).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.eye(2, 3, k=1)
+    array([[0., 1., 0.],
+           [0., 0., 1.]])
+    """
+    M = N if M is None else M
+    dt = np.dtype(dtype or np.float64)
+    i = sh.iota(np.int64, (N, M), 0)
+    j = sh.iota(np.int64, (N, M), 1)
+    return _convert(ew.eq(ew.add(i, np.array(k, np.int64)), j), dt)
+
+
+def identity(n, dtype=None):
+    """The n x n identity matrix.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.identity(2, dtype=np.int64)
+    array([[1, 0],
+           [0, 1]])
+    """
+    return eye(n, dtype=dtype)

@@ -1,0 +1,386 @@
+"""Every public fnad.numpy function gives the same answer eagerly (no trace: NumPy itself, or the
+eager path) and under `jit` (the traced path, compiled): the same values, dtypes and shapes, exactly,
+or within a few ulps where the compiled code evaluates a transcendental function or sums in another
+order. A function missing from CASES fails `test_every_public_function_has_a_parity_case`, so a new
+function must bring its example here. Also guards the face: `fnad.numpy` exports the same names as
+before it was split into modules, and those modules do not import each other in a loop."""
+import ast
+import pathlib
+
+import numpy as np
+import pytest
+
+import fnad
+import fnad.numpy as fnp
+
+# ---------------------------------------------------------------------------------------------
+# Example arguments. Arrays (also inside lists) become jit arguments; everything else is static.
+
+X = np.array([[0.5, -1.5, 2.0], [3.25, -0.0, 1.0]])
+Y = np.array([[2.0, 0.25, -3.0], [1.5, 4.0, -0.0]])
+EDGE = np.array([-np.inf, -2.5, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.5, np.inf, np.nan])
+UNIT = np.array([-1.0, -0.75, -0.0, 0.0, 0.25, 0.5, 1.0])
+POS = np.array([0.0, 1e-300, 0.5, 1.0, 2.0, 10.0, 1e300, np.inf])
+X32 = X.astype(np.float32)
+I = np.array([[1, -2, 3], [4, 0, -6]])
+I32 = I.astype(np.int32)
+SHIFT = np.array([[0, 1, 2], [3, 1, 0]])
+B = np.array([[True, False, True], [False, False, True]])
+V = np.array([1.0, -2.0, 3.0])
+W = np.array([0.5, 4.0, -1.0])
+SQ = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.25], [0.5, 0.25, 2.0]])   # symmetric positive definite
+SORTED = np.array([-1.0, 0.0, 0.0, 2.5, 7.0])
+
+
+def case(*args, **kwargs):
+    return args, kwargs
+
+
+UNARY_FLOAT = ("negative positive sign floor ceil rint exp exp2 log log1p expm1 sqrt cbrt sin cos tan arcsin "
+               "arccos arctan sinh cosh tanh arcsinh arccosh arctanh isfinite isnan isinf signbit abs absolute "
+               "fabs square reciprocal round around log2 log10 deg2rad rad2deg radians degrees nan_to_num "
+               "logical_not").split()
+BINARY = ("add subtract multiply divide true_divide maximum minimum equal not_equal less less_equal greater "
+          "greater_equal power floor_divide mod remainder fmod hypot logaddexp copysign arctan2 logical_and "
+          "logical_or logical_xor").split()
+BITWISE = "bitwise_and bitwise_or bitwise_xor left_shift right_shift".split()
+
+CASES = {}
+for _n in UNARY_FLOAT:
+    CASES[_n] = [case(EDGE), case(UNIT), case(POS), case(X32), case(I)]
+# NumPy gives float16 for these on bools and int8 (the compiler has no float16: a clear error).
+FLOAT16_ON_SMALL_INTS = {"hypot", "logaddexp", "copysign", "arctan2"}
+for _n in BINARY:
+    CASES[_n] = [case(X, Y), case(EDGE, EDGE[::-1]), case(X32, 2.0), case(I, 3), case(I, np.abs(I32)),
+                 case(I32, X32)]
+    if _n not in FLOAT16_ON_SMALL_INTS | {"power"}:     # NumPy refuses int ** negative int
+        CASES[_n].append(case(np.uint8([3, 250, 7]), np.int8([2, -1, 0])))
+    if _n not in FLOAT16_ON_SMALL_INTS | {"subtract"}:  # NumPy refuses bool - bool
+        CASES[_n].append(case(B, B))
+for _n in BITWISE:
+    CASES[_n] = [case(I, SHIFT), case(I32, 2)]
+# NumPy's 1 // 0 for integers is undefined (it warns and returns INT_MIN), fnad's is 0: no zero here.
+CASES["reciprocal"] = [case(EDGE), case(X32), case(np.array([1, -2, 3, 7]))]
+for _n in ("invert", "bitwise_not"):
+    CASES[_n] = [case(I), case(B)]
+
+CASES.update({
+    "clip": [case(X, -1.0, 1.0), case(I, 0, None)],
+    "where": [case(B, X, Y), case(B, I, 2.5)],
+    # creation
+    "array": [case(X), case([V, W])],
+    "asarray": [case(X), case(I, dtype=np.float32)],
+    "zeros": [case((2, 3)), case(2, dtype=np.int32)],
+    "ones": [case((2, 3)), case(3, dtype=np.float32)],
+    "empty": [case((2, 3))],
+    "full": [case((2, 2), 7), case((2, 2), 0.5, dtype=np.float32)],
+    "zeros_like": [case(X), case(I, dtype=np.float64)],
+    "ones_like": [case(X), case(B)],
+    "empty_like": [case(X)],
+    "full_like": [case(X, 0.5), case(I, 7)],
+    "arange": [case(4), case(0.0, 1.0, 0.25), case(1, 10, 3, dtype=np.float32)],
+    "linspace": [case(0.0, 1.0, 5), case(-1.0, 2.0, 4, endpoint=False), case(-5, 10, 7, dtype=np.int64),
+                 case(0.0, 1.0, 7, dtype=np.float32)],
+    "eye": [case(2, 3, k=1), case(3, dtype=np.int32)],
+    "identity": [case(3)],
+    # reductions
+    "sum": [case(X), case(X, axis=0), case(I32, axis=1, keepdims=True), case(B)],
+    "prod": [case(X, axis=1), case(I32)],
+    "max": [case(X), case(X, axis=0, keepdims=True), case(EDGE)],
+    "min": [case(X, axis=1), case(I), case(EDGE)],
+    "amax": [case(X, axis=1)],
+    "amin": [case(X, axis=0)],
+    "all": [case(X, axis=0), case(B)],
+    "any": [case(X, axis=1), case(B)],
+    "mean": [case(X), case(I, axis=0), case(X32, axis=1)],
+    "var": [case(X), case(X, axis=1, ddof=1)],
+    "std": [case(X, axis=0), case(I)],
+    "argmax": [case(X), case(X, axis=0), case(EDGE)],
+    "argmin": [case(X, axis=1, keepdims=True), case(EDGE)],
+    # shapes
+    "reshape": [case(X, (3, 2)), case(X, (-1,))],
+    "ravel": [case(X)],
+    "transpose": [case(X), case(X[None], (1, 2, 0))],
+    "swapaxes": [case(X, 0, 1)],
+    "moveaxis": [case(X[None], 0, -1)],
+    "expand_dims": [case(X, 1), case(V, (0, 2))],
+    "squeeze": [case(X[None, :, None])],
+    "broadcast_to": [case(V, (2, 3))],
+    "broadcast_arrays": [case(X, V)],
+    "atleast_1d": [case(np.array(2.0)), case(X)],
+    "atleast_2d": [case(V)],
+    "atleast_3d": [case(V), case(X)],
+    # products
+    "matmul": [case(X, X.T), case(V, SQ), case(SQ[None], V)],
+    "dot": [case(X, V), case(V, W), case(X[None], X.T)],
+    "vdot": [case(X, Y)],
+    "inner": [case(X, Y), case(V, 2.0)],
+    "outer": [case(V, W)],
+    "tensordot": [case(X, Y.T, 1), case(X, Y, ([0, 1], [0, 1]))],
+    "kron": [case(X, SQ)],
+    "cross": [case(V, W), case(X, Y)],
+    "einsum": [case("ij,kj->ik", X, Y), case("ii->i", SQ), case("ij->", X)],
+    # diagonals
+    "trace": [case(SQ), case(X, 1)],
+    "diagonal": [case(SQ), case(X, -1)],
+    "tril": [case(SQ), case(X, 1)],
+    "triu": [case(SQ, -1)],
+    "diag": [case(V), case(V, -1), case(SQ, 1)],
+    "diagflat": [case(X)],
+    # indexing
+    "take": [case(V, np.array([2, 0, 2])), case(X, np.array([[1, 0]]), axis=1), case(V, np.array([5, -4]), mode="clip")],
+    "take_along_axis": [case(X, np.array([[2, 0, 1], [1, 1, 0]]), 1)],
+    # joining
+    "concatenate": [case([X, Y]), case([X, I], axis=1), case([X, Y], axis=None)],
+    "stack": [case([V, W]), case([X, Y], axis=2)],
+    "hstack": [case([X, Y])],
+    "vstack": [case([V, W])],
+    "dstack": [case([X, Y])],
+    "column_stack": [case([V, W])],
+    "split": [case(X, 3, axis=1)],
+    "array_split": [case(V, 2)],
+    "tile": [case(V, (2, 2))],
+    "repeat": [case(X, 2, axis=0), case(V, [1, 0, 2])],
+    "flip": [case(X), case(X, 1)],
+    "fliplr": [case(X)],
+    "flipud": [case(X)],
+    "roll": [case(X, 1, axis=1), case(X, -2)],
+    "pad": [case(X, 1), case(X, ((0, 1), (2, 0)), mode="reflect")],
+    # sorting, searching, cumulative
+    "sort": [case(EDGE), case(X, axis=0)],
+    "argsort": [case(EDGE), case(np.array([3, 1, 1, 2]))],
+    "cumsum": [case(X, axis=1), case(I32)],
+    "cumprod": [case(X, axis=0), case(B)],
+    "diff": [case(X), case(V, 2), case(B)],
+    "meshgrid": [case(V, W[:2]), case(V, W, indexing="ij")],
+    "searchsorted": [case(SORTED, np.array([0.0, 3.0, -5.0])), case(SORTED, 0.0, side="right"),
+                     case(np.array([1.0, 2.0, np.nan]), np.array([np.nan, 1.5, 2.0])),
+                     case(np.array([1.0, np.nan, np.nan]), np.array([np.nan, 1.5]), side="right")],
+    "select": [case([X > 1, X < 0], [X, Y], -1.0)],
+    # linalg
+    "linalg.norm": [case(X), case(V, 1), case(X, "nuc"), case(X, axis=1)],
+    "linalg.solve": [case(SQ, V)],
+    "linalg.inv": [case(SQ)],
+    "linalg.det": [case(SQ)],
+    "linalg.slogdet": [case(SQ)],
+    "linalg.cholesky": [case(SQ)],
+    "linalg.eigh": [case(SQ)],
+    "linalg.eigvalsh": [case(SQ)],
+    "linalg.qr": [case(SQ)],
+    "linalg.matrix_power": [case(SQ, 3), case(SQ, 0)],
+})
+
+# Static queries: their result is a Python value known while tracing; compared inside jit.
+STATIC = {
+    "shape": [case(X)], "ndim": [case(X)], "size": [case(X), case(X, 1)],
+    "result_type": [case(X32, 2.0), case(I32, X32)],
+}
+
+# Output shape depends on the values: no jit by nature. Each must refuse traced input clearly.
+NOT_JITTABLE = {
+    "nonzero": "one index array per axis, as long as the number of nonzero elements",
+    "argwhere": "one row per nonzero element",
+    "flatnonzero": "one index per nonzero element",
+    "unique": "as long as the number of distinct values",
+}
+NOT_JITTABLE_ARGS = {"nonzero": case(X), "argwhere": case(X), "flatnonzero": case(X), "unique": case(I)}
+
+# Float results compared within this many ulps (0, exact, by default): the compiled vector math
+# (compiler/vecmath.py) is within 1-2 ulps of the C library NumPy calls, and LU solves round differently.
+ULPS = {name: 2 for name in (
+    "exp exp2 expm1 log log1p log2 log10 sin cos tan arctan arctan2 arcsinh arccosh arctanh sinh cosh tanh cbrt "
+    "hypot logaddexp power linalg.solve").split()}
+
+# Where -0.0 and 0.0 may legitimately come out either way: sort (equal values, and NumPy's default sort kind
+# is not stable); maximum/minimum of two zeros (NumPy's SIMD loops return the second operand, the compiled
+# code orders -0.0 below 0.0 as IEEE 754-2019 maximum/minimum do).
+ZERO_SIGN_MAY_DIFFER = {"sort", "maximum", "minimum"}
+
+
+def _public_functions():
+    names = [n for n in fnp.__all__ if callable(getattr(fnp, n))
+             and getattr(getattr(fnp, n), "__module__", "").startswith("fnad.numpy")]
+    return names + ["linalg." + n for n in fnp.linalg.__all__ if not isinstance(getattr(fnp.linalg, n), type)]
+
+
+def _resolve(name):
+    obj = fnp
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _split_arrays(tree, arrays):
+    """The tree with each NumPy array replaced by its index in `arrays` (a jit argument)."""
+    if isinstance(tree, np.ndarray):
+        arrays.append(tree)
+        return _Slot(len(arrays) - 1)
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_split_arrays(t, arrays) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _split_arrays(v, arrays) for k, v in tree.items()}
+    return tree
+
+
+class _Slot:
+    def __init__(self, i):
+        self.i = i
+
+
+def _fill(tree, values):
+    if isinstance(tree, _Slot):
+        return values[tree.i]
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_fill(t, values) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _fill(v, values) for k, v in tree.items()}
+    return tree
+
+
+def _run_jit(fn, args, kwargs):
+    arrays = []
+    template = _split_arrays((args, kwargs), arrays)
+
+    def staged(*values):
+        a, kw = _fill(template, values)
+        return fn(*a, **kw)
+    return fnad.jit(staged)(*arrays)
+
+
+def _leaves(out):
+    if isinstance(out, (list, tuple)):
+        return [leaf for o in out for leaf in _leaves(o)]
+    return [out]
+
+
+def _assert_same(name, eager, jitted):
+    assert type(eager) is type(jitted) or not isinstance(eager, (list, tuple)) or \
+        isinstance(jitted, (list, tuple)), f"{name}: eager returns {type(eager)}, jit {type(jitted)}"
+    le, lj = _leaves(eager), _leaves(jitted)
+    assert len(le) == len(lj), f"{name}: eager returns {len(le)} arrays, jit {len(lj)}"
+    for e, j in zip(le, lj):
+        e, j = np.asarray(e), np.asarray(j)
+        assert e.shape == j.shape, f"{name}: shape eager {e.shape} != jit {j.shape}"
+        assert e.dtype == j.dtype, f"{name}: dtype eager {e.dtype} != jit {j.dtype}"
+        if e.dtype.kind != "f":
+            np.testing.assert_array_equal(e, j, err_msg=f"{name}: eager and jit values differ", strict=True)
+            continue
+        np.testing.assert_array_equal(np.isnan(e), np.isnan(j), err_msg=f"{name}: NaN in different places")
+        e, j = e[~np.isnan(e)], j[~np.isnan(j)]
+        np.testing.assert_array_equal(np.isinf(e), np.isinf(j), err_msg=f"{name}: inf in different places")
+        with np.errstate(all="ignore"):
+            ulps = np.abs(e - j) / np.spacing(np.maximum(np.abs(e), np.abs(j)))
+        worst = np.max(ulps[e != j], initial=0.0)
+        assert worst <= ULPS.get(name, 0), \
+            f"{name}: eager and jit differ by {worst:.3g} ulps: eager {e[e != j][:4]}, jit {j[e != j][:4]}"
+        if name not in ZERO_SIGN_MAY_DIFFER:   # -0.0 == 0.0 above: compare the signs of zeros too
+            np.testing.assert_array_equal(np.signbit(e), np.signbit(j), err_msg=f"{name}: signs of zeros differ")
+
+
+def _params():
+    for name in sorted(CASES):
+        for k, (args, kwargs) in enumerate(CASES[name]):
+            yield pytest.param(name, args, kwargs, id=f"{name}-{k}")
+
+
+def test_every_public_function_has_a_parity_case():
+    listed = set(CASES) | set(STATIC) | set(NOT_JITTABLE)
+    missing = [n for n in _public_functions() if n not in listed]
+    assert not missing, f"add eager-vs-jit parity cases for {missing} to CASES in {__file__}"
+    stale = sorted(listed - set(_public_functions()))
+    assert not stale, f"parity cases for names fnad.numpy no longer has: {stale}"
+
+
+@pytest.mark.parametrize("name,args,kwargs", _params())
+def test_eager_and_jit_agree(name, args, kwargs):
+    fn = _resolve(name)
+    with np.errstate(all="ignore"):
+        eager = fn(*args, **kwargs)
+    _assert_same(name, eager, _run_jit(fn, args, kwargs))
+
+
+@pytest.mark.parametrize("name", sorted(STATIC))
+def test_static_queries_agree_under_jit(name):
+    fn = _resolve(name)
+    for args, kwargs in STATIC[name]:
+        seen = []
+        _run_jit(lambda *a, **kw: seen.append(fn(*a, **kw)) or 0.0, args, kwargs)
+        assert seen == [fn(*args, **kwargs)], name
+
+
+@pytest.mark.parametrize("name", sorted(NOT_JITTABLE))
+def test_data_dependent_shapes_refuse_jit_clearly(name):
+    args, kwargs = NOT_JITTABLE_ARGS[name]
+    fn = _resolve(name)
+    fn(*args, **kwargs)                                  # fine eagerly
+    with pytest.raises(fnad.ConcretizationError, match=f"{name}.*data-dependent output shape"):
+        _run_jit(fn, args, kwargs)
+
+
+def test_reduction_where_and_initial_refuse_traced_values_instead_of_being_ignored():
+    """NumPy's sum(where=)/max(initial=) work eagerly; the traced path used to drop them silently,
+    so jit summed the unmasked array."""
+    x = np.array([1.0, 5.0, 3.0])
+    assert fnp.sum(x, where=x > 2) == 8.0 and fnp.max(x, initial=10.0) == 10.0
+    with pytest.raises(NotImplementedError, match=r"sum\(where=\) is not supported on traced values"):
+        fnad.jit(lambda x: fnp.sum(x, where=x > 2))(x)
+    with pytest.raises(NotImplementedError, match=r"max\(initial=\) is not supported on traced values"):
+        fnad.jit(lambda x: fnp.max(x, initial=10.0))(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# The face and the modules behind it
+
+# The public names of fnad.numpy before it was split into modules (dir() minus the modules and
+# implementation imports that leaked into it).
+NAMES_BEFORE_SPLIT = """
+abs absolute add all amax amin any arange arccos arccosh arcsin arcsinh arctan arctan2 arctanh argmax argmin
+argsort argwhere around array array_split asarray atleast_1d atleast_2d atleast_3d bitwise_and bitwise_not
+bitwise_or bitwise_xor bool_ broadcast_arrays broadcast_to cbrt ceil clip column_stack complex128 complex64
+concatenate copysign cos cosh cross cumprod cumsum deg2rad degrees diag diagflat diagonal diff divide dot dstack
+dtype e einsum empty empty_like equal exp exp2 expand_dims expm1 eye fabs finfo flatnonzero flip fliplr flipud
+float16 float32 float64 floor floor_divide fmod full full_like greater greater_equal hstack hypot identity iinfo
+inf inner int16 int32 int64 int8 invert isfinite isinf isnan kron left_shift less less_equal linalg linspace log
+log10 log1p log2 logaddexp logical_and logical_not logical_or logical_xor matmul max maximum mean meshgrid min
+minimum mod moveaxis multiply nan nan_to_num ndarray ndim negative newaxis nonzero not_equal ones ones_like outer
+pad pi positive power prod rad2deg radians ravel reciprocal remainder repeat reshape result_type right_shift rint
+roll round searchsorted select shape sign signbit sin sinh size sort split sqrt square squeeze stack std subtract
+sum swapaxes take take_along_axis tan tanh tensordot tile trace transpose tril triu true_divide uint32 uint64
+uint8 unique var vdot vstack where zeros zeros_like""".split()
+
+
+def test_face_exports_the_same_public_names_as_before_the_split():
+    public = {n for n in dir(fnp) if not n.startswith("_")}
+    assert public == set(NAMES_BEFORE_SPLIT)
+    assert sorted(fnp.__all__) == sorted(NAMES_BEFORE_SPLIT)
+    namespace = {}
+    exec("from fnad.numpy import *", namespace)
+    assert set(namespace) - {"__builtins__"} == set(fnp.__all__)
+
+
+def test_numpy_modules_import_each_other_without_a_loop():
+    """Each module imports only modules below it; none imports the fnad.numpy package (its face)."""
+    folder = pathlib.Path(fnp.__file__).parent
+    graph = {}
+    for path in folder.glob("*.py"):
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                deps |= {node.module} if node.module else {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 2:
+                assert node.module != "numpy" and "numpy" not in [a.name for a in node.names], \
+                    f"{path.name} imports the fnad.numpy package"
+        graph[path.stem] = deps
+    done, active = set(), []
+
+    def visit(m):
+        assert m not in active, f"import loop: {' -> '.join(active + [m])}"
+        if m in done or m == "__init__":
+            return
+        active.append(m)
+        for d in graph.get(m, ()):
+            visit(d)
+        active.pop()
+        done.add(m)
+    for m in graph:
+        visit(m)
