@@ -8,10 +8,13 @@ import numpy as np
 
 from .core import Tracer, get_aval, is_float_dtype, is_masked_array, masked_array_error, ShapedArray
 from .tree_util import tree_flatten, tree_unflatten, tree_structure, tree_leaves, tree_map
-from .transforms.jvp import jvp_flat, check_tangent, instantiate, Zero
+from .ad_util import instantiate, Zero
+from .transforms.jvp import jvp_flat, check_tangent
 from .transforms.reverse import linearize_flat, backward_pass, eval_linear
 from .transforms.batching import vmap_flat
 from .transforms.staging import trace_to_jaxpr
+from .primitives.elementwise import zeros_like
+from . import numpy as fnp
 
 
 def _to_output(x):
@@ -148,7 +151,6 @@ def _vjp(fun, primals, has_aux):
             if ca.shape != oa.shape:
                 raise ValueError(f"vjp: cotangent shape {ca.shape} does not match output shape {oa.shape}")
         cts = backward_pass(linear.jaxpr, linear.consts, list(ct_flat) + [None] * (len(out_p) - n))
-        from .primitives.elementwise import zeros_like
         cts = [_to_output(zeros_like(p) if c is None else c) for c, p in zip(cts, p_flat)]
         return tree_unflatten(in_tree, cts)
 
@@ -346,7 +348,6 @@ def jacfwd(fun, argnums=0, has_aux=False):
            [1., 0.]])
     """
     def jac_fun(*args, **kwargs):
-        from . import numpy as fnp
         nums = _argnums_tuple(argnums, len(args), "jacfwd")
         f, dyn = _partial_args(fun, args, kwargs, nums)
         p_flat, in_tree = tree_flatten(dyn)
@@ -384,7 +385,6 @@ def jacrev(fun, argnums=0, has_aux=False):
            [1., 0.]])
     """
     def jac_fun(*args, **kwargs):
-        from . import numpy as fnp
         nums = _argnums_tuple(argnums, len(args), "jacrev")
         f, dyn = _partial_args(fun, args, kwargs, nums)
         out, vjp_fn, aux = _vjp(f, dyn, has_aux)

@@ -14,7 +14,8 @@ import functools
 from .core import Primitive, get_aval
 from .ir import eval_closed
 from .tree_util import tree_flatten, tree_unflatten
-from .transforms.jvp import Zero, jvp_flat, tangent_aval
+from .ad_util import Zero, tangent_aval
+from .transforms.jvp import jvp_flat
 from .transforms.reverse import is_undefined, transpose_jaxpr
 from .transforms.staging import decomposition, trace_to_jaxpr
 from .primitives.control_flow import (trace_flat, out_nonzeros, jvp_jaxpr_inst, split_linear, batched_jaxpr,

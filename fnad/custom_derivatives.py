@@ -23,10 +23,12 @@ import inspect
 from .core import Primitive, Tracer, get_aval, is_float_dtype
 from .ir import ClosedJaxpr, Jaxpr, eval_closed
 from .tree_util import tree_flatten, tree_unflatten, tree_structure, tree_leaves, tree_map
-from .transforms.jvp import Zero, instantiate, tangent_aval, zeros_like_aval
+from .ad_util import Zero, instantiate, tangent_aval, zeros_like_aval
 from .transforms.reverse import is_undefined
 from .transforms.batching import vmap_flat, move_bdim
 from .transforms.staging import trace_to_jaxpr
+from .primitives.elementwise import convert_element_type
+from .primitives.reductions import reduce_sum
 
 __all__ = ["custom_jvp", "custom_vjp"]
 
@@ -148,7 +150,6 @@ def _match_tangent(name, primal, tangent):
         raise TypeError(f"{name}: the custom rule returned a tangent of shape {ta.shape} for a primal "
                         f"output of shape {pa.shape}; they must be equal.")
     if ta.dtype != pa.dtype:
-        from .primitives.elementwise import convert_element_type
         return convert_element_type(tangent, pa.dtype)
     return tangent
 
@@ -325,7 +326,6 @@ def _batched_bwd(bwd, arg_avals, arg_dims, axis_size):
                 continue
             c = next(outs)
             if d is None:
-                from .primitives.reductions import reduce_sum
                 result.append(reduce_sum(c, (0,)))
             else:
                 result.append(move_bdim(c, 0, d, axis_size))
@@ -463,6 +463,5 @@ def _check_cotangent(name, primal, ct):
         raise ValueError(f"{name}: the bwd rule returned a cotangent of shape {ca.shape} for an argument of "
                          f"shape {pa.shape}; they must be equal.")
     if ca.dtype != pa.dtype:
-        from .primitives.elementwise import convert_element_type
         return convert_element_type(ct, tangent_aval(pa).dtype)
     return ct

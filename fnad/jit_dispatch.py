@@ -18,7 +18,8 @@ from .core import Primitive, Tracer, get_aval, is_masked_array, masked_array_err
 from .ir import Jaxpr, ClosedJaxpr, Var, dce, eval_closed, eval_jaxpr, simplify
 from .primitives.elementwise import convert_element_type_p
 from .tree_util import tree_flatten, tree_structure, tree_unflatten
-from .transforms.jvp import Zero, jvp_jaxpr, tangent_aval, instantiate
+from .ad_util import Zero, tangent_aval, instantiate
+from .transforms.jvp import jvp_jaxpr
 from .transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
 from .transforms.batching import batch_jaxpr, move_bdim
 from .transforms.staging import trace_to_jaxpr

@@ -29,7 +29,8 @@ import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval, is_float_dtype, new_main
 from ..ir import ClosedJaxpr, Jaxpr, Var, eval_closed, dce
-from ..transforms.jvp import Zero, jvp_flat, tangent_aval, instantiate, add_tangents
+from ..ad_util import Zero, tangent_aval, instantiate, add_tangents
+from ..transforms.jvp import jvp_flat, jvp_jaxpr
 from ..transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
 from ..transforms.batching import BatchTrace, BatchTracer, move_bdim
 from ..transforms.staging import decomposition, trace_to_jaxpr
@@ -73,7 +74,6 @@ def _tangent_zero(aval):
 @jaxpr_cache
 def out_nonzeros(closed, nonzeros):
     """Which outputs of `closed` get non-zero tangents when the inputs flagged in `nonzeros` have them."""
-    from ..transforms.jvp import jvp_jaxpr
     return tuple(jvp_jaxpr(closed, list(nonzeros))[1])
 
 

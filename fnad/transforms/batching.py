@@ -1,7 +1,10 @@
 """Batching (vmap): a trace whose tracers carry a value and the axis along which it is batched."""
 from __future__ import annotations
 
+from ..ad_util import broadcast_in_dim, transpose
 from ..core import Trace, Tracer, get_aval, new_main
+from ..ir import eval_closed
+from .staging import trace_to_jaxpr
 
 
 class BatchTracer(Tracer):
@@ -60,7 +63,6 @@ class BatchTrace(Trace):
 
 def move_bdim(x, bdim, dst, size):
     """`x` with its batch axis at `dst` (broadcasting an unbatched value to `size` first)."""
-    from ..primitives.shape import broadcast_in_dim, transpose
     aval = get_aval(x)
     if bdim is None:
         nd = aval.ndim + 1
@@ -98,8 +100,6 @@ def vmap_flat(flat_fun, args, in_dims, axis_size, out_dims_fn):
 def batch_jaxpr(closed, batched, axis_size):
     """The IR of `closed` vmapped over a leading axis of the inputs flagged in `batched`; every
     output is batched along axis 0. Returns a ClosedJaxpr."""
-    from ..ir import eval_closed
-    from .staging import trace_to_jaxpr
     avals = [a.update(shape=(axis_size,) + a.shape) if b else a for a, b in zip(closed.in_avals, batched)]
     n_out = len(closed.out_avals)
 

@@ -3,40 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ad_util import Zero, tangent_aval, instantiate, add_tangents
 from ..core import Trace, Tracer, UnexpectedTracerError, get_aval, is_float_dtype, new_main
-
-
-class Zero:
-    """A symbolic zero tangent: never materialised unless a rule needs an array."""
-    __slots__ = ("aval",)
-
-    def __init__(self, aval):
-        self.aval = aval
-
-    def __repr__(self):
-        return f"Zero({self.aval.str_short()})"
-
-
-def tangent_aval(aval):
-    return aval.update(weak_type=False) if is_float_dtype(aval.dtype) else aval
-
-
-def zeros_like_aval(aval):
-    from ..primitives.shape import full
-    return full(aval.shape, 0, aval.dtype)
-
-
-def instantiate(t):
-    return zeros_like_aval(t.aval) if type(t) is Zero else t
-
-
-def add_tangents(a, b):
-    if type(a) is Zero:
-        return b
-    if type(b) is Zero:
-        return a
-    from ..primitives.elementwise import add_any
-    return add_any(a, b)
+from ..ir import eval_closed
+from .staging import trace_to_jaxpr
 
 
 class JVPTracer(Tracer):
@@ -145,8 +115,6 @@ def jvp_jaxpr(closed, nonzeros, instantiate_all=False):
     """The IR of the jvp of `closed`: inputs are its primals then the tangents of inputs flagged in
     `nonzeros`; outputs its primal outputs then the non-zero output tangents (all of them with
     `instantiate_all`). Returns (ClosedJaxpr, out_nonzeros)."""
-    from ..ir import eval_closed
-    from .staging import trace_to_jaxpr
     in_avals = closed.in_avals
     n = len(in_avals)
     out_nz = []

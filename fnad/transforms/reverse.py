@@ -2,10 +2,11 @@
 of that linear IR (the backward pass). Transpose rules of linear primitives do the work."""
 from __future__ import annotations
 
+from ..ad_util import Zero, tangent_aval, instantiate, add_tangents, full
 from ..core import get_aval, is_float_dtype, new_main
-from ..ir import Var, Literal, eval_jaxpr
-from .jvp import JVPTrace, JVPTracer, Zero, tangent_aval, add_tangents
-from .staging import StagingTrace, JaxprBuilder
+from ..ir import Var, Literal, Jaxpr, ClosedJaxpr, dce, eval_jaxpr
+from .jvp import JVPTrace, JVPTracer
+from .staging import StagingTrace, JaxprBuilder, trace_to_jaxpr
 
 
 class UndefinedPrimal:
@@ -41,7 +42,6 @@ def linearize_flat(flat_fun, primals):
             outs = [jtrace.full_raise(o) for o in flat_fun(*ins)]
             out_primals = [o.primal for o in outs]
             out_tangents = [o.tangent for o in outs]
-        from .jvp import instantiate
         # No clean-up pass: the backward pass skips equations no cotangent reaches.
         linear = smain.payload.to_jaxpr(strace, [instantiate(t) for t in out_tangents], simplify_ir=False)
     return out_primals, linear
@@ -92,7 +92,6 @@ def partial_eval_jaxpr(closed, unknowns):
     residuals) and an unknown part (inputs: residuals, then the unknown inputs; outputs: the outputs
     that depend on unknown inputs). An equation with any unknown input is unknown.
     Returns (known ClosedJaxpr, unknown ClosedJaxpr, out_unknowns, number of residuals)."""
-    from ..ir import Jaxpr, ClosedJaxpr, dce
     jaxpr = closed.jaxpr
     unknown_vars = {v for v, u in zip(jaxpr.invars, unknowns) if u}
     known_eqns, unknown_eqns = [], []
@@ -124,9 +123,6 @@ def transpose_jaxpr(closed, linear_mask):
     """The IR of the transpose of `closed` (linear in the inputs flagged by `linear_mask`): inputs are
     the non-linear inputs then the output cotangents; outputs the cotangents of the linear inputs
     (zeros where none flows)."""
-    from ..ir import Jaxpr
-    from .staging import trace_to_jaxpr
-    from ..primitives.shape import full
     jaxpr = closed.jaxpr
     lin_avals = [a for a, m in zip(closed.in_avals, linear_mask) if m]
     res_avals = [a for a, m in zip(closed.in_avals, linear_mask) if not m]
