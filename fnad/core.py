@@ -126,20 +126,28 @@ def is_float_dtype(dtype):
 
 
 class Primitive:
-    """An operation of the IR. Its rules live on it as attributes, set where the primitive is defined:
+    """An operation of the IR. Its rules live on it as attributes, set where the primitive is defined
+    (in `fnad/primitives/`); the class attributes below are the defaults (None: no such rule).
+    Every primitive made is listed by `all_primitives()`."""
 
-    impl(*arrays, **params)              the NumPy reference implementation (eager path)
-    abstract_eval(*avals, **params)      shape/dtype rule -> aval (or list of avals if multiple_results)
-    jvp(primals, tangents, **params)     -> (primal_out, tangent_out); tangents may be symbolic `Zero`s
-    transpose(ct, *args, **params)       for primitives linear in some inputs: cotangents of those inputs
-    batch(args, dims, **params)          -> (out, out_dim) for vmap
-    stage(trace, tracers, **params)      optional: how a staging trace records it (higher-order primitives)
-    """
+    impl = None            # impl(*arrays, **params): the NumPy reference implementation (eager path)
+    abstract_eval = None   # abstract_eval(*avals, **params) -> aval (a list if multiple_results): shape/dtype rule
+    jvp = None             # jvp(primals, tangents, **params) -> (primal_out, tangent_out); tangents may be `Zero`s
+    transpose = None       # transpose(ct, *args, **params): cotangents of the linear inputs (`UndefinedPrimal`s)
+    batch = None           # batch(args, dims, **params) -> (out, out_dim): the vmap rule
+    batch_needs_size = False   # vmap passes the mapped axis size to `batch` as the param `axis_size`
+    stage = None           # stage(trace, tracers, **params): how staging records it (instead of abstract_eval)
+    simplify = None        # simplify(invars, params, out_aval, defs) -> a var, (prim, invars, params) or None
+    commutative = False    # its two operands may be swapped (so `simplify` merges x+y and y+x)
+    effectful = False      # it has side effects: dead-code elimination and CSE keep its equations
+    inline_param = None    # the param holding its body (a ClosedJaxpr), spliced in before compiling
+    decompose = None       # decompose(*in_avals, **params) -> ClosedJaxpr: the compiler emits it in its place
 
     def __init__(self, name, multiple_results=False):
         self.name = name
         self.multiple_results = multiple_results
-        self.impl = self.abstract_eval = self.jvp = self.transpose = self.batch = self.stage = None
+        self.module = sys._getframe(1).f_globals.get("__name__")   # where it is made (for tests and errors)
+        _ALL_PRIMITIVES.append(self)
 
     def __repr__(self):
         return self.name
@@ -157,6 +165,14 @@ class Primitive:
             return self.impl(*args, **params)
         trace = top.trace
         return trace.process_primitive(self, [trace.full_raise(a) for a in args], params)
+
+
+_ALL_PRIMITIVES: list[Primitive] = []
+
+
+def all_primitives():
+    """Every primitive made so far (those of the modules imported), in order of creation."""
+    return tuple(_ALL_PRIMITIVES)
 
 
 def _leak_message(tracer, prim):

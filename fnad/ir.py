@@ -195,7 +195,7 @@ def _sub_jaxprs(params):
 
 
 def has_effects(eqn):
-    return getattr(eqn.primitive, "effectful", False)
+    return eqn.primitive.effectful
 
 
 def dce(jaxpr, used_outputs=None):
@@ -244,7 +244,7 @@ def rewrite(jaxpr):
                 rename[e.outvars[0]] = Literal(np.asarray(prim.impl(*[a.val for a in invars], **params),
                                                           aval.dtype)[()], aval)
                 continue
-            rule = getattr(prim, "simplify", None)
+            rule = prim.simplify
             if rule is not None:
                 res = rule(invars, params, e.outvars[0].aval, defs)
                 if isinstance(res, (Var, Literal)):
@@ -252,7 +252,7 @@ def rewrite(jaxpr):
                     continue
                 if res is not None:
                     prim, invars, params = res
-        if getattr(prim, "commutative", False):
+        if prim.commutative:
             invars = sorted(invars, key=lambda a: (1, 0) if type(a) is Literal else (0, a.count))
         key = None
         if not has_effects(e):

@@ -14,18 +14,16 @@ import numpy as np
 
 from . import core
 from .config import config
-from .core import Primitive, Tracer, get_aval, is_masked_array, masked_array_error
+from .core import Tracer, get_aval, is_masked_array, masked_array_error
 from .ir import Jaxpr, ClosedJaxpr, Var, dce, eval_closed, eval_jaxpr, simplify
 from .primitives.elementwise import convert_element_type_p
+from .primitives.calls import jit_p
 from .tree_util import tree_flatten, tree_structure, tree_unflatten
 from .ad_util import Zero, tangent_aval, instantiate
 from .transforms.jvp import jvp_jaxpr
 from .transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
 from .transforms.batching import batch_jaxpr, move_bdim
 from .transforms.staging import trace_to_jaxpr
-
-jit_p = Primitive("jit", multiple_results=True)
-jit_p.inline_param = "jaxpr"   # the compiler sees nested jits inlined (see `inline_calls`)
 
 # ----------------------------------------------------------------------------------------------
 # Compilation of a ClosedJaxpr (cached per jaxpr object)
@@ -63,7 +61,7 @@ def inline_calls(closed):
 
     changed = False
     for e in jaxpr.eqns:
-        param = getattr(e.primitive, "inline_param", None)
+        param = e.primitive.inline_param
         if param:
             splice(e.params[param], [sub(a) for a in e.invars], e.outvars)
             changed = True
@@ -121,7 +119,6 @@ def _jit_impl(*args, jaxpr, name):
 
 
 jit_p.impl = _jit_impl
-jit_p.abstract_eval = lambda *avals, jaxpr, name: jaxpr.out_avals
 
 
 def _jvp_parts(closed, nonzeros):

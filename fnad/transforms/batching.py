@@ -46,7 +46,7 @@ class BatchTrace(Trace):
             return [self.pure(o) for o in out] if prim.multiple_results else self.pure(out)
         if prim.batch is None:
             raise NotImplementedError(f"batching rule (vmap) for '{prim.name}' is not implemented")
-        if getattr(prim, "batch_needs_size", False):
+        if prim.batch_needs_size:
             params = dict(params, axis_size=self.axis_size)
         out, out_dim = prim.batch(vals, dims, **params)
         if prim.multiple_results:
