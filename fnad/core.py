@@ -9,7 +9,6 @@ as in JAX: a thread tracing a function never captures another thread's primitive
 """
 from __future__ import annotations
 
-import ctypes
 import sys
 import threading
 from contextlib import contextmanager
@@ -205,17 +204,28 @@ class _TraceState(threading.local):
 
 
 trace_state = _TraceState()
-# Read by the native entries of jitted functions, which run compiled code only while both words are 0:
-# [the number of threads with a dynamic trace active (kept by `new_main`), fnad.config.disable_jit
-# (kept by fnad.config)]. The entries cannot tell threads apart, so while any thread stages, calls
-# in the others take the Python dispatch, which reads this thread's `trace_state`.
-jit_blocked = (ctypes.c_int32 * 2)()
-_staging_threads_lock = threading.Lock()
 
 
-def _count_staging_thread(delta):
-    with _staging_threads_lock:     # a read-modify-write of the shared word
-        jit_blocked[0] += delta
+def is_staging():
+    """Whether this thread is inside a staging trace (jit, make_jaxpr): primitives applied to plain
+    values are then recorded, not run."""
+    return trace_state.dynamic_main is not None
+
+
+def innermost_trace():
+    """This thread's innermost active interpreter (a Trace), or None outside every transform."""
+    stack = trace_state.stack
+    return stack[-1].trace if stack else None
+
+
+_staging_hook = None
+
+
+def set_staging_hook(hook):
+    """Have `hook(+1)` called when a thread starts staging (its outermost dynamic trace begins) and
+    `hook(-1)` when it stops. The jit module keeps its native guard so (fnad.jit_dispatch)."""
+    global _staging_hook
+    _staging_hook = hook
 
 
 @contextmanager
@@ -228,16 +238,16 @@ def new_main(trace_type, name, payload=None, dynamic=False):
     prev_dynamic = state.dynamic_main
     if dynamic:
         state.dynamic_main = main
-        if prev_dynamic is None:
-            _count_staging_thread(1)
+        if prev_dynamic is None and _staging_hook is not None:
+            _staging_hook(1)
     try:
         yield main
     finally:
         main.alive = False
         state.stack.pop()
         state.dynamic_main = prev_dynamic
-        if dynamic and prev_dynamic is None:
-            _count_staging_thread(-1)
+        if dynamic and prev_dynamic is None and _staging_hook is not None:
+            _staging_hook(-1)
 
 
 class Trace:
@@ -268,15 +278,22 @@ class Trace:
         raise NotImplementedError
 
 
-_FNAD_DIR = __file__.rsplit("/", 1)[0]
-_COMPILER_DIR = _FNAD_DIR.rsplit("/", 1)[0] + "/compiler"
+# Folders whose frames are fnad's own, not the user's: fnad, and those `add_internal_dir` adds.
+_INTERNAL_DIRS = (__file__.rsplit("/", 1)[0],)
+
+
+def add_internal_dir(path):
+    """Count frames of files under the folder `path` as fnad's own in error messages (the jit
+    module adds the compiler's, whose lowering may trace)."""
+    global _INTERNAL_DIRS
+    if path not in _INTERNAL_DIRS:
+        _INTERNAL_DIRS += (path,)
 
 
 def user_frame():
     """(filename, line, function) of the innermost caller outside fnad, for error messages."""
     f = sys._getframe(1)
-    while f is not None and (f.f_code.co_filename.startswith(_FNAD_DIR)
-                             or f.f_code.co_filename.startswith(_COMPILER_DIR)):
+    while f is not None and f.f_code.co_filename.startswith(_INTERNAL_DIRS):
         f = f.f_back
     return None if f is None else (f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
 

@@ -4,9 +4,11 @@ transform its sub-IR (jvp: jvp + partial evaluation into a primal call and a lin
 transpose; batching), so derivatives and batches of jitted code stay compiled."""
 from __future__ import annotations
 
+import ctypes
 import functools
 import inspect
 import operator
+import os
 import threading
 from collections import OrderedDict
 
@@ -24,6 +26,25 @@ from .transforms.jvp import jvp_jaxpr
 from .transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
 from .transforms.batching import batch_jaxpr, move_bdim
 from .transforms.staging import trace_to_jaxpr
+
+# ----------------------------------------------------------------------------------------------
+# The native guard
+
+# Read by the native entries of jitted functions (compiler/pyentry.py), which run compiled code only
+# while both words are 0: [the number of threads with a dynamic trace active, fnad.config.disable_jit].
+# The entries cannot tell threads apart, so while any thread stages, calls in the others take the
+# Python dispatch, which asks its own thread (`core.is_staging`).
+jit_blocked = (ctypes.c_int32 * 2)()
+_staging_threads_lock = threading.Lock()
+
+
+def _count_staging_thread(delta):
+    with _staging_threads_lock:     # a read-modify-write of the shared word
+        jit_blocked[0] += delta
+
+
+core.set_staging_hook(_count_staging_thread)
+config.on_update("disable_jit", lambda value: jit_blocked.__setitem__(1, bool(value)))
 
 # ----------------------------------------------------------------------------------------------
 # Compilation of a ClosedJaxpr (cached per jaxpr object)
@@ -102,9 +123,16 @@ def _per_jaxpr(make, closed, *args):
     return result
 
 
+@functools.cache
+def _compiler():
+    """The compiler package, imported on first use; its frames are fnad's own in error messages."""
+    import compiler
+    core.add_internal_dir(os.path.dirname(compiler.__file__))
+    return compiler
+
+
 def _compile(closed):
-    from compiler import compile_jaxpr
-    return compile_jaxpr(inline_calls(closed))
+    return _compiler().compile_jaxpr(inline_calls(closed))
 
 
 def executable_for(closed):
@@ -278,7 +306,7 @@ class JitFunction:
     that signature's executable (`compiler.pyentry`), which checks the arrays and returns the
     result itself. The instance's own subclass has a chain of such entries (the last signatures
     compiled) as its `__call__`, so those calls reach native code without a Python frame. Entries
-    refuse calls (to the Python dispatch, `JitFunction.__call__`) while `core.jit_blocked` says a
+    refuse calls (to the Python dispatch, `JitFunction.__call__`) while `jit_blocked` says a
     staging trace is active in some thread or jit is disabled; the calling thread's own trace state
     then decides (a thread that is not staging still runs the native code). Jitted functions may be
     called, and compiled, from several threads at once."""
@@ -378,7 +406,7 @@ class JitFunction:
         entry, flat = self._entry(args, kwargs)
         if entry.int_check is not None:
             entry.int_check(flat)
-        if core.trace_state.dynamic_main is not None or any(isinstance(x, Tracer) for x in flat):
+        if core.is_staging() or any(isinstance(x, Tracer) for x in flat):
             return entry.unflatten(jit_p.bind(*flat, jaxpr=entry.closed, name=self._name))
         exe = entry.exe
         if exe is None:
@@ -406,7 +434,7 @@ class JitFunction:
                 unflatten, call = entry.unflatten, self._call
 
                 def run(*args):
-                    if (core.trace_state.dynamic_main is None and not config.disable_jit
+                    if (not core.is_staging() and not config.disable_jit
                             and all(type(a) is np.ndarray for a in args)):
                         return unflatten(exe(*args))
                     return call(*args)
@@ -417,10 +445,10 @@ class JitFunction:
             unguarded, call = exe.entry(self._call, form, None, self._name), self._call
 
             def unblocked(*args, **kwargs):
-                if core.trace_state.dynamic_main is None and not config.disable_jit:
+                if not core.is_staging() and not config.disable_jit:
                     return unguarded(*args, **kwargs)
                 return call(*args, **kwargs)
-            self._fast[signature] = exe.entry(unblocked, form, core.jit_blocked, self._name)
+            self._fast[signature] = exe.entry(unblocked, form, jit_blocked, self._name)
             cls = type(self)
             if cls.__dict__.get("_direct_for") is not self:    # this instance's own subclass
                 base = cls.__base__ if "_direct_for" in cls.__dict__ else cls    # (not a copy's)
@@ -430,7 +458,7 @@ class JitFunction:
             chain = cls.__dict__.get("__call__")
             if chain is None or cls._chain_length >= _CHAINED_SIGNATURES:
                 chain, cls._chain_length = super(cls, self).__call__, 0
-            cls.__call__ = exe.entry(chain, form, core.jit_blocked, self._name)
+            cls.__call__ = exe.entry(chain, form, jit_blocked, self._name)
             cls._chain_length += 1
 
     def lower(self, *args, **kwargs):
