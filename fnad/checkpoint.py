@@ -13,6 +13,7 @@ import functools
 
 from .core import get_aval
 from .tree_util import tree_flatten, tree_unflatten
+from .api_util import flatten_fun, without_static, as_tuple
 from .primitives.control_flow import trace_flat
 from .primitives.calls import remat_p
 
@@ -33,23 +34,16 @@ def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
     if policy is not None:
         raise NotImplementedError("checkpoint: saving policies are not supported; every intermediate "
                                   "is recomputed (policy=None)")
-    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    static = as_tuple(static_argnums)
 
     @functools.wraps(fun)
     def remat_fun(*args):
-        dyn = [a for i, a in enumerate(args) if i not in static]
-        flat, in_tree = tree_flatten(tuple(dyn))
-        out_trees = []
-
-        def flat_fun(*xs):
-            it = iter(tree_unflatten(in_tree, list(xs)))
-            full = [a if i in static else next(it) for i, a in enumerate(args)]
-            leaves, tree = tree_flatten(fun(*full))
-            out_trees.append(tree)
-            return leaves
+        f, dyn = without_static(fun, args, {}, static)
+        flat, in_tree = tree_flatten(dyn)
+        flat_fun, out_tree = flatten_fun(f, in_tree)
         closed, consts = trace_flat(flat_fun, [get_aval(x) for x in flat], "checkpoint")
         outs = remat_p.bind(*consts, *flat, jaxpr=closed, prevent_cse=bool(prevent_cse))
-        return tree_unflatten(out_trees[0], outs)
+        return tree_unflatten(out_tree.val, outs)
     return remat_fun
 
 

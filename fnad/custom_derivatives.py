@@ -22,25 +22,12 @@ import inspect
 
 from .core import Tracer, get_aval, is_float_dtype
 from .tree_util import tree_flatten, tree_unflatten, tree_structure, tree_leaves, tree_map
+from .api_util import OutTree, flatten_fun, merge_args
 from .ad_util import tangent_aval, zeros_like_aval
 from .primitives.elementwise import convert_element_type
 from .primitives.calls import custom_jvp_call_p, custom_vjp_call_p, fun_name
 
 __all__ = ["custom_jvp", "custom_vjp"]
-
-
-class _Store:
-    __slots__ = ("val",)
-
-    def __init__(self):
-        self.val = None
-
-
-def _record_tree(store, tree, what, name):
-    if store.val is not None and store.val != tree:
-        raise TypeError(f"{name}: {what} has structure {tree}, but the function's output has structure "
-                        f"{store.val}")
-    store.val = tree
 
 
 def _resolve_args(fun, args, kwargs, name):
@@ -66,13 +53,6 @@ def _split_nondiff(args, nondiff_argnums, name):
     return tuple(args[i] for i in nums), tuple(a for i, a in enumerate(args) if i not in nums), nums
 
 
-def _merge(nums, nondiff, diff):
-    out = list(diff)
-    for i, a in sorted(zip(nums, nondiff), key=lambda p: p[0]):
-        out.insert(i, a)
-    return out
-
-
 def _match_tangent(name, primal, tangent):
     """A user rule's tangent for `primal`: checked shape, primal's dtype (zeros for non-floats)."""
     pa = get_aval(primal)
@@ -85,15 +65,6 @@ def _match_tangent(name, primal, tangent):
     if ta.dtype != pa.dtype:
         return convert_element_type(tangent, pa.dtype)
     return tangent
-
-
-def _flat_call(fun, nums, nondiff, in_tree, out_store, name):
-    def call(*xs):
-        out_flat, tree = tree_flatten(fun(*_merge(nums, nondiff, tree_unflatten(in_tree, list(xs)))))
-        _record_tree(out_store, tree, "the output", name)
-        return out_flat
-    call.__name__ = name
-    return call
 
 
 class _CustomFunction:
@@ -111,6 +82,14 @@ class _CustomFunction:
         nondiff, diff, nums = _split_nondiff(args, self.nondiff_argnums, name)
         flat, in_tree = tree_flatten(diff)
         return name, nondiff, diff, nums, flat, in_tree
+
+    def _flat_call(self, nums, nondiff, in_tree, out_tree):
+        """The function on the flat differentiable leaves (its output structure kept in `out_tree`)."""
+        name = fun_name(self.fun)
+        call, _ = flatten_fun(lambda *diff: self.fun(*merge_args(nums, nondiff, diff)), in_tree,
+                              out_tree=out_tree, name=name)
+        call.__name__ = name
+        return call
 
 
 # ----------------------------------------------------------------------------------------------
@@ -165,7 +144,7 @@ class custom_jvp(_CustomFunction):
 
     def __call__(self, *args, **kwargs):
         name, nondiff, diff, nums, flat, in_tree = self._prepare(args, kwargs, "custom_jvp", self.jvp, "defjvp")
-        out_tree = _Store()
+        out_tree = OutTree()
         rule = self.jvp
 
         def jvp(primals, tangents):
@@ -173,14 +152,14 @@ class custom_jvp(_CustomFunction):
             if not (isinstance(res, (tuple, list)) and len(res) == 2):
                 raise TypeError(f"{name}: the jvp rule must return a pair (primal_out, tangent_out)")
             out_flat, tree = tree_flatten(res[0])
-            _record_tree(out_tree, tree, "the jvp rule's primal output", name)
+            out_tree.record(tree, "the jvp rule's primal output", name)
             t_flat, t_tree = tree_flatten(res[1])
             if t_tree != tree:
                 raise TypeError(f"{name}: the jvp rule's tangent output has structure {t_tree}, but its primal "
                                 f"output has structure {tree}")
             return out_flat, [_match_tangent(name, o, t) for o, t in zip(out_flat, t_flat)]
         jvp.__name__ = fun_name(rule)
-        call = _flat_call(self.fun, nums, nondiff, in_tree, out_tree, fun_name(self.fun))
+        call = self._flat_call(nums, nondiff, in_tree, out_tree)
         outs = custom_jvp_call_p.bind(*flat, call=call, jvp=jvp, num_consts=0)
         return tree_unflatten(out_tree.val, outs)
 
@@ -220,16 +199,16 @@ class custom_vjp(_CustomFunction):
 
     def __call__(self, *args, **kwargs):
         name, nondiff, diff, nums, flat, in_tree = self._prepare(args, kwargs, "custom_vjp", self.fwd, "defvjp")
-        out_tree, res_tree = _Store(), _Store()
+        out_tree, res_tree = OutTree(), OutTree()
         user_fwd, user_bwd = self.fwd, self.bwd
         arg_trees = [tree_structure(a) for a in diff]
 
         def fwd(*xs):
-            res = user_fwd(*_merge(nums, nondiff, tree_unflatten(in_tree, list(xs))))
+            res = user_fwd(*merge_args(nums, nondiff, tree_unflatten(in_tree, list(xs))))
             if not (isinstance(res, (tuple, list)) and len(res) == 2):
                 raise TypeError(f"{name}: the fwd rule must return a pair (output, residuals)")
             out_flat, tree = tree_flatten(res[0])
-            _record_tree(out_tree, tree, "the fwd rule's output", name)
+            out_tree.record(tree, "the fwd rule's output", name)
             res_flat, res_tree.val = tree_flatten(res[1])
             return out_flat, res_flat
 
@@ -251,7 +230,7 @@ class custom_vjp(_CustomFunction):
                                     f"argument's structure {tree}: {e}") from None
             return [_check_cotangent(name, p, c) for p, c in zip(flat, cts_flat)]
         fwd.__name__, bwd.__name__ = fun_name(user_fwd), fun_name(user_bwd)
-        call = _flat_call(self.fun, nums, nondiff, in_tree, out_tree, fun_name(self.fun))
+        call = self._flat_call(nums, nondiff, in_tree, out_tree)
         outs = custom_vjp_call_p.bind(*flat, call=call, fwd=fwd, bwd=bwd, num_consts=0)
         return tree_unflatten(out_tree.val, outs)
 

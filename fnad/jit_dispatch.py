@@ -20,7 +20,8 @@ from .core import Tracer, get_aval, is_masked_array, masked_array_error
 from .ir import Jaxpr, ClosedJaxpr, Var, dce, eval_closed, eval_jaxpr, simplify
 from .primitives.elementwise import convert_element_type_p
 from .primitives.calls import jit_p
-from .tree_util import tree_flatten, tree_structure, tree_unflatten
+from .tree_util import tree_flatten, tree_structure
+from .api_util import flatten_fun, without_static, as_tuple
 from .ad_util import Zero, tangent_aval, instantiate
 from .transforms.jvp import jvp_jaxpr
 from .transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
@@ -314,8 +315,8 @@ class JitFunction:
     def __init__(self, fun, static_argnums=(), static_argnames=(), cache_size=4096):
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums))
-        self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames))
+        self.static_argnums = as_tuple(static_argnums)
+        self.static_argnames = as_tuple(static_argnames)
         if self.static_argnames and not self.static_argnums:
             try:
                 params = list(inspect.signature(fun).parameters)
@@ -373,20 +374,13 @@ class JitFunction:
 
     def _trace(self, args, kwargs, flat, in_tree):
         static_pos = {i % len(args) for i in self.static_argnums if -len(args) <= i < len(args)}
-        out_store = []
 
-        def flat_fun(*xs):
-            dyn_args, dyn_kwargs = tree_unflatten(in_tree, list(xs))
-            it = iter(dyn_args)
-            full = [args[i] if i in static_pos else next(it) for i in range(len(args))]
-            kw = dict(kwargs)
-            kw.update(dyn_kwargs)
-            out_flat, out_tree = tree_flatten(self.fun(*full, **kw))
-            out_store.append(out_tree)
-            return out_flat
+        def fun(dyn_args, dyn_kwargs):
+            return without_static(self.fun, args, {**kwargs, **dyn_kwargs}, static_pos)[0](*dyn_args)
+        flat_fun, out_tree = flatten_fun(fun, in_tree)
         in_avals = [get_aval(x) for x in flat]
         closed = trace_to_jaxpr(flat_fun, in_avals, f"jit({self._name})")
-        return _Entry(closed, out_store[0], in_avals, _IntRangeCheck.build(self._name, closed, flat))
+        return _Entry(closed, out_tree.val, in_avals, _IntRangeCheck.build(self._name, closed, flat))
 
     def __call__(self, /, *args, **kwargs):
         """The Python dispatch: a signature of positional arrays seen before goes to its fast
