@@ -41,6 +41,11 @@ def instantiate(t):
     return zeros_like_aval(t.aval) if type(t) is Zero else t
 
 
+def zero_cotangents(cts, avals):
+    """Cotangents with None and symbolic zeros replaced by zero arrays of `avals`' tangent types."""
+    return [instantiate(Zero(tangent_aval(a))) if c is None or type(c) is Zero else c for c, a in zip(cts, avals)]
+
+
 def add_tangents(a, b):
     if type(a) is Zero:
         return b

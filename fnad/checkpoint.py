@@ -14,7 +14,7 @@ import functools
 from .core import get_aval
 from .tree_util import tree_flatten, tree_unflatten
 from .api_util import flatten_fun, without_static, as_tuple
-from .primitives.control_flow import trace_flat
+from .transforms.jaxpr_rules import trace_flat
 from .primitives.calls import remat_p
 
 __all__ = ["checkpoint", "remat"]

@@ -77,10 +77,11 @@ class Jaxpr:
 
 class ClosedJaxpr:
     """A Jaxpr with values for its constvars (the object `make_jaxpr` returns)."""
-    __slots__ = ("jaxpr", "consts")
+    __slots__ = ("jaxpr", "consts", "derived", "__weakref__")
 
     def __init__(self, jaxpr, consts):
         self.jaxpr, self.consts = jaxpr, list(consts)
+        self.derived = {}     # IRs derived from this one (fnad.transforms.jaxpr_rules.jaxpr_cache)
 
     in_avals = property(lambda self: self.jaxpr.in_avals)
     out_avals = property(lambda self: self.jaxpr.out_avals)

@@ -22,10 +22,10 @@ from .primitives.elementwise import convert_element_type_p
 from .primitives.calls import jit_p
 from .tree_util import tree_flatten, tree_structure
 from .api_util import flatten_fun, without_static, as_tuple
-from .ad_util import Zero, tangent_aval, instantiate
-from .transforms.jvp import jvp_jaxpr
-from .transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
-from .transforms.batching import batch_jaxpr, move_bdim
+from .ad_util import Zero, tangent_aval, zero_cotangents
+from .transforms.reverse import is_undefined
+from .transforms.batching import move_bdim
+from .transforms.jaxpr_rules import jvp_jaxpr, partial_eval_jaxpr, transpose_jaxpr, batch_jaxpr
 from .transforms.staging import trace_to_jaxpr
 
 # ----------------------------------------------------------------------------------------------
@@ -152,7 +152,7 @@ jit_p.impl = _jit_impl
 
 def _jvp_parts(closed, nonzeros):
     """The jvp of `closed` split into a primal call (known) and a linear tangent call (unknown)."""
-    jvp_closed, out_nz = jvp_jaxpr(closed, list(nonzeros))
+    jvp_closed, out_nz = jvp_jaxpr(closed, tuple(nonzeros))
     known, unknown, out_unknown, _ = partial_eval_jaxpr(
         jvp_closed, [False] * len(closed.in_avals) + [True] * sum(nonzeros))
     return known, unknown, out_unknown, out_nz
@@ -176,8 +176,7 @@ def _jit_jvp(primals, tangents, jaxpr, name):
 
 def _jit_transpose(cts, *args, jaxpr, name):
     linear = [is_undefined(a) for a in args]
-    cts = [instantiate(Zero(tangent_aval(a))) if c is None or type(c) is Zero else c
-           for c, a in zip(cts, jaxpr.out_avals)]
+    cts = zero_cotangents(cts, jaxpr.out_avals)
     t_closed = _per_jaxpr(transpose_jaxpr, jaxpr, tuple(linear))
     outs = iter(jit_p.bind(*[a for a, l in zip(args, linear) if not l], *cts, jaxpr=t_closed,
                            name=f"transpose_{name}"))
@@ -186,7 +185,7 @@ def _jit_transpose(cts, *args, jaxpr, name):
 
 def _jit_batch(vals, dims, jaxpr, name, axis_size):
     vals = [v if d is None else move_bdim(v, d, 0, axis_size) for v, d in zip(vals, dims)]
-    batched = _per_jaxpr(batch_jaxpr, jaxpr, tuple(d is not None for d in dims), axis_size)
+    batched = batch_jaxpr(jaxpr, tuple(d is not None for d in dims), axis_size, True)[0]
     return jit_p.bind(*vals, jaxpr=batched, name=f"vmap_{name}"), [0] * len(jaxpr.out_avals)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from ..core import Tracer, get_aval, ShapedArray
 from ..tree_util import tree_flatten, tree_unflatten, tree_structure
 from ..api_util import flatten_fun
+from ..transforms.jaxpr_rules import trace_flat
 from ..primitives import control_flow as cf
 from ..primitives.elementwise import convert_element_type, ne, max as lax_max, min as lax_min, add, lt
 
@@ -49,7 +50,7 @@ def _flatten(tree):
 def _trace(fun, in_tree, in_avals, name):
     """Trace `fun` on pytree arguments: ((ClosedJaxpr taking its consts first, consts), output tree)."""
     flat_fun, out_tree = flatten_fun(fun, in_tree)
-    traced = cf.trace_flat(flat_fun, in_avals, name)
+    traced = trace_flat(flat_fun, in_avals, name)
     return traced, out_tree.val
 
 

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from ..core import Primitive, get_aval, is_float_dtype
 from ..ir import ClosedJaxpr, Jaxpr, eval_closed
-from ..ad_util import Zero, instantiate, tangent_aval, zeros_like_aval
+from ..ad_util import Zero, instantiate, tangent_aval, zeros_like_aval, zero_cotangents
 from ..transforms.jvp import jvp_flat
-from ..transforms.reverse import is_undefined, transpose_jaxpr
-from ..transforms.batching import vmap_flat, move_bdim
+from ..transforms.reverse import is_undefined
+from ..transforms.batching import vmap_flat, move_bdim, move_to_front
 from ..transforms.staging import decomposition, trace_to_jaxpr
+from ..transforms.jaxpr_rules import (jaxpr_cache, jvp_jaxpr, out_nonzeros, split_linear, transpose_jaxpr,
+                                      batch_jaxpr)
 from .reductions import reduce_sum
-from .control_flow import (out_nonzeros, jvp_jaxpr_inst, split_linear, batched_jaxpr,
-                           move_to_front, zero_cotangents, jaxpr_cache, define_rules)
+from .control_flow import define_rules
 
 # ----------------------------------------------------------------------------------------------
 # jit (rules in fnad/jit_dispatch.py)
@@ -257,7 +258,7 @@ def _remat_jvp(primals, tangents, jaxpr, prevent_cse):
 def _remat_batch(vals, dims, jaxpr, prevent_cse, axis_size):
     batched = tuple(d is not None for d in dims)
     vals = move_to_front(vals, dims, batched, axis_size)
-    closed, out_b = batched_jaxpr(jaxpr, batched, axis_size, (False,) * len(jaxpr.out_avals))
+    closed, out_b = batch_jaxpr(jaxpr, batched, axis_size, (False,) * len(jaxpr.out_avals))
     return remat_p.bind(*vals, jaxpr=closed, prevent_cse=prevent_cse), [0 if b else None for b in out_b]
 
 
@@ -268,7 +269,7 @@ define_rules(remat_p, lambda *args, jaxpr, prevent_cse: eval_closed(jaxpr, *args
 # remat_lin[jaxpr, nonzeros, out_nz](*primals, *nonzero tangents) = the jvp's tangents at the primals
 
 def _remat_lin_forward(*args, jaxpr, nonzeros, out_nz):
-    return eval_closed(jvp_jaxpr_inst(jaxpr, nonzeros, out_nz), *args)[len(jaxpr.out_avals):]
+    return eval_closed(jvp_jaxpr(jaxpr, nonzeros, out_nz)[0], *args)[len(jaxpr.out_avals):]
 
 
 @jaxpr_cache
@@ -301,7 +302,7 @@ def _remat_lin_batch(vals, dims, jaxpr, nonzeros, out_nz, axis_size):
                     for d, nz in zip(dims[:n], nonzeros))
     primals = move_to_front(vals[:n], dims[:n], batched, axis_size)
     tangents = move_to_front(vals[n:], dims[n:], [b for b, nz in zip(batched, nonzeros) if nz], axis_size)
-    closed = batched_jaxpr(jaxpr, batched, axis_size, (True,) * len(jaxpr.out_avals))[0]
+    closed = batch_jaxpr(jaxpr, batched, axis_size, (True,) * len(jaxpr.out_avals))[0]
     outs = remat_lin_p.bind(*primals, *tangents, jaxpr=closed, nonzeros=nonzeros, out_nz=out_nz)
     return outs, [0] * len(outs)
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from ..ad_util import broadcast_in_dim, transpose
 from ..core import Trace, Tracer, get_aval, new_main
-from ..ir import eval_closed
-from .staging import trace_to_jaxpr
 
 
 class BatchTracer(Tracer):
@@ -97,13 +95,6 @@ def vmap_flat(flat_fun, args, in_dims, axis_size, out_dims_fn):
         return results
 
 
-def batch_jaxpr(closed, batched, axis_size):
-    """The IR of `closed` vmapped over a leading axis of the inputs flagged in `batched`; every
-    output is batched along axis 0. Returns a ClosedJaxpr."""
-    avals = [a.update(shape=(axis_size,) + a.shape) if b else a for a, b in zip(closed.in_avals, batched)]
-    n_out = len(closed.out_avals)
-
-    def fun(*args):
-        return vmap_flat(lambda *xs: eval_closed(closed, *xs), list(args),
-                         [0 if b else None for b in batched], axis_size, lambda: [0] * n_out)
-    return trace_to_jaxpr(fun, avals, "batch_jaxpr")
+def move_to_front(vals, dims, want, axis_size):
+    """Values batched along axis 0 where `want` (broadcast if unbatched), unchanged elsewhere."""
+    return [move_bdim(v, d, 0, axis_size) if w else v for v, d, w in zip(vals, dims, want)]
