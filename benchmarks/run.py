@@ -10,7 +10,7 @@ import traceback
 import numpy as np
 
 from .harness import interleaved, fmt_time
-from . import workloads
+from . import compile_memory, workloads
 
 CONTENDERS = ("fnad", "numpy", "jax", "torch")
 
@@ -56,6 +56,7 @@ def main(argv=None):
     counts = workloads.ir_sizes()
     print("\nIR size of grad^n(tanh), n=1..6: fnad " + "/".join(map(str, counts))
           + " equations (JAX jaxpr 5/15/34/75/172/417; after XLA's optimiser 8/12/20/40/81/171)")
+    print(compile_memory.line())
 
 
 if __name__ == "__main__":

@@ -1,32 +1,41 @@
 """Caches of compiled code: a bounded in-memory LRU, a persistent on-disk object cache, and `Cache`,
 which puts them in front of `compiler.engine` and counts hits, misses and compiles.
 
-Disk entries are named by `cache_key` (sha256 of the IR text, the compiler version and the host
-toolchain/CPU) and hold object bytes plus a caller's JSON metadata, behind a header with a magic,
-a format version and a checksum. A damaged entry is deleted and recompiled, never loaded.
+Disk entries are named by `cache_key` (sha256 of the IR text, `code_version()` and the host
+toolchain/CPU) and hold their own key, object bytes and a caller's JSON metadata and signature,
+behind a header with a magic, a format version and a checksum. A damaged entry, one stored under
+another key or signature, or a file that is not safely ours is deleted and recompiled, never
+loaded (see `DiskCache`).
 """
 import collections
+import errno
+import functools
 import hashlib
+import importlib.util
 import json
 import os
+import secrets
 import stat
 import struct
-import tempfile
+import sys
 import threading
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from compiler import engine
 
-__all__ = ["COMPILER_VERSION", "LRUCache", "DiskCache", "Cache", "Compiled", "cache_key",
+__all__ = ["COMPILER_VERSION", "LRUCache", "DiskCache", "Cache", "Compiled", "cache_key", "code_version",
            "default_directory", "default_cache"]
 
 COMPILER_VERSION = "fnad-compiler-1"  # bump when generated code changes for the same IR text
 _MAGIC = b"FNADOBJ\n"
-_FORMAT = 1
-_HEADER = struct.Struct("<8sIQQ32s")  # magic, format, object length, metadata length, sha256
+_FORMAT = 2
+# magic, format, the entry's own key (hex), object length, metadata length, sha256 of key + payload
+_HEADER = struct.Struct("<8sI64sQQ32s")
 _SUFFIX = ".fnad"
 _STALE_TEMP_SECONDS = 3600
 
@@ -68,12 +77,46 @@ class LRUCache:
         return len(self._data)
 
 
-def cache_key(ir_text, version=COMPILER_VERSION):
+def cache_key(ir_text, version=None):
     """Hex sha256 naming the code compiled from `ir_text` (LLVM IR or the caller's own IR text)
-    by this compiler `version`, llvmlite/LLVM versions and host CPU name and features."""
+    by compiler `version` (default `code_version()`), llvmlite/LLVM versions and host CPU name and
+    features."""
     if not isinstance(ir_text, str):
         raise TypeError(f"cache key text must be str, got {type(ir_text).__name__}")
+    version = code_version() if version is None else version
     return hashlib.sha256(json.dumps([version, engine.host_id(), ir_text]).encode()).hexdigest()
+
+
+_CODE_PACKAGES = ("compiler", "fnad")  # their rules decide the IR and how it is lowered
+
+
+@functools.cache
+def code_version():
+    """Everything besides the IR text and the host (`engine.host_id`) that decides the compiled
+    code: `COMPILER_VERSION`, every source file of the `compiler` and `fnad` packages, and the
+    Python and NumPy versions (generated code uses their C APIs and object layouts). Hashing the
+    sources (700 KB) takes about 1 ms more than hashing compiler/ alone did, once per process."""
+    digest = hashlib.sha256(json.dumps([COMPILER_VERSION, sys.version, sys.implementation.cache_tag,
+                                        np.__version__]).encode())
+    for package in _CODE_PACKAGES:
+        root = importlib.util.find_spec(package).submodule_search_locations[0]
+        for path in sorted(_sources(root)):
+            with open(path, "rb", buffering=0) as f:
+                data = f.readall()
+            digest.update(f"\0{package}{path[len(root):]}\0{len(data)}\0".encode())
+            digest.update(data)
+    return f"{COMPILER_VERSION}-{digest.hexdigest()[:32]}"
+
+
+def _sources(directory):
+    """Paths of every .py file under `directory`, recursively (str paths and os.scandir: this runs
+    at every start, and pathlib doubled its cost)."""
+    with os.scandir(directory) as it:
+        for e in it:
+            if e.name.endswith(".py"):
+                yield e.path
+            elif e.name != "__pycache__" and e.is_dir(follow_symlinks=False):
+                yield from _sources(e.path)
 
 
 def default_directory():
@@ -83,122 +126,213 @@ def default_directory():
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "fnad"
 
 
-def _usable_directory(path):
-    """Create `path` (mode 0o700) if needed; None, with a warning, unless it is a directory owned
-    by us that neither group nor others can write."""
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = path.stat()
-    except OSError as e:
-        problem = f"cannot be created ({e})"
-    else:
-        if not stat.S_ISDIR(st.st_mode):
-            problem = "is not a directory"
-        elif st.st_uid != os.getuid():
-            problem = f"is owned by uid {st.st_uid}, not by us (uid {os.getuid()})"
-        elif st.st_mode & 0o022:
-            problem = f"is group- or world-writable (mode {stat.S_IMODE(st.st_mode):o})"
-        else:
-            return path
-    warnings.warn(f"fnad: disk cache disabled: {path} {problem}", RuntimeWarning, stacklevel=3)
+def _unsafe(st, kind):
+    """Why a file of stat `st` must not be trusted as a cache `kind`, or None: it must be a `kind`
+    ("directory" or "file") that we own and that neither group nor others can write (whoever can
+    write it can choose the code we run)."""
+    is_kind = stat.S_ISDIR if kind == "directory" else stat.S_ISREG
+    if not is_kind(st.st_mode):
+        return f"is not a regular {kind}" if kind == "file" else "is not a directory"
+    if st.st_uid != os.geteuid():
+        return f"is owned by uid {st.st_uid}, not by us (uid {os.geteuid()})"
+    if st.st_mode & 0o022:
+        return f"is group- or world-writable (mode {stat.S_IMODE(st.st_mode):o})"
     return None
+
+
+def _open_directory(path):
+    """A file descriptor of the cache directory `path`, which is created (mode 0o700, like missing
+    parents) if needed, or a str saying why it is refused. The last component must not be a
+    symbolic link; the directory is checked through the descriptor, and every later access goes
+    through it, so what was checked is what is used even if `path` is replaced afterwards. Parents
+    are not checked: whoever can swap `path` can only swap in a directory that passes the checks."""
+    missing = []
+    for p in [path, *path.parents]:
+        if os.path.lexists(p):
+            break
+        missing.append(p)
+    try:
+        for p in reversed(missing):
+            try:
+                os.mkdir(p, 0o700)
+            except FileExistsError:
+                pass  # created concurrently: checked below like any other
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as e:
+        if os.path.islink(path):
+            return "is a symbolic link"
+        return "is not a directory" if e.errno == errno.ENOTDIR else f"cannot be opened ({e})"
+    problem = _unsafe(os.fstat(fd), "directory")
+    if problem is None:
+        return fd
+    os.close(fd)
+    return problem
 
 
 class DiskCache:
     """Object code on disk, keyed by `cache_key` hex strings, at most `max_bytes` in total (oldest
-    entries evicted). `enabled` is False when the directory was refused."""
+    entries evicted). `enabled` is False when the directory was refused.
+
+    Loading an entry is running its code, so: the directory is opened once and every file is
+    reached through that descriptor (see `_open_directory`); an entry is loaded only if it is a
+    regular file (not a symbolic link) that we own and others cannot write, and it must name the
+    key it is loaded under (a file copied under another key is refused, not run). A cache that
+    cannot be read or written (read-only file system, foreign file) only costs compiles: one
+    warning per problem, never an exception."""
 
     def __init__(self, directory=None, max_bytes=512 << 20):
         if not isinstance(max_bytes, int) or max_bytes < 1:
             raise ValueError(f"max_bytes must be a positive int, got {max_bytes!r}")
-        self.directory = _usable_directory(Path(directory or default_directory()))
+        path = Path(directory or default_directory())
         self.max_bytes = max_bytes
         self.corrupt = 0  # damaged entries found and deleted
+        self.refused = 0  # entries not trusted (unsafe file, key or signature mismatch) and deleted
+        self._warned = set()
+        self._fd = _open_directory(path)
+        if isinstance(self._fd, str):
+            self._warn("directory", f"fnad: disk cache disabled: {path} {self._fd}")
+            self._fd = None
+        self.directory = path if self._fd is not None else None
 
     @property
     def enabled(self):
-        return self.directory is not None
+        return self._fd is not None
 
-    def _path(self, key):
+    def __del__(self):
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+
+    def _warn(self, kind, message):
+        """Warn once per cache and kind of problem: a broken cache must not flood every call."""
+        if kind not in self._warned:
+            self._warned.add(kind)
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+    @staticmethod
+    def _name(key):
         if not (isinstance(key, str) and len(key) == 64 and all(c in "0123456789abcdef" for c in key)):
             raise ValueError(f"disk cache keys are sha256 hex strings (see cache_key), got {key!r}")
-        return self.directory / (key + _SUFFIX)
+        return key + _SUFFIX
+
+    def _unlink(self, name):
+        try:
+            os.unlink(name, dir_fd=self._fd)
+        except OSError:
+            pass  # gone already, or a read-only cache: it is refused again next time
 
     def get(self, key):
-        """(object bytes, metadata) for `key`, or None if absent or damaged (then deleted)."""
+        """(object bytes, metadata) for `key`, or None if absent, damaged or untrusted (then deleted)."""
+        name = self._name(key)
         if not self.enabled:
             return None
-        path = self._path(key)
         try:
-            data = path.read_bytes()
-        except OSError:
+            # O_NONBLOCK: a FIFO placed here must not hang us before fstat refuses it.
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self._fd)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                problem = "is a symbolic link"
+            else:
+                self._warn("read", f"fnad: cannot read disk cache entry {self.directory / name}: {e}")
+                return None
+        else:
+            with open(fd, "rb") as f:
+                problem = _unsafe(os.fstat(f.fileno()), "file")
+                if problem is None:
+                    data = f.read()
+                    try:
+                        os.utime(f.fileno())  # recently used: evicted last
+                    except OSError:
+                        pass  # a read-only cache still serves what it has
+        if problem is not None:
+            self._warn("unsafe", f"fnad: disk cache entry {self.directory / name} {problem}; not loaded")
+            self.refused += 1
+            self._unlink(name)
             return None
         entry = _decode(data)
         if entry is None:
             self.corrupt += 1
-            path.unlink(missing_ok=True)
+            self._unlink(name)
             return None
-        os.utime(path)  # recently used: evicted last
-        return entry
+        stored_key, obj, metadata = entry
+        if stored_key != key:
+            self.refused += 1  # a valid entry of other code, copied or renamed to this key
+            self._unlink(name)
+            return None
+        return obj, metadata
 
     def put(self, key, obj, metadata=None):
-        """Store atomically (temp file + rename); failures only warn, the cache is an optimisation."""
+        """Store atomically (temp file + rename); failures only warn (once), the cache is an
+        optimisation."""
+        name = self._name(key)
         if not self.enabled:
             return
-        data = _encode(bytes(obj), json.dumps(metadata if metadata is not None else {}).encode())
-        path = self._path(key)
+        data = _encode(key, bytes(obj), json.dumps(metadata if metadata is not None else {}).encode())
+        tmp = f".tmp-{os.getpid()}-{secrets.token_hex(8)}"
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=self._fd)
             try:
-                with os.fdopen(fd, "wb") as f:
+                with open(fd, "wb") as f:
                     f.write(data)
-                os.replace(tmp, path)
+                os.replace(tmp, name, src_dir_fd=self._fd, dst_dir_fd=self._fd)
             except BaseException:
-                os.unlink(tmp)
+                self._unlink(tmp)
                 raise
         except OSError as e:
-            warnings.warn(f"fnad: cannot write disk cache entry {path}: {e}", RuntimeWarning, stacklevel=2)
+            self._warn("write", f"fnad: cannot write to disk cache {self.directory} ({e}); "
+                                "compiled code will not be kept on disk")
             return
         self._evict()
 
+    def _scan(self):
+        """(name, stat) of every file in the directory, not following symbolic links."""
+        with os.scandir(self._fd) as it:
+            for e in it:
+                try:
+                    yield e.name, e.stat(follow_symlinks=False)
+                except OSError:
+                    continue  # removed concurrently
+
     def _evict(self):
         entries, total, now = [], 0, time.time()
-        for p in self.directory.iterdir():
-            try:
-                st = p.stat()
-                if p.name.startswith(".tmp-") and now - st.st_mtime > _STALE_TEMP_SECONDS:
-                    p.unlink()  # left by a killed writer
-                elif p.suffix == _SUFFIX:
-                    entries.append((st.st_mtime, st.st_size, p))
-                    total += st.st_size
-            except OSError:
-                continue  # removed concurrently
-        for _, size, p in sorted(entries):
+        for name, st in self._scan():
+            if name.startswith(".tmp-") and now - st.st_mtime > _STALE_TEMP_SECONDS:
+                self._unlink(name)  # left by a killed writer
+            elif name.endswith(_SUFFIX):
+                entries.append((st.st_mtime, st.st_size, name))
+                total += st.st_size
+        for _, size, name in sorted(entries):
             if total <= self.max_bytes:
                 break
-            p.unlink(missing_ok=True)
+            self._unlink(name)
             total -= size
 
     def clear(self):
         if self.enabled:
-            for p in self.directory.glob("*" + _SUFFIX):
-                p.unlink(missing_ok=True)
+            for name, _ in list(self._scan()):
+                if name.endswith(_SUFFIX):
+                    self._unlink(name)
 
 
-def _encode(obj, meta):
-    return _HEADER.pack(_MAGIC, _FORMAT, len(obj), len(meta), hashlib.sha256(obj + meta).digest()) + obj + meta
+def _encode(key, obj, meta):
+    key = key.encode()
+    return (_HEADER.pack(_MAGIC, _FORMAT, key, len(obj), len(meta), hashlib.sha256(key + obj + meta).digest())
+            + obj + meta)
 
 
 def _decode(data):
+    """(key, object bytes, metadata) of an entry, or None if it is damaged."""
     if len(data) < _HEADER.size:
         return None
-    magic, fmt, n_obj, n_meta, digest = _HEADER.unpack_from(data)
+    magic, fmt, key, n_obj, n_meta, digest = _HEADER.unpack_from(data)
     payload = data[_HEADER.size:]
     if (magic, fmt) != (_MAGIC, _FORMAT) or len(payload) != n_obj + n_meta or not n_obj \
-            or hashlib.sha256(payload).digest() != digest:
+            or hashlib.sha256(key + payload).digest() != digest:
         return None
     try:
-        return payload[:n_obj], json.loads(payload[n_obj:])
+        return key.decode("ascii"), payload[:n_obj], json.loads(payload[n_obj:])
     except ValueError:
         return None
 
@@ -223,38 +357,58 @@ class Cache:
         with self._lock:
             self._counts[what] += 1
 
-    def get_or_compile(self, key_text, build, version=COMPILER_VERSION, speed_level=3):
+    def get_or_compile(self, key_text, build, version=None, speed_level=3, signature=None):
         """The `Compiled` code for `key_text`, the text identifying it (LLVM IR, or the caller's IR
         so that a hit skips generating LLVM IR). On a miss `build()` is called and must return
         `(llvm_ir, exports, metadata)`: IR text or llvmlite module, exported symbol names and a
-        JSON-serialisable dict; it is compiled at optimisation level `speed_level`."""
+        JSON-serialisable dict; it is compiled at optimisation level `speed_level`. `signature`
+        (JSON-serialisable: what callers rely on, e.g. argument and result types) is stored with a
+        disk entry, and an entry with another signature is recompiled, never loaded."""
+        version = code_version() if version is None else version
         key = cache_key(key_text, version if speed_level == 3 else f"{version} O{speed_level}")
         compiled = self.memory.get(key)
         if compiled is not None:
             self._count("memory_hits")
             return compiled
-        entry = self.disk.get(key) if self.disk is not None else None
-        if entry is not None:
-            self._count("disk_hits")
-            obj, stored = entry
-        else:
+        signature = json.loads(json.dumps(signature))
+        compiled = self._load_from_disk(key, signature)
+        if compiled is None:
             self._count("misses")
             llvm_ir, exports, metadata = build()
             # Through JSON now: fails early if it cannot be stored, and equals what a disk hit gives.
-            stored = json.loads(json.dumps({"exports": list(exports), "metadata": metadata}))
+            stored = json.loads(json.dumps({"exports": list(exports), "metadata": metadata, "signature": signature}))
             obj = engine.compile_object(llvm_ir, speed_level)
             self._count("compiles")
             if self.disk is not None:
                 self.disk.put(key, obj, stored)
-        compiled = Compiled(engine.load_object(obj, stored["exports"]), stored["metadata"])
+            compiled = Compiled(engine.load_object(obj, stored["exports"]), stored["metadata"])
         self.memory.put(key, compiled)
         return compiled
 
+    def _load_from_disk(self, key, signature):
+        entry = self.disk.get(key) if self.disk is not None else None
+        if entry is None:
+            return None
+        obj, stored = entry
+        if not (isinstance(stored, dict) and stored.keys() == {"exports", "metadata", "signature"}
+                and stored["signature"] == signature):
+            self.disk.refused += 1  # stored by other code under this key: recompiled and replaced
+            return None
+        try:
+            library = engine.load_object(obj, stored["exports"])
+        except (engine.CompileError, TypeError, ValueError):
+            self.disk.corrupt += 1  # passed the checksum but does not link: recompiled and replaced
+            return None
+        self._count("disk_hits")
+        return Compiled(library, stored["metadata"])
+
     def stats(self):
-        """Counters: memory_hits, disk_hits, misses, compiles, corrupt (damaged disk entries)."""
+        """Counters: memory_hits, disk_hits, misses, compiles, corrupt (damaged disk entries),
+        refused (disk entries not trusted: unsafe file, other key or signature)."""
         with self._lock:
             counts = dict.fromkeys(["memory_hits", "disk_hits", "misses", "compiles"], 0) | self._counts
         counts["corrupt"] = self.disk.corrupt if self.disk is not None else 0
+        counts["refused"] = self.disk.refused if self.disk is not None else 0
         return counts
 
 

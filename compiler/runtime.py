@@ -11,9 +11,6 @@ values.
 from __future__ import annotations
 
 import ctypes
-import functools
-import hashlib
-from pathlib import Path
 
 import numpy as np
 
@@ -23,15 +20,6 @@ from fnad.ir import pp_jaxpr
 __all__ = ["compile_jaxpr", "Executable"]
 
 _EXPORTS = ["fnad_main", pyentry.ENTRY]
-
-
-@functools.cache
-def _version():
-    """Compiler version for cache keys: changes whenever a source file of the compiler changes."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
-    return f"{cache.COMPILER_VERSION}-{digest.hexdigest()[:16]}"
 
 
 def _module(closed):
@@ -54,7 +42,12 @@ def compile_jaxpr(closed, code_cache=None):
     def build():
         return _module(closed), _EXPORTS, {}
 
-    compiled = code_cache.get_or_compile(_key_text(jaxpr), build, version=_version())
+    # The key text already determines the signature; storing it too means a disk entry is only
+    # run where it is known to take these arguments and produce these results.
+    avals = lambda vs: [v.aval.str_short() for v in vs]
+    signature = {"exports": _EXPORTS, "consts": avals(jaxpr.constvars), "in": avals(jaxpr.invars),
+                 "out": avals(jaxpr.outvars)}
+    compiled = code_cache.get_or_compile(_key_text(jaxpr), build, signature=signature)
     return Executable(closed, compiled.library)
 
 

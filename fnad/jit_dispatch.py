@@ -10,6 +10,7 @@ import inspect
 import operator
 import os
 import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -48,13 +49,61 @@ core.set_staging_hook(_count_staging_thread)
 config.on_update("disable_jit", lambda value: jit_blocked.__setitem__(1, bool(value)))
 
 # ----------------------------------------------------------------------------------------------
-# Compilation of a ClosedJaxpr (cached per jaxpr object)
+# In-process caches: one LRU across all jitted functions
+#
+# Every traced signature of every jitted function (its IR, executable and native entries) and every
+# IR or executable derived from a ClosedJaxpr (`_per_jaxpr`) is one entry of `_IN_MEMORY`; past
+# `_CACHE_ENTRIES` of them the least recently used are dropped, which frees their compiled code
+# (code lives as long as its `engine.NativeLibrary`). "Used" means compiled, or called through the
+# Python dispatch: calls that a native entry runs by itself cannot record their use.
 
-_PER_JAXPR: OrderedDict = OrderedDict()    # (what, id(jaxpr), *args) -> (jaxpr, result)
-_PER_JAXPR_CACHE_SIZE = 512
+
+def _entries_from_env():
+    text = os.environ.get("FNAD_JIT_CACHE_ENTRIES", "").strip()
+    if not text:
+        return 2048
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"FNAD_JIT_CACHE_ENTRIES must be a positive integer (entries kept in memory "
+                         f"across all jitted functions), got {text!r}")
+    return int(text)
+
+
+_CACHE_ENTRIES = _entries_from_env()
+_IN_MEMORY: OrderedDict = OrderedDict()  # (make, id(jaxpr), *args) -> (jaxpr, result);
+                                         # (_SIGNATURE, id(entry)) -> (weakref to JitFunction, its key)
 # Guards the bookkeeping of the caches here (never held while tracing or compiling, which may
 # call other jitted functions): threads may look up, insert and evict at the same time.
-_CACHE_LOCK = threading.Lock()
+# Reentrant: dropping an evicted signature takes it again.
+_CACHE_LOCK = threading.RLock()
+_SIGNATURE = "signature"
+
+
+def _remember(key, value):
+    """Add `key` to `_IN_MEMORY` as the most recently used entry, dropping the least recently used."""
+    with _CACHE_LOCK:
+        _IN_MEMORY[key] = value
+        _IN_MEMORY.move_to_end(key)
+        evicted = [_IN_MEMORY.popitem(last=False) for _ in range(len(_IN_MEMORY) - _CACHE_ENTRIES)]
+    for key, value in evicted:   # outside the lock: this runs JitFunction code
+        if key[0] == _SIGNATURE:
+            fun = value[0]()
+            if fun is not None:
+                fun._forget(value[1])
+
+
+def _touch(key):
+    with _CACHE_LOCK:
+        if key in _IN_MEMORY:
+            _IN_MEMORY.move_to_end(key)
+
+
+def _forget_entry(entry):
+    with _CACHE_LOCK:
+        _IN_MEMORY.pop((_SIGNATURE, id(entry)), None)
+
+
+# ----------------------------------------------------------------------------------------------
+# Compilation of a ClosedJaxpr (cached per jaxpr object)
 
 
 def inline_calls(closed):
@@ -108,19 +157,17 @@ def _inline_param_value(v):
 
 
 def _per_jaxpr(make, closed, *args):
-    """`make(closed, *args)`, computed once per ClosedJaxpr object and hashable `args` (LRU-bounded).
-    Derived IR stays the same object, so its compiled code is found again too."""
+    """`make(closed, *args)`, computed once per ClosedJaxpr object and hashable `args` (an entry of
+    the global LRU, `_IN_MEMORY`). Derived IR stays the same object, so its compiled code is found
+    again too."""
     key = (make, id(closed), *args)
     with _CACHE_LOCK:
-        hit = _PER_JAXPR.get(key)
+        hit = _IN_MEMORY.get(key)
         if hit is not None and hit[0] is closed:
-            _PER_JAXPR.move_to_end(key)
+            _IN_MEMORY.move_to_end(key)
             return hit[1]
     result = make(closed, *args)     # threads making the same result at once each make it: equal
-    with _CACHE_LOCK:
-        _PER_JAXPR[key] = (closed, result)
-        while len(_PER_JAXPR) > _PER_JAXPR_CACHE_SIZE:
-            _PER_JAXPR.popitem(last=False)
+    _remember(key, (closed, result))
     return result
 
 
@@ -137,7 +184,7 @@ def _compile(closed):
 
 
 def executable_for(closed):
-    """Native code for `closed` (compiled once per ClosedJaxpr object; LRU-bounded)."""
+    """Native code for `closed` (compiled once per ClosedJaxpr object; in the global LRU)."""
     return _per_jaxpr(_compile, closed)
 
 
@@ -238,8 +285,8 @@ class _IntRangeCheck:
     the dtype of the array they are combined with (NEP 50). Where that dtype cannot hold every int64
     (int8 ... int32, unsigned), NumPy raises OverflowError for a value outside it, but the compiled
     conversion would wrap silently. So before each call the values narrowed are checked here: the
-    Python ints themselves, or what the program computes from them alone (evaluated eagerly).
-    Conversions inside control-flow bodies are not seen (a known gap)."""
+    Python ints themselves, or what the program computes from them alone (evaluated eagerly),
+    also where a control-flow body narrows them (through its loop-invariant operands)."""
     __slots__ = ("name", "positions", "jaxpr", "dtypes", "direct")
 
     def __init__(self, name, positions, jaxpr, dtypes):
@@ -253,21 +300,34 @@ class _IntRangeCheck:
         if not positions:
             return None
         jaxpr = inline_calls(closed).jaxpr
-        known = {jaxpr.invars[i] for i in positions}    # values computed from the Python ints alone
         eqns, checked, dtypes = [], [], []
-        for e in jaxpr.eqns:
-            if e.primitive is convert_element_type_p and e.invars[0] in known:
-                a, dtype = e.invars[0].aval, np.dtype(e.params["new_dtype"])
-                if a.weak_type and a.dtype.kind == "i" and dtype.kind in "iu" and dtype != np.int64:
-                    checked.append(e.invars[0])
-                    dtypes.append(dtype)
-            if (e.invars and not any(isinstance(v, (Jaxpr, ClosedJaxpr)) for v in _flat_params(e.params))
-                    and all(type(v) is not Var or v in known for v in e.invars)):
-                eqns.append(e)
-                known.update(e.outvars)
+
+        def collect(jaxpr, known, nested=False):
+            """Copy into `eqns` what `jaxpr` computes from the Python ints alone; `known` maps its
+            Vars so computed to the check program's. Sub-IRs are visited through the operands
+            they see unchanged on every run (nesting depth, not program length, bounds this);
+            their invars do not keep the weak type their operands had, hence `nested`."""
+            for e in jaxpr.eqns:
+                if e.primitive is convert_element_type_p and e.invars[0] in known:
+                    a, dtype = e.invars[0].aval, np.dtype(e.params["new_dtype"])
+                    if ((a.weak_type or nested) and a.dtype.kind == "i" and dtype.kind in "iu"
+                            and dtype != np.int64):
+                        checked.append(known[e.invars[0]])
+                        dtypes.append(dtype)
+                if any(isinstance(v, (Jaxpr, ClosedJaxpr)) for v in _flat_params(e.params)):
+                    for sub, pairs in _invariant_operands(e):
+                        collect(sub, {inner: known[outer] for outer, inner in pairs
+                                      if type(outer) is Var and outer in known}, nested=True)
+                elif e.invars and all(type(v) is not Var or v in known for v in e.invars):
+                    outs = [Var(v.aval) for v in e.outvars]
+                    eqns.append(e.replace(invars=[known[v] if type(v) is Var else v for v in e.invars], outvars=outs))
+                    known.update(zip(e.outvars, outs))
+
+        ints = [jaxpr.invars[i] for i in positions]
+        collect(jaxpr, {v: v for v in ints})
         if not checked:
             return None
-        program = dce(Jaxpr([], [jaxpr.invars[i] for i in positions], eqns, checked))
+        program = dce(Jaxpr([], ints, eqns, checked))
         return _IntRangeCheck(name, positions, program, dtypes)
 
     def __call__(self, flat):
@@ -290,11 +350,27 @@ def _flat_params(params):
         yield from v if isinstance(v, (tuple, list)) else (v,)
 
 
+def _invariant_operands(e):
+    """(sub-jaxpr, [(operand, its invar)]) for the operands a control-flow equation passes to a
+    body unchanged on every run: a cond's operands, a while's and a scan's consts."""
+    p, name = e.params, e.primitive.name
+    if name == "cond":
+        return [(b.jaxpr, list(zip(e.invars[1:], b.jaxpr.invars))) for b in p["branches"]]
+    if name == "while":
+        nc, nb = p["cond_nconsts"], p["body_nconsts"]
+        return [(p["cond_jaxpr"].jaxpr, list(zip(e.invars[:nc], p["cond_jaxpr"].jaxpr.invars))),
+                (p["body_jaxpr"].jaxpr, list(zip(e.invars[nc:nc + nb], p["body_jaxpr"].jaxpr.invars)))]
+    if name == "scan":
+        body = p["jaxpr"].jaxpr
+        return [(body, list(zip(e.invars[:p["num_consts"]], body.invars)))]
+    return []
+
+
 class _Entry:
-    __slots__ = ("closed", "in_avals", "exe", "form", "unflatten", "int_check")
+    __slots__ = ("closed", "in_avals", "exe", "form", "unflatten", "int_check", "fast")
 
     def __init__(self, closed, out_tree, in_avals, int_check=None):
-        self.closed, self.in_avals, self.exe, self.int_check = closed, in_avals, None, int_check
+        self.closed, self.in_avals, self.exe, self.int_check, self.fast = closed, in_avals, None, int_check, None
         self.form = _result_form(out_tree)
         self.unflatten = operator.itemgetter(0) if self.form == "single" else out_tree.unflatten
 
@@ -360,9 +436,15 @@ class JitFunction:
         if entry is None:
             entry = self._trace(args, kwargs, flat, in_tree)
             with _CACHE_LOCK:     # a thread that traced the same signature meanwhile wins: one entry
-                entry = self._cache.setdefault(key, entry)
-                if len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+                winner = self._cache.setdefault(key, entry)
+                oldest = next(iter(self._cache)) if len(self._cache) > self._cache_size else None
+            if winner is entry:
+                if oldest is not None:
+                    self._forget(oldest)
+                _remember((_SIGNATURE, id(entry)), (weakref.ref(self), key))
+            entry = winner
+        else:
+            _touch((_SIGNATURE, id(entry)))
         return entry, flat
 
     def _check_leaves(self, flat, positional):
@@ -370,6 +452,20 @@ class JitFunction:
         for i, x in enumerate(flat):
             if is_masked_array(x):
                 raise masked_array_error(x, f"jit({self._name}): {'argument' if positional else 'input leaf'} {i}")
+
+    def _forget(self, key):
+        """Drop traced signature `key` (evicted from an LRU) with everything that runs its code:
+        its fast path and this instance's native chain, which later compiles start again."""
+        with _CACHE_LOCK:
+            entry = self._cache.pop(key, None)
+            if entry is None:
+                return
+            _forget_entry(entry)
+            if entry.fast is not None:
+                self._fast.pop(entry.fast, None)
+                cls = type(self)
+                if cls.__dict__.get("_direct_for") is self and "__call__" in cls.__dict__:
+                    del cls.__call__
 
     def _trace(self, args, kwargs, flat, in_tree):
         static_pos = {i % len(args) for i in self.static_argnums if -len(args) <= i < len(args)}
@@ -420,6 +516,9 @@ class JitFunction:
         with _CACHE_LOCK:
             if signature in self._fast:
                 return
+            if (_SIGNATURE, id(entry)) not in _IN_MEMORY:
+                return   # evicted while it compiled: a fast path would keep its code alive, uncounted
+            entry.fast = signature
             if len(self._fast) >= self._cache_size:
                 self._fast.clear()
             form = entry.form if exe.has_entry else None
@@ -473,6 +572,8 @@ class JitFunction:
 
     def clear_cache(self):
         with _CACHE_LOCK:
+            for entry in self._cache.values():
+                _forget_entry(entry)
             self._cache.clear()
             self._fast.clear()
             cls = type(self)

@@ -207,6 +207,22 @@ def test_python_int_argument_of_an_inner_jit_is_range_checked():
         inner(np.ones(3, np.int32), 2**40)
 
 
+@pytest.mark.parametrize("f", [
+    lambda x, s: lax.cond(x[0] > 0, lambda: x * s, lambda: x),
+    lambda x, s: lax.fori_loop(0, 3, lambda i, c: c + s, x),
+    lambda x, s: lax.while_loop(lambda c: c[0] < s, lambda c: c + 1, x),
+    lambda x, s: lax.scan(lambda c, xi: (c + s, xi), x, x)[0],
+    lambda x, s: lax.fori_loop(0, 2, lambda i, c: lax.cond(i > 0, lambda: c + s * 2, lambda: c), x),
+], ids=["cond", "fori_loop", "while_cond", "scan", "cond_in_fori_loop"])
+def test_python_int_argument_narrowed_inside_control_flow_is_range_checked(f):
+    x = np.ones(3, np.int32)
+    np.testing.assert_array_equal(fnad.jit(f)(x, 3), f(x, 3))
+    assert fnad.jit(f)(x, 3).dtype == np.int32           # a captured Python int stays weakly typed
+    with pytest.raises(OverflowError, match=r"(1099511627776 \(argument 1\)|2199023255552, computed from Python "
+                                             r"integer arguments,) is out of bounds for int32"):
+        fnad.jit(f)(x, 2**40)
+
+
 def test_python_int_literal_outside_the_dtype_raises_overflow_while_tracing():
     with pytest.raises(OverflowError, match="300.*uint8"):
         fnad.jit(lambda x: x + 300)(np.ones(3, np.uint8))

@@ -20,9 +20,9 @@ _SECONDS = 1.0      # how long the callers run alongside the compiling threads, 
 
 @pytest.fixture(autouse=True)
 def tiny_per_ir_cache(monkeypatch):
-    """Evict from the cache of IR derived per jitted IR (jvp, transpose, ...) all the time, so that
+    """Evict from the in-memory caches (signatures, IR derived per jitted IR) all the time, so that
     threads look entries up while others evict them."""
-    monkeypatch.setattr(jit_dispatch, "_PER_JAXPR_CACHE_SIZE", 2)
+    monkeypatch.setattr(jit_dispatch, "_CACHE_ENTRIES", 2)
 
 
 @pytest.fixture(autouse=True)
@@ -231,7 +231,7 @@ def test_calls_while_another_thread_stages_run_native_code_not_the_python_dispat
 def test_per_ir_cache_survives_lookups_racing_evictions(monkeypatch):
     """Threads hit entries of the per-IR cache that other threads are evicting (a lookup that found
     an entry must not fail to move it to the front)."""
-    monkeypatch.setattr(jit_dispatch, "_PER_JAXPR_CACHE_SIZE", 8)
+    monkeypatch.setattr(jit_dispatch, "_CACHE_ENTRIES", 8)
     closed = [fnad.make_jaxpr(lambda x, k=k: x * k)(1.0) for k in range(6)]
     derive = lambda c, k: (c.jaxpr.outvars[0].aval.shape, k)
 

@@ -61,7 +61,7 @@ class StagingTrace(Trace):
             return StagingTracer(self, aval, Literal(np.asarray(x, aval.dtype)[()], aval))
         entry = self.builder.const_vals.get(id(x))
         if entry is None:
-            entry = self.builder.const_vals[id(x)] = (Var(aval.strip_weak() if isinstance(x, Tracer) else aval), x)
+            entry = self.builder.const_vals[id(x)] = (Var(aval), x)
         return StagingTracer(self, entry[0].aval, entry[0])
 
     lift = pure

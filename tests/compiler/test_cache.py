@@ -1,6 +1,7 @@
 import ctypes
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -84,7 +85,8 @@ def test_memory_and_disk_hits(disk):
     c = cache.Cache(disk=disk)
     a = c.get_or_compile("k3", builder(3, calls))
     assert c.get_or_compile("k3", builder(3, calls)) is a
-    assert c.stats() == {"memory_hits": 1, "disk_hits": 0, "misses": 1, "compiles": 1, "corrupt": 0}
+    assert c.stats() == {"memory_hits": 1, "disk_hits": 0, "misses": 1, "compiles": 1, "corrupt": 0,
+                         "refused": 0}
     c2 = cache.Cache(disk=disk)
     b = c2.get_or_compile("k3", builder(3, calls))
     assert b.metadata == {"factor": 3} and call_f(b, 7) == 21 and calls == [3]
@@ -174,3 +176,83 @@ def test_unsafe_directories_are_refused(tmp_path):
         with pytest.warns(RuntimeWarning, match="owned by uid 12345"):
             disabled = cache.DiskCache(theirs)
         assert not disabled.enabled and disabled.get(cache.cache_key("x")) is None
+
+
+def test_key_covers_every_source_file_of_fnad_and_compiler(tmp_path):
+    """Stale code must not be served after a rule in fnad/ (or any compiler file) changes."""
+    root = os.path.dirname(os.path.dirname(cache.__file__))
+    for package in ("compiler", "fnad"):
+        shutil.copytree(os.path.join(root, package), tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    script = "from compiler import cache; print(cache.code_version(), cache.cache_key('ir'))"
+
+    def version():
+        return subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, capture_output=True,
+                              text=True, env=dict(os.environ, PYTHONPATH=str(tmp_path))).stdout.split()
+    before = version()
+    assert before == version()
+    nested = sorted((tmp_path / "fnad").glob("*/*.py"))[0]  # a rule file below the package root
+    nested.write_text(nested.read_text() + "\n# changed\n")
+    after_fnad = version()
+    assert after_fnad[0] != before[0] and after_fnad[1] != before[1]
+    (tmp_path / "compiler" / "engine.py").write_text((tmp_path / "compiler" / "engine.py").read_text() + "\n")
+    assert version()[0] not in (before[0], after_fnad[0])
+
+
+# ------------------------------------------------------------------------------------------------
+# In-process caches (fnad.jit_dispatch): one LRU across all jitted functions
+
+
+def test_in_memory_caches_are_bounded_across_functions_and_free_evicted_code(monkeypatch):
+    import gc
+    import weakref
+    import numpy as np
+    import fnad
+    from fnad import jit_dispatch
+    monkeypatch.setattr(jit_dispatch, "_CACHE_ENTRIES", 8)
+    x = np.arange(3.0)
+    traces = []
+
+    def make(c):
+        def f(x):
+            traces.append(c)
+            return x * c + 1.0
+        return fnad.jit(f)
+    funs = [make(float(c)) for c in range(20)]
+    for c, f in enumerate(funs):
+        assert np.array_equal(f(x), x * c + 1.0)
+        assert np.array_equal(f(x), x * c + 1.0)  # the native chain
+        if c == 0:
+            (entry,) = f._cache.values()
+            first_code = weakref.ref(entry.exe)
+            del entry
+        assert len(jit_dispatch._IN_MEMORY) <= 8
+    gc.collect()
+    assert first_code() is None  # evicted: nothing keeps the first executable alive
+    assert not funs[0]._cache and not funs[0]._fast and "__call__" not in type(funs[0]).__dict__
+    assert traces == [float(c) for c in range(20)]
+    assert np.array_equal(funs[0](x), x * 0.0 + 1.0) and traces[-1] == 0.0  # traced again, right
+    assert np.array_equal(funs[19](x), x * 19.0 + 1.0) and traces.count(19.0) == 1  # still cached
+
+
+def test_in_memory_lru_keeps_what_the_python_dispatch_used_recently(monkeypatch):
+    import numpy as np
+    import fnad
+    from fnad import jit_dispatch
+    monkeypatch.setattr(jit_dispatch, "_CACHE_ENTRIES", 8)
+    traces = []
+    hot = fnad.jit(lambda x, s: traces.append("hot") or x * s)
+    x = np.arange(3.0)
+    for c in range(12):
+        assert np.array_equal(hot(x, 2.0), x * 2.0)  # a Python scalar: the Python dispatch
+        assert np.array_equal(fnad.jit(lambda x: x - c)(x), x - c)
+    assert traces == ["hot"]
+
+
+def test_cache_entries_from_environment_are_checked():
+    script = "import fnad.jit_dispatch as d; print(d._CACHE_ENTRIES)"
+    run = lambda value: subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                       env=dict(os.environ, FNAD_JIT_CACHE_ENTRIES=value))
+    assert run("77").stdout.strip() == "77"
+    bad = run("lots")
+    assert bad.returncode != 0 and "FNAD_JIT_CACHE_ENTRIES must be a positive integer" in bad.stderr
