@@ -8,10 +8,14 @@ import numpy as np
 
 from .core import Tracer, get_aval, is_float_dtype, is_masked_array, masked_array_error, ShapedArray
 from .tree_util import tree_flatten, tree_unflatten, tree_structure, tree_leaves, tree_map
-from .transforms.jvp import jvp_flat, check_tangent, instantiate, Zero
+from .api_util import flatten_fun, argnums_tuple, partial_args, without_static, as_tuple
+from .ad_util import instantiate, Zero
+from .transforms.jvp import jvp_flat, check_tangent
 from .transforms.reverse import linearize_flat, backward_pass, eval_linear
 from .transforms.batching import vmap_flat
 from .transforms.staging import trace_to_jaxpr
+from .primitives.elementwise import zeros_like
+from . import numpy as fnp
 
 
 def _to_output(x):
@@ -21,47 +25,6 @@ def _to_output(x):
     if type(x) is Zero:
         x = instantiate(x)
     return x if isinstance(x, np.ndarray) else np.asarray(x)
-
-
-class _Store:
-    __slots__ = ("val",)
-
-
-def flatten_fun(fun, in_tree, has_aux=False):
-    """`fun` on pytrees -> a function on flat lists; the output structure is stored after a call."""
-    store = _Store()
-
-    def flat_fun(*flat_args):
-        out = fun(*tree_unflatten(in_tree, list(flat_args)))
-        if has_aux:
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise TypeError("has_aux=True requires the function to return a pair (output, aux)")
-            out, aux = out
-            out_flat, out_tree = tree_flatten(out)
-            aux_flat, aux_tree = tree_flatten(aux)
-            store.val = (out_tree, aux_tree, len(out_flat))
-            return out_flat + aux_flat
-        out_flat, store.val = tree_flatten(out)
-        return out_flat
-    return flat_fun, store
-
-
-def _argnums_tuple(argnums, nargs, name):
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for i in nums:
-        if not -nargs <= i < nargs:
-            raise ValueError(f"{name}: argnums={argnums} is out of range for a call with {nargs} positional arguments")
-    return tuple(i % nargs for i in nums)
-
-
-def _partial_args(fun, args, kwargs, nums):
-    """fun restricted to the positional arguments `nums` (the others fixed)."""
-    def f(*dyn):
-        full = list(args)
-        for i, a in zip(nums, dyn):
-            full[i] = a
-        return fun(*full, **kwargs)
-    return f, tuple(args[i] for i in nums)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -148,7 +111,6 @@ def _vjp(fun, primals, has_aux):
             if ca.shape != oa.shape:
                 raise ValueError(f"vjp: cotangent shape {ca.shape} does not match output shape {oa.shape}")
         cts = backward_pass(linear.jaxpr, linear.consts, list(ct_flat) + [None] * (len(out_p) - n))
-        from .primitives.elementwise import zeros_like
         cts = [_to_output(zeros_like(p) if c is None else c) for c, p in zip(cts, p_flat)]
         return tree_unflatten(in_tree, cts)
 
@@ -187,8 +149,8 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     """
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        nums = _argnums_tuple(argnums, len(args), "grad")
-        f, dyn = _partial_args(fun, args, kwargs, nums)
+        nums = argnums_tuple(argnums, len(args), "grad")
+        f, dyn = partial_args(fun, args, kwargs, nums)
         for i, a in zip(nums, dyn):
             for leaf in tree_leaves(a):
                 if is_masked_array(leaf):
@@ -346,9 +308,8 @@ def jacfwd(fun, argnums=0, has_aux=False):
            [1., 0.]])
     """
     def jac_fun(*args, **kwargs):
-        from . import numpy as fnp
-        nums = _argnums_tuple(argnums, len(args), "jacfwd")
-        f, dyn = _partial_args(fun, args, kwargs, nums)
+        nums = argnums_tuple(argnums, len(args), "jacfwd")
+        f, dyn = partial_args(fun, args, kwargs, nums)
         p_flat, in_tree = tree_flatten(dyn)
         avals = [get_aval(p).update(weak_type=False) for p in p_flat]
         per_input, aux = [], None
@@ -384,9 +345,8 @@ def jacrev(fun, argnums=0, has_aux=False):
            [1., 0.]])
     """
     def jac_fun(*args, **kwargs):
-        from . import numpy as fnp
-        nums = _argnums_tuple(argnums, len(args), "jacrev")
-        f, dyn = _partial_args(fun, args, kwargs, nums)
+        nums = argnums_tuple(argnums, len(args), "jacrev")
+        f, dyn = partial_args(fun, args, kwargs, nums)
         out, vjp_fn, aux = _vjp(f, dyn, has_aux)
         o_flat, out_tree = tree_flatten(out)
         avals = [get_aval(o).update(weak_type=False) for o in o_flat]
@@ -431,11 +391,10 @@ def make_jaxpr(fun, static_argnums=()):
         c:f64[] = mul b 2.0:f64[]
       in (c,) }
     """
-    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    static = as_tuple(static_argnums)
 
     def make(*args, **kwargs):
-        dyn_nums = tuple(i for i in range(len(args)) if i not in static)
-        f, dyn = _partial_args(fun, args, kwargs, dyn_nums)
+        f, dyn = without_static(fun, args, kwargs, static)
         flat, in_tree = tree_flatten(dyn)
         flat_fun, store = flatten_fun(f, in_tree)
         return trace_to_jaxpr(flat_fun, [_arg_aval(x) for x in flat])

@@ -2,8 +2,6 @@
 (FNAD_DISABLE_JIT=1)."""
 import os
 
-from . import core
-
 
 class _Config:
     """fnad's global settings (`fnad.config`). `disable_jit`: `jit` calls the Python function itself
@@ -28,8 +26,14 @@ class _Config:
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)
-        if name == "disable_jit":    # mirrored for the native entries of jitted functions
-            core.jit_blocked[1] = bool(value)
+        for callback in _WATCHERS.get(name, ()):
+            callback(value)
+
+    def on_update(self, name, callback):
+        """Call `callback(value)` with option `name`'s value now and whenever it is set (the jit
+        module mirrors disable_jit for its native entries so)."""
+        _WATCHERS.setdefault(name, []).append(callback)
+        callback(getattr(self, name))
 
     def update(self, name, value):
         """Set option `name` (an unknown name raises AttributeError listing the options).
@@ -53,4 +57,5 @@ class _Config:
         return getattr(self, name)
 
 
+_WATCHERS: dict = {}     # option name -> callbacks (`_Config.on_update`)
 config = _Config()

@@ -4,12 +4,11 @@ A call to a primitive (`Primitive.bind`) goes to the interpreter ("trace") of th
 tracer among its arguments, or of the innermost *dynamic* trace (`jit`/`make_jaxpr` staging),
 or, when neither exists, straight to the primitive's NumPy implementation (the eager path).
 Transforms (jvp, vmap, staging to IR) are Trace subclasses living in `fnad.transforms`.
-The trace stack and the innermost dynamic trace belong to the thread that pushed them (`trace_state`),
+The trace stack and the innermost dynamic trace belong to the thread that pushed them (`_trace_state`),
 as in JAX: a thread tracing a function never captures another thread's primitives.
 """
 from __future__ import annotations
 
-import ctypes
 import sys
 import threading
 from contextlib import contextmanager
@@ -126,26 +125,34 @@ def is_float_dtype(dtype):
 
 
 class Primitive:
-    """An operation of the IR. Its rules live on it as attributes, set where the primitive is defined:
+    """An operation of the IR. Its rules live on it as attributes, set where the primitive is defined
+    (in `fnad/primitives/`); the class attributes below are the defaults (None: no such rule).
+    Every primitive made is listed by `all_primitives()`."""
 
-    impl(*arrays, **params)              the NumPy reference implementation (eager path)
-    abstract_eval(*avals, **params)      shape/dtype rule -> aval (or list of avals if multiple_results)
-    jvp(primals, tangents, **params)     -> (primal_out, tangent_out); tangents may be symbolic `Zero`s
-    transpose(ct, *args, **params)       for primitives linear in some inputs: cotangents of those inputs
-    batch(args, dims, **params)          -> (out, out_dim) for vmap
-    stage(trace, tracers, **params)      optional: how a staging trace records it (higher-order primitives)
-    """
+    impl = None            # impl(*arrays, **params): the NumPy reference implementation (eager path)
+    abstract_eval = None   # abstract_eval(*avals, **params) -> aval (a list if multiple_results): shape/dtype rule
+    jvp = None             # jvp(primals, tangents, **params) -> (primal_out, tangent_out); tangents may be `Zero`s
+    transpose = None       # transpose(ct, *args, **params): cotangents of the linear inputs (`UndefinedPrimal`s)
+    batch = None           # batch(args, dims, **params) -> (out, out_dim): the vmap rule
+    batch_needs_size = False   # vmap passes the mapped axis size to `batch` as the param `axis_size`
+    stage = None           # stage(trace, tracers, **params): how staging records it (instead of abstract_eval)
+    simplify = None        # simplify(invars, params, out_aval, defs) -> a var, (prim, invars, params) or None
+    commutative = False    # its two operands may be swapped (so `simplify` merges x+y and y+x)
+    effectful = False      # it has side effects: dead-code elimination and CSE keep its equations
+    inline_param = None    # the param holding its body (a ClosedJaxpr), spliced in before compiling
+    decompose = None       # decompose(*in_avals, **params) -> ClosedJaxpr: the compiler emits it in its place
 
     def __init__(self, name, multiple_results=False):
         self.name = name
         self.multiple_results = multiple_results
-        self.impl = self.abstract_eval = self.jvp = self.transpose = self.batch = self.stage = None
+        self.module = sys._getframe(1).f_globals.get("__name__")   # where it is made (for tests and errors)
+        _ALL_PRIMITIVES.append(self)
 
     def __repr__(self):
         return self.name
 
     def bind(self, *args, **params):
-        top = trace_state.dynamic_main
+        top = _trace_state.dynamic_main
         for a in args:
             if isinstance(a, Tracer):
                 main = a._trace.main
@@ -157,6 +164,14 @@ class Primitive:
             return self.impl(*args, **params)
         trace = top.trace
         return trace.process_primitive(self, [trace.full_raise(a) for a in args], params)
+
+
+_ALL_PRIMITIVES: list[Primitive] = []
+
+
+def all_primitives():
+    """Every primitive made so far (those of the modules imported), in order of creation."""
+    return tuple(_ALL_PRIMITIVES)
 
 
 def _leak_message(tracer, prim):
@@ -188,40 +203,51 @@ class _TraceState(threading.local):
         self.dynamic_main: MainTrace | None = None
 
 
-trace_state = _TraceState()
-# Read by the native entries of jitted functions, which run compiled code only while both words are 0:
-# [the number of threads with a dynamic trace active (kept by `new_main`), fnad.config.disable_jit
-# (kept by fnad.config)]. The entries cannot tell threads apart, so while any thread stages, calls
-# in the others take the Python dispatch, which reads this thread's `trace_state`.
-jit_blocked = (ctypes.c_int32 * 2)()
-_staging_threads_lock = threading.Lock()
+_trace_state = _TraceState()
 
 
-def _count_staging_thread(delta):
-    with _staging_threads_lock:     # a read-modify-write of the shared word
-        jit_blocked[0] += delta
+def is_staging():
+    """Whether this thread is inside a staging trace (jit, make_jaxpr): primitives applied to plain
+    values are then recorded, not run."""
+    return _trace_state.dynamic_main is not None
+
+
+def innermost_trace():
+    """This thread's innermost active interpreter (a Trace), or None outside every transform."""
+    stack = _trace_state.stack
+    return stack[-1].trace if stack else None
+
+
+_staging_hook = None
+
+
+def set_staging_hook(hook):
+    """Have `hook(+1)` called when a thread starts staging (its outermost dynamic trace begins) and
+    `hook(-1)` when it stops. The jit module keeps its native guard so (fnad.jit_dispatch)."""
+    global _staging_hook
+    _staging_hook = hook
 
 
 @contextmanager
 def new_main(trace_type, name, payload=None, dynamic=False):
     """Push a new interpreter on this thread's stack. A dynamic one also receives primitives applied
     to plain constants (so `jit` stages `zeros(n)` instead of computing it at trace time)."""
-    state = trace_state
+    state = _trace_state
     main = MainTrace(len(state.stack), trace_type, name, payload)
     state.stack.append(main)
     prev_dynamic = state.dynamic_main
     if dynamic:
         state.dynamic_main = main
-        if prev_dynamic is None:
-            _count_staging_thread(1)
+        if prev_dynamic is None and _staging_hook is not None:
+            _staging_hook(1)
     try:
         yield main
     finally:
         main.alive = False
         state.stack.pop()
         state.dynamic_main = prev_dynamic
-        if dynamic and prev_dynamic is None:
-            _count_staging_thread(-1)
+        if dynamic and prev_dynamic is None and _staging_hook is not None:
+            _staging_hook(-1)
 
 
 class Trace:
@@ -252,15 +278,22 @@ class Trace:
         raise NotImplementedError
 
 
-_FNAD_DIR = __file__.rsplit("/", 1)[0]
-_COMPILER_DIR = _FNAD_DIR.rsplit("/", 1)[0] + "/compiler"
+# Folders whose frames are fnad's own, not the user's: fnad, and those `add_internal_dir` adds.
+_INTERNAL_DIRS = (__file__.rsplit("/", 1)[0],)
+
+
+def add_internal_dir(path):
+    """Count frames of files under the folder `path` as fnad's own in error messages (the jit
+    module adds the compiler's, whose lowering may trace)."""
+    global _INTERNAL_DIRS
+    if path not in _INTERNAL_DIRS:
+        _INTERNAL_DIRS += (path,)
 
 
 def user_frame():
     """(filename, line, function) of the innermost caller outside fnad, for error messages."""
     f = sys._getframe(1)
-    while f is not None and (f.f_code.co_filename.startswith(_FNAD_DIR)
-                             or f.f_code.co_filename.startswith(_COMPILER_DIR)):
+    while f is not None and f.f_code.co_filename.startswith(_INTERNAL_DIRS):
         f = f.f_back
     return None if f is None else (f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
 

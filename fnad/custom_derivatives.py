@@ -20,92 +20,14 @@ from __future__ import annotations
 import functools
 import inspect
 
-from .core import Primitive, Tracer, get_aval, is_float_dtype
-from .ir import ClosedJaxpr, Jaxpr, eval_closed
+from .core import Tracer, get_aval, is_float_dtype
 from .tree_util import tree_flatten, tree_unflatten, tree_structure, tree_leaves, tree_map
-from .transforms.jvp import Zero, instantiate, tangent_aval, zeros_like_aval
-from .transforms.reverse import is_undefined
-from .transforms.batching import vmap_flat, move_bdim
-from .transforms.staging import trace_to_jaxpr
+from .api_util import OutTree, flatten_fun, merge_args
+from .ad_util import tangent_aval, zeros_like_aval
+from .primitives.elementwise import convert_element_type
+from .primitives.calls import custom_jvp_call_p, custom_vjp_call_p, fun_name
 
 __all__ = ["custom_jvp", "custom_vjp"]
-
-
-# ----------------------------------------------------------------------------------------------
-# Shared machinery of the two call primitives
-
-
-def _callable(call):
-    """The function a `call` param denotes (a Python callable, or a staged ClosedJaxpr)."""
-    if isinstance(call, ClosedJaxpr):
-        return lambda *xs: eval_closed(call, *xs)
-    return call
-
-
-def _call_impl(*args, call, **rules):
-    return list(_callable(call)(*args))
-
-
-def _call_abstract_eval(*avals, call, **rules):
-    if isinstance(call, ClosedJaxpr):
-        return call.out_avals
-    return trace_to_jaxpr(lambda *xs: list(call(*xs)), list(avals)).out_avals
-
-
-def _stage_call(prim):
-    """Staging records the function as a sub-IR whose constants (values it closes over) become
-    leading inputs of the equation (counted in `num_consts`)."""
-    def stage(trace, tracers, call, num_consts, **rules):
-        if not isinstance(call, ClosedJaxpr):
-            closed = trace_to_jaxpr(lambda *xs: list(call(*xs)), [t.aval for t in tracers], prim.name)
-            j = closed.jaxpr
-            call = ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), [])
-            tracers = [trace.full_raise(c) for c in closed.consts] + list(tracers)
-            num_consts += len(closed.consts)
-        return trace.emit(prim, tracers, call.out_avals, dict(call=call, num_consts=num_consts, **rules))
-    return stage
-
-
-def _call_primitive(name):
-    """A higher-order primitive whose `call` param is the function (callable or staged sub-IR)."""
-    p = Primitive(name, multiple_results=True)
-    p.inline_param = "call"      # the compiler inlines the staged sub-IR
-    p.impl, p.abstract_eval, p.stage = _call_impl, _call_abstract_eval, _stage_call(p)
-    p.batch_needs_size = True
-    return p
-
-
-def _vmapped(flat_fun, in_dims, axis_size):
-    """`flat_fun` (list -> list) vmapped over `in_dims`; every output batched along axis 0."""
-    n_out = []
-
-    def counted(*xs):
-        outs = list(flat_fun(*xs))
-        n_out[:] = [len(outs)]
-        return outs
-
-    def batched(*xs):
-        return vmap_flat(counted, list(xs), list(in_dims), axis_size, lambda: [0] * n_out[0])
-    return batched
-
-
-def _unbatched_aval(x, d):
-    aval = get_aval(x)
-    return aval if d is None else aval.update(shape=aval.shape[:d] + aval.shape[d + 1:])
-
-
-class _Store:
-    __slots__ = ("val",)
-
-    def __init__(self):
-        self.val = None
-
-
-def _record_tree(store, tree, what, name):
-    if store.val is not None and store.val != tree:
-        raise TypeError(f"{name}: {what} has structure {tree}, but the function's output has structure "
-                        f"{store.val}")
-    store.val = tree
 
 
 def _resolve_args(fun, args, kwargs, name):
@@ -131,13 +53,6 @@ def _split_nondiff(args, nondiff_argnums, name):
     return tuple(args[i] for i in nums), tuple(a for i, a in enumerate(args) if i not in nums), nums
 
 
-def _merge(nums, nondiff, diff):
-    out = list(diff)
-    for i, a in sorted(zip(nums, nondiff), key=lambda p: p[0]):
-        out.insert(i, a)
-    return out
-
-
 def _match_tangent(name, primal, tangent):
     """A user rule's tangent for `primal`: checked shape, primal's dtype (zeros for non-floats)."""
     pa = get_aval(primal)
@@ -148,22 +63,8 @@ def _match_tangent(name, primal, tangent):
         raise TypeError(f"{name}: the custom rule returned a tangent of shape {ta.shape} for a primal "
                         f"output of shape {pa.shape}; they must be equal.")
     if ta.dtype != pa.dtype:
-        from .primitives.elementwise import convert_element_type
         return convert_element_type(tangent, pa.dtype)
     return tangent
-
-
-def _flat_call(fun, nums, nondiff, in_tree, out_store, name):
-    def call(*xs):
-        out_flat, tree = tree_flatten(fun(*_merge(nums, nondiff, tree_unflatten(in_tree, list(xs)))))
-        _record_tree(out_store, tree, "the output", name)
-        return out_flat
-    call.__name__ = name
-    return call
-
-
-def _fun_name(fun):
-    return getattr(fun, "__name__", type(fun).__name__)
 
 
 class _CustomFunction:
@@ -174,7 +75,7 @@ class _CustomFunction:
 
     def _prepare(self, args, kwargs, kind, rule, definer):
         """(name, nondiff args, diff args, nondiff positions, flat diff leaves, their tree)."""
-        name = f"{kind} function {_fun_name(self.fun)}"
+        name = f"{kind} function {fun_name(self.fun)}"
         if rule is None:
             raise AttributeError(f"No {kind[-3:].upper()} defined for {name}: use {definer} before calling it.")
         args = _resolve_args(self.fun, args, kwargs, name)
@@ -182,38 +83,17 @@ class _CustomFunction:
         flat, in_tree = tree_flatten(diff)
         return name, nondiff, diff, nums, flat, in_tree
 
+    def _flat_call(self, nums, nondiff, in_tree, out_tree):
+        """The function on the flat differentiable leaves (its output structure kept in `out_tree`)."""
+        name = fun_name(self.fun)
+        call, _ = flatten_fun(lambda *diff: self.fun(*merge_args(nums, nondiff, diff)), in_tree,
+                              out_tree=out_tree, name=name)
+        call.__name__ = name
+        return call
+
 
 # ----------------------------------------------------------------------------------------------
 # custom_jvp
-
-
-custom_jvp_call_p = _call_primitive("custom_jvp_call")
-
-
-def _custom_jvp_jvp(primals, tangents, call, jvp, num_consts):
-    outs, touts = jvp(list(primals[num_consts:]), [instantiate(t) for t in tangents[num_consts:]])
-    return outs, [t if is_float_dtype(get_aval(o).dtype) else Zero(tangent_aval(get_aval(o)))
-                  for o, t in zip(outs, touts)]
-
-
-def _custom_jvp_batch(vals, dims, call, jvp, num_consts, axis_size):
-    arg_dims = list(dims[num_consts:])
-    n_args = len(arg_dims)
-    batched_call = _vmapped(_callable(call), dims, axis_size)
-    batched_rule = _vmapped(lambda *xs: (lambda o, t: list(o) + list(t))(*jvp(list(xs[:n_args]), list(xs[n_args:]))),
-                            arg_dims + arg_dims, axis_size)
-
-    def batched_jvp(primals, tangents):
-        outs = batched_rule(*primals, *tangents)
-        return outs[:len(outs) // 2], outs[len(outs) // 2:]
-    batched_call.__name__ = f"vmap_{_fun_name(call)}"
-    batched_jvp.__name__ = f"vmap_{_fun_name(jvp)}"
-    outs = custom_jvp_call_p.bind(*vals, call=batched_call, jvp=batched_jvp, num_consts=num_consts)
-    return outs, [0] * len(outs)
-
-
-custom_jvp_call_p.jvp = _custom_jvp_jvp
-custom_jvp_call_p.batch = _custom_jvp_batch
 
 
 class custom_jvp(_CustomFunction):
@@ -259,12 +139,12 @@ class custom_jvp(_CustomFunction):
             if not contributions:
                 return ans, tree_map(lambda a: zeros_like_aval(tangent_aval(get_aval(a))), ans)
             return ans, functools.reduce(lambda a, b: tree_map(lambda u, v: u + v, a, b), contributions)
-        jvp.__name__ = f"{_fun_name(self.fun)}_jvps"
+        jvp.__name__ = f"{fun_name(self.fun)}_jvps"
         self.defjvp(jvp)
 
     def __call__(self, *args, **kwargs):
         name, nondiff, diff, nums, flat, in_tree = self._prepare(args, kwargs, "custom_jvp", self.jvp, "defjvp")
-        out_tree = _Store()
+        out_tree = OutTree()
         rule = self.jvp
 
         def jvp(primals, tangents):
@@ -272,120 +152,20 @@ class custom_jvp(_CustomFunction):
             if not (isinstance(res, (tuple, list)) and len(res) == 2):
                 raise TypeError(f"{name}: the jvp rule must return a pair (primal_out, tangent_out)")
             out_flat, tree = tree_flatten(res[0])
-            _record_tree(out_tree, tree, "the jvp rule's primal output", name)
+            out_tree.record(tree, "the jvp rule's primal output", name)
             t_flat, t_tree = tree_flatten(res[1])
             if t_tree != tree:
                 raise TypeError(f"{name}: the jvp rule's tangent output has structure {t_tree}, but its primal "
                                 f"output has structure {tree}")
             return out_flat, [_match_tangent(name, o, t) for o, t in zip(out_flat, t_flat)]
-        jvp.__name__ = _fun_name(rule)
-        call = _flat_call(self.fun, nums, nondiff, in_tree, out_tree, _fun_name(self.fun))
+        jvp.__name__ = fun_name(rule)
+        call = self._flat_call(nums, nondiff, in_tree, out_tree)
         outs = custom_jvp_call_p.bind(*flat, call=call, jvp=jvp, num_consts=0)
         return tree_unflatten(out_tree.val, outs)
 
 
 # ----------------------------------------------------------------------------------------------
 # custom_vjp
-
-
-custom_vjp_call_p = _call_primitive("custom_vjp_call")
-custom_vjp_lin_p = Primitive("custom_vjp_lin", multiple_results=True)
-
-
-def _custom_vjp_jvp(primals, tangents, call, fwd, bwd, num_consts):
-    outs, res = fwd(*primals[num_consts:])
-    tangents = tangents[num_consts:]
-    nonzero = tuple(type(t) is not Zero for t in tangents)
-    zero_outs = [Zero(tangent_aval(get_aval(o))) for o in outs]
-    if not any(nonzero):
-        return outs, zero_outs
-    out_avals = tuple(tangent_aval(get_aval(o)) for o in outs)
-    touts = custom_vjp_lin_p.bind(*res, *[t for t in tangents if type(t) is not Zero], bwd=bwd,
-                                  num_res=len(res), nonzero=nonzero, out_avals=out_avals)
-    return outs, [t if is_float_dtype(a.dtype) else z for t, a, z in zip(touts, out_avals, zero_outs)]
-
-
-def _batched_bwd(bwd, arg_avals, arg_dims, axis_size):
-    """`bwd` over residuals and cotangents batched along axis 0. The cotangents it returns are laid
-    out like the arguments: batch axis at `arg_dims`, summed over the batch for unbatched arguments.
-    `arg_avals` are per-example avals; None marks arguments whose cotangent is not wanted."""
-    wanted = [a for a in arg_avals if a is not None]
-
-    def new_bwd(res, cts):
-        k = len(res)
-
-        def flat_bwd(*ys):
-            cts_in = bwd(list(ys[:k]), list(ys[k:]))
-            return [zeros_like_aval(a) if c is None else c for c, a in zip(cts_in, arg_avals) if a is not None]
-        outs = iter(_vmapped(flat_bwd, [0] * (k + len(cts)), axis_size)(*res, *cts) if wanted else [])
-        result = []
-        for a, d in zip(arg_avals, arg_dims):
-            if a is None:
-                result.append(None)
-                continue
-            c = next(outs)
-            if d is None:
-                from .primitives.reductions import reduce_sum
-                result.append(reduce_sum(c, (0,)))
-            else:
-                result.append(move_bdim(c, 0, d, axis_size))
-        return result
-    new_bwd.__name__ = f"vmap_{_fun_name(bwd)}"
-    return new_bwd
-
-
-def _custom_vjp_batch(vals, dims, call, fwd, bwd, num_consts, axis_size):
-    arg_vals, arg_dims = vals[num_consts:], list(dims[num_consts:])
-    batched_call = _vmapped(_callable(call), dims, axis_size)
-    n_out = []
-
-    def flat_fwd(*xs):
-        outs, res = fwd(*xs)
-        n_out[:] = [len(outs)]
-        return list(outs) + list(res)
-    batched_fwd_flat = _vmapped(flat_fwd, arg_dims, axis_size)
-
-    def batched_fwd(*xs):
-        both = batched_fwd_flat(*xs)
-        return both[:n_out[0]], both[n_out[0]:]
-    arg_avals = [_unbatched_aval(v, d) for v, d in zip(arg_vals, arg_dims)]
-    batched_call.__name__ = f"vmap_{_fun_name(call)}"
-    batched_fwd.__name__ = f"vmap_{_fun_name(fwd)}"
-    outs = custom_vjp_call_p.bind(*vals, call=batched_call, fwd=batched_fwd,
-                                  bwd=_batched_bwd(bwd, arg_avals, arg_dims, axis_size), num_consts=num_consts)
-    return outs, [0] * len(outs)
-
-
-custom_vjp_call_p.jvp = _custom_vjp_jvp
-custom_vjp_call_p.batch = _custom_vjp_batch
-
-
-def _lin_impl(*args, **params):
-    raise TypeError("can't apply forward-mode differentiation (jvp) to a custom_vjp function. "
-                    "Use reverse mode (grad, vjp, jacrev), or define the function with custom_jvp.")
-
-
-def _lin_transpose(cts, *args, bwd, num_res, nonzero, out_avals):
-    cts = [instantiate(Zero(a)) if c is None or type(c) is Zero else c for c, a in zip(cts, out_avals)]
-    cts_in = bwd(list(args[:num_res]), cts)
-    return [None] * num_res + [c for c, nz in zip(cts_in, nonzero) if nz]
-
-
-def _lin_batch(vals, dims, bwd, num_res, nonzero, out_avals, axis_size):
-    vals = [move_bdim(v, d, 0, axis_size) for v, d in zip(vals, dims)]
-    lin = iter(vals[num_res:])
-    arg_avals = [_unbatched_aval(next(lin), 0) if nz else None for nz in nonzero]
-    new_bwd = _batched_bwd(bwd, arg_avals, [0] * len(nonzero), axis_size)
-    out_avals = tuple(a.update(shape=(axis_size,) + a.shape) for a in out_avals)
-    outs = custom_vjp_lin_p.bind(*vals, bwd=new_bwd, num_res=num_res, nonzero=nonzero, out_avals=out_avals)
-    return outs, [0] * len(outs)
-
-
-custom_vjp_lin_p.impl = _lin_impl
-custom_vjp_lin_p.abstract_eval = lambda *avals, out_avals, **params: list(out_avals)
-custom_vjp_lin_p.transpose = _lin_transpose
-custom_vjp_lin_p.batch = _lin_batch
-custom_vjp_lin_p.batch_needs_size = True
 
 
 class custom_vjp(_CustomFunction):
@@ -419,16 +199,16 @@ class custom_vjp(_CustomFunction):
 
     def __call__(self, *args, **kwargs):
         name, nondiff, diff, nums, flat, in_tree = self._prepare(args, kwargs, "custom_vjp", self.fwd, "defvjp")
-        out_tree, res_tree = _Store(), _Store()
+        out_tree, res_tree = OutTree(), OutTree()
         user_fwd, user_bwd = self.fwd, self.bwd
         arg_trees = [tree_structure(a) for a in diff]
 
         def fwd(*xs):
-            res = user_fwd(*_merge(nums, nondiff, tree_unflatten(in_tree, list(xs))))
+            res = user_fwd(*merge_args(nums, nondiff, tree_unflatten(in_tree, list(xs))))
             if not (isinstance(res, (tuple, list)) and len(res) == 2):
                 raise TypeError(f"{name}: the fwd rule must return a pair (output, residuals)")
             out_flat, tree = tree_flatten(res[0])
-            _record_tree(out_tree, tree, "the fwd rule's output", name)
+            out_tree.record(tree, "the fwd rule's output", name)
             res_flat, res_tree.val = tree_flatten(res[1])
             return out_flat, res_flat
 
@@ -449,8 +229,8 @@ class custom_vjp(_CustomFunction):
                     raise TypeError(f"{name}: the bwd rule's cotangent for argument {i} does not match the "
                                     f"argument's structure {tree}: {e}") from None
             return [_check_cotangent(name, p, c) for p, c in zip(flat, cts_flat)]
-        fwd.__name__, bwd.__name__ = _fun_name(user_fwd), _fun_name(user_bwd)
-        call = _flat_call(self.fun, nums, nondiff, in_tree, out_tree, _fun_name(self.fun))
+        fwd.__name__, bwd.__name__ = fun_name(user_fwd), fun_name(user_bwd)
+        call = self._flat_call(nums, nondiff, in_tree, out_tree)
         outs = custom_vjp_call_p.bind(*flat, call=call, fwd=fwd, bwd=bwd, num_consts=0)
         return tree_unflatten(out_tree.val, outs)
 
@@ -463,6 +243,5 @@ def _check_cotangent(name, primal, ct):
         raise ValueError(f"{name}: the bwd rule returned a cotangent of shape {ca.shape} for an argument of "
                          f"shape {pa.shape}; they must be equal.")
     if ca.dtype != pa.dtype:
-        from .primitives.elementwise import convert_element_type
         return convert_element_type(ct, tangent_aval(pa).dtype)
     return ct

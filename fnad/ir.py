@@ -77,10 +77,11 @@ class Jaxpr:
 
 class ClosedJaxpr:
     """A Jaxpr with values for its constvars (the object `make_jaxpr` returns)."""
-    __slots__ = ("jaxpr", "consts")
+    __slots__ = ("jaxpr", "consts", "derived", "__weakref__")
 
     def __init__(self, jaxpr, consts):
         self.jaxpr, self.consts = jaxpr, list(consts)
+        self.derived = {}     # IRs derived from this one (fnad.transforms.jaxpr_rules.jaxpr_cache)
 
     in_avals = property(lambda self: self.jaxpr.in_avals)
     out_avals = property(lambda self: self.jaxpr.out_avals)
@@ -195,7 +196,7 @@ def _sub_jaxprs(params):
 
 
 def has_effects(eqn):
-    return getattr(eqn.primitive, "effectful", False)
+    return eqn.primitive.effectful
 
 
 def dce(jaxpr, used_outputs=None):
@@ -244,7 +245,7 @@ def rewrite(jaxpr):
                 rename[e.outvars[0]] = Literal(np.asarray(prim.impl(*[a.val for a in invars], **params),
                                                           aval.dtype)[()], aval)
                 continue
-            rule = getattr(prim, "simplify", None)
+            rule = prim.simplify
             if rule is not None:
                 res = rule(invars, params, e.outvars[0].aval, defs)
                 if isinstance(res, (Var, Literal)):
@@ -252,7 +253,7 @@ def rewrite(jaxpr):
                     continue
                 if res is not None:
                     prim, invars, params = res
-        if getattr(prim, "commutative", False):
+        if prim.commutative:
             invars = sorted(invars, key=lambda a: (1, 0) if type(a) is Literal else (0, a.count))
         key = None
         if not has_effects(e):

@@ -4,6 +4,7 @@ transform its sub-IR (jvp: jvp + partial evaluation into a primal call and a lin
 transpose; batching), so derivatives and batches of jitted code stay compiled."""
 from __future__ import annotations
 
+import ctypes
 import functools
 import inspect
 import operator
@@ -16,17 +17,36 @@ import numpy as np
 
 from . import core
 from .config import config
-from .core import Primitive, Tracer, get_aval, is_masked_array, masked_array_error
+from .core import Tracer, get_aval, is_masked_array, masked_array_error
 from .ir import Jaxpr, ClosedJaxpr, Var, dce, eval_closed, eval_jaxpr, simplify
 from .primitives.elementwise import convert_element_type_p
-from .tree_util import tree_flatten, tree_structure, tree_unflatten
-from .transforms.jvp import Zero, jvp_jaxpr, tangent_aval, instantiate
-from .transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
-from .transforms.batching import batch_jaxpr, move_bdim
+from .primitives.calls import jit_p
+from .tree_util import tree_flatten, tree_structure
+from .api_util import flatten_fun, without_static, as_tuple
+from .ad_util import Zero, tangent_aval, zero_cotangents
+from .transforms.reverse import is_undefined
+from .transforms.batching import move_bdim
+from .transforms.jaxpr_rules import jvp_jaxpr, partial_eval_jaxpr, transpose_jaxpr, batch_jaxpr
 from .transforms.staging import trace_to_jaxpr
 
-jit_p = Primitive("jit", multiple_results=True)
-jit_p.inline_param = "jaxpr"   # the compiler sees nested jits inlined (see `inline_calls`)
+# ----------------------------------------------------------------------------------------------
+# The native guard
+
+# Read by the native entries of jitted functions (compiler/pyentry.py), which run compiled code only
+# while both words are 0: [the number of threads with a dynamic trace active, fnad.config.disable_jit].
+# The entries cannot tell threads apart, so while any thread stages, calls in the others take the
+# Python dispatch, which asks its own thread (`core.is_staging`).
+jit_blocked = (ctypes.c_int32 * 2)()
+_staging_threads_lock = threading.Lock()
+
+
+def _count_staging_thread(delta):
+    with _staging_threads_lock:     # a read-modify-write of the shared word
+        jit_blocked[0] += delta
+
+
+core.set_staging_hook(_count_staging_thread)
+config.on_update("disable_jit", lambda value: jit_blocked.__setitem__(1, bool(value)))
 
 # ----------------------------------------------------------------------------------------------
 # In-process caches: one LRU across all jitted functions
@@ -112,7 +132,7 @@ def inline_calls(closed):
 
     changed = False
     for e in jaxpr.eqns:
-        param = getattr(e.primitive, "inline_param", None)
+        param = e.primitive.inline_param
         if param:
             splice(e.params[param], [sub(a) for a in e.invars], e.outvars)
             changed = True
@@ -151,9 +171,16 @@ def _per_jaxpr(make, closed, *args):
     return result
 
 
+@functools.cache
+def _compiler():
+    """The compiler package, imported on first use; its frames are fnad's own in error messages."""
+    import compiler
+    core.add_internal_dir(os.path.dirname(compiler.__file__))
+    return compiler
+
+
 def _compile(closed):
-    from compiler import compile_jaxpr
-    return compile_jaxpr(inline_calls(closed))
+    return _compiler().compile_jaxpr(inline_calls(closed))
 
 
 def executable_for(closed):
@@ -168,12 +195,11 @@ def _jit_impl(*args, jaxpr, name):
 
 
 jit_p.impl = _jit_impl
-jit_p.abstract_eval = lambda *avals, jaxpr, name: jaxpr.out_avals
 
 
 def _jvp_parts(closed, nonzeros):
     """The jvp of `closed` split into a primal call (known) and a linear tangent call (unknown)."""
-    jvp_closed, out_nz = jvp_jaxpr(closed, list(nonzeros))
+    jvp_closed, out_nz = jvp_jaxpr(closed, tuple(nonzeros))
     known, unknown, out_unknown, _ = partial_eval_jaxpr(
         jvp_closed, [False] * len(closed.in_avals) + [True] * sum(nonzeros))
     return known, unknown, out_unknown, out_nz
@@ -197,8 +223,7 @@ def _jit_jvp(primals, tangents, jaxpr, name):
 
 def _jit_transpose(cts, *args, jaxpr, name):
     linear = [is_undefined(a) for a in args]
-    cts = [instantiate(Zero(tangent_aval(a))) if c is None or type(c) is Zero else c
-           for c, a in zip(cts, jaxpr.out_avals)]
+    cts = zero_cotangents(cts, jaxpr.out_avals)
     t_closed = _per_jaxpr(transpose_jaxpr, jaxpr, tuple(linear))
     outs = iter(jit_p.bind(*[a for a, l in zip(args, linear) if not l], *cts, jaxpr=t_closed,
                            name=f"transpose_{name}"))
@@ -207,7 +232,7 @@ def _jit_transpose(cts, *args, jaxpr, name):
 
 def _jit_batch(vals, dims, jaxpr, name, axis_size):
     vals = [v if d is None else move_bdim(v, d, 0, axis_size) for v, d in zip(vals, dims)]
-    batched = _per_jaxpr(batch_jaxpr, jaxpr, tuple(d is not None for d in dims), axis_size)
+    batched = batch_jaxpr(jaxpr, tuple(d is not None for d in dims), axis_size, True)[0]
     return jit_p.bind(*vals, jaxpr=batched, name=f"vmap_{name}"), [0] * len(jaxpr.out_avals)
 
 
@@ -357,7 +382,7 @@ class JitFunction:
     that signature's executable (`compiler.pyentry`), which checks the arrays and returns the
     result itself. The instance's own subclass has a chain of such entries (the last signatures
     compiled) as its `__call__`, so those calls reach native code without a Python frame. Entries
-    refuse calls (to the Python dispatch, `JitFunction.__call__`) while `core.jit_blocked` says a
+    refuse calls (to the Python dispatch, `JitFunction.__call__`) while `jit_blocked` says a
     staging trace is active in some thread or jit is disabled; the calling thread's own trace state
     then decides (a thread that is not staging still runs the native code). Jitted functions may be
     called, and compiled, from several threads at once."""
@@ -365,8 +390,8 @@ class JitFunction:
     def __init__(self, fun, static_argnums=(), static_argnames=(), cache_size=4096):
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums))
-        self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames))
+        self.static_argnums = as_tuple(static_argnums)
+        self.static_argnames = as_tuple(static_argnames)
         if self.static_argnames and not self.static_argnums:
             try:
                 params = list(inspect.signature(fun).parameters)
@@ -444,20 +469,13 @@ class JitFunction:
 
     def _trace(self, args, kwargs, flat, in_tree):
         static_pos = {i % len(args) for i in self.static_argnums if -len(args) <= i < len(args)}
-        out_store = []
 
-        def flat_fun(*xs):
-            dyn_args, dyn_kwargs = tree_unflatten(in_tree, list(xs))
-            it = iter(dyn_args)
-            full = [args[i] if i in static_pos else next(it) for i in range(len(args))]
-            kw = dict(kwargs)
-            kw.update(dyn_kwargs)
-            out_flat, out_tree = tree_flatten(self.fun(*full, **kw))
-            out_store.append(out_tree)
-            return out_flat
+        def fun(dyn_args, dyn_kwargs):
+            return without_static(self.fun, args, {**kwargs, **dyn_kwargs}, static_pos)[0](*dyn_args)
+        flat_fun, out_tree = flatten_fun(fun, in_tree)
         in_avals = [get_aval(x) for x in flat]
         closed = trace_to_jaxpr(flat_fun, in_avals, f"jit({self._name})")
-        return _Entry(closed, out_store[0], in_avals, _IntRangeCheck.build(self._name, closed, flat))
+        return _Entry(closed, out_tree.val, in_avals, _IntRangeCheck.build(self._name, closed, flat))
 
     def __call__(self, /, *args, **kwargs):
         """The Python dispatch: a signature of positional arrays seen before goes to its fast
@@ -477,7 +495,7 @@ class JitFunction:
         entry, flat = self._entry(args, kwargs)
         if entry.int_check is not None:
             entry.int_check(flat)
-        if core.trace_state.dynamic_main is not None or any(isinstance(x, Tracer) for x in flat):
+        if core.is_staging() or any(isinstance(x, Tracer) for x in flat):
             return entry.unflatten(jit_p.bind(*flat, jaxpr=entry.closed, name=self._name))
         exe = entry.exe
         if exe is None:
@@ -508,7 +526,7 @@ class JitFunction:
                 unflatten, call = entry.unflatten, self._call
 
                 def run(*args):
-                    if (core.trace_state.dynamic_main is None and not config.disable_jit
+                    if (not core.is_staging() and not config.disable_jit
                             and all(type(a) is np.ndarray for a in args)):
                         return unflatten(exe(*args))
                     return call(*args)
@@ -519,10 +537,10 @@ class JitFunction:
             unguarded, call = exe.entry(self._call, form, None, self._name), self._call
 
             def unblocked(*args, **kwargs):
-                if core.trace_state.dynamic_main is None and not config.disable_jit:
+                if not core.is_staging() and not config.disable_jit:
                     return unguarded(*args, **kwargs)
                 return call(*args, **kwargs)
-            self._fast[signature] = exe.entry(unblocked, form, core.jit_blocked, self._name)
+            self._fast[signature] = exe.entry(unblocked, form, jit_blocked, self._name)
             cls = type(self)
             if cls.__dict__.get("_direct_for") is not self:    # this instance's own subclass
                 base = cls.__base__ if "_direct_for" in cls.__dict__ else cls    # (not a copy's)
@@ -532,7 +550,7 @@ class JitFunction:
             chain = cls.__dict__.get("__call__")
             if chain is None or cls._chain_length >= _CHAINED_SIGNATURES:
                 chain, cls._chain_length = super(cls, self).__call__, 0
-            cls.__call__ = exe.entry(chain, form, core.jit_blocked, self._name)
+            cls.__call__ = exe.entry(chain, form, jit_blocked, self._name)
             cls._chain_length += 1
 
     def lower(self, *args, **kwargs):

@@ -559,3 +559,30 @@ def test_second_derivatives_through_fori_and_scan():
     np.testing.assert_allclose(fnad.grad(fnad.grad(traced))(0.4, 5), fnad.grad(fnad.grad(f_py))(0.4), rtol=1e-12)
     np.testing.assert_allclose(fnad.jacfwd(fnad.grad(traced))(0.4, 5), fnad.grad(fnad.grad(f_py))(0.4),
                                rtol=1e-12)
+
+
+def test_derived_irs_do_not_keep_their_source_ir_alive():
+    # IRs derived from an IR (a loop body's jvp, linearization, batching) are cached on the source IR
+    # itself, so they go when it goes; a global cache keyed by IR identity used to keep both alive.
+    import gc
+    import weakref
+    from fnad.transforms.jaxpr_rules import jvp_jaxpr, split_linear, batch_jaxpr
+
+    closed = fnad.make_jaxpr(lambda x: fnp.sin(x) * np.linspace(1.0, 2.0, 1000))(np.ones(1000))
+    jvp_jaxpr(closed, (True,))
+    split_linear(closed, (True,), (True,))
+    batch_jaxpr(closed, (True,), 2)
+    source = weakref.ref(closed)
+    del closed
+    gc.collect()
+    assert source() is None
+
+
+def test_a_derived_ir_is_found_again_for_the_same_source():
+    from fnad.transforms.jaxpr_rules import jvp_jaxpr, batch_jaxpr
+    closed = fnad.make_jaxpr(lambda x: fnp.sin(x) * 2.0)(1.0)
+    assert jvp_jaxpr(closed, (True,))[0] is jvp_jaxpr(closed, (True,))[0]
+    assert jvp_jaxpr(closed, (True,))[0] is not jvp_jaxpr(closed, (True,), True)[0]
+    batched, out_b = batch_jaxpr(closed, (True,), 3)
+    assert out_b == (True,) and batched is batch_jaxpr(closed, (True,), 3)[0]
+    np.testing.assert_allclose(eval_closed(batched, np.arange(3.0))[0], np.sin(np.arange(3.0)) * 2.0)

@@ -8,7 +8,7 @@ import pytest
 
 import fnad
 import fnad.numpy as fnp
-from fnad import core, lax
+from fnad import core, jit_dispatch, lax
 from fnad.core import Primitive, ShapedArray, get_aval
 from fnad.ir import eval_closed, Literal
 
@@ -73,7 +73,7 @@ def _counting_primitive():
 def test_eager_bind_calls_impl_directly():
     p, calls = _counting_primitive()
     assert p.bind(np.array(1.0)) == 2.0 and calls == [1]
-    assert not core.trace_state.stack and core.trace_state.dynamic_main is None
+    assert core.innermost_trace() is None and not core.is_staging()
 
 
 def test_eager_numpy_layer_returns_numpy_values():
@@ -211,8 +211,8 @@ def test_trace_stack_is_restored_after_errors():
         fnad.vmap(lambda x: 1 / 0)(np.ones(2))
     with pytest.raises(fnad.ConcretizationError):
         fnad.make_jaxpr(lambda x: bool(x))(1.0)
-    assert not core.trace_state.stack and core.trace_state.dynamic_main is None
-    assert core.jit_blocked[0] == 0       # no thread counted as staging any more
+    assert core.innermost_trace() is None and not core.is_staging()
+    assert jit_dispatch.jit_blocked[0] == 0       # no thread counted as staging any more
     assert fnad.grad(fnp.sin)(0.0) == 1.0
 
 

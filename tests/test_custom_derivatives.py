@@ -205,6 +205,17 @@ def test_custom_vjp_forward_mode_raises():
         fnad.jacfwd(f)(np.ones(2))
 
 
+def test_custom_vjp_forward_mode_under_jit_raises_the_eager_error():
+    # The tangent primitive custom_vjp_lin reaches the compiler; it used to fail there with
+    # "no lowering for primitive 'custom_vjp_lin'" instead of saying what is wrong.
+    f = lambda x: clip_gradient(-0.5, 0.5, x)
+    with pytest.raises(TypeError, match="can't apply forward-mode differentiation"):
+        fnad.jit(lambda x, t: fnad.jvp(f, (x,), (t,)))(np.ones(2), np.ones(2))
+    # Reverse mode under jit transposes custom_vjp_lin away: it compiles and runs.
+    grad = fnad.jit(fnad.grad(lambda x: clip_gradient(-0.5, 0.5, 2 * x).sum()))
+    np.testing.assert_allclose(grad(np.ones(2)), [1.0, 1.0])     # cotangent 1 clipped to 0.5, times 2
+
+
 @fnad.custom_vjp
 def cube(x):
     return x * x * x

@@ -11,7 +11,7 @@ import pytest
 
 import fnad
 import fnad.numpy as fnp
-from fnad import core
+from fnad import jit_dispatch
 
 
 def python_frames(f, *args):
@@ -162,7 +162,7 @@ def test_staging_a_caller_keeps_the_jit_call():
     jf(c, c)
     closed = fnad.make_jaxpr(lambda z: jf(c, c) + z)(np.ones(3))
     assert [e.primitive.name for e in closed.jaxpr.eqns] == ["jit", "add"]
-    assert core.jit_blocked[0] == 0     # the trace has ended: native calls run again
+    assert jit_dispatch.jit_blocked[0] == 0     # the trace has ended: native calls run again
     assert python_frames(jf, c, c) == []
 
 

@@ -11,7 +11,7 @@ import fnad
 
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 
-MODULES = ["fnad.api", "fnad.jit_dispatch", "fnad.config", "fnad.custom_derivatives", "fnad.checkpoint",
+MODULES = ["fnad.api", "fnad.ad_util", "fnad.jit_dispatch", "fnad.config", "fnad.custom_derivatives", "fnad.checkpoint",
            "fnad.lax.control_flow", "fnad.primitives.misc", "fnad.primitives.dot", "fnad.primitives.shape",
            "fnad.primitives.reductions", "fnad.primitives.elementwise", "fnad.primitives.indexing",
            "fnad.primitives.cumulative", "fnad.primitives.sorting", "fnad.optim", "fnad.nn", "fnad.random",

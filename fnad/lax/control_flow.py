@@ -9,6 +9,8 @@ import numpy as np
 
 from ..core import Tracer, get_aval, ShapedArray
 from ..tree_util import tree_flatten, tree_unflatten, tree_structure
+from ..api_util import flatten_fun
+from ..transforms.jaxpr_rules import trace_flat
 from ..primitives import control_flow as cf
 from ..primitives.elementwise import convert_element_type, ne, max as lax_max, min as lax_min, add, lt
 
@@ -47,14 +49,9 @@ def _flatten(tree):
 
 def _trace(fun, in_tree, in_avals, name):
     """Trace `fun` on pytree arguments: ((ClosedJaxpr taking its consts first, consts), output tree)."""
-    out_trees = []
-
-    def flat_fun(*xs):
-        leaves, tree = tree_flatten(fun(*tree_unflatten(in_tree, list(xs))))
-        out_trees.append(tree)
-        return leaves
-    traced = cf.trace_flat(flat_fun, in_avals, name)
-    return traced, out_trees[0]
+    flat_fun, out_tree = flatten_fun(fun, in_tree)
+    traced = trace_flat(flat_fun, in_avals, name)
+    return traced, out_tree.val
 
 
 def _check_same(what, tree_a, avals_a, tree_b, avals_b, name_a, name_b):

@@ -22,7 +22,7 @@ def is_traced(args, name=None):
     """True when the call must go through the primitives (a tracer, or a staging trace active).
     Refuses NumPy masked arrays (TypeError naming the function `name` and the argument): the NumPy
     call of the eager path would keep the mask, but no traced path could."""
-    if core.trace_state.dynamic_main is not None:
+    if core.is_staging():
         return True
     for i, a in enumerate(args):
         if isinstance(a, Tracer):

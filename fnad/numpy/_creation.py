@@ -18,8 +18,8 @@ from ._joining import concatenate
 def _in_transform(x):
     """Inside a transform, a created array is a value of the innermost one (so `.at[...]` and the
     other traced-array methods work on it, as on JAX arrays); otherwise the NumPy array itself."""
-    stack = core.trace_state.stack
-    return stack[-1].trace.pure(x) if stack else x
+    trace = core.innermost_trace()
+    return trace.pure(x) if trace is not None else x
 
 
 @numpy_when_eager(lambda object, dtype=None, copy=True, ndmin=0:

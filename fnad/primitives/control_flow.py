@@ -27,19 +27,21 @@ import functools
 
 import numpy as np
 
-from ..core import Primitive, ShapedArray, get_aval, is_float_dtype, new_main
+from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
 from ..ir import ClosedJaxpr, Jaxpr, Var, eval_closed, dce
-from ..transforms.jvp import Zero, jvp_flat, tangent_aval, instantiate, add_tangents
-from ..transforms.reverse import partial_eval_jaxpr, transpose_jaxpr, is_undefined
-from ..transforms.batching import BatchTrace, BatchTracer, move_bdim
+from ..ad_util import Zero, tangent_aval, instantiate, add_tangents, zero_cotangents
+from ..transforms.jvp import jvp_flat
+from ..transforms.reverse import is_undefined
+from ..transforms.batching import move_bdim, move_to_front
 from ..transforms.staging import decomposition, trace_to_jaxpr
+from ..transforms.jaxpr_rules import (jaxpr_cache, trace_flat, jvp_jaxpr, out_nonzeros, split_linear,
+                                      transpose_jaxpr, batch_jaxpr)
 from .elementwise import (add, sub, mul, div, eq, lt, gt, select, bitwise_or, convert_element_type,
                           min as minimum, max as maximum)
 from .shape import broadcast_in_dim, full, reshape
 from .reductions import reduce_or, reduce_max
 from .indexing import dynamic_slice, dynamic_update_slice
 
-jaxpr_cache = functools.lru_cache(maxsize=512)   # derived sub-IRs, keyed by the ClosedJaxpr objects (identity)
 _I64 = np.dtype(np.int64)
 
 
@@ -51,17 +53,6 @@ def _i64(v):
 # Sub-IR helpers
 
 
-def hoist_consts(closed):
-    """`closed` as (a ClosedJaxpr without consts whose leading inputs are the old consts, their values)."""
-    j = closed.jaxpr
-    return ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), []), list(closed.consts)
-
-
-def trace_flat(flat_fun, in_avals, name):
-    """Trace `flat_fun` (list -> list) on `in_avals`: (ClosedJaxpr taking its consts first, the consts)."""
-    return hoist_consts(trace_to_jaxpr(flat_fun, list(in_avals), name))
-
-
 def _zeros(aval):
     return full(aval.shape, 0, aval.dtype)
 
@@ -70,87 +61,11 @@ def _tangent_zero(aval):
     return Zero(tangent_aval(aval))
 
 
-@jaxpr_cache
-def out_nonzeros(closed, nonzeros):
-    """Which outputs of `closed` get non-zero tangents when the inputs flagged in `nonzeros` have them."""
-    from ..transforms.jvp import jvp_jaxpr
-    return tuple(jvp_jaxpr(closed, list(nonzeros))[1])
-
-
-@jaxpr_cache
-def jvp_jaxpr_inst(closed, nonzeros, instantiate_outs):
-    """IR of the jvp: primals, then tangents of the `nonzeros` inputs -> primal outputs, then tangents
-    of the outputs flagged in `instantiate_outs` (those must include every non-zero output tangent)."""
-    n = len(closed.in_avals)
-
-    def fun(*args):
-        it = iter(args[n:])
-        tangents = [next(it) if nz else _tangent_zero(a) for a, nz in zip(closed.in_avals, nonzeros)]
-        out_p, out_t = jvp_flat(lambda *xs: eval_closed(closed, *xs), list(args[:n]), tangents)
-        for t, keep in zip(out_t, instantiate_outs):
-            assert keep or type(t) is Zero, "jvp_jaxpr_inst: a non-zero output tangent was not requested"
-        return out_p + [instantiate(t) for t, keep in zip(out_t, instantiate_outs) if keep]
-    t_avals = [tangent_aval(a) for a, nz in zip(closed.in_avals, nonzeros) if nz]
-    return trace_to_jaxpr(fun, list(closed.in_avals) + t_avals, "jvp")
-
-
-@jaxpr_cache
-def split_linear(closed, nonzeros, instantiate_outs):
-    """Linearize `closed` as IR: (primal part: primals -> outputs, then residuals; tangent part:
-    residuals, then tangents of the `nonzeros` inputs -> tangents of the `instantiate_outs` outputs;
-    number of residuals). The tangent part is linear in its tangent inputs."""
-    n_out = len(closed.out_avals)
-    jvp_closed = jvp_jaxpr_inst(closed, nonzeros, instantiate_outs)
-    n_in, n_t = len(closed.in_avals), sum(nonzeros)
-    known, unknown, out_unknown, n_res = partial_eval_jaxpr(jvp_closed, [False] * n_in + [True] * n_t)
-    assert not any(out_unknown[:n_out])
-    t_unknown = out_unknown[n_out:]
-    if all(t_unknown):
-        return known, unknown, n_res
-    # A tangent output that reads no tangent (an instantiated zero) is computed by the primal part:
-    # it becomes one more residual, which the tangent part returns as it is.
-    k = t_unknown.count(False)
-    k_avals = [a for a, u in zip(jvp_closed.out_avals[n_out:], t_unknown) if not u]
-
-    def fun(*args):
-        known_t, lin = iter(args[:k]), iter(eval_closed(unknown, *args[k:]))
-        return [next(lin) if u else next(known_t) for u in t_unknown]
-    return known, trace_to_jaxpr(fun, k_avals + list(unknown.in_avals), "tangent"), n_res + k
-
-
-def batch_jaxpr_dims(closed, in_batched, axis_size, force_out=None):
-    """`closed` vmapped over a leading axis of the inputs flagged in `in_batched`. Returns (ClosedJaxpr,
-    out_batched): outputs batched along axis 0 where they depend on the batch or `force_out` says so."""
-    n_out = len(closed.out_avals)
-    force_out = force_out or [False] * n_out
-    out_batched = []
-
-    def fun(*args):
-        with new_main(BatchTrace, "vmap", axis_size) as main:
-            trace = main.trace
-            ins = [BatchTracer(trace, a, 0) if b else a for a, b in zip(args, in_batched)]
-            outs = [trace.full_raise(o) for o in eval_closed(closed, *ins)]
-            out_batched[:] = [o.bdim is not None or f for o, f in zip(outs, force_out)]
-            return [move_bdim(o.val, o.bdim, 0, axis_size) if b else o.val for o, b in zip(outs, out_batched)]
-    avals = [a.update(shape=(axis_size,) + a.shape) if b else a for a, b in zip(closed.in_avals, in_batched)]
-    return trace_to_jaxpr(fun, avals, "vmap"), out_batched
-
-
-@jaxpr_cache
-def batched_jaxpr(closed, in_batched, axis_size, force_out):
-    return batch_jaxpr_dims(closed, list(in_batched), axis_size, list(force_out))
-
-
-def move_to_front(vals, dims, want, axis_size):
-    """Values batched along axis 0 where `want` (broadcast if unbatched), unchanged elsewhere."""
-    return [move_bdim(v, d, 0, axis_size) if w else v for v, d, w in zip(vals, dims, want)]
-
-
 def batched_carries(body, const_b, carry_b, xs_b, n_ys, axis_size):
     """Fixed point: a carry is batched if its initial value or the body's output for it is."""
     carry_b = tuple(carry_b)
     while True:
-        out_b = batched_jaxpr(body, const_b + carry_b + xs_b, axis_size, carry_b + (False,) * n_ys)[1]
+        out_b = batch_jaxpr(body, const_b + carry_b + xs_b, axis_size, carry_b + (False,) * n_ys)[1]
         new = tuple(a or b for a, b in zip(carry_b, out_b))
         if new == carry_b:
             return carry_b
@@ -186,10 +101,6 @@ def _split(seq, *sizes):
         i += n
     out.append(list(seq[i:]))
     return out
-
-
-def zero_cotangents(cts, avals):
-    return [instantiate(Zero(tangent_aval(a))) if c is None or type(c) is Zero else c for c, a in zip(cts, avals)]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -276,12 +187,12 @@ def _cond_batch(vals, dims, branches, axis_size):
     n_out = len(branches[0].out_avals)
     if index_dim is None:
         out_b = [any(col) for col in
-                 zip(*[batched_jaxpr(b, op_batched, axis_size, (False,) * n_out)[1] for b in branches])]
-        batched = tuple(batched_jaxpr(b, op_batched, axis_size, tuple(out_b))[0] for b in branches)
+                 zip(*[batch_jaxpr(b, op_batched, axis_size, (False,) * n_out)[1] for b in branches])]
+        batched = tuple(batch_jaxpr(b, op_batched, axis_size, tuple(out_b))[0] for b in branches)
         return cond_p.bind(index, *ops, branches=batched), [0 if b else None for b in out_b]
     # A batched predicate: every branch runs on every lane, each lane selects its branch's outputs.
     index = move_bdim(index, index_dim, 0, axis_size)
-    results = [eval_closed(batched_jaxpr(b, op_batched, axis_size, (True,) * n_out)[0], *ops) for b in branches]
+    results = [eval_closed(batch_jaxpr(b, op_batched, axis_size, (True,) * n_out)[0], *ops) for b in branches]
     outs = results[0]
     for i, res in enumerate(results[1:], 1):
         chosen = eq(index, np.int32(i))
@@ -361,7 +272,7 @@ def _counted_cond(cond_jaxpr, nconsts):
     return trace_to_jaxpr(fun, avals[:nconsts] + [ShapedArray((), _I64)] + avals[nconsts:], "counted_cond")
 
 
-@jaxpr_cache
+@functools.lru_cache(maxsize=512)     # keyed by avals, not by an IR
 def _below(carry_avals):
     """Loop condition (limit, i, *carry) -> i < limit."""
     return trace_to_jaxpr(lambda k, i, *carry: [lt(i, k)],
@@ -403,14 +314,14 @@ def _while_batch(vals, dims, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts,
     cdims, bdims, idims = _split(dims, cond_nconsts, body_nconsts)
     cb, bb = tuple(d is not None for d in cdims), tuple(d is not None for d in bdims)
     carry_b = batched_carries(body_jaxpr, bb, [d is not None for d in idims], (), 0, axis_size)
-    pred_batched = batched_jaxpr(cond_jaxpr, cb + carry_b, axis_size, (False,))[1][0]
+    pred_batched = batch_jaxpr(cond_jaxpr, cb + carry_b, axis_size, (False,))[1][0]
     if pred_batched:
         carry_b = (True,) * len(init)
     cconsts = move_to_front(cconsts, cdims, cb, axis_size)
     bconsts = move_to_front(bconsts, bdims, bb, axis_size)
     init = move_to_front(init, idims, carry_b, axis_size)
-    cond_b = batched_jaxpr(cond_jaxpr, cb + carry_b, axis_size, (False,))[0]
-    body_b = batched_jaxpr(body_jaxpr, bb + carry_b, axis_size, carry_b)[0]
+    cond_b = batch_jaxpr(cond_jaxpr, cb + carry_b, axis_size, (False,))[0]
+    body_b = batch_jaxpr(body_jaxpr, bb + carry_b, axis_size, carry_b)[0]
     if not pred_batched:
         outs = while_p.bind(*cconsts, *bconsts, *init, cond_jaxpr=cond_b, body_jaxpr=body_b,
                             cond_nconsts=cond_nconsts, body_nconsts=body_nconsts, checkpoints=checkpoints)
@@ -471,7 +382,7 @@ def _lin_args(args, body_jaxpr, const_nz):
 def _jvp_step(body_jaxpr, const_nz, carry_nz):
     """(consts, const tangents, i, carry, carry tangents) -> (i + 1, carry, carry tangents)."""
     nb, nc = len(const_nz), len(carry_nz)
-    jvp_body = jvp_jaxpr_inst(body_jaxpr, const_nz + carry_nz, carry_nz)
+    jvp_body = jvp_jaxpr(body_jaxpr, const_nz + carry_nz, carry_nz)[0]
     n_tc = sum(const_nz)
 
     def fun(*args):
@@ -529,7 +440,7 @@ def _while_lin_batch(vals, dims, body_jaxpr, const_nz, carry_nz, checkpoints, ax
         consts, init = consts + [move_bdim(n, ndim, 0, axis_size)], [full((axis_size,), 0, _I64)] + init
         const_b, const_nz, carry_nz = const_b + (True,), const_nz + (False,), (False,) + carry_nz
         n = reduce_max(move_bdim(n, ndim, 0, axis_size), (0,))
-    body_b = batched_jaxpr(body_jaxpr, const_b + (True,) * len(init), axis_size, (True,) * len(init))[0]
+    body_b = batch_jaxpr(body_jaxpr, const_b + (True,) * len(init), axis_size, (True,) * len(init))[0]
     outs = while_lin_p.bind(*consts, *init, n, *tc, *tx, body_jaxpr=body_b, const_nz=const_nz,
                             carry_nz=carry_nz, checkpoints=checkpoints)
     return outs, [0] * len(outs)
@@ -751,7 +662,7 @@ def _revolve_batch(vals, dims, axis_size, **params):
     vals = move_to_front(vals, dims, batched, axis_size)
     avals = [get_aval(v).update(shape=get_aval(v).shape[1:]) if b else get_aval(v) for v, b in zip(vals, batched)]
     loop = trace_to_jaxpr(lambda *xs: _revolve_loop(*xs, **params), avals, "revolve")
-    loop_b, out_b = batch_jaxpr_dims(loop, batched, axis_size)
+    loop_b, out_b = batch_jaxpr(loop, batched, axis_size)
     return eval_closed(loop_b, *vals), [0 if b else None for b in out_b]
 
 
@@ -908,7 +819,7 @@ def _scan_batch(vals, dims, jaxpr, num_consts, num_carry, length, reverse, unrol
     cb, xb = tuple(d is not None for d in cdims), tuple(d is not None for d in xdims)
     n_ys = len(jaxpr.out_avals) - num_carry
     carry_b = batched_carries(jaxpr, cb, [d is not None for d in idims], xb, n_ys, axis_size)
-    body, out_b = batched_jaxpr(jaxpr, cb + carry_b + xb, axis_size, carry_b + (False,) * n_ys)
+    body, out_b = batch_jaxpr(jaxpr, cb + carry_b + xb, axis_size, carry_b + (False,) * n_ys)
     consts = move_to_front(consts, cdims, cb, axis_size)
     init = move_to_front(init, idims, carry_b, axis_size)
     xs = [x if d is None else move_bdim(x, d, 1, axis_size) for x, d in zip(xs, xdims)]

@@ -9,6 +9,7 @@ import numpy as np
 from ..core import Primitive, ShapedArray, get_aval
 from ..transforms.jvp import defjvp
 from ..transforms.reverse import is_undefined
+from ..transforms.batching import move_bdim
 from .shape import transpose
 
 dot_general_p = Primitive("dot_general")
@@ -95,7 +96,6 @@ def _dot_batch(vals, dims, dimension_numbers):
     (lc, rc), (lb, rb) = dimension_numbers
     shift = lambda ds, d: tuple(i + (d is not None and i >= d) for i in ds)
     if dx is not None and dy is not None:
-        from ..transforms.batching import move_bdim
         x, y = move_bdim(x, dx, 0, None), move_bdim(y, dy, 0, None)
         dn = ((shift(lc, 0), shift(rc, 0)), ((0,) + shift(lb, 0), (0,) + shift(rb, 0)))
         return dot_general(x, y, dn), 0

@@ -10,7 +10,9 @@ import builtins
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
-from ..transforms.jvp import defjvp, deflinear, Zero, tangent_aval
+from ..ir import Literal
+from ..ad_util import Zero, tangent_aval, add_any_p, add_any, broadcast_in_dim, full  # noqa: F401 (add_any re-exported)
+from ..transforms.jvp import defjvp, deflinear
 from ..transforms.reverse import is_undefined
 from ..transforms.batching import move_bdim
 
@@ -66,7 +68,6 @@ def _batch_elementwise(prim):
                 continue
             v = move_bdim(v, d, 0, size)
             if r < rank:   # a batched scalar among higher-rank operands
-                from .shape import broadcast_in_dim
                 v = broadcast_in_dim(v, (size,) + _full_shape(vals, dims), (0,))
             new.append(v)
         return prim.bind(*new, **params), 0
@@ -141,7 +142,6 @@ def _bind2(prim):
 
 # On bool, add is logical or and mul logical and (as NumPy's add and multiply).
 add_p = nary("add", np.add, kinds=(np.number, np.bool_))
-add_any_p = nary("add_any", np.add)       # adds tangents/cotangents (never on user values)
 sub_p = nary("sub", np.subtract)
 mul_p = nary("mul", np.multiply, kinds=(np.number, np.bool_))
 div_p = nary("div", lambda x, y: _div_impl(x, y))
@@ -177,8 +177,8 @@ def _shift_right_logical(x, y):
     return np.right_shift(u, np.asarray(y).astype(u.dtype)).astype(x.dtype)
 
 
-add, add_any, sub, mul, div, rem, pow, max, min, atan2, nextafter = map(
-    _bind2, [add_p, add_any_p, sub_p, mul_p, div_p, rem_p, pow_p, max_p, min_p, atan2_p, nextafter_p])
+add, sub, mul, div, rem, pow, max, min, atan2, nextafter = map(
+    _bind2, [add_p, sub_p, mul_p, div_p, rem_p, pow_p, max_p, min_p, atan2_p, nextafter_p])
 bitwise_and, bitwise_or, bitwise_xor = map(_bind2, [and_p, or_p, xor_p])
 shift_left, shift_right_logical, shift_right_arithmetic = map(
     _bind2, [shift_left_p, shift_right_logical_p, shift_right_arithmetic_p])
@@ -209,6 +209,7 @@ def _t_div(ct, x, y):
 
 defjvp(add_p, lambda g, ans, x, y: _bcast_like(g, ans), lambda g, ans, x, y: _bcast_like(g, ans))
 add_p.transpose = _t_add
+add_any_p.batch = _batch_elementwise(add_any_p)   # declared in ad_util (the interpreters bind it)
 defjvp(add_any_p, lambda g, ans, x, y: _bcast_like(g, ans), lambda g, ans, x, y: _bcast_like(g, ans))
 add_any_p.transpose = _t_add
 defjvp(sub_p, lambda g, ans, x, y: _bcast_like(g, ans), lambda g, ans, x, y: _bcast_like(neg(g), ans))
@@ -259,7 +260,6 @@ def _bcast_like(g, ans):
     shape = get_aval(ans).shape
     if get_aval(g).shape == shape:
         return g
-    from .shape import broadcast_in_dim
     return broadcast_in_dim(g, shape, ())
 
 
@@ -510,13 +510,11 @@ convert_element_type_p.transpose = lambda ct, x, new_dtype, weak_type=False: [co
 
 
 def zeros_like(x):
-    from .shape import full
     a = get_aval(x)
     return full(a.shape, 0, a.dtype)
 
 
 def ones_like(x):
-    from .shape import full
     a = get_aval(x)
     return full(a.shape, 1, a.dtype)
 
@@ -525,7 +523,6 @@ def ones_like(x):
 # Algebraic simplification rules used by fnad.ir.simplify (x*1 -> x, x*-1 -> -x, x+0 -> x, ...)
 
 def _literal_is(a, value):
-    from ..ir import Literal
     return type(a) is Literal and a.aval.shape == () and bool(np.asarray(a.val) == value)
 
 

@@ -15,7 +15,8 @@ import builtins
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval
-from ..transforms.jvp import Zero, deflinear, instantiate, tangent_aval, add_tangents
+from ..ad_util import Zero, instantiate, tangent_aval, add_tangents
+from ..transforms.jvp import deflinear
 from ..transforms.reverse import is_undefined
 from ..transforms.batching import move_bdim
 from .elementwise import (add, sub, mul, div, max, min, eq, ne, ge, lt, select, bitwise_and,

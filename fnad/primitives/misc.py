@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Primitive, get_aval
-from ..transforms.jvp import Zero, tangent_aval
+from ..ad_util import Zero, tangent_aval
 from ..tree_util import tree_map
 
 stop_gradient_p = Primitive("stop_gradient")

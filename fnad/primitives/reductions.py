@@ -6,7 +6,7 @@ import numpy as np
 from ..core import Primitive, ShapedArray, get_aval
 from ..transforms.jvp import defjvp, deflinear
 from .elementwise import mul, div, eq, convert_element_type
-from .shape import broadcast_in_dim
+from .shape import broadcast_in_dim, transpose, reshape
 
 
 def _check_axes(name, a, axes):
@@ -78,7 +78,6 @@ def _prod_jvp(g, ans, x, axes):
     shape = get_aval(x).shape
     kept = _kept_dims(get_aval(x), axes)
     perm = kept + tuple(axes)
-    from .shape import transpose, reshape
     n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
     flat = lambda v: reshape(transpose(v, perm), tuple(shape[k] for k in kept) + (n,))
     xf, gf = flat(x), flat(g)

@@ -1,46 +1,19 @@
 """Shape primitives: broadcast_in_dim, reshape, transpose, iota, and the helpers built on them
-(full, squeeze, expand_dims)."""
+(full, squeeze, expand_dims). broadcast_in_dim and transpose are declared in `fnad.ad_util`
+(the interpreters bind them); their derivative and batching rules live here with their family."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval
+from ..ad_util import (broadcast_in_dim_p, broadcast_in_dim, full, transpose_p, transpose,  # noqa: F401 (re-exported)
+                       check_shape)
 from ..transforms.jvp import deflinear, defjvp
 from ..transforms.batching import move_bdim
 
 
-def _check_shape(name, shape):
-    if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
-        raise TypeError(f"{name}: shape must be a tuple of non-negative ints, got {shape}. Shapes must be "
-                        "concrete (static) under jit/vmap; pass sizes as static arguments.")
-    return tuple(int(d) for d in shape)
-
-
 # ----------------------------------------------------------------------------------------------
 # broadcast_in_dim: operand axis i becomes output axis broadcast_dimensions[i]
-
-broadcast_in_dim_p = Primitive("broadcast_in_dim")
-
-
-def _bid_eval(a, shape, broadcast_dimensions):
-    bd = broadcast_dimensions
-    if len(bd) != a.ndim or any(not 0 <= d < len(shape) for d in bd) or list(bd) != sorted(set(bd)):
-        raise ValueError(f"broadcast_in_dim: broadcast_dimensions {bd} invalid for operand shape {a.shape} "
-                         f"and output shape {shape}")
-    for i, d in enumerate(bd):
-        if a.shape[i] not in (1, shape[d]):
-            raise ValueError(f"broadcast_in_dim: cannot broadcast operand shape {a.shape} to {shape} "
-                             f"(operand axis {i} of size {a.shape[i]} -> output axis {d} of size {shape[d]})")
-    return ShapedArray(shape, a.dtype, a.weak_type)
-
-
-def _bid_impl(x, shape, broadcast_dimensions):
-    x = np.asarray(x)
-    expanded = [1] * len(shape)
-    for i, d in enumerate(broadcast_dimensions):
-        expanded[d] = x.shape[i]
-    return np.broadcast_to(x.reshape(expanded), shape)
-
 
 def _bid_transpose(ct, x, shape, broadcast_dimensions):
     from .reductions import reduce_sum
@@ -60,28 +33,8 @@ def _bid_batch(vals, dims, shape, broadcast_dimensions):
     return broadcast_in_dim(x, (size,) + tuple(shape), (0,) + tuple(b + 1 for b in broadcast_dimensions)), 0
 
 
-broadcast_in_dim_p.impl = _bid_impl
-broadcast_in_dim_p.abstract_eval = _bid_eval
 broadcast_in_dim_p.batch = _bid_batch
 deflinear(broadcast_in_dim_p, _bid_transpose)
-
-
-def broadcast_in_dim(x, shape, broadcast_dimensions):
-    """x placed into a result of `shape`: operand axis i becomes result axis broadcast_dimensions[i] (its size
-    equal or 1); the other result axes are new. Its transpose sums over the broadcast axes.
-
-    >>> import numpy as np, fnad; from fnad import lax
-    >>> lax.broadcast_in_dim(np.array([1.0, 2.0]), (2, 3), (0,))
-    array([[1., 1., 1.],
-           [2., 2., 2.]])
-    >>> lax.broadcast_in_dim(np.array(5.0), (2,), ())
-    array([5., 5.])
-    """
-    shape = _check_shape("broadcast_in_dim", shape)
-    broadcast_dimensions = tuple(int(d) for d in broadcast_dimensions)
-    if get_aval(x).shape == shape and broadcast_dimensions == tuple(range(len(shape))):
-        return x
-    return broadcast_in_dim_p.bind(x, shape=shape, broadcast_dimensions=broadcast_dimensions)
 
 
 def broadcast_to_rank_shape(x, shape):
@@ -94,18 +47,6 @@ def broadcast_to_rank_shape(x, shape):
     if lead < 0:
         raise ValueError(f"cannot broadcast shape {a.shape} to {shape}")
     return broadcast_in_dim(x, shape, tuple(range(lead, len(shape))))
-
-
-def full(shape, fill_value, dtype):
-    """An array of `shape` filled with a scalar (staged as a broadcast of a literal under jit).
-
-    >>> import numpy as np, fnad; from fnad import lax
-    >>> lax.full((2,), 3.5, np.float64)
-    array([3.5, 3.5])
-    >>> lax.full((1, 2), 1, np.int32)
-    array([[1, 1]], dtype=int32)
-    """
-    return broadcast_in_dim(np.array(fill_value, dtype=dtype), tuple(shape), ())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -141,7 +82,7 @@ def reshape(x, new_sizes):
            [2, 3],
            [4, 5]])
     """
-    new_sizes = _check_shape("reshape", new_sizes)
+    new_sizes = check_shape("reshape", new_sizes)
     if get_aval(x).shape == new_sizes:
         return x
     return reshape_p.bind(x, new_sizes=new_sizes)
@@ -177,38 +118,14 @@ def expand_dims(x, dimensions):
 # ----------------------------------------------------------------------------------------------
 # transpose (axis permutation)
 
-transpose_p = Primitive("transpose")
-
-
-def _transpose_eval(a, permutation):
-    if sorted(permutation) != list(range(a.ndim)):
-        raise ValueError(f"transpose: permutation {permutation} is not a permutation of the axes of shape {a.shape}")
-    return ShapedArray(tuple(a.shape[p] for p in permutation), a.dtype, a.weak_type)
-
-
 def _transpose_batch(vals, dims, permutation):
     (x,), (d,) = vals, dims
     perm = (d,) + tuple(p + (p >= d) for p in permutation)
     return transpose(x, perm), 0
 
 
-transpose_p.impl = lambda x, permutation: np.transpose(x, permutation)
-transpose_p.abstract_eval = _transpose_eval
 transpose_p.batch = _transpose_batch
 deflinear(transpose_p, lambda ct, x, permutation: [transpose(ct, tuple(np.argsort(permutation).tolist()))])
-
-
-def transpose(x, permutation):
-    """x with its axes permuted: result axis i is operand axis permutation[i].
-
-    >>> import numpy as np, fnad; from fnad import lax
-    >>> lax.transpose(np.ones((2, 3, 4)), (2, 0, 1)).shape
-    (4, 2, 3)
-    """
-    permutation = tuple(int(p) for p in permutation)
-    if permutation == tuple(range(len(permutation))):
-        return x
-    return transpose_p.bind(x, permutation=permutation)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -239,4 +156,4 @@ def iota(dtype, size_or_shape, dimension=0):
            [0., 1., 2.]])
     """
     shape = (size_or_shape,) if isinstance(size_or_shape, (int, np.integer)) else tuple(size_or_shape)
-    return iota_p.bind(dtype=np.dtype(dtype), shape=_check_shape("iota", shape), dimension=int(dimension))
+    return iota_p.bind(dtype=np.dtype(dtype), shape=check_shape("iota", shape), dimension=int(dimension))

@@ -1,6 +1,7 @@
 """Batching (vmap): a trace whose tracers carry a value and the axis along which it is batched."""
 from __future__ import annotations
 
+from ..ad_util import broadcast_in_dim, transpose
 from ..core import Trace, Tracer, get_aval, new_main
 
 
@@ -43,7 +44,7 @@ class BatchTrace(Trace):
             return [self.pure(o) for o in out] if prim.multiple_results else self.pure(out)
         if prim.batch is None:
             raise NotImplementedError(f"batching rule (vmap) for '{prim.name}' is not implemented")
-        if getattr(prim, "batch_needs_size", False):
+        if prim.batch_needs_size:
             params = dict(params, axis_size=self.axis_size)
         out, out_dim = prim.batch(vals, dims, **params)
         if prim.multiple_results:
@@ -60,7 +61,6 @@ class BatchTrace(Trace):
 
 def move_bdim(x, bdim, dst, size):
     """`x` with its batch axis at `dst` (broadcasting an unbatched value to `size` first)."""
-    from ..primitives.shape import broadcast_in_dim, transpose
     aval = get_aval(x)
     if bdim is None:
         nd = aval.ndim + 1
@@ -95,15 +95,6 @@ def vmap_flat(flat_fun, args, in_dims, axis_size, out_dims_fn):
         return results
 
 
-def batch_jaxpr(closed, batched, axis_size):
-    """The IR of `closed` vmapped over a leading axis of the inputs flagged in `batched`; every
-    output is batched along axis 0. Returns a ClosedJaxpr."""
-    from ..ir import eval_closed
-    from .staging import trace_to_jaxpr
-    avals = [a.update(shape=(axis_size,) + a.shape) if b else a for a, b in zip(closed.in_avals, batched)]
-    n_out = len(closed.out_avals)
-
-    def fun(*args):
-        return vmap_flat(lambda *xs: eval_closed(closed, *xs), list(args),
-                         [0 if b else None for b in batched], axis_size, lambda: [0] * n_out)
-    return trace_to_jaxpr(fun, avals, "batch_jaxpr")
+def move_to_front(vals, dims, want, axis_size):
+    """Values batched along axis 0 where `want` (broadcast if unbatched), unchanged elsewhere."""
+    return [move_bdim(v, d, 0, axis_size) if w else v for v, d, w in zip(vals, dims, want)]

@@ -3,40 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ad_util import Zero, tangent_aval, instantiate, add_tangents
 from ..core import Trace, Tracer, UnexpectedTracerError, get_aval, is_float_dtype, new_main
-
-
-class Zero:
-    """A symbolic zero tangent: never materialised unless a rule needs an array."""
-    __slots__ = ("aval",)
-
-    def __init__(self, aval):
-        self.aval = aval
-
-    def __repr__(self):
-        return f"Zero({self.aval.str_short()})"
-
-
-def tangent_aval(aval):
-    return aval.update(weak_type=False) if is_float_dtype(aval.dtype) else aval
-
-
-def zeros_like_aval(aval):
-    from ..primitives.shape import full
-    return full(aval.shape, 0, aval.dtype)
-
-
-def instantiate(t):
-    return zeros_like_aval(t.aval) if type(t) is Zero else t
-
-
-def add_tangents(a, b):
-    if type(a) is Zero:
-        return b
-    if type(b) is Zero:
-        return a
-    from ..primitives.elementwise import add_any
-    return add_any(a, b)
 
 
 class JVPTracer(Tracer):
@@ -139,23 +107,3 @@ def check_tangent(primal, tangent):
     if ta.dtype != pa.dtype and not ta.weak_type:
         raise TypeError(f"jvp: tangent dtype {ta.dtype} does not match primal dtype {pa.dtype}")
     return tangent if ta.dtype == pa.dtype else np.asarray(tangent, pa.dtype)
-
-
-def jvp_jaxpr(closed, nonzeros, instantiate_all=False):
-    """The IR of the jvp of `closed`: inputs are its primals then the tangents of inputs flagged in
-    `nonzeros`; outputs its primal outputs then the non-zero output tangents (all of them with
-    `instantiate_all`). Returns (ClosedJaxpr, out_nonzeros)."""
-    from ..ir import eval_closed
-    from .staging import trace_to_jaxpr
-    in_avals = closed.in_avals
-    n = len(in_avals)
-    out_nz = []
-
-    def fun(*args):
-        it = iter(args[n:])
-        tangents = [next(it) if nz else Zero(tangent_aval(a)) for a, nz in zip(in_avals, nonzeros)]
-        out_p, out_t = jvp_flat(lambda *xs: eval_closed(closed, *xs), list(args[:n]), tangents)
-        out_nz[:] = [True] * len(out_t) if instantiate_all else [type(t) is not Zero for t in out_t]
-        return out_p + [instantiate(t) for t, nz in zip(out_t, out_nz) if nz]
-    t_avals = [tangent_aval(a) for a, nz in zip(in_avals, nonzeros) if nz]
-    return trace_to_jaxpr(fun, list(in_avals) + t_avals, "jvp_jaxpr"), out_nz

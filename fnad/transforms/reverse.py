@@ -2,9 +2,10 @@
 of that linear IR (the backward pass). Transpose rules of linear primitives do the work."""
 from __future__ import annotations
 
+from ..ad_util import Zero, tangent_aval, instantiate, add_tangents
 from ..core import get_aval, is_float_dtype, new_main
 from ..ir import Var, Literal, eval_jaxpr
-from .jvp import JVPTrace, JVPTracer, Zero, tangent_aval, add_tangents
+from .jvp import JVPTrace, JVPTracer
 from .staging import StagingTrace, JaxprBuilder
 
 
@@ -41,7 +42,6 @@ def linearize_flat(flat_fun, primals):
             outs = [jtrace.full_raise(o) for o in flat_fun(*ins)]
             out_primals = [o.primal for o in outs]
             out_tangents = [o.tangent for o in outs]
-        from .jvp import instantiate
         # No clean-up pass: the backward pass skips equations no cotangent reaches.
         linear = smain.payload.to_jaxpr(strace, [instantiate(t) for t in out_tangents], simplify_ir=False)
     return out_primals, linear
@@ -85,65 +85,3 @@ def backward_pass(jaxpr, consts, cts_out):
 
 def eval_linear(linear, tangents):
     return eval_jaxpr(linear.jaxpr, linear.consts, *tangents)
-
-
-def partial_eval_jaxpr(closed, unknowns):
-    """Split `closed` into a known part (inputs: the known inputs; outputs: the known outputs, then
-    residuals) and an unknown part (inputs: residuals, then the unknown inputs; outputs: the outputs
-    that depend on unknown inputs). An equation with any unknown input is unknown.
-    Returns (known ClosedJaxpr, unknown ClosedJaxpr, out_unknowns, number of residuals)."""
-    from ..ir import Jaxpr, ClosedJaxpr, dce
-    jaxpr = closed.jaxpr
-    unknown_vars = {v for v, u in zip(jaxpr.invars, unknowns) if u}
-    known_eqns, unknown_eqns = [], []
-    for e in jaxpr.eqns:
-        if any(type(v) is Var and v in unknown_vars for v in e.invars):
-            unknown_eqns.append(e)
-            unknown_vars.update(e.outvars)
-        else:
-            known_eqns.append(e)
-    out_unknowns = [type(v) is Var and v in unknown_vars for v in jaxpr.outvars]
-    # Residuals: known values (not literals) that unknown equations or unknown outputs read.
-    residuals, seen = [], set()
-    for e in unknown_eqns:
-        for v in e.invars:
-            if type(v) is Var and v not in unknown_vars and v not in seen:
-                seen.add(v)
-                residuals.append(v)
-    known_out = [v for v, u in zip(jaxpr.outvars, out_unknowns) if not u]
-    known = dce(Jaxpr(jaxpr.constvars, [v for v, u in zip(jaxpr.invars, unknowns) if not u], known_eqns,
-                      known_out + residuals))
-    const_of = dict(zip(jaxpr.constvars, closed.consts))
-    unknown = Jaxpr([], residuals + [v for v, u in zip(jaxpr.invars, unknowns) if u], unknown_eqns,
-                    [v for v, u in zip(jaxpr.outvars, out_unknowns) if u])
-    known_closed = ClosedJaxpr(known, [const_of[v] for v in known.constvars])
-    return known_closed, ClosedJaxpr(dce(unknown), []), out_unknowns, len(residuals)
-
-
-def transpose_jaxpr(closed, linear_mask):
-    """The IR of the transpose of `closed` (linear in the inputs flagged by `linear_mask`): inputs are
-    the non-linear inputs then the output cotangents; outputs the cotangents of the linear inputs
-    (zeros where none flows)."""
-    from ..ir import Jaxpr
-    from .staging import trace_to_jaxpr
-    from ..primitives.shape import full
-    jaxpr = closed.jaxpr
-    lin_avals = [a for a, m in zip(closed.in_avals, linear_mask) if m]
-    res_avals = [a for a, m in zip(closed.in_avals, linear_mask) if not m]
-    n_res = len(res_avals)
-
-    def fun(*args):
-        res, cts = args[:n_res], args[n_res:]
-        # Residual (non-linear) inputs become constants of the jaxpr being transposed.
-        it_res = iter(res)
-        env_vars, env_vals, lin_vars = [], [], []
-        for v, m in zip(jaxpr.invars, linear_mask):
-            if m:
-                lin_vars.append(v)
-            else:
-                env_vars.append(v)
-                env_vals.append(next(it_res))
-        lin = Jaxpr(list(jaxpr.constvars) + env_vars, lin_vars, jaxpr.eqns, jaxpr.outvars)
-        cts_in = backward_pass(lin, list(closed.consts) + env_vals, list(cts))
-        return [full(a.shape, 0, a.dtype) if c is None else c for c, a in zip(cts_in, lin_avals)]
-    return trace_to_jaxpr(fun, res_avals + [a.strip_weak() for a in closed.out_avals], "transpose_jaxpr")
