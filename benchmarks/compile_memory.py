@@ -3,7 +3,7 @@ N distinct jitted functions, each compiled once and kept alive by the caller, wi
 caches bounded at FNAD_JIT_CACHE_ENTRIES=64 (a function's signature and its executable are an entry
 each, so they are full after 32 functions; the LRU of loaded libraries is set to 32 too). Prints the RSS growth per compile while the caches fill
 (what they keep per compiled function, plus the rest) and after: what no cache bound can free
-(llvmlite's per-compile leaks, see compiler/engine.py).
+(llvmlite's per-compile leaks, see fnad_compiler/engine.py).
 
     python -m benchmarks.compile_memory [N]
 """
@@ -27,7 +27,7 @@ def measure(n):
     import numpy as np
     import fnad
     import fnad.numpy as fnp
-    from compiler import cache
+    from fnad_compiler import cache
     cache.default_cache().memory.maxsize = FILLED   # its LRU of loaded libraries (256): full as soon
     x = np.ones(4)
     fnad.jit(lambda x: x + 1.0)(x)   # runtime code loaded once, outside the measurement

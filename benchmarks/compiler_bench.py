@@ -1,5 +1,5 @@
 """`python -m benchmarks.compiler_bench [--repeats R] [--only NAME,...]`: compiled jaxprs
-(compiler.compile_jaxpr) against NumPy, interleaved in one process; prints medians, ranges and the
+(fnad_compiler.compile_jaxpr) against NumPy, interleaved in one process; prints medians, ranges and the
 ratio fnad/NumPy (below 1: faster than NumPy) and the thread count. Asserts nothing.
 
 Workloads: fused tanh(x)*exp(-x*x)+0.5*sin(x) on 10^6 and 10^7 float32, sum and logsumexp of 10^7
@@ -12,7 +12,7 @@ import numpy as np
 import fnad
 import fnad.numpy as fnp
 from benchmarks.harness import fmt_time, interleaved
-from compiler import compile_jaxpr, parallel
+from fnad_compiler import compile_jaxpr, parallel
 
 
 def _fused(x):

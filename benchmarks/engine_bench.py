@@ -1,4 +1,4 @@
-"""Measurements for compiler.engine / cache / blas / parallel: compile latency, object loading
+"""Measurements for fnad_compiler.engine / cache / blas / parallel: compile latency, object loading
 (LLJIT vs MCJIT), cache hits, native sgemm vs NumPy, parallel-region overhead.
 
 Run: python benchmarks/engine_bench.py [--gemm-only]
@@ -15,7 +15,7 @@ import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 
-from compiler import blas, cache, engine, parallel
+from fnad_compiler import blas, cache, engine, parallel
 
 SMALL = r"""
 define double @dot(ptr noalias %x, ptr noalias %y, i64 %n) {

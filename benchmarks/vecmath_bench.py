@@ -1,5 +1,5 @@
 """`python -m benchmarks.vecmath_bench [--n N] [--repeats R] [--only NAME,...] [--vector-width W]`:
-compiler.vecmath kernels in an O3-vectorised loop against NumPy on 10^6 elements, interleaved in
+fnad_compiler.vecmath kernels in an O3-vectorised loop against NumPy on 10^6 elements, interleaved in
 one process.  Prints medians and the ratio fnad/NumPy (below 1 means faster than NumPy); asserts
 nothing.  --vector-width 512 sets the loop's "prefer-vector-width" (LLVM picks 256-bit vectors on
 this CPU by default) to show what wider vectors would buy."""
@@ -10,8 +10,8 @@ import numpy as np
 from llvmlite import ir
 
 from benchmarks.harness import fmt_time, interleaved
-from compiler import engine
-from compiler.vecmath import emit_math
+from fnad_compiler import engine
+from fnad_compiler.vecmath import emit_math
 
 _IR_TYPE = {np.float32: ir.FloatType(), np.float64: ir.DoubleType()}
 

@@ -355,7 +355,7 @@ def cold_start():
     # fnad's sources in every fresh process).
     import compileall
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for package in ("fnad", "compiler"):
+    for package in ("fnad", "fnad_compiler"):
         compileall.compile_dir(os.path.join(root, package), quiet=1)
     warm = tempfile.mkdtemp(prefix="fnad-warm-")
     run("fnad", warm)

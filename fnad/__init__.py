@@ -1,5 +1,5 @@
 """fnad: composable function transformations (grad, vmap, jit, ...) of NumPy programs, with a native
-compiler (the `compiler` package) built on llvmlite."""
+compiler (the `fnad_compiler` package) built on llvmlite."""
 from .api import (grad, value_and_grad, jvp, vjp, linearize, vmap, jacfwd, jacrev, hessian, make_jaxpr)
 from .core import ConcretizationError, UnexpectedTracerError, ShapedArray
 from .primitives.misc import stop_gradient

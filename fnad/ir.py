@@ -2,7 +2,7 @@
 its interpreter and the passes that keep it small (dead-code and common-subexpression elimination,
 constant folding of literal-only equations).
 
-This is the contract between `fnad` (tracing and transforms) and `compiler/` (lowering).
+This is the contract between `fnad` (tracing and transforms) and `fnad_compiler/` (lowering).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`jit`: stage a function to IR once per argument signature, compile it with `compiler/`, and call
+"""`jit`: stage a function to IR once per argument signature, compile it with `fnad_compiler/`, and call
 the native code. Inside other transforms a jitted function is the call primitive `jit`, whose rules
 transform its sub-IR (jvp: jvp + partial evaluation into a primal call and a linear tangent call;
 transpose; batching), so derivatives and batches of jitted code stay compiled."""
@@ -32,7 +32,7 @@ from .transforms.staging import trace_to_jaxpr
 # ----------------------------------------------------------------------------------------------
 # The native guard
 
-# Read by the native entries of jitted functions (compiler/pyentry.py), which run compiled code only
+# Read by the native entries of jitted functions (fnad_compiler/pyentry.py), which run compiled code only
 # while both words are 0: [the number of threads with a dynamic trace active, fnad.config.disable_jit].
 # The entries cannot tell threads apart, so while any thread stages, calls in the others take the
 # Python dispatch, which asks its own thread (`core.is_staging`).
@@ -174,9 +174,9 @@ def _per_jaxpr(make, closed, *args):
 @functools.cache
 def _compiler():
     """The compiler package, imported on first use; its frames are fnad's own in error messages."""
-    import compiler
-    core.add_internal_dir(os.path.dirname(compiler.__file__))
-    return compiler
+    import fnad_compiler
+    core.add_internal_dir(os.path.dirname(fnad_compiler.__file__))
+    return fnad_compiler
 
 
 def _compile(closed):
@@ -379,7 +379,7 @@ class JitFunction:
     """The callable `jit(fun)` returns. `.lower(*args)` gives the compiled artefact for inspection.
 
     Calls with positional NumPy arrays of a signature seen before run through the native entry of
-    that signature's executable (`compiler.pyentry`), which checks the arrays and returns the
+    that signature's executable (`fnad_compiler.pyentry`), which checks the arrays and returns the
     result itself. The instance's own subclass has a chain of such entries (the last signatures
     compiled) as its `__call__`, so those calls reach native code without a Python frame. Entries
     refuse calls (to the Python dispatch, `JitFunction.__call__`) while `jit_blocked` says a
@@ -589,7 +589,7 @@ class Lowered:
         self.jaxpr = closed
 
     def as_text(self):
-        """The LLVM IR (text) that `compiler/` generated for this computation.
+        """The LLVM IR (text) that `fnad_compiler/` generated for this computation.
 
         >>> import numpy as np, fnad
         >>> text = fnad.jit(lambda x: x * 2.0).lower(np.ones(3)).as_text()
@@ -622,7 +622,7 @@ class Compiled:
 
 
 def jit(fun=None, *, static_argnums=(), static_argnames=()):
-    """Compile `fun` to native code (LLVM via `compiler/`) and return a callable with its signature.
+    """Compile `fun` to native code (LLVM via `fnad_compiler/`) and return a callable with its signature.
 
     The first call with a given signature (argument pytree structure, shapes, dtypes, weak types, and
     the values of static arguments) traces `fun` to IR and compiles it; later calls with the same

@@ -23,9 +23,9 @@ settings.load_profile(os.environ.get("FNAD_HYPOTHESIS_PROFILE", "fnad"))
 def _jit_unavailable():
     """Why jit cannot run tests yet, or None when it can."""
     try:
-        from compiler import compile_jaxpr  # noqa: F401
+        from fnad_compiler import compile_jaxpr  # noqa: F401
     except ImportError:
-        return "fnad.jit has no backend yet (compiler.compile_jaxpr does not exist)"
+        return "fnad.jit has no backend yet (fnad_compiler.compile_jaxpr does not exist)"
     return None
 
 

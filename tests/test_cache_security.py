@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import fnad
-from compiler import cache, compile_jaxpr
+from fnad_compiler import cache, compile_jaxpr
 from fnad.jit_dispatch import inline_calls
 
 IR = "define i64 @f(i64 %a) {\n  %b = mul i64 %a, FACTOR\n  ret i64 %b\n}\n"
@@ -265,7 +265,7 @@ def test_read_only_mount_costs_only_compiles_with_one_warning(tmp_path):
     subprocess.run([sys.executable, "-c", warm], env=env, check=True, timeout=600)
     script = textwrap.dedent("""
         import numpy as np, fnad
-        from compiler import cache
+        from fnad_compiler import cache
         x = np.arange(3.0)
         for _ in range(2):
             assert np.array_equal(fnad.jit(lambda x: x * 100.0)(x), x * 100.0)   # stored before

@@ -1,4 +1,4 @@
-"""The call path of jitted functions: native entries (compiler/pyentry.py) give the same results as
+"""The call path of jitted functions: native entries (fnad_compiler/pyentry.py) give the same results as
 eager code for every output form, several signatures on one function, arguments they refuse
 (converted or the usual errors), kwargs, static arguments, disable_jit and staging traces after
 compilation, tracers, and leave reference counts and memory as they were."""

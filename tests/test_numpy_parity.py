@@ -186,7 +186,7 @@ NOT_JITTABLE = {
 NOT_JITTABLE_ARGS = {"nonzero": case(X), "argwhere": case(X), "flatnonzero": case(X), "unique": case(I)}
 
 # Float results compared within this many ulps (0, exact, by default): the compiled vector math
-# (compiler/vecmath.py) is within 1-2 ulps of the C library NumPy calls, and LU solves round differently.
+# (fnad_compiler/vecmath.py) is within 1-2 ulps of the C library NumPy calls, and LU solves round differently.
 ULPS = {name: 2 for name in (
     "exp exp2 expm1 log log1p log2 log10 sin cos tan arctan arctan2 arcsinh arccosh arctanh sinh cosh tanh cbrt "
     "hypot logaddexp power linalg.solve").split()}

@@ -722,13 +722,13 @@ NOT_COMPILED = {}
 def all_primitives():
     """Every primitive of fnad and the compiler (the registry `fnad.core.all_primitives()`), by name,
     after importing every module that may define one."""
-    import compiler
-    for package in (fnad, compiler):
+    import fnad_compiler
+    for package in (fnad, fnad_compiler):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             importlib.import_module(info.name)
     prims = {}
     for prim in fnad.core.all_primitives():
-        if prim.module.split(".")[0] not in ("fnad", compiler.__name__):
+        if prim.module.split(".")[0] not in ("fnad", fnad_compiler.__name__):
             continue        # made by a test
         assert prims.setdefault(prim.name, prim) is prim, f"two primitives named {prim.name!r}"
     return prims
@@ -754,9 +754,9 @@ def test_every_primitive_is_compiled_or_listed_with_a_reason():
     # Compiled means: lowered by a rule of the compiler, spliced in as its body (inline_param), or
     # emitted as the IR it decomposes into (custom_vjp_lin decomposes into the error its
     # evaluation raises: forward mode through custom_vjp, see test_custom_derivatives.py).
-    from compiler.lower import supported_primitives
+    from fnad_compiler.lower import supported_primitives
     lowered = supported_primitives()
-    problems = [f"{name}: not lowered, inlined or decomposed; give it a lowering rule in compiler/lower.py, "
+    problems = [f"{name}: not lowered, inlined or decomposed; give it a lowering rule in fnad_compiler/lower.py, "
                 "or list it in NOT_COMPILED with the reason"
                 for name, prim in sorted(all_primitives().items())
                 if name not in lowered and prim.inline_param is None and prim.decompose is None

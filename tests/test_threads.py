@@ -13,7 +13,7 @@ import pytest
 import fnad
 import fnad.numpy as fnp
 from fnad import jit_dispatch
-from compiler import parallel
+from fnad_compiler import parallel
 
 _SECONDS = 1.0      # how long the callers run alongside the compiling threads, per thread count
 

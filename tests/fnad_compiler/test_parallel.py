@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from llvmlite import ir
 
-from compiler import engine, parallel
+from fnad_compiler import engine, parallel
 
 # Chunk bodies as the lowering would outline them, and native launchers calling the runtime.
 IR = r"""
@@ -215,7 +215,7 @@ def test_thread_count_api_and_env(threads):
         threads(2.0)
     threads(5)
     assert parallel.get_num_threads() == 5
-    script = "from compiler import parallel; print(parallel.get_num_threads())"
+    script = "from fnad_compiler import parallel; print(parallel.get_num_threads())"
     env = dict(os.environ, FNAD_NUM_THREADS="3")
     assert subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                           text=True, check=True).stdout.strip() == "3"

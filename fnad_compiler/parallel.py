@@ -27,14 +27,14 @@ import threading
 
 from llvmlite import ir
 
-from compiler import cache, engine
+from fnad_compiler import cache, engine
+from fnad_compiler.llvm_ir import I64, PTR, VOID
 
 __all__ = ["CHUNK_TYPE", "PARALLEL_FOR_TYPE", "declare_parallel_for", "set_num_threads",
            "get_num_threads", "runtime_address"]
 
-_PTR, _I64 = ir.PointerType(), ir.IntType(64)
-CHUNK_TYPE = ir.FunctionType(ir.VoidType(), [_PTR, _I64, _I64])
-PARALLEL_FOR_TYPE = ir.FunctionType(ir.VoidType(), [_PTR, _PTR, _I64, _I64])
+CHUNK_TYPE = ir.FunctionType(VOID, [PTR, I64, I64])
+PARALLEL_FOR_TYPE = ir.FunctionType(VOID, [PTR, PTR, I64, I64])
 
 # The pool (x86-64 and AArch64 Linux, where the futex system call number is known): a job is
 # published by storing its fields, then `ticket` = generation << 32 (chunk 0 next), then bumping

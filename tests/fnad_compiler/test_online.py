@@ -1,11 +1,12 @@
-"""compiler.online: max and sum of exp(x - max) in one pass, against the two-pass eager result."""
+"""fnad_compiler.lower.online: max and sum of exp(x - max) in one pass, against the two-pass eager result."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 import fnad
 import fnad.numpy as fnp
-from compiler import online, parallel
+from fnad_compiler import parallel
+from fnad_compiler.lower import online
 
 
 def lse_parts(x, axes, keepdims=False):

@@ -13,7 +13,8 @@ from fnad import lax
 from fnad.core import Primitive, ShapedArray
 from fnad.ir import ClosedJaxpr, Eqn, Jaxpr, Var, eval_closed
 from fnad.primitives.elementwise import neg_p
-from compiler import compile_jaxpr, fusion, lower, parallel
+from fnad_compiler import compile_jaxpr, fusion, parallel
+from fnad_compiler.lower import control_flow, kernel, rules, scope, sort
 
 FLOATS = [np.float32, np.float64]
 INTS = [np.int32, np.int64]
@@ -203,7 +204,7 @@ def test_fusion_with_broadcasts_and_reductions():
 
 
 def _plan(closed):
-    return fusion.plan(closed.jaxpr, lower._SCALAR, lower._reusable)
+    return fusion.plan(closed.jaxpr, rules.SCALAR, scope.reusable)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.int32, np.bool_])
@@ -286,7 +287,7 @@ SPECIALS = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -5e-324, 3e38, -
 
 
 @settings(max_examples=30)
-@given(st.sampled_from(FLOATS), st.integers(3, 3 * lower._BLOCK), st.data())
+@given(st.sampled_from(FLOATS), st.integers(3, 3 * kernel._BLOCK), st.data())
 def test_float_max_min_with_special_values(dtype, n, data):
     """max / min (computed from integer keys of the bits) as NumPy's: NaN of either sign propagates,
     infinities, denormals and the largest values order as floats, over whole and partial blocks."""
@@ -336,7 +337,7 @@ def test_argmax_argmin_in_blocks(dtype, data):
     first position of the extreme, ties across and within blocks, the first NaN wherever it is
     (also alone in a late block), -0.0 against +0.0, infinities and integer extremes, on
     buffers and on fused values; against NumPy's argmax/argmin."""
-    n = data.draw(st.sampled_from([lower._ARG_BLOCKS_MIN, 65, 4095, 4096, 4097, 2 * 4096 + 77]), label="n")
+    n = data.draw(st.sampled_from([kernel._ARG_BLOCKS_MIN, 65, 4095, 4096, 4097, 2 * 4096 + 77]), label="n")
     rows = data.draw(st.integers(1, 3), label="rows")
     dt = np.dtype(dtype)
     if dt.kind == "f":
@@ -405,12 +406,12 @@ def test_large_results_streamed(dtype, monkeypatch):
     with non-temporal stores after an aligned prologue: every element is right whatever the
     output's alignment, size and thread count, and an intermediate written that way is read
     correctly by the next kernel."""
-    monkeypatch.setattr(lower, "_STREAM_MIN", 1 << 12)
+    monkeypatch.setattr(kernel, "_STREAM_MIN", 1 << 12)
     rng = np.random.default_rng(10)
     n = (1 << 18) + 37
     x = rand(n, dtype, rng)
     closed, exe = compiled(lambda x: [x * 5, lax.sort(x * 3 + 1), lax.exp(x) if x.dtype.kind == "f" else x - 1], x)
-    if lower._x86_64():   # not the kernel with a transcendental function
+    if kernel._x86_64():   # not the kernel with a transcendental function
         assert exe.llvm_ir.count("!nontemporal !") == 2 + (np.dtype(dtype).kind != "f")
     want = [np.asarray(w) for w in eval_closed(closed, x)]
     before = parallel.get_num_threads()
@@ -439,9 +440,9 @@ def test_prefetching_loops(dtype, monkeypatch):
     strips that prefetch the unit-stride loads: results are those of the plain loops whatever the
     strip remainder, the nest (flat, broadcast operands, rows or columns reduced, every axis
     reduced, logsumexp's one pass) and the thread count; cheap or small kernels do not prefetch."""
-    monkeypatch.setattr(lower, "_PREFETCH_MIN", 1 << 10)
+    monkeypatch.setattr(kernel, "PREFETCH_MIN", 1 << 10)
     rng = np.random.default_rng(11)
-    n, rows, cols = 3 * lower._STRIP + 37, 5, 2 * lower._STRIP + 19
+    n, rows, cols = 3 * kernel.STRIP + 37, 5, 2 * kernel.STRIP + 19
     x, m, row, col = rand(n, dtype, rng), rand((rows, cols), dtype, rng), rand(cols, dtype, rng), rand((rows, 1), dtype, rng)
 
     def lse(z, axes):
@@ -473,7 +474,7 @@ def test_prefetching_loops(dtype, monkeypatch):
     finally:
         parallel.set_num_threads(before)
     assert "llvm.prefetch" not in compiled(lambda x: [lax.reduce_sum(x * 2 + 1, (0,)), x * 3], x)[1].llvm_ir
-    monkeypatch.setattr(lower, "_PREFETCH_MIN", 1 << 30)
+    monkeypatch.setattr(kernel, "PREFETCH_MIN", 1 << 30)
     assert "llvm.prefetch" not in compiled(lambda x: [lse(x, (0,)), lax.exp(x)], x)[1].llvm_ir
 
 
@@ -636,7 +637,7 @@ def test_pads_stay_out_of_reductions_and_within_budget():
     x = np.random.default_rng(22).normal(size=(6, 7))
     many = lambda x: sum(lax.pad(x[k:], 0.0, ((0, k, 0), (0, 0, 0))) for k in range(1, 6))
     exe = check(lambda x: [lax.reduce_sum(lax.pad(x, 1.5, ((1, 2, 0), (0, 0, 0))), (0,)), many(x)], x, ulps=4)
-    plan = fusion.plan(fnad.make_jaxpr(many)(x).jaxpr, lower._SCALAR, lower._reusable)
+    plan = fusion.plan(fnad.make_jaxpr(many)(x).jaxpr, rules.SCALAR, scope.reusable)
     kernels = [s.kernel for s in plan.steps if s.kernel]
     assert sorted(sum(m.primitive.name == "pad" for m in k.members) for k in kernels) == [1, 1, 3]
 
@@ -650,7 +651,7 @@ def test_layout_reads_of_buffers_are_not_copied():
         return [lax.reduce_sum(s * s, (1,)), lax.exp(s) + lax.transpose(x, (1, 0))[::2, 1:].T]
     exe = check(f, x, ulps=4)
     assert _kernel_count(exe) == 2
-    assert fusion.plan(fnad.make_jaxpr(f)(x).jaxpr, lower._SCALAR, lower._reusable).arena_size == 0
+    assert fusion.plan(fnad.make_jaxpr(f)(x).jaxpr, rules.SCALAR, scope.reusable).arena_size == 0
 
 
 def test_dynamic_slices_clamp():
@@ -698,7 +699,7 @@ def test_radix_sort_rows(dtype, data):
     """Rows of `_RADIX_MIN` elements and more with one numeric key are radix sorted: the same bits
     as NumPy's stable sort (NaN last, -0.0 and +0.0 kept in input order, infinities, integer
     extremes), positions of argsort, other operands carried along, along either axis."""
-    n = data.draw(st.sampled_from([lower._RADIX_MIN, 257, 1000, 4099]), label="n")
+    n = data.draw(st.sampled_from([sort._RADIX_MIN, 257, 1000, 4099]), label="n")
     dt = np.dtype(dtype)
     rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16), label="seed"))
     if dt.kind == "f":
@@ -754,7 +755,7 @@ def test_cond_switch_while_scan():
 
 def _in_place_results(closed):
     """Results of the top-level jaxpr that the plan writes into their operand's buffer."""
-    return set(fusion.plan(closed.jaxpr, lower._SCALAR, lower._reusable).in_place)
+    return set(fusion.plan(closed.jaxpr, rules.SCALAR, scope.reusable).in_place)
 
 
 def test_in_place_updates_only_of_dead_operands():
@@ -814,8 +815,8 @@ def test_in_place_updates_of_loop_carries():
     for f, updated_in_place in ((checkpoints, {0: 0, 2: 2, 3: 3}), (swapped, {}), (read_after, {1: 1})):
         check(f, x, ulps=2)
         loop = next(e for e in fnad.make_jaxpr(f)(x).jaxpr.eqns if e.primitive.name == "while")
-        donated = lower._donated(loop.params["body_nconsts"], loop.outvars)
-        assert fusion.plan(loop.params["body_jaxpr"].jaxpr, lower._SCALAR, lower._reusable, donated).ties == updated_in_place
+        donated = control_flow._donated(loop.params["body_nconsts"], loop.outvars)
+        assert fusion.plan(loop.params["body_jaxpr"].jaxpr, rules.SCALAR, scope.reusable, donated).ties == updated_in_place
 
 
 def test_elementwise_kernels_overwrite_dead_operands():
@@ -836,10 +837,10 @@ def test_elementwise_kernels_overwrite_dead_operands():
     for f, tied in ((newton, {0: 1, 1: 2, 2: 3}), (shifted, {0: 0}), (kept, {0: 0, 2: 2})):   # output: input
         check(f, x, a, ulps=4)
         loop = next(e for e in fnad.make_jaxpr(f)(x, a).jaxpr.eqns if e.primitive.name == "while")
-        donated = lower._donated(loop.params["body_nconsts"], loop.outvars)
-        assert fusion.plan(loop.params["body_jaxpr"].jaxpr, lower._SCALAR, lower._reusable, donated).ties == tied
+        donated = control_flow._donated(loop.params["body_nconsts"], loop.outvars)
+        assert fusion.plan(loop.params["body_jaxpr"].jaxpr, rules.SCALAR, scope.reusable, donated).ties == tied
     f = lambda x: lax.exp(x * 3.0) + lax.reduce_sum(x * 3.0, (0,))
-    plan = fusion.plan(fnad.make_jaxpr(f)(x).jaxpr, lower._SCALAR, lower._reusable)
+    plan = fusion.plan(fnad.make_jaxpr(f)(x).jaxpr, rules.SCALAR, scope.reusable)
     y = plan.steps[0].eqn.outvars[0]         # x * 3.0 is computed into the output, which overwrites it
     assert plan.storage[y] == ("output", 0) and plan.arena_size == 64
     check(f, x, ulps=4)
@@ -863,8 +864,8 @@ def test_cond_results_and_dead_operands_in_place(monkeypatch):
             return i + 1, w
         return lax.while_loop(lambda c: c[0] < 7, body, (0, x))
     loop = next(e for e in fnad.make_jaxpr(f)(x).jaxpr.eqns if e.primitive.name == "while")
-    donated = lower._donated(loop.params["body_nconsts"], loop.outvars)
-    assert fusion.plan(loop.params["body_jaxpr"].jaxpr, lower._SCALAR, lower._reusable, donated).ties == {0: 0, 1: 1}
+    donated = control_flow._donated(loop.params["body_nconsts"], loop.outvars)
+    assert fusion.plan(loop.params["body_jaxpr"].jaxpr, rules.SCALAR, scope.reusable, donated).ties == {0: 0, 1: 1}
     copies = lambda exe: exe.llvm_ir.count(f"i64 {x.nbytes}, i1 0)")     # memcpys of a whole carry
     assert copies(check(f, x, ulps=4)) == 1                                # x into the loop's carry, once
     monkeypatch.setattr(fusion, "scratch_operands", lambda plan, n: [])

@@ -1,11 +1,11 @@
 """Compiled jaxprs as Python callables: `compile_jaxpr(closed_jaxpr) -> Executable`.
 
-Calling convention (see `compiler.lower`): `void fnad_main(void** inputs, void** consts, void** outputs)`
+Calling convention (see `fnad_compiler.lower`): `void fnad_main(void** inputs, void** consts, void** outputs)`
 over C-contiguous buffers of the compiled shapes and dtypes. An executable is called through its
-native entry (`compiler.pyentry`): a builtin function that checks the NumPy arrays it is given
+native entry (`fnad_compiler.pyentry`): a builtin function that checks the NumPy arrays it is given
 and allocates the outputs itself; an argument it refuses takes the slow path here, which converts
 what can be converted and raises a clear error otherwise. Outputs are new arrays allocated per
-call (large ones from reused blocks, `compiler.buffers`, on the slow path). Compiled code is cached (memory + disk, `compiler.cache`) by the jaxpr's text and abstract
+call (large ones from reused blocks, `fnad_compiler.buffers`, on the slow path). Compiled code is cached (memory + disk, `fnad_compiler.cache`) by the jaxpr's text and abstract
 values.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import ctypes
 
 import numpy as np
 
-from compiler import buffers, cache, engine, lower as lowering, pyentry
+from fnad_compiler import buffers, cache, engine, lower as lowering, pyentry
 from fnad.ir import pp_jaxpr
 
 __all__ = ["compile_jaxpr", "Executable"]
@@ -65,7 +65,7 @@ class Executable:
                         for c, v in zip(closed.consts, jaxpr.constvars)]
         self._const_table = (ctypes.c_void_p * max(len(self._consts), 1))(*[c.ctypes.data for c in self._consts])
         self._main = library.function("fnad_main", None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-        # Results of 4 MB and more come from compiler.buffers through the Python call (a microsecond,
+        # Results of 4 MB and more come from fnad_compiler.buffers through the Python call (a microsecond,
         # next to the time it takes to fill them); the native entry allocates smaller ones itself.
         self._allocators = [buffers.empty if a.size * a.dtype.itemsize >= buffers.MIN_BYTES else np.empty
                             for a in self.out_avals]

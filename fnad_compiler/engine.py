@@ -30,7 +30,7 @@ _SYMBOLS = {}  # name -> address or zero-argument callable returning one (resolv
 _LIBRARY_IDS = itertools.count()
 # Importing these makes every symbol generated code may call resolvable (OpenBLAS, parallel runtime,
 # Python and NumPy C API), so that code from the disk cache loads even where nothing built IR.
-_RUNTIME_PROVIDERS = ("compiler.blas", "compiler.parallel", "compiler.pyentry")
+_RUNTIME_PROVIDERS = ("fnad_compiler.blas", "fnad_compiler.parallel", "fnad_compiler.pyentry")
 
 
 class CompileError(RuntimeError):
@@ -162,7 +162,7 @@ def load_object(obj, exports):
     """Link object bytes into the process; returns a `NativeLibrary` exporting the names `exports`.
 
     Undefined symbols resolve against symbols given to `register_symbol`, then the process
-    (libc, libm, libpthread and every library loaded RTLD_GLOBAL, e.g. OpenBLAS by `compiler.blas`).
+    (libc, libm, libpthread and every library loaded RTLD_GLOBAL, e.g. OpenBLAS by `fnad_compiler.blas`).
     """
     exports = [exports] if isinstance(exports, str) else list(exports)
     if not isinstance(obj, (bytes, bytearray)) or not obj:

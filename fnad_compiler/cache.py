@@ -1,5 +1,5 @@
 """Caches of compiled code: a bounded in-memory LRU, a persistent on-disk object cache, and `Cache`,
-which puts them in front of `compiler.engine` and counts hits, misses and compiles.
+which puts them in front of `fnad_compiler.engine` and counts hits, misses and compiles.
 
 Disk entries are named by `cache_key` (sha256 of the IR text, `code_version()` and the host
 toolchain/CPU) and hold their own key, object bytes and a caller's JSON metadata and signature,
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler import engine
+from fnad_compiler import engine
 
 __all__ = ["COMPILER_VERSION", "LRUCache", "DiskCache", "Cache", "Compiled", "cache_key", "code_version",
            "default_directory", "default_cache"]
@@ -87,15 +87,15 @@ def cache_key(ir_text, version=None):
     return hashlib.sha256(json.dumps([version, engine.host_id(), ir_text]).encode()).hexdigest()
 
 
-_CODE_PACKAGES = ("compiler", "fnad")  # their rules decide the IR and how it is lowered
+_CODE_PACKAGES = ("fnad_compiler", "fnad")  # their rules decide the IR and how it is lowered
 
 
 @functools.cache
 def code_version():
     """Everything besides the IR text and the host (`engine.host_id`) that decides the compiled
-    code: `COMPILER_VERSION`, every source file of the `compiler` and `fnad` packages, and the
+    code: `COMPILER_VERSION`, every source file of the `fnad_compiler` and `fnad` packages, and the
     Python and NumPy versions (generated code uses their C APIs and object layouts). Hashing the
-    sources (700 KB) takes about 1 ms more than hashing compiler/ alone did, once per process."""
+    sources (700 KB) takes about 1 ms more than hashing fnad_compiler/ alone did, once per process."""
     digest = hashlib.sha256(json.dumps([COMPILER_VERSION, sys.version, sys.implementation.cache_tag,
                                         np.__version__]).encode())
     for package in _CODE_PACKAGES:

@@ -20,9 +20,17 @@ is not finite (see `_finish`).
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 
 from fnad.core import Primitive, ShapedArray
 from fnad.ir import Eqn, Jaxpr, Var
+from fnad_compiler import parallel
+from fnad_compiler.llvm_ir import (I1, PTR, Loop, const, i64, intrinsic, load_at, mem_type, reg_type, store_at,
+                                   type_suffix)
+from fnad_compiler.lower import kernel   # its tuning constants read at call time, so one setting governs both
+from fnad_compiler.lower.kernel import KeyExtremes, prefetch_lines, reduce_identity, reduce_step, strip_loop
+from fnad_compiler.lower.rules import opaque_rule
+from fnad_compiler.vecmath import emit_math
 
 __all__ = ["online_max_sumexp_p", "rewrite", "emit"]
 
@@ -162,11 +170,9 @@ def _broadcasts_over(chain, kept_shape, axes, x_shape):
 # The lowering
 
 
+@opaque_rule(online_max_sumexp_p.name)
 def emit(scope, e):
-    """Lower one `online_max_sumexp` equation at `scope` (a `compiler.lower` scope)."""
-    from compiler import lower as L, parallel
-    from llvmlite import ir
-
+    """Lower one `online_max_sumexp` equation at `scope` (a `scope.Scope`)."""
     x, (m_out, s_out) = e.invars[0], e.outvars
     dtype = np.dtype(x.aval.dtype)
     rows = int(np.prod(m_out.aval.shape, dtype=np.int64))
@@ -174,7 +180,7 @@ def emit(scope, e):
     split = rows == 1 and length > _PAR_BLOCK          # one row: fixed blocks as work items
     items = -(-length // _PAR_BLOCK) if split else rows
     stride = _PAR_BLOCK if split else length
-    ty, mt = L.reg_type(dtype), L.mem_type(dtype)
+    ty, mt = reg_type(dtype), mem_type(dtype)
     b = scope.b
     if split:
         m_dst, s_dst = scope.entry_alloca(mt, items), scope.entry_alloca(mt, items)
@@ -186,117 +192,117 @@ def emit(scope, e):
     set.add(fn.attributes, '"prefer-vector-width"="512"')
     frame, start, end = fn.args
     kb = ir.IRBuilder(fn.append_basic_block("entry"))
-    xp, mp, sp = [kb.load(kb.gep(frame, [L._i64(i)], source_etype=L._PTR), typ=L._PTR) for i in range(3)]
+    xp, mp, sp = [kb.load(kb.gep(frame, [i64(i)], source_etype=PTR), typ=PTR) for i in range(3)]
     acc = [kb.alloca(ty) for _ in range(2)]
-    block = (L._KeyExtremes(kb.alloca, "max", dtype), kb.alloca(ty), kb.alloca(L._I1))
-    with L._Loop(kb, start, end) as item:
-        lo = kb.mul(item, L._i64(stride))
-        hi = kb.add(lo, L._i64(stride))
-        hi = kb.select(kb.icmp_signed("<", hi, L._i64(length * rows)), hi, L._i64(length * rows))
-        kb.store(L._reduce_identity("max", dtype), acc[0])
-        kb.store(L.const(dtype, 0), acc[1])
-        with L._Loop(kb, lo, hi, _BLOCK) as b0:
-            b1 = kb.add(b0, L._i64(_BLOCK))
-            _fold_block(kb, L, dtype, xp, b0, kb.select(kb.icmp_signed("<", b1, hi), b1, hi), acc, block,
-                        prefetch=rows * length * dtype.itemsize >= L._PREFETCH_MIN)
+    block = (KeyExtremes(kb.alloca, "max", dtype), kb.alloca(ty), kb.alloca(I1))
+    with Loop(kb, start, end) as item:
+        lo = kb.mul(item, i64(stride))
+        hi = kb.add(lo, i64(stride))
+        hi = kb.select(kb.icmp_signed("<", hi, i64(length * rows)), hi, i64(length * rows))
+        kb.store(reduce_identity("max", dtype), acc[0])
+        kb.store(const(dtype, 0), acc[1])
+        with Loop(kb, lo, hi, _BLOCK) as b0:
+            b1 = kb.add(b0, i64(_BLOCK))
+            _fold_block(kb, dtype, xp, b0, kb.select(kb.icmp_signed("<", b1, hi), b1, hi), acc, block,
+                        prefetch=rows * length * dtype.itemsize >= kernel.PREFETCH_MIN)
         acc_m, acc_s = acc
         m_final = kb.load(acc_m, typ=ty)
         s_final = kb.load(acc_s, typ=ty)
         if not split:
-            s_final = _finish(kb, L, dtype, m_final, s_final, e.params["finite_guard"])
-        L._store(kb, m_final, mp, item, dtype)
-        L._store(kb, s_final, sp, item, dtype)
+            s_final = _finish(kb, dtype, m_final, s_final, e.params["finite_guard"])
+        store_at(kb, m_final, mp, item, dtype)
+        store_at(kb, s_final, sp, item, dtype)
     kb.ret_void()
 
-    args = scope.entry_alloca(L._PTR, 3)
+    args = scope.entry_alloca(PTR, 3)
     for i, p in enumerate([scope.pointer(x), m_dst, s_dst]):
-        b.store(p, b.gep(args, [L._i64(i)], source_etype=L._PTR))
+        b.store(p, b.gep(args, [i64(i)], source_etype=PTR))
     if rows * length >= _PAR_MIN and items > 1:
-        grain = max(1, -(-items * L._PAR_GRAIN // max(rows * length, 1)))
-        b.call(parallel.declare_parallel_for(scope.module), [fn, args, L._i64(items), L._i64(grain)])
+        grain = max(1, -(-items * kernel.PAR_GRAIN // max(rows * length, 1)))
+        b.call(parallel.declare_parallel_for(scope.module), [fn, args, i64(items), i64(grain)])
     else:
-        b.call(fn, [args, L._i64(0), L._i64(items)])
+        b.call(fn, [args, i64(0), i64(items)])
     if split:           # combine the blocks' partial results in order
         acc_m, acc_s = scope.entry_alloca(ty, 1), scope.entry_alloca(ty, 1)
-        b.store(L._reduce_identity("max", dtype), acc_m)
-        b.store(L.const(dtype, 0), acc_s)
-        with L._Loop(b, L._i64(0), L._i64(items)) as i:
-            _merge(b, L, dtype, acc_m, acc_s, L._load(b, m_dst, i, dtype), L._load(b, s_dst, i, dtype))
+        b.store(reduce_identity("max", dtype), acc_m)
+        b.store(const(dtype, 0), acc_s)
+        with Loop(b, i64(0), i64(items)) as i:
+            _merge(b, dtype, acc_m, acc_s, load_at(b, m_dst, i, dtype), load_at(b, s_dst, i, dtype))
         m_final = b.load(acc_m, typ=ty)
-        s_final = _finish(b, L, dtype, m_final, b.load(acc_s, typ=ty), e.params["finite_guard"])
-        L._store(b, m_final, scope.pointer(m_out), L._i64(0), dtype)
-        L._store(b, s_final, scope.pointer(s_out), L._i64(0), dtype)
+        s_final = _finish(b, dtype, m_final, b.load(acc_s, typ=ty), e.params["finite_guard"])
+        store_at(b, m_final, scope.pointer(m_out), i64(0), dtype)
+        store_at(b, s_final, scope.pointer(s_out), i64(0), dtype)
 
 
-def _fold_block(b, L, dtype, xp, b0, b1, acc, block, prefetch):
+def _fold_block(b, dtype, xp, b0, b1, acc, block, prefetch):
     """Fold elements [b0, b1) of xp into the running (max M, sum S) in allocas `acc`. Where M is
-    finite, one loop sums s = sum exp(x - M) while finding the block's max m (as `_KeyExtremes`:
+    finite, one loop sums s = sum exp(x - M) while finding the block's max m (as `KeyExtremes`:
     exactly, NaN included); if m - M <= `_HEADROOM` (no term overflowed), (M, S) <- (M', (S + s)
     exp(M - M')), M' = max(M, m), and the block is read once. Otherwise (the first block, M not
     finite, m NaN or +inf or too far above M) the block is summed again relative to m and merged by
     `_merge`. `block` holds scratch allocas: the block's extremes, its sum, a flag. With `prefetch`
-    the fused loop runs in strips with software prefetches (see `compiler.lower._strip_loop`)."""
-    ty = L.reg_type(dtype)
+    the fused loop runs in strips with software prefetches (see `kernel.strip_loop`)."""
+    ty = reg_type(dtype)
     acc_m, acc_s = acc
     blk_m, blk_s, redo = block
-    const = lambda v: L.const(dtype, v)
+    constant = lambda v: const(dtype, v)
     shift = b.load(acc_m, typ=ty)
     blk_m.reset(b)
-    b.store(const(0), blk_s)
-    finite = b.fcmp_ordered("<", L._intrinsic(b, f"llvm.fabs.{L._suffix(ty)}", ty, [shift]), const(np.inf))
+    b.store(constant(0), blk_s)
+    finite = b.fcmp_ordered("<", intrinsic(b, f"llvm.fabs.{type_suffix(ty)}", ty, [shift]), constant(np.inf))
     with b.if_else(finite) as (fused, separate):
         with fused:
             def fused_body(i):
-                x = L._load(b, xp, i, dtype)
+                x = load_at(b, xp, i, dtype)
                 blk_m.add(b, x)
-                term = L.emit_math(b, "exp", b.fsub(x, shift), summand=True)   # NaN/overflow: redone below
+                term = emit_math(b, "exp", b.fsub(x, shift), summand=True)   # NaN/overflow: redone below
                 b.store(b.fadd(b.load(blk_s, typ=ty), term, flags=("reassoc",)), blk_s)
             if prefetch:
-                L._strip_loop(b, b0, b1, fused_body,
-                              lambda pb, start: L.prefetch_lines(pb, xp, start, dtype.itemsize, L._STRIP))
+                strip_loop(b, b0, b1, fused_body,
+                           lambda pb, start: prefetch_lines(pb, xp, start, dtype.itemsize, kernel.STRIP))
             else:
-                with L._Loop(b, b0, b1) as i:
+                with Loop(b, b0, b1) as i:
                     fused_body(i)
             bm = blk_m.value(b)
-            fits = b.fcmp_ordered("<=", b.fsub(bm, shift), const(_HEADROOM[dtype.itemsize]))
+            fits = b.fcmp_ordered("<=", b.fsub(bm, shift), constant(_HEADROOM[dtype.itemsize]))
             b.store(b.not_(fits), redo)
             with b.if_then(fits):
-                new_m = L._combine(b, "max", dtype, shift, bm)          # +0.0 above -0.0
+                new_m = reduce_step(b, "max", dtype, shift, bm)          # +0.0 above -0.0
                 total = b.fadd(b.load(acc_s, typ=ty), b.load(blk_s, typ=ty))
-                b.store(b.fmul(total, L.emit_math(b, "exp", b.fsub(shift, new_m))), acc_s)
+                b.store(b.fmul(total, emit_math(b, "exp", b.fsub(shift, new_m))), acc_s)
                 b.store(new_m, acc_m)
         with separate:
-            with L._Loop(b, b0, b1) as i:
-                blk_m.add(b, L._load(b, xp, i, dtype))
-            b.store(L.ir.Constant(L._I1, 1), redo)
-    with b.if_then(b.load(redo, typ=L._I1)):
+            with Loop(b, b0, b1) as i:
+                blk_m.add(b, load_at(b, xp, i, dtype))
+            b.store(ir.Constant(I1, 1), redo)
+    with b.if_then(b.load(redo, typ=I1)):
         bm = blk_m.value(b)
-        b.store(const(0), blk_s)
-        with L._Loop(b, b0, b1) as i:
-            term = L.emit_math(b, "exp", b.fsub(L._load(b, xp, i, dtype), bm))
+        b.store(constant(0), blk_s)
+        with Loop(b, b0, b1) as i:
+            term = emit_math(b, "exp", b.fsub(load_at(b, xp, i, dtype), bm))
             b.store(b.fadd(b.load(blk_s, typ=ty), term, flags=("reassoc",)), blk_s)
-        _merge(b, L, dtype, acc_m, acc_s, bm, b.load(blk_s, typ=ty))
+        _merge(b, dtype, acc_m, acc_s, bm, b.load(blk_s, typ=ty))
 
 
-def _finish(b, L, dtype, m, s, finite_guard):
+def _finish(b, dtype, m, s, finite_guard):
     """The sum for a final max m, as the two-pass form computes it where m is not finite: with
     the max itself subtracted, an all -inf (non-empty) row sums to NaN (exp(-inf - -inf)); with the
     max replaced by 0 there, it sums to 0, and a row with +inf to +inf (NaN stays NaN)."""
-    const = lambda v: L.const(dtype, v)
+    constant = lambda v: const(dtype, v)
     if not finite_guard:
-        return b.select(b.fcmp_ordered("==", m, const(-np.inf)), const(np.nan), s)
-    s = b.select(b.fcmp_ordered("==", m, const(np.inf)), const(np.inf), s)
-    return b.select(b.fcmp_ordered("==", m, const(-np.inf)), const(0), s)
+        return b.select(b.fcmp_ordered("==", m, constant(-np.inf)), constant(np.nan), s)
+    s = b.select(b.fcmp_ordered("==", m, constant(np.inf)), constant(np.inf), s)
+    return b.select(b.fcmp_ordered("==", m, constant(-np.inf)), constant(0), s)
 
 
-def _merge(b, L, dtype, acc_m, acc_s, m, s):
+def _merge(b, dtype, acc_m, acc_s, m, s):
     """(M, S) <- (max(M, m), S exp(M - M') + s exp(m - M')); a part whose max is -inf adds nothing
     (its sum is NaN or 0 relative to its own max, but 0 relative to any finite one)."""
-    ty = L.reg_type(dtype)
+    ty = reg_type(dtype)
     old_m, old_s = b.load(acc_m, typ=ty), b.load(acc_s, typ=ty)
-    new_m = L._combine(b, "max", dtype, old_m, m)
-    neg_inf = L.const(dtype, -np.inf)
-    scale = lambda part_m, part_s: b.select(b.fcmp_ordered("==", part_m, neg_inf), L.const(dtype, 0),
-                                            b.fmul(part_s, L.emit_math(b, "exp", b.fsub(part_m, new_m))))
+    new_m = reduce_step(b, "max", dtype, old_m, m)
+    neg_inf = const(dtype, -np.inf)
+    scale = lambda part_m, part_s: b.select(b.fcmp_ordered("==", part_m, neg_inf), const(dtype, 0),
+                                            b.fmul(part_s, emit_math(b, "exp", b.fsub(part_m, new_m))))
     b.store(new_m, acc_m)
     b.store(b.fadd(scale(old_m, old_s), scale(m, s)), acc_s)

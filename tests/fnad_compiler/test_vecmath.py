@@ -1,4 +1,4 @@
-"""compiler.vecmath: each kernel, inlined into an O3-vectorised loop, against NumPy in ulp."""
+"""fnad_compiler.vecmath: each kernel, inlined into an O3-vectorised loop, against NumPy in ulp."""
 import ctypes
 import functools
 import math
@@ -9,8 +9,8 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 from llvmlite import ir
 
-from compiler import engine
-from compiler.vecmath import SUPPORTED, emit_math, emit_powi
+from fnad_compiler import engine
+from fnad_compiler.vecmath import SUPPORTED, emit_math, emit_powi
 
 DTYPES = (np.float32, np.float64)
 _IR_TYPE = {np.float32: ir.FloatType(), np.float64: ir.DoubleType()}

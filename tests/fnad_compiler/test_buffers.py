@@ -1,10 +1,10 @@
-"""compiler.buffers: large results reuse a block only when no array refers to it any more."""
+"""fnad_compiler.buffers: large results reuse a block only when no array refers to it any more."""
 import threading
 
 import numpy as np
 
 import fnad
-from compiler import buffers
+from fnad_compiler import buffers
 
 N = buffers.MIN_BYTES // 8 + 6     # float64 elements of a pooled result (even)
 

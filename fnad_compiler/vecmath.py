@@ -19,7 +19,7 @@ Methods: Cody-Waite range reduction with fma, minimax polynomials (fitted for th
 exponent manipulation through integer bitcasts, `select` for special values.  float32 pow
 evaluates exp(y log x) in float64, float32 sin/cos/tan reduce their argument in float64.
 
-Accuracy, measured by tests/compiler/test_vecmath.py (dense log-spaced sweeps over each domain,
+Accuracy, measured by tests/fnad_compiler/test_vecmath.py (dense log-spaced sweeps over each domain,
 special values, random bit patterns) against the correctly rounded value as NumPy computes it
 (NumPy in float64 rounded for float32; NumPy float64 / libm erf / long double logistic for
 float64), max ulp float32 / float64:

@@ -7,7 +7,7 @@ dimensions and pivots are i32 (`lapack_int`), LAPACKE `char` options (b'N', b'U'
 
 Threads: OpenBLAS runs single-threaded here, and generated code calls gemm through `fnad_sgemm` /
 `fnad_dgemm` (same C signature as cblas_?gemm; `declare_gemm`), which splits a large product into
-row or column blocks run by `compiler.parallel`'s pool: OpenBLAS's own threads wait for each other
+row or column blocks run by `fnad_compiler.parallel`'s pool: OpenBLAS's own threads wait for each other
 by spinning and yielding, and on a loaded machine a 128x512x512 sgemm took 33 ms with 2 of them
 against 0.6 ms with one, while the pool's caller runs every block itself when no worker gets a core.
 Blocks split the dimension whose other operand is smaller (each block packs all of that operand).
@@ -24,7 +24,8 @@ import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 
-from compiler import cache, engine, parallel
+from fnad_compiler import cache, engine, parallel
+from fnad_compiler.llvm_ir import I8, I32, PTR, VOID
 
 __all__ = ["ROW_MAJOR", "COL_MAJOR", "NO_TRANS", "TRANS", "ROUTINES", "library", "symbol_name",
            "declare", "declare_gemm", "openblas_set_num_threads", "openblas_get_num_threads",
@@ -55,7 +56,7 @@ ROUTINES = {
     # (layout, jobz, uplo, n, a, lda, w)
     "syevd": ("LAPACKE_?syevd", "i", "iccipip"),
 }
-_IR_TYPES = {"v": ir.VoidType(), "i": ir.IntType(32), "c": ir.IntType(8), "p": ir.PointerType()}
+_IR_TYPES = {"v": VOID, "i": I32, "c": I8, "p": PTR}
 _FLOATS = {"float32": ("s", ir.FloatType()), "float64": ("d", ir.DoubleType())}
 
 
@@ -299,4 +300,4 @@ def openblas_corename():
     return fn().decode()
 
 
-library()  # loaded on import: `compiler.engine` relies on it to resolve cached code
+library()  # loaded on import: `fnad_compiler.engine` relies on it to resolve cached code

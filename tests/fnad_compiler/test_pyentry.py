@@ -1,4 +1,4 @@
-"""compiler.pyentry: the native builtins of executables — result forms, what they refuse (to their
+"""fnad_compiler.pyentry: the native builtins of executables — result forms, what they refuse (to their
 fallback, with keyword arguments forwarded), the guard, constants, zero outputs, and IR free of
 process-specific addresses (it is cached on disk). Threads: tests/test_jit.py."""
 import ctypes
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fnad
-from compiler import Executable, compile_jaxpr, pyentry
+from fnad_compiler import Executable, compile_jaxpr, pyentry
 
 
 def executable(f, *args):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from llvmlite import ir
 
-from compiler import blas, engine
+from fnad_compiler import blas, engine
 
 CTYPES = {"i": ctypes.c_int32, "c": ctypes.c_char, "p": ctypes.c_void_p}
 
@@ -75,7 +75,7 @@ def test_parallel_gemm_matches_numpy(dtype, ta, tb, m, n, k):
     """fnad_?gemm (what generated code calls) splits large products into row or column blocks on
     the thread pool: same result as NumPy for every transpose, leading dimensions larger than the
     matrices, and the same bits for any thread count."""
-    from compiler import parallel
+    from fnad_compiler import parallel
     gemm = native("gemm", dtype, declare=lambda module, routine, dtype: blas.declare_gemm(module, dtype))
     rng = np.random.default_rng(1)
     pad = 3   # leading dimensions exceed the row lengths
@@ -163,7 +163,7 @@ def test_loading_starts_no_openblas_threads(user_setting):
     script = (
         "import os, numpy\n"
         "before = len(os.listdir('/proc/self/task'))\n"
-        "from compiler import blas\n"
+        "from fnad_compiler import blas\n"
         "blas.library()\n"
         "print(len(os.listdir('/proc/self/task')) - before, os.environ.get('OPENBLAS_NUM_THREADS'))\n")
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
@@ -178,7 +178,7 @@ _BITS_SCRIPT = r"""
 import hashlib, sys
 import numpy as np
 import fnad, fnad.numpy as fnp
-from compiler import parallel
+from fnad_compiler import parallel
 assert parallel.get_num_threads() == int(sys.argv[1])
 for dtype in (np.float32, np.float64):
     for sa, sb, transpose in [((257, 129), (129, 513), False), ((129, 257), (513, 257), True),

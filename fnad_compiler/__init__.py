@@ -3,6 +3,6 @@
 This package only consumes the IR defined in `fnad.ir`; it never imports fnad's transforms.
 """
 
-from compiler.runtime import compile_jaxpr, Executable  # noqa: E402
+from fnad_compiler.runtime import compile_jaxpr, Executable  # noqa: E402
 
 __all__ = ["compile_jaxpr", "Executable"]

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from compiler import cache
+from fnad_compiler import cache
 
 IR = "define i64 @f(i64 %a) {\n  %b = mul i64 %a, FACTOR\n  ret i64 %b\n}\n"
 
@@ -110,7 +110,7 @@ def test_optimisation_level_is_part_of_the_key(disk):
 def test_second_process_hits_disk_cache(tmp_path):
     script = textwrap.dedent(f"""
         import ctypes, json
-        from compiler import cache
+        from fnad_compiler import cache
         c = cache.default_cache()
         ir = {IR!r}.replace("FACTOR", "6")
         got = c.get_or_compile(ir, lambda: (ir, ["f"], {{"n": 1}}))
@@ -128,7 +128,7 @@ def test_second_process_compiles_nothing_for_a_parallel_program(tmp_path):
     """The jitted program and the parallel runtime it calls both come from the disk cache."""
     script = textwrap.dedent("""
         import json, numpy as np, fnad
-        from compiler import cache, parallel
+        from fnad_compiler import cache, parallel
         x = np.arange(1 << 18, dtype=np.float64)
         assert np.array_equal(fnad.jit(lambda x: x * 2.0 + 1.0)(x), x * 2.0 + 1.0)
         assert parallel.get_num_threads() >= 1
@@ -181,10 +181,10 @@ def test_unsafe_directories_are_refused(tmp_path):
 def test_key_covers_every_source_file_of_fnad_and_compiler(tmp_path):
     """Stale code must not be served after a rule in fnad/ (or any compiler file) changes."""
     root = os.path.dirname(os.path.dirname(cache.__file__))
-    for package in ("compiler", "fnad"):
+    for package in ("fnad_compiler", "fnad"):
         shutil.copytree(os.path.join(root, package), tmp_path / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
-    script = "from compiler import cache; print(cache.code_version(), cache.cache_key('ir'))"
+    script = "from fnad_compiler import cache; print(cache.code_version(), cache.cache_key('ir'))"
 
     def version():
         return subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, capture_output=True,
@@ -195,7 +195,7 @@ def test_key_covers_every_source_file_of_fnad_and_compiler(tmp_path):
     nested.write_text(nested.read_text() + "\n# changed\n")
     after_fnad = version()
     assert after_fnad[0] != before[0] and after_fnad[1] != before[1]
-    (tmp_path / "compiler" / "engine.py").write_text((tmp_path / "compiler" / "engine.py").read_text() + "\n")
+    (tmp_path / "fnad_compiler" / "engine.py").write_text((tmp_path / "fnad_compiler" / "engine.py").read_text() + "\n")
     assert version()[0] not in (before[0], after_fnad[0])
 
 

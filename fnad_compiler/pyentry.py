@@ -1,6 +1,6 @@
 """Python's calling convention for compiled code: each executable is a real builtin function.
 
-`add_entry(module, jaxpr)` adds, next to `fnad_main` (see `compiler.lower`),
+`add_entry(module, jaxpr)` adds, next to `fnad_main` (see `fnad_compiler.lower`),
 
     PyObject* fnad_entry(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames)
 
@@ -32,8 +32,8 @@ import functools
 import numpy as np
 from llvmlite import ir
 
-from compiler import engine, fusion
-from compiler.lower import prefault
+from fnad_compiler import engine, fusion
+from fnad_compiler.llvm_ir import I8, I32, I64, PTR, VOID, i32, i64, prefault
 
 __all__ = ["ENTRY", "FORMS", "add_entry", "make_entry", "supported"]
 
@@ -47,30 +47,21 @@ _METH_FASTCALL_KEYWORDS = 0x80 | 0x02
 _ARRAY_API_NEW = 93            # PyArray_New's slot in NumPy's _ARRAY_API (numpy/__multiarray_api.h)
 _ARRAY_API_TYPE = 2            # &PyArray_Type's slot
 
-_I8, _I32, _I64, _PTR, _VOID = ir.IntType(8), ir.IntType(32), ir.IntType(64), ir.PointerType(), ir.VoidType()
-_NULL = ir.Constant(_PTR, None)
+_NULL = ir.Constant(PTR, None)
 # The C-API functions generated code calls: name -> (return type, argument types).
 _C_API = {
-    "PyCapsule_GetPointer": (_PTR, [_PTR, _PTR]),
-    "PyObject_Vectorcall": (_PTR, [_PTR, _PTR, _I64, _PTR]),
-    "PyTuple_New": (_PTR, [_I64]),
-    "PyTuple_SetItem": (_I32, [_PTR, _I64, _PTR]),
-    "PyList_New": (_PTR, [_I64]),
-    "PyList_SetItem": (_I32, [_PTR, _I64, _PTR]),
-    "Py_DecRef": (_VOID, [_PTR]),
-    "PyEval_SaveThread": (_PTR, []),
-    "PyEval_RestoreThread": (_VOID, [_PTR]),
+    "PyCapsule_GetPointer": (PTR, [PTR, PTR]),
+    "PyObject_Vectorcall": (PTR, [PTR, PTR, I64, PTR]),
+    "PyTuple_New": (PTR, [I64]),
+    "PyTuple_SetItem": (I32, [PTR, I64, PTR]),
+    "PyList_New": (PTR, [I64]),
+    "PyList_SetItem": (I32, [PTR, I64, PTR]),
+    "Py_DecRef": (VOID, [PTR]),
+    "PyEval_SaveThread": (PTR, []),
+    "PyEval_RestoreThread": (VOID, [PTR]),
     # PyArray_New(subtype, nd, dims, type_num, strides, data, itemsize, flags, obj)
-    "fnad_PyArray_New": (_PTR, [_PTR, _I32, _PTR, _I32, _PTR, _PTR, _I32, _I32, _PTR]),
+    "fnad_PyArray_New": (PTR, [PTR, I32, PTR, I32, PTR, PTR, I32, I32, PTR]),
 }
-
-
-def _i64(v):
-    return ir.Constant(_I64, int(v))
-
-
-def _i32(v):
-    return ir.Constant(_I32, int(v))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -82,13 +73,13 @@ def add_entry(module, jaxpr):
     n_in, n_out, n_const = len(jaxpr.invars), len(jaxpr.outvars), len(jaxpr.constvars)
     api = {name: module.globals.get(name) or ir.Function(module, ir.FunctionType(ret, args), name)
            for name, (ret, args) in _C_API.items()}
-    fn = ir.Function(module, ir.FunctionType(_PTR, [_PTR, _PTR, _I64, _PTR]), ENTRY)
+    fn = ir.Function(module, ir.FunctionType(PTR, [PTR, PTR, I64, PTR]), ENTRY)
     capsule, args, nargs, kwnames = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     table = b.call(api["PyCapsule_GetPointer"], [capsule, _NULL])
-    ins, out_data = b.alloca(_PTR, size=max(n_in, 1)), b.alloca(_PTR, size=max(n_out, 1))
-    slot = lambda i: b.load(b.gep(table, [_i64(n_const + i)], source_etype=_PTR), typ=_PTR)
-    field = lambda obj, name, ty: b.load(b.gep(obj, [_i64(_PYOBJECT_LAYOUT[name])], source_etype=_I8), typ=ty)
+    ins, out_data = b.alloca(PTR, size=max(n_in, 1)), b.alloca(PTR, size=max(n_out, 1))
+    slot = lambda i: b.load(b.gep(table, [i64(n_const + i)], source_etype=PTR), typ=PTR)
+    field = lambda obj, name, ty: b.load(b.gep(obj, [i64(_PYOBJECT_LAYOUT[name])], source_etype=I8), typ=ty)
     refuse = fn.append_basic_block("refuse")
     with b.goto_block(refuse):
         b.ret(b.call(api["PyObject_Vectorcall"], [slot(_FALLBACK), args, nargs, kwnames]))
@@ -98,20 +89,20 @@ def add_entry(module, jaxpr):
         b.cbranch(condition, ok, refuse)
         b.position_at_end(ok)
 
-    require(b.and_(b.icmp_signed("==", nargs, _i64(n_in)), b.icmp_unsigned("==", kwnames, _NULL)))
-    require(b.icmp_signed("==", b.load(slot(_GUARD), typ=_I64), _i64(0)))
+    require(b.and_(b.icmp_signed("==", nargs, i64(n_in)), b.icmp_unsigned("==", kwnames, _NULL)))
+    require(b.icmp_signed("==", b.load(slot(_GUARD), typ=I64), i64(0)))
     array_type = slot(_ARRAY_TYPE)
     for i, v in enumerate(jaxpr.invars):
-        a = b.load(b.gep(args, [_i64(i)], source_etype=_PTR), typ=_PTR)
-        require(b.icmp_unsigned("==", field(a, "ob_type", _PTR), array_type))
-        require(b.icmp_unsigned("==", field(a, "nd", _I32), _i32(v.aval.ndim)))
-        flags = b.and_(field(a, "flags", _I32), _i32(_C_CONTIGUOUS_ALIGNED))
-        require(b.icmp_unsigned("==", flags, _i32(_C_CONTIGUOUS_ALIGNED)))
-        require(b.icmp_unsigned("==", field(a, "descr", _PTR), slot(_DESCRS + i)))
+        a = b.load(b.gep(args, [i64(i)], source_etype=PTR), typ=PTR)
+        require(b.icmp_unsigned("==", field(a, "ob_type", PTR), array_type))
+        require(b.icmp_unsigned("==", field(a, "nd", I32), i32(v.aval.ndim)))
+        flags = b.and_(field(a, "flags", I32), i32(_C_CONTIGUOUS_ALIGNED))
+        require(b.icmp_unsigned("==", flags, i32(_C_CONTIGUOUS_ALIGNED)))
+        require(b.icmp_unsigned("==", field(a, "descr", PTR), slot(_DESCRS + i)))
         for d, size in enumerate(v.aval.shape):
-            dim = b.load(b.gep(field(a, "dimensions", _PTR), [_i64(d)], source_etype=_I64), typ=_I64)
-            require(b.icmp_signed("==", dim, _i64(size)))
-        b.store(field(a, "data", _PTR), b.gep(ins, [_i64(i)], source_etype=_PTR))
+            dim = b.load(b.gep(field(a, "dimensions", PTR), [i64(d)], source_etype=I64), typ=I64)
+            require(b.icmp_signed("==", dim, i64(size)))
+        b.store(field(a, "data", PTR), b.gep(ins, [i64(i)], source_etype=PTR))
 
     outs = []
 
@@ -125,11 +116,11 @@ def add_entry(module, jaxpr):
         aval = v.aval
         dims = _NULL
         if aval.ndim:
-            dims = ir.GlobalVariable(module, ir.ArrayType(_I64, aval.ndim), f"{ENTRY}_dims{j}")
-            dims.initializer = ir.Constant(dims.value_type, [_i64(s) for s in aval.shape])
+            dims = ir.GlobalVariable(module, ir.ArrayType(I64, aval.ndim), f"{ENTRY}_dims{j}")
+            dims.initializer = ir.Constant(dims.value_type, [i64(s) for s in aval.shape])
             dims.global_constant, dims.linkage = True, "private"
-        o = b.call(api["fnad_PyArray_New"], [array_type, _i32(aval.ndim), dims, _i32(np.dtype(aval.dtype).num),
-                                             _NULL, _NULL, _i32(0), _i32(0), _NULL])
+        o = b.call(api["fnad_PyArray_New"], [array_type, i32(aval.ndim), dims, i32(np.dtype(aval.dtype).num),
+                                             _NULL, _NULL, i32(0), i32(0), _NULL])
         allocated = fn.append_basic_block()
         failed = fn.append_basic_block()
         b.cbranch(b.icmp_unsigned("==", o, _NULL), failed, allocated)
@@ -137,9 +128,9 @@ def add_entry(module, jaxpr):
             fail()
         b.position_at_end(allocated)
         outs.append(o)
-        data = field(o, "data", _PTR)
+        data = field(o, "data", PTR)
         prefault(b, data, fusion.nbytes(aval))
-        b.store(data, b.gep(out_data, [_i64(j)], source_etype=_PTR))
+        b.store(data, b.gep(out_data, [i64(j)], source_etype=PTR))
 
     release = sum(v.aval.size for v in jaxpr.invars + jaxpr.outvars) >= _GIL_RELEASE_ELEMENTS
     thread_state = b.call(api["PyEval_SaveThread"], []) if release else None
@@ -147,25 +138,25 @@ def add_entry(module, jaxpr):
     if release:
         b.call(api["PyEval_RestoreThread"], [thread_state])
 
-    form = b.ptrtoint(slot(_FORM), _I64)
+    form = b.ptrtoint(slot(_FORM), I64)
     if n_out == 1:
         single, several = fn.append_basic_block("single"), fn.append_basic_block()
-        b.cbranch(b.icmp_signed("==", form, _i64(FORMS["single"])), single, several)
+        b.cbranch(b.icmp_signed("==", form, i64(FORMS["single"])), single, several)
         with b.goto_block(single):
             b.ret(outs[0])
         b.position_at_end(several)
     as_tuple, as_list = fn.append_basic_block("tuple"), fn.append_basic_block("list")
-    b.cbranch(b.icmp_signed("==", form, _i64(FORMS["tuple"])), as_tuple, as_list)
+    b.cbranch(b.icmp_signed("==", form, i64(FORMS["tuple"])), as_tuple, as_list)
     for block, kind in ((as_tuple, "Tuple"), (as_list, "List")):
         b.position_at_end(block)
-        container = b.call(api[f"Py{kind}_New"], [_i64(n_out)])
+        container = b.call(api[f"Py{kind}_New"], [i64(n_out)])
         filled, failed = fn.append_basic_block(), fn.append_basic_block()
         b.cbranch(b.icmp_unsigned("==", container, _NULL), failed, filled)
         with b.goto_block(failed):
             fail()
         b.position_at_end(filled)
         for j, o in enumerate(outs):     # SetItem steals the reference and cannot fail here
-            b.call(api[f"Py{kind}_SetItem"], [container, _i64(j), o])
+            b.call(api[f"Py{kind}_SetItem"], [container, i64(j), o])
         b.ret(container)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from llvmlite import ir
 
-from compiler import engine
+from fnad_compiler import engine
 
 ADD = "define i64 @f(i64 %a) {\n  %b = add i64 %a, ADDEND\n  ret i64 %b\n}\n"
 
@@ -127,7 +127,7 @@ define double @h() {
 }
 """)
     (tmp_path / "h.o").write_bytes(obj)
-    script = (f"import ctypes; from compiler import engine\n"
+    script = (f"import ctypes; from fnad_compiler import engine\n"
               f"lib = engine.load_object(open({str(tmp_path / 'h.o')!r}, 'rb').read(), ['h'])\n"
               f"print(lib.function('h', ctypes.c_double)())")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,160 @@
+"""fnad IR -> LLVM IR.
+
+`lower(closed_jaxpr)` returns an `llvmlite.ir.Module` defining
+
+    void fnad_main(ptr inputs, ptr consts, ptr outputs)     arrays of data pointers (C ABI)
+
+(`fnad_compiler.pyentry` adds its Python entry point). It runs the steps of a `fusion.plan`. Each kernel
+is a loop nest in its own function `void kernel(ptr frame, i64 start, i64 end)` (frame: its
+buffers' pointers; [start, end) a range of its outermost loop), called directly or, when large,
+through `fnad_parallel_for`.
+
+Loop nests. A kernel iterates over a *domain* (the root's shape; for a reduction the operand's
+shape, for argmax with the reduced axis moved last). Every value is computed element by element
+("elemental" emission): an element of a value at a domain index is asked for with an integer
+matrix M (one row per axis of the value, one column per domain axis: value index = M @ domain
+index), so broadcasts, transposes and size-1 reshapes only rewrite M and every buffer read is an
+affine function of the domain index. A pad's element is its operand's or its fill depending on
+the index: the loop over each domain axis a pad depends on is split into segments at the indices
+where some pad switches, and each segment is emitted with the choice made; loops that are not split
+(reduced axes) choose per element, reading the operand only where it exists. Before emitting,
+adjacent domain axes (not split ones) are merged when every read and write is affine in the merged
+index (e.g. same-shape elementwise chains become one flat loop). Both decisions come from a dry pass
+over everything the kernel computes (its root and every member it also stores), which records the
+index forms and pad boundaries the emitted loops will use. Results are memoised per (value, M), so
+a value used twice at the same index is computed once; evaluation uses an explicit work stack, so
+fused chains of any length compile.
+
+Reductions: reduced axes that are innermost accumulate in registers, the innermost one in blocks
+of `_BLOCK` elements: the block is accumulated with reassociation allowed (only that operation
+carries the `reassoc` flag, so LLVM vectorises it with a vector of partial sums), and blocks are
+combined in order. Reductions over every axis are split into fixed blocks of about `_PAR_BLOCK`
+elements whose partial results are combined in order after the (possibly parallel) loop, so the
+result depends on the shape only, never on the thread count; a large reduction of rows into one
+contiguous kept axis likewise runs fixed blocks of rows into partial rows (`_row_blocks`). In
+kernels with transcendental math that read more than the caches hold, innermost loops
+(elementwise or reducing) run in strips of `STRIP` elements that prefetch their operands (see
+`strip_loop`). Reduced axes outside the innermost run accumulate into the output (initialised to the identity) in order.
+
+Other equations have rules of their own: indexing (dynamic_slice/update through pointers offset by
+the clamped starts, concatenate/pad as stores at affine output offsets, gather/scatter with loaded
+indices), cumulative scans, sort (stable: radix sort of one numeric key, else qsort_r of
+positions), linear algebra (LAPACKE / CBLAS trsm per matrix) and control flow: cond/while/scan emit their sub-jaxprs in place
+(a switch, loops whose carry lives in the results' buffers). A primitive without a rule here may
+offer `prim.decompose(*in_avals, **params) -> ClosedJaxpr`, which is then emitted in place.
+
+dot_general: float products of at least `_BLAS_MIN` multiply-adds call CBLAS gemm per batch
+(operands used in place when their layout is a row-major matrix or its transpose, else copied);
+smaller ones, and integer/bool ones, are reduction nests (product of the operands, summed over the
+contracting axes); outer products (only size-1 contracting axes) are elemental and fuse with their
+neighbours.
+
+The package, imports pointing down the list: `rules` (the rule registries, filled by a decorator
+next to each rule); `scalar` (one rule per elementwise primitive, with its cost); `elemental` (index
+matrices, `Elemental`); `kernel` (`Spec`, `Kernel`, reductions, prefetching strips); the families of
+whole-equation rules `dot`, `indexing`, `cumulative`, `sort` and `online`; `scope` (one jaxpr's plan
+emitted in place); `control_flow` and `linalg`, which emit through scopes; and this module: the LLVM
+module, its entry `fnad_main` and the check that every equation has a rule, which imports every family
+so that their rules are registered. The llvmlite helpers they share are in `fnad_compiler.llvm_ir`.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from fnad.ir import ClosedJaxpr, Jaxpr
+from fnad_compiler import fusion
+from fnad_compiler.llvm_ir import I64, PTR, VOID, extern, i64, prefault, reg_type
+# The families register their rules on import (`rules.scalar_rule`, `rules.opaque_rule`).
+from fnad_compiler.lower import control_flow, cumulative, dot, indexing, linalg, online, scalar, sort  # noqa: F401
+from fnad_compiler.lower.rules import OPAQUE, SCALAR
+from fnad_compiler.lower.scope import Scope, decomposition, jaxpr_of
+
+__all__ = ["lower", "supported_primitives"]
+
+
+def supported_primitives():
+    """Names of the primitives `lower` can compile."""
+    return frozenset(SCALAR) | fusion.REDUCTIONS | frozenset(OPAQUE) | frozenset(
+        ["broadcast_in_dim", "transpose", "iota", "stop_gradient", "reshape", "slice", "rev"])
+
+
+class _Lowering:
+    """The module: `fnad_main` runs the top-level `Scope`; shared state (names, allocations)."""
+
+    def __init__(self, closed):
+        jaxpr = closed.jaxpr
+        _check_supported(jaxpr)
+        self.module = ir.Module(name="fnad")
+        self.names = {}
+        self.temporary = {}       # Var -> pointer of buffers made by a lowering rule
+        self.to_free = []
+        main = ir.Function(self.module, ir.FunctionType(VOID, [PTR, PTR, PTR]), "fnad_main")
+        self.entry_builder = ir.IRBuilder(main.append_basic_block("allocas"))
+        self.b = ir.IRBuilder(main.append_basic_block("entry"))
+        ins, consts, outs = main.args
+        table = lambda array, n: [self.entry_builder.load(self.entry_builder.gep(array, [i64(i)], source_etype=PTR),
+                                                          typ=PTR) for i in range(n)]
+        Scope(self, jaxpr, table(ins, len(jaxpr.invars)), table(consts, len(jaxpr.constvars)),
+              table(outs, len(jaxpr.outvars))).emit()
+        free = extern(self.module, "free", VOID, [PTR])
+        for p in self.to_free:
+            self.b.call(free, [p])
+        self.b.ret_void()
+        self.entry_builder.branch(main.basic_blocks[1])
+
+    def fresh(self, prefix):
+        n = self.names[prefix] = self.names.get(prefix, -1) + 1
+        return f"{prefix}{n}"
+
+    def entry_alloca(self, ty, count):
+        return self.entry_builder.alloca(ty, size=count)
+
+    def malloc(self, nbytes):
+        """A 64-byte aligned buffer allocated once per call (in main's entry block), freed at exit."""
+        alloc = extern(self.module, "aligned_alloc", PTR, [I64, I64])
+        p = self.entry_builder.call(alloc, [i64(64), i64(-(-max(nbytes, 1) // 64) * 64)])
+        prefault(self.entry_builder, p, nbytes)
+        self.to_free.append(p)
+        return p
+
+
+def _check_supported(jaxpr):
+    known = supported_primitives()
+    for kind, vs in (("input", jaxpr.invars), ("constant", jaxpr.constvars)):
+        for i, v in enumerate(vs):
+            _check_dtype(v.aval, f"{kind} {i}", "pass it as float32 (x.astype(np.float32))")
+    for e in jaxpr.eqns:
+        for sub in _sub_jaxprs(e.params):
+            _check_supported(jaxpr_of(sub))
+        if e.primitive.name not in known and getattr(e.primitive, "decompose", None) is not None:
+            _check_supported(decomposition(e))
+        elif e.primitive.name not in known:
+            raise NotImplementedError(f"compiler: no lowering for primitive '{e.primitive.name}' "
+                                      f"(supported: {', '.join(sorted(known))})")
+        for v in list(e.invars) + list(e.outvars):
+            _check_dtype(v.aval, f"'{e.primitive.name}'" + (" at {}:{}".format(*e.source[:2]) if e.source else ""),
+                         "compute in float32 there (e.g. fnp.sin(x.astype(np.float32)))")
+    for i, v in enumerate(jaxpr.outvars):
+        _check_dtype(v.aval, f"output {i}", "return it as float32")
+
+
+def _check_dtype(aval, where, hint):
+    """NotImplementedError naming `where` (an input, or an op and its source line) when compiled
+    code cannot hold `aval`'s dtype (float16, complex)."""
+    try:
+        reg_type(aval.dtype)
+    except NotImplementedError as e:
+        raise NotImplementedError(f"{e}; found at {where} ({aval.str_short()}): {hint}, or call the function "
+                                  "without jit") from None
+
+
+def _sub_jaxprs(params):
+    for value in params.values():
+        for v in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(v, (Jaxpr, ClosedJaxpr)):
+                yield v
+
+
+def lower(closed):
+    """The LLVM module of a ClosedJaxpr, defining `fnad_main` (see the module docstring)."""
+    return _Lowering(closed).module
