@@ -18,7 +18,8 @@ import numpy as np
 from . import core
 from .config import config
 from .core import Tracer, get_aval, is_masked_array, masked_array_error
-from .ir import Jaxpr, ClosedJaxpr, Var, dce, eval_closed, eval_jaxpr, simplify
+from .ir import Jaxpr, ClosedJaxpr, Var, dce, eval_closed, eval_jaxpr
+from .passes import prepare_for_compile
 from .primitives.elementwise import convert_element_type_p
 from .primitives.calls import jit_p
 from .tree_util import tree_flatten, tree_structure
@@ -106,56 +107,6 @@ def _forget_entry(entry):
 # Compilation of a ClosedJaxpr (cached per jaxpr object)
 
 
-def inline_calls(closed):
-    """Splice the bodies of call-like primitives (those with `inline_param`: jit, custom_jvp/vjp
-    calls, checkpoint) into the IR, hoisting their constants, at every depth of sub-IRs."""
-    jaxpr = closed.jaxpr
-    consts = dict(zip(jaxpr.constvars, closed.consts))
-    eqns = []
-    rename = {}
-    sub = lambda a: rename.get(a, a) if type(a) is Var else a
-
-    def splice(inner, args, outvars):
-        inner = inline_calls(inner)
-        env = dict(zip(inner.jaxpr.invars, args))
-        for v, c in zip(inner.jaxpr.constvars, inner.consts):
-            nv = Var(v.aval)
-            consts[nv] = c
-            env[v] = nv
-        lookup = lambda a: env.get(a, a) if type(a) is Var else a
-        for e in inner.jaxpr.eqns:
-            new_outs = [Var(v.aval) for v in e.outvars]
-            env.update(zip(e.outvars, new_outs))
-            eqns.append(e.replace(invars=[lookup(a) for a in e.invars], outvars=new_outs))
-        for v, a in zip(outvars, inner.jaxpr.outvars):
-            rename[v] = lookup(a)
-
-    changed = False
-    for e in jaxpr.eqns:
-        param = e.primitive.inline_param
-        if param:
-            splice(e.params[param], [sub(a) for a in e.invars], e.outvars)
-            changed = True
-            continue
-        params = {k: _inline_param_value(v) for k, v in e.params.items()}
-        changed = changed or any(params[k] is not e.params[k] for k in params)
-        eqns.append(e.replace(invars=[sub(a) for a in e.invars], params=params))
-    if not changed:
-        return closed
-    new = simplify(Jaxpr(list(consts), jaxpr.invars, eqns, [sub(v) for v in jaxpr.outvars]))
-    return ClosedJaxpr(new, [consts[v] for v in new.constvars])
-
-
-def _inline_param_value(v):
-    """A param with calls inlined in its sub-IRs (control-flow branches and bodies)."""
-    if isinstance(v, ClosedJaxpr):
-        return inline_calls(v)
-    if isinstance(v, tuple) and v and all(isinstance(x, ClosedJaxpr) for x in v):
-        new = tuple(inline_calls(x) for x in v)
-        return v if all(a is b for a, b in zip(new, v)) else new
-    return v
-
-
 def _per_jaxpr(make, closed, *args):
     """`make(closed, *args)`, computed once per ClosedJaxpr object and hashable `args` (an entry of
     the global LRU, `_IN_MEMORY`). Derived IR stays the same object, so its compiled code is found
@@ -180,7 +131,7 @@ def _compiler():
 
 
 def _compile(closed):
-    return _compiler().compile_jaxpr(inline_calls(closed))
+    return _compiler().compile_jaxpr(prepare_for_compile(closed))
 
 
 def executable_for(closed):
@@ -299,7 +250,7 @@ class _IntRangeCheck:
         positions = [i for i, x in enumerate(flat) if type(x) is int]
         if not positions:
             return None
-        jaxpr = inline_calls(closed).jaxpr
+        jaxpr = prepare_for_compile(closed).jaxpr
         eqns, checked, dtypes = [], [], []
 
         def collect(jaxpr, known, nested=False):

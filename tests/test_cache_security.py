@@ -16,7 +16,7 @@ import pytest
 
 import fnad
 from fnad_compiler import cache, compile_jaxpr
-from fnad.jit_dispatch import inline_calls
+from fnad.passes import prepare_for_compile
 
 IR = "define i64 @f(i64 %a) {\n  %b = mul i64 %a, FACTOR\n  ret i64 %b\n}\n"
 KEY_TEXT = "the same key text for every factor"
@@ -162,7 +162,7 @@ def test_cache_refuses_entry_stored_with_another_signature(tmp_path):
 
 
 def _closed(f, x):
-    return inline_calls(fnad.jit(f).lower(x).jaxpr)
+    return prepare_for_compile(fnad.jit(f).lower(x).jaxpr)
 
 
 def _entry_added(directory, closed, code_cache):

@@ -756,7 +756,7 @@ def test_every_primitive_is_compiled_or_listed_with_a_reason():
     # evaluation raises: forward mode through custom_vjp, see test_custom_derivatives.py).
     from fnad_compiler.lower import supported_primitives
     lowered = supported_primitives()
-    problems = [f"{name}: not lowered, inlined or decomposed; give it a lowering rule in fnad_compiler/lower.py, "
+    problems = [f"{name}: not lowered, inlined or decomposed; give it a lowering rule in fnad_compiler/lower/, "
                 "or list it in NOT_COMPILED with the reason"
                 for name, prim in sorted(all_primitives().items())
                 if name not in lowered and prim.inline_param is None and prim.decompose is None

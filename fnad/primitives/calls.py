@@ -29,7 +29,7 @@ from .control_flow import define_rules
 # jit (rules in fnad/jit_dispatch.py)
 
 jit_p = Primitive("jit", multiple_results=True)
-jit_p.inline_param = "jaxpr"   # the compiler sees nested jits inlined (see `inline_calls`)
+jit_p.inline_param = "jaxpr"   # the compiler sees nested jits inlined (see `fnad.passes`)
 jit_p.abstract_eval = lambda *avals, jaxpr, name: jaxpr.out_avals
 
 

@@ -91,6 +91,7 @@ def trace_to_jaxpr(flat_fun, in_avals, name="make_jaxpr", dynamic=True):
 
 
 def decomposition(fn):
-    """A `decompose(*in_avals, **params) -> ClosedJaxpr` rule (the compiler's hook for primitives it has
-    no lowering for) from a function that computes the primitive with other primitives."""
+    """A `decompose(*in_avals, **params) -> ClosedJaxpr` rule (how `jit` compiles the primitive:
+    `fnad.passes.prepare_for_compile` puts this IR in its place) from a function that computes the
+    primitive with other primitives."""
     return lambda *avals, **params: trace_to_jaxpr(lambda *xs: list(fn(*xs, **params)), list(avals), "decompose")

@@ -40,8 +40,9 @@ Other equations have rules of their own: indexing (dynamic_slice/update through 
 the clamped starts, concatenate/pad as stores at affine output offsets, gather/scatter with loaded
 indices), cumulative scans, sort (stable: radix sort of one numeric key, else qsort_r of
 positions), linear algebra (LAPACKE / CBLAS trsm per matrix) and control flow: cond/while/scan emit their sub-jaxprs in place
-(a switch, loops whose carry lives in the results' buffers). A primitive without a rule here may
-offer `prim.decompose(*in_avals, **params) -> ClosedJaxpr`, which is then emitted in place.
+(a switch, loops whose carry lives in the results' buffers). The IR arrives plain: fnad inlines
+calls and expands the primitives that offer `decompose` before compiling
+(`fnad.passes.prepare_for_compile`), so lowering never traces.
 
 dot_general: float products of at least `_BLAS_MIN` multiply-adds call CBLAS gemm per batch
 (operands used in place when their layout is a row-major matrix or its transpose, else copied);
@@ -67,7 +68,7 @@ from fnad_compiler.llvm_ir import I64, PTR, VOID, extern, i64, prefault, reg_typ
 # The families register their rules on import (`rules.scalar_rule`, `rules.opaque_rule`).
 from fnad_compiler.lower import control_flow, cumulative, dot, indexing, linalg, online, scalar, sort  # noqa: F401
 from fnad_compiler.lower.rules import OPAQUE, SCALAR
-from fnad_compiler.lower.scope import Scope, decomposition, jaxpr_of
+from fnad_compiler.lower.scope import Scope, jaxpr_of
 
 __all__ = ["lower", "supported_primitives"]
 
@@ -126,9 +127,7 @@ def _check_supported(jaxpr):
     for e in jaxpr.eqns:
         for sub in _sub_jaxprs(e.params):
             _check_supported(jaxpr_of(sub))
-        if e.primitive.name not in known and getattr(e.primitive, "decompose", None) is not None:
-            _check_supported(decomposition(e))
-        elif e.primitive.name not in known:
+        if e.primitive.name not in known:
             raise NotImplementedError(f"compiler: no lowering for primitive '{e.primitive.name}' "
                                       f"(supported: {', '.join(sorted(known))})")
         for v in list(e.invars) + list(e.outvars):

@@ -34,7 +34,7 @@ class Scope:
             if step.kind in (fusion.ELEMENTAL, fusion.REDUCTION):
                 Kernel(self, kernel_spec(step)).launch()
             elif step.kind == fusion.OPAQUE:
-                OPAQUE.get(step.eqn.primitive.name, _decomposed)(self, step.eqn)
+                OPAQUE[step.eqn.primitive.name](self, step.eqn)
         for k, atom in self.plan.copies:
             copy_atom(self, atom, self.given["output"][k], self.jaxpr.outvars[k].aval)
 
@@ -132,14 +132,3 @@ def _update_origins(jaxpr):
         if v in inputs:
             origins[k] = inputs[v]
     return origins
-
-
-def decomposition(e):
-    """The sub-jaxpr a primitive without a lowering rule offers through its optional
-    `decompose(*in_avals, **params) -> ClosedJaxpr` rule (computing it from other primitives)."""
-    return jaxpr_of(e.primitive.decompose(*[a.aval for a in e.invars], **e.params))
-
-
-def _decomposed(scope, e):
-    Scope(scope.lw, decomposition(e), [scope.atom_pointer(a) for a in e.invars], [],
-          [scope.pointer(v) for v in e.outvars]).emit()
