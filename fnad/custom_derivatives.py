@@ -3,7 +3,7 @@
 A call binds a higher-order primitive whose params hold Python callables: the function (`call`)
 and its rule(s). The impl runs the function; the jvp rule runs the user's rule; the batching rule
 re-binds with vmapped callables; under staging (make_jaxpr, jit) the function is traced to a sub-IR
-that replaces `call` in the equation (the compiler inlines it), so evaluating the IR re-binds the
+that replaces `call` in the equation (`fnad.passes` inlines it before compiling), so evaluating the IR re-binds the
 primitive with the same rules.
 
 custom_vjp under differentiation runs `fwd` on the primals and emits the output tangents through

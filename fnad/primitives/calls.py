@@ -7,9 +7,9 @@
   rules (`fnad.custom_derivatives` has the user-facing decorators and the design).
 - `remat`, `remat_lin`: rematerialisation (`fnad.checkpoint` has the decorator and the design).
 
-The compiler inlines `jit`, `custom_*_call` and `remat` (their `inline_param`) and compiles
-`remat_lin` as the jvp it stands for (`decompose`). `custom_vjp_lin` is forward mode through a
-custom_vjp function, which has no rule: compiling it raises the error evaluating it raises.
+Before compiling, `fnad.passes` inlines `jit`, `custom_*_call` and `remat` (their `inline_param`)
+and expands `remat_lin` into the jvp it stands for (`decompose`). `custom_vjp_lin` is forward mode
+through a custom_vjp function, which has no rule: preparing it raises the error evaluating it raises.
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _stage_call(prim):
 def _call_primitive(name):
     """A higher-order primitive whose `call` param is the function (callable or staged sub-IR)."""
     p = Primitive(name, multiple_results=True)
-    p.inline_param = "call"      # the compiler inlines the staged sub-IR
+    p.inline_param = "call"      # fnad.passes inlines the staged sub-IR before compiling
     p.impl, p.abstract_eval, p.stage = _call_impl, _call_abstract_eval, _stage_call(p)
     p.batch_needs_size = True
     return p
