@@ -32,11 +32,10 @@ def strip_loop(b, lo, hi, body, prefetch):
     """`for i in [lo, hi): body(i)` as strips of `STRIP` elements, each strip first issuing
     `prefetch(b, start)` (emitted once `body` has been, so it may prefetch what the body loads).
 
-    Why: this machine's hardware prefetchers do not run far enough ahead of a compute-heavy loop
-    streaming from DRAM, so its reads and its arithmetic do not overlap: sum(exp(x)) over 10^7
-    float32 took the DRAM streaming time plus the compute time (8.3 ms on one thread, against
-    ~2.7 ms from cache); prefetching 2 KB ahead brought it to 4.0-4.7 ms. A prefetch inside the
-    vectorised loop's body would stop LLVM from vectorising it, hence the strips."""
+    Why: hardware prefetchers do not run far enough ahead of a compute-heavy loop streaming from
+    DRAM, so its reads and its arithmetic do not overlap (docs/compiler.md gives the measurement).
+    A prefetch inside the vectorised loop's body would stop LLVM from vectorising it, hence the
+    strips."""
     with Loop(b, lo, hi, STRIP) as start:
         head = b.block
         stop = b.add(start, i64(STRIP))
