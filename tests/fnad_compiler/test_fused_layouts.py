@@ -14,6 +14,7 @@ import pytest
 import fnad
 import fnad.numpy as fnp
 from fnad import lax, nn
+from tests.test_control_flow import fd_grad as central_difference_grad
 
 
 def assert_jit_matches_eager(f, *args, rtol=1e-12):
@@ -22,15 +23,6 @@ def assert_jit_matches_eager(f, *args, rtol=1e-12):
         got, want = (got,), (want,)
     for g, w in zip(got, want):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=rtol, atol=1e-12)
-
-
-def central_difference_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        d = np.zeros_like(x)
-        d[i] = eps
-        g[i] = (f(x + d) - f(x - d)) / (2 * eps)
-    return g
 
 
 X3 = np.array([.5, -1., 2.])
