@@ -8,6 +8,7 @@ steal the 2 cores from the next. The benchmark process makes OpenBLAS workers sl
 (unless the environment already says otherwise; this must happen before NumPy is imported), and
 the harness pauses briefly before each timed block.
 """
+
 import os
 
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")

@@ -3,21 +3,25 @@ SGD, batch 128, float32), run it once, print the seconds from process start to t
 
     python -m benchmarks.cold_start fnad|jax
 """
+
 import time
 
 START = time.perf_counter()
 
-import sys  # noqa: E402
+import itertools
+import sys
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 SIZES, BATCH, LR = (784, 512, 512, 10), 128, 0.01
 
 
 def data():
     rng = np.random.default_rng(3)
-    params = [(rng.standard_normal((m, n)).astype(np.float32) * np.float32(np.sqrt(2 / m)), np.zeros(n, np.float32))
-              for m, n in zip(SIZES[:-1], SIZES[1:])]
+    params = [
+        (rng.standard_normal((m, n)).astype(np.float32) * np.float32(np.sqrt(2 / m)), np.zeros(n, np.float32))
+        for m, n in itertools.pairwise(SIZES)
+    ]
     x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
     y = np.eye(SIZES[-1], dtype=np.float32)[rng.integers(0, SIZES[-1], BATCH)]
     return params, x, y
@@ -27,12 +31,16 @@ def make_step(framework):
     if framework == "fnad":
         import fnad as fw
         import fnad.numpy as xp
+
         tree_map = fw.tree_util.tree_map
-        logsumexp = lambda z: xp.log(xp.sum(xp.exp(z - fw.stop_gradient(xp.max(z, 1, keepdims=True))), 1)) \
+        logsumexp = lambda z: (
+            xp.log(xp.sum(xp.exp(z - fw.stop_gradient(xp.max(z, 1, keepdims=True))), 1))
             + fw.stop_gradient(xp.max(z, 1))
+        )
     else:
         import jax as fw
         import jax.numpy as xp
+
         tree_map = fw.tree_util.tree_map
         logsumexp = lambda z: fw.nn.logsumexp(z, axis=1)
 
@@ -47,6 +55,7 @@ def make_step(framework):
     def step(params, x, y):
         value, grads = fw.value_and_grad(loss)(params, x, y)
         return value, tree_map(lambda p, g: p - LR * g, params, grads)
+
     return fw.jit(step)
 
 

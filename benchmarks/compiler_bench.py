@@ -5,6 +5,7 @@ ratio fnad/NumPy (below 1: faster than NumPy) and the thread count. Asserts noth
 Workloads: fused tanh(x)*exp(-x*x)+0.5*sin(x) on 10^6 and 10^7 float32, sum and logsumexp of 10^7
 float32, a 1024x1024 float32 matmul, and the dispatch overhead of x*y+1 on 0-d float32 inputs.
 """
+
 import argparse
 
 import numpy as np
@@ -35,8 +36,8 @@ def _logsumexp_np(x):
 
 def workloads():
     rng = np.random.default_rng(0)
-    x6 = rng.standard_normal(10 ** 6, dtype=np.float32)
-    x7 = rng.standard_normal(10 ** 7, dtype=np.float32)
+    x6 = rng.standard_normal(10**6, dtype=np.float32)
+    x7 = rng.standard_normal(10**7, dtype=np.float32)
     a = rng.standard_normal((1024, 1024), dtype=np.float32)
     b = rng.standard_normal((1024, 1024), dtype=np.float32)
     s, t = np.array(2.0, np.float32), np.array(3.0, np.float32)
@@ -64,8 +65,10 @@ def main(argv=None):
         np.testing.assert_allclose(exe(*inputs)[0], f_np(*inputs), rtol=2e-3, atol=1e-3)
         res = interleaved({"fnad": lambda: exe(*inputs), "numpy": lambda: f_np(*inputs)}, repeats=args.repeats)
         r, n = res["fnad"], res["numpy"]
-        print(f"{name:22s} {fmt_time(r.median):>10s} {fmt_time(n.median):>10s} {r.median / n.median:6.2f}   "
-              f"[{fmt_time(r.min)}, {fmt_time(r.max)}]")
+        print(
+            f"{name:22s} {fmt_time(r.median):>10s} {fmt_time(n.median):>10s} {r.median / n.median:6.2f}   "
+            f"[{fmt_time(r.min)}, {fmt_time(r.max)}]"
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 
 Run: python benchmarks/engine_bench.py [--gemm-only]
 """
+
 import ctypes
 import os
 import statistics
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import llvmlite.binding as llvm
 import numpy as np
@@ -59,28 +61,36 @@ def compile_latency():
     obj = engine.emit_object(mod)
     load = timed(lambda: engine.load_object(obj, ["dot"]), 200)
     total = timed(lambda: engine.compile(SMALL, ["dot"]), 50)
-    print(f"small module (dot loop): parse {parse*1e3:.2f} ms, optimise {opt*1e3:.2f} ms, "
-          f"emit {emit*1e3:.2f} ms, load {load*1e3:.3f} ms; parse+optimise+emit+load {total*1e3:.2f} ms")
+    print(
+        f"small module (dot loop): parse {parse * 1e3:.2f} ms, optimise {opt * 1e3:.2f} ms, "
+        f"emit {emit * 1e3:.2f} ms, load {load * 1e3:.3f} ms; parse+optimise+emit+load {total * 1e3:.2f} ms"
+    )
     return obj
 
 
 def mcjit_load(obj):
     def load():
         tm = llvm.Target.from_triple(llvm.get_process_triple()).create_target_machine(
-            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3)
+            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3
+        )
         ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)  # owns its target machine
         ee.add_object_file(llvm.ObjectFileRef.from_data(obj))
         ee.finalize_object()
         return ee.get_function_address("dot")
-    print(f"load object: LLJIT+JITLink {timed(lambda: engine.load_object(obj, ['dot']), 200)*1e3:.3f} ms, "
-          f"MCJIT (new engine per object) {timed(load, 100)*1e3:.3f} ms")
+
+    print(
+        f"load object: LLJIT+JITLink {timed(lambda: engine.load_object(obj, ['dot']), 200) * 1e3:.3f} ms, "
+        f"MCJIT (new engine per object) {timed(load, 100) * 1e3:.3f} ms"
+    )
 
 
 def rss_growth():
-    rss = lambda: int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+    rss = lambda: int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
     obj = engine.compile_object(SMALL)
-    for label, cycle in [("load/release", lambda i: engine.load_object(obj, ["dot"])),
-                         ("compile/release", lambda i: engine.compile(SMALL.replace("0.0", f"{i}.0"), ["dot"]))]:
+    for label, cycle in [
+        ("load/release", lambda i: engine.load_object(obj, ["dot"])),
+        ("compile/release", lambda i: engine.compile(SMALL.replace("0.0", f"{i}.0"), ["dot"])),
+    ]:
         for i in range(100):
             cycle(i)
         before = rss()
@@ -98,7 +108,7 @@ def cache_hits():
         warm = cache.Cache(disk=disk)
         warm.get_or_compile(SMALL, build)
         mem_hit = timed(lambda: warm.get_or_compile(SMALL, build), 1000)
-    print(f"cache: disk hit (key + read + checksum + load) {disk_hit*1e3:.3f} ms, memory hit {mem_hit*1e6:.1f} us")
+    print(f"cache: disk hit (key + read + checksum + load) {disk_hit * 1e3:.3f} ms, memory hit {mem_hit * 1e6:.1f} us")
 
 
 def gemm():
@@ -108,8 +118,10 @@ def gemm():
     a, b, c, n = fn.args
     bld = ir.IRBuilder(fn.append_basic_block())
     i32, f32 = ir.IntType(32), ir.FloatType()
-    bld.call(sgemm, [i32(blas.ROW_MAJOR), i32(blas.NO_TRANS), i32(blas.NO_TRANS), n, n, n,
-                     f32(1.0), a, n, b, n, f32(0.0), c, n])
+    bld.call(
+        sgemm,
+        [i32(blas.ROW_MAJOR), i32(blas.NO_TRANS), i32(blas.NO_TRANS), n, n, n, f32(1.0), a, n, b, n, f32(0.0), c, n],
+    )
     bld.ret_void()
     mm = engine.compile(module, ["mm"]).function("mm", None, *[ctypes.c_void_p] * 3, ctypes.c_int32)
     n = 1024
@@ -127,13 +139,16 @@ def gemm():
     native()
     np.testing.assert_allclose(out, x @ y, rtol=1e-3, atol=1e-2)
     gflops = {k: np.percentile(2 * n**3 / np.array(v) / 1e9, [50, 10, 90]) for k, v in ts.items()}
-    print(f"1024^3 float32 (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')!r}, "
-          f"scipy_openblas32 core {blas.openblas_corename()}, {blas.openblas_get_num_threads()} threads): "
-          + ", ".join(f"{k} {m:.0f} GFLOP/s [{lo:.0f}-{hi:.0f}]" for k, (m, lo, hi) in gflops.items()))
+    print(
+        f"1024^3 float32 (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')!r}, "
+        f"scipy_openblas32 core {blas.openblas_corename()}, {blas.openblas_get_num_threads()} threads): "
+        + ", ".join(f"{k} {m:.0f} GFLOP/s [{lo:.0f}-{hi:.0f}]" for k, (m, lo, hi) in gflops.items())
+    )
 
 
 def parallel_overhead():
-    lib = engine.compile(r"""
+    lib = engine.compile(
+        r"""
 declare void @fnad_parallel_for(ptr, ptr, i64, i64)
 define void @nothing(ptr %a, i64 %s, i64 %e) {
   ret void
@@ -150,7 +165,9 @@ loop:
 exit:
   ret void
 }
-""", ["regions"])
+""",
+        ["regions"],
+    )
     regions = lib.function("regions", None, ctypes.c_int64)
     before = parallel.get_num_threads()
     res = []

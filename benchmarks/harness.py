@@ -1,5 +1,6 @@
 """Timing: contenders of one workload are run interleaved (A B C A B C ...) so machine noise hits
 them alike; each sample times a block of calls long enough to dwarf the timer's resolution."""
+
 from __future__ import annotations
 
 import time
@@ -11,7 +12,7 @@ import numpy as np
 @dataclass
 class Result:
     name: str
-    samples: list = field(default_factory=list)   # seconds per call
+    samples: list = field(default_factory=list)  # seconds per call
 
     @property
     def median(self):

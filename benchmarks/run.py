@@ -1,5 +1,6 @@
 """`python -m benchmarks [names...] [--repeats N]`: run the workloads and print a markdown table of
 medians (min-max) and ratios of fnad to each other contender."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,19 +10,23 @@ import traceback
 
 import numpy as np
 
-from .harness import interleaved, fmt_time
 from . import compile_memory, workloads
+from .harness import fmt_time, interleaved
 
 CONTENDERS = ("fnad", "numpy", "jax", "torch")
 
 
 def machine_line():
     import llvmlite.binding as llvm
+
     llvm.initialize_native_target()
     cpu = llvm.get_host_cpu_name()
-    return (f"{platform.machine()} {cpu}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, "
-            f"NumPy {np.__version__}" + (", JAX available" if workloads.HAVE_JAX else "")
-            + (", PyTorch available" if workloads.HAVE_TORCH else ""))
+    return (
+        f"{platform.machine()} {cpu}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, "
+        f"NumPy {np.__version__}"
+        + (", JAX available" if workloads.HAVE_JAX else "")
+        + (", PyTorch available" if workloads.HAVE_TORCH else "")
+    )
 
 
 def main(argv=None):
@@ -36,7 +41,7 @@ def main(argv=None):
     for name in names:
         try:
             group = workloads.ALL[name]()
-        except Exception as e:   # report and go on: one broken workload must not hide the rest
+        except Exception as e:  # noqa: BLE001 (report and go on: one broken workload must not hide the rest)
             print(f"| {name} | failed: {type(e).__name__}: {str(e).splitlines()[0][:80]} |")
             traceback.print_exc()
             continue
@@ -46,16 +51,25 @@ def main(argv=None):
             for c in CONTENDERS:
                 r = res.get(c)
                 cells.append("-" if r is None else f"{fmt_time(r.median)} ({fmt_time(r.min)}-{fmt_time(r.max)})")
-            ratio = lambda mine, other: ("-" if other not in res else f"{res[mine].median / res[other].median:.2f}x")
-            print(f"| {w.name} | " + " | ".join(cells) + f" | {ratio('fnad', 'numpy')} | {ratio('fnad', 'jax')} | "
-                  f"{w.target} |", flush=True)
-            for extra in (c for c in res if c not in CONTENDERS):   # variants of fnad (e.g. a warm cache)
+            ratio = lambda mine, other: "-" if other not in res else f"{res[mine].median / res[other].median:.2f}x"
+            print(
+                f"| {w.name} | " + " | ".join(cells) + f" | {ratio('fnad', 'numpy')} | {ratio('fnad', 'jax')} | "
+                f"{w.target} |",
+                flush=True,
+            )
+            for extra in (c for c in res if c not in CONTENDERS):  # variants of fnad (e.g. a warm cache)
                 r = res[extra]
-                print(f"| {w.name}: {extra} | {fmt_time(r.median)} ({fmt_time(r.min)}-{fmt_time(r.max)}) |"
-                      + " - |" * (len(CONTENDERS) - 1) + f" {ratio(extra, 'numpy')} | {ratio(extra, 'jax')} | |")
+                print(
+                    f"| {w.name}: {extra} | {fmt_time(r.median)} ({fmt_time(r.min)}-{fmt_time(r.max)}) |"
+                    + " - |" * (len(CONTENDERS) - 1)
+                    + f" {ratio(extra, 'numpy')} | {ratio(extra, 'jax')} | |"
+                )
     counts = workloads.ir_sizes()
-    print("\nIR size of grad^n(tanh), n=1..6: fnad " + "/".join(map(str, counts))
-          + " equations (JAX jaxpr 5/15/34/75/172/417; after XLA's optimiser 8/12/20/40/81/171)")
+    print(
+        "\nIR size of grad^n(tanh), n=1..6: fnad "
+        + "/".join(map(str, counts))
+        + " equations (JAX jaxpr 5/15/34/75/172/417; after XLA's optimiser 8/12/20/40/81/171)"
+    )
     print(compile_memory.line())
 
 

@@ -3,6 +3,7 @@ fnad_compiler.vecmath kernels in an O3-vectorised loop against NumPy on 10^6 ele
 one process.  Prints medians and the ratio fnad/NumPy (below 1 means faster than NumPy); asserts
 nothing.  --vector-width 512 sets the loop's "prefer-vector-width" (LLVM picks 256-bit vectors on
 this CPU by default) to show what wider vectors would buy."""
+
 import argparse
 import ctypes
 
@@ -38,13 +39,12 @@ def compile_map(body, dtype, nargs=1, vector_width=None):
     b.position_at_end(done)
     b.ret_void()
     text = str(module)
-    if vector_width:    # llvmlite's IR builder has no string attributes: patch the definition line
+    if vector_width:  # llvmlite's IR builder has no string attributes: patch the definition line
         head = 'define void @"kernel"('
         start = text.index(head)
         close = text.index(")", start)
-        text = f'{text[:close + 1]} "prefer-vector-width"="{vector_width}"{text[close + 1:]}'
-    kernel = engine.compile(text, "kernel").function(
-        "kernel", None, *[ctypes.c_void_p] * (nargs + 1), ctypes.c_int64)
+        text = f'{text[: close + 1]} "prefer-vector-width"="{vector_width}"{text[close + 1 :]}'
+    kernel = engine.compile(text, "kernel").function("kernel", None, *[ctypes.c_void_p] * (nargs + 1), ctypes.c_int64)
     return lambda out, *xs: kernel(out.ctypes.data, *[x.ctypes.data for x in xs], out.size)
 
 
@@ -79,16 +79,55 @@ def _logistic(x, out):
     return np.reciprocal(out, out=out)
 
 
-_UFUNC = {"exp": np.exp, "exp2": np.exp2, "expm1": np.expm1, "log": np.log, "log2": np.log2,
-          "log10": np.log10, "log1p": np.log1p, "sin": np.sin, "cos": np.cos, "tan": np.tan,
-          "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "asinh": np.arcsinh, "acosh": np.arccosh,
-          "atanh": np.arctanh, "atan": np.arctan, "asin": np.arcsin, "acos": np.arccos,
-          "atan2": np.arctan2, "pow": np.power, "logistic": _logistic}
-_RANGE = {"exp": (-80, 80), "exp2": (-120, 120), "expm1": (-5, 5), "log": (1e-3, 1e3), "log2": (1e-3, 1e3),
-          "log10": (1e-3, 1e3), "log1p": (-0.9, 1e3), "sin": (-100, 100), "cos": (-100, 100),
-          "tan": (-100, 100), "sinh": (-80, 80), "cosh": (-80, 80), "tanh": (-10, 10), "asinh": (-1e3, 1e3),
-          "acosh": (1, 1e3), "atanh": (-1, 1), "atan": (-10, 10), "asin": (-1, 1), "acos": (-1, 1),
-          "atan2": (-10, 10), "pow": (0.1, 10), "logistic": (-20, 20), "erf": (-4, 4)}
+_UFUNC = {
+    "exp": np.exp,
+    "exp2": np.exp2,
+    "expm1": np.expm1,
+    "log": np.log,
+    "log2": np.log2,
+    "log10": np.log10,
+    "log1p": np.log1p,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "asinh": np.arcsinh,
+    "acosh": np.arccosh,
+    "atanh": np.arctanh,
+    "atan": np.arctan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan2": np.arctan2,
+    "pow": np.power,
+    "logistic": _logistic,
+}
+_RANGE = {
+    "exp": (-80, 80),
+    "exp2": (-120, 120),
+    "expm1": (-5, 5),
+    "log": (1e-3, 1e3),
+    "log2": (1e-3, 1e3),
+    "log10": (1e-3, 1e3),
+    "log1p": (-0.9, 1e3),
+    "sin": (-100, 100),
+    "cos": (-100, 100),
+    "tan": (-100, 100),
+    "sinh": (-80, 80),
+    "cosh": (-80, 80),
+    "tanh": (-10, 10),
+    "asinh": (-1e3, 1e3),
+    "acosh": (1, 1e3),
+    "atanh": (-1, 1),
+    "atan": (-10, 10),
+    "asin": (-1, 1),
+    "acos": (-1, 1),
+    "atan2": (-10, 10),
+    "pow": (0.1, 10),
+    "logistic": (-20, 20),
+    "erf": (-4, 4),
+}
 
 
 def _erf_reference():
@@ -104,8 +143,10 @@ def cases(n, dtype, only=(), vector_width=None):
     """(label, compiled f(out, *xs), numpy f(*xs, out), inputs)"""
     rng = np.random.default_rng(0)
     x = rng.uniform(-3, 3, n).astype(dtype)
-    fused = {"exp(-x*x)+0.5*sin(x)": (_gauss_sin, _np_gauss_sin),
-             "tanh(x)*exp(-x*x)+0.5*sin(x)": (_tanh_gauss_sin, _np_tanh_gauss_sin)}
+    fused = {
+        "exp(-x*x)+0.5*sin(x)": (_gauss_sin, _np_gauss_sin),
+        "tanh(x)*exp(-x*x)+0.5*sin(x)": (_tanh_gauss_sin, _np_tanh_gauss_sin),
+    }
     for label, (body, ref) in fused.items():
         if not only or label in only:
             yield label, compile_map(body, dtype, vector_width=vector_width), ref, (x,)
@@ -123,7 +164,7 @@ def cases(n, dtype, only=(), vector_width=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--n", type=int, default=10 ** 6)
+    ap.add_argument("--n", type=int, default=10**6)
     ap.add_argument("--repeats", type=int, default=11)
     ap.add_argument("--only", default="", help="comma-separated case labels")
     ap.add_argument("--vector-width", type=int, choices=(128, 256, 512))
@@ -133,11 +174,15 @@ def main():
     for dtype in (np.float32, np.float64):
         for label, fn, ref, xs in cases(args.n, dtype, only, args.vector_width):
             out_fn, out_np = np.empty_like(xs[0]), np.empty_like(xs[0])
-            res = interleaved({"numpy": lambda: ref(*xs, out_np), "fnad": lambda: fn(out_fn, *xs)},
-                              repeats=args.repeats)
+            res = interleaved(
+                {"numpy": lambda: ref(*xs, out_np), "fnad": lambda: fn(out_fn, *xs)}, repeats=args.repeats
+            )
             t_np, t_fn = res["numpy"].median, res["fnad"].median
-            print(f"{label:32s} {np.dtype(dtype).name:8s} {fmt_time(t_np):>10s} {fmt_time(t_fn):>10s} "
-                  f"{t_fn / t_np:10.2f}", flush=True)
+            print(
+                f"{label:32s} {np.dtype(dtype).name:8s} {fmt_time(t_np):>10s} {fmt_time(t_fn):>10s} "
+                f"{t_fn / t_np:10.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

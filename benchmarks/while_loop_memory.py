@@ -10,6 +10,7 @@ number of recomputed loop steps per step (counted by counting `sin` evaluations:
 sin needs only cos, so every sin after the forward pass is a recomputation), and the gradient's error
 against the closed form (a product of per-step derivatives along the trajectory).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,9 @@ def make_loss(steps, checkpoints):
         def body(c):
             i, x = c
             return i + 1, x * (1.0 - rate) + rate * fnp.sin(x)
+
         return lax.while_loop(lambda c: c[0] < steps, body, (0, x), checkpoints=checkpoints)[1].sum()
+
     return loss
 
 
@@ -82,6 +85,7 @@ class SinCounter:
         def counted(x):
             self.count += 1
             return self.impl(x)
+
         elementwise.sin_p.impl = counted
         return self
 
@@ -95,8 +99,12 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=1000)
     ap.add_argument("--checkpoints", type=int, default=20)
     ap.add_argument("--tracemalloc", action="store_true")
-    ap.add_argument("--jit", action="store_true", help="run grad compiled by fnad.jit (needs the compiler's "
-                    "lowerings of while/cond; recomputation is then not counted)")
+    ap.add_argument(
+        "--jit",
+        action="store_true",
+        help="run grad compiled by fnad.jit (needs the compiler's "
+        "lowerings of while/cond; recomputation is then not counted)",
+    )
     args = ap.parse_args(argv)
     n, size, c = args.steps, args.size, args.checkpoints
     x0, rate = np.linspace(0.0, 2.0, size), 1e-5
@@ -106,12 +114,12 @@ def main(argv=None):
     t0 = time.perf_counter()
     loss(x0, rate)
     t_fwd = time.perf_counter() - t0
-    fnad.grad(make_loss(10, c))(x0, rate)           # warm up (imports, caches) before measuring memory
+    fnad.grad(make_loss(10, c))(x0, rate)  # warm up (imports, caches) before measuring memory
 
     grad = fnad.grad(loss)
     if args.jit:
         grad = fnad.jit(grad)
-        grad(x0, rate)                              # compile
+        grad(x0, rate)  # compile
     with SinCounter() as sins, PeakRSS() as rss:
         t0 = time.perf_counter()
         g = grad(x0, rate)
@@ -127,16 +135,21 @@ def main(argv=None):
     recomputed = sins.count - n
     planned, slots = revolve_cost(n, c)
 
-    print(f"while_loop reverse mode: {n:,} steps, carry {size:,} x float64 ({carry_bytes / 1e3:.0f} kB), "
-          f"{c} checkpoints")
+    print(
+        f"while_loop reverse mode: {n:,} steps, carry {size:,} x float64 ({carry_bytes / 1e3:.0f} kB), {c} checkpoints"
+    )
     print(f"  forward {t_fwd:.2f} s (eager), grad {t_grad:.2f} s ({'jit' if args.jit else 'eager'})")
-    print(f"  peak RSS growth during grad: {rss_growth / 1e6:.1f} MB = {rss_growth / carry_bytes:.0f} carries "
-          f"(storing every carry: {n * carry_bytes / 1e6:,.0f} MB)")
+    print(
+        f"  peak RSS growth during grad: {rss_growth / 1e6:.1f} MB = {rss_growth / carry_bytes:.0f} carries "
+        f"(storing every carry: {n * carry_bytes / 1e6:,.0f} MB)"
+    )
     if traced is not None:
         print(f"  tracemalloc peak during grad: {traced / 1e6:.2f} MB = {traced / carry_bytes:.1f} carries")
     counted = "" if args.jit else f"counted {recomputed:,}, "
-    print(f"  recomputed steps: {counted}schedule {planned:,} = {planned / n:.2f} per step (slots used {slots} "
-          f"of {c}); forward pass + recomputation = {(n + planned) / n:.2f} x the forward")
+    print(
+        f"  recomputed steps: {counted}schedule {planned:,} = {planned / n:.2f} per step (slots used {slots} "
+        f"of {c}); forward pass + recomputation = {(n + planned) / n:.2f} x the forward"
+    )
     print(f"  max relative error of the gradient vs the closed form: {err:.1e}")
 
 

@@ -1,5 +1,6 @@
 """The standard workloads. Each `setup_*` returns a Workload whose contenders are zero-argument
 callables, already compiled and warmed up: fnad always, NumPy always, JAX and PyTorch when importable."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -17,14 +18,15 @@ HAVE_TORCH = importlib.util.find_spec("torch") is not None
 @dataclass
 class Workload:
     name: str
-    target: str                      # the goal, e.g. "<= 0.5x NumPy"
+    target: str  # the goal, e.g. "<= 0.5x NumPy"
     contenders: dict = field(default_factory=dict)
-    check: tuple = ()                # (fnad_result, reference_result) compared before timing
+    check: tuple = ()  # (fnad_result, reference_result) compared before timing
     note: str = ""
 
 
 def _jax():
     import jax
+
     jax.config.update("jax_enable_x64", False)
     return jax, jax.numpy
 
@@ -45,8 +47,11 @@ def fused(n):
     jf = fnad.jit(f)
     ref = lambda: np.tanh(x) * np.exp(-x * x) + np.float32(0.5) * np.sin(x)
     _check(jf(x), ref())
-    w = Workload(f"fused tanh*exp+sin, 1e{int(np.log10(n))} f32", "<= 0.5x NumPy" if n <= 10**6 else "<= 0.25x JAX",
-                 {"fnad": lambda: jf(x), "numpy": ref})
+    w = Workload(
+        f"fused tanh*exp+sin, 1e{int(np.log10(n))} f32",
+        "<= 0.5x NumPy" if n <= 10**6 else "<= 0.25x JAX",
+        {"fnad": lambda: jf(x), "numpy": ref},
+    )
     if HAVE_JAX:
         jax, jnp = _jax()
         jjf = jax.jit(lambda x: jnp.tanh(x) * jnp.exp(-x * x) + 0.5 * jnp.sin(x))
@@ -55,6 +60,7 @@ def fused(n):
         w.contenders["jax"] = lambda: jjf(xj).block_until_ready()
     if HAVE_TORCH:
         import torch
+
         xt = torch.from_numpy(x)
         w.contenders["torch"] = lambda: torch.tanh(xt) * torch.exp(-xt * xt) + 0.5 * torch.sin(xt)
     return w
@@ -71,6 +77,7 @@ def reductions(n=10**7):
     def lse(x):
         m = fnp.max(x)
         return m + fnp.log(fnp.sum(fnp.exp(x - m)))
+
     jlse = fnad.jit(lse)
     np_lse = lambda: (lambda m: m + np.log(np.sum(np.exp(x - m))))(np.max(x))
     _check(jlse(x), np_lse(), rtol=1e-4)
@@ -85,6 +92,7 @@ def reductions(n=10**7):
         w2.contenders["jax"] = lambda: jl(xj).block_until_ready()
     if HAVE_TORCH:
         import torch
+
         xt = torch.from_numpy(x)
         w.contenders["torch"] = lambda: torch.sum(xt)
         w2.contenders["torch"] = lambda: torch.logsumexp(xt, 0)
@@ -107,6 +115,7 @@ def matmul(n=1024):
         w.contenders["jax"] = lambda: jjm(aj, bj).block_until_ready()
     if HAVE_TORCH:
         import torch
+
         at, bt = torch.from_numpy(a), torch.from_numpy(b)
         w.contenders["torch"] = lambda: at @ bt
     return w
@@ -117,8 +126,7 @@ def dispatch():
     xa, ya = np.asarray(x), np.asarray(y)
     jf = fnad.jit(lambda x, y: x * y + 1)
     _check(jf(xa, ya), 7.0)
-    w = Workload("jit dispatch x*y+1, 0-d", "<= 0.25x JAX", {"fnad": lambda: jf(xa, ya),
-                                                             "numpy": lambda: xa * ya + 1})
+    w = Workload("jit dispatch x*y+1, 0-d", "<= 0.25x JAX", {"fnad": lambda: jf(xa, ya), "numpy": lambda: xa * ya + 1})
     if HAVE_JAX:
         jax, jnp = _jax()
         jjf = jax.jit(lambda x, y: x * y + 1)
@@ -127,6 +135,7 @@ def dispatch():
         w.contenders["jax"] = lambda: jjf(xj, yj)
     if HAVE_TORCH:
         import torch
+
         xt, yt = torch.tensor(2.0), torch.tensor(3.0)
         w.contenders["torch"] = lambda: xt * yt + 1
     return w
@@ -134,7 +143,9 @@ def dispatch():
 
 def mlp_step():
     """The train step of benchmarks/cold_start.py (same model, data and loss), timed warm."""
-    from .cold_start import LR as lr, data, make_step
+    from .cold_start import LR as lr
+    from .cold_start import data, make_step
+
     params, x, y = data()
     step = make_step("fnad")
 
@@ -161,12 +172,16 @@ def mlp_step():
                 d = (d @ w.T) * (pres[i - 1] > 0)
             new[i] = (w - lr * gw, b - lr * gb)
         return l, new
+
     l1, p1 = step(params, x, y)
     l2, p2 = numpy_step(params, x, y)
     _check(l1, l2, rtol=1e-4)
     _check(p1[0][0], p2[0][0], rtol=1e-3, atol=1e-5)
-    w = Workload("MLP 784-512-512-10 train step, batch 128 f32", "<= 0.75x JAX",
-                 {"fnad": lambda: step(params, x, y), "numpy": lambda: numpy_step(params, x, y)})
+    w = Workload(
+        "MLP 784-512-512-10 train step, batch 128 f32",
+        "<= 0.75x JAX",
+        {"fnad": lambda: step(params, x, y), "numpy": lambda: numpy_step(params, x, y)},
+    )
     if HAVE_JAX:
         jax, jnp = _jax()
         jstep = make_step("jax")
@@ -176,8 +191,11 @@ def mlp_step():
         w.contenders["jax"] = lambda: jax.block_until_ready(jstep(jp, xj, yj))
     if HAVE_TORCH:
         import torch
-        tp = [(torch.from_numpy(a.copy()).requires_grad_(), torch.from_numpy(b.copy()).requires_grad_())
-              for a, b in params]
+
+        tp = [
+            (torch.from_numpy(a.copy()).requires_grad_(), torch.from_numpy(b.copy()).requires_grad_())
+            for a, b in params
+        ]
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
         def tstep():
@@ -190,6 +208,7 @@ def mlp_step():
             grads = torch.autograd.grad(l, [t for pair in tp for t in pair])
             with torch.no_grad():
                 return [t - lr * g for t, g in zip([t for pair in tp for t in pair], grads)]
+
         w.contenders["torch"] = tstep
     return w
 
@@ -203,14 +222,20 @@ def per_example_grads(n=1024, d=100):
     def loss(w, x, y):
         z = fnp.dot(x, w)
         return fnp.logaddexp(0.0, z) - y * z
+
     jg = fnad.jit(fnad.vmap(fnad.grad(loss), in_axes=(None, 0, 0)))
 
     def closed_form():
         z = X @ w
-        return ((1 / (1 + np.exp(-z)) - y)[:, None] * X)
+        return (1 / (1 + np.exp(-z)) - y)[:, None] * X
+
     _check(jg(w, X, y), closed_form(), rtol=1e-4, atol=1e-5)
-    wl = Workload("per-example grads vmap(grad), logistic 1024x100", "<= 0.4x JAX",
-                  {"fnad": lambda: jg(w, X, y), "numpy": closed_form}, note="NumPy: closed form")
+    wl = Workload(
+        "per-example grads vmap(grad), logistic 1024x100",
+        "<= 0.4x JAX",
+        {"fnad": lambda: jg(w, X, y), "numpy": closed_form},
+        note="NumPy: closed form",
+    )
     if HAVE_JAX:
         jax, jnp = _jax()
         jl = lambda w, x, y: jnp.logaddexp(0.0, x @ w) - y * (x @ w)
@@ -228,6 +253,7 @@ def hvp(n):
 
     def rosen(x):
         return fnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
     jh = fnad.jit(lambda x, v: fnad.jvp(fnad.grad(rosen), (x,), (v,))[1])
 
     def closed_form():
@@ -235,16 +261,21 @@ def hvp(n):
         hv = np.zeros(n)
         a, b = x[:-1], x[1:]
         diag = np.zeros(n)
-        diag[:-1] += 1200 * a ** 2 - 400 * b + 2
+        diag[:-1] += 1200 * a**2 - 400 * b + 2
         diag[1:] += 200
         off = -400 * a
         hv += diag * v
         hv[:-1] += off * v[1:]
         hv[1:] += off * v[:-1]
         return hv
+
     _check(jh(x, v), closed_form(), rtol=1e-8, atol=1e-8)
-    w = Workload(f"Hessian-vector product Rosenbrock n={n}", "<= 0.5x JAX" if n <= 1000 else "<= 1.0x JAX",
-                 {"fnad": lambda: jh(x, v), "numpy": closed_form}, note="NumPy: closed form, float64")
+    w = Workload(
+        f"Hessian-vector product Rosenbrock n={n}",
+        "<= 0.5x JAX" if n <= 1000 else "<= 1.0x JAX",
+        {"fnad": lambda: jh(x, v), "numpy": closed_form},
+        note="NumPy: closed form, float64",
+    )
     if HAVE_JAX:
         jax, jnp = _jax()
         jax.config.update("jax_enable_x64", True)
@@ -269,19 +300,24 @@ def rk4_gradient(steps=1000, dt=0.01, c=0.3):
         k2 = deriv(th + 0.5 * dt * k1[0], om + 0.5 * dt * k1[1], damping, mod)
         k3 = deriv(th + 0.5 * dt * k2[0], om + 0.5 * dt * k2[1], damping, mod)
         k4 = deriv(th + dt * k3[0], om + dt * k3[1], damping, mod)
-        return (th + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]),
-                om + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]))
+        return (
+            th + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]),
+            om + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]),
+        )
 
     def final_angle(damping):
         return lax.fori_loop(0, steps, lambda i, s: step(s, damping, fnp), (2.5 + 0.0 * damping, 0.0 * damping))[0]
+
     g = fnad.jit(fnad.grad(final_angle))
     damping = np.float64(c)
 
     def numpy_forward_sensitivity():
         # RK4 on the state augmented with its derivative w.r.t. damping (scalar floats).
         import math
+
         def f(th, om, dth, dom):
             return om, -9.81 * math.sin(th) - c * om, dom, -9.81 * math.cos(th) * dth - om - c * dom
+
         y = (2.5, 0.0, 0.0, 0.0)
         for _ in range(steps):
             k1 = f(*y)
@@ -290,10 +326,14 @@ def rk4_gradient(steps=1000, dt=0.01, c=0.3):
             k4 = f(*(a + dt * b for a, b in zip(y, k3)))
             y = tuple(a + dt / 6 * (p + 2 * q + 2 * r + t) for a, p, q, r, t in zip(y, k1, k2, k3, k4))
         return y[2]
+
     _check(g(damping), numpy_forward_sensitivity(), rtol=1e-8)
-    w = Workload(f"grad through {steps} RK4 steps (fori_loop)", "<= 0.5x JAX",
-                 {"fnad": lambda: g(damping), "numpy": numpy_forward_sensitivity},
-                 note="NumPy: hand-written forward sensitivity in Python floats")
+    w = Workload(
+        f"grad through {steps} RK4 steps (fori_loop)",
+        "<= 0.5x JAX",
+        {"fnad": lambda: g(damping), "numpy": numpy_forward_sensitivity},
+        note="NumPy: hand-written forward sensitivity in Python floats",
+    )
     if HAVE_JAX:
         jax, jnp = _jax()
         jax.config.update("jax_enable_x64", True)
@@ -307,6 +347,7 @@ def rk4_gradient(steps=1000, dt=0.01, c=0.3):
 def newton_while(n=10**5, tol=1e-12):
     """grad of sum(sqrt(a)) where sqrt runs Newton's method in a while_loop until every lane converged."""
     from fnad import lax
+
     a = np.random.default_rng(6).uniform(0.5, 100.0, n)
 
     def newton_sqrt(a):
@@ -315,7 +356,9 @@ def newton_while(n=10**5, tol=1e-12):
 
         def body(x):
             return 0.5 * (x + a / x)
+
         return lax.while_loop(cond, body, a)
+
     g = fnad.jit(fnad.grad(lambda a: fnp.sum(newton_sqrt(a))))
 
     def numpy_by_hand():
@@ -330,10 +373,15 @@ def newton_while(n=10**5, tol=1e-12):
             ga += gx / (2 * xk)
             gx = gx * 0.5 * (1 - a / (xk * xk))
         return ga + gx
+
     _check(g(a), 0.5 / np.sqrt(a), rtol=1e-9)
     _check(numpy_by_hand(), 0.5 / np.sqrt(a), rtol=1e-9)
-    return Workload("reverse mode through converging while_loop (Newton, 1e5 lanes)", "<= 1.0x NumPy by hand",
-                    {"fnad": lambda: g(a), "numpy": numpy_by_hand}, note="JAX cannot differentiate this")
+    return Workload(
+        "reverse mode through converging while_loop (Newton, 1e5 lanes)",
+        "<= 1.0x NumPy by hand",
+        {"fnad": lambda: g(a), "numpy": numpy_by_hand},
+        note="JAX cannot differentiate this",
+    )
 
 
 def cold_start():
@@ -348,20 +396,32 @@ def cold_start():
         env = dict(os.environ)
         if cache_dir is not None:
             env["FNAD_CACHE_DIR"] = cache_dir
-        subprocess.run([sys.executable, "-m", "benchmarks.cold_start", framework], check=True, env=env,
-                       stdout=subprocess.DEVNULL, cwd=root)
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.cold_start", framework],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            cwd=root,
+        )
+
     # Byte-compile fnad as `pip install` does for an installed package (JAX, NumPy and llvmlite came
     # with their .pyc files; an editable install under PYTHONDONTWRITEBYTECODE=1 would recompile
     # fnad's sources in every fresh process).
     import compileall
+
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for package in ("fnad", "fnad_compiler"):
         compileall.compile_dir(os.path.join(root, package), quiet=1)
     warm = tempfile.mkdtemp(prefix="fnad-warm-")
     run("fnad", warm)
-    w = Workload("cold start: fresh process to first MLP train step", "<= 0.5x JAX (cold), <= 0.1x JAX (warm)",
-                 {"fnad": lambda: run("fnad", tempfile.mkdtemp(prefix="fnad-cold-")),
-                  "fnad, warm disk cache": lambda: run("fnad", warm)})
+    w = Workload(
+        "cold start: fresh process to first MLP train step",
+        "<= 0.5x JAX (cold), <= 0.1x JAX (warm)",
+        {
+            "fnad": lambda: run("fnad", tempfile.mkdtemp(prefix="fnad-cold-")),
+            "fnad, warm disk cache": lambda: run("fnad", warm),
+        },
+    )
     if HAVE_JAX:
         w.contenders["jax"] = lambda: run("jax")
     return w

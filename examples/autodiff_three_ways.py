@@ -20,6 +20,7 @@ do the same, and also work where values are abstract (under `vmap` and `jit`).
 
     python examples/autodiff_three_ways.py [--quick] [--x 1.3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,11 +32,11 @@ import fnad.numpy as fnp
 
 
 def f(x):
-    return x * fnp.sin(x ** 2)
+    return x * fnp.sin(x**2)
 
 
 def f_prime_closed_form(x):
-    return np.sin(x ** 2) + 2 * x ** 2 * np.cos(x ** 2)
+    return np.sin(x**2) + 2 * x**2 * np.cos(x**2)
 
 
 def forward_difference(fun, x, h):
@@ -59,7 +60,7 @@ def finite_difference_table(x, exact, steps):
 def log_bar(err, width=30):
     """A bar whose length grows with log10(err) from 1e-16 to 1e0: the V shape made visible."""
     level = 16 + np.log10(max(err, 1e-16))
-    return "#" * int(round(width * min(level, 16) / 16))
+    return "#" * round(width * min(level, 16) / 16)
 
 
 # ---- control flow: the path that ran is the one that is differentiated ----------------------------
@@ -70,7 +71,7 @@ LIMIT = 10.0
 
 def python_control_flow(x):
     """Python `if` and `while` on concrete values (fine eagerly, also under grad)."""
-    y = fnp.sin(x) if x > 0 else x ** 2
+    y = fnp.sin(x) if x > 0 else x**2
     while y < LIMIT:
         y = GROWTH * y
     return y
@@ -78,7 +79,7 @@ def python_control_flow(x):
 
 def path_derivative(x):
     """d/dx of the path taken, by hand: n trips multiply the derivative of the branch by GROWTH^n."""
-    y, dy = (np.sin(x), np.cos(x)) if x > 0 else (x ** 2, 2 * x)
+    y, dy = (np.sin(x), np.cos(x)) if x > 0 else (x**2, 2 * x)
     while y < LIMIT:
         y, dy = GROWTH * y, GROWTH * dy
     return dy
@@ -86,7 +87,7 @@ def path_derivative(x):
 
 def lax_control_flow(x):
     """The same function with structured control flow: traceable, so it also works under vmap/jit."""
-    y = fnad.lax.cond(x > 0, fnp.sin, lambda v: v ** 2, x)
+    y = fnad.lax.cond(x > 0, fnp.sin, lambda v: v**2, x)
     return fnad.lax.while_loop(lambda v: v < LIMIT, lambda v: GROWTH * v, y)
 
 
@@ -107,10 +108,14 @@ def main(argv=None):
         print(f"{h:8.0e} {fwd:10.2e}  {log_bar(fwd):30} {cen:10.2e}  {log_bar(cen)}")
     best_fwd = min(table, key=lambda r: r[1])
     best_cen = min(table, key=lambda r: r[2])
-    print(f"best forward: h={best_fwd[0]:.0e} error {best_fwd[1]:.1e};  "
-          f"best central: h={best_cen[0]:.0e} error {best_cen[2]:.1e}")
-    print("(left of the minimum the error falls as h (forward) or h^2 (central): truncation;"
-          " right of it, it grows as eps/h: rounding)\n")
+    print(
+        f"best forward: h={best_fwd[0]:.0e} error {best_fwd[1]:.1e};  "
+        f"best central: h={best_cen[0]:.0e} error {best_cen[2]:.1e}"
+    )
+    print(
+        "(left of the minimum the error falls as h (forward) or h^2 (central): truncation;"
+        " right of it, it grows as eps/h: rounding)\n"
+    )
 
     print("2. Closed form by hand:", exact, "\n")
 
@@ -118,8 +123,7 @@ def main(argv=None):
     _, jvp_value = fnad.jvp(f, (x,), (1.0,))
     jacfwd_value = fnad.jacfwd(f)(x)
     grad_value = fnad.grad(f)(x)
-    ad = {"forward jvp": float(jvp_value), "forward jacfwd": float(jacfwd_value),
-          "reverse grad": float(grad_value)}
+    ad = {"forward jvp": float(jvp_value), "forward jacfwd": float(jacfwd_value), "reverse grad": float(grad_value)}
     for name, value in ad.items():
         print(f"   {name:15} {value!r:24} |error| {abs(value - exact):.1e}")
     print("   AD equals the closed form to rounding: no step size, no truncation.\n")
@@ -138,11 +142,21 @@ def main(argv=None):
         vmap_error = None
     except fnad.ConcretizationError as err:
         vmap_error = str(err)
-        print(f"vmap of the Python version has no single path to follow:\n  ConcretizationError: "
-              f"{vmap_error.split('. ')[0]}.")
-    result = {"x": x, "exact": exact, "fd_table": table, "ad": ad, "grid": grid,
-              "python_grads": python_grads, "python_vmap_error": vmap_error,
-              "lax_grads": None, "lax_vmap_grads": None}
+        print(
+            f"vmap of the Python version has no single path to follow:\n  ConcretizationError: "
+            f"{vmap_error.split('. ')[0]}."
+        )
+    result = {
+        "x": x,
+        "exact": exact,
+        "fd_table": table,
+        "ad": ad,
+        "grid": grid,
+        "python_grads": python_grads,
+        "python_vmap_error": vmap_error,
+        "lax_grads": None,
+        "lax_vmap_grads": None,
+    }
     if hasattr(fnad.lax, "while_loop"):
         lax_grads = [float(fnad.grad(lax_control_flow)(x0)) for x0 in grid]
         lax_vmap = fnad.vmap(fnad.grad(lax_control_flow))(np.array(grid))

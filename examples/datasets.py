@@ -43,7 +43,7 @@ def train_test_split(x, y, test_fraction=0.2, seed=0):
         raise ValueError(f"x has {n} rows but y has {len(y)}")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    n_test = int(round(n * test_fraction))
+    n_test = round(n * test_fraction)
     perm = np.random.default_rng(seed).permutation(n)
     test, train = perm[:n_test], perm[n_test:]
     return x[train], x[test], y[train], y[test]

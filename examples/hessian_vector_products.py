@@ -15,6 +15,7 @@ checks forward-over-reverse against reverse-over-reverse (`grad` of <grad f, v>)
 
     python examples/hessian_vector_products.py [--quick] [--sizes 10 100 300 1000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,7 @@ def rosenbrock_hvp_closed_form(x, v):
     diagonal = np.zeros_like(x)
     diagonal[:-1] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
     diagonal[1:] += 200
-    off_diagonal = -400 * x[:-1]                      # H[i, i+1] = H[i+1, i]
+    off_diagonal = -400 * x[:-1]  # H[i, i+1] = H[i+1, i]
     hv = diagonal * v
     hv[:-1] += off_diagonal * v[1:]
     hv[1:] += off_diagonal * v[:-1]
@@ -64,17 +65,20 @@ def best_time(fun, *args, repeats=3):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 300, 1000],
-                        help="dimensions n for the timing table")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[10, 100, 300, 1000], help="dimensions n for the timing table"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
 
     n = 6
     x_small, v_small = rng.normal(size=n), rng.normal(size=n)
-    methods = {"jvp(grad(f)) forward-over-reverse": hvp,
-               "grad(<grad f, v>) reverse-over-reverse": hvp_reverse_over_reverse,
-               "hessian(f)(x) @ v": hvp_via_hessian}
+    methods = {
+        "jvp(grad(f)) forward-over-reverse": hvp,
+        "grad(<grad f, v>) reverse-over-reverse": hvp_reverse_over_reverse,
+        "hessian(f)(x) @ v": hvp_via_hessian,
+    }
     products = {name: np.asarray(method(rosenbrock, x_small, v_small)) for name, method in methods.items()}
     closed = rosenbrock_hvp_closed_form(x_small, v_small)
     print(f"Rosenbrock in n = {n}: H v by hand = {np.array2string(closed, precision=6)}")
@@ -93,8 +97,7 @@ def main(argv=None):
         t_hessian = best_time(hvp_via_hessian, rosenbrock, x, v)
         err = float(np.max(np.abs(hv - rosenbrock_hvp_closed_form(x, v))) / np.max(np.abs(hv)))
         timing.append((size, t_hvp, t_hessian, err))
-        print(f"{size:6d} {t_hvp * 1e3:8.2f}ms {t_hessian * 1e3:10.2f}ms {t_hessian / t_hvp:7.1f} "
-              f"{err:26.1e}")
+        print(f"{size:6d} {t_hvp * 1e3:8.2f}ms {t_hessian * 1e3:10.2f}ms {t_hessian / t_hvp:7.1f} {err:26.1e}")
     print("(error relative to max |H v|; the Hessian's cost grows with n, the HVP's stays ~one gradient)")
     return {"x": x_small, "v": v_small, "products": products, "errors": errors, "timing": timing}
 

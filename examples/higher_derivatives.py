@@ -16,6 +16,7 @@ compares `len(make_jaxpr(grad^n(tanh))(x).eqns)` with JAX's jaxpr and with XLA a
 
     python examples/higher_derivatives.py [--quick] [--out tanh_derivatives.png] [--points 401]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,10 +37,7 @@ XLA_OPTIMISED = (8, 12, 20, 40, 81, 171)
 
 def closed_form(order, x):
     t = np.tanh(x)
-    return {1: 1 - t ** 2,
-            2: -2 * t * (1 - t ** 2),
-            3: -2 + 8 * t ** 2 - 6 * t ** 4,
-            4: 16 * t - 40 * t ** 3 + 24 * t ** 5}[order]
+    return {1: 1 - t**2, 2: -2 * t * (1 - t**2), 3: -2 + 8 * t**2 - 6 * t**4, 4: 16 * t - 40 * t**3 + 24 * t**5}[order]
 
 
 def nth_grad(fun, order):
@@ -65,6 +63,7 @@ def save_plot(x, derivs, path):
         return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot(x, np.tanh(x), label="tanh", color="black")
     for n, values in derivs.items():
@@ -81,7 +80,7 @@ def save_plot(x, derivs, path):
 
 def print_table(x, derivs, rows=9):
     picks = np.linspace(0, len(x) - 1, rows).astype(int)
-    print(f"{'x':>6} " + " ".join(f"{'grad^%d(tanh)' % n:>14}" for n in derivs))
+    print(f"{'x':>6} " + " ".join(f"{f'grad^{n}(tanh)':>14}" for n in derivs))
     for i in picks:
         print(f"{x[i]:6.2f} " + " ".join(f"{derivs[n][i]:14.8f}" for n in derivs))
 
@@ -90,8 +89,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer grid points")
     parser.add_argument("--points", type=int, default=401, help="grid points on [-4, 4]")
-    parser.add_argument("--out", default="tanh_derivatives.png",
-                        help="where to save the plot (when matplotlib is installed)")
+    parser.add_argument(
+        "--out", default="tanh_derivatives.png", help="where to save the plot (when matplotlib is installed)"
+    )
     args = parser.parse_args(argv)
 
     x = np.linspace(-4.0, 4.0, 41 if args.quick else args.points)

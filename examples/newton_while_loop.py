@@ -13,6 +13,7 @@ converged, and lanes that are done keep their values.
 
     python examples/newton_while_loop.py [--quick] [--lanes 1000] [--tol 1e-15]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,6 +31,7 @@ MAX_ITERATIONS = 100
 def newton_sqrt(a, tol=1e-15):
     """(sqrt(a) by Newton's method, the number of iterations it took). The start (1 + a) / 2 is
     the first Newton step from 1: tangent to sqrt at a = 1, where no iteration is needed."""
+
     def not_converged(state):
         x, i = state
         return (fnp.abs(x * x - a) > tol * a) & (i < MAX_ITERATIONS)
@@ -75,9 +77,17 @@ def main(argv=None):
         for row in zip(lanes, lane_trips, roots, lane_grads, rel_err):
             print(f"{row[0]:10.0e} {int(row[1]):6d} {float(row[2]):22.15g} {float(row[3]):22.15g} {row[4]:11.1e}")
     print(f"  max relative error of vmap(grad) vs 1/(2 sqrt a): {rel_err.max():.1e}")
-    return {"a": a, "root": float(root), "trips": int(trips), "grad": float(d_root),
-            "jvp": float(d_root_fwd), "lanes": lanes, "lane_roots": np.asarray(roots),
-            "lane_trips": np.asarray(lane_trips), "lane_grads": np.asarray(lane_grads)}
+    return {
+        "a": a,
+        "root": float(root),
+        "trips": int(trips),
+        "grad": float(d_root),
+        "jvp": float(d_root_fwd),
+        "lanes": lanes,
+        "lane_roots": np.asarray(roots),
+        "lane_trips": np.asarray(lane_trips),
+        "lane_grads": np.asarray(lane_grads),
+    }
 
 
 if __name__ == "__main__":

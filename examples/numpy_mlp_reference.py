@@ -87,8 +87,7 @@ def main():
     params, step_times = train(x_train, y_train, batch_size=batch_size)
     print(f"train accuracy: {accuracy(params, x_train, y_train):.4f}")
     print(f"test accuracy:  {accuracy(params, x_test, y_test):.4f} ({len(y_test)} images)")
-    print(f"median step time: {np.median(step_times) * 1e6:.1f} us "
-          f"(batch {batch_size}, {len(step_times)} steps)")
+    print(f"median step time: {np.median(step_times) * 1e6:.1f} us (batch {batch_size}, {len(step_times)} steps)")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ differences of the same simulation and against forward mode (`jvp`).
 
     python examples/pendulum_rk4.py [--quick] [--steps 1000] [--dt 0.01] [--damping 0.3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,8 @@ import fnad
 import fnad.numpy as fnp
 from fnad import lax
 
-GRAVITY_OVER_LENGTH = 9.81   # g / L for a 1 m pendulum
-INITIAL_ANGLE = 2.5          # radians: large swings, far from the linear regime
+GRAVITY_OVER_LENGTH = 9.81  # g / L for a 1 m pendulum
+INITIAL_ANGLE = 2.5  # radians: large swings, far from the linear regime
 
 
 def pendulum(state, damping):
@@ -34,6 +35,7 @@ def pendulum(state, damping):
 def rk4_step(state, damping, dt):
     def shifted(k, scale):
         return tuple(s + scale * dt * ki for s, ki in zip(state, k))
+
     k1 = pendulum(state, damping)
     k2 = pendulum(shifted(k1, 0.5), damping)
     k3 = pendulum(shifted(k2, 0.5), damping)
@@ -67,8 +69,10 @@ def main(argv=None):
     h = 1e-6
     d_theta_fd = (final_angle(c + h, steps, dt) - final_angle(c - h, steps, dt)) / (2 * h)
 
-    print(f"damped pendulum, theta0 = {INITIAL_ANGLE}, c = {c}, RK4 with dt = {dt} for {steps} steps "
-          f"(T = {steps * dt:g} s)")
+    print(
+        f"damped pendulum, theta0 = {INITIAL_ANGLE}, c = {c}, RK4 with dt = {dt} for {steps} steps "
+        f"(T = {steps * dt:g} s)"
+    )
     print(f"  final angle theta(T)                 = {float(theta_T):.12f}   ({t_value * 1e3:.1f} ms)")
     print(f"  d theta(T)/dc, grad through fori_loop = {float(d_theta):.12f}   ({t_grad * 1e3:.1f} ms)")
     print(f"  d theta(T)/dc, jvp (forward mode)     = {float(d_theta_fwd):.12f}")
@@ -77,11 +81,21 @@ def main(argv=None):
 
     dampings = np.array([0.0, 0.1, 0.3, 1.0, 3.0])
     sweep = fnad.vmap(fnad.grad(final_angle), in_axes=(0, None, None))(dampings, steps, dt)
-    print("  vmap(grad) over dampings:  "
-          + ",  ".join(f"c={c_i:g}: {g_i:.6g}" for c_i, g_i in zip(dampings, np.asarray(sweep))))
-    return {"damping": c, "steps": steps, "dt": dt, "theta_T": float(theta_T), "grad": float(d_theta),
-            "jvp": float(d_theta_fwd), "finite_difference": float(d_theta_fd),
-            "dampings": dampings, "sweep_grads": np.asarray(sweep)}
+    print(
+        "  vmap(grad) over dampings:  "
+        + ",  ".join(f"c={c_i:g}: {g_i:.6g}" for c_i, g_i in zip(dampings, np.asarray(sweep)))
+    )
+    return {
+        "damping": c,
+        "steps": steps,
+        "dt": dt,
+        "theta_T": float(theta_T),
+        "grad": float(d_theta),
+        "jvp": float(d_theta_fwd),
+        "finite_difference": float(d_theta_fd),
+        "dampings": dampings,
+        "sweep_grads": np.asarray(sweep),
+    }
 
 
 if __name__ == "__main__":

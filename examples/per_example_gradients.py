@@ -13,6 +13,7 @@ and the output says which one ran.
 
     python examples/per_example_gradients.py [--quick] [--examples 4096] [--features 50] [--no-jit]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,10 @@ def main(argv=None):
     loop = python_loop_grads(w, x[:loop_n], y[:loop_n])
     err_closed = float(np.max(np.abs(grads - reference)))
     err_loop = float(np.max(np.abs(grads[:loop_n] - loop)))
-    print(f"shape {grads.shape};  max |vmap(grad) - closed form| = {err_closed:.1e};"
-          f"  max |vmap(grad) - Python loop over {loop_n}| = {err_loop:.1e}")
+    print(
+        f"shape {grads.shape};  max |vmap(grad) - closed form| = {err_closed:.1e};"
+        f"  max |vmap(grad) - Python loop over {loop_n}| = {err_loop:.1e}"
+    )
 
     mean_grad = fnad.grad(lambda w: fnp.mean(fnad.vmap(logistic_loss, in_axes=(None, 0, 0))(w, x, y)))(w)
     err_mean = float(np.max(np.abs(grads.mean(axis=0) - mean_grad)))
@@ -92,12 +95,21 @@ def main(argv=None):
     if use_jit:
         timings[path] = best_time(fun, w, x, y)
     timings[f"Python loop of grad (extrapolated from {loop_n})"] = (
-        best_time(python_loop_grads, w, x[:loop_n], y[:loop_n], repeats=2) * n / loop_n)
+        best_time(python_loop_grads, w, x[:loop_n], y[:loop_n], repeats=2) * n / loop_n
+    )
     print(f"time for {n} gradients:")
     for name, seconds in timings.items():
         print(f"  {name:45} {seconds * 1e3:10.3f} ms")
-    return {"w": w, "x": x, "y": y, "grads": grads, "loop_grads": loop, "mean_grad": np.asarray(mean_grad),
-            "jit_used": use_jit, "path": path}
+    return {
+        "w": w,
+        "x": x,
+        "y": y,
+        "grads": grads,
+        "loop_grads": loop,
+        "mean_grad": np.asarray(mean_grad),
+        "jit_used": use_jit,
+        "path": path,
+    }
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Python loop (unrolled while tracing) and then trains for a few SGD steps.
 
     python examples/rnn_scan.py [--quick] [--length 200] [--hidden 32] [--steps 100] [--lr 0.1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,13 +23,18 @@ import numpy as np
 import fnad
 import fnad.numpy as fnp
 from fnad import lax
-from fnad.tree_util import tree_map, tree_leaves
+from fnad.tree_util import tree_leaves, tree_map
 
 
 def init_params(rng, hidden):
     scale = 1.0 / np.sqrt(hidden)
-    return {"w_h": scale * rng.normal(size=(hidden, hidden)), "w_x": rng.normal(size=hidden),
-            "b": np.zeros(hidden), "w_out": scale * rng.normal(size=hidden), "b_out": np.zeros(())}
+    return {
+        "w_h": scale * rng.normal(size=(hidden, hidden)),
+        "w_x": rng.normal(size=hidden),
+        "b": np.zeros(hidden),
+        "w_out": scale * rng.normal(size=hidden),
+        "b_out": np.zeros(()),
+    }
 
 
 def rnn_cell(params, h, x_t):
@@ -63,7 +69,7 @@ def loss_unrolled(params, xs, targets):
 def make_sequence(rng, length):
     t = np.arange(length + 1) * 0.1
     wave = np.sin(t) + 0.05 * rng.normal(size=length + 1)
-    return wave[:-1], wave[1:]           # inputs and next-step targets
+    return wave[:-1], wave[1:]  # inputs and next-step targets
 
 
 def main(argv=None):
@@ -104,9 +110,18 @@ def main(argv=None):
         losses.append(float(value))
     losses.append(float(loss_scan(params, xs, targets)))
     print(f"  SGD (lr {args.lr}) for {steps} steps: loss {losses[0]:.5f} -> {losses[-1]:.5f}")
-    return {"xs": xs, "targets": targets, "initial_params": initial_params, "loss": float(loss),
-            "loss_unrolled": float(loss_loop), "grads": grads, "grads_unrolled": grads_loop, "losses": losses,
-            "scan_eqns": scan_eqns, "loop_eqns": loop_eqns}
+    return {
+        "xs": xs,
+        "targets": targets,
+        "initial_params": initial_params,
+        "loss": float(loss),
+        "loss_unrolled": float(loss_loop),
+        "grads": grads,
+        "grads_unrolled": grads_loop,
+        "losses": losses,
+        "scan_eqns": scan_eqns,
+        "loop_eqns": loop_eqns,
+    }
 
 
 if __name__ == "__main__":

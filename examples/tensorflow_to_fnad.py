@@ -8,9 +8,11 @@ an optimizer step is a `tree_map` over the parameter and gradient trees.
 
     python examples/tensorflow_to_fnad.py [--quick] [--seed 0] [--steps 5]
 """
+
 from __future__ import annotations
 
 import argparse
+import itertools
 
 import numpy as np
 
@@ -36,7 +38,7 @@ dy_dx = tape.gradient(y, x)                 # 6.0"""
 
 
 def square(x):
-    return x ** 2
+    return x**2
 
 
 TF_TWO_VARIABLES = """
@@ -47,7 +49,7 @@ dz_dx, dz_dy = tape.gradient(z, [x, y])     # 2.0, 7.0"""
 
 
 def two_variables(x, y):
-    return x * y + y ** 2
+    return x * y + y**2
 
 
 TF_DENSE_NETWORK = """
@@ -62,7 +64,7 @@ optimizer.apply_gradients(zip(grads, model.trainable_variables))"""
 def init_dense_params(rng, sizes=(10, 5, 1)):
     """Glorot-uniform weights and zero biases, like Keras' Dense defaults."""
     params = {}
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes), start=1):
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         params[f"w{i}"] = rng.uniform(-limit, limit, size=(fan_in, fan_out))
         params[f"b{i}"] = np.zeros(fan_out)
@@ -70,8 +72,8 @@ def init_dense_params(rng, sizes=(10, 5, 1)):
 
 
 def dense_network(params, x):
-    hidden = fnp.maximum(x @ params["w1"] + params["b1"], 0.0)   # Dense(5, activation="relu")
-    return hidden @ params["w2"] + params["b2"]                  # Dense(1)
+    hidden = fnp.maximum(x @ params["w1"] + params["b1"], 0.0)  # Dense(5, activation="relu")
+    return hidden @ params["w2"] + params["b2"]  # Dense(1)
 
 
 def mse_loss(params, x, y):
@@ -98,15 +100,21 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     abc_grads = fnad.grad(sum_of_products, argnums=(0, 1, 2))(3.0, 2.0, 1.0)
-    show(TF_SUM_OF_PRODUCTS, "fnad.grad(lambda a, b, c: a * b + c, argnums=(0, 1, 2))(3.0, 2.0, 1.0)",
-         [float(g) for g in abc_grads])
+    show(
+        TF_SUM_OF_PRODUCTS,
+        "fnad.grad(lambda a, b, c: a * b + c, argnums=(0, 1, 2))(3.0, 2.0, 1.0)",
+        [float(g) for g in abc_grads],
+    )
 
     square_grad = fnad.grad(square)(3.0)
     show(TF_SQUARE, "fnad.grad(lambda x: x ** 2)(3.0)", float(square_grad))
 
     xy_grads = fnad.grad(two_variables, argnums=(0, 1))(3.0, 2.0)
-    show(TF_TWO_VARIABLES, "fnad.grad(lambda x, y: x * y + y ** 2, argnums=(0, 1))(3.0, 2.0)",
-         tuple(float(g) for g in xy_grads))
+    show(
+        TF_TWO_VARIABLES,
+        "fnad.grad(lambda x, y: x * y + y ** 2, argnums=(0, 1))(3.0, 2.0)",
+        tuple(float(g) for g in xy_grads),
+    )
 
     rng = np.random.default_rng(args.seed)
     batch = 8 if args.quick else 32
@@ -115,8 +123,10 @@ def main(argv=None):
     y = rng.normal(size=(batch, 1))
     params = init_dense_params(rng)
     print("TensorFlow:" + "\n    ".join(TF_DENSE_NETWORK.splitlines()))
-    print("fnad:\n    loss, grads = fnad.value_and_grad(mse_loss)(params, x, y)\n"
-          "    params = tree_map(lambda p, g: p - lr * g, params, grads)")
+    print(
+        "fnad:\n    loss, grads = fnad.value_and_grad(mse_loss)(params, x, y)\n"
+        "    params = tree_map(lambda p, g: p - lr * g, params, grads)"
+    )
     initial_params = params
     losses = []
     for step in range(steps):
@@ -128,9 +138,16 @@ def main(argv=None):
     losses.append(float(mse_loss(params, x, y)))
     print(f"    loss before {losses[0]:.6f} -> after {steps} step(s) {losses[-1]:.6f}")
 
-    return {"abc_grads": tuple(float(g) for g in abc_grads), "square_grad": float(square_grad),
-            "xy_grads": tuple(float(g) for g in xy_grads), "losses": losses,
-            "initial_params": initial_params, "first_grads": first_grads, "x": x, "y": y}
+    return {
+        "abc_grads": tuple(float(g) for g in abc_grads),
+        "square_grad": float(square_grad),
+        "xy_grads": tuple(float(g) for g in xy_grads),
+        "losses": losses,
+        "initial_params": initial_params,
+        "first_grads": first_grads,
+        "x": x,
+        "y": y,
+    }
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ by hand in NumPy (examples/numpy_mlp_reference.py).
     python examples/train_mlp.py [--epochs 30] [--batch-size 64] [--lr 0.05] [--seed 0]
                                  [--optimizer adam|momentum|sgd] [--no-jit]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,11 +17,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import fnad  # noqa: E402
-import fnad.numpy as fnp  # noqa: E402
-from fnad import optim  # noqa: E402
-from datasets import load_digits, train_test_split  # noqa: E402
-from numpy_mlp_reference import init_params, numpy_train_step  # noqa: E402
+from datasets import load_digits, train_test_split
+from numpy_mlp_reference import init_params, numpy_train_step
+
+import fnad
+import fnad.numpy as fnp
+from fnad import optim
 
 NUM_CLASSES = 10
 
@@ -46,6 +48,7 @@ def make_train_step(optimizer, use_jit):
         (loss, acc), grads = fnad.value_and_grad(loss_and_accuracy, has_aux=True)(params, x, y)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optim.apply_updates(params, updates), opt_state, loss, acc
+
     return fnad.jit(train_step) if use_jit else train_step
 
 
@@ -56,8 +59,7 @@ def evaluate(params, x, y):
 def progress(epoch, epochs, loss, acc, steps_per_s, width=24):
     done = int(width * epoch / epochs)
     bar = "#" * done + "." * (width - done)
-    return (f"epoch {epoch:3d}/{epochs} [{bar}] loss {loss:.4f}  acc {acc:.3f}  "
-            f"{steps_per_s:,.0f} steps/s")
+    return f"epoch {epoch:3d}/{epochs} [{bar}] loss {loss:.4f}  acc {acc:.3f}  {steps_per_s:,.0f} steps/s"
 
 
 def median_step_times(step_a, step_b, repeats=200):
@@ -93,36 +95,39 @@ def main(argv=None):
     step = make_train_step(optimizer, not args.no_jit)
     rng = np.random.default_rng(args.seed)
     n_batches = len(x_train) // args.batch_size
-    print(f"fnad {fnad.__version__}: MLP 64-128-10 on {len(x_train)} digits, {args.optimizer} lr={lr}, "
-          f"batch {args.batch_size}, {'jit' if not args.no_jit else 'eager'}")
+    print(
+        f"fnad {fnad.__version__}: MLP 64-128-10 on {len(x_train)} digits, {args.optimizer} lr={lr}, "
+        f"batch {args.batch_size}, {'jit' if not args.no_jit else 'eager'}"
+    )
     t_start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(len(x_train))
         t0 = time.perf_counter()
         losses, accs = [], []
         for b in range(n_batches):
-            idx = order[b * args.batch_size:(b + 1) * args.batch_size]
+            idx = order[b * args.batch_size : (b + 1) * args.batch_size]
             params, opt_state, loss, acc = step(params, opt_state, x_train[idx], y_train[idx])
             losses.append(float(loss))
             accs.append(float(acc))
         rate = n_batches / (time.perf_counter() - t0)
         line = progress(epoch, args.epochs, np.mean(losses), np.mean(accs), rate)
-        print(("\r" + line) if sys.stdout.isatty() else line, end="" if sys.stdout.isatty() else "\n",
-              flush=True)
+        print(("\r" + line) if sys.stdout.isatty() else line, end="" if sys.stdout.isatty() else "\n", flush=True)
     if sys.stdout.isatty():
         print()
     train_time = time.perf_counter() - t_start
     test_acc = evaluate(params, x_test, y_test)
 
     # Step time side by side with the hand-written NumPy step (plain SGD there; same shapes).
-    xb, yb = x_train[:args.batch_size], y_train[:args.batch_size]
+    xb, yb = x_train[: args.batch_size], y_train[: args.batch_size]
     sgd_step = make_train_step(optim.sgd(0.1), not args.no_jit)
     p0 = init_params(seed=args.seed)
     fnad_s, numpy_s = median_step_times(lambda: sgd_step(p0, (), xb, yb), lambda: numpy_train_step(p0, xb, yb, 0.1))
     print(f"trained {args.epochs} epochs in {train_time:.1f} s")
-    print(f"SGD step time (batch {args.batch_size}): fnad {'jit' if not args.no_jit else 'eager'} "
-          f"{fnad_s * 1e6:.0f} us, hand-written NumPy {numpy_s * 1e6:.0f} us "
-          f"(ratio {fnad_s / numpy_s:.2f})")
+    print(
+        f"SGD step time (batch {args.batch_size}): fnad {'jit' if not args.no_jit else 'eager'} "
+        f"{fnad_s * 1e6:.0f} us, hand-written NumPy {numpy_s * 1e6:.0f} us "
+        f"(ratio {fnad_s / numpy_s:.2f})"
+    )
     print(f"test accuracy: {test_acc:.4f} ({len(y_test)} held-out images)")
     return test_acc
 

@@ -1,12 +1,42 @@
 """fnad: composable function transformations (grad, vmap, jit, ...) of NumPy programs, with a native
 compiler (the `fnad_compiler` package) built on llvmlite."""
-from .api import (grad, value_and_grad, jvp, vjp, linearize, vmap, jacfwd, jacrev, hessian, make_jaxpr)
-from .core import ConcretizationError, UnexpectedTracerError, ShapedArray
-from .primitives.misc import stop_gradient
-from .jit_dispatch import jit
-from .custom_derivatives import custom_jvp, custom_vjp
+
+from . import lax, nn, numpy, optim, random, tree_util
+from .api import grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr, value_and_grad, vjp, vmap
 from .checkpoint import checkpoint, remat
 from .config import config
-from . import tree_util, numpy, lax, nn, random, optim
+from .core import ConcretizationError, ShapedArray, UnexpectedTracerError
+from .custom_derivatives import custom_jvp, custom_vjp
+from .jit_dispatch import jit
+from .primitives.misc import stop_gradient
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "ConcretizationError",
+    "ShapedArray",
+    "UnexpectedTracerError",
+    "checkpoint",
+    "config",
+    "custom_jvp",
+    "custom_vjp",
+    "grad",
+    "hessian",
+    "jacfwd",
+    "jacrev",
+    "jit",
+    "jvp",
+    "lax",
+    "linearize",
+    "make_jaxpr",
+    "nn",
+    "numpy",
+    "optim",
+    "random",
+    "remat",
+    "stop_gradient",
+    "tree_util",
+    "value_and_grad",
+    "vjp",
+    "vmap",
+]

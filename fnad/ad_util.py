@@ -8,6 +8,7 @@ structural primitive is declared here with its shape rule and NumPy implementati
 transpose and batching rules use other primitives (reduce_sum, reshape, ...), so they are attached
 in its family module (`primitives/shape.py`, `primitives/elementwise.py`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,6 +21,7 @@ from .core import Primitive, ShapedArray, get_aval, is_float_dtype
 
 class Zero:
     """A symbolic zero tangent: never materialised unless a rule needs an array."""
+
     __slots__ = ("aval",)
 
     def __init__(self, aval):
@@ -83,10 +85,13 @@ def add_any(x, y):
 # ----------------------------------------------------------------------------------------------
 # broadcast_in_dim: operand axis i becomes output axis broadcast_dimensions[i]; rules in primitives/shape.py
 
+
 def check_shape(name, shape):
     if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
-        raise TypeError(f"{name}: shape must be a tuple of non-negative ints, got {shape}. Shapes must be "
-                        "concrete (static) under jit/vmap; pass sizes as static arguments.")
+        raise TypeError(
+            f"{name}: shape must be a tuple of non-negative ints, got {shape}. Shapes must be "
+            "concrete (static) under jit/vmap; pass sizes as static arguments."
+        )
     return tuple(int(d) for d in shape)
 
 
@@ -96,12 +101,15 @@ broadcast_in_dim_p = Primitive("broadcast_in_dim")
 def _bid_eval(a, shape, broadcast_dimensions):
     bd = broadcast_dimensions
     if len(bd) != a.ndim or any(not 0 <= d < len(shape) for d in bd) or list(bd) != sorted(set(bd)):
-        raise ValueError(f"broadcast_in_dim: broadcast_dimensions {bd} invalid for operand shape {a.shape} "
-                         f"and output shape {shape}")
+        raise ValueError(
+            f"broadcast_in_dim: broadcast_dimensions {bd} invalid for operand shape {a.shape} and output shape {shape}"
+        )
     for i, d in enumerate(bd):
         if a.shape[i] not in (1, shape[d]):
-            raise ValueError(f"broadcast_in_dim: cannot broadcast operand shape {a.shape} to {shape} "
-                             f"(operand axis {i} of size {a.shape[i]} -> output axis {d} of size {shape[d]})")
+            raise ValueError(
+                f"broadcast_in_dim: cannot broadcast operand shape {a.shape} to {shape} "
+                f"(operand axis {i} of size {a.shape[i]} -> output axis {d} of size {shape[d]})"
+            )
     return ShapedArray(shape, a.dtype, a.weak_type)
 
 

@@ -1,21 +1,22 @@
 """The public transforms: grad, value_and_grad, jvp, vjp, linearize, vmap, jacfwd, jacrev, hessian,
 make_jaxpr. Each flattens pytrees, runs a flat transform from `fnad.transforms`, and unflattens."""
+
 from __future__ import annotations
 
 import functools
 
 import numpy as np
 
-from .core import Tracer, get_aval, is_float_dtype, is_masked_array, masked_array_error, ShapedArray
-from .tree_util import tree_flatten, tree_unflatten, tree_structure, tree_leaves, tree_map
-from .api_util import flatten_fun, argnums_tuple, partial_args, without_static, as_tuple
-from .ad_util import instantiate, Zero
-from .transforms.jvp import jvp_flat, check_tangent
-from .transforms.reverse import linearize_flat, backward_pass, eval_linear
-from .transforms.batching import vmap_flat
-from .transforms.staging import trace_to_jaxpr
-from .primitives.elementwise import zeros_like
 from . import numpy as fnp
+from .ad_util import Zero, instantiate
+from .api_util import argnums_tuple, as_tuple, flatten_fun, partial_args, without_static
+from .core import ShapedArray, Tracer, get_aval, is_float_dtype, is_masked_array, masked_array_error
+from .primitives.elementwise import zeros_like
+from .transforms.batching import vmap_flat
+from .transforms.jvp import check_tangent, jvp_flat
+from .transforms.reverse import backward_pass, eval_linear, linearize_flat
+from .transforms.staging import trace_to_jaxpr
+from .tree_util import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 
 
 def _to_output(x):
@@ -57,8 +58,11 @@ def jvp(fun, primals, tangents, has_aux=False):
     out_t = [_to_output(x) for x in out_t]
     if has_aux:
         out_tree, aux_tree, n = store.val
-        return (tree_unflatten(out_tree, out_p[:n]), tree_unflatten(out_tree, out_t[:n]),
-                tree_unflatten(aux_tree, out_p[n:]))
+        return (
+            tree_unflatten(out_tree, out_p[:n]),
+            tree_unflatten(out_tree, out_t[:n]),
+            tree_unflatten(aux_tree, out_p[n:]),
+        )
     return tree_unflatten(store.val, out_p), tree_unflatten(store.val, out_t)
 
 
@@ -84,6 +88,7 @@ def linearize(fun, *primals):
         t_flat = [check_tangent(p, t) for p, t in zip(p_flat, t_flat)]
         t_flat = [instantiate(t) for t in t_flat]
         return tree_unflatten(out_tree, [_to_output(x) for x in eval_linear(linear, t_flat)])
+
     return tree_unflatten(out_tree, [_to_output(x) for x in out_p]), jvp_fn
 
 
@@ -147,6 +152,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     >>> value, g
     (array(9.), array(6.))
     """
+
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
         nums = argnums_tuple(argnums, len(args), "grad")
@@ -159,21 +165,27 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                     raise TypeError(
                         f"grad requires real-valued (floating-point) inputs, but argument {i} has dtype "
                         f"{get_aval(leaf).dtype.name}. Pass a float (e.g. 3.0, or x.astype(float)), or "
-                        "exclude the argument from argnums.")
+                        "exclude the argument from argnums."
+                    )
         out, vjp_fn, aux = _vjp(f, dyn, has_aux)
         leaves = tree_leaves(out)
         if len(leaves) != 1 or get_aval(leaves[0]).shape != ():
             shapes = [get_aval(x).shape for x in leaves]
-            raise TypeError(f"grad requires a scalar output (shape ()), but the function returned shape(s) "
-                            f"{shapes[0] if len(shapes) == 1 else shapes}. Use jacrev/jacfwd/vjp for "
-                            "non-scalar outputs, or reduce the output (e.g. .sum()).")
+            raise TypeError(
+                f"grad requires a scalar output (shape ()), but the function returned shape(s) "
+                f"{shapes[0] if len(shapes) == 1 else shapes}. Use jacrev/jacfwd/vjp for "
+                "non-scalar outputs, or reduce the output (e.g. .sum())."
+            )
         oaval = get_aval(leaves[0])
         if not is_float_dtype(oaval.dtype):
-            raise TypeError(f"grad requires a real-valued (floating-point) output, but the function "
-                            f"returned dtype {oaval.dtype.name}.")
+            raise TypeError(
+                f"grad requires a real-valued (floating-point) output, but the function "
+                f"returned dtype {oaval.dtype.name}."
+            )
         g = vjp_fn(tree_unflatten(tree_structure(out), [np.ones((), oaval.dtype)]))
         g = g[0] if isinstance(argnums, int) else g
         return ((out, aux), g) if has_aux else (out, g)
+
     return value_and_grad_fun
 
 
@@ -202,6 +214,7 @@ def grad(fun, argnums=0, has_aux=False):
     def grad_fun(*args, **kwargs):
         out, g = vg(*args, **kwargs)
         return (g, out[1]) if has_aux else g
+
     return grad_fun
 
 
@@ -216,8 +229,10 @@ def _broadcast_prefix(prefix, tree, what):
     try:
         subtrees = pdef.flatten_up_to(tree)
     except ValueError as e:
-        raise ValueError(f"vmap {what} specification {prefix!r} does not match the structure of the "
-                         f"arguments/outputs {tree_structure(tree)}: {e}") from None
+        raise ValueError(
+            f"vmap {what} specification {prefix!r} does not match the structure of the "
+            f"arguments/outputs {tree_structure(tree)}: {e}"
+        ) from None
     out = []
     for ax, sub in zip(tree_leaves(prefix, is_leaf=is_none), subtrees):
         if ax is not None and not isinstance(ax, (int, np.integer)):
@@ -243,12 +258,15 @@ def vmap(fun, in_axes=0, out_axes=0):
     >>> fnad.vmap(fnp.sum, in_axes=1)(xs)            # map over columns
     array([4., 6.])
     """
+
     @functools.wraps(fun)
     def vmapped(*args, **kwargs):
         axes_spec = tuple(in_axes) if isinstance(in_axes, list) else in_axes
         if isinstance(axes_spec, tuple) and len(axes_spec) != len(args):
-            raise ValueError(f"vmap in_axes has {len(axes_spec)} entries but the function was called with "
-                             f"{len(args)} positional arguments")
+            raise ValueError(
+                f"vmap in_axes has {len(axes_spec)} entries but the function was called with "
+                f"{len(args)} positional arguments"
+            )
         flat_args, in_tree = tree_flatten(args)
         if not isinstance(axes_spec, tuple):
             axes_spec = (axes_spec,) * len(args)
@@ -268,8 +286,10 @@ def vmap(fun, in_axes=0, out_axes=0):
         if not sizes:
             raise ValueError("vmap needs at least one argument mapped over an axis (in_axes not all None)")
         if len(sizes) > 1:
-            raise ValueError("vmap got inconsistent sizes for the mapped axes: "
-                             + "; ".join(f"size {n} from argument shapes {v}" for n, v in sizes.items()))
+            raise ValueError(
+                "vmap got inconsistent sizes for the mapped axes: "
+                + "; ".join(f"size {n} from argument shapes {v}" for n, v in sizes.items())
+            )
         axis_size = next(iter(sizes))
         flat_fun, store = flatten_fun(lambda *a: fun(*a, **kwargs), in_tree)
 
@@ -277,8 +297,10 @@ def vmap(fun, in_axes=0, out_axes=0):
             if isinstance(out_axes, (int, type(None))):
                 return [out_axes] * store.val.num_leaves
             return _broadcast_prefix(out_axes, tree_unflatten(store.val, [0] * store.val.num_leaves), "out_axes")
+
         outs = vmap_flat(flat_fun, flat_args, norm_dims, axis_size, out_dims)
         return tree_unflatten(store.val, [_to_output(o) for o in outs])
+
     return vmapped
 
 
@@ -307,6 +329,7 @@ def jacfwd(fun, argnums=0, has_aux=False):
     array([[2., 0.],
            [1., 0.]])
     """
+
     def jac_fun(*args, **kwargs):
         nums = argnums_tuple(argnums, len(args), "jacfwd")
         f, dyn = partial_args(fun, args, kwargs, nums)
@@ -314,10 +337,12 @@ def jacfwd(fun, argnums=0, has_aux=False):
         avals = [get_aval(p).update(weak_type=False) for p in p_flat]
         per_input, aux = [], None
         for i, a in enumerate(avals):
+
             def push(t, i=i):
                 tangents = [t if j == i else _zeros(b) for j, b in enumerate(avals)]
                 out = jvp(f, dyn, tree_unflatten(in_tree, tangents), has_aux=has_aux)
                 return (out[1], out[2]) if has_aux else out[1]
+
             res = vmap(push, out_axes=-1)(_basis(a))
             if has_aux:
                 res, aux = res
@@ -327,10 +352,15 @@ def jacfwd(fun, argnums=0, has_aux=False):
             raise ValueError("jacfwd: no inputs to differentiate with respect to")
         out_tree = tree_structure(per_input[0])
         leaves = [tree_leaves(t) for t in per_input]
-        jac = tree_unflatten(out_tree, [
-            (lambda t: t[0] if isinstance(argnums, int) else t)(tree_unflatten(in_tree, [l[k] for l in leaves]))
-            for k in range(out_tree.num_leaves)])
+        jac = tree_unflatten(
+            out_tree,
+            [
+                (lambda t: t[0] if isinstance(argnums, int) else t)(tree_unflatten(in_tree, [l[k] for l in leaves]))
+                for k in range(out_tree.num_leaves)
+            ],
+        )
         return (jac, aux) if has_aux else jac
+
     return jac_fun
 
 
@@ -344,6 +374,7 @@ def jacrev(fun, argnums=0, has_aux=False):
     array([[2., 0.],
            [1., 0.]])
     """
+
     def jac_fun(*args, **kwargs):
         nums = argnums_tuple(argnums, len(args), "jacrev")
         f, dyn = partial_args(fun, args, kwargs, nums)
@@ -352,14 +383,17 @@ def jacrev(fun, argnums=0, has_aux=False):
         avals = [get_aval(o).update(weak_type=False) for o in o_flat]
         rows = []
         for i, a in enumerate(avals):
+
             def pull(c, i=i):
                 cts = [c if j == i else _zeros(b) for j, b in enumerate(avals)]
                 return vjp_fn(tree_unflatten(out_tree, cts))
+
             cts = vmap(pull)(_basis(a))
             t = tree_map(lambda c, a=a: fnp.reshape(c, a.shape + get_aval(c).shape[1:]), cts)
             rows.append(t[0] if isinstance(argnums, int) else t)
         jac = tree_unflatten(out_tree, rows)
         return (jac, aux) if has_aux else jac
+
     return jac_fun
 
 
@@ -396,8 +430,9 @@ def make_jaxpr(fun, static_argnums=()):
     def make(*args, **kwargs):
         f, dyn = without_static(fun, args, kwargs, static)
         flat, in_tree = tree_flatten(dyn)
-        flat_fun, store = flatten_fun(f, in_tree)
+        flat_fun, _store = flatten_fun(f, in_tree)
         return trace_to_jaxpr(flat_fun, [_arg_aval(x) for x in flat])
+
     return make
 
 
@@ -405,5 +440,5 @@ def _arg_aval(x):
     if isinstance(x, ShapedArray):
         return x
     if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, (np.ndarray, np.generic, Tracer)):
-        return ShapedArray(x.shape, x.dtype)     # ShapeDtypeStruct-like
+        return ShapedArray(x.shape, x.dtype)  # ShapeDtypeStruct-like
     return get_aval(x)

@@ -1,6 +1,7 @@
 """Pytree plumbing shared by the user-facing transforms (api, jit, custom_jvp/vjp, checkpoint, lax
 control flow): a function on pytrees as a function on flat lists of leaves that captures its
 output structure, and the splitting of positional arguments by argnums."""
+
 from __future__ import annotations
 
 from .tree_util import tree_flatten, tree_unflatten
@@ -8,6 +9,7 @@ from .tree_util import tree_flatten, tree_unflatten
 
 class OutTree:
     """Where a flattened function leaves the structure of its output: `val`, None until it has run."""
+
     __slots__ = ("val",)
 
     def __init__(self):
@@ -17,8 +19,7 @@ class OutTree:
         """Keep `tree`; refuses one that differs from a structure recorded before (a function and
         its custom rules must agree)."""
         if self.val is not None and self.val != tree:
-            raise TypeError(f"{name}: {what} has structure {tree}, but the function's output has structure "
-                            f"{self.val}")
+            raise TypeError(f"{name}: {what} has structure {tree}, but the function's output has structure {self.val}")
         self.val = tree
 
 
@@ -42,6 +43,7 @@ def flatten_fun(fun, in_tree, has_aux=False, out_tree=None, name="the function")
         out_flat, tree = tree_flatten(out)
         store.record(tree, name=name)
         return out_flat
+
     return flat_fun, store
 
 
@@ -62,11 +64,13 @@ def as_tuple(nums):
 
 def partial_args(fun, args, kwargs, nums):
     """fun restricted to the positional arguments `nums` (the others fixed), and those arguments."""
+
     def f(*dyn):
         full = list(args)
         for i, a in zip(nums, dyn):
             full[i] = a
         return fun(*full, **kwargs)
+
     return f, tuple(args[i] for i in nums)
 
 

@@ -7,15 +7,16 @@ separate sub-IR, so common-subexpression elimination cannot merge it with the fo
 Forward mode through a checkpointed function evaluates the primal twice (the primal call and the
 tangent call); JAX fuses these into one pass.
 """
+
 from __future__ import annotations
 
 import functools
 
+from .api_util import as_tuple, flatten_fun, without_static
 from .core import get_aval
-from .tree_util import tree_flatten, tree_unflatten
-from .api_util import flatten_fun, without_static, as_tuple
-from .transforms.jaxpr_rules import trace_flat
 from .primitives.calls import remat_p
+from .transforms.jaxpr_rules import trace_flat
+from .tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["checkpoint", "remat"]
 
@@ -32,8 +33,9 @@ def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
     0.0 1.0
     """
     if policy is not None:
-        raise NotImplementedError("checkpoint: saving policies are not supported; every intermediate "
-                                  "is recomputed (policy=None)")
+        raise NotImplementedError(
+            "checkpoint: saving policies are not supported; every intermediate is recomputed (policy=None)"
+        )
     static = as_tuple(static_argnums)
 
     @functools.wraps(fun)
@@ -44,6 +46,7 @@ def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
         closed, consts = trace_flat(flat_fun, [get_aval(x) for x in flat], "checkpoint")
         outs = remat_p.bind(*consts, *flat, jaxpr=closed, prevent_cse=bool(prevent_cse))
         return tree_unflatten(out_tree.val, outs)
+
     return remat_fun
 
 

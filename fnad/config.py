@@ -1,5 +1,6 @@
 """Global settings: `fnad.config.update("disable_jit", True)`; also read from the environment
 (FNAD_DISABLE_JIT=1)."""
+
 import os
 
 
@@ -57,5 +58,5 @@ class _Config:
         return getattr(self, name)
 
 
-_WATCHERS: dict = {}     # option name -> callbacks (`_Config.on_update`)
+_WATCHERS: dict = {}  # option name -> callbacks (`_Config.on_update`)
 config = _Config()

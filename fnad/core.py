@@ -7,6 +7,7 @@ Transforms (jvp, vmap, staging to IR) are Trace subclasses living in `fnad.trans
 The trace stack and the innermost dynamic trace belong to the thread that pushed them (`_trace_state`),
 as in JAX: a thread tracing a function never captures another thread's primitives.
 """
+
 from __future__ import annotations
 
 import sys
@@ -35,14 +36,19 @@ class UnexpectedTracerError(FnadError):
 # ----------------------------------------------------------------------------------------------
 # Abstract values
 
-_PY_SCALAR_DTYPES = {bool: np.dtype(bool), int: np.dtype(np.int64), float: np.dtype(np.float64),
-                     complex: np.dtype(np.complex128)}
+_PY_SCALAR_DTYPES = {
+    bool: np.dtype(bool),
+    int: np.dtype(np.int64),
+    float: np.dtype(np.float64),
+    complex: np.dtype(np.complex128),
+}
 
 
 class ShapedArray:
     """What tracing knows about an array: its shape, dtype and whether its dtype is 'weak'
     (it came from a Python scalar and yields to the other operand's dtype, as in NEP 50)."""
-    __slots__ = ("shape", "dtype", "weak_type")
+
+    __slots__ = ("dtype", "shape", "weak_type")
 
     def __init__(self, shape, dtype, weak_type=False):
         self.shape = tuple(shape)
@@ -56,16 +62,22 @@ class ShapedArray:
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
 
     def update(self, shape=None, dtype=None, weak_type=None):
-        return ShapedArray(self.shape if shape is None else shape,
-                           self.dtype if dtype is None else dtype,
-                           self.weak_type if weak_type is None else weak_type)
+        return ShapedArray(
+            self.shape if shape is None else shape,
+            self.dtype if dtype is None else dtype,
+            self.weak_type if weak_type is None else weak_type,
+        )
 
     def strip_weak(self):
         return ShapedArray(self.shape, self.dtype) if self.weak_type else self
 
     def __eq__(self, other):
-        return (isinstance(other, ShapedArray) and self.shape == other.shape
-                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+        return (
+            isinstance(other, ShapedArray)
+            and self.shape == other.shape
+            and self.dtype == other.dtype
+            and self.weak_type == other.weak_type
+        )
 
     def __hash__(self):
         return hash((self.shape, self.dtype, self.weak_type))
@@ -77,9 +89,22 @@ class ShapedArray:
         return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
 
 
-_SHORT_NAMES = {"float32": "f32", "float64": "f64", "float16": "f16", "int8": "i8", "int16": "i16",
-                "int32": "i32", "int64": "i64", "uint8": "u8", "uint16": "u16", "uint32": "u32",
-                "uint64": "u64", "bool": "bool", "complex64": "c64", "complex128": "c128"}
+_SHORT_NAMES = {
+    "float32": "f32",
+    "float64": "f64",
+    "float16": "f16",
+    "int8": "i8",
+    "int16": "i16",
+    "int32": "i32",
+    "int64": "i64",
+    "uint8": "u8",
+    "uint16": "u16",
+    "uint32": "u32",
+    "uint64": "u64",
+    "bool": "bool",
+    "complex64": "c64",
+    "complex128": "c128",
+}
 
 
 def dtype_short_name(dtype):
@@ -94,9 +119,11 @@ def is_masked_array(x):
 
 def masked_array_error(x, what="a value given to fnad"):
     """The error for a masked array given to fnad, which would silently drop its mask (as JAX, refuse it)."""
-    return TypeError(f"{what} is a NumPy masked array ({dtype_short_name(x.dtype)}[{','.join(map(str, x.shape))}]); "
-                     "fnad does not support masks and would silently ignore this one. Pass x.filled(value) "
-                     "(masked entries replaced by value) or np.asarray(x) (mask dropped) instead.")
+    return TypeError(
+        f"{what} is a NumPy masked array ({dtype_short_name(x.dtype)}[{','.join(map(str, x.shape))}]); "
+        "fnad does not support masks and would silently ignore this one. Pass x.filled(value) "
+        "(masked entries replaced by value) or np.asarray(x) (mask dropped) instead."
+    )
 
 
 def get_aval(x):
@@ -129,23 +156,23 @@ class Primitive:
     (in `fnad/primitives/`); the class attributes below are the defaults (None: no such rule).
     Every primitive made is listed by `all_primitives()`."""
 
-    impl = None            # impl(*arrays, **params): the NumPy reference implementation (eager path)
-    abstract_eval = None   # abstract_eval(*avals, **params) -> aval (a list if multiple_results): shape/dtype rule
-    jvp = None             # jvp(primals, tangents, **params) -> (primal_out, tangent_out); tangents may be `Zero`s
-    transpose = None       # transpose(ct, *args, **params): cotangents of the linear inputs (`UndefinedPrimal`s)
-    batch = None           # batch(args, dims, **params) -> (out, out_dim): the vmap rule
-    batch_needs_size = False   # vmap passes the mapped axis size to `batch` as the param `axis_size`
-    stage = None           # stage(trace, tracers, **params): how staging records it (instead of abstract_eval)
-    simplify = None        # simplify(invars, params, out_aval, defs) -> a var, (prim, invars, params) or None
-    commutative = False    # its two operands may be swapped (so `simplify` merges x+y and y+x)
-    effectful = False      # it has side effects: dead-code elimination and CSE keep its equations
-    inline_param = None    # the param holding its body (a ClosedJaxpr), spliced in before compiling
-    decompose = None       # decompose(*in_avals, **params) -> ClosedJaxpr: jit compiles it in its place (fnad.passes)
+    impl = None  # impl(*arrays, **params): the NumPy reference implementation (eager path)
+    abstract_eval = None  # abstract_eval(*avals, **params) -> aval (a list if multiple_results): shape/dtype rule
+    jvp = None  # jvp(primals, tangents, **params) -> (primal_out, tangent_out); tangents may be `Zero`s
+    transpose = None  # transpose(ct, *args, **params): cotangents of the linear inputs (`UndefinedPrimal`s)
+    batch = None  # batch(args, dims, **params) -> (out, out_dim): the vmap rule
+    batch_needs_size = False  # vmap passes the mapped axis size to `batch` as the param `axis_size`
+    stage = None  # stage(trace, tracers, **params): how staging records it (instead of abstract_eval)
+    simplify = None  # simplify(invars, params, out_aval, defs) -> a var, (prim, invars, params) or None
+    commutative = False  # its two operands may be swapped (so `simplify` merges x+y and y+x)
+    effectful = False  # it has side effects: dead-code elimination and CSE keep its equations
+    inline_param = None  # the param holding its body (a ClosedJaxpr), spliced in before compiling
+    decompose = None  # decompose(*in_avals, **params) -> ClosedJaxpr: jit compiles it in its place (fnad.passes)
 
     def __init__(self, name, multiple_results=False):
         self.name = name
         self.multiple_results = multiple_results
-        self.module = sys._getframe(1).f_globals.get("__name__")   # where it is made (for tests and errors)
+        self.module = sys._getframe(1).f_globals.get("__name__")  # where it is made (for tests and errors)
         _ALL_PRIMITIVES.append(self)
 
     def __repr__(self):
@@ -175,10 +202,12 @@ def all_primitives():
 
 
 def _leak_message(tracer, prim):
-    return (f"A traced value ({tracer.aval.str_short()}, created by {tracer._trace.main.name}"
-            f"{tracer.source_info()}) was used by '{prim.name}' after the transform that created it "
-            "had finished. It probably leaked out of a transformed function, e.g. stored in a global "
-            "or a closure. Return it from the function instead.")
+    return (
+        f"A traced value ({tracer.aval.str_short()}, created by {tracer._trace.main.name}"
+        f"{tracer.source_info()}) was used by '{prim.name}' after the transform that created it "
+        "had finished. It probably leaked out of a transformed function, e.g. stored in a global "
+        "or a closure. Return it from the function instead."
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -187,7 +216,8 @@ def _leak_message(tracer, prim):
 
 class MainTrace:
     """One active interpreter on the trace stack; tracers point at it through their Trace."""
-    __slots__ = ("level", "trace", "alive", "name", "payload")
+
+    __slots__ = ("alive", "level", "name", "payload", "trace")
 
     def __init__(self, level, trace_type, name, payload):
         self.level, self.name, self.payload, self.alive = level, name, payload, True
@@ -252,6 +282,7 @@ def new_main(trace_type, name, payload=None, dynamic=False):
 
 class Trace:
     """Interprets primitives applied to its tracers. Subclasses define pure/lift/process_primitive."""
+
     __slots__ = ("main",)
 
     def __init__(self, main):
@@ -265,7 +296,8 @@ class Trace:
             if xmain.level > self.main.level:
                 raise UnexpectedTracerError(
                     f"A value traced by {xmain.name} reached {self.main.name}, which is outside it: "
-                    "a tracer leaked out of a transform.")
+                    "a tracer leaked out of a transform."
+                )
             return self.lift(x)
         return self.pure(x)
 
@@ -300,6 +332,7 @@ def user_frame():
 
 class Tracer:
     """A value being traced. Operators and methods mirror NumPy arrays (see fnad.numpy)."""
+
     __slots__ = ("_trace",)
     __array_priority__ = 1000
 
@@ -330,12 +363,15 @@ class Tracer:
             raise ConcretizationError(
                 f"{what} needs a concrete value, but got an abstract traced array "
                 f"{self.aval.str_short()} (traced by {self._trace.main.name}{self.source_info()}). "
-                f"Inside jit/vmap/make_jaxpr values are known only by shape and dtype. {hint}")
+                f"Inside jit/vmap/make_jaxpr values are known only by shape and dtype. {hint}"
+            )
         return val
 
-    _BOOL_HINT = ("Use fnad.lax.cond/lax.switch for branches, lax.while_loop/lax.fori_loop for loops, "
-                  "fnad.numpy.where to select values, or mark the argument static with "
-                  "jit(..., static_argnums=...).")
+    _BOOL_HINT = (
+        "Use fnad.lax.cond/lax.switch for branches, lax.while_loop/lax.fori_loop for loops, "
+        "fnad.numpy.where to select values, or mark the argument static with "
+        "jit(..., static_argnums=...)."
+    )
 
     def __bool__(self):
         return bool(self._concrete("Python control flow (if/while/bool())", self._BOOL_HINT))
@@ -353,13 +389,17 @@ class Tracer:
         return int(self._concrete("Using a traced value as a Python index (int)", self._BOOL_HINT))
 
     def __array__(self, dtype=None, copy=None):
-        val = self._concrete("Converting to a NumPy array (np.asarray)",
-                             "Use fnad.numpy functions on traced values instead of NumPy ones.")
+        val = self._concrete(
+            "Converting to a NumPy array (np.asarray)",
+            "Use fnad.numpy functions on traced values instead of NumPy ones.",
+        )
         return np.asarray(val, dtype=dtype)
 
     def __setitem__(self, idx, value):
-        raise TypeError("fnad arrays are immutable: in-place assignment x[idx] = y is not supported on a "
-                        "traced array. Use x = x.at[idx].set(y) (or .add/.mul/.min/.max) instead.")
+        raise TypeError(
+            "fnad arrays are immutable: in-place assignment x[idx] = y is not supported on a "
+            "traced array. Use x = x.at[idx].set(y) (or .add/.mul/.min/.max) instead."
+        )
 
     def __hash__(self):
         raise TypeError(f"unhashable type: traced array {self.aval.str_short()}")

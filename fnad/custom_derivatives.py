@@ -15,17 +15,18 @@ Limitations: rules are Python callables kept in the IR, so values they close ove
 values of an enclosing transform (pass those as arguments); `nondiff_argnums` arguments must not be
 traced either.
 """
+
 from __future__ import annotations
 
 import functools
 import inspect
 
-from .core import Tracer, get_aval, is_float_dtype
-from .tree_util import tree_flatten, tree_unflatten, tree_structure, tree_leaves, tree_map
-from .api_util import OutTree, flatten_fun, merge_args
 from .ad_util import tangent_aval, zeros_like_aval
-from .primitives.elementwise import convert_element_type
+from .api_util import OutTree, flatten_fun, merge_args
+from .core import Tracer, get_aval, is_float_dtype
 from .primitives.calls import custom_jvp_call_p, custom_vjp_call_p, fun_name
+from .primitives.elementwise import convert_element_type
+from .tree_util import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 
 __all__ = ["custom_jvp", "custom_vjp"]
 
@@ -38,8 +39,10 @@ def _resolve_args(fun, args, kwargs, name):
     except (TypeError, ValueError) as e:
         raise TypeError(f"{name}: could not bind the arguments to the function's signature: {e}") from None
     if bound.kwargs:
-        raise TypeError(f"{name}: keyword-only arguments ({', '.join(bound.kwargs)}) are not supported by "
-                        "custom_jvp/custom_vjp functions; make them positional.")
+        raise TypeError(
+            f"{name}: keyword-only arguments ({', '.join(bound.kwargs)}) are not supported by "
+            "custom_jvp/custom_vjp functions; make them positional."
+        )
     return tuple(bound.args)
 
 
@@ -47,9 +50,11 @@ def _split_nondiff(args, nondiff_argnums, name):
     nums = tuple(i % len(args) for i in nondiff_argnums) if args else ()
     for i in nums:
         if any(isinstance(leaf, Tracer) for leaf in tree_leaves(args[i])):
-            raise TypeError(f"{name}: argument {i} is in nondiff_argnums but is a traced value "
-                            f"({get_aval(tree_leaves(args[i])[0]).str_short()}). nondiff_argnums are for "
-                            "static values (ints, functions, shapes); pass arrays as ordinary arguments.")
+            raise TypeError(
+                f"{name}: argument {i} is in nondiff_argnums but is a traced value "
+                f"({get_aval(tree_leaves(args[i])[0]).str_short()}). nondiff_argnums are for "
+                "static values (ints, functions, shapes); pass arrays as ordinary arguments."
+            )
     return tuple(args[i] for i in nums), tuple(a for i, a in enumerate(args) if i not in nums), nums
 
 
@@ -60,8 +65,10 @@ def _match_tangent(name, primal, tangent):
         return zeros_like_aval(pa)
     ta = get_aval(tangent)
     if ta.shape != pa.shape:
-        raise TypeError(f"{name}: the custom rule returned a tangent of shape {ta.shape} for a primal "
-                        f"output of shape {pa.shape}; they must be equal.")
+        raise TypeError(
+            f"{name}: the custom rule returned a tangent of shape {ta.shape} for a primal "
+            f"output of shape {pa.shape}; they must be equal."
+        )
     if ta.dtype != pa.dtype:
         return convert_element_type(tangent, pa.dtype)
     return tangent
@@ -86,8 +93,9 @@ class _CustomFunction:
     def _flat_call(self, nums, nondiff, in_tree, out_tree):
         """The function on the flat differentiable leaves (its output structure kept in `out_tree`)."""
         name = fun_name(self.fun)
-        call, _ = flatten_fun(lambda *diff: self.fun(*merge_args(nums, nondiff, diff)), in_tree,
-                              out_tree=out_tree, name=name)
+        call, _ = flatten_fun(
+            lambda *diff: self.fun(*merge_args(nums, nondiff, diff)), in_tree, out_tree=out_tree, name=name
+        )
         call.__name__ = name
         return call
 
@@ -139,11 +147,12 @@ class custom_jvp(_CustomFunction):
             if not contributions:
                 return ans, tree_map(lambda a: zeros_like_aval(tangent_aval(get_aval(a))), ans)
             return ans, functools.reduce(lambda a, b: tree_map(lambda u, v: u + v, a, b), contributions)
+
         jvp.__name__ = f"{fun_name(self.fun)}_jvps"
         self.defjvp(jvp)
 
     def __call__(self, *args, **kwargs):
-        name, nondiff, diff, nums, flat, in_tree = self._prepare(args, kwargs, "custom_jvp", self.jvp, "defjvp")
+        name, nondiff, _diff, nums, flat, in_tree = self._prepare(args, kwargs, "custom_jvp", self.jvp, "defjvp")
         out_tree = OutTree()
         rule = self.jvp
 
@@ -155,9 +164,12 @@ class custom_jvp(_CustomFunction):
             out_tree.record(tree, "the jvp rule's primal output", name)
             t_flat, t_tree = tree_flatten(res[1])
             if t_tree != tree:
-                raise TypeError(f"{name}: the jvp rule's tangent output has structure {t_tree}, but its primal "
-                                f"output has structure {tree}")
+                raise TypeError(
+                    f"{name}: the jvp rule's tangent output has structure {t_tree}, but its primal "
+                    f"output has structure {tree}"
+                )
             return out_flat, [_match_tangent(name, o, t) for o, t in zip(out_flat, t_flat)]
+
         jvp.__name__ = fun_name(rule)
         call = self._flat_call(nums, nondiff, in_tree, out_tree)
         outs = custom_jvp_call_p.bind(*flat, call=call, jvp=jvp, num_consts=0)
@@ -215,9 +227,11 @@ class custom_vjp(_CustomFunction):
         def bwd(res, cts):
             out = user_bwd(*nondiff, tree_unflatten(res_tree.val, list(res)), tree_unflatten(out_tree.val, list(cts)))
             if not isinstance(out, (tuple, list)) or len(out) != len(diff):
-                raise TypeError(f"{name}: the bwd rule must return a tuple with one cotangent per "
-                                f"differentiable argument ({len(diff)}), got "
-                                f"{type(out).__name__}{'' if not isinstance(out, (tuple, list)) else f' of length {len(out)}'}")
+                raise TypeError(
+                    f"{name}: the bwd rule must return a tuple with one cotangent per "
+                    f"differentiable argument ({len(diff)}), got "
+                    f"{type(out).__name__}{'' if not isinstance(out, (tuple, list)) else f' of length {len(out)}'}"
+                )
             cts_flat = []
             for i, (tree, ct) in enumerate(zip(arg_trees, out)):
                 if ct is None:
@@ -226,9 +240,12 @@ class custom_vjp(_CustomFunction):
                 try:
                     cts_flat.extend(tree.flatten_up_to(ct))
                 except ValueError as e:
-                    raise TypeError(f"{name}: the bwd rule's cotangent for argument {i} does not match the "
-                                    f"argument's structure {tree}: {e}") from None
+                    raise TypeError(
+                        f"{name}: the bwd rule's cotangent for argument {i} does not match the "
+                        f"argument's structure {tree}: {e}"
+                    ) from None
             return [_check_cotangent(name, p, c) for p, c in zip(flat, cts_flat)]
+
         fwd.__name__, bwd.__name__ = fun_name(user_fwd), fun_name(user_bwd)
         call = self._flat_call(nums, nondiff, in_tree, out_tree)
         outs = custom_vjp_call_p.bind(*flat, call=call, fwd=fwd, bwd=bwd, num_consts=0)
@@ -240,8 +257,10 @@ def _check_cotangent(name, primal, ct):
         return None
     pa, ca = get_aval(primal), get_aval(ct)
     if ca.shape != pa.shape:
-        raise ValueError(f"{name}: the bwd rule returned a cotangent of shape {ca.shape} for an argument of "
-                         f"shape {pa.shape}; they must be equal.")
+        raise ValueError(
+            f"{name}: the bwd rule returned a cotangent of shape {ca.shape} for an argument of "
+            f"shape {pa.shape}; they must be equal."
+        )
     if ca.dtype != pa.dtype:
         return convert_element_type(ct, tangent_aval(pa).dtype)
     return ct

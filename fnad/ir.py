@@ -4,6 +4,7 @@ constant folding of literal-only equations).
 
 This is the contract between `fnad` (tracing and transforms) and `fnad_compiler/` (lowering).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -15,6 +16,7 @@ from .core import ShapedArray, get_aval
 
 class Var:
     """A typed SSA variable. Names are assigned when printing."""
+
     __slots__ = ("aval", "count")
     _counter = itertools.count()
 
@@ -28,7 +30,8 @@ class Var:
 
 class Literal:
     """A scalar constant written inline in the IR."""
-    __slots__ = ("val", "aval")
+
+    __slots__ = ("aval", "val")
 
     def __init__(self, val, aval=None):
         self.val = val
@@ -45,11 +48,17 @@ class Literal:
 
 class Eqn:
     """`outvars = primitive[params](invars)`; `source` is (file, line, function) of the user code."""
-    __slots__ = ("primitive", "invars", "outvars", "params", "source")
+
+    __slots__ = ("invars", "outvars", "params", "primitive", "source")
 
     def __init__(self, primitive, invars, outvars, params, source=None):
         self.primitive, self.invars, self.outvars, self.params, self.source = (
-            primitive, invars, outvars, params, source)
+            primitive,
+            invars,
+            outvars,
+            params,
+            source,
+        )
 
     def replace(self, **kw):
         new = Eqn(self.primitive, self.invars, self.outvars, self.params, self.source)
@@ -60,11 +69,16 @@ class Eqn:
 
 class Jaxpr:
     """A function in IR form: `{ lambda constvars ; invars . let eqns in outvars }`."""
-    __slots__ = ("constvars", "invars", "eqns", "outvars")
+
+    __slots__ = ("constvars", "eqns", "invars", "outvars")
 
     def __init__(self, constvars, invars, eqns, outvars):
         self.constvars, self.invars, self.eqns, self.outvars = (
-            list(constvars), list(invars), list(eqns), list(outvars))
+            list(constvars),
+            list(invars),
+            list(eqns),
+            list(outvars),
+        )
 
     in_avals = property(lambda self: [v.aval for v in self.invars])
     out_avals = property(lambda self: [v.aval for v in self.outvars])
@@ -77,11 +91,12 @@ class Jaxpr:
 
 class ClosedJaxpr:
     """A Jaxpr with values for its constvars (the object `make_jaxpr` returns)."""
-    __slots__ = ("jaxpr", "consts", "derived", "__weakref__")
+
+    __slots__ = ("__weakref__", "consts", "derived", "jaxpr")
 
     def __init__(self, jaxpr, consts):
         self.jaxpr, self.consts = jaxpr, list(consts)
-        self.derived = {}     # IRs derived from this one (fnad.transforms.jaxpr_rules.jaxpr_cache)
+        self.derived = {}  # IRs derived from this one (fnad.transforms.jaxpr_rules.jaxpr_cache)
 
     in_avals = property(lambda self: self.jaxpr.in_avals)
     out_avals = property(lambda self: self.jaxpr.out_avals)
@@ -145,8 +160,9 @@ def _pp(jaxpr, namer, indent):
         outs = " ".join(f"{namer(v)}:{v.aval.str_short()}" for v in e.outvars)
         params = ""
         if e.params:
-            params = "[" + " ".join(f"{k}={_fmt_param(v, namer, indent + 4)}"
-                                    for k, v in sorted(e.params.items())) + "]"
+            params = (
+                "[" + " ".join(f"{k}={_fmt_param(v, namer, indent + 4)}" for k, v in sorted(e.params.items())) + "]"
+            )
         args = " ".join(namer(v) for v in e.invars)
         lines.append(f"{pad}    {outs} = {e.primitive.name}{params} {args}")
     lines.append(f"{pad}  in ({', '.join(namer(v) for v in jaxpr.outvars)}{',' if len(jaxpr.outvars) == 1 else ''}) }}")
@@ -239,11 +255,16 @@ def rewrite(jaxpr):
     for e in jaxpr.eqns:
         prim, invars, params = e.primitive, [sub(a) for a in e.invars], e.params
         if not prim.multiple_results and not has_effects(e):
-            if (invars and all(type(a) is Literal for a in invars) and e.outvars[0].aval.shape == ()
-                    and not any(True for _ in _sub_jaxprs(params))):
+            if (
+                invars
+                and all(type(a) is Literal for a in invars)
+                and e.outvars[0].aval.shape == ()
+                and not any(True for _ in _sub_jaxprs(params))
+            ):
                 aval = e.outvars[0].aval
-                rename[e.outvars[0]] = Literal(np.asarray(prim.impl(*[a.val for a in invars], **params),
-                                                          aval.dtype)[()], aval)
+                rename[e.outvars[0]] = Literal(
+                    np.asarray(prim.impl(*[a.val for a in invars], **params), aval.dtype)[()], aval
+                )
                 continue
             rule = prim.simplify
             if rule is not None:
@@ -284,5 +305,17 @@ def simplify(jaxpr):
     return jaxpr
 
 
-__all__ = ["Var", "Literal", "Eqn", "Jaxpr", "ClosedJaxpr", "eval_jaxpr", "eval_closed", "dce", "rewrite",
-           "simplify", "pp_jaxpr", "ShapedArray"]
+__all__ = [
+    "ClosedJaxpr",
+    "Eqn",
+    "Jaxpr",
+    "Literal",
+    "ShapedArray",
+    "Var",
+    "dce",
+    "eval_closed",
+    "eval_jaxpr",
+    "pp_jaxpr",
+    "rewrite",
+    "simplify",
+]

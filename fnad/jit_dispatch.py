@@ -2,6 +2,7 @@
 the native code. Inside other transforms a jitted function is the call primitive `jit`, whose rules
 transform its sub-IR (jvp: jvp + partial evaluation into a primal call and a linear tangent call;
 transpose; batching), so derivatives and batches of jitted code stay compiled."""
+
 from __future__ import annotations
 
 import ctypes
@@ -16,19 +17,19 @@ from collections import OrderedDict
 import numpy as np
 
 from . import core
+from .ad_util import Zero, tangent_aval, zero_cotangents
+from .api_util import as_tuple, flatten_fun, without_static
 from .config import config
 from .core import Tracer, get_aval, is_masked_array, masked_array_error
-from .ir import Jaxpr, ClosedJaxpr, Var, dce, eval_closed, eval_jaxpr
+from .ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed, eval_jaxpr
 from .passes import prepare_for_compile
-from .primitives.elementwise import convert_element_type_p
 from .primitives.calls import jit_p
-from .tree_util import tree_flatten, tree_structure
-from .api_util import flatten_fun, without_static, as_tuple
-from .ad_util import Zero, tangent_aval, zero_cotangents
-from .transforms.reverse import is_undefined
+from .primitives.elementwise import convert_element_type_p
 from .transforms.batching import move_bdim
-from .transforms.jaxpr_rules import jvp_jaxpr, partial_eval_jaxpr, transpose_jaxpr, batch_jaxpr
+from .transforms.jaxpr_rules import batch_jaxpr, jvp_jaxpr, partial_eval_jaxpr, transpose_jaxpr
+from .transforms.reverse import is_undefined
 from .transforms.staging import trace_to_jaxpr
+from .tree_util import tree_flatten, tree_structure
 
 # ----------------------------------------------------------------------------------------------
 # The native guard
@@ -42,7 +43,7 @@ _staging_threads_lock = threading.Lock()
 
 
 def _count_staging_thread(delta):
-    with _staging_threads_lock:     # a read-modify-write of the shared word
+    with _staging_threads_lock:  # a read-modify-write of the shared word
         jit_blocked[0] += delta
 
 
@@ -64,14 +65,16 @@ def _entries_from_env():
     if not text:
         return 2048
     if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"FNAD_JIT_CACHE_ENTRIES must be a positive integer (entries kept in memory "
-                         f"across all jitted functions), got {text!r}")
+        raise ValueError(
+            f"FNAD_JIT_CACHE_ENTRIES must be a positive integer (entries kept in memory "
+            f"across all jitted functions), got {text!r}"
+        )
     return int(text)
 
 
 _CACHE_ENTRIES = _entries_from_env()
 _IN_MEMORY: OrderedDict = OrderedDict()  # (make, id(jaxpr), *args) -> (jaxpr, result);
-                                         # (_SIGNATURE, id(entry)) -> (weakref to JitFunction, its key)
+# (_SIGNATURE, id(entry)) -> (weakref to JitFunction, its key)
 # Guards the bookkeeping of the caches here (never held while tracing or compiling, which may
 # call other jitted functions): threads may look up, insert and evict at the same time.
 # Reentrant: dropping an evicted signature takes it again.
@@ -85,11 +88,11 @@ def _remember(key, value):
         _IN_MEMORY[key] = value
         _IN_MEMORY.move_to_end(key)
         evicted = [_IN_MEMORY.popitem(last=False) for _ in range(len(_IN_MEMORY) - _CACHE_ENTRIES)]
-    for key, value in evicted:   # outside the lock: this runs JitFunction code
-        if key[0] == _SIGNATURE:
-            fun = value[0]()
+    for old_key, old_value in evicted:  # outside the lock: this runs JitFunction code
+        if old_key[0] == _SIGNATURE:
+            fun = old_value[0]()
             if fun is not None:
-                fun._forget(value[1])
+                fun._forget(old_value[1])
 
 
 def _touch(key):
@@ -117,7 +120,7 @@ def _per_jaxpr(make, closed, *args):
         if hit is not None and hit[0] is closed:
             _IN_MEMORY.move_to_end(key)
             return hit[1]
-    result = make(closed, *args)     # threads making the same result at once each make it: equal
+    result = make(closed, *args)  # threads making the same result at once each make it: equal
     _remember(key, (closed, result))
     return result
 
@@ -126,6 +129,7 @@ def _per_jaxpr(make, closed, *args):
 def _compiler():
     """The compiler package, imported on first use; its frames are fnad's own in error messages."""
     import fnad_compiler
+
     core.add_internal_dir(os.path.dirname(fnad_compiler.__file__))
     return fnad_compiler
 
@@ -152,7 +156,8 @@ def _jvp_parts(closed, nonzeros):
     """The jvp of `closed` split into a primal call (known) and a linear tangent call (unknown)."""
     jvp_closed, out_nz = jvp_jaxpr(closed, tuple(nonzeros))
     known, unknown, out_unknown, _ = partial_eval_jaxpr(
-        jvp_closed, [False] * len(closed.in_avals) + [True] * sum(nonzeros))
+        jvp_closed, [False] * len(closed.in_avals) + [True] * sum(nonzeros)
+    )
     return known, unknown, out_unknown, out_nz
 
 
@@ -163,8 +168,9 @@ def _jit_jvp(primals, tangents, jaxpr, name):
     outs = [None if u else next(known_outs) for u in out_unknown]
     residuals = list(known_outs)
     if any(out_unknown):
-        lin_outs = iter(jit_p.bind(*residuals, *[t for t in tangents if type(t) is not Zero],
-                                   jaxpr=unknown, name=f"jvp_{name}"))
+        lin_outs = iter(
+            jit_p.bind(*residuals, *[t for t in tangents if type(t) is not Zero], jaxpr=unknown, name=f"jvp_{name}")
+        )
         outs = [next(lin_outs) if u else o for o, u in zip(outs, out_unknown)]
     primal_out = outs[:n_out]
     t_iter = iter(outs[n_out:])
@@ -176,8 +182,7 @@ def _jit_transpose(cts, *args, jaxpr, name):
     linear = [is_undefined(a) for a in args]
     cts = zero_cotangents(cts, jaxpr.out_avals)
     t_closed = _per_jaxpr(transpose_jaxpr, jaxpr, tuple(linear))
-    outs = iter(jit_p.bind(*[a for a, l in zip(args, linear) if not l], *cts, jaxpr=t_closed,
-                           name=f"transpose_{name}"))
+    outs = iter(jit_p.bind(*[a for a, l in zip(args, linear) if not l], *cts, jaxpr=t_closed, name=f"transpose_{name}"))
     return [next(outs) if l else None for l in linear]
 
 
@@ -197,7 +202,7 @@ jit_p.batch_needs_size = True
 # The user-facing wrapper
 
 
-_CHAINED_SIGNATURES = 8      # signatures a jitted function's __call__ runs natively before Python dispatch
+_CHAINED_SIGNATURES = 8  # signatures a jitted function's __call__ runs natively before Python dispatch
 _SCALAR_TYPES = (float, int, bool, complex)
 _LEAF_TYPES = frozenset([np.ndarray, *_SCALAR_TYPES])
 
@@ -238,11 +243,12 @@ class _IntRangeCheck:
     conversion would wrap silently. So before each call the values narrowed are checked here: the
     Python ints themselves, or what the program computes from them alone (evaluated eagerly),
     also where a control-flow body narrows them (through its loop-invariant operands)."""
-    __slots__ = ("name", "positions", "jaxpr", "dtypes", "direct")
+
+    __slots__ = ("direct", "dtypes", "jaxpr", "name", "positions")
 
     def __init__(self, name, positions, jaxpr, dtypes):
         self.name, self.positions, self.jaxpr, self.dtypes = name, positions, jaxpr, dtypes
-        self.direct = all(v in jaxpr.invars for v in jaxpr.outvars)    # the Python ints themselves
+        self.direct = all(v in jaxpr.invars for v in jaxpr.outvars)  # the Python ints themselves
 
     @staticmethod
     def build(name, closed, flat):
@@ -261,14 +267,16 @@ class _IntRangeCheck:
             for e in jaxpr.eqns:
                 if e.primitive is convert_element_type_p and e.invars[0] in known:
                     a, dtype = e.invars[0].aval, np.dtype(e.params["new_dtype"])
-                    if ((a.weak_type or nested) and a.dtype.kind == "i" and dtype.kind in "iu"
-                            and dtype != np.int64):
+                    if (a.weak_type or nested) and a.dtype.kind == "i" and dtype.kind in "iu" and dtype != np.int64:
                         checked.append(known[e.invars[0]])
                         dtypes.append(dtype)
                 if any(isinstance(v, (Jaxpr, ClosedJaxpr)) for v in _flat_params(e.params)):
                     for sub, pairs in _invariant_operands(e):
-                        collect(sub, {inner: known[outer] for outer, inner in pairs
-                                      if type(outer) is Var and outer in known}, nested=True)
+                        collect(
+                            sub,
+                            {inner: known[outer] for outer, inner in pairs if type(outer) is Var and outer in known},
+                            nested=True,
+                        )
                 elif e.invars and all(type(v) is not Var or v in known for v in e.invars):
                     outs = [Var(v.aval) for v in e.outvars]
                     eqns.append(e.replace(invars=[known[v] if type(v) is Var else v for v in e.invars], outvars=outs))
@@ -283,17 +291,24 @@ class _IntRangeCheck:
 
     def __call__(self, flat):
         ints = [flat[i] for i in self.positions]
-        values = ([ints[self.jaxpr.invars.index(v)] for v in self.jaxpr.outvars] if self.direct
-                  else eval_jaxpr(self.jaxpr, [], *[np.int64(x) for x in ints]))
+        values = (
+            [ints[self.jaxpr.invars.index(v)] for v in self.jaxpr.outvars]
+            if self.direct
+            else eval_jaxpr(self.jaxpr, [], *[np.int64(x) for x in ints])
+        )
         for value, var, dtype in zip(values, self.jaxpr.outvars, self.dtypes):
             info = np.iinfo(dtype)
             if not info.min <= int(value) <= info.max:
-                what = (f"Python integer {int(value)} (argument {self.positions[self.jaxpr.invars.index(var)]})"
-                        if var in self.jaxpr.invars else
-                        f"The integer {int(value)}, computed from Python integer arguments,")
-                raise OverflowError(f"jit({self.name}): {what} is out of bounds for {dtype.name}, the dtype of "
-                                    "the array it is combined with (NumPy raises here too; compiled code would "
-                                    f"wrap it). Pass an array of a wider dtype, or convert explicitly.")
+                what = (
+                    f"Python integer {int(value)} (argument {self.positions[self.jaxpr.invars.index(var)]})"
+                    if var in self.jaxpr.invars
+                    else f"The integer {int(value)}, computed from Python integer arguments,"
+                )
+                raise OverflowError(
+                    f"jit({self.name}): {what} is out of bounds for {dtype.name}, the dtype of "
+                    "the array it is combined with (NumPy raises here too; compiled code would "
+                    f"wrap it). Pass an array of a wider dtype, or convert explicitly."
+                )
 
 
 def _flat_params(params):
@@ -309,16 +324,18 @@ def _invariant_operands(e):
         return [(b.jaxpr, list(zip(e.invars[1:], b.jaxpr.invars))) for b in p["branches"]]
     if name == "while":
         nc, nb = p["cond_nconsts"], p["body_nconsts"]
-        return [(p["cond_jaxpr"].jaxpr, list(zip(e.invars[:nc], p["cond_jaxpr"].jaxpr.invars))),
-                (p["body_jaxpr"].jaxpr, list(zip(e.invars[nc:nc + nb], p["body_jaxpr"].jaxpr.invars)))]
+        return [
+            (p["cond_jaxpr"].jaxpr, list(zip(e.invars[:nc], p["cond_jaxpr"].jaxpr.invars))),
+            (p["body_jaxpr"].jaxpr, list(zip(e.invars[nc : nc + nb], p["body_jaxpr"].jaxpr.invars))),
+        ]
     if name == "scan":
         body = p["jaxpr"].jaxpr
-        return [(body, list(zip(e.invars[:p["num_consts"]], body.invars)))]
+        return [(body, list(zip(e.invars[: p["num_consts"]], body.invars)))]
     return []
 
 
 class _Entry:
-    __slots__ = ("closed", "in_avals", "exe", "form", "unflatten", "int_check", "fast")
+    __slots__ = ("closed", "exe", "fast", "form", "in_avals", "int_check", "unflatten")
 
     def __init__(self, closed, out_tree, in_avals, int_check=None):
         self.closed, self.in_avals, self.exe, self.int_check, self.fast = closed, in_avals, None, int_check, None
@@ -350,7 +367,7 @@ class JitFunction:
             except (TypeError, ValueError):
                 pass
         self._cache: OrderedDict = OrderedDict()
-        self._fast: dict = {}     # (shape, dtype) per positional array -> callable giving the result
+        self._fast: dict = {}  # (shape, dtype) per positional array -> callable giving the result
         self._cache_size = cache_size
         self._name = getattr(fun, "__name__", "fun")
 
@@ -368,8 +385,10 @@ class JitFunction:
             static = tuple(static)
             hash(static)
         except TypeError:
-            raise TypeError(f"jit: static arguments must be hashable (they key the compilation cache), got "
-                            f"{static!r}. Pass arrays as dynamic arguments or convert lists to tuples.") from None
+            raise TypeError(
+                f"jit: static arguments must be hashable (they key the compilation cache), got "
+                f"{static!r}. Pass arrays as dynamic arguments or convert lists to tuples."
+            ) from None
         return args, kwargs, static
 
     def _entry(self, args, kwargs):
@@ -386,7 +405,7 @@ class JitFunction:
         entry = self._cache.get(key)
         if entry is None:
             entry = self._trace(args, kwargs, flat, in_tree)
-            with _CACHE_LOCK:     # a thread that traced the same signature meanwhile wins: one entry
+            with _CACHE_LOCK:  # a thread that traced the same signature meanwhile wins: one entry
                 winner = self._cache.setdefault(key, entry)
                 oldest = next(iter(self._cache)) if len(self._cache) > self._cache_size else None
             if winner is entry:
@@ -423,6 +442,7 @@ class JitFunction:
 
         def fun(dyn_args, dyn_kwargs):
             return without_static(self.fun, args, {**kwargs, **dyn_kwargs}, static_pos)[0](*dyn_args)
+
         flat_fun, out_tree = flatten_fun(fun, in_tree)
         in_avals = [get_aval(x) for x in flat]
         closed = trace_to_jaxpr(flat_fun, in_avals, f"jit({self._name})")
@@ -451,11 +471,17 @@ class JitFunction:
         exe = entry.exe
         if exe is None:
             exe = entry.exe = executable_for(entry.closed)
-            if (not kwargs and not self.static_argnums and len(flat) == len(args)
-                    and all(type(a) is np.ndarray and a.dtype == av.dtype for a, av in zip(args, entry.in_avals))):
+            if (
+                not kwargs
+                and not self.static_argnums
+                and len(flat) == len(args)
+                and all(type(a) is np.ndarray and a.dtype == av.dtype for a, av in zip(args, entry.in_avals))
+            ):
                 self._add_fast(tuple([(a.shape, a.dtype) for a in args]), exe, entry)
-        flat = [x if type(x) is np.ndarray and x.dtype == a.dtype else np.asarray(x, a.dtype)
-                for x, a in zip(flat, entry.in_avals)]
+        flat = [
+            x if type(x) is np.ndarray and x.dtype == a.dtype else np.asarray(x, a.dtype)
+            for x, a in zip(flat, entry.in_avals)
+        ]
         return entry.unflatten(exe(*flat))
 
     def _add_fast(self, signature, exe, entry):
@@ -468,7 +494,7 @@ class JitFunction:
             if signature in self._fast:
                 return
             if (_SIGNATURE, id(entry)) not in _IN_MEMORY:
-                return   # evicted while it compiled: a fast path would keep its code alive, uncounted
+                return  # evicted while it compiled: a fast path would keep its code alive, uncounted
             entry.fast = signature
             if len(self._fast) >= self._cache_size:
                 self._fast.clear()
@@ -477,10 +503,10 @@ class JitFunction:
                 unflatten, call = entry.unflatten, self._call
 
                 def run(*args):
-                    if (not core.is_staging() and not config.disable_jit
-                            and all(type(a) is np.ndarray for a in args)):
+                    if not core.is_staging() and not config.disable_jit and all(type(a) is np.ndarray for a in args):
                         return unflatten(exe(*args))
                     return call(*args)
+
                 self._fast[signature] = run
                 return
             # While another thread stages, every guarded entry refuses; `unblocked` then still
@@ -491,12 +517,16 @@ class JitFunction:
                 if not core.is_staging() and not config.disable_jit:
                     return unguarded(*args, **kwargs)
                 return call(*args, **kwargs)
+
             self._fast[signature] = exe.entry(unblocked, form, jit_blocked, self._name)
             cls = type(self)
-            if cls.__dict__.get("_direct_for") is not self:    # this instance's own subclass
-                base = cls.__base__ if "_direct_for" in cls.__dict__ else cls    # (not a copy's)
-                cls = type(base.__name__, (base,), {"__module__": base.__module__, "__qualname__": base.__qualname__,
-                                                    "_direct_for": self})
+            if cls.__dict__.get("_direct_for") is not self:  # this instance's own subclass
+                base = cls.__base__ if "_direct_for" in cls.__dict__ else cls  # (not a copy's)
+                cls = type(
+                    base.__name__,
+                    (base,),
+                    {"__module__": base.__module__, "__qualname__": base.__qualname__, "_direct_for": self},
+                )
                 self.__class__ = cls
             chain = cls.__dict__.get("__call__")
             if chain is None or cls._chain_length >= _CHAINED_SIGNATURES:

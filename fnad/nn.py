@@ -5,6 +5,7 @@ Everything is built on fnad.numpy/lax, so it runs eagerly on NumPy and under eve
 softmax family subtracts the (gradient-stopped) maximum so large logits neither overflow nor give
 NaN gradients.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,26 @@ from . import lax
 from . import numpy as fnp
 from .custom_derivatives import custom_jvp
 
-__all__ = ["relu", "relu6", "sigmoid", "softplus", "log_sigmoid", "gelu", "silu", "swish", "elu", "selu",
-           "leaky_relu", "hard_tanh", "tanh", "softmax", "log_softmax", "logsumexp", "one_hot", "standardize"]
+__all__ = [
+    "elu",
+    "gelu",
+    "hard_tanh",
+    "leaky_relu",
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "one_hot",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "standardize",
+    "swish",
+    "tanh",
+]
 
 tanh = fnp.tanh
 

@@ -1,8 +1,10 @@
 """Functional optimizers over pytrees (jit-compatible): `opt = adam(1e-3)`, `state = opt.init(params)`,
 `updates, state = opt.update(grads, state, params)`, `params = apply_updates(params, updates)`."""
+
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from . import numpy as fnp
 from .tree_util import tree_map
@@ -11,6 +13,7 @@ from .tree_util import tree_map
 class Optimizer(NamedTuple):
     """A pair of pure functions: `init(params) -> state` and
     `update(grads, state, params=None) -> (updates, new_state)`."""
+
     init: Callable
     update: Callable
 
@@ -37,11 +40,13 @@ def sgd(learning_rate):
     >>> optim.apply_updates(params, updates)
     {'w': array([ 0.95, -2.05])}
     """
+
     def init(params):
         return ()
 
     def update(grads, state, params=None):
         return tree_map(lambda g: -learning_rate * g, grads), state
+
     return Optimizer(init, update)
 
 
@@ -59,6 +64,7 @@ def momentum(learning_rate, mass=0.9, nesterov=False):
     >>> updates
     {'w': array([-0.095, -0.095])}
     """
+
     def init(params):
         return tree_map(fnp.zeros_like, params)
 
@@ -66,6 +72,7 @@ def momentum(learning_rate, mass=0.9, nesterov=False):
         velocity = tree_map(lambda v, g: mass * v + g, velocity, grads)
         step = tree_map(lambda v, g: mass * v + g, velocity, grads) if nesterov else velocity
         return tree_map(lambda s: -learning_rate * s, step), velocity
+
     return Optimizer(init, update)
 
 
@@ -96,6 +103,7 @@ def adam(learning_rate, b1=0.9, b2=0.999, eps=1e-8):
     >>> print(state.count)
     1
     """
+
     def init(params):
         zeros = tree_map(fnp.zeros_like, params)
         return AdamState(fnp.zeros((), fnp.int32), zeros, zeros)
@@ -110,5 +118,7 @@ def adam(learning_rate, b1=0.9, b2=0.999, eps=1e-8):
         def step(m, v):
             mhat, vhat = m / corr1.astype(m.dtype), v / corr2.astype(v.dtype)
             return -learning_rate * mhat / (fnp.sqrt(vhat) + eps)
+
         return tree_map(step, mu, nu), AdamState(count, mu, nu)
+
     return Optimizer(init, update)

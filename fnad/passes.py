@@ -4,6 +4,7 @@ calls, checkpoint) have their bodies spliced in, and primitives with a `decompos
 that define while_lin, revolve and remat_lin) are replaced by the IR it gives, at every depth of
 sub-IRs. The compiler then never calls back into tracing, and the expanded equations fuse with
 their neighbours."""
+
 from __future__ import annotations
 
 from .ir import ClosedJaxpr, Jaxpr, Var, simplify

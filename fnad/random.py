@@ -16,6 +16,7 @@ Construction (fnad's own; values are not bit-identical to JAX's):
   normals by the inverse error function of a uniform in (-1, 1).
 - permutations: the stable argsort of 64-bit random bits.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,9 +28,23 @@ from .primitives import elementwise as ew
 from .primitives import shape as sh
 from .primitives.reductions import reduce_sum
 
-__all__ = ["PRNGKey", "split", "fold_in", "threefry_2x32", "random_bits", "uniform", "normal",
-           "truncated_normal", "bernoulli", "randint", "gumbel", "categorical", "exponential", "permutation",
-           "choice"]
+__all__ = [
+    "PRNGKey",
+    "bernoulli",
+    "categorical",
+    "choice",
+    "exponential",
+    "fold_in",
+    "gumbel",
+    "normal",
+    "permutation",
+    "randint",
+    "random_bits",
+    "split",
+    "threefry_2x32",
+    "truncated_normal",
+    "uniform",
+]
 
 _U32 = np.uint32
 _ROTATIONS = (13, 15, 26, 6, 17, 29, 16, 24)
@@ -52,7 +67,7 @@ def _threefry(k0, k1, x0, x1):
     for i in range(20):
         x0 = ew.add(x0, x1)
         x1 = ew.bitwise_xor(_rotate_left(x1, _ROTATIONS[i % 8]), x0)
-        if i % 4 == 3:     # key injection after every 4 rounds
+        if i % 4 == 3:  # key injection after every 4 rounds
             s = i // 4 + 1
             x0 = ew.add(x0, ks[s % 3])
             x1 = ew.add(ew.add(x1, ks[(s + 1) % 3]), _U32(s))
@@ -62,10 +77,15 @@ def _threefry(k0, k1, x0, x1):
 def _check_key(key, name):
     aval = get_aval(key)
     if aval.shape != (2,) or aval.dtype != np.uint32:
-        hint = (" For a batch of keys (e.g. from split), index one key or use fnad.vmap."
-                if aval.shape[-1:] == (2,) and aval.dtype == np.uint32 else "")
-        raise TypeError(f"random.{name}: expected a PRNG key, a uint32[2] array as returned by PRNGKey or "
-                        f"split, got {aval.str_short()}.{hint}")
+        hint = (
+            " For a batch of keys (e.g. from split), index one key or use fnad.vmap."
+            if aval.shape[-1:] == (2,) and aval.dtype == np.uint32
+            else ""
+        )
+        raise TypeError(
+            f"random.{name}: expected a PRNG key, a uint32[2] array as returned by PRNGKey or "
+            f"split, got {aval.str_short()}.{hint}"
+        )
     return key
 
 
@@ -73,8 +93,7 @@ def _key_words(key):
     """The two uint32 words of a key (by masked sums, which batch like any reduction)."""
     first = np.array([True, False])
     zero = np.zeros(2, np.uint32)
-    return (reduce_sum(ew.select(first, key, zero), (0,)),
-            reduce_sum(ew.select(~first, key, zero), (0,)))
+    return (reduce_sum(ew.select(first, key, zero), (0,)), reduce_sum(ew.select(~first, key, zero), (0,)))
 
 
 def _stack_last(a, b):
@@ -166,7 +185,7 @@ def random_bits(key, bit_width, shape):
     k0, k1 = _key_words(_check_key(key, "random_bits"))
     shape = _shape(shape)
     n = int(np.prod(shape, dtype=np.int64))
-    if n >= 2 ** 32:
+    if n >= 2**32:
         raise ValueError(f"random_bits: at most 2**32 - 1 values per request, got shape {shape}")
     y0, y1 = _threefry(k0, k1, _U32(0), sh.iota(np.uint32, n))
     if bit_width == 32:
@@ -195,7 +214,7 @@ def _unit_uniform(key, shape, dtype):
     width, digits = _MANTISSA[dtype]
     bits = random_bits(key, width, shape)
     top = ew.shift_right_logical(bits, np.array(width - digits, bits.dtype))
-    return ew.mul(ew.convert_element_type(top, dtype), np.array(2.0 ** -digits, dtype))
+    return ew.mul(ew.convert_element_type(top, dtype), np.array(2.0**-digits, dtype))
 
 
 def uniform(key, shape=(), dtype=np.float64, minval=0.0, maxval=1.0):
@@ -248,8 +267,11 @@ def truncated_normal(key, lower, upper, shape=None, dtype=np.float64):
     root2 = np.array(np.sqrt(2), dtype)
     a, b = lax.erf(lower / root2), lax.erf(upper / root2)
     out = lax.erf_inv(uniform(key, shape, dtype, a, b)) * root2
-    return fnp.clip(out, lax.nextafter(lax.stop_gradient(lower), np.array(np.inf, dtype)),
-                    lax.nextafter(lax.stop_gradient(upper), np.array(-np.inf, dtype)))
+    return fnp.clip(
+        out,
+        lax.nextafter(lax.stop_gradient(lower), np.array(np.inf, dtype)),
+        lax.nextafter(lax.stop_gradient(upper), np.array(-np.inf, dtype)),
+    )
 
 
 def bernoulli(key, p=0.5, shape=None):
@@ -282,8 +304,8 @@ def randint(key, shape, minval, maxval, dtype=np.int64):
         raise TypeError(f"random.randint: dtype must be an integer type, got {dtype.name}")
     shape = _shape(shape)
     info = np.iinfo(dtype)
-    lo = fnp.clip(fnp.asarray(minval).astype(np.int64), max(info.min, -2 ** 63), min(info.max, 2 ** 63 - 1))
-    hi = fnp.clip(fnp.asarray(maxval).astype(np.int64), max(info.min, -2 ** 63), min(info.max, 2 ** 63 - 1))
+    lo = fnp.clip(fnp.asarray(minval).astype(np.int64), max(info.min, -(2**63)), min(info.max, 2**63 - 1))
+    hi = fnp.clip(fnp.asarray(maxval).astype(np.int64), max(info.min, -(2**63)), min(info.max, 2**63 - 1))
     span = fnp.maximum(hi - lo, 1).astype(np.uint64)
     offset = fnp.fmod(random_bits(key, 64, shape), span).astype(np.int64)
     return (fnp.broadcast_to(lo, shape) + offset).astype(dtype)
@@ -329,7 +351,7 @@ def categorical(key, logits, axis=-1, shape=None):
     logits = fnp.moveaxis(fnp.asarray(logits), axis, -1)
     batch = fnp.shape(logits)[:-1]
     shape = batch if shape is None else _shape(shape)
-    if shape[len(shape) - len(batch):] != batch:
+    if shape[len(shape) - len(batch) :] != batch:
         raise ValueError(f"random.categorical: shape {shape} must end with the logits' batch shape {batch}")
     dtype = logits.dtype if np.dtype(logits.dtype) in _MANTISSA else np.dtype(np.float64)
     noise = gumbel(key, shape + fnp.shape(logits)[-1:], dtype)

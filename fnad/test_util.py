@@ -6,12 +6,13 @@ directions; reverse mode with forward mode through the dot-product identity <ct,
 the derivative functions themselves (jvp and vjp as functions of primals, tangents, cotangents).
 Arguments and outputs may be pytrees; integer and boolean leaves are not perturbed or compared.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from . import api
-from .tree_util import tree_flatten, tree_unflatten, tree_leaves
+from .tree_util import tree_flatten, tree_leaves, tree_unflatten
 
 # Step of the finite differences and default tolerances (atol = rtol), by the least precise float dtype.
 _EPS = {np.dtype(np.float16): 3e-2, np.dtype(np.float32): 1e-2, np.dtype(np.float64): 1e-3}
@@ -29,8 +30,11 @@ def _least_precise(*trees):
 
 def _defaults(dtype, eps, atol, rtol):
     dtype = dtype if dtype in _TOL else np.dtype(np.float64)
-    return (_EPS[dtype] if eps is None else eps, _TOL[dtype] if atol is None else atol,
-            _TOL[dtype] if rtol is None else rtol)
+    return (
+        _EPS[dtype] if eps is None else eps,
+        _TOL[dtype] if atol is None else atol,
+        _TOL[dtype] if rtol is None else rtol,
+    )
 
 
 def _as_arrays(tree):
@@ -41,16 +45,24 @@ def _as_arrays(tree):
 def _random_like(rng, tree):
     """Standard-normal values for float leaves, zeros for the others."""
     leaves, treedef = tree_flatten(tree)
-    return tree_unflatten(treedef, [
-        rng.standard_normal(np.shape(x)).astype(np.asarray(x).dtype) if _is_float(x) else np.zeros_like(x)
-        for x in leaves])
+    return tree_unflatten(
+        treedef,
+        [
+            rng.standard_normal(np.shape(x)).astype(np.asarray(x).dtype) if _is_float(x) else np.zeros_like(x)
+            for x in leaves
+        ],
+    )
 
 
 def _shift(args, tangents, step):
     leaves, treedef = tree_flatten(args)
-    return tree_unflatten(treedef, [
-        (x + np.asarray(step, x.dtype) * t).astype(x.dtype) if _is_float(x) else x
-        for x, t in zip(leaves, tree_leaves(tangents))])
+    return tree_unflatten(
+        treedef,
+        [
+            (x + np.asarray(step, x.dtype) * t).astype(x.dtype) if _is_float(x) else x
+            for x, t in zip(leaves, tree_leaves(tangents))
+        ],
+    )
 
 
 def numerical_jvp(f, args, tangents, eps):
@@ -58,9 +70,15 @@ def numerical_jvp(f, args, tangents, eps):
     (8 (f(x+h t) - f(x-h t)) - (f(x+2h t) - f(x-2h t))) / 12h, with error O(h^4)."""
     outs = [tree_leaves(_as_arrays(f(*_shift(args, tangents, k * eps)))) for k in (2, 1, -1, -2)]
     _, treedef = tree_flatten(f(*args))
-    return tree_unflatten(treedef, [
-        ((8 * (b.astype(np.float64) - c) - (a.astype(np.float64) - d)) / (12 * eps)).astype(a.dtype)
-        if _is_float(a) else np.zeros_like(a) for a, b, c, d in zip(*outs)])
+    return tree_unflatten(
+        treedef,
+        [
+            ((8 * (b.astype(np.float64) - c) - (a.astype(np.float64) - d)) / (12 * eps)).astype(a.dtype)
+            if _is_float(a)
+            else np.zeros_like(a)
+            for a, b, c, d in zip(*outs)
+        ],
+    )
 
 
 def _inner(xs, ys):
@@ -100,7 +118,8 @@ def _assert_close(actual, expected, atol, rtol, what):
             raise AssertionError(
                 f"{what}: leaf {k} (shape {a.shape}) differs at {bad.sum()} of {a.size} entries; "
                 f"worst at index {tuple(int(j) for j in i)}: got {float(a64[i])!r}, expected {float(e64[i])!r} "
-                f"(|diff| {err[i]:.3g} > atol {atol:g} + rtol {rtol:g} * |expected|)")
+                f"(|diff| {err[i]:.3g} > atol {atol:g} + rtol {rtol:g} * |expected|)"
+            )
 
 
 def check_jvp(f, f_jvp, args, atol=None, rtol=None, eps=None, err_msg="", rng=None):
@@ -113,8 +132,13 @@ def check_jvp(f, f_jvp, args, atol=None, rtol=None, eps=None, err_msg="", rng=No
     eps, atol, rtol = _defaults(_least_precise(args, out), eps, atol, rtol)
     label = f"check_jvp{' (' + err_msg + ')' if err_msg else ''}"
     _assert_close(out, f(*args), atol, rtol, f"{label}: primal output of jvp vs f")
-    _assert_close(t_out, numerical_jvp(f, args, tangents, eps), atol, rtol,
-                  f"{label}: jvp tangent output vs central finite differences (eps={eps:g})")
+    _assert_close(
+        t_out,
+        numerical_jvp(f, args, tangents, eps),
+        atol,
+        rtol,
+        f"{label}: jvp tangent output vs central finite differences (eps={eps:g})",
+    )
 
 
 def check_vjp(f, f_vjp, args, atol=None, rtol=None, eps=None, err_msg="", rng=None, f_jvp=None):
@@ -139,7 +163,8 @@ def check_vjp(f, f_vjp, args, atol=None, rtol=None, eps=None, err_msg="", rng=No
     if not abs(lhs - rhs) <= atol + rtol * max(lhs_scale, rhs_scale):
         raise AssertionError(
             f"{label}: <vjp(ct), t> = {lhs!r} but <ct, J t> = {rhs!r} with J t from {source} "
-            f"(|diff| {abs(lhs - rhs):.3g} > atol {atol:g} + rtol {rtol:g} * {max(lhs_scale, rhs_scale):.3g})")
+            f"(|diff| {abs(lhs - rhs):.3g} > atol {atol:g} + rtol {rtol:g} * {max(lhs_scale, rhs_scale):.3g})"
+        )
 
 
 def check_grads(f, args, order, modes=("fwd", "rev"), atol=None, rtol=None, eps=None):
@@ -166,9 +191,29 @@ def _check_grads(f, args, order, modes, atol, rtol, eps, rng, name, level):
     n = len(args)
     if "fwd" in modes:
         tangents = _random_like(rng, _as_arrays(args))
-        _check_grads(lambda *a: api.jvp(f, a[:n], a[n:]), args + tuple(tangents), order - 1, modes,
-                     atol, rtol, eps, rng, f"jvp({name})", level + 1)
+        _check_grads(
+            lambda *a: api.jvp(f, a[:n], a[n:]),
+            args + tuple(tangents),
+            order - 1,
+            modes,
+            atol,
+            rtol,
+            eps,
+            rng,
+            f"jvp({name})",
+            level + 1,
+        )
     if "rev" in modes:
         ct = _random_like(rng, _as_arrays(f(*args)))
-        _check_grads(lambda *a: api.vjp(f, *a[:n])[1](a[n]), args + (ct,), order - 1, modes,
-                     atol, rtol, eps, rng, f"vjp({name})", level + 1)
+        _check_grads(
+            lambda *a: api.vjp(f, *a[:n])[1](a[n]),
+            args + (ct,),
+            order - 1,
+            modes,
+            atol,
+            rtol,
+            eps,
+            rng,
+            f"vjp({name})",
+            level + 1,
+        )

@@ -9,8 +9,8 @@ node, so equality and hashing (it keys the jit cache) are plain tuple
 operations.
 """
 
-from collections import OrderedDict, defaultdict
 import functools
+from collections import OrderedDict, defaultdict
 
 __all__ = [
     "PyTreeDef",
@@ -56,9 +56,7 @@ _registry = {
     dict: _Node(_dict_flatten, lambda keys, ch: dict(zip(keys, ch))),
     type(None): _Node(lambda _: ((), None), lambda _, ch: None),
     OrderedDict: _Node(_ordered_dict_flatten, lambda keys, ch: OrderedDict(zip(keys, ch))),
-    defaultdict: _Node(
-        _defaultdict_flatten, lambda aux, ch: defaultdict(aux[0], zip(aux[1], ch))
-    ),
+    defaultdict: _Node(_defaultdict_flatten, lambda aux, ch: defaultdict(aux[0], zip(aux[1], ch))),
 }
 
 # Memo of every type seen: its _Node, or None for a leaf type. Cleared on registration.
@@ -136,7 +134,7 @@ def register_pytree_node_class(cls):
 class PyTreeDef:
     """Immutable, hashable description of a pytree's structure."""
 
-    __slots__ = ("_traversal", "num_leaves", "_hash")
+    __slots__ = ("_hash", "_traversal", "num_leaves")
 
     def __init__(self, traversal, num_leaves):
         self._traversal = traversal
@@ -167,9 +165,7 @@ class PyTreeDef:
         """Build a pytree of this structure from ``leaves`` (any iterable)."""
         leaves = leaves if type(leaves) is list else list(leaves)
         if len(leaves) != self.num_leaves:
-            raise ValueError(
-                f"{self} expects {self.num_leaves} leaves, got {len(leaves)}"
-            )
+            raise ValueError(f"{self} expects {self.num_leaves} leaves, got {len(leaves)}")
         trav = self._traversal
         if len(trav) == len(leaves) + 1:  # a single node over leaves
             t, aux, _ = trav[-1]
@@ -209,9 +205,7 @@ class PyTreeDef:
             else:
                 starts.append(i)
         ends = starts[1:] + [len(trav) - 1]
-        return [
-            PyTreeDef(trav[s:e], trav[s:e].count(None)) for s, e in zip(starts, ends)
-        ]
+        return [PyTreeDef(trav[s:e], trav[s:e].count(None)) for s, e in zip(starts, ends)]
 
     def compose(self, inner):
         """The structure with ``inner`` substituted at each leaf of ``self``."""

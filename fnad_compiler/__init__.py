@@ -3,6 +3,6 @@
 This package only consumes the IR defined in `fnad.ir`; it never imports fnad's transforms.
 """
 
-from fnad_compiler.runtime import compile_jaxpr, Executable  # noqa: E402
+from fnad_compiler.runtime import Executable, compile_jaxpr
 
-__all__ = ["compile_jaxpr", "Executable"]
+__all__ = ["Executable", "compile_jaxpr"]

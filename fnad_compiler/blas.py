@@ -15,6 +15,7 @@ The blocks depend on the shape only, and each is one gemm call whatever the thre
 threads just share them out): OpenBLAS's bits for a row depend on the height of the call and the
 row's place in it, so blocks of one per thread made results depend on FNAD_NUM_THREADS.
 """
+
 import ctypes
 import functools
 import importlib.util
@@ -24,15 +25,26 @@ import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 
-from fnad_compiler import cache, engine, parallel
+from fnad_compiler import cache, engine
 from fnad_compiler.llvm_ir import I8, I32, PTR, VOID
 
-__all__ = ["ROW_MAJOR", "COL_MAJOR", "NO_TRANS", "TRANS", "ROUTINES", "library", "symbol_name",
-           "declare", "declare_gemm", "openblas_set_num_threads", "openblas_get_num_threads",
-           "openblas_corename"]
+__all__ = [
+    "COL_MAJOR",
+    "NO_TRANS",
+    "ROUTINES",
+    "ROW_MAJOR",
+    "TRANS",
+    "declare",
+    "declare_gemm",
+    "library",
+    "openblas_corename",
+    "openblas_get_num_threads",
+    "openblas_set_num_threads",
+    "symbol_name",
+]
 
 ROW_MAJOR, COL_MAJOR = 101, 102  # CblasRowMajor / LAPACK_ROW_MAJOR and the column-major ones
-NO_TRANS, TRANS = 111, 112       # CblasNoTrans, CblasTrans
+NO_TRANS, TRANS = 111, 112  # CblasNoTrans, CblasTrans
 _PREFIX = "scipy_"
 
 # Signatures: return type, then arguments. i: i32, c: char (i8), t: the float type, p: pointer.
@@ -67,8 +79,11 @@ def _library_path():
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("fnad's compiler needs the scipy-openblas32 package (pip install scipy-openblas32)")
     lib_dir = os.path.join(spec.submodule_search_locations[0], "lib")
-    names = sorted(f for f in os.listdir(lib_dir)
-                   if f.startswith("libscipy_openblas") and (".so" in f or f.endswith((".dylib", ".dll"))))
+    names = sorted(
+        f
+        for f in os.listdir(lib_dir)
+        if f.startswith("libscipy_openblas") and (".so" in f or f.endswith((".dylib", ".dll")))
+    )
     if not names:
         raise ImportError(f"no OpenBLAS shared library in {lib_dir}")
     return os.path.join(lib_dir, names[0])
@@ -92,7 +107,7 @@ def library():
         else:
             os.environ["OPENBLAS_NUM_THREADS"] = saved
     llvm.load_library_permanently(path)
-    lib.scipy_openblas_set_num_threads(ctypes.c_int(1))   # parallel gemm goes through fnad_?gemm
+    lib.scipy_openblas_set_num_threads(ctypes.c_int(1))  # parallel gemm goes through fnad_?gemm
     return lib
 
 
@@ -141,14 +156,14 @@ def declare_gemm(module, dtype):
 
 
 _PARALLEL_GEMM = "fnad_"
-_SPLIT_MIN = 1 << 18       # multiply-adds from which a gemm is split into blocks
+_SPLIT_MIN = 1 << 18  # multiply-adds from which a gemm is split into blocks
 # Blocks (rows or columns of C) per product: one per _BLOCK_GOOD, but two from 2 * _BLOCK_MIN, and
 # at most _BLOCKS_MAX. Each block's gemm packs all of the other operand again: single-threaded, a
 # 512^3 sgemm in blocks of 32 rows took 45% longer than in one call, of 64 rows 18%, of 128 rows 6%.
 _BLOCK_MIN = 32
 _BLOCK_GOOD = 128
 _BLOCKS_MAX = 16
-_BLOCK_ALIGN = 16          # block heights are multiples of this (of OpenBLAS's register tiles)
+_BLOCK_ALIGN = 16  # block heights are multiples of this (of OpenBLAS's register tiles)
 
 _GEMM_IR = r"""
 %args = type { FIELD_TYPES }
@@ -250,9 +265,24 @@ PACK
 
 
 # The gemm arguments a block needs, as (name, type) of the %args struct.
-_GEMM_FIELDS = [("ta", "i32"), ("tb", "i32"), ("m", "i32"), ("n", "i32"), ("k", "i32"), ("alpha", "FLOAT"),
-                ("a", "ptr"), ("lda", "i32"), ("b", "ptr"), ("ldb", "i32"), ("beta", "FLOAT"), ("c", "ptr"),
-                ("ldc", "i32"), ("rows", "i1"), ("extent", "i64"), ("height", "i64")]
+_GEMM_FIELDS = [
+    ("ta", "i32"),
+    ("tb", "i32"),
+    ("m", "i32"),
+    ("n", "i32"),
+    ("k", "i32"),
+    ("alpha", "FLOAT"),
+    ("a", "ptr"),
+    ("lda", "i32"),
+    ("b", "ptr"),
+    ("ldb", "i32"),
+    ("beta", "FLOAT"),
+    ("c", "ptr"),
+    ("ldc", "i32"),
+    ("rows", "i1"),
+    ("extent", "i64"),
+    ("height", "i64"),
+]
 
 
 def _gemm_runtime(letter):
@@ -260,20 +290,32 @@ def _gemm_runtime(letter):
     ty = {"s": "float", "d": "double"}[letter]
     name = f"{_PARALLEL_GEMM}{letter}gemm"
     unpack = "  %v = load %args, ptr %args\n" + "".join(
-        f"  %{f} = extractvalue %args %v, {i}\n" for i, (f, _) in enumerate(_GEMM_FIELDS))
-    pack = "".join(f"  %s{i} = insertvalue %args {'undef' if i == 0 else f'%s{i - 1}'}, {t} %{f}, {i}\n"
-                   for i, (f, t) in enumerate(_GEMM_FIELDS)) + f"  store %args %s{len(_GEMM_FIELDS) - 1}, ptr %args"
-    text = (_GEMM_IR.replace("UNPACK", unpack).replace("PACK", pack)
-            .replace("FIELD_TYPES", ", ".join(t for _, t in _GEMM_FIELDS))
-            .replace("CBLAS", f"{_PREFIX}cblas_{letter}gemm").replace("NAME", name)
-            .replace("SPLIT_MIN", str(_SPLIT_MIN)).replace("BLOCK_MIN", str(_BLOCK_MIN))
-            .replace("BLOCK_GOOD", str(_BLOCK_GOOD))
-            .replace("BLOCKS_MAX", str(_BLOCKS_MAX)).replace("ALIGN_LESS_ONE", str(_BLOCK_ALIGN - 1))
-            .replace("ALIGN_MASK", str(-_BLOCK_ALIGN))
-            .replace("FLOAT", ty))
+        f"  %{f} = extractvalue %args %v, {i}\n" for i, (f, _) in enumerate(_GEMM_FIELDS)
+    )
+    pack = (
+        "".join(
+            f"  %s{i} = insertvalue %args {'undef' if i == 0 else f'%s{i - 1}'}, {t} %{f}, {i}\n"
+            for i, (f, t) in enumerate(_GEMM_FIELDS)
+        )
+        + f"  store %args %s{len(_GEMM_FIELDS) - 1}, ptr %args"
+    )
+    text = (
+        _GEMM_IR.replace("UNPACK", unpack)
+        .replace("PACK", pack)
+        .replace("FIELD_TYPES", ", ".join(t for _, t in _GEMM_FIELDS))
+        .replace("CBLAS", f"{_PREFIX}cblas_{letter}gemm")
+        .replace("NAME", name)
+        .replace("SPLIT_MIN", str(_SPLIT_MIN))
+        .replace("BLOCK_MIN", str(_BLOCK_MIN))
+        .replace("BLOCK_GOOD", str(_BLOCK_GOOD))
+        .replace("BLOCKS_MAX", str(_BLOCKS_MAX))
+        .replace("ALIGN_LESS_ONE", str(_BLOCK_ALIGN - 1))
+        .replace("ALIGN_MASK", str(-_BLOCK_ALIGN))
+        .replace("FLOAT", ty)
+    )
     library()
     compiled = cache.default_cache().get_or_compile(text, lambda: (text, [name], {}), speed_level=0)
-    _GEMM_LIBRARIES.append(compiled)   # generated code keeps calling it: never released
+    _GEMM_LIBRARIES.append(compiled)  # generated code keeps calling it: never released
     return compiled.library.address(name)
 
 

@@ -9,6 +9,7 @@ each result before the next call reuses warm pages. Blocks are found free by the
 At most `_MAX_BYTES` of blocks are remembered (least recently used forgotten first; a forgotten
 block lives on as long as arrays use it). Smaller results come from `np.empty`.
 """
+
 from __future__ import annotations
 
 import mmap
@@ -18,14 +19,14 @@ from collections import OrderedDict
 
 import numpy as np
 
-__all__ = ["empty", "MIN_BYTES"]
+__all__ = ["MIN_BYTES", "empty"]
 
-MIN_BYTES = 1 << 22          # results from this size on are pooled
-_MAX_BYTES = 1 << 30         # bytes of blocks remembered
-_PER_SIZE = 2                # blocks remembered per size
+MIN_BYTES = 1 << 22  # results from this size on are pooled
+_MAX_BYTES = 1 << 30  # bytes of blocks remembered
+_PER_SIZE = 2  # blocks remembered per size
 
 _lock = threading.Lock()
-_blocks: OrderedDict = OrderedDict()   # nbytes -> [mmap, ...], most recently used size last
+_blocks: OrderedDict = OrderedDict()  # nbytes -> [mmap, ...], most recently used size last
 _held = 0
 
 
@@ -46,7 +47,7 @@ def _take(nbytes):
         blocks = _blocks.pop(nbytes, [])
         _blocks[nbytes] = blocks
         for i in range(len(blocks)):
-            if sys.getrefcount(blocks[i]) == 2:   # the list's reference and the argument's: unused
+            if sys.getrefcount(blocks[i]) == 2:  # the list's reference and the argument's: unused
                 return blocks[i]
         block = mmap.mmap(-1, nbytes)
         if hasattr(mmap, "MADV_HUGEPAGE"):

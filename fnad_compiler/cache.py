@@ -7,6 +7,7 @@ behind a header with a magic, a format version and a checksum. A damaged entry, 
 another key or signature, or a file that is not safely ours is deleted and recompiled, never
 loaded (see `DiskCache`).
 """
+
 import collections
 import errno
 import functools
@@ -28,8 +29,17 @@ import numpy as np
 
 from fnad_compiler import engine
 
-__all__ = ["COMPILER_VERSION", "LRUCache", "DiskCache", "Cache", "Compiled", "cache_key", "code_version",
-           "default_directory", "default_cache"]
+__all__ = [
+    "COMPILER_VERSION",
+    "Cache",
+    "Compiled",
+    "DiskCache",
+    "LRUCache",
+    "cache_key",
+    "code_version",
+    "default_cache",
+    "default_directory",
+]
 
 COMPILER_VERSION = "fnad-compiler-1"  # bump when generated code changes for the same IR text
 _MAGIC = b"FNADOBJ\n"
@@ -96,14 +106,15 @@ def code_version():
     code: `COMPILER_VERSION`, every source file of the `fnad_compiler` and `fnad` packages, and the
     Python and NumPy versions (generated code uses their C APIs and object layouts). Hashing the
     sources (700 KB) takes about 1 ms more than hashing fnad_compiler/ alone did, once per process."""
-    digest = hashlib.sha256(json.dumps([COMPILER_VERSION, sys.version, sys.implementation.cache_tag,
-                                        np.__version__]).encode())
+    digest = hashlib.sha256(
+        json.dumps([COMPILER_VERSION, sys.version, sys.implementation.cache_tag, np.__version__]).encode()
+    )
     for package in _CODE_PACKAGES:
         root = importlib.util.find_spec(package).submodule_search_locations[0]
         for path in sorted(_sources(root)):
             with open(path, "rb", buffering=0) as f:
                 data = f.readall()
-            digest.update(f"\0{package}{path[len(root):]}\0{len(data)}\0".encode())
+            digest.update(f"\0{package}{path[len(root) :]}\0{len(data)}\0".encode())
             digest.update(data)
     return f"{COMPILER_VERSION}-{digest.hexdigest()[:32]}"
 
@@ -271,8 +282,9 @@ class DiskCache:
         data = _encode(key, bytes(obj), json.dumps(metadata if metadata is not None else {}).encode())
         tmp = f".tmp-{os.getpid()}-{secrets.token_hex(8)}"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                         dir_fd=self._fd)
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=self._fd
+            )
             try:
                 with open(fd, "wb") as f:
                     f.write(data)
@@ -281,8 +293,10 @@ class DiskCache:
                 self._unlink(tmp)
                 raise
         except OSError as e:
-            self._warn("write", f"fnad: cannot write to disk cache {self.directory} ({e}); "
-                                "compiled code will not be kept on disk")
+            self._warn(
+                "write",
+                f"fnad: cannot write to disk cache {self.directory} ({e}); compiled code will not be kept on disk",
+            )
             return
         self._evict()
 
@@ -318,8 +332,9 @@ class DiskCache:
 
 def _encode(key, obj, meta):
     key = key.encode()
-    return (_HEADER.pack(_MAGIC, _FORMAT, key, len(obj), len(meta), hashlib.sha256(key + obj + meta).digest())
-            + obj + meta)
+    return (
+        _HEADER.pack(_MAGIC, _FORMAT, key, len(obj), len(meta), hashlib.sha256(key + obj + meta).digest()) + obj + meta
+    )
 
 
 def _decode(data):
@@ -327,9 +342,13 @@ def _decode(data):
     if len(data) < _HEADER.size:
         return None
     magic, fmt, key, n_obj, n_meta, digest = _HEADER.unpack_from(data)
-    payload = data[_HEADER.size:]
-    if (magic, fmt) != (_MAGIC, _FORMAT) or len(payload) != n_obj + n_meta or not n_obj \
-            or hashlib.sha256(key + payload).digest() != digest:
+    payload = data[_HEADER.size :]
+    if (
+        (magic, fmt) != (_MAGIC, _FORMAT)
+        or len(payload) != n_obj + n_meta
+        or not n_obj
+        or hashlib.sha256(key + payload).digest() != digest
+    ):
         return None
     try:
         return key.decode("ascii"), payload[:n_obj], json.loads(payload[n_obj:])
@@ -340,6 +359,7 @@ def _decode(data):
 @dataclass(frozen=True)
 class Compiled:
     """A loaded cache entry: the native code and the metadata its builder attached."""
+
     library: engine.NativeLibrary
     metadata: dict
 
@@ -390,8 +410,11 @@ class Cache:
         if entry is None:
             return None
         obj, stored = entry
-        if not (isinstance(stored, dict) and stored.keys() == {"exports", "metadata", "signature"}
-                and stored["signature"] == signature):
+        if not (
+            isinstance(stored, dict)
+            and stored.keys() == {"exports", "metadata", "signature"}
+            and stored["signature"] == signature
+        ):
             self.disk.refused += 1  # stored by other code under this key: recompiled and replaced
             return None
         try:

@@ -10,6 +10,7 @@ Known upstream costs (llvmlite 0.50, not fixable from Python): each `optimize` l
 pass builder's instrumentation callbacks are never freed) and each load ~9 KB of ORC bookkeeping
 (JITDylibs are never removed); RuntimeDyld, LLJIT's other linker, also leaks the code itself.
 """
+
 import ctypes
 import functools
 import importlib
@@ -20,9 +21,20 @@ import llvmlite
 import llvmlite.binding as llvm
 from llvmlite import ir
 
-__all__ = ["CompileError", "NativeLibrary", "target_machine", "host_id", "parse", "optimize",
-           "emit_object", "emit_assembly", "compile_object", "load_object", "compile",
-           "register_symbol"]
+__all__ = [
+    "CompileError",
+    "NativeLibrary",
+    "compile",
+    "compile_object",
+    "emit_assembly",
+    "emit_object",
+    "host_id",
+    "load_object",
+    "optimize",
+    "parse",
+    "register_symbol",
+    "target_machine",
+]
 
 # Serialises all compilation and linking. Re-entrant so helpers can nest.
 _LOCK = threading.RLock()
@@ -47,18 +59,24 @@ def target_machine():
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     target = llvm.Target.from_triple(llvm.get_process_triple())
-    return target.create_target_machine(cpu=llvm.get_host_cpu_name(),
-                                        features=llvm.get_host_cpu_features().flatten(),
-                                        opt=3, reloc="pic", codemodel="small")
+    return target.create_target_machine(
+        cpu=llvm.get_host_cpu_name(),
+        features=llvm.get_host_cpu_features().flatten(),
+        opt=3,
+        reloc="pic",
+        codemodel="small",
+    )
 
 
 @functools.cache
 def host_id():
     """Everything that makes object code specific to this host and toolchain (for cache keys)."""
     target_machine()
-    return (f"llvmlite={llvmlite.__version__} llvm={'.'.join(map(str, llvm.llvm_version_info))} "
-            f"triple={llvm.get_process_triple()} cpu={llvm.get_host_cpu_name()} "
-            f"features={llvm.get_host_cpu_features().flatten()}")
+    return (
+        f"llvmlite={llvmlite.__version__} llvm={'.'.join(map(str, llvm.llvm_version_info))} "
+        f"triple={llvm.get_process_triple()} cpu={llvm.get_host_cpu_name()} "
+        f"features={llvm.get_host_cpu_features().flatten()}"
+    )
 
 
 @functools.cache

@@ -32,21 +32,35 @@ that is the jaxpr's output k then lives in the donated input the caller paired w
 caller skips copying it), or an intermediate operand is placed in output k's buffer. Likewise an
 intermediate whose alias is output k lives in output k's buffer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from fnad.ir import Var
 
-__all__ = ["ELEMENTAL", "REDUCTION", "ALIAS", "OPAQUE", "REDUCTIONS", "Kernel", "Step", "Plan", "plan",
-           "scratch_operands", "is_unit_reshape", "nbytes"]
+__all__ = [
+    "ALIAS",
+    "ELEMENTAL",
+    "OPAQUE",
+    "REDUCTION",
+    "REDUCTIONS",
+    "Kernel",
+    "Plan",
+    "Step",
+    "is_unit_reshape",
+    "nbytes",
+    "plan",
+    "scratch_operands",
+]
 
 ELEMENTAL, REDUCTION, ALIAS, OPAQUE = "elemental", "reduction", "alias", "opaque"
-REDUCTIONS = frozenset(["reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or",
-                        "argmax", "argmin"])
+REDUCTIONS = frozenset(
+    ["reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or", "argmax", "argmin"]
+)
 _LAYOUT = frozenset(["broadcast_in_dim", "transpose", "iota", "stop_gradient", "slice", "rev"])
 _ALIGN = 64
-_MAX_PADDED = 3    # padded axes of the pads fused into one kernel (each splits its loop into pieces)
+_MAX_PADDED = 3  # padded axes of the pads fused into one kernel (each splits its loop into pieces)
 
 
 def is_unit_reshape(in_shape, out_shape):
@@ -89,15 +103,15 @@ def classify(eqn, scalar_ops):
 
 @dataclass
 class Kernel:
-    root: object                                  # the Eqn whose result the nest stores
-    members: list                                 # elemental Eqns computed inside, in order (root included)
+    root: object  # the Eqn whose result the nest stores
+    members: list  # elemental Eqns computed inside, in order (root included)
     producer: dict = field(default_factory=dict)  # Var -> member Eqn computing it inside the nest
-    stores: list = field(default_factory=list)    # member results also stored (shape = the domain)
+    stores: list = field(default_factory=list)  # member results also stored (shape = the domain)
 
 
 @dataclass
 class Step:
-    kind: str      # ELEMENTAL or REDUCTION (a Kernel), ALIAS or OPAQUE (one equation)
+    kind: str  # ELEMENTAL or REDUCTION (a Kernel), ALIAS or OPAQUE (one equation)
     eqn: object
     kernel: Kernel | None = None
 
@@ -113,11 +127,11 @@ class Step:
 @dataclass
 class Plan:
     steps: list
-    storage: dict        # Var -> ("input", i) | ("const", i) | ("output", i) | ("arena", offset) | ("alias", Var)
-    copies: list         # (output index, atom): outputs that are inputs, consts, aliases, literals or repeats
+    storage: dict  # Var -> ("input", i) | ("const", i) | ("output", i) | ("arena", offset) | ("alias", Var)
+    copies: list  # (output index, atom): outputs that are inputs, consts, aliases, literals or repeats
     arena_size: int
-    in_place: dict       # result Var -> position of the operand whose buffer it overwrites
-    ties: dict           # output index -> index of the donated input whose buffer holds it
+    in_place: dict  # result Var -> position of the operand whose buffer it overwrites
+    ties: dict  # output index -> index of the donated input whose buffer holds it
 
 
 def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
@@ -131,7 +145,7 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
     for i, e in enumerate(eqns):
         kind = classify(e, scalar_ops)
         if e.primitive.name == "reshape" and type(e.invars[0]) is Var and e.invars[0] not in computed:
-            kind = ALIAS   # its operand is in memory already: a view beats a copy
+            kind = ALIAS  # its operand is in memory already: a view beats a copy
         if kind == ELEMENTAL and all(type(a) is not Var or a in constant for a in e.invars):
             constant.add(e.outvars[0])
         if kind in (ELEMENTAL, REDUCTION):
@@ -158,13 +172,13 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
     def admits(r, i):
         """Kernel r can compute equation i: pads only in elemental kernels, within `_MAX_PADDED`."""
         return eqns[i].primitive.name != "pad" or (
-            kinds[r] == ELEMENTAL and padded[r] + padded_axes(eqns[i]) <= _MAX_PADDED)
+            kinds[r] == ELEMENTAL and padded[r] + padded_axes(eqns[i]) <= _MAX_PADDED
+        )
 
     def storing_host(i, v, uses):
         """The earliest consumer kernel over v's shape that runs before v's other consumers."""
         for r in sorted({root_of.get(j) for j in uses} - {None}):
-            if (domain(r) == v.aval.shape and all(j > r for j in uses if root_of.get(j) != r)
-                    and admits(r, i)):
+            if domain(r) == v.aval.shape and all(j > r for j in uses if root_of.get(j) != r) and admits(r, i):
                 return r
         return None
 
@@ -182,16 +196,20 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
         v = eqns[i].outvars[0]
         uses = consumers.get(v, ())
         roots = set().union(*(copied.get(j, {root_of.get(j)}) for j in uses))
-        if ((i in free or v in constant) and v not in materialize and uses and None not in roots
-                and len(roots) > 1):
-            copied[i] = roots              # recomputed in every consumer kernel: only reads move
+        if (i in free or v in constant) and v not in materialize and uses and None not in roots and len(roots) > 1:
+            copied[i] = roots  # recomputed in every consumer kernel: only reads move
             for r in roots:
                 members[r].append(i)
-        elif (kinds[i] == ELEMENTAL and v not in materialize and len(roots) == 1 and None not in roots
-              and admits(next(iter(roots)), i)):
+        elif (
+            kinds[i] == ELEMENTAL
+            and v not in materialize
+            and len(roots) == 1
+            and None not in roots
+            and admits(next(iter(roots)), i)
+        ):
             join(i, roots.pop())
         elif eqns[i].primitive.name == "reshape" and type(eqns[i].invars[0]) is Var:
-            kinds[i] = ALIAS               # stored anyway: a view of its operand's buffer, not a copy
+            kinds[i] = ALIAS  # stored anyway: a view of its operand's buffer, not a copy
             materialize.update([v, eqns[i].invars[0]])
         else:
             r = storing_host(i, v, uses) if kinds[i] == ELEMENTAL else None
@@ -222,9 +240,14 @@ def _free_layouts(eqns, kinds):
     made_by = {v: i for i, e in enumerate(eqns) for v in e.outvars}
     free = set()
     for i, e in enumerate(eqns):
-        if kinds[i] == ELEMENTAL and e.primitive.name in _LAYOUT | {"reshape"} and all(
+        if (
+            kinds[i] == ELEMENTAL
+            and e.primitive.name in _LAYOUT | {"reshape"}
+            and all(
                 type(a) is not Var or a not in made_by or made_by[a] in free or kinds[made_by[a]] in (OPAQUE, ALIAS)
-                for a in e.invars):
+                for a in e.invars
+            )
+        ):
             free.add(i)
     return free
 
@@ -250,19 +273,23 @@ def _assign_buffers(jaxpr, steps, reusable, donated, scalar_ops):
             v = storage[v][1]
         return v
 
-    for k, v in list(copies):   # an output viewing an intermediate: the intermediate lives in the output
+    for k, v in list(copies):  # an output viewing an intermediate: the intermediate lives in the output
         if type(v) is Var and storage.get(v, ("",))[0] == "alias" and base(v) not in storage:
             storage[base(v)] = ("output", k)
             copies.remove((k, v))
 
     # Outputs that are donated inputs paired with them are already in place.
-    ties = {k: storage[v][1] for k, v in copies
-            if type(v) is Var and storage.get(v, ("",))[0] == "input" and donated.get(storage[v][1]) == k}
-    in_place = _reuse_dead_operands(jaxpr, steps, storage, _last_uses(steps, copies, base), reusable, donated, ties,
-                                    scalar_ops)
+    ties = {
+        k: storage[v][1]
+        for k, v in copies
+        if type(v) is Var and storage.get(v, ("",))[0] == "input" and donated.get(storage[v][1]) == k
+    }
+    in_place = _reuse_dead_operands(
+        jaxpr, steps, storage, _last_uses(steps, copies, base), reusable, donated, ties, scalar_ops
+    )
     copies = [(k, v) for k, v in copies if k not in ties]
     last_use = _last_uses(steps, copies, base)
-    free, arena_size = [], 0          # free: sorted [offset, size] holes in the arena
+    free, arena_size = [], 0  # free: sorted [offset, size] holes in the arena
     dying = {}
     for v, n in last_use.items():
         dying.setdefault(n, []).append(v)
@@ -309,6 +336,7 @@ def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, tie
         while v in links:
             v = links[v]
         return v
+
     in_place = {}
     for n, s in enumerate(steps):
         for x, out, others, pos in _update_candidates(s, reusable, scalar_ops):
@@ -347,12 +375,14 @@ def _update_candidates(step, reusable, scalar_ops):
     elemental kernel over a buffer it reads only at the element it writes (elementwise paths)."""
     e = step.eqn
     if step.kind == OPAQUE:
-        return [(e.invars[pos], e.outvars[k], [a for j, a in enumerate(e.invars) if j != pos], pos)
-                for pos, k in reusable(e)]
+        return [
+            (e.invars[pos], e.outvars[k], [a for j, a in enumerate(e.invars) if j != pos], pos)
+            for pos, k in reusable(e)
+        ]
     if step.kind != ELEMENTAL:
         return []
     k = step.kernel
-    exact = {v: True for v in [e.outvars[0], *k.stores]}   # read only at the domain index
+    exact = {v: True for v in [e.outvars[0], *k.stores]}  # read only at the domain index
     for m in reversed(k.members):
         o = m.outvars[0]
         same = m.primitive.name in scalar_ops and exact.get(o, False)
@@ -367,16 +397,21 @@ def scratch_operands(plan, n):
     """Operands of step n that the step may overwrite: intermediates (arena buffers) that no later
     step reads and no output copies, each the only operand on its buffer (e.g. a cond donates them
     to its branches, whose loops then start in place)."""
+
     def base(v):
         while plan.storage.get(v, ("",))[0] == "alias":
             v = plan.storage[v][1]
         return v
-    later = {base(a) for s in plan.steps[n + 1:] for a in s.reads()}
+
+    later = {base(a) for s in plan.steps[n + 1 :] for a in s.reads()}
     later.update(base(v) for _, v in plan.copies if type(v) is Var)
     operands = [a for a in plan.steps[n].eqn.invars if type(a) is Var]
     bases = [base(a) for a in operands]
-    return [a for a, b in zip(operands, bases)
-            if plan.storage.get(b, ("",))[0] == "arena" and b not in later and bases.count(b) == 1]
+    return [
+        a
+        for a, b in zip(operands, bases)
+        if plan.storage.get(b, ("",))[0] == "arena" and b not in later and bases.count(b) == 1
+    ]
 
 
 def _release(free, offset, size):

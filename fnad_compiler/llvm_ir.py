@@ -2,18 +2,39 @@
 intrinsic and external function declarations, counted loops, typed loads and stores, and the
 prefault of large new buffers. It imports nothing from the compiler, so that every module (the
 lowering, the runtime's entry point, the thread pool, the BLAS declarations) can use it."""
+
 from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
 
-__all__ = ["I1", "I8", "I32", "I64", "PTR", "VOID", "dtype_kind", "reg_type", "mem_type", "const", "zero_of",
-           "i64", "i32", "intrinsic", "type_suffix", "extern", "convert", "Loop", "load_at", "store_at",
-           "prefault"]
+__all__ = [
+    "I1",
+    "I8",
+    "I32",
+    "I64",
+    "PTR",
+    "VOID",
+    "Loop",
+    "const",
+    "convert",
+    "dtype_kind",
+    "extern",
+    "i32",
+    "i64",
+    "intrinsic",
+    "load_at",
+    "mem_type",
+    "prefault",
+    "reg_type",
+    "store_at",
+    "type_suffix",
+    "zero_of",
+]
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR, VOID = ir.PointerType(), ir.VoidType()
-_PREFAULT_MIN = 1 << 20    # bytes of a new buffer from which its pages are faulted in up front
+_PREFAULT_MIN = 1 << 20  # bytes of a new buffer from which its pages are faulted in up front
 _MADV_POPULATE_WRITE, _PAGE = 23, 4096
 
 
@@ -31,8 +52,7 @@ def reg_type(dtype):
         return ir.FloatType()
     if dtype == np.float64:
         return ir.DoubleType()
-    raise NotImplementedError(f"compiler: dtype {dtype.name} is not supported (bool, int, uint, float32, "
-                              "float64 are)")
+    raise NotImplementedError(f"compiler: dtype {dtype.name} is not supported (bool, int, uint, float32, float64 are)")
 
 
 def mem_type(dtype):
@@ -74,6 +94,7 @@ def extern(module, name, ret, args):
 def i32(v):
     return ir.Constant(I32, int(v))
 
+
 def zero_of(ty):
     return ir.Constant(ty, 0.0 if isinstance(ty, (ir.FloatType, ir.DoubleType)) else 0)
 
@@ -87,7 +108,7 @@ def convert(b, x, src, dst):
         return b.fcmp_unordered("!=", x, zero_of(x.type)) if ks == "f" else b.icmp_unsigned("!=", x, zero_of(x.type))
     if ks == "f" and kd == "f":
         return b.fpext(x, ty) if dst.itemsize > src.itemsize else b.fptrunc(x, ty)
-    if ks == "f":   # as NumPy on x86: narrow and unsigned targets go through int64 and wrap
+    if ks == "f":  # as NumPy on x86: narrow and unsigned targets go through int64 and wrap
         if kd == "u" and ty.width == 64:
             return b.fptoui(x, ty)
         return b.fptosi(x, ty) if kd == "i" and ty.width >= 32 else b.trunc(b.fptosi(x, I64), ty)

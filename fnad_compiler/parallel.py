@@ -20,6 +20,7 @@ Floating-point reductions stay reproducible for a given thread count if chunks w
 results that are combined in chunk order; for results independent of the thread count, reduce
 fixed-size blocks inside the chunks.
 """
+
 import ctypes
 import os
 import platform
@@ -30,8 +31,14 @@ from llvmlite import ir
 from fnad_compiler import cache, engine
 from fnad_compiler.llvm_ir import I64, PTR, VOID
 
-__all__ = ["CHUNK_TYPE", "PARALLEL_FOR_TYPE", "declare_parallel_for", "set_num_threads",
-           "get_num_threads", "runtime_address"]
+__all__ = [
+    "CHUNK_TYPE",
+    "PARALLEL_FOR_TYPE",
+    "declare_parallel_for",
+    "get_num_threads",
+    "runtime_address",
+    "set_num_threads",
+]
 
 CHUNK_TYPE = ir.FunctionType(VOID, [PTR, I64, I64])
 PARALLEL_FOR_TYPE = ir.FunctionType(VOID, [PTR, PTR, I64, I64])
@@ -44,9 +51,11 @@ PARALLEL_FOR_TYPE = ir.FunctionType(VOID, [PTR, PTR, I64, I64])
 # on) counts finished chunks.
 _FUTEX_SYSCALL = {"x86_64": 202, "aarch64": 98}.get(platform.machine())
 _SPIN_HINT = {"x86_64": ("llvm.x86.sse2.pause", ""), "aarch64": ("llvm.aarch64.hint", "i32 1")}.get(
-    platform.machine(), ("llvm.donothing", ""))
+    platform.machine(), ("llvm.donothing", "")
+)
 
-_RUNTIME_IR = r"""
+_RUNTIME_IR = (
+    r"""
 %task = type { ptr, ptr, i64, i64 }   ; chunk function, its args, start, end
 
 @fnad_num_threads = global i32 1
@@ -332,9 +341,12 @@ joined:
 done:
   ret void
 }
-""".replace("FUTEX", str(_FUTEX_SYSCALL or 0)).replace("HINT_ARGS", _SPIN_HINT[1]) \
-   .replace("HINT_TYPES", _SPIN_HINT[1].split(" ")[0]).replace("HINT", _SPIN_HINT[0]) \
-   .replace("HAVE_POOL", "true" if _FUTEX_SYSCALL else "false")
+""".replace("FUTEX", str(_FUTEX_SYSCALL or 0))
+    .replace("HINT_ARGS", _SPIN_HINT[1])
+    .replace("HINT_TYPES", _SPIN_HINT[1].split(" ")[0])
+    .replace("HINT", _SPIN_HINT[0])
+    .replace("HAVE_POOL", "true" if _FUTEX_SYSCALL else "false")
+)
 
 _LOCK = threading.Lock()
 _RUNTIME = []  # [library, thread-count cell] once compiled; never released
@@ -353,8 +365,11 @@ def _runtime():
     with _LOCK:  # exactly one runtime: generated code holds its address
         if not _RUNTIME:
             exports = ["fnad_parallel_for", "fnad_num_threads", "fnad_pool_forget"]
-            library = cache.default_cache().get_or_compile(_RUNTIME_IR, lambda: (_RUNTIME_IR, exports, {}),
-                                                           speed_level=0).library   # small, compiled once
+            library = (
+                cache.default_cache()
+                .get_or_compile(_RUNTIME_IR, lambda: (_RUNTIME_IR, exports, {}), speed_level=0)
+                .library
+            )  # small, compiled once
             os.register_at_fork(after_in_child=library.function("fnad_pool_forget", None))
             threads = ctypes.c_int32.from_address(library.address("fnad_num_threads"))
             threads.value = _default_threads()

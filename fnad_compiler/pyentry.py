@@ -24,6 +24,7 @@ touches at least `_GIL_RELEASE_ELEMENTS` elements) and returns them in their for
 cached on disk, so the IR holds nothing specific to a process: per-process addresses come from
 the table or are resolved when the code is loaded (`engine.register_symbol`).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -38,14 +39,14 @@ from fnad_compiler.llvm_ir import I8, I32, I64, PTR, VOID, i32, i64, prefault
 __all__ = ["ENTRY", "FORMS", "add_entry", "make_entry", "supported"]
 
 ENTRY = "fnad_entry"
-FORMS = {"list": 0, "tuple": 1, "single": 2}   # the result forms and their codes in the table
+FORMS = {"list": 0, "tuple": 1, "single": 2}  # the result forms and their codes in the table
 _GIL_RELEASE_ELEMENTS = 1 << 16
 _PYOBJECT_LAYOUT = {"ob_type": 8, "data": 16, "nd": 24, "dimensions": 32, "descr": 56, "flags": 64}
 _C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
-_ARRAY_TYPE, _GUARD, _FALLBACK, _FORM, _DESCRS = range(5)   # table slots after the consts
+_ARRAY_TYPE, _GUARD, _FALLBACK, _FORM, _DESCRS = range(5)  # table slots after the consts
 _METH_FASTCALL_KEYWORDS = 0x80 | 0x02
-_ARRAY_API_NEW = 93            # PyArray_New's slot in NumPy's _ARRAY_API (numpy/__multiarray_api.h)
-_ARRAY_API_TYPE = 2            # &PyArray_Type's slot
+_ARRAY_API_NEW = 93  # PyArray_New's slot in NumPy's _ARRAY_API (numpy/__multiarray_api.h)
+_ARRAY_API_TYPE = 2  # &PyArray_Type's slot
 
 _NULL = ir.Constant(PTR, None)
 # The C-API functions generated code calls: name -> (return type, argument types).
@@ -71,8 +72,10 @@ _C_API = {
 def add_entry(module, jaxpr):
     """Define `fnad_entry` for `jaxpr` in `module`, which already defines its `fnad_main`."""
     n_in, n_out, n_const = len(jaxpr.invars), len(jaxpr.outvars), len(jaxpr.constvars)
-    api = {name: module.globals.get(name) or ir.Function(module, ir.FunctionType(ret, args), name)
-           for name, (ret, args) in _C_API.items()}
+    api = {
+        name: module.globals.get(name) or ir.Function(module, ir.FunctionType(ret, args), name)
+        for name, (ret, args) in _C_API.items()
+    }
     fn = ir.Function(module, ir.FunctionType(PTR, [PTR, PTR, I64, PTR]), ENTRY)
     capsule, args, nargs, kwnames = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -119,8 +122,10 @@ def add_entry(module, jaxpr):
             dims = ir.GlobalVariable(module, ir.ArrayType(I64, aval.ndim), f"{ENTRY}_dims{j}")
             dims.initializer = ir.Constant(dims.value_type, [i64(s) for s in aval.shape])
             dims.global_constant, dims.linkage = True, "private"
-        o = b.call(api["fnad_PyArray_New"], [array_type, i32(aval.ndim), dims, i32(np.dtype(aval.dtype).num),
-                                             _NULL, _NULL, i32(0), i32(0), _NULL])
+        o = b.call(
+            api["fnad_PyArray_New"],
+            [array_type, i32(aval.ndim), dims, i32(np.dtype(aval.dtype).num), _NULL, _NULL, i32(0), i32(0), _NULL],
+        )
         allocated = fn.append_basic_block()
         failed = fn.append_basic_block()
         b.cbranch(b.icmp_unsigned("==", o, _NULL), failed, allocated)
@@ -155,7 +160,7 @@ def add_entry(module, jaxpr):
         with b.goto_block(failed):
             fail()
         b.position_at_end(filled)
-        for j, o in enumerate(outs):     # SetItem steals the reference and cannot fail here
+        for j, o in enumerate(outs):  # SetItem steals the reference and cannot fail here
             b.call(api[f"Py{kind}_SetItem"], [container, i64(j), o])
         b.ret(container)
 
@@ -165,11 +170,14 @@ def add_entry(module, jaxpr):
 
 
 _capsule_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
-    ("PyCapsule_GetPointer", ctypes.pythonapi))
+    ("PyCapsule_GetPointer", ctypes.pythonapi)
+)
 _new_capsule = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)(
-    ("PyCapsule_New", ctypes.pythonapi))
+    ("PyCapsule_New", ctypes.pythonapi)
+)
 _new_builtin = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.py_object, ctypes.py_object)(
-    ("PyCFunction_NewEx", ctypes.pythonapi))
+    ("PyCFunction_NewEx", ctypes.pythonapi)
+)
 _UNGUARDED = ctypes.c_int64(0)
 
 
@@ -181,18 +189,27 @@ def _pythonapi_address(name):
 def _array_api():
     """NumPy's C-API table (the `_ARRAY_API` capsule of its multiarray module)."""
     from numpy._core import _multiarray_umath
+
     pointer = _capsule_pointer(_multiarray_umath._ARRAY_API, None)
     return (ctypes.c_void_p * (_ARRAY_API_NEW + 1)).from_address(pointer)
 
 
 for _name in _C_API:
-    engine.register_symbol(_name, (lambda: _array_api()[_ARRAY_API_NEW]) if _name == "fnad_PyArray_New"
-                           else functools.partial(_pythonapi_address, _name))
+    engine.register_symbol(
+        _name,
+        (lambda: _array_api()[_ARRAY_API_NEW])
+        if _name == "fnad_PyArray_New"
+        else functools.partial(_pythonapi_address, _name),
+    )
 
 
 class _MethodDef(ctypes.Structure):
-    _fields_ = [("ml_name", ctypes.c_char_p), ("ml_meth", ctypes.c_void_p), ("ml_flags", ctypes.c_int),
-                ("ml_doc", ctypes.c_char_p)]
+    _fields_ = [
+        ("ml_name", ctypes.c_char_p),
+        ("ml_meth", ctypes.c_void_p),
+        ("ml_flags", ctypes.c_int),
+        ("ml_doc", ctypes.c_char_p),
+    ]
 
 
 @functools.cache
@@ -204,9 +221,13 @@ def supported():
     for a in (np.zeros((3, 5), np.float32), np.zeros((), bool), np.zeros((2, 3), np.int64)[:, ::2]):
         base = id(a)
         read = lambda name, ty: ty.from_address(base + lay[name]).value
-        if (read("ob_type", ctypes.c_void_p) != id(np.ndarray) or read("data", ctypes.c_void_p) != a.ctypes.data
-                or read("nd", ctypes.c_int32) != a.ndim or read("descr", ctypes.c_void_p) != id(a.dtype)
-                or bool(read("flags", ctypes.c_int32) & 1) != a.flags.c_contiguous):
+        if (
+            read("ob_type", ctypes.c_void_p) != id(np.ndarray)
+            or read("data", ctypes.c_void_p) != a.ctypes.data
+            or read("nd", ctypes.c_int32) != a.ndim
+            or read("descr", ctypes.c_void_p) != id(a.dtype)
+            or bool(read("flags", ctypes.c_int32) & 1) != a.flags.c_contiguous
+        ):
             return False
         dims = read("dimensions", ctypes.c_void_p)
         if a.ndim and tuple((ctypes.c_int64 * a.ndim).from_address(dims)) != a.shape:
@@ -214,9 +235,18 @@ def supported():
     api = _array_api()
     if api[_ARRAY_API_TYPE] != id(np.ndarray):
         return False
-    new = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
-                            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p)(
-        api[_ARRAY_API_NEW])
+    new = ctypes.PYFUNCTYPE(
+        ctypes.py_object,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_void_p,
+    )(api[_ARRAY_API_NEW])
     dims = (ctypes.c_int64 * 2)(2, 3)
     made = new(id(np.ndarray), 2, ctypes.addressof(dims), np.dtype(np.int32).num, None, None, 0, 0, None)
     return type(made) is np.ndarray and made.shape == (2, 3) and made.dtype == np.int32 and made.flags.c_contiguous
@@ -232,8 +262,11 @@ def make_entry(library, consts, in_dtypes, n_out, fallback, form="list", guard=N
     guard = _UNGUARDED if guard is None else guard
     if ctypes.sizeof(guard) != 8:
         raise TypeError(f"the guard must be an 8-byte ctypes object, got {guard!r}")
-    slots = ([c.ctypes.data for c in consts] + [id(np.ndarray), ctypes.addressof(guard), id(fallback), FORMS[form]]
-             + [id(np.dtype(d)) for d in in_dtypes])
+    slots = (
+        [c.ctypes.data for c in consts]
+        + [id(np.ndarray), ctypes.addressof(guard), id(fallback), FORMS[form]]
+        + [id(np.dtype(d)) for d in in_dtypes]
+    )
     table = (ctypes.c_void_p * len(slots))(*slots)
     method = _MethodDef(name.encode(), library.address(ENTRY), _METH_FASTCALL_KEYWORDS, None)
     keep = (table, method, library, tuple(consts), fallback, guard)

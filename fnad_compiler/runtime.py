@@ -8,16 +8,18 @@ what can be converted and raises a clear error otherwise. Outputs are new arrays
 call (large ones from reused blocks, `fnad_compiler.buffers`, on the slow path). Compiled code is cached (memory + disk, `fnad_compiler.cache`) by the jaxpr's text and abstract
 values.
 """
+
 from __future__ import annotations
 
 import ctypes
 
 import numpy as np
 
-from fnad_compiler import buffers, cache, engine, lower as lowering, pyentry
 from fnad.ir import pp_jaxpr
+from fnad_compiler import buffers, cache, engine, pyentry
+from fnad_compiler import lower as lowering
 
-__all__ = ["compile_jaxpr", "Executable"]
+__all__ = ["Executable", "compile_jaxpr"]
 
 _EXPORTS = ["fnad_main", pyentry.ENTRY]
 
@@ -45,8 +47,12 @@ def compile_jaxpr(closed, code_cache=None):
     # The key text already determines the signature; storing it too means a disk entry is only
     # run where it is known to take these arguments and produce these results.
     avals = lambda vs: [v.aval.str_short() for v in vs]
-    signature = {"exports": _EXPORTS, "consts": avals(jaxpr.constvars), "in": avals(jaxpr.invars),
-                 "out": avals(jaxpr.outvars)}
+    signature = {
+        "exports": _EXPORTS,
+        "consts": avals(jaxpr.constvars),
+        "in": avals(jaxpr.invars),
+        "out": avals(jaxpr.outvars),
+    }
     compiled = code_cache.get_or_compile(_key_text(jaxpr), build, signature=signature)
     return Executable(closed, compiled.library)
 
@@ -61,16 +67,19 @@ class Executable:
         self.library = library
         self.in_avals = [v.aval for v in jaxpr.invars]
         self.out_avals = [v.aval for v in jaxpr.outvars]
-        self._consts = [np.ascontiguousarray(c, dtype=v.aval.dtype).reshape(v.aval.shape)
-                        for c, v in zip(closed.consts, jaxpr.constvars)]
+        self._consts = [
+            np.ascontiguousarray(c, dtype=v.aval.dtype).reshape(v.aval.shape)
+            for c, v in zip(closed.consts, jaxpr.constvars)
+        ]
         self._const_table = (ctypes.c_void_p * max(len(self._consts), 1))(*[c.ctypes.data for c in self._consts])
         self._main = library.function("fnad_main", None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
         # Results of 4 MB and more come from fnad_compiler.buffers through the Python call (a microsecond,
         # next to the time it takes to fill them); the native entry allocates smaller ones itself.
-        self._allocators = [buffers.empty if a.size * a.dtype.itemsize >= buffers.MIN_BYTES else np.empty
-                            for a in self.out_avals]
+        self._allocators = [
+            buffers.empty if a.size * a.dtype.itemsize >= buffers.MIN_BYTES else np.empty for a in self.out_avals
+        ]
         self.has_entry = pyentry.supported() and all(alloc is np.empty for alloc in self._allocators)
-        if self.has_entry:   # this instance's own subclass calls the native entry directly
+        if self.has_entry:  # this instance's own subclass calls the native entry directly
             self.__class__ = type("Executable", (Executable,), {"__call__": self.entry(self._checked_call)})
 
     def __call__(self, *args):
@@ -80,8 +89,16 @@ class Executable:
         """A builtin `f(*arrays)` running this code on arrays it accepts, returning the outputs as a
         "list", a "tuple" or ("single") the only output; every other call (and all while the
         8-byte ctypes `guard` is nonzero) returns `fallback(*args, **kwargs)`. Needs `has_entry`."""
-        return pyentry.make_entry(self.library, self._consts, [a.dtype for a in self.in_avals],
-                                  len(self.out_avals), fallback, form, guard, name)
+        return pyentry.make_entry(
+            self.library,
+            self._consts,
+            [a.dtype for a in self.in_avals],
+            len(self.out_avals),
+            fallback,
+            form,
+            guard,
+            name,
+        )
 
     def _checked_call(self, *args):
         if len(args) != len(self.in_avals):
@@ -106,16 +123,22 @@ class Executable:
 def _prepare(i, x, aval):
     """Input `i` as a C-contiguous array of `aval`'s dtype; a clear error if it cannot be one."""
     if isinstance(x, np.ndarray):
-        if x.dtype != aval.dtype and x.dtype.newbyteorder("=") != aval.dtype:   # byte order is converted below
-            raise TypeError(f"compiled function: input {i} has dtype {x.dtype.name}, but the function was compiled "
-                            f"for {aval.dtype.name} (shape {aval.shape}); convert it with .astype() or recompile")
+        if x.dtype != aval.dtype and x.dtype.newbyteorder("=") != aval.dtype:  # byte order is converted below
+            raise TypeError(
+                f"compiled function: input {i} has dtype {x.dtype.name}, but the function was compiled "
+                f"for {aval.dtype.name} (shape {aval.shape}); convert it with .astype() or recompile"
+            )
     else:
         x = np.asarray(x)
         if x.dtype == object or not np.can_cast(x.dtype, aval.dtype, "same_kind"):
-            raise TypeError(f"compiled function: input {i} ({type(x).__name__} of dtype {x.dtype}) cannot be "
-                            f"converted to {aval.dtype.name}")
+            raise TypeError(
+                f"compiled function: input {i} ({type(x).__name__} of dtype {x.dtype}) cannot be "
+                f"converted to {aval.dtype.name}"
+            )
     if x.shape != aval.shape:
-        raise ValueError(f"compiled function: input {i} has shape {x.shape}, but the function was compiled for "
-                         f"shape {aval.shape} ({aval.dtype.name}); jit retraces for new shapes, a compiled "
-                         "executable does not")
+        raise ValueError(
+            f"compiled function: input {i} has shape {x.shape}, but the function was compiled for "
+            f"shape {aval.shape} ({aval.dtype.name}); jit retraces for new shapes, a compiled "
+            "executable does not"
+        )
     return np.ascontiguousarray(x, dtype=aval.dtype)

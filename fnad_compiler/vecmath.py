@@ -40,10 +40,11 @@ per vector for it (a masked vector variant that returns at once): measured (min 
 elements in [-100, 100]) 3-5% on float64 sin/cos/tan, 7-12% on float32 sin/cos, 17% on float32
 tan (128-bit vectors, where the call cannot preserve all registers).
 """
+
 import numpy as np
 from llvmlite import ir
 
-__all__ = ["emit_math", "emit_powi", "SUPPORTED"]
+__all__ = ["SUPPORTED", "emit_math", "emit_powi"]
 
 
 def _type_suffix(ty):
@@ -66,8 +67,8 @@ class _Emitter:
         scalar = fty.element if self.lanes else fty
         self.is64 = isinstance(scalar, ir.DoubleType)
         self.bits = 64 if self.is64 else 32
-        self.mbits = 52 if self.is64 else 23          # explicit mantissa bits
-        self.p = self.mbits + 1                       # precision
+        self.mbits = 52 if self.is64 else 23  # explicit mantissa bits
+        self.p = self.mbits + 1  # precision
         self.bias = 1023 if self.is64 else 127
         self.ity = self._typed(ir.IntType(self.bits))
         self._round = float if self.is64 else (lambda v: float(np.float32(v)))
@@ -162,12 +163,15 @@ class _Emitter:
     def estrin(self, x, coeffs):
         """The polynomial by Estrin's scheme: more operations than Horner's, but a dependency
         chain of about log2(len(coeffs)) fma + mul pairs instead of len(coeffs) fmas."""
-        terms = [_mac(self, self.c(coeffs[i]), x, coeffs[i + 1]) if i + 1 < len(coeffs) else self.c(coeffs[i])
-                 for i in range(0, len(coeffs), 2)]
+        terms = [
+            _mac(self, self.c(coeffs[i]), x, coeffs[i + 1]) if i + 1 < len(coeffs) else self.c(coeffs[i])
+            for i in range(0, len(coeffs), 2)
+        ]
         while len(terms) > 1:
             x = self.mul(x, x)
-            terms = [self.fma(terms[i + 1], x, terms[i]) if i + 1 < len(terms) else terms[i]
-                     for i in range(0, len(terms), 2)]
+            terms = [
+                self.fma(terms[i + 1], x, terms[i]) if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)
+            ]
         return terms[0]
 
     # comparisons and selection (ordered comparisons are false on NaN)
@@ -235,6 +239,7 @@ class _Emitter:
 # Constants.  Splits are (hi, lo) with hi rounded to the kernel's precision; polynomial
 # coefficients are weighted minimax fits (lowest degree first) made for this module.
 
+
 def _c(f32, f64):
     return {32: f32, 64: f64}
 
@@ -251,67 +256,199 @@ _TWO_THIRDS = (0.6666666666666666, 3.700743415417188e-17)
 # pi/2 as a sum of four doubles, and 2/pi, for the float64 trig argument reduction.
 _PIO2_PARTS = (1.5707963267948966, 6.123233995736766e-17, -1.4973849048591698e-33, 5.562271104316826e-50)
 _TWO_OVER_PI = (0.6366197723675814, -3.935735335036497e-17)
-_TRIG_LIMIT = 2.0 ** 50
-_SHORT_TRIG = 2.0 ** 10
+_TRIG_LIMIT = 2.0**50
+_SHORT_TRIG = 2.0**10
 _TAN_PI_8 = 0.41421356237309503
 _TAN_3PI_8 = 2.414213562373095
 
 # expm1(r) = r + r^2/2 + r^3 P(r), |r| <= ln2/2
-_EXPM1 = _c((0.1666666567325592, 0.041666481643915176, 0.008333420380949974, 0.0013933422742411494,
-             0.00019824053742922843),
-            (0.16666666666666677, 0.041666666666666574, 0.008333333333321985, 0.0013888888888943386,
-             0.00019841269885453468, 2.4801587197267293e-05, 2.755724472028383e-06, 2.755738735265176e-07,
-             2.5108905253001306e-08, 2.0878986839970266e-09))
+_EXPM1 = _c(
+    (0.1666666567325592, 0.041666481643915176, 0.008333420380949974, 0.0013933422742411494, 0.00019824053742922843),
+    (
+        0.16666666666666677,
+        0.041666666666666574,
+        0.008333333333321985,
+        0.0013888888888943386,
+        0.00019841269885453468,
+        2.4801587197267293e-05,
+        2.755724472028383e-06,
+        2.755738735265176e-07,
+        2.5108905253001306e-08,
+        2.0878986839970266e-09,
+    ),
+)
 # log1p(f) = 2s + s R, R = z P(z), s = f/(2+f), z = s^2, |s| <= 3 - 2 sqrt(2)
-_LOG = _c((0.6666678190231323, 0.3997707962989807, 0.29885202646255493),
-          (0.666666666666674, 0.39999999999377905, 0.28571428751316114, 0.2222219758622521,
-           0.18183619037902862, 0.15312568772001348, 0.14811549994064613))
+_LOG = _c(
+    (0.6666678190231323, 0.3997707962989807, 0.29885202646255493),
+    (
+        0.666666666666674,
+        0.39999999999377905,
+        0.28571428751316114,
+        0.2222219758622521,
+        0.18183619037902862,
+        0.15312568772001348,
+        0.14811549994064613,
+    ),
+)
 # log1p(f) = 2s + 2s^3/3 + s^5 P(z) (the double-double logarithm of pow)
-_LOG_DD = (0.4000000000000242, 0.28571428570016016, 0.2222222253546782, 0.18181782956942188,
-           0.15386824384057796, 0.1325521193387131, 0.13211609936654797)
+_LOG_DD = (
+    0.4000000000000242,
+    0.28571428570016016,
+    0.2222222253546782,
+    0.18181782956942188,
+    0.15386824384057796,
+    0.1325521193387131,
+    0.13211609936654797,
+)
 # sin(r) = r + r z P(z), cos(r) = 1 - z/2 + z^2 Q(z), z = r^2, |r| <= pi/4
-_SIN = _c((-0.16666653752326965, 0.008332112804055214, -0.00019508735567796975),
-          (-0.16666666666666627, 0.008333333333320937, -0.00019841269828616272, 2.755731327528338e-06,
-           -2.505069237473169e-08, 1.5892956529446186e-10))
-_COS = _c((0.04166664555668831, -0.0013887251261621714, 2.4425673473160714e-05),
-          (0.04166666666666658, -0.0013888888888871373, 2.480158728778145e-05, -2.7557313865134105e-07,
-           2.0875657518541737e-09, -1.13562639311502e-11))
+_SIN = _c(
+    (-0.16666653752326965, 0.008332112804055214, -0.00019508735567796975),
+    (
+        -0.16666666666666627,
+        0.008333333333320937,
+        -0.00019841269828616272,
+        2.755731327528338e-06,
+        -2.505069237473169e-08,
+        1.5892956529446186e-10,
+    ),
+)
+_COS = _c(
+    (0.04166664555668831, -0.0013887251261621714, 2.4425673473160714e-05),
+    (
+        0.04166666666666658,
+        -0.0013888888888871373,
+        2.480158728778145e-05,
+        -2.7557313865134105e-07,
+        2.0875657518541737e-09,
+        -1.13562639311502e-11,
+    ),
+)
 # atan(z) = z + z^3 P(z^2), |z| <= tan(pi/8)
-_ATAN = _c((-0.3333331346511841, 0.19998416304588318, -0.14242413640022278, 0.10585108399391174,
-            -0.060551900416612625),
-           (-0.3333333333333318, 0.19999999999948798, -0.14285714279698175, 0.11111110757877915,
-            -0.09090897005655049, 0.07692046580228733, -0.06662946460064312, 0.058467255602973826,
-            -0.05033991102562309, 0.037927935519802475, -0.01775596150558474))
+_ATAN = _c(
+    (-0.3333331346511841, 0.19998416304588318, -0.14242413640022278, 0.10585108399391174, -0.060551900416612625),
+    (
+        -0.3333333333333318,
+        0.19999999999948798,
+        -0.14285714279698175,
+        0.11111110757877915,
+        -0.09090897005655049,
+        0.07692046580228733,
+        -0.06662946460064312,
+        0.058467255602973826,
+        -0.05033991102562309,
+        0.037927935519802475,
+        -0.01775596150558474,
+    ),
+)
 # asin(s) = s + s^3 P(s^2), |s| <= 1/2
-_ASIN = _c((0.16666659712791443, 0.07500503957271576, 0.04451695829629898, 0.03180769830942154,
-            0.014438691549003124, 0.03751632198691368),
-           (0.1666666666666676, 0.07499999999970798, 0.044642857174612416, 0.03038194270778464,
-            0.022372214987041467, 0.01735161203251764, 0.01398082024816225, 0.01139891510370206,
-            0.010780235027509737, 0.0037064798318360488, 0.021707267695992224, -0.02099880262832787,
-            0.03262845877388774))
+_ASIN = _c(
+    (
+        0.16666659712791443,
+        0.07500503957271576,
+        0.04451695829629898,
+        0.03180769830942154,
+        0.014438691549003124,
+        0.03751632198691368,
+    ),
+    (
+        0.1666666666666676,
+        0.07499999999970798,
+        0.044642857174612416,
+        0.03038194270778464,
+        0.022372214987041467,
+        0.01735161203251764,
+        0.01398082024816225,
+        0.01139891510370206,
+        0.010780235027509737,
+        0.0037064798318360488,
+        0.021707267695992224,
+        -0.02099880262832787,
+        0.03262845877388774,
+    ),
+)
 # sinh(x) = x + x^3 P(x^2), |x| <= 1
-_SINH = _c((0.1666666716337204, 0.008333349600434303, 0.0001983615948120132, 2.8169517918286147e-06),
-           (0.16666666666666669, 0.008333333333333148, 0.0001984126984143188, 2.7557319157070014e-06,
-            2.5052123136983165e-08, 1.6057259750594545e-10, 7.758749300488503e-13))
+_SINH = _c(
+    (0.1666666716337204, 0.008333349600434303, 0.0001983615948120132, 2.8169517918286147e-06),
+    (
+        0.16666666666666669,
+        0.008333333333333148,
+        0.0001984126984143188,
+        2.7557319157070014e-06,
+        2.5052123136983165e-08,
+        1.6057259750594545e-10,
+        7.758749300488503e-13,
+    ),
+)
 # erf(x) = x + x P(x^2), |x| <= 1
-_ERF_SMALL = _c((0.12837916612625122, -0.3761262595653534, 0.1128358542919159, -0.026853810995817184,
-                 0.00518832728266716, -0.0008010189048945904, 7.853846909711137e-05),
-                (0.12837916709551256, -0.3761263890318352, 0.11283791670944185, -0.026866170643111423,
-                 0.0052239776061181265, -0.0008548325929298499, 0.0001205529357644023,
-                 -1.4924712293486805e-05, 1.6447131469820254e-06, -1.6206313007913141e-07,
-                 1.3710977257886892e-08, -7.779462812515364e-10))
+_ERF_SMALL = _c(
+    (
+        0.12837916612625122,
+        -0.3761262595653534,
+        0.1128358542919159,
+        -0.026853810995817184,
+        0.00518832728266716,
+        -0.0008010189048945904,
+        7.853846909711137e-05,
+    ),
+    (
+        0.12837916709551256,
+        -0.3761263890318352,
+        0.11283791670944185,
+        -0.026866170643111423,
+        0.0052239776061181265,
+        -0.0008548325929298499,
+        0.0001205529357644023,
+        -1.4924712293486805e-05,
+        1.6447131469820254e-06,
+        -1.6206313007913141e-07,
+        1.3710977257886892e-08,
+        -7.779462812515364e-10,
+    ),
+)
 # erfc(x) = exp(-x^2) t P(v), t = 1/x, v = (t - tm)/th maps [1/xmax, 1] onto [-1, 1];
 # xmax is where erf rounds to 1.  Entries: (xmax, 1/th, -tm/th, coefficients).
-_ERFC = _c((4.0, 8.0 / 3.0, -5.0 / 3.0,
-            (0.489524781703949, -0.06434448063373566, -0.00018229364650323987, 0.003800167702138424,
-             -0.001536575029604137, 0.0003662455710582435, -4.4268548663239926e-05)),
-           (6.0, 2.4, -1.4,
-            (0.49666648512593875, -0.07128287792547497, -0.001936888067712513, 0.006219717587762283,
-             -0.002669343030674994, 0.0006408677407039376, -2.43902392816444e-06, -9.303457116927693e-05,
-             5.9516148637028044e-05, -2.385634431960787e-05, 5.901954659777833e-06, 2.142622183718157e-07,
-             -1.2967833793406989e-06, 9.308324387093077e-07, -4.363429405052621e-07,
-             1.3475403896172414e-07, -1.7936833357312958e-08, -3.525980793710302e-09,
-             1.3018227116186936e-09)))
+_ERFC = _c(
+    (
+        4.0,
+        8.0 / 3.0,
+        -5.0 / 3.0,
+        (
+            0.489524781703949,
+            -0.06434448063373566,
+            -0.00018229364650323987,
+            0.003800167702138424,
+            -0.001536575029604137,
+            0.0003662455710582435,
+            -4.4268548663239926e-05,
+        ),
+    ),
+    (
+        6.0,
+        2.4,
+        -1.4,
+        (
+            0.49666648512593875,
+            -0.07128287792547497,
+            -0.001936888067712513,
+            0.006219717587762283,
+            -0.002669343030674994,
+            0.0006408677407039376,
+            -2.43902392816444e-06,
+            -9.303457116927693e-05,
+            5.9516148637028044e-05,
+            -2.385634431960787e-05,
+            5.901954659777833e-06,
+            2.142622183718157e-07,
+            -1.2967833793406989e-06,
+            9.308324387093077e-07,
+            -4.363429405052621e-07,
+            1.3475403896172414e-07,
+            -1.7936833357312958e-08,
+            -3.525980793710302e-09,
+            1.3018227116186936e-09,
+        ),
+    ),
+)
 
 _INF = float("inf")
 _NAN = float("nan")
@@ -344,7 +481,7 @@ def _two_sum(e, a, b):
 
 # --- exponentials ------------------------------------------------------------------------------
 
-_EXP_CLAMP = _c(150.0, 800.0)     # |x| beyond which exp has over/underflowed: keeps n in ldexp's range
+_EXP_CLAMP = _c(150.0, 800.0)  # |x| beyond which exp has over/underflowed: keeps n in ldexp's range
 
 
 def _expm1_poly(e, r):
@@ -356,7 +493,7 @@ def _exp_parts(e, x, lo=None):
     """exp(x + lo) = 2^n (1 + em): returns (em, integer n).  x must lie within +-_EXP_CLAMP."""
     n = e.rint(e.mul(x, _LOG2E[e.bits][0]))
     ln2_hi, ln2_lo = _LN2[e.bits]
-    r = e.fma(e.neg(n), ln2_hi, x)          # exact: both terms are multiples of ulp(ln2_hi)
+    r = e.fma(e.neg(n), ln2_hi, x)  # exact: both terms are multiples of ulp(ln2_hi)
     r = e.fma(e.neg(n), ln2_lo, r)
     if lo is not None:
         r = e.add(r, lo)
@@ -374,7 +511,7 @@ def _exp(e, x):
     return e.keep_nan(x, _exp_scaled(e, x))
 
 
-_EXP_SUMMAND_RANGE = _c((-87.0, 88.0), (-708.0, 709.0))   # 2^n stays a normal number
+_EXP_SUMMAND_RANGE = _c((-87.0, 88.0), (-708.0, 709.0))  # 2^n stays a normal number
 
 
 def _exp_summand(e, x):
@@ -393,13 +530,13 @@ def _exp2(e, x):
     t = e.sub(xc, n)
     ln2_hi, ln2_lo = _LN2[e.bits]
     r = e.mul(t, ln2_hi)
-    r_lo = e.fma(t, ln2_lo, e.fma(t, ln2_hi, e.neg(r)))      # t*ln2 = r + r_lo
+    r_lo = e.fma(t, ln2_lo, e.fma(t, ln2_hi, e.neg(r)))  # t*ln2 = r + r_lo
     em = _expm1_poly(e, r)
     em = e.add(em, e.fma(em, r_lo, r_lo))
     return e.keep_nan(x, e.ldexp(em, e.to_int(n), one_plus=True))
 
 
-_EXPM1_LO = _c(-18.5, -40.0)      # below this expm1 rounds to -1
+_EXPM1_LO = _c(-18.5, -40.0)  # below this expm1 rounds to -1
 
 
 def _expm1_value(e, x, hi=None):
@@ -421,7 +558,7 @@ def _expm1(e, x):
 
 
 def _cosh(e, x):
-    h = _exp_scaled(e, e.fabs(x), -1)                  # e^|x| / 2, finite as long as cosh is
+    h = _exp_scaled(e, e.fabs(x), -1)  # e^|x| / 2, finite as long as cosh is
     return e.keep_nan(x, e.add(h, e.div(0.25, h)))
 
 
@@ -434,13 +571,13 @@ def _sinh(e, x):
     return e.keep_nan(x, e.copysign(e.sel(e.lt(a, 1.0), small, large), x))
 
 
-_TANH_ONE = _c(9.5, 19.5)         # tanh rounds to 1 beyond this
+_TANH_ONE = _c(9.5, 19.5)  # tanh rounds to 1 beyond this
 
 
 def _tanh(e, x):
     em = _expm1_value(e, e.mul(e.fabs(x), 2.0), 2 * _TANH_ONE[e.bits])
     d = e.add(em, 2.0)
-    if not e.is64:      # within 2 ulp as it is
+    if not e.is64:  # within 2 ulp as it is
         return e.keep_nan(x, e.copysign(e.div(em, d), x))
     # float64 (3 ulp otherwise): em + 2 as an exact sum d + d_lo and the quotient corrected by its
     # residual, so that only em's own error remains
@@ -457,6 +594,7 @@ def _logistic(e, x):
 
 
 # --- logarithms --------------------------------------------------------------------------------
+
 
 def _sqrt_half_bits(e):
     dt = np.float64 if e.is64 else np.float32
@@ -517,6 +655,7 @@ def _log_specials(e, w, r):
 def _log_kernel(base):
     def kernel(e, x):
         return _log_specials(e, x, _log_core(e, x, base=base))
+
     return kernel
 
 
@@ -567,6 +706,7 @@ def _atanh(e, x):
 
 # --- trigonometric -----------------------------------------------------------------------------
 
+
 def _trig_reduce(d, x, extended, short=False):
     """x = q pi/2 + r + r_lo with |r| <= pi/4, in float64; returns (r, r_lo or None, integer q).
 
@@ -578,7 +718,7 @@ def _trig_reduce(d, x, extended, short=False):
     `short` (float64, |x| <= _SHORT_TRIG) shortens the dependency chain for scalars: q is not
     corrected (an excess of |x| 2^-54 the polynomials absorb) and r_lo is not renormalised
     (it may exceed ulp(r) only where r is tiny, and enters linearly there)."""
-    magic = 1.5 * 2.0 ** 52
+    magic = 1.5 * 2.0**52
     two_over_pi, two_over_pi_lo = _TWO_OVER_PI
     t = d.fma(x, two_over_pi, magic)
     p1, p2, p3, p4 = _PIO2_PARTS
@@ -635,13 +775,15 @@ def _trig_value(e, which, x, r, r_lo, q, poly=_Emitter.horner):
 def _trig_kernel(which):
     """Cody-Waite reduction for |x| <= _TRIG_LIMIT, straight-line; larger |x| branch to the
     Payne-Hanek slow path (`_huge_trig_call`), NaN for inf and NaN."""
+
     def kernel(e, x):
         d = e if e.is64 else e.sibling(ir.DoubleType())
         v = _trig_value(e, which, x, *_trig_reduce(d, x if e.is64 else e.b.fpext(x, d.fty), e.is64))
         if which != "cos":
-            v = e.sel(e.eq(x, 0.0), x, v)               # keep the sign of zero
+            v = e.sel(e.eq(x, 0.0), x, v)  # keep the sign of zero
         v = e.sel(e.le(e.fabs(x), _TRIG_LIMIT), v, _NAN)
         return _huge_trig_call(e, which, x, e.gt(e.fabs(x), _TRIG_LIMIT), v)
+
     return kernel
 
 
@@ -659,26 +801,28 @@ def _trig_kernel(which):
 # the scalar function for each lane only when some lane of the mask is set.  A vectorised loop
 # then makes one call per vector that returns at once for ordinary arguments.
 
+
 def _two_over_pi_words(nbits=1344):
     """The bits of 2/pi after the point, preceded by 64 zero bits (for weights 2^1 and 2^0 of
     the smallest E), as big-endian 64-bit words; pi by Machin's formula in integers."""
     guard = nbits + 128
 
-    def atan_inv(n):        # atan(1/n) 2^guard
+    def atan_inv(n):  # atan(1/n) 2^guard
         total, term, k, n2 = 0, (1 << guard) // n, 0, n * n
         while term:
             total += term // (2 * k + 1) if k % 2 == 0 else -(term // (2 * k + 1))
             term //= n2
             k += 1
         return total
-    pi = 16 * atan_inv(5) - 4 * atan_inv(239)                 # pi 2^guard, error < 2^-100 here
-    bits = (1 << (nbits + 1 + guard)) // pi                   # floor(2/pi 2^nbits) (+-1 in the last bits)
-    words = [0] + [(bits >> (nbits - 64 * (j + 1))) & (2 ** 64 - 1) for j in range(nbits // 64)]
-    return [w - 2 ** 64 if w >= 2 ** 63 else w for w in words]    # as signed i64 constants
+
+    pi = 16 * atan_inv(5) - 4 * atan_inv(239)  # pi 2^guard, error < 2^-100 here
+    bits = (1 << (nbits + 1 + guard)) // pi  # floor(2/pi 2^nbits) (+-1 in the last bits)
+    words = [0] + [(bits >> (nbits - 64 * (j + 1))) & (2**64 - 1) for j in range(nbits // 64)]
+    return [w - 2**64 if w >= 2**63 else w for w in words]  # as signed i64 constants
 
 
 _PH_WORDS = _two_over_pi_words()
-_PH_MAX_E = 2046 - 1075           # x = M 2^E, largest finite
+_PH_MAX_E = 2046 - 1075  # x = M 2^E, largest finite
 _PH_CHUNKS = ((-1, 52, 1 - 51), (51, 53, -51 - 52), (104, 53, -104 - 52), (157, 53, -157 - 52))
 # (first bit i of 2/pi relative to E, bit count, weight exponent of the chunk's last bit)
 
@@ -687,8 +831,7 @@ def _ph_bits(b, table, p, count):
     """`count` (<= 53) bits of the table starting at bit p (i64), as an i64."""
     i64, i128 = ir.IntType(64), ir.IntType(128)
     word = b.lshr(p, i64(6))
-    pair = [b.zext(b.load(b.gep(table, [i64(0), b.add(word, i64(k))], inbounds=True), typ=i64), i128)
-            for k in (0, 1)]
+    pair = [b.zext(b.load(b.gep(table, [i64(0), b.add(word, i64(k))], inbounds=True), typ=i64), i128) for k in (0, 1)]
     both = b.or_(b.shl(pair[0], i128(64)), pair[1])
     both = b.shl(both, b.zext(b.and_(p, i64(63)), i128))
     return b.trunc(b.lshr(both, i128(128 - count)), i64)
@@ -711,19 +854,19 @@ def _ph_reduce(d, x):
     m = d.b.uitofp(d.b.or_(d.iand(ix, (1 << 52) - 1), d.ci(1 << 52)), d.fty)
     ts = []
     for first, count, weight in _PH_CHUNKS:
-        chunk = _ph_bits(b, table, d.iadd(big_e, first + 63), count)     # bit i of 2/pi is table bit i + 63
-        ts.append(d.mul(b.uitofp(chunk, d.fty), 2.0 ** weight))
+        chunk = _ph_bits(b, table, d.iadd(big_e, first + 63), count)  # bit i of 2/pi is table bit i + 63
+        ts.append(d.mul(b.uitofp(chunk, d.fty), 2.0**weight))
     prods = []
     for t in ts[:3]:
         hi = d.mul(m, t)
         prods.append((hi, d.fma(m, t, d.neg(hi))))
     (p0, p0_lo), (p1, p1_lo), (p2, p2_lo) = prods
-    mod4 = lambda v: d.sub(v, d.mul(d.floor(d.mul(v, 0.25)), 4.0))          # exact
-    a = d.add(mod4(p0), p0_lo)              # M T0 mod 4 in (-2, 6), a multiple of 2^-50: exact
+    mod4 = lambda v: d.sub(v, d.mul(d.floor(d.mul(v, 0.25)), 4.0))  # exact
+    a = d.add(mod4(p0), p0_lo)  # M T0 mod 4 in (-2, 6), a multiple of 2^-50: exact
     p1 = mod4(p1)
     k = d.rint(d.add(a, p1))
-    h, l = _two_sum(d, d.sub(a, k), p1)     # |a - k| < 4.5 (exact), then exact
-    for v in (p1_lo, p2, p2_lo, d.mul(m, ts[3])):                               # smaller and smaller
+    h, l = _two_sum(d, d.sub(a, k), p1)  # |a - k| < 4.5 (exact), then exact
+    for v in (p1_lo, p2, p2_lo, d.mul(m, ts[3])):  # smaller and smaller
         s, err = _two_sum(d, h, v)
         h = d.add(s, d.add(l, err))
         l = d.sub(d.add(l, err), d.sub(h, s))
@@ -751,7 +894,7 @@ def _huge_trig_scalar(module, which, fty):
     x = fn.args[0]
     d = e if e.is64 else e.sibling(ir.DoubleType())
     xd = x if e.is64 else e.b.fpext(x, d.fty)
-    v = _trig_value(d, which, xd, *_ph_reduce(d, xd))      # float32 too in float64: one rounding
+    v = _trig_value(d, which, xd, *_ph_reduce(d, xd))  # float32 too in float64: one rounding
     v = v if e.is64 else e.b.fptrunc(v, e.fty)
     e.b.ret(e.sel(e.lt(e.fabs(x), _INF), v, _NAN))
     return fn
@@ -827,7 +970,7 @@ def _huge_trig_call(e, which, x, huge, v):
     module = b.module
     origin = b.block
     slow, done = b.append_basic_block("huge"), b.append_basic_block("done")
-    if e.lanes:     # explicit vectors: test the lanes here, then call the masked vector version
+    if e.lanes:  # explicit vectors: test the lanes here, then call the masked vector version
         any_huge = b.icmp_unsigned("!=", b.bitcast(huge, ir.IntType(e.lanes)), ir.Constant(ir.IntType(e.lanes), 0))
         b.cbranch(any_huge, slow, done)
         b.position_at_end(slow)
@@ -836,10 +979,12 @@ def _huge_trig_call(e, which, x, huge, v):
         b.cbranch(huge, slow, done)
         b.position_at_end(slow)
         scalar = _huge_trig_scalar(module, which, e.fty)
-        variants = ",".join(f"_ZGV_LLVM_M{n}v_{scalar.name}({_huge_trig_vector(module, which, ir.VectorType(e.fty, n)).name})"
-                            for n in _VECTOR_VARIANT_LANES)
+        variants = ",".join(
+            f"_ZGV_LLVM_M{n}v_{scalar.name}({_huge_trig_vector(module, which, ir.VectorType(e.fty, n)).name})"
+            for n in _VECTOR_VARIANT_LANES
+        )
         s = b.call(scalar, [x])
-        set.add(s.attributes, f'"vector-function-abi-variant"="{variants}"')    # llvmlite knows no string attributes
+        set.add(s.attributes, f'"vector-function-abi-variant"="{variants}"')  # llvmlite knows no string attributes
     b.branch(done)
     b.position_at_end(done)
     out = b.phi(e.fty)
@@ -858,8 +1003,10 @@ def _scalar_trig_kernel(which):
         if not e.is64:
             return general(e, x)
         ax = e.fabs(x)
-        paths = [(e.b.and_(e.gt(ax, 0.0), e.le(ax, _PIO4[64][0])), lambda: (x, None, e.ci(0))),
-                 (e.b.and_(e.gt(ax, 0.0), e.le(ax, _SHORT_TRIG)), lambda: _trig_reduce(e, x, True, short=True))]
+        paths = [
+            (e.b.and_(e.gt(ax, 0.0), e.le(ax, _PIO4[64][0])), lambda: (x, None, e.ci(0))),
+            (e.b.and_(e.gt(ax, 0.0), e.le(ax, _SHORT_TRIG)), lambda: _trig_reduce(e, x, True, short=True)),
+        ]
         done = e.b.append_basic_block("done")
         v = ir.IRBuilder(done).phi(e.fty)
         for taken, reduce in paths:
@@ -873,10 +1020,12 @@ def _scalar_trig_kernel(which):
         e.b.branch(done)
         e.b.position_at_end(done)
         return v
+
     return kernel
 
 
 # --- inverse trigonometric ---------------------------------------------------------------------
+
 
 def _atan_sum(e, a, b, neg=None):
     """atan(a/b) for a, b >= 0 (pi - atan(a/b) where the i1 `neg`), without forming a/b.
@@ -908,7 +1057,7 @@ def _atan(e, x):
 
 def _atan2(e, y, x):
     a, b = e.fabs(y), e.fabs(x)
-    neg = e.b.icmp_signed("<", e.as_int(x), e.ci(0))            # sign bit: atan2(0, -0) = pi
+    neg = e.b.icmp_signed("<", e.as_int(x), e.ci(0))  # sign bit: atan2(0, -0) = pi
     t = _atan_sum(e, a, b, neg)
     both_inf = e.b.and_(e.eq(a, _INF), e.eq(b, _INF))
     t = e.sel(both_inf, e.sel(neg, _3PIO4[e.bits][0], _PIO4[e.bits][0]), t)
@@ -944,6 +1093,7 @@ def _acos(e, x):
 
 # --- erf ---------------------------------------------------------------------------------------
 
+
 def _erf(e, x):
     xmax, inv_th, off, coeffs = _ERFC[e.bits]
     a = e.clamp(e.fabs(x), 0.0, xmax)
@@ -960,6 +1110,7 @@ def _erf(e, x):
 
 
 # --- pow ---------------------------------------------------------------------------------------
+
 
 def _log_dd(e, w):
     """log(w) as an unevaluated sum hi + lo good to about 2^-66 relative (float64, w > 0 finite)."""
@@ -1025,7 +1176,7 @@ def _pow(e, x, y):
 
 # --- cbrt ---------------------------------------------------------------------------------------
 
-_CBRT_SCALE = 162           # subnormal float64 arguments are scaled by 2^162 (a cube) first
+_CBRT_SCALE = 162  # subnormal float64 arguments are scaled by 2^162 (a cube) first
 
 
 def _cbrt(e, x):
@@ -1035,10 +1186,10 @@ def _cbrt(e, x):
     d = e if e.is64 else e.sibling(ir.DoubleType())
     a = d.fabs(x if e.is64 else e.b.fpext(x, d.fty))
     tiny = d.lt(a, 2.0 ** (1 - d.bias))
-    a = d.sel(tiny, d.mul(a, 2.0 ** _CBRT_SCALE), a)
+    a = d.sel(tiny, d.mul(a, 2.0**_CBRT_SCALE), a)
     y = _pow(d, a, d.c(1 / 3))
     y2 = d.mul(y, y)
-    resid = d.fma(d.fma(y, y, d.neg(y2)), y, d.fma(y2, y, d.neg(a)))     # y^3 - a
+    resid = d.fma(d.fma(y, y, d.neg(y2)), y, d.fma(y2, y, d.neg(a)))  # y^3 - a
     newton = d.sub(y, d.div(resid, d.mul(y2, 3.0)))
     y = d.sel(d.b.or_(d.eq(y, 0.0), d.eq(y, _INF)), y, d.keep_nan(y, newton))
     y = d.sel(tiny, d.mul(y, 2.0 ** -(_CBRT_SCALE // 3)), y)
@@ -1046,6 +1197,7 @@ def _cbrt(e, x):
 
 
 # --- integer powers ------------------------------------------------------------------------------
+
 
 def _dd_mul(e, a, b):
     """(a_hi + a_lo)(b_hi + b_lo) as hi + lo (a lo of None is zero); lo is None if not `e.is64`:
@@ -1072,7 +1224,7 @@ def _powi(e, x, n):
     double reciprocal of x to -n, so that results in the subnormal range come out right (x**-n
     as 1/x**n is 0 once x**n overflows, e.g. 10.0**-320).  0, inf and NaN powers take the plain
     product of the high parts, which the double-double tail (NaN there) must not touch."""
-    if n in (0, 1, 2, -1):          # exact or rounded once as they stand; NaN**0 == 1 as in C99
+    if n in (0, 1, 2, -1):  # exact or rounded once as they stand; NaN**0 == 1 as in C99
         return {0: lambda: e.c(1.0), 1: lambda: x, 2: lambda: e.mul(x, x), -1: lambda: e.div(1.0, x)}[n]()
     d = e if e.is64 else e.sibling(ir.DoubleType())
     xd = x if e.is64 else e.b.fpext(x, d.fty)
@@ -1109,14 +1261,30 @@ def emit_powi(builder, x, n):
 # --- registry and public entry point -----------------------------------------------------------
 
 _KERNELS = {
-    "exp": (1, _exp), "exp2": (1, _exp2), "expm1": (1, _expm1),
-    "log": (1, _log_kernel(_BASE_E)), "log2": (1, _log_kernel(_BASE_2)),
-    "log10": (1, _log_kernel(_BASE_10)), "log1p": (1, _log1p),
-    "sin": (1, _trig_kernel("sin")), "cos": (1, _trig_kernel("cos")), "tan": (1, _trig_kernel("tan")),
-    "sinh": (1, _sinh), "cosh": (1, _cosh), "tanh": (1, _tanh), "logistic": (1, _logistic),
-    "asinh": (1, _asinh), "acosh": (1, _acosh), "atanh": (1, _atanh),
-    "atan": (1, _atan), "atan2": (2, _atan2), "asin": (1, _asin), "acos": (1, _acos),
-    "erf": (1, _erf), "pow": (2, _pow), "cbrt": (1, _cbrt),
+    "exp": (1, _exp),
+    "exp2": (1, _exp2),
+    "expm1": (1, _expm1),
+    "log": (1, _log_kernel(_BASE_E)),
+    "log2": (1, _log_kernel(_BASE_2)),
+    "log10": (1, _log_kernel(_BASE_10)),
+    "log1p": (1, _log1p),
+    "sin": (1, _trig_kernel("sin")),
+    "cos": (1, _trig_kernel("cos")),
+    "tan": (1, _trig_kernel("tan")),
+    "sinh": (1, _sinh),
+    "cosh": (1, _cosh),
+    "tanh": (1, _tanh),
+    "logistic": (1, _logistic),
+    "asinh": (1, _asinh),
+    "acosh": (1, _acosh),
+    "atanh": (1, _atanh),
+    "atan": (1, _atan),
+    "atan2": (2, _atan2),
+    "asin": (1, _asin),
+    "acos": (1, _acos),
+    "erf": (1, _erf),
+    "pow": (2, _pow),
+    "cbrt": (1, _cbrt),
 }
 SUPPORTED = frozenset(_KERNELS)
 # Variants for values computed once (not in a vectorisable loop), where a predictable branch to a

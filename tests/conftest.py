@@ -6,6 +6,7 @@ per example). The jit mode is skipped, with the reason shown, while the compiler
 FNAD_TEST_MODES=eager (or jit) selects modes; FNAD_HYPOTHESIS_PROFILE=thorough runs many more
 examples; CI=1 makes hypothesis derandomized.
 """
+
 import os
 
 import pytest
@@ -14,8 +15,12 @@ from hypothesis import HealthCheck, settings
 import fnad
 
 settings.register_profile(
-    "fnad", deadline=None, derandomize=bool(os.environ.get("CI")), print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+    "fnad",
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 settings.register_profile("thorough", parent=settings.get_profile("fnad"), max_examples=1000)
 settings.load_profile(os.environ.get("FNAD_HYPOTHESIS_PROFILE", "fnad"))
 

@@ -13,6 +13,7 @@ Choices come from a `Chooser` over a seeded NumPy generator: hypothesis draws th
 suite (tests/test_fuzz.py); the long profile, `python -m tests.fuzz --minutes 60 [--seed N]`,
 keeps going after a failure. Either shrinks a failing program (`shrink`) and prints it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,14 +31,15 @@ import fnad
 import fnad.numpy as fnp
 from fnad import lax, nn
 
-MAX_ELEMENTS = 2 ** 18        # largest value a node may make
-LARGE = 2 ** 17 + 3           # input sizes above fnad's threading threshold (2**17 elements)
+MAX_ELEMENTS = 2**18  # largest value a node may make
+LARGE = 2**17 + 3  # input sizes above fnad's threading threshold (2**17 elements)
 TOL = {"float32": 2e-4, "float64": 1e-9}
 
 
 # ---------------------------------------------------------------------------------------------
 # NumPy versions of the lax/nn ops the programs use (the twin's `ref.` namespace)
 # ---------------------------------------------------------------------------------------------
+
 
 class ref:
     @staticmethod
@@ -101,7 +103,7 @@ class ref:
     @staticmethod
     def scan(f, c, xs, reverse=False):
         ys = []
-        for x in (xs[::-1] if reverse else xs):
+        for x in xs[::-1] if reverse else xs:
             c2, y = f(c, x)
             if c2.shape != c.shape or c2.dtype != c.dtype:
                 raise ValueError("carry changes type")
@@ -172,6 +174,7 @@ NUMPY_NS = {"np": np, "ref": ref}
 # Choices
 # ---------------------------------------------------------------------------------------------
 
+
 class Chooser:
     """The random choices of a program, from a NumPy generator (hypothesis draws its seed in the
     suite). Programs are shrunk by `shrink`, which knows their structure."""
@@ -183,7 +186,7 @@ class Chooser:
         return int(self.rng.integers(lo, hi + 1))
 
     def chance(self, p):
-        return self.int(0, 999) >= 1000 - p * 1000     # shrinks (towards 0) to False
+        return self.int(0, 999) >= 1000 - p * 1000  # shrinks (towards 0) to False
 
     def choice(self, seq):
         return seq[self.int(0, len(seq) - 1)]
@@ -249,8 +252,10 @@ def draw_index_array(ch, n, unique=False):
 
 def draw_slice(ch, n):
     step = ch.choice([1, 1, -1, 2, -2, 3, -1])
+
     def bound():
         return None if ch.chance(0.5) else ch.int(-n - 1, n + 1)
+
     start, stop = bound(), bound()
     text = ("" if start is None else str(start)) + ":" + ("" if stop is None else str(stop))
     return text + ("" if step == 1 else f":{step}")
@@ -261,15 +266,15 @@ def draw_reshape(ch, x):
     how = ch.int(0, 3)
     if how == 0 or not s:
         return (-1,) if ch.chance(0.5) and x.size else (x.size,) if s else (1, 1)
-    if how == 1 and len(s) >= 2:                      # merge two adjacent axes
+    if how == 1 and len(s) >= 2:  # merge two adjacent axes
         i = ch.int(0, len(s) - 2)
-        return tuple(s[:i] + [s[i] * s[i + 1]] + s[i + 2:])
-    if how == 2:                                      # split an axis
+        return tuple(s[:i] + [s[i] * s[i + 1]] + s[i + 2 :])
+    if how == 2:  # split an axis
         i = ch.int(0, len(s) - 1)
         f = [d for d in (2, 3) if s[i] % d == 0 and s[i] > d] or [1]
         a = ch.choice(f)
-        return tuple(s[:i] + [a, s[i] // a] + s[i + 1:])
-    i = ch.int(0, len(s))                             # insert a size-1 axis
+        return tuple(s[:i] + [a, s[i] // a] + s[i + 1 :])
+    i = ch.int(0, len(s))  # insert a size-1 axis
     out = s[:i] + [1] + s[i:]
     if x.size and ch.chance(0.5):
         out[ch.int(0, len(out) - 1)] = -1
@@ -279,6 +284,7 @@ def draw_reshape(ch, x):
 # ---------------------------------------------------------------------------------------------
 # The op table
 # ---------------------------------------------------------------------------------------------
+
 
 def broadcastable(*xs):
     try:
@@ -298,6 +304,7 @@ class Op:
     that `params(ch, *operands)` draws (it raises Reject when the op does not apply); `kinds`
     the dtype kinds of the first operand ('f' float, 'i' int, 'b' bool); `compat(a, b)` which
     further operands fit; `diff` whether derivatives through it are defined and checked."""
+
     name: str
     tmpl: str
     arity: int = 1
@@ -305,7 +312,7 @@ class Op:
     params: callable = no_params
     compat: callable = broadcastable
     diff: bool = True
-    weight: int = 1       # how often it is drawn: layout ops, where issue 11's bugs were, more
+    weight: int = 1  # how often it is drawn: layout ops, where issue 11's bugs were, more
 
 
 def unary(name, tmpl, kinds="f", diff=True):
@@ -317,71 +324,77 @@ def binary(name, tmpl, kinds="fi"):
 
 
 def reduction(name):
-    return Op(name, "fnp.%s({0}, axis={axis}, keepdims={kd})" % name, kinds="fi",
-              params=lambda ch, x: dict(axis=r(draw_axes(ch, x)), kd=r(ch.chance(0.3))))
+    return Op(
+        name,
+        f"fnp.{name}({{0}}, axis={{axis}}, keepdims={{kd}})",
+        kinds="fi",
+        params=lambda ch, x: {"axis": r(draw_axes(ch, x)), "kd": r(ch.chance(0.3))},
+    )
 
 
 def _argred(ch, x):
     axis = None if x.ndim == 0 or ch.chance(0.3) else draw_axis(ch, x)
-    return dict(axis=r(axis), kd=r(ch.chance(0.3)))
+    return {"axis": r(axis), "kd": r(ch.chance(0.3))}
 
 
 def _slice(ch, x):
     need(x.ndim >= 1)
     parts = []
-    for d in x.shape[:ch.int(1, x.ndim)]:
+    for d in x.shape[: ch.int(1, x.ndim)]:
         parts.append(str(ch.int(-d, d - 1)) if d and ch.chance(0.35) else draw_slice(ch, d))
     if ch.chance(0.2):
-        parts = ["..."] + parts[len(parts) - 1:]
-    return dict(idx=", ".join(parts))
+        parts = ["..."] + parts[len(parts) - 1 :]
+    return {"idx": ", ".join(parts)}
 
 
 def _pad(ch, x):
     need(x.ndim >= 1)
     w = tuple((ch.int(0, 2), ch.int(0, 2)) for _ in range(x.ndim))
-    return dict(w=r(w), c=r(draw_const(ch, x)))
+    return {"w": r(w), "c": r(draw_const(ch, x))}
 
 
 def _pad_mode(ch, x):
     need(x.ndim >= 1 and kind(x) != "b")
-    return dict(w=r(tuple((ch.int(0, 2), ch.int(0, 2)) for _ in range(x.ndim))),
-                mode=r(ch.choice(["edge", "reflect", "wrap", "symmetric"])))
+    return {
+        "w": r(tuple((ch.int(0, 2), ch.int(0, 2)) for _ in range(x.ndim))),
+        "mode": r(ch.choice(["edge", "reflect", "wrap", "symmetric"])),
+    }
 
 
 def _lax_pad(ch, x):
     need(x.ndim >= 1)
     cfg = tuple((ch.int(-2, 2), ch.int(-2, 2), ch.choice([0, 0, 1, 2])) for _ in range(x.ndim))
-    return dict(cfg=r(cfg), c=r(draw_const(ch, x)))
+    return {"cfg": r(cfg), "c": r(draw_const(ch, x))}
 
 
 def _transpose(ch, x):
     perm = sorted(range(x.ndim), key=lambda i: ch.int(0, 9))
-    return dict(perm=r(tuple(perm)))
+    return {"perm": r(tuple(perm))}
 
 
 def _broadcast_to(ch, x):
     shape = tuple(ch.int(0, 3) if d == 1 and ch.chance(0.7) else d for d in x.shape)
     if ch.chance(0.5) or shape == x.shape:
         shape = (ch.int(1, 3),) + shape
-    return dict(shape=r(shape))
+    return {"shape": r(shape)}
 
 
 def _squeeze(ch, x):
     ones = [i for i, d in enumerate(x.shape) if d == 1]
     need(ones)
-    return dict(axis=r(ch.choice(ones)))
+    return {"axis": r(ch.choice(ones))}
 
 
 def _gather(ch, x):
     need(x.ndim >= 1)
     ax = ch.int(0, min(x.ndim, 2) - 1)
-    return dict(pre=":, " * ax, idx=draw_index_array(ch, x.shape[ax]))
+    return {"pre": ":, " * ax, "idx": draw_index_array(ch, x.shape[ax])}
 
 
 def _take(ch, x):
     axis = None if x.ndim == 0 or ch.chance(0.3) else draw_axis(ch, x)
     n = x.size if axis is None else x.shape[axis]
-    return dict(axis=r(axis), idx=draw_index_array(ch, n))
+    return {"axis": r(axis), "idx": draw_index_array(ch, n)}
 
 
 def _scatter(ch, x):
@@ -390,45 +403,48 @@ def _scatter(ch, x):
         idx = draw_slice(ch, x.shape[0])
     else:
         idx = draw_index_array(ch, x.shape[0], unique=True)
-    return dict(idx=idx, c=r(draw_const(ch, x)))
+    return {"idx": idx, "c": r(draw_const(ch, x))}
 
 
 def _dynamic_slice(ch, x):
     need(x.ndim >= 1)
     starts = tuple(ch.int(-2, d + 1) for d in x.shape)
-    return dict(starts=r(starts), rest=r(starts[1:]), m=ch.int(1, 4),
-                sizes=r(tuple(ch.int(0, d) for d in x.shape)))
+    return {
+        "starts": r(starts),
+        "rest": r(starts[1:]),
+        "m": ch.int(1, 4),
+        "sizes": r(tuple(ch.int(0, d) for d in x.shape)),
+    }
 
 
 def _cum(ch, x):
-    return dict(axis=r(draw_axis(ch, x)))
+    return {"axis": r(draw_axis(ch, x))}
 
 
 def _lax_cumsum(ch, x):
-    return dict(axis=r(ch.int(0, x.ndim - 1) if x.ndim else 0), rev=r(ch.chance(0.5)))
+    return {"axis": r(ch.int(0, x.ndim - 1) if x.ndim else 0), "rev": r(ch.chance(0.5))}
 
 
 def _nn_axis(ch, x):
-    return dict(axis=r(draw_axis(ch, x)))
+    return {"axis": r(draw_axis(ch, x))}
 
 
 def _logsumexp(ch, x):
-    return dict(axis=r(draw_axes(ch, x)), kd=r(ch.chance(0.3)))
+    return {"axis": r(draw_axes(ch, x)), "kd": r(ch.chance(0.3))}
 
 
 def _cast(ch, x):
     dt = ch.choice(["float32", "float64", "int32", "bool"])
-    return dict(dt=dt)
+    return {"dt": dt}
 
 
 def _concat_compat(a, b):
-    return a.ndim == b.ndim >= 1 and a.dtype == b.dtype and (
-        sum(p != q for p, q in zip(a.shape, b.shape)) <= 1)
+    return a.ndim == b.ndim >= 1 and a.dtype == b.dtype and (sum(p != q for p, q in zip(a.shape, b.shape)) <= 1)
 
 
 def _concat(ch, a, b):
     diff = [i for i, (p, q) in enumerate(zip(a.shape, b.shape)) if p != q]
-    return dict(axis=r(diff[0] if diff else draw_axis(ch, a)))
+    return {"axis": r(diff[0] if diff else draw_axis(ch, a))}
 
 
 def _matmul_compat(a, b):
@@ -446,99 +462,145 @@ def _body(ch, x, var):
 
 
 def _cond(ch, x):
-    return dict(t=r(ch.choice([0.0, -1.0, 1.0])), b1=_body(ch, x, "a"), b2=_body(ch, x, "a"))
+    return {"t": r(ch.choice([0.0, -1.0, 1.0])), "b1": _body(ch, x, "a"), "b2": _body(ch, x, "a")}
 
 
 def _fori(ch, x):
-    return dict(n=ch.int(0, 4), body=_body(ch, x, "c"))
+    return {"n": ch.int(0, 4), "body": _body(ch, x, "c")}
 
 
 def _scan(ch, x):
-    need(1 <= x.ndim and len(x) <= 64)      # eager scans and the twin loop in Python
-    return dict(body=_body(ch, x[0] if len(x) else x.reshape(x.shape[1:]), "x"), k=ch.int(0, 1),
-                rev=r(ch.chance(0.3)))
+    need(1 <= x.ndim and len(x) <= 64)  # eager scans and the twin loop in Python
+    return {
+        "body": _body(ch, x[0] if len(x) else x.reshape(x.shape[1:]), "x"),
+        "k": ch.int(0, 1),
+        "rev": r(ch.chance(0.3)),
+    }
 
 
 OPS = [
-    unary("sin", "fnp.sin({0})"), unary("cos", "fnp.cos({0})"), unary("tanh", "fnp.tanh({0})"),
-    unary("exp", "fnp.exp({0})"), unary("log1p_abs", "fnp.log1p(fnp.abs({0}))"),
-    unary("square", "{0} * {0}", "fi"), unary("abs", "fnp.abs({0})", "fi"), unary("neg", "-{0}", "fi"),
-    unary("sigmoid", "nn.sigmoid({0})"), unary("relu", "nn.relu({0})"),
-    unary("floor", "fnp.floor({0})", diff=False), unary("not", "~{0}", "b"),
-    Op("affine", "{0} * {a} + {b}", kinds="fi",
-       params=lambda ch, x: dict(a=r(draw_const(ch, x, small=True)), b=r(draw_const(ch, x)))),
+    unary("sin", "fnp.sin({0})"),
+    unary("cos", "fnp.cos({0})"),
+    unary("tanh", "fnp.tanh({0})"),
+    unary("exp", "fnp.exp({0})"),
+    unary("log1p_abs", "fnp.log1p(fnp.abs({0}))"),
+    unary("square", "{0} * {0}", "fi"),
+    unary("abs", "fnp.abs({0})", "fi"),
+    unary("neg", "-{0}", "fi"),
+    unary("sigmoid", "nn.sigmoid({0})"),
+    unary("relu", "nn.relu({0})"),
+    unary("floor", "fnp.floor({0})", diff=False),
+    unary("not", "~{0}", "b"),
+    Op(
+        "affine",
+        "{0} * {a} + {b}",
+        kinds="fi",
+        params=lambda ch, x: {"a": r(draw_const(ch, x, small=True)), "b": r(draw_const(ch, x))},
+    ),
     Op("cast", "{0}.astype({dt!r})", params=_cast, diff=False),
     Op("softmax", "nn.softmax({0}, axis={axis})", kinds="f", params=_nn_axis),
     Op("log_softmax", "nn.log_softmax({0}, axis={axis})", kinds="f", params=_nn_axis),
     Op("logsumexp", "nn.logsumexp({0}, axis={axis}, keepdims={kd})", kinds="f", params=_logsumexp),
-    binary("add", "{0} + {1}"), binary("sub", "{0} - {1}"), binary("mul", "{0} * {1}"),
-    binary("maximum", "fnp.maximum({0}, {1})"), binary("minimum", "fnp.minimum({0}, {1})"),
-    binary("div", "{0} / (1.5 + fnp.abs({1}))"), binary("gt", "{0} > {1}"),
-    binary("and", "{0} & {1}", "b"), binary("or", "{0} | {1}", "b"),
+    binary("add", "{0} + {1}"),
+    binary("sub", "{0} - {1}"),
+    binary("mul", "{0} * {1}"),
+    binary("maximum", "fnp.maximum({0}, {1})"),
+    binary("minimum", "fnp.minimum({0}, {1})"),
+    binary("div", "{0} / (1.5 + fnp.abs({1}))"),
+    binary("gt", "{0} > {1}"),
+    binary("and", "{0} & {1}", "b"),
+    binary("or", "{0} | {1}", "b"),
     Op("where", "fnp.where({0} > 0, {1}, {2})", 3),
-    Op("select", "lax.select({0} > 0, {1}, {2})", 3,
-       compat=lambda a, b: a.shape == b.shape and kind(b) in "fi"),
+    Op("select", "lax.select({0} > 0, {1}, {2})", 3, compat=lambda a, b: a.shape == b.shape and kind(b) in "fi"),
     *(reduction(n) for n in ("sum", "max", "min", "prod", "mean")),
     Op("argmax", "fnp.argmax({0}, axis={axis}, keepdims={kd})", kinds="fi", params=_argred),
     Op("argmin", "fnp.argmin({0}, axis={axis}, keepdims={kd})", kinds="fi", params=_argred),
-    Op("reshape", "{0}.reshape({shape})", params=lambda ch, x: dict(shape=r(draw_reshape(ch, x)))),
+    Op("reshape", "{0}.reshape({shape})", params=lambda ch, x: {"shape": r(draw_reshape(ch, x))}),
     Op("transpose", "fnp.transpose({0}, {perm})", params=_transpose),
     unary("T", "{0}.T", "fib"),
-    Op("expand_dims", "fnp.expand_dims({0}, {axis})",
-       params=lambda ch, x: dict(axis=ch.int(-x.ndim - 1, x.ndim))),
+    Op("expand_dims", "fnp.expand_dims({0}, {axis})", params=lambda ch, x: {"axis": ch.int(-x.ndim - 1, x.ndim)}),
     Op("squeeze", "fnp.squeeze({0}, axis={axis})", params=_squeeze),
     Op("broadcast_to", "fnp.broadcast_to({0}, {shape})", params=_broadcast_to),
     Op("slice", "{0}[{idx}]", params=_slice),
     unary("rev0", "{0}[::-1]", "fib"),
-    Op("flip", "fnp.flip({0}, axis={axis})", params=lambda ch, x: dict(axis=r(draw_axes(ch, x)))),
-    Op("lax_rev", "lax.rev({0}, {dims})",
-       params=lambda ch, x: dict(dims=r(tuple(ch.subset(range(x.ndim)))))),
+    Op("flip", "fnp.flip({0}, axis={axis})", params=lambda ch, x: {"axis": r(draw_axes(ch, x))}),
+    Op("lax_rev", "lax.rev({0}, {dims})", params=lambda ch, x: {"dims": r(tuple(ch.subset(range(x.ndim))))}),
     Op("pad", "fnp.pad({0}, {w}, constant_values={c})", params=_pad),
     Op("pad_mode", "fnp.pad({0}, {w}, mode={mode})", params=_pad_mode),
     Op("lax_pad", "lax.pad({0}, {c}, {cfg})", params=_lax_pad),
     Op("gather", "{0}[{pre}{idx}]", params=_gather),
     Op("take", "fnp.take({0}, {idx}, axis={axis})", params=_take),
     Op("at_set", "{0}.at[{idx}].set({c})", params=_scatter),
-    Op("at_add", "{0}.at[{idx}].add({1})", 2, kinds="fi", params=lambda ch, x, v: _scatter(ch, x),
-       compat=lambda a, b: kind(b) == kind(a)),
-    Op("concatenate", "fnp.concatenate([{0}, {1}], axis={axis})", 2, params=_concat,
-       compat=_concat_compat),
+    Op(
+        "at_add",
+        "{0}.at[{idx}].add({1})",
+        2,
+        kinds="fi",
+        params=lambda ch, x, v: _scatter(ch, x),
+        compat=lambda a, b: kind(b) == kind(a),
+    ),
+    Op("concatenate", "fnp.concatenate([{0}, {1}], axis={axis})", 2, params=_concat, compat=_concat_compat),
     Op("cumsum", "fnp.cumsum({0}, axis={axis})", kinds="fi", params=_cum),
     Op("cumprod", "fnp.cumprod({0}, axis={axis})", kinds="f", params=_cum),
     Op("lax_cumsum", "lax.cumsum({0}, axis={axis}, reverse={rev})", kinds="fi", params=_lax_cumsum),
     Op("dynamic_slice", "lax.dynamic_slice({0}, {starts}, {sizes})", params=_dynamic_slice),
-    Op("dynamic_slice_traced", "lax.dynamic_slice({0}, (fnp.argmax({0}) % {m},) + {rest}, {sizes})",
-       kinds="fi", params=_dynamic_slice),
+    Op(
+        "dynamic_slice_traced",
+        "lax.dynamic_slice({0}, (fnp.argmax({0}) % {m},) + {rest}, {sizes})",
+        kinds="fi",
+        params=_dynamic_slice,
+    ),
     Op("matmul", "{0} @ {1}", 2, kinds="fi", compat=_matmul_compat),
     Op("gram", "{0} @ {0}.T", kinds="fi", params=lambda ch, x: need(x.ndim == 2) or {}),
     Op("dot", "fnp.dot({0}, {1})", 2, kinds="fi", compat=_matmul_compat),
-    Op("cond", "lax.cond(fnp.sum({0}) > {t}, lambda a: {b1}, lambda a: {b2}, {0})", kinds="f",
-       params=_cond),
-    Op("fori_loop", "lax.fori_loop(0, {n}, lambda i, c: 0.5 * c + 0.5 * {body}, {0})", kinds="f",
-       params=_fori),
-    Op("scan", "lax.scan(lambda c, x: (0.5 * c + {body}, c * x), fnp.zeros_like({0}[0]), {0}, "
-       "reverse={rev})[{k}]", kinds="f", params=_scan),
+    Op("cond", "lax.cond(fnp.sum({0}) > {t}, lambda a: {b1}, lambda a: {b2}, {0})", kinds="f", params=_cond),
+    Op("fori_loop", "lax.fori_loop(0, {n}, lambda i, c: 0.5 * c + 0.5 * {body}, {0})", kinds="f", params=_fori),
+    Op(
+        "scan",
+        "lax.scan(lambda c, x: (0.5 * c + {body}, c * x), fnp.zeros_like({0}[0]), {0}, reverse={rev})[{k}]",
+        kinds="f",
+        params=_scan,
+    ),
 ]
 for _op in OPS:
-    if _op.name in ("rev0", "flip", "lax_rev", "pad", "lax_pad", "slice", "broadcast_to", "transpose",
-                    "T", "sum", "add", "sub", "mul", "cumsum", "gather", "concatenate", "logsumexp",
-                    "log_softmax"):
+    if _op.name in (
+        "rev0",
+        "flip",
+        "lax_rev",
+        "pad",
+        "lax_pad",
+        "slice",
+        "broadcast_to",
+        "transpose",
+        "T",
+        "sum",
+        "add",
+        "sub",
+        "mul",
+        "cumsum",
+        "gather",
+        "concatenate",
+        "logsumexp",
+        "log_softmax",
+    ):
         _op.weight = 3
 OP_BY_NAME = {op.name: op for op in OPS}
 WEIGHTED_OPS = [op for op in OPS for _ in range(op.weight)]
-BODY_OPS = [OP_BY_NAME[n] for n in ("sin", "cos", "tanh", "square", "neg", "affine", "rev0", "cumsum",
-                                    "log_softmax", "relu")]
-CHAIN_OPS = [OP_BY_NAME[n] for n in ("sin", "affine", "tanh", "cos", "neg")]   # single-use chains
+BODY_OPS = [
+    OP_BY_NAME[n] for n in ("sin", "cos", "tanh", "square", "neg", "affine", "rev0", "cumsum", "log_softmax", "relu")
+]
+CHAIN_OPS = [OP_BY_NAME[n] for n in ("sin", "affine", "tanh", "cos", "neg")]  # single-use chains
 
 
 # ---------------------------------------------------------------------------------------------
 # Programs
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class Node:
     op: str
-    args: tuple          # indices of earlier values
+    args: tuple  # indices of earlier values
     params: dict
 
     def source(self, names):
@@ -547,11 +609,11 @@ class Node:
 
 @dataclasses.dataclass
 class Program:
-    inputs: list         # source of each input (NumPy expressions)
+    inputs: list  # source of each input (NumPy expressions)
     nodes: list
-    outputs: list        # indices of returned values
-    grad_weights: int = 0   # seed of the loss weights; 0: no grad check
-    vmap: int = 0           # 0: no vmap check; 1: batch x0; 2: batch every input
+    outputs: list  # indices of returned values
+    grad_weights: int = 0  # seed of the loss weights; 0: no grad check
+    vmap: int = 0  # 0: no vmap check; 1: batch x0; 2: batch every input
 
     def names(self):
         return [f"x{i}" for i in range(len(self.inputs))] + [f"v{i}" for i in range(len(self.nodes))]
@@ -609,16 +671,16 @@ def input_source(ch, shape, dtype, seed):
 
 
 def draw_inputs(ch, dtype):
-    if ch.chance(0.04):                                   # above the threading threshold
+    if ch.chance(0.04):  # above the threading threshold
         base = ch.choice([(LARGE,), (LARGE // 128 + 1, 128), (3, LARGE // 3 + 1)])
     else:
         base = tuple(ch.choice([1, 2, 3, 4, 5, 6, 3, 2, 0, 7, 8]) for _ in range(ch.choice([0, 1, 1, 2, 2, 2, 3, 4])))
     srcs = []
     for i in range(ch.int(1, 3)):
-        shape = list(base[ch.int(0, len(base)):] if i else base)
+        shape = list(base[ch.int(0, len(base)) :] if i else base)
         shape = tuple(1 if d and ch.chance(0.15) else d for d in shape)
         dt = dtype if ch.chance(0.85) else ch.choice(["float32", "float64", "int32", "bool"])
-        srcs.append(input_source(ch, shape, dt, ch.int(0, 2 ** 16)))
+        srcs.append(input_source(ch, shape, dt, ch.int(0, 2**16)))
     return srcs
 
 
@@ -628,7 +690,7 @@ def acceptable(v):
         return False
     if v.dtype.kind == "f":
         return bool(np.all(np.isfinite(v))) and (v.size == 0 or float(np.max(np.abs(v))) < 1e4)
-    return v.dtype.kind != "i" or v.size == 0 or int(np.max(np.abs(v))) < 2 ** 20
+    return v.dtype.kind != "i" or v.size == 0 or int(np.max(np.abs(v))) < 2**20
 
 
 def eval_node(node, values, names):
@@ -655,7 +717,7 @@ def draw_node(ch, values, names, ops, chain=False):
             out = eval_node(node, values, names)
         except Reject:
             continue
-        except Exception:                       # NumPy refuses: not a valid program
+        except Exception:  # NumPy refuses: not a valid program
             continue
         if acceptable(out):
             return node, np.asarray(out)
@@ -685,8 +747,9 @@ def draw_program(ch, n_nodes=None, dtype=None):
     used = {a for node in nodes for a in node.args}
     # Return the last value, and often values that other nodes also read (the pattern of issue 11).
     # (A long chain returns only its end, so that the compiler sees one deep expression.)
-    outputs = [n - 1] + [j for j in range(len(inputs), n - 1)
-                         if len(nodes) < 100 and ch.chance(0.6 if j in used else 0.2)]
+    outputs = [n - 1] + [
+        j for j in range(len(inputs), n - 1) if len(nodes) < 100 and ch.chance(0.6 if j in used else 0.2)
+    ]
     prog = Program(inputs, nodes, outputs)
     if ch.chance(0.7):
         prog.grad_weights = ch.int(1, 999)
@@ -697,6 +760,7 @@ def draw_program(ch, n_nodes=None, dtype=None):
 # ---------------------------------------------------------------------------------------------
 # Checks
 # ---------------------------------------------------------------------------------------------
+
 
 class Failure(Exception):
     """A check failed; `kind` names which check (the class of a failure)."""
@@ -729,9 +793,12 @@ def compare_outputs(what, got, want, exact_dtype=True, floor=0.0):
         else:
             bad = g.astype(np.float64) != w.astype(np.float64)
         if np.any(bad):
-            raise Failure(what, f"output {i} differs at {np.argwhere(bad)[:3].tolist()}:\n"
-                                f"  got      {np.array2string(g, threshold=40)}\n"
-                                f"  expected {np.array2string(w, threshold=40)}")
+            raise Failure(
+                what,
+                f"output {i} differs at {np.argwhere(bad)[:3].tolist()}:\n"
+                f"  got      {np.array2string(g, threshold=40)}\n"
+                f"  expected {np.array2string(w, threshold=40)}",
+            )
 
 
 def refused_eagerly(f, args, error):
@@ -764,8 +831,10 @@ def loss_functions(prog, want):
     # `.at` exists on traced values only: under grad, on the inputs differentiated.
     if not floats or not argnums or not prog.grad_weights or prog.uses_at() and len(argnums) < len(args):
         return None
-    terms = " + ".join(f"fnp.sum(o[{i}] * np.random.default_rng({prog.grad_weights + i})"
-                       f".standard_normal({np.shape(want[i])!r}))" for i in floats)
+    terms = " + ".join(
+        f"fnp.sum(o[{i}] * np.random.default_rng({prog.grad_weights + i}).standard_normal({np.shape(want[i])!r}))"
+        for i in floats
+    )
     params = ", ".join(f"x{i}" for i in range(len(args)))
     src = f"def loss({params}):\n    o = f({params})\n    return {terms}"
     return src, argnums
@@ -786,7 +855,7 @@ def finite_difference(loss, args, argnums, dirs, h):
 def check(prog, what=("jit", "grad", "vmap")):
     """Run every check of the program; raises Failure."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)     # NumPy's, e.g. the mean of an empty axis
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's, e.g. the mean of an empty axis
         _check(prog, what)
 
 
@@ -804,7 +873,7 @@ def _check(prog, what):
             refused_eagerly(f, args, e)
             raise Failure("jit raised", f"{type(e).__name__}: {e}") from e
         compare("jit vs numpy", got, want)
-        if not prog.uses_at():       # `.at` exists on traced values only, so not eagerly
+        if not prog.uses_at():  # `.at` exists on traced values only, so not eagerly
             eager = call("eager raised", f, *args)
             compare("eager vs numpy", eager, want)
             compare("jit vs eager", got, eager)
@@ -824,10 +893,11 @@ def _check(prog, what):
             # A kink within the step (abs, max, relu..) moves the difference quotient with the
             # step; a wrong gradient does not, so only a steady quotient counts.
             fd2 = finite_difference(ns_n["loss"], args, argnums, dirs, 1e-7)[0]
-            tol = 1e-5 * (1 + scale) + 1e-8 * size      # the rounding error of the quotient
+            tol = 1e-5 * (1 + scale) + 1e-8 * size  # the rounding error of the quotient
             if abs(fd - dot) > tol and abs(fd - fd2) <= tol:
-                raise Failure("grad vs finite differences",
-                              f"<grad, d> = {dot!r}, finite differences {fd!r} (scale {scale:.3g})")
+                raise Failure(
+                    "grad vs finite differences", f"<grad, d> = {dot!r}, finite differences {fd!r} (scale {scale:.3g})"
+                )
         g_jit = call("jit(grad) raised", fnad.jit(fnad.grad(ns_f["loss"], argnums=argnums)), *args)
         compare("jit(grad) vs grad", g_jit, g_eager)
     if "vmap" in what and prog.vmap:
@@ -841,35 +911,48 @@ def _check(prog, what):
         compare("jit(vmap) vs loop", got_jv, want_v)
 
 
-VARIANT = {"b": "~{}", "i": "-{}", "f": "{} * -0.5"}     # the second element of a batch
+VARIANT = {"b": "~{}", "i": "-{}", "f": "{} * -0.5"}  # the second element of a batch
 
 
 def vmap_args(prog, args):
     """in_axes, and the inputs with a batch of two on the mapped ones. `.at` exists on traced
     values only, so a program that uses it gets every input batched."""
     in_axes = tuple(0 if i == 0 or prog.vmap == 2 or prog.uses_at() else None for i in range(len(args)))
-    return in_axes, [np.stack([a, eval(VARIANT[kind(a)].format("a"))]) if ax == 0 else a
-                     for a, ax in zip(args, in_axes)]
+    return in_axes, [
+        np.stack([a, eval(VARIANT[kind(a)].format("a"))]) if ax == 0 else a for a, ax in zip(args, in_axes)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
 # Repros and shrinking
 # ---------------------------------------------------------------------------------------------
 
+
 def repro(prog, failure=None):
     """Paste-able source of a failing program."""
-    text = ["import numpy as np, fnad, fnad.numpy as fnp", "from fnad import lax, nn", "",
-            prog.function_source(), "", prog.input_source()]
+    text = [
+        "import numpy as np, fnad, fnad.numpy as fnp",
+        "from fnad import lax, nn",
+        "",
+        prog.function_source(),
+        "",
+        prog.input_source(),
+    ]
     args = ", ".join(f"x{i}" for i in range(len(prog.inputs)))
     kind_ = failure.kind if failure else ""
     if kind_.startswith(("grad", "jit(grad)", "eager grad")):
         lf = loss_functions(prog, prog.functions()[1](*prog.args()))
-        text += [lf[0], f"print(fnad.jit(fnad.grad(loss, argnums={lf[1]}))({args}))",
-                 f"print(fnad.grad(loss, argnums={lf[1]})({args}))"]
+        text += [
+            lf[0],
+            f"print(fnad.jit(fnad.grad(loss, argnums={lf[1]}))({args}))",
+            f"print(fnad.grad(loss, argnums={lf[1]})({args}))",
+        ]
     elif "vmap" in kind_:
         in_axes, _ = vmap_args(prog, prog.args())
-        batched = ", ".join(f"np.stack([x{i}, {VARIANT[kind(a)].format(f'x{i}')}])" if ax == 0 else f"x{i}"
-                            for i, (a, ax) in enumerate(zip(prog.args(), in_axes)))
+        batched = ", ".join(
+            f"np.stack([x{i}, {VARIANT[kind(a)].format(f'x{i}')}])" if ax == 0 else f"x{i}"
+            for i, (a, ax) in enumerate(zip(prog.args(), in_axes))
+        )
         text += [f"print(fnad.jit(fnad.vmap(f, in_axes={in_axes}))({batched}))"]
     else:
         text += [f"print(fnad.jit(f)({args}))", f"print(f({args}))  # eager"]
@@ -911,7 +994,8 @@ def _without(prog, k, replacement):
         if a == j:
             return replacement
         return a - 1 if a > j else a
-    nodes = [dataclasses.replace(nd, args=tuple(map(remap, nd.args))) for nd in prog.nodes[:k] + prog.nodes[k + 1:]]
+
+    nodes = [dataclasses.replace(nd, args=tuple(map(remap, nd.args))) for nd in prog.nodes[:k] + prog.nodes[k + 1 :]]
     outputs = sorted({remap(o) for o in prog.outputs} - {None})
     if any(None in nd.args for nd in nodes) or not outputs:
         return None
@@ -923,25 +1007,29 @@ def _drop_input(prog, i):
     if len(prog.inputs) == 1 or any(i in nd.args for nd in prog.nodes) or i in prog.outputs:
         return None
     shift = lambda a: a - (a > i)
-    return dataclasses.replace(prog, inputs=prog.inputs[:i] + prog.inputs[i + 1:],
-                               nodes=[dataclasses.replace(nd, args=tuple(map(shift, nd.args))) for nd in prog.nodes],
-                               outputs=[shift(o) for o in prog.outputs])
+    return dataclasses.replace(
+        prog,
+        inputs=prog.inputs[:i] + prog.inputs[i + 1 :],
+        nodes=[dataclasses.replace(nd, args=tuple(map(shift, nd.args))) for nd in prog.nodes],
+        outputs=[shift(o) for o in prog.outputs],
+    )
 
 
 def candidates(prog):
-    for o in prog.outputs:                                       # fewer outputs
+    for o in prog.outputs:  # fewer outputs
         if len(prog.outputs) > 1:
             yield dataclasses.replace(prog, outputs=[p for p in prog.outputs if p != o])
-    for k in reversed(range(len(prog.nodes))):                   # drop or bypass a node
+    for k in reversed(range(len(prog.nodes))):  # drop or bypass a node
         for rep in (None,) + prog.nodes[k].args:
             yield _without(prog, k, rep)
-    for i in range(len(prog.inputs)):                            # fewer inputs
+    for i in range(len(prog.inputs)):  # fewer inputs
         yield _drop_input(prog, i)
-    for i, src in enumerate(prog.inputs):                        # contiguous inputs
+    for i, src in enumerate(prog.inputs):  # contiguous inputs
         plain = re.sub(r"(\.T|\[::2\]|\[\.\.\., :0:-1\])$", "", src)
         if plain != src:
-            yield dataclasses.replace(prog, inputs=prog.inputs[:i] + [f"np.ascontiguousarray({src})"]
-                                      + prog.inputs[i + 1:])
+            yield dataclasses.replace(
+                prog, inputs=prog.inputs[:i] + [f"np.ascontiguousarray({src})"] + prog.inputs[i + 1 :]
+            )
     if prog.vmap:
         yield dataclasses.replace(prog, vmap=False)
     if prog.grad_weights:
@@ -950,7 +1038,7 @@ def candidates(prog):
 
 def shrink(prog, failure, budget_s=120):
     """A smaller program that fails the same check (greedy: fewer outputs, nodes, plain inputs)."""
-    if len(prog.nodes) > 50:        # a long chain: each try would compile it again; shown whole
+    if len(prog.nodes) > 50:  # a long chain: each try would compile it again; shown whole
         return prog, failure
     deadline = time.time() + budget_s
     progress = True
@@ -969,6 +1057,7 @@ def shrink(prog, failure, budget_s=120):
 # ---------------------------------------------------------------------------------------------
 # The long profile
 # ---------------------------------------------------------------------------------------------
+
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -997,7 +1086,7 @@ def main(argv=None):
             continue
         except Failure as e:
             failure = e
-        except Exception as e:                     # a bug of the checker itself
+        except Exception:  # a bug of the checker itself
             failure = Failure("checker error", traceback.format_exc())
         tried += 1
         small, small_failure = shrink(prog, failure)

@@ -9,6 +9,7 @@ the house (docs/architecture sketch):
 - the compiler package never imports `fnad.transforms`, and fnad imports the compiler only in its
   jit module.
 """
+
 import ast
 import pathlib
 
@@ -16,8 +17,14 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The compiler package, under whichever name it has (issue 12 may rename it).
-COMPILER = next((name for name in ("compiler", "fnad_compiler", "fnad._compiler")
-                 if (ROOT / name.replace(".", "/") / "__init__.py").exists()), "compiler")
+COMPILER = next(
+    (
+        name
+        for name in ("compiler", "fnad_compiler", "fnad._compiler")
+        if (ROOT / name.replace(".", "/") / "__init__.py").exists()
+    ),
+    "compiler",
+)
 JIT_MODULE = "fnad.jit_dispatch"
 
 
@@ -45,7 +52,7 @@ def imported_modules(name, source, is_package, mods):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1])
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
                 base = f"{base}.{node.module}" if node.module else base
             else:
                 base = node.module
@@ -64,8 +71,9 @@ def imported_modules(name, source, is_package, mods):
 @pytest.fixture(scope="module")
 def graph():
     mods = all_modules()
-    return {name: imported_modules(name, path.read_text(), path.name == "__init__.py", mods)
-            for name, path in mods.items()}
+    return {
+        name: imported_modules(name, path.read_text(), path.name == "__init__.py", mods) for name, path in mods.items()
+    }
 
 
 def is_primitive_family(module):
@@ -80,7 +88,7 @@ def import_loops(graph):
     edges = {m: [t for t in graph[m] if t.startswith("fnad")] for m in nodes}
     index, low, stack, on_stack, loops = {}, {}, [], set(), []
 
-    def visit(v):       # Tarjan's algorithm
+    def visit(v):  # Tarjan's algorithm
         index[v] = low[v] = len(index)
         stack.append(v)
         on_stack.add(v)
@@ -112,36 +120,53 @@ def _describe(loop, graph):
 
 
 def test_no_import_loop_outside_the_primitive_families(graph):
-    bad = [loop for loop in import_loops(graph)
-           if not all(is_primitive_family(m) for m in loop)]
+    bad = [loop for loop in import_loops(graph) if not all(is_primitive_family(m) for m in loop)]
     assert not bad, "import loops:\n" + "\n".join("  " + _describe(loop, graph) for loop in bad)
 
 
 def test_interpreters_never_import_primitives(graph):
-    bad = [f"{m} -> {t} (lines {lines})" for m, targets in graph.items() if m.startswith("fnad.transforms")
-           for t, lines in targets.items() if t == "fnad.primitives" or t.startswith("fnad.primitives.")]
+    bad = [
+        f"{m} -> {t} (lines {lines})"
+        for m, targets in graph.items()
+        if m.startswith("fnad.transforms")
+        for t, lines in targets.items()
+        if t == "fnad.primitives" or t.startswith("fnad.primitives.")
+    ]
     assert not bad, "transforms import primitives/ (use fnad.ad_util):\n  " + "\n  ".join(bad)
 
 
 def test_compiler_never_imports_transforms(graph):
-    bad = [f"{m} -> {t}" for m, targets in graph.items() if m == COMPILER or m.startswith(COMPILER + ".")
-           for t in targets if t == "fnad.transforms" or t.startswith("fnad.transforms.")]
+    bad = [
+        f"{m} -> {t}"
+        for m, targets in graph.items()
+        if m == COMPILER or m.startswith(COMPILER + ".")
+        for t in targets
+        if t == "fnad.transforms" or t.startswith("fnad.transforms.")
+    ]
     assert not bad, "the compiler reads only the IR, never the transforms:\n  " + "\n  ".join(bad)
 
 
 def test_only_the_jit_module_imports_the_compiler(graph):
-    bad = [f"{m} -> {t}" for m, targets in graph.items()
-           if m.startswith("fnad") and not m.startswith(COMPILER) and m != JIT_MODULE
-           for t in targets if t == COMPILER or t.startswith(COMPILER + ".")]
+    bad = [
+        f"{m} -> {t}"
+        for m, targets in graph.items()
+        if m.startswith("fnad") and not m.startswith(COMPILER) and m != JIT_MODULE
+        for t in targets
+        if t == COMPILER or t.startswith(COMPILER + ".")
+    ]
     assert not bad, f"only {JIT_MODULE} may import the compiler:\n  " + "\n  ".join(bad)
 
 
 def test_the_import_checks_see_a_loop_held_open_by_a_function_local_import():
     # The checks above must fail when a loop comes back through an import inside a function.
     mods = {"fnad.transforms.jvp", "fnad.primitives.shape"}
-    g = {"fnad.transforms.jvp": imported_modules(
-             "fnad.transforms.jvp", "def f():\n    from ..primitives.shape import full\n", False, mods),
-         "fnad.primitives.shape": imported_modules(
-             "fnad.primitives.shape", "from ..transforms.jvp import defjvp\n", False, mods)}
+    g = {
+        "fnad.transforms.jvp": imported_modules(
+            "fnad.transforms.jvp", "def f():\n    from ..primitives.shape import full\n", False, mods
+        ),
+        "fnad.primitives.shape": imported_modules(
+            "fnad.primitives.shape", "from ..transforms.jvp import defjvp\n", False, mods
+        ),
+    }
     assert g["fnad.transforms.jvp"] == {"fnad.primitives.shape": [2]}
     assert import_loops(g) == [["fnad.primitives.shape", "fnad.transforms.jvp"]]

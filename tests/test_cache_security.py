@@ -2,6 +2,7 @@
 of ours) compiled for exactly this key: not through a swapped directory or a symbolic link, not a
 file others could write, not a valid entry of other code copied under this key. And a cache that
 cannot be written must only cost compiles (issue 11, items 9-11)."""
+
 import ctypes
 import errno
 import os
@@ -9,14 +10,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import warnings
 
 import numpy as np
 import pytest
 
 import fnad
-from fnad_compiler import cache, compile_jaxpr
 from fnad.passes import prepare_for_compile
+from fnad_compiler import cache, compile_jaxpr
 
 IR = "define i64 @f(i64 %a) {\n  %b = mul i64 %a, FACTOR\n  ret i64 %b\n}\n"
 KEY_TEXT = "the same key text for every factor"
@@ -25,10 +25,12 @@ KEY_TEXT = "the same key text for every factor"
 def times(factor, calls=None):
     """A build of `f(a) = a * factor`, under KEY_TEXT whatever the factor (as if other code had been
     stored under our key)."""
+
     def build():
         if calls is not None:
             calls.append(factor)
         return IR.replace("FACTOR", str(factor)), ["f"], {}
+
     return build
 
 
@@ -83,7 +85,9 @@ def test_symlinked_cache_directory_warns_once_and_jit_still_computes(tmp_path):
         print("ok")
     """)
     env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path / "link"))
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, check=False, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
     assert out.stderr.count("disk cache disabled") == 1 and "symbolic link" in out.stderr
@@ -207,10 +211,14 @@ def _read_only(monkeypatch, disk):
         if dir_fd == disk._fd and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
             refuse()
         return real_open(path, flags, *args, dir_fd=dir_fd, **kwargs)
+
     monkeypatch.setattr(os, "open", open_)
     monkeypatch.setattr(os, "utime", lambda p, *a, **k: refuse() if isinstance(p, int) else real_utime(p, *a, **k))
-    monkeypatch.setattr(os, "unlink", lambda p, *a, dir_fd=None, **k: refuse() if dir_fd == disk._fd
-                        else real_unlink(p, *a, dir_fd=dir_fd, **k))
+    monkeypatch.setattr(
+        os,
+        "unlink",
+        lambda p, *a, dir_fd=None, **k: refuse() if dir_fd == disk._fd else real_unlink(p, *a, dir_fd=dir_fd, **k),
+    )
 
 
 def test_read_only_cache_costs_only_a_compile_with_one_warning(tmp_path, monkeypatch):
@@ -219,7 +227,7 @@ def test_read_only_cache_costs_only_a_compile_with_one_warning(tmp_path, monkeyp
     entry_path(disk.directory, "damaged").write_bytes(b"garbage")
     _read_only(monkeypatch, disk)
     c, calls = cache.Cache(disk=disk), []
-    with pytest.warns(RuntimeWarning, match="cannot write") as record:
+    with pytest.warns(RuntimeWarning, match="cannot write") as record:  # noqa: PT031 (one warning for all of them)
         assert run(c.get_or_compile("stored before", times(2, calls)), 3) == 6  # still read
         for factor in (3, 4, 5):
             assert run(c.get_or_compile(f"new {factor}", times(factor, calls)), 3) == 3 * factor
@@ -233,6 +241,7 @@ def test_replace_failing_costs_only_a_compile_and_leaves_no_temp_file(tmp_path, 
 
     def replace(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
+
     monkeypatch.setattr(os, "replace", replace)
     c = cache.Cache(disk=disk)
     with pytest.warns(RuntimeWarning, match="cannot write") as record:
@@ -243,7 +252,7 @@ def test_replace_failing_costs_only_a_compile_and_leaves_no_temp_file(tmp_path, 
 def test_cache_path_that_is_a_file_costs_only_compiles(tmp_path):
     path = tmp_path / "not-a-dir"
     path.write_text("")
-    with pytest.warns(RuntimeWarning, match="not a directory") as record:
+    with pytest.warns(RuntimeWarning, match="not a directory") as record:  # noqa: PT031 (one warning for all of them)
         c = cache.Cache(disk=cache.DiskCache(path))
         assert run(c.get_or_compile(KEY_TEXT, times(3)), 2) == 6
     assert len(record) == 1
@@ -251,9 +260,15 @@ def test_cache_path_that_is_a_file_costs_only_compiles(tmp_path):
 
 def test_read_only_mount_costs_only_compiles_with_one_warning(tmp_path):
     """A real read-only file system: a read-only bind mount in a private mount namespace."""
-    if shutil.which("unshare") is None or subprocess.run(
+    if (
+        shutil.which("unshare") is None
+        or subprocess.run(
             ["unshare", "-m", "--propagation", "private", "mount", "-t", "tmpfs", "none", str(tmp_path)],
-            capture_output=True).returncode != 0:
+            check=False,
+            capture_output=True,
+        ).returncode
+        != 0
+    ):
         pytest.skip("cannot create a private mount namespace here")
     src, ro = tmp_path / "src", tmp_path / "ro"
     ro.mkdir()
@@ -275,9 +290,15 @@ def test_read_only_mount_costs_only_compiles_with_one_warning(tmp_path):
         assert s["disk_hits"] >= 1 and s["compiles"] >= 2, s
         print("ok")
     """)
-    mount = f"mount --bind {src} {ro} && mount -o remount,ro,bind {ro} && exec {sys.executable} -c \"$SCRIPT\""
-    out = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", mount], capture_output=True,
-                         text=True, timeout=600, env=dict(os.environ, FNAD_CACHE_DIR=str(ro), SCRIPT=script))
+    mount = f'mount --bind {src} {ro} && mount -o remount,ro,bind {ro} && exec {sys.executable} -c "$SCRIPT"'
+    out = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", mount],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, FNAD_CACHE_DIR=str(ro), SCRIPT=script),
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok" and out.stderr.count("cannot write to disk cache") == 1
     assert "Read-only file system" in out.stderr

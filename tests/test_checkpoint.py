@@ -1,5 +1,6 @@
 """fnad.checkpoint (remat): the same derivatives as without it, fewer saved residuals, recomputation
 inside the backward pass; on plain functions, scan bodies and while bodies, under vmap and nesting."""
+
 import numpy as np
 import pytest
 
@@ -40,20 +41,25 @@ def test_identical_derivatives():
     np.testing.assert_allclose(fnad.hessian(loss_remat)(X, W), fnad.hessian(loss)(X, W), rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(fnad.jacrev(fnad.grad(loss_remat))(X, W), fnad.hessian(loss)(X, W), atol=1e-13)
     t = np.cos(X)
-    np.testing.assert_allclose(fnad.jvp(lambda x: loss_remat(x, W), (X,), (t,))[1],
-                               fnad.jvp(lambda x: loss(x, W), (X,), (t,))[1], rtol=1e-14)
+    np.testing.assert_allclose(
+        fnad.jvp(lambda x: loss_remat(x, W), (X,), (t,))[1], fnad.jvp(lambda x: loss(x, W), (X,), (t,))[1], rtol=1e-14
+    )
     xs = np.stack([X, -X, 2 * X])
-    np.testing.assert_allclose(fnad.vmap(fnad.grad(loss_remat), (0, None))(xs, W),
-                               fnad.vmap(fnad.grad(loss), (0, None))(xs, W), rtol=1e-14)
-    np.testing.assert_allclose(fnad.grad(lambda w: fnad.vmap(loss_remat, (0, None))(xs, w).sum())(W),
-                               fnad.grad(lambda w: fnad.vmap(loss, (0, None))(xs, w).sum())(W), rtol=1e-13)
+    np.testing.assert_allclose(
+        fnad.vmap(fnad.grad(loss_remat), (0, None))(xs, W), fnad.vmap(fnad.grad(loss), (0, None))(xs, W), rtol=1e-14
+    )
+    np.testing.assert_allclose(
+        fnad.grad(lambda w: fnad.vmap(loss_remat, (0, None))(xs, w).sum())(W),
+        fnad.grad(lambda w: fnad.vmap(loss, (0, None))(xs, w).sum())(W),
+        rtol=1e-13,
+    )
 
 
 def test_saves_only_inputs_and_recomputes_in_backward_pass():
     plain, _ = residual_bytes(loss, X, W)
     remat, linear = residual_bytes(loss_remat, X, W)
     assert remat < plain
-    assert [e.primitive.name for e in linear.jaxpr.eqns][0] == "remat_lin"
+    assert next(e.primitive.name for e in linear.jaxpr.eqns) == "remat_lin"
     assert remat == sum(np.asarray(a).nbytes for a in (X, W)) + block(X, W).nbytes  # inputs + the output (for **2)
     grad_ir = fnad.make_jaxpr(fnad.grad(loss_remat))(X, W)
     recompute = [e for e in grad_ir.eqns if e.primitive.name == "remat"]
@@ -65,7 +71,9 @@ def test_scan_body_checkpointed_stores_only_carries():
         def step(h, x):
             h = fnp.tanh(fnp.sin(h * w) + x) * fnp.cos(h)
             return h, None
+
         return (lax.scan(fnad.checkpoint(step) if remat else step, fnp.zeros(4), xs)[0] ** 2).sum()
+
     w, xs = np.linspace(0.1, 1.0, 4), np.linspace(-1, 1, 40).reshape(10, 4)
     g, g_remat = fnad.grad(rnn)(w, xs, False), fnad.grad(rnn)(w, xs, True)
     np.testing.assert_allclose(g_remat, g, rtol=1e-14)
@@ -73,19 +81,21 @@ def test_scan_body_checkpointed_stores_only_carries():
     def stacked(remat):
         ir = fnad.make_jaxpr(lambda w: fnad.grad(rnn)(w, xs, remat))(w)
         forward = next(e for e in ir.eqns if e.primitive.name == "scan")
-        return sum(v.aval.size for v in forward.outvars[1:])     # per-step residuals stacked by the scan
+        return sum(v.aval.size for v in forward.outvars[1:])  # per-step residuals stacked by the scan
+
     assert stacked(True) < stacked(False) / 2
 
 
 def test_checkpointed_while_body_and_closure_over_traced_values():
     def f(x, a):
-        body = fnad.checkpoint(lambda c: (c[0] + 1, fnp.sin(c[1]) * a))   # closes over a (traced under grad)
+        body = fnad.checkpoint(lambda c: (c[0] + 1, fnp.sin(c[1]) * a))  # closes over a (traced under grad)
         return lax.while_loop(lambda c: c[0] < 5, body, (0, x))[1].sum()
 
     def f_py(x, a):
         for _ in range(5):
             x = fnp.sin(x) * a
         return x.sum()
+
     x = np.array([0.3, 0.9])
     for i in (0, 1):
         np.testing.assert_allclose(fnad.grad(f, i)(x, 1.3), fnad.grad(f_py, i)(x, 1.3), rtol=1e-13)
@@ -95,10 +105,11 @@ def test_static_argnums_and_pytrees(mode):
     @fnad.checkpoint
     def g(p, x):
         return {"y": fnp.sin(p["a"] * x), "z": p["b"] * x}
+
     p = {"a": 1.5, "b": np.array([2.0, 3.0])}
     out = g(p, np.array([0.1, 0.2]))
     np.testing.assert_allclose(out["y"], np.sin(1.5 * np.array([0.1, 0.2])))
-    h = fnad.checkpoint(lambda x, n: x ** n, static_argnums=1)
+    h = fnad.checkpoint(lambda x, n: x**n, static_argnums=1)
     assert fnad.grad(h)(2.0, 3) == 12.0
     jitted = mode(lambda x: g(p, x)["z"].sum())
     try:

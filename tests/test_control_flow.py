@@ -1,22 +1,23 @@
 """Control flow primitives (cond, switch, while_loop, fori_loop, scan, map): values against Python
 loops, derivatives against finite differences and against the unrolled Python program, vmap against
 a Python loop over the batch, checkpointed reverse mode through while loops, nesting, errors."""
+
 import math
 import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fnad
 import fnad.numpy as fnp
 from fnad import lax
-from fnad.test_util import check_grads
 from fnad.core import get_aval
 from fnad.ir import eval_closed
-from fnad.primitives.control_flow import (revolve_cost, revolve_schedule, revolve_stride, revolve_p,
-                                          _binomial_advance)
+from fnad.primitives.control_flow import _binomial_advance, revolve_cost, revolve_p, revolve_schedule, revolve_stride
 from fnad.primitives.elementwise import sin_p
+from fnad.test_util import check_grads
 
 FEW = settings(max_examples=12)
 
@@ -34,6 +35,7 @@ def under(mode, f):
             if "no lowering for primitive" in str(e):
                 pytest.skip(str(e).split(" (supported")[0])
             raise
+
     return call
 
 
@@ -52,8 +54,13 @@ def fd_grad(f, x, eps=1e-6):
 
 
 def branchy(x, y):
-    return lax.cond(x.sum() > 0, lambda a, b: (fnp.sin(a) * b, {"s": a.sum()}),
-                    lambda a, b: (fnp.cos(a) + b, {"s": (b * b).sum()}), x, y)
+    return lax.cond(
+        x.sum() > 0,
+        lambda a, b: (fnp.sin(a) * b, {"s": a.sum()}),
+        lambda a, b: (fnp.cos(a) + b, {"s": (b * b).sum()}),
+        x,
+        y,
+    )
 
 
 def branchy_py(x, y):
@@ -87,22 +94,23 @@ def test_cond_under_modes(mode):
 def test_cond_vmap_batched_and_unbatched_predicate():
     xs = np.array([[1.0, 2.0], [-3.0, 1.0], [-1.0, -1.0]])
     ys = xs * 0.5
-    out = fnad.vmap(branchy)(xs, ys)          # batched predicate: select of both branches
+    out = fnad.vmap(branchy)(xs, ys)  # batched predicate: select of both branches
     for i in range(3):
         ref = branchy_py(xs[i], ys[i])
         np.testing.assert_allclose(out[0][i], ref[0])
         np.testing.assert_allclose(out[1]["s"][i], ref[1]["s"])
-    x = np.array([1.0, -0.5])                # unbatched predicate, batched operand
+    x = np.array([1.0, -0.5])  # unbatched predicate, batched operand
     out = fnad.vmap(branchy, (None, 0))(x, ys)
     np.testing.assert_allclose(out[0], np.stack([branchy_py(x, y)[0] for y in ys]))
     g = fnad.vmap(fnad.grad(lambda a, b: branchy(a, b)[0].sum()))(xs, ys)
-    np.testing.assert_allclose(g, np.stack([fd_grad(lambda a: branchy_py(a, y)[0].sum(), a)
-                                            for a, y in zip(xs, ys)]), atol=1e-7)
+    np.testing.assert_allclose(
+        g, np.stack([fd_grad(lambda a: branchy_py(a, y)[0].sum(), a) for a, y in zip(xs, ys)]), atol=1e-7
+    )
 
 
 def test_switch_clamps_and_differentiates():
-    branches = [lambda x: x * 2.0, lambda x: fnp.sin(x), lambda x: x ** 3]
-    for i, expected in [(-4, 2.0), (0, 2.0), (1, np.cos(0.7)), (2, 3 * 0.7 ** 2), (9, 3 * 0.7 ** 2)]:
+    branches = [lambda x: x * 2.0, lambda x: fnp.sin(x), lambda x: x**3]
+    for i, expected in [(-4, 2.0), (0, 2.0), (1, np.cos(0.7)), (2, 3 * 0.7**2), (9, 3 * 0.7**2)]:
         np.testing.assert_allclose(fnad.grad(lambda x: lax.switch(i, branches, x))(0.7), expected)
     idx = np.array([0, 1, 2, 5])
     out = fnad.vmap(lambda i, x: lax.switch(i, branches, x))(idx, np.full(4, 0.7))
@@ -126,8 +134,10 @@ def test_cond_prints_sub_irs_and_checks_branches():
 
 def counted_loop(x, a, n):
     """n iterations of a non-linear update, with a pytree carry."""
+
     def body(c):
         return {"i": c["i"] + 1, "x": fnp.sin(c["x"]) * a + 0.5 * c["x"]}
+
     return lax.while_loop(lambda c: c["i"] < n, body, {"i": 0, "x": x}, checkpoints=3)["x"]
 
 
@@ -159,14 +169,16 @@ def test_while_vmap_per_lane_trip_counts():
         np.testing.assert_allclose(g[1][i], fd_grad(lambda a: counted_loop_py(x, a, n), 0.9), rtol=1e-6)
     # grad of vmap: the batched loop (masked lanes) differentiated in reverse mode
     g = fnad.grad(lambda a: fnad.vmap(counted_loop, (0, None, 0))(xs, a, ns).sum())(0.9)
-    np.testing.assert_allclose(g, fd_grad(lambda a: sum(counted_loop_py(x, a, n) for x, n in zip(xs, ns)), 0.9),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        g, fd_grad(lambda a: sum(counted_loop_py(x, a, n) for x, n in zip(xs, ns)), 0.9), rtol=1e-6
+    )
 
 
 def newton_sqrt(a):
     def body(c):
         x, _ = c
         return 0.5 * (x + a / x), x
+
     return lax.while_loop(lambda c: fnp.abs(c[0] - c[1]) > 1e-13 * c[0], body, (a, 2.0 * a + 1.0))[0]
 
 
@@ -175,15 +187,16 @@ def test_newton_sqrt_gradient_until_converged(mode):
     for a in (0.01, 2.0, 1e6):
         np.testing.assert_allclose(f(a), np.sqrt(a), rtol=1e-14)
         np.testing.assert_allclose(df(a), 1 / (2 * np.sqrt(a)), rtol=1e-12)
-    a = np.array([1e-4, 0.5, 3.0, 1e8])        # different trip counts per lane
+    a = np.array([1e-4, 0.5, 3.0, 1e8])  # different trip counts per lane
     np.testing.assert_allclose(under(mode, fnad.vmap(fnad.grad(newton_sqrt)))(a), 1 / (2 * np.sqrt(a)), rtol=1e-12)
-    np.testing.assert_allclose(fnad.grad(lambda a: fnad.vmap(newton_sqrt)(a).sum())(a), 1 / (2 * np.sqrt(a)),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        fnad.grad(lambda a: fnad.vmap(newton_sqrt)(a).sum())(a), 1 / (2 * np.sqrt(a)), rtol=1e-12
+    )
     np.testing.assert_allclose(fnad.jacfwd(newton_sqrt)(2.0), 1 / (2 * np.sqrt(2.0)), rtol=1e-12)
     # forward mode under vmap: the tangent loop (while_lin) batched with per-lane trip counts
     tangents = fnad.vmap(lambda a: fnad.jvp(newton_sqrt, (a,), (1.0,))[1])(a)
     np.testing.assert_allclose(tangents, 1 / (2 * np.sqrt(a)), rtol=1e-12)
-    np.testing.assert_allclose(fnad.grad(fnad.grad(newton_sqrt))(2.0), -0.25 * 2.0 ** -1.5, rtol=1e-9)
+    np.testing.assert_allclose(fnad.grad(fnad.grad(newton_sqrt))(2.0), -0.25 * 2.0**-1.5, rtol=1e-9)
 
 
 def test_while_checks_carry_and_predicate():
@@ -201,11 +214,14 @@ def test_while_checks_carry_and_predicate():
 def sin_loop(n, checkpoints, on_trace=lambda: None):
     """n steps of x = sin(x) * a + x through while_loop, summed; `on_trace()` runs when the body is
     traced."""
+
     def f(x, a):
         def body(c):
             on_trace()
             return c[0] + 1, fnp.sin(c[1]) * a + c[1]
+
         return lax.while_loop(lambda c: c[0] < n, body, (0, x), checkpoints=checkpoints)[1].sum()
+
     return f
 
 
@@ -217,10 +233,12 @@ def sin_loop_py(x, a, n):
 
 def unrolled_sin_loop(n):
     """`sin_loop` as a Python loop of fnad operations (reverse mode stores every step)."""
+
     def f(x, a):
         for _ in range(n):
             x = fnp.sin(x) * a + x
         return x.sum()
+
     return f
 
 
@@ -246,7 +264,7 @@ def test_revolve_schedule_reverses_every_step_with_the_fewest_recomputations():
     against a brute-force optimum: cost[c][l] = min over the first stride m of m + cost[c - 1][l - m] +
     cost[c][m]. Every step is reversed once, last first, from the right carry."""
     top_n, top_c = 60, 5
-    cost = [None, [l * (l - 1) // 2 for l in range(top_n + 1)]]     # one slot: every step from the start
+    cost = [None, [l * (l - 1) // 2 for l in range(top_n + 1)]]  # one slot: every step from the start
     for c in range(2, top_c + 1):
         row = [0, 0]
         for l in range(2, top_n + 1):
@@ -256,15 +274,16 @@ def test_revolve_schedule_reverses_every_step_with_the_fewest_recomputations():
         for n in range(top_n + 1):
             runs, reversed_steps = np.zeros(n, int), []
 
-            def advance(x, k):          # the carry is the step number
-                runs[x:x + k] += 1
+            def advance(x, k):  # the carry is the step number
+                runs[x : x + k] += 1
                 return x + k
+
             peak = revolve_schedule(n, c, 0, advance, reversed_steps.append)
             assert reversed_steps == list(range(n - 1, -1, -1))
             assert runs.sum() == cost[c][n] == fewest_recomputations(n, c) == revolve_cost(n, c)[0], (n, c)
             t = next(t for t in range(n + 1) if math.comb(c + t, t) >= n)
             assert runs.max(initial=0) <= t and peak <= c
-    for n in (1000, 100_000):        # more slots never cost more recomputation
+    for n in (1000, 100_000):  # more slots never cost more recomputation
         costs = [revolve_cost(n, c)[0] for c in (1, 2, 3, 5, 10, 20, 50)]
         assert costs == [fewest_recomputations(n, c) for c in (1, 2, 3, 5, 10, 20, 50)]
         assert costs == sorted(costs, reverse=True) and costs[1] < costs[0] // 10
@@ -295,6 +314,7 @@ def test_while_grad_runs_the_body_as_often_as_the_binomial_schedule(checkpoints,
     def counting_sin(*args, **params):
         sins[0] += 1
         return real_sin(*args, **params)
+
     monkeypatch.setattr(sin_p, "impl", counting_sin)
     f = sin_loop(n, checkpoints, lambda: traces.append(1))
     g = fnad.grad(f, (0, 1))(x, a)
@@ -315,9 +335,11 @@ def test_while_reverse_mode_memory_is_bounded():
     x0 = np.linspace(0.0, 1.0, size)
 
     def loss(x):
-        out = lax.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * 0.999 + 1e-4 * fnp.sin(c[1])),
-                             (0, x), checkpoints=6)[1]
+        out = lax.while_loop(
+            lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * 0.999 + 1e-4 * fnp.sin(c[1])), (0, x), checkpoints=6
+        )[1]
         return out.sum()
+
     tracemalloc.start()
     g = fnad.grad(loss)(x0)
     peak = tracemalloc.get_traced_memory()[1]
@@ -325,7 +347,7 @@ def test_while_reverse_mode_memory_is_bounded():
     print(f"peak {peak / 1e6:.1f} MB = {peak / (size * 8):.1f} carries")
     assert peak < 25 * size * 8, f"peak {peak / 1e6:.1f} MB"
     ref, x = np.ones(size), x0.copy()
-    for _ in range(n):           # elementwise map: the derivative is a product along the trajectory
+    for _ in range(n):  # elementwise map: the derivative is a product along the trajectory
         ref *= 0.999 + 1e-4 * np.cos(x)
         x = x * 0.999 + 1e-4 * np.sin(x)
     np.testing.assert_allclose(g, ref, rtol=1e-12)
@@ -344,6 +366,7 @@ def test_fori_static_and_traced_bounds(n, lo):
         for i in range(lo, lo + n):
             x = x * 0.8 + fnp.sin(x * i)
         return x
+
     x = np.array([0.3, -0.4])
     static = lambda x: lax.fori_loop(lo, lo + n, body, x)
     traced = lambda x, hi: lax.fori_loop(lo, hi, body, x)
@@ -373,6 +396,7 @@ def pendulum(damping, steps=1000, dt=0.01):
         k3 = f(s + 0.5 * dt * k2)
         k4 = f(s + dt * k3)
         return s + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
     return lax.fori_loop(0, steps, rk4, fnp.array([1.0, 0.0]))[0]
 
 
@@ -395,13 +419,14 @@ def scan_fn(c0, xs, w, reverse):
     def step(c, x):
         h = fnp.tanh(c["h"] * w + x["u"]) + x["v"][0]
         return {"h": h, "n": c["n"] + 1}, (h.sum(), c["h"] * 2.0)
+
     return lax.scan(step, {"h": c0, "n": 0}, xs, reverse=reverse)
 
 
 def scan_py(c0, xs, w, reverse):
     h, ys0, ys1 = c0, [], []
     order = range(len(xs["u"]))
-    for i in (reversed(order) if reverse else order):
+    for i in reversed(order) if reverse else order:
         ys1.append(h * 2.0)
         h = np.tanh(h * w + xs["u"][i]) + xs["v"][i][0]
         ys0.append(h.sum())
@@ -423,12 +448,13 @@ def test_scan_against_python_loop(length, size, reverse, seed):
     np.testing.assert_allclose(y0, ref[1])
     np.testing.assert_allclose(y1, ref[2])
     loss = lambda c0, u, w: (lambda out: out[0]["h"].sum() + (out[1][0] ** 2).sum() + out[1][1].sum())(
-        scan_fn(c0, {"u": u, "v": xs["v"]}, w, reverse))
+        scan_fn(c0, {"u": u, "v": xs["v"]}, w, reverse)
+    )
     check_grads(loss, (c0, xs["u"], w), order=2)
     batch = np.stack([c0, c0 * 2, -c0])
     out = fnad.vmap(lambda c: scan_fn(c, xs, w, reverse))(batch)
     np.testing.assert_allclose(out[0]["h"], np.stack([scan_py(b, xs, w, reverse)[0] for b in batch]))
-    us = np.stack([xs["u"], xs["u"] * 0.5], axis=1)        # batch along axis 1 of the scanned input
+    us = np.stack([xs["u"], xs["u"] * 0.5], axis=1)  # batch along axis 1 of the scanned input
     out = fnad.vmap(lambda u: scan_fn(c0, {"u": u, "v": xs["v"]}, w, reverse)[1][0], 1, 1)(us)
     assert out.shape == (length, 2)
     for j in range(2):
@@ -449,7 +475,8 @@ def rnn_loss(params, xs):
 
     def step(h, x):
         h = fnp.tanh(W @ h + U @ x)
-        return h, (h ** 2).sum()
+        return h, (h**2).sum()
+
     h, ys = lax.scan(step, fnp.zeros(W.shape[0]), xs)
     return ys.sum() + h.sum()
 
@@ -459,7 +486,7 @@ def rnn_loss_unrolled(params, xs):
     h, total = fnp.zeros(W.shape[0]), 0.0
     for x in xs:
         h = fnp.tanh(W @ h + U @ x)
-        total = total + (h ** 2).sum()
+        total = total + (h**2).sum()
     return total + h.sum()
 
 
@@ -473,14 +500,14 @@ def test_rnn_gradient_and_hessian_match_unrolled_loop(mode):
     W_loss = lambda W: rnn_loss((W, params[1]), xs)
     W_ref = lambda W: rnn_loss_unrolled((W, params[1]), xs)
     np.testing.assert_allclose(fnad.hessian(W_loss)(params[0]), fnad.hessian(W_ref)(params[0]), atol=1e-12)
-    np.testing.assert_allclose(fnad.jacrev(fnad.grad(W_loss))(params[0]), fnad.hessian(W_ref)(params[0]),
-                               atol=1e-12)
+    np.testing.assert_allclose(fnad.jacrev(fnad.grad(W_loss))(params[0]), fnad.hessian(W_ref)(params[0]), atol=1e-12)
 
 
 def test_scan_reverse_mode_stores_residuals_and_hoists_invariants():
     W = np.eye(3) * 0.5
-    jaxpr = fnad.make_jaxpr(fnad.grad(lambda h: lax.scan(lambda h, x: (fnp.tanh(W @ h) + x, None), h,
-                                                         np.ones((6, 3)))[0].sum()))(np.ones(3))
+    jaxpr = fnad.make_jaxpr(
+        fnad.grad(lambda h: lax.scan(lambda h, x: (fnp.tanh(W @ h) + x, None), h, np.ones((6, 3)))[0].sum())
+    )(np.ones(3))
     scans = [e for e in jaxpr.eqns if e.primitive.name == "scan"]
     assert len(scans) == 2 and scans[0].params["reverse"] is False and scans[1].params["reverse"] is True
     # the backward scan reads W as a constant, not as a stacked (6, 3, 3) residual
@@ -498,6 +525,7 @@ def test_python_control_flow_concrete_and_traced():
         while x < -1:
             x = x / 2
         return fnp.sin(x)
+
     assert fnad.grad(f)(3.0) == 6.0
     np.testing.assert_allclose(fnad.grad(f)(-5.0), np.cos(-5 / 8) / 8)
     with pytest.raises(fnad.ConcretizationError, match="lax.cond"):
@@ -510,11 +538,16 @@ def test_python_control_flow_concrete_and_traced():
 
 def nested(xs, a):
     """A scan whose body has a cond with a while loop in one branch and a fori_loop in the other."""
+
     def step(c, x):
         def halve_until_small(v):
             return lax.while_loop(lambda v: fnp.abs(v) > a, lambda v: v * 0.5, v)
-        out = lax.cond(x > 0, lambda v: halve_until_small(v * x), lambda v: lax.fori_loop(0, 3, lambda i, w: w * fnp.cos(w), v), c)
+
+        out = lax.cond(
+            x > 0, lambda v: halve_until_small(v * x), lambda v: lax.fori_loop(0, 3, lambda i, w: w * fnp.cos(w), v), c
+        )
         return out + 0.1 * x, out
+
     return lax.scan(step, 1.0, xs)
 
 
@@ -554,11 +587,11 @@ def test_second_derivatives_through_fori_and_scan():
         for _ in range(5):
             x = fnp.sin(x) * 1.3 + x * 0.1
         return x
+
     np.testing.assert_allclose(fnad.grad(fnad.grad(f))(0.4), fnad.grad(fnad.grad(f_py))(0.4), rtol=1e-12)
     traced = lambda x, n: lax.fori_loop(0, n, lambda i, v: fnp.sin(v) * 1.3 + v * 0.1, x)
     np.testing.assert_allclose(fnad.grad(fnad.grad(traced))(0.4, 5), fnad.grad(fnad.grad(f_py))(0.4), rtol=1e-12)
-    np.testing.assert_allclose(fnad.jacfwd(fnad.grad(traced))(0.4, 5), fnad.grad(fnad.grad(f_py))(0.4),
-                               rtol=1e-12)
+    np.testing.assert_allclose(fnad.jacfwd(fnad.grad(traced))(0.4, 5), fnad.grad(fnad.grad(f_py))(0.4), rtol=1e-12)
 
 
 def test_derived_irs_do_not_keep_their_source_ir_alive():
@@ -566,7 +599,8 @@ def test_derived_irs_do_not_keep_their_source_ir_alive():
     # itself, so they go when it goes; a global cache keyed by IR identity used to keep both alive.
     import gc
     import weakref
-    from fnad.transforms.jaxpr_rules import jvp_jaxpr, split_linear, batch_jaxpr
+
+    from fnad.transforms.jaxpr_rules import batch_jaxpr, jvp_jaxpr, split_linear
 
     closed = fnad.make_jaxpr(lambda x: fnp.sin(x) * np.linspace(1.0, 2.0, 1000))(np.ones(1000))
     jvp_jaxpr(closed, (True,))
@@ -579,7 +613,8 @@ def test_derived_irs_do_not_keep_their_source_ir_alive():
 
 
 def test_a_derived_ir_is_found_again_for_the_same_source():
-    from fnad.transforms.jaxpr_rules import jvp_jaxpr, batch_jaxpr
+    from fnad.transforms.jaxpr_rules import batch_jaxpr, jvp_jaxpr
+
     closed = fnad.make_jaxpr(lambda x: fnp.sin(x) * 2.0)(1.0)
     assert jvp_jaxpr(closed, (True,))[0] is jvp_jaxpr(closed, (True,))[0]
     assert jvp_jaxpr(closed, (True,))[0] is not jvp_jaxpr(closed, (True,), True)[0]

@@ -1,7 +1,10 @@
 """The core: abstract values and weak types, the eager path, staging to IR (structure, printing,
 interpretation), the IR passes (DCE, CSE, folding, algebraic simplification), tracers' NumPy-like
 surface, and where values and source positions come from."""
+
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +13,7 @@ import fnad
 import fnad.numpy as fnp
 from fnad import core, jit_dispatch, lax
 from fnad.core import Primitive, ShapedArray, get_aval
-from fnad.ir import eval_closed, Literal
+from fnad.ir import Literal, eval_closed
 
 # ----------------------------------------------------------------------------------------------
 # Abstract values
@@ -102,13 +105,14 @@ def test_make_jaxpr_structure_and_printing():
 
     def f(x, y):
         return fnp.tanh(x @ w) * y, fnp.sum(x)
+
     closed = fnad.make_jaxpr(f)(np.ones(3), 2.0)
     jaxpr = closed.jaxpr
     assert [v.aval.str_short() for v in jaxpr.invars] == ["f64[3]", "f64[]"]
     assert [a.str_short() for a in closed.out_avals] == ["f64[2]", "f64[]"]
     names = [e.primitive.name for e in jaxpr.eqns]
     assert names.count("dot_general") == 1 and "tanh" in names and "reduce_sum" in names
-    assert len(closed.consts) == 1 and closed.consts[0] is w   # captured array becomes a constant
+    assert len(closed.consts) == 1 and closed.consts[0] is w  # captured array becomes a constant
     text = str(closed)
     assert text.startswith("{ lambda") and "f64[3,2]" in text and "tanh" in text and "reduce_sum[axes=(0,)]" in text
     outs = eval_closed(closed, np.array([1.0, 2.0, 3.0]), 2.0)
@@ -125,12 +129,13 @@ def test_staging_records_operations_on_constants():
 
 def test_equations_record_the_user_source_line():
     def f(x):
-        return fnp.exp(x)     # the line recorded
+        return fnp.exp(x)  # the line recorded
+
     closed = fnad.make_jaxpr(f)(1.0)
     (eqn,) = closed.eqns
     filename, line, function = eqn.source
     assert filename == __file__ and function == "f"
-    assert "fnp.exp(x)" in open(__file__).read().splitlines()[line - 1]
+    assert "fnp.exp(x)" in Path(__file__).read_text().splitlines()[line - 1]
 
 
 def test_dead_code_is_eliminated():
@@ -153,9 +158,19 @@ def test_scalar_literal_equations_are_folded():
     assert len(lits) == 1 and lits[0].val == 6.0
 
 
-@pytest.mark.parametrize("f", [lambda x: x * 1.0, lambda x: 1.0 * x, lambda x: x + 0.0, lambda x: x - 0.0,
-                               lambda x: x / 1.0, lambda x: -(-x), lambda x: x.astype(np.float64)],
-                         ids=["x*1", "1*x", "x+0", "x-0", "x/1", "--x", "astype same"])
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: x * 1.0,
+        lambda x: 1.0 * x,
+        lambda x: x + 0.0,
+        lambda x: x - 0.0,
+        lambda x: x / 1.0,
+        lambda x: -(-x),  # noqa: B002
+        lambda x: x.astype(np.float64),
+    ],
+    ids=["x*1", "1*x", "x+0", "x-0", "x/1", "--x", "astype same"],
+)
 def test_algebraic_identities_are_simplified_away(f):
     closed = fnad.make_jaxpr(f)(np.ones(3))
     assert closed.eqns == [], str(closed)
@@ -184,6 +199,7 @@ def test_tracer_array_surface():
     def f(x):
         seen.update(shape=x.shape, ndim=x.ndim, size=x.size, dtype=x.dtype, len=len(x), t=x.T.shape)
         return x.sum(axis=0) + x.mean() - x.max() + x.reshape(-1).min() + x.astype(np.float32).astype(float).sum()
+
     closed = fnad.make_jaxpr(f)(np.ones((2, 3)))
     assert seen == {"shape": (2, 3), "ndim": 2, "size": 6, "dtype": np.float64, "len": 2, "t": (3, 2)}
     x = np.arange(6.0).reshape(2, 3)
@@ -197,6 +213,7 @@ def test_tracers_are_unhashable_and_zero_d_ones_have_no_len():
         with pytest.raises(TypeError, match="len"):
             len(x)
         return x
+
     fnad.make_jaxpr(f)(1.0)
 
 
@@ -212,7 +229,7 @@ def test_trace_stack_is_restored_after_errors():
     with pytest.raises(fnad.ConcretizationError):
         fnad.make_jaxpr(lambda x: bool(x))(1.0)
     assert core.innermost_trace() is None and not core.is_staging()
-    assert jit_dispatch.jit_blocked[0] == 0       # no thread counted as staging any more
+    assert jit_dispatch.jit_blocked[0] == 0  # no thread counted as staging any more
     assert fnad.grad(fnp.sin)(0.0) == 1.0
 
 
@@ -228,14 +245,16 @@ def test_arrays_created_inside_a_transform_support_at_and_rules_may_create_array
 
     def f(x):
         return fnp.sum(fnp.zeros(3).at[1].set(x) ** 2)
+
     assert float(fnad.grad(f)(3.0)) == 6.0
     np.testing.assert_allclose(fnad.vmap(f)(np.arange(3.0)), [0.0, 1.0, 4.0])
 
     @fnad.custom_jvp
     def g(x):
         return fnp.sin(x)
+
     g.defjvp(lambda p, t: (g(p[0]), t[0] * fnp.cos(fnp.asarray(p[0])) + fnp.zeros_like(t[0])))
     assert float(fnad.grad(g)(0.5)) == pytest.approx(np.cos(0.5))
-    primal, tangent = fnad.jvp(g, (0.5,), (2.0,))
+    _primal, tangent = fnad.jvp(g, (0.5,), (2.0,))
     assert isinstance(tangent, np.ndarray) and float(tangent) == pytest.approx(2 * np.cos(0.5))
     np.testing.assert_allclose(fnad.vmap(fnad.grad(g))(np.array([0.5, 1.0])), np.cos([0.5, 1.0]))

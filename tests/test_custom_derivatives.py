@@ -1,8 +1,10 @@
 """custom_jvp / custom_vjp: the user's rules are used by jvp/grad/vjp, survive vmap and staging
 (make_jaxpr, and re-evaluation of the staged IR), compose (grad of grad), and misuse gets clear errors."""
+
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import fnad
 import fnad.numpy as fnp
@@ -12,11 +14,13 @@ from fnad.tree_util import tree_flatten
 
 def staged(f):
     """f evaluated through its IR: trace with make_jaxpr, then re-bind every equation."""
+
     def g(*args):
         closed = fnad.make_jaxpr(f)(*args)
         flat, _ = tree_flatten(args)
         outs = eval_closed(closed, *flat)
         return outs[0] if len(outs) == 1 else outs
+
     return g
 
 
@@ -60,7 +64,7 @@ def test_custom_jvp_rule_is_what_is_used():
     def f(x):
         return fnp.sin(x)
 
-    f.defjvp(lambda p, t: (f(p[0]), 7.0 * t[0]))     # deliberately not the true derivative
+    f.defjvp(lambda p, t: (f(p[0]), 7.0 * t[0]))  # deliberately not the true derivative
     assert fnad.grad(f)(0.4) == 7.0
     assert fnad.jvp(f, (0.4,), (2.0,))[1] == 14.0
     np.testing.assert_allclose(fnad.jacrev(f)(np.ones(3)), 7 * np.eye(3))
@@ -81,10 +85,12 @@ def test_vmap_of_custom_jvp_and_of_its_grad():
     np.testing.assert_allclose(fnad.vmap(log1pexp)(xs[:3]), np.log1p(np.exp(xs[:3])))
     np.testing.assert_allclose(fnad.vmap(fnad.grad(log1pexp))(xs), _sigmoid(xs))
     np.testing.assert_allclose(fnad.grad(lambda v: fnad.vmap(log1pexp)(v).sum())(xs), _sigmoid(xs))
+
     # batch axis not at 0, and an unbatched argument
     @fnad.custom_jvp
     def scale(a, x):
         return a * x
+
     scale.defjvp(lambda p, t: (scale(*p), p[0] * t[1] + t[0] * p[1]))
     m = np.arange(6.0).reshape(2, 3)
     np.testing.assert_allclose(fnad.vmap(scale, in_axes=(None, 1))(2.0, m), 2 * m.T)
@@ -109,6 +115,7 @@ def test_custom_jvp_closing_over_a_constant_array():
     @fnad.custom_jvp
     def f(x):
         return fnp.sum(w * x)
+
     f.defjvp(lambda p, t: (f(p[0]), fnp.sum(w * t[0])))
     closed = fnad.make_jaxpr(f)(np.ones(3))
     assert closed.eqns[0].params["num_consts"] == 1
@@ -125,17 +132,20 @@ def test_custom_jvp_pytrees_and_nondiff_argnums():
     def f_jvp(primals, tangents):
         (d,), (t,) = primals, tangents
         return f(d), {"s": t["a"] * d["b"] + d["a"] * t["b"], "t": t["a"]}
+
     g = fnad.grad(lambda d: f(d)["s"] + 2 * f(d)["t"])({"a": 3.0, "b": 5.0})
     assert g == {"a": 7.0, "b": 3.0}
 
     @fnad.custom_jvp
     def apply(fn, x):
         return fn(x)
+
     apply = fnad.custom_jvp(apply.fun, nondiff_argnums=(0,))
 
     @apply.defjvp
     def apply_jvp(fn, primals, tangents):
         return apply(fn, primals[0]), 100.0 * tangents[0]
+
     assert fnad.grad(lambda x: apply(fnp.sin, x))(0.1) == 100.0
     np.testing.assert_allclose(apply(fnp.sin, 0.1), np.sin(0.1))
     np.testing.assert_allclose(fnad.vmap(fnad.grad(lambda x: apply(fnp.cos, x)))(np.ones(2)), [100.0, 100.0])
@@ -145,6 +155,7 @@ def test_defjvps():
     @fnad.custom_jvp
     def f(x, y):
         return x * y
+
     f.defjvps(lambda g, ans, x, y: g * y, lambda g, ans, x, y: 10.0 * g)
     assert fnad.grad(f, argnums=(0, 1))(2.0, 3.0) == (3.0, 10.0)
     assert fnad.jvp(f, (2.0, 3.0), (1.0, 1.0))[1] == 13.0
@@ -154,6 +165,7 @@ def test_custom_jvp_errors():
     @fnad.custom_jvp
     def f(x):
         return x
+
     with pytest.raises(AttributeError, match="No JVP defined"):
         f(1.0)
     f.defjvp(lambda p, t: (p[0], np.ones(3)))
@@ -189,10 +201,10 @@ clip_gradient.defvjp(_clip_fwd, _clip_bwd)
 def test_custom_vjp_gradient_clipping():
     f = lambda x: clip_gradient(-0.5, 0.5, 3.0 * x)
     assert f(2.0) == 6.0
-    assert fnad.grad(f)(2.0) == 1.5           # ct 1 clipped to 0.5, times 3
+    assert fnad.grad(f)(2.0) == 1.5  # ct 1 clipped to 0.5, times 3
     g = fnad.grad(lambda x: fnp.sum(clip_gradient(-1.0, 1.0, 5.0 * x * x)))(np.array([0.1, 0.7, 3.0]))
     np.testing.assert_allclose(g, [1.0, 7.0, 30.0])
-    out, vjp_fn = fnad.vjp(lambda x: clip_gradient(-0.5, 0.5, x), np.array([1.0, 2.0]))
+    _out, vjp_fn = fnad.vjp(lambda x: clip_gradient(-0.5, 0.5, x), np.array([1.0, 2.0]))
     np.testing.assert_allclose(vjp_fn(np.array([3.0, -0.1]))[0], [0.5, -0.1])
     np.testing.assert_allclose(fnad.jacrev(lambda x: clip_gradient(-0.5, 0.5, 2 * x))(np.ones(2)), np.eye(2))
 
@@ -213,7 +225,7 @@ def test_custom_vjp_forward_mode_under_jit_raises_the_eager_error():
         fnad.jit(lambda x, t: fnad.jvp(f, (x,), (t,)))(np.ones(2), np.ones(2))
     # Reverse mode under jit transposes custom_vjp_lin away: it compiles and runs.
     grad = fnad.jit(fnad.grad(lambda x: clip_gradient(-0.5, 0.5, 2 * x).sum()))
-    np.testing.assert_allclose(grad(np.ones(2)), [1.0, 1.0])     # cotangent 1 clipped to 0.5, times 2
+    np.testing.assert_allclose(grad(np.ones(2)), [1.0, 1.0])  # cotangent 1 clipped to 0.5, times 2
 
 
 @fnad.custom_vjp
@@ -242,15 +254,16 @@ def test_grad_of_grad_of_custom_vjp(x):
 def test_custom_vjp_under_vmap():
     xs = np.array([0.1, 1.0, 2.0])
     f = lambda x: clip_gradient(-0.5, 0.5, x * x)
-    np.testing.assert_allclose(fnad.vmap(f)(xs), xs ** 2)
+    np.testing.assert_allclose(fnad.vmap(f)(xs), xs**2)
     np.testing.assert_allclose(fnad.vmap(fnad.grad(f))(xs), [0.1, 1.0, 2.0])
     np.testing.assert_allclose(fnad.grad(lambda v: fnad.vmap(f)(v).sum())(xs), [0.1, 1.0, 2.0])
-    np.testing.assert_allclose(fnad.vmap(fnad.grad(cube))(xs), 3 * xs ** 2)
+    np.testing.assert_allclose(fnad.vmap(fnad.grad(cube))(xs), 3 * xs**2)
 
     # an unbatched argument receives the cotangents of the whole batch, summed
     @fnad.custom_vjp
     def mul(w, x):
         return w * x
+
     mul.defvjp(lambda w, x: (w * x, (w, x)), lambda r, g: (r[1] * g, r[0] * g))
     m = np.arange(6.0).reshape(3, 2)
     gw, gx = fnad.grad(lambda w, x: fnad.vmap(mul, in_axes=(None, 1))(w, x).sum(), argnums=(0, 1))(np.ones(3), m)
@@ -282,6 +295,7 @@ def test_custom_vjp_pytrees_and_nondiff_argnums():
 
     def bwd(scale, res, ct):
         return ((ct["y"] * scale * 10.0, None),)
+
     f = fnad.custom_vjp(f.fun, nondiff_argnums=(0,))
     f.defvjp(fwd, bwd)
     g = fnad.grad(lambda p: f(2.0, p)["y"] + f(2.0, p)["z"])((1.0, 4.0))
@@ -292,6 +306,7 @@ def test_custom_vjp_errors():
     @fnad.custom_vjp
     def f(x, y):
         return x * y
+
     with pytest.raises(AttributeError, match="No VJP defined"):
         f(1.0, 2.0)
     f.defvjp(lambda x, y: (x * y, None), lambda r, g: (g,))
@@ -310,6 +325,6 @@ def test_custom_rules_under_jit(mode):
     f = lambda x: clip_gradient(-0.5, 0.5, 3.0 * x)
     assert mode(fnad.grad(f))(2.0) == 1.5
     assert fnad.grad(mode(f))(2.0) == 1.5
-    np.testing.assert_allclose(fnad.vmap(mode(fnad.grad(cube)))(xs), 3 * xs ** 2)
+    np.testing.assert_allclose(fnad.vmap(mode(fnad.grad(cube)))(xs), 3 * xs**2)
     first = lambda v: fnad.grad(lambda u: mode(cube)(u).sum())(v).sum()
     np.testing.assert_allclose(fnad.grad(first)(xs), 6 * xs)

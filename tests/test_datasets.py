@@ -48,7 +48,7 @@ def test_corrupted_or_missing_file_is_rejected(tmp_path):
 def test_train_test_split_is_a_deterministic_partition():
     x = np.arange(100, dtype=np.float32).reshape(50, 2)
     y = np.arange(50)
-    x_tr, x_te, y_tr, y_te = datasets.train_test_split(x, y, test_fraction=0.2, seed=3)
+    x_tr, _x_te, y_tr, y_te = datasets.train_test_split(x, y, test_fraction=0.2, seed=3)
     assert len(y_te) == 10 and len(y_tr) == 40
     np.testing.assert_array_equal(np.sort(np.concatenate([y_tr, y_te])), y)
     np.testing.assert_array_equal(x_tr[:, 0], 2 * y_tr)  # rows stay paired

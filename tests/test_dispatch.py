@@ -2,6 +2,7 @@
 eager code for every output form, several signatures on one function, arguments they refuse
 (converted or the usual errors), kwargs, static arguments, disable_jit and staging traces after
 compilation, tracers, and leave reference counts and memory as they were."""
+
 import gc
 import sys
 import types
@@ -21,6 +22,7 @@ def python_frames(f, *args):
     def profile(frame, event, arg):
         if event == "call":
             entered.append(frame.f_code.co_name)
+
     sys.setprofile(profile)
     try:
         f(*args)
@@ -46,14 +48,17 @@ def test_results_equal_eager_and_run_without_python(shape, dtype):
     assert not np.shares_memory(jf(x, y), again)
 
 
-@pytest.mark.parametrize("make", [
-    lambda x, y: (x * y, x + y, fnp.sum(x)),
-    lambda x, y: [x - y, x / y],
-    lambda x, y: (x,),
-    lambda x, y: [],
-    lambda x, y: {"prod": x * y, "pair": (x, y + 1)},
-    lambda x, y: (x * y, None),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x, y: (x * y, x + y, fnp.sum(x)),
+        lambda x, y: [x - y, x / y],
+        lambda x, y: (x,),
+        lambda x, y: [],
+        lambda x, y: {"prod": x * y, "pair": (x, y + 1)},
+        lambda x, y: (x * y, None),
+    ],
+)
 def test_output_trees(make):
     jf = fnad.jit(make)
     x, y = np.linspace(1, 2, 4), np.linspace(3, 4, 4)
@@ -75,6 +80,7 @@ def test_many_signatures_alternating():
     def g(x, y):
         traces.append((x.shape, x.dtype))
         return x * 2 + y
+
     jg = fnad.jit(g)
     args = [(np.arange(n, dtype=dtype), np.ones(n, dtype)) for n in range(1, 7) for dtype in (np.float32, np.float64)]
     for _ in range(3):
@@ -90,14 +96,14 @@ def test_refused_arguments_are_converted_or_the_usual_errors():
     x = np.arange(6.0)
     want = x * x + 1
     jf(x, x)
-    np.testing.assert_array_equal(jf(np.arange(12.0)[::2], x), np.arange(12.0)[::2] * x + 1)   # not contiguous
-    np.testing.assert_array_equal(jf(x.tolist(), x), want)                                       # a list
-    np.testing.assert_array_equal(jf(x.astype(np.float32), x), want)                             # other dtype: retraced
-    np.testing.assert_array_equal(jf(2.0, x), 2 * x + 1)                                         # Python scalar
-    np.testing.assert_array_equal(jf(np.float64(2.0), x), 2 * x + 1)                            # NumPy scalar
-    np.testing.assert_array_equal(jf(x.view(type("Sub", (np.ndarray,), {})), x), want)           # a subclass
-    np.testing.assert_array_equal(jf(x.astype(">f8"), x), want)                                  # big-endian
-    with pytest.raises(TypeError, match="argument 0 is a NumPy masked array"):                   # its mask: refused
+    np.testing.assert_array_equal(jf(np.arange(12.0)[::2], x), np.arange(12.0)[::2] * x + 1)  # not contiguous
+    np.testing.assert_array_equal(jf(x.tolist(), x), want)  # a list
+    np.testing.assert_array_equal(jf(x.astype(np.float32), x), want)  # other dtype: retraced
+    np.testing.assert_array_equal(jf(2.0, x), 2 * x + 1)  # Python scalar
+    np.testing.assert_array_equal(jf(np.float64(2.0), x), 2 * x + 1)  # NumPy scalar
+    np.testing.assert_array_equal(jf(x.view(type("Sub", (np.ndarray,), {})), x), want)  # a subclass
+    np.testing.assert_array_equal(jf(x.astype(">f8"), x), want)  # big-endian
+    with pytest.raises(TypeError, match="argument 0 is a NumPy masked array"):  # its mask: refused
         jf(x.view(np.ma.MaskedArray), x)
     f2 = np.asfortranarray(np.arange(6.0).reshape(2, 3))
     np.testing.assert_array_equal(jf(f2, f2), f2 * f2 + 1)
@@ -121,13 +127,14 @@ def test_refused_arguments_are_converted_or_the_usual_errors():
 
 def test_kwargs_and_static_arguments():
     def g(x, n, scale=1.0):
-        return scale * x ** n
+        return scale * x**n
+
     jg = fnad.jit(g, static_argnums=1)
     x = np.linspace(0, 1, 5)
     for _ in range(2):
-        np.testing.assert_allclose(jg(x, 3), x ** 3)
-        np.testing.assert_allclose(jg(x, 2, scale=np.float64(2.0)), 2 * x ** 2)
-        np.testing.assert_allclose(jg(x, 2, scale=3.0), 3 * x ** 2)
+        np.testing.assert_allclose(jg(x, 3), x**3)
+        np.testing.assert_allclose(jg(x, 2, scale=np.float64(2.0)), 2 * x**2)
+        np.testing.assert_allclose(jg(x, 2, scale=3.0), 3 * x**2)
     jk = fnad.jit(lambda x, y=None: x if y is None else x + y)
     np.testing.assert_array_equal(jk(x), x)
     np.testing.assert_array_equal(jk(x, y=x), 2 * x)
@@ -140,6 +147,7 @@ def test_disable_jit_after_compilation_runs_python():
     def g(x):
         calls.append(type(x))
         return x + 1
+
     jg = fnad.jit(g)
     x = np.ones(3)
     jg(x)
@@ -162,7 +170,7 @@ def test_staging_a_caller_keeps_the_jit_call():
     jf(c, c)
     closed = fnad.make_jaxpr(lambda z: jf(c, c) + z)(np.ones(3))
     assert [e.primitive.name for e in closed.jaxpr.eqns] == ["jit", "add"]
-    assert jit_dispatch.jit_blocked[0] == 0     # the trace has ended: native calls run again
+    assert jit_dispatch.jit_blocked[0] == 0  # the trace has ended: native calls run again
     assert python_frames(jf, c, c) == []
 
 
@@ -187,7 +195,7 @@ def test_reference_counts_unchanged():
     for _ in range(100):
         single = js(x, y)
         pair = jt(x, y)
-        js(x[::-1], y)                       # refused, then converted
+        js(x[::-1], y)  # refused, then converted
         js(2.0, y)
         with pytest.raises(TypeError):
             js(x, y, z=1)

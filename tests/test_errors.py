@@ -1,5 +1,6 @@
 """The errors users must get (API.md, "Errors users must get"): clear Python exceptions that name
 the operation, the shapes/dtypes involved and what to do instead."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,9 @@ def test_lax_level_shape_and_dtype_mismatches_name_op_shapes_and_dtypes():
     with pytest.raises(TypeError, match=r"add.*float64.*float32"):
         traced(lax.add, np.ones(3), np.ones(3, np.float32))
     with pytest.raises(TypeError, match=r"dot_general.*float64.*float32"):
-        traced(lambda a, b: lax.dot_general(a, b, (((1,), (0,)), ((), ()))), np.ones((2, 3)),
-               np.ones((3, 5), np.float32))
+        traced(
+            lambda a, b: lax.dot_general(a, b, (((1,), (0,)), ((), ()))), np.ones((2, 3)), np.ones((3, 5), np.float32)
+        )
     with pytest.raises(ValueError, match=r"dot_general.*\(2, 3\).*\(4, 5\)"):
         traced(lambda a, b: lax.dot_general(a, b, (((1,), (0,)), ((), ()))), np.ones((2, 3)), np.ones((4, 5)))
     with pytest.raises(TypeError, match=r"select.*bool.*float64"):
@@ -122,9 +124,16 @@ def _while(x):
 
 
 @pytest.mark.parametrize("transform", ["vmap", "make_jaxpr"])
-@pytest.mark.parametrize("fun, shape, what, aval", [
-    (_if, (2,), "Python control flow", "bool[]"), (_bool, (), "bool()", "f64[]"), (_int, (), "int()", "f64[]"),
-    (_while, (), "Python control flow", "bool[]")], ids=["if", "bool", "int", "while"])
+@pytest.mark.parametrize(
+    "fun, shape, what, aval",
+    [
+        (_if, (2,), "Python control flow", "bool[]"),
+        (_bool, (), "bool()", "f64[]"),
+        (_int, (), "int()", "f64[]"),
+        (_while, (), "Python control flow", "bool[]"),
+    ],
+    ids=["if", "bool", "int", "while"],
+)
 def test_control_flow_on_traced_value_raises_concretization_error(transform, fun, shape, what, aval):
     with pytest.raises(fnad.ConcretizationError) as info:
         if transform == "vmap":
@@ -135,7 +144,7 @@ def test_control_flow_on_traced_value_raises_concretization_error(transform, fun
     assert what in msg and aval in msg, msg
     assert "lax.cond" in msg and "static_argnums" in msg, msg
     assert f"traced by {transform}" in msg, msg
-    assert isinstance(info.value, TypeError)   # as JAX's error, catchable as a TypeError
+    assert isinstance(info.value, TypeError)  # as JAX's error, catchable as a TypeError
 
 
 def test_concretization_error_names_the_shape_of_the_value():
@@ -161,9 +170,14 @@ def test_leaked_tracer_used_later_raises(transform):
     def f(x):
         leaked.append(x)
         return fnp.sum(x * x)
+
     x = np.ones(3)
-    {"grad": lambda: fnad.grad(f)(x), "vmap": lambda: fnad.vmap(f)(np.ones((2, 3))),
-     "make_jaxpr": lambda: fnad.make_jaxpr(f)(x), "jvp": lambda: fnad.jvp(f, (x,), (x,))}[transform]()
+    {
+        "grad": lambda: fnad.grad(f)(x),
+        "vmap": lambda: fnad.vmap(f)(np.ones((2, 3))),
+        "make_jaxpr": lambda: fnad.make_jaxpr(f)(x),
+        "jvp": lambda: fnad.jvp(f, (x,), (x,)),
+    }[transform]()
     (tracer,) = leaked
     with pytest.raises(fnad.UnexpectedTracerError, match=r"leaked|escaped|after the transform") as info:
         fnp.sin(tracer)
@@ -177,8 +191,9 @@ def test_tracer_from_an_outer_transform_inside_an_inner_one_is_fine():
     """Closing over an outer transform's (live) value is not a leak."""
     f = lambda x: fnad.grad(lambda y: x * y * y)(3.0)
     assert fnad.grad(f)(2.0) == 6.0
-    np.testing.assert_allclose(fnad.vmap(lambda x: fnad.vmap(lambda y: x * y)(np.arange(2.0)))(np.ones(3)),
-                               np.tile(np.arange(2.0), (3, 1)))
+    np.testing.assert_allclose(
+        fnad.vmap(lambda x: fnad.vmap(lambda y: x * y)(np.arange(2.0)))(np.ones(3)), np.tile(np.arange(2.0), (3, 1))
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -190,8 +205,12 @@ def test_in_place_assignment_on_traced_array_points_to_at(transform):
     def f(x):
         x[0] = 1.0
         return fnp.sum(x)
-    run = {"vmap": lambda: fnad.vmap(f)(np.ones((2, 3))), "grad": lambda: fnad.grad(f)(np.ones(3)),
-           "make_jaxpr": lambda: fnad.make_jaxpr(f)(np.ones(3))}[transform]
+
+    run = {
+        "vmap": lambda: fnad.vmap(f)(np.ones((2, 3))),
+        "grad": lambda: fnad.grad(f)(np.ones(3)),
+        "make_jaxpr": lambda: fnad.make_jaxpr(f)(np.ones(3)),
+    }[transform]
     with pytest.raises(TypeError, match=r"immutable.*\.at\[idx\]\.set"):
         run()
 
@@ -209,7 +228,7 @@ def test_missing_rules_name_the_primitive():
         fnad.grad(lambda x: p.bind(x))(1.0)
     with pytest.raises(NotImplementedError, match="batching rule.*'test_bare_op'"):
         fnad.vmap(lambda x: p.bind(x))(np.ones(3))
-    assert float(p.bind(np.array(2.0))) == 4.0    # eager still works
+    assert float(p.bind(np.array(2.0))) == 4.0  # eager still works
 
 
 def test_unsupported_op_inside_jit_names_the_primitive():

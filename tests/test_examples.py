@@ -2,6 +2,7 @@
 checked against references computed independently here (closed forms, finite differences, NumPy)."""
 
 import importlib.util
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 needs_control_flow = pytest.mark.skipif(
     not hasattr(fnad.lax, "while_loop"),
-    reason="fnad.lax.while_loop/fori_loop/scan are not implemented yet (fnad/lax/control_flow.py)")
+    reason="fnad.lax.while_loop/fori_loop/scan are not implemented yet (fnad/lax/control_flow.py)",
+)
 
 
 def _load(name):
@@ -50,7 +52,7 @@ def test_tensorflow_to_fnad_dense_gradients_match_numpy_backprop():
     expected = {"w2": hidden.T @ d_out, "b2": d_out.sum(0), "w1": x.T @ d_pre, "b1": d_pre.sum(0)}
     for name, g in expected.items():
         np.testing.assert_allclose(out["first_grads"][name], g, rtol=1e-10, atol=1e-12)
-    assert out["losses"][0] == pytest.approx(np.mean(err ** 2), rel=1e-12)
+    assert out["losses"][0] == pytest.approx(np.mean(err**2), rel=1e-12)
     assert all(b < a for a, b in zip(out["losses"], out["losses"][1:])), out["losses"]
 
 
@@ -58,7 +60,7 @@ def test_autodiff_three_ways():
     out = _run("autodiff_three_ways")
     x, exact = out["x"], out["exact"]
     # The hand-written closed form agrees with a central difference of f computed in NumPy.
-    assert exact == pytest.approx(_central(lambda v: v * np.sin(v ** 2), x), rel=1e-8)
+    assert exact == pytest.approx(_central(lambda v: v * np.sin(v**2), x), rel=1e-8)
     for name, value in out["ad"].items():
         assert value == pytest.approx(exact, rel=1e-14, abs=1e-15), name
     hs, fwd, cen = map(np.array, zip(*out["fd_table"]))
@@ -70,10 +72,10 @@ def test_autodiff_three_ways():
     assert fwd[1] / fwd[2] == pytest.approx(hs[1] / hs[2], rel=0.05)
     assert cen[1] / cen[2] == pytest.approx((hs[1] / hs[2]) ** 2, rel=0.05)
     # Control flow: eager grad through Python if/while equals finite differences of the same path.
-    python_f = lambda v: (np.sin(v) if v > 0 else v ** 2) * 3.0 ** _trips(v)
+    python_f = lambda v: (np.sin(v) if v > 0 else v**2) * 3.0 ** _trips(v)
     for x0, g in zip(out["grid"], out["python_grads"]):
         assert g == pytest.approx(_central(python_f, x0), rel=1e-7)
-    assert "lax.while_loop" in out["python_vmap_error"]   # the error names the structured alternative
+    assert "lax.while_loop" in out["python_vmap_error"]  # the error names the structured alternative
     if out["lax_grads"] is not None:
         np.testing.assert_allclose(out["lax_grads"], out["python_grads"], rtol=1e-14)
         np.testing.assert_allclose(out["lax_vmap_grads"], out["python_grads"], rtol=1e-14)
@@ -81,7 +83,7 @@ def test_autodiff_three_ways():
 
 def _trips(v):
     """How many times 3*y runs before y >= 10, starting from the branch value (NumPy, no fnad)."""
-    y, n = (np.sin(v) if v > 0 else v ** 2), 0
+    y, n = (np.sin(v) if v > 0 else v**2), 0
     while y < 10.0:
         y, n = 3.0 * y, n + 1
     return n
@@ -99,7 +101,7 @@ def test_higher_derivatives(tmp_path):
         np.testing.assert_allclose(out["derivatives"][n], mod.closed_form(n, x), atol=1e-13)
     assert max(out["errors"].values()) < 1e-13
     sizes = out["ir_sizes"]
-    assert len(sizes) == 6 and all(a < b for a, b in zip(sizes, sizes[1:]))
+    assert len(sizes) == 6 and all(a < b for a, b in itertools.pairwise(sizes))
     assert all(ours < jax for ours, jax in zip(sizes, mod.JAX_JAXPR_EQNS)), sizes
     assert (tmp_path / "tanh.png").exists() == out["plotted"]
 
@@ -109,9 +111,9 @@ def test_per_example_gradients():
     w, x, y = out["w"], out["x"], out["y"]
     expected = (1 / (1 + np.exp(-x @ w)) - y)[:, None] * x
     np.testing.assert_allclose(out["grads"], expected, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(out["loop_grads"], expected[:len(out["loop_grads"])], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(out["loop_grads"], expected[: len(out["loop_grads"])], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(out["mean_grad"], expected.mean(axis=0), rtol=1e-12, atol=1e-14)
-    assert out["jit_used"] and out["path"] == "fnad.jit(vmap(grad))"   # the default path is compiled
+    assert out["jit_used"] and out["path"] == "fnad.jit(vmap(grad))"  # the default path is compiled
 
 
 def _numpy_newton_sqrt(a, tol):
@@ -130,7 +132,7 @@ def test_newton_while_loop():
     lanes = out["lanes"]
     reference = [_numpy_newton_sqrt(a, 1e-15) for a in lanes]
     np.testing.assert_array_equal(out["lane_trips"], [n for _, n in reference])
-    assert len(set(out["lane_trips"].tolist())) >= 3          # lanes really ran different trip counts
+    assert len(set(out["lane_trips"].tolist())) >= 3  # lanes really ran different trip counts
     np.testing.assert_allclose(out["lane_roots"], np.sqrt(lanes), rtol=1e-15)
     np.testing.assert_allclose(out["lane_grads"], 1 / (2 * np.sqrt(lanes)), rtol=1e-12)
 
@@ -138,6 +140,7 @@ def test_newton_while_loop():
 def _numpy_pendulum(damping, steps, dt, theta0=2.5, g_over_l=9.81):
     def f(theta, omega):
         return omega, -g_over_l * np.sin(theta) - damping * omega
+
     theta, omega = theta0, 0.0
     for _ in range(steps):
         k1 = f(theta, omega)

@@ -4,11 +4,13 @@ differences, `vmap` against a loop. Hypothesis draws each program's seed, derand
 the same programs every time; a failing program is shrunk by fuzz.shrink (which knows the program
 structure, unlike hypothesis) and shown as paste-able source. FNAD_FUZZ_EXAMPLES=n runs n programs;
 the long profile is `python -m tests.fuzz --minutes 60`."""
+
 import os
 
 import numpy as np
 import pytest
-from hypothesis import Phase, given, reject, settings, strategies as st
+from hypothesis import Phase, given, reject, settings
+from hypothesis import strategies as st
 
 from tests import fuzz
 
@@ -28,7 +30,7 @@ def check_shrunk(prog, what=("jit", "grad", "vmap")):
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, phases=[Phase.generate])
-@given(st.integers(0, 2 ** 32 - 1))
+@given(st.integers(0, 2**32 - 1))
 def test_random_programs_agree_under_jit_grad_and_vmap(seed):
     try:
         prog = fuzz.draw_program(fuzz.Chooser(np.random.default_rng(seed)))

@@ -3,11 +3,13 @@ patterns (ints, slices with any step, None, Ellipsis, integer arrays, concrete b
 through jvp (concrete tracers), vmap (batched operand or batched indices, vs a Python loop) and
 reverse mode (check_grads); the lax-level indexing primitives against independent NumPy
 references, with every combination of batched operands; and the error messages."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fnad
@@ -20,8 +22,12 @@ from fnad.test_util import check_grads
 def loop(f, args, in_axes):
     """vmap's meaning: f on each slice of the batched arguments, stacked along axis 0."""
     size = next(np.shape(a)[ax] for a, ax in zip(args, in_axes) if ax is not None)
-    return np.stack([np.asarray(f(*[a if ax is None else np.take(a, b, axis=ax) for a, ax in zip(args, in_axes)]))
-                     for b in range(size)])
+    return np.stack(
+        [
+            np.asarray(f(*[a if ax is None else np.take(a, b, axis=ax) for a, ax in zip(args, in_axes)]))
+            for b in range(size)
+        ]
+    )
 
 
 def floats(shape, rng):
@@ -39,16 +45,21 @@ def index_cases(draw, arrays=True, masks=True):
     batch = draw(st.sampled_from([(), (2,), (3,), (2, 1), (1, 3)]))
     entries = []
     for n in shape:
-        kinds = ["all", "slice"] + (["int"] if n else []) + (["array"] if n and arrays else []) \
+        kinds = (
+            ["all", "slice"]
+            + (["int"] if n else [])
+            + (["array"] if n and arrays else [])
             + (["mask"] if masks else [])
+        )
         kind = draw(st.sampled_from(kinds))
         if kind == "int":
             entries.append(draw(st.integers(-n, n - 1)))
         elif kind == "slice":
             entries.append(draw(st.slices(n)))
         elif kind == "array":
-            entries.append(draw(hnp.arrays(np.int64, draw(st.sampled_from([batch, ()])),
-                                           elements=st.integers(-n, n - 1))))
+            entries.append(
+                draw(hnp.arrays(np.int64, draw(st.sampled_from([batch, ()])), elements=st.integers(-n, n - 1)))
+            )
         elif kind == "mask":
             entries.append(draw(hnp.arrays(np.bool_, (n,))))
         else:
@@ -59,7 +70,7 @@ def index_cases(draw, arrays=True, masks=True):
         stop = start
         while stop + 1 in whole and draw(st.booleans()):
             stop += 1
-        entries[start:stop + 1] = [Ellipsis]
+        entries[start : stop + 1] = [Ellipsis]
     elif draw(st.booleans()):
         while entries and isinstance(entries[-1], slice) and entries[-1] == slice(None):
             entries.pop()
@@ -87,7 +98,7 @@ def _array_positions(idx):
 def _replace(idx, position, value):
     if not isinstance(idx, tuple):
         return value
-    return idx[:position] + (value,) + idx[position + 1:]
+    return idx[:position] + (value,) + idx[position + 1 :]
 
 
 @settings(max_examples=60)
@@ -96,7 +107,7 @@ def test_getitem_under_jvp_matches_numpy(case, data):
     shape, idx = case
     rng = np.random.default_rng(data.draw(st.integers(0, 99)))
     x, t = floats(shape, rng), floats(shape, rng)
-    if not numpy_accepts(shape, idx):   # e.g. a mask and an array that do not broadcast together
+    if not numpy_accepts(shape, idx):  # e.g. a mask and an array that do not broadcast together
         with pytest.raises(IndexError):
             fnad.jvp(lambda x: x[idx], (x,), (t,))
         return
@@ -125,7 +136,7 @@ def test_getitem_vmap_over_indices_matches_loop(case, batch_operand, data):
         return
     position = data.draw(st.sampled_from(positions))
     entry = (idx if isinstance(idx, tuple) else (idx,))[position]
-    stacked = np.stack([entry, -entry - 1, np.flip(entry)])   # stays within [-n, n)
+    stacked = np.stack([entry, -entry - 1, np.flip(entry)])  # stays within [-n, n)
     xs = floats((3,) + shape if batch_operand else shape, np.random.default_rng(2))
     # (a NumPy array cannot be indexed by a tracer: jvp makes the unbatched operand a traced value)
     f = lambda x, i: fnad.jvp(lambda y: y[_replace(idx, position, i)], (x,), (x,))[1]
@@ -146,8 +157,16 @@ def test_advanced_index_placement_follows_numpy():
     """Advanced indices separated by a slice (or None) put their batch axes first; adjacent ones in place."""
     x = np.arange(2 * 3 * 4 * 5.0).reshape(2, 3, 4, 5)
     i, j = np.array([[0, 1]]), np.array([[2], [1]])
-    for idx in [(slice(None), i, j), (i, slice(None), j), (0, slice(None), j), (slice(None), 0, j),
-                (i, None, j), (Ellipsis, i, j), (i, j, Ellipsis, 0), (slice(None), i, slice(1, 3), j)]:
+    for idx in [
+        (slice(None), i, j),
+        (i, slice(None), j),
+        (0, slice(None), j),
+        (slice(None), 0, j),
+        (i, None, j),
+        (Ellipsis, i, j),
+        (i, j, Ellipsis, 0),
+        (slice(None), i, slice(1, 3), j),
+    ]:
         out = fnad.jvp(lambda x: x[idx], (x,), (x,))[0]
         assert out.shape == x[idx].shape, idx
         np.testing.assert_array_equal(out, x[idx])
@@ -156,7 +175,8 @@ def test_advanced_index_placement_follows_numpy():
 def test_traced_out_of_bounds_reads_clamp_and_negative_indices_wrap():
     x = np.arange(5.0)
     got = fnad.vmap(lambda i: fnp.asarray(x)[i] if False else fnad.jvp(lambda y: y[i], (x,), (x,))[0])(
-        np.array([-1, -5, 4, 7, -9]))
+        np.array([-1, -5, 4, 7, -9])
+    )
     np.testing.assert_array_equal(got, [4.0, 0.0, 4.0, 4.0, 0.0])
 
 
@@ -191,7 +211,7 @@ def test_at_updates_match_numpy(case, op, full_values, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 99)))
     x = floats(shape, rng)
     target = x[idx].shape
-    values = floats(target if full_values else target[len(target) // 2:], rng)
+    values = floats(target if full_values else target[len(target) // 2 :], rng)
     out = fnad.jvp(lambda x: getattr(x.at[idx], op)(values), (x,), (x,))[0]
     np.testing.assert_allclose(out, numpy_update(x, idx, op, values), rtol=1e-15)
 
@@ -207,9 +227,11 @@ def test_at_update_derivatives(case, op, data):
     size = int(np.prod(shape)) + int(np.prod(target))
     vals = data.draw(st.permutations(range(size))).__iter__()
     vals = np.array(list(vals), np.float64) * 0.37 - size * 0.1 + 0.05
-    x, values = vals[:int(np.prod(shape))].reshape(shape), vals[int(np.prod(shape)):].reshape(target)
-    def f(x, v):   # fnad on traced values, NumPy's own semantics on the finite-difference evaluations
+    x, values = vals[: int(np.prod(shape))].reshape(shape), vals[int(np.prod(shape)) :].reshape(target)
+
+    def f(x, v):  # fnad on traced values, NumPy's own semantics on the finite-difference evaluations
         return getattr(x.at[idx], op)(v) if isinstance(x, Tracer) else numpy_update(x, idx, op, v)
+
     check_grads(f, (x, values), order=1)
 
 
@@ -220,7 +242,7 @@ def test_at_add_accumulates_duplicates_and_set_takes_one():
     f = lambda x, v: (x.at[idx].add(v), x.at[idx].set(v), x.at[idx].multiply(v + 1), x.at[idx].max(v))
     add, set_, mul, mx = fnad.jvp(f, (x, v), (x, v))[0]
     np.testing.assert_array_equal(add, [0, 7, 0, 3])
-    np.testing.assert_array_equal(set_, [0, 4, 0, 3])      # NumPy's assignment order: the last one
+    np.testing.assert_array_equal(set_, [0, 4, 0, 3])  # NumPy's assignment order: the last one
     np.testing.assert_array_equal(mul, [0, 0, 0, 0])
     np.testing.assert_array_equal(mx, [0, 4, 0, 3])
     # d/dv of a set with duplicates: only the update that landed counts
@@ -238,6 +260,7 @@ def test_at_with_traced_indices_drops_out_of_bounds(op):
 
     def reference(i):
         return numpy_update(x, i, op, 10.0) if -5 <= i < 5 else x
+
     got = fnad.vmap(lambda i: fnad.jvp(lambda y: getattr(y.at[i], op)(10.0), (x,), (x,))[0])(indices)
     np.testing.assert_array_equal(got, np.stack([reference(i) for i in indices]))
 
@@ -246,7 +269,7 @@ def test_at_vmap_over_operand_indices_and_values():
     rng = np.random.default_rng(3)
     xs, vs = floats((3, 4, 5), rng), floats((3, 2, 5), rng)
     ids = np.array([[0, 0], [3, -1], [1, 2]])
-    f = lambda x, i, v: fnad.jvp(lambda y: y.at[i].add(v), (x,), (x,))[0]   # x traced even when unbatched
+    f = lambda x, i, v: fnad.jvp(lambda y: y.at[i].add(v), (x,), (x,))[0]  # x traced even when unbatched
     for in_axes in [(0, 0, 0), (0, None, None), (None, 0, None), (None, None, 0), (0, 0, None), (None, 0, 0)]:
         args = [a if ax is not None else a[0] for a, ax in zip([xs, ids, vs], in_axes)]
         expected = loop(lambda x, i, v: numpy_update(x, i, "add", v), args, in_axes)
@@ -256,7 +279,8 @@ def test_at_vmap_over_operand_indices_and_values():
 def test_at_get_with_fill():
     x = np.arange(4.0)
     got = fnad.vmap(lambda i: fnad.jvp(lambda y: y.at[i].get(mode="fill", fill_value=-1.0), (x,), (x,))[0])(
-        np.array([0, 3, 4, -5]))
+        np.array([0, 3, 4, -5])
+    )
     np.testing.assert_array_equal(got, [0.0, 3.0, -1.0, -1.0])
 
 
@@ -286,6 +310,7 @@ def test_inplace_assignment_points_to_at():
     def f(x):
         x[0] = 1.0
         return x
+
     with pytest.raises(TypeError, match=r"\.at\[idx\]\.set"):
         fnad.grad(lambda x: f(x).sum())(np.ones(3))
 
@@ -413,8 +438,13 @@ def scatter_reference(x, idx, updates, axes, op):
     return out
 
 
-SCATTERS = [(lax.scatter, None), (lax.scatter_add, np.add), (lax.scatter_mul, np.multiply),
-            (lax.scatter_min, np.minimum), (lax.scatter_max, np.maximum)]
+SCATTERS = [
+    (lax.scatter, None),
+    (lax.scatter_add, np.add),
+    (lax.scatter_mul, np.multiply),
+    (lax.scatter_min, np.minimum),
+    (lax.scatter_max, np.maximum),
+]
 
 
 @st.composite

@@ -1,6 +1,7 @@
 """fnad.jit as users see it: equal to eager, cached per signature, static arguments, weak types,
 composition with every transform, composite primitives expanded for the compiler, inspection,
 disable_jit, thread safety and memory stability of repeated calls."""
+
 import os
 import threading
 
@@ -31,6 +32,7 @@ class _no_jit:
 def test_jit_equals_eager_with_pytrees_and_kwargs():
     def g(params, x, scale=1.0):
         return {"out": params["w"] * x + params["b"], "norm": scale * fnp.sum(x * x)}
+
     params = {"w": np.float32(2.0), "b": np.arange(3, dtype=np.float32)}
     x = np.ones(3, np.float32)
     got, want = fnad.jit(g)(params, x, scale=3.0), g(params, x, scale=3.0)
@@ -46,6 +48,7 @@ def test_traces_once_per_signature():
     def g(x):
         traces.append(x.shape)
         return x * 2
+
     jg = fnad.jit(g)
     for _ in range(3):
         jg(np.ones(3))
@@ -56,8 +59,9 @@ def test_traces_once_per_signature():
 
 def test_static_argnums_and_argnames():
     def g(x, n, mode="sum"):
-        y = x ** n
+        y = x**n
         return fnp.sum(y) if mode == "sum" else fnp.max(y)
+
     jg = fnad.jit(g, static_argnums=1, static_argnames="mode")
     x = np.array([1.0, -2.0, 3.0])
     assert float(jg(x, 2)) == pytest.approx(14.0)
@@ -73,15 +77,18 @@ def test_python_scalars_are_weak():
     np.testing.assert_allclose(out, 3.0)
 
 
-@pytest.mark.parametrize("name,transform", [
-    ("grad(jit)", lambda: fnad.grad(fnad.jit(lambda x, y: fnp.sum(f(x, y))))),
-    ("jit(grad)", lambda: fnad.jit(fnad.grad(lambda x, y: fnp.sum(f(x, y))))),
-    ("vmap(jit)", lambda: fnad.vmap(fnad.jit(lambda x, y: fnp.sum(f(x, y))), in_axes=(0, None))),
-    ("jit(vmap(grad))", lambda: fnad.jit(fnad.vmap(fnad.grad(lambda x, y: fnp.sum(f(x, y))), in_axes=(0, None)))),
-    ("jit(jit)", lambda: fnad.jit(lambda x, y: fnad.jit(f)(x, y) * 2)),
-    ("jacfwd(jit)", lambda: fnad.jacfwd(fnad.jit(f))),
-    ("jit(hessian)", lambda: fnad.jit(fnad.hessian(lambda x, y: fnp.sum(f(x, y))))),
-])
+@pytest.mark.parametrize(
+    "name,transform",
+    [
+        ("grad(jit)", lambda: fnad.grad(fnad.jit(lambda x, y: fnp.sum(f(x, y))))),
+        ("jit(grad)", lambda: fnad.jit(fnad.grad(lambda x, y: fnp.sum(f(x, y))))),
+        ("vmap(jit)", lambda: fnad.vmap(fnad.jit(lambda x, y: fnp.sum(f(x, y))), in_axes=(0, None))),
+        ("jit(vmap(grad))", lambda: fnad.jit(fnad.vmap(fnad.grad(lambda x, y: fnp.sum(f(x, y))), in_axes=(0, None)))),
+        ("jit(jit)", lambda: fnad.jit(lambda x, y: fnad.jit(f)(x, y) * 2)),
+        ("jacfwd(jit)", lambda: fnad.jacfwd(fnad.jit(f))),
+        ("jit(hessian)", lambda: fnad.jit(fnad.hessian(lambda x, y: fnp.sum(f(x, y))))),
+    ],
+)
 def test_composition_matches_eager(name, transform):
     batched = "vmap" in name
     x = np.stack([X, X + 0.1]) if batched else X
@@ -93,8 +100,10 @@ def test_composition_matches_eager(name, transform):
 
 def test_composite_primitives_compile():
     """while_lin (forward mode of while_loop) and remat_lin (checkpoint) are expanded for the compiler."""
+
     def newton_sqrt(a):
         return lax.while_loop(lambda x: fnp.abs(x * x - a) > 1e-12, lambda x: 0.5 * (x + a / x), a)
+
     primal, tangent = fnad.jit(lambda a, t: fnad.jvp(newton_sqrt, (a,), (t,)))(2.0, 1.0)
     assert float(primal) == pytest.approx(np.sqrt(2.0))
     assert float(tangent) == pytest.approx(0.5 / np.sqrt(2.0))
@@ -110,6 +119,7 @@ def test_disable_jit_runs_python_each_call():
     def g(x):
         calls.append(1)
         return x + 1
+
     jg = fnad.jit(g)
     with _no_jit():
         jg(np.ones(2))
@@ -117,7 +127,7 @@ def test_disable_jit_runs_python_each_call():
     assert len(calls) == 2
     jg(np.ones(2))
     jg(np.ones(2))
-    assert len(calls) == 3      # traced once, then compiled code runs
+    assert len(calls) == 3  # traced once, then compiled code runs
 
 
 def test_inspection():
@@ -135,6 +145,7 @@ def test_wrong_input_to_compiled_code_is_a_clear_error():
 
 def test_unsupported_primitive_is_named():
     from fnad.core import Primitive
+
     p = Primitive("no_lowering_here")
     p.impl = lambda x: x
     p.abstract_eval = lambda a: a
@@ -142,7 +153,7 @@ def test_unsupported_primitive_is_named():
         fnad.jit(lambda x: p.bind(x) + 1)(np.ones(2))
 
 
-@pytest.mark.parametrize("n", [7, 300_000])   # small programs keep the GIL, large ones release it
+@pytest.mark.parametrize("n", [7, 300_000])  # small programs keep the GIL, large ones release it
 def test_concurrent_calls_from_threads(n):
     jg = fnad.jit(lambda x: (fnp.exp(-x * x) * x, fnp.sum(fnp.exp(-x * x) * fnp.sin(x))))
     xs = [np.random.default_rng(i).standard_normal(n) for i in range(4)]
@@ -151,6 +162,7 @@ def test_concurrent_calls_from_threads(n):
 
     def work(i):
         results[i] = [jg(xs[i]) for _ in range(200 if n < 1000 else 20)]
+
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
@@ -190,4 +202,5 @@ def test_calls_nested_in_control_flow_compile():
 
     def newton_sqrt(a):
         return lax.while_loop(lambda x: fnp.abs(x * x - a) > 1e-13, lambda x: 0.5 * (x + a / x), a)
-    assert float(fnad.jit(fnad.hessian(newton_sqrt))(2.0)) == pytest.approx(-0.25 * 2 ** -1.5, rel=1e-6)
+
+    assert float(fnad.jit(fnad.hessian(newton_sqrt))(2.0)) == pytest.approx(-0.25 * 2**-1.5, rel=1e-6)

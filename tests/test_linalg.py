@@ -1,9 +1,11 @@
 """Linear algebra: the primitives (cholesky, triangular_solve, lu, eigh, qr) and fnad.numpy.linalg,
 traced (staged IR, vmap, jit) against numpy.linalg on well-conditioned random stacks; derivatives
 against finite differences (check_grads), jacfwd against jacrev, vmap against a loop."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fnad
 import fnad.numpy as fnp
@@ -16,9 +18,11 @@ LA = fnp.linalg
 
 def staged(f):
     """f through its IR (make_jaxpr, then re-binding each equation): the traced code path."""
+
     def g(*args):
         outs = eval_closed(fnad.make_jaxpr(f)(*args), *args)
         return outs[0] if len(outs) == 1 else outs
+
     return g
 
 
@@ -38,7 +42,7 @@ def spread_spd(rng, batch, n):
     return (q * w[..., None, :]) @ np.swapaxes(q, -1, -2)
 
 
-cases = st.tuples(st.lists(st.integers(1, 3), max_size=2).map(tuple), st.integers(1, 5), st.integers(0, 2 ** 32 - 1))
+cases = st.tuples(st.lists(st.integers(1, 3), max_size=2).map(tuple), st.integers(1, 5), st.integers(0, 2**32 - 1))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -56,10 +60,10 @@ def test_factorisations_match_numpy(case):
     np.testing.assert_allclose((v * w[..., None, :]) @ np.swapaxes(v, -1, -2), s, rtol=1e-11, atol=1e-11)
     lu, pivots, perm = staged(la.lu)(a)
     l = np.tril(lu, -1) + np.eye(n)
-    assert np.all(np.abs(l) <= 1 + 1e-15)       # partial pivoting
+    assert np.all(np.abs(l) <= 1 + 1e-15)  # partial pivoting
     np.testing.assert_allclose(np.take_along_axis(a, perm[..., None], -2), l @ np.triu(lu), rtol=1e-12, atol=1e-12)
     assert pivots.dtype == perm.dtype == np.int32
-    replay = np.broadcast_to(np.arange(n, dtype=np.int32), batch + (n,)).copy()   # pivots -> permutation
+    replay = np.broadcast_to(np.arange(n, dtype=np.int32), batch + (n,)).copy()  # pivots -> permutation
     for i in range(n):
         rows = np.indices(batch)
         j = pivots[..., i]
@@ -83,8 +87,8 @@ def test_triangular_solve(left_side, lower, transpose_a, unit_diagonal):
     if unit_diagonal:
         t = t - t * np.eye(4) + np.eye(4)
     op = np.swapaxes(t, -1, -2) if transpose_a else t
-    params = dict(left_side=left_side, lower=lower, transpose_a=transpose_a, unit_diagonal=unit_diagonal)
-    x = la.triangular_solve(a, b, **params)      # the other triangle of `a` is ignored
+    params = {"left_side": left_side, "lower": lower, "transpose_a": transpose_a, "unit_diagonal": unit_diagonal}
+    x = la.triangular_solve(a, b, **params)  # the other triangle of `a` is ignored
     np.testing.assert_allclose(op @ x if left_side else x @ op, b, atol=1e-13)
     np.testing.assert_allclose(staged(lambda a, b: la.triangular_solve(a, b, **params))(a, b), x, rtol=1e-14)
     check_grads(lambda a, b: la.triangular_solve(a, b, **params), (a, b), order=2)
@@ -96,20 +100,28 @@ def test_numpy_linalg_functions_match_numpy(case):
     rng = np.random.default_rng(seed)
     a, s = well_conditioned(rng, batch, n), spd(rng, batch, n)
     b, vec = rng.normal(size=batch + (n, 2)), rng.normal(size=n)
-    for f, args in [(LA.solve, (a, b)), (LA.inv, (a,)), (LA.det, (a,)), (LA.cholesky, (s,)),
-                    (LA.eigvalsh, (s,)), (lambda x: LA.matrix_power(x, 3), (a,)),
-                    (lambda x: LA.matrix_power(x, -2), (a,)), (lambda x: LA.qr(x, "r"), (a,))]:
-        expected = f(*args)                     # eager: NumPy itself
-        np.testing.assert_allclose(staged(f)(*args), np.abs(expected) if f is None else expected,
-                                   rtol=1e-10, atol=1e-10)
+    for f, args in [
+        (LA.solve, (a, b)),
+        (LA.inv, (a,)),
+        (LA.det, (a,)),
+        (LA.cholesky, (s,)),
+        (LA.eigvalsh, (s,)),
+        (lambda x: LA.matrix_power(x, 3), (a,)),
+        (lambda x: LA.matrix_power(x, -2), (a,)),
+        (lambda x: LA.qr(x, "r"), (a,)),
+    ]:
+        expected = f(*args)  # eager: NumPy itself
+        np.testing.assert_allclose(
+            staged(f)(*args), np.abs(expected) if f is None else expected, rtol=1e-10, atol=1e-10
+        )
     np.testing.assert_allclose(staged(LA.solve)(a, vec), np.linalg.solve(a, vec), rtol=1e-10, atol=1e-12)
     sign, logdet = staged(LA.slogdet)(a)
     np.testing.assert_allclose(sign, np.linalg.slogdet(a)[0])
     np.testing.assert_allclose(logdet, np.linalg.slogdet(a)[1], rtol=1e-12, atol=1e-12)
-    w, v = staged(LA.eigh)(s)
+    _w, v = staged(LA.eigh)(s)
     np.testing.assert_allclose(np.abs(v), np.abs(np.linalg.eigh(s)[1]), rtol=1e-8, atol=1e-8)
-    q, r = staged(LA.qr)(a)
-    q0, r0 = np.linalg.qr(a)
+    _q, r = staged(LA.qr)(a)
+    _q0, r0 = np.linalg.qr(a)
     np.testing.assert_allclose(np.abs(r), np.abs(r0), rtol=1e-10, atol=1e-10)
 
 
@@ -132,22 +144,27 @@ def test_cholesky_of_non_positive_definite_is_nan_when_traced():
 
 
 @settings(max_examples=25)
-@given(st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple), st.integers(0, 2 ** 32 - 1))
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple), st.integers(0, 2**32 - 1))
 def test_norms_match_numpy(shape, seed):
     x = np.random.default_rng(seed).normal(size=shape)
     nd = len(shape)
     for ord in [None, 1, 2, np.inf, -np.inf, 0, 3, 0.5]:
         for axis in range(nd):
-            np.testing.assert_allclose(staged(lambda v: LA.norm(v, ord, axis))(x), np.linalg.norm(x, ord, axis),
-                                       rtol=1e-12)
+            np.testing.assert_allclose(
+                staged(lambda v: LA.norm(v, ord, axis))(x), np.linalg.norm(x, ord, axis), rtol=1e-12
+            )
     np.testing.assert_allclose(staged(LA.norm)(x), np.linalg.norm(x), rtol=1e-12)
     np.testing.assert_allclose(staged(lambda v: LA.norm(v, keepdims=True))(x), np.linalg.norm(x, keepdims=True))
     if nd >= 2:
         axes = (nd - 1, 0)
         for ord in [None, "fro", 1, -1, 2, -2, np.inf, -np.inf, "nuc"]:
             for keepdims in (False, True):
-                np.testing.assert_allclose(staged(lambda v: LA.norm(v, ord, axes, keepdims))(x),
-                                           np.linalg.norm(x, ord, axes, keepdims), rtol=1e-8, atol=1e-12)
+                np.testing.assert_allclose(
+                    staged(lambda v: LA.norm(v, ord, axes, keepdims))(x),
+                    np.linalg.norm(x, ord, axes, keepdims),
+                    rtol=1e-8,
+                    atol=1e-12,
+                )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -191,7 +208,7 @@ def test_closed_form_derivatives():
     np.testing.assert_allclose(fnad.grad(LA.det)(a), np.linalg.det(a) * np.linalg.inv(a).T, rtol=1e-12)
     np.testing.assert_allclose(fnad.grad(lambda x: LA.slogdet(x)[1])(a), np.linalg.inv(a).T, rtol=1e-12)
     s = spread_spd(rng, (), 4)
-    w, v = np.linalg.eigh(s)
+    _w, v = np.linalg.eigh(s)
     # d w_k / dA = v_k v_k^T (for a symmetric A; the input is symmetrised)
     np.testing.assert_allclose(fnad.jacrev(LA.eigvalsh)(s), np.einsum("ik,jk->kij", v, v), atol=1e-12)
     b = rng.normal(size=4)
@@ -223,9 +240,16 @@ def test_vmap_matches_a_loop(case):
     rng = np.random.default_rng(seed)
     a, s = well_conditioned(rng, (3,) + batch, n), spd(rng, (3,) + batch, n)
     b = rng.normal(size=(3,) + batch + (n, 2))
-    for f, args, in_axes in [(LA.solve, (a, b), 0), (LA.solve, (a[0], b), (None, 0)), (LA.inv, (a,), 0),
-                             (LA.det, (a,), 0), (LA.cholesky, (s,), 0), (LA.eigvalsh, (s,), 0),
-                             (lambda x: la.lu(x)[0], (a,), 0), (lambda x: LA.qr(x)[1], (a,), 0)]:
+    for f, args, in_axes in [
+        (LA.solve, (a, b), 0),
+        (LA.solve, (a[0], b), (None, 0)),
+        (LA.inv, (a,), 0),
+        (LA.det, (a,), 0),
+        (LA.cholesky, (s,), 0),
+        (LA.eigvalsh, (s,), 0),
+        (lambda x: la.lu(x)[0], (a,), 0),
+        (lambda x: LA.qr(x)[1], (a,), 0),
+    ]:
         axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
         loop = np.stack([f(*[x if ax is None else x[i] for x, ax in zip(args, axes)]) for i in range(3)])
         np.testing.assert_allclose(fnad.vmap(f, in_axes)(*args), loop, rtol=1e-10, atol=1e-12)
@@ -241,8 +265,11 @@ def test_primitive_batching_with_unbatched_operand():
     a, b = well_conditioned(rng, (), 3), rng.normal(size=(5, 3, 2))
     f = lambda a, b: la.triangular_solve(a, b, left_side=True, lower=False)
     np.testing.assert_allclose(fnad.vmap(f, in_axes=(None, 0))(a, b), np.stack([f(a, x) for x in b]), rtol=1e-12)
-    np.testing.assert_allclose(fnad.vmap(f, in_axes=(None, 2), out_axes=1)(a, b.transpose(1, 2, 0)),
-                               np.stack([f(a, x) for x in b], 1), rtol=1e-12)
+    np.testing.assert_allclose(
+        fnad.vmap(f, in_axes=(None, 2), out_axes=1)(a, b.transpose(1, 2, 0)),
+        np.stack([f(a, x) for x in b], 1),
+        rtol=1e-12,
+    )
 
 
 def test_jit_matches_eager(mode):

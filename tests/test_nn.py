@@ -1,14 +1,16 @@
 """fnad.nn: values against NumPy formulas, derivatives against finite differences and closed forms,
 JAX's conventions at kinks, and stability of the softmax family for large and infinite logits."""
+
 import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fnad
-import fnad.nn as nn
+from fnad import nn
 from fnad.ir import eval_closed
 from fnad.test_util import check_grads
 
@@ -35,7 +37,7 @@ ACTIVATIONS = {
     "sigmoid": (nn.sigmoid, np_sigmoid),
     "softplus": (nn.softplus, lambda x: np.log1p(np.exp(x))),
     "log_sigmoid": (nn.log_sigmoid, lambda x: np.log(np_sigmoid(x))),
-    "gelu": (nn.gelu, lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))),
+    "gelu": (nn.gelu, lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))),
     "gelu_exact": (lambda x: nn.gelu(x, approximate=False), lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2)))),
     "silu": (nn.silu, lambda x: x * np_sigmoid(x)),
     "elu": (nn.elu, lambda x: np.where(x > 0, x, np.expm1(x))),
@@ -48,7 +50,8 @@ ACTIVATIONS = {
 # Points away from the kinks, so finite differences are meaningful.
 _KINKS = np.array([-1.0, 0.0, 1.0, 6.0])
 _xs = hnp.arrays(np.float64, st.integers(1, 6), elements=st.floats(-8, 8)).filter(
-    lambda x: np.all(np.abs(x[:, None] - _KINKS) > 1e-2))
+    lambda x: np.all(np.abs(x[:, None] - _KINKS) > 1e-2)
+)
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
@@ -92,8 +95,11 @@ def test_activations_are_stable_in_the_tails():
 # ----------------------------------------------------------------------------------------------
 # softmax family
 
-_logits = st.integers(1, 3).flatmap(lambda nd: hnp.arrays(
-    np.float64, hnp.array_shapes(min_dims=nd, max_dims=nd, min_side=1, max_side=4), elements=st.floats(-20, 20)))
+_logits = st.integers(1, 3).flatmap(
+    lambda nd: hnp.arrays(
+        np.float64, hnp.array_shapes(min_dims=nd, max_dims=nd, min_side=1, max_side=4), elements=st.floats(-20, 20)
+    )
+)
 
 
 def _check_softmax_family(x, axis, run):
@@ -114,8 +120,9 @@ def test_softmax_family_values(x, data):
     axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
     _check_softmax_family(x, axis, lambda f: f)
     _check_softmax_family(x, axis, staged)
-    np.testing.assert_allclose(nn.logsumexp(x, axis, keepdims=True), np.expand_dims(np_logsumexp(x, axis), axis),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        nn.logsumexp(x, axis, keepdims=True), np.expand_dims(np_logsumexp(x, axis), axis), rtol=1e-12
+    )
     np.testing.assert_allclose(nn.logsumexp(x), np_logsumexp(x.ravel(), 0), rtol=1e-12)
 
 
@@ -141,8 +148,7 @@ def test_softmax_family_with_large_and_infinite_logits():
     for f in (nn.softmax, nn.log_softmax, nn.logsumexp):
         jac = fnad.jacrev(f)(big)
         assert np.all(np.isfinite(jac)), f.__name__
-    np.testing.assert_allclose(fnad.grad(lambda v: nn.log_softmax(v).sum())(big),
-                               [-2.0, 1.0, 1.0])
+    np.testing.assert_allclose(fnad.grad(lambda v: nn.log_softmax(v).sum())(big), [-2.0, 1.0, 1.0])
     masked = np.array([-np.inf, 0.0, np.log(3.0)])
     np.testing.assert_allclose(nn.softmax(masked), [0.0, 0.25, 0.75])
     np.testing.assert_allclose(fnad.grad(nn.logsumexp)(masked), [0.0, 0.25, 0.75])
@@ -167,8 +173,9 @@ def test_one_hot():
     assert out.shape == (2, 2, 3) and out.dtype == np.float64
     np.testing.assert_array_equal(out, np.eye(3)[[[0, 2], [1, 0]]] * np.array([[1], [1], [1], [0]]).reshape(2, 2, 1))
     np.testing.assert_array_equal(nn.one_hot(np.array([1, 5]), 3, axis=0), [[0, 0], [1, 0], [0, 0]])
-    np.testing.assert_array_equal(fnad.vmap(lambda i: nn.one_hot(i, 4, dtype=np.int32))(np.array([3, 0])),
-                                  np.eye(4, dtype=np.int32)[[3, 0]])
+    np.testing.assert_array_equal(
+        fnad.vmap(lambda i: nn.one_hot(i, 4, dtype=np.int32))(np.array([3, 0])), np.eye(4, dtype=np.int32)[[3, 0]]
+    )
     assert nn.one_hot(np.array([1]), 2, dtype=np.float32).dtype == np.float32
 
 

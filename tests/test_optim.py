@@ -1,4 +1,5 @@
 """fnad.optim against hand-written NumPy updates, over pytrees, eager and under jit."""
+
 import numpy as np
 import pytest
 
@@ -18,7 +19,7 @@ def numpy_reference(name, lr, grads_seq, p0):
         else:
             m = 0.9 * m + 0.1 * g
             v = 0.999 * v + 0.001 * g * g
-            p = p - lr * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+            p = p - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
     return p
 
 
@@ -48,4 +49,4 @@ def test_minimises_a_quadratic_over_a_pytree(name):
         updates, state = opt.update(fnad.grad(loss)(params), state, params)
         params = optim.apply_updates(params, updates)
     assert float(loss(params)) < 1e-3
-    assert np.asarray(params[1]).dtype == np.float32      # a float32 leaf stays float32
+    assert np.asarray(params[1]).dtype == np.float32  # a float32 leaf stays float32

@@ -1,5 +1,6 @@
 """fnad.passes.prepare_for_compile: the plain IR `jit` hands the compiler, with calls inlined and
 decompositions expanded in place (at every depth), each traced once and fused with its neighbours."""
+
 import numpy as np
 
 import fnad
@@ -18,6 +19,7 @@ def softplus_primitive(calls):
     def decompose(aval):
         calls.append(aval)
         return fnad.make_jaxpr(lambda v: lax.log1p(lax.exp(v)))(np.zeros(aval.shape, aval.dtype))
+
     p.decompose = decompose
     return p
 

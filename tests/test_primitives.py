@@ -7,6 +7,7 @@ Adding a primitive = one `Op(...)` line in TABLE: the primitive, a lax-level fun
 (operand shapes, params), and `values(shapes, params)`, a strategy of operand arrays in the op's
 domain. `test_every_primitive_has_rules_and_a_table_entry` fails for a primitive without one.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,15 +17,20 @@ import pkgutil
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fnad
 import fnad.core
 from fnad import lax
 from fnad.ir import eval_closed
-from fnad.primitives import (cumulative as cum, dot, elementwise as ew, indexing as ix, linalg, misc,
-                             reductions as red, shape as shp, sorting)
+from fnad.primitives import cumulative as cum
+from fnad.primitives import dot, linalg, misc, sorting
+from fnad.primitives import elementwise as ew
+from fnad.primitives import indexing as ix
+from fnad.primitives import reductions as red
+from fnad.primitives import shape as shp
 from fnad.test_util import check_grads
 from fnad.tree_util import tree_flatten, tree_leaves, tree_map
 
@@ -57,16 +63,21 @@ def reduce_spec(draw, **kw):
 @st.composite
 def arg_spec(draw):
     s = draw(shapes(min_dims=1, min_side=1))
-    return (s,), {"axis": draw(st.integers(0, len(s) - 1)),
-                  "index_dtype": draw(st.sampled_from([np.dtype(np.int32), np.dtype(np.int64)]))}
+    return (s,), {
+        "axis": draw(st.integers(0, len(s) - 1)),
+        "index_dtype": draw(st.sampled_from([np.dtype(np.int32), np.dtype(np.int64)])),
+    }
 
 
 @st.composite
 def dot_spec(draw):
     """Operands with random batch / contracting / free axes placed in random orders."""
     counts = {k: draw(st.integers(0, 2)) for k in "bclr"}
-    sizes = {(k, i): draw(st.integers(0, 3) if draw(st.integers(0, 5)) == 0 else st.integers(1, 3))
-             for k, n in counts.items() for i in range(n)}
+    sizes = {
+        (k, i): draw(st.integers(0, 3) if draw(st.integers(0, 5)) == 0 else st.integers(1, 3))
+        for k, n in counts.items()
+        for i in range(n)
+    }
     lhs = draw(st.permutations([a for a in sizes if a[0] in "bcl"]))
     rhs = draw(st.permutations([a for a in sizes if a[0] in "bcr"]))
     pos = lambda axes, k: tuple(axes.index((k, i)) for i in range(counts[k]))
@@ -78,7 +89,7 @@ def dot_spec(draw):
 def broadcast_spec(draw):
     s = draw(shapes(max_dims=2))
     rank = len(s) + draw(st.integers(0, 2))
-    dims = tuple(sorted(draw(st.permutations(range(rank)))[:len(s)]))
+    dims = tuple(sorted(draw(st.permutations(range(rank)))[: len(s)]))
     out = [draw(st.integers(0, 3)) for _ in range(rank)]
     for i, d in enumerate(dims):
         out[d] = draw(st.integers(0, 3)) if s[i] == 1 else s[i]
@@ -106,16 +117,18 @@ def transpose_spec(draw):
 @st.composite
 def iota_spec(draw):
     s = draw(shapes(min_dims=1))
-    return (), {"dtype": draw(st.sampled_from([np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.float64)])),
-                "shape": s, "dimension": draw(st.integers(0, len(s) - 1))}
+    return (), {
+        "dtype": draw(st.sampled_from([np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.float64)])),
+        "shape": s,
+        "dimension": draw(st.integers(0, len(s) - 1)),
+    }
 
 
 @st.composite
 def axis_spec(draw, n_operands=1, **params):
     """n same-shaped operands (rank >= 1) with an `axis` param, plus params drawn from strategies."""
     s = draw(shapes(min_dims=1))
-    return (s,) * n_operands, {"axis": draw(st.integers(0, len(s) - 1)),
-                               **{k: draw(v) for k, v in params.items()}}
+    return (s,) * n_operands, {"axis": draw(st.integers(0, len(s) - 1)), **{k: draw(v) for k, v in params.items()}}
 
 
 @st.composite
@@ -130,8 +143,11 @@ def slice_spec(draw):
     s = draw(shapes())
     starts = [draw(st.integers(0, n)) for n in s]
     limits = [draw(st.integers(a, n)) for a, n in zip(starts, s)]
-    return (s,), {"start_indices": tuple(starts), "limit_indices": tuple(limits),
-                  "strides": tuple(draw(st.integers(1, 3)) for _ in s)}
+    return (s,), {
+        "start_indices": tuple(starts),
+        "limit_indices": tuple(limits),
+        "strides": tuple(draw(st.integers(1, 3)) for _ in s),
+    }
 
 
 @st.composite
@@ -151,7 +167,7 @@ def concatenate_spec(draw):
     s = draw(shapes(min_dims=1))
     d = draw(st.integers(0, len(s) - 1))
     sizes = draw(st.lists(st.integers(0, 3), min_size=1, max_size=3))
-    return tuple(s[:d] + (n,) + s[d + 1:] for n in sizes), {"dimension": d}
+    return tuple(s[:d] + (n,) + s[d + 1 :] for n in sizes), {"dimension": d}
 
 
 @st.composite
@@ -174,7 +190,7 @@ def dynamic_slice_spec(draw, update=False):
 def gather_spec(draw, scatter=False):
     """Operand, index tuples of shape batch + (len(axes),) (updates: batch + the other axes)."""
     s = draw(shapes(min_dims=1, min_side=1))
-    axes = tuple(draw(st.permutations(range(len(s))))[:draw(st.integers(1, len(s)))])
+    axes = tuple(draw(st.permutations(range(len(s))))[: draw(st.integers(1, len(s)))])
     batch = draw(shapes(max_dims=2))
     idx = batch + (len(axes),)
     rest = tuple(n for d, n in enumerate(s) if d not in axes)
@@ -236,6 +252,7 @@ def distinct(shapes, params):
         vals = np.asarray(perm, np.float64) * 0.25 - sum(sizes) / 8 + offset
         cuts = np.cumsum(sizes)[:-1]
         return tuple(v.reshape(s) for v, s in zip(np.split(vals, cuts), shapes))
+
     return st.tuples(st.permutations(range(sum(sizes))), st.floats(-0.1, 0.1)).map(split)
 
 
@@ -271,7 +288,7 @@ def _int_div_ref(x, y):
 
 def _shift_right_logical_ref(x, y):
     bits = x.dtype.itemsize * 8
-    out = [(int(a) % 2 ** bits) >> int(b) for a, b in zip(*map(np.ravel, np.broadcast_arrays(x, y)))]
+    out = [(int(a) % 2**bits) >> int(b) for a, b in zip(*map(np.ravel, np.broadcast_arrays(x, y)))]
     out = np.array(out, dtype=np.uint64).astype(x.dtype)
     return out.reshape(np.broadcast_shapes(x.shape, y.shape))
 
@@ -281,7 +298,7 @@ _erf_ref = np.vectorize(math.erf, otypes=[np.float64])
 
 def _erf_inv_ref(y):
     lo, hi = np.full(y.shape, -7.0), np.full(y.shape, 7.0)
-    for _ in range(100):   # bisection on erf
+    for _ in range(100):  # bisection on erf
         mid = (lo + hi) / 2
         below = _erf_ref(mid) < y
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
@@ -318,6 +335,7 @@ def _cumulative_ref(ufunc):
     def ref(x, axis, reverse):
         flip = (lambda v: np.flip(v, axis)) if reverse else (lambda v: v)
         return flip(ufunc.accumulate(flip(x), axis=axis, dtype=x.dtype))
+
     return ref
 
 
@@ -335,12 +353,12 @@ def _sort_ref(*operands, dimension, num_keys):
 def _pad_ref(x, value, padding_config):
     for d, (lo, hi, interior) in enumerate(padding_config):
         n = x.shape[d]
-        spread = np.full(x.shape[:d] + (n + max(n - 1, 0) * interior,) + x.shape[d + 1:], value, x.dtype)
-        np.moveaxis(spread, d, 0)[::interior + 1] = np.moveaxis(x, d, 0)
+        spread = np.full(x.shape[:d] + (n + max(n - 1, 0) * interior,) + x.shape[d + 1 :], value, x.dtype)
+        np.moveaxis(spread, d, 0)[:: interior + 1] = np.moveaxis(x, d, 0)
         width = [(0, 0)] * x.ndim
         width[d] = (max(lo, 0), max(hi, 0))
         x = np.pad(spread, width, constant_values=value)
-        x = np.moveaxis(np.moveaxis(x, d, 0)[max(-lo, 0):x.shape[d] - max(-hi, 0)], 0, d)
+        x = np.moveaxis(np.moveaxis(x, d, 0)[max(-lo, 0) : x.shape[d] - max(-hi, 0)], 0, d)
     return x
 
 
@@ -366,7 +384,7 @@ def _indexed_view(x, axes):
 
 def _gather_ref(x, idx, axes):
     view = _indexed_view(x, axes)
-    out = np.empty(idx.shape[:-1] + view.shape[len(axes):], x.dtype)
+    out = np.empty(idx.shape[:-1] + view.shape[len(axes) :], x.dtype)
     for b in np.ndindex(idx.shape[:-1]):
         out[b] = view[tuple(int(np.clip(i, 0, x.shape[d] - 1)) for i, d in zip(idx[b], axes))]
     return out
@@ -374,6 +392,7 @@ def _gather_ref(x, idx, axes):
 
 def _scatter_ref(combine):
     """Updates applied one by one in index order; out-of-bounds index tuples dropped."""
+
     def ref(x, idx, updates, axes):
         out = x.copy()
         view = _indexed_view(out, axes)
@@ -382,34 +401,40 @@ def _scatter_ref(combine):
             if all(0 <= i < x.shape[d] for i, d in zip(point, axes)):
                 view[point] = updates[b] if combine is None else combine(view[point], updates[b])
         return out
+
     return ref
 
 
 def starts_after(first, *others):
     """values(): `first` per-operand generators, then int start indices (some out of range: clamped)."""
-    return lambda shapes, params: st.tuples(*[g(s) for g, s in zip(first, shapes)],
-                                            *[ints(-2, 4)(s) for s in shapes[len(first):]])
+    return lambda shapes, params: st.tuples(
+        *[g(s) for g, s in zip(first, shapes)], *[ints(-2, 4)(s) for s in shapes[len(first) :]]
+    )
 
 
 def index_values(operand, updates=None):
     """values(): the operand, index tuples in [-1, size] (out of range ones clamped/dropped), updates."""
+
     def values(shapes, params):
         bound = max(shapes[0])
         gens = [operand(shapes[0]), ints(-1, bound)(shapes[1])] + ([updates(shapes[2])] if updates else [])
         return st.tuples(*gens)
+
     return values
 
 
 def in_bounds(values):
     """Like `values`, with every index tuple inside the operand (points move only with the updates)."""
     return lambda shapes, params: values(shapes, params).map(
-        lambda a: (a[0], np.clip(a[1], 0, np.array([a[0].shape[d] - 1 for d in params["axes"]])), *a[2:]))
+        lambda a: (a[0], np.clip(a[1], 0, np.array([a[0].shape[d] - 1 for d in params["axes"]])), *a[2:])
+    )
 
 
 def unique_points(values):
     """In-bounds index tuples that are all distinct (duplicates are kinks of scatter's derivative)."""
     return lambda shapes, params: in_bounds(values)(shapes, params).filter(
-        lambda a: len({tuple(r) for r in a[1].reshape(-1, a[1].shape[-1])}) == math.prod(a[1].shape[:-1]))
+        lambda a: len({tuple(r) for r in a[1].reshape(-1, a[1].shape[-1])}) == math.prod(a[1].shape[:-1])
+    )
 
 
 def well_conditioned(shape):
@@ -433,34 +458,43 @@ def _triangular_solve_ref(a, b, left_side, lower, transpose_a, unit_diagonal):
         t = np.swapaxes(t, -1, -2)
     if left_side:
         return np.linalg.solve(t, b) if b.shape[-1] else b.copy()
-    return np.swapaxes(np.linalg.solve(np.swapaxes(t, -1, -2), np.swapaxes(b, -1, -2)), -1, -2) if b.shape[-2] \
+    return (
+        np.swapaxes(np.linalg.solve(np.swapaxes(t, -1, -2), np.swapaxes(b, -1, -2)), -1, -2)
+        if b.shape[-2]
         else b.copy()
+    )
 
 
 F, F2, F3 = unary_spec(), nary_spec(2), nary_spec(3)
 POS, UNIT = floats(0.1, 3.0), floats(-0.9, 0.9)
 NONZERO = floats(avoid=to_zero, margin=0.3)
 SHIFTS = ints(0, 63)
-GRID = lambda shape: ints(-2, 2)(shape).map(lambda a: a.astype(np.float64))   # many ties
+GRID = lambda shape: ints(-2, 2)(shape).map(lambda a: a.astype(np.float64))  # many ties
 
 TABLE = [
     # elementwise unary
     Op(ew.neg_p, lax.neg, np.negative, F, each(floats())),
     Op(ew.neg_p, lax.neg, np.negative, F, each(ints()), order=0, tag="int"),
-    Op(ew.sign_p, lax.sign, lambda x: np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.0)), F, each(floats()),
-       each(floats(avoid=to_zero))),
+    Op(
+        ew.sign_p,
+        lax.sign,
+        lambda x: np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.0)),
+        F,
+        each(floats()),
+        each(floats(avoid=to_zero)),
+    ),
     Op(ew.floor_p, lax.floor, lambda x: x - np.mod(x, 1), F, each(floats()), each(floats(avoid=to_int))),
     Op(ew.ceil_p, lax.ceil, lambda x: -np.floor(-x), F, each(floats()), each(floats(avoid=to_int))),
     Op(ew.round_p, lax.round, np.rint, F, each(floats()), each(floats(avoid=to_half))),
     Op(ew.abs_p, lax.abs, lambda x: np.where(x < 0, -x, x), F, each(floats()), each(floats(avoid=to_zero))),
     Op(ew.abs_p, lax.abs, np.abs, F, each(ints()), order=0, tag="int"),
-    Op(ew.exp_p, lax.exp, lambda x: np.e ** x, F, each(floats()), rtol=1e-12),
-    Op(ew.exp2_p, lax.exp2, lambda x: 2.0 ** x, F, each(floats())),
+    Op(ew.exp_p, lax.exp, lambda x: np.e**x, F, each(floats()), rtol=1e-12),
+    Op(ew.exp2_p, lax.exp2, lambda x: 2.0**x, F, each(floats())),
     Op(ew.log_p, lax.log, np.log, F, each(POS)),
     Op(ew.log1p_p, lax.log1p, np.log1p, F, each(floats(-0.9, 3.0))),
     Op(ew.expm1_p, lax.expm1, np.expm1, F, each(floats())),
-    Op(ew.sqrt_p, lax.sqrt, lambda x: x ** 0.5, F, each(POS)),
-    Op(ew.rsqrt_p, lax.rsqrt, lambda x: x ** -0.5, F, each(POS)),
+    Op(ew.sqrt_p, lax.sqrt, lambda x: x**0.5, F, each(POS)),
+    Op(ew.rsqrt_p, lax.rsqrt, lambda x: x**-0.5, F, each(POS)),
     Op(ew.cbrt_p, lax.cbrt, lambda x: np.sign(x) * np.abs(x) ** (1 / 3), F, each(NONZERO), rtol=1e-12),
     Op(ew.sin_p, lax.sin, np.sin, F, each(floats())),
     Op(ew.cos_p, lax.cos, np.cos, F, each(floats())),
@@ -480,16 +514,37 @@ TABLE = [
     Op(ew.not_p, lax.bitwise_not, np.logical_not, F, each(bools), order=0, tag="bool"),
     Op(ew.not_p, lax.bitwise_not, lambda x: -x - 1, F, each(ints()), order=0, tag="int"),
     Op(ew.is_finite_p, lax.is_finite, lambda x: ~(np.isnan(x) | np.isinf(x)), F, each(specials), order=0),
-    Op(ew.is_nan_p, ew.is_nan, lambda x: x != x, F, each(specials), order=0),
-    Op(ew.integer_pow_p, lax.integer_pow, lambda x, y: functools.reduce(np.multiply, [x] * y, np.ones_like(x)),
-       param_spec(F, y=st.integers(0, 5)), each(floats())),
-    Op(ew.integer_pow_p, lax.integer_pow, lambda x, y: 1 / x ** -y, param_spec(F, y=st.integers(-3, -1)),
-       each(NONZERO), tag="negative"),
-    Op(ew.convert_element_type_p, lax.convert_element_type, lambda x, new_dtype: x.astype(new_dtype),
-       param_spec(F, new_dtype=st.sampled_from([np.float32, np.float64, np.int32, np.bool_]).map(np.dtype)),
-       each(floats())),
-    Op(ew.convert_element_type_p, lax.convert_element_type, lambda x, new_dtype: x.astype(new_dtype),
-       param_spec(F, new_dtype=st.sampled_from([np.float64, np.int32]).map(np.dtype)), each(ints()), tag="int"),
+    Op(ew.is_nan_p, ew.is_nan, np.isnan, F, each(specials), order=0),
+    Op(
+        ew.integer_pow_p,
+        lax.integer_pow,
+        lambda x, y: functools.reduce(np.multiply, [x] * y, np.ones_like(x)),
+        param_spec(F, y=st.integers(0, 5)),
+        each(floats()),
+    ),
+    Op(
+        ew.integer_pow_p,
+        lax.integer_pow,
+        lambda x, y: 1 / x**-y,
+        param_spec(F, y=st.integers(-3, -1)),
+        each(NONZERO),
+        tag="negative",
+    ),
+    Op(
+        ew.convert_element_type_p,
+        lax.convert_element_type,
+        lambda x, new_dtype: x.astype(new_dtype),
+        param_spec(F, new_dtype=st.sampled_from([np.float32, np.float64, np.int32, np.bool_]).map(np.dtype)),
+        each(floats()),
+    ),
+    Op(
+        ew.convert_element_type_p,
+        lax.convert_element_type,
+        lambda x, new_dtype: x.astype(new_dtype),
+        param_spec(F, new_dtype=st.sampled_from([np.float64, np.int32]).map(np.dtype)),
+        each(ints()),
+        tag="int",
+    ),
     # elementwise binary
     Op(ew.add_p, lax.add, lambda x, y: x + y, F2, each(floats(), floats())),
     Op(ew.add_p, lax.add, lambda x, y: x + y, F2, each(ints(), ints()), order=0, tag="int"),
@@ -499,11 +554,25 @@ TABLE = [
     Op(ew.mul_p, lax.mul, lambda x, y: x * y, F2, each(ints(), ints()), order=0, tag="int"),
     Op(ew.div_p, lax.div, lambda x, y: x * (1 / y), F2, each(floats(), NONZERO), rtol=1e-15),
     Op(ew.div_p, lax.div, _int_div_ref, F2, each(ints(), ints(1, 9)), order=0, tag="int"),
-    Op(ew.rem_p, lax.rem, lambda x, y: x - y * np.trunc(x / y), F2, each(floats(), floats(0.3, 3.0)),
-       each(floats(-1.6, 1.6, avoid=lambda v: abs(v) - 1.05), floats(0.9, 1.0)), rtol=1e-12),  # 1 < |x/y| < 2
+    Op(
+        ew.rem_p,
+        lax.rem,
+        lambda x, y: x - y * np.trunc(x / y),
+        F2,
+        each(floats(), floats(0.3, 3.0)),
+        each(floats(-1.6, 1.6, avoid=lambda v: abs(v) - 1.05), floats(0.9, 1.0)),
+        rtol=1e-12,
+    ),  # 1 < |x/y| < 2
     # At y == 0 exactly, d/dx x**y is 0 by a select (as JAX), so d2/dxdy is wrong there: keep y off 0.
-    Op(ew.pow_p, lax.pow, _pow_ref, F2, each(POS, floats(-2.0, 2.0)), each(POS, floats(-2.0, 2.0, avoid=to_zero)),
-       rtol=1e-12),
+    Op(
+        ew.pow_p,
+        lax.pow,
+        _pow_ref,
+        F2,
+        each(POS, floats(-2.0, 2.0)),
+        each(POS, floats(-2.0, 2.0, avoid=to_zero)),
+        rtol=1e-12,
+    ),
     Op(ew.max_p, lax.max, lambda x, y: np.where(x > y, x, y), F2, each(floats(), floats()), distinct),
     Op(ew.min_p, lax.min, lambda x, y: np.where(x < y, x, y), F2, each(floats(), floats()), distinct),
     Op(ew.max_p, lax.max, np.maximum, F2, each(ints(), ints()), order=0, tag="int"),
@@ -512,32 +581,60 @@ TABLE = [
     Op(ew.and_p, lax.bitwise_and, lambda x, y: x & y, F2, each(ints(), ints()), order=0),
     Op(ew.or_p, lax.bitwise_or, lambda x, y: x | y, F2, each(bools, bools), order=0),
     Op(ew.xor_p, lax.bitwise_xor, lambda x, y: x ^ y, F2, each(ints(), ints()), order=0),
-    Op(ew.shift_left_p, lax.shift_left, lambda x, y: x * 2 ** y, F2, each(ints(-9, 9), ints(0, 40)), order=0),
-    Op(ew.shift_right_logical_p, lax.shift_right_logical, _shift_right_logical_ref, F2, each(ints(), SHIFTS),
-       order=0),
-    Op(ew.shift_right_arithmetic_p, lax.shift_right_arithmetic, lambda x, y: np.floor(x / 2.0 ** y).astype(x.dtype),
-       F2, each(ints(), SHIFTS), order=0),
+    Op(ew.shift_left_p, lax.shift_left, lambda x, y: x * 2**y, F2, each(ints(-9, 9), ints(0, 40)), order=0),
+    Op(ew.shift_right_logical_p, lax.shift_right_logical, _shift_right_logical_ref, F2, each(ints(), SHIFTS), order=0),
+    Op(
+        ew.shift_right_arithmetic_p,
+        lax.shift_right_arithmetic,
+        lambda x, y: np.floor(x / 2.0**y).astype(x.dtype),
+        F2,
+        each(ints(), SHIFTS),
+        order=0,
+    ),
     # comparisons and select
-    *[Op(p, f, r, F2, each(GRID, GRID), order=0)
-      for p, f, r in [(ew.eq_p, lax.eq, np.equal), (ew.ne_p, lax.ne, np.not_equal), (ew.lt_p, lax.lt, np.less),
-                      (ew.le_p, lax.le, np.less_equal), (ew.gt_p, lax.gt, np.greater),
-                      (ew.ge_p, lax.ge, np.greater_equal)]],
+    *[
+        Op(p, f, r, F2, each(GRID, GRID), order=0)
+        for p, f, r in [
+            (ew.eq_p, lax.eq, np.equal),
+            (ew.ne_p, lax.ne, np.not_equal),
+            (ew.lt_p, lax.lt, np.less),
+            (ew.le_p, lax.le, np.less_equal),
+            (ew.gt_p, lax.gt, np.greater),
+            (ew.ge_p, lax.ge, np.greater_equal),
+        ]
+    ],
     Op(ew.select_p, lax.select, np.where, F3, each(bools, floats(), floats())),
     # shapes
     Op(shp.broadcast_in_dim_p, lax.broadcast_in_dim, _broadcast_ref, broadcast_spec(), each(floats())),
     Op(shp.reshape_p, lax.reshape, lambda x, new_sizes: np.reshape(x, new_sizes), reshape_spec(), each(floats())),
-    Op(shp.transpose_p, lax.transpose, lambda x, permutation: np.transpose(x, permutation), transpose_spec(),
-       each(floats())),
-    Op(shp.iota_p, lambda dtype, shape, dimension: lax.iota(dtype, shape, dimension), lambda dtype, shape, dimension: np.indices(shape, dtype)[dimension], iota_spec(),
-       each(), order=0, vmap=False),   # no operands: nothing to differentiate or batch
+    Op(
+        shp.transpose_p,
+        lax.transpose,
+        lambda x, permutation: np.transpose(x, permutation),
+        transpose_spec(),
+        each(floats()),
+    ),
+    Op(
+        shp.iota_p,
+        lambda dtype, shape, dimension: lax.iota(dtype, shape, dimension),
+        lambda dtype, shape, dimension: np.indices(shape, dtype)[dimension],
+        iota_spec(),
+        each(),
+        order=0,
+        vmap=False,
+    ),  # no operands: nothing to differentiate or batch
     # reductions
     Op(red.reduce_sum_p, lax.reduce_sum, _reduce_ref(np.add.reduce), reduce_spec(), each(floats()), rtol=1e-12),
-    Op(red.reduce_prod_p, lax.reduce_prod, _reduce_ref(np.multiply.reduce), reduce_spec(), each(floats()),
-       rtol=1e-12),
-    Op(red.reduce_max_p, lax.reduce_max, _reduce_ref(np.maximum.reduce), reduce_spec(min_side=1),
-       each(GRID), distinct),
-    Op(red.reduce_min_p, lax.reduce_min, _reduce_ref(np.minimum.reduce), reduce_spec(min_side=1),
-       each(floats()), distinct),
+    Op(red.reduce_prod_p, lax.reduce_prod, _reduce_ref(np.multiply.reduce), reduce_spec(), each(floats()), rtol=1e-12),
+    Op(red.reduce_max_p, lax.reduce_max, _reduce_ref(np.maximum.reduce), reduce_spec(min_side=1), each(GRID), distinct),
+    Op(
+        red.reduce_min_p,
+        lax.reduce_min,
+        _reduce_ref(np.minimum.reduce),
+        reduce_spec(min_side=1),
+        each(floats()),
+        distinct,
+    ),
     Op(red.reduce_and_p, lax.reduce_and, _reduce_ref(np.logical_and.reduce), reduce_spec(), each(bools), order=0),
     Op(red.reduce_or_p, lax.reduce_or, _reduce_ref(np.logical_or.reduce), reduce_spec(), each(bools), order=0),
     Op(red.argmax_p, lax.argmax, _arg_ref(np.argmax), arg_spec(), each(floats(-1, 1)), order=0),
@@ -545,48 +642,126 @@ TABLE = [
     # contraction
     Op(dot.dot_general_p, lax.dot_general, _dot_ref, dot_spec(), each(floats(), floats()), rtol=1e-12),
     # cumulative
-    Op(cum.cumsum_p, cum.cumsum, _cumulative_ref(np.add), axis_spec(reverse=st.booleans()), each(floats()),
-       rtol=1e-12),
-    Op(cum.cumprod_p, cum.cumprod, _cumulative_ref(np.multiply), axis_spec(reverse=st.booleans()), each(floats()),
-       rtol=1e-12),
-    Op(cum.cummax_p, cum.cummax, _cumulative_ref(np.maximum), axis_spec(reverse=st.booleans()), each(GRID),
-       distinct),
-    Op(cum.cummin_p, cum.cummin, _cumulative_ref(np.minimum), axis_spec(reverse=st.booleans()), each(GRID),
-       distinct),
+    Op(cum.cumsum_p, cum.cumsum, _cumulative_ref(np.add), axis_spec(reverse=st.booleans()), each(floats()), rtol=1e-12),
+    Op(
+        cum.cumprod_p,
+        cum.cumprod,
+        _cumulative_ref(np.multiply),
+        axis_spec(reverse=st.booleans()),
+        each(floats()),
+        rtol=1e-12,
+    ),
+    Op(cum.cummax_p, cum.cummax, _cumulative_ref(np.maximum), axis_spec(reverse=st.booleans()), each(GRID), distinct),
+    Op(cum.cummin_p, cum.cummin, _cumulative_ref(np.minimum), axis_spec(reverse=st.booleans()), each(GRID), distinct),
     # sorting (ties in the eager values; distinct ones for derivatives, where ties are kinks)
-    Op(sorting.sort_p, lambda *xs, dimension, num_keys: sorting.sort(list(xs), dimension, num_keys), _sort_ref,
-       sort_spec(), each(GRID, floats()), distinct),
+    Op(
+        sorting.sort_p,
+        lambda *xs, dimension, num_keys: sorting.sort(list(xs), dimension, num_keys),
+        _sort_ref,
+        sort_spec(),
+        each(GRID, floats()),
+        distinct,
+    ),
     # slicing, padding, joining, dynamic windows, gather/scatter
-    Op(ix.slice_p, ix.slice, lambda x, start_indices, limit_indices, strides: x[tuple(map(slice, start_indices,
-       limit_indices, strides))], slice_spec(), each(floats())),
+    Op(
+        ix.slice_p,
+        ix.slice,
+        lambda x, start_indices, limit_indices, strides: x[tuple(map(slice, start_indices, limit_indices, strides))],
+        slice_spec(),
+        each(floats()),
+    ),
     Op(ix.pad_p, ix.pad, _pad_ref, pad_spec(), each(floats(), floats())),
-    Op(ix.concatenate_p, lambda *xs, dimension: ix.concatenate(xs, dimension),
-       lambda *xs, dimension: np.concatenate(xs, dimension), concatenate_spec(), each(floats(), floats(), floats())),
+    Op(
+        ix.concatenate_p,
+        lambda *xs, dimension: ix.concatenate(xs, dimension),
+        lambda *xs, dimension: np.concatenate(xs, dimension),
+        concatenate_spec(),
+        each(floats(), floats(), floats()),
+    ),
     Op(ix.rev_p, ix.rev, lambda x, dimensions: np.flip(x, dimensions), rev_spec(), each(floats())),
-    Op(ix.dynamic_slice_p, lambda x, *starts, slice_sizes: ix.dynamic_slice(x, starts, slice_sizes),
-       _dynamic_slice_ref, dynamic_slice_spec(), starts_after([floats()])),
-    Op(ix.dynamic_update_slice_p, lambda x, u, *starts: ix.dynamic_update_slice(x, u, starts),
-       _dynamic_update_slice_ref, dynamic_slice_spec(update=True), starts_after([floats(), floats()])),
+    Op(
+        ix.dynamic_slice_p,
+        lambda x, *starts, slice_sizes: ix.dynamic_slice(x, starts, slice_sizes),
+        _dynamic_slice_ref,
+        dynamic_slice_spec(),
+        starts_after([floats()]),
+    ),
+    Op(
+        ix.dynamic_update_slice_p,
+        lambda x, u, *starts: ix.dynamic_update_slice(x, u, starts),
+        _dynamic_update_slice_ref,
+        dynamic_slice_spec(update=True),
+        starts_after([floats(), floats()]),
+    ),
     Op(ix.gather_p, ix.gather, _gather_ref, gather_spec(), index_values(floats())),
-    Op(ix.scatter_p, ix.scatter, _scatter_ref(None), gather_spec(scatter=True), index_values(floats(), floats()),
-       unique_points(index_values(floats(), floats()))),
-    Op(ix.scatter_add_p, ix.scatter_add, _scatter_ref(np.add), gather_spec(scatter=True),
-       index_values(floats(), floats()), rtol=1e-12),
+    Op(
+        ix.scatter_p,
+        ix.scatter,
+        _scatter_ref(None),
+        gather_spec(scatter=True),
+        index_values(floats(), floats()),
+        unique_points(index_values(floats(), floats())),
+    ),
+    Op(
+        ix.scatter_add_p,
+        ix.scatter_add,
+        _scatter_ref(np.add),
+        gather_spec(scatter=True),
+        index_values(floats(), floats()),
+        rtol=1e-12,
+    ),
     # Known: second derivatives are NaN for |updates| < ~1e-154 (the jvp divides a product by u, squared
     # under differentiation), so derivative checks keep updates off zero.
-    Op(ix.scatter_mul_p, ix.scatter_mul, _scatter_ref(np.multiply), gather_spec(scatter=True),
-       index_values(floats(), floats()), index_values(floats(), NONZERO), rtol=1e-12),
-    Op(ix.scatter_min_p, ix.scatter_min, _scatter_ref(np.minimum), gather_spec(scatter=True),
-       index_values(GRID, GRID), in_bounds(lambda shapes, p: distinct(shapes[:1] + shapes[2:], p).map(
-           lambda a: (a[0], np.zeros(shapes[1], np.int64), a[1])))),
-    Op(ix.scatter_max_p, ix.scatter_max, _scatter_ref(np.maximum), gather_spec(scatter=True),
-       index_values(GRID, GRID), in_bounds(lambda shapes, p: distinct(shapes[:1] + shapes[2:], p).map(
-           lambda a: (a[0], np.zeros(shapes[1], np.int64), a[1])))),
+    Op(
+        ix.scatter_mul_p,
+        ix.scatter_mul,
+        _scatter_ref(np.multiply),
+        gather_spec(scatter=True),
+        index_values(floats(), floats()),
+        index_values(floats(), NONZERO),
+        rtol=1e-12,
+    ),
+    Op(
+        ix.scatter_min_p,
+        ix.scatter_min,
+        _scatter_ref(np.minimum),
+        gather_spec(scatter=True),
+        index_values(GRID, GRID),
+        in_bounds(
+            lambda shapes, p: distinct(shapes[:1] + shapes[2:], p).map(
+                lambda a: (a[0], np.zeros(shapes[1], np.int64), a[1])
+            )
+        ),
+    ),
+    Op(
+        ix.scatter_max_p,
+        ix.scatter_max,
+        _scatter_ref(np.maximum),
+        gather_spec(scatter=True),
+        index_values(GRID, GRID),
+        in_bounds(
+            lambda shapes, p: distinct(shapes[:1] + shapes[2:], p).map(
+                lambda a: (a[0], np.zeros(shapes[1], np.int64), a[1])
+            )
+        ),
+    ),
     # linear algebra (cholesky sees the symmetric part, as a user's symmetric input would be)
-    Op(linalg.cholesky_p, lambda a: linalg.cholesky(linalg.symmetrize(a)),
-       lambda a: np.linalg.cholesky(_symmetric_part(a)), matrix_spec(), each(positive_definite), rtol=1e-12),
-    Op(linalg.triangular_solve_p, linalg.triangular_solve, _triangular_solve_ref, matrix_spec(solve=True),
-       each(well_conditioned, floats()), rtol=1e-11),
+    Op(
+        linalg.cholesky_p,
+        lambda a: linalg.cholesky(linalg.symmetrize(a)),
+        lambda a: np.linalg.cholesky(_symmetric_part(a)),
+        matrix_spec(),
+        each(positive_definite),
+        rtol=1e-12,
+    ),
+    Op(
+        linalg.triangular_solve_p,
+        linalg.triangular_solve,
+        _triangular_solve_ref,
+        matrix_spec(solve=True),
+        each(well_conditioned, floats()),
+        rtol=1e-11,
+    ),
     # stop_gradient's derivative is zero by design (not the finite-difference one): tested in test_transforms
     Op(misc.stop_gradient_p, lax.stop_gradient, lambda x: x, F, each(floats()), order=0),
 ]
@@ -601,8 +776,9 @@ def assert_same(actual, expected, rtol, what):
     assert a_tree == e_tree, f"{what}: output structure {a_tree}, expected {e_tree}"
     for a, e in zip(a_leaves, e_leaves):
         a, e = np.asarray(a), np.asarray(e)
-        assert a.shape == e.shape and a.dtype == e.dtype, \
+        assert a.shape == e.shape and a.dtype == e.dtype, (
             f"{what}: got {a.dtype}{list(a.shape)}, expected {e.dtype}{list(e.shape)}"
+        )
         if np.issubdtype(e.dtype, np.inexact):
             np.testing.assert_allclose(a, e, rtol=rtol, atol=rtol, equal_nan=True, err_msg=what)
         else:
@@ -632,6 +808,7 @@ def test_matches_numpy_reference(op, mode):
             expected = op.ref(*args, **params)
             actual = mode(with_params(op, params))(*args)
         assert_same(actual, expected, op.rtol, f"{op.id}{params} on {[a.shape for a in args]}")
+
     run()
 
 
@@ -646,8 +823,9 @@ def test_staged_ir_matches_eager(op, data):
         closed = fnad.make_jaxpr(f)(*args)
         outs = eval_closed(closed, *args)
     out_tree = tree_flatten(expected)[1]
-    assert [(a.shape, a.dtype) for a in closed.out_avals] == \
-        [(np.shape(e), np.asarray(e).dtype) for e in tree_leaves(expected)], f"abstract_eval of {op.id} disagrees with impl"
+    assert [(a.shape, a.dtype) for a in closed.out_avals] == [
+        (np.shape(e), np.asarray(e).dtype) for e in tree_leaves(expected)
+    ], f"abstract_eval of {op.id} disagrees with impl"
     assert_same(out_tree.unflatten(outs), expected, 1e-14, f"{op.id}: staged IR vs eager\n{closed}")
 
 
@@ -661,6 +839,7 @@ def test_derivatives_match_finite_differences(op, mode):
     def run(data):
         args, params = draw_case(data, op, op.grad_values)
         check_grads(mode(with_params(op, params)), args, order=op.order)
+
     run()
 
 
@@ -673,6 +852,7 @@ def _loop(f, args, in_axes, size, out_axis):
 @pytest.mark.parametrize("op", [op for op in TABLE if op.vmap], ids=repr)
 def test_vmap_matches_loop(op, mode):
     """Every non-empty subset of batched operands, each at a random batch axis."""
+
     @mode.settings(10)
     @given(data=st.data())
     def run(data):
@@ -680,20 +860,28 @@ def test_vmap_matches_loop(op, mode):
         f = with_params(op, params)
         n = len(shapes_)
         size = data.draw(st.integers(1, 3), label="batch size")
-        for mask in range(1, 2 ** n):
+        for mask in range(1, 2**n):
             batched = [bool(mask >> i & 1) for i in range(n)]
-            in_axes = [data.draw(st.integers(0, len(s)), label="in_axis") if b else None
-                       for s, b in zip(shapes_, batched)]
-            args = data.draw(op.values([(size,) + s if b else s for s, b in zip(shapes_, batched)], params),
-                             label="operands")
+            in_axes = [
+                data.draw(st.integers(0, len(s)), label="in_axis") if b else None for s, b in zip(shapes_, batched)
+            ]
+            args = data.draw(
+                op.values([(size,) + s if b else s for s, b in zip(shapes_, batched)], params), label="operands"
+            )
             args = [a if ax is None else np.moveaxis(a, 0, ax) for a, ax in zip(args, in_axes)]
             with np.errstate(all="ignore"):
                 example = f(*[a if ax is None else np.take(a, 0, axis=ax) for a, ax in zip(args, in_axes)])
                 out_axis = data.draw(st.integers(0, min(np.ndim(x) for x in tree_leaves(example))), label="out_axes")
                 expected = _loop(f, args, in_axes, size, out_axis)
                 actual = fnad.vmap(mode(f), in_axes=tuple(in_axes), out_axes=out_axis)(*args)
-            assert_same(actual, expected, 1e-12, f"{op.id}{params}: vmap(in_axes={in_axes}, out_axes={out_axis}) "
-                                                 f"on shapes {[a.shape for a in args]} vs a loop")
+            assert_same(
+                actual,
+                expected,
+                1e-12,
+                f"{op.id}{params}: vmap(in_axes={in_axes}, out_axes={out_axis}) "
+                f"on shapes {[a.shape for a in args]} vs a loop",
+            )
+
     run()
 
 
@@ -703,12 +891,21 @@ def test_vmap_matches_loop(op, mode):
 # Primitives without TABLE entries, tested in their own files: linalg's factorisations (sign/order
 # ambiguities), control flow and the call primitives (their params are sub-functions or callables).
 TESTED_ELSEWHERE = {
-    "lu": "test_linalg.py", "eigh": "test_linalg.py", "qr": "test_linalg.py",
-    "cond": "test_control_flow.py", "while": "test_control_flow.py", "while_lin": "test_control_flow.py",
-    "revolve": "test_control_flow.py", "scan": "test_control_flow.py",
-    "jit": "test_jit.py", "custom_jvp_call": "test_custom_derivatives.py",
-    "custom_vjp_call": "test_custom_derivatives.py", "custom_vjp_lin": "test_custom_derivatives.py",
-    "remat": "test_checkpoint.py", "remat_lin": "test_checkpoint.py"}
+    "lu": "test_linalg.py",
+    "eigh": "test_linalg.py",
+    "qr": "test_linalg.py",
+    "cond": "test_control_flow.py",
+    "while": "test_control_flow.py",
+    "while_lin": "test_control_flow.py",
+    "revolve": "test_control_flow.py",
+    "scan": "test_control_flow.py",
+    "jit": "test_jit.py",
+    "custom_jvp_call": "test_custom_derivatives.py",
+    "custom_vjp_call": "test_custom_derivatives.py",
+    "custom_vjp_lin": "test_custom_derivatives.py",
+    "remat": "test_checkpoint.py",
+    "remat_lin": "test_checkpoint.py",
+}
 # Primitives no transform ever sees: made by a compiler pass after every transform has run.
 COMPILER_INTERNAL = {"online_max_sumexp"}
 # Primitives with no array operands: vmap never calls their batching rule.
@@ -723,13 +920,14 @@ def all_primitives():
     """Every primitive of fnad and the compiler (the registry `fnad.core.all_primitives()`), by name,
     after importing every module that may define one."""
     import fnad_compiler
+
     for package in (fnad, fnad_compiler):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             importlib.import_module(info.name)
     prims = {}
     for prim in fnad.core.all_primitives():
         if prim.module.split(".")[0] not in ("fnad", fnad_compiler.__name__):
-            continue        # made by a test
+            continue  # made by a test
         assert prims.setdefault(prim.name, prim) is prim, f"two primitives named {prim.name!r}"
     return prims
 
@@ -740,8 +938,9 @@ def test_every_primitive_has_rules_and_a_table_entry():
     for name, prim in sorted(all_primitives().items()):
         if name in COMPILER_INTERNAL:
             continue
-        rules = (["impl", "abstract_eval"] + ([] if name in NO_JVP else ["jvp"])
-                 + ([] if name in NO_OPERANDS else ["batch"]))
+        rules = (
+            ["impl", "abstract_eval"] + ([] if name in NO_JVP else ["jvp"]) + ([] if name in NO_OPERANDS else ["batch"])
+        )
         missing = [r for r in rules if getattr(prim, r) is None and not (r == "abstract_eval" and prim.stage)]
         if missing:
             problems.append(f"{name}: no {', '.join(missing)} rule")
@@ -755,11 +954,13 @@ def test_every_primitive_is_compiled_or_listed_with_a_reason():
     # emitted as the IR it decomposes into (custom_vjp_lin decomposes into the error its
     # evaluation raises: forward mode through custom_vjp, see test_custom_derivatives.py).
     from fnad_compiler.lower import supported_primitives
+
     lowered = supported_primitives()
-    problems = [f"{name}: not lowered, inlined or decomposed; give it a lowering rule in fnad_compiler/lower/, "
-                "or list it in NOT_COMPILED with the reason"
-                for name, prim in sorted(all_primitives().items())
-                if name not in lowered and prim.inline_param is None and prim.decompose is None
-                and name not in NOT_COMPILED]
+    problems = [
+        f"{name}: not lowered, inlined or decomposed; give it a lowering rule in fnad_compiler/lower/, "
+        "or list it in NOT_COMPILED with the reason"
+        for name, prim in sorted(all_primitives().items())
+        if name not in lowered and prim.inline_param is None and prim.decompose is None and name not in NOT_COMPILED
+    ]
     assert not problems, "\n".join(problems)
     assert not set(NOT_COMPILED) & lowered, "a primitive listed as not compiled has a lowering rule"

@@ -1,11 +1,13 @@
 """fnad.random: Threefry-2x32 known-answer vectors, reproducibility (eager, staged IR, vmap over keys
 vs a loop), independence of split/fold_in streams, and distribution checks (moments, KS statistics,
 chi-square) on 10^5 samples."""
+
 import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import fnad
 from fnad import random
@@ -18,6 +20,7 @@ def staged(f):
     def g(*args):
         outs = eval_closed(fnad.make_jaxpr(f)(*args), *args)
         return outs[0] if len(outs) == 1 else outs
+
     return g
 
 
@@ -32,9 +35,9 @@ def ks_statistic(samples, cdf):
 
 # Random123's published known-answer tests for threefry2x32_20: (key, counter, expected output).
 KAT = [
-    ((0x00000000, 0x00000000), (0x00000000, 0x00000000), (0x6b200159, 0x99ba4efe)),
-    ((0xffffffff, 0xffffffff), (0xffffffff, 0xffffffff), (0x1cb996fc, 0xbb002be7)),
-    ((0x13198a2e, 0x03707344), (0x243f6a88, 0x85a308d3), (0xc4923a9c, 0x483df7a0)),
+    ((0x00000000, 0x00000000), (0x00000000, 0x00000000), (0x6B200159, 0x99BA4EFE)),
+    ((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF), (0x1CB996FC, 0xBB002BE7)),
+    ((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3), (0xC4923A9C, 0x483DF7A0)),
 ]
 
 
@@ -57,15 +60,15 @@ def test_threefry_known_answers(key, counter, expected):
 def test_keys():
     assert random.PRNGKey(0).dtype == np.uint32
     np.testing.assert_array_equal(random.PRNGKey(42), [0, 42])
-    np.testing.assert_array_equal(random.PRNGKey(2 ** 40 + 7), [2 ** 8, 7])
+    np.testing.assert_array_equal(random.PRNGKey(2**40 + 7), [2**8, 7])
     np.testing.assert_array_equal(random.PRNGKey(-1), [0xFFFFFFFF, 0xFFFFFFFF])
     np.testing.assert_array_equal(fnad.vmap(random.PRNGKey)(np.arange(3)), [[0, 0], [0, 1], [0, 2]])
     key = random.PRNGKey(1)
     keys = random.split(key, 5)
     assert keys.shape == (5, 2) and keys.dtype == np.uint32
     assert len({tuple(k) for k in keys} | {tuple(key)}) == 6
-    np.testing.assert_array_equal(random.split(key, 5), keys)         # reproducible
-    np.testing.assert_array_equal(random.split(key)[0], keys[0])      # prefix-stable
+    np.testing.assert_array_equal(random.split(key, 5), keys)  # reproducible
+    np.testing.assert_array_equal(random.split(key)[0], keys[0])  # prefix-stable
     folded = [tuple(random.fold_in(key, i)) for i in range(4)]
     assert len(set(folded)) == 4 and tuple(random.fold_in(key, 2)) == folded[2]
     np.testing.assert_array_equal(fnad.vmap(random.fold_in, in_axes=(None, 0))(key, np.arange(4)), folded)
@@ -75,28 +78,44 @@ def test_keys():
         random.uniform(np.array([1.0, 2.0]), (2,))
 
 
-@pytest.mark.parametrize("sample", [
-    lambda k: random.uniform(k, (3, 4)),
-    lambda k: random.uniform(k, (5,), np.float32, -2.0, 3.0),
-    lambda k: random.normal(k, (7,)),
-    lambda k: random.normal(k, (2, 3), np.float32),
-    lambda k: random.bernoulli(k, 0.3, (6,)),
-    lambda k: random.randint(k, (4, 2), -5, 17),
-    lambda k: random.randint(k, (9,), 0, 3, np.int32),
-    lambda k: random.truncated_normal(k, -1.0, 2.0, (5,)),
-    lambda k: random.categorical(k, np.array([0.1, 2.0, -1.0]), shape=(6,)),
-    lambda k: random.exponential(k, (4,)),
-    lambda k: random.split(k, 3),
-    lambda k: random.random_bits(k, 64, (3,)),
-], ids=["uniform", "uniform32", "normal", "normal32", "bernoulli", "randint", "randint32", "truncated_normal",
-        "categorical", "exponential", "split", "bits64"])
+@pytest.mark.parametrize(
+    "sample",
+    [
+        lambda k: random.uniform(k, (3, 4)),
+        lambda k: random.uniform(k, (5,), np.float32, -2.0, 3.0),
+        lambda k: random.normal(k, (7,)),
+        lambda k: random.normal(k, (2, 3), np.float32),
+        lambda k: random.bernoulli(k, 0.3, (6,)),
+        lambda k: random.randint(k, (4, 2), -5, 17),
+        lambda k: random.randint(k, (9,), 0, 3, np.int32),
+        lambda k: random.truncated_normal(k, -1.0, 2.0, (5,)),
+        lambda k: random.categorical(k, np.array([0.1, 2.0, -1.0]), shape=(6,)),
+        lambda k: random.exponential(k, (4,)),
+        lambda k: random.split(k, 3),
+        lambda k: random.random_bits(k, 64, (3,)),
+    ],
+    ids=[
+        "uniform",
+        "uniform32",
+        "normal",
+        "normal32",
+        "bernoulli",
+        "randint",
+        "randint32",
+        "truncated_normal",
+        "categorical",
+        "exponential",
+        "split",
+        "bits64",
+    ],
+)
 def test_same_values_eagerly_staged_under_vmap_and_jit(sample, mode):
     keys = random.split(random.PRNGKey(3), 4)
     eager = [sample(k) for k in keys]
     for k, e in zip(keys, eager):
-        np.testing.assert_array_equal(sample(k), e)                   # reproducible
+        np.testing.assert_array_equal(sample(k), e)  # reproducible
         np.testing.assert_array_equal(staged(sample)(k), e)
-        if np.issubdtype(e.dtype, np.floating):   # compiled exp/log/erf may differ from libm by ulps
+        if np.issubdtype(e.dtype, np.floating):  # compiled exp/log/erf may differ from libm by ulps
             np.testing.assert_allclose(mode(sample)(k), e, rtol=1e-13, atol=1e-15)
         else:
             np.testing.assert_array_equal(mode(sample)(k), e)
@@ -104,7 +123,7 @@ def test_same_values_eagerly_staged_under_vmap_and_jit(sample, mode):
     assert not np.array_equal(eager[0], eager[1])
 
 
-@given(st.integers(0, 2 ** 63 - 1))
+@given(st.integers(0, 2**63 - 1))
 def test_bits_differ_between_seeds_and_positions(seed):
     bits = random.random_bits(random.PRNGKey(seed), 32, (64,))
     assert bits.dtype == np.uint32 and len(set(bits.tolist())) >= 62
@@ -140,7 +159,7 @@ def test_normal_distribution():
     x = random.normal(random.PRNGKey(8), (N,))
     assert abs(x.mean()) < 5 / np.sqrt(N)
     assert abs(x.var() - 1) < 5 * np.sqrt(2 / N)
-    assert abs(np.mean(x ** 3)) < 0.05 and abs(np.mean(x ** 4) - 3) < 0.1
+    assert abs(np.mean(x**3)) < 0.05 and abs(np.mean(x**4) - 3) < 0.1
     assert ks_statistic(x, lambda v: 0.5 * (1 + _erf(v / np.sqrt(2)))) < 1.95
     x32 = random.normal(random.PRNGKey(9), (N,), np.float32)
     assert x32.dtype == np.float32 and np.all(np.isfinite(x32))
@@ -166,14 +185,13 @@ def test_discrete_distributions():
     assert r.dtype == np.int64 and r.min() == 3 and r.max() == 9
     counts = np.bincount(r - 3, minlength=7)
     chi2 = np.sum((counts - N / 7) ** 2 / (N / 7))
-    assert chi2 < 24.1     # 99.95% quantile of chi-square with 6 degrees of freedom
+    assert chi2 < 24.1  # 99.95% quantile of chi-square with 6 degrees of freedom
     assert np.all(random.randint(random.PRNGKey(0), (5,), 4, 4) == 4)
     probs = np.array([0.2, 0.5, 0.3])
     c = random.categorical(random.PRNGKey(14), np.log(probs), shape=(N,))
     counts = np.bincount(c, minlength=3)
-    assert np.sum((counts - N * probs) ** 2 / (N * probs)) < 15.2     # 99.95%, 2 degrees of freedom
-    batched = random.categorical(random.PRNGKey(15), np.log(np.array([[0.9, 0.1], [0.1, 0.9]])), axis=1,
-                                 shape=(N, 2))
+    assert np.sum((counts - N * probs) ** 2 / (N * probs)) < 15.2  # 99.95%, 2 degrees of freedom
+    batched = random.categorical(random.PRNGKey(15), np.log(np.array([[0.9, 0.1], [0.1, 0.9]])), axis=1, shape=(N, 2))
     np.testing.assert_allclose(batched.mean(0), [0.1, 0.9], atol=0.01)
 
 
@@ -198,23 +216,22 @@ def test_permutation():
     assert sorted(map(tuple, rows.tolist())) == sorted(map(tuple, x.tolist()))
     cols = random.permutation(key, x, axis=1, independent=True)
     assert all(sorted(r) == sorted(xr) for r, xr in zip(cols.tolist(), x.tolist()))
-    assert len({tuple(r - r.min()) for r in cols}) > 1       # rows shuffled independently
+    assert len({tuple(r - r.min()) for r in cols}) > 1  # rows shuffled independently
     keys = random.split(key, 4000)
     perms = fnad.vmap(lambda k: random.permutation(k, 4))(keys)
     np.testing.assert_array_equal(perms[:3], np.stack([random.permutation(k, 4) for k in keys[:3]]))
     # all 24 orders about equally often
     codes = perms @ np.array([64, 16, 4, 1])
     counts = np.unique(codes, return_counts=True)[1]
-    assert len(counts) == 24 and np.sum((counts - 4000 / 24) ** 2 / (4000 / 24)) < 49.7   # 99.9%, 23 dof
+    assert len(counts) == 24 and np.sum((counts - 4000 / 24) ** 2 / (4000 / 24)) < 49.7  # 99.9%, 23 dof
 
 
 def test_choice():
     key = random.PRNGKey(20)
     draws = random.choice(key, 5, (N,))
     counts = np.bincount(draws, minlength=5)
-    assert np.sum((counts - N / 5) ** 2 / (N / 5)) < 20.0          # 99.95%, 4 dof
-    no_repeat = fnad.vmap(lambda k: random.choice(k, np.arange(10) * 10, (4,), replace=False))(
-        random.split(key, 200))
+    assert np.sum((counts - N / 5) ** 2 / (N / 5)) < 20.0  # 99.95%, 4 dof
+    no_repeat = fnad.vmap(lambda k: random.choice(k, np.arange(10) * 10, (4,), replace=False))(random.split(key, 200))
     assert all(len(set(r)) == 4 and set(r) <= set(range(0, 100, 10)) for r in no_repeat.tolist())
     p = np.array([0.1, 0.6, 0.3])
     weighted = random.choice(key, 3, (N,), p=p)

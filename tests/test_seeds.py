@@ -1,6 +1,9 @@
 """The seed examples, exactly: small gradients with known values and a two-layer network trained
 by SGD over a params pytree."""
+
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -8,7 +11,7 @@ import fnad
 import fnad.numpy as fnp
 from fnad import nn
 from fnad.test_util import check_grads
-from fnad.tree_util import tree_map, tree_leaves
+from fnad.tree_util import tree_leaves, tree_map
 
 
 def test_gradients_of_a_times_b_plus_c():
@@ -17,16 +20,18 @@ def test_gradients_of_a_times_b_plus_c():
 
 
 def test_gradient_of_x_squared():
-    assert fnad.grad(lambda x: x ** 2)(3.0) == 6.0
+    assert fnad.grad(lambda x: x**2)(3.0) == 6.0
 
 
 def test_gradients_of_x_y_plus_y_squared():
-    assert fnad.grad(lambda x, y: x * y + y ** 2, argnums=(0, 1))(3.0, 2.0) == (2.0, 7.0)
+    assert fnad.grad(lambda x, y: x * y + y**2, argnums=(0, 1))(3.0, 2.0) == (2.0, 7.0)
 
 
 def init_params(rng):
-    return {"dense1": {"w": rng.standard_normal((10, 5)) * 0.3, "b": np.zeros(5)},
-            "dense2": {"w": rng.standard_normal((5, 1)) * 0.3, "b": np.zeros(1)}}
+    return {
+        "dense1": {"w": rng.standard_normal((10, 5)) * 0.3, "b": np.zeros(5)},
+        "dense2": {"w": rng.standard_normal((5, 1)) * 0.3, "b": np.zeros(1)},
+    }
 
 
 def predict(params, x):
@@ -55,7 +60,7 @@ def test_two_layer_network_trains_with_sgd(mode):
         losses.append(float(loss))
         params = tree_map(lambda p, g: p - 0.01 * g, params, grads)
     print(f"\nMSE over 5 SGD steps ({mode.name}): {losses}")
-    assert all(b < a for a, b in zip(losses, losses[1:])), losses
+    assert all(b < a for a, b in itertools.pairwise(losses)), losses
     np.testing.assert_allclose(losses[0], np.mean((predict(_data()[0], x) - y) ** 2), rtol=1e-12)
 
 

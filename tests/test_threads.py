@@ -3,6 +3,7 @@ that pushed it, so calls of compiled functions from some threads return arrays w
 trace and compile, eager transforms running in several threads at once don't see each other's
 tracers, and threads calling one function for the first time at the same time all get its values.
 Every value is checked exactly (inputs are small integers, so NumPy's results are exact)."""
+
 import sys
 import threading
 import time
@@ -15,7 +16,7 @@ import fnad.numpy as fnp
 from fnad import jit_dispatch
 from fnad_compiler import parallel
 
-_SECONDS = 1.0      # how long the callers run alongside the compiling threads, per thread count
+_SECONDS = 1.0  # how long the callers run alongside the compiling threads, per thread count
 
 
 @pytest.fixture(autouse=True)
@@ -43,8 +44,9 @@ def _run(workers, seconds):
     def guarded(worker):
         try:
             worker(stop, failures)
-        except BaseException as e:       # noqa: BLE001 - reported below, with the thread's work
+        except BaseException as e:  # noqa: BLE001 - reported below, with the thread's work
             failures.append(f"{worker.__name__}: {type(e).__name__}: {e}")
+
     threads = [threading.Thread(target=guarded, args=(w,), daemon=True) for w in workers]
     for t in threads:
         t.start()
@@ -82,12 +84,16 @@ def _compiled_cases():
         ("mul_add", fnad.jit(lambda x, y: x * y + 1), (x0, y0), x0 * y0 + 1),
         ("pair", fnad.jit(lambda x: (x * 2, fnp.sum(x * x))), (v,), (v * 2, np.sum(v * v))),
         ("big", fnad.jit(lambda x: x * 3 - 1), (big,), big * 3 - 1),
-        ("dict", fnad.jit(lambda m: {"a": m + 1, "b": fnp.max(m, axis=1)}), (ints,),
-         {"a": ints + 1, "b": np.max(ints, axis=1)}),
+        (
+            "dict",
+            fnad.jit(lambda m: {"a": m + 1, "b": fnp.max(m, axis=1)}),
+            (ints,),
+            {"a": ints + 1, "b": np.max(ints, axis=1)},
+        ),
         ("scalar", fnad.jit(lambda x, s: x * s), (v, 3.0), v * 3.0),
-        ("static", fnad.jit(lambda x, n: x ** n, static_argnums=1), (v, 3), v ** 3),
+        ("static", fnad.jit(lambda x, n: x**n, static_argnums=1), (v, 3), v**3),
     ]
-    for name, f, args, want in cases:      # compiled before the threads start
+    for name, f, args, want in cases:  # compiled before the threads start
         failures = []
         _check(failures, name, f(*args), want)
         assert not failures, failures
@@ -102,12 +108,14 @@ def _caller(cases):
                 _check(failures, name, f(*args), want)
                 calls += 1
             del failures[20:]
+
     return caller
 
 
 def _compiler(seed, mul_add):
     """Trace and compile new functions over and over: new jit instances of grad and vmap, new
     shapes of a function the callers use, and new functions that call it while being traced."""
+
     def compiler(stop, failures):
         i = seed
         while not stop.is_set():
@@ -115,14 +123,18 @@ def _compiler(seed, mul_add):
             n = 1 + i % 7
             x = np.arange(n, dtype=np.float64) - 2
             k = float(i % 5)
-            _check(failures, f"grad[{i}]", fnad.jit(fnad.grad(lambda x: fnp.sum(x * x * x) * k))(x),
-                   3 * x * x * k)
-            _check(failures, f"vmap[{i}]", fnad.jit(fnad.vmap(lambda r: fnp.sum(r) + k))(x.reshape(1, n)),
-                   np.array([x.sum() + k]))
+            _check(failures, f"grad[{i}]", fnad.jit(fnad.grad(lambda x: fnp.sum(x * x * x) * k))(x), 3 * x * x * k)
+            _check(
+                failures,
+                f"vmap[{i}]",
+                fnad.jit(fnad.vmap(lambda r: fnp.sum(r) + k))(x.reshape(1, n)),
+                np.array([x.sum() + k]),
+            )
             _check(failures, f"nested[{i}]", fnad.jit(lambda x: mul_add(x, x) * k)(x), (x * x + 1) * k)
-            shape = np.full(100 + i, 2.0)      # a new signature of a function the callers call
+            shape = np.full(100 + i, 2.0)  # a new signature of a function the callers call
             _check(failures, f"new shape[{i}]", mul_add(shape, shape), np.full(100 + i, 5.0))
             del failures[20:]
+
     return compiler
 
 
@@ -137,16 +149,24 @@ def _eager(seed):
             x = np.arange(1 + i % 6, dtype=np.float64) - 1
             k = float(i % 4)
             # (fnp.full and fnp.arange make values of the innermost trace: this thread's)
-            _check(failures, f"eager grad[{i}]", fnad.grad(lambda x: fnp.sum(x * x * x * fnp.full(x.shape, k)))(x),
-                   3 * x * x * k)
+            _check(
+                failures,
+                f"eager grad[{i}]",
+                fnad.grad(lambda x: fnp.sum(x * x * x * fnp.full(x.shape, k)))(x),
+                3 * x * x * k,
+            )
             m = x.reshape(-1, 1) + np.arange(3.0)
-            _check(failures, f"eager vmap[{i}]", fnad.vmap(lambda r: fnp.dot(r, r) + fnp.arange(3.0)[1] * k)(m),
-                   np.sum(m * m, axis=1) + k)
-            _check(failures, f"eager jvp[{i}]", fnad.jvp(lambda x: x * x * k, (x,), (np.ones_like(x),))[1],
-                   2 * x * k)
+            _check(
+                failures,
+                f"eager vmap[{i}]",
+                fnad.vmap(lambda r: fnp.dot(r, r) + fnp.arange(3.0)[1] * k)(m),
+                np.sum(m * m, axis=1) + k,
+            )
+            _check(failures, f"eager jvp[{i}]", fnad.jvp(lambda x: x * x * k, (x,), (np.ones_like(x),))[1], 2 * x * k)
             # derived IR of a jitted function comes from the shared per-IR cache (kept tiny by the test)
             _check(failures, f"grad of jit[{i}]", fnad.grad(_cube_sum)(x), 3 * x * x)
             del failures[20:]
+
     return eager
 
 
@@ -163,8 +183,9 @@ def test_compiled_calls_return_arrays_while_other_threads_trace(num_threads, loo
     num_threads(loop_threads)
     cases = _compiled_cases()
     mul_add = cases[0][1]
-    workers = ([_caller(cases) for _ in range(8)] + [_compiler(s, mul_add) for s in (0, 1000)]
-               + [_eager(s) for s in (0, 1000)])
+    workers = (
+        [_caller(cases) for _ in range(8)] + [_compiler(s, mul_add) for s in (0, 1000)] + [_eager(s) for s in (0, 1000)]
+    )
     failures = _run(workers, _SECONDS)
     assert not failures, "\n".join(failures[:20])
 
@@ -187,8 +208,9 @@ def test_first_calls_of_one_function_from_several_threads_at_once():
                 barrier.wait()
                 _check(failures, "f", f(x, x), np.sum(x * x, axis=0) + k)
                 _check(failures, "g", g(x), 2 * x * k)
-            except BaseException as e:     # noqa: BLE001 - reported by the assertion
+            except BaseException as e:  # noqa: BLE001 - reported by the assertion
                 failures.append(f"{type(e).__name__}: {e}")
+
         threads = [threading.Thread(target=first_call) for _ in range(6)]
         for t in threads:
             t.start()
@@ -207,6 +229,7 @@ def test_calls_while_another_thread_stages_run_native_code_not_the_python_dispat
         inside.set()
         release.wait(30)
         return jf(v, v)
+
     stager = threading.Thread(target=lambda: fnad.make_jaxpr(stage)(x))
     stager.start()
     try:
@@ -216,6 +239,7 @@ def test_calls_while_another_thread_stages_run_native_code_not_the_python_dispat
         def profile(frame, event, arg):
             if event == "call":
                 entered.append(frame.f_code.co_name)
+
         sys.setprofile(profile)
         try:
             got = jf(x, y)
@@ -238,10 +262,12 @@ def test_per_ir_cache_survives_lookups_racing_evictions(monkeypatch):
     def worker(k):
         def hammer(stop, failures):
             while not stop.is_set():
-                for c in closed[k:k + 3]:
+                for c in closed[k : k + 3]:
                     got = jit_dispatch._per_jaxpr(derive, c, k)
                     if got != ((), k):
                         failures.append(f"thread {k}: got {got}")
+
         return hammer
+
     failures = _run([worker(k) for k in range(4)], 0.5)
     assert not failures, "\n".join(failures[:20])

@@ -1,19 +1,21 @@
 """Transforms composed with each other: higher derivatives against closed forms, forward against
 reverse mode, vmap against loops, pytrees, JAX's conventions at kinks, and the size of the IR
 of repeated derivatives."""
+
 from __future__ import annotations
 
 from collections import namedtuple
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fnad
 import fnad.numpy as fnp
 from fnad.test_util import check_grads
-from fnad.tree_util import tree_map, tree_leaves, tree_structure
+from fnad.tree_util import tree_leaves, tree_structure
 
 RTOL = 1e-12
 
@@ -26,8 +28,7 @@ def assert_tree_close(actual, expected, rtol=RTOL, atol=RTOL):
 
 
 def vectors(n_min=1, n_max=4, lo=-2.0, hi=2.0):
-    return st.integers(n_min, n_max).flatmap(
-        lambda n: hnp.arrays(np.float64, n, elements=st.floats(lo, hi)))
+    return st.integers(n_min, n_max).flatmap(lambda n: hnp.arrays(np.float64, n, elements=st.floats(lo, hi)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -49,6 +50,7 @@ def test_grad_of_grad_of_tanh_matches_closed_forms(mode):
         for k, expected in enumerate(tanh_derivatives(x), 1):
             f = fnad.grad(mode(f))
             np.testing.assert_allclose(mode(f)(x), expected, rtol=1e-10, atol=1e-12, err_msg=f"derivative {k}")
+
     run()
 
 
@@ -61,8 +63,15 @@ def test_tanh_closed_forms_match_finite_differences():
         np.testing.assert_allclose(values[k + 1](x), fd, rtol=1e-6)
 
 
-UNARY = [fnp.sin, fnp.tanh, lambda v: fnp.exp(0.3 * v), lambda v: v * v, lambda v: fnp.log1p(v * v),
-         lambda v: fnp.sqrt(1 + v * v), lambda v: v * fnp.sum(v)]
+UNARY = [
+    fnp.sin,
+    fnp.tanh,
+    lambda v: fnp.exp(0.3 * v),
+    lambda v: v * v,
+    lambda v: fnp.log1p(v * v),
+    lambda v: fnp.sqrt(1 + v * v),
+    lambda v: v * fnp.sum(v),
+]
 KINKED = [lambda v: fnp.maximum(v, 0.1 * v), fnp.abs]
 BINARY = [fnp.add, fnp.subtract, fnp.multiply, lambda a, b: a / (1 + b * b), lambda a, b: a * fnp.cos(b)]
 
@@ -73,8 +82,11 @@ def programs(draw, smooth):
     over a growing pool of n-vectors (with kinks such as max(v, 0.1 v) unless `smooth`)."""
     unary = UNARY if smooth else UNARY + KINKED
     n = draw(st.integers(1, 4))
-    steps = draw(st.lists(st.tuples(st.booleans(), st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)),
-                          min_size=1, max_size=6))
+    steps = draw(
+        st.lists(
+            st.tuples(st.booleans(), st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)), min_size=1, max_size=6
+        )
+    )
 
     def fun(params):
         pool = [params["u"], params["w"] @ params["u"]]
@@ -82,6 +94,7 @@ def programs(draw, smooth):
             a, b = pool[i % len(pool)], pool[j % len(pool)]
             pool.append(BINARY[k % len(BINARY)](a, b) if binary else unary[k % len(unary)](a))
         return {"out": pool[-1], "total": fnp.sum(pool[-2] * pool[-1])}
+
     arrays = lambda shape: hnp.arrays(np.float64, shape, elements=st.floats(-1.5, 1.5))
     params = {"u": draw(arrays(n)), "w": draw(arrays((n, n)))}
     return fun, params
@@ -146,13 +159,13 @@ def test_linearize_equals_jvp(x, data):
     f = lambda x: {"a": fnp.tanh(x) * x, "b": fnp.sum(fnp.cos(x))}
     out, f_lin = fnad.linearize(f, x)
     assert_tree_close(out, f(x))
-    for _ in range(2):   # the linearized function is reusable
+    for _ in range(2):  # the linearized function is reusable
         t = data.draw(hnp.arrays(np.float64, x.shape, elements=st.floats(-2, 2)))
         assert_tree_close(f_lin(t), fnad.jvp(f, (x,), (t,))[1])
 
 
 def test_vjp_function_is_reusable_and_checks_cotangents():
-    out, pullback = fnad.vjp(lambda x: fnp.sin(x) * 2.0, np.array([0.5, 1.0]))
+    _out, pullback = fnad.vjp(lambda x: fnp.sin(x) * 2.0, np.array([0.5, 1.0]))
     np.testing.assert_allclose(pullback(np.array([1.0, 0.0]))[0], [2 * np.cos(0.5), 0.0])
     np.testing.assert_allclose(pullback(np.array([0.0, 1.0]))[0], [0.0, 2 * np.cos(1.0)])
     with pytest.raises(ValueError, match="shape"):
@@ -164,7 +177,7 @@ def test_perturbation_confusion():
     function is x * x and its derivative at 2 is 4 (a confused implementation gives 2 or 6)."""
     assert fnad.grad(lambda x: x * fnad.grad(lambda y: x * y)(1.0))(2.0) == 4.0
     # the same with jvp inside grad, and two different functions of x
-    f = lambda x: x * fnad.jvp(lambda y: x * y * y, (3.0,), (1.0,))[1]    # x * (2 * 3 * x) = 6 x^2
+    f = lambda x: x * fnad.jvp(lambda y: x * y * y, (3.0,), (1.0,))[1]  # x * (2 * 3 * x) = 6 x^2
     assert fnad.grad(f)(2.0) == 24.0
 
 
@@ -189,6 +202,7 @@ def test_per_example_gradients_by_vmap_of_grad(mode):
         # the gradient of the summed vmapped loss is the sum of the per-example gradients
         total = fnad.grad(mode(lambda w: fnad.vmap(_loss, in_axes=(None, 0, 0))(w, xs, ys).sum()))(w)
         np.testing.assert_allclose(total, expected.sum(0), rtol=1e-12, atol=1e-12)
+
     run()
 
 
@@ -207,8 +221,9 @@ def test_nested_vmap_with_pytree_axes_and_none():
     ii, kk, jj = 3, 4, 2
     a, b, ys = rng.standard_normal((ii, kk)), 0.5, rng.standard_normal((kk, jj))
 
-    def f(d, y):   # d["a"]: (K,), d["b"]: scalar, y: (K,)
+    def f(d, y):  # d["a"]: (K,), d["b"]: scalar, y: (K,)
         return {"p": d["a"] * fnp.sum(y) + d["b"], "q": y * 2.0}
+
     inner = fnad.vmap(f, in_axes=({"a": 0, "b": None}, None), out_axes={"p": 1, "q": None})
     outer = fnad.vmap(inner, in_axes=(None, 1), out_axes={"p": 0, "q": -1})
     out = outer({"a": a, "b": b}, ys)
@@ -225,8 +240,7 @@ def test_nested_vmap_with_pytree_axes_and_none():
 def test_vmap_of_jacfwd_and_hessian_under_vmap():
     xs = np.array([[0.3, -0.2], [1.0, 0.5]])
     f = lambda x: fnp.sum(fnp.sin(x)) * fnp.prod(x)
-    np.testing.assert_allclose(fnad.vmap(fnad.hessian(f))(xs), np.stack([fnad.hessian(f)(x) for x in xs]),
-                               rtol=1e-14)
+    np.testing.assert_allclose(fnad.vmap(fnad.hessian(f))(xs), np.stack([fnad.hessian(f)(x) for x in xs]), rtol=1e-14)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -265,7 +279,7 @@ def test_jvp_with_pytrees_and_has_aux():
     f = lambda d: ({"s": fnp.sin(d["x"]), "t": d["x"] * d["y"]}, d["y"])
     primal = {"x": np.array([0.1, 0.2]), "y": np.array(3.0)}
     tangent = {"x": np.array([1.0, 0.0]), "y": np.array(1.0)}
-    out, t_out, aux = fnad.jvp(f, (primal,), (tangent,), has_aux=True)
+    _out, t_out, aux = fnad.jvp(f, (primal,), (tangent,), has_aux=True)
     np.testing.assert_allclose(t_out["s"], [np.cos(0.1), 0.0])
     np.testing.assert_allclose(t_out["t"], [3.0 + 0.1, 0.2])
     assert aux == 3.0
@@ -300,8 +314,9 @@ def test_stop_gradient():
 def test_python_control_flow_on_concrete_values_differentiates_the_taken_path():
     def f(x):
         if x > 0:
-            return x ** 3
+            return x**3
         return -2.0 * x
+
     assert fnad.grad(f)(2.0) == 12.0
     assert fnad.grad(f)(-1.0) == -2.0
     assert fnad.grad(fnad.grad(f))(2.0) == 12.0
@@ -310,6 +325,7 @@ def test_python_control_flow_on_concrete_values_differentiates_the_taken_path():
         for _ in range(int(n)):
             x = fnp.sin(x)
         return x
+
     np.testing.assert_allclose(fnad.grad(g)(0.5, 2), np.cos(np.sin(0.5)) * np.cos(0.5), rtol=1e-15)
 
 
@@ -324,6 +340,7 @@ def test_double_where_gives_finite_gradients_where_single_where_gives_nan():
     def double(x):
         safe = fnp.where(x > 0, x, 1.0)
         return fnp.where(x > 0, fnp.log(safe), 0.0)
+
     with np.errstate(all="ignore"):
         assert np.isnan(fnad.grad(single)(0.0))
         assert fnad.grad(double)(0.0) == 0.0
@@ -333,7 +350,7 @@ def test_double_where_gives_finite_gradients_where_single_where_gives_nan():
 
 
 def test_derivative_conventions_at_kinks():
-    assert fnad.grad(fnp.abs)(0.0) == 1.0            # JAX: select(x >= 0, g, -g)
+    assert fnad.grad(fnp.abs)(0.0) == 1.0  # JAX: select(x >= 0, g, -g)
     assert fnad.grad(fnp.abs)(-2.0) == -1.0
     assert fnad.grad(fnp.maximum, argnums=(0, 1))(1.0, 1.0) == (0.5, 0.5)
     assert fnad.grad(fnp.minimum, argnums=(0, 1))(1.0, 1.0) == (0.5, 0.5)
@@ -355,15 +372,15 @@ def test_singular_derivatives_are_infinite():
     with np.errstate(all="ignore"):
         assert fnad.grad(fnp.sqrt)(0.0) == np.inf
         assert fnad.grad(fnp.log)(0.0) == np.inf
-        assert fnad.grad(lambda x: x ** 0.5)(0.0) == np.inf
-    assert fnad.grad(lambda x: x ** 0.0)(0.0) == 0.0   # d/dx x**0 is 0, even at 0
-    assert fnad.grad(lambda x: x ** 2)(0.0) == 0.0
+        assert fnad.grad(lambda x: x**0.5)(0.0) == np.inf
+    assert fnad.grad(lambda x: x**0.0)(0.0) == 0.0  # d/dx x**0 is 0, even at 0
+    assert fnad.grad(lambda x: x**2)(0.0) == 0.0
 
 
 # ----------------------------------------------------------------------------------------------
 # Size of the IR of repeated derivatives
 
-XLA_OPTIMISED_EQNS = [8, 12, 20, 40, 81, 171]   # grad^n(tanh) after XLA's optimisation, n = 1..6
+XLA_OPTIMISED_EQNS = [8, 12, 20, 40, 81, 171]  # grad^n(tanh) after XLA's optimisation, n = 1..6
 
 
 def test_ir_of_repeated_grads_of_tanh_is_small():

@@ -5,7 +5,8 @@ from collections import OrderedDict, defaultdict, namedtuple
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fnad import tree_util as tu
 
@@ -93,9 +94,7 @@ def test_tree_map_identity_and_composition(tree):
     assert tu.tree_structure(composed) == tu.tree_structure(tree)
     # Container-valued results: the original structure is a prefix of the new one.
     wrapped = tu.tree_map(lambda x: [x, ("w",)], tree)
-    assert tu.tree_structure(tree).flatten_up_to(wrapped) == [
-        [x, ("w",)] for x in tu.tree_leaves(tree)
-    ]
+    assert tu.tree_structure(tree).flatten_up_to(wrapped) == [[x, ("w",)] for x in tu.tree_leaves(tree)]
 
 
 @settings(max_examples=200)
@@ -117,9 +116,7 @@ def test_known_layouts_and_repr():
     tree = (1, {"b": [2, None], "a": Point(3, 4)}, OrderedDict([("z", 5), ("y", 6)]))
     leaves_, treedef = tu.tree_flatten(tree)
     assert leaves_ == [1, 3, 4, 2, 5, 6]  # dict keys sorted, OrderedDict in order
-    assert repr(treedef) == (
-        "PyTreeDef((*, {'a': Point(x=*, y=*), 'b': [*, None]}, OrderedDict({'z': *, 'y': *})))"
-    )
+    assert repr(treedef) == ("PyTreeDef((*, {'a': Point(x=*, y=*), 'b': [*, None]}, OrderedDict({'z': *, 'y': *})))")
     assert repr(tu.tree_structure((1,))) == "PyTreeDef((*,))"
     assert repr(tu.tree_structure(5)) == "PyTreeDef(*)"
     assert repr(tu.tree_structure(None)) == "PyTreeDef(None)"
@@ -148,7 +145,7 @@ def test_structure_equality_is_what_jit_keys_on():
 
 def test_arrays_are_leaves_and_unflatten_does_not_alias():
     params = {"w": np.ones((2, 3)), "b": [np.zeros(3)]}
-    leaves_, treedef = tu.tree_flatten(params)
+    leaves_, _treedef = tu.tree_flatten(params)
     assert leaves_[0] is params["b"][0] and leaves_[1] is params["w"]
     out = tu.tree_map(lambda x: x * 2, params)
     np.testing.assert_array_equal(out["w"], 2 * np.ones((2, 3)))
@@ -174,8 +171,9 @@ def test_tree_map_prefix_rest_and_is_leaf():
     assert tu.tree_map(lambda x, y: (x, y), (1, 2), ([3, 4], 5)) == ((1, [3, 4]), (2, 5))
     assert tu.tree_map(lambda x, y: x + y, {"a": 1, "b": 2}, {"b": 20, "a": 10}) == {"a": 11, "b": 22}
     tree = {"p": Point(1, 2), "q": [3, Point(4, 5)]}
-    mapped = tu.tree_map(lambda p: p.x + p.y if isinstance(p, Point) else -p, tree,
-                         is_leaf=lambda x: isinstance(x, Point))
+    mapped = tu.tree_map(
+        lambda p: p.x + p.y if isinstance(p, Point) else -p, tree, is_leaf=lambda x: isinstance(x, Point)
+    )
     assert mapped == {"p": 3, "q": [-3, 9]}
     assert tu.tree_leaves([None, (None,)], is_leaf=lambda x: x is None) == [None, None]
 

@@ -1,20 +1,23 @@
 """Structured control flow over pytrees, with JAX's signatures and checks: cond, switch, while_loop,
 fori_loop, scan, map. Each traces its functions to sub-IRs and binds a control-flow primitive
 (fnad.primitives.control_flow), so it works eagerly and under every transform."""
+
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 
 import numpy as np
 
-from ..core import Tracer, get_aval, ShapedArray
-from ..tree_util import tree_flatten, tree_unflatten, tree_structure
 from ..api_util import flatten_fun
-from ..transforms.jaxpr_rules import trace_flat
+from ..core import ShapedArray, Tracer, get_aval
 from ..primitives import control_flow as cf
-from ..primitives.elementwise import convert_element_type, ne, max as lax_max, min as lax_min, add, lt
+from ..primitives.elementwise import add, convert_element_type, lt, ne
+from ..primitives.elementwise import max as lax_max
+from ..primitives.elementwise import min as lax_min
+from ..transforms.jaxpr_rules import trace_flat
+from ..tree_util import tree_flatten, tree_structure, tree_unflatten
 
-__all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map"]
+__all__ = ["cond", "fori_loop", "map", "scan", "switch", "while_loop"]
 
 DEFAULT_CHECKPOINTS = 20
 
@@ -43,8 +46,9 @@ def _leaf_names(treedef, prefix=""):
 
 def _flatten(tree):
     leaves, treedef = tree_flatten(tree)
-    return [x if isinstance(x, (Tracer, np.ndarray, int, float, bool, complex)) else np.asarray(x)
-            for x in leaves], treedef
+    return [
+        x if isinstance(x, (Tracer, np.ndarray, int, float, bool, complex)) else np.asarray(x) for x in leaves
+    ], treedef
 
 
 def _trace(fun, in_tree, in_avals, name):
@@ -56,13 +60,16 @@ def _trace(fun, in_tree, in_avals, name):
 
 def _check_same(what, tree_a, avals_a, tree_b, avals_b, name_a, name_b):
     if tree_a != tree_b:
-        raise TypeError(f"{what}: {name_a} has structure {tree_a} but {name_b} has structure {tree_b}; "
-                        "they must be the same.")
+        raise TypeError(
+            f"{what}: {name_a} has structure {tree_a} but {name_b} has structure {tree_b}; they must be the same."
+        )
     for leaf, a, b in zip(_leaf_names(tree_a), avals_a, avals_b):
         if a.shape != b.shape or a.dtype != b.dtype:
-            raise TypeError(f"{what}: {name_a} has {a.str_short()} at leaf {leaf} but {name_b} has "
-                            f"{b.str_short()}; shapes and dtypes must match (convert with .astype or "
-                            "broadcast explicitly).")
+            raise TypeError(
+                f"{what}: {name_a} has {a.str_short()} at leaf {leaf} but {name_b} has "
+                f"{b.str_short()}; shapes and dtypes must match (convert with .astype or "
+                "broadcast explicitly)."
+            )
 
 
 def _aval(x):
@@ -71,8 +78,12 @@ def _aval(x):
 
 def _promote_weak(init, traced_out_avals):
     """Python-scalar initial carries take the dtype the body returns (as JAX does for weak types)."""
-    return [convert_element_type(x, b.dtype) if get_aval(x).weak_type and get_aval(x).dtype != b.dtype
-            and get_aval(x).shape == b.shape else x for x, b in zip(init, traced_out_avals)]
+    return [
+        convert_element_type(x, b.dtype)
+        if get_aval(x).weak_type and get_aval(x).dtype != b.dtype and get_aval(x).shape == b.shape
+        else x
+        for x, b in zip(init, traced_out_avals)
+    ]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -118,8 +129,9 @@ def cond(pred, true_fun, false_fun, *operands):
     array([1., 2.])
     """
     if not (callable(true_fun) and callable(false_fun)):
-        raise TypeError("cond: true_fun and false_fun must be callable (signature cond(pred, true_fun, "
-                        "false_fun, *operands))")
+        raise TypeError(
+            "cond: true_fun and false_fun must be callable (signature cond(pred, true_fun, false_fun, *operands))"
+        )
     aval = get_aval(pred)
     if aval.shape != ():
         raise TypeError(f"cond: pred must be a scalar (shape ()), got {aval.str_short()}")
@@ -134,8 +146,10 @@ def _cond_index(index, funs, operands, what):
     ops, in_tree = _flatten(operands)
     avals = [_aval(x) for x in ops]
     traced = [_trace(f, in_tree, avals, f"{what}_branch") for f in funs]
-    (first, tree0), names = traced[0], (["false_fun", "true_fun"] if what == "cond" else
-                                       [f"branch {i}" for i in range(len(funs))])
+    (first, tree0), names = (
+        traced[0],
+        (["false_fun", "true_fun"] if what == "cond" else [f"branch {i}" for i in range(len(funs))]),
+    )
     for (t, tree), name in zip(traced[1:], names[1:]):
         _check_same(what, tree0, first[0].out_avals, tree, t[0].out_avals, f"{names[0]} output", f"{name} output")
     outs = cf.cond_flat(index, [t for t, _ in traced], ops)
@@ -183,8 +197,10 @@ def while_loop(cond_fun, body_fun, init_val, *, checkpoints=DEFAULT_CHECKPOINTS)
     cond, cond_tree = _trace(cond_fun, args_tree, avals, "while_cond")
     pred = cond[0].out_avals
     if cond_tree.num_leaves != 1 or pred[0].shape != () or pred[0].dtype != np.bool_:
-        raise TypeError(f"while_loop: cond_fun must return a boolean scalar, got "
-                        f"{[a.str_short() for a in pred]} (structure {cond_tree})")
+        raise TypeError(
+            f"while_loop: cond_fun must return a boolean scalar, got "
+            f"{[a.str_short() for a in pred]} (structure {cond_tree})"
+        )
     return tree_unflatten(in_tree, cf.while_flat(cond, body, init, int(checkpoints)))
 
 
@@ -211,19 +227,26 @@ def fori_loop(lower, upper, body_fun, init_val, *, checkpoints=DEFAULT_CHECKPOIN
     """
     dtype = np.result_type(*[get_aval(b).dtype for b in (lower, upper)])
     if not np.issubdtype(dtype, np.integer):
-        raise TypeError(f"fori_loop: lower and upper must be integers, got {get_aval(lower).str_short()} and "
-                        f"{get_aval(upper).str_short()}")
+        raise TypeError(
+            f"fori_loop: lower and upper must be integers, got {get_aval(lower).str_short()} and "
+            f"{get_aval(upper).str_short()}"
+        )
     lo, hi = _concrete_int(lower), _concrete_int(upper)
     if lo is not None and hi is not None:
+
         def step(carry, _):
             i, val = carry
             return (add(i, np.ones((), dtype)), body_fun(i, val)), None
+
         (_, val), _ = scan(step, (np.asarray(lo, dtype), init_val), None, length=max(hi - lo, 0), unroll=unroll)
         return val
     lower, upper = convert_element_type(lower, dtype), convert_element_type(upper, dtype)
-    _, _, val = while_loop(lambda c: lt(c[0], c[1]),
-                           lambda c: (add(c[0], np.ones((), dtype)), c[1], body_fun(c[0], c[2])),
-                           (lower, upper, init_val), checkpoints=checkpoints)
+    _, _, val = while_loop(
+        lambda c: lt(c[0], c[1]),
+        lambda c: (add(c[0], np.ones((), dtype)), c[1], body_fun(c[0], c[2])),
+        (lower, upper, init_val),
+        checkpoints=checkpoints,
+    )
     return val
 
 
@@ -254,13 +277,17 @@ def scan(f, init, xs, length=None, reverse=False, unroll=1):
     if length is not None:
         lengths.add(int(length))
     if len(lengths) != 1:
-        raise ValueError(f"scan: inconsistent lengths: the leading axes of xs and `length` give {sorted(lengths)}"
-                         if lengths else "scan: with no xs to scan over, pass length=")
+        raise ValueError(
+            f"scan: inconsistent lengths: the leading axes of xs and `length` give {sorted(lengths)}"
+            if lengths
+            else "scan: with no xs to scan over, pass length="
+        )
     (n,) = lengths
     init_flat, carry_tree = _flatten(init)
     x_avals = [ShapedArray(get_aval(x).shape[1:], get_aval(x).dtype) for x in xs_flat]
-    in_tree = tree_flatten((tree_unflatten(carry_tree, [0] * carry_tree.num_leaves),
-                            tree_unflatten(xs_tree, [0] * xs_tree.num_leaves)))[1]
+    in_tree = tree_flatten(
+        (tree_unflatten(carry_tree, [0] * carry_tree.num_leaves), tree_unflatten(xs_tree, [0] * xs_tree.num_leaves))
+    )[1]
     out_trees = []
 
     def checked(carry, x):
@@ -269,6 +296,7 @@ def scan(f, init, xs, length=None, reverse=False, unroll=1):
             raise TypeError(f"scan: f must return a pair (carry, y), got {type(out).__name__}")
         out_trees.append((tree_flatten(out[0])[1], tree_flatten(out[1])[1]))
         return out
+
     for _ in range(2):
         c_avals = [_aval(x) for x in init_flat]
         body, _ = _trace(checked, in_tree, c_avals + x_avals, "scan_body")
@@ -280,8 +308,9 @@ def scan(f, init, xs, length=None, reverse=False, unroll=1):
             break
         init_flat = promoted
     c_tree, y_tree = out_trees[-1]
-    _check_same("scan", carry_tree, c_avals, c_tree, body[0].out_avals[:c_tree.num_leaves], "init",
-                "the carry f returns")
+    _check_same(
+        "scan", carry_tree, c_avals, c_tree, body[0].out_avals[: c_tree.num_leaves], "init", "the carry f returns"
+    )
     outs = cf.scan_flat(body, init_flat, xs_flat, n, bool(reverse), unroll)
     return tree_unflatten(carry_tree, outs[:n_carry]), tree_unflatten(y_tree, outs[n_carry:])
 

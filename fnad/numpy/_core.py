@@ -1,6 +1,7 @@
 """The NumPy-compatible layer's machinery: dtype promotion (NEP 50, Python scalars weak), NumPy
 broadcasting onto the primitives' equal-shape rule, and the eager fast path (plain NumPy when
 nothing is traced)."""
+
 from __future__ import annotations
 
 import functools
@@ -9,8 +10,10 @@ import sys
 import numpy as np
 
 from .. import core
-from ..core import ConcretizationError, Tracer, get_aval, ShapedArray
-from ..primitives import elementwise as ew, indexing as ix, shape as sh
+from ..core import ConcretizationError, ShapedArray, Tracer, get_aval
+from ..primitives import elementwise as ew
+from ..primitives import indexing as ix
+from ..primitives import shape as sh
 from ..primitives.shape import broadcast_to_rank_shape
 from ._examples import EXAMPLES
 
@@ -43,13 +46,16 @@ def numpy_when_eager(numpy_call):
     NumPy's own result (NumPy's function itself, or an adapter with the decorated signature); otherwise
     it runs the decorated body, which binds primitives (jit runs that path). tests/test_numpy_parity.py
     checks that the two agree for every public function."""
+
     def decorate(traced):
         @functools.wraps(traced)
         def fn(*args, **kwargs):
             if is_traced(args, fn.__name__) or (kwargs and is_traced(tuple(kwargs.values()), fn.__name__)):
                 return traced(*args, **kwargs)
             return numpy_call(*args, **kwargs)
+
         return fn
+
     return decorate
 
 
@@ -88,7 +94,7 @@ _PY_TYPE_OF_KIND = {"b": bool, "i": int, "f": float, "c": complex}
 
 def convert(x, dtype, weak=False):
     if type(x) in _PY_SCALARS:
-        if weak:   # stay a Python scalar, so that the staged literal keeps its weak type
+        if weak:  # stay a Python scalar, so that the staged literal keeps its weak type
             x = _PY_TYPE_OF_KIND[np.dtype(dtype).kind](x)
             if get_aval(x).dtype == dtype:
                 return x
@@ -102,9 +108,12 @@ def broadcast_arrays(*args, op="broadcast_arrays"):
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError(f"{op}: operands with shapes " + ", ".join(map(str, shapes))
-                         + " cannot be broadcast together (NumPy broadcasting aligns trailing axes; "
-                         "sizes must be equal or 1)") from None
+        raise ValueError(
+            f"{op}: operands with shapes "
+            + ", ".join(map(str, shapes))
+            + " cannot be broadcast together (NumPy broadcasting aligns trailing axes; "
+            "sizes must be equal or 1)"
+        ) from None
     return [a if s == shape or s == () else broadcast_to_rank_shape(a, shape) for a, s in zip(args, shapes)]
 
 
@@ -112,9 +121,8 @@ def asarray_traced(x, dtype=None):
     """x (array-like possibly holding tracers) as a tracer or NumPy array."""
     if isinstance(x, Tracer):
         return x if dtype is None else convert(x, dtype)
-    if isinstance(x, (list, tuple)):
-        if any(isinstance(e, (Tracer, list, tuple)) for e in x) and _has_tracer(x):
-            return stack_traced([asarray_traced(e, dtype) for e in x])
+    if isinstance(x, (list, tuple)) and any(isinstance(e, (Tracer, list, tuple)) for e in x) and _has_tracer(x):
+        return stack_traced([asarray_traced(e, dtype) for e in x])
     if type(x) is not np.ndarray and core.is_masked_array(x):
         raise core.masked_array_error(x, "fnad.numpy: an argument")
     return np.asarray(x, dtype=dtype)
@@ -132,6 +140,7 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
     """A fnad.numpy function over `prim_fn`: eager -> NumPy itself; traced -> promote as NumPy would
     (dtype from NumPy's own type resolution), broadcast, bind. kind='inexact' requires float inputs
     for the primitive (ints are converted to the dtype NumPy would return)."""
+
     def eager(*args):
         try:
             return np_fn(*args)
@@ -148,18 +157,23 @@ def elementwise(np_fn, prim_fn, name, kind=None, out_bool=False):
             weak_in = weak
         else:
             in_dtype, weak_in = out_dtype, weak
-        args = [convert(a, in_dtype, weak_in) if get_aval(a).dtype != in_dtype or type(a) in _PY_SCALARS
-                else a for a in args]
+        args = [
+            convert(a, in_dtype, weak_in) if get_aval(a).dtype != in_dtype or type(a) in _PY_SCALARS else a
+            for a in args
+        ]
         return prim_fn(*broadcast_arrays(*args, op=name))
+
     fn.__name__ = name
     fn = numpy_when_eager(eager)(fn)
     fn.__qualname__ = name
-    np_name = np_fn.__name__ if hasattr(np_fn, '__name__') else name
-    fn.__doc__ = (f"fnad version of numpy.{np_name}: the same elementwise result, NumPy broadcasting and "
-                  f"NumPy 2 dtype promotion (Python scalars are weak), array arguments only (no out=, "
-                  f"where=, dtype=). Without traced arguments it calls numpy.{np_name} itself and returns "
-                  f"NumPy values; on traced values it binds fnad primitives, so it works under grad, jvp, "
-                  f"vjp, vmap and jit" + (" (the boolean result has a zero derivative)." if out_bool else "."))
+    np_name = np_fn.__name__ if hasattr(np_fn, "__name__") else name
+    fn.__doc__ = (
+        f"fnad version of numpy.{np_name}: the same elementwise result, NumPy broadcasting and "
+        f"NumPy 2 dtype promotion (Python scalars are weak), array arguments only (no out=, "
+        f"where=, dtype=). Without traced arguments it calls numpy.{np_name} itself and returns "
+        f"NumPy values; on traced values it binds fnad primitives, so it works under grad, jvp, "
+        f"vjp, vmap and jit" + (" (the boolean result has a zero derivative)." if out_bool else ".")
+    )
     if name in EXAMPLES:
         fn.__doc__ += "\n\n" + EXAMPLES[name]
     return fn
@@ -221,10 +235,24 @@ def concrete(x, what):
         raise ConcretizationError(
             f"{what} has a data-dependent output shape, so it needs a concrete value, but got an abstract "
             f"traced array {x.aval.str_short()} (traced by {x._trace.main.name}{x.source_info()}). Use "
-            "fnad.numpy.where(condition, x, y) to select values with a fixed shape instead.")
+            "fnad.numpy.where(condition, x, y) to select values with a fixed shape instead."
+        )
     return np.asarray(value)
 
 
-__all__ = ["is_traced", "result_type", "elementwise", "convert", "broadcast_arrays", "asarray_traced",
-           "normalize_axis", "normalize_axes", "ShapedArray", "promoted", "stack_traced", "shape_of", "traced_array",
-           "concrete"]
+__all__ = [
+    "ShapedArray",
+    "asarray_traced",
+    "broadcast_arrays",
+    "concrete",
+    "convert",
+    "elementwise",
+    "is_traced",
+    "normalize_axes",
+    "normalize_axis",
+    "promoted",
+    "result_type",
+    "shape_of",
+    "stack_traced",
+    "traced_array",
+]

@@ -1,4 +1,5 @@
 """fnad.numpy's array creation: array/asarray, zeros/ones/full(_like), arange, linspace, eye."""
+
 from __future__ import annotations
 
 import builtins
@@ -7,12 +8,15 @@ import numpy as np
 
 from .. import core
 from ..core import Tracer, get_aval
-from ..primitives import elementwise as ew, shape as sh
-from ._core import (result_type as _result_type, convert as _convert, asarray_traced as _asarray_traced,
-                    numpy_when_eager)
+from ..primitives import elementwise as ew
+from ..primitives import shape as sh
+from ._core import asarray_traced as _asarray_traced
+from ._core import convert as _convert
+from ._core import numpy_when_eager
+from ._core import result_type as _result_type
 from ._elementwise import floor
-from ._shapes import expand_dims, moveaxis, reshape
 from ._joining import concatenate
+from ._shapes import expand_dims, moveaxis, reshape
 
 
 def _in_transform(x):
@@ -22,8 +26,9 @@ def _in_transform(x):
     return trace.pure(x) if trace is not None else x
 
 
-@numpy_when_eager(lambda object, dtype=None, copy=True, ndmin=0:
-                  _in_transform(np.array(object, dtype=dtype, copy=copy, ndmin=ndmin)))
+@numpy_when_eager(
+    lambda object, dtype=None, copy=True, ndmin=0: _in_transform(np.array(object, dtype=dtype, copy=copy, ndmin=ndmin))
+)
 def array(object, dtype=None, copy=True, ndmin=0):
     """An array from `object` (nested lists may hold traced values, which are stacked); NumPy's own array
     otherwise.
@@ -67,8 +72,11 @@ def _fill_dtype(fill_value, dtype):
     return np.dtype(np.float64 if dtype is None else dtype)
 
 
-@numpy_when_eager(lambda shape, fill_value, dtype:
-                  _in_transform(np.full(_shape_tuple(shape), fill_value, _fill_dtype(fill_value, dtype))))
+@numpy_when_eager(
+    lambda shape, fill_value, dtype: _in_transform(
+        np.full(_shape_tuple(shape), fill_value, _fill_dtype(fill_value, dtype))
+    )
+)
 def _full(shape, fill_value, dtype):
     shape = _shape_tuple(shape)
     if isinstance(fill_value, Tracer):
@@ -164,8 +172,9 @@ def full_like(a, fill_value, dtype=None, shape=None):
 empty_like = zeros_like
 
 
-@numpy_when_eager(lambda start, stop=None, step=None, dtype=None:
-                  _in_transform(np.arange(start, stop, step, dtype=dtype)))
+@numpy_when_eager(
+    lambda start, stop=None, step=None, dtype=None: _in_transform(np.arange(start, stop, step, dtype=dtype))
+)
 def arange(start, stop=None, step=None, dtype=None):
     """Evenly spaced values in [start, stop) as numpy.arange. start/stop/step must be concrete (its shape
     depends on them): under jit pass them as static arguments.
@@ -178,9 +187,11 @@ def arange(start, stop=None, step=None, dtype=None):
     """
     for v in (start, stop, step):
         if isinstance(v, Tracer):
-            raise TypeError("arange needs concrete (static) start/stop/step: its output shape depends on "
-                            "them. Under jit, mark them static with static_argnums.")
-    ref = np.arange(start, stop, step, dtype=dtype)   # computes length and dtype exactly as NumPy
+            raise TypeError(
+                "arange needs concrete (static) start/stop/step: its output shape depends on "
+                "them. Under jit, mark them static with static_argnums."
+            )
+    ref = np.arange(start, stop, step, dtype=dtype)  # computes length and dtype exactly as NumPy
     if ref.size == 0:
         return ref
     first = ref[0]
@@ -188,8 +199,11 @@ def arange(start, stop=None, step=None, dtype=None):
     return ew.add(ew.mul(sh.iota(ref.dtype, ref.size), np.array(st, ref.dtype)), np.array(first, ref.dtype))
 
 
-@numpy_when_eager(lambda start, stop, num=50, endpoint=True, dtype=None, axis=0:
-                  _in_transform(np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis)))
+@numpy_when_eager(
+    lambda start, stop, num=50, endpoint=True, dtype=None, axis=0: _in_transform(
+        np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis)
+    )
+)
 def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """`num` evenly spaced values from start to stop (inclusive unless endpoint=False); start and stop may be
     traced.

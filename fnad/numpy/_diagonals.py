@@ -1,4 +1,5 @@
 """fnad.numpy's diagonals and triangles: trace, diagonal, tril, triu, diag, diagflat."""
+
 from __future__ import annotations
 
 import builtins
@@ -6,8 +7,11 @@ import builtins
 import numpy as np
 
 from ..core import get_aval
-from ..primitives import elementwise as ew, shape as sh, indexing as ix
-from ._core import asarray_traced, convert, shape_of as _shape, numpy_when_eager
+from ..primitives import elementwise as ew
+from ..primitives import indexing as ix
+from ..primitives import shape as sh
+from ._core import asarray_traced, convert, numpy_when_eager
+from ._core import shape_of as _shape
 from ._elementwise import multiply
 from ._reductions import sum
 from ._shapes import broadcast_to, moveaxis, ravel, shape
@@ -48,9 +52,9 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     # Sum the masked matrix along the axis that leaves one entry per diagonal position.
     if offset >= 0:
         d = builtins.max(0, builtins.min(n, m - offset))
-        return sum(masked, axis=-2)[..., offset:offset + d]
+        return sum(masked, axis=-2)[..., offset : offset + d]
     d = builtins.max(0, builtins.min(n + offset, m))
-    return sum(masked, axis=-1)[..., -offset:-offset + d]
+    return sum(masked, axis=-1)[..., -offset : -offset + d]
 
 
 def _tri_mask(shape, k, lower):

@@ -1,4 +1,5 @@
 """NumPy's dtypes, dtype tools and constants, re-exported by fnad.numpy as they are."""
+
 from __future__ import annotations
 
 import numpy as np

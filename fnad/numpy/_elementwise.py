@@ -1,6 +1,7 @@
 """fnad.numpy's elementwise functions: the ufuncs that `_core.elementwise` generates over one
 primitive each, and the compositions (logical ops, abs, power, floor_divide, mod, hypot, logaddexp,
 clip, where, ...) that NumPy defines elementwise."""
+
 from __future__ import annotations
 
 import builtins
@@ -9,10 +10,13 @@ import numpy as np
 
 from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew
-from ._core import (is_traced as _is_traced, result_type as _result_type, convert as _convert,
-                    broadcast_arrays as _broadcast_arrays, asarray_traced as _asarray_traced,
-                    numpy_when_eager, elementwise as _elementwise, ufunc_out_dtype)
-
+from ._core import asarray_traced as _asarray_traced
+from ._core import broadcast_arrays as _broadcast_arrays
+from ._core import convert as _convert
+from ._core import elementwise as _elementwise
+from ._core import is_traced as _is_traced
+from ._core import numpy_when_eager, ufunc_out_dtype
+from ._core import result_type as _result_type
 
 negative = _elementwise(np.negative, ew.neg, "negative")
 positive = _elementwise(np.positive, lambda x: x, "positive")
@@ -162,7 +166,7 @@ def reciprocal(x):
     array(-0.25)
     """
     x = _asarray_traced(x)
-    if get_aval(x).dtype.kind in "iu":   # NumPy keeps integers: 1 / x truncated toward zero
+    if get_aval(x).dtype.kind in "iu":  # NumPy keeps integers: 1 / x truncated toward zero
         return ew.div(np.ones((), get_aval(x).dtype), x)
     return divide(np.ones((), get_aval(x).dtype), x)
 
@@ -183,7 +187,7 @@ def round(x, decimals=0):
         return x
     if decimals == 0:
         return ew.round(x)
-    f = np.array(10.0 ** decimals, get_aval(x).dtype)
+    f = np.array(10.0**decimals, get_aval(x).dtype)
     return ew.div(ew.round(ew.mul(x, f)), f)
 
 
@@ -240,8 +244,9 @@ def floor_divide(x, y):
     x, y, dt = _promoted_pair(np.floor_divide, x, y)
     if np.issubdtype(dt, np.integer):
         q = ew.div(x, y)
-        fix = ew.bitwise_and(ew.ne(ew.rem(x, y), np.array(0, dt)),
-                             ew.ne(ew.lt(x, np.array(0, dt)), ew.lt(y, np.array(0, dt))))
+        fix = ew.bitwise_and(
+            ew.ne(ew.rem(x, y), np.array(0, dt)), ew.ne(ew.lt(x, np.array(0, dt)), ew.lt(y, np.array(0, dt)))
+        )
         return ew.select(fix, ew.sub(q, np.array(1, dt)), q)
     # NumPy's float floor division (npy_divmod): (x - fmod(x, y)) / y, one less where the remainder
     # and y differ in sign, snapped to the nearest integer.  floor(x / y) differs: 1 // 0.1 is 9, not
@@ -252,8 +257,8 @@ def floor_divide(x, y):
     q = ew.select(ew.bitwise_and(ew.ne(r, c(0)), ew.ne(ew.lt(r, c(0)), ew.lt(y, c(0)))), ew.sub(q, c(1)), q)
     f = ew.floor(q)
     f = ew.select(ew.gt(ew.sub(q, f), c(0.5)), ew.add(f, c(1)), f)
-    f = ew.select(ew.eq(q, c(0)), ew.mul(ew.div(x, y), c(0)), f)        # 0 with the sign of x / y
-    return ew.select(ew.eq(y, c(0)), ew.div(x, y), f)                    # x / 0: +-inf or NaN
+    f = ew.select(ew.eq(q, c(0)), ew.mul(ew.div(x, y), c(0)), f)  # 0 with the sign of x / y
+    return ew.select(ew.eq(y, c(0)), ew.div(x, y), f)  # x / 0: +-inf or NaN
 
 
 @numpy_when_eager(lambda x, y: np.mod(x, y))
@@ -271,7 +276,7 @@ def mod(x, y):
     zero = np.array(0, dt)
     fix = ew.bitwise_and(ew.ne(r, zero), ew.ne(ew.lt(r, zero), ew.lt(y, zero)))
     r = ew.select(fix, ew.add(r, y), r)
-    if np.issubdtype(dt, np.inexact):   # a zero remainder takes the sign of y, as in NumPy
+    if np.issubdtype(dt, np.inexact):  # a zero remainder takes the sign of y, as in NumPy
         r = ew.select(ew.eq(r, zero), ew.select(ew.lt(y, zero), np.array(-0.0, dt), zero), r)
     return r
 
@@ -388,7 +393,7 @@ def clip(a, a_min=None, a_max=None):
     array([0., 1., 0.])
     """
     dt = get_aval(_asarray_traced(a)).dtype
-    if dt.kind in "iu":    # as NumPy: Python-int bounds outside an integer dtype's range are clipped to it
+    if dt.kind in "iu":  # as NumPy: Python-int bounds outside an integer dtype's range are clipped to it
         a_min, a_max = _int_bound(a_min, dt), _int_bound(a_max, dt)
     if a_min is not None:
         a = maximum(a, a_min)
@@ -400,8 +405,12 @@ def clip(a, a_min=None, a_max=None):
 def _int_bound(bound, dtype):
     """A Python-int (or weakly typed traced int) clip bound brought inside `dtype`'s range (as far
     as int64 reaches), so that it converts to `dtype` without overflow; other bounds as they are."""
-    if bound is None or not (type(bound) is int or isinstance(bound, Tracer) and get_aval(bound).weak_type
-                             and get_aval(bound).dtype.kind == "i"):
+    if bound is None or not (
+        type(bound) is int
+        or isinstance(bound, Tracer)
+        and get_aval(bound).weak_type
+        and get_aval(bound).dtype.kind == "i"
+    ):
         return bound
     info, i64 = np.iinfo(dtype), np.iinfo(np.int64)
     if type(bound) is int:
@@ -409,8 +418,9 @@ def _int_bound(bound, dtype):
     return minimum(maximum(bound, int(info.min)), builtins.min(int(info.max), int(i64.max)))
 
 
-@numpy_when_eager(lambda condition, x=None, y=None:
-                  np.where(condition) if x is None and y is None else np.where(condition, x, y))
+@numpy_when_eager(
+    lambda condition, x=None, y=None: np.where(condition) if x is None and y is None else np.where(condition, x, y)
+)
 def where(condition, x=None, y=None):
     """Elementwise `x` where `condition` else `y` (broadcast together; x and y promoted as NumPy).
     The derivative flows to the selected operand only. The one-argument form `where(condition)`
@@ -424,17 +434,21 @@ def where(condition, x=None, y=None):
     array([0., 1., 0.])
     """
     if x is None and y is None:
-        raise TypeError("where(condition) with one argument has a data-dependent output shape and "
-                        "needs a concrete value; use the three-argument where(condition, x, y)")
+        raise TypeError(
+            "where(condition) with one argument has a data-dependent output shape and "
+            "needs a concrete value; use the three-argument where(condition, x, y)"
+        )
     dt, weak = _result_type(x, y)
     c = _as_bool(_asarray_traced(condition))
-    c, xx, yy = _broadcast_arrays(c, _convert(_asarray_traced(x) if isinstance(x, (list, tuple)) else x, dt, weak),
-                                 _convert(_asarray_traced(y) if isinstance(y, (list, tuple)) else y, dt, weak))
+    c, xx, yy = _broadcast_arrays(
+        c,
+        _convert(_asarray_traced(x) if isinstance(x, (list, tuple)) else x, dt, weak),
+        _convert(_asarray_traced(y) if isinstance(y, (list, tuple)) else y, dt, weak),
+    )
     return ew.select(c, xx, yy)
 
 
-@numpy_when_eager(
-    lambda x, nan=0.0, posinf=None, neginf=None: np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf))
+@numpy_when_eager(lambda x, nan=0.0, posinf=None, neginf=None: np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf))
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """NaN replaced by `nan`, +/-inf by `posinf`/`neginf` (by default the dtype's largest finite values).
 
@@ -442,7 +456,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     >>> fnp.nan_to_num(np.array([np.nan, np.inf, -np.inf, 1.0]), posinf=9.0, neginf=-9.0)
     array([ 0.,  9., -9.,  1.])
     """
-    if get_aval(x).dtype.kind in "biu":   # nothing to replace
+    if get_aval(x).dtype.kind in "biu":  # nothing to replace
         return _asarray_traced(x)
     info = np.finfo(get_aval(x).dtype)
     x = where(isnan(x), nan, x)

@@ -3,6 +3,7 @@
 Traced integer indices follow JAX: negative ones wrap as in NumPy, out-of-bounds reads clamp and
 out-of-bounds `.at[...]` updates are dropped. Static indices out of bounds raise IndexError.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -10,9 +11,13 @@ import builtins
 import numpy as np
 
 from ..core import Tracer, get_aval
-from ..primitives import elementwise as ew, shape as sh, indexing as ix
-from ._core import (_has_tracer, asarray_traced, convert, normalize_axis, shape_of as _shape,
-                    traced_array as _traced_array, concrete as _concrete, numpy_when_eager)
+from ..primitives import elementwise as ew
+from ..primitives import indexing as ix
+from ..primitives import shape as sh
+from ._core import _has_tracer, asarray_traced, convert, normalize_axis, numpy_when_eager
+from ._core import concrete as _concrete
+from ._core import shape_of as _shape
+from ._core import traced_array as _traced_array
 from ._elementwise import clip, mod
 from ._shapes import broadcast_to, ravel
 
@@ -26,10 +31,12 @@ def _as_index_array(item):
     dtype = get_aval(a).dtype
     if dtype == np.bool_ or np.issubdtype(dtype, np.integer):
         return a
-    if isinstance(a, np.ndarray) and a.size == 0:    # x[[]]: an empty integer index
+    if isinstance(a, np.ndarray) and a.size == 0:  # x[[]]: an empty integer index
         return a.astype(np.int64)
-    raise IndexError(f"only integers, slices (':'), ellipsis ('...'), None and integer or boolean arrays are "
-                     f"valid indices; got an array of dtype {dtype.name}")
+    raise IndexError(
+        f"only integers, slices (':'), ellipsis ('...'), None and integer or boolean arrays are "
+        f"valid indices; got an array of dtype {dtype.name}"
+    )
 
 
 def _mask_indices(mask):
@@ -50,8 +57,10 @@ def _expand_index(idx, shape):
         elif isinstance(item, builtins.slice):
             for v in (item.start, item.stop, item.step):
                 if v is not None and not isinstance(v, (int, np.integer)):
-                    raise IndexError(f"slice bounds must be static ints or None, got {v!r}. For a window at a "
-                                     "traced position use fnad.lax.dynamic_slice(x, starts, sizes).")
+                    raise IndexError(
+                        f"slice bounds must be static ints or None, got {v!r}. For a window at a "
+                        "traced position use fnad.lax.dynamic_slice(x, starts, sizes)."
+                    )
             parsed.append(("axis", item))
             consumed += 1
         elif isinstance(item, (bool, np.bool_)):
@@ -74,12 +83,14 @@ def _expand_index(idx, shape):
     if ellipses > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     if consumed > len(shape):
-        raise IndexError(f"too many indices for array: array of shape {shape} is {len(shape)}-dimensional, "
-                         f"but {consumed} were indexed")
+        raise IndexError(
+            f"too many indices for array: array of shape {shape} is {len(shape)}-dimensional, "
+            f"but {consumed} were indexed"
+        )
     rest = [("axis", builtins.slice(None))] * (len(shape) - consumed)
     if ellipses:
         at = next(i for i, (kind, _) in enumerate(parsed) if kind == "ellipsis")
-        parsed[at:at + 1] = rest
+        parsed[at : at + 1] = rest
     else:
         parsed += rest
     entries, axis = [], 0
@@ -87,10 +98,12 @@ def _expand_index(idx, shape):
         if kind == "new":
             entries.append((e, True))
         elif kind == "mask":
-            covered = shape[axis:axis + get_aval(e).ndim]
+            covered = shape[axis : axis + get_aval(e).ndim]
             if get_aval(e).shape != covered:
-                raise IndexError(f"boolean index of shape {get_aval(e).shape} does not match the indexed axes "
-                                 f"{axis}..{axis + get_aval(e).ndim - 1} of shape {covered} (array shape {shape})")
+                raise IndexError(
+                    f"boolean index of shape {get_aval(e).shape} does not match the indexed axes "
+                    f"{axis}..{axis + get_aval(e).ndim - 1} of shape {covered} (array shape {shape})"
+                )
             entries += [(a, False) for a in _mask_indices(e)]
             axis += len(covered)
         else:
@@ -112,8 +125,7 @@ def _wrapped(a, axis, n, shape):
     a = np.asarray(a)
     bad = (a < -n) | (a >= n)
     if bad.any():
-        raise IndexError(f"index {a[bad].flat[0]} is out of bounds for axis {axis} with size {n} "
-                         f"(array shape {shape})")
+        raise IndexError(f"index {a[bad].flat[0]} is out of bounds for axis {axis} with size {n} (array shape {shape})")
     return np.where(a < 0, a + n, a)
 
 
@@ -123,8 +135,9 @@ def _stack_indices(arrays):
     try:
         batch = np.broadcast_shapes(*shapes)
     except ValueError:
-        raise IndexError("shape mismatch: indexing arrays could not be broadcast together with shapes "
-                         + " ".join(map(str, shapes))) from None
+        raise IndexError(
+            "shape mismatch: indexing arrays could not be broadcast together with shapes " + " ".join(map(str, shapes))
+        ) from None
     if not any(isinstance(a, Tracer) for a in arrays):
         return np.stack([np.broadcast_to(a, batch) for a in arrays], -1)
     dtypes = {get_aval(a).dtype for a in arrays}
@@ -168,17 +181,22 @@ def _index(x, idx, fill=None):
     # Advanced indexing: a point gather over the indexed axes; ints count as 0-d index arrays.
     y_shape = _shape(y)
     positions = [a for a, (e, _) in enumerate(entries) if not isinstance(e, builtins.slice)]
-    arrays = [_wrapped(np.asarray(entries[a][0]) if isinstance(entries[a][0], int) else entries[a][0],
-                       a, y_shape[a], shape) for a in positions]
+    arrays = [
+        _wrapped(np.asarray(entries[a][0]) if isinstance(entries[a][0], int) else entries[a][0], a, y_shape[a], shape)
+        for a in positions
+    ]
     indices = _stack_indices(arrays)
     out = ix.gather(y, indices, positions)
     nb = len(_shape(indices)) - 1
     if fill is not None:
         inside = ix.indices_in_bounds(indices, y_shape, positions)
-        out = ew.select(sh.broadcast_in_dim(inside, _shape(out), tuple(range(nb))), out,
-                        sh.full(_shape(out), fill, get_aval(out).dtype))
+        out = ew.select(
+            sh.broadcast_in_dim(inside, _shape(out), tuple(range(nb))),
+            out,
+            sh.full(_shape(out), fill, get_aval(out).dtype),
+        )
     first = positions[0]
-    if positions == list(range(first, first + len(positions))):   # adjacent: the batch axes stay in place
+    if positions == list(range(first, first + len(positions))):  # adjacent: the batch axes stay in place
         rest = len(_shape(out)) - nb
         perm = [nb + i for i in range(first)] + list(range(nb)) + [nb + i for i in range(first, rest)]
         out = sh.transpose(out, perm)
@@ -192,7 +210,8 @@ def _getitem(x, idx):
 
 class _IndexUpdateRef:
     """`x.at[idx]`: functional updates x.at[idx].set(v) / add / multiply (mul) / min / max, and get()."""
-    __slots__ = ("x", "idx")
+
+    __slots__ = ("idx", "x")
 
     def __init__(self, x, idx):
         self.x, self.idx = x, idx
@@ -219,11 +238,17 @@ class _IndexUpdateRef:
         try:
             values = broadcast_to(values, target)
         except ValueError:
-            raise ValueError(f"x.at[...]: cannot broadcast the values of shape {_shape(values)} to the indexed "
-                             f"shape {target} (array shape {shape})") from None
+            raise ValueError(
+                f"x.at[...]: cannot broadcast the values of shape {_shape(values)} to the indexed "
+                f"shape {target} (array shape {shape})"
+            ) from None
         size = int(np.prod(target, dtype=np.int64))
-        flat = scatter(sh.reshape(x, (int(np.prod(shape, dtype=np.int64)),)), sh.reshape(positions, (size, 1)),
-                       sh.reshape(values, (size,)), (0,))
+        flat = scatter(
+            sh.reshape(x, (int(np.prod(shape, dtype=np.int64)),)),
+            sh.reshape(positions, (size, 1)),
+            sh.reshape(values, (size,)),
+            (0,),
+        )
         return sh.reshape(flat, shape)
 
     def set(self, values):
@@ -260,6 +285,7 @@ class _IndexUpdateHelper:
     >>> fnad.grad(lambda x: fnp.sum(x.at[0].set(5.0) ** 2))(np.array([1.0, 2.0]))   # x[0] overwritten
     array([0., 4.])
     """
+
     __slots__ = ("x",)
 
     def __init__(self, x):
@@ -270,7 +296,8 @@ class _IndexUpdateHelper:
 
 
 @numpy_when_eager(
-    lambda a, indices, axis=None, mode=None: np.take(a, indices, axis=axis, mode="raise" if mode is None else mode))
+    lambda a, indices, axis=None, mode=None: np.take(a, indices, axis=axis, mode="raise" if mode is None else mode)
+)
 def take(a, indices, axis=None, mode=None):
     """Elements of `a` at `indices` along `axis` (of the flattened array when None), as numpy.take; mode
     'wrap' or 'clip' handles out-of-range indices. The gradient scatter-adds into the taken positions.
@@ -314,13 +341,16 @@ def take_along_axis(arr, indices, axis):
     if axis is None:
         arr, axis = ravel(arr), 0
     if get_aval(arr).ndim != get_aval(indices).ndim:
-        raise ValueError(f"take_along_axis: indices of shape {_shape(indices)} must have the same number of "
-                         f"dimensions as the array of shape {_shape(arr)}")
+        raise ValueError(
+            f"take_along_axis: indices of shape {_shape(indices)} must have the same number of "
+            f"dimensions as the array of shape {_shape(arr)}"
+        )
     axis = normalize_axis(axis, get_aval(arr).ndim)
     n = _shape(arr)[axis]
-    with_one = lambda s: s[:axis] + (1,) + s[axis + 1:]
+    with_one = lambda s: s[:axis] + (1,) + s[axis + 1 :]
     common = np.broadcast_shapes(with_one(_shape(arr)), with_one(_shape(indices)))
-    arr = broadcast_to(arr, common[:axis] + (n,) + common[axis + 1:])
-    indices = broadcast_to(_wrapped(indices, axis, n, _shape(arr)),
-                           common[:axis] + (_shape(indices)[axis],) + common[axis + 1:])
+    arr = broadcast_to(arr, common[:axis] + (n,) + common[axis + 1 :])
+    indices = broadcast_to(
+        _wrapped(indices, axis, n, _shape(arr)), common[:axis] + (_shape(indices)[axis],) + common[axis + 1 :]
+    )
     return ix.take_along_axis(arr, indices, axis)

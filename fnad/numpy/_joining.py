@@ -1,18 +1,24 @@
 """fnad.numpy's joining, splitting, tiling and padding: concatenate, stack, hstack/vstack/dstack,
 split, tile, repeat, flip, roll, pad, atleast_3d."""
+
 from __future__ import annotations
 
 import builtins
+import itertools
 
 import numpy as np
 
 from ..core import Tracer, get_aval
-from ..primitives import elementwise as ew, shape as sh, indexing as ix
-from ._core import (asarray_traced, convert, normalize_axis, promoted, stack_traced, shape_of as _shape,
-                    traced_array as _traced_array, concrete as _concrete, numpy_when_eager)
+from ..primitives import elementwise as ew
+from ..primitives import indexing as ix
+from ..primitives import shape as sh
+from ._core import asarray_traced, convert, normalize_axis, numpy_when_eager, promoted, stack_traced
+from ._core import concrete as _concrete
+from ._core import shape_of as _shape
+from ._core import traced_array as _traced_array
 from ._elementwise import mod
-from ._shapes import atleast_1d, atleast_2d, ravel, reshape
 from ._indexing import take
+from ._shapes import atleast_1d, atleast_2d, ravel, reshape
 
 
 @numpy_when_eager(lambda arrays, axis=0, dtype=None: np.concatenate(arrays, axis=axis, dtype=dtype))
@@ -124,15 +130,21 @@ def _split(ary, indices_or_sections, axis, even):
         if sections <= 0:
             raise ValueError("number sections must be larger than 0.")
         if even and n % sections:
-            raise ValueError(f"array split does not result in an equal division: axis {axis} of size {n} into "
-                             f"{sections} sections")
+            raise ValueError(
+                f"array split does not result in an equal division: axis {axis} of size {n} into {sections} sections"
+            )
         size, extra = divmod(n, sections)
         bounds = np.concatenate([[0], np.cumsum([size + 1] * extra + [size] * (sections - extra))])
     else:
-        bounds = [0] + [builtins.min(builtins.max(int(i) + (n if int(i) < 0 else 0), 0), n)
-                        for i in indices_or_sections] + [n]
-    return [ix.slice_in_dim(ary, int(lo), builtins.max(int(lo), int(hi)), axis=axis)
-            for lo, hi in zip(bounds[:-1], bounds[1:])]
+        bounds = (
+            [0]
+            + [builtins.min(builtins.max(int(i) + (n if int(i) < 0 else 0), 0), n) for i in indices_or_sections]
+            + [n]
+        )
+    return [
+        ix.slice_in_dim(ary, int(lo), builtins.max(int(lo), int(hi)), axis=axis)
+        for lo, hi in itertools.pairwise(bounds)
+    ]
 
 
 @numpy_when_eager(np.split)
@@ -203,9 +215,10 @@ def repeat(a, repeats, axis=None):
     if counts.ndim == 0:
         r = int(counts)
         shape = _shape(a)
-        expanded = sh.broadcast_in_dim(a, shape[:axis + 1] + (r,) + shape[axis + 1:],
-                                       tuple(d + (d > axis) for d in range(len(shape))))
-        return sh.reshape(expanded, shape[:axis] + (n * r,) + shape[axis + 1:])
+        expanded = sh.broadcast_in_dim(
+            a, shape[: axis + 1] + (r,) + shape[axis + 1 :], tuple(d + (d > axis) for d in range(len(shape)))
+        )
+        return sh.reshape(expanded, shape[:axis] + (n * r,) + shape[axis + 1 :])
     return take(a, np.repeat(np.arange(n), counts), axis=axis)
 
 
@@ -283,7 +296,7 @@ def roll(a, shift, axis=None):
 
 
 def _pad_eager(array, pad_width, mode="constant", constant_values=0, **kwargs):
-    if mode == "constant":      # numpy.pad refuses constant_values with the other modes
+    if mode == "constant":  # numpy.pad refuses constant_values with the other modes
         kwargs["constant_values"] = constant_values
     return np.pad(array, pad_width, mode=mode, **kwargs)
 
@@ -319,8 +332,10 @@ def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
                 array = ix.pad(array, values[d, side], config)
         return array
     if mode not in ("edge", "reflect", "symmetric", "wrap") or kwargs:
-        raise NotImplementedError(f"pad: mode={mode!r} {kwargs or ''} is not supported on traced values "
-                                  "(supported: constant, edge, reflect, symmetric, wrap)")
+        raise NotImplementedError(
+            f"pad: mode={mode!r} {kwargs or ''} is not supported on traced values "
+            "(supported: constant, edge, reflect, symmetric, wrap)"
+        )
     for d in range(nd):
         if widths[d].any():
             source = np.pad(np.arange(_shape(array)[d]), tuple(widths[d]), mode=mode)

@@ -1,23 +1,47 @@
 """Operators and array methods of traced values (`x + y`, `x @ w`, `x.sum()`, `x.T`, `x[i]`, `x.at[i]`),
 defined once on `fnad.core.Tracer` in terms of fnad.numpy. Importing this module installs them
 (fnad.numpy's face does)."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..core import Tracer
 from ._core import convert
-from ._elementwise import (add, subtract, multiply, divide, floor_divide, mod, power, less, less_equal, greater,
-                           greater_equal, equal, not_equal, bitwise_and, bitwise_or, bitwise_xor, left_shift,
-                           right_shift, negative, positive, abs, invert, clip, round)
-from ._reductions import sum, mean, max, min, prod, var, std, argmax, argmin, all, any
-from ._shapes import ravel, reshape, squeeze, swapaxes, transpose
-from ._products import dot, matmul
-from ._diagonals import trace, diagonal
+from ._diagonals import diagonal, trace
+from ._elementwise import (
+    abs,
+    add,
+    bitwise_and,
+    bitwise_or,
+    bitwise_xor,
+    clip,
+    divide,
+    equal,
+    floor_divide,
+    greater,
+    greater_equal,
+    invert,
+    left_shift,
+    less,
+    less_equal,
+    mod,
+    multiply,
+    negative,
+    not_equal,
+    positive,
+    power,
+    right_shift,
+    round,
+    subtract,
+)
 from ._indexing import _getitem, _IndexUpdateHelper, take
 from ._joining import repeat
-from ._sorting import cumsum, cumprod, sort, argsort
+from ._products import dot, matmul
+from ._reductions import all, any, argmax, argmin, max, mean, min, prod, std, sum, var
 from ._selection import nonzero
+from ._shapes import ravel, reshape, squeeze, swapaxes, transpose
+from ._sorting import argsort, cumprod, cumsum, sort
 
 
 def install_tracer_methods():
@@ -26,23 +50,66 @@ def install_tracer_methods():
         return lambda self, other: f(other, self)
 
     ops = {
-        "__add__": add, "__radd__": swap(add), "__sub__": subtract, "__rsub__": swap(subtract),
-        "__mul__": multiply, "__rmul__": swap(multiply), "__truediv__": divide,
-        "__rtruediv__": swap(divide), "__floordiv__": floor_divide, "__rfloordiv__": swap(floor_divide),
-        "__mod__": mod, "__rmod__": swap(mod), "__pow__": power, "__rpow__": swap(power),
-        "__matmul__": matmul, "__rmatmul__": swap(matmul),
-        "__lt__": less, "__le__": less_equal, "__gt__": greater, "__ge__": greater_equal,
-        "__eq__": equal, "__ne__": not_equal,
-        "__and__": bitwise_and, "__rand__": swap(bitwise_and), "__or__": bitwise_or,
-        "__ror__": swap(bitwise_or), "__xor__": bitwise_xor, "__rxor__": swap(bitwise_xor),
-        "__lshift__": left_shift, "__rshift__": right_shift,
-        "__neg__": negative, "__pos__": positive, "__abs__": abs, "__invert__": invert,
-        "sum": sum, "mean": mean, "max": max, "min": min, "prod": prod,
-        "var": var, "std": std, "argmax": argmax, "argmin": argmin,
-        "all": all, "any": any, "ravel": ravel, "flatten": ravel,
-        "squeeze": squeeze, "swapaxes": swapaxes, "dot": dot, "clip": clip,
-        "round": round, "trace": trace, "diagonal": diagonal,
-        "cumsum": cumsum, "cumprod": cumprod, "sort": sort, "argsort": argsort, "take": take, "repeat": repeat,
+        "__add__": add,
+        "__radd__": swap(add),
+        "__sub__": subtract,
+        "__rsub__": swap(subtract),
+        "__mul__": multiply,
+        "__rmul__": swap(multiply),
+        "__truediv__": divide,
+        "__rtruediv__": swap(divide),
+        "__floordiv__": floor_divide,
+        "__rfloordiv__": swap(floor_divide),
+        "__mod__": mod,
+        "__rmod__": swap(mod),
+        "__pow__": power,
+        "__rpow__": swap(power),
+        "__matmul__": matmul,
+        "__rmatmul__": swap(matmul),
+        "__lt__": less,
+        "__le__": less_equal,
+        "__gt__": greater,
+        "__ge__": greater_equal,
+        "__eq__": equal,
+        "__ne__": not_equal,
+        "__and__": bitwise_and,
+        "__rand__": swap(bitwise_and),
+        "__or__": bitwise_or,
+        "__ror__": swap(bitwise_or),
+        "__xor__": bitwise_xor,
+        "__rxor__": swap(bitwise_xor),
+        "__lshift__": left_shift,
+        "__rshift__": right_shift,
+        "__neg__": negative,
+        "__pos__": positive,
+        "__abs__": abs,
+        "__invert__": invert,
+        "sum": sum,
+        "mean": mean,
+        "max": max,
+        "min": min,
+        "prod": prod,
+        "var": var,
+        "std": std,
+        "argmax": argmax,
+        "argmin": argmin,
+        "all": all,
+        "any": any,
+        "ravel": ravel,
+        "flatten": ravel,
+        "squeeze": squeeze,
+        "swapaxes": swapaxes,
+        "dot": dot,
+        "clip": clip,
+        "round": round,
+        "trace": trace,
+        "diagonal": diagonal,
+        "cumsum": cumsum,
+        "cumprod": cumprod,
+        "sort": sort,
+        "argsort": argsort,
+        "take": take,
+        "repeat": repeat,
         "nonzero": nonzero,
     }
     for name, f in ops.items():

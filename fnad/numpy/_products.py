@@ -1,5 +1,6 @@
 """fnad.numpy's products: matmul, dot, vdot, inner, outer, tensordot, kron, cross and einsum, which
 become dot_general (plus reductions and elementwise products) when traced."""
+
 from __future__ import annotations
 
 import builtins
@@ -8,14 +9,15 @@ import string
 import numpy as np
 
 from ..core import get_aval
-from ..primitives import elementwise as ew, shape as sh
+from ..primitives import elementwise as ew
+from ..primitives import shape as sh
 from ..primitives.dot import dot_general
 from ..primitives.reductions import reduce_sum
-from ._core import (asarray_traced, broadcast_arrays, convert, normalize_axis, promoted, result_type,
-                    shape_of as _shape, numpy_when_eager)
+from ._core import asarray_traced, broadcast_arrays, convert, normalize_axis, numpy_when_eager, promoted, result_type
+from ._core import shape_of as _shape
 from ._elementwise import multiply, subtract
-from ._shapes import moveaxis, ndim, ravel, reshape
 from ._joining import stack
+from ._shapes import moveaxis, ndim, ravel, reshape
 
 
 def _matmul_traced(a, b):
@@ -23,16 +25,19 @@ def _matmul_traced(a, b):
     a, b = convert(asarray_traced(a), dt, weak), convert(asarray_traced(b), dt, weak)
     sa, sb = get_aval(a).shape, get_aval(b).shape
     if not sa or not sb:
-        raise ValueError("matmul: input operand does not have enough dimensions (0-d arrays are not allowed; "
-                         "use multiply or *)")
+        raise ValueError(
+            "matmul: input operand does not have enough dimensions (0-d arrays are not allowed; use multiply or *)"
+        )
     va, vb = len(sa) == 1, len(sb) == 1
     if va:
         a, sa = sh.reshape(a, (1,) + sa), (1,) + sa
     if vb:
         b, sb = sh.reshape(b, sb + (1,)), sb + (1,)
     if sa[-1] != sb[-2]:
-        raise ValueError(f"matmul: shapes {get_aval(a).shape if not va else sa[1:]} and "
-                         f"{sb if not vb else sb[:-1]} are not aligned: contraction sizes {sa[-1]} != {sb[-2]}")
+        raise ValueError(
+            f"matmul: shapes {get_aval(a).shape if not va else sa[1:]} and "
+            f"{sb if not vb else sb[:-1]} are not aligned: contraction sizes {sa[-1]} != {sb[-2]}"
+        )
     batch = np.broadcast_shapes(sa[:-2], sb[:-2])
     nb = len(batch)
     if sa[:-2] != batch:
@@ -161,8 +166,9 @@ def kron(a, b):
     nd = builtins.max(get_aval(a).ndim, get_aval(b).ndim)
     sa = (1,) * (nd - get_aval(a).ndim) + _shape(a)
     sb = (1,) * (nd - get_aval(b).ndim) + _shape(b)
-    out = multiply(sh.reshape(a, tuple(v for s in sa for v in (s, 1))),
-                   sh.reshape(b, tuple(v for s in sb for v in (1, s))))
+    out = multiply(
+        sh.reshape(a, tuple(v for s in sa for v in (s, 1))), sh.reshape(b, tuple(v for s in sb for v in (1, s)))
+    )
     return sh.reshape(out, tuple(x * y for x, y in zip(sa, sb)))
 
 
@@ -184,16 +190,19 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
     na, nb = _shape(a)[-1], _shape(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
-        raise ValueError(f"cross: incompatible dimensions for cross product (dimension must be 2 or 3), got "
-                         f"{na} and {nb}")
+        raise ValueError(
+            f"cross: incompatible dimensions for cross product (dimension must be 2 or 3), got {na} and {nb}"
+        )
     a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
     z = subtract(multiply(a0, b1), multiply(a1, b0))
     if na == nb == 2:
         return z
     a2 = a[..., 2] if na == 3 else ew.zeros_like(a0)
     b2 = b[..., 2] if nb == 3 else ew.zeros_like(b0)
-    out = stack(broadcast_arrays(subtract(multiply(a1, b2), multiply(a2, b1)),
-                                 subtract(multiply(a2, b0), multiply(a0, b2)), z), -1)
+    out = stack(
+        broadcast_arrays(subtract(multiply(a1, b2), multiply(a2, b1)), subtract(multiply(a2, b0), multiply(a0, b2)), z),
+        -1,
+    )
     return moveaxis(out, -1, axisc)
 
 
@@ -210,7 +219,7 @@ def _einsum_spec(subscripts, ndims):
     fresh = iter(c for c in string.ascii_letters if c not in spec)
     counts = [nd - len(t.replace("...", "")) if "..." in t else 0 for t, nd in zip(terms, ndims)]
     ellipsis = "".join(next(fresh) for _ in range(builtins.max(counts, default=0)))
-    terms = [t.replace("...", ellipsis[len(ellipsis) - c:]) for t, c in zip(terms, counts)]
+    terms = [t.replace("...", ellipsis[len(ellipsis) - c :]) for t, c in zip(terms, counts)]
     for t, nd in zip(terms, ndims):
         if len(t) != nd or not builtins.all(c in string.ascii_letters for c in t):
             raise ValueError(f"einsum: subscripts '{t}' do not match an operand with {nd} dimensions")
@@ -238,7 +247,8 @@ def _einsum_diagonal(x, labels):
 
 
 @numpy_when_eager(
-    lambda subscripts, *operands, optimize=None, dtype=None: np.einsum(subscripts, *operands, dtype=dtype))
+    lambda subscripts, *operands, optimize=None, dtype=None: np.einsum(subscripts, *operands, dtype=dtype)
+)
 def einsum(subscripts, *operands, optimize=None, dtype=None):
     """Einstein summation with a subscripts string (explicit `->` or implicit output, repeated
     labels for diagonals), as numpy.einsum; traced calls become dot_general / reductions.
@@ -260,7 +270,7 @@ def einsum(subscripts, *operands, optimize=None, dtype=None):
     terms, out = _einsum_spec(subscripts, [get_aval(o).ndim for o in ops])
     sizes = {}
     for o, t in zip(ops, terms):
-        for c, n in zip(t, _shape(o)):     # size 1 broadcasts; 0 is a size like any other
+        for c, n in zip(t, _shape(o)):  # size 1 broadcasts; 0 is a size like any other
             if sizes.get(c, 1) == 1:
                 sizes[c] = n
             elif n not in (1, sizes[c]):
@@ -269,16 +279,21 @@ def einsum(subscripts, *operands, optimize=None, dtype=None):
     for k, (o, t) in enumerate(zip(ops, terms)):
         o, t = _einsum_diagonal(o, t)
         o = sh.broadcast_in_dim(o, tuple(sizes[c] for c in t), tuple(range(len(t))))
-        needed = out + "".join(terms[:k] + terms[k + 1:])
+        needed = out + "".join(terms[:k] + terms[k + 1 :])
         summed = tuple(i for i, c in enumerate(t) if c not in needed)
         work.append((reduce_sum(o, summed), "".join(c for c in t if c in needed)))
     while len(work) > 1:
+
         def result_labels(i, j):
             (_, ta), (_, tb) = work[i], work[j]
             needed = out + "".join(t for k, (_, t) in enumerate(work) if k not in (i, j))
             batch = "".join(c for c in ta if c in tb and c in needed)
-            return (batch + "".join(c for c in ta if c not in tb) + "".join(c for c in tb if c not in ta),
-                    batch, "".join(c for c in ta if c in tb and c not in needed))
+            return (
+                batch + "".join(c for c in ta if c not in tb) + "".join(c for c in tb if c not in ta),
+                batch,
+                "".join(c for c in ta if c in tb and c not in needed),
+            )
+
         pairs = [(i, j) for i in range(len(work)) for j in range(i + 1, len(work))]
         i, j = builtins.min(pairs, key=lambda p: np.prod([sizes[c] for c in result_labels(*p)[0]]))
         labels, batch, contracted = result_labels(i, j)
@@ -286,7 +301,7 @@ def einsum(subscripts, *operands, optimize=None, dtype=None):
         dims = (tuple(ta.index(c) for c in contracted), tuple(tb.index(c) for c in contracted))
         prod = dot_general(a, b, (dims, (tuple(ta.index(c) for c in batch), tuple(tb.index(c) for c in batch))))
         work = [w for k, w in enumerate(work) if k not in (i, j)] + [(prod, labels)]
-    (x, labels), = work
+    ((x, labels),) = work
     x = reduce_sum(x, tuple(i for i, c in enumerate(labels) if c not in out))
     labels = "".join(c for c in labels if c in out)
     return sh.transpose(x, tuple(labels.index(c) for c in out))

@@ -1,4 +1,5 @@
 """fnad.numpy's reductions: sum, prod, max, min, all, any, mean, var, std, argmax, argmin."""
+
 from __future__ import annotations
 
 import builtins
@@ -6,9 +7,14 @@ import builtins
 import numpy as np
 
 from ..core import get_aval
-from ..primitives import elementwise as ew, reductions as red, shape as sh
-from ._core import (convert as _convert, asarray_traced as _asarray_traced,
-                    normalize_axis as _normalize_axis, normalize_axes as _normalize_axes, numpy_when_eager)
+from ..primitives import elementwise as ew
+from ..primitives import reductions as red
+from ..primitives import shape as sh
+from ._core import asarray_traced as _asarray_traced
+from ._core import convert as _convert
+from ._core import normalize_axes as _normalize_axes
+from ._core import normalize_axis as _normalize_axis
+from ._core import numpy_when_eager
 from ._elementwise import _as_bool, sqrt
 from ._shapes import ravel, reshape
 
@@ -16,12 +22,12 @@ from ._shapes import ravel, reshape
 def _reduce(np_fn, prim_fn, name, int_to=None, bool_to=None):
     def eager(a, axis=None, dtype=None, keepdims=False, **kw):
         kwargs = dict(axis=axis, keepdims=keepdims, **kw)
-        if dtype is not None:      # numpy.max/min/all/any take no dtype
+        if dtype is not None:  # numpy.max/min/all/any take no dtype
             kwargs["dtype"] = dtype
         return np_fn(a, **kwargs)
 
     def fn(a, axis=None, dtype=None, keepdims=False, **kw):
-        if kw:     # NumPy's initial=/where=: the traced path would silently ignore them
+        if kw:  # NumPy's initial=/where=: the traced path would silently ignore them
             raise NotImplementedError(f"{name}({', '.join(f'{k}=' for k in kw)}) is not supported on traced values")
         a = _asarray_traced(a)
         aval = get_aval(a)
@@ -35,12 +41,15 @@ def _reduce(np_fn, prim_fn, name, int_to=None, bool_to=None):
         axes = _normalize_axes(axis, aval.ndim)
         out = prim_fn(_convert(a, dt, aval.weak_type) if dt != aval.dtype else a, axes)
         return _keepdims(out, aval.ndim, axes) if keepdims else out
+
     fn.__name__ = name
     fn = numpy_when_eager(eager)(fn)
-    fn.__doc__ = (f"fnad version of numpy.{name}(a, axis=None, dtype=None, keepdims=False): a reduction "
-                  f"over `axis` (an int, a tuple, or None for all axes). Without traced arguments it "
-                  f"calls numpy.{name} itself; on traced values it binds fnad primitives (grad, jvp, "
-                  f"vjp, vmap, jit).")
+    fn.__doc__ = (
+        f"fnad version of numpy.{name}(a, axis=None, dtype=None, keepdims=False): a reduction "
+        f"over `axis` (an int, a tuple, or None for all axes). Without traced arguments it "
+        f"calls numpy.{name} itself; on traced values it binds fnad primitives (grad, jvp, "
+        f"vjp, vmap, jit)."
+    )
     return fn
 
 
@@ -120,7 +129,8 @@ amax, amin = max, min
 
 
 @numpy_when_eager(
-    lambda a, axis=None, dtype=None, keepdims=False: np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims))
+    lambda a, axis=None, dtype=None, keepdims=False: np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
+)
 def mean(a, axis=None, dtype=None, keepdims=False):
     """The mean over `axis` (all axes by default), as numpy.mean; integer input gives float64.
 
@@ -137,14 +147,20 @@ def mean(a, axis=None, dtype=None, keepdims=False):
     aval = get_aval(a)
     axes = _normalize_axes(axis, aval.ndim)
     n = int(np.prod([aval.shape[i] for i in axes], dtype=np.int64))
-    dt = np.dtype(dtype) if dtype is not None else (aval.dtype if np.issubdtype(aval.dtype, np.inexact)
-                                                     else np.dtype(np.float64))
+    dt = (
+        np.dtype(dtype)
+        if dtype is not None
+        else (aval.dtype if np.issubdtype(aval.dtype, np.inexact) else np.dtype(np.float64))
+    )
     s = sum(_convert(a, dt) if dt != aval.dtype else a, axis=axes, keepdims=keepdims)
     return ew.div(s, np.array(n, dt))
 
 
 @numpy_when_eager(
-    lambda a, axis=None, dtype=None, ddof=0, keepdims=False: np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+    lambda a, axis=None, dtype=None, ddof=0, keepdims=False: np.var(
+        a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims
+    )
+)
 def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     """The variance over `axis` with `ddof` delta degrees of freedom, as numpy.var (integer input gives
     float64).
@@ -166,7 +182,10 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
 
 
 @numpy_when_eager(
-    lambda a, axis=None, dtype=None, ddof=0, keepdims=False: np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+    lambda a, axis=None, dtype=None, ddof=0, keepdims=False: np.std(
+        a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims
+    )
+)
 def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
     """The standard deviation over `axis`, sqrt(var), as numpy.std.
 
@@ -189,10 +208,13 @@ def _arg(np_fn, prim_fn):
         ax = _normalize_axis(axis, get_aval(a).ndim)
         out = prim_fn(a, ax)
         return sh.expand_dims(out, (ax,)) if keepdims else out
+
     fn.__name__ = fn.__qualname__ = np_fn.__name__
-    fn.__doc__ = (f"fnad version of numpy.{np_fn.__name__}(a, axis=None, keepdims=False): the index (int64) of "
-                  f"the first extremum along `axis` (of the flattened array when None); an integer result, "
-                  f"so its derivative is zero.")
+    fn.__doc__ = (
+        f"fnad version of numpy.{np_fn.__name__}(a, axis=None, keepdims=False): the index (int64) of "
+        f"the first extremum along `axis` (of the flattened array when None); an integer result, "
+        f"so its derivative is zero."
+    )
     return fn
 
 

@@ -1,13 +1,15 @@
 """fnad.numpy's functions whose output shape depends on the values (nonzero, argwhere, flatnonzero,
 unique: concrete values only), and select."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from ._core import concrete as _concrete, numpy_when_eager
+from ._core import concrete as _concrete
+from ._core import numpy_when_eager
 from ._elementwise import where
-from ._shapes import ravel
 from ._indexing import take
+from ._shapes import ravel
 
 
 def nonzero(a):

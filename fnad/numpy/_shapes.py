@@ -1,13 +1,17 @@
 """fnad.numpy's shape functions: shape/ndim/size, reshape, transpose and axis moves, expand_dims,
 squeeze, broadcasting, result_type, atleast_1d/2d."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..core import get_aval
 from ..primitives import shape as sh
-from ._core import (result_type as _result_type, asarray_traced as _asarray_traced,
-                    normalize_axis as _normalize_axis, normalize_axes as _normalize_axes, numpy_when_eager)
+from ._core import asarray_traced as _asarray_traced
+from ._core import normalize_axes as _normalize_axes
+from ._core import normalize_axis as _normalize_axis
+from ._core import numpy_when_eager
+from ._core import result_type as _result_type
 
 
 def shape(a):
@@ -50,8 +54,9 @@ def _reshape_target(newshape, order, shape):
     return shape if newshape is None else newshape
 
 
-@numpy_when_eager(lambda a, newshape=None, order="C", shape=None:
-                  np.reshape(a, _reshape_target(newshape, order, shape)))
+@numpy_when_eager(
+    lambda a, newshape=None, order="C", shape=None: np.reshape(a, _reshape_target(newshape, order, shape))
+)
 def reshape(a, newshape=None, order="C", shape=None):
     """`a` with a new shape of the same size (one entry may be -1), in C order only. Under jit the
     new shape must be static (Python ints), not computed from traced values.

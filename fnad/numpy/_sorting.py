@@ -1,5 +1,6 @@
 """fnad.numpy's sorting, searching and cumulative ops: sort, argsort, cumsum, cumprod, diff,
 meshgrid, searchsorted."""
+
 from __future__ import annotations
 
 import builtins
@@ -7,14 +8,18 @@ import builtins
 import numpy as np
 
 from ..core import get_aval
-from ..primitives import shape as sh, indexing as ix, cumulative as cum, sorting
+from ..primitives import cumulative as cum
+from ..primitives import indexing as ix
+from ..primitives import shape as sh
+from ..primitives import sorting
 from ..primitives.reductions import reduce_sum
-from ._core import (asarray_traced, broadcast_arrays, convert, normalize_axis, shape_of as _shape,
-                    traced_array as _traced_array, numpy_when_eager)
+from ._core import asarray_traced, broadcast_arrays, convert, normalize_axis, numpy_when_eager
+from ._core import shape_of as _shape
+from ._core import traced_array as _traced_array
 from ._elementwise import isnan, less, less_equal, logical_and, logical_not, logical_or, not_equal, subtract
-from ._shapes import broadcast_to, ravel, reshape
 from ._indexing import take
 from ._joining import concatenate
+from ._shapes import broadcast_to, ravel, reshape
 
 
 @numpy_when_eager(np.sort)
@@ -36,8 +41,10 @@ def sort(a, axis=-1, kind=None, order=None, stable=None):
 
 
 @numpy_when_eager(
-    lambda a, axis=-1, kind=None, order=None, stable=None: np.argsort(a, axis=axis, kind="stable" if kind is None and stable is None else kind,
-                          order=order, stable=stable))
+    lambda a, axis=-1, kind=None, order=None, stable=None: np.argsort(
+        a, axis=axis, kind="stable" if kind is None and stable is None else kind, order=order, stable=stable
+    )
+)
 def argsort(a, axis=-1, kind=None, order=None, stable=None):
     """Stable argsort (ties keep their order, as kind='stable'); NaN sorts last.
 
@@ -66,6 +73,7 @@ def _accumulate(np_fn, lax_fn):
         elif dt == np.bool_ or (np.issubdtype(dt, np.integer) and dt.itemsize < 8):
             dt = np.dtype(np.uint64 if np.issubdtype(dt, np.unsignedinteger) else np.int64)
         return lax_fn(convert(a, dt) if dt != get_aval(a).dtype else a, normalize_axis(axis, get_aval(a).ndim))
+
     fn.__name__ = fn.__qualname__ = np_fn.__name__
     fn.__doc__ = f"fnad version of numpy.{np_fn.__name__}."
     return fn
@@ -114,20 +122,22 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     a = asarray_traced(a)
     axis = normalize_axis(axis, get_aval(a).ndim)
     if prepend is not None or append is not None:
-        edge = lambda v: broadcast_to(_traced_array(v), _shape(a)[:axis] + (1,) + _shape(a)[axis + 1:]) \
-            if np.ndim(v) == 0 else v
+        edge = lambda v: (
+            broadcast_to(_traced_array(v), _shape(a)[:axis] + (1,) + _shape(a)[axis + 1 :]) if np.ndim(v) == 0 else v
+        )
         parts = ([edge(prepend)] if prepend is not None else []) + [a] + ([edge(append)] if append is not None else [])
         a = concatenate(parts, axis)
     for _ in range(n):
         m = _shape(a)[axis]
-        hi = ix.slice_in_dim(a, builtins.min(1, m), m, axis=axis)     # empty when m == 0, as NumPy
+        hi = ix.slice_in_dim(a, builtins.min(1, m), m, axis=axis)  # empty when m == 0, as NumPy
         lo = ix.slice_in_dim(a, 0, builtins.max(m - 1, 0), axis=axis)
         a = not_equal(hi, lo) if get_aval(a).dtype == np.bool_ else subtract(hi, lo)
     return a
 
 
 @numpy_when_eager(
-    lambda *xi, copy=True, sparse=False, indexing="xy": np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing))
+    lambda *xi, copy=True, sparse=False, indexing="xy": np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
+)
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     """Coordinate arrays from 1-d coordinate vectors ('xy' Cartesian or 'ij' matrix indexing; sparse=True
     keeps size-1 axes).
@@ -171,7 +181,7 @@ def searchsorted(a, v, side="left", sorter=None):
     v = asarray_traced(v)
     column = sh.expand_dims(v, (get_aval(v).ndim,))
     before = (less if side == "left" else less_equal)(a, column)
-    if get_aval(a).dtype.kind == "f" or get_aval(v).dtype.kind == "f":   # NaN sorts last, as in np.sort
+    if get_aval(a).dtype.kind == "f" or get_aval(v).dtype.kind == "f":  # NaN sorts last, as in np.sort
         nan_v = isnan(column)
         before = logical_or(before, logical_and(nan_v, logical_not(isnan(a))) if side == "left" else nan_v)
     return reduce_sum(convert(before, np.int64), (get_aval(v).ndim,))

@@ -5,23 +5,39 @@ differentiable and batchable: solve/inv/det/slogdet go through LU and triangular
 2-norm and nuclear norm through the eigenvalues of A^T A. cholesky and eigh symmetrise their input
 ((a + a^T) / 2, as JAX does) unless `symmetrize_input=False`.
 """
+
 from __future__ import annotations
 
 import builtins
+
 import numpy as np
 
 from ..core import get_aval
-from ..primitives import linalg as la
 from ..primitives import elementwise as ew
+from ..primitives import linalg as la
 from ..primitives import shape as sh
 from ._core import asarray_traced, convert, normalize_axes, numpy_when_eager
-from ._elementwise import abs, exp, log, maximum, sign as _sign, sqrt, where
+from ._elementwise import abs, exp, log, maximum, sqrt, where
+from ._elementwise import sign as _sign
+from ._products import matmul
 from ._reductions import max, min, prod, sum
 from ._shapes import expand_dims, moveaxis, reshape, shape, squeeze, swapaxes
-from ._products import matmul
 
-__all__ = ["norm", "solve", "inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "qr", "matrix_power",
-           "EighResult", "SlogdetResult", "QRResult"]
+__all__ = [
+    "EighResult",
+    "QRResult",
+    "SlogdetResult",
+    "cholesky",
+    "det",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "matrix_power",
+    "norm",
+    "qr",
+    "slogdet",
+    "solve",
+]
 
 # NumPy's own result namedtuples, so eager and traced results have the same pytree structure.
 EighResult = type(np.linalg.eigh(np.eye(1)))
@@ -41,8 +57,9 @@ def _float_operands(name, *arrays):
 def _square(name, a):
     shape = get_aval(a).shape
     if len(shape) < 2 or shape[-1] != shape[-2]:
-        raise ValueError(f"linalg.{name}: expected a square matrix or a stack of them (shape (..., m, m)), "
-                         f"got shape {shape}")
+        raise ValueError(
+            f"linalg.{name}: expected a square matrix or a stack of them (shape (..., m, m)), got shape {shape}"
+        )
     return a
 
 
@@ -72,8 +89,10 @@ def solve(a, b):
         b = sh.reshape(b, get_aval(b).shape + (1,))
     sb = get_aval(b).shape
     if len(sb) < 2 or sb[-2] != m:
-        raise ValueError(f"linalg.solve: b of shape {get_aval(b).shape[:-1] if vector else sb} does not match "
-                         f"a of shape {get_aval(a).shape}: need b.shape[-2] == {m} (or a vector of length {m})")
+        raise ValueError(
+            f"linalg.solve: b of shape {get_aval(b).shape[:-1] if vector else sb} does not match "
+            f"a of shape {get_aval(a).shape}: need b.shape[-2] == {m} (or a vector of length {m})"
+        )
     batch = np.broadcast_shapes(get_aval(a).shape[:-2], sb[:-2])
     a = sh.broadcast_to_rank_shape(a, batch + (m, m))
     b = sh.broadcast_to_rank_shape(b, batch + sb[-2:])
@@ -152,8 +171,11 @@ def _symmetrized(name, a, symmetrize_input):
     return la.symmetrize(a) if symmetrize_input else a
 
 
-@numpy_when_eager(lambda a, upper=False, symmetrize_input=True:
-                  np.linalg.cholesky(_symmetrized_eager(a, symmetrize_input), upper=upper))
+@numpy_when_eager(
+    lambda a, upper=False, symmetrize_input=True: np.linalg.cholesky(
+        _symmetrized_eager(a, symmetrize_input), upper=upper
+    )
+)
 def cholesky(a, upper=False, symmetrize_input=True):
     """The Cholesky factor L (a = L L^T), or L^T with upper=True. Traced: NaN when a is not
     positive definite (eagerly NumPy raises LinAlgError).
@@ -172,8 +194,11 @@ def cholesky(a, upper=False, symmetrize_input=True):
     return la.swap_last(l) if upper else l
 
 
-@numpy_when_eager(lambda a, UPLO="L", symmetrize_input=True:
-                  EighResult(*np.linalg.eigh(_symmetrized_eager(a, symmetrize_input), UPLO)))
+@numpy_when_eager(
+    lambda a, UPLO="L", symmetrize_input=True: EighResult(
+        *np.linalg.eigh(_symmetrized_eager(a, symmetrize_input), UPLO)
+    )
+)
 def eigh(a, UPLO="L", symmetrize_input=True):
     """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices.
 
@@ -223,8 +248,7 @@ def qr(a, mode="reduced"):
            [0., 1.]])
     """
     if mode not in ("reduced", "r"):
-        raise NotImplementedError(f"linalg.qr: mode {mode!r} is not supported on traced values "
-                                  "(use 'reduced' or 'r')")
+        raise NotImplementedError(f"linalg.qr: mode {mode!r} is not supported on traced values (use 'reduced' or 'r')")
     (a,) = _float_operands("qr", a)
     q, r = la.qr(a)
     return r if mode == "r" else QRResult(q, r)
@@ -280,8 +304,8 @@ def _vector_norm(x, axis, ord):
         return sum(x != 0, axis=ax, keepdims=True).astype(get_aval(x).dtype)
     if ord == 1:
         return sum(abs(x), axis=ax, keepdims=True)
-    if isinstance(ord, str):
-        raise ValueError(f"linalg.norm: invalid norm order {ord!r} for vectors")
+    if isinstance(ord, str):  # NumPy raises ValueError here too
+        raise ValueError(f"linalg.norm: invalid norm order {ord!r} for vectors")  # noqa: TRY004
     return sum(abs(x) ** ord, axis=ax, keepdims=True) ** (1.0 / ord)
 
 
@@ -329,7 +353,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         axis = tuple(range(nd))
     axes = normalize_axes(axis, nd)
     if isinstance(axis, (tuple, list)):
-        axes = tuple(builtins.int(a) % nd for a in axis)    # keep the given order (row, col)
+        axes = tuple(builtins.int(a) % nd for a in axis)  # keep the given order (row, col)
     if len(axes) == 1:
         out = _vector_norm(x, axes, ord)
     elif len(axes) == 2:

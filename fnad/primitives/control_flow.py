@@ -21,26 +21,35 @@ equation linear in the tangents whose non-linear inputs are primal residuals.
 Batching: a batched predicate turns cond into a select of all branches' outputs and makes while run
 until every lane is done, finished lanes frozen by select; scan carries the batch dimension.
 """
+
 from __future__ import annotations
 
 import functools
 
 import numpy as np
 
+from ..ad_util import Zero, add_tangents, instantiate, tangent_aval, zero_cotangents
 from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
-from ..ir import ClosedJaxpr, Jaxpr, Var, eval_closed, dce
-from ..ad_util import Zero, tangent_aval, instantiate, add_tangents, zero_cotangents
+from ..ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed
+from ..transforms.batching import move_bdim, move_to_front
+from ..transforms.jaxpr_rules import (
+    batch_jaxpr,
+    jaxpr_cache,
+    jvp_jaxpr,
+    out_nonzeros,
+    split_linear,
+    trace_flat,
+    transpose_jaxpr,
+)
 from ..transforms.jvp import jvp_flat
 from ..transforms.reverse import is_undefined
-from ..transforms.batching import move_bdim, move_to_front
 from ..transforms.staging import decomposition, trace_to_jaxpr
-from ..transforms.jaxpr_rules import (jaxpr_cache, trace_flat, jvp_jaxpr, out_nonzeros, split_linear,
-                                      transpose_jaxpr, batch_jaxpr)
-from .elementwise import (add, sub, mul, div, eq, lt, gt, select, bitwise_or, convert_element_type,
-                          min as minimum, max as maximum)
-from .shape import broadcast_in_dim, full, reshape
-from .reductions import reduce_or, reduce_max
+from .elementwise import add, bitwise_or, convert_element_type, div, eq, gt, lt, mul, select, sub
+from .elementwise import max as maximum
+from .elementwise import min as minimum
 from .indexing import dynamic_slice, dynamic_update_slice
+from .reductions import reduce_max, reduce_or
+from .shape import broadcast_in_dim, full, reshape
 
 _I64 = np.dtype(np.int64)
 
@@ -97,7 +106,7 @@ def _join_avals(avals_list):
 def _split(seq, *sizes):
     out, i = [], 0
     for n in sizes:
-        out.append(list(seq[i:i + n]))
+        out.append(list(seq[i : i + n]))
         i += n
     out.append(list(seq[i:]))
     return out
@@ -118,11 +127,15 @@ def _cond_abstract_eval(index, *ops, branches):
         raise TypeError(f"cond: the branch index must be an int32 scalar, got {index.str_short()}")
     for i, b in enumerate(branches):
         if len(b.in_avals) != len(ops) or not all(map(_same_type, b.in_avals, ops)):
-            raise TypeError(f"cond: branch {i} takes {[a.str_short() for a in b.in_avals]} but the operands "
-                            f"are {[a.str_short() for a in ops]}")
+            raise TypeError(
+                f"cond: branch {i} takes {[a.str_short() for a in b.in_avals]} but the operands "
+                f"are {[a.str_short() for a in ops]}"
+            )
         if not all(map(_same_type, b.out_avals, branches[0].out_avals)):
-            raise TypeError(f"cond: branch {i} returns {[a.str_short() for a in b.out_avals]} but branch 0 "
-                            f"returns {[a.str_short() for a in branches[0].out_avals]}")
+            raise TypeError(
+                f"cond: branch {i} returns {[a.str_short() for a in b.out_avals]} but branch 0 "
+                f"returns {[a.str_short() for a in branches[0].out_avals]}"
+            )
     return _join_avals([b.out_avals for b in branches])
 
 
@@ -137,16 +150,18 @@ def _cond_linearized(branches, nonzeros, out_nz):
     all_res = [a for r in res_avals for a in r]
     primal, tangent = [], []
     for i, (known, unknown, n_res) in enumerate(splits):
+
         def primal_fun(*ops, known=known, i=i):
             outs = eval_closed(known, *ops)
             res = [_zeros(a) for a in all_res]
-            res[offsets[i]:offsets[i + 1]] = outs[n_out:]
+            res[offsets[i] : offsets[i + 1]] = outs[n_out:]
             return outs[:n_out] + res
 
         def tangent_fun(*args, unknown=unknown, i=i):
-            return eval_closed(unknown, *args[offsets[i]:offsets[i + 1]], *args[len(all_res):])
+            return eval_closed(unknown, *args[offsets[i] : offsets[i + 1]], *args[len(all_res) :])
+
         primal.append(trace_to_jaxpr(primal_fun, list(branches[0].in_avals), "cond_primal"))
-        t_in = [a for a in unknown.in_avals[len(res_avals[i]):]]
+        t_in = [a for a in unknown.in_avals[len(res_avals[i]) :]]
         tangent.append(trace_to_jaxpr(tangent_fun, all_res + t_in, "cond_tangent"))
     return tuple(primal), tuple(tangent)
 
@@ -161,8 +176,7 @@ def _cond_jvp(primals, tangents, branches):
     primal, tangent = _cond_linearized(branches, nonzeros, out_nz)
     outs = cond_p.bind(index, *ops, branches=primal)
     n_out = len(out_avals)
-    touts = iter(cond_p.bind(index, *outs[n_out:], *[t for t in tangents[1:] if type(t) is not Zero],
-                             branches=tangent))
+    touts = iter(cond_p.bind(index, *outs[n_out:], *[t for t in tangents[1:] if type(t) is not Zero], branches=tangent))
     return outs[:n_out], [next(touts) if nz else _tangent_zero(a) for a, nz in zip(out_avals, out_nz)]
 
 
@@ -175,8 +189,11 @@ def _cond_transpose(cts, index, *ops, branches):
     assert not is_undefined(index), "cond: the branch index cannot be linear"
     linear = tuple(is_undefined(a) for a in ops)
     cts = zero_cotangents(cts, branches[0].out_avals)
-    outs = iter(cond_p.bind(index, *[a for a, lin in zip(ops, linear) if not lin], *cts,
-                            branches=_transposed_branches(branches, linear)))
+    outs = iter(
+        cond_p.bind(
+            index, *[a for a, lin in zip(ops, linear) if not lin], *cts, branches=_transposed_branches(branches, linear)
+        )
+    )
     return [None] + [next(outs) if lin else None for lin in linear]
 
 
@@ -186,8 +203,9 @@ def _cond_batch(vals, dims, branches, axis_size):
     ops = move_to_front(ops, op_dims, op_batched, axis_size)
     n_out = len(branches[0].out_avals)
     if index_dim is None:
-        out_b = [any(col) for col in
-                 zip(*[batch_jaxpr(b, op_batched, axis_size, (False,) * n_out)[1] for b in branches])]
+        out_b = [
+            any(col) for col in zip(*[batch_jaxpr(b, op_batched, axis_size, (False,) * n_out)[1] for b in branches])
+        ]
         batched = tuple(batch_jaxpr(b, op_batched, axis_size, tuple(out_b))[0] for b in branches)
         return cond_p.bind(index, *ops, branches=batched), [0 if b else None for b in out_b]
     # A batched predicate: every branch runs on every lane, each lane selects its branch's outputs.
@@ -211,7 +229,7 @@ def cond_flat(index, branches, operands):
     for closed, consts in branches:
         j, k = closed.jaxpr, len(consts)
         before = [Var(get_aval(c)) for c in all_consts[:start]]
-        after = [Var(get_aval(c)) for c in all_consts[start + k:]]
+        after = [Var(get_aval(c)) for c in all_consts[start + k :]]
         joined.append(ClosedJaxpr(Jaxpr([], before + j.invars[:k] + after + j.invars[k:], j.eqns, j.outvars), []))
         start += k
     return cond_p.bind(index, *all_consts, *operands, branches=tuple(joined))
@@ -231,13 +249,15 @@ def _while_impl(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, check
 
 
 def _while_abstract_eval(*avals, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, checkpoints):
-    carry = avals[cond_nconsts + body_nconsts:]
+    carry = avals[cond_nconsts + body_nconsts :]
     (pred,) = cond_jaxpr.out_avals
     if pred.shape != () or pred.dtype != np.bool_:
         raise TypeError(f"while: the loop condition must return a bool scalar, got {pred.str_short()}")
     if not all(map(_same_type, body_jaxpr.out_avals, carry)):
-        raise TypeError(f"while: the body returns {[a.str_short() for a in body_jaxpr.out_avals]} for a carry "
-                        f"of {[a.str_short() for a in carry]}")
+        raise TypeError(
+            f"while: the body returns {[a.str_short() for a in body_jaxpr.out_avals]} for a carry "
+            f"of {[a.str_short() for a in carry]}"
+        )
     return [a.strip_weak() for a in carry]
 
 
@@ -260,6 +280,7 @@ def _counted(body_jaxpr, nconsts):
     def fun(*args):
         consts, (i, *carry) = args[:nconsts], args[nconsts:]
         return [add(i, _i64(1))] + eval_closed(body_jaxpr, *consts, *carry)
+
     return trace_to_jaxpr(fun, avals[:nconsts] + [ShapedArray((), _I64)] + avals[nconsts:], "counted_body")
 
 
@@ -268,22 +289,30 @@ def _counted_cond(cond_jaxpr, nconsts):
     avals = list(cond_jaxpr.in_avals)
 
     def fun(*args):
-        return eval_closed(cond_jaxpr, *args[:nconsts], *args[nconsts + 1:])
+        return eval_closed(cond_jaxpr, *args[:nconsts], *args[nconsts + 1 :])
+
     return trace_to_jaxpr(fun, avals[:nconsts] + [ShapedArray((), _I64)] + avals[nconsts:], "counted_cond")
 
 
-@functools.lru_cache(maxsize=512)     # keyed by avals, not by an IR
+@functools.lru_cache(maxsize=512)  # keyed by avals, not by an IR
 def _below(carry_avals):
     """Loop condition (limit, i, *carry) -> i < limit."""
-    return trace_to_jaxpr(lambda k, i, *carry: [lt(i, k)],
-                          [ShapedArray((), _I64)] * 2 + list(carry_avals), "below")
+    return trace_to_jaxpr(lambda k, i, *carry: [lt(i, k)], [ShapedArray((), _I64)] * 2 + list(carry_avals), "below")
 
 
 def repeat_body(body_jaxpr, nconsts, consts, carry, times, checkpoints):
     """Apply the body `times` (traced int64) times to the carry."""
-    outs = while_p.bind(times, *consts, _i64(0), *carry, cond_jaxpr=_below(tuple(body_jaxpr.out_avals)),
-                        body_jaxpr=_counted(body_jaxpr, nconsts), cond_nconsts=1, body_nconsts=nconsts,
-                        checkpoints=checkpoints)
+    outs = while_p.bind(
+        times,
+        *consts,
+        _i64(0),
+        *carry,
+        cond_jaxpr=_below(tuple(body_jaxpr.out_avals)),
+        body_jaxpr=_counted(body_jaxpr, nconsts),
+        cond_nconsts=1,
+        body_nconsts=nconsts,
+        checkpoints=checkpoints,
+    )
     return outs[1:]
 
 
@@ -292,20 +321,41 @@ def _while_jvp(primals, tangents, cond_jaxpr, body_jaxpr, cond_nconsts, body_nco
     _, t_bconsts, t_init = _split(tangents, cond_nconsts, body_nconsts)
     carry_avals = body_jaxpr.out_avals
     const_nz = tuple(type(t) is not Zero for t in t_bconsts)
-    carry_nz = carry_nonzeros(body_jaxpr, const_nz, [type(t) is not Zero for t in t_init], len(init),
-                              carry_avals)
-    params = dict(cond_jaxpr=cond_jaxpr, body_jaxpr=body_jaxpr, cond_nconsts=cond_nconsts,
-                  body_nconsts=body_nconsts, checkpoints=checkpoints)
+    carry_nz = carry_nonzeros(body_jaxpr, const_nz, [type(t) is not Zero for t in t_init], len(init), carry_avals)
+    params = {
+        "cond_jaxpr": cond_jaxpr,
+        "body_jaxpr": body_jaxpr,
+        "cond_nconsts": cond_nconsts,
+        "body_nconsts": body_nconsts,
+        "checkpoints": checkpoints,
+    }
     if not any(carry_nz):
         return while_p.bind(*primals, **params), [_tangent_zero(a) for a in carry_avals]
     # The primal loop also counts its iterations; the tangent is `while_lin` over that many steps.
-    n, *outs = while_p.bind(*cconsts, *bconsts, _i64(0), *init, cond_jaxpr=_counted_cond(cond_jaxpr, cond_nconsts),
-                            body_jaxpr=_counted(body_jaxpr, body_nconsts), cond_nconsts=cond_nconsts,
-                            body_nconsts=body_nconsts, checkpoints=checkpoints)
-    touts = iter(while_lin_p.bind(
-        *bconsts, *init, n, *[t for t, nz in zip(t_bconsts, const_nz) if nz],
-        *[instantiate(t) for t, nz in zip(t_init, carry_nz) if nz],
-        body_jaxpr=body_jaxpr, const_nz=const_nz, carry_nz=carry_nz, checkpoints=checkpoints))
+    n, *outs = while_p.bind(
+        *cconsts,
+        *bconsts,
+        _i64(0),
+        *init,
+        cond_jaxpr=_counted_cond(cond_jaxpr, cond_nconsts),
+        body_jaxpr=_counted(body_jaxpr, body_nconsts),
+        cond_nconsts=cond_nconsts,
+        body_nconsts=body_nconsts,
+        checkpoints=checkpoints,
+    )
+    touts = iter(
+        while_lin_p.bind(
+            *bconsts,
+            *init,
+            n,
+            *[t for t, nz in zip(t_bconsts, const_nz) if nz],
+            *[instantiate(t) for t, nz in zip(t_init, carry_nz) if nz],
+            body_jaxpr=body_jaxpr,
+            const_nz=const_nz,
+            carry_nz=carry_nz,
+            checkpoints=checkpoints,
+        )
+    )
     return outs, [next(touts) if nz else _tangent_zero(a) for a, nz in zip(carry_avals, carry_nz)]
 
 
@@ -323,14 +373,30 @@ def _while_batch(vals, dims, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts,
     cond_b = batch_jaxpr(cond_jaxpr, cb + carry_b, axis_size, (False,))[0]
     body_b = batch_jaxpr(body_jaxpr, bb + carry_b, axis_size, carry_b)[0]
     if not pred_batched:
-        outs = while_p.bind(*cconsts, *bconsts, *init, cond_jaxpr=cond_b, body_jaxpr=body_b,
-                            cond_nconsts=cond_nconsts, body_nconsts=body_nconsts, checkpoints=checkpoints)
+        outs = while_p.bind(
+            *cconsts,
+            *bconsts,
+            *init,
+            cond_jaxpr=cond_b,
+            body_jaxpr=body_b,
+            cond_nconsts=cond_nconsts,
+            body_nconsts=body_nconsts,
+            checkpoints=checkpoints,
+        )
         return outs, [0 if b else None for b in carry_b]
     # Batched predicate: run while any lane runs; lanes whose predicate is false keep their carry.
     any_cond, masked_body = _masked_loop(cond_b, body_b, cond_nconsts)
-    outs = while_p.bind(*cconsts, *cconsts, *bconsts, *init, cond_jaxpr=any_cond, body_jaxpr=masked_body,
-                        cond_nconsts=cond_nconsts, body_nconsts=cond_nconsts + body_nconsts,
-                        checkpoints=checkpoints)
+    outs = while_p.bind(
+        *cconsts,
+        *cconsts,
+        *bconsts,
+        *init,
+        cond_jaxpr=any_cond,
+        body_jaxpr=masked_body,
+        cond_nconsts=cond_nconsts,
+        body_nconsts=cond_nconsts + body_nconsts,
+        checkpoints=checkpoints,
+    )
     return outs, [0] * len(outs)
 
 
@@ -348,8 +414,11 @@ def _masked_loop(cond_b, body_b, cond_nconsts):
         (running,) = eval_closed(cond_b, *cconsts, *carry)
         new = eval_closed(body_b, *bconsts, *carry)
         return [_masked(running, n, o) for n, o in zip(new, carry)]
-    return (trace_to_jaxpr(any_cond, list(cond_b.in_avals), "while_any"),
-            trace_to_jaxpr(body, c_avals + list(body_b.in_avals), "while_masked_body"))
+
+    return (
+        trace_to_jaxpr(any_cond, list(cond_b.in_avals), "while_any"),
+        trace_to_jaxpr(body, c_avals + list(body_b.in_avals), "while_masked_body"),
+    )
 
 
 define_rules(while_p, _while_impl, _while_abstract_eval, _while_jvp, _while_batch)
@@ -358,8 +427,16 @@ define_rules(while_p, _while_impl, _while_abstract_eval, _while_jvp, _while_batc
 def while_flat(cond, body, init, checkpoints):
     """Bind while on a flat carry; `cond`/`body` are (ClosedJaxpr taking its consts first, consts)."""
     (cj, cc), (bj, bc) = cond, body
-    return while_p.bind(*cc, *bc, *init, cond_jaxpr=cj, body_jaxpr=bj, cond_nconsts=len(cc),
-                        body_nconsts=len(bc), checkpoints=checkpoints)
+    return while_p.bind(
+        *cc,
+        *bc,
+        *init,
+        cond_jaxpr=cj,
+        body_jaxpr=bj,
+        cond_nconsts=len(cc),
+        body_nconsts=len(bc),
+        checkpoints=checkpoints,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -389,20 +466,32 @@ def _jvp_step(body_jaxpr, const_nz, carry_nz):
         consts, tc, (i, *rest) = _split(args, nb, n_tc)
         carry, tx = rest[:nc], rest[nc:]
         return [add(i, _i64(1))] + eval_closed(jvp_body, *consts, *carry, *tc, *tx)
+
     avals = list(body_jaxpr.in_avals)
     t_avals = [tangent_aval(a) for a, nz in zip(avals, const_nz + carry_nz) if nz]
-    return trace_to_jaxpr(fun, avals[:nb] + t_avals[:n_tc] + [ShapedArray((), _I64)] + avals[nb:] + t_avals[n_tc:],
-                          "while_jvp_step")
+    return trace_to_jaxpr(
+        fun, avals[:nb] + t_avals[:n_tc] + [ShapedArray((), _I64)] + avals[nb:] + t_avals[n_tc:], "while_jvp_step"
+    )
 
 
 def _while_lin_forward(*args, body_jaxpr, const_nz, carry_nz, checkpoints):
     """The definition of while_lin as a loop over (primal, tangent) carries."""
     consts, init, n, tc, tx = _lin_args(args, body_jaxpr, const_nz)
     step = _jvp_step(body_jaxpr, const_nz, carry_nz)
-    outs = while_p.bind(n, *consts, *tc, _i64(0), *init, *tx, cond_jaxpr=_below(tuple(step.out_avals[1:])),
-                        body_jaxpr=step, cond_nconsts=1, body_nconsts=len(consts) + len(tc),
-                        checkpoints=checkpoints)
-    return outs[1 + len(init):]
+    outs = while_p.bind(
+        n,
+        *consts,
+        *tc,
+        _i64(0),
+        *init,
+        *tx,
+        cond_jaxpr=_below(tuple(step.out_avals[1:])),
+        body_jaxpr=step,
+        cond_nconsts=1,
+        body_nconsts=len(consts) + len(tc),
+        checkpoints=checkpoints,
+    )
+    return outs[1 + len(init) :]
 
 
 def _while_lin_abstract_eval(*avals, body_jaxpr, const_nz, carry_nz, checkpoints):
@@ -417,19 +506,24 @@ def _while_lin_transpose(cts, *args, body_jaxpr, const_nz, carry_nz, checkpoints
     consts, init, n, tc, tx = _lin_args(args, body_jaxpr, const_nz)
     assert not any(map(is_undefined, consts + init + [n])), "while_lin: primal inputs cannot be linear"
     cts = zero_cotangents(cts, [a for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz])
-    outs = revolve_p.bind(*consts, *init, n, *cts, body_jaxpr=body_jaxpr, const_nz=const_nz, carry_nz=carry_nz,
-                          checkpoints=checkpoints)
-    ct_x, ct_c = outs[:len(cts)], outs[len(cts):]
-    return ([None] * (len(consts) + len(init) + 1) + [c if is_undefined(t) else None for c, t in zip(ct_c, tc)]
-            + [c if is_undefined(t) else None for c, t in zip(ct_x, tx)])
+    outs = revolve_p.bind(
+        *consts, *init, n, *cts, body_jaxpr=body_jaxpr, const_nz=const_nz, carry_nz=carry_nz, checkpoints=checkpoints
+    )
+    ct_x, ct_c = outs[: len(cts)], outs[len(cts) :]
+    return (
+        [None] * (len(consts) + len(init) + 1)
+        + [c if is_undefined(t) else None for c, t in zip(ct_c, tc)]
+        + [c if is_undefined(t) else None for c, t in zip(ct_x, tx)]
+    )
 
 
 def _while_lin_batch(vals, dims, body_jaxpr, const_nz, carry_nz, checkpoints, axis_size):
     consts, init, n, tc, tx = _lin_args(vals, body_jaxpr, const_nz)
     cdims, idims, (ndim,), tcdims, txdims = _split(dims, len(consts), len(init), 1, len(tc))
     tcd = iter(tcdims)
-    const_b = tuple(d is not None or (nz and next(tcd) is not None) if nz else d is not None
-                    for d, nz in zip(cdims, const_nz))
+    const_b = tuple(
+        d is not None or (nz and next(tcd) is not None) if nz else d is not None for d, nz in zip(cdims, const_nz)
+    )
     consts = move_to_front(consts, cdims, const_b, axis_size)
     tc = move_to_front(tc, tcdims, [b for b, nz in zip(const_b, const_nz) if nz], axis_size)
     init = move_to_front(init, idims, [True] * len(init), axis_size)
@@ -441,8 +535,9 @@ def _while_lin_batch(vals, dims, body_jaxpr, const_nz, carry_nz, checkpoints, ax
         const_b, const_nz, carry_nz = const_b + (True,), const_nz + (False,), (False,) + carry_nz
         n = reduce_max(move_bdim(n, ndim, 0, axis_size), (0,))
     body_b = batch_jaxpr(body_jaxpr, const_b + (True,) * len(init), axis_size, (True,) * len(init))[0]
-    outs = while_lin_p.bind(*consts, *init, n, *tc, *tx, body_jaxpr=body_b, const_nz=const_nz,
-                            carry_nz=carry_nz, checkpoints=checkpoints)
+    outs = while_lin_p.bind(
+        *consts, *init, n, *tc, *tx, body_jaxpr=body_b, const_nz=const_nz, carry_nz=carry_nz, checkpoints=checkpoints
+    )
     return outs, [0] * len(outs)
 
 
@@ -457,11 +552,14 @@ def _masked_count_body(body_jaxpr, nconsts):
         new = eval_closed(body_jaxpr, *consts, *carry)
         running = lt(i, n)
         return [add(i, _i64(1))] + [select(running, a, b) for a, b in zip(new, carry)]
+
     return trace_to_jaxpr(fun, avals[:nconsts] + [i64, i64] + avals[nconsts:], "masked_count_body")
 
 
-define_rules(while_lin_p, _while_lin_forward, _while_lin_abstract_eval, _while_lin_jvp, _while_lin_batch, _while_lin_transpose)
-while_lin_p.decompose = decomposition(_while_lin_forward)   # compiled as the loop that defines it
+define_rules(
+    while_lin_p, _while_lin_forward, _while_lin_abstract_eval, _while_lin_jvp, _while_lin_batch, _while_lin_transpose
+)
+while_lin_p.decompose = decomposition(_while_lin_forward)  # compiled as the loop that defines it
 
 
 # ----------------------------------------------------------------------------------------------
@@ -485,8 +583,9 @@ def _step_vjp(body_jaxpr, const_nz, carry_nz):
     backward = transpose_jaxpr(tangent, [False] * n_res + [True] * n_t)
 
     def fun(*args):
-        res = eval_closed(known, *args[:nb + nc])[nc:]
-        return eval_closed(backward, *res, *args[nb + nc:])
+        res = eval_closed(known, *args[: nb + nc])[nc:]
+        return eval_closed(backward, *res, *args[nb + nc :])
+
     ct_avals = [tangent_aval(a) for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz]
     return trace_to_jaxpr(fun, list(body_jaxpr.in_avals) + ct_avals, "while_step_vjp")
 
@@ -497,15 +596,21 @@ def _binomial_advance(snaps, length):
     beta(s, t) = C(s + t, t) >= l, the stride is min(beta(s, t - 1), l - beta(s - 1, t - 1)): the largest
     of those for which reversing the l - stride steps after it with s - 1 slots, then the stride with s,
     takes the fewest recomputed steps, t * l - beta(s + 1, t - 1) (Griewank). `revolve_stride` mirrors it."""
+
     def cond(snaps, length, t, b, prev):
         return [lt(b, length)]
 
     def body(snaps, length, t, b, prev):
         t1 = add(t, _i64(1))
         return [snaps, length, t1, div(mul(b, add(snaps, t1)), t1), b]
+
     avals = [ShapedArray((), _I64)] * 5
-    _, _, t, _, prev = while_flat(trace_flat(cond, avals, "beta_cond"), trace_flat(body, avals, "beta_body"),
-                                  [snaps, length, _i64(0), _i64(1), _i64(1)], 1)
+    _, _, t, _, prev = while_flat(
+        trace_flat(cond, avals, "beta_cond"),
+        trace_flat(body, avals, "beta_body"),
+        [snaps, length, _i64(0), _i64(1), _i64(1)],
+        1,
+    )
     # beta(s - 1, t - 1) = beta(s, t - 1) * s / (s + t - 1), exactly. The divisor is 0 only for
     # length <= 1 with one slot, which this branch never sees; lanes of a batched sweep that run it
     # without taking it may, hence the max.
@@ -538,7 +643,8 @@ def _revolve_sweep(body_jaxpr, const_nz, carry_nz, checkpoints):
     # snaps (the slots for the segment [p, end): top's and the free ones)
     def unpack(args):
         consts, slots, (pos, top, end), ct_x, ct_c, (p,), x, (length, snaps) = _split(
-            args, nb, nc, 3, len(ct_x_avals), len(ct_c_avals), 1, nc)
+            args, nb, nc, 3, len(ct_x_avals), len(ct_c_avals), 1, nc
+        )
         return consts, slots, pos, top, end, ct_x, ct_c, p, x, length, snaps
 
     def push(*args):
@@ -546,20 +652,30 @@ def _revolve_sweep(body_jaxpr, const_nz, carry_nz, checkpoints):
         stride = _binomial_advance(snaps, length)
         x = repeat_body(body_jaxpr, nb, consts, x, stride, c)
         top = add(top, _i64(1))
-        return [write(s, top, xi) for s, xi in zip(slots, x)] + [write(pos, top, add(p, stride)), top, end] + ct_x + ct_c
+        return (
+            [write(s, top, xi) for s, xi in zip(slots, x)] + [write(pos, top, add(p, stride)), top, end] + ct_x + ct_c
+        )
 
     def step(*args):
-        consts, slots, pos, top, end, ct_x, ct_c, p, x, length, snaps = unpack(args)
+        consts, slots, pos, top, end, ct_x, ct_c, p, x, length, _snaps = unpack(args)
         x = repeat_body(body_jaxpr, nb, consts, x, sub(length, _i64(1)), c)
         cts = eval_closed(step_vjp, *consts, *x, *ct_x)
-        ct_c = [add_tangents(a, b) for a, b in zip(ct_c, cts[:len(ct_c)])]
+        ct_c = [add_tangents(a, b) for a, b in zip(ct_c, cts[: len(ct_c)])]
         end = sub(end, _i64(1))
         top = select(eq(p, end), sub(top, _i64(1)), top)
-        return slots + [pos, top, end] + cts[len(ct_c):] + ct_c
+        return slots + [pos, top, end] + cts[len(ct_c) :] + ct_c
 
     slot_avals = [a.update(shape=(c,) + a.shape) for a in x_avals]
-    branch_avals = (c_avals + slot_avals + [ShapedArray((c,), _I64), i64, i64] + ct_x_avals + ct_c_avals
-                    + [i64] + x_avals + [i64, i64])
+    branch_avals = (
+        c_avals
+        + slot_avals
+        + [ShapedArray((c,), _I64), i64, i64]
+        + ct_x_avals
+        + ct_c_avals
+        + [i64]
+        + x_avals
+        + [i64, i64]
+    )
     branches = [trace_flat(f, branch_avals, f.__name__) for f in (push, step)]
 
     def sweep_body(*args):
@@ -568,8 +684,11 @@ def _revolve_sweep(body_jaxpr, const_nz, carry_nz, checkpoints):
         x = [read(s, top) for s in slots]
         length, snaps = sub(end, p), sub(_i64(c), top)
         stepping = bitwise_or(eq(length, _i64(1)), eq(snaps, _i64(1)))
-        return cond_flat(convert_element_type(stepping, np.int32), branches,
-                         consts + slots + [pos, top, end] + rest + [p] + x + [length, snaps])
+        return cond_flat(
+            convert_element_type(stepping, np.int32),
+            branches,
+            consts + slots + [pos, top, end] + rest + [p] + x + [length, snaps],
+        )
 
     carry_avals = slot_avals + [ShapedArray((c,), _I64), i64, i64] + ct_x_avals + ct_c_avals
     sweep_cond = trace_to_jaxpr(lambda *args: [gt(args[nc + 2], _i64(0))], carry_avals, "sweep_cond")
@@ -612,6 +731,7 @@ def revolve_cost(n, checkpoints):
     def advance(x, k):
         nonlocal recomputed
         recomputed += k
+
     peak = revolve_schedule(n, checkpoints, None, advance, lambda x: None)
     return recomputed, peak
 
@@ -630,7 +750,8 @@ def _revolve_impl(*args, body_jaxpr, const_nz, carry_nz, checkpoints):
     def step_back(x):
         nonlocal ct_x, ct_c
         cts = eval_closed(step_vjp, *consts, *x, *ct_x)
-        ct_c, ct_x = [add(a, b) for a, b in zip(ct_c, cts)], cts[len(ct_c):]
+        ct_c, ct_x = [add(a, b) for a, b in zip(ct_c, cts)], cts[len(ct_c) :]
+
     revolve_schedule(int(n), checkpoints, init, advance, step_back)
     return list(ct_x) + ct_c
 
@@ -642,15 +763,28 @@ def _revolve_loop(*args, body_jaxpr, const_nz, carry_nz, checkpoints):
     ct_c = [_zeros(tangent_aval(get_aval(x))) for x, nz in zip(consts, const_nz) if nz]
     slots = [broadcast_in_dim(x, (c,) + get_aval(x).shape, tuple(range(1, get_aval(x).ndim + 1))) for x in init]
     sweep_cond, sweep_body = _revolve_sweep(body_jaxpr, const_nz, carry_nz, checkpoints)
-    outs = while_p.bind(*consts, *slots, full((c,), 0, _I64), _i64(0), n, *ct_x, *ct_c, cond_jaxpr=sweep_cond,
-                        body_jaxpr=sweep_body, cond_nconsts=0, body_nconsts=nb, checkpoints=checkpoints)
-    return outs[nc + 3:]
+    outs = while_p.bind(
+        *consts,
+        *slots,
+        full((c,), 0, _I64),
+        _i64(0),
+        n,
+        *ct_x,
+        *ct_c,
+        cond_jaxpr=sweep_cond,
+        body_jaxpr=sweep_body,
+        cond_nconsts=0,
+        body_nconsts=nb,
+        checkpoints=checkpoints,
+    )
+    return outs[nc + 3 :]
 
 
 def _revolve_abstract_eval(*avals, body_jaxpr, const_nz, carry_nz, checkpoints):
     nb = len(const_nz)
-    return ([tangent_aval(a) for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz]
-            + [tangent_aval(a) for a, nz in zip(avals[:nb], const_nz) if nz])
+    return [tangent_aval(a) for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz] + [
+        tangent_aval(a) for a, nz in zip(avals[:nb], const_nz) if nz
+    ]
 
 
 def _revolve_jvp(primals, tangents, **params):
@@ -667,7 +801,7 @@ def _revolve_batch(vals, dims, axis_size, **params):
 
 
 define_rules(revolve_p, _revolve_impl, _revolve_abstract_eval, _revolve_jvp, _revolve_batch)
-revolve_p.decompose = decomposition(_revolve_loop)   # compiled as the loop that defines it
+revolve_p.decompose = decomposition(_revolve_loop)  # compiled as the loop that defines it
 
 
 # ----------------------------------------------------------------------------------------------
@@ -680,15 +814,17 @@ scan_p = Primitive("scan", multiple_results=True)
 def _scan_impl(*args, jaxpr, num_consts, num_carry, length, reverse, unroll):
     consts, carry, xs = _split(args, num_consts, num_carry)
     ys = []
-    for i in (range(length - 1, -1, -1) if reverse else range(length)):
+    for i in range(length - 1, -1, -1) if reverse else range(length):
         out = eval_closed(jaxpr, *consts, *carry, *[x[i] for x in xs])
         carry = out[:num_carry]
         ys.append(out[num_carry:])
     if reverse:
         ys.reverse()
     avals = jaxpr.out_avals
-    stacked = [np.stack([np.asarray(y[j], a.dtype) for y in ys]) if ys else np.zeros((0,) + a.shape, a.dtype)
-               for j, a in enumerate(avals[num_carry:])]
+    stacked = [
+        np.stack([np.asarray(y[j], a.dtype) for y in ys]) if ys else np.zeros((0,) + a.shape, a.dtype)
+        for j, a in enumerate(avals[num_carry:])
+    ]
     return [np.asarray(c, a.dtype) for c, a in zip(carry, avals)] + stacked
 
 
@@ -696,17 +832,23 @@ def _scan_abstract_eval(*avals, jaxpr, num_consts, num_carry, length, reverse, u
     consts, carry, xs = _split(avals, num_consts, num_carry)
     for x in xs:
         if not x.shape or x.shape[0] != length:
-            raise TypeError(f"scan: every scanned-over input needs a leading axis of length {length}, got "
-                            f"{x.str_short()}")
+            raise TypeError(
+                f"scan: every scanned-over input needs a leading axis of length {length}, got {x.str_short()}"
+            )
     slices = [x.update(shape=x.shape[1:]) for x in xs]
     if not all(map(_same_type, jaxpr.in_avals, consts + carry + slices)):
-        raise TypeError(f"scan: the body takes {[a.str_short() for a in jaxpr.in_avals]} but gets "
-                        f"{[a.str_short() for a in consts + carry + slices]}")
+        raise TypeError(
+            f"scan: the body takes {[a.str_short() for a in jaxpr.in_avals]} but gets "
+            f"{[a.str_short() for a in consts + carry + slices]}"
+        )
     if not all(map(_same_type, jaxpr.out_avals[:num_carry], carry)):
-        raise TypeError(f"scan: the body returns the carry {[a.str_short() for a in jaxpr.out_avals[:num_carry]]} "
-                        f"for a carry of {[a.str_short() for a in carry]}")
-    return ([a.strip_weak() for a in carry]
-            + [ShapedArray((length,) + a.shape, a.dtype) for a in jaxpr.out_avals[num_carry:]])
+        raise TypeError(
+            f"scan: the body returns the carry {[a.str_short() for a in jaxpr.out_avals[:num_carry]]} "
+            f"for a carry of {[a.str_short() for a in carry]}"
+        )
+    return [a.strip_weak() for a in carry] + [
+        ShapedArray((length,) + a.shape, a.dtype) for a in jaxpr.out_avals[num_carry:]
+    ]
 
 
 @jaxpr_cache
@@ -728,10 +870,18 @@ def _scan_linearized(jaxpr, num_consts, num_carry, nonzeros, inst):
     def closed(j):
         j = dce(j)
         return ClosedJaxpr(j, [const_of[v] for v in j.constvars])
-    inv_fun = closed(Jaxpr(kj.constvars, kj.invars[:num_consts], [e for e in kj.eqns if e.outvars[0] in invariant],
-                           [v for v, m in zip(res, inv_mask) if m]))
-    primal = closed(Jaxpr(kj.constvars, kj.invars, kj.eqns,
-                          kj.outvars[:n_out] + [v for v, m in zip(res, inv_mask) if not m]))
+
+    inv_fun = closed(
+        Jaxpr(
+            kj.constvars,
+            kj.invars[:num_consts],
+            [e for e in kj.eqns if e.outvars[0] in invariant],
+            [v for v, m in zip(res, inv_mask) if m],
+        )
+    )
+    primal = closed(
+        Jaxpr(kj.constvars, kj.invars, kj.eqns, kj.outvars[:n_out] + [v for v, m in zip(res, inv_mask) if not m])
+    )
     res_avals = list(unknown.in_avals[:n_res])
     inv_avals = [a for a, m in zip(res_avals, inv_mask) if m]
     var_avals = [a for a, m in zip(res_avals, inv_mask) if not m]
@@ -742,33 +892,48 @@ def _scan_linearized(jaxpr, num_consts, num_carry, nonzeros, inst):
         inv, tcs, tcar, var, txs = _split(args, len(inv_avals), n_tc, n_tcar, len(var_avals))
         inv_it, var_it = iter(inv), iter(var)
         return eval_closed(unknown, *[next(inv_it) if m else next(var_it) for m in inv_mask], *tcs, *tcar, *txs)
-    tangent = trace_to_jaxpr(fun, inv_avals + t_avals[:n_tc + n_tcar] + var_avals + t_avals[n_tc + n_tcar:],
-                             "scan_tangent")
+
+    tangent = trace_to_jaxpr(
+        fun, inv_avals + t_avals[: n_tc + n_tcar] + var_avals + t_avals[n_tc + n_tcar :], "scan_tangent"
+    )
     return primal, inv_fun, tangent, len(inv_avals), len(var_avals)
 
 
 def _scan_jvp(primals, tangents, jaxpr, num_consts, num_carry, length, reverse, unroll):
     consts, init, xs = _split(primals, num_consts, num_carry)
     tcs, tinit, txs = _split(tangents, num_consts, num_carry)
-    params = dict(length=length, reverse=reverse, unroll=unroll)
+    params = {"length": length, "reverse": reverse, "unroll": unroll}
     const_nz, xs_nz = tuple(type(t) is not Zero for t in tcs), tuple(type(t) is not Zero for t in txs)
     carry_avals = jaxpr.out_avals[:num_carry]
     carry_nz = carry_nonzeros(jaxpr, const_nz, [type(t) is not Zero for t in tinit], num_carry, carry_avals, xs_nz)
     nonzeros = const_nz + carry_nz + xs_nz
     inst = carry_nz + tuple(out_nonzeros(jaxpr, nonzeros)[num_carry:])
-    out_avals = _scan_abstract_eval(*map(get_aval, primals), jaxpr=jaxpr, num_consts=num_consts,
-                                    num_carry=num_carry, **params)
+    out_avals = _scan_abstract_eval(
+        *map(get_aval, primals), jaxpr=jaxpr, num_consts=num_consts, num_carry=num_carry, **params
+    )
     if not any(inst):
-        return (scan_p.bind(*primals, jaxpr=jaxpr, num_consts=num_consts, num_carry=num_carry, **params),
-                [_tangent_zero(a) for a in out_avals])
-    primal, invariant, tangent, n_inv, n_var = _scan_linearized(jaxpr, num_consts, num_carry, nonzeros, inst)
+        return (
+            scan_p.bind(*primals, jaxpr=jaxpr, num_consts=num_consts, num_carry=num_carry, **params),
+            [_tangent_zero(a) for a in out_avals],
+        )
+    primal, invariant, tangent, n_inv, _n_var = _scan_linearized(jaxpr, num_consts, num_carry, nonzeros, inst)
     inv_res = eval_closed(invariant, *consts)
     outs = scan_p.bind(*consts, *init, *xs, jaxpr=primal, num_consts=num_consts, num_carry=num_carry, **params)
     n_out = len(out_avals)
     t_consts = [t for t, nz in zip(tcs, const_nz) if nz]
-    touts = iter(scan_p.bind(*inv_res, *t_consts, *[instantiate(t) for t, nz in zip(tinit, carry_nz) if nz],
-                             *outs[n_out:], *[t for t, nz in zip(txs, xs_nz) if nz], jaxpr=tangent,
-                             num_consts=n_inv + len(t_consts), num_carry=sum(carry_nz), **params))
+    touts = iter(
+        scan_p.bind(
+            *inv_res,
+            *t_consts,
+            *[instantiate(t) for t, nz in zip(tinit, carry_nz) if nz],
+            *outs[n_out:],
+            *[t for t, nz in zip(txs, xs_nz) if nz],
+            jaxpr=tangent,
+            num_consts=n_inv + len(t_consts),
+            num_carry=sum(carry_nz),
+            **params,
+        )
+    )
     return outs[:n_out], [next(touts) if nz else _tangent_zero(a) for a, nz in zip(out_avals, inst)]
 
 
@@ -788,8 +953,8 @@ def _scan_transposed_body(jaxpr, num_consts, num_carry, const_lin, xs_lin):
         rc, ct_acc, ct_carry, rx, ct_y = _split(args, len(res_c), len(acc), num_carry, len(res_x))
         ct_c, ct_carry_in, ct_x = _split(eval_closed(backward, *rc, *rx, *ct_carry, *ct_y), len(acc), num_carry)
         return [add_tangents(a, b) for a, b in zip(ct_acc, ct_c)] + ct_carry_in + ct_x
-    return trace_to_jaxpr(fun, res_c + acc + out_avals[:num_carry] + res_x + out_avals[num_carry:],
-                          "scan_transpose")
+
+    return trace_to_jaxpr(fun, res_c + acc + out_avals[:num_carry] + res_x + out_avals[num_carry:], "scan_transpose")
 
 
 def _scan_transpose(cts, *args, jaxpr, num_consts, num_carry, length, reverse, unroll):
@@ -802,15 +967,26 @@ def _scan_transpose(cts, *args, jaxpr, num_consts, num_carry, length, reverse, u
     acc = [_zeros(tangent_aval(a.aval)) for a in consts if is_undefined(a)]
     res_c = [a for a in consts if not is_undefined(a)]
     res_x = [a for a in xs if not is_undefined(a)]
-    outs = scan_p.bind(*res_c, *acc, *ct_carry, *res_x, *ct_ys,
-                       jaxpr=_scan_transposed_body(jaxpr, num_consts, num_carry, const_lin, xs_lin),
-                       num_consts=len(res_c), num_carry=len(acc) + num_carry, length=length,
-                       reverse=not reverse, unroll=unroll)
+    outs = scan_p.bind(
+        *res_c,
+        *acc,
+        *ct_carry,
+        *res_x,
+        *ct_ys,
+        jaxpr=_scan_transposed_body(jaxpr, num_consts, num_carry, const_lin, xs_lin),
+        num_consts=len(res_c),
+        num_carry=len(acc) + num_carry,
+        length=length,
+        reverse=not reverse,
+        unroll=unroll,
+    )
     ct_consts, ct_init, ct_xs = _split(outs, len(acc), num_carry)
     ct_consts, ct_xs = iter(ct_consts), iter(ct_xs)
-    return ([next(ct_consts) if lin else None for lin in const_lin]
-            + [c if is_undefined(a) else None for c, a in zip(ct_init, init)]
-            + [next(ct_xs) if lin else None for lin in xs_lin])
+    return (
+        [next(ct_consts) if lin else None for lin in const_lin]
+        + [c if is_undefined(a) else None for c, a in zip(ct_init, init)]
+        + [next(ct_xs) if lin else None for lin in xs_lin]
+    )
 
 
 def _scan_batch(vals, dims, jaxpr, num_consts, num_carry, length, reverse, unroll, axis_size):
@@ -823,8 +999,17 @@ def _scan_batch(vals, dims, jaxpr, num_consts, num_carry, length, reverse, unrol
     consts = move_to_front(consts, cdims, cb, axis_size)
     init = move_to_front(init, idims, carry_b, axis_size)
     xs = [x if d is None else move_bdim(x, d, 1, axis_size) for x, d in zip(xs, xdims)]
-    outs = scan_p.bind(*consts, *init, *xs, jaxpr=body, num_consts=num_consts, num_carry=num_carry,
-                       length=length, reverse=reverse, unroll=unroll)
+    outs = scan_p.bind(
+        *consts,
+        *init,
+        *xs,
+        jaxpr=body,
+        num_consts=num_consts,
+        num_carry=num_carry,
+        length=length,
+        reverse=reverse,
+        unroll=unroll,
+    )
     return outs, [0 if b else None for b in carry_b] + [1 if b else None for b in out_b[num_carry:]]
 
 
@@ -834,6 +1019,14 @@ define_rules(scan_p, _scan_impl, _scan_abstract_eval, _scan_jvp, _scan_batch, _s
 def scan_flat(body, init, xs, length, reverse=False, unroll=1):
     """Bind scan on flat carries and xs; `body` is (ClosedJaxpr taking its consts first, consts)."""
     closed, consts = body
-    return scan_p.bind(*consts, *init, *xs, jaxpr=closed, num_consts=len(consts), num_carry=len(init),
-                       length=length, reverse=reverse, unroll=unroll)
-
+    return scan_p.bind(
+        *consts,
+        *init,
+        *xs,
+        jaxpr=closed,
+        num_consts=len(consts),
+        num_carry=len(init),
+        length=length,
+        reverse=reverse,
+        unroll=unroll,
+    )

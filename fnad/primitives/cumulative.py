@@ -1,12 +1,13 @@
 """Cumulative (prefix) primitives along one axis: cumsum, cumprod, cummax, cummin, each optionally
 reversed (suffix scans); `exclusive=True` (cumsum, cumprod) shifts in the identity instead."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..core import Primitive, get_aval
 from ..transforms.jvp import defjvp, deflinear
-from .elementwise import add, mul, eq, select, scalar_like, zeros_like
+from .elementwise import add, eq, mul, scalar_like, select, zeros_like
 from .indexing import pad, slice_in_dim, take_along_axis
 from .shape import full, iota
 
@@ -18,6 +19,7 @@ def _cum_eval(name, kinds):
         if not any(np.issubdtype(a.dtype, k) for k in kinds):
             raise TypeError(f"{name} does not accept dtype {a.dtype.name}")
         return a
+
     return abstract_eval
 
 
@@ -27,6 +29,7 @@ def _cum_impl(ufunc):
         if reverse:
             return np.flip(ufunc.accumulate(np.flip(x, axis), axis=axis, dtype=x.dtype), axis)
         return ufunc.accumulate(x, axis=axis, dtype=x.dtype)
+
     return impl
 
 
@@ -35,7 +38,9 @@ def _make(name, ufunc, kinds=(np.number,)):
     p.impl = _cum_impl(ufunc)
     p.abstract_eval = _cum_eval(name, kinds)
     p.batch = lambda vals, dims, axis, reverse: (
-        p.bind(vals[0], axis=axis + (axis >= dims[0]), reverse=reverse), dims[0])
+        p.bind(vals[0], axis=axis + (axis >= dims[0]), reverse=reverse),
+        dims[0],
+    )
     return p
 
 

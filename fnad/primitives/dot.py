@@ -2,14 +2,15 @@
 
 dimension_numbers = ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch)); the output's axes are
 the batch axes, then lhs's free axes, then rhs's free axes (each in operand order)."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval
+from ..transforms.batching import move_bdim
 from ..transforms.jvp import defjvp
 from ..transforms.reverse import is_undefined
-from ..transforms.batching import move_bdim
 from .shape import transpose
 
 dot_general_p = Primitive("dot_general")
@@ -27,11 +28,16 @@ def _dot_eval(x, y, dimension_numbers):
         raise ValueError(f"dot_general: mismatched dimension_numbers {dimension_numbers}")
     for a, b in list(zip(lc, rc)) + list(zip(lb, rb)):
         if not (0 <= a < x.ndim and 0 <= b < y.ndim) or x.shape[a] != y.shape[b]:
-            raise ValueError(f"dot_general: incompatible shapes {x.shape} and {y.shape} for contracting dims "
-                             f"{lc}/{rc} and batch dims {lb}/{rb} (sizes must match; for matmul, "
-                             f"x.shape[-1] must equal y.shape[-2])")
-    shape = (tuple(x.shape[i] for i in lb) + tuple(x.shape[i] for i in _free(x.ndim, lc, lb))
-             + tuple(y.shape[i] for i in _free(y.ndim, rc, rb)))
+            raise ValueError(
+                f"dot_general: incompatible shapes {x.shape} and {y.shape} for contracting dims "
+                f"{lc}/{rc} and batch dims {lb}/{rb} (sizes must match; for matmul, "
+                f"x.shape[-1] must equal y.shape[-2])"
+            )
+    shape = (
+        tuple(x.shape[i] for i in lb)
+        + tuple(x.shape[i] for i in _free(x.ndim, lc, lb))
+        + tuple(y.shape[i] for i in _free(y.ndim, rc, rb))
+    )
     return ShapedArray(shape, x.dtype, x.weak_type and y.weak_type)
 
 
@@ -44,8 +50,7 @@ def _dot_impl(x, y, dimension_numbers):
     xm = np.transpose(x, lb + lf + lc).reshape(nb, size(x, lf), nk)
     ym = np.transpose(y, rb + rc + rf).reshape(nb, nk, size(y, rf))
     out = np.matmul(xm, ym)
-    return out.reshape(tuple(x.shape[i] for i in lb) + tuple(x.shape[i] for i in lf)
-                       + tuple(y.shape[i] for i in rf))
+    return out.reshape(tuple(x.shape[i] for i in lb) + tuple(x.shape[i] for i in lf) + tuple(y.shape[i] for i in rf))
 
 
 def dot_general(x, y, dimension_numbers):
@@ -137,7 +142,8 @@ dot_general_p.abstract_eval = _dot_eval
 dot_general_p.simplify = _simplify_dot
 dot_general_p.transpose = _dot_transpose
 dot_general_p.batch = _dot_batch
-defjvp(dot_general_p,
-       lambda g, ans, x, y, dimension_numbers: dot_general(g, y, dimension_numbers),
-       lambda g, ans, x, y, dimension_numbers: dot_general(x, g, dimension_numbers))
-
+defjvp(
+    dot_general_p,
+    lambda g, ans, x, y, dimension_numbers: dot_general(g, y, dimension_numbers),
+    lambda g, ans, x, y, dimension_numbers: dot_general(x, g, dimension_numbers),
+)

@@ -3,18 +3,19 @@
 Operands must have equal shapes, except that rank-0 operands broadcast (as XLA scalars do);
 operands must have equal dtypes. `fnad.numpy` does NumPy-style promotion and broadcasting on top.
 """
+
 from __future__ import annotations
 
 import builtins
 
 import numpy as np
 
+from ..ad_util import Zero, add_any, add_any_p, broadcast_in_dim, full, tangent_aval  # noqa: F401 (add_any re-exported)
 from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
 from ..ir import Literal
-from ..ad_util import Zero, tangent_aval, add_any_p, add_any, broadcast_in_dim, full  # noqa: F401 (add_any re-exported)
+from ..transforms.batching import move_bdim
 from ..transforms.jvp import defjvp, deflinear
 from ..transforms.reverse import is_undefined
-from ..transforms.batching import move_bdim
 
 # ----------------------------------------------------------------------------------------------
 # Rules shared by the family
@@ -25,9 +26,11 @@ def _result_shape(name, avals):
     for a in avals:
         if a.shape:
             if shape and a.shape != shape:
-                raise ValueError(f"{name}: operand shapes must be equal (or rank 0), got "
-                                 + ", ".join(str(a.shape) for a in avals)
-                                 + ". Hint: broadcast explicitly (fnad.numpy broadcasts for you).")
+                raise ValueError(
+                    f"{name}: operand shapes must be equal (or rank 0), got "
+                    + ", ".join(str(a.shape) for a in avals)
+                    + ". Hint: broadcast explicitly (fnad.numpy broadcasts for you)."
+                )
             shape = a.shape
     return shape
 
@@ -36,9 +39,11 @@ def _same_dtype(name, avals):
     dtype = avals[0].dtype
     for a in avals[1:]:
         if a.dtype != dtype:
-            raise TypeError(f"{name}: operand dtypes must be equal, got "
-                            + ", ".join(a.dtype.name for a in avals)
-                            + ". Hint: convert with .astype() (fnad.numpy promotes for you).")
+            raise TypeError(
+                f"{name}: operand dtypes must be equal, got "
+                + ", ".join(a.dtype.name for a in avals)
+                + ". Hint: convert with .astype() (fnad.numpy promotes for you)."
+            )
     return dtype
 
 
@@ -50,6 +55,7 @@ def _standard_eval(name, kinds, out_dtype=None):
             raise TypeError(f"{name} does not accept dtype {dtype.name}")
         weak = all(a.weak_type for a in avals)
         return ShapedArray(shape, dtype if out_dtype is None else out_dtype, weak and out_dtype is None)
+
     return abstract_eval
 
 
@@ -67,10 +73,11 @@ def _batch_elementwise(prim):
                 new.append(v)
                 continue
             v = move_bdim(v, d, 0, size)
-            if r < rank:   # a batched scalar among higher-rank operands
+            if r < rank:  # a batched scalar among higher-rank operands
                 v = broadcast_in_dim(v, (size,) + _full_shape(vals, dims), (0,))
             new.append(v)
         return prim.bind(*new, **params), 0
+
     return rule
 
 
@@ -78,7 +85,7 @@ def _full_shape(vals, dims):
     for v, d in zip(vals, dims):
         s = get_aval(v).shape
         if d is not None:
-            s = s[:d] + s[d + 1:]
+            s = s[:d] + s[d + 1 :]
         if s:
             return s
     return ()
@@ -90,6 +97,7 @@ def unbroadcast(aval, ct):
         return None
     if aval.shape == () and get_aval(ct).shape != ():
         from .reductions import reduce_sum
+
         ct = reduce_sum(ct, tuple(range(get_aval(ct).ndim)))
     if get_aval(ct).dtype != aval.dtype:
         ct = convert_element_type(ct, aval.dtype)
@@ -125,15 +133,19 @@ def scalar_like(x, value):
 def _bind2(prim):
     """lax-level binary function: Python scalars take the other operand's dtype (and stay Python
     scalars, so weakly typed, when they already have it)."""
+
     def f(x, y):
         if type(x) in (int, float, bool) and get_aval(x).dtype != get_aval(y).dtype:
             x = scalar_like(y, x)
         elif type(y) in (int, float, bool) and get_aval(y).dtype != get_aval(x).dtype:
             y = scalar_like(x, y)
         return prim.bind(x, y)
+
     f.__name__ = f.__qualname__ = prim.name
-    f.__doc__ = (f"lax-level `{prim.name}` of two arrays of equal shape (or rank 0) and dtype; a Python "
-                 "scalar takes the other operand's dtype.")
+    f.__doc__ = (
+        f"lax-level `{prim.name}` of two arrays of equal shape (or rank 0) and dtype; a Python "
+        "scalar takes the other operand's dtype."
+    )
     return f
 
 
@@ -157,14 +169,13 @@ and_p = nary("and", np.bitwise_and, kinds=_INT_BOOL)
 or_p = nary("or", np.bitwise_or, kinds=_INT_BOOL)
 xor_p = nary("xor", np.bitwise_xor, kinds=_INT_BOOL)
 shift_left_p = nary("shift_left", np.left_shift, kinds=(np.integer,))
-shift_right_logical_p = nary("shift_right_logical", lambda x, y: _shift_right_logical(x, y),
-                             kinds=(np.integer,))
+shift_right_logical_p = nary("shift_right_logical", lambda x, y: _shift_right_logical(x, y), kinds=(np.integer,))
 shift_right_arithmetic_p = nary("shift_right_arithmetic", np.right_shift, kinds=(np.integer,))
 
 
 def _div_impl(x, y):
     x, y = np.asarray(x), np.asarray(y)
-    if np.issubdtype(x.dtype, np.integer):   # C-style truncating division, as lax.div
+    if np.issubdtype(x.dtype, np.integer):  # C-style truncating division, as lax.div
         with np.errstate(divide="ignore", invalid="ignore"):
             q = np.trunc(np.true_divide(x, y))
         return np.where(y == 0, 0, q).astype(np.result_type(x, y))
@@ -178,20 +189,23 @@ def _shift_right_logical(x, y):
 
 
 add, sub, mul, div, rem, pow, max, min, atan2, nextafter = map(
-    _bind2, [add_p, sub_p, mul_p, div_p, rem_p, pow_p, max_p, min_p, atan2_p, nextafter_p])
+    _bind2, [add_p, sub_p, mul_p, div_p, rem_p, pow_p, max_p, min_p, atan2_p, nextafter_p]
+)
 bitwise_and, bitwise_or, bitwise_xor = map(_bind2, [and_p, or_p, xor_p])
 shift_left, shift_right_logical, shift_right_arithmetic = map(
-    _bind2, [shift_left_p, shift_right_logical_p, shift_right_arithmetic_p])
+    _bind2, [shift_left_p, shift_right_logical_p, shift_right_arithmetic_p]
+)
 
 
 def _t_add(ct, x, y):
-    return [unbroadcast(x.aval, ct) if is_undefined(x) else None,
-            unbroadcast(y.aval, ct) if is_undefined(y) else None]
+    return [unbroadcast(x.aval, ct) if is_undefined(x) else None, unbroadcast(y.aval, ct) if is_undefined(y) else None]
 
 
 def _t_sub(ct, x, y):
-    return [unbroadcast(x.aval, ct) if is_undefined(x) else None,
-            unbroadcast(y.aval, neg(ct)) if is_undefined(y) else None]
+    return [
+        unbroadcast(x.aval, ct) if is_undefined(x) else None,
+        unbroadcast(y.aval, neg(ct)) if is_undefined(y) else None,
+    ]
 
 
 def _t_mul(ct, x, y):
@@ -209,7 +223,7 @@ def _t_div(ct, x, y):
 
 defjvp(add_p, lambda g, ans, x, y: _bcast_like(g, ans), lambda g, ans, x, y: _bcast_like(g, ans))
 add_p.transpose = _t_add
-add_any_p.batch = _batch_elementwise(add_any_p)   # declared in ad_util (the interpreters bind it)
+add_any_p.batch = _batch_elementwise(add_any_p)  # declared in ad_util (the interpreters bind it)
 defjvp(add_any_p, lambda g, ans, x, y: _bcast_like(g, ans), lambda g, ans, x, y: _bcast_like(g, ans))
 add_any_p.transpose = _t_add
 defjvp(sub_p, lambda g, ans, x, y: _bcast_like(g, ans), lambda g, ans, x, y: _bcast_like(neg(g), ans))
@@ -218,14 +232,17 @@ defjvp(mul_p, lambda g, ans, x, y: mul(g, y), lambda g, ans, x, y: mul(x, g))
 mul_p.transpose = _t_mul
 defjvp(div_p, lambda g, ans, x, y: div(g, y), lambda g, ans, x, y: neg(mul(g, div(ans, y))))
 div_p.transpose = _t_div
-defjvp(rem_p, lambda g, ans, x, y: _bcast_like(g, ans),
-       lambda g, ans, x, y: mul(neg(g), mul(sign(div(x, y)), floor(abs(div(x, y))))))
-defjvp(pow_p,
-       lambda g, ans, x, y: mul(g, _pow_dx(x, y)),
-       lambda g, ans, x, y: mul(g, _pow_dy(ans, x)))
-defjvp(atan2_p,
-       lambda g, ans, x, y: mul(g, div(y, add(mul(x, x), mul(y, y)))),
-       lambda g, ans, x, y: mul(g, div(neg(x), add(mul(x, x), mul(y, y)))))
+defjvp(
+    rem_p,
+    lambda g, ans, x, y: _bcast_like(g, ans),
+    lambda g, ans, x, y: mul(neg(g), mul(sign(div(x, y)), floor(abs(div(x, y))))),
+)
+defjvp(pow_p, lambda g, ans, x, y: mul(g, _pow_dx(x, y)), lambda g, ans, x, y: mul(g, _pow_dy(ans, x)))
+defjvp(
+    atan2_p,
+    lambda g, ans, x, y: mul(g, div(y, add(mul(x, x), mul(y, y)))),
+    lambda g, ans, x, y: mul(g, div(neg(x), add(mul(x, x), mul(y, y)))),
+)
 for _p in (nextafter_p, and_p, or_p, xor_p, shift_left_p, shift_right_logical_p, shift_right_arithmetic_p):
     defjvp(_p)
 
@@ -249,10 +266,12 @@ def _balanced_eq(x, z, y):
     return select(eq(x, z), select(eq(y, z), _bcast_like(half, z), _bcast_like(one, z)), zeros_like(z))
 
 
-defjvp(max_p, lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)),
-       lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x)))
-defjvp(min_p, lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)),
-       lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x)))
+defjvp(
+    max_p, lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)), lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x))
+)
+defjvp(
+    min_p, lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)), lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x))
+)
 
 
 def _bcast_like(g, ans):
@@ -271,7 +290,7 @@ neg_p = unary("neg", np.negative, kinds=_NUM)
 sign_p = unary("sign", np.sign, kinds=_NUM)
 floor_p = unary("floor", np.floor)
 ceil_p = unary("ceil", np.ceil)
-round_p = unary("round", np.round)      # half to even, as NumPy
+round_p = unary("round", np.round)  # half to even, as NumPy
 abs_p = unary("abs", np.abs, kinds=_NUM)
 exp_p = unary("exp", np.exp)
 exp2_p = unary("exp2", np.exp2)
@@ -296,8 +315,7 @@ atanh_p = unary("atanh", np.arctanh)
 logistic_p = unary("logistic", lambda x: _logistic_impl(x))
 erf_p = unary("erf", lambda x: _erf_impl(x))
 erf_inv_p = unary("erf_inv", lambda x: _erf_inv_impl(x))
-not_p = unary("not", lambda x: np.logical_not(x) if np.asarray(x).dtype == bool else np.invert(x),
-              kinds=_INT_BOOL)
+not_p = unary("not", lambda x: np.logical_not(x) if np.asarray(x).dtype == bool else np.invert(x), kinds=_INT_BOOL)
 is_finite_p = unary("is_finite", np.isfinite, out_dtype=np.dtype(bool))
 is_nan_p = unary("is_nan", np.isnan, out_dtype=np.dtype(bool))
 
@@ -310,6 +328,7 @@ def _logistic_impl(x):
 
 def _erf_impl(x):
     from math import erf
+
     x = np.asarray(x)
     return np.vectorize(erf, otypes=[x.dtype])(x) if x.size else x.copy()
 
@@ -332,25 +351,91 @@ def _erf_inv_impl(x):
 
 def _bind1(prim):
     """lax-level unary function (a plain function, so it can carry a docstring)."""
+
     def f(x):
         return prim.bind(x)
+
     f.__name__ = f.__qualname__ = prim.name
     f.__doc__ = f"lax-level `{prim.name}` elementwise on one array (no promotion or broadcasting)."
     return f
 
 
-(neg, sign, floor, ceil, round, abs, exp, exp2, log, log1p, expm1, sqrt, rsqrt, cbrt, sin, cos, tan, asin,
- acos, atan, sinh, cosh, tanh, asinh, acosh, atanh, logistic, erf, erf_inv, bitwise_not, is_finite, is_nan) = [
-    _bind1(p) for p in (neg_p, sign_p, floor_p, ceil_p, round_p, abs_p, exp_p, exp2_p, log_p, log1p_p, expm1_p,
-                     sqrt_p, rsqrt_p, cbrt_p, sin_p, cos_p, tan_p, asin_p, acos_p, atan_p, sinh_p, cosh_p,
-                     tanh_p, asinh_p, acosh_p, atanh_p, logistic_p, erf_p, erf_inv_p, not_p, is_finite_p,
-                     is_nan_p)]
+(
+    neg,
+    sign,
+    floor,
+    ceil,
+    round,
+    abs,
+    exp,
+    exp2,
+    log,
+    log1p,
+    expm1,
+    sqrt,
+    rsqrt,
+    cbrt,
+    sin,
+    cos,
+    tan,
+    asin,
+    acos,
+    atan,
+    sinh,
+    cosh,
+    tanh,
+    asinh,
+    acosh,
+    atanh,
+    logistic,
+    erf,
+    erf_inv,
+    bitwise_not,
+    is_finite,
+    is_nan,
+) = [
+    _bind1(p)
+    for p in (
+        neg_p,
+        sign_p,
+        floor_p,
+        ceil_p,
+        round_p,
+        abs_p,
+        exp_p,
+        exp2_p,
+        log_p,
+        log1p_p,
+        expm1_p,
+        sqrt_p,
+        rsqrt_p,
+        cbrt_p,
+        sin_p,
+        cos_p,
+        tan_p,
+        asin_p,
+        acos_p,
+        atan_p,
+        sinh_p,
+        cosh_p,
+        tanh_p,
+        asinh_p,
+        acosh_p,
+        atanh_p,
+        logistic_p,
+        erf_p,
+        erf_inv_p,
+        not_p,
+        is_finite_p,
+        is_nan_p,
+    )
+]
 
 
 deflinear(neg_p, lambda ct, x: [neg(ct)])
 for _p in (sign_p, floor_p, ceil_p, round_p, not_p, is_finite_p, is_nan_p):
     defjvp(_p)
-defjvp(abs_p, lambda g, ans, x: select(ge(x, scalar_like(x, 0)), g, neg(g)))   # d|x|/dx = 1 at 0, as JAX
+defjvp(abs_p, lambda g, ans, x: select(ge(x, scalar_like(x, 0)), g, neg(g)))  # d|x|/dx = 1 at 0, as JAX
 defjvp(exp_p, lambda g, ans, x: mul(g, ans))
 defjvp(exp2_p, lambda g, ans, x: mul(g, mul(ans, scalar_like(ans, np.log(2)))))
 defjvp(log_p, lambda g, ans, x: div(g, x))
@@ -396,8 +481,10 @@ integer_pow_p.batch = lambda vals, dims, y: (integer_pow(vals[0], y), dims[0])
 
 def _check_integer_pow(dtype, y):
     if y < 0 and not is_float_dtype(dtype):
-        raise ValueError(f"integer_pow: {np.dtype(dtype).name} to the negative power {y} is not allowed "
-                         "(integers to negative integer powers); convert to a float dtype first")
+        raise ValueError(
+            f"integer_pow: {np.dtype(dtype).name} to the negative power {y} is not allowed "
+            "(integers to negative integer powers); convert to a float dtype first"
+        )
 
 
 def _integer_pow_impl(x, y):
@@ -432,7 +519,7 @@ for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p):
     defjvp(_p)
 eq, ne, lt, le, gt, ge = map(_bind2, [eq_p, ne_p, lt_p, le_p, gt_p, ge_p])
 
-select_p = Primitive("select")   # select(pred, on_true, on_false)
+select_p = Primitive("select")  # select(pred, on_true, on_false)
 
 
 def _select_eval(pred, t, f):
@@ -446,18 +533,23 @@ def _select_eval(pred, t, f):
 def _select_transpose(ct, pred, t, f):
     assert not is_undefined(pred)
     z = zeros_like(ct)
-    return [None,
-            unbroadcast(t.aval, select(pred, ct, z)) if is_undefined(t) else None,
-            unbroadcast(f.aval, select(pred, z, ct)) if is_undefined(f) else None]
+    return [
+        None,
+        unbroadcast(t.aval, select(pred, ct, z)) if is_undefined(t) else None,
+        unbroadcast(f.aval, select(pred, z, ct)) if is_undefined(f) else None,
+    ]
 
 
 select_p.impl = lambda p, t, f: np.where(p, t, f)
 select_p.abstract_eval = _select_eval
 select_p.batch = _batch_elementwise(select_p)
 select_p.transpose = _select_transpose
-defjvp(select_p, None,
-       lambda g, ans, p, t, f: select(p, _bcast_like(g, ans), zeros_like(ans)),
-       lambda g, ans, p, t, f: select(p, zeros_like(ans), _bcast_like(g, ans)))
+defjvp(
+    select_p,
+    None,
+    lambda g, ans, p, t, f: select(p, _bcast_like(g, ans), zeros_like(ans)),
+    lambda g, ans, p, t, f: select(p, zeros_like(ans), _bcast_like(g, ans)),
+)
 
 
 def select(pred, on_true, on_false):
@@ -521,6 +613,7 @@ def ones_like(x):
 
 # ----------------------------------------------------------------------------------------------
 # Algebraic simplification rules used by fnad.ir.simplify (x*1 -> x, x*-1 -> -x, x+0 -> x, ...)
+
 
 def _literal_is(a, value):
     return type(a) is Literal and a.aval.shape == () and bool(np.asarray(a.val) == value)

@@ -8,21 +8,37 @@ whole, so the output shape is batch + (the non-indexed axes of x, in order).
 scatter*(x, indices, updates, axes) writes `updates` (the shape gather would return) to those
 points, combining as its name says; index tuples out of bounds are dropped.
 """
+
 from __future__ import annotations
 
 import builtins
 
 import numpy as np
 
+from ..ad_util import Zero, add_tangents, instantiate, tangent_aval
 from ..core import Primitive, ShapedArray, get_aval
-from ..ad_util import Zero, instantiate, tangent_aval, add_tangents
+from ..transforms.batching import move_bdim
 from ..transforms.jvp import deflinear
 from ..transforms.reverse import is_undefined
-from ..transforms.batching import move_bdim
-from .elementwise import (add, sub, mul, div, max, min, eq, ne, ge, lt, select, bitwise_and,
-                          convert_element_type, scalar_like, zeros_like)
+from .elementwise import (
+    add,
+    bitwise_and,
+    convert_element_type,
+    div,
+    eq,
+    ge,
+    lt,
+    max,
+    min,
+    mul,
+    ne,
+    scalar_like,
+    select,
+    sub,
+    zeros_like,
+)
+from .reductions import reduce_and, reduce_sum
 from .shape import broadcast_in_dim, full, iota, reshape
-from .reductions import reduce_sum, reduce_and
 
 
 def _aval(x):
@@ -32,12 +48,14 @@ def _aval(x):
 def _linear_in(prim, linear, transpose):
     """A primitive linear (jointly) in the operands at positions `linear` and not differentiable in
     the others (indices): its jvp applies it to those tangents, the other operands unchanged."""
+
     def jvp(primals, tangents, **params):
         ans = prim.bind(*primals, **params)
         if all(type(tangents[i]) is Zero for i in linear):
             return ans, Zero(tangent_aval(get_aval(ans)))
         args = [instantiate(t) if i in linear else p for i, (p, t) in enumerate(zip(primals, tangents))]
         return ans, prim.bind(*args, **params)
+
     prim.jvp = jvp
     prim.transpose = transpose
 
@@ -48,7 +66,7 @@ def _batch_size(vals, dims):
 
 def _unbatched_shape(x, bdim):
     shape = get_aval(x).shape
-    return shape if bdim is None else shape[:bdim] + shape[bdim + 1:]
+    return shape if bdim is None else shape[:bdim] + shape[bdim + 1 :]
 
 
 def _insert(t, pos, value):
@@ -67,12 +85,16 @@ def _slice_shape(start_indices, limit_indices, strides):
 
 def _slice_eval(a, start_indices, limit_indices, strides):
     if not len(start_indices) == len(limit_indices) == len(strides) == a.ndim:
-        raise ValueError(f"slice: start_indices {start_indices}, limit_indices {limit_indices} and strides "
-                         f"{strides} need one entry per axis of the operand shape {a.shape}")
+        raise ValueError(
+            f"slice: start_indices {start_indices}, limit_indices {limit_indices} and strides "
+            f"{strides} need one entry per axis of the operand shape {a.shape}"
+        )
     for d, (s, l, st) in enumerate(zip(start_indices, limit_indices, strides)):
         if not 0 <= s <= l <= a.shape[d] or st < 1:
-            raise ValueError(f"slice: {s}:{l}:{st} is not a valid slice of axis {d} of operand shape {a.shape} "
-                             "(need 0 <= start <= limit <= size and stride >= 1)")
+            raise ValueError(
+                f"slice: {s}:{l}:{st} is not a valid slice of axis {d} of operand shape {a.shape} "
+                "(need 0 <= start <= limit <= size and stride >= 1)"
+            )
     return ShapedArray(_slice_shape(start_indices, limit_indices, strides), a.dtype, a.weak_type)
 
 
@@ -82,8 +104,10 @@ def _slice_impl(x, start_indices, limit_indices, strides):
 
 def _slice_transpose(ct, x, start_indices, limit_indices, strides):
     out = get_aval(ct).shape
-    config = tuple((s, n - s - ((m - 1) * st + 1 if m else 0), st - 1)
-                   for s, n, m, st in zip(start_indices, x.aval.shape, out, strides))
+    config = tuple(
+        (s, n - s - ((m - 1) * st + 1 if m else 0), st - 1)
+        for s, n, m, st in zip(start_indices, x.aval.shape, out, strides)
+    )
     return [pad(ct, scalar_like(ct, 0), config)]
 
 
@@ -144,17 +168,22 @@ def _padded_size(n, lo, hi, interior):
 
 def _pad_eval(a, padding_value, padding_config):
     if padding_value.shape != () or padding_value.dtype != a.dtype:
-        raise TypeError(f"pad: padding_value must be a scalar of the operand's dtype {a.dtype.name}, got "
-                        f"{padding_value.str_short()}")
+        raise TypeError(
+            f"pad: padding_value must be a scalar of the operand's dtype {a.dtype.name}, got "
+            f"{padding_value.str_short()}"
+        )
     if len(padding_config) != a.ndim:
-        raise ValueError(f"pad: padding_config {padding_config} needs one (lo, hi, interior) per axis of "
-                         f"operand shape {a.shape}")
+        raise ValueError(
+            f"pad: padding_config {padding_config} needs one (lo, hi, interior) per axis of operand shape {a.shape}"
+        )
     shape = []
     for d, (n, (lo, hi, interior)) in enumerate(zip(a.shape, padding_config)):
         size = _padded_size(n, lo, hi, interior)
         if interior < 0 or size < 0:
-            raise ValueError(f"pad: (lo, hi, interior) = {(lo, hi, interior)} is invalid for axis {d} of operand "
-                             f"shape {a.shape} (interior must be >= 0 and the padded size >= 0, got {size})")
+            raise ValueError(
+                f"pad: (lo, hi, interior) = {(lo, hi, interior)} is invalid for axis {d} of operand "
+                f"shape {a.shape} (interior must be >= 0 and the padded size >= 0, got {size})"
+            )
         shape.append(size)
     return ShapedArray(shape, a.dtype, a.weak_type)
 
@@ -169,14 +198,19 @@ def _pad_impl(x, padding_value, padding_config):
     grown = [(builtins.max(lo, 0), builtins.max(hi, 0), i) for lo, hi, i in padding_config]
     out = np.full([_padded_size(n, *c) for n, c in zip(x.shape, grown)], padding_value, x.dtype)
     out[tuple(_interior_slice(n, lo, i) for n, (lo, _, i) in zip(x.shape, grown))] = x
-    return out[tuple(builtins.slice(-builtins.min(lo, 0), out.shape[d] + builtins.min(hi, 0))
-                     for d, (lo, hi, _) in enumerate(padding_config))]
+    return out[
+        tuple(
+            builtins.slice(-builtins.min(lo, 0), out.shape[d] + builtins.min(hi, 0))
+            for d, (lo, hi, _) in enumerate(padding_config)
+        )
+    ]
 
 
 def _unpad(ct, shape, padding_config):
     """The operand-shaped part of a padded array (the transpose of pad in its operand)."""
-    regrown = pad(ct, scalar_like(ct, 0), tuple((builtins.max(-lo, 0), builtins.max(-hi, 0), 0)
-                                               for lo, hi, _ in padding_config))
+    regrown = pad(
+        ct, scalar_like(ct, 0), tuple((builtins.max(-lo, 0), builtins.max(-hi, 0), 0) for lo, hi, _ in padding_config)
+    )
     where = [_interior_slice(n, builtins.max(lo, 0), i) for n, (lo, _, i) in zip(shape, padding_config)]
     return slice(regrown, [s.start for s in where], [s.stop for s in where], [s.step for s in where])
 
@@ -233,16 +267,23 @@ def _concat_eval(*avals, dimension):
         raise ValueError("concatenate needs at least one operand")
     first = avals[0]
     if not 0 <= dimension < first.ndim:
-        raise ValueError(f"concatenate: dimension {dimension} is out of range for operands of rank {first.ndim} "
-                         "(0-d arrays cannot be concatenated)")
+        raise ValueError(
+            f"concatenate: dimension {dimension} is out of range for operands of rank {first.ndim} "
+            "(0-d arrays cannot be concatenated)"
+        )
     for a in avals[1:]:
         if a.dtype != first.dtype:
-            raise TypeError("concatenate: operand dtypes must be equal, got "
-                            + ", ".join(b.dtype.name for b in avals) + " (fnad.numpy promotes for you)")
-        if a.ndim != first.ndim or any(m != n for d, (m, n) in enumerate(zip(a.shape, first.shape))
-                                       if d != dimension):
-            raise ValueError(f"concatenate along axis {dimension}: operand shapes "
-                             + ", ".join(str(b.shape) for b in avals) + " must agree on every other axis")
+            raise TypeError(
+                "concatenate: operand dtypes must be equal, got "
+                + ", ".join(b.dtype.name for b in avals)
+                + " (fnad.numpy promotes for you)"
+            )
+        if a.ndim != first.ndim or any(m != n for d, (m, n) in enumerate(zip(a.shape, first.shape)) if d != dimension):
+            raise ValueError(
+                f"concatenate along axis {dimension}: operand shapes "
+                + ", ".join(str(b.shape) for b in avals)
+                + " must agree on every other axis"
+            )
     shape = list(first.shape)
     shape[dimension] = builtins.sum(a.shape[dimension] for a in avals)
     return ShapedArray(shape, first.dtype, builtins.all(a.weak_type for a in avals))
@@ -295,8 +336,7 @@ def _rev_eval(a, dimensions):
 
 rev_p.impl = lambda x, dimensions: np.flip(x, dimensions)
 rev_p.abstract_eval = _rev_eval
-rev_p.batch = lambda vals, dims, dimensions: (
-    rev(vals[0], tuple(d + (d >= dims[0]) for d in dimensions)), dims[0])
+rev_p.batch = lambda vals, dims, dimensions: (rev(vals[0], tuple(d + (d >= dims[0]) for d in dimensions)), dims[0])
 deflinear(rev_p, lambda ct, x, dimensions: [rev(ct, dimensions)])
 
 
@@ -339,7 +379,7 @@ def _window_indices(starts, dims, operand_shape, sizes, size):
     columns = []
     for j, (s, d) in enumerate(zip(starts, dims)):
         s = move_bdim(s, d, 0, size)
-        if get_aval(s).dtype == np.uint64:   # clamped as unsigned: 2**63 and more is past the end
+        if get_aval(s).dtype == np.uint64:  # clamped as unsigned: 2**63 and more is past the end
             s = min(s, np.array(_I64_MAX, np.uint64))
         s = convert_element_type(s, np.int64)
         s = min(max(s, np.array(0, np.int64)), np.array(operand_shape[j] - sizes[j], np.int64))
@@ -353,8 +393,10 @@ dynamic_slice_p = Primitive("dynamic_slice")
 def _ds_eval(a, *starts, slice_sizes):
     _check_starts("dynamic_slice", a, starts)
     if len(slice_sizes) != a.ndim or any(not 0 <= m <= n for m, n in zip(slice_sizes, a.shape)):
-        raise ValueError(f"dynamic_slice: slice_sizes {slice_sizes} must give one size per axis of operand "
-                         f"shape {a.shape}, each between 0 and that axis' size")
+        raise ValueError(
+            f"dynamic_slice: slice_sizes {slice_sizes} must give one size per axis of operand "
+            f"shape {a.shape}, each between 0 and that axis' size"
+        )
     return ShapedArray(slice_sizes, a.dtype, a.weak_type)
 
 
@@ -393,8 +435,12 @@ _I64_MIN, _I64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 def _as_starts(starts):
     """Concrete starts as int64 (saturating: they are clamped into the operand anyway, and a uint64
     of 2**63 or more is past the end, not negative); traced ones as they are."""
-    return [np.array(builtins.min(builtins.max(int(s), _I64_MIN), _I64_MAX), np.int64)
-            if type(s) is int or isinstance(s, np.integer) else s for s in starts]
+    return [
+        np.array(builtins.min(builtins.max(int(s), _I64_MIN), _I64_MAX), np.int64)
+        if type(s) is int or isinstance(s, np.integer)
+        else s
+        for s in starts
+    ]
 
 
 def dynamic_slice(x, start_indices, slice_sizes):
@@ -419,8 +465,10 @@ dynamic_update_slice_p = Primitive("dynamic_update_slice")
 def _dus_eval(a, u, *starts):
     _check_starts("dynamic_update_slice", a, starts)
     if u.dtype != a.dtype or u.ndim != a.ndim or any(m > n for m, n in zip(u.shape, a.shape)):
-        raise ValueError(f"dynamic_update_slice: update {u.str_short()} must have the operand's dtype and rank "
-                         f"and fit inside the operand {a.str_short()}")
+        raise ValueError(
+            f"dynamic_update_slice: update {u.str_short()} must have the operand's dtype and rank "
+            f"and fit inside the operand {a.str_short()}"
+        )
     return ShapedArray(a.shape, a.dtype, a.weak_type)
 
 
@@ -477,8 +525,10 @@ def _index_shape(name, a, idx, axes):
     if not np.issubdtype(idx.dtype, np.integer):
         raise TypeError(f"{name}: indices must be integers, got {idx.str_short()}")
     if idx.ndim < 1 or idx.shape[-1] != len(axes) or not axes:
-        raise ValueError(f"{name}: indices of shape {idx.shape} must end in an axis of size len(axes) = "
-                         f"{len(axes)} >= 1 (axes={axes})")
+        raise ValueError(
+            f"{name}: indices of shape {idx.shape} must end in an axis of size len(axes) = "
+            f"{len(axes)} >= 1 (axes={axes})"
+        )
     if len(set(axes)) != len(axes) or any(not 0 <= d < a.ndim for d in axes):
         raise ValueError(f"{name}: invalid axes {axes} for operand shape {a.shape}")
     return idx.shape[:-1] + tuple(n for d, n in enumerate(a.shape) if d not in axes)
@@ -573,15 +623,19 @@ def _scatter_eval(name):
     def abstract_eval(a, idx, updates, axes):
         shape = _index_shape(name, a, idx, axes)
         if updates.shape != shape or updates.dtype != a.dtype:
-            raise ValueError(f"{name}: updates {updates.str_short()} must have the operand's dtype {a.dtype.name} "
-                             f"and shape {shape} (the index batch shape {idx.shape[:-1]} + the operand's "
-                             f"non-indexed axes) for operand {a.str_short()}, axes {axes}")
+            raise ValueError(
+                f"{name}: updates {updates.str_short()} must have the operand's dtype {a.dtype.name} "
+                f"and shape {shape} (the index batch shape {idx.shape[:-1]} + the operand's "
+                f"non-indexed axes) for operand {a.str_short()}, axes {axes}"
+            )
         return ShapedArray(a.shape, a.dtype, a.weak_type)
+
     return abstract_eval
 
 
 def _scatter_impl(combine):
     """NumPy scatter; `combine` is a ufunc (its .at accumulates duplicates) or None (assignment)."""
+
     def impl(x, idx, updates, axes):
         out = np.array(x, copy=True)
         idx, updates = np.asarray(idx), np.asarray(updates)
@@ -593,6 +647,7 @@ def _scatter_impl(combine):
         else:
             combine.at(view, points, values)
         return out
+
     return impl
 
 
@@ -607,6 +662,7 @@ def _scatter_batch(prim):
             return prim.bind(x, idx, u, axes=shifted), 0
         idx = _prepend_batch_index(move_bdim(idx, di, 0, size))
         return prim.bind(x, idx, move_bdim(u, du, 0, size), axes=(0,) + shifted), 0
+
     return rule
 
 
@@ -628,13 +684,15 @@ scatter_max_p = _make_scatter("scatter_max", np.maximum)
 def _scatter_fn(prim):
     def f(x, indices, updates, axes):
         return prim.bind(x, indices, updates, axes=tuple(int(d) for d in axes))
+
     f.__name__ = prim.name
     f.__doc__ = f"{prim.name}: combine `updates` into x at the index tuples (out-of-bounds ones are dropped)."
     return f
 
 
 scatter, scatter_add, scatter_mul, scatter_min, scatter_max = map(
-    _scatter_fn, [scatter_p, scatter_add_p, scatter_mul_p, scatter_min_p, scatter_max_p])
+    _scatter_fn, [scatter_p, scatter_add_p, scatter_mul_p, scatter_min_p, scatter_max_p]
+)
 scatter.__doc__ += """
 
     >>> import numpy as np, fnad; from fnad import lax
@@ -708,11 +766,17 @@ def _scatter_mul_jvp(primals, tangents, axes):
         nonzero = ne(u, scalar_like(u, 0))
         safe_u = select(nonzero, u, full(get_aval(u).shape, 1, get_aval(u).dtype))
         product = gather(scatter_mul(full(shape, 1, get_aval(x).dtype), idx, safe_u, axes), idx, axes)
-        zeros = gather(scatter_add(full(shape, 0, np.int64), idx,
-                                   convert_element_type(eq(u, scalar_like(u, 0)), np.int64), axes), idx, axes)
+        zeros = gather(
+            scatter_add(full(shape, 0, np.int64), idx, convert_element_type(eq(u, scalar_like(u, 0)), np.int64), axes),
+            idx,
+            axes,
+        )
         zero_count_is = lambda n: eq(zeros, np.array(n, np.int64))
-        others = select(nonzero, select(zero_count_is(0), div(product, safe_u), zeros_like(u)),
-                        select(zero_count_is(1), product, zeros_like(u)))
+        others = select(
+            nonzero,
+            select(zero_count_is(0), div(product, safe_u), zeros_like(u)),
+            select(zero_count_is(1), product, zeros_like(u)),
+        )
         out = add_tangents(out, mul(x, scatter_add(_zeros(get_aval(x)), idx, mul(gu, others), axes)))
     return ans, out
 
@@ -731,14 +795,17 @@ def _scatter_extremum_jvp(prim):
         shape, dtype = get_aval(x).shape, get_aval(x).dtype
         x_hit = eq(x, ans)
         u_hit = bitwise_and(eq(u, gather(ans, idx, axes)), _over_updates(indices_in_bounds(idx, shape, axes), u))
-        count = add(convert_element_type(x_hit, dtype),
-                    scatter_add(full(shape, 0, dtype), idx, convert_element_type(u_hit, dtype), axes))
+        count = add(
+            convert_element_type(x_hit, dtype),
+            scatter_add(full(shape, 0, dtype), idx, convert_element_type(u_hit, dtype), axes),
+        )
         total = Zero(tangent_aval(get_aval(ans)))
         if type(gx) is not Zero:
             total = select(x_hit, gx, zeros_like(gx))
         if type(gu) is not Zero:
             total = add_tangents(total, scatter_add(_zeros(get_aval(x)), idx, select(u_hit, gu, zeros_like(gu)), axes))
         return ans, div(total, max(count, scalar_like(count, 1)))
+
     prim.jvp = jvp
 
 

@@ -6,15 +6,16 @@ short vectorised loops otherwise (triangular substitution and partially pivoted 
 rows/columns, each step a whole-stack NumPy operation). vmap moves the batch axis to the front,
 where it joins the leading batch axes.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
 from ..ad_util import Zero, tangent_aval
+from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
+from ..transforms.batching import move_bdim
 from ..transforms.jvp import defjvp
 from ..transforms.reverse import is_undefined
-from ..transforms.batching import move_bdim
 from . import elementwise as ew
 from . import shape as sh
 from .dot import dot_general
@@ -83,11 +84,14 @@ def _broadcast_last(v, shape, along_rows):
 
 def _check_matrix(name, a, square=True):
     if a.ndim < 2 or (square and a.shape[-1] != a.shape[-2]):
-        raise ValueError(f"{name}: expected a {'square ' if square else ''}matrix or a stack of them "
-                         f"(shape (..., m, m)), got shape {a.shape}")
+        raise ValueError(
+            f"{name}: expected a {'square ' if square else ''}matrix or a stack of them "
+            f"(shape (..., m, m)), got shape {a.shape}"
+        )
     if not is_float_dtype(a.dtype):
-        raise TypeError(f"{name}: expected a floating-point matrix, got dtype {a.dtype.name}. "
-                        "Hint: convert with .astype(float).")
+        raise TypeError(
+            f"{name}: expected a floating-point matrix, got dtype {a.dtype.name}. Hint: convert with .astype(float)."
+        )
 
 
 def _checked_bind(prim, *args, **params):
@@ -103,10 +107,12 @@ def _define(prim, impl, abstract_eval, jvp):
 
 def _batch_leading(prim):
     """vmap: the batch axis moves to the front of every operand and joins the leading batch axes."""
+
     def rule(vals, dims, axis_size, **params):
         vals = [move_bdim(v, d, 0, axis_size) for v, d in zip(vals, dims)]
         out = prim.bind(*vals, **params)
         return out, ([0] * len(out) if prim.multiple_results else 0)
+
     prim.batch = rule
     prim.batch_needs_size = True
 
@@ -171,10 +177,10 @@ def _substitute(a, b, lower, unit_diagonal):
     """Solve a x = b for x by forward (lower) or backward substitution, row by row."""
     m = a.shape[-1]
     x = np.array(b, dtype=np.result_type(a, b), copy=True)
-    for i in (range(m) if lower else range(m - 1, -1, -1)):
+    for i in range(m) if lower else range(m - 1, -1, -1):
         known = slice(0, i) if lower else slice(i + 1, m)
         if known.start != known.stop:
-            x[..., i, :] -= (a[..., i:i + 1, known] @ x[..., known, :])[..., 0, :]
+            x[..., i, :] -= (a[..., i : i + 1, known] @ x[..., known, :])[..., 0, :]
         if not unit_diagonal:
             x[..., i, :] /= a[..., i, i, None]
     return x
@@ -187,8 +193,7 @@ def _triangular_solve_impl(a, b, left_side, lower, transpose_a, unit_diagonal):
     if left_side:
         return _substitute(a, b, lower, unit_diagonal)
     # x op(a) = b  <=>  op(a)^T x^T = b^T
-    return np.swapaxes(_substitute(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), not lower, unit_diagonal),
-                       -1, -2)
+    return np.swapaxes(_substitute(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), not lower, unit_diagonal), -1, -2)
 
 
 def _triangular_solve_eval(a, b, left_side, lower, transpose_a, unit_diagonal):
@@ -198,9 +203,11 @@ def _triangular_solve_eval(a, b, left_side, lower, transpose_a, unit_diagonal):
     side = b.shape[-2] if left_side else b.shape[-1]
     if a.shape[:-2] != b.shape[:-2] or side != m or a.dtype != b.dtype:
         which = "b.shape[-2]" if left_side else "b.shape[-1]"
-        raise ValueError(f"triangular_solve: incompatible a {a.str_short()} and b {b.str_short()} "
-                         f"(left_side={left_side}): need equal leading axes, equal dtypes and {which} == "
-                         f"{m}. Hint: fnad.numpy.linalg.solve broadcasts for you.")
+        raise ValueError(
+            f"triangular_solve: incompatible a {a.str_short()} and b {b.str_short()} "
+            f"(left_side={left_side}): need equal leading axes, equal dtypes and {which} == "
+            f"{m}. Hint: fnad.numpy.linalg.solve broadcasts for you."
+        )
     return b.strip_weak()
 
 
@@ -226,14 +233,20 @@ def _triangular_solve_transpose(ct, a, b, left_side, lower, transpose_a, unit_di
 triangular_solve_p.impl = _triangular_solve_impl
 triangular_solve_p.abstract_eval = _triangular_solve_eval
 triangular_solve_p.transpose = _triangular_solve_transpose
-defjvp(triangular_solve_p, _triangular_solve_jvp_a,
-       lambda g, x, a, b, **params: triangular_solve(a, g, **params))
+defjvp(triangular_solve_p, _triangular_solve_jvp_a, lambda g, x, a, b, **params: triangular_solve(a, g, **params))
 _batch_leading(triangular_solve_p)
 
 
 def triangular_solve(a, b, left_side=True, lower=True, transpose_a=False, unit_diagonal=False):
-    return _checked_bind(triangular_solve_p, a, b, left_side=bool(left_side), lower=bool(lower),
-                         transpose_a=bool(transpose_a), unit_diagonal=bool(unit_diagonal))
+    return _checked_bind(
+        triangular_solve_p,
+        a,
+        b,
+        left_side=bool(left_side),
+        lower=bool(lower),
+        transpose_a=bool(transpose_a),
+        unit_diagonal=bool(unit_diagonal),
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -257,8 +270,8 @@ def _lu_impl(a):
         lu[stacks, k], lu[stacks, p] = lu[stacks, p], lu[stacks, k].copy()
         perm[stacks, k], perm[stacks, p] = perm[stacks, p], perm[stacks, k].copy()
         pivot = lu[:, k, k]
-        lu[:, k + 1:, k] /= np.where(pivot == 0, 1, pivot)[:, None]    # a zero pivot: column is zero
-        lu[:, k + 1:, k + 1:] -= lu[:, k + 1:, k:k + 1] * lu[:, k:k + 1, k + 1:]
+        lu[:, k + 1 :, k] /= np.where(pivot == 0, 1, pivot)[:, None]  # a zero pivot: column is zero
+        lu[:, k + 1 :, k + 1 :] -= lu[:, k + 1 :, k : k + 1] * lu[:, k : k + 1, k + 1 :]
     batch = a.shape[:-2]
     return [lu.reshape(a.shape), pivots.reshape(batch + (m,)), perm.reshape(batch + (m,))]
 
@@ -325,7 +338,7 @@ def _eigh_jvp(primals, tangents, lower):
     vt_da_v = matmul(swap_last(v), matmul(symmetrize(da), v))
     shape = get_aval(v).shape
     eye = ew.convert_element_type(eye_mask(shape), get_aval(v).dtype)
-    gaps = ew.sub(_broadcast_last(w, shape, False), _broadcast_last(w, shape, True))   # w[j] - w[i]
+    gaps = ew.sub(_broadcast_last(w, shape, False), _broadcast_last(w, shape, True))  # w[j] - w[i]
     f = ew.sub(ew.div(ew.scalar_like(eye, 1), ew.add(gaps, eye)), eye)
     return [v, w], [matmul(v, ew.mul(f, vt_da_v)), diagonal(vt_da_v)]
 
@@ -350,8 +363,10 @@ def _qr_eval(a):
     _check_matrix("qr", a, square=False)
     m, n = a.shape[-2:]
     if m < n:
-        raise ValueError(f"qr: only matrices with at least as many rows as columns are supported, got shape "
-                         f"{a.shape}. Hint: factor the transpose.")
+        raise ValueError(
+            f"qr: only matrices with at least as many rows as columns are supported, got shape "
+            f"{a.shape}. Hint: factor the transpose."
+        )
     return [a.strip_weak(), ShapedArray(a.shape[:-2] + (n, n), a.dtype)]
 
 
@@ -376,5 +391,19 @@ def qr(a):
     return _checked_bind(qr_p, a)
 
 
-__all__ = ["cholesky", "triangular_solve", "lu", "eigh", "qr", "matmul", "swap_last", "tril", "triu",
-           "diagonal", "symmetrize", "permutation_matrix", "tri_mask", "eye_mask"]
+__all__ = [
+    "cholesky",
+    "diagonal",
+    "eigh",
+    "eye_mask",
+    "lu",
+    "matmul",
+    "permutation_matrix",
+    "qr",
+    "swap_last",
+    "symmetrize",
+    "tri_mask",
+    "triangular_solve",
+    "tril",
+    "triu",
+]

@@ -1,10 +1,11 @@
 """Primitives with no numeric work: stop_gradient (identity whose derivative is zero)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import Primitive, get_aval
 from ..ad_util import Zero, tangent_aval
+from ..core import Primitive, get_aval
 from ..tree_util import tree_map
 
 stop_gradient_p = Primitive("stop_gradient")
@@ -29,8 +30,10 @@ def stop_gradient(x):
     >>> fnad.grad(lambda x: x * fnad.stop_gradient(x))(3.0)   # d/dx (x * c) with c = x = 3
     array(3.)
     """
+
     def leaf(v):
         if not np.issubdtype(get_aval(v).dtype, np.inexact):
             return v
         return stop_gradient_p.bind(v)
+
     return tree_map(leaf, x)

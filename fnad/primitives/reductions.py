@@ -1,12 +1,13 @@
 """Reductions over a set of axes: sum, max, min, prod, and/or, argmax/argmin."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval
 from ..transforms.jvp import defjvp, deflinear
-from .elementwise import mul, div, eq, convert_element_type
-from .shape import broadcast_in_dim, transpose, reshape
+from .elementwise import convert_element_type, div, eq, mul
+from .shape import broadcast_in_dim, reshape, transpose
 
 
 def _check_axes(name, a, axes):
@@ -20,6 +21,7 @@ def _reduce_eval(name, kinds=None):
         if kinds is not None and not any(np.issubdtype(a.dtype, k) for k in kinds):
             raise TypeError(f"{name} does not accept dtype {a.dtype.name}")
         return ShapedArray(tuple(s for i, s in enumerate(a.shape) if i not in axes), a.dtype, a.weak_type)
+
     return abstract_eval
 
 
@@ -29,6 +31,7 @@ def _reduce_batch(prim):
         new_axes = tuple(ax + (ax >= d) for ax in axes)
         out_d = d - sum(ax < d for ax in new_axes)
         return prim.bind(x, axes=new_axes), out_d
+
     return rule
 
 
@@ -75,6 +78,7 @@ defjvp(reduce_or_p)
 def _prod_jvp(g, ans, x, axes):
     # d prod = sum_i g_i * prod_{j != i} x_j, computed without dividing by x (exact at zeros).
     from .cumulative import cumprod
+
     shape = get_aval(x).shape
     kept = _kept_dims(get_aval(x), axes)
     perm = kept + tuple(axes)
@@ -95,20 +99,24 @@ def _axes(x, axes):
     if axes is None:
         return tuple(range(nd))
     # negative axes count from the end; out-of-range ones are left for the shape rule to report
-    return tuple(sorted(int(a) + nd if int(a) < 0 else int(a) for a in (axes if isinstance(axes, (tuple, list)) else (axes,))))
+    return tuple(
+        sorted(int(a) + nd if int(a) < 0 else int(a) for a in (axes if isinstance(axes, (tuple, list)) else (axes,)))
+    )
 
 
 def _reducer(prim):
     def reduce(x, axes=None):
         axes = _axes(x, axes)
         return prim.bind(x, axes=axes) if axes else x
+
     reduce.__name__ = prim.name
     reduce.__doc__ = f"lax-level {prim.name} over `axes` (default: all); no-op for an empty axes tuple."
     return reduce
 
 
 reduce_sum, reduce_max, reduce_min, reduce_prod, reduce_and, reduce_or = map(
-    _reducer, (reduce_sum_p, reduce_max_p, reduce_min_p, reduce_prod_p, reduce_and_p, reduce_or_p))
+    _reducer, (reduce_sum_p, reduce_max_p, reduce_min_p, reduce_prod_p, reduce_and_p, reduce_or_p)
+)
 reduce_sum.__doc__ += """
 
     >>> import numpy as np, fnad; from fnad import lax
@@ -126,12 +134,14 @@ reduce_sum.__doc__ += """
 # ----------------------------------------------------------------------------------------------
 # argmax / argmin along one axis (first occurrence; NaN counts as the extremum, as NumPy)
 
+
 def _arg_eval(name):
     def abstract_eval(a, axis, index_dtype):
         _check_axes(name, a, (axis,))
         if a.shape[axis] == 0:
             raise ValueError(f"{name}: attempt to get {name} of an empty axis (shape {a.shape}, axis {axis})")
         return ShapedArray(tuple(s for i, s in enumerate(a.shape) if i != axis), index_dtype)
+
     return abstract_eval
 
 
@@ -140,6 +150,7 @@ def _arg_batch(prim):
         (x,), (d,) = vals, dims
         new_axis = axis + (axis >= d)
         return prim.bind(x, axis=new_axis, index_dtype=index_dtype), d - (new_axis < d)
+
     return rule
 
 

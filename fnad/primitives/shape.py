@@ -1,22 +1,23 @@
 """Shape primitives: broadcast_in_dim, reshape, transpose, iota, and the helpers built on them
 (full, squeeze, expand_dims). broadcast_in_dim and transpose are declared in `fnad.ad_util`
 (the interpreters bind them); their derivative and batching rules live here with their family."""
+
 from __future__ import annotations
 
 import numpy as np
 
+from ..ad_util import broadcast_in_dim, broadcast_in_dim_p, check_shape, full, transpose, transpose_p  # noqa: F401 (re-exported)
 from ..core import Primitive, ShapedArray, get_aval
-from ..ad_util import (broadcast_in_dim_p, broadcast_in_dim, full, transpose_p, transpose,  # noqa: F401 (re-exported)
-                       check_shape)
-from ..transforms.jvp import deflinear, defjvp
 from ..transforms.batching import move_bdim
-
+from ..transforms.jvp import defjvp, deflinear
 
 # ----------------------------------------------------------------------------------------------
 # broadcast_in_dim: operand axis i becomes output axis broadcast_dimensions[i]
 
+
 def _bid_transpose(ct, x, shape, broadcast_dimensions):
     from .reductions import reduce_sum
+
     bd = broadcast_dimensions
     summed = tuple(d for d in range(len(shape)) if d not in bd)
     kept = tuple(i for i, d in enumerate(bd) if x.aval.shape[i] == 1 and shape[d] != 1)
@@ -57,8 +58,7 @@ reshape_p = Primitive("reshape")
 
 def _reshape_eval(a, new_sizes):
     if int(np.prod(new_sizes, dtype=np.int64)) != a.size:
-        raise ValueError(f"reshape: cannot reshape array of shape {a.shape} (size {a.size}) into shape "
-                         f"{new_sizes}")
+        raise ValueError(f"reshape: cannot reshape array of shape {a.shape} (size {a.size}) into shape {new_sizes}")
     return ShapedArray(new_sizes, a.dtype, a.weak_type)
 
 
@@ -117,6 +117,7 @@ def expand_dims(x, dimensions):
 
 # ----------------------------------------------------------------------------------------------
 # transpose (axis permutation)
+
 
 def _transpose_batch(vals, dims, permutation):
     (x,), (d,) = vals, dims

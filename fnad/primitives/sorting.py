@@ -1,11 +1,12 @@
 """sort: a stable sort of several same-shaped operands along one axis, ordered by the first
 `num_keys` of them (lexicographically); NaN sorts last, as in NumPy. argsort sorts (x, iota)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import Primitive, get_aval
 from ..ad_util import Zero
+from ..core import Primitive, get_aval
 from ..transforms.batching import move_bdim
 from .indexing import take_along_axis
 from .shape import iota
@@ -67,8 +68,7 @@ def sort(operand, dimension=-1, num_keys=1):
     single = not isinstance(operand, (tuple, list))
     operands = [operand] if single else list(operand)
     ndim = get_aval(operands[0]).ndim
-    out = sort_p.bind(*operands, dimension=int(dimension) % ndim if ndim else int(dimension),
-                      num_keys=int(num_keys))
+    out = sort_p.bind(*operands, dimension=int(dimension) % ndim if ndim else int(dimension), num_keys=int(num_keys))
     return out[0] if single else out
 
 

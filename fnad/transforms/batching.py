@@ -1,4 +1,5 @@
 """Batching (vmap): a trace whose tracers carry a value and the axis along which it is batched."""
+
 from __future__ import annotations
 
 from ..ad_util import broadcast_in_dim, transpose
@@ -6,7 +7,7 @@ from ..core import Trace, Tracer, get_aval, new_main
 
 
 class BatchTracer(Tracer):
-    __slots__ = ("val", "bdim")
+    __slots__ = ("bdim", "val")
 
     def __init__(self, trace, val, bdim):
         self._trace, self.val, self.bdim = trace, val, bdim
@@ -16,7 +17,7 @@ class BatchTracer(Tracer):
         aval = get_aval(self.val)
         if self.bdim is None:
             return aval
-        shape = aval.shape[:self.bdim] + aval.shape[self.bdim + 1:]
+        shape = aval.shape[: self.bdim] + aval.shape[self.bdim + 1 :]
         return aval.update(shape=shape)
 
     def source_info(self):

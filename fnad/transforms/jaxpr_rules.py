@@ -7,13 +7,14 @@ gives the same object again, so its compiled code and its own derivations are fo
 The cache lives on the source ClosedJaxpr, so entries die with it: it is weak-keyed in effect, and
 unlike a WeakKeyDictionary, a derived IR that refers back to its source cannot pin it forever.
 """
+
 from __future__ import annotations
 
 import functools
 
-from ..ad_util import Zero, tangent_aval, instantiate, full
+from ..ad_util import Zero, full, instantiate, tangent_aval
 from ..core import new_main
-from ..ir import ClosedJaxpr, Jaxpr, Var, eval_closed, dce
+from ..ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed
 from .batching import BatchTrace, BatchTracer, move_bdim
 from .jvp import jvp_flat
 from .reverse import backward_pass
@@ -24,22 +25,25 @@ def jaxpr_cache(rule):
     """`rule(source, *args)` computed once per source IR object (a ClosedJaxpr, or a tuple of them
     such as cond's branches) and hashable `args`, kept on the source IR (on its first, for a tuple).
     Threads deriving the same IR at once each compute it; all get the first result stored."""
+
     @functools.wraps(rule)
     def cached(source, *args):
         if isinstance(source, ClosedJaxpr):
             owner, key = source, (rule, *args)
-        else:       # the other IRs of the tuple are part of the key (they hash by identity)
+        else:  # the other IRs of the tuple are part of the key (they hash by identity)
             owner, key = source[0], (rule, source[1:], *args)
         derived = owner.derived
         hit = derived.get(key, derived)
         if hit is not derived:
             return hit
         return derived.setdefault(key, rule(source, *args))
+
     return cached
 
 
 # ----------------------------------------------------------------------------------------------
 # Tracing a function to a sub-IR
+
 
 def hoist_consts(closed):
     """`closed` as (a ClosedJaxpr without consts whose leading inputs are the old consts, their values)."""
@@ -54,6 +58,7 @@ def trace_flat(flat_fun, in_avals, name):
 
 # ----------------------------------------------------------------------------------------------
 # Forward mode and linearization
+
 
 @jaxpr_cache
 def jvp_jaxpr(closed, nonzeros, instantiate_outs=False):
@@ -76,6 +81,7 @@ def jvp_jaxpr(closed, nonzeros, instantiate_outs=False):
                 assert keep or type(t) is Zero, "jvp_jaxpr: a non-zero output tangent was not requested"
             out_kept[:] = instantiate_outs
         return out_p + [instantiate(t) for t, keep in zip(out_t, out_kept) if keep]
+
     t_avals = [tangent_aval(a) for a, nz in zip(in_avals, nonzeros) if nz]
     return trace_to_jaxpr(fun, list(in_avals) + t_avals, "jvp_jaxpr"), tuple(out_kept)
 
@@ -106,6 +112,7 @@ def split_linear(closed, nonzeros, instantiate_outs):
     def fun(*args):
         known_t, lin = iter(args[:k]), iter(eval_closed(unknown, *args[k:]))
         return [next(lin) if u else next(known_t) for u in t_unknown]
+
     return known, trace_to_jaxpr(fun, k_avals + list(unknown.in_avals), "tangent"), n_res + k
 
 
@@ -132,17 +139,23 @@ def partial_eval_jaxpr(closed, unknowns):
                 seen.add(v)
                 residuals.append(v)
     known_out = [v for v, u in zip(jaxpr.outvars, out_unknowns) if not u]
-    known = dce(Jaxpr(jaxpr.constvars, [v for v, u in zip(jaxpr.invars, unknowns) if not u], known_eqns,
-                      known_out + residuals))
+    known = dce(
+        Jaxpr(jaxpr.constvars, [v for v, u in zip(jaxpr.invars, unknowns) if not u], known_eqns, known_out + residuals)
+    )
     const_of = dict(zip(jaxpr.constvars, closed.consts))
-    unknown = Jaxpr([], residuals + [v for v, u in zip(jaxpr.invars, unknowns) if u], unknown_eqns,
-                    [v for v, u in zip(jaxpr.outvars, out_unknowns) if u])
+    unknown = Jaxpr(
+        [],
+        residuals + [v for v, u in zip(jaxpr.invars, unknowns) if u],
+        unknown_eqns,
+        [v for v, u in zip(jaxpr.outvars, out_unknowns) if u],
+    )
     known_closed = ClosedJaxpr(known, [const_of[v] for v in known.constvars])
     return known_closed, ClosedJaxpr(dce(unknown), []), out_unknowns, len(residuals)
 
 
 # ----------------------------------------------------------------------------------------------
 # Transpose
+
 
 def transpose_jaxpr(closed, linear_mask):
     """The IR of the transpose of `closed` (linear in the inputs flagged by `linear_mask`): inputs are
@@ -167,11 +180,13 @@ def transpose_jaxpr(closed, linear_mask):
         lin = Jaxpr(list(jaxpr.constvars) + env_vars, lin_vars, jaxpr.eqns, jaxpr.outvars)
         cts_in = backward_pass(lin, list(closed.consts) + env_vals, list(cts))
         return [full(a.shape, 0, a.dtype) if c is None else c for c, a in zip(cts_in, lin_avals)]
+
     return trace_to_jaxpr(fun, res_avals + [a.strip_weak() for a in closed.out_avals], "transpose_jaxpr")
 
 
 # ----------------------------------------------------------------------------------------------
 # Batching
+
 
 @jaxpr_cache
 def batch_jaxpr(closed, in_batched, axis_size, force_out=None):
@@ -189,5 +204,6 @@ def batch_jaxpr(closed, in_batched, axis_size, force_out=None):
             outs = [trace.full_raise(o) for o in eval_closed(closed, *ins)]
             out_batched[:] = [o.bdim is not None or f for o, f in zip(outs, force_out)]
             return [move_bdim(o.val, o.bdim, 0, axis_size) if b else o.val for o, b in zip(outs, out_batched)]
+
     avals = [a.update(shape=(axis_size,) + a.shape) if b else a for a, b in zip(closed.in_avals, in_batched)]
     return trace_to_jaxpr(fun, avals, "vmap"), tuple(out_batched)

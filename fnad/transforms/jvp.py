@@ -1,9 +1,10 @@
 """Forward mode: a trace whose tracers carry (primal, tangent); tangents may be symbolic zeros."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from ..ad_util import Zero, tangent_aval, instantiate, add_tangents
+from ..ad_util import Zero, add_tangents, instantiate, tangent_aval
 from ..core import Trace, Tracer, UnexpectedTracerError, get_aval, is_float_dtype, new_main
 
 
@@ -64,6 +65,7 @@ def defjvp(prim, *rules):
     """Per-argument jvp rules `rule(g, ans, *args, **params) -> tangent contribution` (None: the
     output does not depend on that argument differentiably). Contributions are summed; zero
     tangents are skipped without being materialised."""
+
     def jvp(primals, tangents, **params):
         ans = prim.bind(*primals, **params)
         acc = None
@@ -73,16 +75,19 @@ def defjvp(prim, *rules):
             c = rule(t, ans, *primals, **params)
             acc = c if acc is None else add_tangents(acc, c)
         return ans, Zero(tangent_aval(get_aval(ans))) if acc is None else acc
+
     prim.jvp = jvp
 
 
 def deflinear(prim, transpose):
     """A primitive linear in all its (array) arguments: its jvp applies it to the tangents."""
+
     def jvp(primals, tangents, **params):
         ans = prim.bind(*primals, **params)
         if all(type(t) is Zero for t in tangents):
             return ans, Zero(tangent_aval(get_aval(ans)))
         return ans, prim.bind(*map(instantiate, tangents), **params)
+
     prim.jvp = jvp
     prim.transpose = transpose
 

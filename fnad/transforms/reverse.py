@@ -1,16 +1,18 @@
 """Reverse mode: linearize (jvp with the tangent half staged to a linear IR) and transposition
 of that linear IR (the backward pass). Transpose rules of linear primitives do the work."""
+
 from __future__ import annotations
 
-from ..ad_util import Zero, tangent_aval, instantiate, add_tangents
+from ..ad_util import Zero, add_tangents, instantiate, tangent_aval
 from ..core import get_aval, is_float_dtype, new_main
-from ..ir import Var, Literal, eval_jaxpr
+from ..ir import Literal, Var, eval_jaxpr
 from .jvp import JVPTrace, JVPTracer
-from .staging import StagingTrace, JaxprBuilder
+from .staging import JaxprBuilder, StagingTrace
 
 
 class UndefinedPrimal:
     """Marks a linear input of an equation in a transpose rule: its value is what we solve for."""
+
     __slots__ = ("aval",)
 
     def __init__(self, aval):
@@ -51,7 +53,7 @@ def backward_pass(jaxpr, consts, cts_out):
     """Transpose a linear jaxpr: given output cotangents (None for zero), the input cotangents."""
     env = dict(zip(jaxpr.constvars, consts))
     linear = set(jaxpr.invars)
-    for e in jaxpr.eqns:   # evaluate any equation that does not touch the linear inputs
+    for e in jaxpr.eqns:  # evaluate any equation that does not touch the linear inputs
         if any(type(v) is Var and v in linear for v in e.invars):
             linear.update(e.outvars)
         else:
@@ -69,11 +71,14 @@ def backward_pass(jaxpr, consts, cts_out):
         if not any(v in ct_env for v in e.outvars):
             continue
         cts = [ct_env.pop(v, None) for v in e.outvars]
-        args = [UndefinedPrimal(v.aval) if type(v) is Var and v in linear
-                else (v.val if type(v) is Literal else env[v]) for v in e.invars]
+        args = [
+            UndefinedPrimal(v.aval) if type(v) is Var and v in linear else (v.val if type(v) is Literal else env[v])
+            for v in e.invars
+        ]
         if e.primitive.transpose is None:
-            raise NotImplementedError(f"transpose rule for '{e.primitive.name}' is not implemented "
-                                      "(needed for reverse-mode differentiation)")
+            raise NotImplementedError(
+                f"transpose rule for '{e.primitive.name}' is not implemented (needed for reverse-mode differentiation)"
+            )
         if e.primitive.multiple_results:
             cts_in = e.primitive.transpose(cts, *args, **e.params)
         else:

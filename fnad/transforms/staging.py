@@ -1,15 +1,16 @@
 """Staging: a trace that records primitives into IR instead of running them (make_jaxpr, jit,
 and the tangent half of linearize)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import Trace, Tracer, new_main, get_aval, user_frame
-from ..ir import Var, Literal, Eqn, Jaxpr, ClosedJaxpr, simplify
+from ..core import Trace, Tracer, get_aval, new_main, user_frame
+from ..ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, simplify
 
 
 class StagingTracer(Tracer):
-    __slots__ = ("_aval", "var", "source")
+    __slots__ = ("_aval", "source", "var")
 
     def __init__(self, trace, aval, var, source=None):
         self._trace, self._aval, self.var, self.source = trace, aval, var, source
@@ -31,7 +32,7 @@ class JaxprBuilder:
     def __init__(self):
         self.eqns = []
         self.invars = []
-        self.const_vals = {}   # id(value) -> (constvar, value)
+        self.const_vals = {}  # id(value) -> (constvar, value)
 
     def to_jaxpr(self, trace, outs, simplify_ir=True):
         outs = [trace.full_raise(o) for o in outs]

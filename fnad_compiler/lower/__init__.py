@@ -58,6 +58,7 @@ emitted in place); `control_flow` and `linalg`, which emit through scopes; and t
 module, its entry `fnad_main` and the check that every equation has a rule, which imports every family
 so that their rules are registered. The llvmlite helpers they share are in `fnad_compiler.llvm_ir`.
 """
+
 from __future__ import annotations
 
 from llvmlite import ir
@@ -65,6 +66,7 @@ from llvmlite import ir
 from fnad.ir import ClosedJaxpr, Jaxpr
 from fnad_compiler import fusion
 from fnad_compiler.llvm_ir import I64, PTR, VOID, extern, i64, prefault, reg_type
+
 # The families register their rules on import (`rules.scalar_rule`, `rules.opaque_rule`).
 from fnad_compiler.lower import control_flow, cumulative, dot, indexing, linalg, online, scalar, sort  # noqa: F401
 from fnad_compiler.lower.rules import OPAQUE, SCALAR
@@ -75,8 +77,12 @@ __all__ = ["lower", "supported_primitives"]
 
 def supported_primitives():
     """Names of the primitives `lower` can compile."""
-    return frozenset(SCALAR) | fusion.REDUCTIONS | frozenset(OPAQUE) | frozenset(
-        ["broadcast_in_dim", "transpose", "iota", "stop_gradient", "reshape", "slice", "rev"])
+    return (
+        frozenset(SCALAR)
+        | fusion.REDUCTIONS
+        | frozenset(OPAQUE)
+        | frozenset(["broadcast_in_dim", "transpose", "iota", "stop_gradient", "reshape", "slice", "rev"])
+    )
 
 
 class _Lowering:
@@ -87,16 +93,23 @@ class _Lowering:
         _check_supported(jaxpr)
         self.module = ir.Module(name="fnad")
         self.names = {}
-        self.temporary = {}       # Var -> pointer of buffers made by a lowering rule
+        self.temporary = {}  # Var -> pointer of buffers made by a lowering rule
         self.to_free = []
         main = ir.Function(self.module, ir.FunctionType(VOID, [PTR, PTR, PTR]), "fnad_main")
         self.entry_builder = ir.IRBuilder(main.append_basic_block("allocas"))
         self.b = ir.IRBuilder(main.append_basic_block("entry"))
         ins, consts, outs = main.args
-        table = lambda array, n: [self.entry_builder.load(self.entry_builder.gep(array, [i64(i)], source_etype=PTR),
-                                                          typ=PTR) for i in range(n)]
-        Scope(self, jaxpr, table(ins, len(jaxpr.invars)), table(consts, len(jaxpr.constvars)),
-              table(outs, len(jaxpr.outvars))).emit()
+        table = lambda array, n: [
+            self.entry_builder.load(self.entry_builder.gep(array, [i64(i)], source_etype=PTR), typ=PTR)
+            for i in range(n)
+        ]
+        Scope(
+            self,
+            jaxpr,
+            table(ins, len(jaxpr.invars)),
+            table(consts, len(jaxpr.constvars)),
+            table(outs, len(jaxpr.outvars)),
+        ).emit()
         free = extern(self.module, "free", VOID, [PTR])
         for p in self.to_free:
             self.b.call(free, [p])
@@ -128,11 +141,15 @@ def _check_supported(jaxpr):
         for sub in _sub_jaxprs(e.params):
             _check_supported(jaxpr_of(sub))
         if e.primitive.name not in known:
-            raise NotImplementedError(f"compiler: no lowering for primitive '{e.primitive.name}' "
-                                      f"(supported: {', '.join(sorted(known))})")
+            raise NotImplementedError(
+                f"compiler: no lowering for primitive '{e.primitive.name}' (supported: {', '.join(sorted(known))})"
+            )
         for v in list(e.invars) + list(e.outvars):
-            _check_dtype(v.aval, f"'{e.primitive.name}'" + (" at {}:{}".format(*e.source[:2]) if e.source else ""),
-                         "compute in float32 there (e.g. fnp.sin(x.astype(np.float32)))")
+            _check_dtype(
+                v.aval,
+                f"'{e.primitive.name}'" + (" at {}:{}".format(*e.source[:2]) if e.source else ""),
+                "compute in float32 there (e.g. fnp.sin(x.astype(np.float32)))",
+            )
     for i, v in enumerate(jaxpr.outvars):
         _check_dtype(v.aval, f"output {i}", "return it as float32")
 
@@ -143,8 +160,9 @@ def _check_dtype(aval, where, hint):
     try:
         reg_type(aval.dtype)
     except NotImplementedError as e:
-        raise NotImplementedError(f"{e}; found at {where} ({aval.str_short()}): {hint}, or call the function "
-                                  "without jit") from None
+        raise NotImplementedError(
+            f"{e}; found at {where} ({aval.str_short()}): {hint}, or call the function without jit"
+        ) from None
 
 
 def _sub_jaxprs(params):

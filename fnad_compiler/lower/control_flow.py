@@ -1,5 +1,6 @@
 """Control flow: sub-jaxprs emitted in place, in scopes of their own (the branches of a switch, the
 bodies of loops whose carries live in the results' buffers)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,12 +36,13 @@ def _cond(scope, e):
     scratch = fusion.scratch_operands(scope.plan, n)
     for i, a in enumerate(ops):
         if i not in donated and any(a is v for v in scratch):
-            donated[i] = None     # dead after the cond: a branch may overwrite it (not an output)
+            donated[i] = None  # dead after the cond: a branch may overwrite it (not an output)
     for block, jaxpr in zip(blocks, branches):
         b.position_at_end(block)
         branch = Scope(scope.lw, jaxpr, ins, [], outs, donated)
-        assert all(branch.plan.ties.get(k) == i for i, k in donated.items() if k is not None), \
+        assert all(branch.plan.ties.get(k) == i for i, k in donated.items() if k is not None), (
             "cond: a branch refused an in-place output"
+        )
         branch.emit()
         b.branch(done)
     b.position_at_end(done)
@@ -65,14 +67,15 @@ def _donated(first, carries):
 def _advance(scope, current, following, outvars):
     for dst, src, v in zip(current, following, outvars):
         if v.aval.size and src is not None:
-            intrinsic(scope.b, "llvm.memcpy.p0.p0.i64", VOID,
-                      [dst, src, i64(fusion.nbytes(v.aval)), ir.Constant(I1, 0)])
+            intrinsic(
+                scope.b, "llvm.memcpy.p0.p0.i64", VOID, [dst, src, i64(fusion.nbytes(v.aval)), ir.Constant(I1, 0)]
+            )
 
 
 @opaque_rule("while")
 def _while(scope, e):
     nc, nb = e.params["cond_nconsts"], e.params["body_nconsts"]
-    cconsts, bconsts, init = e.invars[:nc], e.invars[nc:nc + nb], e.invars[nc + nb:]
+    cconsts, bconsts, init = e.invars[:nc], e.invars[nc : nc + nb], e.invars[nc + nb :]
     cond, body = jaxpr_of(e.params["cond_jaxpr"]), jaxpr_of(e.params["body_jaxpr"])
     b = scope.b
     cc, bc = [scope.atom_pointer(a) for a in cconsts], [scope.atom_pointer(a) for a in bconsts]
@@ -94,7 +97,7 @@ def _while(scope, e):
 def _scan(scope, e):
     p = e.params
     n_consts, n_carry, length = p["num_consts"], p["num_carry"], p["length"]
-    consts, init, xs = e.invars[:n_consts], e.invars[n_consts:n_consts + n_carry], e.invars[n_consts + n_carry:]
+    consts, init, xs = e.invars[:n_consts], e.invars[n_consts : n_consts + n_carry], e.invars[n_consts + n_carry :]
     body = jaxpr_of(p["jaxpr"])
     b = scope.b
     cs = [scope.atom_pointer(a) for a in consts]
@@ -105,7 +108,12 @@ def _scan(scope, e):
     with Loop(b, i64(0), i64(length)) as it:
         i = b.sub(i64(length - 1), it) if p["reverse"] else it
         row = lambda ptr, v: b.gep(ptr, [b.mul(i, i64(fusion.nbytes(v.aval) // max(length, 1)))], source_etype=I8)
-        Scope(scope.lw, body, cs + current + [row(q, x) for q, x in zip(x_ptrs, xs)], [],
-              following + [row(q, y) for q, y in zip(y_ptrs, ys)], _donated(n_consts, current)).emit()
+        Scope(
+            scope.lw,
+            body,
+            cs + current + [row(q, x) for q, x in zip(x_ptrs, xs)],
+            [],
+            following + [row(q, y) for q, y in zip(y_ptrs, ys)],
+            _donated(n_consts, current),
+        ).emit()
         _advance(scope, current, following, e.outvars[:n_carry])
-

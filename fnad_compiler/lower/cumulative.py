@@ -1,4 +1,5 @@
 """Cumulative scans (cumsum, cumprod, cummax, cummin): a kernel whose last axis is the scanned one."""
+
 from __future__ import annotations
 
 from fnad_compiler.lower.elemental import affine_combination, row_major, unit_row
@@ -18,5 +19,16 @@ def _cumulative(lw, e):
     rows = tuple(rows)
     op = "scan:" + {"cumsum": "sum", "cumprod": "prod", "cummax": "max", "cummin": "min"}[e.primitive.name]
     form = affine_combination(rows, row_major(shape))
-    Kernel(lw, Spec([shape[d] for d in order], [d == axis for d in order], lambda em: em.value(x, rows), out, op,
-                    out.aval.dtype, {}, out_form=form)).launch()
+    Kernel(
+        lw,
+        Spec(
+            [shape[d] for d in order],
+            [d == axis for d in order],
+            lambda em: em.value(x, rows),
+            out,
+            op,
+            out.aval.dtype,
+            {},
+            out_form=form,
+        ),
+    ).launch()

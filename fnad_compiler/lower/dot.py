@@ -1,5 +1,6 @@
 """dot_general: CBLAS gemm per batch for large float products, else a reduction nest (outer products
 are elemental and fuse with their neighbours, see `elemental`)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ from fnad_compiler.lower.elemental import free_axes, unit_row
 from fnad_compiler.lower.kernel import Kernel, Spec
 from fnad_compiler.lower.rules import SCALAR, opaque_rule
 
-_BLAS_MIN = 1 << 15        # m*n*k from which dot_general calls BLAS
+_BLAS_MIN = 1 << 15  # m*n*k from which dot_general calls BLAS
 
 
 @opaque_rule("dot_general")
@@ -24,11 +25,15 @@ def _dot_general(lw, e):
     size = lambda a, axes: int(np.prod([a.aval.shape[i] for i in axes], dtype=np.int64))
     nb, m, n, k = size(x, lb), size(x, lf), size(y, rf), size(x, lc)
     dtype = out.aval.dtype
-    if dtype in (np.float32, np.float64) and m * n * k >= _BLAS_MIN and max(m, n, k) < 2 ** 31:
+    if dtype in (np.float32, np.float64) and m * n * k >= _BLAS_MIN and max(m, n, k) < 2**31:
         return _dot_blas(lw, e, (nb, m, n, k), (lb, lf, lc), (rb, rc, rf))
     # A reduction nest: domain = batch, lhs free, rhs free, contracting axes.
-    domain = ([x.aval.shape[i] for i in lb] + [x.aval.shape[i] for i in lf] + [y.aval.shape[i] for i in rf]
-              + [x.aval.shape[i] for i in lc])
+    domain = (
+        [x.aval.shape[i] for i in lb]
+        + [x.aval.shape[i] for i in lf]
+        + [y.aval.shape[i] for i in rf]
+        + [x.aval.shape[i] for i in lc]
+    )
     nd = len(domain)
     unit = lambda j: unit_row(j, nd)
     pos_x = {a: j for j, a in enumerate(list(lb) + list(lf))}
@@ -64,7 +69,7 @@ def _dot_blas(lw, e, dims, lhs_axes, rhs_axes):
             return lw.pointer(v), False, max(cols, 1)
         if tuple(batch) + tuple(second) + tuple(first) == order:
             return lw.pointer(v), True, max(rows, 1)
-        perm = tuple(batch) + tuple(first) + tuple(second)   # copy into that layout
+        perm = tuple(batch) + tuple(first) + tuple(second)  # copy into that layout
         shape = [v.aval.shape[i] for i in perm]
         tmp = lw.malloc(int(np.prod(shape)) * dtype.itemsize)
         M = tuple(unit_row(perm.index(i), len(perm)) for i in range(len(perm)))
@@ -83,6 +88,22 @@ def _dot_blas(lw, e, dims, lhs_axes, rhs_axes):
         pa = b.gep(a, [b.mul(i, i64(m * k * item))], source_etype=I8)
         pb = b.gep(bb, [b.mul(i, i64(k * n * item))], source_etype=I8)
         pc = b.gep(c, [b.mul(i, i64(m * n * item))], source_etype=I8)
-        b.call(gemm, [i32(blas.ROW_MAJOR), i32(blas.TRANS if ta else blas.NO_TRANS),
-                      i32(blas.TRANS if tb else blas.NO_TRANS), i32(m), i32(n), i32(k), ir.Constant(fty, 1.0),
-                      pa, i32(lda), pb, i32(ldb), ir.Constant(fty, 0.0), pc, i32(n)])
+        b.call(
+            gemm,
+            [
+                i32(blas.ROW_MAJOR),
+                i32(blas.TRANS if ta else blas.NO_TRANS),
+                i32(blas.TRANS if tb else blas.NO_TRANS),
+                i32(m),
+                i32(n),
+                i32(k),
+                ir.Constant(fty, 1.0),
+                pa,
+                i32(lda),
+                pb,
+                i32(ldb),
+                ir.Constant(fty, 0.0),
+                pc,
+                i32(n),
+            ],
+        )

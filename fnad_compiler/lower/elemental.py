@@ -1,5 +1,6 @@
 """Elemental emission: index matrices over a kernel's domain, and `Elemental`, which computes a
 value of a fused expression at an affine index of the domain (see `fnad_compiler.lower`'s docstring)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,21 +58,24 @@ def _operand_maps(e, M, ndomain):
         return [tuple(_scaled(row, st, s0) for row, st, s0 in zip(M, strides, starts))]
     if name == "rev":
         shape = e.invars[0].aval.shape
-        return [tuple(_scaled(row, -1, shape[d] - 1) if d in e.params["dimensions"] else row
-                      for d, row in enumerate(M))]
+        return [
+            tuple(_scaled(row, -1, shape[d] - 1) if d in e.params["dimensions"] else row for d, row in enumerate(M))
+        ]
     if name == "reshape":
         kept = iter([row for row, d in zip(M, e.outvars[0].aval.shape) if d != 1])
         return [tuple(zero if d == 1 else next(kept) for d in e.invars[0].aval.shape)]
     if name == "pad":
         return [tuple(_scaled(row, 1, -lo) for row, (lo, _, _) in zip(M, e.params["padding_config"])), ()]
-    if name == "dot_general":   # an outer product (fusion.is_outer_product): output = batch, lhs free, rhs free
+    if name == "dot_general":  # an outer product (fusion.is_outer_product): output = batch, lhs free, rhs free
         x, y = e.invars
         (lc, rc), (lb, rb) = e.params["dimension_numbers"]
         lf, rf = free_axes(x.aval.ndim, lc, lb), free_axes(y.aval.ndim, rc, rb)
         rows_x = {**{a: M[j] for j, a in enumerate(lb)}, **{a: M[len(lb) + j] for j, a in enumerate(lf)}}
         rows_y = {**{a: M[j] for j, a in enumerate(rb)}, **{a: M[len(lb) + len(lf) + j] for j, a in enumerate(rf)}}
-        return [tuple(rows_x.get(a, zero) for a in range(x.aval.ndim)),
-                tuple(rows_y.get(a, zero) for a in range(y.aval.ndim))]
+        return [
+            tuple(rows_x.get(a, zero) for a in range(x.aval.ndim)),
+            tuple(rows_y.get(a, zero) for a in range(y.aval.ndim)),
+        ]
     return [M if type(a) is Var and a.aval.ndim or type(a) is Literal and np.ndim(a.val) else () for a in e.invars]
 
 
@@ -95,10 +99,10 @@ class Elemental:
         self.once = int(np.prod(self.domain, dtype=np.int64)) == 1
         self.memo, self.forms, self.leaves, self.cuts, self.segment = {}, [], [], {}, {}
         self.b = self.pointers = None
-        self.loop_index = []    # [(last axis of a merged loop, its index value)]
-        self.group_index = []   # [(merged loop's domain axes, its index value)]
-        self.recorded = None   # a list: real mode appends (buffer, form) of each plain load to it
-        self.branches = []     # open runtime pad branches: (block before, merge block, memo before)
+        self.loop_index = []  # [(last axis of a merged loop, its index value)]
+        self.group_index = []  # [(merged loop's domain axes, its index value)]
+        self.recorded = None  # a list: real mode appends (buffer, form) of each plain load to it
+        self.branches = []  # open runtime pad branches: (block before, merge block, memo before)
 
     def value(self, atom, M):
         """The value of `atom` at index matrix M. Evaluated with an explicit work stack, not
@@ -110,17 +114,17 @@ class Elemental:
                 self._visit(task[1], task[2], tasks, results)
             elif task[0] == "apply":
                 _, e, key, n = task
-                args = results[len(results) - n:]
-                del results[len(results) - n:]
+                args = results[len(results) - n :]
+                del results[len(results) - n :]
                 results.append(self._remember(key, self._apply(e, args)))
-            elif task[0] == "pick":          # a pad decided for the whole segment: keep one result
+            elif task[0] == "pick":  # a pad decided for the whole segment: keep one result
                 _, key, n, keep = task
-                args = results[len(results) - n:]
-                del results[len(results) - n:]
+                args = results[len(results) - n :]
+                del results[len(results) - n :]
                 results.append(self._remember(key, args[keep]))
             elif task[0] == "branch":
                 self._branch(task[1])
-            else:                            # "merge": the end of a branch opened by "branch"
+            else:  # "merge": the end of a branch opened by "branch"
                 operand = results.pop()
                 results.append(self._remember(task[1], self._merge(operand, results.pop())))
         return results[-1]
@@ -221,7 +225,7 @@ class Elemental:
         the merged index when it shares the loop with others)."""
         for group, i in self.group_index:
             if axis in group:
-                inner = int(np.prod([self.domain[d] for d in group[group.index(axis) + 1:]], dtype=np.int64))
+                inner = int(np.prod([self.domain[d] for d in group[group.index(axis) + 1 :]], dtype=np.int64))
                 if inner > 1:
                     i = self.b.sdiv(i, i64(inner))
                 return self.b.srem(i, i64(self.domain[axis])) if axis != group[0] else i
@@ -277,8 +281,7 @@ def merge_axes(sizes, reduced, forms, cut=()):
             continue
         if groups:
             p = groups[-1][-1]
-            if (reduced[p] == reduced[d] and p not in cut and d not in cut
-                    and all(f[p] == f[d] * s for f in forms)):
+            if reduced[p] == reduced[d] and p not in cut and d not in cut and all(f[p] == f[d] * s for f in forms):
                 groups[-1].append(d)
                 continue
         groups.append([d])

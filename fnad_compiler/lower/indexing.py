@@ -1,5 +1,6 @@
 """Indexing: dynamic_slice / dynamic_update_slice through pointers offset by the clamped starts,
 concatenate and pad as stores at affine output offsets, gather and scatter with loaded indices."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,9 @@ from fnad_compiler.lower.rules import opaque_rule
 
 
 def _store_kernel(lw, domain, element, out, out_form=None, body=None):
-    Kernel(lw, Spec(domain, [False] * len(domain), element, out, None, out.aval.dtype, {},
-                    out_form=out_form, body=body)).launch()
+    Kernel(
+        lw, Spec(domain, [False] * len(domain), element, out, None, out.aval.dtype, {}, out_form=out_form, body=body)
+    ).launch()
 
 
 def _view(lw, v, pointer):
@@ -114,12 +116,14 @@ def _pad(lw, e):
 def _gather_parts(x, idx, axes, ndomain, nbatch):
     """Index rows of the index tuples (per indexed axis) and the affine part of x's offset."""
     k = len(axes)
-    idx_rows = [tuple(unit_row(i, ndomain) for i in range(nbatch)) + (unit_row(None, ndomain, constant=j),)
-                for j in range(k)]
+    idx_rows = [
+        tuple(unit_row(i, ndomain) for i in range(nbatch)) + (unit_row(None, ndomain, constant=j),) for j in range(k)
+    ]
     rest = [d for d in range(x.aval.ndim) if d not in axes]
     strides = row_major(x.aval.shape)
-    x_form = affine_combination([unit_row(nbatch + r, ndomain) for r in range(len(rest))], [strides[d] for d in rest],
-                                ndomain=ndomain)
+    x_form = affine_combination(
+        [unit_row(nbatch + r, ndomain) for r in range(len(rest))], [strides[d] for d in rest], ndomain=ndomain
+    )
     return idx_rows, x_form, strides
 
 
@@ -129,7 +133,7 @@ def _index_value(em, idx, row, limit, clamp):
     if clamp:
         return _clamp_index(b, em.value(idx, row), idx.aval.dtype, limit - 1), None
     v = convert(b, em.value(idx, row), idx.aval.dtype, np.int64)
-    return v, b.icmp_unsigned("<", v, i64(limit))     # negative (or >= 2**63 unsigned) is outside too
+    return v, b.icmp_unsigned("<", v, i64(limit))  # negative (or >= 2**63 unsigned) is outside too
 
 
 @opaque_rule("gather")
@@ -149,6 +153,7 @@ def _gather(lw, e):
             v, _ = _index_value(em, idx, row, x.aval.shape[d], clamp=True)
             extra = em.b.add(extra, em.b.mul(v, i64(strides[d])))
         return em.load(x, x_form, extra)
+
     _store_kernel(lw, out.aval.shape, element, out)
 
 

@@ -1,31 +1,49 @@
 """Kernels: a loop nest (`Spec`: domain, reduced axes, element, result) emitted as its own function
 `void kernel(ptr frame, i64 start, i64 end)` and launched from main, directly or through
 `fnad_parallel_for` (`Kernel`); the reductions' identities and steps; strips of prefetching loops."""
+
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 from llvmlite import ir
 
 from fnad_compiler import engine, fusion, parallel
-from fnad_compiler.llvm_ir import (I8, I32, I64, PTR, VOID, Loop, const, convert, dtype_kind, extern, i64,
-                                   intrinsic, load_at, mem_type, reg_type, store_at, type_suffix)
-from fnad_compiler.lower.elemental import (Elemental, affine_combination, identity_map, merge_axes, row_major,
-                                           unit_row)
+from fnad_compiler.llvm_ir import (
+    I8,
+    I32,
+    I64,
+    PTR,
+    VOID,
+    Loop,
+    const,
+    convert,
+    dtype_kind,
+    extern,
+    i64,
+    intrinsic,
+    load_at,
+    mem_type,
+    reg_type,
+    store_at,
+    type_suffix,
+)
+from fnad_compiler.lower.elemental import Elemental, affine_combination, identity_map, merge_axes, row_major, unit_row
 from fnad_compiler.lower.rules import SCALAR_COST
 
-_BLOCK = 4096              # elements per inner accumulation block
-_ARG_BLOCKS_MIN = 64       # reduced length from which argmax/argmin run as vectorisable block passes
-_PAR_BLOCK = 1 << 16       # elements per partial result of a full reduction
+_BLOCK = 4096  # elements per inner accumulation block
+_ARG_BLOCKS_MIN = 64  # reduced length from which argmax/argmin run as vectorisable block passes
+_PAR_BLOCK = 1 << 16  # elements per partial result of a full reduction
 _MAX_PARTIALS = 4096
-_PAR_MIN = 1 << 17         # a kernel with fewer elements runs on one thread
-PAR_GRAIN = 1 << 15       # elements per parallel chunk at least
-_STREAM_MIN = 1 << 23      # bytes of an elementwise result from which it is written with streaming stores
-_STREAM_BLOCK = 256        # elements per streamed block (a multiple of every vector width x unroll)
-STRIP = 256               # elements per strip of a prefetching loop
-_PREFETCH_AHEAD = 2048     # bytes ahead of a strip that its software prefetches fetch
-PREFETCH_MIN = 1 << 20    # bytes a kernel reads from which its compute-heavy loops prefetch
+_PAR_MIN = 1 << 17  # a kernel with fewer elements runs on one thread
+PAR_GRAIN = 1 << 15  # elements per parallel chunk at least
+_STREAM_MIN = 1 << 23  # bytes of an elementwise result from which it is written with streaming stores
+_STREAM_BLOCK = 256  # elements per streamed block (a multiple of every vector width x unroll)
+STRIP = 256  # elements per strip of a prefetching loop
+_PREFETCH_AHEAD = 2048  # bytes ahead of a strip that its software prefetches fetch
+PREFETCH_MIN = 1 << 20  # bytes a kernel reads from which its compute-heavy loops prefetch
 
 
 def strip_loop(b, lo, hi, body, prefetch):
@@ -52,8 +70,15 @@ def prefetch_lines(b, pointer, index, itemsize, count):
     fn = extern(b.module, "llvm.prefetch.p0", VOID, [PTR, I32, I32, I32])
     base = b.gep(pointer, [b.mul(index, i64(itemsize))], source_etype=I8)
     for offset in range(_PREFETCH_AHEAD, _PREFETCH_AHEAD + max(count * itemsize, 64), 64):
-        b.call(fn, [b.gep(base, [i64(offset)], source_etype=I8), ir.Constant(I32, 0), ir.Constant(I32, 3),
-                    ir.Constant(I32, 1)])
+        b.call(
+            fn,
+            [
+                b.gep(base, [i64(offset)], source_etype=I8),
+                ir.Constant(I32, 0),
+                ir.Constant(I32, 3),
+                ir.Constant(I32, 1),
+            ],
+        )
 
 
 @functools.cache
@@ -62,8 +87,14 @@ def _x86_64():
     return engine.target_machine().triple.startswith("x86_64")
 
 
-_REDUCE_OPS = {"reduce_sum": "sum", "reduce_prod": "prod", "reduce_max": "max", "reduce_min": "min",
-               "reduce_and": "and", "reduce_or": "or"}
+_REDUCE_OPS = {
+    "reduce_sum": "sum",
+    "reduce_prod": "prod",
+    "reduce_max": "max",
+    "reduce_min": "min",
+    "reduce_and": "and",
+    "reduce_or": "or",
+}
 
 
 def reduce_identity(op, dtype):
@@ -160,11 +191,10 @@ class Spec:
     domain index (em.value(...) with matrices over the domain); `op` None stores it to `out`,
     else reduces with op ('sum', ..., 'argmax', 'argmin') into `out`."""
 
-    def __init__(self, domain, reduced, element, out, op, dtype, producer, cost=1, out_form=None, body=None,
-                 stores=()):
-        self.stores = list(stores)   # more results computed inside, stored at the domain index
+    def __init__(self, domain, reduced, element, out, op, dtype, producer, cost=1, out_form=None, body=None, stores=()):
+        self.stores = list(stores)  # more results computed inside, stored at the domain index
         self.domain, self.reduced, self.element, self.out_form = tuple(domain), tuple(reduced), element, out_form
-        self.body = body   # body(kernel): replaces the store of an op-less nest (serial; e.g. scatter)
+        self.body = body  # body(kernel): replaces the store of an op-less nest (serial; e.g. scatter)
         self.out, self.op, self.dtype, self.producer, self.cost = out, op, np.dtype(dtype), producer, cost
 
 
@@ -177,20 +207,46 @@ def kernel_spec(step):
         producer = dict(k.producer)
         producer[out] = root
         n = out.aval.ndim
-        return Spec(out.aval.shape, (False,) * n, lambda em: em.value(out, identity_map(n)), out, None,
-                    out.aval.dtype, producer, cost, stores=k.stores)
+        return Spec(
+            out.aval.shape,
+            (False,) * n,
+            lambda em: em.value(out, identity_map(n)),
+            out,
+            None,
+            out.aval.dtype,
+            producer,
+            cost,
+            stores=k.stores,
+        )
     x = root.invars[0]
     shape = x.aval.shape
     if name in ("argmax", "argmin"):
         axis = root.params["axis"]
         order = [d for d in range(len(shape)) if d != axis] + [axis]
         M = tuple(unit_row(order.index(i), len(shape)) for i in range(len(shape)))
-        return Spec([shape[d] for d in order], [d == axis for d in order], lambda em: em.value(x, M), out,
-                    name, x.aval.dtype, k.producer, cost)
+        return Spec(
+            [shape[d] for d in order],
+            [d == axis for d in order],
+            lambda em: em.value(x, M),
+            out,
+            name,
+            x.aval.dtype,
+            k.producer,
+            cost,
+        )
     axes = root.params["axes"]
     n = len(shape)
-    return Spec(shape, [d in axes for d in range(n)], lambda em: em.value(x, identity_map(n)), out,
-                _REDUCE_OPS[name], out.aval.dtype, k.producer, cost, stores=k.stores)
+    return Spec(
+        shape,
+        [d in axes for d in range(n)],
+        lambda em: em.value(x, identity_map(n)),
+        out,
+        _REDUCE_OPS[name],
+        out.aval.dtype,
+        k.producer,
+        cost,
+        stores=k.stores,
+    )
 
 
 class Kernel:
@@ -214,14 +270,24 @@ class Kernel:
         self.out_form = out_forms[0]
         self.buffers = list(dry.leaves) + [spec.out] + spec.stores
         self.size = int(np.prod(spec.domain, dtype=np.int64))
-        self.total = spec.op in _REDUCE_OPS.values() and all(self.red)   # every axis reduced
+        self.total = spec.op in _REDUCE_OPS.values() and all(self.red)  # every axis reduced
         # A reduction of rows into one contiguous kept axis runs as fixed blocks of rows, each into a
         # partial row of its own, combined in order (see `_row_blocks`).
         last = self.groups[-1][-1] if self.groups else None
-        self.row_blocks = (spec.op in _REDUCE_OPS.values() and not self.total and len(self.groups) == 2
-                           and self.red[0] and not self.red[1] and spec.body is None and not spec.stores
-                           and not self.cuts and self.out_form[last] == 1 and not self.out_form[-1]
-                           and self.size >= _PAR_MIN and self.sizes[0] > max(1, _PAR_BLOCK // self.sizes[1]))
+        self.row_blocks = (
+            spec.op in _REDUCE_OPS.values()
+            and not self.total
+            and len(self.groups) == 2
+            and self.red[0]
+            and not self.red[1]
+            and spec.body is None
+            and not spec.stores
+            and not self.cuts
+            and self.out_form[last] == 1
+            and not self.out_form[-1]
+            and self.size >= _PAR_MIN
+            and self.sizes[0] > max(1, _PAR_BLOCK // self.sizes[1])
+        )
         # Compute-heavy kernels reading more than the caches hold prefetch (see `strip_loop`).
         self.prefetches = spec.cost > 1 and sum(v.aval.size * v.aval.dtype.itemsize for v in dry.leaves) >= PREFETCH_MIN
 
@@ -248,9 +314,14 @@ class Kernel:
             n0, threaded, grain = self.nblocks, True, 1
         else:
             n0 = self.sizes[0] if self.sizes else 1
-            rmw = spec.op is not None and any(self.red[:self._suffix_start()])
-            threaded = (not rmw and spec.body is None and n0 >= 2 and self.size * spec.cost >= _PAR_MIN and
-                        (not self.red or not self.red[0]))
+            rmw = spec.op is not None and any(self.red[: self._suffix_start()])
+            threaded = (
+                not rmw
+                and spec.body is None
+                and n0 >= 2
+                and self.size * spec.cost >= _PAR_MIN
+                and (not self.red or not self.red[0])
+            )
             grain = max(1, -(-n0 * PAR_GRAIN // max(self.size, 1)))
         # One frame slot per distinct pointer: a result written over an operand it reads at the same
         # element is then one pointer inside the kernel too, which LLVM vectorises without a
@@ -290,8 +361,12 @@ class Kernel:
         acc = self.lw.entry_alloca(reg_type(spec.dtype), 1)
         b.store(reduce_identity(spec.op, spec.dtype), acc)
         with Loop(b, i64(0), i64(self.nblocks)) as i:
-            b.store(reduce_step(b, spec.op, spec.dtype, b.load(acc, typ=reg_type(spec.dtype)),
-                                load_at(b, partials, i, spec.dtype)), acc)
+            b.store(
+                reduce_step(
+                    b, spec.op, spec.dtype, b.load(acc, typ=reg_type(spec.dtype)), load_at(b, partials, i, spec.dtype)
+                ),
+                acc,
+            )
         store_at(b, b.load(acc, typ=reg_type(spec.dtype)), self.lw.pointer(spec.out), i64(0), spec.dtype)
 
     # -- the kernel function -----------------------------------------------------------------
@@ -361,7 +436,7 @@ class Kernel:
             return
         axis, b = self.groups[level][0], self.b
         bounds = [0] + self.cuts.get(axis, []) + [self.sizes[level]]
-        for s0, s1 in zip(bounds, bounds[1:]):
+        for s0, s1 in itertools.pairwise(bounds):
             if axis in self.cuts:
                 self.em.segment[axis] = (s0, s1)
             lo, hi = i64(s0), i64(s1)
@@ -376,7 +451,7 @@ class Kernel:
             with Loop(b, lo, hi) as i:
                 self._set_index(level, i)
                 self._nest(level + 1, start, end, body, stop)
-        self.em.segment.pop(axis, None)   # code emitted after these loops is in no segment
+        self.em.segment.pop(axis, None)  # code emitted after these loops is in no segment
 
     def _loop(self, level, lo, hi, body):
         """The innermost loop, over merged axis `level` in [lo, hi): strips with software prefetches of
@@ -429,10 +504,18 @@ class Kernel:
         without transcendental functions: measured on a 10^7-float32 result, streaming made
         `x * k` 1.3x faster but `exp(x) * k` 1.5x slower."""
         spec = self.spec
-        return (spec.body is None and spec.cost == 1 and spec.dtype.itemsize >= 4 and not spec.stores
-                and len(self.groups) == 1 and not self.red[0] and not self.cuts
-                and self.out_form == self.domain_form and self.size * spec.dtype.itemsize >= _STREAM_MIN
-                and _x86_64())
+        return (
+            spec.body is None
+            and spec.cost == 1
+            and spec.dtype.itemsize >= 4
+            and not spec.stores
+            and len(self.groups) == 1
+            and not self.red[0]
+            and not self.cuts
+            and self.out_form == self.domain_form
+            and self.size * spec.dtype.itemsize >= _STREAM_MIN
+            and _x86_64()
+        )
 
     def _streamed(self, start, end):
         """[start, end) of a flat elementwise result in three loops: plain stores up to the first
@@ -452,8 +535,9 @@ class Kernel:
         lo = b.select(b.icmp_signed("<", lo, end), lo, end)
         hi = b.add(lo, b.and_(b.sub(end, lo), i64(-_STREAM_BLOCK)))
         self._nest(0, start, lo, self._store_element)
-        base = intrinsic(b, "llvm.ptrmask.p0.i64", PTR, [b.gep(self.out_ptr, [lo], inbounds=True, source_etype=mt),
-                                                         i64(-64)])
+        base = intrinsic(
+            b, "llvm.ptrmask.p0.i64", PTR, [b.gep(self.out_ptr, [lo], inbounds=True, source_etype=mt), i64(-64)]
+        )
         streaming = self.lw.module.add_metadata([ir.Constant(I32, 1)])
         with Loop(b, lo, hi) as i:
             self._set_index(0, i)
@@ -507,8 +591,9 @@ class Kernel:
         else:
             block = self._alloca(ty)
             reset = lambda b: b.store(reduce_identity(spec.op, spec.dtype), block)
-            add = lambda b, x: b.store(reduce_step(b, spec.op, spec.dtype, b.load(block, typ=ty), x, reassoc=True),
-                                       block)
+            add = lambda b, x: b.store(
+                reduce_step(b, spec.op, spec.dtype, b.load(block, typ=ty), x, reassoc=True), block
+            )
             value = lambda b: b.load(block, typ=ty)
         with Loop(b, lo, hi, _BLOCK) as start:
             stop = b.add(start, i64(_BLOCK))
@@ -580,8 +665,13 @@ class Kernel:
             b.store(b.select(better, position, b.load(where, typ=I64)), where)
 
         contiguous = self.groups and all(f[self.groups[-1][-1]] in (0, 1) for f in self.read_forms)
-        if (self.red and self.red[-1] and contiguous and dtype_kind(spec.dtype) in "fiu"
-                and self.sizes[-1] >= _ARG_BLOCKS_MIN):
+        if (
+            self.red
+            and self.red[-1]
+            and contiguous
+            and dtype_kind(spec.dtype) in "fiu"
+            and self.sizes[-1] >= _ARG_BLOCKS_MIN
+        ):
             self._arg_blocks(is_max, best, where)
         elif self.red and self.red[-1]:
             with Loop(b, i64(0), i64(self.sizes[-1])) as i:
@@ -606,8 +696,11 @@ class Kernel:
             keys = KeyExtremes(self._alloca, "max", dtype)
         else:
             extreme = self._alloca(ty)
-            name = (("llvm.smax" if is_max else "llvm.smin") if dtype_kind(dtype) == "i"
-                    else ("llvm.umax" if is_max else "llvm.umin"))
+            name = (
+                ("llvm.smax" if is_max else "llvm.smin")
+                if dtype_kind(dtype) == "i"
+                else ("llvm.umax" if is_max else "llvm.umin")
+            )
         first = self._alloca(I64)
         with Loop(b, i64(0), i64(n), _BLOCK) as start:
             stop = b.add(start, i64(_BLOCK))
@@ -625,7 +718,9 @@ class Kernel:
                     b.store(intrinsic(b, f"{name}.{type_suffix(ty)}", ty, [b.load(extreme, typ=ty), x]), extreme)
             if is_float:
                 hi, lo = b.load(keys.hi, typ=keys.ty), b.load(keys.lo, typ=keys.ty)
-                has_nan = b.or_(b.icmp_signed(">", hi, keys._key_of(np.inf)), b.icmp_signed("<", lo, keys._key_of(-np.inf)))
+                has_nan = b.or_(
+                    b.icmp_signed(">", hi, keys._key_of(np.inf)), b.icmp_signed("<", lo, keys._key_of(-np.inf))
+                )
                 target = b.bitcast(keys.key(b, hi if is_max else lo), ty)
             else:
                 target = b.load(extreme, typ=ty)
@@ -637,8 +732,7 @@ class Kernel:
                     match = b.select(has_nan, b.fcmp_unordered("uno", x, x), b.fcmp_ordered("==", x, target))
                 else:
                     match = b.icmp_signed("==", x, target)
-                b.store(intrinsic(b, "llvm.smin.i64", I64, [b.load(first, typ=I64), b.select(match, i, i64(n))]),
-                        first)
+                b.store(intrinsic(b, "llvm.smin.i64", I64, [b.load(first, typ=I64), b.select(match, i, i64(n))]), first)
             candidate = b.select(has_nan, const(dtype, np.nan), target) if is_float else target
             old = b.load(best, typ=ty)
             better = _arg_better(b, is_max, dtype, candidate, old)

@@ -1,4 +1,5 @@
 """Linear algebra on stacks of matrices: LAPACKE / CBLAS per matrix, in place on the output."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,6 @@ from fnad_compiler import blas, fusion
 from fnad_compiler.llvm_ir import I8, I32, I64, PTR, VOID, Loop, const, extern, i32, i64, load_at, reg_type, store_at
 from fnad_compiler.lower.rules import opaque_rule
 from fnad_compiler.lower.scope import copy_atom
-
 
 _CBLAS_LEFT, _CBLAS_RIGHT, _CBLAS_UPPER, _CBLAS_LOWER, _CBLAS_NON_UNIT, _CBLAS_UNIT = 141, 142, 121, 122, 131, 132
 
@@ -41,10 +41,8 @@ def _in_place(scope, src, dst):
 def _fill_where(scope, pointer, n, dtype, predicate, value):
     """matrix[r, c] = value where predicate(r, c) (LLVM i1), for an n x n row-major matrix."""
     b = scope.b
-    with Loop(b, i64(0), i64(n)) as r:
-        with Loop(b, i64(0), i64(n)) as c:
-            with b.if_then(predicate(r, c)):
-                store_at(b, value, pointer, b.add(b.mul(r, i64(n)), c), dtype)
+    with Loop(b, i64(0), i64(n)) as r, Loop(b, i64(0), i64(n)) as c, b.if_then(predicate(r, c)):
+        store_at(b, value, pointer, b.add(b.mul(r, i64(n)), c), dtype)
 
 
 @opaque_rule("cholesky")
@@ -60,9 +58,16 @@ def _cholesky(scope, e):
     def body(parts):
         (m,) = parts
         info = b.call(potrf, [i32(blas.ROW_MAJOR), _char("L"), i32(n), m, i32(n)])
-        failed = b.icmp_signed("!=", info, i32(0))     # not positive definite: all NaN, as the impl
-        _fill_where(scope, m, n, dtype, lambda r, c: b.or_(failed, b.icmp_signed(">", c, r)),
-                    b.select(failed, nan, const(dtype, 0)))
+        failed = b.icmp_signed("!=", info, i32(0))  # not positive definite: all NaN, as the impl
+        _fill_where(
+            scope,
+            m,
+            n,
+            dtype,
+            lambda r, c: b.or_(failed, b.icmp_signed(">", c, r)),
+            b.select(failed, nan, const(dtype, 0)),
+        )
+
     _per_matrix(scope, [(scope.pointer(out), out.aval)], body)
 
 
@@ -75,16 +80,30 @@ def _triangular_solve(scope, e):
         return
     blas.library()
     fty = reg_type(dtype)
-    trsm = extern(scope.module, f"scipy_cblas_{'s' if dtype == np.float32 else 'd'}trsm", VOID,
-                  [I32] * 7 + [fty, PTR, I32, PTR, I32])
+    trsm = extern(
+        scope.module,
+        f"scipy_cblas_{'s' if dtype == np.float32 else 'd'}trsm",
+        VOID,
+        [I32] * 7 + [fty, PTR, I32, PTR, I32],
+    )
     m_rows, n_cols = out.aval.shape[-2:]
     k = a.aval.shape[-1]
-    flags = [i32(blas.ROW_MAJOR), i32(_CBLAS_LEFT if p["left_side"] else _CBLAS_RIGHT),
-             i32(_CBLAS_LOWER if p["lower"] else _CBLAS_UPPER), i32(blas.TRANS if p["transpose_a"] else blas.NO_TRANS),
-             i32(_CBLAS_UNIT if p["unit_diagonal"] else _CBLAS_NON_UNIT), i32(m_rows), i32(n_cols)]
-    _per_matrix(scope, [(scope.atom_pointer(a), a.aval), (scope.pointer(out), out.aval)],
-                lambda parts: scope.b.call(trsm, flags + [ir.Constant(fty, 1.0), parts[0], i32(max(k, 1)), parts[1],
-                                                          i32(max(n_cols, 1))]))
+    flags = [
+        i32(blas.ROW_MAJOR),
+        i32(_CBLAS_LEFT if p["left_side"] else _CBLAS_RIGHT),
+        i32(_CBLAS_LOWER if p["lower"] else _CBLAS_UPPER),
+        i32(blas.TRANS if p["transpose_a"] else blas.NO_TRANS),
+        i32(_CBLAS_UNIT if p["unit_diagonal"] else _CBLAS_NON_UNIT),
+        i32(m_rows),
+        i32(n_cols),
+    ]
+    _per_matrix(
+        scope,
+        [(scope.atom_pointer(a), a.aval), (scope.pointer(out), out.aval)],
+        lambda parts: scope.b.call(
+            trsm, flags + [ir.Constant(fty, 1.0), parts[0], i32(max(k, 1)), parts[1], i32(max(n_cols, 1))]
+        ),
+    )
 
 
 @opaque_rule("lu")
@@ -99,16 +118,17 @@ def _lu(scope, e):
     def body(parts):
         m, piv, order = parts
         b.call(getrf, [i32(blas.ROW_MAJOR), i32(n), i32(n), m, i32(n), piv])
-        with Loop(b, i64(0), i64(n)) as i:           # 1-based pivots -> 0-based; identity permutation
+        with Loop(b, i64(0), i64(n)) as i:  # 1-based pivots -> 0-based; identity permutation
             slot = b.gep(piv, [i], source_etype=I32)
             b.store(b.sub(b.load(slot, typ=I32), i32(1)), slot)
             b.store(b.trunc(i, I32), b.gep(order, [i], source_etype=I32))
-        with Loop(b, i64(0), i64(n)) as i:           # apply the row swaps in order
+        with Loop(b, i64(0), i64(n)) as i:  # apply the row swaps in order
             j = b.sext(b.load(b.gep(piv, [i], source_etype=I32), typ=I32), I64)
             pi, pj = b.gep(order, [i], source_etype=I32), b.gep(order, [j], source_etype=I32)
             vi, vj = b.load(pi, typ=I32), b.load(pj, typ=I32)
             b.store(vj, pi)
             b.store(vi, pj)
+
     _per_matrix(scope, [(scope.pointer(v), v.aval) for v in (lu, pivots, perm)], body)
 
 
@@ -120,9 +140,11 @@ def _eigh(scope, e):
         return
     syevd = blas.declare(scope.module, "syevd", dtype)
     uplo = _char("L" if e.params["lower"] else "U")
-    _per_matrix(scope, [(scope.pointer(vectors), vectors.aval), (scope.pointer(values), values.aval)],
-                lambda parts: scope.b.call(syevd, [i32(blas.ROW_MAJOR), _char("V"), uplo, i32(n), parts[0], i32(n),
-                                                   parts[1]]))
+    _per_matrix(
+        scope,
+        [(scope.pointer(vectors), vectors.aval), (scope.pointer(values), values.aval)],
+        lambda parts: scope.b.call(syevd, [i32(blas.ROW_MAJOR), _char("V"), uplo, i32(n), parts[0], i32(n), parts[1]]),
+    )
 
 
 @opaque_rule("qr")
@@ -142,11 +164,10 @@ def _qr(scope, e):
     def body(parts):
         qm, rm = parts
         b.call(geqrf, [i32(blas.ROW_MAJOR), i32(m), i32(n), qm, i32(n), tau])
-        with Loop(b, i64(0), i64(n)) as i:
-            with Loop(b, i64(0), i64(n)) as j:
-                at = b.add(b.mul(i, i64(n)), j)
-                value = load_at(b, qm, at, dtype)
-                store_at(b, b.select(b.icmp_signed(">=", j, i), value, const(dtype, 0)), rm, at, dtype)
+        with Loop(b, i64(0), i64(n)) as i, Loop(b, i64(0), i64(n)) as j:
+            at = b.add(b.mul(i, i64(n)), j)
+            value = load_at(b, qm, at, dtype)
+            store_at(b, b.select(b.icmp_signed(">=", j, i), value, const(dtype, 0)), rm, at, dtype)
         b.call(orgqr, [i32(blas.ROW_MAJOR), i32(m), i32(n), i32(n), qm, i32(n), tau])
-    _per_matrix(scope, [(scope.pointer(q), q.aval), (scope.pointer(r), r.aval)], body)
 
+    _per_matrix(scope, [(scope.pointer(q), q.aval), (scope.pointer(r), r.aval)], body)

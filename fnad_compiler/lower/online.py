@@ -17,6 +17,7 @@ exp(-inf - -inf) makes the two-pass sum. The max may also reach the subtraction 
 select(is_finite(m), m, 0), as in fnad.nn.logsumexp and JAX's, which only changes rows whose max
 is not finite (see `_finish`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,18 +26,29 @@ from llvmlite import ir
 from fnad.core import Primitive, ShapedArray
 from fnad.ir import Eqn, Jaxpr, Var
 from fnad_compiler import parallel
-from fnad_compiler.llvm_ir import (I1, PTR, Loop, const, i64, intrinsic, load_at, mem_type, reg_type, store_at,
-                                   type_suffix)
-from fnad_compiler.lower import kernel   # its tuning constants read at call time, so one setting governs both
+from fnad_compiler.llvm_ir import (
+    I1,
+    PTR,
+    Loop,
+    const,
+    i64,
+    intrinsic,
+    load_at,
+    mem_type,
+    reg_type,
+    store_at,
+    type_suffix,
+)
+from fnad_compiler.lower import kernel  # its tuning constants read at call time, so one setting governs both
 from fnad_compiler.lower.kernel import KeyExtremes, prefetch_lines, reduce_identity, reduce_step, strip_loop
 from fnad_compiler.lower.rules import opaque_rule
 from fnad_compiler.vecmath import emit_math
 
-__all__ = ["online_max_sumexp_p", "rewrite", "emit"]
+__all__ = ["emit", "online_max_sumexp_p", "rewrite"]
 
-_BLOCK = 4096              # elements whose max is found with their exponentials summed
-_PAR_BLOCK = 1 << 16       # elements per partial result of a large full reduction
-_PAR_MIN = 1 << 17         # elements from which the pass runs on several threads
+_BLOCK = 4096  # elements whose max is found with their exponentials summed
+_PAR_BLOCK = 1 << 16  # elements per partial result of a large full reduction
+_PAR_MIN = 1 << 17  # elements from which the pass runs on several threads
 # How far a block's max may exceed the running max it is summed against: 4096 exp(_HEADROOM) stays
 # finite (by itemsize)
 _HEADROOM = {4: 64.0, 8: 512.0}
@@ -75,7 +87,7 @@ def rewrite(jaxpr):
                 uses[a] = uses.get(a, 0) + 1
     for v in jaxpr.outvars:
         if type(v) is Var:
-            uses[v] = uses.get(v, 0) + 2          # an output is used outside: never absorbed
+            uses[v] = uses.get(v, 0) + 2  # an output is used outside: never absorbed
     replaced, dropped = {}, set()
     for total in eqns:
         pair = _match(total, producer, uses)
@@ -83,8 +95,12 @@ def rewrite(jaxpr):
             continue
         top, absorbed, guarded = pair
         x = top.invars[0]
-        replaced[top] = Eqn(online_max_sumexp_p, [x], [top.outvars[0], total.outvars[0]],
-                            {"axes": top.params["axes"], "finite_guard": guarded})
+        replaced[top] = Eqn(
+            online_max_sumexp_p,
+            [x],
+            [top.outvars[0], total.outvars[0]],
+            {"axes": top.params["axes"], "finite_guard": guarded},
+        )
         dropped.update(absorbed)
         dropped.add(total)
     if not replaced:
@@ -108,26 +124,35 @@ def _match(total, producer, uses):
         return None
     sub_eqn = producer[c]
     x, mb = sub_eqn.invars
-    if (type(x) is not Var or np.dtype(x.aval.dtype).kind != "f" or x.aval.shape != c.aval.shape
-            or x.aval.size == 0):
+    if type(x) is not Var or np.dtype(x.aval.dtype).kind != "f" or x.aval.shape != c.aval.shape or x.aval.size == 0:
         return None
     n = x.aval.ndim
     if axes != tuple(range(n - len(axes), n)) or not axes:
         return None
-    chain, absorbed = [], [exp_eqn, sub_eqn]   # layout ops from m to the subtrahend, last first
-    private, guarded = True, False              # so far each value is used only by the next op
-    while type(mb) is Var and mb in producer and (producer[mb].primitive.name in ("broadcast_in_dim", "reshape",
-                                                                                   "stop_gradient")
-                                                  or _finite_guard(producer[mb], producer)):
+    chain, absorbed = [], [exp_eqn, sub_eqn]  # layout ops from m to the subtrahend, last first
+    private, guarded = True, False  # so far each value is used only by the next op
+    while (
+        type(mb) is Var
+        and mb in producer
+        and (
+            producer[mb].primitive.name in ("broadcast_in_dim", "reshape", "stop_gradient")
+            or _finite_guard(producer[mb], producer)
+        )
+    ):
         guarded = guarded or producer[mb].primitive.name == "select"
         private = private and uses.get(mb) == 1
-        if private:                             # e.g. not m reshaped for keepdims and also returned
+        if private:  # e.g. not m reshaped for keepdims and also returned
             absorbed.append(producer[mb])
         chain.append(producer[mb])
         mb = producer[mb].invars[1 if producer[mb].primitive.name == "select" else 0]
     top = producer.get(mb) if type(mb) is Var else None
-    if (top is None or top.primitive.name != "reduce_max" or top.invars[0] is not x
-            or tuple(sorted(top.params["axes"])) != axes or not _broadcasts_over(chain, mb.aval.shape, axes, x.aval.shape)):
+    if (
+        top is None
+        or top.primitive.name != "reduce_max"
+        or top.invars[0] is not x
+        or tuple(sorted(top.params["axes"])) != axes
+        or not _broadcasts_over(chain, mb.aval.shape, axes, x.aval.shape)
+    ):
         return None
     return top, absorbed, guarded
 
@@ -138,8 +163,14 @@ def _finite_guard(e, producer):
     if e.primitive.name != "select" or len(e.invars) != 3:
         return False
     pred, v, zero = e.invars
-    return (type(pred) is Var and pred in producer and producer[pred].primitive.name == "is_finite"
-            and producer[pred].invars[0] is v and type(zero) is not Var and np.all(zero.val == 0))
+    return (
+        type(pred) is Var
+        and pred in producer
+        and producer[pred].primitive.name == "is_finite"
+        and producer[pred].invars[0] is v
+        and type(zero) is not Var
+        and np.all(zero.val == 0)
+    )
 
 
 def _broadcasts_over(chain, kept_shape, axes, x_shape):
@@ -149,7 +180,7 @@ def _broadcasts_over(chain, kept_shape, axes, x_shape):
     shape, dims = tuple(kept_shape), [d for d in range(len(x_shape)) if d not in axes]
     for e in reversed(chain):
         out = tuple(e.outvars[0].aval.shape)
-        if e.primitive.name == "reshape":          # only inserting or removing size-1 axes
+        if e.primitive.name == "reshape":  # only inserting or removing size-1 axes
             if [s for s in shape if s != 1] != [s for s in out if s != 1]:
                 return False
             it = iter([d for d, s in zip(dims, shape) if s != 1])
@@ -163,7 +194,8 @@ def _broadcasts_over(chain, kept_shape, axes, x_shape):
     if shape == ():
         return len(axes) == len(x_shape)
     return shape == tuple(x_shape) and all(
-        (dims[i] is None) if i in axes else (dims[i] == i or x_shape[i] == 1) for i in range(len(x_shape)))
+        (dims[i] is None) if i in axes else (dims[i] == i or x_shape[i] == 1) for i in range(len(x_shape))
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -177,7 +209,7 @@ def emit(scope, e):
     dtype = np.dtype(x.aval.dtype)
     rows = int(np.prod(m_out.aval.shape, dtype=np.int64))
     length = int(np.prod([x.aval.shape[a] for a in e.params["axes"]], dtype=np.int64))
-    split = rows == 1 and length > _PAR_BLOCK          # one row: fixed blocks as work items
+    split = rows == 1 and length > _PAR_BLOCK  # one row: fixed blocks as work items
     items = -(-length // _PAR_BLOCK) if split else rows
     stride = _PAR_BLOCK if split else length
     ty, mt = reg_type(dtype), mem_type(dtype)
@@ -203,8 +235,16 @@ def emit(scope, e):
         kb.store(const(dtype, 0), acc[1])
         with Loop(kb, lo, hi, _BLOCK) as b0:
             b1 = kb.add(b0, i64(_BLOCK))
-            _fold_block(kb, dtype, xp, b0, kb.select(kb.icmp_signed("<", b1, hi), b1, hi), acc, block,
-                        prefetch=rows * length * dtype.itemsize >= kernel.PREFETCH_MIN)
+            _fold_block(
+                kb,
+                dtype,
+                xp,
+                b0,
+                kb.select(kb.icmp_signed("<", b1, hi), b1, hi),
+                acc,
+                block,
+                prefetch=rows * length * dtype.itemsize >= kernel.PREFETCH_MIN,
+            )
         acc_m, acc_s = acc
         m_final = kb.load(acc_m, typ=ty)
         s_final = kb.load(acc_s, typ=ty)
@@ -222,7 +262,7 @@ def emit(scope, e):
         b.call(parallel.declare_parallel_for(scope.module), [fn, args, i64(items), i64(grain)])
     else:
         b.call(fn, [args, i64(0), i64(items)])
-    if split:           # combine the blocks' partial results in order
+    if split:  # combine the blocks' partial results in order
         acc_m, acc_s = scope.entry_alloca(ty, 1), scope.entry_alloca(ty, 1)
         b.store(reduce_identity("max", dtype), acc_m)
         b.store(const(dtype, 0), acc_s)
@@ -252,14 +292,17 @@ def _fold_block(b, dtype, xp, b0, b1, acc, block, prefetch):
     finite = b.fcmp_ordered("<", intrinsic(b, f"llvm.fabs.{type_suffix(ty)}", ty, [shift]), constant(np.inf))
     with b.if_else(finite) as (fused, separate):
         with fused:
+
             def fused_body(i):
                 x = load_at(b, xp, i, dtype)
                 blk_m.add(b, x)
-                term = emit_math(b, "exp", b.fsub(x, shift), summand=True)   # NaN/overflow: redone below
+                term = emit_math(b, "exp", b.fsub(x, shift), summand=True)  # NaN/overflow: redone below
                 b.store(b.fadd(b.load(blk_s, typ=ty), term, flags=("reassoc",)), blk_s)
+
             if prefetch:
-                strip_loop(b, b0, b1, fused_body,
-                           lambda pb, start: prefetch_lines(pb, xp, start, dtype.itemsize, kernel.STRIP))
+                strip_loop(
+                    b, b0, b1, fused_body, lambda pb, start: prefetch_lines(pb, xp, start, dtype.itemsize, kernel.STRIP)
+                )
             else:
                 with Loop(b, b0, b1) as i:
                     fused_body(i)
@@ -267,7 +310,7 @@ def _fold_block(b, dtype, xp, b0, b1, acc, block, prefetch):
             fits = b.fcmp_ordered("<=", b.fsub(bm, shift), constant(_HEADROOM[dtype.itemsize]))
             b.store(b.not_(fits), redo)
             with b.if_then(fits):
-                new_m = reduce_step(b, "max", dtype, shift, bm)          # +0.0 above -0.0
+                new_m = reduce_step(b, "max", dtype, shift, bm)  # +0.0 above -0.0
                 total = b.fadd(b.load(acc_s, typ=ty), b.load(blk_s, typ=ty))
                 b.store(b.fmul(total, emit_math(b, "exp", b.fsub(shift, new_m))), acc_s)
                 b.store(new_m, acc_m)
@@ -302,7 +345,10 @@ def _merge(b, dtype, acc_m, acc_s, m, s):
     old_m, old_s = b.load(acc_m, typ=ty), b.load(acc_s, typ=ty)
     new_m = reduce_step(b, "max", dtype, old_m, m)
     neg_inf = const(dtype, -np.inf)
-    scale = lambda part_m, part_s: b.select(b.fcmp_ordered("==", part_m, neg_inf), const(dtype, 0),
-                                            b.fmul(part_s, emit_math(b, "exp", b.fsub(part_m, new_m))))
+    scale = lambda part_m, part_s: b.select(
+        b.fcmp_ordered("==", part_m, neg_inf),
+        const(dtype, 0),
+        b.fmul(part_s, emit_math(b, "exp", b.fsub(part_m, new_m))),
+    )
     b.store(new_m, acc_m)
     b.store(b.fadd(scale(old_m, old_s), scale(m, s)), acc_s)

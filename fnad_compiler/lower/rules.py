@@ -14,19 +14,23 @@ OPAQUE = {}
 
 def scalar_rule(*names, cost=0):
     """Register the decorated function as the scalar rule of `names` (with their `cost`)."""
+
     def register(fn):
         for n in names:
             SCALAR[n] = fn
             if cost:
                 SCALAR_COST[n] = cost
         return fn
+
     return register
 
 
 def opaque_rule(*names):
     """Register the decorated function as the lowering of equations of `names`."""
+
     def register(fn):
         for n in names:
             OPAQUE[n] = fn
         return fn
+
     return register

@@ -1,6 +1,7 @@
 """Scalar rules: one per elementwise primitive, rule(b, eqn, *args) -> value (register types),
 registered with `scalar_rule` (transcendental math with its cost), and `ONCE`, the shorter-latency
 variants for a kernel that computes a single element."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,7 +54,7 @@ def _int_divmod(b, e, x, y, rem):
     minus1 = b.icmp_signed("==", y, ir.Constant(ty, -1))
     safe = _sel(b, b.or_(y0, minus1), one, y)
     r = b.srem(x, safe) if rem else b.sdiv(x, safe)
-    special = zero if rem else b.sub(zero, x)    # x % -1 == 0, x / -1 == -x (wrapping)
+    special = zero if rem else b.sub(zero, x)  # x % -1 == 0, x / -1 == -x (wrapping)
     return _sel(b, y0, zero, _sel(b, minus1, special, r))
 
 
@@ -79,8 +80,9 @@ def _extremum(b, e, x, y, is_max):
 
 scalar_rule("max")(lambda b, e, x, y: _extremum(b, e, x, y, True))
 scalar_rule("min")(lambda b, e, x, y: _extremum(b, e, x, y, False))
-scalar_rule("pow", cost=8)(lambda b, e, x, y: emit_math(b, "pow", x, y) if dtype_kind(_dt(e)) == "f"
-                           else _int_pow(b, e, x, y))
+scalar_rule("pow", cost=8)(
+    lambda b, e, x, y: emit_math(b, "pow", x, y) if dtype_kind(_dt(e)) == "f" else _int_pow(b, e, x, y)
+)
 scalar_rule("atan2", cost=8)(lambda b, e, x, y: emit_math(b, "atan2", x, y))
 scalar_rule("and")(lambda b, e, x, y: b.and_(x, y))
 scalar_rule("or")(lambda b, e, x, y: b.or_(x, y))
@@ -102,8 +104,9 @@ def _int_pow(b, e, x, y):
     minus_one = ir.Constant(ty, -1)
     odd = b.trunc(y, I1)
     at_minus_one = b.select(odd, minus_one, one)
-    inverse = b.select(b.icmp_signed("==", x, one), one,
-                       b.select(b.icmp_signed("==", x, minus_one), at_minus_one, zero_of(ty)))
+    inverse = b.select(
+        b.icmp_signed("==", x, one), one, b.select(b.icmp_signed("==", x, minus_one), at_minus_one, zero_of(ty))
+    )
     return b.select(b.icmp_signed("<", y, zero_of(ty)), inverse, acc)
 
 
@@ -113,8 +116,7 @@ def _nextafter(b, e, x, y):
     bits = b.bitcast(x, ity)
     up = b.icmp_signed("==", b.fcmp_ordered("<", x, y), b.fcmp_ordered(">", x, zero_of(x.type)))
     stepped = b.bitcast(_sel(b, up, b.add(bits, ir.Constant(ity, 1)), b.sub(bits, ir.Constant(ity, 1))), x.type)
-    tiny = intrinsic(b, f"llvm.copysign.{type_suffix(x.type)}", x.type,
-                     [b.bitcast(ir.Constant(ity, 1), x.type), y])
+    tiny = intrinsic(b, f"llvm.copysign.{type_suffix(x.type)}", x.type, [b.bitcast(ir.Constant(ity, 1), x.type), y])
     r = _sel(b, b.fcmp_ordered("==", x, zero_of(x.type)), tiny, stepped)
     r = _sel(b, b.fcmp_ordered("==", x, y), y, r)
     return _sel(b, b.fcmp_unordered("uno", x, y), b.fadd(x, y), r)
@@ -148,9 +150,13 @@ def _sign(b, e, x):
         return _sel(b, b.icmp_unsigned("!=", x, zero_of(ty)), one, zero_of(ty))
     minus = ir.Constant(ty, -1.0 if k == "f" else -1)
     if k == "i":
-        return _sel(b, b.icmp_signed(">", x, zero_of(ty)), one, _sel(b, b.icmp_signed("<", x, zero_of(ty)), minus, zero_of(ty)))
+        return _sel(
+            b, b.icmp_signed(">", x, zero_of(ty)), one, _sel(b, b.icmp_signed("<", x, zero_of(ty)), minus, zero_of(ty))
+        )
     zero_or_nan = _sel(b, b.fcmp_ordered("==", x, zero_of(ty)), zero_of(ty), x)
-    return _sel(b, b.fcmp_ordered(">", x, zero_of(ty)), one, _sel(b, b.fcmp_ordered("<", x, zero_of(ty)), minus, zero_or_nan))
+    return _sel(
+        b, b.fcmp_ordered(">", x, zero_of(ty)), one, _sel(b, b.fcmp_ordered("<", x, zero_of(ty)), minus, zero_or_nan)
+    )
 
 
 def _float_intrinsic(name):
@@ -172,8 +178,28 @@ def _abs(b, e, x):
     return x if k == "u" else intrinsic(b, f"llvm.abs.{type_suffix(x.type)}", x.type, [x, ir.Constant(I1, 0)])
 
 
-for _name in ("exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-              "tanh", "asinh", "acosh", "atanh", "logistic", "erf", "cbrt"):
+for _name in (
+    "exp",
+    "exp2",
+    "log",
+    "log1p",
+    "expm1",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "logistic",
+    "erf",
+    "cbrt",
+):
     scalar_rule(_name, cost=8)((lambda n: lambda b, e, x: emit_math(b, n, x))(_name))
 # Rules for a kernel that computes one element (e.g. a scalar step of a sequential loop): no loop
 # to vectorise, so the math may branch to a shorter path for common arguments (lower latency).
@@ -219,7 +245,7 @@ def _integer_pow(b, e, x):
     y = e.params["y"]
     if dtype_kind(_dt(e)) == "f":
         return emit_powi(b, x, y)
-    result, base, n = None, x, y     # integers: wrapping products (negative y is rejected upstream)
+    result, base, n = None, x, y  # integers: wrapping products (negative y is rejected upstream)
     while n:
         if n & 1:
             result = base if result is None else b.mul(result, base)

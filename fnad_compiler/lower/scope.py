@@ -1,5 +1,6 @@
 """`Scope`: one jaxpr's fusion plan emitted at the current position of main (the top level, and
 each sub-jaxpr of control flow); which equations may compute a result in an operand's buffer."""
+
 from __future__ import annotations
 
 from llvmlite import ir
@@ -19,14 +20,14 @@ class Scope:
     flow get scopes of their own, emitted inside the loops/branches that run them."""
 
     def __init__(self, lw, jaxpr, ins, consts, outs, donated=None):
-        jaxpr = online.rewrite(jaxpr)   # max / sum-of-exp pairs in one pass (`online`)
+        jaxpr = online.rewrite(jaxpr)  # max / sum-of-exp pairs in one pass (`online`)
         self.lw, self.jaxpr = lw, jaxpr
         self.plan = fusion.plan(jaxpr, SCALAR, reusable, donated)
         self.given = {"input": ins, "const": consts, "output": outs}
         self.pointers = {}
         self.arena = lw.malloc(self.plan.arena_size) if self.plan.arena_size else None
 
-    def __getattr__(self, name):     # module, b, fresh, malloc, entry_alloca, temporary
+    def __getattr__(self, name):  # module, b, fresh, malloc, entry_alloca, temporary
         return getattr(self.lw, name)
 
     def emit(self):
@@ -70,16 +71,18 @@ def copy_atom(scope, atom, dst, aval):
         with Loop(b, i64(0), i64(aval.size)) as i:
             store_at(b, const(aval.dtype, atom.val), dst, i, aval.dtype)
     elif aval.size:
-        intrinsic(b, "llvm.memcpy.p0.p0.i64", VOID,
-                  [dst, scope.pointer(atom), i64(fusion.nbytes(aval)), ir.Constant(I1, 0)])
+        intrinsic(
+            b, "llvm.memcpy.p0.p0.i64", VOID, [dst, scope.pointer(atom), i64(fusion.nbytes(aval)), ir.Constant(I1, 0)]
+        )
 
 
 def jaxpr_of(closed):
     """The Jaxpr of a sub-IR param (its consts must have been hoisted into operands)."""
     if isinstance(closed, ClosedJaxpr):
         if closed.consts:
-            raise NotImplementedError("compiler: control-flow sub-IRs with their own constants are not supported "
-                                      "(hoist them into operands)")
+            raise NotImplementedError(
+                "compiler: control-flow sub-IRs with their own constants are not supported (hoist them into operands)"
+            )
         return closed.jaxpr
     return closed
 
@@ -103,7 +106,7 @@ def reusable(e):
     origins = [_update_origins(jaxpr) for jaxpr in branches]
     donated = {}
     for k in range(len(e.outvars)):
-        candidates = {o.get(k) for o in origins} - {None}   # branches without one compute it afresh
+        candidates = {o.get(k) for o in origins} - {None}  # branches without one compute it afresh
         i = candidates.pop() if len(candidates) == 1 else None
         if i is not None and i not in donated and not candidates:
             donated[i] = k

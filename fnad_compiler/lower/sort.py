@@ -1,5 +1,6 @@
 """Sort (stable, along one axis, several operands by several keys): radix sort of one numeric key,
 else qsort_r of positions with a generated comparator; then every operand gathered in that order."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,21 @@ from llvmlite import ir
 
 from fnad.core import ShapedArray
 from fnad.ir import Var
-from fnad_compiler.llvm_ir import (I8, I32, I64, PTR, VOID, Loop, const, dtype_kind, extern, i64, load_at, mem_type,
-                                   store_at)
+from fnad_compiler.llvm_ir import (
+    I8,
+    I32,
+    I64,
+    PTR,
+    VOID,
+    Loop,
+    const,
+    dtype_kind,
+    extern,
+    i64,
+    load_at,
+    mem_type,
+    store_at,
+)
 from fnad_compiler.lower.elemental import affine_combination, row_major, unit_row
 from fnad_compiler.lower.kernel import Kernel, Spec
 from fnad_compiler.lower.rules import opaque_rule
@@ -38,12 +52,11 @@ def _sort_comparator(module, name, key_dtypes, stride):
         for cond, result in ((_less(b, dtype, x, y), minus), (_less(b, dtype, y, x), plus)):
             with b.if_then(cond):
                 b.ret(result)
-    b.ret(b.select(b.icmp_signed("<", ia, ib), minus, b.select(b.icmp_signed(">", ia, ib), plus,
-                                                                  ir.Constant(I32, 0))))
+    b.ret(b.select(b.icmp_signed("<", ia, ib), minus, b.select(b.icmp_signed(">", ia, ib), plus, ir.Constant(I32, 0))))
     return fn
 
 
-_RADIX_MIN = 256   # row length from which one numeric key is sorted by radix instead of qsort_r
+_RADIX_MIN = 256  # row length from which one numeric key is sorted by radix instead of qsort_r
 
 
 def _radix_key(b, dtype, x):
@@ -88,14 +101,14 @@ def _radix_order(kernel, key, row, stride, n, buffers):
             h = slot(k, p)
             b.store(b.add(b.load(h, typ=I64), i64(1)), h)
     some_key = b.load(keys_a, typ=ity)
-    cur = [kernel.alloca_builder.alloca(PTR) for _ in range(4)]   # source keys, positions; destinations
+    cur = [kernel.alloca_builder.alloca(PTR) for _ in range(4)]  # source keys, positions; destinations
     for c, v in zip(cur, (keys_a, pos_a, keys_b, pos_b)):
         b.store(v, c)
     total = kernel.alloca_builder.alloca(I64)
     for p in range(passes):
         with b.if_then(b.icmp_signed("!=", b.load(slot(some_key, p), typ=I64), i64(n))):
             b.store(i64(0), total)
-            with Loop(b, i64(0), i64(256)) as j:          # counts -> first position of each digit
+            with Loop(b, i64(0), i64(256)) as j:  # counts -> first position of each digit
                 h = b.gep(hist, [b.add(j, i64(256 * p))], source_etype=I64)
                 count = b.load(h, typ=I64)
                 b.store(b.load(total, typ=I64), h)
@@ -133,7 +146,11 @@ def _sort(lw, e):
     scratch = []
     if radix:
         key_dtype = operands[0].aval.dtype
-        scratch = [Var(ShapedArray((n,), key_dtype)), Var(ShapedArray((n,), key_dtype)), Var(ShapedArray((n,), np.int64))]
+        scratch = [
+            Var(ShapedArray((n,), key_dtype)),
+            Var(ShapedArray((n,), key_dtype)),
+            Var(ShapedArray((n,), np.int64)),
+        ]
         for v in scratch:
             lw.temporary[v] = lw.malloc(v.aval.dtype.itemsize * n)
     cmp = _sort_comparator(lw.module, lw.fresh("sort_cmp"), [v.aval.dtype for v in operands[:num_keys]], stride)
@@ -153,8 +170,10 @@ def _sort(lw, e):
             return
         ctx = kernel.alloca_builder.alloca(PTR, size=num_keys)
         for k, v in enumerate(operands[:num_keys]):
-            b.store(b.gep(em.pointers[v], [row], source_etype=mem_type(v.aval.dtype)),
-                    b.gep(ctx, [i64(k)], source_etype=PTR))
+            b.store(
+                b.gep(em.pointers[v], [row], source_etype=mem_type(v.aval.dtype)),
+                b.gep(ctx, [i64(k)], source_etype=PTR),
+            )
         order = em.pointers[perm]
         with Loop(b, i64(0), i64(n)) as i:
             b.store(i, b.gep(order, [i], source_etype=I64))
@@ -169,6 +188,18 @@ def _sort(lw, e):
             for v, o in zip(operands, outs):
                 store_at(b, load_at(b, em.pointers[v], src, v.aval.dtype), em.pointers[o], dst, o.aval.dtype)
 
-    Kernel(lw, Spec([shape[d] for d in kept], [False] * len(kept), element, outs[0], None, outs[0].aval.dtype, {},
-                    out_form=(0,) * (len(kept) + 1), body=body, stores=outs[1:])).launch()
-
+    Kernel(
+        lw,
+        Spec(
+            [shape[d] for d in kept],
+            [False] * len(kept),
+            element,
+            outs[0],
+            None,
+            outs[0].aval.dtype,
+            {},
+            out_form=(0,) * (len(kept) + 1),
+            body=body,
+            stores=outs[1:],
+        ),
+    ).launch()

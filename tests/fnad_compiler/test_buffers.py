@@ -1,4 +1,5 @@
 """fnad_compiler.buffers: large results reuse a block only when no array refers to it any more."""
+
 import threading
 
 import numpy as np
@@ -6,7 +7,7 @@ import numpy as np
 import fnad
 from fnad_compiler import buffers
 
-N = buffers.MIN_BYTES // 8 + 6     # float64 elements of a pooled result (even)
+N = buffers.MIN_BYTES // 8 + 6  # float64 elements of a pooled result (even)
 
 
 def test_small_results_are_plain_arrays():
@@ -21,12 +22,12 @@ def test_block_reused_only_when_unreferenced():
     view = a[5:].reshape(-1)[::2]
     del a
     b = buffers.empty((N,), np.float64)
-    assert b.ctypes.data != first            # a view still uses the first block
+    assert b.ctypes.data != first  # a view still uses the first block
     view[:] = 1.0
     assert not np.shares_memory(b, view)
     del view
     c = buffers.empty((N,), np.float64)
-    assert c.ctypes.data == first            # now it is free again
+    assert c.ctypes.data == first  # now it is free again
     del b, c
     d = buffers.empty((N // 2, 2), np.int64)  # same byte size, other shape and dtype
     assert d.shape == (N // 2, 2) and d.dtype == np.int64 and d.ctypes.data == first
@@ -46,6 +47,7 @@ def test_concurrent_allocations_get_distinct_blocks():
                 assert (a == threading.get_ident()).all()
         except AssertionError as e:
             errors.append(e)
+
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
         t.start()

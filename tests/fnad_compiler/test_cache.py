@@ -17,6 +17,7 @@ def builder(factor, calls):
     def build():
         calls.append(factor)
         return IR.replace("FACTOR", str(factor)), ["f"], {"factor": factor}
+
     return build
 
 
@@ -85,8 +86,7 @@ def test_memory_and_disk_hits(disk):
     c = cache.Cache(disk=disk)
     a = c.get_or_compile("k3", builder(3, calls))
     assert c.get_or_compile("k3", builder(3, calls)) is a
-    assert c.stats() == {"memory_hits": 1, "disk_hits": 0, "misses": 1, "compiles": 1, "corrupt": 0,
-                         "refused": 0}
+    assert c.stats() == {"memory_hits": 1, "disk_hits": 0, "misses": 1, "compiles": 1, "corrupt": 0, "refused": 0}
     c2 = cache.Cache(disk=disk)
     b = c2.get_or_compile("k3", builder(3, calls))
     assert b.metadata == {"factor": 3} and call_f(b, 7) == 21 and calls == [3]
@@ -118,8 +118,12 @@ def test_second_process_hits_disk_cache(tmp_path):
         print(json.dumps(c.stats()))
     """)
     env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path / "shared"))
-    runs = [json.loads(subprocess.run([sys.executable, "-c", script], env=env, check=True,
-                                      capture_output=True, text=True).stdout) for _ in range(2)]
+    runs = [
+        json.loads(
+            subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True).stdout
+        )
+        for _ in range(2)
+    ]
     assert runs[0]["compiles"] == 1 and runs[0]["disk_hits"] == 0
     assert runs[1]["compiles"] == 0 and runs[1]["disk_hits"] == 1 and runs[1]["misses"] == 0
 
@@ -135,8 +139,12 @@ def test_second_process_compiles_nothing_for_a_parallel_program(tmp_path):
         print(json.dumps(cache.default_cache().stats()))
     """)
     env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path / "shared"))
-    runs = [json.loads(subprocess.run([sys.executable, "-c", script], env=env, check=True,
-                                      capture_output=True, text=True).stdout) for _ in range(2)]
+    runs = [
+        json.loads(
+            subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True).stdout
+        )
+        for _ in range(2)
+    ]
     assert runs[0]["compiles"] == 2 and runs[0]["disk_hits"] == 0
     assert runs[1]["compiles"] == 0 and runs[1]["disk_hits"] == 2
 
@@ -182,16 +190,22 @@ def test_key_covers_every_source_file_of_fnad_and_compiler(tmp_path):
     """Stale code must not be served after a rule in fnad/ (or any compiler file) changes."""
     root = os.path.dirname(os.path.dirname(cache.__file__))
     for package in ("fnad_compiler", "fnad"):
-        shutil.copytree(os.path.join(root, package), tmp_path / package,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(os.path.join(root, package), tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     script = "from fnad_compiler import cache; print(cache.code_version(), cache.cache_key('ir'))"
 
     def version():
-        return subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, capture_output=True,
-                              text=True, env=dict(os.environ, PYTHONPATH=str(tmp_path))).stdout.split()
+        return subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(tmp_path)),
+        ).stdout.split()
+
     before = version()
     assert before == version()
-    nested = sorted((tmp_path / "fnad").glob("*/*.py"))[0]  # a rule file below the package root
+    nested = min((tmp_path / "fnad").glob("*/*.py"))  # a rule file below the package root
     nested.write_text(nested.read_text() + "\n# changed\n")
     after_fnad = version()
     assert after_fnad[0] != before[0] and after_fnad[1] != before[1]
@@ -206,9 +220,12 @@ def test_key_covers_every_source_file_of_fnad_and_compiler(tmp_path):
 def test_in_memory_caches_are_bounded_across_functions_and_free_evicted_code(monkeypatch):
     import gc
     import weakref
+
     import numpy as np
+
     import fnad
     from fnad import jit_dispatch
+
     monkeypatch.setattr(jit_dispatch, "_CACHE_ENTRIES", 8)
     x = np.arange(3.0)
     traces = []
@@ -217,7 +234,9 @@ def test_in_memory_caches_are_bounded_across_functions_and_free_evicted_code(mon
         def f(x):
             traces.append(c)
             return x * c + 1.0
+
         return fnad.jit(f)
+
     funs = [make(float(c)) for c in range(20)]
     for c, f in enumerate(funs):
         assert np.array_equal(f(x), x * c + 1.0)
@@ -237,8 +256,10 @@ def test_in_memory_caches_are_bounded_across_functions_and_free_evicted_code(mon
 
 def test_in_memory_lru_keeps_what_the_python_dispatch_used_recently(monkeypatch):
     import numpy as np
+
     import fnad
     from fnad import jit_dispatch
+
     monkeypatch.setattr(jit_dispatch, "_CACHE_ENTRIES", 8)
     traces = []
     hot = fnad.jit(lambda x, s: traces.append("hot") or x * s)
@@ -251,8 +272,13 @@ def test_in_memory_lru_keeps_what_the_python_dispatch_used_recently(monkeypatch)
 
 def test_cache_entries_from_environment_are_checked():
     script = "import fnad.jit_dispatch as d; print(d._CACHE_ENTRIES)"
-    run = lambda value: subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                                       env=dict(os.environ, FNAD_JIT_CACHE_ENTRIES=value))
+    run = lambda value: subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, FNAD_JIT_CACHE_ENTRIES=value),
+    )
     assert run("77").stdout.strip() == "77"
     bad = run("lots")
     assert bad.returncode != 0 and "FNAD_JIT_CACHE_ENTRIES must be a positive integer" in bad.stderr

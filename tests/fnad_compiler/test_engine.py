@@ -127,9 +127,11 @@ define double @h() {
 }
 """)
     (tmp_path / "h.o").write_bytes(obj)
-    script = (f"import ctypes; from fnad_compiler import engine\n"
-              f"lib = engine.load_object(open({str(tmp_path / 'h.o')!r}, 'rb').read(), ['h'])\n"
-              f"print(lib.function('h', ctypes.c_double)())")
+    script = (
+        f"import ctypes; from fnad_compiler import engine\n"
+        f"lib = engine.load_object(open({str(tmp_path / 'h.o')!r}, 'rb').read(), ['h'])\n"
+        f"print(lib.function('h', ctypes.c_double)())"
+    )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert float(out) == 30.0
 
@@ -138,7 +140,10 @@ def test_bad_input_raises_clear_errors():
     with pytest.raises(engine.CompileError, match="invalid LLVM IR"):
         engine.compile("define i64 @f( {", ["f"])
     with pytest.raises(engine.CompileError, match="cannot load"):
-        engine.compile("declare void @no_such_symbol_xyz()\ndefine void @f() {\n call void @no_such_symbol_xyz()\n ret void\n}", ["f"])
+        engine.compile(
+            "declare void @no_such_symbol_xyz()\ndefine void @f() {\n call void @no_such_symbol_xyz()\n ret void\n}",
+            ["f"],
+        )
     with pytest.raises(engine.CompileError, match="not found"):
         engine.compile(ADD.replace("ADDEND", "1"), ["nope"])
     with pytest.raises(TypeError):
@@ -165,9 +170,7 @@ def test_function_keeps_library_alive_and_release_follows_gc():
 
 def test_load_release_cycles_do_not_grow_rss():
     # Each library holds 1 MiB of data: 1,000 live ones would take 1 GiB.
-    obj = engine.compile_object(
-        "@big = global [131072 x i64] zeroinitializer\n"
-        "define ptr @p() {\n  ret ptr @big\n}\n")
+    obj = engine.compile_object("@big = global [131072 x i64] zeroinitializer\ndefine ptr @p() {\n  ret ptr @big\n}\n")
     for _ in range(50):
         engine.load_object(obj, ["p"])
     gc.collect()
@@ -187,7 +190,7 @@ def test_concurrent_compiles():
     def work(k):
         try:
             results[k] = [add_one(100 * k + j)(1) for j in range(5)]
-        except Exception as e:  # pragma: no cover - reported below
+        except Exception as e:  # noqa: BLE001 (any failure in a thread is reported below)
             errors.append(e)
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]

@@ -1,7 +1,9 @@
 """fnad_compiler.lower.online: max and sum of exp(x - max) in one pass, against the two-pass eager result."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fnad
 import fnad.numpy as fnp
@@ -39,13 +41,18 @@ def test_logsumexp_written_out():
     def lse(x):
         m = fnp.max(x)
         return m + fnp.log(fnp.sum(fnp.exp(x - m)))
+
     jf = check(lambda x: [lse(x)], x, 1e-6)
     np.testing.assert_allclose(jf(x)[0], np.log(np.sum(np.exp(x.astype(np.float64)))), rtol=1e-6)
 
 
 @settings(max_examples=10, deadline=None)
-@given(rows=st.integers(1, 40), length=st.integers(2, 3 * online._BLOCK), keepdims=st.booleans(),
-       seed=st.integers(0, 2**16))
+@given(
+    rows=st.integers(1, 40),
+    length=st.integers(2, 3 * online._BLOCK),
+    keepdims=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_rows(rows, length, keepdims, seed):
     x = np.random.default_rng(seed).normal(scale=10, size=(rows, length))
     check(lambda x: lse_parts(x, 1, keepdims), x, 1e-12)
@@ -68,8 +75,8 @@ def test_special_values_as_two_passes(special):
         x[0, ::3] = -np.inf
     elif special == "all -inf":
         x[1] = -np.inf
-    else:   # a whole block of -inf before finite values (its own sum is NaN: must add nothing)
-        x[:, :online._PAR_BLOCK + online._BLOCK] = -np.inf
+    else:  # a whole block of -inf before finite values (its own sum is NaN: must add nothing)
+        x[:, : online._PAR_BLOCK + online._BLOCK] = -np.inf
     with np.errstate(invalid="ignore"):
         check(lambda x: lse_parts(x, 1), x, 1e-12)
         check(lambda x: lse_parts(x, None), x[2].copy(), 1e-12)
@@ -88,15 +95,15 @@ def test_special_values_in_later_blocks(dtype, special, where):
         x[where] = 100.0 if dtype == np.float32 else 800.0
     elif special == "-inf block":
         block = where - where % online._BLOCK
-        x[block:block + online._BLOCK] = -np.inf
-    elif special == "zero max":      # the max is +0.0, the block holding it also has -0.0
+        x[block : block + online._BLOCK] = -np.inf
+    elif special == "zero max":  # the max is +0.0, the block holding it also has -0.0
         x = -np.abs(x)
         x[where], x[where + 1] = -0.0, 0.0
     else:
         x[where] = special
     with np.errstate(invalid="ignore", over="ignore"):
         jf = check(lambda x: lse_parts(x, None), x, 1e-5 if dtype == np.float32 else 1e-12)
-        check(lambda x: lse_parts(x, 1), x[:online._PAR_BLOCK].reshape(4, -1), 1e-5 if dtype == np.float32 else 1e-12)
+        check(lambda x: lse_parts(x, 1), x[: online._PAR_BLOCK].reshape(4, -1), 1e-5 if dtype == np.float32 else 1e-12)
     if special == "zero max":
         assert not np.signbit(jf(x)[0])
 
@@ -121,6 +128,7 @@ def test_not_rewritten_when_the_exponentials_are_used_elsewhere():
     def softmax_by_hand(x):
         e = fnp.exp(x - fnp.max(x, axis=1, keepdims=True))
         return e / fnp.sum(e, axis=1, keepdims=True)
+
     jf = fnad.jit(softmax_by_hand)
     assert "online" not in jf.lower(x).as_text()
     np.testing.assert_allclose(jf(x), softmax_by_hand(x), rtol=1e-12)

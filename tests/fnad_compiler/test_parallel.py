@@ -217,13 +217,23 @@ def test_thread_count_api_and_env(threads):
     assert parallel.get_num_threads() == 5
     script = "from fnad_compiler import parallel; print(parallel.get_num_threads())"
     env = dict(os.environ, FNAD_NUM_THREADS="3")
-    assert subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, check=True).stdout.strip() == "3"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "3"
+    )
     env.pop("FNAD_NUM_THREADS")
-    assert subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, check=True).stdout.strip() == str(len(os.sched_getaffinity(0)))
-    bad = subprocess.run([sys.executable, "-c", script], env=dict(env, FNAD_NUM_THREADS="many"),
-                         capture_output=True, text=True)
+    assert subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip() == str(len(os.sched_getaffinity(0)))
+    bad = subprocess.run(
+        [sys.executable, "-c", script],
+        env=dict(env, FNAD_NUM_THREADS="many"),
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode != 0 and "FNAD_NUM_THREADS must be a positive integer" in bad.stderr
 
 
@@ -242,6 +252,7 @@ def test_nested_and_concurrent_loops(threads):
             launchers()["fill_rows"](ctypes.addressof(args), rows, 1)
             if not (out == expected_row).all():
                 errors.append(out)
+
     workers = [threading.Thread(target=fill_rows_checked) for _ in range(4)]
     for t in workers:
         t.start()
@@ -255,9 +266,9 @@ def test_pool_works_in_a_forked_child(threads):
     threads(2)
     n = 1 << 16
     y = np.zeros(n)
-    run("fill", [y], n)   # the parent's pool is running
+    run("fill", [y], n)  # the parent's pool is running
     pid = os.fork()
-    if pid == 0:          # the child has no workers: the pool must start afresh, not hang
+    if pid == 0:  # the child has no workers: the pool must start afresh, not hang
         z = np.zeros(n)
         run("fill", [z], n)
         os._exit(0 if (z == 0.5 * np.arange(n) + 1.0).all() else 1)

@@ -1,6 +1,7 @@
 """fnad_compiler.pyentry: the native builtins of executables — result forms, what they refuse (to their
 fallback, with keyword arguments forwarded), the guard, constants, zero outputs, and IR free of
 process-specific addresses (it is cached on disk). Threads: tests/test_jit.py."""
+
 import ctypes
 import re
 import sys
@@ -23,11 +24,12 @@ def recorder():
     def fallback(*args, **kwargs):
         calls.append((args, kwargs))
         return "fallback"
+
     return calls, fallback
 
 
 def test_supported_here():
-    assert pyentry.supported()      # this machine's CPython and NumPy: the native path is tested
+    assert pyentry.supported()  # this machine's CPython and NumPy: the native path is tested
 
 
 def test_result_forms_and_constants():
@@ -56,24 +58,27 @@ def test_no_outputs():
     assert exe(np.ones(2)) == [] and exe.entry(print, "tuple")(np.ones(2)) == ()
 
 
-@pytest.mark.parametrize("args,kwargs", [
-    ((np.ones(3),), {}),                                  # too few
-    ((np.ones(3), np.ones(3), np.ones(3)), {}),           # too many
-    ((np.ones(3), np.ones(3)), {"scale": 2}),             # keywords
-    ((np.ones(4), np.ones(3)), {}),                       # shape
-    ((np.ones((3, 1)), np.ones(3)), {}),                  # ndim
-    ((np.ones(3, np.float32), np.ones(3)), {}),           # dtype
-    ((np.ones(3), np.ones(6)[::2]), {}),                  # not contiguous
-    ((np.ones(3).view(np.ma.MaskedArray), np.ones(3)), {}),   # a subclass
-    ((np.ones(3), [1.0, 1.0, 1.0]), {}),                  # not an array
-    ((np.ones(3), np.frombuffer(b"\0" + bytes(24), np.float64, 3, 1)), {}),   # misaligned
-])
+@pytest.mark.parametrize(
+    "args,kwargs",
+    [
+        ((np.ones(3),), {}),  # too few
+        ((np.ones(3), np.ones(3), np.ones(3)), {}),  # too many
+        ((np.ones(3), np.ones(3)), {"scale": 2}),  # keywords
+        ((np.ones(4), np.ones(3)), {}),  # shape
+        ((np.ones((3, 1)), np.ones(3)), {}),  # ndim
+        ((np.ones(3, np.float32), np.ones(3)), {}),  # dtype
+        ((np.ones(3), np.ones(6)[::2]), {}),  # not contiguous
+        ((np.ones(3).view(np.ma.MaskedArray), np.ones(3)), {}),  # a subclass
+        ((np.ones(3), [1.0, 1.0, 1.0]), {}),  # not an array
+        ((np.ones(3), np.frombuffer(b"\0" + bytes(24), np.float64, 3, 1)), {}),  # misaligned
+    ],
+)
 def test_refused_calls_go_to_the_fallback_with_their_arguments(args, kwargs):
     exe = executable(lambda x, y: x * y, np.ones(3), np.ones(3))
     calls, fallback = recorder()
     entry = exe.entry(fallback)
     assert entry(*args, **kwargs) == "fallback"
-    (got_args, got_kwargs), = calls
+    ((got_args, got_kwargs),) = calls
     assert len(got_args) == len(args) and all(a is b for a, b in zip(got_args, args)) and got_kwargs == kwargs
     np.testing.assert_array_equal(entry(np.ones(3), np.full(3, 2.0))[0], np.full(3, 2.0))
     assert len(calls) == 1
@@ -99,6 +104,7 @@ def test_fallback_errors_propagate_and_nothing_leaks():
 
     def fallback(*args):
         raise KeyError("refused")
+
     entry = exe.entry(fallback, "single")
     x, bad = np.ones(2), np.ones(3)
     before = sys.getrefcount(x), sys.getrefcount(bad), sys.getrefcount(fallback)

@@ -1,11 +1,13 @@
 """fnad_compiler.vecmath: each kernel, inlined into an O3-vectorised loop, against NumPy in ulp."""
+
 import ctypes
 import functools
 import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from llvmlite import ir
 
@@ -17,6 +19,7 @@ _IR_TYPE = {np.float32: ir.FloatType(), np.float64: ir.DoubleType()}
 
 
 # --- compile-and-run harness ---------------------------------------------------------------------
+
 
 def loop_module(name, dtype, once=False, summand=False):
     """IR for `void kernel(T *out, const T *in0[, const T *in1], i64 n)`: out[i] = name(in0[i], ...)
@@ -55,22 +58,21 @@ def optimise(module):
     return engine.optimize(engine.parse(module))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compiled(name, dtype, once=False, summand=False):
     """A Python callable f(*inputs) -> output array running the vectorised loop (compiled once)."""
     nargs = 2 if name in ("pow", "atan2") else 1
     return _runner(loop_module(name, dtype, once, summand), dtype, nargs)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compiled_powi(n, dtype):
     """f(x) -> x**n through emit_powi in a vectorised loop."""
     return _runner(map_module(f"powi{n}", dtype, 1, lambda b, x: emit_powi(b, x, n)), dtype, 1)
 
 
 def _runner(module, dtype, nargs):
-    kernel = engine.compile(module, "kernel").function(
-        "kernel", None, *[ctypes.c_void_p] * (nargs + 1), ctypes.c_int64)
+    kernel = engine.compile(module, "kernel").function("kernel", None, *[ctypes.c_void_p] * (nargs + 1), ctypes.c_int64)
 
     def run(*inputs):
         inputs = [np.ascontiguousarray(np.broadcast_to(x, inputs[0].shape), dtype=dtype) for x in inputs]
@@ -89,17 +91,21 @@ def ulp_distance(a, b):
     ity = np.int32 if a.dtype == np.float32 else np.int64
     ia, ib = a.view(ity).astype(np.int64), b.view(ity).astype(np.int64)
     top = np.int64(np.iinfo(ity).min)
-    ia = np.where(ia < 0, top - ia, ia)     # map to a monotonic integer line (-0 -> 0 == +0)
+    ia = np.where(ia < 0, top - ia, ia)  # map to a monotonic integer line (-0 -> 0 == +0)
     ib = np.where(ib < 0, top - ib, ib)
-    with np.errstate(over="ignore"):    # opposite signs may overflow int64: use floats there
-        d = np.where((ia < 0) == (ib < 0), np.abs(ia - ib).astype(np.float64),
-                     np.abs(ia.astype(np.float64)) + np.abs(ib.astype(np.float64)))
+    with np.errstate(over="ignore"):  # opposite signs may overflow int64: use floats there
+        d = np.where(
+            (ia < 0) == (ib < 0),
+            np.abs(ia - ib).astype(np.float64),
+            np.abs(ia.astype(np.float64)) + np.abs(ib.astype(np.float64)),
+        )
     nan_a, nan_b = np.isnan(a), np.isnan(b)
     d = np.where(nan_a | nan_b, np.where(nan_a & nan_b, 0.0, np.inf), d)
     return np.where((np.signbit(a) != np.signbit(b)) & (a == 0) & (b == 0), np.inf, d)
 
 
 # --- references ----------------------------------------------------------------------------------
+
 
 def _logistic(x):
     return 1 / (1 + np.exp(-x))
@@ -108,11 +114,28 @@ def _logistic(x):
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 NUMPY = {
-    "exp": np.exp, "exp2": np.exp2, "expm1": np.expm1, "log": np.log, "log2": np.log2,
-    "log10": np.log10, "log1p": np.log1p, "sin": np.sin, "cos": np.cos, "tan": np.tan,
-    "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "asinh": np.arcsinh, "acosh": np.arccosh,
-    "atanh": np.arctanh, "atan": np.arctan, "asin": np.arcsin, "acos": np.arccos,
-    "atan2": np.arctan2, "pow": np.power, "cbrt": np.cbrt,
+    "exp": np.exp,
+    "exp2": np.exp2,
+    "expm1": np.expm1,
+    "log": np.log,
+    "log2": np.log2,
+    "log10": np.log10,
+    "log1p": np.log1p,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "asinh": np.arcsinh,
+    "acosh": np.arccosh,
+    "atanh": np.arctanh,
+    "atan": np.arctan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan2": np.arctan2,
+    "pow": np.power,
+    "cbrt": np.cbrt,
 }
 UNARY = sorted(SUPPORTED - {"pow", "atan2"})
 TOL = 4
@@ -125,14 +148,14 @@ def reference(name, dtype, *xs):
     the working precision) is evaluated one precision up, erf by libm's erf via `math`."""
     if dtype == np.float32:
         wide = np.float64
-    else:   # glibc's double cbrt is up to 3 ulp off; cbrtl is good to far below a double's ulp
+    else:  # glibc's double cbrt is up to 3 ulp off; cbrtl is good to far below a double's ulp
         wide = np.longdouble if name in ("logistic", "cbrt") else np.float64
     fn = {"logistic": _logistic, "erf": _erf}.get(name) or NUMPY[name]
     with np.errstate(all="ignore"):
         return fn(*[np.asarray(x).astype(wide) for x in xs]).astype(dtype)
 
 
-TRIG_LIMIT = 2.0 ** 50      # beyond this sin/cos/tan reduce by Payne-Hanek in a scalar slow path
+TRIG_LIMIT = 2.0**50  # beyond this sin/cos/tan reduce by Payne-Hanek in a scalar slow path
 
 
 def check(name, dtype, *xs, tol=TOL, once=False):
@@ -143,12 +166,15 @@ def check(name, dtype, *xs, tol=TOL, once=False):
     bad = np.flatnonzero(err > tol)
     if bad.size:
         i = bad[np.argmax(err[bad])]
-        pytest.fail(f"{name}[{np.dtype(dtype).name}] {bad.size} values beyond {tol} ulp; worst "
-                    f"{err[i]:g} ulp at x={[x.flat[i] for x in xs]!r}: got {got.flat[i]!r}, want {want.flat[i]!r}")
+        pytest.fail(
+            f"{name}[{np.dtype(dtype).name}] {bad.size} values beyond {tol} ulp; worst "
+            f"{err[i]:g} ulp at x={[x.flat[i] for x in xs]!r}: got {got.flat[i]!r}, want {want.flat[i]!r}"
+        )
     return float(err.max())
 
 
 # --- inputs ---------------------------------------------------------------------------------------
+
 
 def _around(v, dtype, steps=8):
     """v and its `steps` neighbours on each side in dtype."""
@@ -164,45 +190,118 @@ def _around(v, dtype, steps=8):
 def special_values(name, dtype):
     fi = np.finfo(dtype)
     tiny, huge = float(fi.smallest_subnormal), float(fi.max)
-    base = [0.0, -0.0, np.inf, -np.inf, np.nan, tiny, -tiny, fi.smallest_normal, -fi.smallest_normal,
-            huge, -huge, 0.5, -0.5, 2.0, -2.0, 3.0, 10.0, -10.0, fi.eps, -fi.eps, 1e-5, 100.0, -100.0]
+    base = [
+        0.0,
+        -0.0,
+        np.inf,
+        -np.inf,
+        np.nan,
+        tiny,
+        -tiny,
+        fi.smallest_normal,
+        -fi.smallest_normal,
+        huge,
+        -huge,
+        0.5,
+        -0.5,
+        2.0,
+        -2.0,
+        3.0,
+        10.0,
+        -10.0,
+        fi.eps,
+        -fi.eps,
+        1e-5,
+        100.0,
+        -100.0,
+    ]
     vals = [np.array(base, dtype=dtype), _around(1.0, dtype), _around(-1.0, dtype)]
     with np.errstate(all="ignore"):
         ln_max, ln_tiny = np.log(np.float64(huge)), np.log(np.float64(tiny))
         thresholds = {
             "exp": [ln_max, ln_tiny, np.log(float(fi.smallest_normal))],
-            "expm1": [ln_max, -18.0, -40.0], "logistic": [-ln_max, ln_tiny, -ln_tiny],
+            "expm1": [ln_max, -18.0, -40.0],
+            "logistic": [-ln_max, ln_tiny, -ln_tiny],
             "exp2": [np.log2(huge), np.log2(tiny), fi.minexp, fi.maxexp],
-            "sinh": [ln_max + np.log(2.0), 1.0], "cosh": [ln_max + np.log(2.0)],
-            "tanh": [0.55, 9.0, 19.0], "erf": [1.0, 4.0, 6.0, 0.5],
-            "asinh": [2.0, 2.0 ** 13, 2.0 ** 28], "acosh": [2.0, 2.0 ** 13, 2.0 ** 28],
-            "asin": [0.5], "acos": [0.5, -0.5], "atanh": [0.5], "atan": [np.tan(np.pi / 8), np.tan(3 * np.pi / 8)],
+            "sinh": [ln_max + np.log(2.0), 1.0],
+            "cosh": [ln_max + np.log(2.0)],
+            "tanh": [0.55, 9.0, 19.0],
+            "erf": [1.0, 4.0, 6.0, 0.5],
+            "asinh": [2.0, 2.0**13, 2.0**28],
+            "acosh": [2.0, 2.0**13, 2.0**28],
+            "asin": [0.5],
+            "acos": [0.5, -0.5],
+            "atanh": [0.5],
+            "atan": [np.tan(np.pi / 8), np.tan(3 * np.pi / 8)],
         }.get(name, [])
     for t in thresholds:
         vals += [_around(t, dtype), _around(-t, dtype)]
     if name in ("sin", "cos", "tan"):
         k = np.arange(-2000, 2001, dtype=np.float64)
-        big = np.random.default_rng(1).integers(1, 2 ** 49, 4000).astype(np.float64)
-        vals += [(k * (np.pi / 2)).astype(dtype), (big * (np.pi / 2)).astype(dtype),
-                 np.array([2.0 ** e for e in range(-30, 60)] + [TRIG_LIMIT, 1.1 * TRIG_LIMIT], dtype=dtype)]
+        big = np.random.default_rng(1).integers(1, 2**49, 4000).astype(np.float64)
+        vals += [
+            (k * (np.pi / 2)).astype(dtype),
+            (big * (np.pi / 2)).astype(dtype),
+            np.array([2.0**e for e in range(-30, 60)] + [TRIG_LIMIT, 1.1 * TRIG_LIMIT], dtype=dtype),
+        ]
     return np.concatenate(vals)
 
 
 def pair_specials(dtype):
     fi = np.finfo(dtype)
-    v = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5, -0.5, 2.0, -2.0, 3.0, -3.0,
-                  float(fi.smallest_subnormal), -float(fi.smallest_subnormal), float(fi.max), -float(fi.max),
-                  1e10, -1e10, 2.0 ** 60 + 2.0 ** 10, 0.25, -7.0], dtype=dtype)
+    v = np.array(
+        [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            0.5,
+            -0.5,
+            2.0,
+            -2.0,
+            3.0,
+            -3.0,
+            float(fi.smallest_subnormal),
+            -float(fi.smallest_subnormal),
+            float(fi.max),
+            -float(fi.max),
+            1e10,
+            -1e10,
+            2.0**60 + 2.0**10,
+            0.25,
+            -7.0,
+        ],
+        dtype=dtype,
+    )
     x, y = np.meshgrid(v, v)
     return x.ravel(), y.ravel()
 
 
-SWEEP_DOMAIN = {   # |x| range of the dense log-spaced sweep (both signs)
-    "exp": (1e-30, 800), "exp2": (1e-30, 1100), "expm1": (1e-30, 800), "logistic": (1e-30, 800),
-    "sinh": (1e-30, 720), "cosh": (1e-30, 720), "tanh": (1e-30, 30), "erf": (1e-300, 7),
-    "log": (0, 1e308), "log2": (0, 1e308), "log10": (0, 1e308), "log1p": (0, 1e308),
-    "asinh": (0, 1e308), "acosh": (1, 1e308), "atanh": (0, 1), "atan": (0, 1e308),
-    "asin": (0, 1), "acos": (0, 1), "cbrt": (0, 1e308), "sin": (1e-30, 1e308), "cos": (1e-30, 1e308),
+SWEEP_DOMAIN = {  # |x| range of the dense log-spaced sweep (both signs)
+    "exp": (1e-30, 800),
+    "exp2": (1e-30, 1100),
+    "expm1": (1e-30, 800),
+    "logistic": (1e-30, 800),
+    "sinh": (1e-30, 720),
+    "cosh": (1e-30, 720),
+    "tanh": (1e-30, 30),
+    "erf": (1e-300, 7),
+    "log": (0, 1e308),
+    "log2": (0, 1e308),
+    "log10": (0, 1e308),
+    "log1p": (0, 1e308),
+    "asinh": (0, 1e308),
+    "acosh": (1, 1e308),
+    "atanh": (0, 1),
+    "atan": (0, 1e308),
+    "asin": (0, 1),
+    "acos": (0, 1),
+    "cbrt": (0, 1e308),
+    "sin": (1e-30, 1e308),
+    "cos": (1e-30, 1e308),
     "tan": (1e-30, 1e308),
 }
 
@@ -221,12 +320,17 @@ def floats(dtype, typical):
 
 # --- tests ----------------------------------------------------------------------------------------
 
+
 def test_ulp_distance():
     big = np.finfo(np.float64).max
-    assert ulp_distance(np.array([1.0, -1.0, 0.0, big]), np.array([np.nextafter(1.0, 2), -1.0, -0.0, -big])).tolist() \
-        == [1.0, 0.0, np.inf, 2.0 * big.view(np.int64)]
+    assert ulp_distance(
+        np.array([1.0, -1.0, 0.0, big]), np.array([np.nextafter(1.0, 2), -1.0, -0.0, -big])
+    ).tolist() == [1.0, 0.0, np.inf, 2.0 * big.view(np.int64)]
     tiny = np.float32(np.finfo(np.float32).smallest_subnormal)
-    assert ulp_distance(np.array([tiny, np.nan], np.float32), np.array([-tiny, np.nan], np.float32)).tolist() == [2.0, 0.0]
+    assert ulp_distance(np.array([tiny, np.nan], np.float32), np.array([-tiny, np.nan], np.float32)).tolist() == [
+        2.0,
+        0.0,
+    ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
@@ -253,15 +357,15 @@ def test_pow_sweep(dtype):
     rng = np.random.default_rng(0)
     x, y = np.meshgrid(np.geomspace(1e-6, 1e6, 700), np.linspace(-60, 60, 700))
     check("pow", dtype, x.ravel(), y.ravel())
-    check("pow", dtype, -rng.uniform(0.1, 10, 100_000), rng.integers(-40, 40, 100_000))     # integer powers
+    check("pow", dtype, -rng.uniform(0.1, 10, 100_000), rng.integers(-40, 40, 100_000))  # integer powers
     check("pow", dtype, 1 + rng.uniform(-1e-3, 1e-3, 100_000), rng.uniform(-1e5, 1e5, 100_000))  # near 1
-    check("pow", dtype, rng.uniform(0, 1e-30, 100_000), rng.uniform(0, 40, 100_000))    # underflow
+    check("pow", dtype, rng.uniform(0, 1e-30, 100_000), rng.uniform(0, 40, 100_000))  # underflow
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 def test_atan2_sweep(dtype):
     rng = np.random.default_rng(0)
-    y, x = (rng.standard_normal((2, 1_000_000)) * 10.0 ** rng.uniform(-30, 30, (2, 1_000_000)))
+    y, x = rng.standard_normal((2, 1_000_000)) * 10.0 ** rng.uniform(-30, 30, (2, 1_000_000))
     check("atan2", dtype, y, x)
 
 
@@ -289,13 +393,22 @@ def test_once_trig_kernels(name):
     special values of the loop kernels: both paths, their boundary, arguments next to multiples
     of pi/2 (where the remainder cancels) and the general sweep."""
     k = np.arange(-700, 701) * (np.pi / 2)
-    edge = _around(2.0 ** 10, np.float64)
-    xs = [special_values(name, np.float64), sweep(name, np.float64, 200_000), np.linspace(-1100, 1100, 400_001),
-          k, np.nextafter(k, np.inf), np.nextafter(k, -np.inf), edge, -edge]
+    edge = _around(2.0**10, np.float64)
+    xs = [
+        special_values(name, np.float64),
+        sweep(name, np.float64, 200_000),
+        np.linspace(-1100, 1100, 400_001),
+        k,
+        np.nextafter(k, np.inf),
+        np.nextafter(k, -np.inf),
+        edge,
+        -edge,
+    ]
     for x in xs:
         check(name, np.float64, x, once=True)
-        assert np.array_equal(np.signbit(compiled(name, np.float64, True)(x)),
-                              np.signbit(compiled(name, np.float64)(x)))
+        assert np.array_equal(
+            np.signbit(compiled(name, np.float64, True)(x)), np.signbit(compiled(name, np.float64)(x))
+        )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -305,8 +418,14 @@ def test_exp_summand_kernel(dtype):
     the smallest normal number, above it a large finite value, for NaN one of the two."""
     lo, hi = {np.float32: (-87.0, 88.0), np.float64: (-708.0, 709.0)}[dtype]
     exp, summand = compiled("exp", dtype), compiled("exp", dtype, summand=True)
-    inside = np.concatenate([np.linspace(lo, hi, 400_001, dtype=dtype), sweep("exp", dtype, 100_000),
-                             _around(lo, dtype), _around(hi, dtype)])
+    inside = np.concatenate(
+        [
+            np.linspace(lo, hi, 400_001, dtype=dtype),
+            sweep("exp", dtype, 100_000),
+            _around(lo, dtype),
+            _around(hi, dtype),
+        ]
+    )
     inside = inside[(inside >= lo) & (inside <= hi)]
     np.testing.assert_array_equal(summand(inside), exp(inside))
     specials = np.array([-np.inf, np.inf, np.nan, -1e30, 1e30, lo - 1, hi + 1, np.finfo(dtype).min], dtype=dtype)
@@ -323,9 +442,14 @@ def huge_trig_arguments(dtype, n=100_000):
     rng = np.random.default_rng(11)
     ity = np.int64 if dtype == np.float64 else np.int32
     lo = np.array(TRIG_LIMIT, dtype).view(ity)
-    x = np.concatenate([np.geomspace(TRIG_LIMIT, float(fi.max), n).astype(dtype),
-                        rng.integers(lo, np.array(fi.max, dtype).view(ity), n, dtype=ity).view(dtype),
-                        _around(TRIG_LIMIT, dtype), _around(float(fi.max), dtype)[::2]])
+    x = np.concatenate(
+        [
+            np.geomspace(TRIG_LIMIT, float(fi.max), n).astype(dtype),
+            rng.integers(lo, np.array(fi.max, dtype).view(ity), n, dtype=ity).view(dtype),
+            _around(TRIG_LIMIT, dtype),
+            _around(float(fi.max), dtype)[::2],
+        ]
+    )
     return np.concatenate([x, -x, np.array([np.inf, -np.inf, np.nan], dtype)])
 
 
@@ -347,8 +471,12 @@ def test_trig_reduction_of_the_double_nearest_a_multiple_of_pi_over_2():
     """x = 6381956970095103 2^797: x mod pi/2 is ~4.7e-19 (about 2^-61, the hardest case of float64),
     which needs 2/pi to ~2^-118 beyond x's bits.  Values by mpmath at 3000 bits (glibc's cos and tan
     are 8 and 14 ulp off here)."""
-    x = np.array([6381956970095103 * 2.0 ** 797, -6381956970095103 * 2.0 ** 797])
-    want = {"sin": [1.0, -1.0], "cos": [-4.687165924254628e-19] * 2, "tan": [-2.133485385753704e+18, 2.133485385753704e+18]}
+    x = np.array([6381956970095103 * 2.0**797, -6381956970095103 * 2.0**797])
+    want = {
+        "sin": [1.0, -1.0],
+        "cos": [-4.687165924254628e-19] * 2,
+        "tan": [-2.133485385753704e18, 2.133485385753704e18],
+    }
     for name, w in want.items():
         assert ulp_distance(compiled(name, np.float64)(x), np.array(w)).max() == 0, name
 
@@ -356,6 +484,7 @@ def test_trig_reduction_of_the_double_nearest_a_multiple_of_pi_over_2():
 def test_jit_sin_cos_tan_of_huge_arguments():
     import fnad
     import fnad.numpy as fnp
+
     for dtype in DTYPES:
         x = huge_trig_arguments(dtype, 2000)
         for name in ("sin", "cos", "tan"):
@@ -368,12 +497,12 @@ def test_trig_loop_calls_the_slow_path_only_through_masked_vector_variants():
     through a masked vector variant (preserving all registers) rather than a per-element branch."""
     for dtype in DTYPES:
         text = str(optimise(loop_module("sin", dtype)))
-        body = text[text.index("vector.body:"):text.index("middle.block:")]
+        body = text[text.index("vector.body:") : text.index("middle.block:")]
         assert "preserve_allcc" in body and ".masked(" in body
         assert "sin.huge.f" not in body
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def vector_kernel(name, dtype, lanes=4):
     """f(x) applying emit_math to explicit <lanes x T> vectors, for len(x) a multiple of lanes."""
     fty = ir.VectorType(_IR_TYPE[dtype], lanes)
@@ -400,6 +529,7 @@ def vector_kernel(name, dtype, lanes=4):
         out = np.empty_like(x)
         kernel(out.ctypes.data, x.ctypes.data, x.size // lanes)
         return out
+
     return run
 
 
@@ -436,7 +566,7 @@ def test_bad_arguments():
 
 # --- integer powers, cbrt and floor division (issue 11 item 17) -------------------------------------
 
-POWI_EXPONENTS = (3, 4, 5, 7, 10, 17, 100, 1000, 12345, 2 ** 31 + 1, -2, -3, -7, -100, -320, -1074, -12345)
+POWI_EXPONENTS = (3, 4, 5, 7, 10, 17, 100, 1000, 12345, 2**31 + 1, -2, -3, -7, -100, -320, -1074, -12345)
 
 
 def powi_reference(x, n, dtype):
@@ -450,10 +580,16 @@ def powi_reference(x, n, dtype):
 def powi_arguments(dtype):
     rng = np.random.default_rng(7)
     fi = np.finfo(dtype)
-    return np.concatenate([rng.uniform(0.1, 10, 100_000), -rng.uniform(0.1, 10, 20_000),
-                           1 + rng.uniform(-1e-3, 1e-3, 50_000), 1 + rng.uniform(-1e-9, 1e-9, 20_000),
-                           np.geomspace(float(fi.smallest_subnormal), float(fi.max) / 2, 50_000),
-                           [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 10.0, 2.0, 0.5, -2.0]]).astype(dtype)
+    return np.concatenate(
+        [
+            rng.uniform(0.1, 10, 100_000),
+            -rng.uniform(0.1, 10, 20_000),
+            1 + rng.uniform(-1e-3, 1e-3, 50_000),
+            1 + rng.uniform(-1e-9, 1e-9, 20_000),
+            np.geomspace(float(fi.smallest_subnormal), float(fi.max) / 2, 50_000),
+            [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 10.0, 2.0, 0.5, -2.0],
+        ]
+    ).astype(dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
@@ -476,21 +612,25 @@ def test_integer_power_of_ten_into_the_subnormal_range():
 
 def assert_same_bits(got, want):
     got, want = np.asarray(got), np.asarray(want)
-    assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True) \
-        and np.array_equal(np.signbit(got), np.signbit(want)), (got, want)
+    assert (
+        got.dtype == want.dtype
+        and np.array_equal(got, want, equal_nan=True)
+        and np.array_equal(np.signbit(got), np.signbit(want))
+    ), (got, want)
 
 
 def test_jit_integer_pow_is_rounded_once_and_reaches_subnormals():
     """`x ** 100` and `x ** -320` under jit, and eagerly (lax.integer_pow, whose NumPy rule was 1/x**320)."""
     import fnad
     from fnad import lax
+
     x = powi_arguments(np.float64)
     for n in (100, -320, 7):
         want = powi_reference(x, n, np.float64)
-        assert ulp_distance(fnad.jit(lambda v: v ** n)(x), want).max() <= 1
+        assert ulp_distance(fnad.jit(lambda v: v**n)(x), want).max() <= 1
         with np.errstate(all="ignore"):
             assert ulp_distance(lax.integer_pow(x, n), want).max() <= 1
-    assert fnad.jit(lambda v: v ** -320)(np.array([10.0]))[0] == 1e-320
+    assert fnad.jit(lambda v: v**-320)(np.array([10.0]))[0] == 1e-320
     assert lax.integer_pow(np.array([10.0]), -320)[0] == 1e-320
     assert lax.integer_pow(np.array([10.0], np.float32), -40)[0] == np.float32(1e-40)
 
@@ -498,6 +638,7 @@ def test_jit_integer_pow_is_rounded_once_and_reaches_subnormals():
 def test_integer_pow_of_integers_to_negative_powers_raises():
     import fnad
     from fnad import lax
+
     for call in (lambda x: lax.integer_pow(x, -2), fnad.jit(lambda x: lax.integer_pow(x, -2))):
         with pytest.raises(ValueError, match="int32 to the negative power -2"):
             call(np.array([2, 3], np.int32))
@@ -507,9 +648,10 @@ def test_jit_cbrt_of_float64_subnormals_within_one_ulp():
     """cbrt of subnormals was up to 119 ulp off (its Newton step cubed y into the subnormal range)."""
     import fnad
     import fnad.numpy as fnp
+
     tiny = np.finfo(np.float64).smallest_normal
     rng = np.random.default_rng(5)
-    x = np.concatenate([np.geomspace(5e-324, tiny, 20_000), rng.integers(1, 2 ** 52, 20_000).view(np.float64)])
+    x = np.concatenate([np.geomspace(5e-324, tiny, 20_000), rng.integers(1, 2**52, 20_000).view(np.float64)])
     x = np.concatenate([x, -x])
     want = reference("cbrt", np.float64, x)
     assert ulp_distance(fnad.jit(fnp.cbrt)(x), want).max() <= 1
@@ -522,9 +664,29 @@ def test_floor_divide_and_mod_follow_numpy_on_special_values(dtype):
     x // 0 (NaN or +-inf), -1 // inf == -1, signed zeros, and 1 // 0.1 == 9 (floor(1 / 0.1) is 10)."""
     import fnad
     import fnad.numpy as fnp
+
     fi = np.finfo(dtype)
-    v = np.array([0.0, -0.0, 1.0, -1.0, 0.1, -0.1, 0.5, 2.0, -7.5, 3.0, fi.max, -fi.tiny, fi.smallest_subnormal,
-                  np.inf, -np.inf, np.nan], dtype=dtype)
+    v = np.array(
+        [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            -0.1,
+            0.5,
+            2.0,
+            -7.5,
+            3.0,
+            fi.max,
+            -fi.tiny,
+            fi.smallest_subnormal,
+            np.inf,
+            -np.inf,
+            np.nan,
+        ],
+        dtype=dtype,
+    )
     x, y = (a.ravel() for a in np.meshgrid(v, v))
     rng = np.random.default_rng(2)
     x = np.concatenate([x, rng.standard_normal(5000).astype(dtype) * 100])
