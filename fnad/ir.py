@@ -228,21 +228,27 @@ def dce(jaxpr, used_outputs=None):
     return Jaxpr([v for v in jaxpr.constvars if v in live], jaxpr.invars, kept, outvars)
 
 
-def _param_key(v):
+def param_key(v, exact=False):
+    """A hashable key equal for equal params. An unhashable value that is not a container or an
+    array is keyed by its identity, which is only meaningful while it lives; with `exact`, such a
+    value raises TypeError instead (for keys that outlive the IR)."""
     if isinstance(v, (list, tuple)):
-        return tuple(_param_key(x) for x in v)
+        return tuple(param_key(x, exact) for x in v)
     if isinstance(v, dict):
-        return tuple(sorted((k, _param_key(x)) for k, x in v.items()))
+        return tuple(sorted((k, param_key(x, exact)) for k, x in v.items()))
     if isinstance(v, np.ndarray):
         return ("nd", v.shape, v.dtype.str, v.tobytes())
     try:
         hash(v)
         return v
     except TypeError:
+        if exact:
+            raise
         return ("id", id(v))
 
 
-def _lit_key(a):
+def literal_key(a):
+    """A hashable key equal for Literals of equal value and abstract value."""
     return ("lit", np.asarray(a.val).tobytes(), a.aval)
 
 
@@ -278,7 +284,7 @@ def rewrite(jaxpr):
             invars = sorted(invars, key=lambda a: (1, 0) if type(a) is Literal else (0, a.count))
         key = None
         if not has_effects(e):
-            key = (prim, tuple(_lit_key(a) if type(a) is Literal else a for a in invars), _param_key(params))
+            key = (prim, tuple(literal_key(a) if type(a) is Literal else a for a in invars), param_key(params))
             try:
                 prev = seen.get(key)
             except TypeError:
@@ -315,6 +321,8 @@ __all__ = [
     "dce",
     "eval_closed",
     "eval_jaxpr",
+    "literal_key",
+    "param_key",
     "pp_jaxpr",
     "rewrite",
     "simplify",

@@ -16,7 +16,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import core
+from . import core, timing
 from .ad_util import Zero, tangent_aval, zero_cotangents
 from .api_util import as_tuple, flatten_fun, without_static
 from .config import config
@@ -135,7 +135,9 @@ def _compiler():
 
 
 def _compile(closed):
-    return _compiler().compile_jaxpr(prepare_for_compile(closed))
+    with timing.phase("passes"):
+        closed = prepare_for_compile(closed)
+    return _compiler().compile_jaxpr(closed)
 
 
 def executable_for(closed):
@@ -445,7 +447,8 @@ class JitFunction:
 
         flat_fun, out_tree = flatten_fun(fun, in_tree)
         in_avals = [get_aval(x) for x in flat]
-        closed = trace_to_jaxpr(flat_fun, in_avals, f"jit({self._name})")
+        with timing.phase("trace"):
+            closed = trace_to_jaxpr(flat_fun, in_avals, f"jit({self._name})")
         return _Entry(closed, out_tree.val, in_avals, _IntRangeCheck.build(self._name, closed, flat))
 
     def __call__(self, /, *args, **kwargs):

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ from fnad_compiler import engine
 
 __all__ = [
     "COMPILER_VERSION",
+    "Build",
     "Cache",
     "Compiled",
     "DiskCache",
@@ -357,8 +358,23 @@ def _decode(data):
 
 
 @dataclass(frozen=True)
+class Build:
+    """What a cache miss compiles: `llvm_ir` (text or llvmlite module) exporting `exports`, the
+    caller's JSON-serialisable `metadata`, `units` (symbol -> IR text of a module defining each
+    symbol `llvm_ir` calls; see `fnad_compiler.llvm_ir.unit_text`), and `codegen_level` for `llvm_ir`
+    (0 for glue too long to be worth LLVM's time; see `engine.target_machine`)."""
+
+    llvm_ir: object
+    exports: list
+    metadata: dict
+    units: dict = field(default_factory=dict)
+    codegen_level: int = 3
+
+
+@dataclass(frozen=True)
 class Compiled:
-    """A loaded cache entry: the native code and the metadata its builder attached."""
+    """A loaded cache entry: the native code (which keeps the units it calls loaded) and the
+    metadata its builder attached."""
 
     library: engine.NativeLibrary
     metadata: dict
@@ -367,8 +383,9 @@ class Compiled:
 class Cache:
     """In-memory LRU of loaded code in front of a `DiskCache` (or none: `disk=None`)."""
 
-    def __init__(self, memory_size=256, disk=None):
+    def __init__(self, memory_size=256, disk=None, unit_memory_size=4096):
         self.memory = LRUCache(memory_size)
+        self.units = LRUCache(unit_memory_size)  # unit key -> NativeLibrary
         self.disk = disk
         self._counts = collections.Counter()
         self._lock = threading.Lock()
@@ -379,13 +396,15 @@ class Cache:
 
     def get_or_compile(self, key_text, build, version=None, speed_level=3, signature=None):
         """The `Compiled` code for `key_text`, the text identifying it (LLVM IR, or the caller's IR
-        so that a hit skips generating LLVM IR). On a miss `build()` is called and must return
-        `(llvm_ir, exports, metadata)`: IR text or llvmlite module, exported symbol names and a
-        JSON-serialisable dict; it is compiled at optimisation level `speed_level`. `signature`
+        so that a hit skips generating LLVM IR). On a miss `build()` is called and returns a `Build`
+        (or a tuple `(llvm_ir, exports, metadata)`). Its units are cached on their own, by their
+        text, so code that shares one compiles it once; new ones are compiled in parallel
+        (`engine.compile_objects`). Everything is optimised at level `speed_level`. `signature`
         (JSON-serialisable: what callers rely on, e.g. argument and result types) is stored with a
         disk entry, and an entry with another signature is recompiled, never loaded."""
         version = code_version() if version is None else version
-        key = cache_key(key_text, version if speed_level == 3 else f"{version} O{speed_level}")
+        version = version if speed_level == 3 else f"{version} O{speed_level}"
+        key = cache_key(key_text, version)
         compiled = self.memory.get(key)
         if compiled is not None:
             self._count("memory_hits")
@@ -394,16 +413,63 @@ class Cache:
         compiled = self._load_from_disk(key, signature)
         if compiled is None:
             self._count("misses")
-            llvm_ir, exports, metadata = build()
+            built = build()
+            built = built if isinstance(built, Build) else Build(*built)
+            unit_keys = {symbol: cache_key(text, version) for symbol, text in built.units.items()}
             # Through JSON now: fails early if it cannot be stored, and equals what a disk hit gives.
-            stored = json.loads(json.dumps({"exports": list(exports), "metadata": metadata, "signature": signature}))
-            obj = engine.compile_object(llvm_ir, speed_level)
+            stored = {"exports": list(built.exports), "metadata": built.metadata, "signature": signature}
+            stored = json.loads(json.dumps(stored | {"units": unit_keys}))
+            libraries = self._units(unit_keys, built.units, speed_level)
+            obj = engine.compile_object(built.llvm_ir, speed_level, built.codegen_level)
             self._count("compiles")
             if self.disk is not None:
                 self.disk.put(key, obj, stored)
-            compiled = Compiled(engine.load_object(obj, stored["exports"]), stored["metadata"])
+            compiled = self._link(obj, stored, libraries)
         self.memory.put(key, compiled)
         return compiled
+
+    def _link(self, obj, stored, libraries):
+        library = engine.load_object(obj, stored["exports"], [libraries[symbol] for symbol in stored["units"]])
+        return Compiled(library, stored["metadata"])
+
+    def _units(self, unit_keys, texts=None, speed_level=3):
+        """symbol -> loaded `NativeLibrary` of each unit (from memory, then disk, then compiled from
+        `texts`); None if one is found nowhere and `texts` is None."""
+        libraries, missing = {}, []
+        for symbol, key in unit_keys.items():
+            library = self.units.get(key) or self._unit_from_disk(key, symbol)
+            if library is not None:
+                libraries[symbol] = library
+            elif texts is None:
+                return None
+            else:
+                missing.append(symbol)
+        objects = engine.compile_objects([texts[s] for s in missing], speed_level)
+        for symbol, obj in zip(missing, objects):
+            self._count("unit_compiles")
+            key = unit_keys[symbol]
+            if self.disk is not None:
+                self.disk.put(key, obj, {"exports": [symbol], "unit": True})
+            libraries[symbol] = engine.load_object(obj, [symbol])
+            self.units.put(key, libraries[symbol])
+        return libraries
+
+    def _unit_from_disk(self, key, symbol):
+        entry = self.disk.get(key) if self.disk is not None else None
+        if entry is None:
+            return None
+        obj, stored = entry
+        if stored != {"exports": [symbol], "unit": True}:
+            self.disk.refused += 1
+            return None
+        try:
+            library = engine.load_object(obj, [symbol])
+        except (engine.CompileError, TypeError, ValueError):
+            self.disk.corrupt += 1
+            return None
+        self._count("unit_disk_hits")
+        self.units.put(key, library)
+        return library
 
     def _load_from_disk(self, key, signature):
         entry = self.disk.get(key) if self.disk is not None else None
@@ -412,18 +478,22 @@ class Cache:
         obj, stored = entry
         if not (
             isinstance(stored, dict)
-            and stored.keys() == {"exports", "metadata", "signature"}
+            and stored.keys() == {"exports", "metadata", "signature", "units"}
             and stored["signature"] == signature
+            and isinstance(stored["units"], dict)
         ):
             self.disk.refused += 1  # stored by other code under this key: recompiled and replaced
             return None
+        libraries = self._units(stored["units"])
+        if libraries is None:
+            return None  # a unit is gone from the disk cache: rebuilt, reusing the units still there
         try:
-            library = engine.load_object(obj, stored["exports"])
-        except (engine.CompileError, TypeError, ValueError):
+            compiled = self._link(obj, stored, libraries)
+        except (engine.CompileError, TypeError, ValueError, KeyError):
             self.disk.corrupt += 1  # passed the checksum but does not link: recompiled and replaced
             return None
         self._count("disk_hits")
-        return Compiled(library, stored["metadata"])
+        return compiled
 
     def stats(self):
         """Counters: memory_hits, disk_hits, misses, compiles, corrupt (damaged disk entries),

@@ -11,21 +11,26 @@ pass builder's instrumentation callbacks are never freed) and each load ~9 KB of
 (JITDylibs are never removed); RuntimeDyld, LLJIT's other linker, also leaks the code itself.
 """
 
+import concurrent.futures
 import ctypes
 import functools
 import importlib
 import itertools
+import os
 import threading
 
 import llvmlite
 import llvmlite.binding as llvm
 from llvmlite import ir
 
+from fnad import timing
+
 __all__ = [
     "CompileError",
     "NativeLibrary",
     "compile",
     "compile_object",
+    "compile_objects",
     "emit_assembly",
     "emit_object",
     "host_id",
@@ -50,19 +55,24 @@ class CompileError(RuntimeError):
 
 
 @functools.cache
-def target_machine():
-    """The process-wide target machine for the host CPU (all its features, e.g. AVX-512), opt level 3.
+def target_machine(codegen_level=3):
+    """The process-wide target machine for the host CPU (all its features, e.g. AVX-512), at code
+    generation level `codegen_level` (0: fast instruction selection and register allocation).
 
     Position-independent, small code model: JITLink places a whole object in one slab, so
     rip-relative references stay in range and far external calls go through its PLT stubs.
     """
+    return _new_target_machine(codegen_level)
+
+
+def _new_target_machine(codegen_level=3):
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     target = llvm.Target.from_triple(llvm.get_process_triple())
     return target.create_target_machine(
         cpu=llvm.get_host_cpu_name(),
         features=llvm.get_host_cpu_features().flatten(),
-        opt=3,
+        opt=codegen_level,
         reloc="pic",
         codemodel="small",
     )
@@ -91,7 +101,7 @@ def parse(module):
     if not isinstance(module, str):
         raise TypeError(f"expected LLVM IR text or llvmlite.ir.Module, got {type(module).__name__}")
     tm = target_machine()
-    with _LOCK:
+    with _LOCK, timing.phase("parse"):
         try:
             ref = llvm.parse_assembly(module)
             ref.verify()
@@ -105,19 +115,22 @@ def parse(module):
 def optimize(module_ref, speed_level=3):
     """Run the O`speed_level` pipeline (loop and SLP vectorisation on) over `module_ref` in place;
     returns it. Level 0 skips optimisation (for small runtime code that is compiled once)."""
-    tm = target_machine()
-    with _LOCK:
-        pto = llvm.create_pipeline_tuning_options(speed_level=speed_level)
-        pto.loop_vectorization = pto.slp_vectorization = True
-        pb = llvm.create_pass_builder(tm, pto)
-        pb.getModulePassManager().run(module_ref, pb)
-        return module_ref
+    with _LOCK, timing.phase("optimize"):
+        return _run_pipeline(target_machine(), module_ref, speed_level)
 
 
-def emit_object(module_ref):
+def _run_pipeline(tm, module_ref, speed_level):
+    pto = llvm.create_pipeline_tuning_options(speed_level=speed_level)
+    pto.loop_vectorization = pto.slp_vectorization = True
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(module_ref, pb)
+    return module_ref
+
+
+def emit_object(module_ref, codegen_level=3):
     """Object code (ELF bytes) for an already optimised module."""
-    with _LOCK:
-        return target_machine().emit_object(module_ref)
+    with _LOCK, timing.phase("codegen"):
+        return target_machine(codegen_level).emit_object(module_ref)
 
 
 def emit_assembly(module_ref):
@@ -126,11 +139,63 @@ def emit_assembly(module_ref):
         return target_machine().emit_assembly(module_ref)
 
 
-def compile_object(module, speed_level=3):
+def compile_object(module, speed_level=3, codegen_level=3):
     """Parse, verify, optimise (see `optimize`) and emit LLVM IR (text or `llvmlite.ir.Module`) to
-    object bytes."""
+    object bytes (see `target_machine` for `codegen_level`)."""
     with _LOCK:
-        return emit_object(optimize(parse(module), speed_level))
+        return emit_object(optimize(parse(module), speed_level), codegen_level)
+
+
+# Each compile thread owns an LLVM context and a target machine: LLVM compiles modules of distinct
+# contexts concurrently, and llvmlite's calls release the GIL while they run.
+_THREAD_TOOLS = threading.local()
+
+
+def _compile_in_thread(text, speed_level):
+    tools = getattr(_THREAD_TOOLS, "tools", None)
+    if tools is None:
+        tools = _THREAD_TOOLS.tools = (llvm.create_context(), _new_target_machine())
+    context, tm = tools
+    try:
+        ref = llvm.parse_assembly(text, context=context)
+        ref.verify()
+    except RuntimeError as e:
+        raise CompileError(f"invalid LLVM IR: {e}") from None
+    ref.triple = tm.triple
+    ref.data_layout = str(tm.target_data)
+    return tm.emit_object(_run_pipeline(tm, ref, speed_level))
+
+
+def compile_threads():
+    """Threads `compile_objects` uses: $FNAD_COMPILE_THREADS, else the CPUs this process may run on."""
+    value = os.environ.get("FNAD_COMPILE_THREADS", "")
+    if value.strip():
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise ValueError(f"FNAD_COMPILE_THREADS must be a positive integer, got {value!r}") from None
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+_POOL = None  # (executor, its thread count)
+
+
+def compile_objects(texts, speed_level=3):
+    """`compile_object` of many LLVM IR texts, in parallel on `compile_threads()` threads; returns the
+    objects in order."""
+    global _POOL
+    texts = [str(t) for t in texts]
+    threads = min(compile_threads(), len(texts))
+    if threads <= 1:
+        with timing.phase("units"):
+            return [_compile_in_thread(t, speed_level) for t in texts]
+    with _LOCK:
+        target_machine()  # initialise LLVM's targets once, before threads use them
+        if _POOL is None or _POOL[1] < threads:
+            _POOL = (concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="fnad-compile"), threads)
+        pool = _POOL[0]
+    with timing.phase("units"):
+        return list(pool.map(lambda t: _compile_in_thread(t, speed_level), texts))
 
 
 def register_symbol(name, address):
@@ -155,9 +220,10 @@ class NativeLibrary:
     """Code loaded from one object. Its memory is released when this object is garbage collected,
     so keep it referenced while any of its addresses (or functions made from them) may be used."""
 
-    def __init__(self, tracker, names):
+    def __init__(self, tracker, names, dependencies=()):
         self._jit = _jit()  # the JIT must outlive the resource tracker
         self._tracker = tracker
+        self._dependencies = dependencies  # libraries whose code this one calls
         self.names = tuple(names)
 
     def address(self, name):
@@ -176,32 +242,37 @@ class NativeLibrary:
         return f"<NativeLibrary {self._tracker.name} exports={self.names}>"
 
 
-def load_object(obj, exports):
+def load_object(obj, exports, libraries=()):
     """Link object bytes into the process; returns a `NativeLibrary` exporting the names `exports`.
 
-    Undefined symbols resolve against symbols given to `register_symbol`, then the process
-    (libc, libm, libpthread and every library loaded RTLD_GLOBAL, e.g. OpenBLAS by `fnad_compiler.blas`).
+    Undefined symbols resolve against the exports of `libraries` (`NativeLibrary`s, which the new
+    one keeps loaded as long as it is), symbols given to `register_symbol`, then the process (libc,
+    libm, libpthread and every library loaded RTLD_GLOBAL, e.g. OpenBLAS by `fnad_compiler.blas`).
     """
+    libraries = tuple(libraries)
+    imports = {name: lib.address(name) for lib in libraries for name in lib.names}
     exports = [exports] if isinstance(exports, str) else list(exports)
     if not isinstance(obj, (bytes, bytearray)) or not obj:
         raise TypeError("expected non-empty object code bytes")
     if not exports or not all(isinstance(n, str) and n for n in exports):
         raise ValueError(f"exports must be non-empty symbol names, got {exports!r}")
     obj = bytes(obj)
-    with _LOCK:
+    with _LOCK, timing.phase("load"):
         for provider in _RUNTIME_PROVIDERS:
             importlib.import_module(provider)
         builder = llvm.JITLibraryBuilder().add_object_img(obj).add_current_process()
-        for name in _SYMBOLS.keys() - set(exports):
+        for name in _SYMBOLS.keys() - set(exports) - imports.keys():
             if name.encode() in obj:  # referenced by this object
                 builder.import_symbol(name, _resolve(name))
+        for name, address in imports.items():
+            builder.import_symbol(name, address)
         for name in exports:
             builder.export_symbol(name)
         try:
             tracker = builder.link(_jit(), f"fnad{next(_LIBRARY_IDS)}")
         except RuntimeError as e:
             raise CompileError(f"cannot load object code: {e}") from None
-    return NativeLibrary(tracker, exports)
+    return NativeLibrary(tracker, exports, libraries)
 
 
 def compile(module, exports):

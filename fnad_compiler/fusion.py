@@ -21,7 +21,10 @@ broadcast or an outer product expands (computing them once beats recomputing the
 element). Layout equations of buffers (e.g. x[1:] of an input) and constants are not stored for
 several kernels: each consumer kernel computes its own copy (an affine read, or the constant).
 Pads join only elemental kernels, at most `_MAX_PADDED` padded axes per kernel (the lowering
-splits a loop where a pad switches between operand and fill).
+splits a loop where a pad switches between operand and fill). A kernel's members cost at most
+`MAX_KERNEL_COST` per element (one per equation plus the primitive's extra cost, e.g. 8 for
+transcendental math): LLVM's time on one loop body grows faster than its length, so a longer
+chain is cut into kernels that pass an array between them.
 
 Buffers: inputs, consts and outputs come from the caller; intermediates get offsets in one arena
 allocated per call, reusing the space of buffers that are dead (after their last reading step).
@@ -61,6 +64,7 @@ REDUCTIONS = frozenset(
 _LAYOUT = frozenset(["broadcast_in_dim", "transpose", "iota", "stop_gradient", "slice", "rev"])
 _ALIGN = 64
 _MAX_PADDED = 3  # padded axes of the pads fused into one kernel (each splits its loop into pieces)
+MAX_KERNEL_COST = 400
 
 
 def is_unit_reshape(in_shape, out_shape):
@@ -134,9 +138,10 @@ class Plan:
     ties: dict  # output index -> index of the donated input whose buffer holds it
 
 
-def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
+def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None, costs=None):
     """Group the equations of `jaxpr` into steps and assign buffers (see the module docstring).
-    `scalar_ops`: names of primitives the lowering computes element by element. `reusable(eqn)`:
+    `scalar_ops`: names of primitives the lowering computes element by element; `costs`: the extra
+    cost per element of those that cost more than one (name -> cost). `reusable(eqn)`:
     (operand position, result position) pairs the lowering can compute in place. `donated`: input
     index -> the output index that may live in its buffer, or None (the caller's old value is not
     needed either way)."""
@@ -169,8 +174,14 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
             return e.outvars[0].aval.shape
         return e.invars[0].aval.shape if e.primitive.name.startswith("reduce_") else None
 
+    def cost(i):
+        return 1 + costs.get(eqns[i].primitive.name, 0)
+
     def admits(r, i):
-        """Kernel r can compute equation i: pads only in elemental kernels, within `_MAX_PADDED`."""
+        """Kernel r can compute equation i: within `MAX_KERNEL_COST`, and pads only in elemental
+        kernels, within `_MAX_PADDED`."""
+        if spent[r] + cost(i) > MAX_KERNEL_COST:
+            return False
         return eqns[i].primitive.name != "pad" or (
             kinds[r] == ELEMENTAL and padded[r] + padded_axes(eqns[i]) <= _MAX_PADDED
         )
@@ -185,11 +196,13 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
     def join(i, r):
         root_of[i] = r
         members[r].append(i)
+        spent[r] += cost(i)
         if eqns[i].primitive.name == "pad":
             padded[r] += padded_axes(eqns[i])
 
     free = _free_layouts(eqns, kinds)
-    root_of, members, stores, padded, copied = {}, {}, {}, {}, {}
+    costs = costs or {}
+    root_of, members, stores, padded, copied, spent = {}, {}, {}, {}, {}, {}
     for i in reversed(range(len(eqns))):
         if kinds[i] in (OPAQUE, ALIAS):
             continue
@@ -217,7 +230,7 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None):
             if r is None:
                 root_of[i] = i
                 members[i] = []
-                padded[i] = 0
+                padded[i] = spent[i] = 0
                 join(i, i)
                 continue
             stores.setdefault(r, []).append(v)
@@ -331,6 +344,7 @@ def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, tie
     module docstring); updates `storage` and `ties`, returns {result Var: operand position}."""
     inputs = {v: i for i, v in enumerate(jaxpr.invars)}
     pre_base = {v: w for v, (kind, w) in storage.items() if kind == "alias"}
+    aliases = dict(pre_base)  # and those made here
 
     def base(v, links):
         while v in links:
@@ -342,13 +356,14 @@ def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, tie
         for x, out, others, pos in _update_candidates(s, reusable, scalar_ops):
             if type(x) is not Var or nbytes(x.aval) != nbytes(out.aval) or last_use.get(base(x, pre_base)) != n:
                 continue
-            b = base(x, {v: w for v, (kind, w) in storage.items() if kind == "alias"})
+            b = base(x, aliases)
             if any(type(a) is Var and base(a, pre_base) == base(x, pre_base) for a in others):
                 continue
             where = storage.get(out)
             if b in inputs and inputs[b] in donated:
                 if where is None:
                     storage[out] = ("alias", x)
+                    aliases[out] = x
                 elif where[0] == "output" and donated[inputs[b]] == where[1]:
                     storage[out] = ("input", inputs[b])
                     ties[where[1]] = inputs[b]
@@ -358,6 +373,7 @@ def _reuse_dead_operands(jaxpr, steps, storage, last_use, reusable, donated, tie
                 continue
             elif where is None:
                 storage[out] = ("alias", x)
+                aliases[out] = x
             elif where[0] == "output":
                 storage[b] = where
             else:

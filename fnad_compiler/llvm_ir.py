@@ -5,6 +5,8 @@ lowering, the runtime's entry point, the thread pool, the BLAS declarations) can
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from llvmlite import ir
 
@@ -14,6 +16,7 @@ __all__ = [
     "I32",
     "I64",
     "PTR",
+    "UNIT_FUNCTION",
     "VOID",
     "Loop",
     "const",
@@ -29,6 +32,7 @@ __all__ = [
     "reg_type",
     "store_at",
     "type_suffix",
+    "unit_text",
     "zero_of",
 ]
 
@@ -36,6 +40,16 @@ I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR, VOID = ir.PointerType(), ir.VoidType()
 _PREFAULT_MIN = 1 << 20  # bytes of a new buffer from which its pages are faulted in up front
 _MADV_POPULATE_WRITE, _PAGE = 23, 4096
+UNIT_FUNCTION = "fnad_unit"  # the one exported function of a unit module, until `unit_text` names it
+
+
+def unit_text(module):
+    """(symbol, LLVM IR text) of a unit: a module whose one exported function is `UNIT_FUNCTION`,
+    renamed to a symbol made from a digest of the module's text, so identical units share one symbol
+    (and compiled code) wherever they come from."""
+    text = str(module)
+    symbol = "fnad_u" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    return symbol, text.replace(f'@"{UNIT_FUNCTION}"', f'@"{symbol}"')
 
 
 def dtype_kind(dtype):

@@ -15,6 +15,7 @@ import ctypes
 
 import numpy as np
 
+from fnad import timing
 from fnad.ir import pp_jaxpr
 from fnad_compiler import buffers, cache, engine, pyentry
 from fnad_compiler import lower as lowering
@@ -24,10 +25,11 @@ __all__ = ["Executable", "compile_jaxpr"]
 _EXPORTS = ["fnad_main", pyentry.ENTRY]
 
 
-def _module(closed):
-    module = lowering.lower(closed)
-    pyentry.add_entry(module, closed.jaxpr)
-    return module
+def _program(closed):
+    with timing.phase("lower"):
+        program = lowering.lower(closed)
+        pyentry.add_entry(program.main, closed.jaxpr)
+        return program
 
 
 def _key_text(jaxpr):
@@ -42,7 +44,8 @@ def compile_jaxpr(closed, code_cache=None):
     jaxpr = closed.jaxpr
 
     def build():
-        return _module(closed), _EXPORTS, {}
+        program = _program(closed)
+        return cache.Build(program.main, _EXPORTS, {}, program.units, 0 if program.glue_only else 3)
 
     # The key text already determines the signature; storing it too means a disk entry is only
     # run where it is known to take these arguments and produce these results.
@@ -53,7 +56,9 @@ def compile_jaxpr(closed, code_cache=None):
         "in": avals(jaxpr.invars),
         "out": avals(jaxpr.outvars),
     }
-    compiled = code_cache.get_or_compile(_key_text(jaxpr), build, signature=signature)
+    with timing.phase("cache key"):
+        key_text = _key_text(jaxpr)
+    compiled = code_cache.get_or_compile(key_text, build, signature=signature)
     return Executable(closed, compiled.library)
 
 
@@ -111,13 +116,20 @@ class Executable:
         return outs
 
     @property
+    def program(self):
+        """The `fnad_compiler.lower.Program` this executable was compiled from (lowered again)."""
+        return _program(self.closed)
+
+    @property
     def llvm_ir(self):
-        """The LLVM IR (text) this executable was compiled from."""
-        return str(_module(self.closed))
+        """The LLVM IR (text) this executable was compiled from: main's module, then each unit's."""
+        return str(_program(self.closed))
 
     def asm(self):
-        """Assembly of the optimised module."""
-        return engine.emit_assembly(engine.optimize(engine.parse(self.llvm_ir)))
+        """Assembly of the optimised modules (main's, then each unit's)."""
+        program = _program(self.closed)
+        texts = [str(program.main), *program.units.values()]
+        return "\n".join(engine.emit_assembly(engine.optimize(engine.parse(t))) for t in texts)
 
 
 def _prepare(i, x, aval):

@@ -170,9 +170,10 @@ def _closed(f, x):
 
 
 def _entry_added(directory, closed, code_cache):
+    """The executable and its program's disk entry (not its units')."""
     before = set(directory.iterdir())
     exe = compile_jaxpr(closed, code_cache)
-    (added,) = set(directory.iterdir()) - before
+    (added,) = [p for p in set(directory.iterdir()) - before if "unit" not in cache._decode(p.read_bytes())[2]]
     return exe, added
 
 

@@ -72,4 +72,4 @@ def test_decomposition_fuses_with_its_neighbours():
     x = np.linspace(-3, 3, 1000)
     jf = fnad.jit(lambda x: -softplus.bind(x * 2.0))
     np.testing.assert_allclose(jf(x), -np.log1p(np.exp(x * 2.0)), rtol=1e-15)
-    assert jf.lower(x).as_text().count('define internal void @"kernel') == 1
+    assert jf.lower(x).compile().exe.program.launches == 1

@@ -9,7 +9,7 @@ from llvmlite import ir
 from fnad.ir import Literal
 from fnad_compiler import fusion
 from fnad_compiler.llvm_ir import I1, I8, VOID, Loop, convert, i64, intrinsic, load_at
-from fnad_compiler.lower.rules import SCALAR, opaque_rule
+from fnad_compiler.lower.rules import SCALAR, SCALAR_COST, opaque_rule
 from fnad_compiler.lower.scope import Scope, copy_atom, jaxpr_of, reusable
 
 
@@ -56,7 +56,7 @@ def _carry(scope, init, outvars, body, first):
     for a, dst, v in zip(init, current, outvars):
         if v not in scope.plan.in_place:
             copy_atom(scope, a, dst, v.aval)
-    ties = fusion.plan(body, SCALAR, reusable, _donated(first, outvars)).ties
+    ties = fusion.plan(body, SCALAR, reusable, _donated(first, outvars), SCALAR_COST).ties
     return current, [None if k in ties else scope.malloc(fusion.nbytes(v.aval)) for k, v in enumerate(outvars)]
 
 
@@ -84,10 +84,13 @@ def _while(scope, e):
     head, loop, done = (b.append_basic_block(n) for n in ("while_head", "while_body", "while_done"))
     b.branch(head)
     b.position_at_end(head)
+    scope.lw.loop_depth += 1
+    scope.lw.loops += 1
     Scope(scope.lw, cond, cc + current, [], [flag]).emit()
     b.cbranch(load_at(b, flag, i64(0), np.bool_), loop, done)
     b.position_at_end(loop)
     Scope(scope.lw, body, bc + current, [], following, _donated(nb, current)).emit()
+    scope.lw.loop_depth -= 1
     _advance(scope, current, following, e.outvars)
     b.branch(head)
     b.position_at_end(done)
@@ -105,6 +108,8 @@ def _scan(scope, e):
     ys = e.outvars[n_carry:]
     y_ptrs = [scope.pointer(y) for y in ys]
     current, following = _carry(scope, init, e.outvars[:n_carry], body, n_consts)
+    scope.lw.loop_depth += 1
+    scope.lw.loops += 1
     with Loop(b, i64(0), i64(length)) as it:
         i = b.sub(i64(length - 1), it) if p["reverse"] else it
         row = lambda ptr, v: b.gep(ptr, [b.mul(i, i64(fusion.nbytes(v.aval) // max(length, 1)))], source_etype=I8)
@@ -117,3 +122,4 @@ def _scan(scope, e):
             _donated(n_consts, current),
         ).emit()
         _advance(scope, current, following, e.outvars[:n_carry])
+    scope.lw.loop_depth -= 1

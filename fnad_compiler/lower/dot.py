@@ -46,10 +46,11 @@ def _dot_general(lw, e):
     mul = SCALAR["mul"]
 
     def element(em):
-        return mul(em.b, e, em.value(x, mx), em.value(y, my)) if not em.dry else (em.value(x, mx), em.value(y, my))
+        a, c = em.value(x, mx), em.value(y, my)
+        return (a, c) if em.dry else mul(em.b, e, a, c)  # the product's dtype is the spec's
 
     reduced = [False] * (nd - len(lc)) + [True] * len(lc)
-    Kernel(lw, Spec(domain, reduced, element, out, "sum", dtype, {})).launch()
+    Kernel(lw, Spec(domain, reduced, element, out, "sum", dtype, {}, structural=True)).launch()
 
 
 def _dot_blas(lw, e, dims, lhs_axes, rhs_axes):
@@ -75,7 +76,8 @@ def _dot_blas(lw, e, dims, lhs_axes, rhs_axes):
         M = tuple(unit_row(perm.index(i), len(perm)) for i in range(len(perm)))
         copy = Var(v.aval.update(shape=tuple(shape)))
         lw.temporary[copy] = tmp
-        Kernel(lw, Spec(shape, [False] * len(shape), lambda em: em.value(v, M), copy, None, dtype, {})).launch()
+        element = lambda em: em.value(v, M)
+        Kernel(lw, Spec(shape, [False] * len(shape), element, copy, None, dtype, {}, structural=True)).launch()
         return tmp, False, max(cols, 1)
 
     a, ta, lda = operand(x, lb, lf, lc, m, k)

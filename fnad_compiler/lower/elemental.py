@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fnad.ir import Literal, Var
+from fnad.ir import Literal, Var, literal_key, param_key
 from fnad_compiler.llvm_ir import const, convert, i64, load_at
 from fnad_compiler.lower.rules import SCALAR
 from fnad_compiler.lower.scalar import ONCE, out_dtype
@@ -89,8 +89,10 @@ _PASS_THROUGH = frozenset(["broadcast_in_dim", "transpose", "reshape", "stop_gra
 class Elemental:
     """Values of a kernel's expression at affine indices of its domain (see `fnad_compiler.lower`'s docstring).
 
-    Dry mode only records the affine forms of every buffer read (for merging axes) and, per domain
-    axis, where a pad switches between its operand and its fill (`cuts`); real mode emits code,
+    Dry mode only records the affine forms of every buffer read (for merging axes), per domain
+    axis where a pad switches between its operand and its fill (`cuts`), and every step of the
+    evaluation in `trace` (its values are positions in `trace`), which thereby determines the code
+    real mode emits for the same requests (see `Kernel.structure`); real mode emits code,
     reading buffer `v` through the kernel's pointer `pointers[v]`, for the piece of each cut axis
     given by `segment` (axis -> [first, stop) index range, within which every pad is one or the other)."""
 
@@ -102,6 +104,8 @@ class Elemental:
         self.loop_index = []  # [(last axis of a merged loop, its index value)]
         self.group_index = []  # [(merged loop's domain axes, its index value)]
         self.recorded = None  # a list: real mode appends (buffer, form) of each plain load to it
+        self.trace = []
+        self.exact = True  # whether `trace` holds values only (no identities of unhashable params)
         self.branches = []  # open runtime pad branches: (block before, merge block, memo before)
 
     def value(self, atom, M):
@@ -122,6 +126,12 @@ class Elemental:
                 args = results[len(results) - n :]
                 del results[len(results) - n :]
                 results.append(self._remember(key, args[keep]))
+            elif task[0] == "dry_pad":  # both sides of a pad visited by the dry pass
+                _, key, e = task
+                operand, fill = results[-2:]
+                del results[-2:]
+                step = ("pad", self._params(e), key[1], operand, fill)
+                results.append(self._remember(key, self._note(step)))
             elif task[0] == "branch":
                 self._branch(task[1])
             else:  # "merge": the end of a branch opened by "branch"
@@ -137,7 +147,7 @@ class Elemental:
         """Push `atom`'s value at M onto `results` if it needs no operands, else push the tasks
         that compute it (operands first, in order, then the step that combines them)."""
         if type(atom) is Literal:
-            results.append(None if self.dry else const(atom.aval.dtype, atom.val))
+            results.append(self._note(literal_key(atom)) if self.dry else const(atom.aval.dtype, atom.val))
             return
         key = (atom, M)
         if key in self.memo:
@@ -148,18 +158,33 @@ class Elemental:
             results.append(self._remember(key, self._leaf(atom, M)))
         elif e.primitive.name == "iota":
             r = self._affine(M[e.params["dimension"]])
-            results.append(self._remember(key, None if self.dry else convert(self.b, r, np.int64, out_dtype(e))))
+            if self.dry:
+                r = self._note(("iota", r, out_dtype(e).str))
+            results.append(self._remember(key, r if self.dry else convert(self.b, r, np.int64, out_dtype(e))))
         elif e.primitive.name == "pad":
             tasks.extend(reversed(self._pad_tasks(e, M, key)))
         else:
             tasks.append(("apply", e, key, len(e.invars)))
             tasks.extend(("eval", a, m) for a, m in reversed(list(zip(e.invars, _operand_maps(e, M, self.n)))))
 
+    def _note(self, step):
+        """Dry mode: append an evaluation step to `trace`; its position stands for its value."""
+        self.trace.append(step)
+        return len(self.trace) - 1
+
+    def _params(self, e):
+        try:
+            return param_key(e.params, exact=True)
+        except TypeError:
+            self.exact = False
+            return param_key(e.params)
+
     def _apply(self, e, args):
-        if self.dry:
-            return None
         if e.primitive.name in _PASS_THROUGH:
             return args[0]
+        if self.dry:
+            avals = tuple((a.aval.shape, a.aval.dtype) for a in (*e.invars, *e.outvars))
+            return self._note((e.primitive.name, self._params(e), avals, tuple(args)))
         name = "mul" if e.primitive.name == "dot_general" else e.primitive.name
         return (self.once and ONCE.get(name) or SCALAR[name])(self.b, e, *args)
 
@@ -187,8 +212,10 @@ class Elemental:
                 inside = False
             elif not (first <= s0 and s1 <= stop):
                 checks.append((axis, first, stop))
-        if self.dry or (inside and not checks):
-            return [("eval", x, x_map), ("eval", fill, ()), ("pick", key, 2, 1 if self.dry else 0)]
+        if self.dry:
+            return [("eval", x, x_map), ("eval", fill, ()), ("dry_pad", key, e)]
+        if inside and not checks:
+            return [("eval", x, x_map), ("eval", fill, ()), ("pick", key, 2, 0)]
         if not inside:
             return [("eval", fill, ()), ("pick", key, 1, 0)]
         return [("eval", fill, ()), ("branch", checks), ("eval", x, x_map), ("merge", key)]
@@ -240,7 +267,7 @@ class Elemental:
             if v not in self.leaves:
                 self.leaves.append(v)
             self.forms.append(form)
-            return None
+            return self._note(("load", self.leaves.index(v), v.aval.dtype.str, form, extra is None))
         if extra is None and self.recorded is not None and (v, form) not in self.recorded:
             self.recorded.append((v, form))
         offset = self.offset(form)
@@ -249,7 +276,7 @@ class Elemental:
     def _affine(self, form):
         if self.dry:
             self.forms.append(form)
-            return None
+            return self._note(("affine", form))
         return self.offset(form)
 
     def offset(self, form):

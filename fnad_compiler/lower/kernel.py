@@ -10,12 +10,13 @@ import itertools
 import numpy as np
 from llvmlite import ir
 
-from fnad_compiler import engine, fusion, parallel
+from fnad_compiler import cache, engine, fusion, parallel
 from fnad_compiler.llvm_ir import (
     I8,
     I32,
     I64,
     PTR,
+    UNIT_FUNCTION,
     VOID,
     Loop,
     const,
@@ -29,11 +30,14 @@ from fnad_compiler.llvm_ir import (
     reg_type,
     store_at,
     type_suffix,
+    unit_text,
 )
 from fnad_compiler.lower.elemental import Elemental, affine_combination, identity_map, merge_axes, row_major, unit_row
 from fnad_compiler.lower.rules import SCALAR_COST
 
 _BLOCK = 4096  # elements per inner accumulation block
+# structure -> (symbol, LLVM IR text) of the units emitted in this process (see `Kernel._define`)
+_UNITS = cache.LRUCache(2048)
 _ARG_BLOCKS_MIN = 64  # reduced length from which argmax/argmin run as vectorisable block passes
 _PAR_BLOCK = 1 << 16  # elements per partial result of a full reduction
 _MAX_PARTIALS = 4096
@@ -189,9 +193,25 @@ def _arg_identity(is_max, dtype):
 class Spec:
     """A loop nest: `domain` sizes and `reduced` flags; `element(em)` gives the value at the
     domain index (em.value(...) with matrices over the domain); `op` None stores it to `out`,
-    else reduces with op ('sum', ..., 'argmax', 'argmin') into `out`."""
+    else reduces with op ('sum', ..., 'argmax', 'argmin') into `out`. `structural`: `element`
+    asks only for `em.value`s of the `producer` graph, so the dry pass's trace determines it."""
 
-    def __init__(self, domain, reduced, element, out, op, dtype, producer, cost=1, out_form=None, body=None, stores=()):
+    def __init__(
+        self,
+        domain,
+        reduced,
+        element,
+        out,
+        op,
+        dtype,
+        producer,
+        cost=1,
+        out_form=None,
+        body=None,
+        stores=(),
+        structural=False,
+    ):
+        self.structural = structural
         self.stores = list(stores)  # more results computed inside, stored at the domain index
         self.domain, self.reduced, self.element, self.out_form = tuple(domain), tuple(reduced), element, out_form
         self.body = body  # body(kernel): replaces the store of an op-less nest (serial; e.g. scatter)
@@ -217,6 +237,7 @@ def kernel_spec(step):
             producer,
             cost,
             stores=k.stores,
+            structural=True,
         )
     x = root.invars[0]
     shape = x.aval.shape
@@ -233,6 +254,7 @@ def kernel_spec(step):
             x.aval.dtype,
             k.producer,
             cost,
+            structural=True,
         )
     axes = root.params["axes"]
     n = len(shape)
@@ -246,6 +268,7 @@ def kernel_spec(step):
         k.producer,
         cost,
         stores=k.stores,
+        structural=True,
     )
 
 
@@ -254,8 +277,8 @@ class Kernel:
 
     def __init__(self, lowering, spec):
         self.lw, self.spec = lowering, spec
-        dry = Elemental(spec.producer, spec.domain, dry=True)
-        self._computed(dry)
+        dry = self.dry = Elemental(spec.producer, spec.domain, dry=True)
+        self.dry_values = self._computed(dry)
         self.cuts = {axis: sorted(c) for axis, c in dry.cuts.items() if c}
         kept = [s for s, r in zip(spec.domain, spec.reduced) if not r]
         out_strides = iter(row_major(kept))
@@ -378,9 +401,51 @@ class Kernel:
         return r0
 
     def _define(self, extra, slot_of):
+        """The kernel function, declared in main. A kernel that runs once per call is a unit of its
+        own (see `fnad_compiler.lower`), emitted once per process for each `structure`; one inside a
+        loop stays in main, where LLVM may inline it, and so does one whose custom body calls
+        functions of main's module."""
         lw, spec = self.lw, self.spec
-        fn = ir.Function(lw.module, parallel.CHUNK_TYPE, lw.fresh("kernel"))
-        fn.linkage = "internal"
+        if lw.loop_depth or spec.body is not None:
+            fn = ir.Function(lw.module, parallel.CHUNK_TYPE, lw.fresh("kernel"))
+            fn.linkage = "internal"
+            return self._emit(fn, slot_of)
+        key = self.structure(slot_of, len(extra))
+        unit = _UNITS.get(key) if key is not None else None
+        if unit is None:
+            fn = ir.Function(ir.Module(name="fnad_unit"), parallel.CHUNK_TYPE, UNIT_FUNCTION)
+            unit = unit_text(self._emit(fn, slot_of).module)
+            if key is not None:
+                _UNITS.put(key, unit)
+        return lw.add_unit(*unit, parallel.CHUNK_TYPE)
+
+    def structure(self, slot_of, n_extra):
+        """A key determining this kernel's function completely, or None if it has none (a custom
+        element or body, or params without a value key): the dry pass's trace, the spec, the frame
+        layout and the decisions taken from them."""
+        spec = self.spec
+        if not (spec.structural and self.dry.exact):
+            return None
+        return (
+            tuple(self.dry.trace),
+            self.dry_values[0],
+            tuple(self.dry_values[1]),
+            spec.domain,
+            spec.reduced,
+            spec.op,
+            spec.dtype.str,
+            spec.cost,
+            spec.out_form,
+            tuple((v.aval.shape, v.aval.dtype) for v in self.buffers),
+            tuple(slot_of),
+            n_extra,
+            tuple(map(tuple, self.groups)),
+            tuple((axis, tuple(c)) for axis, c in sorted(self.cuts.items())),
+            (self.total, self.row_blocks, self.prefetches, getattr(self, "b0", None), getattr(self, "nblocks", None)),
+        )
+
+    def _emit(self, fn, slot_of):
+        spec = self.spec
         fn.attributes.add("nounwind")
         # 512-bit vectors where the CPU has them (LLVM prefers 256 on znver4/Skylake-X): the
         # vecmath-heavy loops run ~1.6x faster, memory-bound ones are unchanged. llvmlite does not
@@ -538,7 +603,7 @@ class Kernel:
         base = intrinsic(
             b, "llvm.ptrmask.p0.i64", PTR, [b.gep(self.out_ptr, [lo], inbounds=True, source_etype=mt), i64(-64)]
         )
-        streaming = self.lw.module.add_metadata([ir.Constant(I32, 1)])
+        streaming = self.b.module.add_metadata([ir.Constant(I32, 1)])
         with Loop(b, lo, hi) as i:
             self._set_index(0, i)
             value = self._element()

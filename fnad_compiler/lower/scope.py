@@ -11,7 +11,7 @@ from fnad_compiler.llvm_ir import I1, I8, VOID, Loop, const, i64, intrinsic, sto
 from fnad_compiler.lower import online
 from fnad_compiler.lower.indexing import SCATTER
 from fnad_compiler.lower.kernel import Kernel, kernel_spec
-from fnad_compiler.lower.rules import OPAQUE, SCALAR
+from fnad_compiler.lower.rules import OPAQUE, SCALAR, SCALAR_COST
 
 
 class Scope:
@@ -22,7 +22,7 @@ class Scope:
     def __init__(self, lw, jaxpr, ins, consts, outs, donated=None):
         jaxpr = online.rewrite(jaxpr)  # max / sum-of-exp pairs in one pass (`online`)
         self.lw, self.jaxpr = lw, jaxpr
-        self.plan = fusion.plan(jaxpr, SCALAR, reusable, donated)
+        self.plan = fusion.plan(jaxpr, SCALAR, reusable, donated, SCALAR_COST)
         self.given = {"input": ins, "const": consts, "output": outs}
         self.pointers = {}
         self.arena = lw.malloc(self.plan.arena_size) if self.plan.arena_size else None
@@ -113,7 +113,7 @@ def reusable(e):
     while True:
         kept = donated
         for jaxpr in branches:
-            ties = fusion.plan(jaxpr, SCALAR, reusable, kept).ties
+            ties = fusion.plan(jaxpr, SCALAR, reusable, kept, SCALAR_COST).ties
             kept = {i: k for i, k in kept.items() if ties.get(k) == i}
         if kept == donated:
             return [(i + 1, k) for i, k in donated.items()]

@@ -1,0 +1,191 @@
+"""Compile time on programs people differentiate, fnad against JAX, each measurement in a fresh
+process with an empty fnad disk cache (JAX keeps no persistent cache by default):
+
+- `chain-grad N`, `chain-jacfwd N`: `jit(grad(f))` and `jit(jacfwd(f))` of a chain of N mixed ops on a
+  (32, 16) float64 array (elementwise, a row mean with a broadcast, a 16x16 matmul every sixth op);
+- `gmm-SIZE`: `jit(grad(f))` of a Gaussian-mixture log-likelihood with a Wishart prior (batched
+  matrix products, logsumexp over components, a gather building the triangular factors), at three
+  sizes, first call and steady state.
+
+A cell's process prints, as JSON: the seconds of the first call (trace, compile and run), the median
+of later calls, and for fnad the split of the first call into the phases of `fnad.timing`.
+
+    python -m benchmarks.compile_time [--quick]          # the table
+    python -m benchmarks.compile_time --one fnad chain-grad 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+CHAIN_SIZES = (10, 100, 1000, 3000)
+GMM_SIZES = {"small": (1000, 2, 5), "medium": (1000, 10, 25), "large": (2000, 20, 50)}  # n, d, k
+
+
+def chain(xp, n):
+    w = np.random.default_rng(0).normal(size=(16, 16)) / 4
+
+    def f(x):
+        for k in range(n):
+            r = k % 6
+            if r == 0:
+                x = x @ w
+            elif r == 1:
+                x = xp.tanh(x)
+            elif r == 2:
+                x = x - xp.mean(x, axis=1, keepdims=True)
+            elif r == 3:
+                x = xp.sin(x) * 0.9
+            elif r == 4:
+                x = x * x * 0.1 + x
+            else:
+                x = xp.exp(-x * x)
+        return xp.sum(x)
+
+    return f, (np.random.default_rng(1).normal(size=(32, 16)),)
+
+
+def gmm(xp, n, d, k):
+    """ADBench's GMM objective in NumPy style; its inputs, as ADBench draws them."""
+    rng = np.random.default_rng(2)
+    alphas, means = rng.normal(size=k), rng.normal(size=(k, d))
+    icf = rng.normal(size=(k, d + d * (d - 1) // 2)) * 0.1
+    x = rng.normal(size=(n, d))
+    gamma, m = 1.0, 0
+    # L[k] = strict lower triangle filled row by row from icf[k, d:], by a gather from [0, icf[k, d:]].
+    tril = np.zeros((d, d), np.int32)
+    rows, cols = np.tril_indices(d, -1)
+    order = np.argsort(cols * d + rows, kind="stable")  # ADBench fills L column by column
+    tril[rows[order], cols[order]] = np.arange(1, len(rows) + 1)
+
+    def logsumexp(z, axis):
+        mx = xp.max(z, axis=axis, keepdims=True)
+        return xp.log(xp.sum(xp.exp(z - mx), axis=axis)) + xp.squeeze(mx, axis)
+
+    def objective(alphas, means, icf):
+        qdiag = xp.exp(icf[:, :d])
+        sum_qs = xp.sum(icf[:, :d], axis=1)
+        padded = xp.concatenate([xp.zeros((k, 1)), icf[:, d:]], axis=1)
+        ls = padded[:, tril]  # (k, d, d)
+        centered = x[:, None, :] - means[None, :, :]  # (n, k, d)
+        lx = qdiag[None] * centered + xp.einsum("kij,nkj->nki", ls, centered)
+        inner = alphas[None] + sum_qs[None] - 0.5 * xp.sum(lx * lx, axis=2)
+        slse = xp.sum(logsumexp(inner, 1))
+        const = -n * d * 0.5 * np.log(2 * np.pi)
+        prior = 0.5 * gamma * gamma * (xp.sum(qdiag * qdiag) + xp.sum(icf[:, d:] ** 2)) - m * xp.sum(sum_qs)
+        return const + slse - n * logsumexp(alphas, 0) + prior
+
+    return objective, (alphas, means, icf)
+
+
+def _workload(name, size):
+    if name.startswith("chain"):
+        return chain, (int(size),), "jacfwd" if name == "chain-jacfwd" else "grad"
+    return gmm, GMM_SIZES[size], "grad"
+
+
+def one(framework, name, size, repeats=20):
+    """Run one cell in this (fresh) process; returns the dict printed as JSON."""
+    start = time.perf_counter()
+    if framework == "fnad":
+        import fnad as fw
+        import fnad.numpy as xp
+        from fnad import timing
+    else:
+        import jax as fw
+        import jax.numpy as xp
+
+        fw.config.update("jax_enable_x64", True)
+    make, params, mode = _workload(name, size)
+    f, args = make(xp, *params)
+    transform = fw.jacfwd if mode == "jacfwd" else fw.grad
+    g = fw.jit(transform(f, argnums=tuple(range(len(args)))) if len(args) > 1 else transform(f))
+    imported = time.perf_counter()
+    block = (lambda r: fw.block_until_ready(r)) if framework == "jax" else (lambda r: r)
+    t0 = time.perf_counter()
+    block(g(*args))
+    first = time.perf_counter() - t0
+    later = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        block(g(*args))
+        later.append(time.perf_counter() - t0)
+    result = {"first": first, "next": float(np.median(later)), "import": imported - start}
+    if framework == "fnad":
+        result["phases"] = timing.phases()
+    return result
+
+
+def run_cell(framework, name, size):
+    env = dict(os.environ, FNAD_CACHE_DIR=tempfile.mkdtemp(prefix="fnad-compile-time-"))
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.compile_time", "--one", framework, name, str(size)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _fmt(seconds):
+    return (
+        f"{seconds:.2f} s"
+        if seconds >= 0.1
+        else f"{seconds * 1e3:.2f} ms"
+        if seconds >= 1e-4
+        else f"{seconds * 1e6:.1f} us"
+    )
+
+
+def cells(quick=False):
+    sizes = CHAIN_SIZES[:2] if quick else CHAIN_SIZES
+    yield from (("chain-grad", n) for n in sizes)
+    yield from (("chain-jacfwd", n) for n in sizes)
+    yield from (("gmm", s) for s in (["small"] if quick else GMM_SIZES))
+
+
+def table(quick=False, have_jax=True):
+    """Print the markdown table and each fnad first call's split into phases."""
+    print("| workload | fnad first call | JAX first call | ratio | fnad next call | JAX next call | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    profiles = []
+    for name, size in cells(quick):
+        mine = run_cell("fnad", name, size)
+        theirs = run_cell("jax", name, size) if have_jax else None
+        row = [f"{name} {size}", _fmt(mine["first"])]
+        row += [_fmt(theirs["first"]), f"{mine['first'] / theirs['first']:.2f}x"] if theirs else ["-", "-"]
+        row.append(_fmt(mine["next"]))
+        row += [_fmt(theirs["next"]), f"{mine['next'] / theirs['next']:.2f}x"] if theirs else ["-", "-"]
+        print("| " + " | ".join(row) + " |", flush=True)
+        profiles.append((f"{name} {size}", mine))
+    print("\nfnad's first calls by phase (fnad.timing; the rest is dispatch, checks and the run itself):")
+    for label, mine in profiles:
+        split = ", ".join(f"{k} {_fmt(v)}" for k, v in mine["phases"].items())
+        print(f"- {label} ({_fmt(mine['first'])}): {split}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--one", nargs=3, metavar=("FRAMEWORK", "WORKLOAD", "SIZE"), help="run one cell, print JSON")
+    ap.add_argument("--quick", action="store_true", help="the two smallest chains and the small GMM only")
+    args = ap.parse_args(argv)
+    if args.one:
+        print(json.dumps(one(*args.one)))
+        return
+    import importlib.util
+
+    table(args.quick, importlib.util.find_spec("jax") is not None)
+
+
+if __name__ == "__main__":
+    main()

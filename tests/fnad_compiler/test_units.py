@@ -1,0 +1,158 @@
+"""Units: kernels compiled as modules of their own, shared by every launch and program with the
+same structure, cached in memory and on disk, compiled on several threads; and the glue of long
+programs left unoptimised. Each case checks the compiled values, not only the sharing."""
+
+import numpy as np
+import pytest
+
+import fnad
+import fnad.numpy as fnp
+from fnad import lax
+from fnad.passes import prepare_for_compile
+from fnad_compiler import cache, engine, fusion
+from fnad_compiler.lower.rules import SCALAR, SCALAR_COST
+from fnad_compiler.runtime import compile_jaxpr
+
+
+def _closed(f, *args):
+    return prepare_for_compile(fnad.make_jaxpr(f)(*args))
+
+
+def _program(f, *args):
+    return compile_jaxpr(_closed(f, *args), cache.Cache()).program
+
+
+def _check(f, *args, code_cache=None, tol=1e-12):
+    """Compile f with `code_cache` (a fresh one by default) and compare with fnad's eager result."""
+    exe = compile_jaxpr(_closed(f, *args), code_cache or cache.Cache())
+    want = f(*args)
+    for got, w in zip(exe(*args), want if isinstance(want, (list, tuple)) else [want]):
+        np.testing.assert_allclose(got, w, rtol=tol, atol=tol)
+    return exe
+
+
+X = np.random.default_rng(0).normal(size=(8, 5))
+Y = np.random.default_rng(1).normal(size=(8, 5))
+
+
+def test_identical_kernels_share_one_unit():
+    f = lambda x, y: [fnp.tanh(x) * 2.0 + 1.0, fnp.tanh(y) * 2.0 + 1.0]
+    _check(f, X, Y)
+    program = _program(f, X, Y)
+    assert program.launches == 2 and len(program.units) == 1
+
+
+@pytest.mark.parametrize(
+    "g",
+    [
+        lambda x: fnp.tanh(x) * 3.0 + 1.0,  # another literal
+        lambda x: fnp.sinh(x) * 2.0 + 1.0,  # another primitive
+        lambda x: fnp.tanh(x.T) * 2.0 + 1.0,  # the same ops through a transposed read
+        lambda x: fnp.tanh(x[::-1]) * 2.0 + 1.0,  # a reversed read
+        lambda x: fnp.tanh(lax.pad(x, 0.5, ((1, -1, 0), (0, 0, 0)))) * 2.0 + 1.0,  # a pad
+        lambda x: fnp.tanh(lax.pad(x, 0.5, ((0, 0, 0), (2, -2, 0)))) * 2.0 + 1.0,  # another pad
+        lambda x: fnp.tanh(x.astype(np.float32)).astype(np.float64) * 2.0 + 1.0,  # other dtypes inside
+    ],
+)
+def test_kernels_that_differ_anywhere_do_not_share_code(g):
+    """Kernels with the same shapes and one difference (a literal, a primitive, a layout, a pad, a
+    dtype) compiled one after the other in this process: each must get its own code."""
+    f = lambda x: fnp.tanh(x) * 2.0 + 1.0
+    square = np.random.default_rng(2).normal(size=(6, 6))
+    shared = cache.Cache()
+    _check(f, square, code_cache=shared)
+    _check(g, square, code_cache=shared, tol=1e-6)  # float32 inside: fnad's eager tanh is NumPy's
+    assert set(_program(f, square).units).isdisjoint(_program(g, square).units)
+
+
+def test_reductions_over_other_axes_do_not_share_code():
+    shared = cache.Cache()
+    for axes in [(0,), (1,), (0, 1)]:
+        _check(lambda x: lax.reduce_sum(fnp.exp(x), axes), X, code_cache=shared)
+
+
+def test_units_are_shared_across_programs_and_kept_on_disk(tmp_path):
+    f = lambda x: fnp.tanh(x) * 2.0 + 1.0
+    g = lambda x, y: [fnp.tanh(x) * 2.0 + 1.0, lax.reduce_max(fnp.exp(y), (1,))]
+    warm = cache.Cache(disk=cache.DiskCache(tmp_path))
+    _check(f, X, code_cache=warm)
+    assert warm.stats()["unit_compiles"] == 1
+    _check(g, X, Y, code_cache=warm)
+    assert warm.stats()["unit_compiles"] == 2  # f's kernel came from memory
+    fresh = cache.Cache(disk=cache.DiskCache(tmp_path))
+    _check(g, X, Y, code_cache=fresh)  # the program from disk, with its two units
+    assert fresh.stats()["disk_hits"] == 1 and fresh.stats()["unit_disk_hits"] == 2
+    assert fresh.stats()["compiles"] == fresh.stats().get("unit_compiles", 0) == 0
+
+
+def test_program_whose_unit_left_the_disk_is_rebuilt(tmp_path):
+    f = lambda x, y: [fnp.tanh(x) * 2.0 + 1.0, lax.reduce_max(fnp.exp(y), (1,))]
+    _check(f, X, Y, code_cache=cache.Cache(disk=cache.DiskCache(tmp_path)))
+    units = [p for p in tmp_path.iterdir() if "unit" in cache._decode(p.read_bytes())[2]]
+    assert len(units) == 2
+    units[0].unlink()
+    fresh = cache.Cache(disk=cache.DiskCache(tmp_path))
+    _check(f, X, Y, code_cache=fresh)
+    assert fresh.stats()["compiles"] == 1 and fresh.stats()["unit_compiles"] == 1
+    assert fresh.stats()["unit_disk_hits"] == 1
+
+
+def test_parallel_compiles_give_the_serial_objects(monkeypatch):
+    program = _program(lambda x, y: [fnp.sin(x) * y, lax.reduce_sum(fnp.exp(x + y), (0,)), fnp.tanh(y) - x], X, Y)
+    texts = list(program.units.values())
+    assert len(texts) == 3
+    monkeypatch.setenv("FNAD_COMPILE_THREADS", "1")
+    serial = engine.compile_objects(texts)
+    monkeypatch.setenv("FNAD_COMPILE_THREADS", "3")
+    assert engine.compile_objects(texts) == serial == [engine.compile_object(t) for t in texts]
+    monkeypatch.setenv("FNAD_COMPILE_THREADS", "many")
+    with pytest.raises(ValueError, match="FNAD_COMPILE_THREADS"):
+        engine.compile_objects(texts)
+
+
+def _long_chain(x):
+    for k in range(150):
+        x = fnp.sin(x) * 0.5 + x if k % 3 else x - fnp.mean(x, axis=1, keepdims=True)
+    return x
+
+
+def test_long_glue_is_left_unoptimised_and_still_right():
+    program = _program(_long_chain, X)
+    assert program.glue_only and program.launches >= 64
+    _check(_long_chain, X)
+    looped = lambda x: lax.fori_loop(0, 2, lambda i, x: x * 0.5, _long_chain(x))
+    assert not _program(looped, X).glue_only
+    _check(looped, X)
+
+
+def test_long_fused_chains_are_cut_by_cost():
+    """A chain of 400 transcendental ops is one fusible expression; its kernels stay within the cost
+    bound (LLVM's time on one loop body grows faster than its length)."""
+
+    def chain(x):
+        for k in range(400):
+            x = fnp.sin(x) * 0.5 + x if k % 2 else fnp.tanh(x) + 0.1
+        return x
+
+    x = np.linspace(-1, 1, 37)
+    jaxpr = _closed(chain, x).jaxpr
+    cost = lambda eqns: sum(1 + SCALAR_COST.get(e.primitive.name, 0) for e in eqns)
+    plan = fusion.plan(jaxpr, SCALAR, costs=SCALAR_COST)
+    spent = [cost(s.kernel.members) for s in plan.steps if s.kernel is not None]
+    assert max(spent) <= fusion.MAX_KERNEL_COST and len(spent) >= cost(jaxpr.eqns) // fusion.MAX_KERNEL_COST
+    _check(chain, x)
+
+
+def test_three_thousand_op_chains_compile_in_every_mode():
+    """No pass recurses as deep as the program is long (issue 19: 300 chained ops once hit
+    Python's recursion limit): jit, jit(grad) and jit(jacfwd) of a 3000-op chain."""
+
+    def chain(x):
+        for k in range(3000):
+            x = x * 0.999 + 0.001 if k % 2 else fnp.sin(x)
+        return fnp.sum(x)
+
+    x = np.linspace(-1, 1, 5)
+    assert np.allclose(fnad.jit(chain)(x), chain(x))
+    assert np.allclose(fnad.jit(fnad.grad(chain))(x), fnad.grad(chain)(x))
+    assert np.allclose(fnad.jit(fnad.jacfwd(chain))(x), fnad.grad(chain)(x))
