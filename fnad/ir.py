@@ -232,10 +232,15 @@ def param_key(v, exact=False):
     """A hashable key equal for equal params. An unhashable value that is not a container or an
     array is keyed by its identity, which is only meaningful while it lives; with `exact`, such a
     value raises TypeError instead (for keys that outlive the IR)."""
+    if isinstance(v, dict):
+        items = tuple(sorted(v.items()))
+        try:  # the common case, and the key the loop below would build for it
+            hash(items)
+            return items
+        except TypeError:
+            return tuple(sorted((k, param_key(x, exact)) for k, x in v.items()))
     if isinstance(v, (list, tuple)):
         return tuple(param_key(x, exact) for x in v)
-    if isinstance(v, dict):
-        return tuple(sorted((k, param_key(x, exact)) for k, x in v.items()))
     if isinstance(v, np.ndarray):
         return ("nd", v.shape, v.dtype.str, v.tobytes())
     try:

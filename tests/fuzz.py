@@ -801,12 +801,13 @@ def compare_outputs(what, got, want, exact_dtype=True, floor=0.0):
             )
 
 
-def refused_eagerly(f, args, error):
-    """Reject the program when eager fnad raises what jit raised: fnad refuses it in every mode,
-    where the NumPy twin that validated it was more lenient (e.g. a fori_loop of no steps never
-    runs, so never checks, a body that fnad traces, as JAX does)."""
+def refused_eagerly(f, args, error, traced=False):
+    """Reject the program when eager fnad (or, for programs using `.at`, which exists on traced
+    values only, tracing it) raises what jit raised: fnad refuses it in every mode, where the NumPy
+    twin that validated it was more lenient (e.g. a fori_loop of no steps never runs, so never
+    checks, a body that fnad traces, as JAX does)."""
     try:
-        f(*args)
+        (fnad.make_jaxpr(f) if traced else f)(*args)
     except type(error):
         raise Reject from error
     except Exception:
@@ -870,7 +871,7 @@ def _check(prog, what):
         try:
             got = fnad.jit(f)(*args)
         except Exception as e:
-            refused_eagerly(f, args, e)
+            refused_eagerly(f, args, e, traced=prog.uses_at())
             raise Failure("jit raised", f"{type(e).__name__}: {e}") from e
         compare("jit vs numpy", got, want)
         if not prog.uses_at():  # `.at` exists on traced values only, so not eagerly

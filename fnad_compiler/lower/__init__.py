@@ -157,7 +157,7 @@ def _check_supported(jaxpr):
     known = supported_primitives()
     for kind, vs in (("input", jaxpr.invars), ("constant", jaxpr.constvars)):
         for i, v in enumerate(vs):
-            _check_dtype(v.aval, f"{kind} {i}", "pass it as float32 (x.astype(np.float32))")
+            _check_dtype(v.aval, lambda: f"{kind} {i}", "pass it as float32 (x.astype(np.float32))")
     for e in jaxpr.eqns:
         for sub in _sub_jaxprs(e.params):
             _check_supported(jaxpr_of(sub))
@@ -168,22 +168,28 @@ def _check_supported(jaxpr):
         for v in list(e.invars) + list(e.outvars):
             _check_dtype(
                 v.aval,
-                f"'{e.primitive.name}'" + (" at {}:{}".format(*e.source[:2]) if e.source else ""),
+                lambda: f"'{e.primitive.name}'" + (" at {}:{}".format(*e.source[:2]) if e.source else ""),
                 "compute in float32 there (e.g. fnp.sin(x.astype(np.float32)))",
             )
     for i, v in enumerate(jaxpr.outvars):
-        _check_dtype(v.aval, f"output {i}", "return it as float32")
+        _check_dtype(v.aval, lambda: f"output {i}", "return it as float32")
+
+
+_HELD_DTYPES = set()  # dtypes compiled code was found to hold
 
 
 def _check_dtype(aval, where, hint):
-    """NotImplementedError naming `where` (an input, or an op and its source line) when compiled
+    """NotImplementedError naming `where()` (an input, or an op and its source line) when compiled
     code cannot hold `aval`'s dtype (float16, complex)."""
+    if aval.dtype in _HELD_DTYPES:
+        return
     try:
         reg_type(aval.dtype)
     except NotImplementedError as e:
         raise NotImplementedError(
-            f"{e}; found at {where} ({aval.str_short()}): {hint}, or call the function without jit"
+            f"{e}; found at {where()} ({aval.str_short()}): {hint}, or call the function without jit"
         ) from None
+    _HELD_DTYPES.add(aval.dtype)
 
 
 def _sub_jaxprs(params):

@@ -3,6 +3,9 @@ value of a fused expression at an affine index of the domain (see `fnad_compiler
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 from fnad.ir import Literal, Var, literal_key, param_key
@@ -19,11 +22,13 @@ def row_major(shape):
     return tuple(reversed(strides))
 
 
+@functools.cache
 def identity_map(n):
     """Index matrix of a value indexed by the domain itself (rows: coefficients, then a constant)."""
     return tuple(unit_row(i, n) for i in range(n))
 
 
+@functools.cache
 def unit_row(i, n, scale=1, constant=0):
     return tuple(scale if j == i else 0 for j in range(n)) + (constant,)
 
@@ -98,7 +103,7 @@ class Elemental:
 
     def __init__(self, producer, domain, dry):
         self.producer, self.domain, self.n, self.dry = producer, tuple(domain), len(domain), dry
-        self.once = int(np.prod(self.domain, dtype=np.int64)) == 1
+        self.once = math.prod(self.domain) == 1
         self.memo, self.forms, self.leaves, self.cuts, self.segment = {}, [], [], {}, {}
         self.b = self.pointers = None
         self.loop_index = []  # [(last axis of a merged loop, its index value)]
@@ -252,7 +257,7 @@ class Elemental:
         the merged index when it shares the loop with others)."""
         for group, i in self.group_index:
             if axis in group:
-                inner = int(np.prod([self.domain[d] for d in group[group.index(axis) + 1 :]], dtype=np.int64))
+                inner = math.prod(self.domain[d] for d in group[group.index(axis) + 1 :])
                 if inner > 1:
                     i = self.b.sdiv(i, i64(inner))
                 return self.b.srem(i, i64(self.domain[axis])) if axis != group[0] else i

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 
 import numpy as np
 from llvmlite import ir
@@ -37,7 +38,7 @@ from fnad_compiler.lower.rules import SCALAR_COST
 
 _BLOCK = 4096  # elements per inner accumulation block
 # structure -> (symbol, LLVM IR text) of the units emitted in this process (see `Kernel._define`)
-_UNITS = cache.LRUCache(2048)
+_UNITS = cache.LRUCache(512)
 _ARG_BLOCKS_MIN = 64  # reduced length from which argmax/argmin run as vectorisable block passes
 _PAR_BLOCK = 1 << 16  # elements per partial result of a full reduction
 _MAX_PARTIALS = 4096
@@ -288,11 +289,11 @@ class Kernel:
             out_forms.append(self.domain_form)
         self.groups = merge_axes(spec.domain, spec.reduced, dry.forms + out_forms, self.cuts)
         self.read_forms = dry.forms
-        self.sizes = [int(np.prod([spec.domain[d] for d in g])) for g in self.groups]
+        self.sizes = [math.prod(spec.domain[d] for d in g) for g in self.groups]
         self.red = [spec.reduced[g[0]] for g in self.groups]
         self.out_form = out_forms[0]
         self.buffers = list(dry.leaves) + [spec.out] + spec.stores
-        self.size = int(np.prod(spec.domain, dtype=np.int64))
+        self.size = math.prod(spec.domain)
         self.total = spec.op in _REDUCE_OPS.values() and all(self.red)  # every axis reduced
         # A reduction of rows into one contiguous kept axis runs as fixed blocks of rows, each into a
         # partial row of its own, combined in order (see `_row_blocks`).
@@ -323,7 +324,7 @@ class Kernel:
             return
         extra = []
         if self.total:
-            inner = int(np.prod(self.sizes[1:])) if self.sizes else 1
+            inner = math.prod(self.sizes[1:])
             c0 = self.sizes[0] if self.sizes else 1
             self.b0 = max(1, _PAR_BLOCK // max(inner, 1), -(-c0 // _MAX_PARTIALS))
             self.nblocks = max(1, -(-c0 // self.b0))
@@ -409,12 +410,14 @@ class Kernel:
         if lw.loop_depth or spec.body is not None:
             fn = ir.Function(lw.module, parallel.CHUNK_TYPE, lw.fresh("kernel"))
             fn.linkage = "internal"
-            return self._emit(fn, slot_of)
+            self._emit(fn, slot_of)
+            return fn
         key = self.structure(slot_of, len(extra))
         unit = _UNITS.get(key) if key is not None else None
         if unit is None:
             fn = ir.Function(ir.Module(name="fnad_unit"), parallel.CHUNK_TYPE, UNIT_FUNCTION)
-            unit = unit_text(self._emit(fn, slot_of).module)
+            self._emit(fn, slot_of)
+            unit = unit_text(fn.module)
             if key is not None:
                 _UNITS.put(key, unit)
         return lw.add_unit(*unit, parallel.CHUNK_TYPE)
@@ -445,17 +448,33 @@ class Kernel:
         )
 
     def _emit(self, fn, slot_of):
+        """Define `fn` as the kernel: it loads the buffers' pointers from its frame and calls the
+        loop nest, an inlined function of them. Its pointer parameters are `noalias`: distinct frame
+        slots are distinct buffers (a result computed over an operand shares the operand's slot), so
+        LLVM vectorises without checking for overlaps at run time, in less code and less time."""
         spec = self.spec
-        fn.attributes.add("nounwind")
-        # 512-bit vectors where the CPU has them (LLVM prefers 256 on znver4/Skylake-X): the
-        # vecmath-heavy loops run ~1.6x faster, memory-bound ones are unchanged. llvmlite does not
-        # know string attributes, hence the set's own add.
-        set.add(fn.attributes, '"prefer-vector-width"="512"')
-        frame, start, end = fn.args
+        n = max(slot_of) + 1
+        nest = ir.Function(fn.module, ir.FunctionType(VOID, [PTR] * n + [I64, I64]), f"{fn.name}.nest")
+        nest.linkage = "internal"
+        nest.attributes.add("alwaysinline")
+        for f in (fn, nest):
+            f.attributes.add("nounwind")
+            # 512-bit vectors where the CPU has them (LLVM prefers 256 on znver4/Skylake-X): the
+            # vecmath-heavy loops run ~1.6x faster, memory-bound ones are unchanged. llvmlite does
+            # not know string attributes, hence the set's own add.
+            set.add(f.attributes, '"prefer-vector-width"="512"')
+        for a in nest.args[:n]:
+            a.add_attribute("noalias")
+        frame = fn.args[0]
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        loaded = [b.load(b.gep(frame, [i64(i)], source_etype=PTR), typ=PTR) for i in range(n)]
+        b.call(nest, [*loaded, *fn.args[1:]])
+        b.ret_void()
+        fn = nest
+        start, end = fn.args[n:]
         self.alloca_builder = ir.IRBuilder(fn.append_basic_block("allocas"))
         b = self.b = ir.IRBuilder(fn.append_basic_block("entry"))
-        loaded = [b.load(b.gep(frame, [i64(i)], source_etype=PTR), typ=PTR) for i in range(max(slot_of) + 1)]
-        slots = [loaded[i] for i in slot_of]
+        slots = [fn.args[i] for i in slot_of]
         em = self.em = Elemental(spec.producer, spec.domain, dry=False)
         em.b, em.pointers = b, dict(zip(self.buffers, slots))
         self.out_ptr = em.pointers[spec.out]
@@ -481,7 +500,6 @@ class Kernel:
                 self._nest(0, start, end, lambda: self._suffix(r0, rmw=False), stop=r0)
         b.ret_void()
         self.alloca_builder.branch(fn.basic_blocks[1])
-        return fn
 
     def _alloca(self, ty):
         return self.alloca_builder.alloca(ty)

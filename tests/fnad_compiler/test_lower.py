@@ -289,7 +289,8 @@ def test_fused_expression_is_one_loop():
     program = exe.program
     assert program.launches == len(program.units) == 1
     [unit] = program.units.values()
-    body = unit.split("define void @")[1].split("\n}\n")[0]
+    nest = next(d for d in unit.split("\ndefine ")[1:] if '.nest"(' in d.split("\n")[0])  # the loop nest
+    body = nest.split("\n}\n")[0]
     assert body.count("load float") == 1 and body.count("store float") == 1
 
 
