@@ -10,6 +10,7 @@ as in JAX: a thread tracing a function never captures another thread's primitive
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from contextlib import contextmanager
@@ -59,7 +60,7 @@ class ShapedArray:
         self.weak_type = weak_type
 
     ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+    size = property(lambda self: math.prod(self.shape))
 
     def update(self, shape=None, dtype=None, weak_type=None):
         return ShapedArray(

@@ -16,9 +16,11 @@ that consumes it instead. Otherwise it is
 *materialized* (gets a buffer): it is stored by the earliest of its consumers' kernels that iterates
 over its shape and runs before its other consumers (a multi-output kernel, e.g. softmax's
 exp(x - max) stored while it is summed), else it roots a kernel of its own. Materialized: the jaxpr's
-outputs, operands of opaque and alias equations, and computed non-constant arrays (size > 1) that a
+outputs, operands of opaque and alias equations, computed non-constant arrays (size > 1) that a
 broadcast or an outer product expands (computing them once beats recomputing them per output
-element). Layout equations of buffers (e.g. x[1:] of an input) and constants are not stored for
+element), and computed non-constant scalars read by an elemental equation over more elements (the
+same, and a loop-invariant chain of branchy math, e.g. sin with its huge-argument path, inside a
+vectorised loop made LLVM's loop vectoriser run for minutes). Layout equations of buffers (e.g. x[1:] of an input) and constants are not stored for
 several kernels: each consumer kernel computes its own copy (an affine read, or the constant).
 Pads join only elemental kernels, at most `_MAX_PADDED` padded axes per kernel (the lowering
 splits a loop where a pad switches between operand and fill). A kernel's members cost at most
@@ -64,7 +66,7 @@ REDUCTIONS = frozenset(
 _LAYOUT = frozenset(["broadcast_in_dim", "transpose", "iota", "stop_gradient", "slice", "rev"])
 _ALIGN = 64
 _MAX_PADDED = 3  # padded axes of the pads fused into one kernel (each splits its loop into pieces)
-MAX_KERNEL_COST = 400
+MAX_KERNEL_COST = 160
 
 
 def is_unit_reshape(in_shape, out_shape):
@@ -167,6 +169,10 @@ def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None, costs=None):
             materialize.update(a for a in e.invars if type(a) is Var)
         elif e.primitive.name in ("broadcast_in_dim", "dot_general"):
             materialize.update(x for x in e.invars if x in computed and x not in constant and x.aval.size > 1)
+        if kind == ELEMENTAL and e.outvars[0].aval.size > 1:  # a computed scalar read at every element
+            materialize.update(
+                x for x in e.invars if type(x) is Var and x in computed and x not in constant and x.aval.size == 1
+            )
 
     def domain(r):
         e = eqns[r]

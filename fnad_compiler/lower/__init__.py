@@ -7,7 +7,10 @@
 (`fnad_compiler.pyentry` adds its Python entry point). It runs the steps of a `fusion.plan`. Each kernel
 is a loop nest in its own function `void kernel(ptr frame, i64 start, i64 end)` (frame: its
 buffers' pointers; [start, end) a range of its outermost loop), called directly or, when large,
-through `fnad_parallel_for`.
+through `fnad_parallel_for`. In a program of `_MIN_UNITS` kernels or more, each kernel outside
+control-flow loops is a *unit*: a module of its own, named by a digest of its text, which the
+cache compiles once for every launch and program that share it (`Program.units`; see
+docs/compiler.md, "Compile time").
 
 Loop nests. A kernel iterates over a *domain* (the root's shape; for a reduction the operand's
 shape, for argmax with the reduced axis moved last). Every value is computed element by element
@@ -55,7 +58,7 @@ next to each rule); `scalar` (one rule per elementwise primitive, with its cost)
 matrices, `Elemental`); `kernel` (`Spec`, `Kernel`, reductions, prefetching strips); the families of
 whole-equation rules `dot`, `indexing`, `cumulative`, `sort` and `online`; `scope` (one jaxpr's plan
 emitted in place); `control_flow` and `linalg`, which emit through scopes; and this module: the LLVM
-module, its entry `fnad_main` and the check that every equation has a rule, which imports every family
+module, its entry `fnad_main`, its units and the check that every equation has a rule, which imports every family
 so that their rules are registered. The llvmlite helpers they share are in `fnad_compiler.llvm_ir`.
 """
 
@@ -86,6 +89,7 @@ def supported_primitives():
 
 
 _LONG_GLUE = 64  # unit launches from which main is glue left unoptimised
+_MIN_UNITS = 8  # kernels at the top level from which they are units
 
 
 class _Lowering:
@@ -110,13 +114,17 @@ class _Lowering:
             self.entry_builder.load(self.entry_builder.gep(array, [i64(i)], source_etype=PTR), typ=PTR)
             for i in range(n)
         ]
-        Scope(
+        top = Scope(
             self,
             jaxpr,
             table(ins, len(jaxpr.invars)),
             table(consts, len(jaxpr.constvars)),
             table(outs, len(jaxpr.outvars)),
-        ).emit()
+        )
+        # A small program stays one module: units would only add a module to optimise and load
+        # (and llvmlite's leaks per module) where there is little to share.
+        self.makes_units = sum(s.kind in (fusion.ELEMENTAL, fusion.REDUCTION) for s in top.plan.steps) >= _MIN_UNITS
+        top.emit()
         free = extern(self.module, "free", VOID, [PTR])
         for p in self.to_free:
             self.b.call(free, [p])

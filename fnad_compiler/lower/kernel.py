@@ -402,12 +402,12 @@ class Kernel:
         return r0
 
     def _define(self, extra, slot_of):
-        """The kernel function, declared in main. A kernel that runs once per call is a unit of its
-        own (see `fnad_compiler.lower`), emitted once per process for each `structure`; one inside a
-        loop stays in main, where LLVM may inline it, and so does one whose custom body calls
-        functions of main's module."""
+        """The kernel function, declared in main. In a program with units, a kernel that runs once
+        per call is a unit of its own (see `fnad_compiler.lower`), emitted once per process for each
+        `structure`; one inside a loop stays in main, where LLVM may inline it, and so does one whose
+        custom body calls functions of main's module."""
         lw, spec = self.lw, self.spec
-        if lw.loop_depth or spec.body is not None:
+        if lw.loop_depth or spec.body is not None or not lw.makes_units:
             fn = ir.Function(lw.module, parallel.CHUNK_TYPE, lw.fresh("kernel"))
             fn.linkage = "internal"
             self._emit(fn, slot_of)

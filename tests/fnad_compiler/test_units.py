@@ -10,6 +10,7 @@ import fnad.numpy as fnp
 from fnad import lax
 from fnad.passes import prepare_for_compile
 from fnad_compiler import cache, engine, fusion
+from fnad_compiler import lower as lowering
 from fnad_compiler.lower.rules import SCALAR, SCALAR_COST
 from fnad_compiler.runtime import compile_jaxpr
 
@@ -31,8 +32,24 @@ def _check(f, *args, code_cache=None, tol=1e-12):
     return exe
 
 
+@pytest.fixture(autouse=True)
+def units_for_every_kernel(monkeypatch):
+    """Every kernel outside loops a unit, however small the program (see test_small_programs_...)."""
+    monkeypatch.setattr(lowering, "_MIN_UNITS", 1)
+
+
 X = np.random.default_rng(0).normal(size=(8, 5))
 Y = np.random.default_rng(1).normal(size=(8, 5))
+
+
+def test_small_programs_are_one_module(monkeypatch):
+    monkeypatch.setattr(lowering, "_MIN_UNITS", 8)
+    seven = lambda x: [fnp.tanh(x) * (k + 0.5) for k in range(7)]
+    eight = lambda x: [fnp.tanh(x) * (k + 0.5) for k in range(8)]
+    assert _program(seven, X).units == {} and _program(seven, X).launches == 7
+    assert len(_program(eight, X).units) == 8
+    _check(seven, X)
+    _check(eight, X)
 
 
 def test_identical_kernels_share_one_unit():
@@ -156,3 +173,19 @@ def test_three_thousand_op_chains_compile_in_every_mode():
     assert np.allclose(fnad.jit(chain)(x), chain(x))
     assert np.allclose(fnad.jit(fnad.grad(chain))(x), fnad.grad(chain)(x))
     assert np.allclose(fnad.jit(fnad.jacfwd(chain))(x), fnad.grad(chain)(x))
+
+
+def test_a_computed_scalar_read_over_an_array_is_computed_once():
+    """A chain of branchy math on a scalar, read at every element of a larger result, is its own
+    kernel: inside the larger loop, LLVM's loop vectoriser ran for minutes on it (found by the fuzzer)."""
+
+    def f(s, x):
+        for k in range(40):
+            s = fnp.sin(s) if k % 2 else fnp.cos(s) * 2.0
+        return x * s
+
+    s, x = np.float64(0.3), np.linspace(-1, 1, 2)
+    plan = fusion.plan(_closed(f, s, x).jaxpr, SCALAR, costs=SCALAR_COST)
+    [outer] = [st for st in plan.steps if st.eqn.outvars[0].aval.shape == (2,)]
+    assert all(m.primitive.name not in ("sin", "cos") for m in outer.kernel.members)
+    _check(f, s, x)
