@@ -454,50 +454,56 @@ class Cache:
             self.units.put(key, libraries[symbol])
         return libraries
 
-    def _unit_from_disk(self, key, symbol):
+    def _from_disk(self, key, trusted, link, hit):
+        """`link(obj, stored)` of disk entry `key` if `trusted(stored)`, counted as `hit` unless it
+        returns None (a miss). An entry stored by other code under this key counts as refused, one
+        that passed the checksum but does not link as corrupt: both are recompiled and replaced."""
         entry = self.disk.get(key) if self.disk is not None else None
         if entry is None:
             return None
         obj, stored = entry
-        if stored != {"exports": [symbol], "unit": True}:
+        if not trusted(stored):
             self.disk.refused += 1
             return None
         try:
-            library = engine.load_object(obj, [symbol])
-        except (engine.CompileError, TypeError, ValueError):
+            loaded = link(obj, stored)
+        except (engine.CompileError, TypeError, ValueError, KeyError):
             self.disk.corrupt += 1
             return None
-        self._count("unit_disk_hits")
-        self.units.put(key, library)
+        if loaded is not None:
+            self._count(hit)
+        return loaded
+
+    def _unit_from_disk(self, key, symbol):
+        library = self._from_disk(
+            key,
+            lambda stored: stored == {"exports": [symbol], "unit": True},
+            lambda obj, stored: engine.load_object(obj, [symbol]),
+            "unit_disk_hits",
+        )
+        if library is not None:
+            self.units.put(key, library)
         return library
 
     def _load_from_disk(self, key, signature):
-        entry = self.disk.get(key) if self.disk is not None else None
-        if entry is None:
-            return None
-        obj, stored = entry
-        if not (
-            isinstance(stored, dict)
-            and stored.keys() == {"exports", "metadata", "signature", "units"}
-            and stored["signature"] == signature
-            and isinstance(stored["units"], dict)
-        ):
-            self.disk.refused += 1  # stored by other code under this key: recompiled and replaced
-            return None
-        libraries = self._units(stored["units"])
-        if libraries is None:
-            return None  # a unit is gone from the disk cache: rebuilt, reusing the units still there
-        try:
-            compiled = self._link(obj, stored, libraries)
-        except (engine.CompileError, TypeError, ValueError, KeyError):
-            self.disk.corrupt += 1  # passed the checksum but does not link: recompiled and replaced
-            return None
-        self._count("disk_hits")
-        return compiled
+        def trusted(stored):
+            return (
+                isinstance(stored, dict)
+                and stored.keys() == {"exports", "metadata", "signature", "units"}
+                and stored["signature"] == signature
+                and isinstance(stored["units"], dict)
+            )
+
+        def link(obj, stored):
+            libraries = self._units(stored["units"])  # None if a unit is gone: rebuilt, reusing the others
+            return None if libraries is None else self._link(obj, stored, libraries)
+
+        return self._from_disk(key, trusted, link, "disk_hits")
 
     def stats(self):
         """Counters: memory_hits, disk_hits, misses, compiles, corrupt (damaged disk entries),
-        refused (disk entries not trusted: unsafe file, other key or signature)."""
+        refused (disk entries not trusted: unsafe file, other key or signature), and for units
+        unit_compiles and unit_disk_hits (when there were any)."""
         with self._lock:
             counts = dict.fromkeys(["memory_hits", "disk_hits", "misses", "compiles"], 0) | self._counts
         counts["corrupt"] = self.disk.corrupt if self.disk is not None else 0

@@ -100,16 +100,20 @@ def parse(module):
         module = str(module)
     if not isinstance(module, str):
         raise TypeError(f"expected LLVM IR text or llvmlite.ir.Module, got {type(module).__name__}")
-    tm = target_machine()
     with _LOCK, timing.phase("parse"):
-        try:
-            ref = llvm.parse_assembly(module)
-            ref.verify()
-        except RuntimeError as e:
-            raise CompileError(f"invalid LLVM IR: {e}") from None
-        ref.triple = tm.triple
-        ref.data_layout = str(tm.target_data)
-        return ref
+        return _parse_for(module, None, target_machine())
+
+
+def _parse_for(text, context, tm):
+    """`text` parsed in LLVM `context` (None: the global one) and verified, set up for `tm`."""
+    try:
+        ref = llvm.parse_assembly(text, context=context)
+        ref.verify()
+    except RuntimeError as e:
+        raise CompileError(f"invalid LLVM IR: {e}") from None
+    ref.triple = tm.triple
+    ref.data_layout = str(tm.target_data)
+    return ref
 
 
 def optimize(module_ref, speed_level=3):
@@ -156,14 +160,7 @@ def _compile_in_thread(text, speed_level):
     if tools is None:
         tools = _THREAD_TOOLS.tools = (llvm.create_context(), _new_target_machine())
     context, tm = tools
-    try:
-        ref = llvm.parse_assembly(text, context=context)
-        ref.verify()
-    except RuntimeError as e:
-        raise CompileError(f"invalid LLVM IR: {e}") from None
-    ref.triple = tm.triple
-    ref.data_layout = str(tm.target_data)
-    return tm.emit_object(_run_pipeline(tm, ref, speed_level))
+    return tm.emit_object(_run_pipeline(tm, _parse_for(text, context, tm), speed_level))
 
 
 def compile_threads():
