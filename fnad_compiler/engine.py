@@ -18,6 +18,7 @@ import importlib
 import itertools
 import os
 import threading
+import weakref
 
 import llvmlite
 import llvmlite.binding as llvm
@@ -26,6 +27,7 @@ from llvmlite import ir
 from fnad import timing
 
 __all__ = [
+    "RELEASE",
     "CompileError",
     "NativeLibrary",
     "compile",
@@ -47,7 +49,8 @@ _SYMBOLS = {}  # name -> address or zero-argument callable returning one (resolv
 _LIBRARY_IDS = itertools.count()
 # Importing these makes every symbol generated code may call resolvable (OpenBLAS, parallel runtime,
 # Python and NumPy C API), so that code from the disk cache loads even where nothing built IR.
-_RUNTIME_PROVIDERS = ("fnad_compiler.blas", "fnad_compiler.parallel", "fnad_compiler.pyentry")
+_RUNTIME_PROVIDERS = ("fnad_compiler.blas", "fnad_compiler.parallel", "fnad_compiler.pyentry", "fnad_compiler.scratch")
+RELEASE = "fnad_release"  # exported by libraries that keep memory between calls (see NativeLibrary)
 
 
 class CompileError(RuntimeError):
@@ -215,13 +218,18 @@ def _resolve(name):
 
 class NativeLibrary:
     """Code loaded from one object. Its memory is released when this object is garbage collected,
-    so keep it referenced while any of its addresses (or functions made from them) may be used."""
+    so keep it referenced while any of its addresses (or functions made from them) may be used.
+    If it exports `RELEASE` (a `void()` function), that runs first, to free what the code kept."""
 
     def __init__(self, tracker, names, dependencies=()):
         self._jit = _jit()  # the JIT must outlive the resource tracker
         self._tracker = tracker
         self._dependencies = dependencies  # libraries whose code this one calls
         self.names = tuple(names)
+        if RELEASE in self.names:
+            # The finalizer holds the tracker, so the code is still loaded when it runs, even when
+            # this object dies in a reference cycle (where finalisation order is arbitrary).
+            weakref.finalize(self, _release, self._jit, tracker, tracker[RELEASE]).atexit = False
 
     def address(self, name):
         """Address of an exported symbol."""
@@ -237,6 +245,11 @@ class NativeLibrary:
 
     def __repr__(self):
         return f"<NativeLibrary {self._tracker.name} exports={self.names}>"
+
+
+def _release(jit, tracker, address):
+    """Run a library's `RELEASE` function; the code is unloaded when `tracker` goes, after this."""
+    ctypes.CFUNCTYPE(None)(address)()
 
 
 def load_object(obj, exports, libraries=()):

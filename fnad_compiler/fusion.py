@@ -29,7 +29,8 @@ transcendental math): LLVM's time on one loop body grows faster than its length,
 chain is cut into kernels that pass an array between them.
 
 Buffers: inputs, consts and outputs come from the caller; intermediates get offsets in one arena
-allocated per call, reusing the space of buffers that are dead (after their last reading step).
+(part of the program's scratch block, `fnad_compiler.scratch`), reusing the space of buffers that
+are dead (after their last reading step).
 An equation that can update an operand in place (`reusable`: dynamic_update_slice, scatter, cond
 over such branches) writes its result into that operand's buffer when the buffer is dead after it
 and may be overwritten: an intermediate, or an input the caller *donates* (a loop carry). A result

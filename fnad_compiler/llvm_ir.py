@@ -15,6 +15,9 @@ __all__ = [
     "I8",
     "I32",
     "I64",
+    "MADV_POPULATE_WRITE",
+    "PAGE",
+    "PREFAULT_MIN",
     "PTR",
     "UNIT_FUNCTION",
     "VOID",
@@ -38,8 +41,8 @@ __all__ = [
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR, VOID = ir.PointerType(), ir.VoidType()
-_PREFAULT_MIN = 1 << 20  # bytes of a new buffer from which its pages are faulted in up front
-_MADV_POPULATE_WRITE, _PAGE = 23, 4096
+PREFAULT_MIN = 1 << 20  # bytes of a new buffer from which its pages are faulted in up front
+MADV_POPULATE_WRITE, PAGE = 23, 4096
 UNIT_FUNCTION = "fnad_unit"  # the one exported function of a unit module, until `unit_text` names it
 
 
@@ -180,8 +183,8 @@ def prefault(b, pointer, nbytes):
     """Fault in a large new buffer's pages with one madvise(MADV_POPULATE_WRITE) (Linux >= 5.14;
     errors are ignored): a page fault per 4 KiB inside a vectorised loop costs more (a 40 MB
     output: 29 -> 21 ms for a 10^7-element fused kernel)."""
-    if nbytes < _PREFAULT_MIN:
+    if nbytes < PREFAULT_MIN:
         return
     madvise = extern(b.module, "madvise", I32, [PTR, I64, I32])
-    start = intrinsic(b, "llvm.ptrmask.p0.i64", PTR, [pointer, i64(-_PAGE)])
-    b.call(madvise, [start, i64((nbytes + 2 * _PAGE - 1) // _PAGE * _PAGE), i32(_MADV_POPULATE_WRITE)])
+    start = intrinsic(b, "llvm.ptrmask.p0.i64", PTR, [pointer, i64(-PAGE)])
+    b.call(madvise, [start, i64((nbytes + 2 * PAGE - 1) // PAGE * PAGE), i32(MADV_POPULATE_WRITE)])

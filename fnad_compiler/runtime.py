@@ -22,7 +22,7 @@ from fnad_compiler import lower as lowering
 
 __all__ = ["Executable", "compile_jaxpr"]
 
-_EXPORTS = ["fnad_main", pyentry.ENTRY]
+_EXPORTS = ["fnad_main", pyentry.ENTRY, engine.RELEASE]
 
 
 def _program(closed):

@@ -67,8 +67,9 @@ from __future__ import annotations
 from llvmlite import ir
 
 from fnad.ir import ClosedJaxpr, Jaxpr
-from fnad_compiler import fusion
-from fnad_compiler.llvm_ir import I64, PTR, VOID, extern, i64, prefault, reg_type
+from fnad_compiler import fusion, scratch
+from fnad_compiler.engine import RELEASE
+from fnad_compiler.llvm_ir import I8, I64, PTR, VOID, extern, i64, reg_type
 
 # The families register their rules on import (`rules.scalar_rule`, `rules.opaque_rule`).
 from fnad_compiler.lower import control_flow, cumulative, dot, indexing, linalg, online, scalar, sort  # noqa: F401
@@ -101,7 +102,8 @@ class _Lowering:
         self.module = ir.Module(name="fnad")
         self.names = {}
         self.temporary = {}  # Var -> pointer of buffers made by a lowering rule
-        self.to_free = []
+        self.scratch_bytes = 0  # of the block laid out by `malloc`
+        self._scratch = None  # (slot, size, block) once `malloc` is first called
         self.units = {}  # symbol -> LLVM IR text of each distinct unit
         self.loop_depth = 0  # of the position being emitted: units are made only outside loops
         self.loops = 0  # control-flow loops emitted
@@ -125,9 +127,7 @@ class _Lowering:
         # (and llvmlite's leaks per module) where there is little to share.
         self.makes_units = sum(s.kind in (fusion.ELEMENTAL, fusion.REDUCTION) for s in top.plan.steps) >= _MIN_UNITS
         top.emit()
-        free = extern(self.module, "free", VOID, [PTR])
-        for p in self.to_free:
-            self.b.call(free, [p])
+        self._finish_scratch()
         self.b.ret_void()
         self.entry_builder.branch(main.basic_blocks[1])
         # Long straight-line glue between units (frames, calls): optimising it gains nothing, and
@@ -153,12 +153,30 @@ class _Lowering:
         return self.entry_builder.alloca(ty, size=count)
 
     def malloc(self, nbytes):
-        """A 64-byte aligned buffer allocated once per call (in main's entry block), freed at exit."""
-        alloc = extern(self.module, "aligned_alloc", PTR, [I64, I64])
-        p = self.entry_builder.call(alloc, [i64(64), i64(-(-max(nbytes, 1) // 64) * 64)])
-        prefault(self.entry_builder, p, nbytes)
-        self.to_free.append(p)
+        """A 64-byte aligned buffer for the length of a call: a place in the program's scratch
+        block (see `fnad_compiler.scratch`), taken on entry to main and given back at its end."""
+        if self._scratch is None:
+            slot = ir.GlobalVariable(self.module, PTR, "fnad_scratch_slot")
+            slot.linkage, slot.initializer = "internal", ir.Constant(PTR, None)
+            size = ir.GlobalVariable(self.module, I64, "fnad_scratch_size")  # known when main is done
+            size.linkage, size.global_constant = "internal", True
+            take = scratch.declare(self.module)[0]
+            self._scratch = (slot, size, self.entry_builder.call(take, [slot, self.entry_builder.load(size)]))
+        p = self.entry_builder.gep(self._scratch[2], [i64(self.scratch_bytes)], source_etype=I8)
+        self.scratch_bytes += -(-max(nbytes, 1) // scratch.ALIGN) * scratch.ALIGN
         return p
+
+    def _finish_scratch(self):
+        """Give the scratch block back at the end of main; define `fnad_release`, which frees the
+        block the program keeps between calls."""
+        release = ir.IRBuilder(ir.Function(self.module, ir.FunctionType(VOID, []), RELEASE).append_basic_block())
+        if self._scratch is not None:
+            slot, size, block = self._scratch
+            size.initializer = i64(self.scratch_bytes)
+            _, give, free = scratch.declare(self.module)
+            self.b.call(give, [slot, block, self.b.load(size)])
+            release.call(free, [slot, release.load(size)])
+        release.ret_void()
 
 
 def _check_supported(jaxpr):
