@@ -109,6 +109,7 @@ class Elemental:
         self.loop_index = []  # [(last axis of a merged loop, its index value)]
         self.group_index = []  # [(merged loop's domain axes, its index value)]
         self.recorded = None  # a list: real mode appends (buffer, form) of each plain load to it
+        self.shifts = {}  # real mode: buffer -> elements its pointer is advanced by (`Kernel._pointer_shifts`)
         self.trace = []
         self.exact = True  # whether `trace` holds values only (no identities of unhashable params)
         self.branches = []  # open runtime pad branches: (block before, merge block, memo before)
@@ -273,6 +274,8 @@ class Elemental:
                 self.leaves.append(v)
             self.forms.append(form)
             return self._note(("load", self.leaves.index(v), v.aval.dtype.str, form, extra is None))
+        if v in self.shifts:
+            form = form[:-1] + (form[-1] - self.shifts[v],)
         if extra is None and self.recorded is not None and (v, form) not in self.recorded:
             self.recorded.append((v, form))
         offset = self.offset(form)

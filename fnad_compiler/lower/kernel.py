@@ -314,6 +314,29 @@ class Kernel:
         )
         # Compute-heavy kernels reading more than the caches hold prefetch (see `strip_loop`).
         self.prefetches = spec.cost > 1 and sum(v.aval.size * v.aval.dtype.itemsize for v in dry.leaves) >= PREFETCH_MIN
+        self.shifts = self._pointer_shifts() if spec.structural and spec.body is None else {}
+
+    def _pointer_shifts(self):
+        """Leaf -> elements by which main advances the leaf's pointer, so that the kernel reads it
+        at forms without that constant: kernels reading different parts of arrays alike (`x[3]`,
+        `x[4]`, the steps of an unrolled chain) are then one unit. A leaf is shifted when every
+        read of it is a plain affine load, its pointer is not shared with another buffer of the
+        kernel (shared slots stay one `noalias` pointer), and the shifted pointer is the address of
+        an element (the least element any read of it touches over the domain)."""
+        bases = [self.lw.pointer(v) for v in self.buffers]
+        lowest, plain = {}, {}
+        for step in self.dry.trace:
+            if step[0] == "load":
+                _, leaf, _, form, is_plain = step
+                least = form[-1] + sum(min(0, c * (n - 1)) for c, n in zip(form, self.spec.domain))
+                lowest[leaf] = min(lowest.get(leaf, least), least)
+                plain[leaf] = plain.get(leaf, True) and is_plain
+        shifts = {}
+        for leaf, least in lowest.items():
+            v = self.dry.leaves[leaf]
+            if plain[leaf] and 0 < least < v.aval.size and sum(p is bases[leaf] for p in bases) == 1:
+                shifts[v] = least
+        return shifts
 
     # -- launch (in main) --------------------------------------------------------------------
 
@@ -351,7 +374,13 @@ class Kernel:
         # element is then one pointer inside the kernel too, which LLVM vectorises without a
         # runtime overlap check (that would fail and take the scalar loop).
         pointers, slot_of = [], []
-        for p in [lw.pointer(v) for v in self.buffers] + extra:
+        shifted = [
+            b.gep(lw.pointer(v), [i64(self.shifts[v])], source_etype=mem_type(v.aval.dtype))
+            if v in self.shifts
+            else lw.pointer(v)
+            for v in self.buffers
+        ]
+        for p in shifted + extra:
             if not any(p is q for q in pointers):
                 pointers.append(p)
             slot_of.append(next(i for i, q in enumerate(pointers) if p is q))
@@ -430,7 +459,7 @@ class Kernel:
         if not (spec.structural and self.dry.exact):
             return None
         return (
-            tuple(self.dry.trace),
+            tuple(self._shifted(step) for step in self.dry.trace),
             self.dry_values[0],
             tuple(self.dry_values[1]),
             spec.domain,
@@ -446,6 +475,13 @@ class Kernel:
             tuple((axis, tuple(c)) for axis, c in sorted(self.cuts.items())),
             (self.total, self.row_blocks, self.prefetches, getattr(self, "b0", None), getattr(self, "nblocks", None)),
         )
+
+    def _shifted(self, step):
+        """A trace step with its load form relative to the leaf's shifted pointer."""
+        if step[0] != "load" or self.dry.leaves[step[1]] not in self.shifts:
+            return step
+        form = step[3]
+        return (*step[:3], form[:-1] + (form[-1] - self.shifts[self.dry.leaves[step[1]]],), step[4])
 
     def _emit(self, fn, slot_of):
         """Define `fn` as the kernel: it loads the buffers' pointers from its frame and calls the
@@ -476,7 +512,7 @@ class Kernel:
         b = self.b = ir.IRBuilder(fn.append_basic_block("entry"))
         slots = [fn.args[i] for i in slot_of]
         em = self.em = Elemental(spec.producer, spec.domain, dry=False)
-        em.b, em.pointers = b, dict(zip(self.buffers, slots))
+        em.b, em.pointers, em.shifts = b, dict(zip(self.buffers, slots)), self.shifts
         self.out_ptr = em.pointers[spec.out]
         self.index = [None] * len(self.groups)
         if spec.op is None and self._streams():

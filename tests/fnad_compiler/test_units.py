@@ -59,6 +59,18 @@ def test_identical_kernels_share_one_unit():
     assert program.launches == 2 and len(program.units) == 1
 
 
+def test_kernels_reading_other_parts_of_arrays_share_one_unit():
+    """x[i] and x[i + 1] are reads at constant offsets, which main adds to the pointers it passes."""
+    x = np.random.default_rng(2).normal(size=(12, 5, 7))
+    f = lambda x: [fnp.sin(x[i]) * x[i + 1] for i in range(10)]
+    _check(f, x)
+    program = _program(f, x)
+    assert program.launches == 10 and len(program.units) == 1
+    # Reversed reads, and pads reading before an array's start, are not shifted: still right.
+    g = lambda x: [fnp.sin(x[i, ::-1]) * lax.pad(x[i + 1], 0.5, ((1, -1, 0), (0, 0, 0))) for i in range(10)]
+    _check(g, x)
+
+
 @pytest.mark.parametrize(
     "g",
     [
