@@ -5,7 +5,9 @@ process with an empty fnad disk cache (JAX keeps no persistent cache by default)
   (32, 16) float64 array (elementwise, a row mean with a broadcast, a 16x16 matmul every sixth op);
 - `gmm-SIZE`: `jit(grad(f))` of a Gaussian-mixture log-likelihood with a Wishart prior (batched
   matrix products, logsumexp over components, a gather building the triangular factors), at three
-  sizes, first call and steady state.
+  sizes, first call and steady state;
+- `hand-SIZE`: `jit(jacfwd(f))` of a hand-tracking residual (a skinned 22-bone hand posed by 26
+  parameters, ADBench's hand objective in our own words) at 100, 1000 and 10000 correspondences.
 
 A cell's process prints, as JSON: the seconds of the first call (trace, compile and run), the median
 of later calls, and for fnad the split of the first call into the phases of `fnad.timing`.
@@ -86,9 +88,90 @@ def gmm(xp, n, d, k):
     return objective, (alphas, means, icf)
 
 
+HAND_SIZES = {"small": 100, "medium": 1000, "large": 10000}  # correspondences (544 vertices, 22 bones)
+_FINGERS, _BONES_PER_FINGER = 5, 4
+
+
+def hand(xp, npoints, nverts=544):
+    """ADBench's hand-tracking residual in NumPy style (our own version): a skinned hand model of
+    22 bones (wrist, palm, 5 fingers of 4 bones) posed by 26 parameters (global rotation and
+    translation, then per finger a 2-angle base joint and two 1-angle joints), and the residual
+    between observed points and their corresponding posed vertices. The Jacobian by `jacfwd` is
+    the workload; the skeleton, skin and correspondences are drawn at random."""
+    rng = np.random.default_rng(3)
+    nbones = 2 + _FINGERS * _BONES_PER_FINGER
+    parents = [-1, 0] + [1 if j == 0 else 2 + f * _BONES_PER_FINGER + j - 1 for f in range(_FINGERS) for j in range(4)]
+
+    def random_rotations(n):
+        q = rng.normal(size=(n, 4))
+        w, x, y, z = (q / np.linalg.norm(q, axis=1, keepdims=True)).T
+        return np.stack(
+            [
+                [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+            ]
+        ).transpose(2, 0, 1)
+
+    base_rot, base_shift = random_rotations(nbones), rng.normal(size=(nbones, 3)) * 0.3
+    inverse_rot, inverse_shift = random_rotations(nbones), rng.normal(size=(nbones, 3)) * 0.3
+    positions = rng.normal(size=(nverts, 3))
+    weights = rng.random(size=(nverts, nbones)) ** 4
+    weights /= weights.sum(axis=1, keepdims=True)
+    correspondences = rng.integers(0, nverts, size=npoints)
+    points = rng.normal(size=(npoints, 3))
+    # Euler angles (x, y, z) of every bone as positions in [0, theta]: 0 is a zero angle.
+    angle_of = np.zeros((nbones, 3), np.int32)
+    for f in range(_FINGERS):
+        first = 2 + f * _BONES_PER_FINGER
+        angle_of[first, :2] = [7 + 4 * f, 8 + 4 * f]
+        angle_of[first + 1, 0], angle_of[first + 2, 0] = 9 + 4 * f, 10 + 4 * f
+
+    def rotations(angles):  # (n, 3) Euler angles -> (n, 3, 3), Rz @ Ry @ Rx
+        cx, cy, cz = (xp.cos(angles[:, i]) for i in range(3))
+        sx, sy, sz = (xp.sin(angles[:, i]) for i in range(3))
+        rows = [
+            [cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx],
+            [sz * cy, sz * sy * sx + cz * cx, sz * sy * cx - cz * sx],
+            [-sy, cy * sx, cy * cx],
+        ]
+        return xp.stack([xp.stack(r, axis=-1) for r in rows], axis=-2)
+
+    def residual(theta):
+        angles = xp.concatenate([xp.zeros(1), theta])[angle_of]
+        rel_rot = xp.einsum("bij,bjk->bik", base_rot, rotations(angles))
+        abs_rot, abs_shift = [rel_rot[0]], [base_shift[0]]
+        for b in range(1, nbones):  # the kinematic chain, bone by bone
+            p = parents[b]
+            abs_rot.append(abs_rot[p] @ rel_rot[b])
+            abs_shift.append(abs_rot[p] @ base_shift[b] + abs_shift[p])
+        abs_rot, abs_shift = xp.stack(abs_rot), xp.stack(abs_shift)
+        skin_rot = xp.einsum("bij,bjk->bik", abs_rot, inverse_rot)
+        skin_shift = xp.einsum("bij,bj->bi", abs_rot, inverse_shift) + abs_shift
+        per_bone = xp.einsum("bij,vj->bvi", skin_rot, positions) + skin_shift[:, None, :]
+        skinned = xp.einsum("vb,bvi->vi", weights, per_bone)
+        aa = theta[:3]  # global rotation, angle-axis (Rodrigues)
+        angle = xp.sqrt(xp.sum(aa * aa))
+        k = aa / angle
+        cross = xp.stack(
+            [
+                xp.stack([0.0 * k[0], -k[2], k[1]]),
+                xp.stack([k[2], 0.0 * k[0], -k[0]]),
+                xp.stack([-k[1], k[0], 0.0 * k[0]]),
+            ]
+        )
+        glob = xp.eye(3) * xp.cos(angle) + xp.sin(angle) * cross + (1 - xp.cos(angle)) * k[:, None] * k[None, :]
+        posed = skinned @ glob.T + theta[3:6]
+        return xp.reshape(points - posed[correspondences], (-1,))
+
+    return residual, (rng.normal(size=6 + 4 * _FINGERS) * 0.5,)
+
+
 def _workload(name, size):
     if name.startswith("chain"):
         return chain, (int(size),), "jacfwd" if name == "chain-jacfwd" else "grad"
+    if name == "hand":
+        return hand, (HAND_SIZES[size],), "jacfwd"
     return gmm, GMM_SIZES[size], "grad"
 
 
@@ -152,6 +235,7 @@ def cells(quick=False):
     yield from (("chain-grad", n) for n in sizes)
     yield from (("chain-jacfwd", n) for n in sizes)
     yield from (("gmm", s) for s in (["small"] if quick else GMM_SIZES))
+    yield from (("hand", s) for s in (["small"] if quick else HAND_SIZES))
 
 
 def table(quick=False, have_jax=True):

@@ -24,3 +24,14 @@ def test_chain_cell_reports_its_phases():
     result = compile_time.one("fnad", "chain-grad", 10, repeats=2)
     assert result["first"] > result["next"] > 0
     assert {"trace", "cache key"} <= set(result["phases"])  # lowering only on a cache miss
+
+
+def test_hand_jacobian_matches_central_differences_and_reverse_mode():
+    f, (theta,) = compile_time.hand(fnp, 30, nverts=40)
+    f_np, _ = compile_time.hand(np, 30, nverts=40)
+    np.testing.assert_allclose(f(theta), f_np(theta), rtol=1e-13, atol=1e-13)
+    jacobian = fnad.jacfwd(f)(theta)
+    assert jacobian.shape == (90, 26)
+    columns = [(f_np(theta + 1e-6 * e) - f_np(theta - 1e-6 * e)) / 2e-6 for e in np.eye(26)]
+    np.testing.assert_allclose(jacobian, np.stack(columns, axis=1), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(jacobian, fnad.jacrev(f)(theta), rtol=1e-12, atol=1e-13)
