@@ -3,7 +3,9 @@
 calls, checkpoint) have their bodies spliced in, and primitives with a `decompose` rule (e.g. the loops
 that define while_lin, revolve and remat_lin) are replaced by the IR it gives, at every depth of
 sub-IRs. The compiler then never calls back into tracing, and the expanded equations fuse with
-their neighbours."""
+their neighbours. Before that, a primitive's `fuse_with_producer` rule may merge an equation with
+the one producing its input into one equation (the tangent loop of a `while_loop` under jvp rides
+along in its primal loop): rules for IR that will only run forward, never be transposed."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ def prepare_for_compile(closed):
     the sub-IRs of control flow; the same object if there is nothing to do."""
     jaxpr = closed.jaxpr
     consts = dict(zip(jaxpr.constvars, closed.consts))
+    fused = _fuse_with_producers(jaxpr.eqns)
     eqns = []
     rename = {}
     sub = lambda a: rename.get(a, a) if type(a) is Var else a
@@ -36,8 +39,8 @@ def prepare_for_compile(closed):
         for v, a in zip(outvars, inner.jaxpr.outvars):
             rename[v] = lookup(a)
 
-    changed = False
-    for e in jaxpr.eqns:
+    changed = fused is not jaxpr.eqns
+    for e in fused:
         param = getattr(e.primitive, "inline_param", None)
         decompose = getattr(e.primitive, "decompose", None)
         if param or decompose is not None:
@@ -52,6 +55,34 @@ def prepare_for_compile(closed):
         return closed
     new = simplify(Jaxpr(list(consts), jaxpr.invars, eqns, [sub(v) for v in jaxpr.outvars]))
     return ClosedJaxpr(new, [consts[v] for v in new.constvars])
+
+
+def _fuse_with_producers(eqns):
+    """`eqns` with each equation whose primitive has a `fuse_with_producer` rule merged, where the
+    rule agrees, with the equation producing one of its inputs. The merged equation takes the
+    producer's place if all its inputs exist there, else the consumer's if nothing in between reads
+    the producer's outputs. Returns `eqns` itself if nothing merged."""
+    index = {v: i for i, e in enumerate(eqns) for v in e.outvars}
+    out = list(eqns)
+    for j, e in enumerate(eqns):
+        rule = getattr(e.primitive, "fuse_with_producer", None)
+        if rule is None:
+            continue
+        merged = rule(e, lambda v: out[index[v]] if type(v) is Var and v in index else None)
+        if merged is None:
+            continue
+        producer, new = merged
+        i = index[producer.outvars[0]]
+        if all(type(a) is not Var or index.get(a, -1) < i for a in new.invars):
+            out[i], out[j] = new, None
+        elif not any(
+            type(a) is Var and a in producer.outvars for k in range(i + 1, j) if out[k] for a in out[k].invars
+        ):
+            out[i], out[j] = None, new
+        else:
+            continue
+        index.update({v: i if out[i] is new else j for v in new.outvars})
+    return eqns if len(out) == len(eqns) and all(a is b for a, b in zip(out, eqns)) else [e for e in out if e]
 
 
 def _prepared_param(v):

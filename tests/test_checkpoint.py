@@ -118,3 +118,18 @@ def test_static_argnums_and_pytrees(mode):
         pytest.skip(str(e).split(" (supported")[0])
     with pytest.raises(NotImplementedError, match="policy"):
         fnad.checkpoint(lambda x: x, policy=object())
+
+
+def test_checkpoint_under_jvp_computes_its_primal_once_when_compiled():
+    """jvp of a checkpointed function: the primal call and the tangent's recomputation of it are
+    one computation in the compiled IR (the inlined bodies meet in common-subexpression elimination)."""
+    from fnad.passes import prepare_for_compile
+
+    f = fnad.checkpoint(lambda x: fnp.sin(fnp.exp(x)) * x)
+    g = lambda x, t: fnad.jvp(f, (x,), (t,))
+    x, t = np.linspace(0, 1, 10), np.linspace(1, 2, 10)
+    names = [e.primitive.name for e in prepare_for_compile(fnad.make_jaxpr(g)(x, t)).jaxpr.eqns]
+    assert names.count("exp") == 1 and names.count("sin") == 1
+    primal, tangent = fnad.jit(g)(x, t)
+    np.testing.assert_allclose(primal, np.sin(np.exp(x)) * x, rtol=1e-14)
+    np.testing.assert_allclose(tangent, (np.cos(np.exp(x)) * np.exp(x) * x + np.sin(np.exp(x))) * t, rtol=1e-13)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..ad_util import Zero, add_tangents, instantiate, tangent_aval, zero_cotangents
 from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
-from ..ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed
+from ..ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, dce, eval_closed, literal_key
 from ..transforms.batching import move_bdim, move_to_front
 from ..transforms.jaxpr_rules import (
     batch_jaxpr,
@@ -494,6 +494,52 @@ def _while_lin_forward(*args, body_jaxpr, const_nz, carry_nz, checkpoints):
     return outs[1 + len(init) :]
 
 
+@jaxpr_cache
+def _cond_with_tangents(cond_jaxpr, tangent_avals):
+    """A loop condition that also takes (and ignores) trailing tangent carries."""
+    avals = list(cond_jaxpr.in_avals)
+    return trace_to_jaxpr(
+        lambda *args: eval_closed(cond_jaxpr, *args[: len(avals)]), avals + list(tangent_avals), "while_jvp_cond"
+    )
+
+
+def _same_atoms(xs, ys):
+    return len(xs) == len(ys) and all(
+        x is y or type(x) is type(y) is Literal and literal_key(x) == literal_key(y) for x, y in zip(xs, ys)
+    )
+
+
+def _fuse_with_primal_loop(lin, producer_of):
+    """Forward evaluation of a while_lin whose step count is the trip count of the primal loop next
+    to it (the pair `_while_jvp` emits) as one loop carrying primal and tangents, stopping where
+    the primal loop does: the primal then runs once, not twice. Used by `fnad.passes` on IR about
+    to be compiled, where nothing is transposed any more. Returns (primal loop, fused eqn) or None."""
+    p = lin.params
+    body, const_nz = p["body_jaxpr"], p["const_nz"]
+    consts, init, n, tc, tx = _lin_args(lin.invars, body, const_nz)
+    loop = producer_of(n)
+    if loop is None or loop.primitive is not while_p or loop.outvars[0] is not n:
+        return None
+    nc, nb = loop.params["cond_nconsts"], loop.params["body_nconsts"]
+    cconsts, bconsts, (start, *loop_init) = _split(loop.invars, nc, nb)
+    if (
+        loop.params["body_jaxpr"] is not _counted(body, nb)
+        or not _same_atoms(bconsts, consts)
+        or not _same_atoms(loop_init, init)
+        or not (type(start) is Literal and start.val == 0)
+    ):
+        return None
+    params = {
+        "cond_jaxpr": _cond_with_tangents(loop.params["cond_jaxpr"], tuple(a.aval for a in tx)),
+        "body_jaxpr": _jvp_step(body, const_nz, p["carry_nz"]),
+        "cond_nconsts": nc,
+        "body_nconsts": nb + len(tc),
+        "checkpoints": p["checkpoints"],
+    }
+    invars = [*cconsts, *bconsts, *tc, start, *init, *tx]
+    return loop, Eqn(while_p, invars, [*loop.outvars, *lin.outvars], params, loop.source)
+
+
 def _while_lin_abstract_eval(*avals, body_jaxpr, const_nz, carry_nz, checkpoints):
     return [tangent_aval(a) for a, nz in zip(body_jaxpr.out_avals, carry_nz) if nz]
 
@@ -560,6 +606,7 @@ define_rules(
     while_lin_p, _while_lin_forward, _while_lin_abstract_eval, _while_lin_jvp, _while_lin_batch, _while_lin_transpose
 )
 while_lin_p.decompose = decomposition(_while_lin_forward)  # compiled as the loop that defines it
+while_lin_p.fuse_with_producer = _fuse_with_primal_loop
 
 
 # ----------------------------------------------------------------------------------------------
