@@ -226,16 +226,17 @@ def traced_array(a, dtype=None):
     return a if dtype is None or get_aval(a).dtype == dtype else convert(a, np.dtype(dtype))
 
 
-def concrete(x, what):
-    """The concrete value of x, or a clear error for outputs whose shape depends on values."""
+def concrete(x, what, hint=None):
+    """The concrete value of x, or a clear error for outputs whose shape depends on values; `hint` says
+    how to get a fixed shape instead (by default: fnad.numpy.where)."""
     if not isinstance(x, Tracer):
         return np.asarray(x)
     value = x.concrete_value()
     if value is None:
+        hint = hint or "Use fnad.numpy.where(condition, x, y) to select values with a fixed shape instead."
         raise ConcretizationError(
             f"{what} has a data-dependent output shape, so it needs a concrete value, but got an abstract "
-            f"traced array {x.aval.str_short()} (traced by {x._trace.main.name}{x.source_info()}). Use "
-            "fnad.numpy.where(condition, x, y) to select values with a fixed shape instead."
+            f"traced array {x.aval.str_short()} (traced by {x._trace.main.name}{x.source_info()}). {hint}"
         )
     return np.asarray(value)
 
