@@ -1,5 +1,4 @@
-"""fnad.numpy's index tricks: the concatenating and grid-building index objects r_, c_, mgrid, ogrid (and
-NumPy's own s_ and index_exp), and the index-array builders indices, ix_, ravel_multi_index,
+"""fnad.numpy's index tricks: the concatenating and grid-building index objects r_, c_, mgrid, ogrid, and the index-array builders indices, ix_, ravel_multi_index,
 unravel_index. Slices in r_/c_/mgrid/ogrid are static (they fix the shape); array items may be traced."""
 
 from __future__ import annotations
@@ -16,10 +15,6 @@ from ._elementwise import clip, floor_divide, mod, where
 from ._joining import concatenate, stack
 from ._shapes import reshape, transpose
 from ._sorting import meshgrid
-
-s_ = np.s_
-index_exp = np.index_exp
-
 
 def _range_of(item):
     """The values of a slice item: arange(start, stop, step), or linspace for an imaginary step (its
