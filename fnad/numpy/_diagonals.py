@@ -242,7 +242,9 @@ def mask_indices(n, mask_func, k=0, *, size=None):
     mask = np.asarray(mask_func(np.ones((n, n), np.int64), k))
     rows, cols = np.nonzero(mask)
     if size is not None:
-        rows, cols = (np.concatenate([v, np.zeros(builtins.max(size - len(v), 0), v.dtype)])[:size] for v in (rows, cols))
+        rows, cols = (
+            np.concatenate([v, np.zeros(builtins.max(size - len(v), 0), v.dtype)])[:size] for v in (rows, cols)
+        )
     return rows, cols
 
 

@@ -549,7 +549,7 @@ def logaddexp2(x1, x2):
 
 @numpy_when_eager(np.trunc)
 def trunc(x):
-    """Elementwise rounding toward zero (also `fix`); integers are returned as they are.
+    """Elementwise rounding toward zero; integers are returned as they are.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.trunc(np.array([-1.7, 0.5, 2.9]))
@@ -557,9 +557,6 @@ def trunc(x):
     """
     x = _asarray_traced(x)
     return x if get_aval(x).dtype.kind in "biu" else where(less(x, 0), ceil(x), floor(x))
-
-
-fix = trunc
 
 
 @numpy_when_eager(lambda x: np.modf(x))

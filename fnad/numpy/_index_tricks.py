@@ -16,6 +16,7 @@ from ._joining import concatenate, stack
 from ._shapes import reshape, transpose
 from ._sorting import meshgrid
 
+
 def _range_of(item):
     """The values of a slice item: arange(start, stop, step), or linspace for an imaginary step (its
     magnitude is the number of points, end included), as NumPy's index tricks."""
@@ -107,9 +108,7 @@ def indices(dimensions, dtype=None, sparse=False):
     dt = np.dtype(dtype or np.int64)
     n = len(dimensions)
     if sparse:
-        return tuple(
-            sh.iota(dt, tuple(d if j == k else 1 for j, d in enumerate(dimensions)), k) for k in range(n)
-        )
+        return tuple(sh.iota(dt, tuple(d if j == k else 1 for j, d in enumerate(dimensions)), k) for k in range(n))
     if n == 0:
         return np.zeros((0,), dt)
     return stack([sh.iota(dt, dimensions, k) for k in range(n)], axis=0)
@@ -184,4 +183,3 @@ def unravel_index(indices, shape):
         out.append(mod(i, d))
         i = floor_divide(i, d)
     return tuple(reversed(out))
-

@@ -67,7 +67,9 @@ def vander(x, N=None, increasing=False):
     if n == 0:
         return zeros((_shape(x)[0], 0), dt)
     column = reshape(x, (-1, 1))
-    factors = concatenate([broadcast_to(np.ones((), dt), (_shape(x)[0], 1)), broadcast_to(column, (_shape(x)[0], n - 1))], 1)
+    factors = concatenate(
+        [broadcast_to(np.ones((), dt), (_shape(x)[0], 1)), broadcast_to(column, (_shape(x)[0], n - 1))], 1
+    )
     powers = cumprod(factors, axis=1)
     return powers if increasing else flip(powers, 1)
 

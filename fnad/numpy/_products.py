@@ -263,14 +263,18 @@ def _sublist_subscripts(args):
             elif isinstance(label, (int, np.integer)) and 0 <= label < len(letters):
                 parts.append(letters[label])
             else:
-                raise ValueError(f"einsum: sublist labels must be ints in [0, {len(letters)}) or Ellipsis, got {label!r}")
+                raise ValueError(
+                    f"einsum: sublist labels must be ints in [0, {len(letters)}) or Ellipsis, got {label!r}"
+                )
         return "".join(parts)
 
     spec = ",".join(term(sub) for sub in sublists)
     return (spec if out is None else spec + "->" + term(out)), operands
 
 
-def einsum(subscripts, /, *operands, out=None, optimize="auto", precision=None, preferred_element_type=None, dtype=None):
+def einsum(
+    subscripts, /, *operands, out=None, optimize="auto", precision=None, preferred_element_type=None, dtype=None
+):
     """Einstein summation with a subscripts string (explicit `->` or implicit output, repeated
     labels for diagonals), or in the operand-list form einsum(a, [0, 1], b, [1, 2], [0, 2]) with integer
     labels, as numpy.einsum; traced calls become dot_general / reductions. `optimize` and `precision` are
@@ -411,7 +415,7 @@ def _convolve(a, v, mode, name, preferred_element_type):
     a, v = promoted([a, v], preferred_element_type)
     if _shape(v)[0] > _shape(a)[0]:  # convolution commutes: slide the shorter one
         a, v = v, a
-    n, m = _shape(a)[0], _shape(v)[0]
+    m = _shape(v)[0]
     if mode == "full":
         left, right = m - 1, m - 1
     elif mode == "same":

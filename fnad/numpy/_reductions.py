@@ -15,9 +15,8 @@ from ._core import asarray_traced as _asarray_traced
 from ._core import convert as _convert
 from ._core import normalize_axes as _normalize_axes
 from ._core import normalize_axis as _normalize_axis
-from ._core import numpy_when_eager
+from ._core import numpy_when_eager, shape_of
 from ._core import promoted as _promoted
-from ._core import shape_of
 from ._elementwise import _as_bool, isclose, isnan, logical_and, logical_not, logical_or, maximum, sqrt
 from ._elementwise import where as _where
 from ._shapes import broadcast_to, ravel, reshape

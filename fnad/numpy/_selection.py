@@ -464,7 +464,9 @@ def piecewise(x, condlist, funclist, *args, **kw):
         condlist = [condlist]
     n = len(condlist)
     if len(funclist) not in (n, n + 1):
-        raise ValueError(f"piecewise: with {n} conditions, funclist must have {n} or {n + 1} entries, got {len(funclist)}")
+        raise ValueError(
+            f"piecewise: with {n} conditions, funclist must have {n} or {n + 1} entries, got {len(funclist)}"
+        )
 
     def value(f):
         v = f(x, *args, **kw) if callable(f) else f
@@ -556,4 +558,3 @@ def put_along_axis(arr, indices, values, axis, inplace=True, *, mode=None):
     points = stack([_convert(c, np.int64) for c in coords], axis=-1)
     updates = broadcast_to(_convert(_asarray_traced(values), get_aval(arr).dtype), shape)
     return ix.scatter(arr, points, updates, tuple(range(nd)))
-

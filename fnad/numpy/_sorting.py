@@ -283,7 +283,9 @@ def _cumulative(accumulate, identity, name):
         if not include_initial:
             return out
         axis = normalize_axis(axis, get_aval(out).ndim)
-        first = broadcast_to(np.array(identity, get_aval(out).dtype), _shape(out)[:axis] + (1,) + _shape(out)[axis + 1 :])
+        first = broadcast_to(
+            np.array(identity, get_aval(out).dtype), _shape(out)[:axis] + (1,) + _shape(out)[axis + 1 :]
+        )
         return concatenate([first, out], axis)
 
     fn.__name__ = fn.__qualname__ = name

@@ -411,4 +411,3 @@ def histogramdd(sample, bins=10, range=None, weights=None, density=None):
             widths = diff(e)
             counts = counts / reshape(widths, tuple(-1 if j == k else 1 for j in builtins.range(d)))
     return counts, edges
-
