@@ -15,6 +15,7 @@ from ._core import asarray_traced, convert, numpy_when_eager
 from ._core import shape_of as _shape
 from ._elementwise import multiply
 from ._reductions import sum
+from ._selection import nonzero
 from ._shapes import broadcast_to, moveaxis, ravel, reshape, shape
 
 
@@ -233,19 +234,14 @@ def diag_indices_from(arr):
 
 
 def mask_indices(n, mask_func, k=0, *, size=None):
-    """The indices where mask_func(ones((n, n)), k) is nonzero, e.g. mask_indices(n, triu) (static `n`).
+    """The indices where mask_func(ones((n, n)), k) is nonzero, e.g. mask_indices(n, triu); under jit pass a
+    static `size` (as nonzero).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.mask_indices(3, fnp.triu, 1)
     (array([0, 0, 1]), array([1, 2, 2]))
     """
-    mask = np.asarray(mask_func(np.ones((n, n), np.int64), k))
-    rows, cols = np.nonzero(mask)
-    if size is not None:
-        rows, cols = (
-            np.concatenate([v, np.zeros(builtins.max(size - len(v), 0), v.dtype)])[:size] for v in (rows, cols)
-        )
-    return rows, cols
+    return nonzero(mask_func(np.ones((n, n), np.int64), k), size=size)
 
 
 def fill_diagonal(a, val, wrap=False, *, inplace=True):

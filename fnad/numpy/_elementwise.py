@@ -604,14 +604,14 @@ def float_power(x1, x2):
 
 @numpy_when_eager(lambda x1, x2: np.heaviside(x1, x2))
 def heaviside(x1, x2):
-    """The Heaviside step: 0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0.
+    """The Heaviside step: 0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0 (NaN where x1 is NaN).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.heaviside(np.array([-2.0, 0.0, 3.0]), 0.5)
     array([0. , 0.5, 1. ])
     """
     x1, x2, _ = _promoted_pair(np.heaviside, x1, x2)
-    return where(less(x1, 0), 0, where(greater(x1, 0), 1, x2))
+    return where(isnan(x1), x1, where(less(x1, 0), 0, where(greater(x1, 0), 1, x2)))
 
 
 @numpy_when_eager(np.sinc)

@@ -247,7 +247,8 @@ def count_nonzero(a, axis=None, keepdims=False):
     >>> fnp.count_nonzero(np.array([[0, 1, 2], [3, 0, 0]]), axis=1)
     array([2, 1])
     """
-    return sum(_as_bool(_asarray_traced(a)), axis=axis, keepdims=keepdims)
+    a = _asarray_traced(a)
+    return sum(a if get_aval(a).dtype == np.bool_ else a != 0, axis=axis, keepdims=keepdims)
 
 
 def ptp(a, axis=None, keepdims=False):

@@ -352,6 +352,8 @@ def union1d(ar1, ar2, *, size=None, fill_value=None):
     """
     _check_size("union1d", size)
     both = concatenate([ravel(_asarray_traced(ar1)), ravel(_asarray_traced(ar2))])
+    if size is None:
+        _concrete(both, "union1d", _SIZE_HINT)
     return unique(both, size=size, fill_value=fill_value)
 
 
