@@ -32,7 +32,7 @@ def apply_along_axis(func1d, axis, arr, *args, **kwargs):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.apply_along_axis(lambda v: v[0] + v[-1], 1, np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
-    array([4., 10.])
+    array([ 4., 10.])
     """
     arr = _asarray_traced(arr)
     nd = get_aval(arr).ndim

@@ -354,7 +354,7 @@ def einsum_path(subscripts, /, *operands, optimize="auto"):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.einsum_path("ij,jk,kl->il", np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 5)))[0]
-    ['einsum_path', (0, 1), (0, 1)]
+    ['einsum_path', (1, 2), (0, 1)]
     """
     if not isinstance(subscripts, str):
         subscripts, operands = _sublist_subscripts((subscripts,) + operands)

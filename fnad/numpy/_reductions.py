@@ -329,7 +329,7 @@ nanmin.__doc__ = """The minimum along `axis` ignoring NaN (NaN for an all-NaN sl
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanmin(np.array([3.0, np.nan, -1.0]))
-    np.float64(-1.0)
+    array(-1.)
     """
 
 

@@ -430,7 +430,7 @@ def choose(a, choices, out=None, mode="raise"):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.choose(np.array([0, 2, 1]), [np.array([1, 2, 3]), np.array([10, 20, 30]), np.array([7, 8, 9])])
-    array([ 1,  9, 30])
+    array([ 1,  8, 30])
     """
     a = _asarray_traced(a)
     n = len(choices)

@@ -89,7 +89,7 @@ def i0(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.i0(np.array([0.0, 1.0, 10.0]))
-    array([ 1.        ,  1.26606588, 2815.71662847])
+    array([1.00000000e+00, 1.26606588e+00, 2.81571663e+03])
     >>> fnad.grad(fnp.i0)(1.0)   # i0' = i1
     array(0.5651591)
     """
