@@ -396,7 +396,8 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     if not _is_inexact(a):
         return var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     centre = nanmean(a, axis=axis, dtype=dtype, keepdims=True) if mean is None else mean
-    ss = nansum((a - centre) ** 2, axis=axis, dtype=dtype, keepdims=keepdims)
+    # NaNs become 0 before squaring, so that their (masked) derivative is 0, not 0 * NaN
+    ss = sum(_without_nan(a - centre, 0) ** 2, axis=axis, dtype=dtype, keepdims=keepdims)
     n = _convert(_nan_count(a, axis, keepdims), get_aval(_asarray_traced(ss)).dtype)
     return ss / maximum(n - ddof, 0)
 
