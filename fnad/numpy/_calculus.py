@@ -10,8 +10,10 @@ from ..core import get_aval
 from ..primitives import indexing as ix
 from ._core import asarray_traced as _asarray_traced
 from ._core import convert as _convert
+from ._core import inexact as _inexact
 from ._core import normalize_axes as _normalize_axes
 from ._core import normalize_axis as _normalize_axis
+from ._core import promoted_inexact as _promoted_inexact
 from ._core import shape_of as _shape
 from ._elementwise import abs, clip, greater, less, logical_and, mod, where
 from ._indexing import take
@@ -19,14 +21,6 @@ from ._joining import concatenate
 from ._reductions import sum
 from ._shapes import ravel, reshape
 from ._sorting import argsort, cumsum, diff, searchsorted
-
-
-def _float(*arrays):
-    """The arrays converted to one float dtype (float64 for integers, as NumPy)."""
-    arrays = [_asarray_traced(a) for a in arrays]
-    dt = np.result_type(*[get_aval(a).dtype for a in arrays], np.float16)
-    dt = np.dtype(np.float64) if dt == np.float16 else dt
-    return [a if get_aval(a).dtype == dt else _convert(a, dt) for a in arrays]
 
 
 def interp(x, xp, fp, left=None, right=None, period=None):
@@ -41,7 +35,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     >>> fnad.grad(fnp.interp)(1.5, np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 0.0]))
     array(10.)
     """
-    x, xp, fp = _float(x, xp, fp)
+    x, xp, fp = _promoted_inexact(x, xp, fp)
     if get_aval(xp).ndim != 1 or get_aval(fp).ndim != 1 or _shape(xp) != _shape(fp) or _shape(xp)[0] == 0:
         raise ValueError(
             f"interp: xp and fp must be 1-d non-empty sequences of the same length, got shapes {_shape(xp)} and "
@@ -87,7 +81,7 @@ def gradient(f, *varargs, axis=None, edge_order=None):
     """
     if edge_order not in (None, 1):
         raise NotImplementedError("gradient: only edge_order=1 is supported (as in JAX)")
-    (f,) = _float(f)
+    f = _inexact(f)
     nd = get_aval(f).ndim
     axes = _normalize_axes(axis, nd)
     if len(varargs) == 0:
@@ -118,7 +112,7 @@ def _gradient_along(f, h, axis):
         first = (part(1, 2) - part(0, 1)) / h
         last = (part(n - 1, n) - part(n - 2, n - 1)) / h
     else:
-        (x,) = _float(h)
+        x = _inexact(h)
         if _shape(x) != (n,):
             raise ValueError(f"gradient: coordinates of shape {_shape(x)} must match axis {axis} (length {n})")
         dx = diff(x)
@@ -145,7 +139,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     >>> fnp.trapezoid(np.array([1.0, 2.0, 3.0]), x=np.array([0.0, 1.0, 3.0]))
     np.float64(6.5)
     """
-    (y,) = _float(y)
+    y = _inexact(y)
     axis = _normalize_axis(axis, get_aval(y).ndim)
     n = _shape(y)[axis]
     if x is None:
@@ -181,7 +175,7 @@ def unwrap(p, discont=None, axis=-1, period=2 * np.pi):
     >>> fnp.unwrap(np.array([0.0, 3.0, 6.5, 0.5])).round(4)
     array([0.    , 3.    , 0.2168, 0.5   ])
     """
-    (p,) = _float(p)
+    p = _inexact(p)
     axis = _normalize_axis(axis, get_aval(p).ndim)
     n = _shape(p)[axis]
     if n < 2:

@@ -217,6 +217,23 @@ def stack_traced(arrays, axis=0, dtype=None):
     return ix.concatenate([sh.expand_dims(a, (axis,)) for a in arrays], axis)
 
 
+def inexact(a, dtype=None):
+    """`a` as an array of an inexact dtype: `dtype` if given, else its own if inexact, float64 for integers and
+    bools (as NumPy's statistics and JAX's promote_dtypes_inexact)."""
+    a = asarray_traced(a)
+    dt = get_aval(a).dtype if dtype is None else np.dtype(dtype)
+    if not np.issubdtype(dt, np.inexact):
+        dt = np.dtype(np.float64)
+    return a if get_aval(a).dtype == dt else convert(a, dt)
+
+
+def promoted_inexact(*arrays):
+    """The arrays converted to their common dtype, made inexact as by `inexact`."""
+    arrays = [asarray_traced(a) for a in arrays]
+    dt = np.result_type(*[get_aval(a).dtype for a in arrays])
+    return [inexact(a, dt) for a in arrays]
+
+
 def shape_of(x):
     return get_aval(x).shape
 
@@ -248,10 +265,12 @@ __all__ = [
     "concrete",
     "convert",
     "elementwise",
+    "inexact",
     "is_traced",
     "normalize_axes",
     "normalize_axis",
     "promoted",
+    "promoted_inexact",
     "result_type",
     "shape_of",
     "stack_traced",

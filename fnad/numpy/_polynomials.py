@@ -12,6 +12,7 @@ from ..primitives import indexing as ix
 from ._core import asarray_traced as _asarray_traced
 from ._core import concrete as _concrete
 from ._core import convert as _convert
+from ._core import inexact as _inexact
 from ._core import promoted as _promoted
 from ._core import shape_of as _shape
 from ._creation import zeros
@@ -22,11 +23,6 @@ from ._reductions import sum
 from ._shapes import atleast_1d, broadcast_to, reshape, transpose
 from ._sorting import cumprod
 from .linalg import qr, solve
-
-
-def _float(a):
-    a = _asarray_traced(a)
-    return a if get_aval(a).dtype.kind in "fc" else _convert(a, np.float64)
 
 
 def polyval(p, x, *, unroll=16):
@@ -89,7 +85,7 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     deg = int(deg)
     if deg < 0:
         raise ValueError("polyfit: expected deg >= 0")
-    x, y = _float(x), _float(y)
+    x, y = _inexact(x), _inexact(y)
     x, y = _promoted([x, y])
     if get_aval(x).ndim != 1 or get_aval(y).ndim not in (1, 2) or _shape(x)[0] != _shape(y)[0]:
         raise TypeError(f"polyfit: x must be 1-d and y 1-d or 2-d of the same length, got {_shape(x)} and {_shape(y)}")
@@ -185,7 +181,7 @@ def polydiv(u, v, *, trim_leading_zeros=False):
     >>> q, r
     (array([ 1., -2.]), array([0., 0., 0.]))
     """
-    u, v = _promoted([_float(atleast_1d(u)), _float(atleast_1d(v))])
+    u, v = _promoted([_inexact(atleast_1d(u)), _inexact(atleast_1d(v))])
     m, n = _shape(u)[0] - 1, _shape(v)[0] - 1
     quotient, r = [], u
     for k in range(max(m - n + 1, 0)):
@@ -226,7 +222,7 @@ def polyint(p, m=1, k=None):
     m = int(m)
     if m < 0:
         raise ValueError("polyint: order of integral must be positive")
-    p = _float(atleast_1d(p))
+    p = _inexact(atleast_1d(p))
     k = zeros(m, get_aval(p).dtype) if k is None else atleast_1d(_asarray_traced(k))
     if _shape(k)[0] == 1 and m > 1:
         k = broadcast_to(k, (m,))

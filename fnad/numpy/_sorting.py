@@ -163,9 +163,23 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     return tuple(out) if sparse else tuple(broadcast_arrays(*out))
 
 
-@numpy_when_eager(np.searchsorted)
-def searchsorted(a, v, side="left", sorter=None):
-    """Insertion points of v in the sorted 1-d a, by counting (O(len(a) * size(v))).
+_SEARCH_METHODS = ("scan", "scan_unrolled", "sort", "compare_all")
+
+
+def _searchsorted_eager(a, v, side="left", sorter=None, *, method="scan"):
+    _check_search_method(method)
+    return np.searchsorted(a, v, side=side, sorter=sorter)
+
+
+def _check_search_method(method):
+    if method not in _SEARCH_METHODS:
+        raise ValueError(f"searchsorted: method must be one of {_SEARCH_METHODS}, got {method!r}")
+
+
+@numpy_when_eager(_searchsorted_eager)
+def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
+    """Insertion points of v in the sorted 1-d a, by counting (O(len(a) * size(v))). JAX's `method` (how
+    the search runs) is accepted; every method gives the same result.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.searchsorted(np.array([1.0, 2.0, 3.0]), np.array([0.5, 2.0, 9.0]))
@@ -173,6 +187,7 @@ def searchsorted(a, v, side="left", sorter=None):
     >>> fnp.searchsorted(np.array([1.0, 2.0, 3.0]), 2.0, side='right')
     np.int64(2)
     """
+    _check_search_method(method)
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     a = asarray_traced(a)

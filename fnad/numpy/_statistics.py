@@ -16,6 +16,7 @@ from ..primitives import indexing as ix
 from ._core import asarray_traced as _asarray_traced
 from ._core import concrete as _concrete
 from ._core import convert as _convert
+from ._core import inexact as _as_inexact
 from ._core import normalize_axes as _normalize_axes
 from ._core import promoted as _promoted
 from ._core import shape_of as _shape
@@ -32,19 +33,10 @@ from ._sorting import diff, searchsorted, sort
 _QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def _inexact(a, dtype=None):
-    """`a` as an array of an inexact dtype (float64 for integers and bools, as NumPy and JAX)."""
-    a = _asarray_traced(a)
-    dt = get_aval(a).dtype if dtype is None else np.dtype(dtype)
-    if not np.issubdtype(dt, np.inexact):
-        dt = np.dtype(np.float64)
-    return a if get_aval(a).dtype == dt else _convert(a, dt)
-
-
 def _quantile(a, q, axis, method, keepdims, ignore_nan, name):
     if method not in _QUANTILE_METHODS:
         raise ValueError(f"{name}: method must be one of {', '.join(map(repr, _QUANTILE_METHODS))}, got {method!r}")
-    a = _inexact(a)
+    a = _as_inexact(a)
     q = _asarray_traced(q)
     q = _convert(q, get_aval(a).dtype) if get_aval(q).dtype != get_aval(a).dtype else q
     if get_aval(q).ndim > 1:
@@ -143,7 +135,7 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
     array([2., 6.])
     """
     _check_quantile_args("percentile", out, weights)
-    return _quantile(a, _inexact(q) / 100, axis, method, keepdims, ignore_nan=False, name="percentile")
+    return _quantile(a, _as_inexact(q) / 100, axis, method, keepdims, ignore_nan=False, name="percentile")
 
 
 def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *, weights=None):
@@ -154,7 +146,7 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
     array(3.)
     """
     _check_quantile_args("nanpercentile", out, weights)
-    return _quantile(a, _inexact(q) / 100, axis, method, keepdims, ignore_nan=True, name="nanpercentile")
+    return _quantile(a, _as_inexact(q) / 100, axis, method, keepdims, ignore_nan=True, name="nanpercentile")
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
@@ -224,7 +216,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
 
 
 def _cov_variables(m, rowvar, dtype, what):
-    x = _inexact(m, dtype)
+    x = _as_inexact(m, dtype)
     if get_aval(x).ndim > 2:
         raise ValueError(f"cov: {what} has more than 2 dimensions (shape {_shape(x)})")
     x = atleast_2d(x)
@@ -305,8 +297,9 @@ def digitize(x, bins, right=False, *, method=None):
     if n == 0:
         return zeros(_shape(_asarray_traced(x)), np.int64)
     side = "left" if right else "right"
-    increasing = searchsorted(bins, x, side=side)
-    decreasing = n - searchsorted(bins[::-1], x, side=side)
+    method = "scan" if method is None else method
+    increasing = searchsorted(bins, x, side=side, method=method)
+    decreasing = n - searchsorted(bins[::-1], x, side=side, method=method)
     return where(bins[-1] >= bins[0], increasing, decreasing)
 
 
@@ -319,15 +312,15 @@ def histogram_bin_edges(a, bins=10, range=None, weights=None):
     array([1., 3., 5., 7., 9.])
     """
     if np.ndim(bins) == 1 or isinstance(bins, (list, tuple)) or get_aval(_asarray_traced(bins)).ndim == 1:
-        return _inexact(bins)
+        return _as_inexact(bins)
     bins = operator.index(_concrete(bins, "histogram's number of bins").item())
     if bins < 1:
         raise ValueError(f"histogram: `bins` must be positive, got {bins}")
-    a = _inexact(a)
+    a = _as_inexact(a)
     if range is None:
         lo, hi = min(a), max(a)
     else:
-        lo, hi = (_inexact(r, get_aval(a).dtype) for r in range)
+        lo, hi = (_as_inexact(r, get_aval(a).dtype) for r in range)
     point = lo == hi
     lo, hi = where(point, lo - 0.5, lo), where(point, hi + 0.5, hi)
     return linspace(lo, hi, bins + 1, dtype=get_aval(a).dtype)
@@ -377,7 +370,7 @@ def histogramdd(sample, bins=10, range=None, weights=None, density=None):
     array([[1., 0.],
            [1., 1.]])
     """
-    sample = _inexact(sample)
+    sample = _as_inexact(sample)
     if get_aval(sample).ndim != 2:
         raise ValueError(f"histogramdd: sample must have shape (N, D), got {_shape(sample)}")
     n_points, d = _shape(sample)
