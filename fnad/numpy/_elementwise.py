@@ -8,7 +8,7 @@ import builtins
 
 import numpy as np
 
-from ..core import Tracer, get_aval
+from ..core import ConcretizationError, Tracer, get_aval
 from ..lax.control_flow import while_loop
 from ..primitives import elementwise as ew
 from ..primitives.reductions import reduce_or
@@ -20,6 +20,7 @@ from ._core import elementwise as _elementwise
 from ._core import is_traced as _is_traced
 from ._core import numpy_when_eager, ufunc_out_dtype
 from ._core import result_type as _result_type
+from ._nonzero import check_size, sized_nonzero
 
 negative = _elementwise(np.negative, ew.neg, "negative")
 positive = _elementwise(np.positive, lambda x: x, "positive")
@@ -420,13 +421,19 @@ def _int_bound(bound, dtype):
     return minimum(maximum(bound, int(info.min)), builtins.min(int(info.max), int(i64.max)))
 
 
-@numpy_when_eager(
-    lambda condition, x=None, y=None: np.where(condition) if x is None and y is None else np.where(condition, x, y)
-)
-def where(condition, x=None, y=None):
+def _where_eager(condition, x=None, y=None, /, *, size=None, fill_value=None):
+    if x is None and y is None:
+        check_size("where", size)
+        return np.where(condition) if size is None else sized_nonzero(condition, size, fill_value, "where")
+    return np.where(condition, x, y)
+
+
+@numpy_when_eager(_where_eager)
+def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     """Elementwise `x` where `condition` else `y` (broadcast together; x and y promoted as NumPy).
-    The derivative flows to the selected operand only. The one-argument form `where(condition)`
-    has a data-dependent shape, so it needs a concrete (not traced) condition.
+    The derivative flows to the selected operand only. The one-argument form `where(condition)` is
+    nonzero(condition): its length depends on the values, so it needs a concrete condition, or a static
+    `size` (padded with `fill_value`, as in JAX).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> x = np.array([-1.0, 2.0, -3.0])
@@ -434,12 +441,20 @@ def where(condition, x=None, y=None):
     array([0., 2., 0.])
     >>> fnad.grad(lambda x: fnp.sum(fnp.where(x > 0, x, 0.0)))(x)
     array([0., 1., 0.])
+    >>> fnad.jit(lambda x: fnp.where(x < 0, size=3, fill_value=-1))(x)
+    (array([ 0,  2, -1]),)
     """
     if x is None and y is None:
-        raise TypeError(
-            "where(condition) with one argument has a data-dependent output shape and "
-            "needs a concrete value; use the three-argument where(condition, x, y)"
-        )
+        check_size("where", size)
+        if size is None:
+            raise ConcretizationError(
+                "where(condition) with one argument has a data-dependent output shape and needs a concrete "
+                "value; pass size= (a static bound on the output length), or use the three-argument "
+                "where(condition, x, y)"
+            )
+        return sized_nonzero(condition, size, fill_value, "where")
+    if x is None or y is None:
+        raise ValueError("where: either both or neither of x and y should be given")
     dt, weak = _result_type(x, y)
     c = _as_bool(_asarray_traced(condition))
     c, xx, yy = _broadcast_arrays(

@@ -86,7 +86,7 @@ class _Grid:
             return _range_of(key)
         ranges = [_range_of(k) for k in key]
         grids = meshgrid(*ranges, indexing="ij", sparse=self.sparse)
-        return list(grids) if self.sparse else stack(grids, axis=0)
+        return grids if self.sparse else stack(grids, axis=0)
 
 
 mgrid = _Grid(False, "mgrid")

@@ -381,7 +381,8 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     if not _is_inexact(a):
         return mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     s = nansum(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    return s / _convert(_nan_count(a, axis, keepdims), get_aval(_asarray_traced(s)).dtype)
+    with np.errstate(invalid="ignore"):  # an all-NaN slice is 0 / 0 = NaN, quietly (as in JAX)
+        return s / _convert(_nan_count(a, axis, keepdims), get_aval(_asarray_traced(s)).dtype)
 
 
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
@@ -399,7 +400,8 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     # NaNs become 0 before squaring, so that their (masked) derivative is 0, not 0 * NaN
     ss = sum(_without_nan(a - centre, 0) ** 2, axis=axis, dtype=dtype, keepdims=keepdims)
     n = _convert(_nan_count(a, axis, keepdims), get_aval(_asarray_traced(ss)).dtype)
-    return ss / maximum(n - ddof, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ss / maximum(n - ddof, 0)
 
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):

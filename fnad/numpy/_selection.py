@@ -23,6 +23,7 @@ from ._creation import full
 from ._elementwise import clip, equal, isnan, logical_and, logical_not, logical_or, mod, not_equal, where
 from ._indexing import take, take_along_axis
 from ._joining import concatenate, stack
+from ._nonzero import check_size, sized_nonzero
 from ._reductions import any, argmax, min, sum
 from ._shapes import broadcast_arrays, broadcast_to, ravel, reshape
 from ._sorting import argsort, cumsum, lexsort
@@ -32,11 +33,6 @@ _SIZE_HINT = "Pass size= (a static bound on the output length, with fill_value= 
 UniqueAllResult = namedtuple("UniqueAllResult", ["values", "indices", "inverse_indices", "counts"])
 UniqueCountsResult = namedtuple("UniqueCountsResult", ["values", "counts"])
 UniqueInverseResult = namedtuple("UniqueInverseResult", ["values", "inverse_indices"])
-
-
-def _check_size(name, size):
-    if size is not None and (not isinstance(size, (int, np.integer)) or size < 0):
-        raise TypeError(f"{name}: size must be a non-negative Python int (a static length), got {size!r}")
 
 
 def _scatter_first(size, positions, values, fill):
@@ -52,12 +48,6 @@ def _truth(a):
     return a if get_aval(a).dtype == np.bool_ else not_equal(a, 0)
 
 
-def _first_positions(mask, size):
-    """For a 1-d boolean mask: where each true entry lands in the packed output (size for the others)."""
-    rank = cumsum(mask) - 1
-    return where(mask, rank, size)
-
-
 def nonzero(a, *, size=None, fill_value=None):
     """The indices of the nonzero elements (a tuple with one index array per axis). Without `size` the output
     length depends on the values, so `a` must be concrete; with `size` (as in JAX) the first `size` indices
@@ -70,24 +60,10 @@ def nonzero(a, *, size=None, fill_value=None):
     >>> fnad.jit(lambda a: fnp.nonzero(a, size=3, fill_value=-1))(np.array([0, 5, 0, 7]))
     (array([ 1,  3, -1]),)
     """
-    _check_size("nonzero", size)
+    check_size("nonzero", size)
     if size is None:
         return np.nonzero(_concrete(a, "nonzero", _SIZE_HINT))
-    a = _asarray_traced(a)
-    shape = _shape(a)
-    if not shape:
-        raise ValueError("nonzero: calling nonzero on 0-d arrays is not allowed (use atleast_1d)")
-    mask = ravel(_truth(a))
-    positions = _first_positions(mask, size)
-    flat = sh.iota(np.int64, (int(np.prod(shape)),), 0)
-    fills = fill_value if isinstance(fill_value, (tuple, list)) else (fill_value,) * len(shape)
-    if len(fills) != len(shape):
-        raise ValueError(f"nonzero: fill_value must be a scalar or a tuple of {len(shape)} scalars, got {fill_value!r}")
-    strides = np.cumprod((shape + (1,))[::-1])[::-1][1:]
-    return tuple(
-        _scatter_first(size, positions, (flat // int(stride)) % n, 0 if fill is None else fill)
-        for n, stride, fill in zip(shape, strides, fills)
-    )
+    return sized_nonzero(a, size, fill_value)
 
 
 def argwhere(a, *, size=None, fill_value=None):
@@ -103,7 +79,7 @@ def argwhere(a, *, size=None, fill_value=None):
            [1, 0],
            [9, 9]])
     """
-    _check_size("argwhere", size)
+    check_size("argwhere", size)
     if size is None:
         return np.argwhere(_concrete(a, "argwhere", _SIZE_HINT))
     a = _asarray_traced(a)
@@ -122,7 +98,7 @@ def flatnonzero(a, *, size=None, fill_value=None):
     >>> fnp.flatnonzero(np.array([0, 1, 1]), size=4)
     array([1, 2, 0, 0])
     """
-    _check_size("flatnonzero", size)
+    check_size("flatnonzero", size)
     if size is None:
         return np.flatnonzero(_concrete(a, "flatnonzero", _SIZE_HINT))
     return nonzero(ravel(_asarray_traced(a)), size=size, fill_value=fill_value)[0]
@@ -186,7 +162,7 @@ def unique(
     >>> fnad.jit(lambda a: fnp.unique(a, size=5, fill_value=-1))(np.array([3, 1, 3, 2]))
     array([ 1,  2,  3, -1, -1])
     """
-    _check_size("unique", size)
+    check_size("unique", size)
     if size is not None:
         if axis is not None:
             raise NotImplementedError("unique(axis=..., size=...) is not supported")
@@ -261,7 +237,7 @@ def compress(condition, a, axis=None, *, size=None, fill_value=0, out=None):
     >>> fnp.compress(np.array([False, True]), np.array([7.0, 8.0]), size=3, fill_value=-1)
     array([ 8., -1., -1.])
     """
-    _check_size("compress", size)
+    check_size("compress", size)
     a = _asarray_traced(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -350,7 +326,7 @@ def union1d(ar1, ar2, *, size=None, fill_value=None):
     >>> fnp.union1d(np.array([3, 1]), np.array([2, 3]))
     array([1, 2, 3])
     """
-    _check_size("union1d", size)
+    check_size("union1d", size)
     both = concatenate([ravel(_asarray_traced(ar1)), ravel(_asarray_traced(ar2))])
     if size is None:
         _concrete(both, "union1d", _SIZE_HINT)
@@ -365,7 +341,7 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=Non
     >>> fnp.intersect1d(np.array([5, 1, 3, 1]), np.array([1, 2, 3]), return_indices=True)
     (array([1, 3]), array([1, 2]), array([0, 2]))
     """
-    _check_size("intersect1d", size)
+    check_size("intersect1d", size)
     values, idx1, real = _set_of(ar1, None)
     b = ravel(_asarray_traced(ar2))
     matches = equal(sh.expand_dims(values, (1,)), b)
@@ -383,7 +359,7 @@ def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
     >>> fnp.setdiff1d(np.array([5, 1, 3, 1]), np.array([1, 2]))
     array([3, 5])
     """
-    _check_size("setdiff1d", size)
+    check_size("setdiff1d", size)
     values, _, real = _set_of(ar1, None)
     keep = logical_and(real, logical_not(isin(values, ar2)))
     return _packed("setdiff1d", keep, values, size, fill_value)
@@ -396,7 +372,7 @@ def setxor1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
     >>> fnp.setxor1d(np.array([5, 1, 3]), np.array([1, 2]))
     array([2, 3, 5])
     """
-    _check_size("setxor1d", size)
+    check_size("setxor1d", size)
     v1, _, real1 = _set_of(ar1, None)
     v2, _, real2 = _set_of(ar2, None)
     values = concatenate([v1, v2])

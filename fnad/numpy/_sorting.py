@@ -136,11 +136,13 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
 
 @numpy_when_eager(
-    lambda *xi, copy=True, sparse=False, indexing="xy": np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
+    lambda *xi, copy=True, sparse=False, indexing="xy": list(
+        np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
+    )
 )
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
-    """Coordinate arrays from 1-d coordinate vectors ('xy' Cartesian or 'ij' matrix indexing; sparse=True
-    keeps size-1 axes).
+    """A list of coordinate arrays (as JAX; NumPy returns a tuple) from 1-d coordinate vectors ('xy'
+    Cartesian or 'ij' matrix indexing; sparse=True keeps size-1 axes).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> X, Y = fnp.meshgrid(np.array([1, 2, 3]), np.array([10, 20]))
@@ -160,7 +162,7 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     for i, x in enumerate(xi):
         pos = (1 - i if i < 2 else i) if indexing == "xy" and nd > 1 else i
         out.append(reshape(ravel(asarray_traced(x)), (1,) * pos + (-1,) + (1,) * (nd - pos - 1)))
-    return tuple(out) if sparse else tuple(broadcast_arrays(*out))
+    return out if sparse else list(broadcast_arrays(*out))
 
 
 _SEARCH_METHODS = ("scan", "scan_unrolled", "sort", "compare_all")
