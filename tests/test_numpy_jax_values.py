@@ -278,6 +278,7 @@ JAX = {
     "unique_nan": np.array([1.0, 2.0, np.nan, 1.0]),  # jnp.unique([1, nan, nan, 2], size=4)
     "nonzero": (np.array([0, 1, 0]), np.array([1, 0, 0])),  # jnp.nonzero([[0, 1], [2, 0]], size=3)
     "nonzero_fill": (np.array([1, 2]),),  # jnp.nonzero([0, 1, 1, 1], size=2, fill_value=-1)
+    "where": (np.array([0, 1, 1]), np.array([1, 0, 1])),  # jnp.where([[0, 1], [2, 3]], size=3)
     "argwhere": np.array([[0, 1], [1, 0], [9, 9]]),  # jnp.argwhere([[0, 1], [2, 0]], size=3, fill_value=9)
     "flatnonzero": np.array([1, 2, 0, 0]),  # jnp.flatnonzero([0, 1, 1], size=4)
     "bincount": np.array([1, 2, 0]),  # jnp.bincount([0, 1, 1, 5], length=3)
@@ -311,6 +312,7 @@ CALLS = {
     "unique_nan": lambda: fnp.unique(np.array([1.0, np.nan, np.nan, 2.0]), size=4),
     "nonzero": lambda: fnp.nonzero(np.array([[0, 1], [2, 0]]), size=3),
     "nonzero_fill": lambda: fnp.nonzero(np.array([0, 1, 1, 1]), size=2, fill_value=-1),
+    "where": lambda: fnp.where(np.array([[0, 1], [2, 3]]), size=3),
     "argwhere": lambda: fnp.argwhere(np.array([[0, 1], [2, 0]]), size=3, fill_value=9),
     "flatnonzero": lambda: fnp.flatnonzero(np.array([0, 1, 1]), size=4),
     "bincount": lambda: fnp.bincount(np.array([0, 1, 1, 5]), length=3),

@@ -133,7 +133,7 @@ for _n in ("invert", "bitwise_not"):
 CASES.update(
     {
         "clip": [case(X, -1.0, 1.0), case(I, 0, None)],
-        "where": [case(B, X, Y), case(B, I, 2.5)],
+        "where": [case(B, X, Y), case(B, I, 2.5), case(B, size=4, fill_value=-1)],
         # creation
         "array": [case(X), case([V, W])],
         "asarray": [case(X), case(I, dtype=np.float32)],
