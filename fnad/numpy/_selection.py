@@ -275,10 +275,12 @@ def trim_zeros(filt, trim="fb"):
     array([1, 2])
     """
     values = _concrete(filt, "trim_zeros", "Use fnad.numpy.where to mask the zeros with a fixed shape instead.")
-    nz = np.flatnonzero(values)
-    start = nz[0] if nz.size and "f" in trim.lower() else (len(values) if not nz.size else 0)
-    stop = nz[-1] + 1 if nz.size and "b" in trim.lower() else (start if not nz.size else len(values))
-    return _asarray_traced(filt)[int(start) : int(stop)]
+    nonzero_at = np.flatnonzero(values)
+    if not nonzero_at.size:
+        return _asarray_traced(filt)[:0]
+    start = int(nonzero_at[0]) if "f" in trim.lower() else 0
+    stop = int(nonzero_at[-1]) + 1 if "b" in trim.lower() else len(values)
+    return _asarray_traced(filt)[start:stop]
 
 
 def isin(element, test_elements, assume_unique=False, invert=False, *, method="auto"):
@@ -296,10 +298,10 @@ def isin(element, test_elements, assume_unique=False, invert=False, *, method="a
     return logical_not(hits) if invert else hits
 
 
-def _set_of(ar, size):
-    """The distinct values of ravel(ar) padded to `size` (by default its length) and which are real."""
+def _set_of(ar):
+    """The distinct values of ravel(ar), padded to its length, their first indices, and which are real."""
     x = ravel(_asarray_traced(ar))
-    size = _shape(x)[0] if size is None else size
+    size = _shape(x)[0]
     values, indices, _, _, count = _unique_sized(x, size, None, True)
     return values, indices, sh.iota(np.int64, (size,), 0) < count
 
@@ -342,7 +344,7 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=Non
     (array([1, 3]), array([1, 2]), array([0, 2]))
     """
     check_size("intersect1d", size)
-    values, idx1, real = _set_of(ar1, None)
+    values, idx1, real = _set_of(ar1)
     b = ravel(_asarray_traced(ar2))
     matches = equal(sh.expand_dims(values, (1,)), b)
     keep = logical_and(real, any(matches, axis=1))
@@ -360,7 +362,7 @@ def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
     array([3, 5])
     """
     check_size("setdiff1d", size)
-    values, _, real = _set_of(ar1, None)
+    values, _, real = _set_of(ar1)
     keep = logical_and(real, logical_not(isin(values, ar2)))
     return _packed("setdiff1d", keep, values, size, fill_value)
 
@@ -373,8 +375,8 @@ def setxor1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
     array([2, 3, 5])
     """
     check_size("setxor1d", size)
-    v1, _, real1 = _set_of(ar1, None)
-    v2, _, real2 = _set_of(ar2, None)
+    v1, _, real1 = _set_of(ar1)
+    v2, _, real2 = _set_of(ar2)
     values = concatenate([v1, v2])
     keep = concatenate([logical_and(real1, logical_not(isin(v1, ar2))), logical_and(real2, logical_not(isin(v2, ar1)))])
     order = lexsort((values, logical_not(keep)))  # the kept values first, sorted
