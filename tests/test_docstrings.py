@@ -46,6 +46,14 @@ MODULES = [
         "joining",
         "sorting",
         "selection",
+        "statistics",
+        "calculus",
+        "polynomials",
+        "index_tricks",
+        "functional",
+        "bits",
+        "windows",
+        "interop",
     )
 ]
 

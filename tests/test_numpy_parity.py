@@ -133,7 +133,7 @@ for _n in ("invert", "bitwise_not"):
 CASES.update(
     {
         "clip": [case(X, -1.0, 1.0), case(I, 0, None)],
-        "where": [case(B, X, Y), case(B, I, 2.5)],
+        "where": [case(B, X, Y), case(B, I, 2.5), case(B, size=4, fill_value=-1)],
         # creation
         "array": [case(X), case([V, W])],
         "asarray": [case(X), case(I, dtype=np.float32)],
@@ -249,12 +249,150 @@ CASES.update(
     }
 )
 
+# Issue 13's names (JAX's semantics where JAX differs from NumPy; tests/test_numpy_jax_values.py checks the values).
+NAN = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan], [2.0, 5.0, -1.0]])
+for _n in ("acos", "acosh", "asin", "asinh", "atan", "atanh", "trunc", "sinc", "spacing", "isposinf", "isneginf", "i0"):
+    CASES[_n] = [case(EDGE), case(UNIT), case(X32)]
+for _n in ("atan2", "pow", "fmax", "fmin", "logaddexp2", "heaviside", "nextafter", "float_power"):
+    CASES[_n] = [case(X, Y), case(EDGE, EDGE[::-1]), case(X32, 2.0)]
+for _n in ("bitwise_invert",):
+    CASES[_n] = [case(I), case(B)]
+for _n in ("bitwise_left_shift", "bitwise_right_shift"):
+    CASES[_n] = [case(I, SHIFT)]
+for _n in ("real", "imag", "conj", "conjugate", "angle", "isreal", "iscomplex"):
+    CASES[_n] = [case(EDGE), case(I)]
+for _n in ("nansum", "nanprod", "nanmax", "nanmin", "nanmean", "nanvar", "nanstd", "nanargmax", "nanargmin"):
+    CASES[_n] = [case(NAN, axis=1), case(X), case(I, axis=0)]
+for _n in ("nanmedian", "nanquantile", "nanpercentile", "median", "quantile", "percentile"):
+    q = {"nanquantile": (0.3,), "quantile": (np.array([0.1, 0.5, 1.0]),), "percentile": (25,), "nanpercentile": (75,)}
+    CASES[_n] = [case(NAN, *q.get(_n, ()), axis=1), case(X, *q.get(_n, ())), case(I, *q.get(_n, ()), axis=0)]
+CASES.update(
+    {
+        "isclose": [case(X, X + 1e-9), case(EDGE, EDGE, equal_nan=True), case(I, 1.0)],
+        "allclose": [case(X, X + 1e-9), case(X, Y)],
+        "array_equal": [case(X, X), case(EDGE, EDGE, equal_nan=True), case(X, V)],
+        "array_equiv": [case(V, np.stack([V, V])), case(X, Y)],
+        "count_nonzero": [case(I), case(B, axis=1, keepdims=True)],
+        "ptp": [case(X, axis=1), case(I)],
+        "average": [case(X, axis=1, weights=V), case(I), case(X, weights=Y, returned=True)],
+        "divmod": [case(X, Y), case(I, 3)],
+        "modf": [case(EDGE), case(X32)],
+        "frexp": [case(EDGE), case(POS), case(X32)],
+        "ldexp": [case(X, SHIFT), case(X32, np.int32(3))],
+        "gcd": [case(I, SHIFT + 4)],
+        "lcm": [case(I, SHIFT + 4)],
+        "bitwise_count": [case(I), case(np.uint8([0, 7, 255]))],
+        "cumulative_sum": [case(X, axis=1), case(V, include_initial=True)],
+        "cumulative_prod": [case(X, axis=0, include_initial=True)],
+        "nancumsum": [case(NAN, axis=1)],
+        "nancumprod": [case(NAN)],
+        "partition": [case(EDGE, 4), case(X, 1, axis=1)],
+        "argpartition": [case(EDGE, 4), case(X, 0, axis=0)],
+        "lexsort": [case((np.array([1, 2, 1, 0]), np.array([0, 0, -1, 0])))],
+        "append": [case(X, V), case(X, Y, axis=0)],
+        "insert": [case(X, 1, V, axis=0), case(V, [0, 2], W[:2])],
+        "delete": [case(X, 1, axis=1), case(V, [0, 2])],
+        "rot90": [case(X), case(X, 3)],
+        "block": [case([[X, X], [Y, Y]])],
+        "concat": [case([X, Y], axis=1)],
+        "unstack": [case(X), case(X, axis=1)],
+        "hsplit": [case(X, 3)],
+        "vsplit": [case(X, 2)],
+        "dsplit": [case(X[..., None] * np.ones(4), 2)],
+        "resize": [case(V, (2, 4))],
+        "permute_dims": [case(X[None], (2, 0, 1))],
+        "matrix_transpose": [case(X[None])],
+        "rollaxis": [case(X[None], 2)],
+        "apply_along_axis": [case(fnp.sum, 1, X)],
+        "apply_over_axes": [case(fnp.sum, X, [0, 1])],
+        "vectorize": [],  # it returns a function: tests/test_numpy_jax_values.py runs one eagerly and under jit
+        "tri": [case(3, 4, 1)],
+        "fill_diagonal": [case(SQ, V, inplace=False)],
+        "tril_indices": [case(3)],
+        "triu_indices": [case(3, 1, 4)],
+        "diag_indices": [case(3)],
+        "mask_indices": [case(3, fnp.triu, 1, size=3)],
+        "diag_indices_from": [case(SQ)],
+        "tril_indices_from": [case(X)],
+        "triu_indices_from": [case(X, 1)],
+        "indices": [case((2, 3))],
+        "ix_": [case(V.astype(int), np.array([0, 2]))],
+        "ravel_multi_index": [case((np.array([1, 0]), np.array([2, 1])), (2, 3), mode="clip")],
+        "unravel_index": [case(np.array([5, 2, -1]), (2, 3))],
+        "logspace": [case(0.0, 2.0, 5)],
+        "geomspace": [case(1.0, 1000.0, 4)],
+        "fromfunction": [case(lambda i, j: i + j, (2, 3))],
+        "copy": [case(X)],
+        "astype": [case(X, np.int32)],
+        "bartlett": [case(5)],
+        "blackman": [case(5)],
+        "hamming": [case(5)],
+        "hanning": [case(5)],
+        "kaiser": [case(5, 4.0)],
+        "cov": [case(X), case(X, Y, rowvar=False), case(X, fweights=np.array([1, 2, 1]), aweights=W)],
+        "corrcoef": [case(X), case(V, W)],
+        "bincount": [case(np.array([0, 1, 1, 3]), length=5), case(np.array([2, 0]), W[:2], length=3)],
+        "digitize": [case(EDGE, SORTED), case(X, np.array([3.0, 0.0, -1.0]), right=True)],
+        "histogram": [case(EDGE[1:-2], 4), case(X, np.array([-1.0, 0.0, 2.0, 4.0]), density=True)],
+        "histogram_bin_edges": [case(X, 3)],
+        "histogram2d": [case(V, W, bins=2)],
+        "histogramdd": [case(X.T, bins=2)],
+        "interp": [case(EDGE, SORTED, np.arange(5.0)), case(X, np.array([0.0, 1.0, 2.0]), V, period=2.0)],
+        "gradient": [case(V), case(X, 0.5, axis=1), case(X, np.array([0.0, 1.0]), np.array([0.0, 1.0, 3.0]))],
+        "trapezoid": [case(X), case(X, x=np.array([0.0, 1.0, 3.0]))],
+        "ediff1d": [case(X, to_begin=V)],
+        "unwrap": [case(np.array([0.0, 3.0, 6.5, 0.5]))],
+        "polyval": [case(V, X), case(I[0], 2)],
+        "polyfit": [case(np.array([0.0, 1.0, 2.0, 3.0]), np.array([1.0, 3.0, 4.0, 7.5]), 2)],
+        "vander": [case(V), case(V, 4, increasing=True)],
+        "poly": [case(V)],
+        "polyadd": [case(V, W[:2])],
+        "polysub": [case(V, W[:2])],
+        "polymul": [case(V, W)],
+        "polydiv": [case(np.array([1.0, -3.0, 2.0, 5.0]), np.array([2.0, -1.0]))],
+        "polyder": [case(V), case(I[0], 2)],
+        "polyint": [case(V, 2, k=[1.0, 2.0])],
+        "convolve": [case(V, W[:2]), case(V, W, mode="same"), case(V[:2], W, mode="valid")],
+        "correlate": [case(V, W[:2]), case(V[:2], W, mode="full")],
+        "matvec": [case(X, V)],
+        "vecmat": [case(V[:2], X)],
+        "vecdot": [case(X, V), case(X, Y, axis=0)],
+        "packbits": [case(B), case(B, axis=1, bitorder="little")],
+        "unpackbits": [case(np.uint8([3, 250]), count=12)],
+        "isin": [case(I, np.array([3, 0, 9]))],
+        "choose": [case(SHIFT, [X, Y, V, 0.0], mode="clip")],
+        "piecewise": [case(V, [V < 0, V > 2], [lambda x: -x, lambda x: x**2, 0.5])],
+        "place": [case(X, X > 1, np.array([9.0, 8.0]), inplace=False)],
+        "put": [case(X, np.array([0, 4]), np.array([7.0, 8.0]), inplace=False)],
+        "put_along_axis": [case(X, np.array([[2], [0]]), 5.0, 1, inplace=False)],
+        "nonzero": [case(X, size=4, fill_value=-1)],
+        "argwhere": [case(I, size=7)],
+        "flatnonzero": [case(B, size=2)],
+        "unique": [case(I, size=8, return_index=True, return_inverse=True, return_counts=True), case(EDGE, size=3)],
+        "unique_values": [case(I, size=4)],
+        "unique_counts": [case(I, size=4)],
+        "unique_inverse": [case(I, size=4, fill_value=0)],
+        "unique_all": [case(I, size=7)],
+        "compress": [case(V > 0, X, axis=1, size=3), case(B[0], V, size=1)],
+        "extract": [case(B, X, size=4, fill_value=np.nan)],
+        "intersect1d": [case(I, SHIFT, size=3), case(I[0], I[1], return_indices=True, size=2)],
+        "union1d": [case(I[0], SHIFT[0], size=6)],
+        "setdiff1d": [case(I, SHIFT, size=3)],
+        "setxor1d": [case(I[0], SHIFT[0], size=5)],
+    }
+)
+
 # Static queries: their result is a Python value known while tracing; compared inside jit.
 STATIC = {
     "shape": [case(X)],
     "ndim": [case(X)],
     "size": [case(X), case(X, 1)],
     "result_type": [case(X32, 2.0), case(I32, X32)],
+    "isrealobj": [case(X)],
+    "iscomplexobj": [case(X)],
+    "isscalar": [case(X), case(X[0, 0])],
+    "broadcast_shapes": [case((2, 1), (3,))],
+    "einsum_path": [case("ij,jk->ik", X, X.T)],
 }
 
 # Output shape depends on the values: no jit by nature. Each must refuse traced input clearly.
@@ -263,8 +401,25 @@ NOT_JITTABLE = {
     "argwhere": "one row per nonzero element",
     "flatnonzero": "one index per nonzero element",
     "unique": "as long as the number of distinct values",
+    "compress": "as long as the number of true conditions",
+    "trim_zeros": "without the leading and trailing zeros",
+    "intersect1d": "the common distinct values",
+    "union1d": "the distinct values of both",
+    "setdiff1d": "the distinct values of one only",
+    "setxor1d": "the distinct values in exactly one",
 }
-NOT_JITTABLE_ARGS = {"nonzero": case(X), "argwhere": case(X), "flatnonzero": case(X), "unique": case(I)}
+NOT_JITTABLE_ARGS = {
+    "nonzero": case(X),
+    "argwhere": case(X),
+    "flatnonzero": case(X),
+    "unique": case(I),
+    "compress": case(V > 0, V),
+    "trim_zeros": case(np.array([0.0, 1.0, 0.0])),
+    "intersect1d": case(I, SHIFT),
+    "union1d": case(I, SHIFT),
+    "setdiff1d": case(I, SHIFT),
+    "setxor1d": case(I, SHIFT),
+}
 
 # Float results compared within this many ulps (0, exact, by default): the compiled vector math
 # (fnad_compiler/vecmath.py) is within 1-2 ulps of the C library NumPy calls, and LU solves round differently.
@@ -294,13 +449,25 @@ ULPS = {
         "logaddexp",
         "power",
         "linalg.solve",
+        "acosh",
+        "asinh",
+        "atan",
+        "atan2",
+        "atanh",
+        "i0",
+        "logaddexp2",
+        "logspace",
+        "kaiser",
     ]
 }
+# Sums, dot products and least squares in another order (NumPy's pairwise sums and BLAS against the
+# compiled loops), on results that cancel (a covariance near 0): a few more ulps.
+ULPS.update({"cov": 32, "corrcoef": 4, "geomspace": 4, "polyfit": 8, "average": 2, "quantile": 2, "percentile": 2})
 
 # Where -0.0 and 0.0 may legitimately come out either way: sort (equal values, and NumPy's default sort kind
 # is not stable); maximum/minimum of two zeros (NumPy's SIMD loops return the second operand, the compiled
 # code orders -0.0 below 0.0 as IEEE 754-2019 maximum/minimum do).
-ZERO_SIGN_MAY_DIFFER = {"sort", "maximum", "minimum"}
+ZERO_SIGN_MAY_DIFFER = {"sort", "partition", "maximum", "minimum"}
 
 
 def _public_functions():
@@ -637,10 +804,10 @@ NAMES_BEFORE_SPLIT = [
 ]
 
 
-def test_face_exports_the_same_public_names_as_before_the_split():
+def test_face_keeps_the_public_names_from_before_the_split_and_exports_exactly_all():
     public = {n for n in dir(fnp) if not n.startswith("_")}
-    assert public == set(NAMES_BEFORE_SPLIT)
-    assert sorted(fnp.__all__) == sorted(NAMES_BEFORE_SPLIT)
+    assert set(NAMES_BEFORE_SPLIT) <= public
+    assert public == set(fnp.__all__)  # issue 13's names are checked by tests/test_numpy_jax_names.py
     namespace = {}
     exec("from fnad.numpy import *", namespace)  # noqa: S102 (what a star import binds)
     assert set(namespace) - {"__builtins__"} == set(fnp.__all__)

@@ -217,6 +217,23 @@ def stack_traced(arrays, axis=0, dtype=None):
     return ix.concatenate([sh.expand_dims(a, (axis,)) for a in arrays], axis)
 
 
+def inexact(a, dtype=None):
+    """`a` as an array of an inexact dtype: `dtype` if given, else its own if inexact, float64 for integers and
+    bools (as NumPy's statistics and JAX's promote_dtypes_inexact)."""
+    a = asarray_traced(a)
+    dt = get_aval(a).dtype if dtype is None else np.dtype(dtype)
+    if not np.issubdtype(dt, np.inexact):
+        dt = np.dtype(np.float64)
+    return a if get_aval(a).dtype == dt else convert(a, dt)
+
+
+def promoted_inexact(*arrays):
+    """The arrays converted to their common dtype, made inexact as by `inexact`."""
+    arrays = [asarray_traced(a) for a in arrays]
+    dt = np.result_type(*[get_aval(a).dtype for a in arrays])
+    return [inexact(a, dt) for a in arrays]
+
+
 def shape_of(x):
     return get_aval(x).shape
 
@@ -226,16 +243,17 @@ def traced_array(a, dtype=None):
     return a if dtype is None or get_aval(a).dtype == dtype else convert(a, np.dtype(dtype))
 
 
-def concrete(x, what):
-    """The concrete value of x, or a clear error for outputs whose shape depends on values."""
+def concrete(x, what, hint=None):
+    """The concrete value of x, or a clear error for outputs whose shape depends on values; `hint` says
+    how to get a fixed shape instead (by default: fnad.numpy.where)."""
     if not isinstance(x, Tracer):
         return np.asarray(x)
     value = x.concrete_value()
     if value is None:
+        hint = hint or "Use fnad.numpy.where(condition, x, y) to select values with a fixed shape instead."
         raise ConcretizationError(
             f"{what} has a data-dependent output shape, so it needs a concrete value, but got an abstract "
-            f"traced array {x.aval.str_short()} (traced by {x._trace.main.name}{x.source_info()}). Use "
-            "fnad.numpy.where(condition, x, y) to select values with a fixed shape instead."
+            f"traced array {x.aval.str_short()} (traced by {x._trace.main.name}{x.source_info()}). {hint}"
         )
     return np.asarray(value)
 
@@ -247,10 +265,12 @@ __all__ = [
     "concrete",
     "convert",
     "elementwise",
+    "inexact",
     "is_traced",
     "normalize_axes",
     "normalize_axis",
     "promoted",
+    "promoted_inexact",
     "result_type",
     "shape_of",
     "stack_traced",

@@ -1,4 +1,5 @@
-"""fnad.numpy's array creation: array/asarray, zeros/ones/full(_like), arange, linspace, eye."""
+"""fnad.numpy's array creation: array/asarray/astype/copy, zeros/ones/full(_like), arange, linspace, logspace,
+geomspace, eye, fromfunction."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ._core import asarray_traced as _asarray_traced
 from ._core import convert as _convert
 from ._core import numpy_when_eager
 from ._core import result_type as _result_type
-from ._elementwise import floor
+from ._elementwise import abs, floor, log10, power, sign
 from ._joining import concatenate
 from ._shapes import expand_dims, moveaxis, reshape
 
@@ -254,3 +255,69 @@ def identity(n, dtype=None):
            [0, 1]])
     """
     return eye(n, dtype=dtype)
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """base ** linspace(start, stop, num): `num` values evenly spaced on a log scale.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.logspace(0.0, 3.0, 4)
+    array([   1.,   10.,  100., 1000.])
+    """
+    exponents = linspace(start, stop, num, endpoint=endpoint, axis=axis)
+    out = power(base, exponents) if np.ndim(base) == 0 else power(expand_dims(asarray(base), axis), exponents)
+    return out if dtype is None else _convert(out, np.dtype(dtype))
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """`num` values from start to stop (both nonzero, of one sign) in a geometric progression; the ends are
+    exact.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.geomspace(1.0, 1000.0, 4)
+    array([   1.,   10.,  100., 1000.])
+    """
+    start, stop = asarray(start), asarray(stop)
+    dt = _result_type(start, stop, 1.0)[0]
+    start, stop = _convert(start, dt), _convert(stop, dt)
+    out = sign(start) * logspace(log10(abs(start)), log10(abs(stop)), num, endpoint=endpoint, axis=0)
+    if num > 0:  # exact end points, as NumPy
+        first = reshape(start, (1,) + get_aval(start).shape)
+        middle = out[1:-1] if endpoint and num > 1 else out[1:]
+        last = [reshape(stop, (1,) + get_aval(stop).shape)] if endpoint and num > 1 else []
+        out = concatenate([first, middle] + last, 0)
+    out = moveaxis(out, 0, axis) if get_aval(out).ndim > 1 else out
+    return out if dtype is None else _convert(out, np.dtype(dtype))
+
+
+def fromfunction(function, shape, *, dtype=float, **kwargs):
+    """function(*indices) evaluated over the index grid of `shape` (each index array of `dtype`), as
+    numpy.fromfunction.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.fromfunction(lambda i, j: i + 10 * j, (2, 3), dtype=np.int64)
+    array([[ 0, 10, 20],
+           [ 1, 11, 21]])
+    """
+    shape = _shape_tuple(shape)
+    return function(*(sh.iota(np.dtype(dtype), shape, k) for k in range(len(shape))), **kwargs)
+
+
+def copy(a, order=None):
+    """A copy of `a` (NumPy's copy eagerly; traced values are immutable, so the value itself).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> x = np.array([1, 2]); y = fnp.copy(x); y[0] = 5; x
+    array([1, 2])
+    """
+    return np.array(a, copy=True) if not isinstance(a, Tracer) else a
+
+
+def astype(x, dtype, /, *, copy=False, device=None):
+    """x converted to `dtype` (the Array API astype).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.astype(np.array([1.7, -1.2]), np.int32)
+    array([ 1, -1], dtype=int32)
+    """
+    return asarray(x, dtype=dtype)

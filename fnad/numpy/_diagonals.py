@@ -1,4 +1,5 @@
-"""fnad.numpy's diagonals and triangles: trace, diagonal, tril, triu, diag, diagflat."""
+"""fnad.numpy's diagonals and triangles: trace, diagonal, tril, triu, tri, diag, diagflat, fill_diagonal, and
+the (static) index helpers tril_indices, triu_indices (and _from), diag_indices (and _from), mask_indices."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from ._core import asarray_traced, convert, numpy_when_eager
 from ._core import shape_of as _shape
 from ._elementwise import multiply
 from ._reductions import sum
-from ._shapes import broadcast_to, moveaxis, ravel, shape
+from ._selection import nonzero
+from ._shapes import broadcast_to, moveaxis, ravel, reshape, shape
 
 
 @numpy_when_eager(np.trace)
@@ -137,3 +139,138 @@ def diagflat(v, k=0):
            [0, 2, 0]])
     """
     return diag(ravel(v), k)
+
+
+def tri(N, M=None, k=0, dtype=None):
+    """The N x M matrix with ones at and below diagonal k and zeros above (float64 by default).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.tri(3, k=-1, dtype=np.int64)
+    array([[0, 0, 0],
+           [1, 0, 0],
+           [1, 1, 0]])
+    """
+    M = N if M is None else M
+    return convert(_tri_mask((int(N), int(M)), int(k), lower=True), np.dtype(dtype or np.float64))
+
+
+def _tri_indices(n, k, m, lower):
+    # static: the mask is computed by NumPy (the number of indices depends on n, k, m only)
+    return tuple(np.nonzero(np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)))
+
+
+def tril_indices(n, k=0, m=None):
+    """The (row, column) indices of the lower triangle (at and below diagonal k) of an n x m matrix.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.tril_indices(3)
+    (array([0, 1, 1, 2, 2, 2]), array([0, 0, 1, 0, 1, 2]))
+    """
+    return _tri_indices(int(n), int(k), None if m is None else int(m), lower=True)
+
+
+def triu_indices(n, k=0, m=None):
+    """The (row, column) indices of the upper triangle (at and above diagonal k) of an n x m matrix.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.triu_indices(3, k=1)
+    (array([0, 0, 1]), array([1, 2, 2]))
+    """
+    return _tri_indices(int(n), int(k), None if m is None else int(m), lower=False)
+
+
+def _matrix_shape(arr, name):
+    s = shape(arr)
+    if len(s) != 2:
+        raise ValueError(f"{name}: arr must be 2-d, got shape {s}")
+    return s
+
+
+def tril_indices_from(arr, k=0):
+    """tril_indices for the shape of the 2-d `arr`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.tril_indices_from(np.ones((2, 3)))
+    (array([0, 1, 1]), array([0, 0, 1]))
+    """
+    n, m = _matrix_shape(arr, "tril_indices_from")
+    return tril_indices(n, k, m)
+
+
+def triu_indices_from(arr, k=0):
+    """triu_indices for the shape of the 2-d `arr`.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.triu_indices_from(np.ones((2, 3)))
+    (array([0, 0, 0, 1, 1]), array([0, 1, 2, 1, 2]))
+    """
+    n, m = _matrix_shape(arr, "triu_indices_from")
+    return triu_indices(n, k, m)
+
+
+def diag_indices(n, ndim=2):
+    """The indices of the main diagonal of an n x ... x n array (`ndim` axes): ndim copies of arange(n).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.diag_indices(3)
+    (array([0, 1, 2]), array([0, 1, 2]))
+    """
+    if n < 0 or ndim < 0:
+        raise ValueError(f"diag_indices: n and ndim must be non-negative, got n={n}, ndim={ndim}")
+    return (np.arange(n),) * ndim
+
+
+def diag_indices_from(arr):
+    """diag_indices for `arr`, whose axes (at least 2) must all have the same length.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.diag_indices_from(np.ones((2, 2, 2)))
+    (array([0, 1]), array([0, 1]), array([0, 1]))
+    """
+    s = shape(arr)
+    if len(s) < 2 or len(set(s)) != 1:
+        raise ValueError(f"diag_indices_from: arr must have at least 2 axes, all of the same length; got shape {s}")
+    return diag_indices(s[0], len(s))
+
+
+def mask_indices(n, mask_func, k=0, *, size=None):
+    """The indices where mask_func(ones((n, n)), k) is nonzero, e.g. mask_indices(n, triu); under jit pass a
+    static `size` (as nonzero).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.mask_indices(3, fnp.triu, 1)
+    (array([0, 0, 1]), array([1, 2, 2]))
+    """
+    return nonzero(mask_func(np.ones((n, n), np.int64), k), size=size)
+
+
+def fill_diagonal(a, val, wrap=False, *, inplace=True):
+    """A copy of `a` with its main diagonal set to `val` (repeated as needed), as numpy.fill_diagonal; for a
+    tall matrix, wrap=True restarts the diagonal every n + 1 rows. Arrays are immutable: pass inplace=False
+    (as in JAX).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.fill_diagonal(np.zeros((3, 3)), np.array([1.0, 2.0]), inplace=False)
+    array([[1., 0., 0.],
+           [0., 2., 0.],
+           [0., 0., 1.]])
+    """
+    if inplace:
+        raise ValueError(
+            "fill_diagonal: fnad arrays are immutable, so it cannot modify its argument in place; pass "
+            "inplace=False to get the updated array (as in JAX)"
+        )
+    a = asarray_traced(a)
+    s = _shape(a)
+    if len(s) < 2 or (len(s) > 2 and len(set(s)) != 1):
+        raise ValueError(f"fill_diagonal: array must be at least 2-d with all axes of equal length beyond 2-d, got {s}")
+    if len(s) == 2:
+        step, end = s[1] + 1, (s[0] * s[1] if wrap else s[1] * s[1])
+    else:
+        step, end = 1 + int(np.cumprod(s[:-1]).sum()), int(np.prod(s))
+    points = np.arange(0, builtins.min(end, int(np.prod(s))), step)
+    values = ravel(convert(asarray_traced(val), get_aval(a).dtype))
+    if _shape(values)[0] == 0:
+        return a
+    values = ix.gather(values, (np.arange(len(points)) % _shape(values)[0])[:, None], (0,))
+    return reshape(ix.scatter(ravel(a), points[:, None], values, (0,)), s)

@@ -8,8 +8,11 @@ import builtins
 
 import numpy as np
 
-from ..core import Tracer, get_aval
+from ..core import ConcretizationError, Tracer, get_aval
+from ..lax.control_flow import while_loop
 from ..primitives import elementwise as ew
+from ..primitives.reductions import reduce_or
+from ..primitives.shape import full
 from ._core import asarray_traced as _asarray_traced
 from ._core import broadcast_arrays as _broadcast_arrays
 from ._core import convert as _convert
@@ -17,6 +20,7 @@ from ._core import elementwise as _elementwise
 from ._core import is_traced as _is_traced
 from ._core import numpy_when_eager, ufunc_out_dtype
 from ._core import result_type as _result_type
+from ._nonzero import check_size, sized_nonzero
 
 negative = _elementwise(np.negative, ew.neg, "negative")
 positive = _elementwise(np.positive, lambda x: x, "positive")
@@ -324,12 +328,11 @@ def logaddexp(x, y):
     >>> fnp.logaddexp(np.array([0.0, 1000.0]), np.array([0.0, 1000.0]))
     array([6.93147181e-01, 1.00069315e+03])
     >>> fnad.grad(fnp.logaddexp)(1.0, 1.0)
-    array(0.)
+    array(0.5)
     """
     x, y, _ = _promoted_pair(np.logaddexp, x, y)
-    amax = maximum(x, y)
-    d = subtract(x, y)
-    return where(isnan(d), add(x, y), amax + log1p(exp(-abs(d))))
+    big, small = _larger_first(x, y)
+    return where(isnan(subtract(x, y)), add(x, y), big + log1p(exp(small - big)))
 
 
 @numpy_when_eager(np.log2)
@@ -418,13 +421,19 @@ def _int_bound(bound, dtype):
     return minimum(maximum(bound, int(info.min)), builtins.min(int(info.max), int(i64.max)))
 
 
-@numpy_when_eager(
-    lambda condition, x=None, y=None: np.where(condition) if x is None and y is None else np.where(condition, x, y)
-)
-def where(condition, x=None, y=None):
+def _where_eager(condition, x=None, y=None, /, *, size=None, fill_value=None):
+    if x is None and y is None:
+        check_size("where", size)
+        return np.where(condition) if size is None else sized_nonzero(condition, size, fill_value, "where")
+    return np.where(condition, x, y)
+
+
+@numpy_when_eager(_where_eager)
+def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     """Elementwise `x` where `condition` else `y` (broadcast together; x and y promoted as NumPy).
-    The derivative flows to the selected operand only. The one-argument form `where(condition)`
-    has a data-dependent shape, so it needs a concrete (not traced) condition.
+    The derivative flows to the selected operand only. The one-argument form `where(condition)` is
+    nonzero(condition): its length depends on the values, so it needs a concrete condition, or a static
+    `size` (padded with `fill_value`, as in JAX).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> x = np.array([-1.0, 2.0, -3.0])
@@ -432,12 +441,20 @@ def where(condition, x=None, y=None):
     array([0., 2., 0.])
     >>> fnad.grad(lambda x: fnp.sum(fnp.where(x > 0, x, 0.0)))(x)
     array([0., 1., 0.])
+    >>> fnad.jit(lambda x: fnp.where(x < 0, size=3, fill_value=-1))(x)
+    (array([ 0,  2, -1]),)
     """
     if x is None and y is None:
-        raise TypeError(
-            "where(condition) with one argument has a data-dependent output shape and "
-            "needs a concrete value; use the three-argument where(condition, x, y)"
-        )
+        check_size("where", size)
+        if size is None:
+            raise ConcretizationError(
+                "where(condition) with one argument has a data-dependent output shape and needs a concrete "
+                "value; pass size= (a static bound on the output length), or use the three-argument "
+                "where(condition, x, y)"
+            )
+        return sized_nonzero(condition, size, fill_value, "where")
+    if x is None or y is None:
+        raise ValueError("where: either both or neither of x and y should be given")
     dt, weak = _result_type(x, y)
     c = _as_bool(_asarray_traced(condition))
     c, xx, yy = _broadcast_arrays(
@@ -497,3 +514,400 @@ def copysign(x, y):
     """
     x, y, _ = _promoted_pair(np.copysign, x, y)
     return where(signbit(y), -abs(x), abs(x))
+
+
+# The Array API names (NumPy 2 has both spellings).
+acos, acosh, asin, asinh, atan, atanh, atan2 = arccos, arccosh, arcsin, arcsinh, arctan, arctanh, arctan2
+bitwise_invert, bitwise_left_shift, bitwise_right_shift, pow = invert, left_shift, right_shift, power
+nextafter = _elementwise(np.nextafter, ew.nextafter, "nextafter")
+
+
+@numpy_when_eager(lambda x1, x2: np.fmax(x1, x2))
+def fmax(x1, x2):
+    """Elementwise maximum ignoring NaN (NaN only where both are NaN), as numpy.fmax.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.fmax(np.array([1.0, np.nan, np.nan]), np.array([2.0, 3.0, np.nan]))
+    array([ 2.,  3., nan])
+    """
+    x1, x2, _ = _promoted_pair(np.fmax, x1, x2)
+    return where(logical_or(greater_equal(x1, x2), isnan(x2)), x1, x2)
+
+
+@numpy_when_eager(lambda x1, x2: np.fmin(x1, x2))
+def fmin(x1, x2):
+    """Elementwise minimum ignoring NaN (NaN only where both are NaN), as numpy.fmin.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.fmin(np.array([1.0, np.nan, 4.0]), np.array([2.0, 3.0, np.nan]))
+    array([1., 3., 4.])
+    """
+    x1, x2, _ = _promoted_pair(np.fmin, x1, x2)
+    return where(logical_or(less_equal(x1, x2), isnan(x2)), x1, x2)
+
+
+@numpy_when_eager(lambda x1, x2: np.logaddexp2(x1, x2))
+def logaddexp2(x1, x2):
+    """Elementwise log2(2**x1 + 2**x2) computed stably, as numpy.logaddexp2.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.logaddexp2(np.array([1.0, 1000.0]), np.array([1.0, 1000.0]))
+    array([   2., 1001.])
+    >>> fnad.grad(fnp.logaddexp2)(3.0, 3.0)
+    array(0.5)
+    """
+    x1, x2, dt = _promoted_pair(np.logaddexp2, x1, x2)
+    big, small = _larger_first(x1, x2)
+    return where(isnan(subtract(x1, x2)), add(x1, x2), big + log1p(exp2(small - big)) / np.array(np.log(2), dt))
+
+
+def _larger_first(x1, x2):
+    """(the larger, the smaller) of x1 and x2, each picked whole from one argument, so that at a tie the
+    derivative of logaddexp's formula splits evenly (a max and an abs would cancel it out)."""
+    first = greater_equal(x1, x2)
+    return where(first, x1, x2), where(first, x2, x1)
+
+
+@numpy_when_eager(np.trunc)
+def trunc(x):
+    """Elementwise rounding toward zero; integers are returned as they are.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.trunc(np.array([-1.7, 0.5, 2.9]))
+    array([-1.,  0.,  2.])
+    """
+    x = _asarray_traced(x)
+    return x if get_aval(x).dtype.kind in "biu" else where(less(x, 0), ceil(x), floor(x))
+
+
+@numpy_when_eager(lambda x: np.modf(x))
+def modf(x):
+    """The fractional and integral parts of x, both with x's sign: (x - trunc(x), trunc(x)); the fraction of
+    +-inf is +-0, as in NumPy.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.modf(np.array([-1.5, 2.25]))
+    (array([-0.5 ,  0.25]), array([-1.,  2.]))
+    """
+    x = _float(x)
+    whole = trunc(x)
+    return copysign(where(isinf(x), 0, x - whole), x), whole
+
+
+@numpy_when_eager(lambda x1, x2: np.divmod(x1, x2))
+def divmod(x1, x2):
+    """(floor_divide(x1, x2), mod(x1, x2)), as Python's divmod elementwise.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.divmod(np.array([7, -7]), 3)
+    (array([ 2, -3]), array([1, 2]))
+    """
+    return floor_divide(x1, x2), mod(x1, x2)
+
+
+def _float(x):
+    """x converted to the float dtype NumPy's float ufuncs return for it (float64 for integers)."""
+    x = _asarray_traced(x)
+    dt = ufunc_out_dtype(np.sqrt, [get_aval(x)])
+    return x if get_aval(x).dtype == dt else _convert(x, dt, get_aval(x).weak_type)
+
+
+@numpy_when_eager(lambda x1, x2: np.float_power(x1, x2))
+def float_power(x1, x2):
+    """Elementwise x1 ** x2 computed in float64 (complex input is not supported on traced values).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.float_power(np.array([2, 3]), 2)
+    array([4., 9.])
+    """
+    return power(_convert(_asarray_traced(x1), np.float64), _convert(_asarray_traced(x2), np.float64))
+
+
+@numpy_when_eager(lambda x1, x2: np.heaviside(x1, x2))
+def heaviside(x1, x2):
+    """The Heaviside step: 0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0 (NaN where x1 is NaN).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.heaviside(np.array([-2.0, 0.0, 3.0]), 0.5)
+    array([0. , 0.5, 1. ])
+    """
+    x1, x2, _ = _promoted_pair(np.heaviside, x1, x2)
+    return where(isnan(x1), x1, where(less(x1, 0), 0, where(greater(x1, 0), 1, x2)))
+
+
+@numpy_when_eager(np.sinc)
+def sinc(x):
+    """The normalized sinc function sin(pi x) / (pi x), 1 at 0 (where its first derivative is 0).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.sinc(np.array([0.0, 0.5, 1.0])).round(6)
+    array([1.     , 0.63662, 0.     ])
+    >>> fnad.grad(fnp.sinc)(0.0)
+    array(0.)
+    """
+    x = _float(x)
+    zero = equal(x, 0)
+    # the guarded value keeps the derivative at 0 finite (0, the limit)
+    px = multiply(where(zero, 1, x), np.pi)
+    return where(zero, 1, sin(px) / px)
+
+
+@numpy_when_eager(lambda x1, x2: np.ldexp(x1, x2))
+def ldexp(x1, x2):
+    """Elementwise x1 * 2**x2 for an integer exponent x2, as numpy.ldexp (also beyond the range of 2**x2
+    itself, e.g. ldexp(1e-300, 1100)).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.ldexp(np.array([0.75, 1e-300]), np.array([3, 1100]))
+    array([6.00000000e+00, 1.35829853e+31])
+    """
+    x1 = _float(x1)
+    x2 = _asarray_traced(x2)
+    if get_aval(x2).dtype.kind not in "biu":
+        raise TypeError(f"ldexp: the exponent must be an integer array, got dtype {get_aval(x2).dtype}")
+    dt = get_aval(x1).dtype
+    half = floor_divide(x2, 2)
+    # two exact scalings by powers of two, so that neither factor overflows or underflows on its own
+    return x1 * exp2(_convert(half, dt)) * exp2(_convert(x2 - half, dt))
+
+
+@numpy_when_eager(lambda x: np.frexp(x))
+def frexp(x):
+    """The mantissa m (0.5 <= |m| < 1, or 0) and integer exponent e with x = m * 2**e, as numpy.frexp;
+    inf and NaN give (x, 0).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.frexp(np.array([8.0, -0.75, 0.0]))
+    (array([ 0.5 , -0.75,  0.  ]), array([4, 0, 0], dtype=int32))
+    """
+    x = _float(x)
+    finite_nonzero = logical_and(isfinite(x), not_equal(x, 0))
+    safe = where(finite_nonzero, abs(x), 1)
+    e = floor(log2(safe)) + 1
+    m = ldexp(x, _convert(-e, np.int32))
+    # log2 may be off by one near powers of two: bring |m| into [0.5, 1)
+    too_big, too_small = greater_equal(abs(m), 1), less(abs(m), 0.5)
+    e = where(too_big, e + 1, where(too_small, e - 1, e))
+    m = where(too_big, m * 0.5, where(too_small, m * 2, m))
+    return where(finite_nonzero, m, x), _convert(where(finite_nonzero, e, 0), np.int32)
+
+
+@numpy_when_eager(np.spacing)
+def spacing(x):
+    """The distance from x to the next representable number away from zero (negative for negative x).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.spacing(np.array([1.0, -1.0])) / np.finfo(float).eps
+    array([ 1., -1.])
+    """
+    x = _float(x)
+    return nextafter(x, where(less(x, 0), -np.inf, np.inf)) - x
+
+
+def _gcd_traced(x1, x2):
+    def body(ab):
+        a, b = ab
+        nonzero = not_equal(b, 0)
+        return where(nonzero, b, a), where(nonzero, mod(a, where(nonzero, b, 1)), 0)
+
+    def any_left(ab):
+        b = ab[1]
+        return reduce_or(not_equal(b, 0), tuple(range(get_aval(b).ndim)))
+
+    return while_loop(any_left, body, (abs(x1), abs(x2)))[0]
+
+
+def _int_pair(np_fn, x1, x2):
+    x1, x2, dt = _promoted_pair(np_fn, x1, x2)
+    if dt.kind not in "iu":
+        raise TypeError(f"{np_fn.__name__}: arguments must be integers, got dtype {dt}")
+    return x1, x2
+
+
+@numpy_when_eager(lambda x1, x2: np.gcd(x1, x2))
+def gcd(x1, x2):
+    """Elementwise greatest common divisor of integers (non-negative; gcd(0, 0) = 0), by Euclid's algorithm
+    in a while_loop when traced.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnad.jit(fnp.gcd)(np.array([12, -18, 0]), np.array([8, 12, 5]))
+    array([4, 6, 5])
+    """
+    return _gcd_traced(*_int_pair(np.gcd, x1, x2))
+
+
+@numpy_when_eager(lambda x1, x2: np.lcm(x1, x2))
+def lcm(x1, x2):
+    """Elementwise least common multiple of integers (non-negative; 0 if either is 0).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnad.jit(fnp.lcm)(np.array([4, -6, 0]), np.array([6, 4, 5]))
+    array([12, 12,  0])
+    """
+    x1, x2 = _int_pair(np.lcm, x1, x2)
+    g = _gcd_traced(x1, x2)
+    return where(equal(g, 0), 0, abs(x1 * floor_divide(x2, where(equal(g, 0), 1, g))))
+
+
+@numpy_when_eager(np.bitwise_count)
+def bitwise_count(x):
+    """The number of one bits in |x| for each integer (uint8), as numpy.bitwise_count.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnad.jit(fnp.bitwise_count)(np.array([0, 7, -8, 255]))
+    array([0, 3, 1, 8], dtype=uint8)
+    """
+    x = _asarray_traced(x)
+    dt = get_aval(x).dtype
+    if dt.kind not in "biu":
+        raise TypeError(f"bitwise_count: x must be an integer array, got dtype {dt}")
+    u = _convert(abs(x) if dt.kind == "i" else x, np.uint64)
+    c = lambda v: np.array(v, np.uint64)
+    shift = lambda v, n: ew.shift_right_logical(v, c(n))
+    # the classic parallel bit count over 64-bit words
+    u = u - ew.bitwise_and(shift(u, 1), c(0x5555555555555555))
+    u = ew.bitwise_and(u, c(0x3333333333333333)) + ew.bitwise_and(shift(u, 2), c(0x3333333333333333))
+    u = ew.bitwise_and(u + shift(u, 4), c(0x0F0F0F0F0F0F0F0F))
+    return _convert(shift(u * c(0x0101010101010101), 56), np.uint8)
+
+
+@numpy_when_eager(np.isposinf)
+def isposinf(x):
+    """Elementwise test for +inf.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.isposinf(np.array([np.inf, -np.inf, 1.0]))
+    array([ True, False, False])
+    """
+    return equal(x, np.inf) if get_aval(_asarray_traced(x)).dtype.kind in "fc" else not_equal(x, x)
+
+
+@numpy_when_eager(np.isneginf)
+def isneginf(x):
+    """Elementwise test for -inf.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.isneginf(np.array([np.inf, -np.inf, 1.0]))
+    array([False,  True, False])
+    """
+    return equal(x, -np.inf) if get_aval(_asarray_traced(x)).dtype.kind in "fc" else not_equal(x, x)
+
+
+def _real_only(name, x):
+    x = _asarray_traced(x)
+    if get_aval(x).dtype.kind == "c":
+        raise NotImplementedError(f"{name}: complex arrays are not supported on traced values (issue 14)")
+    return x
+
+
+@numpy_when_eager(np.real)
+def real(val):
+    """The real part (the array itself for real input; complex arrays only eagerly, issue 14).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.real(np.array([1.5, -2.0]))
+    array([ 1.5, -2. ])
+    """
+    return _real_only("real", val)
+
+
+@numpy_when_eager(np.imag)
+def imag(val):
+    """The imaginary part (zeros for real input; complex arrays only eagerly, issue 14).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.imag(np.array([1.5, -2.0]))
+    array([0., 0.])
+    """
+    x = _real_only("imag", val)
+    return full(get_aval(x).shape, 0, get_aval(x).dtype)
+
+
+@numpy_when_eager(np.conjugate)
+def conjugate(x):
+    """The complex conjugate (also `conj`): the array itself for real input (complex only eagerly, issue 14).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.conj(np.array([1.5, -2.0]))
+    array([ 1.5, -2. ])
+    """
+    return _real_only("conjugate", x)
+
+
+conj = conjugate
+
+
+@numpy_when_eager(lambda z, deg=False: np.angle(z, deg))
+def angle(z, deg=False):
+    """The argument of z: for real input 0 for z >= +0 and pi for z < 0 or -0.0 (in degrees with deg=True).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.angle(np.array([2.0, -1.0]), deg=True)
+    array([  0., 180.])
+    """
+    z = _float(_real_only("angle", z))
+    dt = get_aval(z).dtype
+    a = where(isnan(z), z, where(signbit(z), np.array(np.pi, dt), np.array(0, dt)))  # arctan2(+0, z)
+    return rad2deg(a) if deg else a
+
+
+@numpy_when_eager(np.isreal)
+def isreal(x):
+    """Elementwise test for a zero imaginary part (all true for real input).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.isreal(np.array([1.0, 2.0]))
+    array([ True,  True])
+    """
+    return full(get_aval(_real_only("isreal", x)).shape, True, np.bool_)
+
+
+@numpy_when_eager(np.iscomplex)
+def iscomplex(x):
+    """Elementwise test for a nonzero imaginary part (all false for real input).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.iscomplex(np.array([1.0, 2.0]))
+    array([False, False])
+    """
+    return logical_not(isreal(x))
+
+
+def isrealobj(x):
+    """True unless x has a complex dtype (a static answer, also on traced values).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.isrealobj(np.array([1.0])), fnp.isrealobj(np.array([1j]))
+    (True, False)
+    """
+    return get_aval(_asarray_traced(x)).dtype.kind != "c"
+
+
+def iscomplexobj(x):
+    """True if x has a complex dtype (a static answer, also on traced values).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.iscomplexobj(np.array([1.0]))
+    False
+    """
+    return not isrealobj(x)
+
+
+@numpy_when_eager(
+    lambda a, b, rtol=1e-05, atol=1e-08, equal_nan=False: np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+)
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise |a - b| <= atol + rtol * |b| (infinities close only to themselves; NaN to NaN only with
+    equal_nan=True), as numpy.isclose.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.isclose(np.array([1.0, 1.1, np.inf, np.nan]), np.array([1.0 + 1e-9, 1.0, np.inf, np.nan]))
+    array([ True, False,  True, False])
+    """
+    a, b = _float(a), _float(b)
+    dt, weak = _result_type(a, b)
+    a, b = _convert(a, dt, weak), _convert(b, dt, weak)
+    finite = logical_and(isfinite(a), isfinite(b))
+    out = logical_and(finite, less_equal(abs(a - b), atol + rtol * abs(b)))
+    out = logical_or(out, logical_and(logical_not(finite), equal(a, b)))
+    return logical_or(out, logical_and(isnan(a), isnan(b))) if equal_nan else out

@@ -1,5 +1,6 @@
-"""fnad.numpy's products: matmul, dot, vdot, inner, outer, tensordot, kron, cross and einsum, which
-become dot_general (plus reductions and elementwise products) when traced."""
+"""fnad.numpy's products: matmul, matvec, vecmat, vecdot, dot, vdot, inner, outer, tensordot, kron, cross,
+einsum (and einsum_path), and the 1-d convolve and correlate, which become dot_general (plus gathers,
+reductions and elementwise products) when traced."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..core import get_aval
 from ..primitives import elementwise as ew
+from ..primitives import indexing as ix
 from ..primitives import shape as sh
 from ..primitives.dot import dot_general
 from ..primitives.reductions import reduce_sum
@@ -246,13 +248,54 @@ def _einsum_diagonal(x, labels):
     return x, labels
 
 
-@numpy_when_eager(
-    lambda subscripts, *operands, optimize=None, dtype=None: np.einsum(subscripts, *operands, dtype=dtype)
-)
-def einsum(subscripts, *operands, optimize=None, dtype=None):
+def _sublist_subscripts(args):
+    """The operands and subscripts string of einsum's operand-list form einsum(x, [0, 1], y, [1, 2], [0, 2])
+    (integer labels, Ellipsis for '...')."""
+    out, pairs = (args[-1], args[:-1]) if len(args) % 2 else (None, args)
+    operands, sublists = list(pairs[0::2]), list(pairs[1::2])
+    letters = string.ascii_letters
+
+    def term(sub):
+        parts = []
+        for label in sub:
+            if label is Ellipsis:
+                parts.append("...")
+            elif isinstance(label, (int, np.integer)) and 0 <= label < len(letters):
+                parts.append(letters[label])
+            else:
+                raise ValueError(
+                    f"einsum: sublist labels must be ints in [0, {len(letters)}) or Ellipsis, got {label!r}"
+                )
+        return "".join(parts)
+
+    spec = ",".join(term(sub) for sub in sublists)
+    return (spec if out is None else spec + "->" + term(out)), operands
+
+
+def einsum(
+    subscripts, /, *operands, out=None, optimize="auto", precision=None, preferred_element_type=None, dtype=None
+):
+    """Einstein summation with a subscripts string (explicit `->` or implicit output, repeated
+    labels for diagonals), or in the operand-list form einsum(a, [0, 1], b, [1, 2], [0, 2]) with integer
+    labels, as numpy.einsum; traced calls become dot_general / reductions. `optimize` and `precision` are
+    accepted and ignored; `preferred_element_type` (as `dtype`) sets the computation dtype.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.einsum(a, [0, 1], np.array([1.0, 1.0]), [1], [0])
+    array([3., 7.])
+    """
+    if out is not None:
+        raise NotImplementedError("einsum: out= is not supported (arrays are immutable, as in JAX)")
+    if not isinstance(subscripts, str):
+        subscripts, operands = _sublist_subscripts((subscripts,) + operands)
+    return _einsum(subscripts, *operands, dtype=dtype if preferred_element_type is None else preferred_element_type)
+
+
+@numpy_when_eager(lambda subscripts, *operands, dtype=None: np.einsum(subscripts, *operands, dtype=dtype))
+def _einsum(subscripts, *operands, dtype=None):
     """Einstein summation with a subscripts string (explicit `->` or implicit output, repeated
     labels for diagonals), as numpy.einsum; traced calls become dot_general / reductions.
-    `optimize` is accepted and ignored.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
@@ -264,8 +307,6 @@ def einsum(subscripts, *operands, optimize=None, dtype=None):
     array([[2., 4.],
            [6., 8.]])
     """
-    if not isinstance(subscripts, str):
-        raise NotImplementedError("einsum: only the subscripts-string form is supported on traced values")
     ops = promoted(operands, dtype)
     terms, out = _einsum_spec(subscripts, [get_aval(o).ndim for o in ops])
     sizes = {}
@@ -305,3 +346,112 @@ def einsum(subscripts, *operands, optimize=None, dtype=None):
     x = reduce_sum(x, tuple(i for i, c in enumerate(labels) if c not in out))
     labels = "".join(c for c in labels if c in out)
     return sh.transpose(x, tuple(labels.index(c) for c in out))
+
+
+def einsum_path(subscripts, /, *operands, optimize="auto"):
+    """NumPy's contraction order for an einsum (computed from the shapes only): (path, description). fnad's
+    einsum picks its own greedy order, so this is informational.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.einsum_path("ij,jk,kl->il", np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 5)))[0]
+    ['einsum_path', (1, 2), (0, 1)]
+    """
+    if not isinstance(subscripts, str):
+        subscripts, operands = _sublist_subscripts((subscripts,) + operands)
+    shaped = [np.empty(_shape(asarray_traced(o)), np.float64) for o in operands]
+    return np.einsum_path(subscripts, *shaped, optimize="greedy" if optimize in ("auto", True) else optimize)
+
+
+def matvec(x1, x2, /):
+    """The matrix-vector products of the matrices in x1 (..., m, n) with the vectors in x2 (..., n),
+    broadcast over the leading axes.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.matvec(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, -1.0]))
+    array([-1., -1.])
+    """
+    return matmul(x1, sh.expand_dims(asarray_traced(x2), (ndim(x2),)))[..., 0]
+
+
+def vecmat(x1, x2, /):
+    """The vector-matrix products of the vectors in x1 (..., m) with the matrices in x2 (..., m, n).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.vecmat(np.array([1.0, -1.0]), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([-2., -2.])
+    """
+    return matmul(sh.expand_dims(asarray_traced(x1), (ndim(x1) - 1,)), x2)[..., 0, :]
+
+
+def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
+    """The dot products of the vectors along `axis` of x1 and x2 (broadcast together).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.vecdot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, -1.0]))
+    array([-1., -1.])
+    """
+    x1, x2 = asarray_traced(x1), asarray_traced(x2)
+    n1, n2 = _shape(x1)[axis], _shape(x2)[axis]
+    if n1 != n2:
+        raise ValueError(f"vecdot: the vectors along axis {axis} have lengths {n1} and {n2}")
+    product = multiply(moveaxis(x1, axis, -1), moveaxis(x2, axis, -1))
+    return reduce_sum(product, (get_aval(product).ndim - 1,))
+
+
+def _sliding_windows(a, m, left, right):
+    """The length-m windows of `a` padded with `left` and `right` zeros: shape (len + left + right - m + 1, m)."""
+    padded = ix.pad(a, np.zeros((), get_aval(a).dtype), [(left, right, 0)])
+    count = _shape(a)[0] + left + right - m + 1
+    windows = np.arange(count)[:, None] + np.arange(m)[None, :]
+    return ix.gather(padded, windows[..., None], (0,))
+
+
+def _convolve(a, v, mode, name, preferred_element_type):
+    a, v = (asarray_traced(x) for x in (a, v))
+    if get_aval(a).ndim != 1 or get_aval(v).ndim != 1:
+        raise ValueError(f"{name}: a and v must be 1-d, got shapes {_shape(a)} and {_shape(v)}")
+    if not _shape(a)[0] or not _shape(v)[0]:
+        raise ValueError(f"{name}: a and v must not be empty")
+    a, v = promoted([a, v], preferred_element_type)
+    if _shape(v)[0] > _shape(a)[0]:  # convolution commutes: slide the shorter one
+        a, v = v, a
+    m = _shape(v)[0]
+    if mode == "full":
+        left, right = m - 1, m - 1
+    elif mode == "same":
+        left, right = m // 2, m - 1 - m // 2
+    elif mode == "valid":
+        left, right = 0, 0
+    else:
+        raise ValueError(f"{name}: mode must be 'full', 'same' or 'valid', got {mode!r}")
+    kernel = ix.rev(v, (0,))
+    return dot(_sliding_windows(a, m, left, right), kernel)
+
+
+def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
+    """The discrete linear convolution of the 1-d arrays a and v, as numpy.convolve: mode 'full' (length
+    n + m - 1), 'same' (length max(n, m), centred) or 'valid' (where they overlap fully). A gather of sliding
+    windows and one matrix-vector product, so it differentiates in both arguments.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.convolve(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]))
+    array([0. , 1. , 2.5, 4. , 1.5])
+    >>> fnp.convolve(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]), mode='same')
+    array([1. , 2.5, 4. ])
+    """
+    return _convolve(a, v, mode, "convolve", preferred_element_type)
+
+
+def correlate(a, v, mode="valid", *, precision=None, preferred_element_type=None):
+    """The cross-correlation c[k] = sum_n a[n + k] * v[n] of the 1-d arrays a and v, as numpy.correlate
+    (modes as in convolve; 'valid' by default).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]), mode='full')
+    array([0.5, 2. , 3.5, 3. , 0. ])
+    """
+    a, v = asarray_traced(a), asarray_traced(v)
+    if get_aval(v).ndim == 1 and get_aval(a).ndim == 1 and _shape(v)[0] > _shape(a)[0]:
+        # as NumPy: correlate(a, v) is the reverse of correlate(v, a)
+        return ix.rev(_convolve(v, ix.rev(a, (0,)), mode, "correlate", preferred_element_type), (0,))
+    return _convolve(a, ix.rev(v, (0,)) if get_aval(v).ndim == 1 else v, mode, "correlate", preferred_element_type)

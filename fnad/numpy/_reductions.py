@@ -1,4 +1,5 @@
-"""fnad.numpy's reductions: sum, prod, max, min, all, any, mean, var, std, argmax, argmin."""
+"""fnad.numpy's reductions: sum, prod, max, min, all, any, mean, var, std, argmax, argmin, count_nonzero, ptp,
+average, allclose, array_equal, array_equiv, and the NaN-ignoring nansum, nanprod, nanmax, nanmin, nanargmax, nanargmin, nanmean, nanvar, nanstd."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from ._core import asarray_traced as _asarray_traced
 from ._core import convert as _convert
 from ._core import normalize_axes as _normalize_axes
 from ._core import normalize_axis as _normalize_axis
-from ._core import numpy_when_eager
-from ._elementwise import _as_bool, sqrt
-from ._shapes import ravel, reshape
+from ._core import numpy_when_eager, shape_of
+from ._core import promoted as _promoted
+from ._elementwise import _as_bool, isclose, isnan, logical_and, logical_not, logical_or, maximum, sqrt
+from ._elementwise import where as _where
+from ._shapes import broadcast_to, ravel, reshape
 
 
 def _reduce(np_fn, prim_fn, name, int_to=None, bool_to=None):
@@ -235,3 +238,257 @@ argmin.__doc__ += """
     >>> fnp.argmin(np.array([[1.0, 5.0], [7.0, 2.0]]), axis=0)
     array([0, 1])
     """
+
+
+def count_nonzero(a, axis=None, keepdims=False):
+    """The number of nonzero elements along `axis` (all axes by default), an int64 count as in JAX.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.count_nonzero(np.array([[0, 1, 2], [3, 0, 0]]), axis=1)
+    array([2, 1])
+    """
+    a = _asarray_traced(a)
+    return sum(a if get_aval(a).dtype == np.bool_ else a != 0, axis=axis, keepdims=keepdims)
+
+
+def ptp(a, axis=None, keepdims=False):
+    """The range max - min along `axis` ("peak to peak"), as numpy.ptp.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.ptp(np.array([[4.0, 9.0, 2.0], [1.0, 1.0, 3.0]]), axis=1)
+    array([7., 2.])
+    """
+    return max(a, axis=axis, keepdims=keepdims) - min(a, axis=axis, keepdims=keepdims)
+
+
+def _is_inexact(a):
+    return np.issubdtype(get_aval(a).dtype, np.inexact)
+
+
+def _without_nan(a, fill):
+    """`a` with its NaNs replaced by `fill` (integer arrays have none)."""
+    a = _asarray_traced(a)
+    return _where(isnan(a), fill, a) if _is_inexact(a) else a
+
+
+def _no_where(name, where_):
+    if where_ is not None:
+        raise NotImplementedError(f"{name}(where=...) is not supported")
+
+
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """The sum along `axis` treating NaN as zero, as numpy.nansum.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nansum(np.array([1.0, np.nan, 2.0]))
+    np.float64(3.0)
+    >>> fnad.grad(fnp.nansum)(np.array([1.0, np.nan, 2.0]))
+    array([1., 0., 1.])
+    """
+    _no_where("nansum", where)
+    s = sum(_without_nan(a, 0), axis=axis, dtype=dtype, keepdims=keepdims)
+    return s if initial is None else s + initial
+
+
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """The product along `axis` treating NaN as one, as numpy.nanprod.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nanprod(np.array([2.0, np.nan, 3.0]))
+    np.float64(6.0)
+    """
+    _no_where("nanprod", where)
+    p = prod(_without_nan(a, 1), axis=axis, dtype=dtype, keepdims=keepdims)
+    return p if initial is None else p * initial
+
+
+def _nan_extremum(reduce, fill, name):
+    def fn(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        _no_where(name, where)
+        a = _asarray_traced(a)
+        if not _is_inexact(a):
+            return reduce(a, axis=axis, keepdims=keepdims, **_given(initial=initial))
+        nan = isnan(a)
+        out = reduce(_where(nan, fill, a), axis=axis, keepdims=keepdims, **_given(initial=initial))
+        # an all-NaN slice gives NaN (NumPy also warns)
+        return _where(all(nan, axis=axis, keepdims=keepdims), np.nan, out) if initial is None else out
+
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+nanmax = _nan_extremum(max, -np.inf, "nanmax")
+nanmax.__doc__ = """The maximum along `axis` ignoring NaN (NaN for an all-NaN slice), as numpy.nanmax.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nanmax(np.array([[1.0, np.nan], [np.nan, np.nan]]), axis=1)
+    array([ 1., nan])
+    """
+nanmin = _nan_extremum(min, np.inf, "nanmin")
+nanmin.__doc__ = """The minimum along `axis` ignoring NaN (NaN for an all-NaN slice), as numpy.nanmin.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nanmin(np.array([3.0, np.nan, -1.0]))
+    array(-1.)
+    """
+
+
+def _nan_arg(arg, fill, name):
+    def fn(a, axis=None, out=None, keepdims=False):
+        a = _asarray_traced(a)
+        if not _is_inexact(a):
+            return arg(a, axis=axis, keepdims=keepdims)
+        nan = isnan(a)
+        out = arg(_where(nan, fill, a), axis=axis, keepdims=keepdims)
+        # JAX gives -1 for an all-NaN slice (NumPy raises ValueError)
+        return _where(all(nan, axis=axis, keepdims=keepdims), -1, out)
+
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+nanargmax = _nan_arg(argmax, -np.inf, "nanargmax")
+nanargmax.__doc__ = """The index of the maximum along `axis` ignoring NaN; -1 for an all-NaN slice, as in JAX.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nanargmax(np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan]]), axis=1)
+    array([ 2, -1])
+    """
+nanargmin = _nan_arg(argmin, np.inf, "nanargmin")
+nanargmin.__doc__ = """The index of the minimum along `axis` ignoring NaN; -1 for an all-NaN slice, as in JAX.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nanargmin(np.array([np.nan, 2.0, 1.0]))
+    array(2)
+    """
+
+
+def _nan_count(a, axis, keepdims):
+    return sum(logical_not(isnan(a)), axis=axis, keepdims=keepdims)
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    """The mean along `axis` ignoring NaN (NaN for an all-NaN slice), as numpy.nanmean.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nanmean(np.array([1.0, np.nan, 2.0]))
+    np.float64(1.5)
+    >>> fnad.grad(fnp.nanmean)(np.array([1.0, np.nan, 2.0]))
+    array([0.5, 0. , 0.5])
+    """
+    _no_where("nanmean", where)
+    a = _asarray_traced(a)
+    if not _is_inexact(a):
+        return mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    s = nansum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    with np.errstate(invalid="ignore"):  # an all-NaN slice is 0 / 0 = NaN, quietly (as in JAX)
+        return s / _convert(_nan_count(a, axis, keepdims), get_aval(_asarray_traced(s)).dtype)
+
+
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
+    """The variance along `axis` ignoring NaN, with `ddof` delta degrees of freedom, as numpy.nanvar.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nanvar(np.array([1.0, np.nan, 3.0]))
+    np.float64(1.0)
+    """
+    _no_where("nanvar", where)
+    a = _asarray_traced(a)
+    if not _is_inexact(a):
+        return var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    centre = nanmean(a, axis=axis, dtype=dtype, keepdims=True) if mean is None else mean
+    # NaNs become 0 before squaring, so that their (masked) derivative is 0, not 0 * NaN
+    ss = sum(_without_nan(a - centre, 0) ** 2, axis=axis, dtype=dtype, keepdims=keepdims)
+    n = _convert(_nan_count(a, axis, keepdims), get_aval(_asarray_traced(ss)).dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ss / maximum(n - ddof, 0)
+
+
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
+    """The standard deviation along `axis` ignoring NaN, sqrt(nanvar), as numpy.nanstd.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nanstd(np.array([[1.0, np.nan, 3.0]]), axis=1)
+    array([1.])
+    """
+    return sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where, mean=mean))
+
+
+def average(a, axis=None, weights=None, returned=False, keepdims=False):
+    """The weighted mean along `axis` (the plain mean without `weights`); with returned=True also the sum of
+    the weights, as numpy.average.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.average(np.array([1.0, 2.0, 4.0]), weights=np.array([3.0, 1.0, 0.0]))
+    np.float64(1.25)
+    >>> fnad.grad(lambda w: fnp.average(np.array([1.0, 2.0]), weights=w))(np.array([1.0, 1.0]))
+    array([-0.25,  0.25])
+    """
+    a = _asarray_traced(a)
+    if weights is None:
+        avg = mean(a, axis=axis, keepdims=keepdims)
+        count = np.prod([get_aval(a).shape[i] for i in _normalize_axes(axis, get_aval(a).ndim)], dtype=np.int64)
+        total = broadcast_to(np.array(count, get_aval(_asarray_traced(avg)).dtype), shape_of(avg))
+    else:
+        w = _asarray_traced(weights)
+        if get_aval(w).shape != get_aval(a).shape:
+            if axis is None or get_aval(w).ndim != 1:
+                raise ValueError(
+                    f"average: weights of shape {get_aval(w).shape} must have the shape of a "
+                    f"{get_aval(a).shape}, or be 1-d along an int axis"
+                )
+            ax = _normalize_axis(axis, get_aval(a).ndim)
+            if get_aval(w).shape[0] != get_aval(a).shape[ax]:
+                raise ValueError(
+                    f"average: weights of length {get_aval(w).shape[0]} differ from axis {axis} of "
+                    f"a (length {get_aval(a).shape[ax]})"
+                )
+            w = reshape(w, tuple(-1 if i == ax else 1 for i in range(get_aval(a).ndim)))
+        a, w = _promoted([a, w])
+        if not _is_inexact(a):
+            a, w = _convert(a, np.float64), _convert(w, np.float64)
+        total = sum(broadcast_to(w, shape_of(a)), axis=axis, keepdims=keepdims)
+        avg = sum(a * w, axis=axis, keepdims=keepdims) / total
+    return (avg, total) if returned else avg
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True if every pair of elements is close (see isclose), as numpy.allclose; a boolean array under jit.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.allclose(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9]))
+    np.True_
+    """
+    return all(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def array_equal(a1, a2, equal_nan=False):
+    """True if the arrays have the same shape and elements (NaN equal to NaN with equal_nan=True), as
+    numpy.array_equal; arrays of different shapes are simply not equal.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.array_equal(np.array([1, 2]), np.array([1.0, 2.0])), fnp.array_equal(np.ones(2), np.ones(3))
+    (np.True_, np.False_)
+    """
+    a1, a2 = _asarray_traced(a1), _asarray_traced(a2)
+    if shape_of(a1) != shape_of(a2):
+        return np.False_
+    same = a1 == a2
+    if equal_nan and _is_inexact(a1) and _is_inexact(a2):
+        same = logical_or(same, logical_and(isnan(a1), isnan(a2)))
+    return all(same)
+
+
+def array_equiv(a1, a2):
+    """True if the arrays broadcast together and are equal elementwise, as numpy.array_equiv.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.array_equiv(np.array([1, 2]), np.array([[1, 2], [1, 2]])), fnp.array_equiv(np.ones(2), np.ones(3))
+    (np.True_, np.False_)
+    """
+    a1, a2 = _asarray_traced(a1), _asarray_traced(a2)
+    try:
+        np.broadcast_shapes(shape_of(a1), shape_of(a2))
+    except ValueError:
+        return np.False_
+    return all(a1 == a2)

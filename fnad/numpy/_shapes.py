@@ -1,5 +1,6 @@
-"""fnad.numpy's shape functions: shape/ndim/size, reshape, transpose and axis moves, expand_dims,
-squeeze, broadcasting, result_type, atleast_1d/2d."""
+"""fnad.numpy's shape functions: shape/ndim/size, reshape, transpose (permute_dims, matrix_transpose)
+and axis moves (swapaxes, moveaxis, rollaxis), expand_dims, squeeze, broadcasting (broadcast_to,
+broadcast_arrays, broadcast_shapes), result_type, atleast_1d/2d."""
 
 from __future__ import annotations
 
@@ -238,3 +239,52 @@ def atleast_2d(*arys):
         n = ndim(a)
         res.append(a if n >= 2 else reshape(a, (1, 1) if n == 0 else (1, shape(a)[0])))
     return res[0] if len(res) == 1 else res
+
+
+def permute_dims(a, /, axes):
+    """The Array API name of transpose (the axes are required).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.permute_dims(np.ones((2, 3, 4)), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
+    return transpose(a, axes)
+
+
+def matrix_transpose(x, /):
+    """The transpose of the matrices in the last two axes of x (of at least 2 dimensions).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.matrix_transpose(np.ones((5, 2, 3))).shape
+    (5, 3, 2)
+    """
+    if ndim(x) < 2:
+        raise ValueError(f"matrix_transpose: x must have at least 2 dimensions, got shape {shape(x)}")
+    return swapaxes(x, -1, -2)
+
+
+def rollaxis(a, axis, start=0):
+    """`a` with `axis` moved to just before position `start`, as numpy.rollaxis (moveaxis is clearer).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.rollaxis(np.ones((3, 4, 5, 6)), 3, 1).shape
+    (3, 6, 4, 5)
+    """
+    n = ndim(a)
+    axis = _normalize_axis(axis, n)
+    if not -n <= start <= n:
+        raise ValueError(f"rollaxis: start {start} is out of bounds for an array of dimension {n}")
+    start = start + n if start < 0 else start
+    if axis < start:
+        start -= 1
+    return _asarray_traced(a) if axis == start else moveaxis(a, axis, start)
+
+
+def broadcast_shapes(*shapes):
+    """The shape that arrays of the given shapes broadcast to (static), as numpy.broadcast_shapes.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.broadcast_shapes((2, 1), (3,))
+    (2, 3)
+    """
+    return np.broadcast_shapes(*shapes)

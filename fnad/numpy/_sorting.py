@@ -1,5 +1,5 @@
-"""fnad.numpy's sorting, searching and cumulative ops: sort, argsort, cumsum, cumprod, diff,
-meshgrid, searchsorted."""
+"""fnad.numpy's sorting, searching and cumulative ops: sort, argsort, partition, argpartition, lexsort,
+cumsum, cumprod, nancumsum, nancumprod, cumulative_sum, cumulative_prod, diff, meshgrid, searchsorted."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ..primitives.reductions import reduce_sum
 from ._core import asarray_traced, broadcast_arrays, convert, normalize_axis, numpy_when_eager
 from ._core import shape_of as _shape
 from ._core import traced_array as _traced_array
-from ._elementwise import isnan, less, less_equal, logical_and, logical_not, logical_or, not_equal, subtract
+from ._elementwise import isnan, less, less_equal, logical_and, logical_not, logical_or, not_equal, subtract, where
 from ._indexing import take
 from ._joining import concatenate
 from ._shapes import broadcast_to, ravel, reshape
@@ -136,11 +136,13 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
 
 @numpy_when_eager(
-    lambda *xi, copy=True, sparse=False, indexing="xy": np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
+    lambda *xi, copy=True, sparse=False, indexing="xy": list(
+        np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
+    )
 )
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
-    """Coordinate arrays from 1-d coordinate vectors ('xy' Cartesian or 'ij' matrix indexing; sparse=True
-    keeps size-1 axes).
+    """A list of coordinate arrays (as JAX; NumPy returns a tuple) from 1-d coordinate vectors ('xy'
+    Cartesian or 'ij' matrix indexing; sparse=True keeps size-1 axes).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> X, Y = fnp.meshgrid(np.array([1, 2, 3]), np.array([10, 20]))
@@ -160,12 +162,26 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     for i, x in enumerate(xi):
         pos = (1 - i if i < 2 else i) if indexing == "xy" and nd > 1 else i
         out.append(reshape(ravel(asarray_traced(x)), (1,) * pos + (-1,) + (1,) * (nd - pos - 1)))
-    return tuple(out) if sparse else tuple(broadcast_arrays(*out))
+    return out if sparse else list(broadcast_arrays(*out))
 
 
-@numpy_when_eager(np.searchsorted)
-def searchsorted(a, v, side="left", sorter=None):
-    """Insertion points of v in the sorted 1-d a, by counting (O(len(a) * size(v))).
+_SEARCH_METHODS = ("scan", "scan_unrolled", "sort", "compare_all")
+
+
+def _searchsorted_eager(a, v, side="left", sorter=None, *, method="scan"):
+    _check_search_method(method)
+    return np.searchsorted(a, v, side=side, sorter=sorter)
+
+
+def _check_search_method(method):
+    if method not in _SEARCH_METHODS:
+        raise ValueError(f"searchsorted: method must be one of {_SEARCH_METHODS}, got {method!r}")
+
+
+@numpy_when_eager(_searchsorted_eager)
+def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
+    """Insertion points of v in the sorted 1-d a, by counting (O(len(a) * size(v))). JAX's `method` (how
+    the search runs) is accepted; every method gives the same result.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.searchsorted(np.array([1.0, 2.0, 3.0]), np.array([0.5, 2.0, 9.0]))
@@ -173,6 +189,7 @@ def searchsorted(a, v, side="left", sorter=None):
     >>> fnp.searchsorted(np.array([1.0, 2.0, 3.0]), 2.0, side='right')
     np.int64(2)
     """
+    _check_search_method(method)
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     a = asarray_traced(a)
@@ -185,3 +202,127 @@ def searchsorted(a, v, side="left", sorter=None):
         nan_v = isnan(column)
         before = logical_or(before, logical_and(nan_v, logical_not(isnan(a))) if side == "left" else nan_v)
     return reduce_sum(convert(before, np.int64), (get_aval(v).ndim,))
+
+
+def _partition_axis(a, kth, axis, name):
+    a = asarray_traced(a)
+    axis = normalize_axis(axis, get_aval(a).ndim)
+    n = _shape(a)[axis]
+    kth = int(kth)
+    if not -n <= kth < n:
+        raise ValueError(f"{name}: kth {kth} is out of bounds for an axis of length {n}")
+    return a, axis, kth % n, n
+
+
+def partition(a, kth, axis=-1):
+    """`a` rearranged along `axis` so that the element at position `kth` is the one a sort would put there,
+    smaller ones before it and larger ones after. As in JAX, the first kth + 1 come out sorted ascending
+    and the rest descending (NumPy leaves both sides in an unspecified order). Differentiable.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.partition(np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]), 2)
+    array([1., 1., 2., 9., 5., 4., 3.])
+    """
+    a, axis, kth, n = _partition_axis(a, kth, axis, "partition")
+    s = sort(a, axis=axis)
+    bottom = ix.slice_in_dim(s, 0, kth + 1, axis=axis)
+    top = ix.rev(ix.slice_in_dim(s, kth + 1, n, axis=axis), (axis,))
+    return concatenate([bottom, top], axis)
+
+
+def argpartition(a, kth, axis=-1):
+    """The indices that partition `a` along `axis` (see partition), in JAX's order: those of the kth + 1
+    smallest elements by ascending value (ties by position), then the others by ascending position.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.argpartition(np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]), 2)
+    array([1, 3, 6, 0, 2, 4, 5])
+    """
+    a, axis, kth, n = _partition_axis(a, kth, axis, "argpartition")
+    order = argsort(a, axis=axis)
+    rest = sort(ix.slice_in_dim(order, kth + 1, n, axis=axis), axis=axis)
+    return concatenate([ix.slice_in_dim(order, 0, kth + 1, axis=axis), rest], axis)
+
+
+def lexsort(keys, axis=-1):
+    """The stable permutation that sorts by the last key, then the one before it, and so on, as
+    numpy.lexsort.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.lexsort((np.array([1, 2, 1]), np.array([0, 0, -1])))
+    array([2, 0, 1])
+    """
+    keys = [asarray_traced(k) for k in keys]
+    if not keys:
+        raise TypeError("lexsort: need at least one key")
+    keys = broadcast_arrays(*keys, op="lexsort")
+    keys = [broadcast_to(k, _shape(keys[0])) for k in keys]  # rank-0 keys too
+    if get_aval(keys[0]).ndim == 0:
+        return np.array(0, np.int64)
+    axis = normalize_axis(axis, get_aval(keys[0]).ndim)
+    positions = sh.iota(np.int64, _shape(keys[0]), axis)
+    return sorting.sort(keys[::-1] + [positions], axis, num_keys=len(keys))[-1]
+
+
+def _nan_as(a, fill):
+    a = asarray_traced(a)
+    return where(isnan(a), fill, a) if get_aval(a).dtype.kind in "fc" else a
+
+
+def nancumsum(a, axis=None, dtype=None, out=None):
+    """The cumulative sum along `axis` treating NaN as zero, as numpy.nancumsum.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nancumsum(np.array([1.0, np.nan, 2.0]))
+    array([1., 1., 3.])
+    """
+    return cumsum(_nan_as(a, 0), axis=axis, dtype=dtype)
+
+
+def nancumprod(a, axis=None, dtype=None, out=None):
+    """The cumulative product along `axis` treating NaN as one, as numpy.nancumprod.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.nancumprod(np.array([2.0, np.nan, 3.0]))
+    array([2., 2., 6.])
+    """
+    return cumprod(_nan_as(a, 1), axis=axis, dtype=dtype)
+
+
+def _cumulative(accumulate, identity, name):
+    def fn(x, /, *, axis=None, dtype=None, include_initial=False):
+        x = asarray_traced(x)
+        if axis is None:
+            if get_aval(x).ndim > 1:
+                raise ValueError(f"{name}: axis must be given for arrays of more than one dimension")
+            axis = 0
+        out = accumulate(x, axis=axis, dtype=dtype)
+        if not include_initial:
+            return out
+        axis = normalize_axis(axis, get_aval(out).ndim)
+        first = broadcast_to(
+            np.array(identity, get_aval(out).dtype), _shape(out)[:axis] + (1,) + _shape(out)[axis + 1 :]
+        )
+        return concatenate([first, out], axis)
+
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+cumulative_sum = _cumulative(cumsum, 0, "cumulative_sum")
+cumulative_sum.__doc__ = """The Array API cumulative sum: cumsum along `axis` (required for arrays of more than one
+    dimension), starting with a 0 when include_initial=True.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.cumulative_sum(np.array([[1, 2], [3, 4]]), axis=1, include_initial=True)
+    array([[0, 1, 3],
+           [0, 3, 7]])
+    """
+cumulative_prod = _cumulative(cumprod, 1, "cumulative_prod")
+cumulative_prod.__doc__ = """The Array API cumulative product: cumprod along `axis`, starting with a 1 when
+    include_initial=True.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.cumulative_prod(np.array([2.0, 3.0]), include_initial=True)
+    array([1., 2., 6.])
+    """
