@@ -9,6 +9,7 @@ import numpy as np
 
 from . import numpy as fnp
 from .ad_util import Zero, instantiate
+from .array import as_array
 from .api_util import argnums_tuple, as_tuple, flatten_fun, partial_args, without_static
 from .core import ShapedArray, Tracer, get_aval, is_float_dtype, is_masked_array, masked_array_error
 from .primitives.elementwise import zeros_like
@@ -20,12 +21,12 @@ from .tree_util import tree_flatten, tree_leaves, tree_map, tree_structure, tree
 
 
 def _to_output(x):
-    """Top-level results are NumPy arrays; traced values stay as they are."""
+    """Top-level results are fnad.Arrays; traced values stay as they are."""
     if isinstance(x, Tracer):
         return x
     if type(x) is Zero:
         x = instantiate(x)
-    return x if isinstance(x, np.ndarray) else np.asarray(x)
+    return as_array(x)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .array import Array, as_array, as_numpy
+
 # ----------------------------------------------------------------------------------------------
 # Errors users see
 
@@ -188,8 +190,11 @@ class Primitive:
                     raise UnexpectedTracerError(_leak_message(a, self))
                 if top is None or main.level > top.level:
                     top = main
-        if top is None:
-            return self.impl(*args, **params)
+        if top is None:  # eager: the NumPy implementation sees plain arrays, users get Arrays
+            if Array in map(type, args):
+                args = map(as_numpy, args)
+            out = self.impl(*args, **params)
+            return list(map(as_array, out)) if self.multiple_results else as_array(out)
         trace = top.trace
         return trace.process_primitive(self, [trace.full_raise(a) for a in args], params)
 

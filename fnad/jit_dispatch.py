@@ -19,6 +19,7 @@ import numpy as np
 from . import core, timing
 from .ad_util import Zero, tangent_aval, zero_cotangents
 from .api_util import as_tuple, flatten_fun, without_static
+from .array import Array, as_array
 from .config import config
 from .core import Tracer, get_aval, is_masked_array, masked_array_error
 from .ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed, eval_jaxpr
@@ -206,7 +207,8 @@ jit_p.batch_needs_size = True
 
 _CHAINED_SIGNATURES = 8  # signatures a jitted function's __call__ runs natively before Python dispatch
 _SCALAR_TYPES = (float, int, bool, complex)
-_LEAF_TYPES = frozenset([np.ndarray, *_SCALAR_TYPES])
+_ARRAY_TYPES = (np.ndarray, Array)  # what native entries take as they are
+_LEAF_TYPES = frozenset([*_ARRAY_TYPES, *_SCALAR_TYPES])
 
 
 @functools.cache
@@ -217,7 +219,7 @@ def _positional_tree(n):
 
 def _signature(x):
     t = type(x)
-    if t is np.ndarray:
+    if t is np.ndarray or t is Array:
         return (x.shape, x.dtype)
     if t in _SCALAR_TYPES:
         return t
@@ -478,14 +480,14 @@ class JitFunction:
                 not kwargs
                 and not self.static_argnums
                 and len(flat) == len(args)
-                and all(type(a) is np.ndarray and a.dtype == av.dtype for a, av in zip(args, entry.in_avals))
+                and all(type(a) in _ARRAY_TYPES and a.dtype == av.dtype for a, av in zip(args, entry.in_avals))
             ):
                 self._add_fast(tuple([(a.shape, a.dtype) for a in args]), exe, entry)
         flat = [
-            x if type(x) is np.ndarray and x.dtype == a.dtype else np.asarray(x, a.dtype)
+            x if type(x) in _ARRAY_TYPES and x.dtype == a.dtype else np.asarray(x, a.dtype)
             for x, a in zip(flat, entry.in_avals)
         ]
-        return entry.unflatten(exe(*flat))
+        return entry.unflatten(list(map(as_array, exe(*flat))))
 
     def _add_fast(self, signature, exe, entry):
         """Calls of `signature` (positional arrays) skip `_call` from now on: through native entries
@@ -506,8 +508,8 @@ class JitFunction:
                 unflatten, call = entry.unflatten, self._call
 
                 def run(*args):
-                    if not core.is_staging() and not config.disable_jit and all(type(a) is np.ndarray for a in args):
-                        return unflatten(exe(*args))
+                    if not core.is_staging() and not config.disable_jit and all(type(a) in _ARRAY_TYPES for a in args):
+                        return unflatten(list(map(as_array, exe(*args))))
                     return call(*args)
 
                 self._fast[signature] = run

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from .. import core
+from ..array import Array, as_numpy, as_result
 from ..core import ConcretizationError, ShapedArray, Tracer, get_aval
 from ..primitives import elementwise as ew
 from ..primitives import indexing as ix
@@ -43,7 +44,7 @@ def is_traced(args, name=None):
 def numpy_when_eager(numpy_call):
     """Decorator: the one place where a fnad.numpy function chooses its path. When no argument is
     traced and no staging trace is active (an eager call) it returns `numpy_call(*args, **kwargs)`,
-    NumPy's own result (NumPy's function itself, or an adapter with the decorated signature); otherwise
+    NumPy's own result as `fnad.Array`s (NumPy's function itself, or an adapter with the decorated signature); otherwise
     it runs the decorated body, which binds primitives (jit runs that path). tests/test_numpy_parity.py
     checks that the two agree for every public function."""
 
@@ -52,7 +53,11 @@ def numpy_when_eager(numpy_call):
         def fn(*args, **kwargs):
             if is_traced(args, fn.__name__) or (kwargs and is_traced(tuple(kwargs.values()), fn.__name__)):
                 return traced(*args, **kwargs)
-            return numpy_call(*args, **kwargs)
+            if Array in map(type, args):  # NumPy would call back fnad's methods (np.sum(x) calls x.sum)
+                args = map(as_numpy, args)
+            if kwargs and Array in map(type, kwargs.values()):
+                kwargs = {k: as_numpy(v) for k, v in kwargs.items()}
+            return as_result(numpy_call(*args, **kwargs))
 
         return fn
 

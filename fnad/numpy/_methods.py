@@ -1,11 +1,13 @@
-"""Operators and array methods of traced values (`x + y`, `x @ w`, `x.sum()`, `x.T`, `x[i]`, `x.at[i]`),
-defined once on `fnad.core.Tracer` in terms of fnad.numpy. Importing this module installs them
-(fnad.numpy's face does)."""
+"""Operators and array methods of traced values and of `fnad.Array` (`x + y`, `x @ w`, `x.sum()`, `x[i]`,
+`x.at[i]`), defined once in terms of fnad.numpy and installed on both `fnad.core.Tracer` and
+`fnad.array.Array`. Importing this module installs them (fnad.numpy's face does). An Array keeps
+NumPy's views (`x.T`, `x.real`, ...), which are read-only Arrays already."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..array import Array
 from ..core import Tracer
 from ._core import convert
 from ._diagonals import diagonal, trace
@@ -35,7 +37,7 @@ from ._elementwise import (
     round,
     subtract,
 )
-from ._indexing import _getitem, _IndexUpdateHelper, take
+from ._indexing import _getitem, _IndexUpdateHelper, array_getitem, take
 from ._joining import repeat
 from ._products import dot, matmul
 from ._reductions import all, any, argmax, argmin, max, mean, min, prod, std, sum, var
@@ -44,7 +46,21 @@ from ._shapes import ravel, reshape, squeeze, swapaxes, transpose
 from ._sorting import argsort, cumprod, cumsum, sort
 
 
-def install_tracer_methods():
+def _without_out(f, name):
+    """Method `name` running `f`, refusing NumPy's `out=` (which NumPy's functions pass as None when they
+    forward to a method: `np.mean(x)` calls `x.mean(axis=None, dtype=None, out=None)`)."""
+
+    def method(self, *args, out=None, **kwargs):
+        if out is not None:
+            raise TypeError(f"{name}: fnad arrays are immutable, out= is not supported; use the returned array")
+        return f(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f.__doc__
+    return method
+
+
+def install_methods():
 
     def swap(f):
         return lambda self, other: f(other, self)
@@ -112,9 +128,6 @@ def install_tracer_methods():
         "repeat": repeat,
         "nonzero": nonzero,
     }
-    for name, f in ops.items():
-        setattr(Tracer, name, f)
-
     def reshape_method(self, *shape, order="C"):
         return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape, order)
 
@@ -124,14 +137,18 @@ def install_tracer_methods():
     def astype(self, dtype):
         return convert(self, np.dtype(dtype))
 
-    Tracer.reshape = reshape_method
-    Tracer.transpose = transpose_method
-    Tracer.astype = astype
+    ops.update(reshape=reshape_method, transpose=transpose_method, astype=astype)
+    for name, f in ops.items():
+        method = f if name.startswith("__") else _without_out(f, name)
+        setattr(Tracer, name, method)
+        setattr(Array, name, method)
+
     Tracer.T = property(lambda self: transpose(self))
     Tracer.mT = property(lambda self: swapaxes(self, -1, -2))
     Tracer.real = property(lambda self: self)
     Tracer.__getitem__ = _getitem
-    Tracer.at = property(lambda self: _IndexUpdateHelper(self))
+    Array.__getitem__ = array_getitem
+    Tracer.at = Array.at = property(lambda self: _IndexUpdateHelper(self))
 
 
-install_tracer_methods()
+install_methods()
