@@ -132,7 +132,8 @@ def _static_position(i, axis, n, shape):
 def _wrapped(a, axis, n, shape):
     """Index array `a` for an axis of size n with negative entries wrapped (the gather then clamps
     what is still out of bounds)."""
-    _check_not_empty(axis, n, shape)
+    if get_aval(a).size:
+        _check_not_empty(axis, n, shape)
     if isinstance(a, Tracer):
         return ew.select(ew.lt(a, ew.scalar_like(a, 0)), ew.add(a, ew.scalar_like(a, n)), a)
     a = np.asarray(a)
