@@ -9,11 +9,13 @@ no change. The write flag is off, so nothing writes into it: not `x[i] = v` (a T
 not a view of it. Its operators and methods are fnad.numpy's, as on traced values (installed by
 `fnad.numpy._methods`): the results are Arrays, differentiable, usable under jit.
 
-Deliberate NumPy interplay: `__array_wrap__ = None` makes NumPy's ufuncs and functions applied to
-Arrays return plain, mutable `numpy.ndarray`s (as NumPy does for JAX arrays), at C speed; Array defines
-no `__array_finalize__`, so making one (eagerly or in compiled code) costs no Python call. Reductions
-that NumPy forwards to a method (`np.sum(x)`, `np.mean(x)`) give Arrays, as they do in JAX. fnad's
-eager implementations receive plain views (`as_numpy`), so they run NumPy's semantics unchanged.
+Deliberate NumPy interplay: NumPy's own operations on Arrays give plain, mutable `numpy.ndarray`s,
+as they do on JAX arrays: ufuncs through `__array_wrap__ = None` (at C speed), NumPy's functions
+through `__array_function__`, which hands them plain views. Without the latter, functions that copy
+their argument with `asanyarray(a).copy()` and then work in place (np.sort, np.median) would meet an
+immutable copy and fnad's functional `.sort()`. Array defines no `__array_finalize__`, so making one
+(eagerly or in compiled code) costs no Python call. fnad's eager implementations receive plain views
+(`as_numpy`), so they run NumPy's semantics unchanged.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ class Array(np.ndarray):
     def __setitem__(self, idx, value):
         raise TypeError(_IMMUTABLE)
 
+    def __array_function__(self, func, types, args, kwargs):
+        plain = {k: _plain(v) for k, v in kwargs.items()}
+        return getattr(func, "_implementation", func)(*_plain(args), **plain)
+
     def setflags(self, write=None, align=None, uic=None):
         if write:
             raise ValueError("fnad arrays are immutable: their write flag cannot be set. Copy with np.array(x).")
@@ -88,14 +94,16 @@ class Array(np.ndarray):
         return self.__reduce__()
 
     def copy(self, order="C"):
-        """A new Array with the same values (JAX's `x.copy()`)."""
-        return as_array(np.array(as_numpy(self), order=order, copy=True))
+        """A new Array with the same values (JAX's `x.copy()`). Item assignment on it raises as on every
+        Array, but its write flag stays on: NumPy code that copies its input and fills the copy
+        (`np.ma.masked_invalid(x).filled(0)`) runs on Arrays."""
+        return np.ndarray.copy(self, order)
 
     def __copy__(self):
-        return self.copy()
+        return as_array(np.array(as_numpy(self)))
 
     def __deepcopy__(self, memo):
-        return self.copy()
+        return self.__copy__()
 
     def tolist(self):
         return as_numpy(self).tolist()
@@ -161,6 +169,16 @@ for _name, _op in {
     "__irshift__": "__rshift__",
 }.items():
     setattr(Array, _name, _rebind(_name, lambda self, other, _op=_op: getattr(self, _op)(other)))
+
+
+def _plain(x):
+    """x with the Arrays in it (also inside lists and tuples) as plain views, for NumPy's functions."""
+    t = type(x)
+    if t is Array:
+        return x.view(np.ndarray)
+    if t is tuple or t is list:
+        return t(map(_plain, x))
+    return x
 
 
 def as_numpy(x):
