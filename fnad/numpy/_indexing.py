@@ -13,8 +13,7 @@ import builtins
 
 import numpy as np
 
-from .. import core
-from ..array import as_array, as_numpy
+from ..array import as_array
 from ..core import Tracer, get_aval
 from ..lax.control_flow import fori_loop
 from ..primitives import elementwise as ew
@@ -220,12 +219,18 @@ def _getitem(x, idx):
     return _index(x, idx)
 
 
+def _is_static(idx):
+    t = type(idx)
+    return t is int or t is builtins.slice or not _has_tracer(idx if t is tuple else (idx,))
+
+
 def array_getitem(x, idx):
     """x[idx] for an Array x (installed as Array.__getitem__): NumPy's own indexing when the index is
-    static and in bounds outside a trace; fnad's otherwise (traced indices, out-of-bounds clamping)."""
-    if not core.is_staging() and not _has_tracer(idx if isinstance(idx, tuple) else (idx,)):
+    static and in bounds (also while staging: x is a constant); fnad's otherwise (traced indices,
+    out-of-bounds clamping)."""
+    if _is_static(idx):
         try:
-            return as_array(as_numpy(x)[idx])
+            return as_array(x.view(np.ndarray)[idx])
         except IndexError:
             pass  # out of bounds: clamped below, as in JAX (other IndexErrors are raised again there)
     return _index(x, idx)
@@ -274,7 +279,7 @@ class _IndexUpdateRef:
         drops) or, with mode 'clip', clamped."""
         positions = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
         fill = -1 if _mode(mode, _UPDATE_MODES, "update") == "drop" else None
-        if not _has_tracer(self.idx if isinstance(self.idx, tuple) else (self.idx,)):
+        if _is_static(self.idx):
             try:
                 return positions[self.idx]
             except IndexError:
