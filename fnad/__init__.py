@@ -2,8 +2,8 @@
 compiler (the `fnad_compiler` package) built on llvmlite."""
 
 from . import lax, nn, numpy, optim, random, tree_util
-from .array import Array, block_until_ready, device_put, devices
 from .api import grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr, value_and_grad, vjp, vmap
+from .array import Array, block_until_ready, device_put, devices
 from .checkpoint import checkpoint, remat
 from .config import config
 from .core import ConcretizationError, ShapedArray, UnexpectedTracerError

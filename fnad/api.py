@@ -9,8 +9,8 @@ import numpy as np
 
 from . import numpy as fnp
 from .ad_util import Zero, instantiate
-from .array import as_array
 from .api_util import argnums_tuple, as_tuple, flatten_fun, partial_args, without_static
+from .array import as_array
 from .core import ShapedArray, Tracer, get_aval, is_float_dtype, is_masked_array, masked_array_error
 from .primitives.elementwise import zeros_like
 from .transforms.batching import vmap_flat

@@ -128,6 +128,7 @@ def install_methods():
         "repeat": repeat,
         "nonzero": nonzero,
     }
+
     def reshape_method(self, *shape, order="C"):
         return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape, order)
 
