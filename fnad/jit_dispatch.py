@@ -551,7 +551,7 @@ class JitFunction:
             c:f64[3] = mul b 2.0:f64[]
           in (c,) }
         >>> lowered.compile()(np.zeros(3))           # the flat list of outputs
-        [array([0., 0., 0.])]
+        [Array([0., 0., 0.], dtype=float64)]
         """
         entry, _ = self._entry(args, kwargs)
         return Lowered(entry.closed)
@@ -624,12 +624,12 @@ def jit(fun=None, *, static_argnums=(), static_argnames=()):
     ... def f(x, y):
     ...     return fnp.sum(fnp.tanh(x) * y)
     >>> f(np.zeros(3), np.ones(3))
-    array(0.)
+    Array(0., dtype=float64)
     >>> fnad.grad(f)(np.zeros(3), np.ones(3))
-    array([1., 1., 1.])
+    Array([1., 1., 1.], dtype=float64)
     >>> power = fnad.jit(lambda x, n: x ** n, static_argnums=1)   # one compilation per n
     >>> power(np.array([1.0, 2.0]), 3)
-    array([1., 8.])
+    Array([1., 8.], dtype=float64)
     """
     if fun is None:
         return lambda f: JitFunction(f, static_argnums, static_argnames)

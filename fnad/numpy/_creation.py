@@ -35,9 +35,9 @@ def array(object, dtype=None, copy=True, ndmin=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.array([1, 2], dtype=np.float32)
-    array([1., 2.], dtype=float32)
+    Array([1., 2.], dtype=float32)
     >>> fnad.grad(lambda x: fnp.sum(fnp.array([x, 2 * x]) ** 2))(1.0)
-    array(10.)
+    Array(10., dtype=float64)
     """
     out = _asarray_traced(object)
     if dtype is not None:
@@ -55,8 +55,8 @@ def asarray(a, dtype=None):
     >>> fnp.asarray([[1.0, 2.0]]).shape
     (1, 2)
     >>> fnad.vmap(lambda x: fnp.asarray([x, -x]))(np.array([1.0, 2.0]))
-    array([[ 1., -1.],
-           [ 2., -2.]])
+    Array([[ 1., -1.],
+           [ 2., -2.]], dtype=float64)
     """
     return array(a, dtype=dtype)
 
@@ -92,7 +92,7 @@ def zeros(shape, dtype=None):
     >>> fnp.zeros((2, 3)).shape
     (2, 3)
     >>> fnp.zeros(2, dtype=np.int32)
-    array([0, 0], dtype=int32)
+    Array([0, 0], dtype=int32)
     """
     return _full(shape, 0, dtype or np.float64)
 
@@ -102,7 +102,7 @@ def ones(shape, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.ones(3)
-    array([1., 1., 1.])
+    Array([1., 1., 1.], dtype=float64)
     """
     return _full(shape, 1, dtype or np.float64)
 
@@ -113,10 +113,10 @@ def full(shape, fill_value, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.full((2, 2), 7)
-    array([[7, 7],
-           [7, 7]])
+    Array([[7, 7],
+           [7, 7]], dtype=int64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.full(3, x)))(1.0)
-    array(3.)
+    Array(3., dtype=float64)
     """
     return _full(shape, fill_value, dtype)
 
@@ -126,7 +126,7 @@ def empty(shape, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.empty(2)
-    array([0., 0.])
+    Array([0., 0.], dtype=float64)
     """
     return zeros(shape, dtype)
 
@@ -141,9 +141,9 @@ def zeros_like(a, dtype=None, shape=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.zeros_like(np.array([1, 2]))
-    array([0, 0])
+    Array([0, 0], dtype=int64)
     >>> fnp.zeros_like(np.array([1, 2]), dtype=np.float64, shape=(1, 2))
-    array([[0., 0.]])
+    Array([[0., 0.]], dtype=float64)
     """
     return _full(*_like(a, dtype, shape)[:1], 0, _like(a, dtype, shape)[1])
 
@@ -153,7 +153,7 @@ def ones_like(a, dtype=None, shape=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.ones_like(np.array([[1.0, 2.0]]))
-    array([[1., 1.]])
+    Array([[1., 1.]], dtype=float64)
     """
     return _full(*_like(a, dtype, shape)[:1], 1, _like(a, dtype, shape)[1])
 
@@ -163,7 +163,7 @@ def full_like(a, fill_value, dtype=None, shape=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.full_like(np.array([1.0, 2.0]), 0.5)
-    array([0.5, 0.5])
+    Array([0.5, 0.5], dtype=float64)
     """
     s, d = _like(a, dtype, shape)
     return _full(s, fill_value, d)
@@ -181,9 +181,9 @@ def arange(start, stop=None, step=None, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.arange(4)
-    array([0, 1, 2, 3])
+    Array([0, 1, 2, 3], dtype=int64)
     >>> fnp.arange(0.0, 1.0, 0.25)
-    array([0.  , 0.25, 0.5 , 0.75])
+    Array([0.  , 0.25, 0.5 , 0.75], dtype=float64)
     """
     for v in (start, stop, step):
         if isinstance(v, Tracer):
@@ -210,9 +210,9 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.linspace(0.0, 1.0, 5)
-    array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    Array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float64)
     >>> fnad.jacfwd(lambda s: fnp.linspace(0.0, s, 3))(2.0)
-    array([0. , 0.5, 1. ])
+    Array([0. , 0.5, 1. ], dtype=float64)
     """
     # As NumPy: computed in the inexact dtype of start and stop, then floored for an integer `dtype`
     # and converted to it.
@@ -235,8 +235,8 @@ def eye(N, M=None, k=0, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.eye(2, 3, k=1)
-    array([[0., 1., 0.],
-           [0., 0., 1.]])
+    Array([[0., 1., 0.],
+           [0., 0., 1.]], dtype=float64)
     """
     M = N if M is None else M
     dt = np.dtype(dtype or np.float64)
@@ -250,7 +250,7 @@ def identity(n, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.identity(2, dtype=np.int64)
-    array([[1, 0],
-           [0, 1]])
+    Array([[1, 0],
+           [0, 1]], dtype=int64)
     """
     return eye(n, dtype=dtype)

@@ -88,7 +88,7 @@ def logical_and(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.logical_and(np.array([1.0, 0.0, 2.0]), np.array([True, True, False]))
-    array([ True, False, False])
+    Array([ True, False, False], dtype=bool)
     """
     return _logical_and(_as_bool(x), _as_bool(y))
 
@@ -98,7 +98,7 @@ def logical_or(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.logical_or(np.array([1, 0, 0]), np.array([0, 0, 3]))
-    array([ True, False,  True])
+    Array([ True, False,  True], dtype=bool)
     """
     return _logical_or(_as_bool(x), _as_bool(y))
 
@@ -108,7 +108,7 @@ def logical_xor(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.logical_xor(np.array([1, 0, 1]), np.array([1, 1, 0]))
-    array([False,  True,  True])
+    Array([False,  True,  True], dtype=bool)
     """
     return _logical_xor(_as_bool(x), _as_bool(y))
 
@@ -118,7 +118,7 @@ def logical_not(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnad.vmap(fnp.logical_not)(np.array([0.0, 2.0]))
-    array([ True, False])
+    Array([ True, False], dtype=bool)
     """
     return _logical_not(_as_bool(x))
 
@@ -130,9 +130,9 @@ def abs(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.abs(np.array([-2.0, 0.0, 3.0]))
-    array([2., 0., 3.])
+    Array([2., 0., 3.], dtype=float64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.abs(x)))(np.array([-2.0, 0.0, 3.0]))
-    array([-1.,  1.,  1.])
+    Array([-1.,  1.,  1.], dtype=float64)
     """
     x = _asarray_traced(x)
     return x if get_aval(x).dtype == np.bool_ or np.issubdtype(get_aval(x).dtype, np.unsignedinteger) else ew.abs(x)
@@ -148,9 +148,9 @@ def square(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.square(np.array([1.0, -3.0]))
-    array([1., 9.])
+    Array([1., 9.], dtype=float64)
     >>> fnad.grad(fnp.square)(3.0)
-    array(6.)
+    Array(6., dtype=float64)
     """
     return ew.integer_pow(_asarray_traced(x), 2)
 
@@ -161,9 +161,9 @@ def reciprocal(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.reciprocal(np.array([2.0, 4.0]))
-    array([0.5 , 0.25])
+    Array([0.5 , 0.25], dtype=float64)
     >>> fnad.grad(fnp.reciprocal)(2.0)
-    array(-0.25)
+    Array(-0.25, dtype=float64)
     """
     x = _asarray_traced(x)
     if get_aval(x).dtype.kind in "iu":  # NumPy keeps integers: 1 / x truncated toward zero
@@ -178,9 +178,9 @@ def round(x, decimals=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.round(np.array([0.5, 1.5, 2.675]), 2)
-    array([0.5 , 1.5 , 2.68])
+    Array([0.5 , 1.5 , 2.68], dtype=float64)
     >>> fnad.vmap(fnp.round)(np.array([0.5, 1.5, -2.5]))
-    array([ 0.,  2., -2.])
+    Array([ 0.,  2., -2.], dtype=float64)
     """
     x = _asarray_traced(x)
     if not np.issubdtype(get_aval(x).dtype, np.inexact):
@@ -203,11 +203,11 @@ def power(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.power(np.array([1.0, 2.0, 3.0]), 2)
-    array([1., 4., 9.])
+    Array([1., 4., 9.], dtype=float64)
     >>> fnad.grad(lambda x: fnp.power(x, 3))(-2.0)
-    array(12.)
+    Array(12., dtype=float64)
     >>> fnad.grad(fnp.power, argnums=1)(2.0, 3.0)
-    array(5.54517744)
+    Array(5.54517744, dtype=float64)
     """
     if type(y) is int or (isinstance(y, np.integer) and not isinstance(y, bool)):
         x = _asarray_traced(x)
@@ -237,9 +237,9 @@ def floor_divide(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.floor_divide(np.array([7, -7]), 2)
-    array([ 3, -4])
+    Array([ 3, -4], dtype=int64)
     >>> fnad.vmap(lambda x: fnp.floor_divide(x, 2.0))(np.array([7.0, -7.0]))
-    array([ 3., -4.])
+    Array([ 3., -4.], dtype=float64)
     """
     x, y, dt = _promoted_pair(np.floor_divide, x, y)
     if np.issubdtype(dt, np.integer):
@@ -267,9 +267,9 @@ def mod(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.mod(np.array([7, -7]), 3)
-    array([1, 2])
+    Array([1, 2], dtype=int64)
     >>> fnad.grad(lambda x: fnp.mod(x, 3.0))(7.5)
-    array(1.)
+    Array(1., dtype=float64)
     """
     x, y, dt = _promoted_pair(np.mod, x, y)
     r = ew.rem(x, y)
@@ -290,9 +290,9 @@ def fmod(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.fmod(np.array([7, -7]), 3)
-    array([ 1, -1])
+    Array([ 1, -1], dtype=int64)
     >>> fnad.vmap(lambda x: fnp.fmod(x, 3.0))(np.array([7.5, -7.5]))
-    array([ 1.5, -1.5])
+    Array([ 1.5, -1.5], dtype=float64)
     """
     return ew.rem(*_promoted_pair(np.fmod, x, y)[:2])
 
@@ -303,9 +303,9 @@ def hypot(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.hypot(np.array([3.0, 1e200]), np.array([4.0, 1e200]))
-    array([5.00000000e+000, 1.41421356e+200])
+    Array([5.00000000e+000, 1.41421356e+200], dtype=float64)
     >>> fnad.grad(fnp.hypot)(3.0, 4.0)
-    array(0.6)
+    Array(0.6, dtype=float64)
     """
     x, y, _ = _promoted_pair(np.hypot, x, y)
     x, y = abs(x), abs(y)
@@ -322,9 +322,9 @@ def logaddexp(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.logaddexp(np.array([0.0, 1000.0]), np.array([0.0, 1000.0]))
-    array([6.93147181e-01, 1.00069315e+03])
+    Array([6.93147181e-01, 1.00069315e+03], dtype=float64)
     >>> fnad.grad(fnp.logaddexp)(1.0, 1.0)
-    array(0.)
+    Array(0., dtype=float64)
     """
     x, y, _ = _promoted_pair(np.logaddexp, x, y)
     amax = maximum(x, y)
@@ -338,9 +338,9 @@ def log2(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.log2(np.array([1.0, 8.0]))
-    array([0., 3.])
+    Array([0., 3.], dtype=float64)
     >>> fnad.grad(fnp.log2)(1.0) * np.log(2)
-    np.float64(1.0)
+    Array(1., dtype=float64)
     """
     y = log(x)
     return y / np.array(np.log(2), get_aval(y).dtype)
@@ -352,7 +352,7 @@ def log10(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.log10(np.array([1.0, 1000.0]))
-    array([0., 3.])
+    Array([0., 3.], dtype=float64)
     """
     y = log(x)
     return y / np.array(np.log(10), get_aval(y).dtype)
@@ -363,7 +363,7 @@ def deg2rad(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.deg2rad(np.array([0.0, 180.0])) / np.pi
-    array([0., 1.])
+    Array([0., 1.], dtype=float64)
     """
     return multiply(x, np.pi / 180)
 
@@ -373,7 +373,7 @@ def rad2deg(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.rad2deg(np.pi / 2)
-    np.float64(90.0)
+    Array(90., dtype=float64)
     """
     return multiply(x, 180 / np.pi)
 
@@ -388,9 +388,9 @@ def clip(a, a_min=None, a_max=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.clip(np.array([-2.0, 0.5, 3.0]), 0.0, 1.0)
-    array([0. , 0.5, 1. ])
+    Array([0. , 0.5, 1. ], dtype=float64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.clip(x, 0.0, 1.0)))(np.array([-2.0, 0.5, 3.0]))
-    array([0., 1., 0.])
+    Array([0., 1., 0.], dtype=float64)
     """
     dt = get_aval(_asarray_traced(a)).dtype
     if dt.kind in "iu":  # as NumPy: Python-int bounds outside an integer dtype's range are clipped to it
@@ -429,9 +429,9 @@ def where(condition, x=None, y=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> x = np.array([-1.0, 2.0, -3.0])
     >>> fnp.where(x > 0, x, 0.0)
-    array([0., 2., 0.])
+    Array([0., 2., 0.], dtype=float64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.where(x > 0, x, 0.0)))(x)
-    array([0., 1., 0.])
+    Array([0., 1., 0.], dtype=float64)
     """
     if x is None and y is None:
         raise TypeError(
@@ -454,7 +454,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nan_to_num(np.array([np.nan, np.inf, -np.inf, 1.0]), posinf=9.0, neginf=-9.0)
-    array([ 0.,  9., -9.,  1.])
+    Array([ 0.,  9., -9.,  1.], dtype=float64)
     """
     if get_aval(x).dtype.kind in "biu":  # nothing to replace
         return _asarray_traced(x)
@@ -469,7 +469,7 @@ def isinf(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.isinf(np.array([1.0, np.inf, -np.inf, np.nan]))
-    array([False,  True,  True, False])
+    Array([False,  True,  True, False], dtype=bool)
     """
     return logical_and(logical_not(isfinite(x)), logical_not(isnan(x)))
 
@@ -480,7 +480,7 @@ def signbit(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.signbit(np.array([-1.0, -0.0, 0.0, 2.0]))
-    array([ True,  True, False, False])
+    Array([ True,  True, False, False], dtype=bool)
     """
     return logical_or(less(x, 0), logical_and(equal(x, 0), less(reciprocal(x), 0)))
 
@@ -491,9 +491,9 @@ def copysign(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.copysign(np.array([1.0, 2.0]), np.array([-0.0, 3.0]))
-    array([-1.,  2.])
+    Array([-1.,  2.], dtype=float64)
     >>> fnad.grad(fnp.copysign)(2.0, -1.0)
-    array(-1.)
+    Array(-1., dtype=float64)
     """
     x, y, _ = _promoted_pair(np.copysign, x, y)
     return where(signbit(y), -abs(x), abs(x))

@@ -398,11 +398,11 @@ def take(a, indices, axis=None, mode=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([10.0, 20.0, 30.0])
     >>> fnp.take(a, np.array([2, 0, 2]))
-    array([30., 10., 30.])
+    Array([30., 10., 30.], dtype=float64)
     >>> fnp.take(a, np.array([3, -4]), mode='clip')
-    array([30., 10.])
+    Array([30., 10.], dtype=float64)
     >>> fnad.grad(lambda a: fnp.sum(fnp.take(a, np.array([2, 0, 2]))))(a)
-    array([1., 0., 2.])
+    Array([1., 0., 2.], dtype=float64)
     """
     a = _traced_array(a)
     if axis is None:
@@ -424,11 +424,11 @@ def take_along_axis(arr, indices, axis):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
     >>> fnp.take_along_axis(a, fnp.argsort(a, axis=1), axis=1)
-    array([[1., 2., 3.],
-           [0., 4., 5.]])
+    Array([[1., 2., 3.],
+           [0., 4., 5.]], dtype=float64)
     >>> fnp.take_along_axis(a, np.array([[0], [1]]), axis=1)
-    array([[3.],
-           [5.]])
+    Array([[3.],
+           [5.]], dtype=float64)
     """
     arr, indices = _traced_array(arr), _traced_array(indices)
     if axis is None:

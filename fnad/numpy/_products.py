@@ -68,10 +68,10 @@ def matmul(a, b):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.matmul(a, np.array([1.0, 1.0]))
-    array([3., 7.])
+    Array([3., 7.], dtype=float64)
     >>> fnad.grad(lambda a: fnp.sum(a @ a))(a)
-    array([[ 7., 11.],
-           [ 9., 13.]])
+    Array([[ 7., 11.],
+           [ 9., 13.]], dtype=float64)
     """
     return _matmul_traced(a, b)
 
@@ -84,9 +84,9 @@ def dot(a, b):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.dot(a, np.array([1.0, -1.0]))
-    array([-1., -1.])
+    Array([-1., -1.], dtype=float64)
     >>> fnad.grad(lambda v: fnp.dot(v, v))(np.array([1.0, 2.0]))
-    array([2., 4.])
+    Array([2., 4.], dtype=float64)
     """
     if ndim(a) == 0 or ndim(b) == 0:
         return multiply(a, b)
@@ -101,7 +101,7 @@ def vdot(a, b):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.vdot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.ones((2, 2)))
-    np.float64(10.0)
+    Array(10., dtype=float64)
     """
     return dot(ravel(a), ravel(b))
 
@@ -111,7 +111,7 @@ def inner(a, b):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.inner(np.array([1.0, 2.0]), np.array([[1.0, 0.0], [1.0, 1.0]]))
-    array([1., 3.])
+    Array([1., 3.], dtype=float64)
     """
     if ndim(a) == 0 or ndim(b) == 0:
         return multiply(a, b)
@@ -123,8 +123,8 @@ def outer(a, b):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.outer(np.array([1.0, 2.0]), np.array([1.0, 10.0, 100.0]))
-    array([[  1.,  10., 100.],
-           [  2.,  20., 200.]])
+    Array([[  1.,  10., 100.],
+           [  2.,  20., 200.]], dtype=float64)
     """
     return multiply(reshape(ravel(a), (-1, 1)), ravel(b))
 
@@ -159,8 +159,8 @@ def kron(a, b):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.kron(np.eye(2), np.array([[1.0, 2.0]]))
-    array([[1., 2., 0., 0.],
-           [0., 0., 1., 2.]])
+    Array([[1., 2., 0., 0.],
+           [0., 0., 1., 2.]], dtype=float64)
     """
     a, b = promoted((a, b))
     nd = builtins.max(get_aval(a).ndim, get_aval(b).ndim)
@@ -178,11 +178,11 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
-    array([0., 0., 1.])
+    Array([0., 0., 1.], dtype=float64)
     >>> fnad.jacfwd(lambda a: fnp.cross(a, np.array([0.0, 0.0, 1.0])))(np.ones(3))
-    array([[ 0.,  1.,  0.],
+    Array([[ 0.,  1.,  0.],
            [-1.,  0.,  0.],
-           [ 0.,  0.,  0.]])
+           [ 0.,  0.,  0.]], dtype=float64)
     """
     if axis is not None:
         axisa = axisb = axisc = axis
@@ -257,12 +257,12 @@ def einsum(subscripts, *operands, optimize=None, dtype=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.einsum("ij,j->i", a, np.array([1.0, 1.0]))
-    array([3., 7.])
+    Array([3., 7.], dtype=float64)
     >>> print(fnp.einsum("ii", a))      # trace
     5.0
     >>> fnad.grad(lambda a: fnp.einsum("ij,ij->", a, a))(a)
-    array([[2., 4.],
-           [6., 8.]])
+    Array([[2., 4.],
+           [6., 8.]], dtype=float64)
     """
     if not isinstance(subscripts, str):
         raise NotImplementedError("einsum: only the subscripts-string form is supported on traced values")

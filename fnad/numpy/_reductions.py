@@ -63,9 +63,9 @@ sum.__doc__ += """
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.sum(a, axis=0)
-    array([4., 6.])
+    Array([4., 6.], dtype=float64)
     >>> fnad.vmap(fnp.sum)(a)          # one sum per row
-    array([3., 7.])
+    Array([3., 7.], dtype=float64)
     """
 prod = _reduce(np.prod, red.reduce_prod, "prod", int_to=np.int64, bool_to=np.int64)
 prod.__doc__ += """
@@ -73,9 +73,9 @@ prod.__doc__ += """
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.prod(a, axis=1)
-    array([ 2., 12.])
+    Array([ 2., 12.], dtype=float64)
     >>> fnad.grad(fnp.prod)(np.array([2.0, 3.0, 4.0]))
-    array([12.,  8.,  6.])
+    Array([12.,  8.,  6.], dtype=float64)
     """
 _max = _reduce(np.max, red.reduce_max, "max")
 _min = _reduce(np.min, red.reduce_min, "min")
@@ -84,14 +84,14 @@ all.__doc__ += """
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.all(np.array([[1, 0], [1, 1]]), axis=1)
-    array([False,  True])
+    Array([False,  True], dtype=bool)
     """
 any = _reduce(np.any, lambda a, axes: red.reduce_or(_as_bool(a), axes), "any")
 any.__doc__ += """
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.any(np.array([[1, 0], [0, 0]]), axis=1)
-    array([ True, False])
+    Array([ True, False], dtype=bool)
     """
 
 
@@ -107,9 +107,9 @@ def max(a, axis=None, keepdims=False, initial=None, where=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 4.0], [3.0, 2.0]])
     >>> fnp.max(a, axis=0)
-    array([3., 4.])
+    Array([3., 4.], dtype=float64)
     >>> fnad.grad(fnp.max)(np.array([1.0, 3.0, 3.0]))
-    array([0. , 0.5, 0.5])
+    Array([0. , 0.5, 0.5], dtype=float64)
     """
     return _max(a, axis=axis, keepdims=keepdims, **_given(initial=initial, where=where))
 
@@ -119,8 +119,8 @@ def min(a, axis=None, keepdims=False, initial=None, where=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.min(np.array([[1.0, 4.0], [3.0, 2.0]]), axis=1, keepdims=True)
-    array([[1.],
-           [2.]])
+    Array([[1.],
+           [2.]], dtype=float64)
     """
     return _min(a, axis=axis, keepdims=keepdims, **_given(initial=initial, where=where))
 
@@ -137,11 +137,11 @@ def mean(a, axis=None, dtype=None, keepdims=False):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.mean(a, axis=1, keepdims=True)
-    array([[1.5],
-           [3.5]])
+    Array([[1.5],
+           [3.5]], dtype=float64)
     >>> fnad.grad(fnp.mean)(a)
-    array([[0.25, 0.25],
-           [0.25, 0.25]])
+    Array([[0.25, 0.25],
+           [0.25, 0.25]], dtype=float64)
     """
     a = _asarray_traced(a)
     aval = get_aval(a)
@@ -168,9 +168,9 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([1.0, 2.0, 3.0, 4.0])
     >>> fnp.var(a), fnp.var(a, ddof=1)
-    (np.float64(1.25), np.float64(1.6666666666666667))
+    (Array(1.25, dtype=float64), Array(1.66666667, dtype=float64))
     >>> fnad.grad(fnp.var)(a)
-    array([-0.75, -0.25,  0.25,  0.75])
+    Array([-0.75, -0.25,  0.25,  0.75], dtype=float64)
     """
     a = _asarray_traced(a)
     aval = get_aval(a)
@@ -191,9 +191,9 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.std(np.array([[1.0, 3.0], [2.0, 2.0]]), axis=1)
-    array([1., 0.])
+    Array([1., 0.], dtype=float64)
     >>> fnad.grad(fnp.std)(np.array([1.0, 3.0]))
-    array([-0.5,  0.5])
+    Array([-0.5,  0.5], dtype=float64)
     """
     return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
@@ -224,14 +224,14 @@ argmax.__doc__ += """
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 5.0, 5.0], [7.0, 2.0, 3.0]])
     >>> fnp.argmax(a, axis=1)
-    array([1, 0])
+    Array([1, 0], dtype=int64)
     >>> fnad.vmap(fnp.argmax)(a)
-    array([1, 0])
+    Array([1, 0], dtype=int64)
     """
 argmin = _arg(np.argmin, red.argmin)
 argmin.__doc__ += """
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.argmin(np.array([[1.0, 5.0], [7.0, 2.0]]), axis=0)
-    array([0, 1])
+    Array([0, 1], dtype=int64)
     """

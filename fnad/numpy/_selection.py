@@ -51,9 +51,9 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.unique(np.array([3, 1, 3, 2]))
-    array([1, 2, 3])
+    Array([1, 2, 3], dtype=int64)
     >>> fnp.unique(np.array([3, 1, 3]), return_counts=True)
-    (array([1, 3]), array([1, 2]))
+    (Array([1, 3], dtype=int64), Array([1, 2], dtype=int64))
     """
     if axis is not None:
         raise NotImplementedError("unique(axis=...) is not supported on traced values")
@@ -70,9 +70,9 @@ def select(condlist, choicelist, default=0):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> x = np.array([-2.0, 0.5, 3.0])
     >>> fnp.select([x < 0, x < 1], [-x, 10 * x], default=x)
-    array([2., 5., 3.])
+    Array([2., 5., 3.], dtype=float64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.select([x < 0, x < 1], [-x, 10 * x], x)))(x)
-    array([-1., 10.,  1.])
+    Array([-1., 10.,  1.], dtype=float64)
     """
     if len(condlist) != len(choicelist):
         raise ValueError("select: list of cases must be same length as list of conditions")
