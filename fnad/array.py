@@ -191,9 +191,12 @@ def as_array(x):
     A NumPy array becomes a view (no copy) whose write flag is off."""
     if type(x) is Array:
         return x
-    view = (x if isinstance(x, np.ndarray) else np.asarray(x)).view(Array)
-    np.ndarray.setflags(view, write=False)
+    view = _view(x if isinstance(x, np.ndarray) else np.asarray(x), Array)
+    _setflags(view, False)  # positional: NumPy parses keywords slowly, and this runs on every eager result
     return view
+
+
+_view, _setflags = np.ndarray.view, np.ndarray.setflags
 
 
 def as_result(x):

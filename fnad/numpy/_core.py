@@ -35,7 +35,7 @@ def is_traced(args, name=None):
         if t in (list, tuple):
             if is_traced(a, name):
                 return True
-        elif t is not np.ndarray and core.is_masked_array(a):
+        elif t is not np.ndarray and t is not Array and core.is_masked_array(a):
             name = name or sys._getframe(1).f_code.co_name
             raise core.masked_array_error(a, f"fnad.numpy.{name}: argument {i}")
     return False
@@ -59,6 +59,7 @@ def numpy_when_eager(numpy_call):
                 kwargs = {k: as_numpy(v) for k, v in kwargs.items()}
             return as_result(numpy_call(*args, **kwargs))
 
+        fn.numpy_call = numpy_call  # the eager call, which Array's operators make directly
         return fn
 
     return decorate

@@ -224,15 +224,25 @@ def _is_static(idx):
     return t is int or t is builtins.slice or not _has_tracer(idx if t is tuple else (idx,))
 
 
+_BASIC_ENTRIES = frozenset([int, builtins.slice, type(None), type(Ellipsis)])
+_ndarray_getitem = np.ndarray.__getitem__
+
+
 def array_getitem(x, idx):
     """x[idx] for an Array x (installed as Array.__getitem__): NumPy's own indexing when the index is
     static and in bounds (also while staging: x is a constant); fnad's otherwise (traced indices,
-    out-of-bounds clamping)."""
-    if _is_static(idx):
-        try:
+    out-of-bounds clamping). Basic indexing gives a view of x (an Array, read-only as x is): with a
+    trailing '...' NumPy returns a 0-d view rather than a scalar, so no conversion is needed."""
+    t = type(idx)
+    try:
+        if t is int or t is builtins.slice:
+            return _ndarray_getitem(x, (idx, Ellipsis))
+        if t is tuple and _BASIC_ENTRIES.issuperset(map(type, idx)):
+            return _ndarray_getitem(x, idx if Ellipsis in idx else (*idx, Ellipsis))
+        if _is_static(idx):
             return as_array(x.view(np.ndarray)[idx])
-        except IndexError:
-            pass  # out of bounds: clamped below, as in JAX (other IndexErrors are raised again there)
+    except IndexError:
+        pass  # out of bounds: clamped below, as in JAX (other IndexErrors are raised again there)
     return _index(x, idx)
 
 
