@@ -55,6 +55,12 @@ class Array(np.ndarray):
     __slots__ = ()
     __array_wrap__ = None  # NumPy's own operations on Arrays return NumPy arrays (see the module docstring)
 
+    def __new__(cls, *args, **kwargs):
+        raise TypeError(
+            "fnad.Array cannot be instantiated directly (as jax.Array): make one with fnad.numpy.asarray(x) "
+            "or fnad.device_put(x)"
+        )
+
     def __setitem__(self, idx, value):
         raise TypeError(_IMMUTABLE)
 
@@ -69,6 +75,8 @@ class Array(np.ndarray):
 
     def __repr__(self):
         text = np.array_repr(as_numpy(self))
+        if self.size == 0 and "shape=" not in text:  # JAX names the shape of every empty array
+            text = text.replace("[]", f"[], shape={self.shape}", 1)
         if self.dtype in _IMPLICIT_DTYPES and "dtype=" not in text:
             last = text[text.rfind("\n") + 1 :]
             suffix = f", dtype={self.dtype.name})"

@@ -306,6 +306,8 @@ def test_repr_and_str_like_jax():
     assert repr(fnp.array([True, False])) == "Array([ True, False], dtype=bool)"
     assert repr(fnp.asarray(1.5, np.float32)) == "Array(1.5, dtype=float32)"
     assert repr(fnp.zeros((0, 3))) == "Array([], shape=(0, 3), dtype=float64)"
+    assert repr(fnp.arange(10.0)[20:30]) == "Array([], shape=(0,), dtype=float64)"
+    assert repr(fnp.zeros(0, np.float32)) == "Array([], shape=(0,), dtype=float32)"
     assert repr(fnp.ones((2, 3))) == "Array([[1., 1., 1.],\n       [1., 1., 1.]], dtype=float64)"
     assert str(fnp.arange(3.0)) == "[0. 1. 2.]"
     assert f"{fnp.asarray(2.5):.3f}" == "2.500"
@@ -334,6 +336,12 @@ def test_iteration_and_python_conversions():
     assert fnp.arange(3).tolist() == [0, 1, 2] and fnp.arange(3.0)[1].item() == 1.0
     with pytest.raises(TypeError, match="unhashable"):
         hash(fnp.arange(3))
+
+
+def test_array_is_made_by_fnad_not_instantiated():
+    with pytest.raises(TypeError, match="device_put"):
+        fnad.Array((3,))
+    assert isinstance(fnp.ones(2), fnad.Array) and not isinstance(np.ones(2), fnad.Array)
 
 
 def test_devices_device_put_block_until_ready():
