@@ -2,7 +2,8 @@
 
 A call to a primitive (`Primitive.bind`) goes to the interpreter ("trace") of the highest-level
 tracer among its arguments, or of the innermost *dynamic* trace (`jit`/`make_jaxpr` staging),
-or, when neither exists, straight to the primitive's NumPy implementation (the eager path).
+or, when neither exists, straight to the primitive's NumPy implementation (the eager path, which
+gives it plain ndarrays and returns its results as immutable `fnad.Array`s, fnad/array.py).
 Transforms (jvp, vmap, staging to IR) are Trace subclasses living in `fnad.transforms`.
 The trace stack and the innermost dynamic trace belong to the thread that pushed them (`_trace_state`),
 as in JAX: a thread tracing a function never captures another thread's primitives.

@@ -350,7 +350,8 @@ class _Entry:
 class JitFunction:
     """The callable `jit(fun)` returns. `.lower(*args)` gives the compiled artefact for inspection.
 
-    Calls with positional NumPy arrays of a signature seen before run through the native entry of
+    Calls with positional NumPy arrays or fnad.Arrays (the results, immutable Arrays, are allocated by
+    native code) of a signature seen before run through the native entry of
     that signature's executable (`fnad_compiler.pyentry`), which checks the arrays and returns the
     result itself. The instance's own subclass has a chain of such entries (the last signatures
     compiled) as its `__call__`, so those calls reach native code without a Python frame. Entries
