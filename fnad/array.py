@@ -26,7 +26,7 @@ from .tree_util import tree_map
 
 __all__ = ["Array", "CpuDevice", "as_array", "as_numpy", "as_result", "block_until_ready", "device_put", "devices"]
 
-_IMMUTABLE = (
+IMMUTABLE_MESSAGE = (
     "fnad arrays are immutable and do not support in-place item assignment. Instead of x[idx] = y, "
     "use x = x.at[idx].set(y) (or .add, .multiply, .divide, .power, .min, .max, .apply)."
 )
@@ -62,7 +62,7 @@ class Array(np.ndarray):
         )
 
     def __setitem__(self, idx, value):
-        raise TypeError(_IMMUTABLE)
+        raise TypeError(IMMUTABLE_MESSAGE)
 
     def __array_function__(self, func, types, args, kwargs):
         plain = {k: _plain(v) for k, v in kwargs.items()}

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .array import Array, as_array, as_numpy
+from .array import IMMUTABLE_MESSAGE, Array, as_array, as_numpy
 
 # ----------------------------------------------------------------------------------------------
 # Errors users see
@@ -403,10 +403,7 @@ class Tracer:
         return np.asarray(val, dtype=dtype)
 
     def __setitem__(self, idx, value):
-        raise TypeError(
-            "fnad arrays are immutable: in-place assignment x[idx] = y is not supported on a "
-            "traced array. Use x = x.at[idx].set(y) (or .add/.mul/.min/.max) instead."
-        )
+        raise TypeError(IMMUTABLE_MESSAGE)
 
     def __hash__(self):
         raise TypeError(f"unhashable type: traced array {self.aval.str_short()}")
