@@ -44,16 +44,17 @@ def is_traced(args, name=None):
 def numpy_when_eager(numpy_call):
     """Decorator: the one place where a fnad.numpy function chooses its path. When no argument is
     traced and no staging trace is active (an eager call) it returns `numpy_call(*args, **kwargs)`,
-    NumPy's own result as `fnad.Array`s (NumPy's function itself, or an adapter with the decorated signature); otherwise
-    it runs the decorated body, which binds primitives (jit runs that path). tests/test_numpy_parity.py
-    checks that the two agree for every public function."""
+    NumPy's own result (NumPy's function itself, or an adapter with the decorated signature) as
+    `fnad.Array`s, given plain views of Array arguments; otherwise it runs the decorated body, which
+    binds primitives (jit runs that path). tests/test_numpy_parity.py checks that the two agree for
+    every public function."""
 
     def decorate(traced):
         @functools.wraps(traced)
         def fn(*args, **kwargs):
             if is_traced(args, fn.__name__) or (kwargs and is_traced(tuple(kwargs.values()), fn.__name__)):
                 return traced(*args, **kwargs)
-            if Array in map(type, args):  # NumPy would call back fnad's methods (np.sum(x) calls x.sum)
+            if Array in map(type, args):  # plain views: adapters index with NumPy's rules (not JAX's clamping)
                 args = map(as_numpy, args)
             if kwargs and Array in map(type, kwargs.values()):
                 kwargs = {k: as_numpy(v) for k, v in kwargs.items()}
