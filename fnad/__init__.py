@@ -3,6 +3,7 @@ compiler (the `fnad_compiler` package) built on llvmlite."""
 
 from . import lax, nn, numpy, optim, random, tree_util
 from .api import grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr, value_and_grad, vjp, vmap
+from .array import Array, block_until_ready, device_put, devices
 from .checkpoint import checkpoint, remat
 from .config import config
 from .core import ConcretizationError, ShapedArray, UnexpectedTracerError
@@ -13,13 +14,17 @@ from .primitives.misc import stop_gradient
 __version__ = "0.1.0"
 
 __all__ = [
+    "Array",
     "ConcretizationError",
     "ShapedArray",
     "UnexpectedTracerError",
+    "block_until_ready",
     "checkpoint",
     "config",
     "custom_jvp",
     "custom_vjp",
+    "device_put",
+    "devices",
     "grad",
     "hessian",
     "jacfwd",

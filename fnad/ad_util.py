@@ -131,10 +131,10 @@ def broadcast_in_dim(x, shape, broadcast_dimensions):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.broadcast_in_dim(np.array([1.0, 2.0]), (2, 3), (0,))
-    array([[1., 1., 1.],
-           [2., 2., 2.]])
+    Array([[1., 1., 1.],
+           [2., 2., 2.]], dtype=float64)
     >>> lax.broadcast_in_dim(np.array(5.0), (2,), ())
-    array([5., 5.])
+    Array([5., 5.], dtype=float64)
     """
     shape = check_shape("broadcast_in_dim", shape)
     broadcast_dimensions = tuple(int(d) for d in broadcast_dimensions)
@@ -148,9 +148,9 @@ def full(shape, fill_value, dtype):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.full((2,), 3.5, np.float64)
-    array([3.5, 3.5])
+    Array([3.5, 3.5], dtype=float64)
     >>> lax.full((1, 2), 1, np.int32)
-    array([[1, 1]], dtype=int32)
+    Array([[1, 1]], dtype=int32)
     """
     return broadcast_in_dim(np.array(fill_value, dtype=dtype), tuple(shape), ())
 

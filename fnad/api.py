@@ -10,6 +10,7 @@ import numpy as np
 from . import numpy as fnp
 from .ad_util import Zero, instantiate
 from .api_util import argnums_tuple, as_tuple, flatten_fun, partial_args, without_static
+from .array import as_array
 from .core import ShapedArray, Tracer, get_aval, is_float_dtype, is_masked_array, masked_array_error
 from .primitives.elementwise import zeros_like
 from .transforms.batching import vmap_flat
@@ -20,12 +21,12 @@ from .tree_util import tree_flatten, tree_leaves, tree_map, tree_structure, tree
 
 
 def _to_output(x):
-    """Top-level results are NumPy arrays; traced values stay as they are."""
+    """Top-level results are fnad.Arrays; traced values stay as they are."""
     if isinstance(x, Tracer):
         return x
     if type(x) is Zero:
         x = instantiate(x)
-    return x if isinstance(x, np.ndarray) else np.asarray(x)
+    return as_array(x)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -42,9 +43,9 @@ def jvp(fun, primals, tangents, has_aux=False):
 
     >>> import fnad, fnad.numpy as fnp
     >>> fnad.jvp(fnp.sin, (0.0,), (2.0,))
-    (array(0.), array(2.))
+    (Array(0., dtype=float64), Array(2., dtype=float64))
     >>> fnad.jvp(lambda x, y: x * y, (3.0, 4.0), (1.0, 0.0))   # d(xy)/dx at (3, 4)
-    (array(12.), array(4.))
+    (Array(12., dtype=float64), Array(4., dtype=float64))
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples or lists, e.g. jvp(f, (x,), (t,))")
@@ -74,7 +75,7 @@ def linearize(fun, *primals):
     >>> import fnad
     >>> y, f_jvp = fnad.linearize(lambda x: x ** 2, 3.0)
     >>> y, f_jvp(1.0), f_jvp(2.0)
-    (array(9.), array(6.), array(12.))
+    (Array(9., dtype=float64), Array(6., dtype=float64), Array(12., dtype=float64))
     """
     p_flat, in_tree = tree_flatten(primals)
     flat_fun, store = flatten_fun(fun, in_tree)
@@ -132,9 +133,9 @@ def vjp(fun, *primals, has_aux=False):
     >>> import numpy as np, fnad
     >>> y, f_vjp = fnad.vjp(lambda x: x * np.array([1.0, 2.0, 3.0]), np.ones(3))
     >>> y
-    array([1., 2., 3.])
+    Array([1., 2., 3.], dtype=float64)
     >>> f_vjp(np.array([1.0, 0.0, 1.0]))
-    (array([1., 0., 3.]),)
+    (Array([1., 0., 3.], dtype=float64),)
     """
     out, vjp_fn, aux = _vjp(fun, primals, has_aux)
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
@@ -146,11 +147,11 @@ def value_and_grad(fun, argnums=0, has_aux=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnad.value_and_grad(lambda x: fnp.sum(x ** 2))(np.array([1.0, 2.0]))
-    (array(5.), array([2., 4.]))
+    (Array(5., dtype=float64), Array([2., 4.], dtype=float64))
     >>> loss = lambda w: (w ** 2, {"w": w})          # has_aux: (scalar, anything)
     >>> (value, aux), g = fnad.value_and_grad(loss, has_aux=True)(3.0)
     >>> value, g
-    (array(9.), array(6.))
+    (Array(9., dtype=float64), Array(6., dtype=float64))
     """
 
     @functools.wraps(fun)
@@ -200,13 +201,13 @@ def grad(fun, argnums=0, has_aux=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnad.grad(lambda x: x ** 3)(2.0)
-    array(12.)
+    Array(12., dtype=float64)
     >>> fnad.grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 5.0)
-    (array(5.), array(2.))
+    (Array(5., dtype=float64), Array(2., dtype=float64))
     >>> fnad.grad(lambda p: fnp.sum(p["w"] * p["b"]))({"w": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0])})
-    {'b': array([1., 2.]), 'w': array([3., 4.])}
+    {'b': Array([1., 2.], dtype=float64), 'w': Array([3., 4.], dtype=float64)}
     >>> fnad.grad(fnad.grad(fnp.sin))(0.0)           # derivatives compose
-    array(-0.)
+    Array(-0., dtype=float64)
     """
     vg = value_and_grad(fun, argnums, has_aux)
 
@@ -252,11 +253,11 @@ def vmap(fun, in_axes=0, out_axes=0):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> xs = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnad.vmap(fnp.dot)(xs, np.array([[1.0, 0.0], [0.0, 1.0]]))   # row-wise dot products
-    array([1., 4.])
+    Array([1., 4.], dtype=float64)
     >>> fnad.vmap(lambda a, b: a * b, in_axes=(0, None))(np.array([1.0, 2.0, 3.0]), 10.0)
-    array([10., 20., 30.])
+    Array([10., 20., 30.], dtype=float64)
     >>> fnad.vmap(fnp.sum, in_axes=1)(xs)            # map over columns
-    array([4., 6.])
+    Array([4., 6.], dtype=float64)
     """
 
     @functools.wraps(fun)
@@ -326,8 +327,8 @@ def jacfwd(fun, argnums=0, has_aux=False):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> f = lambda x: fnp.stack([x[0] * x[1], fnp.sin(x[0])])
     >>> fnad.jacfwd(f)(np.array([0.0, 2.0]))
-    array([[2., 0.],
-           [1., 0.]])
+    Array([[2., 0.],
+           [1., 0.]], dtype=float64)
     """
 
     def jac_fun(*args, **kwargs):
@@ -371,8 +372,8 @@ def jacrev(fun, argnums=0, has_aux=False):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> f = lambda x: fnp.stack([x[0] * x[1], fnp.sin(x[0])])
     >>> fnad.jacrev(f)(np.array([0.0, 2.0]))
-    array([[2., 0.],
-           [1., 0.]])
+    Array([[2., 0.],
+           [1., 0.]], dtype=float64)
     """
 
     def jac_fun(*args, **kwargs):
@@ -403,8 +404,8 @@ def hessian(fun, argnums=0):
 
     >>> import numpy as np, fnad
     >>> fnad.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 2.0]))
-    array([[4., 2.],
-           [2., 0.]])
+    Array([[4., 2.],
+           [2., 0.]], dtype=float64)
     """
     return jacfwd(jacrev(fun, argnums), argnums)
 

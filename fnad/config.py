@@ -12,7 +12,7 @@ class _Config:
     >>> f = fnad.jit(lambda x: print(type(x).__name__) or x + 1.0)
     >>> f(1.0)                      # traced once: the function sees a tracer
     StagingTracer
-    array(2.)
+    Array(2., dtype=float64)
     >>> fnad.config.update("disable_jit", True)
     >>> f(2.0)                      # run as plain Python on the value itself
     float

@@ -2,7 +2,8 @@
 
 A call to a primitive (`Primitive.bind`) goes to the interpreter ("trace") of the highest-level
 tracer among its arguments, or of the innermost *dynamic* trace (`jit`/`make_jaxpr` staging),
-or, when neither exists, straight to the primitive's NumPy implementation (the eager path).
+or, when neither exists, straight to the primitive's NumPy implementation (the eager path, which
+gives it plain ndarrays and returns its results as immutable `fnad.Array`s, fnad/array.py).
 Transforms (jvp, vmap, staging to IR) are Trace subclasses living in `fnad.transforms`.
 The trace stack and the innermost dynamic trace belong to the thread that pushed them (`_trace_state`),
 as in JAX: a thread tracing a function never captures another thread's primitives.
@@ -16,6 +17,8 @@ import threading
 from contextlib import contextmanager
 
 import numpy as np
+
+from .array import IMMUTABLE_MESSAGE, Array, as_array, as_numpy
 
 # ----------------------------------------------------------------------------------------------
 # Errors users see
@@ -188,8 +191,11 @@ class Primitive:
                     raise UnexpectedTracerError(_leak_message(a, self))
                 if top is None or main.level > top.level:
                     top = main
-        if top is None:
-            return self.impl(*args, **params)
+        if top is None:  # eager: the NumPy implementation sees plain arrays, users get Arrays
+            if Array in map(type, args):
+                args = map(as_numpy, args)
+            out = self.impl(*args, **params)
+            return list(map(as_array, out)) if self.multiple_results else as_array(out)
         trace = top.trace
         return trace.process_primitive(self, [trace.full_raise(a) for a in args], params)
 
@@ -397,10 +403,7 @@ class Tracer:
         return np.asarray(val, dtype=dtype)
 
     def __setitem__(self, idx, value):
-        raise TypeError(
-            "fnad arrays are immutable: in-place assignment x[idx] = y is not supported on a "
-            "traced array. Use x = x.at[idx].set(y) (or .add/.mul/.min/.max) instead."
-        )
+        raise TypeError(IMMUTABLE_MESSAGE)
 
     def __hash__(self):
         raise TypeError(f"unhashable type: traced array {self.aval.str_short()}")

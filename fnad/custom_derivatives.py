@@ -123,9 +123,9 @@ class custom_jvp(_CustomFunction):
     ...     (x,), (t,) = primals, tangents
     ...     return log1pexp(x), t * (1.0 - 1.0 / (1.0 + fnp.exp(x)))   # stable sigmoid(x) * t
     >>> fnad.grad(log1pexp)(0.0)
-    array(0.5)
+    Array(0.5, dtype=float64)
     >>> fnad.jvp(log1pexp, (2.0,), (3.0,))
-    (array(2.12692801), array(2.64239123))
+    (Array(2.12692801, dtype=float64), Array(2.64239123, dtype=float64))
     """
 
     def __init__(self, fun, nondiff_argnums=()):
@@ -199,7 +199,7 @@ class custom_vjp(_CustomFunction):
     ...     return (fnp.clip(ct, -1.0, 1.0),)
     >>> clip_gradient.defvjp(fwd, bwd)
     >>> fnad.grad(lambda x: 5.0 * clip_gradient(x))(2.0)    # 5.0 clipped to 1.0
-    array(1.)
+    Array(1., dtype=float64)
     """
 
     def __init__(self, fun, nondiff_argnums=()):

@@ -19,6 +19,7 @@ import numpy as np
 from . import core, timing
 from .ad_util import Zero, tangent_aval, zero_cotangents
 from .api_util import as_tuple, flatten_fun, without_static
+from .array import Array, as_array
 from .config import config
 from .core import Tracer, get_aval, is_masked_array, masked_array_error
 from .ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed, eval_jaxpr
@@ -206,7 +207,8 @@ jit_p.batch_needs_size = True
 
 _CHAINED_SIGNATURES = 8  # signatures a jitted function's __call__ runs natively before Python dispatch
 _SCALAR_TYPES = (float, int, bool, complex)
-_LEAF_TYPES = frozenset([np.ndarray, *_SCALAR_TYPES])
+_ARRAY_TYPES = (np.ndarray, Array)  # what native entries take as they are
+_LEAF_TYPES = frozenset([*_ARRAY_TYPES, *_SCALAR_TYPES])
 
 
 @functools.cache
@@ -217,7 +219,7 @@ def _positional_tree(n):
 
 def _signature(x):
     t = type(x)
-    if t is np.ndarray:
+    if t is np.ndarray or t is Array:
         return (x.shape, x.dtype)
     if t in _SCALAR_TYPES:
         return t
@@ -348,7 +350,8 @@ class _Entry:
 class JitFunction:
     """The callable `jit(fun)` returns. `.lower(*args)` gives the compiled artefact for inspection.
 
-    Calls with positional NumPy arrays of a signature seen before run through the native entry of
+    Calls with positional NumPy arrays or fnad.Arrays (the results, immutable Arrays, are allocated by
+    native code) of a signature seen before run through the native entry of
     that signature's executable (`fnad_compiler.pyentry`), which checks the arrays and returns the
     result itself. The instance's own subclass has a chain of such entries (the last signatures
     compiled) as its `__call__`, so those calls reach native code without a Python frame. Entries
@@ -478,14 +481,14 @@ class JitFunction:
                 not kwargs
                 and not self.static_argnums
                 and len(flat) == len(args)
-                and all(type(a) is np.ndarray and a.dtype == av.dtype for a, av in zip(args, entry.in_avals))
+                and all(type(a) in _ARRAY_TYPES and a.dtype == av.dtype for a, av in zip(args, entry.in_avals))
             ):
                 self._add_fast(tuple([(a.shape, a.dtype) for a in args]), exe, entry)
         flat = [
-            x if type(x) is np.ndarray and x.dtype == a.dtype else np.asarray(x, a.dtype)
+            x if type(x) in _ARRAY_TYPES and x.dtype == a.dtype else np.asarray(x, a.dtype)
             for x, a in zip(flat, entry.in_avals)
         ]
-        return entry.unflatten(exe(*flat))
+        return entry.unflatten(list(map(as_array, exe(*flat))))
 
     def _add_fast(self, signature, exe, entry):
         """Calls of `signature` (positional arrays) skip `_call` from now on: through native entries
@@ -506,8 +509,8 @@ class JitFunction:
                 unflatten, call = entry.unflatten, self._call
 
                 def run(*args):
-                    if not core.is_staging() and not config.disable_jit and all(type(a) is np.ndarray for a in args):
-                        return unflatten(exe(*args))
+                    if not core.is_staging() and not config.disable_jit and all(type(a) in _ARRAY_TYPES for a in args):
+                        return unflatten(list(map(as_array, exe(*args))))
                     return call(*args)
 
                 self._fast[signature] = run
@@ -549,7 +552,7 @@ class JitFunction:
             c:f64[3] = mul b 2.0:f64[]
           in (c,) }
         >>> lowered.compile()(np.zeros(3))           # the flat list of outputs
-        [array([0., 0., 0.])]
+        [Array([0., 0., 0.], dtype=float64)]
         """
         entry, _ = self._entry(args, kwargs)
         return Lowered(entry.closed)
@@ -622,12 +625,12 @@ def jit(fun=None, *, static_argnums=(), static_argnames=()):
     ... def f(x, y):
     ...     return fnp.sum(fnp.tanh(x) * y)
     >>> f(np.zeros(3), np.ones(3))
-    array(0.)
+    Array(0., dtype=float64)
     >>> fnad.grad(f)(np.zeros(3), np.ones(3))
-    array([1., 1., 1.])
+    Array([1., 1., 1.], dtype=float64)
     >>> power = fnad.jit(lambda x, n: x ** n, static_argnums=1)   # one compilation per n
     >>> power(np.array([1.0, 2.0]), 3)
-    array([1., 8.])
+    Array([1., 8.], dtype=float64)
     """
     if fun is None:
         return lambda f: JitFunction(f, static_argnums, static_argnames)

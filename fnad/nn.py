@@ -51,10 +51,10 @@ def relu(x):
     >>> from fnad import nn
     >>> x = np.array([-1.0, 0.0, 2.0])
     >>> nn.relu(x)
-    array([0., 0., 2.])
+    Array([0., 0., 2.], dtype=float64)
     >>> import fnad
     >>> fnad.grad(nn.relu)(0.0)
-    array(0.)
+    Array(0., dtype=float64)
     """
     return fnp.maximum(x, 0)
 
@@ -70,7 +70,7 @@ def relu6(x):
     >>> from fnad import nn
     >>> x = np.array([-1.0, 0.0, 2.0])
     >>> nn.relu6(np.array([-1.0, 3.0, 7.0]))
-    array([0., 3., 6.])
+    Array([0., 3., 6.], dtype=float64)
     """
     return fnp.minimum(fnp.maximum(x, 0), 6)
 
@@ -184,7 +184,7 @@ def leaky_relu(x, negative_slope=0.01):
     >>> from fnad import nn
     >>> x = np.array([-1.0, 0.0, 2.0])
     >>> nn.leaky_relu(x)
-    array([-0.01,  0.  ,  2.  ])
+    Array([-0.01,  0.  ,  2.  ], dtype=float64)
     """
     x = _to_float(x)
     return fnp.where(x >= 0, x, negative_slope * x)
@@ -197,7 +197,7 @@ def hard_tanh(x):
     >>> from fnad import nn
     >>> x = np.array([-1.0, 0.0, 2.0])
     >>> nn.hard_tanh(x)
-    array([-1.,  0.,  1.])
+    Array([-1.,  0.,  1.], dtype=float64)
     """
     x = _to_float(x)
     return fnp.where(x > 1, 1, fnp.where(x < -1, -1, x))
@@ -221,7 +221,7 @@ def softmax(x, axis=-1):
     >>> np.round(nn.softmax(x), 6)
     array([0.04201 , 0.114195, 0.843795])
     >>> nn.softmax(np.array([1000.0, 1000.0]))        # no overflow
-    array([0.5, 0.5])
+    Array([0.5, 0.5], dtype=float64)
     """
     e = fnp.exp(_shifted(_to_float(x), axis)[0])
     return e / fnp.sum(e, axis=axis, keepdims=True)
@@ -252,7 +252,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     >>> print(np.round(nn.logsumexp(np.array([1000.0, 1000.0])), 6))   # 1000 + log 2, no overflow
     1000.693147
     >>> nn.logsumexp(np.array([0.0, 0.0]), b=np.array([1.0, -2.0]), return_sign=True)
-    (array(0.), array(-1.))
+    (Array(0., dtype=float64), Array(-1., dtype=float64))
     """
     a = _to_float(a)
     s, m = _shifted(a, axis)
@@ -277,9 +277,9 @@ def one_hot(x, num_classes, dtype=np.float64, axis=-1):
     >>> import numpy as np
     >>> from fnad import nn
     >>> nn.one_hot(np.array([0, 2, 5]), 3)
-    array([[1., 0., 0.],
+    Array([[1., 0., 0.],
            [0., 0., 1.],
-           [0., 0., 0.]])
+           [0., 0., 0.]], dtype=float64)
     """
     x = fnp.asarray(x)
     axis = axis % (fnp.ndim(x) + 1)

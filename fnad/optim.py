@@ -62,7 +62,7 @@ def momentum(learning_rate, mass=0.9, nesterov=False):
     >>> updates, state = opt.update(grads, state)
     >>> updates, state = opt.update(grads, state)      # v = 0.9 * 0.5 + 0.5
     >>> updates
-    {'w': array([-0.095, -0.095])}
+    {'w': Array([-0.095, -0.095], dtype=float64)}
     """
 
     def init(params):
@@ -99,7 +99,7 @@ def adam(learning_rate, b1=0.9, b2=0.999, eps=1e-8):
     ...     return optim.apply_updates(params, updates), state
     >>> params, state = step(params, state)
     >>> params                          # the first Adam step moves each entry by learning_rate
-    {'w': array([0.1, 1.1])}
+    {'w': Array([0.1, 1.1], dtype=float64)}
     >>> print(state.count)
     1
     """

@@ -112,7 +112,7 @@ def threefry_2x32(key, x0, x1):
     >>> from fnad import random
     >>> key = random.PRNGKey(0)
     >>> random.threefry_2x32(key, np.array([0], np.uint32), np.array([1], np.uint32))
-    (array([928981903], dtype=uint32), array([3453687069], dtype=uint32))
+    (Array([928981903], dtype=uint32), Array([3453687069], dtype=uint32))
     """
     k0, k1 = _key_words(_check_key(key, "threefry_2x32"))
     return _threefry(k0, k1, fnp.asarray(x0, np.uint32), fnp.asarray(x1, np.uint32))
@@ -129,7 +129,7 @@ def PRNGKey(seed):
     >>> from fnad import random
     >>> key = random.PRNGKey(0)
     >>> random.PRNGKey(0)
-    array([0, 0], dtype=uint32)
+    Array([0, 0], dtype=uint32)
     """
     seed = fnp.asarray(seed)
     if not np.issubdtype(seed.dtype, np.integer) or fnp.ndim(seed) != 0:
@@ -148,7 +148,7 @@ def split(key, num=2):
     >>> key = random.PRNGKey(0)
     >>> key, subkey = random.split(key)
     >>> subkey
-    array([1065179034, 1741568792], dtype=uint32)
+    Array([1065179034, 1741568792], dtype=uint32)
     """
     k0, k1 = _key_words(_check_key(key, "split"))
     y0, y1 = _threefry(k0, k1, _SPLIT_DOMAIN, sh.iota(np.uint32, int(num)))
@@ -162,7 +162,7 @@ def fold_in(key, data):
     >>> from fnad import random
     >>> key = random.PRNGKey(0)
     >>> random.fold_in(key, 1)
-    array([3248552896,   93766516], dtype=uint32)
+    Array([3248552896,   93766516], dtype=uint32)
     """
     k0, k1 = _key_words(_check_key(key, "fold_in"))
     data = ew.convert_element_type(fnp.asarray(data), np.uint32)
@@ -180,7 +180,7 @@ def random_bits(key, bit_width, shape):
     >>> from fnad import random
     >>> key = random.PRNGKey(0)
     >>> random.random_bits(key, 32, (2,))
-    array([1797259609,  928981903], dtype=uint32)
+    Array([1797259609,  928981903], dtype=uint32)
     """
     k0, k1 = _key_words(_check_key(key, "random_bits"))
     shape = _shape(shape)
@@ -281,7 +281,7 @@ def bernoulli(key, p=0.5, shape=None):
     >>> from fnad import random
     >>> key = random.PRNGKey(0)
     >>> random.bernoulli(key, 0.5, (4,))
-    array([ True,  True, False, False])
+    Array([ True,  True, False, False], dtype=bool)
     """
     p = fnp.asarray(p)
     dtype = p.dtype if np.dtype(p.dtype) in _MANTISSA else np.dtype(np.float64)
@@ -297,7 +297,7 @@ def randint(key, shape, minval, maxval, dtype=np.int64):
     >>> from fnad import random
     >>> key = random.PRNGKey(0)
     >>> random.randint(key, (4,), 0, 10)
-    array([0, 7, 9, 6])
+    Array([0, 7, 9, 6], dtype=int64)
     """
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.integer):
@@ -346,7 +346,7 @@ def categorical(key, logits, axis=-1, shape=None):
     >>> from fnad import random
     >>> key = random.PRNGKey(0)
     >>> random.categorical(key, np.log(np.array([0.2, 0.8])), shape=(5,))
-    array([1, 0, 1, 1, 1])
+    Array([1, 0, 1, 1, 1], dtype=int64)
     """
     logits = fnp.moveaxis(fnp.asarray(logits), axis, -1)
     batch = fnp.shape(logits)[:-1]
@@ -372,9 +372,9 @@ def permutation(key, x, axis=0, independent=False):
     >>> from fnad import random
     >>> key = random.PRNGKey(0)
     >>> random.permutation(key, 5)
-    array([1, 0, 4, 3, 2])
+    Array([1, 0, 4, 3, 2], dtype=int64)
     >>> random.permutation(key, np.array([10, 20, 30]))
-    array([20, 10, 30])
+    Array([20, 10, 30], dtype=int64)
     """
     if isinstance(x, (int, np.integer)):
         return _random_order(key, (int(x),), 0)
@@ -395,9 +395,9 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
     >>> from fnad import random
     >>> key = random.PRNGKey(0)
     >>> random.choice(key, 5, (3,), replace=False)
-    array([1, 0, 4])
+    Array([1, 0, 4], dtype=int64)
     >>> random.choice(key, np.array([1.0, 2.0, 3.0]), (4,), p=np.array([0.25, 0.25, 0.5]))
-    array([3., 3., 1., 2.])
+    Array([3., 3., 1., 2.], dtype=float64)
     """
     shape = _shape(shape)
     a_is_int = isinstance(a, (int, np.integer))

@@ -10,16 +10,18 @@ of a table of its own (pointer-sized slots):
 
     [consts..]               data pointers of the constants (fnad_main's `consts` is the table)
     array type               &PyArray_Type
+    result type              fnad.Array, the read-only ndarray subclass fnad returns (fnad/array.py)
     guard                    address of an int64: the entry runs only while it is 0
     fallback                 the Python callable that handles every call the entry refuses
     form                     the result: a list / tuple of the outputs, or the single output itself
     [descr of each input..]
 
-The entry checks that there are no keywords, the guard is 0 and every input is an ndarray
-(exactly) of the compiled ndim, shape and dtype (descr identity), C-contiguous and aligned,
-reading the PyArrayObject fields at `_PYOBJECT_LAYOUT` (checked on live arrays by `supported`);
-otherwise it returns `fallback(*args, **kwargs)`. Then it allocates the outputs with NumPy's
-`PyArray_New` (from its `_ARRAY_API` table), runs fnad_main (without the GIL when the program
+The entry checks that there are no keywords, the guard is 0 and every input is an ndarray or an
+fnad.Array (exactly: the type pointer is one of the two) of the compiled ndim, shape and dtype
+(descr identity), C-contiguous and aligned, reading the PyArrayObject fields at `_PYOBJECT_LAYOUT`
+(checked on live arrays by `supported`); otherwise it returns `fallback(*args, **kwargs)`. Then it
+allocates the outputs as fnad.Arrays with NumPy's `PyArray_New` (from its `_ARRAY_API` table; Array
+defines no `__array_finalize__`, so no Python code runs) and clears their write flag, runs fnad_main (without the GIL when the program
 touches at least `_GIL_RELEASE_ELEMENTS` elements) and returns them in their form. Generated code is
 cached on disk, so the IR holds nothing specific to a process: per-process addresses come from
 the table or are resolved when the code is loaded (`engine.register_symbol`).
@@ -33,6 +35,7 @@ import functools
 import numpy as np
 from llvmlite import ir
 
+from fnad.array import Array
 from fnad_compiler import engine, fusion
 from fnad_compiler.llvm_ir import I8, I32, I64, PTR, VOID, i32, i64, prefault
 
@@ -43,7 +46,8 @@ FORMS = {"list": 0, "tuple": 1, "single": 2}  # the result forms and their codes
 _GIL_RELEASE_ELEMENTS = 1 << 16
 _PYOBJECT_LAYOUT = {"ob_type": 8, "data": 16, "nd": 24, "dimensions": 32, "descr": 56, "flags": 64}
 _C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
-_ARRAY_TYPE, _GUARD, _FALLBACK, _FORM, _DESCRS = range(5)  # table slots after the consts
+_WRITEABLE = 0x400
+_ARRAY_TYPE, _RESULT_TYPE, _GUARD, _FALLBACK, _FORM, _DESCRS = range(6)  # table slots after the consts
 _METH_FASTCALL_KEYWORDS = 0x80 | 0x02
 _ARRAY_API_NEW = 93  # PyArray_New's slot in NumPy's _ARRAY_API (numpy/__multiarray_api.h)
 _ARRAY_API_TYPE = 2  # &PyArray_Type's slot
@@ -94,10 +98,11 @@ def add_entry(module, jaxpr):
 
     require(b.and_(b.icmp_signed("==", nargs, i64(n_in)), b.icmp_unsigned("==", kwnames, _NULL)))
     require(b.icmp_signed("==", b.load(slot(_GUARD), typ=I64), i64(0)))
-    array_type = slot(_ARRAY_TYPE)
+    array_type, result_type = slot(_ARRAY_TYPE), slot(_RESULT_TYPE)
     for i, v in enumerate(jaxpr.invars):
         a = b.load(b.gep(args, [i64(i)], source_etype=PTR), typ=PTR)
-        require(b.icmp_unsigned("==", field(a, "ob_type", PTR), array_type))
+        ob_type = field(a, "ob_type", PTR)
+        require(b.or_(b.icmp_unsigned("==", ob_type, array_type), b.icmp_unsigned("==", ob_type, result_type)))
         require(b.icmp_unsigned("==", field(a, "nd", I32), i32(v.aval.ndim)))
         flags = b.and_(field(a, "flags", I32), i32(_C_CONTIGUOUS_ALIGNED))
         require(b.icmp_unsigned("==", flags, i32(_C_CONTIGUOUS_ALIGNED)))
@@ -124,7 +129,7 @@ def add_entry(module, jaxpr):
             dims.global_constant, dims.linkage = True, "private"
         o = b.call(
             api["fnad_PyArray_New"],
-            [array_type, i32(aval.ndim), dims, i32(np.dtype(aval.dtype).num), _NULL, _NULL, i32(0), i32(0), _NULL],
+            [result_type, i32(aval.ndim), dims, i32(np.dtype(aval.dtype).num), _NULL, _NULL, i32(0), i32(0), _NULL],
         )
         allocated = fn.append_basic_block()
         failed = fn.append_basic_block()
@@ -133,6 +138,8 @@ def add_entry(module, jaxpr):
             fail()
         b.position_at_end(allocated)
         outs.append(o)
+        flags = b.gep(o, [i64(_PYOBJECT_LAYOUT["flags"])], source_etype=I8)
+        b.store(b.and_(b.load(flags, typ=I32), i32(~_WRITEABLE)), flags)
         data = field(o, "data", PTR)
         prefault(b, data, fusion.nbytes(aval))
         b.store(data, b.gep(out_data, [i64(j)], source_etype=PTR))
@@ -218,7 +225,9 @@ def supported():
     reads them and NumPy's `PyArray_New` and `&PyArray_Type` are at the expected slots of its
     C-API table (checked on live arrays; where not, executables use the slower ctypes path)."""
     lay = _PYOBJECT_LAYOUT
-    for a in (np.zeros((3, 5), np.float32), np.zeros((), bool), np.zeros((2, 3), np.int64)[:, ::2]):
+    read_only = np.zeros(4)
+    read_only.flags.writeable = False
+    for a in (np.zeros((3, 5), np.float32), np.zeros((), bool), np.zeros((2, 3), np.int64)[:, ::2], read_only):
         base = id(a)
         read = lambda name, ty: ty.from_address(base + lay[name]).value
         if (
@@ -227,6 +236,7 @@ def supported():
             or read("nd", ctypes.c_int32) != a.ndim
             or read("descr", ctypes.c_void_p) != id(a.dtype)
             or bool(read("flags", ctypes.c_int32) & 1) != a.flags.c_contiguous
+            or bool(read("flags", ctypes.c_int32) & _WRITEABLE) != a.flags.writeable
         ):
             return False
         dims = read("dimensions", ctypes.c_void_p)
@@ -248,8 +258,8 @@ def supported():
         ctypes.c_void_p,
     )(api[_ARRAY_API_NEW])
     dims = (ctypes.c_int64 * 2)(2, 3)
-    made = new(id(np.ndarray), 2, ctypes.addressof(dims), np.dtype(np.int32).num, None, None, 0, 0, None)
-    return type(made) is np.ndarray and made.shape == (2, 3) and made.dtype == np.int32 and made.flags.c_contiguous
+    made = new(id(Array), 2, ctypes.addressof(dims), np.dtype(np.int32).num, None, None, 0, 0, None)
+    return type(made) is Array and made.shape == (2, 3) and made.dtype == np.int32 and made.flags.c_contiguous
 
 
 def make_entry(library, consts, in_dtypes, n_out, fallback, form="list", guard=None, name=ENTRY):
@@ -264,7 +274,7 @@ def make_entry(library, consts, in_dtypes, n_out, fallback, form="list", guard=N
         raise TypeError(f"the guard must be an 8-byte ctypes object, got {guard!r}")
     slots = (
         [c.ctypes.data for c in consts]
-        + [id(np.ndarray), ctypes.addressof(guard), id(fallback), FORMS[form]]
+        + [id(np.ndarray), id(Array), ctypes.addressof(guard), id(fallback), FORMS[form]]
         + [id(np.dtype(d)) for d in in_dtypes]
     )
     table = (ctypes.c_void_p * len(slots))(*slots)

@@ -41,7 +41,7 @@ def test_results_equal_eager_and_run_without_python(shape, dtype):
     first = jf(x, y)
     again = jf(x, y)
     for got in (first, again):
-        assert type(got) is np.ndarray and got.dtype == dtype and got.shape == shape
+        assert type(got) is fnad.Array and got.dtype == dtype and got.shape == shape
         np.testing.assert_array_equal(got, f(x, y))
     assert isinstance(type(jf).__call__, types.BuiltinFunctionType)
     assert python_frames(jf, x, y) == []

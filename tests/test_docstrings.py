@@ -14,6 +14,7 @@ FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 
 MODULES = [
     "fnad.api",
+    "fnad.array",
     "fnad.ad_util",
     "fnad.jit_dispatch",
     "fnad.config",
@@ -61,6 +62,10 @@ MODULES = [
 EXTRA_DOCTESTS = ["nn.relu", "nn.relu6"]
 
 PUBLIC = [
+    "Array",
+    "devices",
+    "device_put",
+    "block_until_ready",
     "grad",
     "value_and_grad",
     "jvp",

@@ -68,7 +68,7 @@ def _check(failures, what, got, want):
         for k in keys:
             _check(failures, f"{what}[{k!r}]", got[k], want[k])
         return
-    if type(got) is not np.ndarray or got.dtype != want.dtype or not np.array_equal(got, want):
+    if type(got) is not fnad.Array or got.dtype != want.dtype or not np.array_equal(got, want):
         failures.append(f"{what}: got {type(got).__name__} {got!r:.200}, want {want!r:.200}")
 
 
@@ -248,7 +248,7 @@ def test_calls_while_another_thread_stages_run_native_code_not_the_python_dispat
     finally:
         release.set()
         stager.join(30)
-    assert type(got) is np.ndarray and got == x * y + 1
+    assert type(got) is fnad.Array and got == x * y + 1
     assert "_call" not in entered and "_entry" not in entered, entered
 
 

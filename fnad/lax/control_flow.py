@@ -124,9 +124,9 @@ def cond(pred, true_fun, false_fun, *operands):
     >>> print(fnad.lax.cond(True, lambda x: x + 1.0, lambda x: x - 1.0, 5.0))
     6.0
     >>> fnad.grad(lambda x: fnad.lax.cond(x > 0, fnp.sin, fnp.cos, x))(0.5)   # cos(0.5)
-    array(0.87758256)
+    Array(0.87758256, dtype=float64)
     >>> fnad.vmap(lambda x: fnad.lax.cond(x > 0, lambda v: v, lambda v: -v, x))(np.array([-1.0, 2.0]))
-    array([1., 2.])
+    Array([1., 2.], dtype=float64)
     """
     if not (callable(true_fun) and callable(false_fun)):
         raise TypeError(
@@ -223,7 +223,7 @@ def fori_loop(lower, upper, body_fun, init_val, *, checkpoints=DEFAULT_CHECKPOIN
     >>> print(fnad.lax.fori_loop(0, 5, lambda i, s: s + i, 0))
     10
     >>> fnad.grad(lambda x: fnad.lax.fori_loop(0, 3, lambda i, v: v * x, 1.0))(2.0)   # d x^3 / dx
-    array(12.)
+    Array(12., dtype=float64)
     """
     dtype = np.result_type(*[get_aval(b).dtype for b in (lower, upper)])
     if not np.issubdtype(dtype, np.integer):
@@ -266,9 +266,9 @@ def scan(f, init, xs, length=None, reverse=False, unroll=1):
     >>> import numpy as np, fnad
     >>> xs = np.array([1.0, 2.0, 3.0])
     >>> fnad.lax.scan(lambda c, x: (c + x, c * x), 0.0, xs)   # running sum; ys = previous sum * x
-    (array(6.), array([0., 2., 9.]))
+    (Array(6., dtype=float64), Array([0., 2., 9.], dtype=float64))
     >>> fnad.lax.scan(lambda c, x: (c + x, c), 0.0, xs, reverse=True)
-    (array(6.), array([5., 3., 0.]))
+    (Array(6., dtype=float64), Array([5., 3., 0.], dtype=float64))
     """
     xs_flat, xs_tree = _flatten(xs)
     lengths = {get_aval(x).shape[0] if get_aval(x).shape else None for x in xs_flat}
@@ -321,6 +321,6 @@ def map(f, xs):
 
     >>> import numpy as np, fnad
     >>> fnad.lax.map(lambda x: x ** 2, np.array([1.0, 2.0, 3.0]))
-    array([1., 4., 9.])
+    Array([1., 4., 9.], dtype=float64)
     """
     return scan(lambda _, x: (None, f(x)), None, xs)[1]

@@ -31,7 +31,7 @@ def packbits(a, axis=None, bitorder="big"):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.packbits(np.array([1, 0, 1, 1, 0, 0, 0, 0, 1]))
-    array([176, 128], dtype=uint8)
+    Array([176, 128], dtype=uint8)
     """
     a = _asarray_traced(a)
     if get_aval(a).dtype.kind not in "biu":
@@ -53,7 +53,7 @@ def unpackbits(a, axis=None, count=None, bitorder="big"):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.unpackbits(np.array([176, 128], dtype=np.uint8), count=9)
-    array([1, 0, 1, 1, 0, 0, 0, 0, 1], dtype=uint8)
+    Array([1, 0, 1, 1, 0, 0, 0, 0, 1], dtype=uint8)
     """
     a = _asarray_traced(a)
     if get_aval(a).dtype != np.uint8:

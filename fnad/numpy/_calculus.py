@@ -31,9 +31,9 @@ def interp(x, xp, fp, left=None, right=None, period=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.interp(np.array([0.0, 1.5, 2.5, 5.0]), np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 0.0]))
-    array([10., 15., 10.,  0.])
+    Array([10., 15., 10.,  0.], dtype=float64)
     >>> fnad.grad(fnp.interp)(1.5, np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 0.0]))
-    array(10.)
+    Array(10., dtype=float64)
     """
     x, xp, fp = _promoted_inexact(x, xp, fp)
     if get_aval(xp).ndim != 1 or get_aval(fp).ndim != 1 or _shape(xp) != _shape(fp) or _shape(xp)[0] == 0:
@@ -75,9 +75,9 @@ def gradient(f, *varargs, axis=None, edge_order=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.gradient(np.array([1.0, 2.0, 4.0, 7.0]))
-    array([1. , 1.5, 2.5, 3. ])
+    Array([1. , 1.5, 2.5, 3. ], dtype=float64)
     >>> fnp.gradient(np.array([1.0, 2.0, 4.0]), np.array([0.0, 1.0, 3.0]))
-    array([1., 1., 1.])
+    Array([1., 1., 1.], dtype=float64)
     """
     if edge_order not in (None, 1):
         raise NotImplementedError("gradient: only edge_order=1 is supported (as in JAX)")
@@ -135,9 +135,9 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.trapezoid(np.array([1.0, 2.0, 3.0]), dx=0.5)
-    np.float64(2.0)
+    Array(2., dtype=float64)
     >>> fnp.trapezoid(np.array([1.0, 2.0, 3.0]), x=np.array([0.0, 1.0, 3.0]))
-    np.float64(6.5)
+    Array(6.5, dtype=float64)
     """
     y = _inexact(y)
     axis = _normalize_axis(axis, get_aval(y).ndim)
@@ -158,7 +158,7 @@ def ediff1d(ary, to_end=None, to_begin=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.ediff1d(np.array([1, 2, 4, 7]), to_begin=-99, to_end=np.array([88, 99]))
-    array([-99,   1,   2,   3,  88,  99])
+    Array([-99,   1,   2,   3,  88,  99], dtype=int64)
     """
     d = diff(ravel(_asarray_traced(ary)))
     dt = get_aval(d).dtype
@@ -173,7 +173,7 @@ def unwrap(p, discont=None, axis=-1, period=2 * np.pi):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.unwrap(np.array([0.0, 3.0, 6.5, 0.5])).round(4)
-    array([0.    , 3.    , 0.2168, 0.5   ])
+    Array([0.    , 3.    , 0.2168, 0.5   ], dtype=float64)
     """
     p = _inexact(p)
     axis = _normalize_axis(axis, get_aval(p).ndim)

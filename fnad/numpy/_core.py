@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from .. import core
+from ..array import Array, as_numpy, as_result
 from ..core import ConcretizationError, ShapedArray, Tracer, get_aval
 from ..primitives import elementwise as ew
 from ..primitives import indexing as ix
@@ -34,7 +35,7 @@ def is_traced(args, name=None):
         if t in (list, tuple):
             if is_traced(a, name):
                 return True
-        elif t is not np.ndarray and core.is_masked_array(a):
+        elif t is not np.ndarray and t is not Array and core.is_masked_array(a):
             name = name or sys._getframe(1).f_code.co_name
             raise core.masked_array_error(a, f"fnad.numpy.{name}: argument {i}")
     return False
@@ -43,17 +44,23 @@ def is_traced(args, name=None):
 def numpy_when_eager(numpy_call):
     """Decorator: the one place where a fnad.numpy function chooses its path. When no argument is
     traced and no staging trace is active (an eager call) it returns `numpy_call(*args, **kwargs)`,
-    NumPy's own result (NumPy's function itself, or an adapter with the decorated signature); otherwise
-    it runs the decorated body, which binds primitives (jit runs that path). tests/test_numpy_parity.py
-    checks that the two agree for every public function."""
+    NumPy's own result (NumPy's function itself, or an adapter with the decorated signature) as
+    `fnad.Array`s, given plain views of Array arguments; otherwise it runs the decorated body, which
+    binds primitives (jit runs that path). tests/test_numpy_parity.py checks that the two agree for
+    every public function."""
 
     def decorate(traced):
         @functools.wraps(traced)
         def fn(*args, **kwargs):
             if is_traced(args, fn.__name__) or (kwargs and is_traced(tuple(kwargs.values()), fn.__name__)):
                 return traced(*args, **kwargs)
-            return numpy_call(*args, **kwargs)
+            if Array in map(type, args):  # plain views: adapters index with NumPy's rules (not JAX's clamping)
+                args = map(as_numpy, args)
+            if kwargs and Array in map(type, kwargs.values()):
+                kwargs = {k: as_numpy(v) for k, v in kwargs.items()}
+            return as_result(numpy_call(*args, **kwargs))
 
+        fn.numpy_call = numpy_call  # the eager call, which Array's operators make directly
         return fn
 
     return decorate

@@ -36,9 +36,9 @@ def array(object, dtype=None, copy=True, ndmin=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.array([1, 2], dtype=np.float32)
-    array([1., 2.], dtype=float32)
+    Array([1., 2.], dtype=float32)
     >>> fnad.grad(lambda x: fnp.sum(fnp.array([x, 2 * x]) ** 2))(1.0)
-    array(10.)
+    Array(10., dtype=float64)
     """
     out = _asarray_traced(object)
     if dtype is not None:
@@ -56,8 +56,8 @@ def asarray(a, dtype=None):
     >>> fnp.asarray([[1.0, 2.0]]).shape
     (1, 2)
     >>> fnad.vmap(lambda x: fnp.asarray([x, -x]))(np.array([1.0, 2.0]))
-    array([[ 1., -1.],
-           [ 2., -2.]])
+    Array([[ 1., -1.],
+           [ 2., -2.]], dtype=float64)
     """
     return array(a, dtype=dtype)
 
@@ -93,7 +93,7 @@ def zeros(shape, dtype=None):
     >>> fnp.zeros((2, 3)).shape
     (2, 3)
     >>> fnp.zeros(2, dtype=np.int32)
-    array([0, 0], dtype=int32)
+    Array([0, 0], dtype=int32)
     """
     return _full(shape, 0, dtype or np.float64)
 
@@ -103,7 +103,7 @@ def ones(shape, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.ones(3)
-    array([1., 1., 1.])
+    Array([1., 1., 1.], dtype=float64)
     """
     return _full(shape, 1, dtype or np.float64)
 
@@ -114,10 +114,10 @@ def full(shape, fill_value, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.full((2, 2), 7)
-    array([[7, 7],
-           [7, 7]])
+    Array([[7, 7],
+           [7, 7]], dtype=int64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.full(3, x)))(1.0)
-    array(3.)
+    Array(3., dtype=float64)
     """
     return _full(shape, fill_value, dtype)
 
@@ -127,7 +127,7 @@ def empty(shape, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.empty(2)
-    array([0., 0.])
+    Array([0., 0.], dtype=float64)
     """
     return zeros(shape, dtype)
 
@@ -142,9 +142,9 @@ def zeros_like(a, dtype=None, shape=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.zeros_like(np.array([1, 2]))
-    array([0, 0])
+    Array([0, 0], dtype=int64)
     >>> fnp.zeros_like(np.array([1, 2]), dtype=np.float64, shape=(1, 2))
-    array([[0., 0.]])
+    Array([[0., 0.]], dtype=float64)
     """
     return _full(*_like(a, dtype, shape)[:1], 0, _like(a, dtype, shape)[1])
 
@@ -154,7 +154,7 @@ def ones_like(a, dtype=None, shape=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.ones_like(np.array([[1.0, 2.0]]))
-    array([[1., 1.]])
+    Array([[1., 1.]], dtype=float64)
     """
     return _full(*_like(a, dtype, shape)[:1], 1, _like(a, dtype, shape)[1])
 
@@ -164,7 +164,7 @@ def full_like(a, fill_value, dtype=None, shape=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.full_like(np.array([1.0, 2.0]), 0.5)
-    array([0.5, 0.5])
+    Array([0.5, 0.5], dtype=float64)
     """
     s, d = _like(a, dtype, shape)
     return _full(s, fill_value, d)
@@ -182,9 +182,9 @@ def arange(start, stop=None, step=None, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.arange(4)
-    array([0, 1, 2, 3])
+    Array([0, 1, 2, 3], dtype=int64)
     >>> fnp.arange(0.0, 1.0, 0.25)
-    array([0.  , 0.25, 0.5 , 0.75])
+    Array([0.  , 0.25, 0.5 , 0.75], dtype=float64)
     """
     for v in (start, stop, step):
         if isinstance(v, Tracer):
@@ -211,9 +211,9 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.linspace(0.0, 1.0, 5)
-    array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    Array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float64)
     >>> fnad.jacfwd(lambda s: fnp.linspace(0.0, s, 3))(2.0)
-    array([0. , 0.5, 1. ])
+    Array([0. , 0.5, 1. ], dtype=float64)
     """
     # As NumPy: computed in the inexact dtype of start and stop, then floored for an integer `dtype`
     # and converted to it.
@@ -236,8 +236,8 @@ def eye(N, M=None, k=0, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.eye(2, 3, k=1)
-    array([[0., 1., 0.],
-           [0., 0., 1.]])
+    Array([[0., 1., 0.],
+           [0., 0., 1.]], dtype=float64)
     """
     M = N if M is None else M
     dt = np.dtype(dtype or np.float64)
@@ -251,8 +251,8 @@ def identity(n, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.identity(2, dtype=np.int64)
-    array([[1, 0],
-           [0, 1]])
+    Array([[1, 0],
+           [0, 1]], dtype=int64)
     """
     return eye(n, dtype=dtype)
 
@@ -262,7 +262,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.logspace(0.0, 3.0, 4)
-    array([   1.,   10.,  100., 1000.])
+    Array([   1.,   10.,  100., 1000.], dtype=float64)
     """
     exponents = linspace(start, stop, num, endpoint=endpoint, axis=axis)
     out = power(base, exponents) if np.ndim(base) == 0 else power(expand_dims(asarray(base), axis), exponents)
@@ -275,7 +275,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.geomspace(1.0, 1000.0, 4)
-    array([   1.,   10.,  100., 1000.])
+    Array([   1.,   10.,  100., 1000.], dtype=float64)
     """
     start, stop = asarray(start), asarray(stop)
     dt = _result_type(start, stop, 1.0)[0]
@@ -296,8 +296,8 @@ def fromfunction(function, shape, *, dtype=float, **kwargs):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.fromfunction(lambda i, j: i + 10 * j, (2, 3), dtype=np.int64)
-    array([[ 0, 10, 20],
-           [ 1, 11, 21]])
+    Array([[ 0, 10, 20],
+           [ 1, 11, 21]], dtype=int64)
     """
     shape = _shape_tuple(shape)
     return function(*(sh.iota(np.dtype(dtype), shape, k) for k in range(len(shape))), **kwargs)
@@ -318,6 +318,6 @@ def astype(x, dtype, /, *, copy=False, device=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.astype(np.array([1.7, -1.2]), np.int32)
-    array([ 1, -1], dtype=int32)
+    Array([ 1, -1], dtype=int32)
     """
     return asarray(x, dtype=dtype)

@@ -26,10 +26,10 @@ def trace(a, offset=0, axis1=0, axis2=1):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.trace(a), fnp.trace(a, offset=1)
-    (np.float64(5.0), np.float64(2.0))
+    (Array(5., dtype=float64), Array(2., dtype=float64))
     >>> fnad.grad(fnp.trace)(a)
-    array([[1., 0.],
-           [0., 1.]])
+    Array([[1., 0.],
+           [0., 1.]], dtype=float64)
     """
     return sum(diagonal(a, offset, axis1, axis2), axis=-1)
 
@@ -40,10 +40,10 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.diagonal(np.array([[1.0, 2.0], [3.0, 4.0]]))
-    array([1., 4.])
+    Array([1., 4.], dtype=float64)
     >>> fnad.vmap(fnp.diagonal)(np.arange(8.0).reshape(2, 2, 2))
-    array([[0., 3.],
-           [4., 7.]])
+    Array([[0., 3.],
+           [4., 7.]], dtype=float64)
     """
     a = moveaxis(asarray_traced(a), (axis1, axis2), (-2, -1))
     n, m = shape(a)[-2:]
@@ -81,12 +81,12 @@ def tril(m, k=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.tril(np.ones((3, 3)))
-    array([[1., 0., 0.],
+    Array([[1., 0., 0.],
            [1., 1., 0.],
-           [1., 1., 1.]])
+           [1., 1., 1.]], dtype=float64)
     >>> fnp.tril(np.ones((2, 3)), k=1)
-    array([[1., 1., 0.],
-           [1., 1., 1.]])
+    Array([[1., 1., 0.],
+           [1., 1., 1.]], dtype=float64)
     """
     return _tri(m, k, lower=True)
 
@@ -97,9 +97,9 @@ def triu(m, k=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.triu(np.arange(1, 10).reshape(3, 3))
-    array([[1, 2, 3],
+    Array([[1, 2, 3],
            [0, 5, 6],
-           [0, 0, 9]])
+           [0, 0, 9]], dtype=int64)
     """
     return _tri(m, k, lower=False)
 
@@ -110,10 +110,10 @@ def diag(v, k=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.diag(np.array([1.0, 2.0]))
-    array([[1., 0.],
-           [0., 2.]])
+    Array([[1., 0.],
+           [0., 2.]], dtype=float64)
     >>> fnp.diag(np.array([[1, 2], [3, 4]]), k=1)
-    array([2])
+    Array([2], dtype=int64)
     """
     v = asarray_traced(v)
     if get_aval(v).ndim == 2:
@@ -134,9 +134,9 @@ def diagflat(v, k=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.diagflat(np.array([[1, 2]]), k=-1)
-    array([[0, 0, 0],
+    Array([[0, 0, 0],
            [1, 0, 0],
-           [0, 2, 0]])
+           [0, 2, 0]], dtype=int64)
     """
     return diag(ravel(v), k)
 
@@ -146,9 +146,9 @@ def tri(N, M=None, k=0, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.tri(3, k=-1, dtype=np.int64)
-    array([[0, 0, 0],
+    Array([[0, 0, 0],
            [1, 0, 0],
-           [1, 1, 0]])
+           [1, 1, 0]], dtype=int64)
     """
     M = N if M is None else M
     return convert(_tri_mask((int(N), int(M)), int(k), lower=True), np.dtype(dtype or np.float64))
@@ -251,9 +251,9 @@ def fill_diagonal(a, val, wrap=False, *, inplace=True):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.fill_diagonal(np.zeros((3, 3)), np.array([1.0, 2.0]), inplace=False)
-    array([[1., 0., 0.],
+    Array([[1., 0., 0.],
            [0., 2., 0.],
-           [0., 0., 1.]])
+           [0., 0., 1.]], dtype=float64)
     """
     if inplace:
         raise ValueError(

@@ -92,7 +92,7 @@ def logical_and(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.logical_and(np.array([1.0, 0.0, 2.0]), np.array([True, True, False]))
-    array([ True, False, False])
+    Array([ True, False, False], dtype=bool)
     """
     return _logical_and(_as_bool(x), _as_bool(y))
 
@@ -102,7 +102,7 @@ def logical_or(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.logical_or(np.array([1, 0, 0]), np.array([0, 0, 3]))
-    array([ True, False,  True])
+    Array([ True, False,  True], dtype=bool)
     """
     return _logical_or(_as_bool(x), _as_bool(y))
 
@@ -112,7 +112,7 @@ def logical_xor(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.logical_xor(np.array([1, 0, 1]), np.array([1, 1, 0]))
-    array([False,  True,  True])
+    Array([False,  True,  True], dtype=bool)
     """
     return _logical_xor(_as_bool(x), _as_bool(y))
 
@@ -122,7 +122,7 @@ def logical_not(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnad.vmap(fnp.logical_not)(np.array([0.0, 2.0]))
-    array([ True, False])
+    Array([ True, False], dtype=bool)
     """
     return _logical_not(_as_bool(x))
 
@@ -134,9 +134,9 @@ def abs(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.abs(np.array([-2.0, 0.0, 3.0]))
-    array([2., 0., 3.])
+    Array([2., 0., 3.], dtype=float64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.abs(x)))(np.array([-2.0, 0.0, 3.0]))
-    array([-1.,  1.,  1.])
+    Array([-1.,  1.,  1.], dtype=float64)
     """
     x = _asarray_traced(x)
     return x if get_aval(x).dtype == np.bool_ or np.issubdtype(get_aval(x).dtype, np.unsignedinteger) else ew.abs(x)
@@ -152,9 +152,9 @@ def square(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.square(np.array([1.0, -3.0]))
-    array([1., 9.])
+    Array([1., 9.], dtype=float64)
     >>> fnad.grad(fnp.square)(3.0)
-    array(6.)
+    Array(6., dtype=float64)
     """
     return ew.integer_pow(_asarray_traced(x), 2)
 
@@ -165,9 +165,9 @@ def reciprocal(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.reciprocal(np.array([2.0, 4.0]))
-    array([0.5 , 0.25])
+    Array([0.5 , 0.25], dtype=float64)
     >>> fnad.grad(fnp.reciprocal)(2.0)
-    array(-0.25)
+    Array(-0.25, dtype=float64)
     """
     x = _asarray_traced(x)
     if get_aval(x).dtype.kind in "iu":  # NumPy keeps integers: 1 / x truncated toward zero
@@ -182,9 +182,9 @@ def round(x, decimals=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.round(np.array([0.5, 1.5, 2.675]), 2)
-    array([0.5 , 1.5 , 2.68])
+    Array([0.5 , 1.5 , 2.68], dtype=float64)
     >>> fnad.vmap(fnp.round)(np.array([0.5, 1.5, -2.5]))
-    array([ 0.,  2., -2.])
+    Array([ 0.,  2., -2.], dtype=float64)
     """
     x = _asarray_traced(x)
     if not np.issubdtype(get_aval(x).dtype, np.inexact):
@@ -207,11 +207,11 @@ def power(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.power(np.array([1.0, 2.0, 3.0]), 2)
-    array([1., 4., 9.])
+    Array([1., 4., 9.], dtype=float64)
     >>> fnad.grad(lambda x: fnp.power(x, 3))(-2.0)
-    array(12.)
+    Array(12., dtype=float64)
     >>> fnad.grad(fnp.power, argnums=1)(2.0, 3.0)
-    array(5.54517744)
+    Array(5.54517744, dtype=float64)
     """
     if type(y) is int or (isinstance(y, np.integer) and not isinstance(y, bool)):
         x = _asarray_traced(x)
@@ -241,9 +241,9 @@ def floor_divide(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.floor_divide(np.array([7, -7]), 2)
-    array([ 3, -4])
+    Array([ 3, -4], dtype=int64)
     >>> fnad.vmap(lambda x: fnp.floor_divide(x, 2.0))(np.array([7.0, -7.0]))
-    array([ 3., -4.])
+    Array([ 3., -4.], dtype=float64)
     """
     x, y, dt = _promoted_pair(np.floor_divide, x, y)
     if np.issubdtype(dt, np.integer):
@@ -271,9 +271,9 @@ def mod(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.mod(np.array([7, -7]), 3)
-    array([1, 2])
+    Array([1, 2], dtype=int64)
     >>> fnad.grad(lambda x: fnp.mod(x, 3.0))(7.5)
-    array(1.)
+    Array(1., dtype=float64)
     """
     x, y, dt = _promoted_pair(np.mod, x, y)
     r = ew.rem(x, y)
@@ -294,9 +294,9 @@ def fmod(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.fmod(np.array([7, -7]), 3)
-    array([ 1, -1])
+    Array([ 1, -1], dtype=int64)
     >>> fnad.vmap(lambda x: fnp.fmod(x, 3.0))(np.array([7.5, -7.5]))
-    array([ 1.5, -1.5])
+    Array([ 1.5, -1.5], dtype=float64)
     """
     return ew.rem(*_promoted_pair(np.fmod, x, y)[:2])
 
@@ -307,9 +307,9 @@ def hypot(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.hypot(np.array([3.0, 1e200]), np.array([4.0, 1e200]))
-    array([5.00000000e+000, 1.41421356e+200])
+    Array([5.00000000e+000, 1.41421356e+200], dtype=float64)
     >>> fnad.grad(fnp.hypot)(3.0, 4.0)
-    array(0.6)
+    Array(0.6, dtype=float64)
     """
     x, y, _ = _promoted_pair(np.hypot, x, y)
     x, y = abs(x), abs(y)
@@ -326,9 +326,9 @@ def logaddexp(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.logaddexp(np.array([0.0, 1000.0]), np.array([0.0, 1000.0]))
-    array([6.93147181e-01, 1.00069315e+03])
+    Array([6.93147181e-01, 1.00069315e+03], dtype=float64)
     >>> fnad.grad(fnp.logaddexp)(1.0, 1.0)
-    array(0.5)
+    Array(0.5, dtype=float64)
     """
     x, y, _ = _promoted_pair(np.logaddexp, x, y)
     big, small = _larger_first(x, y)
@@ -341,9 +341,9 @@ def log2(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.log2(np.array([1.0, 8.0]))
-    array([0., 3.])
+    Array([0., 3.], dtype=float64)
     >>> fnad.grad(fnp.log2)(1.0) * np.log(2)
-    np.float64(1.0)
+    Array(1., dtype=float64)
     """
     y = log(x)
     return y / np.array(np.log(2), get_aval(y).dtype)
@@ -355,7 +355,7 @@ def log10(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.log10(np.array([1.0, 1000.0]))
-    array([0., 3.])
+    Array([0., 3.], dtype=float64)
     """
     y = log(x)
     return y / np.array(np.log(10), get_aval(y).dtype)
@@ -366,7 +366,7 @@ def deg2rad(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.deg2rad(np.array([0.0, 180.0])) / np.pi
-    array([0., 1.])
+    Array([0., 1.], dtype=float64)
     """
     return multiply(x, np.pi / 180)
 
@@ -376,7 +376,7 @@ def rad2deg(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.rad2deg(np.pi / 2)
-    np.float64(90.0)
+    Array(90., dtype=float64)
     """
     return multiply(x, 180 / np.pi)
 
@@ -391,9 +391,9 @@ def clip(a, a_min=None, a_max=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.clip(np.array([-2.0, 0.5, 3.0]), 0.0, 1.0)
-    array([0. , 0.5, 1. ])
+    Array([0. , 0.5, 1. ], dtype=float64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.clip(x, 0.0, 1.0)))(np.array([-2.0, 0.5, 3.0]))
-    array([0., 1., 0.])
+    Array([0., 1., 0.], dtype=float64)
     """
     dt = get_aval(_asarray_traced(a)).dtype
     if dt.kind in "iu":  # as NumPy: Python-int bounds outside an integer dtype's range are clipped to it
@@ -438,11 +438,11 @@ def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> x = np.array([-1.0, 2.0, -3.0])
     >>> fnp.where(x > 0, x, 0.0)
-    array([0., 2., 0.])
+    Array([0., 2., 0.], dtype=float64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.where(x > 0, x, 0.0)))(x)
-    array([0., 1., 0.])
+    Array([0., 1., 0.], dtype=float64)
     >>> fnad.jit(lambda x: fnp.where(x < 0, size=3, fill_value=-1))(x)
-    (array([ 0,  2, -1]),)
+    (Array([ 0,  2, -1], dtype=int64),)
     """
     if x is None and y is None:
         check_size("where", size)
@@ -471,7 +471,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nan_to_num(np.array([np.nan, np.inf, -np.inf, 1.0]), posinf=9.0, neginf=-9.0)
-    array([ 0.,  9., -9.,  1.])
+    Array([ 0.,  9., -9.,  1.], dtype=float64)
     """
     if get_aval(x).dtype.kind in "biu":  # nothing to replace
         return _asarray_traced(x)
@@ -486,7 +486,7 @@ def isinf(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.isinf(np.array([1.0, np.inf, -np.inf, np.nan]))
-    array([False,  True,  True, False])
+    Array([False,  True,  True, False], dtype=bool)
     """
     return logical_and(logical_not(isfinite(x)), logical_not(isnan(x)))
 
@@ -497,7 +497,7 @@ def signbit(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.signbit(np.array([-1.0, -0.0, 0.0, 2.0]))
-    array([ True,  True, False, False])
+    Array([ True,  True, False, False], dtype=bool)
     """
     return logical_or(less(x, 0), logical_and(equal(x, 0), less(reciprocal(x), 0)))
 
@@ -508,9 +508,9 @@ def copysign(x, y):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.copysign(np.array([1.0, 2.0]), np.array([-0.0, 3.0]))
-    array([-1.,  2.])
+    Array([-1.,  2.], dtype=float64)
     >>> fnad.grad(fnp.copysign)(2.0, -1.0)
-    array(-1.)
+    Array(-1., dtype=float64)
     """
     x, y, _ = _promoted_pair(np.copysign, x, y)
     return where(signbit(y), -abs(x), abs(x))
@@ -528,7 +528,7 @@ def fmax(x1, x2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.fmax(np.array([1.0, np.nan, np.nan]), np.array([2.0, 3.0, np.nan]))
-    array([ 2.,  3., nan])
+    Array([ 2.,  3., nan], dtype=float64)
     """
     x1, x2, _ = _promoted_pair(np.fmax, x1, x2)
     return where(logical_or(greater_equal(x1, x2), isnan(x2)), x1, x2)
@@ -540,7 +540,7 @@ def fmin(x1, x2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.fmin(np.array([1.0, np.nan, 4.0]), np.array([2.0, 3.0, np.nan]))
-    array([1., 3., 4.])
+    Array([1., 3., 4.], dtype=float64)
     """
     x1, x2, _ = _promoted_pair(np.fmin, x1, x2)
     return where(logical_or(less_equal(x1, x2), isnan(x2)), x1, x2)
@@ -552,9 +552,9 @@ def logaddexp2(x1, x2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.logaddexp2(np.array([1.0, 1000.0]), np.array([1.0, 1000.0]))
-    array([   2., 1001.])
+    Array([   2., 1001.], dtype=float64)
     >>> fnad.grad(fnp.logaddexp2)(3.0, 3.0)
-    array(0.5)
+    Array(0.5, dtype=float64)
     """
     x1, x2, dt = _promoted_pair(np.logaddexp2, x1, x2)
     big, small = _larger_first(x1, x2)
@@ -574,7 +574,7 @@ def trunc(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.trunc(np.array([-1.7, 0.5, 2.9]))
-    array([-1.,  0.,  2.])
+    Array([-1.,  0.,  2.], dtype=float64)
     """
     x = _asarray_traced(x)
     return x if get_aval(x).dtype.kind in "biu" else where(less(x, 0), ceil(x), floor(x))
@@ -587,7 +587,7 @@ def modf(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.modf(np.array([-1.5, 2.25]))
-    (array([-0.5 ,  0.25]), array([-1.,  2.]))
+    (Array([-0.5 ,  0.25], dtype=float64), Array([-1.,  2.], dtype=float64))
     """
     x = _float(x)
     whole = trunc(x)
@@ -600,7 +600,7 @@ def divmod(x1, x2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.divmod(np.array([7, -7]), 3)
-    (array([ 2, -3]), array([1, 2]))
+    (Array([ 2, -3], dtype=int64), Array([1, 2], dtype=int64))
     """
     return floor_divide(x1, x2), mod(x1, x2)
 
@@ -618,7 +618,7 @@ def float_power(x1, x2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.float_power(np.array([2, 3]), 2)
-    array([4., 9.])
+    Array([4., 9.], dtype=float64)
     """
     return power(_convert(_asarray_traced(x1), np.float64), _convert(_asarray_traced(x2), np.float64))
 
@@ -629,7 +629,7 @@ def heaviside(x1, x2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.heaviside(np.array([-2.0, 0.0, 3.0]), 0.5)
-    array([0. , 0.5, 1. ])
+    Array([0. , 0.5, 1. ], dtype=float64)
     """
     x1, x2, _ = _promoted_pair(np.heaviside, x1, x2)
     return where(isnan(x1), x1, where(less(x1, 0), 0, where(greater(x1, 0), 1, x2)))
@@ -641,9 +641,9 @@ def sinc(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.sinc(np.array([0.0, 0.5, 1.0])).round(6)
-    array([1.     , 0.63662, 0.     ])
+    Array([1.     , 0.63662, 0.     ], dtype=float64)
     >>> fnad.grad(fnp.sinc)(0.0)
-    array(0.)
+    Array(0., dtype=float64)
     """
     x = _float(x)
     zero = equal(x, 0)
@@ -659,7 +659,7 @@ def ldexp(x1, x2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.ldexp(np.array([0.75, 1e-300]), np.array([3, 1100]))
-    array([6.00000000e+00, 1.35829853e+31])
+    Array([6.00000000e+00, 1.35829853e+31], dtype=float64)
     """
     x1 = _float(x1)
     x2 = _asarray_traced(x2)
@@ -678,7 +678,7 @@ def frexp(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.frexp(np.array([8.0, -0.75, 0.0]))
-    (array([ 0.5 , -0.75,  0.  ]), array([4, 0, 0], dtype=int32))
+    (Array([ 0.5 , -0.75,  0.  ], dtype=float64), Array([4, 0, 0], dtype=int32))
     """
     x = _float(x)
     finite_nonzero = logical_and(isfinite(x), not_equal(x, 0))
@@ -698,7 +698,7 @@ def spacing(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.spacing(np.array([1.0, -1.0])) / np.finfo(float).eps
-    array([ 1., -1.])
+    Array([ 1., -1.], dtype=float64)
     """
     x = _float(x)
     return nextafter(x, where(less(x, 0), -np.inf, np.inf)) - x
@@ -731,7 +731,7 @@ def gcd(x1, x2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnad.jit(fnp.gcd)(np.array([12, -18, 0]), np.array([8, 12, 5]))
-    array([4, 6, 5])
+    Array([4, 6, 5], dtype=int64)
     """
     return _gcd_traced(*_int_pair(np.gcd, x1, x2))
 
@@ -742,7 +742,7 @@ def lcm(x1, x2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnad.jit(fnp.lcm)(np.array([4, -6, 0]), np.array([6, 4, 5]))
-    array([12, 12,  0])
+    Array([12, 12,  0], dtype=int64)
     """
     x1, x2 = _int_pair(np.lcm, x1, x2)
     g = _gcd_traced(x1, x2)
@@ -755,7 +755,7 @@ def bitwise_count(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnad.jit(fnp.bitwise_count)(np.array([0, 7, -8, 255]))
-    array([0, 3, 1, 8], dtype=uint8)
+    Array([0, 3, 1, 8], dtype=uint8)
     """
     x = _asarray_traced(x)
     dt = get_aval(x).dtype
@@ -777,7 +777,7 @@ def isposinf(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.isposinf(np.array([np.inf, -np.inf, 1.0]))
-    array([ True, False, False])
+    Array([ True, False, False], dtype=bool)
     """
     return equal(x, np.inf) if get_aval(_asarray_traced(x)).dtype.kind in "fc" else not_equal(x, x)
 
@@ -788,7 +788,7 @@ def isneginf(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.isneginf(np.array([np.inf, -np.inf, 1.0]))
-    array([False,  True, False])
+    Array([False,  True, False], dtype=bool)
     """
     return equal(x, -np.inf) if get_aval(_asarray_traced(x)).dtype.kind in "fc" else not_equal(x, x)
 
@@ -806,7 +806,7 @@ def real(val):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.real(np.array([1.5, -2.0]))
-    array([ 1.5, -2. ])
+    Array([ 1.5, -2. ], dtype=float64)
     """
     return _real_only("real", val)
 
@@ -817,7 +817,7 @@ def imag(val):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.imag(np.array([1.5, -2.0]))
-    array([0., 0.])
+    Array([0., 0.], dtype=float64)
     """
     x = _real_only("imag", val)
     return full(get_aval(x).shape, 0, get_aval(x).dtype)
@@ -829,7 +829,7 @@ def conjugate(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.conj(np.array([1.5, -2.0]))
-    array([ 1.5, -2. ])
+    Array([ 1.5, -2. ], dtype=float64)
     """
     return _real_only("conjugate", x)
 
@@ -843,7 +843,7 @@ def angle(z, deg=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.angle(np.array([2.0, -1.0]), deg=True)
-    array([  0., 180.])
+    Array([  0., 180.], dtype=float64)
     """
     z = _float(_real_only("angle", z))
     dt = get_aval(z).dtype
@@ -857,7 +857,7 @@ def isreal(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.isreal(np.array([1.0, 2.0]))
-    array([ True,  True])
+    Array([ True,  True], dtype=bool)
     """
     return full(get_aval(_real_only("isreal", x)).shape, True, np.bool_)
 
@@ -868,7 +868,7 @@ def iscomplex(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.iscomplex(np.array([1.0, 2.0]))
-    array([False, False])
+    Array([False, False], dtype=bool)
     """
     return logical_not(isreal(x))
 
@@ -902,7 +902,7 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.isclose(np.array([1.0, 1.1, np.inf, np.nan]), np.array([1.0 + 1e-9, 1.0, np.inf, np.nan]))
-    array([ True, False,  True, False])
+    Array([ True, False,  True, False], dtype=bool)
     """
     a, b = _float(a), _float(b)
     dt, weak = _result_type(a, b)

@@ -32,7 +32,7 @@ def apply_along_axis(func1d, axis, arr, *args, **kwargs):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.apply_along_axis(lambda v: v[0] + v[-1], 1, np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
-    array([ 4., 10.])
+    Array([ 4., 10.], dtype=float64)
     """
     arr = _asarray_traced(arr)
     nd = get_aval(arr).ndim
@@ -53,7 +53,7 @@ def apply_over_axes(func, a, axes):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.apply_over_axes(fnp.sum, np.arange(6.0).reshape(2, 3), [0, 1])
-    array([[15.]])
+    Array([[15.]], dtype=float64)
     """
     a = _asarray_traced(a)
     for axis in [axes] if np.ndim(axes) == 0 else axes:
@@ -90,9 +90,9 @@ class vectorize:
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.vectorize(lambda x, y: fnp.where(x > y, x - y, 0.0))(np.array([1.0, 5.0]), 2.0)
-    array([0., 3.])
+    Array([0., 3.], dtype=float64)
     >>> fnp.vectorize(fnp.dot, signature='(n),(n)->()')(np.ones((3, 2)), np.array([1.0, 2.0]))
-    array([3., 3., 3.])
+    Array([3., 3., 3.], dtype=float64)
     """
 
     def __init__(self, pyfunc, *, excluded=frozenset(), signature=None):

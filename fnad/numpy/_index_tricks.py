@@ -99,8 +99,8 @@ def indices(dimensions, dtype=None, sparse=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.indices((2, 3))[1]
-    array([[0, 1, 2],
-           [0, 1, 2]])
+    Array([[0, 1, 2],
+           [0, 1, 2]], dtype=int64)
     >>> [g.shape for g in fnp.indices((2, 3), sparse=True)]
     [(2, 1), (1, 3)]
     """
@@ -140,7 +140,7 @@ def ravel_multi_index(multi_index, dims, mode="raise", order="C", *, dtype=None)
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.ravel_multi_index((np.array([1, 0]), np.array([2, 3])), (2, 4))
-    array([6, 3])
+    Array([6, 3], dtype=int64)
     """
     dims = tuple(int(d) for d in dims)
     if len(multi_index) != len(dims):
@@ -172,7 +172,7 @@ def unravel_index(indices, shape):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.unravel_index(np.array([5, 7]), (2, 4))
-    (array([1, 1]), array([1, 3]))
+    (Array([1, 1], dtype=int64), Array([1, 3], dtype=int64))
     """
     shape = tuple(int(s) for s in shape)
     size = int(np.prod(shape, dtype=np.int64))

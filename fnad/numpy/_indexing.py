@@ -1,7 +1,10 @@
-"""fnad.numpy's indexing: `x[...]` and `x.at[...]` on traced arrays, take and take_along_axis.
+"""fnad.numpy's indexing: `x[...]` and `x.at[...]` on traced arrays and `fnad.Array`s, take and
+take_along_axis.
 
-Traced integer indices follow JAX: negative ones wrap as in NumPy, out-of-bounds reads clamp and
-out-of-bounds `.at[...]` updates are dropped. Static indices out of bounds raise IndexError.
+Integer indices follow JAX, static or traced, eagerly or under jit: negative ones wrap as in NumPy,
+out-of-bounds reads clamp (or give a fill value with `.at[i].get(mode="fill")`) and out-of-bounds
+`.at[...]` updates are dropped (or clamped with `mode="clip"`). An Array indexed eagerly with an
+in-bounds static index takes NumPy's own path (a read-only view for basic indexing).
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import builtins
 
 import numpy as np
 
+from ..array import as_array
 from ..core import Tracer, get_aval
+from ..lax.control_flow import fori_loop
 from ..primitives import elementwise as ew
 from ..primitives import indexing as ix
 from ..primitives import shape as sh
@@ -18,7 +23,7 @@ from ._core import _has_tracer, asarray_traced, convert, normalize_axis, numpy_w
 from ._core import concrete as _concrete
 from ._core import shape_of as _shape
 from ._core import traced_array as _traced_array
-from ._elementwise import clip, mod
+from ._elementwise import clip, divide, mod, power
 from ._shapes import broadcast_to, ravel
 
 
@@ -112,20 +117,25 @@ def _expand_index(idx, shape):
     return entries
 
 
+def _check_not_empty(axis, n, shape):
+    if n == 0:
+        raise IndexError(f"index is out of bounds for axis {axis} with size 0 (array shape {shape})")
+
+
 def _static_position(i, axis, n, shape):
-    if not -n <= i < n:
-        raise IndexError(f"index {i} is out of bounds for axis {axis} with size {n} (array shape {shape})")
-    return i % n
+    """A static int index for an axis of size n: negative ones wrap, out-of-bounds ones clamp (JAX)."""
+    _check_not_empty(axis, n, shape)
+    return builtins.min(builtins.max(i + n if i < 0 else i, 0), n - 1)
 
 
 def _wrapped(a, axis, n, shape):
-    """Index array `a` for an axis of size n with negative entries wrapped (static ones checked)."""
+    """Index array `a` for an axis of size n with negative entries wrapped (the gather then clamps
+    what is still out of bounds)."""
+    if get_aval(a).size:
+        _check_not_empty(axis, n, shape)
     if isinstance(a, Tracer):
         return ew.select(ew.lt(a, ew.scalar_like(a, 0)), ew.add(a, ew.scalar_like(a, n)), a)
     a = np.asarray(a)
-    bad = (a < -n) | (a >= n)
-    if bad.any():
-        raise IndexError(f"index {a[bad].flat[0]} is out of bounds for axis {axis} with size {n} (array shape {shape})")
     return np.where(a < 0, a + n, a)
 
 
@@ -155,7 +165,8 @@ def _index(x, idx, fill=None):
         sizes = iter(_shape(x))
         x = sh.reshape(x, tuple(1 if new else next(sizes) for _, new in entries))
     shape = _shape(x)
-    advanced = any(_is_index_array(e) for e, _ in entries)
+    # With a fill value, static ints go through the gather too, which tells the out-of-bounds ones.
+    advanced = any(_is_index_array(e) or (fill is not None and isinstance(e, int)) for e, _ in entries)
     # Basic indexing: one rev, one slice and one reshape (dropping the axes of static ints).
     starts, limits, strides, flipped, kept = [], [], [], [], []
     for axis, ((e, _), n) in enumerate(zip(entries, shape)):
@@ -208,31 +219,87 @@ def _getitem(x, idx):
     return _index(x, idx)
 
 
+def _is_static(idx):
+    t = type(idx)
+    return t is int or t is builtins.slice or not _has_tracer(idx if t is tuple else (idx,))
+
+
+_BASIC_ENTRIES = frozenset([int, builtins.slice, type(None), type(Ellipsis)])
+_ndarray_getitem = np.ndarray.__getitem__
+
+
+def array_getitem(x, idx):
+    """x[idx] for an Array x (installed as Array.__getitem__): NumPy's own indexing when the index is
+    static and in bounds (also while staging: x is a constant); fnad's otherwise (traced indices,
+    out-of-bounds clamping). Basic indexing gives a view of x (an Array, read-only as x is): with a
+    trailing '...' NumPy returns a 0-d view rather than a scalar, so no conversion is needed."""
+    t = type(idx)
+    try:
+        if t is int or t is builtins.slice:
+            return _ndarray_getitem(x, (idx, Ellipsis))
+        if t is tuple and _BASIC_ENTRIES.issuperset(map(type, idx)):
+            return _ndarray_getitem(x, idx if Ellipsis in idx else (*idx, Ellipsis))
+        if _is_static(idx):
+            return as_array(x.view(np.ndarray)[idx])
+    except IndexError:
+        pass  # out of bounds: clamped below, as in JAX (other IndexErrors are raised again there)
+    return _index(x, idx)
+
+
+_GET_MODES = {None: "clip", "clip": "clip", "promise_in_bounds": "clip", "fill": "fill", "drop": "fill"}
+_UPDATE_MODES = {None: "drop", "drop": "drop", "fill": "drop", "promise_in_bounds": "drop", "clip": "clip"}
+
+
+def _mode(mode, modes, what):
+    if mode not in modes:
+        raise ValueError(f"x.at[...].{what}: mode must be one of {sorted(m for m in modes if m)} or None, got {mode!r}")
+    return modes[mode]
+
+
+def _default_fill(dtype):
+    """JAX's fill for out-of-bounds reads: NaN, the most negative signed, the largest unsigned, True."""
+    if np.issubdtype(dtype, np.inexact):
+        return np.nan
+    if dtype == np.bool_:
+        return True
+    info = np.iinfo(dtype)
+    return info.max if dtype.kind == "u" else info.min
+
+
 class _IndexUpdateRef:
-    """`x.at[idx]`: functional updates x.at[idx].set(v) / add / multiply (mul) / min / max, and get()."""
+    """`x.at[idx]`: functional updates `set`, `add`, `multiply` (`mul`), `divide`, `power`, `min`,
+    `max`, `apply`, and `get`. Update modes: None/"drop" (out-of-bounds updates dropped) or "clip";
+    get modes: None/"clip" (indices clamped) or "fill" (out-of-bounds reads give `fill_value`).
+    `indices_are_sorted` and `unique_indices` are accepted as JAX's hints."""
 
     __slots__ = ("idx", "x")
 
     def __init__(self, x, idx):
         self.x, self.idx = x, idx
 
-    def get(self, mode=None, fill_value=None):
-        if mode == "fill":
+    def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None, fill_value=None):
+        if _mode(mode, _GET_MODES, "get") == "fill":
             dtype = get_aval(self.x).dtype
-            default = np.nan if np.issubdtype(dtype, np.inexact) else np.iinfo(dtype).min
-            return _index(self.x, self.idx, default if fill_value is None else fill_value)
+            return _index(self.x, self.idx, _default_fill(dtype) if fill_value is None else fill_value)
         return _index(self.x, self.idx)
 
-    def _update(self, scatter, values):
+    def _positions(self, shape, mode):
+        """The flat positions in an array of `shape` that the index selects: NumPy computes them when
+        the index is static and in bounds; otherwise out-of-bounds ones are -1 (which the scatter
+        drops) or, with mode 'clip', clamped."""
+        positions = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+        fill = -1 if _mode(mode, _UPDATE_MODES, "update") == "drop" else None
+        if _is_static(self.idx):
+            try:
+                return positions[self.idx]
+            except IndexError:
+                pass  # out of bounds: as a traced index would be
+        return _index(positions, self.idx, fill=fill)
+
+    def _update(self, scatter, values, mode):
         x = asarray_traced(self.x)
         shape, dtype = _shape(x), get_aval(x).dtype
-        # The flat positions the index selects (NumPy computes them when the index is static);
-        # positions of out-of-bounds traced indices are -1, which the scatter drops.
-        positions = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
-        if _has_tracer(self.idx if isinstance(self.idx, tuple) else (self.idx,)):
-            positions = _index(positions, self.idx, fill=-1)
-        else:
-            positions = positions[self.idx]
+        positions = self._positions(shape, mode)
         target = _shape(positions)
         values = _traced_array(values, dtype)
         try:
@@ -251,39 +318,75 @@ class _IndexUpdateRef:
         )
         return sh.reshape(flat, shape)
 
-    def set(self, values):
-        return self._update(ix.scatter, values)
+    def set(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(ix.scatter, values, mode)
 
-    def add(self, values):
-        return self._update(ix.scatter_add, values)
+    def add(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(ix.scatter_add, values, mode)
 
-    def multiply(self, values):
-        return self._update(ix.scatter_mul, values)
+    def multiply(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(ix.scatter_mul, values, mode)
 
     mul = multiply
 
-    def min(self, values):
-        return self._update(ix.scatter_min, values)
+    def divide(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        """x with x[idx] divided by values (as JAX: x / ones.at[idx].multiply(values), so ints give floats)."""
+        ones = np.ones(_shape(self.x), get_aval(self.x).dtype)
+        return divide(self.x, _IndexUpdateRef(ones, self.idx).multiply(values, mode=mode))
 
-    def max(self, values):
-        return self._update(ix.scatter_max, values)
+    def power(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        """x with x[idx] raised to values (as JAX: x ** ones.at[idx].multiply(values))."""
+        ones = np.ones(_shape(self.x), get_aval(self.x).dtype)
+        return power(self.x, _IndexUpdateRef(ones, self.idx).multiply(values, mode=mode))
+
+    def min(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(ix.scatter_min, values, mode)
+
+    def max(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(ix.scatter_max, values, mode)
+
+    def apply(self, func, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        """x with the elementwise `func` applied at idx, once per occurrence of a position (as JAX:
+        a repeated index applies it repeatedly); out-of-bounds positions are dropped."""
+        x = asarray_traced(self.x)
+        shape = _shape(x)
+        positions = self._positions(shape, mode)
+        size = int(np.prod(_shape(positions), dtype=np.int64))
+        flat = sh.reshape(x, (int(np.prod(shape, dtype=np.int64)),))
+        positions = sh.reshape(positions, (size, 1))
+
+        def apply_at(flat, points):
+            values = asarray_traced(func(ix.gather(flat, points, (0,))))
+            values = broadcast_to(_traced_array(values, get_aval(flat).dtype), _shape(points)[:1])
+            return ix.scatter(flat, points, values, (0,))
+
+        if unique_indices or not isinstance(positions, Tracer) and len(np.unique(positions)) == size:
+            flat = apply_at(flat, positions)
+        else:
+            one_at = lambda i, flat: apply_at(flat, ix.dynamic_slice(positions, (i, 0), (1, 1)))
+            flat = fori_loop(0, size, one_at, flat)
+        return sh.reshape(flat, shape)
 
 
 class _IndexUpdateHelper:
-    """The `.at` property of traced arrays (JAX's functional in-place updates): `x.at[idx].set(v)`
-    is a new array equal to x with x[idx] replaced by v; also `.add`, `.multiply` (`.mul`), `.min`,
-    `.max` and `.get(mode="fill", fill_value=...)`. `idx` is any index `x[idx]` accepts, and `v`
-    broadcasts to the indexed shape. Unlike NumPy's `x[idx] += v`, repeated indices accumulate
-    (`.add`). Out-of-bounds traced indices are dropped. `.at` exists on values inside a transform
-    (jit, grad, vmap...), not on the NumPy arrays that eager calls return.
+    """The `.at` property of fnad arrays and traced values (JAX's functional in-place updates):
+    `x.at[idx].set(v)` is a new array equal to x with x[idx] replaced by v; also `.add`, `.multiply`
+    (`.mul`), `.divide`, `.power`, `.min`, `.max`, `.apply(func)` and `.get(mode="fill",
+    fill_value=...)`. `idx` is any index `x[idx]` accepts, and `v` broadcasts to the indexed shape.
+    Unlike NumPy's `x[idx] += v`, repeated indices accumulate (`.add`). Out-of-bounds updates are
+    dropped (`mode="clip"` clamps them instead).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
-    >>> fnad.jit(lambda x: x.at[1].set(10.0))(np.zeros(3))
-    array([ 0., 10.,  0.])
+    >>> fnp.zeros(3).at[1].set(10.0)
+    Array([ 0., 10.,  0.], dtype=float64)
     >>> fnad.jit(lambda x: x.at[np.array([0, 0, 2])].add(1.0))(np.zeros(3))   # index 0 twice
-    array([2., 0., 1.])
+    Array([2., 0., 1.], dtype=float64)
+    >>> fnp.arange(3.0).at[5].get(mode="fill", fill_value=-1.0)                # out of bounds
+    Array(-1., dtype=float64)
+    >>> fnp.arange(3.0).at[1].apply(fnp.exp)
+    Array([0.        , 2.71828183, 2.        ], dtype=float64)
     >>> fnad.grad(lambda x: fnp.sum(x.at[0].set(5.0) ** 2))(np.array([1.0, 2.0]))   # x[0] overwritten
-    array([0., 4.])
+    Array([0., 4.], dtype=float64)
     """
 
     __slots__ = ("x",)
@@ -305,11 +408,11 @@ def take(a, indices, axis=None, mode=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([10.0, 20.0, 30.0])
     >>> fnp.take(a, np.array([2, 0, 2]))
-    array([30., 10., 30.])
+    Array([30., 10., 30.], dtype=float64)
     >>> fnp.take(a, np.array([3, -4]), mode='clip')
-    array([30., 10.])
+    Array([30., 10.], dtype=float64)
     >>> fnad.grad(lambda a: fnp.sum(fnp.take(a, np.array([2, 0, 2]))))(a)
-    array([1., 0., 2.])
+    Array([1., 0., 2.], dtype=float64)
     """
     a = _traced_array(a)
     if axis is None:
@@ -331,11 +434,11 @@ def take_along_axis(arr, indices, axis):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
     >>> fnp.take_along_axis(a, fnp.argsort(a, axis=1), axis=1)
-    array([[1., 2., 3.],
-           [0., 4., 5.]])
+    Array([[1., 2., 3.],
+           [0., 4., 5.]], dtype=float64)
     >>> fnp.take_along_axis(a, np.array([[0], [1]]), axis=1)
-    array([[3.],
-           [5.]])
+    Array([[3.],
+           [5.]], dtype=float64)
     """
     arr, indices = _traced_array(arr), _traced_array(indices)
     if axis is None:

@@ -31,9 +31,9 @@ def concatenate(arrays, axis=0, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.concatenate([np.ones(2), np.zeros(1)])
-    array([1., 1., 0.])
+    Array([1., 1., 0.], dtype=float64)
     >>> fnad.grad(lambda v: fnp.sum(fnp.concatenate([v, 2.0 * v]) ** 2))(np.array([1.0, 2.0]))
-    array([10., 20.])
+    Array([10., 20.], dtype=float64)
     """
     arrays = promoted(arrays, dtype)
     if axis is None:
@@ -49,8 +49,8 @@ def stack(arrays, axis=0, dtype=None):
 
     >>> import numpy as np, fnad.numpy as fnp
     >>> fnp.stack([np.ones(2), np.zeros(2)], axis=1)
-    array([[1., 0.],
-           [1., 0.]])
+    Array([[1., 0.],
+           [1., 0.]], dtype=float64)
     """
     return stack_traced(arrays, axis, dtype)
 
@@ -80,7 +80,7 @@ def hstack(tup, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.hstack([np.array([1.0, 2.0]), np.array([3.0])])
-    array([1., 2., 3.])
+    Array([1., 2., 3.], dtype=float64)
     >>> fnp.hstack([np.ones((2, 1)), np.zeros((2, 2))]).shape
     (2, 3)
     """
@@ -94,8 +94,8 @@ def vstack(tup, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.vstack([np.array([1.0, 2.0]), np.array([3.0, 4.0])])
-    array([[1., 2.],
-           [3., 4.]])
+    Array([[1., 2.],
+           [3., 4.]], dtype=float64)
     """
     return concatenate([atleast_2d(a) for a in _as_list(tup)], 0, dtype)
 
@@ -117,8 +117,8 @@ def column_stack(tup):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.column_stack([np.array([1.0, 2.0]), np.array([3.0, 4.0])])
-    array([[1., 3.],
-           [2., 4.]])
+    Array([[1., 3.],
+           [2., 4.]], dtype=float64)
     """
     arrays = [asarray_traced(a) for a in _as_list(tup)]
     return concatenate([reshape(a, (-1, 1)) if get_aval(a).ndim < 2 else a for a in arrays], 1)
@@ -157,9 +157,9 @@ def split(ary, indices_or_sections, axis=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.split(np.arange(6.0), 3)
-    [array([0., 1.]), array([2., 3.]), array([4., 5.])]
+    [Array([0., 1.], dtype=float64), Array([2., 3.], dtype=float64), Array([4., 5.], dtype=float64)]
     >>> fnp.split(np.arange(5.0), [1, 3])
-    [array([0.]), array([1., 2.]), array([3., 4.])]
+    [Array([0.], dtype=float64), Array([1., 2.], dtype=float64), Array([3., 4.], dtype=float64)]
     """
     return _split(ary, indices_or_sections, axis, even=True)
 
@@ -170,7 +170,7 @@ def array_split(ary, indices_or_sections, axis=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.array_split(np.arange(5.0), 2)
-    [array([0., 1., 2.]), array([3., 4.])]
+    [Array([0., 1., 2.], dtype=float64), Array([3., 4.], dtype=float64)]
     """
     return _split(ary, indices_or_sections, axis, even=False)
 
@@ -181,10 +181,10 @@ def tile(A, reps):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.tile(np.array([1, 2]), 2)
-    array([1, 2, 1, 2])
+    Array([1, 2, 1, 2], dtype=int64)
     >>> fnp.tile(np.array([1, 2]), (2, 1))
-    array([[1, 2],
-           [1, 2]])
+    Array([[1, 2],
+           [1, 2]], dtype=int64)
     """
     A = asarray_traced(A)
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
@@ -203,11 +203,11 @@ def repeat(a, repeats, axis=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.repeat(np.array([1.0, 2.0]), 2)
-    array([1., 1., 2., 2.])
+    Array([1., 1., 2., 2.], dtype=float64)
     >>> fnp.repeat(np.array([[1, 2], [3, 4]]), [1, 2], axis=0)
-    array([[1, 2],
+    Array([[1, 2],
            [3, 4],
-           [3, 4]])
+           [3, 4]], dtype=int64)
     """
     a = asarray_traced(a)
     if axis is None:
@@ -231,11 +231,11 @@ def flip(m, axis=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.flip(np.array([[1, 2], [3, 4]]))
-    array([[4, 3],
-           [2, 1]])
+    Array([[4, 3],
+           [2, 1]], dtype=int64)
     >>> fnp.flip(np.array([[1, 2], [3, 4]]), axis=1)
-    array([[2, 1],
-           [4, 3]])
+    Array([[2, 1],
+           [4, 3]], dtype=int64)
     """
     m = asarray_traced(m)
     nd = get_aval(m).ndim
@@ -248,8 +248,8 @@ def fliplr(m):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.fliplr(np.array([[1, 2], [3, 4]]))
-    array([[2, 1],
-           [4, 3]])
+    Array([[2, 1],
+           [4, 3]], dtype=int64)
     """
     return flip(m, 1)
 
@@ -259,8 +259,8 @@ def flipud(m):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.flipud(np.array([[1, 2], [3, 4]]))
-    array([[3, 4],
-           [1, 2]])
+    Array([[3, 4],
+           [1, 2]], dtype=int64)
     """
     return flip(m, 0)
 
@@ -271,9 +271,9 @@ def roll(a, shift, axis=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.roll(np.arange(5), 2)
-    array([3, 4, 0, 1, 2])
+    Array([3, 4, 0, 1, 2], dtype=int64)
     >>> fnad.jit(lambda x, s: fnp.roll(x, s))(np.arange(5.0), 1)
-    array([4., 0., 1., 2., 3.])
+    Array([4., 0., 1., 2., 3.], dtype=float64)
     """
     a = asarray_traced(a)
     if axis is None:
@@ -310,11 +310,11 @@ def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.pad(np.array([1.0, 2.0]), (1, 2))
-    array([0., 1., 2., 0., 0.])
+    Array([0., 1., 2., 0., 0.], dtype=float64)
     >>> fnp.pad(np.array([1, 2, 3]), 2, mode='reflect')
-    array([3, 2, 1, 2, 3, 2, 1])
+    Array([3, 2, 1, 2, 3, 2, 1], dtype=int64)
     >>> fnad.grad(lambda c: fnp.sum(fnp.pad(np.ones(2), 1, constant_values=c)))(5.0)
-    array(2.)
+    Array(2., dtype=float64)
     """
     array = asarray_traced(array)
     nd = get_aval(array).ndim
@@ -351,7 +351,7 @@ def concat(arrays, /, *, axis=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.concat([np.ones(1), np.zeros(2)])
-    array([1., 0., 0.])
+    Array([1., 0., 0.], dtype=float64)
     """
     return concatenate(arrays, axis=axis)
 
@@ -361,10 +361,10 @@ def append(arr, values, axis=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.append(np.array([[1, 2], [3, 4]]), np.array([5, 6]))
-    array([1, 2, 3, 4, 5, 6])
+    Array([1, 2, 3, 4, 5, 6], dtype=int64)
     >>> fnp.append(np.array([[1, 2]]), np.array([[5, 6]]), axis=0)
-    array([[1, 2],
-           [5, 6]])
+    Array([[1, 2],
+           [5, 6]], dtype=int64)
     """
     if axis is None:
         return concatenate([ravel(asarray_traced(arr)), ravel(asarray_traced(values))])
@@ -384,10 +384,10 @@ def insert(arr, obj, values, axis=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.insert(np.array([1, 2, 3]), 1, 9)
-    array([1, 9, 2, 3])
+    Array([1, 9, 2, 3], dtype=int64)
     >>> fnp.insert(np.array([[1, 2], [3, 4]]), [0, 2], np.array([7, 8]), axis=1)
-    array([[7, 1, 2, 8],
-           [7, 3, 4, 8]])
+    Array([[7, 1, 2, 8],
+           [7, 3, 4, 8]], dtype=int64)
     """
     arr = asarray_traced(arr)
     if axis is None:
@@ -449,9 +449,9 @@ def delete(arr, obj, axis=None, *, assume_unique_indices=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.delete(np.array([1, 2, 3, 4]), [0, 2])
-    array([2, 4])
+    Array([2, 4], dtype=int64)
     >>> fnad.jit(lambda a, i: fnp.delete(a, i, assume_unique_indices=True))(np.arange(5), np.array([4, 1]))
-    array([0, 2, 3])
+    Array([0, 2, 3], dtype=int64)
     """
     arr = asarray_traced(arr)
     if axis is None:
@@ -495,8 +495,8 @@ def rot90(m, k=1, axes=(0, 1)):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.rot90(np.array([[1, 2], [3, 4]]))
-    array([[2, 4],
-           [1, 3]])
+    Array([[2, 4],
+           [1, 3]], dtype=int64)
     """
     m = asarray_traced(m)
     nd = get_aval(m).ndim
@@ -523,9 +523,9 @@ def block(arrays):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.block([[np.eye(2), np.zeros((2, 1))], [np.ones((1, 2)), np.array([[5.0]])]])
-    array([[1., 0., 0.],
+    Array([[1., 0., 0.],
            [0., 1., 0.],
-           [1., 1., 5.]])
+           [1., 1., 5.]], dtype=float64)
     """
 
     def depth_of(x):
@@ -560,7 +560,7 @@ def unstack(x, /, *, axis=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.unstack(np.array([[1, 2], [3, 4]]), axis=1)
-    (array([1, 3]), array([2, 4]))
+    (Array([1, 3], dtype=int64), Array([2, 4], dtype=int64))
     """
     x = asarray_traced(x)
     if get_aval(x).ndim == 0:
@@ -574,7 +574,7 @@ def hsplit(ary, indices_or_sections):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.hsplit(np.arange(4.0), 2)
-    [array([0., 1.]), array([2., 3.])]
+    [Array([0., 1.], dtype=float64), Array([2., 3.], dtype=float64)]
     """
     return split(ary, indices_or_sections, axis=1 if get_aval(asarray_traced(ary)).ndim > 1 else 0)
 
@@ -609,8 +609,8 @@ def resize(a, new_shape):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.resize(np.array([1, 2, 3]), (2, 4))
-    array([[1, 2, 3, 1],
-           [2, 3, 1, 2]])
+    Array([[1, 2, 3, 1],
+           [2, 3, 1, 2]], dtype=int64)
     """
     new_shape = (int(new_shape),) if np.ndim(new_shape) == 0 else tuple(int(s) for s in new_shape)
     if any(s < 0 for s in new_shape):

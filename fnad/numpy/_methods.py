@@ -1,12 +1,14 @@
-"""Operators and array methods of traced values (`x + y`, `x @ w`, `x.sum()`, `x.T`, `x[i]`, `x.at[i]`),
-defined once on `fnad.core.Tracer` in terms of fnad.numpy. Importing this module installs them
-(fnad.numpy's face does)."""
+"""Operators and array methods of traced values and of `fnad.Array` (`x + y`, `x @ w`, `x.sum()`, `x[i]`,
+`x.at[i]`), defined once in terms of fnad.numpy and installed on both `fnad.core.Tracer` and
+`fnad.array.Array`. Importing this module installs them (fnad.numpy's face does). An Array keeps
+NumPy's views (`x.T`, `x.real`, ...), which are read-only Arrays already."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import Tracer
+from ..array import Array, as_numpy, as_result
+from ..core import Tracer, is_staging
 from ._core import convert
 from ._diagonals import diagonal, trace
 from ._elementwise import (
@@ -35,7 +37,7 @@ from ._elementwise import (
     round,
     subtract,
 )
-from ._indexing import _getitem, _IndexUpdateHelper, take
+from ._indexing import _getitem, _IndexUpdateHelper, array_getitem, take
 from ._joining import repeat
 from ._products import dot, matmul
 from ._reductions import all, any, argmax, argmin, max, mean, min, prod, std, sum, var
@@ -44,46 +46,73 @@ from ._shapes import ravel, reshape, squeeze, swapaxes, transpose
 from ._sorting import argsort, cumprod, cumsum, sort
 
 
-def install_tracer_methods():
+def _without_out(f, name):
+    """Method `name` running `f`, refusing NumPy's `out=` (which NumPy's functions pass as None when they
+    forward to a method: `np.mean(x)` calls `x.mean(axis=None, dtype=None, out=None)`)."""
 
-    def swap(f):
-        return lambda self, other: f(other, self)
+    def method(self, *args, out=None, **kwargs):
+        if out is not None:
+            raise TypeError(f"{name}: fnad arrays are immutable, out= is not supported; use the returned array")
+        return f(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f.__doc__
+    return method
+
+
+def _array_operator(f, reflected):
+    """Array's operator over the fnad.numpy function `f` (`x + y` is add(x, y); reflected, add(y, x)).
+    Outside a trace, with an array or a Python number as the other operand, it makes f's eager call
+    itself (NumPy's, `numpy_when_eager`) without f's dispatch: the common eager arithmetic stays cheap."""
+    numpy_call = f.numpy_call
+
+    def op(self, other):
+        if type(other) in _EAGER_OPERANDS and not is_staging():
+            mine, theirs = self.view(np.ndarray), as_numpy(other)
+            return as_result(numpy_call(theirs, mine) if reflected else numpy_call(mine, theirs))
+        return f(other, self) if reflected else f(self, other)
+
+    return op
+
+
+_EAGER_OPERANDS = frozenset([Array, np.ndarray, float, int, bool, complex])
+
+
+def install_methods():
+    binary = {
+        "add": add,
+        "sub": subtract,
+        "mul": multiply,
+        "truediv": divide,
+        "floordiv": floor_divide,
+        "mod": mod,
+        "pow": power,
+        "matmul": matmul,
+        "and": bitwise_and,
+        "or": bitwise_or,
+        "xor": bitwise_xor,
+    }
+    one_sided = {  # operators without a reflected form here
+        "lt": less,
+        "le": less_equal,
+        "gt": greater,
+        "ge": greater_equal,
+        "eq": equal,
+        "ne": not_equal,
+        "lshift": left_shift,
+        "rshift": right_shift,
+    }
+    for name, f in [*binary.items(), *one_sided.items()]:
+        setattr(Tracer, f"__{name}__", f)
+        setattr(Array, f"__{name}__", _array_operator(f, reflected=False))
+    for name, f in binary.items():
+        setattr(Tracer, f"__r{name}__", lambda self, other, f=f: f(other, self))
+        setattr(Array, f"__r{name}__", _array_operator(f, reflected=True))
+    for name, f in {"neg": negative, "pos": positive, "abs": abs, "invert": invert}.items():
+        setattr(Tracer, f"__{name}__", f)
+        setattr(Array, f"__{name}__", f)
 
     ops = {
-        "__add__": add,
-        "__radd__": swap(add),
-        "__sub__": subtract,
-        "__rsub__": swap(subtract),
-        "__mul__": multiply,
-        "__rmul__": swap(multiply),
-        "__truediv__": divide,
-        "__rtruediv__": swap(divide),
-        "__floordiv__": floor_divide,
-        "__rfloordiv__": swap(floor_divide),
-        "__mod__": mod,
-        "__rmod__": swap(mod),
-        "__pow__": power,
-        "__rpow__": swap(power),
-        "__matmul__": matmul,
-        "__rmatmul__": swap(matmul),
-        "__lt__": less,
-        "__le__": less_equal,
-        "__gt__": greater,
-        "__ge__": greater_equal,
-        "__eq__": equal,
-        "__ne__": not_equal,
-        "__and__": bitwise_and,
-        "__rand__": swap(bitwise_and),
-        "__or__": bitwise_or,
-        "__ror__": swap(bitwise_or),
-        "__xor__": bitwise_xor,
-        "__rxor__": swap(bitwise_xor),
-        "__lshift__": left_shift,
-        "__rshift__": right_shift,
-        "__neg__": negative,
-        "__pos__": positive,
-        "__abs__": abs,
-        "__invert__": invert,
         "sum": sum,
         "mean": mean,
         "max": max,
@@ -112,8 +141,6 @@ def install_tracer_methods():
         "repeat": repeat,
         "nonzero": nonzero,
     }
-    for name, f in ops.items():
-        setattr(Tracer, name, f)
 
     def reshape_method(self, *shape, order="C"):
         return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape, order)
@@ -124,14 +151,18 @@ def install_tracer_methods():
     def astype(self, dtype):
         return convert(self, np.dtype(dtype))
 
-    Tracer.reshape = reshape_method
-    Tracer.transpose = transpose_method
-    Tracer.astype = astype
+    ops.update(reshape=reshape_method, transpose=transpose_method, astype=astype)
+    for name, f in ops.items():
+        method = _without_out(f, name)
+        setattr(Tracer, name, method)
+        setattr(Array, name, method)
+
     Tracer.T = property(lambda self: transpose(self))
     Tracer.mT = property(lambda self: swapaxes(self, -1, -2))
     Tracer.real = property(lambda self: self)
     Tracer.__getitem__ = _getitem
-    Tracer.at = property(lambda self: _IndexUpdateHelper(self))
+    Array.__getitem__ = array_getitem
+    Tracer.at = Array.at = property(lambda self: _IndexUpdateHelper(self))
 
 
-install_tracer_methods()
+install_methods()

@@ -30,9 +30,9 @@ def polyval(p, x, *, unroll=16):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.polyval(np.array([3.0, 0.0, 1.0]), np.array([1.0, 2.0]))
-    array([ 4., 13.])
+    Array([ 4., 13.], dtype=float64)
     >>> fnad.grad(fnp.polyval, argnums=1)(np.array([3.0, 0.0, 1.0]), 2.0)
-    array(12.)
+    Array(12., dtype=float64)
     """
     p, x = _promoted([p, x])
     if get_aval(p).ndim != 1:
@@ -49,9 +49,9 @@ def vander(x, N=None, increasing=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.vander(np.array([1, 2, 3]), 3)
-    array([[1, 1, 1],
+    Array([[1, 1, 1],
            [4, 2, 1],
-           [9, 3, 1]])
+           [9, 3, 1]], dtype=int64)
     """
     x = _asarray_traced(x)
     if get_aval(x).ndim != 1:
@@ -78,7 +78,7 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.polyfit(np.array([0.0, 1.0, 2.0, 3.0]), np.array([1.0, 3.0, 5.0, 7.0]), 1).round(12)
-    array([2., 1.])
+    Array([2., 1.], dtype=float64)
     """
     if full or cov:
         raise NotImplementedError("polyfit: full=True and cov=True are not supported")
@@ -111,7 +111,7 @@ def poly(seq_of_zeros):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.poly(np.array([1.0, 2.0]))
-    array([ 1., -3.,  2.])
+    Array([ 1., -3.,  2.], dtype=float64)
     """
     z = _asarray_traced(seq_of_zeros)
     if get_aval(z).ndim == 2:
@@ -135,7 +135,7 @@ def polyadd(a1, a2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.polyadd(np.array([1, 2]), np.array([9, 5, 4]))
-    array([9, 6, 6])
+    Array([9, 6, 6], dtype=int64)
     """
     a1, a2 = _aligned(a1, a2)
     return a1 + a2
@@ -146,7 +146,7 @@ def polysub(a1, a2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.polysub(np.array([2, 10, -2]), np.array([3, 10, -4]))
-    array([-1,  0,  2])
+    Array([-1,  0,  2], dtype=int64)
     """
     a1, a2 = _aligned(a1, a2)
     return a1 - a2
@@ -164,7 +164,7 @@ def polymul(a1, a2, *, trim_leading_zeros=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.polymul(np.array([1.0, 2.0]), np.array([1.0, -2.0]))
-    array([ 1.,  0., -4.])
+    Array([ 1.,  0., -4.], dtype=float64)
     """
     a1, a2 = atleast_1d(a1), atleast_1d(a2)
     if trim_leading_zeros:
@@ -179,7 +179,7 @@ def polydiv(u, v, *, trim_leading_zeros=False):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> q, r = fnp.polydiv(np.array([1.0, -3.0, 2.0]), np.array([1.0, -1.0]))
     >>> q, r
-    (array([ 1., -2.]), array([0., 0., 0.]))
+    (Array([ 1., -2.], dtype=float64), array([0., 0., 0.]))
     """
     u, v = _promoted([_inexact(atleast_1d(u)), _inexact(atleast_1d(v))])
     m, n = _shape(u)[0] - 1, _shape(v)[0] - 1
@@ -199,7 +199,7 @@ def polyder(p, m=1):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.polyder(np.array([1, 3, 2, 5]))
-    array([3, 6, 2])
+    Array([3, 6, 2], dtype=int64)
     """
     m = int(m)
     if m < 0:
@@ -217,7 +217,7 @@ def polyint(p, m=1, k=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.polyint(np.array([3.0, 2.0, 1.0]), k=5.0)
-    array([1., 1., 1., 5.])
+    Array([1., 1., 1., 5.], dtype=float64)
     """
     m = int(m)
     if m < 0:

@@ -70,10 +70,10 @@ def matmul(a, b):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.matmul(a, np.array([1.0, 1.0]))
-    array([3., 7.])
+    Array([3., 7.], dtype=float64)
     >>> fnad.grad(lambda a: fnp.sum(a @ a))(a)
-    array([[ 7., 11.],
-           [ 9., 13.]])
+    Array([[ 7., 11.],
+           [ 9., 13.]], dtype=float64)
     """
     return _matmul_traced(a, b)
 
@@ -86,9 +86,9 @@ def dot(a, b):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.dot(a, np.array([1.0, -1.0]))
-    array([-1., -1.])
+    Array([-1., -1.], dtype=float64)
     >>> fnad.grad(lambda v: fnp.dot(v, v))(np.array([1.0, 2.0]))
-    array([2., 4.])
+    Array([2., 4.], dtype=float64)
     """
     if ndim(a) == 0 or ndim(b) == 0:
         return multiply(a, b)
@@ -103,7 +103,7 @@ def vdot(a, b):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.vdot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.ones((2, 2)))
-    np.float64(10.0)
+    Array(10., dtype=float64)
     """
     return dot(ravel(a), ravel(b))
 
@@ -113,7 +113,7 @@ def inner(a, b):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.inner(np.array([1.0, 2.0]), np.array([[1.0, 0.0], [1.0, 1.0]]))
-    array([1., 3.])
+    Array([1., 3.], dtype=float64)
     """
     if ndim(a) == 0 or ndim(b) == 0:
         return multiply(a, b)
@@ -125,8 +125,8 @@ def outer(a, b):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.outer(np.array([1.0, 2.0]), np.array([1.0, 10.0, 100.0]))
-    array([[  1.,  10., 100.],
-           [  2.,  20., 200.]])
+    Array([[  1.,  10., 100.],
+           [  2.,  20., 200.]], dtype=float64)
     """
     return multiply(reshape(ravel(a), (-1, 1)), ravel(b))
 
@@ -161,8 +161,8 @@ def kron(a, b):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.kron(np.eye(2), np.array([[1.0, 2.0]]))
-    array([[1., 2., 0., 0.],
-           [0., 0., 1., 2.]])
+    Array([[1., 2., 0., 0.],
+           [0., 0., 1., 2.]], dtype=float64)
     """
     a, b = promoted((a, b))
     nd = builtins.max(get_aval(a).ndim, get_aval(b).ndim)
@@ -180,11 +180,11 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
-    array([0., 0., 1.])
+    Array([0., 0., 1.], dtype=float64)
     >>> fnad.jacfwd(lambda a: fnp.cross(a, np.array([0.0, 0.0, 1.0])))(np.ones(3))
-    array([[ 0.,  1.,  0.],
+    Array([[ 0.,  1.,  0.],
            [-1.,  0.,  0.],
-           [ 0.,  0.,  0.]])
+           [ 0.,  0.,  0.]], dtype=float64)
     """
     if axis is not None:
         axisa = axisb = axisc = axis
@@ -283,7 +283,7 @@ def einsum(
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.einsum(a, [0, 1], np.array([1.0, 1.0]), [1], [0])
-    array([3., 7.])
+    Array([3., 7.], dtype=float64)
     """
     if out is not None:
         raise NotImplementedError("einsum: out= is not supported (arrays are immutable, as in JAX)")
@@ -300,12 +300,12 @@ def _einsum(subscripts, *operands, dtype=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.einsum("ij,j->i", a, np.array([1.0, 1.0]))
-    array([3., 7.])
+    Array([3., 7.], dtype=float64)
     >>> print(fnp.einsum("ii", a))      # trace
     5.0
     >>> fnad.grad(lambda a: fnp.einsum("ij,ij->", a, a))(a)
-    array([[2., 4.],
-           [6., 8.]])
+    Array([[2., 4.],
+           [6., 8.]], dtype=float64)
     """
     ops = promoted(operands, dtype)
     terms, out = _einsum_spec(subscripts, [get_aval(o).ndim for o in ops])
@@ -368,7 +368,7 @@ def matvec(x1, x2, /):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.matvec(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, -1.0]))
-    array([-1., -1.])
+    Array([-1., -1.], dtype=float64)
     """
     return matmul(x1, sh.expand_dims(asarray_traced(x2), (ndim(x2),)))[..., 0]
 
@@ -378,7 +378,7 @@ def vecmat(x1, x2, /):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.vecmat(np.array([1.0, -1.0]), np.array([[1.0, 2.0], [3.0, 4.0]]))
-    array([-2., -2.])
+    Array([-2., -2.], dtype=float64)
     """
     return matmul(sh.expand_dims(asarray_traced(x1), (ndim(x1) - 1,)), x2)[..., 0, :]
 
@@ -388,7 +388,7 @@ def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.vecdot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, -1.0]))
-    array([-1., -1.])
+    Array([-1., -1.], dtype=float64)
     """
     x1, x2 = asarray_traced(x1), asarray_traced(x2)
     n1, n2 = _shape(x1)[axis], _shape(x2)[axis]
@@ -435,9 +435,9 @@ def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.convolve(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]))
-    array([0. , 1. , 2.5, 4. , 1.5])
+    Array([0. , 1. , 2.5, 4. , 1.5], dtype=float64)
     >>> fnp.convolve(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]), mode='same')
-    array([1. , 2.5, 4. ])
+    Array([1. , 2.5, 4. ], dtype=float64)
     """
     return _convolve(a, v, mode, "convolve", preferred_element_type)
 
@@ -448,7 +448,7 @@ def correlate(a, v, mode="valid", *, precision=None, preferred_element_type=None
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]), mode='full')
-    array([0.5, 2. , 3.5, 3. , 0. ])
+    Array([0.5, 2. , 3.5, 3. , 0. ], dtype=float64)
     """
     a, v = asarray_traced(a), asarray_traced(v)
     if get_aval(v).ndim == 1 and get_aval(a).ndim == 1 and _shape(v)[0] > _shape(a)[0]:

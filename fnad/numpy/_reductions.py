@@ -66,9 +66,9 @@ sum.__doc__ += """
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.sum(a, axis=0)
-    array([4., 6.])
+    Array([4., 6.], dtype=float64)
     >>> fnad.vmap(fnp.sum)(a)          # one sum per row
-    array([3., 7.])
+    Array([3., 7.], dtype=float64)
     """
 prod = _reduce(np.prod, red.reduce_prod, "prod", int_to=np.int64, bool_to=np.int64)
 prod.__doc__ += """
@@ -76,9 +76,9 @@ prod.__doc__ += """
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.prod(a, axis=1)
-    array([ 2., 12.])
+    Array([ 2., 12.], dtype=float64)
     >>> fnad.grad(fnp.prod)(np.array([2.0, 3.0, 4.0]))
-    array([12.,  8.,  6.])
+    Array([12.,  8.,  6.], dtype=float64)
     """
 _max = _reduce(np.max, red.reduce_max, "max")
 _min = _reduce(np.min, red.reduce_min, "min")
@@ -87,14 +87,14 @@ all.__doc__ += """
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.all(np.array([[1, 0], [1, 1]]), axis=1)
-    array([False,  True])
+    Array([False,  True], dtype=bool)
     """
 any = _reduce(np.any, lambda a, axes: red.reduce_or(_as_bool(a), axes), "any")
 any.__doc__ += """
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.any(np.array([[1, 0], [0, 0]]), axis=1)
-    array([ True, False])
+    Array([ True, False], dtype=bool)
     """
 
 
@@ -110,9 +110,9 @@ def max(a, axis=None, keepdims=False, initial=None, where=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 4.0], [3.0, 2.0]])
     >>> fnp.max(a, axis=0)
-    array([3., 4.])
+    Array([3., 4.], dtype=float64)
     >>> fnad.grad(fnp.max)(np.array([1.0, 3.0, 3.0]))
-    array([0. , 0.5, 0.5])
+    Array([0. , 0.5, 0.5], dtype=float64)
     """
     return _max(a, axis=axis, keepdims=keepdims, **_given(initial=initial, where=where))
 
@@ -122,8 +122,8 @@ def min(a, axis=None, keepdims=False, initial=None, where=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.min(np.array([[1.0, 4.0], [3.0, 2.0]]), axis=1, keepdims=True)
-    array([[1.],
-           [2.]])
+    Array([[1.],
+           [2.]], dtype=float64)
     """
     return _min(a, axis=axis, keepdims=keepdims, **_given(initial=initial, where=where))
 
@@ -140,11 +140,11 @@ def mean(a, axis=None, dtype=None, keepdims=False):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.mean(a, axis=1, keepdims=True)
-    array([[1.5],
-           [3.5]])
+    Array([[1.5],
+           [3.5]], dtype=float64)
     >>> fnad.grad(fnp.mean)(a)
-    array([[0.25, 0.25],
-           [0.25, 0.25]])
+    Array([[0.25, 0.25],
+           [0.25, 0.25]], dtype=float64)
     """
     a = _asarray_traced(a)
     aval = get_aval(a)
@@ -171,9 +171,9 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([1.0, 2.0, 3.0, 4.0])
     >>> fnp.var(a), fnp.var(a, ddof=1)
-    (np.float64(1.25), np.float64(1.6666666666666667))
+    (Array(1.25, dtype=float64), Array(1.66666667, dtype=float64))
     >>> fnad.grad(fnp.var)(a)
-    array([-0.75, -0.25,  0.25,  0.75])
+    Array([-0.75, -0.25,  0.25,  0.75], dtype=float64)
     """
     a = _asarray_traced(a)
     aval = get_aval(a)
@@ -194,9 +194,9 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.std(np.array([[1.0, 3.0], [2.0, 2.0]]), axis=1)
-    array([1., 0.])
+    Array([1., 0.], dtype=float64)
     >>> fnad.grad(fnp.std)(np.array([1.0, 3.0]))
-    array([-0.5,  0.5])
+    Array([-0.5,  0.5], dtype=float64)
     """
     return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
@@ -227,16 +227,16 @@ argmax.__doc__ += """
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 5.0, 5.0], [7.0, 2.0, 3.0]])
     >>> fnp.argmax(a, axis=1)
-    array([1, 0])
+    Array([1, 0], dtype=int64)
     >>> fnad.vmap(fnp.argmax)(a)
-    array([1, 0])
+    Array([1, 0], dtype=int64)
     """
 argmin = _arg(np.argmin, red.argmin)
 argmin.__doc__ += """
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.argmin(np.array([[1.0, 5.0], [7.0, 2.0]]), axis=0)
-    array([0, 1])
+    Array([0, 1], dtype=int64)
     """
 
 
@@ -245,7 +245,7 @@ def count_nonzero(a, axis=None, keepdims=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.count_nonzero(np.array([[0, 1, 2], [3, 0, 0]]), axis=1)
-    array([2, 1])
+    Array([2, 1], dtype=int64)
     """
     a = _asarray_traced(a)
     return sum(a if get_aval(a).dtype == np.bool_ else a != 0, axis=axis, keepdims=keepdims)
@@ -256,7 +256,7 @@ def ptp(a, axis=None, keepdims=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.ptp(np.array([[4.0, 9.0, 2.0], [1.0, 1.0, 3.0]]), axis=1)
-    array([7., 2.])
+    Array([7., 2.], dtype=float64)
     """
     return max(a, axis=axis, keepdims=keepdims) - min(a, axis=axis, keepdims=keepdims)
 
@@ -281,9 +281,9 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, whe
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nansum(np.array([1.0, np.nan, 2.0]))
-    np.float64(3.0)
+    Array(3., dtype=float64)
     >>> fnad.grad(fnp.nansum)(np.array([1.0, np.nan, 2.0]))
-    array([1., 0., 1.])
+    Array([1., 0., 1.], dtype=float64)
     """
     _no_where("nansum", where)
     s = sum(_without_nan(a, 0), axis=axis, dtype=dtype, keepdims=keepdims)
@@ -295,7 +295,7 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, wh
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanprod(np.array([2.0, np.nan, 3.0]))
-    np.float64(6.0)
+    Array(6., dtype=float64)
     """
     _no_where("nanprod", where)
     p = prod(_without_nan(a, 1), axis=axis, dtype=dtype, keepdims=keepdims)
@@ -322,14 +322,14 @@ nanmax.__doc__ = """The maximum along `axis` ignoring NaN (NaN for an all-NaN sl
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanmax(np.array([[1.0, np.nan], [np.nan, np.nan]]), axis=1)
-    array([ 1., nan])
+    Array([ 1., nan], dtype=float64)
     """
 nanmin = _nan_extremum(min, np.inf, "nanmin")
 nanmin.__doc__ = """The minimum along `axis` ignoring NaN (NaN for an all-NaN slice), as numpy.nanmin.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanmin(np.array([3.0, np.nan, -1.0]))
-    array(-1.)
+    Array(-1., dtype=float64)
     """
 
 
@@ -352,14 +352,14 @@ nanargmax.__doc__ = """The index of the maximum along `axis` ignoring NaN; -1 fo
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanargmax(np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan]]), axis=1)
-    array([ 2, -1])
+    Array([ 2, -1], dtype=int64)
     """
 nanargmin = _nan_arg(argmin, np.inf, "nanargmin")
 nanargmin.__doc__ = """The index of the minimum along `axis` ignoring NaN; -1 for an all-NaN slice, as in JAX.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanargmin(np.array([np.nan, 2.0, 1.0]))
-    array(2)
+    Array(2, dtype=int64)
     """
 
 
@@ -372,9 +372,9 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanmean(np.array([1.0, np.nan, 2.0]))
-    np.float64(1.5)
+    Array(1.5, dtype=float64)
     >>> fnad.grad(fnp.nanmean)(np.array([1.0, np.nan, 2.0]))
-    array([0.5, 0. , 0.5])
+    Array([0.5, 0. , 0.5], dtype=float64)
     """
     _no_where("nanmean", where)
     a = _asarray_traced(a)
@@ -390,7 +390,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanvar(np.array([1.0, np.nan, 3.0]))
-    np.float64(1.0)
+    Array(1., dtype=float64)
     """
     _no_where("nanvar", where)
     a = _asarray_traced(a)
@@ -409,7 +409,7 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanstd(np.array([[1.0, np.nan, 3.0]]), axis=1)
-    array([1.])
+    Array([1.], dtype=float64)
     """
     return sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where, mean=mean))
 
@@ -420,9 +420,9 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.average(np.array([1.0, 2.0, 4.0]), weights=np.array([3.0, 1.0, 0.0]))
-    np.float64(1.25)
+    Array(1.25, dtype=float64)
     >>> fnad.grad(lambda w: fnp.average(np.array([1.0, 2.0]), weights=w))(np.array([1.0, 1.0]))
-    array([-0.25,  0.25])
+    Array([-0.25,  0.25], dtype=float64)
     """
     a = _asarray_traced(a)
     if weights is None:
@@ -457,7 +457,7 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.allclose(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9]))
-    np.True_
+    Array(True, dtype=bool)
     """
     return all(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
@@ -468,7 +468,7 @@ def array_equal(a1, a2, equal_nan=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.array_equal(np.array([1, 2]), np.array([1.0, 2.0])), fnp.array_equal(np.ones(2), np.ones(3))
-    (np.True_, np.False_)
+    (Array(True, dtype=bool), np.False_)
     """
     a1, a2 = _asarray_traced(a1), _asarray_traced(a2)
     if shape_of(a1) != shape_of(a2):
@@ -484,7 +484,7 @@ def array_equiv(a1, a2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.array_equiv(np.array([1, 2]), np.array([[1, 2], [1, 2]])), fnp.array_equiv(np.ones(2), np.ones(3))
-    (np.True_, np.False_)
+    (Array(True, dtype=bool), np.False_)
     """
     a1, a2 = _asarray_traced(a1), _asarray_traced(a2)
     try:

@@ -58,7 +58,7 @@ def nonzero(a, *, size=None, fill_value=None):
     >>> fnp.nonzero(np.array([[0, 1], [2, 0]]))
     (array([0, 1]), array([1, 0]))
     >>> fnad.jit(lambda a: fnp.nonzero(a, size=3, fill_value=-1))(np.array([0, 5, 0, 7]))
-    (array([ 1,  3, -1]),)
+    (Array([ 1,  3, -1], dtype=int64),)
     """
     check_size("nonzero", size)
     if size is None:
@@ -75,9 +75,9 @@ def argwhere(a, *, size=None, fill_value=None):
     array([[0, 1],
            [1, 0]])
     >>> fnp.argwhere(np.array([[0, 1], [2, 0]]), size=3, fill_value=9)
-    array([[0, 1],
+    Array([[0, 1],
            [1, 0],
-           [9, 9]])
+           [9, 9]], dtype=int64)
     """
     check_size("argwhere", size)
     if size is None:
@@ -96,7 +96,7 @@ def flatnonzero(a, *, size=None, fill_value=None):
     >>> fnp.flatnonzero(np.array([[0, 1], [2, 0]]))
     array([1, 2])
     >>> fnp.flatnonzero(np.array([0, 1, 1]), size=4)
-    array([1, 2, 0, 0])
+    Array([1, 2, 0, 0], dtype=int64)
     """
     check_size("flatnonzero", size)
     if size is None:
@@ -156,11 +156,11 @@ def unique(
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.unique(np.array([3, 1, 3, 2]))
-    array([1, 2, 3])
+    Array([1, 2, 3], dtype=int64)
     >>> fnp.unique(np.array([3, 1, 3]), return_counts=True)
-    (array([1, 3]), array([1, 2]))
+    (Array([1, 3], dtype=int64), Array([1, 2], dtype=int64))
     >>> fnad.jit(lambda a: fnp.unique(a, size=5, fill_value=-1))(np.array([3, 1, 3, 2]))
-    array([ 1,  2,  3, -1, -1])
+    Array([ 1,  2,  3, -1, -1], dtype=int64)
     """
     check_size("unique", size)
     if size is not None:
@@ -187,7 +187,7 @@ def unique_values(x, /, *, size=None, fill_value=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.unique_values(np.array([2, 1, 2]))
-    array([1, 2])
+    Array([1, 2], dtype=int64)
     """
     return unique(x, size=size, fill_value=fill_value)
 
@@ -197,7 +197,7 @@ def unique_counts(x, /, *, size=None, fill_value=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.unique_counts(np.array([2, 1, 2]))
-    UniqueCountsResult(values=array([1, 2]), counts=array([1, 2]))
+    UniqueCountsResult(values=Array([1, 2], dtype=int64), counts=Array([1, 2], dtype=int64))
     """
     return UniqueCountsResult(*unique(x, return_counts=True, size=size, fill_value=fill_value))
 
@@ -207,7 +207,7 @@ def unique_inverse(x, /, *, size=None, fill_value=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.unique_inverse(np.array([2, 1, 2]))
-    UniqueInverseResult(values=array([1, 2]), inverse_indices=array([1, 0, 1]))
+    UniqueInverseResult(values=Array([1, 2], dtype=int64), inverse_indices=Array([1, 0, 1], dtype=int64))
     """
     values, inverse = unique(x, return_inverse=True, size=size, fill_value=fill_value)
     return UniqueInverseResult(values, reshape(inverse, _shape(_asarray_traced(x))))
@@ -218,7 +218,7 @@ def unique_all(x, /, *, size=None, fill_value=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.unique_all(np.array([2, 1, 2])).indices
-    array([1, 0])
+    Array([1, 0], dtype=int64)
     """
     values, indices, inverse, counts = unique(
         x, return_index=True, return_inverse=True, return_counts=True, size=size, fill_value=fill_value
@@ -232,10 +232,10 @@ def compress(condition, a, axis=None, *, size=None, fill_value=0, out=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.compress(np.array([True, False, True]), np.array([[1, 2, 3], [4, 5, 6]]), axis=1)
-    array([[1, 3],
-           [4, 6]])
+    Array([[1, 3],
+           [4, 6]], dtype=int64)
     >>> fnp.compress(np.array([False, True]), np.array([7.0, 8.0]), size=3, fill_value=-1)
-    array([ 8., -1., -1.])
+    Array([ 8., -1., -1.], dtype=float64)
     """
     check_size("compress", size)
     a = _asarray_traced(a)
@@ -261,7 +261,7 @@ def extract(condition, arr, *, size=None, fill_value=0):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> x = np.arange(6.0).reshape(2, 3)
     >>> fnp.extract(x % 2 == 0, x)
-    array([0., 2., 4.])
+    Array([0., 2., 4.], dtype=float64)
     """
     return compress(ravel(_asarray_traced(condition)), ravel(_asarray_traced(arr)), size=size, fill_value=fill_value)
 
@@ -289,8 +289,8 @@ def isin(element, test_elements, assume_unique=False, invert=False, *, method="a
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.isin(np.array([[1, 2], [3, 4]]), np.array([2, 4, 6]))
-    array([[False,  True],
-           [False,  True]])
+    Array([[False,  True],
+           [False,  True]], dtype=bool)
     """
     element = _asarray_traced(element)
     tests = ravel(_asarray_traced(test_elements))
@@ -326,7 +326,7 @@ def union1d(ar1, ar2, *, size=None, fill_value=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.union1d(np.array([3, 1]), np.array([2, 3]))
-    array([1, 2, 3])
+    Array([1, 2, 3], dtype=int64)
     """
     check_size("union1d", size)
     both = concatenate([ravel(_asarray_traced(ar1)), ravel(_asarray_traced(ar2))])
@@ -341,7 +341,7 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=Non
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.intersect1d(np.array([5, 1, 3, 1]), np.array([1, 2, 3]), return_indices=True)
-    (array([1, 3]), array([1, 2]), array([0, 2]))
+    (Array([1, 3], dtype=int64), Array([1, 2], dtype=int64), Array([0, 2], dtype=int64))
     """
     check_size("intersect1d", size)
     values, idx1, real = _set_of(ar1)
@@ -359,7 +359,7 @@ def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.setdiff1d(np.array([5, 1, 3, 1]), np.array([1, 2]))
-    array([3, 5])
+    Array([3, 5], dtype=int64)
     """
     check_size("setdiff1d", size)
     values, _, real = _set_of(ar1)
@@ -372,7 +372,7 @@ def setxor1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.setxor1d(np.array([5, 1, 3]), np.array([1, 2]))
-    array([2, 3, 5])
+    Array([2, 3, 5], dtype=int64)
     """
     check_size("setxor1d", size)
     v1, _, real1 = _set_of(ar1)
@@ -390,9 +390,9 @@ def select(condlist, choicelist, default=0):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> x = np.array([-2.0, 0.5, 3.0])
     >>> fnp.select([x < 0, x < 1], [-x, 10 * x], default=x)
-    array([2., 5., 3.])
+    Array([2., 5., 3.], dtype=float64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.select([x < 0, x < 1], [-x, 10 * x], x)))(x)
-    array([-1., 10.,  1.])
+    Array([-1., 10.,  1.], dtype=float64)
     """
     if len(condlist) != len(choicelist):
         raise ValueError("select: list of cases must be same length as list of conditions")
@@ -408,7 +408,7 @@ def choose(a, choices, out=None, mode="raise"):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.choose(np.array([0, 2, 1]), [np.array([1, 2, 3]), np.array([10, 20, 30]), np.array([7, 8, 9])])
-    array([ 1,  8, 30])
+    Array([ 1,  8, 30], dtype=int64)
     """
     a = _asarray_traced(a)
     n = len(choices)
@@ -437,7 +437,7 @@ def piecewise(x, condlist, funclist, *args, **kw):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> x = np.array([-2.0, 0.5, 3.0])
     >>> fnp.piecewise(x, [x < 0, x >= 1], [lambda x: -x, lambda x: x ** 2, 0.5])
-    array([2. , 0.5, 9. ])
+    Array([2. , 0.5, 9. ], dtype=float64)
     """
     x = _asarray_traced(x)
     if get_aval(_asarray_traced(condlist)).ndim == get_aval(x).ndim and not isinstance(condlist, (list, tuple)):
@@ -472,7 +472,7 @@ def place(arr, mask, vals, *, inplace=True):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.place(np.arange(5.0), np.array([1, 0, 1, 0, 1]), np.array([-1.0, -2.0]), inplace=False)
-    array([-1.,  1., -2.,  3., -1.])
+    Array([-1.,  1., -2.,  3., -1.], dtype=float64)
     """
     _no_inplace("place", inplace)
     arr = _asarray_traced(arr)
@@ -490,7 +490,7 @@ def put(a, ind, v, mode=None, *, inplace=True):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.put(np.zeros(5), np.array([0, 3]), np.array([7.0, 8.0]), inplace=False)
-    array([7., 0., 0., 8., 0.])
+    Array([7., 0., 0., 8., 0.], dtype=float64)
     """
     _no_inplace("put", inplace)
     a = _asarray_traced(a)
@@ -517,8 +517,8 @@ def put_along_axis(arr, indices, values, axis, inplace=True, *, mode=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.put_along_axis(np.zeros((2, 3)), np.array([[2], [0]]), 5.0, axis=1, inplace=False)
-    array([[0., 0., 5.],
-           [5., 0., 0.]])
+    Array([[0., 0., 5.],
+           [5., 0., 0.]], dtype=float64)
     """
     _no_inplace("put_along_axis", inplace)
     arr = _asarray_traced(arr)

@@ -22,8 +22,8 @@ def shape(a):
     >>> fnp.shape([[1, 2, 3]])
     (1, 3)
     >>> fnad.vmap(lambda x: fnp.shape(x)[0] * x)(np.ones((2, 3)))
-    array([[3., 3., 3.],
-           [3., 3., 3.]])
+    Array([[3., 3., 3.],
+           [3., 3., 3.]], dtype=float64)
     """
     return get_aval(_asarray_traced(a) if isinstance(a, (list, tuple)) else a).shape
 
@@ -64,8 +64,8 @@ def reshape(a, newshape=None, order="C", shape=None):
 
     >>> import numpy as np, fnad.numpy as fnp
     >>> fnp.reshape(np.arange(6.0), (2, -1))
-    array([[0., 1., 2.],
-           [3., 4., 5.]])
+    Array([[0., 1., 2.],
+           [3., 4., 5.]], dtype=float64)
     """
     newshape = _reshape_target(newshape, order, shape)
     a = _asarray_traced(a)
@@ -84,7 +84,7 @@ def ravel(a):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.ravel(np.array([[1, 2], [3, 4]]))
-    array([1, 2, 3, 4])
+    Array([1, 2, 3, 4], dtype=int64)
     """
     return reshape(a, (-1,))
 
@@ -99,8 +99,8 @@ def transpose(a, axes=None):
     >>> fnad.vmap(fnp.transpose)(np.ones((5, 2, 3))).shape
     (5, 3, 2)
     >>> fnp.transpose(np.array([[1, 2], [3, 4]]))
-    array([[1, 3],
-           [2, 4]])
+    Array([[1, 3],
+           [2, 4]], dtype=int64)
     """
     a = _asarray_traced(a)
     nd = get_aval(a).ndim
@@ -149,7 +149,7 @@ def expand_dims(a, axis):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.expand_dims(np.array([1.0, 2.0]), 0)
-    array([[1., 2.]])
+    Array([[1., 2.]], dtype=float64)
     >>> fnp.expand_dims(np.ones(3), (0, 2)).shape
     (1, 3, 1)
     """
@@ -182,10 +182,10 @@ def broadcast_to(a, shape):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.broadcast_to(np.array([1.0, 2.0]), (2, 2))
-    array([[1., 2.],
-           [1., 2.]])
+    Array([[1., 2.],
+           [1., 2.]], dtype=float64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.broadcast_to(x, (3, 2))))(np.array([1.0, 2.0]))
-    array([3., 3.])
+    Array([3., 3.], dtype=float64)
     """
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     return sh.broadcast_to_rank_shape(_asarray_traced(a), shape)
@@ -219,7 +219,7 @@ def atleast_1d(*arys):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.atleast_1d(3.0)
-    array([3.])
+    Array([3.], dtype=float64)
     >>> [x.shape for x in fnp.atleast_1d(1.0, np.ones((2, 2)))]
     [(1,), (2, 2)]
     """
@@ -232,7 +232,7 @@ def atleast_2d(*arys):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.atleast_2d(np.array([1.0, 2.0]))
-    array([[1., 2.]])
+    Array([[1., 2.]], dtype=float64)
     """
     res = []
     for a in arys:

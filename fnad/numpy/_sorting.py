@@ -29,10 +29,10 @@ def sort(a, axis=-1, kind=None, order=None, stable=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.sort(np.array([[3.0, 1.0, 2.0], [0.0, -1.0, 5.0]]))
-    array([[ 1.,  2.,  3.],
-           [-1.,  0.,  5.]])
+    Array([[ 1.,  2.,  3.],
+           [-1.,  0.,  5.]], dtype=float64)
     >>> fnad.grad(lambda x: fnp.sort(x)[0])(np.array([3.0, 1.0, 2.0]))
-    array([0., 1., 0.])
+    Array([0., 1., 0.], dtype=float64)
     """
     a = asarray_traced(a)
     if axis is None:
@@ -50,10 +50,10 @@ def argsort(a, axis=-1, kind=None, order=None, stable=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.argsort(np.array([3.0, 1.0, 2.0, 1.0]))
-    array([1, 3, 2, 0])
+    Array([1, 3, 2, 0], dtype=int64)
     >>> fnad.vmap(fnp.argsort)(np.array([[2.0, 1.0], [0.0, 5.0]]))
-    array([[1, 0],
-           [0, 1]])
+    Array([[1, 0],
+           [0, 1]], dtype=int64)
     """
     a = asarray_traced(a)
     if axis is None:
@@ -84,21 +84,21 @@ cumsum.__doc__ += """
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.cumsum(np.array([[1, 2], [3, 4]]), axis=1)
-    array([[1, 3],
-           [3, 7]])
+    Array([[1, 3],
+           [3, 7]], dtype=int64)
     >>> fnad.grad(lambda x: fnp.sum(fnp.cumsum(x)))(np.ones(3))
-    array([3., 2., 1.])
+    Array([3., 2., 1.], dtype=float64)
     """
 cumprod = _accumulate(np.cumprod, cum.cumprod)
 cumprod.__doc__ += """
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.cumprod(np.array([1.0, 2.0, 3.0]))
-    array([1., 2., 6.])
+    Array([1., 2., 6.], dtype=float64)
     >>> fnad.jacfwd(fnp.cumprod)(np.array([1.0, 2.0, 3.0]))
-    array([[1., 0., 0.],
+    Array([[1., 0., 0.],
            [2., 1., 0.],
-           [6., 3., 2.]])
+           [6., 3., 2.]], dtype=float64)
     """
 
 
@@ -113,11 +113,11 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.diff(np.array([1.0, 4.0, 9.0, 16.0]))
-    array([3., 5., 7.])
+    Array([3., 5., 7.], dtype=float64)
     >>> fnp.diff(np.array([1.0, 4.0, 9.0, 16.0]), n=2)
-    array([2., 2.])
+    Array([2., 2.], dtype=float64)
     >>> fnp.diff(np.array([1, 4]), prepend=0)
-    array([1, 3])
+    Array([1, 3], dtype=int64)
     """
     a = asarray_traced(a)
     axis = normalize_axis(axis, get_aval(a).ndim)
@@ -147,11 +147,11 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> X, Y = fnp.meshgrid(np.array([1, 2, 3]), np.array([10, 20]))
     >>> X
-    array([[1, 2, 3],
-           [1, 2, 3]])
+    Array([[1, 2, 3],
+           [1, 2, 3]], dtype=int64)
     >>> Y
-    array([[10, 10, 10],
-           [20, 20, 20]])
+    Array([[10, 10, 10],
+           [20, 20, 20]], dtype=int64)
     >>> [g.shape for g in fnp.meshgrid(np.ones(3), np.ones(2), indexing='ij')]
     [(3, 2), (3, 2)]
     """
@@ -185,9 +185,9 @@ def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.searchsorted(np.array([1.0, 2.0, 3.0]), np.array([0.5, 2.0, 9.0]))
-    array([0, 1, 3])
+    Array([0, 1, 3], dtype=int64)
     >>> fnp.searchsorted(np.array([1.0, 2.0, 3.0]), 2.0, side='right')
-    np.int64(2)
+    Array(2, dtype=int64)
     """
     _check_search_method(method)
     if side not in ("left", "right"):
@@ -221,7 +221,7 @@ def partition(a, kth, axis=-1):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.partition(np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]), 2)
-    array([1., 1., 2., 9., 5., 4., 3.])
+    Array([1., 1., 2., 9., 5., 4., 3.], dtype=float64)
     """
     a, axis, kth, n = _partition_axis(a, kth, axis, "partition")
     s = sort(a, axis=axis)
@@ -236,7 +236,7 @@ def argpartition(a, kth, axis=-1):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.argpartition(np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]), 2)
-    array([1, 3, 6, 0, 2, 4, 5])
+    Array([1, 3, 6, 0, 2, 4, 5], dtype=int64)
     """
     a, axis, kth, n = _partition_axis(a, kth, axis, "argpartition")
     order = argsort(a, axis=axis)
@@ -250,7 +250,7 @@ def lexsort(keys, axis=-1):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.lexsort((np.array([1, 2, 1]), np.array([0, 0, -1])))
-    array([2, 0, 1])
+    Array([2, 0, 1], dtype=int64)
     """
     keys = [asarray_traced(k) for k in keys]
     if not keys:
@@ -274,7 +274,7 @@ def nancumsum(a, axis=None, dtype=None, out=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nancumsum(np.array([1.0, np.nan, 2.0]))
-    array([1., 1., 3.])
+    Array([1., 1., 3.], dtype=float64)
     """
     return cumsum(_nan_as(a, 0), axis=axis, dtype=dtype)
 
@@ -284,7 +284,7 @@ def nancumprod(a, axis=None, dtype=None, out=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nancumprod(np.array([2.0, np.nan, 3.0]))
-    array([2., 2., 6.])
+    Array([2., 2., 6.], dtype=float64)
     """
     return cumprod(_nan_as(a, 1), axis=axis, dtype=dtype)
 
@@ -315,8 +315,8 @@ cumulative_sum.__doc__ = """The Array API cumulative sum: cumsum along `axis` (r
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.cumulative_sum(np.array([[1, 2], [3, 4]]), axis=1, include_initial=True)
-    array([[0, 1, 3],
-           [0, 3, 7]])
+    Array([[0, 1, 3],
+           [0, 3, 7]], dtype=int64)
     """
 cumulative_prod = _cumulative(cumprod, 1, "cumulative_prod")
 cumulative_prod.__doc__ = """The Array API cumulative product: cumprod along `axis`, starting with a 1 when
@@ -324,5 +324,5 @@ cumulative_prod.__doc__ = """The Array API cumulative product: cumprod along `ax
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.cumulative_prod(np.array([2.0, 3.0]), include_initial=True)
-    array([1., 2., 6.])
+    Array([1., 2., 6.], dtype=float64)
     """

@@ -101,9 +101,9 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.quantile(np.array([1.0, 2.0, 4.0, 8.0]), np.array([0.25, 0.5]))
-    array([1.75, 3.  ])
+    Array([1.75, 3.  ], dtype=float64)
     >>> fnad.grad(lambda a: fnp.quantile(a, 0.25))(np.array([1.0, 2.0, 4.0, 8.0]))
-    array([0.25, 0.75, 0.  , 0.  ])
+    Array([0.25, 0.75, 0.  , 0.  ], dtype=float64)
     """
     _check_quantile_args("quantile", out, weights)
     return _quantile(a, q, axis, method, keepdims, ignore_nan=False, name="quantile")
@@ -114,7 +114,7 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanquantile(np.array([1.0, np.nan, 3.0]), 0.5)
-    array(2.)
+    Array(2., dtype=float64)
     """
     _check_quantile_args("nanquantile", out, weights)
     return _quantile(a, q, axis, method, keepdims, ignore_nan=True, name="nanquantile")
@@ -132,7 +132,7 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.percentile(np.array([[1.0, 2.0, 3.0], [4.0, 6.0, 8.0]]), 50, axis=1)
-    array([2., 6.])
+    Array([2., 6.], dtype=float64)
     """
     _check_quantile_args("percentile", out, weights)
     return _quantile(a, _as_inexact(q) / 100, axis, method, keepdims, ignore_nan=False, name="percentile")
@@ -143,7 +143,7 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanpercentile(np.array([1.0, np.nan, 3.0]), 100)
-    array(3.)
+    Array(3., dtype=float64)
     """
     _check_quantile_args("nanpercentile", out, weights)
     return _quantile(a, _as_inexact(q) / 100, axis, method, keepdims, ignore_nan=True, name="nanpercentile")
@@ -155,9 +155,9 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.median(np.array([[3.0, 1.0, 2.0], [4.0, 8.0, 6.0]]), axis=1)
-    array([2., 6.])
+    Array([2., 6.], dtype=float64)
     >>> fnad.grad(fnp.median)(np.array([4.0, 1.0, 3.0, 2.0]))
-    array([0. , 0. , 0.5, 0.5])
+    Array([0. , 0. , 0.5, 0.5], dtype=float64)
     """
     _check_quantile_args("median", out, None)
     return _quantile(a, 0.5, axis, "midpoint", keepdims, ignore_nan=False, name="median")
@@ -168,7 +168,7 @@ def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nanmedian(np.array([3.0, np.nan, 1.0, 2.0]))
-    array(2.)
+    Array(2., dtype=float64)
     """
     _check_quantile_args("nanmedian", out, None)
     return _quantile(a, 0.5, axis, "midpoint", keepdims, ignore_nan=True, name="nanmedian")
@@ -180,10 +180,10 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.cov(np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]))
-    array([[ 1., -1.],
-           [-1.,  1.]])
+    Array([[ 1., -1.],
+           [-1.,  1.]], dtype=float64)
     >>> fnad.grad(lambda x: fnp.cov(x))(np.array([1.0, 2.0, 4.0]))
-    array([-1.33333333, -0.33333333,  1.66666667])
+    Array([-1.33333333, -0.33333333,  1.66666667], dtype=float64)
     """
     x = _cov_variables(m, rowvar, dtype, "m")
     if y is not None:
@@ -240,8 +240,8 @@ def corrcoef(x, y=None, rowvar=True, dtype=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.corrcoef(np.array([1.0, 2.0, 4.0]), np.array([2.0, 1.0, 0.0]))
-    array([[ 1.        , -0.98198051],
-           [-0.98198051,  1.        ]])
+    Array([[ 1.        , -0.98198051],
+           [-0.98198051,  1.        ]], dtype=float64)
     """
     c = cov(x, y, rowvar, dtype=dtype)
     if get_aval(c).ndim == 0:
@@ -258,9 +258,9 @@ def bincount(x, weights=None, minlength=0, *, length=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.bincount(np.array([0, 1, 1, 3]))
-    array([1, 2, 0, 1])
+    Array([1, 2, 0, 1], dtype=int64)
     >>> fnad.jit(lambda x, w: fnp.bincount(x, w, length=3))(np.array([0, 1, 1, 5]), np.array([1.0, 2.0, 3.0, 4.0]))
-    array([1., 5., 0.])
+    Array([1., 5., 0.], dtype=float64)
     """
     x = _asarray_traced(x)
     if not np.issubdtype(get_aval(x).dtype, np.integer):
@@ -286,9 +286,9 @@ def digitize(x, bins, right=False, *, method=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.digitize(np.array([0.5, 1.0, 2.5, 9.0]), np.array([1.0, 2.0, 3.0]))
-    array([0, 1, 2, 3])
+    Array([0, 1, 2, 3], dtype=int64)
     >>> fnp.digitize(np.array([0.5, 1.0, 2.5]), np.array([3.0, 2.0, 1.0]), right=True)
-    array([3, 3, 1])
+    Array([3, 3, 1], dtype=int64)
     """
     bins = _asarray_traced(bins)
     if get_aval(bins).ndim != 1:
@@ -309,7 +309,7 @@ def histogram_bin_edges(a, bins=10, range=None, weights=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.histogram_bin_edges(np.array([1.0, 2.0, 9.0]), bins=4)
-    array([1., 3., 5., 7., 9.])
+    Array([1., 3., 5., 7., 9.], dtype=float64)
     """
     if np.ndim(bins) == 1 or isinstance(bins, (list, tuple)) or get_aval(_asarray_traced(bins)).ndim == 1:
         return _as_inexact(bins)
@@ -334,7 +334,7 @@ def histogram(a, bins=10, range=None, weights=None, density=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> counts, edges = fnp.histogram(np.array([1.0, 2.0, 2.0, 3.0, 9.0]), bins=4)
     >>> counts, edges
-    (array([3., 1., 0., 1.]), array([1., 3., 5., 7., 9.]))
+    (Array([3., 1., 0., 1.], dtype=float64), Array([1., 3., 5., 7., 9.], dtype=float64))
     """
     hist, (edges,) = histogramdd(reshape(ravel(_asarray_traced(a)), (-1, 1)), [bins], [range], weights, density)
     return hist, edges
@@ -347,8 +347,8 @@ def histogram2d(x, y, bins=10, range=None, weights=None, density=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> h, xe, ye = fnp.histogram2d(np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0]), bins=2)
     >>> h
-    array([[1., 0.],
-           [1., 1.]])
+    Array([[1., 0.],
+           [1., 1.]], dtype=float64)
     """
     try:
         per_axis = len(bins) == 2  # as NumPy: a pair is one bins per axis, other sequences are shared edges
@@ -367,8 +367,8 @@ def histogramdd(sample, bins=10, range=None, weights=None, density=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> h, edges = fnp.histogramdd(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]), bins=2)
     >>> h
-    array([[1., 0.],
-           [1., 1.]])
+    Array([[1., 0.],
+           [1., 1.]], dtype=float64)
     """
     sample = _as_inexact(sample)
     if get_aval(sample).ndim != 2:

@@ -89,9 +89,9 @@ def i0(x):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.i0(np.array([0.0, 1.0, 10.0]))
-    array([1.00000000e+00, 1.26606588e+00, 2.81571663e+03])
+    Array([1.00000000e+00, 1.26606588e+00, 2.81571663e+03], dtype=float64)
     >>> fnad.grad(fnp.i0)(1.0)   # i0' = i1
-    array(0.5651591)
+    Array(0.5651591, dtype=float64)
     """
     x = _asarray_traced(x)
     if get_aval(x).dtype.kind == "c":
@@ -132,7 +132,7 @@ def kaiser(M, beta):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.kaiser(4, 5.0).round(4)
-    array([0.0367, 0.7753, 0.7753, 0.0367])
+    Array([0.0367, 0.7753, 0.7753, 0.0367], dtype=float64)
     """
     M = int(M)
     if M < 1:

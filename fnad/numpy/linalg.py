@@ -78,9 +78,9 @@ def solve(a, b):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> fnp.linalg.solve(a, np.array([5.0, 11.0]))
-    array([1., 2.])
+    Array([1., 2.], dtype=float64)
     >>> fnad.grad(lambda b: fnp.sum(fnp.linalg.solve(a, b)))(np.array([5.0, 11.0]))
-    array([-0.5,  0.5])
+    Array([-0.5,  0.5], dtype=float64)
     """
     a, b = _float_operands("solve", a, b)
     m = get_aval(_square("solve", a)).shape[-1]
@@ -108,11 +108,11 @@ def inv(a):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[2.0, 1.0], [1.0, 1.0]])
     >>> fnp.linalg.inv(a)
-    array([[ 1., -1.],
-           [-1.,  2.]])
+    Array([[ 1., -1.],
+           [-1.,  2.]], dtype=float64)
     >>> fnad.grad(lambda a: fnp.trace(fnp.linalg.inv(a)))(a)
-    array([[-2.,  3.],
-           [ 3., -5.]])
+    Array([[-2.,  3.],
+           [ 3., -5.]], dtype=float64)
     """
     (a,) = _float_operands("inv", a)
     shape = get_aval(_square("inv", a)).shape
@@ -128,10 +128,10 @@ def slogdet(a):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> sign, logdet = fnp.linalg.slogdet(np.array([[-2.0, 0.0], [0.0, 3.0]]))
     >>> sign, np.round(logdet, 6)
-    (np.float64(-1.0), np.float64(1.791759))
+    (Array(-1., dtype=float64), np.float64(1.791759))
     >>> fnad.grad(lambda a: fnp.linalg.slogdet(a)[1])(np.array([[2.0, 0.0], [0.0, 4.0]]))
-    array([[0.5 , 0.  ],
-           [0.  , 0.25]])
+    Array([[0.5 , 0.  ],
+           [0.  , 0.25]], dtype=float64)
     """
     (a,) = _float_operands("slogdet", a)
     lu, pivots, _ = la.lu(_square("slogdet", a))
@@ -183,11 +183,11 @@ def cholesky(a, upper=False, symmetrize_input=True):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[4.0, 2.0], [2.0, 2.0]])
     >>> fnp.linalg.cholesky(a)
-    array([[2., 0.],
-           [1., 1.]])
+    Array([[2., 0.],
+           [1., 1.]], dtype=float64)
     >>> fnad.jit(fnp.linalg.cholesky)(a)
-    array([[2., 0.],
-           [1., 1.]])
+    Array([[2., 0.],
+           [1., 1.]], dtype=float64)
     """
     a = _symmetrized("cholesky", a, symmetrize_input)
     l = la.cholesky(a)
@@ -205,7 +205,7 @@ def eigh(a, UPLO="L", symmetrize_input=True):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> w, v = fnp.linalg.eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
     >>> w
-    array([1., 3.])
+    Array([1., 3.], dtype=float64)
     >>> np.round(np.abs(v), 6)
     array([[0.707107, 0.707107],
            [0.707107, 0.707107]])
@@ -225,10 +225,10 @@ def eigvalsh(a, UPLO="L", symmetrize_input=True):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.linalg.eigvalsh(np.diag([3.0, 1.0]))
-    array([1., 3.])
+    Array([1., 3.], dtype=float64)
     >>> fnad.vmap(fnp.linalg.eigvalsh)(np.array([np.eye(2), 2 * np.eye(2)]))
-    array([[1., 1.],
-           [2., 2.]])
+    Array([[1., 1.],
+           [2., 2.]], dtype=float64)
     """
     return eigh(a, UPLO, symmetrize_input).eigenvalues
 
@@ -261,14 +261,14 @@ def matrix_power(a, n):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 1.0], [0.0, 1.0]])
     >>> fnp.linalg.matrix_power(a, 3)
-    array([[1., 3.],
-           [0., 1.]])
+    Array([[1., 3.],
+           [0., 1.]], dtype=float64)
     >>> fnp.linalg.matrix_power(a, -1)
-    array([[ 1., -1.],
-           [ 0.,  1.]])
+    Array([[ 1., -1.],
+           [ 0.,  1.]], dtype=float64)
     >>> fnad.grad(lambda a: fnp.sum(fnp.linalg.matrix_power(a, 2)))(a)
-    array([[3., 2.],
-           [4., 3.]])
+    Array([[3., 2.],
+           [4., 3.]], dtype=float64)
     """
     if not isinstance(n, (int, np.integer)):
         raise TypeError(f"linalg.matrix_power: the exponent must be a Python integer, got {type(n).__name__}")
@@ -339,7 +339,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     >>> print(fnp.linalg.norm(np.array([3.0, 4.0])), fnp.linalg.norm(np.array([[1.0, 2.0], [3.0, 4.0]]), ord=1))
     5.0 6.0
     >>> fnad.grad(fnp.linalg.norm)(np.array([3.0, 4.0]))
-    array([0.6, 0.8])
+    Array([0.6, 0.8], dtype=float64)
     """
     (x,) = _float_operands("norm", x)
     nd = get_aval(x).ndim

@@ -108,9 +108,9 @@ def cumsum(x, axis=0, reverse=False, exclusive=False):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.cumsum(np.array([1.0, 2.0, 3.0]))
-    array([1., 3., 6.])
+    Array([1., 3., 6.], dtype=float64)
     >>> lax.cumsum(np.array([1.0, 2.0, 3.0]), reverse=True)
-    array([6., 5., 3.])
+    Array([6., 5., 3.], dtype=float64)
     """
     return _scan(cumsum_p, x, axis, reverse, exclusive, 0)
 

@@ -61,12 +61,12 @@ def dot_general(x, y, dimension_numbers):
     >>> import numpy as np, fnad; from fnad import lax
     >>> a, b = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0], [1.0]])
     >>> lax.dot_general(a, b, (((1,), (0,)), ((), ())))
-    array([[3.],
-           [7.]])
+    Array([[3.],
+           [7.]], dtype=float64)
     >>> lax.dot_general(np.ones((5, 2, 3)), np.ones((5, 3, 4)), (((2,), (1,)), ((0,), (0,)))).shape
     (5, 2, 4)
     >>> fnad.grad(lambda a: lax.dot_general(a, a, (((0,), (0,)), ((), ()))).sum())(np.array([1.0, 2.0]))
-    array([2., 4.])
+    Array([2., 4.], dtype=float64)
     """
     (lc, rc), (lb, rb) = dimension_numbers
     dn = ((tuple(map(int, lc)), tuple(map(int, rc))), (tuple(map(int, lb)), tuple(map(int, rb))))

@@ -466,9 +466,9 @@ def integer_pow(x, y):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.integer_pow(np.array([2.0, -3.0]), 3)
-    array([  8., -27.])
+    Array([  8., -27.], dtype=float64)
     >>> fnad.grad(lambda x: lax.integer_pow(x, -1))(2.0)
-    array(-0.25)
+    Array(-0.25, dtype=float64)
     """
     return integer_pow_p.bind(x, y=int(y))
 
@@ -559,9 +559,9 @@ def select(pred, on_true, on_false):
     >>> import numpy as np, fnad; from fnad import lax
     >>> x = np.array([-1.0, 2.0])
     >>> lax.select(x > 0, x, np.zeros(2))
-    array([0., 2.])
+    Array([0., 2.], dtype=float64)
     >>> fnad.grad(lambda x: lax.select(x > 0, x * x, -x).sum())(x)
-    array([-1.,  4.])
+    Array([-1.,  4.], dtype=float64)
     """
     return select_p.bind(pred, on_true, on_false)
 
@@ -578,9 +578,9 @@ def convert_element_type(x, new_dtype, weak_type=False):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.convert_element_type(np.array([1.7, -1.7]), np.int32)
-    array([ 1, -1], dtype=int32)
+    Array([ 1, -1], dtype=int32)
     >>> fnad.grad(lambda x: lax.convert_element_type(x, np.float32).astype(np.float64) * 2)(1.0)
-    array(2.)
+    Array(2., dtype=float64)
     """
     new_dtype = np.dtype(new_dtype)
     aval = get_aval(x)

@@ -128,10 +128,10 @@ def slice(x, start_indices, limit_indices, strides=None):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.slice(np.arange(10), (1,), (8,), (3,))
-    array([1, 4, 7])
+    Array([1, 4, 7], dtype=int64)
     >>> lax.slice(np.arange(6).reshape(2, 3), (0, 1), (2, 3))
-    array([[1, 2],
-           [4, 5]])
+    Array([[1, 2],
+           [4, 5]], dtype=int64)
     """
     start_indices = tuple(int(i) for i in start_indices)
     limit_indices = tuple(int(i) for i in limit_indices)
@@ -147,8 +147,8 @@ def slice_in_dim(x, start, limit, stride=1, axis=0):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.slice_in_dim(np.arange(6).reshape(2, 3), 1, 3, axis=1)
-    array([[1, 2],
-           [4, 5]])
+    Array([[1, 2],
+           [4, 5]], dtype=int64)
     """
     shape = get_aval(x).shape
     starts, limits, strides = [0] * len(shape), list(shape), [1] * len(shape)
@@ -244,9 +244,9 @@ def pad(x, padding_value, padding_config):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.pad(np.array([1.0, 2.0, 3.0]), 0.0, [(1, 2, 1)])
-    array([0., 1., 0., 2., 0., 3., 0., 0.])
+    Array([0., 1., 0., 2., 0., 3., 0., 0.], dtype=float64)
     >>> lax.pad(np.array([1.0, 2.0, 3.0]), 0.0, [(-1, 0, 0)])
-    array([2., 3.])
+    Array([2., 3.], dtype=float64)
     """
     padding_config = tuple((int(lo), int(hi), int(i)) for lo, hi, i in padding_config)
     if all(c == (0, 0, 0) for c in padding_config) and len(padding_config) == get_aval(x).ndim:
@@ -345,8 +345,8 @@ def rev(x, dimensions):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.rev(np.array([[1, 2], [3, 4]]), (1,))
-    array([[2, 1],
-           [4, 3]])
+    Array([[2, 1],
+           [4, 3]], dtype=int64)
     """
     dimensions = tuple(int(d) for d in dimensions)
     return rev_p.bind(x, dimensions=dimensions) if dimensions else x
@@ -450,11 +450,11 @@ def dynamic_slice(x, start_indices, slice_sizes):
     >>> import numpy as np, fnad; from fnad import lax
     >>> x = np.arange(10.0)
     >>> lax.dynamic_slice(x, (2,), (3,))
-    array([2., 3., 4.])
+    Array([2., 3., 4.], dtype=float64)
     >>> lax.dynamic_slice(x, (8,), (3,))          # the start is clamped to 7
-    array([7., 8., 9.])
+    Array([7., 8., 9.], dtype=float64)
     >>> fnad.jit(lambda x, i: lax.dynamic_slice(x, (i,), (2,)))(x, 4)
-    array([4., 5.])
+    Array([4., 5.], dtype=float64)
     """
     return dynamic_slice_p.bind(x, *_as_starts(start_indices), slice_sizes=tuple(int(m) for m in slice_sizes))
 
@@ -508,11 +508,11 @@ def dynamic_update_slice(x, update, start_indices):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.dynamic_update_slice(np.zeros(5), np.ones(2), (1,))
-    array([0., 1., 1., 0., 0.])
+    Array([0., 1., 1., 0., 0.], dtype=float64)
     >>> fnad.jit(lambda x, i: lax.dynamic_update_slice(x, np.ones((1, 2)), (i, 0)))(np.zeros((3, 2)), 2)
-    array([[0., 0.],
+    Array([[0., 0.],
            [0., 0.],
-           [1., 1.]])
+           [1., 1.]], dtype=float64)
     """
     return dynamic_update_slice_p.bind(x, update, *_as_starts(start_indices))
 
@@ -609,12 +609,12 @@ def gather(x, indices, axes):
     >>> import numpy as np, fnad; from fnad import lax
     >>> x = np.arange(12.0).reshape(3, 4)
     >>> lax.gather(x, np.array([[2], [0]]), (0,))      # rows 2 and 0
-    array([[ 8.,  9., 10., 11.],
-           [ 0.,  1.,  2.,  3.]])
+    Array([[ 8.,  9., 10., 11.],
+           [ 0.,  1.,  2.,  3.]], dtype=float64)
     >>> lax.gather(x, np.array([[0, 1], [2, 3]]), (0, 1))  # points x[0, 1] and x[2, 3]
-    array([ 1., 11.])
+    Array([ 1., 11.], dtype=float64)
     >>> fnad.grad(lambda x: lax.gather(x, np.array([[1], [1]]), (0,)).sum())(np.ones(3))
-    array([0., 2., 0.])
+    Array([0., 2., 0.], dtype=float64)
     """
     return gather_p.bind(x, indices, axes=tuple(int(d) for d in axes))
 
@@ -697,22 +697,22 @@ scatter.__doc__ += """
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.scatter(np.zeros((2, 2)), np.array([[1]]), np.array([[5.0, 6.0]]), (0,))
-    array([[0., 0.],
-           [5., 6.]])
+    Array([[0., 0.],
+           [5., 6.]], dtype=float64)
     >>> fnad.grad(lambda u: lax.scatter(np.zeros(3), np.array([[2]]), u, (0,)).sum())(np.array([1.0]))
-    array([1.])
+    Array([1.], dtype=float64)
     """
 scatter_add.__doc__ += """
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> idx = np.array([[0], [2], [0]])
     >>> lax.scatter_add(np.zeros(3), idx, np.array([1.0, 2.0, 3.0]), (0,))
-    array([4., 0., 2.])
+    Array([4., 0., 2.], dtype=float64)
     >>> lax.scatter(np.zeros(3), np.array([[1], [5]]), np.array([7.0, 9.0]), (0,))   # index 5 is dropped
-    array([0., 7., 0.])
+    Array([0., 7., 0.], dtype=float64)
     >>> lax.scatter_max(np.zeros((2, 2)), np.array([[1]]), np.array([[-1.0, 4.0]]), (0,))
-    array([[0., 0.],
-           [0., 4.]])
+    Array([[0., 0.],
+           [0., 4.]], dtype=float64)
     """
 
 
@@ -819,8 +819,8 @@ def take_along_axis(x, indices, axis):
     >>> import numpy as np, fnad; from fnad import lax
     >>> x = np.array([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0]])
     >>> lax.take_along_axis(x, np.array([[2, 0], [1, 1]]), 1)
-    array([[30., 10.],
-           [50., 50.]])
+    Array([[30., 10.],
+           [50., 50.]], dtype=float64)
     """
     a = get_aval(indices)
     shape = a.shape + (1,)

@@ -28,7 +28,7 @@ def stop_gradient(x):
 
     >>> import fnad
     >>> fnad.grad(lambda x: x * fnad.stop_gradient(x))(3.0)   # d/dx (x * c) with c = x = 3
-    array(3.)
+    Array(3., dtype=float64)
     """
 
     def leaf(v):

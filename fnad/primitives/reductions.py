@@ -122,12 +122,12 @@ reduce_sum.__doc__ += """
     >>> import numpy as np, fnad; from fnad import lax
     >>> x = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> lax.reduce_sum(x, (0,))
-    array([4., 6.])
+    Array([4., 6.], dtype=float64)
     >>> lax.reduce_max(x, (0, 1))
-    np.float64(4.0)
+    Array(4., dtype=float64)
     >>> fnad.grad(lambda x: lax.reduce_sum(x * x, (0, 1)))(x)
-    array([[2., 4.],
-           [6., 8.]])
+    Array([[2., 4.],
+           [6., 8.]], dtype=float64)
     """
 
 
@@ -168,7 +168,7 @@ def argmax(x, axis, index_dtype=np.int64):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.argmax(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]]), 1)
-    array([1, 0])
+    Array([1, 0], dtype=int64)
     """
     return argmax_p.bind(x, axis=int(axis), index_dtype=np.dtype(index_dtype))
 
@@ -178,6 +178,6 @@ def argmin(x, axis, index_dtype=np.int64):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.argmin(np.array([[1.0, 0.0, 0.0], [2.0, 5.0, 1.0]]), 1)
-    array([1, 2])
+    Array([1, 2], dtype=int64)
     """
     return argmin_p.bind(x, axis=int(axis), index_dtype=np.dtype(index_dtype))

@@ -78,9 +78,9 @@ def reshape(x, new_sizes):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.reshape(np.arange(6), (3, 2))
-    array([[0, 1],
+    Array([[0, 1],
            [2, 3],
-           [4, 5]])
+           [4, 5]], dtype=int64)
     """
     new_sizes = check_shape("reshape", new_sizes)
     if get_aval(x).shape == new_sizes:
@@ -151,10 +151,10 @@ def iota(dtype, size_or_shape, dimension=0):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.iota(np.int64, 4)
-    array([0, 1, 2, 3])
+    Array([0, 1, 2, 3], dtype=int64)
     >>> lax.iota(np.float64, (2, 3), 1)
-    array([[0., 1., 2.],
-           [0., 1., 2.]])
+    Array([[0., 1., 2.],
+           [0., 1., 2.]], dtype=float64)
     """
     shape = (size_or_shape,) if isinstance(size_or_shape, (int, np.integer)) else tuple(size_or_shape)
     return iota_p.bind(dtype=np.dtype(dtype), shape=check_shape("iota", shape), dimension=int(dimension))

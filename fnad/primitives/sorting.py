@@ -61,9 +61,9 @@ def sort(operand, dimension=-1, num_keys=1):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.sort(np.array([[3.0, 1.0, 2.0]]))
-    array([[1., 2., 3.]])
+    Array([[1., 2., 3.]], dtype=float64)
     >>> lax.sort((np.array([2, 1, 2]), np.array([10.0, 20.0, 30.0])), num_keys=1)
-    [array([1, 2, 2]), array([20., 10., 30.])]
+    [Array([1, 2, 2], dtype=int64), Array([20., 10., 30.], dtype=float64)]
     """
     single = not isinstance(operand, (tuple, list))
     operands = [operand] if single else list(operand)
@@ -77,7 +77,7 @@ def argsort(x, dimension=-1, index_dtype=np.int64):
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.argsort(np.array([3.0, 1.0, 3.0, 0.0]))
-    array([3, 1, 0, 2])
+    Array([3, 1, 0, 2], dtype=int64)
     """
     ndim = get_aval(x).ndim
     dimension = int(dimension) % ndim if ndim else int(dimension)

@@ -45,8 +45,9 @@ def test_result_forms_and_constants():
         np.testing.assert_array_equal(got[1], x + 1)
     single = executable(lambda x: x * 2.0, np.ones(4)).entry(fallback, "single")
     out = single(x)
-    assert type(out) is np.ndarray and out.flags.c_contiguous and out.flags.writeable
+    assert type(out) is fnad.Array and out.flags.c_contiguous and not out.flags.writeable  # immutable results
     np.testing.assert_array_equal(out, 2 * x)
+    np.testing.assert_array_equal(single(out), 4 * x)  # an fnad.Array is taken natively, as an ndarray
     with pytest.raises(ValueError, match="result form"):
         exe.entry(fallback, "single")
     with pytest.raises(ValueError, match="result form"):
