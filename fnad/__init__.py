@@ -1,7 +1,7 @@
 """fnad: composable function transformations (grad, vmap, jit, ...) of NumPy programs, with a native
 compiler (the `fnad_compiler` package) built on llvmlite."""
 
-from . import lax, nn, numpy, optim, random, tree_util
+from . import lax, nn, numpy, optim, random, tree, tree_util
 from .api import grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr, value_and_grad, vjp, vmap
 from .checkpoint import checkpoint, remat
 from .config import config
@@ -35,6 +35,7 @@ __all__ = [
     "random",
     "remat",
     "stop_gradient",
+    "tree",
     "tree_util",
     "value_and_grad",
     "vjp",
