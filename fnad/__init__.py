@@ -2,7 +2,23 @@
 compiler (the `fnad_compiler` package) built on llvmlite."""
 
 from . import lax, nn, numpy, optim, random, tree, tree_util
-from .api import grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr, value_and_grad, vjp, vmap
+from .api import (
+    ShapeDtypeStruct,
+    disable_jit,
+    eval_shape,
+    grad,
+    hessian,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    linearize,
+    make_jaxpr,
+    named_scope,
+    value_and_grad,
+    vjp,
+    vmap,
+)
 from .checkpoint import checkpoint, remat
 from .config import config
 from .core import ConcretizationError, ShapedArray, UnexpectedTracerError
@@ -14,21 +30,26 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConcretizationError",
+    "ShapeDtypeStruct",
     "ShapedArray",
     "UnexpectedTracerError",
     "checkpoint",
     "config",
     "custom_jvp",
     "custom_vjp",
+    "disable_jit",
+    "eval_shape",
     "grad",
     "hessian",
     "jacfwd",
+    "jacobian",
     "jacrev",
     "jit",
     "jvp",
     "lax",
     "linearize",
     "make_jaxpr",
+    "named_scope",
     "nn",
     "numpy",
     "optim",
