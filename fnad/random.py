@@ -16,7 +16,9 @@ default dtypes fnad shares: float64, int64):
 - floats on [0, 1) take the top mantissa bits of random bits (exact); every sampler draws from
   them with JAX's algorithm, so samplers built from exact operations (uniform, randint,
   permutation, choice, bernoulli, ...) give JAX's values bit for bit, and those that go through
-  transcendental functions (normal's erf_inv, log, ...) agree to the last few ulps.
+  transcendental functions (normal's erf_inv, log, ...) agree to the last few ulps. XLA contracts
+  `u * (maxval - minval) + minval` into a fused multiply-add, so fnad rounds it that way too, and
+  float32 normals use XLA's float32 erf_inv polynomial.
 
 Keys come in two forms, as in JAX: raw keys (uint32[..., 2] arrays, from `PRNGKey`) and typed keys
 (`PRNGKeyArray`, from `key` / `wrap_key_data`), whose shape excludes the two key words. A typed key
@@ -526,7 +528,7 @@ def _fused_multiply_add(a, b, c):
     transformations (Dekker's product, Knuth's sum), which round as an FMA does except in
     double-rounding ties that almost never occur."""
     if a.dtype == np.float32:
-        wide = a.astype(np.float64) * b.astype(np.float64) + c.astype(np.float64)
+        wide = a.astype(np.float64) * b.astype(np.float64) + fnp.asarray(c).astype(np.float64)
         return wide.astype(np.float32)
     product = a * b
     (ah, al), (bh, bl) = _split_double(a), _split_double(b)
@@ -550,10 +552,56 @@ def _uniform(data, shape, dtype, minval=0.0, maxval=1.0):
     return fnp.maximum(minval, _fused_multiply_add(floats, maxval - minval, minval))
 
 
+# Giles' single-precision approximation of erf_inv ("Approximating the erfinv function", GPU
+# Computing Gems, 2011), in w = -log(1 - x^2): the polynomial XLA evaluates for float32, in Horner
+# form with fused multiply-adds. fnad's own erf_inv is more accurate; using XLA's polynomial here
+# makes float32 normals JAX's (to within XLA's float32 log1p, which differs from fnad's by an ulp
+# for about 1% of the samples).
+_ERF_INV32_CENTRAL = (
+    2.81022636e-08,
+    3.43273939e-07,
+    -3.5233877e-06,
+    -4.39150654e-06,
+    0.00021858087,
+    -0.00125372503,
+    -0.00417768164,
+    0.246640727,
+    1.50140941,
+)
+_ERF_INV32_TAIL = (
+    -0.000200214257,
+    0.000100950558,
+    0.00134934322,
+    -0.00367342844,
+    0.00573950773,
+    -0.0076224613,
+    0.00943887047,
+    1.00167406,
+    2.83297682,
+)
+
+
+def _horner32(coefficients, w):
+    p = fnp.full(fnp.shape(w), coefficients[0], np.float32)
+    for c in coefficients[1:]:
+        p = _fused_multiply_add(p, w, np.float32(c))
+    return p
+
+
+def _erf_inv(x):
+    if x.dtype != np.float32:
+        return lax.erf_inv(x)
+    w = -fnp.log1p(-(x * x))
+    central = _horner32(_ERF_INV32_CENTRAL, w - np.float32(2.5))
+    tail = _horner32(_ERF_INV32_TAIL, fnp.sqrt(w) - np.float32(3))
+    out = fnp.where(w < np.float32(5), central, tail) * x
+    return fnp.where(fnp.abs(x) == 1, x * np.float32(np.inf), out)
+
+
 def _normal(data, shape, dtype):
     lo = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype))
     u = _uniform(data, shape, dtype, lo, 1.0)
-    return _const(dtype, np.sqrt(2)) * lax.erf_inv(u)
+    return _const(dtype, np.sqrt(2)) * _erf_inv(u)
 
 
 def _exponential(data, shape, dtype):
@@ -610,7 +658,7 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
     lower, upper = fnp.asarray(lower).astype(dtype), fnp.asarray(upper).astype(dtype)
     root2 = _const(dtype, np.sqrt(2))
     a, b = lax.erf(lower / root2), lax.erf(upper / root2)
-    out = root2 * lax.erf_inv(_uniform(data, shape, dtype, a, b))
+    out = root2 * _erf_inv(_uniform(data, shape, dtype, a, b))
     # Rounding (or u == a) may land on a bound: clamp into the open interval.
     return fnp.clip(
         out,

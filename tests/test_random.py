@@ -97,8 +97,10 @@ def test_close_to_jax(case):
     got = np.asarray(_evaluate(case["expr"]))
     expected = _expected(case)
     assert got.dtype == expected.dtype and got.shape == expected.shape
-    rtol = 1e-13 if expected.dtype == np.float64 else 5e-5  # XLA's float32 erf_inv is a short polynomial
+    rtol = 1e-13 if expected.dtype == np.float64 else 1e-6
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol)
+    if expected.dtype == np.float32 and expected.size >= 100:  # XLA's float32 erf_inv: bits differ only
+        assert np.mean(got == expected) > 0.95  # where XLA's float32 log1p and fnad's differ by an ulp
 
 
 # Calls with one key argument that are cheap to compile: the same bits under jit, and under vmap

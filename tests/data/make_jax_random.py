@@ -78,6 +78,7 @@ CLOSE = [
     "random.rayleigh(random.PRNGKey(0), 1.0, (6,))",
     "random.normal(random.PRNGKey(0), (64,))",
     "random.normal(random.PRNGKey(0), (2, 3), np.float32)",
+    "random.normal(random.PRNGKey(3), (200,), np.float32)",
     "random.truncated_normal(random.PRNGKey(0), -1.0, 1.0, (6,))",
     "random.gumbel(random.PRNGKey(0), (6,), mode='high')",
     "random.pareto(random.PRNGKey(0), 3.0, (6,))",
