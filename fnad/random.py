@@ -536,7 +536,8 @@ def _fused_multiply_add(a, b, c):
     total = product + c
     c_part = total - product
     sum_error = (product - (total - c_part)) + (c - c_part)
-    return total + (sum_error + product_error)
+    correction = sum_error + product_error
+    return fnp.where(correction == 0, total, total + correction)  # keeps the sign of an exact zero
 
 
 def _is_constant(x, value):
@@ -552,50 +553,195 @@ def _uniform(data, shape, dtype, minval=0.0, maxval=1.0):
     return fnp.maximum(minval, _fused_multiply_add(floats, maxval - minval, minval))
 
 
-# Giles' single-precision approximation of erf_inv ("Approximating the erfinv function", GPU
-# Computing Gems, 2011), in w = -log(1 - x^2): the polynomial XLA evaluates for float32, in Horner
-# form with fused multiply-adds. fnad's own erf_inv is more accurate; using XLA's polynomial here
-# makes float32 normals JAX's (to within XLA's float32 log1p, which differs from fnad's by an ulp
-# for about 1% of the samples).
-_ERF_INV32_CENTRAL = (
-    2.81022636e-08,
-    3.43273939e-07,
-    -3.5233877e-06,
-    -4.39150654e-06,
-    0.00021858087,
-    -0.00125372503,
-    -0.00417768164,
-    0.246640727,
-    1.50140941,
+# XLA computes erf_inv with Giles' polynomials in w = -log(1 - x^2) ("Approximating the erfinv
+# function", GPU Computing Gems, 2011): per range of w, the argument of the polynomial (w or sqrt(w),
+# shifted) and its coefficients, leading first, evaluated in Horner form with fused multiply-adds.
+# fnad's own erf_inv (lax.erf_inv) is more accurate; evaluating XLA's polynomials here gives JAX's
+# normals bit for bit, except where XLA's log1p and fnad's differ in the last bit (about 1% of the
+# float32 samples).
+_ERF_INV_RANGES = {
+    np.dtype(np.float32): (
+        (
+            5.0,
+            False,
+            2.5,
+            (
+                2.81022636e-08,
+                3.43273939e-07,
+                -3.5233877e-06,
+                -4.39150654e-06,
+                0.00021858087,
+                -0.00125372503,
+                -0.00417768164,
+                0.246640727,
+                1.50140941,
+            ),
+        ),
+        (
+            np.inf,
+            True,
+            3.0,
+            (
+                -0.000200214257,
+                0.000100950558,
+                0.00134934322,
+                -0.00367342844,
+                0.00573950773,
+                -0.0076224613,
+                0.00943887047,
+                1.00167406,
+                2.83297682,
+            ),
+        ),
+    ),
+    np.dtype(np.float64): (
+        (
+            6.25,
+            False,
+            3.125,
+            (
+                -3.6444120640178196996e-21,
+                -1.685059138182016589e-19,
+                1.2858480715256400167e-18,
+                1.115787767802518096e-17,
+                -1.333171662854620906e-16,
+                2.0972767875968561637e-17,
+                6.6376381343583238325e-15,
+                -4.0545662729752068639e-14,
+                -8.1519341976054721522e-14,
+                2.6335093153082322977e-12,
+                -1.2975133253453532498e-11,
+                -5.4154120542946279317e-11,
+                1.051212273321532285e-09,
+                -4.1126339803469836976e-09,
+                -2.9070369957882005086e-08,
+                4.2347877827932403518e-07,
+                -1.3654692000834678645e-06,
+                -1.3882523362786468719e-05,
+                0.0001867342080340571352,
+                -0.00074070253416626697512,
+                -0.0060336708714301490533,
+                0.24015818242558961693,
+                1.6536545626831027356,
+            ),
+        ),
+        (
+            16.0,
+            True,
+            3.25,
+            (
+                2.2137376921775787049e-09,
+                9.0756561938885390979e-08,
+                -2.7517406297064545428e-07,
+                1.8239629214389227755e-08,
+                1.5027403968909827627e-06,
+                -4.013867526981545969e-06,
+                2.9234449089955446044e-06,
+                1.2475304481671778723e-05,
+                -4.7318229009055733981e-05,
+                6.8284851459573175448e-05,
+                2.4031110387097893999e-05,
+                -0.0003550375203628474796,
+                0.00095328937973738049703,
+                -0.0016882755560235047313,
+                0.0024914420961078508066,
+                -0.0037512085075692412107,
+                0.005370914553590063617,
+                1.0052589676941592334,
+                3.0838856104922207635,
+            ),
+        ),
+        (
+            np.inf,
+            True,
+            5.0,
+            (
+                -2.7109920616438573243e-11,
+                -2.5556418169965252055e-10,
+                1.5076572693500548083e-09,
+                -3.7894654401267369937e-09,
+                7.6157012080783393804e-09,
+                -1.4960026627149240478e-08,
+                2.9147953450901080826e-08,
+                -6.7711997758452339498e-08,
+                2.2900482228026654717e-07,
+                -9.9298272942317002539e-07,
+                4.5260625972231537039e-06,
+                -1.9681778105531670567e-05,
+                7.5995277030017761139e-05,
+                -0.00021503011930044477347,
+                -0.00013871931833623122026,
+                1.0103004648645343977,
+                4.8499064014085844221,
+            ),
+        ),
+    ),
+}
+
+
+# XLA's log1p (CPU): log(1 + x) for |x| >= sqrt(2) - 1, else x - x^2/2 + x^3 P(x)/Q(x) with
+# Cephes' rational approximation (coefficients leading first), all multiply-adds fused. Samplers
+# use it where JAX calls log1p, so their floats are JAX's bits rather than a correctly rounded
+# log1p's.
+_LOG1P_NUMERATOR = (
+    4.5270000862445199635215e-5,
+    4.9854102823193375972212e-1,
+    6.5787325942061044846969e0,
+    2.9911919328553073277375e1,
+    6.0949667980987787057556e1,
+    5.7112963590585538103336e1,
+    2.0039553499201281259648e1,
 )
-_ERF_INV32_TAIL = (
-    -0.000200214257,
-    0.000100950558,
-    0.00134934322,
-    -0.00367342844,
-    0.00573950773,
-    -0.0076224613,
-    0.00943887047,
-    1.00167406,
-    2.83297682,
+_LOG1P_DENOMINATOR = (
+    1.0,
+    1.5062909083469192043167e1,
+    8.3047565967967209469434e1,
+    2.2176239823732856465394e2,
+    3.0909872225312059774938e2,
+    2.1642788614495947685003e2,
+    6.0118660497603843919306e1,
 )
 
 
-def _horner32(coefficients, w):
-    p = fnp.full(fnp.shape(w), coefficients[0], np.float32)
+def _horner(coefficients, x):
+    p = fnp.full(fnp.shape(x), coefficients[0], x.dtype)
     for c in coefficients[1:]:
-        p = _fused_multiply_add(p, w, np.float32(c))
+        p = _fused_multiply_add(p, x, np.array(c, x.dtype))
     return p
 
 
+def _log1p(x):
+    dtype = x.dtype
+    x_squared = x * x
+    ratio = _horner(_LOG1P_NUMERATOR, x) / _horner(_LOG1P_DENOMINATOR, x)
+    small = x + _fused_multiply_add(fnp.full(fnp.shape(x), -0.5, dtype), x_squared, (x * x_squared) * ratio)
+    return fnp.where(fnp.abs(x) < np.array(np.sqrt(2) - 1, dtype), small, fnp.log(x + np.array(1, dtype)))
+
+
 def _erf_inv(x):
-    if x.dtype != np.float32:
-        return lax.erf_inv(x)
-    w = -fnp.log1p(-(x * x))
-    central = _horner32(_ERF_INV32_CENTRAL, w - np.float32(2.5))
-    tail = _horner32(_ERF_INV32_TAIL, fnp.sqrt(w) - np.float32(3))
-    out = fnp.where(w < np.float32(5), central, tail) * x
-    return fnp.where(fnp.abs(x) == 1, x * np.float32(np.inf), out)
+    """erf_inv as XLA evaluates it (see _ERF_INV_RANGES): one Horner chain in which each element
+    takes the coefficients of its range of w and keeps its value once its polynomial has ended."""
+    dtype = x.dtype
+    ranges = _ERF_INV_RANGES[dtype]
+    w = -_log1p(-(x * x))
+    in_range = [w < np.array(limit, dtype) for limit, *_ in ranges[:-1]]
+
+    def per_range(values):  # the value for each element's range (the first range containing w)
+        out = values[-1]
+        for mask, value in zip(reversed(in_range), reversed(values[:-1])):
+            out = fnp.where(mask, value, out)
+        return out
+
+    sqrt_w = fnp.sqrt(w)
+    arg = per_range([(sqrt_w if use_sqrt else w) - np.array(shift, dtype) for _, use_sqrt, shift, _ in ranges])
+    p = per_range([np.array(coefficients[0], dtype) for *_, coefficients in ranges])
+    for i in range(1, max(len(c) for *_, c in ranges)):
+        coefficient = per_range([np.array(c[i] if i < len(c) else 0, dtype) for *_, c in ranges])
+        step = _fused_multiply_add(p, arg, coefficient)
+        ongoing = [i < len(c) for *_, c in ranges]
+        p = step if all(ongoing) else fnp.where(per_range([np.array(b) for b in ongoing]), step, p)
+    # erf_inv(+-1) = +-inf; XLA returns +-max there (normal's sqrt(2) factor makes it inf)
+    return fnp.where(fnp.abs(x) == 1, x * np.array(np.finfo(dtype).max, dtype), p * x)
 
 
 def _normal(data, shape, dtype):
@@ -605,7 +751,7 @@ def _normal(data, shape, dtype):
 
 
 def _exponential(data, shape, dtype):
-    return -fnp.log1p(-_uniform(data, shape, dtype))
+    return -_log1p(-_uniform(data, shape, dtype))
 
 
 def _bernoulli(data, p, shape):
@@ -851,7 +997,7 @@ def _gumbel(data, shape, dtype, mode):
         high, low = u[0], u[1]
         finfo = np.finfo(dtype)
         x = fnp.where(high >= 0.5, high, high + _const(dtype, 2.0**-finfo.nmant) * low + _const(dtype, finfo.tiny))
-        return -fnp.log(-fnp.log1p(-x))
+        return -fnp.log(-_log1p(-x))
     raise ValueError(f"random.gumbel: mode must be 'low' or 'high', got {mode!r}")
 
 
@@ -925,7 +1071,7 @@ def laplace(key, shape=(), dtype=None):
     dtype = _float_dtype(dtype, "laplace")
     finfo = np.finfo(dtype)
     u = _uniform(_single_key("laplace", key)[0], _shape(shape), dtype, -1.0 + float(finfo.epsneg), 1.0)
-    return fnp.sign(u) * fnp.log1p(-fnp.abs(u))
+    return fnp.sign(u) * _log1p(-fnp.abs(u))
 
 
 def logistic(key, shape=(), dtype=None):
@@ -938,7 +1084,7 @@ def logistic(key, shape=(), dtype=None):
     """
     dtype = _float_dtype(dtype, "logistic")
     x = _uniform(_single_key("logistic", key)[0], _shape(shape), dtype, float(np.finfo(dtype).tiny), 1.0)
-    return fnp.log(x) - fnp.log1p(-x)
+    return fnp.log(x) - _log1p(-x)
 
 
 def cauchy(key, shape=(), dtype=None):
@@ -1023,7 +1169,7 @@ def weibull_min(key, scale, concentration, shape=(), dtype=None):
     """
     dtype = _float_dtype(dtype, "weibull_min")
     u = _uniform(_single_key("weibull_min", key)[0], _shape(shape), dtype)
-    return fnp.power(-fnp.log1p(-u), 1.0 / fnp.asarray(concentration)) * fnp.asarray(scale)
+    return fnp.power(-_log1p(-u), 1.0 / fnp.asarray(concentration)) * fnp.asarray(scale)
 
 
 def rayleigh(key, scale, shape=None, dtype=None):
@@ -1079,7 +1225,7 @@ def geometric(key, p, shape=None, dtype=None):
         p = p.astype(np.float64)
     u = _uniform(data, shape, p.dtype)
     u = fnp.where(u == 0, _const(p.dtype, 1), u)  # JAX's guard against log(0)
-    log_one_minus_p = fnp.broadcast_to(fnp.log1p(-p), shape)
+    log_one_minus_p = fnp.broadcast_to(_log1p(-p), shape)
     return (fnp.floor(fnp.log(u) / log_one_minus_p) + 1).astype(dtype)
 
 
@@ -1204,7 +1350,7 @@ def _gamma_one(data, alpha, log_space):
         def next_x(carry):
             ks = _split(carry[0])
             x = _normal(ks[1], (), dtype)
-            return ks[0], x, one + x * c
+            return ks[0], x, _fused_multiply_add(x, c, one)  # XLA fuses 1 + x * c
 
         _, x, v = lax.while_loop(lambda carry: carry[2] <= zero, next_x, (keys[1], zero, -one))
         return keys[0], x * x, v * v * v, _uniform(keys[2], (), dtype)
@@ -1510,7 +1656,7 @@ def _stirling_approx_tail(k):
 
 def _binomial_inversion(data, count, prob, shape, dtype):
     """Sum geometric waiting times until they pass count (for count * p <= 10)."""
-    log1minusprob = fnp.log1p(-prob)
+    log1minusprob = _log1p(-prob)
 
     def body(state):
         i, num_geom, geom_sum, data_ = state
