@@ -1,8 +1,10 @@
 """JAX's top-level names that fnad adds in fnad/api.py: eval_shape and ShapeDtypeStruct (against
 the shapes NumPy computes), jacobian (== jacrev, checked against central differences),
-disable_jit as a context manager, named_scope, and vmap's axis_size."""
+disable_jit as a context manager, named_scope, and vmap's axis_size; and jit's JAX semantics: a
+jitted method binds self, non-array arguments and unknown static_argnames raise clearly."""
 
 import doctest
+import functools
 
 import numpy as np
 import pytest
@@ -86,3 +88,63 @@ def test_vmap_axis_size():
 def test_module_examples_run():
     result = doctest.testmod(api, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_jit_on_a_method_binds_self():
+    class Scaler:
+        def __init__(self, factor):
+            self.factor = factor
+
+        @functools.partial(fnad.jit, static_argnums=0)
+        def apply(self, x):
+            return x * self.factor
+
+        def __hash__(self):
+            return hash(self.factor)
+
+        def __eq__(self, other):
+            return isinstance(other, Scaler) and other.factor == self.factor
+
+    np.testing.assert_array_equal(Scaler(3.0).apply(np.arange(3.0)), [0.0, 3.0, 6.0])
+    np.testing.assert_array_equal(Scaler(2.0).apply(np.arange(3.0)), [0.0, 2.0, 4.0])
+    assert isinstance(Scaler.__dict__["apply"], fnad.jit_dispatch.JitFunction)
+    assert Scaler.apply is Scaler.__dict__["apply"]  # unbound through the class
+
+    @fnad.tree_util.register_pytree_node_class
+    class Linear:
+        def __init__(self, w):
+            self.w = w
+
+        def tree_flatten(self):
+            return (self.w,), None
+
+        @classmethod
+        def tree_unflatten(cls, aux, children):
+            return cls(*children)
+
+        @fnad.jit
+        def __call__(self, x):  # self is a pytree: traced like any argument
+            return x @ self.w
+
+    np.testing.assert_allclose(Linear(np.eye(2) * 2)(np.ones(2)), [2.0, 2.0])
+
+
+def test_jit_argument_errors():
+    f = fnad.jit(lambda x, opts=None, mode=None: x)
+    with pytest.raises(TypeError, match=r"argument 0 is of type str .*static_argnums"):
+        f("abc")
+    with pytest.raises(TypeError, match=r"argument 1\['a'\] is of type str"):
+        f(np.ones(2), {"a": "fast"})
+    with pytest.raises(TypeError, match=r"argument 'mode' is of type str"):
+        f(np.ones(2), mode="fast")
+    with pytest.raises(TypeError, match=r"argument 0 is of type object"):
+        f(object())
+    np.testing.assert_array_equal(f(np.ones(2), {"a": 1.0}), np.ones(2))
+
+    def g(x, y=1):
+        return x * y
+
+    with pytest.raises(ValueError, match=r"static_argnames \['z'\].*\['x', 'y'\]"):
+        fnad.jit(g, static_argnames=("z",))
+    assert fnad.jit(lambda x, **kw: x * kw["z"], static_argnames=("z",))(2.0, z=3) == 6.0
+    assert fnad.jit(g, static_argnames=("y",))(2.0, y=4) == 8.0
