@@ -445,12 +445,15 @@ class JitFunction:
         """Name the argument (its position, or its leaf's among all, or with `in_tree` its path) of
         an input jit refuses: a masked array, or a value that is not an array (a string, an
         arbitrary object)."""
-        for i, x in enumerate(flat):
-            where = f"jit({self._name}): {'argument' if positional else 'input leaf'} {i}"
+
+        def where(i):
             if in_tree is not None:
-                where = f"jit({self._name}): {_argument_path(in_tree, flat, i)}"
+                return f"jit({self._name}): {_argument_path(in_tree, flat, i)}"
+            return f"jit({self._name}): {'argument' if positional else 'input leaf'} {i}"
+
+        for i, x in enumerate(flat):
             if is_masked_array(x):
-                raise masked_array_error(x, where)
+                raise masked_array_error(x, where(i))
             if isinstance(x, (np.ndarray, np.generic, Tracer)):
                 continue  # an array of an unsupported dtype gets the compiler's message
             try:
@@ -459,7 +462,7 @@ class JitFunction:
                 kind = None
             if kind is None or kind not in "biufc":
                 raise TypeError(
-                    f"{where} is of type {type(x).__name__} ({x!r:.40}), which is not an array: jit traces "
+                    f"{where(i)} is of type {type(x).__name__} ({x!r:.40}), which is not an array: jit traces "
                     f"arguments as arrays. Mark it static (static_argnums / static_argnames) or pass an array."
                 )
 
