@@ -672,5 +672,17 @@ def jit(fun=None, *, static_argnums=(), static_argnames=()):
     array([1., 8.])
     """
     if fun is None:
-        return lambda f: JitFunction(f, static_argnums, static_argnames)
-    return JitFunction(fun, static_argnums, static_argnames)
+        return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames)
+    # Wrapping the same function with the same options again gives the same JitFunction, so its
+    # traces and compiled code are reused (jax.jit shares its cache likewise).
+    key = (id(fun), as_tuple(static_argnums), as_tuple(static_argnames))
+    with _CACHE_LOCK:
+        jitted = _JITTED.get(key)
+        if jitted is None or jitted.fun is not fun:
+            jitted = _JITTED[key] = JitFunction(fun, static_argnums, static_argnames)
+    return jitted
+
+
+# JitFunctions by (id of the function, options); weak, so a JitFunction no longer used goes (and
+# with it the strong reference to its function that keeps the id from being reused meanwhile).
+_JITTED = weakref.WeakValueDictionary()

@@ -148,3 +148,18 @@ def test_jit_argument_errors():
         fnad.jit(g, static_argnames=("z",))
     assert fnad.jit(lambda x, **kw: x * kw["z"], static_argnames=("z",))(2.0, z=3) == 6.0
     assert fnad.jit(g, static_argnames=("y",))(2.0, y=4) == 8.0
+
+
+def test_jit_of_the_same_function_reuses_its_traces():
+    traces = []
+
+    def f(x):
+        traces.append(1)
+        return x * 2.0
+
+    x = np.arange(3.0)
+    np.testing.assert_array_equal(fnad.jit(f)(x), 2 * x)
+    np.testing.assert_array_equal(fnad.jit(f)(x), 2 * x)  # a new wrapper of f: no new trace
+    assert len(traces) == 1 and fnad.jit(f) is fnad.jit(f)
+    fnad.jit(f, static_argnames=("x",))(x=1.0)  # other options: a jitted function of its own
+    assert len(traces) == 2
