@@ -15,10 +15,15 @@ default dtypes fnad shares: float64, int64):
   8/16-bit bits the low bits of y0 ^ y1. `fold_in(key, d)` is threefry(key, (0, d)).
 - floats on [0, 1) take the top mantissa bits of random bits (exact); every sampler draws from
   them with JAX's algorithm, so samplers built from exact operations (uniform, randint,
-  permutation, choice, bernoulli, ...) give JAX's values bit for bit, and those that go through
-  transcendental functions (normal's erf_inv, log, ...) agree to the last few ulps. XLA contracts
-  `u * (maxval - minval) + minval` into a fused multiply-add, so fnad rounds it that way too, and
-  float32 normals use XLA's float32 erf_inv polynomial.
+  permutation, choice, bernoulli, poisson, binomial, ...) give JAX's values bit for bit.
+- samplers through transcendental functions follow XLA's arithmetic where it differs from a
+  correctly rounded one: XLA fuses multiply-adds (`u * (maxval - minval) + minval`, Horner steps),
+  and evaluates log1p and erf_inv with its own polynomials; fnad does the same here (see
+  `_fused_multiply_add`, `_log1p`, `_erf_inv`). So float64 normal, truncated_normal, exponential,
+  laplace, logistic, gumbel, cauchy, rayleigh, wald, t and gamma (a >= 1) give JAX's bits when
+  run eagerly; float32 ones and those through exp or pow (lognormal, pareto, beta, dirichlet,
+  chisquare, f, gamma with a < 1, ...) agree to the last ulp or two. Under jit, fnad's compiled
+  log, exp and tan may round differently from NumPy's in the last bit.
 
 Keys come in two forms, as in JAX: raw keys (uint32[..., 2] arrays, from `PRNGKey`) and typed keys
 (`PRNGKeyArray`, from `key` / `wrap_key_data`), whose shape excludes the two key words. A typed key
@@ -198,7 +203,6 @@ class PRNGKeyArray:
     """
 
     __slots__ = ("_data",)
-    __array_priority__ = 100  # keep NumPy from treating a key as an object scalar
 
     def __init__(self, data):
         self._data = data
