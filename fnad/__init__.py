@@ -1,8 +1,24 @@
 """fnad: composable function transformations (grad, vmap, jit, ...) of NumPy programs, with a native
 compiler (the `fnad_compiler` package) built on llvmlite."""
 
-from . import lax, nn, numpy, optim, random, tree_util
-from .api import grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr, value_and_grad, vjp, vmap
+from . import lax, nn, numpy, optim, random, tree, tree_util
+from .api import (
+    ShapeDtypeStruct,
+    disable_jit,
+    eval_shape,
+    grad,
+    hessian,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    linearize,
+    make_jaxpr,
+    named_scope,
+    value_and_grad,
+    vjp,
+    vmap,
+)
 from .array import Array, block_until_ready, device_put, devices
 from .checkpoint import checkpoint, remat
 from .config import config
@@ -16,6 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Array",
     "ConcretizationError",
+    "ShapeDtypeStruct",
     "ShapedArray",
     "UnexpectedTracerError",
     "block_until_ready",
@@ -25,21 +42,26 @@ __all__ = [
     "custom_vjp",
     "device_put",
     "devices",
+    "disable_jit",
+    "eval_shape",
     "grad",
     "hessian",
     "jacfwd",
+    "jacobian",
     "jacrev",
     "jit",
     "jvp",
     "lax",
     "linearize",
     "make_jaxpr",
+    "named_scope",
     "nn",
     "numpy",
     "optim",
     "random",
     "remat",
     "stop_gradient",
+    "tree",
     "tree_util",
     "value_and_grad",
     "vjp",

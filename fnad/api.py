@@ -1,8 +1,11 @@
-"""The public transforms: grad, value_and_grad, jvp, vjp, linearize, vmap, jacfwd, jacrev, hessian,
-make_jaxpr. Each flattens pytrees, runs a flat transform from `fnad.transforms`, and unflattens."""
+"""The public transforms: grad, value_and_grad, jvp, vjp, linearize, vmap, jacfwd, jacrev (alias
+jacobian), hessian, make_jaxpr, eval_shape. Each flattens pytrees, runs a flat transform from
+`fnad.transforms`, and unflattens. Also the small context managers of JAX's top level
+(disable_jit, named_scope)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
@@ -11,6 +14,7 @@ from . import numpy as fnp
 from .ad_util import Zero, instantiate
 from .api_util import argnums_tuple, as_tuple, flatten_fun, partial_args, without_static
 from .array import as_array
+from .config import config
 from .core import ShapedArray, Tracer, get_aval, is_float_dtype, is_masked_array, masked_array_error
 from .primitives.elementwise import zeros_like
 from .transforms.batching import vmap_flat
@@ -242,13 +246,14 @@ def _broadcast_prefix(prefix, tree, what):
     return out
 
 
-def vmap(fun, in_axes=0, out_axes=0):
+def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
     """Vectorise `fun` over an axis of its arguments: `vmap(f)(xs)` equals `stack([f(x) for x in xs])`,
     computed with batched primitives instead of a Python loop.
 
     `in_axes` is an int (the mapped axis of every argument), None (not mapped), or a tuple/pytree
     prefix of the arguments with an int or None per entry; `out_axes` says where the mapped axis
-    goes in the outputs. All mapped axes must have the same size.
+    goes in the outputs. All mapped axes must have the same size; `axis_size` gives it when no
+    argument is mapped (every in_axes None), and must agree with the mapped axes otherwise.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> xs = np.array([[1.0, 2.0], [3.0, 4.0]])
@@ -258,6 +263,8 @@ def vmap(fun, in_axes=0, out_axes=0):
     Array([10., 20., 30.], dtype=float64)
     >>> fnad.vmap(fnp.sum, in_axes=1)(xs)            # map over columns
     Array([4., 6.], dtype=float64)
+    >>> fnad.vmap(lambda x: x + 1.0, in_axes=None, axis_size=3)(1.0)
+    Array([2., 2., 2.], dtype=float64)
     """
 
     @functools.wraps(fun)
@@ -284,14 +291,18 @@ def vmap(fun, in_axes=0, out_axes=0):
             d = d % len(shape)
             norm_dims.append(d)
             sizes.setdefault(shape[d], []).append(shape)
+        if axis_size is not None:
+            sizes.setdefault(int(axis_size), []).append(f"axis_size={axis_size}")
         if not sizes:
-            raise ValueError("vmap needs at least one argument mapped over an axis (in_axes not all None)")
+            raise ValueError(
+                "vmap needs at least one argument mapped over an axis (in_axes not all None), or axis_size"
+            )
         if len(sizes) > 1:
             raise ValueError(
                 "vmap got inconsistent sizes for the mapped axes: "
-                + "; ".join(f"size {n} from argument shapes {v}" for n, v in sizes.items())
+                + "; ".join(f"size {n} from {v}" for n, v in sizes.items())
             )
-        axis_size = next(iter(sizes))
+        size = next(iter(sizes))
         flat_fun, store = flatten_fun(lambda *a: fun(*a, **kwargs), in_tree)
 
         def out_dims():
@@ -299,7 +310,7 @@ def vmap(fun, in_axes=0, out_axes=0):
                 return [out_axes] * store.val.num_leaves
             return _broadcast_prefix(out_axes, tree_unflatten(store.val, [0] * store.val.num_leaves), "out_axes")
 
-        outs = vmap_flat(flat_fun, flat_args, norm_dims, axis_size, out_dims)
+        outs = vmap_flat(flat_fun, flat_args, norm_dims, size, out_dims)
         return tree_unflatten(store.val, [_to_output(o) for o in outs])
 
     return vmapped
@@ -410,6 +421,9 @@ def hessian(fun, argnums=0):
     return jacfwd(jacrev(fun, argnums), argnums)
 
 
+jacobian = jacrev  # JAX's name for the reverse-mode Jacobian
+
+
 # ----------------------------------------------------------------------------------------------
 # Staging
 
@@ -443,3 +457,90 @@ def _arg_aval(x):
     if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, (np.ndarray, np.generic, Tracer)):
         return ShapedArray(x.shape, x.dtype)  # ShapeDtypeStruct-like
     return get_aval(x)
+
+
+class ShapeDtypeStruct:
+    """The shape and dtype of an array, without data: what `eval_shape` returns, and an argument
+    `eval_shape`, `make_jaxpr` and `jit(...).lower` accept in place of an array.
+
+    >>> import numpy as np, fnad
+    >>> fnad.ShapeDtypeStruct((2, 3), np.float32)
+    ShapeDtypeStruct(shape=(2, 3), dtype=float32)
+    """
+
+    __slots__ = ("dtype", "shape", "weak_type")
+
+    def __init__(self, shape, dtype, *, weak_type=False):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = bool(weak_type)
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __eq__(self, other):
+        if not isinstance(other, ShapeDtypeStruct):
+            return NotImplemented
+        return (self.shape, self.dtype, self.weak_type) == (other.shape, other.dtype, other.weak_type)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype, self.weak_type))
+
+    def __repr__(self):
+        weak = ", weak_type=True" if self.weak_type else ""
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}{weak})"
+
+
+def eval_shape(fun, *args, **kwargs):
+    """The shapes and dtypes of `fun(*args, **kwargs)` (a pytree of `ShapeDtypeStruct`), found by
+    tracing `fun` without running it. Arguments may be arrays, scalars or `ShapeDtypeStruct`s.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnad.eval_shape(lambda x, w: fnp.tanh(x @ w), fnad.ShapeDtypeStruct((8, 3), np.float32), np.ones((3, 5), np.float32))
+    ShapeDtypeStruct(shape=(8, 5), dtype=float32)
+    """
+    flat, in_tree = tree_flatten((args, kwargs))
+    flat_fun, store = flatten_fun(lambda a, k: fun(*a, **k), in_tree)
+    closed = trace_to_jaxpr(flat_fun, [_arg_aval(x) for x in flat])
+    outs = [ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in closed.out_avals]
+    return tree_unflatten(store.val, outs)
+
+
+@contextlib.contextmanager
+def disable_jit(disable=True):
+    """Context manager: inside it, jitted functions run as plain Python on concrete values (to print
+    them or step through with a debugger). Sets the global `fnad.config.disable_jit` (so it applies
+    to every thread) and restores it on exit.
+
+    >>> import fnad
+    >>> f = fnad.jit(lambda x: print(type(x).__name__) or x + 1.0)
+    >>> with fnad.disable_jit():
+    ...     f(2.0)
+    float
+    3.0
+    """
+    previous = config.disable_jit
+    config.update("disable_jit", bool(disable))
+    try:
+        yield
+    finally:
+        config.update("disable_jit", previous)
+
+
+@contextlib.contextmanager
+def named_scope(name):
+    """Context manager naming a region of a traced program (`jax.named_scope`). fnad's IR carries no
+    scope names, so this only checks the name; it changes nothing in the computation.
+
+    >>> import fnad, fnad.numpy as fnp
+    >>> with fnad.named_scope("layer1"):
+    ...     y = fnp.sin(0.0)
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"named_scope: the name must be a string, got {type(name).__name__}")
+    yield

@@ -30,7 +30,7 @@ from .transforms.batching import move_bdim
 from .transforms.jaxpr_rules import batch_jaxpr, jvp_jaxpr, partial_eval_jaxpr, transpose_jaxpr
 from .transforms.reverse import is_undefined
 from .transforms.staging import trace_to_jaxpr
-from .tree_util import tree_flatten, tree_structure
+from .tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_structure
 
 # ----------------------------------------------------------------------------------------------
 # The native guard
@@ -217,6 +217,13 @@ def _positional_tree(n):
     return tree_flatten((tuple(range(n)), {}))[1]
 
 
+def _argument_path(in_tree, flat, i):
+    """Leaf i of the (dynamic args, kwargs) pytree as the user wrote it: `argument 1['w']`."""
+    path = tree_flatten_with_path(in_tree.unflatten(flat))[0][i][0]
+    head, rest = path[1], keystr(path[2:])
+    return f"argument {head.idx}{rest}" if path[0].idx == 0 else f"argument {head.key!r}{rest}"
+
+
 def _signature(x):
     t = type(x)
     if t is np.ndarray or t is Array:
@@ -365,16 +372,31 @@ class JitFunction:
         self.fun = fun
         self.static_argnums = as_tuple(static_argnums)
         self.static_argnames = as_tuple(static_argnames)
-        if self.static_argnames and not self.static_argnums:
+        if self.static_argnames:
             try:
-                params = list(inspect.signature(fun).parameters)
-                self.static_argnums = tuple(params.index(n) for n in self.static_argnames if n in params)
+                params = inspect.signature(fun).parameters
             except (TypeError, ValueError):
-                pass
+                params = None
+            if params is not None:
+                takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+                unknown = [n for n in self.static_argnames if n not in params]
+                if unknown and not takes_any:
+                    raise ValueError(
+                        f"jit: static_argnames {unknown} are not parameters of {getattr(fun, '__name__', fun)!r} "
+                        f"(its parameters: {list(params)})"
+                    )
+                if not self.static_argnums:
+                    self.static_argnums = tuple(list(params).index(n) for n in self.static_argnames if n in params)
         self._cache: OrderedDict = OrderedDict()
         self._fast: dict = {}  # (shape, dtype) per positional array -> callable giving the result
         self._cache_size = cache_size
         self._name = getattr(fun, "__name__", "fun")
+
+    def __get__(self, obj, objtype=None):
+        """As a method, the jitted function binds `self` (its first argument), as jax.jit does."""
+        if obj is None:
+            return self
+        return functools.partial(self, obj)
 
     def _split(self, args, kwargs):
         static = []
@@ -405,7 +427,7 @@ class JitFunction:
         try:
             key = (in_tree, static, tuple(map(_signature, flat)))
         except TypeError:
-            self._check_leaves(flat, len(flat) == len(args) and not kwargs)
+            self._check_leaves(flat, len(flat) == len(args) and not kwargs, in_tree)
             raise
         entry = self._cache.get(key)
         if entry is None:
@@ -422,11 +444,30 @@ class JitFunction:
             _touch((_SIGNATURE, id(entry)))
         return entry, flat
 
-    def _check_leaves(self, flat, positional):
-        """Name the argument (its position, or its leaf's among all) of an input jit refuses."""
+    def _check_leaves(self, flat, positional, in_tree=None):
+        """Name the argument (its position, or its leaf's among all, or with `in_tree` its path) of
+        an input jit refuses: a masked array, or a value that is not an array (a string, an
+        arbitrary object)."""
+
+        def where(i):
+            if in_tree is not None:
+                return f"jit({self._name}): {_argument_path(in_tree, flat, i)}"
+            return f"jit({self._name}): {'argument' if positional else 'input leaf'} {i}"
+
         for i, x in enumerate(flat):
             if is_masked_array(x):
-                raise masked_array_error(x, f"jit({self._name}): {'argument' if positional else 'input leaf'} {i}")
+                raise masked_array_error(x, where(i))
+            if isinstance(x, (np.ndarray, np.generic, Tracer)):
+                continue  # an array of an unsupported dtype gets the compiler's message
+            try:
+                kind = get_aval(x).dtype.kind
+            except TypeError:
+                kind = None
+            if kind is None or kind not in "biufc":
+                raise TypeError(
+                    f"{where(i)} is of type {type(x).__name__} ({x!r:.40}), which is not an array: jit traces "
+                    f"arguments as arrays. Mark it static (static_argnums / static_argnames) or pass an array."
+                )
 
     def _forget(self, key):
         """Drop traced signature `key` (evicted from an LRU) with everything that runs its code:
@@ -449,6 +490,7 @@ class JitFunction:
             return without_static(self.fun, args, {**kwargs, **dyn_kwargs}, static_pos)[0](*dyn_args)
 
         flat_fun, out_tree = flatten_fun(fun, in_tree)
+        self._check_leaves(flat, len(flat) == len(args) and not kwargs, in_tree)
         in_avals = [get_aval(x) for x in flat]
         with timing.phase("trace"):
             closed = trace_to_jaxpr(flat_fun, in_avals, f"jit({self._name})")
@@ -633,5 +675,17 @@ def jit(fun=None, *, static_argnums=(), static_argnames=()):
     Array([1., 8.], dtype=float64)
     """
     if fun is None:
-        return lambda f: JitFunction(f, static_argnums, static_argnames)
-    return JitFunction(fun, static_argnums, static_argnames)
+        return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames)
+    # Wrapping the same function with the same options again gives the same JitFunction, so its
+    # traces and compiled code are reused (jax.jit shares its cache likewise).
+    key = (id(fun), as_tuple(static_argnums), as_tuple(static_argnames))
+    with _CACHE_LOCK:
+        jitted = _JITTED.get(key)
+        if jitted is None or jitted.fun is not fun:
+            jitted = _JITTED[key] = JitFunction(fun, static_argnums, static_argnames)
+    return jitted
+
+
+# JitFunctions by (id of the function, options); weak, so a JitFunction no longer used goes (and
+# with it the strong reference to its function that keeps the id from being reused meanwhile).
+_JITTED = weakref.WeakValueDictionary()

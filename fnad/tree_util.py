@@ -9,17 +9,28 @@ node, so equality and hashing (it keys the jit cache) are plain tuple
 operations.
 """
 
+import dataclasses
 import functools
 from collections import OrderedDict, defaultdict
+from typing import Any
 
 __all__ = [
+    "DictKey",
+    "FlattenedIndexKey",
+    "GetAttrKey",
     "PyTreeDef",
+    "SequenceKey",
+    "keystr",
     "register_pytree_node",
     "register_pytree_node_class",
+    "register_pytree_with_keys",
     "tree_all",
     "tree_flatten",
+    "tree_flatten_with_path",
     "tree_leaves",
+    "tree_leaves_with_path",
     "tree_map",
+    "tree_map_with_path",
     "tree_reduce",
     "tree_structure",
     "tree_transpose",
@@ -28,11 +39,14 @@ __all__ = [
 
 
 class _Node:
-    __slots__ = ("flatten", "unflatten")
+    __slots__ = ("flatten", "path_keys", "unflatten")
 
-    def __init__(self, flatten, unflatten):
+    def __init__(self, flatten, unflatten, path_keys=None):
         self.flatten = flatten  # x -> (children, aux_data)
         self.unflatten = unflatten  # (aux_data, children list) -> x
+        # (x, aux_data, number of children) -> the key entry of each child, for the *_with_path
+        # functions; by default a FlattenedIndexKey per child
+        self.path_keys = path_keys or _flat_index_keys
 
 
 def _dict_flatten(d):
@@ -49,14 +63,72 @@ def _defaultdict_flatten(d):
     return [d[k] for k in keys], (d.default_factory, keys)
 
 
+@dataclasses.dataclass(frozen=True)
+class DictKey:
+    """Path entry of a dict child: its key (`keystr` shows `['a']`)."""
+
+    key: Any
+
+    def __str__(self):
+        return f"[{self.key!r}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceKey:
+    """Path entry of a tuple or list child: its index (`[0]`)."""
+
+    idx: int
+
+    def __str__(self):
+        return f"[{self.idx!r}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class GetAttrKey:
+    """Path entry of a namedtuple field or an attribute (`.name`)."""
+
+    name: str
+
+    def __str__(self):
+        return f".{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class FlattenedIndexKey:
+    """Path entry of a child of a node registered without keys: its position among the children."""
+
+    key: int
+
+    def __str__(self):
+        return f"[<flat index {self.key}>]"
+
+
+def _flat_index_keys(x, aux, n):
+    return [FlattenedIndexKey(i) for i in range(n)]
+
+
+def _sequence_keys(x, aux, n):
+    return [SequenceKey(i) for i in range(n)]
+
+
+def _dict_keys(keys):
+    return [DictKey(k) for k in keys]
+
+
 # Types registered as containers (built-ins and user registrations).
 _registry = {
-    tuple: _Node(lambda t: (t, None), lambda _, ch: tuple(ch)),
-    list: _Node(lambda l: (l, None), lambda _, ch: ch),
-    dict: _Node(_dict_flatten, lambda keys, ch: dict(zip(keys, ch))),
+    tuple: _Node(lambda t: (t, None), lambda _, ch: tuple(ch), _sequence_keys),
+    list: _Node(lambda l: (l, None), lambda _, ch: ch, _sequence_keys),
+    dict: _Node(_dict_flatten, lambda keys, ch: dict(zip(keys, ch)), lambda x, keys, n: _dict_keys(keys)),
     type(None): _Node(lambda _: ((), None), lambda _, ch: None),
-    OrderedDict: _Node(_ordered_dict_flatten, lambda keys, ch: OrderedDict(zip(keys, ch))),
-    defaultdict: _Node(_defaultdict_flatten, lambda aux, ch: defaultdict(aux[0], zip(aux[1], ch))),
+    OrderedDict: _Node(
+        _ordered_dict_flatten, lambda keys, ch: OrderedDict(zip(keys, ch)), lambda x, keys, n: _dict_keys(keys)
+    ),
+    defaultdict: _Node(
+        _defaultdict_flatten,
+        lambda aux, ch: defaultdict(aux[0], zip(aux[1], ch)),
+        lambda x, aux, n: _dict_keys(aux[1]),
+    ),
 }
 
 # Memo of every type seen: its _Node, or None for a leaf type. Cleared on registration.
@@ -71,17 +143,20 @@ def _is_namedtuple(t):
 def _classify(t):
     node = _registry.get(t)
     if node is None and _is_namedtuple(t):
-        node = _Node(lambda x: (x, None), lambda _, ch: t(*ch))
+        node = _Node(lambda x: (x, None), lambda _, ch: t(*ch), lambda x, aux, n: [GetAttrKey(f) for f in t._fields])
     _kinds[t] = node
     return node
 
 
-def register_pytree_node(nodetype, flatten_func, unflatten_func):
+def register_pytree_node(nodetype, flatten_func, unflatten_func, flatten_with_keys_func=None):
     """Make ``nodetype`` a container.
 
     ``flatten_func(x) -> (children, aux_data)``; ``unflatten_func(aux_data,
-    children_tuple) -> x``. ``aux_data`` must be hashable and comparable: it is
-    part of the tree structure. Registered types then work with every transform.
+    children_tuple) -> x``. ``aux_data`` is part of the tree structure: it must
+    compare with ``==`` and should be hashable (a dict works too, hashed without
+    it). Registered types then work with every transform. The optional
+    ``flatten_with_keys_func(x) -> ([(key, child), ...], aux_data)`` names the
+    children in paths (default: ``FlattenedIndexKey``).
 
     >>> import fnad
     >>> from fnad import tree_util
@@ -105,8 +180,36 @@ def register_pytree_node(nodetype, flatten_func, unflatten_func):
             children = tuple(children)
         return children, aux
 
-    _registry[nodetype] = _Node(flatten, lambda aux, ch: unflatten_func(aux, tuple(ch)))
+    path_keys = None
+    if flatten_with_keys_func is not None:
+        path_keys = lambda x, aux, n: [k for k, _ in flatten_with_keys_func(x)[0]]
+    _registry[nodetype] = _Node(flatten, lambda aux, ch: unflatten_func(aux, tuple(ch)), path_keys)
     _kinds.clear()
+
+
+def register_pytree_with_keys(nodetype, flatten_with_keys, unflatten_func, flatten_func=None):
+    """Like ``register_pytree_node``, with ``flatten_with_keys(x) -> ([(key, child), ...],
+    aux_data)`` naming each child in paths (``flatten_func`` defaults to dropping the keys).
+
+    >>> from fnad import tree_util
+    >>> class Pair:
+    ...     def __init__(self, a, b):
+    ...         self.a, self.b = a, b
+    >>> tree_util.register_pytree_with_keys(
+    ...     Pair,
+    ...     lambda p: (((tree_util.GetAttrKey("a"), p.a), (tree_util.GetAttrKey("b"), p.b)), None),
+    ...     lambda aux, children: Pair(*children),
+    ... )
+    >>> [tree_util.keystr(path) for path, _ in tree_util.tree_leaves_with_path(Pair(1, 2))]
+    ['.a', '.b']
+    """
+    if flatten_func is None:
+
+        def flatten_func(x):
+            pairs, aux = flatten_with_keys(x)
+            return [child for _, child in pairs], aux
+
+    register_pytree_node(nodetype, flatten_func, unflatten_func, flatten_with_keys)
 
 
 def register_pytree_node_class(cls):
@@ -131,8 +234,17 @@ def register_pytree_node_class(cls):
     return cls
 
 
+def _is_hashable(x):
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
 class PyTreeDef:
-    """Immutable, hashable description of a pytree's structure."""
+    """Immutable, hashable description of a pytree's structure. Aux data should be hashable; a
+    node whose aux data is not (JAX's docs register one with a dict) is hashed without it."""
 
     __slots__ = ("_hash", "_traversal", "num_leaves")
 
@@ -155,7 +267,11 @@ class PyTreeDef:
     def __hash__(self):
         h = self._hash
         if h is None:
-            h = self._hash = hash(self._traversal)
+            try:
+                h = hash(self._traversal)
+            except TypeError:  # unhashable aux data (e.g. a dict): hash the rest, compare it all
+                h = hash(tuple(r if r is None or _is_hashable(r[1]) else (r[0], r[2]) for r in self._traversal))
+            self._hash = h
         return h
 
     def __repr__(self):
@@ -449,3 +565,86 @@ def tree_transpose(outer_treedef, inner_treedef, pytree_to_transpose):
     rows = [leaves[i : i + n_inner] for i in range(0, len(leaves), n_inner)]
     columns = [outer_treedef.unflatten(col) for col in zip(*rows)]
     return inner_treedef.unflatten(columns)
+
+
+def keystr(keys, *, simple=False, separator=""):
+    """A key path as a string: ``"['a'][0].x"``, or with ``simple=True`` the bare keys joined
+    by ``separator``.
+
+    >>> from fnad import tree_util
+    >>> path = (tree_util.DictKey("a"), tree_util.SequenceKey(0), tree_util.GetAttrKey("x"))
+    >>> tree_util.keystr(path), tree_util.keystr(path, simple=True, separator="/")
+    ("['a'][0].x", 'a/0/x')
+    """
+    if not simple:
+        return separator.join(str(k) for k in keys)
+    return separator.join(str(_simple_key(k)) for k in keys)
+
+
+def _simple_key(k):
+    if isinstance(k, DictKey):
+        return k.key
+    if isinstance(k, SequenceKey):
+        return k.idx
+    if isinstance(k, GetAttrKey):
+        return k.name
+    if isinstance(k, FlattenedIndexKey):
+        return k.key
+    return k
+
+
+def _flatten_with_path(x, path, pairs, traversal, is_leaf, is_leaf_takes_path):
+    if is_leaf is not None and (is_leaf(path, x) if is_leaf_takes_path else is_leaf(x)):
+        pairs.append((path, x))
+        traversal.append(None)
+        return
+    t = type(x)
+    node = _kinds.get(t, _UNSEEN)
+    if node is _UNSEEN:
+        node = _classify(t)
+    if node is None:
+        pairs.append((path, x))
+        traversal.append(None)
+        return
+    children, aux = node.flatten(x)
+    for key, child in zip(node.path_keys(x, aux, len(children)), children):
+        _flatten_with_path(child, (*path, key), pairs, traversal, is_leaf, is_leaf_takes_path)
+    traversal.append((t, aux, len(children)))
+
+
+def tree_flatten_with_path(tree, is_leaf=None, is_leaf_takes_path=False):
+    """``(pairs, treedef)``: like ``tree_flatten`` with each leaf paired with its key path, a
+    tuple of ``DictKey`` / ``SequenceKey`` / ``GetAttrKey`` / ``FlattenedIndexKey`` entries.
+
+    >>> from fnad import tree_util
+    >>> pairs, treedef = tree_util.tree_flatten_with_path({"a": [1, 2], "b": 3})
+    >>> [(tree_util.keystr(path), leaf) for path, leaf in pairs]
+    [("['a'][0]", 1), ("['a'][1]", 2), ("['b']", 3)]
+    """
+    pairs, traversal = [], []
+    _flatten_with_path(tree, (), pairs, traversal, is_leaf, is_leaf_takes_path)
+    if traversal == [None]:
+        return pairs, _LEAF_DEF
+    return pairs, PyTreeDef(tuple(traversal), len(pairs))
+
+
+def tree_leaves_with_path(tree, is_leaf=None, is_leaf_takes_path=False):
+    """The ``(key path, leaf)`` pairs of ``tree`` in flattening order.
+
+    >>> from fnad import tree_util
+    >>> tree_util.tree_leaves_with_path((1, {"x": 2}))
+    [((SequenceKey(idx=0),), 1), ((SequenceKey(idx=1), DictKey(key='x')), 2)]
+    """
+    return tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path)[0]
+
+
+def tree_map_with_path(f, tree, *rest, is_leaf=None, is_leaf_takes_path=False):
+    """Like ``tree_map``, with ``f(path, leaf, *others)`` also given each leaf's key path.
+
+    >>> from fnad import tree_util
+    >>> tree_util.tree_map_with_path(lambda p, x: f"{tree_util.keystr(p)}={x}", {"a": 1, "b": (2,)})
+    {'a': "['a']=1", 'b': ("['b'][0]=2",)}
+    """
+    pairs, treedef = tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path)
+    others = [treedef.flatten_up_to(r) for r in rest]
+    return treedef.unflatten([f(path, leaf, *xs) for (path, leaf), *xs in zip(pairs, *others)])

@@ -32,6 +32,7 @@ MODULES = [
     "fnad.optim",
     "fnad.nn",
     "fnad.random",
+    "fnad.tree",
     "fnad.tree_util",
     "fnad.numpy.linalg",
 ] + [

@@ -1,8 +1,12 @@
-"""fnad.random: Threefry-2x32 known-answer vectors, reproducibility (eager, staged IR, vmap over keys
-vs a loop), independence of split/fold_in streams, and distribution checks (moments, KS statistics,
-chi-square) on 10^5 samples."""
+"""fnad.random: Threefry-2x32 known-answer vectors, JAX's values for every sampler (reference data
+from JAX in tests/data/jax_random.json; bit for bit where the sampler is exact, to 1e-13 where it
+goes through transcendental functions), the same values under jit and vmap, typed keys, and
+distribution checks (moments, KS statistics, chi-square) on 10^5 samples."""
 
+import json
 import math
+import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -57,25 +61,146 @@ def test_threefry_known_answers(key, counter, expected):
     assert np.all(y0 == expected[0]) and np.all(y1 == expected[1])
 
 
+# Reference values written by tests/data/make_jax_random.py: each case's `expr` evaluated with
+# `random = jax.random` (JAX 0.10.2, jax_enable_x64=True, default threefry2x32 implementation).
+_REFERENCE = json.loads((pathlib.Path(__file__).parent / "data" / "jax_random.json").read_text())["cases"]
+_EXACT = [c for c in _REFERENCE if c["group"] == "exact"]
+_CLOSE = [c for c in _REFERENCE if c["group"] == "close"]
+
+
+def _expected(case):
+    return np.array(case["values"], dtype=case["dtype"]).reshape(case["shape"])
+
+
+def _evaluate(expr, key=None):
+    """Evaluate a reference expression with fnad.random; with `key`, its first
+    `random.PRNGKey(seed)` is replaced by that (possibly traced) key."""
+    if key is not None:
+        expr = re.sub(r"random\.PRNGKey\(\d+\)", "key", expr, count=1)
+    return eval(expr, {"random": random, "np": np, "key": key})
+
+
+def _seed(expr):
+    return int(re.search(r"random\.PRNGKey\((\d+)\)", expr).group(1))
+
+
+@pytest.mark.parametrize("case", _EXACT, ids=[c["expr"] for c in _EXACT])
+def test_bit_identical_to_jax(case):
+    got = np.asarray(_evaluate(case["expr"]))
+    expected = _expected(case)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("case", _CLOSE, ids=[c["expr"] for c in _CLOSE])
+def test_close_to_jax(case):
+    got = np.asarray(_evaluate(case["expr"]))
+    expected = _expected(case)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    rtol = 1e-13 if expected.dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol)
+    if expected.dtype == np.float32 and expected.size >= 100:  # XLA's float32 erf_inv: bits differ only
+        assert np.mean(got == expected) > 0.95  # where XLA's float32 log1p and fnad's differ by an ulp
+
+
+# Calls with one key argument that are cheap to compile: the same bits under jit, and under vmap
+# over a batch of keys (the reference key and another one).
+_TRANSFORMED = [
+    c
+    for c in _EXACT
+    if c["expr"].startswith("random.")
+    and "PRNGKey(" in c["expr"][7:]
+    and re.match(
+        r"random\.(split|fold_in|bits|uniform|randint|bernoulli|permutation|choice|categorical|poisson)\(", c["expr"]
+    )
+    and "3000" not in c["expr"]
+]
+
+
+@pytest.mark.parametrize("case", _TRANSFORMED, ids=[c["expr"] for c in _TRANSFORMED])
+def test_bit_identical_to_jax_under_jit_and_vmap(case):
+    expected = _expected(case)
+    key = random.PRNGKey(_seed(case["expr"]))
+    np.testing.assert_array_equal(fnad.jit(lambda k: _evaluate(case["expr"], k))(key), expected)
+    keys = np.stack([key, random.PRNGKey(12345)])
+    batched = fnad.vmap(lambda k: _evaluate(case["expr"], k))(keys)
+    np.testing.assert_array_equal(batched[0], expected)
+    np.testing.assert_array_equal(batched[1], _evaluate(case["expr"], keys[1]))
+
+
+def test_normal_under_jit_and_vmap_over_split_keys():
+    # values from jax.random.normal(k, (3,)) for k in jax.random.split(jax.random.PRNGKey(0), 3) (x64)
+    expected = np.array(
+        [
+            [1.8800298928929466, -0.4812149737008219, 0.4154572296392434],
+            [-1.400884102827668, 1.4321449977776874, 0.6248106961344603],
+            [0.39051537445161943, 1.172716240670054, -0.7953608620518863],
+        ]
+    )
+    keys = random.split(random.PRNGKey(0), 3)
+    sample = lambda k: random.normal(k, (3,))
+    np.testing.assert_allclose(np.stack([sample(k) for k in keys]), expected, rtol=1e-14)
+    np.testing.assert_allclose(fnad.vmap(sample)(keys), expected, rtol=1e-14)
+    np.testing.assert_allclose(fnad.jit(fnad.vmap(sample))(keys), expected, rtol=1e-14)
+
+
 def test_keys():
     assert random.PRNGKey(0).dtype == np.uint32
     np.testing.assert_array_equal(random.PRNGKey(42), [0, 42])
-    np.testing.assert_array_equal(random.PRNGKey(2**40 + 7), [2**8, 7])
-    np.testing.assert_array_equal(random.PRNGKey(-1), [0xFFFFFFFF, 0xFFFFFFFF])
     np.testing.assert_array_equal(fnad.vmap(random.PRNGKey)(np.arange(3)), [[0, 0], [0, 1], [0, 2]])
+    np.testing.assert_array_equal(fnad.jit(random.PRNGKey)(2**40 + 7), [2**8, 7])
     key = random.PRNGKey(1)
     keys = random.split(key, 5)
     assert keys.shape == (5, 2) and keys.dtype == np.uint32
     assert len({tuple(k.tolist()) for k in keys} | {tuple(key.tolist())}) == 6
-    np.testing.assert_array_equal(random.split(key, 5), keys)  # reproducible
     np.testing.assert_array_equal(random.split(key)[0], keys[0])  # prefix-stable
     folded = [tuple(random.fold_in(key, i).tolist()) for i in range(4)]
-    assert len(set(folded)) == 4 and tuple(random.fold_in(key, 2).tolist()) == folded[2]
+    assert len(set(folded)) == 4
     np.testing.assert_array_equal(fnad.vmap(random.fold_in, in_axes=(None, 0))(key, np.arange(4)), folded)
-    with pytest.raises(TypeError, match="uint32\\[2\\].*vmap"):
+    np.testing.assert_array_equal(fnad.jit(random.fold_in)(key, 2), folded[2])
+    with pytest.raises(ValueError, match="single key.*vmap"):
         random.normal(keys, (2,))
     with pytest.raises(TypeError, match="PRNG key"):
         random.uniform(np.array([1.0, 2.0]), (2,))
+    with pytest.raises(TypeError, match="seed"):
+        random.PRNGKey(1.5)
+    with pytest.raises(TypeError, match="scalar"):
+        random.fold_in(key, np.arange(2))
+
+
+def test_typed_keys():
+    key = random.key(42)
+    assert key.shape == () and key.ndim == 0 and str(key.dtype) == "key<fry>"
+    np.testing.assert_array_equal(random.key_data(key), random.PRNGKey(42))
+    assert random.key_impl(key) == "threefry2x32"
+    keys = random.split(key, 4)
+    assert isinstance(keys, random.PRNGKeyArray) and keys.shape == (4,) and len(keys) == 4
+    np.testing.assert_array_equal(random.key_data(keys), random.split(random.PRNGKey(42), 4))
+    np.testing.assert_array_equal(random.key_data(keys[1:3]), random.key_data(keys)[1:3])
+    first, *_ = keys
+    assert bool(first == keys[0]) and not bool(first == keys[1])
+    wrapped = random.wrap_key_data(random.key_data(keys))
+    assert wrapped.shape == (4,) and bool(np.all(wrapped == keys))
+    # samplers give the raw key's values; split/fold_in keep the key typed
+    np.testing.assert_array_equal(random.uniform(key, (3,)), random.uniform(random.PRNGKey(42), (3,)))
+    assert isinstance(random.fold_in(key, 3), random.PRNGKeyArray)
+    # through jit and vmap (a typed key is a pytree node over its uint32 data)
+    np.testing.assert_array_equal(fnad.jit(lambda k: random.uniform(k, (3,)))(key), random.uniform(key, (3,)))
+    out = fnad.jit(lambda k: random.split(k, 3))(key)
+    assert isinstance(out, random.PRNGKeyArray) and out.shape == (3,)
+    np.testing.assert_array_equal(random.key_data(out), random.key_data(random.split(key, 3)))
+    batched = fnad.vmap(lambda k: random.uniform(k, (2,)))(keys)
+    np.testing.assert_array_equal(batched, np.stack([random.uniform(k, (2,)) for k in keys]))
+    nested = fnad.vmap(lambda k: random.split(k))(keys)
+    assert isinstance(nested, random.PRNGKeyArray) and nested.shape == (4, 2)
+    total, _ = fnad.lax.scan(lambda c, k: (c + random.uniform(k), None), 0.0, keys)
+    np.testing.assert_allclose(total, sum(random.uniform(k) for k in keys))
+    with pytest.raises(ValueError, match=r"shape \(4,\)"):
+        random.normal(keys)
+    with pytest.raises(TypeError, match="PRNG key"):
+        random.wrap_key_data(np.zeros((3, 2), np.int32))
+    with pytest.raises(ValueError, match="threefry2x32"):
+        random.key(0, impl="rbg")
 
 
 @pytest.mark.parametrize(
@@ -89,7 +214,7 @@ def test_keys():
         lambda k: random.randint(k, (4, 2), -5, 17),
         lambda k: random.randint(k, (9,), 0, 3, np.int32),
         lambda k: random.truncated_normal(k, -1.0, 2.0, (5,)),
-        lambda k: random.categorical(k, np.array([0.1, 2.0, -1.0]), shape=(6,)),
+        lambda k: random.categorical(k, np.array([0.1, 0.3, -0.2]), shape=(6,)),
         lambda k: random.exponential(k, (4,)),
         lambda k: random.split(k, 3),
         lambda k: random.random_bits(k, 64, (3,)),
@@ -241,5 +366,129 @@ def test_choice():
     np.testing.assert_allclose(np.bincount(first[:, 0], minlength=3) / 20000, p, atol=0.015)
     rows = random.choice(key, np.arange(6).reshape(3, 2), (2,), axis=0)
     assert rows.shape == (2, 2) and all(r[1] == r[0] + 1 for r in rows.tolist())
-    with pytest.raises(ValueError, match="without replacement"):
+    with pytest.raises(ValueError, match="replace=False"):
         random.choice(key, 3, (4,), replace=False)
+
+
+M = 5_000  # samples for the distribution checks of the samplers with a rejection loop
+
+
+def _close_to(sample_stat, expected, std_error):
+    assert abs(sample_stat - expected) < 5 * std_error, (sample_stat, expected)
+
+
+def test_location_scale_families():
+    cdfs = {
+        "laplace": lambda v: np.where(v < 0, 0.5 * np.exp(v), 1 - 0.5 * np.exp(-v)),
+        "logistic": lambda v: 1 / (1 + np.exp(-v)),
+        "cauchy": lambda v: 0.5 + np.arctan(v) / np.pi,
+    }
+    for i, (name, cdf) in enumerate(cdfs.items()):
+        x = getattr(random, name)(random.PRNGKey(30 + i), (N,))
+        assert x.dtype == np.float64 and x.shape == (N,)
+        assert ks_statistic(x, cdf) < 1.95, name
+    assert random.laplace(random.PRNGKey(0), (3,), np.float32).dtype == np.float32
+
+
+def test_positive_distributions():
+    key = random.PRNGKey(40)
+    x = random.pareto(key, 3.0, (N,))
+    assert x.min() >= 1 and ks_statistic(x, lambda v: 1 - v**-3.0) < 1.95
+    x = random.weibull_min(key, 2.0, 1.5, (N,))
+    assert ks_statistic(x, lambda v: 1 - np.exp(-((v / 2.0) ** 1.5))) < 1.95
+    x = random.rayleigh(key, 2.0, (N,))
+    assert ks_statistic(x, lambda v: 1 - np.exp(-(v**2) / 8.0)) < 1.95
+    x = random.lognormal(key, 0.5, (N,))
+    assert ks_statistic(np.log(x), lambda v: 0.5 * (1 + _erf(v / 0.5 / np.sqrt(2)))) < 1.95
+    x = random.maxwell(key, (N,))
+    maxwell_cdf = lambda v: _erf(v / np.sqrt(2)) - np.sqrt(2 / np.pi) * v * np.exp(-(v**2) / 2)
+    assert ks_statistic(x, maxwell_cdf) < 1.95
+    x = random.double_sided_maxwell(key, 1.0, 2.0, (N,))
+    assert x.shape == (N,) and ks_statistic(np.abs(x - 1.0) / 2.0, maxwell_cdf) < 1.95
+    _close_to(np.mean(x > 1.0), 0.5, 0.5 / np.sqrt(N))
+    assert random.double_sided_maxwell(key, np.zeros(3), 1.0, (4,)).shape == (4, 3)  # shape + params shape
+    x = random.triangular(key, 0.0, 0.25, 1.0, (N,))
+    assert ks_statistic(x, lambda v: np.where(v < 0.25, v**2 / 0.25, 1 - (1 - v) ** 2 / 0.75)) < 1.95
+    x = random.wald(key, 2.0, (N,))
+    _close_to(x.mean(), 2.0, np.sqrt(8.0 / N))  # variance mean^3 / shape
+
+
+def test_gamma_family():
+    key = random.PRNGKey(50)
+    for a in (0.3, 1.0, 4.5):
+        g = random.gamma(key, a, (M,))
+        assert g.min() > 0
+        _close_to(g.mean(), a, np.sqrt(a / M))
+        _close_to(g.var(), a, np.sqrt((6 * a + 2 * a * a) * a / M) * 2)
+    g = random.gamma(key, 1.0, (M,))
+    assert ks_statistic(g, lambda v: -np.expm1(-v)) < 1.95
+    np.testing.assert_allclose(np.exp(random.loggamma(key, 2.0, (5,))), random.gamma(key, 2.0, (5,)), rtol=1e-12)
+    assert np.all(np.isfinite(random.loggamma(key, 1e-3, (100,))))
+    b = random.beta(key, 2.0, 5.0, (M,))
+    assert b.min() > 0 and b.max() < 1
+    _close_to(b.mean(), 2 / 7, np.sqrt(10 / (49 * 8) / M))
+    d = random.dirichlet(key, np.array([1.0, 2.0, 3.0]), (M,))
+    np.testing.assert_allclose(d.sum(-1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(d.mean(0), [1 / 6, 2 / 6, 3 / 6], atol=0.01)
+    c = random.chisquare(key, 4.0, (M,))
+    _close_to(c.mean(), 4.0, np.sqrt(8.0 / M))
+    f = random.f(key, 5.0, 10.0, (M,))
+    _close_to(np.median(f), 0.9319, 0.02)  # scipy.stats.f(5, 10).median()
+    t = random.t(key, 5.0, (M,))
+    _close_to(t.var(), 5 / 3, 0.1)
+    g = random.generalized_normal(key, 2.0, (M,))
+    _close_to(g.var(), 0.5, np.sqrt(2 * 0.25 / M))  # p = 2: normal with variance 1/2
+    # jit and vmap give the eager values (a while loop per element)
+    keys = random.split(key, 3)
+    eager = np.stack([random.gamma(k, np.array([0.5, 3.0])) for k in keys])
+    np.testing.assert_allclose(fnad.vmap(lambda k: random.gamma(k, np.array([0.5, 3.0])))(keys), eager, rtol=1e-13)
+    np.testing.assert_allclose(fnad.jit(lambda k: random.gamma(k, np.array([0.5, 3.0])))(keys[0]), eager[0], rtol=1e-13)
+
+
+def test_discrete_samplers():
+    key = random.PRNGKey(60)
+    for lam in (3.0, 40.0):
+        x = random.poisson(key, lam, (M,))
+        assert x.dtype == np.int64 and x.min() >= 0
+        _close_to(x.mean(), lam, np.sqrt(lam / M))
+        _close_to(x.var(), lam, lam * np.sqrt(2 / M) * 2)
+    np.testing.assert_array_equal(random.poisson(key, np.zeros(3)), 0)
+    for n, p in ((10.0, 0.3), (200.0, 0.6)):
+        x = random.binomial(key, n, p, (M,))
+        assert x.min() >= 0 and x.max() <= n and np.all(x == np.floor(x))
+        _close_to(x.mean(), n * p, np.sqrt(n * p * (1 - p) / M))
+    assert np.isnan(random.binomial(key, 5.0, -0.1)) and np.isinf(random.binomial(key, np.inf, 0.3))
+    x = random.geometric(key, 0.25, (M,))
+    assert x.min() >= 1
+    _close_to(x.mean(), 4.0, np.sqrt(0.75 / 0.0625 / M))
+    counts = random.multinomial(key, 20.0, np.array([0.1, 0.2, 0.7]), (M, 3))
+    np.testing.assert_array_equal(counts.sum(-1), 20.0)
+    np.testing.assert_allclose(counts.mean(0), [2.0, 4.0, 14.0], atol=0.1)
+    r = random.rademacher(key, (N,))
+    assert set(np.unique(r)) == {-1, 1} and abs(r.mean()) < 5 / np.sqrt(N)
+    poisson = lambda k: random.poisson(k, np.array([2.0, 30.0]), (5, 2))
+    np.testing.assert_array_equal(fnad.jit(poisson)(key), poisson(key))
+
+
+def test_vector_samplers():
+    key = random.PRNGKey(70)
+    cov = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, -0.3], [0.0, -0.3, 0.5]])
+    mean = np.array([1.0, -1.0, 0.0])
+    for method in ("cholesky", "eigh"):
+        x = random.multivariate_normal(key, mean, cov, (N,), method=method)
+        assert x.shape == (N, 3)
+        np.testing.assert_allclose(x.mean(0), mean, atol=0.03)
+        np.testing.assert_allclose(np.cov(x.T), cov, atol=0.03)
+    with pytest.raises(NotImplementedError, match="eigh"):
+        random.multivariate_normal(key, mean, cov, method="svd")
+    q = random.orthogonal(key, 4, (50,))
+    np.testing.assert_allclose(q @ np.swapaxes(q, -1, -2), np.broadcast_to(np.eye(4), (50, 4, 4)), atol=1e-12)
+    assert 0.2 < np.mean(np.linalg.det(q) > 0) < 0.8  # both components of O(n)
+    wide = random.orthogonal(key, 2, m=5)
+    assert wide.shape == (2, 5)
+    np.testing.assert_allclose(wide @ wide.T, np.eye(2), atol=1e-12)
+    pts = random.ball(key, 3, shape=(M,))
+    radius = np.linalg.norm(pts, axis=-1)
+    assert radius.max() <= 1 and ks_statistic(radius, lambda r: r**3) < 1.95
+    pts1 = random.ball(key, 2, p=1, shape=(M,))
+    assert np.abs(pts1).sum(-1).max() <= 1
