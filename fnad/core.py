@@ -11,7 +11,9 @@ as in JAX: a thread tracing a function never captures another thread's primitive
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 import sys
 import threading
 from contextlib import contextmanager
@@ -337,6 +339,22 @@ def user_frame():
     return None if f is None else (f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
 
 
+_PACKAGE_DIRS = tuple(
+    os.path.dirname(os.path.abspath(p)) + os.sep for p in (__file__, importlib.util.find_spec("numpy").origin)
+)
+
+
+def _user_frame():
+    """', at FILE:LINE in FUNCTION' of the innermost caller outside fnad and NumPy (the user's code
+    that asked for a concrete value), or '' if there is none."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIRS):
+        frame = frame.f_back
+    if frame is None:
+        return ""
+    return f", at {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+
+
 class Tracer:
     """A value being traced. Operators and methods mirror NumPy arrays (see fnad.numpy)."""
 
@@ -369,7 +387,7 @@ class Tracer:
         if val is None:
             raise ConcretizationError(
                 f"{what} needs a concrete value, but got an abstract traced array "
-                f"{self.aval.str_short()} (traced by {self._trace.main.name}{self.source_info()}). "
+                f"{self.aval.str_short()} (traced by {self._trace.main.name}{self.source_info()}){_user_frame()}. "
                 f"Inside jit/vmap/make_jaxpr values are known only by shape and dtype. {hint}"
             )
         return val

@@ -147,6 +147,25 @@ def test_control_flow_on_traced_value_raises_concretization_error(transform, fun
     assert isinstance(info.value, TypeError)  # as JAX's error, catchable as a TypeError
 
 
+def test_concretization_error_names_the_users_file_and_line():
+    def f(x):
+        if x > 0:  # the line the error must name
+            return x
+        return -x
+
+    line = f.__code__.co_firstlineno + 1
+    with pytest.raises(fnad.ConcretizationError, match=rf"at {__file__}:{line} in f\."):
+        fnad.vmap(fnad.grad(f))(np.ones(3))
+
+
+def test_traced_array_size_says_shapes_are_static_and_suggests_static_argnums():
+    with pytest.raises(fnad.ConcretizationError, match=r"shapes must be static.*i64\[\].*static_argnums"):
+        fnad.jit(lambda n: fnp.zeros(n))(3)
+    with pytest.raises(fnad.ConcretizationError, match="shapes must be static"):
+        fnad.jit(lambda n: fnp.ones((2, n)))(3)
+    np.testing.assert_array_equal(fnad.jit(lambda n: fnp.zeros((2, n)), static_argnums=0)(3), np.zeros((2, 3)))
+
+
 def test_concretization_error_names_the_shape_of_the_value():
     with pytest.raises(fnad.ConcretizationError, match=r"f64\[2,3\]"):
         fnad.make_jaxpr(lambda x: 1.0 if x else 0.0)(np.ones((2, 3)))

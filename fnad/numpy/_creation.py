@@ -63,7 +63,16 @@ def asarray(a, dtype=None):
 
 
 def _shape_tuple(shape):
-    return (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    """`shape` as a tuple of ints; a traced size gets an error saying shapes must be static."""
+    dims = (shape,) if isinstance(shape, (int, np.integer, Tracer)) else tuple(shape)
+    for d in dims:
+        if isinstance(d, Tracer) and d.concrete_value() is None:
+            raise core.ConcretizationError(
+                f"array shapes must be static, but a size is the traced value {d.aval.str_short()}: under "
+                "jit, pass it as a static argument (jit(f, static_argnums=...) or static_argnames=...), or "
+                "build the array at a fixed maximal size and mask it"
+            )
+    return tuple(int(d) for d in dims)
 
 
 def _fill_dtype(fill_value, dtype):
