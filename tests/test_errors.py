@@ -255,3 +255,15 @@ def test_unsupported_op_inside_jit_names_the_primitive():
     p = _bare_primitive()
     with pytest.raises(NotImplementedError, match="test_bare_op"):
         fnad.jit(lambda x: p.bind(x))(np.ones(3))
+
+
+def test_lax_is_strict_about_dtypes_and_names_the_promoting_function():
+    """As JAX's lax (fnad.numpy promotes): operands of one dtype, Python scalars int64/float64."""
+    for run in (lambda f: f(), lambda f: fnad.jit(f)()):
+        with pytest.raises(TypeError, match=r"lax.add requires.*same dtypes, got int64, float64.*numpy.add"):
+            run(lambda: lax.add(1, 1.0))
+        with pytest.raises(TypeError, match=r"lax.mul .*float32, float64.*numpy.multiply"):
+            run(lambda: lax.mul(np.ones(2, np.float32), 2.0))
+    np.testing.assert_array_equal(lax.max(1, 2), 2)
+    np.testing.assert_array_equal(lax.add(np.ones(2), 1.0), [2.0, 2.0])
+    np.testing.assert_array_equal(fnp.add(np.ones(2, np.float32), 2.0), np.full(2, 3.0, np.float32))

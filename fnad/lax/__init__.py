@@ -1,5 +1,8 @@
 """fnad.lax: the primitives' direct (lax-level) API and structured control flow."""
 
+import functools as _functools
+
+from ..core import get_aval as _get_aval
 from ..primitives.cumulative import cummax, cummin, cumprod, cumsum
 from ..primitives.dot import dot_general
 from ..primitives.elementwise import (
@@ -93,6 +96,51 @@ from ..primitives.sorting import argsort, sort
 from .control_flow import cond, fori_loop, map, scan, switch, while_loop
 
 broadcasted_iota = iota
+
+# lax is strict about dtypes, as JAX's: binary operations take operands of one dtype (Python scalars
+# count as int64/float64/bool), and the error points to the promoting fnad.numpy function.
+_PROMOTING = {
+    "add": "add",
+    "sub": "subtract",
+    "mul": "multiply",
+    "div": "divide",
+    "rem": "remainder",
+    "max": "maximum",
+    "min": "minimum",
+    "atan2": "arctan2",
+    "nextafter": "nextafter",
+    "eq": "equal",
+    "ne": "not_equal",
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
+    "bitwise_and": "bitwise_and",
+    "bitwise_or": "bitwise_or",
+    "bitwise_xor": "bitwise_xor",
+    "shift_left": "left_shift",
+    "shift_right_arithmetic": "right_shift",
+    "shift_right_logical": "right_shift",
+}
+
+
+def _same_dtypes(fn, promoting):
+    @_functools.wraps(fn)
+    def strict(x, y):
+        dtypes = (_get_aval(x).dtype, _get_aval(y).dtype)
+        if dtypes[0] != dtypes[1]:
+            raise TypeError(
+                f"lax.{fn.__name__} requires arguments to have the same dtypes, got "
+                f"{dtypes[0].name}, {dtypes[1].name}. (Tip: fnad.numpy.{promoting} is a similar function "
+                "that does automatic type promotion on inputs.)"
+            )
+        return fn(x, y)
+
+    return strict
+
+
+for _name, _promoting in _PROMOTING.items():
+    globals()[_name] = _same_dtypes(globals()[_name], _promoting)
 
 
 def _attach_examples():
