@@ -30,6 +30,11 @@ class FnadError(Exception):
     """Base class of fnad's own errors."""
 
 
+class ShapeError(FnadError, TypeError, ValueError):
+    """Operands whose shapes do not fit the operation. A TypeError, as JAX raises for shape
+    mismatches, and a ValueError, as NumPy does, so code written for either catches it."""
+
+
 class ConcretizationError(FnadError, TypeError):
     """A Python control-flow decision (`if`, `while`, `bool()`, `int()`) needs a value that is
     only known abstractly (by shape and dtype) inside `jit`, `vmap` or `make_jaxpr`."""

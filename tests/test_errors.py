@@ -267,3 +267,20 @@ def test_lax_is_strict_about_dtypes_and_names_the_promoting_function():
     np.testing.assert_array_equal(lax.max(1, 2), 2)
     np.testing.assert_array_equal(lax.add(np.ones(2), 1.0), [2.0, 2.0])
     np.testing.assert_array_equal(fnp.add(np.ones(2, np.float32), 2.0), np.full(2, 3.0, np.float32))
+
+
+@pytest.mark.parametrize(
+    "f, args",
+    [
+        (lambda a, b: a + b, (np.ones(3), np.ones(4))),
+        (lambda a, b: lax.add(a, b), (np.ones(3), np.ones(4))),
+        (lambda a, b: a @ b, (np.ones(3), np.ones(4))),
+        (lambda a, b: fnp.concatenate([a, b[:, None]]), (np.ones(3), np.ones(4))),
+        (lambda a, b: fnp.reshape(a, (5,)), (np.ones(3), np.ones(4))),
+        (lambda a, b: a.at[:2].set(b), (np.ones(3), np.ones(4))),
+    ],
+)
+def test_shape_errors_are_type_errors_as_in_jax_and_value_errors_as_in_numpy(f, args):
+    with pytest.raises(TypeError) as info:
+        fnad.jit(f)(*args)
+    assert isinstance(info.value, ValueError) and "shape" in str(info.value)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import core
 from ..array import Array, as_numpy, as_result
-from ..core import ConcretizationError, ShapedArray, Tracer, get_aval
+from ..core import ConcretizationError, ShapedArray, ShapeError, Tracer, get_aval
 from ..primitives import elementwise as ew
 from ..primitives import indexing as ix
 from ..primitives import shape as sh
@@ -115,7 +115,7 @@ def broadcast_arrays(*args, op="broadcast_arrays"):
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: operands with shapes "
             + ", ".join(map(str, shapes))
             + " cannot be broadcast together (NumPy broadcasting aligns trailing axes; "

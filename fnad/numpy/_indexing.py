@@ -14,7 +14,7 @@ import builtins
 import numpy as np
 
 from ..array import as_array
-from ..core import Tracer, get_aval
+from ..core import ShapeError, Tracer, get_aval
 from ..lax.control_flow import fori_loop
 from ..primitives import elementwise as ew
 from ..primitives import indexing as ix
@@ -305,7 +305,7 @@ class _IndexUpdateRef:
         try:
             values = broadcast_to(values, target)
         except ValueError:
-            raise ValueError(
+            raise ShapeError(
                 f"x.at[...]: cannot broadcast the values of shape {_shape(values)} to the indexed "
                 f"shape {target} (array shape {shape})"
             ) from None

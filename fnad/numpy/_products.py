@@ -9,7 +9,7 @@ import string
 
 import numpy as np
 
-from ..core import get_aval
+from ..core import ShapeError, get_aval
 from ..primitives import elementwise as ew
 from ..primitives import indexing as ix
 from ..primitives import shape as sh
@@ -36,7 +36,7 @@ def _matmul_traced(a, b):
     if vb:
         b, sb = sh.reshape(b, sb + (1,)), sb + (1,)
     if sa[-1] != sb[-2]:
-        raise ValueError(
+        raise ShapeError(
             f"matmul: shapes {get_aval(a).shape if not va else sa[1:]} and "
             f"{sb if not vb else sb[:-1]} are not aligned: contraction sizes {sa[-1]} != {sb[-2]}"
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Primitive, ShapedArray, get_aval
+from ..core import Primitive, ShapedArray, ShapeError, get_aval
 from ..transforms.batching import move_bdim
 from ..transforms.jvp import defjvp
 from ..transforms.reverse import is_undefined
@@ -28,7 +28,7 @@ def _dot_eval(x, y, dimension_numbers):
         raise ValueError(f"dot_general: mismatched dimension_numbers {dimension_numbers}")
     for a, b in list(zip(lc, rc)) + list(zip(lb, rb)):
         if not (0 <= a < x.ndim and 0 <= b < y.ndim) or x.shape[a] != y.shape[b]:
-            raise ValueError(
+            raise ShapeError(
                 f"dot_general: incompatible shapes {x.shape} and {y.shape} for contracting dims "
                 f"{lc}/{rc} and batch dims {lb}/{rb} (sizes must match; for matmul, "
                 f"x.shape[-1] must equal y.shape[-2])"

@@ -11,7 +11,7 @@ import builtins
 import numpy as np
 
 from ..ad_util import Zero, add_any, add_any_p, broadcast_in_dim, full, tangent_aval  # noqa: F401 (add_any re-exported)
-from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
+from ..core import Primitive, ShapedArray, ShapeError, get_aval, is_float_dtype
 from ..ir import Literal
 from ..transforms.batching import move_bdim
 from ..transforms.jvp import defjvp, deflinear
@@ -26,7 +26,7 @@ def _result_shape(name, avals):
     for a in avals:
         if a.shape:
             if shape and a.shape != shape:
-                raise ValueError(
+                raise ShapeError(
                     f"{name}: operand shapes must be equal (or rank 0), got "
                     + ", ".join(str(a.shape) for a in avals)
                     + ". Hint: broadcast explicitly (fnad.numpy broadcasts for you)."

@@ -16,7 +16,7 @@ import builtins
 import numpy as np
 
 from ..ad_util import Zero, add_tangents, instantiate, tangent_aval
-from ..core import Primitive, ShapedArray, get_aval
+from ..core import Primitive, ShapedArray, ShapeError, get_aval
 from ..transforms.batching import move_bdim
 from ..transforms.jvp import deflinear
 from ..transforms.reverse import is_undefined
@@ -279,7 +279,7 @@ def _concat_eval(*avals, dimension):
                 + " (fnad.numpy promotes for you)"
             )
         if a.ndim != first.ndim or any(m != n for d, (m, n) in enumerate(zip(a.shape, first.shape)) if d != dimension):
-            raise ValueError(
+            raise ShapeError(
                 f"concatenate along axis {dimension}: operand shapes "
                 + ", ".join(str(b.shape) for b in avals)
                 + " must agree on every other axis"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ad_util import broadcast_in_dim, broadcast_in_dim_p, check_shape, full, transpose, transpose_p  # noqa: F401 (re-exported)
-from ..core import Primitive, ShapedArray, get_aval
+from ..core import Primitive, ShapedArray, ShapeError, get_aval
 from ..transforms.batching import move_bdim
 from ..transforms.jvp import defjvp, deflinear
 
@@ -58,7 +58,7 @@ reshape_p = Primitive("reshape")
 
 def _reshape_eval(a, new_sizes):
     if int(np.prod(new_sizes, dtype=np.int64)) != a.size:
-        raise ValueError(f"reshape: cannot reshape array of shape {a.shape} (size {a.size}) into shape {new_sizes}")
+        raise ShapeError(f"reshape: cannot reshape array of shape {a.shape} (size {a.size}) into shape {new_sizes}")
     return ShapedArray(new_sizes, a.dtype, a.weak_type)
 
 
