@@ -141,6 +141,35 @@ def dispatch():
     return w
 
 
+def scalar_dispatch():
+    """What users pass most: Python and NumPy scalars (learning rates, time steps), and the 0-d
+    fnad.Arrays jit returns, each through `x*y+1` and through `jit(grad(f))` of a scalar function."""
+    f = lambda x, y: x * y + 1
+    g = lambda x: x * x * x + 2 * x
+    jf, jg = fnad.jit(f), fnad.jit(fnad.grad(g))
+    kinds = {"Python float": (1.5, 2.0), "NumPy float64": (np.float64(1.5), np.float64(2.0))}
+    kinds["fnad.Array 0-d"] = tuple(jf(x, 1.0) - 1 for x in (1.5, 2.0))  # arrays fnad returns
+    if HAVE_JAX:
+        jax, jnp = _jax()
+        jjf, jjg = jax.jit(f), jax.jit(jax.grad(g))
+    workloads = []
+    for kind, (x, y) in kinds.items():
+        _check(jf(x, y), 4.0)
+        _check(jg(x), 3 * 1.5**2 + 2)
+        for name, fnad_call, numpy_call in (
+            ("x*y+1", lambda x=x, y=y: jf(x, y), lambda x=x, y=y: np.multiply(x, y) + 1),
+            ("grad(x**3+2x)", lambda x=x: jg(x), lambda x=x: np.multiply(3 * x, x) + 2),
+        ):
+            w = Workload(f"jit dispatch {name}, {kind}", "<= 0.3 us", {"fnad": fnad_call, "numpy": numpy_call})
+            if HAVE_JAX:
+                xj, yj = (jnp.asarray(x), jnp.asarray(y)) if kind == "fnad.Array 0-d" else (x, y)
+                call = (lambda: jjf(xj, yj)) if name == "x*y+1" else (lambda: jjg(xj))
+                call()
+                w.contenders["jax"] = call
+            workloads.append(w)
+    return workloads
+
+
 def mlp_step():
     """The train step of benchmarks/cold_start.py (same model, data and loss), timed warm."""
     from .cold_start import LR as lr
@@ -464,7 +493,7 @@ ALL = {
     "fused": lambda: [fused(10**6), fused(10**7)],
     "reductions": reductions,
     "matmul": lambda: [matmul()],
-    "dispatch": lambda: [dispatch()],
+    "dispatch": lambda: [dispatch(), *scalar_dispatch()],
     "mlp": lambda: [mlp_step()],
     "per_example": lambda: [per_example_grads()],
     "hvp": lambda: [hvp(1000), hvp(10**5)],

@@ -211,6 +211,15 @@ _ARRAY_TYPES = (np.ndarray, Array)  # what native entries take as they are
 _LEAF_TYPES = frozenset([*_ARRAY_TYPES, *_SCALAR_TYPES])
 
 
+def _taken_natively(x, aval):
+    """Whether native entries compiled for `aval` take argument `x` as it is (fnad_compiler.pyentry):
+    arrays of its dtype, Python scalars (traced weakly typed) and NumPy scalars of its dtype."""
+    t = type(x)
+    if t in _ARRAY_TYPES or (isinstance(x, np.generic) and t is np.dtype(aval.dtype).type):
+        return x.dtype == aval.dtype
+    return t in _SCALAR_TYPES and t is not complex
+
+
 @functools.cache
 def _positional_tree(n):
     """The pytree of (args, kwargs) for n positional leaves and no kwargs."""
@@ -523,9 +532,12 @@ class JitFunction:
                 not kwargs
                 and not self.static_argnums
                 and len(flat) == len(args)
-                and all(type(a) in _ARRAY_TYPES and a.dtype == av.dtype for a, av in zip(args, entry.in_avals))
+                and entry.int_check is None
+                and all(map(_taken_natively, args, entry.in_avals))
             ):
-                self._add_fast(tuple([(a.shape, a.dtype) for a in args]), exe, entry)
+                self._add_fast(
+                    tuple([type(a) if type(a) in _SCALAR_TYPES else (a.shape, a.dtype) for a in args]), exe, entry
+                )
         flat = [
             x if type(x) in _ARRAY_TYPES and x.dtype == a.dtype else np.asarray(x, a.dtype)
             for x, a in zip(flat, entry.in_avals)

@@ -14,12 +14,19 @@ of a table of its own (pointer-sized slots):
     guard                    address of an int64: the entry runs only while it is 0
     fallback                 the Python callable that handles every call the entry refuses
     form                     the result: a list / tuple of the outputs, or the single output itself
-    [descr of each input..]
+    int type, bool type      &PyLong_Type, &PyBool_Type
+    [descr of each input, the scalar type it takes..]
 
 The entry checks that there are no keywords, the guard is 0 and every input is an ndarray or an
 fnad.Array (exactly: the type pointer is one of the two) of the compiled ndim, shape and dtype
 (descr identity), C-contiguous and aligned, reading the PyArrayObject fields at `_PYOBJECT_LAYOUT`
-(checked on live arrays by `supported`); otherwise it returns `fallback(*args, **kwargs)`. Then it
+(checked on live arrays by `supported`). A 0-d input may instead be a scalar of exactly its table's
+scalar type: a Python float, int or bool for an input traced from one (weakly typed; its descr slot
+is then NULL, so no array matches), else the NumPy scalar type of its dtype. Floats and NumPy
+scalars are read in place (their value follows the object header); ints and bools are decoded from
+CPython's digits, up to 60 bits (`_PYLONG_LAYOUT`, checked by `scalars_supported`). Which scalar an
+input takes lives in the table, not in the code: the code is cached by IR text, which weak types do
+not change. Otherwise the entry returns `fallback(*args, **kwargs)`. Then it
 allocates the outputs as fnad.Arrays with NumPy's `PyArray_New` (from its `_ARRAY_API` table; Array
 defines no `__array_finalize__`, so no Python code runs) and clears their write flag, runs fnad_main (without the GIL when the program
 touches at least `_GIL_RELEASE_ELEMENTS` elements) and returns them in their form. Generated code is
@@ -39,7 +46,7 @@ from fnad.array import Array
 from fnad_compiler import engine, fusion
 from fnad_compiler.llvm_ir import I8, I32, I64, PTR, VOID, i32, i64, prefault
 
-__all__ = ["ENTRY", "FORMS", "add_entry", "make_entry", "supported"]
+__all__ = ["ENTRY", "FORMS", "add_entry", "make_entry", "scalars_supported", "supported"]
 
 ENTRY = "fnad_entry"
 FORMS = {"list": 0, "tuple": 1, "single": 2}  # the result forms and their codes in the table
@@ -47,7 +54,11 @@ _GIL_RELEASE_ELEMENTS = 1 << 16
 _PYOBJECT_LAYOUT = {"ob_type": 8, "data": 16, "nd": 24, "dimensions": 32, "descr": 56, "flags": 64}
 _C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
 _WRITEABLE = 0x400
-_ARRAY_TYPE, _RESULT_TYPE, _GUARD, _FALLBACK, _FORM, _DESCRS = range(6)  # table slots after the consts
+# Table slots after the consts; then two per input (its descr and the scalar type it takes).
+_ARRAY_TYPE, _RESULT_TYPE, _GUARD, _FALLBACK, _FORM, _INT_TYPE, _BOOL_TYPE, _INPUTS = range(8)
+_SCALAR_VALUE = 16  # offset of the value in a Python float and in a NumPy scalar (after the header)
+_PYLONG_LAYOUT = {"size": 16, "digits": 24, "bits": 30}  # CPython 3.11's int: signed digit count, digits
+_PYTHON_SCALAR_TYPES = {"b": bool, "i": int, "f": float, "c": complex}  # weakly typed inputs, by dtype kind
 _METH_FASTCALL_KEYWORDS = 0x80 | 0x02
 _ARRAY_API_NEW = 93  # PyArray_New's slot in NumPy's _ARRAY_API (numpy/__multiarray_api.h)
 _ARRAY_API_TYPE = 2  # &PyArray_Type's slot
@@ -102,15 +113,33 @@ def add_entry(module, jaxpr):
     for i, v in enumerate(jaxpr.invars):
         a = b.load(b.gep(args, [i64(i)], source_etype=PTR), typ=PTR)
         ob_type = field(a, "ob_type", PTR)
-        require(b.or_(b.icmp_unsigned("==", ob_type, array_type), b.icmp_unsigned("==", ob_type, result_type)))
+        is_array = b.or_(b.icmp_unsigned("==", ob_type, array_type), b.icmp_unsigned("==", ob_type, result_type))
+        if v.aval.ndim == 0:
+            array_block, scalar_block = fn.append_basic_block(), fn.append_basic_block()
+            b.cbranch(is_array, array_block, scalar_block)
+            b.position_at_end(scalar_block)
+            require(b.icmp_unsigned("==", ob_type, slot(_INPUTS + 2 * i + 1)))
+            scalar_type, int_types = slot(_INPUTS + 2 * i + 1), (slot(_INT_TYPE), slot(_BOOL_TYPE))
+            data = _scalar_data(b, fn, require, a, v.aval.dtype, scalar_type, int_types)
+            b.store(data, b.gep(ins, [i64(i)], source_etype=PTR))
+            scalar_done = b.block
+            b.position_at_end(array_block)
+        else:
+            require(is_array)
         require(b.icmp_unsigned("==", field(a, "nd", I32), i32(v.aval.ndim)))
         flags = b.and_(field(a, "flags", I32), i32(_C_CONTIGUOUS_ALIGNED))
         require(b.icmp_unsigned("==", flags, i32(_C_CONTIGUOUS_ALIGNED)))
-        require(b.icmp_unsigned("==", field(a, "descr", PTR), slot(_DESCRS + i)))
+        require(b.icmp_unsigned("==", field(a, "descr", PTR), slot(_INPUTS + 2 * i)))
         for d, size in enumerate(v.aval.shape):
             dim = b.load(b.gep(field(a, "dimensions", PTR), [i64(d)], source_etype=I64), typ=I64)
             require(b.icmp_signed("==", dim, i64(size)))
         b.store(field(a, "data", PTR), b.gep(ins, [i64(i)], source_etype=PTR))
+        if v.aval.ndim == 0:
+            joined = fn.append_basic_block()
+            b.branch(joined)
+            with b.goto_block(scalar_done):
+                b.branch(joined)
+            b.position_at_end(joined)
 
     outs = []
 
@@ -172,6 +201,53 @@ def add_entry(module, jaxpr):
         b.ret(container)
 
 
+def _scalar_data(b, fn, require, obj, dtype, scalar_type, int_types):
+    """Where the value of scalar `obj` (of the input's scalar type, checked) is, as its input's
+    dtype: in place after the header, or for a Python int or bool (`scalar_type` one of the two
+    `int_types`) decoded into a stack slot (ints of more than two digits are refused)."""
+    in_place = b.gep(obj, [i64(_SCALAR_VALUE)], source_etype=I8)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.int64), np.dtype(bool)):
+        return in_place
+    start = b.block
+    decode, done = fn.append_basic_block(), fn.append_basic_block()
+    is_python = b.or_(*[b.icmp_unsigned("==", scalar_type, t) for t in int_types])
+    b.cbranch(is_python, decode, done)
+    b.position_at_end(decode)
+    lay = _PYLONG_LAYOUT
+    size = b.load(b.gep(obj, [i64(lay["size"])], source_etype=I8), typ=I64)
+    require(b.icmp_unsigned("<=", b.add(size, i64(2)), i64(4)))  # -2 <= size <= 2
+    negative = b.icmp_signed("<", size, i64(0))
+    count = b.select(negative, b.neg(size), size)
+    value = i64(0)
+    for k in range(2):  # digit k exists when count > k; the others are never read
+        digit = fn.append_basic_block()
+        skip = fn.append_basic_block()
+        before = b.block
+        b.cbranch(b.icmp_signed(">", count, i64(k)), digit, skip)
+        b.position_at_end(digit)
+        d = b.load(b.gep(obj, [i64(lay["digits"] + 4 * k)], source_etype=I8), typ=I32)
+        with_digit = b.or_(value, b.shl(b.zext(d, I64), i64(lay["bits"] * k)))
+        b.branch(skip)
+        b.position_at_end(skip)
+        merged = b.phi(I64)
+        merged.add_incoming(value, before)
+        merged.add_incoming(with_digit, digit)
+        value = merged
+    value = b.select(negative, b.neg(value), value)
+    with b.goto_block(fn.entry_basic_block):
+        b.position_at_start(fn.entry_basic_block)
+        decoded = b.alloca(I64)
+    b.store(value if dtype == np.dtype(np.int64) else b.zext(b.icmp_signed("!=", value, i64(0)), I64), decoded)
+    decoded_block = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    data = b.phi(PTR)
+    data.add_incoming(in_place, start)
+    data.add_incoming(decoded, decoded_block)
+    return data
+
+
 # ----------------------------------------------------------------------------------------------
 # Linking: C-API addresses for generated code, and the builtin around a loaded entry
 
@@ -208,6 +284,34 @@ for _name in _C_API:
         if _name == "fnad_PyArray_New"
         else functools.partial(_pythonapi_address, _name),
     )
+
+
+@functools.cache
+def scalars_supported():
+    """Whether native entries can read scalars as the generated code does: a Python float's and a
+    NumPy scalar's value right after the object header, a Python int's (and bool's) signed digit
+    count and 30-bit digits at `_PYLONG_LAYOUT` (CPython 3.11's int; 3.12 changed it). Checked
+    on live objects; where not, scalars take the Python dispatch."""
+    lay = _PYLONG_LAYOUT
+    at = lambda obj, offset, ty: ty.from_address(id(obj) + offset).value
+    if at(1.25, _SCALAR_VALUE, ctypes.c_double) != 1.25:
+        return False
+    for value, ty in (
+        (np.float64(1.25), ctypes.c_double),
+        (np.float32(-2.5), ctypes.c_float),
+        (np.int64(-7), ctypes.c_int64),
+        (np.int8(-3), ctypes.c_int8),
+        (np.bool_(True), ctypes.c_uint8),
+    ):
+        if at(value, _SCALAR_VALUE, ty) != value:
+            return False
+    for value in (0, 1, -1, 5, (1 << 30) + 3, -(1 << 59) - 11, True, False):
+        size = at(value, lay["size"], ctypes.c_int64)
+        digits = [at(value, lay["digits"] + 4 * k, ctypes.c_uint32) for k in range(abs(size))]
+        magnitude = sum(d << (lay["bits"] * k) for k, d in enumerate(digits))
+        if abs(size) > 2 or (-magnitude if size < 0 else magnitude) != value:
+            return False
+    return True
 
 
 class _MethodDef(ctypes.Structure):
@@ -262,20 +366,28 @@ def supported():
     return type(made) is Array and made.shape == (2, 3) and made.dtype == np.int32 and made.flags.c_contiguous
 
 
-def make_entry(library, consts, in_dtypes, n_out, fallback, form="list", guard=None, name=ENTRY):
+def make_entry(library, consts, in_avals, n_out, fallback, form="list", guard=None, name=ENTRY):
     """A builtin function running `library`'s `fnad_entry` over the C-contiguous arrays `consts`:
     `f(*arrays)` returns the outputs in `form` (a key of FORMS), or `fallback(*args, **kwargs)` for
-    any call it refuses (see the module docstring). `guard`: an 8-byte ctypes object; while it is
-    nonzero every call goes to `fallback`. The builtin keeps everything it points at alive."""
+    any call it refuses (see the module docstring). `in_avals`: the inputs the code was compiled
+    for; weakly typed 0-d ones take Python scalars, the other 0-d ones also NumPy scalars. `guard`:
+    an 8-byte ctypes object; while it is nonzero every call goes to `fallback`. The builtin keeps
+    everything it points at alive."""
     if form not in FORMS or (form == "single" and n_out != 1):
         raise ValueError(f"result form {form!r} is not 'list', 'tuple' or (for one output) 'single'")
     guard = _UNGUARDED if guard is None else guard
     if ctypes.sizeof(guard) != 8:
         raise TypeError(f"the guard must be an 8-byte ctypes object, got {guard!r}")
+    inputs = []
+    for aval in in_avals:
+        dtype = np.dtype(aval.dtype)
+        python = aval.weak_type and aval.ndim == 0
+        scalar = _PYTHON_SCALAR_TYPES.get(dtype.kind) if python else dtype.type
+        inputs += [None if python else id(dtype), id(scalar) if aval.ndim == 0 and scalars_supported() else None]
     slots = (
         [c.ctypes.data for c in consts]
-        + [id(np.ndarray), id(Array), ctypes.addressof(guard), id(fallback), FORMS[form]]
-        + [id(np.dtype(d)) for d in in_dtypes]
+        + [id(np.ndarray), id(Array), ctypes.addressof(guard), id(fallback), FORMS[form], id(int), id(bool)]
+        + inputs
     )
     table = (ctypes.c_void_p * len(slots))(*slots)
     method = _MethodDef(name.encode(), library.address(ENTRY), _METH_FASTCALL_KEYWORDS, None)

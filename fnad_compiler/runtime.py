@@ -97,7 +97,7 @@ class Executable:
         return pyentry.make_entry(
             self.library,
             self._consts,
-            [a.dtype for a in self.in_avals],
+            self.in_avals,
             len(self.out_avals),
             fallback,
             form,

@@ -125,6 +125,57 @@ def test_refused_arguments_are_converted_or_the_usual_errors():
     np.testing.assert_array_equal(compiled(x[::-1], x)[0], x[::-1] * x + 1)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        (1.5, 2.0),  # Python floats: weakly typed float64
+        (3, -4),  # Python ints: weakly typed int64
+        (True, False),
+        (np.float64(1.5), np.float64(-2.0)),  # NumPy scalars: their own dtype
+        (np.float32(1.5), np.float32(2.0)),
+        (np.int32(7), np.int32(-3)),
+        (np.bool_(True), np.bool_(True)),
+        (np.arange(3, dtype=np.float32), 2.5),  # weak scalars keep the array's dtype
+        (np.arange(3, dtype=np.float32), 2),
+        (np.float32(1.5), 2.0),
+        (np.asarray(1.5), np.float64(0.5)),  # a 0-d array and a NumPy scalar of its dtype
+    ],
+)
+def test_scalar_arguments_run_without_python_as_eager(args):
+    f = lambda x, y: x * y + 1
+    jf = fnad.jit(f)
+    want = np.asarray(f(*args))  # NumPy 2 promotes Python scalars weakly, as JAX does
+    jf(*args)
+    for got in (jf(*args), jf(*args)):
+        assert type(got) is fnad.Array and got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+    assert python_frames(jf, *args) == []
+
+
+def test_python_int_arguments_of_every_size():
+    jf = fnad.jit(lambda i: i * 2 - 1)
+    for i in (0, 1, -1, 2**30 - 1, 2**30, -(2**30) - 7, 2**45 + 3, 2**60 - 1, -(2**60) + 1, 2**61, -(2**61), 2**62 - 1):
+        assert int(jf(i)) == 2 * i - 1, i  # more than 60 bits: the Python dispatch converts them
+    with pytest.raises(OverflowError):
+        jf(2**63)
+    assert python_frames(jf, -(2**60) + 1) == []
+    narrow = fnad.jit(lambda x, i: x + i)  # ints narrowed to int8 are range-checked in Python
+    x = np.zeros(2, np.int8)
+    np.testing.assert_array_equal(narrow(x, 5), [5, 5])
+    with pytest.raises(OverflowError, match="out of bounds for int8"):
+        narrow(x, 300)
+
+
+def test_scalars_of_another_kind_are_not_taken_by_an_entry():
+    jf = fnad.jit(lambda x: x / 2)
+    assert jf(np.float32(3.0)).dtype == np.float32 and jf(3.0).dtype == np.float64  # weak: float64
+    assert jf(3).dtype == np.float64 and jf(np.int32(3)).dtype == np.float64 and jf(True).dtype == np.float64
+    for arg, want in ((np.float32(3.0), np.float32(1.5)), (3.0, 1.5), (3, 1.5), (np.int32(3), 1.5)):
+        got = jf(arg)
+        assert got.dtype == np.asarray(want).dtype and got == want
+        assert python_frames(jf, arg) == []
+
+
 def test_kwargs_and_static_arguments():
     def g(x, n, scale=1.0):
         return scale * x**n
