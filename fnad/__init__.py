@@ -1,7 +1,7 @@
 """fnad: composable function transformations (grad, vmap, jit, ...) of NumPy programs, with a native
 compiler (the `fnad_compiler` package) built on llvmlite."""
 
-from . import lax, nn, numpy, optim, random, tree, tree_util
+from . import debug, lax, nn, numpy, optim, random, tree, tree_util
 from .api import (
     ShapeDtypeStruct,
     disable_jit,
@@ -25,6 +25,7 @@ from .config import config
 from .core import ConcretizationError, ShapedArray, UnexpectedTracerError
 from .custom_derivatives import custom_jvp, custom_vjp
 from .jit_dispatch import jit
+from .primitives.callbacks import pure_callback
 from .primitives.misc import stop_gradient
 
 __version__ = "0.1.0"
@@ -40,6 +41,7 @@ __all__ = [
     "config",
     "custom_jvp",
     "custom_vjp",
+    "debug",
     "device_put",
     "devices",
     "disable_jit",
@@ -58,6 +60,7 @@ __all__ = [
     "nn",
     "numpy",
     "optim",
+    "pure_callback",
     "random",
     "remat",
     "stop_gradient",

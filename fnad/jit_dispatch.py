@@ -297,7 +297,7 @@ class _IntRangeCheck:
                             {inner: known[outer] for outer, inner in pairs if type(outer) is Var and outer in known},
                             nested=True,
                         )
-                elif e.invars and all(type(v) is not Var or v in known for v in e.invars):
+                elif e.invars and not e.primitive.effectful and all(type(v) is not Var or v in known for v in e.invars):
                     outs = [Var(v.aval) for v in e.outvars]
                     eqns.append(e.replace(invars=[known[v] if type(v) is Var else v for v in e.invars], outvars=outs))
                     known.update(zip(e.outvars, outs))

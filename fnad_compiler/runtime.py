@@ -12,12 +12,13 @@ values.
 from __future__ import annotations
 
 import ctypes
+import weakref
 
 import numpy as np
 
 from fnad import timing
 from fnad.ir import pp_jaxpr
-from fnad_compiler import buffers, cache, engine, pyentry
+from fnad_compiler import buffers, cache, callbacks, engine, pyentry
 from fnad_compiler import lower as lowering
 
 __all__ = ["Executable", "compile_jaxpr"]
@@ -76,14 +77,21 @@ class Executable:
             np.ascontiguousarray(c, dtype=v.aval.dtype).reshape(v.aval.shape)
             for c, v in zip(closed.consts, jaxpr.constvars)
         ]
-        self._const_table = (ctypes.c_void_p * max(len(self._consts), 1))(*[c.ctypes.data for c in self._consts])
+        # Callback equations' Sites follow the constants in the table (fnad_compiler.callbacks).
+        self._sites = [callbacks.Site(e) for e in callbacks.site_equations(jaxpr)]
+        if self._sites:
+            weakref.finalize(self, lambda sites: [s.close() for s in sites], self._sites)
+        table = [c.ctypes.data for c in self._consts] + [s.handle for s in self._sites]
+        self._const_table = (ctypes.c_void_p * max(len(table), 1))(*table)
         self._main = library.function("fnad_main", None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
         # Results of 4 MB and more come from fnad_compiler.buffers through the Python call (a microsecond,
         # next to the time it takes to fill them); the native entry allocates smaller ones itself.
         self._allocators = [
             buffers.empty if a.size * a.dtype.itemsize >= buffers.MIN_BYTES else np.empty for a in self.out_avals
         ]
-        self.has_entry = pyentry.supported() and all(alloc is np.empty for alloc in self._allocators)
+        self.has_entry = (
+            pyentry.supported() and all(alloc is np.empty for alloc in self._allocators) and not self._sites
+        )
         if self.has_entry:  # this instance's own subclass calls the native entry directly
             self.__class__ = type("Executable", (Executable,), {"__call__": self.entry(self._checked_call)})
 
@@ -112,7 +120,11 @@ class Executable:
         outs = [alloc(a.shape, a.dtype) for alloc, a in zip(self._allocators, self.out_avals)]
         ins = (ctypes.c_void_p * max(len(arrays), 1))(*[a.ctypes.data for a in arrays])
         out_ptrs = (ctypes.c_void_p * max(len(outs), 1))(*[o.ctypes.data for o in outs])
-        self._main(ctypes.addressof(ins), ctypes.addressof(self._const_table), ctypes.addressof(out_ptrs))
+        if self._sites:
+            with callbacks.running():
+                self._main(ctypes.addressof(ins), ctypes.addressof(self._const_table), ctypes.addressof(out_ptrs))
+        else:
+            self._main(ctypes.addressof(ins), ctypes.addressof(self._const_table), ctypes.addressof(out_ptrs))
         return outs
 
     @property

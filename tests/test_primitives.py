@@ -905,6 +905,8 @@ TESTED_ELSEWHERE = {
     "custom_vjp_lin": "test_custom_derivatives.py",
     "remat": "test_checkpoint.py",
     "remat_lin": "test_checkpoint.py",
+    "debug_callback": "test_callbacks.py",
+    "pure_callback": "test_callbacks.py",
 }
 # Primitives no transform ever sees: made by a compiler pass after every transform has run.
 COMPILER_INTERNAL = {"online_max_sumexp"}

@@ -70,12 +70,37 @@ def _array_operator(f, reflected):
         if type(other) in _EAGER_OPERANDS and not is_staging():
             mine, theirs = self.view(np.ndarray), as_numpy(other)
             return as_result(numpy_call(theirs, mine) if reflected else numpy_call(mine, theirs))
+        if not isinstance(other, _OPERANDS):
+            return _unrecognized(f, self, other)
         return f(other, self) if reflected else f(self, other)
 
     return op
 
 
+def _tracer_operator(f, reflected):
+    """Tracer's operator over the fnad.numpy function `f`, deferring to unrecognized operands."""
+
+    def op(self, other):
+        if not isinstance(other, _OPERANDS):
+            return _unrecognized(f, self, other)
+        return f(other, self) if reflected else f(self, other)
+
+    return op
+
+
+def _unrecognized(f, array, other):
+    """As JAX's operators: containers are refused (convert them with fnad.numpy.asarray), other
+    types get their turn (`x == pytest.approx(1.0)` asks the approx object)."""
+    if isinstance(other, (list, tuple, set, dict)):
+        raise TypeError(
+            f"{f.__name__}: unsupported operand type {type(other).__name__} with an fnad array; "
+            f"convert it first with fnad.numpy.asarray"
+        )
+    return NotImplemented
+
+
 _EAGER_OPERANDS = frozenset([Array, np.ndarray, float, int, bool, complex])
+_OPERANDS = (np.ndarray, np.generic, float, int, complex, Tracer)
 
 
 def install_methods():
@@ -103,10 +128,10 @@ def install_methods():
         "rshift": right_shift,
     }
     for name, f in [*binary.items(), *one_sided.items()]:
-        setattr(Tracer, f"__{name}__", f)
+        setattr(Tracer, f"__{name}__", _tracer_operator(f, reflected=False))
         setattr(Array, f"__{name}__", _array_operator(f, reflected=False))
     for name, f in binary.items():
-        setattr(Tracer, f"__r{name}__", lambda self, other, f=f: f(other, self))
+        setattr(Tracer, f"__r{name}__", _tracer_operator(f, reflected=True))
         setattr(Array, f"__r{name}__", _array_operator(f, reflected=True))
     for name, f in {"neg": negative, "pos": positive, "abs": abs, "invert": invert}.items():
         setattr(Tracer, f"__{name}__", f)

@@ -67,12 +67,12 @@ from __future__ import annotations
 from llvmlite import ir
 
 from fnad.ir import ClosedJaxpr, Jaxpr
-from fnad_compiler import fusion, scratch
+from fnad_compiler import callbacks, fusion, scratch
 from fnad_compiler.engine import RELEASE
 from fnad_compiler.llvm_ir import I8, I64, PTR, VOID, extern, i64, reg_type
 
 # The families register their rules on import (`rules.scalar_rule`, `rules.opaque_rule`).
-from fnad_compiler.lower import control_flow, cumulative, dot, indexing, linalg, online, scalar, sort  # noqa: F401
+from fnad_compiler.lower import callback, control_flow, cumulative, dot, indexing, linalg, online, scalar, sort  # noqa: F401
 from fnad_compiler.lower.rules import OPAQUE, SCALAR
 from fnad_compiler.lower.scope import Scope, jaxpr_of
 
@@ -112,6 +112,11 @@ class _Lowering:
         self.entry_builder = ir.IRBuilder(main.append_basic_block("allocas"))
         self.b = ir.IRBuilder(main.append_basic_block("entry"))
         ins, consts, outs = main.args
+        # Callback equations' Sites follow the constants in the table (fnad_compiler.callbacks).
+        self.consts_table = consts
+        sites = callbacks.site_equations(jaxpr)
+        self._site_slots = {id(e): len(jaxpr.constvars) + k for k, e in enumerate(sites)}
+        self._stop = None
         table = lambda array, n: [
             self.entry_builder.load(self.entry_builder.gep(array, [i64(i)], source_etype=PTR), typ=PTR)
             for i in range(n)
@@ -128,7 +133,9 @@ class _Lowering:
         self.makes_units = sum(s.kind in (fusion.ELEMENTAL, fusion.REDUCTION) for s in top.plan.steps) >= _MIN_UNITS
         top.emit()
         self._finish_scratch()
-        self.b.ret_void()
+        if self._stop is not None:
+            self._exit(ir.IRBuilder(self._stop))
+        self._exit(self.b)
         self.entry_builder.branch(main.basic_blocks[1])
         # Long straight-line glue between units (frames, calls): optimising it gains nothing, and
         # LLVM's SLP vectoriser, dead-store elimination and code generation take time quadratic in
@@ -166,17 +173,32 @@ class _Lowering:
         self.scratch_bytes += -(-max(nbytes, 1) // scratch.ALIGN) * scratch.ALIGN
         return p
 
+    def site_slot(self, eqn):
+        """The constant-table slot of callback equation `eqn`'s Site."""
+        return self._site_slots[id(eqn)]
+
+    def stop_block(self):
+        """A block of main that returns at once (after giving the scratch block back)."""
+        if self._stop is None:
+            self._stop = self.b.function.append_basic_block("stop")
+        return self._stop
+
     def _finish_scratch(self):
-        """Give the scratch block back at the end of main; define `fnad_release`, which frees the
-        block the program keeps between calls."""
+        """Set the scratch block's size; define `fnad_release`, which frees the block the program
+        keeps between calls."""
         release = ir.IRBuilder(ir.Function(self.module, ir.FunctionType(VOID, []), RELEASE).append_basic_block())
         if self._scratch is not None:
-            slot, size, block = self._scratch
+            slot, size, _ = self._scratch
             size.initializer = i64(self.scratch_bytes)
-            _, give, free = scratch.declare(self.module)
-            self.b.call(give, [slot, block, self.b.load(size)])
-            release.call(free, [slot, release.load(size)])
+            release.call(scratch.declare(self.module)[2], [slot, release.load(size)])
         release.ret_void()
+
+    def _exit(self, b):
+        """Return from main at `b`, giving the scratch block back."""
+        if self._scratch is not None:
+            slot, size, block = self._scratch
+            b.call(scratch.declare(self.module)[1], [slot, block, b.load(size)])
+        b.ret_void()
 
 
 def _check_supported(jaxpr):
