@@ -10,6 +10,7 @@ import functools
 import inspect
 import operator
 import os
+import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -30,7 +31,7 @@ from .transforms.batching import move_bdim
 from .transforms.jaxpr_rules import batch_jaxpr, jvp_jaxpr, partial_eval_jaxpr, transpose_jaxpr
 from .transforms.reverse import is_undefined
 from .transforms.staging import trace_to_jaxpr
-from .tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_structure
+from .tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_map, tree_structure
 
 # ----------------------------------------------------------------------------------------------
 # The native guard
@@ -135,10 +136,22 @@ def _compiler():
     return fnad_compiler
 
 
-def _compile(closed):
+def _compile(closed, donated=()):
     with timing.phase("passes"):
         closed = prepare_for_compile(closed)
-    return _compiler().compile_jaxpr(closed)
+    return _compiler().compile_jaxpr(closed, donated=dict(donated))
+
+
+def _may_give_up(x, flat):
+    """Whether jit may overwrite donated leaf `x`: an fnad.Array (immutable to its users) owning its
+    memory, or viewing an array that only it holds, passed once."""
+    if type(x) is not Array or not x.flags.c_contiguous or sum(y is x for y in flat) > 1:
+        return False
+    if x.flags.owndata:
+        return True
+    base = x.base
+    # References to `base`: x's, this frame's and getrefcount's argument.
+    return type(base) is np.ndarray and base.base is None and base.flags.owndata and sys.getrefcount(base) <= 3
 
 
 def executable_for(closed):
@@ -355,10 +368,11 @@ def _invariant_operands(e):
 
 
 class _Entry:
-    __slots__ = ("closed", "exe", "fast", "form", "in_avals", "int_check", "unflatten")
+    __slots__ = ("closed", "donated", "exe", "fast", "form", "in_avals", "int_check", "unflatten")
 
     def __init__(self, closed, out_tree, in_avals, int_check=None):
         self.closed, self.in_avals, self.exe, self.int_check, self.fast = closed, in_avals, None, int_check, None
+        self.donated = None  # with donated arguments: input -> output pairs (`JitFunction._call_donating`)
         self.form = _result_form(out_tree)
         self.unflatten = operator.itemgetter(0) if self.form == "single" else out_tree.unflatten
 
@@ -376,26 +390,36 @@ class JitFunction:
     then decides (a thread that is not staging still runs the native code). Jitted functions may be
     called, and compiled, from several threads at once."""
 
-    def __init__(self, fun, static_argnums=(), static_argnames=(), cache_size=4096):
+    def __init__(
+        self, fun, static_argnums=(), static_argnames=(), cache_size=4096, donate_argnums=(), donate_argnames=()
+    ):
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.static_argnums = as_tuple(static_argnums)
         self.static_argnames = as_tuple(static_argnames)
-        if self.static_argnames:
-            try:
-                params = inspect.signature(fun).parameters
-            except (TypeError, ValueError):
-                params = None
-            if params is not None:
-                takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-                unknown = [n for n in self.static_argnames if n not in params]
-                if unknown and not takes_any:
-                    raise ValueError(
-                        f"jit: static_argnames {unknown} are not parameters of {getattr(fun, '__name__', fun)!r} "
-                        f"(its parameters: {list(params)})"
-                    )
-                if not self.static_argnums:
-                    self.static_argnums = tuple(list(params).index(n) for n in self.static_argnames if n in params)
+        self.donate_argnums, self.donate_argnames = as_tuple(donate_argnums), as_tuple(donate_argnames)
+        try:
+            params = inspect.signature(fun).parameters
+        except (TypeError, ValueError):
+            params = None
+        if self.donate_argnames and params is not None:
+            named = tuple(list(params).index(n) for n in self.donate_argnames if n in params)
+            self.donate_argnums = tuple(sorted(set(self.donate_argnums) | set(named)))
+        if set(self.donate_argnums) & set(self.static_argnums) or set(self.donate_argnames) & set(self.static_argnames):
+            raise ValueError(
+                f"jit({getattr(fun, '__name__', fun)!r}): an argument cannot be both static and donated "
+                f"(static_argnums={self.static_argnums}, donate_argnums={self.donate_argnums})"
+            )
+        if self.static_argnames and params is not None:
+            takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+            unknown = [n for n in self.static_argnames if n not in params]
+            if unknown and not takes_any:
+                raise ValueError(
+                    f"jit: static_argnames {unknown} are not parameters of {getattr(fun, '__name__', fun)!r} "
+                    f"(its parameters: {list(params)})"
+                )
+            if not self.static_argnums:
+                self.static_argnums = tuple(list(params).index(n) for n in self.static_argnames if n in params)
         self._cache: OrderedDict = OrderedDict()
         self._fast: dict = {}  # (shape, dtype) per positional array -> callable giving the result
         self._cache_size = cache_size
@@ -526,6 +550,8 @@ class JitFunction:
         if core.is_staging() or any(isinstance(x, Tracer) for x in flat):
             return entry.unflatten(jit_p.bind(*flat, jaxpr=entry.closed, name=self._name))
         exe = entry.exe
+        if self.donate_argnums or self.donate_argnames:
+            return self._call_donating(entry, args, kwargs, flat)
         if exe is None:
             exe = entry.exe = executable_for(entry.closed)
             if (
@@ -543,6 +569,54 @@ class JitFunction:
             for x, a in zip(flat, entry.in_avals)
         ]
         return entry.unflatten(list(map(as_array, exe(*flat))))
+
+    def _call_donating(self, entry, args, kwargs, flat):
+        """A call giving up the donated arguments' buffers: each donated leaf is paired with the first
+        unpaired output of its shape and dtype, which the program may compute in the leaf's buffer
+        (then the result is a view of it). Only fnad.Arrays whose memory nothing else holds are
+        given up; other donated leaves (NumPy arrays, views) are copied first, so the caller's
+        data never changes."""
+        pairs = entry.donated
+        if pairs is None:  # the same for every call of this signature (which fixes the pytrees)
+            pairs = entry.donated = self._donation_pairs(entry, args, kwargs)
+        flat = [
+            np.array(x, dtype=a.dtype) if i in pairs and not _may_give_up(x, flat) else x
+            for i, (x, a) in enumerate(zip(flat, entry.in_avals))
+        ]
+        exe = _per_jaxpr(_compile, entry.closed, tuple(pairs.items()))
+        flat = [
+            x if type(x) in _ARRAY_TYPES and x.dtype == a.dtype else np.asarray(x, a.dtype)
+            for x, a in zip(flat, entry.in_avals)
+        ]
+        outs = list(map(as_array, exe(*flat)))
+        for k, i in exe.ties.items():  # in the donated Array's buffer: that Array is the result
+            if type(flat[i]) is Array:
+                outs[k] = flat[i]
+        return entry.unflatten(outs)
+
+    def _donation_pairs(self, entry, args, kwargs):
+        """Flat input index -> output index, pairing donated leaves with outputs in order."""
+        static_pos = {i % len(args) for i in self.static_argnums if -len(args) <= i < len(args)}
+        donate = {i % len(args) for i in self.donate_argnums if -len(args) <= i < len(args)}
+        marks = (
+            tuple(tree_map(lambda _, d=i in donate: d, a) for i, a in enumerate(args) if i not in static_pos),
+            {
+                k: tree_map(lambda _, d=k in self.donate_argnames: d, v)
+                for k, v in kwargs.items()
+                if k not in self.static_argnames
+            },
+        )
+        outs = [v.aval for v in entry.closed.jaxpr.outvars]
+        pairs = {}
+        for i, donated in enumerate(tree_flatten(marks)[0]):
+            a = entry.in_avals[i]
+            k = next(
+                (k for k, o in enumerate(outs) if k not in pairs.values() and (o.shape, o.dtype) == (a.shape, a.dtype)),
+                None,
+            )
+            if donated and k is not None:
+                pairs[i] = k
+        return pairs
 
     def _add_fast(self, signature, exe, entry):
         """Calls of `signature` (positional arrays) skip `_call` from now on: through native entries
@@ -662,7 +736,7 @@ class Compiled:
         return self.exe(*args)
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=()):
+def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), donate_argnames=()):
     """Compile `fun` to native code (LLVM via `fnad_compiler/`) and return a callable with its signature.
 
     The first call with a given signature (argument pytree structure, shapes, dtypes, weak types, and
@@ -673,6 +747,10 @@ def jit(fun=None, *, static_argnums=(), static_argnames=()):
     (static values must be hashable). Usable as `@jit` or `@jit(static_argnums=...)`; composes
     with grad, vmap and the other transforms, whose results stay compiled.
     `.lower(*args).as_text()` shows the LLVM IR. `fnad.config.disable_jit` runs `fun` eagerly.
+    `donate_argnums` / `donate_argnames`: arguments whose buffers the caller gives up, as in JAX: an
+    output of the same shape and dtype may be computed in one (an update `x.at[i].set(v)` then
+    copies nothing) and is returned as a view of it, so a donated array must not be used again
+    (fnad.Arrays only; NumPy arrays are copied first and stay as they were).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> @fnad.jit
@@ -687,14 +765,23 @@ def jit(fun=None, *, static_argnums=(), static_argnames=()):
     Array([1., 8.], dtype=float64)
     """
     if fun is None:
-        return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames)
+        return lambda f: jit(
+            f,
+            static_argnums=static_argnums,
+            static_argnames=static_argnames,
+            donate_argnums=donate_argnums,
+            donate_argnames=donate_argnames,
+        )
     # Wrapping the same function with the same options again gives the same JitFunction, so its
     # traces and compiled code are reused (jax.jit shares its cache likewise).
-    key = (id(fun), as_tuple(static_argnums), as_tuple(static_argnames))
+    options = tuple(map(as_tuple, (static_argnums, static_argnames, donate_argnums, donate_argnames)))
+    key = (id(fun), *options)
     with _CACHE_LOCK:
         jitted = _JITTED.get(key)
         if jitted is None or jitted.fun is not fun:
-            jitted = _JITTED[key] = JitFunction(fun, static_argnums, static_argnames)
+            jitted = _JITTED[key] = JitFunction(
+                fun, static_argnums, static_argnames, donate_argnums=donate_argnums, donate_argnames=donate_argnames
+            )
     return jitted
 
 

@@ -26,26 +26,29 @@ __all__ = ["Executable", "compile_jaxpr"]
 _EXPORTS = ["fnad_main", pyentry.ENTRY, engine.RELEASE]
 
 
-def _program(closed):
+def _program(closed, donated=None):
     with timing.phase("lower"):
-        program = lowering.lower(closed)
+        program = lowering.lower(closed, donated)
         pyentry.add_entry(program.main, closed.jaxpr)
         return program
 
 
-def _key_text(jaxpr):
+def _key_text(jaxpr, donated):
     avals = lambda vs: ",".join(v.aval.str_short() for v in vs)
-    return f"{pp_jaxpr(jaxpr)}\nconsts:{avals(jaxpr.constvars)}\nins:{avals(jaxpr.invars)}"
+    text = f"{pp_jaxpr(jaxpr)}\nconsts:{avals(jaxpr.constvars)}\nins:{avals(jaxpr.invars)}"
+    return text + (f"\ndonated:{sorted(donated.items())}" if donated else "")
 
 
-def compile_jaxpr(closed, code_cache=None):
+def compile_jaxpr(closed, code_cache=None, donated=None):
     """Native code for a ClosedJaxpr (its consts stay referenced, not copied into the code).
-    Raises NotImplementedError naming a primitive the compiler cannot lower."""
+    `donated`: input index -> output index that may be computed in that input's buffer; the
+    executable then overwrites those inputs (see `Executable`). Raises NotImplementedError
+    naming a primitive the compiler cannot lower."""
     code_cache = cache.default_cache() if code_cache is None else code_cache
     jaxpr = closed.jaxpr
 
     def build():
-        program = _program(closed)
+        program = _program(closed, donated)
         return cache.Build(program.main, _EXPORTS, {}, program.units, 0 if program.glue_only else 3)
 
     # The key text already determines the signature; storing it too means a disk entry is only
@@ -58,17 +61,20 @@ def compile_jaxpr(closed, code_cache=None):
         "out": avals(jaxpr.outvars),
     }
     with timing.phase("cache key"):
-        key_text = _key_text(jaxpr)
+        key_text = _key_text(jaxpr, donated)
     compiled = code_cache.get_or_compile(key_text, build, signature=signature)
-    return Executable(closed, compiled.library)
+    return Executable(closed, compiled.library, lowering.ties(closed, donated) if donated else {})
 
 
 class Executable:
     """`exe(*arrays) -> list of new arrays` for the jaxpr's inputs/outputs; `exe.entry(...)` makes
-    more builtins running the same code (other result forms, fallbacks, guards)."""
+    more builtins running the same code (other result forms, fallbacks, guards). Compiled with
+    donated inputs, the outputs tied to them are computed in the inputs' own buffers (given C-
+    contiguous inputs of its dtype, the caller's memory) and returned as views of them."""
 
-    def __init__(self, closed, library):
+    def __init__(self, closed, library, ties=None):
         jaxpr = closed.jaxpr
+        self.ties = ties or {}  # output -> the donated input whose buffer holds it
         self.closed = closed
         self.library = library
         self.in_avals = [v.aval for v in jaxpr.invars]
@@ -90,7 +96,10 @@ class Executable:
             buffers.empty if a.size * a.dtype.itemsize >= buffers.MIN_BYTES else np.empty for a in self.out_avals
         ]
         self.has_entry = (
-            pyentry.supported() and all(alloc is np.empty for alloc in self._allocators) and not self._sites
+            pyentry.supported()
+            and all(alloc is np.empty for alloc in self._allocators)
+            and not self._sites
+            and not self.ties
         )
         if self.has_entry:  # this instance's own subclass calls the native entry directly
             self.__class__ = type("Executable", (Executable,), {"__call__": self.entry(self._checked_call)})
@@ -117,7 +126,10 @@ class Executable:
         if len(args) != len(self.in_avals):
             raise TypeError(f"compiled function takes {len(self.in_avals)} array(s), got {len(args)}")
         arrays = [_prepare(i, x, a) for i, (x, a) in enumerate(zip(args, self.in_avals))]
-        outs = [alloc(a.shape, a.dtype) for alloc, a in zip(self._allocators, self.out_avals)]
+        outs = [
+            arrays[self.ties[k]] if k in self.ties else alloc(a.shape, a.dtype)
+            for k, (alloc, a) in enumerate(zip(self._allocators, self.out_avals))
+        ]
         ins = (ctypes.c_void_p * max(len(arrays), 1))(*[a.ctypes.data for a in arrays])
         out_ptrs = (ctypes.c_void_p * max(len(outs), 1))(*[o.ctypes.data for o in outs])
         if self._sites:

@@ -266,3 +266,67 @@ def test_clear_cache_retraces():
     jf.clear_cache()
     np.testing.assert_array_equal(jf(x), x + 1)
     assert len(traces) == 2
+
+
+def test_donated_arguments_are_updated_in_place():
+    update = fnad.jit(lambda buf, i, v: buf.at[i].set(v), donate_argnums=0)
+    buf = fnp.zeros(1000)
+    address = np.asarray(buf).ctypes.data
+    out = update(buf, 3, 7.0)
+    assert out is buf and np.asarray(out).ctypes.data == address  # no copy: the buffer is the result
+    out = update(out, 4, 8.0)  # a chain of donations stays in the one buffer
+    assert np.asarray(out).ctypes.data == address
+    want = np.zeros(1000)
+    want[3:5] = [7.0, 8.0]
+    np.testing.assert_array_equal(out, want)
+    user = np.zeros(5)  # NumPy arrays are copied first: the caller's data never changes
+    np.testing.assert_array_equal(update(user, 1, 2.0), [0, 2, 0, 0, 0])
+    np.testing.assert_array_equal(user, np.zeros(5))
+    whole = fnp.arange(10.0)
+    view = whole[2:6]  # a view of an Array something else holds: copied too
+    np.testing.assert_array_equal(update(view, 0, -1.0), [-1, 3, 4, 5])
+    np.testing.assert_array_equal(whole, np.arange(10.0))
+    same = fnp.ones(3)
+    twice = fnad.jit(lambda a, b: (a + b, a * b), donate_argnums=(0, 1))
+    np.testing.assert_array_equal(twice(same, same)[0], [2, 2, 2])  # one array passed twice: copied
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x, y: x * 2 + y,
+        lambda x, y: x[::-1] * 2 + y,  # the output read reversed from the donated buffer
+        lambda x, y: (x.T + y.T).T @ x,
+        lambda x, y: (fnp.sin(x), x - fnp.sum(x, axis=0)),
+        lambda x, y: {"a": fnp.cumsum(x, axis=1), "b": fnp.roll(x, 1, axis=0) + y},
+    ],
+)
+def test_donated_results_equal_eager(f):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(2, 4, 4))
+    want = f(fnp.asarray(x), fnp.asarray(y))
+    for argnums in ((0,), (0, 1), (1,)):
+        jf = fnad.jit(f, donate_argnums=argnums)
+        got = jf(fnp.asarray(x), fnp.asarray(y))
+        for g, w in zip(jax_leaves(got), jax_leaves(want)):
+            np.testing.assert_allclose(g, w, rtol=1e-14, atol=1e-14)
+
+
+def jax_leaves(tree):
+    return fnad.tree_util.tree_leaves(tree)
+
+
+def test_donate_argnames_pytrees_and_errors():
+    def sgd(params, grads, lr):
+        return fnad.tree_util.tree_map(lambda p, g: p - lr * g, params, grads)
+
+    params = {"w": fnp.ones((3, 2)), "b": fnp.zeros(2)}
+    grads = {"w": fnp.full((3, 2), 0.5), "b": fnp.ones(2)}
+    step = fnad.jit(sgd, donate_argnames="params")
+    new = step(params, grads, 0.1)
+    np.testing.assert_allclose(new["w"], np.full((3, 2), 0.95))
+    np.testing.assert_allclose(new["b"], np.full(2, -0.1))
+    again = step(new, grads, 0.1)
+    np.testing.assert_allclose(again["b"], np.full(2, -0.2))
+    with pytest.raises(ValueError, match="both static and donated"):
+        fnad.jit(sgd, static_argnums=2, donate_argnums=(0, 2))

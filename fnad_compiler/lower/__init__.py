@@ -76,7 +76,7 @@ from fnad_compiler.lower import callback, control_flow, cumulative, dot, indexin
 from fnad_compiler.lower.rules import OPAQUE, SCALAR
 from fnad_compiler.lower.scope import Scope, jaxpr_of
 
-__all__ = ["Program", "lower", "supported_primitives"]
+__all__ = ["Program", "lower", "supported_primitives", "ties"]
 
 
 def supported_primitives():
@@ -96,7 +96,7 @@ _MIN_UNITS = 8  # kernels at the top level from which they are units
 class _Lowering:
     """The module: `fnad_main` runs the top-level `Scope`; shared state (names, allocations)."""
 
-    def __init__(self, closed):
+    def __init__(self, closed, donated=None):
         jaxpr = closed.jaxpr
         _check_supported(jaxpr)
         self.module = ir.Module(name="fnad")
@@ -127,7 +127,9 @@ class _Lowering:
             table(ins, len(jaxpr.invars)),
             table(consts, len(jaxpr.constvars)),
             table(outs, len(jaxpr.outvars)),
+            donated,
         )
+        self.ties = top.plan.ties
         # A small program stays one module: units would only add a module to optimise and load
         # (and llvmlite's leaks per module) where there is little to share.
         self.makes_units = sum(s.kind in (fusion.ELEMENTAL, fusion.REDUCTION) for s in top.plan.steps) >= _MIN_UNITS
@@ -253,14 +255,22 @@ class Program:
     when `fnad_main` is long glue left unoptimised (see `_Lowering`); `launches`: how many loop
     nests (kernels) main runs, in units or in its own module."""
 
-    def __init__(self, main, units, glue_only, launches):
-        self.main, self.units, self.glue_only, self.launches = main, units, glue_only, launches
+    def __init__(self, main, units, glue_only, launches, ties):
+        self.main, self.units, self.glue_only, self.launches, self.ties = main, units, glue_only, launches, ties
 
     def __str__(self):
         return "\n".join([str(self.main), *self.units.values()])
 
 
-def lower(closed):
-    """The `Program` of a ClosedJaxpr (see the module docstring)."""
-    lw = _Lowering(closed)
-    return Program(lw.module, lw.units, lw.glue_only, lw.launches + lw.names.get("kernel", -1) + 1)
+def lower(closed, donated=None):
+    """The `Program` of a ClosedJaxpr (see the module docstring). `donated`: input index -> output
+    index whose value may be computed in that input's buffer (which the caller gives up). The
+    Program's `ties` (output -> input) are the outputs that are: the caller passes such an
+    output the input's pointer."""
+    lw = _Lowering(closed, donated)
+    return Program(lw.module, lw.units, lw.glue_only, lw.launches + lw.names.get("kernel", -1) + 1, lw.ties)
+
+
+def ties(closed, donated):
+    """`lower(closed, donated).ties`, from the top-level plan alone (for code loaded from a cache)."""
+    return Scope.planned(closed.jaxpr, donated)[1].ties

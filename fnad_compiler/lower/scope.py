@@ -20,12 +20,16 @@ class Scope:
     flow get scopes of their own, emitted inside the loops/branches that run them."""
 
     def __init__(self, lw, jaxpr, ins, consts, outs, donated=None):
-        jaxpr = online.rewrite(jaxpr)  # max / sum-of-exp pairs in one pass (`online`)
-        self.lw, self.jaxpr = lw, jaxpr
-        self.plan = fusion.plan(jaxpr, SCALAR, reusable, donated, SCALAR_COST)
+        self.lw, (self.jaxpr, self.plan) = lw, Scope.planned(jaxpr, donated)
         self.given = {"input": ins, "const": consts, "output": outs}
         self.pointers = {}
         self.arena = lw.malloc(self.plan.arena_size) if self.plan.arena_size else None
+
+    @staticmethod
+    def planned(jaxpr, donated=None):
+        """The jaxpr a Scope of `jaxpr` emits and its fusion plan."""
+        jaxpr = online.rewrite(jaxpr)  # max / sum-of-exp pairs in one pass (`online`)
+        return jaxpr, fusion.plan(jaxpr, SCALAR, reusable, donated, SCALAR_COST)
 
     def __getattr__(self, name):  # module, b, fresh, malloc, entry_alloca, temporary
         return getattr(self.lw, name)

@@ -265,7 +265,7 @@ def test_in_memory_lru_keeps_what_the_python_dispatch_used_recently(monkeypatch)
     hot = fnad.jit(lambda x, s: traces.append("hot") or x * s)
     x = np.arange(3.0)
     for c in range(12):
-        assert np.array_equal(hot(x, 2.0), x * 2.0)  # a Python scalar: the Python dispatch
+        assert np.array_equal(hot(x, s=2.0), x * 2.0)  # a keyword argument: the Python dispatch
         assert np.array_equal(fnad.jit(lambda x: x - c)(x), x - c)
     assert traces == ["hot"]
 
