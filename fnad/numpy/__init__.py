@@ -8,6 +8,7 @@ import only `_core` and each other, never this package. docs/jax_differences.md 
 jax.numpy that are not here, and why."""
 
 from . import (
+    _arraylike,
     _methods,  # noqa: F401  (installs the operators and array methods of traced values)
     linalg,
 )
@@ -832,3 +833,5 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+_arraylike.install(globals())
