@@ -133,7 +133,12 @@ def test_shape_functions_match_numpy():
         (m, 1, np.array([[7], [8]]), 1),
     ]:
         close(fnp.insert(*args), np.insert(*args))
-    for args in [(m, 1), (m, np.array([0, 2]), 1), (m, slice(None, None, 2), 1), (np.arange(5), np.array([1, 0, 1, 0, 0], bool))]:
+    for args in [
+        (m, 1),
+        (m, np.array([0, 2]), 1),
+        (m, slice(None, None, 2), 1),
+        (np.arange(5), np.array([1, 0, 1, 0, 0], bool)),
+    ]:
         close(fnp.delete(*args), np.delete(*args))
     for k in range(-1, 5):
         for axes in [(0, 1), (1, 0), (2, 0)]:

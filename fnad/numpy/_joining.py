@@ -204,7 +204,7 @@ def repeat(a, repeats, axis=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.repeat(np.array([1.0, 2.0]), 2)
     Array([1., 1., 2., 2.], dtype=float64)
-    >>> fnp.repeat(np.array([[1, 2], [3, 4]]), [1, 2], axis=0)
+    >>> fnp.repeat(np.array([[1, 2], [3, 4]]), np.array([1, 2]), axis=0)
     Array([[1, 2],
            [3, 4],
            [3, 4]], dtype=int64)
@@ -385,7 +385,7 @@ def insert(arr, obj, values, axis=None):
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.insert(np.array([1, 2, 3]), 1, 9)
     Array([1, 9, 2, 3], dtype=int64)
-    >>> fnp.insert(np.array([[1, 2], [3, 4]]), [0, 2], np.array([7, 8]), axis=1)
+    >>> fnp.insert(np.array([[1, 2], [3, 4]]), np.array([0, 2]), np.array([7, 8]), axis=1)
     Array([[7, 1, 2, 8],
            [7, 3, 4, 8]], dtype=int64)
     """
@@ -448,7 +448,7 @@ def delete(arr, obj, axis=None, *, assume_unique_indices=False):
     assume_unique_indices=True (as in JAX), so the output length is known.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
-    >>> fnp.delete(np.array([1, 2, 3, 4]), [0, 2])
+    >>> fnp.delete(np.array([1, 2, 3, 4]), np.array([0, 2]))
     Array([2, 4], dtype=int64)
     >>> fnad.jit(lambda a, i: fnp.delete(a, i, assume_unique_indices=True))(np.arange(5), np.array([4, 1]))
     Array([0, 2, 3], dtype=int64)
