@@ -18,7 +18,7 @@ from .passes import prepare_for_compile
 from .transforms.staging import trace_to_jaxpr
 from .tree_util import keystr, tree_flatten_with_path, tree_unflatten
 
-__all__ = ["ExportError", "c_library"]
+__all__ = ["c_library"]  # and ExportError, the compiler's class, imported when first asked for
 
 
 def c_library(functions, *example_args, directory=".", library="fnad_export", static_argnums=(), static_argnames=()):
