@@ -7,9 +7,11 @@ writes outputs back, run with an empty environment; its results must equal fnad.
 inputs (the same code: to 1e-12). Then what the C program must see (error codes, threads, no libpython)
 and what must fail clearly in Python (bad names, directories, a missing cc)."""
 
+import importlib.util
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -402,3 +404,25 @@ def test_functions_sharing_code_in_one_library(tmp_path):
     np.testing.assert_allclose(got[:, 0], want, rtol=1e-12)
     np.testing.assert_allclose(got[:, 1], -want, rtol=1e-12)
     assert lib.declarations[1].startswith("int g(const double* in0, double* out0, double* out1,")
+
+
+def test_example_trains_from_c_like_fnad(tmp_path):
+    # examples/export_c: the exported loss and gradient, trained by train.c in a process without
+    # Python, end where fnad.jit's own gradient descent ends.
+    example = Path(__file__).resolve().parents[1] / "examples" / "export_c"
+    spec = importlib.util.spec_from_file_location("_examples_export_model", example / "export_model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main(["--quick", "--out", str(tmp_path)])
+    exe = tmp_path / "train"
+    subprocess.run(
+        ["cc", "-O2", "-o", exe, example / "train.c", f"-I{tmp_path}", f"-L{tmp_path}", "-lmlp", "-Wl,-rpath,$ORIGIN"],
+        check=True,
+    )
+    printed = _run(exe, str(out["steps"])).splitlines()
+    assert printed[1].startswith(f"loss after {out['steps']} steps: ")
+    assert float(printed[1].split()[-1]) == pytest.approx(out["loss"], rel=1e-12)
+    params = [line.split() for line in printed if line.startswith("param ")]
+    want = np.concatenate([np.ravel(leaf) for leaf in tree_leaves(out["params"])])
+    np.testing.assert_allclose([float(p[3]) for p in params], want, rtol=1e-12, atol=1e-15)
+    assert float(printed[0].split()[-1]) > 0.5 > 0.1 > out["loss"]  # it did train
