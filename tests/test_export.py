@@ -8,6 +8,7 @@ inputs (the same code: to 1e-12). Then what the C program must see (error codes,
 and what must fail clearly in Python (bad names, directories, a missing cc)."""
 
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -231,11 +232,9 @@ def built(tmp_path_factory):
     return root, data, expected, programs
 
 
-def _run(program, data, *extra, env=None):
+def _run(program, *args, env=None):
     # An environment without Python: no PYTHONPATH/PYTHONHOME, no virtualenv, nothing but what is given.
-    done = subprocess.run(
-        [program, data, *extra], env=env or {}, capture_output=True, text=True, check=False, timeout=120
-    )
+    done = subprocess.run([program, *args], env=env or {}, capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -379,7 +378,7 @@ def test_static_arguments(tmp_path):
     lib = fnad.export.c_library({"cube": power}, np.ones(4), 3, directory=tmp_path, static_argnums=1)
     assert lib.declarations == ("int cube(const double* in0, double* out0);",)
     lib = fnad.export.c_library({"square": power}, np.ones(4), 2, directory=tmp_path, static_argnames="n")
-    assert "square: power(x) with n=2" in lib.header.read_text()
+    assert "square: traced from power(x) with n=2" in lib.header.read_text()
 
 
 def test_functions_sharing_code_in_one_library(tmp_path):
@@ -425,4 +424,44 @@ def test_example_trains_from_c_like_fnad(tmp_path):
     params = [line.split() for line in printed if line.startswith("param ")]
     want = np.concatenate([np.ravel(leaf) for leaf in tree_leaves(out["params"])])
     np.testing.assert_allclose([float(p[3]) for p in params], want, rtol=1e-12, atol=1e-15)
-    assert float(printed[0].split()[-1]) > 0.5 > 0.1 > out["loss"]  # it did train
+    assert float(printed[0].split()[-1]) > 0.5 and out["loss"] < 0.1  # it did train
+
+
+def test_failed_allocation_is_an_error_code(tmp_path):
+    # A call whose scratch block cannot be allocated (address space limited below it) returns
+    # NAME_ERROR_NO_MEMORY instead of crashing; the next call, with memory, succeeds.
+    n = 1 << 21
+    f = lambda x: fnp.sum(fnp.sort(fnp.exp(x)) * fnp.cumsum(x))
+    lib = fnad.export.c_library({"f": f}, np.ones(n), directory=tmp_path, library="big")
+    scratch = int(re.search(r"uses (\d+) bytes of scratch", lib.header.read_text()).group(1))
+    assert scratch > 8 * n
+    source = tmp_path / "main.c"
+    source.write_text(
+        f"""#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include "big.h"
+int main(void) {{
+  double* x = malloc({n} * sizeof(double)), out;
+  for (int i = 0; i < {n}; i++) x[i] = 1e-6 * i;
+  long pages = 0;
+  FILE* statm = fopen("/proc/self/statm", "r");
+  if (!statm || fscanf(statm, "%ld", &pages) != 1) return 3;
+  struct rlimit low = {{pages * 4096L + {scratch // 2}, RLIM_INFINITY}}, high = {{RLIM_INFINITY, RLIM_INFINITY}};
+  setrlimit(RLIMIT_AS, &low);
+  int without = f(x, &out);
+  setrlimit(RLIMIT_AS, &high);
+  int with = f(x, &out);
+  printf("%d %d %.17g\\n", without, with, out);
+  return 0;
+}}
+"""
+    )
+    exe = tmp_path / "main"
+    subprocess.run(
+        ["cc", "-o", exe, source, f"-I{tmp_path}", f"-L{tmp_path}", "-lbig", f"-Wl,-rpath,{tmp_path}"], check=True
+    )
+    without, with_memory, value = _run(exe, env={"FNAD_NUM_THREADS": "1"}).split()
+    assert (without, with_memory) == ("2", "0")
+    x = 1e-6 * np.arange(n)
+    assert float(value) == pytest.approx(float(fnad.jit(f)(x)), rel=1e-12)
