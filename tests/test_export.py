@@ -60,7 +60,23 @@ def mlp_loss(params, x):
 
 def linalg(a, b):
     spd = a @ a.T + 4.0 * fnp.eye(a.shape[0])  # 64^3 multiply-adds: gemm in blocks on the thread pool
-    return fnp.linalg.solve(spd, b), fnp.linalg.cholesky(spd)
+    small = spd[:6, :6]
+    return (
+        fnp.linalg.solve(spd, b),
+        fnp.linalg.cholesky(spd),
+        fnp.linalg.eigh(small)[0],
+        fnp.abs(fnp.linalg.qr(small)[1]),
+        fnp.linalg.inv(small),
+        fnp.sort(b, axis=0),
+    )
+
+
+def integers(i, mask):
+    return fnp.where(mask, i * 2, -i), fnp.sum(i), fnp.logical_not(mask)
+
+
+def remat_grad(x):  # checkpoint and a custom_jvp function (relu) under grad
+    return fnad.grad(lambda v: fnp.sum(fnad.checkpoint(lambda u: fnad.nn.relu(fnp.sin(u)) * u)(v)))(x)
 
 
 def single(x, w):
@@ -93,6 +109,8 @@ EXAMPLES = {  # name -> (function, example arguments); the C program gets other 
     "with_const": (with_const, (RNG.normal(size=9),)),
     "parallel_loop": (parallel_loop, (RNG.normal(size=300_000),)),
     "many_kernels": (many_kernels, (RNG.normal(size=50),)),
+    "integers": (integers, (np.arange(-5, 7, dtype=np.int32), np.arange(12) % 3 == 0)),
+    "remat_grad": (remat_grad, (RNG.normal(size=30),)),
 }
 
 
@@ -100,7 +118,12 @@ def _inputs(args, seed):
     """Leaves of the same shapes and dtypes as `args` with other values (positive: sqrt's argument)."""
     rng = np.random.default_rng(seed)
     leaves = [np.asarray(x) for x in tree_leaves(args)]
-    return [(rng.uniform(0.5, 1.5, size=x.shape) * np.sign(x + 0.1)).astype(x.dtype) for x in leaves]
+    return [
+        rng.integers(-100, 100, size=x.shape).astype(x.dtype)
+        if x.dtype.kind in "iub"
+        else (rng.uniform(0.5, 1.5, size=x.shape) * np.sign(x + 0.1)).astype(x.dtype)
+        for x in leaves
+    ]
 
 
 def _harness(name, ins, outs):
@@ -245,6 +268,9 @@ def test_results_equal_jit(built):
         _run(exe, data)
         for j, want in enumerate(expected[name]):
             got = np.frombuffer((data / f"{name}.out{j}").read_bytes(), want.dtype).reshape(want.shape)
+            if want.dtype.kind in "iub":
+                np.testing.assert_array_equal(got, want, err_msg=f"{name} output {j}")
+                continue
             tol = 1e-12 if want.dtype == np.float64 else 1e-6
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=f"{name} output {j}")
 
@@ -302,6 +328,9 @@ def test_header_documents_every_argument(built):
     ]:
         assert line in header, line
     assert "float* out0" in (root / "single" / "single.h").read_text()
+    assert "int integers(const int32_t* in0, const bool* in1, int32_t* out0, int64_t* out1, bool* out2);" in (
+        (root / "integers" / "integers.h").read_text()
+    )
 
 
 def test_threads_give_identical_results_and_calls_are_thread_safe(built):
