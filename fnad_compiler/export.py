@@ -31,6 +31,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +40,12 @@ import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 
+from fnad.ir import ClosedJaxpr, Jaxpr
 from fnad_compiler import blas, cache, engine, parallel, scratch
 from fnad_compiler import lower as lowering
 from fnad_compiler.llvm_ir import I32, I64, PTR, i32
 
-__all__ = ["ERRORS", "CLibrary", "ExportError", "ExportedFunction", "build_library"]
+__all__ = ["ERRORS", "PYTHON_ONLY_PRIMITIVES", "CLibrary", "ExportError", "ExportedFunction", "build_library"]
 
 # Return codes of the exported functions (the header defines them as LIBRARY_OK, LIBRARY_ERROR_...).
 ERRORS = {
@@ -106,6 +108,9 @@ _C_KEYWORDS = frozenset(
 # original names are redefined in its module, see `_hand_scratch_to_main`).
 _TAKE, _GIVE = "fnad_export_scratch_take", "fnad_export_scratch_give"
 _RUNTIME_SYMBOLS = frozenset({"fnad_parallel_for", "fnad_pool_forget", "fnad_scratch_release", _TAKE, _GIVE})
+# Primitives that run Python when the program runs (JAX's names): refused by name, whatever their
+# lowering calls (`_refuse_python` also refuses any call of what only a Python process defines).
+PYTHON_ONLY_PRIMITIVES = frozenset({"pure_callback", "io_callback", "debug_callback", "callback"})
 _DECLARED = re.compile(r'^declare[^@\n]*@"?([^"(\s]+)"?\(', re.MULTILINE)
 
 
@@ -142,7 +147,11 @@ def build_library(functions, directory=".", library="fnad_export"):
     """Write `libLIBRARY.so`, `LIBRARY.h` and the runtime libraries they need into `directory`
     (created if missing) for the `ExportedFunction`s `functions`; returns a `CLibrary`."""
     functions = list(functions)
+    if not sys.platform.startswith("linux"):
+        raise ExportError(f"export writes ELF shared libraries for Linux; this is {sys.platform}")
     _check_names(functions, library)
+    for f in functions:
+        _refuse_python_primitives(f.name, f.closed.jaxpr)
     compiler = c_compiler()
     directory = _usable_directory(directory)
     entries = [_entry_module(f) for f in functions]
@@ -237,6 +246,24 @@ def _usable_directory(directory):
 def _declared(text):
     """Names of the functions an LLVM IR text declares (calls but does not define), intrinsics aside."""
     return {name for name in _DECLARED.findall(text) if not name.startswith("llvm.")}
+
+
+def _refuse_python_primitives(name, jaxpr):
+    """ExportError naming an equation (in `jaxpr` or its sub-IRs) that runs Python."""
+    stack = [jaxpr]
+    while stack:
+        for e in stack.pop().eqns:
+            if e.primitive.name in PYTHON_ONLY_PRIMITIVES:
+                where = " at {}:{}".format(*e.source[:2]) if e.source else ""
+                raise ExportError(
+                    f"{name}: '{e.primitive.name}'{where} calls Python while the program runs; a function "
+                    "with callbacks into Python cannot be exported (remove the callback, or compute its "
+                    "value with fnad operations)"
+                )
+            for value in e.params.values():
+                for v in value if isinstance(value, (tuple, list)) else (value,):
+                    if isinstance(v, (Jaxpr, ClosedJaxpr)):
+                        stack.append(v.jaxpr if isinstance(v, ClosedJaxpr) else v)
 
 
 def _refuse_python(functions, entries, units, defined):

@@ -494,3 +494,29 @@ int main(void) {{
     assert (without, with_memory) == ("2", "0")
     x = 1e-6 * np.arange(n)
     assert float(value) == pytest.approx(float(fnad.jit(f)(x)), rel=1e-12)
+
+
+def test_code_that_needs_python_is_refused(tmp_path, monkeypatch):
+    from llvmlite import ir
+
+    import fnad_compiler.export
+
+    # By primitive (the callbacks' names, here pretended by `sin`), also inside control flow ...
+    monkeypatch.setattr(fnad_compiler.export, "PYTHON_ONLY_PRIMITIVES", frozenset({"sin"}))
+    f = lambda x: lax.fori_loop(0, 3, lambda i, c: fnp.sin(c), x)
+    with pytest.raises(fnad.export.ExportError, match="f: 'sin'.*calls Python.*cannot be exported"):
+        fnad.export.c_library({"f": f}, np.ones(3), directory=tmp_path)
+    monkeypatch.undo()
+    # ... and by what the generated code calls: Python's C API, or a symbol only the process has.
+    real_lower = fnad_compiler.export.lowering.lower
+    for symbol in ("PyObject_CallObject", "fnad_PyArray_New"):
+
+        def lower_calling(closed, symbol=symbol):
+            program = real_lower(closed)
+            ir.Function(program.main, ir.FunctionType(ir.VoidType(), []), symbol)
+            return program
+
+        monkeypatch.setattr(fnad_compiler.export.lowering, "lower", lower_calling)
+        with pytest.raises(fnad.export.ExportError, match=f"calls '{symbol}', which exists only inside a Python"):
+            fnad.export.c_library({"g": fnp.cos}, np.ones(3), directory=tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing written
