@@ -123,7 +123,9 @@ def _traced(name, fun, args, static_argnums, static_argnames):
     closed = trace_to_jaxpr(flat_fun, avals, f"export({name})")
     out_pairs, _ = tree_flatten_with_path(tree_unflatten(out_tree.val, list(range(len(closed.jaxpr.outvars)))))
     outputs = [f"result{keystr(path)}" for path, _ in out_pairs]
-    title = f"{name}: traced from {getattr(fun, '__name__', type(fun).__name__)}({', '.join(labels[i] for i in dynamic)})"
+    title = (
+        f"{name}: traced from {getattr(fun, '__name__', type(fun).__name__)}({', '.join(labels[i] for i in dynamic)})"
+    )
     if static:
         title += " with " + ", ".join(f"{labels[i]}={args[i]!r:.40}" for i in sorted(static))
     return _compiler_export().ExportedFunction(name, prepare_for_compile(closed), tuple(inputs), tuple(outputs), title)
