@@ -464,7 +464,12 @@ def _objects(jobs, version):
     disk cache when it holds the text's entry with that metadata, else compiled (new units in
     parallel, as the JIT does) and stored there."""
     disk = cache.default_cache().disk
-    keys = [cache.cache_key(text, version if speed == 3 else f"{version} O{speed}") for text, _, speed, _ in jobs]
+    # Units are stored as the JIT stores them (same key, same metadata), so either reuses the other's;
+    # entries and runtimes under keys of their own: the JIT stores the same runtime texts otherwise.
+    keys = [
+        cache.cache_key(text, version if metadata.get("unit") else f"{version} export O{speed}")
+        for text, metadata, speed, _ in jobs
+    ]
     objects = []
     for key, (_, metadata, _, _) in zip(keys, jobs):
         entry = disk.get(key) if disk is not None else None
