@@ -1,7 +1,7 @@
 """fnad: composable function transformations (grad, vmap, jit, ...) of NumPy programs, with a native
 compiler (the `fnad_compiler` package) built on llvmlite."""
 
-from . import debug, lax, nn, numpy, optim, random, tree, tree_util
+from . import debug, export, lax, nn, numpy, optim, random, tree, tree_util
 from .api import (
     ShapeDtypeStruct,
     disable_jit,
@@ -46,6 +46,7 @@ __all__ = [
     "devices",
     "disable_jit",
     "eval_shape",
+    "export",
     "grad",
     "hessian",
     "jacfwd",

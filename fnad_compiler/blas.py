@@ -36,7 +36,9 @@ __all__ = [
     "TRANS",
     "declare",
     "declare_gemm",
+    "gemm_ir",
     "library",
+    "library_path",
     "openblas_corename",
     "openblas_get_num_threads",
     "openblas_set_num_threads",
@@ -72,7 +74,7 @@ _IR_TYPES = {"v": VOID, "i": I32, "c": I8, "p": PTR}
 _FLOATS = {"float32": ("s", ir.FloatType()), "float64": ("d", ir.DoubleType())}
 
 
-def _library_path():
+def library_path():
     """The scipy_openblas32 wheel's shared library, found without importing the package (its
     `__init__` reads its version through importlib.metadata: 20 ms of every process start)."""
     spec = importlib.util.find_spec("scipy_openblas32")
@@ -92,7 +94,7 @@ def _library_path():
 @functools.cache
 def library():
     """The loaded OpenBLAS (a ctypes CDLL), global so that generated code resolves its symbols."""
-    path = _library_path()
+    path = library_path()
     # Loaded single-threaded: OpenBLAS otherwise starts its workers at load, and they spin for
     # ~2^28 cycles (~0.1 s) before sleeping, taking a core from fnad's pool (a 2-thread sum of
     # 10^7 floats ran at half speed for its first ~50 calls). openblas_set_num_threads(n) still
@@ -285,8 +287,8 @@ _GEMM_FIELDS = [
 ]
 
 
-def _gemm_runtime(letter):
-    """Address of fnad_sgemm / fnad_dgemm (compiled once, through the disk cache)."""
+def gemm_ir(letter):
+    """(symbol, LLVM IR text) of `fnad_sgemm` (letter "s") or `fnad_dgemm` ("d")."""
     ty = {"s": "float", "d": "double"}[letter]
     name = f"{_PARALLEL_GEMM}{letter}gemm"
     unpack = "  %v = load %args, ptr %args\n" + "".join(
@@ -313,6 +315,12 @@ def _gemm_runtime(letter):
         .replace("ALIGN_MASK", str(-_BLOCK_ALIGN))
         .replace("FLOAT", ty)
     )
+    return name, text
+
+
+def _gemm_runtime(letter):
+    """Address of fnad_sgemm / fnad_dgemm (compiled once, through the disk cache)."""
+    name, text = gemm_ir(letter)
     library()
     compiled = cache.default_cache().get_or_compile(text, lambda: (text, [name], {}), speed_level=0)
     _GEMM_LIBRARIES.append(compiled)  # generated code keeps calling it: never released

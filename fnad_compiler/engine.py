@@ -40,6 +40,7 @@ __all__ = [
     "optimize",
     "parse",
     "register_symbol",
+    "registered_symbols",
     "target_machine",
 ]
 
@@ -213,6 +214,13 @@ def register_symbol(name, address):
         raise TypeError(f"address of {name!r} must be an int or a callable, got {address!r}")
     with _LOCK:
         _SYMBOLS[name] = address
+
+
+def registered_symbols():
+    """Names given to `register_symbol`: what generated code may call that lives in this process
+    (fnad's runtimes, Python's and NumPy's C APIs), not in a system library."""
+    with _LOCK:
+        return frozenset(_SYMBOLS)
 
 
 def _resolve(name):

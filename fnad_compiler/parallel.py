@@ -34,6 +34,7 @@ from fnad_compiler.llvm_ir import I64, PTR, VOID
 __all__ = [
     "CHUNK_TYPE",
     "PARALLEL_FOR_TYPE",
+    "RUNTIME_IR",
     "declare_parallel_for",
     "get_num_threads",
     "runtime_address",
@@ -54,7 +55,7 @@ _SPIN_HINT = {"x86_64": ("llvm.x86.sse2.pause", ""), "aarch64": ("llvm.aarch64.h
     platform.machine(), ("llvm.donothing", "")
 )
 
-_RUNTIME_IR = (
+RUNTIME_IR = (
     r"""
 %task = type { ptr, ptr, i64, i64 }   ; chunk function, its args, start, end
 
@@ -367,7 +368,7 @@ def _runtime():
             exports = ["fnad_parallel_for", "fnad_num_threads", "fnad_pool_forget"]
             library = (
                 cache.default_cache()
-                .get_or_compile(_RUNTIME_IR, lambda: (_RUNTIME_IR, exports, {}), speed_level=0)
+                .get_or_compile(RUNTIME_IR, lambda: (RUNTIME_IR, exports, {}), speed_level=0)
                 .library
             )  # small, compiled once
             os.register_at_fork(after_in_child=library.function("fnad_pool_forget", None))

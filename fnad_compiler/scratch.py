@@ -32,7 +32,7 @@ from llvmlite import ir
 from fnad_compiler import cache, engine
 from fnad_compiler.llvm_ir import I64, MADV_POPULATE_WRITE, PAGE, PREFAULT_MIN, PTR, VOID
 
-__all__ = ["ALIGN", "declare", "idle_bytes", "max_idle_bytes", "set_max_idle_bytes"]
+__all__ = ["ALIGN", "RUNTIME_IR", "declare", "idle_bytes", "max_idle_bytes", "set_max_idle_bytes"]
 
 ALIGN = 64  # bytes; offsets inside a block are multiples of this
 
@@ -49,7 +49,7 @@ _TYPES = {
     "fnad_scratch_release": ir.FunctionType(VOID, [PTR, I64]),
 }
 
-_RUNTIME_IR = f"""
+RUNTIME_IR = f"""
 @fnad_scratch_idle = global i64 0   ; bytes of blocks kept in slots, not in use by any call
 @fnad_scratch_max_idle = global i64 1073741824
 
@@ -121,7 +121,7 @@ def _library():
     with _LOCK:
         if not _RUNTIME:
             built = cache.default_cache().get_or_compile(
-                _RUNTIME_IR, lambda: (_RUNTIME_IR, list(_EXPORTS), {}), speed_level=0
+                RUNTIME_IR, lambda: (RUNTIME_IR, list(_EXPORTS), {}), speed_level=0
             )
             _RUNTIME.append(built.library)
         return _RUNTIME[0]
