@@ -97,7 +97,8 @@ def test_refused_arguments_are_converted_or_the_usual_errors():
     want = x * x + 1
     jf(x, x)
     np.testing.assert_array_equal(jf(np.arange(12.0)[::2], x), np.arange(12.0)[::2] * x + 1)  # not contiguous
-    np.testing.assert_array_equal(jf(x.tolist(), x), want)  # a list
+    with pytest.raises(TypeError, match="unsupported operand type list"):  # a list is a pytree of scalars, as in JAX
+        jf(x.tolist(), x)
     np.testing.assert_array_equal(jf(x.astype(np.float32), x), want)  # other dtype: retraced
     np.testing.assert_array_equal(jf(2.0, x), 2 * x + 1)  # Python scalar
     np.testing.assert_array_equal(jf(np.float64(2.0), x), 2 * x + 1)  # NumPy scalar

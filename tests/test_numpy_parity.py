@@ -15,7 +15,8 @@ import fnad
 import fnad.numpy as fnp
 
 # ---------------------------------------------------------------------------------------------
-# Example arguments. Arrays (also inside lists) become jit arguments; everything else is static.
+# Example arguments. Arrays (also inside lists) become jit arguments, except `const(...)` ones;
+# everything else is static.
 
 X = np.array([[0.5, -1.5, 2.0], [3.25, -0.0, 1.0]])
 Y = np.array([[2.0, 0.25, -3.0], [1.5, 4.0, -0.0]])
@@ -35,6 +36,14 @@ SORTED = np.array([-1.0, 0.0, 0.0, 2.5, 7.0])
 
 def case(*args, **kwargs):
     return args, kwargs
+
+
+class Const(np.ndarray):
+    """An array argument that stays a constant under jit (indices that fix an output's shape)."""
+
+
+def const(values):
+    return np.asarray(values).view(Const)
 
 
 UNARY_FLOAT = [
@@ -215,7 +224,7 @@ CASES.update(
         "split": [case(X, 3, axis=1)],
         "array_split": [case(V, 2)],
         "tile": [case(V, (2, 2))],
-        "repeat": [case(X, 2, axis=0), case(V, np.array([1, 0, 2]))],
+        "repeat": [case(X, 2, axis=0), case(V, const([1, 0, 2]))],
         "flip": [case(X), case(X, 1)],
         "fliplr": [case(X)],
         "flipud": [case(X)],
@@ -290,8 +299,8 @@ CASES.update(
         "argpartition": [case(EDGE, 4), case(X, 0, axis=0)],
         "lexsort": [case((np.array([1, 2, 1, 0]), np.array([0, 0, -1, 0])))],
         "append": [case(X, V), case(X, Y, axis=0)],
-        "insert": [case(X, 1, V, axis=0), case(V, np.array([0, 2]), W[:2])],
-        "delete": [case(X, 1, axis=1), case(V, np.array([0, 2]))],
+        "insert": [case(X, 1, V, axis=0), case(V, const([0, 2]), W[:2])],
+        "delete": [case(X, 1, axis=1), case(V, const([0, 2]))],
         "rot90": [case(X), case(X, 3)],
         "block": [case([[X, X], [Y, Y]])],
         "concat": [case([X, Y], axis=1)],
@@ -488,6 +497,8 @@ def _resolve(name):
 
 def _split_arrays(tree, arrays):
     """The tree with each NumPy array replaced by its index in `arrays` (a jit argument)."""
+    if type(tree) is Const:
+        return tree.view(np.ndarray)
     if isinstance(tree, np.ndarray):
         arrays.append(tree)
         return _Slot(len(arrays) - 1)
