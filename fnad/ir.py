@@ -114,6 +114,29 @@ class ClosedJaxpr:
         return self is other
 
 
+def axis_names_in_params(params):
+    """The named axes that the sub-IRs among `params` communicate over (their collectives'): the
+    `axis_names` rule of the primitives holding sub-IRs (control flow, calls), so that a vmap binding
+    such a name batches them even when none of their operands is batched."""
+    names = []
+    for value in params.values():
+        for sub in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(sub, ClosedJaxpr):
+                names.extend(n for n in _axis_names_of(sub) if n not in names)
+    return tuple(names)
+
+
+def _axis_names_of(closed):
+    names = closed.derived.get(axis_names_in_params)
+    if names is None:
+        names = []
+        for e in closed.jaxpr.eqns:
+            if e.primitive.axis_names is not None:
+                names.extend(n for n in e.primitive.axis_names(e.params) if n not in names)
+        names = closed.derived.setdefault(axis_names_in_params, tuple(names))
+    return names
+
+
 # ----------------------------------------------------------------------------------------------
 # Printer
 
@@ -271,6 +294,7 @@ def rewrite(jaxpr):
                 and all(type(a) is Literal for a in invars)
                 and e.outvars[0].aval.shape == ()
                 and not any(True for _ in _sub_jaxprs(params))
+                and prim.axis_names is None  # a collective's value depends on the other lanes
             ):
                 aval = e.outvars[0].aval
                 rename[e.outvars[0]] = Literal(

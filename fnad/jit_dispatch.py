@@ -22,7 +22,7 @@ from .api_util import as_tuple, flatten_fun, without_static
 from .array import Array, as_array
 from .config import config
 from .core import Tracer, get_aval, is_masked_array, masked_array_error
-from .ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed, eval_jaxpr
+from .ir import ClosedJaxpr, Jaxpr, Var, axis_names_in_params, dce, eval_closed, eval_jaxpr
 from .passes import prepare_for_compile
 from .primitives.calls import jit_p
 from .primitives.elementwise import convert_element_type_p
@@ -514,7 +514,12 @@ class JitFunction:
         entry, flat = self._entry(args, kwargs)
         if entry.int_check is not None:
             entry.int_check(flat)
-        if core.is_staging() or any(isinstance(x, Tracer) for x in flat):
+        if (
+            core.is_staging()
+            or any(isinstance(x, Tracer) for x in flat)
+            or axis_names_in_params({"jaxpr": entry.closed})
+        ):
+            # (a body with collectives goes to the vmap or shard_map binding their axis names)
             return entry.unflatten(jit_p.bind(*flat, jaxpr=entry.closed, name=self._name))
         exe = entry.exe
         if exe is None:
