@@ -119,11 +119,29 @@ def axis_names_in_params(params):
     `axis_names` rule of the primitives holding sub-IRs (control flow, calls), so that a vmap binding
     such a name batches them even when none of their operands is batched."""
     names = []
+    for sub in _sub_closed(params):
+        names.extend(n for n in _axis_names_of(sub) if n not in names)
+    return tuple(names)
+
+
+def runs_in_python(closed):
+    """Whether `closed` holds (at any depth) a primitive that must run in Python (`runs_in_python`):
+    `jit` then evaluates it op by op rather than compiling it."""
+    found = closed.derived.get(runs_in_python)
+    if found is None:
+        found = any(
+            e.primitive.runs_in_python or any(runs_in_python(sub) for sub in _sub_closed(e.params))
+            for e in closed.jaxpr.eqns
+        )
+        closed.derived[runs_in_python] = found
+    return found
+
+
+def _sub_closed(params):
     for value in params.values():
         for sub in value if isinstance(value, (tuple, list)) else (value,):
             if isinstance(sub, ClosedJaxpr):
-                names.extend(n for n in _axis_names_of(sub) if n not in names)
-    return tuple(names)
+                yield sub
 
 
 def _axis_names_of(closed):

@@ -909,6 +909,7 @@ TESTED_ELSEWHERE = {
         ["psum", "pmax", "pmin", "all_gather", "psum_scatter", "all_to_all", "ppermute", "axis_index"],
         "test_collectives.py",
     ),
+    "shard_map": "test_distributed.py",
 }
 # Primitives no transform ever sees: made by a compiler pass after every transform has run.
 COMPILER_INTERNAL = {"online_max_sumexp"}
@@ -924,9 +925,12 @@ _COLLECTIVE = (
     "a collective over a vmap's axis is batched away before compiling; over shard_map's processes, "
     "jit runs an IR holding one op by op, through mpi4py (native MPI calls are not written yet, issue 16)"
 )
-NOT_COMPILED = dict.fromkeys(
-    ["psum", "pmax", "pmin", "all_gather", "psum_scatter", "all_to_all", "ppermute", "axis_index"], _COLLECTIVE
-)
+NOT_COMPILED = {
+    **dict.fromkeys(
+        ["psum", "pmax", "pmin", "all_gather", "psum_scatter", "all_to_all", "ppermute", "axis_index"], _COLLECTIVE
+    ),
+    "shard_map": "it runs in Python (runs_in_python): its collectives call MPI through mpi4py",
+}
 
 
 def all_primitives():
