@@ -29,6 +29,12 @@ def smap(f, in_specs=SPLIT, out_specs=SPLIT):
     return fnad.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs)
 
 
+def say(line):
+    """One line to stdout in one write (the processes' outputs share mpiexec's stdout)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def close(a, b, what):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12, err_msg=what)
 
@@ -98,18 +104,18 @@ def failure():
     if me == 1:
         raise ValueError("boom on process 1")
     smap(lambda x: lax.psum(x, "data"), out_specs=P())(block(me))  # waits for process 1
-    print("process 0 was not stopped", flush=True)
+    say("process 0 was not stopped")
 
 
 def debug_mismatch():
     try:
         smap(lambda x: lax.psum(x, "data"), out_specs=P())(np.ones(2 + me))
     except fnad.distributed.CollectiveMismatchError as e:
-        print("mismatch:", e, flush=True)
+        say(f"mismatch: {e}")
     try:
         smap(lambda x: x * 1.0, out_specs=P())(block(me))
     except fnad.distributed.CollectiveMismatchError as e:
-        print("replicated:", e, flush=True)
+        say(f"replicated: {e}")
 
 
 def two_axes():
@@ -134,4 +140,4 @@ SCENARIOS = {
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]]()
-    sys.stdout.write(f"ok {me} of {n}\n")
+    say(f"ok {me} of {n}")
