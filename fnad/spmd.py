@@ -21,9 +21,10 @@ import numpy as np
 
 from .ad_util import Zero, tangent_aval, zero_cotangents
 from .api_util import flatten_fun
-from .core import Primitive, bind_axis_names, get_aval
+from .core import Primitive, bind_axis_names, get_aval, is_staging
 from .distributed import debug_collectives
-from .ir import axis_names_in_params, eval_closed
+from .ir import ClosedJaxpr, Jaxpr, Literal, Var, axis_names_in_params, eval_closed
+from .jit_dispatch import executable_for
 from .primitives.collectives import psum
 from .primitives.elementwise import div, scalar_like
 from .sharding import Mesh, PartitionSpec
@@ -37,6 +38,7 @@ from .transforms.jaxpr_rules import (
     transpose_jaxpr,
 )
 from .transforms.reverse import is_undefined
+from .transforms.staging import trace_to_jaxpr
 from .tree_util import tree_flatten, tree_leaves, tree_structure, tree_unflatten
 
 shard_map_p = Primitive("shard_map", multiple_results=True)
@@ -56,9 +58,9 @@ def _unmentioned(mesh, names):
     return tuple(n for n in mesh.axis_names if n not in names)
 
 
-def _impl(*args, jaxpr, mesh, in_names, out_names):
+def _impl(*args, jaxpr, mesh, in_names, out_names, compiled):
     with _mesh_axes(mesh):
-        outs = eval_closed(jaxpr, *args)
+        outs = _run_compiled(jaxpr, args) if compiled else eval_closed(jaxpr, *args)
         if debug_collectives():
             groups = mesh.groups()
             for i, (o, names) in enumerate(zip(outs, out_names)):
@@ -68,6 +70,69 @@ def _impl(*args, jaxpr, mesh, in_names, out_names):
 
 
 shard_map_p.impl = _impl
+
+
+def _talks(e):
+    """Whether equation `e` communicates (a collective, or holds one): it runs in Python, by bind."""
+    p = e.primitive
+    return p.runs_in_python or (p.axis_names is not None and bool(p.axis_names(e.params)))
+
+
+def _compiled_plan(closed):
+    """The body of a shard_map staged by jit, as steps run in order: each maximal run of equations
+    that do not communicate, compiled to native code (`("native", executable, inputs, outputs)`),
+    and each communicating equation (`("bind", eqn)`), run by its impl (MPI through mpi4py).
+    Made once per body IR (kept on it)."""
+    plan = closed.derived.get(_compiled_plan)
+    if plan is not None:
+        return plan
+    jaxpr = closed.jaxpr
+    last_use = {}
+    for i, e in enumerate(jaxpr.eqns):
+        for v in e.invars:
+            if type(v) is Var:
+                last_use[v] = i
+    for v in jaxpr.outvars:
+        if type(v) is Var:
+            last_use[v] = len(jaxpr.eqns)
+    plan, run = [], []
+
+    def flush(end):
+        if not run:
+            return
+        defined = {v for e in run for v in e.outvars}
+        inputs = list(dict.fromkeys(v for e in run for v in e.invars if type(v) is Var and v not in defined))
+        outputs = [v for e in run for v in e.outvars if last_use.get(v, -1) >= end]
+        if outputs:
+            exe = executable_for(ClosedJaxpr(Jaxpr([], inputs, run, outputs), []))
+            plan.append(("native", exe, inputs, outputs))
+        run.clear()
+
+    for i, e in enumerate(jaxpr.eqns):
+        if _talks(e):
+            flush(i)
+            plan.append(("bind", e))
+        else:
+            run.append(e)
+    flush(len(jaxpr.eqns))
+    return closed.derived.setdefault(_compiled_plan, plan)
+
+
+def _run_compiled(closed, args):
+    env = dict(zip(closed.jaxpr.constvars, closed.consts))
+    env.update(zip(closed.jaxpr.invars, args))
+    read = lambda a: env[a] if type(a) is not Literal else a.val
+    for step in _compiled_plan(closed):
+        if step[0] == "native":
+            _, exe, inputs, outputs = step
+            env.update(zip(outputs, exe(*[np.asarray(read(v), v.aval.dtype) for v in inputs])))
+        else:
+            e = step[1]
+            out = e.primitive.bind(*map(read, e.invars), **e.params)
+            env.update(zip(e.outvars, out if e.primitive.multiple_results else [out]))
+    return [read(v) for v in closed.jaxpr.outvars]
+
+
 shard_map_p.abstract_eval = lambda *avals, jaxpr, **params: jaxpr.out_avals
 
 
@@ -82,7 +147,7 @@ def _jvp_parts(closed, nonzeros, mesh):
     return known, unknown, out_unknown, out_nz
 
 
-def _jvp(primals, tangents, jaxpr, mesh, in_names, out_names):
+def _jvp(primals, tangents, jaxpr, mesh, in_names, out_names, compiled):
     nonzeros = tuple(type(t) is not Zero for t in tangents)
     known, unknown, out_unknown, out_nz = _jvp_parts(jaxpr, nonzeros, mesh)
     n_out = len(jaxpr.out_avals)
@@ -94,6 +159,7 @@ def _jvp(primals, tangents, jaxpr, mesh, in_names, out_names):
             *primals,
             jaxpr=known,
             mesh=mesh,
+            compiled=compiled,
             in_names=in_names,
             out_names=tuple(n for n, u in zip(out_names + tuple(tangent_names), out_unknown) if not u)
             + (every_axis,) * n_res,
@@ -108,6 +174,7 @@ def _jvp(primals, tangents, jaxpr, mesh, in_names, out_names):
                 *[t for t in tangents if type(t) is not Zero],
                 jaxpr=unknown,
                 mesh=mesh,
+                compiled=compiled,
                 in_names=(every_axis,) * len(residuals) + tuple(n for n, nz in zip(in_names, nonzeros) if nz),
                 out_names=tuple(n for n, u in zip(out_names + tuple(tangent_names), out_unknown) if u),
             )
@@ -123,8 +190,6 @@ def _transpose_body(closed, linear, mesh, in_names, out_names):
     """The transposed body: output cotangents shared among the processes over which the output is
     replicated, the body transposed, input cotangents summed over the processes over which the
     input is replicated (the derivative of the global function)."""
-    from .transforms.staging import trace_to_jaxpr
-
     with _mesh_axes(mesh):
         t_closed = transpose_jaxpr(closed, linear)
         n_res = linear.count(False)
@@ -148,7 +213,7 @@ def _transpose_body(closed, linear, mesh, in_names, out_names):
         return trace_to_jaxpr(fun, avals, "transpose_shard_map")
 
 
-def _transpose(cts, *args, jaxpr, mesh, in_names, out_names):
+def _transpose(cts, *args, jaxpr, mesh, in_names, out_names, compiled):
     linear = tuple(is_undefined(a) for a in args)
     cts = zero_cotangents(cts, jaxpr.out_avals)
     t_closed = _transpose_body(jaxpr, linear, mesh, in_names, out_names)
@@ -159,6 +224,7 @@ def _transpose(cts, *args, jaxpr, mesh, in_names, out_names):
             *cts,
             jaxpr=t_closed,
             mesh=mesh,
+            compiled=compiled,
             in_names=(every_axis,) * linear.count(False) + out_names,
             out_names=tuple(n for n, lin in zip(in_names, linear) if lin),
         )
@@ -166,11 +232,11 @@ def _transpose(cts, *args, jaxpr, mesh, in_names, out_names):
     return [next(outs) if lin else None for lin in linear]
 
 
-def _batch(vals, dims, jaxpr, mesh, in_names, out_names, axis_size):
+def _batch(vals, dims, jaxpr, mesh, in_names, out_names, compiled, axis_size):
     vals = [v if d is None else move_bdim(v, d, 0, axis_size) for v, d in zip(vals, dims)]
     with _mesh_axes(mesh):
         batched = batch_jaxpr(jaxpr, tuple(d is not None for d in dims), axis_size, True)[0]
-    outs = shard_map_p.bind(*vals, jaxpr=batched, mesh=mesh, in_names=in_names, out_names=out_names)
+    outs = shard_map_p.bind(*vals, jaxpr=batched, mesh=mesh, in_names=in_names, out_names=out_names, compiled=compiled)
     return outs, [0] * len(outs)
 
 
@@ -256,6 +322,8 @@ def shard_map(f=None, /, mesh=None, in_specs=None, out_specs=None, *, check_vma=
             jaxpr=closed,
             mesh=mesh,
             in_names=((),) * len(consts) + tuple(in_names),
+            # staged by jit: run its body compiled between the collectives; eagerly, op by op
+            compiled=is_staging(),
             out_names=tuple(out_names),
         )
         return tree_unflatten(out_tree, outs)

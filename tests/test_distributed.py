@@ -151,3 +151,17 @@ def test_fnad_imports_and_runs_without_mpi4py():
     )
     assert out.returncode == 0, out.stderr
     assert "mpi4py is not installed" in out.stdout and "fnad[mpi]" in out.stdout
+
+
+def test_jit_of_shard_map_compiles_the_body_between_collectives():
+    from fnad.spmd import _compiled_plan
+
+    def f(w, x):
+        return lax.pmean(fnad.grad(lambda w: fnp.mean(fnp.tanh(x @ w) ** 2))(w), "data")
+
+    sharded = fnad.shard_map(f, mesh=MESH, in_specs=(P(), P("data")), out_specs=P())
+    w, x = np.linspace(-1, 1, 12).reshape(4, 3), np.linspace(0, 1, 20).reshape(5, 4)
+    np.testing.assert_allclose(fnad.jit(sharded)(w, x), sharded(w, x), rtol=1e-12)
+    (eqn,) = fnad.make_jaxpr(sharded)(w, x).jaxpr.eqns
+    assert eqn.params["compiled"]  # staged: native code up to the pmean, which runs through the process group
+    assert [step[0] for step in _compiled_plan(eqn.params["jaxpr"])] == ["native", "bind"]
