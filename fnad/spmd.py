@@ -25,6 +25,7 @@ from .core import Primitive, bind_axis_names, get_aval, is_staging
 from .distributed import debug_collectives
 from .ir import ClosedJaxpr, Jaxpr, Literal, Var, axis_names_in_params, eval_closed
 from .jit_dispatch import executable_for
+from .native_collectives import native_body
 from .primitives.collectives import psum
 from .primitives.elementwise import div, scalar_like
 from .sharding import Mesh, PartitionSpec
@@ -60,7 +61,7 @@ def _unmentioned(mesh, names):
 
 def _impl(*args, jaxpr, mesh, in_names, out_names, compiled):
     with _mesh_axes(mesh):
-        outs = _run_compiled(jaxpr, args) if compiled else eval_closed(jaxpr, *args)
+        outs = _run_compiled(jaxpr, mesh, args) if compiled else eval_closed(jaxpr, *args)
         if debug_collectives():
             groups = mesh.groups()
             for i, (o, names) in enumerate(zip(outs, out_names)):
@@ -78,14 +79,20 @@ def _talks(e):
     return p.runs_in_python or (p.axis_names is not None and bool(p.axis_names(e.params)))
 
 
-def _compiled_plan(closed):
-    """The body of a shard_map staged by jit, as steps run in order: each maximal run of equations
-    that do not communicate, compiled to native code (`("native", executable, inputs, outputs)`),
-    and each communicating equation (`("bind", eqn)`), run by its impl (MPI through mpi4py).
-    Made once per body IR (kept on it)."""
+def _compiled_plan(closed, mesh):
+    """The body of a shard_map staged by jit, as steps run in order, made once per body IR (kept on
+    it): under MPI, when every collective of the body has a native form, one native program calling
+    MPI itself (`_native_body`); else each maximal run of equations that do not communicate compiled
+    to native code, and each communicating equation run by its impl (MPI through mpi4py). A native
+    step is `("native", executable, inputs, outputs, extra arguments)`, the other `("bind", eqn)`."""
     plan = closed.derived.get(_compiled_plan)
     if plan is not None:
         return plan
+    native = native_body(closed, mesh.groups())
+    if native is not None:
+        body, handles = native
+        plan = [("native", executable_for(body), closed.jaxpr.invars, closed.jaxpr.outvars, handles)]
+        return closed.derived.setdefault(_compiled_plan, plan)
     jaxpr = closed.jaxpr
     last_use = {}
     for i, e in enumerate(jaxpr.eqns):
@@ -105,7 +112,7 @@ def _compiled_plan(closed):
         outputs = [v for e in run for v in e.outvars if last_use.get(v, -1) >= end]
         if outputs:
             exe = executable_for(ClosedJaxpr(Jaxpr([], inputs, run, outputs), []))
-            plan.append(("native", exe, inputs, outputs))
+            plan.append(("native", exe, inputs, outputs, ()))
         run.clear()
 
     for i, e in enumerate(jaxpr.eqns):
@@ -118,14 +125,14 @@ def _compiled_plan(closed):
     return closed.derived.setdefault(_compiled_plan, plan)
 
 
-def _run_compiled(closed, args):
+def _run_compiled(closed, mesh, args):
     env = dict(zip(closed.jaxpr.constvars, closed.consts))
     env.update(zip(closed.jaxpr.invars, args))
     read = lambda a: env[a] if type(a) is not Literal else a.val
-    for step in _compiled_plan(closed):
+    for step in _compiled_plan(closed, mesh):
         if step[0] == "native":
-            _, exe, inputs, outputs = step
-            env.update(zip(outputs, exe(*[np.asarray(read(v), v.aval.dtype) for v in inputs])))
+            _, exe, inputs, outputs, extra = step
+            env.update(zip(outputs, exe(*[np.asarray(read(v), v.aval.dtype) for v in inputs], *extra)))
         else:
             e = step[1]
             out = e.primitive.bind(*map(read, e.invars), **e.params)

@@ -49,7 +49,13 @@ _SYMBOLS = {}  # name -> address or zero-argument callable returning one (resolv
 _LIBRARY_IDS = itertools.count()
 # Importing these makes every symbol generated code may call resolvable (OpenBLAS, parallel runtime,
 # Python and NumPy C API), so that code from the disk cache loads even where nothing built IR.
-_RUNTIME_PROVIDERS = ("fnad_compiler.blas", "fnad_compiler.parallel", "fnad_compiler.pyentry", "fnad_compiler.scratch")
+_RUNTIME_PROVIDERS = (
+    "fnad_compiler.blas",
+    "fnad_compiler.mpi",
+    "fnad_compiler.parallel",
+    "fnad_compiler.pyentry",
+    "fnad_compiler.scratch",
+)
 RELEASE = "fnad_release"  # exported by libraries that keep memory between calls (see NativeLibrary)
 
 

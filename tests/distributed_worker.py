@@ -59,6 +59,34 @@ def collectives(run):
     close(out, x + me, "axis_index")
 
 
+def native_plans():
+    """Under jit, a body whose collectives all have a native form is one native program calling MPI;
+    one with ppermute runs it through mpi4py between native segments."""
+    from fnad.spmd import _compiled_plan
+
+    def plan(f, x):
+        (eqn,) = fnad.make_jaxpr(f)(x).jaxpr.eqns
+        fnad.jit(f)(x)
+        return [step[0] for step in _compiled_plan(eqn.params["jaxpr"], mesh)]
+
+    x = block(me, (n, 2))
+    every = smap(
+        lambda x: (
+            lax.psum(x, "data"),
+            lax.pmax(x, "data"),
+            lax.all_gather(x, "data", axis=1),
+            lax.all_to_all(x, "data", 0, 1),
+            lax.psum_scatter(x, "data"),
+            x * lax.axis_index("data"),
+        )
+    )
+    assert plan(every, x) == ["native"], plan(every, x)
+    for a, b in zip(fnad.jit(every)(x), every(x)):
+        close(a, b, "native program against eager")
+    shifted = smap(lambda x: lax.ppermute(x * 2.0, "data", [(0, 1)]) + 1.0)
+    assert plan(shifted, x) == ["native", "bind", "native"], plan(shifted, x)
+
+
 def derivatives(run):
     """Gradients are those of the global function (as JAX's shard_map)."""
     x, blocks = block(me), np.stack([block(p) for p in range(n)])
@@ -130,7 +158,7 @@ def two_axes():
 
 
 SCENARIOS = {
-    "collectives": lambda: (collectives(lambda f: f), collectives(fnad.jit)),
+    "collectives": lambda: (collectives(lambda f: f), collectives(fnad.jit), native_plans()),
     "derivatives": lambda: (derivatives(lambda f: f), derivatives(fnad.jit)),
     "data_parallel_step": data_parallel_step,
     "failure": failure,

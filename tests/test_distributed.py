@@ -164,4 +164,4 @@ def test_jit_of_shard_map_compiles_the_body_between_collectives():
     np.testing.assert_allclose(fnad.jit(sharded)(w, x), sharded(w, x), rtol=1e-12)
     (eqn,) = fnad.make_jaxpr(sharded)(w, x).jaxpr.eqns
     assert eqn.params["compiled"]  # staged: native code up to the pmean, which runs through the process group
-    assert [step[0] for step in _compiled_plan(eqn.params["jaxpr"])] == ["native", "bind"]
+    assert [step[0] for step in _compiled_plan(eqn.params["jaxpr"], MESH)] == ["native", "bind"]

@@ -911,8 +911,9 @@ TESTED_ELSEWHERE = {
     ),
     "shard_map": "test_distributed.py",
 }
-# Primitives no transform ever sees: made by a compiler pass after every transform has run.
-COMPILER_INTERNAL = {"online_max_sumexp"}
+# Primitives no transform ever sees: made by a compiler pass after every transform has run (the MPI
+# calls by the native form of a jitted shard_map's body, fnad/native_collectives.py).
+COMPILER_INTERNAL = {"online_max_sumexp", "mpi_allreduce", "mpi_allgather", "mpi_alltoall"}
 # Primitives with no array operands: vmap never calls their batching rule.
 NO_OPERANDS = {"iota", "axis_index"}
 # Primitives without a jvp rule, and why.
