@@ -165,3 +165,19 @@ def test_jit_of_shard_map_compiles_the_body_between_collectives():
     (eqn,) = fnad.make_jaxpr(sharded)(w, x).jaxpr.eqns
     assert eqn.params["compiled"]  # staged: native code up to the pmean, which runs through the process group
     assert [step[0] for step in _compiled_plan(eqn.params["jaxpr"], MESH)] == ["native", "bind"]
+
+
+@needs_mpi
+def test_example_trains_data_parallel_to_the_accuracy_of_one_process():
+    def accuracy(n):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        cmd = [shutil.which("mpiexec"), "-n", str(n), sys.executable, "examples/train_mlp.py", "--distributed"]
+        out = subprocess.run(
+            [*cmd, "--epochs", "2"], check=False, capture_output=True, text=True, timeout=300, env=env, cwd=ROOT
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert out.stdout.count("test accuracy") == 1, out.stdout  # printed by process 0 only
+        return float(re.search(r"test accuracy: ([0-9.]+)", out.stdout).group(1))
+
+    one, two = accuracy(1), accuracy(2)
+    assert one == two and one > 0.8
