@@ -257,6 +257,16 @@ def bound_axis(name):
     return None
 
 
+def axis_env_signature():
+    """The named axes bound here, with their sizes (vmap) or bindings (shard_map): what a trace of a
+    function may depend on besides its arguments, so jit keys its cache with it too. () outside."""
+    state = _trace_state
+    if not state.axis_envs and not any(m.axis_name is not None for m in state.stack):
+        return ()
+    named = tuple((m.axis_name, m.payload) for m in state.stack if m.axis_name is not None)
+    return named + tuple(item for env in state.axis_envs for item in env.items())
+
+
 @contextmanager
 def bind_axis_names(bindings):
     """Bind axis names to objects (a dict name -> binding) for the collectives run inside, outside any

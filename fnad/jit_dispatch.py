@@ -425,7 +425,7 @@ class JitFunction:
             dyn_args, dyn_kwargs, static = self._split(args, kwargs)
             flat, in_tree = tree_flatten((dyn_args, dyn_kwargs))
         try:
-            key = (in_tree, static, tuple(map(_signature, flat)))
+            key = (in_tree, static, tuple(map(_signature, flat)), core.axis_env_signature())
         except TypeError:
             self._check_leaves(flat, len(flat) == len(args) and not kwargs, in_tree)
             raise

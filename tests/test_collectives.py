@@ -250,3 +250,14 @@ def test_grad_through_a_jitted_lane_function():
     out = fnad.vmap(fnad.grad(lambda v: fnad.jit(lambda v: v**2 / lax.psum(v, "i"))(v)), axis_name="i")(x)
     # d/dx_k of sum_i x_i^2 / S with S = sum x: the global function's gradient, as JAX under vmap
     np.testing.assert_allclose(out, 2 * x / x.sum() - (x**2).sum() / x.sum() ** 2, rtol=1e-12)
+
+
+def test_a_jitted_function_is_traced_again_under_other_axis_names_and_sizes():
+    g = fnad.jit(lambda x: lax.all_gather(x, "i").sum(0) + lax.axis_index("i"))
+    for name, size in (("i", 3), ("i", 2)):
+        xs = np.arange(float(size))
+        np.testing.assert_allclose(fnad.vmap(g, axis_name=name)(xs), xs.sum() + np.arange(size))
+    h = fnad.jit(lambda x: lax.psum(x, "i"))
+    np.testing.assert_allclose(fnad.vmap(h, axis_name="i")(np.ones(2)), [2.0, 2.0])
+    with pytest.raises(NameError, match="unbound axis name: 'i'.*\\['j'\\]"):
+        fnad.vmap(h, axis_name="j")(np.ones(2))
