@@ -120,6 +120,15 @@ def _job(n, what):
     return out.stdout.strip()
 
 
+def available():
+    """Whether mpi4py and mpiexec are installed (the `mpi` extra)."""
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("mpiexec") is not None
+
+
 def main():
     """Launch the jobs and print the rows (markdown)."""
     print("| workload | fnad | mpi4py / 1 process | ratio | target |")
