@@ -293,7 +293,9 @@ def shard_map(f=None, /, mesh=None, in_specs=None, out_specs=None, *, check_vma=
     (`lax.psum(x, 'data')`, ...) combine the processes. An output with `P()` must be the same on
     every process (checked in debug mode, FNAD_DEBUG_COLLECTIVES=1); with `P('data')` it is this
     process's block. Derivatives are those of the global function (see the module's docstring).
-    Usable as a decorator: `@partial(shard_map, mesh=..., in_specs=..., out_specs=...)`.
+    Usable as a decorator: `@shard_map(mesh=..., in_specs=..., out_specs=...)`. `check_vma` and
+    `check_rep` are accepted for JAX's signatures; fnad behaves as JAX with `check_vma=False`
+    (docs/jax_differences.md). `axis_names` (a body manual over only some mesh axes) is not supported.
 
     >>> import numpy as np, fnad
     >>> from fnad import P, lax
@@ -305,11 +307,16 @@ def shard_map(f=None, /, mesh=None, in_specs=None, out_specs=None, *, check_vma=
     Array([1., 1., 1., 1.], dtype=float64)
     """
     if f is None:
-        return functools.partial(shard_map, mesh=mesh, in_specs=in_specs, out_specs=out_specs)
+        return functools.partial(shard_map, mesh=mesh, in_specs=in_specs, out_specs=out_specs, axis_names=axis_names)
     if not isinstance(mesh, Mesh):
         raise TypeError(f"shard_map: mesh must be a fnad Mesh (fnad.make_mesh), got {mesh!r}")
     if in_specs is None or out_specs is None:
         raise TypeError("shard_map: in_specs and out_specs are required")
+    if axis_names and set(axis_names) != set(mesh.axis_names):
+        raise NotImplementedError(
+            f"shard_map: axis_names={set(axis_names)} (manual over only some of the mesh axes "
+            f"{mesh.axis_names}) is not supported; the body is manual over every mesh axis"
+        )
 
     @functools.wraps(f)
     def sharded(*args):

@@ -99,6 +99,26 @@ def derivatives(run):
     close(run(fnad.grad(loss))(w, x), expected, "grad w.r.t. a replicated input sums over processes")
     gather = smap(lambda x: (lax.all_gather(x, "data") * np.arange(n)[:, None]).sum(), out_specs=P())
     close(run(fnad.grad(gather))(x), np.full(3, float(me)), "grad through all_gather: d/dx_p of sum_p p sum(x_p)")
+    # each collective's derivative, as that of the global function L (c_p = p + 1 weighs process p)
+    c = float(me + 1)
+    weights = np.arange(1.0, n + 1)
+    square = block(me, (n, 2))
+    scatter = smap(lambda x: lax.psum(c * lax.psum_scatter(x, "data").sum(), "data"), out_specs=P())
+    # L = sum_k c_k sum_p x_p[k]
+    close(run(fnad.grad(scatter))(square), np.repeat(weights[:, None], 2, 1), "grad through psum_scatter")
+    exchange = smap(lambda x: lax.psum(c * (lax.all_to_all(x, "data", 0, 0) ** 2).sum(), "data"), out_specs=P())
+    # L = sum_k c_k sum_p x_p[k]**2
+    close(run(fnad.grad(exchange))(square), 2 * weights[:, None] * square, "grad through all_to_all")
+    shift = smap(
+        lambda x: lax.psum(c * lax.ppermute(x, "data", [(p, (p + 1) % n) for p in range(n)]).sum(), "data"),
+        out_specs=P(),
+    )
+    # L = sum_p c_{p+1} sum x_p
+    close(run(fnad.grad(shift))(x), np.full(3, weights[(me + 1) % n]), "grad through ppermute")
+    top = smap(lambda x: lax.pmax(x.sum(), "data"), out_specs=P())
+    # L = max_p sum x_p: the gradient reaches the process holding it
+    winner = int(np.argmax(blocks.sum(1)))
+    close(run(fnad.grad(top))(x), np.full(3, float(me == winner)), "grad through pmax")
     # jvp and vmap of a shard_map
     t = np.ones(3)
     close(fnad.jvp(total, (x,), (t,))[1], 2 * blocks.sum(), "jvp")

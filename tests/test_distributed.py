@@ -132,6 +132,9 @@ def test_shard_map_and_mesh_errors():
         fnad.shard_map(lambda x: lax.psum(x, "model"), mesh=MESH, in_specs=P(), out_specs=P())(np.ones(2))
     with pytest.raises(NameError, match="unbound axis name: 'data'"):
         lax.psum(np.ones(2), "data")  # outside the shard_map
+    mesh2 = fnad.make_mesh((1, 1), ("data", "model"))
+    with pytest.raises(NotImplementedError, match="manual over only some"):
+        fnad.shard_map(lambda x: x, mesh=mesh2, in_specs=P(), out_specs=P(), axis_names={"data"})
 
 
 def test_fnad_imports_and_runs_without_mpi4py():
