@@ -85,6 +85,12 @@ def native_plans():
         close(a, b, "native program against eager")
     shifted = smap(lambda x: lax.ppermute(x * 2.0, "data", [(0, 1)]) + 1.0)
     assert plan(shifted, x) == ["native", "bind", "native"], plan(shifted, x)
+    # vmap and grad of a shard_map, under jit (native bodies) and eagerly
+    f = smap(lambda x: lax.all_gather(x, "data", axis=1).sum(1) * lax.psum(x, "data"))
+    xs = np.stack([x, 2 * x])
+    close(fnad.jit(fnad.vmap(f))(xs), fnad.vmap(f)(xs), "jit(vmap(shard_map))")
+    g = fnad.vmap(fnad.grad(lambda x: f(x).sum()))
+    close(fnad.jit(g)(xs), g(xs), "jit(vmap(grad(shard_map)))")
 
 
 def derivatives(run):
