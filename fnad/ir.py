@@ -120,7 +120,7 @@ def axis_names_in_params(params):
     such a name batches them even when none of their operands is batched."""
     names = []
     for sub in _sub_closed(params):
-        names.extend(n for n in _axis_names_of(sub) if n not in names)
+        names.extend(n for n in axis_names_of(sub) if n not in names)
     return tuple(names)
 
 
@@ -144,7 +144,8 @@ def _sub_closed(params):
                 yield sub
 
 
-def _axis_names_of(closed):
+def axis_names_of(closed):
+    """The named axes the collectives of `closed` (at any depth) communicate over (kept on it)."""
     names = closed.derived.get(axis_names_in_params)
     if names is None:
         names = []

@@ -22,7 +22,7 @@ from .api_util import as_tuple, flatten_fun, without_static
 from .array import Array, as_array
 from .config import config
 from .core import Tracer, get_aval, is_masked_array, masked_array_error
-from .ir import ClosedJaxpr, Jaxpr, Var, axis_names_in_params, dce, eval_closed, eval_jaxpr, runs_in_python
+from .ir import ClosedJaxpr, Jaxpr, Var, axis_names_of, dce, eval_closed, eval_jaxpr, runs_in_python
 from .passes import prepare_for_compile
 from .primitives.calls import jit_p
 from .primitives.elementwise import convert_element_type_p
@@ -517,7 +517,7 @@ class JitFunction:
         if (
             core.is_staging()
             or any(isinstance(x, Tracer) for x in flat)
-            or axis_names_in_params({"jaxpr": entry.closed})  # to the vmap binding its collectives' axes
+            or axis_names_of(entry.closed)  # to the vmap binding its collectives' axes
             or runs_in_python(entry.closed)  # to _jit_impl, which runs it op by op
         ):
             return entry.unflatten(jit_p.bind(*flat, jaxpr=entry.closed, name=self._name))

@@ -23,7 +23,7 @@ from .ad_util import Zero, tangent_aval, zero_cotangents
 from .api_util import flatten_fun
 from .core import Primitive, bind_axis_names, get_aval, is_staging
 from .distributed import debug_collectives
-from .ir import ClosedJaxpr, Jaxpr, Literal, Var, axis_names_in_params, eval_closed
+from .ir import ClosedJaxpr, Jaxpr, Literal, Var, axis_names_of, eval_closed
 from .jit_dispatch import executable_for
 from .native_collectives import native_body
 from .primitives.collectives import psum
@@ -46,7 +46,7 @@ shard_map_p = Primitive("shard_map", multiple_results=True)
 shard_map_p.runs_in_python = True  # its collectives call MPI from Python (jit runs an IR holding it op by op)
 # The collectives of the body over names other than the mesh's belong to an enclosing vmap.
 shard_map_p.axis_names = lambda params: tuple(
-    n for n in axis_names_in_params(params) if n not in params["mesh"].axis_names
+    n for n in axis_names_of(params["jaxpr"]) if n not in params["mesh"].axis_names
 )
 
 
