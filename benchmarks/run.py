@@ -10,7 +10,7 @@ import traceback
 
 import numpy as np
 
-from . import compile_memory, compile_time, workloads
+from . import compile_memory, compile_time, distributed, workloads
 from .harness import fmt_time, interleaved
 
 CONTENDERS = ("fnad", "numpy", "jax", "torch")
@@ -31,16 +31,20 @@ def machine_line():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("names", nargs="*", help=f"workload groups (default all): {', '.join(workloads.ALL)}, compile_time")
+    ap.add_argument(
+        "names",
+        nargs="*",
+        help=f"workload groups (default all): {', '.join(workloads.ALL)}, compile_time, distributed (MPI jobs)",
+    )
     ap.add_argument("--repeats", type=int, default=15)
     args = ap.parse_args(argv)
-    names = args.names or [*workloads.ALL, "compile_time"]
+    names = args.names or [*workloads.ALL, "compile_time", *(["distributed"] if distributed.available() else [])]
     print(f"Machine: {machine_line()}\n")
     print("| workload | " + " | ".join(CONTENDERS) + " | fnad/numpy | fnad/jax | target |")
     print("|---|" + "---|" * (len(CONTENDERS) + 3))
     for name in names:
-        if name == "compile_time":
-            continue  # a table of its own, below
+        if name in ("compile_time", "distributed"):
+            continue  # tables of their own, below
         try:
             group = workloads.ALL[name]()
         except Exception as e:  # noqa: BLE001 (report and go on: one broken workload must not hide the rest)
@@ -76,6 +80,9 @@ def main(argv=None):
     if "compile_time" in names:
         print("\nCompile time (benchmarks/compile_time.py: fresh processes, empty fnad disk cache):\n")
         compile_time.table(have_jax=workloads.HAVE_JAX)
+    if "distributed" in names:
+        print("\nAcross processes (benchmarks/distributed.py: mpiexec jobs, one thread per process):\n")
+        distributed.main()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """fnad: composable function transformations (grad, vmap, jit, ...) of NumPy programs, with a native
 compiler (the `fnad_compiler` package) built on llvmlite."""
 
-from . import debug, export, lax, nn, numpy, optim, random, tree, tree_util
+from . import debug, distributed, export, lax, nn, numpy, optim, random, sharding, tree, tree_util
 from .api import (
     ShapeDtypeStruct,
     disable_jit,
@@ -24,15 +24,20 @@ from .checkpoint import checkpoint, remat
 from .config import config
 from .core import ConcretizationError, ShapedArray, UnexpectedTracerError
 from .custom_derivatives import custom_jvp, custom_vjp
+from .distributed import process_count, process_index
 from .jit_dispatch import jit
 from .primitives.callbacks import pure_callback
 from .primitives.misc import stop_gradient
+from .sharding import PartitionSpec as P
+from .sharding import make_mesh
+from .spmd import shard_map
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Array",
     "ConcretizationError",
+    "P",
     "ShapeDtypeStruct",
     "ShapedArray",
     "UnexpectedTracerError",
@@ -45,6 +50,7 @@ __all__ = [
     "device_put",
     "devices",
     "disable_jit",
+    "distributed",
     "eval_shape",
     "export",
     "grad",
@@ -57,13 +63,18 @@ __all__ = [
     "lax",
     "linearize",
     "make_jaxpr",
+    "make_mesh",
     "named_scope",
     "nn",
     "numpy",
     "optim",
+    "process_count",
+    "process_index",
     "pure_callback",
     "random",
     "remat",
+    "shard_map",
+    "sharding",
     "stop_gradient",
     "tree",
     "tree_util",

@@ -246,7 +246,7 @@ def _broadcast_prefix(prefix, tree, what):
     return out
 
 
-def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
+def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None):
     """Vectorise `fun` over an axis of its arguments: `vmap(f)(xs)` equals `stack([f(x) for x in xs])`,
     computed with batched primitives instead of a Python loop.
 
@@ -254,6 +254,8 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
     prefix of the arguments with an int or None per entry; `out_axes` says where the mapped axis
     goes in the outputs. All mapped axes must have the same size; `axis_size` gives it when no
     argument is mapped (every in_axes None), and must agree with the mapped axes otherwise.
+    `axis_name` names the mapped axis for the collectives of `fnad.lax` (`psum`, `all_gather`,
+    `axis_index`, ...), which then compute across the mapped lanes.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> xs = np.array([[1.0, 2.0], [3.0, 4.0]])
@@ -265,6 +267,8 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
     Array([4., 6.], dtype=float64)
     >>> fnad.vmap(lambda x: x + 1.0, in_axes=None, axis_size=3)(1.0)
     Array([2., 2., 2.], dtype=float64)
+    >>> fnad.vmap(lambda x: x / fnad.lax.psum(x, "i"), axis_name="i")(np.array([1.0, 3.0]))
+    Array([0.25, 0.75], dtype=float64)
     """
 
     @functools.wraps(fun)
@@ -310,7 +314,7 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
                 return [out_axes] * store.val.num_leaves
             return _broadcast_prefix(out_axes, tree_unflatten(store.val, [0] * store.val.num_leaves), "out_axes")
 
-        outs = vmap_flat(flat_fun, flat_args, norm_dims, size, out_dims)
+        outs = vmap_flat(flat_fun, flat_args, norm_dims, size, out_dims, axis_name)
         return tree_unflatten(store.val, [_to_output(o) for o in outs])
 
     return vmapped

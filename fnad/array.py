@@ -225,34 +225,54 @@ def as_result(x):
 
 
 class CpuDevice:
-    """fnad's device: the host CPU (JAX's `CpuDevice(id=0)`; compiled code may use several cores)."""
+    """fnad's device: the host CPU of one process (JAX's `CpuDevice(id=...)`; compiled code may use
+    several cores). Under MPI (`fnad.distributed.initialize()`) process p computes on the device p."""
 
-    __slots__ = ()
-    id = 0
+    __slots__ = ("id",)
     platform = "cpu"
     device_kind = "cpu"
-    process_index = 0
-    host_id = 0
+
+    def __init__(self, id=0):
+        self.id = id
+
+    process_index = property(lambda self: self.id)
+    host_id = property(lambda self: self.id)
+
+    def __eq__(self, other):
+        return isinstance(other, CpuDevice) and other.id == self.id
+
+    def __hash__(self):
+        return hash(("cpu", self.id))
 
     def __repr__(self):
-        return "CpuDevice(id=0)"
+        return f"CpuDevice(id={self.id})"
 
     def __str__(self):
-        return "cpu:0"
+        return f"cpu:{self.id}"
 
     def __reduce__(self):
-        return _cpu_device, ()
+        return _device, (self.id,)
 
 
-_CPU = CpuDevice()
+_CPU = CpuDevice()  # this process's device
+_ALL_DEVICES = [_CPU]  # one per process (fnad.distributed.initialize sets both under MPI)
 
 
-def _cpu_device():
-    return _CPU
+def _device(id):
+    """The device `id` of this job (unpickling gives back the same object, as JAX's devices)."""
+    return _ALL_DEVICES[id] if id < len(_ALL_DEVICES) else CpuDevice(id)
+
+
+def set_process_devices(index, count):
+    """Make this process's device `CpuDevice(index)` among `count` (fnad.distributed.initialize)."""
+    global _CPU, _ALL_DEVICES
+    _ALL_DEVICES = [CpuDevice(i) for i in range(count)]
+    _CPU = _ALL_DEVICES[index]
 
 
 def devices(backend=None):
-    """The devices fnad computes on: a list holding the one CPU device, as `jax.devices()` on a CPU host.
+    """The devices fnad computes on: a list holding the one CPU device, as `jax.devices()` on a CPU host;
+    under MPI (after `fnad.distributed.initialize()`), one CPU device per process.
 
     >>> import fnad
     >>> fnad.devices()
@@ -262,7 +282,7 @@ def devices(backend=None):
     """
     if backend not in (None, "cpu"):
         raise RuntimeError(f"Unknown backend {backend!r}: fnad runs on the CPU only (backend 'cpu')")
-    return [_CPU]
+    return list(_ALL_DEVICES)
 
 
 def device_put(x, device=None):
@@ -275,7 +295,7 @@ def device_put(x, device=None):
     >>> fnad.device_put({"w": 1.0})["w"].device
     CpuDevice(id=0)
     """
-    if device is not None and device is not _CPU:
+    if device is not None and device != _CPU:
         raise TypeError(f"device_put: device must be None or one of fnad.devices(), got {device!r}")
     return tree_map(lambda leaf: as_array(leaf) if _is_concrete_leaf(leaf) else leaf, x)
 

@@ -179,6 +179,10 @@ class Primitive:
     effectful = False  # it has side effects: dead-code elimination and CSE keep its equations
     inline_param = None  # the param holding its body (a ClosedJaxpr), spliced in before compiling
     decompose = None  # decompose(*in_avals, **params) -> ClosedJaxpr: jit compiles it in its place (fnad.passes)
+    runs_in_python = False  # its impl must run in Python (shard_map: MPI through mpi4py): jit runs an IR holding it
+    # op by op instead of compiling it
+    axis_names = None  # axis_names(params) -> the named axes it communicates over (collectives): bind sends it to
+    # the vmap binding each name even when no argument is batched by it, and refuses a name nothing binds
 
     def __init__(self, name, multiple_results=False):
         self.name = name
@@ -191,6 +195,8 @@ class Primitive:
 
     def bind(self, *args, **params):
         top = _trace_state.dynamic_main
+        if self.axis_names is not None:
+            top = _axis_trace(self.axis_names(params), top)
         for a in args:
             if isinstance(a, Tracer):
                 main = a._trace.main
@@ -208,6 +214,68 @@ class Primitive:
 
 
 _ALL_PRIMITIVES: list[Primitive] = []
+
+
+def _axis_trace(names, top):
+    """The innermost of `top` and the vmaps binding `names`; a name bound by no vmap must be bound by
+    `bind_axis_names` (shard_map's mesh axes), else a NameError names it (as JAX's)."""
+    state = _trace_state
+    for name in names:
+        main = next((m for m in reversed(state.stack) if m.axis_name == name), None)
+        if main is None:
+            if not any(name in env for env in state.axis_envs):
+                raise unbound_axis_error(name)
+        elif top is None or main.level > top.level:
+            top = main
+    return top
+
+
+def unbound_axis_error(name):
+    """The NameError for a collective over the axis `name` that nothing binds, saying which are bound."""
+    names = [m.axis_name for m in _trace_state.stack if m.axis_name is not None]
+    names += [n for env in _trace_state.axis_envs for n in env]
+    if names:
+        bound = f"The axis names bound here are {names}."
+    else:
+        bound = (
+            "No axis names are bound here: collectives need an enclosing fnad.vmap(..., axis_name=...) "
+            "or fnad.shard_map over a mesh with that axis."
+        )
+    return NameError(f"unbound axis name: {name!r}. {bound}")
+
+
+def bound_axis(name):
+    """What binds the axis `name` innermost: ('vmap', size) or ('env', binding) from `bind_axis_names`,
+    or None when nothing does."""
+    state = _trace_state
+    for m in reversed(state.stack):
+        if m.axis_name == name:
+            return "vmap", m.payload  # a named vmap's payload is its axis size
+    for env in reversed(state.axis_envs):
+        if name in env:
+            return "env", env[name]
+    return None
+
+
+def axis_env_signature():
+    """The named axes bound here, with their sizes (vmap) or bindings (shard_map): what a trace of a
+    function may depend on besides its arguments, so jit keys its cache with it too. () outside."""
+    state = _trace_state
+    if not state.axis_envs and not any(m.axis_name is not None for m in state.stack):
+        return ()
+    named = tuple((m.axis_name, m.payload) for m in state.stack if m.axis_name is not None)
+    return named + tuple(item for env in state.axis_envs for item in env.items())
+
+
+@contextmanager
+def bind_axis_names(bindings):
+    """Bind axis names to objects (a dict name -> binding) for the collectives run inside, outside any
+    vmap: shard_map binds its mesh axes so, and the collectives' eager implementations look them up."""
+    _trace_state.axis_envs.append(dict(bindings))
+    try:
+        yield
+    finally:
+        _trace_state.axis_envs.pop()
 
 
 def all_primitives():
@@ -231,20 +299,22 @@ def _leak_message(tracer, prim):
 class MainTrace:
     """One active interpreter on the trace stack; tracers point at it through their Trace."""
 
-    __slots__ = ("alive", "level", "name", "payload", "trace")
+    __slots__ = ("alive", "axis_name", "level", "name", "payload", "trace")
 
-    def __init__(self, level, trace_type, name, payload):
+    def __init__(self, level, trace_type, name, payload, axis_name=None):
         self.level, self.name, self.payload, self.alive = level, name, payload, True
+        self.axis_name = axis_name  # the named axis a vmap binds, for collectives (None: unnamed)
         self.trace = trace_type(self)
 
 
 class _TraceState(threading.local):
     """This thread's interpreters: `stack` (innermost last) and `dynamic_main`, the innermost
-    dynamic one (or None)."""
+    dynamic one (or None); `axis_envs`, the axis names bound outside vmap (`bind_axis_names`)."""
 
     def __init__(self):
         self.stack: list[MainTrace] = []
         self.dynamic_main: MainTrace | None = None
+        self.axis_envs: list[dict] = []
 
 
 _trace_state = _TraceState()
@@ -273,11 +343,12 @@ def set_staging_hook(hook):
 
 
 @contextmanager
-def new_main(trace_type, name, payload=None, dynamic=False):
+def new_main(trace_type, name, payload=None, dynamic=False, axis_name=None):
     """Push a new interpreter on this thread's stack. A dynamic one also receives primitives applied
-    to plain constants (so `jit` stages `zeros(n)` instead of computing it at trace time)."""
+    to plain constants (so `jit` stages `zeros(n)` instead of computing it at trace time); one with an
+    `axis_name` (a named vmap) receives the collectives over that name."""
     state = _trace_state
-    main = MainTrace(len(state.stack), trace_type, name, payload)
+    main = MainTrace(len(state.stack), trace_type, name, payload, axis_name)
     state.stack.append(main)
     prev_dynamic = state.dynamic_main
     if dynamic:

@@ -114,6 +114,48 @@ class ClosedJaxpr:
         return self is other
 
 
+def axis_names_in_params(params):
+    """The named axes that the sub-IRs among `params` communicate over (their collectives'): the
+    `axis_names` rule of the primitives holding sub-IRs (control flow, calls), so that a vmap binding
+    such a name batches them even when none of their operands is batched."""
+    names = []
+    for sub in _sub_closed(params):
+        names.extend(n for n in axis_names_of(sub) if n not in names)
+    return tuple(names)
+
+
+def runs_in_python(closed):
+    """Whether `closed` holds (at any depth) a primitive that must run in Python (`runs_in_python`):
+    `jit` then evaluates it op by op rather than compiling it."""
+    found = closed.derived.get(runs_in_python)
+    if found is None:
+        found = any(
+            e.primitive.runs_in_python or any(runs_in_python(sub) for sub in _sub_closed(e.params))
+            for e in closed.jaxpr.eqns
+        )
+        closed.derived[runs_in_python] = found
+    return found
+
+
+def _sub_closed(params):
+    for value in params.values():
+        for sub in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(sub, ClosedJaxpr):
+                yield sub
+
+
+def axis_names_of(closed):
+    """The named axes the collectives of `closed` (at any depth) communicate over (kept on it)."""
+    names = closed.derived.get(axis_names_in_params)
+    if names is None:
+        names = []
+        for e in closed.jaxpr.eqns:
+            if e.primitive.axis_names is not None:
+                names.extend(n for n in e.primitive.axis_names(e.params) if n not in names)
+        names = closed.derived.setdefault(axis_names_in_params, tuple(names))
+    return names
+
+
 # ----------------------------------------------------------------------------------------------
 # Printer
 
@@ -271,6 +313,7 @@ def rewrite(jaxpr):
                 and all(type(a) is Literal for a in invars)
                 and e.outvars[0].aval.shape == ()
                 and not any(True for _ in _sub_jaxprs(params))
+                and prim.axis_names is None  # a collective's value depends on the other lanes
             ):
                 aval = e.outvars[0].aval
                 rename[e.outvars[0]] = Literal(

@@ -23,7 +23,7 @@ from .api_util import as_tuple, flatten_fun, without_static
 from .array import Array, as_array
 from .config import config
 from .core import Tracer, get_aval, is_masked_array, masked_array_error
-from .ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed, eval_jaxpr
+from .ir import ClosedJaxpr, Jaxpr, Var, axis_names_of, dce, eval_closed, eval_jaxpr, runs_in_python
 from .passes import prepare_for_compile
 from .primitives.calls import jit_p
 from .primitives.elementwise import convert_element_type_p
@@ -160,7 +160,7 @@ def executable_for(closed):
 
 
 def _jit_impl(*args, jaxpr, name):
-    if config.disable_jit:
+    if config.disable_jit or runs_in_python(jaxpr):
         return eval_closed(jaxpr, *args)
     return executable_for(jaxpr)(*args)
 
@@ -458,7 +458,7 @@ class JitFunction:
             dyn_args, dyn_kwargs, static = self._split(args, kwargs)
             flat, in_tree = tree_flatten((dyn_args, dyn_kwargs))
         try:
-            key = (in_tree, static, tuple(map(_signature, flat)))
+            key = (in_tree, static, tuple(map(_signature, flat)), core.axis_env_signature())
         except TypeError:
             self._check_leaves(flat, len(flat) == len(args) and not kwargs, in_tree)
             raise
@@ -547,7 +547,12 @@ class JitFunction:
         entry, flat = self._entry(args, kwargs)
         if entry.int_check is not None:
             entry.int_check(flat)
-        if core.is_staging() or any(isinstance(x, Tracer) for x in flat):
+        if (
+            core.is_staging()
+            or any(isinstance(x, Tracer) for x in flat)
+            or axis_names_of(entry.closed)  # to the vmap binding its collectives' axes
+            or runs_in_python(entry.closed)  # to _jit_impl, which runs it op by op
+        ):
             return entry.unflatten(jit_p.bind(*flat, jaxpr=entry.closed, name=self._name))
         exe = entry.exe
         if self.donate_argnums or self.donate_argnames:

@@ -53,6 +53,7 @@ _LIBRARY_IDS = itertools.count()
 _RUNTIME_PROVIDERS = (
     "fnad_compiler.blas",
     "fnad_compiler.callbacks",
+    "fnad_compiler.mpi",
     "fnad_compiler.parallel",
     "fnad_compiler.pyentry",
     "fnad_compiler.scratch",

@@ -907,15 +907,33 @@ TESTED_ELSEWHERE = {
     "remat_lin": "test_checkpoint.py",
     "debug_callback": "test_callbacks.py",
     "pure_callback": "test_callbacks.py",
+    **dict.fromkeys(
+        ["psum", "pmax", "pmin", "all_gather", "psum_scatter", "all_to_all", "ppermute", "axis_index"],
+        "test_collectives.py",
+    ),
+    "shard_map": "test_distributed.py",
 }
-# Primitives no transform ever sees: made by a compiler pass after every transform has run.
-COMPILER_INTERNAL = {"online_max_sumexp"}
+# Primitives no transform ever sees: made by a compiler pass after every transform has run (the MPI
+# calls by the native form of a jitted shard_map's body, fnad/native_collectives.py).
+COMPILER_INTERNAL = {"online_max_sumexp", "mpi_allreduce", "mpi_allgather", "mpi_alltoall"}
 # Primitives with no array operands: vmap never calls their batching rule.
-NO_OPERANDS = {"iota"}
+NO_OPERANDS = {"iota", "axis_index"}
 # Primitives without a jvp rule, and why.
-NO_JVP = {"custom_vjp_lin": "forward mode through a custom_vjp function has no rule (as in JAX)"}
-# Primitives that compiled code never contains, and why (none today).
-NOT_COMPILED = {}
+NO_JVP = {
+    "custom_vjp_lin": "forward mode through a custom_vjp function has no rule (as in JAX)",
+    "axis_index": "no operands: nothing to differentiate",
+}
+# Primitives that compiled code never contains, and why.
+_COLLECTIVE = (
+    "a collective over a vmap's axis is batched away before compiling; over shard_map's processes, "
+    "jit runs an IR holding one op by op, through mpi4py (native MPI calls are not written yet, issue 16)"
+)
+NOT_COMPILED = {
+    **dict.fromkeys(
+        ["psum", "pmax", "pmin", "all_gather", "psum_scatter", "all_to_all", "ppermute", "axis_index"], _COLLECTIVE
+    ),
+    "shard_map": "it runs in Python (runs_in_python): its collectives call MPI through mpi4py",
+}
 
 
 def all_primitives():

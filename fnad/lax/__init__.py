@@ -3,6 +3,17 @@
 import functools as _functools
 
 from ..core import get_aval as _get_aval
+from ..primitives.collectives import (
+    all_gather,
+    all_to_all,
+    axis_index,
+    pmax,
+    pmean,
+    pmin,
+    ppermute,
+    psum,
+    psum_scatter,
+)
 from ..primitives.cumulative import cummax, cummin, cumprod, cumsum
 from ..primitives.dot import dot_general
 from ..primitives.elementwise import (
@@ -158,6 +169,8 @@ __all__ = [
     "acos",
     "acosh",
     "add",
+    "all_gather",
+    "all_to_all",
     "argmax",
     "argmin",
     "argsort",
@@ -166,6 +179,7 @@ __all__ = [
     "atan",
     "atan2",
     "atanh",
+    "axis_index",
     "bitwise_and",
     "bitwise_not",
     "bitwise_or",
@@ -216,7 +230,13 @@ __all__ = [
     "neg",
     "nextafter",
     "pad",
+    "pmax",
+    "pmean",
+    "pmin",
     "pow",
+    "ppermute",
+    "psum",
+    "psum_scatter",
     "reduce_and",
     "reduce_max",
     "reduce_min",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..ad_util import Zero, instantiate, tangent_aval, zero_cotangents, zeros_like_aval
 from ..core import Primitive, get_aval, is_float_dtype
-from ..ir import ClosedJaxpr, Jaxpr, eval_closed
+from ..ir import ClosedJaxpr, Jaxpr, axis_names_in_params, axis_names_of, eval_closed
 from ..transforms.batching import move_bdim, move_to_front, vmap_flat
 from ..transforms.jaxpr_rules import batch_jaxpr, jaxpr_cache, jvp_jaxpr, out_nonzeros, split_linear, transpose_jaxpr
 from ..transforms.jvp import jvp_flat
@@ -30,6 +30,7 @@ from .reductions import reduce_sum
 
 jit_p = Primitive("jit", multiple_results=True)
 jit_p.inline_param = "jaxpr"  # the compiler sees nested jits inlined (see `fnad.passes`)
+jit_p.axis_names = lambda params: axis_names_of(params["jaxpr"])  # a vmap batches them away
 jit_p.abstract_eval = lambda *avals, jaxpr, name: jaxpr.out_avals
 
 
@@ -74,6 +75,7 @@ def _call_primitive(name):
     """A higher-order primitive whose `call` param is the function (callable or staged sub-IR)."""
     p = Primitive(name, multiple_results=True)
     p.inline_param = "call"  # fnad.passes inlines the staged sub-IR before compiling
+    p.axis_names = axis_names_in_params
     p.impl, p.abstract_eval, p.stage = _call_impl, _call_abstract_eval, _stage_call(p)
     p.batch_needs_size = True
     return p

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..ad_util import Zero, add_tangents, instantiate, tangent_aval, zero_cotangents
 from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
-from ..ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, dce, eval_closed, literal_key
+from ..ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, axis_names_in_params, dce, eval_closed, literal_key
 from ..transforms.batching import move_bdim, move_to_front
 from ..transforms.jaxpr_rules import (
     batch_jaxpr,
@@ -92,6 +92,7 @@ def _masked(pred, new, old):
 def define_rules(prim, impl, abstract_eval, jvp, batch, transpose=None):
     prim.impl, prim.abstract_eval, prim.jvp, prim.batch, prim.transpose = impl, abstract_eval, jvp, batch, transpose
     prim.batch_needs_size = True
+    prim.axis_names = axis_names_in_params  # a vmap batches away the collectives of the sub-IRs over its name
 
 
 def _same_type(a, b):

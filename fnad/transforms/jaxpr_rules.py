@@ -15,7 +15,7 @@ import functools
 from ..ad_util import Zero, full, instantiate, tangent_aval
 from ..core import new_main
 from ..ir import ClosedJaxpr, Jaxpr, Var, dce, eval_closed
-from .batching import BatchTrace, BatchTracer, move_bdim
+from .batching import BatchTrace, BatchTracer, current_axis, move_bdim
 from .jvp import jvp_flat
 from .reverse import backward_pass
 from .staging import trace_to_jaxpr
@@ -188,17 +188,22 @@ def transpose_jaxpr(closed, linear_mask):
 # Batching
 
 
-@jaxpr_cache
 def batch_jaxpr(closed, in_batched, axis_size, force_out=None):
     """`closed` vmapped over a leading axis of the inputs flagged in `in_batched`. Returns (ClosedJaxpr,
     out_batched): outputs batched along axis 0 where they depend on the batch or `force_out` says so
-    (True: all of them)."""
+    (True: all of them). Called by a batch rule, it binds the name of the axis that rule batches, so
+    the collectives of the sub-IR over that name are batched away."""
+    return _batch_jaxpr(closed, in_batched, axis_size, force_out, current_axis()[0])
+
+
+@jaxpr_cache
+def _batch_jaxpr(closed, in_batched, axis_size, force_out, axis_name):
     n_out = len(closed.out_avals)
     force_out = (False,) * n_out if force_out is None else (force_out,) * n_out if force_out is True else force_out
     out_batched = []
 
     def fun(*args):
-        with new_main(BatchTrace, "vmap", axis_size) as main:
+        with new_main(BatchTrace, "vmap", axis_size, axis_name=axis_name) as main:
             trace = main.trace
             ins = [BatchTracer(trace, a, 0) if b else a for a, b in zip(args, in_batched)]
             outs = [trace.full_raise(o) for o in eval_closed(closed, *ins)]

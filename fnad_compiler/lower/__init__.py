@@ -72,7 +72,18 @@ from fnad_compiler.engine import RELEASE
 from fnad_compiler.llvm_ir import I8, I64, PTR, VOID, extern, i64, reg_type
 
 # The families register their rules on import (`rules.scalar_rule`, `rules.opaque_rule`).
-from fnad_compiler.lower import callback, control_flow, cumulative, dot, indexing, linalg, online, scalar, sort  # noqa: F401
+from fnad_compiler.lower import (  # noqa: F401
+    callback,
+    collectives,
+    control_flow,
+    cumulative,
+    dot,
+    indexing,
+    linalg,
+    online,
+    scalar,
+    sort,
+)
 from fnad_compiler.lower.rules import OPAQUE, SCALAR
 from fnad_compiler.lower.scope import Scope, jaxpr_of
 

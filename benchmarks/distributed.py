@@ -1,0 +1,148 @@
+"""Collectives across processes: `mpiexec -n 2 python -m benchmarks.distributed` (FNAD_NUM_THREADS=1
+and OPENBLAS_NUM_THREADS=1 for one thread per process), or `python -m benchmarks.distributed`, which
+launches those jobs itself and prints the markdown rows.
+
+- allreduce of 1e3, 1e5, 1e7 float32 through `jit(shard_map(psum))` against raw mpi4py `Allreduce` on
+  the same buffers (target <= 1.1x);
+- the data-parallel MLP step (jit of a shard_map whose gradients are averaged with pmean) on 2
+  processes x 1 thread, each with the batch of the 1-process run (weak scaling; target >= 85%).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def _median_time(fn, comm, repeats=15, min_block=2e-3):
+    """Median seconds per call, in blocks of calls all processes run together (barrier between blocks)."""
+    fn()
+    n = 1
+    while True:
+        comm.Barrier()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = comm.allreduce(time.perf_counter() - t0, op=_max())
+        if dt >= min_block or n >= 1 << 16:
+            break
+        n *= 2
+    samples = []
+    for _ in range(repeats):
+        comm.Barrier()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        samples.append(comm.allreduce(time.perf_counter() - t0, op=_max()) / n)
+    return float(np.median(samples))
+
+
+def _max():
+    from mpi4py import MPI
+
+    return MPI.MAX
+
+
+def _fmt(seconds):
+    return f"{seconds * 1e6:.1f} us" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+
+
+def allreduce_rows(comm):
+    import fnad
+    from fnad import P, lax
+
+    mesh = fnad.make_mesh((comm.size,), ("data",))
+    psum = fnad.jit(fnad.shard_map(lambda x: lax.psum(x, "data"), mesh=mesh, in_specs=P("data"), out_specs=P()))
+    rows = []
+    for size in (10**3, 10**5, 10**7):
+        x = np.ones(size, np.float32)
+        out = np.empty_like(x)
+        np.testing.assert_array_equal(psum(x), x * comm.size)
+        t_fnad = _median_time(lambda x=x: psum(x), comm)
+        t_mpi = _median_time(lambda x=x, out=out: comm.Allreduce(x, out), comm)
+        rows.append(
+            f"| allreduce {size:.0e} float32, {comm.size} processes | {_fmt(t_fnad)} | {_fmt(t_mpi)} | "
+            f"{t_fnad / t_mpi:.2f}x | <= 1.1x |"
+        )
+    return rows
+
+
+def mlp_step_time(comm, per_process_batch=512):
+    """Seconds per data-parallel SGD step of a 784-256-10 MLP, each process on its own batch."""
+    import fnad
+    import fnad.numpy as fnp
+    from fnad import P, lax
+
+    rng = np.random.default_rng(0)
+    params = {
+        "w1": rng.normal(size=(784, 256)).astype(np.float32) * 0.05,
+        "b1": np.zeros(256, np.float32),
+        "w2": rng.normal(size=(256, 10)).astype(np.float32) * 0.05,
+        "b2": np.zeros(10, np.float32),
+    }
+    x = rng.normal(size=(per_process_batch, 784)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, per_process_batch)]
+
+    def loss(p, x, y):
+        logits = fnp.tanh(x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
+        return -fnp.mean(fnp.sum(fnad.nn.log_softmax(logits) * y, axis=1))
+
+    def step(p, x, y):
+        g = lax.pmean(fnad.grad(loss)(p, x, y), "data")
+        return fnad.tree_util.tree_map(lambda a, b: a - 0.1 * b, p, g)
+
+    mesh = fnad.make_mesh((comm.size,), ("data",))
+    sharded = fnad.jit(fnad.shard_map(step, mesh=mesh, in_specs=(P(), P("data"), P("data")), out_specs=P()))
+    return _median_time(lambda: sharded(params, x, y), comm, repeats=9)
+
+
+def worker(what):
+    import fnad
+
+    fnad.distributed.initialize()
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    lines = allreduce_rows(comm) if what == "allreduce" else [repr(mlp_step_time(comm))]
+    if comm.rank == 0:
+        print("\n".join(lines), flush=True)
+
+
+def _job(n, what):
+    env = dict(os.environ, FNAD_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    cmd = [shutil.which("mpiexec"), "-n", str(n), sys.executable, "-m", "benchmarks.distributed", what]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, timeout=900)
+    return out.stdout.strip()
+
+
+def available():
+    """Whether mpi4py and mpiexec are installed (the `mpi` extra)."""
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("mpiexec") is not None
+
+
+def main():
+    """Launch the jobs and print the rows (markdown)."""
+    print("| workload | fnad | mpi4py / 1 process | ratio | target |")
+    print("|---|---|---|---|---|")
+    print(_job(2, "allreduce"))
+    one, two = float(_job(1, "mlp")), float(_job(2, "mlp"))
+    print(
+        f"| data-parallel MLP step, batch 512 per process: 2 processes x 1 thread vs 1 x 1 | {_fmt(two)} | "
+        f"{_fmt(one)} | weak-scaling efficiency {one / two:.0%} | >= 85% |"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        worker(sys.argv[1])
+    else:
+        main()
