@@ -3,6 +3,15 @@
 import functools as _functools
 
 from ..core import get_aval as _get_aval
+from ..primitives.conv import (
+    ConvDimensionNumbers,
+    conv,
+    conv_dimension_numbers,
+    conv_general_dilated,
+    conv_transpose,
+    conv_with_general_padding,
+    padtype_to_pads,
+)
 from ..primitives.cumulative import cummax, cummin, cumprod, cumsum
 from ..primitives.dot import dot_general
 from ..primitives.elementwise import (
@@ -94,6 +103,7 @@ from ..primitives.reductions import (
 from ..primitives.shape import broadcast_in_dim, expand_dims, full, iota, reshape, squeeze, transpose
 from ..primitives.sorting import argsort, sort
 from .control_flow import cond, fori_loop, map, scan, switch, while_loop
+from .windowed import reduce_window
 
 broadcasted_iota = iota
 
@@ -154,6 +164,7 @@ def _attach_examples():
 _attach_examples()
 
 __all__ = [
+    "ConvDimensionNumbers",
     "abs",
     "acos",
     "acosh",
@@ -176,6 +187,11 @@ __all__ = [
     "ceil",
     "concatenate",
     "cond",
+    "conv",
+    "conv_dimension_numbers",
+    "conv_general_dilated",
+    "conv_transpose",
+    "conv_with_general_padding",
     "convert_element_type",
     "cos",
     "cosh",
@@ -216,6 +232,7 @@ __all__ = [
     "neg",
     "nextafter",
     "pad",
+    "padtype_to_pads",
     "pow",
     "reduce_and",
     "reduce_max",
@@ -223,6 +240,7 @@ __all__ = [
     "reduce_or",
     "reduce_prod",
     "reduce_sum",
+    "reduce_window",
     "rem",
     "reshape",
     "rev",

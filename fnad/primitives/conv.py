@@ -1,0 +1,590 @@
+"""conv_general_dilated: the n-dimensional convolution of XLA's Conv and JAX's lax, in any layout.
+
+The primitive's params are canonical: `window_strides`, `padding` (a (lo, hi) pair per spatial axis;
+negative values crop), `lhs_dilation` (the input's, i.e. a transposed convolution), `rhs_dilation`
+(the kernel's, atrous), `dimension_numbers` (a ConvDimensionNumbers: the axes of the input and output
+in the order (batch, feature, spatial...) and of the kernel in (out feature, in feature, spatial...)),
+`feature_group_count`, `batch_group_count` and `preferred_element_type`.
+
+It is bilinear, so its jvp applies it to each tangent, and both transposes are convolutions
+themselves (JAX's rules): the input's cotangent convolves the output cotangent with the flipped
+kernel (the strides becoming an input dilation), the kernel's convolves the input with the output
+cotangent (feature groups becoming batch groups and back). vmap folds the mapped axis into the batch
+or into feature groups. `jit` compiles the decomposition `_conv_im2col`: padding, one strided slice
+per kernel position gathered into patches, and a single dot_general (one BLAS gemm)."""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core import Primitive, ShapedArray, ShapeError, get_aval
+from ..transforms.jvp import defjvp
+from ..transforms.reverse import is_undefined
+from ..transforms.staging import decomposition
+from .dot import dot_general
+from .elementwise import convert_element_type
+from .indexing import concatenate, pad, pad_p, rev, slice
+from .shape import expand_dims, full, reshape, transpose
+
+
+class ConvDimensionNumbers(NamedTuple):
+    """The layout of a convolution: `lhs_spec` and `out_spec` give the axes of (batch, feature,
+    spatial...) of the input and the output, `rhs_spec` those of (out feature, in feature, spatial...)
+    of the kernel (as JAX's lax.ConvDimensionNumbers)."""
+
+    lhs_spec: tuple
+    rhs_spec: tuple
+    out_spec: tuple
+
+
+def conv_general_permutations(dimension_numbers):
+    """The axis permutations (lhs, rhs, out) that string dimension numbers such as ('NHWC', 'HWIO',
+    'NHWC') stand for; spatial axes are ordered as they appear in the kernel's string (as JAX)."""
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    charpairs = (("N", "C"), ("O", "I"), ("N", "C"))
+    for i, (a, b) in enumerate(charpairs):
+        spec = dimension_numbers[i]
+        if not spec.count(a) == spec.count(b) == 1:
+            raise TypeError(
+                f"convolution dimension_numbers[{i}] must contain the characters '{a}' and '{b}' exactly once, "
+                f"got {spec}."
+            )
+        if len(spec) != len(set(spec)):
+            raise TypeError(f"convolution dimension_numbers[{i}] cannot have duplicate characters, got {spec}.")
+    if not set(lhs_spec) - set("NC") == set(rhs_spec) - set("OI") == set(out_spec) - set("NC"):
+        raise TypeError(
+            f"convolution dimension_numbers elements must each have the same set of spatial characters, "
+            f"got {dimension_numbers}."
+        )
+
+    def perm(spec, pair):
+        spatial = sorted((i for i, c in enumerate(spec) if c not in pair), key=lambda i: rhs_spec.index(spec[i]))
+        return (spec.index(pair[0]), spec.index(pair[1])) + tuple(spatial)
+
+    return tuple(perm(s, p) for s, p in zip(dimension_numbers, charpairs))
+
+
+def conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers):
+    """`dimension_numbers` (None for NCHW/OIHW/NCHW-style defaults, a tuple of three strings such as
+    ('NHWC', 'HWIO', 'NHWC'), or a ConvDimensionNumbers) as a ConvDimensionNumbers of permutations.
+
+    >>> from fnad import lax
+    >>> lax.conv_dimension_numbers((1, 5, 5, 3), (3, 3, 3, 8), ('NHWC', 'HWIO', 'NHWC'))
+    ConvDimensionNumbers(lhs_spec=(0, 3, 1, 2), rhs_spec=(3, 2, 0, 1), out_spec=(0, 3, 1, 2))
+    """
+    if isinstance(dimension_numbers, ConvDimensionNumbers):
+        return ConvDimensionNumbers(*(tuple(int(i) for i in spec) for spec in dimension_numbers))
+    if len(lhs_shape) != len(rhs_shape):
+        raise TypeError(
+            f"convolution requires lhs and rhs ndim to be equal, got {len(lhs_shape)} and {len(rhs_shape)}."
+        )
+    if dimension_numbers is None:
+        iota = tuple(range(len(lhs_shape)))
+        return ConvDimensionNumbers(iota, iota, iota)
+    if not isinstance(dimension_numbers, (list, tuple)) or len(dimension_numbers) != 3:
+        raise TypeError(
+            "convolution dimension_numbers must be None, a ConvDimensionNumbers or a tuple of three strings, "
+            f"got {dimension_numbers!r}."
+        )
+    if not all(isinstance(s, str) for s in dimension_numbers):
+        raise TypeError(f"convolution dimension_numbers elements must be strings, got {dimension_numbers!r}.")
+    for i, spec in enumerate(dimension_numbers):
+        if len(spec) != len(lhs_shape):
+            raise TypeError(
+                f"convolution dimension_numbers[{i}] must have len equal to the ndim of lhs and rhs, got {len(spec)} "
+                f"for lhs and rhs shapes {tuple(lhs_shape)} and {tuple(rhs_shape)}."
+            )
+    return ConvDimensionNumbers(*conv_general_permutations(dimension_numbers))
+
+
+def padtype_to_pads(in_shape, window_shape, window_strides, padding):
+    """Explicit (lo, hi) pads for the padding names 'VALID', 'SAME' (the odd element after) and
+    'SAME_LOWER' (before): 'SAME' gives ceil(n / stride) outputs per axis (as JAX's
+    lax.padtype_to_pads)."""
+    kind = padding.upper()
+    if kind == "VALID":
+        return tuple((0, 0) for _ in in_shape)
+    if kind not in ("SAME", "SAME_LOWER"):
+        raise ValueError(f"Unknown padding type: {padding!r} (expected 'VALID', 'SAME', 'SAME_LOWER' or pairs).")
+    pads = []
+    for n, k, s in zip(in_shape, window_shape, window_strides):
+        total = max((-(-n // s) - 1) * s + k - n, 0)
+        pads.append((total // 2, total - total // 2) if kind == "SAME" else (total - total // 2, total // 2))
+    return tuple(pads)
+
+
+def _dilate(n, d):
+    return 0 if n == 0 else 1 + d * (n - 1)
+
+
+def _canonical(shape, perm):
+    return tuple(shape[i] for i in perm)
+
+
+def _out_spatial(in_spatial, k_spatial, window_strides, padding, lhs_dilation, rhs_dilation):
+    out = []
+    for n, k, s, (lo, hi), ld, rd in zip(in_spatial, k_spatial, window_strides, padding, lhs_dilation, rhs_dilation):
+        padded, window = _dilate(n, ld) + lo + hi, _dilate(k, rd)
+        if padded < 0:
+            raise ValueError(
+                f"conv_general_dilated: negative padding {(lo, hi)} is larger than the (dilated) input size {n}"
+            )
+        out.append(max(0, (padded - window) // s + 1) if padded >= window else 0)
+    return tuple(out)
+
+
+def _conv_eval(
+    lhs,
+    rhs,
+    *,
+    window_strides,
+    padding,
+    lhs_dilation,
+    rhs_dilation,
+    dimension_numbers,
+    feature_group_count,
+    batch_group_count,
+    preferred_element_type,
+):
+    name = "conv_general_dilated"
+    if lhs.dtype != rhs.dtype:
+        raise TypeError(
+            f"{name}: lhs and rhs must have the same dtype, got {lhs.dtype.name} and {rhs.dtype.name} "
+            "(convert one with .astype)"
+        )
+    if lhs.ndim != rhs.ndim or lhs.ndim < 2:
+        raise ShapeError(f"{name}: lhs and rhs must have the same rank >= 2, got shapes {lhs.shape} and {rhs.shape}")
+    nsp = lhs.ndim - 2
+    for what, v in [("window_strides", window_strides), ("padding", padding)]:
+        if len(v) != nsp:
+            raise ValueError(f"{name}: {what} {v} needs one entry per spatial axis ({nsp}) of lhs shape {lhs.shape}")
+    for what, v in [("window_strides", window_strides), ("lhs_dilation", lhs_dilation), ("rhs_dilation", rhs_dilation)]:
+        if len(v) != nsp or any(d < 1 for d in v):
+            raise ValueError(f"{name}: {what} must be {nsp} positive integers, got {v}")
+    fg, bg = feature_group_count, batch_group_count
+    if fg < 1 or bg < 1:
+        raise ValueError(f"{name}: feature_group_count and batch_group_count must be positive, got {fg} and {bg}")
+    if fg > 1 and bg > 1:
+        raise ValueError(f"{name}: at most one of batch_group_count ({bg}) and feature_group_count ({fg}) may be > 1")
+    ls, rs = _canonical(lhs.shape, dimension_numbers.lhs_spec), _canonical(rhs.shape, dimension_numbers.rhs_spec)
+    if ls[1] % fg or ls[1] // fg != rs[1]:
+        raise ShapeError(
+            f"{name}: the lhs feature size {ls[1]} divided by feature_group_count {fg} must equal the rhs input "
+            f"feature size {rs[1]} (lhs shape {lhs.shape}, rhs shape {rhs.shape}, dimension_numbers "
+            f"{tuple(dimension_numbers)})"
+        )
+    if rs[0] % fg or rs[0] % bg:
+        raise ShapeError(
+            f"{name}: the rhs output feature size {rs[0]} must be a multiple of feature_group_count {fg} and of "
+            f"batch_group_count {bg}"
+        )
+    if ls[0] % bg:
+        raise ShapeError(f"{name}: batch_group_count {bg} must divide the lhs batch size {ls[0]}")
+    spatial = _out_spatial(ls[2:], rs[2:], window_strides, padding, lhs_dilation, rhs_dilation)
+    out = (ls[0] // bg, rs[0]) + spatial
+    shape = tuple(out[i] for i in np.argsort(dimension_numbers.out_spec))
+    dtype = lhs.dtype if preferred_element_type is None else preferred_element_type
+    return ShapedArray(shape, dtype, lhs.weak_type and rhs.weak_type and preferred_element_type is None)
+
+
+def _conv_impl(lhs, rhs, **params):
+    """The NumPy reference: per kernel position, a strided view of the padded, dilated input times
+    that position's kernel matrix, summed (groups as einsum batch axes)."""
+    lhs, rhs = np.asarray(lhs), np.asarray(rhs)
+    out_aval = _conv_eval(ShapedArray(lhs.shape, lhs.dtype), ShapedArray(rhs.shape, rhs.dtype), **params)
+    dn = params["dimension_numbers"]
+    x = np.transpose(lhs, dn.lhs_spec).astype(out_aval.dtype)
+    w = np.transpose(rhs, dn.rhs_spec).astype(out_aval.dtype)
+    config = [(0, 0, 0)] * 2 + [(lo, hi, d - 1) for (lo, hi), d in zip(params["padding"], params["lhs_dilation"])]
+    x = pad_p.impl(x, np.zeros((), x.dtype), config)
+    bg, fg = params["batch_group_count"], params["feature_group_count"]
+    (n, c), (o, _) = x.shape[:2], w.shape[:2]
+    out_spatial = _canonical(out_aval.shape, dn.out_spec)[2:]
+    x = x.reshape((bg, n // bg, fg, c // fg) + x.shape[2:])
+    w = w.reshape((bg, fg, o // (bg * fg)) + w.shape[1:])
+    out = np.zeros((n // bg, bg, fg, o // (bg * fg)) + out_spatial, out_aval.dtype)
+    for k in itertools.product(*map(range, w.shape[4:])):
+        window = tuple(
+            builtins.slice(i * d, i * d + (m - 1) * s + 1, s) if m else builtins.slice(0, 0)
+            for i, d, s, m in zip(k, params["rhs_dilation"], params["window_strides"], out_spatial)
+        )
+        out += np.einsum("bngc...,bgoc->nbgo...", x[(Ellipsis,) + window], w[(Ellipsis,) + k]).astype(out.dtype)
+    out = out.reshape((n // bg, o) + out_spatial)
+    return np.transpose(out, np.argsort(dn.out_spec))
+
+
+def _conv_im2col(lhs, rhs, **params):
+    """The convolution from pad, strided slices and one dot_general (what jit compiles): channels-last
+    patches (batch, out spatial..., kernel position, in feature) times the kernel as a matrix."""
+    out_aval = _conv_eval(get_aval(lhs), get_aval(rhs), **params)
+    dn, nsp = params["dimension_numbers"], get_aval(lhs).ndim - 2
+    lhs, rhs = (convert_element_type(a, out_aval.dtype) for a in (lhs, rhs))
+    x = transpose(lhs, (dn.lhs_spec[0],) + dn.lhs_spec[2:] + (dn.lhs_spec[1],))  # (N, S..., C)
+    w = transpose(rhs, dn.rhs_spec[2:] + (dn.rhs_spec[1], dn.rhs_spec[0]))  # (S..., I, O)
+    config = [(0, 0, 0)] + [(lo, hi, d - 1) for (lo, hi), d in zip(params["padding"], params["lhs_dilation"])]
+    x = pad(x, 0, config + [(0, 0, 0)])
+    (n, *_, c), (*k_spatial, _, o) = get_aval(x).shape, get_aval(w).shape
+    out_spatial = _canonical(out_aval.shape, dn.out_spec)[2:]
+    out_shape = (out_aval.shape[dn.out_spec[0]],) + out_spatial + (o,)
+    positions = math.prod(k_spatial)
+    if positions == 0 or 0 in out_shape:
+        y = full(out_shape, 0, out_aval.dtype)
+    else:
+        patches = []
+        for k in itertools.product(*map(range, k_spatial)):
+            start = [i * d for i, d in zip(k, params["rhs_dilation"])]
+            limit = [b + (m - 1) * s + 1 for b, m, s in zip(start, out_spatial, params["window_strides"])]
+            view = slice(x, [0, *start, 0], [n, *limit, c], [1, *params["window_strides"], 1])
+            patches.append(expand_dims(view, (nsp + 1,)))
+        p = concatenate(patches, nsp + 1) if len(patches) > 1 else patches[0]  # (N, OS..., K, C)
+        bg, fg = params["batch_group_count"], params["feature_group_count"]
+        rows = math.prod(out_spatial) * n // bg
+        if bg == fg == 1:
+            y = dot_general(reshape(p, (rows, positions * c)), reshape(w, (positions * c, o)), (((1,), (0,)), ((), ())))
+        else:  # groups as dot_general batch axes: N = bg * Nb, C = fg * Cg, O = bg * fg * Oq (group-major)
+            p = reshape(p, (bg, rows, positions, fg, c // fg))
+            w = reshape(w, (positions, c // fg, bg, fg, o // (bg * fg)))
+            y = dot_general(p, w, (((2, 4), (0, 1)), ((0, 3), (2, 3))))  # (bg, fg, rows, Oq)
+            y = transpose(y, (2, 0, 1, 3))
+        y = reshape(y, out_shape)
+    where = [0] * (nsp + 2)  # the working layout (N, S..., O) into dimension_numbers' output layout
+    where[dn.out_spec[0]], where[dn.out_spec[1]] = 0, nsp + 1
+    for i in range(nsp):
+        where[dn.out_spec[2 + i]] = 1 + i
+    return [transpose(y, where)]
+
+
+conv_general_dilated_p = Primitive("conv_general_dilated")
+
+
+def _bind(lhs, rhs, **params):
+    return conv_general_dilated_p.bind(lhs, rhs, **params)
+
+
+def _aval(x):
+    return x.aval if is_undefined(x) else get_aval(x)
+
+
+def _reshape_axis_into(src, dst, x):
+    """x with axis `src` merged into axis `dst` (numbered after removing src) as its major part."""
+    shape = get_aval(x).shape
+    perm = [i for i in range(len(shape)) if i != src]
+    perm.insert(dst, src)
+    new = [shape[i] for i in range(len(shape)) if i != src]
+    new[dst] *= shape[src]
+    return reshape(transpose(x, perm), tuple(new))
+
+
+def _reshape_axis_out_of(src, size, x):
+    """x with axis `src` split into (size, rest)."""
+    shape = list(get_aval(x).shape)
+    shape[src : src + 1] = [size, shape[src] // size]
+    return reshape(x, tuple(shape))
+
+
+def _spec_transpose(spec):
+    return (spec[1], spec[0]) + tuple(spec[2:])
+
+
+def _vjp_lhs_padding(in_spatial, k_spatial, window_strides, out_spatial, padding, lhs_dilation, rhs_dilation):
+    pads = []
+    for n, k, s, m, (lo, _), ld, rd in zip(
+        in_spatial, k_spatial, window_strides, out_spatial, padding, lhs_dilation, rhs_dilation
+    ):
+        before = _dilate(k, rd) - lo - 1
+        pads.append((before, _dilate(n, ld) + _dilate(k, rd) - 1 - _dilate(m, s) - before))
+    return tuple(pads)
+
+
+def _vjp_rhs_padding(in_spatial, k_spatial, window_strides, out_spatial, padding, lhs_dilation, rhs_dilation):
+    pads = []
+    for n, k, s, m, (lo, _), ld, rd in zip(
+        in_spatial, k_spatial, window_strides, out_spatial, padding, lhs_dilation, rhs_dilation
+    ):
+        pads.append((lo, _dilate(m, s) - _dilate(n, ld) + _dilate(k, rd) - lo - 1))
+    return tuple(pads)
+
+
+def _conv_transpose_rule(ct, lhs, rhs, **params):
+    """The cotangent of the undefined operand, by one convolution (JAX's transpose rules)."""
+    dn = params["dimension_numbers"]
+    lhs_aval, rhs_aval, ct_aval = _aval(lhs), _aval(rhs), get_aval(ct)
+    lhs_sp = _canonical(lhs_aval.shape, dn.lhs_spec)[2:]
+    rhs_sp = _canonical(rhs_aval.shape, dn.rhs_spec)[2:]
+    out_sp = _canonical(ct_aval.shape, dn.out_spec)[2:]
+    geometry = (params["window_strides"], out_sp, params["padding"], params["lhs_dilation"], params["rhs_dilation"])
+    fg, bg = params["feature_group_count"], params["batch_group_count"]
+    if is_undefined(lhs):
+        lhs_spec, rhs_spec, out_spec = dn
+        w = convert_element_type(rhs, ct_aval.dtype)
+        groups = max(fg, bg)
+        if groups > 1:  # move the group axis from the kernel's output features into its input features
+            w = _reshape_axis_into(rhs_spec[0], rhs_spec[1], _reshape_axis_out_of(rhs_spec[0], groups, w))
+        out = _bind(
+            ct,
+            rev(w, tuple(rhs_spec[2:])),
+            window_strides=params["lhs_dilation"],
+            padding=_vjp_lhs_padding(lhs_sp, rhs_sp, *geometry),
+            lhs_dilation=params["window_strides"],
+            rhs_dilation=params["rhs_dilation"],
+            dimension_numbers=ConvDimensionNumbers(out_spec, _spec_transpose(rhs_spec), lhs_spec),
+            feature_group_count=groups,
+            batch_group_count=1,
+            preferred_element_type=params["preferred_element_type"],
+        )
+        out = convert_element_type(out, lhs_aval.dtype)
+        if bg > 1:
+            out = _reshape_axis_into(lhs_spec[1], lhs_spec[0], _reshape_axis_out_of(lhs_spec[1], bg, out))
+        return [out, None]
+    x = convert_element_type(lhs, ct_aval.dtype)
+    out = _bind(
+        x,
+        ct,
+        window_strides=params["rhs_dilation"],
+        padding=_vjp_rhs_padding(lhs_sp, rhs_sp, *geometry),
+        lhs_dilation=params["lhs_dilation"],
+        rhs_dilation=params["window_strides"],
+        dimension_numbers=ConvDimensionNumbers(*map(_spec_transpose, (dn.lhs_spec, dn.out_spec, dn.rhs_spec))),
+        feature_group_count=bg,
+        batch_group_count=fg,
+        preferred_element_type=params["preferred_element_type"],
+    )
+    return [None, convert_element_type(out, rhs_aval.dtype)]
+
+
+def _conv_batch(vals, dims, **params):
+    """Fold the mapped axis into the convolution (JAX's rule): into the batch when only the input is
+    mapped, into the output features when only the kernel is, into feature (or batch) groups when both."""
+    (lhs, rhs), (ldim, rdim) = vals, dims
+    lhs_spec, rhs_spec, out_spec = params["dimension_numbers"]
+    fg, bg = params["feature_group_count"], params["batch_group_count"]
+    if ldim is not None and rdim is not None:
+        size = get_aval(lhs).shape[ldim]
+        if bg > 1:
+            new_lhs, params = _reshape_axis_into(ldim, lhs_spec[0], lhs), {**params, "batch_group_count": bg * size}
+        else:
+            new_lhs, params = _reshape_axis_into(ldim, lhs_spec[1], lhs), {**params, "feature_group_count": fg * size}
+        out = _bind(new_lhs, _reshape_axis_into(rdim, rhs_spec[0], rhs), **params)
+        return _reshape_axis_out_of(out_spec[1], size, out), out_spec[1]
+    if ldim is not None:
+        size = get_aval(lhs).shape[ldim]
+        if bg == 1:
+            new_lhs = _reshape_axis_into(ldim, lhs_spec[0], lhs)
+        else:  # keep the batch groups outermost: (groups, mapped, per-group batch)
+            new_lhs = _reshape_axis_out_of(lhs_spec[0] + int(ldim <= lhs_spec[0]), bg, lhs)
+            new_lhs = _reshape_axis_into(ldim + int(lhs_spec[0] < ldim), lhs_spec[0] + 1, new_lhs)
+            new_lhs = _reshape_axis_into(lhs_spec[0], lhs_spec[0], new_lhs)
+        out = _bind(new_lhs, rhs, **params)
+        return _reshape_axis_out_of(out_spec[0], size, out), out_spec[0]
+    size = get_aval(rhs).shape[rdim]
+    if fg == bg == 1:
+        out = _bind(lhs, _reshape_axis_into(rdim, rhs_spec[0], rhs), **params)
+        return _reshape_axis_out_of(out_spec[1], size, out), out_spec[1]
+    groups = max(fg, bg)  # groups outermost in the kernel's output features, then the mapped axis
+    new_rhs = _reshape_axis_out_of(rhs_spec[0] + int(rdim <= rhs_spec[0]), groups, rhs)
+    new_rhs = _reshape_axis_into(rdim + int(rhs_spec[0] < rdim), rhs_spec[0] + 1, new_rhs)
+    new_rhs = _reshape_axis_into(rhs_spec[0], rhs_spec[0], new_rhs)
+    out = _bind(lhs, new_rhs, **params)
+    out = _reshape_axis_out_of(out_spec[1], groups, out)
+    out = _reshape_axis_out_of(out_spec[1] + 1, size, out)
+    return _reshape_axis_into(out_spec[1], out_spec[1] + 1, out), out_spec[1]
+
+
+conv_general_dilated_p.impl = _conv_impl
+conv_general_dilated_p.abstract_eval = _conv_eval
+conv_general_dilated_p.transpose = _conv_transpose_rule
+conv_general_dilated_p.batch = _conv_batch
+conv_general_dilated_p.decompose = decomposition(_conv_im2col)
+defjvp(
+    conv_general_dilated_p,
+    lambda g, ans, lhs, rhs, **params: _bind(g, rhs, **params),
+    lambda g, ans, lhs, rhs, **params: _bind(lhs, g, **params),
+)
+
+
+def conv_general_dilated(
+    lhs,
+    rhs,
+    window_strides,
+    padding,
+    lhs_dilation=None,
+    rhs_dilation=None,
+    dimension_numbers=None,
+    feature_group_count=1,
+    batch_group_count=1,
+    precision=None,
+    preferred_element_type=None,
+):
+    """General n-dimensional convolution with strides, padding and dilation, as JAX's
+    lax.conv_general_dilated (XLA's Conv; a cross-correlation: the kernel is not flipped).
+
+    `padding` is 'VALID', 'SAME', 'SAME_LOWER' or one (lo, hi) pair per spatial axis; `lhs_dilation`
+    dilates the input (a transposed convolution), `rhs_dilation` the kernel (atrous).
+    `dimension_numbers` is None (('NCHW', 'OIHW', 'NCHW')-style), three strings such as
+    ('NHWC', 'HWIO', 'NHWC'), or a ConvDimensionNumbers. `precision` is accepted and ignored (fnad
+    computes in the operands' dtype, or `preferred_element_type`).
+
+    >>> import numpy as np; from fnad import lax
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> lax.conv_general_dilated(x, np.ones((1, 1, 2, 2)), (2, 2), 'VALID')
+    Array([[[[10., 18.],
+             [42., 50.]]]], dtype=float64)
+    >>> lax.conv_general_dilated(np.ones((2, 5, 5, 3)), np.ones((3, 3, 3, 8)), (1, 1), 'SAME',
+    ...                          dimension_numbers=('NHWC', 'HWIO', 'NHWC')).shape
+    (2, 5, 5, 8)
+    """
+    lhs_aval, rhs_aval = get_aval(lhs), get_aval(rhs)
+    dn = conv_dimension_numbers(lhs_aval.shape, rhs_aval.shape, dimension_numbers)
+    nsp = lhs_aval.ndim - 2
+    lhs_dilation = (1,) * nsp if lhs_dilation is None else tuple(int(d) for d in lhs_dilation)
+    rhs_dilation = (1,) * nsp if rhs_dilation is None else tuple(int(d) for d in rhs_dilation)
+    window_strides = tuple(int(s) for s in window_strides)
+    if isinstance(padding, str):
+        if any(d != 1 for d in lhs_dilation):
+            raise ValueError(
+                "conv_general_dilated: string padding is not implemented for transposed convolution (lhs_dilation "
+                f"{lhs_dilation}); give explicit (lo, hi) pairs or use lax.conv_transpose."
+            )
+        k_spatial = [_dilate(k, d) for k, d in zip(_canonical(rhs_aval.shape, dn.rhs_spec)[2:], rhs_dilation)]
+        padding = padtype_to_pads(_canonical(lhs_aval.shape, dn.lhs_spec)[2:], k_spatial, window_strides, padding)
+    else:
+        try:
+            padding = tuple((int(lo), int(hi)) for lo, hi in padding)
+        except (TypeError, ValueError) as e:
+            raise ValueError(
+                f"padding argument to conv_general_dilated should be a string or a sequence of (low, high) pairs, "
+                f"got {padding!r}"
+            ) from e
+    return _bind(
+        lhs,
+        rhs,
+        window_strides=window_strides,
+        padding=padding,
+        lhs_dilation=lhs_dilation,
+        rhs_dilation=rhs_dilation,
+        dimension_numbers=dn,
+        feature_group_count=int(feature_group_count),
+        batch_group_count=int(batch_group_count),
+        preferred_element_type=None if preferred_element_type is None else np.dtype(preferred_element_type),
+    )
+
+
+def conv(lhs, rhs, window_strides, padding, precision=None, preferred_element_type=None):
+    """Convolution of an NCHW-style input with an OIHW-style kernel: conv_general_dilated without
+    dilation (as JAX's lax.conv); `padding` is 'SAME', 'VALID' or (lo, hi) pairs.
+
+    >>> import numpy as np; from fnad import lax
+    >>> lax.conv(np.ones((1, 1, 3, 3)), np.ones((2, 1, 2, 2)), (1, 1), 'VALID')[0, 0]
+    Array([[4., 4.],
+           [4., 4.]], dtype=float64)
+    """
+    return conv_general_dilated(lhs, rhs, window_strides, padding, preferred_element_type=preferred_element_type)
+
+
+def conv_with_general_padding(
+    lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, precision=None, preferred_element_type=None
+):
+    """conv_general_dilated in NCHW/OIHW layout with padding and both dilations (as JAX's
+    lax.conv_with_general_padding).
+
+    >>> import numpy as np; from fnad import lax
+    >>> lax.conv_with_general_padding(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), (1, 1), [(1, 1), (0, 0)],
+    ...                               None, (2, 2)).shape
+    (1, 1, 3, 1)
+    """
+    return conv_general_dilated(
+        lhs,
+        rhs,
+        window_strides,
+        padding,
+        lhs_dilation=lhs_dilation,
+        rhs_dilation=rhs_dilation,
+        preferred_element_type=preferred_element_type,
+    )
+
+
+def _conv_transpose_padding(k, s, padding):
+    if padding == "SAME":
+        pad_len = k + s - 2
+        before = k - 1 if s > k - 1 else -(-pad_len // 2)
+    elif padding == "VALID":
+        pad_len = k + s - 2 + max(k - s, 0)
+        before = k - 1
+    elif isinstance(padding, tuple):
+        pads = tuple(k - p - 1 for p in padding)
+        before, pad_len = pads[0], sum(pads)
+    else:
+        raise ValueError(f"conv_transpose: invalid padding mode {padding!r}")
+    return before, pad_len - before
+
+
+_TRANSPOSE_DEFAULTS = {
+    2: ("NC", "IO", "NC"),
+    3: ("NHC", "HIO", "NHC"),
+    4: ("NHWC", "HWIO", "NHWC"),
+    5: ("NHWDC", "HWDIO", "NHWDC"),
+}
+
+
+def conv_transpose(
+    lhs,
+    rhs,
+    strides,
+    padding,
+    rhs_dilation=None,
+    dimension_numbers=None,
+    transpose_kernel=False,
+    precision=None,
+    preferred_element_type=None,
+    use_consistent_padding=False,
+):
+    """The "transposed" (fractionally strided) convolution, as JAX's lax.conv_transpose: a convolution
+    of the input dilated by `strides`. Layouts default to TensorFlow's (NHWC, HWIO). With
+    `transpose_kernel=True` the kernel's spatial axes are flipped and its feature axes swapped (the
+    gradient of a forward convolution, Keras' Conv2DTranspose). String padding, or pairs with
+    `use_consistent_padding=True`, name the padding of the forward convolution.
+
+    >>> import numpy as np; from fnad import lax
+    >>> lax.conv_transpose(np.ones((1, 2, 2, 1)), np.ones((3, 3, 1, 1)), (2, 2), 'SAME')[0, :, :, 0]
+    Array([[1., 1., 2., 1.],
+           [1., 1., 2., 1.],
+           [2., 2., 4., 2.],
+           [1., 1., 2., 1.]], dtype=float64)
+    """
+    lhs_aval, rhs_aval = get_aval(lhs), get_aval(rhs)
+    ndim = lhs_aval.ndim
+    if ndim != rhs_aval.ndim or ndim < 2:
+        raise ShapeError(f"conv_transpose: lhs and rhs must have one rank >= 2, got {lhs_aval.shape}, {rhs_aval.shape}")
+    if dimension_numbers is None:
+        if ndim not in _TRANSPOSE_DEFAULTS:
+            raise ValueError("conv_transpose: no default dimension_numbers for more than 3 spatial axes")
+        dimension_numbers = _TRANSPOSE_DEFAULTS[ndim]
+    dn = conv_dimension_numbers(lhs_aval.shape, rhs_aval.shape, dimension_numbers)
+    k_spatial = _canonical(rhs_aval.shape, dn.rhs_spec)[2:]
+    rhs_dilation = (1,) * (ndim - 2) if rhs_dilation is None else tuple(rhs_dilation)
+    if use_consistent_padding or (isinstance(padding, str) and padding in ("SAME", "VALID")):
+        per_axis = [padding] * len(strides) if isinstance(padding, str) else [tuple(p) for p in padding]
+        padding = tuple(
+            _conv_transpose_padding(_dilate(k, d), s, p)
+            for k, d, s, p in zip(k_spatial, rhs_dilation, strides, per_axis)
+        )
+    if transpose_kernel:
+        rhs = rev(rhs, tuple(dn.rhs_spec[2:]))
+        perm = list(range(ndim))
+        perm[dn.rhs_spec[0]], perm[dn.rhs_spec[1]] = dn.rhs_spec[1], dn.rhs_spec[0]
+        rhs = transpose(rhs, perm)
+    return conv_general_dilated(
+        lhs,
+        rhs,
+        (1,) * (ndim - 2),
+        padding,
+        strides,
+        rhs_dilation,
+        dn,
+        preferred_element_type=preferred_element_type,
+    )
