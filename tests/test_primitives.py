@@ -25,8 +25,8 @@ import fnad
 import fnad.core
 from fnad import lax
 from fnad.ir import eval_closed
-from fnad.primitives import cumulative as cum
 from fnad.primitives import conv, dot, linalg, misc, sorting
+from fnad.primitives import cumulative as cum
 from fnad.primitives import elementwise as ew
 from fnad.primitives import indexing as ix
 from fnad.primitives import reductions as red
@@ -343,7 +343,7 @@ def _conv_ref(
     lhs_spec, rhs_spec, out_spec = dimension_numbers
     x = _dilate_pad_ref(np.transpose(x, lhs_spec), lhs_dilation, padding)
     w = _dilate_pad_ref(np.transpose(w, rhs_spec), rhs_dilation, [(0, 0)] * len(padding))
-    (n, c), (o, cg), window = x.shape[:2], w.shape[:2], w.shape[2:]
+    n, (o, cg), window = x.shape[0], w.shape[:2], w.shape[2:]
     nb = n // batch_group_count
     spatial = [(p - k) // s + 1 if p >= k else 0 for p, k, s in zip(x.shape[2:], window, window_strides)]
     out = np.zeros((nb, o) + tuple(spatial), x.dtype)
