@@ -36,8 +36,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     names = args.names or [*workloads.ALL, "compile_time"]
     print(f"Machine: {machine_line()}\n")
-    print("| workload | " + " | ".join(CONTENDERS) + " | fnad/numpy | fnad/jax | target |")
-    print("|---|" + "---|" * (len(CONTENDERS) + 3))
+    print("| workload | " + " | ".join(CONTENDERS) + " | fnad/numpy | fnad/jax | fnad/torch | target |")
+    print("|---|" + "---|" * (len(CONTENDERS) + 4))
     for name in names:
         if name == "compile_time":
             continue  # a table of its own, below
@@ -55,7 +55,9 @@ def main(argv=None):
                 cells.append("-" if r is None else f"{fmt_time(r.median)} ({fmt_time(r.min)}-{fmt_time(r.max)})")
             ratio = lambda mine, other: "-" if other not in res else f"{res[mine].median / res[other].median:.2f}x"
             print(
-                f"| {w.name} | " + " | ".join(cells) + f" | {ratio('fnad', 'numpy')} | {ratio('fnad', 'jax')} | "
+                f"| {w.name} | "
+                + " | ".join(cells)
+                + f" | {ratio('fnad', 'numpy')} | {ratio('fnad', 'jax')} | {ratio('fnad', 'torch')} | "
                 f"{w.target} |",
                 flush=True,
             )
@@ -64,7 +66,7 @@ def main(argv=None):
                 print(
                     f"| {w.name}: {extra} | {fmt_time(r.median)} ({fmt_time(r.min)}-{fmt_time(r.max)}) |"
                     + " - |" * (len(CONTENDERS) - 1)
-                    + f" {ratio(extra, 'numpy')} | {ratio(extra, 'jax')} | |"
+                    + f" {ratio(extra, 'numpy')} | {ratio(extra, 'jax')} | {ratio(extra, 'torch')} | |"
                 )
     counts = workloads.ir_sizes()
     print(
