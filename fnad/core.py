@@ -178,7 +178,7 @@ class Primitive:
     commutative = False  # its two operands may be swapped (so `simplify` merges x+y and y+x)
     effectful = False  # it has side effects: dead-code elimination and CSE keep its equations
     inline_param = None  # the param holding its body (a ClosedJaxpr), spliced in before compiling
-    decompose = None  # decompose(*in_avals, **params) -> ClosedJaxpr: jit compiles it in its place (fnad.passes)
+    decompose = None  # decompose(*in_avals, **params) -> ClosedJaxpr jit compiles in its place, or None (fnad.passes)
 
     def __init__(self, name, multiple_results=False):
         self.name = name

@@ -202,3 +202,45 @@ def test_bad_arguments_raise_clear_errors():
         lax.reduce_window(x, 0.0, lax.add, (2, 2))
     with pytest.raises(ValueError, match="features axis"):
         nn.max_pool(np.ones((4, 4)), (2, 2))
+
+
+def _prepared_primitives(f, *args):
+    from fnad.passes import prepare_for_compile
+
+    return [e.primitive.name for e in prepare_for_compile(fnad.make_jaxpr(f)(*args)).jaxpr.eqns]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_native_lowering_matches_reference_and_thread_count(dtype):
+    """Float convolutions compile as the canonical (channels-last, unpadded) convolution the compiler
+    packs per image into gemms: values as the NumPy reference, bits the same on 1 and 3 threads."""
+    from fnad_compiler import parallel
+
+    x = RNG.normal(size=(11, 9, 7, 5)).astype(dtype)  # 11 images: groups of unequal sizes
+    w = RNG.normal(size=(4, 5, 3, 3)).astype(dtype)  # OIHW
+    f = lambda x, w: lax.conv_general_dilated(
+        x, w, (2, 1), ((2, 1), (0, 2)), rhs_dilation=(1, 2), dimension_numbers=("NHWC", "OIHW", "NHWC")
+    )
+    assert "conv_general_dilated" in _prepared_primitives(f, x, w)  # the native lowering, not im2col
+    before = parallel.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 3):
+            parallel.set_num_threads(threads)
+            results.append(np.asarray(fnad.jit(f)(x, w)))
+    finally:
+        parallel.set_num_threads(before)
+    assert np.array_equal(results[0], results[1])
+    np.testing.assert_allclose(results[0], f(x, w), rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+    # a kernel gradient (its "kernel" as large as the image) goes through im2col + dot_general instead
+    grad_w = lambda x, w: fnad.grad(lambda w: f(x, w).sum())(w)
+    assert "dot_general" in _prepared_primitives(grad_w, x, w)
+    np.testing.assert_allclose(fnad.jit(grad_w)(x, w), grad_w(x, w), rtol=1e-4 if dtype == np.float32 else 1e-12)
+
+
+def test_empty_convolutions_compile():
+    f = lambda x, w: lax.conv_general_dilated(x, w, (1,), "VALID", dimension_numbers=("NWC", "WIO", "NWC"))
+    for xs, ws in [((2, 4, 0), (1, 0, 5)), ((2, 4, 0), (3, 0, 5)), ((0, 4, 2), (3, 2, 5)), ((2, 2, 2), (3, 2, 5))]:
+        x, w = np.ones(xs, np.float32), np.ones(ws, np.float32)
+        y = fnad.jit(f)(x, w)
+        assert y.shape == f(x, w).shape and np.array_equal(y, f(x, w))

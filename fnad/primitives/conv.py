@@ -10,8 +10,10 @@ It is bilinear, so its jvp applies it to each tangent, and both transposes are c
 themselves (JAX's rules): the input's cotangent convolves the output cotangent with the flipped
 kernel (the strides becoming an input dilation), the kernel's convolves the input with the output
 cotangent (feature groups becoming batch groups and back). vmap folds the mapped axis into the batch
-or into feature groups. `jit` compiles the decomposition `_conv_im2col`: padding, one strided slice
-per kernel position gathered into patches, and a single dot_general (one BLAS gemm)."""
+or into feature groups. `jit` compiles a canonical convolution (channels-last, unpadded, ungrouped, float: `_decompose`
+reduces others to it with transposes and a pad), which the compiler lowers natively; grouped and
+integer ones compile as `_conv_im2col`: padding, strided slices gathered into patches, and one
+dot_general."""
 
 from __future__ import annotations
 
@@ -218,6 +220,28 @@ def _conv_impl(lhs, rhs, **params):
     return np.transpose(out, np.argsort(dn.out_spec))
 
 
+def _patches(x, k_spatial, out_spatial, strides, dilation):
+    """The patches of x (N, S..., C): (N, OS..., K, C), element [n, p, k, c] = x[n, p*stride + k*dilation, c]
+    for output positions p and kernel positions k (flattened), made of one strided slice per kernel
+    position, or per output position when there are fewer of those (a kernel gradient's "kernel" is
+    the output cotangent: 1024 positions for a 32x32 image, against 9 outputs for a 3x3 kernel)."""
+    n, c, nsp = get_aval(x).shape[0], get_aval(x).shape[-1], len(k_spatial)
+    if math.prod(k_spatial) <= math.prod(out_spatial):
+        views = []
+        for k in itertools.product(*map(range, k_spatial)):
+            start = [i * d for i, d in zip(k, dilation)]
+            limit = [b + (m - 1) * s + 1 for b, m, s in zip(start, out_spatial, strides)]
+            views.append(expand_dims(slice(x, [0, *start, 0], [n, *limit, c], [1, *strides, 1]), (nsp + 1,)))
+        return concatenate(views, nsp + 1) if len(views) > 1 else views[0]
+    views = []
+    for p in itertools.product(*map(range, out_spatial)):
+        start = [i * s for i, s in zip(p, strides)]
+        limit = [b + (k - 1) * d + 1 for b, k, d in zip(start, k_spatial, dilation)]
+        views.append(expand_dims(slice(x, [0, *start, 0], [n, *limit, c], [1, *dilation, 1]), (1,)))
+    p = concatenate(views, 1) if len(views) > 1 else views[0]  # (N, P, KS..., C)
+    return reshape(p, (n, *out_spatial, math.prod(k_spatial), c))
+
+
 def _conv_im2col(lhs, rhs, **params):
     """The convolution from pad, strided slices and one dot_general (what jit compiles): channels-last
     patches (batch, out spatial..., kernel position, in feature) times the kernel as a matrix."""
@@ -235,13 +259,7 @@ def _conv_im2col(lhs, rhs, **params):
     if positions == 0 or 0 in out_shape:
         y = full(out_shape, 0, out_aval.dtype)
     else:
-        patches = []
-        for k in itertools.product(*map(range, k_spatial)):
-            start = [i * d for i, d in zip(k, params["rhs_dilation"])]
-            limit = [b + (m - 1) * s + 1 for b, m, s in zip(start, out_spatial, params["window_strides"])]
-            view = slice(x, [0, *start, 0], [n, *limit, c], [1, *params["window_strides"], 1])
-            patches.append(expand_dims(view, (nsp + 1,)))
-        p = concatenate(patches, nsp + 1) if len(patches) > 1 else patches[0]  # (N, OS..., K, C)
+        p = _patches(x, k_spatial, out_spatial, params["window_strides"], params["rhs_dilation"])
         bg, fg = params["batch_group_count"], params["feature_group_count"]
         rows = math.prod(out_spatial) * n // bg
         if bg == fg == 1:
@@ -257,6 +275,72 @@ def _conv_im2col(lhs, rhs, **params):
     for i in range(nsp):
         where[dn.out_spec[2 + i]] = 1 + i
     return [transpose(y, where)]
+
+
+def channels_last(nsp):
+    """The dimension numbers of the canonical convolution the compiler lowers natively: input and
+    output (N, spatial..., C), kernel (spatial..., I, O), i.e. ('NHWC', 'HWIO', 'NHWC') in 2-D."""
+    data = (0, nsp + 1) + tuple(range(1, nsp + 1))
+    return ConvDimensionNumbers(data, (nsp + 1, nsp) + tuple(range(nsp)), data)
+
+
+def _native(lhs_aval, params):
+    """Whether jit lowers the convolution natively (ungrouped, float, one dtype), after `_canonical_form`."""
+    dtype = lhs_aval.dtype
+    return (
+        params["feature_group_count"] == params["batch_group_count"] == 1
+        and dtype in (np.float32, np.float64)
+        and (params["preferred_element_type"] is None or params["preferred_element_type"] == dtype)
+    )
+
+
+def _canonical_form(lhs, rhs, **params):
+    """The convolution as the compiler's canonical one: operands transposed to channels-last, the
+    padding and input dilation applied by `pad`, then a convolution with neither, and the output
+    transposed back."""
+    dn, nsp = params["dimension_numbers"], get_aval(lhs).ndim - 2
+    x = transpose(lhs, (dn.lhs_spec[0],) + dn.lhs_spec[2:] + (dn.lhs_spec[1],))
+    w = transpose(rhs, dn.rhs_spec[2:] + (dn.rhs_spec[1], dn.rhs_spec[0]))
+    config = [(lo, hi, d - 1) for (lo, hi), d in zip(params["padding"], params["lhs_dilation"])]
+    x = pad(x, 0, [(0, 0, 0)] + config + [(0, 0, 0)])
+    y = _bind(
+        x,
+        w,
+        **{
+            **params,
+            "padding": ((0, 0),) * nsp,
+            "lhs_dilation": (1,) * nsp,
+            "dimension_numbers": channels_last(nsp),
+            "preferred_element_type": None,
+        },
+    )
+    where = [0] * (nsp + 2)  # channels-last into dimension_numbers' output layout
+    where[dn.out_spec[0]], where[dn.out_spec[1]] = 0, nsp + 1
+    for i in range(nsp):
+        where[dn.out_spec[2 + i]] = 1 + i
+    return [transpose(y, where)]
+
+
+def _decompose(lhs_aval, rhs_aval, **params):
+    """How jit compiles a convolution: natively when canonical (None: kept as it is), as its
+    canonical form when it can be, else as im2col + dot_general: groups, integers, a preferred type,
+    and kernels with more positions than the output (a kernel gradient, whose "kernel" is the output
+    cotangent: there one gemm over all the patches reads that big kernel once, where the native
+    lowering's per-image gemms would read it once per image)."""
+    dn = params["dimension_numbers"]
+    out_aval = _conv_eval(lhs_aval, rhs_aval, **params)
+    kernel_positions = math.prod(_canonical(rhs_aval.shape, dn.rhs_spec)[2:])
+    if not _native(lhs_aval, params) or kernel_positions > math.prod(_canonical(out_aval.shape, dn.out_spec)[2:]):
+        return decomposition(_conv_im2col)(lhs_aval, rhs_aval, **params)
+    nsp = lhs_aval.ndim - 2
+    if (
+        params["dimension_numbers"] == channels_last(nsp)
+        and all(p == (0, 0) for p in params["padding"])
+        and all(d == 1 for d in params["lhs_dilation"])
+        and params["preferred_element_type"] is None
+    ):
+        return None
+    return decomposition(_canonical_form)(lhs_aval, rhs_aval, **params)
 
 
 conv_general_dilated_p = Primitive("conv_general_dilated")
@@ -399,7 +483,7 @@ conv_general_dilated_p.impl = _conv_impl
 conv_general_dilated_p.abstract_eval = _conv_eval
 conv_general_dilated_p.transpose = _conv_transpose_rule
 conv_general_dilated_p.batch = _conv_batch
-conv_general_dilated_p.decompose = decomposition(_conv_im2col)
+conv_general_dilated_p.decompose = _decompose
 defjvp(
     conv_general_dilated_p,
     lambda g, ans, lhs, rhs, **params: _bind(g, rhs, **params),
