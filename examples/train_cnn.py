@@ -9,6 +9,7 @@ pooling (8x8x1 -> 4x4x16 -> 2x2x32), then a dense layer to the 10 classes. Layou
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -33,7 +34,7 @@ def init_params(seed=0, dtype=np.float32):
     """He-initialised 3x3 kernels (HWIO) and dense weights, zero biases."""
     rng = np.random.default_rng(seed)
     params = {}
-    for i, (c_in, c_out) in enumerate(zip(CHANNELS[:-1], CHANNELS[1:])):
+    for i, (c_in, c_out) in enumerate(itertools.pairwise(CHANNELS)):
         params[f"conv{i}"] = (rng.standard_normal((3, 3, c_in, c_out)) * np.sqrt(2.0 / (9 * c_in))).astype(dtype)
         params[f"bias{i}"] = np.zeros(c_out, dtype)
     features = 2 * 2 * CHANNELS[-1]
