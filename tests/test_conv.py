@@ -244,3 +244,10 @@ def test_empty_convolutions_compile():
         x, w = np.ones(xs, np.float32), np.ones(ws, np.float32)
         y = fnad.jit(f)(x, w)
         assert y.shape == f(x, w).shape and np.array_equal(y, f(x, w))
+
+
+def test_vmap_over_an_empty_axis():
+    f = lambda x, w: lax.conv(x, w, (1, 1), "SAME")
+    x, w = np.ones((0, 2, 3, 4, 4)), np.ones((0, 5, 3, 2, 2))
+    assert fnad.vmap(f)(x, w).shape == (0, 2, 5, 4, 4)
+    assert fnad.vmap(f, in_axes=(None, 0))(np.ones((2, 3, 4, 4)), w).shape == (0, 2, 5, 4, 4)

@@ -446,6 +446,14 @@ def _conv_batch(vals, dims, **params):
     mapped, into the output features when only the kernel is, into feature (or batch) groups when both."""
     (lhs, rhs), (ldim, rdim) = vals, dims
     lhs_spec, rhs_spec, out_spec = params["dimension_numbers"]
+    size = get_aval(lhs).shape[ldim] if ldim is not None else get_aval(rhs).shape[rdim]
+    if size == 0:  # no groups of size 0: the (empty) result directly
+        unbatched = [
+            get_aval(v).update(shape=tuple(np.delete(get_aval(v).shape, d))) if d is not None else get_aval(v)
+            for v, d in zip(vals, dims)
+        ]
+        out = _conv_eval(*unbatched, **params)
+        return full((0,) + out.shape, 0, out.dtype), 0
     fg, bg = params["feature_group_count"], params["batch_group_count"]
     if ldim is not None and rdim is not None:
         size = get_aval(lhs).shape[ldim]
