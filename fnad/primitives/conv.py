@@ -10,14 +10,15 @@ It is bilinear, so its jvp applies it to each tangent, and both transposes are c
 themselves (JAX's rules): the input's cotangent convolves the output cotangent with the flipped
 kernel (the strides becoming an input dilation), the kernel's convolves the input with the output
 cotangent (feature groups becoming batch groups and back). vmap folds the mapped axis into the batch
-or into feature groups. `jit` compiles a canonical convolution (channels-last, unpadded, ungrouped, float: `_decompose`
-reduces others to it with transposes and a pad), which the compiler lowers natively; grouped and
-integer ones compile as `_conv_im2col`: padding, strided slices gathered into patches, and one
-dot_general."""
+or into feature groups. `jit` compiles float ungrouped convolutions natively in one of two canonical
+forms (`_decompose` brings them there with transposes and a pad): channels-last, or a channels-last
+kernel gradient; grouped and integer ones compile as `_conv_im2col`: padding, strided slices
+gathered into patches, and one dot_general."""
 
 from __future__ import annotations
 
 import builtins
+import functools
 import itertools
 import math
 from typing import NamedTuple
@@ -284,6 +285,14 @@ def channels_last(nsp):
     return ConvDimensionNumbers(data, (nsp + 1, nsp) + tuple(range(nsp)), data)
 
 
+def kernel_gradient(nsp):
+    """The dimension numbers of the other canonical form, a channels-last kernel gradient: input
+    (N, spatial..., C) and "kernel" (N, spatial..., O) (the output cotangent) contracted over N and
+    their positions into (spatial..., C, O), i.e. ('CHWN', 'IHWO', 'HWNO') in 2-D."""
+    data = (nsp + 1, 0) + tuple(range(1, nsp + 1))
+    return ConvDimensionNumbers(data, data, (nsp, nsp + 1) + tuple(range(nsp)))
+
+
 def _native(lhs_aval, params):
     """Whether jit lowers the convolution natively (ungrouped, float, one dtype), after `_canonical_form`."""
     dtype = lhs_aval.dtype
@@ -294,53 +303,44 @@ def _native(lhs_aval, params):
     )
 
 
-def _canonical_form(lhs, rhs, **params):
-    """The convolution as the compiler's canonical one: operands transposed to channels-last, the
-    padding and input dilation applied by `pad`, then a convolution with neither, and the output
-    transposed back."""
+def _canonical_form(lhs, rhs, layout, **params):
+    """The convolution as a canonical one in `layout` (channels_last or kernel_gradient): operands
+    transposed to it, the padding and input dilation applied by `pad`, then a convolution with
+    neither, and the output transposed back."""
     dn, nsp = params["dimension_numbers"], get_aval(lhs).ndim - 2
-    x = transpose(lhs, (dn.lhs_spec[0],) + dn.lhs_spec[2:] + (dn.lhs_spec[1],))
-    w = transpose(rhs, dn.rhs_spec[2:] + (dn.rhs_spec[1], dn.rhs_spec[0]))
-    config = [(lo, hi, d - 1) for (lo, hi), d in zip(params["padding"], params["lhs_dilation"])]
-    x = pad(x, 0, [(0, 0, 0)] + config + [(0, 0, 0)])
-    y = _bind(
-        x,
-        w,
-        **{
-            **params,
-            "padding": ((0, 0),) * nsp,
-            "lhs_dilation": (1,) * nsp,
-            "dimension_numbers": channels_last(nsp),
-            "preferred_element_type": None,
-        },
-    )
-    where = [0] * (nsp + 2)  # channels-last into dimension_numbers' output layout
-    where[dn.out_spec[0]], where[dn.out_spec[1]] = 0, nsp + 1
-    for i in range(nsp):
-        where[dn.out_spec[2 + i]] = 1 + i
-    return [transpose(y, where)]
+    into = lambda src, dst: tuple(src[dst.index(j)] for j in range(nsp + 2))  # operand axes in layout `dst`
+    x, w = transpose(lhs, into(dn.lhs_spec, layout.lhs_spec)), transpose(rhs, into(dn.rhs_spec, layout.rhs_spec))
+    config = [(0, 0, 0)] * (nsp + 2)
+    for i, ((lo, hi), d) in enumerate(zip(params["padding"], params["lhs_dilation"])):
+        config[layout.lhs_spec[2 + i]] = (lo, hi, d - 1)
+    canonical = {"padding": ((0, 0),) * nsp, "lhs_dilation": (1,) * nsp, "preferred_element_type": None}
+    y = _bind(pad(x, 0, config), w, **{**params, **canonical, "dimension_numbers": layout})
+    return [transpose(y, into(layout.out_spec, dn.out_spec))]
 
 
 def _decompose(lhs_aval, rhs_aval, **params):
     """How jit compiles a convolution: natively when canonical (None: kept as it is), as its
-    canonical form when it can be, else as im2col + dot_general: groups, integers, a preferred type,
-    and kernels with more positions than the output (a kernel gradient, whose "kernel" is the output
-    cotangent: there one gemm over all the patches reads that big kernel once, where the native
-    lowering's per-image gemms would read it once per image)."""
-    dn = params["dimension_numbers"]
+    canonical form when it can be: channels-last, or for kernels with more positions than the output
+    (a kernel gradient, whose "kernel" is the output cotangent) the kernel-gradient form, which the
+    compiler computes as per-image products accumulated; else (groups, integers, a preferred type)
+    as im2col + dot_general."""
+    if not _native(lhs_aval, params):
+        return decomposition(_conv_im2col)(lhs_aval, rhs_aval, **params)
+    dn, nsp = params["dimension_numbers"], lhs_aval.ndim - 2
     out_aval = _conv_eval(lhs_aval, rhs_aval, **params)
     kernel_positions = math.prod(_canonical(rhs_aval.shape, dn.rhs_spec)[2:])
-    if not _native(lhs_aval, params) or kernel_positions > math.prod(_canonical(out_aval.shape, dn.out_spec)[2:]):
-        return decomposition(_conv_im2col)(lhs_aval, rhs_aval, **params)
-    nsp = lhs_aval.ndim - 2
+    if kernel_positions > math.prod(_canonical(out_aval.shape, dn.out_spec)[2:]):
+        layout = kernel_gradient(nsp)
+    else:
+        layout = channels_last(nsp)
     if (
-        params["dimension_numbers"] == channels_last(nsp)
+        dn == layout
         and all(p == (0, 0) for p in params["padding"])
         and all(d == 1 for d in params["lhs_dilation"])
         and params["preferred_element_type"] is None
     ):
         return None
-    return decomposition(_canonical_form)(lhs_aval, rhs_aval, **params)
+    return decomposition(functools.partial(_canonical_form, layout=layout))(lhs_aval, rhs_aval, **params)
 
 
 conv_general_dilated_p = Primitive("conv_general_dilated")

@@ -47,8 +47,8 @@ positions), linear algebra (LAPACKE / CBLAS trsm per matrix) and control flow: c
 calls and expands the primitives that offer `decompose` before compiling
 (`fnad.passes.prepare_for_compile`), so lowering never traces.
 
-conv_general_dilated arrives in its canonical form (channels-last, unpadded, ungrouped, float): per
-image, patches packed into a tile of scratch and one gemm (`conv`).
+conv_general_dilated arrives in a canonical form (channels-last or a kernel gradient; unpadded,
+ungrouped, float): per image, patches packed into a tile of scratch and one gemm (`conv`).
 
 dot_general: float products of at least `_BLAS_MIN` multiply-adds call CBLAS gemm per batch
 (operands used in place when their layout is a row-major matrix or its transpose, else copied);
