@@ -244,15 +244,13 @@ def _patches(x, k_spatial, out_spatial, strides, dilation):
 
 
 def _conv_im2col(lhs, rhs, **params):
-    """The convolution from pad, strided slices and one dot_general (what jit compiles): channels-last
-    patches (batch, out spatial..., kernel position, in feature) times the kernel as a matrix."""
+    """The convolution from pad, strided slices and one dot_general (how jit compiles grouped and
+    integer convolutions): channels-last patches (batch, out spatial..., kernel position, in feature)
+    times the kernel as a matrix."""
     out_aval = _conv_eval(get_aval(lhs), get_aval(rhs), **params)
     dn, nsp = params["dimension_numbers"], get_aval(lhs).ndim - 2
     lhs, rhs = (convert_element_type(a, out_aval.dtype) for a in (lhs, rhs))
-    x = transpose(lhs, (dn.lhs_spec[0],) + dn.lhs_spec[2:] + (dn.lhs_spec[1],))  # (N, S..., C)
-    w = transpose(rhs, dn.rhs_spec[2:] + (dn.rhs_spec[1], dn.rhs_spec[0]))  # (S..., I, O)
-    config = [(0, 0, 0)] + [(lo, hi, d - 1) for (lo, hi), d in zip(params["padding"], params["lhs_dilation"])]
-    x = pad(x, 0, config + [(0, 0, 0)])
+    x, w = _in_layout(lhs, rhs, channels_last(nsp), params)  # (N, S..., C) padded, (S..., I, O)
     (n, *_, c), (*k_spatial, _, o) = get_aval(x).shape, get_aval(w).shape
     out_spatial = _canonical(out_aval.shape, dn.out_spec)[2:]
     out_shape = (out_aval.shape[dn.out_spec[0]],) + out_spatial + (o,)
@@ -271,11 +269,7 @@ def _conv_im2col(lhs, rhs, **params):
             y = dot_general(p, w, (((2, 4), (0, 1)), ((0, 3), (2, 3))))  # (bg, fg, rows, Oq)
             y = transpose(y, (2, 0, 1, 3))
         y = reshape(y, out_shape)
-    where = [0] * (nsp + 2)  # the working layout (N, S..., O) into dimension_numbers' output layout
-    where[dn.out_spec[0]], where[dn.out_spec[1]] = 0, nsp + 1
-    for i in range(nsp):
-        where[dn.out_spec[2 + i]] = 1 + i
-    return [transpose(y, where)]
+    return [transpose(y, _into(channels_last(nsp).out_spec, dn.out_spec))]
 
 
 def channels_last(nsp):
@@ -303,19 +297,30 @@ def _native(lhs_aval, params):
     )
 
 
+def _into(src, dst):
+    """The permutation taking an operand laid out as `src` (a spec) to the layout `dst`."""
+    return tuple(src[dst.index(j)] for j in range(len(src)))
+
+
+def _in_layout(lhs, rhs, layout, params):
+    """lhs and rhs transposed from params' dimension numbers into `layout`, lhs padded by the
+    padding and input dilation."""
+    dn, nsp = params["dimension_numbers"], get_aval(lhs).ndim - 2
+    x, w = transpose(lhs, _into(dn.lhs_spec, layout.lhs_spec)), transpose(rhs, _into(dn.rhs_spec, layout.rhs_spec))
+    config = [(0, 0, 0)] * (nsp + 2)
+    for i, ((lo, hi), d) in enumerate(zip(params["padding"], params["lhs_dilation"])):
+        config[layout.lhs_spec[2 + i]] = (lo, hi, d - 1)
+    return pad(x, 0, config), w
+
+
 def _canonical_form(lhs, rhs, layout, **params):
     """The convolution as a canonical one in `layout` (channels_last or kernel_gradient): operands
     transposed to it, the padding and input dilation applied by `pad`, then a convolution with
     neither, and the output transposed back."""
-    dn, nsp = params["dimension_numbers"], get_aval(lhs).ndim - 2
-    into = lambda src, dst: tuple(src[dst.index(j)] for j in range(nsp + 2))  # operand axes in layout `dst`
-    x, w = transpose(lhs, into(dn.lhs_spec, layout.lhs_spec)), transpose(rhs, into(dn.rhs_spec, layout.rhs_spec))
-    config = [(0, 0, 0)] * (nsp + 2)
-    for i, ((lo, hi), d) in enumerate(zip(params["padding"], params["lhs_dilation"])):
-        config[layout.lhs_spec[2 + i]] = (lo, hi, d - 1)
+    nsp = get_aval(lhs).ndim - 2
     canonical = {"padding": ((0, 0),) * nsp, "lhs_dilation": (1,) * nsp, "preferred_element_type": None}
-    y = _bind(pad(x, 0, config), w, **{**params, **canonical, "dimension_numbers": layout})
-    return [transpose(y, into(layout.out_spec, dn.out_spec))]
+    y = _bind(*_in_layout(lhs, rhs, layout, params), **{**params, **canonical, "dimension_numbers": layout})
+    return [transpose(y, _into(layout.out_spec, params["dimension_numbers"].out_spec))]
 
 
 def _decompose(lhs_aval, rhs_aval, **params):
