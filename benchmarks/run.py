@@ -40,8 +40,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     names = args.names or [*workloads.ALL, "compile_time", *(["distributed"] if distributed.available() else [])]
     print(f"Machine: {machine_line()}\n")
-    print("| workload | " + " | ".join(CONTENDERS) + " | fnad/numpy | fnad/jax | target |")
-    print("|---|" + "---|" * (len(CONTENDERS) + 3))
+    print("| workload | " + " | ".join(CONTENDERS) + " | fnad/numpy | fnad/jax | fnad/torch | target |")
+    print("|---|" + "---|" * (len(CONTENDERS) + 4))
     for name in names:
         if name in ("compile_time", "distributed"):
             continue  # tables of their own, below
@@ -59,7 +59,9 @@ def main(argv=None):
                 cells.append("-" if r is None else f"{fmt_time(r.median)} ({fmt_time(r.min)}-{fmt_time(r.max)})")
             ratio = lambda mine, other: "-" if other not in res else f"{res[mine].median / res[other].median:.2f}x"
             print(
-                f"| {w.name} | " + " | ".join(cells) + f" | {ratio('fnad', 'numpy')} | {ratio('fnad', 'jax')} | "
+                f"| {w.name} | "
+                + " | ".join(cells)
+                + f" | {ratio('fnad', 'numpy')} | {ratio('fnad', 'jax')} | {ratio('fnad', 'torch')} | "
                 f"{w.target} |",
                 flush=True,
             )
@@ -68,7 +70,7 @@ def main(argv=None):
                 print(
                     f"| {w.name}: {extra} | {fmt_time(r.median)} ({fmt_time(r.min)}-{fmt_time(r.max)}) |"
                     + " - |" * (len(CONTENDERS) - 1)
-                    + f" {ratio(extra, 'numpy')} | {ratio(extra, 'jax')} | |"
+                    + f" {ratio(extra, 'numpy')} | {ratio(extra, 'jax')} | {ratio(extra, 'torch')} | |"
                 )
     counts = workloads.ir_sizes()
     print(

@@ -499,4 +499,11 @@ ALL = {
     "hvp": lambda: [hvp(1000), hvp(10**5)],
     "control_flow": lambda: [rk4_gradient(), newton_while(), newton_jvp()],
     "cold_start": lambda: [cold_start()],
+    "conv": lambda: [_conv().conv_forward(), _conv().conv_backward(), _conv().cnn_train_step()],
 }
+
+
+def _conv():
+    from . import conv  # imports this module: loaded on first use
+
+    return conv

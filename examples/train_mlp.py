@@ -3,7 +3,7 @@ jit-compiled value_and_grad + optimizer step, and compare its step time with the
 by hand in NumPy (examples/numpy_mlp_reference.py).
 
     python examples/train_mlp.py [--epochs 30] [--batch-size 64] [--lr 0.05] [--seed 0]
-                                 [--optimizer adam|momentum|sgd] [--no-jit]
+                                 [--optimizer adam|momentum|sgd] [--no-jit] [--quick]
 
 Data-parallel over MPI processes (`pip install fnad[mpi]`): each process takes its share of each batch,
 and the jitted step averages the gradients with `lax.pmean` inside a `shard_map`:
@@ -96,8 +96,11 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--optimizer", choices=("adam", "momentum", "sgd"), default="adam")
     ap.add_argument("--no-jit", action="store_true", help="run the step eagerly (for debugging)")
+    ap.add_argument("--quick", action="store_true", help="3 epochs and a short timing (a smoke test)")
     ap.add_argument("--distributed", action="store_true", help="data-parallel over the processes of mpiexec")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.epochs = 3
     mesh, share, me = None, slice(None), 0
     if args.distributed:
         fnad.distributed.initialize()
@@ -148,7 +151,9 @@ def main(argv=None):
     xb, yb = x_train[: args.batch_size], y_train[: args.batch_size]
     sgd_step = make_train_step(optim.sgd(0.1), not args.no_jit)
     p0 = init_params(seed=args.seed)
-    fnad_s, numpy_s = median_step_times(lambda: sgd_step(p0, (), xb, yb), lambda: numpy_train_step(p0, xb, yb, 0.1))
+    fnad_s, numpy_s = median_step_times(
+        lambda: sgd_step(p0, (), xb, yb), lambda: numpy_train_step(p0, xb, yb, 0.1), repeats=20 if args.quick else 200
+    )
     print(f"trained {args.epochs} epochs in {train_time:.1f} s")
     print(
         f"SGD step time (batch {args.batch_size}): fnad {'jit' if not args.no_jit else 'eager'} "

@@ -178,7 +178,7 @@ class Primitive:
     commutative = False  # its two operands may be swapped (so `simplify` merges x+y and y+x)
     effectful = False  # it has side effects: dead-code elimination and CSE keep its equations
     inline_param = None  # the param holding its body (a ClosedJaxpr), spliced in before compiling
-    decompose = None  # decompose(*in_avals, **params) -> ClosedJaxpr: jit compiles it in its place (fnad.passes)
+    decompose = None  # decompose(*in_avals, **params) -> ClosedJaxpr jit compiles in its place, or None (fnad.passes)
     runs_in_python = False  # its impl must run in Python (shard_map: MPI through mpi4py): jit runs an IR holding it
     # op by op instead of compiling it
     axis_names = None  # axis_names(params) -> the named axes it communicates over (collectives): bind sends it to

@@ -15,6 +15,7 @@ from . import numpy as fnp
 from .custom_derivatives import custom_jvp
 
 __all__ = [
+    "avg_pool",
     "elu",
     "gelu",
     "hard_tanh",
@@ -22,6 +23,7 @@ __all__ = [
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
+    "max_pool",
     "one_hot",
     "relu",
     "relu6",
@@ -302,3 +304,67 @@ def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5):
     if variance is None:
         variance = fnp.mean(fnp.square(x - mean), axis=axis, keepdims=True)
     return (x - mean) / fnp.sqrt(variance + epsilon)
+
+
+# Pooling, in the form of flax.linen (jax.nn has none): inputs (batch..., window axes..., features).
+
+
+def _pool(inputs, init, computation, window_shape, strides, padding):
+    """reduce_window over the window axes of inputs shaped (batch..., window axes..., features),
+    as flax.linen.pool (no batch axis: one is added and removed)."""
+    inputs = fnp.asarray(inputs)
+    window_shape = tuple(window_shape)
+    strides = (1,) * len(window_shape) if strides is None else tuple(strides)
+    if len(strides) != len(window_shape):
+        raise ValueError(f"pool: strides {strides} must have one entry per window axis {window_shape}")
+    batch_axes = inputs.ndim - len(window_shape) - 1
+    if batch_axes < 0:
+        raise ValueError(
+            f"pool: inputs of shape {inputs.shape} need the {len(window_shape)} window axes of {window_shape} "
+            "followed by a features axis"
+        )
+    single = batch_axes == 0
+    if single:
+        inputs, batch_axes = inputs[None], 1
+    if not isinstance(padding, str):
+        padding = tuple(tuple(p) for p in padding)
+        if len(padding) != len(window_shape) or any(len(p) != 2 for p in padding):
+            raise ValueError(f"pool: padding {padding} must be one (lo, hi) pair per window axis {window_shape}")
+        padding = ((0, 0),) * batch_axes + padding + ((0, 0),)
+    ones = (1,) * batch_axes
+    y = lax.reduce_window(inputs, init, computation, ones + window_shape + (1,), ones + strides + (1,), padding)
+    return y[0] if single else y
+
+
+def max_pool(inputs, window_shape, strides=None, padding="VALID"):
+    """The maximum over each window of inputs shaped (batch..., window axes..., features), as
+    flax.linen.max_pool: `window_shape` and `strides` (default 1) per window axis, `padding` 'VALID',
+    'SAME' or (lo, hi) pairs (padded with -inf).
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> nn.max_pool(np.arange(16.0).reshape(1, 4, 4, 1), (2, 2), strides=(2, 2))[0, :, :, 0]
+    Array([[ 5.,  7.],
+           [13., 15.]], dtype=float64)
+    """
+    dtype = fnp.asarray(inputs).dtype
+    low = -np.inf if np.issubdtype(dtype, np.inexact) else np.iinfo(dtype).min
+    return _pool(inputs, np.array(low, dtype), lax.max, window_shape, strides, padding)
+
+
+def avg_pool(inputs, window_shape, strides=None, padding="VALID", count_include_pad=True):
+    """The mean over each window of inputs shaped (batch..., window axes..., features), as
+    flax.linen.avg_pool: padded elements count as zeros unless `count_include_pad=False`.
+
+    >>> import numpy as np
+    >>> from fnad import nn
+    >>> nn.avg_pool(np.arange(16.0).reshape(1, 4, 4, 1), (2, 2), strides=(2, 2))[0, :, :, 0]
+    Array([[ 2.5,  4.5],
+           [10.5, 12.5]], dtype=float64)
+    """
+    inputs = _to_float(inputs)
+    y = _pool(inputs, 0.0, lax.add, window_shape, strides, padding)
+    if count_include_pad:
+        return y / np.prod(window_shape)
+    ones = fnp.ones(inputs.shape[inputs.ndim - len(window_shape) - 1 : -1] + (1,), inputs.dtype)  # unbatched
+    return y / _pool(ones, 0.0, lax.add, window_shape, strides, padding)

@@ -43,8 +43,11 @@ def prepare_for_compile(closed):
     for e in fused:
         param = getattr(e.primitive, "inline_param", None)
         decompose = getattr(e.primitive, "decompose", None)
-        if param or decompose is not None:
-            body = e.params[param] if param else decompose(*[a.aval for a in e.invars], **e.params)
+        if param:
+            body = e.params[param]
+        else:  # a decomposition may be None: the equation is compiled as it is
+            body = None if decompose is None else decompose(*[a.aval for a in e.invars], **e.params)
+        if body is not None:
             splice(body, [sub(a) for a in e.invars], e.outvars)
             changed = True
             continue

@@ -115,6 +115,25 @@ class ref:
         return c, np.stack(ys[::-1] if reverse else ys)
 
     @staticmethod
+    def conv_general_dilated(x, w, strides, padding, rhs_dilation, dimension_numbers):
+        """lax.conv_general_dilated in layouts N..C/..IO/N..C or NC../OI../NC.., explicit padding: per
+        kernel position, a strided window of the padded input times that position's matrix."""
+        last = dimension_numbers[0].endswith("C")
+        x = np.moveaxis(x, -1, 1) if last else x
+        w = np.moveaxis(w, (-1, -2), (0, 1)) if last else w
+        x = ref.pad(x, np.zeros((), x.dtype), [(0, 0, 0)] * 2 + [(lo, hi, 0) for lo, hi in padding])
+        sizes = [(n - (k - 1) * d - 1) // s + 1 for n, k, d, s in zip(x.shape[2:], w.shape[2:], rhs_dilation, strides)]
+        if min(sizes) < 0:
+            raise ValueError("window larger than the padded input")
+        out = np.zeros((x.shape[0], w.shape[0], *sizes), x.dtype)
+        for pos in np.ndindex(*w.shape[2:]):
+            window = tuple(
+                slice(k * d, k * d + (m - 1) * s + 1, s) for k, d, s, m in zip(pos, rhs_dilation, strides, sizes)
+            )
+            out += np.einsum("nc...,oc->no...", x[(Ellipsis, *window)], w[(Ellipsis, *pos)]).astype(x.dtype)
+        return np.moveaxis(out, 1, -1) if last else out
+
+    @staticmethod
     def sigmoid(x):
         return (1 / (1 + np.exp(-x))).astype(x.dtype)
 
@@ -429,6 +448,29 @@ def _nn_axis(ch, x):
     return {"axis": r(draw_axis(ch, x))}
 
 
+def _conv(ch, x):
+    """A 1-D or 2-D convolution of x (channels last or first) with a fixed kernel of 1-3 outputs."""
+    need(x.ndim in (3, 4) and 0 < x.size and x.shape[-1 if x.ndim == 3 else 1] <= 8)
+    nsp, last = x.ndim - 2, ch.chance(0.5)
+    c = x.shape[-1] if last else x.shape[1]
+    window = tuple(ch.int(1, 3) for _ in range(nsp))
+    o = ch.int(1, 3)
+    spatial = "HW"[:nsp] if nsp == 2 else "W"
+    dn = (
+        ("N" + spatial + "C", spatial + "IO", "N" + spatial + "C")
+        if last
+        else ("NC" + spatial, "OI" + spatial, "NC" + spatial)
+    )
+    return {
+        "size": r(int(np.prod(window)) * c * o),
+        "wshape": r(window + (c, o) if last else (o, c) + window),
+        "strides": r(tuple(ch.int(1, 2) for _ in range(nsp))),
+        "padding": r(tuple((ch.int(0, 2), ch.int(0, 2)) for _ in range(nsp))),
+        "dil": r(tuple(ch.int(1, 2) for _ in range(nsp))),
+        "dn": r(dn),
+    }
+
+
 def _logsumexp(ch, x):
     return {"axis": r(draw_axes(ch, x)), "kd": r(ch.chance(0.3))}
 
@@ -551,6 +593,13 @@ OPS = [
         params=_dynamic_slice,
     ),
     Op("matmul", "{0} @ {1}", 2, kinds="fi", compat=_matmul_compat),
+    Op(
+        "conv",
+        "lax.conv_general_dilated({0}, fnp.cos(fnp.arange({size}.0)).reshape({wshape}).astype({0}.dtype), {strides}, "
+        "{padding}, rhs_dilation={dil}, dimension_numbers={dn})",
+        kinds="f",
+        params=_conv,
+    ),
     Op("gram", "{0} @ {0}.T", kinds="fi", params=lambda ch, x: need(x.ndim == 2) or {}),
     Op("dot", "fnp.dot({0}, {1})", 2, kinds="fi", compat=_matmul_compat),
     Op("cond", "lax.cond(fnp.sum({0}) > {t}, lambda a: {b1}, lambda a: {b2}, {0})", kinds="f", params=_cond),

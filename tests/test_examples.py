@@ -209,3 +209,25 @@ def test_hessian_vector_products():
         np.testing.assert_allclose(value, closed, rtol=1e-12, atol=1e-12, err_msg=name)
     for size, t_hvp, t_hessian, rel_err in out["timing"]:
         assert t_hvp > 0 and t_hessian > 0 and rel_err < 1e-13, (size, rel_err)
+
+
+def test_train_mlp_quick():
+    assert _run("train_mlp") > 0.85  # 3 epochs; the full run reaches ~98%
+
+
+def test_train_cnn():
+    out = _run("train_cnn")
+    assert out["test_accuracy"] > 0.9  # 3 epochs; the full 30 reach >= 98% (seeds 0-3)
+    assert out["epoch_losses"][-1] < out["epoch_losses"][0]
+    # The network the example trains, in float64: its jit-compiled gradient against central differences
+    mod = _load("train_cnn")
+    rng = np.random.default_rng(0)
+    params = fnad.tree_util.tree_map(lambda p: p.astype(np.float64) + 0.1, mod.init_params(seed=1))
+    images, labels = rng.uniform(size=(4, 8, 8, 1)), np.array([0, 3, 5, 9])
+    loss = lambda p: mod.loss_and_accuracy(p, images, labels)[0]
+    grads = fnad.jit(fnad.grad(loss))(params)
+    direction = fnad.tree_util.tree_map(lambda p: rng.normal(size=p.shape), params)
+    shifted = lambda h: loss(fnad.tree_util.tree_map(lambda p, d: p + h * d, params, direction))
+    numeric = (shifted(1e-6) - shifted(-1e-6)) / 2e-6
+    analytic = sum(np.sum(grads[k] * direction[k]) for k in params)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6)

@@ -25,8 +25,8 @@ import fnad
 import fnad.core
 from fnad import lax
 from fnad.ir import eval_closed
+from fnad.primitives import conv, dot, linalg, misc, sorting
 from fnad.primitives import cumulative as cum
-from fnad.primitives import dot, linalg, misc, sorting
 from fnad.primitives import elementwise as ew
 from fnad.primitives import indexing as ix
 from fnad.primitives import reductions as red
@@ -321,6 +321,67 @@ def _dot_ref(x, y, dimension_numbers):
     free_y = [ys[j] for j in range(y.ndim) if j not in rc + rb]
     out = [xs[i] for i in lb] + free_x + free_y
     return np.einsum(f"{''.join(xs)},{''.join(ys)}->{''.join(out)}", x, y)
+
+
+def _dilate_pad_ref(a, dilation, padding):
+    """a (canonical: two leading non-spatial axes) with zeros between spatial elements and (lo, hi)
+    zeros around them (negative pads crop)."""
+    sizes = [(n - 1) * d + 1 if n else 0 for n, d in zip(a.shape[2:], dilation)]
+    out = np.zeros(a.shape[:2] + tuple(sizes), a.dtype)
+    out[(Ellipsis,) + tuple(slice(None, None, d) for d in dilation)] = a
+    out = np.pad(out, [(0, 0)] * 2 + [(max(lo, 0), max(hi, 0)) for lo, hi in padding])
+    return out[
+        (Ellipsis,) + tuple(slice(max(-lo, 0), out.shape[2 + i] - max(-hi, 0)) for i, (lo, hi) in enumerate(padding))
+    ]
+
+
+def _conv_ref(
+    x, w, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers, feature_group_count, batch_group_count
+):
+    """XLA's Conv written out: per output position and output feature, the sum of the window of the
+    dilated, padded input (its feature group and batch group) times the dilated kernel."""
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    x = _dilate_pad_ref(np.transpose(x, lhs_spec), lhs_dilation, padding)
+    w = _dilate_pad_ref(np.transpose(w, rhs_spec), rhs_dilation, [(0, 0)] * len(padding))
+    n, (o, cg), window = x.shape[0], w.shape[:2], w.shape[2:]
+    nb = n // batch_group_count
+    spatial = [(p - k) // s + 1 if p >= k else 0 for p, k, s in zip(x.shape[2:], window, window_strides)]
+    out = np.zeros((nb, o) + tuple(spatial), x.dtype)
+    for pos in np.ndindex(*spatial):
+        region = x[(Ellipsis,) + tuple(slice(i * s, i * s + k) for i, s, k in zip(pos, window_strides, window))]
+        for f in range(o):
+            g, b = f // (o // feature_group_count), f // (o // batch_group_count)
+            part = region[b * nb : (b + 1) * nb, g * cg : (g + 1) * cg]
+            out[(slice(None), f) + pos] = np.sum(part * w[f], axis=tuple(range(1, x.ndim)))
+    return np.transpose(out, np.argsort(out_spec))
+
+
+@st.composite
+def conv_spec(draw):
+    """1-D and 2-D convolutions with random strides, padding (negative too), dilations, groups and
+    layouts (a random permutation of each operand's axes)."""
+    nsp = draw(st.integers(1, 2))
+    fg, bg = draw(st.sampled_from([(1, 1), (1, 1), (2, 1), (1, 2)]))
+    small = lambda lo=1, hi=2: [draw(st.integers(lo, hi)) for _ in range(nsp)]
+    strides, lhs_dilation, rhs_dilation, kernel, spatial = small(), small(), small(), small(1, 3), small(1, 4)
+    padding = tuple(
+        (max(draw(st.integers(-1, 2)), -n), draw(st.integers(0, 2)) if n == 1 else draw(st.integers(-1, 2)))
+        for n in spatial
+    )
+    lhs = (bg * draw(st.integers(1, 2)), fg * draw(st.integers(1, 2)), *spatial)
+    rhs = (fg * bg * draw(st.integers(1, 2)), lhs[1] // fg, *kernel)
+    specs = [tuple(draw(st.permutations(range(nsp + 2)))) for _ in range(3)]
+    place = lambda canonical, spec: tuple(canonical[spec.index(i)] for i in range(nsp + 2))
+    params = {
+        "window_strides": tuple(strides),
+        "padding": padding,
+        "lhs_dilation": tuple(lhs_dilation),
+        "rhs_dilation": tuple(rhs_dilation),
+        "dimension_numbers": lax.ConvDimensionNumbers(*specs),
+        "feature_group_count": fg,
+        "batch_group_count": bg,
+    }
+    return (place(lhs, specs[0]), place(rhs, specs[1])), params
 
 
 def _reduce_ref(np_fn):
@@ -641,6 +702,14 @@ TABLE = [
     Op(red.argmin_p, lax.argmin, _arg_ref(np.argmin), arg_spec(), each(ints(-2, 2)), order=0),
     # contraction
     Op(dot.dot_general_p, lax.dot_general, _dot_ref, dot_spec(), each(floats(), floats()), rtol=1e-12),
+    Op(
+        conv.conv_general_dilated_p,
+        lax.conv_general_dilated,
+        _conv_ref,
+        conv_spec(),
+        each(floats(), floats()),
+        rtol=1e-12,
+    ),
     # cumulative
     Op(cum.cumsum_p, cum.cumsum, _cumulative_ref(np.add), axis_spec(reverse=st.booleans()), each(floats()), rtol=1e-12),
     Op(

@@ -14,6 +14,15 @@ from ..primitives.collectives import (
     psum,
     psum_scatter,
 )
+from ..primitives.conv import (
+    ConvDimensionNumbers,
+    conv,
+    conv_dimension_numbers,
+    conv_general_dilated,
+    conv_transpose,
+    conv_with_general_padding,
+    padtype_to_pads,
+)
 from ..primitives.cumulative import cummax, cummin, cumprod, cumsum
 from ..primitives.dot import dot_general
 from ..primitives.elementwise import (
@@ -105,6 +114,7 @@ from ..primitives.reductions import (
 from ..primitives.shape import broadcast_in_dim, expand_dims, full, iota, reshape, squeeze, transpose
 from ..primitives.sorting import argsort, sort
 from .control_flow import cond, fori_loop, map, scan, switch, while_loop
+from .windowed import reduce_window
 
 broadcasted_iota = iota
 
@@ -165,6 +175,7 @@ def _attach_examples():
 _attach_examples()
 
 __all__ = [
+    "ConvDimensionNumbers",
     "abs",
     "acos",
     "acosh",
@@ -190,6 +201,11 @@ __all__ = [
     "ceil",
     "concatenate",
     "cond",
+    "conv",
+    "conv_dimension_numbers",
+    "conv_general_dilated",
+    "conv_transpose",
+    "conv_with_general_padding",
     "convert_element_type",
     "cos",
     "cosh",
@@ -230,6 +246,7 @@ __all__ = [
     "neg",
     "nextafter",
     "pad",
+    "padtype_to_pads",
     "pmax",
     "pmean",
     "pmin",
@@ -243,6 +260,7 @@ __all__ = [
     "reduce_or",
     "reduce_prod",
     "reduce_sum",
+    "reduce_window",
     "rem",
     "reshape",
     "rev",

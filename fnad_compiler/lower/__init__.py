@@ -47,6 +47,9 @@ positions), linear algebra (LAPACKE / CBLAS trsm per matrix) and control flow: c
 calls and expands the primitives that offer `decompose` before compiling
 (`fnad.passes.prepare_for_compile`), so lowering never traces.
 
+conv_general_dilated arrives in a canonical form (channels-last or a kernel gradient; unpadded,
+ungrouped, float): per image, patches packed into a tile of scratch and one gemm (`conv`).
+
 dot_general: float products of at least `_BLAS_MIN` multiply-adds call CBLAS gemm per batch
 (operands used in place when their layout is a row-major matrix or its transpose, else copied);
 smaller ones, and integer/bool ones, are reduction nests (product of the operands, summed over the
@@ -56,7 +59,7 @@ neighbours.
 The package, imports pointing down the list: `rules` (the rule registries, filled by a decorator
 next to each rule); `scalar` (one rule per elementwise primitive, with its cost); `elemental` (index
 matrices, `Elemental`); `kernel` (`Spec`, `Kernel`, reductions, prefetching strips); the families of
-whole-equation rules `dot`, `indexing`, `cumulative`, `sort` and `online`; `scope` (one jaxpr's plan
+whole-equation rules `dot`, `conv`, `indexing`, `cumulative`, `sort` and `online`; `scope` (one jaxpr's plan
 emitted in place); `control_flow` and `linalg`, which emit through scopes; and this module: the LLVM
 module, its entry `fnad_main`, its units and the check that every equation has a rule, which imports every family
 so that their rules are registered. The llvmlite helpers they share are in `fnad_compiler.llvm_ir`.
@@ -76,6 +79,7 @@ from fnad_compiler.lower import (  # noqa: F401
     callback,
     collectives,
     control_flow,
+    conv,
     cumulative,
     dot,
     indexing,
