@@ -407,3 +407,31 @@ def test_the_numpy_calls_plotting_libraries_make():
     np.testing.assert_array_equal(np.column_stack([fnp.arange(2.0), fnp.ones(2)]), [[0.0, 1.0], [1.0, 1.0]])
     assert np.asanyarray(x) is x and np.isfinite(x).tolist() == [True, False, True]
     np.testing.assert_array_equal(np.ma.masked_invalid(x).filled(0.0), [1.0, 0.0, 3.0])
+
+
+def test_arrays_are_not_tracked_by_the_garbage_collector_and_free_cleanly():
+    import gc
+    import weakref
+
+    from fnad import array
+
+    x = fnp.arange(3.0) + 1
+    assert type(x) is fnad.Array
+    assert gc.is_tracked(x) is (not array.UNTRACKED)  # untracked where CPython's layout is known (3.11)
+    watched = fnad.jit(lambda v: v * 2)(x)
+    gone = weakref.ref(watched)
+    del watched
+    assert gone() is None  # weak references are cleared as the Array goes
+    for _ in range(2000):  # results made and freed by compiled code, by NumPy views and by pickling
+        fnad.jit(lambda v: v * 2)(x)
+        np.asarray(x).view(fnad.Array)
+        pickle.loads(pickle.dumps(x))
+    gc.collect()
+
+    class Sub(fnad.Array):  # a subclass's instances are tracked again, and still free cleanly
+        __slots__ = ()
+
+    s = np.asarray(x).view(Sub)
+    assert gc.is_tracked(s)
+    del s
+    gc.collect()
