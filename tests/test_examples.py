@@ -231,3 +231,14 @@ def test_train_cnn():
     numeric = (shifted(1e-6) - shifted(-1e-6)) / 2e-6
     analytic = sum(np.sum(grads[k] * direction[k]) for k in params)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6)
+
+
+def test_readme_opens_with_the_main_job_then_the_test_command_ci_runs():
+    """The README's first two fenced blocks set up a fresh machine: install and run the main job,
+    then install with the test extras and run the suite, the command `.ci/run` runs."""
+    root = EXAMPLES.parent
+    blocks = (root / "README.md").read_text().split("```")[1::2]
+    first, second = (b.split("\n", 1)[1].strip() for b in blocks[:2])
+    assert first == "python -m pip install -e . && python examples/train_mlp.py"
+    assert second == "python -m pip install -e '.[test]' && python -m pytest -q"
+    assert second in (root / ".ci" / "run").read_text()
