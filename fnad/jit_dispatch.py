@@ -224,6 +224,13 @@ _ARRAY_TYPES = (np.ndarray, Array)  # what native entries take as they are
 _LEAF_TYPES = frozenset([*_ARRAY_TYPES, *_SCALAR_TYPES])
 
 
+def _as_inputs(flat, avals):
+    """The leaves as the executable's inputs: arrays of the traced dtypes, taken as they are."""
+    return [
+        x if type(x) in _ARRAY_TYPES and x.dtype == a.dtype else np.asarray(x, a.dtype) for x, a in zip(flat, avals)
+    ]
+
+
 def _taken_natively(x, aval):
     """Whether native entries compiled for `aval` take argument `x` as it is (fnad_compiler.pyentry):
     arrays of its dtype, Python scalars (traced weakly typed) and NumPy scalars of its dtype."""
@@ -569,10 +576,7 @@ class JitFunction:
                 self._add_fast(
                     tuple([type(a) if type(a) in _SCALAR_TYPES else (a.shape, a.dtype) for a in args]), exe, entry
                 )
-        flat = [
-            x if type(x) in _ARRAY_TYPES and x.dtype == a.dtype else np.asarray(x, a.dtype)
-            for x, a in zip(flat, entry.in_avals)
-        ]
+        flat = _as_inputs(flat, entry.in_avals)
         return entry.unflatten(list(map(as_array, exe(*flat))))
 
     def _call_donating(self, entry, args, kwargs, flat):
@@ -589,10 +593,7 @@ class JitFunction:
             for i, (x, a) in enumerate(zip(flat, entry.in_avals))
         ]
         exe = _per_jaxpr(_compile, entry.closed, tuple(pairs.items()))
-        flat = [
-            x if type(x) in _ARRAY_TYPES and x.dtype == a.dtype else np.asarray(x, a.dtype)
-            for x, a in zip(flat, entry.in_avals)
-        ]
+        flat = _as_inputs(flat, entry.in_avals)
         outs = list(map(as_array, exe(*flat)))
         for k, i in exe.ties.items():  # in the donated Array's buffer: that Array is the result
             if type(flat[i]) is Array:

@@ -26,7 +26,7 @@ import numpy as np
 from llvmlite import ir
 
 from fnad_compiler import cache, engine
-from fnad_compiler.llvm_ir import I8, I32, PTR, VOID
+from fnad_compiler.llvm_ir import I8, I32, PTR, VOID, args_struct_text
 
 __all__ = [
     "COL_MAJOR",
@@ -291,16 +291,7 @@ def gemm_ir(letter):
     """(symbol, LLVM IR text) of `fnad_sgemm` (letter "s") or `fnad_dgemm` ("d")."""
     ty = {"s": "float", "d": "double"}[letter]
     name = f"{_PARALLEL_GEMM}{letter}gemm"
-    unpack = "  %v = load %args, ptr %args\n" + "".join(
-        f"  %{f} = extractvalue %args %v, {i}\n" for i, (f, _) in enumerate(_GEMM_FIELDS)
-    )
-    pack = (
-        "".join(
-            f"  %s{i} = insertvalue %args {'undef' if i == 0 else f'%s{i - 1}'}, {t} %{f}, {i}\n"
-            for i, (f, t) in enumerate(_GEMM_FIELDS)
-        )
-        + f"  store %args %s{len(_GEMM_FIELDS) - 1}, ptr %args"
-    )
+    unpack, pack = args_struct_text(_GEMM_FIELDS)
     text = (
         _GEMM_IR.replace("UNPACK", unpack)
         .replace("PACK", pack)

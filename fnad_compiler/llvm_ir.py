@@ -22,6 +22,7 @@ __all__ = [
     "UNIT_FUNCTION",
     "VOID",
     "Loop",
+    "args_struct_text",
     "const",
     "convert",
     "dtype_kind",
@@ -53,6 +54,23 @@ def unit_text(module):
     text = str(module)
     symbol = "fnad_u" + hashlib.sha256(text.encode()).hexdigest()[:32]
     return symbol, text.replace(f'@"{UNIT_FUNCTION}"', f'@"{symbol}"')
+
+
+def args_struct_text(fields):
+    """(unpack, pack): LLVM IR text lines that load the struct `%args` of (name, type) `fields` from the
+    pointer `%args` into values `%name`, and store those values back, for the runtimes written as IR
+    text (their templates' UNPACK and PACK)."""
+    unpack = "  %v = load %args, ptr %args\n" + "".join(
+        f"  %{f} = extractvalue %args %v, {i}\n" for i, (f, _) in enumerate(fields)
+    )
+    pack = (
+        "".join(
+            f"  %s{i} = insertvalue %args {'undef' if i == 0 else f'%s{i - 1}'}, {t} %{f}, {i}\n"
+            for i, (f, t) in enumerate(fields)
+        )
+        + f"  store %args %s{len(fields) - 1}, ptr %args"
+    )
+    return unpack, pack
 
 
 def dtype_kind(dtype):

@@ -28,7 +28,7 @@ import numpy as np
 from llvmlite import ir
 
 from fnad_compiler import blas, cache, engine
-from fnad_compiler.llvm_ir import I1, I64, PTR, VOID, i64, intrinsic
+from fnad_compiler.llvm_ir import I1, I64, PTR, VOID, args_struct_text, i64, intrinsic
 from fnad_compiler.lower.rules import opaque_rule
 
 _GROUPS_MAX = 8  # groups of images run in parallel (each packs into its own tile)
@@ -212,16 +212,7 @@ done:
 def _runtime(letter):
     """Address of fnad_conv_sgemm / fnad_conv_dgemm (compiled once, through the disk cache)."""
     name = _NAME.format(letter)
-    unpack = "  %v = load %args, ptr %args\n" + "".join(
-        f"  %{f} = extractvalue %args %v, {i}\n" for i, (f, _) in enumerate(_ARGS)
-    )
-    pack = (
-        "".join(
-            f"  %s{i} = insertvalue %args {'undef' if i == 0 else f'%s{i - 1}'}, {t} %{f}, {i}\n"
-            for i, (f, t) in enumerate(_ARGS)
-        )
-        + f"  store %args %s{len(_ARGS) - 1}, ptr %args"
-    )
+    unpack, pack = args_struct_text(_ARGS)
     text = (
         _RUNTIME_IR.replace("UNPACK", unpack)
         .replace("PACK", pack)
