@@ -1,7 +1,7 @@
 """fnad: composable function transformations (grad, vmap, jit, ...) of NumPy programs, with a native
 compiler (the `fnad_compiler` package) built on llvmlite."""
 
-from . import debug, distributed, export, lax, nn, numpy, optim, random, sharding, tree, tree_util
+from . import debug, distributed, export, lax, nn, numpy, optim, random, scipy, sharding, tree, tree_util
 from .api import (
     ShapeDtypeStruct,
     disable_jit,
@@ -73,6 +73,7 @@ __all__ = [
     "pure_callback",
     "random",
     "remat",
+    "scipy",
     "shard_map",
     "sharding",
     "stop_gradient",
