@@ -113,7 +113,10 @@ from ..primitives.reductions import (
 )
 from ..primitives.shape import broadcast_in_dim, expand_dims, full, iota, reshape, squeeze, transpose
 from ..primitives.sorting import argsort, sort
+from .composites import clamp, dot, top_k
 from .control_flow import cond, fori_loop, map, scan, switch, while_loop
+from .folds import associative_scan, cumlogsumexp, reduce
+from .solvers import custom_linear_solve, custom_root
 from .windowed import reduce_window
 
 broadcasted_iota = iota
@@ -187,6 +190,7 @@ __all__ = [
     "argsort",
     "asin",
     "asinh",
+    "associative_scan",
     "atan",
     "atan2",
     "atanh",
@@ -199,6 +203,7 @@ __all__ = [
     "broadcasted_iota",
     "cbrt",
     "ceil",
+    "clamp",
     "concatenate",
     "cond",
     "conv",
@@ -209,11 +214,15 @@ __all__ = [
     "convert_element_type",
     "cos",
     "cosh",
+    "cumlogsumexp",
     "cummax",
     "cummin",
     "cumprod",
     "cumsum",
+    "custom_linear_solve",
+    "custom_root",
     "div",
+    "dot",
     "dot_general",
     "dynamic_slice",
     "dynamic_update_slice",
@@ -254,6 +263,7 @@ __all__ = [
     "ppermute",
     "psum",
     "psum_scatter",
+    "reduce",
     "reduce_and",
     "reduce_max",
     "reduce_min",
@@ -290,6 +300,7 @@ __all__ = [
     "take_along_axis",
     "tan",
     "tanh",
+    "top_k",
     "transpose",
     "while_loop",
     "zeros_like",

@@ -56,20 +56,21 @@ sort_p.jvp = _sort_jvp
 sort_p.batch = _sort_batch
 
 
-def sort(operand, dimension=-1, num_keys=1):
-    """Sort one array, or a sequence of same-shaped arrays by their first `num_keys` (stable).
+def sort(operand, dimension=-1, is_stable=True, num_keys=1):
+    """Sort one array, or a sequence of same-shaped arrays (giving a tuple) by their first `num_keys`.
+    The sort is always stable, so `is_stable` (JAX's flag allowing an unstable one) changes nothing.
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.sort(np.array([[3.0, 1.0, 2.0]]))
     Array([[1., 2., 3.]], dtype=float64)
     >>> lax.sort((np.array([2, 1, 2]), np.array([10.0, 20.0, 30.0])), num_keys=1)
-    [Array([1, 2, 2], dtype=int64), Array([20., 10., 30.], dtype=float64)]
+    (Array([1, 2, 2], dtype=int64), Array([20., 10., 30.], dtype=float64))
     """
     single = not isinstance(operand, (tuple, list))
     operands = [operand] if single else list(operand)
     ndim = get_aval(operands[0]).ndim
     out = sort_p.bind(*operands, dimension=int(dimension) % ndim if ndim else int(dimension), num_keys=int(num_keys))
-    return out[0] if single else out
+    return out[0] if single else tuple(out)
 
 
 def argsort(x, dimension=-1, index_dtype=np.int64):

@@ -898,7 +898,7 @@ def test_sort(dtype):
         x[2, 3, 0] = -0.0
     y = rng.integers(0, 3, x.shape)
     check(
-        lambda x, y: [*lax.sort((x,), 1), *lax.sort((x,), 0), lax.argsort(x, 2), *lax.sort((y, x, y * 2), 1, 2)], x, y
+        lambda x, y: [*lax.sort((x,), 1), *lax.sort((x,), 0), lax.argsort(x, 2), *lax.sort((y, x, y * 2), 1, num_keys=2)], x, y
     )
 
 
@@ -929,7 +929,7 @@ def test_radix_sort_rows(dtype, data):
         )
     x = x.astype(dt)
     y = rng.integers(0, 100, x.shape)
-    f = lambda x, y: [*lax.sort((x,), 1), lax.argsort(x, 1), *lax.sort((x, y), 1, 1), *lax.sort((x.T,), 0)]
+    f = lambda x, y: [*lax.sort((x,), 1), lax.argsort(x, 1), *lax.sort((x, y), 1, num_keys=1), *lax.sort((x.T,), 0)]
     got = compiled(f, x, y)[1](x, y)
     want = [
         np.sort(x, 1, kind="stable"),
