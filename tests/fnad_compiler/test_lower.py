@@ -898,7 +898,14 @@ def test_sort(dtype):
         x[2, 3, 0] = -0.0
     y = rng.integers(0, 3, x.shape)
     check(
-        lambda x, y: [*lax.sort((x,), 1), *lax.sort((x,), 0), lax.argsort(x, 2), *lax.sort((y, x, y * 2), 1, num_keys=2)], x, y
+        lambda x, y: [
+            *lax.sort((x,), 1),
+            *lax.sort((x,), 0),
+            lax.argsort(x, 2),
+            *lax.sort((y, x, y * 2), 1, num_keys=2),
+        ],
+        x,
+        y,
     )
 
 
