@@ -6,7 +6,7 @@ by hand in NumPy (examples/numpy_mlp_reference.py).
                                  [--optimizer adam|momentum|sgd] [--no-jit] [--quick]
 
 Data-parallel over MPI processes (`pip install fnad[mpi]`): each process takes its share of each batch,
-and the jitted step averages the gradients with `lax.pmean` inside a `shard_map`:
+and the jitted step, a `shard_map`, differentiates the loss averaged over the processes (`lax.pmean`):
 
     mpiexec -n 2 python examples/train_mlp.py --distributed
 """
@@ -49,13 +49,18 @@ def loss_and_accuracy(params, x, y):
 
 
 def make_train_step(optimizer, use_jit, mesh=None):
-    """The training step; with a `mesh`, run by every process on its share of the batch, the
-    gradients (and the reported loss and accuracy) averaged over the processes."""
+    """The training step; with a `mesh`, run by every process on its share of the batch, with the
+    loss (and the reported accuracy) averaged over the processes."""
+
+    def averaged(params, x, y):
+        # The global batch's loss: replicated params meet each process's share, so the gradient
+        # of the average over processes is the full batch's (shard_map sums the replicated
+        # parameters' cotangents over the processes).
+        return lax.pmean(loss_and_accuracy(params, x, y), "data")
 
     def train_step(params, opt_state, x, y):
-        (loss, acc), grads = fnad.value_and_grad(loss_and_accuracy, has_aux=True)(params, x, y)
-        if mesh is not None:
-            grads, loss, acc = lax.pmean((grads, loss, acc), "data")
+        objective = loss_and_accuracy if mesh is None else averaged
+        (loss, acc), grads = fnad.value_and_grad(objective, has_aux=True)(params, x, y)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optim.apply_updates(params, updates), opt_state, loss, acc
 

@@ -36,7 +36,9 @@ def tangent_aval(aval):
 
 
 def zeros_like_aval(aval):
-    return full(aval.shape, 0, aval.dtype)
+    """Zeros of `aval`, varying over its mesh axes as a tangent of such a value must (inside shard_map)."""
+    zeros = full(aval.shape, 0, aval.dtype)
+    return pvary_p.bind(zeros, axes=tuple(sorted(aval.vma))) if aval.vma else zeros
 
 
 def instantiate(t):
@@ -182,3 +184,26 @@ def transpose(x, permutation):
     if permutation == tuple(range(len(permutation))):
         return x
     return transpose_p.bind(x, permutation=permutation)
+
+
+# ----------------------------------------------------------------------------------------------
+# psum over mesh axes: reverse mode sums with it the cotangent of a value that every process along
+# those axes used (it does not vary over them); pvary marks a value as varying over mesh axes, as the
+# zero tangent of a varying value must be. Their impls and rules are in primitives/collectives.py.
+
+psum_p = Primitive("psum")
+pvary_p = Primitive("pvary")
+
+
+def cotangent_like(ct, aval):
+    """`ct`, a cotangent of a value of `aval`, varying over exactly the mesh axes the value varies over
+    (inside a shard_map body): summed over the axes only it varies over (the value was the same on
+    every process there, and each process's use of it owes it a share), and marked varying over
+    those only the value varies over (no change of numbers: loops then carry it with the value's type)."""
+    have = get_aval(ct).vma
+    if have == aval.vma:
+        return ct
+    extra, missing = have - aval.vma, aval.vma - have
+    if extra:
+        ct = psum_p.bind(ct, axes=tuple(sorted(extra)))
+    return pvary_p.bind(ct, axes=tuple(sorted(missing))) if missing else ct

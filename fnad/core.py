@@ -56,31 +56,36 @@ _PY_SCALAR_DTYPES = {
 
 
 class ShapedArray:
-    """What tracing knows about an array: its shape, dtype and whether its dtype is 'weak'
-    (it came from a Python scalar and yields to the other operand's dtype, as in NEP 50)."""
+    """What tracing knows about an array: its shape, dtype, whether its dtype is 'weak' (it came from a
+    Python scalar and yields to the other operand's dtype, as in NEP 50), and inside a `shard_map` body
+    the mesh axes over which it varies (`vma`, as JAX's: the value may differ between the processes
+    along those axes, and is the same along the others). Reverse mode reads `vma`: a cotangent that
+    varies over axes its value does not is summed over them (the value was used by every process)."""
 
-    __slots__ = ("dtype", "shape", "weak_type")
+    __slots__ = ("dtype", "shape", "vma", "weak_type")
 
-    def __init__(self, shape, dtype, weak_type=False):
+    def __init__(self, shape, dtype, weak_type=False, vma=frozenset()):
         self.shape = tuple(shape)
         dtype = np.dtype(dtype)
         # Values are known in native byte order: NumPy computes on a big-endian array as on its native
         # copy, and compiled code only reads native data (jit converts such arguments on its slow path).
         self.dtype = dtype if dtype.isnative else dtype.newbyteorder("=")
         self.weak_type = weak_type
+        self.vma = vma
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: math.prod(self.shape))
 
-    def update(self, shape=None, dtype=None, weak_type=None):
+    def update(self, shape=None, dtype=None, weak_type=None, vma=None):
         return ShapedArray(
             self.shape if shape is None else shape,
             self.dtype if dtype is None else dtype,
             self.weak_type if weak_type is None else weak_type,
+            self.vma if vma is None else frozenset(vma),
         )
 
     def strip_weak(self):
-        return ShapedArray(self.shape, self.dtype) if self.weak_type else self
+        return ShapedArray(self.shape, self.dtype, vma=self.vma) if self.weak_type else self
 
     def __eq__(self, other):
         return (
@@ -88,16 +93,18 @@ class ShapedArray:
             and self.shape == other.shape
             and self.dtype == other.dtype
             and self.weak_type == other.weak_type
+            and self.vma == other.vma
         )
 
     def __hash__(self):
-        return hash((self.shape, self.dtype, self.weak_type))
+        return hash((self.shape, self.dtype, self.weak_type, self.vma))
 
     def str_short(self):
         return f"{dtype_short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
 
     def __repr__(self):
-        return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
+        vma = f", varying over {sorted(self.vma)}" if self.vma else ""
+        return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''}{vma})"
 
 
 _SHORT_NAMES = {
@@ -181,6 +188,9 @@ class Primitive:
     decompose = None  # decompose(*in_avals, **params) -> ClosedJaxpr jit compiles in its place, or None (fnad.passes)
     runs_in_python = False  # its impl must run in Python (shard_map: MPI through mpi4py): jit runs an IR holding it
     # op by op instead of compiling it
+    vma_rule = (
+        None  # vma_rule(in_vmas, **params) -> the mesh axes each output varies over (default: any input's; fnad.spmd)
+    )
     axis_names = None  # axis_names(params) -> the named axes it communicates over (collectives): bind sends it to
     # the vmap binding each name even when no argument is batched by it, and refuses a name nothing binds
 
@@ -245,15 +255,15 @@ def unbound_axis_error(name):
 
 
 def bound_axis(name):
-    """What binds the axis `name` innermost: ('vmap', size) or ('env', binding) from `bind_axis_names`,
-    or None when nothing does."""
+    """What binds the axis `name` innermost: ('vmap', size), or (kind, binding) from `bind_axis_names`
+    (kind "mesh" or "env"), or None when nothing does."""
     state = _trace_state
     for m in reversed(state.stack):
         if m.axis_name == name:
             return "vmap", m.payload  # a named vmap's payload is its axis size
     for env in reversed(state.axis_envs):
         if name in env:
-            return "env", env[name]
+            return env[name]
     return None
 
 
@@ -268,10 +278,12 @@ def axis_env_signature():
 
 
 @contextmanager
-def bind_axis_names(bindings):
+def bind_axis_names(bindings, kind="env"):
     """Bind axis names to objects (a dict name -> binding) for the collectives run inside, outside any
-    vmap: shard_map binds its mesh axes so, and the collectives' eager implementations look them up."""
-    _trace_state.axis_envs.append(dict(bindings))
+    vmap: shard_map binds its mesh axes so, and the collectives' eager implementations look them up.
+    `kind` is what `bound_axis` reports: "mesh" for a shard_map that tracks which of its axes values
+    vary over (`ShapedArray.vma`), "env" for one that does not."""
+    _trace_state.axis_envs.append({name: (kind, b) for name, b in dict(bindings).items()})
     try:
         yield
     finally:

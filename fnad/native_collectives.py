@@ -70,6 +70,13 @@ def _signed(handle, dtype):
     return np.array(handle - (1 << bits) if handle >> (bits - 1) else handle, dtype)
 
 
+def communicates(e):
+    """Whether equation `e` talks to other processes: it runs in Python (shard_map), or is a collective
+    over mesh axes. `pvary` names axes but only retypes its operand: compiled, it is that operand."""
+    p = e.primitive
+    return p.runs_in_python or (p.name != "pvary" and p.axis_names is not None and bool(p.axis_names(e.params)))
+
+
 def native_body(closed, groups):
     """(ClosedJaxpr taking the body's inputs then the MPI handles, the handles' values) for the body
     `closed` of a shard_map whose mesh axes have the process groups `groups`, or None."""
@@ -77,7 +84,7 @@ def native_body(closed, groups):
         return None
     for e in closed.jaxpr.eqns:
         p = e.primitive
-        if p.runs_in_python or (p.axis_names is not None and p.axis_names(e.params)):
+        if communicates(e):
             if p.name not in _NATIVE or any(a.aval.dtype not in _NATIVE_DTYPES for a in e.invars):
                 return None
             names = e.params["axes"] if "axes" in e.params else (e.params["axis_name"],)

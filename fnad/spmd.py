@@ -6,10 +6,15 @@ that its collectives are staged, and binds the call primitive `shard_map` holdin
 runs the IR with the axes bound to the mesh's process groups (fnad/distributed.py), so each
 collective calls MPI. Its rules transform the IR as a whole, like jit's: jvp gives a primal call and a
 linear tangent call, vmap batches the body, and transposition makes the derivative that of the
-global function the program denotes (as JAX's shard_map with check_vma=False): the cotangent of an
-output replicated over mesh axes is divided among the processes of those axes, and the cotangent of an
-input replicated over mesh axes is summed over them. So `grad` of `shard_map(lambda x: psum((x**2).sum(),
-'data'), in_specs=P('data'), out_specs=P())` gives each process 2 * its block.
+global function the program denotes. With `check_vma` (the default, as JAX's), the body's values carry
+the mesh axes they vary over (`ShapedArray.vma`: the blocks of `P('data')` arguments vary over 'data',
+replicated values over nothing, psum's results are replicated again) and reverse mode, inside or
+outside the body, sums a cotangent over the processes that used a replicated value
+(`ad_util.cotangent_like`), while psum hands a varying input the cotangent itself. Without it, as
+JAX's check_vma=False, the transpose rule shares the cotangent of a replicated output among the
+processes and sums the cotangent of a replicated input over them. Either way `grad` of
+`shard_map(lambda x: psum((x**2).sum(), 'data'), in_specs=P('data'), out_specs=P())` gives each
+process 2 * its block.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from .core import Primitive, bind_axis_names, get_aval, is_staging
 from .distributed import debug_collectives
 from .ir import ClosedJaxpr, Jaxpr, Literal, Var, axis_names_of, eval_closed
 from .jit_dispatch import executable_for
-from .native_collectives import native_body
+from .native_collectives import communicates, native_body
 from .primitives.collectives import psum
 from .primitives.elementwise import div, scalar_like
 from .sharding import Mesh, PartitionSpec
@@ -50,17 +55,18 @@ shard_map_p.axis_names = lambda params: tuple(
 )
 
 
-def _mesh_axes(mesh):
-    """The mesh's axis names bound to this process's groups, for running or deriving a body."""
-    return bind_axis_names(mesh.groups())
+def _mesh_axes(mesh, check_vma):
+    """The mesh's axis names bound to this process's groups, for running or deriving a body (as axes
+    values are typed as varying over, with `check_vma`)."""
+    return bind_axis_names(mesh.groups(), "mesh" if check_vma else "env")
 
 
 def _unmentioned(mesh, names):
     return tuple(n for n in mesh.axis_names if n not in names)
 
 
-def _impl(*args, jaxpr, mesh, in_names, out_names, compiled):
-    with _mesh_axes(mesh):
+def _impl(*args, jaxpr, mesh, in_names, out_names, compiled, check_vma):
+    with _mesh_axes(mesh, check_vma):
         outs = _run_compiled(jaxpr, mesh, args) if compiled else eval_closed(jaxpr, *args)
         if debug_collectives():
             groups = mesh.groups()
@@ -71,12 +77,6 @@ def _impl(*args, jaxpr, mesh, in_names, out_names, compiled):
 
 
 shard_map_p.impl = _impl
-
-
-def _talks(e):
-    """Whether equation `e` communicates (a collective, or holds one): it runs in Python, by bind."""
-    p = e.primitive
-    return p.runs_in_python or (p.axis_names is not None and bool(p.axis_names(e.params)))
 
 
 def _compiled_plan(closed, mesh):
@@ -116,7 +116,7 @@ def _compiled_plan(closed, mesh):
         run.clear()
 
     for i, e in enumerate(jaxpr.eqns):
-        if _talks(e):
+        if communicates(e):
             flush(i)
             plan.append(("bind", e))
         else:
@@ -140,13 +140,14 @@ def _run_compiled(closed, mesh, args):
     return [read(v) for v in closed.jaxpr.outvars]
 
 
-shard_map_p.abstract_eval = lambda *avals, jaxpr, **params: jaxpr.out_avals
+# Outside the body no value is typed as varying over mesh axes (the body's outputs are each process's).
+shard_map_p.abstract_eval = lambda *avals, jaxpr, **params: [a.update(vma=()) for a in jaxpr.out_avals]
 
 
 @jaxpr_cache
-def _jvp_parts(closed, nonzeros, mesh):
+def _jvp_parts(closed, nonzeros, mesh, check_vma):
     """The jvp of the body split into a primal body (known) and a linear tangent body (unknown)."""
-    with _mesh_axes(mesh):
+    with _mesh_axes(mesh, check_vma):
         jvp_closed, out_nz = jvp_jaxpr(closed, nonzeros)
     known, unknown, out_unknown, _ = partial_eval_jaxpr(
         jvp_closed, [False] * len(closed.in_avals) + [True] * sum(nonzeros)
@@ -154,22 +155,26 @@ def _jvp_parts(closed, nonzeros, mesh):
     return known, unknown, out_unknown, out_nz
 
 
-def _jvp(primals, tangents, jaxpr, mesh, in_names, out_names, compiled):
+def _jvp(primals, tangents, jaxpr, mesh, in_names, out_names, compiled, check_vma):
     nonzeros = tuple(type(t) is not Zero for t in tangents)
-    known, unknown, out_unknown, out_nz = _jvp_parts(jaxpr, nonzeros, mesh)
+    known, unknown, out_unknown, out_nz = _jvp_parts(jaxpr, nonzeros, mesh, check_vma)
     n_out = len(jaxpr.out_avals)
     tangent_names = [names for names, nz in zip(out_names, out_nz) if nz]
-    every_axis = tuple(mesh.axis_names)  # residuals are this process's own values
     n_res = len(known.out_avals) - out_unknown.count(False)
+    # Residuals are this process's own values: with replication tracked, they vary where their avals say.
+    res_names = tuple(
+        tuple(sorted(a.vma)) if check_vma else tuple(mesh.axis_names)
+        for a in known.out_avals[len(known.out_avals) - n_res :]
+    )
     known_outs = iter(
         shard_map_p.bind(
             *primals,
             jaxpr=known,
             mesh=mesh,
             compiled=compiled,
+            check_vma=check_vma,
             in_names=in_names,
-            out_names=tuple(n for n, u in zip(out_names + tuple(tangent_names), out_unknown) if not u)
-            + (every_axis,) * n_res,
+            out_names=tuple(n for n, u in zip(out_names + tuple(tangent_names), out_unknown) if not u) + res_names,
         )
     )
     outs = [None if u else next(known_outs) for u in out_unknown]
@@ -182,7 +187,8 @@ def _jvp(primals, tangents, jaxpr, mesh, in_names, out_names, compiled):
                 jaxpr=unknown,
                 mesh=mesh,
                 compiled=compiled,
-                in_names=(every_axis,) * len(residuals) + tuple(n for n, nz in zip(in_names, nonzeros) if nz),
+                check_vma=check_vma,
+                in_names=res_names + tuple(n for n, nz in zip(in_names, nonzeros) if nz),
                 out_names=tuple(n for n, u in zip(out_names + tuple(tangent_names), out_unknown) if u),
             )
         )
@@ -193,12 +199,16 @@ def _jvp(primals, tangents, jaxpr, mesh, in_names, out_names, compiled):
 
 
 @jaxpr_cache
-def _transpose_body(closed, linear, mesh, in_names, out_names):
-    """The transposed body: output cotangents shared among the processes over which the output is
-    replicated, the body transposed, input cotangents summed over the processes over which the
-    input is replicated (the derivative of the global function)."""
-    with _mesh_axes(mesh):
+def _transpose_body(closed, linear, mesh, in_names, out_names, check_vma):
+    """The transposed body. With replication tracked (`check_vma`), the transposition of the body's
+    own IR: reverse mode sums each cotangent over the processes that used its value
+    (`ad_util.cotangent_like`). Without it, output cotangents shared among the processes over which
+    the output is replicated, the body transposed, input cotangents summed over the processes over
+    which the input is replicated (the derivative of the global function)."""
+    with _mesh_axes(mesh, check_vma):
         t_closed = transpose_jaxpr(closed, linear)
+        if check_vma:
+            return t_closed
         n_res = linear.count(False)
         sizes = mesh.shape
 
@@ -220,10 +230,10 @@ def _transpose_body(closed, linear, mesh, in_names, out_names):
         return trace_to_jaxpr(fun, avals, "transpose_shard_map")
 
 
-def _transpose(cts, *args, jaxpr, mesh, in_names, out_names, compiled):
+def _transpose(cts, *args, jaxpr, mesh, in_names, out_names, compiled, check_vma):
     linear = tuple(is_undefined(a) for a in args)
     cts = zero_cotangents(cts, jaxpr.out_avals)
-    t_closed = _transpose_body(jaxpr, linear, mesh, in_names, out_names)
+    t_closed = _transpose_body(jaxpr, linear, mesh, in_names, out_names, check_vma)
     every_axis = tuple(mesh.axis_names)
     outs = iter(
         shard_map_p.bind(
@@ -232,6 +242,7 @@ def _transpose(cts, *args, jaxpr, mesh, in_names, out_names, compiled):
             jaxpr=t_closed,
             mesh=mesh,
             compiled=compiled,
+            check_vma=check_vma,
             in_names=(every_axis,) * linear.count(False) + out_names,
             out_names=tuple(n for n, lin in zip(in_names, linear) if lin),
         )
@@ -239,11 +250,13 @@ def _transpose(cts, *args, jaxpr, mesh, in_names, out_names, compiled):
     return [next(outs) if lin else None for lin in linear]
 
 
-def _batch(vals, dims, jaxpr, mesh, in_names, out_names, compiled, axis_size):
+def _batch(vals, dims, jaxpr, mesh, in_names, out_names, compiled, check_vma, axis_size):
     vals = [v if d is None else move_bdim(v, d, 0, axis_size) for v, d in zip(vals, dims)]
-    with _mesh_axes(mesh):
+    with _mesh_axes(mesh, check_vma):
         batched = batch_jaxpr(jaxpr, tuple(d is not None for d in dims), axis_size, True)[0]
-    outs = shard_map_p.bind(*vals, jaxpr=batched, mesh=mesh, in_names=in_names, out_names=out_names, compiled=compiled)
+    outs = shard_map_p.bind(
+        *vals, jaxpr=batched, mesh=mesh, in_names=in_names, out_names=out_names, compiled=compiled, check_vma=check_vma
+    )
     return outs, [0] * len(outs)
 
 
@@ -255,6 +268,20 @@ shard_map_p.batch_needs_size = True
 
 # ----------------------------------------------------------------------------------------------
 # The user-facing function
+
+
+def _check_replicated_outputs(f, out_avals, out_names):
+    """An output whose out_specs do not mention a mesh axis must be the same on every process along it:
+    with replication tracked, its value must not vary over that axis (as JAX's check)."""
+    for k, (aval, names) in enumerate(zip(out_avals, out_names)):
+        varying = sorted(aval.vma - set(names))
+        if varying:
+            raise ValueError(
+                f"shard_map of {getattr(f, '__name__', 'f')}: output {k} (flattened) varies over the mesh axes {varying}, but its "
+                f"out_specs say it is the same on every process along them. Reduce it over them (lax.psum, "
+                f"lax.pmean, lax.all_gather), mention them in out_specs (P({varying[0]!r})), or pass "
+                "check_vma=False to skip the check (its derivatives then follow JAX's check_vma=False)."
+            )
 
 
 def _is_spec(x):
@@ -293,9 +320,11 @@ def shard_map(f=None, /, mesh=None, in_specs=None, out_specs=None, *, check_vma=
     (`lax.psum(x, 'data')`, ...) combine the processes. An output with `P()` must be the same on
     every process (checked in debug mode, FNAD_DEBUG_COLLECTIVES=1); with `P('data')` it is this
     process's block. Derivatives are those of the global function (see the module's docstring).
-    Usable as a decorator: `@shard_map(mesh=..., in_specs=..., out_specs=...)`. `check_vma` and
-    `check_rep` are accepted for JAX's signatures; fnad behaves as JAX with `check_vma=False`
-    (docs/jax_differences.md). `axis_names` (a body manual over only some mesh axes) is not supported.
+    Usable as a decorator: `@shard_map(mesh=..., in_specs=..., out_specs=...)`. With `check_vma=True`
+    (the default; `check_rep` is its former name) values inside know which mesh axes they vary over,
+    as in JAX: a `P()` output that varies is an error, and `grad` inside the body gives the global
+    function's derivative (docs/distributed.md). `axis_names` (a body manual over only some mesh axes)
+    is not supported.
 
     >>> import numpy as np, fnad
     >>> from fnad import P, lax
@@ -307,7 +336,16 @@ def shard_map(f=None, /, mesh=None, in_specs=None, out_specs=None, *, check_vma=
     Array([1., 1., 1., 1.], dtype=float64)
     """
     if f is None:
-        return functools.partial(shard_map, mesh=mesh, in_specs=in_specs, out_specs=out_specs, axis_names=axis_names)
+        return functools.partial(
+            shard_map,
+            mesh=mesh,
+            in_specs=in_specs,
+            out_specs=out_specs,
+            check_vma=check_vma,
+            check_rep=check_rep,
+            axis_names=axis_names,
+        )
+    check_vma = bool(check_vma if check_rep is None else check_rep)  # check_rep: JAX's former name
     if not isinstance(mesh, Mesh):
         raise TypeError(f"shard_map: mesh must be a fnad Mesh (fnad.make_mesh), got {mesh!r}")
     if in_specs is None or out_specs is None:
@@ -324,11 +362,15 @@ def shard_map(f=None, /, mesh=None, in_specs=None, out_specs=None, *, check_vma=
         specs = in_specs if isinstance(in_specs, PartitionSpec) else tuple(in_specs)  # a prefix of the args
         in_names = _flat_names(specs, args, mesh, "in_specs")
         flat_fun, store = flatten_fun(f, in_tree)
-        with _mesh_axes(mesh):
-            closed, consts = trace_flat(flat_fun, [get_aval(x).strip_weak() for x in flat], f"shard_map_{f.__name__}")
+        # With replication tracked, a block varies over the mesh axes it is split over (vma).
+        avals = [get_aval(x).strip_weak().update(vma=names if check_vma else ()) for x, names in zip(flat, in_names)]
+        with _mesh_axes(mesh, check_vma):
+            closed, consts = trace_flat(flat_fun, avals, f"shard_map_{f.__name__}")
         out_tree = store.val
         placeholders = [np.broadcast_to(np.zeros((), a.dtype), a.shape) for a in closed.out_avals]
         out_names = _flat_names(out_specs, tree_unflatten(out_tree, placeholders), mesh, "out_specs")
+        if check_vma:
+            _check_replicated_outputs(f, closed.out_avals, out_names)
         # Values f closes over are the same on every process (replicated).
         outs = shard_map_p.bind(
             *consts,
@@ -338,6 +380,7 @@ def shard_map(f=None, /, mesh=None, in_specs=None, out_specs=None, *, check_vma=
             in_names=((),) * len(consts) + tuple(in_names),
             # staged by jit: run its body compiled between the collectives; eagerly, op by op
             compiled=is_staging(),
+            check_vma=check_vma,
             out_names=tuple(out_names),
         )
         return tree_unflatten(out_tree, outs)

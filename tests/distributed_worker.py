@@ -25,8 +25,8 @@ def block(p, shape=(3,)):
 SPLIT = P("data")
 
 
-def smap(f, in_specs=SPLIT, out_specs=SPLIT):
-    return fnad.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs)
+def smap(f, in_specs=SPLIT, out_specs=SPLIT, check_vma=True):
+    return fnad.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=check_vma)
 
 
 def say(line):
@@ -46,8 +46,10 @@ def collectives(run):
     close(run(smap(lambda x: lax.pmean(x, "data"), out_specs=P()))(x), blocks.mean(0), "pmean")
     close(run(smap(lambda x: lax.pmax(x, "data"), out_specs=P()))(x), blocks.max(0), "pmax")
     close(run(smap(lambda x: lax.pmin(x, "data"), out_specs=P()))(x), blocks.min(0), "pmin")
-    close(run(smap(lambda x: lax.all_gather(x, "data"), out_specs=P()))(x), blocks, "all_gather")
-    close(run(smap(lambda x: lax.all_gather(x, "data", tiled=True), out_specs=P()))(x), blocks.ravel(), "tiled")
+    # all_gather's result varies over the axis (as JAX's): a P() output needs check_vma=False
+    close(run(smap(lambda x: lax.all_gather(x, "data"), out_specs=P(), check_vma=False))(x), blocks, "all_gather")
+    tiled = smap(lambda x: lax.all_gather(x, "data", tiled=True), out_specs=P(), check_vma=False)
+    close(run(tiled)(x), blocks.ravel(), "tiled")
     square = np.stack([block(p, (n, 2)) for p in range(n)])  # (process, n, 2)
     out = run(smap(lambda x: lax.psum_scatter(x, "data")))(square[me])
     close(out, square.sum(0)[me], "psum_scatter")
@@ -103,7 +105,7 @@ def derivatives(run):
     loss = smap(lambda w, x: lax.pmean(fnp.sum(fnp.sin(w * x)), "data"), in_specs=(P(), P("data")), out_specs=P())
     expected = np.mean([np.cos(w * b) * b for b in blocks], axis=0)
     close(run(fnad.grad(loss))(w, x), expected, "grad w.r.t. a replicated input sums over processes")
-    gather = smap(lambda x: (lax.all_gather(x, "data") * np.arange(n)[:, None]).sum(), out_specs=P())
+    gather = smap(lambda x: (lax.all_gather(x, "data") * np.arange(n)[:, None]).sum(), out_specs=P(), check_vma=False)
     close(run(fnad.grad(gather))(x), np.full(3, float(me)), "grad through all_gather: d/dx_p of sum_p p sum(x_p)")
     # each collective's derivative, as that of the global function L (c_p = p + 1 weighs process p)
     c = float(me + 1)
@@ -143,15 +145,67 @@ def data_parallel_step():
         return fnp.mean((h @ p["w2"] - y) ** 2)
 
     def local_step(p, x, y):
+        # the gradient of the global batch's loss (replicated p: reverse mode sums over processes)
+        g = fnad.grad(lambda p: lax.pmean(loss(p, x, y), "data"))(p)
+        return fnad.tree_util.tree_map(lambda a, b: a - 0.1 * b, p, g)
+
+    def own_step(p, x, y):  # without replication tracking: each process's own gradient, averaged
         g = lax.pmean(fnad.grad(loss)(p, x, y), "data")
         return fnad.tree_util.tree_map(lambda a, b: a - 0.1 * b, p, g)
 
-    step = fnad.jit(smap(local_step, in_specs=(P(), P("data"), P("data")), out_specs=P()))
     mine = slice(6 * me, 6 * me + 6)
-    new = step(params, xb[mine], yb[mine])
     full = fnad.tree_util.tree_map(lambda a, b: a - 0.1 * b, params, fnad.grad(loss)(params, xb, yb))
-    for k in params:
-        close(new[k], full[k], f"data-parallel step, {k}")
+    for body, check in ((local_step, True), (own_step, False)):
+        step = fnad.jit(smap(body, in_specs=(P(), P("data"), P("data")), out_specs=P(), check_vma=check))
+        new = step(params, xb[mine], yb[mine])
+        for k in params:
+            close(new[k], full[k], f"data-parallel step ({body.__name__}), {k}")
+
+
+def replication_tracking(run):
+    """grad inside a shard_map body, with JAX's check_vma=True semantics. The expected values are
+    those JAX 0.10.2 gives on a 2-device CPU mesh (XLA_FLAGS=--xla_force_host_platform_device_count=2),
+    written here for any number of processes."""
+    x, blocks = block(me), np.stack([block(p) for p in range(n)])
+    w = np.array([0.5, -1.0, 2.0])
+    inner = lambda f, in_specs=SPLIT, out_specs=SPLIT: run(smap(f, in_specs, out_specs))
+    # psum of a varying value: its transpose hands each process the cotangent itself
+    g = inner(lambda x: fnad.grad(lambda x: lax.psum((x**2).sum(), "data"))(x))(x)
+    close(g, 2 * x, "grad inside of psum(sum x^2): 2 x")
+    g = inner(lambda x: fnad.grad(lambda x: lax.pmean((x**2).sum(), "data"))(x))(x)
+    close(g, 2 * x / n, "grad inside of pmean(sum x^2): 2 x / n")
+    # a replicated value meeting varying ones: its cotangent summed over the processes
+    g = inner(lambda w, x: fnad.grad(lambda w: lax.psum((w * x).sum(), "data"))(w), (P(), SPLIT), P())(w, x)
+    close(g, blocks.sum(0), "grad inside w.r.t. a replicated w")
+    g = inner(lambda w, x: lax.pmean(fnad.grad(lambda w: ((w * x) ** 2).sum())(w), "data"), (P(), SPLIT), P())(w, x)
+    close(g, (2 * w * blocks**2).sum(0), "pmean of a replicated w's gradient: the sum of the processes'")
+    # psum of a replicated value is n times it
+    g = inner(lambda w: fnad.grad(lambda w: lax.psum((w**2).sum(), "data"))(w), P(), P())(w)
+    close(g, 2 * n * w, "grad inside of psum(sum w^2) of a replicated w")
+    g = inner(lambda x: fnad.grad(lambda x: (lax.axis_index("data") * x).sum())(x))(x)
+    close(g, np.full(3, float(me)), "axis_index")
+    # all_gather varies: its transpose sums the processes' cotangents
+    g = inner(lambda x: fnad.grad(lambda x: (lax.all_gather(x, "data") ** 2).sum())(x))(x)
+    close(g, 2 * n * x, "grad inside through all_gather")
+    # a loop carrying a replicated value made varying must start varying (lax.pvary)
+    try:
+        inner(lambda x: lax.fori_loop(0, 3, lambda i, c: c + x.sum(), 0.0))(x)
+        raise AssertionError("a carry made varying was accepted")
+    except TypeError as e:
+        assert "pvary" in str(e), e
+    loop = inner(lambda x: lax.fori_loop(0, 3, lambda i, c: c + x.sum(), lax.pvary(0.0, "data")) * fnp.ones(1))
+    close(loop(x), [3 * x.sum()], "a pvary'd carry")
+    g = inner(
+        lambda w, x: fnad.grad(lambda w: lax.psum(lax.fori_loop(0, 2, lambda i, c: c * w, x).sum(), "data"))(w),
+        (P(), SPLIT),
+        P(),
+    )
+    close(g(w, x), (2 * w * blocks).sum(0), "grad inside through a loop w.r.t. a replicated w")
+    try:
+        smap(lambda x: x * 2.0, out_specs=P())(x)
+        raise AssertionError("a varying output with P() was accepted")
+    except ValueError as e:
+        assert "varies over the mesh axes ['data']" in str(e), e
 
 
 def failure():
@@ -167,7 +221,7 @@ def debug_mismatch():
     except fnad.distributed.CollectiveMismatchError as e:
         say(f"mismatch: {e}")
     try:
-        smap(lambda x: x * 1.0, out_specs=P())(block(me))
+        smap(lambda x: x * 1.0, out_specs=P(), check_vma=False)(block(me))
     except fnad.distributed.CollectiveMismatchError as e:
         say(f"replicated: {e}")
 
@@ -187,6 +241,7 @@ SCENARIOS = {
     "collectives": lambda: (collectives(lambda f: f), collectives(fnad.jit), native_plans()),
     "derivatives": lambda: (derivatives(lambda f: f), derivatives(fnad.jit)),
     "data_parallel_step": data_parallel_step,
+    "replication_tracking": lambda: (replication_tracking(lambda f: f), replication_tracking(fnad.jit)),
     "failure": failure,
     "debug_mismatch": debug_mismatch,
     "two_axes": two_axes,

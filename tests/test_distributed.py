@@ -51,7 +51,7 @@ def _all_ok(job, n):
 
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 3])
-@pytest.mark.parametrize("scenario", ["collectives", "derivatives"])
+@pytest.mark.parametrize("scenario", ["collectives", "derivatives", "replication_tracking"])
 def test_collectives_and_derivatives_across_processes(scenario, n):
     _all_ok(run_job(n, scenario), n)
 
@@ -159,14 +159,15 @@ def test_fnad_imports_and_runs_without_mpi4py():
 def test_jit_of_shard_map_compiles_the_body_between_collectives():
     from fnad.spmd import _compiled_plan
 
-    def f(w, x):
-        return lax.pmean(fnad.grad(lambda w: fnp.mean(fnp.tanh(x @ w) ** 2))(w), "data")
+    def f(w, x):  # the gradient of the loss averaged over the processes
+        return fnad.grad(lambda w: lax.pmean(fnp.mean(fnp.tanh(x @ w) ** 2), "data"))(w)
 
     sharded = fnad.shard_map(f, mesh=MESH, in_specs=(P(), P("data")), out_specs=P())
     w, x = np.linspace(-1, 1, 12).reshape(4, 3), np.linspace(0, 1, 20).reshape(5, 4)
     np.testing.assert_allclose(fnad.jit(sharded)(w, x), sharded(w, x), rtol=1e-12)
     (eqn,) = fnad.make_jaxpr(sharded)(w, x).jaxpr.eqns
-    assert eqn.params["compiled"]  # staged: native code up to the pmean, which runs through the process group
+    # staged: native code up to the sum of the replicated w's cotangent, which runs through the process group
+    assert eqn.params["compiled"]
     assert [step[0] for step in _compiled_plan(eqn.params["jaxpr"], MESH)] == ["native", "bind"]
 
 

@@ -982,6 +982,7 @@ TESTED_ELSEWHERE = {
         "test_collectives.py",
     ),
     "shard_map": "test_distributed.py",
+    "pvary": "test_distributed.py",
 }
 # Primitives no transform ever sees: made by a compiler pass after every transform has run (the MPI
 # calls by the native form of a jitted shard_map's body, fnad/native_collectives.py).

@@ -13,6 +13,7 @@ from ..primitives.collectives import (
     ppermute,
     psum,
     psum_scatter,
+    pvary,
 )
 from ..primitives.conv import (
     ConvDimensionNumbers,
@@ -263,6 +264,7 @@ __all__ = [
     "ppermute",
     "psum",
     "psum_scatter",
+    "pvary",
     "reduce",
     "reduce_and",
     "reduce_max",

@@ -9,7 +9,7 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 
 from ..api_util import flatten_fun
-from ..core import ShapedArray, Tracer, get_aval
+from ..core import Tracer, get_aval
 from ..primitives import control_flow as cf
 from ..primitives.elementwise import add, convert_element_type, lt, ne
 from ..primitives.elementwise import max as lax_max
@@ -284,7 +284,7 @@ def scan(f, init, xs, length=None, reverse=False, unroll=1):
         )
     (n,) = lengths
     init_flat, carry_tree = _flatten(init)
-    x_avals = [ShapedArray(get_aval(x).shape[1:], get_aval(x).dtype) for x in xs_flat]
+    x_avals = [get_aval(x).update(shape=get_aval(x).shape[1:]) for x in xs_flat]
     in_tree = tree_flatten(
         (tree_unflatten(carry_tree, [0] * carry_tree.num_leaves), tree_unflatten(xs_tree, [0] * xs_tree.num_leaves))
     )[1]

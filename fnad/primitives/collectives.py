@@ -23,9 +23,11 @@ import math
 
 import numpy as np
 
+from .. import ad_util
 from ..core import Primitive, ShapedArray, bound_axis, get_aval, unbound_axis_error
 from ..transforms.batching import current_axis, move_bdim
 from ..transforms.jvp import defjvp, deflinear
+from ..transforms.staging import decomposition
 from ..tree_util import tree_map
 from .elementwise import add, convert_element_type, div, eq, mul, scalar_like, select
 from .indexing import gather
@@ -70,6 +72,19 @@ def _single(axis_name, what):
     return names[0]
 
 
+def _mesh_axes(names):
+    """Those of `names` bound by a shard_map tracking what varies over its axes (a vmap's lanes are
+    batched away, never typed)."""
+    return [n for n in names if (bound_axis(n) or ("vmap",))[0] == "mesh"]
+
+
+def _varies_along_its_axis(in_vmas, axis_name, **params):
+    """The `vma_rule` of a collective whose result differs between the processes along its axis
+    (all_gather, psum_scatter, all_to_all, ppermute, axis_index): its inputs' axes and `axis_name` when
+    a shard_map tracking them binds it."""
+    return [frozenset().union(*in_vmas, _mesh_axes((axis_name,)))]
+
+
 def _check_axis(what, axis, ndim):
     if not isinstance(axis, (int, np.integer)) or not 0 <= axis < ndim:
         raise ValueError(f"{what}={axis!r} is out of range for a result of rank {ndim}")
@@ -80,8 +95,8 @@ def _check_axis(what, axis, ndim):
 # psum, pmax, pmin: reductions over a tuple of names
 
 
-def _reduction(name, batch_reduce, unbatched):
-    prim = Primitive(name)
+def _reduction(name, batch_reduce, unbatched, prim=None):
+    prim = Primitive(name) if prim is None else prim
     prim.axis_names = lambda params: params["axes"]
 
     def impl(x, axes):
@@ -101,14 +116,26 @@ def _reduction(name, batch_reduce, unbatched):
     prim.impl = impl
     prim.abstract_eval = lambda a, axes: a
     prim.batch = batch
+    prim.vma_rule = lambda in_vmas, axes: [in_vmas[0] - set(axes)]  # the result is the same along `axes`
     return prim
 
 
-psum_p = _reduction("psum", reduce_sum, lambda x, n: mul(x, scalar_like(x, n)))
+# psum is declared in fnad.ad_util: reverse mode binds it (to sum cotangents over the processes that used a value).
+psum_p = _reduction("psum", reduce_sum, lambda x, n: mul(x, scalar_like(x, n)), ad_util.psum_p)
 pmax_p = _reduction("pmax", reduce_max, lambda x, n: x)
 pmin_p = _reduction("pmin", reduce_min, lambda x, n: x)
 
-deflinear(psum_p, lambda ct, x, axes: [psum_p.bind(ct, axes=axes)])
+
+def _psum_transpose(ct, x, axes):
+    # Every lane's or process's output owes a share to each input that varies along `axes`: under vmap
+    # (no vma) the cotangent sums over the lanes. Inside shard_map, an input varying over a mesh axis
+    # gets the cotangent itself (the output, the same everywhere, took one copy of it from each
+    # process); an input the same on every process was counted once per process.
+    summed = tuple(a for a in axes if a not in x.aval.vma)
+    return [psum_p.bind(ct, axes=summed) if summed else ct]
+
+
+deflinear(psum_p, _psum_transpose)
 
 
 def _extremum_jvp(prim):
@@ -162,6 +189,34 @@ def pmin(x, axis_name):
     return _reduce_tree(pmin_p, x, axis_name)
 
 
+# ----------------------------------------------------------------------------------------------
+# pvary: mark a value as varying over mesh axes (inside shard_map), as JAX's lax.pvary
+
+# pvary is declared in fnad.ad_util: the zero tangents of varying values are made with it.
+pvary_p = ad_util.pvary_p
+pvary_p.axis_names = lambda params: params["axes"]  # so a shard_map body stages it (it never communicates)
+pvary_p.impl = lambda x, axes: x
+pvary_p.abstract_eval = lambda a, axes: a
+pvary_p.vma_rule = lambda in_vmas, axes: [in_vmas[0].union(_mesh_axes(axes))]
+pvary_p.batch = lambda vals, dims, axes: (vals[0], dims[0])
+# The cotangent of the varying copies, summed back over the axes by reverse mode (fnad.ad_util.cotangent_like).
+deflinear(pvary_p, lambda ct, x, axes: [ct])
+pvary_p.decompose = decomposition(lambda x, axes: [x])
+
+
+def pvary(x, axis_name):
+    """`x` (a pytree) marked as varying over the mesh axes `axis_name` inside a `shard_map` body, as
+    JAX's lax.pvary: the values are unchanged, but reverse mode now sums their cotangents over those
+    axes. A loop whose body makes an invariant carry vary needs its initial value marked so.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> fnad.vmap(lambda x: lax.pvary(x, "i"), axis_name="i")(np.array([1.0, 2.0]))   # a value unchanged
+    Array([1., 2.], dtype=float64)
+    """
+    axes = _names(axis_name)
+    return tree_map(lambda v: pvary_p.bind(v, axes=axes), x)
+
+
 def pmean(x, axis_name):
     """The mean of `x` (a pytree) over the named axis or axes `axis_name`: `psum` divided by the
     number of lanes. Integer inputs give float64 means (as JAX's true division).
@@ -187,6 +242,7 @@ def pmean(x, axis_name):
 
 all_gather_p = Primitive("all_gather")
 all_gather_p.axis_names = lambda params: (params["axis_name"],)
+all_gather_p.vma_rule = _varies_along_its_axis
 
 
 def _all_gather_eval(a, axis_name, axis, axis_size):
@@ -213,6 +269,7 @@ all_gather_p.batch = _all_gather_batch
 
 psum_scatter_p = Primitive("psum_scatter")
 psum_scatter_p.axis_names = lambda params: (params["axis_name"],)
+psum_scatter_p.vma_rule = _varies_along_its_axis
 
 
 def _psum_scatter_eval(a, axis_name, scatter_dimension, axis_size):
@@ -326,6 +383,7 @@ def psum_scatter(x, axis_name, *, scatter_dimension=0, tiled=False):
 
 all_to_all_p = Primitive("all_to_all")
 all_to_all_p.axis_names = lambda params: (params["axis_name"],)
+all_to_all_p.vma_rule = _varies_along_its_axis
 
 
 def _all_to_all_eval(a, axis_name, split_axis, concat_axis, axis_size):
@@ -404,6 +462,7 @@ def all_to_all(x, axis_name, split_axis, concat_axis, *, tiled=False):
 
 ppermute_p = Primitive("ppermute")
 ppermute_p.axis_names = lambda params: (params["axis_name"],)
+ppermute_p.vma_rule = _varies_along_its_axis
 ppermute_p.abstract_eval = lambda a, axis_name, perm: a
 ppermute_p.impl = lambda x, axis_name, perm: _group(axis_name).ppermute(np.asarray(x), perm)
 
@@ -452,6 +511,7 @@ def ppermute(x, axis_name, perm):
 
 axis_index_p = Primitive("axis_index")
 axis_index_p.axis_names = lambda params: (params["axis_name"],)
+axis_index_p.vma_rule = _varies_along_its_axis
 axis_index_p.abstract_eval = lambda axis_name: ShapedArray((), np.int32)
 axis_index_p.impl = lambda axis_name: np.int32(_group(axis_name).index())
 # Only the vmap binding the name runs this rule (axis_index has no operand batched by another).

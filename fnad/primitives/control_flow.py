@@ -28,7 +28,7 @@ import functools
 
 import numpy as np
 
-from ..ad_util import Zero, add_tangents, instantiate, tangent_aval, zero_cotangents
+from ..ad_util import Zero, add_tangents, instantiate, tangent_aval, zero_cotangents, zeros_like_aval
 from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
 from ..ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, axis_names_in_params, dce, eval_closed, literal_key
 from ..transforms.batching import move_bdim, move_to_front
@@ -60,10 +60,6 @@ def _i64(v):
 
 # ----------------------------------------------------------------------------------------------
 # Sub-IR helpers
-
-
-def _zeros(aval):
-    return full(aval.shape, 0, aval.dtype)
 
 
 def _tangent_zero(aval):
@@ -154,7 +150,7 @@ def _cond_linearized(branches, nonzeros, out_nz):
 
         def primal_fun(*ops, known=known, i=i):
             outs = eval_closed(known, *ops)
-            res = [_zeros(a) for a in all_res]
+            res = [zeros_like_aval(a) for a in all_res]
             res[offsets[i] : offsets[i + 1]] = outs[n_out:]
             return outs[:n_out] + res
 
@@ -220,6 +216,14 @@ def _cond_batch(vals, dims, branches, axis_size):
 
 
 define_rules(cond_p, _cond_impl, _cond_abstract_eval, _cond_jvp, _cond_batch, _cond_transpose)
+
+
+def _cond_vma(in_vmas, branches):
+    # An output varies where any branch's does, and everywhere the branch index does.
+    return [in_vmas[0].union(*(b.out_avals[k].vma for b in branches)) for k in range(len(branches[0].out_avals))]
+
+
+cond_p.vma_rule = _cond_vma
 
 
 def cond_flat(index, branches, operands):
@@ -425,6 +429,29 @@ def _masked_loop(cond_b, body_b, cond_nconsts):
 define_rules(while_p, _while_impl, _while_abstract_eval, _while_jvp, _while_batch)
 
 
+def _loop_carry_vma(what, carry_in, body_out):
+    """The mesh axes a loop's carries vary over (inside a shard_map body): those they enter with. A body
+    that makes a carry vary over more axes was traced as if it did not, so this is an error (as JAX's):
+    the initial value must be marked varying first."""
+    for k, (enters, leaves) in enumerate(zip(carry_in, body_out)):
+        if not leaves <= enters:
+            axes = tuple(sorted(leaves - enters))
+            raise TypeError(
+                f"{what}: carry {k} enters the loop the same on every process along the mesh axes {axes}, "
+                f"but the loop body makes it vary over them. Mark the initial value as varying: "
+                f"fnad.lax.pvary(init, {axes!r})"
+            )
+    return list(carry_in)
+
+
+def _while_vma(in_vmas, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, checkpoints):
+    carry = _loop_carry_vma("while_loop", in_vmas[cond_nconsts + body_nconsts :], [a.vma for a in body_jaxpr.out_avals])
+    return [c | cond_jaxpr.out_avals[0].vma for c in carry]  # a varying predicate makes every carry vary
+
+
+while_p.vma_rule = _while_vma
+
+
 def while_flat(cond, body, init, checkpoints):
     """Bind while on a flat carry; `cond`/`body` are (ClosedJaxpr taking its consts first, consts)."""
     (cj, cc), (bj, bc) = cond, body
@@ -607,6 +634,10 @@ define_rules(
     while_lin_p, _while_lin_forward, _while_lin_abstract_eval, _while_lin_jvp, _while_lin_batch, _while_lin_transpose
 )
 while_lin_p.decompose = decomposition(_while_lin_forward)  # compiled as the loop that defines it
+# Tangent carries vary where their primal carries do (the axes they entered the loop with).
+while_lin_p.vma_rule = lambda in_vmas, body_jaxpr, const_nz, carry_nz, checkpoints: [
+    a.vma for a, nz in zip(body_jaxpr.in_avals[len(const_nz) :], carry_nz) if nz
+]
 while_lin_p.fuse_with_producer = _fuse_with_primal_loop
 
 
@@ -808,7 +839,7 @@ def _revolve_loop(*args, body_jaxpr, const_nz, carry_nz, checkpoints):
     """The sweep as one while loop over slot buffers (see `_revolve_sweep`)."""
     nb, nc, c = len(const_nz), len(carry_nz), checkpoints
     consts, init, (n,), ct_x = _split(args, nb, nc, 1)
-    ct_c = [_zeros(tangent_aval(get_aval(x))) for x, nz in zip(consts, const_nz) if nz]
+    ct_c = [zeros_like_aval(tangent_aval(get_aval(x))) for x, nz in zip(consts, const_nz) if nz]
     slots = [broadcast_in_dim(x, (c,) + get_aval(x).shape, tuple(range(1, get_aval(x).ndim + 1))) for x in init]
     sweep_cond, sweep_body = _revolve_sweep(body_jaxpr, const_nz, carry_nz, checkpoints)
     outs = while_p.bind(
@@ -826,6 +857,12 @@ def _revolve_loop(*args, body_jaxpr, const_nz, carry_nz, checkpoints):
         checkpoints=checkpoints,
     )
     return outs[nc + 3 :]
+
+
+def _revolve_vma(in_vmas, body_jaxpr, const_nz, carry_nz, checkpoints):
+    nb = len(const_nz)
+    carries = [a.vma for a, nz in zip(body_jaxpr.in_avals[nb:], carry_nz) if nz]
+    return carries + [v for v, nz in zip(in_vmas[:nb], const_nz) if nz]
 
 
 def _revolve_abstract_eval(*avals, body_jaxpr, const_nz, carry_nz, checkpoints):
@@ -850,6 +887,7 @@ def _revolve_batch(vals, dims, axis_size, **params):
 
 define_rules(revolve_p, _revolve_impl, _revolve_abstract_eval, _revolve_jvp, _revolve_batch)
 revolve_p.decompose = decomposition(_revolve_loop)  # compiled as the loop that defines it
+revolve_p.vma_rule = _revolve_vma
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1012,7 +1050,7 @@ def _scan_transpose(cts, *args, jaxpr, num_consts, num_carry, length, reverse, u
     out_avals = jaxpr.out_avals
     ct_carry = zero_cotangents(cts[:num_carry], out_avals[:num_carry])
     ct_ys = zero_cotangents(cts[num_carry:], [a.update(shape=(length,) + a.shape) for a in out_avals[num_carry:]])
-    acc = [_zeros(tangent_aval(a.aval)) for a in consts if is_undefined(a)]
+    acc = [zeros_like_aval(tangent_aval(a.aval)) for a in consts if is_undefined(a)]
     res_c = [a for a in consts if not is_undefined(a)]
     res_x = [a for a in xs if not is_undefined(a)]
     outs = scan_p.bind(
@@ -1062,6 +1100,14 @@ def _scan_batch(vals, dims, jaxpr, num_consts, num_carry, length, reverse, unrol
 
 
 define_rules(scan_p, _scan_impl, _scan_abstract_eval, _scan_jvp, _scan_batch, _scan_transpose)
+
+
+def _scan_vma(in_vmas, jaxpr, num_consts, num_carry, length, reverse, unroll):
+    outs = [a.vma for a in jaxpr.out_avals]
+    return _loop_carry_vma("scan", in_vmas[num_consts : num_consts + num_carry], outs[:num_carry]) + outs[num_carry:]
+
+
+scan_p.vma_rule = _scan_vma
 
 
 def scan_flat(body, init, xs, length, reverse=False, unroll=1):

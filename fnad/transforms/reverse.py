@@ -3,7 +3,7 @@ of that linear IR (the backward pass). Transpose rules of linear primitives do t
 
 from __future__ import annotations
 
-from ..ad_util import Zero, add_tangents, instantiate, tangent_aval
+from ..ad_util import Zero, add_tangents, cotangent_like, instantiate, tangent_aval
 from ..core import get_aval, is_float_dtype, new_main
 from ..ir import Literal, Var, eval_jaxpr
 from .jvp import JVPTrace, JVPTracer
@@ -63,6 +63,8 @@ def backward_pass(jaxpr, consts, cts_out):
 
     def write(v, ct):
         if ct is not None and type(v) is Var and v in linear:
+            if type(ct) is not Zero:
+                ct = cotangent_like(ct, v.aval)
             ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
 
     for v, ct in zip(jaxpr.outvars, cts_out):

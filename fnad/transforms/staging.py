@@ -9,6 +9,19 @@ from ..core import Trace, Tracer, get_aval, new_main, user_frame
 from ..ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, simplify
 
 
+def _with_vma(prim, in_vmas, out_avals, params):
+    """The outputs' avals with the mesh axes they vary over (inside a shard_map body): the primitive's
+    `vma_rule`, or by default every axis any input varies over. The outputs of a primitive holding
+    sub-IRs (calls, custom rules) are those of its sub-IR, traced on its operands' avals: kept."""
+    if prim.vma_rule is not None:
+        out_vmas = prim.vma_rule(in_vmas, **params)
+    elif prim.stage is not None or any(isinstance(v, ClosedJaxpr) for v in params.values()):
+        return out_avals
+    else:
+        out_vmas = [frozenset().union(*in_vmas)] * len(out_avals)
+    return [a if a.vma == v else a.update(vma=v) for a, v in zip(out_avals, out_vmas)]
+
+
 class StagingTracer(Tracer):
     __slots__ = ("_aval", "source", "var")
 
@@ -77,6 +90,9 @@ class StagingTrace(Trace):
         """Record `prim` applied to `tracers` with the given output avals; returns output tracers."""
         src = user_frame()
         avals = out_avals if prim.multiple_results else [out_avals]
+        in_vmas = [t.aval.vma for t in tracers]
+        if prim.vma_rule is not None or any(in_vmas):
+            avals = _with_vma(prim, in_vmas, avals, params)
         outs = [StagingTracer(self, a, Var(a), src) for a in avals]
         self.builder.eqns.append(Eqn(prim, [t.var for t in tracers], [o.var for o in outs], params, src))
         return outs if prim.multiple_results else outs[0]
