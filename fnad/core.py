@@ -188,6 +188,8 @@ class Primitive:
     decompose = None  # decompose(*in_avals, **params) -> ClosedJaxpr jit compiles in its place, or None (fnad.passes)
     runs_in_python = False  # its impl must run in Python (shard_map: MPI through mpi4py): jit runs an IR holding it
     # op by op instead of compiling it
+    native_program = None  # native_program(closed) -> a ClosedJaxpr jit compiles instead of `closed`, a program
+    # that is one equation of this `runs_in_python` primitive, when it has a native form (or None)
     vma_rule = (
         None  # vma_rule(in_vmas, **params) -> the mesh axes each output varies over (default: any input's; fnad.spmd)
     )

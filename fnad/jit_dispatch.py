@@ -159,6 +159,20 @@ def executable_for(closed):
     return _per_jaxpr(_compile, closed)
 
 
+def _native_program(closed):
+    """What jit compiles for a program that runs in Python (a primitive in it must, as a shard_map's MPI
+    calls through mpi4py) when the program is one equation whose primitive has a native form of it
+    (`Primitive.native_program`): that form, made once per program; else None."""
+    if not runs_in_python(closed) or len(closed.jaxpr.eqns) != 1:
+        return None
+    make = closed.jaxpr.eqns[0].primitive.native_program
+    if make is None:
+        return None
+    if _native_program not in closed.derived:
+        closed.derived[_native_program] = make(closed)
+    return closed.derived[_native_program]
+
+
 def _jit_impl(*args, jaxpr, name):
     if config.disable_jit or runs_in_python(jaxpr):
         return eval_closed(jaxpr, *args)
@@ -558,14 +572,17 @@ class JitFunction:
             core.is_staging()
             or any(isinstance(x, Tracer) for x in flat)
             or axis_names_of(entry.closed)  # to the vmap binding its collectives' axes
-            or runs_in_python(entry.closed)  # to _jit_impl, which runs it op by op
-        ):
+            or (
+                runs_in_python(entry.closed)
+                and (self.donate_argnums or self.donate_argnames or _native_program(entry.closed) is None)
+            )
+        ):  # to _jit_impl, which runs an IR holding a primitive that runs in Python op by op
             return entry.unflatten(jit_p.bind(*flat, jaxpr=entry.closed, name=self._name))
         exe = entry.exe
         if self.donate_argnums or self.donate_argnames:
             return self._call_donating(entry, args, kwargs, flat)
         if exe is None:
-            exe = entry.exe = executable_for(entry.closed)
+            exe = entry.exe = executable_for(_native_program(entry.closed) or entry.closed)
             if (
                 not kwargs
                 and not self.static_argnums

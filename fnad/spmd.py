@@ -28,9 +28,10 @@ from .ad_util import Zero, tangent_aval, zero_cotangents
 from .api_util import flatten_fun
 from .core import Primitive, bind_axis_names, get_aval, is_staging
 from .distributed import debug_collectives
-from .ir import ClosedJaxpr, Jaxpr, Literal, Var, axis_names_of, eval_closed
+from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, axis_names_of, eval_closed
 from .jit_dispatch import executable_for
 from .native_collectives import communicates, native_body
+from .primitives.calls import jit_p
 from .primitives.collectives import psum
 from .primitives.elementwise import div, scalar_like
 from .sharding import Mesh, PartitionSpec
@@ -123,6 +124,31 @@ def _compiled_plan(closed, mesh):
             run.append(e)
     flush(len(jaxpr.eqns))
     return closed.derived.setdefault(_compiled_plan, plan)
+
+
+def _native_program(closed):
+    """A jitted program that is one shard_map equation whose body has a native form (one program
+    calling MPI itself): that body, with the MPI handles as constants of the program (in its constant
+    table, not its code), so that jit compiles it and its native entry runs it with no Python."""
+    (e,) = closed.jaxpr.eqns
+    p = e.params
+    if not p["compiled"]:
+        return None
+    with _mesh_axes(p["mesh"], p["check_vma"]):
+        native = native_body(p["jaxpr"], p["mesh"].groups())
+    if native is None:
+        return None
+    body, handles = native
+    handles = [np.asarray(h) for h in handles]
+    handle_vars = [Var(get_aval(h)) for h in handles]
+    outer = closed.jaxpr
+    call = Eqn(jit_p, list(e.invars) + handle_vars, list(e.outvars), {"jaxpr": body, "name": "shard_map"}, e.source)
+    return ClosedJaxpr(
+        Jaxpr(outer.constvars + handle_vars, outer.invars, [call], outer.outvars), closed.consts + handles
+    )
+
+
+shard_map_p.native_program = _native_program
 
 
 def _run_compiled(closed, mesh, args):
