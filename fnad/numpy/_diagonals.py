@@ -13,7 +13,6 @@ from ..primitives import indexing as ix
 from ..primitives import shape as sh
 from ._core import asarray_traced, convert, numpy_when_eager
 from ._core import shape_of as _shape
-from ._elementwise import multiply
 from ._reductions import sum
 from ._selection import nonzero
 from ._shapes import broadcast_to, moveaxis, ravel, reshape, shape
@@ -46,17 +45,15 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
            [4., 7.]], dtype=float64)
     """
     a = moveaxis(asarray_traced(a), (axis1, axis2), (-2, -1))
-    n, m = shape(a)[-2:]
-    i = sh.iota(np.int64, (n, m), 0)
-    j = sh.iota(np.int64, (n, m), 1)
-    mask = convert(ew.eq(ew.add(i, np.array(offset, np.int64)), j), get_aval(a).dtype)
-    masked = multiply(a, mask)
-    # Sum the masked matrix along the axis that leaves one entry per diagonal position.
-    if offset >= 0:
-        d = builtins.max(0, builtins.min(n, m - offset))
-        return sum(masked, axis=-2)[..., offset : offset + d]
-    d = builtins.max(0, builtins.min(n + offset, m))
-    return sum(masked, axis=-1)[..., -offset : -offset + d]
+    *batch, n, m = shape(a)
+    d = builtins.max(0, builtins.min(n, m - offset) if offset >= 0 else builtins.min(n + offset, m))
+    # In the row-major flattened matrix the diagonal is every (m + 1)-th element from its first one: a
+    # strided slice (exact for any values, inf and -0.0 included; it differentiates as a slice).
+    flat = reshape(a, (*batch, n * m))
+    if d == 0:
+        return ix.slice_in_dim(flat, 0, 0, axis=-1 % (len(batch) + 1))
+    first = offset if offset >= 0 else -offset * m
+    return ix.slice_in_dim(flat, first, first + (d - 1) * (m + 1) + 1, m + 1, axis=len(batch))
 
 
 def _tri_mask(shape, k, lower):
