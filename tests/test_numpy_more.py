@@ -309,3 +309,13 @@ def test_errors_name_the_function():
         fnad.vmap(lambda x: fnp.einsum("ij,jk", x, np.ones((2, 2))))(np.ones((2, 2, 3)))
     with pytest.raises(NotImplementedError, match="mode='mean'"):
         fnad.vmap(lambda x: fnp.pad(x, 1, mode="mean"))(np.ones((2, 3)))
+
+
+def test_diagonal_under_jit_keeps_infinite_neighbours_and_signed_zeros():
+    # A mask-and-sum diagonal gave NaN next to an infinite off-diagonal entry (0 * inf) and +0.0 for -0.0.
+    a = np.array([[1.0, np.inf, -np.inf], [np.nan, -0.0, 2.0]])
+    for offset in (-1, 0, 1, 2):
+        expected = np.diagonal(a, offset)
+        got = fnad.jit(lambda a, k=offset: fnp.diagonal(a, k))(a)
+        np.testing.assert_array_equal(got, expected)
+        assert np.array_equal(np.signbit(got), np.signbit(expected))
