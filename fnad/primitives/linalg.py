@@ -19,6 +19,7 @@ from ..transforms.reverse import is_undefined
 from . import elementwise as ew
 from . import shape as sh
 from .dot import dot_general
+from .indexing import concatenate, slice_in_dim
 from .reductions import reduce_sum
 
 # ----------------------------------------------------------------------------------------------
@@ -352,43 +353,176 @@ def eigh(a, lower=True):
 
 
 # ----------------------------------------------------------------------------------------------
-# qr: reduced QR of (..., m, n) with m >= n: Q (..., m, n) with orthonormal columns, R (..., n, n)
-# upper triangular. jvp (Walter & Lehmann): with X = Q^T dA R^-1, dR = (X - W) R and
-# dQ = dA R^-1 - Q X + Q W, where W = tril(X, -1) - tril(X, -1)^T.
+# qr: A = Q R of (..., m, n) with k = min(m, n): reduced (Q (..., m, k) with orthonormal columns, R
+# (..., k, n) upper trapezoidal) or full (Q (..., m, m), R (..., m, n)); LAPACK's signs (geqrf). jvp
+# (Walter & Lehmann, as JAX): for m >= n with X = Q^T dA R^-1 and W = tril(X, -1) - tril(X, -1)^T,
+# dR = (X - W) R and dQ = dA R^-1 - Q X + Q W; a wide matrix [A1 A2] (m < n) differentiates its square
+# block A1 = Q R1 that way and R2 = Q^T A2 by the product rule. Full Q of a tall matrix: not differentiable
+# here (its last m - n columns are any orthonormal completion; JAX follows arXiv:2409.13374).
 
 qr_p = Primitive("qr", multiple_results=True)
 
 
-def _qr_eval(a):
+def _qr_eval(a, full_matrices):
     _check_matrix("qr", a, square=False)
     m, n = a.shape[-2:]
-    if m < n:
-        raise ValueError(
-            f"qr: only matrices with at least as many rows as columns are supported, got shape "
-            f"{a.shape}. Hint: factor the transpose."
-        )
-    return [a.strip_weak(), ShapedArray(a.shape[:-2] + (n, n), a.dtype)]
+    k = m if full_matrices else min(m, n)
+    return [ShapedArray(a.shape[:-2] + (m, k), a.dtype), ShapedArray(a.shape[:-2] + (k, n), a.dtype)]
 
 
-def _qr_jvp(primals, tangents):
-    (a,), (da,) = primals, tangents
-    q, r = qr_p.bind(a)
-    if type(da) is Zero:
-        return [q, r], [Zero(tangent_aval(get_aval(q))), Zero(tangent_aval(get_aval(r)))]
+def _qr_impl(a, full_matrices):
+    return list(np.linalg.qr(np.asarray(a), mode="complete" if full_matrices else "reduced"))
+
+
+def _thin_qr_jvp(q, r, da):
     da_rinv = triangular_solve(r, da, left_side=False, lower=False)
     x = matmul(swap_last(q), da_rinv)
     x_low = tril(x, -1)
     w = ew.sub(x_low, swap_last(x_low))
-    dq = ew.add(da_rinv, matmul(q, ew.sub(w, x)))
-    dr = matmul(ew.sub(x, w), r)
+    return ew.add(da_rinv, matmul(q, ew.sub(w, x))), matmul(ew.sub(x, w), r)
+
+
+def _qr_jvp(primals, tangents, full_matrices):
+    (a,), (da,) = primals, tangents
+    q, r = qr_p.bind(a, full_matrices=full_matrices)
+    if type(da) is Zero:
+        return [q, r], [Zero(tangent_aval(get_aval(q))), Zero(tangent_aval(get_aval(r)))]
+    m, n = get_aval(a).shape[-2:]
+    if m < n:
+        dq, dr1 = _thin_qr_jvp(q, _last_cols(r, 0, m), _last_cols(da, 0, m))
+        a2, da2 = _last_cols(a, m, n), _last_cols(da, m, n)
+        dr2 = ew.add(matmul(swap_last(dq), a2), matmul(swap_last(q), da2))
+        return [q, r], [dq, concatenate([dr1, dr2], get_aval(a).ndim - 1)]
+    if full_matrices and m != n:
+        raise NotImplementedError(
+            "qr: the derivative of the full (complete) Q of a tall matrix is not implemented; "
+            "use full_matrices=False (mode='reduced'), whose Q spans the same columns"
+        )
+    dq, dr = _thin_qr_jvp(q, r, da)
     return [q, r], [dq, dr]
 
 
-_define(qr_p, lambda a: list(np.linalg.qr(np.asarray(a), mode="reduced")), _qr_eval, _qr_jvp)
+def _last_cols(x, start, stop):
+    """x[..., :, start:stop]."""
+    shape = get_aval(x).shape
+    return slice_in_dim(x, start, stop, axis=len(shape) - 1)
 
 
-def qr(a):
-    return _checked_bind(qr_p, a)
+_define(qr_p, _qr_impl, _qr_eval, _qr_jvp)
+
+
+def qr(a, full_matrices=False):
+    """(Q, R) with A = Q R: reduced (Q (..., m, min(m, n))) or full (Q (..., m, m))."""
+    aval = get_aval(a)
+    qr_p.abstract_eval(aval, full_matrices=bool(full_matrices))
+    m, n = aval.shape[-2:]
+    if m == 0 or n == 0:  # nothing to factor: Q is (part of) the identity, R is empty or zero
+        k = m if full_matrices else min(m, n)
+        return [_eye_stack(aval.shape[:-2], m, k, aval.dtype), _zeros_stack(aval.shape[:-2], k, n, aval.dtype)]
+    return qr_p.bind(a, full_matrices=bool(full_matrices))
+
+
+def _eye_stack(batch, rows, cols, dtype):
+    return ew.convert_element_type(eye_mask(batch + (rows, cols)), dtype)
+
+
+def _zeros_stack(batch, rows, cols, dtype):
+    return sh.broadcast_in_dim(np.zeros((), dtype), batch + (rows, cols), ())
+
+
+# ----------------------------------------------------------------------------------------------
+# svd: A = U diag(s) V^T of (..., m, n), k = min(m, n), s descending and non-negative (..., k); U
+# (..., m, k) and Vt (..., k, n), or (..., m, m) and (..., n, n) with full_matrices; LAPACK's signs
+# (gesdd, as NumPy and JAX on CPU). Outputs (s,) or (s, U, Vt). jvp as JAX (Townsend's notes): with
+# dS = U^T dA V, ds = diag(dS); dU = U (F o (dS S + S dS^T)), dV = V (F o (S dS + dS^T S)),
+# F[i, j] = 1 / (s[j]^2 - s[i]^2) off the diagonal (infinite for repeated singular values, as in
+# JAX), plus the components outside U's (or V's) span for a tall (wide) matrix, divided by s.
+
+svd_p = Primitive("svd", multiple_results=True)
+
+
+def _svd_nan_safe(fn, a):
+    """fn per matrix, NaN results for matrices LAPACK cannot factor (non-finite entries), as JAX."""
+    finite = np.isfinite(a).all(axis=(-1, -2))
+    if finite.all():
+        return fn(a)
+    outs = fn(np.where(finite[..., None, None], a, 0))
+    return [np.where(finite.reshape(finite.shape + (1,) * (o.ndim - finite.ndim)), o, np.nan) for o in outs]
+
+
+def _svd_impl(a, full_matrices, compute_uv):
+    def run(a):
+        if not compute_uv:
+            return [np.linalg.svd(a, compute_uv=False)]
+        u, s, vt = np.linalg.svd(a, full_matrices=full_matrices)
+        return [s, u, vt]
+
+    return _svd_nan_safe(run, np.asarray(a))
+
+
+def _svd_eval(a, full_matrices, compute_uv):
+    _check_matrix("svd", a, square=False)
+    batch, (m, n) = a.shape[:-2], a.shape[-2:]
+    k = min(m, n)
+    s = ShapedArray(batch + (k,), a.dtype)
+    if not compute_uv:
+        return [s]
+    ucols, vrows = (m, n) if full_matrices else (k, k)
+    return [s, ShapedArray(batch + (m, ucols), a.dtype), ShapedArray(batch + (vrows, n), a.dtype)]
+
+
+def _svd_jvp(primals, tangents, full_matrices, compute_uv):
+    (a,), (da,) = primals, tangents
+    m, n = get_aval(a).shape[-2:]
+    if compute_uv and full_matrices and m != n:
+        raise NotImplementedError(
+            "svd: the derivative of the full U and Vt of a non-square matrix is not implemented (as in "
+            "JAX); use full_matrices=False"
+        )
+    s, u, vt = svd_p.bind(a, full_matrices=False, compute_uv=True)
+    primal_out = [s, u, vt] if compute_uv else [s]
+    if type(da) is Zero:
+        return primal_out, [Zero(tangent_aval(get_aval(x))) for x in primal_out]
+    v = swap_last(vt)
+    ds_full = matmul(swap_last(u), matmul(da, v))
+    ds = diagonal(ds_full)
+    if not compute_uv:
+        return [s], [ds]
+    shape = get_aval(ds_full).shape
+    s_cols, s_rows = _broadcast_last(s, shape, False), _broadcast_last(s, shape, True)  # s[j], s[i]
+    eye = ew.convert_element_type(eye_mask(shape), get_aval(s).dtype)
+    gaps = ew.mul(ew.add(s_cols, s_rows), ew.sub(s_cols, s_rows))  # s[j]^2 - s[i]^2
+    f = ew.sub(ew.div(ew.scalar_like(eye, 1), ew.add(gaps, eye)), eye)
+    dss, sds = ew.mul(s_cols, ds_full), ew.mul(s_rows, ds_full)
+    du = matmul(u, ew.mul(f, ew.add(dss, swap_last(dss))))
+    dv = matmul(v, ew.mul(f, ew.add(sds, swap_last(sds))))
+    if m > n:
+        dav = matmul(da, v)
+        outside = ew.sub(dav, matmul(u, matmul(swap_last(u), dav)))
+        du = ew.add(du, ew.div(outside, _broadcast_last(s, get_aval(outside).shape, False)))
+    if n > m:
+        datu = matmul(swap_last(da), u)
+        outside = ew.sub(datu, matmul(v, matmul(vt, datu)))
+        dv = ew.add(dv, ew.div(outside, _broadcast_last(s, get_aval(outside).shape, False)))
+    return primal_out, [ds, du, swap_last(dv)]
+
+
+_define(svd_p, _svd_impl, _svd_eval, _svd_jvp)
+
+
+def svd(a, full_matrices=False, compute_uv=True):
+    """[s] or [s, U, Vt] with a = U diag(s) Vt, s descending (see svd_p above)."""
+    aval = get_aval(a)
+    params = {"full_matrices": bool(full_matrices), "compute_uv": bool(compute_uv)}
+    svd_p.abstract_eval(aval, **params)
+    m, n = aval.shape[-2:]
+    if m == 0 or n == 0:  # no singular values; the full U and Vt are identities (as NumPy and JAX)
+        s = sh.broadcast_in_dim(np.zeros((), aval.dtype), aval.shape[:-2] + (0,), ())
+        if not compute_uv:
+            return [s]
+        ucols, vrows = (m, n) if full_matrices else (0, 0)
+        return [s, _eye_stack(aval.shape[:-2], m, ucols, aval.dtype), _eye_stack(aval.shape[:-2], vrows, n, aval.dtype)]
+    return svd_p.bind(a, **params)
 
 
 __all__ = [
@@ -400,6 +534,7 @@ __all__ = [
     "matmul",
     "permutation_matrix",
     "qr",
+    "svd",
     "swap_last",
     "symmetrize",
     "tri_mask",

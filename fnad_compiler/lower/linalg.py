@@ -147,27 +147,90 @@ def _eigh(scope, e):
     )
 
 
+def _lapacke(scope, routine, dtype, ret, args):
+    """Declare LAPACKE_?`routine` (s or d by dtype) with LLVM argument types `args`; chars sign-extended."""
+    blas.library()
+    name = f"scipy_LAPACKE_{'s' if dtype == np.float32 else 'd'}{routine}"
+    fn = extern(scope.module, name, ret, args)
+    for arg, ty in zip(fn.args, args):
+        if ty == I8:
+            arg.add_attribute("signext")
+    return fn
+
+
+def _fill_nan_if(scope, failed, pointer, aval_size, dtype):
+    """pointer[0:aval_size] = NaN when `failed` (LLVM i1): what a matrix LAPACK could not factor gives."""
+    b = scope.b
+    with b.if_then(failed), Loop(b, i64(0), i64(aval_size)) as i:
+        store_at(b, const(dtype, np.nan), pointer, i, dtype)
+
+
+def _copy_block(scope, src, src_cols, dst, dst_cols, rows, cols, dtype, keep=None):
+    """dst[r, c] = src[r, c] for r < rows, c < cols (row-major with the given row lengths); where
+    keep(r, c) (LLVM i1) is false, 0 instead."""
+    b = scope.b
+    with Loop(b, i64(0), i64(rows)) as r, Loop(b, i64(0), i64(cols)) as c:
+        value = load_at(b, src, b.add(b.mul(r, i64(src_cols)), c), dtype)
+        if keep is not None:
+            value = b.select(keep(r, c), value, const(dtype, 0))
+        store_at(b, value, dst, b.add(b.mul(r, i64(dst_cols)), c), dtype)
+
+
 @opaque_rule("qr")
 def _qr(scope, e):
-    """Reduced QR: geqrf (R in the upper triangle, reflectors below), R copied out, orgqr forms Q."""
+    """geqrf on a copy of each matrix (R in the upper triangle, reflectors below), R copied out,
+    orgqr forms Q's columns in the same work matrix (m x max(n, Q's columns)), then Q copied out."""
     (a,), (q, r) = e.invars, e.outvars
     (m, n), dtype = a.aval.shape[-2:], a.aval.dtype
-    if not _in_place(scope, a, q):
-        return
-    prefix = f"scipy_LAPACKE_{'s' if dtype == np.float32 else 'd'}"
-    blas.library()
-    geqrf = extern(scope.module, prefix + "geqrf", I32, [I32, I32, I32, PTR, I32, PTR])
-    orgqr = extern(scope.module, prefix + "orgqr", I32, [I32, I32, I32, I32, PTR, I32, PTR])
-    tau = scope.malloc(max(n, 1) * dtype.itemsize)
+    qcols, k = q.aval.shape[-1], min(m, n)
+    width = max(n, qcols)
+    geqrf = _lapacke(scope, "geqrf", dtype, I32, [I32, I32, I32, PTR, I32, PTR])
+    orgqr = _lapacke(scope, "orgqr", dtype, I32, [I32, I32, I32, I32, PTR, I32, PTR])
+    work = scope.malloc(m * width * dtype.itemsize)
+    tau = scope.malloc(max(k, 1) * dtype.itemsize)
     b = scope.b
 
     def body(parts):
-        qm, rm = parts
-        b.call(geqrf, [i32(blas.ROW_MAJOR), i32(m), i32(n), qm, i32(n), tau])
-        with Loop(b, i64(0), i64(n)) as i, Loop(b, i64(0), i64(n)) as j:
-            at = b.add(b.mul(i, i64(n)), j)
-            value = load_at(b, qm, at, dtype)
-            store_at(b, b.select(b.icmp_signed(">=", j, i), value, const(dtype, 0)), rm, at, dtype)
-        b.call(orgqr, [i32(blas.ROW_MAJOR), i32(m), i32(n), i32(n), qm, i32(n), tau])
+        am, qm, rm = parts
+        _copy_block(scope, am, n, work, width, m, n, dtype)
+        with Loop(b, i64(0), i64(m)) as i, Loop(b, i64(n), i64(width)) as j:  # LAPACKE checks them for NaN
+            store_at(b, const(dtype, 0), work, b.add(b.mul(i, i64(width)), j), dtype)
+        b.call(geqrf, [i32(blas.ROW_MAJOR), i32(m), i32(n), work, i32(width), tau])
+        _copy_block(scope, work, width, rm, n, r.aval.shape[-2], n, dtype, keep=lambda i, j: b.icmp_signed(">=", j, i))
+        b.call(orgqr, [i32(blas.ROW_MAJOR), i32(m), i32(qcols), i32(k), work, i32(width), tau])
+        _copy_block(scope, work, width, qm, qcols, m, qcols, dtype)
 
-    _per_matrix(scope, [(scope.pointer(q), q.aval), (scope.pointer(r), r.aval)], body)
+    _per_matrix(scope, [(scope.atom_pointer(a), a.aval), (scope.pointer(q), q.aval), (scope.pointer(r), r.aval)], body)
+
+
+@opaque_rule("svd")
+def _svd(scope, e):
+    """gesdd (divide and conquer, as NumPy) on a copy of each matrix; NaN outputs where it fails
+    (non-finite entries: LAPACKE's NaN check refuses them), as JAX."""
+    (a,), outs = e.invars, e.outvars
+    (m, n), dtype = a.aval.shape[-2:], a.aval.dtype
+    compute_uv = e.params["compute_uv"]
+    jobz = "N" if not compute_uv else "A" if e.params["full_matrices"] else "S"
+    gesdd = _lapacke(scope, "gesdd", dtype, I32, [I32, I8, I32, I32, PTR, I32, PTR, PTR, I32, PTR, I32])
+    work = scope.malloc(m * n * dtype.itemsize)
+    dummy = scope.malloc(dtype.itemsize)
+    b = scope.b
+    ucols = outs[1].aval.shape[-1] if compute_uv else 1
+    count = _count(a.aval)
+
+    def body(parts):
+        am, sv, *uv = parts
+        um, vm = uv if compute_uv else (dummy, dummy)
+        _copy_block(scope, am, n, work, n, m, n, dtype)
+        ldvt = n if compute_uv else 1
+        args = [i32(blas.ROW_MAJOR), _char(jobz), i32(m), i32(n), work, i32(n), sv, um, i32(ucols), vm, i32(ldvt)]
+        failed = b.icmp_signed("!=", b.call(gesdd, args), i32(0))
+        for pointer, v in zip(parts[1:], outs):
+            _fill_nan_if(scope, failed, pointer, v.aval.size // count, dtype)
+
+    _per_matrix(scope, [(scope.atom_pointer(a), a.aval)] + [(scope.pointer(v), v.aval) for v in outs], body)
+
+
+def _count(aval):
+    """The number of matrices in a stack."""
+    return int(np.prod(aval.shape[:-2], dtype=np.int64))
