@@ -431,6 +431,33 @@ def _zeros_stack(batch, rows, cols, dtype):
 
 
 # ----------------------------------------------------------------------------------------------
+# geqrf: LAPACK's raw QR of (..., m, n): R in the upper triangle and the Householder reflectors below
+# it, with their scalars tau (..., min(m, n)). Not differentiable (as in JAX: the reflectors'
+# representation is LAPACK's choice); numpy.linalg.qr(mode='raw') returns its transpose.
+
+geqrf_p = Primitive("geqrf", multiple_results=True)
+
+
+def _geqrf_impl(a):
+    h, tau = np.linalg.qr(np.asarray(a), mode="raw")
+    return [np.ascontiguousarray(np.swapaxes(h, -1, -2)), tau]
+
+
+def _geqrf_eval(a):
+    _check_matrix("geqrf", a, square=False)
+    return [a.strip_weak(), ShapedArray(a.shape[:-1][:-1] + (min(a.shape[-2:]),), a.dtype)]
+
+
+geqrf_p.impl, geqrf_p.abstract_eval = _geqrf_impl, _geqrf_eval
+_batch_leading(geqrf_p)
+
+
+def geqrf(a):
+    """[factored a, tau]: LAPACK's Householder form of A's QR factorisation."""
+    return _checked_bind(geqrf_p, a)
+
+
+# ----------------------------------------------------------------------------------------------
 # svd: A = U diag(s) V^T of (..., m, n), k = min(m, n), s descending and non-negative (..., k); U
 # (..., m, k) and Vt (..., k, n), or (..., m, m) and (..., n, n) with full_matrices; LAPACK's signs
 # (gesdd, as NumPy and JAX on CPU). Outputs (s,) or (s, U, Vt). jvp as JAX (Townsend's notes): with
@@ -530,6 +557,7 @@ __all__ = [
     "diagonal",
     "eigh",
     "eye_mask",
+    "geqrf",
     "lu",
     "matmul",
     "permutation_matrix",

@@ -234,3 +234,18 @@ def _svd(scope, e):
 def _count(aval):
     """The number of matrices in a stack."""
     return int(np.prod(aval.shape[:-2], dtype=np.int64))
+
+
+@opaque_rule("geqrf")
+def _geqrf(scope, e):
+    """geqrf in place on a copy of each matrix."""
+    (a,), (factored, tau) = e.invars, e.outvars
+    (m, n), dtype = a.aval.shape[-2:], a.aval.dtype
+    if not _in_place(scope, a, factored):
+        return
+    geqrf = _lapacke(scope, "geqrf", dtype, I32, [I32, I32, I32, PTR, I32, PTR])
+    _per_matrix(
+        scope,
+        [(scope.pointer(factored), factored.aval), (scope.pointer(tau), tau.aval)],
+        lambda parts: scope.b.call(geqrf, [i32(blas.ROW_MAJOR), i32(m), i32(n), parts[0], i32(n), parts[1]]),
+    )
