@@ -113,6 +113,7 @@ from ..primitives.reductions import (
 )
 from ..primitives.shape import broadcast_in_dim, expand_dims, full, iota, reshape, squeeze, transpose
 from ..primitives.sorting import argsort, sort
+from . import linalg
 from .control_flow import cond, fori_loop, map, scan, switch, while_loop
 from .windowed import reduce_window
 
@@ -234,6 +235,7 @@ __all__ = [
     "iota",
     "is_finite",
     "le",
+    "linalg",
     "log",
     "log1p",
     "logistic",
