@@ -32,7 +32,7 @@ from ._joining import flip
 from ._products import cross as _cross
 from ._products import matmul, tensordot, vecdot
 from ._reductions import any, max, min, prod, sum
-from ._shapes import expand_dims, moveaxis, ravel, reshape, shape, squeeze, swapaxes
+from ._shapes import expand_dims, moveaxis, ravel, reshape, shape, squeeze, swapaxes, transpose
 from ._sorting import argsort
 
 __all__ = [
@@ -147,6 +147,11 @@ def inv(a):
     Array([[-2.,  3.],
            [ 3., -5.]], dtype=float64)
     """
+    return _lu_inverse(a)
+
+
+def _lu_inverse(a):
+    """inv's traced path (inf/NaN for singular matrices, where NumPy's inv raises)."""
     (a,) = _float_operands("inv", a)
     shape = get_aval(_square("inv", a)).shape
     lu, _, perm = la.lu(a)
@@ -266,7 +271,13 @@ def eigvalsh(a, UPLO="L", symmetrize_input=True):
     return eigh(a, UPLO, symmetrize_input).eigenvalues
 
 
+def _check_qr_mode(mode):
+    if mode not in ("reduced", "complete", "r", "raw", "full"):
+        raise ValueError(f"linalg.qr: unsupported mode {mode!r} (use 'reduced', 'complete', 'r' or 'raw')")
+
+
 def _numpy_qr(a, mode="reduced"):
+    _check_qr_mode(mode)
     out = np.linalg.qr(a, "reduced" if mode == "full" else mode)
     return QRResult(*out) if mode == "raw" else out
 
@@ -289,8 +300,7 @@ def qr(a, mode="reduced"):
     >>> fnp.linalg.qr(np.ones((3, 2)), mode="complete").Q.shape
     (3, 3)
     """
-    if mode not in ("reduced", "complete", "r", "raw", "full"):
-        raise ValueError(f"linalg.qr: unsupported mode {mode!r} (use 'reduced', 'complete', 'r' or 'raw')")
+    _check_qr_mode(mode)
     (a,) = _float_operands("qr", a)
     if get_aval(a).ndim < 2:
         raise ValueError(f"linalg.qr: expected a matrix or a stack of them, got shape {get_aval(a).shape}")
@@ -610,7 +620,7 @@ def cond(x, p=None):
     else:
         if sx[-1] != sx[-2]:
             raise ValueError(f"linalg.cond: for p={p!r} the matrices must be square; got shape {sx}")
-        r = norm(x, ord=p, axis=(-2, -1)) * norm(inv(x), ord=p, axis=(-2, -1))
+        r = norm(x, ord=p, axis=(-2, -1)) * norm(_lu_inverse(x), ord=p, axis=(-2, -1))
     return where(isnan(r) & ~any(isnan(x), axis=(-2, -1)), np.inf, r)
 
 
@@ -706,8 +716,12 @@ def tensorsolve(a, b, axes=None):
     Array([0.5, 0.5, 0.5, 0.5], dtype=float64)
     """
     a, b = asarray_traced(a), asarray_traced(b)
-    if axes is not None:
-        a = moveaxis(a, axes, (get_aval(a).ndim - 1,) * len(axes))
+    if axes is not None:  # NumPy's order: the named axes, in turn, to the end
+        order = list(range(get_aval(a).ndim))
+        for k in axes:
+            order.remove(k % get_aval(a).ndim)
+            order.append(k % get_aval(a).ndim)
+        a = transpose(a, order)
     nb = get_aval(b).ndim
     out_shape = shape(a)[nb:]
     if shape(a)[:nb] != shape(b):

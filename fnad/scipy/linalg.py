@@ -10,6 +10,7 @@ chosen from the 1-norm at run time), differentiated through its operations.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -447,7 +448,7 @@ def expm(A, *, upper_triangular=False, max_squarings=16):
     one = lambda m: _expm_one(m, upper_triangular, max_squarings)
     if len(shape) == 2:
         return one(a)
-    flat = lax.reshape(a, (-1,) + shape[-2:]) if shape[:-2] else a
+    flat = lax.reshape(a, (math.prod(shape[:-2]),) + shape[-2:])
     return lax.reshape(vmap(one)(flat), shape)
 
 
