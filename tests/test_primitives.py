@@ -963,6 +963,8 @@ TESTED_ELSEWHERE = {
     "lu": "test_linalg.py",
     "eigh": "test_linalg.py",
     "qr": "test_linalg.py",
+    "svd": "test_decompositions.py",
+    "geqrf": "test_decompositions.py",
     "cond": "test_control_flow.py",
     "while": "test_control_flow.py",
     "while_lin": "test_control_flow.py",
@@ -989,6 +991,7 @@ COMPILER_INTERNAL = {"online_max_sumexp", "mpi_allreduce", "mpi_allgather", "mpi
 NO_OPERANDS = {"iota", "axis_index"}
 # Primitives without a jvp rule, and why.
 NO_JVP = {
+    "geqrf": "LAPACK's Householder representation is not differentiable (as in JAX); qr is",
     "custom_vjp_lin": "forward mode through a custom_vjp function has no rule (as in JAX)",
     "axis_index": "no operands: nothing to differentiate",
 }
