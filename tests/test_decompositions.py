@@ -243,6 +243,15 @@ def test_derivatives_match_jax():
         assert_close(grad, JAX[f"expm_grad_{k}"], rtol=1e-12, atol=1e-12 * np.abs(JAX[f"expm_grad_{k}"]).max())
 
 
+def test_det_and_its_derivative_at_singular_matrices_match_jax():
+    a = JAX["det_in"]  # ranks 3, 2 and 4 of 4 x 4
+    assert_close(LA.det(a), JAX["det_out"])
+    for f in (fnad.grad(lambda a: LA.det(a).sum()), fnad.jit(fnad.grad(lambda a: LA.det(a).sum()))):
+        assert_close(f(a), JAX["det_grad"])
+    assert LA.det(np.diag([2.0, 4.0])) == 8.0  # the closed form, as JAX (NumPy's LU gives 7.999999999999998)
+    check_grads(LA.det, (rand(2, 5, 5),), order=2, eps=1e-5)
+
+
 def test_derivatives_that_jax_does_not_define_raise():
     with pytest.raises(NotImplementedError, match="full U and Vt of a non-square"):
         fnad.grad(lambda a: fnp.sum(LA.svd(a).U))(rand(3, 2))

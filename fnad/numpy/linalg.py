@@ -12,11 +12,13 @@ and the matrix 2-norm and nuclear norm through the SVD. cholesky and eigh symmet
 from __future__ import annotations
 
 import builtins
+import functools
 import itertools
 import math
 
 import numpy as np
 
+from ..array import as_result
 from ..core import get_aval
 from ..custom_derivatives import custom_jvp
 from ..primitives import elementwise as ew
@@ -25,7 +27,7 @@ from ..primitives import shape as sh
 from ._core import asarray_traced, concrete, convert, normalize_axes, numpy_when_eager
 from ._diagonals import diagonal as _diagonal
 from ._diagonals import trace as _trace
-from ._elementwise import abs, exp, isnan, log, sqrt, where
+from ._elementwise import abs, exp, isinf, isnan, log, sqrt, where
 from ._elementwise import sign as _sign
 from ._indexing import take_along_axis
 from ._joining import flip
@@ -33,7 +35,7 @@ from ._products import cross as _cross
 from ._products import matmul, tensordot, vecdot
 from ._reductions import any, max, min, prod, sum
 from ._shapes import expand_dims, moveaxis, ravel, reshape, shape, squeeze, swapaxes, transpose
-from ._sorting import argsort
+from ._sorting import argsort, cumprod
 
 __all__ = [
     "EighResult",
@@ -76,6 +78,16 @@ EighResult = type(np.linalg.eigh(np.eye(1)))
 SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 QRResult = type(np.linalg.qr(np.eye(1)))
 SVDResult = type(np.linalg.svd(np.eye(1)))
+
+
+def _arrays(fn):
+    """fn with eager results as fnad Arrays (NumPy scalars and arrays from eager steps included)."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        return as_result(fn(*args, **kwargs))
+
+    return wrapped
 
 
 def _float_operands(name, *arrays):
@@ -181,21 +193,87 @@ def slogdet(a):
     return SlogdetResult(sign, sum(log(abs(diag)), axis=-1))
 
 
-@numpy_when_eager(np.linalg.det)
+@_arrays
 def det(a):
-    """The determinant of each square matrix: sign * exp(log|det|) from slogdet (so its derivative
-    is det * trace(a^-1 da); it is not finite at singular matrices).
+    """The determinant of each square matrix, as JAX computes it: closed forms for 2 x 2 and 3 x 3,
+    otherwise sign * exp(log|det|) from the LU factors, whose derivative is trace(adj(a) da) through
+    the cofactors (so it is defined at singular matrices too: the adjugate, zero below rank n - 1).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
-    >>> np.round(fnp.linalg.det(a), 12)
-    np.float64(-2.0)
-    >>> np.round(fnad.grad(fnp.linalg.det)(a), 12)
-    array([[ 4., -3.],
-           [-2.,  1.]])
+    >>> fnp.linalg.det(a)
+    Array(-2., dtype=float64)
+    >>> fnad.grad(fnp.linalg.det)(a)
+    Array([[ 4., -3.],
+           [-2.,  1.]], dtype=float64)
+    >>> fnad.grad(fnp.linalg.det)(np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 5.0]]))
+    Array([[ 14., -10.,   2.],
+           [ -7.,   5.,  -1.],
+           [  0.,   0.,   0.]], dtype=float64)
     """
+    (a,) = _float_operands("det", a)
+    n = get_aval(_square("det", a)).shape[-1]
+    if n == 2:
+        return a[..., 0, 0] * a[..., 1, 1] - a[..., 0, 1] * a[..., 1, 0]
+    if n == 3:
+        return (
+            a[..., 0, 0] * a[..., 1, 1] * a[..., 2, 2]
+            + a[..., 0, 1] * a[..., 1, 2] * a[..., 2, 0]
+            + a[..., 0, 2] * a[..., 1, 0] * a[..., 2, 1]
+            - a[..., 0, 2] * a[..., 1, 1] * a[..., 2, 0]
+            - a[..., 0, 0] * a[..., 1, 2] * a[..., 2, 1]
+            - a[..., 0, 1] * a[..., 1, 0] * a[..., 2, 2]
+        )
+    return _lu_det(a)
+
+
+@custom_jvp
+def _lu_det(a):
     sign, logabsdet = slogdet(a)
     return sign * exp(logabsdet)
+
+
+@_lu_det.defjvp
+def _lu_det_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    value, adjugate_da = _cofactor_solve(a, da)
+    return value, _trace(adjugate_da, 0, -2, -1)
+
+
+def _cofactor_solve(a, b):
+    """(det(a), adj(a) @ b), finite for singular a (JAX's construction): with P A = L U, U's last
+    diagonal entry replaced by 1 / (product of the others) and the leading rows of L^-1 P b scaled
+    by det(a), one triangular solve gives adj(a) b when rank(a) >= n - 1; below that it is zero."""
+    n = get_aval(a).shape[-1]
+    if n == 1:
+        return a[..., 0, 0], b
+    with np.errstate(divide="ignore", invalid="ignore"):  # eagerly: singular factors are expected here
+        return _cofactor_solve_of_lu(a, b, n)
+
+
+def _cofactor_solve_of_lu(a, b, n):
+    lu, pivots, perm = la.lu(a)
+    dtype = get_aval(a).dtype
+    swaps = sum(pivots != sh.iota(np.int32, get_aval(pivots).shape, get_aval(pivots).ndim - 1), axis=-1)
+    sign = (1 - 2 * (swaps % 2)).astype(dtype)
+    partial_det = cumprod(la.diagonal(lu), axis=-1) * expand_dims(sign, -1)
+    corner = ew.eq(
+        sh.iota(np.int32, get_aval(lu).shape, get_aval(lu).ndim - 1)
+        + sh.iota(np.int32, get_aval(lu).shape, get_aval(lu).ndim - 2),
+        np.int32(2 * n - 2),
+    )
+    lu = where(corner, expand_dims(expand_dims(1.0 / partial_det[..., -2], -1), -1), lu)
+    probe = la.triangular_solve(
+        lu, ew.convert_element_type(np.ones(get_aval(lu).shape[:-1] + (1,)), dtype), left_side=True, lower=False
+    )
+    low_rank = expand_dims(any(isnan(probe) | isinf(probe), axis=(-2, -1)), (-2, -1))
+    x = where(low_rank, 0.0, b)
+    x = la.matmul(la.permutation_matrix(perm, dtype), x)
+    x = la.triangular_solve(lu, x, left_side=True, lower=True, unit_diagonal=True)
+    last_row = sh.iota(np.int32, get_aval(x).shape, get_aval(x).ndim - 2) == n - 1
+    x = where(last_row, x, x * expand_dims(partial_det[..., -1:], -1))
+    x = la.triangular_solve(lu, x, left_side=True, lower=False)
+    return partial_det[..., -1], where(low_rank, 0.0, x)
 
 
 def _symmetrized_eager(a, symmetrize_input):
@@ -427,6 +505,7 @@ def _matrix_operand(name, a):
     return a
 
 
+@_arrays
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False, subset_by_index=None):
     """Singular value decomposition a = U diag(S) Vh (SVDResult(U, S, Vh), or S alone with
     compute_uv=False), S descending. LAPACK's gesdd, as NumPy and JAX, so the singular vectors carry
@@ -468,6 +547,7 @@ def _hermitian_svd(a, compute_uv):
     return SVDResult(u, s, swapaxes(u * expand_dims(sign, -2), -1, -2))
 
 
+@_arrays
 def svdvals(x, /):
     """The singular values of (stacks of) matrices, descending.
 
@@ -483,6 +563,7 @@ def _default_rtol(a, scale=1.0):
     return scale * builtins.max(shape(a)[-2:]) * float(np.finfo(get_aval(a).dtype).eps)
 
 
+@_arrays
 def pinv(a, rtol=None, hermitian=False, *, rcond=None):
     """The Moore-Penrose pseudo-inverse from the SVD: singular values at or below
     rtol * largest are dropped; the default rtol is JAX's 10 * max(m, n) * eps (NumPy's is 1e-15).
@@ -528,6 +609,7 @@ def _pinv_jvp(rtol, hermitian, primals, tangents):
     return p, dp
 
 
+@_arrays
 def lstsq(a, b, rcond=None, *, numpy_resid=False):
     """Least squares x minimising |a x - b| (a of shape (m, n), b (m,) or (m, k)) through the SVD, as
     JAX: (x, resid, rank, s); singular values below rcond * largest (default eps * max(m, n)) count
@@ -576,6 +658,7 @@ def lstsq(a, b, rcond=None, *, numpy_resid=False):
 _RESID_HINT = "Leave numpy_resid=False: the residuals |a x - b|^2 then always have a fixed shape."
 
 
+@_arrays
 def matrix_rank(M, rtol=None, *, hermitian=False, tol=None):
     """The number of singular values above rtol * largest (default JAX's max(m, n) * eps); for
     vectors and scalars, whether any entry is non-zero.
@@ -596,6 +679,7 @@ def matrix_rank(M, rtol=None, *, hermitian=False, tol=None):
     return sum(s > expand_dims(cutoff, -1), axis=-1).astype(np.int32)
 
 
+@_arrays
 def cond(x, p=None):
     """The condition number norm(x, p) * norm(inv(x), p); for p None or 2 (-2) the ratio of the
     largest (smallest) to the smallest (largest) singular value. inf for singular matrices (NaN only
@@ -628,6 +712,7 @@ def cond(x, p=None):
 # Products, tensors and the array-API names
 
 
+@_arrays
 def multi_dot(arrays, *, precision=None):
     """The product of a chain of matrices (the first and last may be vectors), multiplied in the
     order that needs the fewest flops (NumPy's dynamic programme).
@@ -687,6 +772,7 @@ def _chain_order(dims):
     return split
 
 
+@_arrays
 def tensorinv(a, ind=2):
     """The inverse of a tensor seen as a matrix (the first `ind` axes against the rest):
     tensordot(tensorinv(a, ind), a, ind) is the identity.
@@ -708,6 +794,7 @@ def tensorinv(a, ind=2):
     return reshape(inv(reshape(a, (math.prod(rows), math.prod(cols)))), cols + rows)
 
 
+@_arrays
 def tensorsolve(a, b, axes=None):
     """x with tensordot(a, x, x.ndim) == b (a's axes `axes` moved to the end first).
 
@@ -737,6 +824,7 @@ def tensorsolve(a, b, axes=None):
     return reshape(solve(reshape(a, (math.prod(shape(b)), math.prod(out_shape))), ravel(b)), out_shape)
 
 
+@_arrays
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """The matrix norm over the last two axes (see `norm`).
 
@@ -747,6 +835,7 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
 
+@_arrays
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """The vector norm along `axis` (all axes, flattened, when None; a tuple of axes is one vector).
 
@@ -763,6 +852,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     return expand_dims(out, axes) if keepdims else out
 
 
+@_arrays
 def matrix_transpose(x, /):
     """The transpose of each matrix of a stack (the last two axes swapped).
 
@@ -776,6 +866,7 @@ def matrix_transpose(x, /):
     return swapaxes(x, -1, -2)
 
 
+@_arrays
 def outer(x1, x2, /):
     """The outer product of two vectors (1-D only, unlike fnad.numpy.outer).
 
@@ -790,6 +881,7 @@ def outer(x1, x2, /):
     return expand_dims(x1, 1) * expand_dims(x2, 0)
 
 
+@_arrays
 def cross(x1, x2, /, *, axis=-1):
     """The cross product of (arrays of) 3-vectors along `axis`.
 
@@ -806,6 +898,7 @@ def cross(x1, x2, /, *, axis=-1):
     return _cross(x1, x2, axis=axis)
 
 
+@_arrays
 def trace(x, /, *, offset=0, dtype=None):
     """The trace of each matrix of a stack (last two axes).
 
@@ -817,6 +910,7 @@ def trace(x, /, *, offset=0, dtype=None):
     return out if dtype is None else out.astype(dtype)
 
 
+@_arrays
 def diagonal(x, /, *, offset=0):
     """The diagonal of each matrix of a stack (last two axes).
 

@@ -187,6 +187,7 @@ def _substitute(a, b, lower, unit_diagonal):
     return x
 
 
+@np.errstate(divide="ignore", invalid="ignore")  # singular matrices give inf/NaN, as LAPACK's trsm
 def _triangular_solve_impl(a, b, left_side, lower, transpose_a, unit_diagonal):
     a, b = np.asarray(a), np.asarray(b)
     if transpose_a:

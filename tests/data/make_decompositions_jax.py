@@ -55,4 +55,11 @@ w, v = jnp.linalg.eig(ns)
 out["eig_w"], out["eig_v"] = w, v
 out["eigvals_grad_re"] = jax.grad(lambda a: jnp.sum(jnp.linalg.eigvals(a).real ** 2))(ns)
 out["eigvals_grad_im"] = jax.grad(lambda a: jnp.sum(jnp.linalg.eigvals(a).imag ** 2))(ns)
+# det: derivatives at singular matrices (the adjugate for rank n - 1, zero below), batched
+rank3 = np.array([[1.0, 2, 3, 4], [2, 4, 6, 8], [0, 1, 5, 1], [1, 1, 1, 2]])
+rank2 = np.array([[1.0, 2, 3, 4], [2, 4, 6, 8], [3, 6, 9, 12], [1, 1, 1, 2]])
+dets = np.stack([rank3, rank2, rng.normal(size=(4, 4))])
+out["det_in"] = dets
+out["det_out"] = jnp.linalg.det(dets)
+out["det_grad"] = jax.grad(lambda a: jnp.linalg.det(a).sum())(dets)
 np.savez(pathlib.Path(__file__).parent / "decompositions_jax.npz", **{k: np.asarray(v) for k, v in out.items()})
