@@ -17,6 +17,7 @@ from ..primitives.reductions import reduce_sum
 
 __all__ = [
     "cholesky",
+    "eig",
     "eigh",
     "lu",
     "lu_pivots_to_permutation",
@@ -108,6 +109,31 @@ def eigh(x, *, lower=True, symmetrize_input=True, sort_eigenvalues=True, subset_
     x = _float("eigh", x)
     v, w = la.eigh(la.symmetrize(x) if symmetrize_input else x, lower=lower)
     return v, w
+
+
+def eig(
+    x,
+    *,
+    compute_left_eigenvectors=True,
+    compute_right_eigenvectors=True,
+    enable_eigvec_derivs=False,
+    implementation=None,
+    use_magma=None,
+):
+    """[w, vl, vr] (those asked for): eigenvalues and left and right eigenvectors, complex, as JAX.
+
+    >>> import numpy as np
+    >>> from fnad import lax
+    >>> w, vl, vr = lax.linalg.eig(np.array([[2.0, 0.0], [0.0, 1.0]]))
+    >>> w
+    Array([2.+0.j, 1.+0.j], dtype=complex128)
+    """
+    return la.eig(
+        _float("eig", x),
+        compute_left_eigenvectors=compute_left_eigenvectors,
+        compute_right_eigenvectors=compute_right_eigenvectors,
+        enable_eigvec_derivs=enable_eigvec_derivs,
+    )
 
 
 def lu(x):

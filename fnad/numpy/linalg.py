@@ -38,6 +38,7 @@ from ._shapes import expand_dims, moveaxis, ravel, reshape, shape, squeeze, swap
 from ._sorting import argsort, cumprod
 
 __all__ = [
+    "EigResult",
     "EighResult",
     "QRResult",
     "SVDResult",
@@ -47,7 +48,9 @@ __all__ = [
     "cross",
     "det",
     "diagonal",
+    "eig",
     "eigh",
+    "eigvals",
     "eigvalsh",
     "inv",
     "lstsq",
@@ -78,6 +81,7 @@ EighResult = type(np.linalg.eigh(np.eye(1)))
 SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 QRResult = type(np.linalg.qr(np.eye(1)))
 SVDResult = type(np.linalg.svd(np.eye(1)))
+EigResult = type(np.linalg.eig(np.eye(1)))
 
 
 def _arrays(fn):
@@ -387,6 +391,38 @@ def qr(a, mode="reduced"):
         return QRResult(la.swap_last(factored), tau)
     q, r = la.qr(a, full_matrices=mode == "complete")
     return r if mode == "r" else QRResult(q, r)
+
+
+@_arrays
+def eig(a):
+    """Eigenvalues and right eigenvectors (columns) of general square matrices, always complex (as
+    JAX; NumPy returns real arrays when every eigenvalue is real). LAPACK's geev: each eigenvector has
+    unit norm and its largest component real. Differentiable through the eigenvalues (eigvals); the
+    eigenvectors' derivative is JAX's opt-in (fnad.lax.linalg.eig(..., enable_eigvec_derivs=True)).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> w, v = fnp.linalg.eig(np.array([[0.0, -1.0], [1.0, 0.0]]))
+    >>> w
+    Array([0.+1.j, 0.-1.j], dtype=complex128)
+    >>> fnad.jit(fnp.linalg.eigvals)(np.array([[2.0, 1.0], [0.0, 3.0]]))
+    Array([2.+0.j, 3.+0.j], dtype=complex128)
+    """
+    (a,) = _float_operands("eig", a)
+    w, v = la.eig(_square("eig", a), compute_left_eigenvectors=False)
+    return EigResult(w, v)
+
+
+@_arrays
+def eigvals(a):
+    """The eigenvalues of general square matrices, complex; differentiable (dw = diag(V^-1 da V)).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnad.grad(lambda a: fnp.real(fnp.linalg.eigvals(a)).sum())(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    Array([[1., 0.],
+           [0., 1.]], dtype=float64)
+    """
+    (a,) = _float_operands("eigvals", a)
+    return la.eig(_square("eigvals", a), compute_left_eigenvectors=False, compute_right_eigenvectors=False)[0]
 
 
 @numpy_when_eager(np.linalg.matrix_power)

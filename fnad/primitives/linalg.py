@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ad_util import Zero, tangent_aval
-from ..core import Primitive, ShapedArray, get_aval, is_float_dtype
+from ..core import Primitive, ShapedArray, get_aval, is_complex_dtype, is_float_dtype
 from ..transforms.batching import move_bdim
 from ..transforms.jvp import defjvp
 from ..transforms.reverse import is_undefined
@@ -20,7 +20,7 @@ from . import elementwise as ew
 from . import shape as sh
 from .dot import dot_general
 from .indexing import concatenate, slice_in_dim
-from .reductions import reduce_sum
+from .reductions import argmax, reduce_sum
 
 # ----------------------------------------------------------------------------------------------
 # Matrix helpers on stacks (..., m, n), built from primitives
@@ -553,9 +553,138 @@ def svd(a, full_matrices=False, compute_uv=True):
     return svd_p.bind(a, **params)
 
 
+# ----------------------------------------------------------------------------------------------
+# eig: eigenvalues w (..., n) and right (columns of vr: a vr = vr diag(w)) and left eigenvectors (vl:
+# vl^H a = diag(w) vl^H) of general square matrices, always complex (as JAX). LAPACK's geev normalises
+# every eigenvector to unit 2-norm with its largest component real. Eagerly NumPy's eig (geev) gives w
+# and vr; vl comes from vr^-H, normalised the same way with its largest component real and positive.
+# jvp as JAX: dw = diag(vr^-1 da vr); eigenvector derivatives only with enable_eigvec_derivs (JAX's
+# opt-in), from first-order perturbation theory fixed by geev's normalisation.
+
+eig_p = Primitive("eig", multiple_results=True)
+
+
+def _complex_dtype(dtype):
+    return np.result_type(dtype, np.complex64)
+
+
+def _eig_impl(a, compute_left_eigenvectors, compute_right_eigenvectors, enable_eigvec_derivs):
+    a = np.asarray(a)
+    dtype = _complex_dtype(a.dtype)
+    finite = np.isfinite(a).all(axis=(-1, -2))
+    safe = np.where(finite[..., None, None], a, 0)
+    w, vr = np.linalg.eig(safe)
+    w, vr = w.astype(dtype), vr.astype(dtype)
+    outs = [w]
+    if compute_left_eigenvectors:
+        outs.append(_largest_component_positive(np.conj(np.swapaxes(np.linalg.inv(vr), -1, -2))))
+    if compute_right_eigenvectors:
+        outs.append(vr)
+    return [
+        np.where(finite.reshape(finite.shape + (1,) * (o.ndim - finite.ndim)), o, np.nan).astype(dtype) for o in outs
+    ]
+
+
+def _largest_component_positive(v):
+    """Each column scaled to unit 2-norm with its largest-magnitude entry real and positive."""
+    v = v / np.linalg.norm(v, axis=-2, keepdims=True)
+    k = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    big = np.take_along_axis(v, k, axis=-2)
+    return v * (np.conj(big) / np.abs(big))
+
+
+def _eig_eval(a, compute_left_eigenvectors, compute_right_eigenvectors, enable_eigvec_derivs):
+    _check_matrix("eig", a)
+    dtype = _complex_dtype(a.dtype)
+    vectors = ShapedArray(a.shape, dtype)
+    return [ShapedArray(a.shape[:-1], dtype)] + [vectors] * (compute_left_eigenvectors + compute_right_eigenvectors)
+
+
+def _eig_jvp(primals, tangents, compute_left_eigenvectors, compute_right_eigenvectors, enable_eigvec_derivs):
+    (a,), (da,) = primals, tangents
+    if (compute_left_eigenvectors or compute_right_eigenvectors) and not enable_eigvec_derivs:
+        raise NotImplementedError(
+            "eig: derivatives of non-symmetric eigenvectors are only valid under assumptions on the input that "
+            "cannot be checked (as in JAX); pass enable_eigvec_derivs=True to fnad.lax.linalg.eig to opt in, or "
+            "differentiate the eigenvalues alone (eigvals)"
+        )
+    outs = eig_p.bind(
+        a,
+        compute_left_eigenvectors=compute_left_eigenvectors,
+        compute_right_eigenvectors=True,
+        enable_eigvec_derivs=enable_eigvec_derivs,
+    )
+    w, vr = outs[0], outs[-1]
+    primal_out = outs if compute_right_eigenvectors else outs[:-1]
+    if type(da) is Zero:
+        return primal_out, [Zero(tangent_aval(get_aval(x))) for x in primal_out]
+    da = ew.convert_element_type(da, get_aval(vr).dtype)
+    if not (compute_left_eigenvectors or compute_right_eigenvectors):
+        return [w], [reduce_sum(ew.mul(_solve(vr, da), swap_last(vr)), (get_aval(vr).ndim - 1,))]
+    dw, dvr = _eig_vector_jvp(w, vr, da)
+    tangent_out = [dw]
+    if compute_left_eigenvectors:
+        tangent_out.append(_eig_vector_jvp(ew.conj(w), outs[1], adjoint(da))[1])
+    if compute_right_eigenvectors:
+        tangent_out.append(dvr)
+    return primal_out, tangent_out
+
+
+def _solve(a, b):
+    """a^-1 b for stacks of square a (LU with partial pivoting)."""
+    lu_, _, perm = lu(a)
+    x = matmul(permutation_matrix(perm, get_aval(lu_).dtype), b)
+    x = triangular_solve(lu_, x, left_side=True, lower=True, unit_diagonal=True)
+    return triangular_solve(lu_, x, left_side=True, lower=False)
+
+
+def _eig_vector_jvp(w, v, da):
+    """(dw, dv) by nondegenerate perturbation theory; dv_j = u_j + c_j v_j with c_j fixed by geev's two
+    real normalisation constraints (unit norm, largest component real), as JAX."""
+    shape = get_aval(v).shape
+    eye = ew.convert_element_type(eye_mask(shape), get_aval(v).dtype)
+    gaps = ew.sub(_broadcast_last(w, shape, False), _broadcast_last(w, shape, True))  # w[j] - w[i]
+    f = ew.sub(ew.div(ew.scalar_like(eye, 1), ew.add(gaps, eye)), eye)
+    p = matmul(_solve(v, da), v)
+    dw = diagonal(p)
+    u = matmul(v, ew.mul(f, p))
+    rows = len(shape) - 2
+    k = argmax(ew.abs(v), rows, np.int32)
+    mask = ew.convert_element_type(
+        ew.eq(sh.iota(np.int32, shape, rows), sh.broadcast_in_dim(k, shape, tuple(range(rows)) + (rows + 1,))),
+        get_aval(v).dtype,
+    )
+    re = ew.neg(ew.real(reduce_sum(ew.mul(ew.conj(v), u), (rows,))))
+    im = ew.neg(ew.div(ew.imag(reduce_sum(ew.mul(mask, u), (rows,))), ew.real(reduce_sum(ew.mul(mask, v), (rows,)))))
+    c = ew.complex(re, im)
+    return dw, ew.add(u, ew.mul(v, _broadcast_last(c, shape, False)))
+
+
+_define(eig_p, _eig_impl, _eig_eval, _eig_jvp)
+eig_p.complex_native = True  # geev's complex results (and zgeev's complex operand) in their own memory
+
+
+def eig(a, compute_left_eigenvectors=True, compute_right_eigenvectors=True, enable_eigvec_derivs=False):
+    """[w, vl?, vr?]: eigenvalues and the requested eigenvectors, complex."""
+    return _checked_bind(
+        eig_p,
+        a,
+        compute_left_eigenvectors=bool(compute_left_eigenvectors),
+        compute_right_eigenvectors=bool(compute_right_eigenvectors),
+        enable_eigvec_derivs=bool(enable_eigvec_derivs),
+    )
+
+
+def adjoint(x):
+    """The conjugate transpose of every matrix of the stack (the transpose for real ones)."""
+    return swap_last(ew.conj(x)) if is_complex_dtype(get_aval(x).dtype) else swap_last(x)
+
+
 __all__ = [
+    "adjoint",
     "cholesky",
     "diagonal",
+    "eig",
     "eigh",
     "eye_mask",
     "geqrf",

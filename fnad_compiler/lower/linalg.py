@@ -6,7 +6,22 @@ import numpy as np
 from llvmlite import ir
 
 from fnad_compiler import blas, fusion
-from fnad_compiler.llvm_ir import I8, I32, I64, PTR, VOID, Loop, const, extern, i32, i64, load_at, reg_type, store_at
+from fnad_compiler.llvm_ir import (
+    I8,
+    I32,
+    I64,
+    PTR,
+    VOID,
+    Loop,
+    const,
+    extern,
+    i32,
+    i64,
+    intrinsic,
+    load_at,
+    reg_type,
+    store_at,
+)
 from fnad_compiler.lower.rules import opaque_rule
 from fnad_compiler.lower.scope import copy_atom
 
@@ -147,10 +162,12 @@ def _eigh(scope, e):
     )
 
 
-def _lapacke(scope, routine, dtype, ret, args):
-    """Declare LAPACKE_?`routine` (s or d by dtype) with LLVM argument types `args`; chars sign-extended."""
+def _lapacke(scope, routine, dtype, ret, args, complex_=False):
+    """Declare LAPACKE_?`routine` (s or d by the float dtype, c or z with complex_) with LLVM argument
+    types `args`; chars sign-extended."""
     blas.library()
-    name = f"scipy_LAPACKE_{'s' if dtype == np.float32 else 'd'}{routine}"
+    letter = ("c" if dtype == np.float32 else "z") if complex_ else ("s" if dtype == np.float32 else "d")
+    name = f"scipy_LAPACKE_{letter}{routine}"
     fn = extern(scope.module, name, ret, args)
     for arg, ty in zip(fn.args, args):
         if ty == I8:
@@ -249,3 +266,120 @@ def _geqrf(scope, e):
         [(scope.pointer(factored), factored.aval), (scope.pointer(tau), tau.aval)],
         lambda parts: scope.b.call(geqrf, [i32(blas.ROW_MAJOR), i32(m), i32(n), parts[0], i32(n), parts[1]]),
     )
+
+
+@opaque_rule("eig")
+def _eig(scope, e):
+    """geev on a copy of each matrix: dgeev/sgeev for real input (eigenvalues as (wr, wi), a complex
+    pair's eigenvectors packed as two real columns, unpacked here into complex columns), zgeev/cgeev
+    for complex input (float (..., n, n, 2) buffers, the complex contract). Left eigenvectors are then
+    rescaled so each column's largest component is real and positive, as the eager path does."""
+    (a,), outs = e.invars, e.outvars
+    w = outs[0]
+    p = e.params
+    n, dtype = w.aval.shape[-2], a.aval.dtype
+    complex_input = a.aval.ndim == w.aval.ndim + 1  # w is complex: (..., n, 2); a is (..., n, n) or (..., n, n, 2)
+    jobvl, jobvr = ("V" if p["compute_left_eigenvectors"] else "N"), ("V" if p["compute_right_eigenvectors"] else "N")
+    parts = 2 if complex_input else 1
+    work = scope.malloc(n * n * parts * dtype.itemsize)
+    vl_work = scope.malloc(n * n * parts * dtype.itemsize)
+    vr_work = scope.malloc(n * n * parts * dtype.itemsize)
+    wr, wi = scope.malloc(n * dtype.itemsize), scope.malloc(n * dtype.itemsize)
+    slots = scope.malloc(16)
+    b = scope.b
+    count = int(np.prod(a.aval.shape[: -3 if complex_input else -2], dtype=np.int64))
+    vector_outs = list(outs[1:])
+
+    def body(ptrs):
+        am, wm, *vms = ptrs
+        _copy_block(scope, am, n * n * parts, work, 0, 1, n * n * parts, dtype)
+        if complex_input:
+            geev = _lapacke(
+                scope, "geev", dtype, I32, [I32, I8, I8, I32, PTR, I32, PTR, PTR, I32, PTR, I32], complex_=True
+            )
+            args = [work, i32(n), wm, vl_work, i32(n), vr_work, i32(n)]
+        else:
+            geev = _lapacke(scope, "geev", dtype, I32, [I32, I8, I8, I32, PTR, I32, PTR, PTR, PTR, I32, PTR, I32])
+            args = [work, i32(n), wr, wi, vl_work, i32(n), vr_work, i32(n)]
+        info = b.call(geev, [i32(blas.ROW_MAJOR), _char(jobvl), _char(jobvr), i32(n)] + args)
+        if not complex_input:
+            with Loop(b, i64(0), i64(n)) as j:
+                store_at(b, load_at(b, wr, j, dtype), wm, b.mul(j, i64(2)), dtype)
+                store_at(b, load_at(b, wi, j, dtype), wm, b.add(b.mul(j, i64(2)), i64(1)), dtype)
+        sources = ([vl_work] if p["compute_left_eigenvectors"] else []) + (
+            [vr_work] if p["compute_right_eigenvectors"] else []
+        )
+        for src, dst in zip(sources, vms):
+            if complex_input:
+                _copy_block(scope, src, n * n * 2, dst, 0, 1, n * n * 2, dtype)
+            else:
+                _unpack_real_eigenvectors(scope, src, wi, dst, n, dtype)
+        if p["compute_left_eigenvectors"]:
+            _largest_component_positive(scope, vms[0], n, dtype, slots)
+        failed = b.icmp_signed("!=", info, i32(0))
+        for pointer, v in zip([wm] + vms, [w] + vector_outs):
+            _fill_nan_if(scope, failed, pointer, v.aval.size // max(count, 1), dtype)
+
+    avals = [(scope.atom_pointer(a), a.aval)] + [(scope.pointer(v), v.aval) for v in outs]
+    with Loop(b, i64(0), i64(count)) as i:
+        ptrs = [
+            b.gep(pointer, [b.mul(i, i64(fusion.nbytes(aval) // max(count, 1)))], source_etype=I8)
+            for pointer, aval in avals
+        ]
+        body(ptrs)
+
+
+def _unpack_real_eigenvectors(scope, packed, wi, out, n, dtype):
+    """out[i, j] (complex, interleaved) from real geev's packing: column j itself for a real eigenvalue;
+    for a complex pair (wi[j] > 0, wi[j + 1] < 0) columns j and j + 1 are the real and imaginary parts of
+    the first vector, the second is its conjugate."""
+    b = scope.b
+    zero = const(dtype, 0)
+    with Loop(b, i64(0), i64(n)) as j:
+        imag_part = load_at(b, wi, j, dtype)
+        first, second = b.fcmp_ordered(">", imag_part, zero), b.fcmp_ordered("<", imag_part, zero)
+        before = b.select(b.icmp_signed(">", j, i64(0)), b.sub(j, i64(1)), j)
+        after = b.select(b.icmp_signed("<", j, i64(n - 1)), b.add(j, i64(1)), j)
+        with Loop(b, i64(0), i64(n)) as i:
+            row = b.mul(i, i64(n))
+            own = load_at(b, packed, b.add(row, j), dtype)
+            prev = load_at(b, packed, b.add(row, before), dtype)
+            nxt = load_at(b, packed, b.add(row, after), dtype)
+            re = b.select(second, prev, own)
+            im = b.select(first, nxt, b.select(second, b.fneg(own), zero))
+            at = b.mul(b.add(row, j), i64(2))
+            store_at(b, re, out, at, dtype)
+            store_at(b, im, out, b.add(at, i64(1)), dtype)
+
+
+def _largest_component_positive(scope, v, n, dtype, slots):
+    """Scale each column of the complex n x n matrix v by conj(v[k]) / |v[k]|, k its largest entry."""
+    b = scope.b
+    best_at = slots  # i64 index of the largest entry so far, then its squared magnitude (as dtype)
+    best = b.gep(slots, [i64(8)], source_etype=I8)
+    with Loop(b, i64(0), i64(n)) as j:
+        b.store(i64(0), best_at)
+        store_at(b, const(dtype, -1), best, i64(0), dtype)
+        with Loop(b, i64(0), i64(n)) as i:
+            at = b.mul(b.add(b.mul(i, i64(n)), j), i64(2))
+            re, im = load_at(b, v, at, dtype), load_at(b, v, b.add(at, i64(1)), dtype)
+            size = b.fadd(b.fmul(re, re), b.fmul(im, im))
+            larger = b.fcmp_ordered(">", size, load_at(b, best, i64(0), dtype))
+            with b.if_then(larger):
+                b.store(i, best_at)
+                store_at(b, size, best, i64(0), dtype)
+        k = b.load(best_at, typ=I64)
+        at = b.mul(b.add(b.mul(k, i64(n)), j), i64(2))
+        kre, kim = load_at(b, v, at, dtype), load_at(b, v, b.add(at, i64(1)), dtype)
+        magnitude = _sqrt(b, load_at(b, best, i64(0), dtype), dtype)
+        cre, cim = b.fdiv(kre, magnitude), b.fneg(b.fdiv(kim, magnitude))  # conj(v[k]) / |v[k]|
+        with Loop(b, i64(0), i64(n)) as i:
+            at = b.mul(b.add(b.mul(i, i64(n)), j), i64(2))
+            re, im = load_at(b, v, at, dtype), load_at(b, v, b.add(at, i64(1)), dtype)
+            store_at(b, b.fsub(b.fmul(re, cre), b.fmul(im, cim)), v, at, dtype)
+            store_at(b, b.fadd(b.fmul(re, cim), b.fmul(im, cre)), v, b.add(at, i64(1)), dtype)
+
+
+def _sqrt(b, x, dtype):
+    name = "llvm.sqrt.f32" if dtype == np.float32 else "llvm.sqrt.f64"
+    return intrinsic(b, name, reg_type(dtype), [x])
