@@ -169,6 +169,56 @@ def test_products_tensors_and_array_api_names():
     assert_close(LA.tensordot(x, y[0], axes=1), np.linalg.tensordot(x, y[0], axes=1))
 
 
+def test_eig_matches_jax_numpy_and_jit():
+    a = JAX["ns"]
+    w, v = LA.eig(a)
+    assert w.dtype == v.dtype == np.complex128
+    assert_close(w, JAX["eig_w"])
+    assert_close(v, JAX["eig_v"])  # geev's normalisation: unit norm, largest component real
+    assert_close(LA.eigvals(np.diag([1.0, 2.0])), [1.0, 2.0])  # complex even when every eigenvalue is real
+    assert LA.eigvals(np.diag([1.0, 2.0])).dtype == np.complex128
+    stack = rand(3, 5, 5)
+    for x in (stack, stack + 1j * rand(3, 5, 5, seed=1), stack.astype(np.float32)):
+        eager = fnad.lax.linalg.eig(x)
+        jitted = fnad.jit(fnad.lax.linalg.eig)(x)
+        tol = 1e-4 if x.dtype == np.float32 else 1e-10
+        w, vl, vr = map(np.asarray, jitted)
+        assert w.dtype == np.result_type(x.dtype, np.complex64)
+        assert_close(w, eager[0], rtol=tol, atol=tol)
+        assert_close(x @ vr, vr * w[..., None, :], rtol=tol, atol=tol)  # right: a vr = vr diag(w)
+        assert_close(np.conj(np.swapaxes(vl, -1, -2)) @ x, w[..., :, None] * np.conj(np.swapaxes(vl, -1, -2)), atol=tol)
+        if x.dtype != np.float32:  # float32: NumPy's and scipy-openblas32's geev may pick other phases
+            assert_close(vr, eager[2], rtol=tol, atol=tol)
+        for left in (vl, np.asarray(eager[1])):  # unit columns whose largest entry is real and positive
+            big = np.take_along_axis(left, np.argmax(np.abs(left), axis=-2)[..., None, :], axis=-2)
+            assert_close(np.linalg.norm(left, axis=-2), 1.0, rtol=tol)
+            assert_close(np.imag(big), 0.0, atol=tol)
+            assert np.all(np.real(big) > 0)
+    nan = stack.copy()
+    nan[1, 0, 0] = np.nan
+    for f in (LA.eigvals, fnad.jit(LA.eigvals)):
+        assert np.isnan(f(nan)[1]).all() and not np.isnan(f(nan)[0]).any()
+
+
+def test_eig_derivatives():
+    a = JAX["ns"]
+    for f in (fnad.grad, lambda g: fnad.jit(fnad.grad(g))):  # jit: complex LU and triangular solves
+        assert_close(f(lambda a: fnp.sum(fnp.real(LA.eigvals(a)) ** 2))(a), JAX["eigvals_grad_re"])
+        assert_close(f(lambda a: fnp.sum(fnp.imag(LA.eigvals(a)) ** 2))(a), JAX["eigvals_grad_im"])
+    check_grads(lambda a: fnp.abs(LA.eigvals(a)), (rand(2, 4, 4),), order=1, eps=1e-6)
+
+    # eigenvectors: JAX's opt-in; a gauge-invariant function of them (the projector onto one eigenvector)
+    def projector(a):
+        _, _, vr = fnad.lax.linalg.eig(a, enable_eigvec_derivs=True)
+        v = vr[:, 0]
+        return fnp.real(fnp.outer(v, fnp.conj(v)))
+
+    check_grads(projector, (a,), order=1, eps=1e-6)
+    with pytest.raises(NotImplementedError, match="enable_eigvec_derivs"):
+        fnad.grad(lambda a: fnp.sum(fnp.abs(LA.eig(a).eigenvectors)))(a)
+    assert_close(fnad.vmap(LA.eigvals)(rand(3, 4, 4)), np.stack([LA.eigvals(x) for x in rand(3, 4, 4)]))
+
+
 # ----------------------------------------------------------------------------------------------
 # derivatives
 
