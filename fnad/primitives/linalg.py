@@ -1,5 +1,11 @@
 """Linear-algebra primitives on stacks of matrices (all leading axes are batch axes): cholesky,
-triangular_solve, lu, eigh and qr, with jvp rules from the standard matrix-calculus identities.
+triangular_solve, lu, eigh, qr, geqrf, svd and eig, real or complex, with jvp rules from the standard
+matrix-calculus identities (conjugate transposes for complex matrices, as JAX's).
+
+Under jit they call LAPACK (fnad_compiler/lower/linalg.py). Complex operands reach those lowerings as
+interleaved float buffers (the complex contract: `complex_native`); where the avals alone cannot tell a
+complex matrix from a real stack, the primitive carries the param `complex_layout` (set by its binding
+function from the dtype, checked by its shape rule).
 
 Implementations are NumPy only: np.linalg where it has the factorisation (cholesky, eigh, qr) and
 short vectorised loops otherwise (triangular substitution and partially pivoted LU iterate over
@@ -12,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ad_util import Zero, tangent_aval
-from ..core import Primitive, ShapedArray, get_aval, is_complex_dtype, is_float_dtype
+from ..core import Primitive, ShapedArray, get_aval, is_complex_dtype, is_float_dtype, real_dtype
 from ..transforms.batching import move_bdim
 from ..transforms.jvp import defjvp
 from ..transforms.reverse import is_undefined
@@ -70,7 +76,18 @@ def diagonal(x):
 
 
 def symmetrize(x):
-    return ew.mul(ew.add(x, swap_last(x)), ew.scalar_like(x, 0.5))
+    """(x + x^H) / 2: the symmetric (Hermitian) part."""
+    return ew.mul(ew.add(x, adjoint(x)), ew.scalar_like(x, 0.5))
+
+
+def _is_complex(x):
+    return is_complex_dtype(get_aval(x).dtype)
+
+
+def _as_dtype_of(x, like):
+    """x converted to like's dtype (a real matrix entering complex arithmetic)."""
+    dtype = get_aval(like).dtype
+    return x if get_aval(x).dtype == dtype else ew.convert_element_type(x, dtype)
 
 
 def _broadcast_last(v, shape, along_rows):
@@ -125,7 +142,7 @@ def _batch_leading(prim):
 cholesky_p = Primitive("cholesky")
 
 
-def _cholesky_impl(a):
+def _cholesky_impl(a, complex_layout=False):
     a = np.asarray(a)
     try:
         return np.linalg.cholesky(a)
@@ -140,19 +157,20 @@ def _cholesky_impl(a):
         return out.reshape(a.shape)
 
 
-def _cholesky_eval(a):
+def _cholesky_eval(a, complex_layout=False):
     _check_matrix("cholesky", a)
+    _check_layout("cholesky", a, complex_layout)
     return a.strip_weak()
 
 
-def _cholesky_jvp(primals, tangents):
-    # dL = L Phi(L^-1 dA L^-T), Phi: lower triangle with the diagonal halved (dA symmetrised).
+def _cholesky_jvp(primals, tangents, complex_layout=False):
+    # dL = L Phi(L^-1 dA L^-H), Phi: lower triangle with the diagonal halved (dA made Hermitian).
     (a,), (da,) = primals, tangents
     l = cholesky(a)
     if type(da) is Zero:
         return l, Zero(tangent_aval(get_aval(l)))
     da = symmetrize(da)
-    x = triangular_solve(l, da, left_side=False, lower=True, transpose_a=True)
+    x = triangular_solve(l, da, left_side=False, lower=True, transpose_a=True, conjugate_a=True)
     x = triangular_solve(l, x, left_side=True, lower=True)
     shape = get_aval(x).shape
     half_diag = ew.select(eye_mask(shape), ew.mul(x, ew.scalar_like(x, 0.5)), ew.scalar_like(x, 0))
@@ -161,15 +179,27 @@ def _cholesky_jvp(primals, tangents):
 
 
 _define(cholesky_p, _cholesky_impl, _cholesky_eval, _cholesky_jvp)
+cholesky_p.complex_native = True
+
+
+def _layout(*operands):
+    """{'complex_layout': True} for complex operands (how their lowering tells them from real stacks), else {}."""
+    return {"complex_layout": True} if any(_is_complex(x) for x in operands) else {}
+
+
+def _check_layout(name, aval, complex_layout):
+    if bool(complex_layout) != is_complex_dtype(aval.dtype):
+        raise ValueError(f"{name}: complex_layout={complex_layout} does not match dtype {aval.dtype.name}")
 
 
 def cholesky(a):
-    return _checked_bind(cholesky_p, a)
+    return _checked_bind(cholesky_p, a, **_layout(a))
 
 
 # ----------------------------------------------------------------------------------------------
-# triangular_solve: x with op(a) x = b (left_side) or x op(a) = b, op(a) = a or a^T, where only
-# the lower or upper triangle of a is read (and not its diagonal when unit_diagonal).
+# triangular_solve: x with op(a) x = b (left_side) or x op(a) = b, op(a) = a, conj(a) (conjugate_a),
+# a^T (transpose_a) or a^H (both), where only the lower or upper triangle of a is read (and not its diagonal
+# when unit_diagonal).
 
 triangular_solve_p = Primitive("triangular_solve")
 
@@ -188,8 +218,10 @@ def _substitute(a, b, lower, unit_diagonal):
 
 
 @np.errstate(divide="ignore", invalid="ignore")  # singular matrices give inf/NaN, as LAPACK's trsm
-def _triangular_solve_impl(a, b, left_side, lower, transpose_a, unit_diagonal):
+def _triangular_solve_impl(a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal, complex_layout=False):
     a, b = np.asarray(a), np.asarray(b)
+    if conjugate_a:
+        a = np.conj(a)
     if transpose_a:
         a, lower = np.swapaxes(a, -1, -2), not lower
     if left_side:
@@ -198,9 +230,10 @@ def _triangular_solve_impl(a, b, left_side, lower, transpose_a, unit_diagonal):
     return np.swapaxes(_substitute(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), not lower, unit_diagonal), -1, -2)
 
 
-def _triangular_solve_eval(a, b, left_side, lower, transpose_a, unit_diagonal):
+def _triangular_solve_eval(a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal, complex_layout=False):
     _check_matrix("triangular_solve", a)
     _check_matrix("triangular_solve", b, square=False)
+    _check_layout("triangular_solve", a, complex_layout)
     m = a.shape[-1]
     side = b.shape[-2] if left_side else b.shape[-1]
     if a.shape[:-2] != b.shape[:-2] or side != m or a.dtype != b.dtype:
@@ -213,33 +246,44 @@ def _triangular_solve_eval(a, b, left_side, lower, transpose_a, unit_diagonal):
     return b.strip_weak()
 
 
-def _op_triangle(x, lower, transpose_a, unit_diagonal):
-    """op(tri(x)): the part of x the solve reads, transposed if transpose_a."""
+def _op_triangle(x, lower, transpose_a, conjugate_a, unit_diagonal):
+    """op(tri(x)): the part of x the solve reads, transposed (and conjugated) as op says."""
     x = tril(x, -1 if unit_diagonal else 0) if lower else triu(x, 1 if unit_diagonal else 0)
+    x = ew.conj(x) if conjugate_a else x
     return swap_last(x) if transpose_a else x
 
 
-def _triangular_solve_jvp_a(g, x, a, b, left_side, lower, transpose_a, unit_diagonal):
+def _triangular_solve_jvp_a(
+    g, x, a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal, complex_layout=False
+):
     # d(op(a)) x + op(a) dx = 0  =>  dx = -op(a)^-1 op(da) x   (mirrored for the right side)
-    dop = _op_triangle(g, lower, transpose_a, unit_diagonal)
+    dop = _op_triangle(g, lower, transpose_a, conjugate_a, unit_diagonal)
     rhs = matmul(dop, x) if left_side else matmul(x, dop)
-    return ew.neg(triangular_solve(a, rhs, left_side, lower, transpose_a, unit_diagonal))
+    return ew.neg(triangular_solve(a, rhs, left_side, lower, transpose_a, conjugate_a, unit_diagonal))
 
 
-def _triangular_solve_transpose(ct, a, b, left_side, lower, transpose_a, unit_diagonal):
+def _triangular_solve_transpose(
+    ct, a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal, complex_layout=False
+):
     if is_undefined(a):
         raise ValueError("triangular_solve: transpose with respect to the matrix (the IR is not linear in a)")
-    return [None, triangular_solve(a, ct, left_side, lower, not transpose_a, unit_diagonal)]
+    # the linear transpose (not the adjoint): op(a)^T flips the transposition and keeps the conjugation
+    return [None, triangular_solve(a, ct, left_side, lower, not transpose_a, conjugate_a, unit_diagonal)]
 
 
 triangular_solve_p.impl = _triangular_solve_impl
 triangular_solve_p.abstract_eval = _triangular_solve_eval
 triangular_solve_p.transpose = _triangular_solve_transpose
-defjvp(triangular_solve_p, _triangular_solve_jvp_a, lambda g, x, a, b, **params: triangular_solve(a, g, **params))
+triangular_solve_p.complex_native = True
+defjvp(
+    triangular_solve_p, _triangular_solve_jvp_a, lambda g, x, a, b, **params: triangular_solve_p.bind(a, g, **params)
+)
 _batch_leading(triangular_solve_p)
 
 
-def triangular_solve(a, b, left_side=True, lower=True, transpose_a=False, unit_diagonal=False):
+def triangular_solve(a, b, left_side=True, lower=True, transpose_a=False, conjugate_a=False, unit_diagonal=False):
+    if _is_complex(a) != _is_complex(b):  # one complex: both (a real triangle solving complex right-hand sides)
+        a, b = (_as_dtype_of(a, b), b) if _is_complex(b) else (a, _as_dtype_of(b, a))
     return _checked_bind(
         triangular_solve_p,
         a,
@@ -247,7 +291,9 @@ def triangular_solve(a, b, left_side=True, lower=True, transpose_a=False, unit_d
         left_side=bool(left_side),
         lower=bool(lower),
         transpose_a=bool(transpose_a),
+        conjugate_a=bool(conjugate_a) and _is_complex(a),
         unit_diagonal=bool(unit_diagonal),
+        **_layout(a),
     )
 
 
@@ -308,6 +354,7 @@ def _lu_jvp(primals, tangents):
 
 
 _define(lu_p, _lu_impl, _lu_eval, _lu_jvp)
+lu_p.complex_native = True  # the lowering tells complex input by its integer pivots' shape
 
 
 def lu(a):
@@ -315,9 +362,9 @@ def lu(a):
 
 
 # ----------------------------------------------------------------------------------------------
-# eigh: eigenvectors V (columns) and eigenvalues w (ascending) of symmetric matrices, reading the
-# lower (or upper) triangle. Derivatives: dw = diag(V^T dA V), dV = V (F o V^T dA V) with
-# F[i, j] = 1 / (w[j] - w[i]) off the diagonal (infinite for repeated eigenvalues, as in JAX).
+# eigh: eigenvectors V (columns) and eigenvalues w (ascending, real) of symmetric (Hermitian) matrices,
+# reading the lower (or upper) triangle. Derivatives: dw = real(diag(V^H dA V)), dV = V (F o V^H dA V)
+# with F[i, j] = 1 / (w[j] - w[i]) off the diagonal (infinite for repeated eigenvalues, as in JAX).
 
 eigh_p = Primitive("eigh", multiple_results=True)
 
@@ -329,7 +376,7 @@ def _eigh_impl(a, lower):
 
 def _eigh_eval(a, lower):
     _check_matrix("eigh", a)
-    return [a.strip_weak(), ShapedArray(a.shape[:-1], a.dtype)]
+    return [a.strip_weak(), ShapedArray(a.shape[:-1], real_dtype(a.dtype))]
 
 
 def _eigh_jvp(primals, tangents, lower):
@@ -337,15 +384,17 @@ def _eigh_jvp(primals, tangents, lower):
     v, w = eigh_p.bind(a, lower=lower)
     if type(da) is Zero:
         return [v, w], [Zero(tangent_aval(get_aval(v))), Zero(tangent_aval(get_aval(w)))]
-    vt_da_v = matmul(swap_last(v), matmul(symmetrize(da), v))
+    vt_da_v = matmul(adjoint(v), matmul(symmetrize(da), v))
     shape = get_aval(v).shape
-    eye = ew.convert_element_type(eye_mask(shape), get_aval(v).dtype)
+    eye = ew.convert_element_type(eye_mask(shape), get_aval(w).dtype)
     gaps = ew.sub(_broadcast_last(w, shape, False), _broadcast_last(w, shape, True))  # w[j] - w[i]
-    f = ew.sub(ew.div(ew.scalar_like(eye, 1), ew.add(gaps, eye)), eye)
-    return [v, w], [matmul(v, ew.mul(f, vt_da_v)), diagonal(vt_da_v)]
+    f = _as_dtype_of(ew.sub(ew.div(ew.scalar_like(eye, 1), ew.add(gaps, eye)), eye), v)
+    dw = diagonal(vt_da_v)
+    return [v, w], [matmul(v, ew.mul(f, vt_da_v)), ew.real(dw) if _is_complex(dw) else dw]
 
 
 _define(eigh_p, _eigh_impl, _eigh_eval, _eigh_jvp)
+eigh_p.complex_native = True  # the lowering tells complex input by its real eigenvalues' shape
 
 
 def eigh(a, lower=True):
@@ -364,35 +413,40 @@ def eigh(a, lower=True):
 qr_p = Primitive("qr", multiple_results=True)
 
 
-def _qr_eval(a, full_matrices):
+def _qr_eval(a, full_matrices, complex_layout=False):
     _check_matrix("qr", a, square=False)
+    _check_layout("qr", a, complex_layout)
     m, n = a.shape[-2:]
     k = m if full_matrices else min(m, n)
     return [ShapedArray(a.shape[:-2] + (m, k), a.dtype), ShapedArray(a.shape[:-2] + (k, n), a.dtype)]
 
 
-def _qr_impl(a, full_matrices):
+def _qr_impl(a, full_matrices, complex_layout=False):
     return list(np.linalg.qr(np.asarray(a), mode="complete" if full_matrices else "reduced"))
 
 
 def _thin_qr_jvp(q, r, da):
     da_rinv = triangular_solve(r, da, left_side=False, lower=False)
-    x = matmul(swap_last(q), da_rinv)
+    x = matmul(adjoint(q), da_rinv)
     x_low = tril(x, -1)
-    w = ew.sub(x_low, swap_last(x_low))
+    w = ew.sub(x_low, adjoint(x_low))  # skew-Hermitian
+    if _is_complex(x):  # the imaginary part of X's diagonal belongs to W too (JAX's correction)
+        w = ew.add(
+            w, ew.select(eye_mask(get_aval(x).shape), ew.sub(x, _as_dtype_of(ew.real(x), x)), ew.scalar_like(x, 0))
+        )
     return ew.add(da_rinv, matmul(q, ew.sub(w, x))), matmul(ew.sub(x, w), r)
 
 
-def _qr_jvp(primals, tangents, full_matrices):
+def _qr_jvp(primals, tangents, full_matrices, complex_layout=False):
     (a,), (da,) = primals, tangents
-    q, r = qr_p.bind(a, full_matrices=full_matrices)
+    q, r = qr_p.bind(a, full_matrices=full_matrices, **_layout(a))
     if type(da) is Zero:
         return [q, r], [Zero(tangent_aval(get_aval(q))), Zero(tangent_aval(get_aval(r)))]
     m, n = get_aval(a).shape[-2:]
     if m < n:
         dq, dr1 = _thin_qr_jvp(q, _last_cols(r, 0, m), _last_cols(da, 0, m))
         a2, da2 = _last_cols(a, m, n), _last_cols(da, m, n)
-        dr2 = ew.add(matmul(swap_last(dq), a2), matmul(swap_last(q), da2))
+        dr2 = ew.add(matmul(adjoint(dq), a2), matmul(adjoint(q), da2))
         return [q, r], [dq, concatenate([dr1, dr2], get_aval(a).ndim - 1)]
     if full_matrices and m != n:
         raise NotImplementedError(
@@ -410,17 +464,18 @@ def _last_cols(x, start, stop):
 
 
 _define(qr_p, _qr_impl, _qr_eval, _qr_jvp)
+qr_p.complex_native = True
 
 
 def qr(a, full_matrices=False):
     """(Q, R) with A = Q R: reduced (Q (..., m, min(m, n))) or full (Q (..., m, m))."""
     aval = get_aval(a)
-    qr_p.abstract_eval(aval, full_matrices=bool(full_matrices))
+    qr_p.abstract_eval(aval, full_matrices=bool(full_matrices), **_layout(a))
     m, n = aval.shape[-2:]
     if m == 0 or n == 0:  # nothing to factor: Q is (part of) the identity, R is empty or zero
         k = m if full_matrices else min(m, n)
         return [_eye_stack(aval.shape[:-2], m, k, aval.dtype), _zeros_stack(aval.shape[:-2], k, n, aval.dtype)]
-    return qr_p.bind(a, full_matrices=bool(full_matrices))
+    return qr_p.bind(a, full_matrices=bool(full_matrices), **_layout(a))
 
 
 def _eye_stack(batch, rows, cols, dtype):
@@ -439,23 +494,25 @@ def _zeros_stack(batch, rows, cols, dtype):
 geqrf_p = Primitive("geqrf", multiple_results=True)
 
 
-def _geqrf_impl(a):
+def _geqrf_impl(a, complex_layout=False):
     h, tau = np.linalg.qr(np.asarray(a), mode="raw")
     return [np.ascontiguousarray(np.swapaxes(h, -1, -2)), tau]
 
 
-def _geqrf_eval(a):
+def _geqrf_eval(a, complex_layout=False):
     _check_matrix("geqrf", a, square=False)
+    _check_layout("geqrf", a, complex_layout)
     return [a.strip_weak(), ShapedArray(a.shape[:-1][:-1] + (min(a.shape[-2:]),), a.dtype)]
 
 
 geqrf_p.impl, geqrf_p.abstract_eval = _geqrf_impl, _geqrf_eval
+geqrf_p.complex_native = True
 _batch_leading(geqrf_p)
 
 
 def geqrf(a):
     """[factored a, tau]: LAPACK's Householder form of A's QR factorisation."""
-    return _checked_bind(geqrf_p, a)
+    return _checked_bind(geqrf_p, a, **_layout(a))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -492,7 +549,7 @@ def _svd_eval(a, full_matrices, compute_uv):
     _check_matrix("svd", a, square=False)
     batch, (m, n) = a.shape[:-2], a.shape[-2:]
     k = min(m, n)
-    s = ShapedArray(batch + (k,), a.dtype)
+    s = ShapedArray(batch + (k,), real_dtype(a.dtype))
     if not compute_uv:
         return [s]
     ucols, vrows = (m, n) if full_matrices else (k, k)
@@ -511,31 +568,42 @@ def _svd_jvp(primals, tangents, full_matrices, compute_uv):
     primal_out = [s, u, vt] if compute_uv else [s]
     if type(da) is Zero:
         return primal_out, [Zero(tangent_aval(get_aval(x))) for x in primal_out]
-    v = swap_last(vt)
-    ds_full = matmul(swap_last(u), matmul(da, v))
+    v = adjoint(vt)
+    ds_full = matmul(adjoint(u), matmul(da, v))
     ds = diagonal(ds_full)
+    ds = ew.real(ds) if _is_complex(ds) else ds
     if not compute_uv:
         return [s], [ds]
     shape = get_aval(ds_full).shape
     s_cols, s_rows = _broadcast_last(s, shape, False), _broadcast_last(s, shape, True)  # s[j], s[i]
     eye = ew.convert_element_type(eye_mask(shape), get_aval(s).dtype)
     gaps = ew.mul(ew.add(s_cols, s_rows), ew.sub(s_cols, s_rows))  # s[j]^2 - s[i]^2
-    f = ew.sub(ew.div(ew.scalar_like(eye, 1), ew.add(gaps, eye)), eye)
-    dss, sds = ew.mul(s_cols, ds_full), ew.mul(s_rows, ds_full)
-    du = matmul(u, ew.mul(f, ew.add(dss, swap_last(dss))))
-    dv = matmul(v, ew.mul(f, ew.add(sds, swap_last(sds))))
+    f = _as_dtype_of(ew.sub(ew.div(ew.scalar_like(eye, 1), ew.add(gaps, eye)), eye), u)
+    dss, sds = ew.mul(_as_dtype_of(s_cols, u), ds_full), ew.mul(_as_dtype_of(s_rows, u), ds_full)
+    inner_u = ew.mul(f, ew.add(dss, adjoint(dss)))
+    if _is_complex(u):  # the phase the diagonal of dS leaves: i imag(dS_kk) / s_k on the diagonal (JAX's)
+        s_inv = ew.div(ew.scalar_like(s, 1), ew.select(ew.eq(s, ew.scalar_like(s, 0)), ew.scalar_like(s, 1), s))
+        s_inv = ew.select(ew.eq(s, ew.scalar_like(s, 0)), ew.scalar_like(s, 0), s_inv)
+        phase = ew.mul(
+            ew.mul(ew.sub(ds_full, adjoint(ds_full)), ew.scalar_like(ds_full, 0.5)),
+            _as_dtype_of(_broadcast_last(s_inv, shape, False), u),
+        )
+        inner_u = ew.add(inner_u, ew.select(eye_mask(shape), phase, ew.scalar_like(phase, 0)))
+    du = matmul(u, inner_u)
+    dv = matmul(v, ew.mul(f, ew.add(sds, adjoint(sds))))
     if m > n:
         dav = matmul(da, v)
-        outside = ew.sub(dav, matmul(u, matmul(swap_last(u), dav)))
-        du = ew.add(du, ew.div(outside, _broadcast_last(s, get_aval(outside).shape, False)))
+        outside = ew.sub(dav, matmul(u, matmul(adjoint(u), dav)))
+        du = ew.add(du, ew.div(outside, _as_dtype_of(_broadcast_last(s, get_aval(outside).shape, False), u)))
     if n > m:
-        datu = matmul(swap_last(da), u)
+        datu = matmul(adjoint(da), u)
         outside = ew.sub(datu, matmul(v, matmul(vt, datu)))
-        dv = ew.add(dv, ew.div(outside, _broadcast_last(s, get_aval(outside).shape, False)))
-    return primal_out, [ds, du, swap_last(dv)]
+        dv = ew.add(dv, ew.div(outside, _as_dtype_of(_broadcast_last(s, get_aval(outside).shape, False), u)))
+    return primal_out, [ds, du, adjoint(dv)]
 
 
 _define(svd_p, _svd_impl, _svd_eval, _svd_jvp)
+svd_p.complex_native = True  # the lowering tells complex input by its real singular values' shape
 
 
 def svd(a, full_matrices=False, compute_uv=True):
@@ -545,7 +613,7 @@ def svd(a, full_matrices=False, compute_uv=True):
     svd_p.abstract_eval(aval, **params)
     m, n = aval.shape[-2:]
     if m == 0 or n == 0:  # no singular values; the full U and Vt are identities (as NumPy and JAX)
-        s = sh.broadcast_in_dim(np.zeros((), aval.dtype), aval.shape[:-2] + (0,), ())
+        s = sh.broadcast_in_dim(np.zeros((), real_dtype(aval.dtype)), aval.shape[:-2] + (0,), ())
         if not compute_uv:
             return [s]
         ucols, vrows = (m, n) if full_matrices else (0, 0)
