@@ -50,7 +50,7 @@ def cholesky(x, *, symmetrize_input=True):
 
 def triangular_solve(a, b, *, left_side=False, lower=False, transpose_a=False, conjugate_a=False, unit_diagonal=False):
     """x with op(a) x = b (left_side) or x op(a) = b, op(a) = a or a^T; reads only a's `lower` or upper triangle.
-    JAX's defaults: right side, upper triangle. conjugate_a changes nothing for real matrices.
+    JAX's defaults: right side, upper triangle. conjugate_a uses conj(a) (nothing for real matrices).
 
     >>> import numpy as np
     >>> from fnad import lax
@@ -58,10 +58,14 @@ def triangular_solve(a, b, *, left_side=False, lower=False, transpose_a=False, c
     Array([[1., 1.]], dtype=float64)
     """
     a, b = _float("triangular_solve", a), _float("triangular_solve", b)
-    if conjugate_a and np.issubdtype(get_aval(a).dtype, np.complexfloating):
-        raise NotImplementedError("lax.linalg.triangular_solve: conjugate_a on complex matrices is not supported yet")
     return la.triangular_solve(
-        a, b, left_side=left_side, lower=lower, transpose_a=transpose_a, unit_diagonal=unit_diagonal
+        a,
+        b,
+        left_side=left_side,
+        lower=lower,
+        transpose_a=transpose_a,
+        conjugate_a=conjugate_a,
+        unit_diagonal=unit_diagonal,
     )
 
 

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..array import as_result
-from ..core import get_aval
+from ..core import get_aval, is_complex_dtype, real_dtype
 from ..custom_derivatives import custom_jvp
 from ..primitives import elementwise as ew
 from ..primitives import linalg as la
@@ -27,7 +27,7 @@ from ..primitives import shape as sh
 from ._core import asarray_traced, concrete, convert, normalize_axes, numpy_when_eager
 from ._diagonals import diagonal as _diagonal
 from ._diagonals import trace as _trace
-from ._elementwise import abs, exp, isinf, isnan, log, sqrt, where
+from ._elementwise import abs, conj, exp, isinf, isnan, log, real, sqrt, where
 from ._elementwise import sign as _sign
 from ._indexing import take_along_axis
 from ._joining import flip
@@ -282,7 +282,7 @@ def _cofactor_solve_of_lu(a, b, n):
 
 def _symmetrized_eager(a, symmetrize_input):
     a = np.asarray(a)
-    return (a + np.swapaxes(a, -1, -2)) / 2 if symmetrize_input else a
+    return (a + np.conj(np.swapaxes(a, -1, -2))) / 2 if symmetrize_input else a
 
 
 def _symmetrized(name, a, symmetrize_input):
@@ -311,7 +311,7 @@ def cholesky(a, upper=False, symmetrize_input=True):
     """
     a = _symmetrized("cholesky", a, symmetrize_input)
     l = la.cholesky(a)
-    return la.swap_last(l) if upper else l
+    return la.adjoint(l) if upper else l
 
 
 @numpy_when_eager(
@@ -463,16 +463,20 @@ def matrix_power(a, n):
 # norm
 
 
+def _squared_magnitude(x):
+    return real(x * conj(x)) if is_complex_dtype(get_aval(x).dtype) else x * x
+
+
 def _vector_norm(x, axis, ord):
     ax = axis[0]
     if ord is None or ord == 2:
-        return sqrt(sum(x * x, axis=ax, keepdims=True))
+        return sqrt(sum(_squared_magnitude(x), axis=ax, keepdims=True))
     if ord == np.inf:
         return max(abs(x), axis=ax, keepdims=True)
     if ord == -np.inf:
         return min(abs(x), axis=ax, keepdims=True)
     if ord == 0:
-        return sum(x != 0, axis=ax, keepdims=True).astype(get_aval(x).dtype)
+        return sum(x != 0, axis=ax, keepdims=True).astype(real_dtype(get_aval(x).dtype))
     if ord == 1:
         return sum(abs(x), axis=ax, keepdims=True)
     if isinstance(ord, str):  # NumPy raises ValueError here too
@@ -483,7 +487,7 @@ def _vector_norm(x, axis, ord):
 def _matrix_norm(x, axis, ord):
     row, col = axis
     if ord is None or ord == "fro":
-        return sqrt(sum(x * x, axis=axis, keepdims=True))
+        return sqrt(sum(_squared_magnitude(x), axis=axis, keepdims=True))
     if ord in (1, -1):
         col_sums = sum(abs(x), axis=row, keepdims=True)
         return (max if ord == 1 else min)(col_sums, axis=col, keepdims=True)
@@ -513,7 +517,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     if axis is None:
         if ord is None:
             axes = tuple(range(nd))
-            out = sqrt(sum(x * x, axis=axes, keepdims=True))
+            out = sqrt(sum(_squared_magnitude(x), axis=axes, keepdims=True))
             return out if keepdims else reshape(out, ())
         if nd not in (1, 2):
             raise ValueError(f"linalg.norm: improper number of dimensions ({nd}) for ord={ord!r}; pass axis")
@@ -580,7 +584,7 @@ def _hermitian_svd(a, compute_uv):
         return s
     u = take_along_axis(vectors, expand_dims(order, -2), axis=-1)
     sign = take_along_axis(_sign(values), order, axis=-1)
-    return SVDResult(u, s, swapaxes(u * expand_dims(sign, -2), -1, -2))
+    return SVDResult(u, s, la.adjoint(u * expand_dims(sign, -2).astype(get_aval(u).dtype)))
 
 
 @_arrays
@@ -626,7 +630,7 @@ def _pinv_impl(a, rtol, hermitian):
     rtol = asarray_traced(rtol)
     cutoff = expand_dims(rtol, -1) * s[..., 0:1]
     s = where(s > cutoff, s, np.inf).astype(get_aval(a).dtype)
-    return matmul(swapaxes(vh, -1, -2), swapaxes(u, -1, -2) / expand_dims(s, -1))
+    return matmul(la.adjoint(vh), la.adjoint(u) / expand_dims(s, -1))
 
 
 _pinv = custom_jvp(_pinv_impl, nondiff_argnums=(1, 2))
@@ -638,7 +642,7 @@ def _pinv_jvp(rtol, hermitian, primals, tangents):
     p = _pinv(a, rtol, hermitian)
     if hermitian:  # svd(hermitian=True) symmetrises its input, and so does the derivative
         a, da = la.symmetrize(a), la.symmetrize(da)
-    pt, at, dat = swapaxes(p, -1, -2), a, swapaxes(da, -1, -2)
+    pt, at, dat = la.adjoint(p), a, la.adjoint(da)
     s = matmul(matmul(p, pt), dat)
     t = matmul(matmul(dat, pt), p)
     dp = -matmul(matmul(p, da), p) + s - matmul(matmul(s, at), p) + t - matmul(matmul(p, at), t)
@@ -681,7 +685,7 @@ def lstsq(a, b, rcond=None, *, numpy_resid=False):
         mask = (s > 0) & (s >= asarray_traced(rcond).astype(dtype) * s[0])
         rank = sum(mask).astype(np.int32)
         s_inv = where(mask, 1 / where(mask, s, 1.0), 0.0)
-        x = matmul(swapaxes(vt, -1, -2), expand_dims(s_inv, -1) * matmul(swapaxes(u, -1, -2), b))
+        x = matmul(la.adjoint(vt), expand_dims(s_inv, -1) * matmul(la.adjoint(u), b))
     if numpy_resid and (int(concrete(rank, "linalg.lstsq(numpy_resid=True)", _RESID_HINT)) < n or m <= n):
         resid = ew.convert_element_type(np.zeros(0), dtype)
     else:

@@ -72,7 +72,7 @@ def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
     """
     (a,) = _inexact(a)
     l = la.cholesky(la.symmetrize(_square("cholesky", a)))
-    return l if lower else la.swap_last(l)
+    return l if lower else la.adjoint(l)
 
 
 def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
@@ -122,14 +122,14 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     c, lower = c_and_lower
     c, b = _inexact(c, b)
     c, b, vector = _rhs_matrix("cho_solve", _square("cho_solve", c), b)
-    # a = L L^T (lower) or U^T U: two triangular solves with the one factor
-    y = la.triangular_solve(c, b, left_side=True, lower=lower, transpose_a=not lower)
-    x = la.triangular_solve(c, y, left_side=True, lower=lower, transpose_a=lower)
+    # a = L L^H (lower) or U^H U: two triangular solves with the one factor
+    y = la.triangular_solve(c, b, left_side=True, lower=lower, transpose_a=not lower, conjugate_a=not lower)
+    x = la.triangular_solve(c, y, left_side=True, lower=lower, transpose_a=lower, conjugate_a=lower)
     return _undo_vector(x, vector)
 
 
 def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, debug=None, check_finite=True):
-    """x with op(a) x = b, op(a) = a (trans 0 or 'N') or a^T (1, 'T', 2, 'C'), reading only a's
+    """x with op(a) x = b, op(a) = a (trans 0 or 'N'), a^T (1, 'T') or a^H (2, 'C'), reading only a's
     lower (lower=True) or upper triangle; b is (..., m) or (..., m, k).
 
     >>> import numpy as np
@@ -149,7 +149,10 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
         a, b, vector = _rhs_matrix("solve_triangular", a, b)
     else:
         a, b, vector = _rhs_matrix("solve_triangular", a, b) if get_aval(b).ndim == get_aval(a).ndim else (a, b, False)
-    x = la.triangular_solve(a, b, left_side=True, lower=lower, transpose_a=transpose_a, unit_diagonal=unit_diagonal)
+    conjugate_a = trans in (2, "C")
+    x = la.triangular_solve(
+        a, b, left_side=True, lower=lower, transpose_a=transpose_a, conjugate_a=conjugate_a, unit_diagonal=unit_diagonal
+    )
     return _undo_vector(x, vector)
 
 
@@ -190,7 +193,7 @@ def lu_factor(a, overwrite_a=False, check_finite=True):
 
 
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
-    """x with a x = b (trans 0), a^T x = b (trans 1 or 2) from lu_factor(a).
+    """x with a x = b (trans 0), a^T x = b (trans 1) or a^H x = b (trans 2) from lu_factor(a).
 
     >>> import numpy as np
     >>> from fnad.scipy import linalg
@@ -211,8 +214,11 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
         x = la.triangular_solve(packed, x, left_side=True, lower=True, unit_diagonal=True)
         x = la.triangular_solve(packed, x, left_side=True, lower=False)
     elif trans in (1, 2):
-        x = la.triangular_solve(packed, b, left_side=True, lower=False, transpose_a=True)
-        x = la.triangular_solve(packed, x, left_side=True, lower=True, transpose_a=True, unit_diagonal=True)
+        conj = trans == 2
+        x = la.triangular_solve(packed, b, left_side=True, lower=False, transpose_a=True, conjugate_a=conj)
+        x = la.triangular_solve(
+            packed, x, left_side=True, lower=True, transpose_a=True, conjugate_a=conj, unit_diagonal=True
+        )
         x = la.matmul(la.swap_last(p), x)
     else:
         raise ValueError(f"scipy.linalg.lu_solve: trans must be 0, 1 or 2, got {trans!r}")
@@ -383,6 +389,8 @@ _EXPM_BOUNDS = {
     ),
     np.dtype(np.float32): (3.925724783138660, (4.258730016922831e-1, 1.880152677804762), (3, 5, 7)),
 }
+_EXPM_BOUNDS[np.dtype(np.complex128)] = _EXPM_BOUNDS[np.dtype(np.float64)]
+_EXPM_BOUNDS[np.dtype(np.complex64)] = _EXPM_BOUNDS[np.dtype(np.float32)]
 
 
 def _pade(degree):
@@ -443,7 +451,7 @@ def expm(A, *, upper_triangular=False, max_squarings=16):
     (a,) = _inexact(A)
     _square("expm", a)
     if np.dtype(get_aval(a).dtype) not in _EXPM_BOUNDS:
-        raise TypeError(f"scipy.linalg.expm: dtype {get_aval(a).dtype} is not supported (float32 or float64)")
+        raise TypeError(f"scipy.linalg.expm: dtype {get_aval(a).dtype} is not supported (float32/64, complex64/128)")
     shape = get_aval(a).shape
     one = lambda m: _expm_one(m, upper_triangular, max_squarings)
     if len(shape) == 2:

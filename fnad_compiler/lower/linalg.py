@@ -218,8 +218,10 @@ def _qr(scope, e):
     def body(ptrs):
         am, qm, rm = ptrs
         _copy_block(scope, am, n, work, width, m, n, dtype, parts=parts)
-        with Loop(b, i64(0), i64(m * parts)) as i, Loop(b, i64(n * parts), i64(width * parts)) as j:
-            store_at(b, const(dtype, 0), work, b.add(b.mul(i, i64(width)), j), dtype)  # LAPACKE checks them for NaN
+        with Loop(b, i64(0), i64(m)) as i, Loop(b, i64(n * parts), i64(width * parts)) as j:
+            store_at(
+                b, const(dtype, 0), work, b.add(b.mul(i, i64(width * parts)), j), dtype
+            )  # LAPACKE checks them for NaN
         b.call(geqrf, [i32(blas.ROW_MAJOR), i32(m), i32(n), work, i32(width), tau])
         rows = r.aval.shape[-2 - complex_]
         upper = lambda i, j: b.icmp_signed(">=", j, i)
