@@ -315,6 +315,127 @@ def test_derivatives_that_jax_does_not_define_raise():
 
 
 # ----------------------------------------------------------------------------------------------
+# complex matrices
+
+
+def crand(*shape, seed=0):
+    return rand(*shape, seed=seed) + 1j * rand(*shape, seed=seed + 100)
+
+
+C, CB, CTALL = crand(2, 4, 4), crand(2, 4, 2, seed=1), crand(5, 3, seed=2)
+HERM = C @ np.conj(np.swapaxes(C, -1, -2)) + 4 * np.eye(4)
+
+COMPLEX_CASES = {  # fnad function, NumPy/SciPy reference, arguments
+    "solve": (LA.solve, np.linalg.solve, (C, CB)),
+    "inv": (LA.inv, np.linalg.inv, (C,)),
+    "det": (LA.det, np.linalg.det, (C,)),
+    "slogdet": (LA.slogdet, np.linalg.slogdet, (C,)),
+    "cholesky": (LA.cholesky, np.linalg.cholesky, (HERM,)),
+    "cholesky_upper": (lambda a: LA.cholesky(a, upper=True), lambda a: np.linalg.cholesky(a, upper=True), (HERM,)),
+    "eigvalsh": (LA.eigvalsh, np.linalg.eigvalsh, (HERM,)),
+    "svdvals": (LA.svdvals, lambda a: np.linalg.svd(a, compute_uv=False), (C,)),
+    "svd": (lambda a: LA.svd(a, full_matrices=False), lambda a: np.linalg.svd(a, full_matrices=False), (CTALL,)),
+    "qr": (LA.qr, np.linalg.qr, (CTALL,)),
+    "qr_complete": (lambda a: LA.qr(a, "complete"), lambda a: np.linalg.qr(a, "complete"), (CTALL,)),
+    "qr_raw": (lambda a: LA.qr(a, "raw"), lambda a: np.linalg.qr(a, "raw"), (CTALL,)),
+    "pinv": (LA.pinv, np.linalg.pinv, (CTALL,)),
+    "lstsq": (lambda a, b: LA.lstsq(a, b)[0], lambda a, b: np.linalg.lstsq(a, b)[0], (CTALL, crand(5, seed=3))),
+    "norms": (
+        lambda a: [LA.norm(a), LA.norm(a, 2), LA.norm(a, "nuc"), LA.norm(a[0], 3), LA.cond(a)],
+        lambda a: [
+            np.linalg.norm(a),
+            np.linalg.norm(a, 2),
+            np.linalg.norm(a, "nuc"),
+            np.linalg.norm(a[0], 3),
+            np.linalg.cond(a),
+        ],
+        (C[0],),
+    ),
+    "expm": (fsl.expm, sla.expm, (C[0] / 3,)),
+    "cho_solve": (
+        lambda a, b: fsl.cho_solve(fsl.cho_factor(a), b),
+        lambda a, b: sla.cho_solve(sla.cho_factor(a), b),
+        (HERM[0], CB[0]),
+    ),
+    "solve_triangular_C": (
+        lambda a, b: fsl.solve_triangular(a, b, trans="C", lower=True),
+        lambda a, b: sla.solve_triangular(a, b, trans="C", lower=True),
+        (C[0], CB[0]),
+    ),
+    "lu_solve_2": (
+        lambda a, b: fsl.lu_solve(fsl.lu_factor(a), b, 2),
+        lambda a, b: sla.lu_solve(sla.lu_factor(a), b, 2),
+        (C[0], CB[0]),
+    ),
+    "conj_no_trans": (
+        lambda a, b: lax.linalg.triangular_solve(a, b, left_side=True, lower=True, conjugate_a=True),
+        lambda a, b: np.linalg.solve(np.conj(np.tril(a)), b),
+        (C[0], CB[0]),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(COMPLEX_CASES))
+def test_complex_matrices_match_numpy_eagerly_and_under_jit(name):
+    ours, theirs, args = COMPLEX_CASES[name]
+    expected = fnad.tree_util.tree_leaves(theirs(*args))
+    for f in (ours, fnad.jit(ours)):
+        out = fnad.tree_util.tree_leaves(f(*args))
+        for x, y in zip(out, expected):
+            assert np.asarray(x).dtype == np.asarray(y).dtype or name in ("qr_raw", "lstsq") or np.ndim(y) == 0
+            assert_close(x, y, rtol=1e-9, atol=1e-12)
+    c64 = [a.astype(np.complex64) for a in args]
+    for x, y in zip(fnad.tree_util.tree_leaves(fnad.jit(ours)(*c64)), fnad.tree_util.tree_leaves(theirs(*args))):
+        assert_close(x, y, rtol=1e-3, atol=1e-4)
+
+
+def test_complex_eigh_and_svd_vectors():
+    for f in (LA.eigh, fnad.jit(LA.eigh)):
+        w, v = f(HERM)
+        assert w.dtype == np.float64 and v.dtype == np.complex128
+        assert_close(HERM @ v, v * np.asarray(w)[..., None, :], atol=1e-10)
+    for f in (LA.svd, fnad.jit(LA.svd)):
+        u, s, vh = f(C)
+        assert s.dtype == np.float64
+        assert_close((np.asarray(u) * np.asarray(s)[..., None, :]) @ vh, C, atol=1e-12)
+
+
+COMPLEX_DERIVATIVES = {
+    "svdvals": (LA.svdvals, (C,)),
+    "svd_vectors": (_gauge_invariant_svd, (CTALL,)),
+    "svd_vectors_wide": (_gauge_invariant_svd, (np.swapaxes(CTALL, 0, 1),)),
+    "inv": (LA.inv, (C,)),
+    "det": (LA.det, (crand(5, 5),)),
+    "solve": (LA.solve, (C, CB)),
+    "cholesky": (lambda a: LA.cholesky(a @ fnp.conj(fnp.swapaxes(a, -1, -2)) + 4 * np.eye(4)), (C,)),
+    "eigvalsh": (LA.eigvalsh, (HERM,)),
+    "eigh_vectors": (lambda a: _matrix_exp_of_hermitian(a), (HERM / 10,)),
+    "qr": (LA.qr, (CTALL,)),
+    "qr_wide": (_qr_product, (np.swapaxes(CTALL, 0, 1),)),
+    "pinv": (LA.pinv, (CTALL,)),
+    "eigvals": (LA.eigvals, (C,)),
+    "expm": (fsl.expm, (C[0] / 3,)),
+    "cho_solve": (lambda a, b: fsl.cho_solve(fsl.cho_factor(a), b), (HERM[0], CB[0])),
+}
+
+
+def _matrix_exp_of_hermitian(a):
+    w, v = LA.eigh(a)
+    return fnp.matmul(v * fnp.expand_dims(fnp.exp(w), -2), fnp.conj(fnp.swapaxes(v, -1, -2)))
+
+
+@pytest.mark.parametrize("name", list(COMPLEX_DERIVATIVES))
+def test_complex_derivatives_match_finite_differences(name):
+    f, args = COMPLEX_DERIVATIVES[name]
+    check_grads(f, args, order=1, eps=1e-6)
+
+
+def test_complex_gradients_under_jit_match_eager():
+    loss = lambda a: fnp.sum(fnp.abs(LA.inv(a)) ** 2) + fnp.sum(LA.svdvals(a)) + fnp.sum(fnp.real(LA.eigvals(a)) ** 2)
+    assert_close(fnad.jit(fnad.grad(loss))(C), fnad.grad(loss)(C), rtol=1e-9)
+
+
+# ----------------------------------------------------------------------------------------------
 # vmap and jit
 
 
