@@ -988,6 +988,7 @@ TESTED_ELSEWHERE = {
     "qr": "test_linalg.py",
     "svd": "test_decompositions.py",
     "geqrf": "test_decompositions.py",
+    "eig": "test_decompositions.py",
     "cond": "test_control_flow.py",
     "while": "test_control_flow.py",
     "while_lin": "test_control_flow.py",
