@@ -244,6 +244,7 @@ DERIVATIVES = {
     "svd_hermitian": (lambda a: LA.svd(a, hermitian=True).S, (JAX["sym"],)),
     "qr_wide": (_qr_product, (rand(3, 5),)),
     "qr_complete_square": (lambda a: LA.qr(a, "complete"), (rand(3, 3),)),
+    "qr_complete_tall": (lambda a: LA.qr(a, "complete"), (rand(2, 5, 3),)),  # JAX's arXiv:2409.13374 rule
     "qr_r": (lambda a: LA.qr(a, "r"), (rand(4, 2),)),
     "pinv_tall": (LA.pinv, (rand(4, 3),)),
     "pinv_wide": (LA.pinv, (rand(2, 3, 5),)),
@@ -305,8 +306,6 @@ def test_det_and_its_derivative_at_singular_matrices_match_jax():
 def test_derivatives_that_jax_does_not_define_raise():
     with pytest.raises(NotImplementedError, match="full U and Vt of a non-square"):
         fnad.grad(lambda a: fnp.sum(LA.svd(a).U))(rand(3, 2))
-    with pytest.raises(NotImplementedError, match="full .*Q of a tall matrix"):
-        fnad.grad(lambda a: fnp.sum(LA.qr(a, "complete").Q))(rand(3, 2))
     # singular values alone are differentiable whatever full_matrices says
     assert_close(
         fnad.grad(lambda a: LA.svd(a, compute_uv=False)[0])(rand(3, 2)),
@@ -412,6 +411,7 @@ COMPLEX_DERIVATIVES = {
     "eigh_vectors": (lambda a: _matrix_exp_of_hermitian(a), (HERM / 10,)),
     "qr": (LA.qr, (CTALL,)),
     "qr_wide": (_qr_product, (np.swapaxes(CTALL, 0, 1),)),
+    "qr_complete": (lambda a: LA.qr(a, "complete"), (CTALL,)),
     "pinv": (LA.pinv, (CTALL,)),
     "eigvals": (LA.eigvals, (C,)),
     "expm": (fsl.expm, (C[0] / 3,)),

@@ -407,8 +407,8 @@ def eigh(a, lower=True):
 # (..., k, n) upper trapezoidal) or full (Q (..., m, m), R (..., m, n)); LAPACK's signs (geqrf). jvp
 # (Walter & Lehmann, as JAX): for m >= n with X = Q^T dA R^-1 and W = tril(X, -1) - tril(X, -1)^T,
 # dR = (X - W) R and dQ = dA R^-1 - Q X + Q W; a wide matrix [A1 A2] (m < n) differentiates its square
-# block A1 = Q R1 that way and R2 = Q^T A2 by the product rule. Full Q of a tall matrix: not differentiable
-# here (its last m - n columns are any orthonormal completion; JAX follows arXiv:2409.13374).
+# block A1 = Q R1 that way and R2 = Q^T A2 by the product rule; the full Q of a tall matrix follows
+# arXiv:2409.13374 (LAPACK's completion, differentiated through its construction), as JAX.
 
 qr_p = Primitive("qr", multiple_results=True)
 
@@ -448,19 +448,32 @@ def _qr_jvp(primals, tangents, full_matrices, complex_layout=False):
         a2, da2 = _last_cols(a, m, n), _last_cols(da, m, n)
         dr2 = ew.add(matmul(adjoint(dq), a2), matmul(adjoint(q), da2))
         return [q, r], [dq, concatenate([dr1, dr2], get_aval(a).ndim - 1)]
-    if full_matrices and m != n:
-        raise NotImplementedError(
-            "qr: the derivative of the full (complete) Q of a tall matrix is not implemented; "
-            "use full_matrices=False (mode='reduced'), whose Q spans the same columns"
-        )
-    dq, dr = _thin_qr_jvp(q, r, da)
-    return [q, r], [dq, dr]
+    if not full_matrices or m == n:
+        dq, dr = _thin_qr_jvp(q, r, da)
+        return [q, r], [dq, dr]
+    # full Q of a tall matrix (arXiv:2409.13374, eqs. 32-33, as JAX): the thin part as above, the
+    # completion's columns from Z = Q_pn (Q_nn - I)^-1, where Q_nn, Q_pn are the thin Q's top n and
+    # bottom m - n rows
+    q_mn, q_mp = _last_cols(q, 0, n), _last_cols(q, n, m)
+    dq_mn, dr_nn = _thin_qr_jvp(q_mn, _rows(r, 0, n), da)
+    q_nn, q_pn = _rows(q_mn, 0, n), _rows(q_mn, n, m)
+    eye = ew.convert_element_type(eye_mask(get_aval(q_nn).shape), get_aval(q).dtype)
+    z_h = _solve(adjoint(ew.sub(q_nn, eye)), adjoint(q_pn))
+    z = adjoint(z_h)
+    correction = adjoint(ew.sub(_rows(dq_mn, n, m), matmul(z, _rows(dq_mn, 0, n))))
+    dq_mp = ew.sub(matmul(dq_mn, z_h), matmul(ew.add(q_mn, matmul(q_mp, z)), correction))
+    dr = concatenate([dr_nn, ew.sub(_rows(r, n, m), _rows(r, n, m))], get_aval(r).ndim - 2)
+    return [q, r], [concatenate([dq_mn, dq_mp], get_aval(q).ndim - 1), dr]
 
 
 def _last_cols(x, start, stop):
     """x[..., :, start:stop]."""
-    shape = get_aval(x).shape
-    return slice_in_dim(x, start, stop, axis=len(shape) - 1)
+    return slice_in_dim(x, start, stop, axis=get_aval(x).ndim - 1)
+
+
+def _rows(x, start, stop):
+    """x[..., start:stop, :]."""
+    return slice_in_dim(x, start, stop, axis=get_aval(x).ndim - 2)
 
 
 _define(qr_p, _qr_impl, _qr_eval, _qr_jvp)
