@@ -259,6 +259,7 @@ DERIVATIVES = {
     "tensorinv": (lambda a: LA.tensorinv(a, 1), (rand(4, 2, 2) + 3 * np.eye(4).reshape(4, 2, 2),)),
     "expm": (fsl.expm, (rand(3, 3),)),
     "expm_scaled": (fsl.expm, (4 * rand(2, 3, 3),)),
+    "sqrtm": (lambda a: fnp.real(fsl.sqrtm(a @ a.T + np.eye(3))), (rand(3, 3),)),
     "cho_solve": (lambda a, b: fsl.cho_solve(fsl.cho_factor(a @ a.T + 3 * np.eye(3)), b), (rand(3, 3), rand(3))),
     "solve_pos": (lambda a, b: fsl.solve(a @ a.T + 3 * np.eye(3), b, assume_a="pos"), (rand(3, 3), rand(3, 2))),
     "lu_solve": (lambda a, b: fsl.lu_solve(fsl.lu_factor(a), b, trans=1), (rand(3, 3), rand(3, 2))),
@@ -495,6 +496,8 @@ def test_scipy_linalg_matches_scipy_eagerly_and_under_jit():
         (lambda a, b: fsl.qr(b, mode="r"), lambda a, b: sla.qr(b, mode="r")),
         (lambda a, b: fsl.block_diag(a, b, 1.0), lambda a, b: sla.block_diag(a, b, 1.0)),
         (lambda a, b: fsl.expm_frechet(a / 4, b @ b.T), lambda a, b: sla.expm_frechet(a / 4, b @ b.T)),
+        (lambda a, b: fsl.sqrtm(a), lambda a, b: sla.sqrtm(a)),
+        (lambda a, b: fsl.sqrtm(s), lambda a, b: sla.sqrtm(s).astype(complex)),
     ]
     for ours, theirs in cases:
         expected = theirs(a, b)

@@ -288,6 +288,7 @@ PUBLIC = [
     "scipy.linalg.lu_solve",
     "scipy.linalg.solve",
     "scipy.linalg.expm",
+    "scipy.linalg.sqrtm",
     "scipy.linalg.expm_frechet",
     "scipy.linalg.block_diag",
     "scipy.linalg.eigh",

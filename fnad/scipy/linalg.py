@@ -40,6 +40,7 @@ __all__ = [
     "qr",
     "solve",
     "solve_triangular",
+    "sqrtm",
     "svd",
 ]
 
@@ -479,3 +480,22 @@ def expm_frechet(A, E, *, method=None, compute_expm=True):
         )
     expm_a, frechet = jvp(expm, (a,), (e,))
     return (expm_a, frechet) if compute_expm else frechet
+
+
+def sqrtm(A, blocksize=1):
+    """The principal square root of (stacks of) square matrices, complex as JAX's. From the
+    eigendecomposition A = V diag(w) V^-1 (JAX goes through the Schur form): exact for diagonalisable
+    matrices, less accurate as V's condition grows, and differentiable where the eigenvalues are distinct.
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> np.round(linalg.sqrtm(np.array([[4.0, 0.0], [0.0, -1.0]])), 12)
+    array([[2.+0.j, 0.+0.j],
+           [0.+0.j, 0.+1.j]])
+    """
+    if blocksize != 1:
+        raise NotImplementedError("scipy.linalg.sqrtm: only blocksize=1 is supported, as in JAX")
+    (a,) = _inexact(A)
+    _square("sqrtm", a)
+    w, v = la.eig(a, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
+    return la.matmul(v * fnp.expand_dims(fnp.sqrt(w), -2), _nla.inv(v))
