@@ -455,10 +455,11 @@ def expm(A, *, upper_triangular=False, max_squarings=16):
         raise TypeError(f"scipy.linalg.expm: dtype {get_aval(a).dtype} is not supported (float32/64, complex64/128)")
     shape = get_aval(a).shape
     one = lambda m: _expm_one(m, upper_triangular, max_squarings)
-    if len(shape) == 2:
-        return one(a)
-    flat = lax.reshape(a, (math.prod(shape[:-2]),) + shape[-2:])
-    return lax.reshape(vmap(one)(flat), shape)
+    with np.errstate(divide="ignore"):  # eagerly, log2 of a zero norm: -inf, no squaring (as JAX, silently)
+        if len(shape) == 2:
+            return one(a)
+        flat = lax.reshape(a, (math.prod(shape[:-2]),) + shape[-2:])
+        return lax.reshape(vmap(one)(flat), shape)
 
 
 def expm_frechet(A, E, *, method=None, compute_expm=True):
