@@ -462,7 +462,8 @@ def _qr_jvp(primals, tangents, full_matrices, complex_layout=False):
     z = adjoint(z_h)
     correction = adjoint(ew.sub(_rows(dq_mn, n, m), matmul(z, _rows(dq_mn, 0, n))))
     dq_mp = ew.sub(matmul(dq_mn, z_h), matmul(ew.add(q_mn, matmul(q_mp, z)), correction))
-    dr = concatenate([dr_nn, ew.sub(_rows(r, n, m), _rows(r, n, m))], get_aval(r).ndim - 2)
+    zeros = _zeros_stack(get_aval(r).shape[:-2], m - n, n, get_aval(r).dtype)
+    dr = concatenate([dr_nn, zeros], get_aval(r).ndim - 2)
     return [q, r], [concatenate([dq_mn, dq_mp], get_aval(q).ndim - 1), dr]
 
 
@@ -515,7 +516,7 @@ def _geqrf_impl(a, complex_layout=False):
 def _geqrf_eval(a, complex_layout=False):
     _check_matrix("geqrf", a, square=False)
     _check_layout("geqrf", a, complex_layout)
-    return [a.strip_weak(), ShapedArray(a.shape[:-1][:-1] + (min(a.shape[-2:]),), a.dtype)]
+    return [a.strip_weak(), ShapedArray(a.shape[:-2] + (min(a.shape[-2:]),), a.dtype)]
 
 
 geqrf_p.impl, geqrf_p.abstract_eval = _geqrf_impl, _geqrf_eval
