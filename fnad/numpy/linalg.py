@@ -315,11 +315,11 @@ def cholesky(a, upper=False, symmetrize_input=True):
 
 
 @numpy_when_eager(
-    lambda a, UPLO="L", symmetrize_input=True: EighResult(
-        *np.linalg.eigh(_symmetrized_eager(a, symmetrize_input), UPLO)
+    lambda a, UPLO=None, symmetrize_input=True: EighResult(
+        *np.linalg.eigh(_symmetrized_eager(a, symmetrize_input), "L" if UPLO is None else UPLO)
     )
 )
-def eigh(a, UPLO="L", symmetrize_input=True):
+def eigh(a, UPLO=None, symmetrize_input=True):
     """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
@@ -333,10 +333,10 @@ def eigh(a, UPLO="L", symmetrize_input=True):
     array([[0.5, 0.5],
            [0.5, 0.5]])
     """
-    if UPLO not in ("L", "U"):
-        raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    if UPLO not in (None, "L", "U"):
+        raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U' (None: 'L', as JAX), got {UPLO!r}")
     a = _symmetrized("eigh", a, symmetrize_input)
-    v, w = la.eigh(a, lower=UPLO == "L")
+    v, w = la.eigh(a, lower=UPLO != "U")
     return EighResult(w, v)
 
 
