@@ -294,7 +294,7 @@ def test_shape_and_dtype_errors():
         la.triangular_solve(np.eye(3), np.ones((2, 3)))
     with pytest.raises(TypeError, match="floating-point"):
         la.cholesky(np.eye(2, dtype=np.int64))
-    with pytest.raises(ValueError, match="qr: only matrices with at least as many rows"):
-        staged(LA.qr)(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="qr: expected a matrix"):
+        staged(LA.qr)(np.ones(3))
     # integer inputs are converted to float64, as NumPy does
     np.testing.assert_allclose(staged(LA.inv)(np.array([[2, 0], [0, 4]])), [[0.5, 0], [0, 0.25]])

@@ -255,6 +255,27 @@ CASES.update(
         "linalg.eigvalsh": [case(SQ)],
         "linalg.qr": [case(SQ)],
         "linalg.matrix_power": [case(SQ, 3), case(SQ, 0)],
+        "linalg.svd": [case(X), case(X, full_matrices=False), case(SQ, hermitian=True), case(X, compute_uv=False)],
+        "linalg.svdvals": [case(X)],
+        "linalg.eig": [case(SQ)],
+        "linalg.eigvals": [case(SQ)],
+        "linalg.pinv": [case(X), case(SQ, hermitian=True)],
+        "linalg.lstsq": [case(X.T, V[:3])],
+        "linalg.matrix_rank": [case(X), case(V)],
+        "linalg.cond": [case(SQ), case(SQ, 1), case(X, -2)],
+        "linalg.multi_dot": [case([X, SQ, X.T])],
+        "linalg.tensorinv": [case(SQ, 1)],
+        "linalg.tensorsolve": [case(SQ, V)],
+        "linalg.matrix_norm": [case(X), case(X, ord="nuc")],
+        "linalg.vector_norm": [case(X), case(X, axis=1, ord=1)],
+        "linalg.matrix_transpose": [case(X)],
+        "linalg.outer": [case(V, W)],
+        "linalg.cross": [case(V, W)],
+        "linalg.trace": [case(SQ)],
+        "linalg.diagonal": [case(SQ)],
+        "linalg.vecdot": [case(X, Y)],
+        "linalg.matmul": [case(X, SQ)],
+        "linalg.tensordot": [case(X, SQ, axes=1)],
     }
 )
 
@@ -471,6 +492,8 @@ ULPS = {
 }
 # Sums, dot products and least squares in another order (NumPy's pairwise sums and BLAS against the
 # compiled loops), on results that cancel (a covariance near 0): a few more ulps.
+# Least squares and pseudo-inverses through the SVD: NumPy's LAPACK (eagerly) against scipy-openblas32's.
+ULPS.update({"linalg.lstsq": 32, "linalg.pinv": 16, "linalg.tensorsolve": 2, "linalg.eig": 8, "linalg.eigvals": 8})
 ULPS.update({"cov": 32, "corrcoef": 4, "geomspace": 4, "polyfit": 8, "average": 2, "quantile": 2, "percentile": 2})
 
 # Where -0.0 and 0.0 may legitimately come out either way: sort (equal values, and NumPy's default sort kind

@@ -31,6 +31,7 @@ from ..primitives.elementwise import (
     acos,
     acosh,
     add,
+    angle,
     asin,
     asinh,
     atan,
@@ -42,6 +43,8 @@ from ..primitives.elementwise import (
     bitwise_xor,
     cbrt,
     ceil,
+    complex,
+    conj,
     convert_element_type,
     cos,
     cosh,
@@ -55,6 +58,7 @@ from ..primitives.elementwise import (
     floor,
     ge,
     gt,
+    imag,
     integer_pow,
     is_finite,
     le,
@@ -69,6 +73,7 @@ from ..primitives.elementwise import (
     neg,
     nextafter,
     pow,
+    real,
     rem,
     round,
     rsqrt,
@@ -114,6 +119,7 @@ from ..primitives.reductions import (
 )
 from ..primitives.shape import broadcast_in_dim, expand_dims, full, iota, reshape, squeeze, transpose
 from ..primitives.sorting import argsort, sort
+from . import linalg
 from .composites import clamp, dot, top_k
 from .control_flow import cond, fori_loop, map, scan, switch, while_loop
 from .folds import associative_scan, cumlogsumexp, reduce
@@ -186,6 +192,7 @@ __all__ = [
     "add",
     "all_gather",
     "all_to_all",
+    "angle",
     "argmax",
     "argmin",
     "argsort",
@@ -205,8 +212,10 @@ __all__ = [
     "cbrt",
     "ceil",
     "clamp",
+    "complex",
     "concatenate",
     "cond",
+    "conj",
     "conv",
     "conv_dimension_numbers",
     "conv_general_dilated",
@@ -240,10 +249,12 @@ __all__ = [
     "gather",
     "ge",
     "gt",
+    "imag",
     "integer_pow",
     "iota",
     "is_finite",
     "le",
+    "linalg",
     "log",
     "log1p",
     "logistic",
@@ -265,6 +276,7 @@ __all__ = [
     "psum",
     "psum_scatter",
     "pvary",
+    "real",
     "reduce",
     "reduce_and",
     "reduce_max",
