@@ -65,7 +65,7 @@ def evaluate(algorithm, *args, **params):
 class Dual:
     """A value and its derivative along one direction; operators and `DualMath` propagate both."""
 
-    __slots__ = ("v", "d")
+    __slots__ = ("d", "v")
 
     def __init__(self, v, d=0.0):
         self.v, self.d = v, d
@@ -219,7 +219,7 @@ def is_integer(m, x):
 
 
 def is_nan(x):
-    return x != x
+    return x != x  # noqa: PLR0124 (the NaN test that works on every namespace's values)
 
 
 def log1pmx(m, z):
@@ -856,3 +856,97 @@ def betainc(m, a, b, x):
     bad = (a < 0.0) | (b < 0.0) | ((a == 0.0) & (b == 0.0)) | (x < 0.0) | (x > 1.0)
     bad = bad | is_nan(a) | is_nan(b) | is_nan(x)
     return m.where(bad, NAN, out)
+
+
+def erfcx(m, x):
+    """exp(x^2) erfc(x); below 0 as 2 exp(x^2) - erfcx(-x) (which overflows where exp(x^2) does)."""
+    pos = erfcx_positive(m, m.fabs(x))
+    return m.where(x < 0.0, 2.0 / exp_minus_square(m, m.fabs(x)) - pos, pos)
+
+
+def erfcx_positive(m, a):
+    """erfcx for a >= 0: from 1 up the Cephes rationals of `erfc` themselves (its exp(-x^2) factor left out,
+    so nothing overflows or underflows), below 1 the product."""
+    c = m.where(a < 1.0, 1.0, m.where(a > 1e7, 1e7, a))
+    big = m.where(c < 8.0, polevl(c, _ERFC_P) / p1evl(c, _ERFC_Q), polevl(c, _ERFC_R) / p1evl(c, _ERFC_S))
+    big = m.where(a > 1e7, 0.5641895835477563 / a, big)  # 1 / (a sqrt(pi)) to float64 precision there
+    s = m.where(a < 1.0, a, 0.0)
+    return m.where(a < 1.0, m.exp(s * s) * erfc(m, s), big)
+
+
+# ----------------------------------------------------------------------------------------------
+# The inverse of the standard normal CDF (Cephes ndtri)
+
+_NDTRI_P0 = (-5.99633501014107895267e1, 9.80010754185999661536e1, -5.66762857469070293439e1)
+_NDTRI_P0 = (*_NDTRI_P0, 1.39312609387279679503e1, -1.23916583867381258016e0)
+_NDTRI_Q0 = (
+    1.95448858338141759834e0,
+    4.67627912898881538453e0,
+    8.63602421390890590575e1,
+    -2.25462687854119370527e2,
+    2.00260212380060660359e2,
+    -8.20372256168333339912e1,
+    1.59056225126211695515e1,
+    -1.18331621121330003142e0,
+)
+_NDTRI_P1 = (
+    4.05544892305962419923e0,
+    3.15251094599893866154e1,
+    5.71628192246421288162e1,
+    4.40805073893200834700e1,
+    1.46849561928858024014e1,
+    2.18663306850790267539e0,
+    -1.40256079171354495875e-1,
+    -3.50424626827848203418e-2,
+    -8.57456785154685413611e-4,
+)
+_NDTRI_Q1 = (
+    1.57799883256466749731e1,
+    4.53907635128879210584e1,
+    4.13172038254672030440e1,
+    1.50425385692907503408e1,
+    2.50464946208309415979e0,
+    -1.42182922854787788574e-1,
+    -3.80806407691578277194e-2,
+    -9.33259480895457427372e-4,
+)
+_NDTRI_P2 = (
+    3.23774891776946035970e0,
+    6.91522889068984211695e0,
+    3.93881025292474443415e0,
+    1.33303460815807542389e0,
+    2.01485389549179081538e-1,
+    1.23716634817820021358e-2,
+    3.01581553508235416007e-4,
+    2.65806974686737550832e-6,
+    6.23974539184983293730e-9,
+)
+_NDTRI_Q2 = (
+    6.02427039364742014255e0,
+    3.67983563856160859403e0,
+    1.37702099489081330271e0,
+    2.16236993594496635890e-1,
+    1.34204006088543189037e-2,
+    3.28014464682127739104e-4,
+    2.89247864745380683936e-6,
+    6.79019408009981274425e-9,
+)
+_EXP_M2 = 0.13533528323661269189  # exp(-2)
+
+
+def ndtri(m, p):
+    """x with Phi(x) = p: a rational in p - 1/2 in the middle, in 1/sqrt(-2 log y) in the tails."""
+    upper = p > 1.0 - _EXP_M2
+    y = m.where(upper, 1.0 - p, p)
+    c = m.where((y > _EXP_M2) & (y < 1.0), y - 0.5, 0.0)
+    c2 = c * c
+    middle = (c + c * (c2 * polevl(c2, _NDTRI_P0) / p1evl(c2, _NDTRI_Q0))) * 2.50662827463100050242
+    t = m.where((y > 0.0) & (y <= _EXP_M2), y, _EXP_M2)
+    x = m.sqrt(-2.0 * m.log(t))
+    z = 1.0 / x
+    tail_fit = m.where(x < 8.0, polevl(z, _NDTRI_P1) / p1evl(z, _NDTRI_Q1), polevl(z, _NDTRI_P2) / p1evl(z, _NDTRI_Q2))
+    tail = x - m.log(x) / x - z * tail_fit
+    tail = m.where(upper, tail, -tail)
+    out = m.where(y > _EXP_M2, middle, tail)
+    out = m.where(p == 0.0, -INF, m.where(p == 1.0, INF, out))
+    return m.where((p < 0.0) | (p > 1.0) | is_nan(p), NAN, out)

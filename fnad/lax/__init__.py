@@ -113,10 +113,25 @@ from ..primitives.reductions import (
 )
 from ..primitives.shape import broadcast_in_dim, expand_dims, full, iota, reshape, squeeze, transpose
 from ..primitives.sorting import argsort, sort
+from ..primitives.special import (
+    bessel_i0e,
+    bessel_i1e,
+    betainc,
+    digamma,
+    erfc,
+    igamma,
+    igamma_grad_a,
+    igammac,
+    lgamma,
+    polygamma,
+    random_gamma_grad,
+    zeta,
+)
 from .control_flow import cond, fori_loop, map, scan, switch, while_loop
 from .windowed import reduce_window
 
 broadcasted_iota = iota
+regularized_incomplete_beta = betainc
 
 # lax is strict about dtypes, as JAX's: binary operations take operands of one dtype (Python scalars
 # count as int64/float64/bool), and the error points to the promoting fnad.numpy function.
@@ -191,6 +206,9 @@ __all__ = [
     "atan2",
     "atanh",
     "axis_index",
+    "bessel_i0e",
+    "bessel_i1e",
+    "betainc",
     "bitwise_and",
     "bitwise_not",
     "bitwise_or",
@@ -213,6 +231,7 @@ __all__ = [
     "cummin",
     "cumprod",
     "cumsum",
+    "digamma",
     "div",
     "dot_general",
     "dynamic_slice",
@@ -220,6 +239,7 @@ __all__ = [
     "eq",
     "erf",
     "erf_inv",
+    "erfc",
     "exp",
     "exp2",
     "expand_dims",
@@ -230,10 +250,14 @@ __all__ = [
     "gather",
     "ge",
     "gt",
+    "igamma",
+    "igamma_grad_a",
+    "igammac",
     "integer_pow",
     "iota",
     "is_finite",
     "le",
+    "lgamma",
     "log",
     "log1p",
     "logistic",
@@ -250,10 +274,12 @@ __all__ = [
     "pmax",
     "pmean",
     "pmin",
+    "polygamma",
     "pow",
     "ppermute",
     "psum",
     "psum_scatter",
+    "random_gamma_grad",
     "reduce_and",
     "reduce_max",
     "reduce_min",
@@ -261,6 +287,7 @@ __all__ = [
     "reduce_prod",
     "reduce_sum",
     "reduce_window",
+    "regularized_incomplete_beta",
     "rem",
     "reshape",
     "rev",
@@ -293,4 +320,5 @@ __all__ = [
     "transpose",
     "while_loop",
     "zeros_like",
+    "zeta",
 ]

@@ -60,6 +60,10 @@ igammac_p = _define("igammac", sm.igammac, 2)
 igamma_grad_a_p = _define("igamma_grad_a", sm.igamma_grad_a, 2)
 random_gamma_grad_p = _define("random_gamma_grad", sm.random_gamma_grad, 2)
 regularized_incomplete_beta_p = _define("regularized_incomplete_beta", sm.betainc, 3)
+# Not lax primitives in JAX (jax.scipy.special builds them from jnp), here primitives so that their
+# tails get the kernels' accuracy: erfcx(x) = exp(x^2) erfc(x), ndtri the inverse normal CDF.
+erfcx_p = _define("erfcx", sm.erfcx, 1)
+ndtri_p = _define("ndtri", sm.ndtri, 1)
 
 
 def _args(*args):
@@ -172,6 +176,26 @@ def erfc(x):
     return erfc_p.bind(x)
 
 
+def erfcx(x):
+    """Elementwise scaled complementary error function exp(x^2) erfc(x) (no overflow for large x).
+
+    >>> import numpy as np; from fnad.primitives.special import erfcx
+    >>> erfcx(np.array([0.0, 1e10]))
+    Array([1.00000000e+00, 5.64189584e-11], dtype=float64)
+    """
+    return erfcx_p.bind(x)
+
+
+def ndtri(p):
+    """Elementwise inverse of the standard normal CDF (-inf at 0, inf at 1, NaN outside [0, 1]).
+
+    >>> import numpy as np; from fnad.primitives.special import ndtri
+    >>> ndtri(np.array([0.5, 0.975]))
+    Array([0.       , 1.95996398], dtype=float64)
+    """
+    return ndtri_p.bind(p)
+
+
 def bessel_i0e(x):
     """Elementwise exp(-|x|) I0(x), as `jax.lax.bessel_i0e`.
 
@@ -254,6 +278,8 @@ defjvp(
     _betainc_dx,
 )
 defjvp(erfc_p, lambda g, ans, x: mul(g, mul(_c(x, -2 / np.sqrt(np.pi)), exp(neg(mul(x, x))))))
+defjvp(erfcx_p, lambda g, ans, x: mul(g, sub(mul(mul(_c(x, 2), x), ans), _c(x, 2 / np.sqrt(np.pi)))))
+defjvp(ndtri_p, lambda g, ans, p: mul(g, mul(_c(p, np.sqrt(2 * np.pi)), exp(mul(mul(ans, ans), _c(p, 0.5))))))
 defjvp(bessel_i0e_p, lambda g, ans, x: mul(g, sub(bessel_i1e(x), mul(sign(x), ans))))
 
 

@@ -11,6 +11,8 @@ from fnad_compiler.specmath import emit_special
 # a rough count of the kernels' operations, which decides threading and prefetching.
 _COSTS = {
     "erfc": 40,
+    "erfcx": 40,
+    "ndtri": 40,
     "bessel_i0e": 40,
     "bessel_i1e": 40,
     "lgamma": 80,
