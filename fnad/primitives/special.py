@@ -40,6 +40,15 @@ _REAL = (np.floating,)
 
 def _define(name, algorithm, arity):
     def impl(*args):
+        dtypes = [np.asarray(a).dtype for a in args]  # eager binds skip abstract evaluation: its checks here
+        for dtype in dtypes:
+            if not np.issubdtype(dtype, np.floating):
+                raise TypeError(f"{name} does not accept dtype {dtype.name}")
+        if len(set(dtypes)) > 1:
+            raise TypeError(
+                f"{name}: operand dtypes must be equal, got {', '.join(d.name for d in dtypes)}. "
+                "Hint: convert with .astype() (fnad.scipy.special promotes for you)."
+            )
         return sm.evaluate(algorithm, *args)
 
     make = unary if arity == 1 else nary
