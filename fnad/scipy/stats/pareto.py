@@ -16,7 +16,7 @@ from ._core import args
 def logpdf(x, b, loc=0, scale=1):
     """log density at x (-inf below loc + scale)."""
     x, b, loc, scale = args(x, b, loc, scale)
-    z = (x - loc) / scale
+    z = fnp.where(x < loc + scale, 1.0, (x - loc) / scale)  # 1 below the support: no NaN on the unused side
     return fnp.where(x < loc + scale, -np.inf, -(fnp.log(scale / b) + (b + 1) * fnp.log(z)))
 
 
@@ -28,21 +28,21 @@ def pdf(x, b, loc=0, scale=1):
 def cdf(x, b, loc=0, scale=1):
     """P(X <= x)."""
     x, b, loc, scale = args(x, b, loc, scale)
-    z = (x - loc) / scale
+    z = fnp.where(x < loc + scale, 1.0, (x - loc) / scale)  # 1 below the support: no NaN on the unused side
     return fnp.where(x < loc + scale, 0.0, 1 - fnp.power(z, -b))
 
 
 def logcdf(x, b, loc=0, scale=1):
     """log P(X <= x)."""
     x, b, loc, scale = args(x, b, loc, scale)
-    z = (x - loc) / scale
+    z = fnp.where(x < loc + scale, 1.0, (x - loc) / scale)  # 1 below the support: no NaN on the unused side
     return fnp.where(x < loc + scale, -np.inf, fnp.log1p(-fnp.power(z, -b)))
 
 
 def logsf(x, b, loc=0, scale=1):
     """log P(X > x)."""
     x, b, loc, scale = args(x, b, loc, scale)
-    z = (x - loc) / scale
+    z = fnp.where(x < loc + scale, 1.0, (x - loc) / scale)  # 1 below the support: no NaN on the unused side
     return fnp.where(x < loc + scale, 0.0, -b * fnp.log(z))
 
 
