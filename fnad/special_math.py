@@ -697,8 +697,8 @@ def _rescale(m, v):
     return m.where(m.fabs(v) > 4.503599627370496e15, 2.220446049250313e-16, 1.0)
 
 
-IGAM_SERIES_TERMS = 120
-IGAM_CF_STEPS = 100
+IGAM_SERIES_TERMS = 70
+IGAM_CF_STEPS = 70
 
 
 def _igam_series(m, a, x, fac):
@@ -810,28 +810,55 @@ def random_gamma_grad(m, a, x):
 
 
 # ----------------------------------------------------------------------------------------------
-# Regularized incomplete beta function (continued fraction, Numerical Recipes' betacf in
-# numerator/denominator form, on the side of x where it converges)
+# Regularized incomplete beta function (Cephes incbet: the side of the mean x lies on, then one of two
+# continued fractions by the sign of x (a + b - 2) - (a - 1))
 
 BETAINC_CF_STEPS = 100
 
 
-def _betainc_cf(m, a, b, x):
-    """The continued fraction 1 / (1 + d1 / (1 + d2 / ...)) of I_x(a, b) x^-a (1-x)^-b a B(a, b)."""
-    am2, am1 = 1.0, 1.0  # A_{n-2}, A_{n-1}
+def _continued_fraction(m, terms):
+    """1 + t1 / (1 + t2 / (1 + ...)) inverted, from the partial numerators `terms` (numerators and
+    denominators run forward, rescaled when large)."""
+    am2, am1 = 1.0, 1.0  # numerators P_{n-2}, P_{n-1} of the convergents P/Q of 1 + t1/(1 + ...)
     bm2, bm1 = 0.0, 1.0
-    for k in range(1, 2 * BETAINC_CF_STEPS + 1):
-        j = float(k // 2)
-        if k % 2:
-            d = -(a + j) * (a + b + j) * x / ((a + 2.0 * j) * (a + 2.0 * j + 1.0))
-        else:
-            d = j * (b - j) * x / ((a + 2.0 * j - 1.0) * (a + 2.0 * j))
-        an = am1 + d * am2
-        bn = bm1 + d * bm2
+    for t in terms:
+        an = am1 + t * am2
+        bn = bm1 + t * bm2
         scale = _rescale(m, bn)
         am2, am1 = am1 * scale, an * scale
         bm2, bm1 = bm1 * scale, bn * scale
     return bm1 / am1
+
+
+def _incbet_cf(m, a, b, x, first):
+    """Where `first`, Cephes incbcf: I_x(a, b) a B(a, b) / (x^a (1-x)^b); elsewhere incbd, the same
+    quantity times (1 - x), a fraction in z = x / (1 - x). The two have the same denominators and
+    form, so one pass evaluates either, its partial numerators chosen per element."""
+    z = x / (1.0 - x)
+
+    def terms():
+        for j in range(BETAINC_CF_STEPS):
+            odd = 1.0 / ((a + 2.0 * j) * (a + 2.0 * j + 1.0))
+            even = 1.0 / ((a + 2.0 * j + 1.0) * (a + 2.0 * j + 2.0))
+            yield -(a + j) * m.where(first, (a + b + j) * x, (b - 1.0 - j) * z) * odd
+            yield (j + 1.0) * m.where(first, (b - (j + 1.0)) * x, (a + b + j) * z) * even
+
+    return _continued_fraction(m, terms())
+
+
+BETAINC_SERIES_TERMS = 60
+BETAINC_SERIES_MAX_X = 0.5  # where BETAINC_SERIES_TERMS terms reach float64 precision (x^n)
+
+
+def _incbet_series(m, a, b, x):
+    """Cephes pseries: I_x(a, b) by its power series, for b x <= 1 and small x."""
+    u = (1.0 - b) * x
+    v = u / (a + 1.0)
+    t, total = u, v
+    for n in range(2, BETAINC_SERIES_TERMS + 2):
+        t = t * ((n - b) * x / n)
+        total = total + t / (a + n)
+    return m.exp(a * m.log(x) - lbeta(m, a, b)) * (total + 1.0 / a)
 
 
 def lbeta(m, a, b):
@@ -843,12 +870,20 @@ def betainc(m, a, b, x):
     ok = (a > 0.0) & (b > 0.0) & (x > 0.0) & (x < 1.0)
     sa, sb = m.where(ok, a, 1.0), m.where(ok, b, 1.0)
     sx = m.where(ok, x, 0.5)
-    swap = sx > (sa + 1.0) / (sa + sb + 2.0)
+    swap = sx > sa / (sa + sb)
     pa, pb = m.where(swap, sb, sa), m.where(swap, sa, sb)
     px = m.where(swap, 1.0 - sx, sx)
-    log_front = pa * m.log(px) + pb * m.log1p(-px) - lbeta(m, pa, pb)
-    t = m.exp(log_front) * _betainc_cf(m, pa, pb, px) / pa
+    xc = m.where(swap, sx, 1.0 - sx)
+    first = px * (pa + pb - 2.0) - (pa - 1.0) < 0.0
+    w = _incbet_cf(m, pa, pb, m.where(first, px, m.where(px < 1.0, px, 0.5)), first)
+    w = m.where(first, w, w / xc)
+    log_front = pa * m.log(px) + pb * m.log(xc) - lbeta(m, pa, pb)
+    t = m.exp(log_front) * w / pa
+    series = (pb * px <= 1.0) & (px <= BETAINC_SERIES_MAX_X)
+    t = m.where(series, _incbet_series(m, pa, pb, m.where(series, px, 0.25)), t)
     out = m.where(swap, 1.0 - t, t)
+    direct = (sb * sx <= 1.0) & (sx <= BETAINC_SERIES_MAX_X)  # Cephes tries the series before any swap
+    out = m.where(direct, _incbet_series(m, sa, sb, m.where(direct, sx, 0.25)), out)
     out = m.where(x == 0.0, 0.0, out)
     out = m.where(x == 1.0, 1.0, out)
     out = m.where((a == 0.0) & (b > 0.0), 1.0, out)
