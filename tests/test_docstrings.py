@@ -64,10 +64,29 @@ MODULES = [
 MODULES += ["fnad.primitives.special", "fnad.scipy.special"]
 MODULES += [
     f"fnad.scipy.stats.{m}"
-    for m in (
-        "bernoulli beta binom cauchy chi2 dirichlet expon gamma geom gumbel_l gumbel_r laplace logistic "
-        "multivariate_normal nbinom norm pareto poisson t uniform vonmises"
-    ).split()
+    for m in [
+        "bernoulli",
+        "beta",
+        "binom",
+        "cauchy",
+        "chi2",
+        "dirichlet",
+        "expon",
+        "gamma",
+        "geom",
+        "gumbel_l",
+        "gumbel_r",
+        "laplace",
+        "logistic",
+        "multivariate_normal",
+        "nbinom",
+        "norm",
+        "pareto",
+        "poisson",
+        "t",
+        "uniform",
+        "vonmises",
+    ]
 ]
 
 # Objects whose doctests `testmod` does not collect (instances such as custom_jvp functions).
