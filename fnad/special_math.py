@@ -296,12 +296,6 @@ def lgamma(m, x):
     return m.where((x <= 0.0) & is_integer(m, x), INF, out)
 
 
-def gamma_sign(m, x):
-    """The sign of Gamma(x): -1 on (-2k-1, -2k), else 1."""
-    odd = m.floor(x) - 2.0 * m.floor(0.5 * m.floor(x))
-    return m.where((x < 0.0) & (odd == 1.0) & ~is_integer(m, x), -1.0, 1.0)
-
-
 # ----------------------------------------------------------------------------------------------
 # digamma (Cephes psi, with SciPy's Taylor series about the positive root)
 
