@@ -77,6 +77,16 @@ CASES = [
     ("binom.pmf", stats.binom.pmf, ss.binom.pmf, (12.0, 0.3), K[K == np.round(K)]),
     ("geom.logpmf", stats.geom.logpmf, ss.geom.logpmf, (0.3,), K[K == np.round(K)]),
     ("nbinom.logpmf", stats.nbinom.logpmf, ss.nbinom.logpmf, (4.0, 0.3), K[(K == np.round(K)) & (K >= 0)]),
+    ("betabinom.logpmf", stats.betabinom.logpmf, ss.betabinom.logpmf, (12.0, 2.5, 1.5), K[K == np.round(K)]),
+    ("truncnorm.logpdf", stats.truncnorm.logpdf, ss.truncnorm.logpdf, (-1.0, 2.5, 0.5, 2.0), X),
+    ("truncnorm.logpdf-tail", stats.truncnorm.logpdf, ss.truncnorm.logpdf, (8.0, 9.0), np.linspace(8, 9, 11)),
+    ("truncnorm.cdf", stats.truncnorm.cdf, ss.truncnorm.cdf, (-1.0, 2.5, 0.5, 2.0), X),
+    ("truncnorm.logcdf", stats.truncnorm.logcdf, ss.truncnorm.logcdf, (-1.0, 2.5, 0.5, 2.0), X),
+    ("truncnorm.sf", stats.truncnorm.sf, ss.truncnorm.sf, (-1.0, 2.5, 0.5, 2.0), X),
+    ("truncnorm.logsf", stats.truncnorm.logsf, ss.truncnorm.logsf, (-1.0, 2.5, 0.5, 2.0), X),
+    ("wrapcauchy.logpdf", stats.wrapcauchy.logpdf, ss.wrapcauchy.logpdf, (0.4,), np.linspace(0.0, 2 * np.pi, 9)),
+    ("gennorm.logpdf", stats.gennorm.logpdf, ss.gennorm.logpdf, (1.5,), X),
+    ("gennorm.cdf", stats.gennorm.cdf, ss.gennorm.cdf, (1.5,), X),
 ]
 
 
@@ -121,6 +131,15 @@ def test_multivariate_normal():
     assert_close(stats.multivariate_normal.logpdf(x[:, 0], 0.5, 2.0), ss.norm.logpdf(x[:, 0], 0.5, np.sqrt(2.0)))
     with pytest.raises(ValueError, match="incompatible shapes"):
         stats.multivariate_normal.logpdf(x, mean, np.eye(2))
+
+
+def test_multinomial():
+    x, p = np.array([[2, 1, 0], [1, 1, 1]]), np.array([0.5, 0.3, 0.2])
+    for row in x:
+        assert_close(stats.multinomial.logpmf(row, 3, p), ss.multinomial.logpmf(row, 3, p))
+    assert float(stats.multinomial.logpmf(np.array([2, 2, 0]), 3, p)) == -np.inf
+    with pytest.raises(ValueError, match="must be of integer type"):
+        stats.multinomial.logpmf(np.array([1.0, 2.0, 0.0]), 3, p)
 
 
 def test_dirichlet():
