@@ -873,11 +873,20 @@ def betainc(m, a, b, x):
     w = m.where(first, w, w / xc)
     log_front = pa * m.log(px) + pb * m.log(xc) - lbeta(m, pa, pb)
     t = m.exp(log_front) * w / pa
-    series = (pb * px <= 1.0) & (px <= BETAINC_SERIES_MAX_X)
-    t = m.where(series, _incbet_series(m, pa, pb, m.where(series, px, 0.25)), t)
     out = m.where(swap, 1.0 - t, t)
-    direct = (sb * sx <= 1.0) & (sx <= BETAINC_SERIES_MAX_X)  # Cephes tries the series before any swap
-    out = m.where(direct, _incbet_series(m, sa, sb, m.where(direct, sx, 0.25)), out)
+    # Where a power series converges fast, it replaces the fraction (one series per element): Cephes'
+    # two cases (before any swap, and on the swapped side), and, where the fraction is slow (pb < 0.1
+    # with px near 1), the series of the complement I_{1-px}(pb, pa), of which 1 - it is the result.
+    direct = (sb * sx <= 1.0) & (sx <= BETAINC_SERIES_MAX_X)
+    swapped = ~direct & (pb * px <= 1.0) & (px <= BETAINC_SERIES_MAX_X)
+    complement = ~direct & ~swapped & (pb < 0.1) & (px > 0.9) & (pa * xc <= 1.0)
+    use = direct | swapped | complement
+    sp = m.where(direct, sa, m.where(swapped, pa, pb))
+    sq = m.where(direct, sb, m.where(swapped, pb, pa))
+    sy = m.where(direct, sx, m.where(swapped, px, m.where(complement, xc, 0.25)))
+    series = _incbet_series(m, sp, sq, sy)
+    flip = (swapped & swap) | (complement & ~swap)
+    out = m.where(use, m.where(flip, 1.0 - series, series), out)
     out = m.where(x == 0.0, 0.0, out)
     out = m.where(x == 1.0, 1.0, out)
     out = m.where((a == 0.0) & (b > 0.0), 1.0, out)

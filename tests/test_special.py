@@ -158,12 +158,19 @@ ENDS = log_uniform(1e-6, 0.1)
     )
 )
 def test_betainc(args):
-    # a, b >= 0.1: below, near the far end of x (b < 0.1 and x > 0.99, or a < 0.1 and x < 0.01) the
-    # fixed 100 steps of the continued fraction leave up to 1e-11 (at 0.05) to 1e-6 (at 0.002), see
-    # docs/jax_differences.md. x stays out of the subnormals, where SciPy is off: at x = 5e-324,
+    # a, b >= 0.1: below, near the far end of x, the fixed 100 steps of the continued fraction (or the
+    # complement 1 - I) leave up to 1e-12 (at 0.05) to 2e-11 (at 0.001), see docs/jax_differences.md
+    # and test_betainc_small_parameters. x stays out of the subnormals, where SciPy is off: at x = 5e-324,
     # a = 0.368, b = 2.718 it gives 2.015e-119 where mpmath and fnad give 1.7953e-119.
     a, b, x = args
     assert_rel(lax.betainc(a, b, x), ss.betainc(a, b, x), 1e-13, tiny=1e-280)
+
+
+def test_betainc_small_parameters_within_its_stated_bound():
+    rng = np.random.default_rng(6)
+    a, b = np.exp(rng.uniform(np.log(1e-3), np.log(20), (2, 4000)))
+    x = np.concatenate([rng.uniform(0, 1, 2000), 1 - np.exp(rng.uniform(np.log(1e-6), np.log(0.1), 2000))])
+    assert_rel(lax.betainc(a, b, x), ss.betainc(a, b, x), 5e-11, tiny=1e-250)
 
 
 def test_betainc_large_parameters_within_its_stated_bound():
