@@ -988,3 +988,70 @@ def ndtri(m, p):
     out = m.where(y > _EXP_M2, middle, tail)
     out = m.where(p == 0.0, -INF, m.where(p == 1.0, INF, out))
     return m.where((p < 0.0) | (p > 1.0) | is_nan(p), NAN, out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Exponential integrals E1 and Ei
+
+EXP1_CF_STEPS = 40
+EXP1_SERIES_MAX = 2.0  # the series below (cancelling < 2 digits), the continued fraction above
+
+
+def _exp1_series(m, x):
+    """E1(x) = -gamma - log x - sum_k (-x)^k / (k k!), for 0 < x <= EXP1_SERIES_MAX."""
+    term, total = 1.0, 0.0
+    for k in range(1, 36):
+        term = term * -x / float(k)
+        total = total + term / float(k)
+    return -EULER - m.log(x) - total
+
+
+def _exp1_fraction(m, x):
+    """E1(x) e^x = 1 / (x + 1 - 1 / (x + 3 - 4 / (x + 5 - ...))), above EXP1_SERIES_MAX (forward recurrence)."""
+    pm2, pm1 = 1.0, 0.0  # numerators of the convergents of b0 + a1/(b1 + a2/(b2 + ...)), b0 = 0
+    qm2, qm1 = 0.0, 1.0
+    for i in range(EXP1_CF_STEPS):
+        a = 1.0 if i == 0 else -float(i * i)
+        b = x + float(2 * i + 1)
+        p = b * pm1 + a * pm2
+        q = b * qm1 + a * qm2
+        scale = _rescale(m, q)
+        pm2, pm1 = pm1 * scale, p * scale
+        qm2, qm1 = qm1 * scale, q * scale
+    return pm1 / qm1
+
+
+def exp1(m, x):
+    """E1(x) = int_x^inf e^-t / t dt for x > 0 (inf at 0, NaN below, as SciPy)."""
+    below = x <= EXP1_SERIES_MAX
+    small = m.where(below, x, 1.0)
+    large = m.where(below, EXP1_SERIES_MAX, x)
+    out = m.where(below, _exp1_series(m, small), m.exp(-large) * _exp1_fraction(m, large))
+    out = m.where(x == INF, 0.0, out)
+    out = m.where(x == 0.0, INF, out)
+    return m.where((x < 0.0) | is_nan(x), NAN, out)
+
+
+EXPI_SERIES_MAX = 50.0
+
+
+def expi(m, x):
+    """Ei(x) = -E1(-x) below 0; above, the series gamma + log x + sum x^k / (k k!) up to 50 and the
+    asymptotic series e^x / x sum k! / x^k beyond (whose error there is below e^-50)."""
+    pos = m.where(x > 0.0, m.where(x <= EXPI_SERIES_MAX, x, 1.0), 1.0)
+    term, total = 1.0, 0.0
+    for k in range(1, 161):
+        term = term * pos / float(k)
+        total = total + term / float(k)
+    series = EULER + m.log(pos) + total
+    big = m.where(x > EXPI_SERIES_MAX, x, EXPI_SERIES_MAX + 1.0)
+    inv, acc, tail = 1.0 / big, 1.0, 1.0
+    for k in range(1, 25):
+        acc = acc * (float(k) * inv)
+        tail = tail + acc
+    asymptotic = m.exp(big) * inv * tail
+    out = m.where(x > EXPI_SERIES_MAX, asymptotic, series)
+    out = m.where(x < 0.0, -exp1(m, -x), out)
+    out = m.where(x == 0.0, -INF, out)
+    out = m.where(x == INF, INF, out)
+    return m.where(is_nan(x), NAN, out)

@@ -589,6 +589,8 @@ TABLE = [
     Op(sp.erfc_p, lax.erfc, ss.erfc, F, each(floats())),
     Op(sp.erfcx_p, sp.erfcx, ss.erfcx, F, each(floats())),
     Op(sp.ndtri_p, sp.ndtri, ss.ndtri, F, each(floats(0.01, 0.99)), grad_values=each(floats(0.1, 0.9))),
+    Op(sp.exp1_p, sp.exp1, ss.exp1, F, each(POS)),
+    Op(sp.expi_p, sp.expi, ss.expi, F, each(floats(avoid=to_zero, margin=0.1))),
     Op(sp.bessel_i0e_p, lax.bessel_i0e, ss.i0e, F, each(floats(avoid=to_zero, margin=0.05))),
     Op(sp.bessel_i1e_p, lax.bessel_i1e, ss.i1e, F, each(floats(avoid=to_zero, margin=0.05))),
     Op(sp.polygamma_p, lax.polygamma, lambda n, x: ss.polygamma(n.astype(int), x), F2, each(NATURAL, POS), order=0),

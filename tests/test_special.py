@@ -99,6 +99,28 @@ def test_ndtri(args):
 
 
 @SETTINGS
+@given(arrays(st.one_of(log_uniform(1e-300, 800.0), floats(0.5, 4.0))))
+def test_exp1(args):
+    (x,) = args  # across the switch from the series to the continued fraction at 2
+    assert_rel(special.exp1(x), ss.exp1(x), 1e-13)
+
+
+@SETTINGS
+@given(arrays(st.one_of(log_uniform(1e-300, 700.0), log_uniform(1e-300, 700.0).map(lambda v: -v), floats(-5, 60))))
+def test_expi(args):
+    (x,) = args  # across the switch from the series to the asymptotic series at 50
+    assert_rel(special.expi(x), ss.expi(x), 1e-13)
+
+
+def test_exponential_integral_edges_follow_scipy():
+    # (JAX 0.10.2's exp1 and expi did not return on arrays holding these values)
+    np.testing.assert_array_equal(special.exp1(np.array([-1.0, 0.0, np.inf, np.nan])), [np.nan, np.inf, 0.0, np.nan])
+    np.testing.assert_array_equal(
+        special.expi(np.array([-np.inf, 0.0, np.inf, np.nan])), [-0.0, -np.inf, np.inf, np.nan]
+    )
+
+
+@SETTINGS
 @given(arrays(st.one_of(floats(-40.0, 40.0), log_uniform(1e-300, 1e300))))
 def test_bessel_i0e_i1e(args):
     (x,) = args
@@ -257,6 +279,8 @@ def central_difference(f, x, h=1e-6):
         ("bessel_i0e", lambda x: lax.bessel_i0e(x), [-2.0, 0.5, 12.0]),
         ("bessel_i1e", lambda x: lax.bessel_i1e(x), [-2.0, 0.5, 12.0]),
         ("log_ndtr", lambda x: special.log_ndtr(x), [-30.0, -2.0, 1.0]),
+        ("exp1", lambda x: special.exp1(x), [0.3, 1.9, 2.1, 8.0]),
+        ("expi", lambda x: special.expi(x), [-3.0, 0.3, 30.0, 60.0]),
         ("xlogy(2, .)", lambda y: special.xlogy(2.0, y), [0.5]),
         ("gamma", lambda x: special.gamma(x), [-1.5, 4.2]),
     ],
@@ -311,6 +335,8 @@ JIT_CASES = [
     ("erfc", lax.erfc, ss.erfc, [(-5.0, 26.0)]),
     ("erfcx", special.erfcx, ss.erfcx, [(-5.0, 50.0)]),
     ("ndtri", special.ndtri, ss.ndtri, [(0.0, 1.0)]),
+    ("exp1", special.exp1, ss.exp1, [(0.0, 30.0)]),
+    ("expi", special.expi, ss.expi, [(-30.0, 80.0)]),
     ("bessel_i0e", lax.bessel_i0e, ss.i0e, [(-30.0, 30.0)]),
     ("bessel_i1e", lax.bessel_i1e, ss.i1e, [(-30.0, 30.0)]),
     ("zeta", lax.zeta, ss.zeta, [(1.5, 20.0), (0.1, 30.0)]),

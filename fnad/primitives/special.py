@@ -73,6 +73,8 @@ regularized_incomplete_beta_p = _define("regularized_incomplete_beta", sm.betain
 # tails get the kernels' accuracy: erfcx(x) = exp(x^2) erfc(x), ndtri the inverse normal CDF.
 erfcx_p = _define("erfcx", sm.erfcx, 1)
 ndtri_p = _define("ndtri", sm.ndtri, 1)
+exp1_p = _define("exp1", sm.exp1, 1)
+expi_p = _define("expi", sm.expi, 1)
 
 
 def _args(*args):
@@ -205,6 +207,26 @@ def ndtri(p):
     return ndtri_p.bind(p)
 
 
+def exp1(x):
+    """Elementwise exponential integral E1(x) = int_x^inf e^-t / t dt (inf at 0, NaN below, as SciPy).
+
+    >>> import numpy as np; from fnad.primitives.special import exp1
+    >>> exp1(np.array([1.0, 10.0]))
+    Array([2.19383934e-01, 4.15696893e-06], dtype=float64)
+    """
+    return exp1_p.bind(x)
+
+
+def expi(x):
+    """Elementwise exponential integral Ei(x), the principal value of int_-inf^x e^t / t dt.
+
+    >>> import numpy as np; from fnad.primitives.special import expi
+    >>> expi(np.array([-1.0, 1.0]))
+    Array([-0.21938393,  1.89511782], dtype=float64)
+    """
+    return expi_p.bind(x)
+
+
 def bessel_i0e(x):
     """Elementwise exp(-|x|) I0(x), as `jax.lax.bessel_i0e`.
 
@@ -289,6 +311,8 @@ defjvp(
 defjvp(erfc_p, lambda g, ans, x: mul(g, mul(_c(x, -2 / np.sqrt(np.pi)), exp(neg(mul(x, x))))))
 defjvp(erfcx_p, lambda g, ans, x: mul(g, sub(mul(mul(_c(x, 2), x), ans), _c(x, 2 / np.sqrt(np.pi)))))
 defjvp(ndtri_p, lambda g, ans, p: mul(g, mul(_c(p, np.sqrt(2 * np.pi)), exp(mul(mul(ans, ans), _c(p, 0.5))))))
+defjvp(exp1_p, lambda g, ans, x: mul(g, neg(div(exp(neg(x)), x))))
+defjvp(expi_p, lambda g, ans, x: mul(g, div(exp(x), x)))
 defjvp(bessel_i0e_p, lambda g, ans, x: mul(g, sub(bessel_i1e(x), mul(sign(x), ans))))
 
 

@@ -347,6 +347,28 @@ def bernoulli(n):
     return fnp.asarray(out)
 
 
+def exp1(x):
+    """The exponential integral E1(x) (inf at 0, NaN below 0), as `jax.scipy.special.exp1` on x >= 0.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.exp1(np.array([0.5, 5.0]))
+    Array([0.55977359, 0.0011483 ], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return _sp.exp1(x)
+
+
+def expi(x):
+    """The exponential integral Ei(x), as `jax.scipy.special.expi`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.expi(np.array([-0.5, 0.5, 100.0]))
+    Array([-5.59773595e-01,  4.54219905e-01,  2.71555274e+41], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return _sp.expi(x)
+
+
 # ----------------------------------------------------------------------------------------------
 # Bessel functions
 
@@ -569,6 +591,8 @@ __all__ = [
     "erfc",
     "erfcx",
     "erfinv",
+    "exp1",
+    "expi",
     "expit",
     "factorial",
     "gamma",

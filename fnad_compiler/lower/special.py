@@ -13,6 +13,8 @@ _COSTS = {
     "erfc": 40,
     "erfcx": 40,
     "ndtri": 40,
+    "exp1": 120,
+    "expi": 200,
     "bessel_i0e": 40,
     "bessel_i1e": 40,
     "lgamma": 80,
