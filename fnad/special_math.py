@@ -1,5 +1,6 @@
-"""Special-function algorithms (log-gamma, digamma, Hurwitz zeta, incomplete gamma and beta, erfc,
-exponentially scaled Bessel I0 and I1), each written once against a small math namespace `m`, so
+"""Special-function algorithms (log-gamma, digamma, Hurwitz zeta, incomplete gamma and beta, erfc and
+erfcx, the inverse normal CDF, the exponential integrals E1 and Ei, exponentially scaled Bessel I0 and
+I1), each written once against a small math namespace `m`, so
 that one text serves both evaluators: `NUMPY` runs it on float64 arrays (the eager implementation
 of the primitives in `fnad.primitives.special`) and `fnad_compiler.specmath` runs it on LLVM values
 under jit. Eager and compiled results therefore come from the same operations in the same order.
@@ -53,12 +54,12 @@ class _NumPy:
 NUMPY = _NumPy()
 
 
-def evaluate(algorithm, *args, **params):
+def evaluate(algorithm, *args):
     """`algorithm` on NumPy arguments (broadcast), in float64, rounded to the arguments' dtype."""
     arrays = [np.asarray(a) for a in args]
     dtype = np.result_type(*arrays)
     with np.errstate(all="ignore"):
-        out = algorithm(NUMPY, *[a.astype(np.float64) for a in arrays], **params)
+        out = algorithm(NUMPY, *[a.astype(np.float64) for a in arrays])
     return np.asarray(out, dtype=np.float64).astype(dtype)
 
 
