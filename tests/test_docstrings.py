@@ -62,6 +62,40 @@ MODULES = [
     )
 ]
 
+# fnad.scipy (issue 14): the special functions and every distribution module of fnad.scipy.stats
+MODULES += ["fnad.primitives.special", "fnad.scipy.special"]
+MODULES += [
+    f"fnad.scipy.stats.{m}"
+    for m in [
+        "bernoulli",
+        "beta",
+        "betabinom",
+        "binom",
+        "cauchy",
+        "chi2",
+        "dirichlet",
+        "expon",
+        "gamma",
+        "gennorm",
+        "geom",
+        "gumbel_l",
+        "gumbel_r",
+        "laplace",
+        "logistic",
+        "multinomial",
+        "multivariate_normal",
+        "nbinom",
+        "norm",
+        "pareto",
+        "poisson",
+        "t",
+        "truncnorm",
+        "uniform",
+        "vonmises",
+        "wrapcauchy",
+    ]
+]
+
 # Objects whose doctests `testmod` does not collect (instances such as custom_jvp functions).
 EXTRA_DOCTESTS = ["nn.relu", "nn.relu6"]
 

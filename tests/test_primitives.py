@@ -17,6 +17,7 @@ import pkgutil
 
 import numpy as np
 import pytest
+import scipy.special as ss
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -31,6 +32,7 @@ from fnad.primitives import elementwise as ew
 from fnad.primitives import indexing as ix
 from fnad.primitives import reductions as red
 from fnad.primitives import shape as shp
+from fnad.primitives import special as sp
 from fnad.test_util import check_grads
 from fnad.tree_util import tree_flatten, tree_leaves, tree_map
 
@@ -296,6 +298,12 @@ def _shift_right_logical_ref(x, y):
 _erf_ref = np.vectorize(math.erf, otypes=[np.float64])
 
 
+def _igamma_grad_a_ref(a, x, h=1e-5):
+    """d/da of SciPy's gammainc by a central difference (good to ~1e-9 relative)."""
+    a, x = np.broadcast_arrays(a, x)
+    return (ss.gammainc(a + h * a, x) - ss.gammainc(a - h * a, x)) / (2 * h * a)
+
+
 def _erf_inv_ref(y):
     lo, hi = np.full(y.shape, -7.0), np.full(y.shape, 7.0)
     for _ in range(100):  # bisection on erf
@@ -531,6 +539,7 @@ POS, UNIT = floats(0.1, 3.0), floats(-0.9, 0.9)
 NONZERO = floats(avoid=to_zero, margin=0.3)
 SHIFTS = ints(0, 63)
 GRID = lambda shape: ints(-2, 2)(shape).map(lambda a: a.astype(np.float64))  # many ties
+NATURAL = lambda shape: ints(0, 4)(shape).map(lambda a: a.astype(np.float64))  # polygamma's orders
 
 TABLE = [
     # elementwise unary
@@ -572,6 +581,42 @@ TABLE = [
     Op(ew.logistic_p, lax.logistic, lambda x: np.exp(-np.logaddexp(0, -x)), F, each(floats()), rtol=1e-12),
     Op(ew.erf_p, lax.erf, _erf_ref, F, each(floats())),
     Op(ew.erf_inv_p, lax.erf_inv, _erf_inv_ref, F, each(UNIT), rtol=1e-12),
+    # special functions (tests/test_special.py covers their domains, tails and JAX's edge values); order 0
+    # where JAX leaves an argument undifferentiable (polygamma's m, zeta's x, betainc's a and b); the
+    # heaviest kernels skip the vmap sweep here (test_special.py loops over vmap eagerly)
+    Op(sp.lgamma_p, lax.lgamma, ss.gammaln, F, each(POS)),
+    Op(sp.digamma_p, lax.digamma, ss.digamma, F, each(POS)),
+    Op(sp.erfc_p, lax.erfc, ss.erfc, F, each(floats())),
+    Op(sp.erfcx_p, sp.erfcx, ss.erfcx, F, each(floats())),
+    Op(sp.ndtri_p, sp.ndtri, ss.ndtri, F, each(floats(0.01, 0.99)), grad_values=each(floats(0.1, 0.9))),
+    Op(sp.exp1_p, sp.exp1, ss.exp1, F, each(POS)),
+    Op(sp.expi_p, sp.expi, ss.expi, F, each(floats(avoid=to_zero, margin=0.1))),
+    Op(sp.bessel_i0e_p, lax.bessel_i0e, ss.i0e, F, each(floats(avoid=to_zero, margin=0.05))),
+    Op(sp.bessel_i1e_p, lax.bessel_i1e, ss.i1e, F, each(floats(avoid=to_zero, margin=0.05))),
+    Op(sp.polygamma_p, lax.polygamma, lambda n, x: ss.polygamma(n.astype(int), x), F2, each(NATURAL, POS), order=0),
+    Op(sp.zeta_p, lax.zeta, ss.zeta, F2, each(floats(1.5, 4.0), POS), order=0),
+    Op(sp.igamma_p, lax.igamma, ss.gammainc, F2, each(POS, POS), order=1),
+    Op(sp.igammac_p, lax.igammac, ss.gammaincc, F2, each(POS, POS), order=1),
+    Op(sp.igamma_grad_a_p, lax.igamma_grad_a, _igamma_grad_a_ref, F2, each(POS, POS), order=0, vmap=False, rtol=1e-7),
+    Op(
+        sp.random_gamma_grad_p,
+        lax.random_gamma_grad,
+        lambda a, x: -_igamma_grad_a_ref(a, x) / np.exp((a - 1) * np.log(x) - x - ss.gammaln(a)),
+        F2,
+        each(POS, POS),
+        order=0,
+        vmap=False,
+        rtol=1e-7,
+    ),
+    Op(
+        sp.regularized_incomplete_beta_p,
+        lax.betainc,
+        ss.betainc,
+        F3,
+        each(POS, POS, floats(0.01, 0.99)),
+        order=0,
+        vmap=False,
+    ),
     Op(ew.not_p, lax.bitwise_not, np.logical_not, F, each(bools), order=0, tag="bool"),
     Op(ew.not_p, lax.bitwise_not, lambda x: -x - 1, F, each(ints()), order=0, tag="int"),
     Op(ew.is_finite_p, lax.is_finite, lambda x: ~(np.isnan(x) | np.isinf(x)), F, each(specials), order=0),

@@ -119,6 +119,20 @@ from ..primitives.reductions import (
 )
 from ..primitives.shape import broadcast_in_dim, expand_dims, full, iota, reshape, squeeze, transpose
 from ..primitives.sorting import argsort, sort
+from ..primitives.special import (
+    bessel_i0e,
+    bessel_i1e,
+    betainc,
+    digamma,
+    erfc,
+    igamma,
+    igamma_grad_a,
+    igammac,
+    lgamma,
+    polygamma,
+    random_gamma_grad,
+    zeta,
+)
 from . import linalg
 from .composites import clamp, dot, top_k
 from .control_flow import cond, fori_loop, map, scan, switch, while_loop
@@ -127,6 +141,7 @@ from .solvers import custom_linear_solve, custom_root
 from .windowed import reduce_window
 
 broadcasted_iota = iota
+regularized_incomplete_beta = betainc
 
 # lax is strict about dtypes, as JAX's: binary operations take operands of one dtype (Python scalars
 # count as int64/float64/bool), and the error points to the promoting fnad.numpy function.
@@ -203,6 +218,9 @@ __all__ = [
     "atan2",
     "atanh",
     "axis_index",
+    "bessel_i0e",
+    "bessel_i1e",
+    "betainc",
     "bitwise_and",
     "bitwise_not",
     "bitwise_or",
@@ -231,6 +249,7 @@ __all__ = [
     "cumsum",
     "custom_linear_solve",
     "custom_root",
+    "digamma",
     "div",
     "dot",
     "dot_general",
@@ -239,6 +258,7 @@ __all__ = [
     "eq",
     "erf",
     "erf_inv",
+    "erfc",
     "exp",
     "exp2",
     "expand_dims",
@@ -249,11 +269,15 @@ __all__ = [
     "gather",
     "ge",
     "gt",
+    "igamma",
+    "igamma_grad_a",
+    "igammac",
     "imag",
     "integer_pow",
     "iota",
     "is_finite",
     "le",
+    "lgamma",
     "linalg",
     "log",
     "log1p",
@@ -271,11 +295,13 @@ __all__ = [
     "pmax",
     "pmean",
     "pmin",
+    "polygamma",
     "pow",
     "ppermute",
     "psum",
     "psum_scatter",
     "pvary",
+    "random_gamma_grad",
     "real",
     "reduce",
     "reduce_and",
@@ -285,6 +311,7 @@ __all__ = [
     "reduce_prod",
     "reduce_sum",
     "reduce_window",
+    "regularized_incomplete_beta",
     "rem",
     "reshape",
     "rev",
@@ -318,4 +345,5 @@ __all__ = [
     "transpose",
     "while_loop",
     "zeros_like",
+    "zeta",
 ]

@@ -87,6 +87,7 @@ from fnad_compiler.lower import (  # noqa: F401
     online,
     scalar,
     sort,
+    special,
 )
 from fnad_compiler.lower.rules import OPAQUE, SCALAR
 from fnad_compiler.lower.scope import Scope, jaxpr_of

@@ -1,0 +1,623 @@
+"""`fnad.scipy.special`: SciPy's special functions with `jax.scipy.special`'s names, signatures and edge values.
+
+Built from the special-function primitives (`fnad.primitives.special`: log-gamma, digamma, zeta,
+incomplete gamma and beta, erfc, erfcx, ndtri, Bessel I0e/I1e) and fnad.numpy, so every function is
+differentiable, batchable and compiles to native code under `jit`. Arguments are promoted as JAX does
+(integers to float64, NumPy broadcasting).
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from .. import lax
+from .. import nn as _nn
+from .. import numpy as fnp
+from ..core import get_aval
+from ..numpy._core import concrete, promoted_inexact
+from ..primitives import special as _sp
+
+
+def _inexact(*args):
+    """The arguments promoted to a common inexact dtype and broadcast to a common shape."""
+    args = promoted_inexact(*args)
+    return fnp.broadcast_arrays(*args) if len(args) > 1 else args
+
+
+def _safe(cond, x, fill):
+    """x where `cond`, else the harmless `fill` (so that the unselected side of a `where` stays finite
+    and its derivative does not turn into NaN)."""
+    return fnp.where(cond, x, fill)
+
+
+# ----------------------------------------------------------------------------------------------
+# Error function family
+
+
+def erf(x):
+    """The error function, as `jax.scipy.special.erf`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.erf(np.array([0.0, 1.0]))
+    Array([0.        , 0.84270079], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return lax.erf(x)
+
+
+def erfc(x):
+    """The complementary error function 1 - erf(x), accurate where it is tiny, as `jax.scipy.special.erfc`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.erfc(np.array([0.0, 20.0]))
+    Array([1.00000000e+000, 5.39586561e-176], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return _sp.erfc(x)
+
+
+def erfinv(x):
+    """The inverse error function, as `jax.scipy.special.erfinv`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.erfinv(np.array([0.0, 0.5]))
+    Array([0.        , 0.47693628], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return lax.erf_inv(x)
+
+
+def erfcx(x):
+    """The scaled complementary error function exp(x^2) erfc(x), as `jax.scipy.special.erfcx`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.erfcx(np.array([0.0, 100.0]))
+    Array([1.        , 0.00564161], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return _sp.erfcx(x)
+
+
+def ndtr(x):
+    """The standard normal CDF, as `jax.scipy.special.ndtr` (erf in the middle, erfc in the tails).
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.ndtr(np.array([0.0, -10.0]))
+    Array([5.00000000e-01, 7.61985302e-24], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    half_sqrt_2 = np.sqrt(0.5)
+    t = x * half_sqrt_2
+    z = fnp.abs(t)
+    y = fnp.where(z < half_sqrt_2, 1 + lax.erf(t), fnp.where(t > 0, 2 - _sp.erfc(z), _sp.erfc(z)))
+    return 0.5 * y
+
+
+def ndtri(p):
+    """The inverse of the standard normal CDF, as `jax.scipy.special.ndtri`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.ndtri(np.array([0.5, 1e-300]))
+    Array([  0.       , -37.0470963], dtype=float64)
+    """
+    (p,) = _inexact(p)
+    return _sp.ndtri(p)
+
+
+def log_ndtr(x, series_order=3):
+    """log of the standard normal CDF, accurate far into both tails, as `jax.scipy.special.log_ndtr`
+    (here from erfcx below -1: log(erfcx(-x / sqrt 2) / 2) - x^2 / 2; `series_order` is accepted and,
+    unlike JAX's asymptotic series, not needed).
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.log_ndtr(np.array([0.0, -40.0, 10.0]))
+    Array([-6.93147181e-01, -8.04608442e+02, -7.61985302e-24], dtype=float64)
+    """
+    if not isinstance(series_order, int) or series_order < 0:
+        raise ValueError(f"log_ndtr: series_order must be a non-negative Python int, got {series_order!r}")
+    (x,) = _inexact(x)
+    r = np.sqrt(0.5)
+    low = x < -1
+    x_low = _safe(low, x, -1.0)
+    lower = fnp.log(0.5 * _sp.erfcx(-x_low * r)) - 0.5 * x_low * x_low
+    x_mid = _safe(low, 0.0, x)
+    upper = fnp.where(x_mid < 0, fnp.log(0.5 * _sp.erfc(-x_mid * r)), fnp.log1p(-0.5 * _sp.erfc(x_mid * r)))
+    return fnp.where(low, lower, upper)
+
+
+# ----------------------------------------------------------------------------------------------
+# Gamma function family
+
+
+def gammaln(x):
+    """log|Gamma(x)|, as `jax.scipy.special.gammaln`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.gammaln(np.array([0.5, 100.0]))
+    Array([  0.57236494, 359.13420537], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return _sp.lgamma(x)
+
+
+def gammasgn(x):
+    """The sign of Gamma(x) (NaN at the poles and -inf, -1 at -0), as `jax.scipy.special.gammasgn`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.gammasgn(np.array([2.5, -0.5, -1.5]))
+    Array([ 1., -1.,  1.], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    floor_x = fnp.floor(x)
+    negative = x < 0
+    odd = fnp.fmod(floor_x, 2) != 0
+    minus = (negative & odd) | ((x == 0) & fnp.signbit(x))
+    nan = (negative & (x == floor_x)) | fnp.isnan(x)
+    return fnp.where(nan, np.nan, fnp.where(minus, -1.0, 1.0)).astype(get_aval(x).dtype)
+
+
+def gamma(x):
+    """The gamma function, as `jax.scipy.special.gamma` (sign times exp(gammaln)).
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.gamma(np.array([5.0, 0.5, -0.5]))
+    Array([24.        ,  1.77245385, -3.5449077 ], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return gammasgn(x) * fnp.exp(_sp.lgamma(x))
+
+
+def loggamma(x):
+    """The principal branch of log Gamma on real arguments: gammaln for x > 0, NaN elsewhere, as
+    `jax.scipy.special.loggamma` on real input.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.loggamma(np.array([3.0, -0.5]))
+    Array([0.69314718,        nan], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return fnp.where(x > 0, _sp.lgamma(x), np.nan)
+
+
+def digamma(x):
+    """The digamma function psi(x), as `jax.scipy.special.digamma`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.digamma(np.array([1.0, 0.5]))
+    Array([-0.57721566, -1.96351003], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return _sp.digamma(x)
+
+
+def polygamma(n, x):
+    """The n-th derivative of digamma; `n` must have an integer dtype, as in `jax.scipy.special.polygamma`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.polygamma(np.array([1, 2]), np.array([1.0, 1.0]))
+    Array([ 1.64493407, -2.40411381], dtype=float64)
+    """
+    dtype = get_aval(n).dtype if not isinstance(n, int) else np.dtype(int)
+    if not np.issubdtype(dtype, np.integer):
+        raise ValueError(f"polygamma: argument `n` must be of integer type, got dtype {dtype.name}")
+    n, x = _inexact(n, x)
+    return _sp.polygamma(n, x)
+
+
+def multigammaln(a, d):
+    """log of the multivariate gamma function of dimension d (a static int), as `jax.scipy.special.multigammaln`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.multigammaln(np.array([3.0]), 2)
+    Array([1.55019499], dtype=float64)
+    """
+    d = operator.index(concrete(d, "multigammaln's d"))
+    (a,) = _inexact(a)
+    constant = 0.25 * d * (d - 1) * np.log(np.pi)
+    b = np.arange(d, dtype=get_aval(a).dtype) / 2
+    return fnp.sum(_sp.lgamma(fnp.expand_dims(a, -1) - b), axis=-1) + constant
+
+
+def factorial(n, exact=False):
+    """n! as exp(gammaln(n + 1)), 0 for n < 0, as `jax.scipy.special.factorial` (exact=True is not supported).
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.factorial(np.array([0.0, 5.0, -1.0]))
+    Array([  1., 120.,   0.], dtype=float64)
+    """
+    if exact:
+        raise NotImplementedError("factorial with exact=True (as in JAX)")
+    (n,) = _inexact(n)
+    return fnp.where(n < 0, 0.0, fnp.exp(_sp.lgamma(n + 1))).astype(get_aval(n).dtype)
+
+
+def poch(z, m):
+    """The Pochhammer symbol Gamma(z + m) / Gamma(z), as `jax.scipy.special.poch`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.poch(np.array([3.0]), np.array([2.0]))
+    Array([12.], dtype=float64)
+    """
+    z, m = _inexact(z, m)
+    return fnp.where(m == 0.0, 1.0, gamma(z + m) / gamma(z)).astype(get_aval(z).dtype)
+
+
+def comb(N, k, *, repetition=False):
+    """N choose k from gammaln (0 outside 0 <= k <= N), as `jax.scipy.special.comb`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.comb(np.array([5.0, 5.0]), np.array([2.0, 7.0]))
+    Array([10.,  0.], dtype=float64)
+    """
+    N, k = _inexact(N, k)
+    if repetition:
+        return fnp.where((k == 0) & (N >= 0), 1.0, comb(N + k - 1, k)).astype(get_aval(N).dtype)
+    ok = (k <= N) & (N >= 0) & (k >= 0)
+    n_, k_ = _safe(ok, N, 0.0), _safe(ok, k, 0.0)
+    value = fnp.exp(_sp.lgamma(n_ + 1) - _sp.lgamma(k_ + 1) - _sp.lgamma(n_ + 1 - k_))
+    return fnp.where(ok, value, 0.0).astype(get_aval(N).dtype)
+
+
+def betaln(a, b):
+    """log|B(a, b)| = gammaln(a) + gammaln(b) - gammaln(a + b), as `jax.scipy.special.betaln`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.betaln(np.array([2.0]), np.array([3.0]))
+    Array([-2.48490665], dtype=float64)
+    """
+    a, b = _inexact(a, b)
+    return _sp.lgamma(a) + _sp.lgamma(b) - _sp.lgamma(a + b)
+
+
+def beta(a, b):
+    """The beta function B(a, b), as `jax.scipy.special.beta`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.beta(np.array([2.0]), np.array([3.0]))
+    Array([0.08333333], dtype=float64)
+    """
+    a, b = _inexact(a, b)
+    return gammasgn(a) * gammasgn(b) * gammasgn(a + b) * fnp.exp(betaln(a, b))
+
+
+def betainc(a, b, x):
+    """The regularized incomplete beta function I_x(a, b), as `jax.scipy.special.betainc`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.betainc(np.array([2.0]), np.array([3.0]), np.array([0.25]))
+    Array([0.26171875], dtype=float64)
+    """
+    a, b, x = _inexact(a, b, x)
+    return _sp.betainc(a, b, x)
+
+
+def gammainc(a, x):
+    """The regularized lower incomplete gamma function P(a, x), as `jax.scipy.special.gammainc`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.gammainc(np.array([2.0]), np.array([3.0]))
+    Array([0.80085173], dtype=float64)
+    """
+    a, x = _inexact(a, x)
+    return _sp.igamma(a, x)
+
+
+def gammaincc(a, x):
+    """The regularized upper incomplete gamma function Q(a, x), as `jax.scipy.special.gammaincc`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.gammaincc(np.array([2.0]), np.array([3.0]))
+    Array([0.19914827], dtype=float64)
+    """
+    a, x = _inexact(a, x)
+    return _sp.igammac(a, x)
+
+
+def zeta(x, q=None):
+    """The Hurwitz zeta function sum_k (q + k)^-x; the Riemann zeta function when q is None (JAX raises there).
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.zeta(np.array([2.0, 3.0]), np.array([1.0, 2.0]))
+    Array([1.64493407, 0.2020569 ], dtype=float64)
+    """
+    if q is None:
+        q = 1.0
+    x, q = _inexact(x, q)
+    return _sp.zeta(x, q)
+
+
+def bernoulli(n):
+    """The first n + 1 Bernoulli numbers (B_1 = -1/2), as `jax.scipy.special.bernoulli`.
+
+    >>> from fnad.scipy import special
+    >>> special.bernoulli(4)
+    Array([ 1.        , -0.5       ,  0.16666667,  0.        , -0.03333333], dtype=float64)
+    """
+    n = operator.index(concrete(n, "bernoulli's n"))
+    if n < 0:
+        raise ValueError(f"bernoulli: n must be a non-negative integer, got {n}")
+    out = np.zeros(n + 1)
+    out[: min(n + 1, 3)] = [1.0, -0.5, 1 / 6][: n + 1]
+    m = np.arange(4, n + 1, 2, dtype=np.float64)
+    if m.size:  # B_m = (-1)^(m/2+1) 2 m! / (2 pi)^m zeta(m), the product formed step by step
+        factor = np.cumprod(-(m - 1) * m / (4 * np.pi**2)) / np.pi**2
+        out[4::2] = factor * np.asarray(_sp.zeta(m, 1.0))
+    return fnp.asarray(out)
+
+
+def exp1(x):
+    """The exponential integral E1(x) (inf at 0, NaN below 0), as `jax.scipy.special.exp1` on x >= 0.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.exp1(np.array([0.5, 5.0]))
+    Array([0.55977359, 0.0011483 ], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return _sp.exp1(x)
+
+
+def expi(x):
+    """The exponential integral Ei(x), as `jax.scipy.special.expi`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.expi(np.array([-0.5, 0.5, 100.0]))
+    Array([-5.59773595e-01,  4.54219905e-01,  2.71555274e+41], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return _sp.expi(x)
+
+
+# ----------------------------------------------------------------------------------------------
+# Bessel functions
+
+
+def i0e(x):
+    """exp(-|x|) I0(x), as `jax.scipy.special.i0e`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.i0e(np.array([0.0, 1.0]))
+    Array([1.        , 0.46575961], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return _sp.bessel_i0e(x)
+
+
+def i1e(x):
+    """exp(-|x|) I1(x), as `jax.scipy.special.i1e`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.i1e(np.array([0.0, 1.0]))
+    Array([0.        , 0.20791042], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return _sp.bessel_i1e(x)
+
+
+def i0(x):
+    """The modified Bessel function I0, as `jax.scipy.special.i0`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.i0(np.array([0.0, 1.0]))
+    Array([1.        , 1.26606588], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return fnp.exp(fnp.abs(x)) * _sp.bessel_i0e(x)
+
+
+def i1(x):
+    """The modified Bessel function I1, as `jax.scipy.special.i1`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.i1(np.array([0.0, 1.0]))
+    Array([0.       , 0.5651591], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return fnp.exp(fnp.abs(x)) * _sp.bessel_i1e(x)
+
+
+# ----------------------------------------------------------------------------------------------
+# Logarithms, entropies, logistic
+
+
+def xlogy(x, y):
+    """x log(y), 0 where x = 0 (NaN in y propagates), as `jax.scipy.special.xlogy`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.xlogy(np.array([0.0, 2.0]), np.array([0.0, 3.0]))
+    Array([0.        , 2.19722458], dtype=float64)
+    """
+    x, y = _inexact(x, y)
+    ok = (x != 0) | fnp.isnan(y)
+    return fnp.where(ok, x * fnp.log(_safe(ok, y, 1.0)), 0.0).astype(get_aval(x).dtype)
+
+
+def xlog1py(x, y):
+    """x log(1 + y), 0 where x = 0 (NaN in y propagates), as `jax.scipy.special.xlog1py`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.xlog1py(np.array([0.0, 2.0]), np.array([-1.0, 1e-10]))
+    Array([0.e+00, 2.e-10], dtype=float64)
+    """
+    x, y = _inexact(x, y)
+    ok = (x != 0) | fnp.isnan(y)
+    return fnp.where(ok, x * fnp.log1p(_safe(ok, y, 0.0)), 0.0).astype(get_aval(x).dtype)
+
+
+def _xlogx(x):
+    positive = x > 0
+    safe = _safe(positive, x, 1.0)
+    return fnp.where(positive, safe * fnp.log(safe), 0.0).astype(get_aval(x).dtype)
+
+
+def entr(x):
+    """-x log(x), 0 at 0, -inf below 0, as `jax.scipy.special.entr`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.entr(np.array([0.0, 0.5, -1.0]))
+    Array([-0.        ,  0.34657359,        -inf], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return fnp.where(x < 0, -np.inf, -_xlogx(x)).astype(get_aval(x).dtype)
+
+
+def rel_entr(p, q):
+    """p log(p / q) for p, q > 0, 0 at p = 0 <= q, inf elsewhere, as `jax.scipy.special.rel_entr`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.rel_entr(np.array([0.5, 0.0, 1.0]), np.array([0.25, 1.0, -1.0]))
+    Array([0.34657359, 0.        ,        inf], dtype=float64)
+    """
+    p, q = _inexact(p, q)
+    both = (p > 0) & (q > 0)
+    zero = (p == 0) & (q >= 0)
+    sp, sq = _safe(both, p, 1.0), _safe(both, q, 1.0)
+    value = _xlogx(sp) - xlogy(sp, sq)
+    return fnp.where(both, value, fnp.where(zero, 0.0, np.inf)).astype(get_aval(p).dtype)
+
+
+def kl_div(p, q):
+    """p log(p / q) - p + q (inf outside the domain), as `jax.scipy.special.kl_div`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.kl_div(np.array([0.5]), np.array([0.25]))
+    Array([0.09657359], dtype=float64)
+    """
+    p, q = _inexact(p, q)
+    return rel_entr(p, q) - p + q
+
+
+def expit(x):
+    """The logistic sigmoid 1 / (1 + exp(-x)), as `jax.scipy.special.expit`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.expit(np.array([0.0, 2.0]))
+    Array([0.5       , 0.88079708], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return lax.logistic(x)
+
+
+def logit(x):
+    """log(x / (1 - x)), the inverse of expit, as `jax.scipy.special.logit`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.logit(np.array([0.5, 0.9]))
+    Array([0.        , 2.19722458], dtype=float64)
+    """
+    (x,) = _inexact(x)
+    return fnp.log(x / (1 - x))
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=None):
+    """log(sum(b * exp(a))) along `axis`, stable; with `return_sign` (log|sum|, sign), as
+    `jax.scipy.special.logsumexp` (`where` masks terms out).
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.logsumexp(np.array([1000.0, 1000.0]))
+    Array(1000.69314718, dtype=float64)
+    >>> special.logsumexp(np.array([0.0, 0.0]), b=np.array([1.0, -2.0]), return_sign=True)
+    (Array(0., dtype=float64), Array(-1., dtype=float64))
+    """
+    (a,) = _inexact(a)
+    if where is not None:
+        a = fnp.where(where, a, -np.inf)
+        if b is not None:
+            b = fnp.where(where, b, 0.0)
+    return _nn.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+
+
+def softmax(x, /, *, axis=None):
+    """exp(x) / sum(exp(x)) over `axis` (all axes by default, as SciPy), as `jax.scipy.special.softmax`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.softmax(np.array([[0.0, 0.0], [0.0, 0.0]]))
+    Array([[0.25, 0.25],
+           [0.25, 0.25]], dtype=float64)
+    """
+    return _nn.softmax(x, axis=axis)
+
+
+def log_softmax(x, /, *, axis=None):
+    """x - logsumexp(x) over `axis` (all axes by default), as `jax.scipy.special.log_softmax`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.log_softmax(np.array([0.0, 0.0]))
+    Array([-0.69314718, -0.69314718], dtype=float64)
+    """
+    return _nn.log_softmax(x, axis=axis)
+
+
+def boxcox(x, lmbda):
+    """The Box-Cox transform (x^l - 1) / l, log(x) at l = 0, as `jax.scipy.special.boxcox`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.boxcox(np.array([2.0, 2.0]), np.array([0.0, 2.0]))
+    Array([0.69314718, 1.5       ], dtype=float64)
+    """
+    x, lmbda = _inexact(x, lmbda)
+    zero = lmbda == 0
+    safe = _safe(zero, 1.0, lmbda)
+    log_x = fnp.log(x)
+    return fnp.where(zero, log_x, fnp.expm1(safe * log_x) / safe)
+
+
+def boxcox1p(x, lmbda):
+    """The Box-Cox transform of 1 + x, as `jax.scipy.special.boxcox1p`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.boxcox1p(np.array([1.0, 1.0]), np.array([0.0, 2.0]))
+    Array([0.69314718, 1.5       ], dtype=float64)
+    """
+    x, lmbda = _inexact(x, lmbda)
+    zero = lmbda == 0
+    safe = _safe(zero, 1.0, lmbda)
+    log1p_x = fnp.log1p(x)
+    return fnp.where(zero, log1p_x, fnp.expm1(safe * log1p_x) / safe)
+
+
+__all__ = [
+    "bernoulli",
+    "beta",
+    "betainc",
+    "betaln",
+    "boxcox",
+    "boxcox1p",
+    "comb",
+    "digamma",
+    "entr",
+    "erf",
+    "erfc",
+    "erfcx",
+    "erfinv",
+    "exp1",
+    "expi",
+    "expit",
+    "factorial",
+    "gamma",
+    "gammainc",
+    "gammaincc",
+    "gammaln",
+    "gammasgn",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
+    "kl_div",
+    "log_ndtr",
+    "log_softmax",
+    "loggamma",
+    "logit",
+    "logsumexp",
+    "multigammaln",
+    "ndtr",
+    "ndtri",
+    "poch",
+    "polygamma",
+    "rel_entr",
+    "softmax",
+    "xlog1py",
+    "xlogy",
+    "zeta",
+]
