@@ -15,6 +15,7 @@ import fnad
 import fnad.numpy as fnp
 from fnad import lax
 from fnad.core import Primitive, ShapedArray, all_primitives
+from fnad.ir import eval_closed
 from fnad.passes import lower_complex, prepare_for_compile, real_representation
 
 RNG = np.random.default_rng(14)
@@ -251,3 +252,109 @@ def test_derivative_conventions_match_jax(name, mode):
         a, e = np.asarray(a), np.asarray(e)
         assert a.dtype.kind == e.dtype.kind and (e.dtype != np.complex64 or a.dtype == e.dtype)
         np.testing.assert_allclose(a, e, rtol=1e-6 if e.dtype == np.complex64 else 1e-13, atol=1e-14)
+
+
+# ----------------------------------------------------------------------------------------------
+# Promotion (NumPy 2 / JAX: a Python complex scalar is weakly typed)
+
+
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+def test_promotion(mode):
+    run = (lambda f, *a: f(*a)) if mode == "eager" else (lambda f, *a: fnad.jit(f)(*a))
+    f32, f64, i32 = np.ones(2, np.float32), np.ones(2), np.ones(2, np.int32)
+    c64, c128 = np.ones(2, np.complex64), np.ones(2, np.complex128)
+    assert run(lambda x: x * 1j, f32).dtype == np.complex64
+    assert run(lambda x: x + 1j, f64).dtype == np.complex128
+    assert run(lambda x: x * 1j, i32).dtype == np.complex128
+    assert run(lambda x: x * 2.5, c64).dtype == np.complex64
+    assert run(lambda x: x * (2 + 1j), c64).dtype == np.complex64
+    assert run(lambda x, y: x + y, c64, f64).dtype == np.complex128
+    assert run(lambda x, y: x * y, c64, f32).dtype == np.complex64
+    assert run(lambda x, y: x * y, c64, c128).dtype == np.complex128
+    assert run(lambda x: fnp.abs(x), c64).dtype == np.float32
+    assert run(lambda x: fnp.real(x) + fnp.imag(x), c128).dtype == np.float64
+    assert run(lambda x: fnp.angle(x), c64).dtype == np.float32
+    assert run(lambda x: fnp.sqrt(x * 0 - 4), c64).dtype == np.complex64
+    np.testing.assert_allclose(run(lambda x: fnp.sqrt(x * 0 - 4), c64), [2j, 2j])
+
+
+def test_lax_level_typing():
+    staged = lambda f, *args: fnad.make_jaxpr(f)(*args)  # staging checks types (abstract_eval)
+    with pytest.raises(TypeError, match="real requires a complex array"):
+        staged(lax.real, np.ones(2))
+    with pytest.raises(TypeError, match="complex requires float operands"):
+        staged(lax.complex, np.ones(2, np.int32), np.ones(2, np.int32))
+    with pytest.raises(TypeError, match="same dtypes"):
+        staged(lax.add, np.ones(2, np.complex64), np.ones(2, np.complex128))
+    with pytest.raises(TypeError, match="floor does not accept dtype complex128"):
+        staged(lax.floor, np.ones(2, np.complex128))
+    assert lax.conj(np.ones(2, np.float32)).dtype == np.complex64  # as JAX's lax.conj
+    assert lax.complex(np.float32(1), np.float32(2)).dtype == np.complex64
+    assert lax.abs(np.ones(2, np.complex64)).dtype == np.float32
+    np.testing.assert_array_equal(lax.complex(np.array([np.inf]), np.array([1.0])), [complex(np.inf, 1.0)])
+
+
+# ----------------------------------------------------------------------------------------------
+# Values against NumPy, eagerly through the primitives (traced) and compiled
+
+
+UNARY = {
+    "negative": fnp.negative,
+    "conj": fnp.conj,
+    "sign": fnp.sign,
+    "exp": fnp.exp,
+    "exp2": fnp.exp2,
+    "log": fnp.log,
+    "log2": fnp.log2,
+    "log10": fnp.log10,
+    "expm1": fnp.expm1,
+    "sqrt": fnp.sqrt,
+    "square": fnp.square,
+    "reciprocal": fnp.reciprocal,
+    "sin": fnp.sin,
+    "cos": fnp.cos,
+    "tan": fnp.tan,
+    "sinh": fnp.sinh,
+    "cosh": fnp.cosh,
+    "tanh": fnp.tanh,
+    "abs": fnp.abs,
+    "angle": fnp.angle,
+    "real": fnp.real,
+    "imag": fnp.imag,
+    "isfinite": fnp.isfinite,
+    "isnan": fnp.isnan,
+    "isinf": fnp.isinf,
+    "iscomplex": fnp.iscomplex,
+    "round": lambda z: fnp.round(z * 10),
+    "cube": lambda z: z**3,
+    "inverse_cube": lambda z: z**-3,
+    "complex_power": lambda z: z ** (0.5 - 0.25j),
+    "sum_prod_mean_var": lambda z: (fnp.sum(z), fnp.prod(z[:5]), fnp.mean(z), fnp.var(z), fnp.std(z)),
+    "max_min": lambda z: (fnp.max(z), fnp.min(z)),
+    "cumsum_cumprod": lambda z: (fnp.cumsum(z), fnp.cumprod(z[:6])),
+    "comparisons": lambda z: (z == z[::-1], z != 1j, z < z[::-1], z >= z[::-1], fnp.maximum(z, z[::-1])),
+    "division": lambda z: (z / z[::-1], z / 3, 1 / z),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("name", UNARY)
+def test_values_match_numpy(name, dtype):
+    f = UNARY[name]
+    z = crandn(12, dtype=dtype) * 2
+    expected = f(z)  # NumPy itself (the eager path)
+    rtol = 4e-6 if dtype == np.complex64 else 1e-14
+    staged = eval_closed(fnad.make_jaxpr(f)(z), z)  # the traced path's primitives, run eagerly
+    for actual in (staged, fnad.tree_util.tree_leaves(fnad.jit(f)(z))):
+        for a, e in zip(actual, fnad.tree_util.tree_leaves(expected), strict=True):
+            a, e = np.asarray(a), np.asarray(e)
+            assert a.dtype == e.dtype, (a.dtype, e.dtype)
+            np.testing.assert_allclose(a, e, rtol=rtol, atol=rtol * 1e-3)
+
+
+def test_log1p_expm1_keep_accuracy_for_small_arguments():
+    # log1p(z) = z - z**2/2 + z**3/3 and expm1(z) = z + z**2/2 + z**3/6 to rounding for |z| <= 1e-6
+    # (NumPy's complex log1p loses digits there: it computes log(1 + z)).
+    z = np.array([1e-9 + 1e-10j, -1e-7 + 2e-8j, 3e-12 - 1e-12j])
+    np.testing.assert_allclose(fnad.jit(fnp.log1p)(z), z - z**2 / 2 + z**3 / 3, rtol=1e-15)
+    np.testing.assert_allclose(fnad.jit(fnp.expm1)(z), z + z**2 / 2 + z**3 / 6, rtol=1e-15)

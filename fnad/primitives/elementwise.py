@@ -878,7 +878,14 @@ def _copysign(magnitude, sign_of):
 def _cexp(a, b):
     e = exp(a)
     # exp(x + 0j) is real, also for x = +-inf (where inf * sin(0) would be nan)
-    return mul(e, cos(b)), select(eq(b, _c(b, 0)), b, mul(e, sin(b)))
+    re, im = mul(e, cos(b)), select(eq(b, _c(b, 0)), b, mul(e, sin(b)))
+    # C99's limits for an infinite real part and an infinite or nan imaginary part: exp(-inf + i y) = 0,
+    # exp(inf + i y) = inf + i nan
+    b_nonfinite = bitwise_not(is_finite(b))
+    to_zero = bitwise_and(eq(a, _c(a, -np.inf)), b_nonfinite)
+    to_inf = bitwise_and(eq(a, _c(a, np.inf)), b_nonfinite)
+    re = select(to_zero, zeros_like(re), select(to_inf, _bcast_like(_c(a, np.inf), re), re))
+    return re, select(to_zero, zeros_like(im), im)
 
 
 def _clog(a, b):
@@ -906,11 +913,22 @@ def _csqrt(a, b):
 
 
 def _csin(a, b):
-    return mul(sin(a), cosh(b)), mul(cos(a), sinh(b))
+    # sin(+-0 + iy) = +-0 + i sinh(y) exactly, also for y = +-inf (where 0 * cosh(y) would be nan)
+    a_zero = eq(a, _c(a, 0))
+    im = mul(cos(a), sinh(b))
+    # sin(x +- 0j) for x = +-inf or nan: nan +- 0j, as C99 (cos(x) * 0 would make it nan)
+    im = select(bitwise_and(eq(b, _c(b, 0)), bitwise_not(is_finite(a))), b, im)
+    return select(a_zero, a, mul(sin(a), cosh(b))), im
 
 
 def _ccos(a, b):
-    return mul(cos(a), cosh(b)), neg(mul(sin(a), sinh(b)))
+    # cos(+-0 + iy) = cosh(y) - i (+-0)(sign y), also for y = +-inf
+    a_zero = eq(a, _c(a, 0))
+    signed_zero = neg(mul(a, _copysign(ones_like(b), b)))
+    im = select(a_zero, signed_zero, neg(mul(sin(a), sinh(b))))
+    # cos(x +- 0j) for x = +-inf or nan: nan + 0j, as NumPy
+    im = select(bitwise_and(eq(b, _c(b, 0)), bitwise_not(is_finite(a))), zeros_like(im), im)
+    return mul(cos(a), cosh(b)), im
 
 
 def _ctanh(a, b):
@@ -923,7 +941,24 @@ def _ctanh(a, b):
     large = gt(abs(a), _c(a, 22 if get_aval(a).dtype == np.float64 else 9))
     sign_a = select(lt(a, _c(a, 0)), _bcast_like(_c(a, -1), a), _bcast_like(_c(a, 1), a))
     tiny = mul(mul(_c(b, 4), mul(sin(b), cos(b))), exp(mul(_c(a, -2), abs(a))))
-    return select(large, sign_a, div(mul(beta, mul(rho, s)), den)), select(large, tiny, div(t, den))
+    re = select(eq(a, _c(a, 0)), a, div(mul(beta, mul(rho, s)), den))  # tanh(+-0 + iy) = +-0 + i tan(y)
+    return select(large, sign_a, re), select(large, tiny, div(t, den))
+
+
+def _clog1p(a, b):
+    # log(1 + z); for small |z| the real part log|1 + z| = log1p(2a + a*a + b*b) / 2 keeps its accuracy
+    small = lt(max(abs(a), abs(b)), _c(a, 0.5))
+    near = mul(_c(a, 0.5), log1p(add(mul(a, add(a, _c(a, 2))), mul(b, b))))
+    one_plus = add(a, _c(a, 1))
+    re, _ = _clog(one_plus, b)
+    return select(small, near, re), atan2(b, one_plus)
+
+
+def _cexpm1(a, b):
+    # exp(z) - 1 = expm1(a) cos(b) - 2 sin(b/2)**2 + i exp(a) sin(b): no cancellation for small z
+    half_sin = sin(mul(b, _c(b, 0.5)))
+    re = sub(mul(expm1(a), cos(b)), mul(_c(b, 2), mul(half_sin, half_sin)))
+    return re, select(eq(b, _c(b, 0)), b, mul(exp(a), sin(b)))
 
 
 def _via_i(rule, turn):
@@ -1021,6 +1056,8 @@ _unary_parts = {
     sinh_p: _via_i(_csin, True),
     cosh_p: _via_i(_ccos, False),
     tan_p: _via_i(_ctanh, True),
+    log1p_p: _clog1p,
+    expm1_p: _cexpm1,
 }
 for _p, _rule in _unary_parts.items():
     _p.complex_parts = (lambda rule: lambda x: rule(*x))(_rule)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core import Primitive, ShapedArray, componentwise_parts, get_aval
 from ..transforms.jvp import defjvp, deflinear
-from .elementwise import convert_element_type, div, eq, mul, mul_parts
+from .elementwise import convert_element_type, div, eq, mul, mul_parts, select
 from .shape import broadcast_in_dim, full, reshape, transpose
 
 
@@ -210,3 +210,21 @@ def _prod_parts(x, axes):
 
 
 reduce_prod_p.complex_parts = _prod_parts
+
+
+def _extremum_parts(prim, compare):
+    """reduce_max/min of complex values in NumPy's (lexicographic) order: the extreme real part, then the
+    extreme imaginary part among the elements that have it (fnad.passes.lower_complex)."""
+
+    def rule(x, axes):
+        re, im = x
+        best_re = prim.bind(re, axes=axes)
+        ties = eq(re, _expand_back(best_re, get_aval(re).shape, axes))
+        worst = np.array(-np.inf if compare == "max" else np.inf, get_aval(im).dtype)
+        return best_re, prim.bind(select(ties, im, broadcast_in_dim(worst, get_aval(im).shape, ())), axes=axes)
+
+    return rule
+
+
+reduce_max_p.complex_parts = _extremum_parts(reduce_max_p, "max")
+reduce_min_p.complex_parts = _extremum_parts(reduce_min_p, "min")
