@@ -358,3 +358,155 @@ def test_log1p_expm1_keep_accuracy_for_small_arguments():
     z = np.array([1e-9 + 1e-10j, -1e-7 + 2e-8j, 3e-12 - 1e-12j])
     np.testing.assert_allclose(fnad.jit(fnp.log1p)(z), z - z**2 / 2 + z**3 / 3, rtol=1e-15)
     np.testing.assert_allclose(fnad.jit(fnp.expm1)(z), z + z**2 / 2 + z**3 / 6, rtol=1e-15)
+
+
+# ----------------------------------------------------------------------------------------------
+# Derivatives against central finite differences, along real and imaginary directions
+
+W = np.array([0.7 - 0.2j, -0.4 + 1.1j, 1.3 + 0.5j, -0.9 - 0.6j])
+Z4 = np.array([1.1 + 0.4j, -0.8 + 0.9j, 0.5 - 1.2j, 1.6 + 0.3j])  # away from branch cuts and zeros
+
+COMPLEX_FUNCTIONS = {  # C^4 -> C^k (or R^k), differentiable at Z4
+    "mul": lambda z: z * W + z * z,
+    "div": lambda z: z / (z[::-1] + 3) + 2 / z,
+    "exp": fnp.exp,
+    "exp2": fnp.exp2,
+    "expm1": fnp.expm1,
+    "log": fnp.log,
+    "log1p": fnp.log1p,
+    "log10": fnp.log10,
+    "sqrt": fnp.sqrt,
+    "rsqrt": lax.rsqrt,
+    "sin": fnp.sin,
+    "cos": fnp.cos,
+    "tan": fnp.tan,
+    "sinh": fnp.sinh,
+    "cosh": fnp.cosh,
+    "tanh": fnp.tanh,
+    "pow": lambda z: z ** (0.3 + 0.2j) + fnp.power(z, z[::-1]),
+    "integer_pow": lambda z: z**3 + z**-2 + fnp.square(z),
+    "abs": fnp.abs,
+    "real_imag_conj": lambda z: fnp.real(z) * 2 + fnp.imag(z) * 3j + fnp.conj(z) * W,
+    "angle": fnp.angle,
+    "complex_of_parts": lambda z: lax.complex(fnp.imag(z), fnp.real(z) ** 2),
+    "sum_prod": lambda z: fnp.stack([fnp.sum(z * W), fnp.prod(z)]),
+    "cumsum_cumprod": lambda z: fnp.cumsum(z) + fnp.cumprod(z),
+    "dot": lambda z: fnp.outer(z, W) @ z + fnp.vdot(z, W),
+    "select": lambda z: fnp.where(fnp.real(z) > 0, z * z, fnp.exp(z)),
+    "var": lambda z: fnp.var(z) + fnp.std(z * W),
+    "convert": lambda z: (fnp.real(z).astype(np.complex128) * W).astype(np.complex128),
+    "indexing": lambda z: fnp.asarray(z)[np.array([3, 0, 0])].at[1].add(z[2] * 1j),
+    "control_flow": lambda z: lax.fori_loop(0, 3, lambda i, c: c * z + 1j, z),
+}
+
+
+def _fd(f, z, t, h=1e-6):
+    with np.errstate(all="ignore"):
+        return (np.asarray(f(z + h * t)) - np.asarray(f(z - h * t))) / (2 * h)
+
+
+def _directions():
+    for k in range(4):
+        e = np.zeros(4, complex)
+        e[k] = 1
+        yield e
+        yield 1j * e
+
+
+@pytest.mark.parametrize("name", COMPLEX_FUNCTIONS)
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+def test_jvp_and_vjp_match_finite_differences(name, mode):
+    f = COMPLEX_FUNCTIONS[name]
+    g = f if mode == "eager" else fnad.jit(f)
+    for t in _directions():  # jvp along each real and imaginary direction
+        _, tangent = fnad.jvp(g, (Z4,), (t,))
+        np.testing.assert_allclose(tangent, _fd(f, Z4, t), rtol=1e-7, atol=1e-7)
+    # vjp is jvp's transpose for JAX's pairing <u, v> = Re(sum(u * v)) (linear, no conjugation)
+    out, f_vjp = fnad.vjp(g, Z4)
+    ct = crandn(*np.shape(out)) if np.iscomplexobj(out) else RNG.standard_normal(np.shape(out))
+    (ct_in,) = f_vjp(ct)
+    for t in _directions():
+        _, tangent = fnad.jvp(g, (Z4,), (t,))
+        np.testing.assert_allclose(np.real(np.sum(ct * tangent)), np.real(np.sum(ct_in * t)), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", COMPLEX_FUNCTIONS)
+def test_grad_of_real_loss_is_dx_minus_i_dy(name):
+    # JAX's convention for a real f of z = x + iy: grad f = df/dx - i df/dy
+    f = COMPLEX_FUNCTIONS[name]
+    complex_out = np.iscomplexobj(f(Z4))
+    loss = lambda z: fnp.sum(fnp.abs(f(z)) ** 2) if complex_out else fnp.sum(f(z) * f(z))
+    for g in (fnad.grad(loss), fnad.jit(fnad.grad(loss))):
+        grad = np.asarray(g(Z4))
+        e = np.eye(4)
+        expected = [_fd(loss, Z4, e[k]) - 1j * _fd(loss, Z4, 1j * e[k]) for k in range(4)]
+        np.testing.assert_allclose(grad, expected, rtol=1e-7, atol=1e-7)
+
+
+HOLOMORPHIC = {
+    "poly": lambda z: z**3 - 2 * z * z[::-1] + 1j,
+    "exp_log": lambda z: fnp.exp(z) * fnp.log(z),
+    "sqrt_over_trig": lambda z: fnp.sqrt(z) / (2 + fnp.sin(z) * fnp.cos(z)),
+    "tanh_pow": lambda z: fnp.tanh(z) + z ** (1.5 - 0.5j),
+    "matmul": lambda z: fnp.outer(z, z) @ fnp.exp(z),
+}
+
+
+@pytest.mark.parametrize("name", HOLOMORPHIC)
+def test_holomorphic_jacobians_match_complex_differences(name):
+    # For a holomorphic f, d f / d z_k = (f(z + h e_k) - f(z - h e_k)) / 2h = the same along i h e_k, over i
+    f = HOLOMORPHIC[name]
+    e = np.eye(4)
+    along_real = np.stack([_fd(f, Z4, e[k]) for k in range(4)], axis=-1)
+    along_imag = np.stack([_fd(f, Z4, 1j * e[k]) / 1j for k in range(4)], axis=-1)
+    np.testing.assert_allclose(along_real, along_imag, rtol=1e-7, atol=1e-7)  # Cauchy-Riemann: it is holomorphic
+    for jac in (fnad.jacfwd, fnad.jacrev):
+        np.testing.assert_allclose(jac(f, holomorphic=True)(Z4), along_real, rtol=1e-7, atol=1e-7)
+        np.testing.assert_allclose(fnad.jit(jac(f, holomorphic=True))(Z4), along_real, rtol=1e-7, atol=1e-7)
+    scalar = lambda z: fnp.sum(f(z) * W)
+    np.testing.assert_allclose(fnad.grad(scalar, holomorphic=True)(Z4), W @ along_real, rtol=1e-7, atol=1e-7)
+
+
+def test_holomorphic_second_derivatives_closed_form():
+    # d^2/dz^2 of z**3 exp(z) = (z**3 + 6 z**2 + 6 z) exp(z)
+    f = lambda z: z**3 * fnp.exp(z)
+    z = 0.4 - 0.9j
+    expected = (z**3 + 6 * z**2 + 6 * z) * np.exp(z)
+    d2 = fnad.grad(fnad.grad(f, holomorphic=True), holomorphic=True)(z)
+    np.testing.assert_allclose(d2, expected, rtol=1e-14)
+    h = fnad.hessian(lambda v: fnp.sum(f(v)), holomorphic=True)(np.array([z, 2 * z]))
+    np.testing.assert_allclose(np.diag(h), [expected, (8 * z**3 + 24 * z**2 + 12 * z) * np.exp(2 * z)], rtol=1e-14)
+
+
+def test_holomorphic_argument_errors_match_jax():
+    with pytest.raises(
+        TypeError, match="grad with holomorphic=True requires inputs with complex dtype, but got float64"
+    ):
+        fnad.grad(lambda x: x * 1j, holomorphic=True)(1.0)
+    with pytest.raises(TypeError, match="grad with holomorphic=True requires outputs with complex dtype"):
+        fnad.grad(lambda z: fnp.abs(z), holomorphic=True)(1j)
+    with pytest.raises(TypeError, match="grad requires real-valued outputs .* pass holomorphic=True"):
+        fnad.grad(lambda z: z * z)(1j)
+    with pytest.raises(TypeError, match="jacfwd requires real-valued inputs"):
+        fnad.jacfwd(lambda z: z)(Z4)
+    with pytest.raises(TypeError, match="jacrev requires real-valued outputs"):
+        fnad.jacrev(lambda z: z * 2)(Z4)
+    with pytest.raises(TypeError, match="jacrev with holomorphic=True requires inputs with complex dtype"):
+        fnad.jacrev(lambda z: z * 1j, holomorphic=True)(np.ones(2))
+    # allowed, as in JAX: jacfwd of a complex output of real inputs, jacrev of a real output of complex inputs
+    np.testing.assert_allclose(fnad.jacfwd(lambda x: x * (1 + 2j))(np.ones(2)), np.eye(2) * (1 + 2j))
+    np.testing.assert_allclose(fnad.jacrev(lambda z: fnp.real(z * 1j))(Z4[:2]), np.eye(2) * 1j)  # Re(iz) = -y
+
+
+# ----------------------------------------------------------------------------------------------
+# vmap against a loop
+
+
+@pytest.mark.parametrize("name", ["mul", "div", "exp", "log", "abs", "sum_prod", "dot", "control_flow", "indexing"])
+def test_vmap_matches_loop(name):
+    f = COMPLEX_FUNCTIONS[name]
+    zs = Z4 * np.array([[1.0], [0.8 + 0.1j], [1.2j]])
+    expected = np.stack([np.asarray(f(z)) for z in zs])
+    np.testing.assert_allclose(fnad.vmap(f)(zs), expected, rtol=1e-13)
+    np.testing.assert_allclose(fnad.jit(fnad.vmap(f))(zs), expected, rtol=1e-13)
+    np.testing.assert_allclose(fnad.vmap(f, in_axes=1, out_axes=-1)(zs.T), np.moveaxis(expected, 0, -1), rtol=1e-13)
