@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fnad
 import fnad.numpy as fnp
@@ -17,6 +19,7 @@ from fnad import lax
 from fnad.core import Primitive, ShapedArray, all_primitives
 from fnad.ir import eval_closed
 from fnad.passes import lower_complex, prepare_for_compile, real_representation
+from tests.test_primitives import TABLE, draw_case
 
 RNG = np.random.default_rng(14)
 
@@ -510,3 +513,122 @@ def test_vmap_matches_loop(name):
     np.testing.assert_allclose(fnad.vmap(f)(zs), expected, rtol=1e-13)
     np.testing.assert_allclose(fnad.jit(fnad.vmap(f))(zs), expected, rtol=1e-13)
     np.testing.assert_allclose(fnad.vmap(f, in_axes=1, out_axes=-1)(zs.T), np.moveaxis(expected, 0, -1), rtol=1e-13)
+
+
+# ----------------------------------------------------------------------------------------------
+# Accuracy under jit against NumPy (glibc's C99 complex functions), in units in the last place of
+# each part of the result. Points: a unit box, magnitudes over the whole exponent range, just above
+# and below the branch cut (the negative real axis, tiny imaginary parts of both signs), near the
+# unit circle (where log's real part cancels) and moderate arguments up to 40 (cosh/sinh growth).
+# Parts whose reference is 0 or not finite, or results within 1e3 of overflow or underflow, are
+# left to the special-value test below.
+
+ULP_BOUNDS = {"exp": 4, "log": 5, "sqrt": 4, "sin": 5, "cos": 5, "tanh": 8, "abs": 2, "angle": 2}
+ULP_BOUNDS_MORE = {  # also compiled on complex values (log1p and expm1: NumPy's own are not accurate near 0)
+    "tan": 8,
+    "sinh": 4,
+    "cosh": 4,
+    "arcsin": 6,
+    "arccos": 6,
+    "arctan": 7,
+    "arcsinh": 6,
+    "arccosh": 6,
+    "arctanh": 7,
+}
+
+
+def _regions(dtype, n=3000):
+    rng = np.random.default_rng(1)
+    top = np.log10(np.finfo(dtype).max) - 8
+    yield "box", rng.uniform(-3, 3, n) + 1j * rng.uniform(-3, 3, n)
+    yield "wide", 10.0 ** rng.uniform(-top, top, n) * np.exp(1j * rng.uniform(-np.pi, np.pi, n))
+    tiny = 10.0 ** rng.uniform(-top, -3, n) * rng.choice([-1, 1], n)
+    yield "branch_cut", -(10.0 ** rng.uniform(-5, 5, n)) + 1j * tiny
+    yield "unit_circle", np.exp(1j * rng.uniform(-np.pi, np.pi, n)) * (1 + rng.uniform(-1e-3, 1e-3, n))
+    yield "moderate", rng.uniform(-40, 40, n) + 1j * rng.uniform(-40, 40, n)
+
+
+def _ulp_errors(actual, expected):
+    real = np.finfo(expected.dtype).dtype
+    out = []
+    for part in (np.real, np.imag) if expected.dtype.kind == "c" else (np.real,):
+        e, a = part(expected), part(actual)
+        ok = np.isfinite(e) & (np.abs(e) > np.finfo(real).tiny * 1e3) & (np.abs(e) < np.finfo(real).max / 1e3)
+        out.append(np.abs(a[ok] - e[ok]) / np.spacing(np.abs(e[ok]).astype(real)))
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("name", [*ULP_BOUNDS, *ULP_BOUNDS_MORE])
+def test_accuracy_under_jit_in_ulps(name, dtype):
+    f = getattr(fnp, name)
+    compiled = fnad.jit(f)
+    for region, z in _regions(np.finfo(dtype).dtype):
+        z = z.astype(dtype)
+        with np.errstate(all="ignore"):
+            err = _ulp_errors(np.asarray(compiled(z)), f(z))
+        bound = {**ULP_BOUNDS, **ULP_BOUNDS_MORE}[name]
+        assert err.max() <= bound, f"{name} {dtype.__name__} {region}: {err.max()} ulp"
+
+
+SPECIAL = [0.0, -0.0, 1.5, -1.5, np.inf, -np.inf, np.nan]
+
+
+@pytest.mark.parametrize("name", ULP_BOUNDS)
+def test_special_values_match_numpy(name):
+    # Every combination of +-0, +-1.5, +-inf and nan in either part: a nan in the same results as
+    # NumPy, and otherwise the same value with the same signs (of zeros too); except exp(-inf - inf j),
+    # +0 + 0j here and -0 - 0j in NumPy (C99 leaves those signs unspecified).
+    f = getattr(fnp, name)
+    z = np.array([complex(a, b) for a in SPECIAL for b in SPECIAL])
+    with np.errstate(all="ignore"):
+        expected, actual = np.asarray(f(z)), np.asarray(fnad.jit(f)(z))
+    for zi, e, a in zip(z, expected, actual):
+        if name == "exp" and zi.real == -np.inf and zi.imag == -np.inf:
+            continue
+        e_nan, a_nan = np.isnan(e.real) or np.isnan(e.imag), np.isnan(a.real) or np.isnan(a.imag)
+        assert e_nan == a_nan, (name, zi, e, a)
+        if not e_nan:
+            np.testing.assert_allclose(a, e, rtol=4 * np.finfo(float).eps, err_msg=f"{name}({zi})")
+            assert np.signbit(np.real(a)) == np.signbit(np.real(e)), (name, zi, e, a)
+            assert np.signbit(np.imag(a)) == np.signbit(np.imag(e)), (name, zi, e, a)
+
+
+# ----------------------------------------------------------------------------------------------
+# Every primitive that accepts complex operands can be compiled on them
+
+
+# Primitives that take complex operands eagerly but have no complex_parts rule yet: jit refuses them on
+# complex values with a NotImplementedError naming them (docs/jax_differences.md).
+WITHOUT_COMPLEX_RULE = {
+    "scatter_mul": "the product of duplicate updates at one index has no real-parts form without a loop",
+    "scatter_min": "lexicographic order of scattered complex updates",
+    "scatter_max": "lexicographic order of scattered complex updates",
+    "cholesky": "complex LAPACK calls (complex_native) belong to the linalg work of issue 14",
+    "triangular_solve": "complex LAPACK calls (complex_native) belong to the linalg work of issue 14",
+}
+
+
+@pytest.mark.parametrize("op", TABLE, ids=repr)
+def test_every_primitive_taking_complex_operands_has_a_complex_rule(op):
+    # Each entry of tests/test_primitives.py's TABLE, with its float operands made complex: either staging
+    # refuses them (a real-only primitive), or lower_complex turns the IR into real equations, which
+    # needs a complex_parts rule (or complex_native) for every primitive in it, except those listed in
+    # WITHOUT_COMPLEX_RULE, for which it must raise a NotImplementedError naming the primitive.
+    @settings(max_examples=3, deadline=None, database=None)
+    @given(data=st.data())
+    def run(data):
+        args, params = draw_case(data, op)
+        args = [a.astype(np.complex128) * (1 - 0.5j) if a.dtype.kind == "f" else a for a in map(np.asarray, args)]
+        try:
+            closed = fnad.make_jaxpr(lambda *a: op.fun(*a, **params))(*args)
+        except (TypeError, ValueError):
+            return
+        if op.prim.name in WITHOUT_COMPLEX_RULE:
+            assert op.prim.complex_parts is None and not op.prim.complex_native, "remove it from WITHOUT_COMPLEX_RULE"
+            with pytest.raises(NotImplementedError, match=op.prim.name):
+                lower_complex(closed)
+        else:
+            lower_complex(closed)
+
+    run()
