@@ -76,6 +76,12 @@ def test_jit_boundary_views_and_dtypes(dtype):
     # a non-contiguous argument and a rank-0 one
     np.testing.assert_allclose(fnad.jit(lambda z: z * 2)(z[::2]), z[::2] * 2, rtol=1e-6)
     np.testing.assert_allclose(fnad.jit(lambda z: z * 2)(dtype(1 + 2j)), 2 + 4j)
+    # a Python complex scalar argument (weakly typed: the array's precision wins), donation, jit inside grad
+    np.testing.assert_allclose(fnad.jit(lambda z, c: z * c)(z, 1 + 1j), z * (1 + 1j), rtol=1e-6)
+    assert fnad.jit(lambda z, c: z * c)(z, 1 + 1j).dtype == dtype
+    np.testing.assert_allclose(fnad.jit(lambda z: z * 2, donate_argnums=0)(fnp.asarray(z.copy())), z * 2, rtol=1e-6)
+    loss = lambda z: fnp.abs(fnp.exp(z) * z).sum()
+    np.testing.assert_allclose(fnad.grad(fnad.jit(loss))(z), fnad.grad(loss)(z), rtol=1e-5)
     # real in, complex out and back
     x = np.arange(3.0)
     np.testing.assert_array_equal(fnad.jit(lambda x, y: lax.complex(x, y))(x, -x), x - 1j * x)

@@ -888,22 +888,24 @@ def _copysign(magnitude, sign_of):
 
 
 def _overflow_threshold(x):
-    return _c(x, 700.0 if get_aval(x).dtype == np.float64 else 85.0)
+    return 700.0 if get_aval(x).dtype == np.float64 else 85.0
 
 
 def _exp_times(x, s):
-    """exp(x) * s, finite also where exp(x) alone overflows (as (exp(x/2) * s) * exp(x/2))."""
-    half = exp(mul(x, _c(x, 0.5)))
-    return select(gt(x, _overflow_threshold(x)), mul(mul(half, s), half), mul(exp(x), s))
+    """exp(x) * s, finite also where exp(x) alone overflows: there exp(x - T) * s * exp(T), one exp
+    either way (x - T is exact)."""
+    t = _overflow_threshold(x)
+    big = gt(x, _c(x, t))
+    r = mul(exp(select(big, sub(x, _c(x, t)), x)), s)
+    return select(big, mul(r, _c(r, np.exp(t))), r)
 
 
 def _hyp_times(x, s, odd):
     """cosh(x) * s (sinh(x) * s if `odd`), finite also where cosh(x) alone overflows."""
-    half = exp(mul(abs(x), _c(x, 0.5)))
-    large = mul(mul(mul(half, _c(x, 0.5)), s), half)
+    large = _exp_times(abs(x), mul(s, _c(s, 0.5)))
     if odd:
         large = select(lt(x, _c(x, 0)), neg(large), large)
-    return select(gt(abs(x), _overflow_threshold(x)), large, mul(sinh(x) if odd else cosh(x), s))
+    return select(gt(abs(x), _c(x, _overflow_threshold(x))), large, mul(sinh(x) if odd else cosh(x), s))
 
 
 def _cexp(a, b):
