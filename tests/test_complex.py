@@ -70,7 +70,9 @@ def test_missing_rule_names_the_primitive():
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
 def test_jit_boundary_views_and_dtypes(dtype):
     z = crandn(5, dtype=dtype)
-    out = fnad.jit(lambda z: z * z + 1j)(z)
+    f = fnad.jit(lambda z: z * z + 1j)
+    out = f(z)
+    np.testing.assert_array_equal(f(z), out)  # again, through the signature's fast path
     assert out.dtype == dtype
     np.testing.assert_allclose(out, z * z + 1j, rtol=1e-6 if dtype == np.complex64 else 1e-15)
     # a non-contiguous argument and a rank-0 one
@@ -297,6 +299,8 @@ def test_lax_level_typing():
         staged(lax.add, np.ones(2, np.complex64), np.ones(2, np.complex128))
     with pytest.raises(TypeError, match="floor does not accept dtype complex128"):
         staged(lax.floor, np.ones(2, np.complex128))
+    with pytest.raises(TypeError, match="imag requires a complex array"):
+        lax.imag(np.ones(2))  # eagerly too
     assert lax.conj(np.ones(2, np.float32)).dtype == np.complex64  # as JAX's lax.conj
     assert lax.complex(np.float32(1), np.float32(2)).dtype == np.complex64
     assert lax.abs(np.ones(2, np.complex64)).dtype == np.float32

@@ -740,9 +740,20 @@ def _complex_impl(x, y):
     return out
 
 
-real_p = unary("real", np.real, kinds=None)
-imag_p = unary("imag", np.imag, kinds=None)
-conj_p = unary("conj", np.conj, kinds=None)
+def _complex_impl_of(name, fn):
+    """The NumPy implementation `fn`, refusing real input as staging does (as JAX's lax.real)."""
+    check = _complex_only(name)
+
+    def impl(x):
+        check(get_aval(x))
+        return fn(x)
+
+    return impl
+
+
+real_p = unary("real", _complex_impl_of("real", np.real), kinds=None)
+imag_p = unary("imag", _complex_impl_of("imag", np.imag), kinds=None)
+conj_p = unary("conj", _complex_impl_of("conj", np.conj), kinds=None)
 real_p.abstract_eval, imag_p.abstract_eval, conj_p.abstract_eval = map(_complex_only, ("real", "imag", "conj"))
 complex_p = nary("complex", _complex_impl)
 complex_p.abstract_eval = _complex_eval
