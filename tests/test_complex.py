@@ -410,6 +410,8 @@ COMPLEX_FUNCTIONS = {  # C^4 -> C^k (or R^k), differentiable at Z4
     "convert": lambda z: (fnp.real(z).astype(np.complex128) * W).astype(np.complex128),
     "indexing": lambda z: fnp.asarray(z)[np.array([3, 0, 0])].at[1].add(z[2] * 1j),
     "control_flow": lambda z: lax.fori_loop(0, 3, lambda i, c: c * z + 1j, z),
+    # reverse mode through a data-dependent trip count (fnad's checkpointed while_loop)
+    "while_loop": lambda z: lax.while_loop(lambda c: fnp.abs(c[0]) < 20.0, lambda c: c * (1.1 + 0.3j) + 0.1, z),
 }
 
 
