@@ -155,27 +155,30 @@ class _ComplexViews:
     def __init__(self, exe, closed):
         self.exe, self.ties = exe, exe.ties
         self.in_avals, self.out_avals = closed.in_avals, closed.out_avals
+        # per argument and result: None (real) or (complex dtype, its shape, the float pair's dtype and shape)
+        spec = lambda a: (a.dtype, a.shape, a.dtype.type(0).real.dtype, a.shape + (2,)) if a.dtype.kind == "c" else None
+        self._in_specs, self._out_specs = list(map(spec, self.in_avals)), list(map(spec, self.out_avals))
 
     def __getattr__(self, name):  # llvm_ir, asm, program: the compiled code's
         return getattr(self.exe, name)
 
     def __call__(self, *args):
-        ins = [_as_float_view(x, a) if a.dtype.kind == "c" else x for x, a in zip(args, self.in_avals)]
-        return [
-            o.reshape(-1).view(a.dtype).reshape(a.shape) if a.dtype.kind == "c" else o
-            for o, a in zip(self.exe(*ins), self.out_avals)
-        ]
+        ins = [x if s is None else _as_float_view(x, *s) for x, s in zip(args, self._in_specs)]
+        outs = self.exe(*ins)
+        return [o if s is None else _reshape(o.view(s[0]), s[1]) for o, s in zip(outs, self._out_specs)]
 
 
-def _as_float_view(x, aval):
-    x = np.asarray(x, dtype=aval.dtype)  # no copy for an array of its dtype
-    if not x.flags.c_contiguous:
-        x = np.ascontiguousarray(x)
-    if x.shape != aval.shape:
+_reshape = np.ndarray.reshape  # NumPy's own (fnad.Array's reshape is fnad.numpy's, slower)
+
+
+def _as_float_view(x, dtype, shape, real, pair):
+    if type(x) not in _ARRAY_TYPES or x.dtype != dtype or not x.flags.c_contiguous:
+        x = np.ascontiguousarray(np.asarray(x, dtype)).reshape(np.shape(x))  # (ascontiguousarray makes 0-d 1-d)
+    if x.shape != shape:
         raise ValueError(
-            f"compiled function: an input has shape {x.shape}, but the function was compiled for shape {aval.shape}"
+            f"compiled function: an input has shape {x.shape}, but the function was compiled for shape {shape}"
         )
-    return x.reshape(-1).view(x.real.dtype).reshape(x.shape + (2,))
+    return _reshape(_reshape(x, -1).view(real), pair)
 
 
 def _may_give_up(x, flat):

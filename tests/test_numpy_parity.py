@@ -289,8 +289,10 @@ for _n in ("bitwise_invert",):
     CASES[_n] = [case(I), case(B)]
 for _n in ("bitwise_left_shift", "bitwise_right_shift"):
     CASES[_n] = [case(I, SHIFT)]
+CPLX = np.array([1 + 2j, -0.5 - 0j, 3j, -2.5 + 1e-300j, -2.5 - 0j, np.inf + 1j, np.nan + 0j])
 for _n in ("real", "imag", "conj", "conjugate", "angle", "isreal", "iscomplex"):
-    CASES[_n] = [case(EDGE), case(I)]
+    CASES[_n] = [case(EDGE), case(I), case(CPLX), case(CPLX.astype(np.complex64))]
+CASES["sort_complex"] = [case(CPLX), case(X), case(I), case(X32), case(np.array([3, 1], np.int8))]
 for _n in ("nansum", "nanprod", "nanmax", "nanmin", "nanmean", "nanvar", "nanstd", "nanargmax", "nanargmin"):
     CASES[_n] = [case(NAN, axis=1), case(X), case(I, axis=0)]
 for _n in ("nanmedian", "nanquantile", "nanpercentile", "median", "quantile", "percentile"):
@@ -488,6 +490,7 @@ ULPS = {
         "logaddexp2",
         "logspace",
         "kaiser",
+        "angle",  # arctan2 of the parts, for complex input
     ]
 }
 # Sums, dot products and least squares in another order (NumPy's pairwise sums and BLAS against the

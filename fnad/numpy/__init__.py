@@ -415,6 +415,7 @@ from ._sorting import (
     partition,
     searchsorted,
     sort,
+    sort_complex,
 )
 from ._statistics import (
     bincount,
@@ -776,6 +777,7 @@ __all__ = [
     "sinh",
     "size",
     "sort",
+    "sort_complex",
     "spacing",
     "split",
     "sqrt",
