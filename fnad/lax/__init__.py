@@ -84,6 +84,7 @@ from ..primitives.elementwise import (
     tanh,
     zeros_like,
 )
+from ..primitives.fft import FftType, fft
 from ..primitives.indexing import (
     concatenate,
     dynamic_slice,
@@ -176,6 +177,7 @@ _attach_examples()
 
 __all__ = [
     "ConvDimensionNumbers",
+    "FftType",
     "abs",
     "acos",
     "acosh",
@@ -224,6 +226,7 @@ __all__ = [
     "exp2",
     "expand_dims",
     "expm1",
+    "fft",
     "floor",
     "fori_loop",
     "full",
