@@ -41,7 +41,7 @@ from fnad_compiler.llvm_ir import I32, I64, PTR, VOID, Loop, extern, i64
 
 __all__ = ["GROUPS_MAX", "KINDS", "MAX_RADIX", "emit_axis_transform", "factorize", "plan", "work_bytes"]
 
-MAX_RADIX = 31  # largest prime transformed by a butterfly pass; lengths with larger factors use Bluestein
+MAX_RADIX = 13  # largest prime transformed by a butterfly pass (unrolled: its code grows as the square); larger: Bluestein
 GROUPS_MAX = 8  # groups of rows run in parallel (each with its own work buffer)
 KINDS = ("c2c_f", "c2c_b", "r2c", "c2r")  # forward / backward complex, real to complex, complex to real
 _FLAGS = ("contract",)  # let LLVM fuse multiplies and adds (FMA); no reassociation
@@ -162,6 +162,7 @@ class _Emitter:
     def _function(self, name, args, ret=VOID, noalias=()):
         fn = ir.Function(self.module, ir.FunctionType(ret, args), name)
         fn.linkage = "internal"
+        fn.attributes.add("noinline")  # each compiled once: inlining copies large loop nests
         for k in noalias:
             fn.args[k].add_attribute("noalias")
         return fn, ir.IRBuilder(fn.append_basic_block("entry"))

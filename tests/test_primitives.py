@@ -963,6 +963,7 @@ TESTED_ELSEWHERE = {
     "lu": "test_linalg.py",
     "eigh": "test_linalg.py",
     "qr": "test_linalg.py",
+    "fft": "test_fft.py",
     "cond": "test_control_flow.py",
     "while": "test_control_flow.py",
     "while_lin": "test_control_flow.py",
