@@ -145,7 +145,33 @@ def vjp(fun, *primals, has_aux=False):
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
-def value_and_grad(fun, argnums=0, has_aux=False):
+def _check_holomorphic_input(name, holomorphic, x):
+    """JAX's input rule: holomorphic=True needs complex inputs; jacfwd without it needs real floats."""
+    dtype = get_aval(x).dtype
+    if holomorphic and dtype.kind != "c":
+        raise TypeError(f"{name} with holomorphic=True requires inputs with complex dtype, but got {dtype.name}.")
+    if name == "jacfwd" and not holomorphic and dtype.kind != "f":
+        raise TypeError(
+            f"jacfwd requires real-valued inputs (input dtype that is a sub-dtype of np.floating), but got "
+            f"{dtype.name}. For holomorphic differentiation, pass holomorphic=True. For differentiation of "
+            "non-holomorphic functions involving complex inputs or integer inputs, use fnad.jvp directly."
+        )
+
+
+def _check_holomorphic_output(name, holomorphic, x):
+    """JAX's output rule: holomorphic=True needs complex outputs; grad and jacrev without it real ones."""
+    dtype = get_aval(x).dtype
+    if holomorphic and dtype.kind != "c":
+        raise TypeError(f"{name} with holomorphic=True requires outputs with complex dtype, but got {dtype.name}.")
+    if not holomorphic and dtype.kind == "c" and name != "jacfwd":
+        raise TypeError(
+            f"{name} requires real-valued outputs (output dtype that is a sub-dtype of np.floating), but got "
+            f"{dtype.name}. For holomorphic differentiation, pass holomorphic=True. For differentiation of "
+            "non-holomorphic functions involving complex outputs, use fnad.vjp directly."
+        )
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Like `grad`, but the returned function gives `(fun(*args), gradient)` from one forward
     and one backward pass; with `has_aux=True`, `((value, aux), gradient)`.
 
@@ -166,6 +192,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             for leaf in tree_leaves(a):
                 if is_masked_array(leaf):
                     raise masked_array_error(leaf, f"grad: argument {i}")
+                _check_holomorphic_input("grad", holomorphic, leaf)
                 if not is_float_dtype(get_aval(leaf).dtype):
                     raise TypeError(
                         f"grad requires real-valued (floating-point) inputs, but argument {i} has dtype "
@@ -182,6 +209,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 "non-scalar outputs, or reduce the output (e.g. .sum())."
             )
         oaval = get_aval(leaves[0])
+        _check_holomorphic_output("grad", holomorphic, leaves[0])
         if not is_float_dtype(oaval.dtype):
             raise TypeError(
                 f"grad requires a real-valued (floating-point) output, but the function "
@@ -194,14 +222,18 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     return value_and_grad_fun
 
 
-def grad(fun, argnums=0, has_aux=False):
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """The gradient of a scalar-valued `fun` with respect to positional argument(s) `argnums`.
 
     Returns a function with `fun`'s signature. The gradient has the structure of the argument (a
     pytree: arrays, tuples, lists, dicts); a tuple `argnums` gives a tuple of gradients. With
     `has_aux=True`, `fun` returns `(scalar, aux)` and the result is `(gradient, aux)`.
-    The output must be a real scalar (shape ()) and the differentiated inputs floating point
+    The output must be a real scalar (shape ()) and the differentiated inputs floating point or complex
     (pass `3.0`, not `3`); otherwise a TypeError says so. Results are NumPy arrays.
+    Complex inputs follow JAX's convention: for a real-valued f of z = x + iy the result is
+    df/dx - i df/dy, the conjugate of the steepest-ascent direction (so `grad(lambda z: abs(z)**2)(z)`
+    is 2 conj(z)). With `holomorphic=True` the inputs and the output must be complex and the result is
+    the complex derivative f'(z).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnad.grad(lambda x: x ** 3)(2.0)
@@ -212,8 +244,12 @@ def grad(fun, argnums=0, has_aux=False):
     {'b': Array([1., 2.], dtype=float64), 'w': Array([3., 4.], dtype=float64)}
     >>> fnad.grad(fnad.grad(fnp.sin))(0.0)           # derivatives compose
     Array(-0., dtype=float64)
+    >>> fnad.grad(lambda z: fnp.abs(z) ** 2)(3.0 + 4j)
+    Array(6.-8.j, dtype=complex128)
+    >>> fnad.grad(lambda z: z**2, holomorphic=True)(3.0 + 4j)
+    Array(6.+8.j, dtype=complex128)
     """
-    vg = value_and_grad(fun, argnums, has_aux)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
@@ -334,10 +370,12 @@ def _zeros(aval):
     return np.zeros(aval.shape, aval.dtype)
 
 
-def jacfwd(fun, argnums=0, has_aux=False):
+def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian of `fun` with respect to `argnums` by forward mode (a vmap of jvp over the input
     basis): entry `[i..., j...]` is d out[i...] / d in[j...], shape `out.shape + in.shape`.
     Efficient when inputs are smaller than outputs; `jacrev` computes the same matrix.
+    Inputs must be real floats; with `holomorphic=True` inputs and outputs must be complex and the
+    entries are complex derivatives (as JAX).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> f = lambda x: fnp.stack([x[0] * x[1], fnp.sin(x[0])])
@@ -350,6 +388,8 @@ def jacfwd(fun, argnums=0, has_aux=False):
         nums = argnums_tuple(argnums, len(args), "jacfwd")
         f, dyn = partial_args(fun, args, kwargs, nums)
         p_flat, in_tree = tree_flatten(dyn)
+        for p in p_flat:
+            _check_holomorphic_input("jacfwd", holomorphic, p)
         avals = [get_aval(p).update(weak_type=False) for p in p_flat]
         per_input, aux = [], None
         for i, a in enumerate(avals):
@@ -366,6 +406,8 @@ def jacfwd(fun, argnums=0, has_aux=False):
             per_input.append(tree_map(lambda o, a=a: fnp.reshape(o, get_aval(o).shape[:-1] + a.shape), res))
         if not per_input:
             raise ValueError("jacfwd: no inputs to differentiate with respect to")
+        for leaf in tree_leaves(per_input[0]):
+            _check_holomorphic_output("jacfwd", holomorphic, leaf)
         out_tree = tree_structure(per_input[0])
         leaves = [tree_leaves(t) for t in per_input]
         jac = tree_unflatten(
@@ -380,9 +422,11 @@ def jacfwd(fun, argnums=0, has_aux=False):
     return jac_fun
 
 
-def jacrev(fun, argnums=0, has_aux=False):
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian of `fun` with respect to `argnums` by reverse mode (a vmap of vjp over the output
     basis), shape `out.shape + in.shape`. Efficient when outputs are smaller than inputs.
+    Outputs must be real (complex inputs then get JAX's conjugate convention, as in `grad`); with
+    `holomorphic=True` inputs and outputs must be complex and the entries are complex derivatives.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> f = lambda x: fnp.stack([x[0] * x[1], fnp.sin(x[0])])
@@ -394,8 +438,12 @@ def jacrev(fun, argnums=0, has_aux=False):
     def jac_fun(*args, **kwargs):
         nums = argnums_tuple(argnums, len(args), "jacrev")
         f, dyn = partial_args(fun, args, kwargs, nums)
+        for p in tree_leaves(dyn):
+            _check_holomorphic_input("jacrev", holomorphic, p)
         out, vjp_fn, aux = _vjp(f, dyn, has_aux)
         o_flat, out_tree = tree_flatten(out)
+        for o in o_flat:
+            _check_holomorphic_output("jacrev", holomorphic, o)
         avals = [get_aval(o).update(weak_type=False) for o in o_flat]
         rows = []
         for i, a in enumerate(avals):
@@ -413,7 +461,7 @@ def jacrev(fun, argnums=0, has_aux=False):
     return jac_fun
 
 
-def hessian(fun, argnums=0):
+def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
     """The matrix of second derivatives of a scalar `fun`, computed as `jacfwd(jacrev(fun))`
     (forward over reverse); shape `in.shape + in.shape`.
 
@@ -422,7 +470,7 @@ def hessian(fun, argnums=0):
     Array([[4., 2.],
            [2., 0.]], dtype=float64)
     """
-    return jacfwd(jacrev(fun, argnums), argnums)
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
 
 
 jacobian = jacrev  # JAX's name for the reverse-mode Jacobian

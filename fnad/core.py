@@ -179,6 +179,10 @@ class Primitive:
     effectful = False  # it has side effects: dead-code elimination and CSE keep its equations
     inline_param = None  # the param holding its body (a ClosedJaxpr), spliced in before compiling
     decompose = None  # decompose(*in_avals, **params) -> ClosedJaxpr jit compiles in its place, or None (fnad.passes)
+    complex_parts = None  # complex_parts(*args, **params): how jit computes it on complex operands (fnad.passes
+    # lower_complex): each complex operand comes as a (re, im) pair of real arrays, each complex result goes back as one
+    complex_native = False  # it works on complex memory itself (fft, complex LAPACK): under jit it keeps its
+    # equation, its complex S operands and results typed as float S+(2,), the interleaved (re, im) bytes
     runs_in_python = False  # its impl must run in Python (shard_map: MPI through mpi4py): jit runs an IR holding it
     # op by op instead of compiling it
     axis_names = None  # axis_names(params) -> the named axes it communicates over (collectives): bind sends it to
@@ -214,6 +218,29 @@ class Primitive:
 
 
 _ALL_PRIMITIVES: list[Primitive] = []
+
+
+def componentwise_parts(prim):
+    """A `complex_parts` rule for a primitive that acts on real and imaginary parts alike (it moves or
+    sums data: reshape, slice, gather, select, reduce_sum, ...): `prim` applied to the real parts, and
+    again to the imaginary parts; real operands (indices, predicates) go to both."""
+
+    def rule(*args, **params):
+        re = prim.bind(*[a[0] if type(a) is tuple else a for a in args], **params)
+        im = prim.bind(*[a[1] if type(a) is tuple else a for a in args], **params)
+        return list(zip(re, im)) if prim.multiple_results else (re, im)
+
+    return rule
+
+
+def real_dtype(dtype):
+    """The real dtype of a complex dtype's parts (float32 for complex64); a real dtype itself."""
+    dtype = np.dtype(dtype)
+    return np.dtype(f"f{dtype.itemsize // 2}") if dtype.kind == "c" else dtype
+
+
+def is_complex_dtype(dtype):
+    return np.dtype(dtype).kind == "c"
 
 
 def _axis_trace(names, top):

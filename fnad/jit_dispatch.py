@@ -138,8 +138,44 @@ def _compiler():
 
 def _compile(closed, donated=()):
     with timing.phase("passes"):
-        closed = prepare_for_compile(closed)
-    return _compiler().compile_jaxpr(closed, donated=dict(donated))
+        prepared = prepare_for_compile(closed)
+    exe = _compiler().compile_jaxpr(prepared, donated=dict(donated))
+    avals = [*closed.in_avals, *closed.out_avals]
+    return _ComplexViews(exe, closed) if any(a.dtype.kind == "c" for a in avals) else exe
+
+
+class _ComplexViews:
+    """An executable with complex arguments or results (compiled on their real representation, float
+    S+(2,): `fnad.passes.lower_complex`): complex arguments go in as float views of their memory and
+    results come out as complex views of the float arrays computed, without copies. The native entry
+    takes real arrays only, so calls of these signatures run through this Python wrapper."""
+
+    has_entry = False
+
+    def __init__(self, exe, closed):
+        self.exe, self.ties = exe, exe.ties
+        self.in_avals, self.out_avals = closed.in_avals, closed.out_avals
+
+    def __getattr__(self, name):  # llvm_ir, asm, program: the compiled code's
+        return getattr(self.exe, name)
+
+    def __call__(self, *args):
+        ins = [_as_float_view(x, a) if a.dtype.kind == "c" else x for x, a in zip(args, self.in_avals)]
+        return [
+            o.reshape(-1).view(a.dtype).reshape(a.shape) if a.dtype.kind == "c" else o
+            for o, a in zip(self.exe(*ins), self.out_avals)
+        ]
+
+
+def _as_float_view(x, aval):
+    x = np.asarray(x, dtype=aval.dtype)  # no copy for an array of its dtype
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    if x.shape != aval.shape:
+        raise ValueError(
+            f"compiled function: an input has shape {x.shape}, but the function was compiled for shape {aval.shape}"
+        )
+    return x.reshape(-1).view(x.real.dtype).reshape(x.shape + (2,))
 
 
 def _may_give_up(x, flat):

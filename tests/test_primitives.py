@@ -638,6 +638,29 @@ TABLE = [
     Op(ew.min_p, lax.min, lambda x, y: np.where(x < y, x, y), F2, each(floats(), floats()), distinct),
     Op(ew.max_p, lax.max, np.maximum, F2, each(ints(), ints()), order=0, tag="int"),
     Op(ew.atan2_p, lax.atan2, np.arctan2, F2, each(NONZERO, floats())),
+    # complex numbers, through real functions of real arguments (tests/test_complex.py tests them on their own)
+    Op(ew.complex_p, lambda x, y: lax.abs(lax.complex(x, y)), np.hypot, F2, each(NONZERO, NONZERO)),
+    Op(
+        ew.real_p,
+        lambda x, y: lax.real(lax.exp(lax.complex(x, y))),
+        lambda x, y: np.exp(x) * np.cos(y),
+        F2,
+        each(floats(), floats()),
+    ),
+    Op(
+        ew.imag_p,
+        lambda x, y: lax.imag(lax.exp(lax.complex(x, y))),
+        lambda x, y: np.exp(x) * np.sin(y),
+        F2,
+        each(floats(), floats()),
+    ),
+    Op(
+        ew.conj_p,
+        lambda x, y: lax.imag(lax.conj(lax.complex(x, y)) * lax.complex(y, x)),
+        lambda x, y: x * x - y * y,
+        F2,
+        each(floats(), floats()),
+    ),
     Op(ew.nextafter_p, lax.nextafter, np.nextafter, F2, each(floats(), floats()), order=0),
     Op(ew.and_p, lax.bitwise_and, lambda x, y: x & y, F2, each(ints(), ints()), order=0),
     Op(ew.or_p, lax.bitwise_or, lambda x, y: x | y, F2, each(bools, bools), order=0),
@@ -680,7 +703,7 @@ TABLE = [
         lambda dtype, shape, dimension: lax.iota(dtype, shape, dimension),
         lambda dtype, shape, dimension: np.indices(shape, dtype)[dimension],
         iota_spec(),
-        each(),
+        each(floats(), floats()),
         order=0,
         vmap=False,
     ),  # no operands: nothing to differentiate or batch
@@ -1003,6 +1026,10 @@ NOT_COMPILED = {
         ["psum", "pmax", "pmin", "all_gather", "psum_scatter", "all_to_all", "ppermute", "axis_index"], _COLLECTIVE
     ),
     "shard_map": "it runs in Python (runs_in_python): its collectives call MPI through mpi4py",
+    **dict.fromkeys(
+        ["real", "imag", "conj", "complex"],
+        "fnad.passes.lower_complex turns it into real equations (its complex_parts rule) before compiling",
+    ),
 }
 
 

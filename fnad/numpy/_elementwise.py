@@ -793,45 +793,46 @@ def isneginf(x):
     return equal(x, -np.inf) if get_aval(_asarray_traced(x)).dtype.kind in "fc" else not_equal(x, x)
 
 
-def _real_only(name, x):
-    x = _asarray_traced(x)
-    if get_aval(x).dtype.kind == "c":
-        raise NotImplementedError(f"{name}: complex arrays are not supported on traced values (issue 14)")
-    return x
+def _is_complex(x):
+    return get_aval(x).dtype.kind == "c"
 
 
 @numpy_when_eager(np.real)
 def real(val):
-    """The real part (the array itself for real input; complex arrays only eagerly, issue 14).
+    """The real part (the array itself for real input).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
-    >>> fnp.real(np.array([1.5, -2.0]))
+    >>> fnp.real(np.array([1.5 + 2j, -2.0]))
     Array([ 1.5, -2. ], dtype=float64)
+    >>> fnad.grad(lambda z: fnp.real(z * z))(1.0 + 2j)    # JAX's convention: df/dx - i df/dy
+    Array(2.+4.j, dtype=complex128)
     """
-    return _real_only("real", val)
+    x = _asarray_traced(val)
+    return ew.real(x) if _is_complex(x) else x
 
 
 @numpy_when_eager(np.imag)
 def imag(val):
-    """The imaginary part (zeros for real input; complex arrays only eagerly, issue 14).
+    """The imaginary part (zeros for real input).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
-    >>> fnp.imag(np.array([1.5, -2.0]))
-    Array([0., 0.], dtype=float64)
+    >>> fnp.imag(np.array([1.5 + 2j, -2.0]))
+    Array([2., 0.], dtype=float64)
     """
-    x = _real_only("imag", val)
-    return full(get_aval(x).shape, 0, get_aval(x).dtype)
+    x = _asarray_traced(val)
+    return ew.imag(x) if _is_complex(x) else full(get_aval(x).shape, 0, get_aval(x).dtype)
 
 
 @numpy_when_eager(np.conjugate)
 def conjugate(x):
-    """The complex conjugate (also `conj`): the array itself for real input (complex only eagerly, issue 14).
+    """The complex conjugate (also `conj`); real input is returned as it is.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
-    >>> fnp.conj(np.array([1.5, -2.0]))
-    Array([ 1.5, -2. ], dtype=float64)
+    >>> fnp.conj(np.array([1.5 + 2j, -2.0]))
+    Array([ 1.5-2.j, -2. -0.j], dtype=complex128)
     """
-    return _real_only("conjugate", x)
+    x = _asarray_traced(x)
+    return ew.conj(x) if _is_complex(x) else x
 
 
 conj = conjugate
@@ -839,15 +840,22 @@ conj = conjugate
 
 @numpy_when_eager(lambda z, deg=False: np.angle(z, deg))
 def angle(z, deg=False):
-    """The argument of z: for real input 0 for z >= +0 and pi for z < 0 or -0.0 (in degrees with deg=True).
+    """The argument of z, arctan2(imag(z), real(z)) (in degrees with deg=True); for real input 0 for
+    z >= +0 and pi for z < 0 or -0.0.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.angle(np.array([2.0, -1.0]), deg=True)
     Array([  0., 180.], dtype=float64)
+    >>> fnp.angle(np.array([1j, -1 - 1e-300j]))
+    Array([ 1.57079633, -3.14159265], dtype=float64)
     """
-    z = _float(_real_only("angle", z))
-    dt = get_aval(z).dtype
-    a = where(isnan(z), z, where(signbit(z), np.array(np.pi, dt), np.array(0, dt)))  # arctan2(+0, z)
+    z = _asarray_traced(z)
+    if _is_complex(z):
+        a = ew.angle(z)
+    else:
+        z = _float(z)
+        dt = get_aval(z).dtype
+        a = where(isnan(z), z, where(signbit(z), np.array(np.pi, dt), np.array(0, dt)))  # arctan2(+0, z)
     return rad2deg(a) if deg else a
 
 
@@ -856,10 +864,11 @@ def isreal(x):
     """Elementwise test for a zero imaginary part (all true for real input).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
-    >>> fnp.isreal(np.array([1.0, 2.0]))
-    Array([ True,  True], dtype=bool)
+    >>> fnp.isreal(np.array([1.0 + 0j, 2.0 + 1j]))
+    Array([ True, False], dtype=bool)
     """
-    return full(get_aval(_real_only("isreal", x)).shape, True, np.bool_)
+    x = _asarray_traced(x)
+    return equal(ew.imag(x), 0) if _is_complex(x) else full(get_aval(x).shape, True, np.bool_)
 
 
 @numpy_when_eager(np.iscomplex)
@@ -867,8 +876,8 @@ def iscomplex(x):
     """Elementwise test for a nonzero imaginary part (all false for real input).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
-    >>> fnp.iscomplex(np.array([1.0, 2.0]))
-    Array([False, False], dtype=bool)
+    >>> fnp.iscomplex(np.array([1.0 + 0j, 2.0 + 1j]))
+    Array([False,  True], dtype=bool)
     """
     return logical_not(isreal(x))
 

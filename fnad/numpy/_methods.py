@@ -18,11 +18,13 @@ from ._elementwise import (
     bitwise_or,
     bitwise_xor,
     clip,
+    conjugate,
     divide,
     equal,
     floor_divide,
     greater,
     greater_equal,
+    imag,
     invert,
     left_shift,
     less,
@@ -33,6 +35,7 @@ from ._elementwise import (
     not_equal,
     positive,
     power,
+    real,
     right_shift,
     round,
     subtract,
@@ -165,6 +168,8 @@ def install_methods():
         "take": take,
         "repeat": repeat,
         "nonzero": nonzero,
+        "conj": conjugate,
+        "conjugate": conjugate,
     }
 
     def reshape_method(self, *shape, order="C"):
@@ -184,7 +189,8 @@ def install_methods():
 
     Tracer.T = property(lambda self: transpose(self))
     Tracer.mT = property(lambda self: swapaxes(self, -1, -2))
-    Tracer.real = property(lambda self: self)
+    Tracer.real = property(real)
+    Tracer.imag = property(imag)
     Tracer.__getitem__ = _getitem
     Array.__getitem__ = array_getitem
     Tracer.at = Array.at = property(lambda self: _IndexUpdateHelper(self))

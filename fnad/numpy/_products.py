@@ -17,7 +17,7 @@ from ..primitives.dot import dot_general
 from ..primitives.reductions import reduce_sum
 from ._core import asarray_traced, broadcast_arrays, convert, normalize_axis, numpy_when_eager, promoted, result_type
 from ._core import shape_of as _shape
-from ._elementwise import multiply, subtract
+from ._elementwise import conjugate, multiply, subtract
 from ._joining import stack
 from ._shapes import moveaxis, ndim, ravel, reshape
 
@@ -99,13 +99,14 @@ def dot(a, b):
 
 
 def vdot(a, b):
-    """The dot product of the flattened operands (real arrays; no complex conjugation).
+    """The dot product of the flattened operands, the first one complex-conjugated (as numpy.vdot).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.vdot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.ones((2, 2)))
     Array(10., dtype=float64)
     """
-    return dot(ravel(a), ravel(b))
+    a = asarray_traced(a)
+    return dot(ravel(conjugate(a) if get_aval(a).dtype.kind == "c" else a), ravel(b))
 
 
 def inner(a, b):

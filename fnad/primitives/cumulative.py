@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Primitive, get_aval
+from ..core import Primitive, componentwise_parts, get_aval
 from ..transforms.jvp import defjvp, deflinear
-from .elementwise import add, eq, mul, scalar_like, select, zeros_like
+from .elementwise import add, eq, mul, mul_parts, scalar_like, select, zeros_like
 from .indexing import pad, slice_in_dim, take_along_axis
 from .shape import full, iota
 
@@ -125,3 +125,19 @@ def cummax(x, axis=0, reverse=False):
 
 def cummin(x, axis=0, reverse=False):
     return _scan(cummin_p, x, axis, reverse)
+
+
+cumsum_p.complex_parts = componentwise_parts(cumsum_p)  # sums the parts alike (fnad.passes.lower_complex)
+
+
+def _cumprod_parts(x, axis, reverse):
+    """A complex cumulative product in log2 n steps (Hillis and Steele's scan; fnad.passes.lower_complex):
+    each step multiplies by the running products `k` places back, 1 + 0j shifted in."""
+    n, k = get_aval(x[0]).shape[axis], 1
+    while k < n:
+        x = mul_parts(x, (_shifted(x[0], axis, k, 1, reverse), _shifted(x[1], axis, k, 0, reverse)))
+        k *= 2
+    return x
+
+
+cumprod_p.complex_parts = _cumprod_parts

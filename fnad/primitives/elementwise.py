@@ -11,7 +11,16 @@ import builtins
 import numpy as np
 
 from ..ad_util import Zero, add_any, add_any_p, broadcast_in_dim, full, tangent_aval  # noqa: F401 (add_any re-exported)
-from ..core import Primitive, ShapedArray, ShapeError, get_aval, is_float_dtype
+from ..core import (
+    Primitive,
+    ShapedArray,
+    ShapeError,
+    componentwise_parts,
+    get_aval,
+    is_complex_dtype,
+    is_float_dtype,
+    real_dtype,
+)
 from ..ir import Literal
 from ..transforms.batching import move_bdim
 from ..transforms.jvp import defjvp, deflinear
@@ -105,7 +114,9 @@ def unbroadcast(aval, ct):
 
 
 _FLOAT = (np.inexact,)
+_REAL = (np.floating,)  # NumPy and JAX define these on real numbers only
 _NUM = (np.number,)
+_REAL_NUM = (np.integer, np.floating)
 _INT_BOOL = (np.integer, np.bool_)
 
 
@@ -130,14 +141,23 @@ def scalar_like(x, value):
     return np.array(value, dtype=get_aval(x).dtype)
 
 
+def _takes_dtype_of(x, y):
+    """Whether the Python scalar x takes y's dtype in a lax-level binary function (a complex scalar only a
+    complex one's, as in JAX)."""
+    t = type(x)
+    if t not in (int, float, bool, builtins.complex) or get_aval(x).dtype == get_aval(y).dtype:
+        return False
+    return t is not builtins.complex or is_complex_dtype(get_aval(y).dtype)
+
+
 def _bind2(prim):
     """lax-level binary function: Python scalars take the other operand's dtype (and stay Python
     scalars, so weakly typed, when they already have it)."""
 
     def f(x, y):
-        if type(x) in (int, float, bool) and get_aval(x).dtype != get_aval(y).dtype:
+        if _takes_dtype_of(x, y):
             x = scalar_like(y, x)
-        elif type(y) in (int, float, bool) and get_aval(y).dtype != get_aval(x).dtype:
+        elif _takes_dtype_of(y, x):
             y = scalar_like(x, y)
         return prim.bind(x, y)
 
@@ -157,14 +177,14 @@ add_p = nary("add", np.add, kinds=(np.number, np.bool_))
 sub_p = nary("sub", np.subtract)
 mul_p = nary("mul", np.multiply, kinds=(np.number, np.bool_))
 div_p = nary("div", lambda x, y: _div_impl(x, y))
-rem_p = nary("rem", np.fmod)
+rem_p = nary("rem", np.fmod, kinds=_REAL_NUM)
 # On integers pow wraps as NumPy's; a negative exponent raises eagerly (NumPy) and gives the
 # truncated 1 / x**|y| in compiled code, which cannot raise (1 for x == 1, +-1 for x == -1, else 0).
 pow_p = nary("pow", np.power, kinds=_NUM)
 max_p = nary("max", np.maximum, kinds=(np.number, np.bool_))
 min_p = nary("min", np.minimum, kinds=(np.number, np.bool_))
-atan2_p = nary("atan2", np.arctan2, kinds=_FLOAT)
-nextafter_p = nary("nextafter", np.nextafter, kinds=_FLOAT)
+atan2_p = nary("atan2", np.arctan2, kinds=_REAL)
+nextafter_p = nary("nextafter", np.nextafter, kinds=_REAL)
 and_p = nary("and", np.bitwise_and, kinds=_INT_BOOL)
 or_p = nary("or", np.bitwise_or, kinds=_INT_BOOL)
 xor_p = nary("xor", np.bitwise_xor, kinds=_INT_BOOL)
@@ -288,10 +308,13 @@ def _bcast_like(g, ans):
 
 neg_p = unary("neg", np.negative, kinds=_NUM)
 sign_p = unary("sign", np.sign, kinds=_NUM)
-floor_p = unary("floor", np.floor)
-ceil_p = unary("ceil", np.ceil)
-round_p = unary("round", np.round)  # half to even, as NumPy
+floor_p = unary("floor", np.floor, kinds=_REAL)
+ceil_p = unary("ceil", np.ceil, kinds=_REAL)
+round_p = unary("round", np.round, kinds=_REAL)  # half to even, as NumPy
 abs_p = unary("abs", np.abs, kinds=_NUM)
+abs_p.abstract_eval = lambda a, _eval=abs_p.abstract_eval: _eval(a).update(
+    dtype=real_dtype(a.dtype)
+)  # |complex| is real
 exp_p = unary("exp", np.exp)
 exp2_p = unary("exp2", np.exp2)
 log_p = unary("log", np.log)
@@ -299,7 +322,7 @@ log1p_p = unary("log1p", np.log1p)
 expm1_p = unary("expm1", np.expm1)
 sqrt_p = unary("sqrt", np.sqrt)
 rsqrt_p = unary("rsqrt", lambda x: 1 / np.sqrt(x))
-cbrt_p = unary("cbrt", np.cbrt)
+cbrt_p = unary("cbrt", np.cbrt, kinds=_REAL)
 sin_p = unary("sin", np.sin)
 cos_p = unary("cos", np.cos)
 tan_p = unary("tan", np.tan)
@@ -312,9 +335,9 @@ tanh_p = unary("tanh", np.tanh)
 asinh_p = unary("asinh", np.arcsinh)
 acosh_p = unary("acosh", np.arccosh)
 atanh_p = unary("atanh", np.arctanh)
-logistic_p = unary("logistic", lambda x: _logistic_impl(x))
-erf_p = unary("erf", lambda x: _erf_impl(x))
-erf_inv_p = unary("erf_inv", lambda x: _erf_inv_impl(x))
+logistic_p = unary("logistic", lambda x: _logistic_impl(x), kinds=_REAL)
+erf_p = unary("erf", lambda x: _erf_impl(x), kinds=_REAL)
+erf_inv_p = unary("erf_inv", lambda x: _erf_inv_impl(x), kinds=_REAL)
 not_p = unary("not", lambda x: np.logical_not(x) if np.asarray(x).dtype == bool else np.invert(x), kinds=_INT_BOOL)
 is_finite_p = unary("is_finite", np.isfinite, out_dtype=np.dtype(bool))
 is_nan_p = unary("is_nan", np.isnan, out_dtype=np.dtype(bool))
@@ -435,7 +458,7 @@ def _bind1(prim):
 deflinear(neg_p, lambda ct, x: [neg(ct)])
 for _p in (sign_p, floor_p, ceil_p, round_p, not_p, is_finite_p, is_nan_p):
     defjvp(_p)
-defjvp(abs_p, lambda g, ans, x: select(ge(x, scalar_like(x, 0)), g, neg(g)))  # d|x|/dx = 1 at 0, as JAX
+defjvp(abs_p, lambda g, ans, x: _abs_jvp(g, ans, x))
 defjvp(exp_p, lambda g, ans, x: mul(g, ans))
 defjvp(exp2_p, lambda g, ans, x: mul(g, mul(ans, scalar_like(ans, np.log(2)))))
 defjvp(log_p, lambda g, ans, x: div(g, x))
@@ -567,14 +590,22 @@ def select(pred, on_true, on_false):
 
 
 convert_element_type_p = Primitive("convert_element_type")
-convert_element_type_p.impl = lambda x, new_dtype, weak_type=False: np.asarray(x).astype(new_dtype)
+convert_element_type_p.impl = lambda x, new_dtype, weak_type=False: _convert_impl(x, new_dtype)
 convert_element_type_p.abstract_eval = lambda a, new_dtype, weak_type=False: ShapedArray(a.shape, new_dtype, weak_type)
 convert_element_type_p.batch = lambda vals, dims, **p: (convert_element_type_p.bind(vals[0], **p), dims[0])
 
 
+def _convert_impl(x, new_dtype):
+    x = np.asarray(x)
+    if x.dtype.kind == "c" and new_dtype.kind not in "cb":  # the real part, as lax (NumPy would warn)
+        x = x.real
+    return x.astype(new_dtype)
+
+
 def convert_element_type(x, new_dtype, weak_type=False):
-    """x converted to `new_dtype` (as NumPy's astype; float to int truncates). The derivative passes through
-    float-to-float conversions and is zero through integer ones.
+    """x converted to `new_dtype` (as NumPy's astype; float to int truncates; complex to real keeps the real
+    part, as JAX). The derivative passes through conversions between float and complex dtypes and is zero
+    through integer ones.
 
     >>> import numpy as np, fnad; from fnad import lax
     >>> lax.convert_element_type(np.array([1.7, -1.7]), np.int32)
@@ -584,7 +615,7 @@ def convert_element_type(x, new_dtype, weak_type=False):
     """
     new_dtype = np.dtype(new_dtype)
     aval = get_aval(x)
-    if aval.dtype == new_dtype and aval.weak_type == weak_type and type(x) not in (int, float, bool, complex):
+    if aval.dtype == new_dtype and aval.weak_type == weak_type and type(x) not in (int, float, bool, builtins.complex):
         return x
     return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
 
@@ -675,3 +706,344 @@ neg_p.simplify = _simplify_neg
 convert_element_type_p.simplify = _simplify_convert
 for _p in (add_p, add_any_p, mul_p, max_p, min_p, eq_p, ne_p, and_p, or_p, xor_p):
     _p.commutative = True
+
+
+# ----------------------------------------------------------------------------------------------
+# Complex numbers: real, imag, complex, conj, and how each primitive of the family computes on real
+# and imaginary parts under jit (its `complex_parts` rule; `fnad.passes.lower_complex`). Transposes
+# are linear, as JAX's: the cotangent pairing is Re(ct * t), without conjugation.
+
+
+def _complex_only(name):
+    def abstract_eval(a, **params):
+        if not is_complex_dtype(a.dtype):
+            raise TypeError(
+                f"{name} requires a complex array, got dtype {a.dtype.name} (fnad.numpy.{name} also takes real ones)"
+            )
+        return a if name == "conj" else ShapedArray(a.shape, real_dtype(a.dtype), a.weak_type)
+
+    return abstract_eval
+
+
+def _complex_eval(x, y):
+    shape = _result_shape("complex", [x, y])
+    dtype = _same_dtype("complex", [x, y])
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"complex requires float operands (the real and imaginary parts), got dtype {dtype.name}")
+    return ShapedArray(shape, np.result_type(dtype, np.complex64), x.weak_type and y.weak_type)
+
+
+def _complex_impl(x, y):
+    x, y = np.asarray(x), np.asarray(y)
+    out = np.empty(np.broadcast_shapes(x.shape, y.shape), np.result_type(x.dtype, np.complex64))
+    out.real, out.imag = x, y  # not x + 1j * y, which turns inf * 1j into nan + inf j
+    return out
+
+
+real_p = unary("real", np.real, kinds=None)
+imag_p = unary("imag", np.imag, kinds=None)
+conj_p = unary("conj", np.conj, kinds=None)
+real_p.abstract_eval, imag_p.abstract_eval, conj_p.abstract_eval = map(_complex_only, ("real", "imag", "conj"))
+complex_p = nary("complex", _complex_impl)
+complex_p.abstract_eval = _complex_eval
+
+
+def real(x):
+    """The real part of a complex array (lax-level: complex input only; fnad.numpy.real takes real ones too).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.real(np.array([1 + 2j, 3 - 4j]))
+    Array([1., 3.], dtype=float64)
+    """
+    return real_p.bind(x)
+
+
+def imag(x):
+    """The imaginary part of a complex array (lax-level: complex input only).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.imag(np.array([1 + 2j, 3 - 4j]))
+    Array([ 2., -4.], dtype=float64)
+    """
+    return imag_p.bind(x)
+
+
+def conj(x):
+    """The complex conjugate; real input is converted to complex first (as JAX's lax.conj).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.conj(np.array([1 + 2j]))
+    Array([1.-2.j], dtype=complex128)
+    """
+    dtype = get_aval(x).dtype
+    if not is_complex_dtype(dtype):
+        x = convert_element_type(x, np.result_type(dtype, np.complex64))
+    return conj_p.bind(x)
+
+
+def complex(x, y):
+    """x + i y elementwise from real arrays of one float dtype (equal shapes or rank 0): complex64 from
+    float32, complex128 from float64.
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.complex(np.array([1.0, 2.0]), np.array([3.0, -1.0]))
+    Array([1.+3.j, 2.-1.j], dtype=complex128)
+    """
+    return _complex2(x, y)
+
+
+_complex2 = _bind2(complex_p)
+
+
+def angle(x):
+    """The argument of x, atan2(imag(x), real(x)), in (-pi, pi]; for real x, 0 or pi (atan2(0, x)).
+
+    >>> import numpy as np, fnad; from fnad import lax
+    >>> lax.angle(np.array([1j, -1.0 + 0j]))
+    Array([1.57079633, 3.14159265], dtype=float64)
+    """
+    if is_complex_dtype(get_aval(x).dtype):
+        return atan2(imag(x), real(x))
+    return atan2(zeros_like(x), x)
+
+
+deflinear(real_p, lambda ct, x: [complex(ct, zeros_like(ct))])
+deflinear(imag_p, lambda ct, x: [complex(zeros_like(ct), neg(ct))])
+deflinear(conj_p, lambda ct, x: [conj(ct)])
+deflinear(
+    complex_p,
+    lambda ct, x, y: [
+        unbroadcast(x.aval, real(ct)) if is_undefined(x) else None,
+        unbroadcast(y.aval, neg(imag(ct))) if is_undefined(y) else None,
+    ],
+)
+
+
+def _abs_jvp(g, ans, x):
+    if not is_complex_dtype(get_aval(x).dtype):
+        return select(ge(x, scalar_like(x, 0)), g, neg(g))  # d|x|/dx = 1 at 0, as JAX
+    # Re(conj(x) g) / |x|, and 0 at x = 0 (JAX's rule)
+    safe = select(eq(ans, zeros_like(ans)), ones_like(ans), ans)
+    return real(mul(g, div(conj(x), convert_element_type(safe, get_aval(x).dtype))))
+
+
+# The rules on parts: a complex operand is a pair (re, im) of real arrays of its shape.
+
+
+def _c(x, value):
+    return scalar_like(x, value)
+
+
+def mul_parts(x, y):
+    """The product of two complex numbers given as (re, im) pairs of real arrays."""
+    (a, b), (c, d) = x, y
+    return sub(mul(a, c), mul(b, d)), add(mul(a, d), mul(b, c))
+
+
+def _cdiv(x, y):
+    # Smith's algorithm, as NumPy's: scale by the larger of |c|, |d| so that c*c + d*d never overflows
+    (a, b), (c, d) = x, y
+    c_larger = ge(abs(c), abs(d))
+    big, small = select(c_larger, c, d), select(c_larger, d, c)
+    ratio = div(small, big)
+    scale = div(_c(big, 1), add(big, mul(small, ratio)))
+    re = select(c_larger, add(a, mul(b, ratio)), add(mul(a, ratio), b))
+    im = select(c_larger, sub(b, mul(a, ratio)), sub(mul(b, ratio), a))
+    re, im = mul(re, scale), mul(im, scale)
+    by_zero = bitwise_and(eq(c, _c(c, 0)), eq(d, _c(d, 0)))  # x / 0: NumPy's (a / |c|, b / |d|)
+    return select(by_zero, div(a, abs(c)), re), select(by_zero, div(b, abs(d)), im)
+
+
+def _is_inf(x):
+    return eq(abs(x), _c(x, np.inf))
+
+
+def _hypot(a, b):
+    """|a + ib| without overflow or underflow: the larger magnitude times sqrt(1 + ratio**2)."""
+    a, b = abs(a), abs(b)
+    big, small = max(a, b), min(a, b)
+    ratio = div(small, select(eq(big, _c(big, 0)), ones_like(big), big))
+    h = mul(big, sqrt(add(_c(ratio, 1), mul(ratio, ratio))))
+    return select(bitwise_or(_is_inf(a), _is_inf(b)), _bcast_like(_c(a, np.inf), h), h)  # inf beats nan
+
+
+def _copysign(magnitude, sign_of):
+    negative = bitwise_or(
+        lt(sign_of, _c(sign_of, 0)),
+        bitwise_and(eq(sign_of, _c(sign_of, 0)), lt(div(_c(sign_of, 1), sign_of), _c(sign_of, 0))),
+    )
+    return select(negative, neg(magnitude), magnitude)
+
+
+def _cexp(a, b):
+    e = exp(a)
+    # exp(x + 0j) is real, also for x = +-inf (where inf * sin(0) would be nan)
+    return mul(e, cos(b)), select(eq(b, _c(b, 0)), b, mul(e, sin(b)))
+
+
+def _clog(a, b):
+    aa, bb = abs(a), abs(b)
+    big, small = max(aa, bb), min(aa, bb)
+    ratio = div(small, select(eq(big, _c(big, 0)), ones_like(big), big))
+    far = add(log(big), mul(_c(ratio, 0.5), log1p(mul(ratio, ratio))))
+    # near |z| = 1, log|z| = log1p((big - 1)(big + 1) + small**2) / 2 keeps its absolute accuracy
+    near = mul(_c(big, 0.5), log1p(add(mul(sub(big, _c(big, 1)), add(big, _c(big, 1))), mul(small, small))))
+    near_one = bitwise_and(gt(big, _c(big, 0.5)), lt(big, _c(big, 2)))
+    re = select(_is_inf(big), big, select(near_one, near, far))
+    return re, atan2(b, a)
+
+
+def _csqrt(a, b):
+    # t = sqrt((|a| + |z|) / 2) has no cancellation; the other part is b / 2t (as C99 csqrt)
+    t = sqrt(add(mul(abs(a), _c(a, 0.5)), mul(_hypot(a, b), _c(a, 0.5))))
+    other = div(abs(b), add(t, t))
+    re = select(ge(a, _c(a, 0)), t, other)
+    im = select(ge(a, _c(a, 0)), _copysign(other, b), _copysign(t, b))
+    zero = eq(t, _c(t, 0))  # sqrt(+-0 + bj) = 0 + bj only for b = 0
+    re, im = select(zero, zeros_like(t), re), select(zero, b, im)
+    inf_b = _is_inf(b)  # sqrt(x +- inf j) = inf +- inf j, even for x nan
+    return select(inf_b, abs(b), re), select(inf_b, b, im)
+
+
+def _csin(a, b):
+    return mul(sin(a), cosh(b)), mul(cos(a), sinh(b))
+
+
+def _ccos(a, b):
+    return mul(cos(a), cosh(b)), neg(mul(sin(a), sinh(b)))
+
+
+def _ctanh(a, b):
+    # Kahan's algorithm (as C99 ctanh): exact limits for large |a|, no overflow of sinh or cosh
+    t = tan(b)
+    beta = add(_c(t, 1), mul(t, t))
+    s = sinh(a)
+    rho = sqrt(add(_c(s, 1), mul(s, s)))
+    den = add(_c(s, 1), mul(beta, mul(s, s)))
+    large = gt(abs(a), _c(a, 22 if get_aval(a).dtype == np.float64 else 9))
+    sign_a = select(lt(a, _c(a, 0)), _bcast_like(_c(a, -1), a), _bcast_like(_c(a, 1), a))
+    tiny = mul(mul(_c(b, 4), mul(sin(b), cos(b))), exp(mul(_c(a, -2), abs(a))))
+    return select(large, sign_a, div(mul(beta, mul(rho, s)), den)), select(large, tiny, div(t, den))
+
+
+def _via_i(rule, turn):
+    """f(z) from g(i z), for sinh(z) = -i sin(iz), cosh(z) = cos(iz), tan(z) = -i tanh(iz)."""
+
+    def parts(a, b):
+        p, q = rule(neg(b), a)
+        return (q, neg(p)) if turn else (p, q)
+
+    return parts
+
+
+def _cabs(x):
+    return _hypot(*x)
+
+
+def _csign(x):
+    r = _hypot(*x)
+    zero = eq(r, _c(r, 0))
+    safe = select(zero, ones_like(r), r)
+    return select(zero, zeros_like(r), div(x[0], safe)), select(zero, zeros_like(r), div(x[1], safe))
+
+
+def _cone(x):
+    return ones_like(x[0]), zeros_like(x[0])
+
+
+def _cinteger_pow(x, y):
+    """x ** y by repeated squaring (as NumPy for small integer powers); a negative power divides 1 by it."""
+    if y == 0:
+        return _cone(x)
+    acc, base, n = None, x, builtins.abs(y)
+    while n:
+        if n & 1:
+            acc = base if acc is None else mul_parts(acc, base)
+        n >>= 1
+        if n:
+            base = mul_parts(base, base)
+    return _cdiv(_cone(x), acc) if y < 0 else acc
+
+
+def _cpow(x, y):
+    r = _cexp(*mul_parts(y, _clog(*x)))
+    # 0 ** y: 1 for y = 0, 0 for real y > 0, nan otherwise (as NumPy)
+    x_zero = bitwise_and(eq(x[0], _c(x[0], 0)), eq(x[1], _c(x[1], 0)))
+    y_zero = bitwise_and(eq(y[0], _c(y[0], 0)), eq(y[1], _c(y[1], 0)))
+    y_pos_real = bitwise_and(gt(y[0], _c(y[0], 0)), eq(y[1], _c(y[1], 0)))
+    nan = _c(x[0], np.nan)
+    zero_re = select(y_zero, ones_like(r[0]), select(y_pos_real, zeros_like(r[0]), _bcast_like(nan, r[0])))
+    zero_im = select(bitwise_or(y_zero, y_pos_real), zeros_like(r[1]), _bcast_like(nan, r[1]))
+    return select(x_zero, zero_re, r[0]), select(x_zero, zero_im, r[1])
+
+
+def _lexicographic(strict, less):
+    """NumPy's order of complex numbers: by real part, then by imaginary part."""
+    return lambda x, y: bitwise_or(less(x[0], y[0]), bitwise_and(eq(x[0], y[0]), strict(x[1], y[1])))
+
+
+def _convert_parts(x, new_dtype, weak_type=False):
+    if type(x) is not tuple:  # real -> complex
+        re = convert_element_type(x, real_dtype(new_dtype))
+        return re, zeros_like(re)
+    re, im = x
+    if is_complex_dtype(new_dtype):
+        return convert_element_type(re, real_dtype(new_dtype)), convert_element_type(im, real_dtype(new_dtype))
+    if new_dtype == np.bool_:
+        return bitwise_or(ne(re, _c(re, 0)), ne(im, _c(im, 0)))
+    return convert_element_type(re, new_dtype)  # the real part
+
+
+def _full_shape_parts(*parts):
+    """The parts broadcast to their common shape (rank-0 ones are broadcast; a pair's parts must agree)."""
+    shape = _result_shape("complex", [get_aval(p) for p in parts])
+    return [p if get_aval(p).shape == shape else broadcast_in_dim(p, shape, ()) for p in parts]
+
+
+def _select_max(ge_rule):
+    def rule(x, y):
+        a, b, c, d = _full_shape_parts(*x, *y)
+        take_x = ge_rule((a, b), (c, d))
+        return select(take_x, a, c), select(take_x, b, d)
+
+    return rule
+
+
+for _p in (add_p, add_any_p, sub_p, neg_p, select_p):
+    _p.complex_parts = componentwise_parts(_p)
+_unary_parts = {
+    exp_p: _cexp,
+    log_p: _clog,
+    sqrt_p: _csqrt,
+    sin_p: _csin,
+    cos_p: _ccos,
+    tanh_p: _ctanh,
+    sinh_p: _via_i(_csin, True),
+    cosh_p: _via_i(_ccos, False),
+    tan_p: _via_i(_ctanh, True),
+}
+for _p, _rule in _unary_parts.items():
+    _p.complex_parts = (lambda rule: lambda x: rule(*x))(_rule)
+mul_p.complex_parts = mul_parts
+div_p.complex_parts = _cdiv
+pow_p.complex_parts = _cpow
+abs_p.complex_parts = _cabs
+sign_p.complex_parts = _csign
+rsqrt_p.complex_parts = lambda x: _cdiv(_cone(x), _csqrt(*x))
+exp2_p.complex_parts = lambda x: _cexp(*mul_parts(x, (_c(x[0], np.log(2)), _c(x[0], 0))))
+integer_pow_p.complex_parts = _cinteger_pow
+real_p.complex_parts = lambda x: x[0]
+imag_p.complex_parts = lambda x: x[1]
+conj_p.complex_parts = lambda x: (x[0], neg(x[1]))
+complex_p.complex_parts = lambda x, y: tuple(_full_shape_parts(x, y))
+convert_element_type_p.complex_parts = _convert_parts
+is_finite_p.complex_parts = lambda x: bitwise_and(is_finite(x[0]), is_finite(x[1]))
+is_nan_p.complex_parts = lambda x: bitwise_or(is_nan(x[0]), is_nan(x[1]))
+eq_p.complex_parts = lambda x, y: bitwise_and(eq(x[0], y[0]), eq(x[1], y[1]))
+ne_p.complex_parts = lambda x, y: bitwise_or(ne(x[0], y[0]), ne(x[1], y[1]))
+lt_p.complex_parts = _lexicographic(lt, lt)
+le_p.complex_parts = _lexicographic(le, lt)
+gt_p.complex_parts = _lexicographic(gt, gt)
+ge_p.complex_parts = _lexicographic(ge, gt)
+max_p.complex_parts = _select_max(ge_p.complex_parts)
+min_p.complex_parts = _select_max(le_p.complex_parts)

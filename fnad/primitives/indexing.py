@@ -16,7 +16,7 @@ import builtins
 import numpy as np
 
 from ..ad_util import Zero, add_tangents, instantiate, tangent_aval
-from ..core import Primitive, ShapedArray, ShapeError, get_aval
+from ..core import Primitive, ShapedArray, ShapeError, componentwise_parts, get_aval
 from ..transforms.batching import move_bdim
 from ..transforms.jvp import deflinear
 from ..transforms.reverse import is_undefined
@@ -826,3 +826,18 @@ def take_along_axis(x, indices, axis):
     shape = a.shape + (1,)
     columns = [reshape(indices, shape) if d == axis else iota(a.dtype, shape, d) for d in range(a.ndim)]
     return gather(x, concatenate(columns, a.ndim), tuple(range(a.ndim)))
+
+
+# Complex values under jit: these move the real and imaginary parts alike (fnad.passes.lower_complex).
+for _p in (
+    slice_p,
+    pad_p,
+    concatenate_p,
+    rev_p,
+    dynamic_slice_p,
+    dynamic_update_slice_p,
+    gather_p,
+    scatter_p,
+    scatter_add_p,
+):
+    _p.complex_parts = componentwise_parts(_p)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ad_util import Zero, tangent_aval
-from ..core import Primitive, get_aval
+from ..core import Primitive, componentwise_parts, get_aval
 from ..tree_util import tree_map
 
 stop_gradient_p = Primitive("stop_gradient")
@@ -37,3 +37,6 @@ def stop_gradient(x):
         return stop_gradient_p.bind(v)
 
     return tree_map(leaf, x)
+
+
+stop_gradient_p.complex_parts = componentwise_parts(stop_gradient_p)

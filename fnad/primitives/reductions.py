@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Primitive, ShapedArray, get_aval
+from ..core import Primitive, ShapedArray, componentwise_parts, get_aval
 from ..transforms.jvp import defjvp, deflinear
-from .elementwise import convert_element_type, div, eq, mul
-from .shape import broadcast_in_dim, reshape, transpose
+from .elementwise import convert_element_type, div, eq, mul, mul_parts
+from .shape import broadcast_in_dim, full, reshape, transpose
 
 
 def _check_axes(name, a, axes):
@@ -181,3 +181,32 @@ def argmin(x, axis, index_dtype=np.int64):
     Array([1, 2], dtype=int64)
     """
     return argmin_p.bind(x, axis=int(axis), index_dtype=np.dtype(index_dtype))
+
+
+reduce_sum_p.complex_parts = componentwise_parts(reduce_sum_p)  # sums the parts alike (fnad.passes.lower_complex)
+
+
+def _prod_parts(x, axes):
+    """A complex product over `axes` as a tree of complex products of halves (log2 n elementwise
+    steps, fnad.passes.lower_complex): the axes are moved last and flattened into one."""
+    from .indexing import concatenate, slice
+
+    shape = get_aval(x[0]).shape
+    kept = _kept_dims(get_aval(x[0]), axes)
+    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    rest = tuple(shape[k] for k in kept)
+    parts = [reshape(transpose(p, kept + tuple(axes)), rest + (n,)) for p in x]
+    dtype = get_aval(parts[0]).dtype
+    if n == 0:
+        return full(rest, 1, dtype), full(rest, 0, dtype)
+    while n > 1:
+        if n % 2:  # one more factor 1 + 0j
+            parts = [concatenate([p, full(rest + (1,), v, dtype)], len(rest)) for p, v in zip(parts, (1, 0))]
+            n += 1
+        half = lambda p, k: slice(p, (0,) * len(rest) + (k * n // 2,), rest + ((k + 1) * n // 2,))
+        parts = mul_parts([half(p, 0) for p in parts], [half(p, 1) for p in parts])
+        n //= 2
+    return tuple(reshape(p, rest) for p in parts)
+
+
+reduce_prod_p.complex_parts = _prod_parts

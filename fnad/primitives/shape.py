@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ad_util import broadcast_in_dim, broadcast_in_dim_p, check_shape, full, transpose, transpose_p  # noqa: F401 (re-exported)
-from ..core import Primitive, ShapedArray, ShapeError, get_aval
+from ..core import Primitive, ShapedArray, ShapeError, componentwise_parts, get_aval
 from ..transforms.batching import move_bdim
 from ..transforms.jvp import defjvp, deflinear
 
@@ -158,3 +158,8 @@ def iota(dtype, size_or_shape, dimension=0):
     """
     shape = (size_or_shape,) if isinstance(size_or_shape, (int, np.integer)) else tuple(size_or_shape)
     return iota_p.bind(dtype=np.dtype(dtype), shape=check_shape("iota", shape), dimension=int(dimension))
+
+
+# Complex values under jit: these move the real and imaginary parts alike (fnad.passes.lower_complex).
+for _p in (reshape_p, broadcast_in_dim_p, transpose_p):
+    _p.complex_parts = componentwise_parts(_p)
