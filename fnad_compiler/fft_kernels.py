@@ -37,11 +37,25 @@ import math
 import numpy as np
 from llvmlite import ir
 
-from fnad_compiler.llvm_ir import I32, I64, PTR, VOID, Loop, extern, i64
+from fnad_compiler.llvm_ir import I32, I64, PTR, UNIT_FUNCTION, VOID, Loop, extern, i64, unit_text
 
-__all__ = ["GROUPS_MAX", "KINDS", "MAX_RADIX", "emit_axis_transform", "factorize", "plan", "work_bytes"]
+__all__ = [
+    "GROUPS_MAX",
+    "KINDS",
+    "MAX_RADIX",
+    "UNIT_TYPE",
+    "args_type",
+    "axis_unit",
+    "call_axis_transform",
+    "factorize",
+    "groups",
+    "plan",
+    "work_bytes",
+]
 
-MAX_RADIX = 13  # largest prime transformed by a butterfly pass (unrolled: its code grows as the square); larger: Bluestein
+MAX_RADIX = (
+    13  # largest prime transformed by a butterfly pass (unrolled: its code grows as the square); larger: Bluestein
+)
 GROUPS_MAX = 8  # groups of rows run in parallel (each with its own work buffer)
 KINDS = ("c2c_f", "c2c_b", "r2c", "c2r")  # forward / backward complex, real to complex, complex to real
 _FLAGS = ("contract",)  # let LLVM fuse multiplies and adds (FMA); no reassociation
@@ -608,20 +622,53 @@ class _Emitter:
         return ir.LiteralStructType([PTR, PTR, PTR, I64, I64, I64, I64, I64, self.T, I64])
 
 
-def emit_axis_transform(b, module, kind, n, dtype, src, dst, outer, inner, work, groups, scale, slen, dlen):
-    """Emit at builder b: a `kind` transform of length n along the middle axis of src, seen as
-    (outer, slen, inner) elements (complex: interleaved pairs of `dtype`), into dst (outer, dlen,
-    inner), `groups` groups of rows on the thread pool, each with `work_bytes(kind, n, dtype)`
-    bytes of `work`; results multiplied by `scale`. src and dst may be the same buffer when their
-    rows have the same layout (complex to complex)."""
-    em = _Emitter(module, dtype)
-    em.prepare(b, kind, n)
-    chunk = em.chunk_function(kind, n)
-    ty = em.args_type()
-    slot = b.alloca(ty)
-    values = [src, dst, work, i64(outer * inner), i64(groups), i64(inner), i64(slen), i64(dlen)]
+UNIT_TYPE = ir.FunctionType(VOID, [PTR])  # void transform(ptr args): see `axis_unit`
+_UNITS = {}  # (kind, n, dtype name) -> (symbol, LLVM IR text)
+
+
+def axis_unit(kind, n, dtype):
+    """(symbol, LLVM IR text) of a module whose one exported function `void transform(ptr args)`
+    fills its tables once, then runs the groups of rows of `args` (see `call_axis_transform`) on the
+    thread pool. Its text depends on (kind, n, dtype) only, so programs share its compiled code
+    (and its tables) as a unit (see `fnad_compiler.lower`)."""
+    key = (kind, n, np.dtype(dtype).name)
+    if key not in _UNITS:
+        module = ir.Module(name="fnad_fft")
+        fn = ir.Function(module, UNIT_TYPE, UNIT_FUNCTION)
+        em = _Emitter(module, dtype)
+        b = ir.IRBuilder(fn.append_basic_block())
+        em.prepare(b, kind, n)
+        ty = em.args_type()
+        groups = b.load(b.gep(fn.args[0], [i64(0), ir.Constant(I32, 4)], source_etype=ty), typ=I64)
+        parallel_for = extern(module, "fnad_parallel_for", VOID, [PTR, PTR, I64, I64])
+        b.call(parallel_for, [em.chunk_function(kind, n), fn.args[0], groups, i64(1)])
+        b.ret_void()
+        _UNITS[key] = unit_text(module)
+    return _UNITS[key]
+
+
+def call_axis_transform(b, function, slot, kind, n, dtype, src, dst, shape, work, scale):
+    """Emit at b a call of an `axis_unit` `function`: a `kind` transform of length n along the middle
+    axis of src, seen as `shape` = (outer, slen, inner) elements (complex: interleaved pairs of
+    `dtype`), into dst (outer, dlen, inner), in min(outer * inner, GROUPS_MAX) groups of rows each
+    with `work_bytes(kind, n, dtype)` bytes of `work`, results multiplied by `scale`. `slot` is an
+    `args_type(dtype)` alloca (in the entry block). src and dst may be the same buffer when their rows
+    have the same layout (complex to complex)."""
+    outer, slen, inner = shape
+    dlen = n // 2 + 1 if kind == "r2c" else n
+    em = _Emitter(None, dtype)
+    values = [src, dst, work, i64(outer * inner), i64(groups(outer * inner)), i64(inner), i64(slen), i64(dlen)]
     values += [ir.Constant(em.T, float(scale)), i64(work_bytes(kind, n, dtype))]
     for f, v in enumerate(values):
         b.store(v, b.gep(slot, [i64(0), ir.Constant(I32, f)]))
-    parallel_for = extern(module, "fnad_parallel_for", VOID, [PTR, PTR, I64, I64])
-    b.call(parallel_for, [chunk, slot, i64(groups), i64(1)])
+    b.call(function, [slot])
+
+
+def args_type(dtype):
+    """The struct of a transform's arguments (see `call_axis_transform`)."""
+    return _Emitter(None, dtype).args_type()
+
+
+def groups(rows):
+    """Groups of rows a transform of `rows` rows runs in (fixed by the shape, not the thread count)."""
+    return min(rows, GROUPS_MAX)

@@ -11,14 +11,12 @@ import ctypes
 
 import numpy as np
 import pytest
-from llvmlite import ir
 
 import fnad
 import fnad.numpy as fnp
 from fnad import lax
 from fnad.test_util import check_grads
 from fnad_compiler import engine, fft_kernels
-from fnad_compiler.llvm_ir import PTR, VOID
 
 RNG = np.random.default_rng(0)
 
@@ -38,31 +36,31 @@ def _kernel_cases(dtype):
     return cases
 
 
+def _args_struct(dtype):
+    """The ctypes twin of fft_kernels.args_type(dtype)."""
+    scale = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+    names = ["src", "dst", "work", "rows", "groups", "inner", "slen", "dlen", "scale", "wbytes"]
+    types = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * 5 + [scale, ctypes.c_int64]
+    return type("Args", (ctypes.Structure,), {"_fields_": list(zip(names, types))})
+
+
 def _compile_kernels(cases, dtype):
-    """One function `caseI(src, dst, work)` per case; unoptimised code (the algorithm is what is
-    checked here: the jit tests below run the optimised code)."""
-    module = ir.Module("fft_kernels_test")
-    for i, (kind, n, outer, inner) in enumerate(cases):
-        fn = ir.Function(module, ir.FunctionType(VOID, [PTR, PTR, PTR]), f"case{i}")
-        b = ir.IRBuilder(fn.append_basic_block())
-        slen, dlen = n // 2 + 1 if kind == "c2r" else n, n // 2 + 1 if kind == "r2c" else n
-        groups = min(outer * inner, fft_kernels.GROUPS_MAX)
-        fft_kernels.emit_axis_transform(
-            b, module, kind, n, dtype, *fn.args[:2], outer, inner, fn.args[2], groups, 1.0, slen, dlen
-        )
-        b.ret_void()
-    names = [f"case{i}" for i in range(len(cases))]
-    return engine.load_object(engine.compile_object(module, speed_level=0, codegen_level=0), names)
+    """The unit of each case's (kind, length), unoptimised (the algorithm is what is checked here:
+    the jit tests below run the optimised code)."""
+    units = {(kind, n): fft_kernels.axis_unit(kind, n, dtype) for kind, n, _, _ in cases}
+    return {
+        key: engine.load_object(engine.compile_object(text, 0, 0), [symbol]).function(symbol, None, ctypes.c_void_p)
+        for key, (symbol, text) in units.items()
+    }
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_kernels_match_numpy(dtype):
     cases = _kernel_cases(dtype)
-    library = _compile_kernels(cases, dtype)
+    functions, args = _compile_kernels(cases, dtype), _args_struct(dtype)
     complex_dtype = np.complex64 if dtype == np.float32 else np.complex128
     tol = 1e-5 if dtype == np.float32 else 1e-13
-    for i, (kind, n, outer, inner) in enumerate(cases):
-        run = library.function(f"case{i}", None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+    for kind, n, outer, inner in cases:
         slen = n // 2 + 1 if kind == "c2r" else n
         x = RNG.standard_normal((outer, slen, inner)).astype(dtype)
         if kind != "r2c":
@@ -74,9 +72,11 @@ def test_kernels_match_numpy(dtype):
             "c2r": lambda: np.fft.irfft(x, n, axis=1) * n,
         }[kind]()
         out = np.empty(expected.shape, dtype if kind == "c2r" else complex_dtype)
-        groups = min(outer * inner, fft_kernels.GROUPS_MAX)
-        work = np.empty(groups * fft_kernels.work_bytes(kind, n, dtype) + 64, np.uint8)
-        run(x.ctypes.data, out.ctypes.data, work.ctypes.data)
+        rows, groups, wbytes = outer * inner, fft_kernels.groups(outer * inner), fft_kernels.work_bytes(kind, n, dtype)
+        work = np.empty(groups * wbytes, np.uint8)
+        dlen = out.shape[1]
+        call = args(x.ctypes.data, out.ctypes.data, work.ctypes.data, rows, groups, inner, slen, dlen, 1.0, wbytes)
+        functions[kind, n](ctypes.byref(call))
         scale = np.abs(expected).max() + 1
         err = np.abs(out - expected).max() / scale
         assert err < tol * max(1, np.log2(n)), f"{kind} n={n} {outer}x{inner}: relative error {err}"

@@ -6,6 +6,7 @@ the last to the first: FFT/IFFT the first axis from the operand into the result 
 place; RFFT the last axis real-to-complex into the result, then the others in place; IRFFT the
 leading axes in place in a scratch copy of the spectrum (its operand stays untouched), then the
 last one complex-to-real into the result. IFFT and IRFFT scale each axis by 1 / its length.
+Each axis' transform is a unit (`fft_kernels.axis_unit`), so programs share its compiled code.
 """
 
 from __future__ import annotations
@@ -54,26 +55,24 @@ def _fft(scope, e):
         shape = {"r2c": x.aval.shape, "c2r": out.aval.shape}.get(kind, spectrum)
         outer, _, inner = _split(shape, axis)
         n = lengths[axis - first]
-        groups = min(outer * inner, fft_kernels.GROUPS_MAX)
-        jobs.append((outer, inner, n, groups))
-        work = max(work, groups * fft_kernels.work_bytes(kind, n, dtype))
+        jobs.append((outer, n // 2 + 1 if kind == "c2r" else n, inner, n))
+        work = max(work, fft_kernels.groups(outer * inner) * fft_kernels.work_bytes(kind, n, dtype))
     buffers = {"operand": scope.atom_pointer(x), "result": scope.pointer(out), "work": scope.malloc(work)}
     if len(steps) > 1 and fft_type == _IRFFT:  # the leading axes' transforms leave the operand untouched
         buffers["temporary"] = scope.malloc(math.prod(spectrum) * 2 * dtype.itemsize)
-    for (kind, axis, src, dst), (outer, inner, n, groups) in zip(steps, jobs):
-        fft_kernels.emit_axis_transform(
+    slot = scope.entry_alloca(fft_kernels.args_type(dtype), 1)
+    for (kind, axis, src, dst), (outer, slen, inner, n) in zip(steps, jobs):
+        function = scope.lw.add_unit(*fft_kernels.axis_unit(kind, n, dtype), fft_kernels.UNIT_TYPE)
+        fft_kernels.call_axis_transform(
             scope.b,
-            scope.module,
+            function,
+            slot,
             kind,
             n,
             dtype,
             buffers[src],
             buffers[dst],
-            outer,
-            inner,
+            (outer, slen, inner),
             buffers["work"],
-            groups,
             1.0 / n if inverse else 1.0,
-            n // 2 + 1 if kind == "c2r" else n,
-            n // 2 + 1 if kind == "r2c" else n,
         )
