@@ -6,8 +6,9 @@ to the n//2 + 1 non-negative frequencies of the last axis; IRFFT back, scaled by
 
 It is linear, so its jvp transforms the tangent. The transposes are JAX's: FFT and IFFT are
 symmetric matrices (their own transposes); RFFT's is the real part of a full FFT of the cotangent
-padded to length n (the transpose of an FFT followed by a slice); IRFFT's is the conjugate of the
-RFFT of the cotangent, scaled by 1/N and by 2 on the frequencies that stand for a conjugate pair.
+padded to length n (the transpose of an FFT followed by a slice), computed as an IRFFT (see
+`_fft_transpose`); IRFFT's is the conjugate of the RFFT of the cotangent, scaled by 1/N and by 2 on
+the frequencies that stand for a conjugate pair.
 vmap keeps a mapped axis that is not transformed, else moves it first. Under jit it runs on
 complex memory itself (`complex_native`): its lowering receives the interleaved float views and
 runs the kernels of `fnad_compiler.fft_kernels`.
@@ -106,27 +107,33 @@ def _aval(x):
     return x.aval if is_undefined(x) else get_aval(x)
 
 
+def _pair_mask(m, n, pair):
+    """`pair` on the m = n//2 + 1 frequencies of a real transform of length n that stand for a
+    conjugate pair (all but 0 and, for even n, n/2), 1 on the others."""
+    mask = np.full(m, pair)
+    mask[0] = 1.0
+    if n % 2 == 0:
+        mask[-1] = 1.0
+    return mask
+
+
 def _fft_transpose(ct, x, fft_type, fft_lengths):
-    from .elementwise import conj, real  # complex parts (issue 14's complex primitives)
-    from .indexing import pad
+    from .elementwise import conj
     from .shape import broadcast_in_dim
 
-    if fft_type == FftType.RFFT:  # transpose of (FFT of the complex input, then a slice of the last axis)
-        ct_aval = get_aval(ct)
-        n = fft_lengths[-1]
-        config = [(0, 0, 0)] * (ct_aval.ndim - 1) + [(0, n - ct_aval.shape[-1], 0)]
-        full = pad(ct, np.zeros((), ct_aval.dtype), config)
-        return [real(_bind(full, FftType.FFT, fft_lengths))]
+    if fft_type == FftType.RFFT:
+        # JAX's transpose, real(FFT(ct padded to n)), is N irfft(conj(ct) m) with m = 1/2 on the
+        # frequencies that stand for a conjugate pair (Re z = Re conj z): a real transform, not a
+        # complex one of the full length
+        aval = get_aval(ct)
+        mask = _pair_mask(aval.shape[-1], fft_lengths[-1], 0.5) * math.prod(fft_lengths)
+        y = conj(ct) * broadcast_in_dim(mask.astype(_real_dtype(aval.dtype)), aval.shape, (aval.ndim - 1,))
+        return [_bind(y, FftType.IRFFT, fft_lengths)]
     if fft_type == FftType.IRFFT:
         y = _bind(ct, FftType.RFFT, fft_lengths)
         aval = get_aval(y)
-        m, odd = aval.shape[-1], fft_lengths[-1] % 2
-        mask = np.full(m, 2.0, _real_dtype(aval.dtype))
-        mask[0] = 1.0
-        if not odd:
-            mask[-1] = 1.0
-        mask /= math.prod(fft_lengths)
-        scaled = y * broadcast_in_dim(mask.astype(aval.dtype), aval.shape, (aval.ndim - 1,))
+        mask = _pair_mask(aval.shape[-1], fft_lengths[-1], 2.0) / math.prod(fft_lengths)
+        scaled = y * broadcast_in_dim(mask.astype(_real_dtype(aval.dtype)), aval.shape, (aval.ndim - 1,))
         return [conj(scaled)]  # JAX's convention for complex cotangents
     return [_bind(ct, fft_type, fft_lengths)]
 
