@@ -57,6 +57,7 @@ MAX_RADIX = (
     13  # largest prime transformed by a butterfly pass (unrolled: its code grows as the square); larger: Bluestein
 )
 GROUPS_MAX = 8  # groups of rows run in parallel (each with its own work buffer)
+LANES = {"float32": 8, "float64": 4}  # rows transformed at once by the vector rows (256-bit vectors)
 KINDS = ("c2c_f", "c2c_b", "r2c", "c2r")  # forward / backward complex, real to complex, complex to real
 _FLAGS = ("contract",)  # let LLVM fuse multiplies and adds (FMA); no reassociation
 
@@ -139,7 +140,7 @@ def _core_length(kind, n):
 
 def work_bytes(kind, n, dtype):
     """Bytes of work buffer one group of rows of `kind` transforms of length n needs."""
-    item = 2 * np.dtype(dtype).itemsize
+    item = 2 * np.dtype(dtype).itemsize * LANES[np.dtype(dtype).name]
     nc = _core_length(kind, n)
     return (2 * nc + plan(nc).work()) * item
 
@@ -165,12 +166,20 @@ def _roots(N):
 
 
 class _Emitter:
-    """Emits the FFT functions of one float type into one module, each once (memoised by name)."""
+    """Emits the FFT functions of one float type into one module, each once (memoised by name).
+    With `lanes` > 1 the transforms (core, passes, rows) work on `lanes` rows at once: a complex
+    element is a pair of vectors (real parts, imaginary parts) of the rows' values, laid out
+    [element][re, im][lane] in work buffers; tables stay scalar (shared) and are broadcast."""
 
-    def __init__(self, module, dtype):
-        self.module, self.dtype = module, np.dtype(dtype)
-        self.T = ir.FloatType() if self.dtype == np.float32 else ir.DoubleType()
-        self.tag = "s" if self.dtype == np.float32 else "d"
+    def __init__(self, module, dtype, lanes=1):
+        self.module, self.dtype, self.lanes = module, np.dtype(dtype), lanes
+        self.S = ir.FloatType() if self.dtype == np.float32 else ir.DoubleType()
+        self.T = self.S if lanes == 1 else ir.VectorType(self.S, lanes)
+        self.table_tag = "s" if self.dtype == np.float32 else "d"
+        self.tag = self.table_tag + (f"x{lanes}" if lanes > 1 else "")
+
+    def scalar(self):
+        return self if self.lanes == 1 else _Emitter(self.module, self.dtype)
 
     # -- helpers ------------------------------------------------------------------------------
     def _function(self, name, args, ret=VOID, noalias=()):
@@ -182,25 +191,72 @@ class _Emitter:
         return fn, ir.IRBuilder(fn.append_basic_block("entry"))
 
     def _c(self, v):
-        return ir.Constant(self.T, float(v))
+        if self.lanes == 1:
+            return ir.Constant(self.T, float(v))
+        return ir.Constant(self.T, [float(v)] * self.lanes)
+
+    def splat(self, b, v):
+        """A scalar as a value of this emitter's type."""
+        if self.lanes == 1:
+            return v
+        vec = b.insert_element(ir.Constant(self.T, ir.Undefined), v, ir.Constant(I32, 0))
+        return b.shuffle_vector(vec, vec, ir.Constant(ir.VectorType(I32, self.lanes), [0] * self.lanes))
 
     def load(self, b, p, idx):
-        """Complex element idx of buffer p: (re, im)."""
-        k = b.shl(idx, i64(1))
-        re = b.load(b.gep(p, [k], inbounds=True, source_etype=self.T), typ=self.T)
-        im = b.load(b.gep(p, [b.or_(k, i64(1))], inbounds=True, source_etype=self.T), typ=self.T)
+        """Complex element idx of work buffer p: (re, im)."""
+        k, align = b.shl(idx, i64(1)), self.dtype.itemsize  # vectors: no alignment promised
+        re = b.load(b.gep(p, [k], inbounds=True, source_etype=self.T), typ=self.T, align=align)
+        im = b.load(b.gep(p, [b.or_(k, i64(1))], inbounds=True, source_etype=self.T), typ=self.T, align=align)
         return re, im
 
     def store(self, b, z, p, idx):
+        k, align = b.shl(idx, i64(1)), self.dtype.itemsize
+        b.store(z[0], b.gep(p, [k], inbounds=True, source_etype=self.T), align=align)
+        b.store(z[1], b.gep(p, [b.or_(k, i64(1))], inbounds=True, source_etype=self.T), align=align)
+
+    def table(self, b, p, idx):
+        """Complex element idx of a (scalar) table, broadcast to the lanes."""
         k = b.shl(idx, i64(1))
-        b.store(z[0], b.gep(p, [k], inbounds=True, source_etype=self.T))
-        b.store(z[1], b.gep(p, [b.or_(k, i64(1))], inbounds=True, source_etype=self.T))
+        re = b.load(b.gep(p, [k], inbounds=True, source_etype=self.S), typ=self.S)
+        im = b.load(b.gep(p, [b.or_(k, i64(1))], inbounds=True, source_etype=self.S), typ=self.S)
+        return self.splat(b, re), self.splat(b, im)
 
-    def load_real(self, b, p, idx):
-        return b.load(b.gep(p, [idx], inbounds=True, source_etype=self.T), typ=self.T)
+    def _lanes(self, b, offset, row_step):
+        """The element offsets of the lanes' rows: offset + lane * row_step."""
+        return [offset if v == 0 else b.add(offset, b.mul(row_step, i64(v))) for v in range(self.lanes)]
 
-    def store_real(self, b, v, p, idx):
-        b.store(v, b.gep(p, [idx], inbounds=True, source_etype=self.T))
+    def gather(self, b, p, offset, row_step, complex_values=True):
+        """The value at element `offset` of each lane's row (rows `row_step` elements apart) of a
+        data buffer (complex: interleaved pairs; else real)."""
+        parts = ([], []) if complex_values else ([],)
+        for at in self._lanes(b, offset, row_step):
+            if complex_values:
+                k = b.shl(at, i64(1))
+                parts[0].append(b.load(b.gep(p, [k], inbounds=True, source_etype=self.S), typ=self.S))
+                parts[1].append(b.load(b.gep(p, [b.or_(k, i64(1))], inbounds=True, source_etype=self.S), typ=self.S))
+            else:
+                parts[0].append(b.load(b.gep(p, [at], inbounds=True, source_etype=self.S), typ=self.S))
+        if self.lanes == 1:
+            return tuple(q[0] for q in parts) if complex_values else parts[0][0]
+        vectors = []
+        for q in parts:
+            vec = ir.Constant(self.T, ir.Undefined)
+            for v, x in enumerate(q):
+                vec = b.insert_element(vec, x, ir.Constant(I32, v))
+            vectors.append(vec)
+        return tuple(vectors) if complex_values else vectors[0]
+
+    def scatter(self, b, z, p, offset, row_step):
+        """Store z (complex pair, or a real value) at element `offset` of each lane's row of p."""
+        complex_values = isinstance(z, tuple)
+        for v, at in enumerate(self._lanes(b, offset, row_step)):
+            lane = (lambda x: x) if self.lanes == 1 else (lambda x: b.extract_element(x, ir.Constant(I32, v)))
+            if complex_values:
+                k = b.shl(at, i64(1))
+                b.store(lane(z[0]), b.gep(p, [k], inbounds=True, source_etype=self.S))
+                b.store(lane(z[1]), b.gep(p, [b.or_(k, i64(1))], inbounds=True, source_etype=self.S))
+            else:
+                b.store(lane(z), b.gep(p, [at], inbounds=True, source_etype=self.S))
 
     def add(self, b, x, y):
         return b.fadd(x[0], y[0], flags=_FLAGS), b.fadd(x[1], y[1], flags=_FLAGS)
@@ -232,7 +288,7 @@ class _Emitter:
     def copy(self, b, src, dst, count):
         b.call(
             self.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64]),
-            [dst, src, b.mul(count, i64(2 * self.dtype.itemsize)), ir.Constant(ir.IntType(1), 0)],
+            [dst, src, b.mul(count, i64(2 * self.dtype.itemsize * self.lanes)), ir.Constant(ir.IntType(1), 0)],
         )
 
     # -- butterflies ----------------------------------------------------------------------------
@@ -285,7 +341,7 @@ class _Emitter:
             for u in range(r):
                 z = y[u]
                 if twiddled and u:
-                    w = self.load(b, wa, b.add(i, b.mul(ido, i64(u - 1))))
+                    w = self.table(b, wa, b.add(i, b.mul(ido, i64(u - 1))))
                     z = self.mul(b, z, w, conj=sign > 0)
                 self.store(b, z, ch, b.add(out, b.mul(step, i64(u))))
         b.ret_void()
@@ -297,7 +353,7 @@ class _Emitter:
         constant `init`), made on first use."""
         g = self.module.globals.get(name)
         if g is None:
-            ty = ir.ArrayType(etype or self.T, max(count, 1))
+            ty = ir.ArrayType(etype or self.S, max(count, 1))
             g = ir.GlobalVariable(self.module, ty, name)
             g.linkage, g.align = "internal", 64
             if init is None:
@@ -342,16 +398,18 @@ class _Emitter:
 
     def twiddle_table(self, n):
         p = plan(n)
-        return self._global(f"fnad_fft_tw_{self.tag}_{n}", 2 * p.twiddles)
+        return self._global(f"fnad_fft_tw_{self.table_tag}_{n}", 2 * p.twiddles)
 
     def init_function(self, n):
         """void init(): fills the tables of length n's transforms (and those they use) once."""
-        name = f"fnad_fft_init_{self.tag}_{n}"
+        if self.lanes > 1:
+            return self.scalar().init_function(n)
+        name = f"fnad_fft_init_{self.table_tag}_{n}"
         if name in self.module.globals:
             return self.module.globals[name]
         p = plan(n)
         fn, b = self._function(name, [])
-        flag = self._flag(f"fnad_fft_ready_{self.tag}_{n}")
+        flag = self._flag(f"fnad_fft_ready_{self.table_tag}_{n}")
         ready = b.load_atomic(flag, "acquire", 4, typ=I32)
         fill = fn.append_basic_block("fill")
         done = fn.append_basic_block("done")
@@ -369,8 +427,8 @@ class _Emitter:
         else:
             m = p.bluestein
             b.call(self.init_function(m), [])
-            chirp = self._global(f"fnad_fft_chirp_{self.tag}_{n}", 2 * n)
-            bhat = self._global(f"fnad_fft_bhat_{self.tag}_{n}", 2 * m)
+            chirp = self._global(f"fnad_fft_chirp_{self.table_tag}_{n}", 2 * n)
+            bhat = self._global(f"fnad_fft_bhat_{self.table_tag}_{n}", 2 * m)
             with Loop(b, i64(0), i64(n)) as k:  # w_k = exp(-pi i k^2 / n) = w_{2n}^(k^2 mod 2n)
                 sq = b.urem(b.mul(k, k), i64(2 * n))
                 self.store(b, self._narrow(b, self.root(b, 2 * n, sq)), chirp, k)
@@ -421,7 +479,7 @@ class _Emitter:
             for t, (r, l1, ido, off) in enumerate(p.passes):
                 cc = src if t == 0 else w[(t - 1) % 2]
                 ch = dst if t == count - 1 and count > 1 else w[t % 2]
-                wa = b.gep(tw, [i64(2 * off)], inbounds=True, source_etype=self.T)
+                wa = b.gep(tw, [i64(2 * off)], inbounds=True, source_etype=self.S)
                 b.call(self.pass_function(r, sign, ido > 1), [i64(ido), i64(l1), cc, ch, wa])
             if count == 1:
                 self.copy(b, w[0], dst, i64(n))
@@ -430,15 +488,15 @@ class _Emitter:
 
     def _bluestein(self, b, n, sign, src, dst, work):
         m = plan(n).bluestein
-        chirp = self._global(f"fnad_fft_chirp_{self.tag}_{n}", 2 * n)
-        bhat = self._global(f"fnad_fft_bhat_{self.tag}_{n}", 2 * m)
+        chirp = self._global(f"fnad_fft_chirp_{self.table_tag}_{n}", 2 * n)
+        bhat = self._global(f"fnad_fft_bhat_{self.table_tag}_{n}", 2 * m)
         a, c = work, b.gep(work, [i64(2 * m)], source_etype=self.T)
         inner = b.gep(work, [i64(4 * m)], source_etype=self.T)
         conj = sign > 0  # the backward transform's chirp is the conjugate
         with Loop(b, i64(0), i64(n)) as k:
-            self.store(b, self.mul(b, self.load(b, src, k), self.load(b, chirp, k), conj), a, k)
+            self.store(b, self.mul(b, self.load(b, src, k), self.table(b, chirp, k), conj), a, k)
         zero = self.module.declare_intrinsic("llvm.memset", [PTR, I64])
-        item = 2 * self.dtype.itemsize
+        item = 2 * self.dtype.itemsize * self.lanes
         b.call(
             zero,
             [
@@ -450,65 +508,84 @@ class _Emitter:
         )
         b.call(self.core_function(m, -1), [a, c, inner])
         with Loop(b, i64(0), i64(m)) as k:
-            self.store(b, self.mul(b, self.load(b, c, k), self.load(b, bhat, k), conj), c, k)
+            self.store(b, self.mul(b, self.load(b, c, k), self.table(b, bhat, k), conj), c, k)
         b.call(self.core_function(m, 1), [c, a, inner])
         with Loop(b, i64(0), i64(n)) as k:
-            self.store(b, self.mul(b, self.load(b, a, k), self.load(b, chirp, k), conj), dst, k)
+            self.store(b, self.mul(b, self.load(b, a, k), self.table(b, chirp, k), conj), dst, k)
 
     # -- rows ---------------------------------------------------------------------------------------
     def row_function(self, kind, n):
-        """void row(ptr src, i64 sstride, ptr dst, i64 dstride, ptr work, T scale): one transform of
-        `kind` along a row of src (elements `sstride` apart) into a row of dst."""
+        """void row(ptr src, i64 sstride, i64 srow, ptr dst, i64 dstride, i64 drow, ptr work, S scale):
+        `kind` transforms of `lanes` rows of src (elements `sstride` apart, rows `srow` apart) into
+        rows of dst."""
         name = f"fnad_fft_row_{kind}_{self.tag}_{n}"
         if name in self.module.globals:
             return self.module.globals[name]
         nc = _core_length(kind, n)
-        fn, b = self._function(name, [PTR, I64, PTR, I64, PTR, self.T])
-        src, sstride, dst, dstride, work, scale = fn.args
+        fn, b = self._function(name, [PTR, I64, I64, PTR, I64, I64, PTR, self.S])
+        src, sstride, srow, dst, dstride, drow, work, scale = fn.args
+        rows = (src, sstride, srow, dst, dstride, drow)
         g = work
         o = b.gep(work, [i64(2 * nc)], source_etype=self.T)
         core_work = b.gep(work, [i64(4 * nc)], source_etype=self.T)
-        one = b.icmp_signed("==", sstride, i64(1))
+        scale_value = self.splat(b, scale)
         if kind in ("c2c_f", "c2c_b"):
             sign = -1 if kind == "c2c_f" else 1
-            contiguous = b.and_(one, b.icmp_signed("==", dstride, i64(1)))
-            plain = b.and_(contiguous, b.fcmp_ordered("==", scale, self._c(1.0)))
-            with b.if_else(plain) as (direct, general):
-                with direct:
-                    b.call(self.core_function(n, sign), [src, dst, core_work])
-                with general:
-                    with Loop(b, i64(0), i64(n)) as k:
-                        self.store(b, self.load(b, src, b.mul(k, sstride)), g, k)
-                    b.call(self.core_function(n, sign), [g, o, core_work])
-                    with Loop(b, i64(0), i64(n)) as k:
-                        self.store(b, self.scale(b, self.load(b, o, k), scale), dst, b.mul(k, dstride))
+            core = self.core_function(n, sign)
+            if self.lanes == 1:  # contiguous rows, unscaled: in place of the gather and scatter
+                plain = b.and_(b.icmp_signed("==", sstride, i64(1)), b.icmp_signed("==", dstride, i64(1)))
+                plain = b.and_(plain, b.fcmp_ordered("==", scale, self._c(1.0)))
+                with b.if_else(plain) as (direct, general):
+                    with direct:
+                        b.call(core, [src, dst, core_work])
+                    with general:
+                        self._c2c_general(b, n, core, rows, g, o, core_work, scale_value)
+            else:
+                self._c2c_general(b, n, core, rows, g, o, core_work, scale_value)
         elif kind == "r2c":
-            self._r2c(b, n, src, sstride, one, dst, dstride, g, o, core_work, scale)
+            self._r2c(b, n, rows, g, o, core_work, scale_value)
         else:
-            self._c2r(b, n, src, sstride, dst, dstride, g, o, core_work, scale)
+            self._c2r(b, n, rows, g, o, core_work, scale_value)
         b.ret_void()
         return fn
 
-    def _r2c(self, b, n, src, sstride, one, dst, dstride, g, o, core_work, scale):
+    def _c2c_general(self, b, n, core, rows, g, o, core_work, scale):
+        src, sstride, srow, dst, dstride, drow = rows
+        with Loop(b, i64(0), i64(n)) as k:
+            self.store(b, self.gather(b, src, b.mul(k, sstride), srow), g, k)
+        b.call(core, [g, o, core_work])
+        with Loop(b, i64(0), i64(n)) as k:
+            self.scatter(b, self.scale(b, self.load(b, o, k), scale), dst, b.mul(k, dstride), drow)
+
+    def _r2c(self, b, n, rows, g, o, core_work, scale):
+        src, sstride, srow, dst, dstride, drow = rows
         zero = self._c(0.0)
         if n % 2:  # through a complex transform of length n
             with Loop(b, i64(0), i64(n)) as k:
-                self.store(b, (self.load_real(b, src, b.mul(k, sstride)), zero), g, k)
+                self.store(b, (self.gather(b, src, b.mul(k, sstride), srow, False), zero), g, k)
             b.call(self.core_function(n, -1), [g, o, core_work])
             with Loop(b, i64(0), i64(n // 2 + 1)) as k:
-                self.store(b, self.scale(b, self.load(b, o, k), scale), dst, b.mul(k, dstride))
+                self.scatter(b, self.scale(b, self.load(b, o, k), scale), dst, b.mul(k, dstride), drow)
             return
         half = n // 2
-        with b.if_else(one) as (direct, general):  # samples in pairs: z_k = x_2k + i x_2k+1
-            with direct:
-                b.call(self.core_function(half, -1), [src, o, core_work])
-            with general:
-                with Loop(b, i64(0), i64(half)) as k:
-                    k2 = b.shl(k, i64(1))
-                    re = self.load_real(b, src, b.mul(k2, sstride))
-                    im = self.load_real(b, src, b.mul(b.add(k2, i64(1)), sstride))
-                    self.store(b, (re, im), g, k)
-                b.call(self.core_function(half, -1), [g, o, core_work])
+        core = self.core_function(half, -1)
+
+        def pairs():  # the samples in pairs: z_k = x_2k + i x_2k+1
+            with Loop(b, i64(0), i64(half)) as k:
+                k2 = b.shl(k, i64(1))
+                re = self.gather(b, src, b.mul(k2, sstride), srow, False)
+                im = self.gather(b, src, b.mul(b.add(k2, i64(1)), sstride), srow, False)
+                self.store(b, (re, im), g, k)
+            b.call(core, [g, o, core_work])
+
+        if self.lanes == 1:
+            with b.if_else(b.icmp_signed("==", sstride, i64(1))) as (direct, general):
+                with direct:  # contiguous samples are the pairs already
+                    b.call(core, [src, o, core_work])
+                with general:
+                    pairs()
+        else:
+            pairs()
         rt = self.real_twiddles(n)
         hlf = self._c(0.5)
         with Loop(b, i64(0), i64(half + 1)) as k:
@@ -517,15 +594,16 @@ class _Emitter:
             zc = (zm[0], b.fneg(zm[1]))
             even = self.scale(b, self.add(b, zk, zc), hlf)
             odd = self.times_i(b, self.scale(b, self.sub(b, zk, zc), hlf), -1)  # (zk - zc) / 2i
-            x = self.add(b, even, self.mul(b, odd, self.load(b, rt, k)))
-            self.store(b, self.scale(b, x, scale), dst, b.mul(k, dstride))
+            x = self.add(b, even, self.mul(b, odd, self.table(b, rt, k)))
+            self.scatter(b, self.scale(b, x, scale), dst, b.mul(k, dstride), drow)
 
-    def _c2r(self, b, n, src, sstride, dst, dstride, g, o, core_work, scale):
+    def _c2r(self, b, n, rows, g, o, core_work, scale):
+        src, sstride, srow, dst, dstride, drow = rows
         zero = self._c(0.0)
         last = n // 2
 
         def spectrum(k):  # X_k with the imaginary parts of X_0 and (n even) X_n/2 dropped, as NumPy
-            x = self.load(b, src, b.mul(k, sstride))
+            x = self.gather(b, src, b.mul(k, sstride), srow)
             edge = b.icmp_signed("==", k, i64(0))
             if n % 2 == 0:
                 edge = b.or_(edge, b.icmp_signed("==", k, i64(last)))
@@ -538,7 +616,7 @@ class _Emitter:
                 self.store(b, (x[0], b.select(lower, x[1], b.fneg(x[1]))), g, k)
             b.call(self.core_function(n, 1), [g, o, core_work])
             with Loop(b, i64(0), i64(n)) as k:
-                self.store_real(b, b.fmul(self.load(b, o, k)[0], scale), dst, b.mul(k, dstride))
+                self.scatter(b, b.fmul(self.load(b, o, k)[0], scale), dst, b.mul(k, dstride), drow)
             return
         half = n // 2
         rt = self.real_twiddles(n)
@@ -547,26 +625,26 @@ class _Emitter:
             xm = spectrum(b.sub(i64(half), k))
             xc = (xm[0], b.fneg(xm[1]))
             even = self.add(b, xk, xc)
-            odd = self.mul(b, self.sub(b, xk, xc), self.load(b, rt, k), conj=True)
+            odd = self.mul(b, self.sub(b, xk, xc), self.table(b, rt, k), conj=True)
             self.store(b, self.add(b, even, self.times_i(b, odd, 1)), g, k)
         b.call(self.core_function(half, 1), [g, o, core_work])
         with Loop(b, i64(0), i64(half)) as k:
             z = self.scale(b, self.load(b, o, k), scale)
             k2 = b.shl(k, i64(1))
-            self.store_real(b, z[0], dst, b.mul(k2, dstride))
-            self.store_real(b, z[1], dst, b.mul(b.add(k2, i64(1)), dstride))
+            self.scatter(b, z[0], dst, b.mul(k2, dstride), drow)
+            self.scatter(b, z[1], dst, b.mul(b.add(k2, i64(1)), dstride), drow)
 
     def real_twiddles(self, n):
         """The table w_n^k, k = 0..n/2, of the even real transforms (filled by `init_function(n)`'s
         companion `real_init_function`)."""
-        return self._global(f"fnad_fft_rtw_{self.tag}_{n}", 2 * (n // 2 + 1))
+        return self._global(f"fnad_fft_rtw_{self.table_tag}_{n}", 2 * (n // 2 + 1))
 
     def real_init_function(self, n):
-        name = f"fnad_fft_rinit_{self.tag}_{n}"
+        name = f"fnad_fft_rinit_{self.table_tag}_{n}"
         if name in self.module.globals:
             return self.module.globals[name]
         fn, b = self._function(name, [])
-        flag = self._flag(f"fnad_fft_rready_{self.tag}_{n}")
+        flag = self._flag(f"fnad_fft_rready_{self.table_tag}_{n}")
         ready = b.load_atomic(flag, "acquire", 4, typ=I32)
         fill, done = fn.append_basic_block("fill"), fn.append_basic_block("done")
         b.cbranch(b.icmp_unsigned("!=", ready, ir.Constant(I32, 0)), done, fill)
@@ -590,7 +668,9 @@ class _Emitter:
     # -- rows of an axis, in groups -------------------------------------------------------------------
     def chunk_function(self, kind, n):
         """void chunk(ptr args, i64 first, i64 last): groups [first, last) of the rows of an axis
-        transform; args = {src, dst, work, rows, groups, inner, slen, dlen, scale, wbytes}."""
+        transform; args = {src, dst, work, rows, groups, inner, slen, dlen, scale, wbytes}. Runs of
+        `LANES` rows at the same place in successive rows (the axis is last, or `LANES` consecutive
+        positions of the inner axes) go through the vector rows, the others one by one."""
         name = f"fnad_fft_chunk_{kind}_{self.tag}_{n}"
         if name in self.module.globals:
             return self.module.globals[name]
@@ -603,23 +683,47 @@ class _Emitter:
         ]
         src, dst, work, rows, groups, inner, slen, dlen, scale, wbytes = fields
         real_in, real_out = kind == "r2c", kind == "c2r"
+        lanes = LANES[self.dtype.name]
         row = self.row_function(kind, n)
+        block = _Emitter(self.module, self.dtype, lanes).row_function(kind, n)
+        last_axis = b.icmp_signed("==", inner, i64(1))
+        srow, drow = b.select(last_axis, slen, i64(1)), b.select(last_axis, dlen, i64(1))
         with Loop(b, first, last) as grp:
             r0 = b.udiv(b.mul(grp, rows), groups)
             r1 = b.udiv(b.mul(b.add(grp, i64(1)), rows), groups)
             w = b.gep(work, [b.mul(grp, wbytes)], source_etype=ir.IntType(8))
-            with Loop(b, r0, r1) as r:
-                outer, q = b.udiv(r, inner), b.urem(r, inner)
-                soff = b.add(b.mul(b.mul(outer, slen), inner), q)
-                doff = b.add(b.mul(b.mul(outer, dlen), inner), q)
-                sp = b.gep(src, [soff if real_in else b.shl(soff, i64(1))], source_etype=self.T)
-                dp = b.gep(dst, [doff if real_out else b.shl(doff, i64(1))], source_etype=self.T)
-                b.call(row, [sp, inner, dp, inner, w, scale])
+            pre = b.block
+            head, body = fn.append_basic_block("rows"), fn.append_basic_block("row")
+            vector, single = fn.append_basic_block("vector"), fn.append_basic_block("single")
+            done = fn.append_basic_block("group_done")
+            b.branch(head)
+            b.position_at_end(head)
+            r = b.phi(I64)
+            r.add_incoming(r0, pre)
+            b.cbranch(b.icmp_signed("<", r, r1), body, done)
+            b.position_at_end(body)
+            outer, q = b.udiv(r, inner), b.urem(r, inner)
+            soff = b.add(b.mul(b.mul(outer, slen), inner), q)
+            doff = b.add(b.mul(b.mul(outer, dlen), inner), q)
+            sp = b.gep(src, [soff if real_in else b.shl(soff, i64(1))], source_etype=self.S)
+            dp = b.gep(dst, [doff if real_out else b.shl(doff, i64(1))], source_etype=self.S)
+            fits = b.icmp_signed("<=", b.add(r, i64(lanes)), r1)
+            together = b.or_(last_axis, b.icmp_signed("<=", b.add(q, i64(lanes)), inner))
+            b.cbranch(b.and_(fits, together), vector, single)
+            b.position_at_end(vector)
+            b.call(block, [sp, inner, srow, dp, inner, drow, w, scale])
+            r.add_incoming(b.add(r, i64(lanes)), vector)
+            b.branch(head)
+            b.position_at_end(single)
+            b.call(row, [sp, inner, srow, dp, inner, drow, w, scale])
+            r.add_incoming(b.add(r, i64(1)), single)
+            b.branch(head)
+            b.position_at_end(done)
         b.ret_void()
         return fn
 
     def args_type(self):
-        return ir.LiteralStructType([PTR, PTR, PTR, I64, I64, I64, I64, I64, self.T, I64])
+        return ir.LiteralStructType([PTR, PTR, PTR, I64, I64, I64, I64, I64, self.S, I64])
 
 
 UNIT_TYPE = ir.FunctionType(VOID, [PTR])  # void transform(ptr args): see `axis_unit`
@@ -658,7 +762,7 @@ def call_axis_transform(b, function, slot, kind, n, dtype, src, dst, shape, work
     dlen = n // 2 + 1 if kind == "r2c" else n
     em = _Emitter(None, dtype)
     values = [src, dst, work, i64(outer * inner), i64(groups(outer * inner)), i64(inner), i64(slen), i64(dlen)]
-    values += [ir.Constant(em.T, float(scale)), i64(work_bytes(kind, n, dtype))]
+    values += [ir.Constant(em.S, float(scale)), i64(work_bytes(kind, n, dtype))]
     for f, v in enumerate(values):
         b.store(v, b.gep(slot, [i64(0), ir.Constant(I32, f)]))
     b.call(function, [slot])

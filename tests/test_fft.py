@@ -24,15 +24,21 @@ RNG = np.random.default_rng(0)
 # The kernels, called directly
 
 KERNEL_LENGTHS = [*range(1, 65), 97, 128, 243, 256, 375, 1009, 1024, 2025, 65537]
+BACKWARD_LENGTHS = [*range(1, 18), 31, 37, 64, 97, 1009]
 REAL_LENGTHS = [*range(1, 21), 32, 63, 64, 100, 1009]
 
 
 def _kernel_cases(dtype):
-    cases = [(kind, n, 2, 3) for n in KERNEL_LENGTHS for kind in ("c2c_f", "c2c_b")]
+    """(kind, n, outer, inner): rows one by one (strided and contiguous), and groups of rows long
+    enough for the vector rows (rows along the last axis, and consecutive positions of inner axes)."""
+    cases = [("c2c_f", n, 2, 3) for n in KERNEL_LENGTHS] + [("c2c_b", n, 2, 3) for n in BACKWARD_LENGTHS]
     cases += [(kind, n, 3, 1) for n in REAL_LENGTHS for kind in ("r2c", "c2r")]
     cases += [(kind, n, 1, 2) for n in (12, 15, 17) for kind in ("r2c", "c2r")]  # strided real rows
+    cases += [
+        (kind, n, *layout) for n in (8, 15, 17, 30) for kind in fft_kernels.KINDS for layout in ((70, 1), (2, 19))
+    ]
     if dtype == np.float32:
-        cases = cases[::7]
+        cases = cases[::5]
     return cases
 
 
@@ -47,7 +53,7 @@ def _args_struct(dtype):
 def _compile_kernels(cases, dtype):
     """The unit of each case's (kind, length), unoptimised (the algorithm is what is checked here:
     the jit tests below run the optimised code)."""
-    units = {(kind, n): fft_kernels.axis_unit(kind, n, dtype) for kind, n, _, _ in cases}
+    units = {(kind, n): fft_kernels.axis_unit(kind, n, dtype) for kind, n, _, _ in cases}  # memoised
     return {
         key: engine.load_object(engine.compile_object(text, 0, 0), [symbol]).function(symbol, None, ctypes.c_void_p)
         for key, (symbol, text) in units.items()
