@@ -50,6 +50,7 @@ __all__ = [
     "factorize",
     "groups",
     "plan",
+    "vector_rows",
     "work_bytes",
 ]
 
@@ -666,12 +667,12 @@ class _Emitter:
             b.call(self.real_init_function(n), [])
 
     # -- rows of an axis, in groups -------------------------------------------------------------------
-    def chunk_function(self, kind, n):
+    def chunk_function(self, kind, n, vector):
         """void chunk(ptr args, i64 first, i64 last): groups [first, last) of the rows of an axis
         transform; args = {src, dst, work, rows, groups, inner, slen, dlen, scale, wbytes}. Runs of
         `LANES` rows at the same place in successive rows (the axis is last, or `LANES` consecutive
         positions of the inner axes) go through the vector rows, the others one by one."""
-        name = f"fnad_fft_chunk_{kind}_{self.tag}_{n}"
+        name = f"fnad_fft_chunk_{kind}_{self.tag}_{n}{'v' if vector else ''}"
         if name in self.module.globals:
             return self.module.globals[name]
         fn, b = self._function(name, [PTR, I64, I64])
@@ -683,9 +684,9 @@ class _Emitter:
         ]
         src, dst, work, rows, groups, inner, slen, dlen, scale, wbytes = fields
         real_in, real_out = kind == "r2c", kind == "c2r"
-        lanes = LANES[self.dtype.name]
+        lanes = LANES[self.dtype.name] if vector else 1
         row = self.row_function(kind, n)
-        block = _Emitter(self.module, self.dtype, lanes).row_function(kind, n)
+        block = _Emitter(self.module, self.dtype, lanes).row_function(kind, n) if vector else row
         last_axis = b.icmp_signed("==", inner, i64(1))
         srow, drow = b.select(last_axis, slen, i64(1)), b.select(last_axis, dlen, i64(1))
         with Loop(b, first, last) as grp:
@@ -694,7 +695,7 @@ class _Emitter:
             w = b.gep(work, [b.mul(grp, wbytes)], source_etype=ir.IntType(8))
             pre = b.block
             head, body = fn.append_basic_block("rows"), fn.append_basic_block("row")
-            vector, single = fn.append_basic_block("vector"), fn.append_basic_block("single")
+            run, single = fn.append_basic_block("vector"), fn.append_basic_block("single")
             done = fn.append_basic_block("group_done")
             b.branch(head)
             b.position_at_end(head)
@@ -709,10 +710,10 @@ class _Emitter:
             dp = b.gep(dst, [doff if real_out else b.shl(doff, i64(1))], source_etype=self.S)
             fits = b.icmp_signed("<=", b.add(r, i64(lanes)), r1)
             together = b.or_(last_axis, b.icmp_signed("<=", b.add(q, i64(lanes)), inner))
-            b.cbranch(b.and_(fits, together), vector, single)
-            b.position_at_end(vector)
+            b.cbranch(b.and_(fits, together), run, single)
+            b.position_at_end(run)
             b.call(block, [sp, inner, srow, dp, inner, drow, w, scale])
-            r.add_incoming(b.add(r, i64(lanes)), vector)
+            r.add_incoming(b.add(r, i64(lanes)), run)
             b.branch(head)
             b.position_at_end(single)
             b.call(row, [sp, inner, srow, dp, inner, drow, w, scale])
@@ -727,15 +728,16 @@ class _Emitter:
 
 
 UNIT_TYPE = ir.FunctionType(VOID, [PTR])  # void transform(ptr args): see `axis_unit`
-_UNITS = {}  # (kind, n, dtype name) -> (symbol, LLVM IR text)
+_UNITS = {}  # (kind, n, dtype name, vector) -> (symbol, LLVM IR text)
 
 
-def axis_unit(kind, n, dtype):
+def axis_unit(kind, n, dtype, vector=True):
     """(symbol, LLVM IR text) of a module whose one exported function `void transform(ptr args)`
     fills its tables once, then runs the groups of rows of `args` (see `call_axis_transform`) on the
     thread pool. Its text depends on (kind, n, dtype) only, so programs share its compiled code
-    (and its tables) as a unit (see `fnad_compiler.lower`)."""
-    key = (kind, n, np.dtype(dtype).name)
+    (and its tables) as a unit (see `fnad_compiler.lower`). Without `vector` (no group has `LANES`
+    rows) the vector rows are left out, which halves the code to compile."""
+    key = (kind, n, np.dtype(dtype).name, vector)
     if key not in _UNITS:
         module = ir.Module(name="fnad_fft")
         fn = ir.Function(module, UNIT_TYPE, UNIT_FUNCTION)
@@ -745,7 +747,7 @@ def axis_unit(kind, n, dtype):
         ty = em.args_type()
         groups = b.load(b.gep(fn.args[0], [i64(0), ir.Constant(I32, 4)], source_etype=ty), typ=I64)
         parallel_for = extern(module, "fnad_parallel_for", VOID, [PTR, PTR, I64, I64])
-        b.call(parallel_for, [em.chunk_function(kind, n), fn.args[0], groups, i64(1)])
+        b.call(parallel_for, [em.chunk_function(kind, n, vector), fn.args[0], groups, i64(1)])
         b.ret_void()
         _UNITS[key] = unit_text(module)
     return _UNITS[key]
@@ -776,3 +778,8 @@ def args_type(dtype):
 def groups(rows):
     """Groups of rows a transform of `rows` rows runs in (fixed by the shape, not the thread count)."""
     return min(rows, GROUPS_MAX)
+
+
+def vector_rows(rows, dtype):
+    """Whether a transform of `rows` rows has groups of rows long enough for the vector rows."""
+    return -(-rows // groups(max(rows, 1))) >= LANES[np.dtype(dtype).name]

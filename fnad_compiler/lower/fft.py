@@ -62,7 +62,8 @@ def _fft(scope, e):
         buffers["temporary"] = scope.malloc(math.prod(spectrum) * 2 * dtype.itemsize)
     slot = scope.entry_alloca(fft_kernels.args_type(dtype), 1)
     for (kind, axis, src, dst), (outer, slen, inner, n) in zip(steps, jobs):
-        function = scope.lw.add_unit(*fft_kernels.axis_unit(kind, n, dtype), fft_kernels.UNIT_TYPE)
+        vector = fft_kernels.vector_rows(outer * inner, dtype)
+        function = scope.lw.add_unit(*fft_kernels.axis_unit(kind, n, dtype, vector), fft_kernels.UNIT_TYPE)
         fft_kernels.call_axis_transform(
             scope.b,
             function,
