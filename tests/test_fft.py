@@ -8,11 +8,14 @@ vmap against a Python loop, the transposes of rfft and irfft against JAX's value
 errors bad arguments get."""
 
 import ctypes
+import shutil
+import sys
 
 import numpy as np
 import pytest
 
 import fnad
+import fnad.export
 import fnad.numpy as fnp
 from fnad import lax
 from fnad.test_util import check_grads
@@ -292,6 +295,24 @@ def test_gradient_of_a_spectral_loss_under_jit():
     n, k = 30, np.arange(16)
     expected = 2 * np.real(np.exp(2j * np.pi * np.outer(np.arange(n), k) / n) @ (w * X).T).T
     np.testing.assert_allclose(eager, expected, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.skipif(shutil.which("cc") is None or not sys.platform.startswith("linux"), reason="needs cc on Linux")
+def test_exported_c_library_runs_the_kernels(tmp_path):
+    """The kernels are generated into the program, so an exported library carries them (a
+    smoothing filter through rfft and irfft, and a length that goes through Bluestein)."""
+    w = np.linspace(0.0, 1.0, 33)
+    x, y = RNG.standard_normal((3, 64)), RNG.standard_normal(37)
+    cases = [
+        ("smooth", lambda v: fnp.fft.irfft(fnp.fft.rfft(v) * w, 64), x, np.fft.irfft(np.fft.rfft(x) * w, 64)),
+        ("power", lambda v: fnp.abs(fnp.fft.fft(v)) ** 2, y, np.abs(np.fft.fft(y)) ** 2),
+    ]
+    for name, f, arg, expected in cases:
+        library = fnad.export.c_library({name: f}, arg, directory=tmp_path, library=f"fft_{name}")
+        out = np.empty(expected.shape)
+        run = getattr(ctypes.CDLL(str(library.path)), name)
+        assert run(ctypes.c_void_p(arg.ctypes.data), ctypes.c_void_p(out.ctypes.data)) == 0
+        np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------------------------
