@@ -8,12 +8,12 @@ SciPy's pocketfft, jaxlib's ducc and torch's are C++ inside Python extensions), 
 the generated code is as fast as NumPy's pocketfft (benchmarks/fft.py).
 
 Algorithm (pocketfft's): a length n = r1 r2 ... rk is transformed by k Stockham (self-sorting,
-decimation in frequency) passes, radix 4 first, then 2, 3, 5 and any odd prime up to `MAX_RADIX`,
+decimation in frequency) passes, radix 8 first, then 4, 2, 3, 5 and odd primes up to `MAX_RADIX`,
 each pass ping-ponging between two work buffers. A pass of radix r with l1 = the product of the
 radices before it and ido = n / (l1 r) reads CC(i, j, k) = in[i + ido (j + r k)] and writes
 CH(i, k, u) = (sum_j CC(i, j, k) w_r^(uj)) t_u(i) to out[i + ido (k + l1 u)], with twiddles
 t_u(i) = w_n^(u l1 i) from a table; its inner loop runs over i, contiguous in both buffers, so
-LLVM vectorises it. Radices 2 and 4 have their own butterflies; odd radices use the symmetric
+LLVM vectorises it. Radices 2, 4 and 8 have their own butterflies; odd radices use the symmetric
 pairs (x_j +- x_(r-j)), fully unrolled. A length with a prime factor above `MAX_RADIX` goes through
 Bluestein's algorithm: a chirp product and a cyclic convolution by two transforms of a smooth
 length m >= 2n - 1.
@@ -64,8 +64,11 @@ _FLAGS = ("contract",)  # let LLVM fuse multiplies and adds (FMA); no reassociat
 
 
 def factorize(n):
-    """The radices of n's passes: 4s, then a 2, then odd primes ascending."""
+    """The radices of n's passes: 8s, then a 4, then a 2, then odd primes ascending."""
     factors = []
+    while n % 8 == 0:
+        factors.append(8)
+        n //= 8
     while n % 4 == 0:
         factors.append(4)
         n //= 4
@@ -298,6 +301,15 @@ class _Emitter:
         r = len(x)
         if r == 2:
             return [self.add(b, x[0], x[1]), self.sub(b, x[0], x[1])]
+        if r == 8:  # two radix-4 butterflies (even and odd samples) and w8^u between them
+            even, odd = self.butterfly(b, x[0::2], sign), self.butterfly(b, x[1::2], sign)
+            h = self._c(math.sqrt(0.5))
+            o1 = self.scale(b, self.add(b, odd[1], self.times_i(b, odd[1], sign)), h)  # (1 + s i) / sqrt 2
+            o3 = self.scale(b, self.sub(b, self.times_i(b, odd[3], sign), odd[3]), h)  # (-1 + s i) / sqrt 2
+            twiddled = [odd[0], o1, self.times_i(b, odd[2], sign), o3]
+            return [self.add(b, e, t) for e, t in zip(even, twiddled)] + [
+                self.sub(b, e, t) for e, t in zip(even, twiddled)
+            ]
         if r == 4:
             t2, t1 = self.add(b, x[0], x[2]), self.sub(b, x[0], x[2])
             t3, t4 = self.add(b, x[1], x[3]), self.times_i(b, self.sub(b, x[1], x[3]), sign)
