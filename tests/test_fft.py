@@ -325,6 +325,8 @@ def test_bad_input_raises_clear_errors():
         fnp.fft.fft(x, axis=2)
     with pytest.raises(ValueError, match="invalid number of data points \\(0\\)"):
         fnp.fft.fft(x, n=0)
+    with pytest.raises(ValueError, match="invalid number of data points \\(0\\)"):
+        fnp.fft.fft(np.zeros((3, 0)))
     with pytest.raises(ValueError, match="invalid number of data points \\(-1\\)"):
         fnp.fft.rfftn(x.real, s=(2, -1))
     with pytest.raises(ValueError, match="only real valued inputs supported for rfft"):

@@ -101,8 +101,9 @@ def _transform(name, fft_type, a, s, axes, norm):
         s = tuple(shape[ndim - len(axes) :])
         if fft_type == FftType.IRFFT:
             s = s[:-1] + (2 * (s[-1] - 1),)
-            if s[-1] < 1:
-                raise ValueError(f"fnad.numpy.fft.{name}: invalid number of data points ({s[-1]}) specified")
+        if any(n < 1 for n in s):
+            bad = next(n for n in s if n < 1)
+            raise ValueError(f"fnad.numpy.fft.{name}: invalid number of data points ({bad}) specified")
     target = s[:-1] + (s[-1] // 2 + 1,) if fft_type == FftType.IRFFT else s
     x = _fit(x, target)
     y = _lax_fft(x, fft_type, s)
