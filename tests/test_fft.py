@@ -241,6 +241,16 @@ def test_jacfwd_matches_jacrev(f):
     np.testing.assert_allclose(fnad.jacfwd(f)(x), fnad.jacrev(f)(x), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["fft", "ifft"])
+def test_holomorphic_jacobians_are_the_dft_matrix(name, mode):
+    """FFT and IFFT are holomorphic (linear): jacfwd and jacrev give the DFT matrix itself."""
+    z = _signal(6)
+    f = getattr(fnp.fft, name)
+    expected = getattr(np.fft, name)(np.eye(6), axis=0)
+    for jac in (fnad.jacfwd, fnad.jacrev):
+        np.testing.assert_allclose(mode(jac(f, holomorphic=True))(z), expected, rtol=1e-13, atol=1e-14)
+
+
 # JAX's values, from jax 0.10.2 with jax_enable_x64, for the primal and cotangent below:
 #   jax.vjp(jnp.fft.rfft, X6)[1](CT4); jax.vjp(jnp.fft.rfft, X6[:5])[1](CT4[:3])
 #   jax.vjp(lambda v: jnp.fft.irfft(v, 6), CT4)[1](X6); jax.vjp(lambda v: jnp.fft.irfft(v, 5), CT4[:3])[1](X6[:5])
