@@ -170,7 +170,7 @@ class _Complex:
             aval = get_aval(re)
             shape = aval.shape
             edges = [(0, 0, 0)] * len(shape)
-            zero = np.zeros((), aval.dtype)
+            zero = np.array(-0.0, aval.dtype)  # x + -0.0 is x, also for x = -0.0 (+0.0 would not keep it)
             # two pads and a sum: elementwise, so the parts' math fuses into the loop writing the pair
             self._joined = add(
                 pad(reshape(re, shape + (1,)), zero, edges + [(0, 1, 0)]),

@@ -543,6 +543,18 @@ OPS = [
     Op("softmax", "nn.softmax({0}, axis={axis})", kinds="f", params=_nn_axis),
     Op("log_softmax", "nn.log_softmax({0}, axis={axis})", kinds="f", params=_nn_axis),
     Op("logsumexp", "nn.logsumexp({0}, axis={axis}, keepdims={kd})", kinds="f", params=_logsumexp),
+    # complex values inside real programs (issue 14): float in, complex arithmetic, float out
+    unary("cx_exp_mul", "fnp.real(fnp.exp({0} * 1j) * ({0} + 2j))"),
+    unary("cx_sqrt_conj", "fnp.abs(fnp.sqrt({0} + 1j) * fnp.conj({0} - 0.5j))"),
+    unary("cx_log_angle", "fnp.angle(fnp.log({0} + 1.5j)) + fnp.imag(fnp.tanh(({0} - 1j) / (2 + {0} * 1j)))"),
+    unary("cx_sin_cos", "fnp.imag(fnp.sin({0} * (0.5 + 0.25j)) * fnp.cos({0} - 0.5j))"),
+    Op(
+        "cx_sum",
+        "fnp.abs(fnp.sum(fnp.exp({0} * 1j) * (1 + 0.5j), axis={axis}, keepdims={kd}))",
+        kinds="f",
+        params=_argred,
+    ),
+    binary("cx_pow", "fnp.real(({0} + 1j * {1}) ** 2 * ({1} + 0.5j * {0}))", "f"),
     binary("add", "{0} + {1}"),
     binary("sub", "{0} - {1}"),
     binary("mul", "{0} * {1}"),

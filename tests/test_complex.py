@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fnad
 import fnad.numpy as fnp
 from fnad import lax
 from fnad.core import Primitive, ShapedArray, all_primitives
+from fnad.ir import eval_closed
 from fnad.passes import lower_complex, prepare_for_compile, real_representation
+from tests.test_primitives import TABLE, draw_case
 
 RNG = np.random.default_rng(14)
 
@@ -251,3 +255,380 @@ def test_derivative_conventions_match_jax(name, mode):
         a, e = np.asarray(a), np.asarray(e)
         assert a.dtype.kind == e.dtype.kind and (e.dtype != np.complex64 or a.dtype == e.dtype)
         np.testing.assert_allclose(a, e, rtol=1e-6 if e.dtype == np.complex64 else 1e-13, atol=1e-14)
+
+
+# ----------------------------------------------------------------------------------------------
+# Promotion (NumPy 2 / JAX: a Python complex scalar is weakly typed)
+
+
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+def test_promotion(mode):
+    run = (lambda f, *a: f(*a)) if mode == "eager" else (lambda f, *a: fnad.jit(f)(*a))
+    f32, f64, i32 = np.ones(2, np.float32), np.ones(2), np.ones(2, np.int32)
+    c64, c128 = np.ones(2, np.complex64), np.ones(2, np.complex128)
+    assert run(lambda x: x * 1j, f32).dtype == np.complex64
+    assert run(lambda x: x + 1j, f64).dtype == np.complex128
+    assert run(lambda x: x * 1j, i32).dtype == np.complex128
+    assert run(lambda x: x * 2.5, c64).dtype == np.complex64
+    assert run(lambda x: x * (2 + 1j), c64).dtype == np.complex64
+    assert run(lambda x, y: x + y, c64, f64).dtype == np.complex128
+    assert run(lambda x, y: x * y, c64, f32).dtype == np.complex64
+    assert run(lambda x, y: x * y, c64, c128).dtype == np.complex128
+    assert run(lambda x: fnp.abs(x), c64).dtype == np.float32
+    assert run(lambda x: fnp.real(x) + fnp.imag(x), c128).dtype == np.float64
+    assert run(lambda x: fnp.angle(x), c64).dtype == np.float32
+    assert run(lambda x: fnp.sqrt(x * 0 - 4), c64).dtype == np.complex64
+    np.testing.assert_allclose(run(lambda x: fnp.sqrt(x * 0 - 4), c64), [2j, 2j])
+
+
+def test_lax_level_typing():
+    staged = lambda f, *args: fnad.make_jaxpr(f)(*args)  # staging checks types (abstract_eval)
+    with pytest.raises(TypeError, match="real requires a complex array"):
+        staged(lax.real, np.ones(2))
+    with pytest.raises(TypeError, match="complex requires float operands"):
+        staged(lax.complex, np.ones(2, np.int32), np.ones(2, np.int32))
+    with pytest.raises(TypeError, match="same dtypes"):
+        staged(lax.add, np.ones(2, np.complex64), np.ones(2, np.complex128))
+    with pytest.raises(TypeError, match="floor does not accept dtype complex128"):
+        staged(lax.floor, np.ones(2, np.complex128))
+    assert lax.conj(np.ones(2, np.float32)).dtype == np.complex64  # as JAX's lax.conj
+    assert lax.complex(np.float32(1), np.float32(2)).dtype == np.complex64
+    assert lax.abs(np.ones(2, np.complex64)).dtype == np.float32
+    np.testing.assert_array_equal(lax.complex(np.array([np.inf]), np.array([1.0])), [complex(np.inf, 1.0)])
+
+
+# ----------------------------------------------------------------------------------------------
+# Values against NumPy, eagerly through the primitives (traced) and compiled
+
+
+UNARY = {
+    "negative": fnp.negative,
+    "conj": fnp.conj,
+    "sign": fnp.sign,
+    "exp": fnp.exp,
+    "exp2": fnp.exp2,
+    "log": fnp.log,
+    "log2": fnp.log2,
+    "log10": fnp.log10,
+    "expm1": fnp.expm1,
+    "sqrt": fnp.sqrt,
+    "square": fnp.square,
+    "reciprocal": fnp.reciprocal,
+    "sin": fnp.sin,
+    "cos": fnp.cos,
+    "tan": fnp.tan,
+    "sinh": fnp.sinh,
+    "cosh": fnp.cosh,
+    "tanh": fnp.tanh,
+    "abs": fnp.abs,
+    "angle": fnp.angle,
+    "real": fnp.real,
+    "imag": fnp.imag,
+    "isfinite": fnp.isfinite,
+    "isnan": fnp.isnan,
+    "isinf": fnp.isinf,
+    "iscomplex": fnp.iscomplex,
+    "round": lambda z: fnp.round(z * 10),
+    "cube": lambda z: z**3,
+    "inverse_cube": lambda z: z**-3,
+    "complex_power": lambda z: z ** (0.5 - 0.25j),
+    "sum_prod_mean_var": lambda z: (fnp.sum(z), fnp.prod(z[:5]), fnp.mean(z), fnp.var(z), fnp.std(z)),
+    "max_min": lambda z: (fnp.max(z), fnp.min(z)),
+    "cumsum_cumprod": lambda z: (fnp.cumsum(z), fnp.cumprod(z[:6])),
+    "comparisons": lambda z: (z == z[::-1], z != 1j, z < z[::-1], z >= z[::-1], fnp.maximum(z, z[::-1])),
+    "division": lambda z: (z / z[::-1], z / 3, 1 / z),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("name", UNARY)
+def test_values_match_numpy(name, dtype):
+    f = UNARY[name]
+    z = crandn(12, dtype=dtype) * 2
+    expected = f(z)  # NumPy itself (the eager path)
+    rtol = 4e-6 if dtype == np.complex64 else 1e-14
+    staged = eval_closed(fnad.make_jaxpr(f)(z), z)  # the traced path's primitives, run eagerly
+    for actual in (staged, fnad.tree_util.tree_leaves(fnad.jit(f)(z))):
+        for a, e in zip(actual, fnad.tree_util.tree_leaves(expected), strict=True):
+            a, e = np.asarray(a), np.asarray(e)
+            assert a.dtype == e.dtype, (a.dtype, e.dtype)
+            np.testing.assert_allclose(a, e, rtol=rtol, atol=rtol * 1e-3)
+
+
+def test_log1p_expm1_keep_accuracy_for_small_arguments():
+    # log1p(z) = z - z**2/2 + z**3/3 and expm1(z) = z + z**2/2 + z**3/6 to rounding for |z| <= 1e-6
+    # (NumPy's complex log1p loses digits there: it computes log(1 + z)).
+    z = np.array([1e-9 + 1e-10j, -1e-7 + 2e-8j, 3e-12 - 1e-12j])
+    np.testing.assert_allclose(fnad.jit(fnp.log1p)(z), z - z**2 / 2 + z**3 / 3, rtol=1e-15)
+    np.testing.assert_allclose(fnad.jit(fnp.expm1)(z), z + z**2 / 2 + z**3 / 6, rtol=1e-15)
+
+
+# ----------------------------------------------------------------------------------------------
+# Derivatives against central finite differences, along real and imaginary directions
+
+W = np.array([0.7 - 0.2j, -0.4 + 1.1j, 1.3 + 0.5j, -0.9 - 0.6j])
+Z4 = np.array([1.1 + 0.4j, -0.8 + 0.9j, 0.5 - 1.2j, 1.6 + 0.3j])  # away from branch cuts and zeros
+
+COMPLEX_FUNCTIONS = {  # C^4 -> C^k (or R^k), differentiable at Z4
+    "mul": lambda z: z * W + z * z,
+    "div": lambda z: z / (z[::-1] + 3) + 2 / z,
+    "exp": fnp.exp,
+    "exp2": fnp.exp2,
+    "expm1": fnp.expm1,
+    "log": fnp.log,
+    "log1p": fnp.log1p,
+    "log10": fnp.log10,
+    "sqrt": fnp.sqrt,
+    "rsqrt": lax.rsqrt,
+    "sin": fnp.sin,
+    "cos": fnp.cos,
+    "tan": fnp.tan,
+    "sinh": fnp.sinh,
+    "cosh": fnp.cosh,
+    "tanh": fnp.tanh,
+    "pow": lambda z: z ** (0.3 + 0.2j) + fnp.power(z, z[::-1]),
+    "integer_pow": lambda z: z**3 + z**-2 + fnp.square(z),
+    "abs": fnp.abs,
+    "real_imag_conj": lambda z: fnp.real(z) * 2 + fnp.imag(z) * 3j + fnp.conj(z) * W,
+    "angle": fnp.angle,
+    "complex_of_parts": lambda z: lax.complex(fnp.imag(z), fnp.real(z) ** 2),
+    "sum_prod": lambda z: fnp.stack([fnp.sum(z * W), fnp.prod(z)]),
+    "cumsum_cumprod": lambda z: fnp.cumsum(z) + fnp.cumprod(z),
+    "dot": lambda z: fnp.outer(z, W) @ z + fnp.vdot(z, W),
+    "select": lambda z: fnp.where(fnp.real(z) > 0, z * z, fnp.exp(z)),
+    "var": lambda z: fnp.var(z) + fnp.std(z * W),
+    "convert": lambda z: (fnp.real(z).astype(np.complex128) * W).astype(np.complex128),
+    "indexing": lambda z: fnp.asarray(z)[np.array([3, 0, 0])].at[1].add(z[2] * 1j),
+    "control_flow": lambda z: lax.fori_loop(0, 3, lambda i, c: c * z + 1j, z),
+}
+
+
+def _fd(f, z, t, h=1e-6):
+    with np.errstate(all="ignore"):
+        return (np.asarray(f(z + h * t)) - np.asarray(f(z - h * t))) / (2 * h)
+
+
+def _directions():
+    for k in range(4):
+        e = np.zeros(4, complex)
+        e[k] = 1
+        yield e
+        yield 1j * e
+
+
+@pytest.mark.parametrize("name", COMPLEX_FUNCTIONS)
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+def test_jvp_and_vjp_match_finite_differences(name, mode):
+    f = COMPLEX_FUNCTIONS[name]
+    g = f if mode == "eager" else fnad.jit(f)
+    for t in _directions():  # jvp along each real and imaginary direction
+        _, tangent = fnad.jvp(g, (Z4,), (t,))
+        np.testing.assert_allclose(tangent, _fd(f, Z4, t), rtol=1e-7, atol=1e-7)
+    # vjp is jvp's transpose for JAX's pairing <u, v> = Re(sum(u * v)) (linear, no conjugation)
+    out, f_vjp = fnad.vjp(g, Z4)
+    ct = crandn(*np.shape(out)) if np.iscomplexobj(out) else RNG.standard_normal(np.shape(out))
+    (ct_in,) = f_vjp(ct)
+    for t in _directions():
+        _, tangent = fnad.jvp(g, (Z4,), (t,))
+        np.testing.assert_allclose(np.real(np.sum(ct * tangent)), np.real(np.sum(ct_in * t)), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", COMPLEX_FUNCTIONS)
+def test_grad_of_real_loss_is_dx_minus_i_dy(name):
+    # JAX's convention for a real f of z = x + iy: grad f = df/dx - i df/dy
+    f = COMPLEX_FUNCTIONS[name]
+    complex_out = np.iscomplexobj(f(Z4))
+    loss = lambda z: fnp.sum(fnp.abs(f(z)) ** 2) if complex_out else fnp.sum(f(z) * f(z))
+    for g in (fnad.grad(loss), fnad.jit(fnad.grad(loss))):
+        grad = np.asarray(g(Z4))
+        e = np.eye(4)
+        expected = [_fd(loss, Z4, e[k]) - 1j * _fd(loss, Z4, 1j * e[k]) for k in range(4)]
+        np.testing.assert_allclose(grad, expected, rtol=1e-7, atol=1e-7)
+
+
+HOLOMORPHIC = {
+    "poly": lambda z: z**3 - 2 * z * z[::-1] + 1j,
+    "exp_log": lambda z: fnp.exp(z) * fnp.log(z),
+    "sqrt_over_trig": lambda z: fnp.sqrt(z) / (2 + fnp.sin(z) * fnp.cos(z)),
+    "tanh_pow": lambda z: fnp.tanh(z) + z ** (1.5 - 0.5j),
+    "matmul": lambda z: fnp.outer(z, z) @ fnp.exp(z),
+}
+
+
+@pytest.mark.parametrize("name", HOLOMORPHIC)
+def test_holomorphic_jacobians_match_complex_differences(name):
+    # For a holomorphic f, d f / d z_k = (f(z + h e_k) - f(z - h e_k)) / 2h = the same along i h e_k, over i
+    f = HOLOMORPHIC[name]
+    e = np.eye(4)
+    along_real = np.stack([_fd(f, Z4, e[k]) for k in range(4)], axis=-1)
+    along_imag = np.stack([_fd(f, Z4, 1j * e[k]) / 1j for k in range(4)], axis=-1)
+    np.testing.assert_allclose(along_real, along_imag, rtol=1e-7, atol=1e-7)  # Cauchy-Riemann: it is holomorphic
+    for jac in (fnad.jacfwd, fnad.jacrev):
+        np.testing.assert_allclose(jac(f, holomorphic=True)(Z4), along_real, rtol=1e-7, atol=1e-7)
+        np.testing.assert_allclose(fnad.jit(jac(f, holomorphic=True))(Z4), along_real, rtol=1e-7, atol=1e-7)
+    scalar = lambda z: fnp.sum(f(z) * W)
+    np.testing.assert_allclose(fnad.grad(scalar, holomorphic=True)(Z4), W @ along_real, rtol=1e-7, atol=1e-7)
+
+
+def test_holomorphic_second_derivatives_closed_form():
+    # d^2/dz^2 of z**3 exp(z) = (z**3 + 6 z**2 + 6 z) exp(z)
+    f = lambda z: z**3 * fnp.exp(z)
+    z = 0.4 - 0.9j
+    expected = (z**3 + 6 * z**2 + 6 * z) * np.exp(z)
+    d2 = fnad.grad(fnad.grad(f, holomorphic=True), holomorphic=True)(z)
+    np.testing.assert_allclose(d2, expected, rtol=1e-14)
+    h = fnad.hessian(lambda v: fnp.sum(f(v)), holomorphic=True)(np.array([z, 2 * z]))
+    np.testing.assert_allclose(np.diag(h), [expected, (8 * z**3 + 24 * z**2 + 12 * z) * np.exp(2 * z)], rtol=1e-14)
+
+
+def test_holomorphic_argument_errors_match_jax():
+    with pytest.raises(
+        TypeError, match="grad with holomorphic=True requires inputs with complex dtype, but got float64"
+    ):
+        fnad.grad(lambda x: x * 1j, holomorphic=True)(1.0)
+    with pytest.raises(TypeError, match="grad with holomorphic=True requires outputs with complex dtype"):
+        fnad.grad(lambda z: fnp.abs(z), holomorphic=True)(1j)
+    with pytest.raises(TypeError, match="grad requires real-valued outputs .* pass holomorphic=True"):
+        fnad.grad(lambda z: z * z)(1j)
+    with pytest.raises(TypeError, match="jacfwd requires real-valued inputs"):
+        fnad.jacfwd(lambda z: z)(Z4)
+    with pytest.raises(TypeError, match="jacrev requires real-valued outputs"):
+        fnad.jacrev(lambda z: z * 2)(Z4)
+    with pytest.raises(TypeError, match="jacrev with holomorphic=True requires inputs with complex dtype"):
+        fnad.jacrev(lambda z: z * 1j, holomorphic=True)(np.ones(2))
+    # allowed, as in JAX: jacfwd of a complex output of real inputs, jacrev of a real output of complex inputs
+    np.testing.assert_allclose(fnad.jacfwd(lambda x: x * (1 + 2j))(np.ones(2)), np.eye(2) * (1 + 2j))
+    np.testing.assert_allclose(fnad.jacrev(lambda z: fnp.real(z * 1j))(Z4[:2]), np.eye(2) * 1j)  # Re(iz) = -y
+
+
+# ----------------------------------------------------------------------------------------------
+# vmap against a loop
+
+
+@pytest.mark.parametrize("name", ["mul", "div", "exp", "log", "abs", "sum_prod", "dot", "control_flow", "indexing"])
+def test_vmap_matches_loop(name):
+    f = COMPLEX_FUNCTIONS[name]
+    zs = Z4 * np.array([[1.0], [0.8 + 0.1j], [1.2j]])
+    expected = np.stack([np.asarray(f(z)) for z in zs])
+    np.testing.assert_allclose(fnad.vmap(f)(zs), expected, rtol=1e-13)
+    np.testing.assert_allclose(fnad.jit(fnad.vmap(f))(zs), expected, rtol=1e-13)
+    np.testing.assert_allclose(fnad.vmap(f, in_axes=1, out_axes=-1)(zs.T), np.moveaxis(expected, 0, -1), rtol=1e-13)
+
+
+# ----------------------------------------------------------------------------------------------
+# Accuracy under jit against NumPy (glibc's C99 complex functions), in units in the last place of
+# each part of the result. Points: a unit box, magnitudes over the whole exponent range, just above
+# and below the branch cut (the negative real axis, tiny imaginary parts of both signs), near the
+# unit circle (where log's real part cancels) and moderate arguments up to 40 (cosh/sinh growth).
+# Parts whose reference is 0 or not finite, or results within 1e3 of overflow or underflow, are
+# left to the special-value test below.
+
+ULP_BOUNDS = {"exp": 4, "log": 5, "sqrt": 4, "sin": 5, "cos": 5, "tanh": 8, "abs": 2, "angle": 2}
+ULP_BOUNDS_MORE = {  # also compiled on complex values (log1p and expm1: NumPy's own are not accurate near 0)
+    "tan": 8,
+    "sinh": 4,
+    "cosh": 4,
+    "arcsin": 6,
+    "arccos": 6,
+    "arctan": 7,
+    "arcsinh": 6,
+    "arccosh": 6,
+    "arctanh": 7,
+}
+
+
+def _regions(dtype, n=3000):
+    rng = np.random.default_rng(1)
+    top = np.log10(np.finfo(dtype).max) - 8
+    yield "box", rng.uniform(-3, 3, n) + 1j * rng.uniform(-3, 3, n)
+    yield "wide", 10.0 ** rng.uniform(-top, top, n) * np.exp(1j * rng.uniform(-np.pi, np.pi, n))
+    tiny = 10.0 ** rng.uniform(-top, -3, n) * rng.choice([-1, 1], n)
+    yield "branch_cut", -(10.0 ** rng.uniform(-5, 5, n)) + 1j * tiny
+    yield "unit_circle", np.exp(1j * rng.uniform(-np.pi, np.pi, n)) * (1 + rng.uniform(-1e-3, 1e-3, n))
+    yield "moderate", rng.uniform(-40, 40, n) + 1j * rng.uniform(-40, 40, n)
+
+
+def _ulp_errors(actual, expected):
+    real = np.finfo(expected.dtype).dtype
+    out = []
+    for part in (np.real, np.imag) if expected.dtype.kind == "c" else (np.real,):
+        e, a = part(expected), part(actual)
+        ok = np.isfinite(e) & (np.abs(e) > np.finfo(real).tiny * 1e3) & (np.abs(e) < np.finfo(real).max / 1e3)
+        out.append(np.abs(a[ok] - e[ok]) / np.spacing(np.abs(e[ok]).astype(real)))
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("name", [*ULP_BOUNDS, *ULP_BOUNDS_MORE])
+def test_accuracy_under_jit_in_ulps(name, dtype):
+    f = getattr(fnp, name)
+    compiled = fnad.jit(f)
+    for region, z in _regions(np.finfo(dtype).dtype):
+        z = z.astype(dtype)
+        with np.errstate(all="ignore"):
+            err = _ulp_errors(np.asarray(compiled(z)), f(z))
+        bound = {**ULP_BOUNDS, **ULP_BOUNDS_MORE}[name]
+        assert err.max() <= bound, f"{name} {dtype.__name__} {region}: {err.max()} ulp"
+
+
+SPECIAL = [0.0, -0.0, 1.5, -1.5, np.inf, -np.inf, np.nan]
+
+
+@pytest.mark.parametrize("name", ULP_BOUNDS)
+def test_special_values_match_numpy(name):
+    # Every combination of +-0, +-1.5, +-inf and nan in either part: a nan in the same results as
+    # NumPy, and otherwise the same value with the same signs (of zeros too); except exp(-inf - inf j),
+    # +0 + 0j here and -0 - 0j in NumPy (C99 leaves those signs unspecified).
+    f = getattr(fnp, name)
+    z = np.array([complex(a, b) for a in SPECIAL for b in SPECIAL])
+    with np.errstate(all="ignore"):
+        expected, actual = np.asarray(f(z)), np.asarray(fnad.jit(f)(z))
+    for zi, e, a in zip(z, expected, actual):
+        if name == "exp" and zi.real == -np.inf and zi.imag == -np.inf:
+            continue
+        e_nan, a_nan = np.isnan(e.real) or np.isnan(e.imag), np.isnan(a.real) or np.isnan(a.imag)
+        assert e_nan == a_nan, (name, zi, e, a)
+        if not e_nan:
+            np.testing.assert_allclose(a, e, rtol=4 * np.finfo(float).eps, err_msg=f"{name}({zi})")
+            assert np.signbit(np.real(a)) == np.signbit(np.real(e)), (name, zi, e, a)
+            assert np.signbit(np.imag(a)) == np.signbit(np.imag(e)), (name, zi, e, a)
+
+
+# ----------------------------------------------------------------------------------------------
+# Every primitive that accepts complex operands can be compiled on them
+
+
+# Primitives that take complex operands eagerly but have no complex_parts rule yet: jit refuses them on
+# complex values with a NotImplementedError naming them (docs/jax_differences.md).
+WITHOUT_COMPLEX_RULE = {
+    "scatter_mul": "the product of duplicate updates at one index has no real-parts form without a loop",
+    "scatter_min": "lexicographic order of scattered complex updates",
+    "scatter_max": "lexicographic order of scattered complex updates",
+    "cholesky": "complex LAPACK calls (complex_native) belong to the linalg work of issue 14",
+    "triangular_solve": "complex LAPACK calls (complex_native) belong to the linalg work of issue 14",
+}
+
+
+@pytest.mark.parametrize("op", TABLE, ids=repr)
+def test_every_primitive_taking_complex_operands_has_a_complex_rule(op):
+    # Each entry of tests/test_primitives.py's TABLE, with its float operands made complex: either staging
+    # refuses them (a real-only primitive), or lower_complex turns the IR into real equations, which
+    # needs a complex_parts rule (or complex_native) for every primitive in it, except those listed in
+    # WITHOUT_COMPLEX_RULE, for which it must raise a NotImplementedError naming the primitive.
+    @settings(max_examples=3, deadline=None, database=None)
+    @given(data=st.data())
+    def run(data):
+        args, params = draw_case(data, op)
+        args = [a.astype(np.complex128) * (1 - 0.5j) if a.dtype.kind == "f" else a for a in map(np.asarray, args)]
+        try:
+            closed = fnad.make_jaxpr(lambda *a: op.fun(*a, **params))(*args)
+        except (TypeError, ValueError):
+            return
+        if op.prim.name in WITHOUT_COMPLEX_RULE:
+            assert op.prim.complex_parts is None and not op.prim.complex_native, "remove it from WITHOUT_COMPLEX_RULE"
+            with pytest.raises(NotImplementedError, match=op.prim.name):
+                lower_complex(closed)
+        else:
+            lower_complex(closed)
+
+    run()

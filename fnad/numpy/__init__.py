@@ -416,6 +416,7 @@ from ._sorting import (
     partition,
     searchsorted,
     sort,
+    sort_complex,
 )
 from ._statistics import (
     bincount,
@@ -778,6 +779,7 @@ __all__ = [
     "sinh",
     "size",
     "sort",
+    "sort_complex",
     "spacing",
     "split",
     "sqrt",

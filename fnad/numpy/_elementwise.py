@@ -189,6 +189,8 @@ def round(x, decimals=0):
     x = _asarray_traced(x)
     if not np.issubdtype(get_aval(x).dtype, np.inexact):
         return x
+    if get_aval(x).dtype.kind == "c":  # both parts, as NumPy
+        return ew.complex(round(ew.real(x), decimals), round(ew.imag(x), decimals))
     if decimals == 0:
         return ew.round(x)
     f = np.array(10.0**decimals, get_aval(x).dtype)

@@ -180,7 +180,11 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     axes = _normalize_axes(axis, aval.ndim)
     n = int(np.prod([aval.shape[i] for i in axes], dtype=np.int64))
     centered = a - mean(a, axis=axes, dtype=dtype, keepdims=True)
-    ss = sum(centered * centered, axis=axes, keepdims=keepdims)
+    if get_aval(centered).dtype.kind == "c":  # |x - mean|**2: a real variance, as NumPy's
+        re, im = ew.real(centered), ew.imag(centered)
+        ss = sum(re * re + im * im, axis=axes, keepdims=keepdims)
+    else:
+        ss = sum(centered * centered, axis=axes, keepdims=keepdims)
     return ss / np.array(builtins.max(n - ddof, 0), get_aval(ss).dtype)
 
 

@@ -40,6 +40,22 @@ def sort(a, axis=-1, kind=None, order=None, stable=None):
     return sorting.sort(a, normalize_axis(axis, get_aval(a).ndim))
 
 
+@numpy_when_eager(np.sort_complex)
+def sort_complex(a):
+    """`a` sorted along its last axis in NumPy's order of complex numbers (by real part, then imaginary
+    part), as a complex array (complex64 for int8/int16/uint8/uint16 input, else complex128, as NumPy).
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.sort_complex(np.array([1 + 2j, 1 - 1j, -3 + 0j]))
+    Array([-3.+0.j,  1.-1.j,  1.+2.j], dtype=complex128)
+    """
+    a = sort(a)
+    dtype = get_aval(a).dtype
+    if dtype.kind != "c":
+        a = convert(a, np.complex64 if dtype.char in "bhBH" else np.complex128)
+    return a
+
+
 @numpy_when_eager(
     lambda a, axis=-1, kind=None, order=None, stable=None: np.argsort(
         a, axis=axis, kind="stable" if kind is None and stable is None else kind, order=order, stable=stable

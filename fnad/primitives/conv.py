@@ -30,7 +30,7 @@ from ..transforms.jvp import defjvp
 from ..transforms.reverse import is_undefined
 from ..transforms.staging import decomposition
 from .dot import dot_general
-from .elementwise import convert_element_type
+from .elementwise import bilinear_parts, convert_element_type
 from .indexing import concatenate, pad, pad_p, rev, slice
 from .shape import expand_dims, full, reshape, transpose
 
@@ -685,3 +685,8 @@ def conv_transpose(
         dn,
         preferred_element_type=preferred_element_type,
     )
+
+
+conv_general_dilated_p.complex_parts = bilinear_parts(
+    conv_general_dilated_p
+)  # four real convolutions (fnad.passes.lower_complex)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..core import Primitive, componentwise_parts, get_aval
 from ..transforms.jvp import defjvp, deflinear
-from .elementwise import add, eq, mul, mul_parts, scalar_like, select, zeros_like
+from .elementwise import add, eq, ge_p, le_p, mul, mul_parts, scalar_like, select, zeros_like
 from .indexing import pad, slice_in_dim, take_along_axis
 from .shape import full, iota
 
@@ -141,3 +141,23 @@ def _cumprod_parts(x, axis, reverse):
 
 
 cumprod_p.complex_parts = _cumprod_parts
+
+
+def _cum_extremum_parts(wins, fill):
+    """cummax/cummin of complex values in NumPy's (lexicographic) order, in log2 n steps as
+    `_cumprod_parts`: `wins(x, y)` says where x is kept over y (fnad.passes.lower_complex)."""
+
+    def rule(x, axis, reverse):
+        n, k = get_aval(x[0]).shape[axis], 1
+        while k < n:
+            y = tuple(_shifted(p, axis, k, fill, reverse) for p in x)
+            keep = wins(x, y)
+            x = (select(keep, x[0], y[0]), select(keep, x[1], y[1]))
+            k *= 2
+        return x
+
+    return rule
+
+
+cummax_p.complex_parts = _cum_extremum_parts(ge_p.complex_parts, -np.inf)
+cummin_p.complex_parts = _cum_extremum_parts(le_p.complex_parts, np.inf)

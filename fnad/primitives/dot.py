@@ -11,7 +11,7 @@ from ..core import Primitive, ShapedArray, ShapeError, get_aval
 from ..transforms.batching import move_bdim
 from ..transforms.jvp import defjvp
 from ..transforms.reverse import is_undefined
-from .elementwise import add, sub
+from .elementwise import bilinear_parts
 from .shape import transpose
 
 dot_general_p = Primitive("dot_general")
@@ -150,11 +150,4 @@ defjvp(
 )
 
 
-def _dot_complex_parts(x, y, dimension_numbers):
-    """A complex product from four real ones, (a + ib)(c + id) = ac - bd + i(ad + bc) (fnad.passes.lower_complex)."""
-    (a, b), (c, d) = x, y
-    dot = lambda u, v: dot_general_p.bind(u, v, dimension_numbers=dimension_numbers)
-    return sub(dot(a, c), dot(b, d)), add(dot(a, d), dot(b, c))
-
-
-dot_general_p.complex_parts = _dot_complex_parts
+dot_general_p.complex_parts = bilinear_parts(dot_general_p)  # four real products (fnad.passes.lower_complex)

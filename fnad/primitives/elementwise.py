@@ -840,6 +840,18 @@ def mul_parts(x, y):
     return sub(mul(a, c), mul(b, d)), add(mul(a, d), mul(b, c))
 
 
+def bilinear_parts(prim):
+    """A `complex_parts` rule for a primitive bilinear in its two operands (dot_general, convolutions):
+    (a + ib)(c + id) = ac - bd + i(ad + bc), four real products."""
+
+    def rule(x, y, **params):
+        (a, b), (c, d) = x, y
+        f = lambda u, v: prim.bind(u, v, **params)
+        return sub(f(a, c), f(b, d)), add(f(a, d), f(b, c))
+
+    return rule
+
+
 def _cdiv(x, y):
     # Smith's algorithm, as NumPy's: scale by the larger of |c|, |d| so that c*c + d*d never overflows
     (a, b), (c, d) = x, y
@@ -875,10 +887,51 @@ def _copysign(magnitude, sign_of):
     return select(negative, neg(magnitude), magnitude)
 
 
+def _overflow_threshold(x):
+    return _c(x, 700.0 if get_aval(x).dtype == np.float64 else 85.0)
+
+
+def _exp_times(x, s):
+    """exp(x) * s, finite also where exp(x) alone overflows (as (exp(x/2) * s) * exp(x/2))."""
+    half = exp(mul(x, _c(x, 0.5)))
+    return select(gt(x, _overflow_threshold(x)), mul(mul(half, s), half), mul(exp(x), s))
+
+
+def _hyp_times(x, s, odd):
+    """cosh(x) * s (sinh(x) * s if `odd`), finite also where cosh(x) alone overflows."""
+    half = exp(mul(abs(x), _c(x, 0.5)))
+    large = mul(mul(mul(half, _c(x, 0.5)), s), half)
+    if odd:
+        large = select(lt(x, _c(x, 0)), neg(large), large)
+    return select(gt(abs(x), _overflow_threshold(x)), large, mul(sinh(x) if odd else cosh(x), s))
+
+
 def _cexp(a, b):
-    e = exp(a)
     # exp(x + 0j) is real, also for x = +-inf (where inf * sin(0) would be nan)
-    return mul(e, cos(b)), select(eq(b, _c(b, 0)), b, mul(e, sin(b)))
+    re, im = _exp_times(a, cos(b)), select(eq(b, _c(b, 0)), b, _exp_times(a, sin(b)))
+    # C99's limits for an infinite real part and an infinite or nan imaginary part: exp(-inf + i y) = 0,
+    # exp(inf + i y) = inf + i nan
+    b_nonfinite = bitwise_not(is_finite(b))
+    to_zero = bitwise_and(eq(a, _c(a, -np.inf)), b_nonfinite)
+    to_inf = bitwise_and(eq(a, _c(a, np.inf)), b_nonfinite)
+    re = select(to_zero, zeros_like(re), select(to_inf, _bcast_like(_c(a, np.inf), re), re))
+    return re, select(to_zero, zeros_like(im), im)
+
+
+def _two_sum(a, b):
+    """a + b as an unevaluated sum s + e of two floats, exactly (Knuth)."""
+    s = add(a, b)
+    bb = sub(s, a)
+    return s, add(sub(a, sub(s, bb)), sub(b, bb))
+
+
+def _two_square(x):
+    """x * x as an unevaluated sum p + e of two floats, exactly (Dekker's product with Veltkamp's split)."""
+    p = mul(x, x)
+    c = mul(x, _c(x, 134217729.0 if get_aval(x).dtype == np.float64 else 4097.0))  # 2**27 + 1 (2**12 + 1)
+    hi = sub(c, sub(c, x))
+    lo = sub(x, hi)
+    return p, add(add(sub(mul(hi, hi), p), mul(add(hi, hi), lo)), mul(lo, lo))
 
 
 def _clog(a, b):
@@ -886,8 +939,14 @@ def _clog(a, b):
     big, small = max(aa, bb), min(aa, bb)
     ratio = div(small, select(eq(big, _c(big, 0)), ones_like(big), big))
     far = add(log(big), mul(_c(ratio, 0.5), log1p(mul(ratio, ratio))))
-    # near |z| = 1, log|z| = log1p((big - 1)(big + 1) + small**2) / 2 keeps its absolute accuracy
-    near = mul(_c(big, 0.5), log1p(add(mul(sub(big, _c(big, 1)), add(big, _c(big, 1))), mul(small, small))))
+    # near |z| = 1, log|z| = log1p(big**2 - 1 + small**2) / 2, the argument summed exactly enough that its
+    # cancellation leaves a correctly rounded value: big - 1 is exact there, big**2 - 1 = x**2 + 2x
+    x = sub(big, _c(big, 1))
+    x2, x2_err = _two_square(x)
+    s2, s2_err = _two_square(small)
+    t, t_err = _two_sum(add(x, x), s2)
+    t, t_err2 = _two_sum(t, x2)
+    near = mul(_c(big, 0.5), log1p(add(t, add(add(t_err, t_err2), add(x2_err, s2_err)))))
     near_one = bitwise_and(gt(big, _c(big, 0.5)), lt(big, _c(big, 2)))
     re = select(_is_inf(big), big, select(near_one, near, far))
     return re, atan2(b, a)
@@ -906,11 +965,22 @@ def _csqrt(a, b):
 
 
 def _csin(a, b):
-    return mul(sin(a), cosh(b)), mul(cos(a), sinh(b))
+    # sin(+-0 + iy) = +-0 + i sinh(y) exactly, also for y = +-inf (where 0 * cosh(y) would be nan)
+    a_zero = eq(a, _c(a, 0))
+    im = _hyp_times(b, cos(a), True)
+    # sin(x +- 0j) for x = +-inf or nan: nan +- 0j, as C99 (cos(x) * 0 would make it nan)
+    im = select(bitwise_and(eq(b, _c(b, 0)), bitwise_not(is_finite(a))), b, im)
+    return select(a_zero, a, _hyp_times(b, sin(a), False)), im
 
 
 def _ccos(a, b):
-    return mul(cos(a), cosh(b)), neg(mul(sin(a), sinh(b)))
+    # cos(+-0 + iy) = cosh(y) - i (+-0)(sign y), also for y = +-inf
+    a_zero = eq(a, _c(a, 0))
+    signed_zero = neg(mul(a, _copysign(ones_like(b), b)))
+    im = select(a_zero, signed_zero, neg(_hyp_times(b, sin(a), True)))
+    # cos(x +- 0j) for x = +-inf or nan: nan + 0j, as NumPy
+    im = select(bitwise_and(eq(b, _c(b, 0)), bitwise_not(is_finite(a))), zeros_like(im), im)
+    return _hyp_times(b, cos(a), False), im
 
 
 def _ctanh(a, b):
@@ -923,11 +993,76 @@ def _ctanh(a, b):
     large = gt(abs(a), _c(a, 22 if get_aval(a).dtype == np.float64 else 9))
     sign_a = select(lt(a, _c(a, 0)), _bcast_like(_c(a, -1), a), _bcast_like(_c(a, 1), a))
     tiny = mul(mul(_c(b, 4), mul(sin(b), cos(b))), exp(mul(_c(a, -2), abs(a))))
-    return select(large, sign_a, div(mul(beta, mul(rho, s)), den)), select(large, tiny, div(t, den))
+    tiny = select(_is_inf(a), _copysign(zeros_like(b), b), tiny)  # tanh(+-inf + iy) = +-1 + 0i, also for y inf, nan
+    re = select(eq(a, _c(a, 0)), a, div(mul(beta, mul(rho, s)), den))  # tanh(+-0 + iy) = +-0 + i tan(y)
+    return select(large, sign_a, re), select(large, tiny, div(t, den))
+
+
+def _clog1p(a, b):
+    # log(1 + z); for small |z| the real part log|1 + z| = log1p(2a + a*a + b*b) / 2 keeps its accuracy
+    small = lt(max(abs(a), abs(b)), _c(a, 0.5))
+    near = mul(_c(a, 0.5), log1p(add(mul(a, add(a, _c(a, 2))), mul(b, b))))
+    one_plus = add(a, _c(a, 1))
+    re, _ = _clog(one_plus, b)
+    return select(small, near, re), atan2(b, one_plus)
+
+
+def _cexpm1(a, b):
+    # exp(z) - 1 = expm1(a) cos(b) - 2 sin(b/2)**2 + i exp(a) sin(b): no cancellation for small z
+    half_sin = sin(mul(b, _c(b, 0.5)))
+    re = sub(mul(expm1(a), cos(b)), mul(_c(b, 2), mul(half_sin, half_sin)))
+    return re, select(eq(b, _c(b, 0)), b, mul(exp(a), sin(b)))
+
+
+def _casin_parts(a, b):
+    """sqrt(1 - z) and sqrt(1 + z), from which Kahan's formulas give asin and acos without cancellation."""
+    one = _c(a, 1)
+    return _csqrt(sub(one, a), neg(b)), _csqrt(add(one, a), b)
+
+
+def _casin(a, b):
+    # Kahan: asin z = atan2(Re z, Re(s1 s2)) + i asinh(Im(conj(s1) s2)), s1 = sqrt(1 - z), s2 = sqrt(1 + z)
+    (p, q), (r, t) = _casin_parts(a, b)
+    return atan2(a, sub(mul(p, r), mul(q, t))), asinh(sub(mul(p, t), mul(q, r)))
+
+
+def _cacos(a, b):
+    # Kahan: acos z = 2 atan2(Re s1, Re s2) + i asinh(Im(conj(s2) s1))
+    (p, q), (r, t) = _casin_parts(a, b)
+    return mul(_c(a, 2), atan2(p, r)), asinh(sub(mul(r, q), mul(t, p)))
+
+
+def _cacosh(a, b):
+    # Kahan: acosh z = asinh(Re(conj(s1) s2)) + 2i atan2(Im s1, Re s2), s1 = sqrt(z - 1), s2 = sqrt(z + 1)
+    one = _c(a, 1)
+    (p, q), (r, t) = _csqrt(sub(a, one), b), _csqrt(add(a, one), b)
+    return asinh(add(mul(p, r), mul(q, t))), mul(_c(a, 2), atan2(q, r))
+
+
+def _catanh(a, b):
+    # atanh z = log((1 + z) / (1 - z)) / 2, computed for Re z >= 0 (atanh is odd): there
+    # re = log1p(4a / |1 - z|**2) / 4 has no cancellation (|1 - z| by hypot: no overflow), and
+    # im = atan2(2b, 1 - a**2 - b**2) / 2, its second argument summed exactly enough to survive its
+    # cancellation near |z| = 1 (+-pi/2 on the cuts, following the sign of b)
+    flip = lt(a, _c(a, 0))
+    a, b = select(flip, neg(a), a), select(flip, neg(b), b)
+    h = _hypot(sub(_c(a, 1), a), b)
+    re = mul(_c(a, 0.25), log1p(div(div(mul(_c(a, 4), a), h), h)))
+    a2, a2_err = _two_square(a)
+    b2, b2_err = _two_square(b)
+    t, t_err = _two_sum(_c(a, 1), neg(a2))
+    t, t_err2 = _two_sum(t, neg(b2))
+    d = add(t, sub(add(t_err, t_err2), add(a2_err, b2_err)))
+    # far from the unit circle the plain sum is exact enough (and the splitting would overflow)
+    huge = gt(max(a, abs(b)), _c(a, 1e150 if get_aval(a).dtype == np.float64 else 1e18))
+    d = select(huge, sub(sub(_c(a, 1), mul(a, a)), mul(b, b)), d)
+    im = mul(_c(a, 0.5), atan2(add(b, b), d))
+    return select(flip, neg(re), re), select(flip, neg(im), im)
 
 
 def _via_i(rule, turn):
-    """f(z) from g(i z), for sinh(z) = -i sin(iz), cosh(z) = cos(iz), tan(z) = -i tanh(iz)."""
+    """f(z) from g(i z): f = -i g(iz) (turn) for sinh from sin, tan from tanh, asinh from asin, atan from
+    atanh; f = g(iz) for cosh from cos."""
 
     def parts(a, b):
         p, q = rule(neg(b), a)
@@ -1021,6 +1156,14 @@ _unary_parts = {
     sinh_p: _via_i(_csin, True),
     cosh_p: _via_i(_ccos, False),
     tan_p: _via_i(_ctanh, True),
+    log1p_p: _clog1p,
+    expm1_p: _cexpm1,
+    asin_p: _casin,
+    acos_p: _cacos,
+    acosh_p: _cacosh,
+    atanh_p: _catanh,
+    asinh_p: _via_i(_casin, True),  # asinh z = -i asin(iz)
+    atan_p: _via_i(_catanh, True),  # atan z = -i atanh(iz)
 }
 for _p, _rule in _unary_parts.items():
     _p.complex_parts = (lambda rule: lambda x: rule(*x))(_rule)

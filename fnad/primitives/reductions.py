@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core import Primitive, ShapedArray, componentwise_parts, get_aval
 from ..transforms.jvp import defjvp, deflinear
-from .elementwise import convert_element_type, div, eq, mul, mul_parts
+from .elementwise import bitwise_and, convert_element_type, div, eq, mul, mul_parts, select
 from .shape import broadcast_in_dim, full, reshape, transpose
 
 
@@ -210,3 +210,40 @@ def _prod_parts(x, axes):
 
 
 reduce_prod_p.complex_parts = _prod_parts
+
+
+def _extremum_parts(prim, compare):
+    """reduce_max/min of complex values in NumPy's (lexicographic) order: the extreme real part, then the
+    extreme imaginary part among the elements that have it (fnad.passes.lower_complex)."""
+
+    def rule(x, axes):
+        re, im = x
+        best_re = prim.bind(re, axes=axes)
+        ties = eq(re, _expand_back(best_re, get_aval(re).shape, axes))
+        worst = np.array(-np.inf if compare == "max" else np.inf, get_aval(im).dtype)
+        return best_re, prim.bind(select(ties, im, broadcast_in_dim(worst, get_aval(im).shape, ())), axes=axes)
+
+    return rule
+
+
+reduce_max_p.complex_parts = _extremum_parts(reduce_max_p, "max")
+reduce_min_p.complex_parts = _extremum_parts(reduce_min_p, "min")
+
+
+def _arg_parts(prim, extremum):
+    """argmax/argmin of complex values in NumPy's (lexicographic) order: the first position holding the
+    extreme real part and, among those, the extreme imaginary part (fnad.passes.lower_complex)."""
+
+    def rule(x, axis, index_dtype):
+        re, im = x
+        shape = get_aval(re).shape
+        best = _extremum_parts(extremum, "max" if prim is argmax_p else "min")(x, (axis,))
+        back = lambda v: _expand_back(v, shape, (axis,))
+        hit = convert_element_type(bitwise_and(eq(re, back(best[0])), eq(im, back(best[1]))), np.int8)
+        return argmax_p.bind(hit, axis=axis, index_dtype=index_dtype)
+
+    return rule
+
+
+argmax_p.complex_parts = _arg_parts(argmax_p, reduce_max_p)
+argmin_p.complex_parts = _arg_parts(argmin_p, reduce_min_p)

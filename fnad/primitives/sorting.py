@@ -82,3 +82,18 @@ def argsort(x, dimension=-1, index_dtype=np.int64):
     ndim = get_aval(x).ndim
     dimension = int(dimension) % ndim if ndim else int(dimension)
     return sort_p.bind(x, iota(index_dtype, get_aval(x).shape, dimension), dimension=dimension, num_keys=1)[1]
+
+
+def _sort_parts(*operands, dimension, num_keys):
+    """Complex operands sorted in NumPy's order (by real part, then imaginary part): each becomes two real
+    operands, two keys if it is one (fnad.passes.lower_complex)."""
+    flat, keys = [], 0
+    for i, x in enumerate(operands):
+        parts = list(x) if type(x) is tuple else [x]
+        flat += parts
+        keys += len(parts) if i < num_keys else 0
+    out = iter(sort_p.bind(*flat, dimension=dimension, num_keys=keys))
+    return [(next(out), next(out)) if type(x) is tuple else next(out) for x in operands]
+
+
+sort_p.complex_parts = _sort_parts
