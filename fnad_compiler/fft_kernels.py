@@ -26,8 +26,14 @@ and are filled by its `init` function on the first call (a flag read with acquir
 roots of unity come from two small constant tables of accurately rounded roots (computed in
 extended precision when the module is generated), w_N^k = A[k mod s] B[k div s], as pocketfft's.
 
-The result of a row depends on the row only: rows are shared out in a fixed number of groups
-(each with its own work buffer), never split by the thread count.
+Rows: the rows of an axis are shared out in a fixed number of groups (each with its own work
+buffer) run on the thread pool; inside a group, runs of `LANES` rows at the same place in
+successive rows are transformed at once in vector registers (a complex element is then a vector of
+the rows' real parts and one of their imaginary parts; the tables are broadcast), the rest one by
+one. A row's result depends on the row only, never on the thread count.
+
+Each (kind, length, dtype) is one unit (`axis_unit`): a module of its own, compiled once per process
+and disk cache for every program that uses it, and linked into exported libraries like the rest.
 """
 
 from __future__ import annotations
@@ -54,9 +60,9 @@ __all__ = [
     "work_bytes",
 ]
 
-MAX_RADIX = (
-    13  # largest prime transformed by a butterfly pass (unrolled: its code grows as the square); larger: Bluestein
-)
+# The largest prime transformed by a butterfly pass (unrolled, its code grows as the square: a radix-31
+# pass took 1 s to compile); lengths with a larger prime factor go through Bluestein's algorithm.
+MAX_RADIX = 13
 GROUPS_MAX = 8  # groups of rows run in parallel (each with its own work buffer)
 LANES = {"float32": 8, "float64": 4}  # rows transformed at once by the vector rows (256-bit vectors)
 KINDS = ("c2c_f", "c2c_b", "r2c", "c2r")  # forward / backward complex, real to complex, complex to real
@@ -156,11 +162,9 @@ def _roots(N):
     ld = np.longdouble
 
     def table(indices):
-        # reduce k/N to [0, 1/8] turns by symmetry first, so the extended sin/cos stay accurate
+        # in extended precision (x86's 80-bit long double) the angle's rounding is far below float64's
         k = np.asarray(indices, dtype=np.int64) % N
         angle = -8 * np.arctan(ld(1)) * k.astype(ld) / ld(N)
-        if np.finfo(ld).eps > 1e-18:  # no extended precision: fall back to float64 with reduction
-            angle = -2 * np.pi * (k / N)
         out = np.empty(2 * len(k))
         out[0::2] = np.cos(angle).astype(np.float64)
         out[1::2] = np.sin(angle).astype(np.float64)
