@@ -549,12 +549,14 @@ class _Emitter:
         if kind in ("c2c_f", "c2c_b"):
             sign = -1 if kind == "c2c_f" else 1
             core = self.core_function(n, sign)
-            if self.lanes == 1:  # contiguous rows, unscaled: in place of the gather and scatter
+            if self.lanes == 1:  # contiguous rows: the core reads and writes them directly
                 plain = b.and_(b.icmp_signed("==", sstride, i64(1)), b.icmp_signed("==", dstride, i64(1)))
-                plain = b.and_(plain, b.fcmp_ordered("==", scale, self._c(1.0)))
                 with b.if_else(plain) as (direct, general):
                     with direct:
                         b.call(core, [src, dst, core_work])
+                        scaled = b.fcmp_unordered("!=", scale, self._c(1.0))
+                        with b.if_then(scaled), Loop(b, i64(0), i64(n)) as k:  # scaled in place
+                            self.store(b, self.scale(b, self.load(b, dst, k), scale_value), dst, k)
                     with general:
                         self._c2c_general(b, n, core, rows, g, o, core_work, scale_value)
             else:
