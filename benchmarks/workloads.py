@@ -500,6 +500,7 @@ ALL = {
     "control_flow": lambda: [rk4_gradient(), newton_while(), newton_jvp()],
     "cold_start": lambda: [cold_start()],
     "conv": lambda: [_conv().conv_forward(), _conv().conv_backward(), _conv().cnn_train_step()],
+    "fft": lambda: _fft().workloads(),
 }
 
 
@@ -507,3 +508,9 @@ def _conv():
     from . import conv  # imports this module: loaded on first use
 
     return conv
+
+
+def _fft():
+    from . import fft  # imports this module: loaded on first use
+
+    return fft

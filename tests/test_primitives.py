@@ -1034,6 +1034,7 @@ TESTED_ELSEWHERE = {
     "svd": "test_decompositions.py",
     "geqrf": "test_decompositions.py",
     "eig": "test_decompositions.py",
+    "fft": "test_fft.py",
     "cond": "test_control_flow.py",
     "while": "test_control_flow.py",
     "while_lin": "test_control_flow.py",

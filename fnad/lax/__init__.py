@@ -90,6 +90,7 @@ from ..primitives.elementwise import (
     tanh,
     zeros_like,
 )
+from ..primitives.fft import FftType, fft
 from ..primitives.indexing import (
     concatenate,
     dynamic_slice,
@@ -201,6 +202,7 @@ _attach_examples()
 
 __all__ = [
     "ConvDimensionNumbers",
+    "FftType",
     "abs",
     "acos",
     "acosh",
@@ -263,6 +265,7 @@ __all__ = [
     "exp2",
     "expand_dims",
     "expm1",
+    "fft",
     "floor",
     "fori_loop",
     "full",

@@ -10,6 +10,7 @@ jax.numpy that are not here, and why."""
 from . import (
     _arraylike,
     _methods,  # noqa: F401  (installs the operators and array methods of traced values)
+    fft,
     linalg,
 )
 from ._bits import (
@@ -569,6 +570,7 @@ __all__ = [
     "extract",
     "eye",
     "fabs",
+    "fft",
     "fill_diagonal",
     "finfo",
     "flatnonzero",

@@ -82,6 +82,7 @@ from fnad_compiler.lower import (  # noqa: F401
     conv,
     cumulative,
     dot,
+    fft,
     indexing,
     linalg,
     online,
