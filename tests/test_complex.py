@@ -616,8 +616,6 @@ WITHOUT_COMPLEX_RULE = {
     "scatter_mul": "the product of duplicate updates at one index has no real-parts form without a loop",
     "scatter_min": "lexicographic order of scattered complex updates",
     "scatter_max": "lexicographic order of scattered complex updates",
-    "cholesky": "complex LAPACK calls (complex_native) belong to the linalg work of issue 14",
-    "triangular_solve": "complex LAPACK calls (complex_native) belong to the linalg work of issue 14",
 }
 
 
