@@ -1370,8 +1370,6 @@ def _gamma_one(data, alpha, log_space):
 
 
 def _gamma(name, key, a, shape, dtype, log_space):
-    from .api import vmap  # the transforms import fnad.numpy, as this module does: import late
-
     data = _single_key(name, key)[0]
     dtype = _float_dtype(dtype, name)
     shape = _shape(fnp.shape(a) if shape is None else shape)
@@ -1381,12 +1379,40 @@ def _gamma(name, key, a, shape, dtype, log_space):
     if n == 0:
         return fnp.zeros(shape, dtype)
     keys = _split_data(data, (n,))
-    return fnp.reshape(vmap(lambda k, al: _gamma_one(k, al, log_space))(keys, alphas), shape)
+    return fnp.reshape(_reparameterised_gamma(keys, alphas, log_space), shape)
+
+
+def _gamma_samples(log_space, keys, alphas):
+    from .api import vmap  # the transforms import fnad.numpy, as this module does: import late
+
+    return vmap(lambda k, al: _gamma_one(k, al, log_space))(keys, alphas)
+
+
+def _gamma_sample_jvp(log_space, primals, tangents):
+    """Implicit reparameterisation (as JAX's): a sample x = F^-1(u; a) moves with a at fixed u, by
+    dx/da = lax.random_gamma_grad(a, x); in log space d(log x)/da is that over x (x underflowing to 0
+    is taken as the smallest normal number, as JAX does)."""
+    (keys, alphas), (_, t_alphas) = primals, tangents
+    samples = _reparameterised_gamma(keys, alphas, log_space)
+    x = samples
+    if log_space:
+        x = fnp.exp(samples)
+        x = fnp.where(x == 0, np.finfo(x.dtype).tiny, x)
+    dx_da = lax.random_gamma_grad(alphas, x)
+    return samples, t_alphas * (dx_da / x if log_space else dx_da)
+
+
+def _reparameterised_gamma(keys, alphas, log_space):
+    from .custom_derivatives import custom_jvp
+
+    sampler = custom_jvp(_gamma_samples, nondiff_argnums=(0,))
+    sampler.defjvp(_gamma_sample_jvp)
+    return sampler(log_space, keys, alphas)
 
 
 def gamma(key, a, shape=None, dtype=None):
-    """Gamma(a, 1) samples (shape defaults to a's shape). Not differentiable with respect to a
-    (JAX's implicit reparameterisation gradient is not implemented).
+    """Gamma(a, 1) samples (shape defaults to a's shape), differentiable with respect to a by implicit
+    reparameterisation, as JAX's (each sample moves with a at a fixed quantile).
 
     >>> import numpy as np
     >>> from fnad import random
