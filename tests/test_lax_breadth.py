@@ -310,3 +310,16 @@ def test_custom_root_of_a_system_with_aux():
     jr = fnad.jacrev(lambda p: root(p)[0])(p)
     np.testing.assert_allclose(jr, fd, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(fnad.jacfwd(lambda p: root(p)[0])(p), jr, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint32, np.uint64])
+def test_population_count_counts_twos_complement_bits_in_every_integer_dtype(dtype):
+    info = np.iinfo(dtype)
+    x = np.array([0, 1, 7, info.max, info.min, info.max // 3, -1 if info.min else 5], dtype=dtype)
+    expected = np.array([bin(int(v) & ((1 << info.bits) - 1)).count("1") for v in x], dtype)
+    for f in (lax.population_count, fnad.jit(lax.population_count)):
+        got = f(x)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, expected)
+    with pytest.raises(TypeError, match="population_count does not accept dtype float64"):
+        lax.population_count(np.ones(2))

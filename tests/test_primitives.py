@@ -619,6 +619,14 @@ TABLE = [
     ),
     Op(ew.not_p, lax.bitwise_not, np.logical_not, F, each(bools), order=0, tag="bool"),
     Op(ew.not_p, lax.bitwise_not, lambda x: -x - 1, F, each(ints()), order=0, tag="int"),
+    Op(
+        ew.population_count_p,
+        lax.population_count,
+        lambda x: np.bitwise_count(x.astype(np.uint64)).astype(x.dtype),
+        F,
+        each(ints(-(2**62), 2**62)),
+        order=0,
+    ),
     Op(ew.is_finite_p, lax.is_finite, lambda x: ~(np.isnan(x) | np.isinf(x)), F, each(specials), order=0),
     Op(ew.is_nan_p, ew.is_nan, np.isnan, F, each(specials), order=0),
     Op(

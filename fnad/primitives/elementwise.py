@@ -339,6 +339,17 @@ logistic_p = unary("logistic", lambda x: _logistic_impl(x), kinds=_REAL)
 erf_p = unary("erf", lambda x: _erf_impl(x), kinds=_REAL)
 erf_inv_p = unary("erf_inv", lambda x: _erf_inv_impl(x), kinds=_REAL)
 not_p = unary("not", lambda x: np.logical_not(x) if np.asarray(x).dtype == bool else np.invert(x), kinds=_INT_BOOL)
+
+
+def _population_count_impl(x):
+    """The number of 1 bits of each integer's two's complement form, in its own dtype (as JAX's)."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.integer):  # eagerly too: NumPy would count a float's integer part
+        raise TypeError(f"population_count does not accept dtype {x.dtype.name}")
+    return np.bitwise_count(x.astype(f"u{x.dtype.itemsize}")).astype(x.dtype)
+
+
+population_count_p = unary("population_count", _population_count_impl, kinds=(np.integer,))
 is_finite_p = unary("is_finite", np.isfinite, out_dtype=np.dtype(bool))
 is_nan_p = unary("is_nan", np.isnan, out_dtype=np.dtype(bool))
 
@@ -414,6 +425,7 @@ def _bind1(prim):
     erf,
     erf_inv,
     bitwise_not,
+    population_count,
     is_finite,
     is_nan,
 ) = [
@@ -449,6 +461,7 @@ def _bind1(prim):
         erf_p,
         erf_inv_p,
         not_p,
+        population_count_p,
         is_finite_p,
         is_nan_p,
     )
@@ -456,7 +469,7 @@ def _bind1(prim):
 
 
 deflinear(neg_p, lambda ct, x: [neg(ct)])
-for _p in (sign_p, floor_p, ceil_p, round_p, not_p, is_finite_p, is_nan_p):
+for _p in (sign_p, floor_p, ceil_p, round_p, not_p, population_count_p, is_finite_p, is_nan_p):
     defjvp(_p)
 defjvp(abs_p, lambda g, ans, x: _abs_jvp(g, ans, x))
 defjvp(exp_p, lambda g, ans, x: mul(g, ans))

@@ -232,6 +232,9 @@ def _not(b, e, x):
     return b.xor(x, ir.Constant(x.type, -1 if x.type.width > 1 else 1))
 
 
+scalar_rule("population_count")(lambda b, e, x: intrinsic(b, f"llvm.ctpop.i{x.type.width}", x.type, [x]))
+
+
 @scalar_rule("is_finite")
 def _is_finite(b, e, x):
     return b.fcmp_ordered("!=", _float_intrinsic("fabs")(b, e, x), ir.Constant(x.type, float("inf")))
