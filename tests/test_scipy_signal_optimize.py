@@ -21,9 +21,11 @@ def test_convolve_and_correlate_match_scipy(s1, s2, mode):
     a, b = RNG.normal(size=s1), RNG.normal(size=s2)
     for ours, theirs in ((signal.convolve, scipy.signal.convolve), (signal.correlate, scipy.signal.correlate)):
         expected = theirs(a, b, mode=mode, method="direct")
-        got = ours(a, b, mode=mode)
-        assert got.shape == expected.shape
-        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+        for method in ("direct", "fft"):
+            got = ours(a, b, mode=mode, method=method)
+            assert got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(signal.fftconvolve(a, b, mode), scipy.signal.fftconvolve(a, b, mode), atol=1e-12)
     if len(s1) == 2:
         np.testing.assert_allclose(signal.convolve2d(a, b, mode), scipy.signal.convolve2d(a, b, mode), atol=1e-12)
         np.testing.assert_allclose(signal.correlate2d(a, b, mode), scipy.signal.correlate2d(a, b, mode), atol=1e-12)
