@@ -100,13 +100,13 @@ def clamp(min, x, max):
 
 
 def top_k(operand, k, *, axis=-1):
-    """The `k` largest elements along `axis` in decreasing order, and their int32 indices, as JAX's
-    lax.top_k: equal values keep their order (lower index first) and NaN counts as the largest.
-    Differentiable in the values (the derivative flows to the chosen elements).
+    """The `k` largest elements along `axis` in decreasing order and their int32 indices, a list of the
+    two, as JAX's lax.top_k: equal values keep their order (lower index first) and NaN counts as the
+    largest. Differentiable in the values (the derivative flows to the chosen elements).
 
     >>> import numpy as np; from fnad import lax
     >>> lax.top_k(np.array([1.0, 3.0, 2.0, 3.0]), 3)
-    (Array([3., 3., 2.], dtype=float64), Array([1, 3, 2], dtype=int32))
+    [Array([3., 3., 2.], dtype=float64), Array([1, 3, 2], dtype=int32)]
     """
     x = _strict_operand(operand)
     aval = get_aval(x)
@@ -127,4 +127,4 @@ def top_k(operand, k, *, axis=-1):
     positions = iota(np.int32, aval.shape, axis)
     order = sort((*keys, positions), axis, num_keys=len(keys))[-1]
     indices = slice_in_dim(order, 0, int(k), axis=axis)
-    return take_along_axis(x, indices, axis), indices
+    return [take_along_axis(x, indices, axis), indices]  # a list, as JAX's (a multiple-result primitive)
