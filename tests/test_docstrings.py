@@ -64,37 +64,7 @@ MODULES = [
 
 # fnad.scipy (issue 14): the special functions and every distribution module of fnad.scipy.stats
 MODULES += ["fnad.primitives.special", "fnad.scipy.special"]
-MODULES += [
-    f"fnad.scipy.stats.{m}"
-    for m in [
-        "bernoulli",
-        "beta",
-        "betabinom",
-        "binom",
-        "cauchy",
-        "chi2",
-        "dirichlet",
-        "expon",
-        "gamma",
-        "gennorm",
-        "geom",
-        "gumbel_l",
-        "gumbel_r",
-        "laplace",
-        "logistic",
-        "multinomial",
-        "multivariate_normal",
-        "nbinom",
-        "norm",
-        "pareto",
-        "poisson",
-        "t",
-        "truncnorm",
-        "uniform",
-        "vonmises",
-        "wrapcauchy",
-    ]
-]
+MODULES += [f"fnad.scipy.stats.{m}" for m in importlib.import_module("fnad.scipy.stats").__all__]
 
 # Objects whose doctests `testmod` does not collect (instances such as custom_jvp functions).
 EXTRA_DOCTESTS = ["nn.relu", "nn.relu6"]

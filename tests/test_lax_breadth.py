@@ -9,18 +9,9 @@ import pytest
 import fnad
 import fnad.numpy as fnp
 from fnad import lax
+from tests.test_control_flow import fd_grad as central_grad
 
 RNG = np.random.default_rng(14)
-
-
-def central_grad(f, x, eps=1e-6):
-    x = np.asarray(x, float)
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        g[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return g
 
 
 def _logaddexp(a, b):  # a computation no reduction primitive implements
