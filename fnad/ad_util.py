@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Primitive, ShapedArray, get_aval, is_float_dtype
+from .core import Primitive, ShapedArray, Tracer, get_aval, is_float_dtype
 
 # ----------------------------------------------------------------------------------------------
 # Tangents
@@ -200,7 +200,8 @@ def cotangent_like(ct, aval):
     (inside a shard_map body): summed over the axes only it varies over (the value was the same on
     every process there, and each process's use of it owes it a share), and marked varying over
     those only the value varies over (no change of numbers: loops then carry it with the value's type)."""
-    have = get_aval(ct).vma
+    # Only a staged value (a tracer) can vary over mesh axes: other cotangents need no aval built.
+    have = ct.aval.vma if isinstance(ct, Tracer) else frozenset()
     if have == aval.vma:
         return ct
     extra, missing = have - aval.vma, aval.vma - have

@@ -59,6 +59,18 @@ def _as_function(closed, consts, treedef):
     return fn
 
 
+def _operator_and_solver(name, what, fn, x, solve, has_aux):
+    """`fn` (a function of pytrees shaped like `x`) traced, and `solve(fn, x)` traced with `fn` given as
+    that traced function: (leaves of x, their tree, their avals, (fn's IR, its consts), (solve's IR,
+    its consts, its output tree)). Values either closes over become the consts."""
+    leaves, tree = _leaves(x, name)
+    avals = [get_aval(v).strip_weak() for v in leaves]
+    closed, consts, _ = _traced(fn, tree, avals, f"{name}: {what}", tree)
+    as_function = _as_function(closed, consts, tree)
+    solver = _traced(lambda v: solve(as_function, v), tree, avals, f"{name}: solve", tree, has_aux)
+    return leaves, tree, avals, (closed, consts), solver
+
+
 def custom_linear_solve(matvec, b, solve, transpose_solve=None, symmetric=False, has_aux=False):
     """`solve(matvec, b)`, the x with `matvec(x) = b`, differentiated implicitly, as JAX's
     lax.custom_linear_solve: derivatives come from further solves of the same system
@@ -75,11 +87,9 @@ def custom_linear_solve(matvec, b, solve, transpose_solve=None, symmetric=False,
     Array([0.2, 0.6], dtype=float64)
     """
     name = "custom_linear_solve"
-    b_leaves, tree = _leaves(b, name)
-    avals = [get_aval(x).strip_weak() for x in b_leaves]
-    mv_closed, mv_consts, _ = _traced(matvec, tree, avals, f"{name}: matvec", tree)
-    matvec_fn = _as_function(mv_closed, mv_consts, tree)
-    s_closed, s_consts, s_tree = _traced(lambda x: solve(matvec_fn, x), tree, avals, f"{name}: solve", tree, has_aux)
+    b_leaves, tree, avals, (mv_closed, mv_consts), (s_closed, s_consts, s_tree) = _operator_and_solver(
+        name, "matvec", matvec, b, solve, has_aux
+    )
     if symmetric:
         t_closed, t_consts = s_closed, s_consts
     elif transpose_solve is None:
@@ -112,11 +122,9 @@ def custom_root(f, initial_guess, solve, tangent_solve, has_aux=False):
     Array(0.25, dtype=float64)
     """
     name = "custom_root"
-    guess, tree = _leaves(initial_guess, name)
-    avals = [get_aval(x).strip_weak() for x in guess]
-    f_closed, f_consts, _ = _traced(f, tree, avals, f"{name}: f", tree)
-    f_fn = _as_function(f_closed, f_consts, tree)
-    s_closed, s_consts, s_tree = _traced(lambda x: solve(f_fn, x), tree, avals, f"{name}: solve", tree, has_aux)
+    guess, tree, _, (f_closed, f_consts), (s_closed, s_consts, s_tree) = _operator_and_solver(
+        name, "f", f, initial_guess, solve, has_aux
+    )
     n = len(guess)
 
     @custom_jvp

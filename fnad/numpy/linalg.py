@@ -449,14 +449,7 @@ def matrix_power(a, n):
         return ew.convert_element_type(la.eye_mask(shape), get_aval(a).dtype)
     if n < 0:
         a, n = inv(a), -n
-    result = None
-    while n:
-        if n & 1:
-            result = a if result is None else matmul(result, a)
-        n >>= 1
-        if n:
-            a = matmul(a, a)
-    return result
+    return ew.power_by_squaring(a, n, matmul)
 
 
 # ----------------------------------------------------------------------------------------------

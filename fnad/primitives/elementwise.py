@@ -1112,17 +1112,23 @@ def _cone(x):
     return ones_like(x[0]), zeros_like(x[0])
 
 
+def power_by_squaring(x, n, multiply):
+    """x to the integer power n >= 1 under `multiply`, by repeated squaring (about 2 log2(n) products)."""
+    acc = None
+    while n:
+        if n & 1:
+            acc = x if acc is None else multiply(acc, x)
+        n >>= 1
+        if n:
+            x = multiply(x, x)
+    return acc
+
+
 def _cinteger_pow(x, y):
     """x ** y by repeated squaring (as NumPy for small integer powers); a negative power divides 1 by it."""
     if y == 0:
         return _cone(x)
-    acc, base, n = None, x, builtins.abs(y)
-    while n:
-        if n & 1:
-            acc = base if acc is None else mul_parts(acc, base)
-        n >>= 1
-        if n:
-            base = mul_parts(base, base)
+    acc = power_by_squaring(x, builtins.abs(y), mul_parts)
     return _cdiv(_cone(x), acc) if y < 0 else acc
 
 

@@ -90,9 +90,8 @@ class StagingTrace(Trace):
         """Record `prim` applied to `tracers` with the given output avals; returns output tracers."""
         src = user_frame()
         avals = out_avals if prim.multiple_results else [out_avals]
-        in_vmas = [t.aval.vma for t in tracers]
-        if prim.vma_rule is not None or any(in_vmas):
-            avals = _with_vma(prim, in_vmas, avals, params)
+        if prim.vma_rule is not None or any(t.aval.vma for t in tracers):  # inside a shard_map body only
+            avals = _with_vma(prim, [t.aval.vma for t in tracers], avals, params)
         outs = [StagingTracer(self, a, Var(a), src) for a in avals]
         self.builder.eqns.append(Eqn(prim, [t.var for t in tracers], [o.var for o in outs], params, src))
         return outs if prim.multiple_results else outs[0]
