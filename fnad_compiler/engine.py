@@ -162,8 +162,29 @@ def compile_object(module, speed_level=3, codegen_level=3):
 
 
 # Each compile thread owns an LLVM context and a target machine: LLVM compiles modules of distinct
-# contexts concurrently, and llvmlite's calls release the GIL while they run.
+# contexts concurrently, and llvmlite's calls release the GIL while they run. But llvmlite also
+# takes one process-wide lock around every call into LLVM, which would run the threads one at a
+# time (measured: two threads took 2x the CPU of one, and longer), so a thread compiling only in
+# its own context skips that lock (`_OwnContextLock`); every other call still takes it.
 _THREAD_TOOLS = threading.local()
+
+
+class _OwnContextLock(llvm.ffi._LLVMLock):
+    """llvmlite's lock, not taken by a thread while `_THREAD_TOOLS.own_context` is set."""
+
+    def __enter__(self):
+        if not getattr(_THREAD_TOOLS, "own_context", False):
+            super().__enter__()
+
+    def __exit__(self, *exc_details):
+        if not getattr(_THREAD_TOOLS, "own_context", False):
+            super().__exit__(*exc_details)
+
+
+# Only over the lock class this was written against: another llvmlite keeps its own (compiles then
+# run one at a time, still correctly).
+if type(llvm.ffi.lib._lock) is llvm.ffi._LLVMLock:
+    llvm.ffi.lib._lock.__class__ = _OwnContextLock
 
 
 def _compile_in_thread(text, speed_level):
@@ -171,7 +192,14 @@ def _compile_in_thread(text, speed_level):
     if tools is None:
         tools = _THREAD_TOOLS.tools = (llvm.create_context(), _new_target_machine())
     context, tm = tools
-    return tm.emit_object(_run_pipeline(tm, _parse_for(text, context, tm), speed_level))
+    _THREAD_TOOLS.own_context = True
+    try:
+        module = _parse_for(text, context, tm)
+        obj = tm.emit_object(_run_pipeline(tm, module, speed_level))
+        module.close()  # in this context, so while the lock is skipped
+        return obj
+    finally:
+        _THREAD_TOOLS.own_context = False
 
 
 def compile_threads():

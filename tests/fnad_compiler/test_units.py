@@ -2,6 +2,8 @@
 same structure, cached in memory and on disk, compiled on several threads; and the glue of long
 programs left unoptimised. Each case checks the compiled values, not only the sharing."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -137,6 +139,24 @@ def test_parallel_compiles_give_the_serial_objects(monkeypatch):
     monkeypatch.setenv("FNAD_COMPILE_THREADS", "many")
     with pytest.raises(ValueError, match="FNAD_COMPILE_THREADS"):
         engine.compile_objects(texts)
+
+
+def test_compile_threads_run_while_llvmlite_is_locked(monkeypatch):
+    """The compile threads skip llvmlite's process-wide lock (they use only their own LLVM
+    contexts), so they compile at once: here they finish while another thread holds that lock."""
+    import llvmlite.binding as llvm
+
+    program = _program(lambda x, y: [fnp.sin(x) * y, lax.reduce_sum(fnp.exp(x + y), (0,)), fnp.tanh(y) - x], X, Y)
+    texts = list(program.units.values())
+    monkeypatch.setenv("FNAD_COMPILE_THREADS", "2")
+    serial = engine.compile_objects(texts)  # also gives the pool's threads their LLVM tools
+    done = []
+    with llvm.ffi.lib._lock:
+        worker = threading.Thread(target=lambda: done.append(engine.compile_objects(texts)))
+        worker.start()
+        worker.join(120)
+        assert done == [serial]
+    assert not worker.is_alive()
 
 
 def _long_chain(x):
