@@ -10,6 +10,7 @@ import numpy as np
 
 import fnad
 import fnad.numpy as fnp
+from benchmarks.harness import byte_compile_fnad
 
 HAVE_JAX = importlib.util.find_spec("jax") is not None
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
@@ -457,14 +458,8 @@ def cold_start():
             cwd=root,
         )
 
-    # Byte-compile fnad as `pip install` does for an installed package (JAX, NumPy and llvmlite came
-    # with their .pyc files; an editable install under PYTHONDONTWRITEBYTECODE=1 would recompile
-    # fnad's sources in every fresh process).
-    import compileall
-
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for package in ("fnad", "fnad_compiler"):
-        compileall.compile_dir(os.path.join(root, package), quiet=1)
+    byte_compile_fnad()
     warm = tempfile.mkdtemp(prefix="fnad-warm-")
     run("fnad", warm)
     w = Workload(
