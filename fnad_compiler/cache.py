@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fnad_compiler import engine
+from fnad_compiler import engine, tiers
 
 __all__ = [
     "COMPILER_VERSION",
@@ -361,14 +361,16 @@ def _decode(data):
 class Build:
     """What a cache miss compiles: `llvm_ir` (text or llvmlite module) exporting `exports`, the
     caller's JSON-serialisable `metadata`, `units` (symbol -> IR text of a module defining each
-    symbol `llvm_ir` calls; see `fnad_compiler.llvm_ir.unit_text`), and `codegen_level` for `llvm_ir`
-    (0 for glue too long to be worth LLVM's time; see `engine.target_machine`)."""
+    symbol `llvm_ir` calls through its slot; see `fnad_compiler.llvm_ir.unit_text`), `codegen_level`
+    for `llvm_ir` (0 for glue too long to be worth LLVM's time; see `engine.target_machine`), and
+    `quick_units`: the units that may start in the quick tier (see `fnad_compiler.tiers`)."""
 
     llvm_ir: object
     exports: list
     metadata: dict
     units: dict = field(default_factory=dict)
     codegen_level: int = 3
+    quick_units: frozenset = frozenset()
 
 
 @dataclass(frozen=True)
@@ -385,7 +387,7 @@ class Cache:
 
     def __init__(self, memory_size=256, disk=None, unit_memory_size=4096):
         self.memory = LRUCache(memory_size)
-        self.units = LRUCache(unit_memory_size)  # unit key -> NativeLibrary
+        self.units = LRUCache(unit_memory_size)  # unit key (its full tier's) -> tiers.UnitSlot
         self.disk = disk
         self._counts = collections.Counter()
         self._lock = threading.Lock()
@@ -399,7 +401,8 @@ class Cache:
         so that a hit skips generating LLVM IR). On a miss `build()` is called and returns a `Build`
         (or a tuple `(llvm_ir, exports, metadata)`). Its units are cached on their own, by their
         text, so code that shares one compiles it once; new ones are compiled in parallel
-        (`engine.compile_objects`). Everything is optimised at level `speed_level`. `signature`
+        (`engine.compile_objects`). Everything is optimised at level `speed_level`, except that at
+        level 3 the build's `quick_units` start in the quick tier (`fnad_compiler.tiers`). `signature`
         (JSON-serialisable: what callers rely on, e.g. argument and result types) is stored with a
         disk entry, and an entry with another signature is recompiled, never loaded."""
         version = code_version() if version is None else version
@@ -410,49 +413,77 @@ class Cache:
             self._count("memory_hits")
             return compiled
         signature = json.loads(json.dumps(signature))
-        compiled = self._load_from_disk(key, signature)
+        compiled = self._load_from_disk(key, signature, build)
         if compiled is None:
             self._count("misses")
-            built = build()
-            built = built if isinstance(built, Build) else Build(*built)
+            built = _built(build)
             unit_keys = {symbol: cache_key(text, version) for symbol, text in built.units.items()}
+            quick_keys = {s: cache_key(built.units[s], f"{version} quick") for s in sorted(built.quick_units)}
             # Through JSON now: fails early if it cannot be stored, and equals what a disk hit gives.
             stored = {"exports": list(built.exports), "metadata": built.metadata, "signature": signature}
-            stored = json.loads(json.dumps(stored | {"units": unit_keys}))
-            libraries = self._units(unit_keys, built.units, speed_level)
+            stored = json.loads(json.dumps(stored | {"units": unit_keys, "quick": quick_keys}))
+            slots = self._units(stored, built.units, speed_level)
             obj = engine.compile_object(built.llvm_ir, speed_level, built.codegen_level)
             self._count("compiles")
             if self.disk is not None:
                 self.disk.put(key, obj, stored)
-            compiled = self._link(obj, stored, libraries)
+            compiled = self._link(obj, stored, slots, lambda: built.units)
         self.memory.put(key, compiled)
         return compiled
 
-    def _link(self, obj, stored, libraries):
-        library = engine.load_object(obj, stored["exports"], [libraries[symbol] for symbol in stored["units"]])
+    def _link(self, obj, stored, slots, unit_texts):
+        """Load main's object `obj` against its units' `slots`; have the quick ones promoted when it
+        is called often (`unit_texts()`: symbol -> their LLVM IR text)."""
+        library = engine.load_object(obj, stored["exports"], [slots[symbol] for symbol in stored["units"]])
+        quick = [slot for slot in slots.values() if slot.level != tiers.FULL_LEVEL]
+        if quick and tiers.CALLS_SYMBOL in stored["exports"]:
+            tiers.watch(library, quick, unit_texts, self)
         return Compiled(library, stored["metadata"])
 
-    def _units(self, unit_keys, texts=None, speed_level=3):
-        """symbol -> loaded `NativeLibrary` of each unit (from memory, then disk, then compiled from
-        `texts`); None if one is found nowhere and `texts` is None."""
-        libraries, missing = {}, []
-        for symbol, key in unit_keys.items():
-            library = self.units.get(key) or self._unit_from_disk(key, symbol)
-            if library is not None:
-                libraries[symbol] = library
+    def _units(self, stored, texts=None, speed_level=3):
+        """symbol -> `tiers.UnitSlot` of each unit of main's entry `stored` (from memory, then disk at
+        the full tier, then the quick one, then compiled from `texts`); None if one is found nowhere
+        and `texts` is None. At `speed_level` 3 the units in stored["quick"] are compiled quick
+        (unless $FNAD_COMPILE_TIERS is "full")."""
+        slots, missing = {}, []
+        quick_keys = stored["quick"] if speed_level == tiers.FULL_LEVEL and tiers.mode() != "full" else {}
+        for symbol, key in stored["units"].items():
+            slot = self.units.get(key)
+            if slot is None:
+                library, level = self._unit_from_disk(key, symbol), tiers.FULL_LEVEL
+                if library is None and symbol in quick_keys:
+                    library, level = self._unit_from_disk(quick_keys[symbol], symbol, quick=True), tiers.QUICK_LEVEL
+                if library is not None:
+                    slot = tiers.UnitSlot(symbol, library, level, key)
+                    self.units.put(key, slot)
+            if slot is not None:
+                slots[symbol] = slot
             elif texts is None:
                 return None
             else:
                 missing.append(symbol)
-        objects = engine.compile_objects([texts[s] for s in missing], speed_level)
-        for symbol, obj in zip(missing, objects):
+        levels = [tiers.QUICK_LEVEL if s in quick_keys else speed_level for s in missing]
+        objects = engine.compile_objects([texts[s] for s in missing], levels)
+        for symbol, obj, level in zip(missing, objects, levels):
+            quick = level == tiers.QUICK_LEVEL
             self._count("unit_compiles")
-            key = unit_keys[symbol]
+            if quick:
+                self._count("quick_unit_compiles")
             if self.disk is not None:
-                self.disk.put(key, obj, {"exports": [symbol], "unit": True})
-            libraries[symbol] = engine.load_object(obj, [symbol])
-            self.units.put(key, libraries[symbol])
-        return libraries
+                key = quick_keys[symbol] if quick else stored["units"][symbol]
+                self.disk.put(key, obj, _unit_metadata(symbol, quick))
+            slots[symbol] = tiers.UnitSlot(symbol, engine.load_object(obj, [symbol]), level, stored["units"][symbol])
+            self.units.put(stored["units"][symbol], slots[symbol])
+        return slots
+
+    def promote(self, slot, text):
+        """Compile `slot`'s unit (LLVM IR `text`) at the full tier in this thread, store it on disk
+        and swap it in (see `fnad_compiler.tiers`)."""
+        obj = engine.compile_in_this_thread(text, tiers.FULL_LEVEL)
+        if self.disk is not None:
+            self.disk.put(slot.full_key, obj, _unit_metadata(slot.symbol, False))
+        slot.swap(engine.load_object(obj, [slot.symbol]), tiers.FULL_LEVEL)
+        self._count("promotions")
 
     def _from_disk(self, key, trusted, link, hit):
         """`link(obj, stored)` of disk entry `key` if `trusted(stored)`, counted as `hit` unless it
@@ -474,41 +505,50 @@ class Cache:
             self._count(hit)
         return loaded
 
-    def _unit_from_disk(self, key, symbol):
-        library = self._from_disk(
+    def _unit_from_disk(self, key, symbol, quick=False):
+        return self._from_disk(
             key,
-            lambda stored: stored == {"exports": [symbol], "unit": True},
+            lambda stored: stored == _unit_metadata(symbol, quick),
             lambda obj, stored: engine.load_object(obj, [symbol]),
             "unit_disk_hits",
         )
-        if library is not None:
-            self.units.put(key, library)
-        return library
 
-    def _load_from_disk(self, key, signature):
+    def _load_from_disk(self, key, signature, build):
         def trusted(stored):
             return (
                 isinstance(stored, dict)
-                and stored.keys() == {"exports", "metadata", "signature", "units"}
+                and stored.keys() == {"exports", "metadata", "signature", "units", "quick"}
                 and stored["signature"] == signature
                 and isinstance(stored["units"], dict)
+                and isinstance(stored["quick"], dict)
+                and stored["quick"].keys() <= stored["units"].keys()
             )
 
         def link(obj, stored):
-            libraries = self._units(stored["units"])  # None if a unit is gone: rebuilt, reusing the others
-            return None if libraries is None else self._link(obj, stored, libraries)
+            slots = self._units(stored)  # None if a unit is gone: rebuilt, reusing the others
+            return None if slots is None else self._link(obj, stored, slots, lambda: _built(build).units)
 
         return self._from_disk(key, trusted, link, "disk_hits")
 
     def stats(self):
         """Counters: memory_hits, disk_hits, misses, compiles, corrupt (damaged disk entries),
         refused (disk entries not trusted: unsafe file, other key or signature), and for units
-        unit_compiles and unit_disk_hits (when there were any)."""
+        unit_compiles (of which quick_unit_compiles were in the quick tier), unit_disk_hits and
+        promotions (when there were any)."""
         with self._lock:
             counts = dict.fromkeys(["memory_hits", "disk_hits", "misses", "compiles"], 0) | self._counts
         counts["corrupt"] = self.disk.corrupt if self.disk is not None else 0
         counts["refused"] = self.disk.refused if self.disk is not None else 0
         return counts
+
+
+def _unit_metadata(symbol, quick):
+    return {"exports": [symbol], "unit": True} | ({"tier": "quick"} if quick else {})
+
+
+def _built(build):
+    built = build()
+    return built if isinstance(built, Build) else Build(*built)
 
 
 _DEFAULT = None

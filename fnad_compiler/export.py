@@ -172,6 +172,7 @@ def build_library(functions, directory=".", library="fnad_export"):
         scratch.RUNTIME_IR.replace("@fnad_scratch_take", f"@{_TAKE}").replace("@fnad_scratch_give", f"@{_GIVE}"),
         parallel.RUNTIME_IR,
         _init_ir(library, openblas),
+        _slots_ir(units),
         *(text for _, text in gemm.values()),
     ]
     jobs += [(text, {"export_runtime": True}, 0, 3) for text in runtime]
@@ -358,6 +359,12 @@ def _hand_scratch_to_main(module, b, name):
         b.ret(i32(_CODE["ERROR_NO_MEMORY"]))
     b.store(block, held)
     return (lambda: b.call(runtime_give, [slot, block, nbytes])), size.initializer.constant
+
+
+def _slots_ir(symbols):
+    """The slots main calls units through (see `fnad_compiler.tiers`), each holding its unit's
+    address for good: exported code has one tier."""
+    return "".join(f'declare void @"{s}"()\n@"{s}.slot" = hidden constant ptr @"{s}"\n' for s in sorted(symbols))
 
 
 def _init_ir(library, openblas):

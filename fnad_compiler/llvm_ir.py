@@ -31,6 +31,7 @@ __all__ = [
     "i64",
     "intrinsic",
     "load_at",
+    "load_function",
     "mem_type",
     "prefault",
     "reg_type",
@@ -124,6 +125,23 @@ def extern(module, name, ret, args):
     if name in module.globals:
         return module.globals[name]
     return ir.Function(module, ir.FunctionType(ret, args), name)
+
+
+class _LoadedFunction(ir.LoadInstr):
+    """A function pointer loaded from memory: llvmlite's `call` takes it as a callee, as it asks the
+    callee for its `function_type` (with opaque pointers a loaded `ptr` cannot tell)."""
+
+    @property
+    def function_type(self):
+        return self.loaded_function_type
+
+
+def load_function(b, pointer, ftype):
+    """Load at `b` a pointer to a function of type `ftype` from `pointer`, callable with `b.call`."""
+    value = b.load(pointer, typ=PTR)
+    value.__class__ = _LoadedFunction
+    value.loaded_function_type = ftype
+    return value
 
 
 def i32(v):

@@ -18,7 +18,7 @@ import numpy as np
 
 from fnad import timing
 from fnad.ir import pp_jaxpr
-from fnad_compiler import buffers, cache, callbacks, engine, pyentry
+from fnad_compiler import buffers, cache, callbacks, engine, pyentry, tiers
 from fnad_compiler import lower as lowering
 
 __all__ = ["Executable", "compile_jaxpr"]
@@ -28,7 +28,7 @@ _EXPORTS = ["fnad_main", pyentry.ENTRY, engine.RELEASE]
 
 def _program(closed, donated=None):
     with timing.phase("lower"):
-        program = lowering.lower(closed, donated)
+        program = lowering.lower(closed, donated, counted=True)
         pyentry.add_entry(program.main, closed.jaxpr)
         return program
 
@@ -49,7 +49,9 @@ def compile_jaxpr(closed, code_cache=None, donated=None):
 
     def build():
         program = _program(closed, donated)
-        return cache.Build(program.main, _EXPORTS, {}, program.units, 0 if program.glue_only else 3)
+        exports = _EXPORTS + [tiers.CALLS_SYMBOL] if program.quick_units else _EXPORTS
+        codegen = 0 if program.glue_only else 3
+        return cache.Build(program.main, exports, {}, program.units, codegen, program.quick_units)
 
     # The key text already determines the signature; storing it too means a disk entry is only
     # run where it is known to take these arguments and produce these results.

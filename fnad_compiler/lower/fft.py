@@ -63,7 +63,8 @@ def _fft(scope, e):
     slot = scope.entry_alloca(fft_kernels.args_type(dtype), 1)
     for (kind, axis, src, dst), (outer, slen, inner, n) in zip(steps, jobs):
         vector = fft_kernels.vector_rows(outer * inner, dtype)
-        function = scope.lw.add_unit(*fft_kernels.axis_unit(kind, n, dtype, vector), fft_kernels.UNIT_TYPE)
+        unit = fft_kernels.axis_unit(kind, n, dtype, vector)
+        function = scope.lw.add_unit(*unit, fft_kernels.UNIT_TYPE, outer * inner * n)
         fft_kernels.call_axis_transform(
             scope.b,
             function,

@@ -449,7 +449,7 @@ class Kernel:
             unit = unit_text(fn.module)
             if key is not None:
                 _UNITS.put(key, unit)
-        return lw.add_unit(*unit, parallel.CHUNK_TYPE)
+        return lw.add_unit(*unit, parallel.CHUNK_TYPE, self.size)
 
     def structure(self, slot_of, n_extra):
         """A key determining this kernel's function completely, or None if it has none (a custom

@@ -45,13 +45,18 @@ Y = np.random.default_rng(1).normal(size=(8, 5))
 
 
 def test_small_programs_are_one_module(monkeypatch):
+    """Unless every kernel is small: then they are units, which start quick (see test_tiers)."""
     monkeypatch.setattr(lowering, "_MIN_UNITS", 8)
     seven = lambda x: [fnp.tanh(x) * (k + 0.5) for k in range(7)]
     eight = lambda x: [fnp.tanh(x) * (k + 0.5) for k in range(8)]
-    assert _program(seven, X).units == {} and _program(seven, X).launches == 7
-    assert len(_program(eight, X).units) == 8
+    big = np.random.default_rng(2).normal(size=(200, 100))  # above tiers.QUICK_MAX_WORK
+    assert _program(seven, big).units == {} and _program(seven, big).launches == 7
+    assert len(_program(eight, big).units) == 8
+    small = _program(seven, X)
+    assert len(small.units) == 7 and small.quick_units == small.units.keys()
+    _check(seven, big)
+    _check(eight, big)
     _check(seven, X)
-    _check(eight, X)
 
 
 def test_identical_kernels_share_one_unit():

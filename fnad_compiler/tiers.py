@@ -1,0 +1,151 @@
+"""Two tiers of unit code: quick code first, fully optimised code once a program is called often.
+
+Most jitted programs over small arrays run a handful of times (tests, notebooks, shape sweeps),
+yet LLVM's full pipeline (O3, loop and SLP vectorisation, code generation level 3) takes 5-10x the
+time of a quick one (O1 without vectorisation or unrolling, fast instruction selection). So a unit
+whose kernel does little work per call (`QUICK_MAX_WORK` elements, outside control-flow loops) is
+first compiled quickly; the program's main counts its calls and, at the `PROMOTE_AFTER`th, calls
+`fnad_rt_promote`, which queues the program's quick units for a background thread. That thread
+compiles each at the full level, stores it in the disk cache and swaps it in: main calls every
+unit through a *slot* (`UnitSlot`), a pointer it loads on each call, so the swap is one aligned
+8-byte store and programs already loaded switch over at their next call. Quick code is never
+unloaded (a thread may still be running it). A later process finds the full unit on disk first.
+
+$FNAD_COMPILE_TIERS chooses: "auto" (the default, as above), "full" (every unit fully optimised at
+once, as units larger than `QUICK_MAX_WORK` always are) or "quick" (never promoted: for testing the
+quick code).
+"""
+
+import ctypes
+import os
+import queue
+import threading
+import warnings
+import weakref
+
+from fnad_compiler import engine
+
+__all__ = [
+    "FULL_LEVEL",
+    "PROMOTE_AFTER",
+    "QUICK_LEVEL",
+    "QUICK_MAX_WORK",
+    "UnitSlot",
+    "mode",
+    "settle",
+    "watch",
+]
+
+QUICK_LEVEL, FULL_LEVEL = 1, 3  # `engine` optimisation levels (1 also means fast code generation)
+PROMOTE_AFTER = 16  # calls of a program after which its quick units are compiled fully
+QUICK_MAX_WORK = 1 << 14  # elements a unit's kernel may touch per call to start quick
+PROMOTE_SYMBOL = "fnad_rt_promote"  # void(ptr calls): main's call counter reached PROMOTE_AFTER
+CALLS_SYMBOL = "fnad_calls"  # main's i64 call counter, exported by programs with quick units
+_MODES = ("auto", "full", "quick")
+
+
+def mode():
+    """$FNAD_COMPILE_TIERS ("auto" unless set)."""
+    value = os.environ.get("FNAD_COMPILE_TIERS", "").strip() or "auto"
+    if value not in _MODES:
+        raise ValueError(f"FNAD_COMPILE_TIERS must be one of {', '.join(_MODES)}, got {value!r}")
+    return value
+
+
+class UnitSlot:
+    """The loaded code of one unit and the pointer main calls it through. Passed to
+    `engine.load_object` among the libraries, it exports `{symbol}.slot`, the pointer's address,
+    and keeps itself (so its code) loaded for as long as the programs calling it are."""
+
+    def __init__(self, symbol, library, level, full_key):
+        self.symbol = symbol
+        self.names = (f"{symbol}.slot",)
+        self.full_key = full_key
+        self._cell = ctypes.c_void_p(library.address(symbol))
+        self._libraries = [library]  # the current code last; earlier tiers stay loaded
+        self.level = level
+        self.lock = threading.Lock()
+
+    def address(self, name):
+        if name != self.names[0]:
+            raise KeyError(f"{name!r} is not exported by the slot of {self.symbol}")
+        return ctypes.addressof(self._cell)
+
+    @property
+    def library(self):
+        return self._libraries[-1]
+
+    def swap(self, library, level):
+        """Make `library`'s code the one called from now on (an atomic pointer store)."""
+        with self.lock:
+            self._libraries.append(library)
+            self._cell.value = library.address(self.symbol)
+            self.level = level
+
+
+# Programs with quick units, by the address of their call counter: (their quick slots, a function
+# returning symbol -> unit text, the cache to store promoted units in).
+_WATCHED = {}
+_WATCHED_LOCK = threading.Lock()
+_QUEUE = queue.Queue()
+_WORKER = None
+
+
+def watch(library, slots, unit_texts, code_cache):
+    """Promote `slots` (the quick ones among a program's units) when `library`'s main reaches
+    `PROMOTE_AFTER` calls; `unit_texts()` gives symbol -> LLVM IR text (a unit loaded quick from
+    disk comes without its text, so it is lowered again then)."""
+    address = library.address(CALLS_SYMBOL)
+    with _WATCHED_LOCK:
+        _WATCHED[address] = (tuple(slots), unit_texts, code_cache)
+    weakref.finalize(library, _forget, address)  # runs before its code (and counter) is unloaded
+
+
+def _forget(address):
+    with _WATCHED_LOCK:
+        _WATCHED.pop(address, None)
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+def _promote(calls):
+    """Called by a main at its `PROMOTE_AFTER`th call (holding the GIL: ctypes takes it)."""
+    # Far below the threshold again: calls racing with this one may call once more, no more.
+    ctypes.c_int64.from_address(calls).value = -(1 << 62)
+    with _WATCHED_LOCK:
+        watched = _WATCHED.pop(calls, None)
+    if watched is None or mode() == "quick":
+        return
+    slots, unit_texts, code_cache = watched
+    _start_worker()
+    _QUEUE.put(([s for s in slots if s.level != FULL_LEVEL], unit_texts, code_cache))
+
+
+engine.register_symbol(PROMOTE_SYMBOL, lambda: ctypes.cast(_promote, ctypes.c_void_p).value)
+
+
+def _start_worker():
+    global _WORKER
+    with _WATCHED_LOCK:
+        if _WORKER is None:
+            _WORKER = threading.Thread(target=_work, name="fnad-promote", daemon=True)
+            _WORKER.start()
+
+
+def _work():
+    while True:
+        slots, unit_texts, code_cache = _QUEUE.get()
+        try:
+            if slots:
+                texts = unit_texts()
+                for slot in slots:
+                    code_cache.promote(slot, texts[slot.symbol])
+        except Exception as e:  # noqa: BLE001 -- this thread outlives any failure; the quick code stays, and is right
+            warnings.warn(f"fnad: optimising a program's code in the background failed: {e!r}", RuntimeWarning)
+        finally:
+            _QUEUE.task_done()
+
+
+def settle():
+    """Wait until every promotion queued so far has been swapped in (for tests and benchmarks)."""
+    if _WORKER is not None:
+        _QUEUE.join()

@@ -1,0 +1,147 @@
+"""Tiers (fnad_compiler.tiers): small units start as quick code, a program called often has them
+compiled fully in the background and swapped in, and a later process finds the full code on disk.
+Each case checks the values computed before and after the swap against eager fnad."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import fnad
+import fnad.numpy as fnp
+from fnad import lax
+from fnad.passes import prepare_for_compile
+from fnad_compiler import cache, tiers
+from fnad_compiler import lower as lowering
+from fnad_compiler.runtime import compile_jaxpr
+
+X = np.random.default_rng(0).normal(size=(8, 5))
+BIG = np.random.default_rng(1).normal(size=(200, 100))  # 20000 elements: above QUICK_MAX_WORK
+
+
+@pytest.fixture(autouse=True)
+def units_for_every_kernel(monkeypatch):
+    monkeypatch.setattr(lowering, "_MIN_UNITS", 1)
+    monkeypatch.delenv("FNAD_COMPILE_TIERS", raising=False)
+
+
+def _f(x):
+    return [fnp.sin(x) * 2.0 + 1.0, lax.reduce_sum(fnp.exp(x) * x, (1,)), fnp.tanh(x) - x * x]
+
+
+def _compile(f, x, code_cache):
+    return compile_jaxpr(prepare_for_compile(fnad.make_jaxpr(f)(x)), code_cache)
+
+
+def _check(exe, f, x):
+    for got, want in zip(exe(x), f(x)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def _levels(exe):
+    return sorted(d.level for d in exe.library._dependencies if isinstance(d, tiers.UnitSlot))
+
+
+def test_small_units_start_quick_and_are_promoted_after_many_calls():
+    code_cache = cache.Cache()
+    exe = _compile(_f, X, code_cache)
+    n = len(exe.program.units)
+    assert n == 3 and code_cache.stats()["quick_unit_compiles"] == n
+    assert _levels(exe) == [tiers.QUICK_LEVEL] * n
+    for _ in range(tiers.PROMOTE_AFTER - 1):
+        _check(exe, _f, X)
+    tiers.settle()
+    assert code_cache.stats().get("promotions", 0) == 0  # not called often enough yet
+    _check(exe, _f, X)  # the PROMOTE_AFTERth call
+    tiers.settle()
+    assert code_cache.stats()["promotions"] == n
+    assert _levels(exe) == [tiers.FULL_LEVEL] * n
+    _check(exe, _f, X)
+
+
+def test_calls_racing_with_the_swap_stay_right():
+    exe = _compile(_f, X, cache.Cache())
+    errors = []
+
+    def calls():
+        try:
+            for _ in range(3 * tiers.PROMOTE_AFTER):
+                _check(exe, _f, X)
+        except AssertionError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=calls) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    tiers.settle()
+    assert not errors and _levels(exe) == [tiers.FULL_LEVEL] * 3
+    _check(exe, _f, X)
+
+
+def test_promoted_units_are_found_on_disk_by_a_later_process(tmp_path):
+    first = cache.Cache(disk=cache.DiskCache(tmp_path))
+    exe = _compile(_f, X, first)
+    for _ in range(tiers.PROMOTE_AFTER):
+        exe(X)
+    tiers.settle()
+    later = cache.Cache(disk=cache.DiskCache(tmp_path))  # a new process's cache
+    exe = _compile(_f, X, later)
+    assert later.stats()["disk_hits"] == 1 and later.stats()["unit_disk_hits"] == 3
+    assert _levels(exe) == [tiers.FULL_LEVEL] * 3
+    _check(exe, _f, X)
+
+
+def test_quick_units_from_disk_are_promoted_from_a_new_lowering(tmp_path):
+    _compile(_f, X, cache.Cache(disk=cache.DiskCache(tmp_path)))  # stored quick, never promoted
+    later = cache.Cache(disk=cache.DiskCache(tmp_path))
+    exe = _compile(_f, X, later)
+    assert later.stats()["disk_hits"] == 1 and _levels(exe) == [tiers.QUICK_LEVEL] * 3
+    for _ in range(tiers.PROMOTE_AFTER):
+        _check(exe, _f, X)
+    tiers.settle()
+    assert later.stats()["promotions"] == 3 and _levels(exe) == [tiers.FULL_LEVEL] * 3
+    _check(exe, _f, X)
+
+
+def test_units_with_much_work_are_compiled_fully_at_once():
+    code_cache = cache.Cache()
+    exe = _compile(_f, BIG, code_cache)
+    assert exe.program.quick_units == frozenset() and code_cache.stats().get("quick_unit_compiles", 0) == 0
+    assert _levels(exe) == [tiers.FULL_LEVEL] * 3
+    assert "fnad_calls" not in exe.library.names  # nothing to promote: main does not count
+    _check(exe, _f, BIG)
+
+
+def test_environment_chooses_full_or_quick_only(monkeypatch):
+    monkeypatch.setenv("FNAD_COMPILE_TIERS", "full")
+    code_cache = cache.Cache()
+    exe = _compile(_f, X, code_cache)
+    assert code_cache.stats().get("quick_unit_compiles", 0) == 0 and _levels(exe) == [tiers.FULL_LEVEL] * 3
+    _check(exe, _f, X)
+    monkeypatch.setenv("FNAD_COMPILE_TIERS", "quick")
+    code_cache = cache.Cache()
+    exe = _compile(_f, X, code_cache)
+    for _ in range(2 * tiers.PROMOTE_AFTER):
+        _check(exe, _f, X)
+    tiers.settle()
+    assert code_cache.stats().get("promotions", 0) == 0 and _levels(exe) == [tiers.QUICK_LEVEL] * 3
+    monkeypatch.setenv("FNAD_COMPILE_TIERS", "fast")
+    with pytest.raises(ValueError, match="FNAD_COMPILE_TIERS must be one of auto, full, quick, got 'fast'"):
+        _compile(_f, X, cache.Cache())
+
+
+def test_jit_of_a_gradient_is_right_in_both_tiers():
+    """The path users take: jit(grad(f)) of a program with enough kernels to have units."""
+
+    def loss(x):
+        for k in range(4):
+            x = fnp.tanh(x @ X.T[:, :5] * 0.3) + fnp.sin(x) * 0.1 * k
+        return fnp.sum(x * x)
+
+    g = fnad.jit(fnad.grad(loss))
+    want = fnad.grad(loss)(X[:5])
+    for _ in range(tiers.PROMOTE_AFTER + 2):
+        np.testing.assert_allclose(g(X[:5]), want, rtol=1e-12, atol=1e-12)
+        tiers.settle()
