@@ -317,9 +317,8 @@ def hvp(n):
     return w
 
 
-def rk4_gradient(steps=1000, dt=0.01, c=0.3):
-    """d theta(T) / d damping through `steps` RK4 steps of a damped pendulum (fori_loop)."""
-    from fnad import lax
+def _pendulum_rk4_step(dt):
+    """step((theta, omega), damping, mod): one RK4 step of a damped pendulum, in module `mod`'s math."""
 
     def deriv(theta, omega, damping, mod):
         return omega, -9.81 * mod.sin(theta) - damping * omega
@@ -334,6 +333,48 @@ def rk4_gradient(steps=1000, dt=0.01, c=0.3):
             th + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]),
             om + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]),
         )
+
+    return step
+
+
+def rk4_forward(steps=1000, dt=0.01, c=0.3):
+    """`steps` RK4 steps of a damped pendulum under fori_loop: a loop whose state is two floats, so
+    its time is the generated loop's own overhead per iteration (issue 18 item 4)."""
+    import math
+
+    from fnad import lax
+
+    step = _pendulum_rk4_step(dt)
+    f = fnad.jit(lambda th0, d: lax.fori_loop(0, steps, lambda i, s: step(s, d, fnp), (th0, 0.0 * th0)))
+    th0, damping = np.float64(2.5), np.float64(c)
+
+    def python_floats():
+        state = (2.5, 0.0)
+        for _ in range(steps):
+            state = step(state, c, math)
+        return state
+
+    _check(np.asarray(f(th0, damping)), np.asarray(python_floats()), rtol=1e-12)
+    w = Workload(
+        f"{steps} RK4 steps of a pendulum (fori_loop, 2-float state)",
+        "<= 0.8x JAX",
+        {"fnad": lambda: f(th0, damping), "numpy": python_floats},
+        note="NumPy: the same steps on Python floats",
+    )
+    if HAVE_JAX:
+        jax, jnp = _jax()
+        jax.config.update("jax_enable_x64", True)
+        jf = jax.jit(lambda th0, d: jax.lax.fori_loop(0, steps, lambda i, s: step(s, d, jnp), (th0, 0.0 * th0)))
+        jax.block_until_ready(jf(2.5, c))
+        w.contenders["jax"] = lambda: jax.block_until_ready(jf(2.5, c))
+    return w
+
+
+def rk4_gradient(steps=1000, dt=0.01, c=0.3):
+    """d theta(T) / d damping through `steps` RK4 steps of a damped pendulum (fori_loop)."""
+    from fnad import lax
+
+    step = _pendulum_rk4_step(dt)
 
     def final_angle(damping):
         return lax.fori_loop(0, steps, lambda i, s: step(s, damping, fnp), (2.5 + 0.0 * damping, 0.0 * damping))[0]
@@ -492,7 +533,7 @@ ALL = {
     "mlp": lambda: [mlp_step()],
     "per_example": lambda: [per_example_grads()],
     "hvp": lambda: [hvp(1000), hvp(10**5)],
-    "control_flow": lambda: [rk4_gradient(), newton_while(), newton_jvp()],
+    "control_flow": lambda: [rk4_forward(), rk4_gradient(), newton_while(), newton_jvp()],
     "cold_start": lambda: [cold_start()],
     "conv": lambda: [_conv().conv_forward(), _conv().conv_backward(), _conv().cnn_train_step()],
     "fft": lambda: _fft().workloads(),

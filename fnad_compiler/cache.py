@@ -449,6 +449,12 @@ class Cache:
         quick_keys = stored["quick"] if speed_level == tiers.FULL_LEVEL and tiers.mode() != "full" else {}
         for symbol, key in stored["units"].items():
             slot = self.units.get(key)
+            if slot is not None and slot.level != tiers.FULL_LEVEL and symbol not in quick_keys:
+                # Quick code where this program wants full code (in a loop, or $FNAD_COMPILE_TIERS
+                # "full"): promoted now, from `texts` (so without them the program is rebuilt).
+                if texts is None:
+                    return None
+                self.promote(slot, texts[symbol])
             if slot is None:
                 library, level = self._unit_from_disk(key, symbol), tiers.FULL_LEVEL
                 if library is None and symbol in quick_keys:

@@ -17,12 +17,15 @@ from tests import fuzz
 EXAMPLES = int(os.environ.get("FNAD_FUZZ_EXAMPLES", "100"))
 
 
-def check_shrunk(prog, what=("jit", "grad", "vmap")):
+def check_shrunk(prog, what=("jit", "grad", "vmap"), on_reject=reject):
+    """Check `prog`; True if it ran, False (after `on_reject()`) if it was rejected; a failure is
+    shrunk and shown."""
     try:
         fuzz.check(prog, what)
-        return
+        return True
     except fuzz.Reject:
-        reject()
+        on_reject()
+        return False
     except fuzz.Failure as e:
         failure = e
     small, failure = fuzz.shrink(prog, failure, budget_s=30)
@@ -37,6 +40,22 @@ def test_random_programs_agree_under_jit_grad_and_vmap(seed):
     except fuzz.Reject:
         reject()
     check_shrunk(prog)
+
+
+def test_random_programs_agree_in_fully_optimised_code(monkeypatch):
+    """The programs above run quick code (their kernels are small: see fnad_compiler.tiers, and
+    they are not called often enough to be promoted); these are compiled fully at once."""
+    monkeypatch.setenv("FNAD_COMPILE_TIERS", "full")
+    checked = 0
+    for seed in np.random.default_rng(2026).integers(0, 2**32 - 1, size=40):
+        try:
+            prog = fuzz.draw_program(fuzz.Chooser(np.random.default_rng(seed)))
+        except fuzz.Reject:
+            continue
+        checked += check_shrunk(prog, ("jit", "grad"), on_reject=lambda: None)
+        if checked == EXAMPLES // 5:
+            break
+    assert checked >= min(10, EXAMPLES // 5)
 
 
 def test_a_500_op_random_chain_compiles_and_agrees():
