@@ -16,6 +16,7 @@ once, as units larger than `QUICK_MAX_WORK` always are) or "quick" (never promot
 quick code).
 """
 
+import atexit
 import ctypes
 import os
 import queue
@@ -113,7 +114,7 @@ def _promote(calls):
     ctypes.c_int64.from_address(calls).value = -(1 << 62)
     with _WATCHED_LOCK:
         watched = _WATCHED.pop(calls, None)
-    if watched is None or mode() == "quick":
+    if watched is None or _STOPPING or mode() == "quick":
         return
     slots, unit_texts, code_cache = watched
     _start_worker()
@@ -133,9 +134,13 @@ def _start_worker():
 
 def _work():
     while True:
-        slots, unit_texts, code_cache = _QUEUE.get()
+        job = _QUEUE.get()
+        if job is None:  # the process is exiting (`_stop`)
+            _QUEUE.task_done()
+            return
+        slots, unit_texts, code_cache = job
         try:
-            if slots:
+            if slots and not _STOPPING:
                 texts = unit_texts()
                 for slot in slots:
                     code_cache.promote(slot, texts[slot.symbol])
@@ -143,6 +148,30 @@ def _work():
             warnings.warn(f"fnad: optimising a program's code in the background failed: {e!r}", RuntimeWarning)
         finally:
             _QUEUE.task_done()
+
+
+_STOPPING = False
+
+
+@atexit.register
+def _stop():
+    """Let a compile in flight finish before the interpreter (and LLVM's static state) goes away, and
+    drop the promotions still queued."""
+    global _STOPPING
+    _STOPPING = True
+    if _WORKER is not None:
+        _QUEUE.put(None)
+        _WORKER.join()
+
+
+def _after_fork_in_child():
+    """A forked child has no worker thread, and the parent's queue and lock may have been taken at the
+    fork: it starts afresh (its programs' counters are copies, so it promotes them itself)."""
+    global _QUEUE, _WORKER, _WATCHED_LOCK
+    _QUEUE, _WORKER, _WATCHED_LOCK = queue.Queue(), None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def settle():

@@ -2,6 +2,9 @@
 compiled fully in the background and swapped in, and a later process finds the full code on disk.
 Each case checks the values computed before and after the swap against eager fnad."""
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -145,3 +148,18 @@ def test_jit_of_a_gradient_is_right_in_both_tiers():
     for _ in range(tiers.PROMOTE_AFTER + 2):
         np.testing.assert_allclose(g(X[:5]), want, rtol=1e-12, atol=1e-12)
         tiers.settle()
+
+
+def test_a_process_exits_cleanly_while_a_promotion_is_in_flight(tmp_path):
+    code = (
+        "import numpy as np, fnad, fnad.numpy as fnp\n"
+        "f = fnad.jit(lambda x: [fnp.sin(x) * k + fnp.exp(x) for k in range(4)])\n"
+        "x = np.linspace(0.0, 1.0, 100)\n"
+        f"for _ in range({tiers.PROMOTE_AFTER}): f(x)\n"
+        "print('done')\n"
+    )
+    env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path))
+    run = subprocess.run(
+        [sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (0, "done\n", "")
