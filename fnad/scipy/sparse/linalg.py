@@ -15,7 +15,7 @@ import operator
 
 from ... import numpy as fnp
 from ...lax import custom_linear_solve, fori_loop, while_loop
-from ...scipy.linalg import solve_triangular
+from ...scipy.linalg import solve, solve_triangular
 from ...tree_util import tree_leaves, tree_map, tree_structure
 
 __all__ = ["bicgstab", "cg", "gmres"]
@@ -320,7 +320,7 @@ def _gmres_batched(A, b, x0, unit_residual, residual_norm, ptol, restart, M):
     V, H, _, _ = while_loop(cond_fun, body_fun, (V, H, fnp.asarray(False), 0))
     beta = fnp.zeros(restart + 1, dtype).at[0].set(residual_norm.astype(dtype))
     # The least-squares solution of H^T y = beta, by the normal equations (as JAX; H^T has full rank).
-    y = fnp.linalg.solve(fnp.conj(H) @ H.T, fnp.conj(H) @ beta)
+    y = solve(fnp.conj(H) @ H.T, fnp.conj(H) @ beta, assume_a="pos")
     return _restart_done(A, b, x0, V, y, M)
 
 
