@@ -160,7 +160,8 @@ def idct(x, type=2, n=None, axis=-1, norm=None):
     """The inverse of `dct` (a scaled type-3 DCT) along `axis`, as scipy.fft.idct (jax.scipy.fft.idct).
 
     >>> import numpy as np; from fnad.scipy import fft
-    >>> np.round(fft.idct(fft.dct(np.array([1.0, 2.0, 3.0, 4.0]))), 12)
+    >>> import fnad.numpy as fnp
+    >>> fnp.round(fft.idct(fft.dct(np.array([1.0, 2.0, 3.0, 4.0]))), 12)
     Array([1., 2., 3., 4.], dtype=float64)
     """
     return _one_axis("idct", _idct_last, x, type, n, axis, norm)
@@ -172,8 +173,8 @@ def dctn(x, type=2, s=None, axes=None, norm=None):
 
     >>> import numpy as np; from fnad.scipy import fft
     >>> fft.dctn(np.array([[1.0, 2.0], [3.0, 4.0]]))
-    Array([[40.        , -5.65685425],
-           [-11.3137085 ,  0.        ]], dtype=float64)
+    Array([[ 40.        ,  -5.65685425],
+           [-11.3137085 ,   0.        ]], dtype=float64)
     """
     return _many_axes("dctn", _dct_last, x, type, s, axes, norm)
 
@@ -182,7 +183,8 @@ def idctn(x, type=2, s=None, axes=None, norm=None):
     """The inverse of `dctn`, as scipy.fft.idctn (jax.scipy.fft.idctn).
 
     >>> import numpy as np; from fnad.scipy import fft
-    >>> np.round(fft.idctn(fft.dctn(np.array([[1.0, 2.0], [3.0, 4.0]]))), 12)
+    >>> import fnad.numpy as fnp
+    >>> fnp.round(fft.idctn(fft.dctn(np.array([[1.0, 2.0], [3.0, 4.0]]))), 12)
     Array([[1., 2.],
            [3., 4.]], dtype=float64)
     """

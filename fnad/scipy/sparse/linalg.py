@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import operator
 
+import numpy as np
+
 from ... import numpy as fnp
 from ...lax import custom_linear_solve, fori_loop, while_loop
 from ...scipy.linalg import solve, solve_triangular
@@ -85,6 +87,12 @@ def _matvec(name, role, f):
             raise ValueError(f"{name}: the linear operator {role} must be a square matrix, but has shape {shape}")
         return functools.partial(operator.matmul, f)
     raise TypeError(f"{name}: the linear operator {role} must be a function or a matrix, got {type(f).__name__}")
+
+
+def _quiet():
+    """NumPy's floating-point warnings off: run eagerly, the iterations compute values (0/0 at convergence
+    or breakdown) that a `where` then discards, as JAX's do; they are not the user's errors."""
+    return np.errstate(divide="ignore", invalid="ignore")
 
 
 def _identity(x):
@@ -188,7 +196,8 @@ def _isolve(name, solve, A, b, x0, tol, atol, maxiter, M, check_symmetric):
     solver = functools.partial(solve, x0=x0, tol=tol, atol=atol, maxiter=maxiter, M=M)
     # A real positive-definite operator (what cg asks for) is symmetric: the transpose solve is the solve.
     symmetric = check_symmetric and not any(fnp.iscomplexobj(leaf) for leaf in tree_leaves(b))
-    return custom_linear_solve(A, b, solve=solver, transpose_solve=solver, symmetric=symmetric)
+    with _quiet():
+        return custom_linear_solve(A, b, solve=solver, transpose_solve=solver, symmetric=symmetric)
 
 
 def cg(A, b, x0=None, *, tol=1e-5, atol=0.0, maxiter=None, M=None):
@@ -202,7 +211,7 @@ def cg(A, b, x0=None, *, tol=1e-5, atol=0.0, maxiter=None, M=None):
     >>> a = np.array([[4.0, 1.0], [1.0, 3.0]])
     >>> x, info = cg(a, np.array([1.0, 2.0]))
     >>> np.round(x, 6), info
-    (Array([0.090909, 0.636364], dtype=float64), None)
+    (array([0.090909, 0.636364]), None)
     """
     return _isolve("cg", _cg_solve, A, b, x0, tol, atol, maxiter, M, check_symmetric=True), None
 
@@ -215,7 +224,7 @@ def bicgstab(A, b, x0=None, *, tol=1e-5, atol=0.0, maxiter=None, M=None):
     >>> a = np.array([[4.0, 1.0], [-2.0, 3.0]])
     >>> x, info = bicgstab(a, np.array([1.0, 2.0]))
     >>> np.round(x, 6)
-    Array([0.071429, 0.714286], dtype=float64)
+    array([0.071429, 0.714286])
     """
     return _isolve("bicgstab", _bicgstab_solve, A, b, x0, tol, atol, maxiter, M, check_symmetric=False), None
 
@@ -355,7 +364,7 @@ def gmres(A, b, x0=None, *, tol=1e-5, atol=0.0, restart=20, maxiter=None, M=None
     >>> a = np.array([[4.0, 1.0], [-2.0, 3.0]])
     >>> x, info = gmres(a, np.array([1.0, 2.0]))
     >>> np.round(x, 6), info
-    (Array([0.071429, 0.714286], dtype=float64), Array(0, dtype=int64))
+    (array([0.071429, 0.714286]), Array(0, dtype=int64))
     """
     if solve_method not in _GMRES_METHODS:
         raise ValueError(f"gmres: invalid solve_method {solve_method!r}, must be either 'incremental' or 'batched'")
@@ -369,6 +378,7 @@ def gmres(A, b, x0=None, *, tol=1e-5, atol=0.0, restart=20, maxiter=None, M=None
     def solve(A, b):
         return _gmres_solve(A, b, x0, atol, ptol, restart, maxiter, M, restart_fn)
 
-    x = custom_linear_solve(A, b, solve=solve, transpose_solve=solve)
+    with _quiet():
+        x = custom_linear_solve(A, b, solve=solve, transpose_solve=solve)
     info = fnp.where(fnp.isnan(_norm(x)), -1, 0)
     return x, info
