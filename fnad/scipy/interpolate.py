@@ -28,12 +28,13 @@ def _checked_method(method):
 
 def _points_array(xi, ndim):
     """The query points as one (..., ndim) array: a tuple of coordinate arrays (broadcast together) is
-    stacked along a new last axis; a 1-d array is read as a list of points."""
+    stacked along a new last axis (as float64, as JAX's x64 mode does); a 1-d array is read as a list of
+    points."""
     if isinstance(xi, tuple) and len(xi) == 1:
         xi = xi[0]
     if isinstance(xi, tuple):
         parts = fnp.broadcast_arrays(*(fnp.asarray(p) for p in xi))
-        return fnp.stack([p.astype(fnp.result_type(p, 1.0)) for p in parts], axis=-1)
+        return fnp.stack([p.astype(fnp.float64) for p in parts], axis=-1)
     xi = fnp.asarray(xi)
     return xi.reshape(-1, ndim) if xi.ndim == 1 else xi
 
