@@ -65,6 +65,10 @@ MODULES = [
 # fnad.scipy (issue 14): the special functions and every distribution module of fnad.scipy.stats
 MODULES += ["fnad.primitives.special", "fnad.scipy.special"]
 MODULES += [f"fnad.scipy.stats.{m}" for m in importlib.import_module("fnad.scipy.stats").__all__]
+# fnad.scipy's other subpackages (issue 14): cosine transforms, integration, image interpolation, grid
+# interpolation, Krylov solvers and vector quantisation
+SCIPY_BREADTH = ["fft", "integrate", "ndimage", "interpolate", "sparse.linalg", "cluster.vq"]
+MODULES += [f"fnad.scipy.{m}" for m in SCIPY_BREADTH]
 
 # Objects whose doctests `testmod` does not collect (instances such as custom_jvp functions).
 EXTRA_DOCTESTS = ["nn.relu", "nn.relu6"]
@@ -336,6 +340,9 @@ PUBLIC = [
     "jit_dispatch.JitFunction.lower",
     "jit_dispatch.Lowered.as_text",
     "jit_dispatch.Compiled.as_text",
+]
+PUBLIC += ["numpy.roots"] + [
+    f"scipy.{m}.{name}" for m in SCIPY_BREADTH for name in importlib.import_module(f"fnad.scipy.{m}").__all__
 ]
 
 

@@ -378,6 +378,7 @@ CASES.update(
         "polyfit": [case(np.array([0.0, 1.0, 2.0, 3.0]), np.array([1.0, 3.0, 4.0, 7.5]), 2)],
         "vander": [case(V), case(V, 4, increasing=True)],
         "poly": [case(V)],
+        "roots": [case(np.array([0.0, 2.0, 1.0, 5.0, 3.0]), strip_zeros=False)],
         "polyadd": [case(V, W[:2])],
         "polysub": [case(V, W[:2])],
         "polymul": [case(V, W)],

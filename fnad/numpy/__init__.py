@@ -63,6 +63,7 @@ from ._diagonals import (
     triu_indices_from,
 )
 from ._dtypes import (
+    ComplexWarning,
     bool,
     bool_,
     can_cast,
@@ -70,6 +71,7 @@ from ._dtypes import (
     character,
     complex64,
     complex128,
+    complex_,
     complexfloating,
     csingle,
     double,
@@ -81,6 +83,7 @@ from ._dtypes import (
     float16,
     float32,
     float64,
+    float_,
     floating,
     generic,
     iinfo,
@@ -307,6 +310,7 @@ from ._polynomials import (
     polymul,
     polysub,
     polyval,
+    roots,
     vander,
 )
 from ._products import (
@@ -444,6 +448,7 @@ from ._windows import (
 )
 
 __all__ = [
+    "ComplexWarning",
     "abs",
     "absolute",
     "acos",
@@ -517,6 +522,7 @@ __all__ = [
     "column_stack",
     "complex64",
     "complex128",
+    "complex_",
     "complexfloating",
     "compress",
     "concat",
@@ -581,6 +587,7 @@ __all__ = [
     "float16",
     "float32",
     "float64",
+    "float_",
     "float_power",
     "floating",
     "floor",
@@ -759,6 +766,7 @@ __all__ = [
     "rint",
     "roll",
     "rollaxis",
+    "roots",
     "rot90",
     "round",
     "s_",

@@ -1,5 +1,5 @@
 """fnad.numpy's polynomials, as coefficient arrays with the highest power first (NumPy's convention):
-polyval, polyfit, vander, poly, polyadd, polysub, polymul, polydiv, polyder, polyint. Loops run over the
+polyval, polyfit, vander, poly, roots, polyadd, polysub, polymul, polydiv, polyder, polyint. Loops run over the
 (static) number of coefficients, so everything differentiates, batches and compiles; polydiv keeps the
 remainder's leading zeros unless trim_leading_zeros=True (as in JAX)."""
 
@@ -15,14 +15,14 @@ from ._core import convert as _convert
 from ._core import inexact as _inexact
 from ._core import promoted as _promoted
 from ._core import shape_of as _shape
-from ._creation import zeros
-from ._elementwise import multiply, sqrt
-from ._joining import concatenate, flip, pad
+from ._creation import arange, eye, zeros
+from ._elementwise import multiply, sqrt, where
+from ._joining import concatenate, flip, pad, roll
 from ._products import convolve, dot
-from ._reductions import sum
+from ._reductions import all, argmin, sum
 from ._shapes import atleast_1d, broadcast_to, reshape, transpose
-from ._sorting import cumprod
-from .linalg import qr, solve
+from ._sorting import argsort, cumprod
+from .linalg import eigvals, qr, solve
 
 
 def polyval(p, x, *, unroll=16):
@@ -122,6 +122,47 @@ def poly(seq_of_zeros):
     for i in range(_shape(z)[0]):
         out = convolve(out, concatenate([np.ones(1, dt), -reshape(_convert(z[i], dt), (1,))]))
     return out
+
+
+def _companion_eigvals(p):
+    """The roots of the polynomial p (leading coefficient nonzero): the eigenvalues of its companion
+    matrix, built as NumPy's roots builds it (so the roots come in NumPy's order)."""
+    n = _shape(p)[0]
+    top = reshape(-p[1:] / p[0], (1, n - 1))
+    return eigvals(concatenate([top, eye(n - 2, n - 1, dtype=get_aval(p).dtype)], axis=0))
+
+
+def roots(p, *, strip_zeros=True):
+    """The roots of the polynomial with coefficients p (highest power first), complex, as jax.numpy.roots:
+    leading zeros are stripped (which needs concrete coefficients), or with `strip_zeros=False` kept, each
+    giving a NaN root at the end (a fixed shape, so it works under jit). Differentiable where the roots
+    are simple.
+
+    >>> import numpy as np, fnad, fnad.numpy as fnp
+    >>> fnp.roots(np.array([1.0, -3.0, 2.0]))
+    Array([2.+0.j, 1.+0.j], dtype=complex128)
+    >>> fnp.roots(np.array([0.0, 1.0, 2.0]), strip_zeros=False)
+    Array([-2. +0.j,  nan+nanj], dtype=complex128)
+    """
+    p = atleast_1d(_inexact(_asarray_traced(p)))
+    if get_aval(p).ndim != 1:
+        raise ValueError(f"roots: p must be a rank-1 array of coefficients, got shape {_shape(p)}")
+    n = _shape(p)[0]
+    complex_dtype = np.promote_types(get_aval(p).dtype, np.complex64)
+    if n < 2:
+        return zeros(0, complex_dtype)
+    if strip_zeros:
+        values = _concrete(p, "roots (stripping leading zeros)", "Pass strip_zeros=False to use roots under jit.")
+        nonzero = np.flatnonzero(values)
+        start = int(nonzero[0]) if nonzero.size else n
+        return _companion_eigvals(p[start:]) if n - start >= 2 else zeros(0, complex_dtype)
+    is_zero = p == 0
+    leading = where(all(is_zero), n, argmin(is_zero))
+    # As JAX: move the leading zeros to the end (each adds a zero root), then put those zero roots last and
+    # make them NaN; a polynomial of zeros becomes all ones first, so the eigenvalue solver sees no NaNs.
+    found = _companion_eigvals(roll(where(leading == n, 1.0, p), -leading))
+    found = found[argsort(found == 0, stable=True)]
+    return where(arange(n - 1) < n - 1 - leading, found, complex(np.nan, np.nan))
 
 
 def _aligned(a1, a2):

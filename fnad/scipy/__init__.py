@@ -1,12 +1,25 @@
 """`fnad.scipy`: SciPy's names over fnad arrays, as `jax.scipy` offers them (special functions, statistics,
-linear algebra, signal processing, optimisation), each differentiable, batchable and compiled.
+linear algebra, signal processing, optimisation, cosine transforms, integration, interpolation, sparse iterative
+solvers, vector quantisation), each differentiable, batchable and compiled.
 
 Submodules load on first use (`fnad.scipy.special`, `import fnad.scipy.stats`), so `import fnad` does not
 pay for them."""
 
 import importlib
 
-_SUBMODULES = ("linalg", "optimize", "signal", "special", "stats")
+_SUBMODULES = (
+    "cluster",
+    "fft",
+    "integrate",
+    "interpolate",
+    "linalg",
+    "ndimage",
+    "optimize",
+    "signal",
+    "sparse",
+    "special",
+    "stats",
+)
 
 
 def __getattr__(name):
