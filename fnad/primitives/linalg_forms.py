@@ -37,18 +37,24 @@ __all__ = [
 ]
 
 
-def _not_differentiable(name):
+def _not_differentiable(prim, name):
+    """A jvp rule that passes zero tangents through and refuses any other, naming the function."""
+
     def jvp(primals, tangents, **params):
-        raise NotImplementedError(
-            f"{name}: no derivative (as in JAX: its output depends on LAPACK's representation choices); "
-            "differentiate a function built from eigh, eig, svd or qr instead"
-        )
+        if any(type(t) is not Zero for t in tangents):
+            raise NotImplementedError(
+                f"{name}: no derivative (as in JAX: its output depends on LAPACK's representation choices); "
+                "differentiate a function built from eigh, eig, svd or qr instead"
+            )
+        out = prim.bind(*primals, **params)
+        zeros = [Zero(tangent_aval(get_aval(o))) for o in (out if prim.multiple_results else [out])]
+        return out, (zeros if prim.multiple_results else zeros[0])
 
     return jvp
 
 
 def _define(prim, impl, abstract_eval, name):
-    prim.impl, prim.abstract_eval, prim.jvp = impl, abstract_eval, _not_differentiable(name)
+    prim.impl, prim.abstract_eval, prim.jvp = impl, abstract_eval, _not_differentiable(prim, name)
     prim.complex_native = True  # complex operands reach the lowering as interleaved floats (complex_layout)
     _batch_leading(prim)
 
