@@ -302,9 +302,9 @@ def ormqr(a, taus, c, *, left=True, transpose=False):
 
     >>> import numpy as np
     >>> from fnad import lax
-    >>> lax.linalg.ormqr(np.array([[0.0], [1.0]]), np.array([1.0]), np.eye(2))
-    Array([[ 1.,  0.],
-           [ 0., -1.]], dtype=float64)
+    >>> lax.linalg.ormqr(np.array([[0.0], [1.0]]), np.array([1.0]), np.eye(2))  # H = I - [1 1]^T [1 1]
+    Array([[ 0., -1.],
+           [-1.,  0.]], dtype=float64)
     """
     return forms.ormqr(_inexact_operand("ormqr", a), taus, c, left=left, transpose=transpose)
 

@@ -697,6 +697,16 @@ def solve_sylvester(A, B, C, *, method="schur", tol=1e-8):
         )
     batch = np.broadcast_shapes(*[get_aval(x).shape[:-2] for x in (a, b, c)])
     a, b, c = (fnp.broadcast_to(x, batch + get_aval(x).shape[-2:]) for x in (a, b, c))
+    with np.errstate(divide="ignore", invalid="ignore"):  # eagerly, singular systems: NaN below, silently as JAX
+        x, eig_a, eig_b = _sylvester(a, b, c, m, n, method)
+    if not np.issubdtype(get_aval(c).dtype, np.complexfloating):
+        x = fnp.real(x)
+    near_zero = fnp.any(fnp.abs(eig_a[..., :, None] + eig_b[..., None, :]) < tol, axis=(-2, -1))
+    return fnp.where(near_zero[..., None, None], np.nan, x)
+
+
+def _sylvester(a, b, c, m, n, method):
+    """(X, eigenvalues of A, eigenvalues of B) for A X + X B = C, stacks of equal leading axes."""
     if method == "schur":
         r, u = schur(a, output="complex")
         s, v = schur(fnp.conj(fnp.swapaxes(b, -1, -2)), output="complex")
@@ -722,10 +732,7 @@ def solve_sylvester(A, B, C, *, method="schur", tol=1e-8):
         x = ua @ (f / (eig_a[..., :, None] + eig_b[..., None, :])) @ _nla.inv(ub)
     else:
         raise ValueError(f'scipy.linalg.solve_sylvester: unrecognized method {method!r} (use "schur" or "eigen")')
-    if not np.issubdtype(get_aval(c).dtype, np.complexfloating):
-        x = fnp.real(x)
-    near_zero = fnp.any(fnp.abs(eig_a[..., :, None] + eig_b[..., None, :]) < tol, axis=(-2, -1))
-    return fnp.where(near_zero[..., None, None], np.nan, x)
+    return x, eig_a, eig_b
 
 
 def polar(a, side="right", *, method="qdwh", eps=None, max_iterations=None):
