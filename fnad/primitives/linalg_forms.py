@@ -66,7 +66,8 @@ def _define(prim, impl, abstract_eval, name):
 def _reflector(alpha, x):
     """dlarfg / zlarfg on a stack: (beta, tau, v) with (I - tau [1; v] [1; v]^H)^H [alpha; x] = [beta; 0],
     beta real; tau = 0 (the identity) where x = 0 and alpha is real."""
-    xnorm = np.linalg.norm(x, axis=-1)
+    big = np.abs(x).max(axis=-1, initial=0)  # the norm scaled as LAPACK's nrm2: no under- or overflow
+    xnorm = big * np.linalg.norm(x / np.where(big == 0, 1, big)[..., None], axis=-1)
     identity = (xnorm == 0) & (np.imag(alpha) == 0)
     re = np.real(alpha)
     beta = -np.where(re >= 0, 1.0, -1.0) * np.hypot(np.abs(alpha), xnorm)
@@ -443,8 +444,11 @@ def _schur_impl(a, compute_schur_vectors, complex_layout=False):
         wide = t.astype(np.complex128 if complex_ else np.float64)
         zz = z.astype(wide.dtype)
         finite = np.isfinite(wide).all()
+        scale = np.abs(wide).max() if finite and n else 0.0
+        scale = scale if scale > 0 else 1.0  # iterate on entries of order one: no under- or overflow in the shifts
+        wide /= scale
         ok = finite and (_schur_complex if complex_ else _schur_real)(wide, zz, eps)
-        t[...], z[...] = (wide, zz) if ok else (np.nan, np.nan)
+        t[...], z[...] = (wide * scale, zz) if ok else (np.nan, np.nan)
     t_all = np.triu(t_all, -1) if not complex_ else np.triu(t_all)
     return [t_all, z_all] if compute_schur_vectors else [t_all]
 
