@@ -95,6 +95,11 @@ def test_reductions_reconstruct_stacks_of_every_dtype(dtype):
         t[..., np.arange(1, 5), np.arange(4)] = t[..., np.arange(4), np.arange(1, 5)] = e
         assert_close(np.linalg.eigvalsh(t), np.linalg.eigvalsh(herm), atol=tol * 10, rtol=tol)
     assert_close(fsl.hessenberg(a.astype(np.complex128)), [[sla.hessenberg(m) for m in s] for s in a], atol=1e-4)
+    for schur in eager_and_jit(lax.linalg.schur):
+        t, z = schur(a)
+        assert t.dtype == z.dtype == dtype
+        assert_close(z @ t @ adjoint(z), a, atol=tol * 10, rtol=tol)
+    assert fsl.schur(np.zeros((0, 0)))[0].shape == (0, 0)
 
 
 def _check_schur(a, t, z, real):

@@ -439,7 +439,8 @@ def _schur_impl(a, compute_schur_vectors, complex_layout=False):
     z_all = _householder_product_impl(_shift_reflectors(packed), _pad_taus(taus))
     t_all = np.triu(packed, -1)
     eps = np.finfo(a.dtype).eps
-    flat_t, flat_z = t_all.reshape((-1, n, n)), z_all.reshape((-1, n, n))
+    count = int(np.prod(a.shape[:-2], dtype=np.int64))
+    flat_t, flat_z = t_all.reshape((count, n, n)), z_all.reshape((count, n, n))
     for t, z in zip(flat_t, flat_z):
         wide = t.astype(np.complex128 if complex_ else np.float64)
         zz = z.astype(wide.dtype)
