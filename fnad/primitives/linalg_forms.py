@@ -11,8 +11,8 @@ Implementations are NumPy, with LAPACK's conventions (dlarfg's reflectors: beta 
 products agree with jit's LAPACK calls (fnad_compiler/lower/linalg_forms.py) to rounding. A Schur form
 is unique only up to the order of the eigenvalues, phases of the Schur vectors and (real form) the
 rotation inside a 2x2 block: eagerly it is Francis's QR algorithm on the Hessenberg form (implicit
-double shifts for real matrices, single Wilkinson shifts for complex ones), whose eigenvalue order
-may differ from LAPACK's gees under jit.
+double shifts for real matrices, single Wilkinson shifts for complex ones; 2x2 blocks in LAPACK's
+standard form), whose eigenvalue order may differ from LAPACK's gees under jit.
 """
 
 from __future__ import annotations
@@ -351,19 +351,27 @@ def _deflation_point(h, hi, eps):
     return lo
 
 
-def _split_real_block(h, z, k):
-    """A 2x2 block at k with real eigenvalues made upper triangular by a rotation."""
+def _standardize_block(h, z, k):
+    """A deflated 2x2 block at k in LAPACK's standard form (dlanv2): upper triangular by a rotation when
+    its eigenvalues are real, equal diagonal entries (the eigenvalues' real part) when they are complex."""
     a, b, c, d = h[k, k], h[k, k + 1], h[k + 1, k], h[k + 1, k + 1]
+    if c == 0:
+        return
     p = 0.5 * (a - d)
     disc = p * p + b * c
-    if c == 0 or disc < 0:
-        return
-    lam = d + p + np.copysign(np.sqrt(disc), p)  # the eigenvalue away from cancellation
-    x, y = (lam - d, c) if abs(lam - d) + abs(c) > abs(b) + abs(lam - a) else (b, lam - a)
-    norm = np.hypot(x, y)
-    cs, sn = x / norm, y / norm  # (x, y) an eigenvector: the rotation taking it to e_1
-    _rotate(h, z, k, cs, sn, k, h.shape[0])
-    h[k + 1, k] = 0
+    if disc >= 0:  # real eigenvalues: rotate an eigenvector onto e_1
+        lam = d + p + np.copysign(np.sqrt(disc), p)  # the eigenvalue away from cancellation
+        x, y = (lam - d, c) if abs(lam - d) + abs(c) > abs(b) + abs(lam - a) else (b, lam - a)
+        norm = np.hypot(x, y)
+        _rotate(h, z, k, x / norm, y / norm, k, k + 2)
+        h[k + 1, k] = 0
+    elif a != d:  # complex pair: the rotation that equalises the diagonal (dlanv2's)
+        sigma = b + c
+        tau = np.hypot(sigma, a - d)
+        cs = np.sqrt(0.5 * (1 + abs(sigma) / tau))
+        sn = -(p / (tau * cs)) * np.copysign(1.0, sigma)
+        _rotate(h, z, k, cs, sn, k, k + 2)
+        h[k, k] = h[k + 1, k + 1] = 0.5 * (h[k, k] + h[k + 1, k + 1])
 
 
 def _schur_real(h, z, eps):
@@ -373,7 +381,7 @@ def _schur_real(h, z, eps):
         lo = _deflation_point(h, hi, eps)
         if hi - lo <= 2:
             if hi - lo == 2:
-                _split_real_block(h, z, lo)
+                _standardize_block(h, z, lo)
             hi, sweeps = lo, 0
             continue
         sweeps += 1
