@@ -118,6 +118,7 @@ def _check_schur(a, t, z, real):
         *batch, k = index
         block = t[(*batch, slice(k, k + 2), slice(k, k + 2))]
         assert np.abs(np.linalg.eigvals(block).imag).min() > 0
+        assert_close(block[0, 0], block[1, 1], atol=1e-12 * scale)  # LAPACK's standard form
     eigs = np.sort_complex(np.linalg.eigvals(t).reshape(-1))
     assert_close(eigs / scale, np.sort_complex(np.linalg.eigvals(a).reshape(-1)) / scale, atol=1e-7)
 
