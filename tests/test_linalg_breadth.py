@@ -153,7 +153,7 @@ def test_schur_of_stacks_eagerly_under_jit_and_vmap(complex_):
     a = rand(3, 6, 6, seed=3, complex_=complex_)
     for f in eager_and_jit(lax.linalg.schur):
         _check_schur(a, *f(a), real=not complex_)
-    t_alone = lax.linalg.schur(a, compute_schur_vectors=False)
+    (t_alone,) = lax.linalg.schur(a, compute_schur_vectors=False)  # a list of one, as JAX's
     assert_close(t_alone, lax.linalg.schur(a)[0])
     # the same algorithm matrix by matrix: vmap is the loop
     t, z = fnad.vmap(lax.linalg.schur)(a)

@@ -251,9 +251,9 @@ def _inexact_operand(name, x):
 
 
 def schur(x, *, compute_schur_vectors=True, sort_eig_vals=False, select_callable=None):
-    """(T, Z) with x = Z T Z^H, Z unitary and T upper triangular (complex x) or quasi upper triangular
-    with 2x2 blocks for complex-conjugate eigenvalue pairs (real x); T alone without
-    compute_schur_vectors. Not differentiable (as in JAX).
+    """[T, Z] with x = Z T Z^H, Z unitary and T upper triangular (complex x) or quasi upper triangular
+    with 2x2 blocks for complex-conjugate eigenvalue pairs (real x); [T] without compute_schur_vectors
+    (lists, as JAX's). Not differentiable (as in JAX).
 
     >>> import numpy as np
     >>> from fnad import lax
@@ -265,12 +265,11 @@ def schur(x, *, compute_schur_vectors=True, sort_eig_vals=False, select_callable
         raise NotImplementedError(
             "lax.linalg.schur: sorting the eigenvalues (gees's sort) is not implemented, as in JAX"
         )
-    out = forms.schur(_inexact_operand("schur", x), compute_schur_vectors=compute_schur_vectors)
-    return tuple(out) if compute_schur_vectors else out[0]
+    return forms.schur(_inexact_operand("schur", x), compute_schur_vectors=compute_schur_vectors)
 
 
 def hessenberg(a):
-    """(a, taus): the Hessenberg form H of square matrices in a's upper triangle and first subdiagonal,
+    """[a, taus]: the Hessenberg form H of square matrices in a's upper triangle and first subdiagonal,
     the Householder reflectors of Q (a = Q H Q^H) below it with their scalars taus (..., n - 1), as
     LAPACK's gehrd. Not differentiable (as in JAX).
 
@@ -280,7 +279,7 @@ def hessenberg(a):
     >>> taus
     Array([0., 0.], dtype=float64)
     """
-    return tuple(forms.hessenberg(_inexact_operand("hessenberg", a)))
+    return forms.hessenberg(_inexact_operand("hessenberg", a))
 
 
 def householder_product(a, taus):
@@ -310,7 +309,7 @@ def ormqr(a, taus, c, *, left=True, transpose=False):
 
 
 def tridiagonal(a, *, lower=True):
-    """(a, d, e, taus): symmetric (Hermitian) matrices reduced to tridiagonal T = Q^H a Q from their
+    """[a, d, e, taus]: symmetric (Hermitian) matrices reduced to tridiagonal T = Q^H a Q from their
     lower (or upper) triangle, as LAPACK's sytrd/hetrd: real diagonal d, real off-diagonal e, the
     reflectors of Q beyond them in a with their scalars taus. Not differentiable (as in JAX).
 
@@ -320,7 +319,7 @@ def tridiagonal(a, *, lower=True):
     >>> d, e
     (Array([2., 2., 2.], dtype=float64), Array([1., 1.], dtype=float64))
     """
-    return tuple(forms.tridiagonal(_inexact_operand("tridiagonal", a), lower=lower))
+    return forms.tridiagonal(_inexact_operand("tridiagonal", a), lower=lower)
 
 
 def tridiagonal_solve(dl, d, du, b, *, perturb_singular=False):

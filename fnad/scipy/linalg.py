@@ -560,7 +560,8 @@ def schur(a, output="real"):
         raise ValueError(f"scipy.linalg.schur: output must be 'real' or 'complex', got {output!r}")
     (a,) = _inexact(a)
     _square("schur", a)
-    return lax.linalg.schur(_complex(a) if output == "complex" else a)
+    t, z = lax.linalg.schur(_complex(a) if output == "complex" else a)
+    return t, z
 
 
 def rsf2csf(T, Z, check_finite=True):
