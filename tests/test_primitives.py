@@ -1042,6 +1042,10 @@ TESTED_ELSEWHERE = {
     "svd": "test_decompositions.py",
     "geqrf": "test_decompositions.py",
     "eig": "test_decompositions.py",
+    **dict.fromkeys(
+        ["schur", "hessenberg", "tridiagonal", "householder_product", "ormqr", "tridiagonal_solve"],
+        "test_linalg_breadth.py",
+    ),
     "fft": "test_fft.py",
     "cond": "test_control_flow.py",
     "while": "test_control_flow.py",

@@ -5,12 +5,19 @@ As in JAX: cho_factor returns the factor with zeros in its other triangle (SciPy
 entries there), solve with assume_a='pos' solves through the Cholesky factor and any other assume_a
 through LU, and expm is Higham's Pade scaling and squaring (the order and the number of squarings
 chosen from the 1-norm at run time), differentiated through its operations.
+
+The Schur-based functions (schur, rsf2csf, funm, solve_sylvester) and hessenberg follow JAX's
+algorithms over fnad.lax.linalg's reductions; like JAX's they have no derivative with respect to the
+matrix reduced (solve_sylvester is differentiable in C). polar is JAX's QDWH (or the SVD), and the
+matrix constructors (toeplitz, hankel, circulant, ...) are gathers and elementwise operations, so
+they are differentiable and batch over leading axes where JAX's do.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import operator
 
 import numpy as np
 
@@ -22,26 +29,51 @@ from ..numpy import linalg as _nla
 from ..numpy._core import asarray_traced
 from ..primitives import elementwise as ew
 from ..primitives import linalg as la
+from ..primitives import linalg_forms as forms
 from ..primitives.shape import broadcast_to_rank_shape
+from .special import comb
 
 __all__ = [
     "block_diag",
     "cho_factor",
     "cho_solve",
     "cholesky",
+    "circulant",
+    "companion",
+    "convolution_matrix",
     "det",
+    "dft",
     "eigh",
+    "eigh_tridiagonal",
     "expm",
     "expm_frechet",
+    "fiedler",
+    "fiedler_companion",
+    "funm",
+    "hadamard",
+    "hankel",
+    "helmert",
+    "hessenberg",
+    "hilbert",
     "inv",
+    "invhilbert",
+    "invpascal",
+    "leslie",
     "lu",
     "lu_factor",
     "lu_solve",
+    "pascal",
+    "polar",
     "qr",
+    "qr_multiply",
+    "rsf2csf",
+    "schur",
     "solve",
+    "solve_sylvester",
     "solve_triangular",
     "sqrtm",
     "svd",
+    "toeplitz",
 ]
 
 
@@ -500,3 +532,692 @@ def sqrtm(A, blocksize=1):
     _square("sqrtm", a)
     w, v = la.eig(a, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
     return la.matmul(v * fnp.expand_dims(fnp.sqrt(w), -2), _nla.inv(v))
+
+
+# ----------------------------------------------------------------------------------------------
+# Schur and Hessenberg forms, and what JAX builds on them
+
+
+def _complex(a):
+    """a converted to the complex dtype of its precision (complex128 for float64, complex64 for float32)."""
+    dtype = get_aval(a).dtype
+    target = np.result_type(dtype, np.complex64)
+    return a if dtype == target else ew.convert_element_type(a, target)
+
+
+def schur(a, output="real"):
+    """(T, Z) with a = Z T Z^H: T quasi upper triangular with 2x2 blocks for complex eigenvalue pairs
+    (output='real', real a) or upper triangular (output='complex', or complex a). Not differentiable.
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> a = np.array([[1.0, 2.0, 3.0], [1.0, 4.0, 2.0], [3.0, 2.0, 1.0]])
+    >>> t, z = linalg.schur(a)
+    >>> np.allclose(z @ t @ z.T, a), np.allclose(z.T @ z, np.eye(3))
+    (True, True)
+    """
+    if output not in ("real", "complex"):
+        raise ValueError(f"scipy.linalg.schur: output must be 'real' or 'complex', got {output!r}")
+    (a,) = _inexact(a)
+    _square("schur", a)
+    t, z = lax.linalg.schur(_complex(a) if output == "complex" else a)
+    return t, z
+
+
+def rsf2csf(T, Z, check_finite=True):
+    """(T, Z) in complex Schur form from a real Schur form (T, Z) (as schur(output='real') gives): each
+    2x2 block is split by a unitary rotation, JAX's (and SciPy's) algorithm. Stacks broadcast.
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> t, z = linalg.rsf2csf(np.array([[0.0, -1.0], [1.0, 0.0]]), np.eye(2))
+    >>> np.round(np.diag(t), 12)
+    array([0.+1.j, 0.-1.j])
+    """
+    t, z = _inexact(T, Z)
+    t, z = _complex(t), _complex(z)
+    for name, m in (("T", t), ("Z", z)):
+        shape = get_aval(m).shape
+        if len(shape) < 2 or shape[-1] != shape[-2]:
+            raise ValueError(f"scipy.linalg.rsf2csf: input {name!r} must be square, got shape {shape}")
+    if get_aval(t).shape[-1] != get_aval(z).shape[-1]:
+        raise ValueError(
+            f"scipy.linalg.rsf2csf: input array shapes must match: Z: {get_aval(z).shape} vs. T: {get_aval(t).shape}"
+        )
+    batch = np.broadcast_shapes(get_aval(t).shape[:-2], get_aval(z).shape[:-2])
+    n = get_aval(t).shape[-1]
+    t, z = fnp.broadcast_to(t, batch + (n, n)), fnp.broadcast_to(z, batch + (n, n))
+    eps = np.finfo(get_aval(t).dtype).eps
+    for m in range(n - 1, 0, -1):
+        a, b, c, d = t[..., m - 1, m - 1], t[..., m - 1, m], t[..., m, m - 1], t[..., m, m]
+        half = (a - d) / 2
+        mu = half + fnp.sqrt(half * half + b * c)  # the block's eigenvalue of positive imaginary part, minus d
+        r = fnp.sqrt(fnp.abs(mu) ** 2 + fnp.abs(c) ** 2).astype(get_aval(t).dtype)
+        safe_r = fnp.where(r == 0, 1, r)
+        cs, sn = mu / safe_r, c / safe_r
+        g = fnp.stack([fnp.stack([fnp.conj(cs), sn], -1), fnp.stack([-sn, cs], -1)], -2)  # (..., 2, 2)
+        g_h = fnp.conj(fnp.swapaxes(g, -1, -2))
+        rotated = t.at[..., m - 1 : m + 1, m - 1 :].set(g @ t[..., m - 1 : m + 1, m - 1 :])
+        rotated = rotated.at[..., : m + 1, m - 1 : m + 1].set(rotated[..., : m + 1, m - 1 : m + 1] @ g_h)
+        split = (fnp.abs(c) > eps * (fnp.abs(a) + fnp.abs(d)))[..., None, None]
+        t = fnp.where(split, rotated, t).at[..., m, m - 1].set(0)
+        z = fnp.where(split, z.at[..., :, m - 1 : m + 1].set(z[..., :, m - 1 : m + 1] @ g_h), z)
+    return t, z
+
+
+def hessenberg(a, *, calc_q=False, overwrite_a=False, check_finite=True):
+    """H (or (H, Q) with calc_q) with a = Q H Q^H, H zero below its first subdiagonal, Q unitary
+    (Householder reduction, LAPACK's gehrd). Not differentiable, as in JAX.
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> a = np.array([[1.0, 2.0, 3.0, 4.0], [1.0, 4.0, 2.0, 3.0], [3.0, 2.0, 1.0, 4.0], [2.0, 3.0, 2.0, 2.0]])
+    >>> h, q = linalg.hessenberg(a, calc_q=True)
+    >>> print(np.round(np.asarray(h), 3))
+    [[ 1.    -5.078  1.167  1.361]
+     [-3.742  5.786 -3.613 -1.825]
+     [ 0.    -2.992  2.493 -0.577]
+     [ 0.     0.    -0.043 -1.279]]
+    >>> np.allclose(q @ h @ q.T, a)
+    True
+    """
+    (a,) = _inexact(a)
+    _square("hessenberg", a)
+    n = get_aval(a).shape[-1]
+    if n == 0:
+        return (fnp.zeros_like(a), fnp.zeros_like(a)) if calc_q else fnp.zeros_like(a)
+    packed, taus = forms.hessenberg(a)
+    h = fnp.triu(packed, -1)
+    if not calc_q:
+        return h
+    # Q = diag(1, householder_product of the reflectors below the subdiagonal)
+    q = forms.householder_product(packed[..., 1:, :-1], taus)
+    nb = get_aval(q).ndim - 2
+    q = lax.pad(q, np.zeros((), get_aval(q).dtype), [(0, 0, 0)] * nb + [(1, 0, 0), (1, 0, 0)])
+    return h, q.at[..., 0, 0].set(1)
+
+
+def funm(A, func, disp=True):
+    """func applied to the square matrix A, through the Schur form (Parlett's recurrence, Golub and Van
+    Loan's algorithm 11.1.1, as JAX): func maps a vector of eigenvalues elementwise. Complex result, as
+    JAX's. With disp=False, (F, err) with JAX's error estimate. Not differentiable with respect to A.
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> f = linalg.funm(np.array([[1.0, 2.0], [0.0, 3.0]]), lambda x: x * x)
+    >>> np.round(f, 12)
+    array([[1.+0.j, 8.+0.j],
+           [0.+0.j, 9.+0.j]])
+    """
+    (a,) = _inexact(A)
+    if get_aval(a).ndim != 2 or get_aval(a).shape[0] != get_aval(a).shape[1]:
+        raise ValueError(f"scipy.linalg.funm: expected a square matrix, got shape {get_aval(a).shape}")
+    n = get_aval(a).shape[0]
+    t, z = rsf2csf(*schur(a))
+    dtype = get_aval(t).dtype
+    diag_t = fnp.diagonal(t)
+    f = fnp.diag(fnp.asarray(func(diag_t)).astype(dtype))
+    rows, cols = np.indices((n, n))
+    gaps = diag_t[None, :] - diag_t[:, None]  # T[j, j] - T[i, i]
+    safe_gaps = fnp.where(gaps != 0, gaps, 1)
+    for p in range(1, n):
+        # with F known on its first p diagonals, (T F - F T)[i, i + p] is the recurrence's numerator
+        s = t @ f - f @ t
+        f = f + fnp.where(cols - rows == p, s / safe_gaps, 0)
+    result = z @ f @ fnp.conj(z.T)
+    if disp:
+        return result
+    real = np.finfo(dtype).dtype
+    tol = np.finfo(np.float32 if real == np.float32 else np.float64).eps
+    upper = cols > rows
+    minden = fnp.min(fnp.where(upper, fnp.abs(gaps), fnp.inf), initial=fnp.abs(t[0, 0])) if n else fnp.inf
+    minden = fnp.where(minden == 0, tol, minden)
+    err = fnp.minimum(1, fnp.maximum(tol, (tol / minden) * _nla.norm(fnp.triu(t, 1), 1)))
+    return result, fnp.where(fnp.any(fnp.isinf(result)), fnp.inf, err)
+
+
+def solve_sylvester(A, B, C, *, method="schur", tol=1e-8):
+    """X with A X + X B = C (stacks broadcast): Bartels-Stewart through the complex Schur forms of A
+    and B^H (method='schur', as JAX), or the eigendecompositions (method='eigen'). NaN when some
+    eigenvalue of A plus one of B is within tol of zero, as JAX. Differentiable in C only.
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> x = linalg.solve_sylvester(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[5.0, 6.0], [7.0, 8.0]]),
+    ...                            np.array([[6.0, 8.0], [10.0, 12.0]]))
+    >>> np.round(x, 10)
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    a, b, c = _inexact(A, B, C)
+    m, n = get_aval(c).shape[-2:]
+    if get_aval(a).shape[-2:] != (m, m) or get_aval(b).shape[-2:] != (n, n):
+        raise ValueError(
+            f"scipy.linalg.solve_sylvester: incompatible shapes A {get_aval(a).shape}, B {get_aval(b).shape}, "
+            f"C {get_aval(c).shape}: need A (..., m, m), B (..., n, n), C (..., m, n)"
+        )
+    batch = np.broadcast_shapes(*[get_aval(x).shape[:-2] for x in (a, b, c)])
+    a, b, c = (fnp.broadcast_to(x, batch + get_aval(x).shape[-2:]) for x in (a, b, c))
+    with np.errstate(divide="ignore", invalid="ignore"):  # eagerly, singular systems: NaN below, silently as JAX
+        x, eig_a, eig_b = _sylvester(a, b, c, m, n, method)
+    if not np.issubdtype(get_aval(c).dtype, np.complexfloating):
+        x = fnp.real(x)
+    near_zero = fnp.any(fnp.abs(eig_a[..., :, None] + eig_b[..., None, :]) < tol, axis=(-2, -1))
+    return fnp.where(near_zero[..., None, None], np.nan, x)
+
+
+def _sylvester(a, b, c, m, n, method):
+    """(X, eigenvalues of A, eigenvalues of B) for A X + X B = C, stacks of equal leading axes."""
+    if method == "schur":
+        r, u = schur(a, output="complex")
+        s, v = schur(fnp.conj(fnp.swapaxes(b, -1, -2)), output="complex")
+        low = fnp.conj(fnp.swapaxes(s, -1, -2))  # lower triangular, B's eigenvalues on its diagonal
+        f = fnp.conj(fnp.swapaxes(u, -1, -2)) @ c.astype(get_aval(r).dtype) @ v
+        # column j of R Y + Y L = F: (R + L[j, j] I) y_j = f_j - sum_{k > j} y_k L[k, j], last column first
+        eye = fnp.eye(m, dtype=get_aval(r).dtype)
+        columns = []
+        for j in range(n - 1, -1, -1):
+            rhs = f[..., :, j : j + 1]
+            if columns:
+                later = fnp.concatenate(columns[::-1], -1)
+                rhs = rhs - later @ low[..., j + 1 :, j : j + 1]
+            shifted = r + low[..., j, j, None, None] * eye
+            columns.append(la.triangular_solve(shifted, rhs, left_side=True, lower=False))
+        y = fnp.concatenate(columns[::-1], -1)
+        x = u @ y @ fnp.conj(fnp.swapaxes(v, -1, -2))
+        eig_a, eig_b = fnp.diagonal(r, axis1=-2, axis2=-1), fnp.diagonal(low, axis1=-2, axis2=-1)
+    elif method == "eigen":
+        eig_a, ua = _nla.eig(a)
+        eig_b, ub = _nla.eig(b)
+        f = _nla.solve(ua, c.astype(get_aval(ua).dtype) @ ub)
+        x = ua @ (f / (eig_a[..., :, None] + eig_b[..., None, :])) @ _nla.inv(ub)
+    else:
+        raise ValueError(f'scipy.linalg.solve_sylvester: unrecognized method {method!r} (use "schur" or "eigen")')
+    return x, eig_a, eig_b
+
+
+def polar(a, side="right", *, method="qdwh", eps=None, max_iterations=None):
+    """(u, p) with a = u p (side='right', p (..., n, n)) or a = p u (side='left', p (..., m, m)), u with
+    orthonormal columns (rows when n > m) and p positive semidefinite: JAX's QDWH iteration (method
+    'qdwh': m >= n for side 'right', m < n for 'left', as JAX) or the SVD (method 'svd').
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> u, p = linalg.polar(np.array([[1.0, 2.0, 3.0], [5.0, 4.0, 2.0], [3.0, 2.0, 1.0]]))
+    >>> print(np.round(np.asarray(p), 2))
+    [[4.79 3.25 1.23]
+     [3.25 3.06 2.01]
+     [1.23 2.01 2.91]]
+    """
+    (a,) = _inexact(a)
+    shape = get_aval(a).shape
+    if len(shape) < 2:
+        raise ValueError("scipy.linalg.polar: the input `a` must be at least a 2-D array.")
+    if side not in ("right", "left"):
+        raise ValueError("scipy.linalg.polar: the argument `side` must be either 'right' or 'left'.")
+    m, n = shape[-2:]
+    if method == "svd":
+        u, s, vh = _nla.svd(a, full_matrices=False)
+        s = s.astype(get_aval(u).dtype)
+        unitary = u @ vh
+        if side == "right":
+            return unitary, (fnp.conj(fnp.swapaxes(vh, -1, -2)) * s[..., None, :]) @ vh
+        return unitary, (u * s[..., None, :]) @ fnp.conj(fnp.swapaxes(u, -1, -2))
+    if method != "qdwh":
+        raise ValueError(f"scipy.linalg.polar: unknown polar decomposition method {method!r}")
+    if not ((m >= n and side == "right") or (m < n and side == "left")):
+        raise NotImplementedError(
+            "scipy.linalg.polar: method='qdwh' only supports m >= n with side='right' and m < n with side='left' "
+            f"(as JAX), got shape {shape} with side={side!r}"
+        )
+    adjoint = side == "left"
+
+    def one(x):
+        x = fnp.conj(x.T) if adjoint else x
+        u, p, _, _ = lax.linalg.qdwh(x, eps=eps, max_iterations=max_iterations)
+        return (fnp.conj(u.T), fnp.conj(p.T)) if adjoint else (u, p)
+
+    if len(shape) == 2:
+        return one(a)
+    u, p = vmap(one)(fnp.reshape(a, (-1, m, n)))
+    return fnp.reshape(u, shape), fnp.reshape(p, shape[:-2] + get_aval(p).shape[-2:])
+
+
+def qr_multiply(a, c, mode="right", pivoting=False, conjugate=False, overwrite_a=False, overwrite_c=False):
+    """(Q c, R) (mode 'left', c (..., min(m, n), p)) or (c Q, R) (mode 'right', c (..., p, m)) for the
+    QR factorisation a = Q R, Q applied from geqrf's reflectors without forming it (as JAX); a vector
+    c is a column (left) or a row (right). conjugate uses conj(Q). Not differentiable (as in JAX).
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> a = np.array([[1.0, 1.0], [1.0, 2.0], [1.0, 3.0], [1.0, 4.0]])
+    >>> qtb, r = linalg.qr_multiply(a, np.array([2.0, 4.0, 5.0, 4.0]))
+    >>> np.round(linalg.solve_triangular(r, qtb), 12)
+    array([2. , 0.7])
+    """
+    if pivoting:
+        raise NotImplementedError("scipy.linalg.qr_multiply: pivoting=True (geqp3) is not supported")
+    if mode not in ("right", "left"):
+        raise ValueError(f"scipy.linalg.qr_multiply: mode must be 'right' or 'left', got {mode!r}")
+    a, c = _inexact(a, c)
+    if get_aval(a).ndim < 2:
+        raise ValueError(f"scipy.linalg.qr_multiply: a must be a matrix, got shape {get_aval(a).shape}")
+    vector = get_aval(c).ndim == 1
+    if vector:
+        c = c[:, None] if mode == "left" else c[None, :]
+    m, n = get_aval(a).shape[-2:]
+    k = min(m, n)
+    if mode == "left" and get_aval(c).shape[-2] != k:
+        raise ValueError(
+            f"scipy.linalg.qr_multiply: a of shape {get_aval(a).shape} has Q with {k} columns, but c has "
+            f"{get_aval(c).shape[-2]} rows (expected {k})"
+        )
+    if mode == "right" and get_aval(c).shape[-1] != m:
+        raise ValueError(
+            f"scipy.linalg.qr_multiply: a of shape {get_aval(a).shape} has Q with {m} rows, but c has "
+            f"{get_aval(c).shape[-1]} columns (expected {m})"
+        )
+    batch = np.broadcast_shapes(get_aval(a).shape[:-2], get_aval(c).shape[:-2])
+    a, c = fnp.broadcast_to(a, batch + (m, n)), fnp.broadcast_to(c, batch + get_aval(c).shape[-2:])
+    r, taus = la.geqrf(a)
+    if m > n and mode == "left":
+        c = fnp.concatenate([c, fnp.zeros(batch + (m - k, get_aval(c).shape[-1]), get_aval(c).dtype)], -2)
+    if conjugate:  # conj(Q) c = (c^T Q^H)^T: c changes side, Q becomes Q^H
+        c = fnp.swapaxes(c, -1, -2)
+    product = forms.ormqr(r, taus, c, left=(mode == "left") != conjugate, transpose=conjugate)
+    if conjugate:
+        product = fnp.swapaxes(product, -1, -2)
+    if mode == "right":
+        product = product[..., :k]
+    if vector:
+        product = fnp.ravel(product)
+    return product, fnp.triu(r[..., :k, :])
+
+
+def eigh_tridiagonal(d, e, *, eigvals_only=False, select="a", select_range=None, tol=None, key=None):
+    """Eigenvalues (ascending; and with eigvals_only=False the eigenvectors, as columns) of the
+    Hermitian tridiagonal matrix with diagonal d (n,) and off-diagonal e (n - 1,); select='i' keeps
+    indices select_range[0]..select_range[1]. Through LAPACK's eigh of the dense matrix (JAX bisects;
+    tol and key are accepted and unused), so differentiable.
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> w = linalg.eigh_tridiagonal(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 1.0, 1.0]), eigvals_only=True)
+    >>> np.round(w, 6)
+    array([0.254719, 1.822717, 3.177283, 4.745281])
+    """
+    d, e = fnp.asarray(d), fnp.asarray(e)
+    if get_aval(d).dtype != get_aval(e).dtype:
+        raise TypeError(
+            f"scipy.linalg.eigh_tridiagonal: diagonal and off-diagonal values must have same dtype, got "
+            f"{get_aval(d).dtype} and {get_aval(e).dtype}"
+        )
+    if not np.issubdtype(get_aval(d).dtype, np.inexact):
+        raise TypeError(
+            f"scipy.linalg.eigh_tridiagonal: only floating-point or complex inputs are supported, got {get_aval(d).dtype}"
+        )
+    if get_aval(d).ndim != 1 or get_aval(e).shape != (max(get_aval(d).shape[0] - 1, 0),):
+        raise ValueError(
+            f"scipy.linalg.eigh_tridiagonal: expected d (n,) and e (n - 1,), got {get_aval(d).shape} and {get_aval(e).shape}"
+        )
+    n = get_aval(d).shape[0]
+    if select == "a":
+        lo, hi = 0, n
+    elif select == "i":
+        if select_range is None:
+            raise ValueError("scipy.linalg.eigh_tridiagonal: for select='i', select_range must be specified.")
+        if select_range[0] > select_range[1]:
+            raise ValueError("scipy.linalg.eigh_tridiagonal: got empty index range in select_range.")
+        lo, hi = int(select_range[0]), int(select_range[1]) + 1
+    elif select == "v":
+        raise NotImplementedError("scipy.linalg.eigh_tridiagonal: select='v' is not implemented, as in JAX")
+    else:
+        raise ValueError("scipy.linalg.eigh_tridiagonal: select must have a value in {'a', 'i', 'v'}.")
+    if n <= 1:
+        w = fnp.real(d)
+        return w if eigvals_only else (w, fnp.eye(n, dtype=get_aval(d).dtype))
+    matrix = fnp.diag(fnp.real(d).astype(get_aval(d).dtype)) + fnp.diag(e, -1) + fnp.diag(fnp.conj(e), 1)
+    v, w = la.eigh(matrix)
+    return w[lo:hi] if eigvals_only else (w[lo:hi], v[:, lo:hi])
+
+
+# ----------------------------------------------------------------------------------------------
+# Special matrices, as jax.scipy.linalg builds them (leading axes of the vector arguments are batch axes)
+
+
+def _vectors(name, *arrays):
+    """The arguments as fnad arrays of at least one dimension, broadcast over their leading axes."""
+    arrays = [fnp.atleast_1d(fnp.asarray(x)) for x in arrays]
+    try:
+        batch = np.broadcast_shapes(*[get_aval(x).shape[:-1] for x in arrays])
+    except ValueError:
+        raise ValueError(
+            f"scipy.linalg.{name}: leading axes of shapes {[get_aval(x).shape for x in arrays]} do not broadcast"
+        ) from None
+    return [fnp.broadcast_to(x, batch + get_aval(x).shape[-1:]) for x in arrays]
+
+
+def toeplitz(c, r=None):
+    """The Toeplitz matrix A[i, j] = c[i - j] (i >= j), r[j - i] (i < j), r defaulting to conj(c);
+    (..., n, m) for c (..., n) and r (..., m) (r[0] is ignored).
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> linalg.toeplitz(np.array([1, 2, 3]), np.array([-1, -2, -3]))
+    Array([[ 1, -2, -3],
+           [ 2,  1, -2],
+           [ 3,  2,  1]], dtype=int64)
+    """
+    c = fnp.asarray(c)
+    c, r = _vectors("toeplitz", c, fnp.conj(c) if r is None else r)
+    n, m = get_aval(c).shape[-1], get_aval(r).shape[-1]
+    elements = fnp.concatenate([fnp.flip(c, -1), r[..., 1:]], -1)  # c reversed, then r: A[i, j] at n - 1 - i + j
+    if n == 0 or m == 0:
+        return fnp.zeros(get_aval(c).shape[:-1] + (n, m), get_aval(elements).dtype)
+    return elements[..., n - 1 - np.arange(n)[:, None] + np.arange(m)[None, :]]
+
+
+def hankel(c, r=None):
+    """The Hankel matrix H[i, j] = v[i + j], v = concatenate([c, r[1:]]) (r[0] is ignored), r
+    defaulting to zeros; (..., n, m) for c (..., n) and r (..., m).
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> linalg.hankel(np.array([1, 2, 3]), np.array([999, 4, 5, 6]))
+    Array([[1, 2, 3, 4],
+           [2, 3, 4, 5],
+           [3, 4, 5, 6]], dtype=int64)
+    """
+    c = fnp.asarray(c)
+    if get_aval(c).ndim == 0 or (r is not None and fnp.ndim(r) == 0):
+        raise ValueError("scipy.linalg.hankel: c and r must be at least 1-dimensional, got a scalar.")
+    c, r = _vectors("hankel", c, fnp.zeros_like(c) if r is None else r)
+    n, m = get_aval(c).shape[-1], get_aval(r).shape[-1]
+    v = fnp.concatenate([c, r[..., 1:]], -1)
+    if n == 0 or m == 0:
+        return fnp.zeros(get_aval(c).shape[:-1] + (n, m), get_aval(v).dtype)
+    return v[..., np.arange(n)[:, None] + np.arange(m)[None, :]]
+
+
+def circulant(c):
+    """The circulant matrix A[i, j] = c[(i - j) mod n] of c (..., n).
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> linalg.circulant(np.array([1, 2, 3]))
+    Array([[1, 3, 2],
+           [2, 1, 3],
+           [3, 2, 1]], dtype=int64)
+    """
+    (c,) = _vectors("circulant", c)
+    n = get_aval(c).shape[-1]
+    return c[..., (np.arange(n)[:, None] - np.arange(n)[None, :]) % max(n, 1)]
+
+
+def leslie(f, s):
+    """The Leslie matrix: fecundities f (..., n), n >= 2, as its first row and survivals s (..., n - 1)
+    on its first subdiagonal.
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> linalg.leslie(np.array([0.1, 2.0, 1.0]), np.array([0.2, 0.8]))
+    Array([[0.1, 2. , 1. ],
+           [0.2, 0. , 0. ],
+           [0. , 0.8, 0. ]], dtype=float64)
+    """
+    f, s = fnp.atleast_1d(fnp.asarray(f)), fnp.atleast_1d(fnp.asarray(s))
+    n = get_aval(f).shape[-1]
+    if n < 2:
+        raise ValueError(
+            f"scipy.linalg.leslie: the length of f along the last axis must be at least 2; got shape {get_aval(f).shape}"
+        )
+    if get_aval(s).shape[-1] != n - 1:
+        raise ValueError(
+            "scipy.linalg.leslie: the length of s along the last axis must be one less than the length of f; got "
+            f"f shape {get_aval(f).shape} and s shape {get_aval(s).shape}"
+        )
+    dtype = np.result_type(get_aval(f).dtype, get_aval(s).dtype)
+    f, s = _vectors("leslie", f.astype(dtype), s.astype(dtype))
+    below = fnp.concatenate([s, fnp.zeros(get_aval(s).shape[:-1] + (1,), dtype)], -1)  # s[j] at (j + 1, j)
+    rows, cols = np.indices((n, n))
+    subdiagonal = fnp.where(rows == cols + 1, below[..., None, :], 0).astype(dtype)
+    return fnp.where(rows == 0, f[..., None, :], subdiagonal)
+
+
+def companion(a):
+    """The companion matrix of the polynomial with coefficients a (..., n), n >= 2: first row
+    -a[1:] / a[0], ones on the first subdiagonal; its eigenvalues are the polynomial's roots.
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> linalg.companion(np.array([1.0, -10.0, 31.0, -30.0]))
+    Array([[ 10., -31.,  30.],
+           [  1.,   0.,   0.],
+           [  0.,   1.,   0.]], dtype=float64)
+    """
+    (a,) = _inexact(fnp.atleast_1d(fnp.asarray(a)))
+    n = get_aval(a).shape[-1]
+    if n < 2:
+        raise ValueError(
+            f"scipy.linalg.companion: the length of `a` along the last axis must be at least 2; got shape {get_aval(a).shape}"
+        )
+    first_row = -a[..., 1:] / a[..., :1]
+    rows = np.arange(n - 1)[:, None]
+    return fnp.where(rows == 0, first_row[..., None, :], fnp.eye(n - 1, k=-1, dtype=get_aval(a).dtype))
+
+
+def fiedler(a):
+    """The symmetric Fiedler matrix F[i, j] = |a[i] - a[j]| of a (..., n).
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> linalg.fiedler(np.array([1, 4, 12]))
+    Array([[ 0,  3, 11],
+           [ 3,  0,  8],
+           [11,  8,  0]], dtype=int64)
+    """
+    a = fnp.atleast_1d(fnp.asarray(a))
+    return fnp.abs(a[..., :, None] - a[..., None, :])
+
+
+def fiedler_companion(a):
+    """The Fiedler companion matrix of the polynomial with coefficients a (..., n): pentadiagonal, with
+    the polynomial's roots as eigenvalues ((..., 0, 0) for n = 1).
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> linalg.fiedler_companion(np.array([1.0, -16.0, 86.0, -176.0, 105.0]))
+    Array([[  16.,  -86.,    1.,    0.],
+           [   1.,    0.,    0.,    0.],
+           [   0.,  176.,    0., -105.],
+           [   0.,    1.,    0.,    0.]], dtype=float64)
+    """
+    (a,) = _inexact(fnp.atleast_1d(fnp.asarray(a)))
+    if get_aval(a).shape[-1] == 0:
+        raise ValueError(
+            f"scipy.linalg.fiedler_companion: the last axis of 'a' must have nonzero length, got shape {get_aval(a).shape}"
+        )
+    n = get_aval(a).shape[-1] - 1
+    if n == 0:
+        return fnp.zeros(get_aval(a).shape[:-1] + (0, 0), get_aval(a).dtype)
+    a = a / a[..., :1]
+    i, j = np.indices((n, n))
+    # the pentadiagonal layout (as JAX): -a[1] and 1 in the first column, then by the parity of the row
+    # -a[i + 2] and 1 right of an even row's diagonal, -a[i + 1] left of it, 1 two left of an odd row's
+    pick = lambda index: a[..., np.minimum(index, n)]  # clipped: the masks keep only valid cells
+    even, odd = i % 2 == 0, i % 2 == 1
+    out = fnp.zeros(get_aval(a).shape[:-1] + (n, n), get_aval(a).dtype)
+    out = fnp.where((j == i - 2) & odd & (i >= 3), 1, out)
+    out = fnp.where((j == i - 1) & even & (i >= 2), -pick(i + 1), out)
+    out = fnp.where((j == i + 2) & even, 1, out)
+    out = fnp.where((j == i + 1) & even, -pick(i + 2), out)
+    out = fnp.where((i == 1) & (j == 0), 1, out)
+    return fnp.where((i == 0) & (j == 0), -a[..., 1:2, None], out).astype(get_aval(a).dtype)
+
+
+def convolution_matrix(a, n, mode="full"):
+    """The Toeplitz matrix A with A @ v = numpy.convolve(a, v, mode) for v of length n; (..., k, n),
+    k = m + n - 1 ('full'), max(m, n) ('same') or max(m, n) - min(m, n) + 1 ('valid') for a (..., m).
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> linalg.convolution_matrix(np.array([-1, 4, -2]), 5, mode="same")
+    Array([[ 4, -1,  0,  0,  0],
+           [-2,  4, -1,  0,  0],
+           [ 0, -2,  4, -1,  0],
+           [ 0,  0, -2,  4, -1],
+           [ 0,  0,  0, -2,  4]], dtype=int64)
+    """
+    n = operator.index(n)
+    if n <= 0:
+        raise ValueError(f"scipy.linalg.convolution_matrix: n must be a positive integer; got {n}.")
+    a = fnp.asarray(a)
+    if get_aval(a).ndim == 0:
+        raise ValueError("scipy.linalg.convolution_matrix: a must be at least 1-dimensional, got a scalar.")
+    m = get_aval(a).shape[-1]
+    if m < 1:
+        raise ValueError(f"scipy.linalg.convolution_matrix: len(a) must be at least 1; got shape {get_aval(a).shape}.")
+    if mode not in ("full", "valid", "same"):
+        raise ValueError(f"scipy.linalg.convolution_matrix: mode must be one of 'full', 'valid', 'same'; got {mode!r}.")
+    widths = [(0, 0)] * (get_aval(a).ndim - 1) + [(0, n - 1)]
+    padded, reversed_padded = fnp.pad(a, widths), fnp.pad(fnp.flip(a, -1), widths)
+    length = m + n - 1
+    if mode == "same":
+        trim = min(n, m) - 1
+        begin, end = trim // 2, trim - trim // 2
+    elif mode == "valid":
+        begin = end = min(n, m) - 1
+    else:
+        begin = end = 0
+    return toeplitz(padded[..., begin : length - end], reversed_padded[..., length - n - begin : length - begin])
+
+
+def _binom(n, k):
+    """Binomial coefficients through the log-gamma function (JAX's, so not exact integers)."""
+    return fnp.exp(lax.lgamma(n + 1.0) - lax.lgamma(n - k + 1.0) - lax.lgamma(k + 1.0))
+
+
+def _kind(name, kind):
+    kind = "symmetric" if kind is None else kind
+    if kind not in ("symmetric", "lower", "upper"):
+        raise ValueError(f"scipy.linalg.{name}: expected kind to be one of ['symmetric', 'lower', 'upper']; got {kind}")
+    return kind
+
+
+def hilbert(n):
+    """The Hilbert matrix H[i, j] = 1 / (i + j + 1) of order n.
+
+    >>> from fnad.scipy import linalg
+    >>> linalg.hilbert(2)
+    Array([[1.        , 0.5       ],
+           [0.5       , 0.33333333]], dtype=float64)
+    """
+    a = fnp.arange(n, dtype=float)[:, None]
+    return 1 / (a + a.T + 1)
+
+
+def invhilbert(n):
+    """The inverse of the Hilbert matrix of order n, from its closed form in binomial coefficients
+    (floating point, as JAX: no exact=True).
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> np.round(linalg.invhilbert(2), 9)
+    array([[ 4., -6.],
+           [-6., 12.]])
+    """
+    a = fnp.arange(n, dtype=float)
+    i, j = a[:, None], a[None, :]
+    s = i + j
+    return (-1.0) ** s * (s + 1.0) * comb(n + i, n - j - 1) * comb(n + j, n - i - 1) * comb(s, i) ** 2
+
+
+def pascal(n, kind=None):
+    """The Pascal matrix of order n ('symmetric', 'lower' or 'upper'), from log-gamma binomial
+    coefficients in float32, as JAX's (approximate integers).
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> np.round(linalg.pascal(3, kind="lower"))
+    array([[1., 0., 0.],
+           [1., 1., 0.],
+           [1., 2., 1.]], dtype=float32)
+    """
+    kind = _kind("pascal", kind)
+    a = fnp.arange(n, dtype=np.float32)
+    lower = _binom(a[:, None], a[None, :])
+    return lower if kind == "lower" else lower.T if kind == "upper" else lower @ lower.T
+
+
+def invpascal(n, kind=None):
+    """The inverse of the Pascal matrix of order n: L^-1[i, j] = (-1)^(i - j) binom(i, j), U^-1 its
+    transpose, the symmetric one U^-1 L^-1 (floating point, as JAX: no exact=True).
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> np.round(linalg.invpascal(3, kind="lower")) + 0.0
+    array([[ 1.,  0.,  0.],
+           [-1.,  1.,  0.],
+           [ 1., -2.,  1.]])
+    """
+    kind = _kind("invpascal", kind)
+    a = fnp.arange(n, dtype=float)
+    i, j = a[:, None], a[None, :]
+    lower = (-1.0) ** (i - j) * _binom(i, j)
+    return lower if kind == "lower" else lower.T if kind == "upper" else lower.T @ lower
+
+
+def helmert(n, full=False):
+    """The Helmert matrix: rows of orthonormal contrasts (1, ..., 1, -k, 0, ...) / sqrt(k (k + 1)),
+    (n - 1, n), with a first row of 1 / sqrt(n) when full.
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> np.round(linalg.helmert(2, full=True), 3)
+    array([[ 0.707,  0.707],
+           [ 0.707, -0.707]])
+    """
+    n = operator.index(n)
+    if n < 1:
+        raise ValueError(f"scipy.linalg.helmert: n must be a positive integer; got {n}.")
+    i, j = np.arange(n - 1)[:, None], np.arange(n)[None, :]
+    k = fnp.asarray(i + 1, dtype=float)
+    denominator = fnp.sqrt(k * (k + 1))
+    h = fnp.where(j <= i, 1.0 / denominator, fnp.where(j == i + 1, -k / denominator, 0.0))
+    return fnp.concatenate([fnp.full((1, n), 1.0 / math.sqrt(n)), h], 0) if full else h
+
+
+def hadamard(n, dtype=int):
+    """The Hadamard matrix of order n (a power of 2) by Sylvester's construction: H H^T = n I.
+
+    >>> from fnad.scipy import linalg
+    >>> linalg.hadamard(2)
+    Array([[ 1,  1],
+           [ 1, -1]], dtype=int64)
+    """
+    if n < 1 or not math.log2(n).is_integer():
+        raise ValueError(f"scipy.linalg.hadamard: n must be a positive power of 2; got {n}.")
+    h = np.ones((1, 1))
+    for _ in range(int(math.log2(n))):
+        h = np.block([[h, h], [h, -h]])
+    return fnp.asarray(h, dtype=dtype)
+
+
+def dft(n, scale=None, *, dtype=None):
+    """The discrete Fourier transform matrix W[i, j] = exp(-2 pi i j / n) of order n, scaled by
+    1 / sqrt(n) (scale='sqrtn') or 1 / n (scale='n'); complex128 unless dtype says otherwise.
+
+    >>> import numpy as np
+    >>> from fnad.scipy import linalg
+    >>> np.round(linalg.dft(2), 12) + 0.0
+    array([[ 1.+0.j,  1.+0.j],
+           [ 1.+0.j, -1.+0.j]])
+    """
+    if scale not in (None, "sqrtn", "n"):
+        raise ValueError(f"scipy.linalg.dft: scale must be None, 'sqrtn', or 'n'; got {scale!r}.")
+    dtype = np.dtype(np.complex128 if dtype is None else dtype)
+    if not np.issubdtype(dtype, np.complexfloating):
+        raise ValueError(f"scipy.linalg.dft: dtype must be a complex floating-point type; got {dtype}.")
+    a = fnp.arange(n, dtype=dtype)
+    omegas = fnp.exp(-2j * np.pi * a[:, None] * a[None, :] / n)
+    return omegas / math.sqrt(n) if scale == "sqrtn" else omegas / n if scale == "n" else omegas

@@ -60,7 +60,7 @@ The package, imports pointing down the list: `rules` (the rule registries, fille
 next to each rule); `scalar` (one rule per elementwise primitive, with its cost); `elemental` (index
 matrices, `Elemental`); `kernel` (`Spec`, `Kernel`, reductions, prefetching strips); the families of
 whole-equation rules `dot`, `conv`, `indexing`, `cumulative`, `sort` and `online`; `scope` (one jaxpr's plan
-emitted in place); `control_flow` and `linalg`, which emit through scopes; and this module: the LLVM
+emitted in place); `control_flow`, `linalg` and `linalg_forms`, which emit through scopes; and this module: the LLVM
 module, its entry `fnad_main`, its units and the check that every equation has a rule, which imports every family
 so that their rules are registered. The llvmlite helpers they share are in `fnad_compiler.llvm_ir`.
 """
@@ -85,6 +85,7 @@ from fnad_compiler.lower import (  # noqa: F401
     fft,
     indexing,
     linalg,
+    linalg_forms,
     online,
     scalar,
     sort,
