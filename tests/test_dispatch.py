@@ -13,10 +13,15 @@ import pytest
 import fnad
 import fnad.numpy as fnp
 from fnad import jit_dispatch
+from fnad_compiler import tiers
 
 
 def python_frames(f, *args):
-    """Call `f(*args)`; the names of the Python functions it entered (sys.setprofile 'call' events)."""
+    """Call `f(*args)`; the names of the Python functions it entered (sys.setprofile 'call' events).
+    First past a program's one call into Python for good: the hook that has its quick code
+    optimised fully (at the PROMOTE_AFTERth call; see fnad_compiler.tiers)."""
+    for _ in range(tiers.PROMOTE_AFTER):
+        f(*args)
     entered = []
 
     def profile(frame, event, arg):
