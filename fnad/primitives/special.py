@@ -17,7 +17,9 @@ from ..transforms.jvp import defjvp
 from .elementwise import (
     abs,
     add,
+    cos,
     div,
+    eq,
     exp,
     gt,
     log,
@@ -28,6 +30,7 @@ from .elementwise import (
     scalar_like,
     select,
     sign,
+    sin,
     sub,
     unary,
 )
@@ -75,6 +78,14 @@ erfcx_p = _define("erfcx", sm.erfcx, 1)
 ndtri_p = _define("ndtri", sm.ndtri, 1)
 exp1_p = _define("exp1", sm.exp1, 1)
 expi_p = _define("expi", sm.expi, 1)
+# jax.scipy.special writes these with jnp; primitives here for the kernels' speed and accuracy (see special_math)
+dawsn_p = _define("dawsn", sm.dawsn, 1)
+spence_p = _define("spence", sm.spence, 1)
+sine_integral_p = _define("sine_integral", sm.sine_integral, 1)
+cosine_integral_p = _define("cosine_integral", sm.cosine_integral, 1)
+fresnel_s_p = _define("fresnel_s", sm.fresnel_s, 1)
+fresnel_c_p = _define("fresnel_c", sm.fresnel_c, 1)
+expn_p = _define("expn", sm.expn, 2)
 
 
 def _args(*args):
@@ -227,6 +238,77 @@ def expi(x):
     return expi_p.bind(x)
 
 
+def dawsn(x):
+    """Elementwise Dawson integral exp(-x^2) int_0^x exp(t^2) dt.
+
+    >>> import numpy as np; from fnad.primitives.special import dawsn
+    >>> dawsn(np.array([1.0, 10.0]))
+    Array([0.53807951, 0.05025384], dtype=float64)
+    """
+    return dawsn_p.bind(x)
+
+
+def spence(x):
+    """Elementwise Spence function int_1^x log(t) / (1 - t) dt (x >= 0; NaN below).
+
+    >>> import numpy as np; from fnad.primitives.special import spence
+    >>> spence(np.array([0.0, 2.0]))
+    Array([ 1.64493407, -0.82246703], dtype=float64)
+    """
+    return spence_p.bind(x)
+
+
+def sine_integral(x):
+    """Elementwise sine integral Si(x) = int_0^x sin(t) / t dt.
+
+    >>> import numpy as np; from fnad.primitives.special import sine_integral
+    >>> sine_integral(np.array([1.0, 1e10]))
+    Array([0.94608307, 1.57079633], dtype=float64)
+    """
+    return sine_integral_p.bind(x)
+
+
+def cosine_integral(x):
+    """Elementwise cosine integral Ci(|x|) = gamma + log|x| + int_0^|x| (cos t - 1) / t dt (NaN at -inf).
+
+    >>> import numpy as np; from fnad.primitives.special import cosine_integral
+    >>> cosine_integral(np.array([1.0, 0.0]))
+    Array([0.33740392,       -inf], dtype=float64)
+    """
+    return cosine_integral_p.bind(x)
+
+
+def fresnel_s(x):
+    """Elementwise Fresnel integral S(x) = int_0^x sin(pi t^2 / 2) dt.
+
+    >>> import numpy as np; from fnad.primitives.special import fresnel_s
+    >>> fresnel_s(np.array([1.0, np.inf]))
+    Array([0.43825915, 0.5       ], dtype=float64)
+    """
+    return fresnel_s_p.bind(x)
+
+
+def fresnel_c(x):
+    """Elementwise Fresnel integral C(x) = int_0^x cos(pi t^2 / 2) dt.
+
+    >>> import numpy as np; from fnad.primitives.special import fresnel_c
+    >>> fresnel_c(np.array([1.0, -np.inf]))
+    Array([ 0.7798934, -0.5      ], dtype=float64)
+    """
+    return fresnel_c_p.bind(x)
+
+
+def expn(n, x):
+    """Elementwise generalized exponential integral E_n(x) = int_1^inf e^(-x t) / t^n dt (n a natural number
+    as a float; NaN otherwise and for x < 0).
+
+    >>> import numpy as np; from fnad.primitives.special import expn
+    >>> expn(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    Array([0.21938393, 0.14849551], dtype=float64)
+    """
+    return expn_p.bind(*_args(n, x))
+
+
 def bessel_i0e(x):
     """Elementwise exp(-|x|) I0(x), as `jax.lax.bessel_i0e`.
 
@@ -314,6 +396,36 @@ defjvp(ndtri_p, lambda g, ans, p: mul(g, mul(_c(p, np.sqrt(2 * np.pi)), exp(mul(
 defjvp(exp1_p, lambda g, ans, x: mul(g, neg(div(exp(neg(x)), x))))
 defjvp(expi_p, lambda g, ans, x: mul(g, div(exp(x), x)))
 defjvp(bessel_i0e_p, lambda g, ans, x: mul(g, sub(bessel_i1e(x), mul(sign(x), ans))))
+defjvp(dawsn_p, lambda g, ans, x: mul(g, sub(_c(x, 1), mul(mul(_c(x, 2), x), ans))))
+
+
+def _spence_jvp(g, ans, x):
+    # log(x) / (1 - x), -1 at x = 1 (its limit; JAX's piecewise definition gives 0 there)
+    one = eq(x, _c(x, 1))
+    safe = select(one, _c(x, 2), x)
+    return mul(g, select(one, _c(x, -1), div(log(safe), sub(_c(x, 1), safe))))
+
+
+def _sine_integral_jvp(g, ans, x):
+    # sin(x) / x, 1 at 0 (as JAX's sinc)
+    zero = eq(x, _c(x, 0))
+    safe = select(zero, _c(x, 1), x)
+    return mul(g, select(zero, _c(x, 1), div(sin(safe), safe)))
+
+
+def _expn_jvp(g, ans, n, x):
+    # -E_(n-1)(x); for n = 0, the derivative of e^-x / x (JAX's rule gives NaN there, from E_-1)
+    at_zero = neg(mul(ans, add(_c(x, 1), div(_c(x, 1), x))))
+    return mul(g, select(eq(n, _c(n, 0)), at_zero, neg(expn(sub(n, _c(n, 1)), x))))
+
+
+defjvp(spence_p, _spence_jvp)
+defjvp(sine_integral_p, _sine_integral_jvp)
+defjvp(cosine_integral_p, lambda g, ans, x: mul(g, div(cos(x), x)))
+_HALF_PI = np.pi / 2
+defjvp(fresnel_s_p, lambda g, ans, x: mul(g, sin(mul(_c(x, _HALF_PI), mul(x, x)))))
+defjvp(fresnel_c_p, lambda g, ans, x: mul(g, cos(mul(_c(x, _HALF_PI), mul(x, x)))))
+defjvp(expn_p, None, _expn_jvp)  # n is an integer: no tangent (JAX's nondiff_argnums gives it zero too)
 
 
 def _bessel_i1e_jvp(g, ans, x):

@@ -347,6 +347,71 @@ def bernoulli(n):
     return fnp.asarray(out)
 
 
+def _real(name, *args):
+    """The arguments promoted and broadcast as `_inexact`; complex ones are refused (JAX raises too)."""
+    args = _inexact(*args)
+    if np.issubdtype(get_aval(args[0]).dtype, np.complexfloating):
+        raise ValueError(f"{name} does not support complex-valued inputs (as in JAX)")
+    return args
+
+
+def dawsn(x):
+    """Dawson's integral exp(-x^2) int_0^x exp(t^2) dt, as `jax.scipy.special.dawsn`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.dawsn(np.array([0.5, -2.0]))
+    Array([ 0.42443638, -0.30134039], dtype=float64)
+    """
+    (x,) = _real("dawsn", x)
+    return _sp.dawsn(x)
+
+
+def spence(x):
+    """Spence's function int_1^x log(t) / (1 - t) dt for x >= 0 (NaN below), as `jax.scipy.special.spence`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.spence(np.array([0.5, 1.0, 3.0]))
+    Array([ 0.58224053,  0.        , -1.43674637], dtype=float64)
+    """
+    (x,) = _real("spence", x)
+    return _sp.spence(x)
+
+
+def sici(x):
+    """The sine and cosine integrals (Si(x), Ci(x)) (Ci(|x|) below 0, the real part, as JAX), as
+    `jax.scipy.special.sici`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.sici(np.array([1.0, 10.0]))
+    (Array([0.94608307, 1.65834759], dtype=float64), Array([ 0.33740392, -0.04545643], dtype=float64))
+    """
+    (x,) = _real("sici", x)
+    return _sp.sine_integral(x), _sp.cosine_integral(x)
+
+
+def fresnel(x):
+    """The Fresnel integrals (S(x), C(x)), int_0^x of sin and cos of pi t^2 / 2, as `jax.scipy.special.fresnel`.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.fresnel(np.array([0.5, 2.0]))
+    (Array([0.06473243, 0.34341568], dtype=float64), Array([0.49234423, 0.48825341], dtype=float64))
+    """
+    (x,) = _real("fresnel", x)
+    return _sp.fresnel_s(x), _sp.fresnel_c(x)
+
+
+def expn(n, x):
+    """The generalized exponential integral E_n(x) = int_1^inf e^(-x t) / t^n dt, NaN unless n is a natural
+    number and x >= 0, as `jax.scipy.special.expn` (differentiable in x).
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.expn(np.array([0, 1, 3]), np.array([1.0, 1.0, 0.5]))
+    Array([0.36787944, 0.21938393, 0.22160436], dtype=float64)
+    """
+    n, x = _real("expn", n, x)
+    return _sp.expn(n, x)
+
+
 def exp1(x):
     """The exponential integral E1(x) (inf at 0, NaN below 0), as `jax.scipy.special.exp1` on x >= 0.
 
@@ -585,6 +650,7 @@ __all__ = [
     "boxcox",
     "boxcox1p",
     "comb",
+    "dawsn",
     "digamma",
     "entr",
     "erf",
@@ -594,7 +660,9 @@ __all__ = [
     "exp1",
     "expi",
     "expit",
+    "expn",
     "factorial",
+    "fresnel",
     "gamma",
     "gammainc",
     "gammaincc",
@@ -616,7 +684,9 @@ __all__ = [
     "poch",
     "polygamma",
     "rel_entr",
+    "sici",
     "softmax",
+    "spence",
     "xlog1py",
     "xlogy",
     "zeta",

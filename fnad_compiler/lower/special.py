@@ -26,6 +26,13 @@ _COSTS = {
     "igamma_grad_a": 4000,
     "random_gamma_grad": 4000,
     "regularized_incomplete_beta": 1500,
+    "dawsn": 40,
+    "spence": 40,
+    "sine_integral": 80,
+    "cosine_integral": 80,
+    "fresnel_s": 100,
+    "fresnel_c": 100,
+    "expn": 1500,
 }
 
 
