@@ -243,7 +243,7 @@ def dawsn(x):
 
     >>> import numpy as np; from fnad.primitives.special import dawsn
     >>> dawsn(np.array([1.0, 10.0]))
-    Array([0.53807951, 0.05025384], dtype=float64)
+    Array([0.53807951, 0.05025385], dtype=float64)
     """
     return dawsn_p.bind(x)
 
