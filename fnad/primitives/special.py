@@ -86,6 +86,9 @@ cosine_integral_p = _define("cosine_integral", sm.cosine_integral, 1)
 fresnel_s_p = _define("fresnel_s", sm.fresnel_s, 1)
 fresnel_c_p = _define("fresnel_c", sm.fresnel_c, 1)
 expn_p = _define("expn", sm.expn, 2)
+hyp1f1_p = _define("hyp1f1", sm.hyp1f1, 3)
+hyp1f1_grad_a_p = _define("hyp1f1_grad_a", sm.hyp1f1_grad_a, 3)
+hyp1f1_grad_b_p = _define("hyp1f1_grad_b", sm.hyp1f1_grad_b, 3)
 
 
 def _args(*args):
@@ -309,6 +312,16 @@ def expn(n, x):
     return expn_p.bind(*_args(n, x))
 
 
+def hyp1f1(a, b, x):
+    """Elementwise confluent hypergeometric function 1F1(a; b; x) = sum_k (a)_k / (b)_k x^k / k!.
+
+    >>> import numpy as np; from fnad.primitives.special import hyp1f1
+    >>> hyp1f1(np.array([1.0, 0.5]), np.array([2.0, 1.5]), np.array([1.0, -30.0]))
+    Array([1.71828183, 0.16180216], dtype=float64)
+    """
+    return hyp1f1_p.bind(*_args(a, b, x))
+
+
 def bessel_i0e(x):
     """Elementwise exp(-|x|) I0(x), as `jax.lax.bessel_i0e`.
 
@@ -425,7 +438,18 @@ defjvp(cosine_integral_p, lambda g, ans, x: mul(g, div(cos(x), x)))
 _HALF_PI = np.pi / 2
 defjvp(fresnel_s_p, lambda g, ans, x: mul(g, sin(mul(_c(x, _HALF_PI), mul(x, x)))))
 defjvp(fresnel_c_p, lambda g, ans, x: mul(g, cos(mul(_c(x, _HALF_PI), mul(x, x)))))
-defjvp(expn_p, None, _expn_jvp)  # n is an integer: no tangent (JAX's nondiff_argnums gives it zero too)
+defjvp(expn_p, None, _expn_jvp)
+defjvp(
+    hyp1f1_p,
+    lambda g, ans, a, b, x: mul(g, hyp1f1_grad_a_p.bind(a, b, x)),
+    lambda g, ans, a, b, x: mul(g, hyp1f1_grad_b_p.bind(a, b, x)),
+    lambda g, ans, a, b, x: mul(g, mul(div(a, b), hyp1f1(add(a, _c(a, 1)), add(b, _c(b, 1)), x))),
+)
+_no_second = _not_differentiable("hyp1f1's a- and b-derivatives' gradient")
+defjvp(hyp1f1_grad_a_p, _no_second, _no_second, _no_second)
+defjvp(
+    hyp1f1_grad_b_p, _no_second, _no_second, _no_second
+)  # n is an integer: no tangent (JAX's nondiff_argnums gives it zero too)
 
 
 def _bessel_i1e_jvp(g, ans, x):
