@@ -16,6 +16,7 @@ from .. import lax
 from .. import nn as _nn
 from .. import numpy as fnp
 from ..core import get_aval
+from ..custom_derivatives import custom_jvp
 from ..numpy._core import concrete, promoted_inexact
 from ..primitives import special as _sp
 
@@ -426,6 +427,63 @@ def hyp1f1(a, b, x):
     return _sp.hyp1f1(a, b, x)
 
 
+def _weideman_coefficients(n):
+    """Weideman's (1994) rational approximation of the Faddeeva function in the upper half plane:
+    w(z) = 2 p(Z) / (L - iz)^2 + 1 / (sqrt(pi) (L - iz)), Z = (L + iz) / (L - iz), with p's coefficients
+    (highest power first) from an FFT. n = 40 terms reach ~1e-14 relative (JAX's n = 32: 3e-13)."""
+    m = 2 * n
+    length = np.sqrt(n / np.sqrt(2))
+    t = length * np.tan(np.arange(-m + 1, m) * np.pi / (2 * m))
+    f = np.concatenate([[0.0], np.exp(-t * t) * (length**2 + t * t)])
+    a = np.real(np.fft.fft(np.fft.fftshift(f))) / (2 * m)
+    return length, a[n:0:-1].copy()
+
+
+_WOFZ_L, _WOFZ_C = _weideman_coefficients(40)
+
+
+def _wofz_upper(z):
+    iz = 1j * z
+    denominator = _WOFZ_L - iz
+    big_z = (_WOFZ_L + iz) / denominator
+    p = _WOFZ_C[0] + 0 * big_z
+    for c in _WOFZ_C[1:]:
+        p = p * big_z + c
+    return 2 * p / (denominator * denominator) + (1 / np.sqrt(np.pi)) / denominator
+
+
+@custom_jvp
+def _wofz(z):
+    upper = fnp.imag(z) >= 0
+    w_upper = _wofz_upper(fnp.where(upper, z, -z))
+    zl = fnp.where(upper, 0, z)  # (the unselected side kept finite)
+    lower = 2 * fnp.exp(-zl * zl) - w_upper  # w(z) = 2 exp(-z^2) - w(-z)
+    # on the real axis exactly exp(-x^2) + 2i / sqrt(pi) dawsn(x) (the rational's real part is only accurate
+    # absolutely there, where exp(-x^2) is tiny)
+    x = fnp.real(z)
+    real_axis = fnp.exp(-x * x) + 1j * (2 / np.sqrt(np.pi)) * _sp.dawsn(x)
+    return fnp.where(fnp.imag(z) == 0, real_axis, fnp.where(upper, w_upper, lower))
+
+
+_wofz.defjvps(lambda g, ans, z: g * (2j / np.sqrt(np.pi) - 2 * z * ans))
+
+
+def wofz(z):
+    """The Faddeeva function w(z) = exp(-z^2) erfc(-iz), complex (real input is promoted), as
+    `jax.scipy.special.wofz` (Weideman's rational approximation with 40 terms, ~1e-14 relative, and exact on
+    the real axis).
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.wofz(np.array([1.0 + 1.0j, 2.0]))
+    Array([0.30474421+0.20821894j, 0.01831564+0.34002622j], dtype=complex128)
+    """
+    (z,) = _inexact(z)
+    dtype = get_aval(z).dtype
+    if not np.issubdtype(dtype, np.complexfloating):
+        z = z.astype(np.result_type(dtype, np.complex64))
+    return _wofz(z)
+
+
 def exp1(x):
     """The exponential integral E1(x) (inf at 0, NaN below 0), as `jax.scipy.special.exp1` on x >= 0.
 
@@ -702,6 +760,7 @@ __all__ = [
     "sici",
     "softmax",
     "spence",
+    "wofz",
     "xlog1py",
     "xlogy",
     "zeta",
