@@ -2,7 +2,7 @@
 
 The algorithms are `fnad.special_math`'s, the ones the eager implementation runs on NumPy arrays: this
 module evaluates the same Python functions on LLVM values through `_Math`, a namespace whose values
-(`_Value`, `_Mask`) emit instructions when combined, with exp/log/log1p/expm1/sin/cos/tan/pow from
+(`_Value`, `_Mask`) emit instructions when combined, with exp/log/log1p/expm1/sin/cos/tan/atan/pow from
 `fnad_compiler.vecmath`. The algorithms are branch-free with fixed trip counts, so the result is
 straight-line code: each kernel is an internal alwaysinline function `fnad.sf.<name>.f64` (defined once
 per module), and a loop over elements calling it vectorises like one calling vecmath's kernels.
@@ -146,6 +146,9 @@ class _Math:
 
     def tan(self, x):
         return self._math("tan", x)
+
+    def atan(self, x):
+        return self._math("atan", x)
 
     def pow(self, x, y):
         return self._math("pow", x, y)

@@ -20,6 +20,7 @@ from .elementwise import (
     cos,
     div,
     eq,
+    erf,
     exp,
     gt,
     log,
@@ -86,6 +87,7 @@ cosine_integral_p = _define("cosine_integral", sm.cosine_integral, 1)
 fresnel_s_p = _define("fresnel_s", sm.fresnel_s, 1)
 fresnel_c_p = _define("fresnel_c", sm.fresnel_c, 1)
 expn_p = _define("expn", sm.expn, 2)
+owens_t_p = _define("owens_t", sm.owens_t, 2)
 hyp1f1_p = _define("hyp1f1", sm.hyp1f1, 3)
 hyp1f1_grad_a_p = _define("hyp1f1_grad_a", sm.hyp1f1_grad_a, 3)
 hyp1f1_grad_b_p = _define("hyp1f1_grad_b", sm.hyp1f1_grad_b, 3)
@@ -312,6 +314,16 @@ def expn(n, x):
     return expn_p.bind(*_args(n, x))
 
 
+def owens_t(h, a):
+    """Elementwise Owen's T function 1/(2 pi) int_0^a exp(-h^2 (1 + x^2) / 2) / (1 + x^2) dx.
+
+    >>> import numpy as np; from fnad.primitives.special import owens_t
+    >>> owens_t(np.array([0.5, 10.0]), np.array([2.0, 0.5]))
+    Array([1.41580604e-01, 3.80992477e-24], dtype=float64)
+    """
+    return owens_t_p.bind(*_args(h, a))
+
+
 def hyp1f1(a, b, x):
     """Elementwise confluent hypergeometric function 1F1(a; b; x) = sum_k (a)_k / (b)_k x^k / k!.
 
@@ -439,6 +451,25 @@ _HALF_PI = np.pi / 2
 defjvp(fresnel_s_p, lambda g, ans, x: mul(g, sin(mul(_c(x, _HALF_PI), mul(x, x)))))
 defjvp(fresnel_c_p, lambda g, ans, x: mul(g, cos(mul(_c(x, _HALF_PI), mul(x, x)))))
 defjvp(expn_p, None, _expn_jvp)
+_SQRT_HALF = np.sqrt(0.5)
+defjvp(
+    owens_t_p,
+    # JAX's rules: -exp(-h^2 / 2) erf(a h / sqrt 2) / (2 sqrt(2 pi)) and exp(-(1 + a^2) h^2 / 2) / (2 pi (1 + a^2))
+    lambda g, ans, h, a: mul(
+        g,
+        mul(
+            _c(h, -1 / (2 * np.sqrt(2 * np.pi))),
+            mul(exp(mul(_c(h, -0.5), mul(h, h))), erf(mul(_c(h, _SQRT_HALF), mul(a, h)))),
+        ),
+    ),
+    lambda g, ans, h, a: mul(
+        g,
+        div(
+            exp(mul(_c(h, -0.5), mul(add(_c(a, 1), mul(a, a)), mul(h, h)))),
+            mul(_c(a, 2 * np.pi), add(_c(a, 1), mul(a, a))),
+        ),
+    ),
+)
 defjvp(
     hyp1f1_p,
     lambda g, ans, a, b, x: mul(g, hyp1f1_grad_a_p.bind(a, b, x)),

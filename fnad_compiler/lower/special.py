@@ -33,6 +33,7 @@ _COSTS = {
     "fresnel_s": 100,
     "fresnel_c": 100,
     "expn": 1500,
+    "owens_t": 500,
     "hyp1f1": 8000,
     "hyp1f1_grad_a": 20000,
     "hyp1f1_grad_b": 20000,
