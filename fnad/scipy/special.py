@@ -562,6 +562,48 @@ def bessel_jn(z, *, v, n_iter=50):
     return fnp.where(zero, at_zero, values)
 
 
+def sph_harm_y(n, m, theta, phi, diff_n=None, n_max=None):
+    """The spherical harmonics Y_n^m(theta, phi) (theta the polar angle, phi the azimuth; with the
+    Condon-Shortley phase, 0 for |m| > n), complex, as `jax.scipy.special.sph_harm_y`: `n_max` (static; max(n)
+    by default, so n must then be concrete) caps the degree, and a scalar theta gives a 1-D result.
+
+    >>> import numpy as np; from fnad.scipy import special
+    >>> special.sph_harm_y(np.array([0, 1, 2]), np.array([0, 1, -1]), np.array([0.3, 1.0, 2.0]), np.array([0.1, 2.0, 4.0]))
+    Array([0.28209479+0.j        , 0.12098358-0.26435395j, 0.19108178-0.22123856j], dtype=complex128)
+    """
+    if diff_n is not None:
+        raise NotImplementedError("sph_harm_y: the diff_n argument is not supported (as in JAX)")
+    if np.ndim(theta) == 0 and not hasattr(theta, "shape"):
+        theta = np.array([theta])
+    if n_max is None:
+        n_max = np.max(np.asarray(concrete(n, "sph_harm_y's n (or pass n_max)")))
+    n_max = operator.index(concrete(n_max, "sph_harm_y's n_max"))
+    theta, phi = _real("sph_harm_y", theta, phi)
+    dtype = get_aval(theta).dtype
+    degree = fnp.minimum(fnp.asarray(n), n_max).astype(dtype)
+    order = fnp.asarray(m).astype(dtype)
+    degree, order, theta, phi = fnp.broadcast_arrays(degree, order, theta, phi)
+    am = fnp.abs(order)
+    x, sin = fnp.cos(theta), fnp.sin(theta)
+    # the orthonormal P_k^k up to k = |m|, then the three-term recurrence in the degree up to n
+    p = fnp.full_like(x, 1 / np.sqrt(4 * np.pi))
+    for k in range(1, n_max + 1):
+        p = fnp.where(k <= am, -np.sqrt((2 * k + 1) / (2 * k)) * sin * p, p)
+    below, scaled_below = fnp.zeros_like(x), fnp.zeros_like(x)
+    for step in range(1, n_max + 1):
+        d = am + step
+        a = fnp.sqrt((4 * d * d - 1) / (d * d - am * am))
+        nxt = a * (x * p - scaled_below)
+        active = d <= degree
+        below, p = fnp.where(active, p, below), fnp.where(active, nxt, p)
+        scaled_below = fnp.where(active, below / a, scaled_below)
+    legendre = fnp.where(am > degree, 0.0, p)
+    angle = am * phi
+    harmonic = lax.complex(legendre * fnp.cos(angle), legendre * fnp.sin(angle))
+    odd = fnp.fmod(am, 2) == 1
+    return fnp.where(order < 0, fnp.where(odd, -1.0, 1.0) * fnp.conj(harmonic), harmonic)
+
+
 def i0e(x):
     """exp(-|x|) I0(x), as `jax.scipy.special.i0e`.
 
@@ -814,6 +856,7 @@ __all__ = [
     "sici",
     "softmax",
     "spence",
+    "sph_harm_y",
     "wofz",
     "xlog1py",
     "xlogy",
