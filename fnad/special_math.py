@@ -1662,3 +1662,154 @@ def owens_t(m, h, a):
     out = m.where(big, 0.25 * (erfc_h + erfc_ah - erfc_h * erfc_ah) - reduced, reduced)
     out = m.where(a < 0.0, -out, out)
     return m.where(is_nan(h) | is_nan(a), NAN, out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Gauss hypergeometric function 2F1. Below 0, Pfaff's transformation F(a, b; c; x) = (1 - x)^-a
+# F(a, c - b; c; x / (x - 1)) brings the argument into [0, 1). There the power series serves up to
+# HYP2F1_SERIES_MAX (as Cephes, since closer to 1/2 the formulas in 1 - x cancel for larger parameters);
+# above, the connection formula in 1 - x (DLMF 15.8.4), or where c - a - b is an integer (where its two terms
+# have poles that cancel), its limit with digammas (Abramowitz & Stegun 15.3.10-11, after Euler's
+# transformation for negative integers). Polynomials (a or b a non-positive integer) are summed for every x.
+
+HYP2F1_SERIES_MAX = 0.8
+HYP2F1_SERIES_TERMS = 300  # 0.8^300 = 1e-29 leaves room for the terms' polynomial growth k^(a + b - c - 1)
+HYP2F1_TAIL_TERMS = 60  # the series in 1 - x < 0.2: 0.2^60 = 1e-42
+HYP2F1_INTEGER_GAP_MAX = 30  # the largest |c - a - b| served by the digamma formula (its finite sum)
+HYP2F1_INTEGER_TOLERANCE = 1e-12
+
+
+def _hyp2f1_series(m, a, b, c, w, terms):
+    term, total = 1.0, 1.0
+    for k in range(terms):
+        denominator = c + float(k)  # zero only at a pole in c, where a polynomial may end first
+        term = term * (
+            (a + float(k)) * (b + float(k)) / m.where(denominator == 0.0, 1.0, denominator) * w / float(k + 1)
+        )
+        total = total + term
+    return total
+
+
+class _GammaOf:
+    """Gamma and 1 / Gamma (0 at the poles) from one log-gamma per argument: the formulas below share them."""
+
+    def __init__(self, m, v):
+        pole = _is_nonpositive_integer(m, v)
+        self.log = lgamma(m, m.where(pole, 1.0, v))
+        self.sign = _gamma_sign(m, v)
+        self.pole = pole
+        self.m = m
+
+    def value(self):
+        return self.sign * self.m.exp(self.log)
+
+    def inverse(self):
+        return self.m.where(self.pole, 0.0, self.sign * self.m.exp(-self.log))
+
+
+def _hyp2f1_integer_gap(m, a, b, gap, s, inv_a, inv_b, inv_ag, inv_bg):
+    """F(a, b; a + b + gap; 1 - s) / Gamma(a + b + gap) for an integer gap >= 0 and small s > 0 (A&S
+    15.3.10-11), given 1 / Gamma of a, b, a + gap and b + gap."""
+    # the finite sum Gamma(gap) / (Gamma(a + gap) Gamma(b + gap)) sum_{n < gap} (a)_n (b)_n / (n! (1 - gap)_n) s^n
+    term, finite = 1.0, 1.0
+    for n in range(HYP2F1_INTEGER_GAP_MAX - 1):
+        active = float(n + 1) < gap
+        step = (a + float(n)) * (b + float(n)) / (float(n + 1) * m.where(active, 1.0 - gap + float(n), 1.0)) * s
+        term = m.where(active, term * step, 0.0)
+        finite = finite + term
+    log_factorial = lgamma(m, gap + 1.0)  # log gap!; Gamma(gap) = gap! / gap
+    safe_gap = m.where(gap > 0.0, gap, 1.0)
+    finite = m.where(gap > 0.0, m.exp(log_factorial) / safe_gap * inv_ag * inv_bg * finite, 0.0)
+    # - (-s)^gap / (Gamma(a) Gamma(b)) sum_n (a + gap)_n (b + gap)_n / (n! (n + gap)!) s^n
+    #   (log s - psi(n + 1) - psi(n + gap + 1) + psi(a + n + gap) + psi(b + n + gap)), the digammas by recurrence
+    ag, bg = a + gap, b + gap
+    psi_n1, psi_ng1 = -EULER, digamma(m, gap + 1.0)
+    psi_a = digamma(m, m.where(_is_nonpositive_integer(m, ag), 0.5, ag))
+    psi_b = digamma(m, m.where(_is_nonpositive_integer(m, bg), 0.5, bg))
+    log_s = m.log(s)
+    term = m.exp(-log_factorial)
+    total = 0.0
+    for n in range(HYP2F1_TAIL_TERMS):
+        total = total + term * (log_s - psi_n1 - psi_ng1 + psi_a + psi_b)
+        k = float(n)
+        term = term * ((ag + k) * (bg + k) / ((k + 1.0) * (gap + k + 1.0)) * s)
+        psi_n1 = psi_n1 + 1.0 / (k + 1.0)
+        psi_ng1 = psi_ng1 + 1.0 / (gap + k + 1.0)
+        psi_a = psi_a + 1.0 / (ag + k)
+        psi_b = psi_b + 1.0 / (bg + k)
+    odd = gap - 2.0 * m.floor(0.5 * gap)
+    power = m.exp(gap * m.log(s))
+    signed = m.where(odd == 1.0, power, -power)  # -(-s)^gap
+    return finite + signed * inv_a * inv_b * total
+
+
+def hyp2f1(m, a, b, c, x):
+    """2F1(a, b; c; x) = sum_k (a)_k (b)_k / (c)_k x^k / k! for x <= 1 (polynomials for every x; inf above 1
+    otherwise, as JAX); inf where c is a non-positive integer that no ending polynomial stops short of."""
+    polynomial = _is_nonpositive_integer(m, a) | _is_nonpositive_integer(m, b)
+    pole = _is_nonpositive_integer(m, c) & ~(
+        (_is_nonpositive_integer(m, a) & (a > c)) | (_is_nonpositive_integer(m, b) & (b > c))
+    )
+    inside = (x < 1.0) & ~polynomial & ~pole
+    sx = m.where(inside, x, 0.0)
+    negative_x = sx < 0.0
+    w = m.where(negative_x, sx / (sx - 1.0), sx)
+    b = m.where(negative_x, c - b, b)  # Pfaff's transformation (the sign of x keeps its meaning below)
+    near = (w <= HYP2F1_SERIES_MAX) | _is_nonpositive_integer(m, b)  # (Pfaff's b' = c - b may end the series)
+    # one power series: of the polynomial at x, or in w
+    series_w = m.where(polynomial, m.where(pole, 0.0, x), m.where(near, w, 0.0))
+    series = _hyp2f1_series(m, a, b, c, series_w, HYP2F1_SERIES_TERMS)
+    # near 1 (s = 1 - w), and at x = 1: Gamma of c, a, b, c - a, c - b and c - a - b or its negative
+    s = m.where(near, 0.1, 1.0 - w)
+    d = c - a - b
+    nearest = m.floor(d + 0.5)
+    # (within HYP2F1_INTEGER_TOLERANCE, as Cephes: 15.8.4 cancels as eps / |d - nearest| next to the integers)
+    integer = m.fabs(d - nearest) <= HYP2F1_INTEGER_TOLERANCE
+    sd = m.where(integer & (x != 1.0), 0.5, d)  # (at x = 1, Gauss's sum takes Gamma(d) for every d > 0)
+    gamma_c, gamma_d, gamma_minus_d = _GammaOf(m, c), _GammaOf(m, sd), _GammaOf(m, -sd)
+    gamma_a, gamma_b, gamma_ca, gamma_cb = _GammaOf(m, a), _GammaOf(m, b), _GammaOf(m, c - a), _GammaOf(m, c - b)
+    inv_a, inv_b, inv_ca, inv_cb = gamma_a.inverse(), gamma_b.inverse(), gamma_ca.inverse(), gamma_cb.inverse()
+    first = gamma_d.value() * inv_ca * inv_cb * _hyp2f1_series(m, a, b, 1.0 - sd, s, HYP2F1_TAIL_TERMS)
+    second = gamma_minus_d.value() * inv_a * inv_b * _hyp2f1_series(m, c - a, c - b, 1.0 + sd, s, HYP2F1_TAIL_TERMS)
+    connection = first + m.exp(sd * m.log(s)) * second  # DLMF 15.8.4, over Gamma(c)
+    # an integer d: the digamma formula for d >= 0, for d < 0 after Euler's (1 - x)^d F(c - a, c - b; c; x)
+    # (where a' + gap = c - b' is b, and b' + gap is a)
+    negative_d = nearest < 0.0
+    gap = m.where(integer, m.fabs(nearest), 0.0)
+    pa, pb = m.where(negative_d, c - a, a), m.where(negative_d, c - b, b)
+    limit = _hyp2f1_integer_gap(
+        m,
+        pa,
+        pb,
+        gap,
+        s,
+        m.where(negative_d, inv_ca, inv_a),
+        m.where(negative_d, inv_cb, inv_b),
+        m.where(negative_d, inv_b, inv_cb),
+        m.where(negative_d, inv_a, inv_ca),
+    )
+    limit = m.where(negative_d, m.exp(nearest * m.log(s)) * limit, limit)
+    far = m.where(integer, m.where(gap <= float(HYP2F1_INTEGER_GAP_MAX), limit, NAN), connection)
+    value = m.where(near, series, gamma_c.value() * far)
+    value = m.where(negative_x, m.exp(-a * m.log1p(-sx)) * value, value)
+    # x = 1 (not transformed): Gauss's sum where c - a - b > 0
+    at_one = m.where(d > 0.0, gamma_c.value() * gamma_d.value() * inv_ca * inv_cb, INF)
+    out = m.where(inside, value, m.where(x == 1.0, at_one, INF))
+    out = m.where(polynomial, series, out)
+    out = m.where(pole, INF, out)
+    return m.where(is_nan(a) | is_nan(b) | is_nan(c) | is_nan(x), NAN, out)
+
+
+def hyp2f1_grad_a(m, a, b, c, x):
+    """d 2F1(a, b; c; x) / da: the algorithm in forward mode along a."""
+    return hyp2f1(DualMath(m), Dual(a, 1.0), Dual(b, 0.0), Dual(c, 0.0), Dual(x, 0.0)).d
+
+
+def hyp2f1_grad_b(m, a, b, c, x):
+    """d 2F1(a, b; c; x) / db: the algorithm in forward mode along b."""
+    return hyp2f1(DualMath(m), Dual(a, 0.0), Dual(b, 1.0), Dual(c, 0.0), Dual(x, 0.0)).d
+
+
+def hyp2f1_grad_c(m, a, b, c, x):
+    """d 2F1(a, b; c; x) / dc: the algorithm in forward mode along c."""
+    return hyp2f1(DualMath(m), Dual(a, 0.0), Dual(b, 0.0), Dual(c, 1.0), Dual(x, 0.0)).d

@@ -91,6 +91,10 @@ owens_t_p = _define("owens_t", sm.owens_t, 2)
 hyp1f1_p = _define("hyp1f1", sm.hyp1f1, 3)
 hyp1f1_grad_a_p = _define("hyp1f1_grad_a", sm.hyp1f1_grad_a, 3)
 hyp1f1_grad_b_p = _define("hyp1f1_grad_b", sm.hyp1f1_grad_b, 3)
+hyp2f1_p = _define("hyp2f1", sm.hyp2f1, 4)
+hyp2f1_grad_a_p = _define("hyp2f1_grad_a", sm.hyp2f1_grad_a, 4)
+hyp2f1_grad_b_p = _define("hyp2f1_grad_b", sm.hyp2f1_grad_b, 4)
+hyp2f1_grad_c_p = _define("hyp2f1_grad_c", sm.hyp2f1_grad_c, 4)
 
 
 def _args(*args):
@@ -334,6 +338,16 @@ def hyp1f1(a, b, x):
     return hyp1f1_p.bind(*_args(a, b, x))
 
 
+def hyp2f1(a, b, c, x):
+    """Elementwise Gauss hypergeometric function 2F1(a, b; c; x) = sum_k (a)_k (b)_k / (c)_k x^k / k! (x <= 1).
+
+    >>> import numpy as np; from fnad.primitives.special import hyp2f1
+    >>> hyp2f1(np.array([1.0, 0.5]), np.array([1.0, 0.5]), np.array([2.0, 1.5]), np.array([0.5, -3.0]))
+    Array([1.38629436, 0.760346  ], dtype=float64)
+    """
+    return hyp2f1_p.bind(*_args(a, b, c, x))
+
+
 def bessel_i0e(x):
     """Elementwise exp(-|x|) I0(x), as `jax.lax.bessel_i0e`.
 
@@ -450,7 +464,7 @@ defjvp(cosine_integral_p, lambda g, ans, x: mul(g, div(cos(x), x)))
 _HALF_PI = np.pi / 2
 defjvp(fresnel_s_p, lambda g, ans, x: mul(g, sin(mul(_c(x, _HALF_PI), mul(x, x)))))
 defjvp(fresnel_c_p, lambda g, ans, x: mul(g, cos(mul(_c(x, _HALF_PI), mul(x, x)))))
-defjvp(expn_p, None, _expn_jvp)
+defjvp(expn_p, None, _expn_jvp)  # n is an integer: no tangent (JAX's nondiff_argnums gives it zero too)
 _SQRT_HALF = np.sqrt(0.5)
 defjvp(
     owens_t_p,
@@ -476,11 +490,26 @@ defjvp(
     lambda g, ans, a, b, x: mul(g, hyp1f1_grad_b_p.bind(a, b, x)),
     lambda g, ans, a, b, x: mul(g, mul(div(a, b), hyp1f1(add(a, _c(a, 1)), add(b, _c(b, 1)), x))),
 )
-_no_second = _not_differentiable("hyp1f1's a- and b-derivatives' gradient")
-defjvp(hyp1f1_grad_a_p, _no_second, _no_second, _no_second)
+for _p in (hyp1f1_grad_a_p, hyp1f1_grad_b_p):
+    _no_second = _not_differentiable(f"{_p.name} gradient")
+    defjvp(_p, _no_second, _no_second, _no_second)
+
+
+def _hyp2f1_dx(g, ans, a, b, c, x):
+    one = _c(a, 1)
+    return mul(g, mul(div(mul(a, b), c), hyp2f1(add(a, one), add(b, one), add(c, one), x)))
+
+
 defjvp(
-    hyp1f1_grad_b_p, _no_second, _no_second, _no_second
-)  # n is an integer: no tangent (JAX's nondiff_argnums gives it zero too)
+    hyp2f1_p,
+    lambda g, ans, a, b, c, x: mul(g, hyp2f1_grad_a_p.bind(a, b, c, x)),
+    lambda g, ans, a, b, c, x: mul(g, hyp2f1_grad_b_p.bind(a, b, c, x)),
+    lambda g, ans, a, b, c, x: mul(g, hyp2f1_grad_c_p.bind(a, b, c, x)),
+    _hyp2f1_dx,
+)
+for _p in (hyp2f1_grad_a_p, hyp2f1_grad_b_p, hyp2f1_grad_c_p):
+    _no_second = _not_differentiable(f"{_p.name} gradient")
+    defjvp(_p, _no_second, _no_second, _no_second, _no_second)
 
 
 def _bessel_i1e_jvp(g, ans, x):

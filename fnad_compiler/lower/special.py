@@ -37,6 +37,10 @@ _COSTS = {
     "hyp1f1": 8000,
     "hyp1f1_grad_a": 20000,
     "hyp1f1_grad_b": 20000,
+    "hyp2f1": 6000,
+    "hyp2f1_grad_a": 15000,
+    "hyp2f1_grad_b": 15000,
+    "hyp2f1_grad_c": 15000,
 }
 
 
