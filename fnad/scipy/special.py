@@ -504,7 +504,7 @@ def hyp2f1(a, b, c, x):
 
     >>> import numpy as np; from fnad.scipy import special
     >>> special.hyp2f1(np.array([1.0, 0.5]), np.array([1.0, 0.5]), np.array([2.0, 1.5]), np.array([0.5, 0.99]))
-    Array([1.38629436, 1.52942018], dtype=float64)
+    Array([1.38629436, 1.47803766], dtype=float64)
     """
     a, b, c, x = _real("hyp2f1", a, b, c, x)
     return _sp.hyp2f1(a, b, c, x)
