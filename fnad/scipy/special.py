@@ -436,10 +436,11 @@ def _weideman_coefficients(n):
     t = length * np.tan(np.arange(-m + 1, m) * np.pi / (2 * m))
     f = np.concatenate([[0.0], np.exp(-t * t) * (length**2 + t * t)])
     a = np.real(np.fft.fft(np.fft.fftshift(f))) / (2 * m)
-    return length, a[n:0:-1].copy()
+    return float(length), [float(c) for c in a[n:0:-1]]  # Python floats: they keep complex64 arguments complex64
 
 
 _WOFZ_L, _WOFZ_C = _weideman_coefficients(40)
+_INV_SQRT_PI = float(1 / np.sqrt(np.pi))
 
 
 def _wofz_upper(z):
@@ -449,7 +450,7 @@ def _wofz_upper(z):
     p = _WOFZ_C[0] + 0 * big_z
     for c in _WOFZ_C[1:]:
         p = p * big_z + c
-    return 2 * p / (denominator * denominator) + (1 / np.sqrt(np.pi)) / denominator
+    return 2 * p / (denominator * denominator) + _INV_SQRT_PI / denominator
 
 
 @custom_jvp
@@ -461,11 +462,11 @@ def _wofz(z):
     # on the real axis exactly exp(-x^2) + 2i / sqrt(pi) dawsn(x) (the rational's real part is only accurate
     # absolutely there, where exp(-x^2) is tiny)
     x = fnp.real(z)
-    real_axis = fnp.exp(-x * x) + 1j * (2 / np.sqrt(np.pi)) * _sp.dawsn(x)
+    real_axis = fnp.exp(-x * x) + 2j * _INV_SQRT_PI * _sp.dawsn(x)
     return fnp.where(fnp.imag(z) == 0, real_axis, fnp.where(upper, w_upper, lower))
 
 
-_wofz.defjvps(lambda g, ans, z: g * (2j / np.sqrt(np.pi) - 2 * z * ans))
+_wofz.defjvps(lambda g, ans, z: g * (2j * _INV_SQRT_PI - 2 * z * ans))
 
 
 def wofz(z):
