@@ -1,6 +1,7 @@
 """Special-function algorithms (log-gamma, digamma, Hurwitz zeta, incomplete gamma and beta, erfc and
-erfcx, the inverse normal CDF, the exponential integrals E1 and Ei, exponentially scaled Bessel I0 and
-I1), each written once against a small math namespace `m`, so
+erfcx, the inverse normal CDF, the exponential integrals E1, Ei and E_n, exponentially scaled Bessel I0 and
+I1, Dawson's integral, Spence's function, the sine, cosine and Fresnel integrals, Owen's T, and the
+hypergeometric functions 1F1 and 2F1), each written once against a small math namespace `m`, so
 that one text serves both evaluators: `NUMPY` runs it on float64 arrays (the eager implementation
 of the primitives in `fnad.primitives.special`) and `fnad_compiler.specmath` runs it on LLVM values
 under jit. Eager and compiled results therefore come from the same operations in the same order.
@@ -14,7 +15,8 @@ fabs`
 and Python operators on its values (arithmetic, comparisons, `& | ~` on masks).
 
 `Dual` runs an algorithm in forward mode over any namespace: `igamma_grad_a` is the a-derivative of
-the incomplete gamma algorithm itself, as JAX differentiates its own series.
+the incomplete gamma algorithm itself, as JAX differentiates its own series (and so are the parameter
+derivatives of 1F1 and 2F1).
 """
 
 from __future__ import annotations

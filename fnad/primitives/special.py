@@ -1,6 +1,8 @@
 """Special-function primitives: log-gamma, digamma, polygamma, Hurwitz zeta, the regularized incomplete
 gamma (and its a-derivative) and beta functions, erfc, and the exponentially scaled Bessel functions
-I0e and I1e, with JAX's names (`lax.lgamma`, `lax.igamma`, ...), derivatives and edge values.
+I0e and I1e, with JAX's names (`lax.lgamma`, `lax.igamma`, ...), derivatives and edge values; and those
+`fnad.scipy.special` builds on that JAX writes with jnp (erfcx, ndtri, the exponential, Dawson, Spence,
+sine, cosine and Fresnel integrals, Owen's T, 1F1 and 2F1), with JAX's derivative rules.
 
 Elementwise like `fnad.primitives.elementwise` (equal shapes or rank 0, equal float dtypes). Their
 values come from `fnad.special_math`, whose branch-free algorithms run eagerly on NumPy arrays and, under

@@ -1,7 +1,9 @@
 """`fnad.scipy.special`: SciPy's special functions with `jax.scipy.special`'s names, signatures and edge values.
 
 Built from the special-function primitives (`fnad.primitives.special`: log-gamma, digamma, zeta,
-incomplete gamma and beta, erfc, erfcx, ndtri, Bessel I0e/I1e) and fnad.numpy, so every function is
+incomplete gamma and beta, erfc, erfcx, ndtri, Bessel I0e/I1e, the exponential, Dawson, Spence, sine,
+cosine and Fresnel integrals, Owen's T, 1F1, 2F1) and fnad.numpy (wofz, bessel_jn, sph_harm_y and the
+composites), so every function is
 differentiable, batchable and compiles to native code under `jit`. Arguments are promoted as JAX does
 (integers to float64, NumPy broadcasting).
 """
