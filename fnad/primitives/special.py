@@ -27,6 +27,7 @@ from .elementwise import (
     gt,
     log,
     log1p,
+    lt,
     mul,
     nary,
     neg,
@@ -448,10 +449,15 @@ def _spence_jvp(g, ans, x):
 
 
 def _sine_integral_jvp(g, ans, x):
-    # sin(x) / x, 1 at 0 (as JAX's sinc)
-    zero = eq(x, _c(x, 0))
-    safe = select(zero, _c(x, 1), x)
-    return mul(g, select(zero, _c(x, 1), div(sin(safe), safe)))
+    # sin(x) / x, below 0.01 by its Taylor series (to x^8, exact there), so that its own derivatives do not
+    # cancel as (x cos x - sin x) / x^2 does near 0 (JAX's sinc has a rule of its own there)
+    small = lt(abs(x), _c(x, 0.01))
+    safe = select(small, _c(x, 1), x)
+    x2 = mul(x, x)
+    series = _c(x, 1 / 362880)
+    for coefficient in (-1 / 5040, 1 / 120, -1 / 6, 1.0):
+        series = add(mul(series, x2), _c(x, coefficient))
+    return mul(g, select(small, series, div(sin(safe), safe)))
 
 
 def _expn_jvp(g, ans, n, x):
