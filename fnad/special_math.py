@@ -1,6 +1,7 @@
 """Special-function algorithms (log-gamma, digamma, Hurwitz zeta, incomplete gamma and beta, erfc and
-erfcx, the inverse normal CDF, the exponential integrals E1 and Ei, exponentially scaled Bessel I0 and
-I1), each written once against a small math namespace `m`, so
+erfcx, the inverse normal CDF, the exponential integrals E1, Ei and E_n, exponentially scaled Bessel I0 and
+I1, Dawson's integral, Spence's function, the sine, cosine and Fresnel integrals, Owen's T, and the
+hypergeometric functions 1F1 and 2F1), each written once against a small math namespace `m`, so
 that one text serves both evaluators: `NUMPY` runs it on float64 arrays (the eager implementation
 of the primitives in `fnad.primitives.special`) and `fnad_compiler.specmath` runs it on LLVM values
 under jit. Eager and compiled results therefore come from the same operations in the same order.
@@ -9,11 +10,13 @@ Every algorithm is branch-free: all regimes are computed and `m.where` picks one
 have fixed trip counts (unrolled), so that a loop over elements vectorises. They follow the Cephes
 algorithms SciPy uses (coefficient tables from Cephes; the incomplete gamma function as in SciPy's
 igam.c, with Temme's uniform expansion for a ~ x), in float64; float32 arguments are evaluated in
-float64 and rounded. The namespace provides `where exp log log1p expm1 sqrt floor sin tan pow fabs`
+float64 and rounded. The namespace provides `where exp log log1p expm1 sqrt floor sin cos tan atan pow
+fabs`
 and Python operators on its values (arithmetic, comparisons, `& | ~` on masks).
 
 `Dual` runs an algorithm in forward mode over any namespace: `igamma_grad_a` is the a-derivative of
-the incomplete gamma algorithm itself, as JAX differentiates its own series.
+the incomplete gamma algorithm itself, as JAX differentiates its own series (and so are the parameter
+derivatives of 1F1 and 2F1).
 """
 
 from __future__ import annotations
@@ -46,7 +49,9 @@ class _NumPy:
     sqrt = staticmethod(np.sqrt)
     floor = staticmethod(np.floor)
     sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
     tan = staticmethod(np.tan)
+    atan = staticmethod(np.arctan)
     pow = staticmethod(np.power)
     fabs = staticmethod(np.fabs)
 
@@ -169,17 +174,24 @@ class DualMath:
 
     def sin(self, x):
         xv = Dual.parts(x)[0]
-        s = self.m.sin(xv)
-        c = self.m.sin(xv + PI / 2)
-        return self._chain(x, s, c)
+        return self._chain(x, self.m.sin(xv), self.m.cos(xv))
+
+    def cos(self, x):
+        xv = Dual.parts(x)[0]
+        return self._chain(x, self.m.cos(xv), -self.m.sin(xv))
 
     def tan(self, x):
         t = self.m.tan(Dual.parts(x)[0])
         return self._chain(x, t, 1.0 + t * t)
 
+    def atan(self, x):
+        xv = Dual.parts(x)[0]
+        return self._chain(x, self.m.atan(xv), 1.0 / (1.0 + xv * xv))
+
     def fabs(self, x):
-        xv, xd = Dual.parts(x)
-        return Dual(self.m.fabs(xv), self.m.where(xv < 0, -xd, xd))
+        if not isinstance(x, Dual):
+            return self.m.fabs(x)
+        return Dual(self.m.fabs(x.v), self.m.where(x.v < 0, -x.d, x.d))
 
     def pow(self, x, y):
         (xv, xd), (yv, yd) = Dual.parts(x), Dual.parts(y)
@@ -1056,3 +1068,750 @@ def expi(m, x):
     out = m.where(x == 0.0, -INF, out)
     out = m.where(x == INF, INF, out)
     return m.where(is_nan(x), NAN, out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Dawson's integral (Cody, Paciorek and Thacher's rationals, as JAX)
+
+_DAWSN_AN = (
+    1.13681498971755972054e-11,
+    8.49262267667473811108e-10,
+    1.94434204175553054283e-8,
+    9.53151741254484363489e-7,
+    3.07828309874913200438e-6,
+    3.52513368520288738649e-4,
+    -8.50149846724410912031e-4,
+    4.22618223005546594270e-2,
+    -9.17480371773452345351e-2,
+    9.99999999999999994612e-1,
+)
+_DAWSN_AD = (
+    2.40372073066762605484e-11,
+    1.48864681368493396752e-9,
+    5.21265281010541664570e-8,
+    1.27258478273186970203e-6,
+    2.32490249820789513991e-5,
+    3.25524741826057911661e-4,
+    3.48805814657162590916e-3,
+    2.79448531198828973716e-2,
+    1.58874241960120565368e-1,
+    5.74918629489320327824e-1,
+    1.00000000000000000539e0,
+)
+_DAWSN_BN = (
+    5.08955156417900903354e-1,
+    -2.44754418142697847934e-1,
+    9.41512335303534411857e-2,
+    -2.18711255142039025206e-2,
+    3.66207612329569181322e-3,
+    -4.23209114460388756528e-4,
+    3.59641304793896631888e-5,
+    -2.14640351719968974225e-6,
+    9.10010780076391431042e-8,
+    -2.40274520828250956942e-9,
+    3.59233385440928410398e-11,
+)
+_DAWSN_BD = (
+    1.0,
+    -6.31839869873368190192e-1,
+    2.36706788228248691528e-1,
+    -5.31806367003223277662e-2,
+    8.48041718586295374409e-3,
+    -9.47996768486665330168e-4,
+    7.81025592944552338085e-5,
+    -4.55875153252442634831e-6,
+    1.89100358111421846170e-7,
+    -4.91324691331920606875e-9,
+    7.18466403235734541950e-11,
+)
+_DAWSN_CN = (
+    -5.90592860534773254987e-1,
+    6.29235242724368800674e-1,
+    -1.72858975380388136411e-1,
+    1.64837047825189632310e-2,
+    -4.86827613020462700845e-4,
+)
+_DAWSN_CD = (
+    1.0,
+    -2.69820057197544900361e0,
+    1.73270799045947845857e0,
+    -3.93708582281939493482e-1,
+    3.44278924041233391079e-2,
+    -9.73655226040941223894e-4,
+)
+
+
+def dawsn(m, x):
+    """exp(-x^2) int_0^x exp(t^2) dt: a rational in x^2 below 3.25, 1/(2x) (1 + rational in 1/x^2) above."""
+    ax = m.fabs(x)
+    low = ax < 3.25
+    s = m.where(low, ax, 1.0)
+    s2 = s * s
+    inner = s * polevl(s2, _DAWSN_AN) / polevl(s2, _DAWSN_AD)
+    b = m.where(low, 3.25, ax)
+    t = 1.0 / (b * b)
+    fit = m.where(b < 6.25, polevl(t, _DAWSN_BN) / polevl(t, _DAWSN_BD), polevl(t, _DAWSN_CN) / polevl(t, _DAWSN_CD))
+    outer = 0.5 / b * (1.0 + t * fit)
+    out = m.where(low, inner, outer)
+    return m.where(x < 0.0, -out, out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Spence's function (Cephes spence)
+
+_SPENCE_A = (
+    4.65128586073990045278e-5,
+    7.31589045238094711071e-3,
+    1.33847639578309018650e-1,
+    8.79691311754530315341e-1,
+    2.71149851196553469920e0,
+    4.25697156008121755724e0,
+    3.29771340985225106936e0,
+    1.00000000000000000126e0,
+)
+_SPENCE_B = (
+    6.90990488912553276999e-4,
+    2.54043763932544379113e-2,
+    2.82974860602568089943e-1,
+    1.41172597751831069617e0,
+    3.63800533345137075418e0,
+    5.03278880143316990390e0,
+    3.54771340985225096217e0,
+    9.99999999999999998740e-1,
+)
+
+
+def spence(m, x):
+    """int_1^x log(t) / (1 - t) dt for x >= 0 (NaN below and at inf): a rational in w = x - 1 (or -x, or 1/x - 1,
+    with the reflection and inversion formulas that bring the argument there)."""
+    ok = x > 0.0
+    sx = m.where(ok & (x < INF), x, 1.0)
+    inverted = sx > 2.0
+    y = m.where(inverted, 1.0 / sx, sx)
+    upper = y > 1.5
+    lower = y < 0.5
+    w = m.where(upper, 1.0 / y - 1.0, m.where(lower, -y, y - 1.0))
+    r = -w * polevl(w, _SPENCE_A) / polevl(w, _SPENCE_B)
+    ly = m.where(lower, y, 0.5)
+    r = m.where(lower, PI * PI / 6.0 - m.log(ly) * m.log1p(-ly) - r, r)
+    z = m.log(y)
+    r = m.where(inverted | upper, -0.5 * z * z - r, r)
+    out = m.where(x == 0.0, PI * PI / 6.0, m.where(x == 1.0, 0.0, r))
+    return m.where((x < 0.0) | (x == INF) | is_nan(x), NAN, out)  # NaN at inf, as SciPy and JAX
+
+
+# ----------------------------------------------------------------------------------------------
+# Sine and cosine integrals (Cephes sici)
+
+_SICI_SN = (
+    -8.39167827910303881427e-11,
+    4.62591714427012837309e-8,
+    -9.75759303843632795789e-6,
+    9.76945438170435310816e-4,
+    -4.13470316229406538752e-2,
+    1.00000000000000000302e0,
+)
+_SICI_SD = (
+    2.03269266195951942049e-12,
+    1.27997891179943299903e-9,
+    4.41827842801218905784e-7,
+    9.96412122043875552487e-5,
+    1.42085239326149893930e-2,
+    9.99999999999999996984e-1,
+)
+_SICI_CN = (
+    2.02524002389102268789e-11,
+    -1.35249504915790756375e-8,
+    3.59325051419993077021e-6,
+    -4.74007206873407909465e-4,
+    2.89159652607555242092e-2,
+    -1.00000000000000000080e0,
+)
+_SICI_CD = (
+    4.07746040061880559506e-12,
+    3.06780997581887812692e-9,
+    1.23210355685883423679e-6,
+    3.17442024775032769882e-4,
+    5.10028056236446052392e-2,
+    4.00000000000000000080e0,
+)
+_SICI_FN4 = (
+    4.23612862892216586994e0,
+    5.45937717161812843388e0,
+    1.62083287701538329132e0,
+    1.67006611831323023771e-1,
+    6.81020132472518137426e-3,
+    1.08936580650328664411e-4,
+    5.48900223421373614008e-7,
+)
+_SICI_FD4 = (
+    8.16496634205391016773e0,
+    7.30828822505564552187e0,
+    1.86792257950184183883e0,
+    1.78792052963149907262e-1,
+    7.01710668322789753610e-3,
+    1.10034357153915731354e-4,
+    5.48900252756255700982e-7,
+)
+_SICI_GN4 = (
+    8.71001698973114191777e-2,
+    6.11379109952219284151e-1,
+    3.97180296392337498885e-1,
+    7.48527737628469092119e-2,
+    5.38868681462177273157e-3,
+    1.61999794598934024525e-4,
+    1.97963874140963632189e-6,
+    7.82579040744090311069e-9,
+)
+_SICI_GD4 = (
+    1.64402202413355338886e0,
+    6.66296701268987968381e-1,
+    9.88771761277688796203e-2,
+    6.22396345441768420760e-3,
+    1.73221081474177119497e-4,
+    2.02659182086343991969e-6,
+    7.82579218933534490868e-9,
+)
+_SICI_FN8 = (
+    4.55880873470465315206e-1,
+    7.13715274100146711374e-1,
+    1.60300158222319456320e-1,
+    1.16064229408124407915e-2,
+    3.49556442447859055605e-4,
+    4.86215430826454749482e-6,
+    3.20092790091004902806e-8,
+    9.41779576128512936592e-11,
+    9.70507110881952024631e-14,
+)
+_SICI_FD8 = (
+    9.17463611873684053703e-1,
+    1.78685545332074536321e-1,
+    1.22253594771971293032e-2,
+    3.58696481881851580297e-4,
+    4.92435064317881464393e-6,
+    3.21956939101046018377e-8,
+    9.43720590350276732376e-11,
+    9.70507110881952025725e-14,
+)
+_SICI_GN8 = (
+    6.97359953443276214934e-1,
+    3.30410979305632063225e-1,
+    3.84878767649974295920e-2,
+    1.71718239052347903558e-3,
+    3.48941165502279436777e-5,
+    3.47131167084116673800e-7,
+    1.70404452782044526189e-9,
+    3.85945925430276600453e-12,
+    3.14040098946363334640e-15,
+)
+_SICI_GD8 = (
+    1.68548898811011640017e0,
+    4.87852258695304967486e-1,
+    4.67913194259625806320e-2,
+    1.90284426674399523638e-3,
+    3.68475504442561108162e-5,
+    3.57043223443740838771e-7,
+    1.72693748966316146736e-9,
+    3.87830166023954706752e-12,
+    3.14040098946363335242e-15,
+)
+SICI_SERIES_MAX = 4.0
+SICI_ASYMPTOTIC_MIN = 1e9  # beyond, si = pi/2 - cos(x)/x and ci = sin(x)/x to float64 precision
+
+
+def _sici(m, x, sine):
+    """Si (`sine`) or Ci of |x|: rationals in x^2 up to 4, the auxiliary functions f and g (rationals in 1/x^2)
+    beyond."""
+    ax = m.fabs(x)
+    small = ax <= SICI_SERIES_MAX
+    s = m.where(small, ax, 1.0)
+    t = s * s
+    big = m.where(small, 2.0 * SICI_SERIES_MAX, ax)
+    z = 1.0 / (big * big)
+    below8 = big < 8.0
+    f = m.where(below8, polevl(z, _SICI_FN4) / p1evl(z, _SICI_FD4), polevl(z, _SICI_FN8) / p1evl(z, _SICI_FD8)) / big
+    g = z * m.where(below8, polevl(z, _SICI_GN4) / p1evl(z, _SICI_GD4), polevl(z, _SICI_GN8) / p1evl(z, _SICI_GD8))
+    far = big > SICI_ASYMPTOTIC_MIN
+    f = m.where(far, 1.0 / big, f)
+    g = m.where(far, 0.0, g)
+    sin, cos = m.sin(big), m.cos(big)
+    if sine:
+        out = m.where(small, s * polevl(t, _SICI_SN) / polevl(t, _SICI_SD), PI / 2 - f * cos - g * sin)
+        out = m.where(ax == INF, PI / 2, out)
+        return m.where(x < 0.0, -out, out)
+    out = m.where(small, EULER + m.log(s) + t * polevl(t, _SICI_CN) / polevl(t, _SICI_CD), f * sin - g * cos)
+    out = m.where(ax == INF, 0.0, m.where(x == 0.0, -INF, out))
+    return m.where(x == -INF, NAN, out)  # Ci(|x|) elsewhere below 0 (the real part, as SciPy and JAX)
+
+
+def sine_integral(m, x):
+    """Si(x) = int_0^x sin(t) / t dt."""
+    return _sici(m, x, True)
+
+
+def cosine_integral(m, x):
+    """Ci(x) = gamma + log|x| + int_0^|x| (cos t - 1) / t dt."""
+    return _sici(m, x, False)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fresnel integrals (SciPy's fresnl: Cephes' rationals, with sin and cos of pi x^2 / 2 reduced exactly)
+
+_FRESNEL_SN = (
+    -2.99181919401019853726e3,
+    7.08840045257738576863e5,
+    -6.29741486205862506537e7,
+    2.54890880573376359104e9,
+    -4.42979518059697779103e10,
+    3.18016297876567817986e11,
+)
+_FRESNEL_SD = (
+    2.81376268889994315696e2,
+    4.55847810806532581675e4,
+    5.17343888770096400730e6,
+    4.19320245898111231129e8,
+    2.24411795645340920940e10,
+    6.07366389490084639049e11,
+)
+_FRESNEL_CN = (
+    -4.98843114573573548651e-8,
+    9.50428062829859605134e-6,
+    -6.45191435683965050962e-4,
+    1.88843319396703850064e-2,
+    -2.05525900955013891793e-1,
+    9.99999999999999998822e-1,
+)
+_FRESNEL_CD = (
+    3.99982968972495980367e-12,
+    9.15439215774657478799e-10,
+    1.25001862479598821474e-7,
+    1.22262789024179030997e-5,
+    8.68029542941784300606e-4,
+    4.12142090722199792936e-2,
+    1.00000000000000000118e0,
+)
+_FRESNEL_FN = (
+    4.21543555043677546506e-1,
+    1.43407919780758885261e-1,
+    1.15220955073585758835e-2,
+    3.45017939782574027900e-4,
+    4.63613749287867322088e-6,
+    3.05568983790257605827e-8,
+    1.02304514164907233465e-10,
+    1.72010743268161828879e-13,
+    1.34283276233062758925e-16,
+    3.76329711269987889006e-20,
+)
+_FRESNEL_FD = (
+    7.51586398353378947175e-1,
+    1.16888925859191382142e-1,
+    6.44051526508858611005e-3,
+    1.55934409164153020873e-4,
+    1.84627567348930545870e-6,
+    1.12699224763999035261e-8,
+    3.60140029589371370404e-11,
+    5.88754533621578410010e-14,
+    4.52001434074129701496e-17,
+    1.25443237090011264384e-20,
+)
+_FRESNEL_GN = (
+    5.04442073643383265887e-1,
+    1.97102833525523411709e-1,
+    1.87648584092575249293e-2,
+    6.84079380915393090172e-4,
+    1.15138826111884280931e-5,
+    9.82852443688422223854e-8,
+    4.45344415861750144738e-10,
+    1.08268041139020870318e-12,
+    1.37555460633261799868e-15,
+    8.36354435630677421531e-19,
+    1.86958710162783235106e-22,
+)
+_FRESNEL_GD = (
+    1.47495759925128324529e0,
+    3.37748989120019970451e-1,
+    2.53603741420338795122e-2,
+    8.14679107184306179049e-4,
+    1.27545075667729118702e-5,
+    1.04314589657571990585e-7,
+    4.60680728146520428211e-10,
+    1.10273215066240270757e-12,
+    1.38796531259578871258e-15,
+    8.39158816283118707363e-19,
+    1.86958710162783236342e-22,
+)
+FRESNEL_SERIES_MAX_X2 = 2.5625
+FRESNEL_LEADING_MIN = 36974.0  # beyond, only the leading asymptotic term matters
+
+
+def _mod2(m, v):
+    return v - 2.0 * m.floor(0.5 * v)
+
+
+def sincos_pi_half_square(m, x):
+    """sin and cos of pi x^2 / 2 for x >= 0, with x^2 / 2 reduced modulo 2 exactly: x = h + l (h of 26 bits),
+    x^2 / 2 = h^2 / 2 + h l + l^2 / 2 with the first two terms exact. From 2^53 on x is an even integer, and
+    x^2 / 2 a multiple of 2."""
+    sx = m.where(x < 9007199254740992.0, x, 0.0)
+    c = 134217729.0 * sx
+    h = c - (c - sx)
+    lo = sx - h
+    r = _mod2(m, _mod2(m, 0.5 * h * h) + _mod2(m, h * lo) + 0.5 * lo * lo)
+    sin = m.where(r < 0.5, m.sin(PI * r), m.where(r > 1.5, m.sin(PI * (r - 2.0)), -m.sin(PI * (r - 1.0))))
+    cos = m.where(r < 1.0, -m.sin(PI * (r - 0.5)), m.sin(PI * (r - 1.5)))
+    return sin, cos
+
+
+def _fresnel(m, x, sine):
+    ax = m.fabs(x)
+    x2 = ax * ax
+    small = x2 < FRESNEL_SERIES_MAX_X2
+    s = m.where(small, ax, 1.0)
+    t = s * s * s * s
+    if sine:
+        series = s * s * s * polevl(t, _FRESNEL_SN) / p1evl(t, _FRESNEL_SD)
+    else:
+        series = s * polevl(t, _FRESNEL_CN) / polevl(t, _FRESNEL_CD)
+    b = m.where(small | (ax == INF), 2.0, ax)
+    sin, cos = sincos_pi_half_square(m, b)
+    pt = PI * b * b
+    u = 1.0 / (pt * pt)
+    f = 1.0 - u * polevl(u, _FRESNEL_FN) / p1evl(u, _FRESNEL_FD)
+    g = polevl(u, _FRESNEL_GN) / p1evl(u, _FRESNEL_GD) / pt
+    leading = b > FRESNEL_LEADING_MIN
+    f = m.where(leading, 1.0, f)
+    g = m.where(leading, 0.0, g)
+    asymptotic = 0.5 - (f * cos + g * sin) / (PI * b) if sine else 0.5 + (f * sin - g * cos) / (PI * b)
+    out = m.where(small, series, asymptotic)
+    out = m.where(ax == INF, 0.5, out)
+    return m.where(x < 0.0, -out, out)
+
+
+def fresnel_s(m, x):
+    """S(x) = int_0^x sin(pi t^2 / 2) dt."""
+    return _fresnel(m, x, True)
+
+
+def fresnel_c(m, x):
+    """C(x) = int_0^x cos(pi t^2 / 2) dt."""
+    return _fresnel(m, x, False)
+
+
+# ----------------------------------------------------------------------------------------------
+# Generalized exponential integral E_n (Cephes expn, with digamma for its harmonic sum)
+
+EXPN_SERIES_MAX = 2.0  # the power series up to here, the continued fraction above (100 steps reach 1e-14 at 2)
+EXPN_SERIES_TERMS = 45
+EXPN_CF_STEPS = 100
+EXPN_LARGE_N = 5000.0
+
+
+def _expn_series(m, n, x):
+    """E_n(x) = (-x)^(n-1) / (n-1)! (psi(n) - log x) - sum_{k != n-1} (-x)^k / (k! (k + 1 - n)), x <= 2."""
+    yk, pk = 1.0, 1.0 - n
+    total = m.where(n == 1.0, 0.0, 1.0 / m.where(n == 1.0, 2.0, 1.0 - n))
+    for k in range(1, EXPN_SERIES_TERMS + 1):
+        yk = yk * (-x / float(k))
+        pk = pk + 1.0
+        total = total + m.where(pk == 0.0, 0.0, yk / m.where(pk == 0.0, 1.0, pk))
+    odd = (n - 1.0) - 2.0 * m.floor(0.5 * (n - 1.0))
+    power = m.exp((n - 1.0) * m.log(x) - lgamma(m, n))
+    return m.where(odd == 1.0, -power, power) * (digamma(m, n) - m.log(x)) - total
+
+
+def _expn_fraction(m, n, x):
+    """E_n(x) e^x by its continued fraction (DLMF 8.19.17), for x > 2."""
+    pkm2, qkm2, pkm1, qkm1 = 1.0, x, 1.0, x + n
+    for k in range(2, EXPN_CF_STEPS + 2):
+        yk, xk = (1.0, n + (k - 1) / 2.0) if k % 2 else (x, k / 2.0)
+        pk = pkm1 * yk + pkm2 * xk
+        qk = qkm1 * yk + qkm2 * xk
+        scale = _rescale(m, pk)
+        pkm2, pkm1 = pkm1 * scale, pk * scale
+        qkm2, qkm1 = qkm1 * scale, qk * scale
+    return pkm1 / qkm1
+
+
+def expn(m, n, x):
+    """E_n(x) = int_1^inf e^(-x t) / t^n dt for integer n >= 0 and x >= 0 (NaN elsewhere, as JAX)."""
+    ok = (n >= 0.0) & is_integer(m, n) & (x >= 0.0)
+    sn = m.where(ok & (n >= 1.0) & (n < EXPN_LARGE_N), n, 1.0)
+    low = x <= EXPN_SERIES_MAX
+    small = m.where(ok & low & (x > 0.0), x, 1.0)
+    large = m.where(ok & ~low, x, 2.0 * EXPN_SERIES_MAX)
+    out = m.where(low, _expn_series(m, sn, small), _expn_fraction(m, sn, large) * m.exp(-large))
+    # n >= 5000: the first terms of the expansion in 1 / (x + n) (Cephes), whose error there is below 1e-16
+    big_n = m.where(n >= EXPN_LARGE_N, n, EXPN_LARGE_N)
+    xk = x + big_n
+    yk = 1.0 / (xk * xk)
+    tail = yk * big_n * (6.0 * x * x - 8.0 * big_n * x + big_n * big_n)
+    tail = yk * (tail + big_n * (big_n - 2.0 * x))
+    tail = yk * (tail + big_n)
+    out = m.where(n >= EXPN_LARGE_N, (tail + 1.0) * m.exp(-x) / xk, out)
+    sx = m.where(x > 0.0, x, 1.0)
+    out = m.where(n == 0.0, m.exp(-sx) / sx, out)
+    out = m.where(x == 0.0, m.where(n < 2.0, INF, 1.0 / m.where(n < 2.0, 2.0, n - 1.0)), out)
+    out = m.where(x == INF, 0.0, out)
+    return m.where(ok, out, NAN)
+
+
+# ----------------------------------------------------------------------------------------------
+# Confluent hypergeometric function 1F1 (Kummer's M): its power series, below 0 through Kummer's
+# transformation M(a, b, x) = e^x M(b - a, b, -x) (whose terms have one sign for a <= b, where those of the
+# series in x alternate); where that does not converge in HYP1F1_SERIES_TERMS terms, the leading asymptotic
+# series (DLMF 13.7.2). Accurate for b > 0 where the series summed has terms of one sign (a >= 0 for x > 0,
+# a <= b for x < 0) and a, b are moderate (tests/test_special_breadth.py states the bounds measured).
+
+HYP1F1_SERIES_TERMS = 300
+HYP1F1_SERIES_MAX = 600.0  # beyond, e^|x| nears the overflow: the asymptotic series only
+HYP1F1_ASYMPTOTIC_TERMS = 40
+
+
+def _is_nonpositive_integer(m, v):
+    return (v <= 0.0) & is_integer(m, v)
+
+
+def _gamma_sign(m, v):
+    """The sign of Gamma(v) (v not a pole)."""
+    floor = m.floor(v)
+    odd = floor - 2.0 * m.floor(0.5 * floor)
+    return m.where((v < 0.0) & (odd == 1.0), -1.0, 1.0)
+
+
+def _hyp1f1_asymptotic(m, a, b, z):
+    """log|Gamma(b) / Gamma(a) z^(a - b)|, and sign * sum_k (b - a)_k (1 - a)_k / k! z^-k summed up to its smallest
+    term, for large z > 0: M(a, b, z) e^-z, the other term of DLMF 13.7.2 being e^-z smaller."""
+    term, total, shrinking = 1.0, 1.0, z > 0.0
+    for k in range(HYP1F1_ASYMPTOTIC_TERMS):
+        nxt = term * ((b - a + float(k)) * (1.0 - a + float(k)) / (float(k + 1) * z))
+        shrinking = shrinking & (m.fabs(nxt) < m.fabs(term))
+        term = m.where(shrinking, nxt, 0.0)
+        total = total + term
+    log_scale = lgamma(m, b) - lgamma(m, a) + (a - b) * m.log(z)
+    return log_scale, _gamma_sign(m, b) * _gamma_sign(m, a) * total
+
+
+def hyp1f1(m, a, b, x):
+    """1F1(a; b; x) = sum_k (a)_k / (b)_k x^k / k!; inf where b is a non-positive integer, except 1 for a = 0
+    (JAX's convention) and the polynomials that end before the pole (a a non-positive integer above b)."""
+    terminating = _is_nonpositive_integer(m, a)  # a polynomial, whose terms in x < 0 have one sign
+    kummer = (x < 0.0) & ~terminating
+    ap = m.where(kummer, b - a, a)
+    z = m.where(kummer, -x, x)
+    near = m.fabs(x) <= HYP1F1_SERIES_MAX
+    zs = m.where(near, z, 0.0)
+    term, series = 1.0, 1.0
+    for k in range(HYP1F1_SERIES_TERMS):
+        denominator = b + float(k)  # zero only at a pole in b, where a polynomial may end first
+        term = term * ((ap + float(k)) / m.where(denominator == 0.0, 1.0, denominator) * zs / float(k + 1))
+        series = series + term
+    converged = near & (m.fabs(term) <= 1e-17 * m.fabs(series))
+    series = m.where(kummer, m.exp(m.where(near, x, 0.0)) * series, series)
+    # the asymptotic series of M(a', b, z): e^z cancels Kummer's e^x; where 1 / Gamma(a') vanishes, so does
+    # the series (M is a polynomial there, which the power series serves)
+    za = m.where(x == 0.0, 1.0, m.fabs(x))
+    aa = m.where(_is_nonpositive_integer(m, ap), 0.5, ap)
+    log_scale, total = _hyp1f1_asymptotic(m, aa, b, za)
+    asymptotic = total * m.exp(log_scale + m.where(kummer, 0.0, za))
+    out = m.where(converged, series, asymptotic)
+    pole = _is_nonpositive_integer(m, b) & ~(terminating & (a > b))
+    out = m.where(pole, m.where(a == 0.0, 1.0, INF), out)
+    return m.where(is_nan(a) | is_nan(b) | is_nan(x), NAN, out)
+
+
+def hyp1f1_grad_a(m, a, b, x):
+    """d 1F1(a; b; x) / da: the algorithm in forward mode along a."""
+    return hyp1f1(DualMath(m), Dual(a, 1.0), Dual(b, 0.0), Dual(x, 0.0)).d
+
+
+def hyp1f1_grad_b(m, a, b, x):
+    """d 1F1(a; b; x) / db: the algorithm in forward mode along b."""
+    return hyp1f1(DualMath(m), Dual(a, 0.0), Dual(b, 1.0), Dual(x, 0.0)).d
+
+
+# ----------------------------------------------------------------------------------------------
+# Owen's T function T(h, a) = 1/(2 pi) int_0^a exp(-h^2 (1 + x^2) / 2) / (1 + x^2) dx. With x = tan(t) it is
+# exp(-h^2 / 2) / (2 pi) int_0^atan(a) exp(-h^2 tan(t)^2 / 2) dt, whose integrand is smooth and, cut where
+# h tan(t) passes OWENS_T_CUT (beyond, it is below 1e-16), a Gauss-Legendre rule integrates to float64
+# precision for |a| <= 1. Above, T(h, a) = (erfc(h') + erfc(a h') - erfc(h') erfc(a h')) / 4 - T(a h, 1 / a),
+# h' = h / sqrt(2), takes a back below 1 (where the integrand would turn sharply near pi / 2).
+
+OWENS_T_CUT = 8.6
+_OWENS_T_NODES, _OWENS_T_WEIGHTS = (tuple(float(v) for v in c) for c in np.polynomial.legendre.leggauss(24))
+
+
+def _owens_t_reduced(m, h, a):
+    """T(h, a) for h >= 0 and 0 <= a <= 1 (h = inf gives 0)."""
+    finite = h < INF
+    sh = m.where(finite, h, 0.0)
+    cut = sh * a > OWENS_T_CUT
+    u = m.atan(m.where(cut, OWENS_T_CUT / m.where(cut, sh, 1.0), a))
+    total = 0.0
+    for node, weight in zip(_OWENS_T_NODES, _OWENS_T_WEIGHTS):
+        t = m.tan(u * (0.5 * (node + 1.0)))
+        total = total + weight * m.exp(-0.5 * sh * sh * t * t)
+    return m.where(finite, m.exp(-0.5 * sh * sh) * (0.25 / PI) * u * total, 0.0)
+
+
+def owens_t(m, h, a):
+    """Owen's T function: even in h, odd in a; T(h, inf) = erfc(|h| / sqrt(2)) / 4."""
+    ah, aa = m.fabs(h), m.fabs(a)
+    big = aa > 1.0
+    product = m.where(ah == 0.0, 0.0, aa * ah)
+    reduced = _owens_t_reduced(m, m.where(big, product, ah), m.where(big, 1.0 / m.where(big, aa, 1.0), aa))
+    erfc_h = erfc(m, ah * 0.7071067811865476)
+    erfc_ah = erfc(m, product * 0.7071067811865476)
+    out = m.where(big, 0.25 * (erfc_h + erfc_ah - erfc_h * erfc_ah) - reduced, reduced)
+    out = m.where(a < 0.0, -out, out)
+    return m.where(is_nan(h) | is_nan(a), NAN, out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Gauss hypergeometric function 2F1. Below 0, Pfaff's transformation F(a, b; c; x) = (1 - x)^-a
+# F(a, c - b; c; x / (x - 1)) brings the argument into [0, 1). There the power series serves up to
+# HYP2F1_SERIES_MAX (as Cephes, since closer to 1/2 the formulas in 1 - x cancel for larger parameters);
+# above, the connection formula in 1 - x (DLMF 15.8.4), or where c - a - b is an integer (where its two terms
+# have poles that cancel), its limit with digammas (Abramowitz & Stegun 15.3.10-11, after Euler's
+# transformation for negative integers). Polynomials (a or b a non-positive integer) are summed for every x.
+
+HYP2F1_SERIES_MAX = 0.8
+HYP2F1_SERIES_TERMS = 300  # 0.8^300 = 1e-29 leaves room for the terms' polynomial growth k^(a + b - c - 1)
+HYP2F1_TAIL_TERMS = 60  # the series in 1 - x < 0.2: 0.2^60 = 1e-42
+HYP2F1_INTEGER_GAP_MAX = 30  # the largest |c - a - b| served by the digamma formula (its finite sum)
+HYP2F1_INTEGER_TOLERANCE = 1e-12
+
+
+def _hyp2f1_series(m, a, b, c, w, terms):
+    term, total = 1.0, 1.0
+    for k in range(terms):
+        denominator = c + float(k)  # zero only at a pole in c, where a polynomial may end first
+        term = term * (
+            (a + float(k)) * (b + float(k)) / m.where(denominator == 0.0, 1.0, denominator) * w / float(k + 1)
+        )
+        total = total + term
+    return total
+
+
+class _GammaOf:
+    """Gamma and 1 / Gamma (0 at the poles) from one log-gamma per argument: the formulas below share them."""
+
+    def __init__(self, m, v):
+        pole = _is_nonpositive_integer(m, v)
+        self.log = lgamma(m, m.where(pole, 1.0, v))
+        self.sign = _gamma_sign(m, v)
+        self.pole = pole
+        self.m = m
+
+    def value(self):
+        return self.sign * self.m.exp(self.log)
+
+    def inverse(self):
+        return self.m.where(self.pole, 0.0, self.sign * self.m.exp(-self.log))
+
+
+def _hyp2f1_integer_gap(m, a, b, gap, s, inv_a, inv_b, inv_ag, inv_bg):
+    """F(a, b; a + b + gap; 1 - s) / Gamma(a + b + gap) for an integer gap >= 0 and small s > 0 (A&S
+    15.3.10-11), given 1 / Gamma of a, b, a + gap and b + gap."""
+    # the finite sum Gamma(gap) / (Gamma(a + gap) Gamma(b + gap)) sum_{n < gap} (a)_n (b)_n / (n! (1 - gap)_n) s^n
+    term, finite = 1.0, 1.0
+    for n in range(HYP2F1_INTEGER_GAP_MAX - 1):
+        active = float(n + 1) < gap
+        step = (a + float(n)) * (b + float(n)) / (float(n + 1) * m.where(active, 1.0 - gap + float(n), 1.0)) * s
+        term = m.where(active, term * step, 0.0)
+        finite = finite + term
+    log_factorial = lgamma(m, gap + 1.0)  # log gap!; Gamma(gap) = gap! / gap
+    safe_gap = m.where(gap > 0.0, gap, 1.0)
+    finite = m.where(gap > 0.0, m.exp(log_factorial) / safe_gap * inv_ag * inv_bg * finite, 0.0)
+    # - (-s)^gap / (Gamma(a) Gamma(b)) sum_n (a + gap)_n (b + gap)_n / (n! (n + gap)!) s^n
+    #   (log s - psi(n + 1) - psi(n + gap + 1) + psi(a + n + gap) + psi(b + n + gap)), the digammas by recurrence
+    ag, bg = a + gap, b + gap
+    psi_n1, psi_ng1 = -EULER, digamma(m, gap + 1.0)
+    psi_a = digamma(m, m.where(_is_nonpositive_integer(m, ag), 0.5, ag))
+    psi_b = digamma(m, m.where(_is_nonpositive_integer(m, bg), 0.5, bg))
+    log_s = m.log(s)
+    term = m.exp(-log_factorial)
+    total = 0.0
+    for n in range(HYP2F1_TAIL_TERMS):
+        total = total + term * (log_s - psi_n1 - psi_ng1 + psi_a + psi_b)
+        k = float(n)
+        term = term * ((ag + k) * (bg + k) / ((k + 1.0) * (gap + k + 1.0)) * s)
+        psi_n1 = psi_n1 + 1.0 / (k + 1.0)
+        psi_ng1 = psi_ng1 + 1.0 / (gap + k + 1.0)
+        psi_a = psi_a + 1.0 / (ag + k)
+        psi_b = psi_b + 1.0 / (bg + k)
+    odd = gap - 2.0 * m.floor(0.5 * gap)
+    power = m.exp(gap * m.log(s))
+    signed = m.where(odd == 1.0, power, -power)  # -(-s)^gap
+    return finite + signed * inv_a * inv_b * total
+
+
+def hyp2f1(m, a, b, c, x):
+    """2F1(a, b; c; x) = sum_k (a)_k (b)_k / (c)_k x^k / k! for x <= 1 (polynomials for every x; inf above 1
+    otherwise, as JAX); inf where c is a non-positive integer that no ending polynomial stops short of."""
+    polynomial = _is_nonpositive_integer(m, a) | _is_nonpositive_integer(m, b)
+    pole = _is_nonpositive_integer(m, c) & ~(
+        (_is_nonpositive_integer(m, a) & (a > c)) | (_is_nonpositive_integer(m, b) & (b > c))
+    )
+    inside = (x < 1.0) & ~polynomial & ~pole
+    sx = m.where(inside, x, 0.0)
+    negative_x = sx < 0.0
+    w = m.where(negative_x, sx / (sx - 1.0), sx)
+    b = m.where(negative_x, c - b, b)  # Pfaff's transformation (the sign of x keeps its meaning below)
+    near = (w <= HYP2F1_SERIES_MAX) | _is_nonpositive_integer(m, b)  # (Pfaff's b' = c - b may end the series)
+    # one power series: of the polynomial at x, or in w
+    series_w = m.where(polynomial, m.where(pole, 0.0, x), m.where(near, w, 0.0))
+    series = _hyp2f1_series(m, a, b, c, series_w, HYP2F1_SERIES_TERMS)
+    # near 1 (s = 1 - w), and at x = 1: Gamma of c, a, b, c - a, c - b and c - a - b or its negative
+    s = m.where(near, 0.1, 1.0 - w)
+    d = c - a - b
+    nearest = m.floor(d + 0.5)
+    # (within HYP2F1_INTEGER_TOLERANCE, as Cephes: 15.8.4 cancels as eps / |d - nearest| next to the integers)
+    integer = m.fabs(d - nearest) <= HYP2F1_INTEGER_TOLERANCE
+    sd = m.where(integer & (x != 1.0), 0.5, d)  # (at x = 1, Gauss's sum takes Gamma(d) for every d > 0)
+    gamma_c, gamma_d, gamma_minus_d = _GammaOf(m, c), _GammaOf(m, sd), _GammaOf(m, -sd)
+    gamma_a, gamma_b, gamma_ca, gamma_cb = _GammaOf(m, a), _GammaOf(m, b), _GammaOf(m, c - a), _GammaOf(m, c - b)
+    inv_a, inv_b, inv_ca, inv_cb = gamma_a.inverse(), gamma_b.inverse(), gamma_ca.inverse(), gamma_cb.inverse()
+    first = gamma_d.value() * inv_ca * inv_cb * _hyp2f1_series(m, a, b, 1.0 - sd, s, HYP2F1_TAIL_TERMS)
+    second = gamma_minus_d.value() * inv_a * inv_b * _hyp2f1_series(m, c - a, c - b, 1.0 + sd, s, HYP2F1_TAIL_TERMS)
+    connection = first + m.exp(sd * m.log(s)) * second  # DLMF 15.8.4, over Gamma(c)
+    # an integer d: the digamma formula for d >= 0, for d < 0 after Euler's (1 - x)^d F(c - a, c - b; c; x)
+    # (where a' + gap = c - b' is b, and b' + gap is a)
+    negative_d = nearest < 0.0
+    gap = m.where(integer, m.fabs(nearest), 0.0)
+    pa, pb = m.where(negative_d, c - a, a), m.where(negative_d, c - b, b)
+    limit = _hyp2f1_integer_gap(
+        m,
+        pa,
+        pb,
+        gap,
+        s,
+        m.where(negative_d, inv_ca, inv_a),
+        m.where(negative_d, inv_cb, inv_b),
+        m.where(negative_d, inv_b, inv_cb),
+        m.where(negative_d, inv_a, inv_ca),
+    )
+    limit = m.where(negative_d, m.exp(nearest * m.log(s)) * limit, limit)
+    far = m.where(integer, m.where(gap <= float(HYP2F1_INTEGER_GAP_MAX), limit, NAN), connection)
+    value = m.where(near, series, gamma_c.value() * far)
+    value = m.where(negative_x, m.exp(-a * m.log1p(-sx)) * value, value)
+    # x = 1 (not transformed): Gauss's sum where c - a - b > 0
+    at_one = m.where(d > 0.0, gamma_c.value() * gamma_d.value() * inv_ca * inv_cb, INF)
+    out = m.where(inside, value, m.where(x == 1.0, at_one, INF))
+    out = m.where(polynomial, series, out)
+    out = m.where(pole, INF, out)
+    return m.where(is_nan(a) | is_nan(b) | is_nan(c) | is_nan(x), NAN, out)
+
+
+def hyp2f1_grad_a(m, a, b, c, x):
+    """d 2F1(a, b; c; x) / da: the algorithm in forward mode along a."""
+    return hyp2f1(DualMath(m), Dual(a, 1.0), Dual(b, 0.0), Dual(c, 0.0), Dual(x, 0.0)).d
+
+
+def hyp2f1_grad_b(m, a, b, c, x):
+    """d 2F1(a, b; c; x) / db: the algorithm in forward mode along b."""
+    return hyp2f1(DualMath(m), Dual(a, 0.0), Dual(b, 1.0), Dual(c, 0.0), Dual(x, 0.0)).d
+
+
+def hyp2f1_grad_c(m, a, b, c, x):
+    """d 2F1(a, b; c; x) / dc: the algorithm in forward mode along c."""
+    return hyp2f1(DualMath(m), Dual(a, 0.0), Dual(b, 0.0), Dual(c, 1.0), Dual(x, 0.0)).d

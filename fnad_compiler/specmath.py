@@ -2,7 +2,7 @@
 
 The algorithms are `fnad.special_math`'s, the ones the eager implementation runs on NumPy arrays: this
 module evaluates the same Python functions on LLVM values through `_Math`, a namespace whose values
-(`_Value`, `_Mask`) emit instructions when combined, with exp/log/log1p/expm1/sin/tan/pow from
+(`_Value`, `_Mask`) emit instructions when combined, with exp/log/log1p/expm1/sin/cos/tan/atan/pow from
 `fnad_compiler.vecmath`. The algorithms are branch-free with fixed trip counts, so the result is
 straight-line code: each kernel is an internal alwaysinline function `fnad.sf.<name>.f64` (defined once
 per module), and a loop over elements calling it vectorises like one calling vecmath's kernels.
@@ -14,7 +14,9 @@ ndtri 3e-16, bessel_i0e/i1e as SciPy's (same Cephes series), zeta 1e-15, polygam
 igammac 7e-14 for a <= 200 (beyond, ~1e-12: the conditioning of x^a e^-x / Gamma(a), as in SciPy),
 betainc 6e-14 for a, b in [0.1, 20] (2e-11 down to 0.001, 1e-12 up to 200); negative
 arguments of lgamma/digamma to 1e-13 relative to max(|f|, 1) (they have zeros there). JAX's own
-kernels are looser on the same sweeps (lgamma 5e-12, digamma 7e-12, igamma 5e-13, betainc 7e-12).
+kernels are looser on the same sweeps (lgamma 5e-12, digamma 7e-12, igamma 5e-13, betainc 7e-12). The
+later kernels (dawsn, spence, sine/cosine and Fresnel integrals, expn, owens_t, hyp1f1, hyp2f1) state
+their bounds, and JAX's, in tests/test_special_breadth.py.
 Float32 results are within an ulp of SciPy's value rounded.
 """
 
@@ -141,8 +143,14 @@ class _Math:
     def sin(self, x):
         return self._math("sin", x)
 
+    def cos(self, x):
+        return self._math("cos", x)
+
     def tan(self, x):
         return self._math("tan", x)
+
+    def atan(self, x):
+        return self._math("atan", x)
 
     def pow(self, x, y):
         return self._math("pow", x, y)

@@ -4,6 +4,7 @@ public function listed here has a docstring with an example."""
 import doctest
 import functools
 import importlib
+import inspect
 import sys
 
 import pytest
@@ -62,9 +63,12 @@ MODULES = [
     )
 ]
 
-# fnad.scipy (issue 14): the special functions and every distribution module of fnad.scipy.stats
+# fnad.scipy (issue 14): the special functions and every module of fnad.scipy.stats (its distributions, the
+# descriptive statistics and the kernel density estimator)
 MODULES += ["fnad.primitives.special", "fnad.scipy.special"]
-MODULES += [f"fnad.scipy.stats.{m}" for m in importlib.import_module("fnad.scipy.stats").__all__]
+_STATS = importlib.import_module("fnad.scipy.stats")
+MODULES += [f"fnad.scipy.stats.{m}" for m in _STATS.__all__ if inspect.ismodule(getattr(_STATS, m))]
+MODULES += ["fnad.scipy.stats.descriptive", "fnad.scipy.stats.kde"]
 # fnad.scipy's other subpackages (issue 14): cosine transforms, integration, image interpolation, grid
 # interpolation, Krylov solvers and vector quantisation
 SCIPY_BREADTH = ["fft", "integrate", "ndimage", "interpolate", "sparse.linalg", "cluster.vq"]

@@ -617,6 +617,15 @@ TABLE = [
         order=0,
         vmap=False,
     ),
+    Op(sp.dawsn_p, sp.dawsn, ss.dawsn, F, each(floats())),
+    Op(sp.spence_p, sp.spence, ss.spence, F, each(POS)),
+    Op(sp.sine_integral_p, sp.sine_integral, lambda x: ss.sici(x)[0], F, each(floats())),
+    Op(sp.cosine_integral_p, sp.cosine_integral, lambda x: ss.sici(x)[1], F, each(POS)),
+    Op(sp.fresnel_s_p, sp.fresnel_s, lambda x: ss.fresnel(x)[0], F, each(floats())),
+    Op(sp.fresnel_c_p, sp.fresnel_c, lambda x: ss.fresnel(x)[1], F, each(floats())),
+    # expn's n is an integer (NaN between): its x-derivative is checked in test_special_breadth.py
+    Op(sp.expn_p, sp.expn, lambda n, x: ss.expn(n.astype(int), x), F2, each(NATURAL, POS), order=0),
+    Op(sp.owens_t_p, sp.owens_t, ss.owens_t, F2, each(floats(), floats())),
     Op(ew.not_p, lax.bitwise_not, np.logical_not, F, each(bools), order=0, tag="bool"),
     Op(ew.not_p, lax.bitwise_not, lambda x: -x - 1, F, each(ints()), order=0, tag="int"),
     Op(
@@ -1061,6 +1070,12 @@ TESTED_ELSEWHERE = {
     "debug_callback": "test_callbacks.py",
     "pure_callback": "test_callbacks.py",
     "linear_solve": "test_lax_breadth.py",
+    # the hypergeometric kernels (and their parameter derivatives' forward-mode kernels) take seconds each to
+    # compile: their values, derivatives, vmap and jit are tested once there, not per hypothesis example
+    **dict.fromkeys(
+        ["hyp1f1", "hyp1f1_grad_a", "hyp1f1_grad_b", "hyp2f1", "hyp2f1_grad_a", "hyp2f1_grad_b", "hyp2f1_grad_c"],
+        "test_special_breadth.py",
+    ),
     **dict.fromkeys(
         ["psum", "pmax", "pmin", "all_gather", "psum_scatter", "all_to_all", "ppermute", "axis_index"],
         "test_collectives.py",

@@ -1,6 +1,8 @@
 """Special-function primitives: log-gamma, digamma, polygamma, Hurwitz zeta, the regularized incomplete
 gamma (and its a-derivative) and beta functions, erfc, and the exponentially scaled Bessel functions
-I0e and I1e, with JAX's names (`lax.lgamma`, `lax.igamma`, ...), derivatives and edge values.
+I0e and I1e, with JAX's names (`lax.lgamma`, `lax.igamma`, ...), derivatives and edge values; and those
+`fnad.scipy.special` builds on that JAX writes with jnp (erfcx, ndtri, the exponential, Dawson, Spence,
+sine, cosine and Fresnel integrals, Owen's T, 1F1 and 2F1), with JAX's derivative rules.
 
 Elementwise like `fnad.primitives.elementwise` (equal shapes or rank 0, equal float dtypes). Their
 values come from `fnad.special_math`, whose branch-free algorithms run eagerly on NumPy arrays and, under
@@ -17,17 +19,22 @@ from ..transforms.jvp import defjvp
 from .elementwise import (
     abs,
     add,
+    cos,
     div,
+    eq,
+    erf,
     exp,
     gt,
     log,
     log1p,
+    lt,
     mul,
     nary,
     neg,
     scalar_like,
     select,
     sign,
+    sin,
     sub,
     unary,
 )
@@ -75,6 +82,22 @@ erfcx_p = _define("erfcx", sm.erfcx, 1)
 ndtri_p = _define("ndtri", sm.ndtri, 1)
 exp1_p = _define("exp1", sm.exp1, 1)
 expi_p = _define("expi", sm.expi, 1)
+# jax.scipy.special writes these with jnp; primitives here for the kernels' speed and accuracy (see special_math)
+dawsn_p = _define("dawsn", sm.dawsn, 1)
+spence_p = _define("spence", sm.spence, 1)
+sine_integral_p = _define("sine_integral", sm.sine_integral, 1)
+cosine_integral_p = _define("cosine_integral", sm.cosine_integral, 1)
+fresnel_s_p = _define("fresnel_s", sm.fresnel_s, 1)
+fresnel_c_p = _define("fresnel_c", sm.fresnel_c, 1)
+expn_p = _define("expn", sm.expn, 2)
+owens_t_p = _define("owens_t", sm.owens_t, 2)
+hyp1f1_p = _define("hyp1f1", sm.hyp1f1, 3)
+hyp1f1_grad_a_p = _define("hyp1f1_grad_a", sm.hyp1f1_grad_a, 3)
+hyp1f1_grad_b_p = _define("hyp1f1_grad_b", sm.hyp1f1_grad_b, 3)
+hyp2f1_p = _define("hyp2f1", sm.hyp2f1, 4)
+hyp2f1_grad_a_p = _define("hyp2f1_grad_a", sm.hyp2f1_grad_a, 4)
+hyp2f1_grad_b_p = _define("hyp2f1_grad_b", sm.hyp2f1_grad_b, 4)
+hyp2f1_grad_c_p = _define("hyp2f1_grad_c", sm.hyp2f1_grad_c, 4)
 
 
 def _args(*args):
@@ -227,6 +250,107 @@ def expi(x):
     return expi_p.bind(x)
 
 
+def dawsn(x):
+    """Elementwise Dawson integral exp(-x^2) int_0^x exp(t^2) dt.
+
+    >>> import numpy as np; from fnad.primitives.special import dawsn
+    >>> dawsn(np.array([1.0, 10.0]))
+    Array([0.53807951, 0.05025385], dtype=float64)
+    """
+    return dawsn_p.bind(x)
+
+
+def spence(x):
+    """Elementwise Spence function int_1^x log(t) / (1 - t) dt (x >= 0; NaN below).
+
+    >>> import numpy as np; from fnad.primitives.special import spence
+    >>> spence(np.array([0.0, 2.0]))
+    Array([ 1.64493407, -0.82246703], dtype=float64)
+    """
+    return spence_p.bind(x)
+
+
+def sine_integral(x):
+    """Elementwise sine integral Si(x) = int_0^x sin(t) / t dt.
+
+    >>> import numpy as np; from fnad.primitives.special import sine_integral
+    >>> sine_integral(np.array([1.0, 1e10]))
+    Array([0.94608307, 1.57079633], dtype=float64)
+    """
+    return sine_integral_p.bind(x)
+
+
+def cosine_integral(x):
+    """Elementwise cosine integral Ci(|x|) = gamma + log|x| + int_0^|x| (cos t - 1) / t dt (NaN at -inf).
+
+    >>> import numpy as np; from fnad.primitives.special import cosine_integral
+    >>> cosine_integral(np.array([1.0, 0.0]))
+    Array([0.33740392,       -inf], dtype=float64)
+    """
+    return cosine_integral_p.bind(x)
+
+
+def fresnel_s(x):
+    """Elementwise Fresnel integral S(x) = int_0^x sin(pi t^2 / 2) dt.
+
+    >>> import numpy as np; from fnad.primitives.special import fresnel_s
+    >>> fresnel_s(np.array([1.0, np.inf]))
+    Array([0.43825915, 0.5       ], dtype=float64)
+    """
+    return fresnel_s_p.bind(x)
+
+
+def fresnel_c(x):
+    """Elementwise Fresnel integral C(x) = int_0^x cos(pi t^2 / 2) dt.
+
+    >>> import numpy as np; from fnad.primitives.special import fresnel_c
+    >>> fresnel_c(np.array([1.0, -np.inf]))
+    Array([ 0.7798934, -0.5      ], dtype=float64)
+    """
+    return fresnel_c_p.bind(x)
+
+
+def expn(n, x):
+    """Elementwise generalized exponential integral E_n(x) = int_1^inf e^(-x t) / t^n dt (n a natural number
+    as a float; NaN otherwise and for x < 0).
+
+    >>> import numpy as np; from fnad.primitives.special import expn
+    >>> expn(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    Array([0.21938393, 0.14849551], dtype=float64)
+    """
+    return expn_p.bind(*_args(n, x))
+
+
+def owens_t(h, a):
+    """Elementwise Owen's T function 1/(2 pi) int_0^a exp(-h^2 (1 + x^2) / 2) / (1 + x^2) dx.
+
+    >>> import numpy as np; from fnad.primitives.special import owens_t
+    >>> owens_t(np.array([0.5, 10.0]), np.array([2.0, 0.5]))
+    Array([1.41580604e-01, 3.80992477e-24], dtype=float64)
+    """
+    return owens_t_p.bind(*_args(h, a))
+
+
+def hyp1f1(a, b, x):
+    """Elementwise confluent hypergeometric function 1F1(a; b; x) = sum_k (a)_k / (b)_k x^k / k!.
+
+    >>> import numpy as np; from fnad.primitives.special import hyp1f1
+    >>> hyp1f1(np.array([1.0, 0.5]), np.array([2.0, 1.5]), np.array([1.0, -30.0]))
+    Array([1.71828183, 0.16180216], dtype=float64)
+    """
+    return hyp1f1_p.bind(*_args(a, b, x))
+
+
+def hyp2f1(a, b, c, x):
+    """Elementwise Gauss hypergeometric function 2F1(a, b; c; x) = sum_k (a)_k (b)_k / (c)_k x^k / k! (x <= 1).
+
+    >>> import numpy as np; from fnad.primitives.special import hyp2f1
+    >>> hyp2f1(np.array([1.0, 0.5]), np.array([1.0, 0.5]), np.array([2.0, 1.5]), np.array([0.5, -3.0]))
+    Array([1.38629436, 0.760346  ], dtype=float64)
+    """
+    return hyp2f1_p.bind(*_args(a, b, c, x))
+
+
 def bessel_i0e(x):
     """Elementwise exp(-|x|) I0(x), as `jax.lax.bessel_i0e`.
 
@@ -314,6 +438,86 @@ defjvp(ndtri_p, lambda g, ans, p: mul(g, mul(_c(p, np.sqrt(2 * np.pi)), exp(mul(
 defjvp(exp1_p, lambda g, ans, x: mul(g, neg(div(exp(neg(x)), x))))
 defjvp(expi_p, lambda g, ans, x: mul(g, div(exp(x), x)))
 defjvp(bessel_i0e_p, lambda g, ans, x: mul(g, sub(bessel_i1e(x), mul(sign(x), ans))))
+defjvp(dawsn_p, lambda g, ans, x: mul(g, sub(_c(x, 1), mul(mul(_c(x, 2), x), ans))))
+
+
+def _spence_jvp(g, ans, x):
+    # log(x) / (1 - x), -1 at x = 1 (its limit; JAX's piecewise definition gives 0 there)
+    one = eq(x, _c(x, 1))
+    safe = select(one, _c(x, 2), x)
+    return mul(g, select(one, _c(x, -1), div(log(safe), sub(_c(x, 1), safe))))
+
+
+def _sine_integral_jvp(g, ans, x):
+    # sin(x) / x, below 0.01 by its Taylor series (to x^8, exact there), so that its own derivatives do not
+    # cancel as (x cos x - sin x) / x^2 does near 0 (JAX's sinc has a rule of its own there)
+    small = lt(abs(x), _c(x, 0.01))
+    safe = select(small, _c(x, 1), x)
+    x2 = mul(x, x)
+    series = _c(x, 1 / 362880)
+    for coefficient in (-1 / 5040, 1 / 120, -1 / 6, 1.0):
+        series = add(mul(series, x2), _c(x, coefficient))
+    return mul(g, select(small, series, div(sin(safe), safe)))
+
+
+def _expn_jvp(g, ans, n, x):
+    # -E_(n-1)(x); for n = 0, the derivative of e^-x / x (JAX's rule gives NaN there, from E_-1)
+    at_zero = neg(mul(ans, add(_c(x, 1), div(_c(x, 1), x))))
+    return mul(g, select(eq(n, _c(n, 0)), at_zero, neg(expn(sub(n, _c(n, 1)), x))))
+
+
+defjvp(spence_p, _spence_jvp)
+defjvp(sine_integral_p, _sine_integral_jvp)
+defjvp(cosine_integral_p, lambda g, ans, x: mul(g, div(cos(x), x)))
+_HALF_PI = np.pi / 2
+defjvp(fresnel_s_p, lambda g, ans, x: mul(g, sin(mul(_c(x, _HALF_PI), mul(x, x)))))
+defjvp(fresnel_c_p, lambda g, ans, x: mul(g, cos(mul(_c(x, _HALF_PI), mul(x, x)))))
+defjvp(expn_p, None, _expn_jvp)  # n is an integer: no tangent (JAX's nondiff_argnums gives it zero too)
+_SQRT_HALF = np.sqrt(0.5)
+defjvp(
+    owens_t_p,
+    # JAX's rules: -exp(-h^2 / 2) erf(a h / sqrt 2) / (2 sqrt(2 pi)) and exp(-(1 + a^2) h^2 / 2) / (2 pi (1 + a^2))
+    lambda g, ans, h, a: mul(
+        g,
+        mul(
+            _c(h, -1 / (2 * np.sqrt(2 * np.pi))),
+            mul(exp(mul(_c(h, -0.5), mul(h, h))), erf(mul(_c(h, _SQRT_HALF), mul(a, h)))),
+        ),
+    ),
+    lambda g, ans, h, a: mul(
+        g,
+        div(
+            exp(mul(_c(h, -0.5), mul(add(_c(a, 1), mul(a, a)), mul(h, h)))),
+            mul(_c(a, 2 * np.pi), add(_c(a, 1), mul(a, a))),
+        ),
+    ),
+)
+defjvp(
+    hyp1f1_p,
+    lambda g, ans, a, b, x: mul(g, hyp1f1_grad_a_p.bind(a, b, x)),
+    lambda g, ans, a, b, x: mul(g, hyp1f1_grad_b_p.bind(a, b, x)),
+    lambda g, ans, a, b, x: mul(g, mul(div(a, b), hyp1f1(add(a, _c(a, 1)), add(b, _c(b, 1)), x))),
+)
+for _p in (hyp1f1_grad_a_p, hyp1f1_grad_b_p):
+    _no_second = _not_differentiable(f"{_p.name} gradient")
+    defjvp(_p, _no_second, _no_second, _no_second)
+
+
+def _hyp2f1_dx(g, ans, a, b, c, x):
+    one = _c(a, 1)
+    return mul(g, mul(div(mul(a, b), c), hyp2f1(add(a, one), add(b, one), add(c, one), x)))
+
+
+defjvp(
+    hyp2f1_p,
+    lambda g, ans, a, b, c, x: mul(g, hyp2f1_grad_a_p.bind(a, b, c, x)),
+    lambda g, ans, a, b, c, x: mul(g, hyp2f1_grad_b_p.bind(a, b, c, x)),
+    lambda g, ans, a, b, c, x: mul(g, hyp2f1_grad_c_p.bind(a, b, c, x)),
+    _hyp2f1_dx,
+)
+for _p in (hyp2f1_grad_a_p, hyp2f1_grad_b_p, hyp2f1_grad_c_p):
+    _no_second = _not_differentiable(f"{_p.name} gradient")
+    defjvp(_p, _no_second, _no_second, _no_second, _no_second)
 
 
 def _bessel_i1e_jvp(g, ans, x):

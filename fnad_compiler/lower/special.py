@@ -26,6 +26,21 @@ _COSTS = {
     "igamma_grad_a": 4000,
     "random_gamma_grad": 4000,
     "regularized_incomplete_beta": 1500,
+    "dawsn": 40,
+    "spence": 40,
+    "sine_integral": 80,
+    "cosine_integral": 80,
+    "fresnel_s": 100,
+    "fresnel_c": 100,
+    "expn": 1500,
+    "owens_t": 500,
+    "hyp1f1": 8000,
+    "hyp1f1_grad_a": 20000,
+    "hyp1f1_grad_b": 20000,
+    "hyp2f1": 6000,
+    "hyp2f1_grad_a": 15000,
+    "hyp2f1_grad_b": 15000,
+    "hyp2f1_grad_c": 15000,
 }
 
 

@@ -1,5 +1,6 @@
 """`fnad.scipy.stats`: probability distributions with `jax.scipy.stats`'s modules, functions, signatures
-(`loc`, `scale`, shape parameters) and edge values, built from `fnad.scipy.special` and fnad.numpy, so
+(`loc`, `scale`, shape parameters) and edge values, the descriptive statistics `mode`, `rankdata` and `sem`, and
+the kernel density estimator `gaussian_kde`, built from `fnad.scipy.special` and fnad.numpy, so
 every density, CDF and quantile is differentiable, batchable and compiles under `jit`.
 """
 
@@ -31,6 +32,8 @@ from . import (
     vonmises,
     wrapcauchy,
 )
+from .descriptive import mode, rankdata, sem
+from .kde import gaussian_kde
 
 __all__ = [
     "bernoulli",
@@ -42,18 +45,22 @@ __all__ = [
     "dirichlet",
     "expon",
     "gamma",
+    "gaussian_kde",
     "gennorm",
     "geom",
     "gumbel_l",
     "gumbel_r",
     "laplace",
     "logistic",
+    "mode",
     "multinomial",
     "multivariate_normal",
     "nbinom",
     "norm",
     "pareto",
     "poisson",
+    "rankdata",
+    "sem",
     "t",
     "truncnorm",
     "uniform",
