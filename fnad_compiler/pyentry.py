@@ -298,8 +298,7 @@ def scalars_supported():
     """Whether native entries can read scalars as the generated code does: a Python float's or
     complex's (two doubles) and a NumPy scalar's value right after the object header, a Python
     int's (and bool's) signed digit count and 30-bit digits at `_PYLONG_LAYOUT` (CPython 3.11's
-    int; 3.12 changed it). Checked
-    on live objects; where not, scalars take the Python dispatch."""
+    int; 3.12 changed it). Checked on live objects; where not, scalars take the Python dispatch."""
     lay = _PYLONG_LAYOUT
     at = lambda obj, offset, ty: ty.from_address(id(obj) + offset).value
 
@@ -385,8 +384,9 @@ def supported():
 def make_entry(library, consts, in_avals, n_out, fallback, form="list", guard=None, name=ENTRY):
     """A builtin function running `library`'s `fnad_entry` over the C-contiguous arrays `consts`:
     `f(*arrays)` returns the outputs in `form` (a key of FORMS), or `fallback(*args, **kwargs)` for
-    any call it refuses (see the module docstring). `in_avals`: the inputs the code was compiled
-    for; weakly typed 0-d ones take Python scalars, the other 0-d ones also NumPy scalars. `guard`:
+    any call it refuses (see the module docstring). `in_avals`: the inputs its `add_entry`
+    took (complex ones too); weakly typed 0-d ones take the Python scalars of their dtype, the other
+    0-d ones also NumPy scalars. `guard`:
     an 8-byte ctypes object; while it is nonzero every call goes to `fallback`. The builtin keeps
     everything it points at alive."""
     if form not in FORMS or (form == "single" and n_out != 1):
@@ -399,7 +399,8 @@ def make_entry(library, consts, in_avals, n_out, fallback, form="list", guard=No
         dtype = np.dtype(aval.dtype)
         python = aval.weak_type and aval.ndim == 0
         scalar = _PYTHON_SCALAR_TYPES.get(dtype) if python else dtype.type
-        inputs += [None if python else id(dtype), id(scalar) if aval.ndim == 0 and scalars_supported() else None]
+        takes_scalar = aval.ndim == 0 and scalar is not None and scalars_supported()
+        inputs += [None if python else id(dtype), id(scalar) if takes_scalar else None]
     slots = (
         [c.ctypes.data for c in consts]
         + [id(np.ndarray), id(Array), ctypes.addressof(guard), id(fallback), FORMS[form], id(int), id(bool)]

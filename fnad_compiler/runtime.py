@@ -1,12 +1,14 @@
 """Compiled jaxprs as Python callables: `compile_jaxpr(closed_jaxpr) -> Executable`.
 
 Calling convention (see `fnad_compiler.lower`): `void fnad_main(void** inputs, void** consts, void** outputs)`
-over C-contiguous buffers of the compiled shapes and dtypes. An executable is called through its
-native entry (`fnad_compiler.pyentry`): a builtin function that checks the NumPy arrays it is given
-and allocates the outputs itself; an argument it refuses takes the slow path here, which converts
-what can be converted and raises a clear error otherwise. Outputs are new arrays allocated per
-call (large ones from reused blocks, `fnad_compiler.buffers`, on the slow path). Compiled code is cached (memory + disk, `fnad_compiler.cache`) by the jaxpr's text and abstract
-values.
+over C-contiguous buffers of the compiled shapes and dtypes; a complex array of shape S is the
+buffer of its float S+(2,) representation, so executables take and return complex arrays as they
+are (`compile_jaxpr`'s interface). An executable is called through its native entry
+(`fnad_compiler.pyentry`): a builtin function that checks the NumPy arrays it is given and
+allocates the outputs itself; an argument it refuses takes the slow path here, which converts what
+can be converted and raises a clear error otherwise. Outputs are new arrays allocated per call
+(large ones from reused blocks, `fnad_compiler.buffers`, on the slow path). Compiled code is cached
+(memory + disk, `fnad_compiler.cache`) by the jaxpr's text and abstract values.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def compile_jaxpr(closed, code_cache=None, donated=None, interface=None):
 
 
 class Executable:
-    """`exe(*arrays) -> list of new arrays` for the jaxpr's inputs/outputs; `exe.entry(...)` makes
+    """`exe(*arrays) -> list of new arrays` for its `in_avals`/`out_avals` (the jaxpr's, or complex
+    ones where the jaxpr has their real representation: see `compile_jaxpr`); `exe.entry(...)` makes
     more builtins running the same code (other result forms, fallbacks, guards). Compiled with
     donated inputs, the outputs tied to them are computed in the inputs' own buffers (given C-
     contiguous inputs of its dtype, the caller's memory) and returned as views of them."""

@@ -222,3 +222,13 @@ def test_interface_must_match_the_compiled_values():
     for interface in (([closed.in_avals[0].update(shape=(4,))], closed.out_avals), ([], closed.out_avals)):
         with pytest.raises(ValueError, match="interface .* does not match the jaxpr's inputs and outputs"):
             compile_jaxpr(prepared, interface=interface)
+
+
+def test_python_scalars_only_for_weak_inputs_of_their_own_dtype():
+    """A Python float holds a double: a weakly typed float32 input (made here by hand) must not read it."""
+    calls, fallback = recorder()
+    weak64 = executable(lambda x: x * 2, 1.5).entry(fallback, "single")  # a Python float: weakly typed float64
+    assert weak64(1.5) == 3.0 and calls == []
+    exe = executable(lambda x: x * 2, np.float32(1.5))
+    weak32 = pyentry.make_entry(exe.library, [], [exe.in_avals[0].update(weak_type=True)], 1, fallback, "single")
+    assert weak32(1.5) == "fallback" and weak32(np.float32(1.5)) == "fallback" and len(calls) == 2
