@@ -139,46 +139,8 @@ def _compiler():
 def _compile(closed, donated=()):
     with timing.phase("passes"):
         prepared = prepare_for_compile(closed)
-    exe = _compiler().compile_jaxpr(prepared, donated=dict(donated))
-    avals = [*closed.in_avals, *closed.out_avals]
-    return _ComplexViews(exe, closed) if any(a.dtype.kind == "c" for a in avals) else exe
-
-
-class _ComplexViews:
-    """An executable with complex arguments or results (compiled on their real representation, float
-    S+(2,): `fnad.passes.lower_complex`): complex arguments go in as float views of their memory and
-    results come out as complex views of the float arrays computed, without copies. The native entry
-    takes real arrays only, so calls of these signatures run through this Python wrapper."""
-
-    has_entry = False
-
-    def __init__(self, exe, closed):
-        self.exe, self.ties = exe, exe.ties
-        self.in_avals, self.out_avals = closed.in_avals, closed.out_avals
-        # per argument and result: None (real) or (complex dtype, its shape, the float pair's dtype and shape)
-        spec = lambda a: (a.dtype, a.shape, a.dtype.type(0).real.dtype, a.shape + (2,)) if a.dtype.kind == "c" else None
-        self._in_specs, self._out_specs = list(map(spec, self.in_avals)), list(map(spec, self.out_avals))
-
-    def __getattr__(self, name):  # llvm_ir, asm, program: the compiled code's
-        return getattr(self.exe, name)
-
-    def __call__(self, *args):
-        ins = [x if s is None else _as_float_view(x, *s) for x, s in zip(args, self._in_specs)]
-        outs = self.exe(*ins)
-        return [o if s is None else _reshape(o.view(s[0]), s[1]) for o, s in zip(outs, self._out_specs)]
-
-
-_reshape = np.ndarray.reshape  # NumPy's own (fnad.Array's reshape is fnad.numpy's, slower)
-
-
-def _as_float_view(x, dtype, shape, real, pair):
-    if type(x) not in _ARRAY_TYPES or x.dtype != dtype or not x.flags.c_contiguous:
-        x = np.ascontiguousarray(np.asarray(x, dtype)).reshape(np.shape(x))  # (ascontiguousarray makes 0-d 1-d)
-    if x.shape != shape:
-        raise ValueError(
-            f"compiled function: an input has shape {x.shape}, but the function was compiled for shape {shape}"
-        )
-    return _reshape(_reshape(x, -1).view(real), pair)
+    # Complex values are compiled on their real representation; the executable takes and returns them complex.
+    return _compiler().compile_jaxpr(prepared, donated=dict(donated), interface=(closed.in_avals, closed.out_avals))
 
 
 def _may_give_up(x, flat):
@@ -290,7 +252,7 @@ def _taken_natively(x, aval):
     t = type(x)
     if t in _ARRAY_TYPES or (isinstance(x, np.generic) and t is np.dtype(aval.dtype).type):
         return x.dtype == aval.dtype
-    return t in _SCALAR_TYPES and t is not complex
+    return t in _SCALAR_TYPES
 
 
 @functools.cache

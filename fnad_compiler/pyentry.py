@@ -1,6 +1,6 @@
 """Python's calling convention for compiled code: each executable is a real builtin function.
 
-`add_entry(module, jaxpr)` adds, next to `fnad_main` (see `fnad_compiler.lower`),
+`add_entry(module, jaxpr, in_avals, out_avals)` adds, next to `fnad_main` (see `fnad_compiler.lower`),
 
     PyObject* fnad_entry(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames)
 
@@ -20,16 +20,19 @@ of a table of its own (pointer-sized slots):
 The entry checks that there are no keywords, the guard is 0 and every input is an ndarray or an
 fnad.Array (exactly: the type pointer is one of the two) of the compiled ndim, shape and dtype
 (descr identity), C-contiguous and aligned, reading the PyArrayObject fields at `_PYOBJECT_LAYOUT`
-(checked on live arrays by `supported`). A 0-d input may instead be a scalar of exactly its table's
-scalar type: a Python float, int or bool for an input traced from one (weakly typed; its descr slot
-is then NULL, so no array matches), else the NumPy scalar type of its dtype. Floats and NumPy
-scalars are read in place (their value follows the object header); ints and bools are decoded from
-CPython's digits, up to 60 bits (`_PYLONG_LAYOUT`, checked by `scalars_supported`). Which scalar an
-input takes lives in the table, not in the code: the code is cached by IR text, which weak types do
-not change. Otherwise the entry returns `fallback(*args, **kwargs)`. Then it
-allocates the outputs as fnad.Arrays with NumPy's `PyArray_New` (from its `_ARRAY_API` table; Array
-defines no `__array_finalize__`, so no Python code runs) and clears their write flag, runs fnad_main (without the GIL when the program
-touches at least `_GIL_RELEASE_ELEMENTS` elements) and returns them in their form. Generated code is
+(checked on live arrays by `supported`). A complex input or output compiled on its real
+representation (float S+(2,), `fnad.passes.lower_complex`) is a complex array of shape S here: the
+same bytes, so its data pointer goes to fnad_main unchanged. A 0-d input may instead be a scalar of
+exactly its table's scalar type: a Python float, complex, int or bool for an input traced from one
+(weakly typed, of that type's dtype; its descr slot is then NULL, so no array matches), else the
+NumPy scalar type of its dtype. Floats, complexes and NumPy scalars are read in place (their value
+follows the object header); ints and bools are decoded from CPython's digits, up to 60 bits
+(`_PYLONG_LAYOUT`, checked by `scalars_supported`). Which scalar an input takes lives in the table,
+not in the code: the code is cached by IR text, which weak types do not change. Otherwise the entry
+returns `fallback(*args, **kwargs)`. Then it allocates the outputs as fnad.Arrays with NumPy's
+`PyArray_New` (from its `_ARRAY_API` table; Array defines no `__array_finalize__`, so no Python code
+runs) and clears their write flag, runs fnad_main (without the GIL when the program touches at
+least `_GIL_RELEASE_ELEMENTS` elements) and returns them in their form. Generated code is
 cached on disk, so the IR holds nothing specific to a process: per-process addresses come from
 the table or are resolved when the code is loaded (`engine.register_symbol`).
 """
@@ -56,9 +59,10 @@ _C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
 _WRITEABLE = 0x400
 # Table slots after the consts; then two per input (its descr and the scalar type it takes).
 _ARRAY_TYPE, _RESULT_TYPE, _GUARD, _FALLBACK, _FORM, _INT_TYPE, _BOOL_TYPE, _INPUTS = range(8)
-_SCALAR_VALUE = 16  # offset of the value in a Python float and in a NumPy scalar (after the header)
+_SCALAR_VALUE = 16  # offset of the value in a Python float or complex and in a NumPy scalar (after the header)
 _PYLONG_LAYOUT = {"size": 16, "digits": 24, "bits": 30}  # CPython 3.11's int: signed digit count, digits
-_PYTHON_SCALAR_TYPES = {"b": bool, "i": int, "f": float, "c": complex}  # weakly typed inputs, by dtype kind
+# The Python scalars weakly typed inputs take, by dtype (the one each is traced as, whose bytes it holds)
+_PYTHON_SCALAR_TYPES = {np.dtype(t): t for t in (bool, int, float, complex)}
 _METH_FASTCALL_KEYWORDS = 0x80 | 0x02
 _ARRAY_API_NEW = 93  # PyArray_New's slot in NumPy's _ARRAY_API (numpy/__multiarray_api.h)
 _ARRAY_API_TYPE = 2  # &PyArray_Type's slot
@@ -84,9 +88,13 @@ _C_API = {
 # The generated entry
 
 
-def add_entry(module, jaxpr):
-    """Define `fnad_entry` for `jaxpr` in `module`, which already defines its `fnad_main`."""
-    n_in, n_out, n_const = len(jaxpr.invars), len(jaxpr.outvars), len(jaxpr.constvars)
+def add_entry(module, jaxpr, in_avals=None, out_avals=None):
+    """Define `fnad_entry` for `jaxpr` in `module`, which already defines its `fnad_main`. `in_avals`,
+    `out_avals` (default: the jaxpr's): the arrays the entry takes and returns, a complex one of shape S
+    where the jaxpr has its real representation, float S+(2,) (the same bytes)."""
+    in_avals = [v.aval for v in jaxpr.invars] if in_avals is None else in_avals
+    out_avals = [v.aval for v in jaxpr.outvars] if out_avals is None else out_avals
+    n_in, n_out, n_const = len(in_avals), len(out_avals), len(jaxpr.constvars)
     api = {
         name: module.globals.get(name) or ir.Function(module, ir.FunctionType(ret, args), name)
         for name, (ret, args) in _C_API.items()
@@ -110,31 +118,31 @@ def add_entry(module, jaxpr):
     require(b.and_(b.icmp_signed("==", nargs, i64(n_in)), b.icmp_unsigned("==", kwnames, _NULL)))
     require(b.icmp_signed("==", b.load(slot(_GUARD), typ=I64), i64(0)))
     array_type, result_type = slot(_ARRAY_TYPE), slot(_RESULT_TYPE)
-    for i, v in enumerate(jaxpr.invars):
+    for i, aval in enumerate(in_avals):
         a = b.load(b.gep(args, [i64(i)], source_etype=PTR), typ=PTR)
         ob_type = field(a, "ob_type", PTR)
         is_array = b.or_(b.icmp_unsigned("==", ob_type, array_type), b.icmp_unsigned("==", ob_type, result_type))
-        if v.aval.ndim == 0:
+        if aval.ndim == 0:
             array_block, scalar_block = fn.append_basic_block(), fn.append_basic_block()
             b.cbranch(is_array, array_block, scalar_block)
             b.position_at_end(scalar_block)
             require(b.icmp_unsigned("==", ob_type, slot(_INPUTS + 2 * i + 1)))
             scalar_type, int_types = slot(_INPUTS + 2 * i + 1), (slot(_INT_TYPE), slot(_BOOL_TYPE))
-            data = _scalar_data(b, fn, require, a, v.aval.dtype, scalar_type, int_types)
+            data = _scalar_data(b, fn, require, a, aval.dtype, scalar_type, int_types)
             b.store(data, b.gep(ins, [i64(i)], source_etype=PTR))
             scalar_done = b.block
             b.position_at_end(array_block)
         else:
             require(is_array)
-        require(b.icmp_unsigned("==", field(a, "nd", I32), i32(v.aval.ndim)))
+        require(b.icmp_unsigned("==", field(a, "nd", I32), i32(aval.ndim)))
         flags = b.and_(field(a, "flags", I32), i32(_C_CONTIGUOUS_ALIGNED))
         require(b.icmp_unsigned("==", flags, i32(_C_CONTIGUOUS_ALIGNED)))
         require(b.icmp_unsigned("==", field(a, "descr", PTR), slot(_INPUTS + 2 * i)))
-        for d, size in enumerate(v.aval.shape):
+        for d, size in enumerate(aval.shape):
             dim = b.load(b.gep(field(a, "dimensions", PTR), [i64(d)], source_etype=I64), typ=I64)
             require(b.icmp_signed("==", dim, i64(size)))
         b.store(field(a, "data", PTR), b.gep(ins, [i64(i)], source_etype=PTR))
-        if v.aval.ndim == 0:
+        if aval.ndim == 0:
             joined = fn.append_basic_block()
             b.branch(joined)
             with b.goto_block(scalar_done):
@@ -149,8 +157,7 @@ def add_entry(module, jaxpr):
             b.call(api["Py_DecRef"], [o])
         b.ret(_NULL)
 
-    for j, v in enumerate(jaxpr.outvars):
-        aval = v.aval
+    for j, aval in enumerate(out_avals):
         dims = _NULL
         if aval.ndim:
             dims = ir.GlobalVariable(module, ir.ArrayType(I64, aval.ndim), f"{ENTRY}_dims{j}")
@@ -288,22 +295,30 @@ for _name in _C_API:
 
 @functools.cache
 def scalars_supported():
-    """Whether native entries can read scalars as the generated code does: a Python float's and a
-    NumPy scalar's value right after the object header, a Python int's (and bool's) signed digit
-    count and 30-bit digits at `_PYLONG_LAYOUT` (CPython 3.11's int; 3.12 changed it). Checked
-    on live objects; where not, scalars take the Python dispatch."""
+    """Whether native entries can read scalars as the generated code does: a Python float's or
+    complex's (two doubles) and a NumPy scalar's value right after the object header, a Python
+    int's (and bool's) signed digit count and 30-bit digits at `_PYLONG_LAYOUT` (CPython 3.11's
+    int; 3.12 changed it). Checked on live objects; where not, scalars take the Python dispatch."""
     lay = _PYLONG_LAYOUT
     at = lambda obj, offset, ty: ty.from_address(id(obj) + offset).value
-    if at(1.25, _SCALAR_VALUE, ctypes.c_double) != 1.25:
-        return False
+
+    def value_after_header(obj, ty):  # read as one `ty`, or for a complex `obj` as a pair of them
+        pair = np.iscomplexobj(obj)
+        parts = (ty * (1 + pair)).from_address(id(obj) + _SCALAR_VALUE)
+        return complex(*parts) if pair else parts[0]
+
     for value, ty in (
+        (1.25, ctypes.c_double),
+        (1.5 - 2.25j, ctypes.c_double),
         (np.float64(1.25), ctypes.c_double),
         (np.float32(-2.5), ctypes.c_float),
+        (np.complex128(-0.5 + 3j), ctypes.c_double),
+        (np.complex64(2.5 - 1j), ctypes.c_float),
         (np.int64(-7), ctypes.c_int64),
         (np.int8(-3), ctypes.c_int8),
         (np.bool_(True), ctypes.c_uint8),
     ):
-        if at(value, _SCALAR_VALUE, ty) != value:
+        if value_after_header(value, ty) != value:
             return False
     for value in (0, 1, -1, 5, (1 << 30) + 3, -(1 << 59) - 11, True, False):
         size = at(value, lay["size"], ctypes.c_int64)
@@ -369,8 +384,9 @@ def supported():
 def make_entry(library, consts, in_avals, n_out, fallback, form="list", guard=None, name=ENTRY):
     """A builtin function running `library`'s `fnad_entry` over the C-contiguous arrays `consts`:
     `f(*arrays)` returns the outputs in `form` (a key of FORMS), or `fallback(*args, **kwargs)` for
-    any call it refuses (see the module docstring). `in_avals`: the inputs the code was compiled
-    for; weakly typed 0-d ones take Python scalars, the other 0-d ones also NumPy scalars. `guard`:
+    any call it refuses (see the module docstring). `in_avals`: the inputs its `add_entry`
+    took (complex ones too); weakly typed 0-d ones take the Python scalars of their dtype, the other
+    0-d ones also NumPy scalars. `guard`:
     an 8-byte ctypes object; while it is nonzero every call goes to `fallback`. The builtin keeps
     everything it points at alive."""
     if form not in FORMS or (form == "single" and n_out != 1):
@@ -382,8 +398,9 @@ def make_entry(library, consts, in_avals, n_out, fallback, form="list", guard=No
     for aval in in_avals:
         dtype = np.dtype(aval.dtype)
         python = aval.weak_type and aval.ndim == 0
-        scalar = _PYTHON_SCALAR_TYPES.get(dtype.kind) if python else dtype.type
-        inputs += [None if python else id(dtype), id(scalar) if aval.ndim == 0 and scalars_supported() else None]
+        scalar = _PYTHON_SCALAR_TYPES.get(dtype) if python else dtype.type
+        takes_scalar = aval.ndim == 0 and scalar is not None and scalars_supported()
+        inputs += [None if python else id(dtype), id(scalar) if takes_scalar else None]
     slots = (
         [c.ctypes.data for c in consts]
         + [id(np.ndarray), id(Array), ctypes.addressof(guard), id(fallback), FORMS[form], id(int), id(bool)]

@@ -1,12 +1,14 @@
 """Compiled jaxprs as Python callables: `compile_jaxpr(closed_jaxpr) -> Executable`.
 
 Calling convention (see `fnad_compiler.lower`): `void fnad_main(void** inputs, void** consts, void** outputs)`
-over C-contiguous buffers of the compiled shapes and dtypes. An executable is called through its
-native entry (`fnad_compiler.pyentry`): a builtin function that checks the NumPy arrays it is given
-and allocates the outputs itself; an argument it refuses takes the slow path here, which converts
-what can be converted and raises a clear error otherwise. Outputs are new arrays allocated per
-call (large ones from reused blocks, `fnad_compiler.buffers`, on the slow path). Compiled code is cached (memory + disk, `fnad_compiler.cache`) by the jaxpr's text and abstract
-values.
+over C-contiguous buffers of the compiled shapes and dtypes; a complex array of shape S is the
+buffer of its float S+(2,) representation, so executables take and return complex arrays as they
+are (`compile_jaxpr`'s interface). An executable is called through its native entry
+(`fnad_compiler.pyentry`): a builtin function that checks the NumPy arrays it is given and
+allocates the outputs itself; an argument it refuses takes the slow path here, which converts what
+can be converted and raises a clear error otherwise. Outputs are new arrays allocated per call
+(large ones from reused blocks, `fnad_compiler.buffers`, on the slow path). Compiled code is cached
+(memory + disk, `fnad_compiler.cache`) by the jaxpr's text and abstract values.
 """
 
 from __future__ import annotations
@@ -26,29 +28,56 @@ __all__ = ["Executable", "compile_jaxpr"]
 _EXPORTS = ["fnad_main", pyentry.ENTRY, engine.RELEASE]
 
 
-def _program(closed, donated=None):
+def _program(closed, interface, donated=None):
     with timing.phase("lower"):
         program = lowering.lower(closed, donated, counted=True)
-        pyentry.add_entry(program.main, closed.jaxpr)
+        pyentry.add_entry(program.main, closed.jaxpr, *interface)
         return program
 
 
-def _key_text(jaxpr, donated):
+def _key_text(jaxpr, donated, interface):
     avals = lambda vs: ",".join(v.aval.str_short() for v in vs)
     text = f"{pp_jaxpr(jaxpr)}\nconsts:{avals(jaxpr.constvars)}\nins:{avals(jaxpr.invars)}"
+    if any(a.dtype.kind == "c" for avals in interface for a in avals):  # the entry's code takes these
+        text += "\ninterface:" + " -> ".join(",".join(a.str_short() for a in avals) for avals in interface)
     return text + (f"\ndonated:{sorted(donated.items())}" if donated else "")
 
 
-def compile_jaxpr(closed, code_cache=None, donated=None):
+def _interface(jaxpr, interface):
+    """The (input, output) avals of an executable of `jaxpr` (see `compile_jaxpr`), checked."""
+    if interface is None:
+        return [v.aval for v in jaxpr.invars], [v.aval for v in jaxpr.outvars]
+    for avals, vs in zip(interface, (jaxpr.invars, jaxpr.outvars)):
+        if len(avals) != len(vs) or not all(_holds(v.aval, a) for a, v in zip(avals, vs)):
+            raise ValueError(
+                f"compile_jaxpr: the interface {[[a.str_short() for a in avals] for avals in interface]} does not "
+                "match the jaxpr's inputs and outputs (each the same, or complex of shape S for float S+(2,))"
+            )
+    return list(interface[0]), list(interface[1])
+
+
+def _holds(compiled, aval):
+    """Whether a value of `compiled` in the code is one of `aval` for callers: the same shape and
+    dtype, or for complex `aval` of shape S its float S+(2,) pairs."""
+    if aval.dtype.kind == "c":
+        return (compiled.shape, compiled.dtype) == (aval.shape + (2,), np.finfo(aval.dtype).dtype)
+    return (compiled.shape, compiled.dtype) == (aval.shape, aval.dtype)
+
+
+def compile_jaxpr(closed, code_cache=None, donated=None, interface=None):
     """Native code for a ClosedJaxpr (its consts stay referenced, not copied into the code).
     `donated`: input index -> output index that may be computed in that input's buffer; the
-    executable then overwrites those inputs (see `Executable`). Raises NotImplementedError
-    naming a primitive the compiler cannot lower."""
+    executable then overwrites those inputs (see `Executable`). `interface`: the (input, output)
+    avals callers pass and receive, by default the jaxpr's; one may be complex of shape S where the
+    jaxpr has its real representation, float S+(2,) (`fnad.passes.lower_complex`): the executable
+    then takes and returns complex arrays, whose memory the code reads and writes as float pairs.
+    Raises NotImplementedError naming a primitive the compiler cannot lower."""
     code_cache = cache.default_cache() if code_cache is None else code_cache
     jaxpr = closed.jaxpr
+    interface = _interface(jaxpr, interface)
 
     def build():
-        program = _program(closed, donated)
+        program = _program(closed, interface, donated)
         exports = _EXPORTS + [tiers.CALLS_SYMBOL] if program.quick_units else _EXPORTS
         codegen = 0 if program.glue_only else 3
         return cache.Build(program.main, exports, {}, program.units, codegen, program.quick_units)
@@ -59,28 +88,28 @@ def compile_jaxpr(closed, code_cache=None, donated=None):
     signature = {
         "exports": _EXPORTS,
         "consts": avals(jaxpr.constvars),
-        "in": avals(jaxpr.invars),
-        "out": avals(jaxpr.outvars),
+        "in": [a.str_short() for a in interface[0]],
+        "out": [a.str_short() for a in interface[1]],
     }
     with timing.phase("cache key"):
-        key_text = _key_text(jaxpr, donated)
+        key_text = _key_text(jaxpr, donated, interface)
     compiled = code_cache.get_or_compile(key_text, build, signature=signature)
-    return Executable(closed, compiled.library, lowering.ties(closed, donated) if donated else {})
+    return Executable(closed, compiled.library, lowering.ties(closed, donated) if donated else {}, interface)
 
 
 class Executable:
-    """`exe(*arrays) -> list of new arrays` for the jaxpr's inputs/outputs; `exe.entry(...)` makes
+    """`exe(*arrays) -> list of new arrays` for its `in_avals`/`out_avals` (the jaxpr's, or complex
+    ones where the jaxpr has their real representation: see `compile_jaxpr`); `exe.entry(...)` makes
     more builtins running the same code (other result forms, fallbacks, guards). Compiled with
     donated inputs, the outputs tied to them are computed in the inputs' own buffers (given C-
     contiguous inputs of its dtype, the caller's memory) and returned as views of them."""
 
-    def __init__(self, closed, library, ties=None):
+    def __init__(self, closed, library, ties=None, interface=None):
         jaxpr = closed.jaxpr
         self.ties = ties or {}  # output -> the donated input whose buffer holds it
         self.closed = closed
         self.library = library
-        self.in_avals = [v.aval for v in jaxpr.invars]
-        self.out_avals = [v.aval for v in jaxpr.outvars]
+        self.in_avals, self.out_avals = _interface(jaxpr, interface)  # complex ones: float pairs in the code
         self._consts = [
             np.ascontiguousarray(c, dtype=v.aval.dtype).reshape(v.aval.shape)
             for c, v in zip(closed.consts, jaxpr.constvars)
@@ -144,16 +173,16 @@ class Executable:
     @property
     def program(self):
         """The `fnad_compiler.lower.Program` this executable was compiled from (lowered again)."""
-        return _program(self.closed)
+        return _program(self.closed, (self.in_avals, self.out_avals))
 
     @property
     def llvm_ir(self):
         """The LLVM IR (text) this executable was compiled from: main's module, then each unit's."""
-        return str(_program(self.closed))
+        return str(self.program)
 
     def asm(self):
         """Assembly of the optimised modules (main's, then each unit's)."""
-        program = _program(self.closed)
+        program = self.program
         texts = [str(program.main), *program.units.values()]
         return "\n".join(engine.emit_assembly(engine.optimize(engine.parse(t))) for t in texts)
 

@@ -3,7 +3,8 @@
 The complex contract first: under jit, `fnad.passes.lower_complex` rewrites complex equations into
 real ones on the float S+(2,) representation (each primitive's `complex_parts` rule, or its
 equation kept with changed avals for `complex_native` primitives and control flow), and complex
-arguments and results cross the jit boundary as views of their memory.
+arguments and results cross the jit boundary in their own memory (the native entry hands it to the
+code as float pairs; tests/test_dispatch.py checks those calls run without Python).
 """
 
 from __future__ import annotations

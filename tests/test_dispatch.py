@@ -182,6 +182,60 @@ def test_scalars_of_another_kind_are_not_taken_by_an_entry():
         assert python_frames(jf, arg) == []
 
 
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3)])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_complex_arguments_run_without_python_as_eager(dtype, shape):
+    rng = np.random.default_rng(1)
+    z = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    x = rng.standard_normal(shape).astype(z.real.dtype)
+    f = lambda z, x: (z * z + x, fnp.abs(z) - x)
+    jf = fnad.jit(f)
+    rtol = 1e-6 if dtype == np.complex64 else 1e-15
+    calls = [(z, x), (fnp.asarray(z), fnp.asarray(x))]
+    if shape == ():  # NumPy scalars of the dtypes, read in place
+        calls.append((dtype(z), x.dtype.type(x)))
+    for args in calls:
+        got, eager = jf(*args), f(*map(fnp.asarray, args))
+        for g, e, want in zip(got, eager, (args[0] * args[0] + args[1], np.abs(args[0]) - args[1])):
+            assert type(g) is fnad.Array and g.dtype == e.dtype == want.dtype and g.shape == np.shape(want)
+            np.testing.assert_allclose(g, e, rtol=rtol)
+            np.testing.assert_allclose(g, want, rtol=rtol)
+        assert python_frames(jf, *args) == []
+    # a Python complex: weakly typed, so the array's precision wins
+    jc = fnad.jit(lambda z, c: z * c)
+    for _ in range(2):
+        got = jc(z, 1 - 2j)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, z * (1 - 2j), rtol=rtol)
+    assert python_frames(jc, z, 1 - 2j) == []
+
+
+def test_refused_complex_arguments_give_the_results_and_errors_of_eager():
+    jf = fnad.jit(lambda z: z * z + 1)
+    z = np.arange(6) * (1 - 0.5j)
+    jf(z)
+    np.testing.assert_array_equal(jf(np.repeat(z, 2)[::2]), z * z + 1)  # not contiguous: copied
+    for arg in (z.astype(np.complex64), z.real, z.astype(">c16")):  # retraced for its own dtype, or converted
+        got = jf(arg)
+        assert got.dtype == (arg * arg + 1).dtype
+        np.testing.assert_allclose(got, arg * arg + 1, rtol=1e-6)
+    with pytest.raises(TypeError, match="argument 0 is a NumPy masked array"):
+        jf(z.view(np.ma.MaskedArray))
+    compiled = jf.lower(z).compile()
+    np.testing.assert_array_equal(compiled(z[::-1])[0], z[::-1] * z[::-1] + 1)
+    with pytest.raises(TypeError, match="input 0 has dtype complex64, but the function was compiled for complex128"):
+        compiled(z.astype(np.complex64))
+    # under transforms the jitted function stays one call, compiled
+    x = np.linspace(-1, 1, 6)
+    np.testing.assert_allclose(fnad.vmap(jf)(z.reshape(3, 2)), (z * z + 1).reshape(3, 2), rtol=1e-15)
+    loss = lambda v: fnp.sum(fnp.abs(jf(v * (1 + 1j))) ** 2)
+    eager = lambda v: fnp.sum(fnp.abs((v * (1 + 1j)) ** 2 + 1) ** 2)
+    np.testing.assert_allclose(fnad.grad(loss)(x), fnad.grad(eager)(x), rtol=1e-13)
+    step = 1e-6
+    finite = [(loss(x + step * e) - loss(x - step * e)) / (2 * step) for e in np.eye(6)]
+    np.testing.assert_allclose(fnad.grad(loss)(x), finite, rtol=1e-6)
+
+
 def test_kwargs_and_static_arguments():
     def g(x, n, scale=1.0):
         return scale * x**n

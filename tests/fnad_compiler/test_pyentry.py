@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 import fnad
+import fnad.numpy as fnp
+from fnad.passes import prepare_for_compile
 from fnad_compiler import Executable, compile_jaxpr, pyentry
 
 
@@ -140,3 +142,93 @@ def test_without_native_entries_calls_go_through_ctypes(monkeypatch):
         np.testing.assert_array_equal(got[0], x * (x + 1))
         np.testing.assert_array_equal(got[1], -np.ones(3))
     assert type(jf) is fnad.jit_dispatch.JitFunction
+
+
+def complex_executable(f, *args):
+    """f compiled as jit compiles it: on the real representation of its complex values, taking and
+    returning them complex (compile_jaxpr's interface)."""
+    closed = fnad.make_jaxpr(f)(*args)
+    return compile_jaxpr(prepare_for_compile(closed), interface=(closed.in_avals, closed.out_avals))
+
+
+@pytest.mark.parametrize("shape", [(), (4,), (2, 3)])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_complex_arguments_and_results_are_taken_and_returned_as_they_are(dtype, shape):
+    rng = np.random.default_rng(0)
+    z = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    x = rng.standard_normal(shape).astype(z.real.dtype)
+    f = lambda z, x: (z * z + x, fnp.abs(z) * x, x * 2)  # complex and real arguments and results
+    exe = complex_executable(f, z, x)
+    calls, fallback = recorder()
+    entry = exe.entry(fallback, "tuple")
+    for args in ((z, x), (fnp.asarray(z), fnp.asarray(x))):  # ndarrays and fnad.Arrays
+        got = entry(*args)
+        assert calls == []  # run natively
+        for g, want in zip(got, (z * z + x, np.abs(z) * x, x * 2)):
+            assert type(g) is fnad.Array and g.dtype == want.dtype and g.shape == shape
+            assert g.flags.c_contiguous and not g.flags.writeable
+            np.testing.assert_allclose(g, want, rtol=1e-6 if dtype == np.complex64 else 1e-15)
+    if shape == ():  # the NumPy scalar of the dtype is read in place
+        np.testing.assert_allclose(entry(dtype(z), x)[0], z * z + x, rtol=1e-6)
+        assert calls == []
+
+
+def test_refused_complex_arguments_go_to_the_fallback():
+    z = np.arange(6) * (1 - 0.5j)
+    exe = complex_executable(lambda z: z * 1j, z)
+    calls, fallback = recorder()
+    entry = exe.entry(fallback, "single")
+    wide = np.repeat(z, 2)
+    for bad in (
+        wide[::2],  # not contiguous
+        z.astype(np.complex64),  # another complex dtype
+        z.real,  # real where complex was compiled
+        z.view(np.float64).reshape(6, 2),  # the representation the code holds is not the argument
+        z[:5],  # another shape
+        np.frombuffer(b"\0" + z.tobytes(), np.complex128, 6, 1),  # misaligned
+    ):
+        assert entry(bad) == "fallback" and calls[-1][0][0] is bad
+    # the executable's own call converts what it refused, as for real arguments
+    np.testing.assert_array_equal(exe(wide[::2])[0], z * 1j)
+    np.testing.assert_array_equal(exe(np.frombuffer(b"\0" + z.tobytes(), np.complex128, 6, 1))[0], z * 1j)
+    with pytest.raises(TypeError, match="input 0 has dtype complex64, but the function was compiled for complex128"):
+        exe(z.astype(np.complex64))
+    with pytest.raises(TypeError, match="input 0 has dtype float64, but the function was compiled for complex128"):
+        exe(z.view(np.float64).reshape(6, 2))
+    with pytest.raises(ValueError, match=r"input 0 has shape \(5,\), but the function was compiled for shape \(6,\)"):
+        exe(z[:5])
+
+
+def test_complex_scalars():
+    weak = complex_executable(lambda c: c * c, 1 + 2j)  # a Python complex: weakly typed complex128
+    strong = complex_executable(lambda c: c * c, np.complex64(1 + 2j))
+    calls, fallback = recorder()
+    weak_entry, strong_entry = weak.entry(fallback, "single"), strong.entry(fallback, "single")
+    for c in (1.5 - 2j, complex(-3, 0.25)):
+        got = weak_entry(c)
+        assert type(got) is fnad.Array and got.dtype == np.complex128 and got == c * c
+    got = strong_entry(np.complex64(1.5 - 2j))
+    assert got.dtype == np.complex64 and got == np.complex64(1.5 - 2j) ** 2
+    assert calls == []
+    # arrays are not taken for a weak input; Python complexes not for a strong one, nor the other dtype
+    for entry, arg in ((weak_entry, np.asarray(1j)), (strong_entry, 1j), (strong_entry, np.complex128(1j))):
+        assert entry(arg) == "fallback" and calls[-1][0][0] is arg
+    assert weak(1j)[0] == -1 and strong(1j)[0] == -1 and strong(1j)[0].dtype == np.complex64
+
+
+def test_interface_must_match_the_compiled_values():
+    closed = fnad.make_jaxpr(lambda z: z * 2)(np.ones(3, np.complex64))
+    prepared = prepare_for_compile(closed)
+    for interface in (([closed.in_avals[0].update(shape=(4,))], closed.out_avals), ([], closed.out_avals)):
+        with pytest.raises(ValueError, match="interface .* does not match the jaxpr's inputs and outputs"):
+            compile_jaxpr(prepared, interface=interface)
+
+
+def test_python_scalars_only_for_weak_inputs_of_their_own_dtype():
+    """A Python float holds a double: a weakly typed float32 input (made here by hand) must not read it."""
+    calls, fallback = recorder()
+    weak64 = executable(lambda x: x * 2, 1.5).entry(fallback, "single")  # a Python float: weakly typed float64
+    assert weak64(1.5) == 3.0 and calls == []
+    exe = executable(lambda x: x * 2, np.float32(1.5))
+    weak32 = pyentry.make_entry(exe.library, [], [exe.in_avals[0].update(weak_type=True)], 1, fallback, "single")
+    assert weak32(1.5) == "fallback" and weak32(np.float32(1.5)) == "fallback" and len(calls) == 2
