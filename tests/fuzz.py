@@ -849,8 +849,10 @@ def compare_outputs(what, got, want, exact_dtype=True, floor=0.0):
             raise Failure(what, f"output {i}: {g.dtype}{list(g.shape)}, expected {w.dtype}{list(w.shape)}")
         tol = tolerance(g, w) and max(tolerance(g, w), floor)
         if tol:
-            scale = max(1.0, float(np.max(np.abs(w), initial=0.0)))
-            bad = ~(np.abs(g.astype(np.float64) - w) <= tol * scale)
+            # The scale of the finite values (an infinite one would pass anything); infinities agree
+            # by being equal (their difference is NaN).
+            scale = max(1.0, float(np.max(np.abs(w[np.isfinite(w)]), initial=0.0)))
+            bad = ~((g.astype(np.float64) == w) | (np.abs(g.astype(np.float64) - w) <= tol * scale))
         else:
             bad = g.astype(np.float64) != w.astype(np.float64)
         if np.any(bad):
