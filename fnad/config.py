@@ -1,5 +1,5 @@
 """Global settings: `fnad.config.update("disable_jit", True)`; also read from the environment
-(FNAD_DISABLE_JIT=1)."""
+(FNAD_DISABLE_JIT=1). JAX's `enable_x64` is accepted with the value fnad always has (True)."""
 
 import os
 
@@ -44,8 +44,13 @@ class _Config:
         True
         >>> fnad.config.update("disable_jit", False)
         """
+        if name in _FIXED:
+            fixed, why = _FIXED[name]
+            if value != fixed:
+                raise NotImplementedError(f"fnad config option {name!r} is always {fixed!r}: {why}")
+            return
         if not hasattr(self, name):
-            raise AttributeError(f"unknown fnad config option {name!r}; options: {sorted(vars(self))}")
+            raise AttributeError(f"unknown fnad config option {name!r}; options: {sorted([*vars(self), *_FIXED])}")
         setattr(self, name, value)
 
     def read(self, name):
@@ -55,8 +60,16 @@ class _Config:
         >>> fnad.config.read("disable_jit")
         False
         """
-        return getattr(self, name)
+        return _FIXED[name][0] if name in _FIXED else getattr(self, name)
 
 
+# JAX's options whose one value is what fnad does: a JAX program setting them (after `jax` -> `fnad`)
+# runs; asking for the other value raises.
+_FIXED = {
+    "fnad_enable_x64": (
+        True,
+        "fnad computes with NumPy's 64-bit defaults (JAX's x64 mode); for 32-bit math pass float32 arrays",
+    ),
+}
 _WATCHERS: dict = {}  # option name -> callbacks (`_Config.on_update`)
 config = _Config()

@@ -238,6 +238,15 @@ def test_config_rejects_unknown_options():
         fnad.config.update("no_such_option", True)
 
 
+def test_config_takes_jaxs_x64_switch_with_the_value_fnad_has():
+    # JAX programs start with jax.config.update("jax_enable_x64", True); fnad always computes so
+    fnad.config.update("fnad_enable_x64", True)
+    assert fnad.config.read("fnad_enable_x64") is True
+    assert fnp.asarray(1.0).dtype == np.float64 and fnp.arange(3).dtype == np.int64
+    with pytest.raises(NotImplementedError, match="'fnad_enable_x64' is always True: .*float32"):
+        fnad.config.update("fnad_enable_x64", False)
+
+
 def test_arrays_created_inside_a_transform_support_at_and_rules_may_create_arrays():
     """fnad.numpy creation functions lift into the innermost transform (so `.at` works as in JAX),
     and a rule that creates arrays while its own trace is active still returns plain values."""
