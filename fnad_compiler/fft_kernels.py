@@ -46,6 +46,7 @@ from llvmlite import ir
 from fnad_compiler.llvm_ir import I32, I64, PTR, UNIT_FUNCTION, VOID, Loop, extern, i64, unit_text
 
 __all__ = [
+    "FOUR_STEP_MIN",
     "GROUPS_MAX",
     "KINDS",
     "MAX_RADIX",
@@ -54,8 +55,10 @@ __all__ = [
     "axis_unit",
     "call_axis_transform",
     "factorize",
+    "four_step_split",
     "groups",
     "plan",
+    "transform_work_bytes",
     "vector_rows",
     "work_bytes",
 ]
@@ -64,6 +67,9 @@ __all__ = [
 # pass took 1 s to compile); lengths with a larger prime factor go through Bluestein's algorithm.
 MAX_RADIX = 13
 GROUPS_MAX = 8  # groups of rows run in parallel (each with its own work buffer)
+# Complex rows from this length on (on the last axis, any count) go through the four-step algorithm
+# (`four_step_split`): measured on 2^12..2^16, it passed the Stockham passes at 2^14.
+FOUR_STEP_MIN = 1 << 14
 LANES = {"float32": 8, "float64": 4}  # rows transformed at once by the vector rows (256-bit vectors)
 KINDS = ("c2c_f", "c2c_b", "r2c", "c2r")  # forward / backward complex, real to complex, complex to real
 _FLAGS = ("contract",)  # let LLVM fuse multiplies and adds (FMA); no reassociation
@@ -153,6 +159,42 @@ def work_bytes(kind, n, dtype):
     item = 2 * np.dtype(dtype).itemsize * LANES[np.dtype(dtype).name]
     nc = _core_length(kind, n)
     return (2 * nc + plan(nc).work()) * item
+
+
+def four_step_split(kind, n, dtype):
+    """(n1, n2), n = n1 n2 with n1 <= n2 as close to sqrt(n) as the vector rows allow (both
+    multiples of `LANES`), if a complex row of length n goes through the four-step algorithm; else
+    None (short rows, real transforms, Bluestein lengths and lengths without such a split)."""
+    if kind not in ("c2c_f", "c2c_b") or n < FOUR_STEP_MIN or plan(n).bluestein is not None:
+        return None
+    lanes = LANES[np.dtype(dtype).name]
+    best = None
+    for n1 in range(lanes, math.isqrt(n) + 1, lanes):
+        if n % n1 == 0 and (n // n1) % lanes == 0:
+            best = n1
+    return None if best is None else (best, n // best)
+
+
+def _four_step_tasks(split, dtype):
+    """Tasks (each with its own work buffer) the column and row groups of a four-step are shared into."""
+    lanes = LANES[np.dtype(dtype).name]
+    return min(GROUPS_MAX, split[0] // lanes, split[1] // lanes)
+
+
+def _four_step_pitch(split, dtype):
+    """Elements from one row of a four-step's scratch B to the next: n2 and one group of `LANES` more,
+    so that a column of B does not sit at a power-of-two stride (rows 4 KiB apart all fall in the
+    same cache sets, and the columns step writes, the rows step reads, `LANES` rows at a time)."""
+    return split[1] + LANES[np.dtype(dtype).name]
+
+
+def transform_work_bytes(kind, n, dtype, rows, split=None):
+    """Bytes of work buffer a transform of `rows` rows of length n needs: `work_bytes` for each of its
+    groups, or with a four-step `split`, a scratch row and the work of each task."""
+    if split is None:
+        return groups(rows) * work_bytes(kind, n, dtype)
+    scratch = _four_step_pitch(split, dtype) * split[0] * 2 * np.dtype(dtype).itemsize
+    return scratch + _four_step_tasks(split, dtype) * work_bytes(kind, max(split), dtype)
 
 
 def _roots(N):
@@ -744,31 +786,166 @@ class _Emitter:
     def args_type(self):
         return ir.LiteralStructType([PTR, PTR, PTR, I64, I64, I64, I64, I64, self.S, I64])
 
+    # -- one long row by the four-step algorithm ------------------------------------------------------
+    # n = n1 n2; the row seen as A[j1, j2] = x[j1 n2 + j2]. Columns: for each j2, a transform of
+    # length n1 over j1, times the twiddle w_n^(j2 k1), into a scratch row B[k1, j2]. Rows: for each
+    # k1, a transform of length n2 over j2 of B's row k1, written to X[k1 + n1 k2]. Both steps run
+    # `LANES` columns (rows) at once through the vector rows, whose work fits in L1/L2, so the long
+    # row crosses memory twice instead of once per Stockham pass, and each step's groups are shared
+    # out as tasks on the thread pool: a single transform uses every core.
+    def four_step_args_type(self):
+        """{src, dst, scratch, work (of the tasks), scale}."""
+        return ir.LiteralStructType([PTR, PTR, PTR, PTR, self.S])
+
+    def four_step_table(self, n):
+        """w_n^((g L + v) k1) for column group g, k1 < n1 and lane v, laid out as the vector rows'
+        elements [g][k1][re, im][v] (filled by `four_step_init_function`)."""
+        return self._global(f"fnad_fft_fs_{self.tag}_{n}", 2 * n)
+
+    def four_step_init_function(self, n):
+        """void init(): fills the four-step's table of length n and the tables of its two lengths once."""
+        name = f"fnad_fft_fsinit_{self.tag}_{n}"
+        if name in self.module.globals:
+            return self.module.globals[name]
+        (n1, n2), lanes = four_step_split("c2c_f", n, self.dtype), self.lanes
+        fn, b = self._function(name, [])
+        b.call(self.init_function(n1), [])
+        b.call(self.init_function(n2), [])
+        flag = self._flag(f"fnad_fft_fsready_{self.tag}_{n}")
+        ready = b.load_atomic(flag, "acquire", 4, typ=I32)
+        fill, done = fn.append_basic_block("fill"), fn.append_basic_block("done")
+        b.cbranch(b.icmp_unsigned("!=", ready, ir.Constant(I32, 0)), done, fill)
+        b.position_at_end(fill)
+        table = self.four_step_table(n)
+        with Loop(b, i64(0), i64(n2 // lanes)) as g, Loop(b, i64(0), i64(n1)) as k1:
+            at = b.mul(b.add(b.mul(g, i64(n1)), k1), i64(2 * lanes))
+            for v in range(lanes):
+                w = self.root(b, n, b.mul(b.add(b.mul(g, i64(lanes)), i64(v)), k1))
+                for part, value in enumerate(self.scalar()._narrow(b, w)):
+                    b.store(value, b.gep(table, [b.add(at, i64(part * lanes + v))], inbounds=True, source_etype=self.S))
+        b.store_atomic(ir.Constant(I32, 1), flag, "release", 4)
+        b.branch(done)
+        b.position_at_end(done)
+        b.ret_void()
+        return fn
+
+    def _four_step_chunk(self, name, n, groups, body):
+        """void chunk(ptr args, i64 first, i64 last): tasks [first, last) of a four-step step whose
+        `groups` groups (of `LANES` columns or rows) are shared evenly into its tasks; `body(b, fields,
+        group, work)` emits one group with the task's work buffer."""
+        if name in self.module.globals:
+            return self.module.globals[name]
+        split = four_step_split("c2c_f", n, self.dtype)
+        tasks = _four_step_tasks(split, self.dtype)
+        wbytes = work_bytes("c2c_f", max(split), self.dtype)
+        fn, b = self._function(name, [PTR, I64, I64])
+        args, first, last = fn.args
+        ty = self.four_step_args_type()
+        fields = [
+            b.load(b.gep(args, [i64(0), ir.Constant(I32, f)], source_etype=ty), typ=t)
+            for f, t in enumerate(ty.elements)
+        ]
+        with Loop(b, first, last) as task:
+            work = b.gep(fields[3], [b.mul(task, i64(wbytes))], source_etype=ir.IntType(8))
+            g0 = b.udiv(b.mul(task, i64(groups)), i64(tasks))
+            g1 = b.udiv(b.mul(b.add(task, i64(1)), i64(groups)), i64(tasks))
+            with Loop(b, g0, g1) as group:
+                body(b, fields, group, work)
+        b.ret_void()
+        return fn
+
+    def four_step_columns(self, n, sign):
+        """The chunk function of the columns step: A's columns transformed, twiddled, into B."""
+        (n1, n2), lanes = four_step_split("c2c_f", n, self.dtype), self.lanes
+        core, table = self.core_function(n1, sign), self.four_step_table(n)
+        pitch = _four_step_pitch((n1, n2), self.dtype)
+
+        def column_group(b, fields, group, work):
+            src, scratch = fields[0], fields[2]
+            column = b.mul(group, i64(lanes))
+            g, core_work = work, b.gep(work, [i64(2 * n1)], source_etype=self.T)
+            with Loop(b, i64(0), i64(n1)) as j1:
+                self.store(b, self.gather(b, src, b.add(b.mul(j1, i64(n2)), column), i64(1)), g, j1)
+            b.call(core, [g, g, core_work])
+            first = b.mul(group, i64(n1))
+            with Loop(b, i64(0), i64(n1)) as k1:
+                z = self.mul(b, self.load(b, g, k1), self.load(b, table, b.add(first, k1)), conj=sign > 0)
+                self.scatter(b, z, scratch, b.add(b.mul(k1, i64(pitch)), column), i64(1))
+
+        name = f"fnad_fft_fscols_{'fb'[sign > 0]}_{self.tag}_{n}"
+        return self._four_step_chunk(name, n, n2 // lanes, column_group)
+
+    def four_step_rows(self, kind, n):
+        """The chunk function of the rows step: B's rows transformed and scaled into X (transposed)."""
+        (n1, n2), lanes = four_step_split(kind, n, self.dtype), self.lanes
+        row, pitch = self.row_function(kind, n2), _four_step_pitch((n1, n2), self.dtype)
+
+        def row_group(b, fields, group, work):
+            dst, scratch, scale = fields[1], fields[2], fields[4]
+            first = b.mul(group, i64(lanes))
+            src = b.gep(scratch, [b.mul(first, i64(2 * pitch))], source_etype=self.S)
+            out = b.gep(dst, [b.shl(first, i64(1))], source_etype=self.S)
+            b.call(row, [src, i64(1), i64(pitch), out, i64(n1), i64(1), work, scale])
+
+        return self._four_step_chunk(f"fnad_fft_fsrows_{kind}_{self.tag}_{n}", n, n1 // lanes, row_group)
+
 
 UNIT_TYPE = ir.FunctionType(VOID, [PTR])  # void transform(ptr args): see `axis_unit`
 _UNITS = {}  # (kind, n, dtype name, vector) -> (symbol, LLVM IR text)
 
 
-def axis_unit(kind, n, dtype, vector=True):
+def axis_unit(kind, n, dtype, vector=True, four_step=False):
     """(symbol, LLVM IR text) of a module whose one exported function `void transform(ptr args)`
     fills its tables once, then runs the groups of rows of `args` (see `call_axis_transform`) on the
     thread pool. Its text depends on (kind, n, dtype) only, so programs share its compiled code
     (and its tables) as a unit (see `fnad_compiler.lower`). Without `vector` (no group has `LANES`
-    rows) the vector rows are left out, which halves the code to compile."""
-    key = (kind, n, np.dtype(dtype).name, vector)
+    rows) the vector rows are left out, which halves the code to compile. With `four_step` (rows on
+    the last axis, n with a `four_step_split`) the rows are transformed one after the other, each by
+    the four-step algorithm with its steps on the thread pool; `args`' groups are then unused."""
+    key = (kind, n, np.dtype(dtype).name, vector, four_step)
     if key not in _UNITS:
         module = ir.Module(name="fnad_fft")
         fn = ir.Function(module, UNIT_TYPE, UNIT_FUNCTION)
         em = _Emitter(module, dtype)
         b = ir.IRBuilder(fn.append_basic_block())
-        em.prepare(b, kind, n)
-        ty = em.args_type()
-        groups = b.load(b.gep(fn.args[0], [i64(0), ir.Constant(I32, 4)], source_etype=ty), typ=I64)
         parallel_for = extern(module, "fnad_parallel_for", VOID, [PTR, PTR, I64, I64])
-        b.call(parallel_for, [em.chunk_function(kind, n, vector), fn.args[0], groups, i64(1)])
+        ty = em.args_type()
+        field = lambda f: b.load(b.gep(fn.args[0], [i64(0), ir.Constant(I32, f)], source_etype=ty), typ=ty.elements[f])
+        if four_step:
+            _four_step_rows(b, _Emitter(module, dtype, LANES[np.dtype(dtype).name]), kind, n, field, parallel_for)
+        else:
+            em.prepare(b, kind, n)
+            b.call(parallel_for, [em.chunk_function(kind, n, vector), fn.args[0], field(4), i64(1)])
         b.ret_void()
         _UNITS[key] = unit_text(module)
     return _UNITS[key]
+
+
+def _four_step_rows(b, em, kind, n, field, parallel_for):
+    """Emit at b: each row of the unit's args (contiguous, `slen` and `dlen` elements apart) transformed
+    by the four-step algorithm, its columns step then its rows step run as tasks on the thread pool."""
+    b.call(em.four_step_init_function(n), [])
+    ty = em.four_step_args_type()
+    slot = b.alloca(ty)
+    src, dst, work, rows, slen, dlen, scale = (field(f) for f in (0, 1, 2, 3, 6, 7, 8))
+    split = four_step_split(kind, n, em.dtype)
+    tasks = i64(_four_step_tasks(split, em.dtype))
+    scratch = _four_step_pitch(split, em.dtype) * split[0] * 2 * em.dtype.itemsize
+    task_work = b.gep(work, [i64(scratch)], source_etype=ir.IntType(8))
+    for f, v in ((2, work), (3, task_work), (4, scale)):
+        b.store(v, b.gep(slot, [i64(0), ir.Constant(I32, f)]))
+    columns, row_step = em.four_step_columns(n, -1 if kind == "c2c_f" else 1), em.four_step_rows(kind, n)
+    with Loop(b, i64(0), rows) as r:
+        b.store(
+            b.gep(src, [b.mul(r, b.shl(slen, i64(1)))], source_etype=em.S),
+            b.gep(slot, [i64(0), ir.Constant(I32, 0)]),
+        )
+        b.store(
+            b.gep(dst, [b.mul(r, b.shl(dlen, i64(1)))], source_etype=em.S),
+            b.gep(slot, [i64(0), ir.Constant(I32, 1)]),
+        )
+        b.call(parallel_for, [columns, slot, tasks, i64(1)])
+        b.call(parallel_for, [row_step, slot, tasks, i64(1)])
 
 
 def call_axis_transform(b, function, slot, kind, n, dtype, src, dst, shape, work, scale):

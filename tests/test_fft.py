@@ -95,6 +95,73 @@ def test_plans():
     assert fft_kernels.factorize(1000) == [8, 5, 5, 5] and fft_kernels.factorize(2**16) == [8] * 5 + [2]
     assert fft_kernels.plan(1009).bluestein == 2025  # the smallest 2^a 3^b 5^c >= 2 * 1009 - 1
     assert fft_kernels.plan(13).bluestein is None and fft_kernels.plan(17).bluestein == 36
+    split = fft_kernels.four_step_split
+    assert split("c2c_f", 2**16, np.float64) == (256, 256) and split("c2c_b", 2**15, np.float32) == (128, 256)
+    assert split("c2c_f", 21600, np.float64) == (120, 180)  # both multiples of the 4 lanes, n1 <= sqrt(n)
+    assert split("c2c_f", 21600, np.float32) is None  # 2^5: no split into two multiples of 8
+    assert split("c2c_f", fft_kernels.FOUR_STEP_MIN // 2, np.float64) is None  # short rows: Stockham
+    assert split("r2c", 2**16, np.float64) is None and split("c2c_f", 2 * 16411, np.float64) is None  # Bluestein
+
+
+FOUR_STEP_CASES = [  # (n, dtype): powers of two, radices 3 and 5 in both steps, single precision (8 lanes)
+    (fft_kernels.FOUR_STEP_MIN, np.float64),
+    (21600, np.float64),
+    (3 * 2**14, np.float64),
+    (2**15, np.float32),
+    (3 * 5 * 2**12, np.float32),
+]
+
+
+@pytest.mark.parametrize("n, dtype", FOUR_STEP_CASES)
+def test_four_step_kernels_match_numpy_for_every_thread_count(n, dtype):
+    """Rows longer than FOUR_STEP_MIN: forward and backward, three rows, against numpy.fft, and
+    bitwise the same on 1, 2 and 3 threads (each step's tasks split over the thread pool)."""
+    from fnad_compiler import parallel
+
+    args, rows = _args_struct(dtype), 3
+    complex_dtype = np.complex64 if dtype == np.float32 else np.complex128
+    x = (RNG.standard_normal((rows, n)) + 1j * RNG.standard_normal((rows, n))).astype(complex_dtype)
+    threads = parallel.get_num_threads()
+    try:
+        for kind, expected in (("c2c_f", np.fft.fft(x)), ("c2c_b", np.fft.ifft(x) * n)):
+            symbol, text = fft_kernels.axis_unit(kind, n, dtype, vector=False, four_step=True)
+            unit = engine.load_object(engine.compile_object(text), [symbol]).function(symbol, None, ctypes.c_void_p)
+            split = fft_kernels.four_step_split(kind, n, dtype)
+            work = np.empty(fft_kernels.transform_work_bytes(kind, n, dtype, rows, split), np.uint8)
+            results = []
+            for count in (1, 2, 3):
+                parallel.set_num_threads(count)
+                out = np.zeros_like(x)
+                unit(ctypes.byref(args(x.ctypes.data, out.ctypes.data, work.ctypes.data, rows, 1, 1, n, n, 1.0, 0)))
+                results.append(out)
+            err = np.abs(results[0] - expected).max() / np.abs(expected).max()
+            assert err < (2e-7 if dtype == np.float32 else 1e-15) * np.log2(n), f"{kind} n={n}: relative error {err}"
+            assert all(np.array_equal(results[0], r) for r in results[1:]), f"{kind} n={n}: differs by thread count"
+    finally:
+        parallel.set_num_threads(threads)
+
+
+def test_four_step_under_jit_matches_numpy():
+    """The four-step path through jit: batched fft and ifft of both precisions, a transform in place
+    (fftn's second axis, the last with a trailing axis of 1), irfftn's leading axis in its scratch
+    copy, and the gradient of a loss through a long transform."""
+    n = fft_kernels.FOUR_STEP_MIN
+    for complex_dtype, tol in ((np.complex128, 1e-12), (np.complex64, 2e-5)):
+        x = _signal((2, n), dtype=np.float32 if complex_dtype == np.complex64 else np.float64)
+        f = fnad.jit(lambda v: (fnp.fft.fft(v), fnp.fft.ifft(v, norm="ortho")))
+        y, z = f(x)
+        _check(y, np.fft.fft(x), tol)
+        _check(z, np.fft.ifft(x, norm="ortho"), tol)
+    column = _signal((n, 1))
+    _check(fnad.jit(fnp.fft.fftn)(column), np.fft.fftn(column))
+    _check(fnad.jit(fnp.fft.ifftn)(column), np.fft.ifftn(column))
+    half = _signal((n, 3))
+    _check(fnad.jit(lambda v: fnp.fft.irfftn(v, (n, 4), (0, 1)))(half), np.fft.irfftn(half, (n, 4), (0, 1)))
+    w = RNG.standard_normal(n)
+    loss = lambda v: fnp.sum(w * fnp.abs(fnp.fft.fft(v)) ** 2)
+    v = RNG.standard_normal(n)
+    expected = 2 * n * np.real(np.fft.ifft(w * np.fft.fft(v)))  # d/dv sum w |F v|^2 = 2 Re(F^H W F v)
+    np.testing.assert_allclose(fnad.jit(fnad.grad(loss))(v), expected, rtol=1e-10, atol=1e-9 * np.abs(expected).max())
 
 
 # ----------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ the last to the first: FFT/IFFT the first axis from the operand into the result 
 place; RFFT the last axis real-to-complex into the result, then the others in place; IRFFT the
 leading axes in place in a scratch copy of the spectrum (its operand stays untouched), then the
 last one complex-to-real into the result. IFFT and IRFFT scale each axis by 1 / its length.
-Each axis' transform is a unit (`fft_kernels.axis_unit`), so programs share its compiled code.
+Each axis' transform is a unit (`fft_kernels.axis_unit`), so programs share its compiled code; long
+complex rows on the last axis take the four-step unit (`fft_kernels.four_step_split`).
 """
 
 from __future__ import annotations
@@ -55,15 +56,16 @@ def _fft(scope, e):
         shape = {"r2c": x.aval.shape, "c2r": out.aval.shape}.get(kind, spectrum)
         outer, _, inner = _split(shape, axis)
         n = lengths[axis - first]
-        jobs.append((outer, n // 2 + 1 if kind == "c2r" else n, inner, n))
-        work = max(work, fft_kernels.groups(outer * inner) * fft_kernels.work_bytes(kind, n, dtype))
+        split = fft_kernels.four_step_split(kind, n, dtype) if inner == 1 else None
+        jobs.append((outer, n // 2 + 1 if kind == "c2r" else n, inner, n, split is not None))
+        work = max(work, fft_kernels.transform_work_bytes(kind, n, dtype, outer * inner, split))
     buffers = {"operand": scope.atom_pointer(x), "result": scope.pointer(out), "work": scope.malloc(work)}
     if len(steps) > 1 and fft_type == _IRFFT:  # the leading axes' transforms leave the operand untouched
         buffers["temporary"] = scope.malloc(math.prod(spectrum) * 2 * dtype.itemsize)
     slot = scope.entry_alloca(fft_kernels.args_type(dtype), 1)
-    for (kind, axis, src, dst), (outer, slen, inner, n) in zip(steps, jobs):
+    for (kind, axis, src, dst), (outer, slen, inner, n, four_step) in zip(steps, jobs):
         vector = fft_kernels.vector_rows(outer * inner, dtype)
-        unit = fft_kernels.axis_unit(kind, n, dtype, vector)
+        unit = fft_kernels.axis_unit(kind, n, dtype, vector, four_step)
         function = scope.lw.add_unit(*unit, fft_kernels.UNIT_TYPE, outer * inner * n)
         fft_kernels.call_axis_transform(
             scope.b,
