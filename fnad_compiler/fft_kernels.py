@@ -8,12 +8,12 @@ SciPy's pocketfft, jaxlib's ducc and torch's are C++ inside Python extensions), 
 the generated code is as fast as NumPy's pocketfft (benchmarks/fft.py).
 
 Algorithm (pocketfft's): a length n = r1 r2 ... rk is transformed by k Stockham (self-sorting,
-decimation in frequency) passes, radix 8 first, then 4, 2, 3, 5 and odd primes up to `MAX_RADIX`,
+decimation in frequency) passes, radix 4 first, then 2, 3, 5 and odd primes up to `MAX_RADIX`,
 each pass ping-ponging between two work buffers. A pass of radix r with l1 = the product of the
 radices before it and ido = n / (l1 r) reads CC(i, j, k) = in[i + ido (j + r k)] and writes
 CH(i, k, u) = (sum_j CC(i, j, k) w_r^(uj)) t_u(i) to out[i + ido (k + l1 u)], with twiddles
 t_u(i) = w_n^(u l1 i) from a table; its inner loop runs over i, contiguous in both buffers, so
-LLVM vectorises it. Radices 2, 4 and 8 have their own butterflies; odd radices use the symmetric
+LLVM vectorises it. Radices 2 and 4 have their own butterflies; odd radices use the symmetric
 pairs (x_j +- x_(r-j)), fully unrolled. A length with a prime factor above `MAX_RADIX` goes through
 Bluestein's algorithm: a chirp product and a cyclic convolution by two transforms of a smooth
 length m >= 2n - 1.
@@ -70,17 +70,18 @@ GROUPS_MAX = 8  # groups of rows run in parallel (each with its own work buffer)
 # Complex rows from this length on (on the last axis, any count) go through the four-step algorithm
 # (`four_step_split`): measured on 2^12..2^16, it passed the Stockham passes at 2^14.
 FOUR_STEP_MIN = 1 << 14
+FOUR_STEP_WIDTH = 4  # groups of columns (rows) a four-step sweep moves together: 256 bytes of a row
 LANES = {"float32": 8, "float64": 4}  # rows transformed at once by the vector rows (256-bit vectors)
 KINDS = ("c2c_f", "c2c_b", "r2c", "c2r")  # forward / backward complex, real to complex, complex to real
 _FLAGS = ("contract",)  # let LLVM fuse multiplies and adds (FMA); no reassociation
 
 
 def factorize(n):
-    """The radices of n's passes: 8s, then a 4, then a 2, then odd primes ascending."""
+    """The radices of n's passes: 4s, then a 2, then odd primes ascending. Not radix 8: its butterfly
+    holds 8 complex values and their twiddles, more than AVX2's 16 vector registers, and spilled; the
+    vector rows ran 1.2-2.3x faster with radix-4 passes (lengths 256 to 2048), one row 1.15-1.25x faster
+    at 2^16 and 2^20 (1.15x slower at 2048)."""
     factors = []
-    while n % 8 == 0:
-        factors.append(8)
-        n //= 8
     while n % 4 == 0:
         factors.append(4)
         n //= 4
@@ -175,6 +176,13 @@ def four_step_split(kind, n, dtype):
     return None if best is None else (best, n // best)
 
 
+def _four_step_task_work(split, dtype):
+    """Vector-row elements of work buffer each four-step task has: `FOUR_STEP_WIDTH` rows of the longer
+    length, and the work of its transform."""
+    m = max(split)
+    return FOUR_STEP_WIDTH * m + plan(m).work()
+
+
 def _four_step_tasks(split, dtype):
     """Tasks (each with its own work buffer) the column and row groups of a four-step are shared into."""
     lanes = LANES[np.dtype(dtype).name]
@@ -194,7 +202,8 @@ def transform_work_bytes(kind, n, dtype, rows, split=None):
     if split is None:
         return groups(rows) * work_bytes(kind, n, dtype)
     scratch = _four_step_pitch(split, dtype) * split[0] * 2 * np.dtype(dtype).itemsize
-    return scratch + _four_step_tasks(split, dtype) * work_bytes(kind, max(split), dtype)
+    item = 2 * np.dtype(dtype).itemsize * LANES[np.dtype(dtype).name]
+    return scratch + _four_step_tasks(split, dtype) * _four_step_task_work(split, dtype) * item
 
 
 def _roots(N):
@@ -347,15 +356,6 @@ class _Emitter:
         r = len(x)
         if r == 2:
             return [self.add(b, x[0], x[1]), self.sub(b, x[0], x[1])]
-        if r == 8:  # two radix-4 butterflies (even and odd samples) and w8^u between them
-            even, odd = self.butterfly(b, x[0::2], sign), self.butterfly(b, x[1::2], sign)
-            h = self._c(math.sqrt(0.5))
-            o1 = self.scale(b, self.add(b, odd[1], self.times_i(b, odd[1], sign)), h)  # (1 + s i) / sqrt 2
-            o3 = self.scale(b, self.sub(b, self.times_i(b, odd[3], sign), odd[3]), h)  # (-1 + s i) / sqrt 2
-            twiddled = [odd[0], o1, self.times_i(b, odd[2], sign), o3]
-            return [self.add(b, e, t) for e, t in zip(even, twiddled)] + [
-                self.sub(b, e, t) for e, t in zip(even, twiddled)
-            ]
         if r == 4:
             t2, t1 = self.add(b, x[0], x[2]), self.sub(b, x[0], x[2])
             t3, t4 = self.add(b, x[1], x[3]), self.times_i(b, self.sub(b, x[1], x[3]), sign)
@@ -829,65 +829,82 @@ class _Emitter:
         b.ret_void()
         return fn
 
-    def _four_step_chunk(self, name, n, groups, body):
-        """void chunk(ptr args, i64 first, i64 last): tasks [first, last) of a four-step step whose
-        `groups` groups (of `LANES` columns or rows) are shared evenly into its tasks; `body(b, fields,
-        group, work)` emits one group with the task's work buffer."""
+    def four_step_step(self, n, sign, columns):
+        """void chunk(ptr args, i64 first, i64 last): tasks [first, last) of the columns step (or the
+        rows step) of a four-step transform of length n. Its groups of `LANES` columns (rows) go
+        `width` (the most up to `FOUR_STEP_WIDTH` that divides their count) side by side through a sweep
+        of the source, their transforms, then a sweep of the destination: a sweep then reads (writes)
+        `width` vectors of a row of A or B (of X) at once, whole cache lines, not one vector of each of
+        the rows, 4 KiB or more apart, at a time."""
+        name = f"fnad_fft_fs{'cols' if columns else 'rows'}_{'fb'[sign > 0]}_{self.tag}_{n}"
         if name in self.module.globals:
             return self.module.globals[name]
         split = four_step_split("c2c_f", n, self.dtype)
-        tasks = _four_step_tasks(split, self.dtype)
-        wbytes = work_bytes("c2c_f", max(split), self.dtype)
+        (n1, n2), lanes, pitch = split, self.lanes, _four_step_pitch(split, self.dtype)
+        tasks, m = _four_step_tasks(split, self.dtype), max(split)
+        length, other = (n1, n2) if columns else (n2, n1)
+        groups = other // lanes
+        width = max(w for w in range(1, FOUR_STEP_WIDTH + 1) if groups % w == 0)
+        blocks = groups // width
+        core, table = self.core_function(length, sign), self.four_step_table(n)
         fn, b = self._function(name, [PTR, I64, I64])
         args, first, last = fn.args
         ty = self.four_step_args_type()
-        fields = [
+        src, dst, scratch, work, scale = (
             b.load(b.gep(args, [i64(0), ir.Constant(I32, f)], source_etype=ty), typ=t)
             for f, t in enumerate(ty.elements)
-        ]
+        )
+        scale = self.splat(b, scale)
         with Loop(b, first, last) as task:
-            work = b.gep(fields[3], [b.mul(task, i64(wbytes))], source_etype=ir.IntType(8))
-            g0 = b.udiv(b.mul(task, i64(groups)), i64(tasks))
-            g1 = b.udiv(b.mul(b.add(task, i64(1)), i64(groups)), i64(tasks))
-            with Loop(b, g0, g1) as group:
-                body(b, fields, group, work)
+            task_work = b.gep(
+                work, [b.mul(task, i64(2 * _four_step_task_work(split, self.dtype)))], source_etype=self.T
+            )
+            buffers = [b.gep(task_work, [i64(2 * m * w)], source_etype=self.T) for w in range(FOUR_STEP_WIDTH)]
+            core_work = b.gep(task_work, [i64(2 * m * FOUR_STEP_WIDTH)], source_etype=self.T)
+            b0 = b.udiv(b.mul(task, i64(blocks)), i64(tasks))
+            b1 = b.udiv(b.mul(b.add(task, i64(1)), i64(blocks)), i64(tasks))
+            with Loop(b, b0, b1) as block:
+                g0 = b.mul(block, i64(width))
+
+                def each_group(body):  # the block's groups, unrolled
+                    for w in range(width):
+                        body(w, b.mul(b.add(g0, i64(w)), i64(lanes)))
+
+                with Loop(b, i64(0), i64(length)) as j:
+                    if columns:  # A[j, c + v] of the group's columns c + v
+                        each_group(
+                            lambda w, c: self.store(
+                                b, self.gather(b, src, b.add(b.mul(j, i64(n2)), c), i64(1)), buffers[w], j
+                            )
+                        )
+                    else:  # B[r + v, j] of the group's rows r + v
+                        each_group(
+                            lambda w, r: self.store(
+                                b, self.gather(b, scratch, b.add(b.mul(r, i64(pitch)), j), i64(pitch)), buffers[w], j
+                            )
+                        )
+                each_group(lambda w, _: b.call(core, [buffers[w], buffers[w], core_work]))
+                with Loop(b, i64(0), i64(length)) as k:
+                    if columns:  # times w_n^((c + v) k), into B[k, c + v]
+
+                        def twiddled(w, c):
+                            at = b.add(b.mul(b.add(g0, i64(w)), i64(n1)), k)
+                            z = self.mul(b, self.load(b, buffers[w], k), self.load(b, table, at), conj=sign > 0)
+                            self.scatter(b, z, scratch, b.add(b.mul(k, i64(pitch)), c), i64(1))
+
+                        each_group(twiddled)
+                    else:  # scaled, into X[(r + v) + n1 k]
+                        each_group(
+                            lambda w, r: self.scatter(
+                                b,
+                                self.scale(b, self.load(b, buffers[w], k), scale),
+                                dst,
+                                b.add(b.mul(k, i64(n1)), r),
+                                i64(1),
+                            )
+                        )
         b.ret_void()
         return fn
-
-    def four_step_columns(self, n, sign):
-        """The chunk function of the columns step: A's columns transformed, twiddled, into B."""
-        (n1, n2), lanes = four_step_split("c2c_f", n, self.dtype), self.lanes
-        core, table = self.core_function(n1, sign), self.four_step_table(n)
-        pitch = _four_step_pitch((n1, n2), self.dtype)
-
-        def column_group(b, fields, group, work):
-            src, scratch = fields[0], fields[2]
-            column = b.mul(group, i64(lanes))
-            g, core_work = work, b.gep(work, [i64(2 * n1)], source_etype=self.T)
-            with Loop(b, i64(0), i64(n1)) as j1:
-                self.store(b, self.gather(b, src, b.add(b.mul(j1, i64(n2)), column), i64(1)), g, j1)
-            b.call(core, [g, g, core_work])
-            first = b.mul(group, i64(n1))
-            with Loop(b, i64(0), i64(n1)) as k1:
-                z = self.mul(b, self.load(b, g, k1), self.load(b, table, b.add(first, k1)), conj=sign > 0)
-                self.scatter(b, z, scratch, b.add(b.mul(k1, i64(pitch)), column), i64(1))
-
-        name = f"fnad_fft_fscols_{'fb'[sign > 0]}_{self.tag}_{n}"
-        return self._four_step_chunk(name, n, n2 // lanes, column_group)
-
-    def four_step_rows(self, kind, n):
-        """The chunk function of the rows step: B's rows transformed and scaled into X (transposed)."""
-        (n1, n2), lanes = four_step_split(kind, n, self.dtype), self.lanes
-        row, pitch = self.row_function(kind, n2), _four_step_pitch((n1, n2), self.dtype)
-
-        def row_group(b, fields, group, work):
-            dst, scratch, scale = fields[1], fields[2], fields[4]
-            first = b.mul(group, i64(lanes))
-            src = b.gep(scratch, [b.mul(first, i64(2 * pitch))], source_etype=self.S)
-            out = b.gep(dst, [b.shl(first, i64(1))], source_etype=self.S)
-            b.call(row, [src, i64(1), i64(pitch), out, i64(n1), i64(1), work, scale])
-
-        return self._four_step_chunk(f"fnad_fft_fsrows_{kind}_{self.tag}_{n}", n, n1 // lanes, row_group)
 
 
 UNIT_TYPE = ir.FunctionType(VOID, [PTR])  # void transform(ptr args): see `axis_unit`
@@ -934,7 +951,8 @@ def _four_step_rows(b, em, kind, n, field, parallel_for):
     task_work = b.gep(work, [i64(scratch)], source_etype=ir.IntType(8))
     for f, v in ((2, work), (3, task_work), (4, scale)):
         b.store(v, b.gep(slot, [i64(0), ir.Constant(I32, f)]))
-    columns, row_step = em.four_step_columns(n, -1 if kind == "c2c_f" else 1), em.four_step_rows(kind, n)
+    sign = -1 if kind == "c2c_f" else 1
+    columns, row_step = em.four_step_step(n, sign, True), em.four_step_step(n, sign, False)
     with Loop(b, i64(0), rows) as r:
         b.store(
             b.gep(src, [b.mul(r, b.shl(slen, i64(1)))], source_etype=em.S),

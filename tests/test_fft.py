@@ -92,7 +92,7 @@ def test_kernels_match_numpy(dtype):
 
 
 def test_plans():
-    assert fft_kernels.factorize(1000) == [8, 5, 5, 5] and fft_kernels.factorize(2**16) == [8] * 5 + [2]
+    assert fft_kernels.factorize(1000) == [4, 2, 5, 5, 5] and fft_kernels.factorize(2**17) == [4] * 8 + [2]
     assert fft_kernels.plan(1009).bluestein == 2025  # the smallest 2^a 3^b 5^c >= 2 * 1009 - 1
     assert fft_kernels.plan(13).bluestein is None and fft_kernels.plan(17).bluestein == 36
     split = fft_kernels.four_step_split
