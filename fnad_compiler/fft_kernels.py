@@ -794,8 +794,8 @@ class _Emitter:
     # row crosses memory twice instead of once per Stockham pass, and each step's groups are shared
     # out as tasks on the thread pool: a single transform uses every core.
     def four_step_args_type(self):
-        """{src, dst, scratch, work (of the tasks), scale}."""
-        return ir.LiteralStructType([PTR, PTR, PTR, PTR, self.S])
+        """{src, dst, scratch, work (of the tasks), scale, next block (claimed atomically)}."""
+        return ir.LiteralStructType([PTR, PTR, PTR, PTR, self.S, I64])
 
     def four_step_table(self, n):
         """w_n^((g L + v) k1) for column group g, k1 < n1 and lane v, laid out as the vector rows'
@@ -841,7 +841,7 @@ class _Emitter:
             return self.module.globals[name]
         split = four_step_split("c2c_f", n, self.dtype)
         (n1, n2), lanes, pitch = split, self.lanes, _four_step_pitch(split, self.dtype)
-        tasks, m = _four_step_tasks(split, self.dtype), max(split)
+        m = max(split)
         length, other = (n1, n2) if columns else (n2, n1)
         groups = other // lanes
         width = max(w for w in range(1, FOUR_STEP_WIDTH + 1) if groups % w == 0)
@@ -852,57 +852,60 @@ class _Emitter:
         ty = self.four_step_args_type()
         src, dst, scratch, work, scale = (
             b.load(b.gep(args, [i64(0), ir.Constant(I32, f)], source_etype=ty), typ=t)
-            for f, t in enumerate(ty.elements)
+            for f, t in enumerate(ty.elements[:5])
         )
         scale = self.splat(b, scale)
-        with Loop(b, first, last) as task:
-            task_work = b.gep(
-                work, [b.mul(task, i64(2 * _four_step_task_work(split, self.dtype)))], source_etype=self.T
-            )
-            buffers = [b.gep(task_work, [i64(2 * m * w)], source_etype=self.T) for w in range(FOUR_STEP_WIDTH)]
-            core_work = b.gep(task_work, [i64(2 * m * FOUR_STEP_WIDTH)], source_etype=self.T)
-            b0 = b.udiv(b.mul(task, i64(blocks)), i64(tasks))
-            b1 = b.udiv(b.mul(b.add(task, i64(1)), i64(blocks)), i64(tasks))
-            with Loop(b, b0, b1) as block:
-                g0 = b.mul(block, i64(width))
+        # The chunk's first task names its work buffer; its blocks are claimed one at a time from the
+        # shared counter, so a thread that loses its core holds up one block, not a fixed share.
+        task_work = b.gep(work, [b.mul(first, i64(2 * _four_step_task_work(split, self.dtype)))], source_etype=self.T)
+        buffers = [b.gep(task_work, [i64(2 * m * w)], source_etype=self.T) for w in range(FOUR_STEP_WIDTH)]
+        core_work = b.gep(task_work, [i64(2 * m * FOUR_STEP_WIDTH)], source_etype=self.T)
+        counter = b.gep(args, [i64(0), ir.Constant(I32, 5)], source_etype=ty)
+        claim, run, done = fn.append_basic_block("claim"), fn.append_basic_block("block"), fn.append_basic_block("done")
+        b.cbranch(b.icmp_signed("<", first, last), claim, done)
+        b.position_at_end(claim)
+        block = b.atomic_rmw("add", counter, i64(1), "monotonic")
+        b.cbranch(b.icmp_signed("<", block, i64(blocks)), run, done)
+        b.position_at_end(run)
+        g0 = b.mul(block, i64(width))
 
-                def each_group(body):  # the block's groups, unrolled
-                    for w in range(width):
-                        body(w, b.mul(b.add(g0, i64(w)), i64(lanes)))
+        def each_group(body):  # the block's groups, unrolled
+            for w in range(width):
+                body(w, b.mul(b.add(g0, i64(w)), i64(lanes)))
 
-                with Loop(b, i64(0), i64(length)) as j:
-                    if columns:  # A[j, c + v] of the group's columns c + v
-                        each_group(
-                            lambda w, c: self.store(
-                                b, self.gather(b, src, b.add(b.mul(j, i64(n2)), c), i64(1)), buffers[w], j
-                            )
-                        )
-                    else:  # B[r + v, j] of the group's rows r + v
-                        each_group(
-                            lambda w, r: self.store(
-                                b, self.gather(b, scratch, b.add(b.mul(r, i64(pitch)), j), i64(pitch)), buffers[w], j
-                            )
-                        )
-                each_group(lambda w, _: b.call(core, [buffers[w], buffers[w], core_work]))
-                with Loop(b, i64(0), i64(length)) as k:
-                    if columns:  # times w_n^((c + v) k), into B[k, c + v]
+        with Loop(b, i64(0), i64(length)) as j:
+            if columns:  # A[j, c + v] of the group's columns c + v
+                each_group(
+                    lambda w, c: self.store(b, self.gather(b, src, b.add(b.mul(j, i64(n2)), c), i64(1)), buffers[w], j)
+                )
+            else:  # B[r + v, j] of the group's rows r + v
+                each_group(
+                    lambda w, r: self.store(
+                        b, self.gather(b, scratch, b.add(b.mul(r, i64(pitch)), j), i64(pitch)), buffers[w], j
+                    )
+                )
+        each_group(lambda w, _: b.call(core, [buffers[w], buffers[w], core_work]))
+        with Loop(b, i64(0), i64(length)) as k:
+            if columns:  # times w_n^((c + v) k), into B[k, c + v]
 
-                        def twiddled(w, c):
-                            at = b.add(b.mul(b.add(g0, i64(w)), i64(n1)), k)
-                            z = self.mul(b, self.load(b, buffers[w], k), self.load(b, table, at), conj=sign > 0)
-                            self.scatter(b, z, scratch, b.add(b.mul(k, i64(pitch)), c), i64(1))
+                def twiddled(w, c):
+                    at = b.add(b.mul(b.add(g0, i64(w)), i64(n1)), k)
+                    z = self.mul(b, self.load(b, buffers[w], k), self.load(b, table, at), conj=sign > 0)
+                    self.scatter(b, z, scratch, b.add(b.mul(k, i64(pitch)), c), i64(1))
 
-                        each_group(twiddled)
-                    else:  # scaled, into X[(r + v) + n1 k]
-                        each_group(
-                            lambda w, r: self.scatter(
-                                b,
-                                self.scale(b, self.load(b, buffers[w], k), scale),
-                                dst,
-                                b.add(b.mul(k, i64(n1)), r),
-                                i64(1),
-                            )
-                        )
+                each_group(twiddled)
+            else:  # scaled, into X[(r + v) + n1 k]
+                each_group(
+                    lambda w, r: self.scatter(
+                        b,
+                        self.scale(b, self.load(b, buffers[w], k), scale),
+                        dst,
+                        b.add(b.mul(k, i64(n1)), r),
+                        i64(1),
+                    )
+                )
+        b.branch(claim)
+        b.position_at_end(done)
         b.ret_void()
         return fn
 
@@ -951,6 +954,7 @@ def _four_step_rows(b, em, kind, n, field, parallel_for):
     task_work = b.gep(work, [i64(scratch)], source_etype=ir.IntType(8))
     for f, v in ((2, work), (3, task_work), (4, scale)):
         b.store(v, b.gep(slot, [i64(0), ir.Constant(I32, f)]))
+    counter = b.gep(slot, [i64(0), ir.Constant(I32, 5)])
     sign = -1 if kind == "c2c_f" else 1
     columns, row_step = em.four_step_step(n, sign, True), em.four_step_step(n, sign, False)
     with Loop(b, i64(0), rows) as r:
@@ -962,8 +966,9 @@ def _four_step_rows(b, em, kind, n, field, parallel_for):
             b.gep(dst, [b.mul(r, b.shl(dlen, i64(1)))], source_etype=em.S),
             b.gep(slot, [i64(0), ir.Constant(I32, 1)]),
         )
-        b.call(parallel_for, [columns, slot, tasks, i64(1)])
-        b.call(parallel_for, [row_step, slot, tasks, i64(1)])
+        for step in (columns, row_step):
+            b.store(i64(0), counter)
+            b.call(parallel_for, [step, slot, tasks, i64(1)])
 
 
 def call_axis_transform(b, function, slot, kind, n, dtype, src, dst, shape, work, scale):
