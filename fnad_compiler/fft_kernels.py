@@ -188,7 +188,7 @@ def four_step_split(kind, n, dtype):
     return None if best is None else (best, n // best)
 
 
-def _four_step_task_work(split, dtype):
+def _four_step_task_work(split):
     """Vector-row elements of work buffer each four-step task has: `FOUR_STEP_WIDTH` rows of the longer
     length, and the work of its transform."""
     m = max(split)
@@ -215,7 +215,7 @@ def transform_work_bytes(kind, n, dtype, rows, split=None):
         return groups(rows) * work_bytes(kind, n, dtype)
     scratch = _four_step_pitch(split, dtype) * split[0] * 2 * np.dtype(dtype).itemsize
     item = 2 * np.dtype(dtype).itemsize * LANES[np.dtype(dtype).name]
-    return scratch + _four_step_tasks(split, dtype) * _four_step_task_work(split, dtype) * item
+    return scratch + _four_step_tasks(split, dtype) * _four_step_task_work(split) * item
 
 
 def _roots(N):
@@ -802,9 +802,9 @@ class _Emitter:
     # n = n1 n2; the row seen as A[j1, j2] = x[j1 n2 + j2]. Columns: for each j2, a transform of
     # length n1 over j1, times the twiddle w_n^(j2 k1), into a scratch row B[k1, j2]. Rows: for each
     # k1, a transform of length n2 over j2 of B's row k1, written to X[k1 + n1 k2]. Both steps run
-    # `LANES` columns (rows) at once through the vector rows, whose work fits in L1/L2, so the long
-    # row crosses memory twice instead of once per Stockham pass, and each step's groups are shared
-    # out as tasks on the thread pool: a single transform uses every core.
+    # `LANES` columns (rows) at once in vector registers, with work that fits in L1/L2, so the long
+    # row crosses memory twice instead of once per Stockham pass, and the blocks of each step are
+    # claimed by the threads of the pool: a single transform uses every core.
     def four_step_args_type(self):
         """{src, dst, scratch, work (of the tasks), scale, next block (claimed atomically)}."""
         return ir.LiteralStructType([PTR, PTR, PTR, PTR, self.S, I64])
@@ -870,7 +870,7 @@ class _Emitter:
         scale = self.splat(b, scale)
         # The chunk's first task names its work buffer; its blocks are claimed one at a time from the
         # shared counter, so a thread that loses its core holds up one block, not a fixed share.
-        task_work = b.gep(work, [b.mul(first, i64(2 * _four_step_task_work(split, self.dtype)))], source_etype=self.T)
+        task_work = b.gep(work, [b.mul(first, i64(2 * _four_step_task_work(split)))], source_etype=self.T)
         buffers = [b.gep(task_work, [i64(2 * m * w)], source_etype=self.T) for w in range(FOUR_STEP_WIDTH)]
         core_work = b.gep(task_work, [i64(2 * m * FOUR_STEP_WIDTH)], source_etype=self.T)
         counter = b.gep(args, [i64(0), ir.Constant(I32, 5)], source_etype=ty)
