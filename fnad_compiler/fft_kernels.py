@@ -38,8 +38,8 @@ transforms A's columns (length n1, `LANES` at a time in vector registers), multi
 twiddles w_n^(j2 k1) from a table and writes a scratch B whose rows are padded off power-of-two
 strides; the rows step transforms B's rows (length n2) into the result, transposed. The row then
 crosses memory twice, not once per pass, every transform is short enough to stay in cache, and
-each step's blocks of columns (rows) are claimed one at a time by the threads of the pool, so a
-single transform uses every core. Measured at 2^16 (complex128, one thread): 0.45 ms against the
+(from `FOUR_STEP_THREADS_MIN`) each step's blocks of columns (rows) are claimed one at a time by
+the threads of the pool, so a single transform uses every core. Measured at 2^16 (complex128, one thread): 0.45 ms against the
 Stockham passes' 0.66 ms; at 2^20, 16 ms against 26 ms.
 
 Each (kind, length, dtype) is one unit (`axis_unit`): a module of its own, compiled once per process
@@ -57,6 +57,7 @@ from fnad_compiler.llvm_ir import I32, I64, PTR, UNIT_FUNCTION, VOID, Loop, exte
 
 __all__ = [
     "FOUR_STEP_MIN",
+    "FOUR_STEP_THREADS_MIN",
     "GROUPS_MAX",
     "KINDS",
     "MAX_RADIX",
@@ -82,6 +83,12 @@ GROUPS_MAX = 8  # groups of rows run in parallel (each with its own work buffer)
 # at 2^12 and 2^14, 0.6x at 2^15 and 2^16; below 2^14 it is not used, so that batches of shorter rows
 # keep the vector rows and one hand-off to the thread pool, not two per row.
 FOUR_STEP_MIN = 1 << 14
+# From this length on a four-step's blocks are shared by the threads of the pool; shorter rows run on
+# the calling thread. Measured on this 2-core machine shared with other jobs (load 3-5), at 2^16 two
+# threads' median was 1.6-2x one thread's (a worker that loses its core mid-block holds up the join,
+# against a gain of at most half of one thread's 0.44 ms on a quiet machine); from 2^18 the steps
+# take milliseconds each.
+FOUR_STEP_THREADS_MIN = 1 << 18
 FOUR_STEP_WIDTH = 4  # groups of columns (rows) a four-step sweep moves together: 256 bytes of a row
 LANES = {"float32": 8, "float64": 4}  # rows transformed at once by the vector rows (256-bit vectors)
 KINDS = ("c2c_f", "c2c_b", "r2c", "c2r")  # forward / backward complex, real to complex, complex to real
@@ -196,7 +203,10 @@ def _four_step_task_work(split):
 
 
 def _four_step_tasks(split, dtype):
-    """Tasks (each with its own work buffer) the column and row groups of a four-step are shared into."""
+    """Tasks (each with its own work buffer) the column and row groups of a four-step are shared into:
+    one below `FOUR_STEP_THREADS_MIN`."""
+    if split[0] * split[1] < FOUR_STEP_THREADS_MIN:
+        return 1
     lanes = LANES[np.dtype(dtype).name]
     return min(GROUPS_MAX, split[0] // lanes, split[1] // lanes)
 

@@ -109,6 +109,8 @@ FOUR_STEP_CASES = [  # (n, dtype): powers of two, radices 3 and 5 in both steps,
     (3 * 2**14, np.float64),
     (2**15, np.float32),
     (3 * 5 * 2**12, np.float32),
+    (fft_kernels.FOUR_STEP_THREADS_MIN, np.float64),  # from here on the steps run on the thread pool
+    (fft_kernels.FOUR_STEP_THREADS_MIN, np.float32),
 ]
 
 
