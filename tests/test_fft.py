@@ -116,8 +116,9 @@ FOUR_STEP_CASES = [  # (n, dtype): powers of two, radices 3 and 5 in both steps,
 
 @pytest.mark.parametrize("n, dtype", FOUR_STEP_CASES)
 def test_four_step_kernels_match_numpy_for_every_thread_count(n, dtype):
-    """Rows longer than FOUR_STEP_MIN: forward and backward, three rows, against numpy.fft, and
-    bitwise the same on 1, 2 and 3 threads (each step's tasks split over the thread pool)."""
+    """Rows of FOUR_STEP_MIN elements or more: forward and backward, three rows, against numpy.fft,
+    and bitwise the same on 1, 2 and 3 threads (from FOUR_STEP_THREADS_MIN each step's blocks are
+    shared by the threads of the pool)."""
     from fnad_compiler import parallel
 
     args, rows = _args_struct(dtype), 3
