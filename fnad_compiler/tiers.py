@@ -2,7 +2,7 @@
 
 Most jitted programs over small arrays run a handful of times (tests, notebooks, shape sweeps),
 yet LLVM's full pipeline (O3, loop and SLP vectorisation, code generation level 3) takes 5-10x the
-time of a quick one (O1 without vectorisation or unrolling, fast instruction selection). So a unit
+time of a quick one (no optimisation, fast instruction selection: see `engine.optimize`). So a unit
 whose kernel does little work per call (`QUICK_MAX_WORK` elements, outside control-flow loops) is
 first compiled quickly; the program's main counts its calls and, at the `PROMOTE_AFTER`th, calls
 `fnad_rt_promote`, which queues the program's quick units for a background thread. That thread
