@@ -19,7 +19,7 @@ from fnad_compiler import lower as lowering
 from fnad_compiler.runtime import compile_jaxpr
 
 X = np.random.default_rng(0).normal(size=(8, 5))
-BIG = np.random.default_rng(1).normal(size=(200, 100))  # 20000 elements: above QUICK_MAX_WORK
+BIG = np.random.default_rng(1).normal(size=(400, 200))  # 80000 elements: above QUICK_MAX_WORK
 
 
 @pytest.fixture(autouse=True)
@@ -163,3 +163,17 @@ def test_a_process_exits_cleanly_while_a_promotion_is_in_flight(tmp_path):
         [sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True, timeout=300
     )
     assert (run.returncode, run.stdout, run.stderr) == (0, "done\n", "")
+
+
+@pytest.mark.parametrize("math", [False, True])
+def test_quick_code_is_vectorised_only_where_it_calls_vector_math(math):
+    from fnad_compiler import engine
+
+    def kernel(x):
+        return fnp.tanh(x) * 2.0 if math else x * 2.0 + 1.0
+
+    program = lowering.lower(prepare_for_compile(fnad.make_jaxpr(kernel)(np.ones(4096))), counted=True)
+    (text,) = program.units.values()
+    assert program.quick_units and (("fnad.vm." in text) is math)
+    optimised = str(engine.optimize(engine.parse(text), tiers.QUICK_LEVEL))
+    assert ("x double>" in optimised) is math  # vectorised; unoptimised code keeps the scalar loop
