@@ -362,8 +362,9 @@ class Build:
     """What a cache miss compiles: `llvm_ir` (text or llvmlite module) exporting `exports`, the
     caller's JSON-serialisable `metadata`, `units` (symbol -> IR text of a module defining each
     symbol `llvm_ir` calls through its slot; see `fnad_compiler.llvm_ir.unit_text`), `codegen_level`
-    for `llvm_ir` (0 for glue too long to be worth LLVM's time; see `engine.target_machine`), and
-    `quick_units`: the units that may start in the quick tier (see `fnad_compiler.tiers`)."""
+    for `llvm_ir` (0 for glue too long to be worth LLVM's time; see `engine.target_machine`),
+    `quick_units`: the units that may start in the quick tier (see `fnad_compiler.tiers`), and
+    `unroll`: whether LLVM may unroll `llvm_ir`'s loops (see `engine.optimize`)."""
 
     llvm_ir: object
     exports: list
@@ -371,6 +372,7 @@ class Build:
     units: dict = field(default_factory=dict)
     codegen_level: int = 3
     quick_units: frozenset = frozenset()
+    unroll: bool = True
 
 
 @dataclass(frozen=True)
@@ -423,7 +425,7 @@ class Cache:
             stored = {"exports": list(built.exports), "metadata": built.metadata, "signature": signature}
             stored = json.loads(json.dumps(stored | {"units": unit_keys, "quick": quick_keys}))
             slots = self._units(stored, built.units, speed_level)
-            obj = engine.compile_object(built.llvm_ir, speed_level, built.codegen_level)
+            obj = engine.compile_object(built.llvm_ir, speed_level, built.codegen_level, built.unroll)
             self._count("compiles")
             if self.disk is not None:
                 self.disk.put(key, obj, stored)
