@@ -41,6 +41,7 @@ __all__ = [
     "load_object",
     "optimize",
     "parse",
+    "quick_code_is_vectorised",
     "register_symbol",
     "registered_symbols",
     "target_machine",
@@ -154,9 +155,14 @@ def optimize(module_ref, speed_level=3, unroll=True):
 _VECTORISED_QUICK = ("fnad.vm.", "fnad.sf.", " reassoc ")
 
 
+def quick_code_is_vectorised(text):
+    """Whether the quick tier (level 1 of `optimize`) vectorises the module of LLVM IR `text`."""
+    return any(mark in text for mark in _VECTORISED_QUICK)
+
+
 def _run_pipeline(tm, module_ref, speed_level, unroll=True, text=None):
     """`optimize`, given `module_ref`'s `text` if known."""
-    if speed_level == 1 and not any(mark in (text or str(module_ref)) for mark in _VECTORISED_QUICK):
+    if speed_level == 1 and not quick_code_is_vectorised(text or str(module_ref)):
         speed_level = 0  # quick code that need not be vectorised: not optimised (see `optimize`)
     pto = llvm.create_pipeline_tuning_options(speed_level=speed_level)
     pto.loop_vectorization = True

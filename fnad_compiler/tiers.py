@@ -15,10 +15,11 @@ $FNAD_COMPILE_TIERS chooses: "auto" (the default, as above), "full" (every unit 
 once, as units larger than `QUICK_MAX_WORK` always are) or "quick" (never promoted: for testing the
 quick code).
 
-`QUICK_MAX_WORK` bounds what the quick code may cost before promotion: at most 1-2 ns more per
-element than full code without vector math, up to 1.75x with it (`engine.optimize`); at 65536
-elements that is a few milliseconds over the `PROMOTE_AFTER` calls, against the 10-40 ms of
-compile time a quick unit saves.
+`quick_max_work` bounds what the quick code may cost before promotion: unoptimised, 1-2 ns more
+per element than full code, vectorised (vector math, sums) up to 1.75x its time (`engine.optimize`):
+a few milliseconds over the `PROMOTE_AFTER` calls at `QUICK_MAX_WORK` and
+`QUICK_MAX_VECTORISED_WORK` elements respectively, against the 10-40 ms of compile time a quick unit
+saves.
 """
 
 import atexit
@@ -35,9 +36,11 @@ __all__ = [
     "FULL_LEVEL",
     "PROMOTE_AFTER",
     "QUICK_LEVEL",
+    "QUICK_MAX_VECTORISED_WORK",
     "QUICK_MAX_WORK",
     "UnitSlot",
     "mode",
+    "quick_max_work",
     "settle",
     "watch",
 ]
@@ -45,9 +48,15 @@ __all__ = [
 QUICK_LEVEL, FULL_LEVEL = 1, 3  # `engine` optimisation levels (1 also means fast code generation)
 PROMOTE_AFTER = 16  # calls of a program after which its quick units are compiled fully
 QUICK_MAX_WORK = 1 << 16  # elements a unit's kernel may touch per call to start quick (see below)
+QUICK_MAX_VECTORISED_WORK = 1 << 18  # the same, for units whose quick code is vectorised
 PROMOTE_SYMBOL = "fnad_rt_promote"  # void(ptr calls): main's call counter reached PROMOTE_AFTER
 CALLS_SYMBOL = "fnad_calls"  # main's i64 call counter, exported by programs with quick units
 _MODES = ("auto", "full", "quick")
+
+
+def quick_max_work(text):
+    """The most elements per call with which the unit of LLVM IR `text` may start quick."""
+    return QUICK_MAX_VECTORISED_WORK if engine.quick_code_is_vectorised(text) else QUICK_MAX_WORK
 
 
 def mode():

@@ -180,11 +180,11 @@ class _Lowering:
         """The function `symbol` of type `ftype` that unit `text` defines (see
         `fnad_compiler.llvm_ir.unit_text`), as main calls it: a pointer loaded on entry from the
         unit's slot, `{symbol}.slot`, which the code loading main defines (`fnad_compiler.tiers`).
-        `work`: the elements its kernel touches per call. A unit touching at most
-        `tiers.QUICK_MAX_WORK`, launched only outside control-flow loops, may start quick."""
+        `work`: the elements its kernel touches per call. A unit launched only outside control-flow
+        loops may start quick if it touches at most `tiers.quick_max_work(text)` elements."""
         self.units.setdefault(symbol, text)
         self.launches += 1
-        if work <= tiers.QUICK_MAX_WORK and not self.loop_depth:
+        if not self.loop_depth and work <= tiers.quick_max_work(text):
             self.quick_candidates.add(symbol)
         else:
             self.full_only.add(symbol)

@@ -19,7 +19,7 @@ from fnad_compiler import lower as lowering
 from fnad_compiler.runtime import compile_jaxpr
 
 X = np.random.default_rng(0).normal(size=(8, 5))
-BIG = np.random.default_rng(1).normal(size=(400, 200))  # 80000 elements: above QUICK_MAX_WORK
+BIG = np.random.default_rng(1).normal(size=(600, 500))  # above QUICK_MAX_VECTORISED_WORK
 
 
 @pytest.fixture(autouse=True)
@@ -179,3 +179,11 @@ def test_quick_code_is_vectorised_only_where_it_calls_vector_math_or_reduces(ker
     assert program.quick_units
     optimised = str(engine.optimize(engine.parse(text), tiers.QUICK_LEVEL))
     assert ("x double>" in optimised) is vectorised  # unoptimised code keeps the scalar loop
+
+
+def test_units_whose_quick_code_is_vectorised_may_start_quick_with_more_work():
+    x = np.ones(tiers.QUICK_MAX_WORK * 2)
+    quick = lambda f: lowering.lower(prepare_for_compile(fnad.make_jaxpr(f)(x)), counted=True).quick_units
+    assert not quick(lambda x: x * 2.0 + 1.0)  # unoptimised quick code would cost too much here
+    assert quick(lambda x: fnp.tanh(x) * 2.0) and quick(lambda x: fnp.sum(x * x))
+    assert tiers.QUICK_MAX_VECTORISED_WORK > tiers.QUICK_MAX_WORK * 2
