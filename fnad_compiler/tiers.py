@@ -98,8 +98,10 @@ class UnitSlot:
             self.level = level
 
 
-# Programs with quick units, by the address of their call counter: (their quick slots, a function
-# returning symbol -> unit text, the cache to store promoted units in).
+# Programs with quick units, by the address of their call counter: a weak reference to their library,
+# whose `promotion` is (their quick slots, a function returning symbol -> unit text, the cache to store
+# promoted units in). Held by the library, not here: the cache holds the library, and the two must
+# stay free to go together.
 _WATCHED = {}
 _WATCHED_LOCK = threading.Lock()
 _QUEUE = queue.Queue()
@@ -111,8 +113,9 @@ def watch(library, slots, unit_texts, code_cache):
     `PROMOTE_AFTER` calls; `unit_texts()` gives symbol -> LLVM IR text (a unit loaded quick from
     disk comes without its text, so it is lowered again then)."""
     address = library.address(CALLS_SYMBOL)
+    library.promotion = (tuple(slots), unit_texts, code_cache)
     with _WATCHED_LOCK:
-        _WATCHED[address] = (tuple(slots), unit_texts, code_cache)
+        _WATCHED[address] = weakref.ref(library)
     weakref.finalize(library, _forget, address)  # runs before its code (and counter) is unloaded
 
 
@@ -127,10 +130,10 @@ def _promote(calls):
     # Far below the threshold again: calls racing with this one may call once more, no more.
     ctypes.c_int64.from_address(calls).value = -(1 << 62)
     with _WATCHED_LOCK:
-        watched = _WATCHED.pop(calls, None)
-    if watched is None or _STOPPING or mode() == "quick":
+        library = _WATCHED.pop(calls, lambda: None)()
+    if library is None or _STOPPING or mode() == "quick":
         return
-    slots, unit_texts, code_cache = watched
+    slots, unit_texts, code_cache = library.promotion
     _start_worker()
     _QUEUE.put(([s for s in slots if s.level != FULL_LEVEL], unit_texts, code_cache))
 

@@ -187,3 +187,16 @@ def test_units_whose_quick_code_is_vectorised_may_start_quick_with_more_work():
     assert not quick(lambda x: x * 2.0 + 1.0)  # unoptimised quick code would cost too much here
     assert quick(lambda x: fnp.tanh(x) * 2.0) and quick(lambda x: fnp.sum(x * x))
     assert tiers.QUICK_MAX_VECTORISED_WORK > tiers.QUICK_MAX_WORK * 2
+
+
+def test_a_program_with_quick_units_and_its_private_cache_are_freed_together():
+    import gc
+    import weakref
+
+    code_cache = cache.Cache()
+    exe = _compile(_f, X, code_cache)
+    assert exe.program.quick_units
+    library, code_cache = weakref.ref(exe.library), weakref.ref(code_cache)
+    del exe
+    gc.collect()
+    assert library() is None and code_cache() is None
