@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import core, timing
+from . import core, gc_pause, timing
 from .ad_util import Zero, tangent_aval, zero_cotangents
 from .api_util import as_tuple, flatten_fun, without_static
 from .array import Array, as_array
@@ -137,10 +137,12 @@ def _compiler():
 
 
 def _compile(closed, donated=()):
-    with timing.phase("passes"):
-        prepared = prepare_for_compile(closed)
-    # Complex values are compiled on their real representation; the executable takes and returns them complex.
-    return _compiler().compile_jaxpr(prepared, donated=dict(donated), interface=(closed.in_avals, closed.out_avals))
+    with gc_pause.paused():
+        with timing.phase("passes"):
+            prepared = prepare_for_compile(closed)
+        # Complex values are compiled on their real representation; the executable takes and returns them complex.
+        interface = (closed.in_avals, closed.out_avals)
+        return _compiler().compile_jaxpr(prepared, donated=dict(donated), interface=interface)
 
 
 def _may_give_up(x, flat):
@@ -547,7 +549,7 @@ class JitFunction:
         flat_fun, out_tree = flatten_fun(fun, in_tree)
         self._check_leaves(flat, len(flat) == len(args) and not kwargs, in_tree)
         in_avals = [get_aval(x) for x in flat]
-        with timing.phase("trace"):
+        with timing.phase("trace"), gc_pause.paused():
             closed = trace_to_jaxpr(flat_fun, in_avals, f"jit({self._name})")
         return _Entry(closed, out_tree.val, in_avals, _IntRangeCheck.build(self._name, closed, flat))
 

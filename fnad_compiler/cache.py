@@ -49,6 +49,7 @@ _FORMAT = 2
 _HEADER = struct.Struct("<8sI64sQQ32s")
 _SUFFIX = ".fnad"
 _STALE_TEMP_SECONDS = 3600
+_RESCAN_PUTS = 64  # writes after which a process rescans the disk cache's directory (see `DiskCache`)
 
 
 class LRUCache:
@@ -197,6 +198,8 @@ class DiskCache:
             raise ValueError(f"max_bytes must be a positive int, got {max_bytes!r}")
         path = Path(directory or default_directory())
         self.max_bytes = max_bytes
+        self._bytes = None  # the directory's size at the last scan, plus what this process wrote since
+        self._puts = 0
         self.corrupt = 0  # damaged entries found and deleted
         self.refused = 0  # entries not trusted (unsafe file, key or signature mismatch) and deleted
         self._warned = set()
@@ -299,7 +302,17 @@ class DiskCache:
                 f"fnad: cannot write to disk cache {self.directory} ({e}); compiled code will not be kept on disk",
             )
             return
-        self._evict()
+        self._account(len(data))
+
+    def _account(self, written):
+        """Evict (`_evict`) when this process's estimate of the directory's size passes `max_bytes`,
+        and every `_RESCAN_PUTS` writes, since other processes write too. Scanning the directory on
+        every write made storing a program's units take time quadratic in their number."""
+        self._puts += 1
+        if self._bytes is not None:
+            self._bytes += written
+        if self._bytes is None or self._bytes > self.max_bytes or self._puts % _RESCAN_PUTS == 0:
+            self._bytes = self._evict()
 
     def _scan(self):
         """(name, stat) of every file in the directory, not following symbolic links."""
@@ -323,6 +336,7 @@ class DiskCache:
                 break
             self._unlink(name)
             total -= size
+        return total
 
     def clear(self):
         if self.enabled:
@@ -362,8 +376,9 @@ class Build:
     """What a cache miss compiles: `llvm_ir` (text or llvmlite module) exporting `exports`, the
     caller's JSON-serialisable `metadata`, `units` (symbol -> IR text of a module defining each
     symbol `llvm_ir` calls through its slot; see `fnad_compiler.llvm_ir.unit_text`), `codegen_level`
-    for `llvm_ir` (0 for glue too long to be worth LLVM's time; see `engine.target_machine`), and
-    `quick_units`: the units that may start in the quick tier (see `fnad_compiler.tiers`)."""
+    for `llvm_ir` (0 for glue too long to be worth LLVM's time; see `engine.target_machine`),
+    `quick_units`: the units that may start in the quick tier (see `fnad_compiler.tiers`), and
+    `unroll`: whether LLVM may unroll `llvm_ir`'s loops (see `engine.optimize`)."""
 
     llvm_ir: object
     exports: list
@@ -371,6 +386,7 @@ class Build:
     units: dict = field(default_factory=dict)
     codegen_level: int = 3
     quick_units: frozenset = frozenset()
+    unroll: bool = True
 
 
 @dataclass(frozen=True)
@@ -423,7 +439,7 @@ class Cache:
             stored = {"exports": list(built.exports), "metadata": built.metadata, "signature": signature}
             stored = json.loads(json.dumps(stored | {"units": unit_keys, "quick": quick_keys}))
             slots = self._units(stored, built.units, speed_level)
-            obj = engine.compile_object(built.llvm_ir, speed_level, built.codegen_level)
+            obj = engine.compile_object(built.llvm_ir, speed_level, built.codegen_level, built.unroll)
             self._count("compiles")
             if self.disk is not None:
                 self.disk.put(key, obj, stored)

@@ -41,7 +41,7 @@ import numpy as np
 from llvmlite import ir
 
 from fnad.ir import ClosedJaxpr, Jaxpr
-from fnad_compiler import blas, cache, engine, parallel, scratch
+from fnad_compiler import blas, cache, engine, parallel, scratch, vecmath
 from fnad_compiler import lower as lowering
 from fnad_compiler.llvm_ir import I32, I64, PTR, i32
 
@@ -162,7 +162,9 @@ def build_library(functions, directory=".", library="fnad_export"):
     gemm = {letter: blas.gemm_ir(letter) for letter in "sd" if f"fnad_{letter}gemm" in calls}
     for _, text in gemm.values():
         calls |= _declared(text)
-    _refuse_python(functions, entries, units, set(units) | {name for name, _ in gemm.values()})
+    huge_trig = vecmath.huge_trig_libraries(calls)
+    defined = set(units) | {name for name, _ in gemm.values()} | {name for _, names in huge_trig for name in names}
+    _refuse_python(functions, entries, units, defined)
     openblas = any(name.startswith("scipy_") for name in calls)
 
     version = cache.code_version()
@@ -174,6 +176,7 @@ def build_library(functions, directory=".", library="fnad_export"):
         _init_ir(library, openblas),
         _slots_ir(units),
         *(text for _, text in gemm.values()),
+        *(text for text, _ in huge_trig),
     ]
     jobs += [(text, {"export_runtime": True}, 0, 3) for text in runtime]
     objects = _objects(jobs, version)

@@ -80,7 +80,7 @@ def compile_jaxpr(closed, code_cache=None, donated=None, interface=None):
         program = _program(closed, interface, donated)
         exports = _EXPORTS + [tiers.CALLS_SYMBOL] if program.quick_units else _EXPORTS
         codegen = 0 if program.glue_only else 3
-        return cache.Build(program.main, exports, {}, program.units, codegen, program.quick_units)
+        return cache.Build(program.main, exports, {}, program.units, codegen, program.quick_units, program.unroll)
 
     # The key text already determines the signature; storing it too means a disk entry is only
     # run where it is known to take these arguments and produce these results.

@@ -2,7 +2,7 @@
 
 Most jitted programs over small arrays run a handful of times (tests, notebooks, shape sweeps),
 yet LLVM's full pipeline (O3, loop and SLP vectorisation, code generation level 3) takes 5-10x the
-time of a quick one (O1 without vectorisation or unrolling, fast instruction selection). So a unit
+time of a quick one (none, or O1 for vector math; fast instruction selection: see `engine.optimize`). So a unit
 whose kernel does little work per call (`QUICK_MAX_WORK` elements, outside control-flow loops) is
 first compiled quickly; the program's main counts its calls and, at the `PROMOTE_AFTER`th, calls
 `fnad_rt_promote`, which queues the program's quick units for a background thread. That thread
@@ -14,6 +14,12 @@ unloaded (a thread may still be running it). A later process finds the full unit
 $FNAD_COMPILE_TIERS chooses: "auto" (the default, as above), "full" (every unit fully optimised at
 once, as units larger than `QUICK_MAX_WORK` always are) or "quick" (never promoted: for testing the
 quick code).
+
+`quick_max_work` bounds what the quick code may cost before promotion: unoptimised, 1-2 ns more
+per element than full code, vectorised (vector math, sums) up to 1.75x its time (`engine.optimize`):
+a few milliseconds over the `PROMOTE_AFTER` calls at `QUICK_MAX_WORK` and
+`QUICK_MAX_VECTORISED_WORK` elements respectively, against the 10-40 ms of compile time a quick unit
+saves.
 """
 
 import atexit
@@ -30,19 +36,27 @@ __all__ = [
     "FULL_LEVEL",
     "PROMOTE_AFTER",
     "QUICK_LEVEL",
+    "QUICK_MAX_VECTORISED_WORK",
     "QUICK_MAX_WORK",
     "UnitSlot",
     "mode",
+    "quick_max_work",
     "settle",
     "watch",
 ]
 
 QUICK_LEVEL, FULL_LEVEL = 1, 3  # `engine` optimisation levels (1 also means fast code generation)
 PROMOTE_AFTER = 16  # calls of a program after which its quick units are compiled fully
-QUICK_MAX_WORK = 1 << 14  # elements a unit's kernel may touch per call to start quick
+QUICK_MAX_WORK = 1 << 16  # elements a unit's kernel may touch per call to start quick (see below)
+QUICK_MAX_VECTORISED_WORK = 1 << 18  # the same, for units whose quick code is vectorised
 PROMOTE_SYMBOL = "fnad_rt_promote"  # void(ptr calls): main's call counter reached PROMOTE_AFTER
 CALLS_SYMBOL = "fnad_calls"  # main's i64 call counter, exported by programs with quick units
 _MODES = ("auto", "full", "quick")
+
+
+def quick_max_work(text):
+    """The most elements per call with which the unit of LLVM IR `text` may start quick."""
+    return QUICK_MAX_VECTORISED_WORK if engine.quick_code_is_vectorised(text) else QUICK_MAX_WORK
 
 
 def mode():
@@ -84,8 +98,10 @@ class UnitSlot:
             self.level = level
 
 
-# Programs with quick units, by the address of their call counter: (their quick slots, a function
-# returning symbol -> unit text, the cache to store promoted units in).
+# Programs with quick units, by the address of their call counter: a weak reference to their library,
+# whose `promotion` is (their quick slots, a function returning symbol -> unit text, the cache to store
+# promoted units in). Held by the library, not here: the cache holds the library, and the two must
+# stay free to go together.
 _WATCHED = {}
 _WATCHED_LOCK = threading.Lock()
 _QUEUE = queue.Queue()
@@ -97,8 +113,9 @@ def watch(library, slots, unit_texts, code_cache):
     `PROMOTE_AFTER` calls; `unit_texts()` gives symbol -> LLVM IR text (a unit loaded quick from
     disk comes without its text, so it is lowered again then)."""
     address = library.address(CALLS_SYMBOL)
+    library.promotion = (tuple(slots), unit_texts, code_cache)
     with _WATCHED_LOCK:
-        _WATCHED[address] = (tuple(slots), unit_texts, code_cache)
+        _WATCHED[address] = weakref.ref(library)
     weakref.finalize(library, _forget, address)  # runs before its code (and counter) is unloaded
 
 
@@ -113,10 +130,10 @@ def _promote(calls):
     # Far below the threshold again: calls racing with this one may call once more, no more.
     ctypes.c_int64.from_address(calls).value = -(1 << 62)
     with _WATCHED_LOCK:
-        watched = _WATCHED.pop(calls, None)
-    if watched is None or _STOPPING or mode() == "quick":
+        library = _WATCHED.pop(calls, lambda: None)()
+    if library is None or _STOPPING or mode() == "quick":
         return
-    slots, unit_texts, code_cache = watched
+    slots, unit_texts, code_cache = library.promotion
     _start_worker()
     _QUEUE.put(([s for s in slots if s.level != FULL_LEVEL], unit_texts, code_cache))
 

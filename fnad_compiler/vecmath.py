@@ -41,8 +41,13 @@ elements in [-100, 100]) 3-5% on float64 sin/cos/tan, 7-12% on float32 sin/cos, 
 tan (128-bit vectors, where the call cannot preserve all registers).
 """
 
+import functools
+import re
+
 import numpy as np
 from llvmlite import ir
+
+from fnad_compiler import engine
 
 __all__ = ["SUPPORTED", "emit_math", "emit_powi"]
 
@@ -880,14 +885,29 @@ def _ph_reduce(d, x):
     return d.sel(neg, d.neg(r), r), d.sel(neg, d.neg(r_lo), r_lo), d.b.select(neg, d.isub(0, q), q)
 
 
-def _huge_trig_scalar(module, which, fty):
+def _huge_scalar_symbol(which, fty):
+    return f"fnad.vm.{which}.huge.{_type_suffix(fty)}"
+
+
+def _huge_vector_symbol(which, vty):
+    return f"fnad.vm.{which}.huge.{_type_suffix(vty)}.masked"
+
+
+def _huge_cc(vty):
+    """The masked vector function's calling convention (see `_define_huge_vector`). Not for 128-bit
+    vectors: x86 code returning one from AVX code ends in vzeroupper, which clears the upper halves
+    of the caller's ymm registers whatever the calling convention says."""
+    bits = vty.count * (64 if isinstance(vty.element, ir.DoubleType) else 32)
+    return "preserve_allcc" if bits >= 256 else ""
+
+
+def _define_huge_scalar(module, which, fty):
     """The scalar function `fnad.vm.<which>.huge.<type>`: sin, cos or tan of one |x| > 2^50 by
     Payne-Hanek; NaN for inf and NaN."""
-    symbol = f"fnad.vm.{which}.huge.{_type_suffix(fty)}"
+    symbol = _huge_scalar_symbol(which, fty)
     if symbol in module.globals:
         return module.globals[symbol]
     fn = ir.Function(module, ir.FunctionType(fty, [fty]), symbol)
-    fn.linkage = "internal"
     for attr in ("noinline", "nounwind"):
         fn.attributes.add(attr)
     e = _Emitter(ir.IRBuilder(fn.append_basic_block("entry")), fty)
@@ -903,22 +923,17 @@ def _huge_trig_scalar(module, which, fty):
 _VECTOR_VARIANT_LANES = (2, 4, 8, 16, 32)
 
 
-def _huge_trig_vector(module, which, vty):
-    """The masked vector version of `_huge_trig_scalar` for vector type vty: lanes whose mask bit
+def _define_huge_vector(module, which, vty):
+    """The masked vector version of `_define_huge_scalar` for vector type vty: lanes whose mask bit
     is set get the scalar function's value, when any is set (other lanes are don't-care).
 
     For vectors of 256 bits and more its calling convention preserves all registers, so that the
     vectorised loop keeps its constants and values in registers across the call; the work (and
     the saving of registers it needs) is in a second function called only when some mask bit is
     set, since LLVM saves the registers in the prologue, on the fast path too."""
-    symbol = f"fnad.vm.{which}.huge.{_type_suffix(vty)}.masked"
-    if symbol in module.globals:
-        return module.globals[symbol]
-    scalar = _huge_trig_scalar(module, which, vty.element)
-    # Not for 128-bit vectors: x86 code returning one from AVX code ends in vzeroupper, which
-    # clears the upper halves of the caller's ymm registers whatever the calling convention says.
-    bits = vty.count * (64 if isinstance(vty.element, ir.DoubleType) else 32)
-    cc = "preserve_allcc" if bits >= 256 else ""
+    symbol = _huge_vector_symbol(which, vty)
+    scalar = _define_huge_scalar(module, which, vty.element)
+    cc = _huge_cc(vty)
     lanes = ir.Function(module, ir.FunctionType(vty, [vty]), f"fnad.vm.{which}.huge.{_type_suffix(vty)}")
     lanes.linkage, lanes.calling_convention = "internal", cc
     for attr in ("noinline", "nounwind"):
@@ -932,7 +947,7 @@ def _huge_trig_vector(module, which, vty):
 
     mty = ir.VectorType(ir.IntType(1), vty.count)
     fn = ir.Function(module, ir.FunctionType(vty, [vty, mty]), symbol)
-    fn.linkage, fn.calling_convention = "internal", cc
+    fn.calling_convention = cc
     fn.attributes.add("nounwind")
     x, mask = fn.args
     entry, slow, done = (fn.append_basic_block(n) for n in ("entry", "slow", "done"))
@@ -947,7 +962,79 @@ def _huge_trig_vector(module, which, vty):
     out.add_incoming(x, entry)
     out.add_incoming(v, slow)
     b.ret(out)
-    _keep(module, fn)
+    return fn
+
+
+def huge_trig_ir(which, fty):
+    """(LLVM IR text, exported symbols) of the library of huge-argument `which` (sin, cos or tan)
+    for float type `fty`: the scalar function and its masked vector versions (`_VECTOR_VARIANT_LANES`).
+    Code calling them declares them (`_huge_trig_call`): they are compiled once per process (and
+    kept in the disk cache), not with every kernel calling sin, whose module they made 10x larger
+    (30 KB of IR, 30 ms of lowering and more of LLVM's time per unit)."""
+    module = ir.Module(name=f"fnad_vm_{which}_huge")
+    functions = [_define_huge_scalar(module, which, fty)]
+    functions += [_define_huge_vector(module, which, ir.VectorType(fty, n)) for n in _VECTOR_VARIANT_LANES]
+    return str(module), [f.name for f in functions]
+
+
+def huge_trig_libraries(symbols):
+    """`huge_trig_ir` of each library defining some of `symbols` (names code declares)."""
+    wanted = {(m[1], m[2]) for m in map(_HUGE_SYMBOL.fullmatch, symbols) if m}
+    return [huge_trig_ir(which, _FLOAT_TYPES[suffix]()) for which, suffix in sorted(wanted)]
+
+
+_HUGE_TRIG = ("sin", "cos", "tan")
+_HUGE_SYMBOL = re.compile(r"fnad\.vm\.(sin|cos|tan)\.huge\.(?:v\d+)?(f32|f64)(?:\.masked)?")
+_FLOAT_TYPES = {"f32": ir.FloatType, "f64": ir.DoubleType}
+
+
+@functools.cache
+def _huge_library(which, suffix):
+    from fnad_compiler import cache  # the compiler's runtime; vecmath itself only emits IR
+
+    text, exports = huge_trig_ir(which, _FLOAT_TYPES[suffix]())
+    # Unoptimised, by fast instruction selection (25 ms instead of 50 for each library): it runs only
+    # for arguments beyond 2^50, and on their fast path (no lane set) the masked functions are a few
+    # instructions anyway.
+    build = lambda: cache.Build(text, exports, {}, codegen_level=0)
+    return cache.default_cache().get_or_compile(text, build, speed_level=0)
+
+
+def _declare_huge(module, symbol, ftype, cc):
+    """Declare `symbol` of a huge-argument library (`huge_trig_ir`) in `module`."""
+    fn = module.globals.get(symbol)
+    if fn is None:
+        fn = ir.Function(module, ftype, symbol)
+        fn.calling_convention = cc
+        fn.attributes.add("nounwind")
+    return fn
+
+
+def _register_huge_libraries():
+    """Make every symbol of the huge-argument libraries resolvable, each library compiled when code
+    referencing it is first loaded (also code from the disk cache, which this process never lowered)."""
+    for which in _HUGE_TRIG:
+        for suffix, float_type in _FLOAT_TYPES.items():
+            library = functools.partial(_huge_library, which, suffix)
+            symbols = [_huge_scalar_symbol(which, float_type())]
+            symbols += [_huge_vector_symbol(which, ir.VectorType(float_type(), n)) for n in _VECTOR_VARIANT_LANES]
+            for symbol in symbols:
+                engine.register_symbol(symbol, lambda library=library, symbol=symbol: library().library.address(symbol))
+
+
+def _huge_trig_scalar(module, which, fty):
+    return _declare_huge(module, _huge_scalar_symbol(which, fty), ir.FunctionType(fty, [fty]), "")
+
+
+def _huge_trig_vector(module, which, vty):
+    if vty.count not in _VECTOR_VARIANT_LANES:
+        raise ValueError(f"{which} of explicit vectors takes {_VECTOR_VARIANT_LANES} lanes, got {vty}")
+    symbol, mty = _huge_vector_symbol(which, vty), ir.VectorType(ir.IntType(1), vty.count)
+    ftype = ir.FunctionType(vty, [vty, mty])
+    known = symbol in module.globals
+    fn = _declare_huge(module, symbol, ftype, _huge_cc(vty))
+    if not known:
+        _keep(module, fn)
     return fn
 
 
@@ -1335,3 +1422,6 @@ def emit_math(builder, name, *args, once=False, summand=False):
     if not isinstance(scalar, (ir.FloatType, ir.DoubleType)) or any(a.type != fty for a in args):
         raise TypeError(f"{name} needs float or double arguments of one type, got {[str(a.type) for a in args]}")
     return builder.call(_kernel(builder.module, name, fty, once, summand), args)
+
+
+_register_huge_libraries()

@@ -96,8 +96,13 @@ def many_kernels(x):  # enough top-level kernels that the program is cut into un
 
 
 RNG = np.random.default_rng(0)
+def huge_trig(x):  # arguments beyond 2^50 take the Payne-Hanek functions of a runtime library
+    return fnp.sin(x * 1e17) + fnp.cos(x * 3e20) * fnp.tan(x * 2.0**60)
+
+
 EXAMPLES = {  # name -> (function, example arguments); the C program gets other values of these shapes
     "newton_sqrt": (newton_sqrt, (2.0,)),
+    "huge_trig": (huge_trig, (np.ones(64),)),
     "loop_grad": (fnad.grad(loop_loss), (0.7,)),
     "scan_cond": (scan_cond, (np.full(3, 0.5), RNG.normal(size=(20, 3)), 1.0)),
     "mlp_value_and_grad": (

@@ -204,3 +204,29 @@ def test_calls_nested_in_control_flow_compile():
         return lax.while_loop(lambda x: fnp.abs(x * x - a) > 1e-13, lambda x: 0.5 * (x + a / x), a)
 
     assert float(fnad.jit(fnad.hessian(newton_sqrt))(2.0)) == pytest.approx(-0.25 * 2**-1.5, rel=1e-6)
+
+
+def test_the_cyclic_collector_is_paused_while_jit_traces_and_is_restored_after():
+    import gc
+
+    seen = []
+
+    def f(x):
+        seen.append(gc.isenabled())
+        return x * 2.0
+
+    def fails(x):
+        raise ValueError("from the traced function")
+
+    assert gc.isenabled()
+    np.testing.assert_allclose(fnad.jit(f)(np.arange(3.0)), [0.0, 2.0, 4.0])
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(ValueError, match="from the traced function"):
+        fnad.jit(fails)(np.arange(3.0))
+    assert gc.isenabled()
+    gc.disable()  # a user's own choice is kept
+    try:
+        fnad.jit(lambda x: x + 1.0)(np.arange(3.0))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

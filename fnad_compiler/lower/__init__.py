@@ -180,11 +180,11 @@ class _Lowering:
         """The function `symbol` of type `ftype` that unit `text` defines (see
         `fnad_compiler.llvm_ir.unit_text`), as main calls it: a pointer loaded on entry from the
         unit's slot, `{symbol}.slot`, which the code loading main defines (`fnad_compiler.tiers`).
-        `work`: the elements its kernel touches per call. A unit touching at most
-        `tiers.QUICK_MAX_WORK`, launched only outside control-flow loops, may start quick."""
+        `work`: the elements its kernel touches per call. A unit launched only outside control-flow
+        loops may start quick if it touches at most `tiers.quick_max_work(text)` elements."""
         self.units.setdefault(symbol, text)
         self.launches += 1
-        if work <= tiers.QUICK_MAX_WORK and not self.loop_depth:
+        if not self.loop_depth and work <= tiers.quick_max_work(text):
             self.quick_candidates.add(symbol)
         else:
             self.full_only.add(symbol)
@@ -315,11 +315,15 @@ class Program:
     exported functions of `units` (symbol -> LLVM IR text of a module defining it) through their
     slots; `glue_only` when `fnad_main` is long glue left unoptimised (see `_Lowering`); `launches`:
     how many loop nests (kernels) main runs, in units or in its own module; `quick_units`: the
-    units that may start in the quick tier (main then counts its calls; see `fnad_compiler.tiers`)."""
+    units that may start in the quick tier (main then counts its calls; see `fnad_compiler.tiers`);
+    `unroll`: whether LLVM should unroll main's loops. Not where main has units and no control-flow
+    loops: its loops are then glue and the loops of opaque rules, and unrolling them bought nothing
+    but code (GMM medium's main: 265 KB of optimised IR instead of 54 KB, compiled in 0.60 s
+    instead of 0.16 s)."""
 
-    def __init__(self, main, units, glue_only, launches, ties, quick_units=frozenset()):
+    def __init__(self, main, units, glue_only, launches, ties, quick_units=frozenset(), unroll=True):
         self.main, self.units, self.glue_only, self.launches, self.ties = main, units, glue_only, launches, ties
-        self.quick_units = quick_units
+        self.quick_units, self.unroll = quick_units, unroll
 
     def __str__(self):
         return "\n".join([str(self.main), *self.units.values()])
@@ -333,7 +337,8 @@ def lower(closed, donated=None, counted=False):
     it has quick units (not in code exported to C, which has no Python to call back)."""
     lw = _Lowering(closed, donated, counted)
     launches = lw.launches + lw.names.get("kernel", -1) + 1
-    return Program(lw.module, lw.units, lw.glue_only, launches, lw.ties, lw.quick_units if counted else frozenset())
+    quick = lw.quick_units if counted else frozenset()
+    return Program(lw.module, lw.units, lw.glue_only, launches, lw.ties, quick, unroll=bool(lw.loops or not lw.units))
 
 
 def ties(closed, donated):

@@ -159,6 +159,20 @@ def test_eviction_keeps_total_size_bounded(tmp_path):
     assert left == sorted(keys[-2:])  # each entry is 1000 bytes + header
 
 
+def test_writes_scan_the_directory_only_when_it_may_be_full(tmp_path, monkeypatch):
+    disk = cache.DiskCache(tmp_path / "c", max_bytes=10**6)
+    scans = []
+    scan = disk._scan
+    monkeypatch.setattr(disk, "_scan", lambda: scans.append(1) or scan())
+    for i in range(100):
+        disk.put(cache.cache_key(str(i)), bytes(100), {})
+    assert len(scans) == 1 + 100 // cache._RESCAN_PUTS  # the first write, then every _RESCAN_PUTS
+    disk.max_bytes = 5000
+    disk.put(cache.cache_key("over"), bytes(100), {})  # the estimate passes max_bytes: scanned, evicted
+    assert len(scans) == 2 + 100 // cache._RESCAN_PUTS
+    assert sum(p.stat().st_size for p in disk.directory.iterdir()) <= 5000
+
+
 def test_default_directory_respects_env(monkeypatch, tmp_path):
     monkeypatch.delenv("FNAD_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

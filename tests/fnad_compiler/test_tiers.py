@@ -19,7 +19,7 @@ from fnad_compiler import lower as lowering
 from fnad_compiler.runtime import compile_jaxpr
 
 X = np.random.default_rng(0).normal(size=(8, 5))
-BIG = np.random.default_rng(1).normal(size=(200, 100))  # 20000 elements: above QUICK_MAX_WORK
+BIG = np.random.default_rng(1).normal(size=(600, 500))  # above QUICK_MAX_VECTORISED_WORK
 
 
 @pytest.fixture(autouse=True)
@@ -163,3 +163,40 @@ def test_a_process_exits_cleanly_while_a_promotion_is_in_flight(tmp_path):
         [sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True, timeout=300
     )
     assert (run.returncode, run.stdout, run.stderr) == (0, "done\n", "")
+
+
+@pytest.mark.parametrize(
+    "kernel, vectorised",
+    [(lambda x: x * 2.0 + 1.0, False), (lambda x: fnp.tanh(x) * 2.0, True), (lambda x: fnp.sum(x * x), True)],
+    ids=["arithmetic", "vector math", "reduction"],
+)
+def test_quick_code_is_vectorised_only_where_it_calls_vector_math_or_reduces(kernel, vectorised):
+    """Unvectorised, vector math runs scalar and unoptimised, and sums run sequentially."""
+    from fnad_compiler import engine
+
+    program = lowering.lower(prepare_for_compile(fnad.make_jaxpr(kernel)(np.ones(4096))), counted=True)
+    (text,) = program.units.values()
+    assert program.quick_units
+    optimised = str(engine.optimize(engine.parse(text), tiers.QUICK_LEVEL))
+    assert ("x double>" in optimised) is vectorised  # unoptimised code keeps the scalar loop
+
+
+def test_units_whose_quick_code_is_vectorised_may_start_quick_with_more_work():
+    x = np.ones(tiers.QUICK_MAX_WORK * 2)
+    quick = lambda f: lowering.lower(prepare_for_compile(fnad.make_jaxpr(f)(x)), counted=True).quick_units
+    assert not quick(lambda x: x * 2.0 + 1.0)  # unoptimised quick code would cost too much here
+    assert quick(lambda x: fnp.tanh(x) * 2.0) and quick(lambda x: fnp.sum(x * x))
+    assert tiers.QUICK_MAX_VECTORISED_WORK > tiers.QUICK_MAX_WORK * 2
+
+
+def test_a_program_with_quick_units_and_its_private_cache_are_freed_together():
+    import gc
+    import weakref
+
+    code_cache = cache.Cache()
+    exe = _compile(_f, X, code_cache)
+    assert exe.program.quick_units
+    library, code_cache = weakref.ref(exe.library), weakref.ref(code_cache)
+    del exe
+    gc.collect()
+    assert library() is None and code_cache() is None

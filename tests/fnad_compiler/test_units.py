@@ -49,7 +49,7 @@ def test_small_programs_are_one_module(monkeypatch):
     monkeypatch.setattr(lowering, "_MIN_UNITS", 8)
     seven = lambda x: [fnp.tanh(x) * (k + 0.5) for k in range(7)]
     eight = lambda x: [fnp.tanh(x) * (k + 0.5) for k in range(8)]
-    big = np.random.default_rng(2).normal(size=(200, 100))  # above tiers.QUICK_MAX_WORK
+    big = np.random.default_rng(2).normal(size=(400, 200))  # above tiers.QUICK_MAX_WORK
     assert _program(seven, big).units == {} and _program(seven, big).launches == 7
     assert len(_program(eight, big).units) == 8
     small = _program(seven, X)
