@@ -190,6 +190,9 @@ class Primitive:
     # lower_complex): each complex operand comes as a (re, im) pair of real arrays, each complex result goes back as one
     complex_native = False  # it works on complex memory itself (fft, complex LAPACK): under jit it keeps its
     # equation, its complex S operands and results typed as float S+(2,), the interleaved (re, im) bytes
+    complex_interleaved = None  # complex_interleaved(*args, **params): how jit computes it on complex operands in
+    # their interleaved form, float S+(2,) (real operands as they are), returning complex results so: for equations
+    # that work on the pairs in place but, unlike complex_native ones, need other params or primitives (the scatters)
     runs_in_python = False  # its impl must run in Python (shard_map: MPI through mpi4py): jit runs an IR holding it
     # op by op instead of compiling it
     native_program = None  # native_program(closed) -> a ClosedJaxpr jit compiles instead of `closed`, a program

@@ -13,7 +13,8 @@ parts interleaved, the same bytes), so the compiler never sees a complex dtype. 
 complex value is kept as its two real parts (arrays of shape S), so that chains of complex math fuse
 into real loops; the interleaved form is made only where it is needed (results, control-flow
 operands, `complex_native` equations). Each primitive says how it computes on real and imaginary
-parts in its `complex_parts` rule, set in its family module."""
+parts in its `complex_parts` rule, or on the interleaved form in its `complex_interleaved` rule (the
+scatters, which write the pairs in one pass), set in its family module."""
 
 from __future__ import annotations
 
@@ -188,10 +189,11 @@ def _interleaved(value):
 
 def lower_complex(closed):
     """`closed` with every complex value replaced by its real representation (`real_representation`)
-    and every equation on complex values by real equations (its primitive's `complex_parts` rule), or
-    kept with its avals changed (`complex_native` primitives, and control flow, whose sub-IRs are
-    lowered alike). The same object when nothing in it is complex. A complex equation whose primitive
-    has no rule raises NotImplementedError naming it."""
+    and every equation on complex values by real equations (its primitive's `complex_parts` rule, or
+    its `complex_interleaved` rule on the interleaved forms), or kept with its avals changed
+    (`complex_native` primitives, and control flow, whose sub-IRs are lowered alike). The same object
+    when nothing in it is complex. A complex equation whose primitive has no rule raises
+    NotImplementedError naming it."""
     if not _has_complex(closed.jaxpr):
         return closed
     jaxpr = closed.jaxpr
@@ -211,6 +213,10 @@ def lower_complex(closed):
                 params = {k: _lowered_param(v) for k, v in e.params.items()}
                 outs = _emit(e, [_joined(x) for x in ins], params)
                 outs = [_Complex(joined=o) if is_complex_dtype(v.aval.dtype) else o for v, o in zip(e.outvars, outs)]
+            elif e.primitive.complex_interleaved is not None:
+                res = e.primitive.complex_interleaved(*[_joined(x) for x in ins], **e.params)
+                res = res if e.primitive.multiple_results else [res]
+                outs = [_Complex(joined=r) if is_complex_dtype(v.aval.dtype) else r for v, r in zip(e.outvars, res)]
             elif e.primitive.complex_parts is not None:
                 args_ = [x.parts() if type(x) is _Complex else x for x in ins]
                 res = e.primitive.complex_parts(*args_, **e.params)

@@ -1,10 +1,11 @@
 """Complex numbers end to end (issue 14, section 1).
 
 The complex contract first: under jit, `fnad.passes.lower_complex` rewrites complex equations into
-real ones on the float S+(2,) representation (each primitive's `complex_parts` rule, or its
-equation kept with changed avals for `complex_native` primitives and control flow), and complex
-arguments and results cross the jit boundary in their own memory (the native entry hands it to the
-code as float pairs; tests/test_dispatch.py checks those calls run without Python).
+real ones on the float S+(2,) representation (each primitive's `complex_parts` rule, its
+`complex_interleaved` rule, or its equation kept with changed avals for `complex_native` primitives
+and control flow), and complex arguments and results cross the jit boundary in their own memory (the
+native entry hands it to the code as float pairs; tests/test_dispatch.py checks those calls run
+without Python).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fnad import lax
 from fnad.core import Primitive, ShapedArray, all_primitives
 from fnad.ir import eval_closed
 from fnad.passes import lower_complex, prepare_for_compile, real_representation
+from fnad.primitives.indexing import scatter_mul_p
 from tests.test_primitives import TABLE, draw_case
 
 RNG = np.random.default_rng(14)
@@ -584,6 +586,45 @@ def test_accuracy_under_jit_in_ulps(name, dtype):
         assert err.max() <= bound, f"{name} {dtype.__name__} {region}: {err.max()} ulp"
 
 
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_exp_accuracy_at_large_arguments_under_jit(dtype):
+    # exp(a + ib) where exp(a) alone overflows but its product with cos b or sin b does not, where it
+    # underflows, and for |b| up to 1e300 (Payne-Hanek reduction above 2**50): the regions shuffled into
+    # one array, so that the vectorised loop meets lanes of both paths together. Within exp's ulp bound
+    # of NumPy, and infinite exactly where NumPy's is (with its sign).
+    rng = np.random.default_rng(3)
+    real = np.finfo(dtype).dtype
+    top, n = np.log(np.finfo(real).max), 1000
+    sign = lambda: rng.choice([-1, 1], n)
+    z = np.concatenate(
+        [
+            rng.uniform(top - 12, top + 0.7, n) + 1j * rng.uniform(-4, 4, n),
+            rng.uniform(-top - 30, -top + 30, n) + 1j * rng.uniform(-4, 4, n),
+            rng.uniform(-5, 5, n) + 1j * sign() * 10.0 ** rng.uniform(2, 15, n),
+            rng.uniform(-5, 5, n) + 1j * sign() * 10.0 ** rng.uniform(15, np.log10(np.finfo(real).max) - 8, n),
+        ]
+    )
+    z = rng.permutation(z).astype(dtype)
+    with np.errstate(all="ignore"):
+        expected, actual = np.exp(z), np.asarray(fnad.jit(fnp.exp)(z))
+    assert _ulp_errors(actual, expected).max() <= ULP_BOUNDS["exp"]
+    for part in (np.real, np.imag):
+        inf = np.isinf(part(expected))
+        assert inf.any() and np.array_equal(part(actual)[inf], part(expected)[inf])
+        assert not np.isnan(part(actual)).any()
+
+
+@pytest.mark.parametrize("name, dtype", [("exp", np.complex128), ("exp", np.complex64), ("sinh", np.complex128)])
+def test_compiled_elementwise_loop_is_vectorised(name, dtype):
+    # The loop over the elements of exp and sinh (whose parts test one argument for the slow path of both
+    # sin and cos) was left scalar by LLVM (5x slower) while each part had its own one-trip loop.
+    from fnad_compiler import engine
+    from fnad_compiler.runtime import compile_jaxpr
+
+    program = compile_jaxpr(prepare_for_compile(fnad.make_jaxpr(getattr(fnp, name))(np.ones(64, dtype)))).program
+    assert any("vector.body:" in str(engine.optimize(engine.parse(unit))) for unit in program.units.values())
+
+
 SPECIAL = [0.0, -0.0, 1.5, -1.5, np.inf, -np.inf, np.nan]
 
 
@@ -611,21 +652,11 @@ def test_special_values_match_numpy(name):
 # Every primitive that accepts complex operands can be compiled on them
 
 
-# Primitives that take complex operands eagerly but have no complex_parts rule yet: jit refuses them on
-# complex values with a NotImplementedError naming them (docs/jax_differences.md).
-WITHOUT_COMPLEX_RULE = {
-    "scatter_mul": "the product of duplicate updates at one index has no real-parts form without a loop",
-    "scatter_min": "lexicographic order of scattered complex updates",
-    "scatter_max": "lexicographic order of scattered complex updates",
-}
-
-
 @pytest.mark.parametrize("op", TABLE, ids=repr)
 def test_every_primitive_taking_complex_operands_has_a_complex_rule(op):
     # Each entry of tests/test_primitives.py's TABLE, with its float operands made complex: either staging
     # refuses them (a real-only primitive), or lower_complex turns the IR into real equations, which
-    # needs a complex_parts rule (or complex_native) for every primitive in it, except those listed in
-    # WITHOUT_COMPLEX_RULE, for which it must raise a NotImplementedError naming the primitive.
+    # needs a complex_parts rule (or complex_native) for every primitive in it.
     @settings(max_examples=3, deadline=None, database=None)
     @given(data=st.data())
     def run(data):
@@ -635,11 +666,109 @@ def test_every_primitive_taking_complex_operands_has_a_complex_rule(op):
             closed = fnad.make_jaxpr(lambda *a: op.fun(*a, **params))(*args)
         except (TypeError, ValueError):
             return
-        if op.prim.name in WITHOUT_COMPLEX_RULE:
-            assert op.prim.complex_parts is None and not op.prim.complex_native, "remove it from WITHOUT_COMPLEX_RULE"
-            with pytest.raises(NotImplementedError, match=op.prim.name):
-                lower_complex(closed)
-        else:
-            lower_complex(closed)
+        lower_complex(closed)
 
     run()
+
+
+# ----------------------------------------------------------------------------------------------
+# .at[].multiply / .min / .max on complex values: one complex product (NumPy's lexicographic order)
+# per update, compiled as the real scatters are
+
+SCATTER_X = np.array([[1 + 2j, -0.5 + 1j], [2 - 1j, 1.5 + 0.5j], [-1 + 0.25j, 3 - 2j], [0.5 - 0.5j, -2 + 1j]])
+SCATTER_IDX = np.array([1, 3, 1, 0, 1])  # three updates at row 1, with ties of real parts there
+SCATTER_V = np.array(
+    [[0.5 + 1j, 2 - 1j], [2 + 0.5j, -1 + 1j], [2 - 3j, 1.5 - 0.5j], [-1 + 1j, 0.5 + 2j], [2 + 1j, 1.5 + 0.5j]]
+)
+SCATTER_C = np.array([[1 - 1j, 0.5 + 2j], [-1 + 0.5j, 2 + 1j], [1.5 + 1j, -0.5 - 1j], [1 + 2j, -2 + 0.5j]])
+# getattr(jnp.asarray(SCATTER_X).at[SCATTER_IDX], name)(SCATTER_V), JAX 0.10.2 with x64
+SCATTER_JAX = {
+    "multiply": [[-3 - 1j, -2.25 - 0.5j], [20 + 2.5j, 8.75 - 1.25j], [-1 + 0.25j, 3 - 2j], [1.25 - 0.75j, 1 - 3j]],
+    "min": [[-1 + 1j, -0.5 + 1j], [0.5 + 1j, 1.5 - 0.5j], [-1 + 0.25j, 3 - 2j], [0.5 - 0.5j, -2 + 1j]],
+    "max": [[1 + 2j, 0.5 + 2j], [2 + 1j, 2 - 1j], [-1 + 0.25j, 3 - 2j], [2 + 0.5j, -1 + 1j]],
+}
+# jax.grad(lambda x, v: jnp.sum(jnp.abs(getattr(x.at[SCATTER_IDX], name)(v) * SCATTER_C) ** 2), argnums=(0, 1))
+# (JAX 0.10.2; it refuses scatter_mul's gradient for repeated indices)
+SCATTER_GRAD_JAX = {
+    "min": (
+        [[0, -4.25 - 8.5j], [0, 0], [-6.5 - 1.625j, 7.5 + 5j], [5 + 5j, -17 - 8.5j]],
+        [[1.25 - 2.5j, 0], [0, 0], [0, 15 + 5j], [-4 - 4j, 0], [0, 0]],
+    ),
+    "max": (
+        [[4 - 8j, 0], [0, 0], [-6.5 - 1.625j, 7.5 + 5j], [0, 0]],
+        [[0, 20 + 10j], [20 - 5j, -8.5 - 8.5j], [0, 0], [0, 4.25 - 17j], [5 - 2.5j, 0]],
+    ),
+}
+
+
+def _scatter(name, idx=SCATTER_IDX):
+    return lambda x, v: getattr(fnp.asarray(x).at[idx], name)(v)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("name", SCATTER_JAX)
+def test_complex_scatter_multiply_min_max_match_jax_and_compile(name, dtype):
+    f = _scatter(name)
+    x, v = SCATTER_X.astype(dtype), SCATTER_V.astype(dtype)
+    eager, compiled = np.asarray(f(x, v)), np.asarray(fnad.jit(f)(x, v))
+    assert compiled.dtype == eager.dtype == dtype
+    np.testing.assert_array_equal(compiled, eager)  # the same products in the same order
+    np.testing.assert_allclose(compiled, np.array(SCATTER_JAX[name], dtype), rtol=4 * np.finfo(dtype).eps)
+    assert "scatter" in str(prepare_for_compile(fnad.make_jaxpr(f)(x, v)))  # compiled as a scatter, not a loop
+
+
+@pytest.mark.parametrize("name", SCATTER_JAX)
+def test_complex_scatter_edge_cases_compile_as_eager(name):
+    # NaN parts (NumPy's order: a NaN in the point or in an update wins; JAX keeps x where it compares
+    # less, docs/jax_differences.md), infinities, and indices outside the operand (dropped).
+    nan, inf = np.nan, np.inf
+    x = np.array([1 + 1j, complex(nan, 0), complex(1, nan), 2 + 2j, complex(inf, 1), 0j])
+    idx = np.array([0, 1, 2, 3, 3, 4, 5, 6, -7, 5])
+    v = np.array([complex(nan, 1), 5 + 5j, 0j, complex(2, nan), 1 + 1j, complex(-inf, 0), 2j, 1, 1, -1])
+    f = lambda x, v: getattr(fnp.asarray(x).at[idx, ...], name)(v, mode="drop")
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(np.asarray(fnad.jit(f)(x, v)), np.asarray(f(x, v)))
+
+
+@pytest.mark.parametrize("name", ["min", "max"])
+def test_complex_scatter_min_max_gradients_match_jax(name):
+    f = lambda x, v: fnp.sum(fnp.abs(_scatter(name)(x, v) * SCATTER_C) ** 2)
+    for g in (fnad.grad(f, argnums=(0, 1)), fnad.jit(fnad.grad(f, argnums=(0, 1)))):
+        for got, want in zip(g(SCATTER_X, SCATTER_V), SCATTER_GRAD_JAX[name], strict=True):
+            np.testing.assert_allclose(np.asarray(got), np.array(want, complex), rtol=1e-14, atol=1e-14)
+
+
+def test_complex_scatter_multiply_gradient_matches_finite_differences():
+    # grad of a real loss is df/dx - i df/dy (JAX's convention), per element of x and of the updates
+    f = lambda x, v: fnp.sum(fnp.abs(_scatter("multiply")(x, v) * SCATTER_C) ** 2)
+    loss = lambda x, v: float(np.asarray(f(x, v)))
+    for g in (fnad.grad(f, argnums=(0, 1)), fnad.jit(fnad.grad(f, argnums=(0, 1)))):
+        gx, gv = map(np.asarray, g(SCATTER_X, SCATTER_V))
+        for k, (arg, grad) in enumerate([(SCATTER_X, gx), (SCATTER_V, gv)]):
+            for i in np.ndindex(arg.shape):
+                fd = []
+                for t in (1, 1j):
+                    e = np.zeros(arg.shape, complex)
+                    e[i] = 1e-6 * t
+                    at = lambda s: loss(*[a + s * e if j == k else a for j, a in enumerate((SCATTER_X, SCATTER_V))])
+                    fd.append((at(1) - at(-1)) / 2e-6)
+                np.testing.assert_allclose(grad[i], fd[0] - 1j * fd[1], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", SCATTER_JAX)
+def test_complex_scatter_vmap_matches_loop(name):
+    f = _scatter(name)
+    xs = SCATTER_X * np.array([[[1.0]], [[0.5 - 1j]], [[-2j]]])
+    vs = SCATTER_V * np.array([[[1j]], [[1.0]], [[2 + 1j]]])
+    expected = np.stack([np.asarray(f(x, v)) for x, v in zip(xs, vs)])
+    np.testing.assert_array_equal(np.asarray(fnad.vmap(f)(xs, vs)), expected)
+    np.testing.assert_array_equal(np.asarray(fnad.jit(fnad.vmap(f))(xs, vs)), expected)
+    # one operand shared by the batch of updates
+    expected = np.stack([np.asarray(f(SCATTER_X, v)) for v in vs])
+    np.testing.assert_array_equal(np.asarray(fnad.jit(fnad.vmap(f, in_axes=(None, 0)))(SCATTER_X, vs)), expected)
+
+
+def test_complex_pairs_scatter_refuses_operands_without_pairs():
+    idx, u = np.array([[0]]), np.ones((1, 3))
+    with pytest.raises(ValueError, match="complex_pairs needs a float operand"):
+        fnad.make_jaxpr(lambda x: scatter_mul_p.bind(x, idx, u, axes=(0,), complex_pairs=True))(np.ones((2, 3)))

@@ -620,8 +620,13 @@ def gather(x, indices, axes):
 
 
 def _scatter_eval(name):
-    def abstract_eval(a, idx, updates, axes):
+    def abstract_eval(a, idx, updates, axes, complex_pairs=False):
         shape = _index_shape(name, a, idx, axes)
+        if complex_pairs and (a.dtype.kind != "f" or a.shape[-1:] != (2,) or a.ndim - 1 in axes):
+            raise ValueError(
+                f"{name}: complex_pairs needs a float operand whose last, non-indexed axis holds (re, im) pairs, "
+                f"got {a.str_short()} with axes {axes}"
+            )
         if updates.shape != shape or updates.dtype != a.dtype:
             raise ValueError(
                 f"{name}: updates {updates.str_short()} must have the operand's dtype {a.dtype.name} "
@@ -636,7 +641,10 @@ def _scatter_eval(name):
 def _scatter_impl(combine):
     """NumPy scatter; `combine` is a ufunc (its .at accumulates duplicates) or None (assignment)."""
 
-    def impl(x, idx, updates, axes):
+    def impl(x, idx, updates, axes, complex_pairs=False):
+        if complex_pairs:  # float (re, im) pairs on a last axis, combined as complex numbers
+            out = impl(_as_complex(x), idx, _as_complex(updates), axes)
+            return out[..., None].view(np.asarray(x).dtype)
         out = np.array(x, copy=True)
         idx, updates = np.asarray(idx), np.asarray(updates)
         valid = np.all((idx >= 0) & (idx < np.array([out.shape[d] for d in axes])), axis=-1)
@@ -649,6 +657,12 @@ def _scatter_impl(combine):
         return out
 
     return impl
+
+
+def _as_complex(pairs):
+    """Float pairs (re, im) on a last axis of size 2 as complex numbers."""
+    pairs = np.ascontiguousarray(pairs)
+    return pairs.view(np.dtype(f"c{2 * pairs.dtype.itemsize}"))[..., 0]
 
 
 def _scatter_batch(prim):
@@ -837,7 +851,19 @@ for _p in (
     dynamic_slice_p,
     dynamic_update_slice_p,
     gather_p,
-    scatter_p,
-    scatter_add_p,
 ):
     _p.complex_parts = componentwise_parts(_p)
+
+
+# Scatters under jit write the interleaved (re, im) pairs of the operand (one pass over it, not one per
+# part): .at[].set/add as real scatters (the pair axis is one more non-indexed axis), .at[].multiply/min/max
+# with `complex_pairs`, telling the lowering (and the NumPy impl) to combine each update with its point as
+# one complex number (a product, or NumPy's lexicographic order), which the parts taken apart cannot.
+def _scatter_interleaved(prim, **params):
+    return lambda x, idx, u, axes: prim.bind(x, idx, u, axes=axes, **params)
+
+
+for _p in (scatter_p, scatter_add_p):
+    _p.complex_interleaved = _scatter_interleaved(_p)
+for _p in (scatter_mul_p, scatter_min_p, scatter_max_p):
+    _p.complex_interleaved = _scatter_interleaved(_p, complex_pairs=True)

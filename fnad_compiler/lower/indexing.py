@@ -167,16 +167,21 @@ def _scatter(lw, e):
     combine = SCATTER[e.primitive.name]
     if out not in lw.plan.in_place:
         _identity_copy(lw, x, out)
-    nd, nbatch = u.aval.ndim, idx.aval.ndim - 1
+    # complex_pairs: operand and updates are complex numbers as (re, im) pairs on a last axis, which the
+    # domain (the updates' points) leaves out. _gather_parts gives that axis of out the row of domain
+    # axis nd, which does not exist: a zero row, so out_form addresses a pair's re, and re + 1 its im.
+    pairs = e.params.get("complex_pairs", False)
+    nd, nbatch = u.aval.ndim - pairs, idx.aval.ndim - 1
     idx_rows, out_form, strides = _gather_parts(out, idx, axes, nd, nbatch)
     dtype = out.aval.dtype
+    u_forms = [identity_map(nd) + (unit_row(None, nd, constant=k),) for k in (0, 1)] if pairs else [identity_map(nd)]
 
     def element(em):
         if em.dry:
             for row in idx_rows:
                 em.value(idx, row)
             em.forms.append(out_form)
-        return em.value(u, identity_map(nd))
+        return [em.value(u, form) for form in u_forms]
 
     def body(kernel):
         em, b = kernel.em, kernel.b
@@ -187,8 +192,30 @@ def _scatter(lw, e):
             extra, ok = b.add(extra, b.mul(v, i64(strides[d]))), b.and_(ok, inside)
         with b.if_then(ok):
             offset = b.add(em.offset(out_form), extra)
-            if combine is not None:
-                value = reduce_step(b, combine, dtype, load_at(b, kernel.out_ptr, offset, dtype), value)
-            store_at(b, value, kernel.out_ptr, offset, dtype)
+            offsets = [offset, b.add(offset, i64(1))] if pairs else [offset]
+            if pairs:
+                acc = [load_at(b, kernel.out_ptr, o, dtype) for o in offsets]
+                value = _complex_step(b, combine, acc, value)
+            elif combine is not None:
+                value = [reduce_step(b, combine, dtype, load_at(b, kernel.out_ptr, offsets[0], dtype), value[0])]
+            for o, v in zip(offsets, value):
+                store_at(b, v, kernel.out_ptr, o, dtype)
 
-    _store_kernel(lw, u.aval.shape, element, out, out_form=(0,) * (nd + 1), body=body)
+    _store_kernel(lw, u.aval.shape[:nd], element, out, out_form=(0,) * (nd + 1), body=body)
+
+
+def _complex_step(b, combine, acc, u):
+    """acc combined with update u, both (re, im), as NumPy's complex ufuncs: the product
+    (ar ur - ai ui, ar ui + ai ur); for min and max NumPy's lexicographic order, keeping acc where
+    it has a NaN or does not lose, else taking u (so a NaN in either propagates)."""
+    (ar, ai), (ur, ui) = acc, u
+    if combine == "prod":
+        return [b.fsub(b.fmul(ar, ur), b.fmul(ai, ui)), b.fadd(b.fmul(ar, ui), b.fmul(ai, ur))]
+    strict, weak = ("<", "<=") if combine == "min" else (">", ">=")
+    no_nan_im = b.and_(b.fcmp_ordered("ord", ai, ai), b.fcmp_ordered("ord", ui, ui))
+    wins = b.or_(
+        b.and_(b.fcmp_ordered(strict, ar, ur), no_nan_im),
+        b.and_(b.fcmp_ordered("==", ar, ur), b.fcmp_ordered(weak, ai, ui)),
+    )
+    keep = b.or_(b.or_(b.fcmp_unordered("uno", ar, ar), b.fcmp_unordered("uno", ai, ai)), wins)
+    return [b.select(keep, ar, ur), b.select(keep, ai, ui)]
