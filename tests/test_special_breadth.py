@@ -353,3 +353,15 @@ def test_bad_input_is_a_clear_error():
         special.sph_harm_y(np.array([1]), np.array([0]), 0.5, 0.5, diff_n=1)
     with pytest.raises(Exception, match="n_max"):
         fnad.jit(lambda n: special.sph_harm_y(n, np.array([0]), np.array([0.5]), np.array([0.5])))(np.array([1]))
+
+
+def test_spence_derivatives_at_one_are_their_limits():
+    """x = 1 is a removable singularity of spence' = log(x) / (1 - x): each derivative there is the
+    limit of its neighbours' (a constant at 1 made the second derivative 0 instead of 1/2)."""
+    d1 = fnad.grad(fnad.scipy.special.spence)
+    d2 = fnad.grad(d1)
+    d3 = fnad.grad(d2)
+    for d in (d1, d2, d3):
+        near = (d(1.0 - 1e-5) + d(1.0 + 1e-5)) / 2
+        np.testing.assert_allclose(d(1.0), near, rtol=1e-6)
+        np.testing.assert_allclose(fnad.jit(d)(1.0), d(1.0), rtol=1e-14)

@@ -442,10 +442,14 @@ defjvp(dawsn_p, lambda g, ans, x: mul(g, sub(_c(x, 1), mul(mul(_c(x, 2), x), ans
 
 
 def _spence_jvp(g, ans, x):
-    # log(x) / (1 - x), -1 at x = 1 (its limit; JAX's piecewise definition gives 0 there)
+    # log(x) / (1 - x); at x = 1 (where JAX's piecewise definition gives 0) its Taylor series
+    # -1 + u/2 - u^2/3 + u^3/4 in u = x - 1, whose value is the limit and whose derivatives are the
+    # limits of the derivatives (a constant -1 there made grad(grad(spence))(1.0) 0, not 1/2)
     one = eq(x, _c(x, 1))
     safe = select(one, _c(x, 2), x)
-    return mul(g, select(one, _c(x, -1), div(log(safe), sub(_c(x, 1), safe))))
+    u = sub(x, _c(x, 1))
+    series = add(_c(x, -1), mul(u, add(_c(x, 0.5), mul(u, add(_c(x, -1 / 3), mul(u, _c(x, 0.25)))))))
+    return mul(g, select(one, series, div(log(safe), sub(_c(x, 1), safe))))
 
 
 def _sine_integral_jvp(g, ans, x):
