@@ -15,7 +15,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import secrets
 import stat
 import struct
 import sys
@@ -333,7 +332,7 @@ class DiskCache:
         if not self.enabled:
             return
         data = _encode(key, bytes(obj), json.dumps(metadata if metadata is not None else {}).encode())
-        tmp = f".tmp-{os.getpid()}-{secrets.token_hex(8)}"
+        tmp = f".tmp-{os.getpid()}-{os.urandom(8).hex()}"
         try:
             fd = os.open(
                 tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=self._fd

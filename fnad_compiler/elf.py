@@ -17,7 +17,7 @@ GOT (then read-only), writable data (read+write); unmapped when the `MappedObjec
 
 import ctypes
 import mmap
-import platform
+import os
 import struct
 import sys
 import weakref
@@ -50,7 +50,7 @@ class Unsupported(Exception):
 
 def supported():
     """Whether this loader can run here at all: Linux on x86-64."""
-    return sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
+    return sys.platform.startswith("linux") and os.uname().machine == "x86_64"
 
 
 _LIBC = None

@@ -14,7 +14,6 @@ pass builder's instrumentation callbacks are never freed) and each load ~9 KB of
 (JITDylibs are never removed); RuntimeDyld, LLJIT's other linker, also leaks the code itself.
 """
 
-import concurrent.futures
 import ctypes
 import functools
 import importlib
@@ -325,6 +324,8 @@ def compile_objects(texts, speed_level=3):
     with _LOCK:
         target_machine()  # initialise LLVM's targets once, before threads use them
         if _POOL is None or _POOL[1] < threads:
+            import concurrent.futures  # here: a process whose code is all on disk never compiles
+
             _POOL = (concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="fnad-compile"), threads)
         pool = _POOL[0]
     with timing.phase("units"):
