@@ -13,6 +13,9 @@ symbol) raises `Unsupported`, and the caller loads the object with LLVM instead.
 
 Memory: one anonymous mapping per object: code and stubs (then read+execute), read-only data and
 GOT (then read-only), writable data (read+write); unmapped when the `MappedObject` is collected.
+
+`cpu_signature` runs CPUID and XGETBV as LLVM does to name the host CPU and its features, so that
+the cache can tell the host without loading LLVM (see `fnad_compiler.engine.host_fingerprint`).
 """
 
 import ctypes
@@ -22,7 +25,7 @@ import struct
 import sys
 import weakref
 
-__all__ = ["MappedObject", "Unsupported", "load", "supported"]
+__all__ = ["MappedObject", "Unsupported", "cpu_signature", "load", "supported"]
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 _SHDR = struct.Struct("<IIQQQQIIQQ")
@@ -266,3 +269,51 @@ def _put32(memory, place, value):
     if not -(2**31) <= value < 2**31:
         raise Unsupported(f"32-bit relocation out of range ({value:#x})")
     struct.pack_into("<i", memory, place, value)
+
+
+# void cpuid(u32 leaf, u32 subleaf, u32 out[4]): push rbx; mov r8, rdx; mov eax, edi; mov ecx, esi;
+# cpuid; mov [r8], eax; mov [r8+4], ebx; mov [r8+8], ecx; mov [r8+12], edx; pop rbx; ret
+_CPUID_CODE = bytes.fromhex("534989d089f889f10fa241890041895804418948084189500c5bc3")
+# u64 xgetbv0(): xor ecx, ecx; xgetbv; shl rdx, 32; or rax, rdx; ret
+_XGETBV_CODE = bytes.fromhex("31c90f01d048c1e2204809d0c3")
+# The CPUID leaves (leaf, subleaf) LLVM reads for the host CPU's name and features
+# (llvm/lib/TargetParser/Host.cpp), within the maximum standard and extended leaves.
+_CPUID_LEAVES = [(0, 0), (1, 0), (7, 0), (7, 1), (0xD, 1), (0x14, 0), (0x19, 0), (0x24, 0)]
+_CPUID_EXTENDED_LEAVES = [(0x80000000, 0), (0x80000001, 0), (0x80000008, 0)]
+_OSXSAVE = 1 << 27  # CPUID.1:ECX: XGETBV may be executed
+
+
+def cpu_signature():
+    """The CPUID words (and XCR0, the vector state the OS saves) that decide LLVM's host CPU name and
+    features, as this process sees them (an emulator's CPU, not the kernel's /proc/cpuinfo). The
+    per-core APIC ID in CPUID.1:EBX is masked out. Linux on x86-64 only (`supported`)."""
+    if not supported():
+        raise Unsupported("CPUID is read on x86-64 Linux only")
+    libc = _libc()
+    base = libc.mmap(None, _PAGE, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
+    if base in (None, ctypes.c_void_p(-1).value):
+        raise Unsupported(f"mmap failed (errno {ctypes.get_errno()})")
+    try:
+        ctypes.memmove(base, _CPUID_CODE, len(_CPUID_CODE))
+        ctypes.memmove(base + 64, _XGETBV_CODE, len(_XGETBV_CODE))
+        if libc.mprotect(base, _PAGE, _PROT_READ | _PROT_EXEC) != 0:
+            raise Unsupported(f"mprotect failed (errno {ctypes.get_errno()})")
+        cpuid_fn = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_void_p)(base)
+        out = (ctypes.c_uint32 * 4)()
+
+        def cpuid(leaf, subleaf):
+            cpuid_fn(leaf, subleaf, ctypes.addressof(out))
+            return list(out)
+
+        max_leaf, max_extended = cpuid(0, 0)[0], cpuid(0x80000000, 0)[0]
+        words = []
+        for leaf, subleaf in _CPUID_LEAVES + _CPUID_EXTENDED_LEAVES:
+            if leaf <= (max_extended if leaf >= 0x80000000 else max_leaf):
+                regs = cpuid(leaf, subleaf)
+                if leaf == 1:
+                    regs[1] &= 0x00FFFFFF  # bits 24-31: the APIC ID of the core this ran on
+                words.append((leaf, subleaf, *regs))
+        xcr0 = ctypes.CFUNCTYPE(ctypes.c_uint64)(base + 64)() if cpuid(1, 0)[2] & _OSXSAVE else None
+    finally:
+        libc.munmap(base, _PAGE)
+    return words, xcr0

@@ -153,26 +153,18 @@ def host_id():
 def host_fingerprint():
     """What decides `host_id()`, read without loading LLVM: the OS and machine, llvmlite's version
     and the identity of its LLVM library file (path, size, modification time, inode: another build
-    is another file), and the CPU as the kernel reports it (/proc/cpuinfo's vendor, family, model,
-    stepping and feature flags of the first CPU; LLVM reads the same CPUID). None where there is no
-    /proc/cpuinfo: then only `host_id()` will do."""
+    is another file), and the CPUID words and XCR0 LLVM reads to name the CPU and its features
+    (`elf.cpu_signature`: as this process sees them, so also under an emulator). None where these
+    cannot be read without LLVM: then only `host_id()` will do."""
     try:
-        with open("/proc/cpuinfo", "rb") as f:
-            cpu = f.read(1 << 16).decode(errors="replace").partition("\n\n")[0]
+        cpu = elf.cpu_signature()
         binding = os.path.join(os.path.dirname(llvmlite.__file__), "binding")
         library = next(os.path.join(binding, n) for n in sorted(os.listdir(binding)) if n.startswith("libllvmlite"))
         st = os.stat(library)
-    except (OSError, StopIteration):
-        return None
-    fields = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags")
-    cpu = sorted(line.strip() for line in cpu.splitlines() if line.partition(":")[0].strip() in fields)
-    if not any(line.startswith("flags") for line in cpu):
+    except (elf.Unsupported, OSError, StopIteration):
         return None
     uname = os.uname()
-    return (
-        f"{uname.sysname} {uname.machine} llvmlite={llvmlite.__version__} "
-        f"{library} {st.st_size} {st.st_mtime_ns} {st.st_ino}\n" + "\n".join(cpu)
-    )
+    return f"{uname.sysname} {uname.machine} llvmlite={llvmlite.__version__} {library} {st.st_size} {st.st_mtime_ns} {st.st_ino} cpu={cpu}"
 
 
 @functools.cache

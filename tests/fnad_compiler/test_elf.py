@@ -180,3 +180,20 @@ def test_a_wrong_remembered_host_id_is_corrected(tmp_path):
     warm = json.loads(_run(WARM_SCRIPT, tmp_path).stdout)
     assert again[1]["compiles"] > 0 and warm[1]["compiles"] == 0 and not warm[2]
     assert again[0] == warm[0] == json.loads(done.stdout)[0]
+
+
+def test_the_cpu_signature_is_what_llvm_reads():
+    # The fingerprint that stands for LLVM's host id must see the features LLVM sees.
+    words, xcr0 = elf.cpu_signature()
+    regs = {(leaf, subleaf): r for leaf, subleaf, *r in words}
+    ecx1 = regs[1, 0][2]
+    ebx7 = regs[7, 0][1]
+    host = engine.host_id()
+    for name, bit in [("fma", ecx1 >> 12), ("avx2", ebx7 >> 5), ("avx512f", ebx7 >> 16), ("bmi2", ebx7 >> 8)]:
+        # LLVM also requires the OS to save the vector state (XCR0) for the AVX features.
+        os_saves = name in ("fma", "avx2") and xcr0 & 0x6 == 0x6 or name == "avx512f" and xcr0 & 0xE6 == 0xE6
+        expected = bit & 1 and (os_saves or name == "bmi2")
+        assert (f"+{name}," in host) == bool(expected), name
+    script = "from fnad_compiler import elf; print(elf.cpu_signature())"
+    again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert again.strip() == str((words, xcr0))  # the same in every process (no per-core fields)
