@@ -139,8 +139,10 @@ def _regions(sections):
             continue
         if s.flags & _SHF_TLS:
             raise Unsupported(f"thread-local section {s.name}")
-        if s.type not in (_SHT_PROGBITS, _SHT_NOBITS):
-            raise Unsupported(f"section {s.name} of type {s.type:#x}")
+        if s.type not in (_SHT_PROGBITS, _SHT_NOBITS) or s.name in (".ctors", ".dtors"):
+            raise Unsupported(f"section {s.name} of type {s.type:#x}")  # e.g. constructors: LLVM runs them
+        if s.align > _PAGE:
+            raise Unsupported(f"section {s.name} aligned to {s.align} bytes")
         if s.flags & _SHF_WRITE and s.flags & _SHF_EXECINSTR:
             raise Unsupported(f"writable code section {s.name}")
         prot = _PROT_READ | (_PROT_EXEC if s.flags & _SHF_EXECINSTR else _PROT_WRITE if s.flags & _SHF_WRITE else 0)

@@ -122,6 +122,14 @@ def test_unsupported_objects_fall_back_to_llvm():
     assert not isinstance(lib._tracker, elf.MappedObject)
     bump = lib.function("bump", ctypes.c_int64)
     assert (bump(), bump()) == (5, 10)
+    # Constructors would have to run at load: left to LLVM.
+    ctor = engine.compile_object(
+        "@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @init, "
+        "ptr null }]\ndeclare void @fnad_elf_test_init()\ndefine void @init() {\n  call void @fnad_elf_test_init()\n"
+        "  ret void\n}\n"
+    )
+    with pytest.raises(elf.Unsupported, match="ctors"):
+        elf.load(ctor, "ctor", _resolve)
     with pytest.raises(elf.Unsupported, match="not a 64-bit"):
         elf.load(b"\x7fELF garbage", "bad", _resolve)
     unresolved = engine.compile_object(
