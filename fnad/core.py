@@ -125,8 +125,20 @@ _SHORT_NAMES = {
 }
 
 
+_SHORT_NAME_OF = {}  # dtype (or what names one) -> its short name: NumPy's dtype.name is slow Python code
+
+
 def dtype_short_name(dtype):
-    return _SHORT_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
+    try:
+        return _SHORT_NAME_OF[dtype]
+    except (KeyError, TypeError):  # TypeError: an unhashable dtype description
+        name = np.dtype(dtype).name
+        short = _SHORT_NAMES.get(name, name)
+    try:
+        _SHORT_NAME_OF[dtype] = short
+    except TypeError:
+        pass
+    return short
 
 
 def is_masked_array(x):

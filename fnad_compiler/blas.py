@@ -21,7 +21,6 @@ import functools
 import importlib.util
 import os
 
-import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 
@@ -108,7 +107,7 @@ def library():
             del os.environ["OPENBLAS_NUM_THREADS"]
         else:
             os.environ["OPENBLAS_NUM_THREADS"] = saved
-    llvm.load_library_permanently(path)
+    engine.load_library(path)
     lib.scipy_openblas_set_num_threads(ctypes.c_int(1))  # parallel gemm goes through fnad_?gemm
     return lib
 

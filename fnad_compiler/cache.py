@@ -2,7 +2,7 @@
 which puts them in front of `fnad_compiler.engine` and counts hits, misses and compiles.
 
 Disk entries are named by `cache_key` (sha256 of the IR text, `code_version()` and the host
-toolchain/CPU) and hold their own key, object bytes and a caller's JSON metadata and signature,
+toolchain/CPU, `host_id`) and hold their own key, object bytes and a caller's JSON metadata and signature,
 behind a header with a magic, a format version and a checksum. A damaged entry, one stored under
 another key or signature, or a file that is not safely ours is deleted and recompiled, never
 loaded (see `DiskCache`).
@@ -15,7 +15,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import secrets
 import stat
 import struct
 import sys
@@ -40,6 +39,7 @@ __all__ = [
     "code_version",
     "default_cache",
     "default_directory",
+    "host_id",
 ]
 
 COMPILER_VERSION = "fnad-compiler-1"  # bump when generated code changes for the same IR text
@@ -92,11 +92,62 @@ class LRUCache:
 def cache_key(ir_text, version=None):
     """Hex sha256 naming the code compiled from `ir_text` (LLVM IR or the caller's own IR text)
     by compiler `version` (default `code_version()`), llvmlite/LLVM versions and host CPU name and
-    features."""
+    features (`host_id`)."""
     if not isinstance(ir_text, str):
         raise TypeError(f"cache key text must be str, got {type(ir_text).__name__}")
     version = code_version() if version is None else version
-    return hashlib.sha256(json.dumps([version, engine.host_id(), ir_text]).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([version, host_id(), ir_text]).encode()).hexdigest()
+
+
+_HOST_ID_FROM_MEMO = []  # [fingerprint] once `host_id` answered from the memo (not from LLVM)
+
+
+@functools.cache
+def host_id():
+    """`engine.host_id()`, which loads LLVM (a sixth of a warm-cache cold start), remembered in the
+    default disk cache under `engine.host_fingerprint()`, so that a process whose code all comes
+    from the disk cache never loads LLVM. The memo is a disk entry (same integrity checks as code)
+    whose metadata names the fingerprint; a process that loads LLVM anyway checks the memo it used
+    (`check_host_id`)."""
+    fingerprint = engine.host_fingerprint()
+    disk = default_cache().disk
+    if fingerprint is None or disk is None or engine.llvm_loaded():
+        return _store_host_id(disk, fingerprint)
+    entry = disk.get(_host_key(fingerprint))
+    if entry is None or entry[1] != {"host": fingerprint}:
+        return _store_host_id(disk, fingerprint)
+    _HOST_ID_FROM_MEMO.append(fingerprint)
+    return entry[0].decode()
+
+
+def _host_key(fingerprint):
+    return hashlib.sha256(f"fnad host id\0{fingerprint}".encode()).hexdigest()
+
+
+def _store_host_id(disk, fingerprint):
+    """`engine.host_id()`, remembered on `disk` (if any) under `fingerprint` (if any)."""
+    real = engine.host_id()
+    if disk is not None and fingerprint is not None:
+        entry = disk.get(_host_key(fingerprint))
+        if entry is None or entry != (real.encode(), {"host": fingerprint}):
+            disk.put(_host_key(fingerprint), real.encode(), {"host": fingerprint})
+    return real
+
+
+def check_host_id():
+    """If `host_id` came from the memo, compare it with LLVM's answer (LLVM is loaded now anyway);
+    a difference means the fingerprint missed something that changes code: warn, and correct the
+    memo for later processes."""
+    if _HOST_ID_FROM_MEMO and engine.llvm_loaded():
+        fingerprint = _HOST_ID_FROM_MEMO.pop()
+        if host_id() != engine.host_id():
+            warnings.warn(
+                f"fnad: the remembered host id differs from LLVM's ({host_id()!r} != {engine.host_id()!r}); "
+                "corrected for later processes",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            _store_host_id(default_cache().disk, fingerprint)
 
 
 _CODE_PACKAGES = ("fnad_compiler", "fnad")  # their rules decide the IR and how it is lowered
@@ -284,7 +335,7 @@ class DiskCache:
         if not self.enabled:
             return
         data = _encode(key, bytes(obj), json.dumps(metadata if metadata is not None else {}).encode())
-        tmp = f".tmp-{os.getpid()}-{secrets.token_hex(8)}"
+        tmp = f".tmp-{os.getpid()}-{os.urandom(8).hex()}"
         try:
             fd = os.open(
                 tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=self._fd
@@ -441,6 +492,7 @@ class Cache:
             slots = self._units(stored, built.units, speed_level)
             obj = engine.compile_object(built.llvm_ir, speed_level, built.codegen_level, built.unroll)
             self._count("compiles")
+            check_host_id()
             if self.disk is not None:
                 self.disk.put(key, obj, stored)
             compiled = self._link(obj, stored, slots, lambda: built.units)

@@ -1,17 +1,19 @@
 """Native code generation: the host target machine, the optimisation pipeline, object/assembly
-emission and loading object code into the process (ORC LLJIT with JITLink).
+emission and loading object code into the process (`fnad_compiler.elf`, else ORC LLJIT with JITLink).
 
 IR-agnostic: everything here takes LLVM IR (text or an `llvmlite.ir.Module`) or object bytes.
 Loaded code lives exactly as long as the `NativeLibrary` that owns it.
 
-Why LLJIT + JITLink: loading a small object takes ~0.15 ms, against ~1.4 ms for one MCJIT engine
+LLVM itself (llvmlite.binding and its library) is loaded on first use: a process whose code all
+comes from the disk cache loads it with `fnad_compiler.elf` and never needs LLVM (see `host_id`).
+
+Why LLJIT + JITLink (for objects `fnad_compiler.elf` does not handle): loading a small object takes ~0.15 ms, against ~1.4 ms for one MCJIT engine
 per object (MCJIT owns its target machine, so each needs a new one), and unloading frees the code.
 Known upstream costs (llvmlite 0.50, not fixable from Python): each `optimize` leaks 60-80 KB (the
 pass builder's instrumentation callbacks are never freed) and each load ~9 KB of ORC bookkeeping
 (JITDylibs are never removed); RuntimeDyld, LLJIT's other linker, also leaks the code itself.
 """
 
-import concurrent.futures
 import ctypes
 import functools
 import importlib
@@ -21,10 +23,10 @@ import threading
 import weakref
 
 import llvmlite
-import llvmlite.binding as llvm
 from llvmlite import ir
 
 from fnad import timing
+from fnad_compiler import elf
 
 __all__ = [
     "RELEASE",
@@ -37,7 +39,10 @@ __all__ = [
     "compile_objects",
     "emit_assembly",
     "emit_object",
+    "host_fingerprint",
     "host_id",
+    "llvm_loaded",
+    "load_library",
     "load_object",
     "optimize",
     "parse",
@@ -51,6 +56,7 @@ __all__ = [
 _LOCK = threading.RLock()
 _SYMBOLS = {}  # name -> address or zero-argument callable returning one (resolved on first use)
 _LIBRARY_IDS = itertools.count()
+_PERMANENT_LIBRARIES = []  # paths given to `load_library`, loaded into LLVM when it is loaded
 # Importing these makes every symbol generated code may call resolvable (OpenBLAS, parallel runtime,
 # Python and NumPy C API), so that code from the disk cache loads even where nothing built IR.
 _RUNTIME_PROVIDERS = (
@@ -69,6 +75,42 @@ class CompileError(RuntimeError):
     """LLVM rejected a module or object (invalid IR, unresolved symbol, ...)."""
 
 
+_BINDING = None
+
+
+def _llvm():
+    """llvmlite.binding, imported (with LLVM's library) on first use, with `_OwnContextLock` in
+    place and the libraries given to `load_library` loaded."""
+    global _BINDING
+    if _BINDING is None:
+        with _LOCK:
+            if _BINDING is None:
+                import llvmlite.binding as llvm
+
+                # Only over the lock class this was written against: another llvmlite keeps its own
+                # (compiles then run one at a time, still correctly).
+                if type(llvm.ffi.lib._lock) is llvm.ffi._LLVMLock:
+                    llvm.ffi.lib._lock.__class__ = _own_context_lock(llvm.ffi._LLVMLock)
+                for path in _PERMANENT_LIBRARIES:
+                    llvm.load_library_permanently(path)
+                _BINDING = llvm
+    return _BINDING
+
+
+def llvm_loaded():
+    """Whether this process has loaded LLVM (see `_llvm`)."""
+    return _BINDING is not None
+
+
+def load_library(path):
+    """Make the symbols of the shared library at `path` (already loaded RTLD_GLOBAL, e.g. with
+    ctypes) resolvable for object code loaded by LLVM too, now or when LLVM is loaded."""
+    with _LOCK:
+        _PERMANENT_LIBRARIES.append(path)
+        if _BINDING is not None:
+            _BINDING.load_library_permanently(path)
+
+
 @functools.cache
 def target_machine(codegen_level=3):
     """The process-wide target machine for the host CPU (all its features, e.g. AVX-512), at code
@@ -81,6 +123,7 @@ def target_machine(codegen_level=3):
 
 
 def _new_target_machine(codegen_level=3):
+    llvm = _llvm()
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     target = llvm.Target.from_triple(llvm.get_process_triple())
@@ -95,8 +138,11 @@ def _new_target_machine(codegen_level=3):
 
 @functools.cache
 def host_id():
-    """Everything that makes object code specific to this host and toolchain (for cache keys)."""
+    """Everything that makes object code specific to this host and toolchain (for cache keys).
+    Loads LLVM; `fnad_compiler.cache` remembers it by `host_fingerprint()` so that warm processes
+    need not."""
     target_machine()
+    llvm = _llvm()
     return (
         f"llvmlite={llvmlite.__version__} llvm={'.'.join(map(str, llvm.llvm_version_info))} "
         f"triple={llvm.get_process_triple()} cpu={llvm.get_host_cpu_name()} "
@@ -105,8 +151,26 @@ def host_id():
 
 
 @functools.cache
+def host_fingerprint():
+    """What decides `host_id()`, read without loading LLVM: the OS and machine, llvmlite's version
+    and the identity of its LLVM library file (path, size, modification time, inode: another build
+    is another file), and the CPUID words and XCR0 LLVM reads to name the CPU and its features
+    (`elf.cpu_signature`: as this process sees them, so also under an emulator). None where these
+    cannot be read without LLVM: then only `host_id()` will do."""
+    try:
+        cpu = elf.cpu_signature()
+        binding = os.path.join(os.path.dirname(llvmlite.__file__), "binding")
+        library = next(os.path.join(binding, n) for n in sorted(os.listdir(binding)) if n.startswith("libllvmlite"))
+        st = os.stat(library)
+    except (elf.Unsupported, OSError, StopIteration):
+        return None
+    uname = os.uname()
+    return f"{uname.sysname} {uname.machine} llvmlite={llvmlite.__version__} {library} {st.st_size} {st.st_mtime_ns} {st.st_ino} cpu={cpu}"
+
+
+@functools.cache
 def _jit():
-    return llvm.create_lljit_compiler(target_machine(), use_jit_link=True)
+    return _llvm().create_lljit_compiler(target_machine(), use_jit_link=True)
 
 
 def parse(module):
@@ -122,7 +186,7 @@ def parse(module):
 def _parse_for(text, context, tm):
     """`text` parsed in LLVM `context` (None: the global one) and verified, set up for `tm`."""
     try:
-        ref = llvm.parse_assembly(text, context=context)
+        ref = _llvm().parse_assembly(text, context=context)
         ref.verify()
     except RuntimeError as e:
         raise CompileError(f"invalid LLVM IR: {e}") from None
@@ -164,6 +228,7 @@ def _run_pipeline(tm, module_ref, speed_level, unroll=True, text=None):
     """`optimize`, given `module_ref`'s `text` if known."""
     if speed_level == 1 and not quick_code_is_vectorised(text or str(module_ref)):
         speed_level = 0  # quick code that need not be vectorised: not optimised (see `optimize`)
+    llvm = _llvm()
     pto = llvm.create_pipeline_tuning_options(speed_level=speed_level)
     pto.loop_vectorization = True
     pto.slp_vectorization = speed_level >= 2
@@ -202,22 +267,20 @@ def compile_object(module, speed_level=3, codegen_level=3, unroll=True):
 _THREAD_TOOLS = threading.local()
 
 
-class _OwnContextLock(llvm.ffi._LLVMLock):
-    """llvmlite's lock, not taken by a thread while `_THREAD_TOOLS.own_context` is set."""
+def _own_context_lock(llvm_lock):
+    """The subclass of llvmlite's lock class `llvm_lock` that a thread does not take while
+    `_THREAD_TOOLS.own_context` is set (installed by `_llvm`)."""
 
-    def __enter__(self):
-        if not getattr(_THREAD_TOOLS, "own_context", False):
-            super().__enter__()
+    class _OwnContextLock(llvm_lock):
+        def __enter__(self):
+            if not getattr(_THREAD_TOOLS, "own_context", False):
+                super().__enter__()
 
-    def __exit__(self, *exc_details):
-        if not getattr(_THREAD_TOOLS, "own_context", False):
-            super().__exit__(*exc_details)
+        def __exit__(self, *exc_details):
+            if not getattr(_THREAD_TOOLS, "own_context", False):
+                super().__exit__(*exc_details)
 
-
-# Only over the lock class this was written against: another llvmlite keeps its own (compiles then
-# run one at a time, still correctly).
-if type(llvm.ffi.lib._lock) is llvm.ffi._LLVMLock:
-    llvm.ffi.lib._lock.__class__ = _OwnContextLock
+    return _OwnContextLock
 
 
 def codegen_level_for(speed_level):
@@ -232,7 +295,7 @@ def compile_in_this_thread(text, speed_level=3):
     `codegen_level_for(speed_level)`. Not timed (`compile_objects` is)."""
     tools = getattr(_THREAD_TOOLS, "tools", None)
     if tools is None:
-        tools = _THREAD_TOOLS.tools = (llvm.create_context(), {})
+        tools = _THREAD_TOOLS.tools = (_llvm().create_context(), {})
     context, machines = tools
     level = codegen_level_for(speed_level)
     if level not in machines:
@@ -275,6 +338,8 @@ def compile_objects(texts, speed_level=3):
     with _LOCK:
         target_machine()  # initialise LLVM's targets once, before threads use them
         if _POOL is None or _POOL[1] < threads:
+            import concurrent.futures  # here: a process whose code is all on disk never compiles
+
             _POOL = (concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="fnad-compile"), threads)
         pool = _POOL[0]
     with timing.phase("units"):
@@ -309,10 +374,12 @@ def _resolve(name):
 class NativeLibrary:
     """Code loaded from one object. Its memory is released when this object is garbage collected,
     so keep it referenced while any of its addresses (or functions made from them) may be used.
-    If it exports `RELEASE` (a `void()` function), that runs first, to free what the code kept."""
+    If it exports `RELEASE` (a `void()` function), that runs first, to free what the code kept.
+    `tracker` maps exported names to addresses: an `elf.MappedObject`, or LLVM's resource tracker of
+    the code in `jit`, which must outlive it."""
 
-    def __init__(self, tracker, names, dependencies=()):
-        self._jit = _jit()  # the JIT must outlive the resource tracker
+    def __init__(self, tracker, names, dependencies=(), jit=None):
+        self._jit = jit
         self._tracker = tracker
         self._dependencies = dependencies  # libraries whose code this one calls
         self.names = tuple(names)
@@ -348,6 +415,7 @@ def load_object(obj, exports, libraries=()):
     Undefined symbols resolve against the exports of `libraries` (`NativeLibrary`s, which the new
     one keeps loaded as long as it is), symbols given to `register_symbol`, then the process (libc,
     libm, libpthread and every library loaded RTLD_GLOBAL, e.g. OpenBLAS by `fnad_compiler.blas`).
+    Loaded by `fnad_compiler.elf` where it can, else by LLVM's JIT linker.
     """
     libraries = tuple(libraries)
     imports = {name: lib.address(name) for lib in libraries for name in lib.names}
@@ -360,7 +428,15 @@ def load_object(obj, exports, libraries=()):
     with _LOCK, timing.phase("load"):
         for provider in _RUNTIME_PROVIDERS:
             importlib.import_module(provider)
-        builder = llvm.JITLibraryBuilder().add_object_img(obj).add_current_process()
+        library_name = f"fnad{next(_LIBRARY_IDS)}"
+        if elf.supported():
+            try:
+                mapped = elf.load(obj, library_name, lambda symbol: _lookup(symbol, imports))
+                if all(e in mapped for e in exports):
+                    return NativeLibrary(mapped, exports, libraries)
+            except elf.Unsupported:
+                pass  # LLVM loads it, or says why it cannot
+        builder = _llvm().JITLibraryBuilder().add_object_img(obj).add_current_process()
         for name in _SYMBOLS.keys() - set(exports) - imports.keys():
             if name.encode() in obj:  # referenced by this object
                 builder.import_symbol(name, _resolve(name))
@@ -369,10 +445,20 @@ def load_object(obj, exports, libraries=()):
         for name in exports:
             builder.export_symbol(name)
         try:
-            tracker = builder.link(_jit(), f"fnad{next(_LIBRARY_IDS)}")
+            tracker = builder.link(_jit(), library_name)
         except RuntimeError as e:
             raise CompileError(f"cannot load object code: {e}") from None
-    return NativeLibrary(tracker, exports, libraries)
+    return NativeLibrary(tracker, exports, libraries, _jit())
+
+
+def _lookup(name, imports):
+    """Address of symbol `name` for an object loaded against `imports` (name -> address), in
+    `load_object`'s order; None if it is nowhere."""
+    if name in imports:
+        return imports[name]
+    if name in _SYMBOLS:
+        return _resolve(name)
+    return elf.process_symbol(name)
 
 
 def compile(module, exports):

@@ -9,8 +9,6 @@ from __future__ import annotations
 import ctypes
 import functools
 
-from llvmlite import binding as llvm
-
 from fnad_compiler import engine
 
 __all__ = ["FUNCTIONS", "library"]
@@ -27,7 +25,7 @@ def library():
         paths = sorted({line.split()[-1] for line in maps if "/libmpi" in line and ".so" in line})
     if not paths:
         raise ImportError("mpi4py is loaded but no libmpi shared library is mapped in this process")
-    llvm.load_library_permanently(paths[0])
+    engine.load_library(paths[0])
     return ctypes.CDLL(paths[0], mode=ctypes.RTLD_GLOBAL)
 
 

@@ -21,14 +21,22 @@ import numpy as np
 from fnad import timing
 from fnad.ir import pp_jaxpr
 from fnad_compiler import buffers, cache, callbacks, engine, pyentry, tiers
-from fnad_compiler import lower as lowering
 
 __all__ = ["Executable", "compile_jaxpr"]
 
 _EXPORTS = ["fnad_main", pyentry.ENTRY, engine.RELEASE]
 
 
+def _lowering():
+    """`fnad_compiler.lower`, imported on first use: code found in the disk cache needs no lowering
+    (its import was about 4% of a warm-cache cold start)."""
+    from fnad_compiler import lower
+
+    return lower
+
+
 def _program(closed, interface, donated=None):
+    lowering = _lowering()
     with timing.phase("lower"):
         program = lowering.lower(closed, donated, counted=True)
         pyentry.add_entry(program.main, closed.jaxpr, *interface)
@@ -94,7 +102,7 @@ def compile_jaxpr(closed, code_cache=None, donated=None, interface=None):
     with timing.phase("cache key"):
         key_text = _key_text(jaxpr, donated, interface)
     compiled = code_cache.get_or_compile(key_text, build, signature=signature)
-    return Executable(closed, compiled.library, lowering.ties(closed, donated) if donated else {}, interface)
+    return Executable(closed, compiled.library, _lowering().ties(closed, donated) if donated else {}, interface)
 
 
 class Executable:
