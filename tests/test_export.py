@@ -96,6 +96,8 @@ def many_kernels(x):  # enough top-level kernels that the program is cut into un
 
 
 RNG = np.random.default_rng(0)
+
+
 def huge_trig(x):  # arguments beyond 2^50 take the Payne-Hanek functions of a runtime library
     return fnp.sin(x * 1e17) + fnp.cos(x * 3e20) * fnp.tan(x * 2.0**60)
 
