@@ -938,12 +938,25 @@ def _define_huge_vector(module, which, vty):
     lanes.linkage, lanes.calling_convention = "internal", cc
     for attr in ("noinline", "nounwind"):
         lanes.attributes.add(attr)
+    # A loop over the lanes in memory, not one call per lane: code of one size for every width
+    # (the library is compiled unoptimised, in time about proportional to its size).
     b = ir.IRBuilder(lanes.append_basic_block("entry"))
-    v = lanes.args[0]
-    for lane in range(vty.count):
-        i = ir.Constant(ir.IntType(32), lane)
-        v = b.insert_element(v, b.call(scalar, [b.extract_element(lanes.args[0], i)]), i)
-    b.ret(v)
+    i64 = ir.IntType(64)
+    slots = b.alloca(vty)
+    b.store(lanes.args[0], slots)
+    elements = b.bitcast(slots, vty.element.as_pointer())
+    entry, loop, done = b.block, lanes.append_basic_block("lane"), lanes.append_basic_block("done")
+    b.branch(loop)
+    b.position_at_end(loop)
+    k = b.phi(i64)
+    k.add_incoming(i64(0), entry)
+    p = b.gep(elements, [k])
+    b.store(b.call(scalar, [b.load(p)]), p)
+    following = b.add(k, i64(1))
+    k.add_incoming(following, loop)
+    b.cbranch(b.icmp_unsigned("<", following, i64(vty.count)), loop, done)
+    b.position_at_end(done)
+    b.ret(b.load(slots, typ=vty))
 
     mty = ir.VectorType(ir.IntType(1), vty.count)
     fn = ir.Function(module, ir.FunctionType(vty, [vty, mty]), symbol)
