@@ -48,6 +48,7 @@ and disk cache for every program that uses it, and linked into exported librarie
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -444,11 +445,21 @@ class _Emitter:
                 g.global_constant = True
         return g.gep([i64(0), i64(0)])
 
-    def _flag(self, name):
-        """An i32 global, 0 until the tables it guards are filled."""
-        g = ir.GlobalVariable(self.module, I32, name)
-        g.linkage, g.initializer = "internal", ir.Constant(I32, 0)
-        return g
+    @contextlib.contextmanager
+    def _once(self, fn, b, flag_name):
+        """The body, emitted at b in fn, runs until it has once finished: it fills tables, and the
+        i32 global `flag_name` (0 until then) is set with release ordering after it, read with
+        acquire ordering before it."""
+        flag = ir.GlobalVariable(self.module, I32, flag_name)
+        flag.linkage, flag.initializer = "internal", ir.Constant(I32, 0)
+        ready = b.load_atomic(flag, "acquire", 4, typ=I32)
+        fill, done = fn.append_basic_block("fill"), fn.append_basic_block("done")
+        b.cbranch(b.icmp_unsigned("!=", ready, ir.Constant(I32, 0)), done, fill)
+        b.position_at_end(fill)
+        yield
+        b.store_atomic(ir.Constant(I32, 1), flag, "release", 4)
+        b.branch(done)
+        b.position_at_end(done)
 
     def root(self, b, N, k):
         """w_N^k (k < N + s) as float64 (re, im), from the two constant tables of N."""
@@ -490,49 +501,41 @@ class _Emitter:
             return self.module.globals[name]
         p = plan(n)
         fn, b = self._function(name, [])
-        flag = self._flag(f"fnad_fft_ready_{self.table_tag}_{n}")
-        ready = b.load_atomic(flag, "acquire", 4, typ=I32)
-        fill = fn.append_basic_block("fill")
-        done = fn.append_basic_block("done")
-        b.cbranch(b.icmp_unsigned("!=", ready, ir.Constant(I32, 0)), done, fill)
-        b.position_at_end(fill)
-        if p.bluestein is None:
-            tw = self.twiddle_table(n)
-            for r, l1, ido, off in p.passes:
-                if ido == 1:
-                    continue
-                for j in range(1, r):
-                    with Loop(b, i64(0), i64(ido)) as i:
-                        w = self._narrow(b, self.root(b, n, b.mul(i, i64(j * l1))))
-                        self.store(b, w, tw, b.add(i, i64(off + (j - 1) * ido)))
-        else:
-            m = p.bluestein
-            b.call(self.init_function(m), [])
-            chirp = self._global(f"fnad_fft_chirp_{self.table_tag}_{n}", 2 * n)
-            bhat = self._global(f"fnad_fft_bhat_{self.table_tag}_{n}", 2 * m)
-            with Loop(b, i64(0), i64(n)) as k:  # w_k = exp(-pi i k^2 / n) = w_{2n}^(k^2 mod 2n)
-                sq = b.urem(b.mul(k, k), i64(2 * n))
-                self.store(b, self._narrow(b, self.root(b, 2 * n, sq)), chirp, k)
-            item = 2 * self.dtype.itemsize
-            malloc = extern(self.module, "malloc", PTR, [I64])
-            free = extern(self.module, "free", VOID, [PTR])
-            buf = b.call(malloc, [i64((m + plan(m).work()) * item)])
-            zero = self.module.declare_intrinsic("llvm.memset", [PTR, I64])
-            b.call(zero, [buf, ir.Constant(ir.IntType(8), 0), i64(m * item), ir.Constant(ir.IntType(1), 0)])
-            with Loop(b, i64(0), i64(n)) as k:  # b_l = conj(w_l) at l and at m - l
-                w = self.load(b, chirp, k)
-                cw = (w[0], b.fneg(w[1]))
-                self.store(b, cw, buf, k)
-                self.store(b, cw, buf, b.urem(b.sub(i64(m), k), i64(m)))
-            work = b.gep(buf, [i64(m * 2)], source_etype=self.T)
-            b.call(self.core_function(m, -1), [buf, bhat, work])
-            inv = self._c(1.0 / m)
-            with Loop(b, i64(0), i64(m)) as k:
-                self.store(b, self.scale(b, self.load(b, bhat, k), inv), bhat, k)
-            b.call(free, [buf])
-        b.store_atomic(ir.Constant(I32, 1), flag, "release", 4)
-        b.branch(done)
-        b.position_at_end(done)
+        with self._once(fn, b, f"fnad_fft_ready_{self.table_tag}_{n}"):
+            if p.bluestein is None:
+                tw = self.twiddle_table(n)
+                for r, l1, ido, off in p.passes:
+                    if ido == 1:
+                        continue
+                    for j in range(1, r):
+                        with Loop(b, i64(0), i64(ido)) as i:
+                            w = self._narrow(b, self.root(b, n, b.mul(i, i64(j * l1))))
+                            self.store(b, w, tw, b.add(i, i64(off + (j - 1) * ido)))
+            else:
+                m = p.bluestein
+                b.call(self.init_function(m), [])
+                chirp = self._global(f"fnad_fft_chirp_{self.table_tag}_{n}", 2 * n)
+                bhat = self._global(f"fnad_fft_bhat_{self.table_tag}_{n}", 2 * m)
+                with Loop(b, i64(0), i64(n)) as k:  # w_k = exp(-pi i k^2 / n) = w_{2n}^(k^2 mod 2n)
+                    sq = b.urem(b.mul(k, k), i64(2 * n))
+                    self.store(b, self._narrow(b, self.root(b, 2 * n, sq)), chirp, k)
+                item = 2 * self.dtype.itemsize
+                malloc = extern(self.module, "malloc", PTR, [I64])
+                free = extern(self.module, "free", VOID, [PTR])
+                buf = b.call(malloc, [i64((m + plan(m).work()) * item)])
+                zero = self.module.declare_intrinsic("llvm.memset", [PTR, I64])
+                b.call(zero, [buf, ir.Constant(ir.IntType(8), 0), i64(m * item), ir.Constant(ir.IntType(1), 0)])
+                with Loop(b, i64(0), i64(n)) as k:  # b_l = conj(w_l) at l and at m - l
+                    w = self.load(b, chirp, k)
+                    cw = (w[0], b.fneg(w[1]))
+                    self.store(b, cw, buf, k)
+                    self.store(b, cw, buf, b.urem(b.sub(i64(m), k), i64(m)))
+                work = b.gep(buf, [i64(m * 2)], source_etype=self.T)
+                b.call(self.core_function(m, -1), [buf, bhat, work])
+                inv = self._c(1.0 / m)
+                with Loop(b, i64(0), i64(m)) as k:
+                    self.store(b, self.scale(b, self.load(b, bhat, k), inv), bhat, k)
+                b.call(free, [buf])
         b.ret_void()
         return fn
 
@@ -727,17 +730,10 @@ class _Emitter:
         if name in self.module.globals:
             return self.module.globals[name]
         fn, b = self._function(name, [])
-        flag = self._flag(f"fnad_fft_rready_{self.table_tag}_{n}")
-        ready = b.load_atomic(flag, "acquire", 4, typ=I32)
-        fill, done = fn.append_basic_block("fill"), fn.append_basic_block("done")
-        b.cbranch(b.icmp_unsigned("!=", ready, ir.Constant(I32, 0)), done, fill)
-        b.position_at_end(fill)
-        rt = self.real_twiddles(n)
-        with Loop(b, i64(0), i64(n // 2 + 1)) as k:
-            self.store(b, self._narrow(b, self.root(b, n, k)), rt, k)
-        b.store_atomic(ir.Constant(I32, 1), flag, "release", 4)
-        b.branch(done)
-        b.position_at_end(done)
+        with self._once(fn, b, f"fnad_fft_rready_{self.table_tag}_{n}"):
+            rt = self.real_twiddles(n)
+            with Loop(b, i64(0), i64(n // 2 + 1)) as k:
+                self.store(b, self._narrow(b, self.root(b, n, k)), rt, k)
         b.ret_void()
         return fn
 
@@ -833,21 +829,15 @@ class _Emitter:
         fn, b = self._function(name, [])
         b.call(self.init_function(n1), [])
         b.call(self.init_function(n2), [])
-        flag = self._flag(f"fnad_fft_fsready_{self.tag}_{n}")
-        ready = b.load_atomic(flag, "acquire", 4, typ=I32)
-        fill, done = fn.append_basic_block("fill"), fn.append_basic_block("done")
-        b.cbranch(b.icmp_unsigned("!=", ready, ir.Constant(I32, 0)), done, fill)
-        b.position_at_end(fill)
-        table = self.four_step_table(n)
-        with Loop(b, i64(0), i64(n2 // lanes)) as g, Loop(b, i64(0), i64(n1)) as k1:
-            at = b.mul(b.add(b.mul(g, i64(n1)), k1), i64(2 * lanes))
-            for v in range(lanes):
-                w = self.root(b, n, b.mul(b.add(b.mul(g, i64(lanes)), i64(v)), k1))
-                for part, value in enumerate(self.scalar()._narrow(b, w)):
-                    b.store(value, b.gep(table, [b.add(at, i64(part * lanes + v))], inbounds=True, source_etype=self.S))
-        b.store_atomic(ir.Constant(I32, 1), flag, "release", 4)
-        b.branch(done)
-        b.position_at_end(done)
+        with self._once(fn, b, f"fnad_fft_fsready_{self.tag}_{n}"):
+            table = self.four_step_table(n)
+            with Loop(b, i64(0), i64(n2 // lanes)) as g, Loop(b, i64(0), i64(n1)) as k1:
+                at = b.mul(b.add(b.mul(g, i64(n1)), k1), i64(2 * lanes))
+                for v in range(lanes):
+                    w = self.root(b, n, b.mul(b.add(b.mul(g, i64(lanes)), i64(v)), k1))
+                    for part, value in enumerate(self.scalar()._narrow(b, w)):
+                        at_v = b.add(at, i64(part * lanes + v))
+                        b.store(value, b.gep(table, [at_v], inbounds=True, source_etype=self.S))
         b.ret_void()
         return fn
 
