@@ -5,11 +5,12 @@ yet LLVM's full pipeline (O3, loop and SLP vectorisation, code generation level 
 time of a quick one (no optimisation, or O1 for vector math and sums; fast instruction selection:
 see `engine.optimize`). So a unit whose kernel does little work per call (`quick_max_work`
 elements, outside control-flow loops) is first compiled quickly; the program's main counts its
-calls and, at the `PROMOTE_AFTER`th, calls `fnad_rt_promote`, which queues the program's quick units for a background thread. That thread
-compiles each at the full level, stores it in the disk cache and swaps it in: main calls every
-unit through a *slot* (`UnitSlot`), a pointer it loads on each call, so the swap is one aligned
-8-byte store and programs already loaded switch over at their next call. Quick code is never
-unloaded (a thread may still be running it). A later process finds the full unit on disk first.
+calls and, at the `PROMOTE_AFTER`th, calls `fnad_rt_promote`, which queues the program's quick
+units for a background thread. That thread compiles each at the full level, stores it in the disk
+cache and swaps it in: main calls every unit through a *slot* (`UnitSlot`), a pointer it loads on
+each call, so the swap is one aligned 8-byte store and programs already loaded switch over at their
+next call. Quick code is never unloaded (a thread may still be running it). A later process finds
+the full unit on disk first.
 
 $FNAD_COMPILE_TIERS chooses: "auto" (the default, as above), "full" (every unit fully optimised at
 once, as units larger than `quick_max_work` always are) or "quick" (never promoted: for testing the
