@@ -184,9 +184,39 @@ def _untrack_instances(cls):
     return True
 
 
+def _ndarrays_retypable(cls):
+    """Whether an ndarray that NumPy allocated may become an instance of `cls` (untracked by
+    `_untrack_instances`) by setting its type pointer and taking a reference to `cls`, as CPython's
+    allocator does for instances of a class defined in Python: the two types lay instances out the
+    same and allocate and free them with the same functions, so `cls`'s deallocator frees such an
+    array as one of its own. jit's native entries make their results this way (fnad_compiler.pyentry)."""
+    import ctypes
+
+    slot = lambda t, offset: ctypes.c_void_p.from_address(id(t) + offset).value
+    base = cls.__base__
+    return (
+        UNTRACKED
+        and (cls.__basicsize__, cls.__itemsize__, cls.__weakrefoffset__)
+        == (base.__basicsize__, base.__itemsize__, base.__weakrefoffset__)
+        and slot(cls, _TP_ALLOC)
+        == slot(base, _TP_ALLOC)
+        == ctypes.cast(ctypes.pythonapi.PyType_GenericAlloc, ctypes.c_void_p).value
+        and slot(cls, _TP_FREE) == slot(base, _TP_FREE)
+    )
+
+
 # PyTypeObject fields (CPython 3.11, 64-bit) and the flag saying instances are collector-tracked.
-_TP_FLAGS, _TP_WEAKLISTOFFSET, _TP_BASE, _TP_DICTOFFSET, _TP_FREE, _HAVE_GC = 168, 208, 256, 288, 320, 1 << 14
+_TP_FLAGS, _TP_WEAKLISTOFFSET, _TP_BASE, _TP_DICTOFFSET, _TP_ALLOC, _TP_FREE, _HAVE_GC = (
+    168,
+    208,
+    256,
+    288,
+    304,
+    320,
+    1 << 14,
+)
 UNTRACKED = _untrack_instances(Array)
+RETYPABLE = _ndarrays_retypable(Array)
 
 
 def _rebind(name, operator):

@@ -11,6 +11,8 @@ of a table of its own (pointer-sized slots):
     [consts..]               data pointers of the constants (fnad_main's `consts` is the table)
     array type               &PyArray_Type
     result type              fnad.Array, the read-only ndarray subclass fnad returns (fnad/array.py)
+    allocation type          the type outputs are allocated as: &PyArray_Type where an ndarray may
+                             become an Array (`fnad.array.RETYPABLE`), else fnad.Array
     guard                    address of an int64: the entry runs only while it is 0
     fallback                 the Python callable that handles every call the entry refuses
     form                     the result: a list / tuple of the outputs, or the single output itself
@@ -29,9 +31,12 @@ NumPy scalar type of its dtype. Floats, complexes and NumPy scalars are read in 
 follows the object header); ints and bools are decoded from CPython's digits, up to 60 bits
 (`_PYLONG_LAYOUT`, checked by `scalars_supported`). Which scalar an input takes lives in the table,
 not in the code: the code is cached by IR text, which weak types do not change. Otherwise the entry
-returns `fallback(*args, **kwargs)`. Then it allocates the outputs as fnad.Arrays with NumPy's
-`PyArray_New` (from its `_ARRAY_API` table; Array defines no `__array_finalize__`, so no Python code
-runs) and clears their write flag, runs fnad_main (without the GIL when the program touches at
+returns `fallback(*args, **kwargs)`. Then it allocates the outputs with NumPy's `PyArray_New` (from
+its `_ARRAY_API` table) as ndarrays and retypes them to fnad.Array (the type pointer, and the
+reference to the type that CPython's allocator would have taken), or, where that is not known to be
+safe, allocates them as Arrays. Retyping skips what NumPy does for a subclass, a lookup of
+`__array_finalize__` on the type (Array defines none, so no Python code runs either way): about a
+tenth of a call. It clears their write flag, runs fnad_main (without the GIL when the program touches at
 least `_GIL_RELEASE_ELEMENTS` elements) and returns them in their form. Generated code is
 cached on disk, so the IR holds nothing specific to a process: per-process addresses come from
 the table or are resolved when the code is loaded (`engine.register_symbol`).
@@ -45,7 +50,7 @@ import functools
 import numpy as np
 from llvmlite import ir
 
-from fnad.array import Array
+from fnad.array import RETYPABLE, Array
 from fnad_compiler import engine, fusion
 from fnad_compiler.llvm_ir import I8, I32, I64, PTR, VOID, i32, i64, prefault
 
@@ -58,7 +63,7 @@ _PYOBJECT_LAYOUT = {"ob_type": 8, "data": 16, "nd": 24, "dimensions": 32, "descr
 _C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
 _WRITEABLE = 0x400
 # Table slots after the consts; then two per input (its descr and the scalar type it takes).
-_ARRAY_TYPE, _RESULT_TYPE, _GUARD, _FALLBACK, _FORM, _INT_TYPE, _BOOL_TYPE, _INPUTS = range(8)
+_ARRAY_TYPE, _RESULT_TYPE, _ALLOC_TYPE, _GUARD, _FALLBACK, _FORM, _INT_TYPE, _BOOL_TYPE, _INPUTS = range(9)
 _SCALAR_VALUE = 16  # offset of the value in a Python float or complex and in a NumPy scalar (after the header)
 _PYLONG_LAYOUT = {"size": 16, "digits": 24, "bits": 30}  # CPython 3.11's int: signed digit count, digits
 # The Python scalars weakly typed inputs take, by dtype (the one each is traced as, whose bytes it holds)
@@ -150,6 +155,9 @@ def add_entry(module, jaxpr, in_avals=None, out_avals=None):
             b.position_at_end(joined)
 
     outs = []
+    alloc_type = slot(_ALLOC_TYPE)
+    # 1 where outputs are allocated as ndarrays and become Arrays: each then takes its reference to Array.
+    retyped = b.zext(b.icmp_unsigned("!=", alloc_type, result_type), I64)
 
     def fail():
         """Release the outputs allocated so far; NULL tells Python the exception is set."""
@@ -165,7 +173,7 @@ def add_entry(module, jaxpr, in_avals=None, out_avals=None):
             dims.global_constant, dims.linkage = True, "private"
         o = b.call(
             api["fnad_PyArray_New"],
-            [result_type, i32(aval.ndim), dims, i32(np.dtype(aval.dtype).num), _NULL, _NULL, i32(0), i32(0), _NULL],
+            [alloc_type, i32(aval.ndim), dims, i32(np.dtype(aval.dtype).num), _NULL, _NULL, i32(0), i32(0), _NULL],
         )
         allocated = fn.append_basic_block()
         failed = fn.append_basic_block()
@@ -174,6 +182,8 @@ def add_entry(module, jaxpr, in_avals=None, out_avals=None):
             fail()
         b.position_at_end(allocated)
         outs.append(o)
+        b.store(result_type, b.gep(o, [i64(_PYOBJECT_LAYOUT["ob_type"])], source_etype=I8))
+        b.store(b.add(b.load(result_type, typ=I64), retyped), result_type)  # ob_refcnt, at offset 0
         flags = b.gep(o, [i64(_PYOBJECT_LAYOUT["flags"])], source_etype=I8)
         b.store(b.and_(b.load(flags, typ=I32), i32(~_WRITEABLE)), flags)
         data = field(o, "data", PTR)
@@ -403,7 +413,16 @@ def make_entry(library, consts, in_avals, n_out, fallback, form="list", guard=No
         inputs += [None if python else id(dtype), id(scalar) if takes_scalar else None]
     slots = (
         [c.ctypes.data for c in consts]
-        + [id(np.ndarray), id(Array), ctypes.addressof(guard), id(fallback), FORMS[form], id(int), id(bool)]
+        + [
+            id(np.ndarray),
+            id(Array),
+            id(np.ndarray if RETYPABLE else Array),
+            ctypes.addressof(guard),
+            id(fallback),
+            FORMS[form],
+            id(int),
+            id(bool),
+        ]
         + inputs
     )
     table = (ctypes.c_void_p * len(slots))(*slots)
