@@ -1,6 +1,6 @@
 """Shared llvmlite helpers of the compiler: the LLVM types of dtypes and of pointers, constants,
 intrinsic and external function declarations, counted loops, typed loads and stores, and the
-prefault of large new buffers. It imports nothing from the compiler, so that every module (the
+constants of prefaulting large new buffers. It imports nothing from the compiler, so that every module (the
 lowering, the runtime's entry point, the thread pool, the BLAS declarations) can use it."""
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ __all__ = [
     "load_at",
     "load_function",
     "mem_type",
-    "prefault",
     "reg_type",
     "store_at",
     "type_suffix",
@@ -213,14 +212,3 @@ def store_at(b, value, ptr, offset, dtype):
     if np.dtype(dtype).kind == "b":
         value = b.zext(value, I8)
     b.store(value, b.gep(ptr, [offset], inbounds=True, source_etype=mt))
-
-
-def prefault(b, pointer, nbytes):
-    """Fault in a large new buffer's pages with one madvise(MADV_POPULATE_WRITE) (Linux >= 5.14;
-    errors are ignored): a page fault per 4 KiB inside a vectorised loop costs more (a 40 MB
-    output: 29 -> 21 ms for a 10^7-element fused kernel)."""
-    if nbytes < PREFAULT_MIN:
-        return
-    madvise = extern(b.module, "madvise", I32, [PTR, I64, I32])
-    start = intrinsic(b, "llvm.ptrmask.p0.i64", PTR, [pointer, i64(-PAGE)])
-    b.call(madvise, [start, i64((nbytes + 2 * PAGE - 1) // PAGE * PAGE), i32(MADV_POPULATE_WRITE)])

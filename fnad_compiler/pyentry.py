@@ -51,8 +51,8 @@ import numpy as np
 from llvmlite import ir
 
 from fnad.array import RETYPABLE, Array
-from fnad_compiler import engine, fusion
-from fnad_compiler.llvm_ir import I8, I32, I64, PTR, VOID, i32, i64, prefault
+from fnad_compiler import buffers, engine, fusion
+from fnad_compiler.llvm_ir import I8, I32, I64, PTR, VOID, i32, i64
 
 __all__ = ["ENTRY", "FORMS", "add_entry", "make_entry", "scalars_supported", "supported"]
 
@@ -86,6 +86,7 @@ _C_API = {
     "PyEval_RestoreThread": (VOID, [PTR]),
     # PyArray_New(subtype, nd, dims, type_num, strides, data, itemsize, flags, obj)
     "fnad_PyArray_New": (PTR, [PTR, I32, PTR, I32, PTR, PTR, I32, I32, PTR]),
+    buffers.POOL_ARRAY: (PTR, [PTR, I32, PTR, I32, I64]),  # fnad_compiler.buffers
 }
 
 
@@ -171,10 +172,14 @@ def add_entry(module, jaxpr, in_avals=None, out_avals=None):
             dims = ir.GlobalVariable(module, ir.ArrayType(I64, aval.ndim), f"{ENTRY}_dims{j}")
             dims.initializer = ir.Constant(dims.value_type, [i64(s) for s in aval.shape])
             dims.global_constant, dims.linkage = True, "private"
-        o = b.call(
-            api["fnad_PyArray_New"],
-            [alloc_type, i32(aval.ndim), dims, i32(np.dtype(aval.dtype).num), _NULL, _NULL, i32(0), i32(0), _NULL],
-        )
+        type_num, nbytes = i32(np.dtype(aval.dtype).num), fusion.nbytes(aval)
+        if nbytes >= buffers.MIN_BYTES:  # over a block of the pool, warm from an earlier call
+            o = b.call(api[buffers.POOL_ARRAY], [alloc_type, i32(aval.ndim), dims, type_num, i64(nbytes)])
+        else:
+            o = b.call(
+                api["fnad_PyArray_New"],
+                [alloc_type, i32(aval.ndim), dims, type_num] + [_NULL, _NULL, i32(0), i32(0), _NULL],
+            )
         allocated = fn.append_basic_block()
         failed = fn.append_basic_block()
         b.cbranch(b.icmp_unsigned("==", o, _NULL), failed, allocated)
@@ -186,9 +191,7 @@ def add_entry(module, jaxpr, in_avals=None, out_avals=None):
         b.store(b.add(b.load(result_type, typ=I64), retyped), result_type)  # ob_refcnt, at offset 0
         flags = b.gep(o, [i64(_PYOBJECT_LAYOUT["flags"])], source_etype=I8)
         b.store(b.and_(b.load(flags, typ=I32), i32(~_WRITEABLE)), flags)
-        data = field(o, "data", PTR)
-        prefault(b, data, fusion.nbytes(aval))
-        b.store(data, b.gep(out_data, [i64(j)], source_etype=PTR))
+        b.store(field(o, "data", PTR), b.gep(out_data, [i64(j)], source_etype=PTR))
 
     release = sum(v.aval.size for v in jaxpr.invars + jaxpr.outvars) >= _GIL_RELEASE_ELEMENTS
     thread_state = b.call(api["PyEval_SaveThread"], []) if release else None
@@ -294,7 +297,7 @@ def _array_api():
     return (ctypes.c_void_p * (_ARRAY_API_NEW + 1)).from_address(pointer)
 
 
-for _name in _C_API:
+for _name in _C_API.keys() - {buffers.POOL_ARRAY}:  # the pool registers its own
     engine.register_symbol(
         _name,
         (lambda: _array_api()[_ARRAY_API_NEW])

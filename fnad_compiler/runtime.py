@@ -7,7 +7,7 @@ are (`compile_jaxpr`'s interface). An executable is called through its native en
 (`fnad_compiler.pyentry`): a builtin function that checks the NumPy arrays it is given and
 allocates the outputs itself; an argument it refuses takes the slow path here, which converts what
 can be converted and raises a clear error otherwise. Outputs are new arrays allocated per call
-(large ones from reused blocks, `fnad_compiler.buffers`, on the slow path). Compiled code is cached
+(large ones over reused blocks, `fnad_compiler.buffers`, on both paths). Compiled code is cached
 (memory + disk, `fnad_compiler.cache`) by the jaxpr's text and abstract values.
 """
 
@@ -129,17 +129,7 @@ class Executable:
         table = [c.ctypes.data for c in self._consts] + [s.handle for s in self._sites]
         self._const_table = (ctypes.c_void_p * max(len(table), 1))(*table)
         self._main = library.function("fnad_main", None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-        # Results of 4 MB and more come from fnad_compiler.buffers through the Python call (a microsecond,
-        # next to the time it takes to fill them); the native entry allocates smaller ones itself.
-        self._allocators = [
-            buffers.empty if a.size * a.dtype.itemsize >= buffers.MIN_BYTES else np.empty for a in self.out_avals
-        ]
-        self.has_entry = (
-            pyentry.supported()
-            and all(alloc is np.empty for alloc in self._allocators)
-            and not self._sites
-            and not self.ties
-        )
+        self.has_entry = pyentry.supported() and not self._sites and not self.ties
         if self.has_entry:  # this instance's own subclass calls the native entry directly
             self.__class__ = type("Executable", (Executable,), {"__call__": self.entry(self._checked_call)})
 
@@ -166,8 +156,8 @@ class Executable:
             raise TypeError(f"compiled function takes {len(self.in_avals)} array(s), got {len(args)}")
         arrays = [_prepare(i, x, a) for i, (x, a) in enumerate(zip(args, self.in_avals))]
         outs = [
-            arrays[self.ties[k]] if k in self.ties else alloc(a.shape, a.dtype)
-            for k, (alloc, a) in enumerate(zip(self._allocators, self.out_avals))
+            arrays[self.ties[k]] if k in self.ties else buffers.empty(a.shape, a.dtype)
+            for k, a in enumerate(self.out_avals)
         ]
         ins = (ctypes.c_void_p * max(len(arrays), 1))(*[a.ctypes.data for a in arrays])
         out_ptrs = (ctypes.c_void_p * max(len(outs), 1))(*[o.ctypes.data for o in outs])

@@ -3,6 +3,7 @@
 import threading
 
 import numpy as np
+from numpy._core.multiarray import get_handler_name
 
 import fnad
 from fnad_compiler import buffers
@@ -17,7 +18,8 @@ def test_small_results_are_plain_arrays():
 
 def test_block_reused_only_when_unreferenced():
     a = buffers.empty((N,), np.float64)
-    assert a.flags.c_contiguous and a.flags.writeable and a.ctypes.data % 4096 == 0
+    assert a.flags.c_contiguous and a.flags.writeable and a.flags.owndata and a.ctypes.data % 64 == 0
+    assert get_handler_name(a) == "fnad_result_pool"
     first = a.ctypes.data
     view = a[5:].reshape(-1)[::2]
     del a
@@ -28,9 +30,10 @@ def test_block_reused_only_when_unreferenced():
     del view
     c = buffers.empty((N,), np.float64)
     assert c.ctypes.data == first  # now it is free again
+    blocks = {b.ctypes.data, c.ctypes.data}
     del b, c
     d = buffers.empty((N // 2, 2), np.int64)  # same byte size, other shape and dtype
-    assert d.shape == (N // 2, 2) and d.dtype == np.int64 and d.ctypes.data == first
+    assert d.shape == (N // 2, 2) and d.dtype == np.int64 and d.ctypes.data in blocks
 
 
 def test_concurrent_allocations_get_distinct_blocks():
@@ -56,11 +59,54 @@ def test_concurrent_allocations_get_distinct_blocks():
     assert not errors
     assert len({a.ctypes.data for a in held}) == len(held)
 
+    # NumPy gives the blocks back from several threads at once
+    held.sort(key=lambda a: a.ctypes.data)
+    chunks = [held[k::4] for k in range(4)]
+    held.clear()
+    threads = [threading.Thread(target=lambda c=c: c.clear()) for c in chunks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    again = [buffers.empty((N,), np.float64) for _ in range(8)]
+    assert len({a.ctypes.data for a in again}) == 8
+
+
+def test_pool_keeps_a_bounded_number_of_blocks():
+    made = [buffers.empty((N,), np.float64) for _ in range(2 * buffers._MAX_BLOCKS)]
+    for a in made:
+        a.fill(7.0)
+    del made  # some wait in the pool with their contents, the others are unmapped
+    again = [buffers.empty((N,), np.float64) for _ in range(2 * buffers._MAX_BLOCKS)]
+    reused = sum(a[0] == 7.0 for a in again)  # fresh mappings come zeroed
+    assert 1 <= reused <= buffers._MAX_BLOCKS
+
+
+def test_blocks_fit_sizes_within_a_quarter_and_resize_keeps_contents():
+    a = buffers.empty((N,), np.float64)
+    first = a.ctypes.data
+    del a
+    much_smaller = buffers.empty((N // 2,), np.float64)
+    assert much_smaller.ctypes.data != first  # half the size: a block of its own
+    a = buffers.empty((N,), np.float64)
+    assert a.ctypes.data == first
+    a[:] = np.arange(N)
+    a.resize((3 * N,), refcheck=False)  # NumPy reallocates through the pool's handler
+    np.testing.assert_array_equal(a[:N], np.arange(N))
+    assert a.shape == (3 * N,) and get_handler_name(a) == "fnad_result_pool"
+    a.resize((N // 4,), refcheck=False)
+    np.testing.assert_array_equal(a, np.arange(N // 4))
+
 
 def test_jit_results_kept_by_the_caller_are_not_overwritten():
     f = fnad.jit(lambda x, k: x * k)
     x = np.arange(N, dtype=np.float64)
     first = f(x, np.float64(2.0))
+    slow = f(x[::-1].copy()[::-1], np.float64(2.0))  # refused by the native entry: the Python call
+    for result in (first, slow):  # the Python call's result is an Array view of the pooled array
+        owner = result if result.base is None else result.base
+        assert type(result) is fnad.Array and get_handler_name(owner) == "fnad_result_pool"
+    np.testing.assert_array_equal(slow, first)
     second = f(x, np.float64(3.0))
     np.testing.assert_array_equal(first, 2.0 * x)
     np.testing.assert_array_equal(second, 3.0 * x)
