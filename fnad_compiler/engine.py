@@ -61,6 +61,7 @@ _PERMANENT_LIBRARIES = []  # paths given to `load_library`, loaded into LLVM whe
 # Python and NumPy C API), so that code from the disk cache loads even where nothing built IR.
 _RUNTIME_PROVIDERS = (
     "fnad_compiler.blas",
+    "fnad_compiler.buffers",
     "fnad_compiler.callbacks",
     "fnad_compiler.mpi",
     "fnad_compiler.parallel",
