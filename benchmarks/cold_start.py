@@ -27,7 +27,8 @@ def data():
     return params, x, y
 
 
-def make_step(framework):
+def make_step(framework, donate=False):
+    """The jitted step; `donate`: the parameters' buffers may be reused for the new ones (donate_argnums)."""
     if framework == "fnad":
         import fnad as fw
         import fnad.numpy as xp
@@ -56,7 +57,7 @@ def make_step(framework):
         value, grads = fw.value_and_grad(loss)(params, x, y)
         return value, tree_map(lambda p, g: p - LR * g, params, grads)
 
-    return fw.jit(step)
+    return fw.jit(step, donate_argnums=(0,) if donate else ())
 
 
 def main():
