@@ -22,8 +22,10 @@ import numpy as np
 
 from .core import ShapedArray, get_aval, innermost_trace, is_complex_dtype, real_dtype
 from .ir import ClosedJaxpr, Jaxpr, Literal, Var, simplify
+from .primitives.collectives import psum_p
 from .primitives.elementwise import add
 from .primitives.indexing import pad, slice
+from .primitives.reductions import reduce_sum_p
 from .primitives.shape import reshape
 from .transforms.staging import trace_to_jaxpr
 
@@ -40,7 +42,7 @@ def prepare_for_compile(closed):
 def _inline(closed):
     jaxpr = closed.jaxpr
     consts = dict(zip(jaxpr.constvars, closed.consts))
-    fused = _fuse_with_producers(jaxpr.eqns)
+    fused = _sum_before_psum(_fuse_with_producers(jaxpr.eqns), jaxpr.outvars)
     eqns = []
     rename = {}
     sub = lambda a: rename.get(a, a) if type(a) is Var else a
@@ -107,6 +109,32 @@ def _fuse_with_producers(eqns):
             continue
         index.update({v: i if out[i] is new else j for v in new.outvars})
     return eqns if len(out) == len(eqns) and all(a is b for a, b in zip(out, eqns)) else [e for e in out if e]
+
+
+def _sum_before_psum(eqns, outvars):
+    """`eqns` with each `reduce_sum(psum(x))`, where the psum's result has no other use, computed as
+    `psum(reduce_sum(x))`: the same sum in another order, over a smaller array. Reverse mode makes
+    the first form: the cotangent of a broadcast that every process shares (a bias under shard_map)
+    is summed over the processes where it is written, then reduced by the broadcast's transpose, so
+    the step of a data-parallel MLP allreduced each layer's activations' cotangents, not the bias's.
+    Returns `eqns` itself if nothing changed."""
+    uses = {}
+    for a in (*(a for e in eqns for a in e.invars), *outvars):
+        if type(a) is Var:
+            uses[a] = uses.get(a, 0) + 1
+    producers = {e.outvars[0]: i for i, e in enumerate(eqns) if e.primitive is psum_p}
+    out = list(eqns)
+    for j, e in enumerate(eqns):
+        x = e.invars[0] if e.primitive is reduce_sum_p else None
+        if x not in producers or uses[x] != 1:
+            continue
+        psum = eqns[producers[x]]
+        partial = Var(e.outvars[0].aval.update(vma=psum.invars[0].aval.vma))
+        out[producers[x]] = None
+        out[j] = [e.replace(invars=psum.invars, outvars=[partial]), psum.replace(invars=[partial], outvars=e.outvars)]
+    if all(a is b for a, b in zip(out, eqns)):
+        return eqns
+    return [new for e in out if e is not None for new in (e if isinstance(e, list) else [e])]
 
 
 def _prepared_param(v):

@@ -73,3 +73,41 @@ def test_decomposition_fuses_with_its_neighbours():
     jf = fnad.jit(lambda x: -softplus.bind(x * 2.0))
     np.testing.assert_allclose(jf(x), -np.log1p(np.exp(x * 2.0)), rtol=1e-15)
     assert jf.lower(x).compile().exe.program.launches == 1
+
+
+def psum_operand_shapes(closed):
+    """Shapes of what every psum in `closed` (and its sub-IRs) sums."""
+    shapes = []
+    for e in closed.jaxpr.eqns:
+        if e.primitive.name == "psum":
+            shapes.append(e.invars[0].aval.shape)
+        for v in e.params.values():
+            for sub in v if isinstance(v, tuple) else (v,):
+                if hasattr(sub, "jaxpr") and hasattr(sub, "consts"):
+                    shapes += psum_operand_shapes(sub)
+    return shapes
+
+
+def test_sums_of_a_psum_are_taken_before_it():
+    """Reverse mode sums a shared bias's cotangent over the processes at the size of the activations
+    (psum, then the broadcast's transpose reduces it); the compiled step reduces first and sums only
+    the bias's shape across processes."""
+    import fnad.numpy as fnp
+    from fnad import P
+
+    rng = np.random.default_rng(0)
+    params = [rng.normal(size=(6, 5)), rng.normal(size=5), rng.normal(size=(5, 3)), rng.normal(size=3)]
+    x, y = rng.normal(size=(8, 6)), rng.normal(size=(8, 3))
+
+    def step(p, x, y):
+        loss = lambda p: lax.pmean(fnp.mean((fnp.tanh(x @ p[0] + p[1]) @ p[2] + p[3] - y) ** 2), "data")
+        return [a - 0.1 * g for a, g in zip(p, fnad.grad(loss)(p))]
+
+    mesh = fnad.make_mesh((1,), ("data",))
+    sharded = fnad.shard_map(step, mesh=mesh, in_specs=(P(), P("data"), P("data")), out_specs=P())
+    closed = fnad.make_jaxpr(sharded)(params, x, y)
+    assert sorted(psum_operand_shapes(closed)) == sorted([(8, 5), (8, 3), (6, 5), (5, 3)])
+    assert sorted(psum_operand_shapes(prepare_for_compile(closed))) == sorted([(5,), (3,), (6, 5), (5, 3)])
+    want = [np.asarray(a) for a in sharded(params, x, y)]
+    for got, ref in zip(fnad.jit(sharded)(params, x, y), want):
+        np.testing.assert_allclose(got, ref, rtol=1e-13)
