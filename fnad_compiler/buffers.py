@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 
 import numpy as np
 
@@ -38,7 +39,15 @@ _HANDLER_NAME = b"fnad_result_pool"
 _MADV_HUGEPAGE = 14
 _MEM_HANDLER_FIELD = 88  # PyArrayObject_fields.mem_handler (NumPy >= 1.22, 64-bit)
 _FLAGS_FIELD, _OWNDATA, _CARRAY = 64, 0x4, 0x1 | 0x100 | 0x400  # C-contiguous, aligned, writeable
-_EXPORTS = [POOL_ARRAY, "fnad_pool_init", "fnad_pool_malloc", "fnad_pool_calloc", "fnad_pool_realloc", "fnad_pool_free"]
+_EXPORTS = [
+    POOL_ARRAY,
+    "fnad_pool_init",
+    "fnad_pool_after_fork",
+    "fnad_pool_malloc",
+    "fnad_pool_calloc",
+    "fnad_pool_realloc",
+    "fnad_pool_free",
+]
 
 
 @functools.cache
@@ -61,6 +70,12 @@ declare ptr @fnad_PyArray_New(ptr, i32, ptr, i32, ptr, ptr, i32, i32, ptr)
 ; The handler's capsule (fnad_compiler.buffers); null leaves the pool off and results plain.
 define void @fnad_pool_init(ptr %capsule) {{
   store ptr %capsule, ptr @capsule
+  ret void
+}}
+
+; In a child process after fork(): its only thread holds no lock (another thread of the parent may have).
+define void @fnad_pool_after_fork() {{
+  store i32 0, ptr @spin
   ret void
 }}
 
@@ -306,6 +321,7 @@ def _library():
         capsule = _new_capsule(ctypes.addressof(handler), _MEM_HANDLER, None)
         library.function("fnad_pool_init", None, ctypes.py_object)(capsule)
         library.pool_handler = (handler, capsule)  # alive as long as the library, which is never unloaded
+    os.register_at_fork(after_in_child=library.function("fnad_pool_after_fork", None))
     return library
 
 

@@ -114,3 +114,23 @@ def test_jit_results_kept_by_the_caller_are_not_overwritten():
     third = f(x, np.float64(4.0))
     np.testing.assert_array_equal(second, 3.0 * x)
     np.testing.assert_array_equal(third, 4.0 * x)
+
+
+def test_forked_children_allocate_and_free_pooled_results():
+    import multiprocessing
+
+    f = fnad.jit(lambda x: x + 1.0)
+    x = np.arange(N, dtype=np.float64)
+    kept = f(x)  # the parent has a pooled block in use and the pool's library loaded
+    del kept
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        sums = pool.map(_sum_of_a_pooled_result, [1.0, 2.0, 3.0], chunksize=1)
+    assert sums == [float((x + k).sum()) for k in (1.0, 2.0, 3.0)]
+
+
+def _sum_of_a_pooled_result(k):
+    a = buffers.empty((N,), np.float64)
+    a[:] = np.arange(N) + k
+    total = float(a.sum())
+    del a
+    return total
