@@ -252,7 +252,7 @@ class PRNGKeyArray:
         return PRNGKeyArray(fnp.reshape(self._data, (*shape, 2)))
 
     def __repr__(self):
-        return f"Array({self.shape}, dtype={self.dtype}) overlaying:\n{self._data!r}"
+        return f"Array({self.shape}, dtype={self.dtype}) overlaying:\n{self._data}"
 
 
 register_pytree_node(PRNGKeyArray, lambda k: ((k._data,), None), lambda _, children: PRNGKeyArray(children[0]))

@@ -174,6 +174,9 @@ def test_typed_keys():
     assert key.shape == () and key.ndim == 0 and str(key.dtype) == "key<fry>"
     np.testing.assert_array_equal(random.key_data(key), random.PRNGKey(42))
     assert random.key_impl(key) == "threefry2x32"
+    assert (
+        repr(random.fold_in(random.key(1), 3)) == "Array((), dtype=key<fry>) overlaying:\n[3568232559 2761185182]"
+    )  # JAX's
     keys = random.split(key, 4)
     assert isinstance(keys, random.PRNGKeyArray) and keys.shape == (4,) and len(keys) == 4
     np.testing.assert_array_equal(random.key_data(keys), random.split(random.PRNGKey(42), 4))
