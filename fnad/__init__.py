@@ -19,7 +19,7 @@ from .api import (
     vjp,
     vmap,
 )
-from .array import Array, block_until_ready, device_put, devices
+from .array import Array, block_until_ready, device_get, device_put, devices
 from .checkpoint import checkpoint, remat
 from .config import config
 from .core import ConcretizationError, ShapedArray, UnexpectedTracerError
@@ -47,6 +47,7 @@ __all__ = [
     "custom_jvp",
     "custom_vjp",
     "debug",
+    "device_get",
     "device_put",
     "devices",
     "disable_jit",

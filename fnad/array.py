@@ -26,7 +26,17 @@ import numpy as np
 
 from .tree_util import tree_map
 
-__all__ = ["Array", "CpuDevice", "as_array", "as_numpy", "as_result", "block_until_ready", "device_put", "devices"]
+__all__ = [
+    "Array",
+    "CpuDevice",
+    "as_array",
+    "as_numpy",
+    "as_result",
+    "block_until_ready",
+    "device_get",
+    "device_put",
+    "devices",
+]
 
 IMMUTABLE_MESSAGE = (
     "fnad arrays are immutable and do not support in-place item assignment. Instead of x[idx] = y, "
@@ -351,6 +361,22 @@ def devices(backend=None):
     if backend not in (None, "cpu"):
         raise RuntimeError(f"Unknown backend {backend!r}: fnad runs on the CPU only (backend 'cpu')")
     return list(_ALL_DEVICES)
+
+
+def device_get(x):
+    """`x` (a pytree) with every Array leaf a read-only NumPy array (zero-copy) and NumPy scalars 0-d
+    arrays, as JAX's `device_get` gives; other leaves unchanged.
+
+    >>> import fnad, fnad.numpy as fnp
+    >>> fnad.device_get({"w": fnp.arange(2.0), "step": 3})
+    {'step': 3, 'w': array([0., 1.])}
+    """
+    return tree_map(
+        lambda leaf: (
+            as_numpy(leaf) if type(leaf) is Array else np.asarray(leaf) if isinstance(leaf, np.generic) else leaf
+        ),
+        x,
+    )
 
 
 def device_put(x, device=None):

@@ -365,6 +365,11 @@ def test_devices_device_put_block_until_ready():
     with pytest.raises(TypeError, match="device"):
         fnad.device_put(x, "gpu")
     assert pickle.loads(pickle.dumps(cpu)) is cpu
+    got = fnad.device_get(tree)  # JAX: Arrays and NumPy scalars become ndarrays, the rest stays
+    assert type(got["a"]) is np.ndarray and not got["a"].flags.writeable and np.shares_memory(got["a"], x)
+    assert got["b"][0] == 1.0 and type(got["b"][0]) is float
+    assert type(got["b"][1]) is np.ndarray and got["b"][1].dtype == np.float32 and got["b"][1] == 2.0
+    assert got["c"] is tree["c"]
 
 
 # ----------------------------------------------------------------------------------------------
