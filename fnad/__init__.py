@@ -19,7 +19,16 @@ from .api import (
     vjp,
     vmap,
 )
-from .array import Array, block_until_ready, device_get, device_put, devices
+from .array import (
+    Array,
+    block_until_ready,
+    device_count,
+    device_get,
+    device_put,
+    devices,
+    local_device_count,
+    local_devices,
+)
 from .checkpoint import checkpoint, remat
 from .config import config
 from .core import ConcretizationError, ShapedArray, UnexpectedTracerError
@@ -47,6 +56,7 @@ __all__ = [
     "custom_jvp",
     "custom_vjp",
     "debug",
+    "device_count",
     "device_get",
     "device_put",
     "devices",
@@ -63,6 +73,8 @@ __all__ = [
     "jvp",
     "lax",
     "linearize",
+    "local_device_count",
+    "local_devices",
     "make_jaxpr",
     "make_mesh",
     "named_scope",

@@ -33,9 +33,12 @@ __all__ = [
     "as_numpy",
     "as_result",
     "block_until_ready",
+    "device_count",
     "device_get",
     "device_put",
     "devices",
+    "local_device_count",
+    "local_devices",
 ]
 
 IMMUTABLE_MESSAGE = (
@@ -361,6 +364,30 @@ def devices(backend=None):
     if backend not in (None, "cpu"):
         raise RuntimeError(f"Unknown backend {backend!r}: fnad runs on the CPU only (backend 'cpu')")
     return list(_ALL_DEVICES)
+
+
+def local_devices(process_index=None, backend=None):
+    """The devices of one process (this one by default): its CPU device, as `jax.local_devices()`."""
+    everywhere = devices(backend)
+    index = everywhere.index(_CPU) if process_index is None else process_index
+    if not 0 <= index < len(everywhere):
+        raise ValueError(f"process_index {index} is out of range for {len(everywhere)} process(es)")
+    return [everywhere[index]]
+
+
+def device_count(backend=None):
+    """The number of devices in the job (one per process), as `jax.device_count()`.
+
+    >>> import fnad
+    >>> fnad.device_count(), fnad.local_device_count()
+    (1, 1)
+    """
+    return len(devices(backend))
+
+
+def local_device_count(backend=None):
+    """The number of this process's devices (1), as `jax.local_device_count()`."""
+    return len(local_devices(backend=backend))
 
 
 def device_get(x):

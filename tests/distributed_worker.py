@@ -41,6 +41,8 @@ def close(a, b, what):
 
 def collectives(run):
     """Every collective, eagerly and under jit (run = identity or fnad.jit), against NumPy."""
+    assert fnad.device_count() == len(fnad.devices()) == n and fnad.local_device_count() == 1
+    assert fnad.local_devices() == [fnad.devices()[me]] and fnad.local_devices(process_index=0) == [fnad.devices()[0]]
     x, blocks = block(me), np.stack([block(p) for p in range(n)])
     close(run(smap(lambda x: lax.psum(x, "data"), out_specs=P()))(x), blocks.sum(0), "psum")
     close(run(smap(lambda x: lax.pmean(x, "data"), out_specs=P()))(x), blocks.mean(0), "pmean")

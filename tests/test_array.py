@@ -365,6 +365,10 @@ def test_devices_device_put_block_until_ready():
     with pytest.raises(TypeError, match="device"):
         fnad.device_put(x, "gpu")
     assert pickle.loads(pickle.dumps(cpu)) is cpu
+    assert fnad.device_count() == fnad.local_device_count() == 1 and fnad.local_devices() == [cpu]
+    assert fnad.local_devices(process_index=0) == [cpu]
+    with pytest.raises(ValueError, match="process_index"):
+        fnad.local_devices(process_index=1)
     got = fnad.device_get(tree)  # JAX: Arrays and NumPy scalars become ndarrays, the rest stays
     assert type(got["a"]) is np.ndarray and not got["a"].flags.writeable and np.shares_memory(got["a"], x)
     assert got["b"][0] == 1.0 and type(got["b"][0]) is float
