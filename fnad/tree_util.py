@@ -18,6 +18,7 @@ __all__ = [
     "DictKey",
     "FlattenedIndexKey",
     "GetAttrKey",
+    "Partial",
     "PyTreeDef",
     "SequenceKey",
     "keystr",
@@ -648,3 +649,40 @@ def tree_map_with_path(f, tree, *rest, is_leaf=None, is_leaf_takes_path=False):
     pairs, treedef = tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path)
     others = [treedef.flatten_up_to(r) for r in rest]
     return treedef.unflatten([f(path, leaf, *xs) for (path, leaf), *xs in zip(pairs, *others)])
+
+
+class Partial(functools.partial):
+    """`functools.partial` as a pytree, as JAX's `tree_util.Partial`: the function is static (part of
+    the tree's structure) and the bound arguments are its children, so a Partial can be passed to and
+    returned from jitted and transformed functions.
+
+    >>> import fnad, fnad.numpy as fnp
+    >>> from fnad.tree_util import Partial
+    >>> add_one = Partial(fnp.add, 1.0)
+    >>> fnad.jit(lambda f, x: f(x))(add_one, 2.0)
+    Array(3., dtype=float64)
+    """
+
+    def __new__(cls, func, *args, **kw):
+        # functools.partial would merge an inner partial's arguments into this one's, making them
+        # children; JAX keeps them with the inner function, static, and so does fnad.
+        if isinstance(func, functools.partial):
+            func = _PartialFunction(func)
+        return super().__new__(cls, func, *args, **kw)
+
+
+class _PartialFunction:
+    """An inner partial of a Partial, as a callable functools.partial does not look into."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, *args, **kw):
+        return self.inner(*args, **kw)
+
+
+register_pytree_node(
+    Partial,
+    lambda p: ((p.args, p.keywords), p.func),
+    lambda func, children: Partial(func, *children[0], **children[1]),
+)

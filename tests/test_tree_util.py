@@ -209,3 +209,20 @@ def test_registration():
     assert tu.tree_leaves([Late(1)])[0].v == 1  # seen (and memoized) as a leaf
     tu.register_pytree_node(Late, lambda x: ((x.v,), None), lambda _, ch: Late(*ch))
     assert tu.tree_leaves([Late(1)]) == [1]  # registration clears the memo
+
+
+def test_partial_is_a_pytree_of_its_bound_arguments():
+    import fnad
+    import fnad.numpy as fnp
+
+    add = tu.Partial(fnp.add, 1.0)
+    leaves, treedef = tu.tree_flatten(add)
+    rebuilt = tu.tree_unflatten(treedef, [5.0])
+    assert leaves == [1.0] and isinstance(rebuilt, tu.Partial) and rebuilt(2.0) == 7.0
+    np.testing.assert_array_equal(fnad.jit(lambda f, x: f(x))(add, 2.0), 3.0)  # passed through jit
+    assert fnad.grad(lambda a: tu.Partial(fnp.multiply, a)(4.0))(2.0) == 4.0
+    mapped = fnad.vmap(lambda f, x: f(x))(tu.Partial(fnp.add, fnp.arange(3.0)), fnp.ones(3))
+    np.testing.assert_array_equal(mapped, [1.0, 2.0, 3.0])
+    # As JAX: an inner partial keeps its arguments (static), the outer one's are the children.
+    nested = tu.Partial(tu.Partial(lambda a, b, c: a * b + c, 3.0), 2.0)
+    assert tu.tree_leaves(nested) == [2.0] and nested(5.0) == 11.0
