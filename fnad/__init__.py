@@ -1,7 +1,7 @@
 """fnad: composable function transformations (grad, vmap, jit, ...) of NumPy programs, with a native
 compiler (the `fnad_compiler` package) built on llvmlite."""
 
-from . import debug, distributed, export, lax, nn, numpy, optim, random, scipy, sharding, tree, tree_util
+from . import debug, distributed, export, lax, nn, numpy, ops, optim, random, scipy, sharding, tree, tree_util
 from .api import (
     ShapeDtypeStruct,
     disable_jit,
@@ -80,6 +80,7 @@ __all__ = [
     "named_scope",
     "nn",
     "numpy",
+    "ops",
     "optim",
     "process_count",
     "process_index",
