@@ -1462,8 +1462,6 @@ def dirichlet(key, alpha, shape=None, dtype=None):
     >>> np.round(random.dirichlet(random.PRNGKey(0), np.array([1.0, 2.0, 3.0])), 6)
     array([0.070653, 0.167056, 0.762291])
     """
-    from .nn import softmax
-
     data = _single_key("dirichlet", key)[0]
     dtype = _float_dtype(dtype, "dirichlet")
     alpha = fnp.asarray(alpha)
@@ -1473,7 +1471,9 @@ def dirichlet(key, alpha, shape=None, dtype=None):
     shape = batch if shape is None else _shape(shape)
     _check_shape("dirichlet", shape, batch)
     log_gammas = loggamma(data, alpha.astype(dtype), shape + fnp.shape(alpha)[-1:], dtype)
-    return softmax(log_gammas, axis=-1)
+    # Normalised in the log domain, as JAX's softmax does (written here: fnad.nn draws through this module).
+    gammas = fnp.exp(log_gammas - lax.stop_gradient(fnp.max(log_gammas, axis=-1, keepdims=True)))
+    return gammas / fnp.sum(gammas, axis=-1, keepdims=True)
 
 
 def chisquare(key, df, shape=None, dtype=None):

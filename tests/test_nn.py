@@ -1,7 +1,9 @@
 """fnad.nn: values against NumPy formulas, derivatives against finite differences and closed forms,
 JAX's conventions at kinks, and stability of the softmax family for large and infinite logits."""
 
+import json
 import math
+import pathlib
 
 import numpy as np
 import pytest
@@ -185,3 +187,39 @@ def test_standardize():
     np.testing.assert_allclose(y.mean(-1), 0, atol=1e-14)
     np.testing.assert_allclose(y.var(-1), 1, rtol=1e-12)
     check_grads(lambda v: nn.standardize(v, axis=0), (x,), order=1)
+
+
+# ----------------------------------------------------------------------------------------------
+# initializers: JAX's numbers for the same key (tests/data/make_jax_initializers.py)
+
+INIT_DATA = np.load(pathlib.Path(__file__).parent / "data" / "jax_initializers.npz")
+INIT_CASES = json.loads(str(INIT_DATA["cases"]))
+
+
+@pytest.mark.parametrize(
+    "index", range(len(INIT_CASES)), ids=[c.split("(")[0][2:] + str(i) for i, c in enumerate(INIT_CASES)]
+)
+def test_initializers_draw_jaxs_numbers(index):
+    got = eval(INIT_CASES[index], {"I": nn.initializers, "key": fnad.random.PRNGKey(7)})
+    want = INIT_DATA[str(index)]
+    assert type(got) is fnad.Array and got.dtype == want.dtype and got.shape == want.shape
+    tol = 1e-6 if want.dtype in (np.float32, np.complex64) else 1e-13
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=INIT_CASES[index])
+
+
+def test_initializers_spread_and_orthogonality():
+    key = fnad.random.key(3)
+    w = nn.initializers.he_normal()(key, (3, 3, 64, 128))  # a conv kernel: fan in 3*3*64
+    np.testing.assert_allclose(np.std(w), np.sqrt(2 / (3 * 3 * 64)), rtol=0.03)
+    q = nn.initializers.orthogonal()(key, (50, 20))
+    np.testing.assert_allclose(q.T @ q, np.eye(20), atol=1e-12)
+    np.testing.assert_array_equal(
+        fnad.jit(nn.initializers.glorot_uniform(), static_argnums=1)(key, (4, 4)),
+        nn.initializers.glorot_uniform()(key, (4, 4)),
+    )
+    with pytest.raises(ValueError, match="in_axis"):
+        nn.initializers.lecun_normal()(key, (5,))
+    with pytest.raises(ValueError, match="mode"):
+        nn.initializers.variance_scaling(1.0, "fan_sum", "normal")
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        nn.initializers.orthogonal()(key, (4,))

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lax
-from . import numpy as fnp
-from .custom_derivatives import custom_jvp
+from .. import lax
+from .. import numpy as fnp
+from ..custom_derivatives import custom_jvp
+from . import initializers
 
 __all__ = [
     "avg_pool",
     "elu",
     "gelu",
     "hard_tanh",
+    "initializers",
     "leaky_relu",
     "log_sigmoid",
     "log_softmax",
