@@ -145,6 +145,45 @@ def vjp(fun, *primals, has_aux=False):
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
+def linear_transpose(fun, *primals):
+    """The transpose of `fun`, a function linear in its arguments, traced at the shapes and dtypes
+    of `primals` (their values are not used): `fun_t(ct)` takes a cotangent shaped like `fun`'s
+    output and returns a tuple shaped like `primals`, `ct @ J` for fun's (constant) Jacobian J.
+    Unlike `vjp` it evaluates nothing of `fun` forward.
+
+    >>> import fnad
+    >>> fun_t = fnad.linear_transpose(lambda x, y: 2.0 * x + y, 1.0, 1.0)
+    >>> fun_t(3.0)
+    (Array(6., dtype=float64), Array(3., dtype=float64))
+    """
+    p_flat, in_tree = tree_flatten(primals)
+    flat_fun, store = flatten_fun(fun, in_tree)
+    closed = trace_to_jaxpr(flat_fun, [_arg_aval(x) for x in p_flat])
+    out_tree, out_avals = store.val, closed.out_avals
+
+    def transposed(out_cotangent):
+        ct_flat, ct_tree = tree_flatten(out_cotangent)
+        if ct_tree != out_tree:
+            raise ValueError(
+                f"linear_transpose: cotangent structure {ct_tree} does not match the output structure {out_tree}"
+            )
+        for c, want in zip(ct_flat, out_avals):
+            have = get_aval(c)
+            if (have.shape, have.dtype) != (want.shape, want.dtype):
+                raise ValueError(
+                    f"linear_transpose: cotangent of shape {have.shape} and dtype {have.dtype} does not match the "
+                    f"output's {want.shape} {want.dtype}"
+                )
+        try:
+            cts = backward_pass(closed.jaxpr, closed.consts, list(ct_flat))
+        except NotImplementedError as e:
+            raise TypeError(f"linear_transpose: fun is not linear in its arguments ({e})") from None
+        cts = [_to_output(zeros_like(p) if c is None or type(c) is Zero else c) for c, p in zip(cts, p_flat)]
+        return tree_unflatten(in_tree, cts)
+
+    return transposed
+
+
 def _check_holomorphic_input(name, holomorphic, x):
     """JAX's input rule: holomorphic=True needs complex inputs; jacfwd without it needs real floats."""
     dtype = get_aval(x).dtype

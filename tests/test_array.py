@@ -274,6 +274,25 @@ def test_every_eager_path_returns_arrays():
         "device_put": fnad.device_put(x),
         "tuple result": fnp.linalg.eigh(np.eye(2))[0],
     }
+    # Functions whose result's shape depends on values or static arguments, computed by NumPy eagerly.
+    mask = np.array([[0, 1], [2, 0]])
+    computed_by_numpy = {
+        "nonzero": fnp.nonzero(mask),
+        "where": fnp.where(mask > 0),
+        "argwhere": fnp.argwhere(mask),
+        "flatnonzero": fnp.flatnonzero(mask),
+        "unique": fnp.unique(mask, return_counts=True),
+        "tril_indices": fnp.tril_indices(3),
+        "triu_indices_from": fnp.triu_indices_from(mask),
+        "diag_indices": fnp.diag_indices(2),
+        "mask_indices": fnp.mask_indices(2, fnp.triu),
+        "copy": fnp.copy(x),
+        "hanning": fnp.hanning(3),
+        "bartlett": fnp.bartlett(3),
+        "trim_zeros": fnp.trim_zeros(np.array([0, 1, 0])),
+    }
+    for name, got in computed_by_numpy.items():
+        results.update({f"{name}[{i}]": part for i, part in enumerate(got if isinstance(got, tuple) else (got,))})
     for name, got in results.items():
         assert type(got) is fnad.Array and not got.flags.writeable, name
     np.testing.assert_allclose(results["grad"], 2 * x)

@@ -398,3 +398,24 @@ def test_ir_of_repeated_grads_of_tanh_is_small():
             g = fnad.grad(g)
         closed = fnad.make_jaxpr(g)(0.3)
         np.testing.assert_allclose(fnad.ir.eval_closed(closed, 0.3)[0], expected, rtol=1e-12)
+
+
+def test_linear_transpose_is_the_jacobians_transpose():
+    rng = np.random.default_rng(5)
+    a, x0 = rng.normal(size=(4, 3)), rng.normal(size=3)
+    f = lambda x: {"lin": a @ x, "sum": fnp.sum(x) * 3.0, "roll": fnp.cumsum(x)[::-1]}
+    f_t = fnad.linear_transpose(f, x0)
+    ct = {"lin": rng.normal(size=4), "sum": 0.5, "roll": rng.normal(size=3)}
+    (got,) = f_t(ct)
+    jac = np.concatenate([a, np.full((1, 3), 3.0), np.tril(np.ones((3, 3)))[::-1]])
+    want = np.concatenate([ct["lin"], [ct["sum"]], ct["roll"]]) @ jac
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    np.testing.assert_allclose(fnad.vjp(f, x0)[1](ct)[0], got, rtol=1e-13)
+    np.testing.assert_allclose(fnad.jit(f_t)(ct)[0], got, rtol=1e-13)
+    unused = fnad.linear_transpose(lambda x, y: 2.0 * x, 1.0, np.ones(2))(3.0)  # y does not reach the output
+    np.testing.assert_array_equal(unused[0], 6.0)
+    np.testing.assert_array_equal(unused[1], [0.0, 0.0])
+    with pytest.raises(TypeError, match="not linear"):
+        fnad.linear_transpose(fnp.sin, 1.0)(1.0)
+    with pytest.raises(ValueError, match="shape"):
+        f_t({"lin": np.ones(5), "sum": 0.5, "roll": np.ones(3)})

@@ -8,6 +8,7 @@ import builtins
 import numpy as np
 
 from .. import core
+from ..array import as_array
 from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew
 from ..primitives import shape as sh
@@ -316,10 +317,10 @@ def copy(a, order=None):
     """A copy of `a` (NumPy's copy eagerly; traced values are immutable, so the value itself).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
-    >>> x = np.array([1, 2]); y = fnp.copy(x); y[0] = 5; x
-    array([1, 2])
+    >>> x = np.array([1, 2]); y = fnp.copy(x); x[0] = 5; y
+    Array([1, 2], dtype=int64)
     """
-    return np.array(a, copy=True) if not isinstance(a, Tracer) else a
+    return as_array(np.array(a, copy=True)) if not isinstance(a, Tracer) else a
 
 
 def astype(x, dtype, /, *, copy=False, device=None):

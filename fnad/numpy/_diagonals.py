@@ -7,6 +7,7 @@ import builtins
 
 import numpy as np
 
+from ..array import as_array
 from ..core import get_aval
 from ..primitives import elementwise as ew
 from ..primitives import indexing as ix
@@ -153,7 +154,7 @@ def tri(N, M=None, k=0, dtype=None):
 
 def _tri_indices(n, k, m, lower):
     # static: the mask is computed by NumPy (the number of indices depends on n, k, m only)
-    return tuple(np.nonzero(np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)))
+    return tuple(map(as_array, np.nonzero(np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool))))
 
 
 def tril_indices(n, k=0, m=None):
@@ -161,7 +162,7 @@ def tril_indices(n, k=0, m=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.tril_indices(3)
-    (array([0, 1, 1, 2, 2, 2]), array([0, 0, 1, 0, 1, 2]))
+    (Array([0, 1, 1, 2, 2, 2], dtype=int64), Array([0, 0, 1, 0, 1, 2], dtype=int64))
     """
     return _tri_indices(int(n), int(k), None if m is None else int(m), lower=True)
 
@@ -171,7 +172,7 @@ def triu_indices(n, k=0, m=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.triu_indices(3, k=1)
-    (array([0, 0, 1]), array([1, 2, 2]))
+    (Array([0, 0, 1], dtype=int64), Array([1, 2, 2], dtype=int64))
     """
     return _tri_indices(int(n), int(k), None if m is None else int(m), lower=False)
 
@@ -188,7 +189,7 @@ def tril_indices_from(arr, k=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.tril_indices_from(np.ones((2, 3)))
-    (array([0, 1, 1]), array([0, 0, 1]))
+    (Array([0, 1, 1], dtype=int64), Array([0, 0, 1], dtype=int64))
     """
     n, m = _matrix_shape(arr, "tril_indices_from")
     return tril_indices(n, k, m)
@@ -199,7 +200,7 @@ def triu_indices_from(arr, k=0):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.triu_indices_from(np.ones((2, 3)))
-    (array([0, 0, 0, 1, 1]), array([0, 1, 2, 1, 2]))
+    (Array([0, 0, 0, 1, 1], dtype=int64), Array([0, 1, 2, 1, 2], dtype=int64))
     """
     n, m = _matrix_shape(arr, "triu_indices_from")
     return triu_indices(n, k, m)
@@ -210,11 +211,11 @@ def diag_indices(n, ndim=2):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.diag_indices(3)
-    (array([0, 1, 2]), array([0, 1, 2]))
+    (Array([0, 1, 2], dtype=int64), Array([0, 1, 2], dtype=int64))
     """
     if n < 0 or ndim < 0:
         raise ValueError(f"diag_indices: n and ndim must be non-negative, got n={n}, ndim={ndim}")
-    return (np.arange(n),) * ndim
+    return (as_array(np.arange(n)),) * ndim
 
 
 def diag_indices_from(arr):
@@ -222,7 +223,7 @@ def diag_indices_from(arr):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.diag_indices_from(np.ones((2, 2, 2)))
-    (array([0, 1]), array([0, 1]), array([0, 1]))
+    (Array([0, 1], dtype=int64), Array([0, 1], dtype=int64), Array([0, 1], dtype=int64))
     """
     s = shape(arr)
     if len(s) < 2 or len(set(s)) != 1:
@@ -236,7 +237,7 @@ def mask_indices(n, mask_func, k=0, *, size=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.mask_indices(3, fnp.triu, 1)
-    (array([0, 0, 1]), array([1, 2, 2]))
+    (Array([0, 0, 1], dtype=int64), Array([1, 2, 2], dtype=int64))
     """
     return nonzero(mask_func(np.ones((n, n), np.int64), k), size=size)
 

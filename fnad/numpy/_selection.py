@@ -10,6 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..array import as_array
 from ..core import get_aval
 from ..primitives import indexing as ix
 from ..primitives import shape as sh
@@ -56,13 +57,13 @@ def nonzero(a, *, size=None, fill_value=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.nonzero(np.array([[0, 1], [2, 0]]))
-    (array([0, 1]), array([1, 0]))
+    (Array([0, 1], dtype=int64), Array([1, 0], dtype=int64))
     >>> fnad.jit(lambda a: fnp.nonzero(a, size=3, fill_value=-1))(np.array([0, 5, 0, 7]))
     (Array([ 1,  3, -1], dtype=int64),)
     """
     check_size("nonzero", size)
     if size is None:
-        return np.nonzero(_concrete(a, "nonzero", _SIZE_HINT))
+        return tuple(map(as_array, np.nonzero(_concrete(a, "nonzero", _SIZE_HINT))))
     return sized_nonzero(a, size, fill_value)
 
 
@@ -72,8 +73,8 @@ def argwhere(a, *, size=None, fill_value=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.argwhere(np.array([[0, 1], [2, 0]]))
-    array([[0, 1],
-           [1, 0]])
+    Array([[0, 1],
+           [1, 0]], dtype=int64)
     >>> fnp.argwhere(np.array([[0, 1], [2, 0]]), size=3, fill_value=9)
     Array([[0, 1],
            [1, 0],
@@ -81,7 +82,7 @@ def argwhere(a, *, size=None, fill_value=None):
     """
     check_size("argwhere", size)
     if size is None:
-        return np.argwhere(_concrete(a, "argwhere", _SIZE_HINT))
+        return as_array(np.argwhere(_concrete(a, "argwhere", _SIZE_HINT)))
     a = _asarray_traced(a)
     if get_aval(a).ndim == 0:  # as NumPy: one row per nonzero, with no columns
         return reshape(nonzero(reshape(a, (1,)), size=size, fill_value=fill_value)[0], (size, 1))[:, :0]
@@ -94,13 +95,13 @@ def flatnonzero(a, *, size=None, fill_value=None):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.flatnonzero(np.array([[0, 1], [2, 0]]))
-    array([1, 2])
+    Array([1, 2], dtype=int64)
     >>> fnp.flatnonzero(np.array([0, 1, 1]), size=4)
     Array([1, 2, 0, 0], dtype=int64)
     """
     check_size("flatnonzero", size)
     if size is None:
-        return np.flatnonzero(_concrete(a, "flatnonzero", _SIZE_HINT))
+        return as_array(np.flatnonzero(_concrete(a, "flatnonzero", _SIZE_HINT)))
     return nonzero(ravel(_asarray_traced(a)), size=size, fill_value=fill_value)[0]
 
 
@@ -272,15 +273,15 @@ def trim_zeros(filt, trim="fb"):
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.trim_zeros(np.array([0, 0, 1, 2, 0]))
-    array([1, 2])
+    Array([1, 2], dtype=int64)
     """
     values = _concrete(filt, "trim_zeros", "Use fnad.numpy.where to mask the zeros with a fixed shape instead.")
     nonzero_at = np.flatnonzero(values)
     if not nonzero_at.size:
-        return _asarray_traced(filt)[:0]
+        return as_array(_asarray_traced(filt)[:0])
     start = int(nonzero_at[0]) if "f" in trim.lower() else 0
     stop = int(nonzero_at[-1]) + 1 if "b" in trim.lower() else len(values)
-    return _asarray_traced(filt)[start:stop]
+    return as_array(_asarray_traced(filt)[start:stop])
 
 
 def isin(element, test_elements, assume_unique=False, invert=False, *, method="auto"):

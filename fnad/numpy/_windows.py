@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..array import as_array
 from ..core import get_aval
 from ._core import asarray_traced as _asarray_traced
 from ._core import convert as _convert
@@ -109,14 +110,14 @@ def i0(x):
 
 def _window(np_window, name):
     def window(M):
-        return np_window(int(M))
+        return as_array(np_window(int(M)))
 
     window.__name__ = window.__qualname__ = name
     window.__doc__ = (
         f"The {name} window of M points (a constant of static length M), as numpy.{name}.\n\n"
         f"    >>> import numpy as np, fnad, fnad.numpy as fnp\n"
         f"    >>> fnp.{name}(5).round(4)\n"
-        f"    {np.array2string(np_window(5).round(4), separator=', ').join(('array(', ')'))}\n    "
+        f"    {np.array2string(np_window(5).round(4), separator=', ').join(('Array(', ', dtype=float64)'))}\n    "
     )
     return window
 
