@@ -319,3 +319,19 @@ def test_diagonal_under_jit_keeps_infinite_neighbours_and_signed_zeros():
         got = fnad.jit(lambda a, k=offset: fnp.diagonal(a, k))(a)
         np.testing.assert_array_equal(got, expected)
         assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_clip_takes_jaxs_min_and_max_keywords_and_numpys():
+    x = np.arange(6.0)
+    want = np.clip(x, 1.0, 4.0)
+    for got in (
+        fnp.clip(x, min=1.0, max=4.0),
+        fnp.clip(x, a_min=1.0, a_max=4.0),
+        fnp.clip(x, 1.0, max=4.0),
+        fnad.jit(lambda v: fnp.clip(v, min=1.0, max=4.0))(x),
+        fnp.asarray(x).clip(min=1.0, max=4.0),
+    ):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(fnad.grad(lambda v: fnp.sum(fnp.clip(v, max=2.5)))(x), x < 2.5)
+    with pytest.raises(TypeError, match="once"):
+        fnp.clip(x, 1.0, min=2.0)

@@ -386,10 +386,20 @@ def rad2deg(x):
 radians, degrees = deg2rad, rad2deg
 
 
-@numpy_when_eager(lambda a, a_min=None, a_max=None: np.clip(a, a_min, a_max))
-def clip(a, a_min=None, a_max=None):
-    """Elementwise min(max(a, a_min), a_max); either bound may be None. The derivative is 1 inside the bounds,
-    0 outside and 1/2 exactly at a bound.
+def _clip_bounds(a_min, a_max, lower, upper):
+    """The bounds of clip given positionally, as NumPy's a_min/a_max or as JAX's (and NumPy 2's) min/max."""
+    if (a_min is not None and lower is not None) or (a_max is not None and upper is not None):
+        raise TypeError("clip: give each bound once, as a_min/a_max or as min/max (JAX's names), not both")
+    return (a_min if lower is None else lower), (a_max if upper is None else upper)
+
+
+@numpy_when_eager(
+    lambda a, a_min=None, a_max=None, *, min=None, max=None: np.clip(a, *_clip_bounds(a_min, a_max, min, max))
+)
+def clip(a, a_min=None, a_max=None, *, min=None, max=None):
+    """Elementwise min(max(a, lower), upper), the bounds given positionally, as `min=`/`max=` (JAX) or as
+    `a_min=`/`a_max=` (NumPy); either may be None. The derivative is 1 inside the bounds, 0 outside and
+    1/2 exactly at a bound.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.clip(np.array([-2.0, 0.5, 3.0]), 0.0, 1.0)
@@ -397,6 +407,7 @@ def clip(a, a_min=None, a_max=None):
     >>> fnad.grad(lambda x: fnp.sum(fnp.clip(x, 0.0, 1.0)))(np.array([-2.0, 0.5, 3.0]))
     Array([0., 1., 0.], dtype=float64)
     """
+    a_min, a_max = _clip_bounds(a_min, a_max, min, max)
     dt = get_aval(_asarray_traced(a)).dtype
     if dt.kind in "iu":  # as NumPy: Python-int bounds outside an integer dtype's range are clipped to it
         a_min, a_max = _int_bound(a_min, dt), _int_bound(a_max, dt)
