@@ -4,6 +4,7 @@ compiler (the `fnad_compiler` package) built on llvmlite."""
 from . import debug, distributed, export, lax, nn, numpy, ops, optim, random, scipy, sharding, tree, tree_util
 from .api import (
     ShapeDtypeStruct,
+    default_backend,
     disable_jit,
     eval_shape,
     grad,
@@ -15,6 +16,7 @@ from .api import (
     linear_transpose,
     linearize,
     make_jaxpr,
+    named_call,
     named_scope,
     value_and_grad,
     vjp,
@@ -30,12 +32,12 @@ from .array import (
     local_device_count,
     local_devices,
 )
-from .checkpoint import checkpoint, remat
+from .checkpoint import checkpoint, checkpoint_policies, remat
 from .config import config
 from .core import ConcretizationError, ShapedArray, UnexpectedTracerError
 from .custom_derivatives import custom_jvp, custom_vjp
 from .distributed import process_count, process_index
-from .jit_dispatch import jit
+from .jit_dispatch import clear_caches, jit
 from .primitives.callbacks import pure_callback
 from .primitives.misc import stop_gradient
 from .sharding import PartitionSpec as P
@@ -53,10 +55,13 @@ __all__ = [
     "UnexpectedTracerError",
     "block_until_ready",
     "checkpoint",
+    "checkpoint_policies",
+    "clear_caches",
     "config",
     "custom_jvp",
     "custom_vjp",
     "debug",
+    "default_backend",
     "device_count",
     "device_get",
     "device_put",
@@ -79,6 +84,7 @@ __all__ = [
     "local_devices",
     "make_jaxpr",
     "make_mesh",
+    "named_call",
     "named_scope",
     "nn",
     "numpy",

@@ -623,6 +623,19 @@ def disable_jit(disable=True):
         config.update("disable_jit", previous)
 
 
+def default_backend():
+    """The platform fnad computes on: always "cpu" (`jax.default_backend()`)."""
+    return "cpu"
+
+
+def named_call(fun, *, name=None):
+    """`fun` itself (`jax.named_call` names the call in the IR; fnad's IR carries no names). The name,
+    if given, must be a string."""
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"named_call: the name must be a string, got {type(name).__name__}")
+    return fun
+
+
 @contextlib.contextmanager
 def named_scope(name):
     """Context manager naming a region of a traced program (`jax.named_scope`). fnad's IR carries no

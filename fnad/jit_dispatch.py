@@ -811,6 +811,18 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), d
     return jitted
 
 
+def clear_caches():
+    """Forget every jitted function's traces and the executables they hold in memory, as
+    `jax.clear_caches()`: each function traces again at its next call (its code comes back from the
+    disk cache, which is kept: it is keyed by the program's text)."""
+    with _CACHE_LOCK:
+        jitted = list(_JITTED.values())
+    for f in jitted:
+        f.clear_cache()
+    with _CACHE_LOCK:
+        _IN_MEMORY.clear()
+
+
 # JitFunctions by (id of the function, options); weak, so a JitFunction no longer used goes (and
 # with it the strong reference to its function that keeps the id from being reused meanwhile).
 _JITTED = weakref.WeakValueDictionary()

@@ -133,3 +133,20 @@ def test_checkpoint_under_jvp_computes_its_primal_once_when_compiled():
     primal, tangent = fnad.jit(g)(x, t)
     np.testing.assert_allclose(primal, np.sin(np.exp(x)) * x, rtol=1e-14)
     np.testing.assert_allclose(tangent, (np.cos(np.exp(x)) * np.exp(x) * x + np.sin(np.exp(x))) * t, rtol=1e-13)
+
+
+def test_saving_policies_of_jax():
+    policies = fnad.checkpoint_policies
+    f = lambda w, x: fnp.sum(fnp.tanh(x @ w) ** 2)
+    w, x = np.linspace(-1, 1, 6).reshape(3, 2), np.linspace(0, 1, 12).reshape(4, 3)
+    want = fnad.grad(f)(w, x)
+    for policy in (None, policies.nothing_saveable, policies.everything_saveable):
+        np.testing.assert_allclose(fnad.grad(fnad.checkpoint(f, policy=policy))(w, x), want, rtol=1e-14)
+        np.testing.assert_allclose(fnad.jit(fnad.grad(fnad.remat(f, policy=policy)))(w, x), want, rtol=1e-14)
+    assert policies.checkpoint_dots is policies.dots_saveable  # JAX's alias
+    for policy, name in (
+        (policies.dots_saveable, "dots_saveable"),
+        (policies.save_only_these_names("h"), "save_only_these_names('h')"),
+    ):
+        with pytest.raises(NotImplementedError, match=name.replace("(", r"\(").replace(")", r"\)")):
+            fnad.checkpoint(f, policy=policy)

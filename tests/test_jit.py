@@ -230,3 +230,19 @@ def test_the_cyclic_collector_is_paused_while_jit_traces_and_is_restored_after()
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_clear_caches_retraces_every_jitted_function():
+    traces = []
+    f = fnad.jit(lambda x: traces.append(1) or x * 2)
+    g = fnad.jit(lambda x: traces.append(2) or x + 1)
+    for _ in range(2):
+        np.testing.assert_array_equal(f(np.ones(2)), 2.0)
+        np.testing.assert_array_equal(g(np.ones(2)), 2.0)
+    assert traces == [1, 2]
+    fnad.clear_caches()
+    np.testing.assert_array_equal(f(np.ones(2)), 2.0)
+    np.testing.assert_array_equal(g(np.ones(2)), 2.0)
+    assert traces == [1, 2, 1, 2]
+    assert fnad.default_backend() == "cpu"
+    assert fnad.named_call(fnp.sin, name="sine") is fnp.sin
