@@ -335,3 +335,17 @@ def test_clip_takes_jaxs_min_and_max_keywords_and_numpys():
     np.testing.assert_array_equal(fnad.grad(lambda v: fnp.sum(fnp.clip(v, max=2.5)))(x), x < 2.5)
     with pytest.raises(TypeError, match="once"):
         fnp.clip(x, 1.0, min=2.0)
+
+
+@pytest.mark.parametrize("shape", [(4, 6), (-1,), (3, 2, 4), 24, (2, -1, 3)])
+def test_reshape_and_ravel_in_fortran_order_as_numpy(shape):
+    a = np.arange(24.0).reshape(2, 3, 4)
+    want = np.reshape(a, shape, order="F")
+    for f in (lambda v: fnp.reshape(v, shape, order="F"), fnad.jit(lambda v: fnp.asarray(v).reshape(shape, order="F"))):
+        np.testing.assert_array_equal(f(a), want)
+    np.testing.assert_array_equal(fnp.ravel(a, order="F"), np.ravel(a, order="F"))
+    ct = np.random.default_rng(0).normal(size=want.shape)  # the transpose of an F-order reshape is one back
+    grad = fnad.grad(lambda v: fnp.sum(fnp.reshape(v, shape, order="F") * ct))(a)
+    np.testing.assert_array_equal(grad, np.reshape(ct, a.shape, order="F"))
+    with pytest.raises(NotImplementedError, match="'A'"):
+        fnp.reshape(a, shape, order="A")

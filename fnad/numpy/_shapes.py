@@ -50,25 +50,33 @@ def size(a, axis=None):
 
 
 def _reshape_target(newshape, order, shape):
-    if order != "C":
-        raise NotImplementedError("reshape: only order='C' is supported")
+    if order == "A":
+        raise NotImplementedError("reshape: order='A' is not supported (as in JAX); use 'C' or 'F'")
+    if order not in ("C", "F"):
+        raise ValueError(f"reshape: order must be 'C' or 'F', got {order!r}")
     return shape if newshape is None else newshape
 
 
 @numpy_when_eager(
-    lambda a, newshape=None, order="C", shape=None: np.reshape(a, _reshape_target(newshape, order, shape))
+    lambda a, newshape=None, order="C", shape=None: np.reshape(a, _reshape_target(newshape, order, shape), order=order)
 )
 def reshape(a, newshape=None, order="C", shape=None):
-    """`a` with a new shape of the same size (one entry may be -1), in C order only. Under jit the
-    new shape must be static (Python ints), not computed from traced values.
+    """`a` with a new shape of the same size (one entry may be -1), its elements read and placed in C
+    order (the last index fastest) or with `order="F"` in Fortran order (the first fastest). Under
+    jit the new shape must be static (Python ints), not computed from traced values.
 
     >>> import numpy as np, fnad.numpy as fnp
     >>> fnp.reshape(np.arange(6.0), (2, -1))
     Array([[0., 1., 2.],
            [3., 4., 5.]], dtype=float64)
+    >>> fnp.reshape(np.arange(6.0), (2, 3), order="F")
+    Array([[0., 2., 4.],
+           [1., 3., 5.]], dtype=float64)
     """
     newshape = _reshape_target(newshape, order, shape)
     a = _asarray_traced(a)
+    if order == "F":  # Fortran order is C order of the axes reversed
+        return transpose(reshape(transpose(a), tuple(np.atleast_1d(newshape))[::-1]))
     newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
     size_ = get_aval(a).size
     if -1 in newshape:
@@ -79,14 +87,14 @@ def reshape(a, newshape=None, order="C", shape=None):
     return sh.reshape(a, newshape)
 
 
-def ravel(a):
-    """`a` flattened to 1-d in C order.
+def ravel(a, order="C"):
+    """`a` flattened to 1-d in C order (or `order="F"`, Fortran order).
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.ravel(np.array([[1, 2], [3, 4]]))
     Array([1, 2, 3, 4], dtype=int64)
     """
-    return reshape(a, (-1,))
+    return reshape(a, (-1,), order)
 
 
 @numpy_when_eager(np.transpose)
