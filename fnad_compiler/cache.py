@@ -468,13 +468,16 @@ class Build:
     unroll: bool = True
 
 
-@dataclass(frozen=True)
 class Compiled:
     """A loaded cache entry: the native code (which keeps the units it calls loaded) and the
-    metadata its builder attached."""
+    metadata its builder attached. (A plain class: a dataclass's generated methods took 1 ms of
+    every process that loads code.)"""
 
-    library: engine.NativeLibrary
-    metadata: dict
+    __slots__ = ("library", "metadata")
+
+    def __init__(self, library, metadata):
+        self.library = library  # an engine.NativeLibrary
+        self.metadata = metadata
 
 
 class Cache:
