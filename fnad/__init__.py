@@ -1,7 +1,11 @@
 """fnad: composable function transformations (grad, vmap, jit, ...) of NumPy programs, with a native
-compiler (the `fnad_compiler` package) built on llvmlite."""
+compiler (the `fnad_compiler` package) built on llvmlite.
 
-from . import debug, distributed, export, lax, nn, numpy, ops, optim, random, scipy, sharding, tree, tree_util
+The transformations, jit and the array type are imported with fnad; its libraries (fnad.numpy,
+fnad.lax, fnad.scipy, fnad.nn, fnad.random, ...) and the multi-process API on first use (see
+`fnad._lazy`), so that a program pays only for what it uses."""
+
+from . import _lazy
 from .api import (
     ShapeDtypeStruct,
     default_backend,
@@ -36,13 +40,36 @@ from .checkpoint import checkpoint, checkpoint_policies, remat
 from .config import config
 from .core import ConcretizationError, ShapedArray, UnexpectedTracerError
 from .custom_derivatives import custom_jvp, custom_vjp
-from .distributed import process_count, process_index
 from .jit_dispatch import clear_caches, jit
-from .primitives.callbacks import pure_callback
 from .primitives.misc import stop_gradient
-from .sharding import PartitionSpec as P
-from .sharding import make_mesh
-from .spmd import shard_map
+
+_lazy.install(
+    globals(),
+    {
+        ".distributed": ["process_count", "process_index"],
+        ".primitives.callbacks": ["pure_callback"],
+        ".sharding": [("P", "PartitionSpec"), "make_mesh"],
+        ".spmd": ["shard_map"],
+    },
+    submodules=[
+        "debug",
+        "distributed",
+        "export",
+        "lax",
+        "native_collectives",
+        "nn",
+        "numpy",
+        "ops",
+        "optim",
+        "random",
+        "scipy",
+        "sharding",
+        "special_math",
+        "spmd",
+        "tree",
+        "tree_util",
+    ],
+)
 
 __version__ = "0.1.0"
 

@@ -157,19 +157,47 @@ _CODE_PACKAGES = ("fnad_compiler", "fnad")  # their rules decide the IR and how 
 def code_version():
     """Everything besides the IR text and the host (`engine.host_id`) that decides the compiled
     code: `COMPILER_VERSION`, every source file of the `fnad_compiler` and `fnad` packages, and the
-    Python and NumPy versions (generated code uses their C APIs and object layouts). Hashing the
-    sources (700 KB) takes about 1 ms more than hashing fnad_compiler/ alone did, once per process."""
-    digest = hashlib.sha256(
-        json.dumps([COMPILER_VERSION, sys.version, sys.implementation.cache_tag, np.__version__]).encode()
-    )
-    for package in _CODE_PACKAGES:
-        root = importlib.util.find_spec(package).submodule_search_locations[0]
-        for path in sorted(_sources(root)):
-            with open(path, "rb", buffering=0) as f:
-                data = f.readall()
-            digest.update(f"\0{package}{path[len(root) :]}\0{len(data)}\0".encode())
-            digest.update(data)
-    return f"{COMPILER_VERSION}-{digest.hexdigest()[:32]}"
+    Python and NumPy versions (generated code uses their C APIs and object layouts).
+
+    Reading and hashing the sources (1.9 MB) took 5 ms of every start, so the digest is remembered
+    in the default disk cache under the sources' fingerprint (`_sources_fingerprint`: each file's
+    path, size, modification time in ns and inode, as Python's own bytecode cache trusts size and
+    mtime): an edited, replaced or added file changes the fingerprint and the sources are hashed
+    again. The memo is a disk entry, with the integrity checks of code."""
+    versions = json.dumps([COMPILER_VERSION, sys.version, sys.implementation.cache_tag, np.__version__])
+    files = [(package, root, path) for package, root in _package_roots() for path in sorted(_sources(root))]
+    memo_key = hashlib.sha256(f"fnad code version\0{versions}\0{_sources_fingerprint(files)}".encode()).hexdigest()
+    disk = default_cache().disk
+    entry = disk.get(memo_key) if disk is not None else None
+    if entry is not None and entry[1] == _CODE_VERSION_MEMO:
+        return entry[0].decode()
+    digest = hashlib.sha256(versions.encode())
+    for package, root, path in files:
+        with open(path, "rb", buffering=0) as f:
+            data = f.readall()
+        digest.update(f"\0{package}{path[len(root) :]}\0{len(data)}\0".encode())
+        digest.update(data)
+    version = f"{COMPILER_VERSION}-{digest.hexdigest()[:32]}"
+    if disk is not None:
+        disk.put(memo_key, version.encode(), _CODE_VERSION_MEMO)
+    return version
+
+
+_CODE_VERSION_MEMO = {"memo": "code version"}  # the metadata of `code_version`'s disk entries
+
+
+def _package_roots():
+    """(package, its directory) of each of `_CODE_PACKAGES`."""
+    return [(p, importlib.util.find_spec(p).submodule_search_locations[0]) for p in _CODE_PACKAGES]
+
+
+def _sources_fingerprint(files):
+    """Text naming the state of `files` ((package, root, path) each) without reading them."""
+    lines = []
+    for _, _, path in files:
+        st = os.stat(path)
+        lines.append(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}")
+    return "\n".join(lines)
 
 
 def _sources(directory):
@@ -440,13 +468,16 @@ class Build:
     unroll: bool = True
 
 
-@dataclass(frozen=True)
 class Compiled:
     """A loaded cache entry: the native code (which keeps the units it calls loaded) and the
-    metadata its builder attached."""
+    metadata its builder attached. (A plain class: a dataclass's generated methods took 1 ms of
+    every process that loads code.)"""
 
-    library: engine.NativeLibrary
-    metadata: dict
+    __slots__ = ("library", "metadata")
+
+    def __init__(self, library, metadata):
+        self.library = library  # an engine.NativeLibrary
+        self.metadata = metadata
 
 
 class Cache:

@@ -41,8 +41,6 @@ intermediate whose alias is output k lives in output k's buffer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from fnad.ir import Var
 
 __all__ = [
@@ -108,19 +106,27 @@ def classify(eqn, scalar_ops):
     return OPAQUE
 
 
-@dataclass
+# Plain classes, not dataclasses: generating a dataclass's methods took about 1 ms each at import, and
+# this module is imported by every process that runs compiled code (through fnad_compiler.pyentry).
+
+
 class Kernel:
-    root: object  # the Eqn whose result the nest stores
-    members: list  # elemental Eqns computed inside, in order (root included)
-    producer: dict = field(default_factory=dict)  # Var -> member Eqn computing it inside the nest
-    stores: list = field(default_factory=list)  # member results also stored (shape = the domain)
+    __slots__ = ("members", "producer", "root", "stores")
+
+    def __init__(self, root, members, producer=None, stores=None):
+        self.root = root  # the Eqn whose result the nest stores
+        self.members = members  # elemental Eqns computed inside, in order (root included)
+        self.producer = {} if producer is None else producer  # Var -> member Eqn computing it inside the nest
+        self.stores = [] if stores is None else stores  # member results also stored (shape = the domain)
 
 
-@dataclass
 class Step:
-    kind: str  # ELEMENTAL or REDUCTION (a Kernel), ALIAS or OPAQUE (one equation)
-    eqn: object
-    kernel: Kernel | None = None
+    __slots__ = ("eqn", "kernel", "kind")
+
+    def __init__(self, kind, eqn, kernel=None):
+        self.kind = kind  # ELEMENTAL or REDUCTION (a Kernel), ALIAS or OPAQUE (one equation)
+        self.eqn = eqn
+        self.kernel = kernel
 
     def writes(self):
         return list(self.eqn.outvars) + (self.kernel.stores if self.kernel else [])
@@ -131,14 +137,17 @@ class Step:
         return {a for e in eqns for a in e.invars if type(a) is Var and a not in inside}
 
 
-@dataclass
 class Plan:
-    steps: list
-    storage: dict  # Var -> ("input", i) | ("const", i) | ("output", i) | ("arena", offset) | ("alias", Var)
-    copies: list  # (output index, atom): outputs that are inputs, consts, aliases, literals or repeats
-    arena_size: int
-    in_place: dict  # result Var -> position of the operand whose buffer it overwrites
-    ties: dict  # output index -> index of the donated input whose buffer holds it
+    __slots__ = ("arena_size", "copies", "in_place", "steps", "storage", "ties")
+
+    def __init__(self, steps, storage, copies, arena_size, in_place, ties):
+        self.steps = steps
+        # Var -> ("input", i) | ("const", i) | ("output", i) | ("arena", offset) | ("alias", Var)
+        self.storage = storage
+        self.copies = copies  # (output index, atom): outputs that are inputs, consts, aliases, literals or repeats
+        self.arena_size = arena_size
+        self.in_place = in_place  # result Var -> position of the operand whose buffer it overwrites
+        self.ties = ties  # output index -> index of the donated input whose buffer holds it
 
 
 def plan(jaxpr, scalar_ops, reusable=lambda eqn: (), donated=None, costs=None):

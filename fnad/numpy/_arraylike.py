@@ -284,7 +284,12 @@ ARRAY_POSITIONS = {
 _SEQUENCES = (list, tuple)
 
 
-def _checked(fn, positions):
+def checked(name, fn):
+    """What fnad.numpy gives as `name`: `fn`, refusing lists and tuples at the positions
+    ARRAY_POSITIONS gives for `name` (if any)."""
+    positions = ARRAY_POSITIONS.get(name)
+    if positions is None:
+        return fn
     name = fn.__name__
 
     @functools.wraps(fn)
@@ -298,9 +303,3 @@ def _checked(fn, positions):
         return fn(*args, **kwargs)
 
     return checked
-
-
-def install(namespace):
-    """Replace the functions of `namespace` (fnad.numpy's) named in ARRAY_POSITIONS by checked ones."""
-    for name, positions in ARRAY_POSITIONS.items():
-        namespace[name] = _checked(namespace[name], positions)

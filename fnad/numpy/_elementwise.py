@@ -9,7 +9,6 @@ import builtins
 import numpy as np
 
 from ..core import ConcretizationError, Tracer, get_aval
-from ..lax.control_flow import while_loop
 from ..primitives import elementwise as ew
 from ..primitives.reductions import reduce_or
 from ..primitives.shape import full
@@ -718,6 +717,8 @@ def spacing(x):
 
 
 def _gcd_traced(x1, x2):
+    from ..lax.control_flow import while_loop  # here: fnad.lax is not imported until a program uses it
+
     def body(ab):
         a, b = ab
         nonzero = not_equal(b, 0)

@@ -15,7 +15,6 @@ import numpy as np
 
 from ..array import as_array
 from ..core import ShapeError, Tracer, get_aval
-from ..lax.control_flow import fori_loop
 from ..primitives import elementwise as ew
 from ..primitives import indexing as ix
 from ..primitives import shape as sh
@@ -363,6 +362,8 @@ class _IndexUpdateRef:
         if unique_indices or not isinstance(positions, Tracer) and len(np.unique(positions)) == size:
             flat = apply_at(flat, positions)
         else:
+            from ..lax.control_flow import fori_loop  # here: fnad.lax is not imported until a program uses it
+
             one_at = lambda i, flat: apply_at(flat, ix.dynamic_slice(positions, (i, 0), (1, 1)))
             flat = fori_loop(0, size, one_at, flat)
         return sh.reshape(flat, shape)

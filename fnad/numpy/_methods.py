@@ -5,12 +5,13 @@ NumPy's views (`x.T`, `x.real`, ...), which are read-only Arrays already."""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from ..array import Array, as_numpy, as_result
 from ..core import Tracer, is_staging
 from ._core import convert
-from ._diagonals import diagonal, trace
 from ._elementwise import (
     abs,
     add,
@@ -44,9 +45,23 @@ from ._indexing import _getitem, _IndexUpdateHelper, array_getitem, take
 from ._joining import repeat
 from ._products import dot, matmul
 from ._reductions import all, any, argmax, argmin, max, mean, min, prod, std, sum, var
-from ._selection import nonzero
 from ._shapes import ravel, reshape, squeeze, swapaxes, transpose
-from ._sorting import argsort, cumprod, cumsum, sort
+
+
+def _deferred(module, name):
+    """fnad.numpy's `module`.`name` (module relative to fnad.numpy), imported at its first call: the
+    modules only these methods need (_diagonals, _selection, _sorting and what they import, 3 ms of
+    `import fnad.numpy` in the machine's slow phase) wait until a program uses one."""
+    function = None
+
+    def call(*args, **kwargs):
+        nonlocal function
+        if function is None:
+            function = getattr(importlib.import_module(module, __package__), name)
+        return function(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 def _without_out(f, name):
@@ -159,15 +174,15 @@ def install_methods():
         "dot": dot,
         "clip": clip,
         "round": round,
-        "trace": trace,
-        "diagonal": diagonal,
-        "cumsum": cumsum,
-        "cumprod": cumprod,
-        "sort": sort,
-        "argsort": argsort,
+        "trace": _deferred("._diagonals", "trace"),
+        "diagonal": _deferred("._diagonals", "diagonal"),
+        "cumsum": _deferred("._sorting", "cumsum"),
+        "cumprod": _deferred("._sorting", "cumprod"),
+        "sort": _deferred("._sorting", "sort"),
+        "argsort": _deferred("._sorting", "argsort"),
         "take": take,
         "repeat": repeat,
-        "nonzero": nonzero,
+        "nonzero": _deferred("._selection", "nonzero"),
         "conj": conjugate,
         "conjugate": conjugate,
     }

@@ -5,7 +5,6 @@ reductions and elementwise products) when traced."""
 from __future__ import annotations
 
 import builtins
-import string
 
 import numpy as np
 
@@ -20,6 +19,9 @@ from ._core import shape_of as _shape
 from ._elementwise import conjugate, multiply, subtract
 from ._joining import stack
 from ._shapes import moveaxis, ndim, ravel, reshape
+
+# einsum's subscript letters (_LETTERS: importing `string` took 1 ms of `import fnad`)
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _matmul_traced(a, b):
@@ -219,12 +221,12 @@ def _einsum_spec(subscripts, ndims):
     terms = lhs.split(",")
     if len(terms) != len(ndims):
         raise ValueError(f"einsum: subscripts '{subscripts}' name {len(terms)} operands but {len(ndims)} were given")
-    fresh = iter(c for c in string.ascii_letters if c not in spec)
+    fresh = iter(c for c in _LETTERS if c not in spec)
     counts = [nd - len(t.replace("...", "")) if "..." in t else 0 for t, nd in zip(terms, ndims)]
     ellipsis = "".join(next(fresh) for _ in range(builtins.max(counts, default=0)))
     terms = [t.replace("...", ellipsis[len(ellipsis) - c :]) for t, c in zip(terms, counts)]
     for t, nd in zip(terms, ndims):
-        if len(t) != nd or not builtins.all(c in string.ascii_letters for c in t):
+        if len(t) != nd or not builtins.all(c in _LETTERS for c in t):
             raise ValueError(f"einsum: subscripts '{t}' do not match an operand with {nd} dimensions")
     if arrow:
         out = out.replace("...", ellipsis)
@@ -254,7 +256,7 @@ def _sublist_subscripts(args):
     (integer labels, Ellipsis for '...')."""
     out, pairs = (args[-1], args[:-1]) if len(args) % 2 else (None, args)
     operands, sublists = list(pairs[0::2]), list(pairs[1::2])
-    letters = string.ascii_letters
+    letters = _LETTERS
 
     def term(sub):
         parts = []

@@ -228,6 +228,31 @@ def test_key_covers_every_source_file_of_fnad_and_compiler(tmp_path):
     assert version()[0] not in (before[0], after_fnad[0])
 
 
+def test_code_version_is_remembered_under_the_sources_fingerprint(tmp_path):
+    """A warm process takes the sources' digest from its memo in the disk cache (without reading them);
+    a file whose modification time changes is hashed again."""
+    root = os.path.dirname(os.path.dirname(cache.__file__))
+    for package in ("fnad_compiler", "fnad"):
+        shutil.copytree(os.path.join(root, package), tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), FNAD_CACHE_DIR=str(tmp_path / "cache"))
+
+    def version():
+        script = "from fnad_compiler import cache; print(cache.code_version())"
+        return subprocess.run(
+            [sys.executable, "-c", script], cwd=tmp_path, check=True, capture_output=True, text=True, env=env
+        ).stdout.strip()
+
+    real = version()
+    disk = cache.DiskCache(tmp_path / "cache")
+    (memo_key,) = [p.stem for p in (tmp_path / "cache").iterdir() if disk.get(p.stem)[1] == {"memo": "code version"}]
+    assert disk.get(memo_key)[0] == real.encode()
+    disk.put(memo_key, b"remembered", {"memo": "code version"})
+    assert version() == "remembered"  # what later processes use
+    engine = tmp_path / "fnad_compiler" / "engine.py"
+    os.utime(engine, ns=(engine.stat().st_atime_ns, engine.stat().st_mtime_ns + 1))
+    assert version() == real  # hashed again: the same sources, the same digest
+
+
 # ------------------------------------------------------------------------------------------------
 # In-process caches (fnad.jit_dispatch): one LRU across all jitted functions
 

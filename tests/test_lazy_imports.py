@@ -1,0 +1,68 @@
+"""fnad's lazy package faces (fnad/_lazy.py): `import fnad, fnad.numpy` leaves the libraries a program
+does not use unimported (they were half of a warm-cache cold start), and every public name is still
+there, the same object on every access."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fnad
+import fnad.numpy as fnp
+
+# Modules a program that only uses jit, grad and fnad.numpy's arithmetic never needs.
+UNUSED = [
+    "fnad.lax",
+    "fnad.scipy",
+    "fnad.nn",
+    "fnad.random",
+    "fnad.optim",
+    "fnad.special_math",
+    "fnad.primitives.special",
+    "fnad.numpy.linalg",
+    "fnad.numpy.fft",
+    "fnad.numpy._statistics",
+    "fnad.numpy._sorting",
+    "fnad.numpy._selection",
+    "fnad.numpy._diagonals",
+    "fnad.spmd",
+    "fnad.export",
+    "fnad_compiler",
+    "dataclasses",
+    "string",
+]
+
+
+def test_import_fnad_leaves_unused_libraries_unimported():
+    script = "import sys, fnad, fnad.numpy; print(' '.join(sorted(sys.modules)))"
+    loaded = set(
+        subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout.split()
+    )
+    assert "fnad.numpy._methods" in loaded  # the operators and methods of traced values are installed
+    assert not loaded & set(UNUSED), sorted(loaded & set(UNUSED))
+
+
+@pytest.mark.parametrize("module", [fnad, fnp], ids=lambda m: m.__name__)
+def test_every_public_name_resolves_once(module):
+    for name in module.__all__:
+        value = getattr(module, name)
+        assert getattr(module, name) is value, name
+        assert name in dir(module), name
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        module.no_such_name  # noqa: B018
+
+
+def test_lazy_names_keep_their_behaviour():
+    assert fnad.lax.scan is fnad.lax.control_flow.scan
+    assert fnad.P("data") == fnad.sharding.PartitionSpec("data")
+    assert fnp.linalg is sys.modules["fnad.numpy.linalg"]
+    with pytest.raises(TypeError, match="requires ndarray or scalar arguments"):
+        fnp.sum([1.0, 2.0])  # fnad.numpy's argument checks wrap names fetched lazily too
+    from fnad.numpy import einsum  # from-imports go through the face
+
+    assert einsum is fnp.einsum
+    x = np.array([[3.0, 1.0], [2.0, 4.0]])  # methods whose modules are imported at their first call
+    np.testing.assert_array_equal(fnad.jit(lambda a: a.sort(axis=0))(x), np.sort(x, axis=0))
+    assert fnad.grad(lambda a: a.trace() + a.cumsum()[-1])(x).tolist() == [[2.0, 1.0], [1.0, 2.0]]
+    assert fnp.asarray(x).nonzero()[1].tolist() == [0, 1, 0, 1]
