@@ -6,7 +6,8 @@ result costs as much as computing it, and for a 400 KB allreduce most of the cal
 `MIN_BYTES` and more are therefore NumPy arrays over blocks of this pool, whose pages stay mapped
 and warm: when NumPy frees such an array, the block goes back to the pool, and the next result of
 about its size (within a quarter) takes it again. At most `_MAX_BLOCKS` blocks of together
-`_MAX_BYTES` wait in the pool; any other block goes back to the system.
+`_MAX_BYTES` wait in the pool: a block coming back makes room by unmapping those that waited
+longest, so a process whose result sizes change keeps reusing the sizes it now makes.
 
 The pool is a small library of LLVM IR (`pool_ir`), compiled once per disk cache, so that native
 entries (`fnad_compiler.pyentry`) make pooled results without Python: `fnad_pool_array` allocates
@@ -57,6 +58,7 @@ def pool_ir():
 @spin = private global i32 0
 @capsule = private global ptr null
 @held = private global i64 0
+@victim = private global i64 0
 @blocks = private global [{_MAX_BLOCKS} x ptr] zeroinitializer
 
 declare ptr @mmap(ptr, i64, i32, i32, i32, i64)
@@ -151,7 +153,9 @@ advise:
   ret ptr %fresh_data
 }}
 
-; NumPy's memory handler (PyDataMemAllocator): the block of %data back to the pool, or unmapped.
+; NumPy's memory handler (PyDataMemAllocator): the block of %data back to the pool. Room is made by
+; unmapping the blocks that waited longest (the slots are taken in turn, from @victim), so blocks of
+; sizes a process no longer uses give way to those it does.
 define void @fnad_pool_free(ptr %ctx, ptr %data, i64 %size) {{
 entry:
   %none = icmp eq ptr %data, null
@@ -159,28 +163,51 @@ entry:
 give:
   %block = getelementptr i8, ptr %data, i64 {-_HEADER}
   %len = load i64, ptr %block
+  %storable = icmp ule i64 %len, {_MAX_BYTES}
+  br i1 %storable, label %locked, label %release
+locked:
   call void @lock()
-  %held_before = load i64, ptr @held
-  %held_after = add i64 %held_before, %len
-  %too_much = icmp ugt i64 %held_after, {_MAX_BYTES}
-  br i1 %too_much, label %release, label %scan
+  br label %scan
 scan:
-  %i = phi i64 [0, %give], [%next, %skip]
+  %i = phi i64 [0, %locked], [%next, %skip], [0, %evicted]
   %slot = getelementptr [{_MAX_BLOCKS} x ptr], ptr @blocks, i64 0, i64 %i
   %occupant = load ptr, ptr %slot
   %empty = icmp eq ptr %occupant, null
-  br i1 %empty, label %keep, label %skip
+  br i1 %empty, label %room, label %skip
 skip:
   %next = add i64 %i, 1
   %more = icmp ult i64 %next, {_MAX_BLOCKS}
-  br i1 %more, label %scan, label %release
+  br i1 %more, label %scan, label %evict
+room:
+  %held_before = load i64, ptr @held
+  %held_after = add i64 %held_before, %len
+  %fits = icmp ule i64 %held_after, {_MAX_BYTES}
+  br i1 %fits, label %keep, label %evict
 keep:
   store ptr %block, ptr %slot
   store i64 %held_after, ptr @held
   call void @unlock()
   ret void
+evict:
+  %victim = load i64, ptr @victim
+  %victim_slot = getelementptr [{_MAX_BLOCKS} x ptr], ptr @blocks, i64 0, i64 %victim
+  %old = load ptr, ptr %victim_slot
+  store ptr null, ptr %victim_slot
+  %following = add i64 %victim, 1
+  %wrapped = urem i64 %following, {_MAX_BLOCKS}
+  store i64 %wrapped, ptr @victim
+  %had_one = icmp ne ptr %old, null
+  br i1 %had_one, label %unmap_old, label %evicted
+unmap_old:
+  %old_len = load i64, ptr %old
+  %held_now = load i64, ptr @held
+  %held_less = sub i64 %held_now, %old_len
+  store i64 %held_less, ptr @held
+  call i32 @munmap(ptr %old, i64 %old_len)
+  br label %evicted
+evicted:
+  br label %scan
 release:
-  call void @unlock()
   call i32 @munmap(ptr %block, i64 %len)
   br label %out
 out:

@@ -72,6 +72,16 @@ def test_concurrent_allocations_get_distinct_blocks():
     assert len({a.ctypes.data for a in again}) == 8
 
 
+def test_pool_makes_room_for_the_sizes_in_use():
+    stale = [buffers.empty((2 * N + k * 4096,), np.float64) for k in range(2 * buffers._MAX_BLOCKS)]
+    del stale  # the pool is full of sizes no longer made, twice the size of those made now
+    for _ in range(3):
+        a = buffers.empty((N,), np.float64)
+        a.fill(7.0)
+        del a
+        assert buffers.empty((N,), np.float64)[0] == 7.0  # its block waited (a new mapping is zeroed)
+
+
 def test_pool_keeps_a_bounded_number_of_blocks():
     made = [buffers.empty((N,), np.float64) for _ in range(2 * buffers._MAX_BLOCKS)]
     for a in made:
