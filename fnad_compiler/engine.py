@@ -19,6 +19,7 @@ import functools
 import importlib
 import itertools
 import os
+import re
 import threading
 import weakref
 
@@ -69,6 +70,9 @@ _RUNTIME_PROVIDERS = (
     "fnad_compiler.scratch",
     "fnad_compiler.tiers",
 )
+# Providers imported only when loaded code references one of their symbols (a pattern in the object's
+# bytes): importing them costs a warm start more than the search.
+_ON_DEMAND_PROVIDERS = ((re.compile(rb"fnad\.vm\.(?:sin|cos|tan)\.huge\."), "fnad_compiler.vecmath"),)
 RELEASE = "fnad_release"  # exported by libraries that keep memory between calls (see NativeLibrary)
 
 
@@ -429,6 +433,9 @@ def load_object(obj, exports, libraries=()):
     with _LOCK, timing.phase("load"):
         for provider in _RUNTIME_PROVIDERS:
             importlib.import_module(provider)
+        for pattern, provider in _ON_DEMAND_PROVIDERS:
+            if pattern.search(obj):
+                importlib.import_module(provider)
         library_name = f"fnad{next(_LIBRARY_IDS)}"
         if elf.supported():
             try:

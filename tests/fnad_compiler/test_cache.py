@@ -150,6 +150,28 @@ def test_second_process_compiles_nothing_for_a_parallel_program(tmp_path):
     assert runs[1]["compiles"] == 0 and runs[1]["disk_hits"] == 3
 
 
+def test_second_process_loads_code_calling_the_huge_argument_trig_library(tmp_path):
+    """Kernels calling sin/cos only declare the huge-argument functions (fnad_compiler.vecmath's
+    runtime library); a process loading such a kernel from disk, which lowers nothing, must still
+    resolve them, not count the kernel corrupt and compile it again."""
+    script = textwrap.dedent("""
+        import json, numpy as np, fnad, fnad.numpy as fnp
+        from fnad_compiler import cache
+        x = np.linspace(0.0, 1e60, 1000)
+        assert np.allclose(fnad.jit(lambda x: fnp.cos(x) * 2.0)(x), np.cos(x) * 2.0, rtol=1e-13, atol=1e-13)
+        print(json.dumps(cache.default_cache().stats()))
+    """)
+    env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path / "shared"))
+    runs = [
+        json.loads(
+            subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True).stdout
+        )
+        for _ in range(2)
+    ]
+    assert runs[0]["compiles"] >= 2
+    assert runs[1]["compiles"] == 0 and runs[1]["corrupt"] == 0
+
+
 def test_eviction_keeps_total_size_bounded(tmp_path):
     disk = cache.DiskCache(tmp_path / "c", max_bytes=3000)
     keys = [cache.cache_key(str(i)) for i in range(6)]
