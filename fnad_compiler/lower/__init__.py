@@ -124,7 +124,7 @@ class _Lowering:
         self._scratch = None  # (slot, size, block) once `malloc` is first called
         self.units = {}  # symbol -> LLVM IR text of each distinct unit
         self.unit_functions = {}  # symbol -> its pointer, loaded from its slot on entry to main
-        self.quick_candidates, self.full_only = set(), set()  # units by the tier they may start in
+        self.quick_candidates, self.full_only = {}, set()  # units by the tier they may start in (and its level)
         self.loop_depth = 0  # of the position being emitted: units are made only outside loops
         self.loops = 0  # control-flow loops emitted
         self.launches = 0  # calls of units
@@ -163,7 +163,7 @@ class _Lowering:
         if self._stop is not None:
             self._exit(ir.IRBuilder(self._stop))
         self._exit(self.b)
-        self.quick_units = frozenset(self.quick_candidates - self.full_only)
+        self.quick_units = {s: level for s, level in self.quick_candidates.items() if s not in self.full_only}
         if counted and self.quick_units:
             self._count_calls(main, main.basic_blocks[1])
         else:
@@ -187,13 +187,14 @@ class _Lowering:
         `fnad_compiler.llvm_ir.unit_text`), as main calls it: a pointer loaded on entry from the
         unit's slot, `{symbol}.slot`, which the code loading main defines (`fnad_compiler.tiers`).
         `work`: the elements its kernel touches per call. A unit launched only outside control-flow
-        loops may start quick if it touches at most `tiers.quick_max_work(text)` elements."""
+        loops may start quick, at `tiers.quick_level` (the higher one of its launches')."""
         self.units.setdefault(symbol, text)
         self.launches += 1
-        if not self.loop_depth and work <= tiers.quick_max_work(text):
-            self.quick_candidates.add(symbol)
-        else:
+        level = None if self.loop_depth else tiers.quick_level(text, work)
+        if level is None:
             self.full_only.add(symbol)
+        else:
+            self.quick_candidates[symbol] = max(level, self.quick_candidates.get(symbol, level))
         function = self.unit_functions.get(symbol)
         if function is None:
             slot = ir.GlobalVariable(self.module, PTR, f"{symbol}.slot")
@@ -351,15 +352,16 @@ class Program:
     slots; `glue_only` when its module is glue left unoptimised, for the fast code generator (see
     `_Lowering`); `launches`:
     how many loop nests (kernels) main runs, in units or in its own module; `quick_units`: the
-    units that may start in the quick tier (main then counts its calls; see `fnad_compiler.tiers`);
+    units that may start in the quick tier, symbol -> level (main then counts its calls; see
+    `fnad_compiler.tiers`);
     `unroll`: whether LLVM should unroll main's loops. Not where main has units and no control-flow
     loops: its loops are then glue and the loops of opaque rules, and unrolling them bought nothing
     but code (GMM medium's main: 265 KB of optimised IR instead of 54 KB, compiled in 0.60 s
     instead of 0.16 s)."""
 
-    def __init__(self, main, units, glue_only, launches, ties, quick_units=frozenset(), unroll=True):
+    def __init__(self, main, units, glue_only, launches, ties, quick_units=None, unroll=True):
         self.main, self.units, self.glue_only, self.launches, self.ties = main, units, glue_only, launches, ties
-        self.quick_units, self.unroll = quick_units, unroll
+        self.quick_units, self.unroll = quick_units or {}, unroll
 
     def __str__(self):
         return "\n".join([str(self.main), *self.units.values()])
@@ -373,7 +375,7 @@ def lower(closed, donated=None, counted=False):
     it has quick units (not in code exported to C, which has no Python to call back)."""
     lw = _Lowering(closed, donated, counted)
     launches = lw.launches + lw.names.get("kernel", -1) + 1
-    quick = lw.quick_units if counted else frozenset()
+    quick = lw.quick_units if counted else {}
     return Program(lw.module, lw.units, lw.glue_only, launches, lw.ties, quick, unroll=bool(lw.loops or not lw.units))
 
 
