@@ -493,8 +493,14 @@ class Cache:
             # Through JSON now: fails early if it cannot be stored, and equals what a disk hit gives.
             stored = {"exports": list(built.exports), "metadata": built.metadata, "signature": signature}
             stored = json.loads(json.dumps(stored | {"units": unit_keys, "quick": quick_keys}))
-            slots = self._units(stored, built.units, speed_level)
-            obj = engine.compile_object(built.llvm_ir, speed_level, built.codegen_level, built.unroll)
+            main_text, main_object = str(built.llvm_ir), []
+
+            def compile_main():  # in this thread, while the compile threads work on the units
+                engine.resolve_ahead([main_text, *built.units.values()])
+                main_object.append(engine.compile_object(main_text, speed_level, built.codegen_level, built.unroll))
+
+            slots = self._units(stored, built.units, speed_level, compile_main)
+            (obj,) = main_object
             self._count("compiles")
             check_host_id()
             if self.disk is not None:
@@ -512,11 +518,12 @@ class Cache:
             tiers.watch(library, quick, unit_texts, self)
         return Compiled(library, stored["metadata"])
 
-    def _units(self, stored, texts=None, speed_level=3):
+    def _units(self, stored, texts=None, speed_level=3, meanwhile=None):
         """symbol -> `tiers.UnitSlot` of each unit of main's entry `stored` (from memory, then disk at
-        the full tier, then the quick one, then compiled from `texts`); None if one is found nowhere
-        and `texts` is None. At `speed_level` 3 the units in stored["quick"] (symbol -> [key, level])
-        are compiled quick (unless $FNAD_COMPILE_TIERS is "full")."""
+        the full tier, then the quick one, then compiled from `texts`, while `meanwhile()` runs
+        here); None if one is found nowhere and `texts` is None. At `speed_level` 3 the units in
+        stored["quick"] (symbol -> [key, level]) are compiled quick (unless $FNAD_COMPILE_TIERS is
+        "full")."""
         slots, missing = {}, []
         quick_keys = stored["quick"] if speed_level == tiers.FULL_LEVEL and tiers.mode() != "full" else {}
         for symbol, key in stored["units"].items():
@@ -543,7 +550,7 @@ class Cache:
             else:
                 missing.append(symbol)
         levels = [quick_keys[s][1] if s in quick_keys else speed_level for s in missing]
-        objects = engine.compile_objects([texts[s] for s in missing], levels)
+        objects = engine.compile_objects([texts[s] for s in missing], levels, meanwhile)
         for symbol, obj, level in zip(missing, objects, levels):
             quick = symbol in quick_keys
             self._count("unit_compiles")

@@ -14,11 +14,13 @@ pass builder's instrumentation callbacks are never freed) and each load ~9 KB of
 (JITDylibs are never removed); RuntimeDyld, LLJIT's other linker, also leaks the code itself.
 """
 
+import contextlib
 import ctypes
 import functools
 import importlib
 import itertools
 import os
+import re
 import threading
 import weakref
 
@@ -50,6 +52,7 @@ __all__ = [
     "quick_code_is_vectorised",
     "register_symbol",
     "registered_symbols",
+    "resolve_ahead",
     "target_machine",
 ]
 
@@ -333,14 +336,18 @@ def compile_threads():
 _POOL = None  # (executor, its thread count)
 
 
-def compile_objects(texts, speed_level=3):
+def compile_objects(texts, speed_level=3, meanwhile=None):
     """`compile_in_this_thread` of many LLVM IR texts, in parallel on `compile_threads()` threads;
-    returns the objects in order. `speed_level`: one for all, or a list of one per text."""
+    returns the objects in order. `speed_level`: one for all, or a list of one per text.
+    `meanwhile()`, if given, runs in the calling thread while the threads compile (so that the
+    caller's own compile overlaps theirs)."""
     global _POOL
     texts = [str(t) for t in texts]
     levels = [speed_level] * len(texts) if isinstance(speed_level, int) else list(speed_level)
     threads = min(compile_threads(), len(texts))
     if threads <= 1:
+        if meanwhile is not None:
+            meanwhile()
         with timing.phase("units"):
             return [compile_in_this_thread(t, level) for t, level in zip(texts, levels)]
     with _LOCK:
@@ -350,8 +357,11 @@ def compile_objects(texts, speed_level=3):
 
             _POOL = (concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="fnad-compile"), threads)
         pool = _POOL[0]
+    objects = pool.map(compile_in_this_thread, texts, levels)  # submitted now, collected below
+    if meanwhile is not None:
+        meanwhile()
     with timing.phase("units"):
-        return list(pool.map(compile_in_this_thread, texts, levels))
+        return list(objects)
 
 
 def register_symbol(name, address):
@@ -377,6 +387,24 @@ def _resolve(name):
     if callable(address):
         address = _SYMBOLS[name] = int(address())
     return address
+
+
+_DECLARED = re.compile(r'^declare [^@\n]*@"?([^"(\s]+)"?\(', re.MULTILINE)
+
+
+def resolve_ahead(texts):
+    """Resolve now the symbols given to `register_symbol` as callables (libraries compiled when
+    first referenced: huge-argument trig, scratch, the parallel runtime...) that the LLVM IR `texts`
+    declare, so that they are compiled here (e.g. while the compile threads work) rather than when
+    the code is loaded."""
+    with _LOCK:
+        lazy = {name for name, address in _SYMBOLS.items() if callable(address)}
+        declared = set()
+        for text in texts:
+            declared.update(_DECLARED.findall(text))
+        for name in sorted(declared & lazy):
+            with contextlib.suppress(Exception):  # declared need not mean referenced: loading says if it is
+                _resolve(name)
 
 
 class NativeLibrary:
