@@ -34,7 +34,6 @@ __all__ = [
     "RELEASE",
     "CompileError",
     "NativeLibrary",
-    "calls_vector_math",
     "codegen_level_for",
     "compile",
     "compile_in_this_thread",
@@ -53,6 +52,7 @@ __all__ = [
     "register_symbol",
     "registered_symbols",
     "resolve_ahead",
+    "sums_with_reassociation",
     "target_machine",
 ]
 
@@ -220,8 +220,8 @@ def optimize(module_ref, speed_level=3, unroll=True):
 
 # What makes quick code vectorised: `vecmath`'s and `specmath`'s functions, and the reassociating
 # reductions of `fnad_compiler.lower`.
-_VECTOR_MATH = ("fnad.vm.", "fnad.sf.")
-_VECTORISED_QUICK = (*_VECTOR_MATH, " reassoc ")
+_REASSOCIATING_SUM = " reassoc "
+_VECTORISED_QUICK = ("fnad.vm.", "fnad.sf.", _REASSOCIATING_SUM)
 
 
 def quick_code_is_vectorised(text):
@@ -229,10 +229,11 @@ def quick_code_is_vectorised(text):
     return any(mark in text for mark in _VECTORISED_QUICK)
 
 
-def calls_vector_math(text):
-    """Whether the module of LLVM IR `text` calls `vecmath`'s or `specmath`'s functions (which
-    unvectorised code runs scalar and unoptimised, 90-150 ns an element)."""
-    return any(mark in text for mark in _VECTOR_MATH)
+def sums_with_reassociation(text):
+    """Whether the module of LLVM IR `text` has sums whose blocks may be reassociated (so that
+    vectorised, they add partial sums, as full code does: unvectorised, they add sequentially,
+    rounding differently and less accurately)."""
+    return _REASSOCIATING_SUM in text
 
 
 def _run_pipeline(tm, module_ref, speed_level, unroll=True, text=None):

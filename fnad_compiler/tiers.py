@@ -21,9 +21,10 @@ ns more per element than full code, vectorised (vector math, sums) up to 1.75x i
 (`engine.optimize`): a few milliseconds over the `PROMOTE_AFTER` calls at `QUICK_MAX_WORK` and
 `QUICK_MAX_VECTORISED_WORK` elements respectively, against the 10-40 ms of compile time a quick unit
 saves. Vectorising takes LLVM 12-25 ms of a unit's 15-30, so a unit of vector math over at most
-`QUICK_SCALAR_MAX_WORK` elements, or of sums over at most `QUICK_MAX_WORK`, is not vectorised
-either (`QUICK_SCALAR_LEVEL`): its math then runs scalar, 90-150 ns more per element (at most 10 ms
-over the `PROMOTE_AFTER` calls), its sums sequentially, 1-2 ns more.
+`QUICK_SCALAR_MAX_WORK` elements is not vectorised either (`QUICK_SCALAR_LEVEL`): its math then
+runs scalar, 90-150 ns more per element, at most 10 ms over the `PROMOTE_AFTER` calls. Not a unit
+with sums: unvectorised, they would add sequentially, not in partial sums as full code does
+(differently rounded, less accurately).
 """
 
 import atexit
@@ -57,7 +58,7 @@ QUICK_SCALAR_LEVEL, QUICK_LEVEL, FULL_LEVEL = 0, 1, 3
 PROMOTE_AFTER = 16  # calls of a program after which its quick units are compiled fully
 QUICK_MAX_WORK = 1 << 16  # elements a unit's kernel may touch per call to start quick (see below)
 QUICK_MAX_VECTORISED_WORK = 1 << 18  # the same, for units whose quick code is vectorised
-QUICK_SCALAR_MAX_WORK = 1 << 12  # elements up to which even those start unvectorised
+QUICK_SCALAR_MAX_WORK = 1 << 12  # elements up to which those calling vector math (without sums) start unvectorised
 PROMOTE_SYMBOL = "fnad_rt_promote"  # void(ptr calls): main's call counter reached PROMOTE_AFTER
 CALLS_SYMBOL = "fnad_calls"  # main's i64 call counter, exported by programs with quick units
 _MODES = ("auto", "full", "quick")
@@ -66,11 +67,11 @@ _MODES = ("auto", "full", "quick")
 def quick_level(text, work):
     """The level at which the unit of LLVM IR `text` starts when its kernel touches `work` elements
     per call: `QUICK_SCALAR_LEVEL`, `QUICK_LEVEL`, or None (at once fully)."""
-    if work <= (QUICK_SCALAR_MAX_WORK if engine.calls_vector_math(text) else QUICK_MAX_WORK):
+    if not engine.quick_code_is_vectorised(text):
+        return QUICK_SCALAR_LEVEL if work <= QUICK_MAX_WORK else None
+    if work <= QUICK_SCALAR_MAX_WORK and not engine.sums_with_reassociation(text):
         return QUICK_SCALAR_LEVEL
-    if engine.quick_code_is_vectorised(text) and work <= QUICK_MAX_VECTORISED_WORK:
-        return QUICK_LEVEL
-    return None
+    return QUICK_LEVEL if work <= QUICK_MAX_VECTORISED_WORK else None
 
 
 def mode():
