@@ -456,7 +456,8 @@ class Build:
     caller's JSON-serialisable `metadata`, `units` (symbol -> IR text of a module defining each
     symbol `llvm_ir` calls through its slot; see `fnad_compiler.llvm_ir.unit_text`), `codegen_level`
     for `llvm_ir` (0 for glue too long to be worth LLVM's time; see `engine.target_machine`),
-    `quick_units`: the units that may start in the quick tier (see `fnad_compiler.tiers`), and
+    `quick_units`: the units that may start in the quick tier, symbol -> level (see
+    `fnad_compiler.tiers`), and
     `unroll`: whether LLVM may unroll `llvm_ir`'s loops (see `engine.optimize`)."""
 
     llvm_ir: object
@@ -464,7 +465,7 @@ class Build:
     metadata: dict
     units: dict = field(default_factory=dict)
     codegen_level: int = 3
-    quick_units: frozenset = frozenset()
+    quick_units: dict = field(default_factory=dict)
     unroll: bool = True
 
 
@@ -516,12 +517,21 @@ class Cache:
             self._count("misses")
             built = _built(build)
             unit_keys = {symbol: cache_key(text, version) for symbol, text in built.units.items()}
-            quick_keys = {s: cache_key(built.units[s], f"{version} quick") for s in sorted(built.quick_units)}
+            quick_keys = {
+                s: [cache_key(built.units[s], f"{version} quick O{level}"), level]
+                for s, level in sorted(built.quick_units.items())
+            }
             # Through JSON now: fails early if it cannot be stored, and equals what a disk hit gives.
             stored = {"exports": list(built.exports), "metadata": built.metadata, "signature": signature}
             stored = json.loads(json.dumps(stored | {"units": unit_keys, "quick": quick_keys}))
-            slots = self._units(stored, built.units, speed_level)
-            obj = engine.compile_object(built.llvm_ir, speed_level, built.codegen_level, built.unroll)
+            main_text, main_object = str(built.llvm_ir), []
+
+            def compile_main():  # in this thread, while the compile threads work on the units
+                engine.resolve_ahead([main_text, *built.units.values()])
+                main_object.append(engine.compile_object(main_text, speed_level, built.codegen_level, built.unroll))
+
+            slots = self._units(stored, built.units, speed_level, compile_main)
+            (obj,) = main_object
             self._count("compiles")
             check_host_id()
             if self.disk is not None:
@@ -539,25 +549,28 @@ class Cache:
             tiers.watch(library, quick, unit_texts, self)
         return Compiled(library, stored["metadata"])
 
-    def _units(self, stored, texts=None, speed_level=3):
+    def _units(self, stored, texts=None, speed_level=3, meanwhile=None):
         """symbol -> `tiers.UnitSlot` of each unit of main's entry `stored` (from memory, then disk at
-        the full tier, then the quick one, then compiled from `texts`); None if one is found nowhere
-        and `texts` is None. At `speed_level` 3 the units in stored["quick"] are compiled quick
-        (unless $FNAD_COMPILE_TIERS is "full")."""
+        the full tier, then the quick one, then compiled from `texts`, while `meanwhile()` runs
+        here); None if one is found nowhere and `texts` is None. At `speed_level` 3 the units in
+        stored["quick"] (symbol -> [key, level]) are compiled quick (unless $FNAD_COMPILE_TIERS is
+        "full")."""
         slots, missing = {}, []
         quick_keys = stored["quick"] if speed_level == tiers.FULL_LEVEL and tiers.mode() != "full" else {}
         for symbol, key in stored["units"].items():
             slot = self.units.get(key)
-            if slot is not None and slot.level != tiers.FULL_LEVEL and symbol not in quick_keys:
-                # Quick code where this program wants full code (in a loop, or $FNAD_COMPILE_TIERS
-                # "full"): promoted now, from `texts` (so without them the program is rebuilt).
+            if slot is not None and slot.level < quick_keys.get(symbol, (None, tiers.FULL_LEVEL))[1]:
+                # Code quicker than this program wants (full code: in a loop, or $FNAD_COMPILE_TIERS
+                # "full"; vectorised quick code: more work per call than the program that compiled
+                # it): promoted now, from `texts` (so without them the program is rebuilt).
                 if texts is None:
                     return None
                 self.promote(slot, texts[symbol])
             if slot is None:
                 library, level = self._unit_from_disk(key, symbol), tiers.FULL_LEVEL
                 if library is None and symbol in quick_keys:
-                    library, level = self._unit_from_disk(quick_keys[symbol], symbol, quick=True), tiers.QUICK_LEVEL
+                    quick_key, level = quick_keys[symbol]
+                    library = self._unit_from_disk(quick_key, symbol, quick=True)
                 if library is not None:
                     slot = tiers.UnitSlot(symbol, library, level, key)
                     self.units.put(key, slot)
@@ -567,15 +580,15 @@ class Cache:
                 return None
             else:
                 missing.append(symbol)
-        levels = [tiers.QUICK_LEVEL if s in quick_keys else speed_level for s in missing]
-        objects = engine.compile_objects([texts[s] for s in missing], levels)
+        levels = [quick_keys[s][1] if s in quick_keys else speed_level for s in missing]
+        objects = engine.compile_objects([texts[s] for s in missing], levels, meanwhile)
         for symbol, obj, level in zip(missing, objects, levels):
-            quick = level == tiers.QUICK_LEVEL
+            quick = symbol in quick_keys
             self._count("unit_compiles")
             if quick:
                 self._count("quick_unit_compiles")
             if self.disk is not None:
-                key = quick_keys[symbol] if quick else stored["units"][symbol]
+                key = quick_keys[symbol][0] if quick else stored["units"][symbol]
                 self.disk.put(key, obj, _unit_metadata(symbol, quick))
             slots[symbol] = tiers.UnitSlot(symbol, engine.load_object(obj, [symbol]), level, stored["units"][symbol])
             self.units.put(stored["units"][symbol], slots[symbol])
@@ -627,6 +640,7 @@ class Cache:
                 and isinstance(stored["units"], dict)
                 and isinstance(stored["quick"], dict)
                 and stored["quick"].keys() <= stored["units"].keys()
+                and all(isinstance(q, list) and len(q) == 2 for q in stored["quick"].values())
             )
 
         def link(obj, stored):

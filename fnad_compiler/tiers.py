@@ -16,11 +16,15 @@ $FNAD_COMPILE_TIERS chooses: "auto" (the default, as above), "full" (every unit 
 once, as units larger than `quick_max_work` always are) or "quick" (never promoted: for testing the
 quick code).
 
-`quick_max_work` bounds what the quick code may cost before promotion: unoptimised, 1-2 ns more
-per element than full code, vectorised (vector math, sums) up to 1.75x its time (`engine.optimize`):
-a few milliseconds over the `PROMOTE_AFTER` calls at `QUICK_MAX_WORK` and
+`quick_level` chooses the quick code and bounds what it may cost before promotion: unoptimised, 1-2
+ns more per element than full code, vectorised (vector math, sums) up to 1.75x its time
+(`engine.optimize`): a few milliseconds over the `PROMOTE_AFTER` calls at `QUICK_MAX_WORK` and
 `QUICK_MAX_VECTORISED_WORK` elements respectively, against the 10-40 ms of compile time a quick unit
-saves.
+saves. Vectorising takes LLVM 12-25 ms of a unit's 15-30, so a unit of vector math over at most
+`QUICK_SCALAR_MAX_WORK` elements is not vectorised either (`QUICK_SCALAR_LEVEL`): its math then
+runs scalar, 90-150 ns more per element, at most 10 ms over the `PROMOTE_AFTER` calls. Not a unit
+with sums: unvectorised, they would add sequentially, not in partial sums as full code does
+(differently rounded, less accurately).
 """
 
 import atexit
@@ -39,25 +43,35 @@ __all__ = [
     "QUICK_LEVEL",
     "QUICK_MAX_VECTORISED_WORK",
     "QUICK_MAX_WORK",
+    "QUICK_SCALAR_LEVEL",
+    "QUICK_SCALAR_MAX_WORK",
     "UnitSlot",
     "mode",
-    "quick_max_work",
+    "quick_level",
     "settle",
     "watch",
 ]
 
-QUICK_LEVEL, FULL_LEVEL = 1, 3  # `engine` optimisation levels (1 also means fast code generation)
+# `engine` optimisation levels: unoptimised, quick (vectorised where it calls vector math or sums)
+# and full. The first two also mean fast code generation (`engine.codegen_level_for`).
+QUICK_SCALAR_LEVEL, QUICK_LEVEL, FULL_LEVEL = 0, 1, 3
 PROMOTE_AFTER = 16  # calls of a program after which its quick units are compiled fully
 QUICK_MAX_WORK = 1 << 16  # elements a unit's kernel may touch per call to start quick (see below)
 QUICK_MAX_VECTORISED_WORK = 1 << 18  # the same, for units whose quick code is vectorised
+QUICK_SCALAR_MAX_WORK = 1 << 12  # elements up to which those calling vector math (without sums) start unvectorised
 PROMOTE_SYMBOL = "fnad_rt_promote"  # void(ptr calls): main's call counter reached PROMOTE_AFTER
 CALLS_SYMBOL = "fnad_calls"  # main's i64 call counter, exported by programs with quick units
 _MODES = ("auto", "full", "quick")
 
 
-def quick_max_work(text):
-    """The most elements per call with which the unit of LLVM IR `text` may start quick."""
-    return QUICK_MAX_VECTORISED_WORK if engine.quick_code_is_vectorised(text) else QUICK_MAX_WORK
+def quick_level(text, work):
+    """The level at which the unit of LLVM IR `text` starts when its kernel touches `work` elements
+    per call: `QUICK_SCALAR_LEVEL`, `QUICK_LEVEL`, or None (at once fully)."""
+    if not engine.quick_code_is_vectorised(text):
+        return QUICK_SCALAR_LEVEL if work <= QUICK_MAX_WORK else None
+    if work <= QUICK_SCALAR_MAX_WORK and not engine.sums_with_reassociation(text):
+        return QUICK_SCALAR_LEVEL
+    return QUICK_LEVEL if work <= QUICK_MAX_VECTORISED_WORK else None
 
 
 def mode():

@@ -50,7 +50,7 @@ def test_small_units_start_quick_and_are_promoted_after_many_calls():
     exe = _compile(_f, X, code_cache)
     n = len(exe.program.units)
     assert n == 3 and code_cache.stats()["quick_unit_compiles"] == n
-    assert _levels(exe) == [tiers.QUICK_LEVEL] * n
+    assert _levels(exe) == [tiers.QUICK_SCALAR_LEVEL] * 2 + [tiers.QUICK_LEVEL]  # sums stay vectorised
     for _ in range(tiers.PROMOTE_AFTER - 1):
         _check(exe, _f, X)
     tiers.settle()
@@ -100,7 +100,7 @@ def test_quick_units_from_disk_are_promoted_from_a_new_lowering(tmp_path):
     _compile(_f, X, cache.Cache(disk=cache.DiskCache(tmp_path)))  # stored quick, never promoted
     later = cache.Cache(disk=cache.DiskCache(tmp_path))
     exe = _compile(_f, X, later)
-    assert later.stats()["disk_hits"] == 1 and _levels(exe) == [tiers.QUICK_LEVEL] * 3
+    assert later.stats()["disk_hits"] == 1 and _levels(exe) == [tiers.QUICK_SCALAR_LEVEL] * 2 + [tiers.QUICK_LEVEL]
     for _ in range(tiers.PROMOTE_AFTER):
         _check(exe, _f, X)
     tiers.settle()
@@ -111,7 +111,7 @@ def test_quick_units_from_disk_are_promoted_from_a_new_lowering(tmp_path):
 def test_units_with_much_work_are_compiled_fully_at_once():
     code_cache = cache.Cache()
     exe = _compile(_f, BIG, code_cache)
-    assert exe.program.quick_units == frozenset() and code_cache.stats().get("quick_unit_compiles", 0) == 0
+    assert exe.program.quick_units == {} and code_cache.stats().get("quick_unit_compiles", 0) == 0
     assert _levels(exe) == [tiers.FULL_LEVEL] * 3
     assert "fnad_calls" not in exe.library.names  # nothing to promote: main does not count
     _check(exe, _f, BIG)
@@ -129,7 +129,9 @@ def test_environment_chooses_full_or_quick_only(monkeypatch):
     for _ in range(2 * tiers.PROMOTE_AFTER):
         _check(exe, _f, X)
     tiers.settle()
-    assert code_cache.stats().get("promotions", 0) == 0 and _levels(exe) == [tiers.QUICK_LEVEL] * 3
+    assert code_cache.stats().get("promotions", 0) == 0 and _levels(exe) == [tiers.QUICK_SCALAR_LEVEL] * 2 + [
+        tiers.QUICK_LEVEL
+    ]
     monkeypatch.setenv("FNAD_COMPILE_TIERS", "fast")
     with pytest.raises(ValueError, match="FNAD_COMPILE_TIERS must be one of auto, full, quick, got 'fast'"):
         _compile(_f, X, cache.Cache())
@@ -187,6 +189,35 @@ def test_units_whose_quick_code_is_vectorised_may_start_quick_with_more_work():
     assert not quick(lambda x: x * 2.0 + 1.0)  # unoptimised quick code would cost too much here
     assert quick(lambda x: fnp.tanh(x) * 2.0) and quick(lambda x: fnp.sum(x * x))
     assert tiers.QUICK_MAX_VECTORISED_WORK > tiers.QUICK_MAX_WORK * 2
+
+
+def test_vector_math_over_more_elements_and_sums_start_vectorised_and_arithmetic_unoptimised():
+    mid = np.random.default_rng(3).normal(size=(100, 50))  # above QUICK_SCALAR_MAX_WORK
+    assert tiers.QUICK_SCALAR_MAX_WORK < mid.size <= tiers.QUICK_MAX_WORK
+    levels = lambda f: list(
+        lowering.lower(prepare_for_compile(fnad.make_jaxpr(f)(mid)), counted=True).quick_units.values()
+    )
+    assert levels(lambda x: fnp.tanh(x) * 2.0) == [tiers.QUICK_LEVEL]
+    assert levels(lambda x: x * 2.0 + 1.0) == [tiers.QUICK_SCALAR_LEVEL]
+    assert levels(lambda x: fnp.sum(x * x)) == [tiers.QUICK_LEVEL]
+    code_cache = cache.Cache()
+    exe = _compile(_f, mid, code_cache)
+    assert _levels(exe) == [tiers.QUICK_LEVEL] * 3  # each calls vector math
+    _check(exe, _f, mid)
+
+
+def test_unvectorised_quick_code_shared_with_a_program_of_more_work_is_promoted_at_once():
+    """The unit of sin over (8, 5) is the one over (100, 50) (its loop bounds are arguments): its
+    unvectorised quick code would cost the larger program too much, so it gets full code."""
+    code_cache = cache.Cache()
+    f = lambda x: [fnp.sin(x) * 2.0 + 1.0]
+    small = _compile(f, X, code_cache)
+    mid = np.random.default_rng(3).normal(size=(100, 50))
+    larger = _compile(f, mid, code_cache)
+    assert larger.program.units.keys() == small.program.units.keys()
+    assert code_cache.stats()["promotions"] == 1 and _levels(larger) == _levels(small) == [tiers.FULL_LEVEL]
+    _check(small, f, X)
+    _check(larger, f, mid)
 
 
 def test_a_program_with_quick_units_and_its_private_cache_are_freed_together():
