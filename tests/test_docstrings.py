@@ -142,6 +142,7 @@ PUBLIC = [
     "lax.clz",
     "lax.batch_matmul",
     "lax.conv_general_dilated_patches",
+    "lax.bitcast_convert_type",
     "random.PRNGKey",
     "random.split",
     "random.fold_in",

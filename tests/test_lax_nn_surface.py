@@ -168,6 +168,8 @@ def test_bad_input_raises_clearly():
             "ScatterDimensionNumbers",
             lambda: lax.scatter(x, np.array([[0]]), np.ones((1, 3)), (0,), axes=(0,)),
         ),
+        (NotImplementedError, "between widths", lambda: lax.bitcast_convert_type(x, np.int32)),
+        (TypeError, "integer and float", lambda: lax.bitcast_convert_type(x > 0, np.int8)),
         (ValueError, "even size", lambda: nn.glu(x)),
         (
             ValueError,
