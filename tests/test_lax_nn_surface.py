@@ -105,6 +105,71 @@ def test_derivatives_jax_does_not_define_match_finite_differences():
     )
 
 
+# The names issue 13 asked for (found missing by comparing dir(jax.lax) and dir(jax.nn) with fnad's).
+LAX_NAMES = [
+    "batch_matmul",
+    "broadcast",
+    "broadcast_to_rank",
+    "broadcast_shapes",
+    "collapse",
+    "dynamic_index_in_dim",
+    "dynamic_slice_in_dim",
+    "dynamic_update_index_in_dim",
+    "dynamic_update_slice_in_dim",
+    "full_like",
+    "index_in_dim",
+    "index_take",
+    "reciprocal",
+    "square",
+    "select_n",
+    "sort_key_val",
+    "split",
+    "stack",
+    "unstack",
+    "tile",
+    "scatter_sub",
+    "scatter_apply",
+    "optimization_barrier",
+    "with_sharding_constraint",
+    "clz",
+    "reduce_xor",
+    "bitcast_convert_type",
+    "empty",
+    "approx_max_k",
+    "approx_min_k",
+    "conv_general_dilated_patches",
+    "GatherDimensionNumbers",
+    "ScatterDimensionNumbers",
+    "GatherScatterMode",
+    "Precision",
+    "ConvDimensionNumbers",
+    "ConvGeneralDilatedDimensionNumbers",
+    "DotDimensionNumbers",
+]
+NN_NAMES = [
+    "celu",
+    "glu",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "identity",
+    "log1mexp",
+    "logmeanexp",
+    "mish",
+    "soft_sign",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "squareplus",
+    "dot_product_attention",
+]
+
+
+def test_the_names_exist_and_are_exported():
+    assert [n for n in LAX_NAMES if n not in lax.__all__ or not hasattr(lax, n)] == []
+    assert [n for n in NN_NAMES if n not in nn.__all__ or not hasattr(nn, n)] == []
+    assert type(lax.approx_max_k(np.arange(3.0), 1)) is list  # as JAX's, and top_k's
+
+
 def test_wrappers_and_names():
     x = np.arange(6.0).reshape(2, 3)
     assert lax.broadcast_shapes((2, 1), (3,), ()) == (2, 3)

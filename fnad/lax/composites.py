@@ -217,12 +217,14 @@ def _approx_k(name, largest):
         del recall_target, reduction_input_size_override
         n = get_aval(operand).shape[reduction_dimension] if get_aval(operand).ndim else 0
         # Without aggregation JAX may return more than k candidates; on CPU it returns them all, sorted.
-        return tuple(_extreme_k(name, operand, k if aggregate_to_topk else n, reduction_dimension, largest))
+        return _extreme_k(
+            name, operand, k if aggregate_to_topk else n, reduction_dimension, largest
+        )  # a list, as JAX's
 
     approx_k.__name__ = name
     which = "largest" if largest else "smallest"
     approx_k.__doc__ = (
-        f"The `k` {which} elements along `reduction_dimension` and their int32 indices, as a tuple: fnad's "
+        f"The `k` {which} elements along `reduction_dimension` and their int32 indices, a list of the two: fnad's "
         "answer is exact (JAX's approximation on CPU is exact too); with `aggregate_to_topk=False` all "
         f"elements come back, ordered from the {which}."
     )
