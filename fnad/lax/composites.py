@@ -20,6 +20,7 @@ import numpy as np
 from ..core import get_aval
 from ..custom_derivatives import custom_jvp
 from ..primitives import elementwise as ew
+from ..primitives import reductions as red
 from ..primitives.conv import ConvDimensionNumbers, conv_dimension_numbers, conv_general_dilated
 from ..primitives.dot import dot_general
 from ..primitives.indexing import (
@@ -37,6 +38,7 @@ from ..primitives.indexing import scatter_min as _point_scatter_min
 from ..primitives.indexing import scatter_mul as _point_scatter_mul
 from ..primitives.shape import broadcast_in_dim, expand_dims, full, iota, reshape, squeeze, transpose
 from ..primitives.sorting import sort
+from .control_flow import while_loop
 from .folds import reduce
 
 __all__ = [
@@ -850,19 +852,32 @@ def scatter_apply(
     unique_indices=False,
     mode=None,
 ):
-    """`operand` with `func` applied to the elements the scatter windows cover (each element once),
-    as JAX's lax.scatter_apply; `update_shape` is the shape the updates of such a scatter would have."""
+    """`operand` with `func` applied to the elements the scatter windows cover, as JAX's lax.scatter_apply:
+    once per window covering an element (so twice where an index repeats). `update_shape` is the shape
+    the updates of such a scatter would have. Differentiable (through a while loop over the repeats).
+
+    >>> import numpy as np; from fnad import lax
+    >>> dn = lax.ScatterDimensionNumbers((), (0,), (0,))
+    >>> lax.scatter_apply(np.ones(3), np.array([[0], [2], [0]]), lambda v: v * 2.0, dn, update_shape=(3,))
+    Array([4., 1., 2.], dtype=float64)
+    """
     x = _strict_operand(operand)
-    hits = scatter(
-        full(get_aval(x).shape, False, np.bool_),
+    counts = scatter_add(
+        full(get_aval(x).shape, 0, np.int64),
         scatter_indices,
-        full(tuple(update_shape), True, np.bool_),
+        full(tuple(update_shape), 1, np.int64),
         dimension_numbers,
         indices_are_sorted=indices_are_sorted,
         unique_indices=unique_indices,
         mode=mode,
     )
-    return ew.select(hits, func(x), x)
+    most = red.reduce_max(counts, tuple(range(get_aval(counts).ndim)))
+
+    def apply_where_due(state):
+        done, y = state
+        return ew.add(done, np.int64(1)), ew.select(ew.lt(done, counts), func(y), y)
+
+    return while_loop(lambda state: ew.lt(state[0], most), apply_where_due, (np.int64(0), x))[1]
 
 
 # The contraction `lax.dot_general` takes: ((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch)).

@@ -145,6 +145,16 @@ CASES = [
         None,
         False,  # JAX has no derivative for scatter_apply
     ),
+    (
+        "lax.scatter_apply(x, "
+        + I.format([[0], [2], [0], [0]])
+        + ", lambda v: v * 3.0, "
+        + SDN
+        + "((), (0,), (0,)), update_shape=(4,))",
+        (4,),
+        None,
+        False,  # JAX has no derivative for scatter_apply
+    ),
     # convolution patches
     ("lax.conv_general_dilated_patches(x, (2, 2), (1, 1), 'VALID')", (2, 3, 4, 5), None, True),
     (
