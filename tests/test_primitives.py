@@ -636,6 +636,14 @@ TABLE = [
         each(ints(-(2**62), 2**62)),
         order=0,
     ),
+    Op(
+        ew.bitcast_convert_type_p,
+        lax.bitcast_convert_type,
+        lambda x, new_dtype: x.view(new_dtype),
+        param_spec(F, new_dtype=st.sampled_from([np.int64, np.uint64]).map(np.dtype)),
+        each(specials),
+        order=0,
+    ),
     Op(ew.is_finite_p, lax.is_finite, lambda x: ~(np.isnan(x) | np.isinf(x)), F, each(specials), order=0),
     Op(ew.is_nan_p, ew.is_nan, np.isnan, F, each(specials), order=0),
     Op(

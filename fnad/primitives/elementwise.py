@@ -633,6 +633,37 @@ def convert_element_type(x, new_dtype, weak_type=False):
     return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
 
 
+bitcast_convert_type_p = Primitive("bitcast_convert_type")
+bitcast_convert_type_p.impl = lambda x, new_dtype: np.array(x, order="C").view(new_dtype)
+bitcast_convert_type_p.abstract_eval = lambda a, new_dtype: ShapedArray(a.shape, new_dtype)
+bitcast_convert_type_p.batch = lambda vals, dims, **p: (bitcast_convert_type_p.bind(vals[0], **p), dims[0])
+defjvp(bitcast_convert_type_p)  # the bits of a value are not a differentiable function of it (JAX: zero)
+
+
+def bitcast_convert_type(operand, new_dtype):
+    """The bits of each element of `operand` read as `new_dtype`, a number type of the same width (as
+    NumPy's `view`). JAX also converts between widths (adding or removing a last axis); fnad does not.
+
+    >>> import numpy as np; from fnad import lax
+    >>> lax.bitcast_convert_type(np.array([1.0, -2.0]), np.int64)
+    Array([ 4607182418800017408, -4611686018427387904], dtype=int64)
+    """
+    new_dtype = np.dtype(new_dtype)
+    dtype = get_aval(operand).dtype
+    if dtype == new_dtype:
+        return operand
+    if dtype.kind not in "iuf" or new_dtype.kind not in "iuf":
+        raise TypeError(
+            f"lax.bitcast_convert_type converts between integer and float types, got {dtype.name} to {new_dtype.name}"
+        )
+    if dtype.itemsize != new_dtype.itemsize:
+        raise NotImplementedError(
+            f"lax.bitcast_convert_type between widths ({dtype.name} to {new_dtype.name}) is not implemented in fnad; "
+            "types of one width are"
+        )
+    return bitcast_convert_type_p.bind(operand, new_dtype=new_dtype)
+
+
 def _convert_jvp(primals, tangents, new_dtype, weak_type=False):
     (x,), (g,) = primals, tangents
     ans = convert_element_type(x, new_dtype, weak_type)

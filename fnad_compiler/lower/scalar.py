@@ -8,7 +8,7 @@ import numpy as np
 from llvmlite import ir
 
 from fnad.ir import Literal
-from fnad_compiler.llvm_ir import I1, convert, dtype_kind, intrinsic, type_suffix, zero_of
+from fnad_compiler.llvm_ir import I1, convert, dtype_kind, intrinsic, reg_type, type_suffix, zero_of
 from fnad_compiler.lower.rules import scalar_rule
 from fnad_compiler.vecmath import emit_math, emit_powi
 
@@ -273,3 +273,4 @@ scalar_rule("select")(lambda b, e, p, t, f: b.select(p, t, f))
 
 
 scalar_rule("convert_element_type")(lambda b, e, x: convert(b, x, _dt(e), out_dtype(e)))
+scalar_rule("bitcast_convert_type")(lambda b, e, x: b.bitcast(x, reg_type(out_dtype(e))))
