@@ -349,3 +349,11 @@ def test_reshape_and_ravel_in_fortran_order_as_numpy(shape):
     np.testing.assert_array_equal(grad, np.reshape(ct, a.shape, order="F"))
     with pytest.raises(NotImplementedError, match="'A'"):
         fnp.reshape(a, shape, order="A")
+
+
+def test_array_copy_false_copies_only_where_needed_as_in_jax():
+    np.testing.assert_array_equal(fnp.array([1, 2], copy=False), [1, 2])  # NumPy 2 raises here; JAX copies
+    x = np.arange(3.0)
+    y = fnp.array(x, copy=True)
+    x[0] = 5.0
+    assert y[0] == 0.0

@@ -29,11 +29,14 @@ def _in_transform(x):
 
 
 @numpy_when_eager(
-    lambda object, dtype=None, copy=True, ndmin=0: _in_transform(np.array(object, dtype=dtype, copy=copy, ndmin=ndmin))
+    # copy=False is JAX's "copy only if needed" (NumPy 2's copy=None; its copy=False refuses to copy)
+    lambda object, dtype=None, copy=True, ndmin=0: _in_transform(
+        np.array(object, dtype=dtype, copy=copy or None, ndmin=ndmin)
+    )
 )
 def array(object, dtype=None, copy=True, ndmin=0):
     """An array from `object` (nested lists may hold traced values, which are stacked); NumPy's own array
-    otherwise.
+    otherwise. `copy=False` copies only where needed, as in JAX.
 
     >>> import numpy as np, fnad, fnad.numpy as fnp
     >>> fnp.array([1, 2], dtype=np.float32)
