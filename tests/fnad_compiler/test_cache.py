@@ -107,6 +107,18 @@ def test_optimisation_level_is_part_of_the_key(disk):
     assert c.get_or_compile("k7", builder(7, calls), speed_level=0) is unoptimised
 
 
+def _cache_stats_of_two_processes(tmp_path, script):
+    """The compile cache's stats printed (as JSON) by `script` run in two processes, one after the
+    other, sharing a new disk cache."""
+    env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path / "shared"))
+    return [
+        json.loads(
+            subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True).stdout
+        )
+        for _ in range(2)
+    ]
+
+
 def test_second_process_hits_disk_cache(tmp_path):
     script = textwrap.dedent(f"""
         import ctypes, json
@@ -117,13 +129,7 @@ def test_second_process_hits_disk_cache(tmp_path):
         assert got.library.function("f", ctypes.c_int64, ctypes.c_int64)(7) == 42
         print(json.dumps(c.stats()))
     """)
-    env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path / "shared"))
-    runs = [
-        json.loads(
-            subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True).stdout
-        )
-        for _ in range(2)
-    ]
+    runs = _cache_stats_of_two_processes(tmp_path, script)
     assert runs[0]["compiles"] == 1 and runs[0]["disk_hits"] == 0
     assert runs[1]["compiles"] == 0 and runs[1]["disk_hits"] == 1 and runs[1]["misses"] == 0
 
@@ -139,13 +145,7 @@ def test_second_process_compiles_nothing_for_a_parallel_program(tmp_path):
         assert parallel.get_num_threads() >= 1
         print(json.dumps(cache.default_cache().stats()))
     """)
-    env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path / "shared"))
-    runs = [
-        json.loads(
-            subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True).stdout
-        )
-        for _ in range(2)
-    ]
+    runs = _cache_stats_of_two_processes(tmp_path, script)
     assert runs[0]["compiles"] == 3 and runs[0]["disk_hits"] == 0
     assert runs[1]["compiles"] == 0 and runs[1]["disk_hits"] == 3
 
@@ -161,13 +161,7 @@ def test_second_process_loads_code_calling_the_huge_argument_trig_library(tmp_pa
         assert np.allclose(fnad.jit(lambda x: fnp.cos(x) * 2.0)(x), np.cos(x) * 2.0, rtol=1e-13, atol=1e-13)
         print(json.dumps(cache.default_cache().stats()))
     """)
-    env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path / "shared"))
-    runs = [
-        json.loads(
-            subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True).stdout
-        )
-        for _ in range(2)
-    ]
+    runs = _cache_stats_of_two_processes(tmp_path, script)
     assert runs[0]["compiles"] >= 2
     assert runs[1]["compiles"] == 0 and runs[1]["corrupt"] == 0
 
