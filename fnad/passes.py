@@ -118,11 +118,13 @@ def _sum_before_psum(eqns, outvars):
     is summed over the processes where it is written, then reduced by the broadcast's transpose, so
     the step of a data-parallel MLP allreduced each layer's activations' cotangents, not the bias's.
     Returns `eqns` itself if nothing changed."""
+    producers = {e.outvars[0]: i for i, e in enumerate(eqns) if e.primitive is psum_p}
+    if not producers:  # the common case: no collective at this level
+        return eqns
     uses = {}
     for a in (*(a for e in eqns for a in e.invars), *outvars):
         if type(a) is Var:
             uses[a] = uses.get(a, 0) + 1
-    producers = {e.outvars[0]: i for i, e in enumerate(eqns) if e.primitive is psum_p}
     out = list(eqns)
     for j, e in enumerate(eqns):
         x = e.invars[0] if e.primitive is reduce_sum_p else None

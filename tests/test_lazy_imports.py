@@ -53,6 +53,12 @@ def test_every_public_name_resolves_once(module):
         module.no_such_name  # noqa: B018
 
 
+def test_fnad_numpy_all_lists_every_name_its_face_serves():
+    """fnad.numpy's `__all__` (a literal, for tools) and its lazy table name the same functions twice:
+    a name added to one only shows here."""
+    assert {name for name in dir(fnp) if not name.startswith("_")} == set(fnp.__all__)
+
+
 def test_lazy_names_keep_their_behaviour():
     assert fnad.lax.scan is fnad.lax.control_flow.scan
     assert fnad.P("data") == fnad.sharding.PartitionSpec("data")
