@@ -80,7 +80,7 @@ def main(argv=None):
     )
     print(compile_memory.line())
     if "compile_time" in names:
-        print("\nCompile time (benchmarks/compile_time.py: fresh processes, empty fnad disk cache):\n")
+        print("\nCompile time (benchmarks/compile_time.py: fresh processes, no compiled program on disk):\n")
         compile_time.table(have_jax=workloads.HAVE_JAX)
     if "distributed" in names:
         print("\nAcross processes (benchmarks/distributed.py: mpiexec jobs, one thread per process):\n")

@@ -412,6 +412,14 @@ def resolve_ahead(texts):
                 _resolve(name)
 
 
+def resolve_registered():
+    """Resolve every symbol given to `register_symbol` so far (compiling the libraries behind those
+    given as callables): see `fnad_compiler.prebuild`."""
+    with _LOCK:
+        for name in sorted(name for name, address in _SYMBOLS.items() if callable(address)):
+            _resolve(name)
+
+
 class NativeLibrary:
     """Code loaded from one object. Its memory is released when this object is garbage collected,
     so keep it referenced while any of its addresses (or functions made from them) may be used.

@@ -1005,12 +1005,15 @@ _FLOAT_TYPES = {"f32": ir.FloatType, "f64": ir.DoubleType}
 def _huge_library(which, suffix):
     from fnad_compiler import cache  # the compiler's runtime; vecmath itself only emits IR
 
-    text, exports = huge_trig_ir(which, _FLOAT_TYPES[suffix]())
-    # Unoptimised, by fast instruction selection (25 ms instead of 50 for each library): it runs only
-    # for arguments beyond 2^50, and on their fast path (no lane set) the masked functions are a few
-    # instructions anyway.
-    build = lambda: cache.Build(text, exports, {}, codegen_level=0)
-    return cache.default_cache().get_or_compile(text, build, speed_level=0)
+    def build():
+        # Unoptimised, by fast instruction selection (25 ms instead of 50 for each library): it runs
+        # only for arguments beyond 2^50, and on their fast path (no lane set) the masked functions
+        # are a few instructions anyway.
+        return cache.Build(*huge_trig_ir(which, _FLOAT_TYPES[suffix]()), {}, codegen_level=0)
+
+    # Keyed by name (the code version covers this module's source): generating the IR text took
+    # 20-30 ms, which a process finding the library on disk need not spend.
+    return cache.default_cache().get_or_compile(f"fnad huge-argument {which} {suffix}", build, speed_level=0)
 
 
 def _declare_huge(module, symbol, ftype, cc):

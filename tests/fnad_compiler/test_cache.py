@@ -166,6 +166,31 @@ def test_second_process_loads_code_calling_the_huge_argument_trig_library(tmp_pa
     assert runs[1]["compiles"] == 0 and runs[1]["corrupt"] == 0
 
 
+def test_prebuilt_runtime_leaves_a_first_program_only_its_own_code_to_compile(tmp_path):
+    """After `fnad_compiler.prebuild`, a process running programs that call the parallel runtime, the
+    result pool, the scratch allocator and the huge-argument trig library compiles the programs
+    only, and finds the trig library on disk without generating its LLVM IR."""
+    env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path / "cache"))
+    subprocess.run([sys.executable, "-m", "fnad_compiler.prebuild"], env=env, check=True, capture_output=True)
+    script = textwrap.dedent("""
+        import json, numpy as np, fnad, fnad.numpy as fnp
+        from fnad_compiler import cache, vecmath
+        generated = []
+        original = vecmath.huge_trig_ir
+        vecmath.huge_trig_ir = lambda *a: generated.append(a) or original(*a)
+        x = np.linspace(0.0, 1e60, 1 << 18)
+        assert np.allclose(fnad.jit(lambda x: fnp.cos(x) * 2.0)(x), np.cos(x) * 2.0, rtol=1e-13, atol=1e-13)
+        w = np.linspace(-1.0, 1.0, 64 * 64).reshape(64, 64)
+        assert np.allclose(fnad.jit(lambda w: fnp.sum(fnp.tanh(w @ w)))(w), np.sum(np.tanh(w @ w)))
+        print(json.dumps(cache.default_cache().stats() | {"generated": len(generated)}))
+    """)
+    stats = json.loads(
+        subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True).stdout
+    )
+    assert stats["compiles"] == 2, stats
+    assert stats["disk_hits"] >= 3 and stats["corrupt"] == 0 and stats["generated"] == 0, stats
+
+
 def test_eviction_keeps_total_size_bounded(tmp_path):
     disk = cache.DiskCache(tmp_path / "c", max_bytes=3000)
     keys = [cache.cache_key(str(i)) for i in range(6)]
