@@ -292,7 +292,8 @@ class Kernel:
         self.sizes = [math.prod(spec.domain[d] for d in g) for g in self.groups]
         self.red = [spec.reduced[g[0]] for g in self.groups]
         self.out_form = out_forms[0]
-        self.buffers = list(dry.leaves) + [spec.out] + spec.stores
+        self.operands = list(dry.leaves)
+        self.buffers = self.operands + [spec.out] + spec.stores
         self.size = math.prod(spec.domain)
         self.total = spec.op in _REDUCE_OPS.values() and all(self.red)  # every axis reduced
         # A reduction of rows into one contiguous kept axis runs as fixed blocks of rows, each into a
@@ -351,13 +352,12 @@ class Kernel:
             c0 = self.sizes[0] if self.sizes else 1
             self.b0 = max(1, _PAR_BLOCK // max(inner, 1), -(-c0 // _MAX_PARTIALS))
             self.nblocks = max(1, -(-c0 // self.b0))
-            partials = lw.entry_alloca(mem_type(spec.dtype), self.nblocks)
-            extra = [partials]
+            extra = [self._partials(lambda: lw.entry_alloca(mem_type(spec.dtype), self.nblocks))]
             n0, threaded, grain = self.nblocks, self.nblocks > 1 and self.size >= _PAR_MIN, 1
         elif self.row_blocks:
             self.b0 = max(1, _PAR_BLOCK // self.sizes[1])
             self.nblocks = -(-self.sizes[0] // self.b0)
-            extra = [lw.malloc(self.nblocks * self.sizes[1] * spec.dtype.itemsize)]
+            extra = [self._partials(lambda: lw.malloc(self.nblocks * self.sizes[1] * spec.dtype.itemsize))]
             n0, threaded, grain = self.nblocks, True, 1
         else:
             n0 = self.sizes[0] if self.sizes else 1
@@ -392,10 +392,19 @@ class Kernel:
             b.call(parallel.declare_parallel_for(lw.module), [fn, frame, i64(n0), i64(grain)])
         else:
             b.call(fn, [frame, i64(0), i64(n0)])
-        if self.total:
-            self._combine_partials(extra[0])
-        elif self.row_blocks:
-            self._combine_partial_rows(extra[0])
+        if extra and extra[0] is not lw.pointer(spec.out):
+            (self._combine_partials if self.total else self._combine_partial_rows)(extra[0])
+
+    def _partials(self, allocate):
+        """Where the blocks of a total or row-block reduction put their partial results: `allocate()`,
+        or with one block the result itself. A block starts from the identity, so its partial
+        combined with the identity is itself, bit for bit: the combining loop is left out, and main
+        stays free of loops (see `_Lowering`'s glue), unless the result shares memory with an
+        operand, which the block's identity fill would overwrite before reading it."""
+        out = self.lw.pointer(self.spec.out)
+        if self.nblocks == 1 and not any(out is self.lw.pointer(v) for v in self.operands):
+            return out
+        return allocate()
 
     def _combine_partial_rows(self, partials):
         b, spec = self.lw.b, self.spec
