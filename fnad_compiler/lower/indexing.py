@@ -13,10 +13,14 @@ from fnad_compiler.lower.kernel import Kernel, Spec, reduce_step
 from fnad_compiler.lower.rules import opaque_rule
 
 
-def _store_kernel(lw, domain, element, out, out_form=None, body=None):
-    Kernel(
-        lw, Spec(domain, [False] * len(domain), element, out, None, out.aval.dtype, {}, out_form=out_form, body=body)
-    ).launch()
+def _store_kernel(lw, domain, element, out, out_form=None, body=None, structural=False):
+    """Store `element` over `domain` into `out`. `structural` when `element` only returns an
+    `em.value` (a copy): the kernel's function is then known from its structure, and kernels of the
+    same structure (a concatenate's equal operands, the copies of a Jacobian's rows) share one
+    unit's text instead of each generating it (see `Kernel.structure`)."""
+    spec = Spec(domain, [False] * len(domain), element, out, None, out.aval.dtype, {}, out_form=out_form, body=body)
+    spec.structural = structural
+    Kernel(lw, spec).launch()
 
 
 def _view(lw, v, pointer):
@@ -57,7 +61,7 @@ def _window_offset(lw, shape, sizes, starts):
 
 def _identity_copy(lw, src, out):
     n = src.aval.ndim
-    _store_kernel(lw, src.aval.shape, lambda em: em.value(src, identity_map(n)), out)
+    _store_kernel(lw, src.aval.shape, lambda em: em.value(src, identity_map(n)), out, structural=True)
 
 
 @opaque_rule("dynamic_slice")
@@ -67,7 +71,7 @@ def _dynamic_slice(lw, e):
     sizes = e.params["slice_sizes"]
     view = _view(lw, x, _element_pointer(lw, x, _window_offset(lw, x.aval.shape, sizes, starts)))
     n = len(sizes)
-    _store_kernel(lw, sizes, lambda em: em.value(view, identity_map(n)), out)
+    _store_kernel(lw, sizes, lambda em: em.value(view, identity_map(n)), out, structural=True)
 
 
 @opaque_rule("dynamic_update_slice")
@@ -79,7 +83,7 @@ def _dynamic_update_slice(lw, e):
     view = _view(lw, out, _element_pointer(lw, out, _window_offset(lw, x.aval.shape, u.aval.shape, starts)))
     n = u.aval.ndim
     form = affine_combination(identity_map(n), row_major(x.aval.shape))
-    _store_kernel(lw, u.aval.shape, lambda em: em.value(u, identity_map(n)), view, out_form=form)
+    _store_kernel(lw, u.aval.shape, lambda em: em.value(u, identity_map(n)), view, out_form=form, structural=True)
 
 
 @opaque_rule("concatenate")
@@ -90,7 +94,8 @@ def _concatenate(lw, e):
         n = x.aval.ndim
         view = _view(lw, out, _element_pointer(lw, out, i64(offset * strides[axis])))
         form = affine_combination(identity_map(n), strides)
-        _store_kernel(lw, x.aval.shape, (lambda x: lambda em: em.value(x, identity_map(n)))(x), view, out_form=form)
+        element = (lambda x: lambda em: em.value(x, identity_map(n)))(x)
+        _store_kernel(lw, x.aval.shape, element, view, out_form=form, structural=True)
         offset += x.aval.shape[axis]
 
 
@@ -98,7 +103,7 @@ def _concatenate(lw, e):
 def _pad(lw, e):
     x, fill = e.invars
     out = e.outvars[0]
-    _store_kernel(lw, out.aval.shape, lambda em: em.value(fill, ()), out)
+    _store_kernel(lw, out.aval.shape, lambda em: em.value(fill, ()), out, structural=True)
     strides = row_major(out.aval.shape)
     rows, counts, coefs, constant = [], [], [], 0
     for d, (n, (lo, hi, interior)) in enumerate(zip(x.aval.shape, e.params["padding_config"])):
@@ -110,7 +115,7 @@ def _pad(lw, e):
         coefs.append(step * strides[d])
         constant += (lo + first * step) * strides[d]
     form = affine_combination(identity_map(x.aval.ndim), coefs, constant)
-    _store_kernel(lw, counts, lambda em: em.value(x, tuple(rows)), out, out_form=form)
+    _store_kernel(lw, counts, lambda em: em.value(x, tuple(rows)), out, out_form=form, structural=True)
 
 
 def _gather_parts(x, idx, axes, ndomain, nbatch):
