@@ -14,6 +14,7 @@ from fnad_compiler.lower.kernel import Kernel, Spec
 from fnad_compiler.lower.rules import SCALAR, opaque_rule
 
 _BLAS_MIN = 1 << 15  # m*n*k from which dot_general calls BLAS
+_STRAIGHT_BATCHES = 32  # batches up to which gemm is called once per batch without a loop
 
 
 @opaque_rule("dot_general")
@@ -111,8 +112,11 @@ def _dot_blas(lw, e, dims, lhs_axes, rhs_axes):
             ],
         )
 
-    if nb == 1:  # no loop: main stays straight-line glue where it calls units (see `fnad_compiler.lower`)
-        call_gemm(i64(0))
+    if (
+        nb <= _STRAIGHT_BATCHES
+    ):  # no loop: main stays straight-line glue where it calls units (see `fnad_compiler.lower`)
+        for i in range(nb):
+            call_gemm(i64(i))
     else:
         with Loop(b, i64(0), i64(nb)) as i:
             call_gemm(i)

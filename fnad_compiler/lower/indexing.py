@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 
-from fnad.ir import Literal, Var
+from fnad.ir import Literal
 from fnad_compiler.llvm_ir import I1, convert, dtype_kind, i64, load_at, mem_type, store_at
 from fnad_compiler.lower.elemental import affine_combination, identity_map, row_major, unit_row
 from fnad_compiler.lower.kernel import Kernel, Spec, reduce_step
@@ -21,13 +21,6 @@ def _store_kernel(lw, domain, element, out, out_form=None, body=None, structural
     spec = Spec(domain, [False] * len(domain), element, out, None, out.aval.dtype, {}, out_form=out_form, body=body)
     spec.structural = structural
     Kernel(lw, spec).launch()
-
-
-def _view(lw, v, pointer):
-    """A stand-in Var for buffer `v`'s memory seen from another base pointer."""
-    view = Var(v.aval)
-    lw.temporary[view] = pointer
-    return view
 
 
 def _element_pointer(lw, v, offset):
@@ -69,7 +62,7 @@ def _dynamic_slice(lw, e):
     x, *starts = e.invars
     out = e.outvars[0]
     sizes = e.params["slice_sizes"]
-    view = _view(lw, x, _element_pointer(lw, x, _window_offset(lw, x.aval.shape, sizes, starts)))
+    view = lw.view(x.aval, _element_pointer(lw, x, _window_offset(lw, x.aval.shape, sizes, starts)))
     n = len(sizes)
     _store_kernel(lw, sizes, lambda em: em.value(view, identity_map(n)), out, structural=True)
 
@@ -80,7 +73,7 @@ def _dynamic_update_slice(lw, e):
     out = e.outvars[0]
     if out not in lw.plan.in_place:
         _identity_copy(lw, x, out)
-    view = _view(lw, out, _element_pointer(lw, out, _window_offset(lw, x.aval.shape, u.aval.shape, starts)))
+    view = lw.view(out.aval, _element_pointer(lw, out, _window_offset(lw, x.aval.shape, u.aval.shape, starts)))
     n = u.aval.ndim
     form = affine_combination(identity_map(n), row_major(x.aval.shape))
     _store_kernel(lw, u.aval.shape, lambda em: em.value(u, identity_map(n)), view, out_form=form, structural=True)
@@ -92,7 +85,7 @@ def _concatenate(lw, e):
     strides, offset = row_major(out.aval.shape), 0
     for x in e.invars:
         n = x.aval.ndim
-        view = _view(lw, out, _element_pointer(lw, out, i64(offset * strides[axis])))
+        view = lw.view(out.aval, _element_pointer(lw, out, i64(offset * strides[axis])))
         form = affine_combination(identity_map(n), strides)
         element = (lambda x: lambda em: em.value(x, identity_map(n)))(x)
         _store_kernel(lw, x.aval.shape, element, view, out_form=form, structural=True)

@@ -11,6 +11,7 @@ import math
 import numpy as np
 from llvmlite import ir
 
+from fnad.core import ShapedArray
 from fnad_compiler import cache, engine, fusion, parallel
 from fnad_compiler.llvm_ir import (
     I8,
@@ -42,6 +43,7 @@ _UNITS = cache.LRUCache(512)
 _ARG_BLOCKS_MIN = 64  # reduced length from which argmax/argmin run as vectorisable block passes
 _PAR_BLOCK = 1 << 16  # elements per partial result of a full reduction
 _MAX_PARTIALS = 4096
+_STRAIGHT_COMBINE = 16  # partial results up to which a total reduction combines them without a loop
 _PAR_MIN = 1 << 17  # a kernel with fewer elements runs on one thread
 PAR_GRAIN = 1 << 15  # elements per parallel chunk at least
 _STREAM_MIN = 1 << 23  # bytes of an elementwise result from which it is written with streaming stores
@@ -409,6 +411,18 @@ class Kernel:
     def _combine_partial_rows(self, partials):
         b, spec = self.lw.b, self.spec
         cols, out = self.sizes[1], self.lw.pointer(spec.out)
+        if self.nblocks * cols <= _PAR_BLOCK:
+            # A reduction of the (nblocks, cols) partial rows, in order, small enough for one block:
+            # a kernel (a unit where the program has them) instead of a loop in main, which then
+            # stays glue (see `fnad_compiler.lower`).
+            rows = self.lw.view(ShapedArray((self.nblocks, cols), spec.dtype), partials)
+            result = self.lw.view(ShapedArray((cols,), spec.dtype), out)
+            element = lambda em: em.value(rows, identity_map(2))
+            Kernel(
+                self.lw,
+                Spec((self.nblocks, cols), (True, False), element, result, spec.op, spec.dtype, {}, structural=True),
+            ).launch()
+            return
         with Loop(b, i64(0), i64(cols)) as j:
             store_at(b, reduce_identity(spec.op, spec.dtype), out, j, spec.dtype)
         with Loop(b, i64(0), i64(self.nblocks)) as blk:
@@ -420,6 +434,12 @@ class Kernel:
 
     def _combine_partials(self, partials):
         b, spec = self.lw.b, self.spec
+        if self.nblocks <= _STRAIGHT_COMBINE:  # no loop in main, which then stays glue
+            acc = reduce_identity(spec.op, spec.dtype)
+            for i in range(self.nblocks):
+                acc = reduce_step(b, spec.op, spec.dtype, acc, load_at(b, partials, i64(i), spec.dtype))
+            store_at(b, acc, self.lw.pointer(spec.out), i64(0), spec.dtype)
+            return
         acc = self.lw.entry_alloca(reg_type(spec.dtype), 1)
         b.store(reduce_identity(spec.op, spec.dtype), acc)
         with Loop(b, i64(0), i64(self.nblocks)) as i:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from fnad.ir import ClosedJaxpr, Literal
+from fnad.ir import ClosedJaxpr, Literal, Var
 from fnad_compiler import fusion
 from fnad_compiler.llvm_ir import I1, I8, VOID, Loop, const, i64, intrinsic, store_at
 from fnad_compiler.lower import online
@@ -33,6 +33,13 @@ class Scope:
 
     def __getattr__(self, name):  # module, b, fresh, malloc, entry_alloca, temporary
         return getattr(self.lw, name)
+
+    def view(self, aval, pointer):
+        """A stand-in Var of `aval` for the memory at `pointer` (a buffer seen from another base, a
+        block of partial results), for kernels to read and write like any buffer."""
+        view = Var(aval)
+        self.temporary[view] = pointer
+        return view
 
     def emit(self):
         for step in self.plan.steps:
