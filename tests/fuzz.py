@@ -758,6 +758,28 @@ def acceptable(v):
     return v.dtype.kind != "i" or v.size == 0 or int(np.max(np.abs(v))) < 2**20
 
 
+# Ops deciding by a comparison: (index of its left operand, of its right one or None for zero).
+COMPARISONS = {"gt": (0, 1), "where": (0, None), "select": (0, None)}
+
+
+def decided(node, values):
+    """Whether each comparison of `node` is decided with a margin: float operands further apart
+    than float32's tolerance on their scale. Two ways of evaluating a program round differently,
+    so a comparison of values equal up to rounding (x - x, a ReLU's zeros fed through a sum) may
+    go either way in each, and picks wholly different results: no tolerance on outputs can judge
+    that, and such a program tests nothing about the compiler."""
+    if node.op not in COMPARISONS:
+        return True
+    left, right = COMPARISONS[node.op]
+    a = np.asarray(values[node.args[left]])
+    b = np.asarray(values[node.args[right]]) if right is not None else np.zeros((), a.dtype)
+    if a.dtype.kind != "f" and b.dtype.kind != "f":
+        return True
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    scale = max(1.0, float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    return not np.any(np.abs(a - b) <= TOL["float32"] * scale)
+
+
 def eval_node(node, values, names):
     ns = dict(NUMPY_NS, **dict(zip(names, values)))
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -784,7 +806,7 @@ def draw_node(ch, values, names, ops, chain=False):
             continue
         except Exception:  # NumPy refuses: not a valid program
             continue
-        if acceptable(out):
+        if acceptable(out) and decided(node, values):
             return node, np.asarray(out)
     raise Reject
 
@@ -1045,7 +1067,7 @@ def _valid(prog):
         names = prog.names()
         for node in prog.nodes:
             out = eval_node(node, values, names)
-            if not acceptable(out):
+            if not (acceptable(out) and decided(node, values)):
                 return False
             values.append(np.asarray(out))
         return True

@@ -63,3 +63,15 @@ def test_a_500_op_random_chain_compiles_and_agrees():
     prog = fuzz.draw_program(fuzz.Chooser(np.random.default_rng(0)), n_nodes=500, dtype="float64")
     assert len(prog.nodes) == 500
     check_shrunk(prog, what=("jit",))
+
+
+def test_comparisons_decided_only_by_rounding_are_not_drawn():
+    """`where(v > 0, ...)` of a v that is zero up to rounding (x - x) picks its branch by how each
+    evaluation rounds: such a node is refused, one comparing values clearly apart is kept."""
+    x = np.array([1.5, -2.0, 3.25])
+    values = [x, x - x, x + 0.5, x * 0.0 + 1e-12, x - 1.0]
+    for k, expected in ((1, False), (3, False), (0, True), (4, True)):
+        assert fuzz.decided(fuzz.Node("where", (k, 2, 2), {}), values) is expected
+    assert not fuzz.decided(fuzz.Node("gt", (0, 2), {}), [x, x, x + 1e-9])
+    assert fuzz.decided(fuzz.Node("gt", (0, 1), {}), [x, x + 0.5])
+    assert fuzz.decided(fuzz.Node("add", (0, 0), {}), [x])  # no comparison
