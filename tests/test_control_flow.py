@@ -85,6 +85,20 @@ def test_cond_second_derivatives():
         check_grads(lambda a, b: branchy(a, b)[0], (x, x * 0.3), order=2)
 
 
+def test_cond_gradient_where_a_branch_may_reuse_dead_inputs_under_jit():
+    """The fuzz's repro: jit(grad) of a cond whose backward branches get a tied output and dead
+    inputs to reuse (it failed an assertion in the cond's lowering); against eager grad, both ways."""
+    from fnad import nn
+
+    f = lambda a: lax.cond(fnp.sum(a) > -1.0, lambda a: 0.0 - (-a), lambda a: fnp.tanh(-nn.log_softmax(a, axis=-1)), a)
+    w = np.random.default_rng(973).standard_normal((8, 6))
+    loss = lambda a: fnp.sum(f(a) * w)
+    x = np.ascontiguousarray(np.random.default_rng(961).uniform(-2, 2, (8, 7))[..., :0:-1])
+    for a in (x, x - 3.0):  # each branch taken
+        np.testing.assert_allclose(fnad.jit(fnad.grad(loss))(a), fnad.grad(loss)(a), rtol=1e-12, atol=1e-12)
+    check_grads(loss, (x - 3.0,), order=1)
+
+
 def test_cond_under_modes(mode):
     f = under(mode, lambda x, y: branchy(x, y)[0])
     for x in (np.array([1.0, 2.0]), np.array([-1.0, -2.0])):
