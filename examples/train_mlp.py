@@ -48,9 +48,11 @@ def loss_and_accuracy(params, x, y):
     return loss, accuracy
 
 
-def make_train_step(optimizer, use_jit, mesh=None):
+def make_train_step(optimizer, use_jit, mesh=None, donate=False):
     """The training step; with a `mesh`, run by every process on its share of the batch, with the
-    loss (and the reported accuracy) averaged over the processes."""
+    loss (and the reported accuracy) averaged over the processes. `donate`: the step may compute the
+    new parameters and optimizer state in the old ones' buffers (`donate_argnums`, as in JAX), so
+    callers must use only what it returns."""
 
     def averaged(params, x, y):
         # The global batch's loss: replicated params meet each process's share, so the gradient
@@ -66,7 +68,7 @@ def make_train_step(optimizer, use_jit, mesh=None):
 
     if mesh is not None:
         train_step = fnad.shard_map(train_step, mesh=mesh, in_specs=(P(), P(), P("data"), P("data")), out_specs=P())
-    return fnad.jit(train_step) if use_jit else train_step
+    return fnad.jit(train_step, donate_argnums=(0, 1) if donate else ()) if use_jit else train_step
 
 
 def evaluate(params, x, y):
@@ -122,7 +124,7 @@ def main(argv=None):
     optimizer = getattr(optim, args.optimizer)(lr)
     params = init_params(seed=args.seed)
     opt_state = optimizer.init(params)
-    step = make_train_step(optimizer, not args.no_jit, mesh)
+    step = make_train_step(optimizer, not args.no_jit, mesh, donate=True)
     rng = np.random.default_rng(args.seed)
     n_batches = len(x_train) // args.batch_size
     say(
