@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -450,7 +449,6 @@ def _decode(data):
         return None
 
 
-@dataclass(frozen=True)
 class Build:
     """What a cache miss compiles: `llvm_ir` (text or llvmlite module) exporting `exports`, the
     caller's JSON-serialisable `metadata`, `units` (symbol -> IR text of a module defining each
@@ -458,15 +456,19 @@ class Build:
     for `llvm_ir` (0 for glue too long to be worth LLVM's time; see `engine.target_machine`),
     `quick_units`: the units that may start in the quick tier, symbol -> level (see
     `fnad_compiler.tiers`), and
-    `unroll`: whether LLVM may unroll `llvm_ir`'s loops (see `engine.optimize`)."""
+    `unroll`: whether LLVM may unroll `llvm_ir`'s loops (see `engine.optimize`). (A plain class,
+    like `Compiled`: importing dataclasses took 1 ms of every process that loads code.)"""
 
-    llvm_ir: object
-    exports: list
-    metadata: dict
-    units: dict = field(default_factory=dict)
-    codegen_level: int = 3
-    quick_units: dict = field(default_factory=dict)
-    unroll: bool = True
+    __slots__ = ("codegen_level", "exports", "llvm_ir", "metadata", "quick_units", "units", "unroll")
+
+    def __init__(self, llvm_ir, exports, metadata, units=None, codegen_level=3, quick_units=None, unroll=True):
+        self.llvm_ir = llvm_ir
+        self.exports = exports
+        self.metadata = metadata
+        self.units = {} if units is None else units
+        self.codegen_level = codegen_level
+        self.quick_units = {} if quick_units is None else quick_units
+        self.unroll = unroll
 
 
 class Compiled:

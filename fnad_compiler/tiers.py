@@ -30,7 +30,6 @@ with sums: unvectorised, they would add sequentially, not in partial sums as ful
 import atexit
 import ctypes
 import os
-import queue
 import threading
 import warnings
 import weakref
@@ -119,7 +118,7 @@ class UnitSlot:
 # stay free to go together.
 _WATCHED = {}
 _WATCHED_LOCK = threading.Lock()
-_QUEUE = queue.Queue()
+_QUEUE = None  # the worker's jobs, made with it (importing queue at once cost every process 1 ms)
 _WORKER = None
 
 
@@ -157,9 +156,12 @@ engine.register_symbol(PROMOTE_SYMBOL, lambda: ctypes.cast(_promote, ctypes.c_vo
 
 
 def _start_worker():
-    global _WORKER
+    global _QUEUE, _WORKER
     with _WATCHED_LOCK:
         if _WORKER is None:
+            import queue
+
+            _QUEUE = queue.Queue()
             _WORKER = threading.Thread(target=_work, name="fnad-promote", daemon=True)
             _WORKER.start()
 
@@ -200,7 +202,7 @@ def _after_fork_in_child():
     """A forked child has no worker thread, and the parent's queue and lock may have been taken at the
     fork: it starts afresh (its programs' counters are copies, so it promotes them itself)."""
     global _QUEUE, _WORKER, _WATCHED_LOCK
-    _QUEUE, _WORKER, _WATCHED_LOCK = queue.Queue(), None, threading.Lock()
+    _QUEUE, _WORKER, _WATCHED_LOCK = None, None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
