@@ -22,10 +22,9 @@ import importlib.util
 import os
 
 import numpy as np
-from llvmlite import ir
 
 from fnad_compiler import cache, engine
-from fnad_compiler.llvm_ir import I8, I32, PTR, VOID, args_struct_text
+from fnad_compiler.ir_text import args_struct_text
 
 __all__ = [
     "COL_MAJOR",
@@ -69,8 +68,7 @@ ROUTINES = {
     # (layout, jobz, uplo, n, a, lda, w)
     "syevd": ("LAPACKE_?syevd", "i", "iccipip"),
 }
-_IR_TYPES = {"v": VOID, "i": I32, "c": I8, "p": PTR}
-_FLOATS = {"float32": ("s", ir.FloatType()), "float64": ("d", ir.DoubleType())}
+_FLOATS = {"float32": "s", "float64": "d"}  # their letter in the routines' names
 
 
 def library_path():
@@ -123,12 +121,17 @@ def symbol_name(routine, dtype):
     """The exported symbol, e.g. ('gemm', float32) -> 'scipy_cblas_sgemm'."""
     if routine not in ROUTINES:
         raise ValueError(f"unknown routine {routine!r}; known: {sorted(ROUTINES)}")
-    return _PREFIX + ROUTINES[routine][0].replace("?", _float(dtype)[0])
+    return _PREFIX + ROUTINES[routine][0].replace("?", _float(dtype))
 
 
 def declare(module, routine, dtype):
     """Declare (once) `routine` for `dtype` in the llvmlite `module`; returns the `ir.Function`.
     Loads the library, so the call resolves when the module is compiled and loaded."""
+    # Imported here: a process whose code all comes from the disk cache builds no IR (fnad_compiler.ir_text).
+    from llvmlite import ir
+
+    from fnad_compiler.llvm_ir import I8, I32, PTR, VOID
+
     name = symbol_name(routine, dtype)
     if not isinstance(module, ir.Module):
         raise TypeError(f"expected an llvmlite.ir.Module, got {type(module).__name__}")
@@ -136,7 +139,7 @@ def declare(module, routine, dtype):
     if name in module.globals:
         return module.globals[name]
     _, ret, args = ROUTINES[routine]
-    types = {**_IR_TYPES, "t": _float(dtype)[1]}
+    types = {"v": VOID, "i": I32, "c": I8, "p": PTR, "t": ir.FloatType() if _float(dtype) == "s" else ir.DoubleType()}
     fn = ir.Function(module, ir.FunctionType(types[ret], [types[a] for a in args]), name)
     for arg, code in zip(fn.args, args):
         if code == "c":
@@ -147,7 +150,9 @@ def declare(module, routine, dtype):
 def declare_gemm(module, dtype):
     """Declare (once) `fnad_sgemm` / `fnad_dgemm`: cblas_?gemm's signature and result, run in
     blocks on the thread pool when large (see the module docstring)."""
-    name = _PARALLEL_GEMM + _float(dtype)[0] + "gemm"
+    from llvmlite import ir  # here: see `declare`
+
+    name = _PARALLEL_GEMM + _float(dtype) + "gemm"
     if not isinstance(module, ir.Module):
         raise TypeError(f"expected an llvmlite.ir.Module, got {type(module).__name__}")
     if name in module.globals:

@@ -27,7 +27,7 @@ import os
 import numpy as np
 
 from fnad_compiler import engine
-from fnad_compiler.llvm_ir import MADV_POPULATE_WRITE, PAGE
+from fnad_compiler.ir_text import MADV_POPULATE_WRITE, PAGE
 
 __all__ = ["MIN_BYTES", "POOL_ARRAY", "empty", "pool_ir"]
 

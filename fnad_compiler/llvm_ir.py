@@ -1,7 +1,8 @@
 """Shared llvmlite helpers of the compiler: the LLVM types of dtypes and of pointers, constants,
-intrinsic and external function declarations, counted loops, typed loads and stores, and the
-constants of prefaulting large new buffers. It imports nothing from the compiler, so that every module (the
-lowering, the runtime's entry point, the thread pool, the BLAS declarations) can use it."""
+intrinsic and external function declarations, counted loops, typed loads and stores. It imports
+nothing from the compiler, so that every module (the lowering, the runtime's entry point, the thread
+pool, the BLAS declarations) can use it; the runtimes import it only where they build IR (see
+`fnad_compiler.ir_text`)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,10 @@ __all__ = [
     "I8",
     "I32",
     "I64",
-    "MADV_POPULATE_WRITE",
-    "PAGE",
-    "PREFAULT_MIN",
     "PTR",
     "UNIT_FUNCTION",
     "VOID",
     "Loop",
-    "args_struct_text",
     "const",
     "convert",
     "dtype_kind",
@@ -42,8 +39,6 @@ __all__ = [
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR, VOID = ir.PointerType(), ir.VoidType()
-PREFAULT_MIN = 1 << 20  # bytes of a new buffer from which its pages are faulted in up front
-MADV_POPULATE_WRITE, PAGE = 23, 4096
 UNIT_FUNCTION = "fnad_unit"  # the one exported function of a unit module, until `unit_text` names it
 
 
@@ -54,23 +49,6 @@ def unit_text(module):
     text = str(module)
     symbol = "fnad_u" + hashlib.sha256(text.encode()).hexdigest()[:32]
     return symbol, text.replace(f'@"{UNIT_FUNCTION}"', f'@"{symbol}"')
-
-
-def args_struct_text(fields):
-    """(unpack, pack): LLVM IR text lines that load the struct `%args` of (name, type) `fields` from the
-    pointer `%args` into values `%name`, and store those values back, for the runtimes written as IR
-    text (their templates' UNPACK and PACK)."""
-    unpack = "  %v = load %args, ptr %args\n" + "".join(
-        f"  %{f} = extractvalue %args %v, {i}\n" for i, (f, _) in enumerate(fields)
-    )
-    pack = (
-        "".join(
-            f"  %s{i} = insertvalue %args {'undef' if i == 0 else f'%s{i - 1}'}, {t} %{f}, {i}\n"
-            for i, (f, t) in enumerate(fields)
-        )
-        + f"  store %args %s{len(fields) - 1}, ptr %args"
-    )
-    return unpack, pack
 
 
 def dtype_kind(dtype):

@@ -22,17 +22,15 @@ fixed-size blocks inside the chunks.
 """
 
 import ctypes
+import functools
 import os
 import threading
 
-from llvmlite import ir
-
 from fnad_compiler import cache, engine
-from fnad_compiler.llvm_ir import I64, PTR, VOID
 
 __all__ = [
-    "CHUNK_TYPE",
-    "PARALLEL_FOR_TYPE",
+    "CHUNK_TYPE",  # noqa: F822 -- made on first use, by the module's `__getattr__`
+    "PARALLEL_FOR_TYPE",  # noqa: F822
     "RUNTIME_IR",
     "declare_parallel_for",
     "get_num_threads",
@@ -40,8 +38,27 @@ __all__ = [
     "set_num_threads",
 ]
 
-CHUNK_TYPE = ir.FunctionType(VOID, [PTR, I64, I64])
-PARALLEL_FOR_TYPE = ir.FunctionType(VOID, [PTR, PTR, I64, I64])
+
+@functools.cache
+def _llvm_types():
+    """`CHUNK_TYPE` (of the chunk functions) and `PARALLEL_FOR_TYPE` (of `fnad_parallel_for`), llvmlite
+    function types made on first use (see `__getattr__`): a process whose code all comes from the disk
+    cache builds no IR, and never imports llvmlite.ir (fnad_compiler.ir_text)."""
+    from llvmlite import ir
+
+    from fnad_compiler.llvm_ir import I64, PTR, VOID
+
+    return {
+        "CHUNK_TYPE": ir.FunctionType(VOID, [PTR, I64, I64]),
+        "PARALLEL_FOR_TYPE": ir.FunctionType(VOID, [PTR, PTR, I64, I64]),
+    }
+
+
+def __getattr__(name):
+    if name in ("CHUNK_TYPE", "PARALLEL_FOR_TYPE"):
+        return _llvm_types()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # The pool (x86-64 and AArch64 Linux, where the futex system call number is known): a job is
 # published by storing its fields, then `ticket` = generation << 32 (chunk 0 next), then bumping
@@ -389,11 +406,13 @@ engine.register_symbol("fnad_parallel_for", runtime_address)
 def declare_parallel_for(module):
     """Declare `void @fnad_parallel_for(ptr chunk, ptr args, i64 n, i64 grain)` in an llvmlite
     module (once); `chunk` must have type `CHUNK_TYPE`. Returns the `ir.Function`."""
+    from llvmlite import ir  # here: see `_llvm_types`
+
     if not isinstance(module, ir.Module):
         raise TypeError(f"expected an llvmlite.ir.Module, got {type(module).__name__}")
     if "fnad_parallel_for" in module.globals:
         return module.globals["fnad_parallel_for"]
-    return ir.Function(module, PARALLEL_FOR_TYPE, "fnad_parallel_for")
+    return ir.Function(module, _llvm_types()["PARALLEL_FOR_TYPE"], "fnad_parallel_for")
 
 
 def set_num_threads(n):

@@ -48,11 +48,9 @@ import ctypes
 import functools
 
 import numpy as np
-from llvmlite import ir
 
 from fnad.array import RETYPABLE, Array
 from fnad_compiler import buffers, engine, fusion
-from fnad_compiler.llvm_ir import I8, I32, I64, PTR, VOID, i32, i64
 
 __all__ = ["ENTRY", "FORMS", "add_entry", "make_entry", "scalars_supported", "supported"]
 
@@ -72,21 +70,22 @@ _METH_FASTCALL_KEYWORDS = 0x80 | 0x02
 _ARRAY_API_NEW = 93  # PyArray_New's slot in NumPy's _ARRAY_API (numpy/__multiarray_api.h)
 _ARRAY_API_TYPE = 2  # &PyArray_Type's slot
 
-_NULL = ir.Constant(PTR, None)
-# The C-API functions generated code calls: name -> (return type, argument types).
+# The C-API functions generated code calls: name -> (return type, argument types), as LLVM type names
+# (not llvmlite types: a process whose code all comes from the disk cache builds no entry, and never
+# imports llvmlite.ir; see fnad_compiler.ir_text).
 _C_API = {
-    "PyCapsule_GetPointer": (PTR, [PTR, PTR]),
-    "PyObject_Vectorcall": (PTR, [PTR, PTR, I64, PTR]),
-    "PyTuple_New": (PTR, [I64]),
-    "PyTuple_SetItem": (I32, [PTR, I64, PTR]),
-    "PyList_New": (PTR, [I64]),
-    "PyList_SetItem": (I32, [PTR, I64, PTR]),
-    "Py_DecRef": (VOID, [PTR]),
-    "PyEval_SaveThread": (PTR, []),
-    "PyEval_RestoreThread": (VOID, [PTR]),
+    "PyCapsule_GetPointer": ("ptr", ["ptr", "ptr"]),
+    "PyObject_Vectorcall": ("ptr", ["ptr", "ptr", "i64", "ptr"]),
+    "PyTuple_New": ("ptr", ["i64"]),
+    "PyTuple_SetItem": ("i32", ["ptr", "i64", "ptr"]),
+    "PyList_New": ("ptr", ["i64"]),
+    "PyList_SetItem": ("i32", ["ptr", "i64", "ptr"]),
+    "Py_DecRef": ("void", ["ptr"]),
+    "PyEval_SaveThread": ("ptr", []),
+    "PyEval_RestoreThread": ("void", ["ptr"]),
     # PyArray_New(subtype, nd, dims, type_num, strides, data, itemsize, flags, obj)
-    "fnad_PyArray_New": (PTR, [PTR, I32, PTR, I32, PTR, PTR, I32, I32, PTR]),
-    buffers.POOL_ARRAY: (PTR, [PTR, I32, PTR, I32, I64]),  # fnad_compiler.buffers
+    "fnad_PyArray_New": ("ptr", ["ptr", "i32", "ptr", "i32", "ptr", "ptr", "i32", "i32", "ptr"]),
+    buffers.POOL_ARRAY: ("ptr", ["ptr", "i32", "ptr", "i32", "i64"]),  # fnad_compiler.buffers
 }
 
 
@@ -98,17 +97,24 @@ def add_entry(module, jaxpr, in_avals=None, out_avals=None):
     """Define `fnad_entry` for `jaxpr` in `module`, which already defines its `fnad_main`. `in_avals`,
     `out_avals` (default: the jaxpr's): the arrays the entry takes and returns, a complex one of shape S
     where the jaxpr has its real representation, float S+(2,) (the same bytes)."""
+    from llvmlite import ir  # here: see `_C_API`
+
+    from fnad_compiler.llvm_ir import I8, I32, I64, PTR, VOID, i32, i64
+
     in_avals = [v.aval for v in jaxpr.invars] if in_avals is None else in_avals
     out_avals = [v.aval for v in jaxpr.outvars] if out_avals is None else out_avals
     n_in, n_out, n_const = len(in_avals), len(out_avals), len(jaxpr.constvars)
+    types = {"ptr": PTR, "i32": I32, "i64": I64, "void": VOID}
     api = {
-        name: module.globals.get(name) or ir.Function(module, ir.FunctionType(ret, args), name)
+        name: module.globals.get(name)
+        or ir.Function(module, ir.FunctionType(types[ret], [types[a] for a in args]), name)
         for name, (ret, args) in _C_API.items()
     }
+    null = ir.Constant(PTR, None)
     fn = ir.Function(module, ir.FunctionType(PTR, [PTR, PTR, I64, PTR]), ENTRY)
     capsule, args, nargs, kwnames = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    table = b.call(api["PyCapsule_GetPointer"], [capsule, _NULL])
+    table = b.call(api["PyCapsule_GetPointer"], [capsule, null])
     ins, out_data = b.alloca(PTR, size=max(n_in, 1)), b.alloca(PTR, size=max(n_out, 1))
     slot = lambda i: b.load(b.gep(table, [i64(n_const + i)], source_etype=PTR), typ=PTR)
     field = lambda obj, name, ty: b.load(b.gep(obj, [i64(_PYOBJECT_LAYOUT[name])], source_etype=I8), typ=ty)
@@ -121,7 +127,7 @@ def add_entry(module, jaxpr, in_avals=None, out_avals=None):
         b.cbranch(condition, ok, refuse)
         b.position_at_end(ok)
 
-    require(b.and_(b.icmp_signed("==", nargs, i64(n_in)), b.icmp_unsigned("==", kwnames, _NULL)))
+    require(b.and_(b.icmp_signed("==", nargs, i64(n_in)), b.icmp_unsigned("==", kwnames, null)))
     require(b.icmp_signed("==", b.load(slot(_GUARD), typ=I64), i64(0)))
     array_type, result_type = slot(_ARRAY_TYPE), slot(_RESULT_TYPE)
     for i, aval in enumerate(in_avals):
@@ -164,10 +170,10 @@ def add_entry(module, jaxpr, in_avals=None, out_avals=None):
         """Release the outputs allocated so far; NULL tells Python the exception is set."""
         for o in outs:
             b.call(api["Py_DecRef"], [o])
-        b.ret(_NULL)
+        b.ret(null)
 
     for j, aval in enumerate(out_avals):
-        dims = _NULL
+        dims = null
         if aval.ndim:
             dims = ir.GlobalVariable(module, ir.ArrayType(I64, aval.ndim), f"{ENTRY}_dims{j}")
             dims.initializer = ir.Constant(dims.value_type, [i64(s) for s in aval.shape])
@@ -178,11 +184,11 @@ def add_entry(module, jaxpr, in_avals=None, out_avals=None):
         else:
             o = b.call(
                 api["fnad_PyArray_New"],
-                [alloc_type, i32(aval.ndim), dims, type_num] + [_NULL, _NULL, i32(0), i32(0), _NULL],
+                [alloc_type, i32(aval.ndim), dims, type_num] + [null, null, i32(0), i32(0), null],
             )
         allocated = fn.append_basic_block()
         failed = fn.append_basic_block()
-        b.cbranch(b.icmp_unsigned("==", o, _NULL), failed, allocated)
+        b.cbranch(b.icmp_unsigned("==", o, null), failed, allocated)
         with b.goto_block(failed):
             fail()
         b.position_at_end(allocated)
@@ -212,7 +218,7 @@ def add_entry(module, jaxpr, in_avals=None, out_avals=None):
         b.position_at_end(block)
         container = b.call(api[f"Py{kind}_New"], [i64(n_out)])
         filled, failed = fn.append_basic_block(), fn.append_basic_block()
-        b.cbranch(b.icmp_unsigned("==", container, _NULL), failed, filled)
+        b.cbranch(b.icmp_unsigned("==", container, null), failed, filled)
         with b.goto_block(failed):
             fail()
         b.position_at_end(filled)
@@ -225,6 +231,8 @@ def _scalar_data(b, fn, require, obj, dtype, scalar_type, int_types):
     """Where the value of scalar `obj` (of the input's scalar type, checked) is, as its input's
     dtype: in place after the header, or for a Python int or bool (`scalar_type` one of the two
     `int_types`) decoded into a stack slot (ints of more than two digits are refused)."""
+    from fnad_compiler.llvm_ir import I8, I32, I64, PTR, i64  # here: see `_C_API`
+
     in_place = b.gep(obj, [i64(_SCALAR_VALUE)], source_etype=I8)
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.int64), np.dtype(bool)):

@@ -27,10 +27,8 @@ from __future__ import annotations
 import ctypes
 import threading
 
-from llvmlite import ir
-
 from fnad_compiler import cache, engine
-from fnad_compiler.llvm_ir import I64, MADV_POPULATE_WRITE, PAGE, PREFAULT_MIN, PTR, VOID
+from fnad_compiler.ir_text import MADV_POPULATE_WRITE, PAGE, PREFAULT_MIN
 
 __all__ = ["ALIGN", "RUNTIME_IR", "declare", "idle_bytes", "max_idle_bytes", "set_max_idle_bytes"]
 
@@ -43,11 +41,6 @@ _EXPORTS = (
     "fnad_scratch_idle",
     "fnad_scratch_max_idle",
 )
-_TYPES = {
-    "fnad_scratch_take": ir.FunctionType(PTR, [PTR, I64]),
-    "fnad_scratch_give": ir.FunctionType(VOID, [PTR, PTR, I64]),
-    "fnad_scratch_release": ir.FunctionType(VOID, [PTR, I64]),
-}
 
 RUNTIME_IR = f"""
 @fnad_scratch_idle = global i64 0   ; bytes of blocks kept in slots, not in use by any call
@@ -133,10 +126,17 @@ for _name in _EXPORTS[:3]:
 
 def declare(module):
     """Declare the take, give and release functions in an llvmlite module; returns them."""
-    return [
-        module.globals.get(name) or ir.Function(module, _TYPES[name], name)
-        for name in ("fnad_scratch_take", "fnad_scratch_give", "fnad_scratch_release")
-    ]
+    # Imported here: a process whose code all comes from the disk cache builds no IR (fnad_compiler.ir_text).
+    from llvmlite import ir
+
+    from fnad_compiler.llvm_ir import I64, PTR, VOID
+
+    types = {
+        "fnad_scratch_take": ir.FunctionType(PTR, [PTR, I64]),
+        "fnad_scratch_give": ir.FunctionType(VOID, [PTR, PTR, I64]),
+        "fnad_scratch_release": ir.FunctionType(VOID, [PTR, I64]),
+    }
+    return [module.globals.get(name) or ir.Function(module, ty, name) for name, ty in types.items()]
 
 
 def _cell(name):

@@ -28,7 +28,8 @@ import numpy as np
 from llvmlite import ir
 
 from fnad_compiler import blas, cache, engine
-from fnad_compiler.llvm_ir import I1, I64, PTR, VOID, args_struct_text, i64, intrinsic
+from fnad_compiler.ir_text import args_struct_text
+from fnad_compiler.llvm_ir import I1, I64, PTR, VOID, i64, intrinsic
 from fnad_compiler.lower.rules import opaque_rule
 
 _GROUPS_MAX = 8  # groups of images run in parallel (each packs into its own tile)
