@@ -226,11 +226,15 @@ def load(obj, name, resolve):
         return base + sections[shndx].address + value
 
     try:
-        memory = (ctypes.c_char * size).from_address(base)
-        for members in regions.values():
-            for s in members:
-                if s.type == _SHT_PROGBITS:
-                    memory[s.address : s.address + s.size] = obj[s.offset : s.offset + s.size]
+        # Built in a bytearray and copied into the mapping at once: slice assignment to a ctypes array
+        # goes byte by byte (0.12 ms of an object's 0.4), and packing into one is 3x slower. Not
+        # beyond the last byte written, so that the pages of large zero-filled sections stay untouched.
+        loaded = [s for members in regions.values() for s in members if s.type == _SHT_PROGBITS]
+        memory = bytearray(
+            max([s.address + s.size for s in loaded] + [stub_base + _STUB_SIZE * len(stubs), got_base + 8 * len(got)])
+        )
+        for s in loaded:
+            memory[s.address : s.address + s.size] = obj[s.offset : s.offset + s.size]
         for index, slot in got.items():
             struct.pack_into("<Q", memory, got_base + 8 * slot, address(index))
         for index, stub in stubs.items():
@@ -252,6 +256,7 @@ def load(obj, name, resolve):
                     struct.pack_into("<Q", memory, place, (address(index) + addend) & (2**64 - 1))
                 else:
                     raise Unsupported(f"relocation type {kind} in {section.name}")
+        ctypes.memmove(base, bytes(memory), len(memory))
         for start, length, prot in protections:
             if prot != _PROT_READ | _PROT_WRITE and libc.mprotect(base + start, _align(length, _PAGE), prot) != 0:
                 raise Unsupported(f"mprotect failed (errno {ctypes.get_errno()})")
