@@ -5,7 +5,7 @@ The transformations, jit and the array type are imported with fnad; its librarie
 fnad.lax, fnad.scipy, fnad.nn, fnad.random, ...) and the multi-process API on first use (see
 `fnad._lazy`), so that a program pays only for what it uses."""
 
-from . import _lazy
+from . import _lazy, gc_pause
 from .api import (
     ShapeDtypeStruct,
     default_backend,
@@ -132,3 +132,5 @@ __all__ = [
     "vjp",
     "vmap",
 ]
+
+gc_pause.freeze_imported()  # last: see fnad.gc_pause

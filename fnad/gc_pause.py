@@ -1,4 +1,5 @@
-"""Cyclic garbage collection paused while jit traces and compiles a program (`paused`).
+"""Cyclic garbage collection paused while jit traces and compiles a program (`paused`), and the
+heap that importing fnad leaves frozen (`freeze_imported`).
 
 Tracing, fnad's passes and lowering to LLVM IR allocate hundreds of thousands of small container
 objects (equations, avals, LLVM IR builder values) that all live until the program is built.
@@ -14,7 +15,7 @@ import contextlib
 import gc
 import threading
 
-__all__ = ["paused"]
+__all__ = ["freeze_imported", "paused"]
 
 _LOCK = threading.Lock()
 _depth = 0  # `paused` bodies running, in any thread
@@ -38,3 +39,15 @@ def paused():
             _depth -= 1
             if _depth == 0 and _resume:
                 gc.enable()
+
+
+def freeze_imported():
+    """Move every object alive now (the interpreter's, NumPy's and fnad's modules, functions and
+    classes, which live as long as the process) to the collector's permanent generation
+    (`gc.freeze`), so that no later collection traverses them again: neither the oldest-generation
+    collections a program's allocations trigger, nor the one at interpreter exit. A fresh process
+    running a cached jitted step took 388 -> 340 ms (median of 20 alternating runs). Objects are
+    still freed when their reference count drops to zero; what changes is that a reference cycle
+    among objects that existed before `import fnad` is no longer collected (`gc.unfreeze()` undoes
+    this)."""
+    gc.freeze()

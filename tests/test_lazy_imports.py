@@ -4,6 +4,7 @@ there, the same object on every access."""
 
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -72,3 +73,25 @@ def test_lazy_names_keep_their_behaviour():
     np.testing.assert_array_equal(fnad.jit(lambda a: a.sort(axis=0))(x), np.sort(x, axis=0))
     assert fnad.grad(lambda a: a.trace() + a.cumsum()[-1])(x).tolist() == [[2.0, 1.0], [1.0, 2.0]]
     assert fnp.asarray(x).nonzero()[1].tolist() == [0, 1, 0, 1]
+
+
+def test_importing_fnad_freezes_the_heap_it_leaves_and_later_cycles_are_still_collected():
+    """`fnad.gc_pause.freeze_imported`: what exists after `import fnad` is never traversed by the
+    collector again; a reference cycle made afterwards is still collected (its finaliser runs)."""
+    script = textwrap.dedent("""
+        import gc, weakref
+        import fnad
+        assert gc.get_freeze_count() > 1000, gc.get_freeze_count()
+        class Node:
+            pass
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        dead = []
+        weakref.finalize(a, dead.append, "a")
+        del a, b
+        gc.collect()
+        assert dead == ["a"], dead
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "ok"
