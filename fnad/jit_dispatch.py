@@ -808,6 +808,12 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), d
             jitted = _JITTED[key] = JitFunction(
                 fun, static_argnums, static_argnames, donate_argnums=donate_argnums, donate_argnames=donate_argnames
             )
+        # The last few stay alive however they are used: `jit(f)(x)` in a loop drops its wrapper at
+        # once (or at the next cyclic collection), and would otherwise trace f at every call.
+        _RECENT.pop(key, None)
+        _RECENT[key] = jitted
+        if len(_RECENT) > _RECENT_SIZE:
+            del _RECENT[next(iter(_RECENT))]
     return jitted
 
 
@@ -826,3 +832,5 @@ def clear_caches():
 # JitFunctions by (id of the function, options); weak, so a JitFunction no longer used goes (and
 # with it the strong reference to its function that keeps the id from being reused meanwhile).
 _JITTED = weakref.WeakValueDictionary()
+_RECENT = {}  # the most recently wrapped JitFunctions, oldest first (see `jit`)
+_RECENT_SIZE = 64

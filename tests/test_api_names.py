@@ -5,6 +5,7 @@ jitted method binds self, non-array arguments and unknown static_argnames raise 
 
 import doctest
 import functools
+import gc
 
 import numpy as np
 import pytest
@@ -161,5 +162,8 @@ def test_jit_of_the_same_function_reuses_its_traces():
     np.testing.assert_array_equal(fnad.jit(f)(x), 2 * x)
     np.testing.assert_array_equal(fnad.jit(f)(x), 2 * x)  # a new wrapper of f: no new trace
     assert len(traces) == 1 and fnad.jit(f) is fnad.jit(f)
+    gc.collect()  # a wrapper dropped at once, collected: still no new trace (jit keeps the last few)
+    np.testing.assert_array_equal(fnad.jit(f)(x), 2 * x)
+    assert len(traces) == 1
     fnad.jit(f, static_argnames=("x",))(x=1.0)  # other options: a jitted function of its own
     assert len(traces) == 2
