@@ -16,8 +16,8 @@ import time
 
 from fnad_compiler import engine
 
-# Every module registering a runtime library's symbols with `engine.register_symbol` (MPI's are
-# libmpi's own, loaded with mpi4py, and not built).
+# Every module registering with `engine.register_symbol` the symbols runtime libraries define, or
+# call (pyentry's: Python's and NumPy's C API). MPI's are libmpi's own, loaded with mpi4py: not built.
 RUNTIME_MODULES = (
     "fnad_compiler.scratch",
     "fnad_compiler.buffers",

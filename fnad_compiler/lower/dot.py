@@ -112,9 +112,8 @@ def _dot_blas(lw, e, dims, lhs_axes, rhs_axes):
             ],
         )
 
-    if (
-        nb <= _STRAIGHT_BATCHES
-    ):  # no loop: main stays straight-line glue where it calls units (see `fnad_compiler.lower`)
+    # Few batches, no loop: main stays straight-line glue where it calls units (see `fnad_compiler.lower`).
+    if nb <= _STRAIGHT_BATCHES:
         for i in range(nb):
             call_gemm(i64(i))
     else:

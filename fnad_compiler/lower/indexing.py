@@ -18,8 +18,8 @@ def _store_kernel(lw, domain, element, out, out_form=None, body=None, structural
     `em.value` (a copy): the kernel's function is then known from its structure, and kernels of the
     same structure (a concatenate's equal operands, the copies of a Jacobian's rows) share one
     unit's text instead of each generating it (see `Kernel.structure`)."""
-    spec = Spec(domain, [False] * len(domain), element, out, None, out.aval.dtype, {}, out_form=out_form, body=body)
-    spec.structural = structural
+    flags = {"out_form": out_form, "body": body, "structural": structural}
+    spec = Spec(domain, [False] * len(domain), element, out, None, out.aval.dtype, {}, **flags)
     Kernel(lw, spec).launch()
 
 
