@@ -212,9 +212,10 @@ def optimize(module_ref, speed_level=3, unroll=True):
     instruction selection (see `codegen_level_for`):
     - a module calling vector math or reducing with reassociation (`_VECTORISED_QUICK`) is
       vectorised, without which its math ran unoptimised and scalar (88 ns more per element on
-      tanh*exp) and its sums were sequential, and unrolled (without it, small fixed inner loops ran
-      3x slower), but not interleaved or SLP-vectorised: 1.7-2x less compile time than level 3,
-      for code 1.2-1.75x as slow;
+      tanh*exp) and its sums were sequential, but not unrolled, interleaved or SLP-vectorised.
+      Unrolling cost 41% of these units' compile time (the 27 of GMM small, chain-grad 10 and hand
+      small: 518 -> 305 ms of CPU), for small fixed inner loops up to 3x as slow in code that runs
+      at most `tiers.PROMOTE_AFTER` times before it is replaced;
     - any other module is not optimised: LLVM's O1 spent 6-20 ms even on a unit of one strided
       copy. The code is 2.5-8x as slow (arithmetic: 1.2-1.8 ns more per element).
     On the units of GMM's gradient, the hand-tracking Jacobian and a chain of 10 ops, level 1 took
@@ -250,7 +251,7 @@ def _run_pipeline(tm, module_ref, speed_level, unroll=True, text=None):
     pto = llvm.create_pipeline_tuning_options(speed_level=speed_level)
     pto.loop_vectorization = True
     pto.slp_vectorization = speed_level >= 2
-    pto.loop_unrolling = unroll
+    pto.loop_unrolling = unroll and speed_level != 1
     if speed_level == 1:
         pto.loop_interleaving = False
     pb = llvm.create_pass_builder(tm, pto)

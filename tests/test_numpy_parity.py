@@ -495,10 +495,12 @@ ULPS = {
     ]
 }
 # Sums, dot products and least squares in another order (NumPy's pairwise sums and BLAS against the
-# compiled loops), on results that cancel (a covariance near 0): a few more ulps.
+# compiled loops), on results that cancel (a covariance near 0): a few more ulps. cov's weighted case
+# (a negative weight) cancels about 100-fold: against the exact rational value, eager is 72 ulps off and
+# jit 25-56, depending on how its sums are split (quick or fully optimised code).
 # Least squares and pseudo-inverses through the SVD: NumPy's LAPACK (eagerly) against scipy-openblas32's.
 ULPS.update({"linalg.lstsq": 32, "linalg.pinv": 16, "linalg.tensorsolve": 2, "linalg.eig": 8, "linalg.eigvals": 8})
-ULPS.update({"cov": 32, "corrcoef": 4, "geomspace": 4, "polyfit": 8, "average": 2, "quantile": 2, "percentile": 2})
+ULPS.update({"cov": 128, "corrcoef": 4, "geomspace": 4, "polyfit": 8, "average": 2, "quantile": 2, "percentile": 2})
 
 # Where -0.0 and 0.0 may legitimately come out either way: sort (equal values, and NumPy's default sort kind
 # is not stable); maximum/minimum of two zeros (NumPy's SIMD loops return the second operand, the compiled
