@@ -191,7 +191,7 @@ def test_units_whose_quick_code_is_vectorised_may_start_quick_with_more_work():
     assert tiers.QUICK_MAX_VECTORISED_WORK > tiers.QUICK_MAX_WORK * 2
 
 
-def test_vector_math_over_more_elements_and_sums_start_vectorised_and_arithmetic_unoptimised():
+def test_vector_math_over_more_elements_starts_vectorised_and_arithmetic_and_its_sums_unoptimised():
     mid = np.random.default_rng(3).normal(size=(100, 50))  # above QUICK_SCALAR_MAX_WORK
     assert tiers.QUICK_SCALAR_MAX_WORK < mid.size <= tiers.QUICK_MAX_WORK
     levels = lambda f: list(
@@ -199,11 +199,34 @@ def test_vector_math_over_more_elements_and_sums_start_vectorised_and_arithmetic
     )
     assert levels(lambda x: fnp.tanh(x) * 2.0) == [tiers.QUICK_LEVEL]
     assert levels(lambda x: x * 2.0 + 1.0) == [tiers.QUICK_SCALAR_LEVEL]
-    assert levels(lambda x: fnp.sum(x * x)) == [tiers.QUICK_LEVEL]
+    assert levels(lambda x: fnp.sum(x * x)) == [tiers.QUICK_SCALAR_LEVEL]  # adds in lanes, as full code does
+    assert levels(lambda x: fnp.sum(fnp.exp(x))) == [tiers.QUICK_LEVEL]  # LLVM's partial sums: vectorised
     code_cache = cache.Cache()
     exe = _compile(_f, mid, code_cache)
     assert _levels(exe) == [tiers.QUICK_LEVEL] * 3  # each calls vector math
     _check(exe, _f, mid)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sums_and_products_give_the_same_bits_in_quick_and_full_code(dtype):
+    """Float sums and products of arithmetic add in lanes written into the IR, so the unoptimised
+    and vectorised quick code and the full code all round alike: a program's results do not change
+    when it is promoted."""
+    rng = np.random.default_rng(4)
+    f = lambda x: [fnp.sum(x * x), fnp.sum(x - 0.5, axis=-1), fnp.prod(1.0 + x * 1e-3, axis=-1), fnp.mean(x, axis=0)]
+    shapes = [(37,), (300, 17), (5, 1000), (100_000,)]  # unoptimised quick code, and vectorised (the last)
+    for shape in shapes:
+        x = rng.uniform(-1, 2, shape).astype(dtype)
+        exe = _compile(f, x, cache.Cache())
+        assert all(level < tiers.FULL_LEVEL for level in _levels(exe)), shape
+        before = exe(x)
+        for _ in range(tiers.PROMOTE_AFTER):
+            exe(x)
+        tiers.settle()
+        assert _levels(exe) == [tiers.FULL_LEVEL] * len(_levels(exe)), shape
+        for quick, full, want in zip(before, exe(x), f(x)):
+            np.testing.assert_array_equal(quick, full, strict=True)
+            np.testing.assert_allclose(full, want, rtol=1e-4 if dtype == np.float32 else 1e-12)
 
 
 def test_unvectorised_quick_code_shared_with_a_program_of_more_work_is_promoted_at_once():
