@@ -75,7 +75,7 @@ _RUNTIME_PROVIDERS = (
 )
 # Providers imported only when loaded code references one of their symbols (a pattern in the object's
 # bytes): importing them costs a warm start more than the search.
-_ON_DEMAND_PROVIDERS = ((re.compile(rb"fnad\.vm\.(?:sin|cos|tan)\.huge\."), "fnad_compiler.vecmath"),)
+_ON_DEMAND_PROVIDERS = ((re.compile(rb"fnad\.vm\.(?:sin|cos|tan)\.huge\."), "fnad_compiler.huge_trig"),)
 RELEASE = "fnad_release"  # exported by libraries that keep memory between calls (see NativeLibrary)
 
 

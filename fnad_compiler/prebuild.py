@@ -24,7 +24,7 @@ RUNTIME_MODULES = (
     "fnad_compiler.parallel",
     "fnad_compiler.blas",
     "fnad_compiler.lower.conv",
-    "fnad_compiler.vecmath",
+    "fnad_compiler.huge_trig",
     "fnad_compiler.pyentry",
 )
 

@@ -41,13 +41,10 @@ elements in [-100, 100]) 3-5% on float64 sin/cos/tan, 7-12% on float32 sin/cos, 
 tan (128-bit vectors, where the call cannot preserve all registers).
 """
 
-import functools
-import re
-
 import numpy as np
 from llvmlite import ir
 
-from fnad_compiler import engine
+from fnad_compiler import huge_trig
 
 __all__ = ["SUPPORTED", "emit_math", "emit_powi"]
 
@@ -886,11 +883,11 @@ def _ph_reduce(d, x):
 
 
 def _huge_scalar_symbol(which, fty):
-    return f"fnad.vm.{which}.huge.{_type_suffix(fty)}"
+    return huge_trig.scalar_symbol(which, _type_suffix(fty))
 
 
 def _huge_vector_symbol(which, vty):
-    return f"fnad.vm.{which}.huge.{_type_suffix(vty)}.masked"
+    return huge_trig.vector_symbol(which, _type_suffix(vty.element), vty.count)
 
 
 def _huge_cc(vty):
@@ -918,9 +915,6 @@ def _define_huge_scalar(module, which, fty):
     v = v if e.is64 else e.b.fptrunc(v, e.fty)
     e.b.ret(e.sel(e.lt(e.fabs(x), _INF), v, _NAN))
     return fn
-
-
-_VECTOR_VARIANT_LANES = (2, 4, 8, 16, 32)
 
 
 def _define_huge_vector(module, which, vty):
@@ -978,42 +972,26 @@ def _define_huge_vector(module, which, vty):
     return fn
 
 
-def huge_trig_ir(which, fty):
+def huge_trig_ir(which, suffix):
     """(LLVM IR text, exported symbols) of the library of huge-argument `which` (sin, cos or tan)
-    for float type `fty`: the scalar function and its masked vector versions (`_VECTOR_VARIANT_LANES`).
+    for floats `suffix` (f32, f64): the scalar function and its masked vector versions
+    (`huge_trig.VECTOR_LANES`).
     Code calling them declares them (`_huge_trig_call`): they are compiled once per process (and
     kept in the disk cache), not with every kernel calling sin, whose module they made 10x larger
     (30 KB of IR, 30 ms of lowering and more of LLVM's time per unit)."""
-    module = ir.Module(name=f"fnad_vm_{which}_huge")
+    module, fty = ir.Module(name=f"fnad_vm_{which}_huge"), _FLOAT_TYPES[suffix]()
     functions = [_define_huge_scalar(module, which, fty)]
-    functions += [_define_huge_vector(module, which, ir.VectorType(fty, n)) for n in _VECTOR_VARIANT_LANES]
+    functions += [_define_huge_vector(module, which, ir.VectorType(fty, n)) for n in huge_trig.VECTOR_LANES]
     return str(module), [f.name for f in functions]
 
 
 def huge_trig_libraries(symbols):
     """`huge_trig_ir` of each library defining some of `symbols` (names code declares)."""
-    wanted = {(m[1], m[2]) for m in map(_HUGE_SYMBOL.fullmatch, symbols) if m}
-    return [huge_trig_ir(which, _FLOAT_TYPES[suffix]()) for which, suffix in sorted(wanted)]
+    wanted = {(m[1], m[2]) for m in map(huge_trig.SYMBOL.fullmatch, symbols) if m}
+    return [huge_trig_ir(which, suffix) for which, suffix in sorted(wanted)]
 
 
-_HUGE_TRIG = ("sin", "cos", "tan")
-_HUGE_SYMBOL = re.compile(r"fnad\.vm\.(sin|cos|tan)\.huge\.(?:v\d+)?(f32|f64)(?:\.masked)?")
 _FLOAT_TYPES = {"f32": ir.FloatType, "f64": ir.DoubleType}
-
-
-@functools.cache
-def _huge_library(which, suffix):
-    from fnad_compiler import cache  # the compiler's runtime; vecmath itself only emits IR
-
-    def build():
-        # Unoptimised, by fast instruction selection (25 ms instead of 50 for each library): it runs
-        # only for arguments beyond 2^50, and on their fast path (no lane set) the masked functions
-        # are a few instructions anyway.
-        return cache.Build(*huge_trig_ir(which, _FLOAT_TYPES[suffix]()), {}, codegen_level=0)
-
-    # Keyed by name (the code version covers this module's source): generating the IR text took
-    # 20-30 ms, which a process finding the library on disk need not spend.
-    return cache.default_cache().get_or_compile(f"fnad huge-argument {which} {suffix}", build, speed_level=0)
 
 
 def _declare_huge(module, symbol, ftype, cc):
@@ -1026,25 +1004,13 @@ def _declare_huge(module, symbol, ftype, cc):
     return fn
 
 
-def _register_huge_libraries():
-    """Make every symbol of the huge-argument libraries resolvable, each library compiled when code
-    referencing it is first loaded (also code from the disk cache, which this process never lowered)."""
-    for which in _HUGE_TRIG:
-        for suffix, float_type in _FLOAT_TYPES.items():
-            library = functools.partial(_huge_library, which, suffix)
-            symbols = [_huge_scalar_symbol(which, float_type())]
-            symbols += [_huge_vector_symbol(which, ir.VectorType(float_type(), n)) for n in _VECTOR_VARIANT_LANES]
-            for symbol in symbols:
-                engine.register_symbol(symbol, lambda library=library, symbol=symbol: library().library.address(symbol))
-
-
 def _huge_trig_scalar(module, which, fty):
     return _declare_huge(module, _huge_scalar_symbol(which, fty), ir.FunctionType(fty, [fty]), "")
 
 
 def _huge_trig_vector(module, which, vty):
-    if vty.count not in _VECTOR_VARIANT_LANES:
-        raise ValueError(f"{which} of explicit vectors takes {_VECTOR_VARIANT_LANES} lanes, got {vty}")
+    if vty.count not in huge_trig.VECTOR_LANES:
+        raise ValueError(f"{which} of explicit vectors takes {huge_trig.VECTOR_LANES} lanes, got {vty}")
     symbol, mty = _huge_vector_symbol(which, vty), ir.VectorType(ir.IntType(1), vty.count)
     ftype = ir.FunctionType(vty, [vty, mty])
     known = symbol in module.globals
@@ -1084,7 +1050,7 @@ def _huge_trig_call(e, which, x, huge, v):
         scalar = _huge_trig_scalar(module, which, e.fty)
         variants = ",".join(
             f"_ZGV_LLVM_M{n}v_{scalar.name}({_huge_trig_vector(module, which, ir.VectorType(e.fty, n)).name})"
-            for n in _VECTOR_VARIANT_LANES
+            for n in huge_trig.VECTOR_LANES
         )
         s = b.call(scalar, [x])
         set.add(s.attributes, f'"vector-function-abi-variant"="{variants}"')  # llvmlite knows no string attributes
@@ -1438,6 +1404,3 @@ def emit_math(builder, name, *args, once=False, summand=False):
     if not isinstance(scalar, (ir.FloatType, ir.DoubleType)) or any(a.type != fty for a in args):
         raise TypeError(f"{name} needs float or double arguments of one type, got {[str(a.type) for a in args]}")
     return builder.call(_kernel(builder.module, name, fty, once, summand), args)
-
-
-_register_huge_libraries()

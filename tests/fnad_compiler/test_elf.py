@@ -157,23 +157,26 @@ from fnad_compiler import cache
 f = fnad.jit(lambda x, w: jnp.tanh(x @ w).sum(0))
 x = np.arange(12.0, dtype=np.float32).reshape(3, 4) / 10
 big = (np.arange(256 * 256, dtype=np.float32).reshape(256, 256) % 7 - 3) / 50  # gemm in blocks, parallel loops
-results = [f(x, x.T).tolist(), f(big, big.T).tolist(), cache.default_cache().stats()]
+g = fnad.jit(lambda x: jnp.sin(x) * 2.0)  # calls the huge-argument library (fnad_compiler.huge_trig)
+results = [f(x, x.T).tolist(), f(big, big.T).tolist(), g(np.array([0.5, 1e60])).tolist()]
+results.append(cache.default_cache().stats())
 print(json.dumps([*results, sorted(m for m in sys.modules if m.startswith("llvmlite."))]))
 """
 
 
 def test_a_warm_cache_process_never_loads_llvm_nor_llvmlite_ir(tmp_path):
-    """Nor imports llvmlite.ir (7 ms): it builds no IR. Only llvmlite's version is read (the host's
-    fingerprint, `engine.host_fingerprint`)."""
+    """Nor imports llvmlite.ir (7-10 ms): it builds no IR, not even for sin's huge-argument library.
+    Only llvmlite's version is read (the host's fingerprint, `engine.host_fingerprint`)."""
     x = np.arange(12.0, dtype=np.float32).reshape(3, 4) / 10
     big = (np.arange(256 * 256, dtype=np.float32).reshape(256, 256) % 7 - 3) / 50
     cold = json.loads(_run(WARM_SCRIPT, tmp_path).stdout)
     warm = json.loads(_run(WARM_SCRIPT, tmp_path).stdout)
     np.testing.assert_allclose(cold[0], np.tanh(x @ x.T).sum(0), rtol=1e-6)
     np.testing.assert_allclose(cold[1], np.tanh(big @ big.T).sum(0), rtol=1e-5, atol=1e-5)
-    assert warm[:2] == cold[:2]
-    assert cold[2]["compiles"] > 0 and "llvmlite.binding" in cold[3]  # the first process compiled, so loaded LLVM
-    assert warm[2]["compiles"] == 0 and warm[2]["disk_hits"] > 0 and warm[3] == ["llvmlite._version"]
+    np.testing.assert_allclose(cold[2], np.sin([0.5, 1e60]) * 2.0, rtol=1e-15)
+    assert warm[:3] == cold[:3]
+    assert cold[3]["compiles"] > 0 and "llvmlite.binding" in cold[4]  # the first process compiled, so loaded LLVM
+    assert warm[3]["compiles"] == 0 and warm[3]["disk_hits"] > 0 and warm[4] == ["llvmlite._version"]
 
 
 def test_a_wrong_remembered_host_id_is_corrected(tmp_path):
@@ -191,8 +194,8 @@ def test_a_wrong_remembered_host_id_is_corrected(tmp_path):
     # warning), the one after finds everything.
     again = json.loads(_run(WARM_SCRIPT, tmp_path).stdout)
     warm = json.loads(_run(WARM_SCRIPT, tmp_path).stdout)
-    assert again[2]["compiles"] > 0 and warm[2]["compiles"] == 0 and warm[3] == ["llvmlite._version"]
-    assert again[:2] == warm[:2] == json.loads(done.stdout)[:2]
+    assert again[3]["compiles"] > 0 and warm[3]["compiles"] == 0 and warm[4] == ["llvmlite._version"]
+    assert again[:3] == warm[:3] == json.loads(done.stdout)[:3]
 
 
 def test_the_cpu_signature_is_what_llvm_reads():
