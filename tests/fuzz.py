@@ -767,7 +767,22 @@ def decided(node, values):
     than float32's tolerance on their scale. Two ways of evaluating a program round differently,
     so a comparison of values equal up to rounding (x - x, a ReLU's zeros fed through a sum) may
     go either way in each, and picks wholly different results: no tolerance on outputs can judge
-    that, and such a program tests nothing about the compiler."""
+    that, and such a program tests nothing about the compiler. Besides `COMPARISONS`: a cond's
+    sum(x) > t, and argmax/argmin between their best two candidates (sum(softmax(x)) is 1, the
+    sums of softmax's rows are all 1, up to rounding)."""
+    if node.op == "cond":
+        x = np.asarray(values[node.args[0]], np.float64)
+        return _apart(np.sum(x), float(node.params["t"]), max(1.0, float(np.sum(np.abs(x)))))
+    if node.op in ("argmax", "argmin"):
+        x = np.asarray(values[node.args[0]])
+        axis = eval(node.params["axis"])
+        if x.dtype.kind != "f" or x.size == 0 or (x.shape[axis] if axis is not None else x.size) < 2:
+            return True
+        ranked = np.sort(x.astype(np.float64), axis=axis)
+        ranked = ranked if axis is not None else ranked[:, None]
+        best, second = (-1, -2) if node.op == "argmax" else (0, 1)
+        axis = 0 if axis is None else axis
+        return _apart(np.take(ranked, best, axis), np.take(ranked, second, axis), _scale(x))
     if node.op not in COMPARISONS:
         return True
     left, right = COMPARISONS[node.op]
@@ -775,9 +790,16 @@ def decided(node, values):
     b = np.asarray(values[node.args[right]]) if right is not None else np.zeros((), a.dtype)
     if a.dtype.kind != "f" and b.dtype.kind != "f":
         return True
-    a, b = a.astype(np.float64), b.astype(np.float64)
-    scale = max(1.0, float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
-    return not np.any(np.abs(a - b) <= TOL["float32"] * scale)
+    return _apart(a, b, max(_scale(a), _scale(b)))
+
+
+def _scale(x):
+    return max(1.0, float(np.max(np.abs(np.asarray(x, np.float64)), initial=0.0)))
+
+
+def _apart(a, b, scale):
+    """Whether every pair of a's and b's elements differs by more than float32's tolerance on `scale`."""
+    return not np.any(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)) <= TOL["float32"] * scale)
 
 
 def eval_node(node, values, names):

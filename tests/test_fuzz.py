@@ -75,3 +75,13 @@ def test_comparisons_decided_only_by_rounding_are_not_drawn():
     assert not fuzz.decided(fuzz.Node("gt", (0, 2), {}), [x, x, x + 1e-9])
     assert fuzz.decided(fuzz.Node("gt", (0, 1), {}), [x, x + 0.5])
     assert fuzz.decided(fuzz.Node("add", (0, 0), {}), [x])  # no comparison
+    softmax = np.exp(x) / np.sum(np.exp(x))
+    assert not fuzz.decided(fuzz.Node("cond", (0,), {"t": "1.0"}), [softmax])  # sums to 1 up to rounding
+    assert fuzz.decided(fuzz.Node("cond", (0,), {"t": "0.0"}), [softmax])
+    near_ties = np.array([1.0, 2.0 - 1e-12, 1.0 + 1e-12, 2.0])  # best two equal up to rounding, either way
+    for op in ("argmax", "argmin"):
+        assert not fuzz.decided(fuzz.Node(op, (0,), {"axis": "None"}), [near_ties])
+        apart = np.array([1.5, -2.0, 3.25, 0.5])
+        assert not fuzz.decided(fuzz.Node(op, (0,), {"axis": "1"}), [np.stack([apart, near_ties])])
+        assert fuzz.decided(fuzz.Node(op, (0,), {"axis": "1"}), [np.stack([apart, apart[::-1]])])
+        assert fuzz.decided(fuzz.Node(op, (0,), {"axis": "0"}), [np.stack([x, x + 1.0])])
