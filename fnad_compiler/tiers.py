@@ -22,12 +22,12 @@ ns more per element than full code, vectorised (vector math, sums) up to 1.75x i
 `QUICK_MAX_VECTORISED_WORK` elements respectively, against the 10-40 ms of compile time a quick unit
 saves. Vectorising takes LLVM 12-25 ms of a unit's 15-30, so a unit of vector math over at most
 `QUICK_SCALAR_MAX_WORK` elements is not vectorised either (`QUICK_SCALAR_LEVEL`): its math then
-runs scalar, 90-150 ns more per element, at most 10 ms over the `PROMOTE_AFTER` calls. Sums of
-elements without such math add in lanes written into the IR (`lower.kernel`), so their quick code
-adds exactly as full code does, vectorised or not: they are unoptimised up to `QUICK_MAX_WORK`
-elements (sum(x*x) of 65536 float64: 1.1 ns more per element) and vectorised beyond. Not a unit
-whose sums LLVM may reassociate (the elements call vector math): unvectorised, they would add
-sequentially, not in partial sums as full code does (differently rounded, less accurately).
+runs scalar, 90-150 ns more per element, at most 10 ms over the `PROMOTE_AFTER` calls. Float sums
+add in lanes written into the IR (`lower.kernel`), so their quick code adds exactly as full code
+does, vectorised or not: sums of arithmetic are unoptimised up to `QUICK_MAX_WORK` elements
+(sum(x*x) of 65536 float64: 1.1 ns more per element) and vectorised beyond. Not a unit whose sums
+LLVM may reassociate (those in prefetching strips): unvectorised, they would add sequentially, not
+in partial sums as full code does (differently rounded, less accurately).
 """
 
 import atexit

@@ -31,9 +31,9 @@ fused chains of any length compile.
 Reductions: reduced axes that are innermost accumulate in registers, the innermost one in blocks
 of `_BLOCK` elements: a float sum or product accumulates the block in lanes, element i into lane
 i mod k, combined pairwise (`Kernel._lane_accumulate`: the same order at every optimisation level);
-one whose elements call transcendental math, and every other reduction, accumulates it with
-reassociation allowed (only that operation carries the `reassoc` flag, so LLVM vectorises it with a
-vector of partial sums). Blocks are combined in order. Reductions over every axis are split into fixed blocks of about `_PAR_BLOCK`
+one in prefetching strips accumulates it with reassociation allowed (only that operation carries
+the `reassoc` flag, so LLVM vectorises it with a vector of partial sums). Blocks are combined in
+order. Reductions over every axis are split into fixed blocks of about `_PAR_BLOCK`
 elements whose partial results are combined in order after the (possibly parallel) loop, so the
 result depends on the shape only, never on the thread count; a large reduction of rows into one
 contiguous kept axis likewise runs fixed blocks of rows into partial rows (`_row_blocks`). In
