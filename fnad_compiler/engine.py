@@ -15,6 +15,7 @@ pass builder's instrumentation callbacks are never freed) and each load ~9 KB of
 (JITDylibs are never removed); RuntimeDyld, LLJIT's other linker, also leaks the code itself.
 """
 
+import collections
 import contextlib
 import ctypes
 import functools
@@ -349,7 +350,60 @@ def compile_threads():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-_POOL = None  # (executor, its thread count)
+class _CompilePool:
+    """Compile threads that live as long as the process, so each keeps its LLVM context and target
+    machines (`compile_in_this_thread`). Written on `threading` alone: concurrent.futures' pool
+    cost a process's first compile 8 ms of imports."""
+
+    def __init__(self):
+        self._jobs = collections.deque()
+        self._ready = threading.Condition()
+        self.threads = 0
+
+    def grow(self, threads):
+        while self.threads < threads:
+            threading.Thread(target=self._work, name=f"fnad-compile-{self.threads}", daemon=True).start()
+            self.threads += 1
+
+    def _work(self):
+        while True:
+            with self._ready:
+                while not self._jobs:
+                    self._ready.wait()
+                job = self._jobs.popleft()
+            job()
+
+    def map(self, fn, *arguments):
+        """Start fn on each tuple of `arguments` now; returns a function that waits for the results
+        and returns them in order (raising the first error)."""
+        calls = list(zip(*arguments))
+        results = [(False, RuntimeError("a compile thread stopped"))] * len(calls)
+        finished = threading.Semaphore(0)
+
+        def job(i, args):
+            try:
+                results[i] = (True, fn(*args))
+            except Exception as e:  # noqa: BLE001 -- raised in the thread waiting for the results
+                results[i] = (False, e)
+            finally:
+                finished.release()
+
+        with self._ready:
+            self._jobs.extend(functools.partial(job, i, args) for i, args in enumerate(calls))
+            self._ready.notify(len(calls))
+
+        def collect():
+            for _ in calls:
+                finished.acquire()
+            for ok, value in results:
+                if not ok:
+                    raise value
+            return [value for _, value in results]
+
+        return collect
+
+
+_POOL = _CompilePool()
 
 
 def compile_objects(texts, speed_level=3, meanwhile=None):
@@ -357,7 +411,6 @@ def compile_objects(texts, speed_level=3, meanwhile=None):
     returns the objects in order. `speed_level`: one for all, or a list of one per text.
     `meanwhile()`, if given, runs in the calling thread while the threads compile (so that the
     caller's own compile overlaps theirs)."""
-    global _POOL
     texts = [str(t) for t in texts]
     levels = [speed_level] * len(texts) if isinstance(speed_level, int) else list(speed_level)
     threads = min(compile_threads(), len(texts))
@@ -368,16 +421,12 @@ def compile_objects(texts, speed_level=3, meanwhile=None):
             return [compile_in_this_thread(t, level) for t, level in zip(texts, levels)]
     with _LOCK:
         target_machine()  # initialise LLVM's targets once, before threads use them
-        if _POOL is None or _POOL[1] < threads:
-            import concurrent.futures  # here: a process whose code is all on disk never compiles
-
-            _POOL = (concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="fnad-compile"), threads)
-        pool = _POOL[0]
-    objects = pool.map(compile_in_this_thread, texts, levels)  # submitted now, collected below
+        _POOL.grow(threads)
+    collect = _POOL.map(compile_in_this_thread, texts, levels)  # started now, collected below
     if meanwhile is not None:
         meanwhile()
     with timing.phase("units"):
-        return list(objects)
+        return collect()
 
 
 def register_symbol(name, address):

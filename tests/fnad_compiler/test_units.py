@@ -146,6 +146,15 @@ def test_parallel_compiles_give_the_serial_objects(monkeypatch):
         engine.compile_objects(texts)
 
 
+def test_a_unit_that_fails_to_compile_raises_in_the_caller_and_the_threads_go_on(monkeypatch):
+    program = _program(lambda x, y: [fnp.sin(x) * y, lax.reduce_sum(fnp.exp(x + y), (0,)), fnp.tanh(y) - x], X, Y)
+    texts = list(program.units.values())
+    monkeypatch.setenv("FNAD_COMPILE_THREADS", "2")
+    with pytest.raises(engine.CompileError, match="invalid LLVM IR"):
+        engine.compile_objects([texts[0], "define void @broken() {\n  ret i32 0\n}\n", texts[1]])
+    assert engine.compile_objects(texts) == [engine.compile_object(t) for t in texts]
+
+
 def test_compile_threads_run_while_llvmlite_is_locked(monkeypatch):
     """The compile threads skip llvmlite's process-wide lock (they use only their own LLVM
     contexts), so they compile at once: here they finish while another thread holds that lock."""
