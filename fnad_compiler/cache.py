@@ -1,7 +1,7 @@
 """Caches of compiled code: a bounded in-memory LRU, a persistent on-disk object cache, and `Cache`,
 which puts them in front of `fnad_compiler.engine` and counts hits, misses and compiles.
 
-Disk entries are named by `cache_key` (sha256 of the IR text, `code_version()` and the host
+Disk entries are named by `cache_key` (a BLAKE2b digest of the IR text, `code_version()` and the host
 toolchain/CPU, `host_id`) and hold their own key, object bytes and a caller's JSON metadata and signature,
 behind a header with a magic, a format version and a checksum. A damaged entry, one stored under
 another key or signature, or a file that is not safely ours is deleted and recompiled, never
@@ -11,7 +11,6 @@ loaded (see `DiskCache`).
 import collections
 import errno
 import functools
-import hashlib
 import importlib.util
 import json
 import os
@@ -41,10 +40,21 @@ __all__ = [
     "host_id",
 ]
 
+try:  # CPython's BLAKE2 itself: importing hashlib loads OpenSSL first, 5 ms of a process's first compile or lookup
+    from _blake2 import blake2b
+except ImportError:
+    from hashlib import blake2b
+
+
+def digest(data=b""):
+    """A 256-bit BLAKE2b hash object of `data` (keys, unit symbols, integrity checks)."""
+    return blake2b(data, digest_size=32)
+
+
 COMPILER_VERSION = "fnad-compiler-1"  # bump when generated code changes for the same IR text
 _MAGIC = b"FNADOBJ\n"
-_FORMAT = 2
-# magic, format, the entry's own key (hex), object length, metadata length, sha256 of key + payload
+_FORMAT = 3
+# magic, format, the entry's own key (hex), object length, metadata length, digest of key + payload
 _HEADER = struct.Struct("<8sI64sQQ32s")
 _SUFFIX = ".fnad"
 _STALE_TEMP_SECONDS = 3600
@@ -89,13 +99,13 @@ class LRUCache:
 
 
 def cache_key(ir_text, version=None):
-    """Hex sha256 naming the code compiled from `ir_text` (LLVM IR or the caller's own IR text)
+    """Hex BLAKE2b digest naming the code compiled from `ir_text` (LLVM IR or the caller's own IR text)
     by compiler `version` (default `code_version()`), llvmlite/LLVM versions and host CPU name and
     features (`host_id`)."""
     if not isinstance(ir_text, str):
         raise TypeError(f"cache key text must be str, got {type(ir_text).__name__}")
     version = code_version() if version is None else version
-    return hashlib.sha256(json.dumps([version, host_id(), ir_text]).encode()).hexdigest()
+    return digest(json.dumps([version, host_id(), ir_text]).encode()).hexdigest()
 
 
 _HOST_ID_FROM_MEMO = []  # [fingerprint] once `host_id` answered from the memo (not from LLVM)
@@ -120,7 +130,7 @@ def host_id():
 
 
 def _host_key(fingerprint):
-    return hashlib.sha256(f"fnad host id\0{fingerprint}".encode()).hexdigest()
+    return digest(f"fnad host id\0{fingerprint}".encode()).hexdigest()
 
 
 def _store_host_id(disk, fingerprint):
@@ -165,18 +175,18 @@ def code_version():
     again. The memo is a disk entry, with the integrity checks of code."""
     versions = json.dumps([COMPILER_VERSION, sys.version, sys.implementation.cache_tag, np.__version__])
     files = [(package, root, path) for package, root in _package_roots() for path in sorted(_sources(root))]
-    memo_key = hashlib.sha256(f"fnad code version\0{versions}\0{_sources_fingerprint(files)}".encode()).hexdigest()
+    memo_key = digest(f"fnad code version\0{versions}\0{_sources_fingerprint(files)}".encode()).hexdigest()
     disk = default_cache().disk
     entry = disk.get(memo_key) if disk is not None else None
     if entry is not None and entry[1] == _CODE_VERSION_MEMO:
         return entry[0].decode()
-    digest = hashlib.sha256(versions.encode())
+    sources = digest(versions.encode())
     for package, root, path in files:
         with open(path, "rb", buffering=0) as f:
             data = f.readall()
-        digest.update(f"\0{package}{path[len(root) :]}\0{len(data)}\0".encode())
-        digest.update(data)
-    version = f"{COMPILER_VERSION}-{digest.hexdigest()[:32]}"
+        sources.update(f"\0{package}{path[len(root) :]}\0{len(data)}\0".encode())
+        sources.update(data)
+    version = f"{COMPILER_VERSION}-{sources.hexdigest()[:32]}"
     if disk is not None:
         disk.put(memo_key, version.encode(), _CODE_VERSION_MEMO)
     return version
@@ -304,7 +314,7 @@ class DiskCache:
     @staticmethod
     def _name(key):
         if not (isinstance(key, str) and len(key) == 64 and all(c in "0123456789abcdef" for c in key)):
-            raise ValueError(f"disk cache keys are sha256 hex strings (see cache_key), got {key!r}")
+            raise ValueError(f"disk cache keys are 64-digit hex digests (see cache_key), got {key!r}")
         return key + _SUFFIX
 
     def _unlink(self, name):
@@ -425,22 +435,20 @@ class DiskCache:
 
 def _encode(key, obj, meta):
     key = key.encode()
-    return (
-        _HEADER.pack(_MAGIC, _FORMAT, key, len(obj), len(meta), hashlib.sha256(key + obj + meta).digest()) + obj + meta
-    )
+    return _HEADER.pack(_MAGIC, _FORMAT, key, len(obj), len(meta), digest(key + obj + meta).digest()) + obj + meta
 
 
 def _decode(data):
     """(key, object bytes, metadata) of an entry, or None if it is damaged."""
     if len(data) < _HEADER.size:
         return None
-    magic, fmt, key, n_obj, n_meta, digest = _HEADER.unpack_from(data)
+    magic, fmt, key, n_obj, n_meta, checksum = _HEADER.unpack_from(data)
     payload = data[_HEADER.size :]
     if (
         (magic, fmt) != (_MAGIC, _FORMAT)
         or len(payload) != n_obj + n_meta
         or not n_obj
-        or hashlib.sha256(key + payload).digest() != digest
+        or digest(key + payload).digest() != checksum
     ):
         return None
     try:

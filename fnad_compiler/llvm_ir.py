@@ -6,10 +6,10 @@ pool, the BLAS declarations) can use it; the runtimes import it only where they 
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 from llvmlite import ir
+
+from fnad_compiler import cache
 
 __all__ = [
     "I1",
@@ -47,7 +47,7 @@ def unit_text(module):
     renamed to a symbol made from a digest of the module's text, so identical units share one symbol
     (and compiled code) wherever they come from."""
     text = str(module)
-    symbol = "fnad_u" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    symbol = "fnad_u" + cache.digest(text.encode()).hexdigest()[:32]
     return symbol, text.replace(f'@"{UNIT_FUNCTION}"', f'@"{symbol}"')
 
 

@@ -2,6 +2,8 @@
 does not use unimported (they were half of a warm-cache cold start), and every public name is still
 there, the same object on every access."""
 
+import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -95,3 +97,25 @@ def test_importing_fnad_freezes_the_heap_it_leaves_and_later_cycles_are_still_co
     """)
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "ok"
+
+
+def test_a_process_compiling_in_threads_imports_neither_openssl_nor_concurrent_futures(tmp_path):
+    """The compile threads and the cache's digests are written on `threading` and BLAKE2 alone:
+    concurrent.futures and hashlib's OpenSSL cost a process's first compile 8 and 5 ms."""
+    script = textwrap.dedent("""
+        import json, sys, numpy as np, fnad, fnad.numpy as fnp
+        from fnad_compiler import cache
+        def f(x):
+            for k in range(12):
+                x = fnp.tanh(x) * 0.5 + fnp.mean(x, axis=1, keepdims=True) if k % 2 else fnp.sin(x) - x * x
+            return fnp.sum(x)
+        x = np.linspace(-1.0, 1.0, 512).reshape(32, 16)
+        got = float(fnad.jit(fnad.grad(f))(x).sum())
+        stats = cache.default_cache().stats()
+        print(json.dumps([got, float(fnad.grad(f)(x).sum()), stats, sorted(sys.modules)]))
+    """)
+    env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path), FNAD_COMPILE_THREADS="2")
+    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, env=env)
+    got, want, stats, modules = json.loads(done.stdout)
+    assert stats["unit_compiles"] >= 2 and got == pytest.approx(want, rel=1e-12)
+    assert not {"_hashlib", "concurrent.futures"} & set(modules)
