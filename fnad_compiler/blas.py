@@ -6,7 +6,8 @@ Calls follow the C interfaces: CBLAS enums and LAPACKE `matrix_layout` are i32 (
 dimensions and pivots are i32 (`lapack_int`), LAPACKE `char` options (b'N', b'U', ...) are i8.
 
 Threads: OpenBLAS runs single-threaded here, and generated code calls gemm through `fnad_sgemm` /
-`fnad_dgemm` (same C signature as cblas_?gemm; `declare_gemm`), which splits a large product into
+`fnad_dgemm` (same C signature as cblas_?gemm; `declare_gemm`; for many equal products at fixed
+strides, `fnad_?gemm_batched`: `declare_gemm_batched`), which splits a large product into
 row or column blocks run by `fnad_compiler.parallel`'s pool: OpenBLAS's own threads wait for each other
 by spinning and yielding, and on a loaded machine a 128x512x512 sgemm took 33 ms with 2 of them
 against 0.6 ms with one, while the pool's caller runs every block itself when no worker gets a core.
@@ -34,7 +35,9 @@ __all__ = [
     "TRANS",
     "declare",
     "declare_gemm",
+    "declare_gemm_batched",
     "gemm_ir",
+    "gemm_symbols",
     "library",
     "library_path",
     "openblas_corename",
@@ -161,7 +164,25 @@ def declare_gemm(module, dtype):
     return ir.Function(module, cblas.function_type, name)
 
 
+def declare_gemm_batched(module, dtype):
+    """Declare (once) `fnad_sgemm_batched` / `fnad_dgemm_batched`: `declare_gemm`'s function run
+    on `count` products whose A, B and C start `a_step`, `b_step`, `c_step` bytes apart. Its
+    arguments are (count, a_step, b_step, c_step) (i64 each), then cblas_?gemm's. The loop lives in
+    the runtime, so that a program's main calling it stays glue that needs no optimisation (see
+    `fnad_compiler.lower`)."""
+    from llvmlite import ir
+
+    gemm = declare_gemm(module, dtype)
+    name = gemm.name + _BATCHED
+    if name in module.globals:
+        return module.globals[name]
+    i64 = ir.IntType(64)
+    ftype = ir.FunctionType(ir.VoidType(), [i64] * 4 + list(gemm.function_type.args))
+    return ir.Function(module, ftype, name)
+
+
 _PARALLEL_GEMM = "fnad_"
+_BATCHED = "_batched"
 _SPLIT_MIN = 1 << 18  # multiply-adds from which a gemm is split into blocks
 # Blocks (rows or columns of C) per product: one per _BLOCK_GOOD, but two from 2 * _BLOCK_MIN, and
 # at most _BLOCKS_MAX. Each block's gemm packs all of the other operand again: single-threaded, a
@@ -267,6 +288,29 @@ PACK
   call void @fnad_parallel_for(ptr @blocks, ptr %args, i64 %count, i64 1)
   ret void
 }
+
+define void @NAME_batched(i64 %count, i64 %a.step, i64 %b.step, i64 %c.step, i32 %order, i32 %ta, i32 %tb,
+                          i32 %m, i32 %n, i32 %k, FLOAT %alpha, ptr %a, i32 %lda, ptr %b, i32 %ldb, FLOAT %beta,
+                          ptr %c, i32 %ldc) {
+entry:
+  %none = icmp sle i64 %count, 0
+  br i1 %none, label %done, label %loop
+loop:
+  %i = phi i64 [0, %entry], [%i1, %loop]
+  %a.off = mul i64 %i, %a.step
+  %a.i = getelementptr i8, ptr %a, i64 %a.off
+  %b.off = mul i64 %i, %b.step
+  %b.i = getelementptr i8, ptr %b, i64 %b.off
+  %c.off = mul i64 %i, %c.step
+  %c.i = getelementptr i8, ptr %c, i64 %c.off
+  call void @NAME(i32 %order, i32 %ta, i32 %tb, i32 %m, i32 %n, i32 %k, FLOAT %alpha, ptr %a.i, i32 %lda,
+                  ptr %b.i, i32 %ldb, FLOAT %beta, ptr %c.i, i32 %ldc)
+  %i1 = add i64 %i, 1
+  %more = icmp slt i64 %i1, %count
+  br i1 %more, label %loop, label %done
+done:
+  ret void
+}
 """
 
 
@@ -291,10 +335,17 @@ _GEMM_FIELDS = [
 ]
 
 
-def gemm_ir(letter):
-    """(symbol, LLVM IR text) of `fnad_sgemm` (letter "s") or `fnad_dgemm` ("d")."""
-    ty = {"s": "float", "d": "double"}[letter]
+def gemm_symbols(letter):
+    """The functions of the gemm runtime for floats `letter` ("s" or "d"): `fnad_?gemm` and
+    `fnad_?gemm_batched`."""
     name = f"{_PARALLEL_GEMM}{letter}gemm"
+    return name, name + _BATCHED
+
+
+def gemm_ir(letter):
+    """(symbols, LLVM IR text) of the gemm runtime for floats `letter` (`gemm_symbols`)."""
+    ty = {"s": "float", "d": "double"}[letter]
+    name = gemm_symbols(letter)[0]
     unpack, pack = args_struct_text(_GEMM_FIELDS)
     text = (
         _GEMM_IR.replace("UNPACK", unpack)
@@ -310,21 +361,21 @@ def gemm_ir(letter):
         .replace("ALIGN_MASK", str(-_BLOCK_ALIGN))
         .replace("FLOAT", ty)
     )
-    return name, text
+    return gemm_symbols(letter), text
 
 
+@functools.cache
 def _gemm_runtime(letter):
-    """Address of fnad_sgemm / fnad_dgemm (compiled once, through the disk cache)."""
-    name, text = gemm_ir(letter)
+    """The gemm runtime for floats `letter`, loaded (compiled once, through the disk cache). Generated
+    code keeps calling it: never released."""
+    names, text = gemm_ir(letter)
     library()
-    compiled = cache.default_cache().get_or_compile(text, lambda: (text, [name], {}), speed_level=0)
-    _GEMM_LIBRARIES.append(compiled)  # generated code keeps calling it: never released
-    return compiled.library.address(name)
+    return cache.default_cache().get_or_compile(text, lambda: (text, list(names), {}), speed_level=0).library
 
 
-_GEMM_LIBRARIES = []
 for _letter in "sd":
-    engine.register_symbol(f"{_PARALLEL_GEMM}{_letter}gemm", functools.partial(_gemm_runtime, _letter))
+    for _name in gemm_symbols(_letter):
+        engine.register_symbol(_name, lambda letter=_letter, name=_name: _gemm_runtime(letter).address(name))
 
 
 def openblas_set_num_threads(n):

@@ -159,11 +159,11 @@ def build_library(functions, directory=".", library="fnad_export"):
     for program, _, _ in entries:
         units.update(program.units)
     calls = set().union(*(_declared(text) for _, text, _ in entries), *(_declared(t) for t in units.values()))
-    gemm = {letter: blas.gemm_ir(letter) for letter in "sd" if f"fnad_{letter}gemm" in calls}
+    gemm = {letter: blas.gemm_ir(letter) for letter in "sd" if calls & set(blas.gemm_symbols(letter))}
     for _, text in gemm.values():
         calls |= _declared(text)
     huge_trig = vecmath.huge_trig_libraries(calls)
-    defined = set(units) | {name for name, _ in gemm.values()} | {name for _, names in huge_trig for name in names}
+    defined = set(units).union(*(names for names, _ in gemm.values()), *(names for _, names in huge_trig))
     _refuse_python(functions, entries, units, defined)
     openblas = any(name.startswith("scipy_") for name in calls)
 

@@ -83,6 +83,10 @@ def single(x, w):
     return fnp.tanh(x @ w).sum(axis=0), fnp.exp(-x[0] * x[0])
 
 
+def batched_matmul(a, b):  # five products: one call of the gemm runtime's batched function
+    return fnp.einsum("bmk,bkn->bmn", a, b)
+
+
 def with_const(x):
     return fnp.sum(fnp.exp(x[:7] * C))
 
@@ -113,6 +117,7 @@ EXAMPLES = {  # name -> (function, example arguments); the C program gets other 
     ),
     "linalg": (linalg, (RNG.normal(size=(64, 64)), RNG.normal(size=(64, 3)))),
     "single": (single, (RNG.normal(size=(100, 50)).astype(np.float32), RNG.normal(size=(50, 20)).astype(np.float32))),
+    "batched_matmul": (batched_matmul, (RNG.normal(size=(5, 40, 60)), RNG.normal(size=(5, 60, 30)))),
     "with_const": (with_const, (RNG.normal(size=9),)),
     "parallel_loop": (parallel_loop, (RNG.normal(size=300_000),)),
     "many_kernels": (many_kernels, (RNG.normal(size=50),)),

@@ -8,13 +8,12 @@ from llvmlite import ir
 
 from fnad.ir import Var
 from fnad_compiler import blas
-from fnad_compiler.llvm_ir import I8, Loop, i32, i64, reg_type
+from fnad_compiler.llvm_ir import i32, i64, reg_type
 from fnad_compiler.lower.elemental import free_axes, unit_row
 from fnad_compiler.lower.kernel import Kernel, Spec
 from fnad_compiler.lower.rules import SCALAR, opaque_rule
 
 _BLAS_MIN = 1 << 15  # m*n*k from which dot_general calls BLAS
-_STRAIGHT_BATCHES = 32  # batches up to which gemm is called once per batch without a loop
 
 
 @opaque_rule("dot_general")
@@ -84,38 +83,26 @@ def _dot_blas(lw, e, dims, lhs_axes, rhs_axes):
     a, ta, lda = operand(x, lb, lf, lc, m, k)
     bb, tb, ldb = operand(y, rb, rc, rf, k, n)
     c = lw.pointer(out)
-    gemm = blas.declare_gemm(lw.module, dtype)
     fty = reg_type(dtype)
     item = dtype.itemsize
-
-    def call_gemm(i):
-        pa = b.gep(a, [b.mul(i, i64(m * k * item))], source_etype=I8)
-        pb = b.gep(bb, [b.mul(i, i64(k * n * item))], source_etype=I8)
-        pc = b.gep(c, [b.mul(i, i64(m * n * item))], source_etype=I8)
-        b.call(
-            gemm,
-            [
-                i32(blas.ROW_MAJOR),
-                i32(blas.TRANS if ta else blas.NO_TRANS),
-                i32(blas.TRANS if tb else blas.NO_TRANS),
-                i32(m),
-                i32(n),
-                i32(k),
-                ir.Constant(fty, 1.0),
-                pa,
-                i32(lda),
-                pb,
-                i32(ldb),
-                ir.Constant(fty, 0.0),
-                pc,
-                i32(n),
-            ],
-        )
-
-    # Few batches, no loop: main stays straight-line glue where it calls units (see `fnad_compiler.lower`).
-    if nb <= _STRAIGHT_BATCHES:
-        for i in range(nb):
-            call_gemm(i64(i))
-    else:
-        with Loop(b, i64(0), i64(nb)) as i:
-            call_gemm(i)
+    arguments = [
+        i32(blas.ROW_MAJOR),
+        i32(blas.TRANS if ta else blas.NO_TRANS),
+        i32(blas.TRANS if tb else blas.NO_TRANS),
+        i32(m),
+        i32(n),
+        i32(k),
+        ir.Constant(fty, 1.0),
+        a,
+        i32(lda),
+        bb,
+        i32(ldb),
+        ir.Constant(fty, 0.0),
+        c,
+        i32(n),
+    ]
+    if nb == 1:
+        b.call(blas.declare_gemm(lw.module, dtype), arguments)
+    else:  # one call, its loop in the runtime: main stays straight-line glue (see `fnad_compiler.lower`)
+        steps = [i64(nb), i64(m * k * item), i64(k * n * item), i64(m * n * item)]
+        b.call(blas.declare_gemm_batched(lw.module, dtype), steps + arguments)
