@@ -44,7 +44,7 @@ tan (128-bit vectors, where the call cannot preserve all registers).
 import numpy as np
 from llvmlite import ir
 
-from fnad_compiler import huge_trig
+from fnad_compiler import huge_trig_names
 
 __all__ = ["SUPPORTED", "emit_math", "emit_powi"]
 
@@ -883,11 +883,11 @@ def _ph_reduce(d, x):
 
 
 def _huge_scalar_symbol(which, fty):
-    return huge_trig.scalar_symbol(which, _type_suffix(fty))
+    return huge_trig_names.scalar_symbol(which, _type_suffix(fty))
 
 
 def _huge_vector_symbol(which, vty):
-    return huge_trig.vector_symbol(which, _type_suffix(vty.element), vty.count)
+    return huge_trig_names.vector_symbol(which, _type_suffix(vty.element), vty.count)
 
 
 def _huge_cc(vty):
@@ -975,19 +975,19 @@ def _define_huge_vector(module, which, vty):
 def huge_trig_ir(which, suffix):
     """(LLVM IR text, exported symbols) of the library of huge-argument `which` (sin, cos or tan)
     for floats `suffix` (f32, f64): the scalar function and its masked vector versions
-    (`huge_trig.VECTOR_LANES`).
+    (`huge_trig_names.VECTOR_LANES`).
     Code calling them declares them (`_huge_trig_call`): they are compiled once per process (and
     kept in the disk cache), not with every kernel calling sin, whose module they made 10x larger
     (30 KB of IR, 30 ms of lowering and more of LLVM's time per unit)."""
     module, fty = ir.Module(name=f"fnad_vm_{which}_huge"), _FLOAT_TYPES[suffix]()
     functions = [_define_huge_scalar(module, which, fty)]
-    functions += [_define_huge_vector(module, which, ir.VectorType(fty, n)) for n in huge_trig.VECTOR_LANES]
+    functions += [_define_huge_vector(module, which, ir.VectorType(fty, n)) for n in huge_trig_names.VECTOR_LANES]
     return str(module), [f.name for f in functions]
 
 
 def huge_trig_libraries(symbols):
     """`huge_trig_ir` of each library defining some of `symbols` (names code declares)."""
-    wanted = {(m[1], m[2]) for m in map(huge_trig.SYMBOL.fullmatch, symbols) if m}
+    wanted = {(m[1], m[2]) for m in map(huge_trig_names.SYMBOL.fullmatch, symbols) if m}
     return [huge_trig_ir(which, suffix) for which, suffix in sorted(wanted)]
 
 
@@ -1009,8 +1009,8 @@ def _huge_trig_scalar(module, which, fty):
 
 
 def _huge_trig_vector(module, which, vty):
-    if vty.count not in huge_trig.VECTOR_LANES:
-        raise ValueError(f"{which} of explicit vectors takes {huge_trig.VECTOR_LANES} lanes, got {vty}")
+    if vty.count not in huge_trig_names.VECTOR_LANES:
+        raise ValueError(f"{which} of explicit vectors takes {huge_trig_names.VECTOR_LANES} lanes, got {vty}")
     symbol, mty = _huge_vector_symbol(which, vty), ir.VectorType(ir.IntType(1), vty.count)
     ftype = ir.FunctionType(vty, [vty, mty])
     known = symbol in module.globals
@@ -1050,7 +1050,7 @@ def _huge_trig_call(e, which, x, huge, v):
         scalar = _huge_trig_scalar(module, which, e.fty)
         variants = ",".join(
             f"_ZGV_LLVM_M{n}v_{scalar.name}({_huge_trig_vector(module, which, ir.VectorType(e.fty, n)).name})"
-            for n in huge_trig.VECTOR_LANES
+            for n in huge_trig_names.VECTOR_LANES
         )
         s = b.call(scalar, [x])
         set.add(s.attributes, f'"vector-function-abi-variant"="{variants}"')  # llvmlite knows no string attributes
