@@ -15,6 +15,7 @@ pass builder's instrumentation callbacks are never freed) and each load ~9 KB of
 (JITDylibs are never removed); RuntimeDyld, LLJIT's other linker, also leaks the code itself.
 """
 
+import atexit
 import collections
 import contextlib
 import ctypes
@@ -353,12 +354,15 @@ def compile_threads():
 class _CompilePool:
     """Compile threads that live as long as the process, so each keeps its LLVM context and target
     machines (`compile_in_this_thread`). Written on `threading` alone: concurrent.futures' pool
-    cost a process's first compile 8 ms of imports."""
+    cost a process's first compile 8 ms of imports. A forked child starts a pool of its own (the
+    parent's threads are not in it: its compiles used to wait for them forever), and the process
+    exits only once the compiles in flight are done (LLVM's static state goes at exit)."""
 
     def __init__(self):
         self._jobs = collections.deque()
         self._ready = threading.Condition()
         self.threads = 0
+        self._running = 0
 
     def grow(self, threads):
         while self.threads < threads:
@@ -371,7 +375,18 @@ class _CompilePool:
                 while not self._jobs:
                     self._ready.wait()
                 job = self._jobs.popleft()
-            job()
+                self._running += 1
+            try:
+                job()
+            finally:
+                with self._ready:
+                    self._running -= 1
+                    self._ready.notify_all()
+
+    def drain(self):
+        """Wait until no job is queued or running."""
+        with self._ready:
+            self._ready.wait_for(lambda: not self._jobs and not self._running)
 
     def map(self, fn, *arguments):
         """Start fn on each tuple of `arguments` now; returns a function that waits for the results
@@ -404,6 +419,15 @@ class _CompilePool:
 
 
 _POOL = _CompilePool()
+
+
+def _new_pool_in_child():
+    global _POOL
+    _POOL = _CompilePool()
+
+
+os.register_at_fork(after_in_child=_new_pool_in_child)
+atexit.register(lambda: _POOL.drain())
 
 
 def compile_objects(texts, speed_level=3, meanwhile=None):

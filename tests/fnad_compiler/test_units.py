@@ -2,6 +2,9 @@
 same structure, cached in memory and on disk, compiled on several threads; and the glue of long
 programs left unoptimised. Each case checks the compiled values, not only the sharing."""
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -153,6 +156,35 @@ def test_a_unit_that_fails_to_compile_raises_in_the_caller_and_the_threads_go_on
     with pytest.raises(engine.CompileError, match="invalid LLVM IR"):
         engine.compile_objects([texts[0], "define void @broken() {\n  ret i32 0\n}\n", texts[1]])
     assert engine.compile_objects(texts) == [engine.compile_object(t) for t in texts]
+
+
+FORK_SCRIPT = """
+import os, sys, numpy as np, fnad, fnad.numpy as fnp
+def f(x, k):
+    for i in range(12):
+        x = fnp.tanh(x) * 0.5 + fnp.mean(x, axis=1, keepdims=True) * k if i % 2 else fnp.sin(x) - x * x
+    return fnp.sum(x)
+x = np.linspace(-1.0, 1.0, 512).reshape(32, 16)
+print(float(fnad.jit(fnad.grad(f))(x, 0.5).sum()), float(fnad.grad(f)(x, 0.5).sum()), flush=True)
+pid = os.fork()
+if pid == 0:
+    g = lambda x: f(x, 0.25)
+    print(float(fnad.jit(fnad.grad(g))(x).sum()), float(fnad.grad(g)(x).sum()), flush=True)
+    os._exit(0)
+assert os.waitpid(pid, 0)[1] == 0
+"""
+
+
+def test_a_forked_child_compiles_on_threads_of_its_own(tmp_path):
+    """The parent's compile threads are not in a forked child: its compiles used to wait for them
+    forever. Both processes compile programs of many units on two threads."""
+    env = dict(os.environ, FNAD_CACHE_DIR=str(tmp_path), FNAD_COMPILE_THREADS="2")
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_SCRIPT], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    parent, child = (line.split() for line in done.stdout.splitlines())
+    for got, want in (parent, child):
+        assert float(got) == pytest.approx(float(want), rel=1e-12)
 
 
 def test_compile_threads_run_while_llvmlite_is_locked(monkeypatch):
