@@ -345,7 +345,8 @@ def gemm_symbols(letter):
 def gemm_ir(letter):
     """(symbols, LLVM IR text) of the gemm runtime for floats `letter` (`gemm_symbols`)."""
     ty = {"s": "float", "d": "double"}[letter]
-    name = gemm_symbols(letter)[0]
+    names = gemm_symbols(letter)
+    name = names[0]
     unpack, pack = args_struct_text(_GEMM_FIELDS)
     text = (
         _GEMM_IR.replace("UNPACK", unpack)
@@ -361,7 +362,7 @@ def gemm_ir(letter):
         .replace("ALIGN_MASK", str(-_BLOCK_ALIGN))
         .replace("FLOAT", ty)
     )
-    return gemm_symbols(letter), text
+    return names, text
 
 
 @functools.cache

@@ -8,14 +8,13 @@ calls sin resolves these symbols from the disk cache without building any IR.
 
 import functools
 
-from fnad_compiler import engine
+from fnad_compiler import cache, engine
 from fnad_compiler.huge_trig_names import FLOAT_SUFFIXES, FUNCTIONS, VECTOR_LANES, scalar_symbol, vector_symbol
 
 
 @functools.cache
 def library(which, suffix):
     """The loaded library of `which` for floats `suffix`."""
-    from fnad_compiler import cache
 
     def build():
         from fnad_compiler import vecmath
